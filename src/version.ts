@@ -8,6 +8,9 @@ export const VIGIL_VERSION = '0.1.0';
  * without it): one checksum per macro file (before 290baa0) or per macro text (from it); sync
  * settings as resolved, no positions. 2: one
  * checksum per macro text (and per file, for a state of layout 1: macro_files), the sync
- * settings a table leaves to their defaults named (sync.defaults).
+ * settings a table leaves to their defaults named (sync.defaults). 3: a generic data test's
+ * unique_id ends with the hash of its definition (`test.<project>.<name>.<hash>`; before, it was
+ * `test.<project>.<name>`, a name another test could take): a state of layout 1 or 2 has its
+ * generic tests matched by checksum. run_results.json records it too (`vigil retry`).
  */
-export const STATE_FORMAT = 2;
+export const STATE_FORMAT = 3;

@@ -11,6 +11,7 @@ import { floatsAsWritten } from '../compile/py-float.js';
 import { parseYaml } from '../project/yaml-source.js';
 import { loadProject, SOURCE_FOLDERS, type ProjectFiles } from '../project/load-project.js';
 import { compileProject, VIGIL_VERSION, type CompileResult, type ResolvedTarget } from '../compile/compile-project.js';
+import { STATE_FORMAT } from '../version.js';
 import { resolveTarget } from '../compile/resolve-target.js';
 import { loadCache, saveCache, writeCompileArtifacts, writeTargetJson, type CacheFile } from '../project/artifacts.js';
 import { startSnapshot, type SnapshotStart } from '../project/snapshot.js';
@@ -162,7 +163,8 @@ export async function plan(manifest: CompileResult['manifest'], o: Omit<Paramete
     const kinds = new Map<string, string[]>();
     for (const id of ids) {
       const kind = id.split('.')[0];
-      kinds.set(kind, [...(kinds.get(kind) ?? []), id.split('.').slice(2).join('.')]);
+      // (by its name: a generic test's unique_id ends with a hash)
+      kinds.set(kind, [...(kinds.get(kind) ?? []), manifest.nodes[id]?.name ?? id.split('.').slice(2).join('.')]);
     }
     const what = [...kinds].map(([k, names]) => `${names.length} ${k}${names.length === 1 ? '' : 's'} (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', ...' : ''})`).join(', ');
     if (ids.size) throw new UsageError(`the selection selects ${what}, and vigil ${o.command} runs ${runs[o.command]}: nothing to run\n(nothing was run; pass --allow-empty to go on when a selection has nothing to run)`);
@@ -256,7 +258,7 @@ export async function runExecute(
   const pii = (command === 'run' || command === 'build') && !o.check;
   const c = o.compiled ?? (pii ? await compileChecked(o, { empty: o.empty }) : compileForCommand(o, { empty: o.empty }));
   if (pii && !c.piiChecked) await checkPii(c);
-  const { executeRun, summarize } = await import('../run/executor.js');
+  const { executeRun, failureLine, summarize } = await import('../run/executor.js');
   const planned = await plan(c.result.manifest, { command, select: o.select, exclude: o.exclude, ids: o.ids, unit, allowEmpty: o.allowEmpty, state: o.state, stateManifest: o.stateManifest });
   const count = (t: string) => planned.nodes.filter((n) => n.resource_type === t).length;
   const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
@@ -353,10 +355,11 @@ export async function runExecute(
     const failed = s.results.filter((r) => r.status === 'error' || r.status === 'fail');
     if (failed.length) {
       out(`\n${failed.length} failure${failed.length === 1 ? '' : 's'}:`);
-      for (const r of failed) out(`  ${r.status === 'fail' ? 'FAIL' : 'ERROR'} ${r.name}: ${r.message.split('\n').slice(0, 2).map((l) => l.trim()).join(' ')}`);
+      for (const r of failed) out(`  ${r.status === 'fail' ? 'FAIL' : 'ERROR'} ${r.name}: ${failureLine(r)}`);
     }
     writeTargetJson(c.files, 'run_results.json', {
-      metadata: { vigil_version: VIGIL_VERSION, command, target: c.target.name, generated_at: new Date().toISOString(), ...runArgs(o) },
+      // (state_format: the layout of its unique_ids, as a manifest's: `vigil retry` knows an older one)
+      metadata: { vigil_version: VIGIL_VERSION, state_format: STATE_FORMAT, command, target: c.target.name, generated_at: new Date().toISOString(), ...runArgs(o) },
       elapsed_time: s.elapsed,
       success: s.ok,
       results: s.results.map(({ sample, ...r }) => ({ ...r, sample: sample ? JSON.parse(JSON.stringify(sample, (_k, v) => (typeof v === 'bigint' ? Number(v) : v))) : undefined })),
@@ -688,7 +691,7 @@ export async function runRetry(o: Common & { threads: number; failFast?: boolean
   const files = loadProject(o.projectDir);
   const path = join(files.root, files.paths.target, 'run_results.json');
   if (!existsSync(path)) throw new UsageError(`no ${files.paths.target}/run_results.json: nothing ran here yet (vigil retry re-runs what failed in the last run, build, test or seed)`);
-  let last: { metadata?: { command?: string; target?: string; generated_at?: string; args?: RunArgs }; results?: Array<{ unique_id?: string; name: string; resource_type: string; status: string }> };
+  let last: { metadata?: { command?: string; target?: string; generated_at?: string; state_format?: number; args?: RunArgs }; results?: Array<{ unique_id?: string; name: string; resource_type: string; status: string }> };
   try {
     last = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
@@ -713,13 +716,23 @@ export async function runRetry(o: Common & { threads: number; failFast?: boolean
   if (args.vars_redacted && o.vars === undefined) throw new UsageError(`the last ${command} ran with --vars holding a secret's value, which ${files.paths.target}/run_results.json does not keep: give the same --vars to vigil retry`);
   const threads = !o.threadsGiven && args.threads !== undefined ? args.threads : o.threads;
   const run = { ...o, threads, failFast: o.failFast || args.fail_fast, target: o.target ?? last.metadata?.target, state: args.state, defer: args.defer, favorState: args.favor_state, fullRefresh: args.full_refresh, empty: args.empty, vars: o.vars ?? args.vars };
-  // a node the project no longer has (deleted or renamed since) is said and left out (as a
+  // a node the project no longer has (deleted or renamed since; a generic test whose arguments
+  // changed is another test, as in dbt) is said and left out (as a
   // selector it matched nothing, and the retry of the rest stopped at exit 2)
   const compiled = command === 'run' || command === 'build' ? await compileChecked(run, { empty: run.empty }) : compileForCommand(run, { empty: run.empty });
   const nodes = compiled.result.manifest.nodes;
   const wanted = [...new Map(again.map((r) => [r.unique_id!, r])).values()];
   // each said by its name; by its unique_id where another of them has that name
-  const said = (r: (typeof wanted)[number]) => (wanted.filter((x) => x.name === r.name).length > 1 ? r.unique_id! : r.name);
+  // (as the project names it now: a generic test named alike to another one is named with its hash)
+  const nameOf = (r: (typeof wanted)[number]) => nodes[r.unique_id!]?.name ?? r.name;
+  const said = (r: (typeof wanted)[number]) => (wanted.filter((x) => nameOf(x) === nameOf(r)).length > 1 ? r.unique_id! : nameOf(r));
+  // an older Vigil's ids of generic tests were their names (test.<project>.<name>), which another
+  // test may have now (a test added beside it took the name, the failed one became _2): a failed
+  // generic test of such a run cannot be told (a singular test's id is its file's name, still)
+  if ((last.metadata?.state_format ?? 1) < 3) {
+    const unknown = wanted.filter((r) => r.resource_type === 'test' && !(nodes[r.unique_id!]?.resource_type === 'test' && (nodes[r.unique_id!] as { test_type?: string }).test_type === 'singular'));
+    if (unknown.length) throw new UsageError(`${files.paths.target}/run_results.json was written by an older Vigil, whose ids of generic tests were their names (another test may have that name now), so vigil retry cannot tell which test ${unknown.map((r) => r.name).join(', ')} ${unknown.length === 1 ? 'is' : 'are'}; run the ${command} again instead`);
+  }
   const gone = wanted.filter((r) => !nodes[r.unique_id!]);
   const retried = wanted.filter((r) => nodes[r.unique_id!]);
   if (gone.length) out(`No longer in the project, not retried: ${gone.map(said).join(', ')}`);

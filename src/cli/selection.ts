@@ -44,13 +44,15 @@ perCommandState(() => noted.clear());
 export function otherVigilNote(dir: string, m: Manifest): string | undefined {
   const format = m.metadata.state_format ?? 1;
   if (format === STATE_FORMAT && m.metadata.vigil_version === VIGIL_VERSION) return undefined;
-  const inexact =
-    format < 2
+  const inexact = [
+    ...(format < 2
       ? [
           'a sync setting a source table leaves to its default (that manifest recorded the value it resolved, not whether it was declared: a default is not compared)',
           'macros, when that manifest kept one checksum per macro file (a Vigil before 290baa0: a change to one macro then modifies what calls any macro of its file; one per macro, as later ones kept, compares exactly)',
         ]
-      : [];
+      : []),
+    ...(format < 3 ? ["generic data tests, matched by their definition (that manifest's ids of them were their names, which another test could take; one without checksums: by test, node and column, where each has one such test): a test whose arguments changed is new"] : []),
+  ];
   const who = format < STATE_FORMAT ? 'an older Vigil' : format > STATE_FORMAT ? 'a newer Vigil' : 'another Vigil';
   return `note: --state ${dir}: its manifest was written by ${who} (${m.metadata.vigil_version}, state format ${format}; this is ${VIGIL_VERSION}, format ${STATE_FORMAT}): what only the format or a default changed is not a modification${inexact.length ? `; not compared exactly: ${inexact.join('; ')}` : ''}; compile with this Vigil and keep that target/ as the next --state`;
 }

@@ -106,6 +106,8 @@ export interface CompileResult {
 }
 
 const sha = (s: string) => createHash('sha1').update(s).digest('hex');
+/** How many hex digits of a generic test's checksum end its unique_id (dbt's HASH_LENGTH). */
+const GENERIC_TEST_HASH = 10;
 
 /** An unchanged stamp (size and mtime) means an unchanged file: its cached checksum holds, unread. */
 function sameStamp(cached: CachedRender | undefined, f: RawFile): boolean {
@@ -1315,15 +1317,19 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   const testFiles = new Map<string, string>();
   /** A test's name from what it is named after: letters, digits and _, at most 120 of them. */
   const testNameOf = (base: string) => base.replace(/[^A-Za-z0-9_]+/g, '_').slice(0, 120);
-  const uniqueTestName = (base: string) => {
-    let n = testNameOf(base);
-    if (testNames.has(n)) {
-      let i = 2;
-      while (testNames.has(`${n}_${i}`)) i++;
-      n = `${n}_${i}`;
-    }
-    testNames.add(n);
-    return n;
+  /**
+   * What identifies a generic test, as dbt's test_metadata does: the test, the node it is on, its
+   * column and its arguments but its configs (severity, where, tags, `config:`; a `name:` is an
+   * argument). Its canonical hash is the test's checksum, and the first GENERIC_TEST_HASH hex
+   * digits of it end the test's unique_id (`test.<project>.<name>.<hash>`, as dbt's
+   * `test.<project>.<name>.<md5 of name and test_metadata>`): an id no other test can take or
+   * move, whatever the project holds besides and in whatever order its files are read.
+   */
+  const testDefinition = (g: GenericTestName, onUid: string, column: string | undefined, args: Record<string, unknown>, quote: boolean | undefined) => {
+    const { severity: _s, where: _w, tags: _t, config: _c, ...definition } = args;
+    // (a name or field written as a YAML number is its text: as addGeneric reads it)
+    for (const k of ['name', 'field']) if (typeof definition[k] === 'number') definition[k] = String(definition[k]);
+    return canonicalHash({ test: g, on: onUid, column: column ?? null, args: definition, ...(quote ? { quote: true } : {}) });
   };
   /**
    * Render templated SQL outside models (singular tests, alert queries, hooks, a data test's
@@ -1394,7 +1400,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     [g, onName, column ?? (g === 'unique_combination_of_columns' ? (args.combination_of_columns as unknown[]).join('_') : '')].filter(Boolean).join('_');
   /** Where each generated test name is taken (file:line): a `name:` may not take one (-s would select another test than meant). */
   const generatedAt = new Map<string, string>();
-  type GenericTest = { entry: TestEntry; column?: string; columnTags?: string[]; /** the column's `quote: true` */ quoteColumn?: boolean; src: YamlSource; path: (string | number)[]; file: string; /** its generated name, given before any named test's */ generated?: string };
+  type GenericTest = { entry: TestEntry; column?: string; columnTags?: string[]; /** the column's `quote: true` */ quoteColumn?: boolean; src: YamlSource; path: (string | number)[]; file: string; /** its generated name, given before any named test's */ generated?: string; /** the name generated from what it tests (its unique_id's), before another test named alike added its hash to it */ base?: string; /** the same test (definition) as the one at this file:line: refused */ sameAs?: string };
   /** A test entry's test and its arguments as written (`unique` or `unique: {...}`); undefined when it has not one key. */
   const entryParts = (entry: TestEntry): { testName: string; rawArgs: Record<string, unknown> } | undefined => {
     if (typeof entry === 'string') return { testName: entry, rawArgs: {} };
@@ -1482,14 +1488,13 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       ds.push(diag('E_TEST', `${g}: ${k} must be ${what}, got ${JSON.stringify(args[k])}`, { file: t.file, ...t.src.locate([...t.path, g, k]) }));
       return;
     }
+    // its checksum and the hash ending its unique_id (testDefinition)
+    const checksum = testDefinition(g, onUid, t.column, args, t.quoteColumn);
+    // (by its `name:`, else the name generated from what it tests: not the hash a test named alike adds to it)
+    const idOf = (name: string) => `test.${projectName}.${typeof args.name === 'string' ? name : (t.base ?? name)}.${checksum.slice(0, GENERIC_TEST_HASH)}`;
     /** Its `name:` (refused when another test has that name), else the name generated for it. */
     const nameOf = (): string | undefined => {
-      if (typeof args.name !== 'string') {
-        if (t.generated) return t.generated;
-        const n = uniqueTestName(generatedBase(g, onName, t.column, args));
-        testFiles.set(n, `${t.file}:${loc.line ?? 1}`);
-        return n;
-      }
+      if (typeof args.name !== 'string') return t.generated ?? testNameOf(generatedBase(g, onName, t.column, args));
       // a name given twice is two tests one selector cannot tell apart (it became my_test_2
       // silently); so is the name generated for another test (that one became _2)
       const own = testNameOf(args.name);
@@ -1510,7 +1515,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     const disable = (r: string) => {
       const name = nameOf();
       if (!name) return;
-      disabled[`test.${projectName}.${name}`] = { resource_type: 'test', name, file: t.file, fqn: fqnOf('test', t.file, name), because: readsDisabled(r) };
+      disabled[idOf(name)] = { resource_type: 'test', name, file: t.file, fqn: fqnOf('test', t.file, name), because: readsDisabled(r) };
       // (said, as dbt warns: a test that no longer runs)
       ds.push(diag('W_TEST', `test '${name}' is disabled: ${readsDisabled(r)}`, loc, undefined, 'warn'));
     };
@@ -1618,9 +1623,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     if (!name) return;
     const testSql = genericTestSql({ test: g, relation: onRelation, column: t.column, quoteColumn: t.quoteColumn, args: sqlArgs, toRelation, relationFilter, toRelationFilter, dialect, pii });
     const sql = ephemerals.length ? withEphemeralSubjects(ephemerals, testSql) : testSql;
-    const tuid = `test.${projectName}.${name}`;
-    // its configs (severity, where, tags; their `config:` block) are state:modified.configs, not .body, as in dbt
-    const { severity: _s, where: _w, tags: _t, config: _c, ...definition } = args;
+    const tuid = idOf(name);
     manifest.nodes[tuid] = {
       unique_id: tuid,
       resource_type: 'test',
@@ -1633,7 +1636,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       ...(typeof args.where === 'string' ? { where: args.where } : {}),
       attached_to: onUid,
       column: t.column,
-      checksum: canonicalHash({ test: g, on: onUid, column: t.column ?? null, args: definition, ...(t.quoteColumn ? { quote: true } : {}) }),
+      // (its configs — severity, where, tags; their `config:` block — are state:modified.configs, as in dbt)
+      checksum,
       depends_on: [...new Set(depends)],
       // a column's tags are its tests' (dbt: they apply to every test of that column)
       tags: [...new Set([...asArray(args.tags as string | string[] | undefined), ...(t.columnTags ?? [])])],
@@ -1676,20 +1680,50 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     for (const e of testEntries(p)) generic.push([{ ...e, src: p.src, file: p.file }, n.unique_id, n.name, dialect.relation(n.relation), []]);
   }
   for (const st of sourceTests) generic.push([{ ...st }, st.node.unique_id, `${st.node.source_name}_${st.node.name}`, dialect.relation(st.node.relation), st.node.columns.map((c) => c.name)]);
-  // the generated names first, in the order the tests are declared: a `name:` that takes one is
-  // refused at its line (the generated test became _2, and -s <name> selected the named one)
-  for (const [t, , onName] of generic) {
+  // the generated names first: a `name:` that takes one is refused at its line (-s <name> would
+  // select the named one). A generated name is the test's own unless tests of another definition
+  // are named alike (not_null on a_b.c and on a.b_c; two accepted_values on one column): then each
+  // of them is named with its unique_id's hash after it, whatever the order the files are read in
+  // (a `_2` by the order met moved the name, and `vigil retry` and state: with it, onto another test)
+  const alike = new Map<string, Array<{ t: GenericTest; hash: string; at: string }>>();
+  for (const [t, onUid, onName] of generic) {
     const parts = entryParts(t.entry);
     const g = parts?.testName ?? '';
     if (!(GENERIC_TESTS as readonly string[]).includes(g)) continue;
     const args = { ...(parts!.rawArgs.config as Record<string, unknown> | undefined), ...parts!.rawArgs };
     if (args.name !== undefined || (g === 'unique_combination_of_columns' && !Array.isArray(args.combination_of_columns))) continue;
-    t.generated = uniqueTestName(generatedBase(g as GenericTestName, onName, t.column, args));
-    const at = `${t.file}:${t.src.locate(t.path).line}`;
-    testFiles.set(t.generated, at);
-    generatedAt.set(t.generated, at);
+    const base = testNameOf(generatedBase(g as GenericTestName, onName, t.column, args));
+    const same = alike.get(base) ?? [];
+    same.push({ t, hash: testDefinition(g as GenericTestName, onUid, t.column, args, t.quoteColumn).slice(0, GENERIC_TEST_HASH), at: `${t.file}:${t.src.locate(t.path).line}` });
+    alike.set(base, same);
   }
-  for (const args of generic) addGeneric(...args);
+  for (const [base, same] of alike) {
+    const distinct = new Set(same.map((x) => x.hash)).size;
+    for (const x of same) {
+      const first = same.find((y) => y.hash === x.hash)!;
+      // the same test twice (its configs aside) would be one unique_id: refused at the second, as dbt refuses it
+      if (first !== x) x.t.sameAs = first.at;
+      x.t.base = base;
+      x.t.generated = distinct > 1 ? `${base}_${x.hash}` : base;
+      testNames.add(x.t.generated);
+      testFiles.set(x.t.generated, x.at);
+      generatedAt.set(x.t.generated, x.at);
+    }
+    // (the name they share is taken too: a `name:` or a singular test of that name is refused)
+    testNames.add(base);
+    if (!generatedAt.has(base)) {
+      testFiles.set(base, same[0].at);
+      generatedAt.set(base, same[0].at);
+    }
+  }
+  for (const args of generic) {
+    const t = args[0];
+    if (t.sameAs) {
+      ds.push(diag('E_DUPLICATE', `this test is the test at ${t.sameAs} again (the same test and arguments on the same ${t.column === undefined ? 'node' : 'column'}; its severity, where and tags aside): both would be one test`, { file: t.file, ...t.src.locate(t.path) }, 'remove one, or give one a name: of its own'));
+      continue;
+    }
+    addGeneric(...args);
+  }
 
   // singular tests: templated SQL in tests/ that returns failing rows
   for (const f of files.singularTests) {

@@ -70,16 +70,31 @@ function filtered(relation: string, ...where: unknown[]): string {
 }
 
 /**
+ * The functions a query calls without parentheses, which a bare column of that name is read as
+ * instead of the column — Postgres' SQL-value functions (its documentation, "System Information
+ * Functions", functions-info.html: current_catalog, current_role, current_schema, current_user,
+ * session_user, system_user, user; "Current Date/Time", functions-datetime.html: current_date,
+ * current_time, current_timestamp, localtime, localtimestamp), not all of them reserved words
+ * (`current_schema` is not: `where current_schema is null` was `current_schema() is null`), and
+ * BigQuery's (its documentation: "Parentheses are optional" for CURRENT_DATE, CURRENT_DATETIME,
+ * CURRENT_TIME and CURRENT_TIMESTAMP, and "the column name and the function call without
+ * parentheses are ambiguous"). DuckDB reads a column of any of these names as the column.
+ */
+const PARENLESS_FUNCTIONS = ['current_catalog', 'current_date', 'current_datetime', 'current_role', 'current_schema', 'current_time', 'current_timestamp', 'current_user', 'localtime', 'localtimestamp', 'session_user', 'system_user', 'user'];
+
+/**
  * SQL's reserved words (Postgres' list, which holds the standard's), DuckDB's reserved and
  * type-function key words (`where at is null` does not parse there: duckdb_keywords()) and
- * BigQuery's reserved key words (`where hash is null` does not parse there): a column
- * named so is quoted in a generic test, where unquoted it would mean the key word (`where user
- * is null` is `current_user is null` on Postgres: a not_null test that always passed). Other
- * names are written as the YAML has them (an expression stays one; `ID` stays case-folded),
- * unless the column says `quote: true`.
+ * BigQuery's reserved key words (`where hash is null` does not parse there), and the
+ * functions called without parentheses (PARENLESS_FUNCTIONS): a column named so, in any case,
+ * is quoted in a generic test, where unquoted it would mean the key word or the function (`where
+ * user is null` is `current_user is null` on Postgres: a not_null test that always passed).
+ * Other names are written as the YAML has them (an expression stays one; `ID` stays
+ * case-folded), unless the column says `quote: true`.
  */
 const RESERVED = new Set(
   [
+    ...PARENLESS_FUNCTIONS,
     'all analyse analyze and any array as asc asymmetric both case cast check collate column constraint create current_catalog current_date current_role current_time current_timestamp current_user default deferrable desc distinct do else end except false fetch for foreign from grant group having in initially intersect into lateral leading limit localtime localtimestamp not null offset on only or order placing primary references returning select session_user some symmetric system_user table then to trailing true union unique user using variadic when where window with',
     'describe lambda pivot pivot_longer pivot_wider qualify show summarize unpivot',
     'anti asof at authorization binary by collation columns concurrently cross freeze full generated glob ilike inner is isnull join left like map natural notnull outer overlaps positional right semi similar struct tablesample try_cast unpack verbose',
@@ -89,7 +104,10 @@ const RESERVED = new Set(
 
 function columnSql(column: string | undefined, dialect: Dialect, quote?: boolean): string {
   const c = column ?? '';
-  return quote || RESERVED.has(c) ? dialect.quoteIdent(c) : c;
+  if (quote) return dialect.quoteIdent(c);
+  // (a key word in any case is the key word unquoted: `USER` is the column user, as Postgres folds
+  // it, quoted in lower case; DuckDB's and BigQuery's column names take any case)
+  return RESERVED.has(c.toLowerCase()) ? dialect.quoteIdent(c.toLowerCase()) : c;
 }
 
 export function genericTestSql(i: GenericTestInput): string {

@@ -567,8 +567,8 @@ function configParts(config: Record<string, unknown> | undefined, written: (k: s
 
 /**
  * dbt's state comparison against a previous manifest, for models, seeds, snapshots, sources, data
- * tests and unit tests: new (not there before) and old; modified.body (its file changed; a
- * generic test's definition but its configs, a unit test's definition and fixtures; a source's declaration but
+ * tests and unit tests: new (not there before; a generic test whose arguments changed, which its
+ * unique_id holds, as in dbt) and old; modified.body (its file changed; a unit test's definition and fixtures; a source's declaration but
  * its descriptions); .configs (other than where it is written; a data test's severity, where and tags); .relation (the configured
  * database/schema/alias, as written — config() by its text: not the relation a target
  * or a generate_schema_name macro makes of them, so a state from another target compares; a
@@ -580,11 +580,11 @@ function configParts(config: Record<string, unknown> | undefined, written: (k: s
  */
 function stateMatches(m: Manifest, state: Manifest, n: ManifestNode, what: string): boolean {
   if (n.resource_type === 'exposure') return false;
-  const old = n.resource_type === 'source' ? state.sources?.[n.unique_id] : state.nodes?.[n.unique_id];
-  if (what === 'new' || what === 'old') return (what === 'new') === !old;
-  if (!old) return what === 'modified';
   // (a state of an earlier layout recorded less: STATE_FORMAT)
   const format = state.metadata?.state_format ?? 1;
+  const old = n.resource_type === 'source' ? state.sources?.[n.unique_id] : (state.nodes?.[n.unique_id] ?? (format < 3 && isGenericTest(n) ? olderGenericTest(m, state, n) : undefined));
+  if (what === 'new' || what === 'old') return (what === 'new') === !old;
+  if (!old) return what === 'modified';
   const body = () => (n.resource_type === 'source' ? sourceChanged(n, old as SourceNode, format) : 'checksum' in n && 'checksum' in old && n.checksum !== old.checksum);
   // (split once for .configs and .relation both)
   let parts: [ReturnType<typeof configParts>, ReturnType<typeof configParts>] | undefined;
@@ -600,8 +600,11 @@ function stateMatches(m: Manifest, state: Manifest, n: ManifestNode, what: strin
   const contract = () => contractOf(n) !== contractOf(old);
   // (compared on the target's warehouse: a state from BigQuery's prod compared on DuckDB's dev writes none)
   const descriptions = () => persistedDescriptions(m, n) !== persistedDescriptions(m, old);
-  // (a state written before manifests kept the fqn: not compared)
-  const fqn = () => 'fqn' in n && 'fqn' in old && !!n.fqn && !!old.fqn && canonicalJson(n.fqn) !== canonicalJson(old.fqn);
+  // (a state written before manifests kept the fqn: not compared; a generic test's name ending
+  // it is not: it follows from the test's definition, which its unique_id holds, and from whether
+  // another test is named alike — a test added elsewhere is no change of this one)
+  const fqnOf = (x: ManifestNode) => ('fqn' in x && x.fqn ? (isGenericTest(x) ? x.fqn.slice(0, -1) : x.fqn) : undefined);
+  const fqn = () => !!fqnOf(n) && !!fqnOf(old) && canonicalJson(fqnOf(n)) !== canonicalJson(fqnOf(old));
   // (models, snapshots and singular tests record the macros they call)
   // (a state of layout 1 kept one checksum per macro (since 290baa0) or, older, one per macro file:
   // it cannot say which, so a macro is unchanged when its checksum is this project's either way)
@@ -615,6 +618,44 @@ function stateMatches(m: Manifest, state: Manifest, n: ManifestNode, what: strin
   if (what === 'modified.macros') return macros();
   const modified = body() || configs() || relation() || contract() || descriptions() || fqn() || macros();
   return what === 'unmodified' ? !modified : modified;
+}
+
+function isGenericTest(n: ManifestNode): n is GenericTestNode {
+  return n.resource_type === 'test' && n.test_type !== 'singular';
+}
+
+type GenericTestNode = Extract<ManifestNode, { resource_type: 'test' }>;
+const testsIndex = new WeakMap<Manifest, { byChecksum: Map<string, GenericTestNode>; alike: Map<string, GenericTestNode[]> }>();
+/** A manifest's generic tests by checksum, and by test, node and column. */
+function genericTests(m: Manifest) {
+  let ix = testsIndex.get(m);
+  if (!ix) {
+    ix = { byChecksum: new Map(), alike: new Map() };
+    for (const x of Object.values(m.nodes ?? {})) {
+      if (!isGenericTest(x)) continue;
+      if (x.checksum) ix.byChecksum.set(x.checksum, x);
+      const k = alikeKey(x);
+      ix.alike.set(k, [...(ix.alike.get(k) ?? []), x]);
+    }
+    testsIndex.set(m, ix);
+  }
+  return ix;
+}
+const alikeKey = (x: GenericTestNode) => canonicalJson([x.test_type, x.attached_to ?? null, x.column ?? null]);
+
+/**
+ * A generic test `n` in a state of layout 1 or 2, whose unique_ids of generic tests were
+ * `test.<project>.<name>` (a name another test could take: `_2` by the order met); this layout's
+ * end with the hash of the test's definition, which is its checksum in both (STATE_FORMAT 3): the
+ * state's test of that checksum. A state written before tests had checksums (c838cdd): the one
+ * test of that kind on that node and column, when this project has one too.
+ */
+function olderGenericTest(m: Manifest, state: Manifest, n: GenericTestNode): ManifestNode | undefined {
+  const was = genericTests(state);
+  const same = n.checksum ? was.byChecksum.get(n.checksum) : undefined;
+  if (same) return same;
+  const alike = was.alike.get(alikeKey(n)) ?? [];
+  return alike.length === 1 && !alike[0].checksum && genericTests(m).alike.get(alikeKey(n))?.length === 1 ? alike[0] : undefined;
 }
 
 /**

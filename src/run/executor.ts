@@ -588,13 +588,40 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
   return { results: ordered, elapsed: (performance.now() - started) / 1000, unmatched, ok, interrupted };
 }
 
+/** A failing row's value as the sample shows it: NULL, a date in ISO form, at most 40 characters. */
+function cell(v: unknown): string {
+  const s = v === null || v === undefined ? 'NULL' : v instanceof Date ? v.toISOString() : typeof v === 'object' ? JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? Number(x) : x)) : String(v);
+  return s.length > 40 ? s.slice(0, 37) + '...' : s;
+}
+
+/**
+ * A failed node's line in the closing summary of a run: its message's first line and what
+ * completes it — a failing test's first row (`{unique_field: 1, n_records: 2}`), a unit test's
+ * first differing row under its heading, an error's first line of the warehouse's message — with
+ * "(see above)" where the message goes on (it was cut after a table's header, or after
+ * "missing rows (expected, not produced):").
+ */
+export function failureLine(r: Pick<NodeResult, 'status' | 'message' | 'sample' | 'failures'>): string {
+  const lines = r.message.split('\n').map((l) => l.trim()).filter(Boolean);
+  const more = (shown: number) => (lines.length > shown ? ' ... (see above)' : '');
+  if (r.status === 'fail' && r.sample?.length) {
+    const row = r.sample[0];
+    const head = lines[0].replace(/:$/, '');
+    const rest = r.sample.length > 1 || (r.failures ?? 0) > 1;
+    return `${head}: ${rest ? 'first row' : 'row'} {${Object.keys(row).map((c) => `${c}: ${cell(row[c])}`).join(', ')}}${rest ? ' ... (see above)' : ''}`;
+  }
+  if (r.status === 'fail') {
+    // headings (ending in ':') and the first line under them
+    let n = 1;
+    while (n < lines.length && lines[n - 1].endsWith(':')) n++;
+    return lines.slice(0, n).join(' ') + more(n);
+  }
+  return lines.slice(0, 2).join(' ') + more(2);
+}
+
 function formatSample(rows: Row[]): string {
   if (!rows.length) return '';
   const cols = Object.keys(rows[0]);
-  const cell = (v: unknown) => {
-    const s = v === null || v === undefined ? 'NULL' : v instanceof Date ? v.toISOString() : typeof v === 'object' ? JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? Number(x) : x)) : String(v);
-    return s.length > 40 ? s.slice(0, 37) + '...' : s;
-  };
   const table = [cols, ...rows.map((r) => cols.map((c) => cell(r[c])))];
   const widths = cols.map((_, i) => Math.max(...table.map((r) => r[i].length)));
   const lines = table.map((r) => r.map((v, i) => v.padEnd(widths[i])).join(' | ').trimEnd());

@@ -27,6 +27,10 @@ function compile(opts: Parameters<typeof projectFiles>[0], env: Record<string, s
 }
 const model = (r: ReturnType<typeof compile>, name: string) => r.manifest.nodes[`model.fixture.${name}`] as ModelNode;
 const errors = (r: ReturnType<typeof compile>) => r.diagnostics.filter((d) => d.severity === 'error');
+/** A data test by its name (a generic test's unique_id ends with its hash: test.<project>.<name>.<hash>). */
+const testNamed = (m: { nodes: Record<string, unknown> }, name: string) => Object.values(m.nodes).find((n) => (n as TestNode).resource_type === 'test' && (n as TestNode).name === name) as TestNode;
+/** A generic test's unique_id without its hash. */
+const withoutHash = (id: string) => id.replace(/^(test\.[^.]+\.[^.]+)\.[0-9a-f]{10}$/, '$1');
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
 
@@ -333,8 +337,8 @@ describe('compileProject', () => {
       { env: {} },
     );
     expect(errors(r)).toEqual([]);
-    expect(Object.keys(r.manifest.nodes).filter((id) => id.startsWith('test.'))).toEqual(['test.fixture.unique_a_id']);
-    expect(r.manifest.disabled).toMatchObject({
+    expect(Object.keys(r.manifest.nodes).filter((id) => id.startsWith('test.')).map(withoutHash)).toEqual(['test.fixture.unique_a_id']);
+    expect(Object.fromEntries(Object.entries(r.manifest.disabled ?? {}).map(([id, d]) => [withoutHash(id), d]))).toMatchObject({
       'test.fixture.relationships_a_base_id': { resource_type: 'test', file: 'models/props.yml', because: "it reads model 'base', which is disabled" },
       'test.fixture.not_null_a_base_id': { because: "it reads model 'base', which is disabled" },
       'test.fixture.unique_a_base_id': { because: "it reads seed 'countries', which is disabled" },
@@ -707,7 +711,7 @@ describe('compileProject', () => {
       models: { 'models/a.sql': 'select 1 as id' },
     });
     expect(errors(r)).toEqual([]);
-    const t = (name: string) => r.manifest.nodes[`test.fixture.${name}`] as TestNode;
+    const t = (name: string) => testNamed(r.manifest, name);
     expect(t('not_null_a_id').compiled_sql).toBe('select *\nfrom "analytics"."a" as t\nwhere id is null');
     expect(t('accepted_values_a_id').severity).toBe('warn');
     expect(t('accepted_values_a_id').compiled_sql).toContain("not in ('x', 'y''z')");
@@ -728,8 +732,8 @@ describe('compileProject', () => {
     expect(r.stdout).toMatch(/PASS amount_floor /);
     expect(r.stdout).toMatch(/PASS expression_is_true_a /);
     const manifest = JSON.parse(readFileSync(join(dir, 'target/manifest.json'), 'utf8'));
-    expect(manifest.nodes['test.fixture.expression_is_true_a_amount'].compiled_sql).toBe('select *\nfrom "analytics"."a" as t\nwhere not (amount >= 0)');
-    expect(manifest.nodes['test.fixture.expression_is_true_a'].compiled_sql).toBe('select *\nfrom "analytics"."a" as t\nwhere not (amount > -10 and id > 0)');
+    expect(testNamed(manifest, 'expression_is_true_a_amount').compiled_sql).toBe('select *\nfrom "analytics"."a" as t\nwhere not (amount >= 0)');
+    expect(testNamed(manifest, 'expression_is_true_a').compiled_sql).toBe('select *\nfrom "analytics"."a" as t\nwhere not (amount > -10 and id > 0)');
   });
 
   it("accepted_values writes each value as dbt's macro prints it (Python's str): True, 1.0, None (was: 'true', '1', 'null'); quote: false the same text", () => {
@@ -748,7 +752,7 @@ describe('compileProject', () => {
       models: { 'models/a.sql': 'select 1 as v' },
     });
     expect(errors(r)).toEqual([]);
-    const sql = (name: string) => (r.manifest.nodes[`test.fixture.${name}`] as TestNode).compiled_sql;
+    const sql = (name: string) => testNamed(r.manifest, name).compiled_sql;
     expect(sql('accepted_values_a_v')).toContain("v not in ('True', '1.0', '2.5', '1000.0', '3', '1.0', 'None')");
     expect(sql('unquoted')).toContain('v not in (False, 1.0)');
     expect(sql('in_config')).toContain("v not in ('2.0')");
@@ -774,7 +778,7 @@ describe('compileProject', () => {
 `;
     const r = compile({ projectYaml, models: { 'models/a.sql': 'select 1 as id', 'models/b.sql': 'select 1 as id' }, yml: { 'models/p.yml': yml("id > {{ var('min_id', 0) }}") } });
     expect(errors(r)).toEqual([]);
-    const t = (name: string) => r.manifest.nodes[`test.fixture.${name}`] as TestNode;
+    const t = (name: string) => testNamed(r.manifest, name);
     expect(t('not_null_a_id').compiled_sql).toBe('select *\nfrom (select * from "analytics"."a" where id > 5) as t\nwhere id is null');
     expect(t('expression_is_true_a').compiled_sql).toContain('where not (id >= 5)');
     expect(t('accepted_values_a_id').compiled_sql).toContain(`from (select * from "analytics"."a" where id in (select id from "analytics"."b")\nand 'eu' = 'eu') as t`);
@@ -805,8 +809,8 @@ describe('compileProject', () => {
     expect(vigil(dir, ['ls', '-s', 'tag:keys']).stdout.trim()).toBe('not_null_a_id');
     expect(vigil(dir, ['compile']).code).toBe(0);
     const manifest = JSON.parse(readFileSync(join(dir, 'target/manifest.json'), 'utf8'));
-    expect(manifest.nodes['test.fixture.not_null_people_email'].tags).toEqual(['own', 'piitag']);
-    expect(manifest.nodes['test.fixture.unique_people_id'].tags).toEqual([]);
+    expect(testNamed(manifest, 'not_null_people_email').tags).toEqual(['own', 'piitag']);
+    expect(testNamed(manifest, 'unique_people_id').tags).toEqual([]);
   });
 
   it('reports unknown tests and unknown test arguments at their YAML line', () => {
@@ -958,6 +962,51 @@ describe('the template context dbt users expect', () => {
     expect(b.cacheHits).toBe(1); // n only
     expect((a.manifest.nodes['model.fixture.m'] as ModelNode).compiled_sql).toMatch(/^select '\d{4}-\d\d-\d\dT[\d:.]+Z' as at, '[0-9a-f-]{36}' as id$/);
     expect((a.manifest.nodes['model.fixture.m'] as ModelNode).compiled_sql).not.toBe((b.manifest.nodes['model.fixture.m'] as ModelNode).compiled_sql);
+  });
+
+  it("a generic test's unique_id is test.<project>.<name>.<hash of its definition>, whatever other tests there are and the order files are read in (was: test.<project>.<name>, and a test met first took the name: _2 by file order)", () => {
+    const AB = 'models:\n  - name: a_b\n    columns:\n      - name: c\n        tests: [not_null, { accepted_values: { values: [x] } }, { accepted_values: { values: [y], severity: warn } }]\n';
+    const A = 'models:\n  - name: a\n    columns:\n      - name: b_c\n        tests: [not_null]\n';
+    const models = { 'models/a_b.sql': 'select 1 as c', 'models/a.sql': 'select 1 as b_c' };
+    /** each test's unique_id and name by what it tests (its node, column and arguments) */
+    const tests = (r: ReturnType<typeof compile>) =>
+      Object.fromEntries(
+        Object.values(r.manifest.nodes)
+          .filter((n): n is TestNode => n.resource_type === 'test')
+          .map((n) => [`${n.test_type} ${n.attached_to} ${n.column} ${n.compiled_sql.match(/in \((.*)\)/)?.[1] ?? ''}`, [n.unique_id, n.name]]),
+      );
+    const one = compile({ models, yml: { 'models/1.yml': AB, 'models/2.yml': A } });
+    expect(errors(one)).toEqual([]);
+    const ids = tests(one);
+    expect(ids).toEqual({
+      'not_null model.fixture.a_b c ': [expect.stringMatching(/^test\.fixture\.not_null_a_b_c\.[0-9a-f]{10}$/), expect.stringMatching(/^not_null_a_b_c_[0-9a-f]{10}$/)],
+      'not_null model.fixture.a b_c ': [expect.stringMatching(/^test\.fixture\.not_null_a_b_c\.[0-9a-f]{10}$/), expect.stringMatching(/^not_null_a_b_c_[0-9a-f]{10}$/)],
+      "accepted_values model.fixture.a_b c 'x'": [expect.stringMatching(/^test\.fixture\.accepted_values_a_b_c\.[0-9a-f]{10}$/), expect.stringMatching(/^accepted_values_a_b_c_[0-9a-f]{10}$/)],
+      "accepted_values model.fixture.a_b c 'y'": [expect.stringMatching(/^test\.fixture\.accepted_values_a_b_c\.[0-9a-f]{10}$/), expect.stringMatching(/^accepted_values_a_b_c_[0-9a-f]{10}$/)],
+    });
+    // each name ends with its unique_id's hash; four distinct ids
+    for (const [id, name] of Object.values(ids)) expect(name.endsWith(`_${id.split('.').pop()}`)).toBe(true);
+    expect(new Set(Object.values(ids).map(([id]) => id)).size).toBe(4);
+    // the files and models read in the other order: the same ids and names
+    const swapped = compile({ models: { 'models/a.sql': models['models/a.sql'], 'models/a_b.sql': models['models/a_b.sql'] }, yml: { 'models/1.yml': A, 'models/2.yml': AB } });
+    expect(tests(swapped)).toEqual(ids);
+    // the test on a.b_c gone, and the first accepted_values: the others keep their unique_ids, and their own names back
+    const fewer = compile({ models, yml: { 'models/1.yml': AB.replace('{ accepted_values: { values: [x] } }, ', '') } });
+    expect(errors(fewer)).toEqual([]);
+    expect(tests(fewer)).toEqual({
+      'not_null model.fixture.a_b c ': [ids['not_null model.fixture.a_b c '][0], 'not_null_a_b_c'],
+      "accepted_values model.fixture.a_b c 'y'": [ids["accepted_values model.fixture.a_b c 'y'"][0], 'accepted_values_a_b_c'],
+    });
+    // a name the tests named alike share is taken: a `name:` or a singular test of it is refused
+    const taken = compile({ models, yml: { 'models/1.yml': AB, 'models/2.yml': A.replace('[not_null]', '[{ unique: { name: not_null_a_b_c } }]') } });
+    expect(errors(taken)).toEqual([expect.objectContaining({ code: 'E_DUPLICATE', file: 'models/2.yml', message: expect.stringContaining("name 'not_null_a_b_c' is the name of the test at models/1.yml:5") })]);
+    // the same test twice (its configs aside) would be one unique_id: an error at the second
+    const twice = compile({ models, yml: { 'models/1.yml': 'models:\n  - name: a\n    columns:\n      - name: b_c\n        tests:\n          - not_null\n          - not_null: { where: "b_c > 0" }\n' } });
+    expect(errors(twice)).toEqual([expect.objectContaining({ code: 'E_DUPLICATE', file: 'models/1.yml', line: 7, message: expect.stringContaining('this test is the test at models/1.yml:6 again') })]);
+    // given a name of its own, it is another test
+    const named = compile({ models, yml: { 'models/1.yml': 'models:\n  - name: a\n    columns:\n      - name: b_c\n        tests:\n          - not_null\n          - not_null: { where: "b_c > 0", name: positive_b_c_present }\n' } });
+    expect(errors(named)).toEqual([]);
+    expect(Object.keys(named.manifest.nodes).filter((id) => id.startsWith('test.')).map(withoutHash).sort()).toEqual(['test.fixture.not_null_a_b_c', 'test.fixture.positive_b_c_present']);
   });
 
   it('a singular test takes its name once: a second file of that name, or a generic test of it, is an error (as in dbt), not renamed _2', () => {

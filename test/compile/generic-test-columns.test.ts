@@ -32,6 +32,38 @@ describe('generic test columns named like key words', () => {
   });
 });
 
+describe('generic test columns named like a function called without parentheses', () => {
+  const dirs: string[] = [];
+  afterAll(() => dirs.forEach(removeDir));
+
+  it("are quoted in every dialect, in any case: Postgres' current_schema, current_catalog, ..., BigQuery's current_datetime (were: current_schema and current_datetime unquoted, the function tested)", () => {
+    const words = ['current_catalog', 'current_date', 'current_role', 'current_schema', 'current_time', 'current_timestamp', 'current_user', 'localtime', 'localtimestamp', 'session_user', 'system_user', 'user', 'current_datetime'];
+    for (const w of words) {
+      for (const [dialect, q] of [[postgresDialect, '"'], [duckDbDialect, '"'], [bigQueryDialect, '`']] as const) {
+        expect(notNull(w, dialect), `${w} on ${dialect.name}`).toMatch(new RegExp(`where ${q}${w}${q} is null$`));
+        // (unquoted, Postgres folds CURRENT_SCHEMA to the function's name too)
+        expect(notNull(w.toUpperCase(), dialect), `${w.toUpperCase()} on ${dialect.name}`).toMatch(new RegExp(`where ${q}${w}${q} is null$`));
+      }
+    }
+  });
+
+  it('on Postgres, not_null, unique and accepted_values on a column named current_schema test the column (was: current_schema(), not_null passed over a NULL, unique and accepted_values failed with the schema)', () => {
+    const schema = uniqueSchema('kw_col');
+    const dir = makeProject({
+      'project.yaml': `name: q\ndefault_target: pg\ntargets:\n  pg:\n    type: postgres\n    url: "{{ env_var('DATABASE_URL') }}"\n    schema: ${schema}\n`,
+      'models/kw.sql': `select * from (values (1, 'x', 'a'), (2, 'y', 'b'), (3, cast(null as varchar), 'c')) as v(id, "current_schema", "current_catalog")`,
+      'models/schema.yml': 'models:\n  - name: kw\n    columns:\n      - name: current_schema\n        tests: [not_null, unique, { accepted_values: { values: [x, y] } }]\n      - name: CURRENT_CATALOG\n        tests: [not_null, unique, { accepted_values: { values: [a, b, c] } }]\n',
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['build', '-s', 'kw'], { DATABASE_URL: inject('pgUrl') });
+    expect(r.stdout).toMatch(/FAIL 1 not_null_kw_current_schema\b/);
+    expect(r.stdout).toMatch(/PASS unique_kw_current_schema\b/);
+    expect(r.stdout).toMatch(/PASS accepted_values_kw_current_schema\b/);
+    for (const t of ['not_null', 'unique', 'accepted_values']) expect(r.stdout).toMatch(new RegExp(`PASS ${t}_kw_CURRENT_CATALOG\\b`));
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+  });
+});
+
 describe("a column's quote: true (dbt's)", () => {
   const dirs: string[] = [];
   afterAll(() => dirs.forEach(removeDir));

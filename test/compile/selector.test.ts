@@ -11,8 +11,10 @@ import { findCycles, buildGraph, topoSort } from '../../src/compile/graph.js';
 import { BASIC_PROJECT_YAML, makeProject, projectFiles, removeDir, REPO } from '../helpers.js';
 
 const { manifest } = compileProject(loadProject(join(REPO, 'test/fixtures/projects/golden')), { env: {} });
+/** A unique_id's name: a generic test's id ends with its hash (test.<project>.<name>.<hash>). */
+const nameOfId = (id: string) => (id.startsWith('test.') ? id.split('.')[2] : id.split('.').slice(2).join('.'));
 const names = (ids: Set<string>, type?: string) =>
-  [...ids].filter((id) => !type || id.startsWith(type + '.')).map((id) => id.split('.').slice(2).join('.')).sort();
+  [...ids].filter((id) => !type || id.startsWith(type + '.')).map(nameOfId).sort();
 
 describe('selectNodes', () => {
   it('selects everything by default', () => {
@@ -264,7 +266,7 @@ describe('selectNodes against dbt: nested configs, test configs, sources, resour
     expect(names(sel('config.severity:error').ids)).toEqual(['not_null_raw_orders_id']);
     expect(names(sel('config.where:id*').ids)).toEqual(['unique_orders_id']);
     expect(names(sel('config.tags:quality').ids)).toEqual(['no_negative']);
-    expect(m.nodes['test.proj.unique_orders_id']).toMatchObject({ severity: 'warn', where: 'id > 0' });
+    expect(Object.values(m.nodes).find((n) => n.name === 'unique_orders_id')).toMatchObject({ severity: 'warn', where: 'id > 0' });
   });
   it("a bare name is dbt's fqn, which does not look at sources: `orders` is the model, not the source table orders; `raw.orders`, source: and name: select the source (was: both, and the source's tests ran with `vigil test -s orders`)", () => {
     expect(names(sel('orders').ids)).toEqual(['orders']);
@@ -312,7 +314,7 @@ describe('planRun', () => {
     const p = planRun(manifest, { command: 'build' });
     const ids = p.nodes.map((n) => n.name);
     expect(ids).not.toContain('int_buckets');
-    const waits = (name: string) => (p.waitsFor.get(p.nodes.find((n) => n.name === name)!.unique_id) ?? []).map((id) => id.split('.').pop()).sort();
+    const waits = (name: string) => (p.waitsFor.get(p.nodes.find((n) => n.name === name)!.unique_id) ?? []).map(nameOfId).sort();
     // events_hourly reads stg_events directly and through the ephemeral int_buckets
     expect(waits('events_hourly')).toEqual(['stg_events']);
     // stg_events reads the source: it waits for the source's tests
@@ -337,7 +339,7 @@ describe('planRun', () => {
       }),
       { env: {} },
     ).manifest;
-    const waits = (p: ReturnType<typeof planRun>, name: string) => (p.waitsFor.get(p.nodes.find((n) => n.name === name)!.unique_id) ?? []).map((id) => id.split('.').pop()).sort();
+    const waits = (p: ReturnType<typeof planRun>, name: string) => (p.waitsFor.get(p.nodes.find((n) => n.name === name)!.unique_id) ?? []).map(nameOfId).sort();
     const all = planRun(m, { command: 'build' });
     expect(waits(all, 'b')).toEqual(['a', 'a_chk', 'accepted_values_a_flag']);
     expect(waits(all, 'c')).toEqual(['b']);
@@ -364,7 +366,7 @@ describe('planRun', () => {
       { env: {} },
     ).manifest;
     const p = planRun(m, { command: 'build' });
-    const waits = (name: string) => (p.waitsFor.get(p.nodes.find((n) => n.name === name)!.unique_id) ?? []).map((id) => id.split('.').pop()).sort();
+    const waits = (name: string) => (p.waitsFor.get(p.nodes.find((n) => n.name === name)!.unique_id) ?? []).map(nameOfId).sort();
     expect(waits('fct_orders')).toEqual(['dim']);
     expect(waits('fct_payments')).toEqual(['dim']);
     expect(waits('dim_metrics')).toEqual(['dim']);

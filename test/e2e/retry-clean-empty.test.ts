@@ -228,6 +228,38 @@ describe('vigil retry', () => {
     expect(r.stdout).toMatch(/TOTAL=2\b/);
   });
 
+  it("retries the generic test that failed, whatever tests are added beside it (was: a test added on a.b_c took the name not_null_a_b_c and its unique_id, retry ran that one, PASS, exit 0; the failing one became _2)", () => {
+    const yml = 'models:\n  - name: a_b\n    columns:\n      - name: c\n        tests: [not_null]\n';
+    const dir = project({ 'models/a_b.sql': 'select cast(null as int) as c', 'models/a.sql': 'select 1 as b_c', 'models/z.yml': yml });
+    const b = vigil(dir, ['build', '-s', 'a', 'a_b']);
+    expect(b.code, b.stdout + b.stderr).toBe(1);
+    expect(b.stdout).toMatch(/FAIL 1 not_null_a_b_c /);
+    const failed = JSON.parse(readFileSync(join(dir, 'target/run_results.json'), 'utf8')).results.filter((r: { status: string }) => r.status === 'fail');
+    expect(failed.map((r: { unique_id: string }) => r.unique_id)).toEqual([expect.stringMatching(/^test\.fixture\.not_null_a_b_c\.[0-9a-f]{10}$/)]);
+    // (a test on a.b_c is named alike: both are named with their hash, and neither takes the other's unique_id)
+    writeFileSync(join(dir, 'models/z.yml'), `${yml}  - name: a\n    columns:\n      - name: b_c\n        tests: [not_null]\n`);
+    const r = vigil(dir, ['retry']);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    const hash = failed[0].unique_id.split('.').pop();
+    expect(r.stdout).toContain('Retrying 1 node of the last build (');
+    expect(r.stdout).toMatch(new RegExp(`: not_null_a_b_c_${hash}\n`));
+    expect(r.stdout).toMatch(new RegExp(`FAIL 1 not_null_a_b_c_${hash} `));
+    expect(r.stdout).toMatch(/TOTAL=1\b/);
+  });
+
+  it('a run_results.json of an older Vigil, whose generic tests were named by their names alone, is not retried for them: exit 2, nothing run', () => {
+    const dir = project({ 'models/totals.sql': 'select 1 as id union all select 1', 'models/t.yml': 'models:\n  - name: totals\n    columns:\n      - name: id\n        tests: [unique]\n' });
+    expect(vigil(dir, ['build', '-s', 'totals']).code).toBe(1);
+    const path = join(dir, 'target/run_results.json');
+    const rr = JSON.parse(readFileSync(path, 'utf8'));
+    delete rr.metadata.state_format;
+    for (const r of rr.results) if (r.resource_type === 'test') r.unique_id = `test.fixture.${r.name}`;
+    writeFileSync(path, JSON.stringify(rr));
+    const r = vigil(dir, ['retry']);
+    expect([r.code, r.stdout]).toEqual([2, '']);
+    expect(r.stderr).toContain('target/run_results.json was written by an older Vigil, whose ids of generic tests were their names (another test may have that name now), so vigil retry cannot tell which test unique_totals_id is; run the build again instead');
+  });
+
   it('a run_results.json without unique_ids (an older Vigil) is said: exit 2, nothing run', () => {
     const dir = project({ 'models/totals.sql': "{{ config(materialized='table') }}\nselect cast('x' as int) as boom from {{ ref('orders') }}" });
     expect(vigil(dir, ['build']).code).toBe(1);

@@ -244,13 +244,65 @@ describe('state: selection', () => {
     writeFileSync(join(dir, 'tests/a_positive.sql'), "{{ config(severity='error') }}\nselect * from {{ ref('a') }} where id < 0");
     expect(sel('state:modified.configs', 'test')).toEqual(['a_positive', 'accepted_values_a_id', 'not_null_a_id', 'unique_a_id']);
     expect(sel('state:modified.body', 'test')).toEqual(['a_positive']);
-    // an argument of the test is its definition: .body
+    // an argument is what the test is (its unique_id's hash, as dbt's): another test, new — which
+    // state:modified holds — not a .body change of the one that was
     writeFileSync(join(dir, 'models/schema.yml'), tests('error', '[1, 2], where: "id > 1"', 'not_null: { tags: [nightly] }'));
-    expect(sel('state:modified.body', 'test')).toEqual(['a_positive', 'accepted_values_a_id']);
+    expect(sel('state:modified.body', 'test')).toEqual(['a_positive']);
+    expect(sel('state:new', 'test')).toEqual(['accepted_values_a_id']);
+    expect(sel('state:modified', 'test')).toEqual(['a_positive', 'accepted_values_a_id', 'not_null_a_id', 'unique_a_id']);
     // --state may name the manifest itself (was: "no manifest.json there")
     const file = vigil(dir, ['ls', '-s', 'state:modified.configs', '--state', 'prev/manifest.json', '--resource-type', 'test']);
     expect(file.code, file.stderr).toBe(0);
-    expect(file.stdout.trim().split('\n')).toEqual(['a_positive', 'accepted_values_a_id', 'not_null_a_id', 'unique_a_id']);
+    // (accepted_values_a_id is another test now: new, not modified)
+    expect(file.stdout.trim().split('\n')).toEqual(['a_positive', 'not_null_a_id', 'unique_a_id']);
+  });
+
+  it('a test added on another model whose generated name is alike is new, and the test that was is not (was: not_null_a_b_c state:modified, the one that was state:new as not_null_a_b_c_2)', () => {
+    const yml = 'models:\n  - name: a_b\n    columns:\n      - name: c\n        tests: [not_null]\n';
+    const dir = makeProject({ 'models/a_b.sql': 'select cast(null as int) as c', 'models/a.sql': 'select 1 as b_c', 'models/z.yml': yml });
+    dirs.push(dir);
+    expect(vigil(dir, ['compile']).code).toBe(0);
+    cpSync(join(dir, 'target'), join(dir, 'prev'), { recursive: true });
+    writeFileSync(join(dir, 'models/z.yml'), `${yml}  - name: a\n    columns:\n      - name: b_c\n        tests: [not_null]\n`);
+    const json = vigil(dir, ['ls', '--resource-type', 'test', '--output', 'json']).stdout.trim().split('\n').map((l) => JSON.parse(l) as { name: string; depends_on: string[] });
+    const onA = json.find((t) => t.depends_on.includes('model.fixture.a'))!.name;
+    expect(onA).toMatch(/^not_null_a_b_c_[0-9a-f]{10}$/);
+    const sel = stateLs(dir);
+    expect(sel('state:new', 'test')).toEqual([onA]);
+    expect(sel('state:modified', 'test')).toEqual([onA]);
+    // (the test on a_b.c is the one it was, though its name now ends with its hash)
+    expect(sel('state:modified.body', 'test')).toEqual([]);
+  });
+
+  it("a --state of format 2, whose generic tests' ids were their names: its tests are matched by their definition (was: format 2 was this one; now every test would be new)", () => {
+    const dir = makeProject({ ...FILES, 'models/schema.yml': 'models:\n  - name: a\n    columns:\n      - name: id\n        data_tests: [not_null, unique, { accepted_values: { values: [1] } }, { accepted_values: { values: [2] } }]\n' });
+    dirs.push(dir);
+    expect(vigil(dir, ['compile']).code).toBe(0);
+    mkdirSync(join(dir, 'prev'));
+    // as the Vigil of format 2 wrote it: test.<project>.<name> (the second accepted_values: _2)
+    const m = JSON.parse(readFileSync(join(dir, 'target/manifest.json'), 'utf8'));
+    m.metadata.state_format = 2;
+    const seen = new Set<string>();
+    m.nodes = Object.fromEntries(
+      Object.entries(m.nodes as Record<string, { resource_type: string; name: string; unique_id: string }>).map(([id, n]) => {
+        if (n.resource_type !== 'test') return [id, n];
+        let name = id.split('.')[2];
+        if (seen.has(name)) name = `${name}_2`;
+        seen.add(name);
+        return [`test.fixture.${name}`, { ...n, unique_id: `test.fixture.${name}`, name }];
+      }),
+    );
+    writeFileSync(join(dir, 'prev/manifest.json'), JSON.stringify(m));
+    const r = vigil(dir, ['ls', '-s', 'state:modified', '--state', 'prev']);
+    expect([r.code, r.stdout]).toEqual([0, '']);
+    expect(r.stderr).toMatch(/^note: --state prev: its manifest was written by an older Vigil \(\S+, state format 2; this is \S+, format 3\): .*not compared exactly: generic data tests, matched by their definition/);
+    const sel = stateLs(dir);
+    expect(sel('state:new', 'test')).toEqual([]);
+    // an argument changed: that test is new
+    writeFileSync(join(dir, 'models/schema.yml'), 'models:\n  - name: a\n    columns:\n      - name: id\n        data_tests: [not_null, unique, { accepted_values: { values: [1] } }, { accepted_values: { values: [3] } }]\n');
+    const now = sel('state:new', 'test');
+    expect(now).toEqual([expect.stringMatching(/^accepted_values_a_id_[0-9a-f]{10}$/)]);
+    expect(sel('state:modified', 'test')).toEqual(now);
   });
 
   it("a source's sync block: a line added above it is no change (was: every synced source modified, its sync lines moved); what it declares is, retention's column too", () => {
@@ -291,7 +343,7 @@ describe('state: selection', () => {
     expect(r.stdout).toBe('');
     const notes = r.stderr.split('\n').filter(Boolean);
     expect(notes).toHaveLength(1);
-    expect(notes[0]).toMatch(/^note: --state prev: its manifest was written by an older Vigil \(0\.1\.0, state format 1; this is \S+, format 2\): what only the format or a default changed is not a modification; not compared exactly: a sync setting a source table leaves to its default .*; macros, when that manifest kept one checksum per macro file/);
+    expect(notes[0]).toMatch(/^note: --state prev: its manifest was written by an older Vigil \(0\.1\.0, state format 1; this is \S+, format 3\): what only the format or a default changed is not a modification; not compared exactly: a sync setting a source table leaves to its default .*; macros, when that manifest kept one checksum per macro file.*; generic data tests, matched by their definition/);
     const sel = stateLs(dir);
     // a declared sync setting that changed is modified
     writeFileSync(join(dir, 'models/sources.yml'), OLD_PROJECT['models/sources.yml'].replace('batch_size: 1000', 'batch_size: 2000'));
