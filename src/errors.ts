@@ -76,6 +76,19 @@ export class WarehouseError extends Error {
   }
 }
 
+/**
+ * The warehouse refused a statement for want of a privilege: Postgres' SQLSTATE 42501 ("permission
+ * denied for schema x", "must be owner of table y"), BigQuery's reason `accessDenied` (an HTTP 403) — on the
+ * error or its `cause` (a WarehouseError carries the driver's).
+ */
+export function isPermissionDenied(e: unknown): boolean {
+  for (let x = e as { code?: unknown; errors?: Array<{ reason?: string }>; cause?: unknown } | undefined, depth = 0; x && typeof x === 'object' && depth < 5; x = x.cause as typeof x, depth++) {
+    // (not any 403: BigQuery answers rateLimitExceeded and quotaExceeded with 403 too)
+    if (x.code === '42501' || x.errors?.[0]?.reason === 'accessDenied') return true;
+  }
+  return false;
+}
+
 /** The warehouse is held by another process (DuckDB's single-writer file lock). */
 export class WarehouseBusyError extends WarehouseError {
   constructor(

@@ -31,6 +31,7 @@ import { compileForCommand, open, select, timestampFlag, type Common, type Compi
 import { err, out } from './output.js';
 import { stopBetweenBatches } from './stop-between-batches.js';
 import { docRef } from '../install.js';
+import { redact } from '../secrets.js';
 
 /** The adapters a retention command needs: the target's, and each source database apply_to: source names. */
 async function openAll(c: Compiled, tables: RetentionTable[]): Promise<{ adapterOf: (target: string) => Adapter; targetOf: (target: string) => { name: string; schema: string; database?: string }; close: () => Promise<void> }> {
@@ -208,10 +209,12 @@ export async function runRetentionApply(o: Common & { plan?: string; force?: boo
     const streams = entries.filter((e) => e.apply_to === 'warehouse' && e.target === c.target.name && c.result.manifest.sources[e.unique_id]?.sync).map((e) => e.table);
     const { getWarehouse } = await import('../adapters/index.js');
     if (streams.length && !getWarehouse(c.target.type)?.capabilities.singleProcess) {
-      const { lockStreams, lockLeaseMs, StreamBusy } = await import('../sync/stream-lock.js');
+      const { streamLocker, lockLeaseMs, StreamBusy } = await import('../sync/stream-lock.js');
       lockDb = await open(c, 1);
       try {
-        lock = await lockStreams(lockDb, c.target.schema, streams, 'vigil retention apply', { leaseMs: lockLeaseMs(c.files), say: (line) => out(line), signal: stop.signal });
+        // (a role that may not keep the lease table: warned, applied without the lease)
+        const locker = streamLocker(lockDb, c.target.schema, 'vigil retention apply', { leaseMs: lockLeaseMs(c.files), signal: stop.signal, warn: err, doing: 'deleting', beside: 'a sync of these streams may run meanwhile and copy back what this apply deletes' });
+        lock = await locker(streams, (line) => out(line));
       } catch (x) {
         if (!(x instanceof StreamBusy)) throw x;
         err(`error: ${x.message}: nothing was deleted; run vigil retention apply again once it is done (the plan stands)`);
@@ -255,6 +258,7 @@ export async function runRetentionApply(o: Common & { plan?: string; force?: boo
     let total = 0;
     let failed = 0;
     const logs = new Set<string>();
+    const floors = new Map<string, boolean>();
     for (const [i, e] of entries.entries()) {
       if (stop.signal.aborted) break;
       const adapter = conns.adapterOf(e.target);
@@ -269,9 +273,18 @@ export async function runRetentionApply(o: Common & { plan?: string; force?: boo
       const t1 = performance.now();
       try {
         const log = logRelation(target.schema, target.database);
-        logs.add(`${target.name}:${log.schema}.${log.identifier}`);
-        await ensureLog(adapter, log);
-        const r = await applyEntry(adapter, e, rest, { runId, actor: who, log, out, signal: stop.signal, crashAfterBatch: process.env.VIGIL_TEST_CRASH_AFTER_BATCH === '1' });
+        const logName = `${target.name}:${log.schema}.${log.identifier}`;
+        logs.add(logName);
+        // once per log: one made by an earlier Vigil that this role may not alter (it does not own
+        // it) is written without override_floor, said once
+        if (!floors.has(logName))
+          floors.set(
+            logName,
+            await ensureLog(adapter, log, (missing, why) =>
+              err(`warning: cannot add ${missing.join(', ')} to ${log.schema}.${log.identifier} (made by an earlier Vigil; ${redact(why)}): this apply's lines are logged without their override_floor, so a sync of the copy falls back to today's retention.minimum for them, as for lines logged before Vigil recorded it; add the column as the log's owner (or run an apply as its owner once)`),
+            ),
+          );
+        const r = await applyEntry(adapter, e, rest, { runId, actor: who, log, out, signal: stop.signal, crashAfterBatch: process.env.VIGIL_TEST_CRASH_AFTER_BATCH === '1', withoutFloor: !floors.get(logName) });
         total += r.deleted;
         const s = (performance.now() - t1) / 1000;
         const done = `deleted ${plural(r.deleted, 'row')} [${s.toFixed(2)}s, ${Math.round(r.deleted / Math.max(s, 1e-3)).toLocaleString('en-US')} rows/s]`;

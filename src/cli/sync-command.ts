@@ -183,8 +183,10 @@ async function syncRun(o: Common & { mode: 'delta' | 'full'; since?: string; loo
     // SIGTERM / Ctrl-C: the batch being applied commits, nothing further starts; a second one stops at once
     const { stopBetweenBatches } = await import('./stop-between-batches.js');
     const stop = stopBetweenBatches(err);
-    const { lockStreams, lockLeaseMs } = await import('../sync/stream-lock.js');
-    const lock = lockDb ? (stream: string) => lockStreams(lockDb!, c.target.schema, [stream], 'vigil sync', { leaseMs: lockLeaseMs(c.files), say: (line) => out(`  ${stream}: ${line}`), signal: stop.signal }) : undefined;
+    const { streamLocker, lockLeaseMs } = await import('../sync/stream-lock.js');
+    // (a role that may not keep the lease table: warned once, synced without leases)
+    const locker = lockDb ? streamLocker(lockDb, c.target.schema, 'vigil sync', { leaseMs: lockLeaseMs(c.files), signal: stop.signal, warn: out, doing: 'syncing', beside: 'a retention apply or a serve job may run beside this sync' }) : undefined;
+    const lock = locker ? (stream: string) => locker([stream], (line) => out(`  ${stream}: ${line}`)) : undefined;
     let results: Awaited<ReturnType<typeof syncStreams>>;
     try {
       results = await syncStreams(streams, readers, target, { mode: o.mode, since, lookbackSeconds, fullRefresh: !!o.fullRefresh, out, signal: stop.signal, sourceErrors, retentionLogs, lock });

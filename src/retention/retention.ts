@@ -14,7 +14,7 @@ import { columnNamed, createOwnTable, type Adapter } from '../adapters/adapter.j
 import type { CanonicalType, Dialect, Relation, SqlParam } from '../adapters/dialect.js';
 import { typeFamily } from '../adapters/type-family.js';
 import type { ColumnInfo, Manifest, WrittenAt } from '../compile/manifest.js';
-import { diag, WarehouseError, type Diagnostic } from '../errors.js';
+import { diag, isPermissionDenied, WarehouseError, type Diagnostic } from '../errors.js';
 import { durationBefore } from '../time/duration.js';
 
 export const RETENTION_LOG_TABLE = 'vigil_retention_log';
@@ -302,12 +302,36 @@ export function retentionLogColumns(): ColumnInfo[] {
   return LOG_COLUMNS.map((c) => ({ name: c.name, data_type: declared[c.type] ?? c.type, description: c.description }));
 }
 
-export async function ensureLog(adapter: Adapter, rel: Relation): Promise<void> {
-  await createOwnTable(adapter, rel, LOG_COLUMNS.map((c) => `${c.name} ${adapter.dialect.type(c.type)}`).join(', '));
-  // a log made by an earlier Vigil: the columns it lacks (asked first: no DDL on every apply)
+/**
+ * The log, made when missing; a log made by an earlier Vigil gains the columns it lacks (asked
+ * first: no DDL on every apply). A role that may not ALTER it (Postgres: only its owner may) goes
+ * on without them: `warn` is told which, and why. Returns whether the log has override_floor.
+ */
+export async function ensureLog(adapter: Adapter, rel: Relation, warn?: (missing: string[], why: string) => void): Promise<boolean> {
+  const have = await createLog(adapter, rel);
+  const missing = LOG_COLUMNS.filter((x) => LATER_COLUMNS.includes(x.name) && !have.has(x.name));
+  try {
+    for (const c of missing) {
+      await adapter.execute(`alter table ${adapter.dialect.relation(rel)} add column if not exists ${c.name} ${adapter.dialect.type(c.type)}`);
+      have.add(c.name);
+    }
+  } catch (e) {
+    if (!isPermissionDenied(e)) throw e;
+    warn?.(missing.filter((c) => !have.has(c.name)).map((c) => c.name), (e as Error).message.split('\n')[0]);
+  }
+  return have.has('override_floor');
+}
+
+/**
+ * Create the log unless it is there (asked first, by its columns: Postgres' `create table if not
+ * exists` needs CREATE on the schema even when the table is there — a role given the log by an
+ * owner failed). Never altered here. Returns the columns it has (lower case).
+ */
+async function createLog(adapter: Adapter, rel: Relation): Promise<Set<string>> {
   const have = new Set((await adapter.columns(rel)).map((c) => c.name.toLowerCase()));
-  for (const c of LOG_COLUMNS.filter((x) => LATER_COLUMNS.includes(x.name) && !have.has(x.name)))
-    await adapter.execute(`alter table ${adapter.dialect.relation(rel)} add column if not exists ${c.name} ${adapter.dialect.type(c.type)}`);
+  if (have.size) return have;
+  await createOwnTable(adapter, rel, LOG_COLUMNS.map((c) => `${c.name} ${adapter.dialect.type(c.type)}`).join(', '));
+  return new Set(LOG_COLUMNS.map((c) => c.name));
 }
 
 /** The log's columns `rel` has (a log made by an earlier Vigil lacks LATER_COLUMNS until an apply ensures it). */
@@ -320,9 +344,12 @@ async function logColumns(adapter: Adapter, rel: Relation): Promise<typeof LOG_C
  * The log lines of `table` in the database an `apply_to: source` apply deleted in (`from`),
  * written into the warehouse's log (`to`) by `vigil sync`, which does not propagate the deletes:
  * models in the warehouse read when retention last ran in the source. A line already there as it
- * is is left alone; one that changed since (a run that finished) is replaced. Returns the lines written.
+ * is is left alone; one that changed since (a run that finished) is replaced. Only the columns
+ * `to` has are written: it is never altered (the sync's role need not own it); a log made by an
+ * earlier Vigil keeps no override_floor until an apply adds it, and `dropped` is told the lines
+ * whose floor was left out. Returns the lines written.
  */
-export async function copyLogLines(from: Adapter, fromLog: Relation, to: Adapter, toLog: Relation, table: string): Promise<number> {
+export async function copyLogLines(from: Adapter, fromLog: Relation, to: Adapter, toLog: Relation, table: string, dropped?: (lines: number) => void): Promise<number> {
   if (!(await from.relationExists(fromLog))) return 0;
   // (a column the source's log lacks, made by an earlier Vigil, reads as NULL)
   const read = async (a: Adapter, rel: Relation) => {
@@ -331,22 +358,29 @@ export async function copyLogLines(from: Adapter, fromLog: Relation, to: Adapter
     const rows = await a.query<Record<string, unknown>>(`select ${cols.map((c) => `cast(${c.name} as ${d.type('string')}) as ${c.name}`).join(', ')} from ${d.relation(rel)} where table_name = ${d.param(1)}`, [table]);
     return rows.map((r) => Object.fromEntries(LOG_COLUMNS.map((c) => [c.name, r[c.name] === null || r[c.name] === undefined ? null : c.type === 'timestamp' ? parseWarehouseTime(String(r[c.name])).toISOString() : c.type === 'int' ? Number(r[c.name]) : String(r[c.name])])) as Record<string, SqlParam>);
   };
-  const lines = await read(from, fromLog);
-  if (!lines.length) return 0;
-  await ensureLog(to, toLog);
+  const fromLines = await read(from, fromLog);
+  if (!fromLines.length) return 0;
+  const present = await createLog(to, toLog);
+  const cols = LOG_COLUMNS.filter((c) => !LATER_COLUMNS.includes(c.name) || present.has(c.name));
+  const lacks = LOG_COLUMNS.filter((c) => !cols.includes(c));
+  // each line as the warehouse's log can hold it (compared so: a line whose floor it cannot hold is not written again each sync)
+  const lines = fromLines.map((l) => ({ ...l, ...Object.fromEntries(lacks.map((c) => [c.name, null])) }));
   const key = (r: Record<string, SqlParam>) => `${r.run_id}\u0000${r.table_name}`;
   const have = new Map((await read(to, toLog)).map((r) => [key(r), JSON.stringify(r)]));
   const d = to.dialect;
   const log = d.relation(toLog);
   let written = 0;
-  for (const line of lines) {
+  let floorless = 0;
+  for (const [i, line] of lines.entries()) {
     const was = have.get(key(line));
     if (was === JSON.stringify(line)) continue;
     // (bind parameters in the order they appear: BigQuery's are positional `?`)
     if (was !== undefined) await to.execute(`delete from ${log} where run_id = ${d.param(1)} and table_name = ${d.param(2)}`, [line.run_id, line.table_name]);
-    await to.execute(`insert into ${log} (${LOG_COLUMNS.map((c) => c.name).join(', ')}) values (${LOG_COLUMNS.map((c, i) => (c.type === 'timestamp' ? d.timestampParam(i + 1) : d.param(i + 1))).join(', ')})`, LOG_COLUMNS.map((c) => line[c.name]));
+    await to.execute(`insert into ${log} (${cols.map((c) => c.name).join(', ')}) values (${cols.map((c, j) => (c.type === 'timestamp' ? d.timestampParam(j + 1) : d.param(j + 1))).join(', ')})`, cols.map((c) => line[c.name]));
+    if (lacks.some((c) => fromLines[i][c.name] !== null)) floorless++;
     written++;
   }
+  if (floorless) dropped?.(floorless);
   return written;
 }
 
@@ -377,6 +411,8 @@ export interface ApplyOptions {
   signal?: AbortSignal;
   /** a test hook: die (SIGKILL) once the first batch is committed */
   crashAfterBatch?: boolean;
+  /** the log has no override_floor (made by an earlier Vigil, and this role may not add it: ensureLog) */
+  withoutFloor?: boolean;
 }
 
 /**
@@ -393,8 +429,8 @@ export async function applyEntry(adapter: Adapter, e: PlanEntry, remaining: numb
   const p = (i: number) => d.param(i);
   const display = `${e.relation.schema}.${e.relation.identifier}`;
   await adapter.execute(
-    `insert into ${log} (run_id, table_name, relation_name, target_name, column_name, keep, override_column, as_of, cutoff, planned_rows, rows_deleted, status, started_at, actor, override_floor) values (${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, ${d.timestampParam(8)}, ${d.timestampParam(9)}, ${p(10)}, 0, 'running', ${d.timestampParam(11)}, ${p(12)}, ${d.timestampParam(13)})`,
-    [o.runId, e.table, display, e.target, e.column, e.keep, e.override_days, e.as_of, e.cutoff, e.rows, new Date().toISOString(), o.actor, e.override_days ? e.override_floor : null],
+    `insert into ${log} (run_id, table_name, relation_name, target_name, column_name, keep, override_column, as_of, cutoff, planned_rows, rows_deleted, status, started_at, actor${o.withoutFloor ? '' : ', override_floor'}) values (${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, ${d.timestampParam(8)}, ${d.timestampParam(9)}, ${p(10)}, 0, 'running', ${d.timestampParam(11)}, ${p(12)}${o.withoutFloor ? '' : `, ${d.timestampParam(13)}`})`,
+    [o.runId, e.table, display, e.target, e.column, e.keep, e.override_days, e.as_of, e.cutoff, e.rows, new Date().toISOString(), o.actor, ...(o.withoutFloor ? [] : [e.override_days ? e.override_floor : null])],
   );
   // (bind parameters in the order they appear: BigQuery's are positional `?`)
   const addRows = (n: number) => ({ sql: `update ${log} set rows_deleted = rows_deleted + ${p(1)} where run_id = ${p(2)} and table_name = ${p(3)}`, params: [n, o.runId, e.table] as SqlParam[] });

@@ -135,12 +135,18 @@ async function checkKey(spec: StreamSpec, columns: SyncColumn[], src: SyncReader
  * there read when retention last ran (docs/governance.md#the-log-vigil_retention_log). A failure
  * is a warning: the rows are synced.
  */
-async function copyRetentionLog(s: SourceNode, target: Adapter, opts: SyncRunOptions): Promise<void> {
+async function copyRetentionLog(s: SourceNode, target: Adapter, opts: SyncRunOptions, said: { floor?: boolean }): Promise<void> {
   const from = s.sync && s.retention?.apply_to === 'source' && s.retention.source?.target === s.sync.from ? opts.retentionLogs?.from.get(s.sync.from) : undefined;
   if (!from || !opts.retentionLogs) return;
   const stream = `${s.source_name}.${s.name}`;
+  const to = `${opts.retentionLogs.to.schema}.${opts.retentionLogs.to.identifier}`;
+  // (the warehouse's log is never altered here: the sync's role need not own it; said once a run)
+  const dropped = () => {
+    if (!said.floor) opts.out(`  ${stream}: warning: ${to} has no override_floor column (made by an earlier Vigil; a sync does not alter it): lines of ${s.sync!.from}'s retention log were copied without their floor, and read as lines logged before Vigil recorded it (today's retention.minimum stands in); a vigil retention apply run by the log's owner adds the column`);
+    said.floor = true;
+  };
   try {
-    const n = await copyLogLines(from.adapter, from.log, target, opts.retentionLogs.to, stream);
+    const n = await copyLogLines(from.adapter, from.log, target, opts.retentionLogs.to, stream, dropped);
     if (n) opts.out(`  ${stream}: ${counted(n, 'line')} of ${s.sync!.from}'s retention log copied into ${opts.retentionLogs.to.schema}.${opts.retentionLogs.to.identifier}`);
   } catch (e) {
     opts.out(`  ${stream}: warning: ${s.sync!.from}'s retention log (${from.log.schema}.${from.log.identifier}) was not copied: ${redact(e instanceof Error ? e.message.split('\n')[0] : String(e))}`);
@@ -178,6 +184,8 @@ async function retiredRows(s: SourceNode, columns: SyncColumn[], target: Adapter
 export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, SyncReader>, target: Adapter, opts: SyncRunOptions): Promise<StreamResult[]> {
   const writer = target.syncWriter();
   const results: StreamResult[] = [];
+  // warnings said once a run (copyRetentionLog)
+  const said: { floor?: boolean } = {};
   removeStaleBatchDirs();
   const dir = mkdtempSync(join(tmpdir(), `${BATCH_DIR_PREFIX}${process.pid}-`));
   try {
@@ -408,7 +416,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         } else {
           await writer.recordRun(stateRel, stream, 'success', null, sourceMax, rows);
           results.push({ stream, status: 'success', rows, batches, seconds, message: done });
-          await copyRetentionLog(s, target, opts);
+          await copyRetentionLog(s, target, opts, said);
         }
       } catch (e) {
         if (e instanceof ProjectError) {

@@ -6,14 +6,17 @@
  * serve's sync jobs hold (JobLeases: document `stream:<source>.<table>` in `vigil_serve_leases`),
  * so serve's jobs take turns with these commands too; renewed every third of it while held, given
  * back at the end (a process killed outright holds it until its lease runs out, or — on the same
- * host — until its pid is gone). A DuckDB target takes none: one process has the file.
+ * host — until its pid is gone). A DuckDB target takes none: one process has the file. A role
+ * that may not keep the lease table (no CREATE on the target's schema, no rights on a table an
+ * owner made) goes on without leases, warned once (streamLocker), as before Vigil took them.
  */
 import type { Adapter } from '../adapters/adapter.js';
 import type { ProjectFiles } from '../project/load-project.js';
-import { JobLeases } from '../serve/lease.js';
+import { JobLeases, LEASE_TABLE } from '../serve/lease.js';
 import { MIN_LEASE_MS } from '../serve/config.js';
 import { durationMs } from '../time/duration.js';
 import { redact } from '../secrets.js';
+import { isPermissionDenied } from '../errors.js';
 
 /** The longest a command waits for a stream another holds (at most one lease: serve.lease). */
 export const LOCK_WAIT_MS = 60_000;
@@ -58,5 +61,30 @@ export async function lockStreams(adapter: Adapter, schema: string, streams: str
       await renewing;
       await leases.releaseStreams(adapter, streams).catch((e: unknown) => o.say(`warning: could not release the lease of ${streams.join(', ')} (it runs out by itself): ${redact(String((e as Error).message ?? e).split('\n')[0])}`));
     },
+  };
+}
+
+/**
+ * lockStreams for each call of the function returned — unless the role may not keep leases in
+ * `schema` (isPermissionDenied): then `warn` says so once, naming what goes without them
+ * (`beside`: "a retention apply or a serve job may run beside this sync"), and that call and every
+ * later one go on without a lease. Any other failure is thrown.
+ */
+export function streamLocker(adapter: Adapter, schema: string, holder: string, o: { leaseMs: number; signal?: AbortSignal; warn: (line: string) => void; doing: string; beside: string }): (streams: string[], say: (line: string) => void) => Promise<StreamLock> {
+  let without = false;
+  const none: StreamLock = { release: async () => {} };
+  return async (streams, say) => {
+    if (without) return none;
+    try {
+      return await lockStreams(adapter, schema, streams, holder, { leaseMs: o.leaseMs, say, signal: o.signal });
+    } catch (e) {
+      if (!isPermissionDenied(e)) throw e;
+      without = true;
+      // (Postgres names it; elsewhere the statement fails and the role goes unnamed)
+      const role = (await adapter.query<{ who: string }>('select current_user as who').catch(() => []))[0]?.who;
+      const table = `${schema}.${LEASE_TABLE}`;
+      o.warn(`warning: cannot hold stream leases in ${table} (${redact(String((e as Error).message ?? e).split('\n')[0])}): ${o.doing} without them — ${o.beside}; grant CREATE on schema ${schema} to ${role ?? 'the role the target connects as'}, or create the table once as an owner (any vigil sync or serve) and grant select, insert, update on it`);
+      return none;
+    }
   };
 }

@@ -301,3 +301,26 @@ describe('vigil retention on BigQuery: a sparse table', () => {
     await bq.close();
   }, 120_000);
 });
+
+describe('a service account that may not keep the lease table (BigQuery)', () => {
+  it("streamLocker: BigQuery's accessDenied on the lease table is warned once and the streams go on without leases (was: the command failed on it)", async () => {
+    const Q = 'vigil-nolease';
+    fake.addDataset(Q, 'analytics', { location: 'US' });
+    fake.onQuery(/^create table if not exists `analytics`\.`vigil_serve_leases`/, { error: { httpStatus: 403, reason: 'accessDenied', message: 'Access Denied: Dataset vigil-nolease:analytics: Permission bigquery.tables.create denied on dataset vigil-nolease:analytics' } });
+    const bq = await BigQueryAdapter.open({ type: 'bigquery', project: Q, dataset: 'analytics', location: 'US' } as never, 1, await fakeBigQueryClient(fake, { projectId: Q, location: 'US' }));
+    const { streamLocker } = await import('../../src/sync/stream-lock.js');
+    const warned: string[] = [];
+    try {
+      const locker = streamLocker(bq, 'analytics', 'vigil sync', { leaseMs: 60_000, warn: (l) => warned.push(l), doing: 'syncing', beside: 'a retention apply or a serve job may run beside this sync' });
+      for (const s of ['raw.a', 'raw.b']) await (await locker([s], () => {})).release();
+      expect(warned).toHaveLength(1);
+      expect(warned[0]).toMatch(/^warning: cannot hold stream leases in analytics\.vigil_serve_leases \(accessDenied: Access Denied: Dataset vigil-nolease:analytics: Permission bigquery\.tables\.create denied on dataset vigil-nolease:analytics\): syncing without them — a retention apply or a serve job may run beside this sync; grant CREATE on schema analytics to /);
+      // any other failure is the command's, as before
+      fake.onQuery(/^create table if not exists `analytics`\.`vigil_serve_leases`/, { error: { httpStatus: 400, reason: 'invalidQuery', message: 'Syntax error' } });
+      const other = streamLocker(bq, 'analytics', 'vigil sync', { leaseMs: 60_000, warn: (l) => warned.push(l), doing: 'syncing', beside: '' });
+      await expect(other(['raw.a'], () => {})).rejects.toThrow(/invalidQuery/);
+    } finally {
+      await bq.close();
+    }
+  });
+});

@@ -12,8 +12,9 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { PostgresAdapter } from '../../src/adapters/postgres/postgres-adapter.js';
-import { applyEntry, countAffected, ensureLog, logRelation, type PlanEntry } from '../../src/retention/retention.js';
+import { applyEntry, countAffected, ensureLog, logRelation, RETENTION_LOG_TABLE, type PlanEntry } from '../../src/retention/retention.js';
 import { JobLeases } from '../../src/serve/lease.js';
 import { uniqueSchema } from '../support/postgres.js';
 import { fileClient } from '../support/pg-client.js';
@@ -147,6 +148,58 @@ describe('retention apply and sync of one stream take turns (Postgres warehouse)
       expect((await db.query(`select rows_deleted::int as d, planned_rows::int as p, status from ${s}.vigil_retention_log`))).toEqual([{ d: 100, p: 100, status: 'error' }]);
     } finally {
       await db.close();
+    }
+  });
+});
+
+describe('a role that may not keep the lease table (Postgres warehouse)', () => {
+  it('sync and retention apply go on without leases, warned once, naming what is lost and the grant (was: ERROR raw.big: permission denied for schema tgt, 0 rows); apply writes a log it may not alter without override_floor (was: must be owner)', async () => {
+    // the role owns the copy's schema (`wh`: copy and sync state) and has only USAGE on the target's (`tgt`)
+    const src = uniqueSchema('nolease_src');
+    const wh = uniqueSchema('nolease_wh');
+    const tgt = uniqueSchema('nolease_tgt');
+    const role = `i71_nolease_${randomBytes(3).toString('hex')}`;
+    await client.query(`create role ${role} login; create schema ${wh} authorization ${role}; create schema ${tgt}; grant usage on schema ${tgt} to ${role};
+      create schema ${src}; grant usage on schema ${src} to ${role};
+      create table ${src}.big (id bigint primary key, created_at timestamptz not null); create table ${src}.small (id bigint primary key, created_at timestamptz not null);
+      insert into ${src}.big select i, now() - interval '1 day' - i * interval '1 second' from generate_series(1, 300) i;
+      insert into ${src}.big select 300 + i, now() - interval '1 hour' from generate_series(1, 20) i;
+      insert into ${src}.small select i, now() - interval '1 hour' from generate_series(1, 5) i;
+      grant select on all tables in schema ${src} to ${role}`);
+    // the retention log, made once by an owner (an earlier Vigil: no override_floor) in the target's schema, written by the role
+    await client.query(`create table ${tgt}.${RETENTION_LOG_TABLE} (run_id varchar, table_name varchar, relation_name varchar, target_name varchar, column_name varchar, keep varchar, override_column varchar, as_of timestamptz, cutoff timestamptz, planned_rows bigint, rows_deleted bigint, status varchar, started_at timestamptz, finished_at timestamptz, actor varchar);
+      grant select, insert, update, delete on ${tgt}.${RETENTION_LOG_TABLE} to ${role}`);
+    const u = new URL(url);
+    u.username = role;
+    u.password = '';
+    const dir = makeProject({
+      'project.yaml': `name: noleasetest\ndefault_target: wh\nretention: { minimum: 1h }\ntargets:\n  wh: { type: postgres, url: "{{ env_var('ROLE_URL') }}", schema: ${tgt} }\n  app: { type: postgres, url: "{{ env_var('ROLE_URL') }}", schema: ${src} }\n`,
+      'models/sources.yml': `sources:\n  - name: raw\n    schema: ${wh}\n    sync: { from: app, schema: ${src} }\n    tables:\n      - name: big\n        sync: { primary_key: id, cursor: created_at }\n        retention: { column: created_at, keep: 12h }\n      - name: small\n        sync: { primary_key: id, cursor: created_at }\n`,
+    });
+    dirs.push(dir);
+    const roleEnv = { ROLE_URL: u.toString() };
+    try {
+      const sync = vigil(dir, ['sync'], roleEnv);
+      expect(sync.code, sync.stdout + sync.stderr).toBe(0);
+      expect(sync.stdout).toMatch(/OK raw\.big: /);
+      expect(sync.stdout).toMatch(/OK raw\.small: /);
+      const warning = new RegExp(`warning: cannot hold stream leases in ${tgt}\\.vigil_serve_leases \\(permission denied for schema ${tgt} \\[SQLSTATE 42501\\]\\): syncing without them — a retention apply or a serve job may run beside this sync; grant CREATE on schema ${tgt} to ${role}, or create the table once as an owner`, 'g');
+      expect(sync.stdout.match(warning), sync.stdout).toHaveLength(1);
+      expect((await client.query(`select count(*)::int as n from ${wh}.big`)).rows).toEqual([{ n: 320 }]);
+
+      const plan = vigil(dir, ['retention', 'plan'], roleEnv);
+      expect(plan.code, plan.stdout + plan.stderr).toBe(0);
+      const apply = vigil(dir, ['retention', 'apply'], roleEnv);
+      expect(apply.code, apply.stdout + apply.stderr).toBe(0);
+      expect(apply.stdout).toMatch(/OK raw\.big: deleted 300 rows/);
+      expect(apply.stderr).toMatch(new RegExp(`warning: cannot hold stream leases in ${tgt}\\.vigil_serve_leases \\(permission denied for schema ${tgt} .*\\): deleting without them — a sync of these streams may run meanwhile and copy back what this apply deletes; grant CREATE on schema ${tgt} to ${role}`));
+      // the log it may not alter: its line logged without override_floor, said once
+      expect(apply.stderr).toMatch(new RegExp(`warning: cannot add override_floor to ${tgt}\\.vigil_retention_log \\(made by an earlier Vigil; must be owner of table vigil_retention_log .*\\): this apply's lines are logged without their override_floor, so a sync of the copy falls back to today's retention\\.minimum for them`));
+      expect(apply.stderr).not.toMatch(/\n\s+at /);
+      expect((await client.query(`select count(*)::int as n from ${wh}.big`)).rows).toEqual([{ n: 20 }]);
+      expect((await client.query(`select status, rows_deleted::int as d from ${tgt}.${RETENTION_LOG_TABLE}`)).rows).toEqual([{ status: 'success', d: 300 }]);
+    } finally {
+      await client.query(`drop schema ${wh} cascade; drop owned by ${role}; drop role ${role}`);
     }
   });
 });

@@ -627,6 +627,49 @@ describe('a vigil_retention_log made before override_floor (DuckDB, Postgres)', 
     }
   });
 
+  it('on Postgres, written by a role that does not own it (only select, insert, update, delete): a sync copies lines into it without override_floor and apply logs without it, neither alters it, each says so (was: must be owner of table vigil_retention_log)', async () => {
+    const s = uniqueSchema('ret_notowner');
+    const app = uniqueSchema('ret_notowner_app');
+    const role = `i71_logrw_${Math.random().toString(36).slice(2, 8)}`;
+    const owner = await PostgresAdapter.open({ type: 'postgres', url, schema: s }, 1);
+    const log = logRelation(s);
+    const rel = owner.dialect.relation(log);
+    await owner.execute(`create schema ${s}; create schema ${app}; create role ${role} login; grant usage on schema ${s} to ${role}`);
+    await owner.execute(`create table ${rel} (${OLD})`);
+    await owner.execute(OLD_LINE.replace('%s', rel));
+    await owner.execute(`create table ${s}.events (id bigint, created_at timestamptz, days integer); grant select, insert, update, delete on ${rel}, ${s}.events to ${role}`);
+    // the application database's log (apply_to: source), as this Vigil writes it: a line with its floor
+    await ensureLog(owner, logRelation(app));
+    await owner.execute(`insert into ${app}.vigil_retention_log (run_id, table_name, relation_name, target_name, column_name, keep, override_column, as_of, cutoff, planned_rows, rows_deleted, status, started_at, finished_at, actor, override_floor) values ('r9', 'raw.events', 'app.events', 'app', 'created_at', '30d', 'days', '2026-12-01 00:00:00+00', '2026-11-01 00:00:00+00', 3, 3, 'success', '2026-12-01 00:00:00+00', '2026-12-01 00:01:00+00', 'app', '2026-11-24 00:00:00+00')`);
+    const u = new URL(url);
+    u.username = role;
+    u.password = '';
+    const db = await PostgresAdapter.open({ type: 'postgres', url: u.toString(), schema: s }, 1);
+    try {
+      const dropped: number[] = [];
+      expect(await copyLogLines(owner, logRelation(app), db, log, 'raw.events', (n) => dropped.push(n))).toBe(1);
+      expect(dropped).toEqual([1]);
+      expect(await db.query(`select run_id, cast(as_of as varchar) as as_of from ${rel} order by run_id`)).toEqual([{ run_id: 'r0', as_of: '2026-11-01 00:00:00+00' }, { run_id: 'r9', as_of: '2026-12-01 00:00:00+00' }]);
+      // copied once: the next sync finds it there as the log can hold it
+      expect(await copyLogLines(owner, logRelation(app), db, log, 'raw.events', (n) => dropped.push(n))).toBe(0);
+      expect(dropped).toEqual([1]);
+      const warned: string[][] = [];
+      expect(await ensureLog(db, log, (missing, why) => warned.push([...missing, why]))).toBe(false);
+      expect(warned).toEqual([['override_floor', expect.stringMatching(/^must be owner of table vigil_retention_log \[SQLSTATE 42501\]$/)]]);
+      await applyEntry(db, entry(s), 0, { runId: 'r1', actor: 'new', log, out: () => {}, withoutFloor: true });
+      expect((await db.columns(log)).map((c) => c.name)).not.toContain('override_floor');
+      expect(await lastApply(db, log, 'raw.events', `${s}.events`, 'dev')).toMatchObject({ asOf: new Date(AS_OF), overrideFloor: null });
+      // a sync never alters the warehouse's log, even one its role owns (an apply adds the column)
+      await owner.execute(`create schema ${s}_own; create table ${s}_own.vigil_retention_log (${OLD})`);
+      expect(await copyLogLines(owner, logRelation(app), owner, logRelation(`${s}_own`), 'raw.events')).toBe(1);
+      expect((await owner.columns(logRelation(`${s}_own`))).map((c) => c.name)).not.toContain('override_floor');
+    } finally {
+      await db.close();
+      await owner.execute(`drop schema ${s} cascade; drop schema if exists ${s}_own cascade; drop schema ${app} cascade; drop owned by ${role}; drop role ${role}`);
+      await owner.close();
+    }
+  });
+
   it('on Postgres', async () => {
     const s = uniqueSchema('ret_oldlog');
     const db = await PostgresAdapter.open({ type: 'postgres', url, schema: s }, 1);
