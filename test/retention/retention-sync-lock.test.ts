@@ -159,7 +159,7 @@ describe('a role that may not keep the lease table (Postgres warehouse)', () => 
     const wh = uniqueSchema('nolease_wh');
     const tgt = uniqueSchema('nolease_tgt');
     const role = `i71_nolease_${randomBytes(3).toString('hex')}`;
-    await client.query(`create role ${role} login; create schema ${wh} authorization ${role}; create schema ${tgt}; grant usage on schema ${tgt} to ${role};
+    await client.query(`create role ${role} login password 'role-Pw-71'; create schema ${wh} authorization ${role}; create schema ${tgt}; grant usage on schema ${tgt} to ${role};
       create schema ${src}; grant usage on schema ${src} to ${role};
       create table ${src}.big (id bigint primary key, created_at timestamptz not null); create table ${src}.small (id bigint primary key, created_at timestamptz not null);
       insert into ${src}.big select i, now() - interval '1 day' - i * interval '1 second' from generate_series(1, 300) i;
@@ -171,7 +171,8 @@ describe('a role that may not keep the lease table (Postgres warehouse)', () => 
       grant select, insert, update, delete on ${tgt}.${RETENTION_LOG_TABLE} to ${role}`);
     const u = new URL(url);
     u.username = role;
-    u.password = '';
+    // (a password: CI's embedded Postgres authenticates with scram-sha-256)
+    u.password = 'role-Pw-71';
     const dir = makeProject({
       'project.yaml': `name: noleasetest\ndefault_target: wh\nretention: { minimum: 1h }\ntargets:\n  wh: { type: postgres, url: "{{ env_var('ROLE_URL') }}", schema: ${tgt} }\n  app: { type: postgres, url: "{{ env_var('ROLE_URL') }}", schema: ${src} }\n`,
       'models/sources.yml': `sources:\n  - name: raw\n    schema: ${wh}\n    sync: { from: app, schema: ${src} }\n    tables:\n      - name: big\n        sync: { primary_key: id, cursor: created_at }\n        retention: { column: created_at, keep: 12h }\n      - name: small\n        sync: { primary_key: id, cursor: created_at }\n`,

@@ -634,7 +634,7 @@ describe('a vigil_retention_log made before override_floor (DuckDB, Postgres)', 
     const owner = await PostgresAdapter.open({ type: 'postgres', url, schema: s }, 1);
     const log = logRelation(s);
     const rel = owner.dialect.relation(log);
-    await owner.execute(`create schema ${s}; create schema ${app}; create role ${role} login; grant usage on schema ${s} to ${role}`);
+    await owner.execute(`create schema ${s}; create schema ${app}; create role ${role} login password 'role-Pw-71'; grant usage on schema ${s} to ${role}`);
     await owner.execute(`create table ${rel} (${OLD})`);
     await owner.execute(OLD_LINE.replace('%s', rel));
     await owner.execute(`create table ${s}.events (id bigint, created_at timestamptz, days integer); grant select, insert, update, delete on ${rel}, ${s}.events to ${role}`);
@@ -643,7 +643,8 @@ describe('a vigil_retention_log made before override_floor (DuckDB, Postgres)', 
     await owner.execute(`insert into ${app}.vigil_retention_log (run_id, table_name, relation_name, target_name, column_name, keep, override_column, as_of, cutoff, planned_rows, rows_deleted, status, started_at, finished_at, actor, override_floor) values ('r9', 'raw.events', 'app.events', 'app', 'created_at', '30d', 'days', '2026-12-01 00:00:00+00', '2026-11-01 00:00:00+00', 3, 3, 'success', '2026-12-01 00:00:00+00', '2026-12-01 00:01:00+00', 'app', '2026-11-24 00:00:00+00')`);
     const u = new URL(url);
     u.username = role;
-    u.password = '';
+    // (a password: CI's embedded Postgres authenticates with scram-sha-256)
+    u.password = 'role-Pw-71';
     const db = await PostgresAdapter.open({ type: 'postgres', url: u.toString(), schema: s }, 1);
     try {
       const dropped: number[] = [];
