@@ -10,6 +10,7 @@ import { sayYaml11Only, yaml11Only } from '../project/pyyaml-scalars.js';
 import { floatsAsWritten } from '../compile/py-float.js';
 import { parseYaml } from '../project/yaml-source.js';
 import { loadProject, SOURCE_FOLDERS, type ProjectFiles } from '../project/load-project.js';
+import { sourceFolderPaths } from '../project/paths.js';
 import { compileProject, VIGIL_VERSION, type CompileResult, type ResolvedTarget } from '../compile/compile-project.js';
 import { STATE_FORMAT } from '../version.js';
 import { resolveTarget } from '../compile/resolve-target.js';
@@ -630,7 +631,7 @@ export async function runClean(o: Common): Promise<void> {
     }
   };
   const root = real(files.root);
-  const own = SOURCE_FOLDERS.map((k) => real(resolvePath(files.root, files.paths[k] ?? k)));
+  const own = sourceFolderPaths(files.paths).map((f) => real(resolvePath(files.root, f)));
   for (const t of [...new Set(wanted)]) {
     const abs = real(resolvePath(files.root, t));
     const rel = relative(root, abs);

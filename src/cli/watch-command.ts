@@ -15,7 +15,7 @@ import { dirname, join, posix, relative, resolve, sep } from 'node:path';
 import { formatDiagnostic, ProjectError, UsageError } from '../errors.js';
 import { patchCompile, type CompileResult } from '../compile/compile-project.js';
 import { findProjectRoot, loadProject, reloadProject, type ProjectFiles } from '../project/load-project.js';
-import { EDITOR_TEMP, PROJECT_FILE, realPath, SELECTORS_FILE, SOURCE_FOLDERS, toPosix } from '../project/paths.js';
+import { EDITOR_TEMP, PROJECT_FILE, realPath, SELECTORS_FILE, SOURCE_FOLDERS, sourceFolderPaths, toPosix } from '../project/paths.js';
 import { getWarehouse } from '../adapters/index.js';
 import { loadCache, saveCache, writeCompileArtifacts, type CacheFile } from '../project/artifacts.js';
 import { selectNodes, selectorExprs } from '../compile/selector.js';
@@ -85,7 +85,7 @@ export async function runWatch(
   const scanned = new Set<string>();
   const watchRead = (f: ProjectFiles) => {
     const rootReal = realPath(root) ?? root;
-    read.folders = new Set(SOURCE_FOLDERS.map((k) => f.paths[k] ?? k));
+    read.folders = new Set(sourceFolderPaths(f.paths));
     read.fixtures = new Set(f.fixturesRead ?? []);
     const next = new Map<string, string>();
     const here: string[] = [];
@@ -269,7 +269,7 @@ export async function runWatch(
   try {
     preloaded = loadProject(o.projectDir, { keepYaml: true });
     targetDir = preloaded.paths.target;
-    read.folders = new Set(SOURCE_FOLDERS.map((k) => preloaded!.paths[k] ?? k));
+    read.folders = new Set(sourceFolderPaths(preloaded.paths));
   } catch {
     /* the first compile reports it */
   }

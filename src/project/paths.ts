@@ -20,6 +20,11 @@ export const NO_YAML_SELECTORS = 'Vigil has no YAML selectors: write the selecti
 export const SOURCE_FOLDERS = ['models', 'macros', 'tests', 'alerts', 'dashboards', 'seeds', 'snapshots'] as const;
 export type SourceFolder = (typeof SOURCE_FOLDERS)[number];
 
+/** Where a project's `paths:` puts each of SOURCE_FOLDERS, in that order (a key not given: its own name). */
+export function sourceFolderPaths(paths: Partial<Record<SourceFolder, string>>): string[] {
+  return SOURCE_FOLDERS.map((k) => paths[k] ?? k);
+}
+
 /**
  * Where a path of the project really is: its real path, through every symbolic link on the way
  * (listFiles reads a folder through a link: `models -> ../shared`), or undefined when nothing is
