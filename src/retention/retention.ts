@@ -328,16 +328,25 @@ export async function ensureLog(adapter: Adapter, rel: Relation, warn?: (missing
  * owner failed). Never altered here. Returns the columns it has (lower case).
  */
 async function createLog(adapter: Adapter, rel: Relation): Promise<Set<string>> {
-  const have = new Set((await adapter.columns(rel)).map((c) => c.name.toLowerCase()));
+  const have = await presentColumns(adapter, rel);
   if (have.size) return have;
   await createOwnTable(adapter, rel, LOG_COLUMNS.map((c) => `${c.name} ${adapter.dialect.type(c.type)}`).join(', '));
   return new Set(LOG_COLUMNS.map((c) => c.name));
 }
 
-/** The log's columns `rel` has (a log made by an earlier Vigil lacks LATER_COLUMNS until an apply ensures it). */
-async function logColumns(adapter: Adapter, rel: Relation): Promise<typeof LOG_COLUMNS> {
-  const have = new Set((await adapter.columns(rel)).map((c) => c.name.toLowerCase()));
+/** The columns `rel` has, lower-cased (none: no such relation). */
+async function presentColumns(adapter: Adapter, rel: Relation): Promise<Set<string>> {
+  return new Set((await adapter.columns(rel)).map((c) => c.name.toLowerCase()));
+}
+
+/** The log's columns a log with the columns `have` holds (one made by an earlier Vigil lacks LATER_COLUMNS until an apply ensures it). */
+function heldColumns(have: Set<string>): typeof LOG_COLUMNS {
   return LOG_COLUMNS.filter((c) => !LATER_COLUMNS.includes(c.name) || have.has(c.name));
+}
+
+/** The log's columns `rel` has (heldColumns). */
+async function logColumns(adapter: Adapter, rel: Relation): Promise<typeof LOG_COLUMNS> {
+  return heldColumns(await presentColumns(adapter, rel));
 }
 
 /**
@@ -360,8 +369,7 @@ export async function copyLogLines(from: Adapter, fromLog: Relation, to: Adapter
   };
   const fromLines = await read(from, fromLog);
   if (!fromLines.length) return 0;
-  const present = await createLog(to, toLog);
-  const cols = LOG_COLUMNS.filter((c) => !LATER_COLUMNS.includes(c.name) || present.has(c.name));
+  const cols = heldColumns(await createLog(to, toLog));
   const lacks = LOG_COLUMNS.filter((c) => !cols.includes(c));
   // each line as the warehouse's log can hold it (compared so: a line whose floor it cannot hold is not written again each sync)
   const lines = fromLines.map((l) => ({ ...l, ...Object.fromEntries(lacks.map((c) => [c.name, null])) }));
