@@ -129,22 +129,35 @@ export function laterRunStatements(d: Dialect, n: SnapshotNode, queryCols: Colum
   const [cf, text] = [`c.${q('dbt_valid_from')}`, d.type('string')];
   // `a` does not start after the current version `c` (one without a start is earlier than one with)
   const notAfter = (a: string) => `not coalesce(${a} > ${cf}, ${cf} is null and ${a} is not null)`;
-  const current = `${rel} as c where ${keyMatch('c', 's')} and c.${q('dbt_valid_to')} is null`;
   // check with updated_at: a changed row whose updated_at is not after its current version's start
   // (a history written when versions started at the run's time; a source whose updated_at lags
   // the change) gets a version starting at the run's time, which keeps the versions ordered (dbt
   // starts it at updated_at, before the version it closes)
   const ua = validFrom('s');
-  const from = atRunTime ? runAt : checkUpdatedAt ? `case when exists (select 1 from ${current} and ${notAfter(ua)}) then ${runAt} else ${ua} end` : ua;
+  // (joined, not a correlated subquery: Postgres runs one in a SELECT list or a SET once per row,
+  // reading the table each time — minutes at 20,000 changed rows. `cur`: per key, its current
+  // versions' latest start; a row does not start after one of them when it does not after that)
+  const keyCols = (a: string) => keys.map((k, i) => `${val(a, k)} as k${i}`).join(', ');
+  const keyGroup = (a: string) => keys.map((k) => val(a, k)).join(', ');
+  const keyJoin = (x: string, a: string) => keys.map((k, i) => `${x}.k${i} = ${val(a, k)}`).join(' and ');
+  const lags = checkUpdatedAt && !atRunTime;
+  const from = atRunTime ? runAt : lags ? `case when cur.k0 is not null and (${ua} is null or cur.${q('dbt_valid_from')} >= ${ua}) then ${runAt} else ${ua} end` : ua;
   const runTime = atRunTime ? { columns: added.filter((c) => checkCols.includes(c.name)).map((c) => c.name), ...(uaType ? { type: uaType } : {}) } : undefined;
   const changedWithCurrent = `from ${src} as s join ${rel} as c on ${keyMatch('c', 's')} and c.${q('dbt_valid_to')} is null where ${toInsert}`;
-  const lagging = checkUpdatedAt && !atRunTime ? `select ${keyText}, cast(${ua} as ${text}) as now_at, cast(${cf} as ${text}) as was_at, count(*) over () as n ${changedWithCurrent} and ${notAfter(ua)} order by 1 limit 3` : undefined;
+  const lagging = lags ? `select ${keyText}, cast(${ua} as ${text}) as now_at, cast(${cf} as ${text}) as was_at, count(*) over () as n ${changedWithCurrent} and ${notAfter(ua)} order by 1 limit 3` : undefined;
   // ... and the run's time not after it either (a DATE updated_at today, a version starting in the future): refused
   const late = checkUpdatedAt ? `select ${keyText}, cast(${runAt} as ${text}) as now_at, cast(${cf} as ${text}) as was_at, count(*) over () as n ${changedWithCurrent}${atRunTime ? '' : ` and ${notAfter(ua)}`} and ${notAfter(runAt)} order by 1 limit 3` : undefined;
-  const insert = `insert into ${rel} (${[...cols, ...SNAPSHOT_COLUMNS].map(q).join(', ')}) select ${cols.map((c) => `s.${q(c)}`).join(', ')}, ${from}, null, ${from}, ${scd('s', from)} from ${src} as s where ${toInsert}`;
-  const [vf, tf] = [`v.${q('dbt_valid_from')}`, `t.${q('dbt_valid_from')}`];
-  const newer = `from ${rel} as v where ${keyMatch('v', 't')} and v.${q('dbt_valid_to')} is null and coalesce(${vf} > ${tf}, ${tf} is null and ${vf} is not null)`;
-  const close = `update ${rel} as t set ${q('dbt_valid_to')} = (select min(v.${q('dbt_valid_from')}) ${newer}) where t.${q('dbt_valid_to')} is null and exists (select 1 ${newer})`;
+  const into = `insert into ${rel} (${[...cols, ...SNAPSHOT_COLUMNS].map(q).join(', ')}) select`;
+  // (a start computed per row, written three times: computed once, in a subquery)
+  const insert = lags
+    ? `${into} ${cols.map((c) => `f.${q(c)}`).join(', ')}, f.${q('dbt_valid_from')}, null, f.${q('dbt_valid_from')}, ${scd('f', `f.${q('dbt_valid_from')}`)} from (select ${cols.map((c) => `s.${q(c)}`).join(', ')}, ${from} as ${q('dbt_valid_from')} from ${src} as s left join (select ${keyCols('c')}, max(${cf}) as ${q('dbt_valid_from')} from ${rel} as c where c.${q('dbt_valid_to')} is null group by ${keyGroup('c')}) as cur on ${keyJoin('cur', 's')} where ${toInsert}) as f`
+    : `${into} ${cols.map((c) => `s.${q(c)}`).join(', ')}, ${from}, null, ${from}, ${scd('s', from)} from ${src} as s where ${toInsert}`;
+  // each current version with a later current version of its key ends where the next one starts
+  // (one row of `x` per key and start: a row updated joins one, as BigQuery requires)
+  const [vf, of] = [`v.${q('dbt_valid_from')}`, `o.${q('dbt_valid_from')}`];
+  const next = `select ${keyCols('o')}, ${of} as was_from, min(${vf}) as next_from from ${rel} as o join ${rel} as v on ${keyMatch('v', 'o')} and v.${q('dbt_valid_to')} is null and coalesce(${vf} > ${of}, ${of} is null and ${vf} is not null) where o.${q('dbt_valid_to')} is null group by ${keyGroup('o')}, ${of}`;
+  const tf = `t.${q('dbt_valid_from')}`;
+  const close = `update ${rel} as t set ${q('dbt_valid_to')} = x.next_from from (${next}) as x where t.${q('dbt_valid_to')} is null and ${keyJoin('x', 't')} and (x.was_from = ${tf} or (x.was_from is null and ${tf} is null))`;
   const gone = `t.${q('dbt_valid_to')} is null and not exists (select 1 from ${src} as s where ${keyMatch('s', 't')})`;
   return {
     ...(runTime ? { atRunTime: runTime } : {}),
