@@ -1,7 +1,8 @@
 // Benchmarks (npm run bench): prints figures; record them in docs/benchmarks.md.
-//   node bench/run.js [compile] [startup] [check] [run] [unit] [sync] [retention] [compliance] [build] [demo] [alerts] [dashboards]     (default: all)
+//   node bench/run.js [compile] [startup] [check] [run] [unit] [sync] [retention] [snapshot] [seed] [compliance] [build] [demo] [alerts] [dashboards]     (default: all)
 // Environment: BENCH_BUILD_ROWS (default 10000000), BENCH_RUN_MODELS (default 500),
 // BENCH_RETENTION_ROWS (default 500000; a fifth of them deleted; DATABASE_URL adds Postgres),
+// BENCH_SNAPSHOT_ROWS (default 100000: every row changed in a later snapshot run; DATABASE_URL adds Postgres),
 // BENCH_COMPLIANCE_EVENTS (default 5000000: audit_events for the compliance marts),
 // DATAFORM_DIR (where @dataform/cli 3.0.69 and @dataform/core 3.0.62 are installed: compile side by side),
 // BENCH_REUSE_DEMO=1 (keep the demo database of a previous run),
@@ -294,6 +295,11 @@ if (want('sync')) {
 if (want('retention')) {
   const { benchRetention } = await import('./retention.js');
   await benchRetention(WORK, report);
+}
+
+if (want('snapshot')) {
+  const { benchSnapshot } = await import('./snapshot.js');
+  await benchSnapshot(WORK, report);
 }
 
 if (want('seed')) {
