@@ -1432,7 +1432,9 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     const args = { ...config, ...rawArgs };
     for (const k of Object.keys(args)) {
       if (!ALLOWED_ARGS[g].includes(k) && !COMMON_TEST_KEYS.includes(k)) {
-        ds.push(diag('E_TEST', `${g}: unknown argument '${k}'`, { file: t.file, ...t.src.locate([...t.path, g, k]) }, `${g} takes: ${[...ALLOWED_ARGS[g], ...COMMON_TEST_KEYS].join(', ')}`));
+        const takes = [...ALLOWED_ARGS[g], ...COMMON_TEST_KEYS];
+        const near = didYouMean(k, takes);
+        ds.push(diag('E_TEST', `${g}: unknown argument '${k}'`, { file: t.file, ...t.src.locate([...t.path, g, k]) }, `${near ? `did you mean '${near}'? ` : ''}${g} takes: ${takes.join(', ')}`));
         return;
       }
     }

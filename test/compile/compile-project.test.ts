@@ -820,7 +820,7 @@ describe('compileProject', () => {
     });
     expect(errors(r)).toMatchObject([
       { code: 'E_TEST', file: 'models/p.yml', line: 6, message: "unknown test 'not_nul'", hint: "did you mean 'not_null'?" },
-      { code: 'E_TEST', file: 'models/p.yml', line: 7, message: "accepted_values: unknown argument 'valuez'" },
+      { code: 'E_TEST', file: 'models/p.yml', line: 7, message: "accepted_values: unknown argument 'valuez'", hint: "did you mean 'values'? accepted_values takes: values, quote, severity, where, name, tags, config" },
     ]);
   });
 
