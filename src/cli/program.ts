@@ -247,6 +247,7 @@ export function buildProgram(argv: string[] = []): Command {
       .option('--since <iso>', 'start at this timestamp instead of the saved cursor')
       .option('--lookback <duration>', 'with --mode full: re-read this far back from now, e.g. 24h (the nightly repair)')
       .option('--full-refresh', 'empty the synced tables and start over')
+      .option('--wait <duration>', `on Postgres and BigQuery, how long to wait for a stream another process holds (vigil serve's sync job, a retention apply: its lease in vigil_serve_leases) before leaving it, exit 1 (default 60s, or serve.lease if shorter; 0s: not at all)`)
       // a word after `sync` is a mistyped subcommand (`vigil sync statu`), not "too many arguments"
       .allowExcessArguments(true)
       .action(async (o, cmd: Command) => {
@@ -262,7 +263,7 @@ export function buildProgram(argv: string[] = []): Command {
       // `sync` has the same options, so commander gives it those written after `status` (-s, -t, --vars):
       // read them from both, or `vigil sync status -t prod` quietly showed the default target
       const own = cmd.parent!;
-      const runOnly = ['mode', 'since', 'lookback', 'fullRefresh'].filter((k) => own.getOptionValueSource(k) === 'cli');
+      const runOnly = ['mode', 'since', 'lookback', 'fullRefresh', 'wait'].filter((k) => own.getOptionValueSource(k) === 'cli');
       if (runOnly.length) throw new UsageError(`${runOnly.map((k) => own.options.find((x) => x.attributeName() === k)!.long).join(', ')}: ${runOnly.length === 1 ? 'an option' : 'options'} of vigil sync, not of vigil sync status`);
       return runSyncStatus({ ...globals(cmd), ...cmd.optsWithGlobals() });
     });
@@ -294,6 +295,7 @@ export function buildProgram(argv: string[] = []): Command {
     )
       .option('--plan <file>', 'the plan to apply (default: target/retention_plan.json)', pathOption('--plan'))
       .option('--force', "apply a keep shorter than the project's retention.minimum")
+      .option('--wait <duration>', `on Postgres and BigQuery, how long to wait for a synced stream another process holds (vigil sync, vigil serve's sync job: its lease in vigil_serve_leases) before refusing, exit 1 (default 60s, or serve.lease if shorter; 0s: not at all)`)
       .action(async (o, cmd: Command) => {
         const { runRetentionApply } = await import('./retention-command.js');
         return runRetentionApply({ ...globals(cmd), ...o });

@@ -27,7 +27,7 @@ import {
   type RetentionPlan,
   type RetentionTable,
 } from '../retention/retention.js';
-import { compileForCommand, open, select, timestampFlag, type Common, type Compiled } from './commands.js';
+import { compileForCommand, durationFlag, open, select, timestampFlag, type Common, type Compiled } from './commands.js';
 import { err, out } from './output.js';
 import { stopBetweenBatches } from './stop-between-batches.js';
 import { docRef } from '../install.js';
@@ -157,7 +157,8 @@ export async function runRetentionPlan(o: Common & { at?: string }): Promise<voi
   for (const e of entries.filter((x) => x.below_minimum)) err(`warning: ${e.table} keeps ${e.keep}, shorter than the project's retention minimum ${minimum} (${e.at.file}:${e.at.line ?? 1}): apply refuses it without --force`);
 }
 
-export async function runRetentionApply(o: Common & { plan?: string; force?: boolean }): Promise<void> {
+export async function runRetentionApply(o: Common & { plan?: string; force?: boolean; wait?: string }): Promise<void> {
+  const waitMs = o.wait === undefined ? undefined : durationFlag('--wait', o.wait);
   const c = compileForCommand(o, { writeArtifacts: false });
   const path = o.plan ? resolve(process.cwd(), o.plan) : join(c.files.root, c.files.paths.target, PLAN_FILE);
   if (!existsSync(path)) throw new UsageError(`no plan at ${o.plan ?? `${c.files.paths.target}/${PLAN_FILE}`}: run vigil retention plan first (apply deletes exactly what a plan counted)`);
@@ -213,7 +214,7 @@ export async function runRetentionApply(o: Common & { plan?: string; force?: boo
       lockDb = await open(c, 1);
       try {
         // (a role that may not keep the lease table: warned, applied without the lease)
-        const locker = streamLocker(lockDb, c.target.schema, 'vigil retention apply', { leaseMs: lockLeaseMs(c.files), signal: stop.signal, warn: err, doing: 'deleting', beside: 'a sync of these streams may run meanwhile and copy back what this apply deletes' });
+        const locker = streamLocker(lockDb, c.target.schema, 'vigil retention apply', { leaseMs: lockLeaseMs(c.files), ...(waitMs !== undefined ? { waitMs } : {}), signal: stop.signal, warn: err, doing: 'deleting', beside: 'a sync of these streams may run meanwhile and copy back what this apply deletes' });
         lock = await locker(streams, (line) => out(line));
       } catch (x) {
         if (!(x instanceof StreamBusy)) throw x;

@@ -148,11 +148,11 @@ export async function syncSetup(c: SyncProject, o: Common, openTarget: () => Pro
   }
 }
 
-export function runSync(o: Common & { mode: 'delta' | 'full'; since?: string; lookback?: string; fullRefresh?: boolean }): Promise<void> {
+export function runSync(o: Common & { mode: 'delta' | 'full'; since?: string; lookback?: string; fullRefresh?: boolean; wait?: string }): Promise<void> {
   return unlessNothing(() => syncRun(o));
 }
 
-async function syncRun(o: Common & { mode: 'delta' | 'full'; since?: string; lookback?: string; fullRefresh?: boolean }): Promise<void> {
+async function syncRun(o: Common & { mode: 'delta' | 'full'; since?: string; lookback?: string; fullRefresh?: boolean; wait?: string }): Promise<void> {
   const since = o.since === undefined ? undefined : timestampFlag('--since', o.since);
   if (o.lookback && o.mode !== 'full') throw new UsageError('--lookback goes with --mode full (a delta run already re-reads each stream\'s own lookback)');
   // (the copy emptied, then read back from a point: the rest was gone, and the next delta run
@@ -161,6 +161,7 @@ async function syncRun(o: Common & { mode: 'delta' | 'full'; since?: string; loo
   // (--since set where the run starts: the lookback was ignored without a word)
   if (o.since !== undefined && o.lookback) throw new UsageError('--since and --lookback both say where the run starts: give one (--since a time, or --lookback a duration back from now)');
   const lookbackSeconds = o.lookback ? durationFlag('--lookback', o.lookback, { min: 1 }) / 1000 : undefined;
+  const waitMs = o.wait === undefined ? undefined : durationFlag('--wait', o.wait);
   const { c, streams, froms, problems, sourceErrors, target, retentionLogs } = await prepare(o, 2);
   const t0 = performance.now();
   // each stream's lock while it syncs (no retention apply of its copy meanwhile, nor a serve job
@@ -185,7 +186,7 @@ async function syncRun(o: Common & { mode: 'delta' | 'full'; since?: string; loo
     const stop = stopBetweenBatches(err);
     const { streamLocker, lockLeaseMs } = await import('../sync/stream-lock.js');
     // (a role that may not keep the lease table: warned once, synced without leases)
-    const locker = lockDb ? streamLocker(lockDb, c.target.schema, 'vigil sync', { leaseMs: lockLeaseMs(c.files), signal: stop.signal, warn: out, doing: 'syncing', beside: 'a retention apply or a serve job may run beside this sync' }) : undefined;
+    const locker = lockDb ? streamLocker(lockDb, c.target.schema, 'vigil sync', { leaseMs: lockLeaseMs(c.files), ...(waitMs !== undefined ? { waitMs } : {}), signal: stop.signal, warn: out, doing: 'syncing', beside: 'a retention apply or a serve job may run beside this sync' }) : undefined;
     const lock = locker ? (stream: string) => locker([stream], (line) => out(`  ${stream}: ${line}`)) : undefined;
     let results: Awaited<ReturnType<typeof syncStreams>>;
     try {

@@ -39,14 +39,15 @@ export function lockLeaseMs(files: ProjectFiles): number {
 /**
  * Take every one of `streams` for `holder` (the command: `vigil sync`), all or none, on `adapter`
  * (a connection of its own: renewals go while the command's work runs), in the target's `schema`.
- * Waits for a holder at most LOCK_WAIT_MS or one lease, whichever is shorter, saying once whom it
- * waits for (`say`); then throws StreamBusy naming the stream and its holder.
+ * Waits for a holder `waitMs` (the command's --wait; default LOCK_WAIT_MS or one lease, whichever
+ * is shorter), saying once whom it waits for (`say`); then throws StreamBusy naming the stream and
+ * its holder.
  */
-export async function lockStreams(adapter: Adapter, schema: string, streams: string[], holder: string, o: { leaseMs: number; say: (line: string) => void; signal?: AbortSignal }): Promise<StreamLock> {
+export async function lockStreams(adapter: Adapter, schema: string, streams: string[], holder: string, o: { leaseMs: number; waitMs?: number; say: (line: string) => void; signal?: AbortSignal }): Promise<StreamLock> {
   const leases = new JobLeases(schema, o.leaseMs);
-  const waitMs = Math.min(LOCK_WAIT_MS, o.leaseMs);
+  const waitMs = o.waitMs ?? Math.min(LOCK_WAIT_MS, o.leaseMs);
   const r = await leases.holdStreams(adapter, streams, holder, { waitMs, pollMs: POLL_MS, maxPollMs: 5 * POLL_MS, signal: o.signal, say: o.say });
-  if (!r.ok) throw new StreamBusy(`stream ${r.why}${o.signal?.aborted ? '' : `, still after ${Math.round(waitMs / 1000)}s`}`);
+  if (!r.ok) throw new StreamBusy(`stream ${r.why}${o.signal?.aborted ? '' : waitMs ? `, still after ${Math.max(1, Math.round(waitMs / 1000))}s` : ' (not waited for: --wait 0s)'}`);
   let renewing: Promise<unknown> = Promise.resolve();
   const timer = setInterval(() => {
     renewing = leases.renewStreams(adapter, streams).then(
@@ -70,13 +71,13 @@ export async function lockStreams(adapter: Adapter, schema: string, streams: str
  * (`beside`: "a retention apply or a serve job may run beside this sync"), and that call and every
  * later one go on without a lease. Any other failure is thrown.
  */
-export function streamLocker(adapter: Adapter, schema: string, holder: string, o: { leaseMs: number; signal?: AbortSignal; warn: (line: string) => void; doing: string; beside: string }): (streams: string[], say: (line: string) => void) => Promise<StreamLock> {
+export function streamLocker(adapter: Adapter, schema: string, holder: string, o: { leaseMs: number; waitMs?: number; signal?: AbortSignal; warn: (line: string) => void; doing: string; beside: string }): (streams: string[], say: (line: string) => void) => Promise<StreamLock> {
   let without = false;
   const none: StreamLock = { release: async () => {} };
   return async (streams, say) => {
     if (without) return none;
     try {
-      return await lockStreams(adapter, schema, streams, holder, { leaseMs: o.leaseMs, say, signal: o.signal });
+      return await lockStreams(adapter, schema, streams, holder, { leaseMs: o.leaseMs, ...(o.waitMs !== undefined ? { waitMs: o.waitMs } : {}), say, signal: o.signal });
     } catch (e) {
       if (!isPermissionDenied(e)) throw e;
       without = true;

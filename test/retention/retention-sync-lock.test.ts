@@ -113,9 +113,17 @@ describe('retention apply and sync of one stream take turns (Postgres warehouse)
       expect(apply.stderr).toMatch(/nothing was deleted; run vigil retention apply again once it is done/);
       expect(apply.stderr).not.toMatch(/\n\s+at /);
       expect((await client.query(`select count(*)::int as n from ${wh}.big`)).rows).toEqual([{ n: 220 }]);
-      const sync = vigil(dir, ['sync'], env);
+      // --wait: how long (0: not at all); apply as long as given, past the 10s default
+      const sync = vigil(dir, ['sync', '--wait', '0s'], env);
       expect(sync.code, sync.stdout + sync.stderr).toBe(1);
-      expect(sync.stdout).toMatch(held);
+      expect(sync.stdout).toMatch(new RegExp(`${held.source.replace(/, still after 10s$/, '')} \\(not waited for: --wait 0s\\)`));
+      expect(sync.stdout).not.toMatch(/waits for stream/);
+      const longer = vigil(dir, ['retention', 'apply', '--wait', '12s'], env);
+      expect(longer.code, longer.stdout + longer.stderr).toBe(1);
+      expect(longer.stdout).toMatch(/waits for stream raw\.big, .* \(at most 12s\)/);
+      expect(longer.stderr).toMatch(/, still after 12s: nothing was deleted/);
+      expect(vigil(dir, ['sync', '--wait', '5x'], env)).toMatchObject({ code: 2 });
+      expect(vigil(dir, ['sync', 'status', '--wait', '1s'], env)).toMatchObject({ code: 2 });
       expect(sync.stdout).toMatch(/ERROR raw\.big: .*: not synced \(run vigil sync again once it is done\)/);
       expect((await client.query(`select last_status, consecutive_failures from ${wh}.vigil_sync_state`)).rows).toEqual([{ last_status: 'success', consecutive_failures: 0 }]);
     } finally {
