@@ -21,6 +21,7 @@ import { redact } from '../secrets.js';
 import type { Adapter, Estimate } from '../adapters/adapter.js';
 import type { Relation } from '../adapters/dialect.js';
 import type { ModelNode, SeedNode, SnapshotNode } from '../compile/manifest.js';
+import type { BuiltColumns, UnitTestNode } from '../testing/unit-tests.js';
 
 import { err, filledFlag, out } from './output.js';
 import { checkUnmatched, keepStateBeforeCompile, loadStateManifest, select } from './selection.js';
@@ -283,8 +284,16 @@ export async function runExecute(
       const title = getWarehouse(c.target.type)?.bi.title ?? c.target.type;
       unitNote = `note: unit tests run on an in-memory DuckDB, not on ${title}: the helpers are tested in DuckDB's spelling, and SQL written for ${title} itself runs with DuckDB's semantics (docs/models.md#unit-tests)`;
     }
+    // given values typed from their inputs' relations in the target, as dbt types them (a value that
+    // does not fit its type stops the run; a column of no known type is said, at its test)
+    const units = planned.nodes.filter((n): n is UnitTestNode => n.resource_type === 'unit_test');
+    const { typeGivens } = await import('../testing/unit-tests.js');
+    const built = await builtColumnsOf(c, units);
+    const typing = units.flatMap((t) => typeGivens(t, built));
+    for (const d of typing.filter((x) => x.severity === 'warn')) err(formatDiagnostic(d));
+    if (hasErrors(typing)) throw new ProjectError(typing.filter((x) => x.severity === 'error'));
     unitRunner = new UnitRunner(session);
-    const problems = await unitRunner.preflight(planned.nodes.filter((n) => n.resource_type === 'unit_test')).catch(async (e: unknown) => {
+    const problems = await unitRunner.preflight(units).catch(async (e: unknown) => {
       await unitRunner?.close().catch(() => undefined);
       throw e;
     });
@@ -374,6 +383,50 @@ export async function runExecute(
     await unitRunner?.close().catch(() => undefined);
     await adapter?.close();
   }
+}
+
+/**
+ * The columns of the relations unit tests' givens stand for, as the target holds them (dbt reads
+ * them there: get_columns_in_relation), for typeGivens; or why they were not read. The target is
+ * opened read-only, only when its warehouse runs unit tests itself (Postgres) or its database is a
+ * local file that exists (DuckDB: a project never built is not created by a unit test run);
+ * BigQuery's is not reached.
+ */
+async function builtColumnsOf(c: Compiled, units: UnitTestNode[]): Promise<(of: string) => BuiltColumns> {
+  const ids = [...new Set(units.flatMap((t) => t.givens.flatMap((g) => (g.typing ? [g.typing.of] : []))))];
+  if (!ids.length) return () => ({ why: '' });
+  const { getWarehouse } = await import('../adapters/index.js');
+  const { existsSync } = await import('node:fs');
+  const w = getWarehouse(c.target.type);
+  const local = w?.localFiles?.(c.target.config) ?? [];
+  const named = `target ${c.target.name}`;
+  if (!w?.unitSession && !(local.length && existsSync(resolvePath(c.files.root, local[0])))) {
+    const why = w?.localFiles ? `${named} has no database file yet (${local[0] ?? 'in memory'})` : `unit tests do not read ${w?.bi.title ?? c.target.type}`;
+    return () => ({ why });
+  }
+  let adapter: Adapter;
+  try {
+    adapter = await open(c, 1, { readOnly: true });
+  } catch (e) {
+    const why = `${named} could not be read: ${redact((e instanceof Error ? e.message : String(e)).split('\n')[0])}`;
+    return () => ({ why });
+  }
+  const got = new Map<string, BuiltColumns>();
+  const m = c.result.manifest;
+  try {
+    for (const id of ids) {
+      const n = m.nodes[id] ?? m.sources[id];
+      const rel = n && 'relation' in n ? n.relation : null;
+      if (!rel) got.set(id, { why: `${n?.name ?? id} has no relation (ephemeral)` });
+      else {
+        const cols = await adapter.columns(rel).catch(() => []);
+        got.set(id, cols.length ? { columns: cols } : { why: `${n.name} is not built in ${named}` });
+      }
+    }
+  } finally {
+    await adapter.close();
+  }
+  return (of) => got.get(of) ?? { why: '' };
 }
 
 export async function runLs(o: Common & { resourceType?: string[]; output: 'name' | 'path' | 'json' }): Promise<void> {

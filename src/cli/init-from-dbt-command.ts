@@ -15,6 +15,9 @@ export async function runInitFromDbt(o: { dir: string; fromDbt: string; profiles
   for (const f of r.kept) out(`  ${f} (already there: kept as it was)`);
   for (const f of r.removed) out(`  ${f} (removed: an earlier conversion wrote it, this one does not)`);
   if (r.gitignore.length) out(`  .gitignore (added ${r.gitignore.join(', ')})`);
+  // which profiles.yml the targets came from (dbt's search), or that none was found and what was written instead
+  if (r.profiles) out(`\nTargets from ${r.profiles} (${r.profilesFrom}).`);
+  else if (r.profilesSearched) out(`\nNo profiles.yml found (looked where dbt looks: ${r.profilesSearched.join(', ')}): project.yaml has a DuckDB target dev (.vigil/dev.duckdb), as vigil init writes; convert your targets with --profiles <file>.`);
 
   // what comes out must load: compile it as `vigil compile` would (nothing is written)
   const { compileWritten, vigilCommand } = await import('./init-command.js');

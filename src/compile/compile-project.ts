@@ -680,8 +680,9 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         }
       });
     }
-    if (d.config.unique_key !== undefined && d.config.materialized !== 'incremental') {
-      // harmless, but usually a mistake
+    // set on the model itself (config() or its YAML) of one that is not incremental: harmless, but
+    // usually a mistake; a folder's (or defaults:) reaches every kind, and dbt ignores it there silently
+    if (d.config.unique_key !== undefined && d.config.materialized !== 'incremental' && d.configAt!('unique_key').file !== PROJECT_FILE) {
       ds.push(diag('W_CONFIG', `unique_key is set but the model is materialized as ${d.config.materialized}; it only applies to incremental models`, d.configAt!('unique_key'), undefined, 'warn'));
     }
     // incremental-only keys set on the model itself (config() or its YAML: a folder's reaches every

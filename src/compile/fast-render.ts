@@ -125,10 +125,12 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
     if (name === 'None') return null;
     return new Undef(name, at);
   };
-  const strict = (v: unknown): unknown => {
+  /** `member`: the attribute read of it (`other.my_macro`): nothing near its name, a macro's name there is the hint */
+  const strict = (v: unknown, member?: unknown): unknown => {
     if (!(v instanceof Undef)) return v;
     const hint = didYouMean(v.name, known());
-    throw new FastRenderError(`'${v.name}' is undefined${hint ? ` — did you mean '${hint}'?` : ''}${dbtOnlyName(v.name)}`, v.node.lineno + 1, v.node.colno + 1);
+    const macro = !hint && typeof member === 'string' && typeof globals[member] === 'function' ? ` — did you mean ${member}(...), the macro of this project?` : '';
+    throw new FastRenderError(`'${v.name}' is undefined${hint ? ` — did you mean '${hint}'?` : macro}${dbtOnlyName(v.name)}`, v.node.lineno + 1, v.node.colno + 1);
   };
   const loose = (v: unknown): unknown => (v instanceof Undef ? undefined : v);
   const fnName = (n: AnyNode): string => {
@@ -200,8 +202,9 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
         return nj.runtime.makeKeywordArgs(o);
       }
       case 'LookupVal': {
-        const obj = ev(n.target as AnyNode) as Record<string, unknown> | null | undefined;
+        const target = evRaw(n.target as AnyNode);
         const key = ev(n.val as AnyNode) as string;
+        const obj = strict(target, key) as Record<string, unknown> | null | undefined;
         if (obj === undefined || obj === null) throw new FastRenderError(`'${exprText(n.target)}' is ${obj === null ? 'none' : 'undefined'}: it has no attribute '${String(key)}'`, n.lineno + 1, n.colno + 1);
         // (`this.schema`: one of this's parts, not a use of its placeholder)
         const secret = obj instanceof RelationPlaceholder ? undefined : placeholderUsed(obj, `.${String(key)}`, KEEPING_METHODS.has(String(key)));

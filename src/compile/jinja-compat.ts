@@ -19,7 +19,7 @@
 import nunjucks from 'nunjucks';
 import { didYouMean } from '../errors.js';
 import { hasSecretPlaceholder, secretNames } from '../secrets.js';
-import { pyJson, pyRound } from './py-format.js';
+import { pyFormat, pyJson, pyRound } from './py-format.js';
 import { isPlainObject, NAMESPACE, NO_ELSE, pyArith, pyCompare, pyFloat, PyFloat, pyIndex, pyRepr, pyStr, pyTruth, pyType, PY_TYPE_NAME, tuple, unbox } from './py-values.js';
 import { docRef } from '../install.js';
 
@@ -1709,6 +1709,12 @@ function pythonFilters(env: nunjucks.Environment): void {
   });
   // Python's str(): none is 'None'; an undefined (a macro's parameter not passed) '', as Jinja's
   const string = get('string');
+  // Jinja2's format: `value % (kwargs or args)`, Python's printf-style ('%05d' | format(42) is 00042)
+  env.addFilter('format', (v: unknown, ...raw: unknown[]) => {
+    const [args, kw] = kwargs(raw);
+    if (args.length && Object.keys(kw).length) throw new Error("format filter: give the values by position or by name, not both (can't handle positional and keyword arguments)");
+    return pyFormat(typeof v === 'string' ? v : String(pyStr(v)), Object.keys(kw).length ? kw : tuple(args));
+  });
   env.addFilter('string', function (this: unknown, v: unknown) {
     return string.call(this, typeof v === 'string' ? v : v === null ? 'None' : v === undefined ? '' : pyStr(v));
   });

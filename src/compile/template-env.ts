@@ -355,6 +355,21 @@ export class TemplateEnv {
       const fn = (impl as (...a: unknown[]) => string).bind(opts.dialect);
       this.env.addGlobal(h, (...args: unknown[]) => fn(...helperArgs(h, args)));
     }
+    // the project's name as the namespace of its macros (`{{ shop.cents(1) }}`), as dbt has it;
+    // not where it would hide a global of the same name
+    if (opts.project && /^[A-Za-z_]\w*$/.test(opts.project) && !(opts.project in globals)) {
+      // (a function to nunjucks: printed into the SQL it is an error, not its macros' source)
+      const own = this.projectMacros;
+      const name = opts.project;
+      const ns = new Proxy(() => undefined, {
+        get: (_t, k) => (typeof k === 'string' && own.has(k) ? globals[k] : undefined),
+        has: (_t, k) => typeof k === 'string' && own.has(k),
+        apply: () => {
+          throw new Error(`'${name}' is this project's name, the namespace of its macros: call one of them, ${name}.macro_name(...)`);
+        },
+      });
+      this.env.addGlobal(opts.project, ns);
+    }
     // dbt's `exceptions.raise_compiler_error(msg)`: a project macro stops the compile with its message
     this.env.addGlobal('exceptions', {
       raise_compiler_error: (message: unknown) => {
@@ -374,6 +389,9 @@ export class TemplateEnv {
       this.env.addGlobal(name, stub);
     }
   }
+
+  /** the macros of the project's files (addMacros), which its name as a namespace holds */
+  private readonly projectMacros = new Set<string>();
 
   /** the stand-ins of dbt's built-in macros until one is called */
   private readonly builtinStubs = new Set<unknown>();
@@ -400,6 +418,7 @@ export class TemplateEnv {
       });
       if (err) throw err;
       const names = Object.keys(exported);
+      if (path !== DBT_BUILTIN_MACROS_FILE) for (const n of names) if (typeof exported[n] === 'function') this.projectMacros.add(n);
       this.macroTexts.set(path, jinjaToNunjucks(text));
       const owner = this;
       for (const n of names) if (typeof exported[n] === 'function') macroFunctionNames.set(exported[n] as object, n);
@@ -564,7 +583,9 @@ function explainRuntimeError(e: TemplateError, text: string, known: string[]): T
       // lacks the method: `{% set lst = [] %}{% do lst.nosuch() %}`)
       if (root && !known.includes(root) && !declaredIn(text, root)) {
         const hint = didYouMean(root, known);
-        return { ...e, message: `'${root}' is undefined${hint ? ` — did you mean '${hint}'?` : ''}${dbtOnlyName(root)}` };
+        // (nothing near it, and what is called after the dot is a macro: another package's name for it)
+        const macro = !hint && known.includes(member[2]) ? ` — did you mean ${member[2]}(...), the macro of this project?` : '';
+        return { ...e, message: `'${root}' is undefined${hint ? ` — did you mean '${hint}'?` : macro}${dbtOnlyName(root)}` };
       }
       return { ...e, message: noMethod(target, member[2], !root) };
     }

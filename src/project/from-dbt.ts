@@ -17,6 +17,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync,
 import { refuseNested } from './scaffold.js';
 import { ensureIgnored } from './gitignore.js';
 import { dirname, isAbsolute, join, posix, relative, resolve } from 'node:path';
+import { homedir } from 'node:os';
 import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, stringify, visit, YAMLMap, YAMLSeq, type Node } from 'yaml';
 import { diag, ProjectError, UsageError, type Diagnostic } from '../errors.js';
 import { getWarehouse, OFFLINE_ENGINE, offlineDialect, warehouseTypes } from '../adapters/index.js';
@@ -887,6 +888,9 @@ export function scanTemplate(text: string, kind: TemplateKind, opts: ScanOptions
       if (m[1] === 'results' || m[1] === 'schemas' || m[1] === 'database_schemas') if (kind !== 'hook') continue;
       add(at(m.index), `${m[1]}: ${NAMES[m[1]]}`);
     }
+    // (dbt's is a Python datetime with strftime, isoformat, ...; Vigil's is its ISO 8601 text)
+    const startedRe = /(?<![\w.])run_started_at\s*\.\s*(\w+)/g;
+    while ((m = startedRe.exec(s))) add(at(m.index), `run_started_at.${m[1]}: Vigil's run_started_at is the run's start as ISO 8601 text (2026-01-01T10:00:00.000Z), not a Python datetime: format it in SQL (cast('{{ run_started_at }}' as timestamp))`);
     const targetRe = /(?<![\w.])target\.(\w+)/g;
     while ((m = targetRe.exec(s))) if (!['name', 'type', 'schema', 'database'].includes(m[1])) add(at(m.index), `target.${m[1]}: Vigil's target has name, type, schema and database only (never credentials)`);
     const thisRe = /(?<![\w.])this\.(\w+)/g;
@@ -1491,6 +1495,13 @@ export function convertPropertiesYaml(text: string, file: string, ctx: Propertie
     for (const [g] of mapItems(seqOf(u, 'given'))) fixture(g);
     const ex = u.get('expect', true);
     if (isMap(ex)) fixture(ex);
+    // (dbt casts given values to the input's column types in the warehouse, which must be built: so
+    // does Vigil, once it is built; before, CSV cells are text)
+    if (!sqlFormat) {
+      for (const [g, gi] of mapItems(seqOf(u, 'given'))) {
+        if (g.get('format') === 'csv') note(['unit_tests', i, 'given', gi], `unit test '${name}': given ${String(g.get('input'))}: its CSV values are cast to the input's column types in the target once the input is built, as dbt casts them; before it is built (a first vigil build), or on BigQuery, they are text (the run warns): declare data_type on the input's columns, or build it first`, g);
+      }
+    }
     if (sqlFormat) {
       nc(['unit_tests', i], `unit test '${name}': format: sql is not supported (Vigil takes rows as a list or CSV): not converted`, u);
       const seq = seqOf(root, 'unit_tests')!;
@@ -1590,8 +1601,11 @@ export function packageNames(text: string): string[] {
 // the whole project
 
 export interface ConvertOptions {
-  /** profiles.yml to read targets from (default: beside dbt_project.yml, if there) */
+  /** profiles.yml to read targets from (default: where dbt looks, profilesCandidates) */
   profiles?: string;
+  /** the environment (DBT_PROFILES_DIR) and home folder (~/.dbt) dbt's search reads; default the process's */
+  env?: Record<string, string | undefined>;
+  home?: string;
   /** overwrite files that exist in dest */
   force?: boolean;
 }
@@ -1615,6 +1629,22 @@ export interface ConvertResult {
   env: EnvNeed[];
   /** the profiles.yml read, if any */
   profiles?: string;
+  /** how it was found (`--profiles`, `DBT_PROFILES_DIR`, `the dbt project's folder`, `~/.dbt`); without one, where it was looked for */
+  profilesFrom?: string;
+  profilesSearched?: string[];
+}
+
+/**
+ * Where dbt looks for profiles.yml, in its order, without --profiles-dir: DBT_PROFILES_DIR (set:
+ * only there), else the project's folder, then ~/.dbt.
+ */
+export function profilesCandidates(source: string, env: Record<string, string | undefined>, home: string): Array<{ path: string; from: string }> {
+  const dir = env.DBT_PROFILES_DIR;
+  if (dir) return [{ path: join(resolve(dir), 'profiles.yml'), from: 'DBT_PROFILES_DIR' }];
+  return [
+    { path: join(source, 'profiles.yml'), from: "the dbt project's folder" },
+    { path: join(home, '.dbt', 'profiles.yml'), from: '~/.dbt' },
+  ];
 }
 
 interface Planned {
@@ -1740,10 +1770,19 @@ export function convertDbtProject(src: string, dest: string, opts: ConvertOption
 
   // profiles.yml
   let profilesPath: string | undefined;
+  let profilesFrom: string | undefined;
+  let profilesSearched: string[] | undefined;
   if (opts.profiles) {
     profilesPath = resolve(opts.profiles);
+    profilesFrom = '--profiles';
     if (!existsSync(profilesPath)) throw new UsageError(`--profiles ${opts.profiles}: no such file`);
-  } else if (existsSync(join(source, 'profiles.yml'))) profilesPath = join(source, 'profiles.yml');
+  } else {
+    // as dbt finds it (without its --profiles-dir: --profiles here)
+    const candidates = profilesCandidates(source, opts.env ?? process.env, opts.home ?? homedir());
+    const found = candidates.find((c) => existsSync(c.path));
+    if (found) [profilesPath, profilesFrom] = [found.path, found.from];
+    else profilesSearched = candidates.map((c) => `${c.path} (${c.from})`);
+  }
   let targets: TargetsConversion | undefined;
   if (profilesPath) {
     const shown = profilesPath.startsWith(source + '/') ? relSrc(profilesPath) : opts.profiles ?? profilesPath;
@@ -1892,7 +1931,7 @@ export function convertDbtProject(src: string, dest: string, opts: ConvertOption
   }
 
   // ---- write
-  const result: ConvertResult = { source, root, name: String(p.name), files: [], kept: [], gitignore: [], removed: [], notConverted: f.notConverted, notes: f.notes, env: f.env, profiles: profilesPath };
+  const result: ConvertResult = { source, root, name: String(p.name), files: [], kept: [], gitignore: [], removed: [], notConverted: f.notConverted, notes: f.notes, env: f.env, profiles: profilesPath, profilesFrom, profilesSearched };
   const secrets = [...new Set(f.secrets)].filter((s) => s.length >= 6);
   for (const item of plan) {
     const abs = join(root, item.rel);

@@ -8,7 +8,7 @@
  * the result.
  */
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
-import { getWarehouse, offlineDialect } from '../adapters/index.js';
+import { dialectOf, getWarehouse, offlineDialect } from '../adapters/index.js';
 import { literalStandard, loadColumnType, type Dialect } from '../adapters/dialect.js';
 import { declaredType, offlineType, typeFamily } from '../adapters/type-family.js';
 import { unvalidatedSourceNames, type ProjectFiles, type RawFile } from '../project/load-project.js';
@@ -47,7 +47,21 @@ export interface UnitTestNode {
    * Each given input as a typed SELECT, with its YAML line and each row's (a fixture's rows:
    * lines of `row_file`), and `probe` (castProbe), for a clear error when a value does not cast.
    */
-  givens: Array<{ input: string; sql: string; line: number; row_lines?: number[]; row_file?: string; probe?: string; cells?: GivenCell[] }>;
+  givens: Array<{
+    input: string;
+    sql: string;
+    line: number;
+    row_lines?: number[];
+    row_file?: string;
+    probe?: string;
+    cells?: GivenCell[];
+    /**
+     * A given of rows: its CTE in compiled_sql, its rows, the columns the compile typed them with
+     * (declared, a seed's), and what it stands for (a node's or source's unique_id; `this`: the
+     * model's), whose relation in the warehouse types them at run time as dbt does (typeGivens).
+     */
+    typing?: { cte: string; rows: Array<Record<string, GivenValue>>; columns: ColumnInfo[]; of: string };
+  }>;
   /** The dialect it was compiled in (`duckdb`: the offline engine's, whatever the target). */
   engine: string;
   /** The model's SELECT over the given CTEs. */
@@ -276,6 +290,78 @@ export function givenCells(rows: Array<Record<string, GivenValue>>, columns: Col
   );
 }
 
+/** What the warehouse holds of a given's input: its relation's columns, or why none were read. */
+export type BuiltColumns = { columns: Array<{ name: string; data_type: string }> } | { why: string };
+
+/** Text that reads as a number, a boolean or a date: a value whose column's type decides how it compares. */
+const TYPED_TEXT = /^\s*(?:[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?|true|false|\d{4}-\d{2}-\d{2}(?:[ T][\d:.]+)?)\s*$/i;
+
+/**
+ * Types the given rows of `t` as dbt does ("dbt takes the value you provide and attempts to cast
+ * it to the data type as inferred from the input"): each cell is cast to its column's type in the
+ * input's relation in the warehouse (`built`: its columns, when it is built), else to the type the
+ * compile gave it (a declared data_type, a seed's); the given's CTE has the relation's columns, NULL
+ * where no row gives one. Rewrites the givens' SQL (and compiled_sql) in place, from what the
+ * compile kept (typing): typing a test again starts over. Returns errors (a value the warehouse
+ * type would round or misread, at its row) and warnings (columns of no known type given values
+ * that read as numbers, booleans or dates: they are text, and compare and sort as text).
+ */
+export function typeGivens(t: UnitTestNode, built: (of: string) => BuiltColumns): Diagnostic[] {
+  const d = dialectOf(t.engine);
+  const q = (id: string) => d.quoteIdent(id);
+  const said: Diagnostic[] = [];
+  for (const g of t.givens) {
+    if (!g.typing) continue;
+    const { cte, rows, columns, of } = g.typing;
+    const b = built(of);
+    const wh = new Map('columns' in b ? b.columns.map((c) => [c.name, c.data_type] as const) : []);
+    const given = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+    // the relation's columns first (a model selecting * reads them all), then the declared and given ones it lacks
+    const cols: ColumnInfo[] = wh.size
+      ? [...new Set([...wh.keys(), ...columns.map((c) => c.name), ...given])].map((name) => {
+          const type = wh.get(name) ?? columns.find((c) => c.name === name)?.data_type;
+          return { ...columns.find((c) => c.name === name), name, ...(type ? { data_type: type } : {}) } as ColumnInfo;
+        })
+      : columns;
+    const typeOf = new Map(cols.filter((c) => c.data_type).map((c) => [c.name, unitType(c.data_type!, d)]));
+    // (the compile refused the values their declared types would round or misread; the warehouse's types are checked here)
+    rows.forEach((r, ri) => {
+      for (const [col, v] of Object.entries(r)) {
+        const lossy = wh.has(col) ? lossyValue(v, typeOf.get(col), undefined, d.name) : undefined;
+        if (lossy) said.push(diag('E_UNIT', `given ${g.input}: ${col}: ${lossy} (its type in the warehouse)`, { file: g.row_file ?? t.file, line: g.row_lines?.[ri] ?? g.line }));
+      }
+    });
+    const untyped = given.filter((c) => !typeOf.has(c) && rows.some((r) => typeof r[c] === 'string' && TYPED_TEXT.test(r[c] as string)));
+    if (untyped.length) {
+      const shown = untyped.slice(0, 2).map((c) => `${c} ${JSON.stringify(rows.find((r) => typeof r[c] === 'string' && TYPED_TEXT.test(r[c] as string))![c])}`);
+      const why = 'why' in b && b.why ? b.why : 'its relation has none of them';
+      const input = parseInput(g.input);
+      const build = input?.kind === 'ref' ? `build it first (vigil run -s ${input.name}, or vigil build --empty), or ` : '';
+      said.push(
+        diag(
+          'W_UNIT_UNTYPED',
+          `unit test '${t.name}': given ${g.input}: no type is known for ${untyped.join(', ')} (${why}, and no data_type is declared): their values are text (${shown.join(', ')}), so they compare, sort and add up as text, not as the numbers or dates they read as`,
+          { file: t.file, line: g.line },
+          `dbt casts given values to the input's column types in the warehouse: ${build}declare data_type on its columns`,
+          'warn',
+        ),
+      );
+    }
+    const sql = rowsSelect(rows, cols, d);
+    const offline = d.name === offlineDialect().name;
+    const probe = offline ? castProbe(rows, cols) : undefined;
+    const cells = offline ? [] : givenCells(rows, cols, d);
+    const head = `${q(cte)} as (\n`;
+    t.compiled_sql = t.compiled_sql.replace(`${head}${g.sql}\n)`, () => `${head}${sql}\n)`);
+    g.sql = sql;
+    if (probe) g.probe = probe;
+    else delete g.probe;
+    if (cells.length) g.cells = cells;
+    else delete g.cells;
+  }
+  return said;
+}
+
 /** `ref('m')`, `source('s', 't')` or `this`, as written in a test's given: keys. */
 export function parseInput(input: string): { kind: 'ref'; name: string } | { kind: 'source'; source: string; table: string } | { kind: 'this' } | undefined {
   const s = input.trim();
@@ -319,7 +405,7 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
       current_timestamp: () => ((clock.read = true), `cast('${now.replace(/'/g, "''")}' as timestamptz)`),
       current_date: () => ((clock.read = true), `cast(cast('${now.replace(/'/g, "''")}' as timestamptz) as date)`),
     };
-    te = new TemplateEnv({ dialect: frozen, vars: { ...input.vars, ...(vars as Record<string, unknown>) }, env: overlayEnv(input.env, t.env_vars), target: input.target, registerSecrets: false });
+    te = new TemplateEnv({ dialect: frozen, vars: { ...input.vars, ...(vars as Record<string, unknown>) }, env: overlayEnv(input.env, t.env_vars), target: input.target, registerSecrets: false, project });
     for (const m of files.macros) te.addMacros(m.path, m.text);
     envCache.set(key, te);
     return te;
@@ -440,7 +526,8 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
         const offline = engine.name === offlineDialect().name;
         const probe = offline ? castProbe(rows, columns) : undefined;
         const cells = offline ? [] : givenCells(rows, columns, engine);
-        givens.push({ input: g.input, sql: rowsSelect(rows, columns, engine), line: at(path).line, row_lines: read.lines, ...(read.file ? { row_file: read.file } : {}), ...(probe ? { probe } : {}), ...(cells.length ? { cells } : {}) });
+        const of = parsed.kind === 'ref' ? (models.get(parsed.name) ?? seeds.get(parsed.name))!.unique_id : parsed.kind === 'source' ? sources.get(`${parsed.source}.${parsed.table}`)!.unique_id : model.unique_id;
+        givens.push({ input: g.input, sql: rowsSelect(rows, columns, engine), line: at(path).line, row_lines: read.lines, ...(read.file ? { row_file: read.file } : {}), ...(probe ? { probe } : {}), ...(cells.length ? { cells } : {}), typing: { cte, rows, columns, of } });
         void usedGivens;
       });
       if (ds.length > before) return;

@@ -24,6 +24,15 @@ function compile(models: string, yml: Record<string, string> = {}) {
 }
 
 describe('models: in project.yaml', () => {
+  it("a folder's unique_key on a model that is not incremental is not warned of, as dbt ignores it (was: W_CONFIG for every such model, on every command); the model's own still is", () => {
+    const warned = (yml: Record<string, string> = {}) =>
+      compile(`  marts:\n    +unique_key: id\n    finance:\n      +materialized: incremental\n`, yml)
+        .r.diagnostics.filter((d) => d.code === 'W_CONFIG')
+        .map((d) => `${d.file}:${d.line}: ${d.message}`);
+    // f1 (view, its config()), m1 (a view): the folder's key only; f2 and the finance folder are incremental
+    expect(warned()).toEqual([]);
+    expect(warned({ 'models/marts/props.yml': 'models:\n  - name: m1\n    config: { unique_key: id }\n' })).toEqual(['models/marts/props.yml:3: unique_key is set but the model is materialized as view; it only applies to incremental models']);
+  });
   it('defaults < folders (outer to inner) < properties YAML < config(); tags and hooks add up', () => {
     const { node, errors } = compile(
       `  +materialized: view

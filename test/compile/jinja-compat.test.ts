@@ -158,6 +158,8 @@ const CASES: Array<[string, string, string]> = [
   ["int(base=...) as Python's int()", "{{ '0x1A' | int(base=16) }} {{ '0x1A' | int(base=0) }} {{ '0b101' | int(base=0) }} {{ '0o17' | int(base=0) }} {{ '-0x_ff' | int(base=0) }} {{ '017' | int(base=0) }} {{ '1_000' | int }} {{ 'z' | int(base=36) }} {{ '12' | int(base=8) }} {{ '19' | int(base=8) }} {{ ' 42 ' | int(base=0) }} {{ '0x1A' | int }}", '26 26 5 15 -255 17 1000 35 10 19 42 0'],
   // Jinja's unique, min, max (were "filter not found")
   ['unique, min, max', "{{ ['a', 'A', 'b', 'a'] | unique | list }} {{ ['a', 'A', 'b'] | unique(case_sensitive=true) | list }} {{ [{'n': 'x', 'v': 1}, {'n': 'X', 'v': 2}, {'n': 'y', 'v': 3}] | unique(attribute='n') | map(attribute='v') | list }} {{ [3, 1, 2] | min }} {{ [3, 1, 2] | max }} {{ ['b', 'A', 'c'] | min }} {{ ['b', 'A', 'c'] | max(case_sensitive=true) }} {{ ['b', 'a', 'C'] | min(case_sensitive=true) }} {{ [{'a': 2}, {'a': 1}] | min(attribute='a') }} {{ 'bca' | max }} {{ [1, 2.5] | max }} {{ [] | min is defined }}", "['a', 'b'] ['a', 'A', 'b'] [1, 3] 1 3 A c C {'a': 1} c 2.5 False"],
+  // Jinja2's format filter: `value % (kwargs or args)` (was: unknown filter)
+  ['format: Python %-formatting, by position or by name', '{{ "%05d" | format(42) }} {{ "%s-%s" | format("a", 2) }} {{ "%(x)s!" | format(x=1) }} {{ "%.2f" | format(2.675) }}', '00042 a-2 1! 2.67'],
 ];
 
 describe('Jinja compatibility', () => {
@@ -167,6 +169,22 @@ describe('Jinja compatibility', () => {
       expect(render(src, false)).toBe(expected);
     });
   }
+  it("the project's name is the namespace of its macros, as in dbt (was: 'shop' is undefined); another name before a macro is said with the macro", () => {
+    for (const fast of [true, false]) {
+      const env = new TemplateEnv({ dialect: dialectOf('duckdb'), vars: {}, env: {}, target: { name: 'dev' }, project: 'shop' });
+      env.useFastPath = fast;
+      env.addMacros('macros/m.sql', '{% macro plus_one(x) %}{{ x }} + 1{% endmacro %}');
+      const run = (src: string) => {
+        const t = env.compileTemplate('m.sql', src);
+        if ('message' in t) return `ERROR ${t.message}`;
+        const out = env.render(t, src, emptyCalls(), false);
+        return typeof out === 'string' ? out : `ERROR ${out.message}`;
+      };
+      expect(run('select {{ shop.plus_one(1) }}'), String(fast)).toBe('select 1 + 1');
+      expect(run('select {{ other.plus_one(1) }}'), String(fast)).toBe("ERROR 'other' is undefined — did you mean plus_one(...), the macro of this project?");
+      expect(run('select {{ shop.ref }}'), String(fast)).toMatch(/^ERROR /);
+    }
+  });
   it("ref('other_package', 'model') is a clear error: Vigil has no packages", () => {
     expect(render("{{ ref('dbt_utils', 'x') }}", false)).toMatch(/ref\('dbt_utils', 'x'\): 'dbt_utils' is not this project \(shop\) and Vigil has no packages; write ref\('x'\)/);
   });

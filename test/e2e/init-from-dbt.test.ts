@@ -243,6 +243,27 @@ describe('vigil init --from-dbt: existing files, mistakes', () => {
     expect(none.stderr).toContain('no such folder');
   });
 
+  it("profiles.yml is found where dbt looks (DBT_PROFILES_DIR, the project's folder, ~/.dbt) and the one read is said; none found is said with what was written instead (was: a DuckDB target, silently)", () => {
+    const profile = (schema: string) => `shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: shop.duckdb\n      schema: ${schema}\n`;
+    const parent = makeProject({ 'dbt/dbt_project.yml': 'name: shop\nprofile: shop\n', 'dbt/models/a.sql': 'select 1 as id\n', 'home/x': '', 'home2/.dbt/profiles.yml': profile('from_home'), 'pdir/profiles.yml': profile('from_env') }, false);
+    dirs.push(parent);
+    const run = (out: string, env: Record<string, string | undefined>) => {
+      const r = vigil(parent, ['init', '--from-dbt', 'dbt', out], { DBT_PROFILES_DIR: undefined, ...env });
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      return { r, project: parse(readFileSync(join(parent, out, 'project.yaml'), 'utf8')) };
+    };
+    const none = run('o1', { HOME: join(parent, 'home') });
+    expect(none.r.stdout).toContain(`No profiles.yml found (looked where dbt looks: ${join(parent, 'dbt/profiles.yml')} (the dbt project's folder), ${join(parent, 'home/.dbt/profiles.yml')} (~/.dbt)): project.yaml has a DuckDB target dev (.vigil/dev.duckdb), as vigil init writes; convert your targets with --profiles <file>.`);
+    expect(none.project.targets.dev.path).toBe('.vigil/dev.duckdb');
+    const home = run('o2', { HOME: join(parent, 'home2') });
+    expect(home.r.stdout).toContain(`Targets from ${join(parent, 'home2/.dbt/profiles.yml')} (~/.dbt).`);
+    expect(home.project.targets.dev.schema).toBe('from_home');
+    // DBT_PROFILES_DIR first, as dbt reads it
+    const env = run('o3', { HOME: join(parent, 'home2'), DBT_PROFILES_DIR: join(parent, 'pdir') });
+    expect(env.r.stdout).toContain(`Targets from ${join(parent, 'pdir/profiles.yml')} (DBT_PROFILES_DIR).`);
+    expect(env.project.targets.dev.schema).toBe('from_env');
+  });
+
   it('a model file ending in .SQL is converted as the model it is for dbt and Vigil (was: left out, its folder config "holds no model")', () => {
     const src = makeProject({ 'dbt_project.yml': 'name: proj\nprofile: proj\nmodels:\n  proj:\n    staging:\n      +materialized: table\n', 'models/staging/Orders.SQL': 'select 1 as id\n' }, false);
     dirs.push(src);
@@ -384,6 +405,21 @@ describe('from-dbt, piece by piece', () => {
     expect(f.notConverted.map((x) => `${x.line}: ${x.message}`)).toContainEqual(expect.stringMatching(/^23: outputs\.sf: type snowflake/));
   });
 
+  it("profiles: a literal password with characters a URL must encode says to set its variable percent-encoded (was: not said, and the url then failed to load); a plain one does not", async () => {
+    const f = new Findings();
+    const raw = 'pa#ss/w@rd';
+    const t = convertProfiles(`shop:\n  target: dev\n  outputs:\n    dev:\n      type: postgres\n      host: db\n      user: me\n      password: "${raw}"\n      dbname: shop\n    plain:\n      type: postgres\n      host: db\n      user: me\n      password: PlainPassw0rd\n      dbname: shop\n`, 'profiles.yml', 'shop', f)!;
+    expect(t.targets.dev).toEqual({ type: 'postgres', url: "postgres://me:{{ env_var('VIGIL_DEV_PASSWORD') }}@db/shop" });
+    expect(f.notes.map((x) => `${x.line}: ${x.message}`)).toContainEqual('8: outputs.dev.password holds characters a URL must percent-encode: set VIGIL_DEV_PASSWORD to it percent-encoded (# as %23, / as %2F, @ as %40, : as %3A, % as %25), or the target\'s url does not load');
+    expect(f.env.find((e) => e.name === 'VIGIL_DEV_PASSWORD')?.what).toMatch(/^the password of the Postgres target 'dev', percent-encoded \(/);
+    expect(f.env.find((e) => e.name === 'VIGIL_PLAIN_PASSWORD')?.what).not.toMatch(/percent-encoded/);
+    expect(f.notes.map((x) => x.message).join('\n')).not.toMatch(/PlainPassw0rd|pa#ss/);
+    // set as said, the url loads; as it is, it does not
+    const { urlProblem } = await import('../../src/adapters/postgres/postgres-config.js');
+    expect(urlProblem(`postgres://me:${encodeURIComponent(raw)}@db/shop`)).toBeUndefined();
+    expect(urlProblem(`postgres://me:${raw}@db/shop`)).toMatch(/percent-encoded/);
+  });
+
   it('templates: what Vigil cannot run, at its line', () => {
     const text = [
       "{{ config(materialized='materialized_view', grants={'select': ['r']}) }}",
@@ -401,6 +437,13 @@ describe('from-dbt, piece by piece', () => {
       "4: ref('other_pkg', 'b')",
       '4: ref(..., v=...)',
       '5: log()',
+    ]);
+  });
+
+  it("templates: run_started_at used as dbt's Python datetime is listed at its line (was: not listed, then a bare error); the project's own macros through its name and the format filter are not (Vigil runs them)", () => {
+    const text = ["select '{{ run_started_at.strftime(\"%Y-%m-%d\") }}' as d,", "  {{ shop.cents(1) }} as c, '{{ \"%05d\" | format(42) }}' as f, '{{ run_started_at }}' as t"].join('\n');
+    expect(scanTemplate(text, 'model', { project: 'shop', packages: new Set() })).toEqual([
+      { line: 1, message: "run_started_at.strftime: Vigil's run_started_at is the run's start as ISO 8601 text (2026-01-01T10:00:00.000Z), not a Python datetime: format it in SQL (cast('{{ run_started_at }}' as timestamp))" },
     ]);
   });
 
@@ -812,6 +855,31 @@ seeds:
     expect(c.stderr).toMatch(/^project\.yaml:\d+:\d+: error: models: \+tags: '\{\{ target\.name \}\}' is Jinja, which a folder config does not render \(it would be the tag as written; only hooks are templates\) \[E_CONFIG\]/m);
     expect(c.stderr).toMatch(/^project\.yaml:\d+:\d+: error: models: \+alias: '\{\{ 'x' \}\}' is Jinja/m);
     expect(c.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("a unit test's CSV given is listed with a difference: its cells are typed once the input is built, text before (was: not said)", () => {
+    const f = new Findings();
+    convertPropertiesYaml(
+      `unit_tests:
+  - name: t1
+    model: m
+    given:
+      - input: ref('a')
+        rows: [{ id: 1 }]
+      - input: ref('b')
+        format: csv
+        rows: |
+          id,amount
+          1,10.5
+    expect: { rows: [] }
+`,
+      'models/u.yml',
+      { project: 'shop', docs: new Map(), seedConfigs: new Map(), fixtures: new Map() },
+      f,
+    );
+    expect(f.notes.map((x) => `${x.line}: ${x.message}`)).toEqual([
+      "7: unit test 't1': given ref('b'): its CSV values are cast to the input's column types in the target once the input is built, as dbt casts them; before it is built (a first vigil build), or on BigQuery, they are text (the run warns): declare data_type on the input's columns, or build it first",
+    ]);
   });
 
   it('a disabled unit test is left out, listed (was: converted, enabled, and failing the build)', () => {

@@ -164,6 +164,24 @@ describe('unit tests on a Postgres target', () => {
     expect(r.code).toBe(1);
   });
 
+  it("given CSV cells are cast to the input's column types in the target Postgres once it is built (was: text: max('10.5', '9') = '9' passed)", () => {
+    const schema = uniqueSchema('unit_pg_typed');
+    const dir = makeProject({
+      'project.yaml': projectYaml(schema),
+      'models/pay.sql': 'select 1 as order_id, cast(10.5 as numeric(10,2)) as amount',
+      'models/max_pay.sql': "select order_id, max(amount) as max_amount from {{ ref('pay') }} group by order_id",
+      'models/u.yml': "unit_tests:\n  - name: t\n    model: max_pay\n    given:\n      - input: ref('pay')\n        format: csv\n        rows: |\n          order_id,amount\n          2,10.5\n          2,9\n    expect:\n      rows: [{ order_id: 2, max_amount: 9 }]\n",
+    });
+    dirs.push(dir);
+    const before = vigil(dir, ['test', '--unit'], env());
+    expect(before.stderr).toContain(`models/u.yml:5: warning: unit test 't': given ref('pay'): no type is known for order_id, amount (pay is not built in target pg, and no data_type is declared)`);
+    expect(vigil(dir, ['run', '-s', 'pay'], env()).code).toBe(0);
+    const typed = vigil(dir, ['test', '--unit'], env());
+    expect(typed.stderr).not.toContain('W_UNIT_UNTYPED');
+    expect(typed.stdout).toContain('row {order_id: 2}: max_amount expected 9, got 10.5');
+    expect(typed.code).toBe(1);
+  });
+
   it('a BigQuery target keeps the in-memory DuckDB, and says so once', () => {
     const dir = project(uniqueSchema('unit_bq'), '{ third: 3.3333333333333335, half: 3.5 }', ['{ val: 10 }']);
     const r = vigil(dir, ['test', '--unit', '--target', 'prod']);

@@ -3,7 +3,7 @@
  * errors at their YAML line, and the runner on a real in-memory DuckDB, end to end via the CLI.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileProject } from '../../src/compile/compile-project.js';
 import { lossyValue, parseCsv, readCsv, rowsSelect, type UnitTestNode } from '../../src/testing/unit-tests.js';
@@ -294,6 +294,35 @@ describe('unit tests through the CLI', () => {
     const typo = vigil(dir, ['test', '--unit']);
     expect(typo.stderr).toContain("models/u.yml:8: error: expect: 'b' does not produce column 'nmae' — did you mean 'name'? [E_UNIT]");
     expect(typo.code).toBe(2);
+  });
+
+  it("given cells are typed from the input's relation in the target, as dbt types them (was: CSV cells compared as text, max('10.5', '9') = '9' passed; a CASE mixing them with 0 failed to bind); with no relation built, a warning at the given", () => {
+    const dir = makeProject({
+      'models/pay.sql': "select 1 as order_id, 'coupon' as method, cast(10.5 as decimal(10,2)) as amount, 3 as n",
+      'models/max_pay.sql': "select order_id, max(amount) as max_amount, sum(case when method = 'coupon' then amount else 0 end) as coupon from {{ ref('pay') }} group by order_id",
+      'models/u.yml': "unit_tests:\n  - name: t\n    model: max_pay\n    given:\n      - input: ref('pay')\n        format: csv\n        rows: |\n          order_id,method,amount\n          2,coupon,10.5\n          2,gift,9\n    expect:\n      rows: [{ order_id: 2, max_amount: 9, coupon: 10.5 }]\n",
+    });
+    dirs.push(dir);
+    // nothing built: today's text values, said at the given (and no database file made)
+    const before = vigil(dir, ['test', '--unit']);
+    expect(before.stderr).toContain("models/u.yml:5: warning: unit test 't': given ref('pay'): no type is known for order_id, amount (target dev has no database file yet (.vigil/dev.duckdb), and no data_type is declared): their values are text (order_id \"2\", amount \"10.5\")");
+    expect(before.stderr).toContain('build it first (vigil run -s pay, or vigil build --empty)');
+    expect(existsSync(join(dir, '.vigil/dev.duckdb'))).toBe(false);
+    expect(vigil(dir, ['run', '-s', 'pay']).code).toBe(0);
+    // built: amount is a decimal, order_id an integer: max is 10.5, and the expectation of 9 fails
+    const typed = vigil(dir, ['test', '--unit']);
+    expect(typed.stderr).not.toContain('W_UNIT_UNTYPED');
+    expect(typed.stdout).toContain('row {order_id: 2, coupon: 10.5}: max_amount expected 9, got 10.5');
+    expect(typed.code).toBe(1);
+    writeFileSync(join(dir, 'models/u.yml'), readFileSync(join(dir, 'models/u.yml'), 'utf8').replace('max_amount: 9', 'max_amount: 10.5'));
+    const ok = vigil(dir, ['test', '--unit']);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    // dict rows whose values are strings are typed the same way, and a value the warehouse's type
+    // would round is refused at its row
+    writeFileSync(join(dir, 'models/u.yml'), "unit_tests:\n  - name: t\n    model: max_pay\n    given:\n      - input: ref('pay')\n        rows:\n          - { order_id: '2', method: coupon, amount: '10.5' }\n          - { order_id: '2.5', method: gift, amount: '9' }\n    expect:\n      rows: [{ order_id: 2, max_amount: 10.5, coupon: 10.5 }]\n");
+    const lossy = vigil(dir, ['test', '--unit']);
+    expect(lossy.stderr).toContain('models/u.yml:8: error: given ref(\'pay\'): order_id: "2.5" is not a whole number, which BIGINT holds (a cast would round it) (its type in the warehouse) [E_UNIT]');
+    expect(lossy.code).toBe(2);
   });
 
   it("run_results.json gives a unit test dbt's failures: 0 when it passes, 1 when it fails (was: no failures)", () => {

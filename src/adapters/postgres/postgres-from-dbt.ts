@@ -9,7 +9,13 @@ export function postgresFromDbt(o: DbtOutputReader): Record<string, unknown> | u
   const db = o.val('dbname') ?? o.val('database');
   o.use('dbname', 'database', 'pass', 'password');
   const pwKey = o.raw.password !== undefined ? 'password' : o.raw.pass !== undefined ? 'pass' : undefined;
-  const pw = pwKey ? o.secret(pwKey, `VIGIL_${o.envName}_PASSWORD`, `the password of the Postgres target '${o.name}'`) : undefined;
+  // a literal password goes into the url from its variable as it is: one with characters a URL
+  // must percent-encode (# / @ : ...) is to be set encoded, which is said (its value never is)
+  const literal = pwKey && (typeof o.raw[pwKey] === 'string' || typeof o.raw[pwKey] === 'number') && !/\{\{/.test(String(o.raw[pwKey])) ? String(o.raw[pwKey]) : undefined;
+  const encode = literal !== undefined && encodeURIComponent(literal) !== literal;
+  const varName = `VIGIL_${o.envName}_PASSWORD`;
+  const pw = pwKey ? o.secret(pwKey, varName, `the password of the Postgres target '${o.name}'${encode ? ', percent-encoded (it goes into the url: # as %23, / as %2F, @ as %40, : as %3A, % as %25)' : ''}`) : undefined;
+  if (encode) o.note(pwKey, `outputs.${o.name}.${pwKey} holds characters a URL must percent-encode: set ${varName} to it percent-encoded (# as %23, / as %2F, @ as %40, : as %3A, % as %25), or the target's url does not load`);
   const part = (x: { value: unknown; templated: boolean } | undefined) => (x === undefined ? '' : x.templated ? String(x.value) : encodeURIComponent(String(x.value)));
   if (!host || !db) {
     o.notConverted(undefined, `outputs.${o.name}: a Postgres output without host or dbname: not converted`);
