@@ -654,16 +654,21 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
   const reused = `${q.reused ? `; ${q.reused} answered by a query already run` : ''}${cache.hits ? `; ${cache.hits} unchanged since the last render, not drawn again` : ''}${cache.shared ? `; ${cache.shared} the same as on another page, drawn once` : ''}`;
   out(`Queried ${tiles} tiles${extra} in ${tq.toFixed(3)}s (drawing each as it arrived${reused}), assembled ${pages.length + filtered.length + raws.length} pages in ${tr.toFixed(3)}s -> ${join(o.out, 'index.html')}`);
   if (pngDir !== undefined && pages.length > 0) {
-    const { openScreenshotSession, launchScreenshotBrowser } = await import('../dashboards/screenshot.js');
+    const { openScreenshotSession, launchScreenshotBrowser, pngNames } = await import('../dashboards/screenshot.js');
     if (!chromium) throw new UsageError('--png needs Chromium: install Debian\'s package (apt-get install chromium) or set VIGIL_CHROMIUM to its path; vigil never downloads a browser');
-    const taken = new Set<string>();
+    // named over all the project's dashboards, not only those rendered: a tab's picture has the
+    // same name whatever else is rendered with it
+    const { names, shared } = pngNames(c.dashboards.map((d) => ({ name: d.dashboard.name, tabs: d.tabs.map((t) => ({ name: t.name, title: t.title })) })));
+    const rendered = new Set(pages.map((p) => p.name));
+    for (const x of shared.filter((y) => y.tabs.some((t) => rendered.has(t.dashboard))))
+      out(`  note: ${x.bare} would name ${counted(x.tabs.length, 'tab')} of the project (${x.tabs.map((t) => `${t.dashboard}.${t.tab}`).join(', ')}): each picture has its dashboard's name in front (${x.tabs.filter((t) => rendered.has(t.dashboard)).map((t) => t.file).join(', ')})`);
     // one browser, and one tab of it, for every page of the render
     const browser = await launchScreenshotBrowser(chromium);
     try {
       const session = await openScreenshotSession(browser);
       try {
         for (const p of pages) {
-          const shots = await session.shoot(p.file, pngDir, taken);
+          const shots = await session.shoot(p.file, pngDir, names.get(p.name));
           for (const s of shots) out(`  ${relative(process.cwd(), s.file) || s.file} (${Math.round(s.bytes / 1024)} KB)`);
         }
       } finally {

@@ -23,7 +23,7 @@ import { withheldBecause } from '../compile/masking.js';
 import type { CompiledDashboard, CompiledTile } from './types.js';
 import { colorProblem, linkShapeProblem, unsafeUrlProblem } from './safe-values.js';
 import { typeFamily } from '../adapters/type-family.js';
-import { compileTile, DRILL_TEMPLATE_RE, isDate, isTimestamp, keepsOwnWindow, kpiWindow, measureLabel, measureName, RELATIVE_RE } from './tile-sql.js';
+import { compileTile, DRILL_TEMPLATE_RE, human, isDate, isTimestamp, keepsOwnWindow, kpiWindow, measureLabel, measureName, RELATIVE_RE } from './tile-sql.js';
 import { docRef } from '../install.js';
 
 export interface DashboardFile {
@@ -352,6 +352,20 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
     };
     twice(d.tabs, 'tabs', 'tab');
     twice(d.filters, 'filters', 'filter');
+    // a filter by its label: Looker sets a dashboard filter by its title (label, else the name
+    // made readable: the drill-down URLs of the LookML export), the site's chips show it (label,
+    // else the name); either the same as another filter's, letter case aside, names two as one
+    const labelAt = new Map<string, number>();
+    d.filters.forEach((f, i) => {
+      const shown = [...new Set([f.label ?? human(f.name), f.label ?? f.name].map((l) => l.toLowerCase()))];
+      const other = shown.map((l) => labelAt.get(l)).find((j) => j !== undefined);
+      if (other !== undefined) {
+        const o = d.filters[other];
+        const said = (x: DashboardFilter) => (x.label === undefined ? `is labelled by its name ('${human(x.name)}')` : `is labelled '${x.label}'`);
+        err(['filters', i, f.label === undefined ? 'name' : 'label'], `filter '${f.name}' ${said(f)} and filter '${o.name}' (filters[${other}]) ${said(o)}: the site would show two filters alike, and Looker, which sets a filter by its title, could not tell them apart`, 'filter labels must be unique within a dashboard, letter case aside: give one its own "label"');
+      }
+      for (const l of shown) if (!labelAt.has(l)) labelAt.set(l, i);
+    });
 
     // dashboard filters: each must apply to at least one tile's model
     const tileModels = new Set(d.tabs.flatMap((t) => t.tiles.map((x) => x.model)));

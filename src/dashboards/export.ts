@@ -41,7 +41,7 @@ import { rawRowFields } from './raw-rows.js';
 import { loneLinkField } from './safe-values.js';
 import { appRouteUrl, isAppRoute } from './base-url.js';
 import type { CompiledDashboard, CompiledField, CompiledTile } from './types.js';
-import { keepsOwnWindow, measureSql, ownWindow } from './tile-sql.js';
+import { compileTileWithClauses, human, keepsOwnWindow, measureSql, ownWindow } from './tile-sql.js';
 import { stableJson } from '../stable-json.js';
 import { counted } from '../format.js';
 
@@ -139,8 +139,6 @@ function setOnce<V>(m: Map<string, V>, key: string, value: V, what: string): voi
   if (m.has(key)) throw new Error(`export: ${what} '${key}' generated twice`);
   m.set(key, value);
 }
-
-const human = (s: string) => s.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
 
 function allTiles(d: CompiledDashboard): CompiledTile[] {
   return d.tabs.flatMap((t) => t.tiles);
@@ -1285,15 +1283,25 @@ export function metabaseFilter(f: DashboardFilter, dialect: Dialect, kind: Colum
  * Metabase reads `{{ }}` and `[[ ]]` in a native query as variables and optional clauses, inside
  * string literals too: a tile filter's value `'{{ x }}'` would break the card. In each literal, a
  * doubled brace or bracket is split by concatenation (`'{' || '{ x }' || '}'`), which every
- * dialect reads as the same text. `dialect` says whether a backslash escapes in its literals.
+ * dialect reads as the same text. `dialect` says whether a backslash escapes in its literals, and
+ * how it quotes identifiers (skipped whole: a quote in a column name starts no literal).
  */
 export function metabaseLiterals(sql: string, dialect: Dialect): string {
   if (!/\{\{|\}\}|\[\[|\]\]/.test(sql)) return sql;
   const backslash = dialect.literal('\\') !== "'\\'";
+  const identQuote = dialect.quoteIdent('x')[0];
   let out = '';
   let inStr = false;
   for (let i = 0; i < sql.length; i++) {
     const c = sql[i];
+    if (!inStr && c === identQuote) {
+      // to the closing quote (a doubled one is part of the name)
+      let j = i + 1;
+      while (j < sql.length && (sql[j] !== identQuote || sql[j + 1] === identQuote)) j += sql[j] === identQuote ? 2 : 1;
+      out += sql.slice(i, j + 1);
+      i = j;
+      continue;
+    }
     if (inStr && backslash && c === '\\') {
       out += c + (sql[i + 1] ?? '');
       i++;
@@ -1316,23 +1324,15 @@ export function metabaseLiterals(sql: string, dialect: Dialect): string {
 }
 
 /**
- * The tile's unfiltered SQL with the optional clauses added to its WHERE (or a `where 1 = 1`
- * added after its FROM). Relies on the compiler's layout: `from <relation>` on a line of its own,
- * then `where <condition>` with further conditions on lines starting `  and `.
+ * A tile's Metabase query: its SQL without the dashboard filters, `clauses` (Metabase's optional
+ * clauses for the dashboard filters) in its WHERE after the tile's own conditions, compiled again
+ * from the tile's definition (compileTileWithClauses: no SQL text is searched for its WHERE, which
+ * a literal holding a newline would fool); then the literals' braces split (metabaseLiterals).
+ * `previous`: the previous period's (a KPI with its own window), else undefined.
  */
-export function injectClauses(sql: string, relation: string, clauses: string[], dialect?: Dialect): string {
-  if (dialect) sql = metabaseLiterals(sql, dialect);
-  if (!clauses.length) return sql;
-  const lines = sql.split('\n');
-  const from = lines.findIndex((l) => l === `from ${relation}`);
-  if (from < 0) throw new Error(`cannot add dashboard filters to a tile query: no line 'from ${relation}' in:\n${sql}`);
-  let at = from + 1;
-  const extra = clauses.map((c) => `  ${c}`);
-  if (lines[at]?.startsWith('where ')) {
-    at++;
-    while (lines[at]?.startsWith('  ')) at++;
-  } else extra.unshift('where 1 = 1');
-  return [...lines.slice(0, at), ...extra, ...lines.slice(at)].join('\n');
+function metabaseQuery(t: CompiledTile, clauses: string[], dialect: Dialect): { sql: string; previous?: string } {
+  const c = compileTileWithClauses(t, clauses, dialect);
+  return { sql: metabaseLiterals(c.sqlUnfiltered, dialect), ...(c.previousSqlUnfiltered ? { previous: metabaseLiterals(c.previousSqlUnfiltered, dialect) } : {}) };
 }
 
 function columnSettings(t: CompiledTile): Record<string, unknown> {
@@ -1497,10 +1497,10 @@ function metabaseMapping(t: CompiledTile): string | undefined {
  * (`smartscalar`): two rows, the previous period and this one, each dated by its start, the
  * value compared with the previous row. Both halves carry the dashboard filters' clauses.
  */
-function trendSql(t: CompiledTile, dialect: Dialect, clauses: string[]): string | undefined {
+function trendSql(t: CompiledTile, dialect: Dialect, query: { sql: string; previous?: string }): string | undefined {
   const own = ownWindow(t.tile);
   const m = t.fields.find((f) => f.kind === 'measure');
-  if (!t.previousSqlUnfiltered || !own || !m) return undefined;
+  if (!query.previous || !own || !m) return undefined;
   const hr = /^-(\d+)h$/.exec(own.value);
   const days = own.value === 'today' ? 1 : Number(/^-(\d+)d$/.exec(own.value)?.[1] ?? 0) + 1;
   const start = (k: number) => (hr ? dialect.dateadd('hour', -Number(hr[1]) * k, dialect.current_timestamp()) : dialect.dateadd('day', -(days * k - 1), dialect.current_date()));
@@ -1508,11 +1508,11 @@ function trendSql(t: CompiledTile, dialect: Dialect, clauses: string[]): string 
   const p = dialect.quoteIdent('period');
   return [
     `select ${start(2)} as ${p}, ${v} from (`,
-    injectClauses(t.previousSqlUnfiltered, t.relation, clauses, dialect),
+    query.previous,
     `) as previous_period`,
     `union all`,
     `select ${start(1)} as ${p}, ${v} from (`,
-    injectClauses(t.sqlUnfiltered, t.relation, clauses, dialect),
+    query.sql,
     `) as this_period`,
     `order by 1`,
   ].join('\n');
@@ -1537,8 +1537,9 @@ export function metabasePlan(d: CompiledDashboard, opts: ExportOptions, kindOf: 
         tags[f.name] = { id: stableUuid(`${dash.name}/${t.tile.id}/${f.name}`), name: f.name, 'display-name': mf.label, type: mf.tagType, required: false };
         mappings.push({ parameter_id: f.name, target: ['variable', ['template-tag', f.name]] });
       }
-      const trend = t.tile.type === 'kpi' && t.tile.compare ? trendSql(t, dialect, clauses) : undefined;
-      const box = boxOfRows(t) ? metabaseBox(t, dialect, injectClauses(t.sqlUnfiltered, t.relation, clauses, dialect)) : undefined;
+      const query = metabaseQuery(t, clauses, dialect);
+      const trend = t.tile.type === 'kpi' && t.tile.compare ? trendSql(t, dialect, query) : undefined;
+      const box = boxOfRows(t) ? metabaseBox(t, dialect, query.sql) : undefined;
       const vs = box?.settings ?? visualizationSettings(t);
       const kpiMeasure = t.fields.find((f) => f.kind === 'measure');
       // (Metabase draws a rise green: lower-is-better switches the colors)
@@ -1551,7 +1552,7 @@ export function metabasePlan(d: CompiledDashboard, opts: ExportOptions, kindOf: 
           description: markedDescription(t.tile.description, key, d.file),
           display: trend ? 'smartscalar' : METABASE_DISPLAY[t.tile.type],
           type: 'question',
-          dataset_query: { type: 'native', database: opts.metabaseDatabase, native: { query: trend ?? box?.sql ?? injectClauses(t.sqlUnfiltered, t.relation, clauses, dialect), 'template-tags': tags } },
+          dataset_query: { type: 'native', database: opts.metabaseDatabase, native: { query: trend ?? box?.sql ?? query.sql, 'template-tags': tags } },
           visualization_settings: vs,
         },
       });

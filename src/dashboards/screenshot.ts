@@ -54,29 +54,68 @@ export class ScreenshotError extends Error {
   }
 }
 
-/**
- * A tab's picture is named after its title, as a reader knows it: 'Overview' -> `Overview.png`
- * (what seed 001 asks for). Characters a file name cannot hold become '-'. A title already
- * taken in this render (`taken`: two dashboards with a tab of the same title) is prefixed with
- * its dashboard's name: `cost_governance-Overview.png`.
- */
-export function pngName(title: string, dashboard: string, taken: Set<string>): string {
+/** A file name's part for `x`: characters a file name cannot hold become '-'; at most 100 bytes. */
+function fileSafe(x: string): string {
   // a file name holds 255 bytes: a longer title is cut (at a character) and told apart by a hash
-  const short = (x: string) => {
-    if (Buffer.byteLength(x) <= 100) return x;
+  const short = (y: string) => {
+    if (Buffer.byteLength(y) <= 100) return y;
     let cut = '';
-    for (const ch of x) {
+    for (const ch of y) {
       if (Buffer.byteLength(cut + ch) > 80) break;
       cut += ch;
     }
-    return `${cut.trimEnd()}~${createHash('sha256').update(x).digest('hex').slice(0, 8)}`;
+    return `${cut.trimEnd()}~${createHash('sha256').update(y).digest('hex').slice(0, 8)}`;
   };
-  const safe = (x: string) => short(x.trim().replace(/[\\/:*?"<>|\u0000-\u001f]+/g, '-').replace(/\s+/g, ' ')) || 'tab';
-  let name = `${safe(title)}.png`;
-  if (taken.has(name.toLowerCase())) name = `${safe(dashboard)}-${name}`;
-  for (let i = 2; taken.has(name.toLowerCase()); i++) name = `${safe(dashboard)}-${safe(title)}-${i}.png`;
-  taken.add(name.toLowerCase());
-  return name;
+  return short(x.trim().replace(/[\\/:*?"<>|\u0000-\u001f]+/g, '-').replace(/\s+/g, ' ')) || 'tab';
+}
+
+/** The tabs of a dashboard, as pngNames() names their pictures. */
+export interface TabsOf {
+  name: string;
+  tabs: Array<{ name: string; title: string }>;
+}
+
+/** Pictures whose tab title several tabs share, each named with its dashboard (pngNames). */
+export interface SharedTitle {
+  /** the file name the title alone would give ("Overview.png") */
+  bare: string;
+  /** the tabs that have it: dashboard, tab name, and their pictures' names */
+  tabs: Array<{ dashboard: string; tab: string; file: string }>;
+}
+
+/**
+ * The names of the tabs' pictures, by dashboard and tab name: a tab's title, as a reader knows
+ * it ('Overview' -> `Overview.png`, what seed 001 asks for), when no other tab of `dashboards`
+ * (the project's, all of them: not only those rendered) has a title giving the same file name,
+ * letter case aside; else, for every tab that shares it, the dashboard's name in front
+ * (`cost_governance-Overview.png`), and `shared` lists them. A name taken after that, in the
+ * order of the dashboards' names and then of their tabs (a title like another's prefixed name:
+ * its dashboard's name in front; two tabs of one dashboard with the same title: a number). Which
+ * picture has which name depends on the project's tabs only, never on what else a render draws.
+ */
+export function pngNames(dashboards: TabsOf[]): { names: Map<string, Map<string, string>>; shared: SharedTitle[] } {
+  const ordered = [...dashboards].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const tabs = ordered.flatMap((d) => d.tabs.map((t) => ({ dashboard: d.name, tab: t.name, title: t.title, bare: `${fileSafe(t.title)}.png` })));
+  const count = new Map<string, number>();
+  for (const t of tabs) count.set(t.bare.toLowerCase(), (count.get(t.bare.toLowerCase()) ?? 0) + 1);
+  const wanted = tabs.map((t) => ({ ...t, file: count.get(t.bare.toLowerCase())! > 1 ? `${fileSafe(t.dashboard)}-${t.bare}` : t.bare }));
+  const taken = new Set<string>();
+  const names = new Map<string, Map<string, string>>();
+  const shared = new Map<string, SharedTitle>();
+  for (const t of wanted) {
+    let file = t.file;
+    if (taken.has(file.toLowerCase())) file = `${fileSafe(t.dashboard)}-${t.bare}`;
+    for (let i = 2; taken.has(file.toLowerCase()); i++) file = `${fileSafe(t.dashboard)}-${fileSafe(t.title)}-${i}.png`;
+    taken.add(file.toLowerCase());
+    if (!names.has(t.dashboard)) names.set(t.dashboard, new Map());
+    names.get(t.dashboard)!.set(t.tab, file);
+    if (count.get(t.bare.toLowerCase())! > 1) {
+      const key = t.bare.toLowerCase();
+      if (!shared.has(key)) shared.set(key, { bare: t.bare, tabs: [] });
+      shared.get(key)!.tabs.push({ dashboard: t.dashboard, tab: t.tab, file });
+    }
+  }
+  return { names, shared: [...shared.values()] };
 }
 
 /**
@@ -97,8 +136,8 @@ export async function launchScreenshotBrowser(executablePath = findChromium() ??
  * tab; docs/benchmarks.md). The pages are the render's own static files.
  */
 export interface ScreenshotSession {
-  /** see screenshotTabs() */
-  shoot(htmlFile: string, outDir: string, taken?: Set<string>): Promise<Array<{ tab: string; file: string; bytes: number }>>;
+  /** see screenshotTabs(); `names`: the pictures' names by tab name (pngNames()), else the page's own */
+  shoot(htmlFile: string, outDir: string, names?: Map<string, string>): Promise<Array<{ tab: string; file: string; bytes: number }>>;
   close(): Promise<void>;
 }
 
@@ -114,7 +153,7 @@ export async function openScreenshotSession(browser: Browser, opts: Pick<Screens
     page.on('pageerror', (err) => errors.push(`page error: ${err.message}`));
     page.on('requestfailed', (req) => errors.push(`request failed: ${req.url()} (${req.failure()?.errorText ?? 'unknown'})`));
     return {
-      async shoot(htmlFile, outDir, taken = new Set<string>()) {
+      async shoot(htmlFile, outDir, names) {
         mkdirSync(outDir, { recursive: true });
         errors = [];
         const shots: Array<{ tab: string; file: string; bytes: number }> = [];
@@ -123,8 +162,10 @@ export async function openScreenshotSession(browser: Browser, opts: Pick<Screens
         await page.addStyleTag({ content: 'nav.tabbar{position:static !important} html{scroll-behavior:auto !important}' });
         const dashboard = (await page.getAttribute('body', 'data-dashboard')) || basename(htmlFile).replace(/\.html?$/i, '');
         const tabs = await page.$$eval('section[id^="tab-"]', (els) => els.map((e) => ({ tab: e.id.slice('tab-'.length), title: e.getAttribute('data-title') || e.id.slice('tab-'.length) })));
-        for (const { tab, title } of tabs) {
-          const file = join(outDir, pngName(title, dashboard, taken));
+        // (names without one of the page's tabs were made for another page: its own tabs name them)
+        const own = names && tabs.every((t) => names.has(t.tab)) ? names : pngNames([{ name: dashboard, tabs: tabs.map((t) => ({ name: t.tab, title: t.title })) }]).names.get(dashboard) ?? new Map<string, string>();
+        for (const { tab } of tabs) {
+          const file = join(outDir, own.get(tab)!);
           await page.locator(`[id="tab-${tab}"]`).screenshot({ path: file, animations: 'disabled' });
           shots.push({ tab, file, bytes: statSync(file).size });
         }
@@ -142,22 +183,23 @@ export async function openScreenshotSession(browser: Browser, opts: Pick<Screens
 
 /**
  * Opens `htmlFile` in headless Chromium and writes one PNG per `<section id="tab-...">` into
- * `outDir`, each the whole section (which says as of when), named by pngName() after the tab's
- * `data-title`. The dashboard name is the page's `data-dashboard` (else the file name). Console
- * errors, page errors and failed requests make it throw a ScreenshotError (after all screenshots
- * are written) listing them. `opts.taken`: names used by earlier pages of the same render. A
- * render of several pages uses one openScreenshotSession() for all of them instead.
+ * `outDir`, each the whole section (which says as of when), named by `opts.names` (tab name ->
+ * file name: pngNames() over the project's dashboards), else by pngNames() over the page's own
+ * tabs (after their `data-title`). The dashboard name is the page's `data-dashboard` (else the
+ * file name). Console errors, page errors and failed requests make it throw a ScreenshotError
+ * (after all screenshots are written) listing them. A render of several pages uses one
+ * openScreenshotSession() for all of them instead.
  */
 export async function screenshotTabs(
   htmlFile: string,
   outDir: string,
-  opts: ScreenshotOptions & { taken?: Set<string> } = {},
+  opts: ScreenshotOptions & { names?: Map<string, string> } = {},
 ): Promise<Array<{ tab: string; file: string; bytes: number }>> {
   const browser = await launchScreenshotBrowser(opts.executablePath);
   try {
     const session = await openScreenshotSession(browser, opts);
     try {
-      return await session.shoot(htmlFile, outDir, opts.taken);
+      return await session.shoot(htmlFile, outDir, opts.names);
     } finally {
       await session.close();
     }

@@ -16,7 +16,8 @@ export function measureName(m: Measure): string {
   return m.name ?? (m.agg === 'none' ? m.column : `${m.agg}_${m.column === '*' ? 'rows' : m.column}`);
 }
 
-const human = (s: string) => s.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
+/** A name made readable, as a label: "error_rate" -> "Error rate" (default labels; the exports' titles). */
+export const human = (s: string): string => s.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
 
 /** A field in a drill-down value: {{ column }}. */
 export const DRILL_TEMPLATE_RE = /\{\{\s*([A-Za-z_]\w*)\s*\}\}/g;
@@ -193,8 +194,14 @@ interface TileSource {
   syncState?: { database?: string; schema: string; identifier: string };
 }
 
-/** `types`: the model's declared data_type per column; `appliesTo`: whether a dashboard filter reaches the tile. */
-export function compileTile(tile: ResolvedTile, tab: string, src: TileSource, filters: DashboardFilter[], dialect: Dialect, appliesTo: (f: DashboardFilter) => boolean, types: Record<string, string>, rawRows?: CompiledRawRows): CompiledTile {
+/**
+ * `types`: the model's declared data_type per column; `appliesTo`: whether a dashboard filter
+ * reaches the tile; `optional`: clauses the SQL without the dashboard filters (`sqlUnfiltered`,
+ * `previousSqlUnfiltered`) gets in its WHERE after the tile's own conditions (else in a
+ * `where 1 = 1`), each on a line of its own and not joined by `and`: Metabase's optional
+ * clauses `[[and ...]]` carry their own (compileTileWithClauses).
+ */
+export function compileTile(tile: ResolvedTile, tab: string, src: TileSource, filters: DashboardFilter[], dialect: Dialect, appliesTo: (f: DashboardFilter) => boolean, types: Record<string, string>, rawRows?: CompiledRawRows, optional: string[] = []): CompiledTile {
   const q = (c: string) => dialect.quoteIdent(c);
   const relation = src.relation;
   const fields: CompiledField[] = [];
@@ -223,7 +230,8 @@ export function compileTile(tile: ResolvedTile, tab: string, src: TileSource, fi
       where.push(`${c} in (select ${c} from (${inner}) as top_n)`);
     }
     const lines = [`select ${select.join(', ')}`, `from ${relation}`];
-    if (where.length) lines.push(`where ${where.join('\n  and ')}`);
+    const extra = withDashboard ? '' : optional.map((c) => `\n  ${c}`).join('');
+    if (where.length || extra) lines.push(`where ${where.length ? where.join('\n  and ') : '1 = 1'}${extra}`);
     if (group.length && !rowLevel) lines.push(`group by ${group.join(', ')}`);
     // a sample is the first rows in the order of a hash: random-looking, the same on every render.
     // A sort on measures ends with the dimensions (one row each): rows that tie come in the same
@@ -268,6 +276,17 @@ export function compileTile(tile: ResolvedTile, tab: string, src: TileSource, fi
     ...(src.syncState ? { syncState: src.syncState } : {}),
     ...(rawRows ? { rawRows } : {}),
   };
+}
+
+/**
+ * A compiled tile's SQL without the dashboard filters (and its previous period's, for a KPI with
+ * its own window), with `clauses` in its WHERE (see `optional` in compileTile): compiled again
+ * from the tile's definition, never by editing its SQL text (a literal may hold a newline or
+ * `where`). Metabase's cards: its dashboard filters as optional clauses (export.ts).
+ */
+export function compileTileWithClauses(ct: CompiledTile, clauses: string[], dialect: Dialect): { sqlUnfiltered: string; previousSqlUnfiltered?: string } {
+  const c = compileTile(ct.tile, ct.tab, { name: ct.model, relation: ct.relation, readFilter: ct.readFilter, ...(ct.syncState ? { syncState: ct.syncState } : {}) }, [], dialect, () => false, ct.columnTypes ?? {}, ct.rawRows, clauses);
+  return { sqlUnfiltered: c.sqlUnfiltered, ...(c.previousSqlUnfiltered ? { previousSqlUnfiltered: c.previousSqlUnfiltered } : {}) };
 }
 
 /** A tile filter that is a relative window: a lower bound "-24h", "-7d" or "today". */

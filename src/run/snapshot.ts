@@ -15,7 +15,8 @@
  *
  * The steps are ordered so that a run stopped between them leaves nothing lost and the next run
  * finishes the work: 1. insert the new versions; 2. close every current version that has a newer
- * current one; 3. close the current versions of deleted keys.
+ * current one; 3. close the current versions of deleted keys. The run's time they write is one
+ * value, read once (runTimeSql).
  */
 import { columnNamed, type Adapter, type Column } from '../adapters/adapter.js';
 import { scratchIdentifier, type Dialect } from '../adapters/dialect.js';
@@ -30,9 +31,9 @@ export const SNAPSHOT_COLUMNS = ['dbt_valid_from', 'dbt_valid_to', 'dbt_updated_
 /**
  * The pieces both a first run and a later run spell: the key columns, a column of a row `a` as a
  * value to compare (`val`: the dialect's `comparable`, from the query's column types `types`),
- * dbt_valid_from of a row `a`, its dbt_scd_id.
+ * dbt_valid_from of a row `a` (`now`: the run's time, for a check without updated_at), its dbt_scd_id.
  */
-function pieces(d: Dialect, n: SnapshotNode, types: Column[] = []) {
+function pieces(d: Dialect, n: SnapshotNode, types: Column[] = [], now = 'current_timestamp') {
   const q = (x: string) => d.quoteIdent(x);
   const keys = Array.isArray(n.config.unique_key) ? n.config.unique_key : [n.config.unique_key];
   const text = d.type('string');
@@ -42,7 +43,7 @@ function pieces(d: Dialect, n: SnapshotNode, types: Column[] = []) {
   const val = (a: string, c: string) => (d.comparable ? d.comparable(`${a}.${q(c)}`, typeOf.get(c.toLowerCase()) ?? '') : `${a}.${q(c)}`);
   const keyMatch = (a: string, b: string) => keys.map((k) => `${val(a, k)} = ${val(b, k)}`).join(' and ');
   // updated_at (required with timestamp; with check, as dbt: the run's time without it)
-  const validFrom = (a: string) => (n.config.updated_at ? `${a}.${q(n.config.updated_at)}` : 'current_timestamp');
+  const validFrom = (a: string) => (n.config.updated_at ? `${a}.${q(n.config.updated_at)}` : now);
   // each part coalesced, as dbt's snapshot_hash_arguments: a NULL updated_at made it NULL
   const scd = (a: string, from = validFrom(a)) => [...keys.map((k) => val(a, k)), from].map((x) => `coalesce(cast(${x} as ${text}), '')`).join(` || '|' || `);
   return { q, keys, val, keyMatch, validFrom, scd };
@@ -73,6 +74,23 @@ export function keyCheckStatements(d: Dialect, n: SnapshotNode, queryCols: Colum
   };
 }
 
+/**
+ * The run's time as SQL, one value for every statement of a run (new versions at the run's time,
+ * the closes of deleted keys, the starts of lagging rows), as dbt's one snapshot_get_time() per
+ * run: the warehouse's current_timestamp read once (`text`, as the warehouse spells it), as a
+ * literal of current_timestamp's type. DuckDB and BigQuery give each statement its own
+ * current_timestamp (a deleted key was closed a few milliseconds after the versions inserted
+ * before it); Postgres, whose run is one transaction, gives its start to each, the value read.
+ */
+export function runTimeSql(d: Dialect, text: string): string {
+  return `cast(${d.literal(text)} as ${d.type('timestamp')})`;
+}
+
+/** What a later run asks first: the warehouse's time, as text (`now`), for runTimeSql(). */
+export function runTimeQuery(d: Dialect): string {
+  return `select cast(${d.current_timestamp()} as ${d.type('string')}) as now`;
+}
+
 /** What a later run of a snapshot writes with, built by laterRunStatements. */
 export interface LaterRun {
   /**
@@ -98,12 +116,12 @@ export interface LaterRun {
 
 /**
  * The statements of a run against an existing snapshot table (pure): `n` with its configured
- * columns as the query spells them, `queryCols` the query's columns with their types, `added` the
- * columns the table lacks, `validToType` dbt_valid_to's type in the table. `vigil check` analyzes
- * them as a later run sends them (no column added).
+ * columns as the query spells them, `queryCols` the query's columns with their types, `now` the
+ * run's time (runTimeSql), `added` the columns the table lacks, `validToType` dbt_valid_to's type
+ * in the table. `vigil check` analyzes them as a later run sends them (no column added).
  */
-export function laterRunStatements(d: Dialect, n: SnapshotNode, queryCols: Column[], added: Column[] = [], validToType?: string): LaterRun {
-  const { q, keys, val, keyMatch, validFrom, scd } = pieces(d, n, queryCols);
+export function laterRunStatements(d: Dialect, n: SnapshotNode, queryCols: Column[], now: string, added: Column[] = [], validToType?: string): LaterRun {
+  const { q, keys, val, keyMatch, validFrom, scd } = pieces(d, n, queryCols, now);
   const rel = d.relation(n.relation);
   const src = `(\n${n.compiled_sql}\n)`;
   const cols = queryCols.map((c) => c.name);
@@ -125,7 +143,7 @@ export function laterRunStatements(d: Dialect, n: SnapshotNode, queryCols: Colum
   const atRunTime = columnAdded && checkUpdatedAt;
   const uaType = n.config.updated_at ? queryCols.find((c) => c.name.toLowerCase() === n.config.updated_at!.toLowerCase())?.data_type : undefined;
   // the run's time, in updated_at's type
-  const runAt = uaType ? `cast(current_timestamp as ${uaType})` : 'current_timestamp';
+  const runAt = uaType ? `cast(${now} as ${uaType})` : now;
   const [cf, text] = [`c.${q('dbt_valid_from')}`, d.type('string')];
   // `a` does not start after the current version `c` (one without a start is earlier than one with)
   const notAfter = (a: string) => `not coalesce(${a} > ${cf}, ${cf} is null and ${a} is not null)`;
@@ -169,7 +187,7 @@ export function laterRunStatements(d: Dialect, n: SnapshotNode, queryCols: Colum
       ? {
           goneCount: `select count(*) as n from ${rel} as t where ${gone}`,
           // (the run's time in dbt_valid_to's type: a DATE or DATETIME updated_at's on BigQuery, which casts no TIMESTAMP to them)
-          goneClose: `update ${rel} as t set ${q('dbt_valid_to')} = ${validToType ? `cast(current_timestamp as ${validToType})` : 'current_timestamp'} where ${gone}`,
+          goneClose: `update ${rel} as t set ${q('dbt_valid_to')} = ${validToType ? `cast(${now} as ${validToType})` : now} where ${gone}`,
         }
       : {}),
   };
@@ -182,7 +200,8 @@ export function laterRunStatements(d: Dialect, n: SnapshotNode, queryCols: Colum
  * sends them.
  */
 export function snapshotCheckStatements(d: Dialect, node: SnapshotNode, queryCols: Column[], validToType?: string): Array<{ what: string; sql: string }> {
-  const s = { ...keyCheckStatements(d, node, queryCols), ...laterRunStatements(d, node, queryCols, [], validToType) };
+  // (the run's time a literal, as every run sends it: this one stands for any)
+  const s = { ...keyCheckStatements(d, node, queryCols), ...laterRunStatements(d, node, queryCols, runTimeSql(d, '2000-01-01 00:00:00+00'), [], validToType) };
   const all: Array<[string, string | undefined]> = [
     ['the count of NULL keys', s.nullKeys],
     ['the search for duplicate keys', s.duplicateKeys],
@@ -282,7 +301,10 @@ async function snapshotRun(adapter: Adapter, node: SnapshotNode): Promise<Snapsh
   // NULL has no type of its own: added as a string)
   const added = queryCols.filter((c) => !stored.has(c.name.toLowerCase()));
   const dropped = tableCols.filter((c) => !queryCols.some((x) => x.name.toLowerCase() === c.name.toLowerCase())).map((c) => c.name);
-  const run = laterRunStatements(d, n, queryCols, added, allCols.find((c) => c.name.toLowerCase() === 'dbt_valid_to')?.data_type);
+  // the run's time, read once: every statement below writes the same
+  const [clock] = await adapter.query<{ now: unknown }>(runTimeQuery(d));
+  if (typeof clock?.now !== 'string') throw new WarehouseError(`snapshot '${n.name}': the warehouse did not tell its time (${runTimeQuery(d)})`, '');
+  const run = laterRunStatements(d, n, queryCols, runTimeSql(d, clock.now), added, allCols.find((c) => c.name.toLowerCase() === 'dbt_valid_to')?.data_type);
   if (run.late) {
     // check with updated_at: a new version starts at the row's updated_at, or at the run's time
     // (in updated_at's type) when that is not after its current version's start; it must be later

@@ -13,7 +13,7 @@ import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { parse as parseSql } from 'sql-parser-cst';
 import { DashboardSchema, type Dashboard, type ResolvedTile, type Tile } from '../../src/dashboards/schema.js';
 import type { CompiledDashboard, CompiledField, CompiledTile } from '../../src/dashboards/types.js';
-import { exportDashboards as exportWith, exportWarnings, injectClauses, LOOKER_TYPES, lookerFilterExpression, lookerFilterLiquid, lookerPeriods, METABASE_DISPLAY, metabaseLiterals, type ExportFormat } from '../../src/dashboards/export.js';
+import { exportDashboards as exportWith, exportWarnings, LOOKER_TYPES, lookerFilterExpression, lookerFilterLiquid, lookerPeriods, METABASE_DISPLAY, metabaseLiterals, type ExportFormat } from '../../src/dashboards/export.js';
 import { stableJson } from '../../src/stable-json.js';
 import { dialectOf } from '../../src/adapters/index.js';
 import { lookmlProblems } from '../support/lookml-check.js';
@@ -1239,8 +1239,10 @@ describe('Metabase: braces and brackets in string literals', () => {
     }
     // BigQuery literals escape with a backslash: an escaped quote does not end the literal
     expect(metabaseLiterals("select 'it\\'s {{x}}'", bq)).toBe("select 'it\\'s {' || '{x}' || '}'");
-    // and the clauses Vigil adds stay as Metabase's tags
-    expect(injectClauses("select 1\nfrom t\nwhere a = '{{b}}'", 't', ['[[and c = {{c}}]]'], duck)).toBe("select 1\nfrom t\nwhere a = '{' || '{b}' || '}'\n  [[and c = {{c}}]]");
+    // and the clauses Vigil adds stay as Metabase's tags; a quote in a quoted name starts no literal
+    expect(metabaseLiterals("select 1\nfrom t\nwhere a = '{{b}}'\n  [[and c = {{c}}]]", duck)).toBe("select 1\nfrom t\nwhere a = '{' || '{b}' || '}'\n  [[and c = {{c}}]]");
+    expect(metabaseLiterals(`select "it's" from t where x = '[[a]]'\n  [[and "it's" in ({{c}})]]`, duck)).toBe(`select "it's" from t where x = '[' || '[a]' || ']'\n  [[and "it's" in ({{c}})]]`);
+    expect(metabaseLiterals("select `it's` from t where x = '{{a}}' [[and `it's` in ({{c}})]]", bq)).toBe("select `it's` from t where x = '{' || '{a}' || '}' [[and `it's` in ({{c}})]]");
   });
 });
 
@@ -1293,21 +1295,6 @@ describe('Metabase SQL runs on DuckDB with the filters empty and set', () => {
   });
 });
 
-describe('injectClauses', () => {
-  const rel = '"s"."t"';
-  it('appends after the last WHERE condition', () => {
-    expect(injectClauses(`select 1\nfrom ${rel}\nwhere a = 1\n  and b = 2\ngroup by 1`, rel, ['[[and c = {{c}}]]'])).toBe(`select 1\nfrom ${rel}\nwhere a = 1\n  and b = 2\n  [[and c = {{c}}]]\ngroup by 1`);
-  });
-  it('adds where 1 = 1 when there is none', () => {
-    expect(injectClauses(`select 1\nfrom ${rel}\nlimit 5`, rel, ['[[and c = {{c}}]]'])).toBe(`select 1\nfrom ${rel}\nwhere 1 = 1\n  [[and c = {{c}}]]\nlimit 5`);
-    expect(injectClauses(`select 1\nfrom ${rel}`, rel, ['[[and c = {{c}}]]'])).toBe(`select 1\nfrom ${rel}\nwhere 1 = 1\n  [[and c = {{c}}]]`);
-  });
-  it('leaves the SQL alone without clauses; refuses SQL without the FROM line', () => {
-    expect(injectClauses('select 1', rel, [])).toBe('select 1');
-    expect(() => injectClauses('select 1 from x', rel, ['[[and 1 = {{c}}]]'])).toThrow(/no line 'from "s"."t"'/);
-  });
-});
-
 // ---------------------------------------------------------------------------------------------
 // JSON
 
@@ -1325,7 +1312,7 @@ describe('JSON: the normalized definition and each tile\'s SQL', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// with the real compiler: its SQL layout is what injectClauses relies on
+// with the real compiler: the Metabase clauses in the WHERE it writes
 
 describe('with compileDashboards()', () => {
   const manifest = {
@@ -1353,6 +1340,55 @@ describe('with compileDashboards()', () => {
     expect(q).toMatch(/\nfrom "analytics"\."daily"\nwhere 1 = 1\n {2}\[\[and "date" >= /);
     const lk = YAML.parse(exportDashboards(compiled, 'looker').get('fixture_dash.dashboard.lookml')!)[0];
     expect(lk.elements.find((e: Json) => e.name === 'prompt_vs_duration').listen).toEqual({ provider: 'logs.provider' });
+  });
+});
+
+describe('Metabase: a tile filter value holding a newline (the clauses go in the WHERE, not in the literal)', () => {
+  const manifest = {
+    metadata: { project: 'fixture', target: 'dev', adapter: 'duckdb', vigil_version: 'test' },
+    nodes: {
+      'model.fixture.daily': { unique_id: 'model.fixture.daily', resource_type: 'model', name: 'daily', file: 'models/daily.sql', checksum: '', config: { materialized: 'table', tags: [] }, tags: [], columns: Object.entries(MODELS.daily.columns).map(([n, t]) => ({ name: n, data_type: t })), depends_on: [], relation: { schema: 'analytics', identifier: 'daily' }, compiled_sql: 'select 1', compiled_path: '' },
+    },
+    sources: {},
+    child_map: {},
+  } as unknown as Manifest;
+  const def = {
+    name: 'newline_dash',
+    title: 'Newline',
+    filters: [{ name: 'provider', type: 'select', column: 'provider' }],
+    tabs: [{ name: 'main', title: 'Main', tiles: [
+      { id: 'rows', type: 'table', title: 'Rows', model: 'daily', dimensions: [{ column: 'provider' }, { column: 'capability' }], measures: [{ name: 'n', column: 'interaction_count', agg: 'sum' }], filters: [{ column: 'capability', op: '!=', value: 'x\n  and y\nwhere z' }, { column: 'capability', op: '!=', value: 'x\nfrom "analytics"."daily"' }], layout: L(0, 0, 12, 4) },
+      { id: 'kpi', type: 'kpi', title: 'KPI', model: 'daily', measures: [{ name: 'n', column: 'interaction_count', agg: 'sum' }], filters: [{ column: 'capability', op: '!=', value: 'x\n  and y\nwhere z' }, { column: 'capability', op: '!=', value: 'x\nfrom "analytics"."daily"' }, { column: 'date', op: '>=', value: '-1d' }], compare: 'previous_period', layout: L(0, 4, 3, 2) },
+    ] }],
+  };
+  const ds: Diagnostic[] = [];
+  const parsed = parseDashboards([{ path: 'dashboards/newline_dash.json', text: JSON.stringify(def, null, 2) }], ds);
+  const compiled = compileDashboards({ parsed, manifest, dialect: duckDbDialect, project: 'fixture' }, ds);
+  const query = (id: string) => (JSON.parse(exportDashboards(compiled, 'metabase').get('newline_dash.metabase.json')!).cards as Json[]).find((c) => c.key === `newline_dash/${id}`)!.body.dataset_query.native.query as string;
+  it('the card runs on DuckDB with the filter empty and set, and both the tile filter and the dashboard filter hold', async () => {
+    expect(ds.filter((d) => d.severity === 'error')).toEqual([]);
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const db = await DuckDBInstance.create(':memory:');
+    const c = await db.connect();
+    try {
+      await c.run('create schema analytics');
+      await c.run(`create table analytics.daily (${Object.entries(MODELS.daily.columns).map(([n, t]) => `"${n}" ${t}`).join(', ')})`);
+      await c.run(`insert into analytics.daily values (current_date, 'openai', 'chat', 10, 0, 1), (current_date, 'anthropic', 'chat', 5, 0, 1), (current_date, 'openai', 'x
+  and y
+where z', 7, 0, 1), (current_date, 'openai', 'x
+from "analytics"."daily"', 100, 0, 1)`);
+      const rows = async (id: string, values: Record<string, string>) => (await c.runAndReadAll(substitute(query(id), values))).getRowObjectsJS();
+      expect(query('rows')).toMatch(/\n {2}\[\[and "provider" in \(\{\{provider\}\}\)\]\]\ngroup by/);
+      expect(await rows('rows', {})).toEqual([{ provider: 'anthropic', capability: 'chat', n: 5n }, { provider: 'openai', capability: 'chat', n: 10n }]);
+      expect(await rows('rows', { provider: "'openai'" })).toEqual([{ provider: 'openai', capability: 'chat', n: 10n }]);
+      // the trend card: both periods carry the clause after the tile's own conditions
+      expect(query('kpi').match(/\[\[and "provider"/g)).toHaveLength(2);
+      expect((await rows('kpi', { provider: "'anthropic'" })).map((r) => r.n)).toEqual([null, 5n]);
+      expect((await rows('kpi', {})).map((r) => r.n)).toEqual([null, 15n]);
+    } finally {
+      c.closeSync();
+      db.closeSync();
+    }
   });
 });
 

@@ -4,7 +4,7 @@
  * Debian's Chromium (or $VIGIL_CHROMIUM) is installed. Set VIGIL_RENDER_OUT=dir to keep the
  * HTML and PNGs for a look.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { vigil } from '../helpers.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asOf, escapeHtml, formatAxisValue, formatValue, renderDashboardHtml, renderTileHtml } from '../../src/dashboards/render.js';
 import { pngStats } from '../support/png-stats.js';
 import { CategoryColors } from '../../src/dashboards/category-colors.js';
-import { findChromium, launchScreenshotBrowser, openScreenshotSession, pngName, ScreenshotError, screenshotTabs } from '../../src/dashboards/screenshot.js';
+import { findChromium, launchScreenshotBrowser, openScreenshotSession, pngNames, ScreenshotError, screenshotTabs } from '../../src/dashboards/screenshot.js';
 import { DashboardSchema, type ResolvedTile, type Tile } from '../../src/dashboards/schema.js';
 import type { CompiledDashboard, CompiledField, CompiledTile, TileData } from '../../src/dashboards/types.js';
 import { sharedBrowser } from '../support/browser.js';
@@ -628,18 +628,22 @@ describe.skipIf(!chromium)('render --png: one tab for every page of a render', (
       writeFileSync(join(dir, 'c.html'), page('c', [['only', 'Summary', 'rgb(240, 240, 30)']]));
       const browser = await launchScreenshotBrowser(chromium);
       const session = await openScreenshotSession(browser);
-      const taken = new Set<string>();
+      const { names } = pngNames([
+        { name: 'a', tabs: [{ name: 'one', title: 'Overview' }, { name: 'two', title: 'Details' }] },
+        { name: 'b', tabs: [{ name: 'one', title: 'Overview' }] },
+        { name: 'c', tabs: [{ name: 'only', title: 'Summary' }] },
+      ]);
       const out = join(dir, 'png');
       try {
-        const a = await session.shoot(join(dir, 'a.html'), out, taken);
-        expect(a.map((s) => s.file.replace(/.*\//, ''))).toEqual(['Overview.png', 'Details.png']);
+        const a = await session.shoot(join(dir, 'a.html'), out, names.get('a'));
+        expect(a.map((s) => s.file.replace(/.*\//, ''))).toEqual(['a-Overview.png', 'Details.png']);
         // the second page's console error is reported for it, its picture written, its name told apart from a's
-        const b = await session.shoot(join(dir, 'b.html'), out, taken).then(() => undefined, (e: unknown) => e);
+        const b = await session.shoot(join(dir, 'b.html'), out, names.get('b')).then(() => undefined, (e: unknown) => e);
         expect(b).toBeInstanceOf(ScreenshotError);
         expect((b as ScreenshotError).message).toContain('b.html: 1 error(s) in the browser:\nconsole: b is broken');
         expect((b as ScreenshotError).shots.map((s) => s.file.replace(/.*\//, ''))).toEqual(['b-Overview.png']);
-        // and not carried to the next page
-        const c = await session.shoot(join(dir, 'c.html'), out, taken);
+        // and not carried to the next page (named by its own tabs without names)
+        const c = await session.shoot(join(dir, 'c.html'), out);
         expect(c.map((s) => s.tab)).toEqual(['only']);
       } finally {
         await session.close();
@@ -649,11 +653,40 @@ describe.skipIf(!chromium)('render --png: one tab for every page of a render', (
       const viewer = await sharedBrowser();
       try {
         const p = await viewer.newPage();
-        const colours = { 'Overview.png': [200, 30, 30], 'Details.png': [30, 30, 200], 'b-Overview.png': [30, 200, 30], 'Summary.png': [240, 240, 30] } as const;
+        const colours = { 'a-Overview.png': [200, 30, 30], 'Details.png': [30, 30, 200], 'b-Overview.png': [30, 200, 30], 'Summary.png': [240, 240, 30] } as const;
         for (const [file, rgb] of Object.entries(colours)) expect((await pngStats(p, join(out, file), [-5, -5])).rgb, file).toEqual(rgb);
       } finally {
         await viewer.close();
       }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.skipIf(!chromium)('render --png: a tab title two dashboards share', () => {
+  it("each picture has the same name whatever else is rendered: the dashboard's name in front of both, with a note (was: the first in name order took Overview.png)", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-png-names-'));
+    try {
+      expect(vigil(dir, ['init', 'p']).code).toBe(0);
+      const project = join(dir, 'p');
+      expect(vigil(project, ['build']).code).toBe(0);
+      // a second dashboard with a tab titled "Overview", before `events` in name order
+      const events = JSON.parse(readFileSync(join(project, 'dashboards/events.json'), 'utf8'));
+      expect(events.tabs.map((t: { title: string }) => t.title)).toEqual(['Overview']);
+      writeFileSync(join(project, 'dashboards/aaa.json'), JSON.stringify({ ...events, name: 'aaa', title: 'AAA' }, null, 2));
+      const alone = vigil(project, ['dashboards', 'render', '--out', 'site', '-s', 'events', '--png-dir', 'one']);
+      expect(alone.code, alone.stderr).toBe(0);
+      expect(readdirSync(join(project, 'one'))).toEqual(['events-Overview.png']);
+      expect(alone.stdout).toContain("note: Overview.png would name 2 tabs of the project (aaa.overview, events.overview): each picture has its dashboard's name in front (events-Overview.png)");
+      const both = vigil(project, ['dashboards', 'render', '--out', 'site', '--png-dir', 'both']);
+      expect(both.code, both.stderr).toBe(0);
+      expect(readdirSync(join(project, 'both')).sort()).toEqual(['aaa-Overview.png', 'events-Overview.png']);
+      // the title alone again once no other tab has it
+      rmSync(join(project, 'dashboards/aaa.json'));
+      const back = vigil(project, ['dashboards', 'render', '--out', 'site', '--png-dir', 'back']);
+      expect(readdirSync(join(project, 'back'))).toEqual(['Overview.png']);
+      expect(back.stdout).not.toContain('note:');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -684,25 +717,31 @@ describe('findChromium: VIGIL_CHROMIUM', () => {
   });
 });
 
-describe('pngName', () => {
-  it("names a tab's picture after its title; a title taken in the same render gets its dashboard's name", () => {
-    const taken = new Set<string>();
-    expect(pngName('Overview', 'overview', taken)).toBe('Overview.png');
-    expect(pngName('Cost / month: "EUR"', 'cost', taken)).toBe('Cost - month- -EUR-.png');
-    expect(pngName('overview', 'second', taken)).toBe('second-overview.png');
-    expect(pngName('Overview', 'second', taken)).toBe('second-Overview-2.png');
-    expect(pngName('  ', 'third', taken)).toBe('tab.png');
+describe('pngNames', () => {
+  const names = (ds: Array<[string, string[]]>) => {
+    const r = pngNames(ds.map(([name, titles]) => ({ name, tabs: titles.map((title, i) => ({ name: `t${i}`, title })) })));
+    return { files: Object.fromEntries([...r.names].map(([d, m]) => [d, [...m.values()]])), shared: r.shared };
+  };
+  it("names a tab's picture after its title, when no other tab of the project's has a title giving the same name", () => {
+    expect(names([['overview', ['Overview']], ['cost', ['Cost / month: "EUR"', '  ']]]).files).toEqual({ overview: ['Overview.png'], cost: ['Cost - month- -EUR-.png', 'tab.png'] });
+  });
+  it("a title tabs of several dashboards share (letter case aside): every one of them gets its dashboard's name, whatever the dashboards' order (was: the first in name order took Overview.png)", () => {
+    const r = names([['overview', ['Overview', 'Cost']], ['h48', ['overview']]]);
+    expect(r.files).toEqual({ h48: ['h48-overview.png'], overview: ['overview-Overview.png', 'Cost.png'] });
+    expect(r.shared).toEqual([{ bare: 'overview.png', tabs: [{ dashboard: 'h48', tab: 't0', file: 'h48-overview.png' }, { dashboard: 'overview', tab: 't0', file: 'overview-Overview.png' }] }]);
+    expect(names([['h48', ['overview']], ['overview', ['Overview', 'Cost']]]).files).toEqual(r.files);
+    // a title like another's prefixed name: its dashboard's name too; two tabs of one dashboard: a number
+    expect(names([['d', ['X', 'X']], ['e', ['d-X']]]).files).toEqual({ d: ['d-X.png', 'd-X-2.png'], e: ['e-d-X.png'] });
+    expect(names([['a', ['X']], ['b', ['X']], ['c', ['a-X']]]).files).toEqual({ a: ['a-X.png'], b: ['b-X.png'], c: ['c-a-X.png'] });
   });
 
   it('a title too long for a file name (255 bytes) is cut at a character and told apart by a hash (was: ENAMETOOLONG, a stack trace)', () => {
-    const taken = new Set<string>();
     const long = 'Très long titre '.repeat(20);
-    const a = pngName(long, 'd', taken);
-    const b = pngName(`${long}!`, 'd', taken);
+    const [a, b, e] = names([['d', [long, `${long}!`, '€'.repeat(200)]]]).files.d;
     expect(a).toMatch(/^Très long titre Très long titre .*~[0-9a-f]{8}\.png$/);
     expect(Buffer.byteLength(a)).toBeLessThanOrEqual(100);
     expect(b).not.toBe(a);
-    expect(Buffer.byteLength(pngName('€'.repeat(200), 'd', taken))).toBeLessThanOrEqual(100);
+    expect(Buffer.byteLength(e)).toBeLessThanOrEqual(100);
   });
 
   it('every tab says as of when', () => {

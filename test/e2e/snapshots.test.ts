@@ -350,6 +350,52 @@ function heldBack(projectYaml: string, schema: string, env: Record<string, strin
   }
 }
 
+/**
+ * One run writes one time (dbt's one snapshot_get_time() per run): a changed key's new version
+ * starts, its old version ends, a deleted key's version ends, and a lagging row's version starts
+ * at the same instant (was, on DuckDB: each statement its own current_timestamp, the deleted key
+ * closed some milliseconds after the versions inserted before it).
+ */
+function oneRunOneTime(projectYaml: string, env: Record<string, string>, snapSchema: string) {
+  const dir = makeProject({
+    'project.yaml': projectYaml,
+    'seeds/customers.csv': 'id,name,updated_at\n5,eve,2026-01-01 00:00:00\n6,fay,2026-01-01 00:00:00\n7,gus,2026-01-01 00:00:00\n',
+    'snapshots/s.sql': `{% snapshot at_run %}
+{{ config(target_schema=var('snap_schema'), unique_key='id', strategy='check', check_cols=['name'], invalidate_hard_deletes=true) }}
+select id, name from {{ ref('customers') }}
+{% endsnapshot %}
+
+{% snapshot lagging %}
+{{ config(target_schema=var('snap_schema'), unique_key='id', strategy='check', check_cols=['name'], updated_at='updated_at', invalidate_hard_deletes=true) }}
+select id, name, cast(updated_at as timestamp) as updated_at from {{ ref('customers') }}
+{% endsnapshot %}
+`,
+  });
+  dirs.push(dir);
+  const vars = ['--vars', `{snap_schema: ${snapSchema}}`];
+  const run = (args: string[]) => {
+    const r = vigil(dir, [...args, ...vars], env);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    return r.stdout + r.stderr;
+  };
+  run(['seed']);
+  run(['snapshot']);
+  // 5 renamed (its updated_at not advanced: in `lagging`, a version at the run's time), 6 deleted
+  writeFileSync(join(dir, 'seeds/customers.csv'), 'id,name,updated_at\n5,eve2,2026-01-01 00:00:00\n7,gus,2026-01-01 00:00:00\n');
+  run(['seed']);
+  const out = run(['snapshot']);
+  expect(out).toMatch(/at_run \(1 new version, 1 deleted\)/);
+  expect(out).toMatch(/lagging \(1 new version, 1 deleted\)/);
+  for (const name of ['at_run', 'lagging']) {
+    // the times this run wrote: 5's new start, 5's old end, 6's end
+    const times = vigil(dir, ['show', '--inline', `select distinct cast(t as varchar) as t from (select dbt_valid_from as t from {{ ref('${name}') }} where id = 5 and dbt_valid_to is null union all select dbt_valid_to from {{ ref('${name}') }} where dbt_valid_to is not null) as w`, '--output', 'csv', ...vars], env);
+    expect(times.code, times.stderr).toBe(0);
+    expect(times.stdout.trim().split('\n'), `${name}: ${times.stdout}`).toHaveLength(2);
+    const closed = vigil(dir, ['show', '--inline', `select id from {{ ref('${name}') }} where dbt_valid_to is not null order by id`, '--output', 'csv', ...vars], env).stdout;
+    expect(closed, name).toBe('id\n5\n6\n');
+  }
+}
+
 describe('vigil snapshot', () => {
   it('DuckDB: updates, deletes, new keys and a key back, timestamp and check strategies', () => {
     sequence('name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\n', {}, 'snapshots');
@@ -443,6 +489,15 @@ describe('vigil snapshot', () => {
   it('Postgres: the same', () => {
     const schema = uniqueSchema('snapdup');
     duplicateKeys(pgProjectYaml(schema), { VIGIL_TEST_PG_URL: inject('pgUrl') }, `${schema}_snap`);
+  });
+
+  it("DuckDB: one run writes one time: a changed key's versions, a deleted key's close and a lagging row's start at the same instant (was: the deleted key closed at a later current_timestamp)", () => {
+    oneRunOneTime(DUCK, {}, 'snapshots');
+  });
+
+  it('Postgres: the same', () => {
+    const schema = uniqueSchema('snaptime');
+    oneRunOneTime(pgProjectYaml(schema), { VIGIL_TEST_PG_URL: inject('pgUrl') }, `${schema}_snap`);
   });
 
   it("DuckDB: a NULL updated_at leaves dbt_scd_id the key and ''", () => {
