@@ -16,6 +16,7 @@ import { unbox } from '../compile/py-values.js';
 import { didYouMean } from '../errors.js';
 import { ExactNumber, exactJson, jsonValue } from '../adapters/adapter.js';
 import { redact } from '../secrets.js';
+import { alertCompile, clearMemberMiss, INSTANCE_MAPS, memberMiss, type MemberMiss } from './template-strict.js';
 import type { AlertRule, Severity } from './schema.js';
 import { durationMs, formatDuration, isActive, toEpochMs, type ActiveHours } from './time.js';
 
@@ -499,7 +500,7 @@ export function compileTemplate(text: string): nunjucks.Template {
   let t = compiled.get(text);
   if (!t) {
     // (the 4th argument, eager, is missing from the typings: compile now, so errors surface here)
-    t = new (nunjucks.Template as unknown as new (src: string, env: nunjucks.Environment, path: undefined, eager: boolean) => nunjucks.Template)(text, env, undefined, true);
+    t = alertCompile(() => new (nunjucks.Template as unknown as new (src: string, env: nunjucks.Environment, path: undefined, eager: boolean) => nunjucks.Template)(text, env, undefined, true));
     if (compiled.size >= 2000) compiled.clear();
     compiled.set(text, t);
   }
@@ -507,7 +508,12 @@ export function compileTemplate(text: string): nunjucks.Template {
 }
 
 type TemplateContext = Record<string, unknown>;
-const contextOf = (inst: Pick<InstanceState, 'labels' | 'values' | 'alert'>, rule?: AlertRule): TemplateContext => ({ ...inst.values, labels: inst.labels, values: inst.values, alert: inst.alert, severity: rule?.severity ?? inst.labels.severity });
+const contextOf = (inst: Pick<InstanceState, 'labels' | 'values' | 'alert'>, rule?: AlertRule): TemplateContext => {
+  // (their members are read by key, strictly or not, here: template-strict.ts leaves them alone)
+  INSTANCE_MAPS.add(inst.labels);
+  INSTANCE_MAPS.add(inst.values);
+  return { ...inst.values, labels: inst.labels, values: inst.values, alert: inst.alert, severity: rule?.severity ?? inst.labels.severity };
+};
 
 /**
  * The `labels` and `values` a row's template renders with: a key they lack, read where the scan
@@ -554,6 +560,7 @@ function strictContext(template: string, inst: Pick<InstanceState, 'labels' | 'v
     if (uses.guardedMaps.has(map)) continue;
     const copy = { ...(ctx[map] as Record<string, unknown>) };
     strictMaps.set(copy, { map, lenient: uses.named });
+    INSTANCE_MAPS.add(copy);
     ctx[map] = copy;
   }
   return ctx;
@@ -575,6 +582,18 @@ function strictMissMessage(miss: NonNullable<typeof strictMiss>, template: strin
  * `unknownTemplateNames` says which.
  */
 export function renderTemplate(template: string, inst: Pick<InstanceState, 'labels' | 'values' | 'alert'> & { kind?: InstanceState['kind'] }, rule?: AlertRule): string {
+  return render(template, inst, rule).text;
+}
+
+/**
+ * Why `template` cannot render for `inst` (what renderTemplate shows after it as `(template
+ * error: ...)`); undefined when it renders. The evaluation warns with it.
+ */
+export function templateError(template: string, inst: Pick<InstanceState, 'labels' | 'values' | 'alert'> & { kind?: InstanceState['kind'] }, rule?: AlertRule): string | undefined {
+  return render(template, inst, rule).error;
+}
+
+function render(template: string, inst: Pick<InstanceState, 'labels' | 'values' | 'alert'> & { kind?: InstanceState['kind'] }, rule?: AlertRule): { text: string; error?: string } {
   try {
     const ctx = contextOf(inst, rule);
     const missing = missingReads(template, ctx, inst.kind);
@@ -582,17 +601,69 @@ export function renderTemplate(template: string, inst: Pick<InstanceState, 'labe
     // stays a link, to the unfiltered page), a tag sees it undefined — as its label keys
     const rowless = inst.kind !== undefined && inst.kind !== 'row';
     const inTag = rowless ? undefined : missing.find((m) => !m.output);
-    if (inTag) return `${template} (template error: '${inTag.name}' is undefined)`;
+    if (inTag) return failed(template, `'${inTag.name}' is undefined`);
     let text = template;
     // from the last: the spans before keep their offsets
     const spans = [...new Map(missing.filter((m) => m.output).map((m) => [m.output![0], m.output!])).values()].sort((a, b) => b[0] - a[0]);
     for (const [s, e] of spans) text = `${text.slice(0, s)}${rowless ? '' : `{% raw %}${text.slice(s, e)}{% endraw %}`}${text.slice(e)}`;
     strictMiss = undefined;
-    return compileTemplate(text).render(strictContext(template, inst, rule));
+    clearMemberMiss();
+    return { text: compileTemplate(text).render(strictContext(template, inst, rule)) };
   } catch (e) {
-    const message = strictMiss ? strictMissMessage(strictMiss, template, rule) : (e as Error).message.includes(PRINTED_FUNCTION) ? 'a value it prints is a function: call it, with ()' : (e as Error).message.split('\n').pop()?.trim();
-    return `${template} (template error: ${message})`;
+    const message = strictMiss
+      ? strictMissMessage(strictMiss, template, rule)
+      : memberMiss
+        ? memberMissMessage(memberMiss)
+        : (e as Error).message.includes(PRINTED_FUNCTION)
+          ? 'a value it prints is a function: call it, with ()'
+          : ((e as Error).message.split('\n').pop()?.trim() ?? '').replace(/^Error: /, '');
+    return failed(template, message);
   }
+}
+
+/** A template that cannot render is shown as written, with why: never as empty text. */
+const failed = (template: string, error: string) => ({ text: `${template} (template error: ${error})`, error });
+
+const memberMissMessage = (m: MemberMiss) => `'${m.expr}' is undefined: ${m.why}`;
+
+/** What a render of `template` over a stand-in row (each of `values` `value`, each label MARK) found missing: a key of a map, or a member of a value. */
+function standInMiss(template: string, rule: AlertRule, labels: string[], values: string[], value: Json, maps: ReadonlySet<string>): { threw?: boolean; key?: NonNullable<typeof strictMiss>; member?: MemberMiss } {
+  strictMiss = undefined;
+  clearMemberMiss();
+  try {
+    compileTemplate(template).render(strictContext(template, { alert: rule.name, labels: Object.fromEntries(labels.map((k) => [k, MARK])), values: Object.fromEntries(values.map((k) => [k, value])) }, rule, maps));
+  } catch {
+    return { threw: true, key: strictMiss, member: memberMiss };
+  }
+  return {};
+}
+
+/**
+ * Whether a member a stand-in row's render found missing is missing whatever the row: one read
+ * by name (an attribute: a value's type decides, text has its methods only), unless of a dict
+ * with a row's value for a key; one by position, of a list the template writes (`[1, 2][5]`).
+ */
+function alwaysMissing(m: MemberMiss): boolean {
+  if (!m.byName) return m.constant;
+  const obj = unbox(m.obj);
+  return !(obj && typeof obj === 'object' && !Array.isArray(obj) && holdsMark(Object.keys(obj)));
+}
+
+/** Whether a value is made of a stand-in row's (MARK in it). */
+function holdsMark(v: unknown): boolean {
+  const u = unbox(v);
+  if (typeof u === 'string') return u.includes(MARK);
+  if (Array.isArray(u)) return u.some(holdsMark);
+  return !!u && typeof u === 'object' && Object.entries(u).some(([k, x]) => k.includes(MARK) || holdsMark(x));
+}
+
+/** The names a template's expressions are made of (`{{ a.b }}`: a). */
+function symbolsOf(template: string): string[] {
+  const out = new Set<string>();
+  walkTree(templateTree(template), (n) => {
+    if (n.typename === 'Symbol') out.add(String(n.value));
+  });
+  return [...out];
 }
 
 /** The key of `labels` or `values` a template reads by a computed key (or through a variable) that the instance lacks: found by rendering it. */
@@ -661,7 +732,17 @@ function missingReads(template: string, ctx: TemplateContext, kind?: InstanceSta
 const attributeOk = (v: unknown, attr: string): boolean => typeof v === 'string' && Object.hasOwn(STRING_MEMBERS, attr);
 
 // (True, False and None are names to nunjucks' parser, values at render: Jinja's spellings)
-const GLOBALS: Record<string, unknown> = { range: 1, cycler: 1, joiner: 1, loop: 1, caller: 1, True: 1, False: 1, None: 1 };
+// (nunjucks' other globals, `joiner`, `cycler`, and `caller` outside a macro's body, are names like
+// any other: a column may have one, else an instance lacks it: NUNJUCKS_NAMES)
+const GLOBALS: Record<string, unknown> = { range: 1, loop: 1, True: 1, False: 1, None: 1 };
+/** What a template reads (docs/alerts.md). */
+const TEMPLATE_NAMES_HELP = "templates read a row's column, a derived value, labels, values, alert, severity, range(), and loop in a {% for %}";
+/** Names nunjucks has that alert templates do not: why, where the rules load. */
+const NUNJUCKS_NAMES: Record<string, string> = {
+  joiner: "which is nunjucks' joiner(), not in alert templates",
+  cycler: "which is nunjucks' cycler(), not in alert templates",
+  caller: 'which is there only in the body of a {% macro %} called by {% call %}',
+};
 /** What nunjucks' `loop` has inside a {% for %}. */
 const LOOP_ATTRIBUTES = ['index', 'index0', 'revindex', 'revindex0', 'first', 'last', 'length'];
 /** The methods nunjucks' Jinja additions give a dict (`labels.items()`). */
@@ -845,6 +926,16 @@ function templateUses(template: string): TemplateUses {
         if (!cx.defined.has(name)) uses.reads.push({ name, output: cx.output });
         return;
       }
+      case 'Macro':
+        // `caller` is the {% call %} block's, in a macro's body
+        walk(node.args, cx);
+        walk(node.body, more(cx, ['caller']));
+        return;
+      case 'Caller':
+        // (a {% call %} block: its name is nunjucks' `caller`, no read)
+        walk(node.args, cx);
+        walk(node.body, cx);
+        return;
       case 'If':
       case 'IfAsync':
       case 'InlineIf':
@@ -939,7 +1030,7 @@ function templateUses(template: string): TemplateUses {
  * runs: `columns`, the row's columns when they are known (a documented model, the sync state
  * rows); undefined when only the query's result will tell.
  */
-export function templateProblems(template: string, rule: AlertRule, columns: string[] | undefined): Array<{ name: string; hint?: string; why?: string; attribute?: boolean }> {
+export function templateProblems(template: string, rule: AlertRule, columns: string[] | undefined): Array<{ name: string; hint?: string; why?: string; attribute?: boolean; help?: string }> {
   const uses = templateUses(template);
   const labels = [...Object.keys(baseLabels(rule)), ...groupColumns(rule)];
   const values = rule.condition.type === 'no_data' ? derivedValues(rule) : columns && [...columns, ...derivedValues(rule)];
@@ -947,6 +1038,8 @@ export function templateProblems(template: string, rule: AlertRule, columns: str
   const lacks = (n: string): boolean => {
     const mk = mapKey(n);
     if (mk) return !DICT_METHODS.has(mk[1]) && (mk[0] === 'labels' ? !labels.includes(mk[1]) : !!values && !values.includes(mk[1]));
+    // (nunjucks' name, unless a column the rules say: a query's column of that name is values.joiner)
+    if (Object.hasOwn(NUNJUCKS_NAMES, n)) return !top?.includes(n);
     return !!top && !top.includes(n);
   };
   const hintFor = (n: string): string | undefined => {
@@ -955,24 +1048,37 @@ export function templateProblems(template: string, rule: AlertRule, columns: str
     const h = didYouMean(mk[1], mk[0] === 'labels' ? labels : (values ?? []));
     return h === undefined ? undefined : `${mk[0]}.${h}`;
   };
-  const out = new Map<string, { name: string; hint?: string; why?: string; attribute?: boolean }>();
-  for (const r of uses.reads) if (lacks(r.name) && !out.has(r.name)) out.set(r.name, { name: r.name, hint: hintFor(r.name) });
+  const out = new Map<string, { name: string; hint?: string; why?: string; attribute?: boolean; help?: string }>();
+  for (const r of uses.reads) if (lacks(r.name) && !out.has(r.name)) out.set(r.name, Object.hasOwn(NUNJUCKS_NAMES, r.name) ? { name: r.name, hint: hintFor(r.name), why: NUNJUCKS_NAMES[r.name], help: TEMPLATE_NAMES_HELP } : { name: r.name, hint: hintFor(r.name) });
   // (no guard makes them read something: no guard hint)
   for (const l of uses.loops) if (!out.has(l.name)) out.set(l.name, { ...l, attribute: true });
+  let member: MemberMiss | undefined;
+  let row: string[] = [];
+  let maps: ReadonlySet<string> = MAPS;
   if (!out.size) {
     // a key computed from constants (`values['n' ~ 'n']`): rendered over a stand-in row, each
-    // value MARK; a key made of a value (`values[labels.col]`) has MARK in it and is left to the render
-    const miss = strictReadMiss(template, { alert: rule.name, labels: Object.fromEntries(labels.map((k) => [k, MARK])), values: Object.fromEntries((values ?? []).map((k) => [k, MARK])) }, rule, new Set(values ? MAPS : ['labels']));
-    if (miss && !miss.key.includes(MARK)) {
-      const name = `${miss.map}.${miss.key}`;
-      out.set(name, { name, hint: miss.hint === undefined ? undefined : `${miss.map}.${miss.hint}`, why: 'a key computed in the template, which its instances do not have' });
-    }
+    // value MARK; a key made of a value (`values[labels.col]`) has MARK in it and is left to the render.
+    // (the row's columns unknown, a `query:`'s: each name the template reads stands in for one)
+    row = values ?? symbolsOf(template).filter((n) => !(n in GLOBALS) && !TEMPLATE_VARIABLES.includes(n));
+    maps = new Set(values ? MAPS : ['labels']);
+    const miss = standInMiss(template, rule, labels, row, MARK, maps);
+    if (miss.key && !miss.key.key.includes(MARK)) {
+      const name = `${miss.key.map}.${miss.key.key}`;
+      out.set(name, { name, hint: miss.key.hint === undefined ? undefined : `${miss.key.map}.${miss.key.hint}`, why: 'a key computed in the template, which its instances do not have' });
+    } else if (miss.member) member = miss.member;
   }
   for (const a of uses.attributes) {
     if (lacks(a.of) || Object.hasOwn(STRING_MEMBERS, a.attr)) continue;
     const name = `${a.of}.${a.attr}`;
     const what = a.of === 'alert' ? "the rule's name (text)" : a.of === 'severity' ? "the rule's severity (text)" : mapKey(a.of)?.[0] === 'labels' ? 'a label value (text)' : "a row's value (text, a number or NULL)";
     if (!out.has(name)) out.set(name, { name, why: `but ${a.of} is ${what}, which has no attribute '${a.attr}'`, attribute: true });
+  }
+  // a member a value has not, whatever the row (`{% for k in labels %}{{ k.nme }}`: a label's name
+  // is text; `[1, 2][5]`): over a row of text, and not rendered over one of numbers either
+  if (!out.size && member && alwaysMissing(member) && standInMiss(template, rule, labels, row, 0, maps).threw) {
+    // (text made of a row's value: the value may be a number, the type is not said)
+    const why = typeof unbox(member.obj) === 'string' && holdsMark(member.obj) ? `a value made of the row's has no attribute '${member.key}'${member.hint !== undefined ? ` — did you mean '${member.hint}'?` : ''}` : member.why;
+    out.set(member.expr, { name: member.expr, why: `which is always undefined: ${why}`, attribute: true });
   }
   return [...out.values()];
 }
@@ -990,6 +1096,20 @@ export function unknownFilters(template: string): Array<{ name: string; hint?: s
     if ((node.typename === 'Filter' || node.typename === 'FilterAsync') && typeof name === 'string' && !known.includes(name)) found.set(name, didYouMean(name, known));
   });
   return [...found].map(([name, hint]) => ({ name, hint }));
+}
+
+/**
+ * The tags a template uses that read another template (`{% include %}`, `{% import %}`, `{% from
+ * %}`, `{% extends %}`): an alert template is its own text, there is none to read, and each
+ * notification would carry the error. Checked when the rules load.
+ */
+export function otherTemplateTags(template: string): string[] {
+  const TAGS: Record<string, string> = { Include: 'include', Import: 'import', FromImport: 'from', Extends: 'extends' };
+  const found = new Set<string>();
+  walkTree(templateTree(template), (node) => {
+    if (node.typename && Object.hasOwn(TAGS, node.typename)) found.add(TAGS[node.typename]);
+  });
+  return [...found];
 }
 
 /** A rule's message templates: where each is (its key, and its path in the rule) and its text. */

@@ -17,7 +17,7 @@ import { UsageError } from '../errors.js';
 import { addSecret, addUrlSecrets, redact } from '../secrets.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import type { SourceNode } from '../compile/manifest.js';
-import { advance, inActiveHours, judge, messageTemplates, readsSyncState, summaryOf, unknownTemplateNames, valueKindProblem, type InstanceState, type Transition } from './engine.js';
+import { advance, inActiveHours, judge, messageTemplates, readsSyncState, summaryOf, templateError, unknownTemplateNames, valueKindProblem, type InstanceState, type Transition } from './engine.js';
 import { alertEvents, statusSnapshot, writeAlertEvents } from './history.js';
 import type { LoadedRule } from './load-alerts.js';
 import { planNotifications, type OutboxEntry } from './notify.js';
@@ -362,7 +362,9 @@ export async function evaluateAlerts(ctx: EvalContext, opts: EvalOptions): Promi
 /**
  * A message template that reads a name its instance does not have (a typo, a column the query
  * no longer returns) shows the `{{ }}` reading it as written (engine.ts renderTemplate); say so
- * once per rule and name, with the nearest name the instance has.
+ * once per rule and name, with the nearest name the instance has. One that cannot render for
+ * another reason (a member a value has not, `{{ k.nme }}`; Infinity printed) is shown as written
+ * with `(template error: ...)`: say so too, once per rule and template.
  */
 function warnUnknownTemplateNames(ctx: EvalContext, rules: Map<string, AlertRule>, outcomes: RuleOutcome[]): void {
   for (const o of outcomes) {
@@ -371,12 +373,15 @@ function warnUnknownTemplateNames(ctx: EvalContext, rules: Map<string, AlertRule
     if (!rule || !inst) continue;
     const seen = new Set<string>();
     for (const { where, text: tpl } of messageTemplates(rule)) {
-      for (const u of unknownTemplateNames(tpl, inst, rule)) {
+      const unknown = unknownTemplateNames(tpl, inst, rule);
+      for (const u of unknown) {
         if (seen.has(u.name)) continue;
         seen.add(u.name);
         const shown = u.shown === undefined ? `the ${where} is shown as written` : `shown as ${u.shown}`;
         ctx.err(`warning: alert ${rule.name}: its ${where} uses '${u.name}', ${u.why ?? 'which its rows do not have'}${u.hint ? ` — did you mean '${u.hint}'?` : ''} (${shown})`);
       }
+      const error = unknown.length ? undefined : templateError(tpl, inst, rule);
+      if (error !== undefined) ctx.err(`warning: alert ${rule.name}: its ${where} cannot be rendered: ${error} (the ${where} is shown as written, with the error)`);
     }
   }
 }

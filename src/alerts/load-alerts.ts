@@ -10,7 +10,7 @@ import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import { listFiles, readProjectText, type ProjectFiles } from '../project/load-project.js';
 import { parseYaml, validateYaml, type YamlSource } from '../project/yaml-source.js';
 import { AlertFileSchema, AlertTestFileSchema, RoutesFileSchema, type AlertRule, type AlertTest, type MatchersIn, type RouteIn, type RoutesFile } from './schema.js';
-import { columnKinds, compileTemplate, messageTemplates, placeTemplate, readsSyncState, templateProblems, unknownFilters } from './engine.js';
+import { columnKinds, compileTemplate, messageTemplates, otherTemplateTags, placeTemplate, readsSyncState, templateProblems, unknownFilters } from './engine.js';
 import { SYNC_STATE_COLUMN_NAMES, SYNC_STATE_COLUMNS } from './sync-state.js';
 import { cronProblem, timezoneHint, timezoneProblem } from '../time/schedule.js';
 import { parseActiveHours, type ActiveHours } from './time.js';
@@ -302,6 +302,7 @@ function checkTemplate(text: string, what: string, rule: string, loc: { file: st
     ds.push(diag('E_ALERT', `alert '${rule}': ${what} is not a valid template: ${msg}`, loc, 'templates use {{ column }}, filters like {{ x | round(1) }}'));
     return;
   }
+  for (const tag of otherTemplateTags(text)) ds.push(diag('E_ALERT', `alert '${rule}': ${what} uses {% ${tag} %}, which templates do not have: a template is its own text, there is no other template to read`, loc, 'write the text (or a runbook link) in the template itself; a {% macro %} in it may be called there'));
   for (const f of unknownFilters(text)) ds.push(diag('E_ALERT', `alert '${rule}': ${what} uses filter '${f.name}', which templates do not have${f.hint ? ` — did you mean '${f.hint}'?` : ''}`, loc, f.hint ? undefined : 'filters: Jinja\'s (round, default, upper, join, ...) and signed'));
 }
 
@@ -316,7 +317,7 @@ export function checkTemplateNames(lr: Pick<LoadedRule, 'rule' | 'file' | 'yaml'
     for (const p of templateProblems(t.text, rule, columns)) {
       const loc = { file: lr.file, ...lr.yaml.locate([...lr.path, ...t.path]) };
       const why = p.why ?? 'which its instances do not have';
-      ds.push(diag('E_ALERT', `alert '${rule.name}': ${t.where} reads '${p.name}', ${why}${p.hint ? ` — did you mean '${p.hint}'?` : ''}`, loc, p.hint || p.attribute ? undefined : "a name that may be missing needs a guard: {% if x is defined %}, {{ x | default('-') }} or {{ x or y }}"));
+      ds.push(diag('E_ALERT', `alert '${rule.name}': ${t.where} reads '${p.name}', ${why}${p.hint ? ` — did you mean '${p.hint}'?` : ''}`, loc, p.help ?? (p.hint || p.attribute ? undefined : "a name that may be missing needs a guard: {% if x is defined %}, {{ x | default('-') }} or {{ x or y }}")));
     }
   }
 }

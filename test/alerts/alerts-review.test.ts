@@ -227,3 +227,45 @@ describe('a group too big for one Slack message', () => {
     ]);
   });
 });
+
+// a hostile check of notification templates: `alerts check` passed, and each notification then
+// showed the field as empty text (—), Infinity, or "(template error: ...)" without a warning
+describe('templates that cannot render', () => {
+  const rule = (summary: string, owner = 'ok') => `alerts:
+  - name: many
+    severity: critical
+    query: select capability, n, 0 as zero from {{ ref('counts') }}
+    group_by: [capability]
+    condition: { type: threshold, column: n, op: ">", value: 10 }
+    summary: '${summary}'
+    fields: { Owner: '${owner}' }
+`;
+  it('alerts check refuses, at the template\'s line, a member missing whatever the row, a tag reading another template, and nunjucks\' names templates do not read', () => {
+    for (const [summary, owner, message] of [
+      ['ok', '{% for k in labels %}{{ k.nme }}{% endfor %}', "alerts/a.yaml:8:22: error: alert 'many': fields.Owner reads 'k.nme', which is always undefined: text has no attribute 'nme'"],
+      ['{{ (capability | upper).nme }}', 'ok', "alerts/a.yaml:7:14: error: alert 'many': summary reads '(capability | upper).nme', which is always undefined: a value made of the row's has no attribute 'nme'"],
+      ['{% include "runbook.html" %}', 'ok', "alerts/a.yaml:7:14: error: alert 'many': summary uses {% include %}, which templates do not have"],
+      ['{{ joiner }}', 'ok', "alerts/a.yaml:7:14: error: alert 'many': summary reads 'joiner', which is nunjucks' joiner(), not in alert templates"],
+      ['ok', '{{ caller() }}', "alerts/a.yaml:8:22: error: alert 'many': fields.Owner reads 'caller', which is there only in the body of a {% macro %} called by {% call %}"],
+    ]) {
+      const dir = project({ 'alerts/a.yaml': rule(summary, owner) });
+      const c = vigil(dir, ['alerts', 'check'], { SLACK_WEBHOOK_URL: hook.url });
+      expect(c.code, c.stderr).toBe(2);
+      expect(c.stderr).toContain(message);
+      expect(c.stderr).not.toContain('    at ');
+    }
+  });
+
+  it('at evaluation, a member a value has not and a number that is not finite are errors of the template, shown and warned (was: "ab", Infinity, no warning); tested, a missing member is fine', async () => {
+    const dir = project({ 'alerts/a.yaml': rule('a{{ capability[99] }}b', "{{ n / zero }}|{{ (labels | dictsort)[0].x | default(\"-\") }}") });
+    build(dir);
+    expect(vigil(dir, ['alerts', 'check'], { SLACK_WEBHOOK_URL: hook.url }).code).toBe(0);
+    const r = await vigilAsync(dir, ['alerts', 'evaluate', '--dry-run', '--at', '2026-03-10T12:00:00Z'], { SLACK_WEBHOOK_URL: hook.url });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("inactive -> firing {capability=chat} — a{{ capability[99] }}b (template error: 'capability[99]' is undefined: text of 4 characters has no item 99)");
+    expect(r.stderr).toContain("warning: alert many: its summary cannot be rendered: 'capability[99]' is undefined: text of 4 characters has no item 99 (the summary is shown as written, with the error)");
+    expect(r.stdout).toContain(`"text": "*Owner*\\n{{ n / zero }}|{{ (labels | dictsort)[0].x | default(\\"-\\") }} (template error: 'n / zero' is Infinity, not a number it can print (a division by zero?))"`);
+    expect(r.stderr).toContain("warning: alert many: its fields.Owner cannot be rendered: 'n / zero' is Infinity");
+    expect(r.stdout).not.toContain('Infinity"');
+  });
+});

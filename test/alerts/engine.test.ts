@@ -16,6 +16,9 @@ import {
   dedupKey,
   instanceKey,
   renderTemplate,
+  templateError,
+  templateProblems,
+  otherTemplateTags,
   unknownTemplateNames,
   summaryOf,
   inActiveHours,
@@ -1756,5 +1759,72 @@ describe('templates: a name the instance lacks', () => {
       { name: 'labels.capabilty', hint: 'labels.capability', shown: '{{ labels.capabilty }}' },
       { name: 'values.m', hint: 'values.n', shown: "{{ values['m'] }}" },
     ]);
+  });
+});
+
+// a hostile check of notification templates: each rendered as empty text, or Infinity, or every
+// notification carried "(template error: ...)" though `alerts check` passed
+describe('templates: a member a value has not, a number it cannot print, what templates cannot read', () => {
+  const inst = { labels: { alertname: 'a', severity: 'warning', capability: 'chat' }, values: { capability: 'chat', n: 3, zero: 0 }, alert: 'a' };
+  const r = rule({ name: 'a', severity: 'warning', model: 'm', group_by: ['capability'] });
+  const columns = ['capability', 'n', 'zero'];
+  it.each([
+    ['{% for k in labels %}{{ k.nme }}{% endfor %}', "'k.nme' is undefined: text has no attribute 'nme'"],
+    ['{{ (capability | upper).nme }}', "'(capability | upper).nme' is undefined: text has no attribute 'nme'"],
+    ['{{ (capability ~ "").nme }}', "'(capability ~ '').nme' is undefined: text has no attribute 'nme'"],
+    ['{{ (n + 1).x }}', "'(n + 1).x' is undefined: a number has no attribute 'x'"],
+    ['{{ labels.items().x }}', "'labels.items().x' is undefined: a list has no attribute 'x'"],
+    ['{{ (labels | dictsort)[0].x }}', "'(labels | dictsort)[0].x' is undefined: a list has no attribute 'x'"],
+    ['a{{ capability[99] }}b', "'capability[99]' is undefined: text of 4 characters has no item 99"],
+    ['a{{ [1,2][5] }}b', "'[1, 2][5]' is undefined: a list of 2 items has no item 5"],
+    ['{{ (capability ~ "").uper() }}', "'(capability ~ '').uper' is undefined: text has no attribute 'uper' — did you mean 'upper'?"],
+    ['{% set d = {"a": 1} %}{{ d.b }}', "'d.b' is undefined: a dict has no key 'b' — did you mean 'a'?"],
+    ['{{ n / zero }}', "'n / zero' is Infinity, not a number it can print (a division by zero?)"],
+    ['{{ (n / zero) | round(1) }}', "'(n / zero) | round(1)' is Infinity, not a number it can print (a division by zero?)"],
+    ['{{ zero / zero }}', "'zero / zero' is NaN, not a number it can print"],
+  ])('%s: an error of the template, never empty text (was: rendered as empty text, or Infinity)', (tpl, error) => {
+    expect(renderTemplate(tpl, inst as never, r)).toBe(`${tpl} (template error: ${error})`);
+    // what the evaluation warns with
+    expect(templateError(tpl, inst as never, r)).toBe(error);
+  });
+  it('a member tested is fine, as in Jinja: is defined, default, or, and, not, a condition; a string\'s and a dict\'s methods; an index a value has', () => {
+    const tpl = "{% if (labels | dictsort)[0].x is defined %}D{% endif %}{{ (labels | dictsort)[0].x | default('-') }}{{ (capability ~ '').x or 'o' }}{% if not [1][3] %}N{% endif %}{{ 'y' if (n + 1).z else 'n' }}{% if (n + 1).z and 1 %}A{% endif %}|{{ range(3)[1] }}{{ capability[0] }}{{ labels.items()[0][0] }}{{ (capability ~ '').upper() }}{{ [1, 2][-1] }}";
+    expect(renderTemplate(tpl, inst as never, r)).toBe('-oNn|1calertnameCHAT2');
+    expect(templateError(tpl, inst as never, r)).toBeUndefined();
+    expect(templateProblems(tpl, r, columns)).toEqual([]);
+    // the maps keep their own rules: a label tested by a bare {% if %} the rule has; a computed key guarded
+    expect(renderTemplate("{% if labels.capability %}[{{ labels.capability }}]{% endif %}{{ values['x' ~ capability] | default('-') }}", inst as never, r)).toBe('[chat]-');
+    // an error instance has no row: its row's names in a tag are undefined, not a member of a value
+    expect(renderTemplate('{% if capability.x == 1 %}y{% endif %}[{{ labels.capability }}]', { labels: { alertname: 'a' }, values: {}, alert: 'a', kind: 'error' } as never, r)).toBe('[]');
+  });
+  it('alerts check refuses a member missing whatever the row, at its template; one that depends on the value is left to the render', () => {
+    const problems = (tpl: string, cols: string[] | undefined = columns) => templateProblems(tpl, r, cols).map((p) => `${p.name}: ${p.why}`);
+    expect(problems('{% for k in labels %}{{ k.nme }}{% endfor %}')).toEqual(["k.nme: which is always undefined: text has no attribute 'nme'"]);
+    expect(problems('{{ labels.items().x }}')).toEqual(["labels.items().x: which is always undefined: a list has no attribute 'x'"]);
+    expect(problems('{{ (labels | dictsort)[0].x }}')).toEqual(["(labels | dictsort)[0].x: which is always undefined: a list has no attribute 'x'"]);
+    expect(problems('{{ [1,2][5] }}')).toEqual(["[1, 2][5]: which is always undefined: a list of 2 items has no item 5"]);
+    // made of a row's value: its type is not known here, the attribute is missing whatever it is
+    expect(problems('{{ (capability | upper).nme }}')).toEqual(["(capability | upper).nme: which is always undefined: a value made of the row's has no attribute 'nme'"]);
+    expect(problems('{{ (n + 1).x }}')).toEqual(["(n + 1).x: which is always undefined: a value made of the row's has no attribute 'x'"]);
+    // the columns unknown (a query's): the same
+    expect(problems('{{ (capability ~ "").uper() }}', undefined)).toEqual(["(capability ~ '').uper: which is always undefined: a value made of the row's has no attribute 'uper' — did you mean 'upper'?"]);
+    // an index of a value, a key of a dict made of one: the row decides
+    expect(problems('{{ capability[99] }}{{ {capability: 1}.chat }}{{ (labels | dictsort)[9] }}')).toEqual([]);
+  });
+  it("nunjucks' names templates do not read (joiner, cycler, caller outside a macro) and tags reading other templates are refused; range, loop and caller in a {% call %}ed macro are fine", () => {
+    const names = (tpl: string, cols: string[] | undefined = columns) => templateProblems(tpl, r, cols).map((p) => `${p.name}: ${p.why}`);
+    expect(names('{{ joiner }} {{ cycler }} {{ caller() }}')).toEqual([
+      "joiner: which is nunjucks' joiner(), not in alert templates",
+      "cycler: which is nunjucks' cycler(), not in alert templates",
+      'caller: which is there only in the body of a {% macro %} called by {% call %}',
+    ]);
+    // a query's columns unknown: refused all the same (a column of that name is values.joiner)
+    expect(names('{% set j = joiner(", ") %}{{ j() }}', undefined)).toEqual(["joiner: which is nunjucks' joiner(), not in alert templates"]);
+    expect(names('{{ joiner }}', [...columns, 'joiner'])).toEqual([]);
+    const fine = '{% macro m() %}[{{ caller() }}]{% endmacro %}{% call m() %}in{% endcall %}{{ range(2) | join(",") }}{% for x in [1] %}{{ loop.index }}{% endfor %}';
+    expect(names(fine)).toEqual([]);
+    expect(renderTemplate(fine, inst as never, r)).toBe('[in]0,11');
+    expect(otherTemplateTags('{% include "runbook.html" %}{% import "m.html" as m %}{% from "x.html" import y %}{% extends "base.html" %}')).toEqual(['include', 'import', 'from', 'extends']);
+    expect(otherTemplateTags(fine)).toEqual([]);
   });
 });
