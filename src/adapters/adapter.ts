@@ -232,12 +232,14 @@ export interface LoadRequest {
 export interface Estimate {
   /** every statement's bytes, summed */
   bytesProcessed: number;
+  /** what the warehouse would bill for them, each statement on its own (BigQuery on-demand: rounded up to the MB, minimums per statement and table); absent: bytesProcessed */
+  bytesBilled?: number;
   /** a view: the bytes its query reads each time it is read */
   viewReads?: number;
   /** counted without the pruning only the run knows */
   upperBound?: boolean;
   /** a script's statements, each dry-run on its own (a limit such as maximum_bytes_billed holds each to itself); absent: one statement */
-  statements?: Array<{ what: string; bytes: number }>;
+  statements?: Array<{ what: string; bytes: number; billed?: number }>;
 }
 
 /**
@@ -279,8 +281,8 @@ export interface Adapter {
   syncWriter(): SyncWriter;
   /** How `vigil sync` reads from this warehouse, when it can be a sync source (`capabilities.syncSource`). */
   syncReader?(): SyncReader;
-  /** Bytes a statement would process, without running it (`capabilities.dryRun`). */
-  dryRun?(sql: string): Promise<{ bytesProcessed: number }>;
+  /** Bytes a statement would process, without running it (`capabilities.dryRun`), and what the warehouse would bill for them (absent: the same). */
+  dryRun?(sql: string): Promise<{ bytesProcessed: number; bytesBilled?: number }>;
   /** Bytes building `req` would process: every statement the build sends, not only its SELECT (`vigil build --dry-run`). */
   estimate?(req: MaterializeRequest): Promise<Estimate>;
   /** --defer (DuckDB): read another database file under `alias`, read-only, also in later sessions. */

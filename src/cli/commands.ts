@@ -574,6 +574,7 @@ async function runDryRun(o: Common & { fullRefresh?: boolean; defer?: boolean; f
   const price = (c.target.config.price_per_tib_usd as number | undefined) ?? 6.25;
   const max = c.target.config.maximum_bytes_billed as number | undefined;
   let total = 0;
+  let billed = 0;
   let refused = 0;
   let unknown = 0;
   out(`vigil ${VIGIL_VERSION} dry run: target ${c.target.name} (${c.target.type}${c.target.database ? `, project ${c.target.database}` : ''}), ${counted(order.length, 'model')}; nothing is built`);
@@ -585,17 +586,20 @@ async function runDryRun(o: Common & { fullRefresh?: boolean; defer?: boolean; f
     const t0 = performance.now();
     try {
       // what the build sends (an incremental run's script: its temp table's query, its DECLARE's, its MERGE's), else its query
-      const { bytesProcessed, viewReads, upperBound, statements }: Estimate = adapter.estimate ? await adapter.estimate(materializeRequest(n, !!o.fullRefresh)) : await adapter.dryRun!(sql);
+      const { bytesProcessed, bytesBilled, viewReads, upperBound, statements }: Estimate = adapter.estimate ? await adapter.estimate(materializeRequest(n, !!o.fullRefresh)) : await adapter.dryRun!(sql);
       total += bytesProcessed;
+      // what on-demand pricing bills (each statement rounded up, with its minimums: the adapter's), priced below
+      billed += bytesBilled ?? bytesProcessed;
       // BigQuery holds each job, each statement of a script, to maximum_bytes_billed on its own:
       // the script's total is the estimate, its largest statement what the limit is held against
       const atMost = upperBound ? 'at most ' : '';
       const largest = statements && statements.length > 1 ? statements.reduce((a, b) => (b.bytes > a.bytes ? b : a)) : undefined;
       const over = max !== undefined && (largest?.bytes ?? bytesProcessed) > max;
       if (over) refused++;
-      const view = viewReads !== undefined ? ` (a view: its query reads ${formatBytes(viewReads)} each time it is read)` : '';
+      // a view's DDL processes and bills nothing: what its query reads is said apart
+      const bytes = viewReads !== undefined ? `${formatBytes(bytesProcessed)} (a view: its query reads ${formatBytes(viewReads)} each time it is read)` : `${atMost}${formatBytes(bytesProcessed)} processed, ${atMost}${formatBytes(bytesBilled ?? bytesProcessed)} billed`;
       const parts = largest ? ` in ${statements!.length} statements, the largest ${largest.what}: ${atMost}${formatBytes(largest.bytes)}` : '';
-      out(`${i + 1} of ${order.length} ${over ? 'REFUSED' : 'OK'} ${rel}: ${atMost}${formatBytes(bytesProcessed)}${view}${parts}${over ? ` (over maximum_bytes_billed ${formatBytes(max)}${largest ? ', which BigQuery holds each statement to' : ''})` : ''} [${((performance.now() - t0) / 1000).toFixed(2)}s]`);
+      out(`${i + 1} of ${order.length} ${over ? 'REFUSED' : 'OK'} ${rel}: ${bytes}${parts}${over ? ` (over maximum_bytes_billed ${formatBytes(max)}${largest ? ', which BigQuery holds each statement to' : ''})` : ''} [${((performance.now() - t0) / 1000).toFixed(2)}s]`);
     } catch (e) {
       const msg = (e as Error).message;
       const missing = /^notFound:/.test(msg) ? missingRelation(manifest, id, msg.split('\n')[0], c.target.database, new Set(order.slice(0, i))) : undefined;
@@ -611,8 +615,9 @@ async function runDryRun(o: Common & { fullRefresh?: boolean; defer?: boolean; f
       }
     }
   }
-  const cost = (total / 2 ** 40) * price;
-  out(`\nTotal: ${formatBytes(total)} processed, about $${cost.toFixed(cost < 1 ? 4 : 2)} at $${price}/TiB on-demand${unknown ? `; ${unknown} model(s) read relations not built yet, so their bytes are unknown` : ''}`);
+  // on-demand pricing charges the bytes billed, not those processed (docs/bigquery.md)
+  const cost = (billed / 2 ** 40) * price;
+  out(`\nTotal: ${formatBytes(total)} processed, ${formatBytes(billed)} billed (each statement rounded up to the MiB, at least 10 MiB per table it reads), about $${cost.toFixed(cost < 1 ? 4 : 2)} at $${price}/TiB on-demand${unknown ? `; ${unknown} model(s) read relations not built yet, so their bytes are unknown` : ''}`);
   if (refused) process.exitCode = 1;
 }
 

@@ -196,7 +196,7 @@ export function buildProgram(argv: string[] = []): Command {
     if (name === 'run' || name === 'build') c.option('--full-refresh', 'rebuild incremental models from scratch');
     if (name === 'run' || name === 'build') c.option('--check', 'run vigil check first and build nothing if it finds a problem');
     if (name === 'run' || name === 'build') c.option('--empty', 'build every model with its columns and no rows (refs, sources and each model\'s query read as empty): a fast check in CI that everything builds; incremental tables that hold rows keep them, and one built empty is filled by the next build');
-    if (name === 'run' || name === 'build') c.option('--dry-run', 'BigQuery: send every model as a dry-run job in DAG order and print bytes and the on-demand cost; nothing is built');
+    if (name === 'run' || name === 'build') c.option('--dry-run', 'BigQuery: send every model as a dry-run job in DAG order and print bytes processed and billed and the on-demand cost; nothing is built');
     if (name !== 'seed') {
       c.option('--defer', "read the models, seeds and snapshots this run does not build from where the --state run built them (e.g. production), unless they exist in this target; needs --state <dir>");
       c.option('--favor-state', 'with --defer: read the state\'s relations even when this target has its own');

@@ -699,6 +699,10 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     if (d.config.materialized === 'incremental' && d.config.incremental_strategy === 'append' && d.config.unique_key !== undefined) {
       ds.push(diag('W_CONFIG', `model '${d.name}': unique_key has no effect with incremental_strategy 'append' (every run inserts its rows; a key already there is inserted again)`, d.configAt!('unique_key'), "use incremental_strategy='merge' (or leave it out) for one row per key", 'warn'));
     }
+    // insert_overwrite replaces whole partitions (replaceBy): the key is not used, as in dbt-bigquery
+    if (d.config.materialized === 'incremental' && d.config.incremental_strategy === 'insert_overwrite' && d.config.unique_key !== undefined) {
+      ds.push(diag('W_CONFIG', `model '${d.name}': unique_key has no effect with incremental_strategy 'insert_overwrite' (every run replaces whole partitions, the ones its new rows are in, whatever their keys; the key is not used, as in dbt-bigquery)`, d.configAt!('unique_key'), "remove unique_key, or use incremental_strategy='merge' to replace rows by their key", 'warn'));
+    }
     // BigQuery's table options: on a view, or without partitioning, they would be dropped (or refused by BigQuery)
     const cfg = d.config as Record<string, unknown>;
     const at = (k: string) => d.configAt!(k as keyof ModelConfig);

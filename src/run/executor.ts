@@ -374,7 +374,8 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
       // a full refresh) builds fine and every incremental run after it would fail; said now (an
       // incremental run fails on it by itself)
       const field = req.strategy === 'insert_overwrite' ? partitionField(n.config.partition_by) : undefined;
-      const keys = req.strategy !== 'append' ? (req.uniqueKey ?? []) : [];
+      // (append and insert_overwrite do not use a unique_key: warned about at compile, not checked)
+      const keys = req.strategy !== 'append' && req.strategy !== 'insert_overwrite' ? (req.uniqueKey ?? []) : [];
       if (req.kind === 'incremental' && (field || keys.length) && /^(re)?created\b/.test(r.message)) {
         const cols = (await warehouse().columns(n.relation!)).map((c) => c.name);
         const have = new Set(cols.map((c) => c.toLowerCase()));

@@ -97,11 +97,23 @@ describe('BigQueryAdapter on the real client', () => {
     expect(p.rows[0].small).toBe(42);
   });
 
-  it('dry runs report the bytes a statement would process', async () => {
-    fake.onQuery(/from big_table/, { totalBytesProcessed: 5 * 2 ** 30 });
+  it('dry runs report the bytes a statement would process, and what on-demand pricing bills for them: rounded up to the MiB, at least 10 MiB per table it references (statistics.query.referencedTables) and per statement; nothing for a statement reading no table (was: the bytes processed alone)', async () => {
+    const MiB = 2 ** 20;
+    fake.onQuery(/from big_table/, { totalBytesProcessed: 5 * 2 ** 30, referencedTables: ['vigil-test.raw.big_table'] });
+    fake.onQuery(/from small_a join small_b/, { totalBytesProcessed: 1.5 * MiB, referencedTables: ['vigil-test.raw.small_a', 'vigil-test.raw.small_b'] });
+    fake.onQuery(/from mid/, { totalBytesProcessed: 25 * MiB + 1, referencedTables: ['vigil-test.raw.mid'] });
     const bq = await adapter();
-    expect(await bq.dryRun('select * from big_table')).toEqual({ bytesProcessed: 5 * 2 ** 30 });
+    expect(await bq.dryRun('select * from big_table')).toEqual({ bytesProcessed: 5 * 2 ** 30, bytesBilled: 5 * 2 ** 30 });
     expect(lastJob().configuration.dryRun).toBe(true);
+    expect(await bq.dryRun('select * from small_a join small_b')).toEqual({ bytesProcessed: 1.5 * MiB, bytesBilled: 20 * MiB });
+    expect(await bq.dryRun('select * from mid')).toEqual({ bytesProcessed: 25 * MiB + 1, bytesBilled: 26 * MiB });
+    expect(await bq.dryRun('select 1')).toEqual({ bytesProcessed: 0, bytesBilled: 0 });
+    // DDL the reference says processes nothing (CREATE VIEW, CREATE TABLE, DROP): free, whatever it references
+    fake.onQuery(/^CREATE OR REPLACE VIEW/, { totalBytesProcessed: 0, referencedTables: ['vigil-test.raw.mid'] });
+    expect(await bq.dryRun('CREATE OR REPLACE VIEW analytics.v AS select * from mid')).toEqual({ bytesProcessed: 0, bytesBilled: 0 });
+    // a query of an empty table still bills its minimum
+    fake.onQuery(/from empty_t/, { totalBytesProcessed: 0, referencedTables: ['vigil-test.raw.empty_t'] });
+    expect(await bq.dryRun('select * from empty_t')).toEqual({ bytesProcessed: 0, bytesBilled: 10 * MiB });
   });
 
   it('relationExists: 404 is no relation, a VIEW is a view; columns from the table schema', async () => {
@@ -511,13 +523,15 @@ describe('BigQueryAdapter on the real client', () => {
   it('--dry-run estimates an incremental merge as the script it runs: the query filling the temp table, the DECLARE\'s query, then the MERGE over every partition, the temp table read as its query (was: its SELECT alone, half or less of what it processes); a view is built for nothing', async () => {
     fake.addTable('vigil-test', 'analytics', 'est', { fields: [{ name: 'day', type: 'DATE' }, { name: 'k', type: 'STRING' }], timePartitioning: { type: 'DAY', field: 'day' } });
     // (BigQuery dry-runs no CREATE TEMP TABLE: its query is dry-run alone)
-    fake.onQuery(/^select day, k from src_est$/, { totalBytesProcessed: 30 });
-    fake.onQuery(/^SELECT \(SELECT MIN\(`day`\) FROM \(\nselect day, k from src_est\n\)\)$/, { totalBytesProcessed: 100 });
+    fake.onQuery(/^select day, k from src_est$/, { totalBytesProcessed: 30, referencedTables: ['vigil-test.analytics.src_est'] });
+    fake.onQuery(/^SELECT \(SELECT MIN\(`day`\) FROM \(\nselect day, k from src_est\n\)\)$/, { totalBytesProcessed: 100, referencedTables: ['vigil-test.analytics.src_est'] });
     // (a dry run cannot prune by the value the DECLARE computes: the merge is counted over every partition, an upper bound)
-    fake.onQuery(/^MERGE `vigil-test`\.`analytics`\.`est` AS T[\s\S]*ON T\.`day` = S\.`day` AND T\.`k` = S\.`k` AND \(T\.`day` IS NULL OR T\.`day` IS NOT NULL\)\nWHEN MATCHED/, { totalBytesProcessed: 250 });
+    fake.onQuery(/^MERGE `vigil-test`\.`analytics`\.`est` AS T[\s\S]*ON T\.`day` = S\.`day` AND T\.`k` = S\.`k` AND \(T\.`day` IS NULL OR T\.`day` IS NOT NULL\)\nWHEN MATCHED/, { totalBytesProcessed: 250, referencedTables: ['vigil-test.analytics.est', 'vigil-test.analytics.src_est'] });
     const bq = await adapter({ maximum_bytes_billed: 300 });
     const req = { kind: 'incremental' as const, relation: { database: 'vigil-test', schema: 'analytics', identifier: 'est' }, sql: 'select day, k from src_est_full', incrementalSql: 'select day, k from src_est', uniqueKey: ['day', 'k'], fullRefresh: false, config: { partition_by: { field: 'day', data_type: 'date' } } };
-    expect(await bq.estimate(req)).toEqual({ bytesProcessed: 380, upperBound: true, statements: [{ what: 'the query filling its temp table', bytes: 30 }, { what: 'its DECLARE', bytes: 100 }, { what: 'its MERGE', bytes: 250 }] });
+    // each statement billed on its own: at least 10 MiB per table it references
+    const MiB = 2 ** 20;
+    expect(await bq.estimate(req)).toEqual({ bytesProcessed: 380, bytesBilled: 40 * MiB, upperBound: true, statements: [{ what: 'the query filling its temp table', bytes: 30, billed: 10 * MiB }, { what: 'its DECLARE', bytes: 100, billed: 10 * MiB }, { what: 'its MERGE', bytes: 250, billed: 20 * MiB }] });
     const sent = since().filter((r) => r.method === 'POST' && /\/jobs$/.test(r.path));
     expect(sent.every((r) => r.body.configuration.dryRun === true)).toBe(true);
     expect(sent.map((r) => (r.body.configuration.query.query as string).split('\n')[0])).toEqual(['select day, k from src_est', 'SELECT (SELECT MIN(`day`) FROM (', 'MERGE `vigil-test`.`analytics`.`est` AS T']);
@@ -527,8 +541,9 @@ describe('BigQueryAdapter on the real client', () => {
     expect(since().filter((r) => r.method === 'POST' && /\/jobs$/.test(r.path)).every((r) => r.body.configuration.dryRun === true)).toBe(true);
     // --full-refresh: the table's query; a view: nothing to build, what its query reads said apart
     fake.onQuery(/^select day, k from src_est_full$/, { totalBytesProcessed: 40 });
-    expect(await bq.estimate({ ...req, fullRefresh: true })).toEqual({ bytesProcessed: 40 });
-    expect(await bq.estimate({ ...req, kind: 'view' })).toEqual({ bytesProcessed: 0, viewReads: 40 });
+    expect(await bq.estimate({ ...req, fullRefresh: true })).toEqual({ bytesProcessed: 40, bytesBilled: 10 * MiB });
+    // (CREATE VIEW processes nothing: billed nothing)
+    expect(await bq.estimate({ ...req, kind: 'view' })).toEqual({ bytesProcessed: 0, bytesBilled: 0, viewReads: 40 });
   });
 
   it("--dry-run of a merge into a table partitioned by text (timestamp_trunc(created_at, hour)): the keep-every-partition filter holds for its TIMESTAMP column (was: `created_at >= DATE '0001-01-01'`, which BigQuery refuses)", async () => {
@@ -591,7 +606,7 @@ describe('vigil build --dry-run against the loopback BigQuery', () => {
     // a view costs nothing to create: what its query reads is said, and paid by what reads it
     expect(r.stdout).toMatch(/OK analytics\.stg_ai_audit_logs: 0 B \(a view: its query reads 1\.00 GiB each time it is read\)/);
     expect(r.stdout).toMatch(/UNKNOWN analytics\.ai_audit_capability_anomalies: reads a relation that does not exist yet/);
-    expect(r.stdout).toMatch(/Total: [\d.]+ GiB processed, about \$[\d.]+ at \$6\.25\/TiB on-demand; \d+ model\(s\) read relations not built yet/);
+    expect(r.stdout).toMatch(/Total: [\d.]+ GiB processed, [\d.]+ GiB billed \(each statement rounded up to the MiB, at least 10 MiB per table it reads\), about \$[\d.]+ at \$6\.25\/TiB on-demand; \d+ model\(s\) read relations not built yet/);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const dry = fake.requests.filter((q) => q.method === 'POST' && q.path.endsWith('/projects/vigil-cli/jobs'));
     expect(dry.length).toBe(22);
@@ -641,13 +656,66 @@ describe('vigil build --dry-run against the loopback BigQuery', () => {
     fake.onQuery(/^MERGE `vigil-cap`/, { totalBytesProcessed: GiB / 2 });
     const env = { VIGIL_BIGQUERY_API_ENDPOINT: fake.url, VIGIL_BIGQUERY_ACCESS_TOKEN: 'fake-token', NO_PROXY: '127.0.0.1' };
     const ok = await vigilAsync(dir, ['build', '--dry-run'], env);
-    expect(ok.stdout).toMatch(/1 of 1 OK analytics\.io: at most 2\.50 GiB in 3 statements, the largest the query filling its temp table: at most 1\.00 GiB \[/);
-    expect(ok.stdout).toMatch(/Total: 2\.50 GiB processed/);
+    expect(ok.stdout).toMatch(/1 of 1 OK analytics\.io: at most 2\.50 GiB processed, at most 2\.50 GiB billed in 3 statements, the largest the query filling its temp table: at most 1\.00 GiB \[/);
+    expect(ok.stdout).toMatch(/Total: 2\.50 GiB processed, 2\.50 GiB billed/);
     expect(ok.code, ok.stdout + ok.stderr).toBe(0);
     fake.onQuery(/^MERGE `vigil-cap`/, { totalBytesProcessed: 2 * GiB });
     const over = await vigilAsync(dir, ['build', '--dry-run'], env);
-    expect(over.stdout).toMatch(/1 of 1 REFUSED analytics\.io: at most 4\.00 GiB in 3 statements, the largest its MERGE: at most 2\.00 GiB \(over maximum_bytes_billed 1\.50 GiB, which BigQuery holds each statement to\)/);
+    expect(over.stdout).toMatch(/1 of 1 REFUSED analytics\.io: at most 4\.00 GiB processed, at most 4\.00 GiB billed in 3 statements, the largest its MERGE: at most 2\.00 GiB \(over maximum_bytes_billed 1\.50 GiB, which BigQuery holds each statement to\)/);
     expect(over.code, over.stdout + over.stderr).toBe(1);
+  });
+
+  it("'at most' only where the dry run counts more than the run can: a script with a temp table (a merge pruned by the partition value it computes, an insert_overwrite's partitions); an append's INSERT and a merge matching the whole table are exact (was: 'at most' for every incremental run into an existing table)", async () => {
+    const inc = (cfg: string) => `{{ config(materialized='incremental', ${cfg}) }}\nselect id, day from lbl_src.events`;
+    const dir = makeProject(
+      {
+        'project.yaml': 'name: fixture\ndefault_target: prod\ntargets:\n  prod: { type: bigquery, project: vigil-lbl, dataset: analytics, location: US }\n',
+        'models/inc_app.sql': inc("incremental_strategy='append'"),
+        'models/inc_mg.sql': inc("unique_key='id', partition_by='day'"),
+        'models/inc_plain.sql': inc("unique_key='id'"),
+        'models/inc_mgp.sql': inc("unique_key=['id', 'day'], partition_by='day'"),
+        'models/inc_io.sql': inc("incremental_strategy='insert_overwrite', partition_by='day'"),
+      },
+      false,
+    );
+    dirs.push(dir);
+    const fields = [{ name: 'id', type: 'INTEGER' }, { name: 'day', type: 'DATE' }];
+    for (const t of ['inc_app', 'inc_mg', 'inc_mgp', 'inc_io']) fake.addTable('vigil-lbl', 'analytics', t, { fields, timePartitioning: { type: 'DAY', field: 'day' } });
+    fake.addTable('vigil-lbl', 'analytics', 'inc_plain', { fields });
+    fake.onQuery(/lbl_src\.events/, { totalBytesProcessed: 2 ** 30, referencedTables: ['vigil-lbl.lbl_src.events'] });
+    const env = { VIGIL_BIGQUERY_API_ENDPOINT: fake.url, VIGIL_BIGQUERY_ACCESS_TOKEN: 'fake-token', NO_PROXY: '127.0.0.1' };
+    const r = await vigilAsync(dir, ['build', '--dry-run'], env);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    // one statement, as the build sends it
+    for (const m of ['inc_app', 'inc_mg', 'inc_plain']) expect(r.stdout, m).toMatch(new RegExp(`OK analytics\\.${m}: 1\\.00 GiB processed, 1\\.00 GiB billed \\[`));
+    // a temp table, read as the query filling it, and pruning only the run knows
+    for (const m of ['inc_mgp', 'inc_io']) expect(r.stdout, m).toMatch(new RegExp(`OK analytics\\.${m}: at most 3\\.00 GiB processed, at most 3\\.00 GiB billed in 3 statements, the largest [^:]+: at most 1\\.00 GiB \\[`));
+  });
+
+  it('the cost is priced on the bytes on-demand pricing bills: each statement rounded up to the MiB, at least 10 MiB per table it reads; a view and a statement reading no table bill nothing (was: the bytes processed, 1.5 MiB read from two tables priced as 1.5 MiB, not 20)', async () => {
+    const dir = makeProject(
+      {
+        // $2^20 a TiB: a MiB billed costs $1
+        'project.yaml': 'name: fixture\ndefault_target: prod\ntargets:\n  prod: { type: bigquery, project: vigil-bill, dataset: analytics, location: US, price_per_tib_usd: 1048576 }\n',
+        'models/t_small.sql': "{{ config(materialized='table') }}\nselect a.id from bill_src.a join bill_src.b using (id)",
+        'models/t_mid.sql': "{{ config(materialized='table') }}\nselect * from bill_src.mid",
+        'models/t_const.sql': "{{ config(materialized='table') }}\nselect 1 as one",
+        'models/v.sql': "{{ config(materialized='view') }}\nselect * from bill_src.mid",
+      },
+      false,
+    );
+    dirs.push(dir);
+    const MiB = 2 ** 20;
+    fake.onQuery(/bill_src\.a join bill_src\.b/, { totalBytesProcessed: 1.5 * MiB, referencedTables: ['vigil-bill.bill_src.a', 'vigil-bill.bill_src.b'] });
+    fake.onQuery(/bill_src\.mid/, { totalBytesProcessed: 25 * MiB + 1, referencedTables: ['vigil-bill.bill_src.mid'] });
+    const env = { VIGIL_BIGQUERY_API_ENDPOINT: fake.url, VIGIL_BIGQUERY_ACCESS_TOKEN: 'fake-token', NO_PROXY: '127.0.0.1' };
+    const r = await vigilAsync(dir, ['build', '--dry-run'], env);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/OK analytics\.t_small: 1\.50 MiB processed, 20\.00 MiB billed \[/);
+    expect(r.stdout).toMatch(/OK analytics\.t_mid: 25\.00 MiB processed, 26\.00 MiB billed \[/);
+    expect(r.stdout).toMatch(/OK analytics\.t_const: 0 B processed, 0 B billed \[/);
+    expect(r.stdout).toMatch(/OK analytics\.v: 0 B \(a view: its query reads 25\.00 MiB each time it is read\) \[/);
+    expect(r.stdout).toMatch(/\nTotal: 26\.50 MiB processed, 46\.00 MiB billed \(each statement rounded up to the MiB, at least 10 MiB per table it reads\), about \$46\.00 at \$1048576\/TiB on-demand\n/);
   });
 
   it("vigil run: an incremental script evaluates the model's SQL once, into its temp table, and takes both the partitions (or the lowest partition value) and the MERGE's rows from it (was: the SQL twice, in two statements: each its own CURRENT_TIMESTAMP() and data, a partition replaced by nothing or a row written twice)", async () => {

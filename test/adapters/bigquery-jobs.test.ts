@@ -231,7 +231,7 @@ describe('BigQuery statements run once', () => {
     fake.onQuery(/FROM dry_table/, { totalBytesProcessed: 2 ** 30 });
     fake.onQuery(/FROM dry_table/, { error: { httpStatus: 503, reason: 'backendError', message: 'Backend error' }, times: 1 });
     const { bq, retries } = await adapter();
-    expect(await bq.dryRun('SELECT * FROM dry_table')).toEqual({ bytesProcessed: 2 ** 30 });
+    expect(await bq.dryRun('SELECT * FROM dry_table')).toEqual({ bytesProcessed: 2 ** 30, bytesBilled: 2 ** 30 });
     const sent = insertsOf(/FROM dry_table/);
     expect(sent).toHaveLength(2);
     expect(sent.every((q) => q.body.configuration.dryRun === true)).toBe(true);

@@ -495,6 +495,13 @@ describe('compileProject', () => {
     expect(one(di)).toEqual([]);
     // append ignores a unique_key: said
     expect(one("{{ config(materialized='incremental', unique_key='a', incremental_strategy='append') }}\nselect 1 as a")).toEqual([expect.stringMatching(/^warn 1: model 'm': unique_key has no effect with incremental_strategy 'append'/)]);
+    // so does insert_overwrite, which replaces whole partitions (as dbt-bigquery), on every warehouse; at the key's line (was: silent)
+    for (const yaml of [undefined, bqYaml]) {
+      expect(one("{{ config(materialized='incremental', incremental_strategy='insert_overwrite', partition_by={'field': 'd'},\n unique_key='a') }}\nselect 1 as a, current_date as d", yaml)).toEqual([
+        "warn 2: model 'm': unique_key has no effect with incremental_strategy 'insert_overwrite' (every run replaces whole partitions, the ones its new rows are in, whatever their keys; the key is not used, as in dbt-bigquery)",
+      ]);
+    }
+    expect(one("{{ config(materialized='incremental', incremental_strategy='insert_overwrite', partition_by={'field': 'd'}) }}\nselect 1 as a, current_date as d")).toEqual([]);
     // partition_by, a column name or a mapping: what is wrong in it, not "Invalid input"
     const pb = (v: string) => one(`{{ config(materialized='table', partition_by=${v}) }}\nselect current_date as d`).filter((x) => x.startsWith('error'));
     expect(pb("{'field': 'd', 'data_type': 'dat'}")).toEqual(["error 1: config partition_by.data_type: 'dat' is not one of 'date', 'timestamp', 'datetime', 'int64' — did you mean 'date'?"]);

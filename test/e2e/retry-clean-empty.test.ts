@@ -115,6 +115,18 @@ describe('incremental unique_key', () => {
     expect(csv(dir, "select count(*) as n from {{ ref('io') }}")).toBe('n\n2\n');
   });
 
+  it("a unique_key beside insert_overwrite is a warning at its line and is not used: the run replaces partitions and checks no key (was: silent, and a key the table has not failed the first run)", () => {
+    const dir = project({ 'models/io.sql': "{{ config(materialized='incremental', incremental_strategy='insert_overwrite',\n    unique_key='nope', partition_by={'field': 'dt', 'data_type': 'date'}) }}\nselect id, amount, date '2026-01-01' + cast(id as integer) as dt from {{ ref('raw_orders') }}" });
+    expect(vigil(dir, ['seed']).code).toBe(0);
+    for (let i = 0; i < 2; i++) {
+      const r = vigil(dir, ['run', '-s', 'io']);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout + r.stderr).toMatch(/models\/io\.sql:2:\d+: warning: model 'io': unique_key has no effect with incremental_strategy 'insert_overwrite' \(every run replaces whole partitions, the ones its new rows are in, whatever their keys; the key is not used, as in dbt-bigquery\) \[W_CONFIG\]/);
+      expect(r.stdout).not.toContain("unique_key 'nope'");
+    }
+    expect(csv(dir, "select count(*) as n from {{ ref('io') }}")).toBe('n\n2\n');
+  });
+
   it('new rows whose unique_key holds a NULL are said under the OK line (they match no row: added again on every run, as in dbt)', () => {
     const dir = project({ 'models/inc.sql': "{{ config(materialized='incremental', unique_key='id') }}\nselect case when id = 2 then null else id end as id, amount from {{ ref('raw_orders') }}" });
     expect(vigil(dir, ['seed']).code).toBe(0);

@@ -116,7 +116,7 @@ describe('fake BigQuery with the real client', () => {
   });
 
   it('records labels, location, maximumBytesBilled, dryRun, jobTimeoutMs and priority in jobs.insert; a dry run returns bytes', { timeout: T }, async () => {
-    fake.onQuery((sql) => sql.includes('big_table'), { totalBytesProcessed: 123_456_789 });
+    fake.onQuery((sql) => sql.includes('big_table'), { totalBytesProcessed: 123_456_789, referencedTables: ['vigil-test.raw.big_table'] });
     const [job] = await bq.createQueryJob({
       query: 'SELECT * FROM big_table',
       location: 'EU',
@@ -127,9 +127,11 @@ describe('fake BigQuery with the real client', () => {
       priority: 'BATCH',
       useLegacySql: false,
     });
-    const meta = job.metadata as { statistics: { totalBytesProcessed: string; query: { totalBytesProcessed: string } }; status: { state: string } };
+    const meta = job.metadata as { statistics: { totalBytesProcessed: string; query: { totalBytesProcessed: string; referencedTables?: unknown } }; status: { state: string } };
     expect(meta.statistics.totalBytesProcessed).toBe('123456789');
     expect(meta.statistics.query.totalBytesProcessed).toBe('123456789');
+    // (JobStatistics2.referencedTables: TableReferences)
+    expect(meta.statistics.query.referencedTables).toEqual([{ projectId: 'vigil-test', datasetId: 'raw', tableId: 'big_table' }]);
     expect(meta.status.state).toBe('DONE');
 
     const inserts = insertsOf();

@@ -170,6 +170,8 @@ export type FakeQueryAnswer =
       /** Defaults to a schema inferred from the first row. */
       fields?: FakeField[];
       totalBytesProcessed?: number;
+      /** The tables the statement reads, `project.dataset.table`: `statistics.query.referencedTables` of its job (a dry run's too), as TableReferences. */
+      referencedTables?: string[];
       /** A DML statement's row count: `statistics.query.numDmlAffectedRows` of the job and `numDmlAffectedRows` of its results. */
       numDmlAffectedRows?: number;
       /** Use this answer this many times, then fall back (default: for ever). */
@@ -637,13 +639,19 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
   }
 
   /** The job resource jobs.insert/jobs.get return. */
-  function jobResource(p: string, jobId: string | undefined, location: string, configuration: any, sql: string, bytes: number, error?: FakeError, dmlRows?: number, dryRunFields?: FakeField[]) {
+  function jobResource(p: string, jobId: string | undefined, location: string, configuration: any, sql: string, bytes: number, error?: FakeError, dmlRows?: number, dryRunFields?: FakeField[], referenced?: string[]) {
     const now = Date.now();
     const stats: any = {
       creationTime: String(now),
       totalBytesProcessed: String(bytes),
       query: { totalBytesProcessed: String(bytes), cacheHit: false, statementType: statementType(sql) },
     };
+    if (referenced?.length) {
+      stats.query.referencedTables = referenced.map((t) => {
+        const [projectId, datasetId, tableId] = t.split('.');
+        return { projectId, datasetId, tableId };
+      });
+    }
     const script = stats.query.statementType === 'SCRIPT';
     if (configuration?.dryRun) {
       stats.query.totalBytesProcessedAccuracy = 'PRECISE';
@@ -710,7 +718,7 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
     const ok = okAnswer(answer);
     const rows = ok.rows ?? [];
     const job: StoredJob = {
-      resource: jobResource(p, jobId, location, configuration, sql, ok.totalBytesProcessed ?? 0, error, ok.numDmlAffectedRows),
+      resource: jobResource(p, jobId, location, configuration, sql, ok.totalBytesProcessed ?? 0, error, ok.numDmlAffectedRows, undefined, ok.referencedTables),
       rows,
       fields: ok.fields ?? (rows.length ? inferFields(rows) : undefined),
       error,
@@ -951,7 +959,7 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
         if (mode === 'http' && error) return fail(res, error.httpStatus, error.reason, error.message, error.location);
         if (dryRun) {
           const ok = okAnswer(answer);
-          return send(res, 200, jobResource(p, undefined, location, configuration, sql, ok.totalBytesProcessed ?? 0, undefined, undefined, ok.fields ?? (ok.rows?.length ? inferFields(ok.rows) : undefined)));
+          return send(res, 200, jobResource(p, undefined, location, configuration, sql, ok.totalBytesProcessed ?? 0, undefined, undefined, ok.fields ?? (ok.rows?.length ? inferFields(ok.rows) : undefined), ok.referencedTables));
         }
         const job = createJob(p, jobId, location, configuration, sql, answer, error);
         const script = answer as FakeJobScript;

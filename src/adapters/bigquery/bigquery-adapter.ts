@@ -8,6 +8,7 @@
  */
 import type { BigQuery, Job } from '@google-cloud/bigquery';
 import { WarehouseError } from '../../errors.js';
+import { countReferencedTables, onDemandBytesBilled } from './bigquery-billing.js';
 import { aroundTransaction, droppedColumnsFailure, ExactNumber, type Estimate, exactInteger, jsonValue, maskingDigest, withHooks, partitionField, schemaChangeFailure, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
 import { loadColumnType, type Relation, type SqlParam } from '../dialect.js';
 import type { SyncWriter } from '../../sync/sync-types.js';
@@ -599,19 +600,26 @@ export class BigQueryAdapter implements Adapter {
     return this.loadCsv(req.relation, req.columns.map((c) => ({ name: c.name, type: loadColumnType(this.dialect, c) })), req.file, 'WRITE_TRUNCATE', req);
   }
 
-  /** Bytes the statement would process, without running it. */
-  /** The bytes a statement would process and, for a query, the schema of its result (`statistics.query.schema`). */
-  async dryRun(sql: string): Promise<{ bytesProcessed: number; fields?: BqField[] }> {
-    const { bytesProcessed, fields } = await this.dryJob(sql);
-    return fields ? { bytesProcessed, fields } : { bytesProcessed };
+  /**
+   * The bytes a statement would process, what on-demand pricing would bill for them
+   * (onDemandBytesBilled: rounded up to the MB, at least 10 MB per table it references), and, for a
+   * query, the schema of its result (`statistics.query.schema`).
+   */
+  async dryRun(sql: string): Promise<{ bytesProcessed: number; bytesBilled: number; fields?: BqField[] }> {
+    const { bytesProcessed, bytesBilled, fields } = await this.dryJob(sql);
+    return fields ? { bytesProcessed, bytesBilled, fields } : { bytesProcessed, bytesBilled };
   }
 
   /** A dry run's answer: dryRun()'s, and the statement's type (`SELECT`, `SCRIPT`, `DELETE`...). */
-  private async dryJob(sql: string): Promise<{ bytesProcessed: number; fields?: BqField[]; statementType?: string }> {
+  private async dryJob(sql: string): Promise<{ bytesProcessed: number; bytesBilled: number; fields?: BqField[]; statementType?: string }> {
     try {
       const [job] = await this.client.createQueryJob(this.jobOptions(sql, true));
-      const stats = (job.metadata as { statistics?: { totalBytesProcessed?: string; query?: { schema?: { fields?: BqField[] }; statementType?: string } } })?.statistics;
-      return { bytesProcessed: Number(stats?.totalBytesProcessed ?? 0), fields: stats?.query?.schema?.fields, statementType: stats?.query?.statementType };
+      type Stats = { totalBytesProcessed?: string; query?: { schema?: { fields?: BqField[] }; statementType?: string; referencedTables?: Array<{ projectId?: string; datasetId?: string; tableId?: string }> } };
+      const stats = (job.metadata as { statistics?: Stats })?.statistics;
+      const bytesProcessed = Number(stats?.totalBytesProcessed ?? 0);
+      const statementType = stats?.query?.statementType;
+      const bytesBilled = onDemandBytesBilled({ bytesProcessed, referencedTables: countReferencedTables(stats?.query?.referencedTables), statementType });
+      return { bytesProcessed, bytesBilled, fields: stats?.query?.schema?.fields, statementType };
     } catch (e) {
       throw bqError(e, sql);
     }
@@ -744,14 +752,23 @@ export class BigQueryAdapter implements Adapter {
    * its place. The temp table's size is not known before it exists: its reads are counted as the
    * query that fills it. A dry run cannot prune the target by a value not known yet: the merge's
    * partition filter is replaced by one that keeps every partition (which a
-   * require_partition_filter table accepts), so an incremental run is counted at its upper bound
-   * (`upperBound`). Each statement's bytes are returned too (`statements`): BigQuery holds each
-   * to maximum_bytes_billed on its own. The write names the columns the build's does (writeColumns).
+   * require_partition_filter table accepts), and an insert_overwrite's partitions are a subquery
+   * of the new rows: such a script (the ones with a temp table) is counted at its upper bound
+   * (`upperBound`). One without (an append's INSERT, a merge whose key lacks the partition column)
+   * is dry-run as the build sends it: exact. Each statement's bytes are returned too (`statements`):
+   * BigQuery holds each to maximum_bytes_billed on its own, and bills each on its own (`billed`,
+   * onDemandBytesBilled; a CREATE VIEW bills nothing; an ALTER a run sends is not counted). The
+   * write names the columns the build's does (writeColumns).
    */
   async estimate(req: MaterializeRequest): Promise<Estimate> {
-    if (req.kind === 'view') return { bytesProcessed: 0, viewReads: (await this.dryRun(req.sql)).bytesProcessed };
+    // (CREATE VIEW processes nothing: free)
+    if (req.kind === 'view') return { bytesProcessed: 0, bytesBilled: 0, viewReads: (await this.dryRun(req.sql)).bytesProcessed };
     const existing = await this.metadata(req.relation);
-    if (req.kind !== 'incremental' || !existing || isView(existing) || req.fullRefresh) return { bytesProcessed: (await this.dryRun(req.sql)).bytesProcessed };
+    // (a CREATE TABLE ... AS SELECT is billed as its query)
+    if (req.kind !== 'incremental' || !existing || isView(existing) || req.fullRefresh) {
+      const { bytesProcessed, bytesBilled } = await this.dryRun(req.sql);
+      return { bytesProcessed, bytesBilled };
+    }
     const pf = partitionField(req.config?.partition_by);
     const keepAll = this.dialect.readFilter?.({ ...(req.config ?? {}), require_partition_filter: true }, 'T') ?? 'TRUE';
     const src = req.incrementalSql ?? req.sql;
@@ -765,11 +782,15 @@ export class BigQueryAdapter implements Adapter {
     const { rows, declare, write } = this.incrementalParts(req, columns.filter((c) => !added.some((f) => f.name === c)));
     // the variable's query in its place, then the model's SQL in the temp table's
     const inline = (sql: string) => (declare ? sql.replace(new RegExp(`\\b${declare.name}\\b`, 'g'), () => declare.expr) : sql).replace(new RegExp(`\\b${NEW_ROWS}\\b`, 'g'), () => `(\n${src}\n)`);
-    const statements: Array<{ what: string; bytes: number }> = [];
-    if (rows) statements.push({ what: 'the query filling its temp table', bytes: query?.bytesProcessed ?? (await this.dryRun(src)).bytesProcessed });
-    if (declare) statements.push({ what: 'its DECLARE', bytes: (await this.dryRun(`SELECT ${inline(declare.expr)}`)).bytesProcessed });
-    statements.push({ what: `its ${/^MERGE /.test(write) ? 'MERGE' : 'INSERT'}`, bytes: (await this.dryRun(inline(pf ? write.replace(`T.${this.dialect.quoteIdent(pf)} >= vigil_min`, keepAll) : write))).bytesProcessed });
-    return { bytesProcessed: statements.reduce((n, x) => n + x.bytes, 0), upperBound: true, statements };
+    const statements: Array<{ what: string; bytes: number; billed: number }> = [];
+    const counted = (what: string, r: { bytesProcessed: number; bytesBilled: number }) => statements.push({ what, bytes: r.bytesProcessed, billed: r.bytesBilled });
+    // (a script's CREATE TEMP TABLE ... AS SELECT is billed as its query)
+    if (rows) counted('the query filling its temp table', query ?? (await this.dryRun(src)));
+    if (declare) counted('its DECLARE', await this.dryRun(`SELECT ${inline(declare.expr)}`));
+    counted(`its ${/^MERGE /.test(write) ? 'MERGE' : 'INSERT'}`, await this.dryRun(inline(pf ? write.replace(`T.${this.dialect.quoteIdent(pf)} >= vigil_min`, keepAll) : write)));
+    // an upper bound where the script has a temp table: its reads are counted as the query filling
+    // it, and what the run prunes by (vigil_min, an insert_overwrite's partitions) is not known yet
+    return { bytesProcessed: statements.reduce((n, x) => n + x.bytes, 0), bytesBilled: statements.reduce((n, x) => n + x.billed, 0), upperBound: !!rows, statements };
   }
 
   /**
