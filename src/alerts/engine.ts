@@ -732,15 +732,13 @@ function missingReads(template: string, ctx: TemplateContext, kind?: InstanceSta
 const attributeOk = (v: unknown, attr: string): boolean => typeof v === 'string' && Object.hasOwn(STRING_MEMBERS, attr);
 
 // (True, False and None are names to nunjucks' parser, values at render: Jinja's spellings)
-// (nunjucks' other globals, `joiner`, `cycler`, and `caller` outside a macro's body, are names like
-// any other: a column may have one, else an instance lacks it: NUNJUCKS_NAMES)
-const GLOBALS: Record<string, unknown> = { range: 1, loop: 1, True: 1, False: 1, None: 1 };
+// (Jinja's `joiner()` and `cycler()` too, nunjucks' as Jinja's: a row's column of that name is
+// read before them; `caller` outside a macro's body is a name like any other: NUNJUCKS_NAMES)
+const GLOBALS: Record<string, unknown> = { range: 1, loop: 1, True: 1, False: 1, None: 1, joiner: 1, cycler: 1 };
 /** What a template reads (docs/alerts.md). */
-const TEMPLATE_NAMES_HELP = "templates read a row's column, a derived value, labels, values, alert, severity, range(), and loop in a {% for %}";
+const TEMPLATE_NAMES_HELP = "templates read a row's column, a derived value, labels, values, alert, severity, range(), joiner(), cycler(), and loop in a {% for %}";
 /** Names nunjucks has that alert templates do not: why, where the rules load. */
 const NUNJUCKS_NAMES: Record<string, string> = {
-  joiner: "which is nunjucks' joiner(), not in alert templates",
-  cycler: "which is nunjucks' cycler(), not in alert templates",
   caller: 'which is there only in the body of a {% macro %} called by {% call %}',
 };
 /** What nunjucks' `loop` has inside a {% for %}. */

@@ -4,7 +4,7 @@
  * so `vigil --help` stays fast.
  */
 import { join, resolve as resolvePath } from 'node:path';
-import { diag, formatDiagnostic, hasErrors, ProjectError, UsageError } from '../errors.js';
+import { diag, formatDiagnostic, hasErrors, ProjectError, UsageError, WarehouseError } from '../errors.js';
 import { inexactInteger, yamlLib } from '../project/yaml-lib.js';
 import { sayYaml11Only, yaml11Only } from '../project/pyyaml-scalars.js';
 import { floatsAsWritten } from '../compile/py-float.js';
@@ -290,6 +290,9 @@ export async function runExecute(
     const { typeGivens } = await import('../testing/unit-tests.js');
     const built = await builtColumnsOf(c, units);
     const typing = units.flatMap((t) => typeGivens(t, built));
+    const unreadable = typing.filter((x) => x.code === 'E_UNIT_UNREADABLE');
+    // (the target is there and could not be read: a failure of this run, exit 1, not of the project)
+    if (unreadable.length) throw new WarehouseError(`${unreadable.map((d) => `${d.file}:${d.line}: ${d.message}`).join('\n')}\n  hint: ${unreadable[0].hint}`, '');
     for (const d of typing.filter((x) => x.severity === 'warn')) err(formatDiagnostic(d));
     if (hasErrors(typing)) throw new ProjectError(typing.filter((x) => x.severity === 'error'));
     unitRunner = new UnitRunner(session);
@@ -409,7 +412,7 @@ async function builtColumnsOf(c: Compiled, units: UnitTestNode[]): Promise<(of: 
     adapter = await open(c, 1, { readOnly: true });
   } catch (e) {
     const why = `${named} could not be read: ${redact((e instanceof Error ? e.message : String(e)).split('\n')[0])}`;
-    return () => ({ why });
+    return () => ({ why, unreadable: true });
   }
   const got = new Map<string, BuiltColumns>();
   const m = c.result.manifest;

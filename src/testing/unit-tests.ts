@@ -290,8 +290,11 @@ export function givenCells(rows: Array<Record<string, GivenValue>>, columns: Col
   );
 }
 
-/** What the warehouse holds of a given's input: its relation's columns, or why none were read. */
-export type BuiltColumns = { columns: Array<{ name: string; data_type: string }> } | { why: string };
+/**
+ * What the warehouse holds of a given's input: its relation's columns, or why none were read
+ * (`unreadable`: the target is there but could not be read — a DuckDB file another process holds).
+ */
+export type BuiltColumns = { columns: Array<{ name: string; data_type: string }> } | { why: string; unreadable?: boolean };
 
 /** Text that reads as a number, a boolean or a date: a value whose column's type decides how it compares. */
 const TYPED_TEXT = /^\s*(?:[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?|true|false|\d{4}-\d{2}-\d{2}(?:[ T][\d:.]+)?)\s*$/i;
@@ -336,6 +339,12 @@ export function typeGivens(t: UnitTestNode, built: (of: string) => BuiltColumns)
       const shown = untyped.slice(0, 2).map((c) => `${c} ${JSON.stringify(rows.find((r) => typeof r[c] === 'string' && TYPED_TEXT.test(r[c] as string))![c])}`);
       const why = 'why' in b && b.why ? b.why : 'its relation has none of them';
       const input = parseInput(g.input);
+      // a target that is there but cannot be read now would make the outcome depend on who else
+      // has it open (text where the last run had numbers): an error, not a warning
+      if ('unreadable' in b && b.unreadable) {
+        said.push(diag('E_UNIT_UNREADABLE', `unit test '${t.name}': given ${g.input}: the types of ${untyped.join(', ')} are read from the built input, and ${why}: its values would be compared as text (${shown.join(', ')})`, { file: t.file, line: g.line }, 'run the unit tests again once the target can be read (a DuckDB file one process at a time: vigil serve, another vigil command), or declare data_type on those columns'));
+        continue;
+      }
       const build = input?.kind === 'ref' ? `build it first (vigil run -s ${input.name}, or vigil build --empty), or ` : '';
       said.push(
         diag(

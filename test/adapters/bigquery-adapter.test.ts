@@ -111,9 +111,9 @@ describe('BigQueryAdapter on the real client', () => {
     // DDL the reference says processes nothing (CREATE VIEW, CREATE TABLE, DROP): free, whatever it references
     fake.onQuery(/^CREATE OR REPLACE VIEW/, { totalBytesProcessed: 0, referencedTables: ['vigil-test.raw.mid'] });
     expect(await bq.dryRun('CREATE OR REPLACE VIEW analytics.v AS select * from mid')).toEqual({ bytesProcessed: 0, bytesBilled: 0 });
-    // a query of an empty table still bills its minimum
+    // a query that reads nothing (an empty table, partitions pruned to none) bills no minimum (was: 10 MiB)
     fake.onQuery(/from empty_t/, { totalBytesProcessed: 0, referencedTables: ['vigil-test.raw.empty_t'] });
-    expect(await bq.dryRun('select * from empty_t')).toEqual({ bytesProcessed: 0, bytesBilled: 10 * MiB });
+    expect(await bq.dryRun('select * from empty_t')).toEqual({ bytesProcessed: 0, bytesBilled: 0 });
   });
 
   it('relationExists: 404 is no relation, a VIEW is a view; columns from the table schema', async () => {

@@ -5,6 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { compileProject } from '../../src/compile/compile-project.js';
 import { lossyValue, parseCsv, readCsv, rowsSelect, type UnitTestNode } from '../../src/testing/unit-tests.js';
 import { diffRows, UnitRunner } from '../../src/testing/unit-runner.js';
@@ -296,7 +297,7 @@ describe('unit tests through the CLI', () => {
     expect(typo.code).toBe(2);
   });
 
-  it("given cells are typed from the input's relation in the target, as dbt types them (was: CSV cells compared as text, max('10.5', '9') = '9' passed; a CASE mixing them with 0 failed to bind); with no relation built, a warning at the given", () => {
+  it("given cells are typed from the input's relation in the target, as dbt types them (was: CSV cells compared as text, max('10.5', '9') = '9' passed; a CASE mixing them with 0 failed to bind); with no relation built, a warning at the given; a database another process holds, an error (was: a warning, and the values text)", async () => {
     const dir = makeProject({
       'models/pay.sql': "select 1 as order_id, 'coupon' as method, cast(10.5 as decimal(10,2)) as amount, 3 as n",
       'models/max_pay.sql': "select order_id, max(amount) as max_amount, sum(case when method = 'coupon' then amount else 0 end) as coupon from {{ ref('pay') }} group by order_id",
@@ -317,6 +318,20 @@ describe('unit tests through the CLI', () => {
     writeFileSync(join(dir, 'models/u.yml'), readFileSync(join(dir, 'models/u.yml'), 'utf8').replace('max_amount: 9', 'max_amount: 10.5'));
     const ok = vigil(dir, ['test', '--unit']);
     expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    // the file held by another process (vigil serve, a BI tool): the types cannot be read, and the
+    // test is not run on text values whose outcome differs (exit 1, nothing passed or failed)
+    const holder = spawn(process.execPath, ['--input-type=module', '-e', `import { DuckDBInstance } from '@duckdb/node-api'; const db = await DuckDBInstance.create(${JSON.stringify(join(dir, '.vigil/dev.duckdb'))}); console.log('held'); setInterval(() => db, 1000);`], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      await new Promise<void>((resolve, reject) => (holder.stdout!.once('data', () => resolve()), holder.once('exit', () => reject(new Error('the holder could not open the file')))));
+      const held = vigil(dir, ['test', '--unit']);
+      expect(held.code, held.stdout + held.stderr).toBe(1);
+      expect(held.stderr).toMatch(/models\/u\.yml:5: unit test 't': given ref\('pay'\): the types of order_id, amount are read from the built input, and target dev could not be read: .*: its values would be compared as text/);
+      expect(held.stdout).not.toMatch(/PASS|FAIL/);
+    } finally {
+      const gone = new Promise((resolve) => (holder.exitCode !== null || holder.signalCode !== null ? resolve(undefined) : holder.once('exit', resolve)));
+      holder.kill('SIGKILL');
+      await gone;
+    }
     // dict rows whose values are strings are typed the same way, and a value the warehouse's type
     // would round is refused at its row
     writeFileSync(join(dir, 'models/u.yml'), "unit_tests:\n  - name: t\n    model: max_pay\n    given:\n      - input: ref('pay')\n        rows:\n          - { order_id: '2', method: coupon, amount: '10.5' }\n          - { order_id: '2.5', method: gift, amount: '9' }\n    expect:\n      rows: [{ order_id: 2, max_amount: 10.5, coupon: 10.5 }]\n");

@@ -26,12 +26,14 @@ export interface DryRunFigures {
 
 /**
  * The bytes on-demand pricing bills for the statement: 0 for DDL that processes nothing, and for a
- * statement that processes nothing and references no table (`select 1`); otherwise its bytes
- * rounded up to the MB, at least 10 MB for each table it references and at least 10 MB.
+ * statement that processes nothing (`select 1`, an empty table, partitions pruned to none, a
+ * count(*) answered from metadata: BigQuery bills no minimum for a query that reads no data);
+ * otherwise its bytes rounded up to the MB, at least 10 MB for each table it references and at
+ * least 10 MB.
  */
 export function onDemandBytesBilled(s: DryRunFigures): number {
   if (s.statementType && FREE_DDL.has(s.statementType)) return 0;
-  if (s.bytesProcessed <= 0 && s.referencedTables === 0) return 0;
+  if (s.bytesProcessed <= 0) return 0;
   return Math.max(Math.ceil(s.bytesProcessed / BILLING_UNIT) * BILLING_UNIT, MINIMUM_BILLED * Math.max(1, s.referencedTables));
 }
 
