@@ -1636,7 +1636,8 @@ export interface ConvertResult {
 
 /**
  * Where dbt looks for profiles.yml, in its order, without --profiles-dir: DBT_PROFILES_DIR (set:
- * only there), else the project's folder, then ~/.dbt.
+ * only there), else the working directory — here the dbt project's folder, where dbt is run from
+ * (the converter may be run from anywhere) — then ~/.dbt.
  */
 export function profilesCandidates(source: string, env: Record<string, string | undefined>, home: string): Array<{ path: string; from: string }> {
   const dir = env.DBT_PROFILES_DIR;
