@@ -19,6 +19,7 @@ import { redact } from '../secrets.js';
 import { alertCompile, clearMemberMiss, INSTANCE_MAPS, memberMiss, type MemberMiss } from './template-strict.js';
 import type { AlertRule, Severity } from './schema.js';
 import { durationMs, formatDuration, isActive, toEpochMs, type ActiveHours } from './time.js';
+import { minOf } from '../extremes.js';
 
 // summaries, details and links get nunjucks' Jinja additions (list slices, dict methods, True/None)
 installJinjaCompat();
@@ -367,7 +368,7 @@ export function judge(ctx: RuleContext, rawRows: Array<Record<string, unknown>>,
       else {
         // never seen: new when its first row is inside the window (with time:), or, without
         // time:, unless these are the first rows judged (the existing values, learned quietly)
-        const firstData = rule.time ? Math.min(...g.rows.map((r) => toEpochMs(r[rule.time!]) ?? Infinity)) : undefined;
+        const firstData = rule.time ? minOf(g.rows.map((r) => toEpochMs(r[rule.time!]) ?? Infinity)) : undefined;
         // (a value whose time is NULL cannot be dated: it is learned quietly)
         active = firstData !== undefined ? Number.isFinite(firstData) && atMs - firstData < durationMs(c.window) : !bootstrapping;
         seen[val] = { first: at.toISOString(), announced: active };

@@ -14,6 +14,7 @@ import type { Relation } from '../adapters/dialect.js';
 import { compiledPosition, ExactNumber, exactJson, jsonValue, valueText, type Preview } from '../adapters/adapter.js';
 import { redact } from '../secrets.js';
 import { err, out, parseVars, select, open, type Common } from './commands.js';
+import { maxOf } from '../extremes.js';
 
 export type ShowFormat = 'table' | 'json' | 'csv';
 
@@ -220,7 +221,7 @@ export function toTable(rows: Array<Record<string, unknown>>, columns?: Preview[
   const numeric = cols.map((c, i) => columns?.[i].numeric ?? rows.every((r) => r[c] === null || r[c] === undefined || typeof r[c] === 'number' || typeof r[c] === 'bigint'));
   const body = texts(rows, cols).map((r) => r.map(cell));
   const head = heads(cols).map((c) => pipes(visible(c)));
-  const width = head.map((c, i) => Math.max(c.length, ...body.map((b) => b[i].length)));
+  const width = head.map((c, i) => Math.max(c.length, maxOf(body.map((b) => b[i].length), 0)));
   const line = (cells: string[], align = true) => `| ${cells.map((s, i) => (align && numeric[i] ? s.padStart(width[i]) : s.padEnd(width[i]))).join(' | ')} |`;
   return [line(head, false), `| ${width.map((w) => '-'.repeat(w)).join(' | ')} |`, ...body.map((b) => line(b))].join('\n');
 }

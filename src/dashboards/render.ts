@@ -23,6 +23,7 @@ import { VIGIL_VERSION } from '../version.js';
 import { absoluteHttpUrl, loneLinkField, safeColor, safeUrl } from './safe-values.js';
 import { isDate, isTimestamp } from './tile-sql.js';
 import { ExactNumber, exactJson, jsonValue, PreciseTime, valueText } from '../adapters/adapter.js';
+import { maxOf, minOf } from '../extremes.js';
 
 /** This renderer's code, as a stamp: drawings kept by tile-cache.ts are valid only for it. */
 export function renderStamp(): string {
@@ -788,7 +789,7 @@ const marksOf = (ct: CompiledTile): number[] => [...ct.tile.thresholds.map((t) =
 function reachMarks(ct: CompiledTile, dataMax: number): number | undefined {
   const marks = marksOf(ct);
   if (marks.length === 0) return undefined;
-  const m = Math.max(...marks);
+  const m = maxOf(marks);
   return m > dataMax ? niceCeil(m * 1.1) : undefined;
 }
 
@@ -1244,7 +1245,7 @@ function scatter(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: numb
   // on a log axis what is at or below 0 has no place: left out (and said, as points are)
   // (a band from 0 or below starts at the lowest point: where a log axis starts)
   const ys = [...groups.values()].flatMap((g) => g.map((p) => p[1]));
-  const yLow = Math.min(...ys);
+  const yLow = minOf(ys);
   const band = ct.tile.target_band;
   const drawable = logY ? { ...ct, tile: { ...ct.tile, thresholds: ct.tile.thresholds.filter((t) => t.value > 0), target_band: band && band.max > 0 ? { ...band, min: band.min > 0 ? band.min : Math.min(band.max, Number.isFinite(yLow) ? yLow : band.max) } : undefined } } : ct;
   const marks = marksOf(drawable);

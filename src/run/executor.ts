@@ -15,6 +15,7 @@ import { buildGraph, topoSort } from '../compile/graph.js';
 import { droppedViewsPhrase } from '../format.js';
 import type { QueryPii } from '../check/pii-lineage.js';
 import { maskingRecord, needsMasking } from '../compile/masking.js';
+import { maxOf } from '../extremes.js';
 
 export type Command = 'run' | 'test' | 'build' | 'seed' | 'snapshot';
 export type NodeStatus = 'success' | 'error' | 'skipped' | 'pass' | 'fail' | 'warn';
@@ -624,7 +625,7 @@ function formatSample(rows: Row[]): string {
   if (!rows.length) return '';
   const cols = Object.keys(rows[0]);
   const table = [cols, ...rows.map((r) => cols.map((c) => cell(r[c])))];
-  const widths = cols.map((_, i) => Math.max(...table.map((r) => r[i].length)));
+  const widths = cols.map((_, i) => maxOf(table.map((r) => r[i].length)));
   const lines = table.map((r) => r.map((v, i) => v.padEnd(widths[i])).join(' | ').trimEnd());
   lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('-+-'));
   return ':\n    ' + lines.join('\n    ');

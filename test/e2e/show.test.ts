@@ -69,6 +69,15 @@ describe('vigil show on DuckDB', () => {
     expect(r.stderr).toContain('2 rows (the first 2; --limit N for more)');
   });
 
+  it('a table of more rows than a call takes arguments (was: exit 3, "Maximum call stack size exceeded" at 130,000)', () => {
+    const r = vigil(dir, ['show', '--inline', 'select range as n from range(200000)', '--limit', '200000']);
+    expect(r.code, r.stderr.slice(0, 500)).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(200_002);
+    expect(lines[0]).toBe('| n      |');
+    expect(lines[200_001]).toBe('| 199999 |');
+  });
+
   it('--output json keeps types; --output csv quotes as RFC 4180', () => {
     const j = vigil(dir, ['show', '-s', 'orders', '--output', 'json']);
     expect(j.code).toBe(0);
