@@ -3,7 +3,7 @@
  * swaps, incremental runs, every dialect helper giving DuckDB's answer, and the parity test —
  * the shipped marts built on Postgres and on DuckDB from the same demo data, row by row.
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PostgresAdapter } from '../../src/adapters/postgres/postgres-adapter.js';
@@ -30,6 +30,31 @@ afterAll(async () => {
 });
 
 describe('PostgresAdapter', () => {
+  it("a schema is listed once for the relations asked of at once, and again after a rebuild only when the rebuild dropped views (was: one listing per relation asked, and per table rebuilt: docs generate timed out on a schema of 20,000 tables)", async () => {
+    const schema = uniqueSchema('pgt_listing');
+    const a = await PostgresAdapter.open({ type: 'postgres', url, schema }, 2);
+    try {
+      await a.ensureSchema(schema);
+      for (let i = 0; i < 5; i++) await a.execute(`create table ${schema}.t${i} (x int)`);
+      const spy = vi.spyOn(a, 'query');
+      const listings = () => spy.mock.calls.filter(([sql]) => /from pg_class c join pg_namespace n/.test(String(sql))).length;
+      const kinds = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => a.relationExists({ schema, identifier: `t${i}` })));
+      expect(kinds).toEqual(['table', 'table', 'table', 'table', 'table', null]);
+      expect(listings()).toBe(1);
+      // a table rebuilt with nothing reading it: the cache stands
+      await a.materialize({ kind: 'table', relation: { schema, identifier: 't0' }, sql: 'select 1 as x', fullRefresh: false });
+      expect(await a.relationExists({ schema, identifier: 't1' })).toBe('table');
+      expect(listings()).toBe(1);
+      // one a view reads: rebuilt with cascade, the view gone: listed again
+      await a.execute(`create view ${schema}.v as select * from ${schema}.t0`);
+      await a.materialize({ kind: 'table', relation: { schema, identifier: 't0' }, sql: 'select 2 as y', fullRefresh: false });
+      expect(await a.relationExists({ schema, identifier: 'v' })).toBeNull();
+      expect(listings()).toBe(2);
+    } finally {
+      await a.close();
+    }
+  });
+
   it('views and tables; a failing rebuild leaves the previous table readable', async () => {
     const schema = uniqueSchema('pgt_mat');
     const rel = { schema, identifier: 'm' };

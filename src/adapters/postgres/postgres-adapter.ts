@@ -411,18 +411,31 @@ export class PostgresAdapter implements Adapter {
   /** Drop what the catalog cache knows (a `drop ... cascade` dropped views it listed); a listing asked for before is not kept. */
   private forgetCatalog(): void {
     this.catalog.clear();
+    this.listing.clear();
     this.catalogEpoch++;
   }
+
+  /** A schema's listing under way, shared by the callers that ask meanwhile (`docs generate` asks of every relation at once: was one listing each) */
+  private listing = new Map<string, Promise<Map<string, 'table' | 'view'>>>();
 
   async relationExists(rel: Relation): Promise<'table' | 'view' | null> {
     let known = this.catalog.get(rel.schema);
     if (!known) {
       const epoch = this.catalogEpoch;
-      const rows = await this.query<{ relname: string; relkind: string }>(
-        `select c.relname, c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relkind in ('r', 'v', 'm', 'p')`,
-        [rel.schema],
-      );
-      known = new Map(rows.map((r) => [r.relname, r.relkind === 'v' || r.relkind === 'm' ? 'view' : 'table']));
+      let listed = this.listing.get(rel.schema);
+      if (!listed) {
+        listed = this.query<{ relname: string; relkind: string }>(
+          `select c.relname, c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relkind in ('r', 'v', 'm', 'p')`,
+          [rel.schema],
+        ).then((rows) => new Map(rows.map((r) => [r.relname, r.relkind === 'v' || r.relkind === 'm' ? ('view' as const) : ('table' as const)])));
+        const mine = listed;
+        this.listing.set(rel.schema, mine);
+        const done = () => {
+          if (this.listing.get(rel.schema) === mine) this.listing.delete(rel.schema);
+        };
+        mine.then(done, done);
+      }
+      known = await listed;
       if (epoch === this.catalogEpoch) this.catalog.set(rel.schema, known);
     }
     return known.get(rel.identifier) ?? null;
@@ -628,7 +641,7 @@ export class PostgresAdapter implements Adapter {
         }
         await grantPrivileges(c, rel, carried);
       });
-      if (dropped) this.forgetCatalog();
+      if (dropped?.length) this.forgetCatalog();
       remember('view');
       return withDropped({ message: 'created view' });
     }
@@ -644,7 +657,7 @@ export class PostgresAdapter implements Adapter {
         await PostgresAdapter.run(c, `alter table ${tmp} rename to ${d.quoteIdent(req.relation.identifier)}`);
         await grantPrivileges(c, rel, carried);
       });
-      if (dropped) this.forgetCatalog();
+      if (dropped?.length) this.forgetCatalog();
       remember('table');
       return withDropped({ message: req.kind === 'incremental' ? 'created incremental table' : 'created table' });
     }
