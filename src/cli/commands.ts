@@ -322,22 +322,32 @@ export async function runExecute(
       throw e;
     }
   }
-  // Ctrl-C: no new node starts, the running ones finish, run_results.json is written, exit 130;
-  // a second Ctrl-C stops at once. Listening from before the header, so a Ctrl-C while the
-  // warehouse opens is not lost
-  // (a caller with its own `signal`, `vigil serve`, handles the signals itself)
+  // Ctrl-C (SIGINT) or SIGTERM (timeout, docker stop, systemd, Kubernetes): no new node starts, the
+  // running ones finish, run_results.json is written, exit 130 (143 for SIGTERM); a second one
+  // stops at once. Listening from before the header, so a signal while the warehouse opens is not
+  // lost (a caller with its own `signal`, `vigil serve`, handles the signals itself)
   const interrupt = new AbortController();
-  const onSigint = () => {
-    if (interrupt.signal.aborted) process.exit(130);
-    interrupt.abort('SIGINT');
-    err('\ninterrupted: no new node starts; waiting for the running ones (Ctrl-C again to stop at once)');
+  const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (interrupt.signal.aborted) process.exit(SIGNAL_EXIT[sig]);
+    interrupt.abort(sig);
+    err(`\n${sig === 'SIGINT' ? 'interrupted' : `stopped (${sig})`}: no new node starts; waiting for the running ones (${sig === 'SIGINT' ? 'Ctrl-C' : sig} again to stop at once)`);
+  };
+  const onSigint = () => onSignal('SIGINT');
+  const onSigterm = () => onSignal('SIGTERM');
+  const stopListening = () => {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigterm);
   };
   // (the relay is taken off when the run ends: a long-lived caller's signal — build --watch, serve —
   // gathered one per run, and Node warned of a listener leak after ten)
   const relay = () => interrupt.abort(o.signal!.reason);
   if (o.signal?.aborted) interrupt.abort(o.signal.reason);
   else if (o.signal) o.signal.addEventListener('abort', relay, { once: true });
-  else process.on('SIGINT', onSigint);
+  else {
+    process.on('SIGINT', onSigint);
+    process.on('SIGTERM', onSigterm);
+  }
   out(`vigil ${VIGIL_VERSION} ${command}: target ${c.target.name} (${c.target.type}), ${parts.join(', ')}, ${plural(o.threads, 'thread')}`);
   if (unitNote) out(unitNote);
   if (!planned.nodes.length) {
@@ -352,7 +362,7 @@ export async function runExecute(
           : 'no nodes match the selection'
         : `the project has no ${none[command] ?? 'nodes to run'}`;
     out(`Nothing to do: ${said}.`);
-    process.off('SIGINT', onSigint);
+    stopListening();
     o.signal?.removeEventListener('abort', relay);
     return undefined;
   }
@@ -377,10 +387,10 @@ export async function runExecute(
       success: s.ok,
       results: s.results.map(({ sample, ...r }) => ({ ...r, sample: sample ? JSON.parse(JSON.stringify(sample, (_k, v) => (typeof v === 'bigint' ? Number(v) : v))) : undefined })),
     });
-    if (!s.ok) process.exitCode = s.interrupted ? 130 : 1;
+    if (!s.ok) process.exitCode = s.interrupted ? (SIGNAL_EXIT[String(interrupt.signal.reason)] ?? 130) : 1;
     return s;
   } finally {
-    process.off('SIGINT', onSigint);
+    stopListening();
     o.signal?.removeEventListener('abort', relay);
     await seedLoader?.cleanup();
     await unitRunner?.close().catch(() => undefined);

@@ -673,7 +673,9 @@ const FS_REFUSED: Record<string, string> = {
  */
 function fileSystemProblem(e: unknown): { message: string; code: number } | undefined {
   const x = e as NodeJS.ErrnoException;
-  if (!(e instanceof Error) || typeof x.code !== 'string' || typeof x.path !== 'string') return undefined;
+  if (!(e instanceof Error) || typeof x.code !== 'string') return undefined;
+  // (a disk that fills during a write says no path: the machine refused all the same)
+  if (typeof x.path !== 'string') return x.code in FS_REFUSED ? { message: `cannot ${x.syscall ?? 'write'}: ${FS_REFUSED[x.code]} (${x.code})`, code: 1 } : undefined;
   const why = x.code === 'EEXIST' && x.syscall !== 'mkdir' ? 'it exists already' : (FS_IN_THE_WAY[x.code] ?? FS_REFUSED[x.code]);
   if (!why) return undefined;
   // (a rename, copy or link names its source in `path` and the place it failed to write in `dest`)

@@ -63,7 +63,11 @@ export function writeProjectFile(path: string, data: string | Buffer, opts: { at
   }
   if (opts.mkdir !== false) mkdirSync(dirname(path), { recursive: true });
   if (opts.atomic === false) {
-    writeFileSync(path, body);
+    try {
+      writeFileSync(path, body);
+    } catch (e) {
+      throw naming(e, path);
+    }
     return true;
   }
   const tmp = `${path}.${process.pid}.tmp`;
@@ -77,9 +81,19 @@ export function writeProjectFile(path: string, data: string | Buffer, opts: { at
     } catch {
       /* the original error says what went wrong */
     }
-    throw e;
+    throw naming(e, path);
   }
   return true;
+}
+
+/** A write's error naming the file it was writing: a disk that fills during write() says no path (ENOSPC), and the error line names one. */
+function naming(e: unknown, path: string): unknown {
+  const x = e as NodeJS.ErrnoException;
+  if (e instanceof Error && typeof x.code === 'string' && typeof x.path !== 'string') {
+    x.path = path;
+    x.syscall ??= 'write';
+  }
+  return e;
 }
 const atomicWrite = writeProjectFile;
 

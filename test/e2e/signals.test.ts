@@ -67,8 +67,8 @@ describe('output piped into head', () => {
   });
 });
 
-/** `vigil build --threads 1` in `dir`, Ctrl-C once `marker` exists (a pre_hook writes it: its model is running); its exit code and output. */
-async function ctrlCOnceStarted(dir: string, marker: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** `vigil build --threads 1` in `dir`, Ctrl-C (or `signal`) once `marker` exists (a pre_hook writes it: its model is running); its exit code and output. */
+async function ctrlCOnceStarted(dir: string, marker: string, signal: NodeJS.Signals = 'SIGINT'): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [VIGIL, 'build', '--threads', '1'], { cwd: dir });
   let stdout = '';
   let stderr = '';
@@ -78,7 +78,7 @@ async function ctrlCOnceStarted(dir: string, marker: string): Promise<{ code: nu
     const check = () => (existsSync(join(dir, marker)) ? resolve() : setTimeout(check, 20));
     check();
   });
-  child.kill('SIGINT');
+  child.kill(signal);
   const code = await new Promise<number | null>((r) => child.on('close', r));
   return { code, stdout, stderr };
 }
@@ -102,6 +102,20 @@ describe('Ctrl-C during a build', () => {
     expect(results.results.filter((x: { message: string }) => x.message === 'interrupted (Ctrl-C)').length).toBe(11);
     expect(stdout).toMatch(/SKIP .* \(interrupted \(Ctrl-C\)\)/);
     // (a node of seconds on a quiet machine took over a minute beside other work: 400M rows, not 1G, and more time)
+  }, 180_000);
+
+  it('SIGTERM (timeout, docker stop, systemd) stops it the same way: the running node finishes, the rest skipped, run_results.json written, exit 143 (was: killed at once, no run_results.json)', async () => {
+    const dir = project({
+      ...MODELS,
+      'models/m0.sql': "{{ config(materialized='table', pre_hook=\"copy (select 1 as started) to 'm0-started.csv'\") }}\nselect count(*) as id from range(0, 200000000) as r(i) where i % 7 = 3",
+    });
+    const { code, stdout, stderr } = await ctrlCOnceStarted(dir, 'm0-started.csv', 'SIGTERM');
+    expect(stderr).toMatch(/stopped \(SIGTERM\): no new node starts; waiting for the running ones \(SIGTERM again to stop at once\)/);
+    expect(code).toBe(143);
+    const results = JSON.parse(readFileSync(join(dir, 'target', 'run_results.json'), 'utf8'));
+    expect(results.results.find((x: { name: string }) => x.name === 'm0').status).toBe('success');
+    expect(results.results.filter((x: { message: string }) => x.message === 'interrupted (SIGTERM)').length).toBe(11);
+    expect(stdout).toMatch(/SKIP .* \(interrupted \(SIGTERM\)\)/);
   }, 180_000);
 
   it('during the last node: nothing is left to skip, so the run is complete: exit 0, on_run_end runs', async () => {
