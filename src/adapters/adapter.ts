@@ -140,6 +140,21 @@ export interface Hook {
   origin: string;
   /** false: run outside the model's transaction, a pre_hook before it begins, a post_hook after it commits (absent: in it) */
   transaction?: false;
+  /**
+   * An incremental model's hook as it renders with is_incremental() true, when that is other text
+   * than `sql` (its full build's): run by a build that appends to the table (hooksOfRun).
+   */
+  sql_incremental?: string;
+}
+
+/**
+ * The model's hooks as this build runs them: rendered as its SQL is, with is_incremental() true
+ * when the build appends to the existing table (`appends`: it runs incrementalSql), false when
+ * it builds the table (first run, --full-refresh, an empty table filled from the full query).
+ */
+export function hooksOfRun<R extends Pick<MaterializeRequest, 'preHooks' | 'postHooks'>>(req: R, appends: boolean): R {
+  const pick = (hooks: Hook[] | undefined) => hooks?.map(({ sql_incremental, ...h }) => (appends && sql_incremental !== undefined ? { ...h, sql: sql_incremental } : h));
+  return { ...req, preHooks: pick(req.preHooks), postHooks: pick(req.postHooks) };
 }
 
 /** A hook's statement failed: the message names the hook and where it is written. */

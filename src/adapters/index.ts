@@ -83,12 +83,12 @@ export function unitSessionOf(target: { name: string; type: string; config: Reco
 
 /** Every statement of a materialization, for conceal(). */
 function requestStatements(r: MaterializeRequest): string {
-  return [r.sql, r.incrementalSql ?? '', ...(r.preHooks ?? []).map((h) => h.sql), ...(r.postHooks ?? []).map((h) => h.sql)].join('\n');
+  return [r.sql, r.incrementalSql ?? '', ...[...(r.preHooks ?? []), ...(r.postHooks ?? [])].flatMap((h) => [h.sql, h.sql_incremental ?? ''])].join('\n');
 }
 
 /** A materialization with its secrets' values in place of their placeholders. */
 function revealRequest(r: MaterializeRequest): MaterializeRequest {
-  const shown = (h: Hook): Hook => ({ ...h, sql: reveal(h.sql) });
+  const shown = (h: Hook): Hook => ({ ...h, sql: reveal(h.sql), ...(h.sql_incremental === undefined ? {} : { sql_incremental: reveal(h.sql_incremental) }) });
   return { ...r, sql: reveal(r.sql), incrementalSql: r.incrementalSql === undefined ? undefined : reveal(r.incrementalSql), preHooks: r.preHooks?.map(shown), postHooks: r.postHooks?.map(shown) };
 }
 

@@ -560,6 +560,9 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     // precedence: defaults < folders (outer to inner) < properties YAML < config()
     const folder = folderConfigs(d.file.path);
     const merged: ModelConfig = { ...defaults, ...Object.assign({}, ...folder.map((l) => l.config)), ...(d.props?.p.config ?? {}), ...(r.success ? r.data : {}) };
+    // unique_key none (dbt's None, `var('uk', none)`): no key — as if not set, and over the key an
+    // outer level sets, as dbt's config() clobbers it
+    if (merged.unique_key === null) delete merged.unique_key;
     // meta merges across the levels, key by key (as dbt merges it); the nearer level wins a key
     const metas = [defaults.meta, ...folder.map((l) => l.config.meta), d.props?.meta, r.success ? r.data.meta : undefined].filter((m) => m !== undefined);
     if (metas.length) merged.meta = Object.assign({}, ...metas);
@@ -1069,10 +1072,10 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     });
 
   // ephemeral parents (transitively), in dependency order, become CTEs wrapped around the model
-  const ephemeralChain = (d: ModelDraft): ModelDraft[] => {
+  const ephemeralChain = (d: Pick<ModelDraft, 'calls'>): ModelDraft[] => {
     const out: ModelDraft[] = [];
     const seen = new Set<string>();
-    const visit = (x: ModelDraft) => {
+    const visit = (x: Pick<ModelDraft, 'calls'>) => {
       for (const r of new Set(x.calls.refs)) {
         const p = drafts.get(r);
         if (!p || p === x || seen.has(p.name) || p.config?.materialized !== 'ephemeral') continue;
@@ -1084,10 +1087,11 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     visit(d);
     return out;
   };
-  const withEphemerals = (d: ModelDraft, body: string): string => {
+  /** `empty`: --empty's reads of nothing in the ephemerals' refs and sources (a model's; a snapshot reads whole). */
+  const withEphemerals = (d: Pick<ModelDraft, 'calls'>, body: string, empty = !!opts.empty): string => {
     const chain = ephemeralChain(d);
     if (!chain.length) return body;
-    const ctes = chain.map((e) => `${dialect.quoteIdent(`__vigil_eph_${e.name}`)} as (\n${stripSemicolon(resolve(e.sql, e, !!opts.empty))}\n)`).join(',\n');
+    const ctes = chain.map((e) => `${dialect.quoteIdent(`__vigil_eph_${e.name}`)} as (\n${stripSemicolon(resolve(e.sql, e, empty))}\n)`).join(',\n');
     return `with ${ctes}\nselect * from (\n${stripSemicolon(body)}\n) as __vigil_model`;
   };
   /**
@@ -1240,7 +1244,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       ...macroDeps(d.file.text),
       relation: snapRelation(d),
       ...(d.relationWritten ? { unrendered_config: d.relationWritten } : {}),
-      compiled_sql: stripSemicolon(resolve(d.sql, undefined)).replace(/^\s+/, ''),
+      // the ephemeral models it reads inlined as CTEs, as a model's (dbt inlines them into snapshots too)
+      compiled_sql: withEphemerals(d, stripSemicolon(resolve(d.sql, undefined)).replace(/^\s+/, ''), false),
       compiled_path: `${targetDir}/compiled/${projectName}/${d.file.path.replace(SQL_FILE, '')}/${d.name}.sql`,
     };
     markVolatile(manifest.nodes[uid], d.calls);
@@ -1343,17 +1348,39 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
    * what a piece of SQL placed into another statement is (ephemerals cannot be inlined there);
    * `offBy`: a test's, told of a ref() to a disabled model or seed (the test is disabled with it,
    * as in dbt) — elsewhere such a ref() is an error, as in a model (its relation would be stale).
+   * `incremental`: a hook of an incremental model, rendered a second time with is_incremental()
+   * true (`sqlIncremental`, when that renders other text): the run picks the one its build is.
    */
-  const compileAdHoc = (file: string, text: string, at: { line: number; column: number; indent?: number } = { line: 1, column: 1 }, how: { self?: ModelDraft; hook?: boolean; part?: string; configKeys?: readonly string[]; offBy?: (ref: string) => void } = {}) => {
+  const compileAdHoc = (file: string, text: string, at: { line: number; column: number; indent?: number } = { line: 1, column: 1 }, how: { self?: ModelDraft; hook?: boolean; incremental?: boolean; part?: string; configKeys?: readonly string[]; offBy?: (ref: string) => void } = {}) => {
     const part = how.hook ? 'a hook' : how.part;
     const shift = (l?: { line?: number; column?: number }) =>
       l?.line === undefined ? { line: at.line, column: at.column } : { line: l.line + at.line - 1, column: (l.column ?? 1) + (l.line === 1 ? at.column - 1 : (at.indent ?? 0)) };
     const t = tenv.compileTemplate(file, text);
     const calls = emptyCalls();
-    const out: string | TemplateError = isTemplateError(t) ? t : tenv.render(t, text, calls, false, how.self ? { name: how.self.name, path: how.self.file.path } : undefined);
+    const modelCtx = how.self ? { name: how.self.name, path: how.self.file.path } : undefined;
+    const out: string | TemplateError = isTemplateError(t) ? t : tenv.render(t, text, calls, false, modelCtx);
     if (typeof out !== 'string') {
       ds.push(diag('E_TEMPLATE', out.message, { file, ...shift(out) }));
       return undefined;
+    }
+    let outIncremental: string | undefined;
+    if (how.incremental && !isTemplateError(t)) {
+      const inc = emptyCalls();
+      const r = tenv.render(t, text, inc, true, modelCtx);
+      if (typeof r !== 'string') {
+        ds.push(diag('E_TEMPLATE', `${r.message} (rendered with is_incremental() true)`, { file, ...shift(r) }));
+        return undefined;
+      }
+      if (r !== out) {
+        outIncremental = r;
+        // what only that branch reads is checked as the rest is
+        calls.refs.push(...inc.refs);
+        calls.sources.push(...inc.sources);
+        Object.assign(calls.envUsed, inc.envUsed);
+        calls.volatile ||= inc.volatile;
+        for (const p of inc.problems) if (!calls.problems.some((q) => q.code === p.code && q.message === p.message)) calls.problems.push(p);
+        for (const [k, v] of Object.entries(inc.config)) if (!(k in calls.config)) calls.config[k] = v;
+      }
     }
     for (const p of calls.problems) ds.push(diag(p.code, p.message, { file, ...shift(locate(text, p.find)) }, p.hint));
     let ok = true;
@@ -1395,7 +1422,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       }
     }
     if (!ok) return undefined;
-    if (part) return { sql: stripSemicolon(resolve(out, how.self)), depends, calls };
+    if (part) return { sql: stripSemicolon(resolve(out, how.self)), ...(outIncremental === undefined ? {} : { sqlIncremental: stripSemicolon(resolve(outIncremental, how.self)) }), depends, calls };
     const fake: ModelDraft = { file: { path: file, text }, name: file, calls, sql: out, failed: false, config: { materialized: 'ephemeral', tags: [] } };
     return { sql: withEphemerals(fake, stripSemicolon(resolve(out, undefined))), depends, calls };
   };
@@ -1793,15 +1820,16 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     if (c) queries[q.key] = { sql: c.sql, depends_on: c.depends };
   }
 
-  // ---- hooks: templates rendered like the model they belong to (`this`, `model`), run around its build
+  // ---- hooks: templates rendered like the model they belong to (`this`, `model`, is_incremental()), run around its build
   for (const d of drafts.values()) {
     const node = manifest.nodes[modelUid(d.name)];
     if (node?.resource_type !== 'model' || !d.hooks || !node.relation) continue;
     for (const kind of ['pre_hook', 'post_hook'] as const) {
       const list: Hook[] = [];
       for (const h of d.hooks[kind]) {
-        const c = compileAdHoc(h.file, h.sql, h.at, { self: d, hook: true });
-        if (c) list.push({ kind, sql: c.sql, origin: `${h.file}:${h.at.line}`, ...(h.transaction === false ? { transaction: false as const } : {}) });
+        // (an incremental model's: also as is_incremental() true renders it, when that is other text)
+        const c = compileAdHoc(h.file, h.sql, h.at, { self: d, hook: true, incremental: node.config.materialized === 'incremental' && node.config.full_refresh !== true });
+        if (c) list.push({ kind, sql: c.sql, ...(c.sqlIncremental === undefined ? {} : { sql_incremental: c.sqlIncremental }), origin: `${h.file}:${h.at.line}`, ...(h.transaction === false ? { transaction: false as const } : {}) });
       }
       if (list.length) node[kind === 'pre_hook' ? 'pre_hooks' : 'post_hooks'] = list;
     }

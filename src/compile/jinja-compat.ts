@@ -272,9 +272,103 @@ export function rewriteLoopFilters(text: string): string {
   });
 }
 
-/** What Vigil rewrites in a template's text before nunjucks parses it (Jinja syntax nunjucks lacks). */
+/**
+ * A tag that renders nothing and spans lines — a `{{ config(...) }}` written over several lines,
+ * `{% set x = [...] %}`, `{% do ... %}`, a `{# comment #}`, a `{% set x %}...{% endset %}` or
+ * `{% macro %}...{% endmacro %}` block — standing alone on its lines, outside any loop, macro,
+ * call or set block (inside an `{% if %}` too), is followed by `{{ '\n...' }}` printing the line
+ * breaks it spans: the rendered SQL keeps the template's line numbers, as a one-line config()
+ * keeps its line (docs/models.md). Nothing of the template moves (the print is added right after
+ * the tag, on its last line, before only white space). A tag with whitespace control (`{%-`,
+ * `-%}`, `{{-`, `-}}`) is left as it is: it asks for the white space to go.
+ */
+export function keepSpannedLines(text: string): string {
+  if (!text.includes('\n') || !/\{[{%#]/.test(text)) return text;
+  const inserts: Array<[at: number, lines: number]> = [];
+  const stack: Array<{ word: string; start: number; alone: boolean }> = [];
+  const lines = (from: number, to: number) => {
+    let n = 0;
+    for (let k = text.indexOf('\n', from); k >= 0 && k < to; k = text.indexOf('\n', k + 1)) n++;
+    return n;
+  };
+  const aloneBefore = (open: number) => /^[ \t]*$/.test(text.slice(text.lastIndexOf('\n', open - 1) + 1, open));
+  const aloneAfter = (close: number) => {
+    const end = text.indexOf('\n', close);
+    return /^[ \t\r]*$/.test(text.slice(close, end < 0 ? text.length : end));
+  };
+  const topLevel = () => stack.every((b) => b.word === 'if');
+  let i = 0;
+  for (;;) {
+    const open = text.indexOf('{', i);
+    if (open < 0 || open + 1 >= text.length) break;
+    const kind = text[open + 1];
+    if (kind !== '{' && kind !== '%' && kind !== '#') {
+      i = open + 1;
+      continue;
+    }
+    let close: number;
+    if (kind === '#') {
+      const c = text.indexOf('#}', open + 2);
+      close = c < 0 ? text.length : c + 2;
+    } else {
+      const end = kind === '{' ? '}' : '%';
+      let depth = 0;
+      let j = open + 2;
+      for (; j < text.length; j++) {
+        const c = text[j];
+        if (c === '"' || c === "'") j = quotedEnd(text, j) - 1;
+        else if (c === '{' || c === '(' || c === '[') depth++;
+        else if ((c === '}' || c === ')' || c === ']') && depth) depth--;
+        else if (c === end && text[j + 1] === '}') break;
+      }
+      close = Math.min(j + 2, text.length);
+    }
+    const inner = text.slice(open + 2, close - 2);
+    const trimmed = /^[-+]/.test(inner) || /[-+]$/.test(inner);
+    const alone = !trimmed && aloneBefore(open);
+    const keep = (from: number) => {
+      const n = lines(from, close);
+      if (n && topLevel() && aloneAfter(close)) inserts.push([close, n]);
+    };
+    i = close;
+    if (kind === '#') {
+      if (alone) keep(open);
+      continue;
+    }
+    if (kind === '{') {
+      if (alone && /^\s*config\s*\(/.test(inner)) keep(open);
+      continue;
+    }
+    const word = /^[-+]?\s*([A-Za-z_]\w*)/.exec(inner)?.[1] ?? '';
+    if (word === 'raw' || word === 'verbatim') {
+      const e = text.slice(close).search(new RegExp(`\\{%-?\\s*end${word}\\s*-?%\\}`));
+      i = e < 0 ? text.length : close + e;
+      continue;
+    }
+    // (a set with no `=` at its top level is a block: `{% set x %}...{% endset %}`)
+    const setBlock = word === 'set' && !/^[-+]?\s*set\s+[^=]*=/.test(inner.replace(/(["'])(?:\\.|(?!\1)[^\\])*\1/g, ''));
+    if ((word === 'set' && !setBlock) || word === 'do') {
+      if (alone) keep(open);
+    } else if (setBlock || ['for', 'macro', 'call', 'filter', 'if'].includes(word)) {
+      stack.push({ word: setBlock ? 'set' : word, start: open, alone });
+    } else if (word === `end${stack.at(-1)?.word}`) {
+      const block = stack.pop()!;
+      if ((block.word === 'set' || block.word === 'macro') && block.alone && !trimmed) keep(block.start);
+    }
+  }
+  if (!inserts.length) return text;
+  let out = '';
+  let from = 0;
+  for (const [at, n] of inserts) {
+    out += `${text.slice(from, at)}{{ '${'\\n'.repeat(n)}' }}`;
+    from = at;
+  }
+  return out + text.slice(from);
+}
+
+/** What Vigil rewrites in a template's text before nunjucks parses it (Jinja syntax nunjucks lacks; the lines a tag that renders nothing spans). */
 export function jinjaToNunjucks(text: string): string {
-  return dropTrailingCommas(rewriteAttributeSets(rewriteLoopFilters(splitNestedBraces(text))));
+  return dropTrailingCommas(rewriteAttributeSets(rewriteLoopFilters(splitNestedBraces(keepSpannedLines(text)))));
 }
 
 /**

@@ -98,8 +98,10 @@ export function quickParse(src: string, opts: { tags?: unknown } = {}): AnyNode 
     if (ch === "'" || ch === '"') {
       const end = src.indexOf(ch, i + 1);
       if (end < 0) fail();
-      const value = src.slice(i + 1, end);
-      if (value.includes('\\')) fail();
+      let value = src.slice(i + 1, end);
+      // (line breaks only: what keepSpannedLines prints after a tag spanning lines)
+      if (/^(?:\\n)+$/.test(value)) value = '\n'.repeat(value.length / 2);
+      else if (value.includes('\\')) fail();
       while (i <= end) forward();
       node = new N.Literal(l, c, value);
     } else if (ch !== undefined && ch >= '0' && ch <= '9') {

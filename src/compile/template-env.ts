@@ -13,7 +13,7 @@ import { TEMPLATE_HELPER_PARAMS, TEMPLATE_HELPERS, type Dialect } from '../adapt
 import { didYouMean } from '../errors.js';
 import { isSecret, registerCompiledSecret, secretPlaceholder } from '../secrets.js';
 import { fastTemplate, FastRenderError, printedFunction, renderFast, UnsupportedTemplate, type FastTemplate } from './fast-render.js';
-import { isPlainObject, PY_ERROR_RE, unbox } from './py-values.js';
+import { isPlainObject, PY_ERROR_RE, pyRepr, unbox } from './py-values.js';
 import { addJinjaCompat, asText, dbtOnlyName, RelationPlaceholder, isKw, noMethod, jinjaToNunjucks, PRINTED_FUNCTION, PRINTED_NONE, PRINTED_NON_FINITE, PLACEHOLDER_USE_RE, TESTED_FUNCTION_RE, UNDEFINED_USE_RE, NONE_USE_RE } from './jinja-compat.js';
 import { docRef } from '../install.js';
 
@@ -248,6 +248,10 @@ export class TemplateEnv {
       const pos = args.filter((a) => !isKw(a));
       if (pos.length > 2 || pos.length === 0) throw new Error(`ref() takes a model name (or the project's name and a model name), got ${pos.length} arguments`);
       let [first, second] = pos;
+      // two arguments are dbt's (package, model): a model's name that is no string (`ref('m', 2)`,
+      // a version by position) is refused, as dbt refuses it, not read as ref('m')
+      if (pos.length === 2 && typeof second !== 'string')
+        throw new Error(`ref(${pos.map((p) => pyRepr(p)).join(', ')}): with two arguments ref() takes the project's name and a model name, both strings (as dbt reads them: package, model); ${typeof second === 'number' ? 'Vigil has no model versions (docs/models.md); ' : ''}write ref('${String(first)}')`);
       // ref('package', 'model'): Vigil has no packages; the project's own name is accepted
       if (typeof second === 'string') {
         if (opts.project !== undefined && first !== opts.project)

@@ -65,7 +65,8 @@ export const ModelConfigSchema = z
     alias: z.string().min(1),
     tags: z.union([z.string(), z.array(z.string())]),
     enabled: z.boolean(),
-    unique_key: z.union([z.string().min(1, 'is empty: name a column, or a list of columns'), z.array(z.string().min(1, 'is empty: name a column')).min(1)]),
+    /** null (dbt's None, `var('uk', none)`): no key, as if not set, and over a key an outer level sets */
+    unique_key: z.union([z.string().min(1, 'is empty: name a column, or a list of columns'), z.array(z.string().min(1, 'is empty: name a column')).min(1)]).nullable(),
     incremental_strategy: z.enum(INCREMENTAL_STRATEGIES),
     on_schema_change: z.enum(ON_SCHEMA_CHANGE),
     full_refresh: z.boolean(),

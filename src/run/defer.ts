@@ -117,8 +117,8 @@ export async function deferManifest(manifest: Manifest, executed: Set<string>, s
         ...n,
         compiled_sql: swap(n.compiled_sql)!,
         compiled_sql_incremental: swap(n.compiled_sql_incremental),
-        pre_hooks: n.pre_hooks?.map((h) => ({ ...h, sql: swap(h.sql)! })),
-        post_hooks: n.post_hooks?.map((h) => ({ ...h, sql: swap(h.sql)! })),
+        pre_hooks: n.pre_hooks?.map((h) => ({ ...h, sql: swap(h.sql)!, ...(h.sql_incremental === undefined ? {} : { sql_incremental: swap(h.sql_incremental) }) })),
+        post_hooks: n.post_hooks?.map((h) => ({ ...h, sql: swap(h.sql)!, ...(h.sql_incremental === undefined ? {} : { sql_incremental: swap(h.sql_incremental) }) })),
       };
     } else if (n.resource_type === 'snapshot' || n.resource_type === 'test') {
       nodes[id] = { ...n, compiled_sql: swap(n.compiled_sql)! };

@@ -200,7 +200,8 @@ export function materializeRequest(n: ModelNode, fullRefresh: boolean): Material
     relation: n.relation!,
     sql: n.compiled_sql,
     incrementalSql: n.compiled_sql_incremental,
-    uniqueKey: uk === undefined ? undefined : Array.isArray(uk) ? uk : [uk],
+    // (a none key is no key: compile leaves it out)
+    uniqueKey: uk === undefined || uk === null ? undefined : Array.isArray(uk) ? uk : [uk],
     strategy: n.config.incremental_strategy,
     // (dbt: true always rebuilds, false never, unset follows --full-refresh)
     fullRefresh: n.config.full_refresh ?? fullRefresh,

@@ -225,6 +225,22 @@ describe('BigQueryAdapter on the real client', () => {
     expect(sent.map((q) => /^select "(.*)"$/.exec(q)?.[1] ?? (/CREATE OR REPLACE TABLE/.test(q) ? 'build' : q))).toEqual(['pre, before begin', 'pre, in', 'build', 'post, in', 'post, after commit']);
   });
 
+  it("an incremental model's hooks run as they render with the build's is_incremental(): their full-build text when the table is created or --full-refresh, sql_incremental when the build writes into the table (was: the full-build text always)", async () => {
+    const bq = await adapter();
+    const relation = { database: 'vigil-test', schema: 'analytics', identifier: 'inc_hooked' };
+    const hook = (kind: 'pre_hook' | 'post_hook', what: string) => ({ kind, sql: `select "${what} full"`, sql_incremental: `select "${what} incremental"`, origin: 'models/inc_hooked.sql:1' });
+    const hooksSent = async (fullRefresh: boolean) => {
+      const before = since().length;
+      await bq.materialize({ kind: 'incremental', relation, sql: 'select 1 as x', incrementalSql: 'select 2 as x', fullRefresh, preHooks: [hook('pre_hook', 'pre')], postHooks: [hook('post_hook', 'post')] });
+      return since().slice(before).filter((r) => r.method === 'POST' && /\/jobs$/.test(r.path) && !r.body.configuration.dryRun).flatMap((r) => /^select "(.*)"$/.exec(r.body.configuration.query.query as string)?.[1] ?? []);
+    };
+    // no table yet: created, the full-build hooks
+    expect(await hooksSent(false)).toEqual(['pre full', 'post full']);
+    fake.addTable('vigil-test', 'analytics', 'inc_hooked', { fields: [{ name: 'x', type: 'INT64' }] });
+    expect(await hooksSent(false)).toEqual(['pre incremental', 'post incremental']);
+    expect(await hooksSent(true)).toEqual(['pre full', 'post full']);
+  });
+
   it('incremental merge on the unique key, pruned by the partition column', async () => {
     fake.addTable('vigil-test', 'analytics', 'inc', { fields: [{ name: 'day', type: 'DATE' }, { name: 'k', type: 'STRING' }, { name: 'n', type: 'INTEGER' }], timePartitioning: { type: 'DAY', field: 'day' } });
     const bq = await adapter();

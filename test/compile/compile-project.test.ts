@@ -99,12 +99,17 @@ describe('compileProject', () => {
     for (const [sql, message] of [
       ["select * from {{ ref('b', version=2) }}", /ref\(\) takes no version=: Vigil has no model versions; write ref\('model'\)/],
       ["select * from {{ ref('b', v=2) }}", /ref\(\) takes no v=/],
+      // two arguments are dbt's (package, model): a version by position is no model name (was: ref('b'))
+      ["select * from {{ ref('b', 2) }}", /^ref\('b', 2\): with two arguments ref\(\) takes the project's name and a model name, both strings \(as dbt reads them: package, model\); Vigil has no model versions \(docs\/models\.md\); write ref\('b'\)$/],
+      ["select * from {{ ref('b', none) }}", /^ref\('b', None\): with two arguments ref\(\) takes the project's name and a model name, both strings \(as dbt reads them: package, model\); write ref\('b'\)$/],
       ["select * from {{ source('raw', 'events', 'x') }}", /source\(\) takes two strings/],
       ["{{ config('table') }}select 1 as id", /config\(\) takes keyword arguments, e\.g\. config\(materialized='table'\); got "table"/],
     ] as const) {
       const r = compile({ yml: { 'models/sources.yml': SOURCES }, models: { 'models/b.sql': 'select 1 as id', 'models/a.sql': sql } });
       expect(errors(r).map((e) => e.message).join('\n'), sql).toMatch(message);
     }
+    // at the call's file:line:col
+    expect(errors(compile({ models: { 'models/b.sql': 'select 1 as id', 'models/a.sql': "select 1 as x\nunion all select * from {{ ref('b', 2) }}" } }))[0]).toMatchObject({ code: 'E_TEMPLATE', file: 'models/a.sql', line: 2 });
     // dbt's dict form of config() still works
     const ok = compile({ models: { 'models/a.sql': "{{ config({'materialized': 'table'}) }}select 1 as id" } });
     expect(errors(ok)).toEqual([]);
@@ -522,6 +527,32 @@ describe('compileProject', () => {
     expect(one("['a', '']")).toEqual(['2: config unique_key[1]: is empty: name a column']);
     expect(one('[]')).toHaveLength(1);
     expect(one("'a'")).toEqual([]);
+  });
+
+  it("unique_key none (dbt's None, var('uk', none)) is no key: as if not set, in config(), properties YAML, a folder and defaults:, and over an outer level's key, as dbt's config() clobbers it (was: 'expected a string or a list, got null')", () => {
+    const projectYaml = `${BASIC_PROJECT_YAML}defaults:\n  unique_key: id\nmodels:\n  nokey:\n    +unique_key: null\n`;
+    const r = compileProject(
+      projectFiles({
+        projectYaml,
+        models: {
+          'models/inline.sql': "{{ config(materialized='incremental', unique_key=none) }}\nselect 1 as id",
+          'models/by_var.sql': "{{ config(materialized='incremental', unique_key=var('uk', none)) }}\nselect 1 as id",
+          'models/in_yaml.sql': "{{ config(materialized='incremental') }}\nselect 1 as id",
+          'models/nokey/in_folder.sql': "{{ config(materialized='incremental') }}\nselect 1 as id",
+          'models/keyed.sql': "{{ config(materialized='incremental') }}\nselect 1 as id",
+          // none beside a table or append: nothing to warn about (a key would be)
+          'models/a_table.sql': "{{ config(materialized='table', unique_key=none) }}\nselect 1 as id",
+          'models/appended.sql': "{{ config(materialized='incremental', incremental_strategy='append', unique_key=none) }}\nselect 1 as id",
+        },
+        yml: { 'models/props.yml': 'models:\n  - name: in_yaml\n    config:\n      unique_key: null\n' },
+      }),
+      { env: {} },
+    );
+    expect(r.diagnostics).toEqual([]);
+    for (const name of ['inline', 'by_var', 'in_yaml', 'in_folder', 'a_table', 'appended']) expect('unique_key' in model(r, name).config, name).toBe(false);
+    expect(model(r, 'keyed').config.unique_key).toBe('id');
+    // --vars gives the key where the var is set
+    expect(model(compileProject(projectFiles({ models: { 'models/by_var.sql': "{{ config(materialized='incremental', unique_key=var('uk', none)) }}\nselect 1 as id" } }), { env: {}, vars: { uk: 'id' } }), 'by_var').config.unique_key).toBe('id');
   });
 
   it("a relation or schema name longer than Postgres keeps (63 bytes) is an error at compile on a Postgres target only (was: Postgres cut it, and the build dropped its own table or another model's)", () => {

@@ -80,6 +80,12 @@ const EFFECTS: Record<string, () => Promise<void> | void> = {
     await run(compile({ 'models/t.sql': `{{ config(materialized='incremental', unique_key='id') }}\nselect * from (values (1, {% if is_incremental() %}'new'{% else %}'old'{% endif %})) as v(id, x)` }));
     await run(compile({ 'models/t.sql': `{{ config(materialized='incremental', unique_key='id') }}\nselect * from (values (1, {% if is_incremental() %}'new'{% else %}'old'{% endif %})) as v(id, x)` }));
     expect(await db.query('select id, x from analytics.t')).toEqual([{ id: 1, x: 'new' }]);
+    // none (dbt's None, var('uk', none)) is no key, over a folder's: the incremental rows are added beside the stored ones
+    const { db: db2, run: run2 } = await duck();
+    const none = compile({ 'models/t.sql': `{{ config(materialized='incremental', unique_key=var('uk', none)) }}\nselect * from (values (1, {% if is_incremental() %}'new'{% else %}'old'{% endif %})) as v(id, x)` }, { projectYaml: 'name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\nmodels:\n  +unique_key: id\n' });
+    await run2(none);
+    await run2(none);
+    expect(await db2.query('select id, x from analytics.t order by x desc')).toEqual([{ id: 1, x: 'old' }, { id: 1, x: 'new' }]);
   },
   async incremental_strategy() {
     // append: the incremental rows are added as they are, even with a unique_key

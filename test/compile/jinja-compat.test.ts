@@ -329,6 +329,22 @@ describe('splitNestedBraces: a dict closed before the tag end is one tag, as Jin
   });
 });
 
+describe('keepSpannedLines: a tag that renders nothing over several lines keeps them (docs/models.md)', () => {
+  it("prints the line breaks after a multi-line config(), set, do, comment, set or macro block standing alone at the top level; not in a loop or macro, not beside text, not with whitespace control", async () => {
+    const { keepSpannedLines } = await import('../../src/compile/jinja-compat.js');
+    expect(keepSpannedLines("{{ config(\n  a=1\n) }}\nselect 1")).toBe("{{ config(\n  a=1\n) }}{{ '\\n\\n' }}\nselect 1");
+    expect(keepSpannedLines("{% set x = [\n1] %}\n{% do x.append(\n2) %}\n{# a\nb #}\nx")).toBe("{% set x = [\n1] %}{{ '\\n' }}\n{% do x.append(\n2) %}{{ '\\n' }}\n{# a\nb #}{{ '\\n' }}\nx");
+    expect(keepSpannedLines("{% set y %}\na\n{% endset %}\n{% macro m() %}\n{% endmacro %}\nx")).toBe("{% set y %}\na\n{% endset %}{{ '\\n\\n' }}\n{% macro m() %}\n{% endmacro %}{{ '\\n' }}\nx");
+    // in an if: printed when its branch is; a string holding a tag's end is no end
+    expect(keepSpannedLines("{% if a %}\n  {% set s = '%}' ~ [\n1] %}\n{% endif %}")).toBe("{% if a %}\n  {% set s = '%}' ~ [\n1] %}{{ '\\n' }}\n{% endif %}");
+    // left as they are: a macro's or a loop's body (their output would change), a tag beside text,
+    // one with whitespace control, a call that prints something
+    for (const t of ["{% macro m() %}\n{% set z = [\n1] %}\n{% endmacro %}x", "{% for c in cs %}\n{% set z = [\n1] %}\n{% endfor %}", "select {{ config(\n a=1) }}", "{{ config(\n a=1) }} select", "{%- set x = [\n1] %}\n", "{{ config(\n a=1) -}}\n", "{{ f(\n1) }}\n"]) {
+      expect(keepSpannedLines(t), t).toBe(t);
+    }
+  });
+});
+
 describe('through the CLI: Python values in a model run on DuckDB', () => {
   it("lists joined with +, a macro's kwargs, tojson in a string literal, a chain, {% set -%}: the SQL as Jinja renders it", () => {
     const dir = makeProject({

@@ -208,6 +208,20 @@ describe('on a real DuckDB, through the CLI', () => {
     expect(marked.code).toBe(2);
   });
 
+  it('PII through ephemeral models into a snapshot (inlined as its CTEs): traced to the model reading the snapshot', () => {
+    const dir = makeProject({
+      'models/sources.yml': 'sources:\n  - name: app\n    schema: raw\n    tables:\n      - name: items\n        columns:\n          - name: id\n          - name: name\n            meta: { pii: true }\n',
+      'models/eph1.sql': "{{ config(materialized='ephemeral') }}\nselect id, name from {{ source('app', 'items') }}",
+      'models/eph2.sql': "{{ config(materialized='ephemeral') }}\nselect id, name as who from {{ ref('eph1') }}",
+      'snapshots/s.sql': "{% snapshot items_snap %}\n{{ config(unique_key='id', strategy='check', check_cols='all') }}\nselect * from {{ ref('eph2') }}\n{% endsnapshot %}\n",
+      'models/leak.sql': "select id, who from {{ ref('items_snap') }}",
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['compile']);
+    expect(r.stdout + r.stderr).toContain("error: column 'who' of model 'leak' publishes PII unmasked: it is a copy of source app.items.name [E_PII]");
+    expect(r.code).toBe(2);
+  });
+
   it("a snapshot's dbt_scd_id holds its unique_key as text: a PII key makes it PII (was: not among the snapshot's known columns, a warning)", () => {
     const dir = makeProject({
       'models/sources.yml': 'sources:\n  - name: app\n    schema: raw\n    tables:\n      - name: items\n        columns:\n          - name: email\n            meta: { pii: true }\n          - name: name\n',

@@ -396,7 +396,48 @@ select id, name, cast(updated_at as timestamp) as updated_at from {{ ref('custom
   }
 }
 
+/** Snapshots (a block and a YAML one) of an ephemeral model that reads another: both inlined as CTEs, as in a model. */
+function ofEphemerals(projectYaml: string, env: Record<string, string>) {
+  const dir = makeProject({
+    'project.yaml': projectYaml,
+    'seeds/customers.csv': STATES[0],
+    'models/eph1.sql': "{{ config(materialized='ephemeral') }}\nselect id, name from {{ ref('customers') }}",
+    'models/eph2.sql': "{{ config(materialized='ephemeral') }}\nselect id, upper(name) as name from {{ ref('eph1') }}",
+    'snapshots/snap_eph.sql': "{% snapshot snap_eph %}{{ config(unique_key='id', strategy='check', check_cols='all') }} select * from {{ ref('eph2') }}{% endsnapshot %}\n",
+    'snapshots/snapshots.yml': "snapshots:\n  - name: snap_eph_yaml\n    relation: ref('eph2')\n    config: { unique_key: id, strategy: check, check_cols: all }\n",
+  });
+  dirs.push(dir);
+  const run = (args: string[]) => {
+    const r = vigil(dir, args, env);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    return r.stdout;
+  };
+  run(['seed']);
+  // vigil check sends the snapshot's statements as vigil snapshot does
+  expect(run(['check'])).toMatch(/^OK: /m);
+  const first = run(['snapshot']);
+  expect(first).toMatch(/OK snapshot \S*snap_eph \(3 rows, first versions\)/);
+  expect(first).toMatch(/OK snapshot \S*snap_eph_yaml \(3 rows, first versions\)/);
+  writeFileSync(join(dir, 'seeds/customers.csv'), STATES[1]);
+  run(['seed']);
+  const second = run(['snapshot']);
+  expect(second).toMatch(/snap_eph \(2 new versions\)/);
+  expect(second).toMatch(/snap_eph_yaml \(2 new versions\)/);
+  const current = vigil(dir, ['show', '--inline', "select id, name from {{ ref('snap_eph') }} where dbt_valid_to is null order by id", '--output', 'csv'], env).stdout;
+  expect(current).toBe('id,name\n1,ANN2\n2,BOB\n3,CY\n4,DAN\n');
+  const compiled = readFileSync(join(dir, 'target/compiled/fixture/snapshots/snap_eph/snap_eph.sql'), 'utf8');
+  expect(compiled).toMatch(/^with "__vigil_eph_eph1" as \([\s\S]*\),\n"__vigil_eph_eph2" as \(/);
+}
+
 describe('vigil snapshot', () => {
+  it("DuckDB: a snapshot of an ephemeral model (that reads another) has them inlined as CTEs, as a model has, in SQL and YAML snapshots (was: compiled, then 'Table __vigil_eph_eph2 does not exist')", () => {
+    ofEphemerals(DUCK, {});
+  });
+
+  it('Postgres: the same', () => {
+    ofEphemerals(pgProjectYaml(uniqueSchema('snapeph')), { VIGIL_TEST_PG_URL: inject('pgUrl') });
+  });
+
   it('DuckDB: updates, deletes, new keys and a key back, timestamp and check strategies', () => {
     sequence('name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\n', {}, 'snapshots');
   });

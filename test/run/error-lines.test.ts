@@ -61,6 +61,29 @@ describe('error lines of the compiled SQL', () => {
     expect(r2.code).toBe(1);
   });
 
+  it("a config(), {% set %}, {# comment #} or {% set %} block written over several lines keeps the lines it spans: the compiled SQL's line is the model's (was: m.sql:4:3 for the bad column on line 7)", () => {
+    const dir = project(`name: el\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/el.duckdb, schema: analytics }\n`, "{{ config(materialized='table') }}\nselect 1 as id, 2 as v");
+    const models = {
+      // the issue's model
+      m: "{{ config(\n  materialized='table',\n  tags=['x']\n) }}\n\nselect 1 as a,\n  nosuchcol as b",
+      // every kind of tag that renders nothing, over lines; a loop (rendered by nunjucks, not the fast path)
+      n: "{{ config(\n  materialized='table'\n) }}\n{% set cols = [\n  'id',\n  'v'\n] %}\n{#\n  a note\n#}\n{% set body %}\n  x\n{% endset %}\nselect\n  {% for c in cols %}{{ c }}, {% endfor %}\n  nope as w\nfrom {{ ref('base') }}",
+    };
+    for (const [name, sql] of Object.entries(models)) writeFileSync(join(dir, `models/${name}.sql`), sql);
+    expect(vigil(dir, ['run', '-s', 'base']).code).toBe(0);
+    const r = vigil(dir, ['run', '-s', 'm', 'n']);
+    expect(r.stdout).toContain('models/m.sql (compiled SQL: target/compiled/el/models/m.sql:7:3)');
+    expect(r.stdout).toContain('models/n.sql (compiled SQL: target/compiled/el/models/n.sql:16:3)');
+    for (const [name, sql] of Object.entries(models)) {
+      const compiled = readFileSync(join(dir, `target/compiled/el/models/${name}.sql`), 'utf8').split('\n');
+      // line for line: the SQL after the tags is where the model has it
+      const lines = sql.split('\n');
+      const last = lines.length - 1;
+      expect(compiled.slice(last - 1, last + 1)).toEqual(lines.slice(last - 1).map((l) => l.replace(/\{%.*%\}/, 'id, v, ').replace(/\{\{ ref\('base'\) \}\}/, '"analytics"."base"')));
+    }
+    expect(r.code).toBe(1);
+  });
+
   it('Postgres: the same lines through its CREATE ... AS and its temp-table staging', () => {
     const schema = uniqueSchema('errlines');
     const dir = project(`name: el\ndefault_target: pg\ntargets:\n  pg: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: ${schema} }\n`, "{{ config(materialized='table') }}\nselect 1 as id, 2 as v");

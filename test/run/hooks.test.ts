@@ -242,6 +242,43 @@ select cast('not a number' as int) as id`,
     expect((await rows<{ model: string }>(w, dir, schema, `select model from ${schema}.hook_log order by model`)).map((x) => x.model)).toEqual(['elsewhere', 'orders', 'run']);
     expect(await rows(w, dir, schema, `select count(*)::int as n from ${other}.audit`)).toEqual([{ n: 0 }]);
   });
+
+  it("an incremental model's hooks see the is_incremental() its build runs with, as dbt renders them in the materialization; on_run_end's is false (was: always false, a 'full build only' pre-hook ran on every run)", async () => {
+    const schema = uniqueSchema('hooks_incr');
+    const dir = project(w, schema, {
+      'models/hkd.sql': `{{ config(materialized='incremental', unique_key='id',
+  pre_hook="{% if not is_incremental() %}delete from {{ this.schema }}.hkd_audit{% else %}select 1{% endif %}",
+  post_hook=["insert into {{ this.schema }}.hkd_audit select {{ var('batch') }}", "insert into {{ this.schema }}.hook_log select 'hkd', '{{ is_incremental() }}', {{ var('batch') }}"]) }}
+select {{ var('batch') }} as id`,
+    });
+    writeFileSync(
+      join(dir, 'project.yaml'),
+      readFileSync(join(dir, 'project.yaml'), 'utf8')
+        .replace(/defaults:\n  post_hook: .*\n/, 'vars:\n  batch: 0\n')
+        .replace(`(model varchar(100), what varchar(100), n int)"`, `(model varchar(100), what varchar(100), n int)"\n  - "create table if not exists ${schema}.hkd_audit (b int)"`)
+        .replace(`on_run_end: "insert into ${schema}.hook_log select 'run', 'on_run_end', 0"`, `on_run_end: "insert into ${schema}.hook_log select 'run', '{{ is_incremental() }}', 0"`),
+    );
+    const build = (batch: number, ...flags: string[]) => {
+      const r = vigil(dir, ['run', '-s', 'hkd', '--vars', `{batch: ${batch}}`, ...flags], w.env());
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+    };
+    for (const batch of [1, 2, 3]) build(batch);
+    expect(await rows(w, dir, schema, `select id from ${schema}.hkd order by id`)).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }]);
+    // the full-build pre-hook ran once, on the first run
+    expect(await rows(w, dir, schema, `select b from ${schema}.hkd_audit order by b`)).toEqual([{ b: 1 }, { b: 2 }, { b: 3 }]);
+    // a full refresh is no incremental run: its hooks render with is_incremental() false
+    build(4, '--full-refresh');
+    expect(await rows(w, dir, schema, `select b from ${schema}.hkd_audit order by b`)).toEqual([{ b: 4 }]);
+    const log = await rows<{ model: string; what: string; n: number }>(w, dir, schema, `select model, what, n from ${schema}.hook_log`);
+    expect(log.map((x) => `${x.model} ${Number(x.n)}: ${x.what}`)).toEqual(['hkd 1: False', 'run 0: False', 'hkd 2: True', 'run 0: False', 'hkd 3: True', 'run 0: False', 'hkd 4: False', 'run 0: False']);
+    // the manifest holds both texts of a hook whose is_incremental() renders other text
+    const node = JSON.parse(readFileSync(join(dir, 'target/manifest.json'), 'utf8')).nodes['model.hooks.hkd'];
+    expect(node.pre_hooks).toEqual([{ kind: 'pre_hook', sql: `delete from ${schema}.hkd_audit`, sql_incremental: 'select 1', origin: 'models/hkd.sql:2' }]);
+    expect(node.post_hooks).toEqual([
+      { kind: 'post_hook', sql: `insert into ${schema}.hkd_audit select 4`, origin: 'models/hkd.sql:3' },
+      { kind: 'post_hook', sql: `insert into ${schema}.hook_log select 'hkd', 'False', 4`, sql_incremental: `insert into ${schema}.hook_log select 'hkd', 'True', 4`, origin: 'models/hkd.sql:3' },
+    ]);
+  });
 });
 
 describe('hooks that cannot work are compile errors at their line', () => {

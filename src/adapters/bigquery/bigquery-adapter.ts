@@ -9,7 +9,7 @@
 import type { BigQuery, Job } from '@google-cloud/bigquery';
 import { WarehouseError } from '../../errors.js';
 import { countReferencedTables, onDemandBytesBilled } from './bigquery-billing.js';
-import { aroundTransaction, droppedColumnsFailure, ExactNumber, type Estimate, exactInteger, jsonValue, maskingDigest, withHooks, partitionField, schemaChangeFailure, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
+import { aroundTransaction, droppedColumnsFailure, ExactNumber, hooksOfRun, type Estimate, exactInteger, jsonValue, maskingDigest, withHooks, partitionField, schemaChangeFailure, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
 import { loadColumnType, type Relation, type SqlParam } from '../dialect.js';
 import type { SyncWriter } from '../../sync/sync-types.js';
 import { bigQueryDdlType, bigQueryDialect, bigQueryHelpersSql, type BqField } from './bigquery-dialect.js';
@@ -823,7 +823,10 @@ export class BigQueryAdapter implements Adapter {
       }
     }
     const run = (sql: string) => this.execute(sql);
-    return aroundTransaction(req, run, (inside) => withHooks(inside, run, () => this.build(req)));
+    // the hooks as they render with the build's is_incremental(): true when it writes into the existing table
+    const existing = req.kind === 'incremental' && !req.fullRefresh ? await this.metadata(req.relation) : undefined;
+    const hooks = hooksOfRun(req, !!existing && !isView(existing));
+    return aroundTransaction(hooks, run, (inside) => withHooks(inside, run, () => this.build(req)));
   }
 
   private async build(req: MaterializeRequest): Promise<MaterializeResult> {

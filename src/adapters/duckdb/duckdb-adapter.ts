@@ -9,7 +9,7 @@ import { availableParallelism, totalmem } from 'node:os';
 import type { DuckDBConnection, DuckDBInstance, DuckDBType, DuckDBValue, DuckDBValueConverter } from '@duckdb/node-api';
 import { loadDuckDb } from './duckdb-module.js';
 import { WarehouseBusyError, WarehouseError } from '../../errors.js';
-import { aroundTransaction, droppedColumnsFailure, ExactNumber, hasHooks, incrementalMessage, maskingAfterRun, mergeDuplicatesFailure, mergeDuplicatesSql, maskingChangeFailure, partitionCountSql, recordedMasking, withMaskingLine, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
+import { aroundTransaction, droppedColumnsFailure, ExactNumber, hasHooks, hooksOfRun, incrementalMessage, maskingAfterRun, mergeDuplicatesFailure, mergeDuplicatesSql, maskingChangeFailure, partitionCountSql, recordedMasking, withMaskingLine, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
 import { loadColumnType, type Relation, type SqlParam } from '../dialect.js';
 import type { SyncWriter } from '../../sync/sync-types.js';
 import { duckDbDialect } from './duckdb-dialect.js';
@@ -417,6 +417,11 @@ export class DuckDbAdapter implements Adapter {
   async materialize(req: MaterializeRequest): Promise<MaterializeResult> {
     const existing = await this.relationExists(req.relation);
     return this.withConnection(async (c) => {
+      // an incremental run appends to the table (its incremental query) unless the table holds
+      // no row (filled from the full query, in place): decided once, before any hook runs, and
+      // the hooks run as they render with that is_incremental(), as the model's SQL does
+      const appends = req.kind === 'incremental' && existing === 'table' && !req.fullRefresh && !(await emptyTable(c, this.dialect.relation(req.relation)));
+      req = hooksOfRun(req, appends);
       let open = false;
       // one transaction; inside one already (the hooks' own), the work simply joins it
       const inTx = async <T>(fn: () => Promise<T>): Promise<T> => {
@@ -441,12 +446,12 @@ export class DuckDbAdapter implements Adapter {
       // an incremental run leaves (maskingAfterRun)
       const stamp: { on: boolean; record?: Record<string, string> } = { on: req.kind === 'incremental' && !!req.masking };
       const stamped = async (inside: Pick<MaterializeRequest, 'preHooks' | 'postHooks'>): Promise<MaterializeResult> => {
-        const r = await withHooks(inside, run, () => this.build(c, req, existing, inTx, stamp));
+        const r = await withHooks(inside, run, () => this.build(c, req, existing, inTx, stamp, appends));
         const comment = stamp.on ? withMaskingLine(await commentOf(c, req.relation), stamp.record ?? req.masking!) : undefined;
         if (comment !== undefined) await run(`comment on table ${this.dialect.relation(req.relation)} is ${this.dialect.literal(comment)}`);
         return r;
       };
-      const body = (inside: Pick<MaterializeRequest, 'preHooks' | 'postHooks'>) => (hasHooks(inside) || stamp.on ? inTx(() => stamped(inside)) : this.build(c, req, existing, inTx, stamp));
+      const body = (inside: Pick<MaterializeRequest, 'preHooks' | 'postHooks'>) => (hasHooks(inside) || stamp.on ? inTx(() => stamped(inside)) : this.build(c, req, existing, inTx, stamp, appends));
       if (!hasHooks(req)) return body(req);
       try {
         // hooks and the build commit together or not at all; those with transaction: false run
@@ -459,7 +464,7 @@ export class DuckDbAdapter implements Adapter {
     });
   }
 
-  private async build(c: DuckDBConnection, req: MaterializeRequest, existing: 'table' | 'view' | null, inTx: <T>(fn: () => Promise<T>) => Promise<T>, stamp: { on: boolean; record?: Record<string, string> }): Promise<MaterializeResult> {
+  private async build(c: DuckDBConnection, req: MaterializeRequest, existing: 'table' | 'view' | null, inTx: <T>(fn: () => Promise<T>) => Promise<T>, stamp: { on: boolean; record?: Record<string, string> }, appends: boolean): Promise<MaterializeResult> {
     const d = this.dialect;
     const rel = d.relation(req.relation);
     if (req.kind === 'view') {
@@ -483,7 +488,8 @@ export class DuckDbAdapter implements Adapter {
     }
     // incremental: stage the new rows, then delete+insert (or append) in one transaction
     const tmp = d.quoteIdent(`__vigil_incr_${req.relation.identifier}_${++this.tmpSeq}`);
-    const empty = await emptyTable(c, rel);
+    // (a table that held no row when the build began: filled from the full query)
+    const empty = !appends;
     // the masking the table was built with (its comment): kept up to date where it was recorded, or the table held no row
     const built = stamp.on && !empty ? recordedMasking(await commentOf(c, req.relation)) : undefined;
     stamp.on &&= empty || !!built;

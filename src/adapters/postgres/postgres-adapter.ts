@@ -10,7 +10,7 @@ import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Pool, PoolClient, QueryArrayConfig } from 'pg';
 import { WarehouseError } from '../../errors.js';
-import { aroundTransaction, columnNamed, droppedColumnsFailure, ExactNumber, incrementalMessage, maskingAfterRun, mergeDuplicatesFailure, mergeDuplicatesSql, maskingChangeFailure, partitionCountSql, recordedMasking, withMaskingLine, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, exactInteger, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
+import { aroundTransaction, columnNamed, hooksOfRun, droppedColumnsFailure, ExactNumber, incrementalMessage, maskingAfterRun, mergeDuplicatesFailure, mergeDuplicatesSql, maskingChangeFailure, partitionCountSql, recordedMasking, withMaskingLine, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, exactInteger, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
 import { loadColumnType, scratchIdentifier, type Relation, type SqlParam } from '../dialect.js';
 import type { SyncReader, SyncWriter } from '../../sync/sync-types.js';
 import { PG_HELPERS_HINT, PG_HELPERS_PRESENT_SQL, PG_HELPERS_SQL, postgresDialect } from './postgres-dialect.js';
@@ -559,8 +559,14 @@ export class PostgresAdapter implements Adapter {
         const now = await relationKind(c, req.relation);
         if (now !== existing) this.catalog.delete(req.relation.schema);
         existing = now;
+        // an incremental run appends to the table (its incremental query) unless the table holds
+        // no row (built by `build --empty`, or emptied: filled from the full query, in place; its
+        // incremental query would read max(...) of nothing and add nothing): decided once, before
+        // any hook runs, and the hooks run as they render with that is_incremental(), as the SQL does
+        const appends = req.kind === 'incremental' && existing === 'table' && !req.fullRefresh && (await c.query(`select 1 as one from ${rel} limit 1`)).rowCount !== 0;
+        const run = hooksOfRun(req, appends);
         // hooks with transaction: false on this client outside the build's transaction (VACUUM can run there)
-        return await aroundTransaction(req, (sql) => PostgresAdapter.run(c, sql), (inside) => this.build(c, { ...req, ...inside }, rel, existing, remember, (g) => (granted = g)));
+        return await aroundTransaction(run, (sql) => PostgresAdapter.run(c, sql), (inside) => this.build(c, { ...run, ...inside }, rel, existing, remember, (g) => (granted = g), appends));
       } finally {
         await c.query('select pg_advisory_unlock(hashtextextended($1, 0))', [key]).catch(() => undefined);
       }
@@ -569,7 +575,7 @@ export class PostgresAdapter implements Adapter {
   }
 
   /** materialize() with the relation's lock held on `c`. */
-  private async build(c: PoolClient, req: MaterializeRequest, rel: string, existing: 'table' | 'view' | null, remember: (kind: 'table' | 'view') => void, setGranted: (g: GrantPlan) => void): Promise<MaterializeResult> {
+  private async build(c: PoolClient, req: MaterializeRequest, rel: string, existing: 'table' | 'view' | null, remember: (kind: 'table' | 'view') => void, setGranted: (g: GrantPlan) => void, appends: boolean): Promise<MaterializeResult> {
     const d = this.dialect;
     // grants_mode add never revokes: a relation the build drops (the table swapped out, a view
     // replaced outright, a view a cascade dropped earlier in this process) hands its privileges,
@@ -662,9 +668,8 @@ export class PostgresAdapter implements Adapter {
       return withDropped({ message: req.kind === 'incremental' ? 'created incremental table' : 'created table' });
     }
     const tmp = d.quoteIdent(`__vigil_incr_${++this.tmpSeq}`);
-    // an incremental table that holds no row (built by `build --empty`, or emptied) is filled from
-    // the full query, in place: its incremental query would read max(...) of nothing and add nothing
-    const empty = (await c.query(`select 1 as one from ${rel} limit 1`)).rowCount === 0;
+    // (an incremental table that held no row when the build began: filled from the full query, in place)
+    const empty = !appends;
     const built = stamp && !empty ? recordedMasking(await tableCommentOf(c, rel)) : undefined;
     stamp &&= empty || !!built;
     const w = await inTx(async () => {
