@@ -14,8 +14,9 @@ select
   action_verb,
   coalesce(action_status, 'unknown') as action_status,
   coalesce(action_status, 'unknown') <> 'success' as is_failure,
-  -- privileged: changes to who may do what, deletions and data leaving the platform
-  (event_type like 'admin.%' or action_verb in ('delete', 'export', 'grant')) as is_privileged,
+  -- privileged: changes to who may do what, deletions and data leaving the platform; the verb in
+  -- any case (seed 004's HTTP middleware records request.method: 'DELETE')
+  (event_type like 'admin.%' or lower(action_verb) in ('delete', 'export', 'grant')) as is_privileged,
   coalesce(context_tenant_id, 'unknown') as tenant_id,
   context_project_id as project_id,
   context_request_id as request_id,

@@ -1,6 +1,10 @@
 {{ config(materialized='ephemeral') }}
 -- Interactions per capability for every day since the capability was first seen,
--- zero-filled, so "the 7 preceding rows" are exactly the 7 preceding days.
+-- zero-filled, so "the 7 preceding rows" are exactly the 7 preceding days. The days run to
+-- the day the model is built (today, UTC), not to the last day with a log: when the logs stop
+-- altogether, every known capability reads 0 on the silent days, so a complete silent day is
+-- a drop (the day in progress is judged by ai_audit_capability_anomalies' is_complete_day).
+-- A row dated after today (clock skew) still extends them to its day.
 with per_day as (
   select date, capability, cast(sum(interaction_count) as bigint) as interaction_count, cast(sum(error_count) as bigint) as error_count
   from {{ ref('ai_audit_daily') }}
@@ -12,7 +16,7 @@ capabilities as (
   group by capability
 ),
 spine as (
-  {{ date_spine('(select min(date) from per_day)', '(select max(date) from per_day)') }}
+  {{ date_spine('(select min(date) from per_day)', '(select greatest(max(date), ' ~ current_date() ~ ') from per_day)') }}
 )
 select
   s.date,

@@ -78,6 +78,21 @@ describe('demo scenarios fire the matching alert, and a normal day fires nothing
     expect(r.stdout).toContain('"event_action": "trigger"');
     expect(r.stdout).toContain('"Open Dashboard"');
   });
+  it('the logs stop altogether: every capability with real volume drops on the silent day (was: the silent days were not in the anomalies, nothing fired)', () => {
+    // the demo's last log two days before the evaluation: the whole day before it is silent
+    const d = vigil(dir, ['demo', '--rows', '40000', '--days', '21', '--now', new Date(Date.parse(NOW) - 2 * 86_400_000).toISOString()]);
+    expect(d.code, d.stderr).toBe(0);
+    const b = vigil(dir, ['build', '--full-refresh']);
+    expect(b.code, b.stdout + b.stderr).toBe(0);
+    const r = vigil(dir, ['alerts', 'evaluate', '--dry-run', '--at', NOW]);
+    expect(r.code, r.stderr).toBe(0);
+    const f = firing(r.stdout);
+    const drops = f.filter((x) => x.startsWith('ai_audit_volume_drop {capability='));
+    expect(drops.length).toBeGreaterThanOrEqual(5);
+    expect(drops).toContain('ai_audit_volume_drop {capability=chat}');
+    expect(r.stdout).toMatch(/Volume drop on chat: 0 interactions on 2026-03-09/);
+    expect(f).toContain('ai_audit_no_logs_business_hours');
+  });
 });
 
 describe('delivery to PagerDuty and Slack (loopback receivers)', () => {
@@ -144,14 +159,16 @@ describe('delivery to PagerDuty and Slack (loopback receivers)', () => {
 
     // Saturday: the spike day left the query's window (and no_logs is outside business hours);
     // keep_firing_for (1h) holds it firing from this first evaluation without it, and as it has
-    // fired for four days the repeat (repeat_interval 4h) goes out, to the same PagerDuty incident
-    const held = await evaluate('2026-03-14T18:00:00Z');
+    // fired for four days the repeat (repeat_interval 4h) goes out, to the same PagerDuty incident.
+    // (The spike rule only: the demo's logs end on the 10th, so by Saturday the silent days are
+    // drops of every capability, ai_audit_volume_drop's, which this test is not about.)
+    const held = await evaluate('2026-03-14T18:00:00Z', {}, ['-s', 'ai_audit_volume_spike']);
     expect(held.code, held.stdout + held.stderr).toBe(0);
     expect(held.stdout).toMatch(/ai_audit_volume_spike +1 firing/);
     expect(pd.incidents.get(spikeKey[0])).toMatchObject({ status: 'triggered', opened: 1, triggers: 2 });
     expect(slack.messages).toHaveLength(2);
     // an hour later the hold is over
-    const third = await evaluate('2026-03-14T19:00:00Z');
+    const third = await evaluate('2026-03-14T19:00:00Z', {}, ['-s', 'ai_audit_volume_spike']);
     expect(third.code, third.stdout + third.stderr).toBe(0);
     expect(third.stdout).toContain('firing -> resolved {capability=summarize}');
     expect(pd.incidents.get(spikeKey[0])).toMatchObject({ status: 'resolved', opened: 1, resolved: 1 });

@@ -4,9 +4,9 @@
  * refused by its type (never parsed in the machine's time zone).
  */
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { cpSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeProject, removeDir, vigil } from '../helpers.js';
+import { makeProject, removeDir, REPO, vigil } from '../helpers.js';
 import { pgProjectYaml, uniqueSchema } from '../support/postgres.js';
 
 const dirs: string[] = [];
@@ -99,6 +99,23 @@ describe('vigil source freshness on DuckDB', () => {
       expect(by.cast_ts).toMatchObject({ status: 'error', max_loaded_at: `${old.replace(' ', 'T')}.000Z` });
       expect(by.warn_only.max_loaded_at).toBe(`${old.replace(' ', 'T')}.000Z`);
     }
+  });
+});
+
+describe('vigil source freshness of the shipped project', () => {
+  it('passes right after vigil demo: workflows are judged by last_accessed_at (was: created_at, days old at once, an ERROR and exit 1)', () => {
+    const dir = makeProject({}, false);
+    dirs.push(dir);
+    for (const p of ['project.yaml', 'models', 'macros']) cpSync(join(REPO, p), join(dir, p), { recursive: true });
+    const d = vigil(dir, ['demo']);
+    expect(d.code, d.stderr).toBe(0);
+    const r = vigil(dir, ['source', 'freshness']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).not.toMatch(/ERROR freshness/);
+    const by = results(dir);
+    expect(Object.keys(by).sort()).toEqual(['ai_audit_logs', 'audit_events', 'audit_trails', 'market_snapshots', 'usage_log', 'workflows', 'workspace_data_snapshots']);
+    expect(by.workflows.status).toBe('pass');
+    expect(r.stdout).toMatch(/PASS freshness of raw\.workflows: newest last_accessed_at /);
   });
 });
 

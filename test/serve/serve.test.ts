@@ -606,13 +606,15 @@ describe('vigil serve', () => {
     // (-s is not an option of serve: refused like any unknown flag)
     expect(srv).toBeUndefined();
     const ok = await serve(dir, ['--run-now']);
-    await waitFor(() => (/alerts: OK/.test(ok.log()) && /sync_delta: OK/.test(ok.log()) && /sync_nightly_full: (OK|skipped)/.test(ok.log()) ? true : undefined), 120_000, ok.log);
+    await waitFor(() => (/alerts: OK/.test(ok.log()) && /sync_delta: OK/.test(ok.log()) && /sync_nightly_full: (OK|skipped)/.test(ok.log()) && /build_anomalies: (OK|FAILED)/.test(ok.log()) ? true : undefined), 120_000, ok.log);
     const h = await health(ok.base);
     expect(h.status, JSON.stringify(h.body)).toBe(200);
     expect(h.body.streams.map((x) => x.stream).sort()).toEqual(['raw.ai_audit_logs', 'raw.audit_events', 'raw.audit_trails', 'raw.market_snapshots', 'raw.usage_log', 'raw.workflows', 'raw.workspace_data_snapshots']);
     ok.child.kill('SIGTERM');
     expect(await ok.exited, ok.log()).toBe(0);
     expect(ok.log()).toMatch(/sync_delta: building what reads raw\.ai_audit_logs, /);
+    // the anomalies are rebuilt on their own schedule too: a day without any log gets no build from the sync
+    expect(ok.log()).toMatch(/build_anomalies: OK/);
     expect(ok.log()).toMatch(/alerts: OK in [\d.]+s: \d+ rules, \d+ firing/);
     const db = await DuckDbAdapter.open({ type: 'duckdb', path: '.vigil/dev.duckdb', schema: 'analytics' }, dir, 1);
     try {
