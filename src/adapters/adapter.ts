@@ -268,6 +268,8 @@ export interface Adapter {
   /** How many statements can usefully run at once. */
   readonly maxConcurrency: number;
   execute(sql: string, params?: SqlParam[]): Promise<void>;
+  /** Run one DML statement: the rows it changed, or undefined when the warehouse does not say (absent: never says). */
+  executeCounted?(sql: string, params?: SqlParam[]): Promise<number | undefined>;
   query<T extends Row = Row>(sql: string, params?: SqlParam[]): Promise<T[]>;
   /**
    * A query's rows as the warehouse spells them (`vigil show`): numbers exact (ExactNumber where

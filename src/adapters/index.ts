@@ -128,7 +128,7 @@ function revealing(a: Adapter): Adapter {
       const v = Reflect.get(t, p) as unknown;
       if (typeof v !== 'function') return v;
       const f = v as (...args: unknown[]) => Promise<unknown>;
-      if (p === 'execute' || p === 'query' || p === 'preview' || p === 'dryRun') return async (sql: string, ...rest: unknown[]) => f.call(t, reveal(sql), ...rest).catch(hide(sql));
+      if (p === 'execute' || p === 'executeCounted' || p === 'query' || p === 'preview' || p === 'dryRun') return async (sql: string, ...rest: unknown[]) => f.call(t, reveal(sql), ...rest).catch(hide(sql));
       if (p === 'materialize' || p === 'estimate') {
         return async (r: MaterializeRequest) => f.call(t, revealRequest(r)).catch(hide(requestStatements(r)));
       }

@@ -37,6 +37,12 @@ export interface Capabilities {
    * it per job and holds no second handle meanwhile, e.g. to renew a job's lease (default false).
    */
   singleProcess?: boolean;
+  /**
+   * Looking rows up by a column's values (`where event_id in (...)`) in a long table wants an
+   * index on it (a row store: Postgres); a columnar engine scans the column faster than it keeps
+   * an index up to date (DuckDB), and BigQuery has none (default false).
+   */
+  lookupIndexes?: boolean;
 }
 
 /** A problem with a target config that its zod schema cannot express, at one of its keys. */

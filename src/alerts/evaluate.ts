@@ -315,7 +315,7 @@ export async function evaluateAlerts(ctx: EvalContext, opts: EvalOptions): Promi
     const writeHistory = async () => {
       if (!ctx.history || !doc.events?.length) return;
       try {
-        const r = await writeAlertEvents(ctx.adapter, ctx.history.schema, doc.events);
+        const r = await writeAlertEvents(ctx.adapter, ctx.history.schema, doc.events, (m) => ctx.err(`  warning: alert history: ${m}`));
         if (opts.crashAfterHistory) process.kill(process.pid, 'SIGKILL');
         Object.assign(summary.history, r, { pending: 0 });
         doc.events = [];
@@ -556,6 +556,7 @@ export async function deliverOutbox(ctx: EvalContext, doc: StateDoc, policy: Del
   const { RateLimiter } = await import('./delivery/rate-limit.js');
 
   // saves are serialized, and one not started yet is shared: it writes the document as it is when it starts
+  // (the marks that changed since the last write, not the whole state: StateStore.saveProgress)
   let current: Promise<void> = Promise.resolve();
   let queued: Promise<void> | undefined;
   const save = (): Promise<void> => {
@@ -564,7 +565,7 @@ export async function deliverOutbox(ctx: EvalContext, doc: StateDoc, policy: Del
       .catch(() => {})
       .then(() => {
         queued = undefined;
-        return ctx.store.save(doc);
+        return ctx.store.saveProgress(doc);
       });
     queued = current = p;
     return p;

@@ -135,26 +135,30 @@ export function statusSnapshot(instances: Record<string, InstanceState>): Map<st
 }
 
 const INSERT_CHUNK = 100;
+/** Event ids looked up per statement: on Postgres' index a lookup each; on DuckDB and BigQuery each statement reads the whole event_id column. */
+const PROBE_CHUNK = 1000;
 
 /**
  * Write `events` to `schema`.vigil_alert_events, creating it on first use; returns the events
  * written now and those the table had already (a run that died before dropping them from the
  * state). Call only while holding the alert state lock.
  */
-export async function writeAlertEvents(adapter: Adapter, schema: string, events: AlertEvent[]): Promise<{ written: number; already: number }> {
+export async function writeAlertEvents(adapter: Adapter, schema: string, events: AlertEvent[], warn?: (message: string) => void): Promise<{ written: number; already: number }> {
   if (!events.length) return { written: 0, already: 0 };
-  await ensureAlertEventsTable(adapter, schema);
+  await ensureAlertEventsTable(adapter, schema, warn);
   const d = adapter.dialect;
   const rel = d.relation({ schema, identifier: ALERT_EVENTS_TABLE });
   let written = 0;
   let already = 0;
+  const have = new Set<string>();
   for (let i = 0; i < events.length; i += INSERT_CHUNK) {
     const chunk = events.slice(i, i + INSERT_CHUNK);
-    const ids = chunk.map((e) => e.event_id);
-    const have = new Set(
-      (await adapter.query<{ event_id: unknown }>(`select event_id from ${rel} where event_id in (${ids.map((_, k) => d.param(k + 1)).join(', ')})`, ids)).map((r) => String(r.event_id)),
-    );
-    const fresh = chunk.filter((e) => !have.has(e.event_id));
+    if (i % PROBE_CHUNK === 0) {
+      const ids = events.slice(i, i + PROBE_CHUNK).map((e) => e.event_id);
+      for (const r of await adapter.query<{ event_id: unknown }>(`select event_id from ${rel} where event_id in (${ids.map((_, k) => d.param(k + 1)).join(', ')})`, ids)) have.add(String(r.event_id));
+    }
+    // (an id twice in the list is written once: the unique index would refuse the second)
+    const fresh = chunk.filter((e) => !have.has(e.event_id) && !!have.add(e.event_id));
     already += chunk.length - fresh.length;
     if (!fresh.length) continue;
     const params: string[] = [];
@@ -172,10 +176,44 @@ export async function writeAlertEvents(adapter: Adapter, schema: string, events:
   return { written, already };
 }
 
-/** Create the table if it is not there (the built-in source's relation; `vigil build` calls it too, so models reading it build before any alert fired). */
-export async function ensureAlertEventsTable(adapter: Adapter, schema: string): Promise<void> {
+/** The index each write's probe (`event_id in (...)`) looks its ids up by, where an index pays (capabilities.lookupIndexes: Postgres). */
+export const EVENT_ID_INDEX = 'vigil_alert_events_event_id';
+
+/**
+ * Create the table if it is not there (the built-in source's relation; `vigil build` calls it
+ * too, so models reading it build before any alert fired), and, where an index pays
+ * (capabilities.lookupIndexes: Postgres), the unique index on `event_id` (also on a table an
+ * earlier version created). A table holding an `event_id` twice (written by
+ * hand, or by another tool) gets a plain index instead, with a warning: the probes stay fast.
+ * Any other failure to index is a warning too: the history is written without it.
+ */
+export async function ensureAlertEventsTable(adapter: Adapter, schema: string, warn: (message: string) => void = () => {}): Promise<void> {
   const rel = { schema, identifier: ALERT_EVENTS_TABLE };
-  if ((await adapter.relationExists(rel)) !== null) return;
   const d = adapter.dialect;
-  await createOwnTable(adapter, rel, COLUMNS.map((c) => `${d.quoteIdent(c.name)} ${d.type(c.type)}${c.name === 'event_id' ? ' not null' : ''}`).join(', '));
+  if ((await adapter.relationExists(rel)) === null) {
+    await createOwnTable(adapter, rel, COLUMNS.map((c) => `${d.quoteIdent(c.name)} ${d.type(c.type)}${c.name === 'event_id' ? ' not null' : ''}`).join(', '));
+  }
+  // (Postgres; DuckDB scans the column in a few ms per million rows, and keeping an index costs it more, BigQuery has none)
+  if (!adapter.warehouse.capabilities.lookupIndexes) return;
+  const index = (unique: boolean) => adapter.execute(`create ${unique ? 'unique ' : ''}index if not exists ${d.quoteIdent(EVENT_ID_INDEX)} on ${d.relation(rel)} (${d.quoteIdent('event_id')})`);
+  // (two processes creating it at once: Postgres' catalog refuses the second's name)
+  const created = (e: unknown) => /already exists|pg_class_relname_nsp_index/i.test((e as Error).message);
+  const first = (e: unknown) => redact((e as Error).message.split('\n')[0]).slice(0, 300);
+  const where = `${d.relation(rel)}`;
+  try {
+    await index(true);
+    return;
+  } catch (e) {
+    if (created(e)) return;
+    if (!/duplicate|unique/i.test((e as Error).message)) {
+      warn(`could not create the index ${EVENT_ID_INDEX} on ${where}: ${first(e)}; the history is written without it (each write looks its event ids up in the whole table)`);
+      return;
+    }
+  }
+  try {
+    await index(false);
+    warn(`${where} holds an event_id more than once (rows written by something other than vigil), so its event_id index is not unique: ${EVENT_ID_INDEX} indexes it without the constraint. Vigil never writes an event twice; to have the unique index, delete the extra rows and drop the index (the next write creates it)`);
+  } catch (e) {
+    if (!created(e)) warn(`could not create the index ${EVENT_ID_INDEX} on ${where}: ${first(e)}; the history is written without it (each write looks its event ids up in the whole table)`);
+  }
 }

@@ -9,6 +9,12 @@
  * On top of compare-and-set sits a lease lock kept inside the document: an evaluation takes
  * it, and a second evaluation running at the same time sees it and stops before sending
  * anything. A lock whose lease ran out, or whose process is gone (same host), is taken over.
+ *
+ * Delivery marks each notification before and after its send (evaluate.ts deliverOutbox):
+ * where the backend keeps a journal (the warehouse), such a save appends one line holding the
+ * outbox entries that changed since the last write (not their items nor bodies) and the lock,
+ * rather than rewriting the whole document; the next whole write (at the latest, releasing
+ * the lock) folds the lines in. Reading applies the lines to the body they were written on.
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, unlinkSync } from 'node:fs';
@@ -17,7 +23,7 @@ import { dirname } from 'node:path';
 import type { Adapter } from '../adapters/adapter.js';
 import { WarehouseError } from '../errors.js';
 import { writeProjectFile } from '../project/artifacts.js';
-import { casWrite, leaseLive, PROCESS_STARTED, warehouseCas, type CasBackend } from '../run/cas-document.js';
+import { casAppend, casWrite, leaseLive, PROCESS_STARTED, warehouseCas, type CasBackend, type CasDocument } from '../run/cas-document.js';
 import { redact } from '../secrets.js';
 import type { InstanceState, RuleRuntime } from './engine.js';
 import type { AlertEvent } from './history.js';
@@ -77,8 +83,34 @@ export function lockLive(l: LockInfo | undefined, now = Date.now()): boolean {
   return leaseLive(l, now);
 }
 
+/** A journal past this many characters is folded into the next save (a whole write): an append costs at most this much. */
+export const JOURNAL_LIMIT = 128 * 1024;
+
+/** One journal line: what a save during delivery changed (StateStore.saveProgress). */
+interface JournalLine {
+  /** the writeId of the body it applies to (a line left on another body, written by a version that does not clear the journal, is skipped) */
+  b: string;
+  /** this write's writeId */
+  w: string;
+  lock?: LockInfo;
+  /** outbox entries whose status, attempts, errors or times changed, without their items; hasBody false: their body was dropped (sent) */
+  outbox: Array<Omit<OutboxEntry, 'items' | 'body'> & { hasBody: boolean }>;
+  /** the events still to be written to the history, when they changed */
+  events?: AlertEvent[];
+}
+
+/** What a journal line holds of an entry: every field but its items (fixed) and its body (only ever dropped). */
+function entryMarks(e: OutboxEntry): JournalLine['outbox'][number] {
+  const { items: _items, body, ...rest } = e;
+  return { ...rest, hasBody: body !== undefined };
+}
+
 export class StateStore {
   private version: number | undefined;
+  /** as this store last wrote it: the body's writeId, each outbox entry's marks (JSON), the events' count, the journal's length */
+  private written: { base: string; marks: Map<string, string>; events: number; journal: number } | undefined;
+  /** an append failed (the column could not be added): whole saves from then on */
+  private journalOff = false;
   private readonly owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
 
   constructor(
@@ -90,7 +122,7 @@ export class StateStore {
   /** The current document, without locking (for listing). */
   async read(): Promise<StateDoc> {
     const cur = await this.backend.get();
-    return cur ? parse(cur.body, this.description) : emptyState();
+    return cur ? parse(cur, this.description) : emptyState();
   }
 
   /** Take the lock, waiting up to `waitMs` for another holder to finish. */
@@ -103,7 +135,7 @@ export class StateStore {
         cur = await this.backend.get();
         if (!cur) throw new StateError(`could not create the alert state in ${this.description}`);
       }
-      const doc = parse(cur.body, this.description);
+      const doc = parse(cur, this.description);
       if (doc.lock && doc.lock.owner !== this.owner && lockLive(doc.lock)) {
         if (Date.now() >= deadline) throw new LockBusyError(doc.lock);
         await sleep(Math.min(500, 50 * 2 ** attempt));
@@ -120,6 +152,53 @@ export class StateStore {
     if (doc.lock?.owner !== this.owner) throw new Error('internal: save() without holding the alert state lock');
     doc.lock.until = new Date(Date.now() + this.leaseMs).toISOString();
     if (this.version === undefined || !(await this.write(this.version, doc))) throw new StateError(`lost the alert state lock in ${this.description} (its lease ran out and another run took it over); this run stops without sending more`);
+  }
+
+  /**
+   * save() for delivery's marks (and lease renewals): where the backend keeps a journal, and
+   * only outbox entries' marks, the history's pending events and the lock changed since the last
+   * write, one journal line holding those; else (or once the journal is long) a whole save().
+   */
+  async saveProgress(doc: StateDoc): Promise<void> {
+    if (doc.lock?.owner !== this.owner) throw new Error('internal: save() without holding the alert state lock');
+    const w = this.written;
+    const changed = w && this.backend.append && !this.journalOff && w.journal < JOURNAL_LIMIT ? this.changedMarks(doc, w) : undefined;
+    if (!w || !changed) return this.save(doc);
+    doc.lock.until = new Date(Date.now() + this.leaseMs).toISOString();
+    const events = (doc.events?.length ?? 0) !== w.events ? (doc.events ?? []) : undefined;
+    let text = '';
+    let id = '';
+    const line = (writeId: string) => {
+      const l: JournalLine = { b: w.base, w: (id = writeId), lock: doc.lock, outbox: changed.map(entryMarks), ...(events ? { events } : {}) };
+      // (through the one redaction path, like the body)
+      return (text = redact(JSON.stringify(l)) + '\n');
+    };
+    let version: number | undefined;
+    try {
+      version = await casAppend(this.backend, this.version!, line, (cur) => parse(cur, this.description));
+    } catch {
+      // (the journal could not be written, the column not added: the whole document is, its compare-and-set as ever)
+      this.journalOff = true;
+      return this.save(doc);
+    }
+    if (version === undefined) throw new StateError(`lost the alert state lock in ${this.description} (its lease ran out and another run took it over); this run stops without sending more`);
+    this.version = version;
+    doc.writeId = id;
+    for (const e of changed) w.marks.set(e.id, JSON.stringify(entryMarks(e)));
+    w.events = doc.events?.length ?? 0;
+    w.journal += text.length;
+  }
+
+  /** The outbox entries whose marks differ from the last write; undefined when something a journal line cannot hold changed (entries added or removed). */
+  private changedMarks(doc: StateDoc, w: NonNullable<StateStore['written']>): OutboxEntry[] | undefined {
+    if (doc.outbox.length !== w.marks.size) return undefined;
+    const out: OutboxEntry[] = [];
+    for (const e of doc.outbox) {
+      const was = w.marks.get(e.id);
+      if (was === undefined) return undefined;
+      if (JSON.stringify(entryMarks(e)) !== was) out.push(e);
+    }
+    return out;
   }
 
   async unlock(doc: StateDoc): Promise<void> {
@@ -150,18 +229,22 @@ export class StateStore {
 
   private async write(expected: number, doc: StateDoc): Promise<boolean> {
     // the state (file or table) goes through the one redaction path, like every file Vigil writes
-    const version = await casWrite(this.backend, expected, doc, (d) => redact(JSON.stringify(d)), (b) => parse(b, this.description));
-    if (version === undefined) return false;
+    const version = await casWrite(this.backend, expected, doc, (d) => redact(JSON.stringify(d)), (cur) => parse(cur, this.description));
+    if (version === undefined) {
+      this.written = undefined;
+      return false;
+    }
     this.version = version;
+    this.written = this.backend.append ? { base: doc.writeId!, marks: new Map(doc.outbox.map((e) => [e.id, JSON.stringify(entryMarks(e))])), events: doc.events?.length ?? 0, journal: 0 } : undefined;
     return true;
   }
 
 }
 
-function parse(body: string, where: string): StateDoc {
+function parse(cur: CasDocument, where: string): StateDoc {
   let d: StateDoc;
   try {
-    d = JSON.parse(body) as StateDoc;
+    d = JSON.parse(cur.body) as StateDoc;
   } catch (e) {
     throw new StateError(`the alert state in ${where} is not valid JSON (${(e as Error).message}); restore it, or delete it to start over (firing alerts would be notified again)`);
   }
@@ -169,7 +252,36 @@ function parse(body: string, where: string): StateDoc {
   d.rules ??= {};
   d.silences ??= [];
   d.outbox ??= [];
+  if (cur.journal) applyJournal(d, cur.journal, where);
   return d;
+}
+
+/** The marks a delivery appended since the body was written, in order (StateStore.saveProgress). */
+function applyJournal(d: StateDoc, journal: string, where: string): void {
+  const byId = new Map(d.outbox.map((e) => [e.id, e]));
+  const base = d.writeId;
+  for (const text of journal.split('\n')) {
+    if (!text) continue;
+    let l: JournalLine;
+    try {
+      l = JSON.parse(text) as JournalLine;
+    } catch (e) {
+      throw new StateError(`the alert state in ${where} has a journal line that is not valid JSON (${(e as Error).message}); restore it, or delete it to start over (firing alerts would be notified again)`);
+    }
+    // (lines written on another body: an earlier version of Vigil replaced the body without clearing them)
+    if (l.b !== base) continue;
+    d.writeId = l.w;
+    if (l.lock) d.lock = l.lock;
+    if (l.events) d.events = l.events;
+    for (const m of l.outbox ?? []) {
+      const e = byId.get(m.id);
+      if (!e) continue;
+      const { hasBody, ...marks } = m;
+      const { items, body } = e;
+      for (const k of Object.keys(e)) delete (e as unknown as Record<string, unknown>)[k];
+      Object.assign(e, marks, { items }, hasBody && body !== undefined ? { body } : {});
+    }
+  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -239,14 +351,13 @@ export function fileStore(path: string, leaseMs?: number): StateStore {
     }
   };
   const backend: CasBackend = {
-    atomic: true,
     get: async () => withMutex(get),
     init: async (body) => withMutex(() => (get() ? undefined : write(0, body))),
     cas: async (expected, body) =>
       withMutex(() => {
-        if (headVersion() !== expected) return false;
+        if (headVersion() !== expected) return 'lost' as const;
         write(expected + 1, body);
-        return true;
+        return 'won' as const;
       }),
     close: async () => {},
   };
@@ -258,6 +369,6 @@ export function fileStore(path: string, leaseMs?: number): StateStore {
 export const ALERT_STATE_TABLE = 'vigil_alert_state';
 
 export async function warehouseStore(adapter: Adapter, schema: string, leaseMs?: number): Promise<StateStore> {
-  const backend = await warehouseCas(adapter, schema, ALERT_STATE_TABLE, 'state');
+  const backend = await warehouseCas(adapter, schema, ALERT_STATE_TABLE, 'state', { journal: true });
   return new StateStore(backend, `table ${backend.relation}`, leaseMs);
 }

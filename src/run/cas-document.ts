@@ -9,18 +9,30 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { createOwnTable, type Adapter } from '../adapters/adapter.js';
 
+/** Whether a compare-and-set took: `unknown` where the warehouse does not count the rows a statement changed (read back to tell). */
+export type CasOutcome = 'won' | 'lost' | 'unknown';
+
 /**
  * The storage primitive: read the current version, create the empty version-0 document when
  * there is none (idempotent: concurrent first runs write the same bytes), or replace it only
- * if it is still `expected`.
+ * if it is still `expected`. A backend with a journal also appends to the document: a line
+ * (its `journal`, cleared by the next replacement) that moves the version as a replacement
+ * does, written at the cost of the line, not of the document (src/alerts/state.ts).
  */
 export interface CasBackend {
-  /** cas() answers for itself (no read-back needed to know whose write won). */
-  readonly atomic?: boolean;
-  get(): Promise<{ version: number; body: string } | undefined>;
+  get(): Promise<CasDocument | undefined>;
   init(body: string): Promise<void>;
-  cas(expected: number, body: string): Promise<boolean>;
+  cas(expected: number, body: string): Promise<CasOutcome>;
+  /** Append `line` to the journal if the document is still at `expected` (absent: only whole documents are written). */
+  append?(expected: number, line: string): Promise<CasOutcome>;
   close(): Promise<void>;
+}
+
+export interface CasDocument {
+  version: number;
+  body: string;
+  /** lines appended since the body was written (backends with a journal), each ending in a newline */
+  journal?: string;
 }
 
 /**
@@ -33,45 +45,83 @@ export async function casWrite<D extends { writeId?: string }>(
   expected: number,
   doc: D,
   serialize: (d: D) => string = (d) => JSON.stringify(d),
-  parse: (body: string) => { writeId?: string } = (b) => JSON.parse(b) as { writeId?: string },
+  parse: (cur: CasDocument) => { writeId?: string } = (cur) => JSON.parse(cur.body) as { writeId?: string },
 ): Promise<number | undefined> {
   doc.writeId = randomBytes(8).toString('hex');
-  if (!(await cas.cas(expected, serialize(doc)))) return undefined;
-  if (cas.atomic) return expected + 1;
+  return settled(cas, await cas.cas(expected, serialize(doc)), expected, doc.writeId, parse);
+}
+
+/**
+ * Append a journal line made by `line(writeId)` (it records the fresh writeId it is given, as the
+ * document read back with it says) if the document is still at `expected`: the new version,
+ * or undefined when another writer won.
+ */
+export async function casAppend(cas: CasBackend, expected: number, line: (writeId: string) => string, parse: (cur: CasDocument) => { writeId?: string }): Promise<number | undefined> {
+  if (!cas.append) throw new Error('internal: this document has no journal');
+  const writeId = randomBytes(8).toString('hex');
+  return settled(cas, await cas.append(expected, line(writeId)), expected, writeId, parse);
+}
+
+async function settled(cas: CasBackend, outcome: CasOutcome, expected: number, writeId: string, parse: (cur: CasDocument) => { writeId?: string }): Promise<number | undefined> {
+  if (outcome === 'won') return expected + 1;
+  if (outcome === 'lost') return undefined;
   const now = await cas.get();
-  return now && parse(now.body).writeId === doc.writeId ? now.version : undefined;
+  return now && parse(now).writeId === writeId ? now.version : undefined;
 }
 
 /**
  * The document `id` in table `schema.table` of the warehouse. The table is created on the first
  * write: reading (dry runs, status) leaves the warehouse untouched. The document, the version
- * and the id travel as bind parameters, never as SQL text. A cas() that returns true may still
- * have lost (no affected-row counts on every warehouse): the caller re-reads to see whose write won.
+ * and the id travel as bind parameters, never as SQL text. A compare-and-set knows it won from
+ * the rows its UPDATE changed (Postgres, DuckDB, BigQuery's numDmlAffectedRows); where the
+ * warehouse does not say, the caller re-reads to see whose write won.
+ *
+ * `journal`: the table has a `journal` column (added to a table without it at the first
+ * append), for CasBackend.append.
  */
-export async function warehouseCas(adapter: Adapter, schema: string, table: string, id: string): Promise<CasBackend & { relation: string }> {
+export async function warehouseCas(adapter: Adapter, schema: string, table: string, id: string, opts: { journal?: boolean } = {}): Promise<CasBackend & { relation: string }> {
   const d = adapter.dialect;
   const p = (i: number) => d.param(i);
   const rel = d.relation({ schema, identifier: table });
   const pk = adapter.warehouse.capabilities.primaryKeys ? ' primary key' : '';
   // (asked once, for init(): a table created since is found by get() itself, and `create table if not exists` is harmless)
   let exists = (await adapter.relationExists({ schema, identifier: table })) !== null;
+  // whether the table has the journal column (a table an earlier version created has not, until the first append adds it)
+  let journal = !!opts.journal && (!exists || (await adapter.columns({ schema, identifier: table })).some((c) => c.name.toLowerCase() === 'journal'));
+  const counted = async (sql: string, params: Array<string | number>): Promise<CasOutcome> => {
+    try {
+      if (!adapter.executeCounted) {
+        await adapter.execute(sql, params);
+        return 'unknown';
+      }
+      const n = await adapter.executeCounted(sql, params);
+      // (BigQuery: two identical first rows move together)
+      return n === undefined ? 'unknown' : n > 0 ? 'won' : 'lost';
+    } catch (e) {
+      // BigQuery refuses one of two concurrent DML statements on a table; Postgres may fail serialization
+      if (/concurrent update|could not serialize|serialization failure|deadlock|conflict/i.test((e as Error).message)) return 'lost';
+      throw e;
+    }
+  };
+  const str = d.type('string');
   return {
     relation: rel,
     get: async () => {
-      let rows: Array<{ version: unknown; body: unknown }>;
+      let rows: Array<{ version: unknown; body: unknown; journal?: unknown }>;
       try {
-        rows = await adapter.query<{ version: unknown; body: unknown }>(`select version, body from ${rel} where id = ${p(1)} order by version desc limit 1`, [id]);
+        rows = await adapter.query<{ version: unknown; body: unknown; journal?: unknown }>(`select version, body${journal ? ', journal' : ''} from ${rel} where id = ${p(1)} order by version desc limit 1`, [id]);
       } catch (e) {
         // no table yet: no document (reading never creates it)
         if (/does not exist|not found/i.test((e as Error).message)) return undefined;
         throw e;
       }
-      return rows[0] ? { version: Number(rows[0].version), body: String(rows[0].body) } : undefined;
+      const r = rows[0];
+      return r ? { version: Number(r.version), body: String(r.body), ...(typeof r.journal === 'string' && r.journal ? { journal: r.journal } : {}) } : undefined;
     },
     init: async (body) => {
       if (!exists) {
         // (two first runs creating it at once both come through: createOwnTable)
-        await createOwnTable(adapter, { schema, identifier: table }, `id ${d.type('string')}${pk}, version ${d.type('int')} not null, body ${d.type('string')} not null, updated_at ${d.type('timestamp')}`);
+        await createOwnTable(adapter, { schema, identifier: table }, `id ${str}${pk}, version ${d.type('int')} not null, body ${str} not null, updated_at ${d.type('timestamp')}${opts.journal ? `, journal ${str}` : ''}`);
         exists = true;
       }
       try {
@@ -79,7 +129,7 @@ export async function warehouseCas(adapter: Adapter, schema: string, table: stri
         // runs may both insert where keys are not enforced (BigQuery): the rows are identical,
         // version 0, and the first compare-and-set UPDATE moves them all at once.
         await adapter.execute(
-          `insert into ${rel} (id, version, body, updated_at) select * from (select cast(${p(1)} as ${d.type('string')}) as id, 0 as version, cast(${p(2)} as ${d.type('string')}) as body, ${d.current_timestamp()} as updated_at) as first_state where not exists (select 1 from ${rel} where id = ${p(3)})`,
+          `insert into ${rel} (id, version, body, updated_at) select * from (select cast(${p(1)} as ${str}) as id, 0 as version, cast(${p(2)} as ${str}) as body, ${d.current_timestamp()} as updated_at) as first_state where not exists (select 1 from ${rel} where id = ${p(3)})`,
           [id, body, id],
         );
       } catch (e) {
@@ -87,16 +137,24 @@ export async function warehouseCas(adapter: Adapter, schema: string, table: stri
         if (!/duplicate|unique|primary key|constraint|conflict/i.test((e as Error).message)) throw e;
       }
     },
-    cas: async (expected, body) => {
-      try {
-        await adapter.execute(`update ${rel} set version = ${p(1)}, body = ${p(2)}, updated_at = ${d.current_timestamp()} where id = ${p(3)} and version = ${p(4)}`, [expected + 1, body, id, expected]);
-      } catch (e) {
-        // BigQuery refuses one of two concurrent DML statements on a table; Postgres may fail serialization
-        if (/concurrent update|could not serialize|serialization failure|deadlock|conflict/i.test((e as Error).message)) return false;
-        throw e;
-      }
-      return true;
-    },
+    // (a new body clears the journal: its lines are in it)
+    cas: (expected, body) => counted(`update ${rel} set version = ${p(1)}, body = ${p(2)}, updated_at = ${d.current_timestamp()}${journal ? ', journal = null' : ''} where id = ${p(3)} and version = ${p(4)}`, [expected + 1, body, id, expected]),
+    ...(opts.journal
+      ? {
+          append: async (expected: number, line: string) => {
+            if (!journal) {
+              // a table an earlier version created: the column is added once (a concurrent run may add it first)
+              try {
+                await adapter.execute(`alter table ${rel} add column if not exists journal ${str}`);
+              } catch (e) {
+                if (!/already exists|duplicate column/i.test((e as Error).message)) throw e;
+              }
+              journal = true;
+            }
+            return counted(`update ${rel} set version = ${p(1)}, journal = coalesce(journal, '') || cast(${p(2)} as ${str}), updated_at = ${d.current_timestamp()} where id = ${p(3)} and version = ${p(4)}`, [expected + 1, line, id, expected]);
+          },
+        }
+      : {}),
     close: async () => {},
   };
 }

@@ -328,7 +328,7 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
     const { ensureLog } = await import('../retention/retention.js');
     for (const id of builtins) {
       const s = manifest.sources[id];
-      if (s.meta?.vigil_builtin === 'alert_events') await ensureAlertEventsTable(adapter, s.relation.schema);
+      if (s.meta?.vigil_builtin === 'alert_events') await ensureAlertEventsTable(adapter, s.relation.schema, (m) => opts.out(`warning: alert history: ${m}`));
       else if (s.meta?.vigil_builtin === 'retention_log' && (await adapter.relationExists(s.relation)) === null) await ensureLog(adapter, s.relation);
     }
   }

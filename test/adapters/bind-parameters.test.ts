@@ -515,28 +515,31 @@ const values = (r: FakeRequest) => paramsOf(r).map((p) => p.parameterValue?.valu
  * e.g. a state table kept from the statements seen so far. The fake records a request before
  * it picks the answer, so the request being answered is the last one recorded.
  */
-function answerWith(fake: FakeBigQuery, respond: (sql: string, params: unknown[]) => { rows: Array<Record<string, unknown>>; fields: FakeField[] } | undefined): void {
-  const shared: { rows?: Array<Record<string, unknown>>; fields?: FakeField[] } = {};
+function answerWith(fake: FakeBigQuery, respond: (sql: string, params: unknown[]) => { rows: Array<Record<string, unknown>>; fields: FakeField[]; numDmlAffectedRows?: number } | undefined): void {
+  const shared: { rows?: Array<Record<string, unknown>>; fields?: FakeField[]; numDmlAffectedRows?: number } = {};
   fake.onQuery((sql) => {
     const a = respond(sql, values(fake.requests.at(-1)!));
     if (!a) return false;
     shared.rows = a.rows;
     shared.fields = a.fields;
+    shared.numDmlAffectedRows = a.numDmlAffectedRows;
     return true;
   }, shared);
 }
 
-/** The alert state table of `dataset`, kept from the INSERT and compare-and-set UPDATEs the store sends. */
+/** The alert state table of `dataset`, kept from the INSERT and compare-and-set UPDATEs the store sends (whole documents, journal lines). */
 function emulateAlertState(fake: FakeBigQuery, project: string, dataset: string): void {
-  let row: { version: number; body: string } | undefined;
+  let row: { version: number; body: string; journal: string | null } | undefined;
   const rel = `\`${dataset}\`.\`${ALERT_STATE_TABLE}\``;
   answerWith(fake, (sql, p) => {
     if (!sql.includes(rel)) return undefined;
-    if (/^create table/i.test(sql)) fake.addTable(project, dataset, ALERT_STATE_TABLE, { fields: [{ name: 'id', type: 'STRING' }, { name: 'version', type: 'INT64' }, { name: 'body', type: 'STRING' }, { name: 'updated_at', type: 'TIMESTAMP' }] });
-    else if (/^insert/i.test(sql)) row ??= { version: 0, body: String(p[1]) };
+    if (/^create table/i.test(sql)) fake.addTable(project, dataset, ALERT_STATE_TABLE, { fields: [{ name: 'id', type: 'STRING' }, { name: 'version', type: 'INT64' }, { name: 'body', type: 'STRING' }, { name: 'updated_at', type: 'TIMESTAMP' }, { name: 'journal', type: 'STRING' }] });
+    else if (/^insert/i.test(sql)) row ??= { version: 0, body: String(p[1]), journal: null };
     else if (/^update/i.test(sql)) {
-      if (row && row.version === Number(p[3])) row = { version: Number(p[0]), body: String(p[1]) };
-    } else if (/^select version, body/i.test(sql)) return { rows: row ? [row] : [], fields: [{ name: 'version', type: 'INTEGER' }, { name: 'body', type: 'STRING' }] };
+      const hit = !!row && row.version === Number(p[3]);
+      if (row && hit) row = / journal = coalesce/.test(sql) ? { ...row, version: Number(p[0]), journal: (row.journal ?? '') + String(p[1]) } : { version: Number(p[0]), body: String(p[1]), journal: null };
+      return { rows: [], fields: [], numDmlAffectedRows: hit ? 1 : 0 };
+    } else if (/^select version, body/i.test(sql)) return { rows: row ? [row] : [], fields: [{ name: 'version', type: 'INTEGER' }, { name: 'body', type: 'STRING' }, { name: 'journal', type: 'STRING' }] };
     return { rows: [], fields: [] };
   });
 }
@@ -630,7 +633,7 @@ describe('BigQuery (the real client against the loopback fake)', () => {
     const start = fake.requests.length;
     await evaluateHostileLabels(adapter, 'bind_labels', adapter.dialect.relation({ schema: 'bind_labels', identifier: 'hostile_labels' }));
     const reqs = fake.requests.slice(start);
-    const bodies = reqs.filter((r) => /^update /i.test(sqlOf(r) ?? '')).map((r) => JSON.parse(String(values(r)[1])) as StateDoc);
+    const bodies = reqs.filter((r) => /^update .* body = /i.test(sqlOf(r) ?? '')).map((r) => JSON.parse(String(values(r)[1])) as StateDoc);
     const saved = bodies.find((b) => Object.keys(b.instances).length > 0)!;
     expect(Object.values(saved.instances).filter((i) => i.alert === 'hostile_rows').map((i) => i.labels.who).sort()).toEqual(sorted(HOSTILE));
     expect(Object.keys(saved.rules.hostile_new.seen ?? {}).sort()).toEqual(sorted(HOSTILE));

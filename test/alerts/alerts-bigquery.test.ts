@@ -35,7 +35,7 @@ describe('the alert state store on BigQuery', () => {
   it('creates, inserts, compare-and-sets and reads back with statements BigQuery parses, the document as a parameter', async () => {
     const statements: string[] = [];
     let exists = false;
-    let stored: { version: number; body: string } | undefined;
+    let stored: { version: number; body: string; journal: string | null } | undefined;
     const adapter = {
       type: 'bigquery',
       warehouse: { capabilities: { primaryKeys: false } },
@@ -50,27 +50,39 @@ describe('the alert state store on BigQuery', () => {
         // runtime values never in the SQL text: one '?' per parameter
         expect(sql.split('?').length - 1).toBe(params.length);
         if (/^create table/i.test(sql)) exists = true;
-        else if (/^insert/i.test(sql)) stored ??= { version: 0, body: String(params[1]) };
-        else if (/^update/i.test(sql)) {
+        else if (/^insert/i.test(sql)) stored ??= { version: 0, body: String(params[1]), journal: null };
+        else if (/^update .* journal = coalesce/i.test(sql)) {
+          // a delivery mark: a line appended to the journal
+          const [next, line, , expected] = params as [number, string, string, number];
+          if (stored && stored.version === expected) stored = { ...stored, version: next, journal: (stored.journal ?? '') + line };
+        } else if (/^update/i.test(sql)) {
           const [next, body, , expected] = params as [number, string, string, number];
-          if (stored && stored.version === expected) stored = { version: next, body };
+          if (stored && stored.version === expected) stored = { version: next, body, journal: null };
         }
       },
       async query(sql: string) {
         statements.push(sql);
-        return stored ? [{ version: stored.version, body: stored.body }] : [];
+        return stored ? [{ version: stored.version, body: stored.body, journal: stored.journal }] : [];
       },
     } as unknown as Adapter;
     const store = await warehouseStore(adapter, 'analytics');
     const doc = await store.lock('test');
     doc.silences.push({ id: 'abc', matchers: [{ label: 'capability', op: '=', value: "it's \\ quoted" }], startsAt: '2026-01-01T00:00:00Z', endsAt: '2026-01-02T00:00:00Z', comment: 'x', createdBy: 't', createdAt: '2026-01-01T00:00:00Z' });
+    doc.outbox.push({ id: 'n1', receiver: 'hook', type: 'slack', createdAt: '2026-01-01T00:00:00Z', status: 'pending', attempts: 0, items: [] });
     await store.save(doc);
+    // a delivery mark: a journal line, read back to tell whose write won (no affected-row count here)
+    doc.outbox[0].status = 'sending';
+    await store.saveProgress(doc);
+    expect((await store.read()).outbox[0].status).toBe('sending');
+    expect(stored?.journal).toContain('"status":"sending"');
     await store.unlock(doc);
     const back = await store.read();
     expect(back.silences[0].matchers[0].value).toBe("it's \\ quoted");
     expect(back.lock).toBeUndefined();
+    expect(back.outbox[0].status).toBe('sending');
+    expect(stored?.journal).toBeNull();
     expect(statements.some((s) => /^create table if not exists `analytics`.`vigil_alert_state`/i.test(s))).toBe(true);
-    expect(statements.filter((s) => /^update/i.test(s)).length).toBe(3); // lock, save, unlock
+    expect(statements.filter((s) => /^update/i.test(s)).length).toBe(4); // lock, save, mark, unlock
     for (const s of statements) expect(() => parse(s, { dialect: 'bigquery', paramTypes: ['?'] }), s.slice(0, 200)).not.toThrow();
     // the silence comment and matchers are nowhere in the SQL text
     expect(statements.join('\n')).not.toContain("it's");

@@ -12,7 +12,7 @@ import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
 import { PostgresAdapter } from '../../src/adapters/postgres/postgres-adapter.js';
 import { bigQueryDialect } from '../../src/adapters/bigquery/bigquery-dialect.js';
 import type { Adapter } from '../../src/adapters/adapter.js';
-import { alertEvents, statusSnapshot, writeAlertEvents, ALERT_EVENTS_TABLE, type AlertEvent } from '../../src/alerts/history.js';
+import { alertEvents, statusSnapshot, writeAlertEvents, ALERT_EVENTS_TABLE, EVENT_ID_INDEX, type AlertEvent } from '../../src/alerts/history.js';
 import type { InstanceState } from '../../src/alerts/engine.js';
 import { makeProject, REPO, removeDir, vigil } from '../helpers.js';
 import { uniqueSchema } from '../support/postgres.js';
@@ -143,6 +143,7 @@ describe('writeAlertEvents writes each event once, every column kept', () => {
     let exists = false;
     const adapter = {
       type: 'bigquery',
+      warehouse: { capabilities: { primaryKeys: false } },
       dialect: bigQueryDialect,
       async relationExists() {
         return exists ? 'table' : null;
@@ -167,6 +168,99 @@ describe('writeAlertEvents writes each event once, every column kept', () => {
     expect(statements[0].sql).toContain('`labels` JSON');
     expect(statements[2].sql).toContain('PARSE_JSON(?)');
     expect(statements[2].sql).toContain('TIMESTAMP(?)');
+  });
+});
+
+/** The index on vigil_alert_events' event_id, as Postgres' catalog has it (undefined: none). */
+async function eventIdIndex(a: Adapter, schema: string): Promise<{ unique: boolean } | undefined> {
+  const rows = await a.query<{ def: string }>(`select indexdef as def from pg_indexes where schemaname = $1 and tablename = $2`, [schema, ALERT_EVENTS_TABLE]);
+  const def = rows.map((r) => String(r.def)).find((d) => /event_id/i.test(d));
+  return def === undefined ? undefined : { unique: /create unique index/i.test(def) };
+}
+
+/** `n` events of one evaluation, as alertEvents makes them. */
+const many = (n: number, from = 0): AlertEvent[] => Array.from({ length: n }, (_, i) => ({ ...EVENTS[0], event_id: `m${from + i}`, instance: `a{id="${from + i}"}` }));
+
+/** The real adapter, keeping the statements it runs. */
+function recording(a: Adapter): { adapter: Adapter; statements: string[] } {
+  const statements: string[] = [];
+  const adapter = new Proxy(a, {
+    get(t, p) {
+      const v = Reflect.get(t, p) as unknown;
+      if (typeof v !== 'function') return v;
+      const f = v as (sql: string, params?: unknown[]) => Promise<unknown>;
+      if (p !== 'execute' && p !== 'query') return f.bind(t);
+      return (sql: string, params?: unknown[]) => (statements.push(sql), f.call(t, sql, params));
+    },
+  });
+  return { adapter, statements };
+}
+
+/**
+ * Each write looks up the ids it is about to insert (`event_id in (...)`). On Postgres an index
+ * on event_id keeps that a lookup however long the history (was: none, a scan of the whole
+ * table per 100 events): new tables get a unique one; a table an earlier version created gets
+ * it at the next write; one holding an id twice gets a plain one, with a warning once, and
+ * writes go on.
+ */
+async function indexesEventIds(a: Adapter, schema: string) {
+  const rel = a.dialect.relation({ schema, identifier: ALERT_EVENTS_TABLE });
+  const warnings: string[] = [];
+  const warn = (m: string) => warnings.push(m);
+  // a new table
+  expect(await writeAlertEvents(a, schema, EVENTS.slice(0, 1), warn)).toEqual({ written: 1, already: 0 });
+  expect(await eventIdIndex(a, schema)).toEqual({ unique: true });
+  await expect(a.execute(`insert into ${rel} (event_id, event_at, status, alert, instance, fired_at) select event_id, event_at, status, alert, instance, fired_at from ${rel}`)).rejects.toThrow(/duplicate|unique|constraint/i);
+  // a table as an earlier version left it: no index, an event id twice (written by something else)
+  await a.execute(`drop index ${a.dialect.relation({ schema, identifier: EVENT_ID_INDEX })}`);
+  expect(await eventIdIndex(a, schema)).toBeUndefined();
+  await a.execute(`insert into ${rel} (event_id, event_at, status, alert, instance, fired_at) select event_id, event_at, status, alert, instance, fired_at from ${rel}`);
+  expect(await writeAlertEvents(a, schema, EVENTS, warn)).toEqual({ written: 1, already: 1 });
+  expect(await eventIdIndex(a, schema)).toEqual({ unique: false });
+  expect(warnings).toHaveLength(1);
+  expect(warnings[0]).toMatch(/holds an event_id more than once .*not unique/);
+  // said once: the next writes find the index there
+  expect(await writeAlertEvents(a, schema, EVENTS, warn)).toEqual({ written: 0, already: 2 });
+  expect(warnings).toHaveLength(1);
+  // the duplicates gone and the plain index dropped, the next write makes it unique
+  await a.execute(`drop index ${a.dialect.relation({ schema, identifier: EVENT_ID_INDEX })}`);
+  await a.execute(`delete from ${rel}`);
+  expect(await writeAlertEvents(a, schema, EVENTS, warn)).toEqual({ written: 2, already: 0 });
+  expect(await eventIdIndex(a, schema)).toEqual({ unique: true });
+  expect(warnings).toHaveLength(1);
+}
+
+/** 2,500 events, 500 of them written before: looked up 1,000 ids a statement (was: 100), each written once. */
+async function looksUpInThousands(a: Adapter, schema: string) {
+  expect(await writeAlertEvents(a, schema, many(500))).toEqual({ written: 500, already: 0 });
+  const { adapter, statements } = recording(a);
+  expect(await writeAlertEvents(adapter, schema, many(2500))).toEqual({ written: 2000, already: 500 });
+  expect(statements.filter((s) => /^select event_id/.test(s))).toHaveLength(3);
+  const rel = a.dialect.relation({ schema, identifier: ALERT_EVENTS_TABLE });
+  expect(await a.query(`select event_id from ${rel} group by event_id having count(*) > 1`)).toEqual([]);
+  expect(Number((await a.query<{ n: unknown }>(`select count(*) as n from ${rel}`))[0].n)).toBe(2500);
+}
+
+describe('each write looks up the event ids it is about to insert, cheaply however long the history', () => {
+  it('on Postgres: through a unique index on event_id, added to an older table, a plain one where ids repeat', async () => {
+    const a = await PostgresAdapter.open({ type: 'postgres', url: inject('pgUrl'), schema: 'analytics' }, 1);
+    try {
+      await indexesEventIds(a, uniqueSchema('alert_history_index'));
+      await looksUpInThousands(a, uniqueSchema('alert_history_probe'));
+    } finally {
+      await a.close();
+    }
+  });
+  it('on DuckDB: no index (a scan of the column costs less than keeping one up to date), 1,000 ids a look-up', async () => {
+    const dir = makeProject({});
+    dirs.push(dir);
+    const a = await DuckDbAdapter.open({ type: 'duckdb', path: 'h.duckdb', schema: 'analytics' } as never, dir);
+    try {
+      await looksUpInThousands(a, 'analytics');
+      expect(await a.query(`select index_name from duckdb_indexes() where table_name = '${ALERT_EVENTS_TABLE}'`)).toEqual([]);
+    } finally {
+      await a.close();
+    }
   });
 });
 

@@ -246,11 +246,12 @@ describe('stream leases: what a wait costs the warehouse, and a failure midway',
     const calls: Array<{ kind: 'query' | 'execute'; sql: string; params: unknown[] }> = [];
     const adapter = new Proxy(db, {
       get(target, prop) {
-        if (prop === 'query' || prop === 'execute')
+        // (a write whose changed rows are counted is a write)
+        if (prop === 'query' || prop === 'execute' || prop === 'executeCounted')
           return async (sql: string, params: unknown[] = []) => {
-            calls.push({ kind: prop, sql, params });
+            calls.push({ kind: prop === 'query' ? 'query' : 'execute', sql, params });
             if (fail(sql, params)) throw new Error('connection to the warehouse lost');
-            return prop === 'query' ? target.query(sql, params as never) : target.execute(sql, params as never);
+            return prop === 'query' ? target.query(sql, params as never) : prop === 'execute' ? target.execute(sql, params as never) : target.executeCounted(sql, params as never);
           };
         const v = Reflect.get(target, prop, target);
         return typeof v === 'function' ? v.bind(target) : v;

@@ -509,13 +509,25 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
     return (!dryRun && casAnswer(sql, params)) || {};
   }
 
-  /** Vigil's compare-and-set documents (cas-document.ts's three statements), by `table|id`. */
-  const casDocs = new Map<string, { version: number; body: string }>();
+  /** Vigil's compare-and-set documents (cas-document.ts's statements; the alert state's journal too), by `table|id`. */
+  const casDocs = new Map<string, { version: number; body: string; journal?: string | null }>();
   function casAnswer(sql: string, params: unknown[]): FakeQueryAnswer | undefined {
-    let m = /^select version, body from (\S+) where id = \? order by version desc limit 1$/.exec(sql);
+    let m = /^select version, body(, journal)? from (\S+) where id = \? order by version desc limit 1$/.exec(sql);
     if (m) {
-      const d = casDocs.get(`${m[1]}|${params[0]}`);
-      return { rows: d ? [{ version: d.version, body: d.body }] : [], fields: [{ name: 'version', type: 'INT64' }, { name: 'body', type: 'STRING' }] };
+      const d = casDocs.get(`${m[2]}|${params[0]}`);
+      const journal = !!m[1];
+      return {
+        rows: d ? [{ version: d.version, body: d.body, ...(journal ? { journal: d.journal ?? null } : {}) }] : [],
+        fields: [{ name: 'version', type: 'INT64' }, { name: 'body', type: 'STRING' }, ...(journal ? [{ name: 'journal', type: 'STRING' }] : [])],
+      };
+    }
+    m = /^update (\S+) set version = \?, journal = coalesce\(journal, ''\) \|\| cast\(\? as STRING\), updated_at = .* where id = \? and version = \?$/.exec(sql);
+    if (m) {
+      const key = `${m[1]}|${params[2]}`;
+      const d = casDocs.get(key);
+      const hit = !!d && d.version === Number(params[3]);
+      if (hit) casDocs.set(key, { ...d, version: Number(params[0]), journal: (d.journal ?? '') + String(params[1]) });
+      return { numDmlAffectedRows: hit ? 1 : 0 };
     }
     m = /^insert into (\S+) \(id, version, body, updated_at\) select \* from .* where not exists /.exec(sql);
     if (m) {
@@ -524,12 +536,12 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
       if (fresh) casDocs.set(key, { version: 0, body: String(params[1]) });
       return { numDmlAffectedRows: fresh ? 1 : 0 };
     }
-    m = /^update (\S+) set version = \?, body = \?, updated_at = .* where id = \? and version = \?$/.exec(sql);
+    m = /^update (\S+) set version = \?, body = \?, updated_at = \S+(, journal = null)? where id = \? and version = \?$/.exec(sql);
     if (m) {
       const key = `${m[1]}|${params[2]}`;
       const d = casDocs.get(key);
       const hit = !!d && d.version === Number(params[3]);
-      if (hit) casDocs.set(key, { version: Number(params[0]), body: String(params[1]) });
+      if (hit) casDocs.set(key, { version: Number(params[0]), body: String(params[1]), journal: m[2] ? null : d.journal });
       return { numDmlAffectedRows: hit ? 1 : 0 };
     }
     return undefined;

@@ -312,6 +312,10 @@ export class DuckDbAdapter implements Adapter {
     });
   }
 
+  executeCounted(sql: string, params?: SqlParam[]): Promise<number> {
+    return this.withConnection((c) => DuckDbAdapter.run(c, sql, params));
+  }
+
   query<T extends Row = Row>(sql: string, params?: SqlParam[]): Promise<T[]> {
     return this.withConnection((c) => DuckDbAdapter.read<T>(c, sql, params));
   }

@@ -12,7 +12,7 @@ export const warehouse: Warehouse<PostgresTargetConfig> = {
   type: 'postgres',
   schemas: async () => ({ config: (await import('./postgres-config.js')).postgresConfigSchema }),
   dialect: postgresDialect,
-  capabilities: { transactions: true, primaryKeys: true, partitions: false, grants: true, duckdbSql: false, syncSource: true, dryRun: false },
+  capabilities: { transactions: true, primaryKeys: true, partitions: false, grants: true, duckdbSql: false, syncSource: true, dryRun: false, lookupIndexes: true },
   bi: { title: 'Postgres', names: /postgres|(^|[^a-z])pg([^a-z]|$)/i, metabaseEngines: ['postgres', 'redshift'] },
   location: (config) => {
     let catalog: string | undefined;

@@ -259,6 +259,14 @@ export class PostgresAdapter implements Adapter {
     }
   }
 
+  async executeCounted(sql: string, params?: SqlParam[]): Promise<number | undefined> {
+    try {
+      return (await this.pool.query(sql, params)).rowCount ?? undefined;
+    } catch (e) {
+      throw pgError(e, sql);
+    }
+  }
+
   async query<T extends Row = Row>(sql: string, params?: SqlParam[]): Promise<T[]> {
     try {
       const r = await this.pool.query(sql, params);
