@@ -309,7 +309,9 @@ export function keepSpannedLines(text: string): string {
     let close: number;
     if (kind === '#') {
       const c = text.indexOf('#}', open + 2);
-      close = c < 0 ? text.length : c + 2;
+      // (a tag never closed: the template is left as written, for the parser's own error)
+      if (c < 0) return text;
+      close = c + 2;
     } else {
       const end = kind === '{' ? '}' : '%';
       let depth = 0;
@@ -321,7 +323,8 @@ export function keepSpannedLines(text: string): string {
         else if ((c === '}' || c === ')' || c === ']') && depth) depth--;
         else if (c === end && text[j + 1] === '}') break;
       }
-      close = Math.min(j + 2, text.length);
+      if (j >= text.length) return text;
+      close = j + 2;
     }
     const inner = text.slice(open + 2, close - 2);
     const trimmed = /^[-+]/.test(inner) || /[-+]$/.test(inner);
