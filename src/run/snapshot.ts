@@ -42,11 +42,13 @@ function pieces(d: Dialect, n: SnapshotNode, types: Column[] = [], now = 'curren
   // JSON, ARRAY and STRUCT, compared as what the dialect makes of them)
   const val = (a: string, c: string) => (d.comparable ? d.comparable(`${a}.${q(c)}`, typeOf.get(c.toLowerCase()) ?? '') : `${a}.${q(c)}`);
   const keyMatch = (a: string, b: string) => keys.map((k) => `${val(a, k)} = ${val(b, k)}`).join(' and ');
+  // a row `a`'s key values to group by
+  const keyGroup = (a: string) => keys.map((k) => val(a, k)).join(', ');
   // updated_at (required with timestamp; with check, as dbt: the run's time without it)
   const validFrom = (a: string) => (n.config.updated_at ? `${a}.${q(n.config.updated_at)}` : now);
   // each part coalesced, as dbt's snapshot_hash_arguments: a NULL updated_at made it NULL
   const scd = (a: string, from = validFrom(a)) => [...keys.map((k) => val(a, k)), from].map((x) => `coalesce(cast(${x} as ${text}), '')`).join(` || '|' || `);
-  return { q, keys, val, keyMatch, validFrom, scd };
+  return { q, keys, val, keyMatch, keyGroup, validFrom, scd };
 }
 
 /**
@@ -64,13 +66,13 @@ export function firstVersionsSql(d: Dialect, n: SnapshotNode, types: Column[] = 
  * (counted: refused when any), and the keys on more than one row (refused when any).
  */
 export function keyCheckStatements(d: Dialect, n: SnapshotNode, queryCols: Column[]): { nullKeys: string; duplicateKeys: string } {
-  const { q, keys, val } = pieces(d, n, queryCols);
+  const { q, keys, val, keyGroup } = pieces(d, n, queryCols);
   const src = `(\n${n.compiled_sql}\n)`;
   return {
     nullKeys: `select count(*) as n from ${src} as s where ${keys.map((k) => `s.${q(k)} is null`).join(' or ')}`,
     // (the key's text aggregated: a grouped expression inside another, TO_JSON_STRING(s.k) in a
     // cast, is not grouped to BigQuery)
-    duplicateKeys: `select ${keys.map((k, i) => `min(cast(${val('s', k)} as ${d.type('string')})) as k${i}`).join(', ')}, count(*) as n, count(*) over () as dup_keys from ${src} as s group by ${keys.map((k) => val('s', k)).join(', ')} having count(*) > 1 order by count(*) desc, 1 limit 3`,
+    duplicateKeys: `select ${keys.map((k, i) => `min(cast(${val('s', k)} as ${d.type('string')})) as k${i}`).join(', ')}, count(*) as n, count(*) over () as dup_keys from ${src} as s group by ${keyGroup('s')} having count(*) > 1 order by count(*) desc, 1 limit 3`,
   };
 }
 
@@ -121,7 +123,7 @@ export interface LaterRun {
  * in the table. `vigil check` analyzes them as a later run sends them (no column added).
  */
 export function laterRunStatements(d: Dialect, n: SnapshotNode, queryCols: Column[], now: string, added: Column[] = [], validToType?: string): LaterRun {
-  const { q, keys, val, keyMatch, validFrom, scd } = pieces(d, n, queryCols, now);
+  const { q, keys, val, keyMatch, keyGroup, validFrom, scd } = pieces(d, n, queryCols, now);
   const rel = d.relation(n.relation);
   const src = `(\n${n.compiled_sql}\n)`;
   const cols = queryCols.map((c) => c.name);
@@ -156,7 +158,6 @@ export function laterRunStatements(d: Dialect, n: SnapshotNode, queryCols: Colum
   // reading the table each time — minutes at 20,000 changed rows. `cur`: per key, its current
   // versions' latest start; a row does not start after one of them when it does not after that)
   const keyCols = (a: string) => keys.map((k, i) => `${val(a, k)} as k${i}`).join(', ');
-  const keyGroup = (a: string) => keys.map((k) => val(a, k)).join(', ');
   const keyJoin = (x: string, a: string) => keys.map((k, i) => `${x}.k${i} = ${val(a, k)}`).join(' and ');
   const lags = checkUpdatedAt && !atRunTime;
   const from = atRunTime ? runAt : lags ? `case when cur.k0 is not null and (${ua} is null or cur.${q('dbt_valid_from')} >= ${ua}) then ${runAt} else ${ua} end` : ua;

@@ -291,6 +291,16 @@ export function givenCells(rows: Array<Record<string, GivenValue>>, columns: Col
 }
 
 /**
+ * A given's rows as its SELECT, with what finds the values that do not cast: on DuckDB one query
+ * (`probe`: castProbe), on another engine a check per cell (`cells`: givenCells).
+ */
+function givenSql(rows: Array<Record<string, GivenValue>>, columns: ColumnInfo[], d: Dialect): { sql: string; probe?: string; cells: GivenCell[] } {
+  const offline = d.name === offlineDialect().name;
+  const probe = offline ? castProbe(rows, columns) : undefined;
+  return { sql: rowsSelect(rows, columns, d), ...(probe ? { probe } : {}), cells: offline ? [] : givenCells(rows, columns, d) };
+}
+
+/**
  * What the warehouse holds of a given's input: its relation's columns, or why none were read
  * (`unreadable`: the target is there but could not be read — a DuckDB file another process holds).
  */
@@ -356,10 +366,7 @@ export function typeGivens(t: UnitTestNode, built: (of: string) => BuiltColumns)
         ),
       );
     }
-    const sql = rowsSelect(rows, cols, d);
-    const offline = d.name === offlineDialect().name;
-    const probe = offline ? castProbe(rows, cols) : undefined;
-    const cells = offline ? [] : givenCells(rows, cols, d);
+    const { sql, probe, cells } = givenSql(rows, cols, d);
     const head = `${q(cte)} as (\n`;
     t.compiled_sql = t.compiled_sql.replace(`${head}${g.sql}\n)`, () => `${head}${sql}\n)`);
     g.sql = sql;
@@ -531,12 +538,9 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
         }
         const cte = `__vigil_given_${gi}`;
         cteOf.set(key, cte);
-        // (DuckDB finds the values that do not cast in one query; another engine is asked cell by cell)
-        const offline = engine.name === offlineDialect().name;
-        const probe = offline ? castProbe(rows, columns) : undefined;
-        const cells = offline ? [] : givenCells(rows, columns, engine);
+        const { sql, probe, cells } = givenSql(rows, columns, engine);
         const of = parsed.kind === 'ref' ? (models.get(parsed.name) ?? seeds.get(parsed.name))!.unique_id : parsed.kind === 'source' ? sources.get(`${parsed.source}.${parsed.table}`)!.unique_id : model.unique_id;
-        givens.push({ input: g.input, sql: rowsSelect(rows, columns, engine), line: at(path).line, row_lines: read.lines, ...(read.file ? { row_file: read.file } : {}), ...(probe ? { probe } : {}), ...(cells.length ? { cells } : {}), typing: { cte, rows, columns, of } });
+        givens.push({ input: g.input, sql, line: at(path).line, row_lines: read.lines, ...(read.file ? { row_file: read.file } : {}), ...(probe ? { probe } : {}), ...(cells.length ? { cells } : {}), typing: { cte, rows, columns, of } });
         void usedGivens;
       });
       if (ds.length > before) return;
