@@ -606,12 +606,14 @@ async function runDryRun(o: Common & { fullRefresh?: boolean; defer?: boolean; f
       // BigQuery holds each job, each statement of a script, to maximum_bytes_billed on its own:
       // the script's total is the estimate, its largest statement what the limit is held against
       const atMost = upperBound ? 'at most ' : '';
-      const largest = statements && statements.length > 1 ? statements.reduce((a, b) => (b.bytes > a.bytes ? b : a)) : undefined;
-      const over = max !== undefined && (largest?.bytes ?? bytesProcessed) > max;
+      const billedOf = (x: { bytes: number; billed?: number }) => x.billed ?? x.bytes;
+      const largest = statements && statements.length > 1 ? statements.reduce((a, b) => (billedOf(b) > billedOf(a) ? b : a)) : undefined;
+      // (held against the bytes billed, with their minimums, as BigQuery holds it)
+      const over = max !== undefined && (largest ? billedOf(largest) : bytesBilled ?? bytesProcessed) > max;
       if (over) refused++;
       // a view's DDL processes and bills nothing: what its query reads is said apart
       const bytes = viewReads !== undefined ? `${formatBytes(bytesProcessed)} (a view: its query reads ${formatBytes(viewReads)} each time it is read)` : `${atMost}${formatBytes(bytesProcessed)} processed, ${atMost}${formatBytes(bytesBilled ?? bytesProcessed)} billed`;
-      const parts = largest ? ` in ${statements!.length} statements, the largest ${largest.what}: ${atMost}${formatBytes(largest.bytes)}` : '';
+      const parts = largest ? ` in ${statements!.length} statements, the largest ${largest.what}: ${atMost}${formatBytes(billedOf(largest))} billed` : '';
       out(`${i + 1} of ${order.length} ${over ? 'REFUSED' : 'OK'} ${rel}: ${bytes}${parts}${over ? ` (over maximum_bytes_billed ${formatBytes(max)}${largest ? ', which BigQuery holds each statement to' : ''})` : ''} [${((performance.now() - t0) / 1000).toFixed(2)}s]`);
     } catch (e) {
       const msg = (e as Error).message;

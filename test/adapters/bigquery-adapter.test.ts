@@ -553,7 +553,7 @@ describe('BigQueryAdapter on the real client', () => {
     expect(sent.map((r) => (r.body.configuration.query.query as string).split('\n')[0])).toEqual(['select day, k from src_est', 'SELECT (SELECT MIN(`day`) FROM (', 'MERGE `vigil-test`.`analytics`.`est` AS T']);
     // maximum_bytes_billed refuses early by the query's own dry run (not the upper bound: BigQuery holds every job of the script to the limit itself)
     fake.onQuery(/^select day, k from src_est$/, { totalBytesProcessed: 400 });
-    await expect(bq.materialize(req)).rejects.toThrow(/would process 400 B, over maximum_bytes_billed \(300 B\)/);
+    await expect(bq.materialize(req)).rejects.toThrow(/would bill 10\.00 MiB \(400 B processed; BigQuery bills at least 10 MiB for each table a query reads\), over maximum_bytes_billed \(300 B\)/);
     expect(since().filter((r) => r.method === 'POST' && /\/jobs$/.test(r.path)).every((r) => r.body.configuration.dryRun === true)).toBe(true);
     // --full-refresh: the table's query; a view: nothing to build, what its query reads said apart
     fake.onQuery(/^select day, k from src_est_full$/, { totalBytesProcessed: 40 });
@@ -572,11 +572,25 @@ describe('BigQueryAdapter on the real client', () => {
     expect(merge[0]).toContain('ON T.`created_at` = S.`created_at` AND T.`k` = S.`k` AND (T.`created_at` IS NULL OR T.`created_at` IS NOT NULL)\nWHEN MATCHED');
   });
 
+  it("maximum_bytes_billed is held against the bytes billed, as BigQuery holds it: a query reading 1 KiB of two tables bills 20 MiB, over a 15 MiB limit (was: OK by its 1 KiB processed, then BigQuery's 'Query exceeded limit for bytes billed')", async () => {
+    fake.onQuery(/from tiny_a join tiny_b/, { totalBytesProcessed: 1024, referencedTables: ['vigil-test.analytics.tiny_a', 'vigil-test.analytics.tiny_b'] });
+    const MiB = 2 ** 20;
+    const bq = await adapter({ maximum_bytes_billed: 15 * MiB });
+    await expect(bq.materialize({ kind: 'table', relation: { database: 'vigil-test', schema: 'analytics', identifier: 't' }, sql: 'select * from tiny_a join tiny_b using (k)', fullRefresh: false })).rejects.toThrow(
+      /would bill 20\.00 MiB \(1\.00 KiB processed; BigQuery bills at least 10 MiB for each table a query reads\), over maximum_bytes_billed \(15\.00 MiB\); refused before running/,
+    );
+    expect(since().filter((r) => r.method === 'POST' && /\/jobs$/.test(r.path)).every((r) => r.body.configuration.dryRun === true)).toBe(true);
+    // under a 25 MiB limit it runs
+    const roomy = await adapter({ maximum_bytes_billed: 25 * MiB });
+    await roomy.materialize({ kind: 'table', relation: { database: 'vigil-test', schema: 'analytics', identifier: 't' }, sql: 'select * from tiny_a join tiny_b using (k)', fullRefresh: false });
+    expect(since().some((r) => r.method === 'POST' && /\/jobs$/.test(r.path) && r.body.configuration.dryRun !== true)).toBe(true);
+  });
+
   it('a model over maximum_bytes_billed is refused before it runs', async () => {
     fake.onQuery(/from huge/, { totalBytesProcessed: 3 * 2 ** 40 });
     const bq = await adapter({ maximum_bytes_billed: 2 ** 40 });
     await expect(bq.materialize({ kind: 'table', relation: { database: 'vigil-test', schema: 'analytics', identifier: 'h' }, sql: 'select * from huge', fullRefresh: false })).rejects.toThrow(
-      /would process 3\.00 TiB, over maximum_bytes_billed \(1\.00 TiB\); refused before running/,
+      /would bill 3\.00 TiB, over maximum_bytes_billed \(1\.00 TiB\); refused before running/,
     );
     const sent = since().filter((r) => r.method === 'POST' && /\/jobs$/.test(r.path));
     expect(sent.every((r) => r.body.configuration.dryRun === true)).toBe(true);
@@ -672,12 +686,12 @@ describe('vigil build --dry-run against the loopback BigQuery', () => {
     fake.onQuery(/^MERGE `vigil-cap`/, { totalBytesProcessed: GiB / 2 });
     const env = { VIGIL_BIGQUERY_API_ENDPOINT: fake.url, VIGIL_BIGQUERY_ACCESS_TOKEN: 'fake-token', NO_PROXY: '127.0.0.1' };
     const ok = await vigilAsync(dir, ['build', '--dry-run'], env);
-    expect(ok.stdout).toMatch(/1 of 1 OK analytics\.io: at most 2\.50 GiB processed, at most 2\.50 GiB billed in 3 statements, the largest the query filling its temp table: at most 1\.00 GiB \[/);
+    expect(ok.stdout).toMatch(/1 of 1 OK analytics\.io: at most 2\.50 GiB processed, at most 2\.50 GiB billed in 3 statements, the largest the query filling its temp table: at most 1\.00 GiB billed \[/);
     expect(ok.stdout).toMatch(/Total: 2\.50 GiB processed, 2\.50 GiB billed/);
     expect(ok.code, ok.stdout + ok.stderr).toBe(0);
     fake.onQuery(/^MERGE `vigil-cap`/, { totalBytesProcessed: 2 * GiB });
     const over = await vigilAsync(dir, ['build', '--dry-run'], env);
-    expect(over.stdout).toMatch(/1 of 1 REFUSED analytics\.io: at most 4\.00 GiB processed, at most 4\.00 GiB billed in 3 statements, the largest its MERGE: at most 2\.00 GiB \(over maximum_bytes_billed 1\.50 GiB, which BigQuery holds each statement to\)/);
+    expect(over.stdout).toMatch(/1 of 1 REFUSED analytics\.io: at most 4\.00 GiB processed, at most 4\.00 GiB billed in 3 statements, the largest its MERGE: at most 2\.00 GiB billed \(over maximum_bytes_billed 1\.50 GiB, which BigQuery holds each statement to\)/);
     expect(over.code, over.stdout + over.stderr).toBe(1);
   });
 
@@ -705,7 +719,7 @@ describe('vigil build --dry-run against the loopback BigQuery', () => {
     // one statement, as the build sends it
     for (const m of ['inc_app', 'inc_mg', 'inc_plain']) expect(r.stdout, m).toMatch(new RegExp(`OK analytics\\.${m}: 1\\.00 GiB processed, 1\\.00 GiB billed \\[`));
     // a temp table, read as the query filling it, and pruning only the run knows
-    for (const m of ['inc_mgp', 'inc_io']) expect(r.stdout, m).toMatch(new RegExp(`OK analytics\\.${m}: at most 3\\.00 GiB processed, at most 3\\.00 GiB billed in 3 statements, the largest [^:]+: at most 1\\.00 GiB \\[`));
+    for (const m of ['inc_mgp', 'inc_io']) expect(r.stdout, m).toMatch(new RegExp(`OK analytics\\.${m}: at most 3\\.00 GiB processed, at most 3\\.00 GiB billed in 3 statements, the largest [^:]+: at most 1\\.00 GiB billed \\[`));
   });
 
   it('the cost is priced on the bytes on-demand pricing bills: each statement rounded up to the MiB, at least 10 MiB per table it reads; a view and a statement reading no table bill nothing (was: the bytes processed, 1.5 MiB read from two tables priced as 1.5 MiB, not 20)', async () => {

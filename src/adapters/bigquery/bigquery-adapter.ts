@@ -735,9 +735,12 @@ export class BigQueryAdapter implements Adapter {
     const max = this.cfg.maximum_bytes_billed;
     if ((!max || req.kind === 'view') && !schema) return undefined;
     const sql = incremental ? (req.incrementalSql ?? req.sql) : req.sql;
-    const { bytesProcessed, fields } = await this.dryRun(sql);
-    if (max && req.kind !== 'view' && bytesProcessed > max) {
-      throw new WarehouseError(`would process ${formatBytes(bytesProcessed)}, over maximum_bytes_billed (${formatBytes(max)}); refused before running. Raise the limit in project.yaml or filter the model`, sql);
+    const { bytesProcessed, bytesBilled, fields } = await this.dryRun(sql);
+    // BigQuery holds the limit against the bytes billed, with their minimums ("Query exceeded limit
+    // for bytes billed: 1000000. 10485760 or higher required."): so is this refusal
+    if (max && req.kind !== 'view' && bytesBilled > max) {
+      const minimum = bytesBilled > bytesProcessed ? ` (${formatBytes(bytesProcessed)} processed; BigQuery bills at least 10 MiB for each table a query reads)` : '';
+      throw new WarehouseError(`would bill ${formatBytes(bytesBilled)}${minimum}, over maximum_bytes_billed (${formatBytes(max)}); refused before running. Raise the limit in project.yaml or filter the model`, sql);
     }
     if (schema && !fields) throw new WarehouseError('the dry run of the incremental query returned no result schema, which on_schema_change needs', sql);
     return fields;
