@@ -22,6 +22,7 @@ import { hasSecretPlaceholder, secretNames } from '../secrets.js';
 import { pyFormat, pyJson, pyRound } from './py-format.js';
 import { isPlainObject, NAMESPACE, NO_ELSE, pyArith, pyCompare, pyFloat, PyFloat, pyIndex, pyRepr, pyStr, pyTruth, pyType, PY_TYPE_NAME, tuple, unbox } from './py-values.js';
 import { docRef } from '../install.js';
+import { dateTimeHint, isDateTimeMember } from './py-datetime.js';
 
 let compatInstalled = false;
 
@@ -675,6 +676,8 @@ export function asText(v: unknown): string | undefined {
 function pythonStrings(runtime: { memberLookup: (...a: unknown[]) => unknown }): void {
   const memberLookup = runtime.memberLookup;
   runtime.memberLookup = function (this: unknown, ...args: unknown[]) {
+    // run_started_at's datetime members (strftime, year...) before its text's
+    if (args.length < 4 && isDateTimeMember(args[0], args[1])) return memberLookup.apply(this, args);
     // a macro's output is a string too
     if (typeof args[0] !== 'string' && asText(args[0]) !== undefined) args[0] = asText(args[0]);
     // `[1, 2, 3][-1]` is 3, as in Python
@@ -1508,8 +1511,8 @@ export const testedFunction = (expr: string): string => `'${expr}' is a function
 export const TESTED_FUNCTION_RE = / is a function: tested without its call it is always true/;
 
 /** A method called that a value has not (`'abc'.uper()`): with Python's string methods for a did-you-mean when it is a string. */
-export function noMethod(target: string, method: string, isString: boolean): string {
-  const hint = isString ? didYouMean(method, Object.keys(STRING_MEMBERS)) : undefined;
+export function noMethod(target: string, method: string, isString: boolean, isDateTime = false): string {
+  const hint = isDateTime ? dateTimeHint(method) : isString ? didYouMean(method, Object.keys(STRING_MEMBERS)) : undefined;
   return `'${target}' has no method '${method}'${hint ? ` — did you mean '${hint}'?` : ''}`;
 }
 

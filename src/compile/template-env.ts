@@ -16,6 +16,7 @@ import { fastTemplate, FastRenderError, printedFunction, renderFast, Unsupported
 import { isPlainObject, PY_ERROR_RE, pyRepr, unbox } from './py-values.js';
 import { addJinjaCompat, asText, dbtOnlyName, RelationPlaceholder, isKw, noMethod, jinjaToNunjucks, PRINTED_FUNCTION, PRINTED_NONE, PRINTED_NON_FINITE, PLACEHOLDER_USE_RE, TESTED_FUNCTION_RE, UNDEFINED_USE_RE, NONE_USE_RE } from './jinja-compat.js';
 import { docRef } from '../install.js';
+import { PyDateTime } from './py-datetime.js';
 
 /** A parsed model: interpreted directly when it can be, otherwise a nunjucks Template. */
 export interface CompiledTemplate {
@@ -351,8 +352,10 @@ export class TemplateEnv {
     this.env.addGlobal('execute', true);
     const run = opts.run ?? { startedAt: new Date(), invocationId: randomUUID() };
     const globals = (this.env as unknown as { globals: Record<string, unknown> }).globals;
-    // these change every run: a model that reads them is rendered again each time (not cached)
-    Object.defineProperty(globals, 'run_started_at', { enumerable: true, get: () => ((self.current.volatile = self.readVolatile = true), run.startedAt.toISOString()) });
+    // these change every run: a model that reads them is rendered again each time (not cached);
+    // run_started_at prints as its ISO text and has Python datetime's strftime, isoformat, year...
+    const startedAt = new PyDateTime(run.startedAt);
+    Object.defineProperty(globals, 'run_started_at', { enumerable: true, get: () => ((self.current.volatile = self.readVolatile = true), startedAt) });
     Object.defineProperty(globals, 'invocation_id', { enumerable: true, get: () => ((self.current.volatile = self.readVolatile = true), run.invocationId) });
     for (const h of TEMPLATE_HELPERS) {
       const impl = h === 'quote_ident' ? opts.dialect.quoteIdent : (opts.dialect as unknown as Record<string, (...a: unknown[]) => string>)[h];
@@ -591,7 +594,7 @@ function explainRuntimeError(e: TemplateError, text: string, known: string[]): T
         const macro = !hint && known.includes(member[2]) ? ` — did you mean ${member[2]}(...), the macro of this project?` : '';
         return { ...e, message: `'${root}' is undefined${hint ? ` — did you mean '${hint}'?` : macro}${dbtOnlyName(root)}` };
       }
-      return { ...e, message: noMethod(target, member[2], !root) };
+      return { ...e, message: noMethod(target, member[2], !root, root === 'run_started_at' && target === root) };
     }
     const hint = didYouMean(name.split('"]')[0].replace(/\["/g, '.'), known);
     return { ...e, message: `unknown function or macro '${name}'${hint ? ` — did you mean '${hint}'?` : ''} (macros are defined in macros/*.sql; helpers: ${TEMPLATE_HELPERS.join(', ')})` };

@@ -38,6 +38,7 @@ import { keptOnlyQuoted, readHeader, seedColumnName, seedColumnTypes } from '../
 import { MATERIALIZATIONS, MODEL_CONFIG_KEYS, ModelConfigSchema, PropertiesFileSchema, SeedConfigSchema, SingularTestConfigSchema, SNAPSHOT_CONFIG_KEYS } from './schema.js';
 import { docRef } from '../install.js';
 import { typeFamily } from '../adapters/type-family.js';
+import { DATETIME_MEMBERS } from '../compile/py-datetime.js';
 import type { CanonicalType } from '../adapters/dialect.js';
 
 /** Something that was not converted, or was converted with a difference worth knowing. */
@@ -888,9 +889,11 @@ export function scanTemplate(text: string, kind: TemplateKind, opts: ScanOptions
       if (m[1] === 'results' || m[1] === 'schemas' || m[1] === 'database_schemas') if (kind !== 'hook') continue;
       add(at(m.index), `${m[1]}: ${NAMES[m[1]]}`);
     }
-    // (dbt's is a Python datetime with strftime, isoformat, ...; Vigil's is its ISO 8601 text)
+    // (dbt's is a Python datetime; Vigil's prints as its ISO 8601 text and has some of its members)
     const startedRe = /(?<![\w.])run_started_at\s*\.\s*(\w+)/g;
-    while ((m = startedRe.exec(s))) add(at(m.index), `run_started_at.${m[1]}: Vigil's run_started_at is the run's start as ISO 8601 text (2026-01-01T10:00:00.000Z), not a Python datetime: format it in SQL (cast('{{ run_started_at }}' as timestamp))`);
+    while ((m = startedRe.exec(s))) {
+      if (!DATETIME_MEMBERS.includes(m[1])) add(at(m.index), `run_started_at.${m[1]}: Vigil's run_started_at is the run's start in UTC with Python datetime's ${DATETIME_MEMBERS.join(', ')}, and prints as its ISO 8601 text (2026-01-01T10:00:00.000Z): format it with strftime or in SQL (cast('{{ run_started_at }}' as timestamp))`);
+    }
     const targetRe = /(?<![\w.])target\.(\w+)/g;
     while ((m = targetRe.exec(s))) if (!['name', 'type', 'schema', 'database'].includes(m[1])) add(at(m.index), `target.${m[1]}: Vigil's target has name, type, schema and database only (never credentials)`);
     const thisRe = /(?<![\w.])this\.(\w+)/g;

@@ -1002,6 +1002,41 @@ describe('the template context dbt users expect', () => {
     expect((a.manifest.nodes['model.fixture.m'] as ModelNode).compiled_sql).not.toBe((b.manifest.nodes['model.fixture.m'] as ModelNode).compiled_sql);
   });
 
+  it("run_started_at has dbt's datetime members (strftime, isoformat, year...) in both renderers, and is still its ISO text to print, slice and string methods; a member or directive it has not is an error at its line (was: 'has no method strftime')", () => {
+    const r = compile({
+      models: {
+        'models/m.sql': "select '{{ run_started_at }}' as at, '{{ run_started_at.strftime(\"%Y-%m-%d %H\") }}' as d, {{ run_started_at.year }} as y, '{{ run_started_at[:10] }}' as day, '{{ run_started_at.isoformat() }}' as iso, '{{ run_started_at.upper() }}' as u",
+        // (a for loop: nunjucks' own renderer, not the fast path)
+        'models/n.sql': "{% for i in [1] %}select '{{ run_started_at }}' as at, '{{ run_started_at.strftime('%Y-%m-%d %H') }}' as d, {{ run_started_at.month }} as mo{% endfor %}",
+      },
+    });
+    expect(errors(r)).toEqual([]);
+    const m = /^select '([^']+)' as at, '([^']+)' as d, (\d+) as y, '([^']+)' as day, '([^']+)' as iso, '([^']+)' as u$/.exec(model(r, 'm').compiled_sql);
+    expect(m, model(r, 'm').compiled_sql).not.toBeNull();
+    const at = new Date(m![1]);
+    expect(m![1]).toBe(at.toISOString());
+    expect(m![2]).toBe(`${m![1].slice(0, 10)} ${m![1].slice(11, 13)}`);
+    expect(Number(m![3])).toBe(at.getUTCFullYear());
+    expect(m![4]).toBe(m![1].slice(0, 10));
+    expect(m![5]).toBe(`${m![1].slice(0, 23)}000+00:00`.replace(/\.000000\+/, '+'));
+    expect(m![6]).toBe(m![1].toUpperCase());
+    const n = /^select '([^']+)' as at, '([^']+)' as d, (\d+) as mo$/.exec(model(r, 'n').compiled_sql);
+    expect(n, model(r, 'n').compiled_sql).not.toBeNull();
+    expect(n![2]).toBe(`${n![1].slice(0, 10)} ${n![1].slice(11, 13)}`);
+    expect(Number(n![3])).toBe(new Date(n![1]).getUTCMonth() + 1);
+    const bad = compile({
+      models: {
+        'models/a.sql': "select 1 as x,\n  '{{ run_started_at.strftme('%Y') }}' as d",
+        'models/b.sql': "select 1 as x,\n\n  '{{ run_started_at.strftime('%Y-%Q') }}' as d",
+        'models/c.sql': "{% for i in [1] %}select '{{ run_started_at.strftime('%Q') }}' as d{% endfor %}",
+      },
+    });
+    const e = Object.fromEntries(errors(bad).map((d) => [d.file, `${d.line}: ${d.message}`]));
+    expect(e['models/a.sql']).toMatch(/^2: 'run_started_at' has no (method|attribute) 'strftme' — did you mean 'strftime'\?/);
+    expect(e['models/b.sql']).toMatch(/^3: .*strftime: '%Q' is not a directive of Python's strftime/);
+    expect(e['models/c.sql']).toMatch(/^1: .*strftime: '%Q' is not a directive of Python's strftime/);
+  });
+
   it("a generic test's unique_id is test.<project>.<name>.<hash of its definition>, whatever other tests there are and the order files are read in (was: test.<project>.<name>, and a test met first took the name: _2 by file order)", () => {
     const AB = 'models:\n  - name: a_b\n    columns:\n      - name: c\n        tests: [not_null, { accepted_values: { values: [x] } }, { accepted_values: { values: [y], severity: warn } }]\n';
     const A = 'models:\n  - name: a\n    columns:\n      - name: b_c\n        tests: [not_null]\n';

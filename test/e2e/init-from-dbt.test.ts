@@ -440,10 +440,11 @@ describe('from-dbt, piece by piece', () => {
     ]);
   });
 
-  it("templates: run_started_at used as dbt's Python datetime is listed at its line (was: not listed, then a bare error); the project's own macros through its name and the format filter are not (Vigil runs them)", () => {
-    const text = ["select '{{ run_started_at.strftime(\"%Y-%m-%d\") }}' as d,", "  {{ shop.cents(1) }} as c, '{{ \"%05d\" | format(42) }}' as f, '{{ run_started_at }}' as t"].join('\n');
+  it("templates: run_started_at used as dbt's Python datetime with a member Vigil's has not is listed at its line; strftime, isoformat... are not (Vigil runs them), nor the project's own macros through its name and the format filter", () => {
+    const text = ["select '{{ run_started_at.strftime(\"%Y-%m-%d\") }}' as d, '{{ run_started_at.isoformat() }}' as i, {{ run_started_at.year }} as y,", "  {{ shop.cents(1) }} as c, '{{ \"%05d\" | format(42) }}' as f, '{{ run_started_at }}' as t,", "  '{{ run_started_at.astimezone(modules.pytz.timezone('Europe/Paris')) }}' as p"].join('\n');
     expect(scanTemplate(text, 'model', { project: 'shop', packages: new Set() })).toEqual([
-      { line: 1, message: "run_started_at.strftime: Vigil's run_started_at is the run's start as ISO 8601 text (2026-01-01T10:00:00.000Z), not a Python datetime: format it in SQL (cast('{{ run_started_at }}' as timestamp))" },
+      { line: 3, message: 'modules.pytz: Python modules are not available in Vigil templates' },
+      { line: 3, message: expect.stringMatching(/^run_started_at\.astimezone: Vigil's run_started_at is the run's start in UTC with Python datetime's strftime, isoformat, .*, and prints as its ISO 8601 text/) },
     ]);
   });
 
