@@ -1,5 +1,6 @@
 // `vigil seed` of a 100,000-row CSV vs DuckDB's own read_csv into a table, both as whole
-// processes (Node + DuckDB + the load). Usage: imported by bench/run.js (benchSeed).
+// processes (Node + DuckDB + the load); then the same file with CRLF line endings (Windows,
+// Excel). Usage: imported by bench/run.js (benchSeed).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -9,14 +10,14 @@ const REPO = resolve(fileURLToPath(import.meta.url), '../..');
 const VIGIL = join(REPO, 'bin', 'vigil.js');
 
 /** A shop-orders CSV: int, string with quotes and commas, float, bool, date, timestamp, nulls. */
-function writeCsv(path, rows) {
+function writeCsv(path, rows, eol = '\n') {
   const out = ['order_id,customer,amount,paid,order_date,placed_at,note'];
   for (let i = 1; i <= rows; i++) {
     const d = new Date(Date.UTC(2026, 0, 1) + (i % 365) * 86_400_000);
     const day = d.toISOString().slice(0, 10);
     out.push(`${i},"Customer ${i % 997}, Inc.",${((i * 7919) % 100000) / 100},${i % 3 === 0},${day},${day} ${String(i % 24).padStart(2, '0')}:15:00,${i % 10 === 0 ? '' : `"say ""hi"" ${i}"`}`);
   }
-  writeFileSync(path, out.join('\n') + '\n');
+  writeFileSync(path, out.join(eol) + eol);
 }
 
 const DIRECT = `
@@ -57,7 +58,16 @@ export async function benchSeed(work, report, rows = 100_000) {
   } finally {
     rmSync(directJs, { force: true });
   }
+  // the same rows with CRLF line endings
+  writeCsv(join(dir, 'seeds', 'orders.csv'), rows, '\r\n');
+  const crlf = [];
+  for (let i = 0; i < 3; i++) {
+    rmSync(join(dir, '.vigil'), { recursive: true, force: true });
+    mkdirSync(join(dir, '.vigil'));
+    crlf.push(time(process.execPath, [VIGIL, 'seed']));
+  }
   const best = (xs) => Math.min(...xs.map((x) => x.wall));
-  const loaded = /OK loaded seed analytics\.orders \((\d+) rows\)/.exec(vig[0].stdout)?.[1];
-  report(`vigil seed, ${rows} rows (${loaded} loaded): whole process ${best(vig).toFixed(3)} s vs DuckDB read_csv into a table as a process ${best(direct).toFixed(3)} s => ${(best(vig) / best(direct)).toFixed(2)}x (runs vigil ${vig.map((x) => x.wall.toFixed(2)).join(', ')}; direct ${direct.map((x) => x.wall.toFixed(2)).join(', ')})`);
+  const loaded = (r) => /OK loaded seed analytics\.orders \((\d+) rows\)/.exec(r.stdout)?.[1];
+  report(`vigil seed, ${rows} rows (${loaded(vig[0])} loaded): whole process ${best(vig).toFixed(3)} s vs DuckDB read_csv into a table as a process ${best(direct).toFixed(3)} s => ${(best(vig) / best(direct)).toFixed(2)}x (runs vigil ${vig.map((x) => x.wall.toFixed(2)).join(', ')}; direct ${direct.map((x) => x.wall.toFixed(2)).join(', ')})`);
+  report(`vigil seed, the same ${rows} rows with CRLF line endings (${loaded(crlf[0])} loaded): whole process ${best(crlf).toFixed(3)} s => ${(best(crlf) / best(vig)).toFixed(2)}x the LF file's (runs ${crlf.map((x) => x.wall.toFixed(2)).join(', ')})`);
 }

@@ -231,8 +231,10 @@ export interface LoadRequest {
    * would be a bigint, each warehouse spelling it as sync does (dialect.ts loadColumnType).
    */
   columns: Array<{ name: string; type: CanonicalType; decimal?: DecimalType; pgType?: string }>;
-  /** RFC 4180 CSV whose records end in LF (seeds with CRLF are rewritten first: seed-csv.ts); a quoted field may hold any line break. */
+  /** RFC 4180 CSV whose records end in LF, or CRLF where `newline` says so; a quoted field may hold any line break. */
   file: string;
+  /** How every record of `file` ends (default LF); CRLF only to an adapter that `loadsCrlf` (else seeds with CRLF are rewritten first: seed-csv.ts). */
+  newline?: '\n' | '\r\n';
   /** The file's first line is a header, skipped (default: no header). */
   header?: boolean;
   /** The field separator, one character (default ','). */
@@ -289,6 +291,8 @@ export interface Adapter {
   materialize(req: MaterializeRequest): Promise<MaterializeResult>;
   /** Replace `req.relation` with a table holding the file's rows; returns the row count. */
   loadTable(req: LoadRequest): Promise<number>;
+  /** loadTable reads a file whose records end in CRLF (`LoadRequest.newline`) as it is. */
+  readonly loadsCrlf?: boolean;
   /**
    * Replace `to` with the table `from` (dropped as a name), in one transaction; cheap, so seeds
    * may be loaded speculatively into a staging table while their file is still being checked.

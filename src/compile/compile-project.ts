@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { checkColumnTypes, readHeader } from '../seeds/seed-csv.js';
+import { checkColumnTypes, readHeader, readHeaderAt, seedColumnName } from '../seeds/seed-csv.js';
 import { pyRepr, yamlNumber } from './py-values.js';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import { inexactInteger } from '../project/yaml-lib.js';
@@ -784,6 +784,18 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         const loc = props.src.locate([...props.path, 'config', 'column_types', p.column]);
         ds.push(diag('E_SEED', `seed '${name}': ${p.message}`, { file: props.file, ...loc }, p.hint));
       }
+    }
+    // a column name longer than the warehouse keeps (Postgres: 63 bytes) is cut by it: every load
+    // took the table's columns for changed (dropping the views that read it), and two names alike
+    // in their first bytes failed the load ("specified more than once")
+    if (dialect.maxIdentifierBytes) {
+      const max = dialect.maxIdentifierBytes;
+      const head = readHeaderAt(join(files.root, f.path), cfg.delimiter);
+      head?.header.forEach((h, i) => {
+        const col = seedColumnName(h, cfg);
+        const bytes = Buffer.byteLength(col);
+        if (bytes > max) ds.push(diag('E_SEED', `seed '${name}': column name '${col.length > 40 ? `${col.slice(0, 40)}...` : col}' is ${bytes} bytes long; ${dialect.name} keeps ${max} bytes of a name (it would cut it)`, { file: f.path, line: head.line, column: i + 1 }, `rename it in the CSV's header (at most ${max} bytes)`));
+      });
     }
     seedNodes.set(name, {
       unique_id: seedUid(name),

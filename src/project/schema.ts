@@ -280,8 +280,11 @@ export const SeedConfigSchema = z
   .object({
     /** column -> type (string, int, float, bool, date, timestamp, json, or a usual SQL spelling of them); the others are inferred */
     column_types: z.record(z.string(), z.string()).optional(),
-    /** the field separator (one character; default ,) */
-    delimiter: z.string().length(1, 'must be one character').optional(),
+    /** the field separator: one ASCII character, not a quote or a line break (default ,); Postgres and BigQuery split fields on one byte */
+    delimiter: z
+      .string()
+      .refine((d) => /^[\t\x20-\x21\x23-\x7e]$/.test(d), { error: 'must be one ASCII character other than a double quote or a line break (e.g. ";", "|", a tab "\\t"): Postgres and BigQuery split fields on one byte' })
+      .optional(),
     /** true: column names exactly as in the header; false (default): plain identifiers, lower-cased */
     quote_columns: z.boolean().optional(),
     schema: z.string().min(1).optional(),

@@ -2,7 +2,8 @@
  * Seeds for a run: every planned seed's CSV read and checked up front (a problem in any of them
  * is a project error at file:line, exit 2, before anything is loaded), then each loaded through
  * the warehouse's bulk load when its turn comes: the file itself when every warehouse reads it
- * alike, else a normalized rewrite in a temporary folder.
+ * alike (records ending in CRLF: where the bulk load reads them, `Adapter.loadsCrlf`), else a
+ * normalized rewrite in a temporary folder.
  *
  * Where the warehouse can swap a table in cheaply (`Adapter.replaceTable`: DuckDB), a file is
  * loaded speculatively while it is being checked: into a staging table, with the types its first
@@ -18,7 +19,7 @@ import type { Adapter } from '../adapters/adapter.js';
 import type { Relation } from '../adapters/dialect.js';
 import type { ManifestNode, SeedNode } from '../compile/manifest.js';
 import type { ProjectFiles } from '../project/load-project.js';
-import { loadFileFor, parseSeed, readSeedFile, type ScannedSeed, type SeedProblem } from './seed-csv.js';
+import { loadFileFor, loadsAsIs, parseSeed, readSeedFile, type ScannedSeed, type SeedProblem } from './seed-csv.js';
 
 /** A seed's CSV problems (parseSeed's) as diagnostics at the file's lines. */
 export function seedDiagnostics(n: SeedNode, problems: SeedProblem[]): Diagnostic[] {
@@ -52,6 +53,7 @@ const SAMPLE_ROWS = 2000;
 interface Speculation {
   stage: Relation;
   columns: ScannedSeed['columns'];
+  newline: ScannedSeed['newline'];
   /** rows loaded, or undefined when the load failed (a value the sample's types do not take) */
   rows: Promise<number | undefined>;
 }
@@ -77,15 +79,15 @@ export async function prepareSeeds(files: ProjectFiles, nodes: ManifestNode[], o
     const bytes = readSeedFile(abs(n));
     if (speculate) {
       const guess = parseSeed(bytes, n.config, { maxRows: SAMPLE_ROWS });
-      if (!Array.isArray(guess) && guess.asIs) {
+      if (!Array.isArray(guess) && loadsAsIs(guess, adapter!.loadsCrlf)) {
         const stage = stageOf(n);
         let started!: () => void;
         const running = new Promise<void>((resolve) => (started = resolve));
-        const rows = adapter!.loadTable({ relation: stage, columns: guess.columns, file: abs(n), header: true, delimiter: n.config.delimiter ?? ',', onStarted: started }).then(
+        const rows = adapter!.loadTable({ relation: stage, columns: guess.columns, file: abs(n), header: true, delimiter: n.config.delimiter ?? ',', newline: guess.newline, onStarted: started }).then(
           (r) => r,
           () => undefined,
         );
-        speculated.set(n.unique_id, { stage, columns: guess.columns, rows });
+        speculated.set(n.unique_id, { stage, columns: guess.columns, newline: guess.newline, rows });
         // the statements before the load need this thread; the load itself does not
         await Promise.race([running, rows]);
       }
@@ -114,14 +116,20 @@ export async function prepareSeeds(files: ProjectFiles, nodes: ManifestNode[], o
       if (spec) {
         speculated.delete(n.unique_id);
         const rows = await spec.rows;
-        if (rows !== undefined && rows === seed.rows && seed.asIs && sameColumns(spec.columns, seed.columns) && target.replaceTable) {
-          await target.replaceTable(spec.stage, n.relation);
+        if (rows !== undefined && rows === seed.rows && loadsAsIs(seed, target.loadsCrlf) && seed.newline === spec.newline && sameColumns(spec.columns, seed.columns) && target.replaceTable) {
+          try {
+            await target.replaceTable(spec.stage, n.relation);
+          } catch (e) {
+            // (e.g. a view by the seed's name: no later run would drop the staging table)
+            await target.execute(`drop table if exists ${target.dialect.relation(spec.stage)}`).catch(() => {});
+            throw e;
+          }
           return { rows, dropped: [] };
         }
         await target.execute(`drop table if exists ${target.dialect.relation(spec.stage)}`);
       }
       const tmp = join((dir ??= mkdtempSync(join(tmpdir(), 'vigil-seed-'))), `${n.name}.csv`);
-      const how = seed.asIs ? { file: abs(n), header: true, delimiter: n.config.delimiter ?? ',' } : loadFileFor(seed, readSeedFile(abs(n)), abs(n), tmp, n.config.delimiter);
+      const how = loadsAsIs(seed, target.loadsCrlf) ? { file: abs(n), header: true, delimiter: n.config.delimiter ?? ',', newline: seed.newline } : loadFileFor(seed, readSeedFile(abs(n)), abs(n), tmp, n.config.delimiter, target.loadsCrlf);
       let dropped: Relation[] = [];
       try {
         const rows = await target.loadTable({ relation: n.relation, columns: seed.columns, ...how, onDropped: (views) => (dropped = views) });

@@ -1,13 +1,15 @@
 /**
  * Seeds: CSV files under `seeds/` loaded into the warehouse as tables (`vigil seed`, `vigil
- * build`). A seed is read in one pass (RFC 4180, the configured delimiter, CRLF or LF, a BOM
- * dropped; csv-parse took 1.2 s for 100,000 rows with line numbers, 16x DuckDB's reader),
- * its column types taken from `column_types` or inferred from every value, every value checked
- * against its type, and written out as the normalized CSV every warehouse's bulk load reads
- * (`Adapter.loadTable`: no header, comma, RFC 4180 quoting, empty unquoted field = NULL). A
- * mistake anywhere is reported at file:line before anything is loaded.
+ * build`). A seed is read in one pass (UTF-8 without NUL, RFC 4180, the configured delimiter,
+ * CRLF or LF, a BOM dropped; csv-parse took 1.2 s for 100,000 rows with line numbers, 16x
+ * DuckDB's reader), its column types taken from `column_types` or inferred from every value,
+ * every value checked against its type, and loaded as it is when every warehouse reads it alike,
+ * else written out as the normalized CSV every warehouse's bulk load reads (`Adapter.loadTable`:
+ * no header, comma, RFC 4180 quoting, empty unquoted field = NULL). A mistake anywhere is
+ * reported at file:line before anything is loaded.
  */
-import { closeSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
+import { closeSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { CANONICAL_TYPES, type CanonicalType, type DecimalType } from '../adapters/dialect.js';
 import { didYouMean } from '../errors.js';
 import type { SeedConfig } from '../project/schema.js';
@@ -171,6 +173,11 @@ export function keptOnlyQuoted(header: string): boolean {
 
 /** The header's column names, from the file's first 64 KB (compile checks column_types against them). */
 export function readHeader(abs: string, delimiter = ','): string[] | undefined {
+  return readHeaderAt(abs, delimiter)?.header;
+}
+
+/** readHeader(), and the line the header is on (blank lines may come before it). */
+export function readHeaderAt(abs: string, delimiter = ','): { header: string[]; line: number } | undefined {
   let head: Buffer;
   try {
     const fd = openSync(abs, 'r');
@@ -182,7 +189,7 @@ export function readHeader(abs: string, delimiter = ','): string[] | undefined {
     }
     const cut = head.length === 65536 ? head.subarray(0, head.lastIndexOf(10) + 1) : head;
     const r = readCsv(cut, delimiter, 1);
-    return 'records' in r ? r.records[0]?.map((h) => (h ?? '').trim()) : undefined;
+    return 'records' in r && r.records.length ? { header: r.records[0].map((h) => (h ?? '').trim()), line: r.lines[0] } : undefined;
   } catch {
     return undefined; // the load reports what is wrong with the file, at its line
   }
@@ -191,7 +198,15 @@ export function readHeader(abs: string, delimiter = ','): string[] | undefined {
 /** Problems of a seed's column_types against its header: names not in it, types Vigil cannot load as. */
 export function checkColumnTypes(header: string[] | undefined, config: SeedConfig): Array<{ column: string; key: 'name' | 'type'; message: string; hint?: string }> {
   const out: Array<{ column: string; key: 'name' | 'type'; message: string; hint?: string }> = [];
+  // two keys for one column (names are lower-cased without quote_columns): one would be ignored
+  const named = new Map<string, string>();
   for (const [col, spelled] of Object.entries(config.column_types ?? {})) {
+    const first = named.get(seedColumnName(col, config));
+    if (first !== undefined) {
+      out.push({ column: col, key: 'name', message: `column_types names column '${seedColumnName(col, config)}' twice, as '${first}' and as '${col}'${config.quote_columns ? '' : ' (without quote_columns names are lower-cased)'}`, hint: 'keep one of them' });
+      continue;
+    }
+    named.set(seedColumnName(col, config), col);
     if (header && !header.some((h) => (config.quote_columns ? h === col : h.toLowerCase() === col.toLowerCase()))) {
       const hint = didYouMean(col, header);
       out.push({ column: col, key: 'name', message: `column_types names '${col}', which is not a column of the CSV's header (${header.join(', ')})`, hint: hint ? `did you mean '${hint}'?` : undefined });
@@ -216,11 +231,16 @@ interface CsvSink {
   end(line: number): boolean | void;
 }
 
-/** What a scan saw besides records: blank lines, carriage returns (outside quotes). */
+/** What a scan saw besides records: blank lines; line breaks (outside quotes) of each kind. */
 interface ScanShape {
   blank: boolean;
+  /** LF alone, CRLF, CR alone */
+  lf: boolean;
+  crlf: boolean;
   cr: boolean;
 }
+
+const noShape = (): ScanShape => ({ blank: false, lf: false, crlf: false, cr: false });
 
 /** A field's text: UTF-8, or Latin-1 where only ASCII matters (a type check: a wider byte fails it anyway, and is 3x cheaper). */
 function fieldText(b: Buffer, start: number, end: number, escaped: boolean, latin1 = false): string {
@@ -238,7 +258,7 @@ function charAt(b: Buffer, i: number): string {
  * byte of a multi-byte character can be), records and fields to `sink`, nothing kept. A
  * problem stops it.
  */
-function scanCsv(b: Buffer, delimiter: string, sink: CsvSink, shape: ScanShape = { blank: false, cr: false }): SeedProblem | undefined {
+function scanCsv(b: Buffer, delimiter: string, sink: CsvSink, shape: ScanShape = noShape()): SeedProblem | undefined {
   const d = delimiter.charCodeAt(0);
   const QUOTE = 34;
   const LF = 10;
@@ -251,12 +271,17 @@ function scanCsv(b: Buffer, delimiter: string, sink: CsvSink, shape: ScanShape =
   while (i < n) {
     const c0 = b[i];
     if (c0 === LF || c0 === CR) {
-      // an empty line is skipped (one after the last record is just the file's end)
-      if (c0 === CR) shape.cr = true;
-      if (c0 === CR && b[i + 1] === LF) i++;
+      // an empty line is skipped (one after the last record is just the file's end; one before the
+      // header makes the file need the rewrite: a reader told the file has a header takes its
+      // first line for it, blank or not)
+      if (c0 === LF) shape.lf = true;
+      else if (b[i + 1] === LF) {
+        shape.crlf = true;
+        i++;
+      } else shape.cr = true;
       i++;
       line++;
-      blank = records > 0;
+      blank = true;
       continue;
     }
     if (blank) shape.blank = true;
@@ -305,9 +330,12 @@ function scanCsv(b: Buffer, delimiter: string, sink: CsvSink, shape: ScanShape =
         i++;
         continue;
       }
-      if (c === CR) {
-        shape.cr = true;
-        if (b[i + 1] === LF) i++;
+      if (c === LF) shape.lf = true;
+      else if (c === CR) {
+        if (b[i + 1] === LF) {
+          shape.crlf = true;
+          i++;
+        } else shape.cr = true;
       }
       if (i < n) {
         i++;
@@ -319,6 +347,62 @@ function scanCsv(b: Buffer, delimiter: string, sink: CsvSink, shape: ScanShape =
     if (sink.end(startLine) === false) return undefined;
   }
   return undefined;
+}
+
+/** The offset of the first byte that does not start a well-formed UTF-8 character (the Unicode standard's table: no overlong form, surrogate or code point above U+10FFFF); -1 when there is none. */
+export function firstInvalidUtf8(b: Buffer): number {
+  const n = b.length;
+  let i = 0;
+  while (i < n) {
+    const c = b[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    const more = c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : 0;
+    if (!more || i + more >= n) return i;
+    const lo = c === 0xe0 ? 0xa0 : c === 0xf0 ? 0x90 : 0x80;
+    const hi = c === 0xed ? 0x9f : c === 0xf4 ? 0x8f : 0xbf;
+    if (b[i + 1] < lo || b[i + 1] > hi) return i;
+    for (let k = 2; k <= more; k++) if ((b[i + k] & 0xc0) !== 0x80) return i;
+    i += more + 1;
+  }
+  return -1;
+}
+
+/** Where byte `at` is: its line (line breaks before it, CRLF as one) and the field it is in (1-based, when the CSV up to it scans). */
+function placeOf(b: Buffer, at: number, delimiter: string): { line: number; column?: number } {
+  let line = 1;
+  for (let i = 0; i < at; i++) if (b[i] === 10 || (b[i] === 13 && b[i + 1] !== 10)) line++;
+  let col = 0;
+  let column: number | undefined;
+  scanCsv(b.subarray(0, b.indexOf(10, at) < 0 ? b.length : b.indexOf(10, at) + 1), delimiter, {
+    field: (_b, start, end) => {
+      col++;
+      if (column === undefined && at >= start && at < end) column = col;
+    },
+    end: () => {
+      col = 0;
+      return column === undefined;
+    },
+  });
+  return column === undefined ? { line } : { line, column };
+}
+
+/**
+ * What the warehouses do not load alike, anywhere in the file: bytes that are not UTF-8 (DuckDB
+ * refused them at the load, with its sniffer's dump, after other seeds were loaded) and NUL (DuckDB
+ * loaded it, Postgres and BigQuery refuse it). Whole-buffer checks (isUtf8 is simdutf, indexOf
+ * memchr): a few milliseconds for 20 MB; the byte is looked for only when there is one.
+ */
+function encodingProblem(b: Buffer, delimiter: string): SeedProblem | undefined {
+  const nul = b.indexOf(0);
+  const bad = isUtf8(b) ? -1 : firstInvalidUtf8(b);
+  if (nul < 0 && bad < 0) return undefined;
+  if (bad >= 0 && (nul < 0 || bad < nul)) {
+    return { ...placeOf(b, bad, delimiter), message: `not UTF-8 (byte 0x${b[bad].toString(16).toUpperCase().padStart(2, '0')}): save the file as UTF-8`, hint: 'a spreadsheet saves it as "CSV UTF-8"; iconv -f latin1 -t utf-8 converts a Latin-1 file' };
+  }
+  return { ...placeOf(b, nul, delimiter), message: 'a NUL byte, which Postgres and BigQuery cannot store', hint: "remove it (tr -d '\\000' < in.csv > out.csv removes every one)" };
 }
 
 const asBytes = (text: string | Buffer): Buffer => (typeof text === 'string' ? Buffer.from(text, 'utf8') : text);
@@ -436,10 +520,16 @@ export interface ScannedSeed {
   rows: number;
   /**
    * The file loads as it is (header skipped): every value is in a form every warehouse reads
-   * alike, no blank line, no CR, no "" in a typed column. Otherwise it is rewritten first.
+   * alike, no blank line, no "" in a typed column, every record ending in one kind of line break
+   * (`newline`). Otherwise it is rewritten first (loadFileFor).
    */
   asIs: boolean;
+  /** How its records end: LF, or CRLF throughout (Windows, Excel), which only some bulk loads read as it is (`Adapter.loadsCrlf`). */
+  newline: '\n' | '\r\n';
 }
+
+/** The seed's file loads as it is into a warehouse whose bulk load reads CRLF records (`crlf`) or not. */
+export const loadsAsIs = (seed: ScannedSeed, crlf: boolean | undefined): boolean => seed.asIs && (seed.newline === '\n' || !!crlf);
 
 /** A header's column as `vigil seed` names it: as written with quote_columns, else lower-cased. */
 export function seedColumnName(header: string, config: SeedConfig): string {
@@ -497,14 +587,18 @@ export function parseSeed(input: string | Buffer, config: SeedConfig = {}, opts:
   const maxRows = opts.maxRows ?? Infinity;
   const delimiter = config.delimiter ?? ',';
   const text = asBytes(input);
+  const encoding = encodingProblem(text, delimiter);
+  if (encoding) return [encoding];
   const head = readCsv(text, delimiter, 1);
   if (!('records' in head)) return [head];
   if (!head.records.length) return [{ line: 1, message: 'the file is empty: a seed needs a header line with its column names' }];
   const header = head.records[0].map((h) => (h ?? '').trim());
+  // (blank lines may come before it)
+  const headerLine = head.lines[0];
   const problems: SeedProblem[] = [];
   const names = header.map((h, i) => {
-    if (!h) problems.push({ line: 1, column: i + 1, message: `column ${i + 1} has no name in the header` });
-    if (!config.quote_columns && h && !IDENT.test(h)) problems.push({ line: 1, column: i + 1, message: `column name '${h}' is not a plain identifier`, hint: 'rename it (letters, digits, _), or set quote_columns: true to keep names exactly as written' });
+    if (!h) problems.push({ line: headerLine, column: i + 1, message: `column ${i + 1} has no name in the header` });
+    if (!config.quote_columns && h && !IDENT.test(h)) problems.push({ line: headerLine, column: i + 1, message: `column name '${h}' is not a plain identifier`, hint: 'rename it (letters, digits, _), or set quote_columns: true to keep names exactly as written' });
     return seedColumnName(h, config);
   });
   // names compared without case, quote_columns or not: DuckDB and BigQuery take 'a' and 'A' for
@@ -513,10 +607,10 @@ export function parseSeed(input: string | Buffer, config: SeedConfig = {}, opts:
   names.forEach((nm, i) => {
     if (!nm) return;
     const prev = seen.get(nm.toLowerCase());
-    if (prev !== undefined) problems.push({ line: 1, column: i + 1, message: names[prev] === nm ? `column '${header[i]}' appears twice in the header (also column ${prev + 1})` : `column '${header[i]}' differs from column ${prev + 1} ('${header[prev]}') only in case: DuckDB and BigQuery take them for one column, quoted or not`, ...(names[prev] === nm ? {} : { hint: 'rename one of them' }) });
+    if (prev !== undefined) problems.push({ line: headerLine, column: i + 1, message: names[prev] === nm ? `column '${header[i]}' appears twice in the header (also column ${prev + 1})` : `column '${header[i]}' differs from column ${prev + 1} ('${header[prev]}') only in case: DuckDB and BigQuery take them for one column, quoted or not`, ...(names[prev] === nm ? {} : { hint: 'rename one of them' }) });
     seen.set(nm.toLowerCase(), i);
   });
-  for (const p of checkColumnTypes(header, config)) problems.push({ line: 1, message: p.message, hint: p.hint });
+  for (const p of checkColumnTypes(header, config)) problems.push({ line: headerLine, message: p.message, hint: p.hint });
   const given = givenSeedTypes(names, config);
   const exact = givenSeedDecimals(names, config);
   if (problems.length) return problems;
@@ -530,7 +624,7 @@ export function parseSeed(input: string | Buffer, config: SeedConfig = {}, opts:
   let col = 0;
   let rows = -1; // the header is the first record
   let bad: SeedProblem | undefined;
-  const shape: ScanShape = { blank: false, cr: false };
+  const shape = noShape();
   const scanProblem = scanCsv(
     text,
     delimiter,
@@ -587,8 +681,9 @@ export function parseSeed(input: string | Buffer, config: SeedConfig = {}, opts:
   if (scanProblem) return [scanProblem];
   if (bad) return [bad];
   const columns = names.map((name, c) => ({ name, type: given[c] ?? ((any[c] && TYPE_BITS.find(([, bit]) => mask[c] & bit)?.[0]) || 'string'), ...(exact[c] ? { decimal: exact[c] } : {}) }));
-  const asIs = !shape.blank && !shape.cr && columns.every((cl, c) => !(cl.type !== 'string' && quotedEmpty[c]) && !(odd[c] & (BIT[cl.type] ?? 0)));
-  return { columns, rows: Math.max(0, rows), asIs };
+  const newline = shape.crlf && !shape.lf ? '\r\n' : '\n';
+  const asIs = !shape.blank && !shape.cr && !(shape.crlf && shape.lf) && columns.every((cl, c) => !(cl.type !== 'string' && quotedEmpty[c]) && !(odd[c] & (BIT[cl.type] ?? 0)));
+  return { columns, rows: Math.max(0, rows), asIs, newline };
 }
 
 /** A value as the rewritten CSV carries it: numbers without + or bare dots, a decimal rounded to its scale, timestamps with seconds and a colon in the offset. */
@@ -608,22 +703,50 @@ function canonical(v: string, t: CanonicalType, d?: DecimalType): string {
 
 /**
  * The file `Adapter.loadTable` reads for a seed: the CSV itself (header skipped) when it loads as
- * it is, else a rewrite in the one form every warehouse reads alike (no header, commas, RFC 4180
- * quoting, NULL as an empty unquoted field). Returns how to read it.
+ * it is into the warehouse (`crlf`: its bulk load reads CRLF records), else a rewrite in the one
+ * form every warehouse reads alike (no header, commas, RFC 4180 quoting, records ending in LF,
+ * NULL as an empty unquoted field), written as it is scanned (was: every record in memory first,
+ * 370 MB and 2x the time for a 200,000-row CRLF file). A quoted field keeps its line breaks as
+ * written. Returns how to read it.
  */
-export function loadFileFor(seed: ScannedSeed, text: string | Buffer, src: string, tmpPath: string, delimiter = ','): { file: string; header: boolean; delimiter: string } {
-  if (seed.asIs) return { file: src, header: true, delimiter };
-  const r = readCsv(text, delimiter);
-  if (!('records' in r)) throw new Error(r.message);
+export function loadFileFor(seed: ScannedSeed, text: string | Buffer, src: string, tmpPath: string, delimiter = ',', crlf = false): { file: string; header: boolean; delimiter: string; newline?: '\n' | '\r\n' } {
+  if (loadsAsIs(seed, crlf)) return { file: src, header: true, delimiter, newline: seed.newline };
   const special = /[",\r\n]/;
   const field = (v: string | null, col: ScannedSeed['columns'][number]) => {
     if (v === null || (v === '' && col.type !== 'string')) return '';
     const x = canonical(v, col.type, col.decimal);
     return x === '' || special.test(x) ? `"${x.replace(/"/g, '""')}"` : x;
   };
-  const out: string[] = [];
-  for (const rec of r.records.slice(1)) out.push(rec.map((v, c) => field(v, seed.columns[c])).join(','));
-  writeFileSync(tmpPath, out.length ? out.join('\n') + '\n' : '');
+  const fd = openSync(tmpPath, 'w');
+  try {
+    let out: string[] = [];
+    let size = 0;
+    let row: string[] = [];
+    let records = 0;
+    const problem = scanCsv(asBytes(text), delimiter, {
+      field: (b, start, end, quoted, escaped) => {
+        // (the header is the first record: blank lines before it are no records)
+        if (records) row.push(field(!quoted && start === end ? null : fieldText(b, start, end, escaped), seed.columns[row.length]));
+      },
+      end: () => {
+        if (records++) {
+          const line = row.join(',') + '\n';
+          out.push(line);
+          size += line.length;
+          if (size >= 1 << 20) {
+            writeSync(fd, out.join(''));
+            out = [];
+            size = 0;
+          }
+        }
+        row = [];
+      },
+    });
+    if (problem) throw new Error(problem.message);
+    if (out.length) writeSync(fd, out.join(''));
+  } finally {
+    closeSync(fd);
+  }
   return { file: tmpPath, header: false, delimiter: ',' };
 }
 

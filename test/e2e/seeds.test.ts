@@ -5,13 +5,14 @@
  * everything at file:line (exit 2) before anything is loaded.
  */
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
 import { join } from 'node:path';
 import { makeProject, removeDir, vigil, vigilAsync } from '../helpers.js';
 import { pgProjectYaml, uniqueSchema } from '../support/postgres.js';
 import { useFakeBigQuery } from '../support/fake-bigquery.js';
 import pg from 'pg';
-import { classify, classifyBytes, loadFileFor, parseSeed } from '../../src/seeds/seed-csv.js';
+import { classify, classifyBytes, firstInvalidUtf8, loadFileFor, parseSeed } from '../../src/seeds/seed-csv.js';
 
 const dirs: string[] = [];
 // the loopback BigQuery, started before the tests and closed after them
@@ -144,6 +145,10 @@ describe('bad seeds: file:line, exit 2, nothing loaded', () => {
     ['a type Vigil does not know', { 'seeds/seeds.yml': SEEDS['seeds/seeds.yml'].replace('user_id: varchar', 'user_id: varchr') }, /seeds\/seeds\.yml:5:\d+: error: .*'varchr' \(column 'user_id'\) is not a type .*\n {2}hint: did you mean 'varchar'\?/],
     ['a header with a name that is not an identifier', { 'seeds/raw_customers.csv': 'id,first name\n1,x\n' }, /seeds\/raw_customers\.csv:1:2: error: .*column name 'first name' is not a plain identifier.*\n {2}hint: .*quote_columns: true/],
     ['an unclosed quote', { 'seeds/raw_customers.csv': 'id,first_name,last_name\n1,"Michael,P.\n' }, /seeds\/raw_customers\.csv:\d+: error: seed 'raw_customers': not valid CSV/],
+    ['a delimiter that is not one ASCII character (was: § passed, garbled DuckDB\'s names and failed the Postgres COPY)', { 'seeds/seeds.yml': SEEDS['seeds/seeds.yml'].replace('delimiter: ";"', 'delimiter: "§"') }, /seeds\/seeds\.yml:13:\d+: error: seeds\[1\]\.config\.delimiter: must be one ASCII character other than a double quote or a line break/],
+    ['a double quote for a delimiter', { 'seeds/seeds.yml': SEEDS['seeds/seeds.yml'].replace('delimiter: ";"', "delimiter: '\"'") }, /seeds\/seeds\.yml:13:\d+: error: seeds\[1\]\.config\.delimiter: must be one ASCII character/],
+    ['two column_types keys for one column (was: one silently ignored)', { 'seeds/seeds.yml': SEEDS['seeds/seeds.yml'].replace('user_id: varchar', 'user_id: varchar, USER_ID: bigint') }, /seeds\/seeds\.yml:5:\d+: error: seed 'raw_orders': column_types names column 'user_id' twice, as 'user_id' and as 'USER_ID' \(without quote_columns names are lower-cased\).*\n {2}hint: keep one of them/],
+    ['a blank line before a header with a bad name: the header\'s own line', { 'seeds/raw_customers.csv': '\n\nid,first name\n1,x\n' }, /seeds\/raw_customers\.csv:3:2: error: .*column name 'first name' is not a plain identifier/],
     ['a seed and a model with one name', { 'models/raw_customers.sql': 'select 1 as id' }, /seeds\/raw_customers\.csv:1:1: error: 'raw_customers' is both a seed .* and a model/],
     ['a ref to a seed that does not exist', { 'models/x.sql': "select * from {{ ref('raw_customer') }}" }, /models\/x\.sql:1:\d+: error: ref\('raw_customer'\) not found — did you mean 'raw_customers'\?/],
   ];
@@ -157,6 +162,127 @@ describe('bad seeds: file:line, exit 2, nothing loaded', () => {
       expect(r.stderr).not.toMatch(/\n\s+at /);
     });
   }
+});
+
+describe('a seed that is not UTF-8 text: refused at its line and column, exit 2, nothing loaded (was: passed the check, then the DuckDB load failed with its sniffer\'s dump after other seeds were loaded; a NUL loaded on DuckDB and failed on Postgres)', () => {
+  const cases: Array<[string, Buffer, RegExp]> = [
+    ['a Latin-1 byte', Buffer.from('id,city\n1,K\xf6ln\n', 'latin1'), /seeds\/latin\.csv:2:2: error: seed 'latin': not UTF-8 \(byte 0xF6\): save the file as UTF-8.*\n {2}hint: .*CSV UTF-8/],
+    ['a NUL byte', Buffer.from('id,city\n1,a\x00b\n', 'latin1'), /seeds\/latin\.csv:2:2: error: seed 'latin': a NUL byte, which Postgres and BigQuery cannot store/],
+    ['a byte that starts no UTF-8 character, in a quoted field after a quoted line break', Buffer.concat([Buffer.from('id,note,x\n1,"a\nb', 'utf8'), Buffer.from([0xc3, 0x28]), Buffer.from('",2\n', 'utf8')]), /seeds\/latin\.csv:3:2: error: seed 'latin': not UTF-8 \(byte 0xC3\)/],
+    ['a UTF-16 file', Buffer.from('\ufeffid\n1\n', 'utf16le'), /seeds\/latin\.csv:1:1: error: seed 'latin': not UTF-8 \(byte 0xFF\)/],
+  ];
+  for (const [name, bytes, expected] of cases) {
+    it(name, () => {
+      const dir = project();
+      writeFileSync(join(dir, 'seeds/latin.csv'), bytes);
+      const c = vigil(dir, ['check']);
+      expect(c.code, c.stdout + c.stderr).toBe(2);
+      expect(c.stderr).toMatch(expected);
+      const r = vigil(dir, ['seed']);
+      expect(r.code, r.stdout + r.stderr).toBe(2);
+      expect(r.stderr).toMatch(expected);
+      expect(r.stdout).not.toMatch(/OK loaded seed/);
+    });
+  }
+  it('firstInvalidUtf8 finds the byte TextDecoder replaces first, and none where isUtf8 says the bytes are UTF-8', () => {
+    let x = 11;
+    const rnd = (n: number) => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) % n);
+    const pool = [0x41, 0x7f, 0x80, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xa0, 0x9f, 0xed, 0xef, 0xf0, 0x90, 0x8f, 0xf4, 0xf5, 0xff];
+    const valid = ['é', '€', '😀', '\u{10ffff}', '\ud7ff', '\ue000'].map((c) => Buffer.from(c));
+    let invalid = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const parts: Buffer[] = [];
+      for (let k = rnd(6); k >= 0; k--) parts.push(rnd(3) ? valid[rnd(valid.length)] : Buffer.from(Array.from({ length: 1 + rnd(4) }, () => pool[rnd(pool.length)])));
+      const b = Buffer.concat(parts);
+      const at = firstInvalidUtf8(b);
+      expect(at === -1, b.toString('hex')).toBe(isUtf8(b));
+      if (at < 0) continue;
+      invalid++;
+      // the bytes before it are UTF-8, and the decoder's first replacement is at it
+      expect(isUtf8(b.subarray(0, at)), b.toString('hex')).toBe(true);
+      const text = new TextDecoder().decode(b);
+      expect(Buffer.byteLength(text.slice(0, text.indexOf('\ufffd'))), b.toString('hex')).toBe(at);
+    }
+    expect(invalid).toBeGreaterThan(5000);
+  });
+});
+
+describe('seed files the warehouses read differently as they are: one table on DuckDB and Postgres', () => {
+  const env = { VIGIL_TEST_PG_URL: inject('pgUrl') };
+  const targets = () => {
+    const schema = uniqueSchema('seed_shape');
+    return [
+      ['duckdb', {}, 'analytics'],
+      ['postgres', { 'project.yaml': pgProjectYaml(schema) }, schema],
+    ] as Array<[string, Record<string, string>, string]>;
+  };
+  it('blank lines before the header: the header is the first line with text (was: loaded as a data row, or the load failed converting "id" to BIGINT, after the check passed)', () => {
+    for (const [name, files] of targets()) {
+      const dir = makeProject({ 'seeds/h.csv': '\nname,city\nann,paris\nbob,rome\n', 'seeds/t.csv': '\r\n\r\nid,name\r\n1,a\r\n', ...files });
+      dirs.push(dir);
+      const s = vigil(dir, ['seed'], env);
+      expect(s.code, `${name}: ${s.stdout}${s.stderr}`).toBe(0);
+      expect(s.stdout, name).toMatch(/OK loaded seed \S+\.h \(2 rows\)/);
+      expect(vigil(dir, ['show', '-s', 'h', '--output', 'csv'], env).stdout, name).toBe('name,city\nann,paris\nbob,rome\n');
+      expect(vigil(dir, ['show', '--inline', "select id + 1 as next, name from {{ ref('t') }}", '--output', 'csv'], env).stdout, name).toBe('next,name\n2,a\n');
+    }
+  });
+  it('CRLF line endings load the values of the LF file, quoted line breaks as written (CRLF and LF), on each warehouse; a file mixing LF and CRLF too', () => {
+    const lf = 'id,note,n,d\n1,"multi\r\nline",1.5,2024-01-01\n2,"lf\nonly",,2024-01-02\n3,"",2,\n4,,3,2024-01-04\n';
+    const sql = "select id, replace(replace(note, chr(13), '<CR>'), chr(10), '<LF>') as note, note is null as null_note, n, d from {{ ref('x') }} order by id";
+    const crlf = lf.replace(/(\d|")\n/g, '$1\r\n').replace('id,note,n,d\n', 'id,note,n,d\r\n');
+    expect(crlf).toContain('"multi\r\nline",1.5,2024-01-01\r\n2,"lf\nonly"');
+    const mixed = crlf.replace('2024-01-02\r\n', '2024-01-02\n');
+    for (const [name, files] of targets()) {
+      const dir = makeProject({ 'seeds/x.csv': lf, ...files });
+      dirs.push(dir);
+      const shown: string[] = [];
+      for (const text of [lf, crlf, mixed]) {
+        writeFileSync(join(dir, 'seeds/x.csv'), text);
+        const s = vigil(dir, ['seed'], env);
+        expect(s.code, `${name}: ${s.stdout}${s.stderr}`).toBe(0);
+        shown.push(vigil(dir, ['show', '--inline', sql, '--output', 'csv'], env).stdout);
+      }
+      expect(shown[0], name).toBe('id,note,null_note,n,d\n1,multi<CR><LF>line,false,1.5,2024-01-01\n2,lf<LF>only,false,,2024-01-02\n3,"",false,2,\n4,,true,3,2024-01-04\n');
+      expect(shown[1], name).toBe(shown[0]);
+      expect(shown[2], name).toBe(shown[0]);
+    }
+  });
+  it('Postgres: a header name longer than the 63 bytes Postgres keeps is refused at its column, in check and before any load (was: cut by Postgres, every reload dropped the views that read the seed; two alike in 63 bytes failed the load)', () => {
+    const long = (c: string) => `c${'x'.repeat(62)}${c}`;
+    const [[, duck], [, pgFiles, schema]] = targets();
+    const files = { 'seeds/wide.csv': `id,${long('a')},${long('b')}\n1,2,3\n`, 'seeds/ok.csv': `id,c${'x'.repeat(62)}\n1,2\n`, 'models/ok_v.sql': "select * from {{ ref('ok') }}" };
+    const d = makeProject({ ...files, ...duck });
+    dirs.push(d);
+    expect(vigil(d, ['seed']).code).toBe(0);
+    const dir = makeProject({ ...files, ...pgFiles });
+    dirs.push(dir);
+    for (const cmd of [['check'], ['seed'], ['build']]) {
+      const r = vigil(dir, cmd, env);
+      expect(r.code, `${cmd}: ${r.stdout}${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(/seeds\/wide\.csv:1:2: error: seed 'wide': column name 'cx+\.\.\.' is 64 bytes long; postgres keeps 63 bytes of a name.*\n {2}hint: rename it in the CSV's header \(at most 63 bytes\)/);
+      expect(r.stderr).toMatch(/seeds\/wide\.csv:1:3: error/);
+      expect(r.stdout).not.toMatch(/OK loaded seed/);
+    }
+    // 63 bytes is kept whole: a reload keeps the view that reads it
+    rmSync(join(dir, 'seeds/wide.csv'));
+    expect(vigil(dir, ['build'], env).code).toBe(0);
+    const again = vigil(dir, ['seed'], env);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(again.stdout).not.toContain('warning');
+    expect(vigil(dir, ['show', '--inline', `select count(*) as n from information_schema.views where table_schema = '${schema}' and table_name = 'ok_v'`, '--output', 'csv'], env).stdout).toBe('n\n1\n');
+  });
+  it('DuckDB: a seed whose table cannot be swapped in (a view has its name) fails, and leaves no staging table (was: vigil_seed_stage_<name> stayed for good)', () => {
+    const dir = makeProject({ 'models/vw.sql': 'select 1 as x', 'seeds/other.csv': 'a\n1\n' });
+    dirs.push(dir);
+    expect(vigil(dir, ['run', '-s', 'vw']).code).toBe(0);
+    rmSync(join(dir, 'models/vw.sql'));
+    writeFileSync(join(dir, 'seeds/vw.csv'), 'a\n1\n');
+    const s = vigil(dir, ['seed', '-s', 'vw']);
+    expect(s.code, s.stdout + s.stderr).toBe(1);
+    expect(s.stdout).toContain('Existing object vw is of type View');
+    expect(vigil(dir, ['show', '--inline', "select count(*) as stages from information_schema.tables where table_name like 'vigil_seed_stage_%'", '--output', 'csv']).stdout).toBe('stages\n0\n');
+  });
 });
 
 describe('seeds in Postgres and BigQuery', () => {
@@ -393,6 +519,27 @@ describe('parseSeed', () => {
     expect(s.code, s.stdout + s.stderr).toBe(0);
     const rows = vigil(dir, ['show', '--inline', "select id, replace(replace(note, chr(13), '<CR>'), chr(10), '<LF>') as note from {{ ref('notes') }} order by id", '--output', 'csv']);
     expect(rows.stdout).toBe('id,note\n1,multi<CR><LF>line\n2,x\n');
+  });
+  it('line endings: CRLF throughout loads as it is where the bulk load reads CRLF (DuckDB, Postgres), else it is rewritten, its quoted line breaks as written; LF and CRLF mixed, or a lone CR, is rewritten everywhere', () => {
+    const text = 'a,b\r\n1,"x\r\ny"\r\n2,"p\nq"\r\n';
+    const r = parseSeed(text);
+    if (Array.isArray(r)) throw new Error(JSON.stringify(r));
+    expect({ asIs: r.asIs, newline: r.newline }).toEqual({ asIs: true, newline: '\r\n' });
+    const dir = project();
+    expect(loadFileFor(r, text, 'x.csv', join(dir, 'out.csv'), ',', true)).toEqual({ file: 'x.csv', header: true, delimiter: ',', newline: '\r\n' });
+    const how = loadFileFor(r, text, 'x.csv', join(dir, 'out.csv'), ',', false);
+    expect(how).toEqual({ file: join(dir, 'out.csv'), header: false, delimiter: ',' });
+    expect(readFileSync(how.file, 'utf8')).toBe('1,"x\r\ny"\n2,"p\nq"\n');
+    for (const other of ['a,b\r\n1,2\n3,4\r\n', 'a,b\n1,2\r\n', 'a,b\r1,2\r']) {
+      const o = parseSeed(other);
+      if (Array.isArray(o)) throw new Error(JSON.stringify(o));
+      expect(o.asIs, JSON.stringify(other)).toBe(false);
+    }
+    // a blank line before the header: rewritten (a reader told of a header would take the blank line for it)
+    const blank = parseSeed('\nid,name\n1,a\n');
+    if (Array.isArray(blank)) throw new Error(JSON.stringify(blank));
+    expect({ asIs: blank.asIs, columns: blank.columns.map((c) => `${c.name}:${c.type}`), rows: blank.rows }).toEqual({ asIs: false, columns: ['id:int', 'name:string'], rows: 1 });
+    expect(readFileSync(loadFileFor(blank, '\nid,name\n1,a\n', 'x.csv', join(dir, 'blank.csv')).file, 'utf8')).toBe('1,a\n');
   });
   it('lines are counted through quoted line breaks', () => {
     const r = parseSeed('a,b\n"x\ny",1\n"p",2,3\n');

@@ -151,6 +151,8 @@ export class DuckDbAdapter implements Adapter {
   readonly warehouse = warehouse;
   readonly type = 'duckdb';
   readonly dialect = duckDbDialect;
+  /** read_csv is told new_line '\r\n' */
+  readonly loadsCrlf = true;
   readonly maxConcurrency: number;
   /** Which of DuckDB's settings the target sets itself (a sync tunes only the others). */
   configured = { threads: false, memory_limit: false };
@@ -360,10 +362,10 @@ export class DuckDbAdapter implements Adapter {
     const rows = await this.transaction(async (run) => {
       await run(`drop table if exists ${rel}`);
       await run(`create table ${rel} (${cols.join(', ')}${pk})`);
-      // records end in LF (LoadRequest.file): said, not sniffed (a quoted CRLF inside the first
-      // record made the sniffer take CRLF, and the parser fail); the columns and their types are
-      // given. One statement without parameters: the driver hands it to DuckDB's threads at once
-      const loading = run(`insert into ${rel} select * from read_csv(${d.literal(req.file)}, header = ${req.header ? 'true' : 'false'}, auto_detect = false, columns = ${spec}, delim = ${d.literal(req.delimiter ?? ',')}, quote = '"', escape = '"', allow_quoted_nulls = false, new_line = '\\n')`);
+      // how records end (LoadRequest.newline): said, not sniffed (a quoted CRLF inside the first
+      // record of an LF file made the sniffer take CRLF, and the parser fail); the columns and their
+      // types are given. One statement without parameters: the driver hands it to DuckDB's threads at once
+      const loading = run(`insert into ${rel} select * from read_csv(${d.literal(req.file)}, header = ${req.header ? 'true' : 'false'}, auto_detect = false, columns = ${spec}, delim = ${d.literal(req.delimiter ?? ',')}, quote = '"', escape = '"', allow_quoted_nulls = false, new_line = ${req.newline === '\r\n' ? "'\\r\\n'" : "'\\n'"})`);
       req.onStarted?.();
       return loading;
     });

@@ -136,6 +136,8 @@ export async function dedicatedConnection<T>(cfg: PostgresTargetConfig, what: st
 export class PostgresAdapter implements Adapter {
   readonly warehouse = warehouse;
   readonly type = 'postgres';
+  /** COPY's CSV format takes the line break of the file's first line for every record's */
+  readonly loadsCrlf = true;
   readonly dialect = postgresDialect;
   readonly maxConcurrency: number;
   private catalog = new Map<string, Map<string, 'table' | 'view'>>();
