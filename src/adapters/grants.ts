@@ -23,6 +23,8 @@ export interface GrantPlan {
   cascade?: string[];
   /** Postgres: principals the config keeps whose grant option was revoked (`cascade`), to remove a grant made through it */
   grantOption?: string[];
+  /** Postgres: revoked principals that held SELECT on some columns (`grant select (email) ...`): those columns */
+  columns?: Record<string, string[]>;
 }
 
 /** A privilege a role other than the owner holds on a relation (grantee `public`: every role). */

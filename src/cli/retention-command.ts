@@ -266,11 +266,9 @@ export async function runRetentionApply(o: Common & { plan?: string; force?: boo
       const target = conns.targetOf(e.target);
       const rest = remaining.get(e.unique_id)!;
       const head = `${i + 1} of ${entries.length}`;
-      if (!rest) {
-        out(`${head} OK ${e.table}: nothing before ${e.cutoff}${e.rows ? ` (the plan's ${plural(e.rows, 'row')} are gone already)` : ''}`);
-        continue;
-      }
-      out(`${head} START ${e.table}: ${plural(rest, 'row')} before ${e.cutoff}${rest < e.rows ? ` (${(e.rows - rest).toLocaleString('en-US')} of the plan's ${e.rows.toLocaleString('en-US')} already gone)` : ''}, batches of ${e.batch_size.toLocaleString('en-US')}, in ${e.target}:${e.relation.schema}.${e.relation.identifier}`);
+      // (nothing left to delete is an apply too: logged, a success with 0 rows deleted and the
+      // plan's cutoff — retention_applied_at and the last successful cutoff move on)
+      if (rest) out(`${head} START ${e.table}: ${plural(rest, 'row')} before ${e.cutoff}${rest < e.rows ? ` (${(e.rows - rest).toLocaleString('en-US')} of the plan's ${e.rows.toLocaleString('en-US')} already gone)` : ''}, batches of ${e.batch_size.toLocaleString('en-US')}, in ${e.target}:${e.relation.schema}.${e.relation.identifier}`);
       const t1 = performance.now();
       try {
         const log = logRelation(target.schema, target.database);
@@ -286,6 +284,10 @@ export async function runRetentionApply(o: Common & { plan?: string; force?: boo
             ),
           );
         const r = await applyEntry(adapter, e, rest, { runId, actor: who, log, out, signal: stop.signal, crashAfterBatch: process.env.VIGIL_TEST_CRASH_AFTER_BATCH === '1', withoutFloor: !floors.get(logName) });
+        if (!rest) {
+          out(`${head} OK ${e.table}: nothing before ${e.cutoff}${e.rows ? ` (the plan's ${plural(e.rows, 'row')} are gone already)` : ''}`);
+          continue;
+        }
         total += r.deleted;
         const s = (performance.now() - t1) / 1000;
         const done = `deleted ${plural(r.deleted, 'row')} [${s.toFixed(2)}s, ${Math.round(r.deleted / Math.max(s, 1e-3)).toLocaleString('en-US')} rows/s]`;

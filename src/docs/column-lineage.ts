@@ -16,6 +16,7 @@
  * NAME; EXCEPT keeps the left side's), VALUES, PIVOT / UNPIVOT with explicit lists,
  * range() / generate_series(), unnest(list) in FROM (its column derived from the list), a FROM
  * item's alias used as a value (`to_json(t)`: the whole row, all its columns; `(t).a` is t.a),
+ * DuckDB's dot call (`x.f(a)` is f(x, a): the parser gives x as the function's schema),
  * `#n` (the n-th column of the FROM items, when their columns are all known).
  * Reported in `untraced`: other table functions (read_csv...), COLUMNS(...), `*` over a relation
  * whose columns are unknown or only partly known (LineageContext.partial), `#n` over such a
@@ -156,6 +157,7 @@ function columnNames(e: J, into: Set<string>): Set<string> {
   if (Array.isArray(e)) for (const x of e) columnNames(x, into);
   else if (e && typeof e === 'object') {
     if (e.class === 'COLUMN_REF' && Array.isArray(e.column_names)) into.add(lower(String(e.column_names[e.column_names.length - 1])));
+    // (not a dot call's column, `x.f()`: DuckDB's PIVOT does not see it either, and groups by x)
     else for (const x of Object.values(e)) if (x && typeof x === 'object') columnNames(x, into);
   }
   return into;
@@ -854,15 +856,55 @@ class Tracer {
           } else this.note(`${v.relation_name ? `${v.relation_name}.` : ''}* inside an expression`);
           return;
         case 'FUNCTION':
-        case 'WINDOW':
+        case 'WINDOW': {
+          // `email.trim()`, `p.email.lower()`: DuckDB's dot call, parsed as a function in schema
+          // `email` (of catalog `p`), bound as trim(email) when that names a column
+          const self = v.class === 'FUNCTION' ? this.dotCallee(v, scope, lam) : undefined;
+          if (self) addAll(refs, this.column(self, scope, lam).refs);
           for (const [k, x] of Object.entries(v)) if (x && typeof x === 'object') walk(x, lam, k === 'children' ? String(v.function_name ?? '') : undefined);
           return;
+        }
         default:
           for (const x of Object.values(v)) if (x && typeof x === 'object') walk(x, lam);
       }
     };
     walk(e, lambda);
     return refs;
+  }
+
+  /**
+   * The column a function call is a method of (DuckDB's dot call: `x.f(a)` is `f(x, a)`,
+   * `t.x.f()` is `f(t.x)`): the parser gives it as the function's schema (and catalog), and the
+   * binder reads them as a column (`[catalog, schema]` as `table.column`) when a column or
+   * select-list alias in scope has that name. Undefined for a function without a schema, and for
+   * one whose schema names no column: a schema-qualified function (`main.f(x)`, a macro made in a
+   * schema). A name a FROM item whose columns are not all known may have is taken as its column
+   * (DuckDB binds the function in the schema first when both exist: then this only adds sources).
+   */
+  private dotCallee(f: J, scope: Scope, lambda: Set<string> | undefined): string[] | undefined {
+    const schema = typeof f.schema === 'string' ? f.schema : '';
+    if (!schema) return undefined;
+    const catalog = typeof f.catalog === 'string' ? f.catalog : '';
+    const parts = catalog ? [catalog, schema] : [schema];
+    const [first, second] = parts.map(lower);
+    if (parts.length === 1 && lambda?.has(first)) return parts;
+    let open = false;
+    for (let s: Scope | undefined = scope; s; s = s.parent) {
+      if (parts.length === 2) {
+        for (const r of s.rels) {
+          if (!r.quals.some((q) => q.length === 1 && q[0] === first)) continue;
+          if (indexOf(r)?.has(second)) return parts;
+          if (r.guess) open = true;
+        }
+        continue;
+      }
+      if (s.merges.some((m) => m.name === first) || s.aliases?.has(first)) return parts;
+      for (const r of s.rels) {
+        if (indexOf(r)?.has(first)) return parts;
+        if (r.guess) open = true;
+      }
+    }
+    return open ? parts : undefined;
   }
 
   // ---- column references ----

@@ -14,7 +14,7 @@ import { columnNamed, createOwnTable, type Adapter } from '../adapters/adapter.j
 import type { CanonicalType, Dialect, Relation, SqlParam } from '../adapters/dialect.js';
 import { typeFamily } from '../adapters/type-family.js';
 import type { ColumnInfo, Manifest, WrittenAt } from '../compile/manifest.js';
-import { diag, isPermissionDenied, WarehouseError, type Diagnostic } from '../errors.js';
+import { diag, didYouMean, isPermissionDenied, WarehouseError, type Diagnostic } from '../errors.js';
 import { durationBefore } from '../time/duration.js';
 
 export const RETENTION_LOG_TABLE = 'vigil_retention_log';
@@ -220,11 +220,16 @@ export async function checkColumns(adapter: Adapter, t: RetentionTable, where: s
   const names = cols.map((x) => x.name);
   const find = (name: string) => cols.find((c) => c.name === columnNamed(name, names));
   const c = find(t.column);
-  if (!c) ds.push(diag('E_RETENTION', `${what}: retention column '${t.column}' is not a column of ${rel} in ${where} (it has ${names.join(', ')})`, t.at));
+  // a name not found: the table's columns, and the nearest one
+  const missing = (key: string, name: string) => {
+    const near = didYouMean(name, names);
+    return diag('E_RETENTION', `${what}: retention ${key} '${name}' is not a column of ${rel} in ${where} (it has ${names.join(', ')})`, t.at, near ? `did you mean '${near}'?` : undefined);
+  };
+  if (!c) ds.push(missing('column', t.column));
   else if (!agesRows(c.data_type)) ds.push(diag('E_RETENTION', `${what}: retention column '${t.column}' is ${c.data_type} in ${where}, not a timestamp or date: rows cannot be aged by it`, t.at, 'name a timestamp column'));
   const o = t.override_days ? find(t.override_days) : undefined;
   if (t.override_days) {
-    if (!o) ds.push(diag('E_RETENTION', `${what}: retention override_days column '${t.override_days}' is not a column of ${rel} in ${where}`, t.at));
+    if (!o) ds.push(missing('override_days column', t.override_days));
     else if (!holdsDays(o.data_type)) ds.push(diag('E_RETENTION', `${what}: retention override_days column '${t.override_days}' is ${o.data_type} in ${where}, not a number of days`, t.at));
   }
   return { problems: ds, columnType: c?.data_type, column: c?.name ?? t.column, overrideDays: o?.name ?? t.override_days };
@@ -430,6 +435,7 @@ export interface ApplyOptions {
  * apply counted of the plan before it began): rows matching the plan's predicate beyond them came
  * while it ran (a sync, a backfill), are left, and are returned as `appeared` — the log's line
  * says 'error' then (was: deleted batch after batch until a short one, 415,000 of a plan of 400,000).
+ * With `remaining` 0 only the log's line is written: a success, 0 rows deleted.
  */
 export async function applyEntry(adapter: Adapter, e: PlanEntry, remaining: number, o: ApplyOptions): Promise<{ deleted: number; stopped: boolean; appeared?: number }> {
   const d = adapter.dialect;
@@ -440,6 +446,13 @@ export async function applyEntry(adapter: Adapter, e: PlanEntry, remaining: numb
     `insert into ${log} (run_id, table_name, relation_name, target_name, column_name, keep, override_column, as_of, cutoff, planned_rows, rows_deleted, status, started_at, actor${o.withoutFloor ? '' : ', override_floor'}) values (${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, ${d.timestampParam(8)}, ${d.timestampParam(9)}, ${p(10)}, 0, 'running', ${d.timestampParam(11)}, ${p(12)}${o.withoutFloor ? '' : `, ${d.timestampParam(13)}`})`,
     [o.runId, e.table, display, e.target, e.column, e.keep, e.override_days, e.as_of, e.cutoff, e.rows, new Date().toISOString(), o.actor, ...(o.withoutFloor ? [] : [e.override_days ? e.override_floor : null])],
   );
+  const finish = (status: 'success' | 'interrupted' | 'error') => adapter.execute(`update ${log} set status = ${p(1)}, finished_at = ${d.timestampParam(2)} where run_id = ${p(3)} and table_name = ${p(4)}`, [status, new Date().toISOString(), o.runId, e.table]);
+  // nothing left before the cutoff (none was, or an earlier apply of the plan deleted it): the
+  // line says so, a success with 0 rows deleted, and no statement is sent to the table
+  if (remaining <= 0) {
+    await finish('success');
+    return { deleted: 0, stopped: false };
+  }
   // (bind parameters in the order they appear: BigQuery's are positional `?`)
   const addRows = (n: number) => ({ sql: `update ${log} set rows_deleted = rows_deleted + ${p(1)} where run_id = ${p(2)} and table_name = ${p(3)}`, params: [n, o.runId, e.table] as SqlParam[] });
   const t0 = performance.now();
@@ -502,7 +515,7 @@ export async function applyEntry(adapter: Adapter, e: PlanEntry, remaining: numb
         progress(n);
       }
     }
-    await adapter.execute(`update ${log} set status = ${p(1)}, finished_at = ${d.timestampParam(2)} where run_id = ${p(3)} and table_name = ${p(4)}`, [appeared ? 'error' : stopped ? 'interrupted' : 'success', new Date().toISOString(), o.runId, e.table]);
+    await finish(appeared ? 'error' : stopped ? 'interrupted' : 'success');
   } catch (err) {
     await adapter.execute(`update ${log} set status = 'error', finished_at = ${d.timestampParam(1)} where run_id = ${p(2)} and table_name = ${p(3)}`, [new Date().toISOString(), o.runId, e.table]).catch(() => {});
     throw err;

@@ -27,7 +27,8 @@ export function describeGrants(plan: GrantPlan): string {
   for (const p of plan.carried ?? []) carried.set(p.privilege.toLowerCase(), [...(carried.get(p.privilege.toLowerCase()) ?? []), p.grantee]);
   const kept = [...carried].map(([privilege, grantees]) => `${privilege} to ${[...new Set(grantees)].join(', ')}`).join(' and ');
   // (Postgres) a revoked principal's grants made with its grant option went with it; one that held a grant made by another grantee says by whom
-  const revoked = plan.revoke.map((p) => `${p}${plan.cascade?.includes(p) ? ' with cascade (the grants it made went with it)' : ''}${plan.grantedBy?.[p] ? ` (granted by ${plan.grantedBy[p].join(', ')})` : ''}`);
+  // a column grant says which columns
+  const revoked = plan.revoke.map((p) => `${p}${plan.columns?.[p] ? ` (select on column${plan.columns[p].length === 1 ? '' : 's'} ${plan.columns[p].join(', ')})` : ''}${plan.cascade?.includes(p) ? ' with cascade (the grants it made went with it)' : ''}${plan.grantedBy?.[p] ? ` (granted by ${plan.grantedBy[p].join(', ')})` : ''}`);
   const options = plan.grantOption?.length ? `revoked the grant option of ${plan.grantOption.join(', ')} with cascade (the grants made with it went with it)` : '';
   return [plan.grant.length ? `granted select to ${plan.grant.join(', ')}` : '', revoked.length ? `revoked ${revoked.join(', ')}` : '', options, kept ? `carried over ${kept} from the replaced relation` : ''].filter(Boolean).join('; ');
 }

@@ -226,6 +226,19 @@ const cases: Case[] = [
     columns: ['a direct raw.events.id', 'b derived'],
     untraced: ['#4: the columns of ext.mystery are unknown, so which one it is is unknown', '#5: the columns of ext.mystery are unknown, so which one it is is unknown', 'column 3: an unaliased expression whose DuckDB name could not be derived'],
   },
+  {
+    // (was: only the function's arguments were read: `status.upper()` derived from nothing, and a PII column published through it unseen)
+    name: "DuckDB's dot call: x.f(a) is f(x, a), t.x.f() is f(t.x), chained, on a select-list alias, in a lambda's body",
+    sql: `select status.upper() as s, o.amount.round(2) as a, o.status.lower().trim() as t, o.id as n, n.abs() as m, o.status.concat(c.name) as sc,
+            list_transform([o.id], x -> x.add(c.id)) as l, payload.json_extract('$.k') as k
+          from analytics.orders o join analytics.customers c on c.id = o.customer_id, raw.events e`,
+    columns: ['s derived orders.status', 'a derived orders.amount', 't derived orders.status', 'n direct orders.id', 'm derived orders.id', 'sc derived customers.name, orders.status', 'l derived customers.id, orders.id', 'k derived raw.events.payload'],
+  },
+  {
+    name: 'a schema-qualified function (a macro made in a schema) whose schema names no column reads its arguments only',
+    sql: `select main.my_macro(amount) as a, analytics.f(c.name) as b from analytics.orders o join analytics.customers c on c.id = o.customer_id`,
+    columns: ['a derived orders.amount', 'b derived customers.name'],
+  },
 ];
 
 describe('columnLineage: hand-written cases', () => {

@@ -4,9 +4,9 @@
  * compiled SQL) as the last good compile wrote it, as a compile error does.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeProject, removeDir, vigil } from '../helpers.js';
+import { BASIC_PROJECT_YAML, makeProject, removeDir, vigil } from '../helpers.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
@@ -65,5 +65,50 @@ describe('the PII check', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(E_PII);
     expect(readFileSync(join(dir, 'target/manifest.json'), 'utf8')).toBe(manifest);
+  });
+
+  it("DuckDB's dot call (`email.trim()`, `p.email.lower()`, `people.full_name.concat('')`) is a function of that column: E_PII from build and alerts check, traced in the docs lineage (was: built, exit 0, the addresses in vigil show and in an alert's payload)", () => {
+    const dir = makeProject({
+      'seeds/people.csv': 'id,email,full_name,tier,created_at\n1,ann@secret.example,Ann Example,gold,2026-01-01\n',
+      'seeds/people.yml': 'seeds:\n  - name: people\n    columns:\n      - name: email\n        meta: { pii: true }\n      - name: full_name\n        meta: { pii: true }\n',
+      'models/leak.sql': "select id, email.trim() as v from {{ ref('people') }}\n",
+      'models/leak2.sql': "select p.id, p.email.lower() as lo, people.full_name.concat('') as n from {{ ref('people') }} as p, {{ ref('people') }} as people where people.id = p.id\n",
+      // masked: builds, and the docs lineage says what it is made of
+      'models/masked.sql': "select id, email.trim().upper() as e, tier.upper() as t from {{ ref('people') }}\n",
+      // a schema-qualified macro whose schema names no column: a function, as DuckDB binds it
+      'project.yaml': `${BASIC_PROJECT_YAML}on_run_start:\n  - create schema if not exists fx\n  - create or replace macro fx.tag(a) as 'tier:' || a\n`,
+      'models/tagged.sql': "select id, fx.tag(tier) as t from {{ ref('people') }}\n",
+      'models/masked.yml': 'models:\n  - name: masked\n    columns:\n      - name: id\n      - name: e\n        policy: hash\n      - name: t\n',
+      'alerts/a.yaml': "alerts:\n  - name: who\n    severity: info\n    query: select email.trim() as who, count(*) as n from {{ ref('people') }} group by 1\n    group_by: [who]\n    condition: { type: threshold, column: n, op: '>', value: 0 }\n    summary: '{{ who }}'\n",
+      'alerts/routes.yaml': 'route: { receiver: slack }\nreceivers:\n  - name: slack\n    slack: { webhook_url_env: SLACK_URL }\n',
+    });
+    dirs.push(dir);
+    const env = { SLACK_URL: 'http://127.0.0.1:9/hook' };
+    const b = vigil(dir, ['build'], env);
+    expect(b.code, b.stdout + b.stderr).toBe(2);
+    expect(b.stderr).toMatch(/^models\/leak\.sql:1:\d+: error: column 'v' of model 'leak' publishes PII unmasked: it is derived from people\.email \[E_PII\]/m);
+    expect(b.stderr).toMatch(/^models\/leak2\.sql:1:\d+: error: column 'lo' of model 'leak2' publishes PII unmasked: it is derived from people\.email \[E_PII\]/m);
+    expect(b.stderr).toMatch(/^models\/leak2\.sql:1:\d+: error: column 'n' of model 'leak2' publishes PII unmasked: it is derived from people\.full_name \[E_PII\]/m);
+    expect(b.stderr).not.toMatch(/model 'masked'/);
+    expect(b.stdout + b.stderr).not.toContain('ann@secret.example');
+    const check = vigil(dir, ['alerts', 'check'], env);
+    expect(check.stderr).toMatch(/alerts\/a\.yaml:4:\d+: error: column 'who' of alert 'who' carries PII unmasked: it is derived from people\.email \[E_PII\]/);
+    expect(check.code).toBe(2);
+    // without the leaks: the masked model builds, its lineage traced through the dot calls
+    rmSync(join(dir, 'models/leak.sql'));
+    rmSync(join(dir, 'models/leak2.sql'));
+    rmSync(join(dir, 'alerts'), { recursive: true });
+    const ok = vigil(dir, ['build']);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    const shown = vigil(dir, ['show', '-s', 'masked', '--output', 'json']);
+    expect(shown.code, shown.stdout + shown.stderr).toBe(0);
+    expect(JSON.parse(shown.stdout)).toEqual([{ id: 1, e: expect.stringMatching(/^[0-9a-f]{64}$/), t: 'GOLD' }]);
+    expect(JSON.parse(vigil(dir, ['show', '-s', 'tagged', '--output', 'json']).stdout)).toEqual([{ id: 1, t: 'tier:gold' }]);
+    const g = vigil(dir, ['docs', 'generate']);
+    expect(g.code, g.stdout + g.stderr).toBe(0);
+    const nodes = JSON.parse(readFileSync(join(dir, 'target/docs/docs.json'), 'utf8')).nodes as Array<{ id: string; columns: Array<{ name: string; how?: string; from: Array<{ node: string; column: string }> }> }>;
+    const masked = nodes.find((n) => n.id === 'model.fixture.masked')!;
+    expect(masked.columns.map((c) => `${c.name} ${c.how} ${c.from.map((f) => `${f.node.split('.').pop()}.${f.column}`).join(', ')}`.trim())).toEqual(['id direct people.id', 'e derived people.email', 't derived people.tier']);
+    expect(nodes.find((n) => n.id === 'model.fixture.tagged')!.columns.map((c) => `${c.name} ${c.how} ${c.from.map((f) => `${f.node.split('.').pop()}.${f.column}`).join(', ')}`)).toEqual(['id direct people.id', 't derived people.tier']);
   });
 });

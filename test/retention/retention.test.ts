@@ -203,6 +203,31 @@ describe('vigil retention on DuckDB', () => {
     expectRowsLeft(before, await duck(dir, ROW_SQL), kept);
   });
 
+  it('an apply with nothing left to delete logs its line, a success with 0 rows deleted and the cutoff: a plan of 0 rows, the rerun of one a kill left running (was: no line, the last success kept an older cutoff)', async () => {
+    const LOG = "select planned_rows::int as planned, rows_deleted::int as deleted, status, cast(cutoff as varchar) as cutoff, finished_at is not null as finished from analytics.vigil_retention_log order by started_at";
+    const dir = await duckProject('{ column: created_at, keep: 1000d }');
+    expect(vigil(dir, ['retention', 'plan', '--at', AS_OF]).code).toBe(0);
+    const a = vigil(dir, ['retention', 'apply']);
+    expect(a.code, a.stdout + a.stderr).toBe(0);
+    expect(a.stdout).toMatch(/1 of 1 OK raw\.events: nothing before 2024-03-06T00:00:00\.000Z\n/);
+    expect(a.stdout).toContain('Logged in dev:analytics.vigil_retention_log');
+    expect(await duck(dir, LOG)).toEqual([{ planned: 0, deleted: 0, status: 'success', cutoff: '2024-03-06 00:00:00+00', finished: true }]);
+    expect(await duck(dir, 'select count(*)::int as n from raw.events')).toEqual([{ n: ROWS }]);
+
+    // a kill after the last batch committed, before the line's status: the rerun finds nothing left and says so in the log
+    const all = await duckProject(`{ column: created_at, keep: 30d, batch_size: ${ROWS} }`);
+    expect(vigil(all, ['retention', 'plan', '--at', AS_OF]).code).toBe(0);
+    const killed = spawnSync(process.execPath, [VIGIL, 'retention', 'apply'], { cwd: all, encoding: 'utf8', env: { ...process.env, VIGIL_TEST_CRASH_AFTER_BATCH: '1' } });
+    expect(killed.signal).toBe('SIGKILL');
+    const rerun = vigil(all, ['retention', 'apply']);
+    expect(rerun.code, rerun.stdout + rerun.stderr).toBe(0);
+    expect(rerun.stdout).toContain("OK raw.events: nothing before 2026-11-01T00:00:00.000Z (the plan's 2,279 rows are gone already)");
+    expect(await duck(all, LOG)).toEqual([
+      { planned: 2279, deleted: 2279, status: 'running', cutoff: '2026-11-01 00:00:00+00', finished: false },
+      { planned: 2279, deleted: 0, status: 'success', cutoff: '2026-11-01 00:00:00+00', finished: true },
+    ]);
+  });
+
   it('a plan with nothing past its cutoff says so, with the tables it planned (was: "0 rows in 0 tables would be deleted" for 1 table planned)', async () => {
     const dir = await duckProject('{ column: created_at, keep: 1000d }');
     const p = vigil(dir, ['retention', 'plan', '--at', AS_OF]);
@@ -322,6 +347,15 @@ describe('vigil retention on DuckDB', () => {
     expect(await duck(dir, 'select count(*)::int as n from raw.events')).toEqual([{ n: ROWS }]);
   });
 
+  it("a misspelt column or override_days column: plan fails at the YAML line with the table's columns and the nearest one (was: override_days named neither)", async () => {
+    const dir = await duckProject('{ column: created_a, keep: 30d, override_days: dayz }');
+    const r = vigil(dir, ['retention', 'plan']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/models\/sources\.yml:5:\d+: error: source raw\.events: retention column 'created_a' is not a column of raw\.events in target 'dev' \(it has id, created_at, days, note\) \[E_RETENTION\]\n  hint: did you mean 'created_at'\?/);
+    expect(r.stderr).toMatch(/models\/sources\.yml:5:\d+: error: source raw\.events: retention override_days column 'dayz' is not a column of raw\.events in target 'dev' \(it has id, created_at, days, note\) \[E_RETENTION\]\n  hint: did you mean 'days'\?/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it('a column that is not a timestamp in the warehouse (no declared type): plan fails at the YAML line, exit 2, no plan written', async () => {
     const dir = await duckProject('{ column: note, keep: 30d }');
     const r = vigil(dir, ['retention', 'plan']);
@@ -413,6 +447,25 @@ describe('vigil retention on Postgres (apply_to: source: the database vigil sync
     expect(moved.stderr).toMatch(/raw\.events: the plan was made for .*"apply_to":"source","target":"app".*, the project now says .*"apply_to":"warehouse","target":"dev"/);
     expect(moved.stderr).not.toMatch(/\n\s+at /);
     expectRowsLeft(before, (await client.query(PG_ROWS.replace('%s', s))).rows, kept);
+  });
+
+  it('an apply with nothing left to delete logs its line in that database, a success with 0 rows deleted and the cutoff (was: no line)', async () => {
+    const s = uniqueSchema('ret_none');
+    await client.query(`create schema ${s}; create table ${s}.events (id bigint primary key, created_at timestamptz not null, days integer, note text);
+      insert into ${s}.events select i, timestamptz '2026-12-01 00:00:00+00' - i * interval '1 hour', null, 'n' || i from generate_series(0, 99) i`);
+    const dir = makeProject(PROJECT('{ column: created_at, keep: 30d, apply_to: source }', '7d', `  app: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: ${s} }\n`, `    sync: { from: app, schema: ${s} }\n`));
+    dirs.push(dir);
+    const env = { DATABASE_URL: url };
+    const LOG = `select planned_rows::int as planned, rows_deleted::int as deleted, status, to_char(cutoff at time zone 'UTC', 'YYYY-MM-DD HH24:MI') as cutoff, finished_at is not null as finished from ${s}.vigil_retention_log order by started_at`;
+    expect(vigil(dir, ['retention', 'plan', '--at', AS_OF], env).code).toBe(0);
+    const a = vigil(dir, ['retention', 'apply'], env);
+    expect(a.code, a.stdout + a.stderr).toBe(0);
+    expect(a.stdout).toContain('1 of 1 OK raw.events: nothing before 2026-11-01T00:00:00.000Z\n');
+    expect((await client.query(LOG)).rows).toEqual([{ planned: 0, deleted: 0, status: 'success', cutoff: '2026-11-01 00:00', finished: true }]);
+    expect((await client.query(`select count(*)::int as n from ${s}.events`)).rows).toEqual([{ n: 100 }]);
+    // the same plan again: another line
+    expect(vigil(dir, ['retention', 'apply'], env).code).toBe(0);
+    expect((await client.query(LOG)).rows).toHaveLength(2);
   });
 
   it("a sync never brings back what retention apply deleted from the warehouse copy: --mode full, a delta and --full-refresh skip the rows of its last apply, and say how many (was: --mode full copied all 3,000 again, nothing said)", async () => {

@@ -305,6 +305,53 @@ describe('grants and masking on Postgres', () => {
     expect(await acl()).toEqual([{ grantee: sre, grantor: owner, opt: false }]);
   });
 
+  it('a column grant (grant select (email) ...) is a reader like a table grant: revoked on the restricted companion and on an incremental table, kept with grants_mode add; a configured role holding only one is granted the table (was: kept, build after build, the unmasked columns readable)', async () => {
+    const schema = uniqueSchema('gov_colacl');
+    const [outside, sre] = [ROLES.outside, ROLES.sre];
+    const dir = project(schema, ROLES.compliance, '', {
+      'models/ev_inc.sql': `select id, email from {{ ref('people') }}`,
+      'models/ev_sre.sql': `select id, email from {{ ref('people') }}`,
+      'models/ev_add.sql': `select id, email from {{ ref('people') }}`,
+      'models/more.yml': `models:
+  - name: ev_inc
+    config: { materialized: incremental, unique_key: id, grants: { select: [] } }
+  - name: ev_sre
+    config: { materialized: incremental, unique_key: id, grants: { select: [${sre}] } }
+  - name: ev_add
+    config: { materialized: incremental, unique_key: id, grants: { select: [] }, grants_mode: add }
+`,
+    });
+    const built = vigil(dir, ['build'], env());
+    expect(built.code, built.stdout + built.stderr).toBe(0);
+    const companion = `${schema}.people_pub__restricted`;
+    await admin(async (c) => {
+      await c.query(`grant select (email, prompt) on ${companion} to ${outside}`);
+      await c.query(`grant select (id) on ${schema}.ev_inc to ${outside}`);
+      await c.query(`grant select (id) on ${schema}.ev_add to ${outside}`);
+      await c.query(`revoke select on ${schema}.ev_sre from ${sre}`);
+      await c.query(`grant select (id) on ${schema}.ev_sre to ${sre}`);
+    });
+    expect(await as(outside, `select email, prompt from ${companion} order by email`)).toEqual({ rows: [{ email: 'a@x.com', prompt: 'hello there' }, { email: null, prompt: 'secret' }] });
+    expect(denied(await as(sre, `select email from ${schema}.ev_sre`))).toMatch(/permission denied/);
+
+    const r = vigil(dir, ['run', '-s', 'people_pub', 'ev_inc', 'ev_sre', 'ev_add'], env());
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain(`restricted: revoked ${outside} (select on columns email, prompt)`);
+    expect(r.stdout).toContain(`into ${schema}.ev_inc (revoked ${outside} (select on column id))`);
+    expect(r.stdout).toContain(`into ${schema}.ev_sre (granted select to ${sre})`);
+    expect(denied(await as(outside, `select email from ${companion}`))).toMatch(/permission denied/);
+    expect(denied(await as(outside, `select id from ${schema}.ev_inc`))).toMatch(/permission denied/);
+    expect(await as(sre, `select email from ${schema}.ev_sre where id = 1`)).toEqual({ rows: [{ email: 'a@x.com' }] });
+    // grants_mode add revokes nothing
+    expect(await as(outside, `select id from ${schema}.ev_add where id = 1`)).toEqual({ rows: [{ id: '1' }] });
+    const columnAcl = await admin((c) => c.query(`select t.attrelid::regclass::text as rel, t.attname as col, r.rolname as grantee from pg_attribute t cross join lateral aclexplode(t.attacl) a join pg_roles r on r.oid = a.grantee where t.attrelid in ($1::regclass, $2::regclass, $3::regclass) and t.attnum > 0 order by 1, 2`, [companion, `${schema}.ev_inc`, `${schema}.ev_add`]));
+    expect(columnAcl.rows).toEqual([{ rel: `${schema}.ev_add`, col: 'id', grantee: outside }]);
+    // nothing left to change: nothing said
+    const again = vigil(dir, ['run', '-s', 'people_pub', 'ev_inc', 'ev_sre'], env());
+    expect(again.code).toBe(0);
+    expect(again.stdout).not.toMatch(/revoked|granted/);
+  });
+
   it("a grant the build's role cannot revoke (it does not own the table) fails the model, nothing changed, instead of saying it was revoked", async () => {
     const schema = uniqueSchema('gov_noown');
     const builder = `builder_${suffix}`;
