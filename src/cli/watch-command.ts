@@ -10,7 +10,7 @@
  * reads, flags that do not go together) is exit 2, as without --watch: no edit of a file fixes it.
  */
 import chokidar from 'chokidar';
-import { existsSync, lstatSync } from 'node:fs';
+import { existsSync, lstatSync, statSync } from 'node:fs';
 import { dirname, join, posix, relative, resolve, sep } from 'node:path';
 import { formatDiagnostic, ProjectError, UsageError } from '../errors.js';
 import { patchCompile, type CompileResult } from '../compile/compile-project.js';
@@ -28,6 +28,28 @@ type Manifest = CompileResult['manifest'];
 const IGNORED = /^(\.git|node_modules|\.vigil|\.cache)(\/|$)/;
 /** How long a round of files removed only waits for the addition of a move's other half (onChange). */
 const MOVE_WAIT_MS = 150;
+/**
+ * chokidar (3.6) drops, not postpones, a path's event that comes soon after the last it reported:
+ * a change within 50 ms of the last change (a save 30 ms after a save), a removal within 100 ms.
+ * A round's files are looked at again once this long has passed since the last event of each
+ * (recheckSoon): a file that is not as it was when the round read it makes another round.
+ */
+const RECHECK_AFTER_MS = 110;
+
+/**
+ * What a file is on disk, as far as a stat tells (inode, size, modification and change times in
+ * nanoseconds): a save changes it (a rename over the file, its inode). A folder is always the same
+ * (what changes in it is reported for its files).
+ */
+function fileState(abs: string): string {
+  try {
+    const st = statSync(abs, { bigint: true, throwIfNoEntry: false });
+    if (!st) return 'missing';
+    return st.isDirectory() ? 'folder' : `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+  } catch {
+    return 'unreadable';
+  }
+}
 
 /** The folder of a path relative to the root (`.` for one in the root). */
 const posixDir = (rel: string) => (rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '.');
@@ -276,6 +298,31 @@ export async function runWatch(
   // ---- each change: the watcher starts before the first compile, so nothing saved meanwhile is missed
   const changedPaths = new Set<string>();
   let firstEventAt = 0;
+  /** when each path (relative to the root) last had an event */
+  const lastEventAt = new Map<string, number>();
+  const rechecks = new Set<NodeJS.Timeout>();
+  /**
+   * A round's files as they were before it read them, looked at again once chokidar reports each
+   * one's events again (RECHECK_AFTER_MS after its last): a save chokidar dropped (two saves 30 ms
+   * apart: the round read the first) makes another round, so the last save wins.
+   */
+  const recheckSoon = (paths: string[]) => {
+    const before = new Map(paths.map((rel) => [rel, fileState(join(root, rel))]));
+    const due = paths.reduce((m, rel) => Math.max(m, lastEventAt.get(rel) ?? 0), 0) + RECHECK_AFTER_MS;
+    const t = setTimeout(
+      () => {
+        rechecks.delete(t);
+        if (interrupt.signal.aborted) return;
+        const stale = [...before].filter(([rel, state]) => !changedPaths.has(rel) && fileState(join(root, rel)) !== state).map(([rel]) => rel);
+        if (!stale.length) return;
+        if (!changedPaths.size) firstEventAt = performance.now();
+        for (const rel of stale) changedPaths.add(rel);
+        if (!timer) timer = setTimeout(onChange, 0);
+      },
+      Math.max(0, due - performance.now()),
+    );
+    rechecks.add(t);
+  };
   let timer: NodeJS.Timeout | undefined;
   let busy: Promise<void> | undefined;
   /** one round: compile what changed, then run what changed; changes during a round make another */
@@ -304,6 +351,7 @@ export async function runWatch(
     const paths = [...changedPaths];
     changedPaths.clear();
     const since = firstEventAt;
+    recheckSoon(paths);
     round(async () => {
       const r = await compile(paths);
       if (r) {
@@ -361,8 +409,9 @@ export async function runWatch(
     // (a linked file's change is one of each link to it)
     const rels = [...new Set([...relsOf(abs), ...(linkedTo.get(abs) ?? [])])].filter((rel) => rel && wanted(rel));
     if (!rels.length) return;
-    if (!changedPaths.size) firstEventAt = performance.now();
-    for (const rel of rels) changedPaths.add(rel);
+    const now = performance.now();
+    if (!changedPaths.size) firstEventAt = now;
+    for (const rel of rels) (changedPaths.add(rel), lastEventAt.set(rel, now));
     // editors write a file in several steps: wait for the burst to end
     if (!timer) timer = setTimeout(onChange, 15);
   });
@@ -387,6 +436,7 @@ export async function runWatch(
     interrupt.abort(sig);
     void watcher.close();
     clearTimeout(timer);
+    for (const t of rechecks) clearTimeout(t);
     void (busy ?? Promise.resolve()).then(() => {
       clearTimeout(saveTimer);
       if (cache && (previous ?? last))

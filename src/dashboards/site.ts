@@ -14,7 +14,7 @@
  * absolute under a base URL (`--base-url`, project.yaml `dashboards: { base_url }`), which is
  * also where root-relative tile links (app routes such as `/workspaces/{{ workspace_id }}`) go.
  */
-import { createHash } from 'node:crypto';
+import { fileNamePart } from '../file-names.js';
 import type { DashboardFilter } from './schema.js';
 import type { CompiledDashboard, CompiledTile } from './types.js';
 import type { FilterValue } from './tile-sql.js';
@@ -82,16 +82,7 @@ export function scalar(v: unknown): FilterValue | undefined {
 
 /** A value as a file-name part: itself when a plain lowercase word, else a slug and a hash (never '='). */
 export function valueSlug(v: FilterValue): string {
-  const s = String(v);
-  if (/^[a-z0-9_][a-z0-9_.-]{0,63}$/.test(s) && !s.endsWith('.')) return s;
-  const slug = s
-    .normalize('NFKD')
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 40)
-    .replace(/-+$/, '');
-  return `${slug || 'v'}~${createHash('sha256').update(s).digest('hex').slice(0, 10)}`;
+  return fileNamePart(String(v), (s) => /^[a-z0-9_][a-z0-9_.-]{0,63}$/.test(s) && !s.endsWith('.'));
 }
 
 /** Whether `v` is what the filter shows anyway (its default). */

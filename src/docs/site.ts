@@ -6,7 +6,9 @@
  * drawn here as SVG with links (no layout library in the browser); the only script is the
  * search. Deterministic for a given model: the same project gives the same bytes.
  */
+import MarkdownIt from 'markdown-it';
 import type { DocsColumn, DocsKind, DocsModel, DocsNode } from './collect.js';
+import { fileNamePart } from '../file-names.js';
 
 export const KIND_LABEL: Record<DocsKind, string> = {
   source: 'Sources',
@@ -25,9 +27,13 @@ export function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
-/** The page of a node, relative to the site root. */
+/**
+ * The page of a node, relative to the site root: its unique id when that is a plain ASCII name
+ * (letters, digits, `_`, `.`, `-`), else a slug and a hash of the id (file-names.ts): one page per
+ * node, whatever its name (`model.p.売上` and `model.p.顧客` were both `model.p.__.html`).
+ */
 export function pagePath(id: string): string {
-  return `nodes/${id.replace(/[^\w.-]/g, '_')}.html`;
+  return `nodes/${fileNamePart(id, (s) => /^[\w.-]+$/.test(s))}.html`;
 }
 
 /** A column's row id: its lower-cased name with each other byte as .XX (one id per name: "a b" and a_b differ). */
@@ -35,40 +41,25 @@ const colAnchor = (name: string) => `col-${[...Buffer.from(name.toLowerCase(), '
 /** A column's place on its node's page: the row when the page lists the column, else the page (a source that declares no columns). */
 const colHref = (n: DocsNode, column: string, base: string) => `${base}${pagePath(n.id)}${n.columns.some((c) => c.name.toLowerCase() === column.toLowerCase()) ? `#${colAnchor(column)}` : ''}`;
 
-/** Inline Markdown: `code`, **bold**, [text](http...) (a URL may hold balanced parentheses, one level, as in CommonMark). */
-function inline(text: string): string {
-  return esc(text)
-    .replace(/`([^`]+)`/g, '<code>$1</code>')
-    .replace(/\*\*([^*]+)\*\*/g, '<strong>$1</strong>')
-    .replace(/\[([^\]]+)\]\((https?:\/\/(?:[^\s()]|\([^\s()]*\))+)\)/g, '<a href="$2">$1</a>');
-}
+/**
+ * Descriptions are Markdown (CommonMark with GFM tables and strikethrough, markdown-it): raw
+ * HTML is escaped, only http(s) URLs become links or images (a `javascript:` or relative link
+ * stays text), bare URLs are not linked, and a heading is one level under the page's own h1.
+ */
+const markdown = new MarkdownIt({ html: false, linkify: false, typographer: false });
+markdown.validateLink = (url: string) => /^https?:\/\//i.test(url.trim());
+markdown.core.ruler.push('vigil_heading_level', (state) => {
+  for (const t of state.tokens) if (t.type === 'heading_open' || t.type === 'heading_close') t.tag = `h${Math.min(6, Number(t.tag.slice(1)) + 1)}`;
+});
 
-/** Descriptions are Markdown-ish: paragraphs, lists, and inline() markup. */
+/** each text once (a doc block is often the description of many columns) */
+const rendered = new Map<string, string>();
+
 function prose(text: string | undefined): string {
-  if (!text) return '<p class="none">No description.</p>';
-  return text
-    .trim()
-    .split(/\n\s*\n/)
-    .map((p) => {
-      let lines = p.trim().split('\n');
-      // a heading (`# Title`): one level under the page's own h1; the lines after it a paragraph
-      const h = /^(#{1,6})\s+(.*?)\s*#*$/.exec(lines[0]);
-      if (h) {
-        const level = Math.min(6, h[1].length + 1);
-        lines = lines.slice(1);
-        const rest = lines.length ? prose(lines.join('\n')) : '';
-        return `<h${level}>${inline(h[2])}</h${level}>${rest ? `\n${rest}` : ''}`;
-      }
-      // a list: every line an item or the continuation of one
-      if (/^[-*] /.test(lines[0])) {
-        const items: string[] = [];
-        for (const l of lines) if (/^\s*[-*] /.test(l)) items.push(l.replace(/^\s*[-*] /, ''));
-        else items[items.length - 1] += ` ${l.trim()}`;
-        return `<ul>${items.map((i) => `<li>${inline(i)}</li>`).join('')}</ul>`;
-      }
-      return `<p>${inline(lines.join(' '))}</p>`;
-    })
-    .join('\n');
+  if (!text?.trim()) return '<p class="none">No description.</p>';
+  let html = rendered.get(text);
+  if (html === undefined) rendered.set(text, (html = markdown.render(text).trim()));
+  return html;
 }
 
 const STYLE = `
@@ -85,7 +76,7 @@ table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:6px 8px;
 td>:first-child{margin-top:0}td>:last-child{margin-bottom:0}.facts td:first-child{color:#667085;width:170px}.tag{display:inline-block;background:#f2f4f7;border-radius:4px;padding:0 6px;margin:0 4px 2px 0;font-size:12px}
 .policy{background:#fef3f2;color:#b42318}pre{background:#0c111d;color:#e4e7ec;padding:12px;border-radius:8px;overflow:auto;font-size:12px;line-height:1.45}
 .graph{overflow:auto;border:1px solid #eef0f3;border-radius:8px;background:#fcfcfd}.graph svg text{font-size:12px;font-family:inherit}
-.cols{columns:3 260px}.cols li{break-inside:avoid;overflow-wrap:anywhere}details summary{cursor:pointer;color:#5b3fd6;margin:6px 0}.note{color:#b54708;font-size:13px}
+main img{max-width:100%}.cols{columns:3 260px}.cols li{break-inside:avoid;overflow-wrap:anywhere}details summary{cursor:pointer;color:#5b3fd6;margin:6px 0}.note{color:#b54708;font-size:13px}
 `;
 
 function shell(title: string, base: string, body: string, model: DocsModel): string {
@@ -333,7 +324,12 @@ export function renderSite(model: DocsModel): Map<string, string> {
   const byId = new Map(model.nodes.map((n) => [n.id, n]));
   const files = new Map<string, string>();
   files.set('index.html', indexPage(model, byId));
-  for (const n of model.nodes) files.set(pagePath(n.id), nodePage(n, byId, model));
+  for (const n of model.nodes) {
+    const path = pagePath(n.id);
+    // (pagePath gives each id its own page: two on one would lose one without a word)
+    if (files.has(path)) throw new Error(`docs site: two nodes on one page ${path} (${n.id})`);
+    files.set(path, nodePage(n, byId, model));
+  }
   const snippet = (s: string | undefined) => (s ? clip(s.replace(/\s+/g, ' ').trim(), 140) : undefined);
   const search: Array<{ k: string; n: string; d?: string; u: string }> = [];
   for (const n of model.nodes) {

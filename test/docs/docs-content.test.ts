@@ -109,10 +109,78 @@ describe('vigil docs generate: descriptions', () => {
     expect(g.code, g.stderr).toBe(0);
     const html = readFileSync(join(dir, 'target/docs/nodes/model.fixture.m.html'), 'utf8');
     // (was: '## Heading - item one ...' as written, inline markup only)
-    expect(html).toContain('<td><h3>Heading</h3>\n<ul><li>item one</li><li>item <a href="https://example.com/x(y)z">two</a></li></ul></td>');
+    expect(html).toContain('<td><h3>Heading</h3>\n<ul>\n<li>item one</li>\n<li>item <a href="https://example.com/x(y)z">two</a></li>\n</ul></td>');
     expect(html).toContain('<td><p>In <strong>dollars</strong>.</p></td>');
     // (was: href="https://example.com/a(b" and a stray ')')
     expect(html).toContain('<p>See <a href="https://example.com/a(b)">ext</a> and <a href="https://en.wikipedia.org/wiki/Foo_(bar)">wiki</a>.</p>');
+  });
+});
+
+describe('vigil docs generate: Markdown and pages', () => {
+  it("a doc block's ordered list, fenced code, pipe table and code spans are rendered as dbt docs renders them; HTML and links other than http(s) stay text", () => {
+    const doc = [
+      'Steps:',
+      '',
+      '1. first step',
+      '2. second step',
+      '',
+      '```sql',
+      'select *',
+      'from t',
+      'where a = 1',
+      '```',
+      '',
+      '| column | meaning |',
+      '|---|---|',
+      '| a | the **first** |',
+      '| b | the second |',
+      '',
+      'Write `**x**` for bold, or **y**. <img src=x onerror=alert(1)> [bad](javascript:alert(1)) [rel](other.html) <script>alert(2)</script>',
+    ].join('\n');
+    const dir = project({
+      'models/m.sql': 'select 1 as a, 2 as b\n',
+      'models/m.md': `{% docs m_doc %}\n${doc}\n{% enddocs %}\n`,
+      'models/m.yml': "models:\n  - name: m\n    description: '{{ doc(\"m_doc\") }}'\n",
+    });
+    const g = vigil(dir, ['docs', 'generate', '--empty-catalog']);
+    expect(g.code, g.stderr).toBe(0);
+    const html = readFileSync(join(dir, 'target/docs/nodes/model.fixture.m.html'), 'utf8');
+    // (was: <p>1. first step 2. second step</p>)
+    expect(html).toContain('<ol>\n<li>first step</li>\n<li>second step</li>\n</ol>');
+    // (was: <p>``<code>sql select * from t where a = 1 </code>``</p>: line breaks lost, stray backticks)
+    expect(html).toContain('<pre><code class="language-sql">select *\nfrom t\nwhere a = 1\n</code></pre>');
+    // (was: one paragraph)
+    expect(html).toContain('<table>\n<thead>\n<tr>\n<th>column</th>\n<th>meaning</th>\n</tr>\n</thead>\n<tbody>\n<tr>\n<td>a</td>\n<td>the <strong>first</strong></td>\n</tr>');
+    // a code span before emphasis (was: <code><strong>x</strong></code>)
+    expect(html).toContain('Write <code>**x**</code> for bold, or <strong>y</strong>.');
+    // raw HTML is text; a javascript: or relative link is no link
+    expect(html).toContain('&lt;img src=x onerror=alert(1)&gt; [bad](javascript:alert(1)) [rel](other.html) &lt;script&gt;alert(2)&lt;/script&gt;');
+    expect(html).not.toMatch(/<img src=x|href="javascript:|href="other\.html"|<script>alert/);
+  });
+
+  it('models whose names are not ASCII each have their own page, which every link, search entry and anchor finds (was: 売上 and 顧客 both nodes/model.fixture.__.html, one lost)', () => {
+    const names = ['売上', '顧客', 'café', 'cafè'];
+    const dir = project(Object.fromEntries(names.map((n, i) => [`models/x/${n}.sql`, `select ${i} as col_${i}\n`])));
+    const g = vigil(dir, ['docs', 'generate', '--empty-catalog']);
+    expect(g.code, g.stderr).toBe(0);
+    const site = join(dir, 'target/docs');
+    const pages = readdirSync(join(site, 'nodes'));
+    expect(pages).toHaveLength(names.length);
+    const index = readFileSync(join(site, 'index.html'), 'utf8');
+    const search = JSON.parse(readFileSync(join(site, 'search.js'), 'utf8').replace(/^window\.VIGIL_SEARCH = /, '').replace(/;\s*$/, '')) as Array<{ k: string; n: string; u: string }>;
+    const seen = new Set<string>();
+    for (const [i, name] of names.entries()) {
+      const href = new RegExp(`<li><a href="([^"]+)">${name}</a></li>`).exec(index)?.[1];
+      expect(href, name).toBeDefined();
+      seen.add(href!);
+      const page = readFileSync(join(site, decodeURIComponent(href!)), 'utf8');
+      expect(page, name).toContain(`</span>${name}</h1>`);
+      expect(search.find((e) => e.k === 'model' && e.n === name)?.u, name).toBe(href);
+      const column = search.find((e) => e.n === `${name}.col_${i}`)!.u;
+      expect(column.split('#')[0], name).toBe(href);
+      expect(page, name).toContain(`<tr id="${column.split('#')[1]}">`);
+    }
+    expect(seen.size).toBe(names.length);
   });
 });
 

@@ -115,6 +115,11 @@ describe('the published package', () => {
     expect(test.code, test.out).toBe(0);
     const alerts = run('npx', ['--offline', 'vigil', 'alerts', 'test'], app);
     expect(alerts.code, alerts.out).toBe(0);
+    // the docs site, its Markdown (markdown-it, in the bundle) too
+    writeFileSync(join(app, 'models', 'overview.md'), '{% docs __overview__ %}\n1. first\n2. second\n{% enddocs %}\n');
+    const docs = run('npx', ['--offline', 'vigil', 'docs', 'generate'], app);
+    expect(docs.code, docs.out).toBe(0);
+    expect(readFileSync(join(app, 'target', 'docs', 'index.html'), 'utf8')).toContain('<ol>\n<li>first</li>\n<li>second</li>\n</ol>');
     // a page of the docs is named where the user has it: in the installed package (was:
     // docs/governance.md, a path only the Vigil repository has)
     const retention = run('npx', ['--offline', 'vigil', 'retention', 'plan'], app);

@@ -301,6 +301,39 @@ describe('--watch', () => {
     expect(await w.exited).toBe(0);
   });
 
+  it('two saves 30 ms apart: the last one is compiled, every time (was: chokidar dropped the second save, the manifest kept the first until a later edit)', async () => {
+    const dir = makeProject({ 'models/a.sql': 'select 1 as n\n' });
+    dirs.push(dir);
+    const w = start(dir, ['compile', '--watch']);
+    await until(w.log, 0, /watching/);
+    const model = join(dir, 'models/a.sql');
+    const compiled = () => readFileSync(join(dir, 'target/compiled/fixture/models/a.sql'), 'utf8');
+    const manifest = () => {
+      try {
+        return JSON.parse(readFileSync(join(dir, 'target/manifest.json'), 'utf8')).nodes['model.fixture.a'].compiled_sql as string;
+      } catch {
+        return undefined; // (being written)
+      }
+    };
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    // each way 10 times: a plain save then a plain one, or a save by renaming a copy over the file
+    for (const [i, how] of Array.from({ length: 10 }, (_, i) => [i, i % 2 ? 'rename' : 'write'] as const)) {
+      const text = (k: number) => `select ${100 + i} * ${k} as n\n`;
+      writeFileSync(model, text(1));
+      await sleep(30);
+      if (how === 'rename') {
+        writeFileSync(join(dir, 'models/.a.sql.swp-copy'), text(2));
+        renameSync(join(dir, 'models/.a.sql.swp-copy'), model);
+      } else writeFileSync(model, text(2));
+      // (the first save may be compiled on its own first: the last one must follow)
+      for (const deadline = Date.now() + 5_000; (compiled() !== text(2) || manifest() !== text(2).trimEnd()) && Date.now() < deadline; ) await sleep(50);
+      expect(compiled(), `${how} ${i}`).toBe(text(2));
+      expect(manifest(), `${how} ${i}`).toBe(text(2).trimEnd());
+    }
+    w.child.kill('SIGTERM');
+    expect(await w.exited).toBe(0);
+  });
+
   it('a file saved while a build runs is compiled and built when that build ends', async () => {
     const dir = makeProject({
       // (a model that takes a moment, so the save lands inside the first build)
