@@ -16,18 +16,20 @@
  *   start is read again until it opens, then caught up). A job another serve process runs is
  *   checked again until that run ends: stopped before its end, or its process gone, it is caught
  *   up here (the claim keeps it to one run).
- * - SIGTERM/SIGINT: no new job starts, the running one stops at its next safe point (sync:
+ * - SIGTERM/SIGINT/SIGHUP: no new job starts, the running one stops at its next safe point (sync:
  *   after the batch in progress commits; build: after the running models), its lease is
  *   released; after serve.grace the process exits anyway (every batch is its own transaction).
  * - A job that fails or throws is logged and shown in /health and /metrics; the others go on.
  */
 import { createServer, type Server } from 'node:http';
+import { constants as osConstants } from 'node:os';
 import { Cron } from 'croner';
 import { formatDiagnostic, ProjectError, UsageError, WarehouseBusyError, type Diagnostic } from '../errors.js';
 import { redact } from '../secrets.js';
 import { loadProject } from '../project/load-project.js';
 import { VIGIL_VERSION } from '../compile/compile-project.js';
-import { MAX_TIMER_MS, serveConfig, type JobSpec, type ServeConfig } from '../serve/config.js';
+import { ALERTS_TICK, MAX_TIMER_MS, serveConfig, type JobSpec, type ServeConfig } from '../serve/config.js';
+import { UnionClock, type Clock } from '../time/schedule.js';
 import { timerAt } from '../time/timer.js';
 import { JobLeases, leaseLost, type Holder, type LeaseDoc } from '../serve/lease.js';
 import { leaseLive } from '../run/cas-document.js';
@@ -35,6 +37,7 @@ import { ServeMetrics } from '../serve/metrics.js';
 import { healthReport, runOutcome, streamHealth, type JobHealth, type JobRun } from '../serve/health.js';
 import type { StreamState } from '../sync/sync-types.js';
 import { errorAfterByStream } from '../run/freshness.js';
+import { toEpochMs } from '../alerts/time.js';
 import type { Adapter } from '../adapters/adapter.js';
 import type { Manifest, SourceNode } from '../compile/manifest.js';
 import { compileChecked, compileForCommand, err, out, runExecute, select, type Common } from './commands.js';
@@ -50,6 +53,8 @@ type Compiled = ReturnType<typeof compileForCommand>;
 interface StreamLeases {
   hold(streams: string[]): Promise<{ ok: true } | { ok: false; why: string; holder?: Holder }>;
   release(): Promise<void>;
+  /** the streams of `streams` whose lease this job lost (ran out, taken over), with who holds each now */
+  lost(streams: string[]): Promise<Map<string, Holder | undefined>>;
 }
 
 /**
@@ -84,7 +89,10 @@ interface Due {
 
 interface JobState {
   spec: JobSpec;
-  clock: Cron;
+  /** its slots: its cron; an alerts job without cron, every minute and each seconds-field rule's own (ruleClock) */
+  clock: Clock;
+  /** an alerts job without cron: the rule crons its clock has besides the minute */
+  clockKey?: string;
   /** the latest slot handed to the queue */
   lastDue: Date;
   timer?: NodeJS.Timeout;
@@ -105,12 +113,15 @@ interface JobState {
   consecutiveFailures: number;
 }
 
+/** The signals that stop serve at a safe point (a second one exits at once). */
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+
 const stamp = () => new Date().toISOString();
 const log = (line: string) => out(`${stamp()} ${line}`);
 const logErr = (line: string) => err(`${stamp()} ${line}`);
 
 /** The latest slot of `clock` at or before `now`. */
-function latestSlot(clock: Cron, now: Date): Date | undefined {
+function latestSlot(clock: Clock, now: Date): Date | undefined {
   return clock.previousRuns(1, new Date(now.getTime() + 1))[0] ?? undefined;
 }
 
@@ -121,7 +132,7 @@ const START_WAIT_MS = 5000;
 const MAX_COUNTED = 10_000;
 
 /** How many slots of `clock` lie strictly between `after` and `upto` (counted up to MAX_COUNTED). */
-function slotsBetween(clock: Cron, after: Date, upto: Date): number {
+function slotsBetween(clock: Clock, after: Date, upto: Date): number {
   let n = 0;
   let t = clock.nextRun(after);
   while (t && t < upto && n < MAX_COUNTED) {
@@ -168,18 +179,42 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
   /** a stream declared since the state was last read: read it at the next chance */
   let unread = false;
   const now = () => Date.now();
+  /** the streams whose state was read from the warehouse, and why the others' was not (the last error) */
+  let statesRead = new Set<string>();
+  let stateError: string | undefined;
+  /** when this process began watching each stream (its start, or when the stream was declared): the sync lag of one with no sync known */
+  const watchedSince = new Map(streamStates.map((s) => [s.stream, now()]));
+  /**
+   * Failed sync runs that never reached a stream (the warehouse could not be opened to claim the
+   * run, the run failed before it synced the stream), which the warehouse's sync state does not
+   * count: counted here, on top of it, until a successful sync of the stream is known.
+   */
+  const unrecorded = new Map<string, { count: number; since: number; error: string }>();
+  /** the manifest the last job compiled: the streams a job selects, when it fails before it compiles */
+  let manifestNow = compiled.result.manifest;
   /** each stream's own data-lag limit in seconds (its source's freshness error_after), where it declares one */
   let ownDataLag = errorAfterByStream(streamsDeclared);
   const streamsNow = () =>
-    streamStates.map((s) => {
-      const own = ownDataLag.get(s.stream);
-      return streamHealth(s, now(), config, covered.has(s.stream), own === undefined ? undefined : own * 1000);
+    streamStates.map((state) => {
+      const own = ownDataLag.get(state.stream);
+      const local = unrecorded.get(state.stream);
+      const s = local ? { ...state, last_status: 'error', last_error: local.error, consecutive_failures: state.consecutive_failures + local.count } : state;
+      return streamHealth(s, now(), config, covered.has(s.stream), own === undefined ? undefined : own * 1000, { unread: statesRead.has(s.stream) ? undefined : (stateError ?? 'not read yet'), sinceMs: watchedSince.get(s.stream) });
     });
+  /** A failed run of sync job `job` (`reached`: the streams its sync recorded the outcome of): each other stream it selects counts it. */
+  const countUnreached = (job: JobSpec, reached: string[], error: string) => {
+    for (const stream of jobStreams(manifestNow, job)) {
+      if (reached.includes(stream)) continue;
+      const u = unrecorded.get(stream);
+      unrecorded.set(stream, { count: (u?.count ?? 0) + 1, since: u?.since ?? now(), error: redact(error) });
+    }
+  };
   /** The job running now (a hung one holds up every schedule: /health and /metrics say which). */
   const runningNow = () => (current ? { job: current.job.name, since: current.since } : undefined);
   const metrics = new ServeMetrics(streamsNow, runningNow);
   /** The synced streams of `manifest`, the one a job just compiled: what /health and /metrics follow. */
   const followStreams = (manifest: Manifest) => {
+    manifestNow = manifest;
     const declared = Object.values(manifest.sources).filter((s) => s.sync);
     covered = coveredStreams(manifest, config);
     const known = new Map(streamStates.map((s) => [s.stream, s]));
@@ -188,8 +223,15 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     streamsDeclared = declared;
     ownDataLag = errorAfterByStream(declared);
     streamStates = names.map((n) => known.get(n) ?? neverSynced(n));
+    for (const n of names) if (!watchedSince.has(n)) watchedSince.set(n, now());
   };
-  const jobs = new Map<string, JobState>(config.jobs.map((spec) => [spec.name, { spec, clock: new Cron(spec.cron, { timezone: spec.timezone, paused: true }), lastDue: new Date(), lastRun: null, lastSuccessAt: null, consecutiveFailures: 0 }]));
+  const { selectRules } = checked.alerts ? await import('./alerts-commands.js') : { selectRules: undefined };
+  const jobs = new Map<string, JobState>(
+    config.jobs.map((spec) => {
+      const rules = spec.perRuleSchedule && checked.alerts && selectRules ? ruleClock(selectRules(checked.alerts.rules, spec.select)) : undefined;
+      return [spec.name, { spec, clock: rules?.clock ?? new Cron(spec.cron, { timezone: spec.timezone, paused: true }), clockKey: rules?.key, lastDue: new Date(), lastRun: null, lastSuccessAt: null, consecutiveFailures: 0 }];
+    }),
+  );
 
   const jobHealth = (): JobHealth[] =>
     [...jobs.values()].map((j) => ({
@@ -209,6 +251,17 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     streamStates = (await read(adapter, streamsDeclared)).map((x) => x.state ?? neverSynced(x.stream));
     stateReadAt = new Date();
     unread = false;
+    statesRead = new Set(streamStates.map((x) => x.stream));
+    stateError = undefined;
+    // a sync since the failures counted here (another serve's, a vigil sync by hand): they are over
+    for (const x of streamStates) {
+      const synced = toEpochMs(x.last_synced_at) ?? NaN;
+      if (synced > (unrecorded.get(x.stream)?.since ?? Infinity)) unrecorded.delete(x.stream);
+    }
+  };
+  /** The warehouse could not be opened: why, for a stream whose state is not read yet. */
+  const noteUnreadable = (e: unknown) => {
+    stateError = redact((e as Error).message.split('\n')[0]);
   };
 
   // ---- the HTTP server: listening before any job runs, so a port in use stops us at once
@@ -247,10 +300,11 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     server.close();
     process.exit(0);
   };
-  const onStartTerm = () => startSignal('SIGTERM');
-  const onStartInt = () => startSignal('SIGINT');
-  process.on('SIGTERM', onStartTerm);
-  process.on('SIGINT', onStartInt);
+  // SIGHUP (a terminal closed, a `kill -HUP` meant as a reload) stops serve as SIGTERM does: it
+  // has nothing to reload (schedules: is read at start), and was killed outright by it, mid-job,
+  // its lease left held
+  const onStart = new Map(STOP_SIGNALS.map((sig) => [sig, () => startSignal(sig)]));
+  for (const [sig, f] of onStart) process.on(sig, f);
 
   // a stray rejection in a job must not end the process that runs all the others
   const onRejection = (e: unknown) => logErr(`internal error (serve keeps running): ${redact(e instanceof Error ? (e.stack ?? e.message) : String(e))}`);
@@ -361,13 +415,20 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
       await leaseAdapter?.close().catch(() => {});
       // (a run that took the place of the start-up read's retry: that read goes on)
       if (j.unreadSinceStart) retryStartRead(j);
-      return finish(j, d, started, t0, 'error', `could not claim the job in the warehouse: ${(e as Error).message.split('\n')[0]}`);
+      const message = `could not claim the job in the warehouse: ${(e as Error).message.split('\n')[0]}`;
+      noteUnreadable(e);
+      // (its streams' state is not written: the failure counts here, or /metrics showed 0 failures for ever)
+      if (d.job.command === 'sync') countUnreached(d.job, [], message);
+      return finish(j, d, started, t0, 'error', message);
     }
     // the claim read the lease: nothing is left of the start-up read to retry
     j.unreadSinceStart = false;
     if (!claim.ok) {
       // (the serve that claimed the slot evaluates what is due)
       j.windowFrom = undefined;
+      // how the job went where it ran (one read): /health and /metrics follow it
+      const doc = await leases.read(leaseAdapter, name).catch(() => undefined);
+      if (doc) followLast(j, doc);
       await leaseAdapter.close().catch(() => {});
       // another serve runs the job: if that run does not reach its end, this one catches it up
       if (claim.holder) watch(j, claim.holder);
@@ -427,13 +488,21 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
         await renewing;
         await leases.releaseStreams(leaseAdapter, held).catch((e) => logErr(`${name}: could not release the leases of its streams (they run out by themselves): ${redact((e as Error).message.split('\n')[0])}`));
       },
+      lost: async (streams) => {
+        if (!leaseAdapter) return new Map();
+        await renewing;
+        return leases.streamsLost(leaseAdapter, streams).catch(() => new Map());
+      },
     };
     log(`${name}: ${d.job.command} started for ${d.slot.toISOString()}${d.why ? ` (${d.why})` : ''}${missedNote(d.missed)}`);
     let status: 'success' | 'error' | 'abandoned' = 'error';
     let message = '';
     let deferred: Deferred | undefined;
+    /** sync: the streams its sync recorded the outcome of in their state (undefined: a project mistake, no stream's failure) */
+    let reached: string[] | undefined = [];
     try {
       const r = await executeJob(d, signal, streamLeases);
+      reached = r.reached ?? [];
       status = runOutcome(r, signal.aborted);
       // deferred (a stream held by another job, or one that met another sync twice): given back
       // like a stopped run, re-run below — unless something really failed in the run: then an error
@@ -443,6 +512,8 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
       status = 'error';
       // one line in the log and in /health (a diagnostic's hint goes on its own line elsewhere)
       message = e instanceof ProjectError ? e.diagnostics.map((x) => formatDiagnostic(x).replace(/\s*\n\s*/g, ' ')).join('; ') : (e as Error).message.split('\n')[0];
+      // (the project's mistake, not the streams': as vigil sync, no failure counted for them)
+      if (e instanceof ProjectError || e instanceof UsageError) reached = undefined;
     } finally {
       clearInterval(renew);
       await renewing; // (a renewal in flight on the same connection finishes before the release)
@@ -460,6 +531,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     } finally {
       await leaseAdapter?.close().catch(() => {});
     }
+    if (status === 'error' && d.job.command === 'sync' && reached) countUnreached(d.job, reached, message);
     finish(j, d, started, t0, status, message, !!deferred);
     // its slot was given back: run again once the streams are free (or a third of a lease later)
     if (deferred?.streams) watchStreams(j, deferred.streams);
@@ -486,7 +558,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
   };
 
   /** The job itself. `interrupted`: it stopped early because of `signal`. */
-  const executeJob = async (d: Due, signal: AbortSignal, streamLeases: StreamLeases): Promise<{ ok: boolean; message: string; interrupted?: boolean; deferred?: Deferred }> => {
+  const executeJob = async (d: Due, signal: AbortSignal, streamLeases: StreamLeases): Promise<{ ok: boolean; message: string; interrupted?: boolean; deferred?: Deferred; reached?: string[] }> => {
     const job = d.job;
     const common: Common = { projectDir: o.projectDir, target: o.target, vars: o.vars };
     if (job.command === 'sync') {
@@ -510,13 +582,20 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
         // the stream's lease): nothing doubled, no failure recorded; run those streams once more
         let conflicted = results.filter((r) => r.conflict);
         if (conflicted.length && !signal.aborted) {
-          log(`${job.name}: another vigil sync of ${conflicted.map((r) => r.stream).join(', ')} committed a batch while this one ran (one that took no lease of it: an earlier Vigil?); syncing ${conflicted.length === 1 ? 'it' : 'them'} once more`);
+          // which sync it was: one that took over this run's lease of the stream (it ran out while
+          // this process was stopped or stalled), or one that takes no lease
+          const lost = await streamLeases.lost(conflicted.map((r) => r.stream));
+          const lone = conflicted.filter((r) => !lost.has(r.stream));
+          const them = (n: number) => (n === 1 ? 'it' : 'them');
+          if (lone.length) log(`${job.name}: another vigil sync of ${lone.map((r) => r.stream).join(', ')} committed a batch while this one ran (one that took no lease of it: an earlier Vigil?); syncing ${them(lone.length)} once more`);
+          for (const [stream, h] of lost) log(`${job.name}: this run's lease of ${stream} ran out (the run was stopped or stalled past serve.lease) and ${h ? `job ${h.job ?? '?'} on ${h.host} (pid ${h.pid}) took it over` : 'another job took it over'}, which committed a batch of it meanwhile; syncing it once more`);
           const again = await sync(streams.filter((s) => conflicted.some((r) => r.stream === `${s.source_name}.${s.name}`)));
           results = results.map((r) => again.find((a) => a.stream === r.stream) ?? r);
           conflicted = results.filter((r) => r.conflict);
         }
         await streamLeases.release();
         for (const r of results) {
+          if (r.status === 'success') unrecorded.delete(r.stream);
           if (r.rows) metrics.syncRows.inc({ stream: r.stream }, r.rows);
           if (r.status !== 'interrupted' || r.batches) metrics.syncDuration.observe({ stream: r.stream, status: r.status }, r.seconds);
         }
@@ -555,6 +634,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
         const clash = conflicted.length ? `; ${conflicted.map((r) => r.stream).join(', ')}: another sync committed a batch again while this one ran: ${ok ? 'the run is deferred (its slot given back, run again within a third of a lease)' : 'synced again by the next run'}` : '';
         return {
           ok,
+          reached: results.map((r) => r.stream),
           interrupted: interrupted || buildStopped || (!!conflicted.length && signal.aborted),
           ...(conflicted.length && !signal.aborted ? { deferred: {} } : {}),
           message: `${!buildOk ? `${message}; the build after it failed` : buildStopped ? `${message}; the build after it was stopped` : message}${clash}`,
@@ -579,6 +659,16 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     for (const r of s?.results ?? []) if (r.resource_type === 'model' || r.resource_type === 'seed' || r.resource_type === 'snapshot') metrics.modelBuild.observe({ model: r.name, status: r.status }, r.execution_time);
   };
 
+  /** An alerts job without cron: its clock wakes at each slot of the rules `rules` (re-armed when they changed). */
+  const followRuleClocks = (j: JobState, rules: RuleSchedules) => {
+    const next = ruleClock(rules);
+    if (next.key === j.clockKey) return;
+    j.clock = next.clock;
+    j.clockKey = next.key;
+    clearTimeout(j.timer);
+    arm(j);
+  };
+
   const runAlertsJob = async (d: Due, signal: AbortSignal): Promise<{ ok: boolean; message: string }> => {
     const { setupAlertsForEvaluation, selectRules, evaluateScheduled, scheduledPolicy, peekScheduled } = await import('./alerts-commands.js');
     const common: Common = { projectDir: o.projectDir, target: o.target, vars: o.vars };
@@ -587,6 +677,8 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     // every rule removed since start (where none is refused): said so, and a failure, not "no rule due"
     const gone = s.rules.length ? '' : `no alert rules in ${s.files.paths.alerts}/*.yaml any more: nothing evaluated`;
     let rules = gone ? [] : selectRules(s.rules, d.job.select);
+    // the rules as loaded now (one added, or its schedule changed, while serve runs): the job's clock follows them
+    if (d.job.perRuleSchedule) followRuleClocks(jobs.get(d.job.name)!, rules);
     if (d.job.perRuleSchedule && !d.allRules) {
       // each rule when its own schedule had a slot since the last tick
       rules = rules.filter((r) => {
@@ -660,8 +752,20 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     if (j.lastRun || !doc?.last) return;
     const l = doc.last;
     j.lastRun = { slot: l.slot ?? doc.slot ?? l.finished_at, started_at: l.started_at ?? l.finished_at, finished_at: l.finished_at, status: l.status, ...(l.message ? { message: l.message } : {}) };
+    followLast(j, doc);
+  };
+
+  /**
+   * The job's last success, failures in a row and last run's status as the warehouse recorded
+   * them, whichever serve ran it: at start, and at each skip (another serve claimed the slot, so
+   * ran the job since: was, this one showed its own older run until it ran the job again).
+   */
+  const followLast = (j: JobState, doc: LeaseDoc) => {
+    const l = doc.last;
+    if (!l) return;
     // (a document from before last_success_at was recorded: its last run, if that succeeded)
-    j.lastSuccessAt = doc.last_success_at ?? (l.status === 'success' ? l.finished_at : null);
+    const success = doc.last_success_at ?? (l.status === 'success' ? l.finished_at : null);
+    if (success && (!j.lastSuccessAt || Date.parse(success) > Date.parse(j.lastSuccessAt))) j.lastSuccessAt = success;
     j.consecutiveFailures = doc.consecutive_failures ?? (l.status === 'error' ? 1 : 0);
     if (l.status !== 'abandoned') metrics.runStatus.set({ job: j.spec.name }, l.status === 'success' ? 1 : 0);
     if (j.lastSuccessAt) metrics.lastSuccess.set({ job: j.spec.name }, Date.parse(j.lastSuccessAt) / 1000);
@@ -739,6 +843,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
         heldUnread = false;
       }
     } catch (e) {
+      noteUnreadable(e);
       // (said once, at start)
       if (j.unreadSinceStart) {
         retryStartRead(j);
@@ -793,6 +898,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
   } catch (e) {
     // the slots the jobs missed are caught up once it can be read: each job's lease is read again
     // (queued as a job, so never while one runs) after 1 s, 2 s, 4 s ... up to a third of a lease
+    noteUnreadable(e);
     logErr(`could not read the warehouse at start (${redact((e as Error).message.split('\n')[0])}); ${o.runNow ? 'the jobs run now (--run-now) and read it then' : 'reading it again until it opens, to catch up the slots the jobs missed'}`);
     unread = true;
     if (!o.runNow) for (const j of jobs.values()) retryStartRead(j);
@@ -840,12 +946,12 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
   for (const d of catchUp) enqueue(d);
   pump(); // (what the alert state had due at start)
 
-  // ---- until SIGTERM / SIGINT
+  // ---- until SIGTERM / SIGINT / SIGHUP
   await new Promise<void>((resolve) => {
-    const stop = (sig: string) => {
+    const stop = (sig: (typeof STOP_SIGNALS)[number]) => {
       if (stopping) {
         err(`${sig} again: exiting now (each committed batch is kept; the one in flight is rolled back)`);
-        process.exit(sig === 'SIGINT' ? 130 : 143);
+        process.exit(128 + osConstants.signals[sig]);
       }
       stopping = true;
       for (const j of jobs.values()) {
@@ -868,10 +974,10 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
         resolve();
       });
     };
-    process.off('SIGTERM', onStartTerm);
-    process.off('SIGINT', onStartInt);
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
+    for (const [sig, f] of onStart) {
+      process.off(sig, f);
+      process.on(sig, () => stop(sig));
+    }
   });
   process.off('unhandledRejection', onRejection);
   log('serve stopped.');
@@ -919,17 +1025,34 @@ async function checkSelections(c: Compiled, o: Common, config: ServeConfig): Pro
 
 /** The streams the sync jobs select in `manifest` (a selection that no longer matches covers none). */
 function coveredStreams(manifest: Manifest, config: ServeConfig): Set<string> {
-  const covered = new Set<string>();
-  for (const j of config.jobs.filter((x) => x.command === 'sync')) {
-    let ids: Set<string>;
-    try {
-      ids = select(manifest, { select: j.select }).ids;
-    } catch {
-      continue;
-    }
-    for (const s of Object.values(manifest.sources)) if (s.sync && ids.has(s.unique_id)) covered.add(`${s.source_name}.${s.name}`);
+  return new Set(config.jobs.filter((x) => x.command === 'sync').flatMap((j) => jobStreams(manifest, j)));
+}
+
+/** The streams (`source.table`) sync job `job` selects in `manifest` (none when its selection no longer matches). */
+function jobStreams(manifest: Manifest, job: JobSpec): string[] {
+  let ids: Set<string>;
+  try {
+    ids = select(manifest, { select: job.select }).ids;
+  } catch {
+    return [];
   }
-  return covered;
+  return Object.values(manifest.sources)
+    .filter((s) => s.sync && ids.has(s.unique_id))
+    .map((s) => `${s.source_name}.${s.name}`);
+}
+
+type RuleSchedules = Array<{ rule: { schedule: { cron: string; timezone: string } } }>;
+
+/**
+ * The clock of an alerts job without cron: every minute (each rule of 5 fields or a nickname has
+ * its slots on a minute), and the slots of each rule whose cron has seconds (`*\/10 * * * * *`:
+ * was, evaluated once a minute under serve, at :10 :20 ... under run-scheduler). `key`: those crons.
+ */
+function ruleClock(rules: RuleSchedules): { clock: Clock; key: string } {
+  const minute = new Cron(ALERTS_TICK, { timezone: 'UTC', paused: true });
+  const seconds = [...new Map(rules.filter((r) => r.rule.schedule.cron.trim().split(/\s+/).length === 6).map((r) => [`${r.rule.schedule.cron} ${r.rule.schedule.timezone}`, r.rule.schedule])).entries()].sort(([a], [b]) => a.localeCompare(b));
+  if (!seconds.length) return { clock: minute, key: '' };
+  return { clock: new UnionClock([minute, ...seconds.map(([, x]) => new Cron(x.cron, { timezone: x.timezone, paused: true }))]), key: seconds.map(([k]) => k).join('\n') };
 }
 
 /** `; 2 notifications not delivered (pending, uncertain): see vigil alerts status`, or nothing. */

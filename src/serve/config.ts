@@ -138,13 +138,16 @@ export function serveConfig(files: ProjectFiles, listenFlag?: string): { config?
   }
   const serve = p.serve ?? {};
   let listen = parseListen(DEFAULT_LISTEN)!;
-  if (listenFlag !== undefined || serve.listen !== undefined) {
-    // (a bare port in YAML is a number: `listen: 9464`)
-    const text = listenFlag ?? String(serve.listen!);
-    const l = parseListen(text);
-    if (!l) ds.push(diag('E_SCHEDULE', `${listenFlag !== undefined ? '--listen' : 'serve.listen'} '${text}' is not an address: write host:port (127.0.0.1:9464), :port for every interface, or a port`, listenFlag !== undefined ? {} : at(['serve', 'listen'])));
+  const notAddress = (what: string, text: string) => `${what} '${text}' is not an address: write host:port (127.0.0.1:9464), :port for every interface, or a port`;
+  // serve.listen is checked whatever --listen says (was: a bad one ignored under the flag, to
+  // fail the day the flag is dropped). A bare port in YAML is a number: `listen: 9464`
+  const fromYaml = serve.listen === undefined ? undefined : parseListen(String(serve.listen));
+  if (serve.listen !== undefined && !fromYaml) ds.push(diag('E_SCHEDULE', notAddress('serve.listen', String(serve.listen)), at(['serve', 'listen'])));
+  if (listenFlag !== undefined) {
+    const l = parseListen(listenFlag);
+    if (!l) ds.push(diag('E_SCHEDULE', notAddress('--listen', listenFlag), {}));
     else listen = l;
-  }
+  } else if (fromYaml) listen = fromYaml;
   // a lease is renewed every third of it while its job runs: one too short to be renewed in time
   // lets a second serve take the job it still runs (the same slot twice at once)
   if (serve.lease !== undefined && durationMs(serve.lease) < MIN_LEASE_MS) ds.push(diag('E_SCHEDULE', `serve.lease ${serve.lease} is too short: a running job renews its lease every third of it, so another serve would take it over while it runs; at least ${MIN_LEASE_MS / 1000}s`, at(['serve', 'lease'])));

@@ -16,8 +16,14 @@ export interface StreamHealth {
   last_error: string | null;
   consecutive_failures: number;
   rows_synced: number;
-  /** now - last_synced_at (null: never synced) */
+  /** now - last_synced_at (null: no successful sync known) */
   sync_lag_seconds: number | null;
+  /**
+   * No successful sync known (never synced, or its state could not be read): seconds since this
+   * serve began watching the stream (its start, or when the stream joined sources.yml), the
+   * lower bound of its sync lag /metrics exports; null once last_synced_at is known.
+   */
+  unsynced_seconds: number | null;
   /** now - source_max_cursor: how old the newest source row seen is */
   data_lag_seconds: number | null;
   /** the limit data_lag_seconds is judged by: the stream's own freshness error_after, else serve.max_data_lag (null: not judged) */
@@ -78,20 +84,29 @@ const iso = (v: unknown): string | null => {
   return t === undefined ? null : new Date(t).toISOString();
 };
 
+/** What serve knows of a stream besides its state. */
+export interface StreamSeen {
+  /** its state was not read from the warehouse: why (the error, or not yet) */
+  unread?: string;
+  /** when this serve began watching it (epoch ms): its start, or when the stream was declared */
+  sinceMs?: number;
+}
+
 /**
  * One stream's health at `now` against the SLO. `ownDataLagMs`: the stream's own limit (its source
  * table's freshness error_after, as the sync-data-latency alert's `source_freshness: true` reads
  * it), which replaces serve.max_data_lag for it where data lag is judged (a stream written every
  * few hours is not late between two writes).
  */
-export function streamHealth(s: StreamState, now: number, slo: { maxSyncAgeMs: number; maxDataLagMs?: number }, judged = true, ownDataLagMs?: number): StreamHealth {
+export function streamHealth(s: StreamState, now: number, slo: { maxSyncAgeMs: number; maxDataLagMs?: number }, judged = true, ownDataLagMs?: number, seen: StreamSeen = {}): StreamHealth {
   const maxDataLagMs = slo.maxDataLagMs === undefined ? undefined : (ownDataLagMs ?? slo.maxDataLagMs);
   const synced = toEpochMs(s.last_synced_at);
   const newest = toEpochMs(s.source_max_cursor);
   const syncLag = synced === undefined ? null : Math.max(0, (now - synced) / 1000);
   const dataLag = newest === undefined ? null : Math.max(0, (now - newest) / 1000);
   let problem: string | undefined;
-  if (syncLag === null) problem = `${s.stream} has never been synced`;
+  if (syncLag === null && seen.unread !== undefined) problem = `${s.stream}: its sync state could not be read from the warehouse (${seen.unread})`;
+  else if (syncLag === null) problem = `${s.stream} has never been synced`;
   else if (syncLag * 1000 > slo.maxSyncAgeMs) problem = `${s.stream}: last successful sync ${Math.round(syncLag)}s ago (SLO ${Math.round(slo.maxSyncAgeMs / 1000)}s)${s.consecutive_failures ? `, ${s.consecutive_failures} consecutive failures${s.last_error ? `: ${s.last_error}` : ''}` : ''}`;
   else if (maxDataLagMs !== undefined && dataLag !== null && dataLag * 1000 > maxDataLagMs) problem = `${s.stream}: newest source row ${Math.round(dataLag)}s old (limit ${Math.round(maxDataLagMs / 1000)}s${ownDataLagMs !== undefined ? ": its source's freshness error_after" : ''})`;
   return {
@@ -104,6 +119,7 @@ export function streamHealth(s: StreamState, now: number, slo: { maxSyncAgeMs: n
     rows_synced: s.rows_synced,
     sync_lag_seconds: syncLag === null ? null : Math.round(syncLag * 10) / 10,
     data_lag_seconds: dataLag === null ? null : Math.round(dataLag * 10) / 10,
+    unsynced_seconds: syncLag === null && seen.sinceMs !== undefined ? Math.round(Math.max(0, now - seen.sinceMs) / 100) / 10 : null,
     max_data_lag_seconds: maxDataLagMs === undefined ? null : maxDataLagMs / 1000,
     judged,
     ok: !judged || !problem,

@@ -186,6 +186,20 @@ export class JobLeases {
   }
 
   /**
+   * The streams of `streams` this process no longer holds (its lease ran out and another took it
+   * over, or was given back since), each with who holds it now, if anyone: read only.
+   */
+  async streamsLost(adapter: Adapter, streams: string[]): Promise<Map<string, Holder | undefined>> {
+    const lost = new Map<string, Holder | undefined>();
+    for (const s of streams) {
+      const cur = await (await this.doc(adapter, `stream:${s}`)).get();
+      const h = cur ? (JSON.parse(cur.body) as LeaseDoc).holder : undefined;
+      if (h?.owner !== this.owner) lost.set(s, h);
+    }
+    return lost;
+  }
+
+  /**
    * The first of `streams` (in order) a live holder other than this process has, and why: read
    * only (a document that does not exist is free, and is not made).
    */

@@ -36,15 +36,18 @@ export class ServeMetrics {
     this.syncDuration = new Histogram({ name: 'vigil_sync_duration_seconds', help: 'Duration of each stream sync of this process.', labelNames: ['stream', 'status'], buckets: BUCKETS, registers: r });
     new Gauge({
       name: 'vigil_sync_lag_seconds',
-      help: 'Per stream: seconds since the newest source row seen (lag="data") and since the last successful sync (lag="sync"), at scrape time (no sample before the first sync).',
+      help: 'Per stream: seconds since the newest source row seen (lag="data") and since the last successful sync (lag="sync"; with none known, since serve began watching the stream), at scrape time.',
       labelNames: ['stream', 'lag'],
       registers: r,
       collect() {
         this.reset();
         for (const s of streams()) {
-          // a stream never synced has no lag: no sample (alert on absent() or on vigil_sync_consecutive_failures)
           if (s.data_lag_seconds !== null) this.set({ stream: s.stream, lag: 'data' }, s.data_lag_seconds);
-          if (s.sync_lag_seconds !== null) this.set({ stream: s.stream, lag: 'sync' }, s.sync_lag_seconds);
+          // no successful sync known (never synced, or the warehouse not readable since start): the
+          // time since serve began watching it, so `> 900` fires after 15 minutes without one from a
+          // cold start (was: no sample, and an alert on it never fired)
+          const sync = s.sync_lag_seconds ?? s.unsynced_seconds;
+          if (sync !== null) this.set({ stream: s.stream, lag: 'sync' }, sync);
         }
       },
     });

@@ -6,6 +6,34 @@
 import { Cron } from 'croner';
 import { didYouMean } from '../errors.js';
 
+/** What a scheduler asks of a clock: its next slot after a time, its latest slots at or before one. */
+export interface Clock {
+  nextRun(after?: Date): Date | null;
+  previousRuns(n: number, from?: Date): Date[];
+}
+
+/**
+ * The slots of several crons taken together: serve's alerts job without cron wakes every minute
+ * and at each slot of a rule whose cron has seconds (`*\/10 * * * * *`), as run-scheduler runs
+ * each rule on its own cron, without waking every second for it.
+ */
+export class UnionClock implements Clock {
+  constructor(private readonly clocks: Clock[]) {}
+
+  nextRun(after?: Date): Date | null {
+    const next = this.clocks.map((c) => c.nextRun(after)).filter((d): d is Date => !!d);
+    return next.length ? new Date(Math.min(...next.map((d) => d.getTime()))) : null;
+  }
+
+  previousRuns(n: number, from?: Date): Date[] {
+    const times = [...new Set(this.clocks.flatMap((c) => c.previousRuns(n, from)).map((d) => d.getTime()))];
+    return times
+      .sort((a, b) => b - a)
+      .slice(0, n)
+      .map((t) => new Date(t));
+  }
+}
+
 /** A time zone's problem, or undefined when the runtime knows it. */
 export function timezoneProblem(tz: string): string | undefined {
   // (a DateTimeFormat for a zone costs ~3 ms: each rule and schedule names one)
@@ -52,6 +80,10 @@ export function cronProblem(expr: string, timezone: string): string | undefined 
     return undefined;
   }
   if (fields < 5 || fields > 6) return `cron '${expr}' has ${fields} field${fields === 1 ? '' : 's'}: write 5 (minute hour day-of-month month day-of-week) or 6 (seconds first)`;
+  // every number against its field's values, as Vixie cron checks them: croner takes a stepped
+  // range whose step never reaches a bad end (`1-60/5`, `0 0 1-32/10 * *`)
+  const range = outOfRange(parts);
+  if (range) return `cron '${expr}': ${range}`;
   try {
     const c = new Cron(expr, { timezone, paused: true });
     if (!c.nextRun()) return `cron '${expr}' never fires`;
@@ -61,12 +93,34 @@ export function cronProblem(expr: string, timezone: string): string | undefined 
   }
 }
 
+/** The fields of an expression of `n` fields (6: seconds first). */
+const fieldsOf = (n: number) => (n === 6 ? [{ name: 'seconds', min: 0, max: 59 }, ...CRON_FIELDS] : CRON_FIELDS);
+
+/** `name min–max, or NAMES`: the values a field takes, as messages say them. */
+const valuesOf = (f: { min: number; max: number; names?: string }) => `${f.min}–${f.max}${f.names ? `, or ${f.names}` : ''}`;
+
+/**
+ * The first number of an expression outside its field's values (`minute '1-60/5': 60 is out of
+ * range (0–59)`): each list item's numbers, before a step (/5) or an nth weekday (#2).
+ */
+function outOfRange(parts: string[]): string | undefined {
+  const spec = fieldsOf(parts.length);
+  for (let i = 0; i < parts.length; i++) {
+    const field = parts[i];
+    const { name, min, max } = spec[i];
+    const numbers = field.split(',').flatMap((item) => item.split(/[/#]/)[0].match(/\d+/g) ?? []);
+    const out = numbers.find((n) => Number(n) < min || Number(n) > max);
+    if (out !== undefined) return `${name} ${out === field ? out : `'${field}': ${out}`} is out of range (${valuesOf(spec[i])})`;
+  }
+  return undefined;
+}
+
 /**
  * The field of a refused cron expression at fault, said with what the user wrote and the values it
  * takes (croner's messages count day-of-month and month from 0: `0 0 0 * *` was "day: -1").
  */
 function fieldProblem(parts: string[]): string | undefined {
-  const spec = parts.length === 6 ? [{ name: 'seconds', min: 0, max: 59 }, ...CRON_FIELDS] : CRON_FIELDS;
+  const spec = fieldsOf(parts.length);
   for (let i = 0; i < parts.length; i++) {
     const alone = parts.map((p, k) => (k === i ? p : '*')).join(' ');
     let why: string;
@@ -76,13 +130,9 @@ function fieldProblem(parts: string[]): string | undefined {
     } catch (e) {
       why = (e as Error).message.replace(/^CronPattern: /, '');
     }
-    const { name, min, max, names } = spec[i];
-    const range = `${min}–${max}${names ? `, or ${names}` : ''}`;
+    const { name } = spec[i];
+    const range = valuesOf(spec[i]);
     const field = parts[i];
-    // the numbers of each list item, past a step (/5) or an nth weekday (#2)
-    const numbers = field.split(',').flatMap((item) => item.split(/[/#]/)[0].match(/\d+/g) ?? []);
-    const out = numbers.find((n) => Number(n) < min || Number(n) > max);
-    if (out !== undefined) return `${name} ${out === field ? out : `'${field}': ${out}`} is out of range (${range})`;
     if (/^Invalid value for |illegal characters/.test(why)) return `${name} '${field}' is not valid (${range})`;
     return `${name} '${field}': ${why} (${range})`;
   }

@@ -239,6 +239,9 @@ describe('rules that could never work are errors at their line', () => {
     // croner counts day-of-month and month from 0: its "Invalid value for day: -1" quoted a number no one wrote
     ['a day-of-month of 0 (was: "Invalid value for day: -1")', '    schedule: { cron: "0 0 0 * *" }\n    query: select 1 as x\n    condition: {type: sql}\n', ["alerts/a.yaml:4:15: error: alert 'a': schedule '0 0 0 * *' (UTC) is not valid: day-of-month 0 is out of range (1–31)"]],
     ['a month of 13 (was: "Invalid value for month: 12")', '    schedule: { cron: "0 9 1 13 *" }\n    query: select 1 as x\n    condition: {type: sql}\n', ["alerts/a.yaml:4:15: error: alert 'a': schedule '0 9 1 13 *' (UTC) is not valid: month 13 is out of range (1–12, or JAN–DEC)"]],
+    // croner takes a stepped range whose step never reaches its bad end: the one cron grammar (serve's schedules too) checks every bound, as Vixie cron does
+    ['a stepped range past the end of day-of-month (was: accepted)', '    schedule: { cron: "0 0 1-32/10 * *" }\n    query: select 1 as x\n    condition: {type: sql}\n', ["alerts/a.yaml:4:15: error: alert 'a': schedule '0 0 1-32/10 * *' (UTC) is not valid: day-of-month '1-32/10': 32 is out of range (1–31)"]],
+    ['a stepped range past the end of the seconds (was: accepted)', '    schedule: { cron: "1-60/5 * * * * *" }\n    query: select 1 as x\n    condition: {type: sql}\n', ["alerts/a.yaml:4:15: error: alert 'a': schedule '1-60/5 * * * * *' (UTC) is not valid: seconds '1-60/5': 60 is out of range (0–59)"]],
     ['new_value with window: 0s (was: accepted; nothing ever new)', "    query: select 'x' as c\n    condition: {type: new_value, column: c, window: 0s}\n", ["alerts/a.yaml:5:53: error: alert 'a': condition.window 0s must be more than 0s (a value would never be new)"]],
   ])('%s', (_name, body, expected) => {
     const dir = project({ 'alerts/a.yaml': `alerts:\n  - name: a\n    severity: info\n${body}    summary: s\n` });

@@ -55,6 +55,10 @@ describe('serve configuration', () => {
     ['a month of 13 (was: "month: 12")', 'schedules:\n  n: { command: build, cron: "* * * 13 *" }\n', /cron '\* \* \* 13 \*': month 13 is out of range \(1–12, or JAN–DEC\) \[/],
     ['a month of 0 (was: "month: -1")', 'schedules:\n  n: { command: build, cron: "* * * 0 *" }\n', /cron '\* \* \* 0 \*': month 0 is out of range \(1–12, or JAN–DEC\) \[/],
     ['a range past the end (was: "minute: 60")', 'schedules:\n  n: { command: build, cron: "1-70 * * * *" }\n', /cron '1-70 \* \* \* \*': minute '1-70': 70 is out of range \(0–59\) \[/],
+    // croner takes these (the step never reaches the bad end); Vixie cron refuses them, and so does the one cron grammar
+    ['a stepped range past the end, its step never reaching it (was: accepted)', 'schedules:\n  n: { command: build, cron: "1-60/5 * * * *" }\n', /project\.yaml:6:\d+: error: schedules\.n: cron '1-60\/5 \* \* \* \*': minute '1-60\/5': 60 is out of range \(0–59\) \[E_SCHEDULE\]/],
+    ['a stepped day-of-month range past the end (was: accepted)', 'schedules:\n  n: { command: build, cron: "0 0 1-32/10 * *" }\n', /cron '0 0 1-32\/10 \* \*': day-of-month '1-32\/10': 32 is out of range \(1–31\) \[/],
+    ['a stepped range croner refuses says the same', 'schedules:\n  n: { command: build, cron: "0-60/15 * * * *" }\n', /cron '0-60\/15 \* \* \* \*': minute '0-60\/15': 60 is out of range \(0–59\) \[/],
     ['a nickname cron does not have (@daily and the like are taken, as croner and Vixie cron take them)', 'schedules:\n  n: { command: build, cron: "@dayly" }\n', /cron '@dayly' is not a schedule: did you mean '@daily'\? the nicknames are @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly \[/],
     ['@reboot (no schedule)', 'schedules:\n  n: { command: build, cron: "@reboot" }\n', /cron '@reboot' is not a schedule/],
     ['an hour of 24', 'schedules:\n  n: { command: build, cron: "0 24 * * *" }\n', /hour 24 is out of range \(0–23\)/],
@@ -90,6 +94,15 @@ describe('serve configuration', () => {
       ps = ((e as { diagnostics?: Parameters<typeof formatDiagnostic>[0][] }).diagnostics ?? []).map(formatDiagnostic);
     }
     expect(ps.join('\n')).toMatch(re);
+  });
+
+  it('a bad serve.listen is an error at its line also when --listen is given (was: ignored under the flag)', () => {
+    const files = loadProject(project('serve: { listen: 127.0.0.1:94644 }\nschedules:\n  s: { command: build, cron: "0 * * * *" }\n'));
+    const { config, diagnostics } = serveConfig(files, '127.0.0.1:0');
+    expect(config).toBeUndefined();
+    expect(diagnostics.map(formatDiagnostic).join('\n')).toMatch(/^project\.yaml:5:\d+: error: serve\.listen '127\.0\.0\.1:94644' is not an address/);
+    // a good one under the flag: the flag wins
+    expect(serveConfig(loadProject(project('serve: { listen: 9465 }\nschedules:\n  s: { command: build, cron: "0 * * * *" }\n')), '127.0.0.1:0').config!.listen).toEqual({ host: '127.0.0.1', port: 0 });
   });
 
   it('a good configuration: defaults, 6-field crons, alerts without cron on each rule\'s own schedule', () => {
@@ -436,6 +449,19 @@ describe('vigil serve: its alerts job and its project.yaml', () => {
       expect(sched.code).toBe(2);
       expect(sched.stderr).toContain('no alert rules in alerts/*.yaml: nothing to schedule (see docs/alerts.md)');
     }
+  });
+
+  it('an alerts job without cron evaluates a rule whose cron has seconds at its own slots, as run-scheduler does (was: once a minute)', async () => {
+    const rule = ALWAYS.replace('query: select 1 as n', 'query: select 0 as n').replace('schedule: "0 0 1 1 *"', 'schedule: "*/3 * * * * *"');
+    const dir = project('schedules:\n  checks: { command: alerts }\n', { 'alerts/a.yaml': rule });
+    const srv = await serve(dir);
+    // two evaluations of the rule within one minute, at its seconds (:03, :06 ...), not only at :00
+    const slots = () => [...srv.log().matchAll(/checks: alerts started for \S+:(\d\d)\.000Z/g)].map((m) => Number(m[1]));
+    await waitFor(() => slots().filter((x) => x % 3 === 0 && x !== 0).length >= 2, 30_000, srv.log);
+    await waitFor(() => /checks: OK in [\d.]+s: 1 rule, 0 firing/.test(srv.log()), 15_000, srv.log);
+    srv.child.kill('SIGTERM');
+    expect(await srv.exited).toBe(0);
+    expect(srv.log()).not.toMatch(/FAILED/);
   });
 
   it('every alert rule removed while serve runs: its alerts job fails saying so (was: "OK: no rule due", also under --run-now)', async () => {

@@ -374,6 +374,35 @@ describe('vigil serve', () => {
     expect(copy).toEqual({ n: 150, ids: 150 });
   }, 120_000);
 
+  it("a sync whose lease of its stream ran out and was taken over, meeting the batch of the job that took it: says so (was: \"one that took no lease of it: an earlier Vigil?\")", async () => {
+    const s = uniqueSchema('serve_taken');
+    const wh = uniqueSchema('serve_taken_wh');
+    await source(s, 100);
+    const dir = project(s, { target: `{ type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: ${wh} }`, schedules: '  sync_yearly: { command: sync, cron: "0 0 1 1 *" }' });
+    expect(vigil(dir, ['sync'], { DATABASE_URL: url }).code).toBe(0);
+    await client.query(`insert into ${s}.events select i, '{}'::jsonb, 'n', now() from generate_series(101, 150) i`);
+    const other = new pg.Client(url);
+    await other.connect();
+    try {
+      // the other job's batch, not committed yet: it holds the stream's state row
+      await other.query('begin');
+      await other.query(`update raw_${s}.vigil_sync_state set rows_synced = rows_synced + 1 where stream = 'raw.events'`);
+      const srv = await serve(dir, ['--run-now']);
+      await waitFor(async () => (await client.query(`select 1 from pg_stat_activity where wait_event_type = 'Lock' and query like '%vigil_sync_state%'`)).rows.length > 0, 60_000, srv.log);
+      // meanwhile serve's lease of the stream ran out and job sync_nightly_full of another serve took it over
+      const taken = { holder: { owner: 'host-b:412:abcd', host: 'host-b', pid: 412, since: new Date().toISOString(), until: new Date(Date.now() + 600_000).toISOString(), lease_ms: 600_000, job: 'sync_nightly_full' } };
+      await client.query(`update ${wh}.vigil_serve_leases set body = $1 where id = 'stream:raw.events'`, [JSON.stringify(taken)]);
+      await other.query('commit');
+      await waitFor(() => /sync_yearly: (OK|FAILED|deferred)/.test(srv.log()), 60_000, srv.log);
+      srv.child.kill('SIGTERM');
+      expect(await srv.exited, srv.log()).toBe(0);
+      expect(srv.log()).toMatch(/sync_yearly: this run's lease of raw\.events ran out \(the run was stopped or stalled past serve\.lease\) and job sync_nightly_full on host-b \(pid 412\) took it over, which committed a batch of it meanwhile/);
+      expect(srv.log()).not.toMatch(/an earlier Vigil\?/);
+    } finally {
+      await other.end();
+    }
+  }, 120_000);
+
   it.each(['SIGTERM', 'SIGKILL'] as const)('a run the other serve holds, stopped mid-sync by %s, is caught up by the serve already running within a lease, once: every row, none twice', async (sig) => {
     const s = uniqueSchema(`serve_take_${sig.toLowerCase()}`);
     const wh = uniqueSchema(`serve_take_${sig.toLowerCase()}_wh`);
@@ -590,6 +619,99 @@ describe('vigil serve', () => {
     expect(await srv.exited, srv.log()).toBe(0);
     expect(srv.log()).toMatch(/SKIP .*after_slow.* \(interrupted \(SIGTERM\)\)/);
     expect(srv.log()).not.toMatch(/Ctrl-C/);
+  });
+
+  it("a warehouse that cannot be read from start: each failed sync run counts in its stream's consecutive failures, its sync lag grows from serve's start, /health says the state could not be read (was: 0 failures and no lag sample, so the alerts operations.md recommends never fired; \"never been synced\"); once it opens, a sync resets them", async () => {
+    const s = uniqueSchema('serve_wh_down');
+    const name = uniqueSchema('serve_wh_down_db');
+    await source(s, 5);
+    const at = new URL(url);
+    at.pathname = `/${name}`;
+    // (the server answers; the database is not there: down, or not yet restored)
+    const dir = project(s, { target: `{ type: postgres, url: "${at.href}", schema: analytics }`, schedules: '  sync_delta: { command: sync, cron: "*/2 * * * * *" }' });
+    const srv = await serve(dir);
+    try {
+      const m = await waitFor(async () => {
+        const x = await scrape(srv.base);
+        return (sample(x, 'vigil_sync_consecutive_failures', { stream: 'raw.events' }) ?? 0) >= 3 ? x : undefined;
+      }, 30_000, srv.log);
+      expect(srv.log()).toMatch(/sync_delta: FAILED .*could not claim the job in the warehouse: .*does not exist/);
+      const lag = sample(m, 'vigil_sync_lag_seconds', { stream: 'raw.events', lag: 'sync' });
+      expect(lag).toBeGreaterThan(0);
+      // it grows while nothing syncs: `vigil_sync_lag_seconds{lag="sync"} > 900` fires after 15 minutes of it
+      await new Promise((r) => setTimeout(r, 1200));
+      expect(sample(await scrape(srv.base), 'vigil_sync_lag_seconds', { stream: 'raw.events', lag: 'sync' })).toBeGreaterThan(lag!);
+      const down = await health(srv.base);
+      expect(down.status).toBe(503);
+      expect(down.body.streams[0].consecutive_failures).toBeGreaterThanOrEqual(3);
+      expect(down.body.streams[0].problem).toMatch(/^raw\.events: its sync state could not be read from the warehouse \(.*does not exist.*\)$/);
+      // the warehouse is back: the next sync succeeds, and the failures counted here are over
+      await client.query(`create database ${name}`);
+      const up = await waitFor(async () => {
+        const h = await health(srv.base);
+        return h.status === 200 ? h : undefined;
+      }, 30_000, srv.log);
+      expect(up.body.streams[0].consecutive_failures).toBe(0);
+      expect(up.body.streams[0].sync_lag_seconds).not.toBeNull();
+      expect(sample(await scrape(srv.base), 'vigil_sync_consecutive_failures', { stream: 'raw.events' })).toBe(0);
+      srv.child.kill('SIGTERM');
+      expect(await srv.exited, srv.log()).toBe(0);
+    } finally {
+      srv.child.kill('SIGKILL');
+      await client.query(`drop database if exists ${name} with (force)`);
+    }
+  }, 90_000);
+
+  it("a replica that skips a slot another ran follows that run in /health and /metrics (was: its own older last success until it ran the job itself)", async () => {
+    const s = uniqueSchema('serve_skip');
+    const wh = uniqueSchema('serve_skip_wh');
+    await source(s, 1);
+    // one slot, a few seconds from now (then an hour away)
+    const slot = new Date(Math.ceil((Date.now() + 8000) / 1000) * 1000);
+    const cron = `${slot.getUTCSeconds()} ${slot.getUTCMinutes()} ${slot.getUTCHours()} * * *`;
+    const dir = project(s, { target: `{ type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: ${wh} }`, schedules: `  b: { command: build, cron: "${cron}" }`, models: { 'models/one.sql': 'select 1 as n\n' } });
+    const srv = await serve(dir);
+    await waitFor(() => / {2}b: build, /.test(srv.log()), 30_000, srv.log);
+    // another replica (this test) claims that slot and runs it successfully first
+    const other = new JobLeases(wh, 600_000);
+    const db = await PostgresAdapter.open({ type: 'postgres', url, schema: wh }, 1);
+    let doc;
+    try {
+      expect(await other.claim(db, 'b', slot)).toEqual({ ok: true });
+      expect(await other.release(db, 'b', 'success')).toBe(true);
+      doc = (await other.read(db, 'b'))!;
+    } finally {
+      await db.close();
+    }
+    expect(Date.now(), 'the slot passed before the other replica ran it: this machine is too slow for this test').toBeLessThan(slot.getTime());
+    await waitFor(() => new RegExp(`b: skipped the run for ${slot.toISOString().replace(/\./g, '\\.')}: the run for \\S+ was already claimed`).test(srv.log()), 30_000, srv.log);
+    const h = await health(srv.base);
+    const job = h.body.jobs.find((j) => j.job === 'b')!;
+    expect(job.last_success_at).toBe(doc.last_success_at);
+    const m = await scrape(srv.base);
+    expect(sample(m, 'vigil_job_last_success_timestamp_seconds', { job: 'b' })).toBe(Date.parse(doc.last_success_at!) / 1000);
+    expect(sample(m, 'vigil_run_status', { job: 'b' })).toBe(1);
+    srv.child.kill('SIGTERM');
+    expect(await srv.exited, srv.log()).toBe(0);
+  });
+
+  it('SIGHUP (a closed terminal, a kill -HUP meant as a reload) stops serve as SIGTERM does: at a safe point, its lease released, exit 0 (was: killed mid-job, exit 129, the lease left held)', async () => {
+    const wh = uniqueSchema('serve_hup_wh');
+    const dir = project('serve_hup', {
+      target: `{ type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: ${wh} }`,
+      schedules: '  slow_build: { command: build, cron: "0 0 1 1 *" }',
+      models: { 'models/slow.sql': "{{ config(materialized='table') }}\nselect 1 as x from (select pg_sleep(4)) as s\n", 'models/after_slow.sql': "select * from {{ ref('slow') }}\n" },
+    });
+    const srv = await serve(dir, ['--run-now']);
+    await waitFor(() => /vigil [\d.]+ build: target/.test(srv.log()), 30_000, srv.log);
+    srv.child.kill('SIGHUP');
+    expect(await srv.exited, srv.log()).toBe(0);
+    expect(srv.log()).toMatch(/SIGHUP: stopping after slow_build reaches a safe point/);
+    expect(srv.log()).toMatch(/SKIP .*after_slow.* \(interrupted \(SIGHUP\)\)/);
+    expect(srv.log()).toMatch(/serve stopped\./);
+    const lease = JSON.parse((await client.query(`select body from ${wh}.vigil_serve_leases where id = 'job:slow_build'`)).rows[0].body);
+    expect(lease.holder).toBeUndefined();
+    expect(lease.last.status).toBe('abandoned');
   });
 
   it("the shipped project's schedules: the delta sync, the build of what reads the new rows, and the alerts, under one serve", async () => {
