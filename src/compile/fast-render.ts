@@ -12,7 +12,7 @@
  */
 import nunjucks from 'nunjucks';
 import { didYouMean } from '../errors.js';
-import { DATETIME_MEMBERS, PyDateTime } from './py-datetime.js';
+import { dateTimeMember, isRunInstant } from './py-datetime.js';
 import { ABSENCE_FILTERS, asText, compareValues, dbtOnlyName, dictKey, exprStart, exprText, inOperator, noMethod, NONE_FILTERS, NONE_JOINED, noneFiltered, noneUsed, testedFunction, PRINTED_NON_FINITE, repeatedKeyword, repeatedKeywordIn, placeholderFiltered, placeholderUsed, KEEPING_METHODS, RelationPlaceholder, STRING_MEMBERS, LIST_METHODS, DICT_METHODS } from './jinja-compat.js';
 import { NO_ELSE, pyArith, pyIndex, pyStr, pyTruth, tuple } from './py-values.js';
 import { quickParse } from './quick-parse.js';
@@ -217,6 +217,9 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
           const f = STRING_MEMBERS[key];
           return (...a: unknown[]) => f.apply(str, a);
         }
+        // run_started_at's datetime members (strftime, year...): its text has none of them
+        const dt = dateTimeMember(obj, key);
+        if (dt !== undefined) return dt;
         let v: unknown;
         try {
           v = obj[pyIndex(obj, key) as string];
@@ -226,7 +229,7 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
         // Python's methods (d.items(), l.append(), ...) come from nunjucks' Jinja compatibility
         if (v === undefined && PYTHON_METHODS.has(String(key))) throw new UnsupportedTemplate('Python method');
         if (v === undefined && !(typeof obj === 'object' && key in obj) && typeof obj !== 'string' && !Array.isArray(obj)) {
-          const attrs = obj instanceof PyDateTime ? DATETIME_MEMBERS : typeof obj === 'object' ? Object.keys(obj) : [];
+          const attrs = typeof obj === 'object' ? Object.keys(obj) : [];
           const hint = didYouMean(String(key), attrs);
           throw new FastRenderError(`'${exprText(n.target)}' has no attribute '${String(key)}'${hint ? ` — did you mean '${hint}'?` : attrs.length ? ` (it has ${attrs.join(', ')})` : ''}`, n.lineno + 1, n.colno + 1);
         }
@@ -245,7 +248,7 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
           const key = callee.typename === 'LookupVal' ? (callee.val as AnyNode) : undefined;
           if (key?.typename === 'Literal' && typeof key.value === 'string') {
             const on = evRaw(callee.target as AnyNode);
-            throw new FastRenderError(noMethod(fnName(callee.target as AnyNode), key.value, typeof on === 'string', on instanceof PyDateTime), n.lineno + 1, n.colno + 1);
+            throw new FastRenderError(noMethod(fnName(callee.target as AnyNode), key.value, typeof on === 'string', isRunInstant(on)), n.lineno + 1, n.colno + 1);
           }
           throw new FastRenderError(`'${name}' is not a function`, n.lineno + 1, n.colno + 1);
         }

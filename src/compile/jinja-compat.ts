@@ -22,7 +22,7 @@ import { hasSecretPlaceholder, secretNames } from '../secrets.js';
 import { pyFormat, pyJson, pyRound } from './py-format.js';
 import { isPlainObject, NAMESPACE, NO_ELSE, pyArith, pyCompare, pyFloat, PyFloat, pyIndex, pyRepr, pyStr, pyTruth, pyType, PY_TYPE_NAME, tuple, unbox } from './py-values.js';
 import { docRef } from '../install.js';
-import { dateTimeHint, isDateTimeMember } from './py-datetime.js';
+import { dateTimeHint, dateTimeMember } from './py-datetime.js';
 
 let compatInstalled = false;
 
@@ -676,8 +676,9 @@ export function asText(v: unknown): string | undefined {
 function pythonStrings(runtime: { memberLookup: (...a: unknown[]) => unknown }): void {
   const memberLookup = runtime.memberLookup;
   runtime.memberLookup = function (this: unknown, ...args: unknown[]) {
-    // run_started_at's datetime members (strftime, year...) before its text's
-    if (args.length < 4 && isDateTimeMember(args[0], args[1])) return memberLookup.apply(this, args);
+    // run_started_at's datetime members (strftime, year...): its text has none of them
+    const dt = args.length < 4 ? dateTimeMember(args[0], args[1]) : undefined;
+    if (dt !== undefined) return dt;
     // a macro's output is a string too
     if (typeof args[0] !== 'string' && asText(args[0]) !== undefined) args[0] = asText(args[0]);
     // `[1, 2, 3][-1]` is 3, as in Python

@@ -1,9 +1,11 @@
 /**
  * `run_started_at` as dbt users write it: dbt's is a Python `datetime` in UTC, read as
- * `{{ run_started_at.strftime('%Y-%m-%d') }}`, `.isoformat()`, `.year`... Vigil's prints as its
- * ISO 8601 text (`2026-01-01T10:00:00.000Z`, docs/models.md) and is text to every filter, slice
- * and string method as before; the datetime members below are what it has besides. A directive
- * or member Python's datetime does not have is an error, never printed as empty or as itself.
+ * `{{ run_started_at.strftime('%Y-%m-%d') }}`, `.isoformat()`, `.year`... Vigil's is its ISO 8601
+ * text (`2026-01-01T10:00:00.000Z`, docs/models.md), a plain string to every test, filter, slice,
+ * string method and config() value as before; the datetime members below are looked up on that
+ * text (runInstant / dateTimeMember: only on the text of a run's start, not on any string). A
+ * directive or member Python's datetime does not have is an error, never printed as empty or as
+ * itself.
  */
 import nunjucks from 'nunjucks';
 import { didYouMean } from '../errors.js';
@@ -64,15 +66,35 @@ const DIRECTIVES: Record<string, (d: Date) => string> = {
   u: (d) => String(d.getUTCDay() || 7),
   V: (d) => pad(isoWeek(d).week),
   '%': () => '%',
+  // CPython hands the format to the C library: on Linux (glibc, where dbt runs) these too
+  F: (d) => `${DIRECTIVES.Y(d)}-${DIRECTIVES.m(d)}-${DIRECTIVES.d(d)}`,
+  T: (d) => DIRECTIVES.X(d),
+  D: (d) => DIRECTIVES.x(d),
+  R: (d) => `${DIRECTIVES.H(d)}:${DIRECTIVES.M(d)}`,
+  r: (d) => `${DIRECTIVES.I(d)}:${DIRECTIVES.M(d)}:${DIRECTIVES.S(d)} ${DIRECTIVES.p(d)}`,
+  e: (d) => String(d.getUTCDate()).padStart(2, ' '),
+  k: (d) => String(d.getUTCHours()).padStart(2, ' '),
+  l: (d) => String(d.getUTCHours() % 12 || 12).padStart(2, ' '),
+  P: (d) => DIRECTIVES.p(d).toLowerCase(),
+  C: (d) => pad(Math.floor(d.getUTCFullYear() / 100)),
+  g: (d) => pad(isoWeek(d).year % 100),
+  h: (d) => DIRECTIVES.b(d),
+  s: (d) => String(Math.floor(d.getTime() / 1000)),
+  n: () => '\n',
+  t: () => '\t',
 };
+
+/** glibc's `-` flag: the number without its padding (`%-d` is 6, not 06). */
+const UNPADDED = new Set(['d', 'm', 'H', 'I', 'M', 'S', 'j', 'y', 'U', 'W', 'V', 'G', 'C', 'g', 'e', 'k', 'l', 'f', 'Y', 'u', 'w', 's']);
 
 /** Python's `datetime.strftime(format)` of a UTC instant. */
 export function strftime(d: Date, format: unknown): string {
   if (typeof format !== 'string' && !(format instanceof SafeString)) throw new Error(`strftime() argument 1 must be str, not ${format === undefined ? 'nothing' : typeof format}`);
-  return String(format).replace(/%(.?)/g, (all, c: string) => {
+  return String(format).replace(/%(-?)(.?)/g, (all, flag: string, c: string) => {
     const f = DIRECTIVES[c];
-    if (!f) throw new Error(`strftime: '${all}' is not a directive of Python's strftime (${c ? `it has %${Object.keys(DIRECTIVES).join(', %')}` : 'a format cannot end with %'})`);
-    return f(d);
+    if (!f || (flag && !UNPADDED.has(c))) throw new Error(`strftime: '${all}' is not a directive of Python's strftime (${c ? `it has %${Object.keys(DIRECTIVES).join(', %')}, and %-d, %-m... for a number without its padding` : 'a format cannot end with %'})`);
+    const v = f(d);
+    return flag ? v.replace(/^[0 ]+(?=.)/, '') : v;
   });
 }
 
@@ -135,8 +157,32 @@ export class PyDateTime extends (SafeString as unknown as new (s: string) => { t
   }
 }
 
-/** Whether `key` is one of a PyDateTime's own members (looked up before its text's). */
-export const isDateTimeMember = (obj: unknown, key: unknown): obj is PyDateTime => obj instanceof PyDateTime && typeof key === 'string' && DATETIME_MEMBERS.includes(key);
+/** The texts of runs' starts (one a compile; the last few kept: a watch compiles again and again), each with its datetime. */
+const INSTANTS = new Map<string, PyDateTime>();
+
+/** A run's start as the text templates get (its ISO 8601 text), known to dateTimeMember as a datetime. */
+export function runInstant(at: Date): string {
+  const text = at.toISOString();
+  INSTANTS.delete(text);
+  INSTANTS.set(text, new PyDateTime(at));
+  if (INSTANTS.size > 16) INSTANTS.delete(INSTANTS.keys().next().value!);
+  return text;
+}
+
+/** Whether `v` is the text of a run's start (run_started_at). */
+export const isRunInstant = (v: unknown): v is string => typeof v === 'string' && INSTANTS.has(v);
+
+/**
+ * `key` of the text of a run's start when it is one of a datetime's members (strftime as a
+ * function, year as its number); undefined for anything else (its text's own members apply).
+ */
+export function dateTimeMember(obj: unknown, key: unknown): unknown {
+  if (typeof obj !== 'string' || typeof key !== 'string' || !DATETIME_MEMBERS.includes(key)) return undefined;
+  const dt = INSTANTS.get(obj);
+  if (!dt) return undefined;
+  const v = (dt as unknown as Record<string, unknown>)[key];
+  return typeof v === 'function' ? (...a: unknown[]) => (v as (...x: unknown[]) => unknown).apply(dt, a) : v;
+}
 
 /** The did-you-mean of a member a PyDateTime has not. */
 export const dateTimeHint = (key: string): string | undefined => didYouMean(key, DATETIME_MEMBERS);

@@ -16,7 +16,7 @@ import { fastTemplate, FastRenderError, printedFunction, renderFast, Unsupported
 import { isPlainObject, PY_ERROR_RE, pyRepr, unbox } from './py-values.js';
 import { addJinjaCompat, asText, dbtOnlyName, RelationPlaceholder, isKw, noMethod, jinjaToNunjucks, PRINTED_FUNCTION, PRINTED_NONE, PRINTED_NON_FINITE, PLACEHOLDER_USE_RE, TESTED_FUNCTION_RE, UNDEFINED_USE_RE, NONE_USE_RE } from './jinja-compat.js';
 import { docRef } from '../install.js';
-import { PyDateTime } from './py-datetime.js';
+import { runInstant } from './py-datetime.js';
 
 /** A parsed model: interpreted directly when it can be, otherwise a nunjucks Template. */
 export interface CompiledTemplate {
@@ -353,8 +353,8 @@ export class TemplateEnv {
     const run = opts.run ?? { startedAt: new Date(), invocationId: randomUUID() };
     const globals = (this.env as unknown as { globals: Record<string, unknown> }).globals;
     // these change every run: a model that reads them is rendered again each time (not cached);
-    // run_started_at prints as its ISO text and has Python datetime's strftime, isoformat, year...
-    const startedAt = new PyDateTime(run.startedAt);
+    // run_started_at is its ISO text, with Python datetime's strftime, isoformat, year... (py-datetime.ts)
+    const startedAt = runInstant(run.startedAt);
     Object.defineProperty(globals, 'run_started_at', { enumerable: true, get: () => ((self.current.volatile = self.readVolatile = true), startedAt) });
     Object.defineProperty(globals, 'invocation_id', { enumerable: true, get: () => ((self.current.volatile = self.readVolatile = true), run.invocationId) });
     for (const h of TEMPLATE_HELPERS) {

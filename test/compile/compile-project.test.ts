@@ -1024,6 +1024,21 @@ describe('the template context dbt users expect', () => {
     expect(n, model(r, 'n').compiled_sql).not.toBeNull();
     expect(n![2]).toBe(`${n![1].slice(0, 10)} ${n![1].slice(11, 13)}`);
     expect(Number(n![3])).toBe(new Date(n![1]).getUTCMonth() + 1);
+    // still a string to tests, filters, indexing and config() values, in both renderers (R11)
+    const text = compile({
+      models: {
+        'models/t.sql': "{% macro q(v) %}{% if v is string %}'{{ v }}'{% else %}{{ v }}{% endif %}{% endmacro %}{{ config(alias='t_' ~ run_started_at[:4], meta={'built': run_started_at}) }}select {{ q(run_started_at) }} as a, '{{ run_started_at is string }}' as s, '{{ run_started_at | first }}{{ run_started_at[0] }}' as f, '{{ run_started_at | reverse }}' as r, {{ run_started_at | list | length }} as n",
+        'models/u.sql': "{% for i in [1] %}select '{{ run_started_at is string }}' as s, '{{ run_started_at | first }}{{ run_started_at[0] }}' as f, {{ run_started_at | list | length }} as n{% endfor %}",
+      },
+    });
+    expect(errors(text)).toEqual([]);
+    const t = model(text, 't');
+    const iso = /^select '([^']+)' as a/.exec(t.compiled_sql)?.[1] ?? '';
+    expect(iso).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/);
+    expect(t.compiled_sql).toBe(`select '${iso}' as a, 'True' as s, '22' as f, '${[...iso].reverse().join('')}' as r, 24 as n`);
+    expect(t.config.meta).toEqual({ built: iso });
+    expect(t.relation?.identifier).toBe(`t_${iso.slice(0, 4)}`);
+    expect(model(text, 'u').compiled_sql).toBe("select 'True' as s, '22' as f, 24 as n");
     const bad = compile({
       models: {
         'models/a.sql': "select 1 as x,\n  '{{ run_started_at.strftme('%Y') }}' as d",
