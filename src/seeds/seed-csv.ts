@@ -267,13 +267,13 @@ function scanCsv(b: Buffer, delimiter: string, sink: CsvSink, shape: ScanShape =
   const n = b.length;
   let line = 1;
   let records = 0;
-  let blank = false;
   while (i < n) {
     const c0 = b[i];
     if (c0 === LF || c0 === CR) {
-      // an empty line is skipped (one after the last record is just the file's end; one before the
-      // header makes the file need the rewrite: a reader told the file has a header takes its
-      // first line for it, blank or not)
+      // an empty line (a record takes its own line break) is skipped, and makes the file need the
+      // rewrite wherever it is: before the header a reader told the file has a header takes it for
+      // the header; after the last record Postgres' COPY reads it as a record (missing data),
+      // DuckDB's read_csv as a row of NULLs in a one-column file
       if (c0 === LF) shape.lf = true;
       else if (b[i + 1] === LF) {
         shape.crlf = true;
@@ -281,10 +281,9 @@ function scanCsv(b: Buffer, delimiter: string, sink: CsvSink, shape: ScanShape =
       } else shape.cr = true;
       i++;
       line++;
-      blank = true;
+      shape.blank = true;
       continue;
     }
-    if (blank) shape.blank = true;
     const startLine = line;
     for (;;) {
       if (b[i] === QUOTE) {

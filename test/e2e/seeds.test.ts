@@ -227,6 +227,15 @@ describe('seed files the warehouses read differently as they are: one table on D
       expect(vigil(dir, ['show', '--inline', "select id + 1 as next, name from {{ ref('t') }}", '--output', 'csv'], env).stdout, name).toBe('next,name\n2,a\n');
     }
   });
+  it('blank lines after the last record are no rows, LF or CRLF, one column or two (R11: a CRLF file with one failed on Postgres with missing data, a one-column file got a NULL row)', () => {
+    for (const [name, files] of targets()) {
+      const dir = makeProject({ 'seeds/a.csv': 'id,txt\r\n1,x\r\n2,y\r\n\r\n', 'seeds/b.csv': 'id\r\n1\r\n2\r\n\r\n', 'seeds/c.csv': 'id\n1\n2\n\n\n', ...files });
+      dirs.push(dir);
+      const s = vigil(dir, ['seed'], env);
+      expect(s.code, `${name}: ${s.stdout}${s.stderr}`).toBe(0);
+      for (const t of ['a', 'b', 'c']) expect(vigil(dir, ['show', '--inline', `select count(*) as n, count(id) as ids from {{ ref('${t}') }}`, '--output', 'csv'], env).stdout, `${name} ${t}`).toBe('n,ids\n2,2\n');
+    }
+  });
   it('CRLF line endings load the values of the LF file, quoted line breaks as written (CRLF and LF), on each warehouse; a file mixing LF and CRLF too', () => {
     const lf = 'id,note,n,d\n1,"multi\r\nline",1.5,2024-01-01\n2,"lf\nonly",,2024-01-02\n3,"",2,\n4,,3,2024-01-04\n';
     const sql = "select id, replace(replace(note, chr(13), '<CR>'), chr(10), '<LF>') as note, note is null as null_note, n, d from {{ ref('x') }} order by id";
