@@ -189,7 +189,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
    * run, the run failed before it synced the stream), which the warehouse's sync state does not
    * count: counted here, on top of it, until a successful sync of the stream is known.
    */
-  const unrecorded = new Map<string, { count: number; since: number; error: string }>();
+  const unrecorded = new Map<string, { count: number; last: number; error: string }>();
   /** the manifest the last job compiled: the streams a job selects, when it fails before it compiles */
   let manifestNow = compiled.result.manifest;
   /** each stream's own data-lag limit in seconds (its source's freshness error_after), where it declares one */
@@ -206,7 +206,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     for (const stream of jobStreams(manifestNow, job)) {
       if (reached.includes(stream)) continue;
       const u = unrecorded.get(stream);
-      unrecorded.set(stream, { count: (u?.count ?? 0) + 1, since: u?.since ?? now(), error: redact(error) });
+      unrecorded.set(stream, { count: (u?.count ?? 0) + 1, last: now(), error: redact(error) });
     }
   };
   /** The job running now (a hung one holds up every schedule: /health and /metrics say which). */
@@ -253,10 +253,10 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     unread = false;
     statesRead = new Set(streamStates.map((x) => x.stream));
     stateError = undefined;
-    // a sync since the failures counted here (another serve's, a vigil sync by hand): they are over
+    // a sync since the last failure counted here (another serve's, a vigil sync by hand): the failures are over
     for (const x of streamStates) {
       const synced = toEpochMs(x.last_synced_at) ?? NaN;
-      if (synced > (unrecorded.get(x.stream)?.since ?? Infinity)) unrecorded.delete(x.stream);
+      if (synced > (unrecorded.get(x.stream)?.last ?? Infinity)) unrecorded.delete(x.stream);
     }
   };
   /** The warehouse could not be opened: why, for a stream whose state is not read yet. */

@@ -52,7 +52,7 @@ markdown.core.ruler.push('vigil_heading_level', (state) => {
   for (const t of state.tokens) if (t.type === 'heading_open' || t.type === 'heading_close') t.tag = `h${Math.min(6, Number(t.tag.slice(1)) + 1)}`;
 });
 
-/** each text once (a doc block is often the description of many columns) */
+/** each text once (a doc block is often the description of many columns); emptied by each renderSite (a watch renders again and again) */
 const rendered = new Map<string, string>();
 
 function prose(text: string | undefined): string {
@@ -321,6 +321,7 @@ const APP_JS = `(function () {
 
 /** Every file of the site: path relative to the site root -> content. */
 export function renderSite(model: DocsModel): Map<string, string> {
+  rendered.clear();
   const byId = new Map(model.nodes.map((n) => [n.id, n]));
   const files = new Map<string, string>();
   files.set('index.html', indexPage(model, byId));
