@@ -16,7 +16,7 @@ import { STATE_FORMAT } from '../version.js';
 import { resolveTarget } from '../compile/resolve-target.js';
 import { loadCache, saveCache, writeCompileArtifacts, writeTargetJson, type CacheFile } from '../project/artifacts.js';
 import { startSnapshot, type SnapshotStart } from '../project/snapshot.js';
-import { SelectorError, withTests } from '../compile/selector.js';
+import { SelectorError, selectNodes, selectorExprs, withTests } from '../compile/selector.js';
 import { redact } from '../secrets.js';
 import type { Adapter, Estimate } from '../adapters/adapter.js';
 import type { Relation } from '../adapters/dialect.js';
@@ -149,29 +149,62 @@ export async function checkPii(c: Pick<Compiled, 'files' | 'result' | 'target'>,
 export async function plan(manifest: CompileResult['manifest'], o: Omit<Parameters<typeof import('../run/executor.js').planRun>[1], 'state'> & Pick<Common, 'allowEmpty' | 'state'> & { stateManifest?: CompileResult['manifest'] }) {
   const { planRun } = await import('../run/executor.js');
   let p;
+  const state = o.stateManifest ?? loadStateManifest(o.state, manifest.metadata.project);
   try {
-    p = planRun(manifest, { ...o, state: o.stateManifest ?? loadStateManifest(o.state, manifest.metadata.project) });
+    p = planRun(manifest, { ...o, state });
   } catch (e) {
     if (e instanceof SelectorError) throw new UsageError(e.message);
     throw e;
   }
   checkUnmatched(p.unmatched, o.allowEmpty);
-  // a selection of nodes this command does not run (`vigil seed -s a_model`): said, not "nothing to do"
+  if (!p.nodes.length && !o.allowEmpty) checkSomethingToRun(manifest, p.selected, o, () => planRun(manifest, { ...o, exclude: undefined, state }));
+  return p;
+}
+
+/** `n kinds (a, b, c, ...)` of node ids, by kind (a generic test by its name: its unique_id ends with a hash). */
+function describeIds(manifest: CompileResult['manifest'], ids: Iterable<string>): string {
+  const kinds = new Map<string, string[]>();
+  for (const id of ids) {
+    const kind = id.split('.')[0];
+    kinds.set(kind, [...(kinds.get(kind) ?? []), manifest.nodes[id]?.name ?? id.split('.').slice(2).join('.')]);
+  }
+  return [...kinds].map(([k, names]) => `${names.length} ${k}${names.length === 1 ? '' : 's'} (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', ...' : ''})`).join(', ');
+}
+
+/**
+ * A selection with nothing the command runs, planned (`selected`: what -s/--exclude select): a
+ * usage error (exit 2) when it is a mistake — `vigil seed -s a_model`, `vigil build -s
+ * an_ephemeral_model`, a test run whose selection has no test; or an --exclude that takes all the
+ * command would run (`vigil seed --exclude resource_type:seed`, with -s or without), which
+ * `withoutExclude` (the plan without --exclude) tells. A project that simply has none of what the
+ * command runs (`vigil seed` without seeds, no -s) is none: "Nothing to do", exit 0, as dbt. `vigil
+ * serve` checks its schedules with it at start (plan()).
+ */
+function checkSomethingToRun(
+  manifest: CompileResult['manifest'],
+  selected: Set<string>,
+  o: { command: string; select?: string[]; exclude?: string[]; ids?: string[]; unit?: 'only' | 'exclude' },
+  withoutExclude: () => { nodes: Array<{ unique_id: string }> },
+): void {
   // (vigil test too: a CI step whose selection ran no test passed with "Nothing to do", exit 0)
   // (vigil build too: `-s an_ephemeral_model`, `-s a_source_without_tests` said "Nothing to do", exit 0)
   const runs: Partial<Record<string, string>> = { seed: 'seeds', run: 'models (not ephemeral ones)', snapshot: 'snapshots', test: testsRun(o.unit, 'data and unit tests'), build: 'seeds, models (not ephemeral ones), snapshots and tests' };
-  if (!p.nodes.length && o.select?.length && runs[o.command] && !o.allowEmpty) {
-    const ids = p.selected;
-    const kinds = new Map<string, string[]>();
-    for (const id of ids) {
-      const kind = id.split('.')[0];
-      // (by its name: a generic test's unique_id ends with a hash)
-      kinds.set(kind, [...(kinds.get(kind) ?? []), manifest.nodes[id]?.name ?? id.split('.').slice(2).join('.')]);
+  if (!runs[o.command] || o.ids) return;
+  const allowEmpty = '\n(nothing was run; pass --allow-empty to go on when a selection has nothing to run)';
+  // an --exclude that takes all the command would run: named (a state: one may, when nothing changed)
+  const excludes = selectorExprs(o.exclude ?? []);
+  if (excludes.length && !excludes.some((x) => x.includes('state:'))) {
+    const would = withoutExclude().nodes.map((n) => n.unique_id);
+    if (would.length) {
+      const by = excludes.filter((x) => {
+        const r = selectNodes(manifest, undefined, [x]);
+        return would.some((id) => r.excluded.has(id));
+      });
+      const of = o.select?.length ? 'the selection' : 'the project';
+      throw new UsageError(`--exclude ${by.map((x) => `'${x}'`).join(' ')} excludes all vigil ${o.command} would run of ${of} (${describeIds(manifest, would)}): nothing to run${allowEmpty}`);
     }
-    const what = [...kinds].map(([k, names]) => `${names.length} ${k}${names.length === 1 ? '' : 's'} (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', ...' : ''})`).join(', ');
-    if (ids.size) throw new UsageError(`the selection selects ${what}, and vigil ${o.command} runs ${runs[o.command]}: nothing to run\n(nothing was run; pass --allow-empty to go on when a selection has nothing to run)`);
   }
-  return p;
+  if (o.select?.length && selected.size) throw new UsageError(`the selection selects ${describeIds(manifest, selected)}, and vigil ${o.command} runs ${runs[o.command]}: nothing to run${allowEmpty}`);
 }
 
 export async function runCompile(o: Common): Promise<void> {

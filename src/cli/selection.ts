@@ -145,10 +145,10 @@ export function select(manifest: Manifest, o: SelectionFlags): SelectionResult {
 export function checkUnmatched(unmatched: SelectionResult['unmatched'], allowEmpty: boolean | undefined): void {
   // with --allow-empty (and watch mode, which intersects each change with the selection) an
   // intersection that is empty is no mistake to warn about; an atom that matches nothing still is
-  // (nor a selection its --exclude empties)
-  if (allowEmpty) unmatched = unmatched.filter((u) => !u.note && !u.says);
+  // (nor a selection its --exclude empties, nor a project --exclude empties)
+  if (allowEmpty) unmatched = unmatched.filter((u) => !u.note && !u.says && !u.text);
   if (!unmatched.length) return;
-  const lines = unmatched.map((u) => `selector '${u.atom}' ${u.says ?? 'matched nothing'}${u.disabled || u.why ? `: ${u.disabled ?? u.why}` : ''}${u.note ? ` (${u.note})` : ''}${u.hint ? ` — did you mean '${u.hint}'?` : ''}`);
+  const lines = unmatched.map((u) => u.text ?? `selector '${u.atom}' ${u.says ?? 'matched nothing'}${u.disabled || u.why ? `: ${u.disabled ?? u.why}` : ''}${u.note ? ` (${u.note})` : ''}${u.hint ? ` — did you mean '${u.hint}'?` : ''}`);
   if (allowEmpty) for (const l of lines) err(`warning: ${l}`);
   else throw new UsageError(`${lines.join('\n       ')}\n(nothing was run; pass --allow-empty to go on when a selector selects nothing)`);
 }

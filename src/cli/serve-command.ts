@@ -40,7 +40,7 @@ import { errorAfterByStream } from '../run/freshness.js';
 import { toEpochMs } from '../alerts/time.js';
 import type { Adapter } from '../adapters/adapter.js';
 import type { Manifest, SourceNode } from '../compile/manifest.js';
-import { compileChecked, compileForCommand, err, out, runExecute, select, type Common } from './commands.js';
+import { compileChecked, compileForCommand, err, out, plan, runExecute, select, type Common } from './commands.js';
 import { openWhenFree } from './command-kit.js';
 import { selectedStreams, syncSetup } from './sync-command.js';
 import type { Setup } from './alerts-commands.js';
@@ -1001,6 +1001,10 @@ async function checkSelections(c: Compiled, o: Common, config: ServeConfig): Pro
         // (as run-scheduler: without rules the job would "succeed" every minute, evaluating nothing)
         requireRules(alerts);
         selectRules(alerts.rules, j.select);
+      } else if ((j.select || j.exclude) && j.command !== 'sync') {
+        // checked as the command checks it: a selection with nothing the command runs (`vigil test`
+        // of an ephemeral model without tests) failed at every slot
+        await plan(c.result.manifest, { command: j.command, select: j.select, exclude: j.exclude });
       } else if (j.select || j.exclude) select(c.result.manifest, { select: j.select, exclude: j.exclude });
       if (j.command === 'sync') {
         const { ids } = select(c.result.manifest, { select: j.select });

@@ -3,7 +3,7 @@
  * descendants), `n+name` / `name+n` (n generations), `@name` (descendants and their
  * ancestors), `tag:x`, `path:models/marts` or a bare path, `file:orders.sql` or a bare file name,
  * `fqn:project.folder.name` or a bare one (a name, a folder, the project), `package:`, `source:raw.table`,
- * `test_type:unique`, `resource_type:`, `dashboard:overview`, `config.<key>:value` (`config.meta.owner:x`), `*` globs;
+ * `test_name:unique`, `test_type:generic`, `resource_type:`, `dashboard:overview`, `config.<key>:value` (`config.meta.owner:x`), `*` globs;
  * space-separated values are a union, comma-joined atoms an intersection. Pure.
  */
 import { RELATION_CONFIGS, withoutPositions, type Manifest, type ManifestNode, type SourceNode } from './manifest.js';
@@ -22,7 +22,7 @@ export interface SelectionResult {
    * expression whose parts each match ends empty; `says` replaces "matched nothing"; `disabled`
    * and `why` say why it matched nothing (a disabled node; a resource type Vigil has none of).
    */
-  unmatched: Array<{ atom: string; hint?: string; note?: string; says?: string; disabled?: string; why?: string }>;
+  unmatched: Array<{ atom: string; hint?: string; note?: string; says?: string; disabled?: string; why?: string; /** the whole message, in place of "selector '<atom>' ..." */ text?: string }>;
 }
 
 /** The resource types of Vigil's nodes (`resource_type:`, `vigil ls --resource-type`). */
@@ -167,7 +167,7 @@ function closure(start: Iterable<string>, next: (id: string) => string[]): Set<s
 }
 
 /** The methods `-s` knows, for messages and did-you-means. */
-export const SELECTOR_METHODS = ['name', 'fqn', 'package', 'tag', 'path', 'file', 'source', 'test_type', 'resource_type', 'dashboard', 'exposure', 'config.<key>', 'state'] as const;
+export const SELECTOR_METHODS = ['name', 'fqn', 'package', 'tag', 'path', 'file', 'source', 'test_name', 'test_type', 'resource_type', 'dashboard', 'exposure', 'config.<key>', 'state'] as const;
 
 /** The methods matched by name in matchAtom (config.<key> and state: are matched apart). */
 const NAMED_METHODS: readonly string[] = SELECTOR_METHODS.filter((x) => x !== 'config.<key>' && x !== 'state');
@@ -213,8 +213,8 @@ function hintFor(m: Manifest, spec: string, nodes: ReturnType<typeof allNodes>):
   if (method === 'name') return didYouMean(value, nodes.map((n) => n.name));
   if (key) {
     // a key no node has: the nearest key (`meta.owner` too), with the value kept
-    if (!nodes.some((n) => configAt(configOf(n), key.split('.')) !== undefined)) {
-      const k = didYouMean(key, of((n) => keyPaths(configOf(n))));
+    if (!nodes.some((n) => configAt(selectorConfigOf(n), key.split('.')) !== undefined)) {
+      const k = didYouMean(key, of((n) => keyPaths(selectorConfigOf(n))));
       return k === undefined ? undefined : `config.${k}:${value}`;
     }
   }
@@ -236,10 +236,11 @@ function hintFor(m: Manifest, spec: string, nodes: ReturnType<typeof allNodes>):
     if (method === 'source') return of((n) => (n.resource_type === 'source' ? (value.split('.').length === 3 ? [`${m.metadata.project}.${n.source_name}.${n.name}`] : [n.source_name, `${n.source_name}.${n.name}`]) : []));
     if (method === 'tag') return of((n) => ('tags' in n && Array.isArray(n.tags) ? n.tags : []));
     if (method === 'resource_type') return RESOURCE_TYPES;
-    if (method === 'test_type') return [...of((n) => (n.resource_type === 'test' ? [n.test_type] : [])), 'generic', 'singular', 'unit', 'data'];
+    if (method === 'test_type') return [...of((n) => (n.resource_type === 'test' ? [n.test_type] : [])), 'generic', 'schema', 'singular', 'unit', 'data'];
+    if (method === 'test_name') return of((n) => (isGenericTest(n) ? [n.test_type] : []));
     if (method === 'dashboard' || method === 'exposure') return of((n) => (n.resource_type === 'exposure' ? [n.name] : []));
     // the values nodes have, and those the config takes (`table` when no model is one yet)
-    if (key) return [...of((n) => configCandidates(configAt(configOf(n), key.split('.')))), ...(CONFIG_CHOICES[key] ?? [])];
+    if (key) return [...of((n) => configCandidates(configAt(selectorConfigOf(n), key.split('.')))), ...(CONFIG_CHOICES[key] ?? [])];
     return [];
   };
   // (a value that is one, config.materialized:table with no table yet, has no nearer one)
@@ -255,6 +256,33 @@ function hintFor(m: Manifest, spec: string, nodes: ReturnType<typeof allNodes>):
 function configOf(n: ManifestNode): Record<string, unknown> | undefined {
   if (n.resource_type === 'test') return { severity: n.severity, tags: n.tags, ...(n.where !== undefined ? { where: n.where } : {}) };
   return 'config' in n ? (n.config as Record<string, unknown>) : undefined;
+}
+
+/**
+ * dbt's defaults of the config keys Vigil has too, by resource type (dbt-core's NodeConfig, which
+ * seeds' and snapshots' configs extend, SeedConfig, SnapshotConfig, TestConfig, SourceConfig): a
+ * manifest holds the keys set (and a model's materialized), dbt's config every key, so
+ * `config.enabled:true`, `config.materialized:seed` and `config.on_schema_change:ignore` select
+ * what dbt's do. A node's own value wins. (A model's materialized and a test's severity are
+ * always set; dashboards and unit tests have no config, as dbt's config: reads none of them.)
+ */
+const DBT_CONFIG_DEFAULTS: Partial<Record<ManifestNode['resource_type'], Record<string, unknown>>> = {
+  model: { enabled: true, on_schema_change: 'ignore' },
+  seed: { enabled: true, materialized: 'seed', on_schema_change: 'ignore', delimiter: ',' },
+  snapshot: { enabled: true, materialized: 'snapshot', on_schema_change: 'ignore' },
+  test: { enabled: true, materialized: 'test' },
+  source: { enabled: true },
+};
+
+/** dbt's config keys Vigil has no equivalent of: `config.docs.show:true` matching nothing says so. */
+const DBT_ONLY_CONFIGS = ['docs', 'contract', 'persist_docs', 'quoting', 'access', 'group', 'packages', 'on_configuration_change', 'store_failures', 'store_failures_as', 'fail_calc', 'warn_if', 'error_if', 'limit', 'sql_header', 'event_time', 'batch_size', 'lookback', 'begin', 'concurrent_batches'];
+
+/** The config `config.<key>:` reads: configOf() over dbt's defaults of the node's type. */
+function selectorConfigOf(n: ManifestNode): Record<string, unknown> | undefined {
+  const own = configOf(n);
+  const defaults = DBT_CONFIG_DEFAULTS[n.resource_type];
+  if (!defaults) return own;
+  return { ...defaults, ...Object.fromEntries(Object.entries(own ?? {}).filter(([, v]) => v !== undefined)) };
 }
 
 /** The value at a dotted config key (`meta.owner`), as dbt's _getattr_descend: undefined where a step is no mapping or lacks the key. */
@@ -282,18 +310,20 @@ function configCandidates(v: unknown): string[] {
 
 /**
  * dbt's config match of `value`: the config's value, or any element of a list; a boolean as
- * `true`/`false` in any case (`True`), a number as its text; `caseless`: config.severity, which
- * dbt compares in any case.
+ * `true`/`false` in any case (`True`); `caseless`: config.severity, which dbt compares in any
+ * case. dbt compares by equality; Vigil also as a glob (`config.materialized:incr*`) and a number
+ * or a mapping by its text, which dbt never matches: what dbt selects, Vigil does (a value with
+ * glob characters, `[a]`, matches itself too), and more only where dbt selects nothing.
  */
 function configMatcher(value: string, caseless: boolean): (v: unknown) => boolean {
   const re = globToRe(value);
   const lower = globToRe(value.toLowerCase());
+  const is = (text: string, insensitive: boolean) => (insensitive ? text.toLowerCase() === value.toLowerCase() || lower.test(text.toLowerCase()) : text === value || re.test(text));
   const matches = (v: unknown): boolean => {
     if (v === undefined || v === null) return false;
     if (Array.isArray(v)) return v.some(matches);
-    if (typeof v === 'object') return re.test(JSON.stringify(v));
-    if (typeof v === 'boolean' || caseless) return lower.test(String(v).toLowerCase());
-    return re.test(String(v));
+    if (typeof v === 'object') return is(JSON.stringify(v), false);
+    return is(String(v), typeof v === 'boolean' || caseless);
   };
   return matches;
 }
@@ -337,7 +367,7 @@ function matchAtom(m: Manifest, nodes: ManifestNode[], spec: string, state?: Man
   for (const n of nodes) {
     let hit = false;
     if (keys && configMatches) {
-      hit = configMatches(configAt(configOf(n), keys));
+      hit = configMatches(configAt(selectorConfigOf(n), keys));
     } else
       switch (method) {
         case 'fqn': {
@@ -365,9 +395,14 @@ function matchAtom(m: Manifest, nodes: ManifestNode[], spec: string, state?: Man
         case 'source':
           hit = n.resource_type === 'source' && (re.test(n.source_name) || re.test(`${n.source_name}.${n.name}`) || (sourceParts === 3 && re.test(`${m.metadata.project}.${n.source_name}.${n.name}`)));
           break;
+        case 'test_name':
+          // dbt's: a generic test by the name of its test (unique, not_null, relationships, ...)
+          hit = isGenericTest(n) && (n.test_type === value || re.test(n.test_type));
+          break;
         case 'test_type':
-          // a generic test's own name (unique, not_null...), or dbt's kinds: generic, singular, data (both), unit
-          hit = (n.resource_type === 'test' && (re.test(n.test_type) || re.test('data') || (n.test_type !== 'singular' && re.test('generic')))) || (n.resource_type === 'unit_test' && re.test('unit'));
+          // dbt's kinds: generic (schema, its older name), singular, data (both: dbt's since 1.8), unit;
+          // or a generic test's own name (unique, not_null...), which dbt spells test_name:
+          hit = (n.resource_type === 'test' && (re.test(n.test_type) || re.test('data') || (n.test_type !== 'singular' && (re.test('generic') || re.test('schema'))))) || (n.resource_type === 'unit_test' && re.test('unit'));
           break;
         case 'resource_type':
           hit = re.test(n.resource_type);
@@ -409,9 +444,17 @@ function disabledBy(m: Manifest, spec: string): string | undefined {
   return `${d.resource_type} '${d.name}' (${d.file}) is disabled (${d.because ?? (d.model ? `its model '${d.model}' has enabled: false` : 'enabled: false')})${off.length > 1 ? ` and ${off.length - 1} more` : ''}`;
 }
 
-/** Why a `resource_type:` of a type dbt has and Vigil has not (analysis, macro, ...) selects nothing. */
-function absentType(spec: string): string | undefined {
+/**
+ * Why a selector of something dbt has and Vigil has not selects nothing: a `resource_type:` of a
+ * type no Vigil project has (analysis, macro, ...), a `config.<key>:` of a dbt config Vigil has
+ * no equivalent of (`config.docs.show:true`, `config.contract.enforced:false`).
+ */
+function absentFromVigil(spec: string): string | undefined {
   const { method, value } = methodOf(spec);
+  if (method.startsWith('config.')) {
+    const key = method.slice('config.'.length).split('.')[0];
+    return DBT_ONLY_CONFIGS.includes(key) ? `'${key}' is a dbt config Vigil has no equivalent of (no node has it)` : undefined;
+  }
   if (method !== 'resource_type') return undefined;
   const re = globToRe(value);
   const types = DBT_ONLY_TYPES.filter((t) => re.test(t));
@@ -473,7 +516,7 @@ export function selectNodes(m: Manifest, select: string[] | undefined, exclude: 
         if (a.spec.startsWith('state:')) quiet = true;
         else if (!base.size) {
           const off = disabledBy(m, a.spec);
-          const why = off ? undefined : absentType(a.spec);
+          const why = off ? undefined : absentFromVigil(a.spec);
           const hint = off || why ? undefined : hintFor(m, a.spec, nodes);
           unmatched.push({ atom: rawAtom, ...(off ? { disabled: off } : why ? { why } : { hint: hint && withSpec(a, hint) }) });
           quiet = true;
@@ -509,6 +552,12 @@ export function selectNodes(m: Manifest, select: string[] | undefined, exclude: 
     if (p.quiet || !p.ids.size || ![...p.ids].every((id) => excluded.has(id))) continue;
     const by = excludes.filter((x) => [...p.ids].some((id) => x.ids.has(id))).map((x) => `'${x.expr}'`);
     unmatched.push({ atom: p.expr, says: `selects only what --exclude ${by.join(' ')} excludes` });
+  }
+  // `--exclude '*'` with no -s: the same mistake, of the whole project (a state: exclude may
+  // exclude everything when nothing changed: not one)
+  if (!selected && excludes.length && nodes.length && !ids.size && !excludes.some((x) => x.quiet)) {
+    const by = excludes.filter((x) => x.ids.size).map((x) => `'${x.expr}'`);
+    unmatched.push({ atom: by.join(' '), text: `--exclude ${by.join(' ')} excludes every node of the project: nothing is left to select` });
   }
   return { ids, excluded, unmatched };
 }

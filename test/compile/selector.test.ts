@@ -80,10 +80,10 @@ describe('selectNodes', () => {
   });
   it('result: is refused, and so not offered among the methods (was: listed, then refused)', () => {
     expect(() => selectNodes(manifest, ['result:error'], undefined)).toThrow("result: is not supported; vigil retry re-runs what failed or was skipped in the last run");
-    expect(() => selectNodes(manifest, ['reslt:error'], undefined)).toThrow(/^unknown selector method 'reslt:' \(methods: name, fqn, package, tag, path, file, source, test_type, resource_type, dashboard, exposure, config\.<key>, state\)$/);
+    expect(() => selectNodes(manifest, ['reslt:error'], undefined)).toThrow(/^unknown selector method 'reslt:' \(methods: name, fqn, package, tag, path, file, source, test_name, test_type, resource_type, dashboard, exposure, config\.<key>, state\)$/);
   });
   it('an unknown method is an error with the list of methods and a did-you-mean', () => {
-    expect(() => selectNodes(manifest, ['colour:red'], undefined)).toThrow(/unknown selector method 'colour:' \(methods: name, fqn, package, tag, path, file, source, test_type, resource_type, dashboard, exposure, config\.<key>, state\)/);
+    expect(() => selectNodes(manifest, ['colour:red'], undefined)).toThrow(/unknown selector method 'colour:' \(methods: name, fqn, package, tag, path, file, source, test_name, test_type, resource_type, dashboard, exposure, config\.<key>, state\)/);
     expect(() => selectNodes(manifest, ['tags:x'], undefined)).toThrow(/unknown selector method 'tags:' — did you mean 'tag:'\?/);
     expect(() => selectNodes(manifest, ['confg.materialized:table'], undefined)).toThrow(/did you mean 'config\.<key>:'\?/);
   });
@@ -306,6 +306,62 @@ describe('selectNodes against dbt: nested configs, test configs, sources, resour
     expect([...selectNodes(shipped, ['tag:*'], undefined).ids].filter((id) => id.startsWith('exposure.'))).toEqual([]);
     expect(selectNodes(shipped, ['tag:dashboard'], undefined).ids.size).toBe(0);
     expect(selectNodes(shipped, ['dashboard:*'], undefined).ids.size).toBe(Object.keys(shipped.exposures ?? {}).length);
+  });
+});
+
+describe("selectNodes against dbt: config defaults, test_name:, test_type:schema, an --exclude of everything (a hostile check)", () => {
+  const dir = makeProject({
+    'project.yaml': BASIC_PROJECT_YAML.replace('name: fixture', 'name: pd'),
+    'models/a.sql': "{{ config(meta={'set': '[x]'}) }}\nselect 1 as id",
+    'models/inc.sql': "{{ config(materialized='incremental', on_schema_change='fail') }}\nselect 1 as id",
+    'models/props.yml': 'sources:\n  - name: raw\n    tables:\n      - name: t\nmodels:\n  - name: a\n    columns:\n      - name: id\n        data_tests: [unique, not_null]\n',
+    'seeds/sd.csv': 'id\n1\n',
+    'snapshots/snaps.sql': "{% snapshot sn %}{{ config(strategy='check', unique_key='id', check_cols='all') }}select * from {{ ref('a') }}{% endsnapshot %}",
+    'tests/singular_a.sql': "select * from {{ ref('a') }} where id < 0",
+  });
+  afterAll(() => removeDir(dir));
+  const m = compileProject(loadProject(dir), { env: {} }).manifest;
+  const sel = (s: string) => selectNodes(m, [s], undefined);
+  it("config.<key>: reads dbt's defaults of the node's type where the manifest holds no value: enabled, a seed's, snapshot's and test's materialized, on_schema_change, a seed's delimiter (were: matched nothing)", () => {
+    expect(names(sel('config.enabled:true').ids)).toEqual(['a', 'inc', 'not_null_a_id', 'raw.t', 'sd', 'singular_a', 'sn', 'unique_a_id']);
+    expect(names(sel('config.enabled:TRUE').ids)).toEqual(names(sel('config.enabled:true').ids));
+    expect(names(sel('config.materialized:seed').ids)).toEqual(['sd']);
+    expect(names(sel('config.materialized:snapshot').ids)).toEqual(['sn']);
+    expect(names(sel('config.materialized:test').ids)).toEqual(['not_null_a_id', 'singular_a', 'unique_a_id']);
+    expect(names(sel('config.materialized:view').ids)).toEqual(['a']);
+    // (a model's own value wins over the default)
+    expect(names(sel('config.on_schema_change:ignore').ids)).toEqual(['a', 'sd', 'sn']);
+    expect(names(sel('config.on_schema_change:fail').ids)).toEqual(['inc']);
+    expect(names(sel('config.delimiter:;').ids)).toEqual([]);
+    expect(sel('config.on_schema_change:ignor').unmatched).toEqual([{ atom: 'config.on_schema_change:ignor', hint: 'config.on_schema_change:ignore' }]);
+    // dbt's configs Vigil has no equivalent of: said, not invented
+    expect(sel('config.docs.show:true').unmatched).toEqual([{ atom: 'config.docs.show:true', why: "'docs' is a dbt config Vigil has no equivalent of (no node has it)" }]);
+    expect(sel('config.contract.enforced:false').unmatched).toEqual([{ atom: 'config.contract.enforced:false', why: "'contract' is a dbt config Vigil has no equivalent of (no node has it)" }]);
+    // state:modified.configs still compares the configs as set, not the defaults
+    expect(selectNodes(m, ['state:modified.configs'], undefined, m).ids.size).toBe(0);
+  });
+  it("config.<key>: dbt compares by equality: a value with glob characters matches itself too (was: `[x]` only as a set of one character)", () => {
+    expect(names(sel('config.meta.set:[x]').ids)).toEqual(['a']);
+  });
+  it("test_name: selects generic tests by their test, as dbt's (was: unknown method); test_type:schema is dbt's older name of generic (was: matched nothing)", () => {
+    expect(names(sel('test_name:unique').ids)).toEqual(['unique_a_id']);
+    expect(names(sel('test_name:not_*').ids)).toEqual(['not_null_a_id']);
+    expect(sel('test_name:uniqe').unmatched).toEqual([{ atom: 'test_name:uniqe', hint: 'test_name:unique' }]);
+    // a singular test has no generic test's name
+    expect(sel('test_name:singular_a').ids.size).toBe(0);
+    expect(names(sel('test_type:schema').ids)).toEqual(names(sel('test_type:generic').ids));
+    expect(names(sel('test_type:schema').ids)).toEqual(['not_null_a_id', 'unique_a_id']);
+    // Vigil's test_type:<a generic test's name> still works
+    expect(names(sel('test_type:unique').ids)).toEqual(['unique_a_id']);
+  });
+  it("an --exclude that leaves nothing of the project, with no -s, is unmatched as with -s (was: nothing selected, exit 0); not a state: one, which may when nothing changed", () => {
+    expect(selectNodes(m, undefined, ['*']).unmatched).toEqual([{ atom: "'*'", text: "--exclude '*' excludes every node of the project: nothing is left to select" }]);
+    expect(selectNodes(m, undefined, ['package:pd']).unmatched).toEqual([{ atom: "'package:pd'", text: "--exclude 'package:pd' excludes every node of the project: nothing is left to select" }]);
+    // several that together leave nothing are named together
+    const all = selectNodes(m, undefined, ['resource_type:model resource_type:seed resource_type:snapshot', 'resource_type:source']);
+    expect(all.unmatched.map((u) => u.text)).toEqual(["--exclude 'resource_type:model' 'resource_type:seed' 'resource_type:snapshot' 'resource_type:source' excludes every node of the project: nothing is left to select"]);
+    expect(selectNodes(m, undefined, ['resource_type:seed']).unmatched).toEqual([]);
+    expect(selectNodes(m, undefined, ['state:unmodified'], m).unmatched).toEqual([]);
   });
 });
 

@@ -108,6 +108,40 @@ describe('an option value outside its choices', () => {
     }
   });
 
+  it("an --exclude that takes all the command would run, with no -s, is an error naming it, as with -s (was: \"Nothing to do\" or nothing listed, exit 0); a project with none of what the command runs is not", () => {
+    const dir = makeProject({ 'seeds/countries.csv': 'code\nfr\n', 'models/m.sql': "select code from {{ ref('countries') }}", 'models/m.yml': 'models:\n  - name: m\n    columns:\n      - name: code\n        tests: [not_null]\n' });
+    const bare = makeProject({ 'models/m.sql': 'select 1 as code', 'models/n.sql': 'select 2 as code' });
+    try {
+      const ls = vigil(dir, ['ls', '--exclude', '*']);
+      expect(ls.code, ls.stdout + ls.stderr).toBe(2);
+      expect(ls.stderr).toContain("--exclude '*' excludes every node of the project: nothing is left to select");
+      const build = vigil(dir, ['build', '--exclude', 'package:fixture']);
+      expect(build.code, build.stdout + build.stderr).toBe(2);
+      expect(build.stderr).toContain("--exclude 'package:fixture' excludes every node of the project");
+      const seed = vigil(dir, ['seed', '--exclude', 'resource_type:seed']);
+      expect(seed.code, seed.stdout + seed.stderr).toBe(2);
+      expect(seed.stderr).toContain("--exclude 'resource_type:seed' excludes all vigil seed would run of the project (1 seed (countries)): nothing to run");
+      const test = vigil(dir, ['test', '--exclude', 'resource_type:test']);
+      expect(test.code, test.stdout + test.stderr).toBe(2);
+      expect(test.stderr).toContain("--exclude 'resource_type:test' excludes all vigil test would run of the project (1 test (not_null_m_code)): nothing to run");
+      // with -s too: the --exclude is named
+      const sel = vigil(dir, ['seed', '-s', '*', '--exclude', 'resource_type:seed']);
+      expect(sel.code, sel.stdout + sel.stderr).toBe(2);
+      expect(sel.stderr).toContain("--exclude 'resource_type:seed' excludes all vigil seed would run of the selection (1 seed (countries))");
+      for (const args of [['seed', '--exclude', 'resource_type:seed'], ['ls', '--exclude', '*']]) expect(vigil(dir, [...args, '--allow-empty']).code).toBe(0);
+      expect(vigil(dir, ['ls', '--exclude', 'resource_type:seed']).code).toBe(0);
+      // a project without seeds: nothing to do, exit 0, with an --exclude or without (as dbt)
+      for (const args of [['seed'], ['seed', '--exclude', 'm']]) {
+        const r = vigil(bare, args);
+        expect(r.code, r.stdout + r.stderr).toBe(0);
+        expect(r.stdout).toMatch(/Nothing to do: the (project|selection) (has|holds) no seeds\./);
+      }
+    } finally {
+      removeDir(dir);
+      removeDir(bare);
+    }
+  });
+
   it('vigil build of a selection it runs nothing of (an ephemeral model, a source without tests) is an error naming it, as for run, seed, snapshot and test (was: "Nothing to do", exit 0)', () => {
     const dir = makeProject({
       'models/stg_eph.sql': "{{ config(materialized='ephemeral') }}\nselect 1 as id",

@@ -170,6 +170,19 @@ describe('vigil serve on the command line', () => {
     expect(unset.stdout + unset.stderr).not.toMatch(/listening|\n\s+at /);
   });
 
+  it("a schedule whose selection has nothing its command runs: exit 2 at its project.yaml line, as the command refuses it (was: serve started, and the job failed at every slot)", () => {
+    const eph = { 'models/e_eph.sql': "{{ config(materialized='ephemeral') }}\nselect 1 as x\n" };
+    const tests = vigil(project('schedules:\n  b1: { command: test, cron: "0 0 1 1 *", select: [e_eph] }\n', eph), ['serve']);
+    expect(tests.code, tests.stderr).toBe(2);
+    expect(tests.stderr).toMatch(/schedules\.b1 \(project\.yaml:6\): the selection selects 1 model \(e_eph\), and vigil test runs data and unit tests: nothing to run/);
+    expect(tests.stderr).not.toContain('--allow-empty');
+    // an exclude that takes every seed of a seed job too
+    const seeds = vigil(project('schedules:\n  s1: { command: seed, cron: "0 0 1 1 *", exclude: ["resource_type:seed"] }\n', { 'seeds/s.csv': 'a\n1\n' }), ['serve']);
+    expect(seeds.code, seeds.stderr).toBe(2);
+    expect(seeds.stderr).toMatch(/schedules\.s1 \(project\.yaml:6\): --exclude 'resource_type:seed' excludes all vigil seed would run of the project \(1 seed \(s\)\): nothing to run/);
+    expect(tests.stdout + tests.stderr + seeds.stdout + seeds.stderr).not.toMatch(/listening|\n\s+at /);
+  });
+
   it("an alerts run that found the DuckDB file held (and evaluated nothing) does not move the rule window on: a rule due in it is evaluated by the next run, not at its own next slot a day later (was: lost)", async () => {
     // the rule is due once a day, at a minute far enough ahead for serve to start
     const slot = new Date(Math.ceil((Date.now() + 45_000) / 60_000) * 60_000);
