@@ -206,6 +206,12 @@ export function hasHooks(req: Pick<MaterializeRequest, 'preHooks' | 'postHooks'>
   return !!(req.preHooks?.length || req.postHooks?.length);
 }
 
+/** A foreign-key constraint `constraint` of the table `on`, dropped with the table it references (Postgres' `drop ... cascade`). */
+export interface DroppedKey {
+  constraint: string;
+  on: Relation;
+}
+
 export interface MaterializeResult {
   /** e.g. "created view", "created table", "inserted 120 rows" */
   message: string;
@@ -214,6 +220,8 @@ export interface MaterializeResult {
   warning?: string;
   /** Views the build dropped with the relation they read (Postgres' `drop ... cascade`): gone until they are built again. */
   dropped?: Relation[];
+  /** Foreign keys of other tables referencing the rebuilt table, which the same cascade dropped (Postgres). */
+  droppedKeys?: DroppedKey[];
   /** The request's grants, applied in the build's transaction: what changed. Absent: not applied (the executor applies them). */
   grants?: GrantPlan;
 }
@@ -224,7 +232,7 @@ export interface LoadRequest {
   /** Called once the bulk load runs on the warehouse's side, so the caller may keep its own thread busy meanwhile. */
   onStarted?: () => void;
   /** Called with the views the load dropped with the table they read (Postgres' `drop ... cascade`, the columns changed): gone until they are built again. */
-  onDropped?: (views: Relation[]) => void;
+  onDropped?: (views: Relation[], keys: DroppedKey[]) => void;
   /**
    * `decimal`: the column's exact type, which `type` (float) stands for elsewhere; `pgType`: the
    * column's type as the application's database (Postgres) spells it, `integer` where `type` (int)

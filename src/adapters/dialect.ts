@@ -214,6 +214,9 @@ export function checkFraction(f: number): number {
   return f;
 }
 
+/** What every scratch relation's name has (scratchIdentifier), in any case (DuckDB's names are): a node's relation may not (compile refuses it). */
+export const SCRATCH_INFIX = /__vigil_/i;
+
 /**
  * The name of a scratch relation beside `identifier` (a table built before the swap):
  * `<identifier>__vigil_<tag>`, or, where that is longer than the dialect keeps, the identifier cut
@@ -287,12 +290,16 @@ export function relationStandard(rel: Relation): string {
     .join('.');
 }
 
-/** `current_timestamp` / `now()` / `current_date` as DuckDB and Postgres spell them, bound to `at`. */
-export function bindEvalTimeStandard(sql: string, at: Date): string {
+/**
+ * `current_timestamp` / `now()` / `current_date` as DuckDB and Postgres spell them, bound to `at`.
+ * `sessionDate`: current_date is the day of `at` in the session's TimeZone (Postgres, whose url
+ * may set one), not its UTC day (DuckDB's sessions are UTC).
+ */
+export function bindEvalTimeStandard(sql: string, at: Date, sessionDate = false): string {
   const iso = at.toISOString();
   return sql
     .replace(/\b(current_timestamp|now\s*\(\s*\))(?![\w(])/gi, `cast('${iso}' as timestamptz)`)
-    .replace(/\bcurrent_date(?![\w(])/gi, `cast('${iso.slice(0, 10)}' as date)`);
+    .replace(/\bcurrent_date(?![\w(])/gi, sessionDate ? `cast(cast('${iso}' as timestamptz) as date)` : `cast('${iso.slice(0, 10)}' as date)`);
 }
 
 /** A SQL literal in the standard spelling (strings in single quotes, doubled). */

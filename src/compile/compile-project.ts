@@ -14,7 +14,7 @@ import { pyRepr, yamlNumber } from './py-values.js';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import { inexactInteger } from '../project/yaml-lib.js';
 import { sayYaml11Only, yaml11Only } from '../project/pyyaml-scalars.js';
-import type { Dialect, Relation } from '../adapters/dialect.js';
+import { SCRATCH_INFIX, type Dialect, type Relation } from '../adapters/dialect.js';
 import { partitionField, partitionSpec, type Hook } from '../adapters/adapter.js';
 import { namingMacros, type NamingNode } from './naming-macros.js';
 import { dialectOf, getWarehouse } from '../adapters/index.js';
@@ -1312,6 +1312,19 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       refused.add(key);
       ds.push(diag('E_NAME', `${n.resource_type} '${n.name}': ${problem}`, at, `give it another schema, e.g. '${n.relation!.schema.replace(/[^A-Za-z0-9_]+/g, '_')}'`));
     }
+    // a name with Vigil's scratch infix (scratchIdentifier: `<relation>__vigil_tmp` beside a
+    // Postgres table build, `<relation>__vigil_columns_<hex>` of a snapshot's probe, on every
+    // warehouse): building the other node dropped this one's table without a word
+    for (const n of built) {
+      const scratch = (rel: Relation | null | undefined, what: string) => {
+        const m = rel && SCRATCH_INFIX.exec(rel.identifier);
+        if (!m) return;
+        const owner = rel.identifier.slice(0, m.index);
+        ds.push(diag('E_NAME', `${what}: relation name '${rel.identifier}' has '${m[0]}' in it, which Vigil keeps for the scratch tables it makes and drops beside a relation (${owner ? `a build of '${owner}' would drop this table` : 'a build could drop this table'})`, whereIn(n, 'alias'), `give it a name (or alias) without '__vigil_'`));
+      };
+      scratch(n.relation, `${n.resource_type} '${n.name}'`);
+      if (n.resource_type === 'model' && n.restricted) scratch(n.restricted.relation, `the restricted companion of model '${n.name}'`);
+    }
     // a name longer than the warehouse keeps is cut by it (Postgres: 63 bytes): the build would
     // write over whatever has the cut name, its own table or another node's (dbt-postgres refuses
     // it too: "Relation name ... is longer than 63 characters")
@@ -1329,6 +1342,21 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         };
         long(n.relation, `${n.resource_type} '${n.name}'`);
         if (n.resource_type === 'model' && n.restricted) long(n.restricted.relation, `the restricted companion of model '${n.name}'`);
+        // a column a config names (unique_key, partition_by, a snapshot's updated_at and
+        // check_cols) longer than that: the built table has the cut name, so the first build
+        // failed on it and every later one passed, Postgres cutting it in the DELETE too
+        // (a model's unique_key and partition_by count where it is incremental: elsewhere they are ignored, with W_CONFIG)
+        if (n.resource_type === 'seed' || (n.resource_type === 'model' && n.config.materialized !== 'incremental')) continue;
+        const cfg = n.config as Record<string, unknown>;
+        const named: Array<[keyof ModelConfig | 'updated_at' | 'check_cols', unknown]> = [['unique_key', cfg.unique_key], ['partition_by', partitionField(cfg.partition_by)], ['updated_at', cfg.updated_at], ['check_cols', cfg.check_cols === 'all' ? undefined : cfg.check_cols]];
+        for (const [key, value] of named) {
+          for (const col of (Array.isArray(value) ? value : [value]).filter((x): x is string => typeof x === 'string')) {
+            const bytes = Buffer.byteLength(col);
+            if (bytes <= max) continue;
+            const at = n.resource_type === 'model' && key !== 'updated_at' && key !== 'check_cols' ? (drafts.get(n.name)?.configAt?.(key) ?? { file: n.file, line: 1, column: 1 }) : { file: n.file, line: snapDrafts.get(n.name)?.line ?? 1, column: 1 };
+            ds.push(diag('E_CONFIG', `${n.resource_type} '${n.name}': ${key} names the column '${col.length > 40 ? `${col.slice(0, 40)}...` : col}', ${bytes} bytes long; ${dialect.name} keeps ${max} bytes of a name (it would cut it: the first build fails on it, later ones pass with the cut name)`, at, `name a column of at most ${max} bytes (alias it so in the model's SQL)`));
+          }
+        }
       }
     }
   }

@@ -4,7 +4,7 @@
  * of a failed model or error-severity test. Prints one progress line per node and returns
  * the results that become target/run_results.json.
  */
-import { atCompiledLine, compiledPosition, HookError, partitionField, runHooks, type Adapter, type Hook, type MaterializeRequest, type Row } from '../adapters/adapter.js';
+import { atCompiledLine, compiledPosition, HookError, partitionField, runHooks, type Adapter, type DroppedKey, type Hook, type MaterializeRequest, type Row } from '../adapters/adapter.js';
 import { didYouMean, WarehouseError } from '../errors.js';
 import type { Manifest, ModelNode, SeedNode, SnapshotNode, TestNode, UnitTestNode } from '../compile/manifest.js';
 import type { GrantPlan } from '../adapters/grants.js';
@@ -396,7 +396,7 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
       const notes = await governance(n, r.grants);
       // views the build dropped that this run does not build again (the model's own restricted
       // companion, among them, was made again by governance() above)
-      const warning = [r.warning, lostViews(n.name, 'rebuilding', r.dropped), req.kind === 'incremental' && req.fullRefresh ? retentionRebuilt(n) : ''].filter(Boolean).join('\n  warning: ');
+      const warning = [r.warning, lostViews(n.name, 'rebuilding', r.dropped, r.droppedKeys), req.kind === 'incremental' && req.fullRefresh ? retentionRebuilt(n) : ''].filter(Boolean).join('\n  warning: ');
       // the message as the progress line says it: the relation after the adapter's verb ("inserted 5 rows into")
       return { ...base, status: 'success', execution_time: (performance.now() - t0) / 1000, message: `${r.message} ${relation}`, ...(notes ? { governance: notes } : {}), ...(warning ? { warning } : {}) };
     } catch (e) {
@@ -414,13 +414,29 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
   /** `schema.identifier` of every relation a node of the manifest builds (made once, when a governed model first asks) */
   let built: Set<string> | undefined;
   const builtRelations = () => (built ??= new Set(Object.values(manifest.nodes).flatMap((x) => ((x.resource_type === 'model' || x.resource_type === 'seed' || x.resource_type === 'snapshot') && x.relation ? [`${x.relation.schema}.${x.relation.identifier}`] : []))));
+  /** `schema.identifier` of every restricted companion of the manifest's models (made once, when a build dropped views) */
+  let restrictedViews: Set<string> | undefined;
+  const companions = () => (restrictedViews ??= new Set(Object.values(manifest.nodes).flatMap((x) => (x.resource_type === 'model' && x.restricted ? [`${x.restricted.relation.schema}.${x.restricted.relation.identifier}`] : []))));
   /** The relations the models of this run build (and their restricted companions): asked once, when a build dropped views. */
   let rebuilt: Set<string> | undefined;
   const rebuiltRelations = () => (rebuilt ??= new Set(nodes.flatMap((x) => (x.resource_type === 'model' && x.relation ? [`${x.relation.schema}.${x.relation.identifier}`, ...(x.restricted ? [`${x.restricted.relation.schema}.${x.restricted.relation.identifier}`] : [])] : []))));
-  /** Views a build or load (`doing`) of node `name` dropped with it (Postgres' cascade) that no node of this run builds again, said; '' when none. */
-  const lostViews = (name: string, doing: string, dropped: Relation[] | undefined): string => {
+  /**
+   * Views a build or load (`doing`) of node `name` dropped with it (Postgres' cascade) that no node
+   * of this run builds again, and the foreign keys of other tables it dropped, said ('' when none):
+   * a view that is a node of the project is built again by `-s name+`; the others (a materialized
+   * view or a foreign key of the application's) are for their owner to re-create.
+   */
+  const lostViews = (name: string, doing: string, dropped: Relation[] | undefined, keys: DroppedKey[] | undefined): string => {
     const gone = (dropped ?? []).map((v) => `${v.schema}.${v.identifier}`).filter((v) => !rebuiltRelations().has(v));
-    return gone.length ? `${doing} it ${droppedViewsPhrase(gone.length)}, not rebuilt by this run: ${gone.join(', ')}; vigil run -s ${name}+ builds ${gone.length === 1 ? 'it' : 'them'} again` : '';
+    const ofProject = (v: string) => builtRelations().has(v) || companions().has(v);
+    const ours = gone.filter(ofProject);
+    const others = gone.filter((v) => !ofProject(v));
+    const them = (n: number) => (n === 1 ? 'it' : 'them');
+    const said: string[] = [];
+    if (ours.length) said.push(`${doing} it ${droppedViewsPhrase(ours.length)}, not rebuilt by this run: ${ours.join(', ')}; vigil run -s ${name}+ builds ${them(ours.length)} again`);
+    if (others.length) said.push(`${doing} it ${droppedViewsPhrase(others.length)}, not ${others.length === 1 ? 'a model' : 'models'} of this project: ${others.join(', ')}; re-create ${them(others.length)}`);
+    if (keys?.length) said.push(`${doing} it dropped ${keys.length === 1 ? 'the foreign key' : `${keys.length} foreign keys`} of other tables referencing it (Postgres' drop ... cascade): ${keys.map((k) => `constraint ${k.constraint} on ${k.on.schema}.${k.on.identifier}`).join(', ')}; re-create ${them(keys.length)} (alter table ... add constraint ... foreign key)`);
+    return said.join('\n  warning: ');
   };
   /** `applied`: the grants the adapter applied in the model's own transaction (the others are applied here). */
   const governance = async (n: ModelNode, applied: GrantPlan | undefined): Promise<string> => {
@@ -469,7 +485,7 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
       if (!opts.seedLoader) throw new Error('no seed loader');
       const r = await opts.seedLoader(n, warehouse());
       // its columns changed: the views that read it were dropped with it (Postgres)
-      const warning = lostViews(n.name, 'loading', r.dropped);
+      const warning = lostViews(n.name, 'loading', r.dropped, r.droppedKeys);
       return { ...base, status: 'success', execution_time: (performance.now() - t0) / 1000, message: `${r.rows} row${r.rows === 1 ? '' : 's'}`, ...(warning ? { warning } : {}) };
     } catch (e) {
       return { ...base, status: 'error', execution_time: (performance.now() - t0) / 1000, message: `${n.file}\n    ${indent(e instanceof Error ? e.message : String(e))}` };

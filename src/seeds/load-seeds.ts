@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { diag, ProjectError, type Diagnostic } from '../errors.js';
-import type { Adapter } from '../adapters/adapter.js';
+import type { Adapter, DroppedKey } from '../adapters/adapter.js';
 import type { Relation } from '../adapters/dialect.js';
 import type { ManifestNode, SeedNode } from '../compile/manifest.js';
 import type { ProjectFiles } from '../project/load-project.js';
@@ -45,6 +45,8 @@ export interface SeedLoader {
 export interface SeedLoaded {
   rows: number;
   dropped: Relation[];
+  /** foreign keys of other tables the load dropped with the table (its columns changed: Postgres' cascade) */
+  droppedKeys?: DroppedKey[];
 }
 
 /** Rows of a seed whose types guess the whole file's for a speculative load. */
@@ -131,9 +133,10 @@ export async function prepareSeeds(files: ProjectFiles, nodes: ManifestNode[], o
       const tmp = join((dir ??= mkdtempSync(join(tmpdir(), 'vigil-seed-'))), `${n.name}.csv`);
       const how = loadsAsIs(seed, target.loadsCrlf) ? { file: abs(n), header: true, delimiter: n.config.delimiter ?? ',', newline: seed.newline } : loadFileFor(seed, readSeedFile(abs(n)), abs(n), tmp, n.config.delimiter, target.loadsCrlf);
       let dropped: Relation[] = [];
+      let droppedKeys: DroppedKey[] = [];
       try {
-        const rows = await target.loadTable({ relation: n.relation, columns: seed.columns, ...how, onDropped: (views) => (dropped = views) });
-        return { rows, dropped };
+        const rows = await target.loadTable({ relation: n.relation, columns: seed.columns, ...how, onDropped: (views, keys) => ((dropped = views), (droppedKeys = keys)) });
+        return { rows, dropped, droppedKeys };
       } finally {
         rmSync(tmp, { force: true });
       }

@@ -45,6 +45,11 @@ export abstract class StandardSyncWriter implements SyncWriter {
     return this.db.dialect.timestampParam(index);
   }
 
+  /** A time column of the state table as the text its state is read back in (the same in every session of the warehouse). */
+  protected timeText(column: string): string {
+    return `cast(${column} as varchar)`;
+  }
+
   /** Whether the state table has `run_owner` (a table made by an older vigil has not, until its next sync). */
   private async hasOwner(stateRel: Relation): Promise<boolean> {
     if (!this.owned.has(stateRel.schema)) this.owned.set(stateRel.schema, (await this.db.columns(stateRel)).some((c) => c.name.toLowerCase() === 'run_owner'));
@@ -64,7 +69,7 @@ export abstract class StandardSyncWriter implements SyncWriter {
 
   async readState(stateRel: Relation, stream: string): Promise<StreamState | undefined> {
     const rows = await this.db.query<Record<string, unknown>>(
-      `select stream, cast(cursor_value as varchar) as cursor_value, cursor_id, rows_synced, cast(last_synced_at as varchar) as last_synced_at, cast(source_max_cursor as varchar) as source_max_cursor, last_status, last_error, consecutive_failures${(await this.hasOwner(stateRel)) ? ', run_owner' : ''} from ${this.db.dialect.relation(stateRel)} where stream = ${this.db.dialect.param(1)}`,
+      `select stream, ${this.timeText('cursor_value')} as cursor_value, cursor_id, rows_synced, ${this.timeText('last_synced_at')} as last_synced_at, ${this.timeText('source_max_cursor')} as source_max_cursor, last_status, last_error, consecutive_failures${(await this.hasOwner(stateRel)) ? ', run_owner' : ''} from ${this.db.dialect.relation(stateRel)} where stream = ${this.db.dialect.param(1)}`,
       [stream],
     );
     return rows[0] ? normalizeState(rows[0]) : undefined;

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PostgresAdapter } from '../../src/adapters/postgres/postgres-adapter.js';
+import { checkout, PostgresAdapter } from '../../src/adapters/postgres/postgres-adapter.js';
 import { PG_HELPERS_SQL, postgresDialect } from '../../src/adapters/postgres/postgres-dialect.js';
 import { PostgresChecker } from '../../src/adapters/postgres/postgres-check.js';
 import { duckDbDialect } from '../../src/adapters/duckdb/duckdb-dialect.js';
@@ -110,6 +110,53 @@ describe('PostgresAdapter', () => {
     expect(some.stdout).toContain(`warning: rebuilding it dropped the view that reads it (Postgres' drop ... cascade), not rebuilt by this run: ${schema}.c; vigil run -s a+ builds it again`);
   });
 
+  it("a rebuild names the foreign keys of other tables the cascade dropped, and a view not of the project without 'builds it again' (was: the keys gone without a word, and 'vigil run -s pk+ builds it again' for a materialized view of the application's)", async () => {
+    const schema = uniqueSchema('cascade_fk');
+    const app = uniqueSchema('cascade_app');
+    const dir = makeProject({
+      'project.yaml': pgProjectYaml(schema),
+      'models/pk.sql': "{{ config(materialized='table', post_hook='alter table {{ this }} add primary key (id)') }}\nselect 1 as id",
+      'models/pk_view.sql': "select id from {{ ref('pk') }}",
+    });
+    dirs.push(dir);
+    const env = { VIGIL_TEST_PG_URL: url };
+    const all = vigil(dir, ['run'], env);
+    expect(all.code, all.stdout + all.stderr).toBe(0);
+    await db.execute(`create schema ${app}`);
+    await db.execute(`create table ${app}.child (id int constraint child_pk_fk references ${schema}.pk (id))`);
+    await db.execute(`create materialized view ${app}.mv as select * from ${schema}.pk`);
+    const one = vigil(dir, ['run', '-s', 'pk'], env);
+    expect(one.code, one.stdout + one.stderr).toBe(0);
+    expect(one.stdout).toContain(`warning: rebuilding it dropped the view that reads it (Postgres' drop ... cascade), not rebuilt by this run: ${schema}.pk_view; vigil run -s pk+ builds it again\n`);
+    expect(one.stdout).toContain(`warning: rebuilding it dropped the view that reads it (Postgres' drop ... cascade), not a model of this project: ${app}.mv; re-create it\n`);
+    expect(one.stdout).toContain(`warning: rebuilding it dropped the foreign key of other tables referencing it (Postgres' drop ... cascade): constraint child_pk_fk on ${app}.child; re-create it (alter table ... add constraint ... foreign key)`);
+    expect(one.stdout).not.toContain(`${app}.mv; vigil run`);
+    // (gone indeed)
+    expect(await db.query(`select conname from pg_constraint where conrelid = '${app}.child'::regclass`)).toEqual([]);
+  });
+
+  it("statement_timeout_ms cutting the wait for another build's lock is said as that wait, naming who holds it (was: 'canceling statement due to statement timeout', as if the model's SQL were slow)", async () => {
+    const schema = uniqueSchema('lock_wait');
+    const dir = makeProject({
+      'project.yaml': `name: fixture\ndefault_target: pg\ntargets:\n  pg: { type: postgres, url: "{{ env_var('VIGIL_TEST_PG_URL') }}", schema: ${schema}, statement_timeout_ms: 500 }\n`,
+      'models/slow.sql': "{{ config(materialized='table') }}\nselect 1 as x",
+    });
+    dirs.push(dir);
+    // another build of the relation, as lockRelation takes it, held by a client of its own
+    const other = await checkout(db.pool);
+    try {
+      await other.query('select pg_advisory_lock(hashtextextended($1, 0))', [`vigil:${schema}.slow`]);
+      const pid = (await other.query('select pg_backend_pid() as pid')).rows[0].pid as number;
+      const r = vigil(dir, ['run'], { VIGIL_TEST_PG_URL: url });
+      expect(r.code, r.stdout + r.stderr).toBe(1);
+      expect(r.stdout).toMatch(new RegExp(`waited \\d+\\.\\ds for another build of ${schema}\\.slow \\(backend pid ${pid}, vigil(?: from [0-9.:a-f]+)?\\) to finish, and the target's statement_timeout_ms cut the wait: nothing was built`));
+      expect(r.stdout).not.toContain('canceling statement');
+    } finally {
+      await other.query('select pg_advisory_unlock_all()');
+      other.release();
+    }
+  });
+
   it("a connection the server ends while a model builds fails that model, not the process (was: an unhandled error event killed vigil, and vigil serve with every schedule; a sync's reader holds its client the same way)", async () => {
     const schema = uniqueSchema('conn_killed');
     const dir = makeProject({ 'project.yaml': pgProjectYaml(schema), 'models/slow.sql': "{{ config(materialized='table') }}\nselect 1 as x from pg_sleep(60)", 'models/other.sql': 'select 1 as y' });
@@ -133,12 +180,13 @@ describe('PostgresAdapter', () => {
     expect(text).not.toMatch(/Unhandled 'error' event|\n\s+at /);
   });
 
-  it("sessions read dates in ISO and UTC whatever the url's options say; the url's other options are kept (was: a url or role DateStyle 'SQL, DMY' broke every delta sync's cursor)", async () => {
+  it("sessions read dates in ISO whatever the url's options say, in the url's TimeZone where it sets one; the url's other options are kept (was: a url or role DateStyle 'SQL, DMY' broke every delta sync's cursor)", async () => {
     const sep = url.includes('?') ? '&' : '?';
     const styled = await PostgresAdapter.open({ type: 'postgres', url: `${url}${sep}options=${encodeURIComponent('-c DateStyle=SQL,DMY -c TimeZone=Asia/Kolkata -c statement_timeout=4321')}`, schema: 'analytics' }, 1, { helpers: false });
     try {
       const [r] = await styled.query<Record<string, string>>("select current_setting('DateStyle') as ds, current_setting('TimeZone') as tz, current_setting('statement_timeout') as st, cast(timestamptz '2026-03-15 10:00:00+00' as varchar) as t, date '2026-03-15' as d");
-      expect(r).toMatchObject({ ds: 'ISO, YMD', tz: 'UTC', st: '4321ms', t: '2026-03-15 10:00:00+00' });
+      // (the url's TimeZone is the models': postgres-timezone.test.ts)
+      expect(r).toMatchObject({ ds: 'ISO, YMD', tz: 'Asia/Kolkata', st: '4321ms', t: '2026-03-15 15:30:00+05:30' });
       expect((r.d as unknown as Date).toISOString()).toBe('2026-03-15T00:00:00.000Z');
     } finally {
       await styled.close();

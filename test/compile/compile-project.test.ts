@@ -575,6 +575,52 @@ describe('compileProject', () => {
     expect(errors(compileProject(projectFiles({ models }), { env: {} }))).toEqual([]);
   });
 
+  it("a model, seed or snapshot whose relation has Vigil's scratch infix __vigil_ (any case) is an error at compile on every warehouse (was: building 'hk' on Postgres dropped the table of the model hk__vigil_tmp, both OK)", () => {
+    const pgYaml = "name: fixture\ndefault_target: pg\ntargets:\n  pg: { type: postgres, url: 'postgres://h/db', schema: analytics }\n";
+    const models = {
+      'models/hk.sql': "{{ config(materialized='table') }} select 1 as id",
+      'models/hk__vigil_tmp.sql': "{{ config(materialized='table') }} select 42 as answer",
+      'models/aliased.sql': "{{ config(materialized='table',\n alias='hk__VIGIL_columns_0a1b2c3d') }}\nselect 1 as a",
+      'models/vigil_fine.sql': 'select 1 as a',
+    };
+    const snapshots = [{ path: 'snapshots/s.sql', text: "{% snapshot s__vigil_tmp %}\n{{ config(unique_key='id', strategy='check', check_cols='all') }}\nselect * from {{ ref('hk') }}\n{% endsnapshot %}\n" }];
+    for (const projectYaml of [pgYaml, undefined]) {
+      const r = compileProject({ ...projectFiles({ projectYaml, models }), snapshots }, { env: {} });
+      expect(errors(r).map((d) => `${d.code} ${d.file}:${d.line}: ${d.message}`).sort()).toEqual([
+        "E_NAME models/aliased.sql:2: model 'aliased': relation name 'hk__VIGIL_columns_0a1b2c3d' has '__VIGIL_' in it, which Vigil keeps for the scratch tables it makes and drops beside a relation (a build of 'hk' would drop this table)",
+        "E_NAME models/hk__vigil_tmp.sql:1: model 'hk__vigil_tmp': relation name 'hk__vigil_tmp' has '__vigil_' in it, which Vigil keeps for the scratch tables it makes and drops beside a relation (a build of 'hk' would drop this table)",
+        "E_NAME snapshots/s.sql:1: snapshot 's__vigil_tmp': relation name 's__vigil_tmp' has '__vigil_' in it, which Vigil keeps for the scratch tables it makes and drops beside a relation (a build of 's' would drop this table)",
+      ]);
+    }
+    // a seed, through the CLI: exit 2
+    const dir = makeProject({ 'seeds/hk__vigil_backup.csv': 'id\n1\n', 'models/m.sql': 'select 1 as a' });
+    const cli = vigil(dir, ['compile']);
+    removeDir(dir);
+    expect(cli.code, cli.stdout + cli.stderr).toBe(2);
+    expect(cli.stderr).toContain("seeds/hk__vigil_backup.csv:1:1: error: seed 'hk__vigil_backup': relation name 'hk__vigil_backup' has '__vigil_' in it");
+  });
+
+  it("a unique_key, partition_by or snapshot column longer than Postgres keeps (63 bytes) is an error at its config on a Postgres target only (was: the first build failed, every later run passed with the key cut)", () => {
+    const pgYaml = "name: fixture\ndefault_target: pg\ntargets:\n  pg: { type: postgres, url: 'postgres://h/db', schema: analytics }\n";
+    const k = 'k'.repeat(64);
+    const models = {
+      'models/inc.sql': `{{ config(materialized='incremental',\n unique_key=['id', '${k}']) }}\nselect 1 as id, 2 as ${k}`,
+      'models/parts.sql': `{{ config(materialized='incremental', incremental_strategy='insert_overwrite',\n partition_by={'field': '${'p'.repeat(64)}', 'data_type': 'date'}) }}\nselect current_date as ${'p'.repeat(64)}`,
+      'models/fits.sql': `{{ config(materialized='incremental', unique_key='${'k'.repeat(63)}') }}\nselect 1 as ${'k'.repeat(63)}`,
+      'models/tbl.sql': `{{ config(materialized='table') }}\nselect 1 as id`,
+    };
+    const snapshots = [{ path: 'snapshots/s.sql', text: `{% snapshot snap %}\n{{ config(unique_key='id', strategy='timestamp', updated_at='${'u'.repeat(64)}') }}\nselect * from {{ ref('tbl') }}\n{% endsnapshot %}\n` }];
+    const r = compileProject({ ...projectFiles({ projectYaml: pgYaml, models }), snapshots }, { env: {} });
+    const said = (col: string) => `names the column '${col.slice(0, 40)}...', 64 bytes long; postgres keeps 63 bytes of a name (it would cut it: the first build fails on it, later ones pass with the cut name)`;
+    expect(errors(r).map((d) => `${d.code} ${d.file}:${d.line}: ${d.message}`).sort()).toEqual([
+      `E_CONFIG models/inc.sql:2: model 'inc': unique_key ${said(k)}`,
+      `E_CONFIG models/parts.sql:2: model 'parts': partition_by ${said('p'.repeat(64))}`,
+      `E_CONFIG snapshots/s.sql:1: snapshot 'snap': updated_at ${said('u'.repeat(64))}`,
+    ]);
+    // DuckDB keeps any length
+    expect(errors(compileProject({ ...projectFiles({ models }), snapshots }, { env: {} }))).toEqual([]);
+  });
+
   it("a dataset name BigQuery refuses (letters, digits and _ only) is an error at the target's dataset line or the schema config, exit 2 (was: compiled and checked clean)", () => {
     const bqYaml = (dataset: string) => `name: fixture\ndefault_target: prod\ntargets:\n  prod:\n    type: bigquery\n    project: p\n    dataset: ${dataset}\n`;
     const models = {

@@ -405,6 +405,12 @@ describe('from-dbt, piece by piece', () => {
     expect(f.notConverted.map((x) => `${x.line}: ${x.message}`)).toContainEqual(expect.stringMatching(/^23: outputs\.sf: type snowflake/));
   });
 
+  it("profiles: a Postgres output says that model SQL runs in UTC, where dbt-postgres takes the database's TimeZone, and how to keep that (was: not said)", () => {
+    const f = new Findings();
+    convertProfiles(`shop:\n  target: dev\n  outputs:\n    dev:\n      type: postgres\n      host: db\n      user: me\n      dbname: shop\n`, 'profiles.yml', 'shop', f);
+    expect(f.notes.map((x) => x.message)).toContainEqual("outputs.dev: model SQL runs with TimeZone UTC on Vigil, where dbt-postgres takes the database's or role's TimeZone setting (now(), current_date, date_trunc and ::date of a timestamptz read it): to keep that zone, add it to the url: ?options=-c%20TimeZone%3DEurope%2FBerlin");
+  });
+
   it("profiles: a literal password with characters a URL must encode says to set its variable percent-encoded (was: not said, and the url then failed to load); a plain one does not", async () => {
     const f = new Findings();
     const raw = 'pa#ss/w@rd';

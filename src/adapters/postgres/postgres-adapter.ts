@@ -1,6 +1,6 @@
 /**
  * PostgreSQL adapter (driver `pg`): a warehouse target. A pool of connections, sessions in
- * UTC, helper functions installed once, and atomic replacement: a table is built under a
+ * UTC (or the TimeZone the url's `options` set), helper functions installed once, and atomic replacement: a table is built under a
  * temporary name and swapped in with the old one in one transaction, so readers see either
  * the old or the new table, and a failing build leaves the old one in place.
  */
@@ -10,7 +10,7 @@ import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Pool, PoolClient, QueryArrayConfig } from 'pg';
 import { WarehouseError } from '../../errors.js';
-import { aroundTransaction, columnNamed, hooksOfRun, droppedColumnsFailure, ExactNumber, incrementalMessage, maskingAfterRun, mergeDuplicatesFailure, mergeDuplicatesSql, maskingChangeFailure, partitionCountSql, recordedMasking, withMaskingLine, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, exactInteger, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
+import { aroundTransaction, columnNamed, hooksOfRun, droppedColumnsFailure, ExactNumber, incrementalMessage, maskingAfterRun, mergeDuplicatesFailure, mergeDuplicatesSql, maskingChangeFailure, partitionCountSql, recordedMasking, withMaskingLine, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, exactInteger, replaceBy, schemaChangeFailure, withHooks, type Adapter, type DroppedKey, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
 import { loadColumnType, scratchIdentifier, type Relation, type SqlParam } from '../dialect.js';
 import type { SyncReader, SyncWriter } from '../../sync/sync-types.js';
 import { PG_HELPERS_HINT, PG_HELPERS_PRESENT_SQL, PG_HELPERS_SQL, postgresDialect } from './postgres-dialect.js';
@@ -27,6 +27,36 @@ const DEPENDENT_VIEWS_SQL = `with recursive deps(oid) as (
       join pg_rewrite r on r.oid = d.objid where r.ev_class <> d.refobjid
   )
   select distinct n.nspname as schema, c.relname as name from deps join pg_class c on c.oid = deps.oid join pg_namespace n on n.oid = c.relnamespace order by 1, 2`;
+
+/** The foreign keys of other tables referencing a table ($1, as SQL names it): what `drop ... cascade` drops with it besides views (a partition's copies of one left out). */
+const REFERENCING_KEYS_SQL = `select n.nspname as schema, c.relname as name, k.conname as constraint from pg_constraint k join pg_class c on c.oid = k.conrelid join pg_namespace n on n.oid = c.relnamespace
+  where k.contype = 'f' and k.confrelid = to_regclass($1) and k.conrelid <> k.confrelid and k.conparentid = 0 order by 1, 2, 3`;
+
+/**
+ * What a backend `options` string (libpq's, as a url's `?options=` carries it: `-c name=value`,
+ * `-cname=value` or `--name=value`, words split at white space, `\\` escaping the next character)
+ * sets `name` to (case-insensitive; the last one wins, as on the server); undefined when it does not.
+ */
+export function optionSetting(options: string, name: string): string | undefined {
+  const words: string[] = [];
+  let word: string | undefined;
+  for (let i = 0; i < options.length; i++) {
+    const ch = options[i];
+    if (/\s/.test(ch)) {
+      if (word !== undefined) words.push(word);
+      word = undefined;
+    } else word = (word ?? '') + (ch === '\\' && i + 1 < options.length ? options[++i] : ch);
+  }
+  if (word !== undefined) words.push(word);
+  let value: string | undefined;
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i];
+    const set = w === '-c' ? words[++i] : w.startsWith('--') ? w.slice(2) : w.startsWith('-c') ? w.slice(2) : undefined;
+    const eq = set?.indexOf('=') ?? -1;
+    if (set && eq > 0 && set.slice(0, eq).replace(/-/g, '_').toLowerCase() === name.toLowerCase()) value = set.slice(eq + 1);
+  }
+  return value;
+}
 
 /**
  * A client of the pool for a while (a transaction, a sync batch's snapshot): pg emits 'error' on
@@ -162,8 +192,8 @@ export class PostgresAdapter implements Adapter {
    * The TimeZone a session of this database gets when it sets none itself (the server's
    * postgresql.conf, ALTER SYSTEM, ALTER DATABASE / ROLE ... SET timezone, the url's options):
    * the zone of the local time its `now()::timestamp` defaults write. Every connection of the
-   * pool sets UTC at its start, which outranks all of those, so it is read on one connection
-   * opened without that (once per adapter).
+   * pool sets UTC at its start unless the url's options set a zone, which outranks all of those,
+   * so it is read on one connection opened without that (once per adapter).
    */
   zoneOfDatabase(): Promise<string> {
     this.zone ??= (async () => {
@@ -229,8 +259,11 @@ export class PostgresAdapter implements Adapter {
       ssl,
       application_name: cfg.application_name ?? 'vigil',
       // dates and intervals in the styles the driver parses and the sync state is read back in,
-      // whatever the server, database or role set (a 'SQL, DMY' DateStyle broke every delta sync)
-      options: `${urlOptions ? `${urlOptions} ` : ''}-c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=postgres${cfg.statement_timeout_ms ? ` -c statement_timeout=${cfg.statement_timeout_ms}` : ''}`,
+      // whatever the server, database or role set (a 'SQL, DMY' DateStyle broke every delta sync);
+      // the TimeZone UTC unless the url's options set one: that one is the models' (their now(),
+      // date_trunc and ::date of a timestamptz), as asked — Vigil's own state reads and writes
+      // its times whatever the session's zone (PostgresSyncWriter)
+      options: `${urlOptions ? `${urlOptions} ` : ''}${optionSetting(urlOptions, 'TimeZone') === undefined ? '-c TimeZone=UTC ' : ''}-c DateStyle=ISO,YMD -c IntervalStyle=postgres${cfg.statement_timeout_ms ? ` -c statement_timeout=${cfg.statement_timeout_ms}` : ''}`,
       connectionTimeoutMillis: 15_000,
       types: types as never,
     });
@@ -385,7 +418,10 @@ export class PostgresAdapter implements Adapter {
     await this.ensureSchema(req.relation.schema);
     let cascaded = false;
     let dropped: Relation[] = [];
+    let droppedKeys: DroppedKey[] = [];
     const rows = await this.transaction(async (c, run) => {
+      // a timestamp without offset loads as UTC, as on every warehouse, whatever TimeZone the url set
+      await run("set local timezone = 'UTC'");
       // a table there with the same columns is emptied and filled (as dbt reloads a seed): the
       // views that read it stay (dropping it dropped them, a restricted companion and its grants
       // too, without a word); else it is made again, and the views the cascade drops are said
@@ -394,6 +430,7 @@ export class PostgresAdapter implements Adapter {
       if (same) await run(`truncate table ${rel}`);
       else {
         dropped = await dependentViews(c, rel);
+        droppedKeys = await referencingKeys(c, rel);
         await this.rememberPrivileges(c, dropped);
         await run(`drop table if exists ${rel} cascade`);
         cascaded = true;
@@ -406,7 +443,7 @@ export class PostgresAdapter implements Adapter {
     await this.execute(`analyze ${rel}`);
     if (cascaded) this.forgetCatalog();
     this.catalog.get(req.relation.schema)?.set(req.relation.identifier, 'table');
-    if (dropped.length) req.onDropped?.(dropped);
+    if (dropped.length || droppedKeys.length) req.onDropped?.(dropped, droppedKeys);
     return rows;
   }
 
@@ -633,15 +670,17 @@ export class PostgresAdapter implements Adapter {
     // wherever they are: named in the result, so a run that does not rebuild them says they are
     // gone; and what the catalog cache knows is asked again after such a build (undefined: no drop)
     let dropped: Relation[] | undefined;
+    let droppedKeys: DroppedKey[] = [];
     const drop = async (kind: 'table' | 'view') => {
       dropped = await dependentViews(c, rel);
+      droppedKeys = await referencingKeys(c, rel);
       await this.rememberPrivileges(c, dropped);
       const held = await privileges(c, rel);
       replacedReaders = readersOf(held);
       if (carry) carried = held;
       await PostgresAdapter.run(c, `drop ${kind} ${rel} cascade`);
     };
-    const withDropped = (r: MaterializeResult): MaterializeResult => (dropped?.length ? { ...r, dropped } : r);
+    const withDropped = (r: MaterializeResult): MaterializeResult => ({ ...r, ...(dropped?.length ? { dropped } : {}), ...(droppedKeys.length ? { droppedKeys } : {}) });
     if (req.kind === 'view') {
       await inTx(async () => {
         if (existing === 'table') await drop('table');
@@ -781,12 +820,24 @@ export async function incrementalWrite(io: IncrementalIo, req: MaterializeReques
  * relation, so two processes writing one relation run one after the other.
  */
 async function lockRelation(c: PoolClient, key: string): Promise<void> {
+  const t0 = Date.now();
   try {
     await c.query('select pg_advisory_lock(hashtextextended($1, 0))', [key]);
   } catch (e) {
+    // the target's statement_timeout_ms bounds the wait too (a build hung elsewhere does not hold
+    // this one for ever): said as a wait, not as the model's failure
+    if ((e as { code?: string }).code === '57014' && /statement timeout/.test((e as Error).message)) {
+      const holder = await c.query(LOCK_HOLDER_SQL, [key]).then((r) => r.rows[0] as { pid: number; application_name: string; client_addr: string | null } | undefined, () => undefined);
+      const who = holder ? ` (backend pid ${holder.pid}${holder.application_name ? `, ${holder.application_name}` : ''}${holder.client_addr ? ` from ${holder.client_addr}` : ''})` : '';
+      throw new WarehouseError(`waited ${((Date.now() - t0) / 1000).toFixed(1)}s for another build of ${key.replace(/^vigil:/, '')}${who} to finish, and the target's statement_timeout_ms cut the wait: nothing was built (run it again once the other build is done, or raise statement_timeout_ms)`, 'select pg_advisory_lock(...)', { cause: e });
+    }
     throw pgError(e, 'select pg_advisory_lock(...)');
   }
 }
+
+/** Who holds the advisory lock of `key` ($1, lockRelation's): its backend, application and address. */
+const LOCK_HOLDER_SQL = `select l.pid, a.application_name, host(a.client_addr) as client_addr from pg_locks l left join pg_stat_activity a on a.pid = l.pid
+  where l.locktype = 'advisory' and l.granted and l.objsubid = 1 and ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended($1, 0) limit 1`;
 
 /** What a relation is, asked of the catalog on `c` (no cache). */
 async function relationKind(c: PoolClient, rel: Relation): Promise<'table' | 'view' | null> {
@@ -807,6 +858,11 @@ function previewError(e: unknown, sql: string): WarehouseError {
 /** The views `drop ... cascade` of `rel` (as SQL names it) drops with it. */
 async function dependentViews(c: PoolClient, rel: string): Promise<Relation[]> {
   return (await c.query(DEPENDENT_VIEWS_SQL, [rel])).rows.map((x: { schema: string; name: string }) => ({ schema: x.schema, identifier: x.name }));
+}
+
+/** The foreign keys of other tables `drop ... cascade` of the table `rel` (as SQL names it) drops with it. */
+async function referencingKeys(c: PoolClient, rel: string): Promise<DroppedKey[]> {
+  return (await c.query(REFERENCING_KEYS_SQL, [rel])).rows.map((x: { schema: string; name: string; constraint: string }) => ({ constraint: x.constraint, on: { schema: x.schema, identifier: x.name } }));
 }
 
 /** A relation's columns (`rel` as SQL names it) with their types as Postgres spells them, in order; none when there is no such relation. */

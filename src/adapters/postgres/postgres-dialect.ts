@@ -6,7 +6,7 @@
  * @example postgresDialect.percentile('duration_ms', 0.95)
  *   // percentile_disc(0.95) within group (order by duration_ms)
  */
-import { checkDatePart, checkFraction, jsonNumberSql, quoteIdentStandard, relationStandard, standardSpelling, type CanonicalType, type DatePart, type Dialect, type NumberSpelling } from '../dialect.js';
+import { bindEvalTimeStandard, checkDatePart, checkFraction, jsonNumberSql, quoteIdentStandard, relationStandard, standardSpelling, type CanonicalType, type DatePart, type Dialect, type NumberSpelling } from '../dialect.js';
 
 const TYPES: Record<CanonicalType, string> = { string: 'text', int: 'bigint', float: 'double precision', bool: 'boolean', timestamp: 'timestamptz', date: 'date', json: 'jsonb' };
 
@@ -60,6 +60,8 @@ export const postgresDialect: Dialect = {
     const m = /^(json|xml|point|line|lseg|box|path|polygon|circle)((?:\[\])*)$/i.exec(type.trim());
     return m ? `cast(${expr} as ${m[1].toLowerCase() === 'json' ? 'jsonb' : 'text'}${m[2]})` : expr;
   },
+  // (a url's options may set the session's TimeZone: current_date is the day there)
+  bindEvalTime: (sql, at) => bindEvalTimeStandard(sql, at, true),
   // Postgres to Postgres: the source's own type
   syncColumnType: (pgType) => pgType,
   sha256Hex: (expr) => `encode(sha256(convert_to(cast(${expr} as text), 'UTF8')), 'hex')`,

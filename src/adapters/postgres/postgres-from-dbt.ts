@@ -22,6 +22,8 @@ export function postgresFromDbt(o: DbtOutputReader): Record<string, unknown> | u
     return undefined;
   }
   t.url = `postgres://${part(user)}${pw ? `:${pw}` : ''}${user || pw ? '@' : ''}${part(host)}${port ? `:${part(port)}` : ''}/${part(db)}`;
+  // dbt-postgres sets no TimeZone: its sessions have the database's or role's (ALTER DATABASE ... SET timezone)
+  o.note(undefined, `outputs.${o.name}: model SQL runs with TimeZone UTC on Vigil, where dbt-postgres takes the database's or role's TimeZone setting (now(), current_date, date_trunc and ::date of a timestamptz read it): to keep that zone, add it to the url: ?options=-c%20TimeZone%3DEurope%2FBerlin`);
   if (pw && pwKey && /\{\{/.test(String(o.raw[pwKey]))) o.note(pwKey, `outputs.${o.name}.${pwKey}: the variable's value goes into the target's url as is: percent-encode characters like @ / : # in it`);
   const schema = o.val('schema');
   if (schema) t.schema = schema.value;

@@ -469,6 +469,22 @@ export class PostgresSyncWriter extends StandardSyncWriter {
     super(db);
   }
 
+  /**
+   * The state's times are UTC whatever the session's TimeZone (a url's `options` may set one for
+   * the models): a cursor text without an offset (a `timestamp` or `date` cursor, the source's
+   * clock for one) is stored as UTC — in a session of another zone it was that zone's, and a zone
+   * set after a sync moved every such cursor by its offset (rows skipped) ...
+   */
+  protected cursorParam(index: number): string {
+    const text = `cast($${index} as text)`;
+    return `(case when ${text} ~ ':[0-9][0-9]([.][0-9]+)?([zZ]|[-+][0-9][0-9](:?[0-9][0-9]){0,2})( BC)?$' then cast(${text} as timestamptz) else cast(${text} as timestamp) at time zone 'UTC' end)`;
+  }
+
+  /** ... and read back as a UTC session prints them ('2026-03-15 10:00:00.123456+00', '... 10:00:00+00 BC') */
+  protected timeText(column: string): string {
+    return `(case when isfinite(${column}) then regexp_replace(cast(${column} at time zone 'UTC' as text), '( BC)?$', '+00\\1') else cast(${column} as text) end)`;
+  }
+
   async applyBatch(rel: Relation, columns: SyncColumn[], files: AsyncIterable<BatchFile>, pk: string[], stateRel: Relation, stream: string, sourceMax: string | null, replace: boolean, batch: () => BatchInfo): Promise<BatchInfo> {
     const d = this.db.dialect;
     const q = (s: string) => d.quoteIdent(s);
