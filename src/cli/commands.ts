@@ -156,10 +156,22 @@ export async function plan(manifest: CompileResult['manifest'], o: Omit<Paramete
     if (e instanceof SelectorError) throw new UsageError(e.message);
     throw e;
   }
-  checkUnmatched(p.unmatched, o.allowEmpty);
+  // (a command that runs some kinds of node only: whether an --exclude left it nothing is
+  // checkSomethingToRun's, by those kinds — `vigil seed --exclude tag:slow` in a project without
+  // seeds has nothing to do, whatever the tag excludes)
+  checkUnmatched(RUNS[o.command] ? p.unmatched.filter((u) => !u.wholeProject) : p.unmatched, o.allowEmpty);
   if (!p.nodes.length && !o.allowEmpty) checkSomethingToRun(manifest, p.selected, o, () => planRun(manifest, { ...o, exclude: undefined, state }));
   return p;
 }
+
+/** What each command that runs nodes runs, as its "nothing to run" error says it. */
+const RUNS: Partial<Record<string, (unit: 'only' | 'exclude' | undefined) => string>> = {
+  seed: () => 'seeds',
+  run: () => 'models (not ephemeral ones)',
+  snapshot: () => 'snapshots',
+  test: (unit) => testsRun(unit, 'data and unit tests'),
+  build: () => 'seeds, models (not ephemeral ones), snapshots and tests',
+};
 
 /** `n kinds (a, b, c, ...)` of node ids, by kind (a generic test by its name: its unique_id ends with a hash). */
 function describeIds(manifest: CompileResult['manifest'], ids: Iterable<string>): string {
@@ -188,12 +200,14 @@ function checkSomethingToRun(
 ): void {
   // (vigil test too: a CI step whose selection ran no test passed with "Nothing to do", exit 0)
   // (vigil build too: `-s an_ephemeral_model`, `-s a_source_without_tests` said "Nothing to do", exit 0)
-  const runs: Partial<Record<string, string>> = { seed: 'seeds', run: 'models (not ephemeral ones)', snapshot: 'snapshots', test: testsRun(o.unit, 'data and unit tests'), build: 'seeds, models (not ephemeral ones), snapshots and tests' };
-  if (!runs[o.command] || o.ids) return;
+  const runs = RUNS[o.command]?.(o.unit);
+  if (!runs || o.ids) return;
   const allowEmpty = '\n(nothing was run; pass --allow-empty to go on when a selection has nothing to run)';
   // an --exclude that takes all the command would run: named (a state: one may, when nothing changed)
+  // (nor with a state: selection, which may select nothing the command runs when only what the
+  // --exclude takes changed: `-s state:modified+ --exclude tag:slow` in a CI step)
   const excludes = selectorExprs(o.exclude ?? []);
-  if (excludes.length && !excludes.some((x) => x.includes('state:'))) {
+  if (excludes.length && !excludes.some((x) => x.includes('state:')) && !selectorExprs(o.select ?? []).some((x) => x.includes('state:'))) {
     const would = withoutExclude().nodes.map((n) => n.unique_id);
     if (would.length) {
       const by = excludes.filter((x) => {
@@ -204,7 +218,7 @@ function checkSomethingToRun(
       throw new UsageError(`--exclude ${by.map((x) => `'${x}'`).join(' ')} excludes all vigil ${o.command} would run of ${of} (${describeIds(manifest, would)}): nothing to run${allowEmpty}`);
     }
   }
-  if (o.select?.length && selected.size) throw new UsageError(`the selection selects ${describeIds(manifest, selected)}, and vigil ${o.command} runs ${runs[o.command]}: nothing to run${allowEmpty}`);
+  if (o.select?.length && selected.size) throw new UsageError(`the selection selects ${describeIds(manifest, selected)}, and vigil ${o.command} runs ${runs}: nothing to run${allowEmpty}`);
 }
 
 export async function runCompile(o: Common): Promise<void> {

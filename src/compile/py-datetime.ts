@@ -84,17 +84,22 @@ const DIRECTIVES: Record<string, (d: Date) => string> = {
   t: () => '\t',
 };
 
-/** glibc's `-` flag: the number without its padding (`%-d` is 6, not 06). */
-const UNPADDED = new Set(['d', 'm', 'H', 'I', 'M', 'S', 'j', 'y', 'U', 'W', 'V', 'G', 'C', 'g', 'e', 'k', 'l', 'f', 'Y', 'u', 'w', 's']);
+/** Directives `-` does not go with (CPython's own: Python prints '%-f' as it is). */
+const NOT_FLAGGED = new Set(['f', 'z', 'Z']);
+
+/** glibc's `-` flag: the number without its padding (`%-d` is 6, not 06); on another directive, nothing. */
+const UNPADDED = new Set(['d', 'm', 'H', 'I', 'M', 'S', 'j', 'y', 'U', 'W', 'V', 'G', 'C', 'g', 'e', 'k', 'l', 'Y', 'u', 'w', 's']);
 
 /** Python's `datetime.strftime(format)` of a UTC instant. */
 export function strftime(d: Date, format: unknown): string {
   if (typeof format !== 'string' && !(format instanceof SafeString)) throw new Error(`strftime() argument 1 must be str, not ${format === undefined ? 'nothing' : typeof format}`);
   return String(format).replace(/%(-?)(.?)/g, (all, flag: string, c: string) => {
     const f = DIRECTIVES[c];
-    if (!f || (flag && !UNPADDED.has(c))) throw new Error(`strftime: '${all}' is not a directive of Python's strftime (${c ? `it has %${Object.keys(DIRECTIVES).join(', %')}, and %-d, %-m... for a number without its padding` : 'a format cannot end with %'})`);
+    // (glibc's `-` on a directive that is not a number prints it as it is; on %f, %z, %Z CPython's
+    // own directives, it does not apply: Python prints '%-f' itself)
+    if (!f || (flag && NOT_FLAGGED.has(c))) throw new Error(`strftime: '${all}' is not a directive of Python's strftime (${c ? `it has %${Object.keys(DIRECTIVES).join(', %')}, and %-d, %-m... for a number without its padding (not %-f, %-z, %-Z)` : 'a format cannot end with %'})`);
     const v = f(d);
-    return flag ? v.replace(/^[0 ]+(?=.)/, '') : v;
+    return flag && UNPADDED.has(c) ? v.replace(/^[0 ]+(?=.)/, '') : v;
   });
 }
 

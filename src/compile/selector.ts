@@ -22,7 +22,7 @@ export interface SelectionResult {
    * expression whose parts each match ends empty; `says` replaces "matched nothing"; `disabled`
    * and `why` say why it matched nothing (a disabled node; a resource type Vigil has none of).
    */
-  unmatched: Array<{ atom: string; hint?: string; note?: string; says?: string; disabled?: string; why?: string; /** the whole message, in place of "selector '<atom>' ..." */ text?: string }>;
+  unmatched: Array<{ atom: string; hint?: string; note?: string; says?: string; disabled?: string; why?: string; /** the whole message, in place of "selector '<atom>' ..." */ text?: string; /** an --exclude without -s that leaves nothing of the project (a command that runs some kinds only decides by them: plan()) */ wholeProject?: true }>;
 }
 
 /** The resource types of Vigil's nodes (`resource_type:`, `vigil ls --resource-type`). */
@@ -557,7 +557,7 @@ export function selectNodes(m: Manifest, select: string[] | undefined, exclude: 
   // exclude everything when nothing changed: not one)
   if (!selected && excludes.length && nodes.length && !ids.size && !excludes.some((x) => x.quiet)) {
     const by = excludes.filter((x) => x.ids.size).map((x) => `'${x.expr}'`);
-    unmatched.push({ atom: by.join(' '), text: `--exclude ${by.join(' ')} excludes every node of the project: nothing is left to select` });
+    unmatched.push({ atom: by.join(' '), text: `--exclude ${by.join(' ')} excludes every node of the project: nothing is left to select`, wholeProject: true });
   }
   return { ids, excluded, unmatched };
 }

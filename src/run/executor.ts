@@ -435,6 +435,8 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
     const said: string[] = [];
     if (ours.length) said.push(`${doing} it ${droppedViewsPhrase(ours.length)}, not rebuilt by this run: ${ours.join(', ')}; vigil run -s ${name}+ builds ${them(ours.length)} again`);
     if (others.length) said.push(`${doing} it ${droppedViewsPhrase(others.length)}, not ${others.length === 1 ? 'a model' : 'models'} of this project: ${others.join(', ')}; re-create ${them(others.length)}`);
+    // (a key of a table this run builds again is its post_hook's to add again: not said)
+    keys = keys?.filter((k) => !rebuiltRelations().has(`${k.on.schema}.${k.on.identifier}`));
     if (keys?.length) said.push(`${doing} it dropped ${keys.length === 1 ? 'the foreign key' : `${keys.length} foreign keys`} of other tables referencing it (Postgres' drop ... cascade): ${keys.map((k) => `constraint ${k.constraint} on ${k.on.schema}.${k.on.identifier}`).join(', ')}; re-create ${them(keys.length)} (alter table ... add constraint ... foreign key)`);
     return said.join('\n  warning: ');
   };

@@ -135,6 +135,25 @@ describe('PostgresAdapter', () => {
     expect(await db.query(`select conname from pg_constraint where conrelid = '${app}.child'::regclass`)).toEqual([]);
   });
 
+  it("a foreign key of a model this run builds again (its post_hook adds it back) is not said to be dropped (R12: 're-create it' on every run though it was there after)", async () => {
+    const schema = uniqueSchema('cascade_fk_own');
+    const dir = makeProject({
+      'project.yaml': pgProjectYaml(schema),
+      'models/customers.sql': "{{ config(materialized='table', post_hook='alter table {{ this }} add primary key (id)') }}\nselect 1 as id",
+      'models/orders.sql': "{{ config(materialized='table', post_hook=\"alter table {{ this }} add constraint orders_cust_fk foreign key (customer_id) references {{ ref('customers') }} (id)\") }}\nselect 1 as customer_id",
+    });
+    dirs.push(dir);
+    const env = { VIGIL_TEST_PG_URL: url };
+    expect(vigil(dir, ['run'], env).code).toBe(0);
+    const again = vigil(dir, ['run'], env);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(again.stdout).not.toContain('orders_cust_fk');
+    expect(await db.query(`select conname from pg_constraint where conrelid = '${schema}.orders'::regclass and contype = 'f'`)).toEqual([{ conname: 'orders_cust_fk' }]);
+    // only customers rebuilt: orders' key is gone, and said
+    const one = vigil(dir, ['run', '-s', 'customers'], env);
+    expect(one.stdout).toContain(`constraint orders_cust_fk on ${schema}.orders; re-create it`);
+  });
+
   it("statement_timeout_ms cutting the wait for another build's lock is said as that wait, naming who holds it (was: 'canceling statement due to statement timeout', as if the model's SQL were slow)", async () => {
     const schema = uniqueSchema('lock_wait');
     const dir = makeProject({

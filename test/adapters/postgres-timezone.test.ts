@@ -84,6 +84,19 @@ describe('the TimeZone of a Postgres target', () => {
     expect(await day(await open('-c TimeZone=Asia/Tokyo'))).toBe('2026-03-11');
   });
 
+  it("retention's per-row cutoff of a date column is its UTC day in any session (R12: the url's zone made it the next day there)", async () => {
+    const { retentionPredicate } = await import('../../src/retention/retention.js');
+    const e = { column: 'd', column_type: 'date', override_days: 'keep_days', cutoff: '2026-01-01T00:00:00.000Z', override_floor: '2026-03-20T00:00:00.000Z', as_of: '2026-03-10T18:00:00.000Z' };
+    const { sql, params } = retentionPredicate(postgresDialect, e);
+    const deleted = async (a: PostgresAdapter) => {
+      const rows = await a.query<{ d: string }>(`select to_char(d, 'YYYY-MM-DD') as d from (values (date '2026-03-08', 1), (date '2026-03-09', 1), (date '2026-03-10', 1)) as t(d, keep_days) where ${sql} order by d`, params);
+      return rows.map((r) => r.d);
+    };
+    // as_of less one day is 2026-03-09T18:00Z: the 9th is not wholly before it in UTC (kept), the 8th is
+    expect(await deleted(await open())).toEqual(['2026-03-08']);
+    expect(await deleted(await open('-c TimeZone=Asia/Tokyo'))).toEqual(['2026-03-08']);
+  });
+
   it("the sync state's times are the same text in any session: a cursor without offset is UTC (was: the url's zone, so a zone set after a sync moved every such cursor)", async () => {
     const schema = uniqueSchema('tz_state');
     const tokyo = await open('-c TimeZone=Asia/Tokyo');

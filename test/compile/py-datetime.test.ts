@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { PyDateTime, strftime } from '../../src/compile/py-datetime.js';
 
 const python = spawnSync('python3', ['-c', 'print(1)'], { encoding: 'utf8' }).stdout?.trim() === '1';
-const FORMAT = '%a %A %w %d %b %B %m %y %Y %H %I %p %M %S %f %z %Z %j %U %W %c|%x|%X %G %u %V %% %F %T %D %R %r %e %k %l %P %C %g %h %s %n %t %-d %-m %-H %-I %-M %-S %-j %-y %-e %-k';
+const FORMAT = '%a %A %w %d %b %B %m %y %Y %H %I %p %M %S %f %z %Z %j %U %W %c|%x|%X %G %u %V %% %F %T %D %R %r %e %k %l %P %C %g %h %s %n %t %-d %-m %-H %-I %-M %-S %-j %-y %-e %-k %-p %-b %-A %-a %-B %-%';
 
 /** Instants spread over 1970–2099 (a seeded generator: the same ones every run), plus year and week edges. */
 function instants(): Date[] {
@@ -46,7 +46,8 @@ describe('run_started_at as a Python datetime', () => {
     expect(String(new PyDateTime(d))).toBe('2026-12-06T05:04:03.021Z');
     expect(`${new PyDateTime(d)}`).toBe(d.toISOString());
     expect(() => strftime(d, '%Y-%Q')).toThrow(/^strftime: '%Q' is not a directive of Python's strftime \(it has %a, %A/);
-    expect(() => strftime(d, '%-a')).toThrow(/'%-a' is not a directive/);
+    expect(() => strftime(d, '%-f')).toThrow(/'%-f' is not a directive/);
+    expect(() => strftime(d, '%_d')).toThrow(/'%_' is not a directive/);
     expect(strftime(d, '%-d/%-m %-H:%M')).toBe('6/12 5:04');
     expect(() => strftime(d, '%Y%')).toThrow(/'%' is not a directive of Python's strftime \(a format cannot end with %\)/);
     expect(() => strftime(d, 7)).toThrow(/strftime\(\) argument 1 must be str, not number/);

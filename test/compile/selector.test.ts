@@ -355,8 +355,8 @@ describe("selectNodes against dbt: config defaults, test_name:, test_type:schema
     expect(names(sel('test_type:unique').ids)).toEqual(['unique_a_id']);
   });
   it("an --exclude that leaves nothing of the project, with no -s, is unmatched as with -s (was: nothing selected, exit 0); not a state: one, which may when nothing changed", () => {
-    expect(selectNodes(m, undefined, ['*']).unmatched).toEqual([{ atom: "'*'", text: "--exclude '*' excludes every node of the project: nothing is left to select" }]);
-    expect(selectNodes(m, undefined, ['package:pd']).unmatched).toEqual([{ atom: "'package:pd'", text: "--exclude 'package:pd' excludes every node of the project: nothing is left to select" }]);
+    expect(selectNodes(m, undefined, ['*']).unmatched).toEqual([{ atom: "'*'", text: "--exclude '*' excludes every node of the project: nothing is left to select", wholeProject: true }]);
+    expect(selectNodes(m, undefined, ['package:pd']).unmatched).toEqual([{ atom: "'package:pd'", text: "--exclude 'package:pd' excludes every node of the project: nothing is left to select", wholeProject: true }]);
     // several that together leave nothing are named together
     const all = selectNodes(m, undefined, ['resource_type:model resource_type:seed resource_type:snapshot', 'resource_type:source']);
     expect(all.unmatched.map((u) => u.text)).toEqual(["--exclude 'resource_type:model' 'resource_type:seed' 'resource_type:snapshot' 'resource_type:source' excludes every node of the project: nothing is left to select"]);

@@ -117,7 +117,7 @@ describe('an option value outside its choices', () => {
       expect(ls.stderr).toContain("--exclude '*' excludes every node of the project: nothing is left to select");
       const build = vigil(dir, ['build', '--exclude', 'package:fixture']);
       expect(build.code, build.stdout + build.stderr).toBe(2);
-      expect(build.stderr).toContain("--exclude 'package:fixture' excludes every node of the project");
+      expect(build.stderr).toContain("--exclude 'package:fixture' excludes all vigil build would run of the project (1 model (m), 1 seed (countries), 1 test (not_null_m_code)): nothing to run");
       const seed = vigil(dir, ['seed', '--exclude', 'resource_type:seed']);
       expect(seed.code, seed.stdout + seed.stderr).toBe(2);
       expect(seed.stderr).toContain("--exclude 'resource_type:seed' excludes all vigil seed would run of the project (1 seed (countries)): nothing to run");
@@ -131,14 +131,32 @@ describe('an option value outside its choices', () => {
       for (const args of [['seed', '--exclude', 'resource_type:seed'], ['ls', '--exclude', '*']]) expect(vigil(dir, [...args, '--allow-empty']).code).toBe(0);
       expect(vigil(dir, ['ls', '--exclude', 'resource_type:seed']).code).toBe(0);
       // a project without seeds: nothing to do, exit 0, with an --exclude or without (as dbt)
-      for (const args of [['seed'], ['seed', '--exclude', 'm']]) {
+      // (R12: also when the --exclude takes every node of the project: the command had nothing anyway)
+      for (const args of [['seed'], ['seed', '--exclude', 'm'], ['seed', '--exclude', '*']]) {
         const r = vigil(bare, args);
         expect(r.code, r.stdout + r.stderr).toBe(0);
-        expect(r.stdout).toMatch(/Nothing to do: the (project|selection) (has|holds) no seeds\./);
+        expect(r.stdout).toMatch(/Nothing to do: (the (project|selection) (has|holds) no seeds|no nodes match the selection)\./);
       }
     } finally {
       removeDir(dir);
       removeDir(bare);
+    }
+  });
+
+  it("a state: selection with an --exclude that takes all it selects has nothing to do, exit 0, as a state: selection that selects nothing (R12: a CI step `build -s state:modified+ --exclude tag:slow` whose change touched only slow models exited 2)", () => {
+    const dir = makeProject({ 'models/a.sql': 'select 1 as id', 'models/b.sql': "{{ config(tags=['slow']) }}\nselect id from {{ ref('a') }}", 'models/c.sql': 'select 3 as id' });
+    try {
+      expect(vigil(dir, ['compile']).code).toBe(0);
+      cpSync(join(dir, 'target'), join(dir, 'prod'), { recursive: true });
+      writeFileSync(join(dir, 'models/b.sql'), "{{ config(tags=['slow']) }}\nselect id + 1 as id from {{ ref('a') }}");
+      const r = vigil(dir, ['build', '-s', 'state:modified+', '--exclude', 'tag:slow', '--state', 'prod']);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/Nothing to do/);
+      // (not a state: selection: the mistake it was)
+      const plain = vigil(dir, ['build', '-s', 'b', '--exclude', 'tag:slow']);
+      expect(plain.code, plain.stdout + plain.stderr).toBe(2);
+    } finally {
+      removeDir(dir);
     }
   });
 
