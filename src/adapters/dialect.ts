@@ -82,6 +82,11 @@ export interface Dialect {
    * evaluation time, so alert and dashboard queries see `--at`'s day.
    */
   bindEvalTime(sql: string, at: Date): string;
+  /**
+   * The UTC day of a `timestamptz` expression, whatever the session's TimeZone (Postgres: a url's
+   * options may set one). Absent: `cast(expr as date)`, the sessions being UTC.
+   */
+  utcDate?(expr: string): string;
   /** A DATE-valued window bound `expr`, made comparable with a column of `columnType`. */
   dateBound(expr: string, columnType: string | undefined): string;
   /**

@@ -186,7 +186,7 @@ export function retentionPredicate(d: Dialect, e: Pick<PlanEntry, 'column' | 'co
   const minutes = `cast(round(cast(${days} as ${d.type('float')}) * 1440) as ${d.type('int')})`;
   // (a date's day in UTC, as the other cutoffs' are bound: a Postgres url may set the session's TimeZone)
   const instant = d.dateadd('minute', `-(${minutes})`, d.timestampParam(first + 2));
-  const own = date ? `cast(${d.name === 'postgres' ? `(${instant}) at time zone 'UTC'` : instant} as ${d.type('date')})` : d.dateadd('minute', `-(${minutes})`, b(first + 2));
+  const own = date ? (d.utcDate?.(instant) ?? `cast(${instant} as ${d.type('date')})`) : d.dateadd('minute', `-(${minutes})`, b(first + 2));
   return {
     sql: `((${ov} is null and ${col} < ${b(first)}) or (${ov} is not null and ${col} < ${b(first + 1)} and ${col} < ${own}))`,
     params: [v(e.cutoff), v(e.override_floor), date ? e.as_of : v(e.as_of)],

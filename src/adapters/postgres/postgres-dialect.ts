@@ -62,6 +62,7 @@ export const postgresDialect: Dialect = {
   },
   // (a url's options may set the session's TimeZone: current_date is the day there)
   bindEvalTime: (sql, at) => bindEvalTimeStandard(sql, at, true),
+  utcDate: (expr) => `cast((${expr}) at time zone 'UTC' as date)`,
   // Postgres to Postgres: the source's own type
   syncColumnType: (pgType) => pgType,
   sha256Hex: (expr) => `encode(sha256(convert_to(cast(${expr} as text), 'UTF8')), 'hex')`,
