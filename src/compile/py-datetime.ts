@@ -9,7 +9,6 @@
  */
 import nunjucks from 'nunjucks';
 import { didYouMean } from '../errors.js';
-import { PY_TYPE_NAME } from './py-values.js';
 
 const SafeString = (nunjucks as unknown as { runtime: { SafeString: new (s: string) => object } }).runtime.SafeString;
 
@@ -105,16 +104,17 @@ export function strftime(d: Date, format: unknown): string {
 
 const TIMESPECS = ['auto', 'hours', 'minutes', 'seconds', 'milliseconds', 'microseconds'];
 
-/** The members a PyDateTime has besides a string's: Python datetime's, read-only. */
+/** A PyDateTime's members: Python datetime's, read-only; none is a string method. */
 export const DATETIME_MEMBERS = ['strftime', 'isoformat', 'timestamp', 'weekday', 'isoweekday', 'year', 'month', 'day', 'hour', 'minute', 'second', 'microsecond'];
 
-/** A UTC instant that prints as its ISO 8601 text and has Python datetime's members. */
-export class PyDateTime extends (SafeString as unknown as new (s: string) => { toString(): string }) {
-  readonly [PY_TYPE_NAME] = 'datetime.datetime';
+/** A UTC instant with Python datetime's members (templates get its ISO text: dateTimeMember). */
+export class PyDateTime {
   readonly #at: Date;
   constructor(at: Date) {
-    super(at.toISOString());
     this.#at = new Date(at.getTime());
+  }
+  toString(): string {
+    return this.#at.toISOString();
   }
   strftime(format: unknown): string {
     return strftime(this.#at, format);

@@ -174,7 +174,7 @@ export class PostgresAdapter implements Adapter {
   /** bumped when the cache is dropped: a listing that started before is not kept */
   private catalogEpoch = 0;
   private tmpSeq = 0;
-  /** the privileges of views a `drop ... cascade` dropped (rememberPrivileges) */
+  /** the privileges of views a `drop ... cascade` dropped (beforeCascade) */
   private cascaded = new Map<string, Privilege[]>();
 
   private constructor(
@@ -429,9 +429,7 @@ export class PostgresAdapter implements Adapter {
       const same = !pk && !req.indexes?.length && have.length === req.columns.length && req.columns.every((x, i) => have[i].name === x.name && have[i].type === (loadColumnType(d, x) === 'timestamptz' ? 'timestamp with time zone' : loadColumnType(d, x)));
       if (same) await run(`truncate table ${rel}`);
       else {
-        dropped = await dependentViews(c, rel);
-        droppedKeys = await referencingKeys(c, rel);
-        await this.rememberPrivileges(c, dropped);
+        ({ views: dropped, keys: droppedKeys } = await this.beforeCascade(c, rel));
         await run(`drop table if exists ${rel} cascade`);
         cascaded = true;
         await run(`create table ${rel} (${req.columns.map((x) => `${q(x.name)} ${loadColumnType(d, x)}`).join(', ')}${pk})`);
@@ -447,12 +445,18 @@ export class PostgresAdapter implements Adapter {
     return rows;
   }
 
-  /** The privileges of views a `drop ... cascade` drops, for a later build of one with grants_mode add (`schema.name` → privileges). */
-  private async rememberPrivileges(c: PoolClient, views: Relation[]): Promise<void> {
+  /**
+   * What a `drop ... cascade` of `rel` (as SQL names it) is about to drop with it, read before it:
+   * the views (their privileges kept for a later build of one with grants_mode add: `schema.name`
+   * → privileges) and the foreign keys of other tables.
+   */
+  private async beforeCascade(c: PoolClient, rel: string): Promise<{ views: Relation[]; keys: DroppedKey[] }> {
+    const views = await dependentViews(c, rel);
     for (const v of views) {
       const held = await privileges(c, this.dialect.relation(v));
       if (held.length) this.cascaded.set(`${v.schema}.${v.identifier}`, held);
     }
+    return { views, keys: await referencingKeys(c, rel) };
   }
 
   /** Drop what the catalog cache knows (a `drop ... cascade` dropped views it listed); a listing asked for before is not kept. */
@@ -672,9 +676,7 @@ export class PostgresAdapter implements Adapter {
     let dropped: Relation[] | undefined;
     let droppedKeys: DroppedKey[] = [];
     const drop = async (kind: 'table' | 'view') => {
-      dropped = await dependentViews(c, rel);
-      droppedKeys = await referencingKeys(c, rel);
-      await this.rememberPrivileges(c, dropped);
+      ({ views: dropped, keys: droppedKeys } = await this.beforeCascade(c, rel));
       const held = await privileges(c, rel);
       replacedReaders = readersOf(held);
       if (carry) carried = held;
