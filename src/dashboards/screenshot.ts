@@ -2,7 +2,8 @@
  * `vigil dashboards render --png`: one PNG per tab of a rendered dashboard page, taken with
  * the system's Chromium through playwright-core (which never downloads a browser).
  */
-import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { UsageError } from '../errors.js';
 import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -125,7 +126,21 @@ export function pngNames(dashboards: TabsOf[]): { names: Map<string, Map<string,
 export async function launchScreenshotBrowser(executablePath = findChromium() ?? '/usr/bin/chromium'): Promise<Browser> {
   if (!existsSync(executablePath)) throw new Error(`Chromium not found at ${executablePath} (install Debian's chromium or set VIGIL_CHROMIUM)`);
   const { chromium } = await import('playwright-core');
-  return chromium.launch({ executablePath, args: ['--no-sandbox'] });
+  // Chromium writes its crash-report settings under $XDG_CONFIG_HOME (~/.config/chromium) and GTK
+  // its dconf cache under $XDG_CACHE_HOME, whatever profile playwright gives it: both go to a
+  // folder of its own, removed when it closes (a render writes nothing outside its project).
+  // (HOME is kept: fonts a user installed under it still draw.)
+  const scratch = mkdtempSync(join(tmpdir(), 'vigil-chromium-'));
+  const env: Record<string, string> = { ...(process.env as Record<string, string>), XDG_CONFIG_HOME: join(scratch, 'config'), XDG_CACHE_HOME: join(scratch, 'cache') };
+  const gone = () => rmSync(scratch, { recursive: true, force: true });
+  try {
+    const browser = await chromium.launch({ executablePath, args: ['--no-sandbox'], env });
+    browser.on('disconnected', gone);
+    return browser;
+  } catch (e) {
+    gone();
+    throw e;
+  }
 }
 
 /**

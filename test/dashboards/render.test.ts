@@ -675,9 +675,13 @@ describe.skipIf(!chromium)('render --png: a tab title two dashboards share', () 
       const events = JSON.parse(readFileSync(join(project, 'dashboards/events.json'), 'utf8'));
       expect(events.tabs.map((t: { title: string }) => t.title)).toEqual(['Overview']);
       writeFileSync(join(project, 'dashboards/aaa.json'), JSON.stringify({ ...events, name: 'aaa', title: 'AAA' }, null, 2));
-      const alone = vigil(project, ['dashboards', 'render', '--out', 'site', '-s', 'events', '--png-dir', 'one']);
+      // (a fresh HOME: Chromium wrote its crash-report settings and GTK its dconf cache into ~/.config and ~/.cache)
+      const home = join(dir, 'home');
+      mkdirSync(home);
+      const alone = vigil(project, ['dashboards', 'render', '--out', 'site', '-s', 'events', '--png-dir', 'one'], { HOME: home });
       expect(alone.code, alone.stderr).toBe(0);
       expect(readdirSync(join(project, 'one'))).toEqual(['events-Overview.png']);
+      expect(readdirSync(home, { recursive: true })).toEqual([]);
       expect(alone.stdout).toContain("note: Overview.png would name 2 tabs of the project (aaa.overview, events.overview): each picture has its dashboard's name in front (events-Overview.png)");
       const both = vigil(project, ['dashboards', 'render', '--out', 'site', '--png-dir', 'both']);
       expect(both.code, both.stderr).toBe(0);
