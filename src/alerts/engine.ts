@@ -20,6 +20,7 @@ import { alertCompile, clearMemberMiss, INSTANCE_MAPS, memberMiss, type MemberMi
 import type { AlertRule, Severity } from './schema.js';
 import { durationMs, formatDuration, isActive, toEpochMs, type ActiveHours } from './time.js';
 import { minOf } from '../extremes.js';
+import { fairShares, truncateSummary } from './delivery/pagerduty.js';
 
 // summaries, details and links get nunjucks' Jinja additions (list slices, dict methods, True/None)
 installJinjaCompat();
@@ -107,7 +108,9 @@ function toJson(v: unknown): Json {
     // DATE columns arrive as UTC midnight: show them as dates
     return iso.endsWith('T00:00:00.000Z') ? iso.slice(0, 10) : iso;
   }
-  if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
+  // (±Infinity and NaN as their text, as jsonValue gives them: JSON, and so the state, has no such number)
+  if (typeof v === 'number') return Number.isFinite(v) ? v : String(v);
+  if (typeof v === 'string' || typeof v === 'boolean') return v;
   // the warehouses' own values as vigil show reads them (adapter.ts): BigQuery's DATE, DATETIME
   // and TIMESTAMP their text, NUMERIC its digits; a list or a struct as JSON (was: "[object Object]")
   const j = jsonValue(v);
@@ -115,10 +118,44 @@ function toJson(v: unknown): Json {
   return j === null || typeof j === 'string' || typeof j === 'number' || typeof j === 'boolean' ? j : exactJson(j);
 }
 
+/**
+ * A value as the number a condition compares: ±Infinity included (a float's, or the text
+ * 'Infinity' as toJson keeps it); NaN for a float NaN (or the text 'NaN'); undefined for NULL and
+ * for a value that is no number (text 'abc'). The conditions take NaN as no value, as NULL
+ * (it meets no comparison, docs/alerts.md).
+ */
 function num(v: unknown): number | undefined {
   if (v === null || v === undefined || v === '') return undefined;
-  const n = typeof v === 'bigint' ? Number(v) : Number(v);
-  return Number.isFinite(n) ? n : undefined;
+  const n = Number(v);
+  if (!Number.isNaN(n)) return n;
+  return typeof v === 'number' || (typeof v === 'string' && /^\s*[+-]?nan\s*$/i.test(v)) ? NaN : undefined;
+}
+
+/** A number the conditions can judge: not NULL, not NaN (±Infinity is). */
+const judged = (x: number | undefined): x is number => x !== undefined && !Number.isNaN(x);
+
+/** A derived value as the state keeps it: ±Infinity and NaN as their text (JSON has no such number), as toJson keeps a row's. */
+const derived = (x: number): Json => (Number.isFinite(x) ? x : String(x));
+
+/** The longest text value an instance keeps (state, notifications, templates, history); longer ones are cut with `…`. */
+export const VALUE_TEXT_MAX = 4096;
+/** The texts of one instance's values together: past it, the longest are cut further (each to an equal share). */
+export const VALUES_TEXT_MAX = 32768;
+
+/**
+ * An instance's values as it keeps them: each text at most VALUE_TEXT_MAX characters, and all
+ * its texts together at most VALUES_TEXT_MAX (the short ones whole, the long ones cut to an equal
+ * share of what is left), so a row holding a 600 KB column neither grows the state nor makes a
+ * PagerDuty event past its 512 KB. Numbers, booleans and NULLs are kept as they are.
+ */
+export function boundValues(values: Record<string, Json>): Record<string, Json> {
+  const texts = Object.entries(values).filter((e): e is [string, string] => typeof e[1] === 'string');
+  const shares = fairShares(texts.map(([, t]) => t.length), VALUES_TEXT_MAX, VALUE_TEXT_MAX);
+  let cut: Record<string, Json> | undefined;
+  texts.forEach(([k, t], i) => {
+    if (t.length > shares[i]) (cut ??= { ...values })[k] = truncateSummary(t, Math.max(1, shares[i]));
+  });
+  return cut ?? values;
 }
 
 function median(xs: number[]): number | undefined {
@@ -130,7 +167,7 @@ function median(xs: number[]): number | undefined {
 
 /** The numbers in `column` of the `days` rows before row `idx` (time-ordered rows of one instance). */
 function preceding(ordered: Array<Record<string, Json>>, idx: number, days: number, column: string): number[] {
-  return ordered.slice(idx - days, idx).map((p) => num(p[column])).filter((n): n is number => n !== undefined);
+  return ordered.slice(idx - days, idx).map((p) => num(p[column])).filter(judged);
 }
 
 /**
@@ -307,8 +344,9 @@ export function judge(ctx: RuleContext, rawRows: Array<Record<string, unknown>>,
           on = true;
           break;
         case 'threshold': {
+          // ±Infinity compares as in SQL (+Inf > 0); NaN, like NULL, meets no comparison
           const x = num(r[c.column]);
-          if (x === undefined) break;
+          if (!judged(x)) break;
           on = c.op === '>' ? x > c.value : c.op === '>=' ? x >= c.value : c.op === '<' ? x < c.value : c.op === '<=' ? x <= c.value : c.op === '==' ? x === c.value : x !== c.value;
           v.threshold = c.value;
           break;
@@ -316,12 +354,14 @@ export function judge(ctx: RuleContext, rawRows: Array<Record<string, unknown>>,
         case 'anomaly': {
           const x = num(r[c.value]);
           const b = c.baseline ? num(r[c.baseline]) : idx < c.days! ? undefined : median(preceding(ordered, idx, c.days!, c.value));
-          if (x === undefined || b === undefined || b < c.min_baseline || b <= 0) break;
+          if (!judged(x) || !judged(b) || b < c.min_baseline || b <= 0) break;
           const ratio = x / b;
+          // (Infinity over an infinite baseline: no ratio)
+          if (Number.isNaN(ratio)) break;
           const spike = (c.direction === 'spike' || c.direction === 'both') && ratio > c.spike_ratio;
           const drop = (c.direction === 'drop' || c.direction === 'both') && ratio < c.drop_ratio;
           on = spike || drop;
-          Object.assign(v, { baseline: round(b), ratio: round(ratio, 3), delta_percent: round((ratio - 1) * 100, 1), direction: spike ? 'spike' : drop ? 'drop' : 'normal' });
+          Object.assign(v, { baseline: derived(round(b)), ratio: derived(round(ratio, 3)), delta_percent: derived(round((ratio - 1) * 100, 1)), direction: spike ? 'spike' : drop ? 'drop' : 'normal' });
           break;
         }
         case 'zscore': {
@@ -331,24 +371,27 @@ export function judge(ctx: RuleContext, rawRows: Array<Record<string, unknown>>,
             const x = num(r[c.value!]);
             const prev = preceding(ordered, idx, c.days!, c.value!);
             const { mean, stddev } = meanStddev(prev);
-            // (min_baseline only when given: a series of negative values has a negative mean)
-            if (x !== undefined && prev.length >= 2 && stddev > 0 && (c.min_baseline === undefined || mean >= c.min_baseline)) {
+            // (min_baseline only when given: a series of negative values has a negative mean; a
+            // history holding ±Infinity has no finite mean or σ, as stddev_samp gives NaN for it: no z-score)
+            if (judged(x) && prev.length >= 2 && Number.isFinite(mean) && Number.isFinite(stddev) && stddev > 0 && (c.min_baseline === undefined || mean >= c.min_baseline)) {
               z = (x - mean) / stddev;
               Object.assign(v, { mean: round(mean), stddev: round(stddev) });
             }
           }
-          if (z === undefined || !Number.isFinite(z)) break;
+          // an infinite value (or z-score column) is infinitely far from the mean; NaN is no value
+          if (!judged(z)) break;
           const spike = (c.direction === 'spike' || c.direction === 'both') && z > c.threshold;
           const drop = (c.direction === 'drop' || c.direction === 'both') && z < -c.threshold;
           on = spike || drop;
-          Object.assign(v, { zscore: round(z, 2), direction: spike ? 'spike' : drop ? 'drop' : 'normal' });
+          Object.assign(v, { zscore: derived(round(z, 2)), direction: spike ? 'spike' : drop ? 'drop' : 'normal' });
           break;
         }
         case 'freshness': {
           const t = toEpochMs(r[c.column ?? 'last_synced_at']);
           const age = t === undefined ? Infinity : atMs - t;
           // source_freshness: the stream's own limit (its source's freshness error_after) where it declares one
-          const own = c.source_freshness ? num(r.source_error_after_seconds) : undefined;
+          const limit = c.source_freshness ? num(r.source_error_after_seconds) : undefined;
+          const own = limit !== undefined && Number.isFinite(limit) ? limit : undefined;
           on = age > (own !== undefined ? own * 1000 : durationMs(c.max_age));
           Object.assign(v, { age: t === undefined ? 'never' : formatDuration(age), age_seconds: t === undefined ? null : Math.round(age / 1000), max_age: own !== undefined ? formatDuration(own * 1000) : c.max_age });
           break;
@@ -376,7 +419,7 @@ export function judge(ctx: RuleContext, rawRows: Array<Record<string, unknown>>,
       const vals = activeBest ?? fallback;
       if (vals) vals.first_seen_by_vigil = seen[val].first;
     }
-    instances.push({ key, kind: 'row', labels: { ...base, ...g.labels }, active, values: activeBest ?? fallback ?? {} });
+    instances.push({ key, kind: 'row', labels: { ...base, ...g.labels }, active, values: boundValues(activeBest ?? fallback ?? {}) });
   }
   const noData = rows.length === 0;
   return { instances, noData };

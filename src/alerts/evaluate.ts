@@ -293,7 +293,8 @@ export async function evaluateAlerts(ctx: EvalContext, opts: EvalOptions): Promi
           groups: (doc.groups ??= {}),
           groupWait: !!opts.groupWait,
         })
-      : { entries: [], suppressed: [], held: [] };
+      : { entries: [], suppressed: [], held: [], warnings: [] };
+    for (const w of planned.warnings) ctx.err(`warning: ${w}`);
     if (!ctx.routes) {
       // no routes.yaml: nothing is sent, resolved instances are simply forgotten
       for (const i of Object.values(doc.instances)) if (i.status === 'resolved') delete doc.instances[i.key];
@@ -636,7 +637,7 @@ export async function deliverOutbox(ctx: EvalContext, doc: StateDoc, policy: Del
         try {
           res =
             r.kind === 'pagerduty'
-              ? await sendPagerDuty(r.target, e.body as PagerDutyEvent, policy, { onRetry })
+              ? await sendPagerDuty(r.target, e.body as PagerDutyEvent, policy, { onRetry, onWarning: (m) => ctx.err(`  warning: ${m}`) })
               : r.kind === 'slack-bot'
                 ? await sendSlackBot(r.target, e.body as SlackMessage, { id: e.id, since: e.firstTriedAt ?? e.createdAt, lookFirst: triedBefore.has(e) && !e.checked }, policy, { onRetry })
                 : await sendSlack(r.target, e.body as SlackMessage, policy, { onRetry });

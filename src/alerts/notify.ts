@@ -16,7 +16,7 @@ import type { AlertRule, ReceiverConfig, RoutesFile, Severity } from './schema.j
 import { dedupKey, renderTemplate, SEVERITY_ORDER, summaryOf, type InstanceState, type Json } from './engine.js';
 import { groupLabels, inhibitedBy, routeAlert, routeMuted, silencedBy, type RoutedReceiver, type Silence } from './routing.js';
 import type { PagerDutyEvent, SlackMessage } from './delivery/types.js';
-import { truncateSummary } from './delivery/pagerduty.js';
+import { detailsRemovedWarning, fairShares, fitPagerDutyEvent, truncateSummary } from './delivery/pagerduty.js';
 
 export interface OutboxEntry {
   id: string;
@@ -77,6 +77,8 @@ export interface Planned {
   suppressed: Array<{ instance: string; reason: string }>;
   /** Triggers held for their group's group_wait / group_interval: sent by a later evaluation. */
   held: Array<{ instance: string; receiver: string; until: string }>;
+  /** What had to change for a receiver to accept it (a PagerDuty event over 512 KB lost its custom_details). */
+  warnings: string[];
 }
 
 /** The key of a route's notifications in an instance's `notified`: receiver, tab, the route's key. */
@@ -104,6 +106,20 @@ export function keyRoute(key: string): string | undefined {
 
 /** Instances per Slack message (Slack allows 100 attachments; a message this size stays readable). */
 export const SLACK_MAX_ITEMS = 20;
+/**
+ * The text of a Slack message's blocks together (header, sections, fields, buttons, context) at
+ * most. Slack documents no total for these blocks, only 12,000 characters for the markdown blocks
+ * of a message (Block Kit reference, markdown block), and refuses a message whose blocks are too
+ * long (`msg_blocks_too_long`, permanent for a webhook) from about 13,200 characters of text
+ * (slackapi/bolt-js#2509): a group goes out in as many messages as keep each under 12,000.
+ */
+export const SLACK_MESSAGE_TEXT_MAX = 12_000;
+/** An alert's fields together (theirs, Window and Severity), each still at most 2,000: with its 3,000 of summary, one alert always fits a message. */
+export const SLACK_FIELDS_TEXT_MAX = 6_000;
+/** The header block's text (Block Kit reference, header block: 150 characters). */
+const SLACK_HEADER_MAX = 150;
+/** A button's URL (Block Kit reference, button element: 3,000 characters); a longer link gets no button. */
+const SLACK_URL_MAX = 3000;
 
 export interface Item {
   inst: InstanceState;
@@ -137,6 +153,7 @@ export function planNotifications(p: PlanInput): Planned {
   const now = p.at.getTime();
   const suppressed: Planned['suppressed'] = [];
   const held: Planned['held'] = [];
+  const warnings: string[] = [];
   const groups = p.groups ?? {};
   const touched = new Set<string>();
   // Alertmanager's aggregation groups: per route, receiver and group labels
@@ -250,18 +267,21 @@ export function planNotifications(p: PlanInput): Planned {
     const route = keyRoute(g.key);
     const rc = receivers.get(name)!;
     if (rc.pagerduty) {
-      for (const it of changed) entries.push({ id: nextId(), receiver: name, route, type: 'pagerduty', createdAt: iso, status: 'pending', attempts: 0, items: [info(it)], body: pagerDutyEvent(it, p.source) });
+      for (const it of changed) entries.push({ id: nextId(), receiver: name, route, type: 'pagerduty', createdAt: iso, status: 'pending', attempts: 0, items: [info(it)], body: pagerDutyEvent(it, p.source, (m) => warnings.push(m)) });
     }
-    // Slack: one message per group, the whole group; Slack takes at most 100 attachments (and 50 blocks) per message, so a big group goes out in parts
+    // Slack: one message per group, the whole group; a big group goes out in parts (SLACK_MAX_ITEMS alerts, SLACK_MESSAGE_TEXT_MAX characters each)
     if (rc.slack) {
-      const whole = items.length > SLACK_MAX_ITEMS ? { firing: items.filter((it) => it.action === 'trigger').length, resolved: items.filter((it) => it.action === 'resolve').length } : undefined;
-      for (let i = 0; i < items.length; i += SLACK_MAX_ITEMS) {
-        const part = items.slice(i, i + SLACK_MAX_ITEMS);
-        entries.push({ id: nextId(), receiver: name, route, type: 'slack', createdAt: iso, status: 'pending', attempts: 0, items: part.map(info), body: slackMessage(part, rc, p.project, whole && { ...whole, from: i + 1, to: i + part.length }) });
+      const made = new Map(items.map((it) => [it, slackAttachment(it)] as const));
+      const parts = slackParts(items, made);
+      const whole = parts.length > 1 ? { firing: items.filter((it) => it.action === 'trigger').length, resolved: items.filter((it) => it.action === 'resolve').length } : undefined;
+      let from = 1;
+      for (const part of parts) {
+        entries.push({ id: nextId(), receiver: name, route, type: 'slack', createdAt: iso, status: 'pending', attempts: 0, items: part.map(info), body: slackMessage(part, rc, p.project, whole && { ...whole, from, to: from + part.length - 1 }, made) });
+        from += part.length;
       }
     }
   }
-  return { entries, suppressed, held };
+  return { entries, suppressed, held, warnings };
 }
 
 function links(inst: InstanceState, rule: AlertRule | undefined): Array<{ href: string; text: string }> {
@@ -273,7 +293,8 @@ function links(inst: InstanceState, rule: AlertRule | undefined): Array<{ href: 
 
 const PD_SEVERITY: Record<Severity, Severity> = { critical: 'critical', error: 'error', warning: 'warning', info: 'info' };
 
-export function pagerDutyEvent(it: Item, source: string): PagerDutyEvent {
+/** An instance's event; one over PagerDuty's 512 KB without its custom_details (fitPagerDutyEvent), with a warning to `warn`. */
+export function pagerDutyEvent(it: Item, source: string, warn?: (message: string) => void): PagerDutyEvent {
   const { inst, rule } = it;
   const dedup_key = dedupKey(inst.key);
   if (it.action === 'resolve') return { event_action: 'resolve', dedup_key };
@@ -288,7 +309,7 @@ export function pagerDutyEvent(it: Item, source: string): PagerDutyEvent {
     const v = t === undefined ? dflt : renderTemplate(t, inst, rule).trim();
     return v ? v : undefined;
   };
-  return {
+  const { event, removedAt } = fitPagerDutyEvent({
     event_action: 'trigger',
     dedup_key,
     payload: {
@@ -305,7 +326,9 @@ export function pagerDutyEvent(it: Item, source: string): PagerDutyEvent {
     links: ls.length ? ls : undefined,
     client: 'Vigil',
     client_url: ls[0]?.href,
-  };
+  });
+  if (removedAt !== undefined) warn?.(detailsRemovedWarning(inst.key, removedAt));
+  return event;
 }
 
 const COLOR = { firing: '#E01E5A', resolved: '#2EB67D', info: '#7C3AED' };
@@ -315,45 +338,79 @@ function fmt(v: Json | undefined): string {
   return typeof v === 'number' ? (Number.isInteger(v) ? String(v) : String(Math.round(v * 1000) / 1000)) : String(v);
 }
 
+type Attachment = { color: string; blocks: unknown[] };
+
+/** The characters of text in blocks: every `text` string (not URLs, ids or styles), what SLACK_MESSAGE_TEXT_MAX bounds. */
+export function blocksText(v: unknown): number {
+  if (Array.isArray(v)) return v.reduce((n: number, x) => n + blocksText(x), 0);
+  if (!v || typeof v !== 'object') return 0;
+  return Object.entries(v).reduce((n, [k, x]) => n + (k === 'text' && typeof x === 'string' ? x.length : blocksText(x)), 0);
+}
+
+/** A group's alerts in the messages they go out in: at most SLACK_MAX_ITEMS each, and SLACK_MESSAGE_TEXT_MAX characters of block text. */
+function slackParts(items: Item[], made: Map<Item, Attachment>): Item[][] {
+  const parts: Item[][] = [];
+  let cur: Item[] = [];
+  let size = SLACK_HEADER_MAX;
+  for (const it of items) {
+    const n = blocksText(made.get(it)!.blocks);
+    if (cur.length && (cur.length >= SLACK_MAX_ITEMS || size + n > SLACK_MESSAGE_TEXT_MAX)) {
+      parts.push(cur);
+      cur = [];
+      size = SLACK_HEADER_MAX;
+    }
+    cur.push(it);
+    size += n;
+  }
+  if (cur.length) parts.push(cur);
+  return parts;
+}
+
 /**
- * One Block Kit message for a group (`part`: one part of a group too big for one message): the receiver's title (default: the project's name), then
- * per instance its rule's title and summary, the rule's fields (templates) followed by Window
- * and Severity, and its links as buttons (the first one primary); resolves in green.
+ * One alert of a Slack message: its rule's title and summary, the rule's fields (templates)
+ * followed by Window and Severity, and its links as buttons (the first one primary); resolves in green.
  */
-export function slackMessage(items: Item[], rc: ReceiverConfig, project = 'Vigil', part?: { firing: number; resolved: number; from: number; to: number }): SlackMessage {
+export function slackAttachment(it: Item): Attachment {
+  const { inst, rule } = it;
+  const v = inst.values;
+  const sev = inst.labels.severity ?? 'error';
+  const summary = rule ? summaryOf(inst, rule) : inst.key;
+  const window = v.window_start !== undefined ? `${fmt(v.window_start)}–${fmt(v.window_end)}` : rule?.time && v[rule.time] !== undefined ? fmt(v[rule.time]) : fmt(inst.activeSince);
+  const own = Object.entries(rule?.fields ?? {}).map(([name, tpl]): [string, string] => [name, renderTemplate(tpl, inst, rule).trim()]);
+  // Slack shows at most 10 fields
+  const fields = fieldsOf([...own.slice(0, 8), ['Window', window], ['Severity', sev]]);
+  const headline = rule?.title ? renderTemplate(rule.title, inst, rule).trim() || inst.alert : inst.alert;
+  const head = `${it.action === 'resolve' ? ':large_green_circle: *RESOLVED*' : sev === 'info' ? ':large_purple_circle: *NEW*' : ':red_circle: *FIRING*'} *${mrkdwnCut(headline, 500)}* — `;
+  const blocks: unknown[] = [
+    { type: 'section', text: { type: 'mrkdwn', text: `${head}${mrkdwnCut(summary, SLACK_SECTION_TEXT_MAX - head.length)}` } },
+    { type: 'section', fields },
+  ];
+  const buttons = links(inst, rule)
+    .filter((l) => /^https?:\/\//.test(l.href) && l.href.length <= SLACK_URL_MAX)
+    .slice(0, 5)
+    .map((l, i) => ({ type: 'button', text: { type: 'plain_text', text: l.text.slice(0, 75) }, url: l.href, ...(i === 0 && it.action === 'trigger' ? { style: 'primary' } : {}) }));
+  if (buttons.length) blocks.push({ type: 'actions', elements: buttons });
+  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `${it.action === 'resolve' ? `resolved ${inst.resolvedAt ?? ''}` : `since ${inst.activeSince}`} · dedup ${dedupKey(inst.key)}` }] });
+  return { color: it.action === 'resolve' ? COLOR.resolved : sev === 'info' ? COLOR.info : COLOR.firing, blocks };
+}
+
+/**
+ * One Block Kit message for a group (`part`: one part of a group too big for one message): the
+ * receiver's title (default: the project's name), then an attachment per alert (slackAttachment;
+ * `made`: those already made), firing ones by severity, then the resolves.
+ */
+export function slackMessage(items: Item[], rc: ReceiverConfig, project = 'Vigil', part?: { firing: number; resolved: number; from: number; to: number }, made?: Map<Item, Attachment>): SlackMessage {
   const firing = items.filter((i) => i.action === 'trigger').sort((a, b) => SEVERITY_ORDER[(a.inst.labels.severity as Severity) ?? 'info'] - SEVERITY_ORDER[(b.inst.labels.severity as Severity) ?? 'info']);
   const resolved = items.filter((i) => i.action === 'resolve');
   // a part of a big group is headed by the group's counts and which of its alerts it holds: "44 firing (1–20)"
   const counts = part ?? { firing: firing.length, resolved: resolved.length };
   const title = [counts.firing ? `${counts.firing} firing` : '', counts.resolved ? `${counts.resolved} resolved` : ''].filter(Boolean).join(', ') + (part ? ` (${part.from}–${part.to})` : '');
   const alertNames = [...new Set(items.map((i) => i.inst.alert))].join(', ');
-  const attachments = [...firing, ...resolved].map((it) => {
-    const { inst, rule } = it;
-    const v = inst.values;
-    const sev = inst.labels.severity ?? 'error';
-    const summary = rule ? summaryOf(inst, rule) : inst.key;
-    const window = v.window_start !== undefined ? `${fmt(v.window_start)}–${fmt(v.window_end)}` : rule?.time && v[rule.time] !== undefined ? fmt(v[rule.time]) : fmt(inst.activeSince);
-    const own = Object.entries(rule?.fields ?? {}).map(([name, tpl]) => field(name, renderTemplate(tpl, inst, rule).trim()));
-    // Slack shows at most 10 fields
-    const fields = [...own.slice(0, 8), field('Window', window), field('Severity', sev)];
-    const headline = rule?.title ? renderTemplate(rule.title, inst, rule).trim() || inst.alert : inst.alert;
-    const head = `${it.action === 'resolve' ? ':large_green_circle: *RESOLVED*' : sev === 'info' ? ':large_purple_circle: *NEW*' : ':red_circle: *FIRING*'} *${mrkdwnCut(headline, 500)}* — `;
-    const blocks: unknown[] = [
-      { type: 'section', text: { type: 'mrkdwn', text: `${head}${mrkdwnCut(summary, SLACK_SECTION_TEXT_MAX - head.length)}` } },
-      { type: 'section', fields },
-    ];
-    const buttons = links(inst, rule)
-      .filter((l) => /^https?:\/\//.test(l.href))
-      .slice(0, 5)
-      .map((l, i) => ({ type: 'button', text: { type: 'plain_text', text: l.text.slice(0, 75) }, url: l.href, ...(i === 0 && it.action === 'trigger' ? { style: 'primary' } : {}) }));
-    if (buttons.length) blocks.push({ type: 'actions', elements: buttons });
-    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `${it.action === 'resolve' ? `resolved ${inst.resolvedAt ?? ''}` : `since ${inst.activeSince}`} · dedup ${dedupKey(inst.key)}` }] });
-    return { color: it.action === 'resolve' ? COLOR.resolved : sev === 'info' ? COLOR.info : COLOR.firing, blocks };
-  });
+  const attachments = [...firing, ...resolved].map((it) => made?.get(it) ?? slackAttachment(it));
   const header = rc.slack?.title ?? project;
   const msg: SlackMessage & { channel?: string } = {
     text: `${header} — ${title}: ${alertNames}`,
-    blocks: [{ type: 'header', text: { type: 'plain_text', text: `${header} — ${title}`.slice(0, 150) } }],
+    blocks: [{ type: 'header', text: { type: 'plain_text', text: `${header} — ${title}`.slice(0, SLACK_HEADER_MAX) } }],
     attachments,
   };
   if (rc.slack?.channel) msg.channel = rc.slack.channel;
@@ -370,12 +427,25 @@ const SLACK_FIELD_MAX = 2000;
 
 /** Text escaped for mrkdwn and cut to `max` characters with an ellipsis (never inside an escape like `&amp;`). */
 function mrkdwnCut(s: string, max: number): string {
-  const e = escapeMrkdwn(s);
+  return cutEscaped(escapeMrkdwn(s), max);
+}
+
+/** Escaped mrkdwn cut to `max` characters with an ellipsis, never inside an escape. */
+function cutEscaped(e: string, max: number): string {
   return e.length <= max ? e : truncateSummary(e, max).replace(/&[a-z]{0,3}…$/, '…');
 }
 
-/** A section field `*name*` over its value (— when empty), within Slack's limit. */
-function field(name: string, value: string): { type: 'mrkdwn'; text: string } {
-  const title = `*${mrkdwnCut(name, 200)}*\n`;
-  return { type: 'mrkdwn', text: `${title}${mrkdwnCut(value, SLACK_FIELD_MAX - title.length) || '—'}` };
+/**
+ * Section fields `*name*` over their values (— when empty): each within Slack's 2,000, and all
+ * together within SLACK_FIELDS_TEXT_MAX (the short values whole, the long ones cut to an equal share).
+ */
+function fieldsOf(pairs: Array<[string, string]>): Array<{ type: 'mrkdwn'; text: string }> {
+  const titles = pairs.map(([name]) => `*${mrkdwnCut(name, 200)}*\n`);
+  const values = pairs.map(([, value]) => escapeMrkdwn(value));
+  const shares = fairShares(
+    values.map((v) => v.length),
+    SLACK_FIELDS_TEXT_MAX - titles.reduce((n, t) => n + t.length + 1, 0),
+    titles.map((t) => SLACK_FIELD_MAX - t.length - 1),
+  );
+  return pairs.map((_, i) => ({ type: 'mrkdwn', text: `${titles[i]}${cutEscaped(values[i], Math.max(1, shares[i])) || '—'}` }));
 }

@@ -159,7 +159,7 @@ export const AlertSchema = z
     pagerduty: PagerDutyFields.optional(),
     details: z.string().optional(),
     links: z.record(z.string(), z.string()).default({}),
-    /** e.g. "Mon-Fri 08:00-19:00 America/Los_Angeles": outside, the alert is not evaluated (firing instances stay). */
+    /** e.g. "Mon-Fri 08:00-19:00 America/Los_Angeles": outside, the alert is not queried and its firing instances resolve (evaluate.ts applyRule). */
     active_hours: z.string().optional(),
     timeout: Duration.default('60s'),
     enabled: z.boolean().default(true),

@@ -939,3 +939,68 @@ describe('two evaluations at once, state in Postgres', () => {
     expect(again.stdout).toContain('Queued 0 notifications');
   });
 });
+
+describe('a row too big for PagerDuty (600 KB in one column)', () => {
+  let pd: FakePagerDuty;
+  beforeAll(async () => {
+    pd = await startFakePagerDuty();
+  });
+  afterAll(() => pd?.close());
+
+  it("the state and the event keep its values cut to 4,096 characters; an event still over 512 KB (a details template repeating it) is sent without its custom_details, as Alertmanager's, with a warning (was: 600,701 bytes posted whole, refused by PagerDuty, and the alert's resolve waited behind it)", async () => {
+    const alerts = `alerts:
+  - name: blob
+    severity: critical
+    query: select 'x' as name, repeat('y', 600000) as blob, 1 as val
+    group_by: [name]
+    condition: { type: sql }
+    summary: "blob of {{ name }}"
+  - name: echo
+    severity: critical
+    query: select 'x' as name, repeat('z', 600000) as blob
+    group_by: [name]
+    condition: { type: sql }
+    summary: "echo of {{ name }}"
+    details: "{% for i in range(200) %}{{ blob }}{% endfor %}"
+`;
+    const dir = project({ 'alerts/a.yaml': alerts, 'alerts/routes.yaml': ROUTES });
+    const env = { PD_KEY: ROUTING_KEY, PD_SERVER: pd.server, NODE_EXTRA_CA_CERTS: pd.caPath };
+    const r = await vigilAsync(dir, ['alerts', 'evaluate', '--state-file', 'st.json', '--at', '2026-03-10T10:00:00Z'], env);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const byAlert = (name: string) => pd.events.find((e) => e.payload?.class === name)!;
+    const size = (e: object) => Buffer.byteLength(JSON.stringify(e));
+    expect(pd.events).toHaveLength(2);
+    const blob = byAlert('blob');
+    expect(size(blob)).toBeLessThan(10_000);
+    expect((blob.payload!.custom_details as { row: { blob: string; val: number } }).row).toEqual({ name: 'x', blob: `${'y'.repeat(4095)}…`, val: 1 });
+    const echo = byAlert('echo');
+    expect(size(echo)).toBeLessThanOrEqual(512_000);
+    expect(echo.payload!.custom_details).toEqual({ error: 'Custom details have been removed because the original event exceeds the maximum size of 512KB' });
+    expect(r.stderr).toMatch(/warning: the PagerDuty event of echo\{name="x"\} is [\d,]+ bytes, over PagerDuty's limit of 512 KB/);
+    // the state keeps the cut values (was: 601 KB)
+    expect(readFileSync(join(dir, 'st.json'), 'utf8').length).toBeLessThan(40_000);
+  });
+});
+
+describe('±Infinity and NaN in a threshold column', () => {
+  it("+Infinity > 0 fires as in SQL, NaN meets no comparison, and the rule's other instances are judged (was: the whole rule an error instance, \"holds a number (Infinity), not a number\")", () => {
+    const alerts = `alerts:
+  - name: inf
+    severity: critical
+    query: |
+      select * from (values ('b', 't1', 0.0::double), ('d', 't1', 1e400::double), ('e', 't1', 'nan'::double), ('f', 't1', 1.0::double / 0), ('g', 't1', 5.0::double)) as t(name, team, val)
+    group_by: [name]
+    condition: { type: threshold, column: val, op: ">", value: 0 }
+    summary: "{{ name }} is {{ val }}"
+`;
+    const dir = project({ 'alerts/a.yaml': alerts });
+    const r = vigil(dir, ['alerts', 'evaluate', '--dry-run', '--at', '2026-03-10T10:00:00Z']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).not.toContain('not a number');
+    expect(r.stdout).not.toContain('vigil_state=error');
+    expect(r.stdout).toContain('inactive -> firing {name=d} — d is Infinity');
+    expect(r.stdout).toContain('inactive -> firing {name=f} — f is Infinity');
+    expect(r.stdout).toContain('inactive -> firing {name=g} — g is 5');
+    expect(r.stdout).not.toMatch(/\{name=[be]\}/);
+  });
+});

@@ -198,6 +198,25 @@ describe('sendPagerDuty (pdjs against the fake Events API v2)', () => {
     expect(got).toBe(`${'x'.repeat(1023)}…`);
   });
 
+  it('an event over 512 KB (queued by an older Vigil) arrives without its custom_details, and says so (was: posted whole, 600 KB)', async () => {
+    const warnings: string[] = [];
+    const ev = trigger('huge-1');
+    ev.payload!.custom_details = { row: { blob: 'y'.repeat(600_000) } };
+    const r = await sendPagerDuty(target, ev, POLICY, { ...opts, onWarning: (m) => warnings.push(m) });
+    results.push(r);
+    expect(r.status).toBe('sent');
+    const got = pd.events.find((e) => e.dedup_key === 'huge-1')!;
+    expect(Buffer.byteLength(JSON.stringify(got))).toBeLessThanOrEqual(512_000);
+    expect(got.payload!.custom_details).toEqual({ error: 'Custom details have been removed because the original event exceeds the maximum size of 512KB' });
+    expect(warnings).toEqual([expect.stringMatching(/^the PagerDuty event of dedup_key huge-1 is 600,\d{3} bytes, over PagerDuty's limit of 512 KB/)]);
+    // one under the limit goes as it is, silently
+    const small = trigger('huge-2');
+    small.payload!.custom_details = { row: { blob: 'y'.repeat(400_000) } };
+    expect((await send(small)).status).toBe('sent');
+    expect((pd.events.find((e) => e.dedup_key === 'huge-2')!.payload!.custom_details as { row: { blob: string } }).row.blob).toHaveLength(400_000);
+    expect(warnings).toHaveLength(1);
+  });
+
   it('a Retry-After past the deadline gives up at once, after one request', async () => {
     const before = pd.requests;
     pd.script([1, 2, 3, 4].map(() => ({ status: 429, retryAfter: 120 })));

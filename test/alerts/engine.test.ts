@@ -28,12 +28,15 @@ import {
   type Transition,
   type Json,
   valueKindProblem,
+  VALUE_TEXT_MAX,
+  VALUES_TEXT_MAX,
 } from '../../src/alerts/engine.js';
 import { BigQuery, BigQueryDate, BigQueryTimestamp } from '@google-cloud/bigquery';
 import { AlertSchema, RoutesFileSchema, type AlertRule, type RoutesFile } from '../../src/alerts/schema.js';
 import { parseRoutes } from '../../src/alerts/load-alerts.js';
 import { routeAlert, parseMatcher, silenceMatches, silenceActive, silencedBy, inhibitedBy, type Silence } from '../../src/alerts/routing.js';
-import { planNotifications, SLACK_MAX_ITEMS, type OutboxEntry, type PlanInput } from '../../src/alerts/notify.js';
+import { blocksText, planNotifications, SLACK_FIELDS_TEXT_MAX, SLACK_MAX_ITEMS, SLACK_MESSAGE_TEXT_MAX, type OutboxEntry, type PlanInput } from '../../src/alerts/notify.js';
+import { PAGERDUTY_DETAILS_REMOVED, PAGERDUTY_MAX_EVENT_BYTES } from '../../src/alerts/delivery/pagerduty.js';
 import { fileStore, lockLive, LockBusyError, type StateDoc } from '../../src/alerts/state.js';
 import type { PagerDutyEvent, SlackMessage } from '../../src/alerts/delivery/types.js';
 
@@ -276,6 +279,110 @@ describe('judge: threshold', () => {
     expect(valueKindProblem(r, [{ id: 'x', failing: 'yes' }])).toMatch(/holds text \('yes'\), not a number/);
     expect(valueKindProblem(rule({ condition: { type: 'freshness', column: 'failing', max_age: '1h' } }), rows)).toMatch(/holds a boolean \(true\), not a timestamp or a date/);
     expect(valueKindProblem(rule({ condition: { type: 'freshness', column: 'n', max_age: '1h' } }), [{ n: 20 }])).toMatch(/holds a number \(20\), not a timestamp or a date/);
+  });
+});
+
+describe('judge: ±Infinity and NaN (a number too big for a double, a division by zero)', () => {
+  // as DuckDB returns them (1e400 is Infinity), and as text (a Postgres NUMERIC 'NaN', json_extract_string)
+  const rows = [
+    { id: 'zero', v: 0 },
+    { id: 'inf', v: Infinity },
+    { id: 'neginf', v: -Infinity },
+    { id: 'nan', v: NaN },
+    { id: 'inftext', v: 'Infinity' },
+    { id: 'nantext', v: 'NaN' },
+  ];
+  const cases: Array<[string, string[]]> = [
+    ['>', ['inf', 'inftext']],
+    ['>=', ['inf', 'inftext', 'zero']],
+    ['<', ['neginf']],
+    ['<=', ['neginf', 'zero']],
+    ['==', ['zero']],
+    // NaN, like NULL, meets no comparison: not even != (IEEE and Prometheus keep NaN != 0)
+    ['!=', ['inf', 'inftext', 'neginf']],
+  ];
+  for (const [op, want] of cases) {
+    it(`threshold ${op} 0: ±Infinity compares as a number, NaN meets nothing, and neither is an error (was: the rule's error instance, "holds a number (Infinity), not a number")`, () => {
+      const r = rule({ group_by: ['id'], condition: { type: 'threshold', column: 'v', op, value: 0 } });
+      expect(valueKindProblem(r, rows)).toBeUndefined();
+      const { instances } = judgeAt(r, rows);
+      expect(instances.filter((i) => i.active).map((i) => i.labels.id).sort()).toEqual([...want].sort());
+    });
+  }
+
+  it('the values keep them as text, as vigil show does (JSON, and so the state, has no such number: Infinity was stored as null)', () => {
+    const r = rule({ group_by: ['id'], condition: { type: 'threshold', column: 'v', op: '>', value: 0 } });
+    const v = Object.fromEntries(judgeAt(r, rows).instances.map((i) => [i.labels.id, i.values.v]));
+    expect(v).toEqual({ zero: 0, inf: 'Infinity', neginf: '-Infinity', nan: 'NaN', inftext: 'Infinity', nantext: 'NaN' });
+    expect(JSON.parse(JSON.stringify(v)).inf).toBe('Infinity');
+  });
+
+  it('text that is no number is still refused, naming the column', () => {
+    const r = rule({ condition: { type: 'threshold', column: 'v', op: '>', value: 0 } });
+    expect(valueKindProblem(r, [{ v: 'lots' }])).toMatch(/^column 'v' \(condition.column\) holds text \('lots'\), not a number/);
+  });
+
+  it('anomaly: an infinite value over a finite baseline is a spike; over an infinite baseline, or NaN, there is no ratio', () => {
+    const r = rule({ group_by: ['id'], condition: { type: 'anomaly', value: 'x', baseline: 'b', direction: 'both' } });
+    const { instances } = judgeAt(r, [
+      { id: 'spike', x: Infinity, b: 100 },
+      { id: 'both', x: Infinity, b: Infinity },
+      { id: 'nan', x: NaN, b: 100 },
+      { id: 'nanbase', x: 5, b: NaN },
+    ]);
+    expect(valueKindProblem(r, [{ x: Infinity, b: NaN }])).toBeUndefined();
+    expect(activeBy(instances, 'id')).toEqual({ spike: true, both: false, nan: false, nanbase: false });
+    expect(instances[0].values).toMatchObject({ ratio: 'Infinity', delta_percent: 'Infinity', direction: 'spike', baseline: 100 });
+  });
+
+  it('anomaly with days: a NaN in the history is no value, as a NULL: the median of the other rows', () => {
+    const r = rule({ time: 'd', group_by: ['id'], condition: { type: 'anomaly', value: 'x', days: 3, direction: 'spike', min_baseline: 0 } });
+    const at = new Date('2026-01-05T12:00:00Z');
+    const hist = [100, NaN, 100, 300].map((x, i) => ({ id: 'a', d: `2026-01-0${i + 2}`, x }));
+    expect(judgeAt(r, hist, at).instances[0]).toMatchObject({ active: true, values: { baseline: 100, ratio: 3 } });
+  });
+
+  it('zscore: an infinite value, or z-score column, is infinitely far and fires; a history holding Infinity has no mean or σ (stddev_samp is NaN there) and never fires; NaN is no value', () => {
+    const AT = new Date('2026-01-08T12:00:00Z');
+    const computed = rule({ time: 'date', group_by: ['cap'], condition: { type: 'zscore', value: 'n', days: 7 } });
+    const series = (cap: string, ns: number[]) => ns.map((n, i) => ({ cap, date: `2026-01-0${i + 1}`, n }));
+    const { instances } = judgeAt(
+      computed,
+      [
+        ...series('up', [9, 11, 9, 11, 9, 11, 10, Infinity]),
+        ...series('down', [9, 11, 9, 11, 9, 11, 10, -Infinity]),
+        ...series('infhistory', [9, Infinity, 9, 11, 9, 11, 10, 1000]),
+        ...series('nan', [9, 11, 9, 11, 9, 11, 10, NaN]),
+        ...series('nanhistory', [9, 11, NaN, 11, 9, 11, 10, 13]),
+      ],
+      AT,
+    );
+    expect(valueKindProblem(computed, series('x', [Infinity, NaN]))).toBeUndefined();
+    expect(activeBy(instances, 'cap')).toEqual({ up: true, down: true, infhistory: false, nan: false, nanhistory: true });
+    expect(instances[0].values).toMatchObject({ zscore: 'Infinity', direction: 'spike', mean: 10 });
+    expect(instances[1].values).toMatchObject({ zscore: '-Infinity', direction: 'drop' });
+    const column = rule({ group_by: ['cap'], condition: { type: 'zscore', zscore: 'z' } });
+    expect(activeBy(judgeAt(column, [{ cap: 'inf', z: Infinity }, { cap: 'nan', z: NaN }, { cap: 'neg', z: -Infinity }]).instances, 'cap')).toEqual({ inf: true, nan: false, neg: true });
+  });
+});
+
+describe('judge: the values an instance keeps are bounded', () => {
+  it('a text value is cut to VALUE_TEXT_MAX, all of them together to VALUES_TEXT_MAX, short ones whole (was: a 600 KB column went whole into the state and the PagerDuty event)', () => {
+    const r = rule({ group_by: ['id'] });
+    const big = judgeAt(r, [{ id: 'x', blob: 'y'.repeat(600_000), n: 1, ok: true, none: null }]).instances[0].values;
+    expect(big.blob).toBe(`${'y'.repeat(VALUE_TEXT_MAX - 1)}…`);
+    expect(big).toMatchObject({ id: 'x', n: 1, ok: true, none: null });
+    const wide: Row = { id: 'w' };
+    for (let k = 0; k < 20; k++) wide[`c${k}`] = String(k).repeat(3000);
+    const values = judgeAt(r, [wide]).instances[0].values;
+    const texts = Object.values(values).filter((v): v is string => typeof v === 'string');
+    expect(texts.reduce((n, t) => n + t.length, 0)).toBeLessThanOrEqual(VALUES_TEXT_MAX);
+    expect(values.id).toBe('w');
+    expect(Object.keys(values)).toHaveLength(21);
+    // an equal share each (to the character): the columns are cut alike
+    const lengths = texts.filter((t) => t !== 'w').map((t) => t.length);
+    expect(Math.max(...lengths) - Math.min(...lengths)).toBeLessThanOrEqual(1);
+    expect(Math.min(...lengths)).toBeGreaterThan(1500);
   });
 });
 
@@ -1300,6 +1407,23 @@ describe('planNotifications', () => {
     });
   });
 
+  it(`a PagerDuty event over ${PAGERDUTY_MAX_EVENT_BYTES} bytes loses its custom_details, as Alertmanager's, with a warning (was: sent whole, refused by PagerDuty, and the alert's later events waited behind it)`, () => {
+    const huge = rule({ name: 'crit', severity: 'critical', summary: 'big {{ capability }}', details: '{% for i in range(200) %}{{ blob }}{% endfor %}' });
+    const i = firing({}, { capability: 'chat' });
+    i.values = { capability: 'chat', blob: 'y'.repeat(VALUE_TEXT_MAX) };
+    const j = firing({}, { capability: 'code' });
+    j.values = { capability: 'code', blob: 'small' };
+    const p = plan({ [i.key]: i, [j.key]: j }, T0, { rules: new Map([[huge.name, huge]]), routes: routes({ receiver: 'pd_main' }) });
+    const ev = (key: string) => p.entries.find((e) => e.items[0].instance === key)!.body as PagerDutyEvent;
+    expect(ev(i.key).payload!.custom_details).toEqual({ error: PAGERDUTY_DETAILS_REMOVED });
+    expect(Buffer.byteLength(JSON.stringify({ routing_key: 'k'.repeat(32), ...ev(i.key) }))).toBeLessThanOrEqual(PAGERDUTY_MAX_EVENT_BYTES);
+    expect(ev(i.key).payload!.summary).toBe('big chat');
+    // the other instance keeps its details
+    expect(ev(j.key).payload!.custom_details).toMatchObject({ row: { blob: 'small' }, details: 'small'.repeat(200) });
+    expect(p.warnings).toHaveLength(1);
+    expect(p.warnings[0]).toMatch(/^the PagerDuty event of crit\{capability="chat"\} is [\d,]+ bytes, over PagerDuty's limit of 512 KB \(512,000 bytes\): its custom_details are replaced by/);
+  });
+
   describe('Slack body', () => {
     const slackRule = rule({
       name: 'crit',
@@ -1359,6 +1483,50 @@ describe('planNotifications', () => {
       expect(fields[0]).toMatch(/^\*Rows\*\n(a&amp;)+a?…$/);
       expect(fields[1]).toMatch(/^\*Nn+…\*\nx$/);
       expect(fields[3]).toBe('*Severity*\ncritical');
+    });
+
+    it(`a message's blocks hold at most SLACK_MESSAGE_TEXT_MAX (${SLACK_MESSAGE_TEXT_MAX}) characters of text: a group of long alerts goes out in more parts (was: 20 alerts of 3,000 characters in one message, which Slack refuses as msg_blocks_too_long)`, () => {
+      const wordy = rule({ name: 'crit', severity: 'critical', summary: '{{ capability }} {{ long }}', fields: { A: '{{ long }}', B: '{{ long }}', C: '{{ long }}', D: '{{ long }}' } });
+      const s: Record<string, InstanceState> = {};
+      for (let k = 0; k < SLACK_MAX_ITEMS; k++) {
+        const i = mk(`cap${String(k).padStart(3, '0')}`, k);
+        i.values.long = 'w'.repeat(2500);
+        s[i.key] = i;
+      }
+      const p = plan(s, T0, { rules: new Map([[wordy.name, wordy]]), routes: RS });
+      expect(p.entries.length).toBeGreaterThan(1);
+      for (const e of p.entries) {
+        const body = e.body as SlackMessage;
+        expect(blocksText([...body.blocks!, ...body.attachments!])).toBeLessThanOrEqual(SLACK_MESSAGE_TEXT_MAX);
+        expect((body.attachments as unknown[]).length).toBe(e.items.length);
+        for (const a of body.attachments as Array<{ blocks: Array<Record<string, any>> }>) {
+          const fields: string[] = a.blocks[1].fields.map((f: { text: string }) => f.text);
+          expect(fields.reduce((n, f) => n + f.length, 0)).toBeLessThanOrEqual(SLACK_FIELDS_TEXT_MAX);
+          expect(fields.every((f) => f.length <= 2000)).toBe(true);
+          expect(fields.at(-1)).toBe('*Severity*\ncritical');
+        }
+      }
+      // every alert once, the parts headed by the group's count and which of its alerts each holds
+      expect(p.entries.flatMap((e) => e.items.map((x) => x.instance)).sort()).toEqual(Object.keys(s).sort());
+      const headers = p.entries.map((e) => ((e.body as SlackMessage).blocks![0] as { text: { text: string } }).text.text);
+      expect(headers[0]).toMatch(/ — 20 firing \(1–\d+\)$/);
+      expect(headers.at(-1)).toMatch(/ — 20 firing \(\d+–20\)$/);
+      // short alerts still go 20 to a message
+      const short: Record<string, InstanceState> = {};
+      for (let k = 0; k < SLACK_MAX_ITEMS; k++) {
+        const i = mk(`cap${String(k).padStart(3, '0')}`, k);
+        short[i.key] = i;
+      }
+      expect(plan(short, T0, opts).entries.map((e) => e.items.length)).toEqual([SLACK_MAX_ITEMS]);
+    });
+
+    it("a link longer than a button's URL may be (3,000 characters) gets no button (was: sent, and Slack refuses the message)", () => {
+      const r = rule({ name: 'crit', severity: 'critical', links: { dashboard: 'https://bi.example.com/d?q={{ long }}', runbook: 'https://runbooks.example.com/x' } });
+      const a = mk('chat', 1);
+      a.values.long = 'q'.repeat(3000);
+      const p = plan({ [a.key]: a }, T0, { rules: new Map([[r.name, r]]), routes: RS });
+      const att = (p.entries[0].body as SlackMessage).attachments as Array<{ blocks: Array<Record<string, any>> }>;
+      expect(att[0].blocks.find((b) => b.type === 'actions')!.elements.map((b: { url: string }) => b.url)).toEqual(['https://runbooks.example.com/x']);
     });
 
     it('no actions block without an http(s) link', () => {

@@ -68,11 +68,67 @@ export function truncateSummary(summary: string, max = PAGERDUTY_SUMMARY_MAX): s
   return `${summary.slice(0, cut)}…`;
 }
 
-/** The request body: the event with routing_key added and payload.summary cut to 1024 characters. */
-export function pagerDutyBody(routingKey: string, ev: PagerDutyEvent): Record<string, unknown> {
+/**
+ * PagerDuty's limit on an event ("Events API payloads are limited to 512 KB"), in bytes of its
+ * JSON body, as Alertmanager counts it (notify/pagerduty: maxEventSize = 512000).
+ */
+export const PAGERDUTY_MAX_EVENT_BYTES = 512_000;
+/** What custom_details holds instead when the event is over the limit: Alertmanager's words. */
+export const PAGERDUTY_DETAILS_REMOVED = 'Custom details have been removed because the original event exceeds the maximum size of 512KB';
+/** A routing key's length (PagerDuty's integration keys have 32 characters): the size of an event is judged with one this long before the key is known. */
+const ROUTING_KEY_PLACEHOLDER = 'x'.repeat(32);
+
+/**
+ * The request body: the event with routing_key added and payload.summary cut to 1024 characters;
+ * and, as Alertmanager does (encodeMessage), when its JSON is over PAGERDUTY_MAX_EVENT_BYTES,
+ * payload.custom_details replaced by `{error: PAGERDUTY_DETAILS_REMOVED}` (`removedAt`: the size it
+ * had, for the warning). A 4xx is never retried, and the alert's later events wait behind it.
+ */
+export function fitPagerDutyBody(routingKey: string, ev: PagerDutyEvent): { body: Record<string, unknown>; removedAt?: number } {
   const body: Record<string, unknown> = { routing_key: routingKey, ...ev };
-  if (ev.payload) body.payload = { ...ev.payload, summary: truncateSummary(ev.payload.summary ?? '') };
-  return body;
+  if (!ev.payload) return { body };
+  const payload = { ...ev.payload, summary: truncateSummary(ev.payload.summary ?? '') };
+  body.payload = payload;
+  const bytes = Buffer.byteLength(JSON.stringify(body));
+  if (bytes <= PAGERDUTY_MAX_EVENT_BYTES || payload.custom_details === undefined) return { body };
+  payload.custom_details = { error: PAGERDUTY_DETAILS_REMOVED };
+  return { body, removedAt: bytes };
+}
+
+/**
+ * How long each of these texts may stay so that together they take at most `total` characters,
+ * each at most `each` (one for all, or one per text): the short ones whole, the long ones an
+ * equal share of what the short ones leave.
+ */
+export function fairShares(lengths: number[], total: number, each: number | number[]): number[] {
+  const cap = (i: number) => (typeof each === 'number' ? each : each[i]);
+  const want = (i: number) => Math.min(lengths[i], cap(i));
+  const order = lengths.map((_, i) => i).sort((a, b) => want(a) - want(b));
+  const out = new Array<number>(lengths.length);
+  let left = Math.max(0, total);
+  order.forEach((i, k) => {
+    out[i] = Math.max(0, Math.min(cap(i), Math.floor(left / (order.length - k))));
+    left -= Math.min(lengths[i], out[i]);
+  });
+  return out;
+}
+
+/** The request body (fitPagerDutyBody's). */
+export function pagerDutyBody(routingKey: string, ev: PagerDutyEvent): Record<string, unknown> {
+  return fitPagerDutyBody(routingKey, ev).body;
+}
+
+/** The event as it is queued: within PagerDuty's limit once its routing key is added (`removedAt`: its size before custom_details went). */
+export function fitPagerDutyEvent(ev: PagerDutyEvent): { event: PagerDutyEvent; removedAt?: number } {
+  const { body, removedAt } = fitPagerDutyBody(ROUTING_KEY_PLACEHOLDER, ev);
+  if (removedAt === undefined) return { event: ev };
+  const { routing_key: _key, ...event } = body;
+  return { event: event as unknown as PagerDutyEvent, removedAt };
+}
+
+/** The warning an event whose custom_details were removed gives (Alertmanager logs one too). */
+export function detailsRemovedWarning(what: string, bytes: number): string {
+  return `the PagerDuty event of ${what} is ${bytes.toLocaleString('en-US')} bytes, over PagerDuty's limit of 512 KB (${PAGERDUTY_MAX_EVENT_BYTES.toLocaleString('en-US')} bytes): its custom_details are replaced by {"error": "${PAGERDUTY_DETAILS_REMOVED}"}, as Alertmanager does`;
 }
 
 interface Hop {
@@ -200,7 +256,9 @@ export async function sendPagerDuty(
   // exposes `event` as a named export via cjs-module-lexer; `default` is module.exports.
   const pd = await import('@pagerduty/pdjs');
   const event = pd.event ?? (pd as unknown as { default: typeof pd }).default.event;
-  const data = pagerDutyBody(t.routingKey, ev);
+  const { body: data, removedAt } = fitPagerDutyBody(t.routingKey, ev);
+  // (an event queued by an older Vigil, which did not fit it)
+  if (removedAt !== undefined) opts.onWarning?.(detailsRemovedWarning(`dedup_key ${ev.dedup_key}`, removedAt));
   const secureContext = t.ca ? secureContextFor(t.ca) : undefined;
   let attempts = 0;
   let ambiguous = false;

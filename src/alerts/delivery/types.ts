@@ -70,4 +70,6 @@ export interface SendOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Called before every retry with the reason, for progress output (already redacted). */
   onRetry?: (info: { attempt: number; delayMs: number; reason: string }) => void;
+  /** Called when the message had to be changed to be accepted (PagerDuty: custom_details removed from an event over 512 KB). */
+  onWarning?: (message: string) => void;
 }
