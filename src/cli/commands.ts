@@ -14,7 +14,7 @@ import { sourceFolderPaths } from '../project/paths.js';
 import { compileProject, VIGIL_VERSION, type CompileResult, type ResolvedTarget } from '../compile/compile-project.js';
 import { STATE_FORMAT } from '../version.js';
 import { resolveTarget } from '../compile/resolve-target.js';
-import { loadCache, saveCache, writeCompileArtifacts, writeTargetJson, type CacheFile } from '../project/artifacts.js';
+import { loadCache, saveCache, writeCompileArtifacts, writeProjectFile, writeTargetJson, type CacheFile } from '../project/artifacts.js';
 import { startSnapshot, type SnapshotStart } from '../project/snapshot.js';
 import { SelectorError, selectNodes, selectorExprs, withTests } from '../compile/selector.js';
 import { redact } from '../secrets.js';
@@ -336,12 +336,16 @@ export async function runExecute(
     const units = planned.nodes.filter((n): n is UnitTestNode => n.resource_type === 'unit_test');
     const { typeGivens } = await import('../testing/unit-tests.js');
     const built = await builtColumnsOf(c, units);
+    const untyped = new Map(units.map((t) => [t, t.compiled_sql]));
     const typing = units.flatMap((t) => typeGivens(t, built));
     const unreadable = typing.filter((x) => x.code === 'E_UNIT_UNREADABLE');
     // (the target is there and could not be read: a failure of this run, exit 1, not of the project)
     if (unreadable.length) throw new WarehouseError(`${unreadable.map((d) => `${d.file}:${d.line}: ${d.message}`).join('\n')}\n  hint: ${unreadable[0].hint}`, '');
     for (const d of typing.filter((x) => x.severity === 'warn')) err(formatDiagnostic(d));
     if (hasErrors(typing)) throw new ProjectError(typing.filter((x) => x.severity === 'error'));
+    // the file an error names (compiled_path) holds the SQL that runs: typed here, after the compile
+    // wrote it untyped (redacted, as every compiled file; the next compile writes its own again)
+    for (const t of units) if (t.compiled_sql !== untyped.get(t)) writeProjectFile(join(c.files.root, t.compiled_path), `${t.compiled_sql}\n`);
     unitRunner = new UnitRunner(session);
     const problems = await unitRunner.preflight(units).catch(async (e: unknown) => {
       await unitRunner?.close().catch(() => undefined);

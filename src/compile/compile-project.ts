@@ -21,7 +21,7 @@ import { dialectOf, getWarehouse } from '../adapters/index.js';
 import { fillEnvVars, resolveTarget } from './resolve-target.js';
 import { listFiles, PROJECT_FILE, readProjectText, SQL_FILE, unvalidatedSourceNames, type ProjectFiles, type RawFile } from '../project/load-project.js';
 import { stampHolds } from '../project/paths.js';
-import { MODEL_CONFIG_KEYS, ModelConfigSchema, SingularTestConfigSchema, SNAPSHOT_CONFIG_KEYS, SnapshotConfigSchema, type ModelConfig, type ModelProps, type ColumnProps, type HookValue, type SeedProps, type SnapshotConfig, type SnapshotProps, type SourceProps, type SourceTableProps, type TestEntry, type Freshness } from '../project/schema.js';
+import { MODEL_CONFIG_KEYS, ModelConfigSchema, SingularTestConfigSchema, SNAPSHOT_CONFIG_KEYS, SnapshotConfigSchema, snapshotRunConfig, UNSUPPORTED_SNAPSHOT_KEYS, type ModelConfig, type ModelProps, type ColumnProps, type HookValue, type SeedProps, type SnapshotConfig, type SnapshotProps, type SourceProps, type SourceTableProps, type TestEntry, type Freshness } from '../project/schema.js';
 import { stringTextAt, type YamlSource } from '../project/yaml-source.js';
 import { explainIssues, showPath } from '../project/issues.js';
 import { callFinder, emptyCalls, escapeRe, envStamp, isTemplateError, lineColAt, PH_OPEN, PLACEHOLDER_RE, TemplateEnv, type RenderCalls, type TemplateError } from './template-env.js';
@@ -864,7 +864,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       for (const k of bad) {
         const hint = didYouMean(k, SNAPSHOT_CONFIG_KEYS);
         // (in this block's text: the same key in an earlier block of the file is not this one)
-        ds.push(diag('E_CONFIG', `snapshot '${name}': unknown config key '${k}'`, { file: f.path, ...locate(body, new RegExp(`\\b${escapeRe(k)}\\s*=`)) }, hint ? `did you mean '${hint}'?` : `snapshot keys: ${SNAPSHOT_CONFIG_KEYS.join(', ')}`));
+        ds.push(diag('E_CONFIG', `snapshot '${name}': ${UNSUPPORTED_SNAPSHOT_KEYS[k] ? `config key '${k}' is ${UNSUPPORTED_SNAPSHOT_KEYS[k]}` : `unknown config key '${k}'`}`, { file: f.path, ...locate(body, new RegExp(`\\b${escapeRe(k)}\\s*=`)) }, UNSUPPORTED_SNAPSHOT_KEYS[k] ? undefined : hint ? `did you mean '${hint}'?` : `snapshot keys: ${SNAPSHOT_CONFIG_KEYS.join(', ')}`));
       }
       if (bad.length) continue;
       const r = SnapshotConfigSchema.safeParse(calls.config);
@@ -880,7 +880,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         continue;
       }
       const written = Object.entries(configArgsAsWritten(body, RELATION_CONFIGS)).filter(([k]) => calls.config[k] !== undefined);
-      snapDrafts.set(name, { name, file: f, line: where.line, sql: out, calls, config: { ...r.data, tags: asArray(r.data.tags) }, ...(written.length ? { relationWritten: Object.fromEntries(written) } : {}) });
+      snapDrafts.set(name, { name, file: f, line: where.line, sql: out, calls, config: { ...snapshotRunConfig(r.data), tags: asArray(r.data.tags) }, ...(written.length ? { relationWritten: Object.fromEntries(written) } : {}) });
     }
     if (!found) ds.push(diag('E_SNAPSHOT', `${f.path} holds no {% snapshot name %} ... {% endsnapshot %} block`, { file: f.path, line: 1, column: 1 }, 'a snapshot file wraps its SELECT in {% snapshot name %} ... {% endsnapshot %}'));
   }
@@ -935,7 +935,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       const bad = Object.keys(cfg).filter((k) => !SNAPSHOT_CONFIG_KEYS.includes(k));
       for (const k of bad) {
         const hint = didYouMean(k, SNAPSHOT_CONFIG_KEYS);
-        ds.push(diag('E_CONFIG', `snapshot '${p.name}': unknown config key '${k}'`, { file: pf.path, ...pf.yaml.locate(['snapshots', i, 'config', k], true) }, hint ? `did you mean '${hint}'?` : `snapshot keys: ${SNAPSHOT_CONFIG_KEYS.join(', ')}`));
+        ds.push(diag('E_CONFIG', `snapshot '${p.name}': ${UNSUPPORTED_SNAPSHOT_KEYS[k] ? `config key '${k}' is ${UNSUPPORTED_SNAPSHOT_KEYS[k]}` : `unknown config key '${k}'`}`, { file: pf.path, ...pf.yaml.locate(['snapshots', i, 'config', k], true) }, UNSUPPORTED_SNAPSHOT_KEYS[k] ? undefined : hint ? `did you mean '${hint}'?` : `snapshot keys: ${SNAPSHOT_CONFIG_KEYS.join(', ')}`));
       }
       if (bad.length) return;
       const r = SnapshotConfigSchema.safeParse(cfg);
@@ -950,7 +950,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         disabled[snapUid(p.name)] = { resource_type: 'snapshot', name: p.name, file: pf.path, fqn: fqnOf('snapshot', pf.path, p.name) };
         return;
       }
-      snapDrafts.set(p.name, { name: p.name, file: { path: pf.path, text: body }, line: at.line, sql: out, calls, config: { ...r.data, ...(meta ? { meta } : {}), tags: asArray(r.data.tags) } });
+      snapDrafts.set(p.name, { name: p.name, file: { path: pf.path, text: body }, line: at.line, sql: out, calls, config: { ...snapshotRunConfig(r.data), ...(meta ? { meta } : {}), tags: asArray(r.data.tags) } });
     });
   }
   // ---- built-in sources: the tables Vigil itself writes (the alert history), where a model, a

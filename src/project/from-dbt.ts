@@ -35,7 +35,7 @@ import { PYYAML_RESOLVERS } from './pyyaml-scalars.js';
 const PYYAML_FLOAT = PYYAML_RESOLVERS.find((r) => r.name === 'float')!.test;
 import { showPath } from './issues.js';
 import { keptOnlyQuoted, readHeader, seedColumnName, seedColumnTypes } from '../seeds/seed-csv.js';
-import { MATERIALIZATIONS, MODEL_CONFIG_KEYS, ModelConfigSchema, PropertiesFileSchema, SeedConfigSchema, SingularTestConfigSchema, SNAPSHOT_CONFIG_KEYS } from './schema.js';
+import { MATERIALIZATIONS, MODEL_CONFIG_KEYS, ModelConfigSchema, PropertiesFileSchema, SeedConfigSchema, SingularTestConfigSchema, SNAPSHOT_CONFIG_KEYS, UNSUPPORTED_SNAPSHOT_KEYS } from './schema.js';
 import { docRef } from '../install.js';
 import { typeFamily } from '../adapters/type-family.js';
 import { DATETIME_MEMBERS } from '../compile/py-datetime.js';
@@ -167,9 +167,8 @@ const CONFIG_HINTS: Record<string, string> = {
   batch_size: 'microbatch models are not supported',
   lookback: 'microbatch models are not supported',
   begin: 'microbatch models are not supported',
-  hard_deletes: "Vigil's snapshots take invalidate_hard_deletes: true (for hard_deletes: invalidate)",
-  dbt_valid_to_current: 'not supported: a current version has dbt_valid_to NULL',
-  snapshot_meta_column_names: "not supported: Vigil's snapshot columns are dbt_valid_from, dbt_valid_to, dbt_updated_at, dbt_scd_id",
+  hard_deletes: "new_record is not supported: Vigil's snapshots take hard_deletes: invalidate (a deleted key's current version closed) or ignore",
+  ...UNSUPPORTED_SNAPSHOT_KEYS,
   transient: 'Snowflake only',
   copy_grants: 'Snowflake only',
   file_format: 'not supported',
@@ -934,6 +933,7 @@ export function scanTemplate(text: string, kind: TemplateKind, opts: ScanOptions
         if (k.key === 'materialized' && !(MATERIALIZATIONS as readonly string[]).includes(lit)) add(where, `materialized='${lit}': Vigil's materializations are ${MATERIALIZATIONS.join(', ')}`);
         if (k.key === 'incremental_strategy' && !['append', 'merge', 'delete+insert', 'insert_overwrite'].includes(lit)) add(where, `incremental_strategy='${lit}': Vigil's are append, merge, delete+insert, insert_overwrite`);
         if (k.key === 'on_schema_change' && !['ignore', 'fail', 'append_new_columns'].includes(lit)) add(where, `on_schema_change='${lit}': Vigil's are ignore, fail, append_new_columns`);
+        if (kind === 'snapshot' && k.key === 'hard_deletes' && lit === 'new_record') add(where, `hard_deletes='new_record'${hintFor('hard_deletes')}`);
       }
     }
   }
@@ -1416,14 +1416,9 @@ export function convertPropertiesYaml(text: string, file: string, ctx: Propertie
       if (!isMap(cfg)) continue;
       for (const pair of [...cfg.items]) {
         const k = isScalar(pair.key) ? String(pair.key.value) : '';
-        if (SNAPSHOT_CONFIG_KEYS.includes(k)) continue;
         const v = isScalar(pair.value) ? pair.value.value : undefined;
-        if (k === 'hard_deletes' && (v === 'invalidate' || v === 'ignore')) {
-          cfg.delete(k);
-          if (v === 'invalidate') cfg.set('invalidate_hard_deletes', true);
-          changed = true;
-          continue;
-        }
+        // (dbt 1.9's hard_deletes is Vigil's too, but for new_record)
+        if (SNAPSHOT_CONFIG_KEYS.includes(k) && !(k === 'hard_deletes' && v === 'new_record')) continue;
         nc(['snapshots', i, 'config', k], `snapshot '${name}': config ${k}: not converted${hintFor(k)}`, pair.key);
         cfg.delete(k);
         changed = true;

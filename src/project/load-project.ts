@@ -53,6 +53,8 @@ export interface ProjectFiles {
   diagnostics: Diagnostic[];
   /** Reads a fixture file (CSV) named by a unit test, relative to the root; undefined if missing. */
   readFixture?: (path: string) => string | undefined;
+  /** The CSV files under `<paths.tests>/fixtures` (relative to the root): what dbt's fixture names (a file name without extension) name. */
+  fixtureFiles?: () => string[];
   /** The paths readFixture was asked for (relative to the root, found or not): `--watch` compiles again when one changes. */
   fixturesRead?: Set<string>;
   /** The files that are symbolic links, with the real path of the file each points to: `--watch` watches those too. */
@@ -197,8 +199,9 @@ export function loadProject(projectDir: string, opts: { keepYaml?: boolean } = {
     fixturesRead.add(toPosix(relative(root, abs)));
     return existsSync(abs) ? readProjectText(abs) : undefined;
   };
+  const fixtureFiles = () => listFiles(root, `${paths.tests}/fixtures`, /\.csv$/i);
   const links = new Map([...found.links].filter(([p]) => kindOf(kindList, p)));
-  return { root, project, projectYaml, paths, models, seeds, snapshots, macros, singularTests, dashboards, docs, properties, unvalidatedSources, diagnostics, readFixture, fixturesRead, links };
+  return { root, project, projectYaml, paths, models, seeds, snapshots, macros, singularTests, dashboards, docs, properties, unvalidatedSources, diagnostics, readFixture, fixtureFiles, fixturesRead, links };
 }
 
 /** The kind of project file `p` is (by its folder and name), if any. */

@@ -307,6 +307,8 @@ export const SnapshotConfigSchema = z
     check_cols: z.union([z.literal('all'), z.array(z.string().min(1)).min(1)]).optional(),
     /** a row gone from the source closes its current version */
     invalidate_hard_deletes: z.boolean().optional(),
+    /** dbt 1.9's spelling of it: invalidate (invalidate_hard_deletes: true) or ignore (false); new_record is refused */
+    hard_deletes: z.enum(['ignore', 'invalidate', 'new_record']).optional(),
     target_schema: z.string().min(1).optional(),
     schema: z.string().min(1).optional(),
     alias: z.string().min(1).optional(),
@@ -319,10 +321,25 @@ export const SnapshotConfigSchema = z
     if (c.strategy === 'timestamp' && !c.updated_at) ctx.addIssue({ code: 'custom', path: ['updated_at'], message: "strategy 'timestamp' needs updated_at: the column that says when a row changed" });
     if (c.strategy === 'check' && !c.check_cols) ctx.addIssue({ code: 'custom', path: ['check_cols'], message: "strategy 'check' needs check_cols: a list of columns, or 'all'" });
     // (dbt ignores check_cols with timestamp; accepted, it would have no effect: refused)
+    if (c.hard_deletes === 'new_record')
+      ctx.addIssue({ code: 'custom', path: ['hard_deletes'], message: "new_record (dbt 1.9: a deleted key gets a new version with dbt_is_deleted = 'True') is not supported: use hard_deletes: invalidate, which closes a deleted key's current version (dbt_valid_to set; a key with no current version is deleted), or ignore" });
+    else if (c.hard_deletes !== undefined && c.invalidate_hard_deletes !== undefined && c.invalidate_hard_deletes !== (c.hard_deletes === 'invalidate'))
+      ctx.addIssue({ code: 'custom', path: ['hard_deletes'], message: `${c.hard_deletes}, but invalidate_hard_deletes: ${c.invalidate_hard_deletes}: they disagree; keep one (hard_deletes is dbt 1.9's spelling of invalidate_hard_deletes)` });
     if (c.strategy === 'timestamp' && c.check_cols) ctx.addIssue({ code: 'custom', path: ['check_cols'], message: "strategy 'timestamp' compares no columns (a row changed when its updated_at is later): remove check_cols, or use strategy 'check' (with updated_at, its versions start at updated_at)" });
   });
 export type SnapshotConfig = z.infer<typeof SnapshotConfigSchema>;
-export const SNAPSHOT_CONFIG_KEYS = ['strategy', 'unique_key', 'updated_at', 'check_cols', 'invalidate_hard_deletes', 'target_schema', 'schema', 'alias', 'tags', 'enabled', 'meta'];
+export const SNAPSHOT_CONFIG_KEYS = ['strategy', 'unique_key', 'updated_at', 'check_cols', 'invalidate_hard_deletes', 'hard_deletes', 'target_schema', 'schema', 'alias', 'tags', 'enabled', 'meta'];
+
+/** dbt's snapshot config keys Vigil does not take, and what it does instead (an error says so, not the list of keys). */
+export const UNSUPPORTED_SNAPSHOT_KEYS: Record<string, string> = {
+  dbt_valid_to_current: 'not supported: a current version has dbt_valid_to NULL (select them with `where dbt_valid_to is null`; a model over the snapshot can coalesce it to a date)',
+  snapshot_meta_column_names: "not supported: Vigil's snapshot columns are dbt_valid_from, dbt_valid_to, dbt_updated_at, dbt_scd_id (rename them in a model over the snapshot)",
+};
+
+/** A snapshot's config as it runs: dbt 1.9's hard_deletes (ignore, invalidate) as invalidate_hard_deletes. */
+export function snapshotRunConfig<T extends SnapshotConfig>(c: T): T {
+  return c.hard_deletes === undefined ? c : { ...c, invalidate_hard_deletes: c.hard_deletes === 'invalidate' };
+}
 
 const SeedPropsSchema = z
   .object({

@@ -255,6 +255,17 @@ export class UnitRunner {
     const sql = filter && t.compiled_sql.endsWith(filter) ? t.compiled_sql.slice(0, -filter.length) : t.compiled_sql;
     const names = await c.columnsOf(reveal(sql, t.env_vars));
     if (!names) return ds;
+    // expect.where naming a column the model does not produce (the model binds): the YAML's mistake
+    if (t.expect_where && sql !== t.compiled_sql) {
+      const e = await c.query(`select * from (\n${reveal(t.compiled_sql, t.env_vars)}\n) as __vigil_where limit 0`).then(() => undefined, (x: unknown) => x);
+      // (DuckDB's binder, Postgres' words)
+      const m = e === undefined ? null : /Referenced column "([^"]+)" not found|column "([^".]+)" does not exist/.exec(firstLine(e));
+      const col = m?.[1] ?? m?.[2];
+      if (col !== undefined && !names.includes(col)) {
+        const hint = didYouMean(col, names);
+        ds.push(diag('E_UNIT', `expect.where: '${t.model}' does not produce column '${col}'${hint ? ` — did you mean '${hint}'?` : ''}`, { file: t.file, line: t.expect_where.line }, `${t.model} produces: ${names.join(', ')}`));
+      }
+    }
     const expected = [...new Set(t.expect_rows.flatMap((r) => Object.keys(r)))];
     for (const col of expected.filter((x) => !names.includes(x))) {
       const ri = t.expect_rows.findIndex((r) => col in r);

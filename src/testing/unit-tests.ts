@@ -226,6 +226,47 @@ export function lossyValue(v: unknown, type: string | undefined, written?: strin
   return undefined;
 }
 
+/**
+ * A given row's key as the input's column it names: the column of that spelling, else the one
+ * column it names in another case (dbt lower-cases both: `USER_ID` is `user_id`). `missing`: none;
+ * `ambiguous`: several differ only in case (a quoted `"Id"` beside `id`), none spelt so.
+ */
+export function givenColumn(key: string, columns: readonly string[]): { name: string } | { missing: true } | { ambiguous: string[] } {
+  if (columns.includes(key)) return { name: key };
+  const same = columns.filter((c) => c.toLowerCase() === key.toLowerCase());
+  if (same.length === 1) return { name: same[0] };
+  return same.length ? { ambiguous: same } : { missing: true };
+}
+
+/**
+ * Given rows with each key spelt as the column it names (givenColumn), and what does not name one:
+ * a key that is no column (`missing`, each with its row), or two keys of a row naming one column.
+ */
+export function givenRowsAs(rows: Array<Record<string, GivenValue>>, columns: readonly string[], said = { not: 'is not one of its columns', listed: 'its columns' }): { rows: Array<Record<string, GivenValue>>; problems: Array<{ row: number; key: string; message: string; hint?: string }> } {
+  const problems: Array<{ row: number; key: string; message: string; hint?: string }> = [];
+  const out = rows.map((r, row) => {
+    const named: Record<string, GivenValue> = {};
+    const from = new Map<string, string>();
+    for (const [key, v] of Object.entries(r)) {
+      const c = givenColumn(key, columns);
+      if ('missing' in c) {
+        // (the nearest of the columns the row does not give)
+        const hint = didYouMean(key, columns.filter((x) => !(x in r)));
+        problems.push({ row, key, message: `column '${key}' ${said.not}${hint ? ` — did you mean '${hint}'?` : ''}`, hint: `${said.listed}: ${columns.join(', ')}` });
+      } else if ('ambiguous' in c) {
+        problems.push({ row, key, message: `column '${key}' names ${c.ambiguous.map((x) => `'${x}'`).join(' and ')}, which differ only in case`, hint: 'spell the column exactly' });
+      } else if (from.has(c.name)) {
+        problems.push({ row, key, message: `'${from.get(c.name)}' and '${key}' are both column '${c.name}' (column names are matched whatever their case, as dbt matches them)`, hint: 'give it once' });
+      } else {
+        from.set(c.name, key);
+        named[c.name] = v;
+      }
+    }
+    return named;
+  });
+  return { rows: out, problems };
+}
+
 /** expect.where as compiled_sql ends with it (the runner takes it off to tell its errors from the model's). */
 export const expectFilter = (where: string): string => `\nwhere ${where}`;
 
@@ -325,9 +366,19 @@ export function typeGivens(t: UnitTestNode, built: (of: string) => BuiltColumns)
   const said: Diagnostic[] = [];
   for (const g of t.givens) {
     if (!g.typing) continue;
-    const { cte, rows, columns, of } = g.typing;
+    const { cte, columns, of } = g.typing;
     const b = built(of);
     const wh = new Map('columns' in b ? b.columns.map((c) => [c.name, c.data_type] as const) : []);
+    // the input's columns known (its relation's, and the declared ones): a given key is one of
+    // them, in any case, as dbt has it ("Invalid column name"); a key that is none would be a
+    // column of the given alone, the real one reading NULL (the test passing on nothing)
+    let rows = g.typing.rows;
+    if (wh.size) {
+      const named = givenRowsAs(rows, [...new Set([...wh.keys(), ...columns.map((c) => c.name)])], { not: 'is not one of its columns in the warehouse', listed: 'its columns' });
+      for (const p of named.problems) said.push(diag('E_UNIT', `given ${g.input}: ${p.message}`, { file: g.row_file ?? t.file, line: g.row_lines?.[p.row] ?? g.line }, p.hint));
+      if (named.problems.length) continue;
+      rows = named.rows;
+    }
     const given = [...new Set(rows.flatMap((r) => Object.keys(r)))];
     // the relation's columns first (a model selecting * reads them all), then the declared and given ones it lacks
     const cols: ColumnInfo[] = wh.size
@@ -485,7 +536,14 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
           key = `ref:${parsed.name}`;
         } else if (parsed.kind === 'source') {
           const s = sources.get(`${parsed.source}.${parsed.table}`);
-          if (!s) return fail('E_UNIT', `given source('${parsed.source}', '${parsed.table}'): no such source`, [...path, 'input']);
+          if (!s) {
+            // (the nearest table of that source; else the nearest source.table)
+            const tables = [...sources.values()].filter((x) => x.source_name === parsed.source).map((x) => x.name);
+            const table = didYouMean(parsed.table, tables);
+            const both = tables.length ? undefined : didYouMean(`${parsed.source}.${parsed.table}`, sources.keys());
+            const hint = table ? `source('${parsed.source}', '${table}')` : both ? `source('${both.slice(0, both.indexOf('.'))}', '${both.slice(both.indexOf('.') + 1)}')` : undefined;
+            return fail('E_UNIT', `given source('${parsed.source}', '${parsed.table}'): no such source${hint ? ` — did you mean ${hint}?` : ''}`, [...path, 'input']);
+          }
           columns = s.columns;
           key = `source:${parsed.source}.${parsed.table}`;
         } else {
@@ -494,24 +552,29 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
         }
         const read = readRows(g, files, pf.yaml, [...base, ...path], (m, p, loc) => fail('E_UNIT', `given ${g.input}: ${m}`, [...path, ...p], undefined, loc));
         if (!read) return;
-        const rows = read.rows;
+        let rows = read.rows;
         // a cell's value as written (a YAML integer past 2^53 is said with its digits; CSV cells are text)
         const writtenAt = (cell: (string | number)[]) => (typeof g.rows === 'object' ? pf.yaml.scalarAt([...base, ...cell])?.source : undefined);
+        // (CSV rows and fixtures: the block, or the row in its file; a mapping: the cell)
+        const cellAt = (ri: number, key: string): [(string | number)[], { file: string; line: number } | undefined] =>
+          read.file ? [[...path, 'fixture'], { file: read.file, line: read.lines[ri] }] : [typeof g.rows === 'object' ? [...path, 'rows', ri, key] : [...path, 'rows'], undefined];
         if (columns.length) {
           const declared = columns.map((c) => c.name);
+          // a key names a declared column in any case, as dbt matches them (`USER_ID`: user_id)
+          const named = givenRowsAs(rows, declared, { not: 'is not declared for it', listed: 'declared columns' });
+          for (const p of named.problems) {
+            const [cell, loc] = cellAt(p.row, p.key);
+            fail('E_UNIT', `given ${g.input}: ${p.message}`, cell, p.hint, loc);
+          }
+          const keyOf = rows.map((r) => new Map(Object.keys(r).map((k) => [givenColumn(k, declared), k] as const).flatMap(([c, k]) => ('name' in c ? [[c.name, k] as const] : []))));
+          rows = named.rows;
           for (let ri = 0; ri < rows.length; ri++) {
             for (const col of Object.keys(rows[ri])) {
-              // (CSV rows: the block, which has no position per cell)
-              const cell = typeof g.rows === 'object' ? [...path, 'rows', ri, col] : [...path, 'rows'];
-              if (!declared.includes(col)) {
-                const hint = didYouMean(col, declared);
-                fail('E_UNIT', `given ${g.input}: column '${col}' is not declared for it${hint ? ` — did you mean '${hint}'?` : ''}`, cell, `declared columns: ${declared.join(', ')}`);
-                continue;
-              }
+              const [cell, loc] = cellAt(ri, keyOf[ri].get(col) ?? col);
               // a value its declared type would round or misread: refused before anything runs
               const type = columns.find((c) => c.name === col)?.data_type;
               const lossy = lossyValue(rows[ri][col], type && unitType(type, engine), writtenAt(cell), engine.name);
-              if (lossy) fail('E_UNIT', `given ${g.input}: ${col}: ${lossy}`, cell);
+              if (lossy) fail('E_UNIT', `given ${g.input}: ${col}: ${lossy}`, cell, undefined, loc);
             }
           }
         } else {
@@ -649,7 +712,7 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
         tags: t.tags ?? [],
         depends_on: [model.unique_id],
         engine: engine.name,
-        checksum: canonicalHash({ test: t, fixtures: [...t.given, t.expect].map((g) => (g.fixture === undefined ? null : (files.readFixture?.(g.fixture) ?? null))) }),
+        checksum: canonicalHash({ test: t, fixtures: [...t.given, t.expect].map((g) => fixtureText(files, g.fixture)) }),
         givens,
         compiled_sql: sql,
         ...(t.env_vars ? { env_vars: t.env_vars } : {}),
@@ -686,9 +749,11 @@ function readRows(
     return r.ragged.length ? undefined : { rows: r.rows, lines: r.lines.map((l) => first + l - 1), ...(file ? { file } : {}) };
   };
   if (g.fixture !== undefined) {
-    const text = files.readFixture?.(g.fixture);
-    if (text === undefined) return void fail(`fixture file ${g.fixture} not found (paths are relative to the project root)`, ['fixture']);
-    return csv(text, g.fixture, 1);
+    const f = fixtureFile(files, g.fixture);
+    if ('problem' in f) return void fail(f.problem, ['fixture']);
+    const text = files.readFixture?.(f.path);
+    if (text === undefined) return void fail(`fixture file ${f.path} could not be read`, ['fixture']);
+    return csv(text, f.path, 1);
   }
   if (typeof g.rows === 'string') {
     if (g.format !== 'csv') return void fail('rows is text: add format: csv, or write the rows as a list of mappings', ['rows']);
@@ -696,6 +761,28 @@ function readRows(
   }
   const rows = g.rows ?? [];
   return { rows, lines: rows.map((_, i) => src.locate([...path, 'rows', i]).line) };
+}
+
+/**
+ * The CSV file a `fixture:` names: a path relative to the project root, or as dbt names one, the
+ * name of a CSV file (without `.csv`) under `<paths.tests>/fixtures`, in any folder there.
+ */
+export function fixtureFile(files: ProjectFiles, fixture: string): { path: string } | { problem: string } {
+  if (files.readFixture?.(fixture) !== undefined) return { path: fixture };
+  const all = files.fixtureFiles?.() ?? [];
+  const base = (p: string) => p.slice(p.lastIndexOf('/') + 1).replace(/\.csv$/i, '');
+  const named = /^[^/\\]+$/.test(fixture) ? all.filter((p) => base(p) === fixture.replace(/\.csv$/i, '')) : [];
+  if (named.length === 1) return { path: named[0] };
+  if (named.length > 1) return { problem: `fixture ${fixture} names ${named.length} files: ${named.join(', ')} — give the one meant by its path` };
+  const dir = `${files.paths.tests}/fixtures`;
+  const hint = didYouMean(fixture, [...all, ...all.map(base)]);
+  return { problem: `fixture file ${fixture} not found (a path relative to the project root, or the name of a CSV file in ${dir}/ without .csv, as in dbt)${hint ? ` — did you mean '${hint}'?` : ''}` };
+}
+
+/** The text of the file a `fixture:` names (fixtureFile), for the test's checksum; null when none. */
+function fixtureText(files: ProjectFiles, fixture: string | undefined): string | null {
+  const f = fixture === undefined ? undefined : fixtureFile(files, fixture);
+  return f && 'path' in f ? (files.readFixture?.(f.path) ?? null) : null;
 }
 
 export type { YamlSource };

@@ -543,6 +543,33 @@ exposures:
     expect(scan("strategy='check', check_cols='all', updated_at='updated_at'")).toEqual([]);
   });
 
+  it("snapshots: dbt 1.9's hard_deletes ignore and invalidate are kept (Vigil takes them now); new_record is listed as not converted, in YAML and in a SQL config()", () => {
+    const f = new Findings();
+    const r = convertPropertiesYaml(
+      `snapshots:
+  - name: inv
+    relation: source('app', 'customers')
+    config: { unique_key: id, strategy: check, check_cols: all, hard_deletes: invalidate }
+  - name: rec
+    relation: source('app', 'customers')
+    config: { unique_key: id, strategy: check, check_cols: all, hard_deletes: new_record }
+`,
+      'snapshots/s.yml',
+      { project: 'shop', docs: new Map(), seedConfigs: new Map(), fixtures: new Map() },
+      f,
+    );
+    const v = parse(r.text);
+    expect(v.snapshots.map((x: { config: unknown }) => x.config)).toEqual([
+      { unique_key: 'id', strategy: 'check', check_cols: 'all', hard_deletes: 'invalidate' },
+      { unique_key: 'id', strategy: 'check', check_cols: 'all' },
+    ]);
+    for (const x of v.snapshots) expect(SnapshotConfigSchema.safeParse(x.config).success, JSON.stringify(x.config)).toBe(true);
+    expect(f.notConverted.map((x) => `${x.line}: ${x.message}`)).toEqual([expect.stringMatching(/^7: snapshot 'rec': config hard_deletes: not converted: new_record is not supported/)]);
+    const scan = (cfg: string) => scanTemplate(`{% snapshot s %}\n{{ config(unique_key='id', strategy='check', check_cols='all',\n  ${cfg}) }}\nselect 1 as id\n{% endsnapshot %}\n`, 'snapshot', { project: 'shop', packages: new Set() }).map((x) => `${x.line}: ${x.message}`);
+    expect(scan("hard_deletes='invalidate'")).toEqual([]);
+    expect(scan("hard_deletes='new_record'")).toEqual([expect.stringMatching(/^3: hard_deletes='new_record': new_record is not supported/)]);
+  });
+
   it("dbt_utils.expression_is_true under a column keeps its expression: Vigil writes the column before it, as dbt_utils does (was: the column written into it, which Vigil now refuses)", () => {
     const f = new Findings();
     const r = convertPropertiesYaml(

@@ -612,6 +612,39 @@ describe('vigil snapshot', () => {
     expect(bad.stderr).toMatch(/snapshots\/snapshots\.yml:3:\d+: error: snapshot 'customers_yaml': relation must be ref\('model'\) or source\('src', 'table'\), got 'customers'/);
   });
 
+  it("dbt 1.9's hard_deletes: invalidate closes a deleted key's version as invalidate_hard_deletes: true does, ignore keeps it, in YAML and config() (was: unknown config key 'hard_deletes'); new_record, a disagreeing pair, dbt_valid_to_current and snapshot_meta_column_names are errors saying what to use", () => {
+    const dir = makeProject({
+      'seeds/customers.csv': STATES[0],
+      'snapshots/snapshots.yml': "snapshots:\n  - name: customers_yaml\n    relation: ref('customers')\n    config: { unique_key: id, strategy: check, check_cols: all, hard_deletes: invalidate }\n",
+      'snapshots/s.sql': "{% snapshot cust_inv %}\n{{ config(unique_key='id', strategy='check', check_cols=['name'], hard_deletes='invalidate', invalidate_hard_deletes=true) }}\nselect id, name from {{ ref('customers') }}\n{% endsnapshot %}\n{% snapshot cust_ignore %}\n{{ config(unique_key='id', strategy='check', check_cols=['name'], hard_deletes='ignore') }}\nselect id, name from {{ ref('customers') }}\n{% endsnapshot %}\n",
+    });
+    dirs.push(dir);
+    expect(vigil(dir, ['seed']).code).toBe(0);
+    const first = vigil(dir, ['snapshot']);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    writeFileSync(join(dir, 'seeds/customers.csv'), STATES[1]);
+    expect(vigil(dir, ['seed']).code).toBe(0);
+    const second = vigil(dir, ['snapshot']);
+    expect(second.code, second.stdout + second.stderr).toBe(0);
+    // bob is gone: closed under invalidate, kept current under ignore
+    expect(second.stdout).toMatch(/customers_yaml \(2 new versions, 1 deleted\)/);
+    expect(second.stdout).toMatch(/cust_inv \(2 new versions, 1 deleted\)/);
+    expect(second.stdout).toMatch(/cust_ignore \(2 new versions\)/);
+    const current = (name: string) => vigil(dir, ['show', '--inline', `select id from {{ ref('${name}') }} where dbt_valid_to is null order by id`, '--output', 'csv']).stdout;
+    expect(current('cust_inv')).toBe('id\n1\n3\n4\n');
+    expect(current('cust_ignore')).toBe('id\n1\n2\n3\n4\n');
+
+    writeFileSync(join(dir, 'snapshots/snapshots.yml'), "snapshots:\n  - name: customers_yaml\n    relation: ref('customers')\n    config: { unique_key: id, strategy: check, check_cols: all, hard_deletes: new_record }\n  - name: customers_cur\n    relation: ref('customers')\n    config: { unique_key: id, strategy: check, check_cols: all, dbt_valid_to_current: \"to_date('9999-12-31')\" }\n");
+    writeFileSync(join(dir, 'snapshots/s.sql'), "{% snapshot cust_inv %}\n{{ config(unique_key='id', strategy='check', check_cols=['name'], hard_deletes='invalidate', invalidate_hard_deletes=false) }}\nselect id, name from {{ ref('customers') }}\n{% endsnapshot %}\n{% snapshot cust_meta %}\n{{ config(unique_key='id', strategy='check', check_cols=['name'], snapshot_meta_column_names={'dbt_valid_to': 'valid_to'}) }}\nselect id, name from {{ ref('customers') }}\n{% endsnapshot %}\n");
+    const bad = vigil(dir, ['compile']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/snapshots\/snapshots\.yml:4:\d+: error: snapshot 'customers_yaml': hard_deletes: new_record \(dbt 1\.9: a deleted key gets a new version with dbt_is_deleted = 'True'\) is not supported: use hard_deletes: invalidate/);
+    expect(bad.stderr).toMatch(/snapshots\/snapshots\.yml:7:\d+: error: snapshot 'customers_cur': config key 'dbt_valid_to_current' is not supported: a current version has dbt_valid_to NULL/);
+    expect(bad.stderr).toMatch(/snapshots\/s\.sql:2:\d+: error: snapshot 'cust_inv': hard_deletes: invalidate, but invalidate_hard_deletes: false: they disagree; keep one/);
+    expect(bad.stderr).toMatch(/snapshots\/s\.sql:6:\d+: error: snapshot 'cust_meta': config key 'snapshot_meta_column_names' is not supported: Vigil's snapshot columns are dbt_valid_from, dbt_valid_to, dbt_updated_at, dbt_scd_id/);
+    expect(bad.stderr).not.toContain('snapshot keys:');
+  });
+
   it("a SQL snapshot's properties YAML (as dbt's): description, columns and their tests run after it; an entry naming no block, or with config:, is an error at its line", () => {
     const dir = makeProject({
       'seeds/customers.csv': STATES[0],

@@ -182,6 +182,26 @@ describe('unit tests on a Postgres target', () => {
     expect(typed.code).toBe(1);
   });
 
+  it("a given key that is no column of the built input is an error at its row, exit 2 (was: the real column NULL, and the test passed); one in another case is the column (was: NULL)", () => {
+    const schema = uniqueSchema('unit_pg_keys');
+    const unitOf = (rows: string, expectRows: string) => `unit_tests:\n  - name: t\n    model: totals\n    given:\n      - input: ref('ev')\n        rows: ${rows}\n    expect:\n      rows: ${expectRows}\n`;
+    const dir = makeProject({
+      'project.yaml': projectYaml(schema),
+      'models/ev.sql': "select 'u1' as user_id, 7 as duration_ms",
+      'models/totals.sql': "select user_id, sum(duration_ms) as total_ms from {{ ref('ev') }} where duration_ms >= 5 group by user_id",
+      'models/u.yml': unitOf('[{ user_id: a, duraton_ms: 1 }]', '[]'),
+    });
+    dirs.push(dir);
+    expect(vigil(dir, ['run', '-s', 'ev'], env()).code).toBe(0);
+    const typo = vigil(dir, ['test', '--unit'], env());
+    expect(typo.stderr).toContain("models/u.yml:6: error: given ref('ev'): column 'duraton_ms' is not one of its columns in the warehouse — did you mean 'duration_ms'? [E_UNIT]");
+    expect(typo.code).toBe(2);
+    writeFileSync(join(dir, 'models/u.yml'), unitOf('[{ USER_ID: a, duration_ms: 1 }, { USER_ID: b, duration_ms: 10 }]', '[{ user_id: b, total_ms: 10 }]'));
+    const cased = vigil(dir, ['test', '--unit'], env());
+    expect(cased.stdout).toMatch(/PASS unit totals::t/);
+    expect(cased.code, cased.stdout + cased.stderr).toBe(0);
+  });
+
   it('a BigQuery target keeps the in-memory DuckDB, and says so once', () => {
     const dir = project(uniqueSchema('unit_bq'), '{ third: 3.3333333333333335, half: 3.5 }', ['{ val: 10 }']);
     const r = vigil(dir, ['test', '--unit', '--target', 'prod']);

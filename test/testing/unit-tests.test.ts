@@ -649,3 +649,112 @@ describe('unit tests: what is compared, and what is refused before anything runs
     expect(ls.code).toBe(2);
   });
 });
+
+describe('unit tests against what the warehouse holds of their inputs', () => {
+  const STG = "select 1 as event_id, 'u1' as user_id, 7 as duration_ms, cast('2026-01-01 00:00:00+00' as timestamptz) as occurred_at";
+  const TOTALS = "select user_id, count(*) as n, sum(duration_ms) as total_ms from {{ ref('stg_events') }} where duration_ms >= {{ var('min_ms', 0) }} group by user_id";
+  const test = (rows: string, expectRows = '[]', extra = '') => `unit_tests:\n  - name: t\n    model: user_totals\n    vars: { min_ms: 5 }\n    given:\n      - input: ref('stg_events')\n        rows:\n${rows}    expect:\n${extra}      rows: ${expectRows}\n`;
+
+  it("a given key that is no column of the built input is an error at its row with a did-you-mean, exit 2 (was: a column of the given alone, the real one NULL, and the test passed); one in another case is the column, as dbt lower-cases both (was: NULL)", () => {
+    const dir = makeProject({ 'models/stg_events.sql': STG, 'models/user_totals.sql': TOTALS, 'models/u.yml': test('          - { user_id: a, duraton_ms: 1 }\n          - { user_id: b, duraton_ms: 100 }\n') });
+    dirs.push(dir);
+    expect(vigil(dir, ['run', '-s', 'stg_events']).code).toBe(0);
+    const typo = vigil(dir, ['test', '--unit', '-s', 'user_totals']);
+    expect(typo.stderr).toContain("models/u.yml:8: error: given ref('stg_events'): column 'duraton_ms' is not one of its columns in the warehouse — did you mean 'duration_ms'? [E_UNIT]\n  hint: its columns: event_id, user_id, duration_ms, occurred_at");
+    expect(typo.stderr).toContain('models/u.yml:9: error:');
+    expect(typo.stdout).not.toMatch(/PASS/);
+    expect(typo.code).toBe(2);
+    // USER_ID and Duration_MS are user_id and duration_ms: b's 100 passes the filter, a's 1 does not
+    writeFileSync(join(dir, 'models/u.yml'), test('          - { USER_ID: a, duration_ms: 1 }\n          - { USER_ID: b, Duration_MS: 100 }\n', '[{ user_id: b, n: 1, total_ms: 100 }]'));
+    const cased = vigil(dir, ['test', '--unit', '-s', 'user_totals']);
+    expect(cased.stdout).toMatch(/PASS unit user_totals::t/);
+    expect(cased.code, cased.stdout + cased.stderr).toBe(0);
+    // two spellings of one column in a row
+    writeFileSync(join(dir, 'models/u.yml'), test('          - { user_id: a, USER_ID: b, duration_ms: 1 }\n'));
+    const twice = vigil(dir, ['test', '--unit', '-s', 'user_totals']);
+    expect(twice.stderr).toContain("models/u.yml:8: error: given ref('stg_events'): 'user_id' and 'USER_ID' are both column 'user_id'");
+    expect(twice.code).toBe(2);
+  });
+
+  it("the same for `this` of a built incremental model and for a source in the warehouse without declared columns", () => {
+    const dir = makeProject({
+      'models/src.yml': 'sources:\n  - name: app\n    schema: analytics\n    tables:\n      - name: stg_events\n',
+      'models/stg_events.sql': STG,
+      'models/inc.sql': "{{ config(materialized='incremental', unique_key='user_id') }}\nselect user_id, duration_ms from {{ source('app', 'stg_events') }}\n{% if is_incremental() %}where duration_ms > (select max(duration_ms) from {{ this }}){% endif %}\n",
+      'models/u.yml': "unit_tests:\n  - name: t\n    model: inc\n    is_incremental: true\n    given:\n      - input: source('app', 'stg_events')\n        rows: [{ user_id: a, duration_ms: 5 }]\n      - input: this\n        rows: [{ user_id: a, duraton_ms: 9 }]\n    expect:\n      rows: []\n",
+    });
+    dirs.push(dir);
+    // (the source is the model's view: built first)
+    expect(vigil(dir, ['run', '-s', 'stg_events']).code).toBe(0);
+    const inc = vigil(dir, ['run', '-s', 'inc']);
+    expect(inc.code, inc.stdout + inc.stderr).toBe(0);
+    const r = vigil(dir, ['test', '--unit']);
+    expect(r.stderr).toContain("models/u.yml:9: error: given this: column 'duraton_ms' is not one of its columns in the warehouse — did you mean 'duration_ms'? [E_UNIT]");
+    expect(r.code).toBe(2);
+    writeFileSync(join(dir, 'models/u.yml'), readFileSync(join(dir, 'models/u.yml'), 'utf8').replace('[{ user_id: a, duration_ms: 5 }]', '[{ user_id: a, durationms: 5 }]').replace('duraton_ms: 9', 'duration_ms: 9'));
+    const src = vigil(dir, ['test', '--unit']);
+    expect(src.stderr).toContain("models/u.yml:7: error: given source('app', 'stg_events'): column 'durationms' is not one of its columns in the warehouse — did you mean 'duration_ms'? [E_UNIT]");
+    expect(src.code).toBe(2);
+  });
+
+  it("the SQL file a failing unit test names holds the SQL that ran, its givens typed from the warehouse (was: the compile's untyped SQL, which failed differently: VARCHAR compared with TIMESTAMP WITH TIME ZONE)", async () => {
+    const dir = makeProject({
+      'models/stg_events.sql': STG,
+      'models/recent.sql': "select user_id, no_such_column from {{ ref('stg_events') }} where occurred_at > cast('2026-01-01 00:00:00+00' as timestamptz)",
+      'models/u.yml': "unit_tests:\n  - name: t\n    model: recent\n    given:\n      - input: ref('stg_events')\n        rows: [{ user_id: a, occurred_at: '2026-02-01 00:00:00+00' }]\n    expect:\n      rows: [{ user_id: a }]\n",
+    });
+    dirs.push(dir);
+    expect(vigil(dir, ['run', '-s', 'stg_events']).code).toBe(0);
+    const r = vigil(dir, ['test', '--unit', '-s', 'recent']);
+    expect(r.code).toBe(1);
+    const path = /\(SQL: ([^)]+)\)/.exec(r.stdout)?.[1];
+    expect(path, r.stdout).toBe('target/compiled/fixture/models/u.yml/unit/t.sql');
+    const sql = readFileSync(join(dir, path!), 'utf8');
+    expect(sql).toContain('cast(v."occurred_at" as TIMESTAMPTZ)');
+    // the file fails as the test did, on the model's own mistake, not on the comparison
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const db = await DuckDBInstance.create(':memory:');
+    const conn = await db.connect();
+    try {
+      await expect(conn.run(sql)).rejects.toThrow(/no_such_column/);
+    } finally {
+      conn.closeSync();
+      db.closeSync();
+    }
+  });
+
+  it("a fixture: given by name is dbt's: a CSV file of that name under tests/fixtures (was: 'fixture file stg_fix not found'); a name of none has a did-you-mean", () => {
+    const dir = makeProject({
+      'models/stg_events.sql': STG,
+      'models/user_totals.sql': TOTALS,
+      'tests/fixtures/events/stg_fix.csv': 'user_id,duration_ms\na,1\nb,100\n',
+      'models/u.yml': "unit_tests:\n  - name: t\n    model: user_totals\n    vars: { min_ms: 5 }\n    given:\n      - input: ref('stg_events')\n        format: csv\n        fixture: stg_fix\n    expect:\n      rows: [{ user_id: b, n: 1, total_ms: 100 }]\n",
+    });
+    dirs.push(dir);
+    expect(vigil(dir, ['run', '-s', 'stg_events']).code).toBe(0);
+    const ok = vigil(dir, ['test', '--unit']);
+    expect(ok.stdout).toMatch(/PASS unit user_totals::t/);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    writeFileSync(join(dir, 'models/u.yml'), readFileSync(join(dir, 'models/u.yml'), 'utf8').replace('fixture: stg_fix', 'fixture: stg_fx'));
+    const bad = vigil(dir, ['test', '--unit']);
+    expect(bad.stderr).toContain("models/u.yml:8:18: error: given ref('stg_events'): fixture file stg_fx not found (a path relative to the project root, or the name of a CSV file in tests/fixtures/ without .csv, as in dbt) — did you mean 'stg_fix'? [E_UNIT]");
+    expect(bad.code).toBe(2);
+  });
+
+  it("expect.where naming a column the model does not produce is an error at its line with a did-you-mean, exit 2 (was: a run error, exit 1); a source of no such table has one too", () => {
+    const dir = makeProject({
+      'models/src.yml': 'sources:\n  - name: app\n    schema: analytics\n    tables:\n      - name: events\n',
+      'models/stg_events.sql': STG.replace("select 1 as event_id", "select 1 as event_id from {{ source('app', 'events') }}, (select 1 as event_id").replace(' as occurred_at', ' as occurred_at)'),
+      'models/user_totals.sql': TOTALS,
+      'models/u.yml': test('          - { user_id: b, duration_ms: 100 }\n', '[{ user_id: b, n: 1, total_ms: 100 }]', '      where: "totl_ms > 0"\n'),
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['test', '--unit', '-s', 'user_totals']);
+    expect(r.stderr).toContain("models/u.yml:10: error: expect.where: 'user_totals' does not produce column 'totl_ms' — did you mean 'total_ms'? [E_UNIT]\n  hint: user_totals produces: user_id, n, total_ms");
+    expect(r.code).toBe(2);
+    writeFileSync(join(dir, 'models/u.yml'), "unit_tests:\n  - name: s\n    model: stg_events\n    given:\n      - input: source('app', 'event')\n        rows: [{ x: 1 }]\n    expect:\n      rows: []\n");
+    const src = vigil(dir, ['test', '--unit']);
+    expect(src.stderr).toContain("given source('app', 'event'): no such source — did you mean source('app', 'events')? [E_UNIT]");
+    expect(src.code).toBe(2);
+  });
+});
