@@ -60,7 +60,7 @@ export interface UnitTestNode {
      * (declared, a seed's), and what it stands for (a node's or source's unique_id; `this`: the
      * model's), whose relation in the warehouse types them at run time as dbt does (typeGivens).
      */
-    typing?: { cte: string; rows: Array<Record<string, GivenValue>>; columns: ColumnInfo[]; of: string };
+    typing?: { cte: string; rows: Array<Record<string, GivenValue>>; columns: ColumnInfo[]; of: string; undeclared?: string[] };
   }>;
   /** The dialect it was compiled in (`duckdb`: the offline engine's, whatever the target). */
   engine: string;
@@ -366,7 +366,7 @@ export function typeGivens(t: UnitTestNode, built: (of: string) => BuiltColumns)
   const said: Diagnostic[] = [];
   for (const g of t.givens) {
     if (!g.typing) continue;
-    const { cte, columns, of } = g.typing;
+    const { cte, columns, of, undeclared = [] } = g.typing;
     const b = built(of);
     const wh = new Map('columns' in b ? b.columns.map((c) => [c.name, c.data_type] as const) : []);
     // the input's columns known (its relation's, and the declared ones): a given key is one of
@@ -374,7 +374,9 @@ export function typeGivens(t: UnitTestNode, built: (of: string) => BuiltColumns)
     // column of the given alone, the real one reading NULL (the test passing on nothing)
     let rows = g.typing.rows;
     if (wh.size) {
-      const named = givenRowsAs(rows, [...new Set([...wh.keys(), ...columns.map((c) => c.name)])], { not: 'is not one of its columns in the warehouse', listed: 'its columns' });
+      // (the given's own keys its YAML does not declare are judged by the warehouse's columns alone)
+      const known = [...new Set([...wh.keys(), ...columns.map((c) => c.name).filter((c) => !undeclared.includes(c))])];
+      const named = givenRowsAs(rows, known, { not: 'is not one of its columns in the warehouse', listed: 'its columns' });
       for (const p of named.problems) said.push(diag('E_UNIT', `given ${g.input}: ${p.message}`, { file: g.row_file ?? t.file, line: g.row_lines?.[p.row] ?? g.line }, p.hint));
       if (named.problems.length) continue;
       rows = named.rows;
@@ -558,8 +560,23 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
         // (CSV rows and fixtures: the block, or the row in its file; a mapping: the cell)
         const cellAt = (ri: number, key: string): [(string | number)[], { file: string; line: number } | undefined] =>
           read.file ? [[...path, 'fixture'], { file: read.file, line: read.lines[ri] }] : [typeof g.rows === 'object' ? [...path, 'rows', ri, key] : [...path, 'rows'], undefined];
+        /** a model's or source's keys its YAML does not list, and that misspell none it lists: its columns too */
+        let undeclared: string[] = [];
         if (columns.length) {
-          const declared = columns.map((c) => c.name);
+          let declared = columns.map((c) => c.name);
+          // a model's or a source's YAML need not list every column (dbt's jaffle-shop gives
+          // stg_supplies' product_id, its YAML listing supply_uuid only): a key it does not list is a
+          // column of the given, checked against the built relation's columns when the tests run
+          // (typeGivens); one that misspells a listed column is refused now. A seed's columns are its
+          // CSV header's, all of them
+          if (!(parsed.kind === 'ref' && seeds.has(parsed.name) && !models.has(parsed.name))) {
+            const keys = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+            undeclared = keys.filter((k) => 'missing' in givenColumn(k, declared) && !didYouMean(k, declared));
+            if (undeclared.length) {
+              columns = [...columns, ...undeclared.map((name) => ({ name }) as ColumnInfo)];
+              declared = [...declared, ...undeclared];
+            }
+          }
           // a key names a declared column in any case, as dbt matches them (`USER_ID`: user_id)
           const named = givenRowsAs(rows, declared, { not: 'is not declared for it', listed: 'declared columns' });
           for (const p of named.problems) {
@@ -603,7 +620,7 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
         cteOf.set(key, cte);
         const { sql, probe, cells } = givenSql(rows, columns, engine);
         const of = parsed.kind === 'ref' ? (models.get(parsed.name) ?? seeds.get(parsed.name))!.unique_id : parsed.kind === 'source' ? sources.get(`${parsed.source}.${parsed.table}`)!.unique_id : model.unique_id;
-        givens.push({ input: g.input, sql, line: at(path).line, row_lines: read.lines, ...(read.file ? { row_file: read.file } : {}), ...(probe ? { probe } : {}), ...(cells.length ? { cells } : {}), typing: { cte, rows, columns, of } });
+        givens.push({ input: g.input, sql, line: at(path).line, row_lines: read.lines, ...(read.file ? { row_file: read.file } : {}), ...(probe ? { probe } : {}), ...(cells.length ? { cells } : {}), typing: { cte, rows, columns, of, ...(undeclared.length ? { undeclared } : {}) } });
         void usedGivens;
       });
       if (ds.length > before) return;

@@ -758,3 +758,37 @@ describe('unit tests against what the warehouse holds of their inputs', () => {
     expect(src.code).toBe(2);
   });
 });
+
+describe("unit tests: an input whose YAML lists some of its columns (dbt's jaffle-shop)", () => {
+  const STG = "select 's1' as supply_uuid, 1 as product_id, 4.5 as supply_cost";
+  const COSTS = "select product_id, sum(supply_cost) as supply_cost from {{ ref('stg_supplies') }} group by product_id";
+  const files = (rows: string) => ({
+    'models/stg_supplies.sql': STG,
+    'models/stg_supplies.yml': 'models:\n  - name: stg_supplies\n    columns:\n      - name: supply_uuid\n',
+    'models/costs.sql': COSTS,
+    'models/u.yml': `unit_tests:\n  - name: t\n    model: costs\n    given:\n      - input: ref('stg_supplies')\n        rows:\n${rows}    expect:\n      rows: [{ product_id: 1, supply_cost: 9.5 }]\n`,
+  });
+
+  it('a given key its YAML does not list is a column of the given, before and after the input is built (was: "not declared for it", exit 2 for every command, vigil run too); one that misspells a listed column is refused', () => {
+    const dir = makeProject(files('          - { product_id: 1, supply_cost: 4.5 }\n          - { product_id: 1, supply_cost: 5 }\n'));
+    dirs.push(dir);
+    // not built: the given's keys are its columns
+    const fresh = vigil(dir, ['test', '--unit']);
+    expect(fresh.stdout + fresh.stderr).toMatch(/PASS unit costs::t/);
+    expect(fresh.code, fresh.stdout + fresh.stderr).toBe(0);
+    // built: judged by the warehouse's columns
+    const built = vigil(dir, ['build']);
+    expect(built.code, built.stdout + built.stderr).toBe(0);
+    expect(built.stdout).toMatch(/PASS unit costs::t/);
+    // a key misspelling the listed column: refused at compile
+    writeFileSync(join(dir, 'models/u.yml'), files('          - { supply_uid: x, product_id: 1, supply_cost: 9.5 }\n')['models/u.yml']);
+    const near = vigil(dir, ['test', '--unit']);
+    expect(near.stderr).toContain("error: given ref('stg_supplies'): column 'supply_uid' is not declared for it — did you mean 'supply_uuid'?");
+    expect(near.code).toBe(2);
+    // a key that is no column of the built relation, far from any listed one: refused when the tests run
+    writeFileSync(join(dir, 'models/u.yml'), files('          - { product_id: 1, cost: 9.5 }\n')['models/u.yml']);
+    const far = vigil(dir, ['test', '--unit']);
+    expect(far.stderr).toContain("error: given ref('stg_supplies'): column 'cost' is not one of its columns in the warehouse");
+    expect(far.code).toBe(2);
+  });
+});
