@@ -44,6 +44,7 @@ import { durationMs } from '../time/duration.js';
 import { agesRows, holdsDays, RETENTION_LOG_TABLE, retentionLogColumns } from '../retention/retention.js';
 import { canonicalHash } from '../stable-json.js';
 import { docRef } from '../install.js';
+import { partitionReadConfig } from './partition-reads.js';
 export { VIGIL_VERSION };
 
 export interface CompileOptions {
@@ -673,6 +674,22 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         if (c.policy) ds.push(diag('W_MASKING', `column '${c.name}' of model '${d.name}': policy: ${c.policy} masks nothing here — model '${d.name}' is ephemeral: it has no relation of its own, its SQL is inlined into the models that read it (the column is taken as PII)`, { file: pr.file, ...pr.src.locate([...pr.path, 'columns', ci, 'policy']) }, `write meta: { pii: true } instead (the PII check follows it into the models that read it) and give the policy to the model column that publishes it`, 'warn'));
       });
     }
+    // BigQuery keeps a table's (or view's) description of at most 16,384 characters and a column's of
+    // at most 1,024 (TableFieldSchema.description): a longer one failed the build's script after
+    // its CREATE OR REPLACE had replaced the table
+    if (target?.type === 'bigquery' && d.config.materialized !== 'ephemeral') {
+      const chars = (t: string) => [...t].length;
+      const description = d.props?.p.description ?? d.config.description;
+      if (typeof description === 'string' && chars(description) > BIGQUERY_MAX_TABLE_DESCRIPTION) {
+        const where = d.props?.p.description !== undefined ? { file: d.props.file, ...d.props.src.locate([...d.props.path, 'description']) } : d.configAt!('description');
+        ds.push(diag('E_CONFIG', `model '${d.name}': its description has ${chars(description).toLocaleString('en-US')} characters; BigQuery takes at most ${BIGQUERY_MAX_TABLE_DESCRIPTION.toLocaleString('en-US')} in a table's or view's description`, where, 'shorten it'));
+      }
+      const pr = d.props;
+      (pr?.p.columns ?? []).forEach((c, ci) => {
+        if (typeof c.description === 'string' && chars(c.description) > BIGQUERY_MAX_COLUMN_DESCRIPTION)
+          ds.push(diag('E_CONFIG', `column '${c.name}' of model '${d.name}': its description has ${chars(c.description).toLocaleString('en-US')} characters; BigQuery takes at most ${BIGQUERY_MAX_COLUMN_DESCRIPTION.toLocaleString('en-US')} in a column's description`, { file: pr!.file, ...pr!.src.locate([...pr!.path, 'columns', ci, 'description']) }, 'shorten it (the model\'s own description takes up to 16,384)'));
+      });
+    }
     // docs/governance.md#masking: with masking.require_policy, every PII column says how it is published
     // (an ephemeral model publishes nothing: its readers' columns do)
     if (files.project.masking?.require_policy && d.props && d.config.materialized !== 'ephemeral') {
@@ -721,6 +738,16 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         else if (k === 'partition_expiration_days' && isIntegerPartition(d.config.partition_by))
           ds.push(diag('E_CONFIG', `model '${d.name}': partition_expiration_days applies to a table partitioned by time (a DATE, TIMESTAMP or DATETIME column, or ingestion time); partition_by here is an integer range, whose partitions have no time to expire by (BigQuery documents partition expiration for time-unit and ingestion-time partitioning only)`, at(k), 'remove partition_expiration_days, or delete old rows with a retention config (' + docRef('governance.md#retention') + ')'));
       }
+    }
+    // integer-range partitions: BigQuery takes a range whose end (exclusive) is past its start, cut
+    // into at most 10,000 partitions (its limit on a partitioned table); a range bucket of no width
+    // partitions nothing on DuckDB and Postgres either
+    const range = d.config.materialized !== 'view' && d.config.materialized !== 'ephemeral' ? partitionSpec(d.config.partition_by)?.range : undefined;
+    if (range) {
+      const { start, end, interval } = range;
+      if (end <= start) ds.push(diag('E_CONFIG', `model '${d.name}': partition_by's range ends at ${end}, not after its start ${start}: an integer range runs from start (inclusive) to end (exclusive), as BigQuery requires`, at('partition_by'), 'set end past start (swap them if they are reversed)'));
+      else if (target?.type === 'bigquery' && Math.ceil((end - start) / interval) > BIGQUERY_MAX_PARTITIONS)
+        ds.push(diag('E_CONFIG', `model '${d.name}': partition_by's range {start: ${start}, end: ${end}, interval: ${interval}} makes ${Math.ceil((end - start) / interval)} partitions; BigQuery takes at most ${BIGQUERY_MAX_PARTITIONS.toLocaleString('en-US')} in a table`, at('partition_by'), `widen the interval to at least ${Math.ceil((end - start) / BIGQUERY_MAX_PARTITIONS)}, or narrow the range`));
     }
     const strategies = getWarehouse(target?.type ?? '')?.incrementalStrategies;
     if (d.config.materialized === 'incremental' && d.config.incremental_strategy && strategies && !strategies.includes(d.config.incremental_strategy)) {
@@ -1661,7 +1688,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         const rel = relationOf(p);
         if (rel) {
           toRelation = dialect.relation(rel);
-          toRelationFilter = dialect.readFilter?.(p.config);
+          const toNode = manifest.nodes[modelUid(p.name)];
+          toRelationFilter = dialect.readFilter?.(toNode?.resource_type === 'model' ? partitionReadConfig(manifest.nodes, toNode) : p.config);
         } else {
           // an ephemeral parent table: its SQL as a CTE of the test, as dbt inlines it
           toRelation = dialect.quoteIdent(`__vigil_eph_${p.name}`);
@@ -1740,7 +1768,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       for (const e of entries) generic.push([{ ...e, src: p.src, file: p.file }, node.unique_id, d.name, dialect.quoteIdent(`__vigil_eph_${d.name}`), node.columns.map((c) => c.name), undefined, d]);
       continue;
     }
-    const readFilter = dialect.readFilter?.(node.config);
+    const readFilter = dialect.readFilter?.(partitionReadConfig(manifest.nodes, node));
     for (const e of entries) generic.push([{ ...e, src: p.src, file: p.file }, node.unique_id, d.name, rel, node.columns.map((c) => c.name), readFilter]);
   }
   for (const n of seedNodes.values()) {
@@ -2233,6 +2261,13 @@ export function builtinSources(project: string, schema: string, database: string
     builtin('retention_log', RETENTION_LOG_TABLE, retentionLogColumns(), 'One row per table of every `vigil retention apply`, and the lines `vigil sync` copies from the database an `apply_to: source` apply deleted in (' + docRef('governance.md#the-log-vigil_retention_log') + ').'),
   ];
 }
+
+/** The longest description BigQuery keeps: a table's or view's, a column's (TableFieldSchema.description). */
+const BIGQUERY_MAX_TABLE_DESCRIPTION = 16_384;
+const BIGQUERY_MAX_COLUMN_DESCRIPTION = 1_024;
+
+/** The most partitions BigQuery keeps in a table (its quotas: "Maximum number of partitions per partitioned table"). */
+const BIGQUERY_MAX_PARTITIONS = 10_000;
 
 /** A `partition_by` of an integer column: `data_type: 'int64'`, or RANGE_BUCKET(...) written as text. */
 function isIntegerPartition(p: unknown): boolean {

@@ -12,6 +12,7 @@
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import type { Dialect } from '../adapters/dialect.js';
 import type { Manifest, ModelNode } from '../compile/manifest.js';
+import { partitionReadConfig } from '../compile/partition-reads.js';
 import { STATE_TABLE } from '../sync/sync-types.js';
 import { SYNC_STATE_COLUMNS } from '../alerts/sync-state.js';
 import { parseYaml, validateYaml, type YamlSource } from '../project/yaml-source.js';
@@ -316,7 +317,7 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
       if (!good) return undefined;
       const relation = dialect.relation(node.relation);
       const columnTypes: Record<string, string> = Object.fromEntries(node.columns.filter((c) => c.data_type).map((c) => [c.name, c.data_type!]));
-      return { label: rr.label, model: rr.model, relation, match: rr.match, ...(day ? { day } : {}), columns, withheld, limit: rr.limit, ...(dialect.readFilter?.(node.config) ? { readFilter: dialect.readFilter(node.config) } : {}), columnTypes };
+      return { label: rr.label, model: rr.model, relation, match: rr.match, ...(day ? { day } : {}), columns, withheld, limit: rr.limit, ...(dialect.readFilter?.(partitionReadConfig(manifest.nodes, node)) ? { readFilter: dialect.readFilter(partitionReadConfig(manifest.nodes, node)) } : {}), columnTypes };
     };
 
     // titles, labels and descriptions are shown as written, on the site and in the exports
@@ -634,7 +635,7 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
         if (!ok) return;
         // the sync state stand-in (syncStateModel) is read where vigil sync keeps it, and may not exist yet
         const readsSyncState = node === syncState;
-        const compiled = compileTile({ ...tile, links }, tab.name, { name: node.name, relation: dialect.relation(node.relation), readFilter: dialect.readFilter?.(node.config), ...(readsSyncState ? { syncState: node.relation } : {}) }, d.filters, dialect, reaches(tile.model), types, rawRows);
+        const compiled = compileTile({ ...tile, links }, tab.name, { name: node.name, relation: dialect.relation(node.relation), readFilter: dialect.readFilter?.(partitionReadConfig(manifest.nodes, node)), ...(readsSyncState ? { syncState: node.relation } : {}) }, d.filters, dialect, reaches(tile.model), types, rawRows);
         // where the file names each column the tile's queries return (the PII check's locations)
         const columnsAt = Object.fromEntries([...tile.dimensions.map((x, i) => [x.column, p.yaml.locate([...base, 'dimensions', i, 'column'])] as const), ...tile.measures.map((m, i) => [measureName(m), p.yaml.locate([...base, 'measures', i, 'column'])] as const)]);
         const rawColumnsAt = rawRows ? Object.fromEntries(rawRows.columns.map((c) => [c, p.yaml.locate([...base, 'raw_rows', ...(tile.raw_rows!.columns ? ['columns', tile.raw_rows!.columns.indexOf(c)] : [])])] as const)) : undefined;

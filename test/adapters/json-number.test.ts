@@ -81,12 +81,16 @@ const sql = (d: Dialect, json: string) => `select ${d.json_number('j', 'n')} as 
 const values = (rows: Array<Record<string, unknown>>) => rows.map((r) => (r.v === null ? null : Number(r.v)));
 
 /** json_text and json_has of key `s`, over JSON text held in a column of type `json` (text, json, jsonb...) */
-// (not `{"s": null}`: json_has says true on DuckDB and Postgres, false on BigQuery, whose JSON_QUERY reads a JSON null as NULL)
-const TEXT_DOCS = ['{"s": "x", "n": 5}', '{"n": 1}', '{"s": 7}'];
+// (`{"s": null}`: a key holding JSON null is there, as DuckDB's json_exists and Postgres' ? say; BigQuery's JSON_QUERY
+// of a STRING reads it as SQL NULL: json_has said false there)
+const TEXT_DOCS = ['{"s": "x", "n": 5}', '{"n": 1}', '{"s": 7}', '{"s": null}', '{"t": {"s": 1}}', '[1]'];
 const TEXT_EXPECTED = [
   { t: 'x', h: true },
   { t: null, h: false },
   { t: '7', h: true },
+  { t: null, h: true },
+  { t: null, h: false },
+  { t: null, h: false },
 ];
 const textSql = (d: Dialect, json: string) =>
   `select ${d.json_text('j', 's')} as t, ${d.json_has('j', 's')} as h from (select i, cast(x as ${json}) as j from (values ${TEXT_DOCS.map((x, i) => `(${i}, ${d.literal(x)})`).join(', ')}) as t(i, x)) s order by i`;

@@ -556,6 +556,136 @@ targets:
   });
 });
 
+describe('vigil check on BigQuery: a view over a require_partition_filter table passes the filter on to what reads it', () => {
+  let proj: string;
+  let problems: string[];
+  const YAML = `name: rpv
+default_target: prod
+targets:
+  prod: { type: bigquery, project: p1, dataset: analytics, location: US }
+`;
+  const PROPS = `sources:
+  - name: raw
+    tables:
+      - name: events
+        columns:
+          - { name: ts, data_type: timestamp }
+          - { name: user_id, data_type: int64 }
+models:
+  - name: rp_plain
+    columns: [{ name: user_id, tests: [not_null] }]
+  - name: rp_same
+    columns: [{ name: user_id, tests: [not_null] }, { name: ts }]
+  - name: rp_same_undeclared
+    columns: [{ name: user_id, tests: [not_null] }]
+  - name: rp_filtered
+    columns: [{ name: user_id, tests: [not_null] }]
+  - name: rp_chain
+    columns: [{ name: user_id, tests: [not_null, { relationships: { to: "ref('rp_same')", field: user_id } }] }, { name: ts }]
+`;
+  const m = "{{ ref('m_table_part') }}";
+  const MODELS: Record<string, string> = {
+    'models/m_table_part.sql': "{{ config(materialized='table', partition_by={'field':'ts','data_type':'timestamp','granularity':'hour'}, require_partition_filter=true) }} select * from {{ source('raw','events') }}\n",
+    // (the tester's case: the view selects no partition column, so nothing can read it)
+    'models/rp_plain.sql': `select user_id from ${m}\n`,
+    'models/rp_via_view.sql': "{{ config(materialized='table') }} select user_id from {{ ref('rp_plain') }}\n",
+    'models/rp_agg.sql': `select user_id,\n  max(ts) as last_ts\nfrom ${m}\ngroup by user_id\n`,
+    // renamed: its readers filter event_ts
+    'models/rp_exposed.sql': `select user_id,\n  ts as event_ts\nfrom ${m}\n`,
+    'models/rp_via_exposed.sql': "{{ config(materialized='table') }}\nselect user_id\nfrom {{ ref('rp_exposed') }}\n",
+    'models/rp_via_exposed_ok.sql': "{{ config(materialized='table') }}\nselect user_id\nfrom {{ ref('rp_exposed') }}\nwhere event_ts > timestamp '2024-01-01'\n",
+    // under its own name, declared in YAML: Vigil's tests carry the filter (through a second view too)
+    'models/rp_same.sql': `select user_id, ts from ${m}\n`,
+    'models/rp_chain.sql': "select * from {{ ref('rp_same') }}\n",
+    'models/rp_same_undeclared.sql': `select user_id, ts from ${m}\n`,
+    // a view that filters the table passes nothing on
+    'models/rp_filtered.sql': `select user_id from ${m} where ts > timestamp '2024-01-01'\n`,
+    'models/rp_via_filtered.sql': "{{ config(materialized='table') }} select user_id from {{ ref('rp_filtered') }}\n",
+    // an expression of the partition column alone; a UNION ALL whose every input exposes it
+    'models/rp_date_expr.sql': `select user_id, date(ts) as d\nfrom ${m}\n`,
+    'models/rp_via_date_expr.sql': "{{ config(materialized='table') }}\nselect user_id from {{ ref('rp_date_expr') }} where d = '2024-01-01'\n",
+    'models/rp_union.sql': `select user_id, ts from ${m}\nunion all\nselect user_id, ts from ${m} where ts > timestamp '2024-01-01'\n`,
+    'models/rp_via_union.sql': "{{ config(materialized='table') }}\nselect user_id from {{ ref('rp_union') }} where ts > timestamp '2024-01-01'\n",
+    // a unique_key the model does not select: a did-you-mean, as a cluster_by column gets
+    'models/m_cfg.sql': "{{ config(materialized='incremental', partition_by='day', unique_key=['user_id','dayy']) }}\nselect user_id, date(ts) as day from {{ source('raw','events') }}\n",
+  };
+  beforeAll(async () => {
+    proj = makeProject({ 'project.yaml': YAML, 'models/props.yml': PROPS, ...MODELS });
+    const { report } = await checkDir({ projectDir: proj, target: 'prod' });
+    problems = report.diagnostics.map(formatDiagnostic);
+  });
+  afterAll(() => removeDir(proj));
+  const at = (file: string) => problems.filter((p) => p.startsWith(`models/${file}`));
+
+  it('a view that does not select the partition column can be read by no query: an error at its read of the table (was: OK, and its build readers and tests failed in BigQuery)', () => {
+    expect(at('rp_plain.sql')).toEqual([expect.stringMatching(/^models\/rp_plain\.sql:1:21: error: p1\.analytics\.m_table_part requires a partition filter \(require_partition_filter\) on 'ts': this view reads it without one and does not select 'ts' .*BigQuery refuses every one/)]);
+    expect(at('rp_agg.sql')).toEqual([expect.stringMatching(/^models\/rp_agg\.sql:3:6: error: p1\.analytics\.m_table_part requires a partition filter .* does not select 'ts'/)]);
+    // (what reads it is not checked again: one report per root cause)
+    expect(at('rp_via_view.sql')).toEqual([]);
+  });
+
+  it("a read of a view that selects it, renamed or not, needs a filter on the view's column", () => {
+    expect(at('rp_via_exposed.sql')).toEqual([expect.stringMatching(/^models\/rp_via_exposed\.sql:3:6: error: p1\.analytics\.rp_exposed requires a partition filter \(a view that reads p1\.analytics\.m_table_part without its partition filter, which falls to its readers\): BigQuery refuses to read it without a WHERE on 'event_ts'/)]);
+    for (const ok of ['rp_via_exposed_ok', 'rp_exposed', 'rp_filtered', 'rp_via_filtered', 'rp_date_expr', 'rp_via_date_expr', 'rp_union', 'rp_via_union', 'rp_same', 'rp_chain']) expect(at(`${ok}.sql`), ok).toEqual([]);
+  });
+
+  it("Vigil's data tests of such a view carry the partition filter when its YAML declares the column; else check reports the test", () => {
+    const tests = problems.filter((p) => p.startsWith('models/props.yml'));
+    expect(tests).toEqual([expect.stringMatching(/^models\/props\.yml:14: error: test not_null_rp_same_undeclared_user_id: p1\.analytics\.rp_same_undeclared requires a partition filter .* a WHERE on 'ts'/)]);
+    const compiled = readFileSync(join(proj, 'target/compiled/rpv/models/props.yml/not_null_rp_chain_user_id.sql'), 'utf8');
+    expect(compiled).toContain('(`ts` IS NULL OR `ts` IS NOT NULL)');
+    expect(readFileSync(join(proj, 'target/compiled/rpv/models/props.yml/not_null_rp_filtered_user_id.sql'), 'utf8')).not.toContain('IS NULL OR');
+  });
+
+  it("a unique_key the model does not select: at the key, with a did-you-mean (was: the analyzer's 'Name dayy not found inside T')", () => {
+    expect(at('m_cfg.sql')).toEqual([expect.stringMatching(/^models\/m_cfg\.sql:1:\d+: error: unique_key: column 'dayy' is not in the model's output — did you mean 'day'\? \(it has user_id, day\) \[E_CHECK\]\n\s+hint: from the model's config: unique_key/)]);
+  });
+
+  it('nothing else is reported', () => {
+    expect(problems.filter((p) => !/^models\/((rp_plain|rp_agg|rp_via_exposed|m_cfg)\.sql|props\.yml:14):/.test(p))).toEqual([]);
+  });
+});
+
+describe('BigQuery limits on a model config are errors at compile, at their line', () => {
+  const YAML = `name: lim
+default_target: prod
+targets:
+  prod: { type: bigquery, project: p1, dataset: analytics, location: US }
+  local: { type: duckdb, path: ':memory:', schema: analytics }
+`;
+  const compileErrors = async (files: Record<string, string>, target = 'prod') => {
+    const d = makeProject({ 'project.yaml': YAML, 'models/src.yml': "sources:\n  - name: raw\n    tables:\n      - name: events\n        columns: [{ name: id, data_type: int64 }]\n", ...files });
+    try {
+      await checkDir({ projectDir: d, target });
+      return '';
+    } catch (e) {
+      return (e as Error).message;
+    } finally {
+      removeDir(d);
+    }
+  };
+
+  it("a column description over 1,024 characters, a model's over 16,384 (was: the build's ALTER failed after CREATE OR REPLACE had replaced the table)", async () => {
+    const model = { 'models/m.sql': "{{ config(materialized='table') }}\nselect id from {{ source('raw', 'events') }}\n" };
+    const props = (table: number, column: number) => ({ 'models/m.yml': `models:\n  - name: m\n    description: "${'t'.repeat(table)}"\n    columns:\n      - name: id\n        description: "${'c'.repeat(column)}"\n` });
+    const long = await compileErrors({ ...model, ...props(16_385, 1_025) });
+    expect(long).toMatch(/^models\/m\.yml:3:\d+: error: model 'm': its description has 16,385 characters; BigQuery takes at most 16,384 in a table's or view's description/m);
+    expect(long).toMatch(/^models\/m\.yml:6:\d+: error: column 'id' of model 'm': its description has 1,025 characters; BigQuery takes at most 1,024 in a column's description/m);
+    expect(await compileErrors({ ...model, ...props(16_384, 1_024) })).toBe('');
+  });
+
+  it('an integer range whose end is not past its start, or of more than 10,000 partitions (was: accepted, and refused by BigQuery at the build)', async () => {
+    const range = (r: string) => ({ 'models/r.sql': `{{ config(materialized='table', partition_by={'field': 'id', 'data_type': 'int64', 'range': ${r}}) }}\nselect id from {{ source('raw', 'events') }}\n` });
+    expect(await compileErrors(range("{'start': 100, 'end': 0, 'interval': 10}"))).toMatch(/^models\/r\.sql:1:\d+: error: model 'r': partition_by's range ends at 0, not after its start 100/m);
+    expect(await compileErrors(range("{'start': 0, 'end': 1000000, 'interval': 1}"))).toMatch(/^models\/r\.sql:1:\d+: error: model 'r': partition_by's range \{start: 0, end: 1000000, interval: 1\} makes 1000000 partitions; BigQuery takes at most 10,000 in a table/m);
+    expect(await compileErrors({ 'models/r.sql': "{{ config(materialized='table', partition_by='range_bucket(id, generate_array(0, 100001, 10))') }}\nselect id from {{ source('raw', 'events') }}\n" })).toMatch(/makes 10001 partitions/);
+    expect(await compileErrors(range("{'start': 0, 'end': 100000, 'interval': 10}"))).toBe('');
+    // (the partition limit is BigQuery's; an empty range is no range anywhere)
+    expect(await compileErrors(range("{'start': 0, 'end': 1000000, 'interval': 1}"), 'local')).toBe('');
+    expect(await compileErrors(range("{'start': 100, 'end': 0, 'interval': 10}"), 'local')).toMatch(/not after its start 100/);
+  });
+});
+
 describe('vigil check on BigQuery: a snapshot is checked as its later runs send it', () => {
   // what `vigil sync` makes of the shipped audit_events' jsonb and text[]: JSON and ARRAY<STRING>
   const YAML = `name: bqsnap

@@ -229,7 +229,7 @@ describe('vigil retention on BigQuery: a model that requires a partition filter'
     const lo = await bigQueryLanguageOptions(srv);
     const T = typeBuilders(srv.z);
     const a = new ZetaAnalyzer(srv, new ZetaCatalog(srv.z, lo, P).addTable([P, 'analytics', 'events'], [{ name: 'day', type: T.DATE }, { name: 'created_at', type: T.TIMESTAMP }, { name: 'id', type: T.INT64 }]), lo);
-    a.requirePartitionFilter.set(`${P}.analytics.events`, 'day');
+    a.requirePartitionFilter.set(`${P}.analytics.events`, { need: [['day']] });
     try {
       for (const st of statements) expect(await a.analyze(st.sql, { params: st.params.map(() => 'STRING' as const), reads: true }), st.sql).toMatchObject({ ok: true });
       // the rule holds: the same count without the filter is refused

@@ -226,8 +226,10 @@ export class BigQueryChecker implements Checker {
   }
 
   async model(req: MaterializeRequest): Promise<CheckOutcome> {
-    // a view reading a require_partition_filter table is fine to create: the filter is due where it is read
-    const select = await this.analyzer.analyze(req.sql, { reads: req.kind !== 'view' });
+    // a view reading a require_partition_filter table unfiltered is fine to create: the filter is
+    // due where it is read, on the column the view selects it as (passesOn); a view that does not
+    // select it can be read by no query, an error here
+    const select = await this.analyzer.analyze(req.sql, { reads: req.kind === 'view' ? 'view' : true });
     if (!select.ok) return this.outcome(select, req.sql);
     const columns = select.columns ?? [];
     const selected = columns.map((c) => ({ name: c.name, type: c.sql }));
@@ -250,7 +252,9 @@ export class BigQueryChecker implements Checker {
     this.table(req.relation, columns.map((c) => ({ name: c.name, type: c.type })));
     const c = req.config ?? {};
     const field = partitionField(c.partition_by);
-    if (c.require_partition_filter === true && field) this.analyzer.requirePartitionFilter.set(this.parts(req.relation).join('.').toLowerCase(), field);
+    const name = this.parts(req.relation).join('.').toLowerCase();
+    if (c.require_partition_filter === true && field) this.analyzer.requirePartitionFilter.set(name, { need: [[field]] });
+    else if (select.ok && select.passesOn?.need.length) this.analyzer.requirePartitionFilter.set(name, select.passesOn);
     if (req.kind === 'incremental') {
         const inc = req.incrementalSql ? await this.analyzer.analyze(req.incrementalSql) : undefined;
       if (inc && !inc.ok) return this.outcome(inc, req.incrementalSql!);
@@ -286,6 +290,12 @@ export class BigQueryChecker implements Checker {
       const problem = partitionProblem(c.partition_by, field, t, form);
       if (problem) return fail(problem, 'partition_by');
     } else if (c.require_partition_filter === true) return fail('require_partition_filter needs partition_by', 'require_partition_filter');
+    // (as a cluster_by column: a unique_key the table lacks was the analyzer's "Name dayy not found inside T", no did-you-mean)
+    if (req.kind === 'incremental' && req.strategy !== 'insert_overwrite') {
+      for (const key of req.uniqueKey ?? []) {
+        if (!typeOf(key)) return fail(`unique_key: column '${key}' is not in the model's output${nearest(key)} (it has ${columns.map((x) => x.name).join(', ')})`, 'unique_key');
+      }
+    }
     const cluster = c.cluster_by === undefined ? [] : Array.isArray(c.cluster_by) ? c.cluster_by.map(String) : [String(c.cluster_by)];
     if (cluster.length > 4) return fail(`cluster_by: BigQuery clusters by at most four columns, got ${cluster.length} (${cluster.join(', ')})`, 'cluster_by');
     for (const col of cluster) {

@@ -164,7 +164,13 @@ export const bigQueryDialect: Dialect = {
   },
   json_number: (col, key) => jsonNumberSql(`JSON_VALUE(${col}, ${jsonPath(key)})`, NUMBERS),
   json_text: (col, key) => `JSON_VALUE(${col}, ${jsonPath(key)})`,
-  json_has: (col, key) => `(JSON_QUERY(${col}, ${jsonPath(key)}) IS NOT NULL)`,
+  // JSON_QUERY of a STRING reads a key holding JSON null as SQL NULL, of the JSON type as JSON
+  // null (GoogleSQL's JSON functions): the document is taken as JSON first, so a present key is
+  // there whatever it holds, as DuckDB's json_exists and Postgres' ? say. TO_JSON keeps a JSON
+  // value and makes a STRING a JSON string, whose text LAX_STRING gives back to PARSE_JSON
+  // (SAFE: text that is no JSON has no key; 'round': a number past a double's precision is no error)
+  json_has: (col, key) =>
+    `(JSON_QUERY(COALESCE(SAFE.PARSE_JSON(LAX_STRING(TO_JSON(${col})), wide_number_mode => 'round'), TO_JSON(${col})), ${jsonPath(key)}) IS NOT NULL)`,
   percentile: (expr, f) =>
     `ARRAY_AGG(${expr} IGNORE NULLS ORDER BY ${expr})[SAFE_OFFSET(GREATEST(CAST(CEIL(${checkFraction(f)} * COUNT(${expr})) AS INT64) - 1, 0))]`,
   rolling_median: (expr, partitionBy, orderBy, n) =>

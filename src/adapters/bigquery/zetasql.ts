@@ -530,7 +530,15 @@ export class ZetaCatalog {
 // ---- analysis
 
 export type Analysis =
-  | { ok: true; kind: string; columns?: Array<{ name: string; type: TypeProto; sql: string }>; namePath?: string[]; resolved: Proto }
+  | {
+      ok: true;
+      kind: string;
+      columns?: Array<{ name: string; type: TypeProto; sql: string }>;
+      namePath?: string[];
+      resolved: Proto;
+      /** a view's query (`reads: 'view'`) that reads require_partition_filter tables unfiltered: what its own readers must filter (PartitionRequirement) */
+      passesOn?: PartitionRequirement;
+    }
   | { ok: false; message: string; line?: number; column?: number };
 
 const LOC_RE = /\s*\[at (\d+):(\d+)\]/;
@@ -572,13 +580,27 @@ function alteredTable(text: string): string[] {
   return [(m[1].match(/`[^`]+`|[A-Za-z_][\w-]*/g) ?? []).map((p) => p.replace(/^`|`$/g, '')).join('.').toLowerCase()];
 }
 
+/**
+ * What BigQuery wants of a read of a table or view (`require_partition_filter`): a filter on one
+ * column of each entry of `need` (the alternatives: the names a view exposes one partition column
+ * under). `through`: for a view, the tables it reads unfiltered.
+ */
+export interface PartitionRequirement {
+  need: string[][];
+  through?: string[];
+}
+
+/** An unfiltered read of a table that requires a partition filter, as the error it is: the table, the columns it wants, the scan's id of the first, where. */
+type UnfilteredScan = Extract<Analysis, { ok: false }> & { table: string; columns: string[]; id?: string };
+
 export class ZetaAnalyzer {
   readonly T: ReturnType<typeof typeBuilders>;
   /**
    * Tables BigQuery refuses to read without a filter on their partition column
-   * (`require_partition_filter`): lower-cased `project.dataset.table` -> the column.
+   * (`require_partition_filter`), and views that read one unfiltered: lower-cased
+   * `project.dataset.table` -> what a read must filter.
    */
-  readonly requirePartitionFilter = new Map<string, string>();
+  readonly requirePartitionFilter = new Map<string, PartitionRequirement>();
 
   constructor(
     readonly srv: ZetaServer,
@@ -641,13 +663,21 @@ export class ZetaAnalyzer {
     return { ok: false, message, ...rw.map(+m[1], +m[2]) };
   }
 
-  private result(stmt: Proto, rw: Rewritten, reads = true): Analysis {
+  /** `reads`: check what the statement reads (true), nothing (false), or, for a view's query, what it passes on to its readers ('view'). */
+  private result(stmt: Proto, rw: Rewritten, reads: boolean | 'view' = true): Analysis {
     const { node, kind } = unwrap(stmt);
     const cols: Array<{ name: string; type: TypeProto }> | undefined = node.outputColumnList?.length
       ? node.outputColumnList.map((c: Proto) => ({ name: c.name, type: c.column.type }))
       : findDeep(node, 'columnDefinitionList')?.map((c: Proto) => ({ name: c.name, type: c.type }));
     const namePath = findDeep(node, 'namePath');
-    const post = this.percentileAggregate(node, rw) ?? (reads ? this.unfilteredRead(node, rw) : undefined);
+    let passesOn: PartitionRequirement | undefined;
+    let post = this.percentileAggregate(node, rw);
+    if (!post && reads === true) post = this.unfilteredRead(node, rw)[0];
+    if (!post && reads === 'view') {
+      const v = this.viewRequirement(node, this.unfilteredRead(node, rw, true));
+      if ('ok' in v) post = v;
+      else passesOn = v;
+    }
     if (post) return post;
     return {
       ok: true,
@@ -655,7 +685,89 @@ export class ZetaAnalyzer {
       resolved: node,
       ...(cols?.length ? { columns: cols.map((c) => ({ ...c, sql: typeToSql(this.srv.z, c.type) })) } : {}),
       ...(namePath?.length ? { namePath } : {}),
+      ...(passesOn ? { passesOn } : {}),
     };
+  }
+
+  /**
+   * What a view that reads require_partition_filter tables unfiltered (`scans`) passes on to its
+   * readers. BigQuery inlines a view into the query that reads it, so a reader's filter on a
+   * column of the view that is the partition column (renamed or not), or an expression of it
+   * alone, is a filter on the partition column. A partition column the view does not select so
+   * (not at all, or only combined with other columns, or through an aggregate) can be filtered by
+   * no reader: BigQuery refuses every query over the view, an error at the scan.
+   */
+  private viewRequirement(root: Proto, scans: UnfilteredScan[]): PartitionRequirement | Extract<Analysis, { ok: false }> {
+    if (!scans.length) return { need: [] };
+    const idKey = (c: Proto) => `${c?.columnId?.low}:${c?.columnId?.high}`;
+    // column id -> the column ids it is computed from: a projection's expressions and GROUP BY
+    // keys (a filter above them reaches the scan), a set operation's inputs by position (a
+    // filter above it reaches each input: `branches`), a CTE's columns as its reads name them;
+    // an aggregate's or window's result is a column of its own
+    const from = new Map<string, Set<string>>();
+    const branches = new Set<string>();
+    const edge = (to: string, src: Iterable<string>) => {
+      const s = from.get(to) ?? new Set<string>();
+      for (const x of src) s.add(x);
+      from.set(to, s);
+    };
+    const refsOf = (expr: Proto): Set<string> => {
+      const out = new Set<string>();
+      const walk = (o: Proto) => {
+        if (!o || typeof o !== 'object') return;
+        if (Array.isArray(o)) return o.forEach(walk);
+        if (o.resolvedColumnRefNode) out.add(idKey(o.resolvedColumnRefNode.column));
+        for (const [k, v] of Object.entries(o)) if (!(k === 'subquery' && o.subqueryType !== undefined)) walk(v);
+      };
+      walk(expr);
+      return out;
+    };
+    const withColumns = new Map<string, Proto[]>();
+    const withRefs: Proto[] = [];
+    const visit = (o: Proto) => {
+      if (!o || typeof o !== 'object') return;
+      if (Array.isArray(o)) return o.forEach(visit);
+      const computed = [...((o.resolvedProjectScanNode?.exprList ?? []) as Proto[]), ...((o.resolvedAggregateScanNode?.parent?.groupByList ?? []) as Proto[])];
+      for (const c of computed) if (c?.column && c.expr) edge(idKey(c.column), refsOf(c.expr));
+      const setOp = o.resolvedSetOperationScanNode;
+      if (setOp) {
+        const out = (setOp.parent?.columnList ?? []) as Proto[];
+        for (const c of out) branches.add(idKey(c));
+        for (const item of (setOp.inputItemList ?? []) as Proto[]) ((item.outputColumnList ?? []) as Proto[]).forEach((c, i) => out[i] && edge(idKey(out[i]), [idKey(c)]));
+      }
+      for (const e of (o.resolvedWithScanNode?.withEntryList ?? []) as Proto[]) withColumns.set(String(e.withQueryName), (unwrap(e.withSubquery).node?.parent?.columnList ?? []) as Proto[]);
+      if (o.resolvedWithRefScanNode) withRefs.push(o.resolvedWithRefScanNode);
+      for (const v of Object.values(o)) visit(v);
+    };
+    visit(root);
+    for (const ref of withRefs) {
+      const inner = withColumns.get(String(ref.withQueryName)) ?? [];
+      ((ref.parent?.columnList ?? []) as Proto[]).forEach((c, i) => inner[i] && edge(idKey(c), [idKey(inner[i])]));
+    }
+    /** Is a filter on column `id` a filter on the scanned column `x` alone (an expression of it only; in a set operation, through one of its inputs)? */
+    const exposes = (id: string, x: string, seen = new Set<string>()): boolean => {
+      if (id === x) return true;
+      const src = from.get(id);
+      if (!src?.size || seen.has(id)) return false;
+      seen.add(id);
+      return branches.has(id) ? [...src].some((s) => exposes(s, x, seen)) : [...src].every((s) => exposes(s, x, seen));
+    };
+    const outputs = (root.outputColumnList ?? []) as Proto[];
+    const need: string[][] = [];
+    for (const s of scans) {
+      const exposed = outputs.filter((o) => s.id !== undefined && exposes(idKey(o.column), s.id)).map((o) => String(o.name));
+      if (!exposed.length) {
+        const col = s.columns.length === 1 ? `'${s.columns[0]}'` : s.columns.map((c) => `'${c}'`).join(' or ');
+        return {
+          ok: false,
+          message: `${s.table} requires a partition filter (require_partition_filter) on ${col}: this view reads it without one and does not select ${col} (as it is, renamed, or in an expression of it alone), so no query over the view can filter it, and BigQuery refuses every one. Filter ${col} in the view, or select it for the view's readers to filter`,
+          line: s.line,
+          column: s.column,
+        };
+      }
+      need.push([...new Set(exposed)]);
+    }
+    return { need, through: [...new Set(scans.map((s) => s.table))] };
   }
 
   /**
@@ -663,8 +775,9 @@ export class ZetaAnalyzer {
    * (a WHERE of the query or a subquery around the scan; a MERGE's ON; a DELETE's or UPDATE's
    * WHERE). BigQuery refuses such a query before running it.
    */
-  private unfilteredRead(root: Proto, rw: Rewritten): Analysis | undefined {
-    if (!this.requirePartitionFilter.size) return undefined;
+  private unfilteredRead(root: Proto, rw: Rewritten, all = false): UnfilteredScan[] {
+    const unfiltered: UnfilteredScan[] = [];
+    if (!this.requirePartitionFilter.size) return unfiltered;
     const idKey = (c: Proto) => `${c?.columnId?.low}:${c?.columnId?.high}`;
     /**
      * The columns some predicate of `expr` (its top-level ANDs) references alone. BigQuery's docs
@@ -689,7 +802,7 @@ export class ZetaAnalyzer {
       if (cols.size === 1) into.add([...cols][0]);
       return into;
     };
-    let found: Analysis | undefined;
+    let found = false;
     /** per CTE name: the output column positions filtered above every place it is read (undefined: not read yet) */
     const cteFilters: Array<Map<string, Set<number> | undefined>> = [];
     const visit = (o: Proto, filtered: Set<string>) => {
@@ -738,16 +851,25 @@ export class ZetaAnalyzer {
       const scan = o.resolvedTableScanNode;
       if (scan) {
         const name = String(scan.table?.fullName || scan.table?.name || '').toLowerCase();
-        const col = this.requirePartitionFilter.get(name);
-        if (col) {
-          const id = (scan.parent?.columnList as Proto[] | undefined)?.find((c) => String(c.name).toLowerCase() === col.toLowerCase());
-          if (!id || !filtered.has(idKey(id))) {
-            const loc = findRange(scan);
-            found = {
-              ok: false,
-              message: `${scan.table.fullName} requires a partition filter (require_partition_filter): BigQuery refuses to read it without a WHERE on '${col}' above this scan, e.g. WHERE ${col} IS NOT NULL or a date range`,
-              ...indexToLineCol(rw.original, rw.toOriginalIndex(loc ? byteToIndex(rw.text, loc.start) : 0)),
-            };
+        const req = this.requirePartitionFilter.get(name);
+        const scanned = (scan.parent?.columnList ?? []) as Proto[];
+        const idOf = (col: string) => scanned.find((c) => String(c.name).toLowerCase() === col.toLowerCase());
+        for (const alternatives of req?.need ?? []) {
+          if (alternatives.some((col) => idOf(col) && filtered.has(idKey(idOf(col))))) continue;
+          const loc = findRange(scan);
+          const col = alternatives.length === 1 ? `'${alternatives[0]}'` : alternatives.map((c) => `'${c}'`).join(' or ');
+          const what = req!.through ? ` (a view that reads ${req!.through.join(', ')} without its partition filter, which falls to its readers)` : ' (require_partition_filter)';
+          const id = alternatives.map(idOf).find(Boolean);
+          unfiltered.push({
+            ok: false,
+            table: String(scan.table.fullName),
+            columns: alternatives,
+            ...(id ? { id: idKey(id) } : {}),
+            message: `${scan.table.fullName} requires a partition filter${what}: BigQuery refuses to read it without a WHERE on ${col} above this scan, e.g. WHERE ${alternatives[0]} IS NOT NULL or a date range`,
+            ...indexToLineCol(rw.original, rw.toOriginalIndex(loc ? byteToIndex(rw.text, loc.start) : 0)),
+          });
+          if (!all) {
+            found = true;
             return;
           }
         }
@@ -755,7 +877,7 @@ export class ZetaAnalyzer {
       for (const v of Object.values(o)) visit(v, filtered);
     };
     visit(root, new Set());
-    return found;
+    return unfiltered;
   }
 
   private percentileAggregate(root: Proto, rw: Rewritten): Analysis | undefined {
@@ -778,7 +900,7 @@ export class ZetaAnalyzer {
 
   /** Analyze one statement; positions refer to `sql` as given. */
   /** `reads: false`: skip the rules about what a statement may read (a view's body, an ephemeral model). */
-  async analyze(sql: string, opts: { params?: ParamType[]; catalog?: ZetaCatalog; reads?: boolean } = {}): Promise<Analysis> {
+  async analyze(sql: string, opts: { params?: ParamType[]; catalog?: ZetaCatalog; reads?: boolean | 'view' } = {}): Promise<Analysis> {
     const rw = splitQuotedPaths(sql);
     for (let attempt = 0; ; attempt++) {
       let res: Proto;
@@ -794,7 +916,7 @@ export class ZetaAnalyzer {
         }
         return err;
       }
-      return this.result(res.resolvedStatement, rw, opts.reads !== false);
+      return this.result(res.resolvedStatement, rw, opts.reads ?? true);
     }
   }
 
