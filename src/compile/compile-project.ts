@@ -2105,8 +2105,13 @@ function projectVars(files: ProjectFiles, opts: CompileOptions, ds: Diagnostic[]
   const render = (v: unknown, path: PropertyKey[]): unknown => {
     if (Array.isArray(v)) return v.map((x, i) => render(x, [...path, i]));
     if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, render(x, [...path, k])]));
-    const inexact = inexactInteger(v, files.projectYaml.scalarAt(path)?.source);
-    if (inexact) ds.push(diag('E_VAR', `${path.join('.')}: ${inexact}`, { file: 'project.yaml', ...files.projectYaml.locate(path) }));
+    const written = files.projectYaml.scalarAt(path)?.source;
+    const inexact = inexactInteger(v, written);
+    if (inexact) {
+      ds.push(diag('E_VAR', `${path.join('.')}: ${inexact}`, { file: 'project.yaml', ...files.projectYaml.locate(path) }));
+      // (templates read its digits as written: the compile fails here, and the rounded number printed would be a second error)
+      if (written !== undefined && /^\d+$/.test(written)) return written;
+    }
     const [odd] = yaml11Only(files.projectYaml, v, path);
     if (odd) ds.push(diag('E_VAR', `${path.join('.')}: ${sayYaml11Only(odd)}`, { file: 'project.yaml', ...files.projectYaml.locate(path) }));
     // 1.0 is a float to dbt, and prints so (5 / {{ var('d') }} divides as a float on Postgres)

@@ -19,7 +19,7 @@
 import nunjucks from 'nunjucks';
 import { didYouMean } from '../errors.js';
 import { hasSecretPlaceholder, secretNames } from '../secrets.js';
-import { pyFormat, pyJson, pyRound } from './py-format.js';
+import { pyFormat, pyJson, pyRound, pyStrFormat } from './py-format.js';
 import { isPlainObject, NAMESPACE, NO_ELSE, pyArith, pyCompare, pyFloat, PyFloat, pyIndex, pyRepr, pyStr, pyTruth, pyType, PY_TYPE_NAME, tuple, unbox } from './py-values.js';
 import { docRef } from '../install.js';
 import { dateTimeHint, dateTimeMember } from './py-datetime.js';
@@ -403,6 +403,8 @@ export function installJinjaCompat(): void {
   runtime.ensureDefined = (v, lineno, colno) => {
     if (typeof v === 'function') throw new nj.lib.TemplateError(PRINTED_FUNCTION, lineno + 1, colno + 1);
     if (typeof v === 'number' && !Number.isFinite(v)) throw new nj.lib.TemplateError(`${PRINTED_NON_FINITE} (${v})`, lineno + 1, colno + 1);
+    const inexact = printedInexact(v);
+    if (inexact) throw new nj.lib.TemplateError(inexact, lineno + 1, colno + 1);
     // (nunjucks' message says null or undefined: which one, for the author's message)
     if (v === null) throw new nj.lib.TemplateError(PRINTED_NONE, lineno + 1, colno + 1);
     return typeof v === 'boolean' ? pyStr(v) : ensureDefined(v, lineno, colno);
@@ -410,6 +412,7 @@ export function installJinjaCompat(): void {
   strictWhereUsed(nj.lib.TemplateError);
   pythonTruth();
   loopScopes();
+  loopControls();
   pythonSyntax(nj.lib.TemplateError);
   strictMacroArgs(runtime as unknown as MacroRuntime);
   pythonStrings(runtime as unknown as { memberLookup: (...a: unknown[]) => unknown });
@@ -600,6 +603,11 @@ export const STRING_MEMBERS: Record<string, (this: string, ...a: unknown[]) => u
   isupper() { return /[A-Z]/.test(this) && this === this.toUpperCase(); },
   // (Python's split() takes sep and maxsplit by name; its other string methods take none)
 }, { split: ['sep', 'maxsplit'] });
+// str.format takes any keyword, each a field's value (`'{a}'.format(a=1)`)
+STRING_MEMBERS.format = function (this: string, ...raw: unknown[]) {
+  const [args, kw] = kwargs(raw);
+  return pyStrFormat(this, args, kw);
+};
 
 /** Whether nunjucks' Jinja compatibility gives `obj` a dict's methods (it asks as lib.isObject does). */
 const hasDictMethods = (obj: unknown): boolean => Object.prototype.toString.call(obj) === '[object Object]';
@@ -943,6 +951,116 @@ type CompileFrame = { variables: Record<string, unknown>; parent?: CompileFrame;
 type CompilerProto = { compile(n: unknown, f: unknown): void; _emit(code: string): void; _emitLine(code: string): void; [k: string]: unknown };
 const nunjucksInternals = () =>
   nunjucks as unknown as { compiler: { Compiler: { prototype: CompilerProto } }; runtime: Record<string, unknown> };
+
+/** The node of `{% break %}` / `{% continue %}` (LoopControlExtension). */
+const LOOP_CONTROL = 'VigilLoopControl';
+/** The node, last in the body of a loop with an {% else %} and loop controls, that says an iteration got to its end. */
+const ITERATED = 'VigilIterated';
+/** The loops with an {% else %} and a loop control of their own. */
+const ELSE_AFTER_CONTROL = new WeakSet<object>();
+
+/**
+ * `{% break %}` and `{% continue %}`, as dbt has them (Jinja's loopcontrols extension): compiled
+ * to JavaScript's, inside the loop nunjucks compiles a `{% for %}` into (each iteration starts
+ * from the loop's own variables: loopScopes). One outside the body of a loop — in none, in a
+ * loop's `{% else %}`, or in a macro, call, filter or set block inside the loop, which nunjucks
+ * compiles into a function of its own — is an error at the tag (Jinja refuses the first three:
+ * "'break' outside loop"). The fast renderer leaves every loop to nunjucks.
+ */
+function loopControls(): void {
+  const { compiler } = nunjucksInternals();
+  const C = compiler.Compiler.prototype;
+  C[`compile${LOOP_CONTROL}`] = function (this: CompilerProto, node: CompilerNode) {
+    this._emitLine(`${String(node.kind)};`);
+  };
+  // a loop's {% else %} runs, in Jinja, when no iteration got to the end of the body (its flag is
+  // set there: one a loop control cut short does not count); nunjucks' when the sequence is empty
+  C[`compile${ITERATED}`] = function (this: CompilerProto, node: CompilerNode) {
+    this._emitLine(`${String(node.flag)} = true;`);
+  };
+  type ForCompiler = CompilerProto & { codebuf: string[]; _tmpid(): string };
+  const compileFor = C.compileFor as (this: ForCompiler, node: CompilerNode, frame: unknown) => void;
+  C.compileFor = function (this: ForCompiler, node: CompilerNode, frame: unknown) {
+    if (!node.else_ || !ELSE_AFTER_CONTROL.has(node)) return compileFor.call(this, node, frame);
+    const flag = this._tmpid();
+    this._emitLine(`var ${flag} = false;`);
+    const body = node.body as { children: unknown[] };
+    body.children.push({ typename: ITERATED, flag, lineno: node.lineno, colno: node.colno });
+    // (compileFor's second temporary is the length its else tests: `if (!t_3) {`)
+    const tmpid = C._tmpid as () => string;
+    let taken = 0;
+    let len: string | undefined;
+    this._tmpid = function (this: ForCompiler) {
+      const id = tmpid.call(this);
+      if (++taken === 2) {
+        len = id;
+        delete (this as Partial<ForCompiler>)._tmpid;
+      }
+      return id;
+    };
+    const start = this.codebuf.length;
+    try {
+      compileFor.call(this, node, frame);
+    } finally {
+      body.children.pop();
+      if (Object.hasOwn(this, '_tmpid')) delete (this as Partial<ForCompiler>)._tmpid;
+    }
+    const at = this.codebuf.indexOf(`if (!${len}) {\n`, start);
+    if (at < 0) throw new Error('internal: the {% else %} of a loop with {% break %} or {% continue %} was not found in its code');
+    this.codebuf[at] = `if (!${flag}) {\n`;
+  };
+  type Parser = { vigilLoopControls?: CompilerNode[]; fail(m: string, l?: number, c?: number): never; [k: string]: unknown };
+  const P = (nunjucks as unknown as { parser: { Parser: { prototype: Parser } } }).parser.Parser.prototype;
+  const parseAsRoot = P.parseAsRoot as (this: Parser) => CompilerNode;
+  P.parseAsRoot = function (this: Parser) {
+    const root = parseAsRoot.call(this);
+    if (!this.vigilLoopControls?.length) return root;
+    // the loop controls in a loop's body, through {% if %}s only
+    const inLoop = new Set<unknown>();
+    /** (`loop`: the innermost loop whose body `n` is in, through {% if %}s only) */
+    const walk = (n: unknown, loop: CompilerNode | undefined): void => {
+      if (Array.isArray(n)) return n.forEach((x) => walk(x, loop));
+      if (!n || typeof n !== 'object' || typeof (n as CompilerNode).typename !== 'string') return;
+      const node = n as CompilerNode & { fields: string[] };
+      if (node.typename === LOOP_CONTROL) {
+        if (loop) inLoop.add(node);
+        if (loop?.else_) ELSE_AFTER_CONTROL.add(loop);
+        return;
+      }
+      const through = ['Root', 'NodeList', 'If', 'Output'].includes(node.typename);
+      for (const f of node.fields) walk(node[f], node.typename === 'For' && f === 'body' ? node : node.typename === 'For' && f === 'else_' ? loop : through ? loop : undefined);
+    };
+    walk(root, undefined);
+    const stray = this.vigilLoopControls.find((c) => !inLoop.has(c));
+    if (stray) {
+      this.fail(
+        `{% ${String(stray.kind)} %} outside a loop: it goes in the body of a {% for %} (inside {% if %}s there), not in its {% else %}, nor in a macro, call, filter or set block`,
+        stray.lineno,
+        stray.colno,
+      );
+    }
+    return root;
+  };
+}
+
+/** Jinja's loopcontrols extension (dbt enables it): `{% break %}` and `{% continue %}` (loopControls). */
+type LoopControlClass = new (l: number, c: number, kind: string) => CompilerNode;
+let loopControlClass: LoopControlClass | undefined;
+function addLoopControls(env: nunjucks.Environment): void {
+  const nodes = (nunjucks as unknown as { nodes: { Node: { extend(name: string, props: { fields: string[] }): LoopControlClass } } }).nodes;
+  const LoopControl = (loopControlClass ??= nodes.Node.extend(LOOP_CONTROL, { fields: ['kind'] }));
+  env.addExtension('LoopControlExtension', {
+    [JINJA_MARK]: true,
+    tags: ['break', 'continue'],
+    parse(parser: { nextToken(): { value: string; lineno: number; colno: number }; advanceAfterBlockEnd(v: string): void; vigilLoopControls?: CompilerNode[] }) {
+      const tok = parser.nextToken();
+      parser.advanceAfterBlockEnd(tok.value);
+      const node = new LoopControl(tok.lineno, tok.colno, tok.value);
+      (parser.vigilLoopControls ??= []).push(node);
+      return node;
+    },
+  } as unknown as nunjucks.Extension);
+}
 
 /**
  * Python's truth (py-values.ts pyTruth) where nunjucks compiles JavaScript's: the condition of an
@@ -1295,6 +1413,8 @@ function pythonSyntax(TemplateError: new (message: string, lineno: number, colno
   const parsePrimary = P.parsePrimary as (this: Parser, noPostfix?: boolean) => Node;
   P.parsePrimary = function (this: Parser, noPostfix?: boolean) {
     const tok = this.peekToken();
+    const inexact = tok?.type === lexer.TOKEN_INT ? inexactLiteral(tok.value) : undefined;
+    if (inexact) this.fail(inexact, tok!.lineno, tok!.colno);
     const node = parsePrimary.call(this, noPostfix);
     if (tok?.type === lexer.TOKEN_FLOAT) {
       let lit: Node | undefined = node;
@@ -1534,6 +1654,24 @@ export function repeatedKeywordIn(kw: { [k: string]: unknown }): { key: string; 
 /** The message of a number printed that is not one (1/0): it would print Infinity or NaN into the SQL. */
 export const PRINTED_NON_FINITE = 'a value it prints is not a finite number: it would print Infinity or NaN into the SQL';
 
+/**
+ * An integer literal past 2^53 (`1234567890123456789`), which a JavaScript number would round
+ * (to 1234567890123456800) where Python's int is exact: refused at its place, as in vars:.
+ */
+export function inexactLiteral(written: string): string | undefined {
+  if (!/^\d+$/.test(written) || Number.isSafeInteger(Number(written))) return undefined;
+  return `the integer ${written} is past 2^53, where a number is no longer exact (it would be read as ${Number(written)}): write it as a string ('${written}'), which prints the same digits`;
+}
+
+/** The message of an integer printed past 2^53 (`{{ 2**53 + 1 }}`): its digits may not be the value Python's exact int has. */
+export const PRINTED_INEXACT = 'an integer it prints is past 2^53, where a number is no longer exact';
+
+/** The error for printing `v`, an integer past 2^53; undefined for any other value. */
+export function printedInexact(v: unknown): string | undefined {
+  if (typeof v !== 'number' || !Number.isInteger(v) || Number.isSafeInteger(v)) return undefined;
+  return `${PRINTED_INEXACT}: it would print ${v}, which may not be the value (Python's int is exact): compute it in SQL, or write the value as a string`;
+}
+
 /** The message of a none printed (template-env.ts words it for the author, as nunjucks' own for an undefined value). */
 export const PRINTED_NONE = 'attempted to output a none value';
 
@@ -1590,6 +1728,7 @@ export function addJinjaCompat(env: nunjucks.Environment): void {
     },
     run: () => '',
   } as unknown as nunjucks.Extension);
+  addLoopControls(env);
   env.addFilter('tojson', (v: unknown, ...raw: unknown[]) => {
     const [args, kw] = kwargs(raw);
     return pyJson(v, unbox(kw.indent ?? args[0]));

@@ -4,10 +4,15 @@
  * - `round()` (the `round` filter) and `%.2f`: on the float's exact binary value, a tie to the even
  *   digit (`2.5 | round` is 2.0, `2.675 | round(2)` is 2.67: 2.675 is 2.67499999... in binary);
  * - printf-style `%` formatting of a string (`'%s-%s' % ('a', 'b')`, `'%05.1f' % x`);
+ * - `str.format` (`'{}-{:03d}'.format(a, n)`), with the same number formatting;
  * - `json.dumps` as the `tojson` filter calls it (htmlsafe_json_dumps: keys sorted, `", "` and
  *   `": "`, non-ASCII and `< > & '` as \u escapes).
  */
-import { isPlainObject, isTuple, PyFloat, pyFloat, pyRepr, pyStr, pyType } from './py-values.js';
+import nunjucks from 'nunjucks';
+import { isPlainObject, isTuple, NAMESPACE, NO_ELSE, PyFloat, pyFloat, pyRepr, pyStr, pyType } from './py-values.js';
+import { dateTimeMember } from './py-datetime.js';
+
+const { SafeString } = nunjucks.runtime;
 
 /** A finite number's exact decimal value: |x| = digits / 10^scale. */
 function exactDecimal(x: number): { digits: bigint; scale: number } {
@@ -219,4 +224,199 @@ export function pyJson(v: unknown, indent?: unknown): string {
     return open + inner + items.join(',' + inner) + '\n' + step.repeat(depth) + close;
   };
   return (dump(v, 0) ?? 'null').replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026').replace(/'/g, '\\u0027');
+}
+
+/** Python's `format(v, spec)` of a value as `str.format` calls it for one field (`spec` already has its nested fields filled in). */
+function formatField(v: unknown, spec: string): string {
+  const text = typeof v === 'string' ? v : v instanceof SafeString ? String(v) : undefined;
+  // run_started_at (its text, a datetime to dbt): datetime.__format__ is its strftime
+  if (text !== undefined && spec) {
+    const strf = dateTimeMember(text, 'strftime');
+    if (typeof strf === 'function') return String(strf(spec));
+  }
+  const type = pyType(v);
+  if (!spec) return text ?? (v === null ? 'None' : String(pyStr(v)));
+  const isNumber = typeof v === 'number' || typeof v === 'boolean' || v instanceof PyFloat;
+  if (text === undefined && !isNumber) throw new Error(`TypeError: unsupported format string passed to ${type}.__format__`);
+  const m = /^(?:(.)?([<>=^]))?([-+ ])?(z)?(#)?(0)?(\d+)?([,_])?(?:\.(\d+))?(.)?$/s.exec(spec);
+  // (a fill without an align is no fill: `x5` is not a spec)
+  if (!m || (m[1] !== undefined && m[2] === undefined)) throw new Error(`ValueError: Invalid format specifier '${spec}' for object of type '${type}'`);
+  const [, fill0, align0, sign0, z, alt, zero, w, grouping, prec, conv0] = m;
+  if (z) throw new Error(`the 'z' option of a format spec ('${spec}') is not supported in Vigil's str.format`);
+  const width = w ? Number(w) : 0;
+  const precision = prec === undefined ? undefined : Number(prec);
+  let fill = fill0 ?? (zero ? '0' : ' ');
+  let align = align0;
+  if (text !== undefined) {
+    const conv = conv0 ?? 's';
+    if (conv !== 's') throw new Error(`ValueError: Unknown format code '${conv}' for object of type 'str'`);
+    if (sign0) throw new Error('ValueError: Sign not allowed in string format specifier');
+    if (alt) throw new Error('ValueError: Alternate form (#) not allowed in string format specifier');
+    if (grouping) throw new Error(`ValueError: Cannot specify '${grouping}' with 's'.`);
+    if (align === '=') throw new Error("ValueError: '=' alignment not allowed in string format specifier");
+    return pad('', precision === undefined ? text : [...text].slice(0, precision).join(''), width, fill, align ?? '<');
+  }
+  const float = v instanceof PyFloat || (typeof v === 'number' && !Number.isInteger(v));
+  const x = v instanceof PyFloat ? v.value : Number(v);
+  const conv = conv0 ?? '';
+  if (conv === 'n') throw new Error(`the format code 'n' (the locale's separators) is not supported in Vigil's str.format: use 'd', 'g' or ',' ('${spec}')`);
+  if (conv === '' || (!float && 'bcdoxX'.includes(conv))) {
+    if (!float && precision !== undefined) throw new Error('ValueError: Precision not allowed in integer format specifier');
+    // (Python's is 'g' with a digit after the point, switching to an exponent a digit earlier)
+    if (float && precision !== undefined) throw new Error(`a float's format spec with a precision and no type ('${spec}') is not supported in Vigil's str.format: give the type ('.${precision}g', '.${precision}f')`);
+  } else if (!'eEfFgG%'.includes(conv)) throw new Error(`ValueError: Unknown format code '${conv}' for object of type '${type}'`);
+  if (grouping && zero && !align0 && fill0 === undefined) throw new Error(`zero padding with a thousands separator ('${spec}') is not supported in Vigil's str.format: format the number, then pad it`);
+  if (grouping === ',' && 'boxXc'.includes(conv) && conv) throw new Error(`ValueError: Cannot specify ',' with '${conv}'.`);
+  let body: string;
+  let prefix = '';
+  if (conv === 'c') {
+    if (sign0) throw new Error("ValueError: Sign not allowed with integer format specifier 'c'");
+    if (alt) throw new Error("ValueError: Alternate form (#) not allowed with integer format specifier 'c'");
+    body = String.fromCodePoint(x);
+  } else if (!float && (conv === '' || conv === 'd')) body = group(BigInt(Math.abs(x)).toString(), grouping, 3);
+  else if ('boxX'.includes(conv) && conv) {
+    body = group(BigInt(Math.abs(x)).toString(conv === 'b' ? 2 : conv === 'o' ? 8 : 16), grouping, 4);
+    if (conv === 'X') body = body.toUpperCase();
+    if (alt) prefix = `0${conv === 'X' ? 'X' : conv}`;
+  } else if (conv === '') body = Number.isFinite(x) ? String(pyStr(v instanceof PyFloat ? v : x)).replace(/^-/, '') : numberBody(x, 'f', undefined, false);
+  else {
+    const pct = conv === '%';
+    body = numberBody(pct ? x * 100 : x, pct ? 'f' : conv, precision, !!alt) + (pct ? '%' : '');
+    if (grouping && Number.isFinite(x)) body = body.replace(/^\d+/, (d) => group(d, grouping, 3));
+  }
+  if (conv === '' && grouping && Number.isFinite(x)) body = body.replace(/^\d+/, (d) => group(d, grouping, 3));
+  const sign = x < 0 || Object.is(x, -0) ? '-' : sign0 === '+' ? '+' : sign0 === ' ' ? ' ' : '';
+  if (zero && !align0) {
+    fill = fill0 ?? '0';
+    align = '=';
+  }
+  return pad(sign + prefix, body, width, fill, align ?? '>');
+}
+
+/** Digits with a separator every `every` from the right. */
+function group(digits: string, sep: string | undefined, every: number): string {
+  if (!sep) return digits;
+  const re = new RegExp(`\\B(?=(\\d{${every}})+$)`, 'g');
+  return every === 3 ? digits.replace(re, sep) : digits.replace(new RegExp(`\\B(?=([0-9a-fA-F]{${every}})+$)`, 'g'), sep);
+}
+
+/** `head` (a sign and a 0x) and `body` padded to `width` with `fill` as `align` says (`=`: between the two). */
+function pad(head: string, body: string, width: number, fill: string, align: string): string {
+  const n = width - [...head].length - [...body].length;
+  if (n <= 0) return head + body;
+  if (align === '<') return head + body + fill.repeat(n);
+  if (align === '=') return head + fill.repeat(n) + body;
+  if (align === '^') return fill.repeat(Math.floor(n / 2)) + head + body + fill.repeat(n - Math.floor(n / 2));
+  return fill.repeat(n) + head + body;
+}
+
+/** Python's ascii(): repr() with what is past ASCII as \x, \u or \U escapes. */
+function pyAscii(v: unknown): string {
+  return pyRepr(v).replace(/[^\x00-\x7f]/gu, (c) => {
+    const n = c.codePointAt(0)!;
+    return n < 0x100 ? `\\x${n.toString(16).padStart(2, '0')}` : n < 0x10000 ? `\\u${n.toString(16).padStart(4, '0')}` : `\\U${n.toString(16).padStart(8, '0')}`;
+  });
+}
+
+/**
+ * Python's `str.format(*args, **kwargs)`: fields `{}` (numbered automatically), `{0}`, `{name}`,
+ * with `[index]` / `[key]` and `.attribute` (a namespace()'s; a dict has none, as in Python),
+ * a conversion `!s`, `!r`, `!a`, a format spec (fill, align `<>=^`, sign, `#`, `0`, width, `,`
+ * or `_`, precision, the types s b c d o x X e E f F g G %; a nested `{}` in it), and `{{` `}}`.
+ * What Vigil cannot do exactly (the locale's `n`, a float's precision without a type, zero
+ * padding with a separator) is an error naming it; Python's own errors are Python's.
+ */
+export function pyStrFormat(fmt: string, args: unknown[], kwargs: Record<string, unknown>): string {
+  let auto = 0;
+  let numbering: 'auto' | 'manual' | undefined;
+  const lookup = (field: string): unknown => {
+    const m = /^([^.[]*)((?:\.[^.[]+|\[[^\]]+\])*)$/.exec(field);
+    if (!m) throw new Error(`ValueError: bad format field '{${field}}'`);
+    const [, name, rest] = m;
+    let v: unknown;
+    if (name === '' || /^\d+$/.test(name)) {
+      const now = name === '' ? 'auto' : 'manual';
+      if (numbering && numbering !== now) throw new Error(now === 'auto' ? 'ValueError: cannot switch from manual field specification to automatic field numbering' : 'ValueError: cannot switch from automatic field numbering to manual field specification');
+      numbering = now;
+      const i = name === '' ? auto++ : Number(name);
+      if (i >= args.length) throw new Error(`IndexError: Replacement index ${i} out of range for positional args tuple`);
+      v = args[i];
+    } else {
+      // (Python's KeyError; not worded as one: a method's error is placed as such, template-env.ts)
+      if (!Object.hasOwn(kwargs, name)) throw new Error(`str.format(): no keyword argument '${name}' (Python's KeyError; it was given ${Object.keys(kwargs).length ? Object.keys(kwargs).join(', ') : 'none'})`);
+      v = kwargs[name];
+    }
+    for (const [, attr, index] of rest.matchAll(/\.([^.[]+)|\[([^\]]+)\]/g)) {
+      if (attr !== undefined) {
+        if (!(isPlainObject(v) && (v as Record<symbol, unknown>)[NAMESPACE] === true && Object.hasOwn(v, attr))) throw new Error(`AttributeError: '${pyType(v)}' object has no attribute '${attr}' (in the format field {${field}}${isPlainObject(v) ? `: a dict's item is {${field.slice(0, field.length - rest.length)}[${attr}]}` : ''})`);
+        v = (v as Record<string, unknown>)[attr];
+      } else {
+        const key = /^\d+$/.test(index) ? Number(index) : index;
+        if (Array.isArray(v) || typeof v === 'string') {
+          if (typeof key !== 'number') throw new Error(`TypeError: ${pyType(v)} indices must be integers or slices, not str`);
+          if (key >= v.length) throw new Error(`IndexError: ${pyType(v)} index out of range`);
+          v = [...(v as ArrayLike<unknown>) as unknown[]][key];
+        } else if (isPlainObject(v)) {
+          if (!Object.hasOwn(v, String(key))) throw new Error(`str.format(): the dict has no key '${String(key)}' (Python's KeyError, in the format field {${field}})`);
+          v = v[String(key)];
+        } else throw new Error(`TypeError: '${pyType(v)}' object is not subscriptable`);
+      }
+    }
+    if (v === undefined || v === NO_ELSE) throw new Error(`the value of the format field {${field}} is undefined: it would print nothing (give it with | default(...))`);
+    return v;
+  };
+  const render = (s: string, depth: number): string => {
+    let out = '';
+    let i = 0;
+    while (i < s.length) {
+      const c = s[i];
+      if (c === '}') {
+        if (s[i + 1] !== '}') throw new Error("ValueError: Single '}' encountered in format string");
+        out += '}';
+        i += 2;
+        continue;
+      }
+      if (c !== '{') {
+        out += c;
+        i++;
+        continue;
+      }
+      if (s[i + 1] === '{') {
+        out += '{';
+        i += 2;
+        continue;
+      }
+      // the field, to its closing brace (a spec may hold nested fields: {:{w}})
+      let j = i + 1;
+      let nested = 0;
+      let bracket = false;
+      for (; j < s.length; j++) {
+        if (bracket) {
+          if (s[j] === ']') bracket = false;
+        } else if (s[j] === '[' && nested === 0) bracket = true;
+        else if (s[j] === '{') nested++;
+        else if (s[j] === '}') {
+          if (nested === 0) break;
+          nested--;
+        }
+      }
+      if (j >= s.length) throw new Error(depth ? 'ValueError: unmatched \'{\' in format spec' : "ValueError: Single '{' encountered in format string");
+      const inner = s.slice(i + 1, j);
+      i = j + 1;
+      const m = /^((?:[^![:]|\[[^\]]*\])*)(?:!(.?))?(?::([\s\S]*))?$/.exec(inner);
+      if (!m) throw new Error("ValueError: expected ':' after conversion specifier");
+      const [, field, conversion, rawSpec = ''] = m;
+      if (depth > 1) throw new Error('ValueError: Max string recursion exceeded');
+      let v = lookup(field);
+      if (conversion !== undefined) {
+        if (conversion === 's') v = v === null ? 'None' : String(pyStr(v));
+        else if (conversion === 'r') v = pyRepr(v);
+        else if (conversion === 'a') v = pyAscii(v);
+        else throw new Error(conversion ? `ValueError: Unknown conversion specifier ${conversion}` : 'ValueError: end of string while looking for conversion specifier');
+      }
+      out += formatField(v, rawSpec.includes('{') ? render(rawSpec, depth + 1) : rawSpec);
+    }
+    return out;
+  };
+  return render(fmt, 0);
 }

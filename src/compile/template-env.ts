@@ -14,7 +14,7 @@ import { didYouMean } from '../errors.js';
 import { isSecret, registerCompiledSecret, secretPlaceholder } from '../secrets.js';
 import { fastTemplate, FastRenderError, printedFunction, renderFast, UnsupportedTemplate, type FastTemplate } from './fast-render.js';
 import { isPlainObject, PY_ERROR_RE, pyRepr, unbox } from './py-values.js';
-import { addJinjaCompat, asText, dbtOnlyName, RelationPlaceholder, isKw, noMethod, jinjaToNunjucks, PRINTED_FUNCTION, PRINTED_NONE, PRINTED_NON_FINITE, PLACEHOLDER_USE_RE, TESTED_FUNCTION_RE, UNDEFINED_USE_RE, NONE_USE_RE } from './jinja-compat.js';
+import { addJinjaCompat, asText, dbtOnlyName, RelationPlaceholder, isKw, noMethod, jinjaToNunjucks, PRINTED_FUNCTION, PRINTED_NONE, PRINTED_NON_FINITE, PRINTED_INEXACT, PLACEHOLDER_USE_RE, TESTED_FUNCTION_RE, UNDEFINED_USE_RE, NONE_USE_RE } from './jinja-compat.js';
 import { docRef } from '../install.js';
 import { runInstant } from './py-datetime.js';
 
@@ -647,7 +647,7 @@ function parseNunjucksError(e: unknown, text: string, parsePhase: boolean): Temp
   let message = (m ? m[3] : raw.replace(/^\([^)]*\)\s*/, '')).trim().replace(/^Error: /, '');
   if (m) {
     // nunjucks reports parse errors 1-based and runtime errors 0-based (but its undefined-output check 1-based)
-    const line = Number(m[1]) + (parsePhase || /attempted to output null or undefined value/.test(m[3]) || m[3].includes(PRINTED_NONE) || m[3].includes(PRINTED_FUNCTION) || TESTED_FUNCTION_RE.test(m[3]) || m[3].includes(PRINTED_NON_FINITE) || UNDEFINED_USE_RE.test(message) || NONE_USE_RE.test(message) || PY_ERROR_RE.test(message) || (PLACEHOLDER_USE_RE.test(message) && !/^Error: /.test(m[3].trim())) ? 0 : 1);
+    const line = Number(m[1]) + (parsePhase || /attempted to output null or undefined value/.test(m[3]) || m[3].includes(PRINTED_NONE) || m[3].includes(PRINTED_FUNCTION) || TESTED_FUNCTION_RE.test(m[3]) || m[3].includes(PRINTED_NON_FINITE) || m[3].includes(PRINTED_INEXACT) || UNDEFINED_USE_RE.test(message) || NONE_USE_RE.test(message) || PY_ERROR_RE.test(message) || (PLACEHOLDER_USE_RE.test(message) && !/^Error: /.test(m[3].trim())) ? 0 : 1);
     return { message: tagHint(message), line, column: Number(m[2]) };
   }
   // a {{, {% or {# the file never closes: nunjucks says "end of file" (or, inside a call, fails
@@ -682,8 +682,8 @@ const DBT_BLOCKS: Record<string, string> = {
   docs: 'a {% docs %} block belongs in a .md file under models/, seeds/ or snapshots/',
 };
 
-/** Block tags a model template may use (nunjucks' own and Vigil's do). */
-const KNOWN_TAGS = ['if', 'elif', 'else', 'endif', 'for', 'endfor', 'set', 'endset', 'macro', 'endmacro', 'call', 'endcall', 'filter', 'endfilter', 'raw', 'endraw', 'block', 'endblock', 'include', 'import', 'from', 'do', 'verbatim', 'endverbatim'];
+/** Block tags a model template may use (nunjucks' own and Vigil's do, break and continue). */
+const KNOWN_TAGS = ['if', 'elif', 'else', 'endif', 'for', 'endfor', 'set', 'endset', 'macro', 'endmacro', 'call', 'endcall', 'filter', 'endfilter', 'raw', 'endraw', 'block', 'endblock', 'include', 'import', 'from', 'do', 'break', 'continue', 'verbatim', 'endverbatim'];
 
 /** The first {{, {% or {# with no closing delimiter after it (outside string literals); also whether a ( inside it is left open. */
 function findUnclosedDelimiter(text: string): { open: string; close: string; line: number; column: number; paren?: string } | undefined {

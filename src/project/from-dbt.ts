@@ -1079,6 +1079,55 @@ function nodeLine(n: unknown, lc: LineCounter): number | undefined {
   return r ? lc.linePos(r[0]).line : undefined;
 }
 
+/**
+ * Every alias of `doc` replaced by a copy of the node its anchor names (without anchors of its
+ * own), so that what the conversion changes or takes out under an anchor reaches each use and
+ * no alias is left pointing at a node that was taken out; YAML 1.1's merge keys (`<<: *base`)
+ * put in as the entries they merge. Whether there was an alias, and the lines of the merge keys.
+ */
+function expandAliases(doc: Document, file: string, lc: LineCounter): { aliases: boolean; merges: number[] } {
+  let count = 0;
+  const merges: number[] = [];
+  visit(doc, {
+    Alias(_k, a) {
+      const target = a.resolve(doc);
+      // (an alias inside its own anchor's node would be written out forever)
+      if (!target || ++count > 10_000) {
+        const p = lc.linePos(a.range?.[0] ?? 0);
+        throw new ProjectError([diag('E_YAML', target ? `the alias *${a.source} is used more than 10000 times, or inside its own anchor: not converted` : `the alias *${a.source} names no anchor before it`, { file, line: p.line, column: p.col }, 'write the value out in the dbt project, then convert again')]);
+      }
+      const copy = target.clone() as Node;
+      visit(copy, { Node: (_kk, n) => void delete (n as { anchor?: string }).anchor });
+      return copy;
+    },
+  });
+  // YAML 1.1's merge key (`<<: *base`), which Vigil's YAML 1.2 does not read: its entries put in
+  // its place, those the mapping has itself winning (the first of a list of mappings before the next)
+  const isMerge = (k: unknown) => isScalar(k) && (k.source ?? k.value) === '<<';
+  visit(doc, {
+    Map(_k, m) {
+      const at = m.items.findIndex((p) => isMerge(p.key));
+      if (at < 0) return;
+      const merged = m.items[at].value;
+      const sources = isSeq(merged) ? merged.items : [merged];
+      if (!sources.every(isMap)) return; // (YAML read it as an error already)
+      const own = new Set(m.items.filter((p) => !isMerge(p.key)).map((p) => (isScalar(p.key) ? p.key.value : p.key)));
+      const added = [];
+      for (const src of sources as YAMLMap[]) {
+        for (const p of src.items) {
+          const k = isScalar(p.key) ? p.key.value : p.key;
+          if (own.has(k)) continue;
+          own.add(k);
+          added.push(p);
+        }
+      }
+      merges.push(lc.linePos((m.items[at].key as Scalar).range?.[0] ?? 0).line);
+      m.items.splice(at, 1, ...added);
+    },
+  });
+  return { aliases: count > 0, merges };
+}
+
 /** The line of the node at `path` (of its key, for a mapping entry), or of its nearest ancestor. */
 function lineOfPath(doc: Document, lc: LineCounter, path: Path): number | undefined {
   let node: unknown = doc.contents;
@@ -1137,6 +1186,12 @@ export function convertPropertiesYaml(text: string, file: string, ctx: Propertie
     return { text, changed: false };
   }
   const root = doc.contents;
+  // aliases (`tests: *nn`, dbt 1.10's `anchors:` key) written out, each a copy of its anchor's node:
+  // every use is converted where it is, and a key taken out leaves no alias without its anchor
+  const { aliases: aliased, merges } = expandAliases(doc, file, lc);
+  // (Vigil's YAML 1.2 has no merge key: written out, the file changes)
+  for (const line of merges) f.note(file, line, '<<: (a YAML 1.1 merge key, which Vigil\'s YAML 1.2 does not have): its entries written out in its place');
+  if (merges.length) changed = true;
   // a value YAML 1.2 reads otherwise (enabled: no, 0755) is written as dbt read it (said below, where it is still written)
   const differences = readingDifferences(doc.toJS({ maxAliasCount: -1 }), parseDocument(text, { uniqueKeys: false }).toJS({ maxAliasCount: -1 })).map((d) => ({ d, node: doc.getIn(d.path, true) }));
   if (differences.length) changed = true;
@@ -1151,6 +1206,8 @@ export function convertPropertiesYaml(text: string, file: string, ctx: Propertie
     if (isMap(node)) {
       for (const pair of node.items) {
         const k = isScalar(pair.key) ? String(pair.key.value) : '';
+        // (dbt's anchors: is read only through its aliases, checked where they are)
+        if (node === root && k === 'anchors') continue;
         const v = pair.value;
         if (!isScalar(v) || typeof v.value !== 'string') {
           checkStrings(v, [...path, k]);
@@ -1559,7 +1616,12 @@ export function convertPropertiesYaml(text: string, file: string, ctx: Propertie
     } else if (isSeq(node)) node.items.forEach(prune);
   };
   if (changed) prune(root);
+  // unchanged: the file as written, its aliases and anchors: kept (Vigil reads both)
   if (!changed) return { text, changed };
+  if (aliased && root.has('anchors')) {
+    note(['anchors'], 'anchors: taken out: the file needed changes, so its aliases are written out in full where they were used');
+    root.delete('anchors');
+  }
   const written = new Set<unknown>();
   visit(doc, { Scalar: (_k, n) => void written.add(n) });
   for (const { d, node } of differences) if (!node || written.has(node)) note(d.path, showReading(d, showPath(d.path)), node);

@@ -373,6 +373,8 @@ export type SnapshotProps = z.infer<typeof SnapshotPropsSchema>;
 export const PropertiesFileSchema = z
   .object({
     version: z.number().optional(),
+    /** dbt 1.10's home for YAML anchors (`- &nn [not_null]`, used as `tests: *nn`): read only through its aliases */
+    anchors: z.unknown().optional(),
     models: z.array(ModelPropsSchema).optional(),
     seeds: z.array(SeedPropsSchema).optional(),
     snapshots: z.array(SnapshotPropsSchema).optional(),

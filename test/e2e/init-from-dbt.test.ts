@@ -433,6 +433,8 @@ describe('from-dbt, piece by piece', () => {
       "{% set rows = run_query('select 1') %}",
       "from {{ ref('other_pkg', 'b') }} join {{ ref('c', v=2) }}",
       "{% if execute %}{{ log('x') }}{% endif %} {{ this.schema }} {{ var('x', 1) }} {{ is_incremental() }}",
+      // (Vigil has exceptions.raise_compiler_error: not listed; the rest of dbt's exceptions is)
+      "{% if not var('x') %}{{ exceptions.raise_compiler_error('x') }}{% else %}{% do exceptions.warn('y') %}{% endif %}",
     ].join('\n');
     const found = scanTemplate(text, 'model', { project: 'shop', packages: new Set() }).map((x) => `${x.line}: ${x.message.split(':')[0]}`);
     expect(found).toEqual([
@@ -443,6 +445,7 @@ describe('from-dbt, piece by piece', () => {
       "4: ref('other_pkg', 'b')",
       '4: ref(..., v=...)',
       '5: log()',
+      '6: exceptions.warn',
     ]);
   });
 
@@ -581,6 +584,63 @@ exposures:
     const v = parse(r.text);
     expect(v.models[0].data_tests).toEqual([{ expression_is_true: { expression: 'a >= b' } }]);
     expect(v.models[0].columns[0].data_tests).toEqual([{ expression_is_true: { expression: '>= 0' } }]);
+  });
+
+  it("dbt 1.10's top-level anchors: converts (was: exit 3, 'Unresolved alias' once the key was taken out): kept as written where nothing changes (Vigil reads it), else each alias and merge key written out", () => {
+    const src = makeProject({
+      'dbt_project.yml': 'name: anc\nconfig-version: 2\nprofile: anc\n',
+      'models/a.sql': 'select 1 as id\n',
+      'models/schema.yml': 'version: 2\nanchors:\n  - &nn\n    - not_null\nmodels:\n  - name: a\n    columns:\n      - name: id\n        tests: *nn\n',
+    }, false);
+    const { dest, r } = initFromDbt(src);
+    // the file as written: Vigil's properties files take dbt's anchors: (read only through its aliases)
+    expect(readFileSync(join(dest, 'models/schema.yml'), 'utf8')).toBe(readFileSync(join(src, 'models/schema.yml'), 'utf8'));
+    expect(r.stdout).toMatch(/vigil compile on the converted project: OK \(1 model, 0 seeds, 0 snapshots, 1 data test/);
+    const ls = vigil(dest, ['ls', '--resource-type', 'test']);
+    expect(ls.code, ls.stderr).toBe(0);
+    expect(ls.stdout.trim()).toBe('not_null_a_id');
+
+    // what the conversion changes under an anchor reaches each use; a key taken out that holds an anchor leaves no alias without it
+    const f = new Findings();
+    const c = convertPropertiesYaml(
+      `version: 2
+anchors:
+  - &nn
+    - not_null:
+        config: { store_failures: true }
+  - &col
+    data_type: integer
+models:
+  - name: m
+    docs: &d { show: true }
+    columns:
+      - name: id
+        tests: *nn
+      - <<: *col
+        name: id2
+        tests: *nn
+        meta: *d
+`,
+      'models/props.yml',
+      { project: 'shop', docs: new Map(), seedConfigs: new Map(), fixtures: new Map() },
+      f,
+    );
+    expect(c.changed).toBe(true);
+    const v = parse(c.text);
+    expect(PropertiesFileSchema.safeParse(v).success).toBe(true);
+    expect(c.text).not.toMatch(/[&*<]/);
+    expect(v).toEqual({
+      version: 2,
+      models: [{ name: 'm', columns: [{ name: 'id', tests: [{ not_null: {} }] }, { data_type: 'integer', name: 'id2', tests: [{ not_null: {} }], meta: { show: true } }] }],
+    });
+    expect(f.notConverted.map((x) => `${x.line}: ${x.message}`)).toEqual([
+      expect.stringMatching(/^5: test 'not_null': config store_failures: not converted/),
+      expect.stringMatching(/^10: models\[0\]\.docs: not converted/),
+    ]);
+    expect(f.notes.map((x) => `${x.line}: ${x.message}`)).toEqual([
+      "14: <<: (a YAML 1.1 merge key, which Vigil's YAML 1.2 does not have): its entries written out in its place",
+      '2: anchors: taken out: the file needed changes, so its aliases are written out in full where they were used',
+    ]);
   });
 
   it("Jinja in a data test's SQL arguments is kept and not listed (Vigil renders it, as dbt); elsewhere in a YAML value it is listed", () => {

@@ -1,0 +1,154 @@
+/**
+ * Templates rendered by Vigil (its fast path and nunjucks) and by Jinja itself (python3's jinja2
+ * on the machine, with the extensions dbt enables: do and loopcontrols): the outputs must be the
+ * same text, and where Jinja raises Python's error, Vigil's error must carry Python's message.
+ * Skipped where python3 has no jinja2.
+ */
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { dialectOf } from '../../src/adapters/index.js';
+import { emptyCalls, TemplateEnv } from '../../src/compile/template-env.js';
+
+const jinja2 = spawnSync('python3', ['-c', 'import jinja2; print(1)'], { encoding: 'utf8' }).stdout?.trim() === '1';
+
+function render(src: string, fast: boolean): string {
+  const env = new TemplateEnv({ dialect: dialectOf('duckdb'), vars: {}, env: {}, target: { name: 'dev' }, project: 'shop' });
+  env.useFastPath = fast;
+  const t = env.compileTemplate('m.sql', src);
+  if ('message' in t) return `ERROR ${t.message} @${t.line}:${t.column}`;
+  const out = env.render(t, src, emptyCalls(), false);
+  return typeof out === 'string' ? out : `ERROR ${out.message} @${out.line}:${out.column}`;
+}
+
+/** Each template through Jinja: [true, output] or [false, Python's exception's type and message]. */
+function jinja(templates: string[]): Array<[boolean, string]> {
+  const script = [
+    'import json, sys, jinja2',
+    "env = jinja2.Environment(extensions=['jinja2.ext.do', 'jinja2.ext.loopcontrols'])",
+    'out = []',
+    'for t in json.load(sys.stdin):',
+    '    try:',
+    '        out.append([True, env.from_string(t).render()])',
+    '    except Exception as e:',
+    "        out.append([False, type(e).__name__ + ': ' + (e.args[0] if e.args and isinstance(e.args[0], str) and type(e) is not KeyError else str(e))])",
+    'print(json.dumps(out))',
+  ].join('\n');
+  const r = spawnSync('python3', ['-c', script], { input: JSON.stringify(templates), encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as Array<[boolean, string]>;
+}
+
+/** Rendered alike by Jinja and Vigil. */
+const SAME = [
+  // {% break %} and {% continue %} (jinja2.ext.loopcontrols, which dbt enables)
+  "{% for c in ['a', 'b', 'c', 'd', 'e'] %}{% if c == 'b' %}{% continue %}{% endif %}{% if c == 'd' %}{% break %}{% endif %}{{ c }}{{ loop.index }}/{{ loop.length }}{{ loop.last }};{% endfor %}",
+  '{% set ns = namespace(n=0) %}{% for i in range(10) %}{% for j in range(10) %}{% if j > i %}{% break %}{% endif %}{% set ns.n = ns.n + 1 %}{% endfor %}{% if i == 3 %}{% break %}{% endif %}{% endfor %}{{ ns.n }}',
+  "{% for k, v in {'p': 1, 'q': 2, 'r': 3}.items() %}{% if v == 2 %}{% continue %}{% endif %}{{ k }}={{ v }};{% endfor %}",
+  "{% for k in {'p': 1, 'q': 2, 'r': 3} %}{% if k == 'q' %}{% break %}{% endif %}{{ k }}{% endfor %}",
+  '{% for x in range(10) if x is odd %}{% if x > 5 %}{% break %}{% endif %}{{ x }}:{{ loop.index }}/{{ loop.length }} {% endfor %}',
+  '{% for x in [] %}{% break %}{% else %}empty{% endfor %}|{% for x in [1, 2] %}{% break %}{% else %}e{% endfor %}|{% for x in [1, 2] %}{% continue %}{% else %}e{% endfor %}',
+  '{% set total = 0 %}{% for x in [1, 2, 3] %}{% set total = total + x %}{% if x == 2 %}{% continue %}{% endif %}{{ total }}{% endfor %}{{ total }}',
+  "{% for x in [1, 2, 3] %}{{ loop.previtem | default('-') }}{% if x == 1 %}{% continue %}{% endif %}{{ x }}{{ loop.cycle('a', 'b') }}{% endfor %}",
+  '{%- for x in [1, 2, 3] -%}\n  {%- if x == 2 -%}{%- continue -%}{%- endif %} {{ x }}\n{%- endfor %}',
+  '{% macro m(xs) %}{% for x in xs %}{% if x is none %}{% break %}{% endif %}{{ x }}{% endfor %}{% endmacro %}{{ m([1, 2, none, 3]) }}',
+  '{% for x in [1, 2, 3] %}{% for y in [1, 2, 3] %}{% if y == x %}{% continue %}{% endif %}{{ x }}{{ y }} {% endfor %}{% endfor %}',
+  // integers up to 2^53 - 1 print exactly
+  '{{ 9007199254740991 }} {{ 2**52 + 1 }} {{ -9007199254740991 }} {{ 1e20 }}',
+  // str.format
+  "{{ '{}-{}'.format(1, 2) }}",
+  "{{ '{0}{1}{0}'.format('a', 'b') }}|{{ '{x}/{y}'.format(x=1, y='b') }}|{{ '{{}} {{{}}}'.format(5) }}",
+  "{{ '{:>6}|{:<6}|{:^6}|{:*^7}|{:.1}|{:5.2}|'.format('ab', 'cd', 'ef', 'g', 'xyz', 'xyz') }}",
+  "{{ '{:05d}|{:+d}|{: d}|{:x}|{:#x}|{:X}|{:#o}|{:b}|{:#b}|{:c}|{:-d}|{:d}'.format(42, 42, 42, 255, 255, 255, 8, 5, 5, 65, -3, -7) }}",
+  "{{ '{:,}|{:_}|{:,d}|{:_x}|{:_b}'.format(1234567, 1234567, -1234567, 4294901760, 255) }}",
+  "{{ '{:.2f}|{:8.3f}|{:e}|{:.3E}|{:g}|{:G}|{:.3g}|{:%}|{:.1%}'.format(3.14159, 2.5, 12345.678, 0.000123, 0.00001, 1e20, 1234.5, 0.25, 0.125) }}",
+  "{{ '{:,.2f}|{:_.1f}|{:,}'.format(1234567.891, 9876543.21, 1234.5) }}",
+  "{{ '{:010.3f}|{:=+10d}|{:0>5}|{:05}|{:<05}|{:x<5}|{:#010x}|{:^+9.2f}'.format(-3.14159, 42, 7, 'ab', 5, 5, 255, 2.5) }}",
+  "{{ '{!r}|{!s}|{!a}|{!r:>8}'.format('x', none, 'é€', 'y') }}",
+  "{{ '{0[1]}|{1[a]}|{d[k]}|{2[0][1]}|{3[1]}'.format([10, 20], {'a': 1}, [[1, 2]], 'xyz', d={'k': 'v'}) }}",
+  "{{ '{:{w}}|{:>{w}.{p}f}|{:{}>{}}'.format('x', 3.14159, 'y', '.', 4, w=6, p=2) }}",
+  "{{ '{}|{}|{}|{}'.format([1, 'a'], {'a': 1}, (1,), ('a', 'b')) }}",
+  "{{ '{} {} {:d} {:>5} {:x}'.format(true, none, true, false, true) }}",
+  "{{ '{}|{}|{}|{}|{}'.format(2.0, 10 / 4, 1e20, 0.00001, 7 // 2) }}",
+  "{{ '{:.0f}|{:.1f}|{:.2f}|{:.0f}|{:.0e}'.format(2.5, 0.25, 2.675, 3.5, 25.0) }}",
+  "{{ '{:g}|{:g}|{:#g}|{:.2g}|{:g}|{:e}'.format(100000, 1000000, 2.0, 0.000012345, 0, 3) }}",
+  "{% set big = 1e300 %}{{ '{:f}|{:F}|{:e}|{:%}|{:>6}'.format(big * 1e10, big * 1e10, -(big * 1e10), 1, big * 1e10) }}",
+  "{% set ns = namespace(a=1, b='x') %}{{ '{0.a}-{0.b}'.format(ns) }}",
+  "{{ 'select {cols} from {t}'.format(cols=['a', 'b'] | join(', '), t='x') }}",
+]
+
+/** Python's error in Jinja, and Vigil's error carrying Python's message. */
+const PY_ERRORS = [
+  "{{ '{}'.format() }}",
+  "{{ '{x}'.format(a=1) }}",
+  "{{ '{0}{}'.format(1, 2) }}",
+  "{{ '{}{0}'.format(1, 2) }}",
+  "{{ '{'.format(1) }}",
+  "{{ 'a}'.format(1) }}",
+  "{{ '{:d}'.format('a') }}",
+  "{{ '{:s}'.format(1) }}",
+  "{{ '{:d}'.format(2.5) }}",
+  "{{ '{:.2d}'.format(1) }}",
+  "{{ '{:,x}'.format(1) }}",
+  "{{ '{:+}'.format('a') }}",
+  "{{ '{:=5}'.format('a') }}",
+  "{{ '{0.a}'.format({'a': 1}) }}",
+  "{{ '{0[5]}'.format([1]) }}",
+  "{{ '{0[x]}'.format([1]) }}",
+  "{{ '{!x}'.format(1) }}",
+  "{{ '{:>5}'.format([1]) }}",
+]
+
+describe.skipIf(!jinja2)('Vigil against Jinja (python3 jinja2, with do and loopcontrols)', () => {
+  it(`${SAME.length} templates render as Jinja renders them, in both of Vigil's renderers (break/continue, integers to 2^53, str.format)`, () => {
+    const expected = jinja(SAME);
+    for (const [i, t] of SAME.entries()) {
+      expect(expected[i][0], `Jinja failed on ${t}: ${expected[i][1]}`).toBe(true);
+      expect(render(t, true), t).toBe(expected[i][1]);
+      expect(render(t, false), t).toBe(expected[i][1]);
+    }
+  });
+
+  it("where Jinja raises Python's error, Vigil's error at the line says Python's message (was: str.format 'has no method')", () => {
+    const expected = jinja(PY_ERRORS);
+    for (const [i, t] of PY_ERRORS.entries()) {
+      expect(expected[i][0], `Jinja rendered ${t}: ${expected[i][1]}`).toBe(false);
+      const message = expected[i][1].replace(/^\w+: /, '');
+      for (const fast of [true, false]) {
+        const got = render(t, fast);
+        expect(got, t).toMatch(/^ERROR .* @1:\d+$/);
+        expect(got, t).toContain(message);
+      }
+    }
+  });
+});
+
+describe('what Vigil refuses where Jinja renders (an error at the line, never another value)', () => {
+  // [template, Vigil's error, what Jinja renders instead]
+  const cases: Array<[string, RegExp, string]> = [
+    // Python's int is exact; a JavaScript number past 2^53 is not
+    ['{% set big_id = 1234567890123456789 %}\nselect {{ big_id }}', /^ERROR the integer 1234567890123456789 is past 2\^53, where a number is no longer exact \(it would be read as 1234567890123456800\): write it as a string \('1234567890123456789'\), which prints the same digits @1:17$/, '1234567890123456789'],
+    ['select\n  {{ 2**53 + 1 }}', /^ERROR an integer it prints is past 2\^53, where a number is no longer exact: it would print 9007199254740992, .* @2:\d+$/, '9007199254740993'],
+    ["select {{ x(9007199254740993, 'a') if false else 1 }}", /^ERROR the integer 9007199254740993 is past 2\^53.* @1:13$/, '1'],
+    ['{{ -9007199254740992 }}', /^ERROR the integer 9007199254740992 is past 2\^53/, '-9007199254740992'],
+    // str.format specs Vigil does not do exactly
+    ["{{ '{:n}'.format(1234) }}", /^ERROR the format code 'n' \(the locale's separators\) is not supported/, '1234'],
+    ["{{ '{:.3}'.format(2.5) }}", /^ERROR a float's format spec with a precision and no type \('\.3'\) is not supported in Vigil's str\.format: give the type/, '2.5'],
+    ["{{ '{:010,}'.format(1234) }}", /^ERROR zero padding with a thousands separator \('010,'\) is not supported/, '00,001,234'],
+    ["{{ '{:z.1f}'.format(-0.0) }}", /^ERROR the 'z' option of a format spec \('z\.1f'\) is not supported/, '0.0'],
+    // an undefined field value prints nothing in Jinja; in Vigil nothing renders as an empty string by accident
+    ["{{ '[{}]'.format(nope) }}", /^ERROR the value of the format field \{\} is undefined/, '[]'],
+    // a loop control where Jinja's is Python's SyntaxError, or where nunjucks compiles a function of its own
+    ['{% break %}', /^ERROR \{% break %\} outside a loop: it goes in the body of a \{% for %\}.* @1:4$/, ''],
+    ['{% for x in [1] %}{% else %}\n{% continue %}{% endfor %}', /^ERROR \{% continue %\} outside a loop.* @2:4$/, ''],
+    ['{% for x in [1] %}{% macro m() %}{% break %}{% endmacro %}{% endfor %}', /^ERROR \{% break %\} outside a loop/, ''],
+    ['{% for x in [1, 2] %}{% set y %}{% break %}{% endset %}{{ x }}{% endfor %}', /^ERROR \{% break %\} outside a loop.*nor in a macro, call, filter or set block/, ''],
+    ['{% for x in [1, 2] %}{% filter upper %}a{% continue %}{% endfilter %}{% endfor %}', /^ERROR \{% continue %\} outside a loop/, ''],
+    ['{% brek %}', /^ERROR unknown block tag: brek — did you mean 'break'\?/, ''],
+  ];
+  for (const [src, message] of cases) {
+    it(src, () => {
+      expect(render(src, true)).toMatch(message);
+      expect(render(src, false)).toMatch(message);
+    });
+  }
+});
