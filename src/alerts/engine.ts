@@ -146,16 +146,30 @@ export const VALUES_TEXT_MAX = 32768;
  * An instance's values as it keeps them: each text at most VALUE_TEXT_MAX characters, and all
  * its texts together at most VALUES_TEXT_MAX (the short ones whole, the long ones cut to an equal
  * share of what is left), so a row holding a 600 KB column neither grows the state nor makes a
- * PagerDuty event past its 512 KB. Numbers, booleans and NULLs are kept as they are.
+ * PagerDuty event past its 512 KB. Numbers, booleans and NULLs are kept as they are. `keep`: the
+ * columns the rule's links read (linkColumns), cut at VALUE_TEXT_MAX only, never to a share — a
+ * link cut in the middle is a broken link (and one cut at all is not sent: links() in notify.ts).
  */
-export function boundValues(values: Record<string, Json>): Record<string, Json> {
+export function boundValues(values: Record<string, Json>, keep: ReadonlySet<string> = new Set()): Record<string, Json> {
   const texts = Object.entries(values).filter((e): e is [string, string] => typeof e[1] === 'string');
-  const shares = fairShares(texts.map(([, t]) => t.length), VALUES_TEXT_MAX, VALUE_TEXT_MAX);
+  const kept = texts.filter(([k]) => keep.has(k)).reduce((n, [, t]) => n + Math.min(t.length, VALUE_TEXT_MAX), 0);
+  const shared = texts.filter(([k]) => !keep.has(k));
+  const shares = new Map(fairShares(shared.map(([, t]) => t.length), VALUES_TEXT_MAX - kept, VALUE_TEXT_MAX).map((n, i) => [shared[i][0], n]));
   let cut: Record<string, Json> | undefined;
-  texts.forEach(([k, t], i) => {
-    if (t.length > shares[i]) (cut ??= { ...values })[k] = truncateSummary(t, Math.max(1, shares[i]));
-  });
+  for (const [k, t] of texts) {
+    const max = shares.get(k) ?? VALUE_TEXT_MAX;
+    if (t.length > max) (cut ??= { ...values })[k] = truncateSummary(t, Math.max(1, max));
+  }
   return cut ?? values;
+}
+
+/** The names a rule's link templates mention (every identifier and quoted key in them): the values boundValues keeps whole. */
+export function linkColumns(rule: Pick<AlertRule, 'links'>): Set<string> {
+  const names = new Set<string>();
+  for (const tpl of Object.values(rule.links ?? {})) {
+    for (const m of tpl.matchAll(/\{[{%]([\s\S]*?)[}%]\}/g)) for (const w of m[1].matchAll(/[A-Za-z_][\w]*|'([^']*)'|"([^"]*)"/g)) names.add(w[1] ?? w[2] ?? w[0]);
+  }
+  return names;
 }
 
 function median(xs: number[]): number | undefined {
@@ -287,6 +301,7 @@ export function judge(ctx: RuleContext, rawRows: Array<Record<string, unknown>>,
   let rows = rawRows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, toJson(v)])) as Record<string, Json>);
   if (rule.time) rows = rows.filter((r) => (toEpochMs(r[rule.time!]) ?? -Infinity) <= atMs);
   const base = baseLabels(rule);
+  const keepWhole = linkColumns(rule);
 
   const groupBy = groupColumns(rule);
   const groups = new Map<string, { labels: Record<string, string>; rows: Array<Record<string, Json>> }>();
@@ -419,7 +434,7 @@ export function judge(ctx: RuleContext, rawRows: Array<Record<string, unknown>>,
       const vals = activeBest ?? fallback;
       if (vals) vals.first_seen_by_vigil = seen[val].first;
     }
-    instances.push({ key, kind: 'row', labels: { ...base, ...g.labels }, active, values: boundValues(activeBest ?? fallback ?? {}) });
+    instances.push({ key, kind: 'row', labels: { ...base, ...g.labels }, active, values: boundValues(activeBest ?? fallback ?? {}, keepWhole) });
   }
   const noData = rows.length === 0;
   return { instances, noData };

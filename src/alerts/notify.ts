@@ -288,7 +288,8 @@ function links(inst: InstanceState, rule: AlertRule | undefined): Array<{ href: 
   if (!rule) return [];
   return Object.entries(rule.links)
     .map(([name, tpl]) => ({ text: name === 'dashboard' ? 'Open Dashboard' : name === 'runbook' ? 'Runbook' : name, href: renderTemplate(tpl, inst, rule) }))
-    .filter((l) => /^https?:\/\//.test(l.href) || l.href.startsWith('docs/'));
+    // (a value past VALUE_TEXT_MAX is kept cut, ending with `…`, which no URL holds: a broken link is not sent)
+    .filter((l) => (/^https?:\/\//.test(l.href) || l.href.startsWith('docs/')) && !l.href.includes('…'));
 }
 
 const PD_SEVERITY: Record<Severity, Severity> = { critical: 'critical', error: 'error', warning: 'warning', info: 'info' };
@@ -327,7 +328,7 @@ export function pagerDutyEvent(it: Item, source: string, warn?: (message: string
     client: 'Vigil',
     client_url: ls[0]?.href,
   });
-  if (removedAt !== undefined) warn?.(detailsRemovedWarning(inst.key, removedAt));
+  if (removedAt !== undefined) warn?.(detailsRemovedWarning(`${inst.alert} (dedup_key ${dedup_key})`, removedAt));
   return event;
 }
 

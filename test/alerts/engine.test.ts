@@ -1421,7 +1421,37 @@ describe('planNotifications', () => {
     // the other instance keeps its details
     expect(ev(j.key).payload!.custom_details).toMatchObject({ row: { blob: 'small' }, details: 'small'.repeat(200) });
     expect(p.warnings).toHaveLength(1);
-    expect(p.warnings[0]).toMatch(/^the PagerDuty event of crit\{capability="chat"\} is [\d,]+ bytes, over PagerDuty's limit of 512 KB \(512,000 bytes\): its custom_details are replaced by/);
+    // (named by its rule and dedup_key: a label of 600 KB is not printed whole)
+    expect(p.warnings[0]).toMatch(/^the PagerDuty event of crit \(dedup_key vigil-[0-9a-f]+\) is [\d,]+ bytes, over PagerDuty's limit of 512 KB \(512,000 bytes\): its custom_details are replaced by/);
+  });
+
+  it('an event still over 512 KB without its custom_details loses its links, then has component, group and class cut (was: sent as it was, refused)', () => {
+    const huge = rule({ name: 'crit', severity: 'critical', summary: 'big', links: { dashboard: 'https://bi.example.com/{% for i in range(200) %}{{ blob }}{% endfor %}' }, pagerduty: { component: '{% for i in range(200) %}{{ blob }}{% endfor %}' } });
+    const i = firing({}, { capability: 'chat' });
+    i.values = { capability: 'chat', blob: 'y'.repeat(VALUE_TEXT_MAX - 100) };
+    const p = plan({ [i.key]: i }, T0, { rules: new Map([[huge.name, huge]]), routes: routes({ receiver: 'pd_main' }) });
+    const ev = p.entries[0].body as PagerDutyEvent & { links?: unknown; client_url?: unknown };
+    expect(Buffer.byteLength(JSON.stringify({ routing_key: 'k'.repeat(32), ...ev }))).toBeLessThanOrEqual(PAGERDUTY_MAX_EVENT_BYTES);
+    expect(ev.links).toBeUndefined();
+    expect(ev.client_url).toBeUndefined();
+    expect(ev.payload!.component!.length).toBeLessThanOrEqual(1024);
+  });
+
+  it("a link reads its values whole (never cut to a share of the row's), and one whose value was cut is not sent (was: a URL cut in the middle, ending in …, sent to PagerDuty)", () => {
+    const r = rule({ name: 'crit', severity: 'critical', group_by: ['id'], links: { dashboard: 'https://bi.example.com/d?q={{ url_q }}', other: "{{ 'https://x.example.com/' ~ values['far'] }}" } });
+    const wide: Row = { id: 'w', url_q: 'q'.repeat(3000), far: 'f'.repeat(2000) };
+    for (let k = 0; k < 10; k++) wide[`c${k}`] = String(k).repeat(4000);
+    const values = judgeAt(r, [wide]).instances[0].values;
+    expect(values.url_q).toBe('q'.repeat(3000));
+    expect(values.far).toBe('f'.repeat(2000));
+    // the others share what is left
+    expect(Object.values(values).filter((v): v is string => typeof v === 'string').reduce((n, t) => n + t.length, 0)).toBeLessThanOrEqual(VALUES_TEXT_MAX);
+    const i = firing({}, { capability: 'chat' });
+    i.values = { url_q: `${'q'.repeat(VALUE_TEXT_MAX - 1)}…`, far: 'f' };
+    const p = plan({ [i.key]: i }, T0, { rules: new Map([[r.name, r]]), routes: routes({ receiver: 'pd_main' }) });
+    const ev = p.entries[0]?.body as (PagerDutyEvent & { links?: Array<{ href: string }> }) | undefined;
+    expect(ev, JSON.stringify(p)).toBeDefined();
+    expect((ev!.links ?? []).map((l) => l.href)).toEqual(['https://x.example.com/f']);
   });
 
   describe('Slack body', () => {

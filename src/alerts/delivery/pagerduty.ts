@@ -75,6 +75,7 @@ export function truncateSummary(summary: string, max = PAGERDUTY_SUMMARY_MAX): s
 export const PAGERDUTY_MAX_EVENT_BYTES = 512_000;
 /** What custom_details holds instead when the event is over the limit: Alertmanager's words. */
 export const PAGERDUTY_DETAILS_REMOVED = 'Custom details have been removed because the original event exceeds the maximum size of 512KB';
+// (and when the event is still over without them: its links go, then component, group and class are cut to 1,024 characters)
 /** A routing key's length (PagerDuty's integration keys have 32 characters): the size of an event is judged with one this long before the key is known. */
 const ROUTING_KEY_PLACEHOLDER = 'x'.repeat(32);
 
@@ -89,9 +90,18 @@ export function fitPagerDutyBody(routingKey: string, ev: PagerDutyEvent): { body
   if (!ev.payload) return { body };
   const payload = { ...ev.payload, summary: truncateSummary(ev.payload.summary ?? '') };
   body.payload = payload;
-  const bytes = Buffer.byteLength(JSON.stringify(body));
-  if (bytes <= PAGERDUTY_MAX_EVENT_BYTES || payload.custom_details === undefined) return { body };
-  payload.custom_details = { error: PAGERDUTY_DETAILS_REMOVED };
+  const size = () => Buffer.byteLength(JSON.stringify(body));
+  const bytes = size();
+  if (bytes <= PAGERDUTY_MAX_EVENT_BYTES) return { body };
+  if (payload.custom_details !== undefined) payload.custom_details = { error: PAGERDUTY_DETAILS_REMOVED };
+  // (still over: what else a template made big — its links, then component, group and class, cut)
+  if (size() > PAGERDUTY_MAX_EVENT_BYTES) {
+    delete body.links;
+    delete body.client_url;
+  }
+  for (const k of ['component', 'group', 'class'] as const) {
+    if (size() > PAGERDUTY_MAX_EVENT_BYTES && typeof payload[k] === 'string') payload[k] = truncateSummary(payload[k] as string, PAGERDUTY_SUMMARY_MAX);
+  }
   return { body, removedAt: bytes };
 }
 
