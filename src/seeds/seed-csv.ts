@@ -2,9 +2,10 @@
  * Seeds: CSV files under `seeds/` loaded into the warehouse as tables (`vigil seed`, `vigil
  * build`). A seed is read in one pass (UTF-8 without NUL, RFC 4180, the configured delimiter,
  * CRLF or LF, a BOM dropped; csv-parse took 1.2 s for 100,000 rows with line numbers, 16x
- * DuckDB's reader), its column types taken from `column_types` or inferred from every value,
- * every value checked against its type, and loaded as it is when every warehouse reads it alike,
- * else written out as the normalized CSV every warehouse's bulk load reads (`Adapter.loadTable`:
+ * DuckDB's reader), its column types taken from `column_types` or inferred from every value
+ * (NULL, as dbt reads it: an empty field, quoted or not, a blank one, `null` in any case, is no
+ * value: nullField), every value checked against its type, and loaded as it is when every
+ * warehouse reads it alike, else written out as the normalized CSV every warehouse's bulk load reads (`Adapter.loadTable`:
  * no header, comma, RFC 4180 quoting, empty unquoted field = NULL). A mistake anywhere is
  * reported at file:line before anything is loaded.
  */
@@ -221,10 +222,39 @@ export function checkColumnTypes(header: string[] | undefined, config: SeedConfi
   return out;
 }
 
+/** Python's whitespace (str.isspace: what agate's strip() takes off) beyond ASCII's, and ASCII's. */
+const NULL_TEXT = /^[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(?:null)?[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$/i;
+
+/** An ASCII byte Python's strip() takes off: \t \n \v \f \r, \x1c-\x1f, space. */
+const asciiSpace = (c: number) => c === 32 || (c >= 9 && c <= 13) || (c >= 28 && c <= 31);
+
+/**
+ * A field that is NULL, as dbt reads a seed (dbt-common's agate_helper gives every type, column_types'
+ * text too, null_values ("null", ""), and agate compares the value stripped and lower-cased): empty
+ * (quoted or not), blank, or `null` in any case between blanks. Bytes [start, end) of `b`.
+ */
+export function nullField(b: Buffer, start: number, end: number): boolean {
+  let s = start;
+  let e = end;
+  while (s < e && asciiSpace(b[s])) s++;
+  while (e > s && asciiSpace(b[e - 1])) e--;
+  if (s === e) return true;
+  if (e - s === 4 && (b[s] | 32) === 110 && (b[s + 1] | 32) === 117 && (b[s + 2] | 32) === 108 && (b[s + 3] | 32) === 108) return true;
+  // only a wider blank (U+00A0, U+3000...) at either end can still make it one
+  return (b[s] >= 0x80 || b[e - 1] >= 0x80) && NULL_TEXT.test(b.toString('utf8', s, e));
+}
+
+/**
+ * Could the field at `b[start]` be NULL (nullField)? One look at its first byte, for the scan of
+ * every value: a blank, `n`/`N`, or the first byte of a wider blank (U+0085, U+00A0: 0xC2; U+1680,
+ * U+2000-U+3000: 0xE1-0xE3). An empty field is told apart before.
+ */
+const mayBeNull = (c: number) => c <= 32 || (c | 32) === 110 || c === 0xc2 || (c >= 0xe1 && c <= 0xe3);
+
 interface CsvSink {
   /**
    * A field: bytes [start, end) of `b` (inside the quotes when `quoted`; `escaped` when it holds
-   * "" pairs). An empty unquoted field is NULL; values are decoded only by a sink that needs them.
+   * "" pairs). Values are decoded only by a sink that needs them; which are NULL: nullField.
    */
   field(b: Buffer, start: number, end: number, quoted: boolean, escaped: boolean): void;
   /** the end of a record that started on `line`; false stops the scan */
@@ -519,7 +549,8 @@ export interface ScannedSeed {
   rows: number;
   /**
    * The file loads as it is (header skipped): every value is in a form every warehouse reads
-   * alike, no blank line, no "" in a typed column, every record ending in one kind of line break
+   * alike, no blank line, no NULL written other than as an empty unquoted field (`null`, `""`,
+   * a blank: nullField), every record ending in one kind of line break
    * (`newline`). Otherwise it is rewritten first (loadFileFor).
    */
   asIs: boolean;
@@ -614,12 +645,13 @@ export function parseSeed(input: string | Buffer, config: SeedConfig = {}, opts:
   const exact = givenSeedDecimals(names, config);
   if (problems.length) return problems;
 
-  // per column: candidate types still possible, types a value was not canonical for, a quoted ""
+  // per column: candidate types still possible, types a value was not canonical for; a NULL
+  // written other than as an empty unquoted field (what every bulk load reads as NULL)
   const width = header.length;
   const mask = new Array<number>(width).fill(31);
   const any = new Array<boolean>(width).fill(false);
   const odd = new Array<number>(width).fill(0);
-  const quotedEmpty = new Array<boolean>(width).fill(false);
+  let nullText = false;
   let col = 0;
   let rows = -1; // the header is the first record
   let bad: SeedProblem | undefined;
@@ -632,7 +664,12 @@ export function parseSeed(input: string | Buffer, config: SeedConfig = {}, opts:
         const c = col++;
         if (rows < 0 || c >= width || bad) return;
         if (start === end) {
-          if (quoted) quotedEmpty[c] = true;
+          if (quoted) nullText = true;
+          return;
+        }
+        // `null`, `""`, a blank: NULL, as dbt reads them, whatever the column's type; no value to type
+        if (mayBeNull(b[start]) && nullField(b, start, end)) {
+          nullText = true;
           return;
         }
         const t = given[c];
@@ -681,7 +718,7 @@ export function parseSeed(input: string | Buffer, config: SeedConfig = {}, opts:
   if (bad) return [bad];
   const columns = names.map((name, c) => ({ name, type: given[c] ?? ((any[c] && TYPE_BITS.find(([, bit]) => mask[c] & bit)?.[0]) || 'string'), ...(exact[c] ? { decimal: exact[c] } : {}) }));
   const newline = shape.crlf && !shape.lf ? '\r\n' : '\n';
-  const asIs = !shape.blank && !shape.cr && !(shape.crlf && shape.lf) && columns.every((cl, c) => !(cl.type !== 'string' && quotedEmpty[c]) && !(odd[c] & (BIT[cl.type] ?? 0)));
+  const asIs = !nullText && !shape.blank && !shape.cr && !(shape.crlf && shape.lf) && columns.every((cl, c) => !(odd[c] & (BIT[cl.type] ?? 0)));
   return { columns, rows: Math.max(0, rows), asIs, newline };
 }
 
@@ -712,9 +749,9 @@ export function loadFileFor(seed: ScannedSeed, text: string | Buffer, src: strin
   if (loadsAsIs(seed, crlf)) return { file: src, header: true, delimiter, newline: seed.newline };
   const special = /[",\r\n]/;
   const field = (v: string | null, col: ScannedSeed['columns'][number]) => {
-    if (v === null || (v === '' && col.type !== 'string')) return '';
+    if (v === null) return '';
     const x = canonical(v, col.type, col.decimal);
-    return x === '' || special.test(x) ? `"${x.replace(/"/g, '""')}"` : x;
+    return special.test(x) ? `"${x.replace(/"/g, '""')}"` : x;
   };
   const fd = openSync(tmpPath, 'w');
   try {
@@ -723,9 +760,9 @@ export function loadFileFor(seed: ScannedSeed, text: string | Buffer, src: strin
     let row: string[] = [];
     let records = 0;
     const problem = scanCsv(asBytes(text), delimiter, {
-      field: (b, start, end, quoted, escaped) => {
+      field: (b, start, end, _quoted, escaped) => {
         // (the header is the first record: blank lines before it are no records)
-        if (records) row.push(field(!quoted && start === end ? null : fieldText(b, start, end, escaped), seed.columns[row.length]));
+        if (records) row.push(field(nullField(b, start, end) ? null : fieldText(b, start, end, escaped), seed.columns[row.length]));
       },
       end: () => {
         if (records++) {

@@ -12,7 +12,7 @@ import { makeProject, removeDir, vigil, vigilAsync } from '../helpers.js';
 import { pgProjectYaml, uniqueSchema } from '../support/postgres.js';
 import { useFakeBigQuery } from '../support/fake-bigquery.js';
 import pg from 'pg';
-import { classify, classifyBytes, firstInvalidUtf8, loadFileFor, parseSeed } from '../../src/seeds/seed-csv.js';
+import { classify, classifyBytes, firstInvalidUtf8, loadFileFor, nullField, parseSeed } from '../../src/seeds/seed-csv.js';
 
 const dirs: string[] = [];
 // the loopback BigQuery, started before the tests and closed after them
@@ -237,7 +237,7 @@ describe('seed files the warehouses read differently as they are: one table on D
     }
   });
   it('CRLF line endings load the values of the LF file, quoted line breaks as written (CRLF and LF), on each warehouse; a file mixing LF and CRLF too', () => {
-    const lf = 'id,note,n,d\n1,"multi\r\nline",1.5,2024-01-01\n2,"lf\nonly",,2024-01-02\n3,"",2,\n4,,3,2024-01-04\n';
+    const lf = 'id,note,n,d\n1,"multi\r\nline",1.5,2024-01-01\n2,"lf\nonly",,2024-01-02\n3,"q",2,\n4,,3,2024-01-04\n';
     const sql = "select id, replace(replace(note, chr(13), '<CR>'), chr(10), '<LF>') as note, note is null as null_note, n, d from {{ ref('x') }} order by id";
     const crlf = lf.replace(/(\d|")\n/g, '$1\r\n').replace('id,note,n,d\n', 'id,note,n,d\r\n');
     expect(crlf).toContain('"multi\r\nline",1.5,2024-01-01\r\n2,"lf\nonly"');
@@ -252,9 +252,31 @@ describe('seed files the warehouses read differently as they are: one table on D
         expect(s.code, `${name}: ${s.stdout}${s.stderr}`).toBe(0);
         shown.push(vigil(dir, ['show', '--inline', sql, '--output', 'csv'], env).stdout);
       }
-      expect(shown[0], name).toBe('id,note,null_note,n,d\n1,multi<CR><LF>line,false,1.5,2024-01-01\n2,lf<LF>only,false,,2024-01-02\n3,"",false,2,\n4,,true,3,2024-01-04\n');
+      expect(shown[0], name).toBe('id,note,null_note,n,d\n1,multi<CR><LF>line,false,1.5,2024-01-01\n2,lf<LF>only,false,,2024-01-02\n3,q,false,2,\n4,,true,3,2024-01-04\n');
       expect(shown[1], name).toBe(shown[0]);
       expect(shown[2], name).toBe(shown[0]);
+    }
+  });
+  it('null in any case, "" and a blank field are NULL, as dbt reads a seed, in every column (column_types text too), and type nothing: a number or date column with them stays a number or date (was: VARCHAR, sum() failed; the texts \'null\', \'NULL\', \'\' loaded)', () => {
+    const files = {
+      'seeds/m.csv': 'id,amount,d\n1,100,2018-01-01\n2,null,null\n3,300,2018-01-03\n',
+      // every spelling dbt (agate) reads as NULL, in an inferred text column, a column_types varchar one and an int one; 'None', "''" and 'nullx' are text
+      'seeds/n.csv': 'id,t,v,k\n1,NULL,Null,"null"\n2,"",""," NULL "\n3,"  ",\u00a0null\u3000,\n4,None,\'\',5\n5,nullx,x,6\n',
+      'seeds/n.yml': 'seeds:\n  - name: n\n    config: { column_types: { v: varchar } }\n    columns:\n      - name: t\n        tests: [not_null]\n',
+    };
+    for (const [name, extra, schema] of targets()) {
+      const dir = makeProject({ ...files, ...extra });
+      dirs.push(dir);
+      const s = vigil(dir, ['seed'], env);
+      expect(s.code, `${name}: ${s.stdout}${s.stderr}`).toBe(0);
+      const types = vigil(dir, ['show', '--inline', `select table_name, column_name, lower(data_type) as t from information_schema.columns where table_schema = '${schema}' and table_name in ('m', 'n') order by table_name, ordinal_position`, '--output', 'csv', '--limit', '20'], env);
+      expect(types.stdout, name).toBe(`table_name,column_name,t\nm,id,bigint\nm,amount,bigint\nm,d,date\nn,id,bigint\nn,t,${name === 'duckdb' ? 'varchar' : 'text'}\nn,v,${name === 'duckdb' ? 'varchar' : 'text'}\nn,k,bigint\n`);
+      expect(vigil(dir, ['show', '--inline', "select sum(amount) as total, count(d) as days from {{ ref('m') }}", '--output', 'csv'], env).stdout, name).toBe('total,days\n400,2\n');
+      expect(vigil(dir, ['show', '--inline', "select id, t, t is null as tn, v, v is null as vn, k from {{ ref('n') }} order by id", '--output', 'csv'], env).stdout, name).toBe("id,t,tn,v,vn,k\n1,,true,,true,\n2,,true,,true,\n3,,true,,true,\n4,None,false,'',false,5\n5,nullx,false,x,false,6\n");
+      // a not_null test on such a column fails, as in dbt
+      const t = vigil(dir, ['test', '-s', 'n'], env);
+      expect(t.code, `${name}: ${t.stdout}${t.stderr}`).toBe(1);
+      expect(t.stdout, name).toMatch(/FAIL 3 not_null_n_t/);
     }
   });
   it('Postgres: a header name longer than the 63 bytes Postgres keeps is refused at its column, in check and before any load (was: cut by Postgres, every reload dropped the views that read the seed; two alike in 63 bytes failed the load)', () => {
@@ -430,6 +452,48 @@ describe('seeds in Postgres and BigQuery', () => {
     expect(load.skipLeadingRows).toBe(1);
     expect(String((loads[0] as { upload?: string }).upload)).toBe(SEEDS['seeds/sub/raw_orders.csv']);
     expect(r.stdout).toMatch(/OK loaded seed vigil-seeds\.analytics\.raw_orders \(3 rows\)/);
+  });
+
+  it('BigQuery: null and "" are NULL there too: the columns keep their types, the job loads the rewrite with an empty field for each (was: STRING columns holding \'null\')', async () => {
+    const dir = project({ 'project.yaml': 'name: fixture\ndefault_target: bq\ntargets:\n  bq: { type: bigquery, project: vigil-seeds, dataset: analytics, location: EU }\n', 'seeds/m.csv': 'id,amount,d,t\n1,100,2018-01-01,a\n2,null,NULL,""\n3,300,2018-01-03,Null\n' });
+    const env = { VIGIL_BIGQUERY_API_ENDPOINT: bq.fake.url, VIGIL_BIGQUERY_ACCESS_TOKEN: 'fake-token', NO_PROXY: '127.0.0.1' };
+    const start = bq.fake.requests.length;
+    const r = await vigilAsync(dir, ['seed', '-s', 'm'], env);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const loads = bq.fake.requests.slice(start).filter((q) => q.body?.configuration?.load);
+    expect(loads).toHaveLength(1);
+    const load = loads[0].body.configuration.load;
+    expect(load.schema.fields.map((f: { name: string; type: string }) => `${f.name}:${f.type}`)).toEqual(['id:INT64', 'amount:INT64', 'd:DATE', 't:STRING']);
+    expect(load.skipLeadingRows).toBeUndefined();
+    expect(String((loads[0] as { upload?: string }).upload)).toBe('1,100,2018-01-01,a\n2,,,\n3,300,2018-01-03,\n');
+  });
+});
+
+describe('nullField: NULL as dbt (agate) reads a seed value', () => {
+  it('empty, blank, or null in any case between blanks (Python\'s whitespace, U+00A0 and U+3000 too); nothing else', () => {
+    const yes = ['', ' ', '\t', 'null', 'NULL', 'Null', 'nUlL', ' null ', '\tNULL\r', '\u00a0', '\u00a0null\u3000', '\u2000null', 'null\u0085', '\x1c'];
+    const no = ['nul', 'nulll', 'nullx', 'n ull', 'None', 'NaN', "''", '""', '\\N', 'x', '0', 'ñ', '\u00a0x', 'null\u00a1', '\ufeff', 'nulo'];
+    const is = (v: string) => {
+      const b = Buffer.from(`#${v}#`);
+      return nullField(b, 1, b.length - 1);
+    };
+    for (const v of yes) expect(is(v), JSON.stringify(v)).toBe(true);
+    for (const v of no) expect(is(v), JSON.stringify(v)).toBe(false);
+  });
+  it('parseSeed types around them and rewrites the file with each as an empty unquoted field (what every bulk load reads as NULL); a file without them loads as it is', () => {
+    const text = 'a,b,c,d\n1,null,x,"null"\n"",2024-01-01, NULL ,2.5\n3,"",,\n';
+    const r = parseSeed(text, { column_types: { d: 'decimal(4,1)' } });
+    if (Array.isArray(r)) throw new Error(JSON.stringify(r));
+    expect(r.columns.map((c) => `${c.name}:${c.type}`)).toEqual(['a:int', 'b:date', 'c:string', 'd:float']);
+    expect(r.asIs).toBe(false);
+    const dir = project();
+    const how = loadFileFor(r, text, 'x.csv', join(dir, 'out.csv'));
+    expect(readFileSync(how.file, 'utf8')).toBe('1,,x,\n,2024-01-01,,2.5\n3,,,\n');
+    // a column_types type other than text: NULL, not a value of the wrong type
+    expect(Array.isArray(parseSeed('a\nnull\n1\n', { column_types: { a: 'bigint' } }))).toBe(false);
+    // no marker: as it is (the empty unquoted field is every reader's NULL)
+    const plain = parseSeed('a,b\n1,nulls\n,x\n');
+    expect(!Array.isArray(plain) && plain.asIs).toBe(true);
   });
 });
 
