@@ -593,6 +593,22 @@ export interface PartitionRequirement {
 /** An unfiltered read of a table that requires a partition filter, as the error it is: the table, the columns it wants, the scan's id of the first, where. */
 type UnfilteredScan = Extract<Analysis, { ok: false }> & { table: string; columns: string[]; id?: string };
 
+/** A resolved column's id, as the resolved AST's column references give it. */
+const columnIdKey = (c: Proto) => `${c?.columnId?.low}:${c?.columnId?.high}`;
+
+/** The ids of the columns `expr` references (not those inside its subqueries). */
+function columnRefs(expr: Proto): Set<string> {
+  const out = new Set<string>();
+  const walk = (o: Proto) => {
+    if (!o || typeof o !== 'object') return;
+    if (Array.isArray(o)) return o.forEach(walk);
+    if (o.resolvedColumnRefNode) out.add(columnIdKey(o.resolvedColumnRefNode.column));
+    for (const [k, v] of Object.entries(o)) if (!(k === 'subquery' && o.subqueryType !== undefined)) walk(v);
+  };
+  walk(expr);
+  return out;
+}
+
 export class ZetaAnalyzer {
   readonly T: ReturnType<typeof typeBuilders>;
   /**
@@ -699,7 +715,7 @@ export class ZetaAnalyzer {
    */
   private viewRequirement(root: Proto, scans: UnfilteredScan[]): PartitionRequirement | Extract<Analysis, { ok: false }> {
     if (!scans.length) return { need: [] };
-    const idKey = (c: Proto) => `${c?.columnId?.low}:${c?.columnId?.high}`;
+    const idKey = columnIdKey;
     // column id -> the column ids it is computed from: a projection's expressions and GROUP BY
     // keys (a filter above them reaches the scan), a set operation's inputs by position (a
     // filter above it reaches each input: `branches`), a CTE's columns as its reads name them;
@@ -711,17 +727,7 @@ export class ZetaAnalyzer {
       for (const x of src) s.add(x);
       from.set(to, s);
     };
-    const refsOf = (expr: Proto): Set<string> => {
-      const out = new Set<string>();
-      const walk = (o: Proto) => {
-        if (!o || typeof o !== 'object') return;
-        if (Array.isArray(o)) return o.forEach(walk);
-        if (o.resolvedColumnRefNode) out.add(idKey(o.resolvedColumnRefNode.column));
-        for (const [k, v] of Object.entries(o)) if (!(k === 'subquery' && o.subqueryType !== undefined)) walk(v);
-      };
-      walk(expr);
-      return out;
-    };
+    const refsOf = columnRefs;
     const withColumns = new Map<string, Proto[]>();
     const withRefs: Proto[] = [];
     const visit = (o: Proto) => {
@@ -778,7 +784,7 @@ export class ZetaAnalyzer {
   private unfilteredRead(root: Proto, rw: Rewritten, all = false): UnfilteredScan[] {
     const unfiltered: UnfilteredScan[] = [];
     if (!this.requirePartitionFilter.size) return unfiltered;
-    const idKey = (c: Proto) => `${c?.columnId?.low}:${c?.columnId?.high}`;
+    const idKey = columnIdKey;
     /**
      * The columns some predicate of `expr` (its top-level ANDs) references alone. BigQuery's docs
      * ("Query partitioned tables", require a partition filter): "There must be at least one
@@ -791,14 +797,7 @@ export class ZetaAnalyzer {
         for (const arg of call.argumentList as Proto[]) alone(arg, into);
         return into;
       }
-      const cols = new Set<string>();
-      const walk = (o: Proto) => {
-        if (!o || typeof o !== 'object') return;
-        if (Array.isArray(o)) return o.forEach(walk);
-        if (o.resolvedColumnRefNode) cols.add(idKey(o.resolvedColumnRefNode.column));
-        for (const [k, v] of Object.entries(o)) if (!(k === 'subquery' && o.subqueryType !== undefined)) walk(v);
-      };
-      walk(expr);
+      const cols = columnRefs(expr);
       if (cols.size === 1) into.add([...cols][0]);
       return into;
     };
