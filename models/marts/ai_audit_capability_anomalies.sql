@@ -1,7 +1,8 @@
 {{ config(materialized='table', tags=['mart', 'audit', 'anomaly']) }}
 -- Daily interactions per capability against the rolling medians of the preceding 7 and 14
 -- days (the current day excluded). deviation_state follows the seed's view (7-day median);
--- deviation_state_14d is what the spike/drop alert rules use. zscore_7d is seed 001's other
+-- deviation_state_14d is what the spike/drop alert rules use (with their min_baseline:
+-- var('anomaly_min_baseline')). zscore_7d is seed 001's other
 -- test: the day's deviation from the mean of the 7 preceding days, in sample standard
 -- deviations; zscore_state flags it beyond var('anomaly_zscore') (2σ).
 -- The UTC day still in progress is judged only for spikes: a partial day already above
@@ -49,7 +50,8 @@ judged as (
       else 'normal'
     end as deviation_state,
     case
-      when median_14d is null then 'normal'
+      -- (the alert rules' min_baseline: a median under it is a tiny volume, which never pages)
+      when median_14d is null or median_14d < {{ var('anomaly_min_baseline', 50) }} then 'normal'
       when interaction_count > median_14d * {{ var('anomaly_spike_ratio') }} then 'spike'
       when is_complete_day and interaction_count < median_14d * {{ var('anomaly_drop_ratio') }} then 'drop'
       else 'normal'

@@ -24,7 +24,8 @@ select
   {{ count_if('not is_error') }} as success_count
 from {{ ref('stg_ai_audit_logs') }}
 {% if is_incremental() %}
--- re-aggregate whole trailing days (each replaces its stored day: a group that emptied goes), so
+-- re-aggregate whole trailing days (each replaces its stored day: a group that emptied goes; a
+-- day left with no rows at all is not produced, so it is not replaced), so
 -- late rows land in the right day; counted back from today at the latest (a future-dated row
 -- must not move the window past the days still filling)
 where created_date >= (select {{ to_date(dateadd('day', -var('incremental_lookback_days'), 'least(max(date), ' ~ current_date() ~ ')')) }} from {{ this }})
