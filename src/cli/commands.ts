@@ -337,7 +337,10 @@ export async function runExecute(
     const { typeGivens } = await import('../testing/unit-tests.js');
     const built = await builtColumnsOf(c, units);
     const untyped = new Map(units.map((t) => [t, t.compiled_sql]));
-    const typing = units.flatMap((t) => typeGivens(t, built));
+    // what this run (re)builds: a given of one of them is typed by its relation as the last build
+    // left it, and a key that relation lacks is no error (its SQL may add the column this run)
+    const rebuilt = new Set(command === 'test' ? [] : planned.nodes.filter((n) => n.resource_type === 'model' || n.resource_type === 'seed' || n.resource_type === 'snapshot').map((n) => n.unique_id));
+    const typing = units.flatMap((t) => typeGivens(t, built, rebuilt));
     const unreadable = typing.filter((x) => x.code === 'E_UNIT_UNREADABLE');
     // (the target is there and could not be read: a failure of this run, exit 1, not of the project)
     if (unreadable.length) throw new WarehouseError(`${unreadable.map((d) => `${d.file}:${d.line}: ${d.message}`).join('\n')}\n  hint: ${unreadable[0].hint}`, '');

@@ -261,7 +261,9 @@ export class UnitRunner {
       // (DuckDB's binder, Postgres' words)
       const m = e === undefined ? null : /Referenced column "([^"]+)" not found|column "([^".]+)" does not exist/.exec(firstLine(e));
       const col = m?.[1] ?? m?.[2];
-      if (col !== undefined && !names.includes(col)) {
+      // (only a column the where names itself, outside a subquery: one a subquery reads from its
+      // own relation is that relation's, and the database's message says it as it is)
+      if (col !== undefined && !names.includes(col) && namedInWhere(t.expect_where.sql, col)) {
         const hint = didYouMean(col, names);
         ds.push(diag('E_UNIT', `expect.where: '${t.model}' does not produce column '${col}'${hint ? ` — did you mean '${hint}'?` : ''}`, { file: t.file, line: t.expect_where.line }, `${t.model} produces: ${names.join(', ')}`));
       }
@@ -395,3 +397,55 @@ async function castProblems(c: UnitSession, cells: NonNullable<UnitTestNode['giv
 function firstLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0];
 }
+
+/**
+ * Whether `where` names column `col` itself: unqualified (not after a `.`), plain or quoted, outside
+ * string literals, comments and parenthesized subqueries (`(select ...)`, `(with ...)`), whose
+ * unqualified names are first their own FROM's columns.
+ */
+export function namedInWhere(where: string, col: string): boolean {
+  let top = '';
+  let depth = 0;
+  /** the depth of the subquery being left out (0: none) */
+  let sub = 0;
+  for (let i = 0; i < where.length; i++) {
+    const ch = where[i];
+    const end = ch === "'" || ch === '"' ? quotedEnd(where, i) : ch === '-' && where[i + 1] === '-' ? lineEnd(where, i) : ch === '/' && where[i + 1] === '*' ? commentEnd(where, i) : undefined;
+    if (end !== undefined) {
+      // (a quoted identifier stays: it may be the column)
+      if (!sub) top += ch === '"' ? where.slice(i, end) : ' ';
+      i = end - 1;
+      continue;
+    }
+    if (ch === '(') {
+      depth++;
+      if (!sub && /^\s*(?:select|with)\b/i.test(where.slice(i + 1))) sub = depth;
+    } else if (ch === ')') {
+      depth--;
+      if (sub && depth < sub) {
+        sub = 0;
+        top += ' ';
+        continue;
+      }
+    }
+    if (!sub) top += ch;
+  }
+  const esc = (x: string) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const quoted = `"${esc(col.replace(/"/g, '""'))}"`;
+  const plain = /^[A-Za-z_][\w$]*$/.test(col) ? `|${esc(col)}(?![\\w$"])` : '';
+  return new RegExp(`(?<![.\\w$"])(?:${quoted}${plain})`, 'i').test(top);
+}
+
+/** The index after the literal or quoted identifier opening at `i` (a doubled quote inside is one). */
+function quotedEnd(s: string, i: number): number {
+  const q = s[i];
+  let j = i + 1;
+  while (j < s.length) {
+    if (s[j] === q && s[j + 1] === q) j += 2;
+    else if (s[j] === q) return j + 1;
+    else j++;
+  }
+  return s.length;
+}
+const lineEnd = (s: string, i: number): number => (s.indexOf('\n', i) < 0 ? s.length : s.indexOf('\n', i));
+const commentEnd = (s: string, i: number): number => (s.indexOf('*/', i + 2) < 0 ? s.length : s.indexOf('*/', i + 2) + 2);

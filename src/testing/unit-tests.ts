@@ -7,7 +7,7 @@
  * are inlined from their own SQL, rendered the same way. The runner (unit-runner.ts) executes
  * the result.
  */
-import { diag, didYouMean, type Diagnostic } from '../errors.js';
+import { diag, didYouMean, editDistance, type Diagnostic } from '../errors.js';
 import { dialectOf, getWarehouse, offlineDialect } from '../adapters/index.js';
 import { literalStandard, loadColumnType, type Dialect } from '../adapters/dialect.js';
 import { declaredType, offlineType, typeFamily } from '../adapters/type-family.js';
@@ -355,40 +355,78 @@ const TYPED_TEXT = /^\s*(?:[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?|true|false|\d{
  * it to the data type as inferred from the input"): each cell is cast to its column's type in the
  * input's relation in the warehouse (`built`: its columns, when it is built), else to the type the
  * compile gave it (a declared data_type, a seed's); the given's CTE has the relation's columns, NULL
- * where no row gives one. Rewrites the givens' SQL (and compiled_sql) in place, from what the
- * compile kept (typing): typing a test again starts over. Returns errors (a value the warehouse
- * type would round or misread, at its row) and warnings (columns of no known type given values
- * that read as numbers, booleans or dates: they are text, and compare and sort as text).
+ * where no row gives one. A key that is none of the relation's columns (nor listed in the input's
+ * YAML) is an error at its row with a did-you-mean — unless the input is in `rebuilt` (the nodes
+ * this run builds, `vigil build`: its relation is the last build's, and the SQL that adds the column
+ * may be new), where it is a column of the given, said by a warning. Rewrites the givens' SQL (and
+ * compiled_sql) in place, from what the compile kept (typing): typing a test again starts over.
+ * Returns errors (a value the warehouse type would round or misread, at its row) and warnings
+ * (columns of no known type given values that read as numbers, booleans or dates: they are text,
+ * and compare and sort as text).
  */
-export function typeGivens(t: UnitTestNode, built: (of: string) => BuiltColumns): Diagnostic[] {
+export function typeGivens(t: UnitTestNode, built: (of: string) => BuiltColumns, rebuilt: ReadonlySet<string> = new Set()): Diagnostic[] {
   const d = dialectOf(t.engine);
   const q = (id: string) => d.quoteIdent(id);
   const said: Diagnostic[] = [];
   for (const g of t.givens) {
     if (!g.typing) continue;
-    const { cte, columns, of, undeclared = [] } = g.typing;
+    const { cte, of, undeclared = [] } = g.typing;
+    // (the columns its YAML lists, a seed's header; the given's own keys are among `given` below)
+    const columns = g.typing.columns.filter((c) => !undeclared.includes(c.name));
     const b = built(of);
     const wh = new Map('columns' in b ? b.columns.map((c) => [c.name, c.data_type] as const) : []);
-    // the input's columns known (its relation's, and the declared ones): a given key is one of
+    // the input's columns known (its relation's, and the listed ones): a given key is one of
     // them, in any case, as dbt has it ("Invalid column name"); a key that is none would be a
     // column of the given alone, the real one reading NULL (the test passing on nothing)
     let rows = g.typing.rows;
     if (wh.size) {
-      // (the given's own keys its YAML does not declare are judged by the warehouse's columns alone)
-      const known = [...new Set([...wh.keys(), ...columns.map((c) => c.name).filter((c) => !undeclared.includes(c))])];
-      const named = givenRowsAs(rows, known, { not: 'is not one of its columns in the warehouse', listed: 'its columns' });
+      const known = [...new Set([...wh.keys(), ...columns.map((c) => c.name)])];
+      // an input this run rebuilds: its relation is the last build's, which a column its SQL now
+      // adds is not in yet (as dbt builds parents before a child's unit tests): such a key is a
+      // column of the given, said once for the given
+      const fresh: string[] = [];
+      if (rebuilt.has(of)) for (const k of new Set(rows.flatMap((r) => Object.keys(r)))) if ('missing' in givenColumn(k, [...known, ...fresh])) fresh.push(k);
+      const named = givenRowsAs(rows, [...known, ...fresh], { not: 'is not one of its columns in the warehouse', listed: 'its columns' });
       for (const p of named.problems) said.push(diag('E_UNIT', `given ${g.input}: ${p.message}`, { file: g.row_file ?? t.file, line: g.row_lines?.[p.row] ?? g.line }, p.hint));
       if (named.problems.length) continue;
       rows = named.rows;
+      if (fresh.length) {
+        const near = fresh.flatMap((k) => {
+          const hint = didYouMean(k, known.filter((c) => !rows.some((r) => c in r)));
+          return hint ? [`'${k}' — did you mean '${hint}'?`] : [];
+        });
+        const cols = fresh.map((k) => `'${k}'`).join(', ');
+        said.push(
+          diag(
+            'W_UNIT_REBUILT',
+            `unit test '${t.name}': given ${g.input}: ${fresh.length === 1 ? `column ${cols} is` : `columns ${cols} are`} not in its relation yet (as the last build left it); this run rebuilds it: taken as ${fresh.length === 1 ? 'a column' : 'columns'} of the given, typed as written${near.length ? ` (${near.join('; ')})` : ''}`,
+            { file: t.file, line: g.line },
+            `its relation's columns: ${[...wh.keys()].join(', ')}`,
+            'warn',
+          ),
+        );
+      }
+    } else if (undeclared.length && columns.length) {
+      // nothing built to judge the keys its YAML does not list by: one a letter from a listed
+      // column the row does not give is said (it would be a column of its own, the listed one NULL)
+      const near = undeclared.flatMap((k) => {
+        const c = k.length >= 4 ? columns.find((x) => editDistance(k.toLowerCase(), x.name.toLowerCase()) === 1 && rows.some((r) => k in r && !(x.name in r))) : undefined;
+        return c ? [`'${k}' (did you mean '${c.name}'?)`] : [];
+      });
+      if (near.length) {
+        const why = 'why' in b && b.why ? ` (${b.why})` : '';
+        said.push(diag('W_UNIT_UNDECLARED', `unit test '${t.name}': given ${g.input}: ${near.join(', ')} ${near.length === 1 ? 'is' : 'are'} not listed in its YAML, and its relation is not there to check against${why}: taken as the given's own column`, { file: t.file, line: g.line }, 'a misspelling would leave the listed column NULL in the given: fix it, or, a column of its own, list it in the YAML (then this is not said)', 'warn'));
+      }
     }
     const given = [...new Set(rows.flatMap((r) => Object.keys(r)))];
-    // the relation's columns first (a model selecting * reads them all), then the declared and given ones it lacks
+    // the relation's columns first (a model selecting * reads them all), then the listed and given
+    // ones it lacks (a given key as the column it names: `PRODUCT_ID` is not a second column)
     const cols: ColumnInfo[] = wh.size
       ? [...new Set([...wh.keys(), ...columns.map((c) => c.name), ...given])].map((name) => {
           const type = wh.get(name) ?? columns.find((c) => c.name === name)?.data_type;
           return { ...columns.find((c) => c.name === name), name, ...(type ? { data_type: type } : {}) } as ColumnInfo;
         })
-      : columns;
+      : g.typing.columns;
     const typeOf = new Map(cols.filter((c) => c.data_type).map((c) => [c.name, unitType(c.data_type!, d)]));
     // (the compile refused the values their declared types would round or misread; the warehouse's types are checked here)
     rows.forEach((r, ri) => {
@@ -560,21 +598,22 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
         // (CSV rows and fixtures: the block, or the row in its file; a mapping: the cell)
         const cellAt = (ri: number, key: string): [(string | number)[], { file: string; line: number } | undefined] =>
           read.file ? [[...path, 'fixture'], { file: read.file, line: read.lines[ri] }] : [typeof g.rows === 'object' ? [...path, 'rows', ri, key] : [...path, 'rows'], undefined];
-        /** a model's or source's keys its YAML does not list, and that misspell none it lists: its columns too */
+        /** a model's, source's or `this`' keys its YAML does not list: its columns too */
         let undeclared: string[] = [];
         if (columns.length) {
-          let declared = columns.map((c) => c.name);
+          const listed = columns.map((c) => c.name);
+          let declared = listed;
           // a model's or a source's YAML need not list every column (dbt's jaffle-shop gives
           // stg_supplies' product_id, its YAML listing supply_uuid only): a key it does not list is a
-          // column of the given, checked against the built relation's columns when the tests run
-          // (typeGivens); one that misspells a listed column is refused now. A seed's columns are its
-          // CSV header's, all of them
+          // column of the given, judged by the built relation's columns when the tests run
+          // (typeGivens) — not here by its likeness to a listed one: created_at beside a listed
+          // updated_at is a column as real. A seed's columns are its CSV header's, all of them
           if (!(parsed.kind === 'ref' && seeds.has(parsed.name) && !models.has(parsed.name))) {
-            const keys = [...new Set(rows.flatMap((r) => Object.keys(r)))];
-            undeclared = keys.filter((k) => 'missing' in givenColumn(k, declared) && !didYouMean(k, declared));
+            // (one spelling per column: `Created_At` in a later row is the `created_at` of an earlier one)
+            for (const k of new Set(rows.flatMap((r) => Object.keys(r)))) if ('missing' in givenColumn(k, [...listed, ...undeclared])) undeclared.push(k);
             if (undeclared.length) {
               columns = [...columns, ...undeclared.map((name) => ({ name }) as ColumnInfo)];
-              declared = [...declared, ...undeclared];
+              declared = [...listed, ...undeclared];
             }
           }
           // a key names a declared column in any case, as dbt matches them (`USER_ID`: user_id)

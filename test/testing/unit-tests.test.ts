@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { compileProject } from '../../src/compile/compile-project.js';
 import { lossyValue, parseCsv, readCsv, rowsSelect, type UnitTestNode } from '../../src/testing/unit-tests.js';
-import { diffRows, UnitRunner } from '../../src/testing/unit-runner.js';
+import { diffRows, namedInWhere, UnitRunner } from '../../src/testing/unit-runner.js';
 import { makeProject, projectFiles, removeDir, REPO, vigil } from '../helpers.js';
 
 const dirs: string[] = [];
@@ -49,6 +49,17 @@ describe('pure pieces', () => {
       `select cast(v."name" as VARCHAR) as "name"\nfrom (values\n  (cast(1 as VARCHAR)),\n  (cast('abc' as VARCHAR)),\n  (NULL)\n) as v("name")`,
     );
     expect(rowsSelect([], [{ name: 'id', data_type: 'bigint' }])).toBe('select cast(NULL as BIGINT) as "id" from (select 1) as v where false');
+  });
+
+  it('namedInWhere: a column expect.where names itself, not qualified, quoted as text, commented out or read by a subquery from its own relation', () => {
+    expect(namedInWhere('totl_ms > 0', 'totl_ms')).toBe(true);
+    expect(namedInWhere('"totl_ms" > 0 and (n + 1) > 2', 'totl_ms')).toBe(true);
+    expect(namedInWhere('n in (select w from other) or TOTL_MS > 0', 'totl_ms')).toBe(true);
+    expect(namedInWhere('o.totl_ms > 0', 'totl_ms')).toBe(false);
+    expect(namedInWhere("name = 'totl_ms' -- totl_ms\n/* totl_ms */", 'totl_ms')).toBe(false);
+    expect(namedInWhere('n in (select v from other as o where (v > 1))', 'v')).toBe(false);
+    expect(namedInWhere('exists (with a as (select 1) select v from a)', 'v')).toBe(false);
+    expect(namedInWhere('total_ms > 0', 'ms')).toBe(false);
   });
 
   it('lossyValue: what a cast would round or misread instead of refusing', () => {
@@ -133,11 +144,6 @@ describe('unit test compile errors name the file and line', () => {
       { line: 7, message: "given ref('src'): 'm' does not read it (without is_incremental)" },
     ],
     [
-      'a column not in the declared columns',
-      "unit_tests:\n  - name: t\n    model: m\n    given:\n      - input: ref('base')\n        rows:\n          - { id: 1, amout: 3 }\n    expect: { rows: [] }\n",
-      { line: 7, message: "given ref('base'): column 'amout' is not declared for it — did you mean 'amount'?" },
-    ],
-    [
       'a given value its declared type would round (a fraction for a bigint)',
       "unit_tests:\n  - name: t\n    model: m\n    given:\n      - input: ref('base')\n        rows:\n          - { id: 1.5, amount: 3 }\n    expect: { rows: [] }\n",
       { line: 7, message: "given ref('base'): id: 1.5 is not a whole number, which BIGINT holds (a cast would round it)" },
@@ -171,6 +177,18 @@ describe('unit test compile errors name the file and line', () => {
     const errs = unitErrors(unit);
     expect(errs).toHaveLength(1);
     expect(errs[0]).toMatchObject({ code: 'E_UNIT', file: 'models/u.yml', ...want });
+  });
+});
+
+describe('a given key the YAML of a model does not list', () => {
+  it("is a column of the given at compile, whatever its likeness to a listed one: the built relation judges it when the tests run (was: 'amout' — did you mean 'amount'?, and 'created_at' refused for 'updated_at', exit 2 for every command)", () => {
+    const r = compileProject(projectFiles({ models: MODELS, yml: { 'models/p.yml': PROPS, 'models/u.yml': "unit_tests:\n  - name: t\n    model: m\n    given:\n      - input: ref('base')\n        rows:\n          - { id: 1, amout: 3, created_at: x, Created_At: y }\n          - { id: 2, CREATED_AT: z }\n    expect: { rows: [] }\n" } }), { env: {} });
+    expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([expect.objectContaining({ line: 7, message: "given ref('base'): 'created_at' and 'Created_At' are both column 'created_at' (column names are matched whatever their case, as dbt matches them)" })]);
+    const ok = compileProject(projectFiles({ models: MODELS, yml: { 'models/p.yml': PROPS, 'models/u.yml': "unit_tests:\n  - name: t\n    model: m\n    given:\n      - input: ref('base')\n        rows:\n          - { id: 1, amout: 3, created_at: x }\n          - { id: 2, CREATED_AT: z }\n    expect: { rows: [] }\n" } }), { env: {} });
+    expect(ok.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const t = Object.values(ok.manifest.nodes).find((n) => n.resource_type === 'unit_test') as UnitTestNode;
+    // (one column per name whatever its case: CREATED_AT is the created_at of the first row)
+    expect(t.givens[0].typing).toMatchObject({ undeclared: ['amout', 'created_at'], rows: [{ id: 1, amout: 3, created_at: 'x' }, { id: 2, created_at: 'z' }] });
   });
 });
 
@@ -488,7 +506,7 @@ describe('unit tests through the CLI', () => {
     const yaml = readFileSync(join(dir, 'project.yaml'), 'utf8');
     writeFileSync(join(dir, 'project.yaml'), yaml.replace('path: .vigil/dev.duckdb', 'path: /proc/vigil-no-such-dir/dev.duckdb'));
     const r = vigil(dir, ['test', '--unit']);
-    expect(r.stdout).toMatch(/25 of 25 PASS unit /);
+    expect(r.stdout).toMatch(/26 of 26 PASS unit /);
     expect(r.code, r.stdout + r.stderr).toBe(0);
 
     writeFileSync(join(dir, 'project.yaml'), yaml);
@@ -757,6 +775,24 @@ describe('unit tests against what the warehouse holds of their inputs', () => {
     expect(src.stderr).toContain("given source('app', 'event'): no such source — did you mean source('app', 'events')? [E_UNIT]");
     expect(src.code).toBe(2);
   });
+  it("expect.where: a column a subquery in it reads from its own relation is not blamed on the model (was: 'user_totals' does not produce column 'v', exit 2); the database's message is the test's error", () => {
+    const dir = makeProject({
+      'models/stg_events.sql': STG,
+      'models/user_totals.sql': TOTALS,
+      'models/u.yml': test('          - { user_id: b, duration_ms: 100 }\n', '[]', '      where: "n in (select v from range(3) as r(w)) -- not totl_ms"\n'),
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['test', '--unit', '-s', 'user_totals']);
+    expect(r.stderr).not.toMatch(/does not produce column/);
+    expect(r.stdout).toMatch(/ERROR unit user_totals::t/);
+    expect(r.stdout).toMatch(/Referenced column "v" not found/);
+    expect(r.code).toBe(1);
+    // one the where names itself, beside the subquery: the model's
+    writeFileSync(join(dir, 'models/u.yml'), test('          - { user_id: b, duration_ms: 100 }\n', '[]', '      where: "n in (select w from range(3) as r(w)) and \\"totl_ms\\" > 0"\n'));
+    const own = vigil(dir, ['test', '--unit', '-s', 'user_totals']);
+    expect(own.stderr).toContain("models/u.yml:10: error: expect.where: 'user_totals' does not produce column 'totl_ms' — did you mean 'total_ms'? [E_UNIT]");
+    expect(own.code).toBe(2);
+  });
 });
 
 describe("unit tests: an input whose YAML lists some of its columns (dbt's jaffle-shop)", () => {
@@ -769,7 +805,7 @@ describe("unit tests: an input whose YAML lists some of its columns (dbt's jaffl
     'models/u.yml': `unit_tests:\n  - name: t\n    model: costs\n    given:\n      - input: ref('stg_supplies')\n        rows:\n${rows}    expect:\n      rows: [{ product_id: 1, supply_cost: 9.5 }]\n`,
   });
 
-  it('a given key its YAML does not list is a column of the given, before and after the input is built (was: "not declared for it", exit 2 for every command, vigil run too); one that misspells a listed column is refused', () => {
+  it('a given key its YAML does not list is a column of the given, before and after the input is built (was: "not declared for it", exit 2 for every command, vigil run too); one that misspells a listed column is refused once the input is built, and said when it is not', () => {
     const dir = makeProject(files('          - { product_id: 1, supply_cost: 4.5 }\n          - { product_id: 1, supply_cost: 5 }\n'));
     dirs.push(dir);
     // not built: the given's keys are its columns
@@ -780,15 +816,100 @@ describe("unit tests: an input whose YAML lists some of its columns (dbt's jaffl
     const built = vigil(dir, ['build']);
     expect(built.code, built.stdout + built.stderr).toBe(0);
     expect(built.stdout).toMatch(/PASS unit costs::t/);
-    // a key misspelling the listed column: refused at compile
+    // a key misspelling the listed column: refused when the tests run, by the built relation (was: at compile, by its likeness to the listed one)
     writeFileSync(join(dir, 'models/u.yml'), files('          - { supply_uid: x, product_id: 1, supply_cost: 9.5 }\n')['models/u.yml']);
     const near = vigil(dir, ['test', '--unit']);
-    expect(near.stderr).toContain("error: given ref('stg_supplies'): column 'supply_uid' is not declared for it — did you mean 'supply_uuid'?");
+    expect(near.stderr).toContain("models/u.yml:7: error: given ref('stg_supplies'): column 'supply_uid' is not one of its columns in the warehouse — did you mean 'supply_uuid'? [E_UNIT]\n  hint: its columns: supply_uuid, product_id, supply_cost");
     expect(near.code).toBe(2);
+    // not built: nothing to judge it by, so it is the given's own column, a letter off the listed one said
+    const unbuilt = makeProject(files('          - { supply_uid: x, product_id: 1, supply_cost: 9.5 }\n'));
+    dirs.push(unbuilt);
+    const guess = vigil(unbuilt, ['test', '--unit']);
+    expect(guess.stderr).toContain("models/u.yml:5: warning: unit test 't': given ref('stg_supplies'): 'supply_uid' (did you mean 'supply_uuid'?) is not listed in its YAML, and its relation is not there to check against (target dev has no database file yet (.vigil/dev.duckdb)): taken as the given's own column [W_UNIT_UNDECLARED]");
+    expect(guess.stdout).toMatch(/PASS unit costs::t/);
+    expect(guess.code, guess.stdout + guess.stderr).toBe(0);
     // a key that is no column of the built relation, far from any listed one: refused when the tests run
     writeFileSync(join(dir, 'models/u.yml'), files('          - { product_id: 1, cost: 9.5 }\n')['models/u.yml']);
     const far = vigil(dir, ['test', '--unit']);
     expect(far.stderr).toContain("error: given ref('stg_supplies'): column 'cost' is not one of its columns in the warehouse");
     expect(far.code).toBe(2);
+  });
+
+  it("a real column the YAML does not list is never refused for its likeness to a listed one (was: at compile, 'created_at' — did you mean 'updated_at'?, exit 2 for compile, run and build); once built, a key that is none of its columns is refused with a did-you-mean from the relation's columns", () => {
+    const dir = makeProject({
+      'models/stg.sql': "select 1 as id, 'a' as name, cast('2024-01-02' as date) as updated_at, cast('2024-01-01' as date) as created_at, 7 as product_id",
+      'models/stg.yml': 'models:\n  - name: stg\n    columns:\n      - name: updated_at\n',
+      'models/recent.sql': "select id, name, created_at, product_id from {{ ref('stg') }} where created_at >= '2024-01-01'",
+      'models/u.yml': "unit_tests:\n  - name: t\n    model: recent\n    given:\n      - input: ref('stg')\n        rows:\n          - { id: 1, name: a, created_at: '2024-01-01', product_id: 7 }\n          - { id: 2, name: b, created_at: '2023-12-31', product_id: 8 }\n    expect:\n      rows: [{ id: 1, name: a, product_id: 7 }]\n",
+    });
+    dirs.push(dir);
+    const compiled = vigil(dir, ['compile']);
+    expect(compiled.stderr).not.toMatch(/not declared/);
+    expect(compiled.code, compiled.stdout + compiled.stderr).toBe(0);
+    // not built: the given's keys are its columns
+    const fresh = vigil(dir, ['test', '--unit']);
+    expect(fresh.stdout).toMatch(/PASS unit recent::t/);
+    expect(fresh.stderr).not.toMatch(/W_UNIT_UNDECLARED/);
+    expect(fresh.code, fresh.stdout + fresh.stderr).toBe(0);
+    const run = vigil(dir, ['run']);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    // built: typed by the warehouse
+    const built = vigil(dir, ['test', '--unit']);
+    expect(built.stdout).toMatch(/PASS unit recent::t/);
+    expect(built.code, built.stdout + built.stderr).toBe(0);
+    // a misspelling: its did-you-mean and the hint from the relation's columns (was: 'declared columns: updated_at, id', id listed nowhere)
+    writeFileSync(join(dir, 'models/u.yml'), readFileSync(join(dir, 'models/u.yml'), 'utf8').replace("created_at: '2023-12-31'", "creatd_at: '2023-12-31'"));
+    const typo = vigil(dir, ['test', '--unit']);
+    expect(typo.stderr).toContain("models/u.yml:8: error: given ref('stg'): column 'creatd_at' is not one of its columns in the warehouse — did you mean 'created_at'? [E_UNIT]\n  hint: its columns: id, name, updated_at, created_at, product_id");
+    expect(typo.code).toBe(2);
+  });
+
+  it("vigil build types a given of an input it rebuilds by the last build's relation, and a key that relation lacks is a column of the given with a warning (was: 'not one of its columns in the warehouse', exit 2, nothing built: the column could never be added); vigil test, which rebuilds nothing, still refuses it", () => {
+    const STG2 = "select 1 as id, 'a' as name";
+    const dir = makeProject({
+      'models/stg.sql': STG2,
+      'models/priced.sql': "select id, name from {{ ref('stg') }}",
+      'models/u.yml': "unit_tests:\n  - name: t\n    model: priced\n    given:\n      - input: ref('stg')\n        rows: [{ id: 1, name: a }]\n    expect:\n      rows: [{ id: 1, name: a }]\n",
+    });
+    dirs.push(dir);
+    expect(vigil(dir, ['run']).code).toBe(0);
+    // the parent gains a column, the child and its unit test use it
+    writeFileSync(join(dir, 'models/stg.sql'), `${STG2}, 5 as discount`);
+    writeFileSync(join(dir, 'models/priced.sql'), "select id, name, discount * 2 as twice from {{ ref('stg') }}");
+    writeFileSync(join(dir, 'models/u.yml'), "unit_tests:\n  - name: t\n    model: priced\n    given:\n      - input: ref('stg')\n        rows: [{ id: 1, name: a, discount: 7 }]\n    expect:\n      rows: [{ id: 1, twice: 14 }]\n");
+    const stale = vigil(dir, ['test', '--unit']);
+    expect(stale.stderr).toContain("models/u.yml:6: error: given ref('stg'): column 'discount' is not one of its columns in the warehouse");
+    expect(stale.code).toBe(2);
+    const build = vigil(dir, ['build']);
+    expect(build.stderr).toContain("models/u.yml:5: warning: unit test 't': given ref('stg'): column 'discount' is not in its relation yet (as the last build left it); this run rebuilds it: taken as a column of the given, typed as written [W_UNIT_REBUILT]\n  hint: its relation's columns: id, name");
+    expect(build.stdout).toMatch(/PASS unit priced::t/);
+    expect(build.code, build.stdout + build.stderr).toBe(0);
+    // built now: no warning, typed by the warehouse
+    const again = vigil(dir, ['build']);
+    expect(again.stderr).not.toMatch(/W_UNIT_REBUILT/);
+    expect(again.stdout).toMatch(/PASS unit priced::t/);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    // a misspelling of a column the relation has is said with its did-you-mean, in the warning
+    writeFileSync(join(dir, 'models/u.yml'), "unit_tests:\n  - name: t\n    model: priced\n    given:\n      - input: ref('stg')\n        rows: [{ id: 1, naem: a, discount: 7 }]\n    expect:\n      rows: [{ id: 1, twice: 14 }]\n");
+    const typo = vigil(dir, ['build']);
+    expect(typo.stderr).toContain("warning: unit test 't': given ref('stg'): column 'naem' is not in its relation yet (as the last build left it); this run rebuilds it: taken as a column of the given, typed as written ('naem' — did you mean 'name'?) [W_UNIT_REBUILT]");
+    expect(typo.code, typo.stdout + typo.stderr).toBe(0);
+  });
+
+  it("a given key in another case than the built relation's column is that column alone in the typed given (was: the column and a NULL \"PRODUCT_ID\" beside it, both in a select *)", () => {
+    const dir = makeProject({
+      'models/stg.sql': "select 1 as id, 7 as product_id",
+      'models/stg.yml': 'models:\n  - name: stg\n    columns:\n      - name: id\n',
+      'models/everything.sql': "select * from {{ ref('stg') }}",
+      'models/u.yml': "unit_tests:\n  - name: t\n    model: everything\n    given:\n      - input: ref('stg')\n        rows: [{ id: 1, PRODUCT_ID: 9 }]\n    expect:\n      rows: [{ id: 1, product_id: 9 }]\n",
+    });
+    dirs.push(dir);
+    expect(vigil(dir, ['run']).code).toBe(0);
+    const r = vigil(dir, ['test', '--unit']);
+    expect(r.stdout).toMatch(/PASS unit everything::t/);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const sql = readFileSync(join(dir, 'target/compiled/fixture/models/u.yml/unit/t.sql'), 'utf8');
+    expect(sql).toContain('cast(v."product_id" as BIGINT) as "product_id"');
+    expect(sql).not.toMatch(/PRODUCT_ID/);
   });
 });
