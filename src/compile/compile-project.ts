@@ -451,7 +451,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     // (BUILD: a CLI rebuilt with a template engine that renders otherwise, its version unchanged,
     // renders again — a tuple, a float rendered before an upgrade stayed in the cache)
     // (vars as Python prints them: JSON writes 1.0 as 1)
-    JSON.stringify([VIGIL_VERSION, BUILD, 'calls:macros', dialect.name, safeTarget, pyRepr(vars), files.macros.map((m) => [m.path, sha(m.text)])]),
+    JSON.stringify([VIGIL_VERSION, BUILD, 'calls:macros', dialect.name, safeTarget, pyRepr(vars, false), files.macros.map((m) => [m.path, sha(m.text)])]),
   );
   const drafts = new Map<string, ModelDraft>();
   let cacheHits = 0;

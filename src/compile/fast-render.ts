@@ -13,7 +13,7 @@
 import nunjucks from 'nunjucks';
 import { didYouMean } from '../errors.js';
 import { dateTimeMember, isRunInstant } from './py-datetime.js';
-import { ABSENCE_FILTERS, asText, compareValues, dbtOnlyName, dictKey, exprStart, exprText, inOperator, noMethod, NONE_FILTERS, NONE_JOINED, noneFiltered, noneUsed, testedFunction, PRINTED_NON_FINITE, printedInexact, repeatedKeyword, repeatedKeywordIn, placeholderFiltered, placeholderUsed, KEEPING_METHODS, RelationPlaceholder, STRING_MEMBERS, LIST_METHODS, DICT_METHODS } from './jinja-compat.js';
+import { ABSENCE_FILTERS, asText, compareValues, dbtOnlyName, dictKey, exprStart, exprText, inOperator, noMethod, NONE_FILTERS, NONE_JOINED, noneFiltered, noneUsed, testedFunction, PRINTED_NON_FINITE, printedInexact, printedText, repeatedKeyword, repeatedKeywordIn, placeholderFiltered, placeholderUsed, KEEPING_METHODS, RelationPlaceholder, STRING_MEMBERS, LIST_METHODS, DICT_METHODS } from './jinja-compat.js';
 import { NO_ELSE, pyArith, pyIndex, pyStr, pyTruth, tuple } from './py-values.js';
 import { quickParse } from './quick-parse.js';
 
@@ -326,7 +326,7 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
           if (v === null) throw new FastRenderError(noneUsed(exprText(side), NONE_JOINED), exprStart(side).lineno + 1, exprStart(side).colno + 1);
           return v;
         });
-        return `${String(pyStr(a))}${String(pyStr(b))}`;
+        return at(n, () => `${String(pyStr(a))}${String(pyStr(b))}`);
       }
       case 'In':
         try {
@@ -368,8 +368,8 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
             if (typeof v === 'number' && !Number.isFinite(v)) throw new FastRenderError(`${PRINTED_NON_FINITE} (${v})`, c.lineno + 1, c.colno + 1);
             const inexact = printedInexact(v);
             if (inexact) throw new FastRenderError(inexact, c.lineno + 1, c.colno + 1);
-            // a list, a dict, a whole float: as Python prints them (py-values.ts)
-            out += typeof v === 'string' ? v : (pyStr(v) as string);
+            // a list, a dict, a whole float: as Python prints them (py-values.ts); an integer past 2^53 in a list or a dict is an error here too
+            out += typeof v === 'string' ? v : printedText(v, (m) => new FastRenderError(m, c.lineno + 1, c.colno + 1));
           }
         }
         return;

@@ -20,7 +20,7 @@ import nunjucks from 'nunjucks';
 import { didYouMean } from '../errors.js';
 import { hasSecretPlaceholder, secretNames } from '../secrets.js';
 import { pyFormat, pyJson, pyRound, pyStrFormat } from './py-format.js';
-import { isPlainObject, NAMESPACE, NO_ELSE, pyArith, pyCompare, pyFloat, PyFloat, pyIndex, pyRepr, pyStr, pyTruth, pyType, PY_TYPE_NAME, tuple, unbox } from './py-values.js';
+import { EXACT_INT_LIMIT, isPlainObject, NAMESPACE, NO_ELSE, PAST_EXACT, pyArith, pyCompare, pyFloat, PyFloat, pyIndex, pyRepr, pyStr, pyTruth, pyType, PY_TYPE_NAME, tuple, unbox } from './py-values.js';
 import { docRef } from '../install.js';
 import { dateTimeHint, dateTimeMember } from './py-datetime.js';
 
@@ -397,7 +397,8 @@ export function installJinjaCompat(): void {
     if (typeof v === 'function') throw new Error(PRINTED_FUNCTION);
     // a list, a dict, a whole float: as Python prints them (py-values.ts); a bool is Python's
     // `True` where printed values are checked (ensureDefined: models), alert templates print `true`
-    return suppressValue(typeof v === 'string' || typeof v === 'boolean' ? v : pyStr(v), autoescape);
+    // (an integer past 2^53 is refused by ensureDefined, in models; an alert's row number prints as it is)
+    return suppressValue(typeof v === 'string' || typeof v === 'boolean' ? v : pyStr(v, false), autoescape);
   };
   const ensureDefined = runtime.ensureDefined;
   runtime.ensureDefined = (v, lineno, colno) => {
@@ -407,6 +408,8 @@ export function installJinjaCompat(): void {
     if (inexact) throw new nj.lib.TemplateError(inexact, lineno + 1, colno + 1);
     // (nunjucks' message says null or undefined: which one, for the author's message)
     if (v === null) throw new nj.lib.TemplateError(PRINTED_NONE, lineno + 1, colno + 1);
+    // a list's or a dict's text here, where an integer past 2^53 in it is an error at the print
+    if (Array.isArray(v) || isPlainObject(v)) return printedText(v, (m) => new nj.lib.TemplateError(m, lineno + 1, colno + 1));
     return typeof v === 'boolean' ? pyStr(v) : ensureDefined(v, lineno, colno);
   };
   strictWhereUsed(nj.lib.TemplateError);
@@ -1442,10 +1445,6 @@ function pythonSyntax(TemplateError: new (message: string, lineno: number, colno
   runtime.vigilTuple = tuple;
   runtime.vigilFloat = (v: number) => new PyFloat(v);
   // (a bool as Python's `True` where values are checked, models'; alert templates keep `true`, as they print it)
-  runtime.vigilConcat = (a: unknown, b: unknown, env: { opts?: { throwOnUndefined?: boolean } }) => {
-    const text = (v: unknown) => String(typeof v === 'boolean' && !env?.opts?.throwOnUndefined ? v : pyStr(v));
-    return `${text(a)}${text(b)}`;
-  };
   const positioned = (f: () => unknown, lineno: number, colno: number) => {
     try {
       return f();
@@ -1453,6 +1452,14 @@ function pythonSyntax(TemplateError: new (message: string, lineno: number, colno
       throw new TemplateError(e instanceof Error ? e.message : String(e), lineno + 1, colno + 1);
     }
   };
+  // (an integer past 2^53 joined is an error at the ~ where values are checked, models'; alert
+  // templates' row numbers are JavaScript's, joined as they are)
+  runtime.vigilConcat = (a: unknown, b: unknown, env: { opts?: { throwOnUndefined?: boolean } }, lineno: number, colno: number) =>
+    positioned(() => {
+      const checked = env?.opts?.throwOnUndefined === true;
+      const text = (v: unknown) => String(typeof v === 'boolean' && !checked ? v : pyStr(v, checked));
+      return `${text(a)}${text(b)}`;
+    }, lineno, colno);
   // Python's operators where the environment has Jinja's values (addJinjaCompat: models); alert
   // templates keep JavaScript's on anything but numbers (a row's number may arrive as text)
   runtime.vigilArith = (op: string, a: unknown, b: unknown, lineno: number, colno: number, env: object) => positioned(() => pyArith(op, a, b, JINJA_ENVIRONMENTS.has(env)), lineno, colno);
@@ -1503,12 +1510,37 @@ function pythonSyntax(TemplateError: new (message: string, lineno: number, colno
     compileFilter.call(this, node, frame);
     this._emit(')');
   };
+  // a call's error at the call's column, 1-based as every other position (nunjucks' own is 0-based
+  // there: one column left of the fast renderer's for the same error, `'{}'.format()`)
+  const compileFunCall = C.compileFunCall as (this: Compiler, node: Node, frame: unknown) => void;
+  C.compileFunCall = function (this: Compiler, node: Node, frame: unknown) {
+    compileFunCall.call(this, { ...node, colno: node.colno + 1 } as Node, frame);
+  };
+  // a value printed is checked at its expression's position, as the fast renderer does (nunjucks'
+  // own compileOutput gave the {{'s: two positions for one error, as the template took one path or the other)
+  C.compileOutput = function (this: Compiler & { buffer: string; throwOnUndefined?: boolean; compileLiteral(n: Node, f: unknown): void; _emitLine(l: string): void }, node: Node, frame: unknown) {
+    for (const child of node.children as Node[]) {
+      if (child.typename === 'TemplateData') {
+        if (child.value) {
+          this._emit(`${this.buffer} += `);
+          this.compileLiteral(child, frame);
+          this._emitLine(';');
+        }
+        continue;
+      }
+      this._emit(`${this.buffer} += runtime.suppressValue(`);
+      if (this.throwOnUndefined) this._emit('runtime.ensureDefined(');
+      this.compile(child, frame);
+      if (this.throwOnUndefined) this._emit(`,${child.lineno},${child.colno})`);
+      this._emit(', env.opts.autoescape);\n');
+    }
+  };
   C.compileConcat = function (this: Compiler, node: Node, frame: unknown) {
     this._emit('runtime.vigilConcat(');
     this.compile(node.left, frame);
     this._emit(', ');
     this.compile(node.right, frame);
-    this._emit(', env)');
+    this._emit(`, env, ${node.lineno}, ${node.colno})`);
   };
   C.compileIn = function (this: Compiler, node: Node, frame: unknown) {
     this._emit('runtime.vigilIn(');
@@ -1586,7 +1618,7 @@ export function exprText(x: unknown): string {
     case 'Symbol':
       return String(n.value);
     case 'Literal':
-      return n.value === null ? 'none' : typeof n.value === 'boolean' ? String(n.value) : typeof n.value === 'string' ? pyRepr(n.value) : String(pyStr(n.value));
+      return n.value === null ? 'none' : typeof n.value === 'boolean' ? String(n.value) : typeof n.value === 'string' ? pyRepr(n.value) : String(pyStr(n.value, false));
     case 'LookupVal': {
       const val = n.val as ExprNode;
       return `${exprText(n.target)}${val.typename === 'Literal' && typeof val.value === 'string' && /^[A-Za-z_]\w*$/.test(val.value) ? `.${val.value}` : `[${exprText(val)}]`}`;
@@ -1657,19 +1689,29 @@ export const PRINTED_NON_FINITE = 'a value it prints is not a finite number: it 
 /**
  * An integer literal past 2^53 (`1234567890123456789`), which a JavaScript number would round
  * (to 1234567890123456800) where Python's int is exact: refused at its place, as in vars:.
+ * (2^53 itself, 9007199254740992, is exact; its neighbour 9007199254740993 would be read as it.)
  */
 export function inexactLiteral(written: string): string | undefined {
-  if (!/^\d+$/.test(written) || Number.isSafeInteger(Number(written))) return undefined;
-  return `the integer ${written} is past 2^53, where a number is no longer exact (it would be read as ${Number(written)}): write it as a string ('${written}'), which prints the same digits`;
+  if (!/^\d+$/.test(written) || BigInt(written) <= BigInt(EXACT_INT_LIMIT)) return undefined;
+  return `the integer ${written} is ${PAST_EXACT} (it would be read as ${Number(written)}): write it as a string ('${written}'), which prints the same digits`;
 }
 
-/** The message of an integer printed past 2^53 (`{{ 2**53 + 1 }}`): its digits may not be the value Python's exact int has. */
-export const PRINTED_INEXACT = 'an integer it prints is past 2^53, where a number is no longer exact';
+/** The message of an integer printed past 2^53 (`{{ 2**60 }}`): its digits may not be the value Python's exact int has. */
+export const PRINTED_INEXACT = `an integer it prints is ${PAST_EXACT}`;
 
-/** The error for printing `v`, an integer past 2^53; undefined for any other value. */
+/** The error for printing `v`, an integer past 2^53 (2^53 itself is exact); undefined for any other value. */
 export function printedInexact(v: unknown): string | undefined {
-  if (typeof v !== 'number' || !Number.isInteger(v) || Number.isSafeInteger(v)) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || Math.abs(v) <= EXACT_INT_LIMIT) return undefined;
   return `${PRINTED_INEXACT}: it would print ${v}, which may not be the value (Python's int is exact): compute it in SQL, or write the value as a string`;
+}
+
+/** A list's or a dict's text as printed (pyStr); an integer past 2^53 in it is `error`'s error, at the print. */
+export function printedText(v: unknown, error: (message: string) => Error): string {
+  try {
+    return String(pyStr(v));
+  } catch (e) {
+    throw error(e instanceof Error ? e.message : String(e));
+  }
 }
 
 /** The message of a none printed (template-env.ts words it for the author, as nunjucks' own for an undefined value). */
@@ -1797,6 +1839,12 @@ export function pyIntOf(text: string, base: unknown): number | undefined {
   const digits = '0123456789abcdefghijklmnopqrstuvwxyz'.slice(0, b);
   if (!new RegExp(`^[${digits}](?:_?[${digits}])*$`, 'i').test(body)) return undefined;
   const n = parseInt(body.replace(/_/g, ''), b);
+  // past 2^53 the number may not be the text's (`'9007199254740993' | int` read 9007199254740992)
+  if (n >= EXACT_INT_LIMIT) {
+    let exact = 0n;
+    for (const d of body.replace(/_/g, '').toLowerCase()) exact = exact * BigInt(b) + BigInt(digits.indexOf(d));
+    if (exact !== BigInt(n)) throw new Error(`int(): '${text}' is the integer ${sign === '-' ? '-' : ''}${exact}, ${PAST_EXACT} (it would be read as ${sign === '-' ? -n : n}): compute it in SQL, or keep it a string`);
+  }
   return sign === '-' ? -n : n;
 }
 

@@ -9,7 +9,7 @@
  *   `": "`, non-ASCII and `< > & '` as \u escapes).
  */
 import nunjucks from 'nunjucks';
-import { isPlainObject, isTuple, NAMESPACE, NO_ELSE, PyFloat, pyFloat, pyRepr, pyStr, pyType } from './py-values.js';
+import { inexactInt, isPlainObject, isTuple, NAMESPACE, NO_ELSE, PyFloat, pyFloat, pyRepr, pyStr, pyType } from './py-values.js';
 import { dateTimeMember } from './py-datetime.js';
 
 const { SafeString } = nunjucks.runtime;
@@ -71,9 +71,20 @@ function scientific(x: number, places: number): { digits: string; exp: number } 
 
 const expText = (exp: number, e: string) => `${e}${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
 
-/** A number for %d, %f, ...: an int, a bool or a float; anything else is Python's TypeError. */
+/** The digits of an int written as one (`%d`, `{:x}`, `{:,}`): an error past 2^53, where they may not be Python's (py-values.ts inexactInt). */
+function exactDigits(x: number): void {
+  const inexact = inexactInt(x);
+  if (inexact) throw new Error(inexact);
+}
+
+/**
+ * A number for %d, %f, ...: an int, a bool or a float; anything else is Python's TypeError. An
+ * int past 2^53 written as an integer is an error; as a float (`%f`, `%e`, `%g`) it is what
+ * Python's float() of it is.
+ */
 function formatNumber(v: unknown, conv: string, integer: boolean): number {
   const x = v instanceof PyFloat ? v.value : typeof v === 'boolean' ? Number(v) : v;
+  if (typeof x === 'number' && !(v instanceof PyFloat) && 'diuxXo'.includes(conv)) exactDigits(x);
   if (typeof x === 'number' && (!integer || Number.isInteger(x) && !(v instanceof PyFloat))) return x;
   if (integer) throw new Error(`%${conv} format: an integer is required, not ${pyType(v)}`);
   throw new Error(conv === 'd' || conv === 'i' || conv === 'u' ? `%${conv} format: a real number is required, not ${pyType(v)}` : `must be real number, not ${pyType(v)}`);
@@ -205,6 +216,8 @@ export function pyJson(v: unknown, indent?: unknown): string {
     if (typeof x === 'boolean') return String(x);
     if (x instanceof PyFloat) return `${x.value}.0`;
     if (typeof x === 'bigint') return x.toString();
+    const inexact = inexactInt(x);
+    if (inexact) throw new Error(inexact);
     if (typeof x === 'number') return Number.isNaN(x) ? 'NaN' : !Number.isFinite(x) ? (x > 0 ? 'Infinity' : '-Infinity') : String(x);
     if (typeof x === 'string') return jsonString(x);
     const json = (x as { toJSON?: () => unknown }).toJSON;
@@ -259,6 +272,7 @@ function formatField(v: unknown, spec: string): string {
   const float = v instanceof PyFloat || (typeof v === 'number' && !Number.isInteger(v));
   const x = v instanceof PyFloat ? v.value : Number(v);
   const conv = conv0 ?? '';
+  if (!float && (conv === '' || 'bcdoxX'.includes(conv))) exactDigits(x);
   if (conv === 'n') throw new Error(`the format code 'n' (the locale's separators) is not supported in Vigil's str.format: use 'd', 'g' or ',' ('${spec}')`);
   if (conv === '' || (!float && 'bcdoxX'.includes(conv))) {
     if (!float && precision !== undefined) throw new Error('ValueError: Precision not allowed in integer format specifier');
@@ -348,6 +362,12 @@ export function pyStrFormat(fmt: string, args: unknown[], kwargs: Record<string,
     }
     for (const [, attr, index] of rest.matchAll(/\.([^.[]+)|\[([^\]]+)\]/g)) {
       if (attr !== undefined) {
+        // a number's real and imaginary parts (`{0.real}`; a bool's are an int's; a float's imag,
+        // 0.0, is 0 here: a zero float is the int 0 to Vigil, py-float.ts)
+        if ((attr === 'real' || attr === 'imag') && (typeof v === 'number' || typeof v === 'boolean' || v instanceof PyFloat)) {
+          v = attr === 'imag' ? 0 : typeof v === 'boolean' ? Number(v) : v;
+          continue;
+        }
         if (!(isPlainObject(v) && (v as Record<symbol, unknown>)[NAMESPACE] === true && Object.hasOwn(v, attr))) throw new Error(`AttributeError: '${pyType(v)}' object has no attribute '${attr}' (in the format field {${field}}${isPlainObject(v) ? `: a dict's item is {${field.slice(0, field.length - rest.length)}[${attr}]}` : ''})`);
         v = (v as Record<string, unknown>)[attr];
       } else {
@@ -358,6 +378,9 @@ export function pyStrFormat(fmt: string, args: unknown[], kwargs: Record<string,
           v = [...(v as ArrayLike<unknown>) as unknown[]][key];
         } else if (isPlainObject(v)) {
           if (!Object.hasOwn(v, String(key))) throw new Error(`str.format(): the dict has no key '${String(key)}' (Python's KeyError, in the format field {${field}})`);
+          // Python looks up the int 0 for [0]; a dict here keeps each key as text ({0: 'z'} and
+          // {'0': 'z'} are one dict), so which one it has is not known
+          if (typeof key === 'number') throw new Error(`str.format(): {${field}} looks up the int ${key} in a dict (Python's rule for digits), and Vigil's dict keys are text: its key '${key}' may have been the int or the text (KeyError: ${key} in Python then): take the item out first, '{}'.format(d[${key}]) or '{}'.format(d['${key}'])`);
           v = v[String(key)];
         } else throw new Error(`TypeError: '${pyType(v)}' object is not subscriptable`);
       }

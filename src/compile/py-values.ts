@@ -48,8 +48,62 @@ export function pyType(v: unknown): string {
   return (v as Record<symbol, string>)[PY_TYPE_NAME] ?? 'object';
 }
 
+/** 2^53: a JavaScript number holds every integer to it (either sign) exactly; past it, not each one, where Python's int is exact. */
+export const EXACT_INT_LIMIT = 2 ** 53;
+
+/** What each message about an integer past 2^53 says (template-env.ts places them by it). */
+export const PAST_EXACT = 'past 2^53, where a number is no longer exact';
+
+/** The start of the message of an integer past 2^53 made text (inexactInt). */
+export const INEXACT_TEXT = `an integer made text is ${PAST_EXACT}`;
+
+/**
+ * The error for making text of `v` (printed, `~`, `| string`, `| join`, `'%s' %`, `'%d' %`,
+ * `.format`, `| tojson`, a list's or a dict's text) when it is an integer past 2^53: the digits
+ * a number has there may not be the value Python's exact int has (`2**60` is 1152921504606846976
+ * to Python, 1152921504606847000 in JavaScript's text). Undefined for any other value; a float
+ * is a float in Python too, and a whole float is a PyFloat.
+ */
+export function inexactInt(v: unknown): string | undefined {
+  if (typeof v !== 'number' || !Number.isInteger(v) || Math.abs(v) <= EXACT_INT_LIMIT) return undefined;
+  return `${INEXACT_TEXT}: it would read ${v}, which may not be the value (Python's int is exact): compute it in SQL, or write the value as a string`;
+}
+
+/** Python's exact result of an int operation, as a bigint (`y` is 0 only where JavaScript's result is not finite). */
+function exactIntArith(op: string, a: bigint, b: bigint): bigint {
+  switch (op) {
+    case '+': return a + b;
+    case '-': return a - b;
+    case '*': return a * b;
+    case '**': return a ** b;
+    case '//': {
+      const q = a / b;
+      return a % b !== 0n && a < 0n !== b < 0n ? q - 1n : q;
+    }
+    default: {
+      const r = a % b;
+      return r !== 0n && r < 0n !== b < 0n ? r + b : r;
+    }
+  }
+}
+
+/**
+ * `r`, JavaScript's result of the int operation `x op y`, when it is Python's: an error when it is
+ * not, which only happens past 2^53 (`2**53 + 1` is 9007199254740993 to Python, 9007199254740992
+ * here: printed, compared or computed on, it would be another number, silently). Checked where the
+ * result or an operand is past 2^53 - 1; a result that is not finite is refused where it prints.
+ */
+function exactIntResult(op: string, x: number, y: number, r: number): number {
+  if (!Number.isFinite(r) || (Math.abs(r) < EXACT_INT_LIMIT && Math.abs(x) < EXACT_INT_LIMIT && Math.abs(y) < EXACT_INT_LIMIT)) return r;
+  const exact = exactIntArith(op, BigInt(x), BigInt(y));
+  if (exact === BigInt(r)) return r;
+  const digits = exact.toString();
+  const value = digits.replace(/^-/, '').length > 40 ? `an integer of ${digits.replace(/^-/, '').length} digits` : `the integer ${digits}`;
+  throw new Error(`${BigInt(x)} ${op} ${BigInt(y)} is ${value} to Python, ${PAST_EXACT} (here it would be ${r}): compute it in SQL, or write the value as a string`);
+}
+
 /** Python's arithmetic on two numbers: a float in gives a float out, `/` always a float, `%` and `//` floor. */
-function numberArith(op: string, x: number, y: number, float: boolean): unknown {
+function numberArith(op: string, x: number, y: number, float: boolean, exact = true): unknown {
   let r: number;
   switch (op) {
     case '+': r = x + y; break;
@@ -63,25 +117,28 @@ function numberArith(op: string, x: number, y: number, float: boolean): unknown 
     case '**': r = Math.pow(x, y); float ||= y < 0; break;
     default: throw new Error(`unknown operator ${op}`);
   }
-  return float ? pyFloat(r) : r;
+  if (float) return pyFloat(r);
+  // (an int has no negative zero: `0 * -1` is 0, as Python's, where JavaScript's is -0, which `'%+d'` printed as -0)
+  return r === 0 ? 0 : exact ? exactIntResult(op, x, y, r) : r;
 }
 
 /**
  * Python's operators (`+ - * / % // **`), as Jinja has them: on numbers (numberArith); `+` joins two
  * strings, two lists or two tuples, `*` repeats one by an int, a string's `%` formats
  * (py-format.ts); anything else is Python's TypeError (`1 + 'a'`). `strict` false: on anything
- * but numbers, JavaScript's operator, as before (alert templates, whose row values may be numbers as text).
+ * but numbers, JavaScript's operator, as before (alert templates, whose row values may be numbers as text),
+ * and an int result past 2^53 is not checked (exactIntResult: a row's number is JavaScript's).
  */
 export function pyArith(op: string, a: unknown, b: unknown, strict = true): unknown {
   if (op === 'neg') {
     const n = arithNumber(b);
-    if (n !== undefined) return numberArith('-', 0, n, isFloat(b));
+    if (n !== undefined) return numberArith('-', 0, n, isFloat(b), strict);
     if (strict) throw new Error(`bad operand type for unary -: '${pyType(b)}'`);
     return -(unbox(b) as number);
   }
   const x = arithNumber(a);
   const y = arithNumber(b);
-  if (x !== undefined && y !== undefined) return numberArith(op, x, y, isFloat(a) || isFloat(b));
+  if (x !== undefined && y !== undefined) return numberArith(op, x, y, isFloat(a) || isFloat(b), strict);
   if (!strict) return jsArith(op, unbox(a), unbox(b));
   const sa = textOf(a);
   const sb = textOf(b);
@@ -207,8 +264,11 @@ function reprString(s: string): string {
   return q + (q === "'" ? body.replace(/'/g, "\\'") : body) + q;
 }
 
-/** Python's repr() of a value: what a list or a dict shows of its items. */
-export function pyRepr(v: unknown): string {
+/**
+ * Python's repr() of a value: what a list or a dict shows of its items. An integer past 2^53 in
+ * it is an error (inexactInt), unless `exact` is false (a cache key, a message).
+ */
+export function pyRepr(v: unknown, exact = true): string {
   if (v === null || v === undefined) return 'None';
   if (v === true) return 'True';
   if (v === false) return 'False';
@@ -216,12 +276,14 @@ export function pyRepr(v: unknown): string {
   if (typeof v === 'string') return reprString(v);
   if (v instanceof SafeString) return reprString(String(v));
   if (Array.isArray(v)) {
-    const items = v.map(pyRepr);
+    const items = v.map((x) => pyRepr(x, exact));
     return isTuple(v) ? `(${items.join(', ')}${items.length === 1 ? ',' : ''})` : `[${items.join(', ')}]`;
   }
-  if (isPlainObject(v)) return `{${Object.entries(v).map(([k, x]) => `${reprString(k)}: ${pyRepr(x)}`).join(', ')}}`;
+  if (isPlainObject(v)) return `{${Object.entries(v).map(([k, x]) => `${reprString(k)}: ${pyRepr(x, exact)}`).join(', ')}}`;
   // a float with a fraction as Python prints it (`1e-05`, not `0.00001`)
   if (typeof v === 'number' && !Number.isInteger(v) && Number.isFinite(v)) return pyFloatRepr(v);
+  const inexact = exact ? inexactInt(v) : undefined;
+  if (inexact) throw new Error(inexact);
   return String(v);
 }
 
@@ -229,13 +291,18 @@ export function pyRepr(v: unknown): string {
  * What a template prints for a value that is not a string: Python's str() for a list, a tuple
  * or a dict (its repr), a whole float (`2.0`) and a bool (`True`, as dbt prints it: SQL reads
  * it in any case); JavaScript's text for the rest (numbers); none and undefined as they are.
+ * Every way a model's template makes text of a value comes here or to pyRepr: an integer past
+ * 2^53, alone or in a list or a dict, is an error (inexactInt), unless `exact` is false (alert
+ * templates, whose row values are JavaScript's numbers, not Python's ints).
  */
-export function pyStr(v: unknown): unknown {
+export function pyStr(v: unknown, exact = true): unknown {
   if (typeof v === 'string') return v;
   if (v === NO_ELSE) return '';
   if (typeof v === 'boolean') return v ? 'True' : 'False';
   if (v instanceof PyFloat) return v.toString();
-  if (Array.isArray(v) || isPlainObject(v)) return pyRepr(v);
+  if (Array.isArray(v) || isPlainObject(v)) return pyRepr(v, exact);
   if (typeof v === 'number' && !Number.isInteger(v) && Number.isFinite(v)) return pyFloatRepr(v);
+  const inexact = exact ? inexactInt(v) : undefined;
+  if (inexact) throw new Error(inexact);
   return v;
 }

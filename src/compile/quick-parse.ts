@@ -116,7 +116,7 @@ export function quickParse(src: string, opts: { tags?: unknown } = {}): AnyNode 
       tokenEnds();
       const text = src.slice(start, i);
       // (an integer past 2^53 is refused by nunjucks' parser, jinja-compat.ts)
-      if (!float && !Number.isSafeInteger(Number(text))) fail();
+      if (!float && BigInt(text) > 2n ** 53n) fail();
       // (a float stays one: `1.0`, as nunjucks' parser gives it with Vigil's jinja-compat.ts)
       node = new N.Literal(l, c, float ? pyFloat(parseFloat(text)) : parseInt(text, 10));
     } else if (ch === '[') {

@@ -13,8 +13,8 @@ import { TEMPLATE_HELPER_PARAMS, TEMPLATE_HELPERS, type Dialect } from '../adapt
 import { didYouMean } from '../errors.js';
 import { isSecret, registerCompiledSecret, secretPlaceholder } from '../secrets.js';
 import { fastTemplate, FastRenderError, printedFunction, renderFast, UnsupportedTemplate, type FastTemplate } from './fast-render.js';
-import { isPlainObject, PY_ERROR_RE, pyRepr, unbox } from './py-values.js';
-import { addJinjaCompat, asText, dbtOnlyName, RelationPlaceholder, isKw, noMethod, jinjaToNunjucks, PRINTED_FUNCTION, PRINTED_NONE, PRINTED_NON_FINITE, PRINTED_INEXACT, PLACEHOLDER_USE_RE, TESTED_FUNCTION_RE, UNDEFINED_USE_RE, NONE_USE_RE } from './jinja-compat.js';
+import { isPlainObject, PAST_EXACT, PY_ERROR_RE, pyRepr, unbox } from './py-values.js';
+import { addJinjaCompat, asText, dbtOnlyName, RelationPlaceholder, isKw, noMethod, jinjaToNunjucks, PRINTED_FUNCTION, PRINTED_NONE, PRINTED_NON_FINITE, PLACEHOLDER_USE_RE, TESTED_FUNCTION_RE, UNDEFINED_USE_RE, NONE_USE_RE } from './jinja-compat.js';
 import { docRef } from '../install.js';
 import { runInstant } from './py-datetime.js';
 
@@ -252,7 +252,7 @@ export class TemplateEnv {
       // two arguments are dbt's (package, model): a model's name that is no string (`ref('m', 2)`,
       // a version by position) is refused, as dbt refuses it, not read as ref('m')
       if (pos.length === 2 && typeof second !== 'string')
-        throw new Error(`ref(${pos.map((p) => pyRepr(p)).join(', ')}): with two arguments ref() takes the project's name and a model name, both strings (as dbt reads them: package, model); ${typeof second === 'number' ? 'Vigil has no model versions (docs/models.md); ' : ''}write ref('${String(first)}')`);
+        throw new Error(`ref(${pos.map((p) => pyRepr(p, false)).join(', ')}): with two arguments ref() takes the project's name and a model name, both strings (as dbt reads them: package, model); ${typeof second === 'number' ? 'Vigil has no model versions (docs/models.md); ' : ''}write ref('${String(first)}')`);
       // ref('package', 'model'): Vigil has no packages; the project's own name is accepted
       if (typeof second === 'string') {
         if (opts.project !== undefined && first !== opts.project)
@@ -619,7 +619,9 @@ function explainRuntimeError(e: TemplateError, text: string, known: string[]): T
 /** The `{{ expression }}` at (else on the line of) an error's position, for its message. */
 function printedAt(e: TemplateError, text: string): string | undefined {
   const lineText = text.split('\n')[(e.line ?? 1) - 1] ?? '';
-  return /\{\{\s*([^}]*?)\s*\}\}/.exec(lineText.slice(Math.max(0, (e.column ?? 1) - 3)))?.[1] ?? /\{\{\s*([^}]*?)\s*\}\}/.exec(lineText)?.[1];
+  // (the position is the expression's: the {{ before it)
+  const open = lineText.lastIndexOf('{{', Math.max(0, (e.column ?? 1) - 1));
+  return /\{\{\s*([^}]*?)\s*\}\}/.exec(lineText.slice(Math.max(0, open)))?.[1] ?? /\{\{\s*([^}]*?)\s*\}\}/.exec(lineText)?.[1];
 }
 
 /** Line and column (1-based) of the first match of `re` in `text`. */
@@ -646,8 +648,11 @@ function parseNunjucksError(e: unknown, text: string, parsePhase: boolean): Temp
   const m = /\[Line (\d+), Column (\d+)\]\s*\n?\s*([\s\S]*)$/.exec(raw);
   let message = (m ? m[3] : raw.replace(/^\([^)]*\)\s*/, '')).trim().replace(/^Error: /, '');
   if (m) {
-    // nunjucks reports parse errors 1-based and runtime errors 0-based (but its undefined-output check 1-based)
-    const line = Number(m[1]) + (parsePhase || /attempted to output null or undefined value/.test(m[3]) || m[3].includes(PRINTED_NONE) || m[3].includes(PRINTED_FUNCTION) || TESTED_FUNCTION_RE.test(m[3]) || m[3].includes(PRINTED_NON_FINITE) || m[3].includes(PRINTED_INEXACT) || UNDEFINED_USE_RE.test(message) || NONE_USE_RE.test(message) || PY_ERROR_RE.test(message) || (PLACEHOLDER_USE_RE.test(message) && !/^Error: /.test(m[3].trim())) ? 0 : 1);
+    // nunjucks reports parse errors 1-based and runtime errors 0-based (but its undefined-output
+    // check 1-based); Vigil's checks raise theirs 1-based, an error a filter throws is nunjucks'
+    // (its message then starts with 'Error: ': `'%s %s' | format(1)` was placed a line early)
+    const ours = !/^Error: /.test(m[3].trim());
+    const line = Number(m[1]) + (parsePhase || /attempted to output null or undefined value/.test(m[3]) || m[3].includes(PRINTED_NONE) || m[3].includes(PRINTED_FUNCTION) || TESTED_FUNCTION_RE.test(m[3]) || m[3].includes(PRINTED_NON_FINITE) || UNDEFINED_USE_RE.test(message) || NONE_USE_RE.test(message) || ((PY_ERROR_RE.test(message) || PLACEHOLDER_USE_RE.test(message) || message.includes(PAST_EXACT)) && ours) ? 0 : 1);
     return { message: tagHint(message), line, column: Number(m[2]) };
   }
   // a {{, {% or {# the file never closes: nunjucks says "end of file" (or, inside a call, fails

@@ -2,10 +2,10 @@
  * `vigil dashboards render --png`: one PNG per tab of a rendered dashboard page, taken with
  * the system's Chromium through playwright-core (which never downloads a browser).
  */
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { UsageError } from '../errors.js';
-import { basename, join, resolve } from 'node:path';
+import { basename, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { createHash } from 'node:crypto';
@@ -130,16 +130,85 @@ export async function launchScreenshotBrowser(executablePath = findChromium() ??
   // its dconf cache under $XDG_CACHE_HOME, whatever profile playwright gives it: both go to a
   // folder of its own, removed when it closes (a render writes nothing outside its project).
   // (HOME is kept: fonts a user installed under it still draw.)
-  const scratch = mkdtempSync(join(tmpdir(), 'vigil-chromium-'));
-  const env: Record<string, string> = { ...(process.env as Record<string, string>), XDG_CONFIG_HOME: join(scratch, 'config'), XDG_CACHE_HOME: join(scratch, 'cache') };
-  const gone = () => rmSync(scratch, { recursive: true, force: true });
+  const env = chromiumScratch();
+  const gone = () => rmSync(env.scratch, { recursive: true, force: true });
   try {
-    const browser = await chromium.launch({ executablePath, args: ['--no-sandbox'], env });
+    const browser = await chromium.launch({ executablePath, args: ['--no-sandbox'], env: env.env });
     browser.on('disconnected', gone);
     return browser;
   } catch (e) {
     gone();
     throw e;
+  }
+}
+
+/** The start of the name of a scratch folder of launchScreenshotBrowser(), in the temporary folder. */
+const SCRATCH_PREFIX = 'vigil-chromium-';
+/** The file of a scratch folder naming the process that uses it. */
+const SCRATCH_OWNER = 'owner.pid';
+/** A scratch folder older than this whose process is gone was left by a render killed (kill -9): removed at the next launch. */
+const SCRATCH_STALE_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Chromium's environment for a render: $XDG_CONFIG_HOME and $XDG_CACHE_HOME in a scratch folder
+ * of its own (`tmp`/vigil-chromium-*), where fontconfig's folders are links to the user's
+ * (`fontconfig/` under $XDG_CONFIG_HOME and $XDG_CACHE_HOME, else ~/.config and ~/.cache), when
+ * they exist: the user's fonts.conf (aliases, substitutions) still applies to the pictures and
+ * fontconfig's cache stays warm. Scratch folders of renders killed before they closed (a day
+ * old, their process gone) are removed first.
+ */
+export function chromiumScratch(base = process.env, tmp = tmpdir(), now = Date.now()): { scratch: string; env: Record<string, string> } {
+  sweepScratch(tmp, now);
+  const scratch = mkdtempSync(join(tmp, SCRATCH_PREFIX));
+  writeFileSync(join(scratch, SCRATCH_OWNER), String(process.pid));
+  const home = base.HOME || homedir();
+  // (a relative XDG_* is not one, by the XDG spec: the default then)
+  const xdg = (name: 'XDG_CONFIG_HOME' | 'XDG_CACHE_HOME', fallback: string) => {
+    const set = base[name];
+    return set && isAbsolute(set) ? set : join(home, fallback);
+  };
+  const env: Record<string, string> = { ...(base as Record<string, string>) };
+  for (const [name, fallback, own] of [['XDG_CONFIG_HOME', '.config', 'config'], ['XDG_CACHE_HOME', '.cache', 'cache']] as const) {
+    const dir = join(scratch, own);
+    mkdirSync(dir);
+    const users = join(xdg(name, fallback), 'fontconfig');
+    if (existsSync(users)) symlinkSync(users, join(dir, 'fontconfig'));
+    env[name] = dir;
+  }
+  return { scratch, env };
+}
+
+/** Removes the scratch folders in `tmp` (the user's own) of launches a day old whose process is gone (killed before Chromium closed); any it cannot, it leaves. */
+function sweepScratch(tmp: string, now: number): void {
+  let names: string[];
+  try {
+    names = readdirSync(tmp).filter((n) => n.startsWith(SCRATCH_PREFIX));
+  } catch {
+    return;
+  }
+  const uid = process.getuid?.();
+  for (const name of names) {
+    const dir = join(tmp, name);
+    try {
+      const st = statSync(dir, { throwIfNoEntry: false });
+      if (!st?.isDirectory() || (uid !== undefined && st.uid !== uid) || now - st.mtimeMs < SCRATCH_STALE_MS) continue;
+      // (one without its owner file is older than the file: its render is long gone)
+      const owner = existsSync(join(dir, SCRATCH_OWNER)) ? Number(readFileSync(join(dir, SCRATCH_OWNER), 'utf8').trim()) : undefined;
+      if (owner !== undefined && Number.isInteger(owner) && owner > 0 && alive(owner)) continue;
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // (removed by another render meanwhile, or not ours to remove: left)
+    }
+  }
+}
+
+/** Whether process `pid` runs (it may be another user's: then it does). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -503,7 +503,7 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
   const clock = { read: false };
   const envFor = (t: UnitTestProps, vars: unknown): TemplateEnv => {
     // (vars as Python prints them: JSON writes 1.0 as 1)
-    const key = JSON.stringify([pyRepr(vars), t.env_vars ?? {}, t.now ?? '']);
+    const key = JSON.stringify([pyRepr(vars, false), t.env_vars ?? {}, t.now ?? '']);
     let te = envCache.get(key);
     if (te) return te;
     const now = t.now ?? FROZEN_DEFAULT;

@@ -4,7 +4,8 @@
  * Debian's Chromium (or $VIGIL_CHROMIUM) is installed. Set VIGIL_RENDER_OUT=dir to keep the
  * HTML and PNGs for a look.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { vigil } from '../helpers.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asOf, escapeHtml, formatAxisValue, formatValue, renderDashboardHtml, renderTileHtml } from '../../src/dashboards/render.js';
 import { pngStats } from '../support/png-stats.js';
 import { CategoryColors } from '../../src/dashboards/category-colors.js';
-import { findChromium, launchScreenshotBrowser, openScreenshotSession, pngNames, ScreenshotError, screenshotTabs } from '../../src/dashboards/screenshot.js';
+import { chromiumScratch, findChromium, launchScreenshotBrowser, openScreenshotSession, pngNames, ScreenshotError, screenshotTabs } from '../../src/dashboards/screenshot.js';
 import { DashboardSchema, type ResolvedTile, type Tile } from '../../src/dashboards/schema.js';
 import type { CompiledDashboard, CompiledField, CompiledTile, TileData } from '../../src/dashboards/types.js';
 import { sharedBrowser } from '../support/browser.js';
@@ -691,6 +692,90 @@ describe.skipIf(!chromium)('render --png: a tab title two dashboards share', () 
       const back = vigil(project, ['dashboards', 'render', '--out', 'site', '--png-dir', 'back']);
       expect(readdirSync(join(project, 'back'))).toEqual(['Overview.png']);
       expect(back.stdout).not.toContain('note:');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.skipIf(!chromium)("render --png: the user's fontconfig", () => {
+  const FONTS_CONF = '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig><alias binding="same"><family>Vigil Test Face</family><prefer><family>DejaVu Sans Mono</family></prefer></alias></fontconfig>\n';
+  it("a fonts.conf alias of the user's applies to the pictures (was: Chromium's XDG_CONFIG_HOME moved to a scratch folder took fontconfig's with it)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-fontconfig-'));
+    const saved = { HOME: process.env.HOME, XDG_CONFIG_HOME: process.env.XDG_CONFIG_HOME, XDG_CACHE_HOME: process.env.XDG_CACHE_HOME };
+    try {
+      // ~/.config/fontconfig/fonts.conf, XDG_CONFIG_HOME unset: fontconfig's default place
+      const home = join(dir, 'home');
+      mkdirSync(join(home, '.config/fontconfig'), { recursive: true });
+      writeFileSync(join(home, '.config/fontconfig/fonts.conf'), FONTS_CONF);
+      process.env.HOME = home;
+      delete process.env.XDG_CONFIG_HOME;
+      delete process.env.XDG_CACHE_HOME;
+      const browser = await launchScreenshotBrowser(chromium);
+      try {
+        const page = await browser.newPage({ viewport: { width: 360, height: 60 } });
+        const shot = async (family: string) => {
+          await page.setContent(`<body style="margin:0;background:#fff"><div style="font: 36px '${family}'">Wig 0Oil1</div></body>`);
+          return page.screenshot();
+        };
+        const aliased = await shot('Vigil Test Face');
+        // the alias's font, not the fallback of a family fontconfig does not know
+        expect(aliased.equals(await shot('DejaVu Sans Mono'))).toBe(true);
+        expect(aliased.equals(await shot('No Such Face'))).toBe(false);
+      } finally {
+        await browser.close();
+      }
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("chromiumScratch: Chromium's XDG folders", () => {
+  it("links fontconfig's config and cache to the user's (XDG_* or ~/.config, ~/.cache), writes nothing into HOME, and removes scratch folders a killed render left (a day old, their process gone)", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-scratch-'));
+    try {
+      const tmp = join(dir, 'tmp');
+      mkdirSync(tmp);
+      // the defaults under HOME
+      const home = join(dir, 'home');
+      mkdirSync(join(home, '.config/fontconfig'), { recursive: true });
+      mkdirSync(join(home, '.cache/fontconfig'), { recursive: true });
+      const a = chromiumScratch({ HOME: home, PATH: process.env.PATH }, tmp);
+      expect(a.env.XDG_CONFIG_HOME).toBe(join(a.scratch, 'config'));
+      expect(a.env.XDG_CACHE_HOME).toBe(join(a.scratch, 'cache'));
+      expect(realpathSync(join(a.env.XDG_CONFIG_HOME, 'fontconfig'))).toBe(realpathSync(join(home, '.config/fontconfig')));
+      expect(realpathSync(join(a.env.XDG_CACHE_HOME, 'fontconfig'))).toBe(realpathSync(join(home, '.cache/fontconfig')));
+      // fontconfig itself reads the user's fonts.conf through it
+      writeFileSync(join(home, '.config/fontconfig/fonts.conf'), '<?xml version="1.0"?>\n<fontconfig><alias binding="same"><family>Vigil Test Face</family><prefer><family>DejaVu Sans Mono</family></prefer></alias></fontconfig>\n');
+      const fcMatch = spawnSync('fc-match', ['-f', '%{family[0]}', 'Vigil Test Face'], { env: a.env, encoding: 'utf8' });
+      if (fcMatch.status === 0) expect(fcMatch.stdout).toBe('DejaVu Sans Mono');
+      // XDG_CONFIG_HOME / XDG_CACHE_HOME set: theirs; none there: no link, HOME left alone
+      const xdg = join(dir, 'xdg');
+      mkdirSync(join(xdg, 'config/fontconfig'), { recursive: true });
+      const bare = join(dir, 'bare');
+      mkdirSync(bare);
+      const b = chromiumScratch({ HOME: bare, XDG_CONFIG_HOME: join(xdg, 'config'), XDG_CACHE_HOME: join(xdg, 'cache') }, tmp);
+      expect(realpathSync(join(b.env.XDG_CONFIG_HOME, 'fontconfig'))).toBe(realpathSync(join(xdg, 'config/fontconfig')));
+      expect(existsSync(join(b.env.XDG_CACHE_HOME, 'fontconfig'))).toBe(false);
+      expect(readdirSync(bare)).toEqual([]);
+      // scratch folders a render killed with -9 left: removed a day on, when their process is gone
+      const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+      const old = (Date.now() - 2 * 24 * 3600 * 1000) / 1000;
+      const left: Record<string, string | undefined> = { 'vigil-chromium-killed': String(dead), 'vigil-chromium-noowner': undefined, 'vigil-chromium-running': String(process.pid), 'other-old': String(dead) };
+      for (const [name, owner] of Object.entries(left)) {
+        mkdirSync(join(tmp, name, 'config/chromium'), { recursive: true });
+        if (owner !== undefined) writeFileSync(join(tmp, name, 'owner.pid'), owner);
+        utimesSync(join(tmp, name), old, old);
+      }
+      const c = chromiumScratch({ HOME: bare }, tmp);
+      expect(readdirSync(tmp).sort()).toEqual([a.scratch, b.scratch, c.scratch, join(tmp, 'other-old'), join(tmp, 'vigil-chromium-running')].map((p) => p.slice(tmp.length + 1)).sort());
+      // (a fresh one whose process is gone is not touched: launched a moment ago, by a process that ended)
+      expect(readFileSync(join(c.scratch, 'owner.pid'), 'utf8')).toBe(String(process.pid));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

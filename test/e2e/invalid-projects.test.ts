@@ -439,14 +439,14 @@ const cases: Case[] = [
       'models/a.sql': 'select 1 as x',
       'models/b.sql': "select x\nfrom {{ ref }}",
       'models/c.sql': "{% if true %}select {{ is_incremental }} as y{% endif %}",
-      // nunjucks' own renderer (a for loop): the position of the printed function, not of an earlier call
+      // nunjucks' own renderer (a for loop): the position of the printed function, not of an earlier call (the expression's, as the fast renderer's: was the {{'s)
       'models/d.sql': "{% for i in [1] %}{{ ref('a') }}{% endfor %}\nselect\n  {{ ref }} as z",
     },
     code: 2,
     expect: [
       "models/b.sql:2:9: error: 'ref' is a function: call it (ref(...)); printed, it would put its code into the SQL",
       "models/c.sql:1:24: error: 'is_incremental' is a function: call it (is_incremental(...)); printed, it would put its code into the SQL",
-      "models/d.sql:3:3: error: 'ref' is a function: call it (ref(...)); printed, it would put its code into the SQL",
+      "models/d.sql:3:6: error: 'ref' is a function: call it (ref(...)); printed, it would put its code into the SQL",
     ],
     errors: 3,
   },
