@@ -1269,13 +1269,17 @@ export function metabaseFilter(f: DashboardFilter, dialect: Dialect, kind: Colum
     return { tagType: 'number', clause: `[[and ${col} >= ${start}]]`, parameterType: 'number/=', sectionId: 'number', default: n ? [Number(n)] : undefined, label: `${label} (last N days)` };
   }
   const numeric = kind === 'number';
+  // a boolean column is compared as its text: Metabase fills a text tag with quoted strings, and
+  // BigQuery compares no string with a BOOL (`is_error in ('true')` fails there; DuckDB and
+  // Postgres cast it) — the same `true`/`false` on every warehouse
+  const subject = kind === 'yesno' ? `(case when ${col} then 'true' when not ${col} then 'false' end)` : col;
   return {
     tagType: numeric ? 'number' : 'text',
-    clause: `[[and ${col} in ({{${f.name}}})]]`,
+    clause: `[[and ${subject} in ({{${f.name}}})]]`,
     parameterType: numeric ? 'number/=' : 'string/=',
     sectionId: numeric ? 'number' : 'string',
-    default: f.default === undefined || f.default === null ? undefined : [f.default],
-    label,
+    default: f.default === undefined || f.default === null ? undefined : [kind === 'yesno' ? String(f.default) : f.default],
+    label: kind === 'yesno' ? `${label} (true or false)` : label,
   };
 }
 

@@ -249,3 +249,38 @@ describe('project link templates', () => {
     expect(msgs.some((m) => m.startsWith('dashboards.links.ok'))).toBe(false);
   });
 });
+
+describe('Metabase: a select filter on a BOOLEAN column', () => {
+  it("compares the column as the text Metabase fills its tag with, which BigQuery takes (was: `is_error in ('true')`, BOOL against STRING, refused by BigQuery), and DuckDB reads alike", async () => {
+    const { metabaseFilter } = await import('../../src/dashboards/export.js');
+    const f = { name: 'errored', label: 'Errored', type: 'select', column: 'is_error', default: true } as Parameters<typeof metabaseFilter>[0];
+    const mf = metabaseFilter(f, bigQueryDialect, 'yesno');
+    expect(mf).toMatchObject({ tagType: 'text', parameterType: 'string/=', default: ['true'], label: 'Errored (true or false)' });
+    // Metabase's substitution of the tag: a text value is a quoted string
+    const where = (clause: string, value: string) => clause.replace(/^\[\[/, '').replace(/\]\]$/, '').replace(`{{${f.name}}}`, `'${value}'`);
+    const { startZetaServer, bigQueryLanguageOptions, ZetaCatalog, ZetaAnalyzer, typeBuilders } = await import('../../src/adapters/bigquery/zetasql.js');
+    const srv = await startZetaServer(REPO);
+    const lo = await bigQueryLanguageOptions(srv);
+    const T = typeBuilders(srv.z);
+    const catalog = new ZetaCatalog(srv.z, lo, 'p').addTable(['p', 'd', 't'], [{ name: 'is_error', type: T.BOOL }]);
+    const a = new ZetaAnalyzer(srv, catalog, lo);
+    try {
+      expect(await a.analyze(`select count(*) from \`p\`.\`d\`.\`t\` where true ${where(mf.clause, 'true')}`)).toMatchObject({ ok: true });
+      // the analyzer does refuse the plain comparison
+      expect(await a.analyze("select count(*) from `p`.`d`.`t` where true and `is_error` in ('true')")).toMatchObject({ ok: false });
+    } finally {
+      await a.release();
+    }
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const db = await DuckDBInstance.create(':memory:');
+    const conn = await db.connect();
+    try {
+      const duck = metabaseFilter(f, duckDbDialect, 'yesno');
+      const count = async (v: string) => Number((await conn.runAndReadAll(`select count(*) from (values (true), (false), (true), (null)) as t(is_error) where true ${where(duck.clause, v)}`)).getRows()[0][0]);
+      expect([await count('true'), await count('false')]).toEqual([2, 1]);
+    } finally {
+      conn.closeSync();
+      db.closeSync();
+    }
+  }, 120_000);
+});
