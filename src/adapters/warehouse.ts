@@ -106,6 +106,11 @@ export interface Warehouse<C extends Record<string, unknown> = Record<string, un
   readonly capabilities: Capabilities;
   /** The incremental_strategy values it runs, when not all of them (BigQuery: no delete+insert, as dbt-bigquery). */
   readonly incrementalStrategies?: ReadonlyArray<'append' | 'merge' | 'delete+insert' | 'insert_overwrite'>;
+  /**
+   * What it keeps at most, where compile can check it before a build fails midway: a table's or
+   * view's description and a column's, in characters; partitions in one table.
+   */
+  readonly limits?: { tableDescription?: number; columnDescription?: number; partitions?: number };
   /** How BI tools know this warehouse (dashboards export and publish warn when the SQL is another warehouse's). */
   readonly bi: BiIdentity;
   /** Checks across keys of a validated config. */

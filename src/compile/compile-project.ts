@@ -674,21 +674,25 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         if (c.policy) ds.push(diag('W_MASKING', `column '${c.name}' of model '${d.name}': policy: ${c.policy} masks nothing here — model '${d.name}' is ephemeral: it has no relation of its own, its SQL is inlined into the models that read it (the column is taken as PII)`, { file: pr.file, ...pr.src.locate([...pr.path, 'columns', ci, 'policy']) }, `write meta: { pii: true } instead (the PII check follows it into the models that read it) and give the policy to the model column that publishes it`, 'warn'));
       });
     }
-    // BigQuery keeps a table's (or view's) description of at most 16,384 characters and a column's of
-    // at most 1,024 (TableFieldSchema.description): a longer one failed the build's script after
-    // its CREATE OR REPLACE had replaced the table
-    if (target?.type === 'bigquery' && d.config.materialized !== 'ephemeral') {
+    // a warehouse's limits on descriptions (BigQuery: a table's or view's 16,384 characters, a
+    // column's 1,024): a longer one failed the build's script after its CREATE OR REPLACE had
+    // replaced the table
+    const limits = getWarehouse(target?.type ?? '')?.limits;
+    if (limits && d.config.materialized !== 'ephemeral') {
+      const title = getWarehouse(target!.type)!.bi.title;
       const chars = (t: string) => [...t].length;
       const description = d.props?.p.description ?? d.config.description;
-      if (typeof description === 'string' && chars(description) > BIGQUERY_MAX_TABLE_DESCRIPTION) {
+      if (limits.tableDescription !== undefined && typeof description === 'string' && chars(description) > limits.tableDescription) {
         const where = d.props?.p.description !== undefined ? { file: d.props.file, ...d.props.src.locate([...d.props.path, 'description']) } : d.configAt!('description');
-        ds.push(diag('E_CONFIG', `model '${d.name}': its description has ${chars(description).toLocaleString('en-US')} characters; BigQuery takes at most ${BIGQUERY_MAX_TABLE_DESCRIPTION.toLocaleString('en-US')} in a table's or view's description`, where, 'shorten it'));
+        ds.push(diag('E_CONFIG', `model '${d.name}': its description has ${chars(description).toLocaleString('en-US')} characters; ${title} takes at most ${limits.tableDescription.toLocaleString('en-US')} in a table's or view's description`, where, 'shorten it'));
       }
       const pr = d.props;
-      (pr?.p.columns ?? []).forEach((c, ci) => {
-        if (typeof c.description === 'string' && chars(c.description) > BIGQUERY_MAX_COLUMN_DESCRIPTION)
-          ds.push(diag('E_CONFIG', `column '${c.name}' of model '${d.name}': its description has ${chars(c.description).toLocaleString('en-US')} characters; BigQuery takes at most ${BIGQUERY_MAX_COLUMN_DESCRIPTION.toLocaleString('en-US')} in a column's description`, { file: pr!.file, ...pr!.src.locate([...pr!.path, 'columns', ci, 'description']) }, 'shorten it (the model\'s own description takes up to 16,384)'));
-      });
+      const most = limits.columnDescription;
+      if (most !== undefined)
+        (pr?.p.columns ?? []).forEach((c, ci) => {
+          if (typeof c.description === 'string' && chars(c.description) > most)
+            ds.push(diag('E_CONFIG', `column '${c.name}' of model '${d.name}': its description has ${chars(c.description).toLocaleString('en-US')} characters; ${title} takes at most ${most.toLocaleString('en-US')} in a column's description`, { file: pr!.file, ...pr!.src.locate([...pr!.path, 'columns', ci, 'description']) }, `shorten it${limits.tableDescription !== undefined ? ` (the model's own description takes up to ${limits.tableDescription.toLocaleString('en-US')})` : ''}`));
+        });
     }
     // docs/governance.md#masking: with masking.require_policy, every PII column says how it is published
     // (an ephemeral model publishes nothing: its readers' columns do)
@@ -746,8 +750,12 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     if (range) {
       const { start, end, interval } = range;
       if (end <= start) ds.push(diag('E_CONFIG', `model '${d.name}': partition_by's range ends at ${end}, not after its start ${start}: an integer range runs from start (inclusive) to end (exclusive), as BigQuery requires`, at('partition_by'), 'set end past start (swap them if they are reversed)'));
-      else if (target?.type === 'bigquery' && Math.ceil((end - start) / interval) > BIGQUERY_MAX_PARTITIONS)
-        ds.push(diag('E_CONFIG', `model '${d.name}': partition_by's range {start: ${start}, end: ${end}, interval: ${interval}} makes ${Math.ceil((end - start) / interval)} partitions; BigQuery takes at most ${BIGQUERY_MAX_PARTITIONS.toLocaleString('en-US')} in a table`, at('partition_by'), `widen the interval to at least ${Math.ceil((end - start) / BIGQUERY_MAX_PARTITIONS)}, or narrow the range`));
+      else {
+        const wh = getWarehouse(target?.type ?? '');
+        const most = wh?.limits?.partitions;
+        if (most !== undefined && Math.ceil((end - start) / interval) > most)
+          ds.push(diag('E_CONFIG', `model '${d.name}': partition_by's range {start: ${start}, end: ${end}, interval: ${interval}} makes ${Math.ceil((end - start) / interval)} partitions; ${wh!.bi.title} takes at most ${most.toLocaleString('en-US')} in a table`, at('partition_by'), `widen the interval to at least ${Math.ceil((end - start) / most)}, or narrow the range`));
+      }
     }
     const strategies = getWarehouse(target?.type ?? '')?.incrementalStrategies;
     if (d.config.materialized === 'incremental' && d.config.incremental_strategy && strategies && !strategies.includes(d.config.incremental_strategy)) {
@@ -2266,13 +2274,6 @@ export function builtinSources(project: string, schema: string, database: string
     builtin('retention_log', RETENTION_LOG_TABLE, retentionLogColumns(), 'One row per table of every `vigil retention apply`, and the lines `vigil sync` copies from the database an `apply_to: source` apply deleted in (' + docRef('governance.md#the-log-vigil_retention_log') + ').'),
   ];
 }
-
-/** The longest description BigQuery keeps: a table's or view's, a column's (TableFieldSchema.description). */
-const BIGQUERY_MAX_TABLE_DESCRIPTION = 16_384;
-const BIGQUERY_MAX_COLUMN_DESCRIPTION = 1_024;
-
-/** The most partitions BigQuery keeps in a table (its quotas: "Maximum number of partitions per partitioned table"). */
-const BIGQUERY_MAX_PARTITIONS = 10_000;
 
 /** A `partition_by` of an integer column: `data_type: 'int64'`, or RANGE_BUCKET(...) written as text. */
 function isIntegerPartition(p: unknown): boolean {

@@ -976,7 +976,7 @@ describe('a row too big for PagerDuty (600 KB in one column)', () => {
     const echo = byAlert('echo');
     expect(size(echo)).toBeLessThanOrEqual(512_000);
     expect(echo.payload!.custom_details).toEqual({ error: 'Custom details have been removed because the original event exceeds the maximum size of 512KB' });
-    expect(r.stderr).toMatch(/warning: the PagerDuty event of echo\{name="x"\} is [\d,]+ bytes, over PagerDuty's limit of 512 KB/);
+    expect(r.stderr).toMatch(/warning: the PagerDuty event of echo \(dedup_key vigil-[0-9a-f]+\) is [\d,]+ bytes, over PagerDuty's limit of 512 KB/);
     // the state keeps the cut values (was: 601 KB)
     expect(readFileSync(join(dir, 'st.json'), 'utf8').length).toBeLessThan(40_000);
   });

@@ -27,6 +27,9 @@ export const warehouse: Warehouse<BigQueryTargetConfig> = {
   capabilities: { transactions: false, primaryKeys: false, partitions: true, grants: true, duckdbSql: false, syncSource: false, dryRun: true },
   // (as dbt-bigquery: a MERGE cannot delete a key's rows and insert several; delete+insert was run as a merge)
   incrementalStrategies: ['merge', 'insert_overwrite', 'append'],
+  // a table's or view's description and a column's (TableFieldSchema.description), partitions in a
+  // table (its quotas: "Maximum number of partitions per partitioned table")
+  limits: { tableDescription: 16_384, columnDescription: 1_024, partitions: 10_000 },
   bi: { title: 'BigQuery', names: /bigquery|(^|[^a-z])bq([^a-z]|$)/i, metabaseEngines: ['bigquery-cloud-sdk', 'bigquery'], production: true },
   location: (config) => ({ schema: config.dataset, database: config.project }),
   checkConfig(config) {
