@@ -13,8 +13,8 @@
 import nunjucks from 'nunjucks';
 import { didYouMean } from '../errors.js';
 import { dateTimeMember, isRunInstant } from './py-datetime.js';
-import { ABSENCE_FILTERS, asText, compareValues, dbtOnlyName, dictKey, exprStart, exprText, inOperator, noMethod, NONE_FILTERS, NONE_JOINED, noneFiltered, noneUsed, testedFunction, PRINTED_NON_FINITE, printedInexact, printedText, repeatedKeyword, repeatedKeywordIn, placeholderFiltered, placeholderUsed, KEEPING_METHODS, RelationPlaceholder, STRING_MEMBERS, LIST_METHODS, DICT_METHODS } from './jinja-compat.js';
-import { NO_ELSE, pyArith, pyIndex, pyStr, pyTruth, tuple } from './py-values.js';
+import { ABSENCE_FILTERS, asText, compareValues, dbtOnlyName, dictKey, exprStart, exprText, inOperator, noMethod, NONE_FILTERS, NONE_JOINED, noneFiltered, noneUsed, testedFunction, PRINTED_NON_FINITE, printedText, repeatedKeyword, repeatedKeywordIn, placeholderFiltered, placeholderUsed, KEEPING_METHODS, RelationPlaceholder, STRING_MEMBERS, LIST_METHODS, DICT_METHODS } from './jinja-compat.js';
+import { inexactInt, NO_ELSE, pyArith, pyIndex, pyStr, pyTruth, tuple } from './py-values.js';
 import { quickParse } from './quick-parse.js';
 
 type AnyNode = {
@@ -366,7 +366,7 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
             if (v === undefined || v === null) throw new FastRenderError(`'${exprText(c)}' is ${v === null ? 'none' : 'undefined'}: it would print nothing into the SQL`, c.lineno + 1, c.colno + 1);
             if (typeof v === 'function') throw new FastRenderError(printedFunction(exprText(c)), c.lineno + 1, c.colno + 1);
             if (typeof v === 'number' && !Number.isFinite(v)) throw new FastRenderError(`${PRINTED_NON_FINITE} (${v})`, c.lineno + 1, c.colno + 1);
-            const inexact = printedInexact(v);
+            const inexact = inexactInt(v, true);
             if (inexact) throw new FastRenderError(inexact, c.lineno + 1, c.colno + 1);
             // a list, a dict, a whole float: as Python prints them (py-values.ts); an integer past 2^53 in a list or a dict is an error here too
             out += typeof v === 'string' ? v : printedText(v, (m) => new FastRenderError(m, c.lineno + 1, c.colno + 1));

@@ -20,7 +20,7 @@ import nunjucks from 'nunjucks';
 import { didYouMean } from '../errors.js';
 import { hasSecretPlaceholder, secretNames } from '../secrets.js';
 import { pyFormat, pyJson, pyRound, pyStrFormat } from './py-format.js';
-import { EXACT_INT_LIMIT, isPlainObject, NAMESPACE, NO_ELSE, PAST_EXACT, pyArith, pyCompare, pyFloat, PyFloat, pyIndex, pyRepr, pyStr, pyTruth, pyType, PY_TYPE_NAME, tuple, unbox } from './py-values.js';
+import { EXACT_INT_LIMIT, inexactInt, isPlainObject, NAMESPACE, NO_ELSE, PAST_EXACT, pyArith, pyCompare, pyFloat, PyFloat, pyIndex, pyRepr, pyStr, pyTruth, pyType, PY_TYPE_NAME, tuple, unbox } from './py-values.js';
 import { docRef } from '../install.js';
 import { dateTimeHint, dateTimeMember } from './py-datetime.js';
 
@@ -404,7 +404,7 @@ export function installJinjaCompat(): void {
   runtime.ensureDefined = (v, lineno, colno) => {
     if (typeof v === 'function') throw new nj.lib.TemplateError(PRINTED_FUNCTION, lineno + 1, colno + 1);
     if (typeof v === 'number' && !Number.isFinite(v)) throw new nj.lib.TemplateError(`${PRINTED_NON_FINITE} (${v})`, lineno + 1, colno + 1);
-    const inexact = printedInexact(v);
+    const inexact = inexactInt(v, true);
     if (inexact) throw new nj.lib.TemplateError(inexact, lineno + 1, colno + 1);
     // (nunjucks' message says null or undefined: which one, for the author's message)
     if (v === null) throw new nj.lib.TemplateError(PRINTED_NONE, lineno + 1, colno + 1);
@@ -1694,15 +1694,6 @@ export const PRINTED_NON_FINITE = 'a value it prints is not a finite number: it 
 export function inexactLiteral(written: string): string | undefined {
   if (!/^\d+$/.test(written) || BigInt(written) <= BigInt(EXACT_INT_LIMIT)) return undefined;
   return `the integer ${written} is ${PAST_EXACT} (it would be read as ${Number(written)}): write it as a string ('${written}'), which prints the same digits`;
-}
-
-/** The message of an integer printed past 2^53 (`{{ 2**60 }}`): its digits may not be the value Python's exact int has. */
-export const PRINTED_INEXACT = `an integer it prints is ${PAST_EXACT}`;
-
-/** The error for printing `v`, an integer past 2^53 (2^53 itself is exact); undefined for any other value. */
-export function printedInexact(v: unknown): string | undefined {
-  if (typeof v !== 'number' || !Number.isInteger(v) || Math.abs(v) <= EXACT_INT_LIMIT) return undefined;
-  return `${PRINTED_INEXACT}: it would print ${v}, which may not be the value (Python's int is exact): compute it in SQL, or write the value as a string`;
 }
 
 /** A list's or a dict's text as printed (pyStr); an integer past 2^53 in it is `error`'s error, at the print. */

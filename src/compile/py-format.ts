@@ -9,7 +9,7 @@
  *   `": "`, non-ASCII and `< > & '` as \u escapes).
  */
 import nunjucks from 'nunjucks';
-import { inexactInt, isPlainObject, isTuple, NAMESPACE, NO_ELSE, PyFloat, pyFloat, pyRepr, pyStr, pyType } from './py-values.js';
+import { isPlainObject, isTuple, NAMESPACE, NO_ELSE, PyFloat, pyFloat, pyRepr, pyStr, pyType, requireExactInt } from './py-values.js';
 import { dateTimeMember } from './py-datetime.js';
 
 const { SafeString } = nunjucks.runtime;
@@ -71,12 +71,6 @@ function scientific(x: number, places: number): { digits: string; exp: number } 
 
 const expText = (exp: number, e: string) => `${e}${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
 
-/** The digits of an int written as one (`%d`, `{:x}`, `{:,}`): an error past 2^53, where they may not be Python's (py-values.ts inexactInt). */
-function exactDigits(x: number): void {
-  const inexact = inexactInt(x);
-  if (inexact) throw new Error(inexact);
-}
-
 /**
  * A number for %d, %f, ...: an int, a bool or a float; anything else is Python's TypeError. An
  * int past 2^53 written as an integer is an error; as a float (`%f`, `%e`, `%g`) it is what
@@ -84,7 +78,7 @@ function exactDigits(x: number): void {
  */
 function formatNumber(v: unknown, conv: string, integer: boolean): number {
   const x = v instanceof PyFloat ? v.value : typeof v === 'boolean' ? Number(v) : v;
-  if (typeof x === 'number' && !(v instanceof PyFloat) && 'diuxXo'.includes(conv)) exactDigits(x);
+  if (typeof x === 'number' && !(v instanceof PyFloat) && 'diuxXo'.includes(conv)) requireExactInt(x);
   if (typeof x === 'number' && (!integer || Number.isInteger(x) && !(v instanceof PyFloat))) return x;
   if (integer) throw new Error(`%${conv} format: an integer is required, not ${pyType(v)}`);
   throw new Error(conv === 'd' || conv === 'i' || conv === 'u' ? `%${conv} format: a real number is required, not ${pyType(v)}` : `must be real number, not ${pyType(v)}`);
@@ -216,8 +210,7 @@ export function pyJson(v: unknown, indent?: unknown): string {
     if (typeof x === 'boolean') return String(x);
     if (x instanceof PyFloat) return `${x.value}.0`;
     if (typeof x === 'bigint') return x.toString();
-    const inexact = inexactInt(x);
-    if (inexact) throw new Error(inexact);
+    requireExactInt(x);
     if (typeof x === 'number') return Number.isNaN(x) ? 'NaN' : !Number.isFinite(x) ? (x > 0 ? 'Infinity' : '-Infinity') : String(x);
     if (typeof x === 'string') return jsonString(x);
     const json = (x as { toJSON?: () => unknown }).toJSON;
@@ -272,7 +265,7 @@ function formatField(v: unknown, spec: string): string {
   const float = v instanceof PyFloat || (typeof v === 'number' && !Number.isInteger(v));
   const x = v instanceof PyFloat ? v.value : Number(v);
   const conv = conv0 ?? '';
-  if (!float && (conv === '' || 'bcdoxX'.includes(conv))) exactDigits(x);
+  if (!float && (conv === '' || 'bcdoxX'.includes(conv))) requireExactInt(x);
   if (conv === 'n') throw new Error(`the format code 'n' (the locale's separators) is not supported in Vigil's str.format: use 'd', 'g' or ',' ('${spec}')`);
   if (conv === '' || (!float && 'bcdoxX'.includes(conv))) {
     if (!float && precision !== undefined) throw new Error('ValueError: Precision not allowed in integer format specifier');

@@ -54,19 +54,24 @@ export const EXACT_INT_LIMIT = 2 ** 53;
 /** What each message about an integer past 2^53 says (template-env.ts places them by it). */
 export const PAST_EXACT = 'past 2^53, where a number is no longer exact';
 
-/** The start of the message of an integer past 2^53 made text (inexactInt). */
-export const INEXACT_TEXT = `an integer made text is ${PAST_EXACT}`;
 
 /**
  * The error for making text of `v` (printed, `~`, `| string`, `| join`, `'%s' %`, `'%d' %`,
  * `.format`, `| tojson`, a list's or a dict's text) when it is an integer past 2^53: the digits
  * a number has there may not be the value Python's exact int has (`2**60` is 1152921504606846976
  * to Python, 1152921504606847000 in JavaScript's text). Undefined for any other value; a float
- * is a float in Python too, and a whole float is a PyFloat.
+ * is a float in Python too, and a whole float is a PyFloat. `printed`: worded for a value a
+ * template prints itself (`{{ 2**60 }}`).
  */
-export function inexactInt(v: unknown): string | undefined {
+export function inexactInt(v: unknown, printed = false): string | undefined {
   if (typeof v !== 'number' || !Number.isInteger(v) || Math.abs(v) <= EXACT_INT_LIMIT) return undefined;
-  return `${INEXACT_TEXT}: it would read ${v}, which may not be the value (Python's int is exact): compute it in SQL, or write the value as a string`;
+  return `${printed ? `an integer it prints is ${PAST_EXACT}: it would print` : `an integer made text is ${PAST_EXACT}: it would read`} ${v}, which may not be the value (Python's int is exact): compute it in SQL, or write the value as a string`;
+}
+
+/** inexactInt's error thrown, for a value about to be made text. */
+export function requireExactInt(v: unknown): void {
+  const inexact = inexactInt(v);
+  if (inexact) throw new Error(inexact);
 }
 
 /** Python's exact result of an int operation, as a bigint (`y` is 0 only where JavaScript's result is not finite). */
@@ -282,8 +287,7 @@ export function pyRepr(v: unknown, exact = true): string {
   if (isPlainObject(v)) return `{${Object.entries(v).map(([k, x]) => `${reprString(k)}: ${pyRepr(x, exact)}`).join(', ')}}`;
   // a float with a fraction as Python prints it (`1e-05`, not `0.00001`)
   if (typeof v === 'number' && !Number.isInteger(v) && Number.isFinite(v)) return pyFloatRepr(v);
-  const inexact = exact ? inexactInt(v) : undefined;
-  if (inexact) throw new Error(inexact);
+  if (exact) requireExactInt(v);
   return String(v);
 }
 
@@ -302,7 +306,6 @@ export function pyStr(v: unknown, exact = true): unknown {
   if (v instanceof PyFloat) return v.toString();
   if (Array.isArray(v) || isPlainObject(v)) return pyRepr(v, exact);
   if (typeof v === 'number' && !Number.isInteger(v) && Number.isFinite(v)) return pyFloatRepr(v);
-  const inexact = exact ? inexactInt(v) : undefined;
-  if (inexact) throw new Error(inexact);
+  if (exact) requireExactInt(v);
   return v;
 }
