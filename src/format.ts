@@ -1,5 +1,5 @@
 /**
- * Formatting numbers for people, shared by commands.
+ * Formatting numbers and text for people, shared by commands.
  */
 
 /** 1536 -> '1.50 KiB' */
@@ -22,4 +22,31 @@ export function counted(n: number, word: string, many = `${word}s`): string {
 /** `dropped the view that reads it (Postgres' drop ... cascade)`, or `dropped 3 views that read it (...)`: a build's, a load's or the demo's. */
 export function droppedViewsPhrase(n: number): string {
   return `dropped ${n === 1 ? 'the view' : `${n} views`} that ${n === 1 ? 'reads' : 'read'} it (Postgres' drop ... cascade)`;
+}
+
+/** Cut to `max` UTF-16 units, the last one an ellipsis; never splits a surrogate pair. */
+export function cutText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let cut = max - 1;
+  const last = text.charCodeAt(cut - 1);
+  if (last >= 0xd800 && last <= 0xdbff) cut--;
+  return `${text.slice(0, cut)}…`;
+}
+
+/**
+ * How long each of these texts may stay so that together they take at most `total` characters,
+ * each at most `each` (one for all, or one per text): the short ones whole, the long ones an
+ * equal share of what the short ones leave.
+ */
+export function fairShares(lengths: number[], total: number, each: number | number[]): number[] {
+  const cap = (i: number) => (typeof each === 'number' ? each : each[i]);
+  const want = (i: number) => Math.min(lengths[i], cap(i));
+  const order = lengths.map((_, i) => i).sort((a, b) => want(a) - want(b));
+  const out = new Array<number>(lengths.length);
+  let left = Math.max(0, total);
+  order.forEach((i, k) => {
+    out[i] = Math.max(0, Math.min(cap(i), Math.floor(left / (order.length - k))));
+    left -= Math.min(lengths[i], out[i]);
+  });
+  return out;
 }

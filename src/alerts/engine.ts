@@ -20,7 +20,7 @@ import { alertCompile, clearMemberMiss, INSTANCE_MAPS, memberMiss, type MemberMi
 import type { AlertRule, Severity } from './schema.js';
 import { durationMs, formatDuration, isActive, toEpochMs, type ActiveHours } from './time.js';
 import { minOf } from '../extremes.js';
-import { fairShares, truncateSummary } from './delivery/pagerduty.js';
+import { cutText, fairShares } from '../format.js';
 
 // summaries, details and links get nunjucks' Jinja additions (list slices, dict methods, True/None)
 installJinjaCompat();
@@ -158,17 +158,15 @@ export function boundValues(values: Record<string, Json>, keep: ReadonlySet<stri
   let cut: Record<string, Json> | undefined;
   for (const [k, t] of texts) {
     const max = shares.get(k) ?? VALUE_TEXT_MAX;
-    if (t.length > max) (cut ??= { ...values })[k] = truncateSummary(t, Math.max(1, max));
+    if (t.length > max) (cut ??= { ...values })[k] = cutText(t, Math.max(1, max));
   }
   return cut ?? values;
 }
 
-/** The names a rule's link templates mention (every identifier and quoted key in them): the values boundValues keeps whole. */
+/** The names a rule's link templates read (their symbols, and the keys of `labels`/`values` they name: templateUses): the values boundValues keeps whole. */
 export function linkColumns(rule: Pick<AlertRule, 'links'>): Set<string> {
   const names = new Set<string>();
-  for (const tpl of Object.values(rule.links ?? {})) {
-    for (const m of tpl.matchAll(/\{[{%]([\s\S]*?)[}%]\}/g)) for (const w of m[1].matchAll(/[A-Za-z_][\w]*|'([^']*)'|"([^"]*)"/g)) names.add(w[1] ?? w[2] ?? w[0]);
-  }
+  for (const tpl of Object.values(rule.links ?? {})) for (const n of [...symbolsOf(tpl), ...templateUses(tpl).named]) names.add(n);
   return names;
 }
 

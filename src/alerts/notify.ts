@@ -16,7 +16,8 @@ import type { AlertRule, ReceiverConfig, RoutesFile, Severity } from './schema.j
 import { dedupKey, renderTemplate, SEVERITY_ORDER, summaryOf, type InstanceState, type Json } from './engine.js';
 import { groupLabels, inhibitedBy, routeAlert, routeMuted, silencedBy, type RoutedReceiver, type Silence } from './routing.js';
 import type { PagerDutyEvent, SlackMessage } from './delivery/types.js';
-import { detailsRemovedWarning, fairShares, fitPagerDutyEvent, truncateSummary } from './delivery/pagerduty.js';
+import { detailsRemovedWarning, fitPagerDutyEvent, truncateSummary } from './delivery/pagerduty.js';
+import { cutText, fairShares } from '../format.js';
 
 export interface OutboxEntry {
   id: string;
@@ -433,7 +434,7 @@ function mrkdwnCut(s: string, max: number): string {
 
 /** Escaped mrkdwn cut to `max` characters with an ellipsis, never inside an escape. */
 function cutEscaped(e: string, max: number): string {
-  return e.length <= max ? e : truncateSummary(e, max).replace(/&[a-z]{0,3}…$/, '…');
+  return e.length <= max ? e : cutText(e, max).replace(/&[a-z]{0,3}…$/, '…');
 }
 
 /**

@@ -35,6 +35,7 @@ import type { Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { DEFAULT_POLICY, type DeliveryPolicy, type DeliveryResult, type PagerDutyEvent, type PagerDutyTarget, type SendOptions } from './types.js';
+import { cutText } from '../../format.js';
 import { PRE_SEND_CODES, backoffDelay, defaultSleep, errorCode, errorMessage, isTlsVerifyError, parseRetryAfter, redactSecrets, retryFits } from './retry.js';
 
 export const PAGERDUTY_DEFAULT_SERVER = 'events.pagerduty.com';
@@ -59,13 +60,9 @@ export function pagerDutyHost(given: string): string | undefined {
 
 export const PAGERDUTY_HOST_PROBLEM = "PagerDuty's Events API is reached as https://<server>/v2/enqueue: give its host (events.pagerduty.com, events.eu.pagerduty.com, host:port) or an https:// URL without a path";
 
-/** Cut to `max` UTF-16 units, the last one an ellipsis; never splits a surrogate pair. */
+/** A summary cut to PagerDuty's 1024 characters (cutText). */
 export function truncateSummary(summary: string, max = PAGERDUTY_SUMMARY_MAX): string {
-  if (summary.length <= max) return summary;
-  let cut = max - 1;
-  const last = summary.charCodeAt(cut - 1);
-  if (last >= 0xd800 && last <= 0xdbff) cut--;
-  return `${summary.slice(0, cut)}…`;
+  return cutText(summary, max);
 }
 
 /**
@@ -103,24 +100,6 @@ export function fitPagerDutyBody(routingKey: string, ev: PagerDutyEvent): { body
     if (size() > PAGERDUTY_MAX_EVENT_BYTES && typeof payload[k] === 'string') payload[k] = truncateSummary(payload[k] as string, PAGERDUTY_SUMMARY_MAX);
   }
   return { body, removedAt: bytes };
-}
-
-/**
- * How long each of these texts may stay so that together they take at most `total` characters,
- * each at most `each` (one for all, or one per text): the short ones whole, the long ones an
- * equal share of what the short ones leave.
- */
-export function fairShares(lengths: number[], total: number, each: number | number[]): number[] {
-  const cap = (i: number) => (typeof each === 'number' ? each : each[i]);
-  const want = (i: number) => Math.min(lengths[i], cap(i));
-  const order = lengths.map((_, i) => i).sort((a, b) => want(a) - want(b));
-  const out = new Array<number>(lengths.length);
-  let left = Math.max(0, total);
-  order.forEach((i, k) => {
-    out[i] = Math.max(0, Math.min(cap(i), Math.floor(left / (order.length - k))));
-    left -= Math.min(lengths[i], out[i]);
-  });
-  return out;
 }
 
 /** The request body (fitPagerDutyBody's). */
