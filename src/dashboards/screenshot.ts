@@ -9,6 +9,7 @@ import { basename, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { createHash } from 'node:crypto';
+import { pidAlive } from '../run/cas-document.js';
 
 /**
  * The Chromium to use: $VIGIL_CHROMIUM, else Debian's /usr/bin/chromium or chromium-browser. A
@@ -194,21 +195,11 @@ function sweepScratch(tmp: string, now: number): void {
       if (!st?.isDirectory() || (uid !== undefined && st.uid !== uid) || now - st.mtimeMs < SCRATCH_STALE_MS) continue;
       // (one without its owner file is older than the file: its render is long gone)
       const owner = existsSync(join(dir, SCRATCH_OWNER)) ? Number(readFileSync(join(dir, SCRATCH_OWNER), 'utf8').trim()) : undefined;
-      if (owner !== undefined && Number.isInteger(owner) && owner > 0 && alive(owner)) continue;
+      if (owner !== undefined && Number.isInteger(owner) && owner > 0 && pidAlive(owner)) continue;
       rmSync(dir, { recursive: true, force: true });
     } catch {
       // (removed by another render meanwhile, or not ours to remove: left)
     }
-  }
-}
-
-/** Whether process `pid` runs (it may be another user's: then it does). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
