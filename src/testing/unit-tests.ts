@@ -239,14 +239,17 @@ export function givenColumn(key: string, columns: readonly string[]): { name: st
 }
 
 /**
- * Given rows with each key spelt as the column it names (givenColumn), and what does not name one:
- * a key that is no column (`missing`, each with its row), or two keys of a row naming one column.
+ * Given rows with each key spelt as the column it names (givenColumn; `keyOf`: per row, each
+ * column's key as written), and what does not name one: a key that is no column (`missing`, each
+ * with its row), or two keys of a row naming one column.
  */
-export function givenRowsAs(rows: Array<Record<string, GivenValue>>, columns: readonly string[], said = { not: 'is not one of its columns', listed: 'its columns' }): { rows: Array<Record<string, GivenValue>>; problems: Array<{ row: number; key: string; message: string; hint?: string }> } {
+export function givenRowsAs(rows: Array<Record<string, GivenValue>>, columns: readonly string[], said = { not: 'is not one of its columns', listed: 'its columns' }): { rows: Array<Record<string, GivenValue>>; keyOf: Array<Map<string, string>>; problems: Array<{ row: number; key: string; message: string; hint?: string }> } {
   const problems: Array<{ row: number; key: string; message: string; hint?: string }> = [];
+  const keyOf: Array<Map<string, string>> = [];
   const out = rows.map((r, row) => {
     const named: Record<string, GivenValue> = {};
     const from = new Map<string, string>();
+    keyOf.push(from);
     for (const [key, v] of Object.entries(r)) {
       const c = givenColumn(key, columns);
       if ('missing' in c) {
@@ -264,7 +267,7 @@ export function givenRowsAs(rows: Array<Record<string, GivenValue>>, columns: re
     }
     return named;
   });
-  return { rows: out, problems };
+  return { rows: out, keyOf, problems };
 }
 
 /** expect.where as compiled_sql ends with it (the runner takes it off to tell its errors from the model's). */
@@ -622,11 +625,10 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
             const [cell, loc] = cellAt(p.row, p.key);
             fail('E_UNIT', `given ${g.input}: ${p.message}`, cell, p.hint, loc);
           }
-          const keyOf = rows.map((r) => new Map(Object.keys(r).map((k) => [givenColumn(k, declared), k] as const).flatMap(([c, k]) => ('name' in c ? [[c.name, k] as const] : []))));
           rows = named.rows;
           for (let ri = 0; ri < rows.length; ri++) {
             for (const col of Object.keys(rows[ri])) {
-              const [cell, loc] = cellAt(ri, keyOf[ri].get(col) ?? col);
+              const [cell, loc] = cellAt(ri, named.keyOf[ri].get(col) ?? col);
               // a value its declared type would round or misread: refused before anything runs
               const type = columns.find((c) => c.name === col)?.data_type;
               const lossy = lossyValue(rows[ri][col], type && unitType(type, engine), writtenAt(cell), engine.name);
@@ -807,9 +809,7 @@ function readRows(
   if (g.fixture !== undefined) {
     const f = fixtureFile(files, g.fixture);
     if ('problem' in f) return void fail(f.problem, ['fixture']);
-    const text = files.readFixture?.(f.path);
-    if (text === undefined) return void fail(`fixture file ${f.path} could not be read`, ['fixture']);
-    return csv(text, f.path, 1);
+    return csv(f.text, f.path, 1);
   }
   if (typeof g.rows === 'string') {
     if (g.format !== 'csv') return void fail('rows is text: add format: csv, or write the rows as a list of mappings', ['rows']);
@@ -821,14 +821,19 @@ function readRows(
 
 /**
  * The CSV file a `fixture:` names: a path relative to the project root, or as dbt names one, the
- * name of a CSV file (without `.csv`) under `<paths.tests>/fixtures`, in any folder there.
+ * name of a CSV file (without `.csv`) under `<paths.tests>/fixtures`, in any folder there; with
+ * its text (read once).
  */
-export function fixtureFile(files: ProjectFiles, fixture: string): { path: string } | { problem: string } {
-  if (files.readFixture?.(fixture) !== undefined) return { path: fixture };
+export function fixtureFile(files: ProjectFiles, fixture: string): { path: string; text: string } | { problem: string } {
+  const text = files.readFixture?.(fixture);
+  if (text !== undefined) return { path: fixture, text };
   const all = files.fixtureFiles?.() ?? [];
   const base = (p: string) => p.slice(p.lastIndexOf('/') + 1).replace(/\.csv$/i, '');
   const named = /^[^/\\]+$/.test(fixture) ? all.filter((p) => base(p) === fixture.replace(/\.csv$/i, '')) : [];
-  if (named.length === 1) return { path: named[0] };
+  if (named.length === 1) {
+    const found = files.readFixture?.(named[0]);
+    return found === undefined ? { problem: `fixture file ${named[0]} could not be read` } : { path: named[0], text: found };
+  }
   if (named.length > 1) return { problem: `fixture ${fixture} names ${named.length} files: ${named.join(', ')} — give the one meant by its path` };
   const dir = `${files.paths.tests}/fixtures`;
   const hint = didYouMean(fixture, [...all, ...all.map(base)]);
@@ -838,7 +843,7 @@ export function fixtureFile(files: ProjectFiles, fixture: string): { path: strin
 /** The text of the file a `fixture:` names (fixtureFile), for the test's checksum; null when none. */
 function fixtureText(files: ProjectFiles, fixture: string | undefined): string | null {
   const f = fixture === undefined ? undefined : fixtureFile(files, fixture);
-  return f && 'path' in f ? (files.readFixture?.(f.path) ?? null) : null;
+  return f && 'text' in f ? f.text : null;
 }
 
 export type { YamlSource };
