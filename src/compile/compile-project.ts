@@ -168,6 +168,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   const projectName = files.project.name;
   const target = resolveTarget(files, opts, ds);
   const dialect: Dialect = dialectOf(target?.type);
+  /** the target's warehouse (its limits, strategies, names), when it resolved */
+  const warehouse = getWarehouse(target?.type ?? '');
   const vars = { ...projectVars(files, opts, ds), ...(opts.vars ?? {}) };
   if (opts.vars) ds.push(...unreadVars(files, Object.keys(opts.vars), opts.queries));
   // what templates see of the target: never its credentials. A target that did not resolve has
@@ -677,9 +679,9 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     // a warehouse's limits on descriptions (BigQuery: a table's or view's 16,384 characters, a
     // column's 1,024): a longer one failed the build's script after its CREATE OR REPLACE had
     // replaced the table
-    const limits = getWarehouse(target?.type ?? '')?.limits;
+    const limits = warehouse?.limits;
     if (limits && d.config.materialized !== 'ephemeral') {
-      const title = getWarehouse(target!.type)!.bi.title;
+      const title = warehouse!.bi.title;
       const chars = (t: string) => [...t].length;
       const description = d.props?.p.description ?? d.config.description;
       if (limits.tableDescription !== undefined && typeof description === 'string' && chars(description) > limits.tableDescription) {
@@ -751,13 +753,12 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       const { start, end, interval } = range;
       if (end <= start) ds.push(diag('E_CONFIG', `model '${d.name}': partition_by's range ends at ${end}, not after its start ${start}: an integer range runs from start (inclusive) to end (exclusive), as BigQuery requires`, at('partition_by'), 'set end past start (swap them if they are reversed)'));
       else {
-        const wh = getWarehouse(target?.type ?? '');
-        const most = wh?.limits?.partitions;
+        const most = warehouse?.limits?.partitions;
         if (most !== undefined && Math.ceil((end - start) / interval) > most)
-          ds.push(diag('E_CONFIG', `model '${d.name}': partition_by's range {start: ${start}, end: ${end}, interval: ${interval}} makes ${Math.ceil((end - start) / interval)} partitions; ${wh!.bi.title} takes at most ${most.toLocaleString('en-US')} in a table`, at('partition_by'), `widen the interval to at least ${Math.ceil((end - start) / most)}, or narrow the range`));
+          ds.push(diag('E_CONFIG', `model '${d.name}': partition_by's range {start: ${start}, end: ${end}, interval: ${interval}} makes ${Math.ceil((end - start) / interval)} partitions; ${warehouse!.bi.title} takes at most ${most.toLocaleString('en-US')} in a table`, at('partition_by'), `widen the interval to at least ${Math.ceil((end - start) / most)}, or narrow the range`));
       }
     }
-    const strategies = getWarehouse(target?.type ?? '')?.incrementalStrategies;
+    const strategies = warehouse?.incrementalStrategies;
     if (d.config.materialized === 'incremental' && d.config.incremental_strategy && strategies && !strategies.includes(d.config.incremental_strategy)) {
       ds.push(diag('E_CONFIG', `model '${d.name}': incremental_strategy '${d.config.incremental_strategy}' is not one target '${safeTarget.name}' (${target!.type}) runs: ${strategies.join(', ')}`, d.configAt!('incremental_strategy'), `a project built on several warehouses can choose per target: incremental_strategy=('merge' if target.type == '${target!.type}' else '${d.config.incremental_strategy}')`));
     }
@@ -1335,7 +1336,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     const whereIn = (n: (typeof built)[number], key: 'alias' | 'schema') =>
       n.resource_type === 'model' ? drafts.get(n.name)?.configAt?.(key) ?? { file: n.file, line: 1, column: 1 } : n.resource_type === 'snapshot' ? { file: n.file, line: snapDrafts.get(n.name)?.line ?? 1, column: 1 } : { file: n.file, line: 1, column: 1 };
     // a schema name the warehouse refuses (BigQuery: a dataset's): the build would fail on it
-    const refuse = getWarehouse(target?.type ?? '')?.schemaNameProblem;
+    const refuse = warehouse?.schemaNameProblem;
     const refused = new Set<string>();
     for (const n of refuse ? built : []) {
       const problem = n.relation && refuse!(n.relation.schema);

@@ -222,8 +222,10 @@ export function checkColumnTypes(header: string[] | undefined, config: SeedConfi
   return out;
 }
 
-/** Python's whitespace (str.isspace: what agate's strip() takes off) beyond ASCII's, and ASCII's. */
-const NULL_TEXT = /^[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(?:null)?[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$/i;
+/** Python's whitespace (str.isspace: what agate's strip() takes off), ASCII's and beyond. */
+const PY_SPACE = '[\\t-\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*';
+/** A NULL as agate reads one: `null` in any case, or nothing, between Python's whitespace. */
+const NULL_TEXT = new RegExp(`^${PY_SPACE}(?:null)?${PY_SPACE}$`, 'i');
 
 /** An ASCII byte Python's strip() takes off: \t \n \v \f \r, \x1c-\x1f, space. */
 const asciiSpace = (c: number) => c === 32 || (c >= 9 && c <= 13) || (c >= 28 && c <= 31);
