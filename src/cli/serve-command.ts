@@ -500,8 +500,10 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     let deferred: Deferred | undefined;
     /** sync: the streams its sync recorded the outcome of in their state (undefined: a project mistake, no stream's failure) */
     let reached: string[] | undefined = [];
+    /** set by a sync job as soon as its streams' outcomes are recorded (a build after it may still throw) */
+    const progress: { reached?: string[] } = {};
     try {
-      const r = await executeJob(d, signal, streamLeases);
+      const r = await executeJob(d, signal, streamLeases, progress);
       reached = r.reached ?? [];
       status = runOutcome(r, signal.aborted);
       // deferred (a stream held by another job, or one that met another sync twice): given back
@@ -512,8 +514,10 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
       status = 'error';
       // one line in the log and in /health (a diagnostic's hint goes on its own line elsewhere)
       message = e instanceof ProjectError ? e.diagnostics.map((x) => formatDiagnostic(x).replace(/\s*\n\s*/g, ' ')).join('; ') : (e as Error).message.split('\n')[0];
-      // (the project's mistake, not the streams': as vigil sync, no failure counted for them)
-      if (e instanceof ProjectError || e instanceof UsageError) reached = undefined;
+      // (the project's mistake, not the streams': as vigil sync, no failure counted for them; a
+      // throw after the sync recorded its streams' outcomes, in the build after it, counts none
+      // of those again)
+      reached = e instanceof ProjectError || e instanceof UsageError ? undefined : (progress.reached ?? []);
     } finally {
       clearInterval(renew);
       await renewing; // (a renewal in flight on the same connection finishes before the release)
@@ -558,7 +562,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
   };
 
   /** The job itself. `interrupted`: it stopped early because of `signal`. */
-  const executeJob = async (d: Due, signal: AbortSignal, streamLeases: StreamLeases): Promise<{ ok: boolean; message: string; interrupted?: boolean; deferred?: Deferred; reached?: string[] }> => {
+  const executeJob = async (d: Due, signal: AbortSignal, streamLeases: StreamLeases, progress: { reached?: string[] }): Promise<{ ok: boolean; message: string; interrupted?: boolean; deferred?: Deferred; reached?: string[] }> => {
     const job = d.job;
     const common: Common = { projectDir: o.projectDir, target: o.target, vars: o.vars };
     if (job.command === 'sync') {
@@ -594,6 +598,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
           conflicted = results.filter((r) => r.conflict);
         }
         await streamLeases.release();
+        progress.reached = results.map((r) => r.stream);
         for (const r of results) {
           if (r.status === 'success') unrecorded.delete(r.stream);
           if (r.rows) metrics.syncRows.inc({ stream: r.stream }, r.rows);
@@ -613,6 +618,8 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
           process.kill(process.pid, 'SIGTERM');
           await new Promise((r) => setTimeout(r, 50));
         }
+        // (tests: the build after the sync throws, as when the warehouse cannot be opened for it)
+        if (process.env.VIGIL_TEST_BUILD_THROWS === '1' && job.buildAfter && changed.length) throw new Error('the build could not open the warehouse (test)');
         let buildOk = true;
         let buildStopped = false;
         if (job.buildAfter && changed.length && signal.aborted) {
@@ -634,7 +641,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
         const clash = conflicted.length ? `; ${conflicted.map((r) => r.stream).join(', ')}: another sync committed a batch again while this one ran: ${ok ? 'the run is deferred (its slot given back, run again within a third of a lease)' : 'synced again by the next run'}` : '';
         return {
           ok,
-          reached: results.map((r) => r.stream),
+          reached: progress.reached,
           interrupted: interrupted || buildStopped || (!!conflicted.length && signal.aborted),
           ...(conflicted.length && !signal.aborted ? { deferred: {} } : {}),
           message: `${!buildOk ? `${message}; the build after it failed` : buildStopped ? `${message}; the build after it was stopped` : message}${clash}`,

@@ -205,6 +205,26 @@ describe('vigil serve', () => {
     }
   });
 
+  it('a build after a sync that throws: the job fails, and the streams its sync recorded are not counted failed again', async () => {
+    const s = uniqueSchema('serve_bt');
+    await source(s, 200);
+    const dir = project(s, { schedules: '  sync_yearly: { command: sync, cron: "0 0 1 1 *", build_after: true }', models: { 'models/n.sql': "select count(*) as n from {{ source('raw', 'events') }}" } });
+    const srv = await startServe(dir, ['--run-now'], { DATABASE_URL: url, VIGIL_TEST_BUILD_THROWS: '1' });
+    const h = await waitFor(async () => {
+      const x = await health(srv.base);
+      return x.body.jobs.find((j) => j.job === 'sync_yearly')?.last_run ? x : undefined;
+    }, 60_000, srv.log);
+    // the job failed (its build did), the stream synced: its count and status are the sync's
+    expect(h.body.jobs.find((j) => j.job === 'sync_yearly')!.last_run!.status).toBe('error');
+    const ev = h.body.streams.find((x) => x.stream === 'raw.events')!;
+    expect(ev.consecutive_failures, JSON.stringify(h.body)).toBe(0);
+    expect(ev.ok, JSON.stringify(h.body)).toBe(true);
+    expect(sample(await scrape(srv.base), 'vigil_sync_consecutive_failures', { stream: 'raw.events' })).toBe(0);
+    srv.child.kill('SIGTERM');
+    expect(await srv.exited, srv.log()).toBe(0);
+    expect(srv.log()).toMatch(/sync_yearly: FAILED after [\d.]+s \(1 in a row; serve keeps running\): the build could not open the warehouse \(test\)/);
+  });
+
   it('SIGTERM in the middle of a sync (30,000 rows in batches of 1,000): the batch in progress commits, serve exits 0, and nothing is lost or doubled', async () => {
     const s = uniqueSchema('serve_term');
     await source(s, 30_000);
