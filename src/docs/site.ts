@@ -9,6 +9,7 @@
 import MarkdownIt from 'markdown-it';
 import type { DocsColumn, DocsKind, DocsModel, DocsNode } from './collect.js';
 import { fileNamePart } from '../file-names.js';
+import { cutText } from '../format.js';
 
 export const KIND_LABEL: Record<DocsKind, string> = {
   source: 'Sources',
@@ -143,10 +144,6 @@ export function layout(ids: string[], parentsOf: (id: string) => string[]): { pl
   return { placed, width: PAD * 2 + Math.max(0, layers.length - 1) * COL_W + BOX_W, height: PAD * 2 + Math.max(0, rows - 1) * ROW_H + BOX_H };
 }
 
-function clip(s: string, n: number): string {
-  return s.length > n ? `${s.slice(0, n - 1)}…` : s;
-}
-
 /** A lineage graph of `ids`: boxes linking to their pages, edges parent -> child. */
 export function graphSvg(ids: string[], byId: Map<string, DocsNode>, base: string, current?: string): string {
   const { placed, width, height } = layout(ids, (id) => byId.get(id)?.parents ?? []);
@@ -167,7 +164,7 @@ export function graphSvg(ids: string[], byId: Map<string, DocsNode>, base: strin
     const n = byId.get(id)!;
     const p = placed.get(id)!;
     const here = id === current;
-    return `<a href="${base}${pagePath(id)}" data-node="${esc(id)}"><title>${esc(`${KIND_ONE[n.kind]} ${n.label}`)}</title><rect x="${p.x}" y="${p.y}" width="${BOX_W}" height="${BOX_H}" rx="6" fill="${here ? COLOR[n.kind] : '#fff'}" stroke="${COLOR[n.kind]}" stroke-width="${here ? 2 : 1.5}"/><text x="${p.x + 10}" y="${p.y + 18}" fill="${here ? '#fff' : '#101828'}">${esc(clip(n.label, 27))}</text></a>`;
+    return `<a href="${base}${pagePath(id)}" data-node="${esc(id)}"><title>${esc(`${KIND_ONE[n.kind]} ${n.label}`)}</title><rect x="${p.x}" y="${p.y}" width="${BOX_W}" height="${BOX_H}" rx="6" fill="${here ? COLOR[n.kind] : '#fff'}" stroke="${COLOR[n.kind]}" stroke-width="${here ? 2 : 1.5}"/><text x="${p.x + 10}" y="${p.y + 18}" fill="${here ? '#fff' : '#101828'}">${esc(cutText(n.label, 27))}</text></a>`;
   });
   return `<div class="graph"><svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="lineage graph"><defs><marker id="arrow" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="7" markerHeight="7" orient="auto"><path d="M0 0L8 4L0 8z" fill="#98a2b3"/></marker></defs>${edges.join('')}${boxes.join('')}</svg></div>`;
 }
@@ -187,12 +184,12 @@ function columnGraphSvg(n: DocsNode, byId: Map<string, DocsNode>, base: string):
   for (const [node, cols] of [...ups].sort((a, b) => a[0].localeCompare(b[0]))) {
     const up = byId.get(node);
     const label = up ? up.label : node.replace(/^relation:/, '');
-    rows.push(up ? `<a href="${base}${pagePath(node)}"><text x="${PAD}" y="${y + 14}" font-weight="600" fill="${COLOR[up.kind]}">${esc(clip(label, 36))}</text></a>` : `<text x="${PAD}" y="${y + 14}" font-weight="600" fill="#667085">${esc(clip(label, 36))}</text>`);
+    rows.push(up ? `<a href="${base}${pagePath(node)}"><text x="${PAD}" y="${y + 14}" font-weight="600" fill="${COLOR[up.kind]}">${esc(cutText(label, 36))}</text></a>` : `<text x="${PAD}" y="${y + 14}" font-weight="600" fill="#667085">${esc(cutText(label, 36))}</text>`);
     y += ROW;
     for (const c of cols.sort()) {
       leftY.set(`${node}\u0000${c.toLowerCase()}`, y + 9);
       const href = up ? colHref(up, c, base) : undefined;
-      const box = `<rect x="${PAD + 10}" y="${y}" width="${LW - 10}" height="18" rx="4" fill="#f9fafb" stroke="#d0d5dd"/><text x="${PAD + 18}" y="${y + 13}">${esc(clip(c, 34))}</text>`;
+      const box = `<rect x="${PAD + 10}" y="${y}" width="${LW - 10}" height="18" rx="4" fill="#f9fafb" stroke="#d0d5dd"/><text x="${PAD + 18}" y="${y + 13}">${esc(cutText(c, 34))}</text>`;
       rows.push(href ? `<a href="${href}">${box}</a>` : box);
       y += ROW;
     }
@@ -202,7 +199,7 @@ function columnGraphSvg(n: DocsNode, byId: Map<string, DocsNode>, base: string):
   let ry = PAD;
   for (const c of n.columns) {
     rightY.set(c.name, ry + 9);
-    rows.push(`<a href="#${colAnchor(c.name)}"><rect x="${RX}" y="${ry}" width="${LW}" height="18" rx="4" fill="${c.from.length ? '#f2f0fd' : '#fff'}" stroke="${COLOR[n.kind]}"/><text x="${RX + 8}" y="${ry + 13}">${esc(clip(c.name, 34))}</text></a>`);
+    rows.push(`<a href="#${colAnchor(c.name)}"><rect x="${RX}" y="${ry}" width="${LW}" height="18" rx="4" fill="${c.from.length ? '#f2f0fd' : '#fff'}" stroke="${COLOR[n.kind]}"/><text x="${RX + 8}" y="${ry + 13}">${esc(cutText(c.name, 34))}</text></a>`);
     ry += ROW;
   }
   const edges: string[] = [];
@@ -331,7 +328,7 @@ export function renderSite(model: DocsModel): Map<string, string> {
     if (files.has(path)) throw new Error(`docs site: two nodes on one page ${path} (${n.id})`);
     files.set(path, nodePage(n, byId, model));
   }
-  const snippet = (s: string | undefined) => (s ? clip(s.replace(/\s+/g, ' ').trim(), 140) : undefined);
+  const snippet = (s: string | undefined) => (s ? cutText(s.replace(/\s+/g, ' ').trim(), 140) : undefined);
   const search: Array<{ k: string; n: string; d?: string; u: string }> = [];
   for (const n of model.nodes) {
     search.push({ k: KIND_ONE[n.kind], n: n.label, d: snippet(n.description ?? n.source?.description), u: pagePath(n.id) });
