@@ -285,20 +285,64 @@ export function checkRunFlags(o: { defer?: boolean; favorState?: boolean; state?
   if (o.unit && o.data) throw new UsageError('--unit and --data together select nothing; use one of them, or neither for both');
 }
 
-export async function runExecute(
-  command: 'seed' | 'snapshot' | 'run' | 'test' | 'build',
-  o: Common & { threads: number; fullRefresh?: boolean; failFast?: boolean; unit?: boolean; data?: boolean; dryRun?: boolean; check?: boolean; empty?: boolean; defer?: boolean; favorState?: boolean; signal?: AbortSignal; compiled?: Compiled; stateManifest?: CompileResult['manifest']; /** `vigil retry`: exactly these nodes, in place of -s/--exclude */ ids?: string[] },
-): Promise<import('../run/executor.js').RunSummary | undefined> {
+type ExecuteOptions = Common & { threads: number; fullRefresh?: boolean; failFast?: boolean; unit?: boolean; data?: boolean; dryRun?: boolean; check?: boolean; empty?: boolean; defer?: boolean; favorState?: boolean; signal?: AbortSignal; compiled?: Compiled; stateManifest?: CompileResult['manifest']; /** `vigil retry`: exactly these nodes, in place of -s/--exclude */ ids?: string[] };
+
+/**
+ * What run_results.json says of an invocation that did not write its results (yet): `started`,
+ * written before its first node (a process killed mid-run leaves it: `vigil retry` re-runs the
+ * nodes it planned), or `failed`, when it stopped before any node ran (the warehouse could not be
+ * opened, --defer refused, the project did not compile): `vigil retry` then has nothing to retry.
+ */
+export interface UnfinishedRun { invocation: 'started' | 'failed'; error?: string; planned?: string[] }
+
+/** run_results.json's metadata of this invocation (`target`: its name). */
+function runMetadata(command: string, target: string | undefined, o: ExecuteOptions) {
+  // (state_format: the layout of its unique_ids, as a manifest's: `vigil retry` knows an older one)
+  return { vigil_version: VIGIL_VERSION, state_format: STATE_FORMAT, command, ...(target === undefined ? {} : { target }), generated_at: new Date().toISOString(), ...runArgs(o) };
+}
+
+/** Where an invocation of runExecute is: what it knows to write run_results.json with, and whether it wrote its own. */
+interface Invocation { files?: ProjectFiles; target?: string; written?: boolean }
+
+export async function runExecute(command: 'seed' | 'snapshot' | 'run' | 'test' | 'build', o: ExecuteOptions): Promise<import('../run/executor.js').RunSummary | undefined> {
+  if (o.dryRun) {
+    if (o.check) await (await import('./check-commands.js')).runCheck(o);
+    checkRunFlags(o);
+    await runDryRun(o);
+    return undefined;
+  }
+  // a run that stops before its nodes ran leaves run_results.json saying so, not the last
+  // invocation's results (which `vigil retry` would repeat, maybe on another target: a
+  // `vigil build -t ci || vigil retry` went green with ci never built)
+  const at: Invocation = {};
+  try {
+    return await execute(command, o, at);
+  } catch (e) {
+    if (!at.written) recordStopped(command, o, at, e);
+    throw e;
+  }
+}
+
+/** run_results.json of an invocation that stopped before any node ran (best effort: a project that cannot be read is left alone). */
+function recordStopped(command: string, o: ExecuteOptions, at: Invocation, e: unknown): void {
+  try {
+    const files = at.files ?? loadProject(o.projectDir);
+    const target = at.target ?? o.target ?? files.project.default_target ?? Object.keys(files.project.targets ?? {})[0];
+    const error = redact(e instanceof ProjectError ? e.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic).join('\n') : e instanceof Error ? e.message : String(e));
+    const stopped: UnfinishedRun = { invocation: 'failed', error };
+    writeTargetJson(files, 'run_results.json', { metadata: runMetadata(command, target, o), elapsed_time: 0, success: false, ...stopped, results: [] });
+  } catch {
+    // (the project itself could not be read, or target/ not written: nothing to record it in)
+  }
+}
+
+async function execute(command: 'seed' | 'snapshot' | 'run' | 'test' | 'build', o: ExecuteOptions, at: Invocation): Promise<import('../run/executor.js').RunSummary | undefined> {
   if (o.check) {
     // type-check first: a problem stops here (exit 2), before anything is built or billed
     const { runCheck } = await import('./check-commands.js');
     await runCheck(o);
   }
   checkRunFlags(o);
-  if (o.dryRun) {
-    await runDryRun(o);
-    return undefined;
-  }
   const unit = o.unit ? ('only' as const) : o.data ? ('exclude' as const) : undefined;
   // (`--watch` compiles itself and hands the result over)
   // PII that reaches a published relation unmasked stops the run before anything is built or
@@ -306,9 +350,17 @@ export async function runExecute(
   // (--check ran it already, on the same project: once is enough, ~0.8 s on the shipped project cold)
   const pii = (command === 'run' || command === 'build') && !o.check;
   const c = o.compiled ?? (pii ? await compileChecked(o, { empty: o.empty }) : compileForCommand(o, { empty: o.empty }));
+  at.files = c.files;
+  at.target = c.target.name;
   if (pii && !c.piiChecked) await checkPii(c);
   const { executeRun, failureLine, summarize } = await import('../run/executor.js');
   const planned = await plan(c.result.manifest, { command, select: o.select, exclude: o.exclude, ids: o.ids, unit, allowEmpty: o.allowEmpty, state: o.state, stateManifest: o.stateManifest });
+  // the invocation, before anything runs: a process killed mid-run (kill -9, a lost machine)
+  // leaves this, which `vigil retry` knows as a run that did not finish (not the one before it)
+  if (planned.nodes.length) {
+    const started: UnfinishedRun = { invocation: 'started', planned: planned.nodes.map((n) => n.unique_id) };
+    writeTargetJson(c.files, 'run_results.json', { metadata: runMetadata(command, c.target.name, o), elapsed_time: 0, success: false, ...started, results: [] });
+  }
   const count = (t: string) => planned.nodes.filter((n) => n.resource_type === t).length;
   const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
   const only = command === 'seed' || command === 'snapshot';
@@ -434,9 +486,9 @@ export async function runExecute(
       out(`\n${failed.length} failure${failed.length === 1 ? '' : 's'}:`);
       for (const r of failed) out(`  ${r.status === 'fail' ? 'FAIL' : 'ERROR'} ${r.name}: ${failureLine(r)}`);
     }
+    at.written = true;
     writeTargetJson(c.files, 'run_results.json', {
-      // (state_format: the layout of its unique_ids, as a manifest's: `vigil retry` knows an older one)
-      metadata: { vigil_version: VIGIL_VERSION, state_format: STATE_FORMAT, command, target: c.target.name, generated_at: new Date().toISOString(), ...runArgs(o) },
+      metadata: runMetadata(command, c.target.name, o),
       elapsed_time: s.elapsed,
       success: s.ok,
       results: s.results.map(({ sample, ...r }) => ({ ...r, sample: sample ? JSON.parse(JSON.stringify(sample, (_k, v) => (typeof v === 'bigint' ? Number(v) : v))) : undefined })),
@@ -819,7 +871,7 @@ export async function runRetry(o: Common & { threads: number; failFast?: boolean
   const files = loadProject(o.projectDir);
   const path = join(files.root, files.paths.target, 'run_results.json');
   if (!existsSync(path)) throw new UsageError(`no ${files.paths.target}/run_results.json: nothing ran here yet (vigil retry re-runs what failed in the last run, build, test or seed)`);
-  let last: { metadata?: { command?: string; target?: string; generated_at?: string; state_format?: number; args?: RunArgs }; results?: Array<{ unique_id?: string; name: string; resource_type: string; status: string }> };
+  let last: Partial<UnfinishedRun> & { metadata?: { command?: string; target?: string; generated_at?: string; state_format?: number; args?: RunArgs }; results?: Array<{ unique_id?: string; name: string; resource_type: string; status: string }> };
   try {
     last = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
@@ -827,7 +879,23 @@ export async function runRetry(o: Common & { threads: number; failFast?: boolean
   }
   const command = last.metadata?.command;
   if (command !== 'run' && command !== 'test' && command !== 'build' && command !== 'seed' && command !== 'snapshot') throw new UsageError(`${files.paths.target}/run_results.json is from '${command ?? 'an unknown command'}', which vigil retry cannot repeat`);
-  const again = (last.results ?? []).filter((r) => r.resource_type !== 'operation' && (r.status === 'error' || r.status === 'fail' || r.status === 'skipped'));
+  const on = last.metadata?.target === undefined ? '' : ` on target ${last.metadata.target}`;
+  if (last.invocation === 'failed') {
+    // (dbt retry runs nothing then, exit 0; here exit 1: `vigil build -t ci || vigil retry` must
+    // not go green for a build that built nothing)
+    const args = last.metadata?.args;
+    const flags = [last.metadata?.target !== undefined && `-t ${last.metadata.target}`, args?.full_refresh && '--full-refresh', args?.empty && '--empty', args?.state && `--state ${args.state}`, args?.defer && '--defer', args?.favor_state && '--favor-state', args?.vars !== undefined && `--vars '${args.vars}'`].filter(Boolean).join(' ');
+    err(`error: the last vigil ${command}${on} (${last.metadata?.generated_at ?? 'at an unknown time'}) failed before any node ran:\n  ${(last.error ?? 'no reason recorded').split('\n').join('\n  ')}\nNothing to retry: run it again (vigil ${command}${flags ? ` ${flags}` : ''}, with its selection).`);
+    process.exitCode = 1;
+    return;
+  }
+  // a run that did not finish (its process was killed): what it planned and did not record as done
+  let again = (last.results ?? []).filter((r) => r.resource_type !== 'operation' && (r.status === 'error' || r.status === 'fail' || r.status === 'skipped'));
+  if (last.invocation === 'started') {
+    const done = new Set((last.results ?? []).filter((r) => r.status === 'success' || r.status === 'pass' || r.status === 'warn').map((r) => r.unique_id));
+    again = [...again, ...(last.planned ?? []).filter((id) => !done.has(id)).map((id) => ({ unique_id: id, name: id.split('.').slice(2).join('.'), resource_type: id.split('.')[0], status: 'skipped' }))];
+    out(`The last ${command}${on} (started ${last.metadata?.generated_at ?? 'at an unknown time'}) did not finish: its process ended before it recorded its results (killed?); the ${counted(again.length, 'node')} it did not record as done are retried.`);
+  }
   if (!again.length) {
     // a --target or --vars given is checked all the same (a typo there was exit 0)
     if (o.target !== undefined || o.vars !== undefined) compileForCommand({ ...o, target: o.target ?? last.metadata?.target }, { writeArtifacts: false });

@@ -1645,9 +1645,12 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     let unrendered = false;
     // (an argument reading run_started_at or invocation_id: the test's SQL differs on every compile)
     const calls = { ...emptyCalls(), volatile: ephemerals.some((e) => e.calls.volatile) };
+    // the project macros its templated arguments call (`where: "{{ my_filter() }}"`): state:modified.macros
+    const argMacros: string[] = [];
     for (const k of TEST_TEMPLATE_ARGS) {
       const render = (text: unknown, i?: number): unknown => {
         if (typeof text !== 'string' || !/\{[{%#]/.test(text)) return text;
+        argMacros.push(...macrosIn(text));
         const c = compileAdHoc(t.file, text, stringTextAt(t.src, [...t.path, g, ...(k in rawArgs ? [] : ['config']), k, ...(i === undefined ? [] : [i])]), { part: `${g}'s ${k}`, offBy: (r) => void (offBy ??= r) });
         if (!c) unrendered = true;
         else {
@@ -1747,9 +1750,10 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       ...(typeof args.where === 'string' ? { where: args.where } : {}),
       attached_to: onUid,
       column: t.column,
-      // (its configs — severity, where, tags; their `config:` block — are state:modified.configs, as in dbt)
+      // (its configs — severity, where; their `config:` block — are state:modified.configs, as in dbt; its tags are no change)
       checksum,
       depends_on: [...new Set(depends)],
+      ...(argMacros.length ? { depends_on_macros: macroClosure(argMacros) } : {}),
       // a column's tags are its tests' (dbt: they apply to every test of that column)
       tags: [...new Set([...asArray(args.tags as string | string[] | undefined), ...(t.columnTags ?? [])])],
       compiled_sql: sql,
@@ -1901,6 +1905,10 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   for (const d of drafts.values()) {
     const node = manifest.nodes[modelUid(d.name)];
     if (node?.resource_type !== 'model' || !d.hooks || !node.relation) continue;
+    // the macros its hooks call, wherever they are written (properties, folder configs, the
+    // project's defaults; config()'s are in its file): state:modified.macros, as dbt marks them
+    const hookMacros = [...d.hooks.pre_hook, ...d.hooks.post_hook].flatMap((h) => macrosIn(h.sql));
+    if (hookMacros.length) node.depends_on_macros = macroClosure([...(node.depends_on_macros ?? []), ...hookMacros]);
     for (const kind of ['pre_hook', 'post_hook'] as const) {
       const list: Hook[] = [];
       for (const h of d.hooks[kind]) {

@@ -603,9 +603,17 @@ function persistedDescriptions(m: Manifest, x: object): string | undefined {
   return canonicalJson({ description, columns: columnList(x).filter((c) => c.description).map((c) => [c.name, c.description]) });
 }
 
+/**
+ * The configs that are no change of a node: `tags` and `meta` are metadata, which does not change
+ * how it is built or tested (dbt: "Changes to tags and meta ... don't count as modifications";
+ * its NodeAndTestConfig compares neither, TestConfig only severity, where and the like).
+ */
+const NOT_COMPARED_CONFIGS = ['tags', 'meta'];
+
 /** `written`: the config's text as written, where both manifests have it (a model's or snapshot's config()), else its value. */
 function configParts(config: Record<string, unknown> | undefined, written: (k: string) => string | undefined): { relation: string; rest: string } {
   const c = { ...(config ?? {}) };
+  for (const k of NOT_COMPARED_CONFIGS) delete c[k];
   const relation: Record<string, unknown> = {};
   for (const k of RELATION_CONFIGS) {
     if (k in c) relation[k] = written(k) ?? c[k];
@@ -618,7 +626,7 @@ function configParts(config: Record<string, unknown> | undefined, written: (k: s
  * dbt's state comparison against a previous manifest, for models, seeds, snapshots, sources, data
  * tests and unit tests: new (not there before; a generic test whose arguments changed, which its
  * unique_id holds, as in dbt) and old; modified.body (its file changed; a unit test's definition and fixtures; a source's declaration but
- * its descriptions); .configs (other than where it is written; a data test's severity, where and tags); .relation (the configured
+ * its descriptions); .configs (other than where it is written, and but tags and meta; a data test's severity and where); .relation (the configured
  * database/schema/alias, as written — config() by its text: not the relation a target
  * or a generate_schema_name macro makes of them, so a state from another target compares; a
  * source's database/schema/identifier);

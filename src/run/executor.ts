@@ -35,6 +35,12 @@ export interface NodeResult {
   governance?: string;
   /** models: something to know about the build beside its result (new rows with a NULL unique key) */
   warning?: string;
+  /**
+   * dbt's adapter_response: `rows_affected`, the rows the warehouse says the statement wrote —
+   * an incremental run's inserted or merged rows (BigQuery's numDmlAffectedRows), a seed's rows, a
+   * snapshot's new versions. Absent where no count is known (a view, a table created whole).
+   */
+  adapter_response?: { rows_affected: number };
   file: string;
   compiled_path: string;
 }
@@ -225,6 +231,11 @@ function retentionRebuilt(n: ModelNode): string {
   return `--full-refresh rebuilt it whole from its query: any rows vigil retention apply deleted (retention: ${rt.column} older than ${rt.keep}) are back unless the query filters them out; vigil retention plan -s ${n.name}, then vigil retention apply, deletes them again`;
 }
 
+/** run_results.json's adapter_response of a count the warehouse gave (none when it gave none: never a made-up 0). */
+function rowsAffected(rows: number | undefined): Pick<NodeResult, 'adapter_response'> {
+  return typeof rows === 'number' && Number.isFinite(rows) ? { adapter_response: { rows_affected: rows } } : {};
+}
+
 /** `analytics.ai_audit_daily`: how a person names a relation in a progress line. */
 function displayRelation(n: ModelNode | SeedNode | SnapshotNode): string {
   return n.relation ? [n.relation.database, n.relation.schema, n.relation.identifier].filter(Boolean).join('.') : n.name;
@@ -398,7 +409,7 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
       // companion, among them, was made again by governance() above)
       const warning = [r.warning, lostViews(n.name, 'rebuilding', r.dropped, r.droppedKeys), req.kind === 'incremental' && req.fullRefresh ? retentionRebuilt(n) : ''].filter(Boolean).join('\n  warning: ');
       // the message as the progress line says it: the relation after the adapter's verb ("inserted 5 rows into")
-      return { ...base, status: 'success', execution_time: (performance.now() - t0) / 1000, message: `${r.message} ${relation}`, ...(notes ? { governance: notes } : {}), ...(warning ? { warning } : {}) };
+      return { ...base, status: 'success', execution_time: (performance.now() - t0) / 1000, message: `${r.message} ${relation}`, ...(notes ? { governance: notes } : {}), ...(warning ? { warning } : {}), ...rowsAffected(r.rows) };
     } catch (e) {
       return { ...base, status: 'error', execution_time: (performance.now() - t0) / 1000, message: describeError(e, n) };
     }
@@ -474,7 +485,7 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
     try {
       const { runSnapshot } = await import('./snapshot.js');
       const r = await runSnapshot(warehouse(), n);
-      return { ...base, status: 'success', execution_time: (performance.now() - t0) / 1000, message: r.message, ...(r.warning ? { warning: r.warning } : {}) };
+      return { ...base, status: 'success', execution_time: (performance.now() - t0) / 1000, message: r.message, ...(r.warning ? { warning: r.warning } : {}), ...rowsAffected(r.rows) };
     } catch (e) {
       return { ...base, status: 'error', execution_time: (performance.now() - t0) / 1000, message: describeError(e, n) };
     }
@@ -488,7 +499,7 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
       const r = await opts.seedLoader(n, warehouse());
       // its columns changed: the views that read it were dropped with it (Postgres)
       const warning = lostViews(n.name, 'loading', r.dropped, r.droppedKeys);
-      return { ...base, status: 'success', execution_time: (performance.now() - t0) / 1000, message: `${r.rows} row${r.rows === 1 ? '' : 's'}`, ...(warning ? { warning } : {}) };
+      return { ...base, status: 'success', execution_time: (performance.now() - t0) / 1000, message: `${r.rows} row${r.rows === 1 ? '' : 's'}`, ...(warning ? { warning } : {}), ...rowsAffected(r.rows) };
     } catch (e) {
       return { ...base, status: 'error', execution_time: (performance.now() - t0) / 1000, message: `${n.file}\n    ${indent(e instanceof Error ? e.message : String(e))}` };
     }

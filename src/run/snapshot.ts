@@ -219,6 +219,8 @@ export function snapshotCheckStatements(d: Dialect, node: SnapshotNode, queryCol
 /** What a run of a snapshot reports: its line's message, and a warning to show under it. */
 export interface SnapshotResult {
   message: string;
+  /** the versions it inserted (first run: every row) */
+  rows?: number;
   warning?: string;
 }
 
@@ -262,7 +264,8 @@ async function snapshotRun(adapter: Adapter, node: SnapshotNode): Promise<Snapsh
     // first run: every row is a first version; dbt_valid_to takes dbt_valid_from's type, NULL
     await adapter.execute(`create table ${rel} as ${firstVersionsSql(d, n, queryCols)}`);
     const [c] = await adapter.query<{ n: unknown }>(`select count(*) as n from ${rel}`);
-    return { message: `${counted(Number(c?.n ?? 0), 'row')}, first versions` };
+    const rows = Number(c?.n ?? 0);
+    return { message: `${counted(rows, 'row')}, first versions`, rows };
   }
   // a later run: the table must be a snapshot's (a table a model built, say), checked before
   // anything alters it; then the query's columns against the table's (those of earlier runs)
@@ -349,7 +352,7 @@ async function snapshotRun(adapter: Adapter, node: SnapshotNode): Promise<Snapsh
     if (deleted) await adapter.execute(run.goneClose);
   }
   const notes = [added.length ? `column${added.length === 1 ? '' : 's'} added: ${added.map((c) => c.name).join(', ')}` : '', dropped.length ? `no longer selected (kept, NULL in new versions): ${dropped.join(', ')}` : ''].filter(Boolean);
-  return { message: `${inserted} new version${inserted === 1 ? '' : 's'}${n.config.invalidate_hard_deletes ? `, ${deleted} deleted` : ''}${notes.length ? `; ${notes.join('; ')}` : ''}`, ...(warning ? { warning } : {}) };
+  return { message: `${inserted} new version${inserted === 1 ? '' : 's'}${n.config.invalidate_hard_deletes ? `, ${deleted} deleted` : ''}${notes.length ? `; ${notes.join('; ')}` : ''}`, rows: inserted, ...(warning ? { warning } : {}) };
 }
 
 /**

@@ -6,8 +6,8 @@
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { makeProject, removeDir, vigil } from '../helpers.js';
+import { execFileSync, spawn } from 'node:child_process';
+import { BASIC_PROJECT_YAML, makeProject, removeDir, VIGIL, vigil } from '../helpers.js';
 import { pgProjectYaml, uniqueSchema } from '../support/postgres.js';
 
 const dirs: string[] = [];
@@ -283,6 +283,56 @@ describe('vigil retry', () => {
     expect([r.code, r.stdout]).toEqual([2, '']);
     expect(r.stderr).toContain('target/run_results.json does not say which node each result is (no unique_id: written by an older Vigil), so vigil retry cannot tell totals from another node of that name; run the build again instead');
   });
+
+  it('a run that failed before any node ran (its warehouse unreachable) is what retry sees: nothing to retry, exit 1, not the older run on another target (was: the older build on dev repeated, exit 0)', () => {
+    const yaml = `${BASIC_PROJECT_YAML}  pgci:\n    type: postgres\n    url: postgres://postgres@127.0.0.1:1/nowhere\n    schema: analytics\n`;
+    const dir = project({ 'project.yaml': yaml, 'models/totals.sql': "{{ config(materialized='table') }}\nselect cast('x' as int) as boom from {{ ref('orders') }}" });
+    expect(vigil(dir, ['build']).code).toBe(1);
+    writeFileSync(join(dir, 'models/totals.sql'), "{{ config(materialized='table') }}\nselect sum(doubled) as total from {{ ref('orders') }}");
+    const ci = vigil(dir, ['build', '-t', 'pgci', '--threads', '2']);
+    expect(ci.code, ci.stdout + ci.stderr).toBe(1);
+    const rr = JSON.parse(readFileSync(join(dir, 'target/run_results.json'), 'utf8'));
+    expect(rr).toMatchObject({ metadata: { command: 'build', target: 'pgci', args: { threads: 2 } }, invocation: 'failed', success: false, results: [] });
+    expect(rr.error).toMatch(/ECONNREFUSED|connect/);
+    const r = vigil(dir, ['retry']);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout).not.toMatch(/Retrying|target dev/);
+    expect(r.stderr).toMatch(/^error: the last vigil build on target pgci \(.*\) failed before any node ran:\n {2}.*(ECONNREFUSED|connect)/);
+    expect(r.stderr).toContain('Nothing to retry: run it again (vigil build -t pgci, with its selection).');
+    // a build stopped by its project (a selection naming nothing) is recorded the same way
+    expect(vigil(dir, ['build']).code).toBe(0);
+    const s = vigil(dir, ['build', '-s', 'totalz']);
+    expect(s.code).toBe(2);
+    expect(JSON.parse(readFileSync(join(dir, 'target/run_results.json'), 'utf8'))).toMatchObject({ metadata: { command: 'build', target: 'dev' }, invocation: 'failed', error: expect.stringContaining('totalz') });
+    const r2 = vigil(dir, ['retry']);
+    expect([r2.code, r2.stdout]).toEqual([1, '']);
+    expect(r2.stderr).toContain('the last vigil build on target dev');
+  });
+
+  it('a run killed mid-way (kill -9) leaves run_results.json saying it started: retry re-runs what it did not record as done (was: the run before it, or nothing)', async () => {
+    const slow = "{{ config(materialized='table', pre_hook=\"copy (select 1 as started) to 'slow-started.csv'\") }}\nselect count(*) as n from range(0, {{ env_var('VIGIL_TEST_SLOW', '10') }}) as r(i) where i % 7 = 3 and (select count(*) from {{ ref('orders') }}) > 0";
+    const dir = project({ 'models/slow.sql': slow, 'models/after_slow.sql': "select * from {{ ref('slow') }}" });
+    // an older failed build, which retry must not repeat
+    writeFileSync(join(dir, 'models/totals.sql'), "{{ config(materialized='table') }}\nselect cast('x' as int) as boom from {{ ref('orders') }}");
+    expect(vigil(dir, ['build', '-s', 'totals']).code).toBe(1);
+    writeFileSync(join(dir, 'models/totals.sql'), "{{ config(materialized='table') }}\nselect sum(doubled) as total from {{ ref('orders') }}");
+    const child = spawn(process.execPath, [VIGIL, 'build', '--threads', '1'], { cwd: dir, env: { ...process.env, VIGIL_TEST_SLOW: '4000000000' } });
+    await new Promise<void>((resolve) => {
+      const check = () => (existsSync(join(dir, 'slow-started.csv')) ? resolve() : setTimeout(check, 20));
+      check();
+    });
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('close', r));
+    const rr = JSON.parse(readFileSync(join(dir, 'target/run_results.json'), 'utf8'));
+    expect(rr).toMatchObject({ metadata: { command: 'build', target: 'dev' }, invocation: 'started', success: false, results: [] });
+    expect(rr.planned).toEqual(expect.arrayContaining(['model.fixture.slow', 'model.fixture.after_slow', 'model.fixture.totals', 'seed.fixture.raw_orders']));
+    const r = vigil(dir, ['retry']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/The last build on target dev \(started .*\) did not finish: .*the 7 nodes it did not record as done are retried/);
+    expect(r.stdout).toMatch(/OK created table analytics\.slow|OK .*analytics\.slow/);
+    expect(r.stdout).toMatch(/TOTAL=7\b/);
+    expect(JSON.parse(readFileSync(join(dir, 'target/run_results.json'), 'utf8')).invocation).toBeUndefined();
+  }, 180_000);
 
   it('keeps the --vars and --empty of the run it retries (was: dropped, the retried nodes built with the default vars and full rows)', () => {
     const boom = "{{ config(materialized='table') }}\nselect sum(doubled) * {{ var('mult', 1) }} as total, count(*) as n, cast('x' as int) as boom from {{ ref('orders') }}";

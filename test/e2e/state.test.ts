@@ -184,6 +184,36 @@ describe('state: selection', () => {
     expect(t.stdout).toContain('Compiled 1 model, 2 tests');
   });
 
+  it("a macro called from a hook written in YAML, a folder's config or the project's defaults, or from a generic test's where, is .macros of its node (was: only config()'s hooks, in the model's file)", () => {
+    const dir = makeProject({
+      'project.yaml': "name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\ndefaults:\n  post_hook: \"{{ default_hook() }}\"\nmodels:\n  fixture:\n    tiered:\n      +pre_hook: \"{{ folder_hook() }}\"\n",
+      'macros/m.sql': '{% macro hook_macro() %}select 1{% endmacro %}\n{% macro default_hook() %}select 10{% endmacro %}\n{% macro folder_hook() %}select 20{% endmacro %}\n{% macro my_filter() %}one > 0{% endmacro %}\n{% macro unused() %}1{% endmacro %}\n',
+      'models/hooky.sql': 'select 1 as one',
+      'models/hooky.yml': 'models:\n  - name: hooky\n    config: { post_hook: "{{ hook_macro() }}" }\n    columns:\n      - name: one\n        data_tests:\n          - not_null:\n              where: "{{ my_filter() }}"\n',
+      'models/nested.sql': '{{ config(post_hook="{{ hook_macro() }}") }}\nselect 1 as one',
+      'models/tiered/t.sql': 'select 1 as one',
+    });
+    dirs.push(dir);
+    const b = vigil(dir, ['build']);
+    expect(b.code, b.stdout + b.stderr).toBe(0);
+    cpSync(join(dir, 'target'), join(dir, 'prev'), { recursive: true });
+    const sel = stateLs(dir);
+    expect(sel('state:modified')).toEqual([]);
+    const text = readFileSync(join(dir, 'macros/m.sql'), 'utf8');
+    const edit = (from: string, to: string) => writeFileSync(join(dir, 'macros/m.sql'), text.replace(from, to));
+    edit('select 1', 'select 2');
+    expect(sel('state:modified.macros', 'model')).toEqual(['hooky', 'nested']);
+    edit('select 10', 'select 11');
+    expect(sel('state:modified.macros', 'model')).toEqual(['hooky', 'nested', 't']);
+    edit('select 20', 'select 21');
+    expect(sel('state:modified.macros', 'model')).toEqual(['t']);
+    edit('one > 0', 'one >= 0');
+    expect(sel('state:modified.macros')).toEqual(['not_null_hooky_one']);
+    expect(sel('state:modified', 'test')).toEqual(['not_null_hooky_one']);
+    edit('{% macro unused() %}1', '{% macro unused() %}2');
+    expect(sel('state:modified')).toEqual([]);
+  });
+
   it('--state target: the manifest the last compile wrote, read before this one overwrites it (was: this compile\'s own, so nothing was modified, exit 0)', () => {
     const dir = makeProject({ 'models/a.sql': 'select 1 as id', 'models/b.sql': "select * from {{ ref('a') }}", 'models/c.sql': 'select 3 as id' });
     dirs.push(dir);
@@ -233,7 +263,7 @@ describe('state: selection', () => {
     expect(stateLs(dir)('state:modified.relation', 'snapshot')).toEqual(['s']);
   });
 
-  it("a data test's severity, where and tags are .configs, not .body, as dbt keeps them in a test's config; a singular test's config() changes its file too: both (was: .body, and .configs empty)", () => {
+  it("a data test's severity and where are .configs, not .body, as dbt keeps them in a test's config; a singular test's config() changes its file too: both (was: .body, and .configs empty); its tags are no change", () => {
     const tests = (unique: string, values: string, notNull: string) => `models:\n  - name: a\n    columns:\n      - name: id\n        data_tests:\n          - ${notNull}\n          - unique: { config: { severity: ${unique} } }\n          - accepted_values: { values: ${values} }\n`;
     const dir = makeProject({ ...FILES, 'models/schema.yml': tests('warn', '[1], where: "id > 0"', 'not_null'), 'tests/a_positive.sql': "{{ config(severity='warn') }}\nselect * from {{ ref('a') }} where id < 0" });
     dirs.push(dir);
@@ -242,19 +272,42 @@ describe('state: selection', () => {
     const sel = stateLs(dir);
     writeFileSync(join(dir, 'models/schema.yml'), tests('error', '[1], where: "id > 1"', 'not_null: { tags: [nightly] }'));
     writeFileSync(join(dir, 'tests/a_positive.sql'), "{{ config(severity='error') }}\nselect * from {{ ref('a') }} where id < 0");
-    expect(sel('state:modified.configs', 'test')).toEqual(['a_positive', 'accepted_values_a_id', 'not_null_a_id', 'unique_a_id']);
+    expect(sel('state:modified.configs', 'test')).toEqual(['a_positive', 'accepted_values_a_id', 'unique_a_id']);
     expect(sel('state:modified.body', 'test')).toEqual(['a_positive']);
     // an argument is what the test is (its unique_id's hash, as dbt's): another test, new — which
     // state:modified holds — not a .body change of the one that was
     writeFileSync(join(dir, 'models/schema.yml'), tests('error', '[1, 2], where: "id > 1"', 'not_null: { tags: [nightly] }'));
     expect(sel('state:modified.body', 'test')).toEqual(['a_positive']);
     expect(sel('state:new', 'test')).toEqual(['accepted_values_a_id']);
-    expect(sel('state:modified', 'test')).toEqual(['a_positive', 'accepted_values_a_id', 'not_null_a_id', 'unique_a_id']);
+    expect(sel('state:modified', 'test')).toEqual(['a_positive', 'accepted_values_a_id', 'unique_a_id']);
     // --state may name the manifest itself (was: "no manifest.json there")
     const file = vigil(dir, ['ls', '-s', 'state:modified.configs', '--state', 'prev/manifest.json', '--resource-type', 'test']);
     expect(file.code, file.stderr).toBe(0);
     // (accepted_values_a_id is another test now: new, not modified)
-    expect(file.stdout.trim().split('\n')).toEqual(['a_positive', 'not_null_a_id', 'unique_a_id']);
+    expect(file.stdout.trim().split('\n')).toEqual(['a_positive', 'unique_a_id']);
+  });
+
+  it("tags and meta are no change of a model, snapshot, seed or test (dbt: metadata, not how it is built), wherever they are written; any other config is .configs (was: a tag added modified the model and all downstream)", () => {
+    const dir = makeProject({
+      ...FILES,
+      'models/schema.yml': 'models:\n  - name: a\n    columns:\n      - name: id\n        data_tests: [not_null]\n',
+      'snapshots/s.sql': "{% snapshot s %}{{ config(unique_key='id', strategy='check', check_cols='all') }}select id from {{ ref('a') }}{% endsnapshot %}\n",
+    });
+    dirs.push(dir);
+    expect(vigil(dir, ['compile']).code).toBe(0);
+    cpSync(join(dir, 'target'), join(dir, 'prev'), { recursive: true });
+    const sel = stateLs(dir);
+    writeFileSync(join(dir, 'models/schema.yml'), 'models:\n  - name: a\n    config: { tags: [finance], meta: { owner: ana } }\n    columns:\n      - name: id\n        data_tests: [{ not_null: { config: { tags: [nightly] } } }]\nseeds:\n  - name: rates\n    config: { tags: [ref_data], meta: { owner: bo } }\n');
+    writeFileSync(join(dir, 'models/c.sql'), "{{ config(tags=['hourly'], meta={'team': 'core'}) }}\nselect * from {{ ref('b') }}");
+    writeFileSync(join(dir, 'snapshots/s.sql'), "{% snapshot s %}{{ config(unique_key='id', strategy='check', check_cols='all', tags=['snap']) }}select id from {{ ref('a') }}{% endsnapshot %}\n");
+    expect(sel('state:modified.configs')).toEqual([]);
+    // (c's and s's files changed: their body, as dbt checksums the file)
+    expect(sel('state:modified')).toEqual(['c', 's']);
+    expect(sel('state:modified.body')).toEqual(['c', 's']);
+    expect(sel('state:modified+', 'model')).toEqual(['c']);
+    // another config is
+    writeFileSync(join(dir, 'models/schema.yml'), 'models:\n  - name: a\n    config: { tags: [finance], materialized: table }\n    columns:\n      - name: id\n        data_tests: [{ not_null: { config: { tags: [nightly], severity: warn } } }]\n');
+    expect(sel('state:modified.configs')).toEqual(['a', 'not_null_a_id']);
   });
 
   it('a test added on another model whose generated name is alike is new, and the test that was is not (was: not_null_a_b_c state:modified, the one that was state:new as not_null_a_b_c_2)', () => {

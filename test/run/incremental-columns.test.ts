@@ -7,7 +7,7 @@
  * carries the message the progress line shows (was: "inserted 5 rows into", the relation cut).
  */
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
 import { pgProjectYaml, uniqueSchema } from '../support/postgres.js';
@@ -83,5 +83,27 @@ describe.each([duckdb, postgres])('a column the incremental query no longer sele
     expect(await vals(dir, schema)).toEqual(before.flatMap((x) => [x, { id: x.id, val: null }]));
     const results = JSON.parse(readFileSync(join(dir, 'target/run_results.json'), 'utf8')).results;
     expect(results.map((x: { name: string; message: string }) => [x.name, x.message])).toEqual([['osc', `inserted 5 rows into ${schema}.osc`]]);
+  });
+});
+
+describe.each([duckdb, postgres])("run_results.json's adapter_response.rows_affected ($name)", (w) => {
+  it('an incremental run, a seed and a snapshot carry the rows the warehouse wrote; a view or a table created whole carries none (was: never written, though docs/bigquery.md promised it)', () => {
+    const p = w.project();
+    dirs.push(p.dir);
+    writeFileSync(join(p.dir, 'models/inc.sql'), model(", unique_key='id'", 'id, val'));
+    writeFileSync(join(p.dir, 'models/v.sql'), "select * from {{ ref('src') }}");
+    writeFileSync(join(p.dir, 'models/t.sql'), "{{ config(materialized='table') }}\nselect * from {{ ref('src') }}");
+    mkdirSync(join(p.dir, 'snapshots'), { recursive: true });
+    writeFileSync(join(p.dir, 'snapshots/s.sql'), "{% snapshot s %}{{ config(unique_key='id', strategy='check', check_cols=['val']) }}select id, val from {{ ref('src') }}{% endsnapshot %}\n");
+    const affected = () => Object.fromEntries((JSON.parse(readFileSync(join(p.dir, 'target/run_results.json'), 'utf8')).results as Array<{ name: string; adapter_response?: unknown }>).map((x) => [x.name, x.adapter_response]));
+    const b = vigil(p.dir, ['build'], p.env);
+    expect(b.code, b.stdout + b.stderr).toBe(0);
+    expect(affected()).toEqual({ src: { rows_affected: 5 }, inc: undefined, v: undefined, t: undefined, s: { rows_affected: 5 } });
+    // an incremental run: the rows it inserted (replacing the stored ones of their keys); a snapshot's new versions
+    writeFileSync(join(p.dir, 'seeds/src.csv'), `${SEED}6,f,60,2026-01-06\n`.replace('1,a,10', '1,a,11'));
+    const r = vigil(p.dir, ['build'], p.env);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(affected()).toMatchObject({ src: { rows_affected: 6 }, inc: { rows_affected: 6 }, s: { rows_affected: 2 } });
+    expect(affected().t).toBeUndefined();
   });
 });
