@@ -173,10 +173,15 @@ export async function fetchRows(adapter: Adapter, r: CompiledRule, at: Date, sou
 
 /** The columns a rule judges its rows by: group_by, time and the condition's (the sync freshness shorthand: last_synced_at). */
 export function columnsJudged(rule: CompiledRule['rule']): string[] {
+  return [...new Set(columnsJudgedAt(rule).map((c) => c.column))];
+}
+
+/** columnsJudged(), each with the key of the rule that names it (`['group_by', 0]`, `['time']`, `['condition', 'column']`), in that order. */
+export function columnsJudgedAt(rule: CompiledRule['rule']): Array<{ column: string; key: Array<string | number> }> {
   const c = rule.condition as Record<string, unknown>;
-  const cols = ['column', 'value', 'baseline', 'zscore'].map((k) => c[k]).filter((v): v is string => typeof v === 'string');
-  if (c.type === 'freshness' && c.sync) cols.push('last_synced_at');
-  return [...new Set([...rule.group_by, ...(rule.time ? [rule.time] : []), ...cols])];
+  const cols = ['column', 'value', 'baseline', 'zscore'].flatMap((k) => (typeof c[k] === 'string' ? [{ column: c[k] as string, key: ['condition', k] }] : []));
+  if (c.type === 'freshness' && c.sync) cols.push({ column: 'last_synced_at', key: ['condition', 'sync'] });
+  return [...rule.group_by.map((g, i) => ({ column: g, key: ['group_by', i] })), ...(rule.time ? [{ column: rule.time, key: ['time'] }] : []), ...cols];
 }
 
 /** The columns a rule judges by that its rows lack; a missing one is an error, never a silent "0 firing". */

@@ -239,6 +239,11 @@ function historyOf(s: Setup): { schema: string } | undefined {
   return s.files.project.alerts?.history === false ? undefined : { schema: s.target.schema };
 }
 
+/** The alert state is a file: --state-file, or `alerts: { state: file }` (docs/alerts.md#state; a state_file without it is refused by the schema). */
+function stateInFile(o: Common, s: Setup): boolean {
+  return !!o.stateFile || s.files.project.alerts?.state === 'file';
+}
+
 /**
  * `existing`: the command only reads or changes a state that must be there (status, silences,
  * outbox, silence --expire): a --state-file that does not exist is a typo far more often than an
@@ -249,7 +254,7 @@ async function openStore(o: Common, s: Setup, adapter: Adapter | undefined, opts
   const { fileStore, warehouseStore } = await import('../alerts/state.js');
   const cfg = s.files.project.alerts ?? {};
   const lease = cfg.lock_lease ? durationMs(cfg.lock_lease) : undefined;
-  if (o.stateFile || cfg.state === 'file') {
+  if (stateInFile(o, s)) {
     // a flag's path is the working folder's, as every path flag; project.yaml's is the project's
     if (o.stateFile) {
       const path = resolve(process.cwd(), o.stateFile);
@@ -307,6 +312,8 @@ export async function runAlertsCheck(o: Common & { warehouse?: boolean }): Promi
   const dir = join(s.files.root, s.files.paths.target, 'compiled', s.files.project.name, s.files.paths.alerts);
   for (const r of s.rules) if (r.sql !== undefined) writeProjectFile(join(dir, `${r.rule.name}.sql`), r.sql + '\n');
   const problems: string[] = [];
+  /** problems of the project's files, at their lines (exit 2); the others (an env var not set, the warehouse refusing a query) exit 1 */
+  let projectErrors = 0;
   if (!s.rules.length) out(`warning: no alert rules in ${s.files.paths.alerts}/*.yaml (see ${docRef('alerts.md')}).`);
   out(`Checked ${s.rules.length} alert${s.rules.length === 1 ? '' : 's'} in ${s.files.paths.alerts}/: schemas valid, queries compile for target ${s.target.name} (${s.target.type}).`);
   if (!s.alerts.routes) {
@@ -322,6 +329,14 @@ export async function runAlertsCheck(o: Common & { warehouse?: boolean }): Promi
         const r = resolveIntegration(rc, kind, process.env);
         if (typeof r === 'string') problems.push(r);
         else out(`  receiver ${rc.name} (${kind}): ${kind === 'pagerduty' ? `routing key from $${rc.pagerduty!.routing_key_env}${rc.pagerduty!.service ? ` (service ${rc.pagerduty!.service})` : ''}` : rc.slack!.bot_token_env ? `bot token from $${rc.slack!.bot_token_env}, channel ${rc.slack!.channel} (exactly once)` : `webhook from $${rc.slack!.webhook_url_env} (on_uncertain: ${rc.slack!.on_uncertain ?? 'hold'})`} — set`);
+      }
+      // Slack: "You cannot override the default channel (chosen by the user who installed your
+      // app) ... when you're using Incoming Webhooks" (api.slack.com/messaging/webhooks); a legacy
+      // custom-integration webhook, of the same URL form, still takes it: sent, and said
+      if (rc.slack?.webhook_url_env && rc.slack.channel !== undefined) {
+        const i = s.alerts.routes.receivers.indexOf(rc);
+        const at = s.alerts.routesYaml?.locate(['receivers', i, 'slack', 'channel']);
+        out(`  warning: ${s.alerts.routesFile}${at ? `:${at.line}:${at.column}` : ''}: receiver ${rc.name}: channel ${rc.slack.channel} is not where a Slack app's incoming webhook posts: it posts to the channel chosen when the webhook was made (Slack ignores channel; only a legacy custom-integration webhook honours it). Remove channel, or use bot mode (bot_token_env) to choose the channel`);
       }
     }
     const blackhole = new Set(s.alerts.routes.receivers.filter((rc) => !integrations(rc).length).map((rc) => rc.name));
@@ -341,7 +356,7 @@ export async function runAlertsCheck(o: Common & { warehouse?: boolean }): Promi
   if (o.warehouse) {
     const { checkTemplateNames } = await import('../alerts/load-alerts.js');
     const adapter = await openWarehouse(s);
-    const { columnsJudged } = await import('../alerts/evaluate.js');
+    const { columnsJudgedAt } = await import('../alerts/evaluate.js');
     const { columnKinds, typeCanHold } = await import('../alerts/engine.js');
     try {
       for (const r of s.rules) {
@@ -364,10 +379,14 @@ export async function runAlertsCheck(o: Common & { warehouse?: boolean }): Promi
           const ds: Diagnostic[] = [];
           checkTemplateNames(r, columns, ds);
           for (const d of ds) problems.push(`${d.file}:${d.line}:${d.column}: ${d.message}`);
+          projectErrors += ds.length;
         }
-        for (const col of columnsJudged(r.rule).filter((c) => !columns.includes(c))) {
+        // (each at the key that names it: a column named twice, e.g. group_by and condition, at both)
+        for (const { column: col, key } of columnsJudgedAt(r.rule).filter((c) => !columns.includes(c.column))) {
           const hint = didYouMean(col, columns);
-          problems.push(`${r.file}: alert ${r.rule.name}: its query returns no column '${col}'${hint ? ` — did you mean '${hint}'?` : ''} (columns: ${columns.join(', ')})`);
+          const loc = r.yaml.locate([...r.path, ...key]);
+          projectErrors++;
+          problems.push(`${r.file}:${loc.line}:${loc.column}: alert ${r.rule.name}: its query returns no column '${col}'${hint ? ` — did you mean '${hint}'?` : ''} (columns: ${columns.join(', ')})`);
         }
         // a column of a type that can never hold the kind: every evaluation would raise the rule's
         // error instance (text passes: evaluation judges its values)
@@ -375,6 +394,7 @@ export async function runAlertsCheck(o: Common & { warehouse?: boolean }): Promi
           const t = types.find((c) => c.name === column);
           if (!t || typeCanHold(t, kind)) continue;
           const loc = r.yaml.locate([...r.path, ...key]);
+          projectErrors++;
           problems.push(`${r.file}:${loc.line}:${loc.column}: alert ${r.rule.name}: column '${column}' of its query is ${t.type ?? 'of another type'}, not ${kind === 'number' ? 'a number' : 'a timestamp or a date'}: ${key[0] === 'time' ? 'time: orders the rows by it' : `a ${r.rule.condition.type} condition ${kind === 'number' ? 'compares numbers' : 'reads timestamps'}`}; cast it in the query`);
         }
       }
@@ -386,7 +406,7 @@ export async function runAlertsCheck(o: Common & { warehouse?: boolean }): Promi
   for (const p of problems) err(`error: ${p}`);
   if (problems.length) {
     err(`\n${problems.length} problem${problems.length === 1 ? '' : 's'} found.`);
-    process.exitCode = 1;
+    process.exitCode = projectErrors ? 2 : 1;
   } else out('OK');
 }
 
@@ -625,7 +645,7 @@ export async function runAlertsNotifyTest(o: Common & { receiver: string; delive
 
 async function withStore<T>(o: Common, fn: (store: StateStore, s: Setup) => Promise<T>, opts: { existing?: boolean } = {}): Promise<T> {
   const s = await setupAlerts(o, undefined, { tests: false, pii: false, tolerate: true });
-  const needsWarehouse = !(o.stateFile || s.files.project.alerts?.state === 'file');
+  const needsWarehouse = !stateInFile(o, s);
   const adapter = needsWarehouse ? await openWarehouse(s) : undefined;
   try {
     return await fn(await openStore(o, s, adapter, opts), s);

@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { checkColumnTypes, readHeader, readHeaderAt, seedColumnName } from '../seeds/seed-csv.js';
+import { checkColumnTypes, checkSeedColumns, readHeader, readHeaderAt, seedColumnName } from '../seeds/seed-csv.js';
 import { pyRepr, yamlNumber } from './py-values.js';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import { inexactInteger } from '../project/yaml-lib.js';
@@ -819,6 +819,12 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       for (const p of checkColumnTypes(readHeader(join(files.root, f.path), cfg.delimiter), cfg)) {
         const loc = props.src.locate([...props.path, 'config', 'column_types', p.column]);
         ds.push(diag('E_SEED', `seed '${name}': ${p.message}`, { file: props.file, ...loc }, p.hint));
+      }
+    }
+    // and its columns: (names, data_type against column_types), each at its line
+    if (props?.p.columns?.length) {
+      for (const p of checkSeedColumns(readHeader(join(files.root, f.path), cfg.delimiter), cfg, props.p.columns)) {
+        ds.push(diag('E_SEED', `seed '${name}': ${p.message}`, { file: props.file, ...props.src.locate([...props.path, 'columns', p.index, p.key]) }, p.hint));
       }
     }
     // a column name longer than the warehouse keeps (Postgres: 63 bytes) is cut by it: every load

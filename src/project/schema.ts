@@ -325,6 +325,9 @@ export const SnapshotConfigSchema = z
       ctx.addIssue({ code: 'custom', path: ['hard_deletes'], message: "new_record (dbt 1.9: a deleted key gets a new version with dbt_is_deleted = 'True') is not supported: use hard_deletes: invalidate, which closes a deleted key's current version (dbt_valid_to set; a key with no current version is deleted), or ignore" });
     else if (c.hard_deletes !== undefined && c.invalidate_hard_deletes !== undefined && c.invalidate_hard_deletes !== (c.hard_deletes === 'invalidate'))
       ctx.addIssue({ code: 'custom', path: ['hard_deletes'], message: `${c.hard_deletes}, but invalidate_hard_deletes: ${c.invalidate_hard_deletes}: they disagree; keep one (hard_deletes is dbt 1.9's spelling of invalidate_hard_deletes)` });
+    // (the legacy target_schema is the schema as written and wins: a schema beside it would be ignored)
+    if (c.target_schema !== undefined && c.schema !== undefined && c.target_schema !== c.schema)
+      ctx.addIssue({ code: 'custom', path: ['schema'], message: `'${c.schema}', but target_schema: '${c.target_schema}': they disagree, and target_schema would win; keep one (schema goes through generate_schema_name, target_schema is the schema as written)` });
     if (c.strategy === 'timestamp' && c.check_cols) ctx.addIssue({ code: 'custom', path: ['check_cols'], message: "strategy 'timestamp' compares no columns (a row changed when its updated_at is later): remove check_cols, or use strategy 'check' (with updated_at, its versions start at updated_at)" });
   });
 export type SnapshotConfig = z.infer<typeof SnapshotConfigSchema>;
@@ -428,6 +431,13 @@ export const ProjectFileSchema = z
         history: z.boolean().optional(),
       })
       .strict()
+      // a state_file goes with state: file: without it the state is the warehouse's and the file
+      // would be ignored (an older Vigil did so silently). Not taken to mean state: file: the
+      // alerts firing in the warehouse's state would fire again from an empty file
+      .superRefine((a, ctx) => {
+        if (a.state !== 'file' && a.state_file !== undefined)
+          ctx.addIssue({ code: 'custom', path: ['state_file'], message: `the state is kept in the warehouse unless state: file is set${a.state === 'warehouse' ? ' (state: warehouse)' : ''}, so no file would be read or written: remove state_file, or add state: file (the alerts firing in the warehouse's state then start afresh in the file and notify again)` });
+      })
       .optional(),
     /** `vigil retention` (docs/governance.md#retention): the shortest `keep` apply accepts without --force (default 30d). */
     retention: z.object({ minimum: Duration.optional() }).strict().optional(),

@@ -380,7 +380,8 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
     const relation = displayRelation(n);
     const base = { unique_id: n.unique_id, name: n.name, resource_type: 'model' as const, relation, file: n.file, compiled_path: n.compiled_path };
     try {
-      const grants = n.config.grants && grantsHere ? { select: n.config.grants.select, mode: n.config.grants_mode } : undefined;
+      const configured = grantsOf(n);
+      const grants = configured && grantsHere ? { select: configured.select, mode: n.config.grants_mode } : undefined;
       const req = materializeRequest(n, opts.fullRefresh);
       const r = await warehouse().materialize({ ...req, preHooks: n.pre_hooks, postHooks: n.post_hooks, grants });
       // a unique_key (or insert_overwrite's partition column) the table has not: the first run (or
@@ -419,6 +420,12 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
   // A warehouse without access control (DuckDB) says so once per run, and grants nothing.
   const governed = nodes.filter((n): n is ModelNode => n.resource_type === 'model' && (!!n.config.grants || !!n.restricted));
   const grantsHere = !!adapter?.warehouse.capabilities.grants;
+  /**
+   * The grants a build of `n` applies: its `grants:`; `grants_mode: add` without them grants
+   * nothing and revokes nothing, and (Postgres) carries over the privileges of a relation the
+   * build replaces, as `grants: { select: [] }` with add does (docs/governance.md#grants)
+   */
+  const grantsOf = (n: ModelNode): { select: string[] } | undefined => n.config.grants ?? (n.config.grants_mode === 'add' ? { select: [] } : undefined);
   if (governed.length && adapter && !grantsHere) {
     opts.out(`warning: ${adapter.type} has no access control: the grants of ${governed.length} model${governed.length === 1 ? '' : 's'} (${governed.map((n) => n.name).join(', ')}) are not applied, and a restricted companion is readable by whoever can open the database`);
   }
@@ -472,8 +479,10 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
         notes.push(`dropped the restricted view ${displayRelation({ ...n, relation: rel })} (restricted: is no longer in its config)`);
       }
     }
-    if (n.config.grants && grantsHere) {
-      const g = describeGrants(applied ?? (await applyGrants(warehouse(), n.relation!, n.config.materialized === 'view' ? 'view' : 'table', n.config.grants.select, n.config.grants_mode ?? 'replace')));
+    // (add without grants: nothing to apply after the build, only what the adapter carried over)
+    const configured = grantsOf(n);
+    if (configured && grantsHere && (applied || n.config.grants)) {
+      const g = describeGrants(applied ?? (await applyGrants(warehouse(), n.relation!, n.config.materialized === 'view' ? 'view' : 'table', configured.select, n.config.grants_mode ?? 'replace')));
       if (g) notes.push(g);
     }
     return notes.join('; ');

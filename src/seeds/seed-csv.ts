@@ -222,6 +222,33 @@ export function checkColumnTypes(header: string[] | undefined, config: SeedConfi
   return out;
 }
 
+/**
+ * Problems of a seed's properties `columns:` against its header (compile): a column the CSV has
+ * not (dbt does not check: a test on it failed only when it ran), and a `data_type` that names
+ * another type than the column's `column_types` (the load's type: data_type documents, it does
+ * not type the load). A data_type that is not a seed type (`uuid`) is not compared.
+ */
+export function checkSeedColumns(header: string[] | undefined, config: SeedConfig, columns: ReadonlyArray<{ name: string; data_type?: string }>): Array<{ index: number; key: 'name' | 'data_type'; message: string; hint?: string }> {
+  const out: Array<{ index: number; key: 'name' | 'data_type'; message: string; hint?: string }> = [];
+  const same = (a: string, b: string) => (config.quote_columns ? a === b : a.toLowerCase() === b.toLowerCase());
+  columns.forEach((c, index) => {
+    if (header && !header.some((h) => same(h, c.name))) {
+      const hint = didYouMean(c.name, header);
+      out.push({ index, key: 'name', message: `column '${c.name}' is not a column of the CSV's header (${header.join(', ')})`, hint: hint ? `did you mean '${hint}'?` : 'a seed has the columns of its CSV: fix the name, or remove the entry' });
+      return;
+    }
+    if (c.data_type === undefined) return;
+    const typed = Object.entries(config.column_types ?? {}).find(([k]) => same(k, c.name));
+    if (!typed) return;
+    const [declared, loaded] = [c.data_type, typed[1]];
+    const [dt, lt] = [seedType(declared), seedType(loaded)];
+    const [dd, ld] = [seedDecimal(declared), seedDecimal(loaded)];
+    if (dt && lt && (dt !== lt || (dd && ld && (dd.precision !== ld.precision || dd.scale !== ld.scale))))
+      out.push({ index, key: 'data_type', message: `column '${c.name}': data_type '${declared}', but column_types loads it as '${loaded}': they disagree`, hint: 'column_types types the load; data_type only documents it: make them say the same, or remove data_type' });
+  });
+  return out;
+}
+
 /** Python's whitespace (str.isspace: what agate's strip() takes off), ASCII's and beyond. */
 const PY_SPACE = '[\\t-\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*';
 /** A NULL as agate reads one: `null` in any case, or nothing, between Python's whitespace. */

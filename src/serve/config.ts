@@ -19,9 +19,14 @@ const KEYS: Record<JobCommand, string[]> = {
   build: ['select', 'exclude', 'full_refresh', 'threads'],
   run: ['select', 'exclude', 'full_refresh', 'threads'],
   test: ['select', 'exclude', 'threads'],
-  seed: ['select', 'exclude', 'full_refresh', 'threads'],
+  seed: ['select', 'exclude', 'threads'],
   snapshot: ['select', 'exclude', 'threads'],
   alerts: ['select'],
+};
+
+/** Why a key does not go with a command, where the command's flag says so too (`vigil seed --full-refresh`). */
+const NOT_FOR: Partial<Record<JobCommand, Record<string, string>>> = {
+  seed: { full_refresh: 'vigil seed reloads every seed in full each time' },
 };
 
 /** An alerts job without cron: ticks every minute and evaluates the rules their own schedule makes due. */
@@ -96,7 +101,8 @@ export function serveConfig(files: ProjectFiles, listenFlag?: string): { config?
     const given = Object.keys(s).filter((k) => !['command', 'cron', 'timezone'].includes(k));
     for (const k of given.filter((k) => !KEYS[command].includes(k))) {
       const takes = JOB_COMMANDS.filter((c) => KEYS[c].includes(k));
-      ds.push(diag('E_SCHEDULE', `schedules.${name}: '${k}' does not go with command ${command}${takes.length ? ` (${takes.join(', ')} take${takes.length === 1 ? 's' : ''} it)` : ''}`, at([...path, k], true), `${command} takes ${KEYS[command].join(', ')}`));
+      const why = NOT_FOR[command]?.[k];
+      ds.push(diag('E_SCHEDULE', `schedules.${name}: '${k}' does not go with command ${command}${why ? `: ${why}` : ''}${takes.length ? ` (${takes.join(', ')} take${takes.length === 1 ? 's' : ''} it)` : ''}`, at([...path, k], true), `${command} takes ${KEYS[command].join(', ')}`));
     }
     if (s.lookback && s.mode !== 'full') ds.push(diag('E_SCHEDULE', `schedules.${name}: lookback goes with mode: full (a delta sync re-reads each stream's own lookback)`, at([...path, 'lookback'], true)));
     // as --lookback: 0 would read the whole table (a full sync without lookback), not nothing

@@ -73,19 +73,20 @@ describe('invalid alert files: one clear error each, at its line', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 
-  it('check --warehouse: a column the rule reads that its query does not return fails the check, with the column meant (was: OK, and every evaluation failed)', () => {
-    const rule = COUNTS_ALERT.replace('group_by: [capability]', 'group_by: [capabilty]').replace('column: n,', 'column: nn,');
+  it('check --warehouse: a column the rule reads that its query does not return is an error at the key naming it, exit 2, with the column meant (was: OK, and every evaluation failed; then no line, exit 1)', () => {
+    const rule = COUNTS_ALERT.replace('group_by: [capability]', 'group_by: [capabilty]\n    time: tss').replace('column: n,', 'column: nn,');
     const dir = project({ 'alerts/a.yaml': rule });
     expect(vigil(dir, ['build']).code).toBe(0);
     const r = vigil(dir, ['alerts', 'check', '--warehouse']);
-    expect(r.code, r.stdout).toBe(1);
-    expect(r.stderr).toContain("error: alerts/a.yaml: alert many: its query returns no column 'capabilty' — did you mean 'capability'? (columns: capability, n)");
-    expect(r.stderr).toContain("its query returns no column 'nn'");
+    expect(r.code, r.stdout).toBe(2);
+    expect(r.stderr).toContain("error: alerts/a.yaml:5:16: alert many: its query returns no column 'capabilty' — did you mean 'capability'? (columns: capability, n)");
+    expect(r.stderr).toContain("error: alerts/a.yaml:6:11: alert many: its query returns no column 'tss' (columns: capability, n)");
+    expect(r.stderr).toContain("error: alerts/a.yaml:7:43: alert many: its query returns no column 'nn' — did you mean 'n'?");
     // a zscore: column too (was not among the columns checked: a typo there never fired, silently)
     writeFileSync(join(dir, 'alerts/a.yaml'), 'alerts:\n  - name: z\n    severity: info\n    query: select capability, n as z from {{ ref(\'counts\') }}\n    group_by: [capability]\n    condition: { type: zscore, zscore: zz }\n    summary: s\n');
     const z = vigil(dir, ['alerts', 'check', '--warehouse']);
-    expect(z.code, z.stdout).toBe(1);
-    expect(z.stderr).toContain("alert z: its query returns no column 'zz' — did you mean 'z'?");
+    expect(z.code, z.stdout).toBe(2);
+    expect(z.stderr).toContain("alerts/a.yaml:6:40: alert z: its query returns no column 'zz' — did you mean 'z'?");
     // and the rule as written passes
     writeFileSync(join(dir, 'alerts/a.yaml'), COUNTS_ALERT);
     const ok = vigil(dir, ['alerts', 'check', '--warehouse']);
@@ -605,7 +606,7 @@ describe('a template name an instance cannot have: an error when the rules load'
     dir = project({ 'alerts/a.yaml': MANY('{{ capabilty | upper }} {{ n }}', query) });
     expect(vigil(dir, ['build']).code).toBe(0);
     r = vigil(dir, ['alerts', 'check', '--warehouse']);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain("error: alerts/a.yaml:8:14: alert 'many': summary reads 'capabilty', which its instances do not have — did you mean 'capability'?");
     expect(r.stderr).not.toContain("'n'");
     dir = project({ 'alerts/a.yaml': MANY('{{ n }} silent for {{ silence_for }}', query, '{ type: no_data, column: n, window: 1h }') });

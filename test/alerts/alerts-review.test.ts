@@ -4,7 +4,7 @@
  * cannot see, an empty given of an undocumented model, a selector matching nothing, did-you-mean
  * hints, and the headers of a big group's Slack parts.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COUNTS_ALERT, makeProject, removeDir, vigil, vigilAsync } from '../helpers.js';
@@ -119,8 +119,8 @@ describe('template reads the scan cannot see by name', () => {
       const dir = project({ 'alerts/a.yaml': rule(`{{ capability }} {{ ${read} }}`) });
       build(dir);
       const w = vigil(dir, ['alerts', 'check', '--warehouse'], { SLACK_WEBHOOK_URL: hook.url });
-      // (what the warehouse tells is a failed check: exit 1)
-      expect(w.code, read).toBe(1);
+      // (an error of the rule's file, at its line, found against the warehouse's columns: exit 2)
+      expect(w.code, read).toBe(2);
       expect(w.stderr, read).toContain(`alerts/a.yaml:7:14: alert 'many': ${message}`);
     }
   });
@@ -209,6 +209,35 @@ describe('did-you-mean', () => {
     const r = vigil(dir, ['alerts', 'check'], { SLACK_WEBHOOK_URL: hook.url });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(message);
+  });
+});
+
+describe('where the state is kept', () => {
+  it('state_file without state: file is an error at its line, exit 2 (was: ignored, the warehouse table used): which state is meant must be said, as moving it would fire the alerts firing in the other again', () => {
+    const dir = project({ 'project.yaml': PROJECT_YAML.replace('alerts: { state: file, state_file: .vigil/alert-state.json }', 'alerts:\n  state_file: .vigil/mine.json'), 'alerts/a.yaml': COUNTS_ALERT });
+    const r = vigil(dir, ['alerts', 'status']);
+    expect(r.code, r.stdout + r.stderr).toBe(2);
+    expect(r.stderr).toContain('project.yaml:6:15: error: alerts.state_file: the state is kept in the warehouse unless state: file is set, so no file would be read or written');
+    expect(existsSync(join(dir, '.vigil/mine.json'))).toBe(false);
+  });
+
+  it('state: warehouse with a state_file is an error at the line of state_file, exit 2', () => {
+    const dir = project({ 'project.yaml': PROJECT_YAML.replace('alerts: { state: file, state_file: .vigil/alert-state.json }', 'alerts:\n  state: warehouse\n  state_file: .vigil/mine.json'), 'alerts/a.yaml': COUNTS_ALERT });
+    const r = vigil(dir, ['alerts', 'status']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('project.yaml:7:15: error: alerts.state_file: the state is kept in the warehouse unless state: file is set (state: warehouse), so no file would be read or written');
+  });
+});
+
+describe("a Slack webhook's channel", () => {
+  it('alerts check warns at its line that an app webhook posts to its own channel (was: accepted and sent, silently ignored by Slack); bot mode takes it without a word', () => {
+    const dir = project({ 'alerts/a.yaml': COUNTS_ALERT, 'alerts/routes.yaml': ROUTES.replace('slack: { webhook_url_env: SLACK_WEBHOOK_URL }', 'slack: { webhook_url_env: SLACK_WEBHOOK_URL, channel: "#ops" }') });
+    const r = vigil(dir, ['alerts', 'check'], { SLACK_WEBHOOK_URL: hook.url });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain("warning: alerts/routes.yaml:3:59: receiver sl: channel #ops is not where a Slack app's incoming webhook posts: it posts to the channel chosen when the webhook was made (Slack ignores channel; only a legacy custom-integration webhook honours it)");
+    writeFileSync(join(dir, 'alerts/routes.yaml'), ROUTES.replace('slack: { webhook_url_env: SLACK_WEBHOOK_URL }', 'slack: { bot_token_env: SLACK_BOT_TOKEN, channel: C0123ABCD }'));
+    const bot = vigil(dir, ['alerts', 'check'], { SLACK_BOT_TOKEN: 'xoxb-test' });
+    expect(bot.stdout + bot.stderr).not.toContain('channel chosen when the webhook was made');
   });
 });
 

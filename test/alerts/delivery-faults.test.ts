@@ -49,7 +49,7 @@ function project(receiver: string, opts: { state?: 'file' | 'warehouse'; extraRo
 default_target: dev
 targets:
   dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }
-alerts: { state: ${opts.state ?? 'file'}, state_file: .vigil/alert-state.json }
+alerts: { state: ${opts.state ?? 'file'}${opts.state === 'warehouse' ? '' : ', state_file: .vigil/alert-state.json'} }
 `,
     'models/counts.sql': "{{ config(materialized='table') }}\nselect 'chat' as capability, {{ var('n', 12) }} as n",
     'alerts/a.yaml': COUNTS_ALERT,

@@ -440,7 +440,7 @@ function projectFor(state: 'file' | 'warehouse', plan: VariantPlan): string {
 default_target: dev
 targets:
   dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }
-alerts: { state: ${state}, state_file: .vigil/alert-state.json }
+alerts: { state: ${state}${state === 'file' ? ', state_file: .vigil/alert-state.json' : ''} }
 `,
     'models/counts.sql': `{{ config(materialized='table') }}\n${rows}\n`,
     'alerts/soak.yaml': `alerts:

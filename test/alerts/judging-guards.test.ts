@@ -164,7 +164,7 @@ describe('a column of the wrong type is an error, never a quiet "0 firing"', () 
     const dir = project({ 'models/nums.sql': NUMS, 'alerts/a.yaml': RULES });
     expect(vigil(dir, ['build']).code).toBe(0);
     const r = vigil(dir, ['alerts', 'check', '--warehouse']);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain("error: alerts/a.yaml:10:42: alert fresh: column 'n' of its query is INTEGER, not a timestamp or a date: a freshness condition reads timestamps; cast it in the query");
     expect(r.stderr).not.toContain('alert thr');
     expect(r.stderr).not.toContain('alert nod');
@@ -190,7 +190,7 @@ describe('a column of the wrong type is an error, never a quiet "0 firing"', () 
     });
     expect(vigil(dir, ['build']).code).toBe(0);
     const r = vigil(dir, ['alerts', 'check', '--warehouse']);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     for (const ok of ['ts', 'jt', 'jn', 'flag']) expect(r.stderr).not.toContain(`alert ${ok}:`);
     expect(r.stderr).toContain("error: alerts/a.yaml:25:42: alert dnum: column 'd' of its query is DATE, not a number: a threshold condition compares numbers");
     expect(r.stderr).toContain("error: alerts/a.yaml:30:42: alert bool: column 'flag' of its query is BOOLEAN, not a timestamp or a date");
@@ -223,7 +223,7 @@ describe('a column of the wrong type is an error, never a quiet "0 firing"', () 
     const env = { VIGIL_TEST_PG_URL: inject('pgUrl') };
     expect(vigil(dir, ['build'], env).code).toBe(0);
     const r = vigil(dir, ['alerts', 'check', '--warehouse'], env);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain("alerts/a.yaml:10:42: alert fresh: column 'n' of its query is int4, not a timestamp or a date");
     // text may hold numbers: evaluation judges its values
     expect(r.stderr).not.toContain('alert thr');

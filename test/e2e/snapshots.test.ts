@@ -635,13 +635,15 @@ describe('vigil snapshot', () => {
     expect(current('cust_ignore')).toBe('id\n1\n2\n3\n4\n');
 
     writeFileSync(join(dir, 'snapshots/snapshots.yml'), "snapshots:\n  - name: customers_yaml\n    relation: ref('customers')\n    config: { unique_key: id, strategy: check, check_cols: all, hard_deletes: new_record }\n  - name: customers_cur\n    relation: ref('customers')\n    config: { unique_key: id, strategy: check, check_cols: all, dbt_valid_to_current: \"to_date('9999-12-31')\" }\n");
-    writeFileSync(join(dir, 'snapshots/s.sql'), "{% snapshot cust_inv %}\n{{ config(unique_key='id', strategy='check', check_cols=['name'], hard_deletes='invalidate', invalidate_hard_deletes=false) }}\nselect id, name from {{ ref('customers') }}\n{% endsnapshot %}\n{% snapshot cust_meta %}\n{{ config(unique_key='id', strategy='check', check_cols=['name'], snapshot_meta_column_names={'dbt_valid_to': 'valid_to'}) }}\nselect id, name from {{ ref('customers') }}\n{% endsnapshot %}\n");
+    writeFileSync(join(dir, 'snapshots/s.sql'), "{% snapshot cust_inv %}\n{{ config(unique_key='id', strategy='check', check_cols=['name'], hard_deletes='invalidate', invalidate_hard_deletes=false) }}\nselect id, name from {{ ref('customers') }}\n{% endsnapshot %}\n{% snapshot cust_meta %}\n{{ config(unique_key='id', strategy='check', check_cols=['name'], snapshot_meta_column_names={'dbt_valid_to': 'valid_to'}) }}\nselect id, name from {{ ref('customers') }}\n{% endsnapshot %}\n{% snapshot cust_two %}\n{{ config(unique_key='id', strategy='check', check_cols=['name'],\n    target_schema='snaps', schema='other') }}\nselect id, name from {{ ref('customers') }}\n{% endsnapshot %}\n");
     const bad = vigil(dir, ['compile']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/snapshots\/snapshots\.yml:4:\d+: error: snapshot 'customers_yaml': hard_deletes: new_record \(dbt 1\.9: a deleted key gets a new version with dbt_is_deleted = 'True'\) is not supported: use hard_deletes: invalidate/);
     expect(bad.stderr).toMatch(/snapshots\/snapshots\.yml:7:\d+: error: snapshot 'customers_cur': config key 'dbt_valid_to_current' is not supported: a current version has dbt_valid_to NULL/);
     expect(bad.stderr).toMatch(/snapshots\/s\.sql:2:\d+: error: snapshot 'cust_inv': hard_deletes: invalidate, but invalidate_hard_deletes: false: they disagree; keep one/);
     expect(bad.stderr).toMatch(/snapshots\/s\.sql:6:\d+: error: snapshot 'cust_meta': config key 'snapshot_meta_column_names' is not supported: Vigil's snapshot columns are dbt_valid_from, dbt_valid_to, dbt_updated_at, dbt_scd_id/);
+    // target_schema wins over schema: one beside it that says otherwise would be ignored (was: silently)
+    expect(bad.stderr).toMatch(/snapshots\/s\.sql:11:\d+: error: snapshot 'cust_two': schema: 'other', but target_schema: 'snaps': they disagree, and target_schema would win; keep one/);
     expect(bad.stderr).not.toContain('snapshot keys:');
   });
 

@@ -225,6 +225,7 @@ describe('grants and masking on Postgres', () => {
       'models/g_view.sql': `select id from {{ ref('g_tab') }}`,
       'models/g_swap.sql': `select id, k from {{ ref('src') }}`,
       'models/g_rep.sql': `select id from {{ ref('src') }}`,
+      'models/g_bare.sql': `{{ config(materialized='table', grants_mode='add') }}\nselect id from {{ ref('src') }}`,
       'models/schema.yml': `models:
   - name: g_tab
     config: { materialized: table, grants: { select: [${ROLES.compliance}] }, grants_mode: add }
@@ -242,24 +243,26 @@ describe('grants and masking on Postgres', () => {
     const built = vigil(dir, ['build'], env());
     expect(built.code, built.stdout + built.stderr).toBe(0);
     await admin(async (c) => {
-      for (const t of ['g_tab', 'g_inc', 'g_view', 'g_swap', 'g_rep']) await c.query(`grant select on ${schema}.${t} to ${o}`);
+      for (const t of ['g_tab', 'g_inc', 'g_view', 'g_swap', 'g_rep', 'g_bare']) await c.query(`grant select on ${schema}.${t} to ${o}`);
       await c.query(`grant insert on ${schema}.g_tab to ${o}`);
       await c.query(`grant references on ${schema}.g_tab to public`);
       await c.query(`grant select on ${schema}.g_inc to ${ROLES.sre} with grant option`);
     });
     // g_swap loses a column: create or replace view cannot, the view is dropped and made again
     writeFileSync(join(dir, 'models/g_swap.sql'), `select id from {{ ref('src') }}`);
-    const r = vigil(dir, ['run', '--full-refresh', '-s', 'g_tab+', 'g_inc', 'g_swap', 'g_rep'], env());
+    const r = vigil(dir, ['run', '--full-refresh', '-s', 'g_tab+', 'g_inc', 'g_swap', 'g_rep', 'g_bare'], env());
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toContain(`OK created table ${schema}.g_tab (carried over insert to ${o} and references to public and select to ${ROLES.compliance}, ${o} from the replaced relation)`);
     expect(r.stdout).toContain(`OK created incremental table ${schema}.g_inc (carried over select to ${ROLES.compliance}, ${o}, ${ROLES.sre} from the replaced relation)`);
     expect(r.stdout).toContain(`OK created view ${schema}.g_view (carried over select to ${ROLES.compliance}, ${o} from the replaced relation)`);
     expect(r.stdout).toContain(`OK created view ${schema}.g_swap (carried over select to ${ROLES.compliance}, ${o} from the replaced relation)`);
+    // grants_mode add without grants: carried over as with grants: { select: [] } (was: accepted, the grant dropped with the replaced table, nothing said)
+    expect(r.stdout).toContain(`OK created table ${schema}.g_bare (carried over select to ${o} from the replaced relation)`);
     // replace (the default): the config is the whole truth, as dbt's; the line says what changed
     // since the replaced table: outside lost it (was: "granted select to compliance", which it had)
     expect(r.stdout).toMatch(new RegExp(`OK created table ${schema}\\.g_rep \\(revoked ${o}\\)`));
 
-    for (const t of ['g_tab', 'g_inc', 'g_view', 'g_swap']) expect(await as(o, `select count(*)::int as n from ${schema}.${t}`), t).toEqual({ rows: [{ n: 2 }] });
+    for (const t of ['g_tab', 'g_inc', 'g_view', 'g_swap', 'g_bare']) expect(await as(o, `select count(*)::int as n from ${schema}.${t}`), t).toEqual({ rows: [{ n: 2 }] });
     expect(denied(await as(o, `select * from ${schema}.g_rep`))).toMatch(/permission denied/);
     const held = await admin((c) =>
       c.query(`select has_table_privilege($1, $3, 'INSERT') as ins, has_table_privilege($2, $4, 'SELECT WITH GRANT OPTION') as opt, has_table_privilege($5, $3, 'SELECT') as comp, has_table_privilege('public', $3, 'REFERENCES') as pub`, [o, ROLES.sre, `${schema}.g_tab`, `${schema}.g_inc`, ROLES.compliance]),

@@ -70,6 +70,8 @@ describe('serve configuration', () => {
     ['a cron with 3 fields', 'schedules:\n  often: { command: build, cron: "* * *" }\n', /schedules\.often: cron '\* \* \*' has 3 fields: write 5/],
     ['an unknown time zone', 'schedules:\n  often:\n    command: build\n    cron: "0 * * * *"\n    timezone: Europe/Pari\n', /project\.yaml:9:\d+: .*unknown time zone 'Europe\/Pari' — did you mean 'Europe\/Paris'\?/],
     ['a key of another command', 'schedules:\n  s:\n    command: build\n    cron: "0 * * * *"\n    build_after: true\n', /project\.yaml:9:\d+: .*schedules\.s: 'build_after' does not go with command build \(sync takes it\)/],
+    // (as vigil seed --full-refresh: every seed is reloaded in full each time; was: accepted, documented for seed)
+    ['full_refresh on a seed schedule', 'schedules:\n  s:\n    command: seed\n    cron: "0 * * * *"\n    full_refresh: true\n', /project\.yaml:9:\d+: error: schedules\.s: 'full_refresh' does not go with command seed: vigil seed reloads every seed in full each time \(build, run take it\) \[E_SCHEDULE\]/],
     ['lookback on a delta sync', 'schedules:\n  s: { command: sync, cron: "0 9 * * *", lookback: 24h }\n', /lookback goes with mode: full/],
     // (as vigil sync --mode full --lookback 0s: a full sync without lookback reads the whole table)
     ['a zero lookback', 'schedules:\n  s:\n    command: sync\n    cron: "0 9 * * *"\n    mode: full\n    lookback: 0s\n', /project\.yaml:10:\d+: error: schedules\.s: lookback must be more than 0s, got '0s' \[E_SCHEDULE\]/],
