@@ -24,6 +24,11 @@ export function droppedViewsPhrase(n: number): string {
   return `dropped ${n === 1 ? 'the view' : `${n} views`} that ${n === 1 ? 'reads' : 'read'} it (Postgres' drop ... cascade)`;
 }
 
+/** `text` as one word of a POSIX shell command line: as it is when plain, else single-quoted (`O'Brien` -> `'O'\''Brien'`). */
+export function shellWord(text: string): string {
+  return /^[\w/.:@+=%,-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
 /** Cut to `max` UTF-16 units, the last one an ellipsis; never splits a surrogate pair. */
 export function cutText(text: string, max: number): string {
   if (text.length <= max) return text;

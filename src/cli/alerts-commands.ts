@@ -350,7 +350,10 @@ export async function runAlertsCheck(o: Common & { warehouse?: boolean }): Promi
     for (const r of s.rules) {
       const to = routeAlert(s.alerts.routes, baseLabels(r.rule)).map((x) => x.receiver);
       out(`  ${r.rule.name} (${r.rule.severity}) -> ${to.join(', ')}`);
-      if (to.every((x) => blackhole.has(x))) problems.push(`alert ${r.rule.name} reaches only receivers without an integration: nobody hears it`);
+      if (to.every((x) => blackhole.has(x))) {
+        projectErrors++;
+        problems.push(`alert ${r.rule.name} reaches only receivers without an integration: nobody hears it`);
+      }
     }
   }
   if (o.warehouse) {

@@ -27,7 +27,7 @@ import { err, filledFlag, out } from './output.js';
 import { checkUnmatched, keepStateBeforeCompile, loadStateManifest, select } from './selection.js';
 export { err, out, checkUnmatched, loadStateManifest, select };
 import { durationFlag, keepSnapshot, open, parseAt, projectSnapshot, timestampFlag, type Common } from './command-kit.js';
-import { counted } from '../format.js';
+import { counted, shellWord } from '../format.js';
 export { durationFlag, keepSnapshot, open, parseAt, timestampFlag, type Common };
 
 export function parseVars(v: string | undefined): Record<string, unknown> | undefined {
@@ -295,6 +295,11 @@ type ExecuteOptions = Common & { threads: number; fullRefresh?: boolean; failFas
  */
 export interface UnfinishedRun { invocation: 'started' | 'failed'; error?: string; planned?: string[] }
 
+/** The flags of a run as a command line gives them again (`vigil retry`'s messages): each value a shell word. */
+function flagsOf(args: RunArgs | undefined, target?: string): string[] {
+  return [target !== undefined && `-t ${shellWord(target)}`, args?.full_refresh && '--full-refresh', args?.empty && '--empty', args?.state && `--state ${shellWord(args.state)}`, args?.defer && '--defer', args?.favor_state && '--favor-state', args?.vars !== undefined && `--vars ${shellWord(args.vars)}`].filter((x): x is string => !!x);
+}
+
 /** run_results.json's metadata of this invocation (`target`: its name). */
 function runMetadata(command: string, target: string | undefined, o: ExecuteOptions) {
   // (state_format: the layout of its unique_ids, as a manifest's: `vigil retry` knows an older one)
@@ -311,6 +316,8 @@ export async function runExecute(command: 'seed' | 'snapshot' | 'run' | 'test' |
     await runDryRun(o);
     return undefined;
   }
+  // (a misuse of the flags is refused before anything is recorded: the last run's results stay)
+  checkRunFlags(o);
   // a run that stops before its nodes ran leaves run_results.json saying so, not the last
   // invocation's results (which `vigil retry` would repeat, maybe on another target: a
   // `vigil build -t ci || vigil retry` went green with ci never built)
@@ -329,7 +336,8 @@ function recordStopped(command: string, o: ExecuteOptions, at: Invocation, e: un
     const files = at.files ?? loadProject(o.projectDir);
     const target = at.target ?? o.target ?? files.project.default_target ?? Object.keys(files.project.targets ?? {})[0];
     const error = redact(e instanceof ProjectError ? e.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic).join('\n') : e instanceof Error ? e.message : String(e));
-    const stopped: UnfinishedRun = { invocation: 'failed', error };
+    // (a retry's nodes stay planned: the next retry runs them, not nothing)
+    const stopped: UnfinishedRun = { invocation: 'failed', error, ...(o.ids ? { planned: o.ids } : {}) };
     writeTargetJson(files, 'run_results.json', { metadata: runMetadata(command, target, o), elapsed_time: 0, success: false, ...stopped, results: [] });
   } catch {
     // (the project itself could not be read, or target/ not written: nothing to record it in)
@@ -342,7 +350,6 @@ async function execute(command: 'seed' | 'snapshot' | 'run' | 'test' | 'build', 
     const { runCheck } = await import('./check-commands.js');
     await runCheck(o);
   }
-  checkRunFlags(o);
   const unit = o.unit ? ('only' as const) : o.data ? ('exclude' as const) : undefined;
   // (`--watch` compiles itself and hands the result over)
   // PII that reaches a published relation unmasked stops the run before anything is built or
@@ -468,6 +475,9 @@ async function execute(command: 'seed' | 'snapshot' | 'run' | 'test' | 'build', 
           : 'no nodes match the selection'
         : `the project has no ${none[command] ?? 'nodes to run'}`;
     out(`Nothing to do: ${said}.`);
+    // (its own results, none: `vigil retry` has nothing to retry, as dbt's empty run_results)
+    at.written = true;
+    writeTargetJson(c.files, 'run_results.json', { metadata: runMetadata(command, c.target.name, o), elapsed_time: 0, success: true, results: [] });
     stopListening();
     o.signal?.removeEventListener('abort', relay);
     return undefined;
@@ -880,18 +890,23 @@ export async function runRetry(o: Common & { threads: number; failFast?: boolean
   const command = last.metadata?.command;
   if (command !== 'run' && command !== 'test' && command !== 'build' && command !== 'seed' && command !== 'snapshot') throw new UsageError(`${files.paths.target}/run_results.json is from '${command ?? 'an unknown command'}', which vigil retry cannot repeat`);
   const on = last.metadata?.target === undefined ? '' : ` on target ${last.metadata.target}`;
-  if (last.invocation === 'failed') {
+  if (last.invocation === 'failed' && !last.planned?.length) {
     // (dbt retry runs nothing then, exit 0; here exit 1: `vigil build -t ci || vigil retry` must
     // not go green for a build that built nothing)
     const args = last.metadata?.args;
-    const flags = [last.metadata?.target !== undefined && `-t ${last.metadata.target}`, args?.full_refresh && '--full-refresh', args?.empty && '--empty', args?.state && `--state ${args.state}`, args?.defer && '--defer', args?.favor_state && '--favor-state', args?.vars !== undefined && `--vars '${args.vars}'`].filter(Boolean).join(' ');
-    err(`error: the last vigil ${command}${on} (${last.metadata?.generated_at ?? 'at an unknown time'}) failed before any node ran:\n  ${(last.error ?? 'no reason recorded').split('\n').join('\n  ')}\nNothing to retry: run it again (vigil ${command}${flags ? ` ${flags}` : ''}, with its selection).`);
+    const flags = flagsOf(args, last.metadata?.target).join(' ');
+    const vars = args?.vars_redacted ? ' and its --vars (not recorded: they hold a secret)' : '';
+    err(`error: the last vigil ${command}${on} (${last.metadata?.generated_at ?? 'at an unknown time'}) failed before any node ran:\n  ${(last.error ?? 'no reason recorded').split('\n').join('\n  ')}\nNothing to retry: run it again (vigil ${command}${flags ? ` ${flags}` : ''}, with its selection${vars}).`);
     process.exitCode = 1;
     return;
   }
   // a run that did not finish (its process was killed): what it planned and did not record as done
   let again = (last.results ?? []).filter((r) => r.resource_type !== 'operation' && (r.status === 'error' || r.status === 'fail' || r.status === 'skipped'));
-  if (last.invocation === 'started') {
+  if (last.invocation === 'failed') {
+    // a retry that failed before any node ran: its nodes (the failures of the run before) again
+    again = (last.planned ?? []).map((id) => ({ unique_id: id, name: id.split('.').slice(2).join('.'), resource_type: id.split('.')[0], status: 'skipped' }));
+    out(`The last retry of a ${command}${on} (${last.metadata?.generated_at ?? 'at an unknown time'}) failed before any node ran (${(last.error ?? 'no reason recorded').split('\n')[0]}); its ${counted(again.length, 'node')} are retried.`);
+  } else if (last.invocation === 'started') {
     const done = new Set((last.results ?? []).filter((r) => r.status === 'success' || r.status === 'pass' || r.status === 'warn').map((r) => r.unique_id));
     again = [...again, ...(last.planned ?? []).filter((id) => !done.has(id)).map((id) => ({ unique_id: id, name: id.split('.').slice(2).join('.'), resource_type: id.split('.')[0], status: 'skipped' }))];
     out(`The last ${command}${on} (started ${last.metadata?.generated_at ?? 'at an unknown time'}) did not finish: its process ended before it recorded its results (killed?); the ${counted(again.length, 'node')} it did not record as done are retried.`);
@@ -937,7 +952,7 @@ export async function runRetry(o: Common & { threads: number; failFast?: boolean
     return;
   }
   out(`Retrying ${retried.length} node${retried.length === 1 ? '' : 's'} of the last ${command} (${last.metadata?.generated_at ?? ''}): ${retried.map(said).join(', ')}`);
-  const kept = [args.full_refresh && '--full-refresh', args.empty && '--empty', args.state && `--state ${args.state}`, args.defer && '--defer', o.vars === undefined && args.vars !== undefined && `--vars '${args.vars}'`, !o.threadsGiven && args.threads !== undefined && args.threads !== o.threads && `--threads ${args.threads}`, !o.failFast && args.fail_fast && '--fail-fast'].filter(Boolean);
+  const kept = [args.full_refresh && '--full-refresh', args.empty && '--empty', args.state && `--state ${shellWord(args.state)}`, args.defer && '--defer', o.vars === undefined && args.vars !== undefined && `--vars ${shellWord(args.vars)}`, !o.threadsGiven && args.threads !== undefined && args.threads !== o.threads && `--threads ${args.threads}`, !o.failFast && args.fail_fast && '--fail-fast'].filter(Boolean);
   if (kept.length) out(`  with the flags of that ${command}: ${kept.join(' ')}`);
   // exactly those nodes: no test is added for what they select (dbt retry runs the unique_ids alone),
   // nor one the run's --exclude left out

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { installRoot } from '../install.js';
 import { formatDiagnostic, ProjectError, type Diagnostic } from '../errors.js';
-import { counted } from '../format.js';
+import { counted, shellWord } from '../format.js';
 import { out } from './output.js';
 import type { Template } from '../project/scaffold.js';
 
@@ -59,7 +59,7 @@ export function vigilCommand(dir: string): string {
     }
     if (dirname(d) === d) break;
   }
-  return `node ${/^[\w/.:@+-]+$/.test(bin) ? bin : `'${bin.replace(/'/g, `'\\''`)}'`}`;
+  return `node ${shellWord(bin)}`;
 }
 
 export async function runInit(o: { dir: string; template: Template }): Promise<void> {

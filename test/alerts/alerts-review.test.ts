@@ -229,6 +229,15 @@ describe('where the state is kept', () => {
   });
 });
 
+describe('alerts check: a rule nobody hears', () => {
+  it('is a problem of the project\'s files: exit 2, as every error at their lines (was: exit 1, as a warehouse refusal)', () => {
+    const dir = project({ 'alerts/a.yaml': COUNTS_ALERT, 'alerts/routes.yaml': 'receivers:\n  - name: sl\n    slack: { webhook_url_env: SLACK_WEBHOOK_URL }\n  - name: nobody\nroute:\n  receiver: nobody\n' });
+    const r = vigil(dir, ['alerts', 'check'], { SLACK_WEBHOOK_URL: hook.url });
+    expect(r.code, r.stdout + r.stderr).toBe(2);
+    expect(r.stderr).toContain('error: alert many reaches only receivers without an integration: nobody hears it');
+  });
+});
+
 describe("a Slack webhook's channel", () => {
   it('alerts check warns at its line that an app webhook posts to its own channel (was: accepted and sent, silently ignored by Slack); bot mode takes it without a word', () => {
     const dir = project({ 'alerts/a.yaml': COUNTS_ALERT, 'alerts/routes.yaml': ROUTES.replace('slack: { webhook_url_env: SLACK_WEBHOOK_URL }', 'slack: { webhook_url_env: SLACK_WEBHOOK_URL, channel: "#ops" }') });

@@ -4,7 +4,7 @@
  * never the project's own files), through the real CLI on DuckDB.
  */
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
 import { BASIC_PROJECT_YAML, makeProject, removeDir, VIGIL, vigil } from '../helpers.js';
@@ -307,6 +307,41 @@ describe('vigil retry', () => {
     const r2 = vigil(dir, ['retry']);
     expect([r2.code, r2.stdout]).toEqual([1, '']);
     expect(r2.stderr).toContain('the last vigil build on target dev');
+  });
+
+  it('a retry that fails before any node ran keeps its nodes: the next retry runs the first failures (was: nothing to retry); a run with nothing to do leaves nothing to retry; a misused flag leaves the results alone', () => {
+    const dir = project({ 'models/totals.sql': "{{ config(materialized='table') }}\nselect cast('x' as int) as boom from {{ ref('orders') }}" });
+    expect(vigil(dir, ['build']).code).toBe(1);
+    const first = readFileSync(join(dir, 'target/run_results.json'), 'utf8');
+    // a misused flag: refused before anything is recorded
+    expect(vigil(dir, ['build', '--defer']).code).toBe(2);
+    expect(readFileSync(join(dir, 'target/run_results.json'), 'utf8')).toBe(first);
+    writeFileSync(join(dir, 'models/totals.sql'), "{{ config(materialized='table') }}\nselect sum(doubled) as total from {{ ref('orders') }}");
+    // the retry cannot open its warehouse (a folder where the database file was)
+    const db = join(dir, '.vigil/dev.duckdb');
+    renameSync(db, `${db}.away`);
+    mkdirSync(db);
+    const r1 = vigil(dir, ['retry']);
+    expect(r1.code, r1.stdout + r1.stderr).toBe(1);
+    expect(JSON.parse(readFileSync(join(dir, 'target/run_results.json'), 'utf8'))).toMatchObject({ invocation: 'failed', planned: ['model.fixture.totals'] });
+    rmSync(db, { recursive: true });
+    renameSync(`${db}.away`, db);
+    const r2 = vigil(dir, ['retry']);
+    expect(r2.code, r2.stdout + r2.stderr).toBe(0);
+    expect(r2.stdout).toMatch(/The last retry of a build on target dev \(.*\) failed before any node ran \(.*\); its 1 node are retried/);
+    expect(r2.stdout).toMatch(/OK created table analytics\.totals/);
+    // a run with nothing to do records that (dbt: empty results): nothing to retry after it
+    expect(vigil(dir, ['build']).code).toBe(0);
+    writeFileSync(join(dir, 'models/totals.sql'), "{{ config(materialized='table') }}\nselect cast('x' as int) as boom from {{ ref('orders') }}");
+    expect(vigil(dir, ['build']).code).toBe(1);
+    const none = vigil(dir, ['seed', '-s', 'totals', '--allow-empty']);
+    expect(none.code, none.stdout + none.stderr).toBe(0);
+    expect(none.stdout).toContain('Nothing to do');
+    expect(JSON.parse(readFileSync(join(dir, 'target/run_results.json'), 'utf8'))).toMatchObject({ metadata: { command: 'seed' }, success: true, results: [] });
+    const r3 = vigil(dir, ['retry']);
+    expect(r3.code, r3.stdout + r3.stderr).toBe(0);
+    expect(r3.stdout).toContain('Nothing to retry');
+    expect(r3.stdout).not.toMatch(/Retrying/);
   });
 
   it('a run killed mid-way (kill -9) leaves run_results.json saying it started: retry re-runs what it did not record as done (was: the run before it, or nothing)', async () => {
