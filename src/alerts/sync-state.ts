@@ -18,7 +18,7 @@ export const SYNC_STATE_COLUMNS: ColumnInfo[] = [
   { name: 'stream', data_type: 'varchar' },
   /** the last successful batch or run */
   { name: 'last_synced_at', data_type: 'timestamptz' },
-  /** the newest cursor value (e.g. created_at) in the source at the last run */
+  /** the newest cursor value (e.g. created_at) in the source at the last run, as an instant (a timestamp cursor's wall time read in the source's TimeZone) */
   { name: 'source_max_cursor', data_type: 'timestamptz' },
   /** the last run's status (success, error, running while a run is in progress...), or 'never synced' */
   { name: 'last_status', data_type: 'varchar' },

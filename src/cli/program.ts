@@ -243,11 +243,11 @@ export function buildProgram(argv: string[] = []): Command {
 
   top('sync', 'copy source tables from the application database (Postgres) into the target, exactly once', (sync) => {
     commonOptions(selectionOptions(sync))
-      .addOption(new Option('--mode <mode>', 'delta: from the saved cursor (minus lookback); full: everything, or --lookback back from now').choices(['delta', 'full']).default('delta'))
-      .option('--since <iso>', 'start at this timestamp instead of the saved cursor')
-      .option('--lookback <duration>', 'with --mode full: re-read this far back from now, e.g. 24h (the nightly repair)')
+      .addOption(new Option('--mode <mode>', "delta: from the saved cursor (minus lookback); full: everything, or --lookback back from the source's clock").choices(['delta', 'full']).default('delta'))
+      .option('--since <iso>', "start at this instant (UTC without an offset; a timestamp cursor compares it as the source database's wall time) instead of the saved cursor, but never after where a delta would start (no row after the cursor is skipped)")
+      .option('--lookback <duration>', "with --mode full: re-read this far back from the source's clock, e.g. 24h (the nightly repair); never from after where a delta would start")
       .option('--full-refresh', 'empty the synced tables and start over')
-      .option('--wait <duration>', `on Postgres and BigQuery, how long to wait for a stream another process holds (vigil serve's sync job, a retention apply: its lease in vigil_serve_leases) before leaving it, exit 1 (default 60s, or serve.lease if shorter; 0s: not at all)`)
+      .option('--wait <duration>', `how long to wait for a stream another process holds (on Postgres and BigQuery: vigil serve's sync job, a retention apply, by its lease in vigil_serve_leases; on DuckDB: the file, held by any process) before leaving it, exit 1 (default 60s, or serve.lease if shorter; 0s: not at all)`)
       // a word after `sync` is a mistyped subcommand (`vigil sync statu`), not "too many arguments"
       .allowExcessArguments(true)
       .action(async (o, cmd: Command) => {

@@ -16,7 +16,9 @@ import type { ProjectFiles } from '../project/load-project.js';
 import { findProjectRoot } from '../project/paths.js';
 import { readSnapshot } from '../project/snapshot.js';
 import { VIGIL_VERSION } from '../version.js';
-import { durationFlag, open, projectFromSnapshot, projectSnapshot, timestampFlag, type Common } from './command-kit.js';
+import { wallTimeMs } from '../time/timestamp.js';
+import { formatDuration } from '../time/duration.js';
+import { durationFlag, open, openWhenFree, projectFromSnapshot, projectSnapshot, timestampFlag, type Common } from './command-kit.js';
 import type { ProjectSnapshot } from './ls-command.js';
 import { err, out } from './output.js';
 import { select } from './selection.js';
@@ -56,16 +58,40 @@ async function compiledProject(o: Common): Promise<SyncProject> {
  * syncSetup for `vigil sync`. A source target that does not resolve from the snapshot (an
  * environment variable unset, say) is reported by the compiled path, at its line in project.yaml.
  */
-async function prepare(o: Common, threads: number) {
+async function prepare(o: Common, threads: number, waitMs: number | undefined) {
   const c = await syncProject(o);
   try {
-    const setup = await syncSetup(c, o, () => open(c, threads));
+    const setup = await syncSetup(c, o, () => openTarget(c, threads, waitMs));
     printKept(c);
     return { c, ...setup };
   } catch (e) {
     if (!c.fromSnapshot || !(e instanceof ProjectError)) throw e;
     const full = await compiledProject(o);
-    return { c: full, ...(await syncSetup(full, o, () => open(full, threads))) };
+    return { c: full, ...(await syncSetup(full, o, () => openTarget(full, threads, waitMs))) };
+  }
+}
+
+/**
+ * The target, waiting for a DuckDB file another process holds as long as for a held stream
+ * (--wait; default LOCK_WAIT_MS, or serve.lease if shorter): on a DuckDB file the file is every
+ * stream's lock (was: --wait accepted and the run failed at once, "in use by another process").
+ * Said once; still held then, the file's error says how long it was waited for.
+ */
+async function openTarget(c: SyncProject, threads: number, waitMs: number | undefined): Promise<Adapter> {
+  const { LOCK_WAIT_MS, lockLeaseMs } = await import('../sync/stream-lock.js');
+  const wait = waitMs ?? Math.min(LOCK_WAIT_MS, lockLeaseMs(c.files));
+  let said = false;
+  try {
+    return await openWhenFree(c, threads, {
+      waitMs: wait,
+      busy: (e) => {
+        if (!said) out(`waits for ${String(c.target.config.path ?? 'the DuckDB file')}, in use by another process${e.holder ? ` (${e.holder})` : ''}: at most ${formatDuration(wait)} (--wait)`);
+        said = true;
+      },
+    });
+  } catch (e) {
+    if (!(e instanceof WarehouseBusyError)) throw e;
+    throw new WarehouseBusyError(`${e.message}${wait ? ` — still after waiting ${formatDuration(wait)} (--wait)` : ' (not waited for: --wait 0s)'}`, e.holder, { cause: e.cause ?? e }, e.pid);
   }
 }
 
@@ -162,7 +188,7 @@ async function syncRun(o: Common & { mode: 'delta' | 'full'; since?: string; loo
   if (o.since !== undefined && o.lookback) throw new UsageError('--since and --lookback both say where the run starts: give one (--since a time, or --lookback a duration back from now)');
   const lookbackSeconds = o.lookback ? durationFlag('--lookback', o.lookback, { min: 1 }) / 1000 : undefined;
   const waitMs = o.wait === undefined ? undefined : durationFlag('--wait', o.wait);
-  const { c, streams, froms, problems, sourceErrors, target, retentionLogs } = await prepare(o, 2);
+  const { c, streams, froms, problems, sourceErrors, target, retentionLogs } = await prepare(o, 2, waitMs);
   const t0 = performance.now();
   // each stream's lock while it syncs (no retention apply of its copy meanwhile, nor a serve job
   // syncing it), on a connection of its own so that its renewals go while batches load; a DuckDB
@@ -250,9 +276,14 @@ async function syncStatus(o: Common): Promise<void> {
         out(`${stream}: never synced`);
         continue;
       }
-      const lagS = st.cursor_value && st.source_max_cursor ? (utcMs(st.source_max_cursor) - utcMs(st.cursor_value)) / 1000 : null;
+      // a timestamp or date cursor holds the source's wall time (cursor_zone): shown so, and
+      // read as an instant there for the lag (source_max_cursor is one; was: the wall time taken for UTC)
+      const zone = st.cursor_zone;
+      const cursorMs = st.cursor_value ? (zone ? wallTimeMs(st.cursor_value, zone) : utcMs(st.cursor_value)) : undefined;
+      const lagS = cursorMs !== undefined && st.source_max_cursor ? (utcMs(st.source_max_cursor) - cursorMs) / 1000 : null;
+      const cursor = st.cursor_value && zone ? `${st.cursor_value.replace(/\+00( BC)?$/, '$1')} ${zone}` : (st.cursor_value ?? '-');
       out(
-        `${stream}: ${statusText(st)}, ${st.rows_synced.toLocaleString('en-US')} rows read, last synced ${age(st.last_synced_at)}, cursor ${st.cursor_value ?? '-'}${lagS !== null ? `, ${Math.max(0, Math.round(lagS))}s behind the source's newest row` : ''}${st.consecutive_failures ? `, ${st.consecutive_failures} consecutive failure${st.consecutive_failures === 1 ? '' : 's'}${st.last_error ? `: ${st.last_error}` : ' (the last run was stopped)'}` : ''}`,
+        `${stream}: ${statusText(st)}, ${st.rows_synced.toLocaleString('en-US')} rows read, last synced ${age(st.last_synced_at)}, cursor ${cursor}${lagS !== null ? `, ${Math.max(0, Math.round(lagS))}s behind the source's newest row` : ''}${st.consecutive_failures ? `, ${st.consecutive_failures} consecutive failure${st.consecutive_failures === 1 ? '' : 's'}${st.last_error ? `: ${st.last_error}` : ' (the last run was stopped)'}` : ''}`,
       );
     }
   } finally {

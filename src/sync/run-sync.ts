@@ -19,7 +19,7 @@ import { redact } from '../secrets.js';
 import { counted } from '../format.js';
 import { copyLogLines, DEFAULT_MINIMUM, lastApply } from '../retention/retention.js';
 import { columnNamed } from '../adapters/adapter.js';
-import { durationBefore } from '../time/duration.js';
+import { durationBefore, formatDuration } from '../time/duration.js';
 import { STATE_TABLE, SyncConflict, type RetiredRows, type SyncColumn, type BatchFile, type BatchInfo, type SourceBatch, type StreamSpec, type SyncReader, caseClashes, keyColumns, numbersAsText, primaryKeyOf, streamProblem } from './sync-types.js';
 import { docRef } from '../install.js';
 import { StreamBusy, type StreamLock } from './stream-lock.js';
@@ -202,6 +202,8 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
       let rows = 0;
       let batches = 0;
       let sourceMax: string | null = null;
+      // the source's TimeZone a timestamp or date cursor's wall time is in (null: timestamptz; undefined: not read yet)
+      let cursorZone: string | null | undefined;
       let lock: StreamLock | undefined;
       try {
         // (before the retention log is read: an apply of the copy holds the stream while it deletes)
@@ -261,6 +263,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         // before it while each run said OK (and status said 0s behind)
         const bounds = await src.cursorBounds(spec, columns, state?.cursor_value ?? null);
         sourceMax = bounds.max;
+        cursorZone = bounds.zone ?? null;
         // (a cursor without time zone: the database's local time, in its TimeZone setting)
         const clockShown = bounds.zone ? `${bounds.clock} ${bounds.zone}` : bounds.clock;
         if (bounds.ahead.rows > 0) {
@@ -272,13 +275,29 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
           await writer.clampCursor(stateRel, stream, bounds.clock);
           state = await writer.readState(stateRel, stream);
         }
-        // where this run starts
+        // where this run starts: a delta from its saved cursor less the lookback (from the
+        // beginning without one); a --since or --mode full --lookback pass from its window's start,
+        // but never after the delta's — the cursor follows the batches, so a window starting after
+        // it skipped the rows in between for good (was: `--since` an hour after the cursor copied
+        // the last hour, moved the cursor past the rows before it and said OK)
+        const zoned = (t: string) => (bounds.zone ? `${t.replace(/\+00( BC)?$/, '$1')} ${bounds.zone}` : t);
+        const windowed = opts.since ? { since: opts.since } : opts.mode === 'full' && opts.lookbackSeconds ? { lookbackSeconds: opts.lookbackSeconds } : undefined;
+        const deltaStart = state?.cursor_value && !opts.fullRefresh && !restart && (windowed || opts.mode !== 'full') ? await src.lookbackFrom(state.cursor_value, sync.lookback_seconds) : null;
         let lower: string | null = null;
+        let why = '';
         if (restart) lower = null;
-        else if (opts.since) lower = opts.since.toISOString();
-        else if (opts.mode === 'full') lower = opts.lookbackSeconds ? new Date(Date.now() - opts.lookbackSeconds * 1000).toISOString() : null;
-        else if (state?.cursor_value && !opts.fullRefresh) lower = await src.lookbackFrom(state.cursor_value, sync.lookback_seconds);
-        opts.out(`  ${stream}: reading ${sync.schema}.${s.relation.identifier} from ${lower ? `${sync.cursor} >= ${lower}` : 'the beginning'} in batches of ${sync.batch_size.toLocaleString('en-US')}`);
+        else if (windowed) {
+          const w = await src.windowStart(spec, columns, windowed, deltaStart);
+          const flag = windowed.since ? `--since ${w.instant}` : `--lookback ${formatDuration(opts.lookbackSeconds! * 1000)} (from ${w.instant}, the source's clock less it)`;
+          if (!deltaStart || w.afterDelta) {
+            lower = deltaStart;
+            opts.out(`  ${stream}: ${flag} is after where this stream's delta starts (${deltaStart ? `its cursor ${zoned(state!.cursor_value!)} less its lookback` : 'the beginning: it has no cursor'}): reading from there, so no row after the cursor is skipped`);
+          } else {
+            lower = w.lower;
+            why = w.zone ? ` (${flag})` : '';
+          }
+        } else if (opts.mode !== 'full') lower = deltaStart;
+        opts.out(`  ${stream}: reading ${sync.schema}.${s.relation.identifier} from ${lower ? `${sync.cursor} >= ${zoned(lower)}${why}` : 'the beginning'} in batches of ${sync.batch_size.toLocaleString('en-US')}`);
         if (retired) {
           const n = await src.retiredRows(spec, columns, lower);
           if (n > 0) opts.out(`  ${stream}: ${counted(n, 'row')} older than retention's last cutoff ${retired.cutoff}${retired.overrideDays ? ` (or their own ${retired.overrideDays} period)` : ''} not copied: vigil retention apply deleted ${n === 1 ? 'it' : 'them'} from ${table} (${s.file}:${s.line})`);
@@ -411,10 +430,10 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         const seconds = (performance.now() - t0) / 1000;
         const done = `${counted(rows, 'row')} in ${counted(batches, 'batch', 'batches')}`;
         if (interrupted) {
-          await writer.recordRun(stateRel, stream, 'interrupted', null, sourceMax, rows);
+          await writer.recordRun(stateRel, stream, 'interrupted', null, sourceMax, rows, cursorZone);
           results.push({ stream, status: 'interrupted', rows, batches, seconds, message: `stopped after ${done}; ${opts.mode === 'full' || opts.since ? 'the cursor stays where this pass found it or took it, whichever is later: a delta run goes on from there, and this pass is not resumed (run it again for the rest)' : 'the next run continues from its cursor'}` });
         } else {
-          await writer.recordRun(stateRel, stream, 'success', null, sourceMax, rows);
+          await writer.recordRun(stateRel, stream, 'success', null, sourceMax, rows, cursorZone);
           results.push({ stream, status: 'success', rows, batches, seconds, message: done });
           await copyRetentionLog(s, target, opts, said);
         }
@@ -428,7 +447,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         // the cursor stays where the last committed batch left it; the failure is counted — but
         // not when another run of the stream holds it: the state is that run's to write (nor when
         // another held its lock: nothing of it was read)
-        if (!(e instanceof SyncConflict) && !(e instanceof StreamBusy)) await writer.recordRun(stateRel, stream, 'error', message, sourceMax, rows).catch(() => undefined);
+        if (!(e instanceof SyncConflict) && !(e instanceof StreamBusy)) await writer.recordRun(stateRel, stream, 'error', message, sourceMax, rows, cursorZone).catch(() => undefined);
         results.push({ stream, status: 'error', rows, batches, seconds: (performance.now() - t0) / 1000, message: e instanceof StreamBusy ? `${message}: not synced (run vigil sync again once it is done)` : message, ...(e instanceof SyncConflict ? { conflict: true } : {}) });
       } finally {
         await lock?.release();

@@ -9,9 +9,17 @@ import { WarehouseError } from '../errors.js';
 import type { Relation, SqlParam } from '../adapters/dialect.js';
 import { columnChanges, normalizeState, retypedColumns, runOwner, STATE_TABLE, SyncConflict, type BatchFile, type ColumnChanges, type BatchInfo, type RunStatus, type StreamState, type SyncColumn, type SyncWriter } from './sync-types.js';
 
+/**
+ * Columns of the state table added after it was first made, each to an older table by the next
+ * sync (ensureState): `run_owner` (who runs a `running` stream), `cursor_zone` (the source's
+ * TimeZone a `timestamp` or `date` cursor's wall time is in: `vigil sync status` reads the cursor
+ * as an instant by it).
+ */
+const ADDED_COLUMNS = ['run_owner', 'cursor_zone'] as const;
+
 export abstract class StandardSyncWriter implements SyncWriter {
-  /** Whether each state table (by schema) has `run_owner`, added to those made before it */
-  private owned = new Map<string, boolean>();
+  /** The columns added since the state table was first made that each state table (by schema) has (`run_owner`, `cursor_zone`) */
+  private added = new Map<string, Set<string>>();
   constructor(protected readonly db: Adapter) {}
 
   abstract applyBatch(rel: Relation, columns: SyncColumn[], files: AsyncIterable<BatchFile>, pk: string[], stateRel: Relation, stream: string, sourceMax: string | null, replace: boolean, batch: () => BatchInfo): Promise<BatchInfo>;
@@ -24,19 +32,23 @@ export abstract class StandardSyncWriter implements SyncWriter {
   async ensureState(schema: string): Promise<void> {
     const t = (x: Parameters<Adapter['dialect']['type']>[0]) => this.db.dialect.type(x);
     await this.db.ensureSchema(schema);
+    const rel = { schema, identifier: STATE_TABLE };
     await this.db.execute(
-      `create table if not exists ${this.db.dialect.relation({ schema, identifier: STATE_TABLE })} (stream ${t('string')} primary key, cursor_value ${t('timestamp')}, cursor_id ${t('string')}, rows_synced ${t('int')} not null default 0,
+      `create table if not exists ${this.db.dialect.relation(rel)} (stream ${t('string')} primary key, cursor_value ${t('timestamp')}, cursor_id ${t('string')}, rows_synced ${t('int')} not null default 0,
   last_synced_at ${t('timestamp')}, source_max_cursor ${t('timestamp')}, last_status ${t('string')}, last_error ${t('string')}, consecutive_failures integer not null default 0,
-  last_run_rows ${t('int')}, last_run_at ${t('timestamp')}, run_owner ${t('string')})`,
+  last_run_rows ${t('int')}, last_run_at ${t('timestamp')}, run_owner ${t('string')}, cursor_zone ${t('string')})`,
     );
     // (asked first: an ALTER waits for every open transaction on the table, a batch of another stream's run)
-    if (await this.hasOwner({ schema, identifier: STATE_TABLE })) return;
-    try {
-      await this.db.execute(`alter table ${this.db.dialect.relation({ schema, identifier: STATE_TABLE })} add column if not exists run_owner ${t('string')}`);
-      this.owned.set(schema, true);
-    } catch (e) {
-      // a role that writes the state table but does not own it (Postgres: 'must be owner'): synced without run_owner
-      if ((e as { cause?: { code?: string } }).cause?.code !== '42501') throw e;
+    const has = await this.addedColumns(rel);
+    for (const column of ADDED_COLUMNS.filter((c) => !has.has(c))) {
+      try {
+        await this.db.execute(`alter table ${this.db.dialect.relation(rel)} add column if not exists ${column} ${t('string')}`);
+        has.add(column);
+      } catch (e) {
+        // a role that writes the state table but does not own it (Postgres: 'must be owner'): synced without the column
+        if ((e as { cause?: { code?: string } }).cause?.code !== '42501') throw e;
+        return;
+      }
     }
   }
 
@@ -50,10 +62,20 @@ export abstract class StandardSyncWriter implements SyncWriter {
     return `cast(${column} as varchar)`;
   }
 
-  /** Whether the state table has `run_owner` (a table made by an older vigil has not, until its next sync). */
+  /** Which of ADDED_COLUMNS the state table has (a table made by an older vigil has not, until its next sync). */
+  private async addedColumns(stateRel: Relation): Promise<Set<string>> {
+    let has = this.added.get(stateRel.schema);
+    if (!has) {
+      const names = new Set((await this.db.columns(stateRel)).map((c) => c.name.toLowerCase()));
+      has = new Set(ADDED_COLUMNS.filter((c) => names.has(c)));
+      this.added.set(stateRel.schema, has);
+    }
+    return has;
+  }
+
+  /** Whether the state table has `run_owner`. */
   private async hasOwner(stateRel: Relation): Promise<boolean> {
-    if (!this.owned.has(stateRel.schema)) this.owned.set(stateRel.schema, (await this.db.columns(stateRel)).some((c) => c.name.toLowerCase() === 'run_owner'));
-    return this.owned.get(stateRel.schema)!;
+    return (await this.addedColumns(stateRel)).has('run_owner');
   }
 
   async ensureTables(rel: Relation, columns: SyncColumn[]): Promise<ColumnChanges> {
@@ -69,7 +91,7 @@ export abstract class StandardSyncWriter implements SyncWriter {
 
   async readState(stateRel: Relation, stream: string): Promise<StreamState | undefined> {
     const rows = await this.db.query<Record<string, unknown>>(
-      `select stream, ${this.timeText('cursor_value')} as cursor_value, cursor_id, rows_synced, ${this.timeText('last_synced_at')} as last_synced_at, ${this.timeText('source_max_cursor')} as source_max_cursor, last_status, last_error, consecutive_failures${(await this.hasOwner(stateRel)) ? ', run_owner' : ''} from ${this.db.dialect.relation(stateRel)} where stream = ${this.db.dialect.param(1)}`,
+      `select stream, ${this.timeText('cursor_value')} as cursor_value, cursor_id, rows_synced, ${this.timeText('last_synced_at')} as last_synced_at, ${this.timeText('source_max_cursor')} as source_max_cursor, last_status, last_error, consecutive_failures${[...(await this.addedColumns(stateRel))].map((c) => `, ${c}`).join('')} from ${this.db.dialect.relation(stateRel)} where stream = ${this.db.dialect.param(1)}`,
       [stream],
     );
     return rows[0] ? normalizeState(rows[0]) : undefined;
@@ -84,17 +106,19 @@ export abstract class StandardSyncWriter implements SyncWriter {
     await this.db.execute(`update ${d.relation(stateRel)} set cursor_value = ${this.cursorParam(2)} where stream = ${d.param(1)} and cursor_value > ${this.cursorParam(2)}`, [stream, clock]);
   }
 
-  async recordRun(stateRel: Relation, stream: string, status: RunStatus, error: string | null, sourceMax: string | null, rows: number): Promise<void> {
+  async recordRun(stateRel: Relation, stream: string, status: RunStatus, error: string | null, sourceMax: string | null, rows: number, cursorZone?: string | null): Promise<void> {
     const d = this.db.dialect;
     const s = d.relation(stateRel);
     const p = (i: number) => d.param(i);
     const owner = (await this.hasOwner(stateRel)) ? ' run_owner = null,' : '';
+    // (undefined: the run did not get to read it — the one recorded stays)
+    const zone = cursorZone !== undefined && (await this.addedColumns(stateRel)).has('cursor_zone');
     await this.db.execute(
-      `insert into ${s} (stream, last_status, last_error, consecutive_failures, last_run_at, last_synced_at, source_max_cursor, last_run_rows)
-       values (${p(1)}, ${p(2)}, ${p(3)}, ${status === 'error' ? 1 : 0}, now(), ${status === 'success' ? 'now()' : 'NULL'}, ${this.cursorParam(4)}, ${p(5)})
-       on conflict (stream) do update set last_status = excluded.last_status, last_error = excluded.last_error,${owner} consecutive_failures = ${status === 'error' ? `${s}.consecutive_failures + 1` : status === 'interrupted' ? `${s}.consecutive_failures` : '0'},
+      `insert into ${s} (stream, last_status, last_error, consecutive_failures, last_run_at, last_synced_at, source_max_cursor, last_run_rows${zone ? ', cursor_zone' : ''})
+       values (${p(1)}, ${p(2)}, ${p(3)}, ${status === 'error' ? 1 : 0}, now(), ${status === 'success' ? 'now()' : 'NULL'}, ${this.cursorParam(4)}, ${p(5)}${zone ? `, ${p(6)}` : ''})
+       on conflict (stream) do update set last_status = excluded.last_status, last_error = excluded.last_error,${owner}${zone ? ' cursor_zone = excluded.cursor_zone,' : ''} consecutive_failures = ${status === 'error' ? `${s}.consecutive_failures + 1` : status === 'interrupted' ? `${s}.consecutive_failures` : '0'},
          last_run_at = excluded.last_run_at, last_synced_at = coalesce(excluded.last_synced_at, ${s}.last_synced_at), source_max_cursor = coalesce(excluded.source_max_cursor, ${s}.source_max_cursor), last_run_rows = excluded.last_run_rows`,
-      [stream, status, error, sourceMax, rows],
+      [stream, status, error, sourceMax, rows, ...(zone ? [cursorZone] : [])],
     );
   }
 

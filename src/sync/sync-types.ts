@@ -63,6 +63,8 @@ export interface StreamState {
   consecutive_failures: number;
   /** who runs the stream while `last_status` is 'running' (runOwner's JSON); absent in a state table older than it */
   run_owner?: string | null;
+  /** a `timestamp` or `date` cursor: the source's TimeZone its wall time (`cursor_value`, written as UTC) is in; NULL for a timestamptz one, absent in a state table older than it */
+  cursor_zone?: string | null;
 }
 
 /** This process as the owner of a running sync: `{"host","pid","started","proc_start"}` (cas-document.ts's terms). */
@@ -385,7 +387,7 @@ export interface SyncWriter {
    * batches, SIGTERM) keeps the failure count and the last success time; only `success` sets
    * `last_synced_at`.
    */
-  recordRun(stateRel: Relation, stream: string, status: RunStatus, error: string | null, sourceMax: string | null, rows: number): Promise<void>;
+  recordRun(stateRel: Relation, stream: string, status: RunStatus, error: string | null, sourceMax: string | null, rows: number, cursorZone?: string | null): Promise<void>;
   /** --full-refresh: empty the table and forget the stream's cursor, in one transaction. */
   reset(rel: Relation, stateRel: Relation, stream: string): Promise<void>;
   /** Move the stream's cursor back to `clock` (the source's, its text) where it is after it. */
@@ -491,12 +493,23 @@ export interface CursorBounds {
   clock: string;
   /** a cursor without time zone (timestamp, date): the database's TimeZone its clock is read in */
   zone?: string;
-  /** the newest cursor value at or before `clock` (exact text): the state's `source_max_cursor` */
+  /** the newest cursor value at or before `clock` as an instant (UTC text; a wall time read in `zone`): the state's `source_max_cursor` */
   max: string | null;
   /** rows stamped more than a minute after `clock` ('infinity' left out: nullCursorRows), and the latest of them */
   ahead: { rows: number; latest: string | null };
   /** the saved cursor is after `clock` (a future row made it the cursor, before cursors stopped at the clock) */
   savedAhead: boolean;
+}
+
+/** Where a `--since` or `--lookback` pass starts (SyncReader.windowStart). */
+export interface WindowStart {
+  /** in the cursor column's terms (exact text): for a cursor without time zone, the wall time in `zone` */
+  lower: string;
+  /** the same as an instant (UTC text) */
+  instant: string;
+  zone?: string;
+  /** later than the delta start it was compared with */
+  afterDelta: boolean;
 }
 
 export interface SyncReader {
@@ -532,6 +545,12 @@ export interface SyncReader {
   retiredRows(spec: StreamSpec, columns: SyncColumn[], lower: string | null): Promise<number>;
   /** How many rows up to `upto` (cursor <= upto) `spec.retired` does not leave out: 0 when retention deleted every row a sync copied up to that cursor. */
   keptRows(spec: StreamSpec, columns: SyncColumn[], upto: string): Promise<number>;
+  /**
+   * Where a `--since` (`from.since`) or `--mode full --lookback` (`from.lookbackSeconds` before the
+   * source's clock) pass starts, in the cursor column's terms, and whether that is later than
+   * `deltaStart` (where a delta run of the stream starts).
+   */
+  windowStart(spec: StreamSpec, columns: SyncColumn[], from: { since?: Date; lookbackSeconds?: number }, deltaStart: string | null): Promise<WindowStart>;
   /** `cursor` (exact text) moved `seconds` back, as exact text. */
   lookbackFrom(cursor: string, seconds: number): Promise<string>;
   /**
@@ -557,6 +576,7 @@ export function normalizeState(r: Record<string, unknown>): StreamState {
     last_error: (r.last_error as string | null) ?? null,
     consecutive_failures: Number(r.consecutive_failures ?? 0),
     ...(r.run_owner !== undefined ? { run_owner: (r.run_owner as string | null) ?? null } : {}),
+    ...(r.cursor_zone !== undefined ? { cursor_zone: (r.cursor_zone as string | null) ?? null } : {}),
   };
 }
 

@@ -22,3 +22,37 @@ export function parseTimestamp(what: string, text: string): Date | Error {
   if (check.getUTCMonth() !== Number(mo) - 1 || check.getUTCDate() !== Number(d) || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) return bad();
   return date;
 }
+
+const zoneFormats = new Map<string, Intl.DateTimeFormat | null>();
+
+/** `zone`'s offset from UTC at epoch `ms`, in ms; undefined for a zone Intl does not know (a POSIX `EST5EDT,...` spelling). */
+function zoneOffsetMs(zone: string, ms: number): number | undefined {
+  let f = zoneFormats.get(zone);
+  if (f === undefined) {
+    try {
+      f = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    } catch {
+      f = null;
+    }
+    zoneFormats.set(zone, f);
+  }
+  if (!f) return undefined;
+  const p = Object.fromEntries(f.formatToParts(new Date(ms)).map((x) => [x.type, Number(x.value)]));
+  return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - Math.floor(ms / 1000) * 1000;
+}
+
+/**
+ * The instant (epoch ms) of wall time `text` ('2026-12-06 02:00:00.123', an offset it carries
+ * ignored) in IANA zone `zone`, as Postgres reads `text::timestamp at time zone zone` but for the
+ * hour a DST change repeats or skips (either offset may be taken: what `vigil sync status` says
+ * of a lag is the one use). Undefined when the text or the zone is not understood.
+ */
+export function wallTimeMs(text: string, zone: string): number | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2}):(\d{2})(\.\d+)?)?/.exec(text.trim());
+  if (!m) return undefined;
+  const wall = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4] ?? 0), Number(m[5] ?? 0), Number(m[6] ?? 0)) + Math.round(Number(m[7] ?? 0) * 1000);
+  const first = zoneOffsetMs(zone, wall);
+  if (first === undefined) return undefined;
+  const second = zoneOffsetMs(zone, wall - first)!;
+  return wall - second;
+}

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
 import type { SourceNode } from '../../src/compile/manifest.js';
 import { removeStaleBatchDirs, syncStreams } from '../../src/sync/run-sync.js';
-import { csvSeparators, type CursorBounds, type SourceBatch, type StreamSpec, type SyncColumn, type SyncReader } from '../../src/sync/sync-types.js';
+import { csvSeparators, type CursorBounds, type SourceBatch, type StreamSpec, type SyncColumn, type SyncReader, type WindowStart } from '../../src/sync/sync-types.js';
 import { removeDir } from '../helpers.js';
 
 const dirs: string[] = [];
@@ -44,6 +44,9 @@ class MemoryReader implements SyncReader {
   }
   async lookbackFrom(cursor: string): Promise<string> {
     return cursor;
+  }
+  async windowStart(): Promise<WindowStart> {
+    throw new Error('not used: these tests run deltas');
   }
   ordered = true;
   async nullCursorRows(): Promise<number> {

@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import type { PoolClient } from 'pg';
 import type { Relation } from '../dialect.js';
 import { StandardSyncWriter } from '../../sync/standard-sync-writer.js';
-import { bcAfterDate, csvSeparators, fromBatchValue, isArrayColumn, keyColumns, RecordMeter, type BatchFile, type BatchInfo, type CsvSeparators, type CursorBounds, type SourceBatch, type StreamSpec, type SyncColumn, type SyncReader } from '../../sync/sync-types.js';
+import { bcAfterDate, csvSeparators, fromBatchValue, isArrayColumn, keyColumns, RecordMeter, type BatchFile, type BatchInfo, type CsvSeparators, type CursorBounds, type SourceBatch, type WindowStart, type StreamSpec, type SyncColumn, type SyncReader } from '../../sync/sync-types.js';
 import { checkout, pgError, type PostgresAdapter } from './postgres-adapter.js';
 import { didYouMean } from '../../errors.js';
 import { streamProblem, type RetiredRows } from '../../sync/sync-types.js';
@@ -285,6 +285,10 @@ export class PostgresSyncReader implements SyncReader {
         max = r.m as string | null;
         ahead = { n: r.n, m: r.am };
       }
+      // the newest row's time as an instant (for the state's source_max_cursor: status, /health and
+      // the latency alert judge its age): a wall time read in the database's TimeZone (was: the
+      // wall time taken for UTC — "8h old" on fresh rows of a database in America/Los_Angeles)
+      if (max !== null && clockSql.zone) max = String((await one(`select (cast(cast($1 as text) as timestamp) at time zone ${this.db.dialect.literal(clockSql.zone)})::text as m`, [max])).m);
       return { clock, ...(clockSql.zone ? { zone: clockSql.zone } : {}), max: max ?? null, ahead: { rows: Number(ahead.n ?? 0), latest: (ahead.m as string | null) ?? null }, savedAhead: !!k.a };
     });
   }
@@ -302,6 +306,23 @@ export class PostgresSyncReader implements SyncReader {
     const type = columns.find((c) => c.name === spec.cursor);
     const retired = spec.retired ? ` and not coalesce(${retiredSql(spec.retired, columns)}, false)` : '';
     return Number((await this.firstRow(`select count(*) as n from ${this.rel(spec)} where ${q(spec.cursor)} <= cast($1 as ${type?.sourceType ?? type?.pgType ?? 'timestamptz'})${retired}`, [upto]))?.n ?? 0);
+  }
+
+  /**
+   * Where a `--since` or `--lookback` pass starts, in the cursor column's terms: the instant
+   * (`--since`, or the source's clock less `lookbackSeconds`: the repair's "now" is the clock its
+   * rows are stamped by) as itself for a timestamptz cursor, as the wall time of the database's
+   * TimeZone for a `timestamp` or `date` one (was: the UTC wall time, which Postgres compared with
+   * the local one — a repair in a zone west of UTC missed the hours of its offset). `afterDelta`:
+   * it is later than `deltaStart` (where a delta run of the stream starts: lookbackFrom's text).
+   */
+  async windowStart(spec: StreamSpec, columns: SyncColumn[], from: { since?: Date; lookbackSeconds?: number }, deltaStart: string | null): Promise<WindowStart> {
+    const col = columns.find((x) => x.name === spec.cursor);
+    const clock = await this.clockSql(col?.pgType ?? 'timestamp with time zone');
+    const instant = from.since ? 'cast(cast($1 as text) as timestamptz)' : 'statement_timestamp() - make_interval(secs => cast(cast($1 as text) as double precision))';
+    const lower = clock.zone ? `((${instant}) at time zone ${this.db.dialect.literal(clock.zone)})` : `(${instant})`;
+    const r = (await this.firstRow(`select ${lower}::text as l, (${instant})::text as i${deltaStart ? `, ${lower} > cast(cast($2 as text) as ${clock.base}) as a` : ''}`, [from.since ? from.since.toISOString() : String(from.lookbackSeconds ?? 0), ...(deltaStart ? [deltaStart] : [])]))!;
+    return { lower: String(r.l), instant: String(r.i), ...(clock.zone ? { zone: clock.zone } : {}), afterDelta: !!r.a };
   }
 
   async lookbackFrom(cursor: string, seconds: number): Promise<string> {
