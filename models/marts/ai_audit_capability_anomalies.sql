@@ -4,7 +4,8 @@
 -- deviation_state_14d is what the spike/drop alert rules use (with their min_baseline:
 -- var('anomaly_min_baseline')). zscore_7d is seed 001's other
 -- test: the day's deviation from the mean of the 7 preceding days, in sample standard
--- deviations; zscore_state flags it beyond var('anomaly_zscore') (2σ).
+-- deviations; zscore_state flags it beyond var('anomaly_zscore') (2σ). anomaly_state is the
+-- state that flagged the day: the alert rules' deviation_state_14d, else the z-score's.
 -- The UTC day still in progress is judged only for spikes: a partial day already above
 -- the ratio is a real spike, but a "drop" cannot be told apart from "the day is not over".
 with stats as (
@@ -68,5 +69,6 @@ judged as (
 )
 select
   *,
-  deviation_state_14d <> 'normal' or zscore_state <> 'normal' as is_anomaly
+  deviation_state_14d <> 'normal' or zscore_state <> 'normal' as is_anomaly,
+  case when deviation_state_14d <> 'normal' then deviation_state_14d else zscore_state end as anomaly_state
 from judged

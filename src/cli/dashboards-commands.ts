@@ -361,9 +361,11 @@ export class TileQueries {
   /** Queries run, and tiles answered by one run before. */
   queries = 0;
   reused = 0;
+  /** `past`: `at` is a moment before the render (--at): said with each result (TileData.past). */
   constructor(
     private readonly adapter: Adapter,
     private readonly at: Date,
+    private readonly past = false,
   ) {
     this.run = limiter(adapter.maxConcurrency);
   }
@@ -376,15 +378,16 @@ export class TileQueries {
       return known;
     }
     this.queries++;
-    const { adapter, at } = this;
+    const { adapter, at, past } = this;
+    const read = { at: at.toISOString(), ...(past ? { past } : {}) };
     const p = this.run(async (): Promise<TileData> => {
       const t0 = performance.now();
       try {
         // vigil_sync_state before the first sync: no table, no rows ("not synced yet")
-        if (t.syncState && !(await adapter.columns(t.syncState)).length) return { ok: true, rows: [], seconds: (performance.now() - t0) / 1000, at: at.toISOString() };
+        if (t.syncState && !(await adapter.columns(t.syncState)).length) return { ok: true, rows: [], seconds: (performance.now() - t0) / 1000, ...read };
         const [rows, prev, count] = await Promise.all([adapter.query(adapter.dialect.bindEvalTime(t.sql, at)), t.previousSql ? adapter.query(adapter.dialect.bindEvalTime(t.previousSql, at)) : Promise.resolve(undefined), t.countSql ? adapter.query(adapter.dialect.bindEvalTime(t.countSql, at)) : Promise.resolve(undefined)]);
         const total = count ? Number(count[0]?.n ?? Object.values(count[0] ?? {})[0]) : undefined;
-        return { ok: true, rows, previous: prev?.[0], seconds: (performance.now() - t0) / 1000, at: at.toISOString(), ...(total !== undefined && Number.isFinite(total) ? { total } : {}) };
+        return { ok: true, rows, previous: prev?.[0], seconds: (performance.now() - t0) / 1000, ...read, ...(total !== undefined && Number.isFinite(total) ? { total } : {}) };
       } catch (e) {
         return { ok: false, error: redact((e as Error).message.split('\n')[0]) };
       }
@@ -419,10 +422,10 @@ export interface SiteWalk {
  * (site.register). `onTile` gets each tile's result as it arrives (the render draws it then,
  * while the other queries still run). The adapter is left open.
  */
-export async function walkSite(ds: CompiledDashboard[], site: Site, adapter: Adapter, at: Date, onTile?: (d: CompiledDashboard, file: string, ct: Tile, x: TileData) => void): Promise<SiteWalk> {
+export async function walkSite(ds: CompiledDashboard[], site: Site, adapter: Adapter, at: Date, onTile?: (d: CompiledDashboard, file: string, ct: Tile, x: TileData) => void, past = false): Promise<SiteWalk> {
   const { compileTileWithFilters } = await import('../dashboards/tile-sql.js');
-  const { rawRowsSql } = await import('../dashboards/raw-rows.js');
-  const q = new TileQueries(adapter, at);
+  const { rawRowsSql, rawRowsCountSql } = await import('../dashboards/raw-rows.js');
+  const q = new TileQueries(adapter, at, past);
   const data = new Map<string, Map<string, TileData>>();
   const pending: Array<Promise<unknown>> = [];
   const warnings: string[] = [];
@@ -448,7 +451,8 @@ export async function walkSite(ds: CompiledDashboard[], site: Site, adapter: Ada
   const startRaw = (d: CompiledDashboard, ct: Tile, page: RawPage) => {
     const r: SiteWalk['raws'][number] = { page, d, ct, sql: rawRowsSql(ct.rawRows!, page.values, adapter.dialect) };
     raws.push(r);
-    pending.push(q.get({ sql: r.sql }).then((x) => (r.data = x)));
+    // (and counted: the page says how many rows there are beyond its limit)
+    pending.push(q.get({ sql: r.sql, countSql: rawRowsCountSql(ct.rawRows!, page.values, adapter.dialect) }).then((x) => (r.data = x)));
   };
   for (const d of ds) {
     for (const tab of d.tabs) {
@@ -514,6 +518,8 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
   const ds = pick(c.dashboards, o.select);
   refusePii(c.pii, ds);
   const at = parseAt(o.at);
+  // --at a moment already gone: a table's row of that day (a date) may hold rows written after it
+  const past = o.at !== undefined && at.getTime() < Date.now();
   const baseUrl = await baseUrlOf(o.baseUrl, c.files.project);
   const dir = folderFlag('--out', o.out);
   refuseOverProject(dir, o.out, { site: true }, [SITE_LIST, 'index.html', ...ds.map((d) => `${d.dashboard.name}.html`)], c.files);
@@ -590,7 +596,7 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
         p.catch(() => undefined); // (thrown by the Promise.all below, once the queries are done)
         drawing.push(p);
       }
-    });
+    }, past);
     await Promise.all(drawing);
     colors.assign(fresh);
     for (const draw of last) draw();

@@ -96,6 +96,18 @@ export function nextDay(day: string): string {
  */
 export function rawRowsSql(rr: CompiledRawRows, values: Record<string, FilterValue>, dialect: Dialect): string {
   const q = (c: string) => dialect.quoteIdent(c);
+  const order = rr.day ? `${q(rr.day.column)} desc` : undefined;
+  return [`select ${rr.columns.map(q).join(', ')}`, `from ${rr.relation}`, ...rawRowsWhere(rr, values, dialect), ...(order ? [`order by ${order}`] : []), `limit ${rr.limit}`].join('\n');
+}
+
+/** The rows rawRowsSql selects, counted without its limit (the page says "first 100 of 4,042 rows"). */
+export function rawRowsCountSql(rr: CompiledRawRows, values: Record<string, FilterValue>, dialect: Dialect): string {
+  return [`select count(*) as ${dialect.quoteIdent('n')}`, `from ${rr.relation}`, ...rawRowsWhere(rr, values, dialect)].join('\n');
+}
+
+/** The WHERE clause of a row's raw rows (as a list of lines: none without conditions). */
+function rawRowsWhere(rr: CompiledRawRows, values: Record<string, FilterValue>, dialect: Dialect): string[] {
+  const q = (c: string) => dialect.quoteIdent(c);
   const where: string[] = [];
   if (rr.readFilter) where.push(rr.readFilter);
   for (const col of Object.keys(rr.match)) where.push(`${q(col)} = ${dialect.literal(values[col])}`);
@@ -104,8 +116,7 @@ export function rawRowsSql(rr: CompiledRawRows, values: Record<string, FilterVal
     const c = q(rr.day.column);
     where.push(`${c} >= ${dayBound(dialect, day, rr.day.type)}`, `${c} < ${dayBound(dialect, nextDay(day), rr.day.type)}`);
   }
-  const order = rr.day ? `${q(rr.day.column)} desc` : undefined;
-  return [`select ${rr.columns.map(q).join(', ')}`, `from ${rr.relation}`, ...(where.length ? [`where ${where.join('\n  and ')}`] : []), ...(order ? [`order by ${order}`] : []), `limit ${rr.limit}`].join('\n');
+  return where.length ? [`where ${where.join('\n  and ')}`] : [];
 }
 
 /** The fields of the tile a raw-row action reads from the row. */

@@ -69,6 +69,9 @@ const HEAD_H = 24;
 /** A line of a tile's description: it takes as many as its text needs, up to a third of the tile. */
 const DESC_H = 16;
 const FOOT_H = 20;
+/** A further line of a tile's title (13 px, bold), or of its footer (11 px): they wrap, never cut. */
+const TITLE_LINE_H = 18;
+const FOOT_LINE_H = 15;
 /** Page width the screenshots use: the grid plus the page's side padding. */
 export const PAGE_WIDTH = GRID_WIDTH + 2 * 24;
 
@@ -434,8 +437,9 @@ function keyOf(v: unknown, f: CompiledField | undefined): Key {
  * its values are partial, and a chart says so instead of showing a drop. Only the last category
  * can be (a later one would lie in the future). Returns its index, or -1.
  */
-function partialIndex(keys: Key[], f: CompiledField | undefined, at: number | undefined): number {
+function partialIndex(keys: Key[], f: CompiledField | undefined, read: ReadAt | undefined): number {
   const last = keys[keys.length - 1];
+  const at = read?.ms;
   if (at === undefined || !last || last.kind !== 'date' || typeof last.sort !== 'number') return -1;
   const start = new Date(last.sort);
   // without a granularity only whole days count as periods (an hourly or raw-timestamp axis is not marked)
@@ -447,7 +451,7 @@ function partialIndex(keys: Key[], f: CompiledField | undefined, at: number | un
 }
 
 /** The segment of a line into its partial point (`from` the point before it, by category index): shaded, dashed, labelled "partial". */
-function partialBand(from: number, to: number): Record<string, unknown> {
+function partialBand(from: number, to: number, tag = 'partial'): Record<string, unknown> {
   return {
     type: 'line',
     data: [],
@@ -455,7 +459,7 @@ function partialBand(from: number, to: number): Record<string, unknown> {
     markArea: {
       silent: true,
       itemStyle: { color: 'rgba(148,163,184,0.16)', borderColor: '#94a3b8', borderWidth: 1, borderType: 'dashed' },
-      label: { show: true, position: 'insideTop', color: MUTED, fontSize: 10, formatter: 'partial' },
+      label: { show: true, position: 'insideTop', color: MUTED, fontSize: 10, formatter: tag },
       data: [[{ xAxis: from }, { xAxis: to }]],
     },
   };
@@ -464,8 +468,38 @@ function partialBand(from: number, to: number): Record<string, unknown> {
 /** A bar or heatmap cell of a partial period: faded, with a dashed edge. */
 const PARTIAL_ITEM = { opacity: 0.55, borderType: 'dashed', borderColor: '#64748b', borderWidth: 1 };
 
-function partialNote(label: string, at: number): string {
-  return `${label} is partial: data as of ${asOf(new Date(at).toISOString())}`;
+/** When a tile's rows were read: `ms` (the render's time, or --at), and whether that is a moment already gone (--at). */
+export interface ReadAt {
+  ms: number;
+  past: boolean;
+}
+
+/** The period of `at`, marked on a date axis (partialIndex): its axis tag and its footer note. */
+interface Mark {
+  index: number;
+  tag: string;
+  note: string;
+}
+
+/**
+ * The last category when it is the period of `read` (partialIndex). On a column of type date
+ * read `--at` a moment already gone, it is not "partial as of then": its rows are what the
+ * table's build computed, perhaps with rows written after that moment (a date cannot be cut
+ * at an hour). It is marked "as built" instead.
+ */
+function periodMark(keys: Key[], f: CompiledField | undefined, read: ReadAt | undefined): Mark | undefined {
+  const index = partialIndex(keys, f, read);
+  if (index < 0) return undefined;
+  const label = keys[index].label;
+  return read!.past && isDate(f?.type) ? { index, tag: 'as built', note: asBuiltNote(label, read!.ms) } : { index, tag: 'partial', note: `${label} is partial: data as of ${asOf(new Date(read!.ms).toISOString())}` };
+}
+
+/** The period `label` (holding `at`) as a table of dates holds it, said: "Dec 5 as built: daily rows, not cut at 20:00 UTC". */
+function asBuiltNote(label: string, at: number): string {
+  const iso = new Date(at).toISOString();
+  // the time alone when the label is the day of `at`
+  const when = label === formatDateShort(new Date(iso.slice(0, 10))) ? `${iso.slice(11, 16)} UTC` : asOf(iso);
+  return `${label} as built: daily rows, not cut at ${when}`;
 }
 
 /** Distinct values of a column, by value (two days a year apart are two categories): in the order
@@ -816,7 +850,7 @@ function bandSeries(lines: Array<Record<string, unknown>>, series: Series[]): Ar
   return out;
 }
 
-function lineAreaBar(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number, h: number, id: string, at: number | undefined, hrefOf: HrefOf | undefined, colors: CategoryColors): ChartResult {
+function lineAreaBar(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number, h: number, id: string, at: ReadAt | undefined, hrefOf: HrefOf | undefined, colors: CategoryColors): ChartResult {
   const type = ct.tile.type;
   const f = fieldsOf(ct, rows);
   const stacked = !!ct.tile.stacked && (type === 'area' || type === 'bar');
@@ -824,7 +858,8 @@ function lineAreaBar(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: 
   const horizontal = type === 'bar' && cats.length > 0 && cats.every((c) => c.kind === 'text') && f.x != null;
   // the period still running at render time is not read as a drop: its axis label says
   // "partial", a line's segment into it is shaded, a bar in it is drawn faded with a dashed edge
-  const partial = partialIndex(cats, f.x, at);
+  const mark = periodMark(cats, f.x, at);
+  const partial = mark?.index ?? -1;
   // up to two value axes, by format (e.g. a count and a rate)
   const formats: Array<string | undefined> = [];
   for (const s of series) if (!formats.includes(s.measure.format)) formats.push(s.measure.format);
@@ -873,7 +908,7 @@ function lineAreaBar(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: 
     return base;
   });
   const catAxis = categoryAxis(
-    cats.map((c, i) => (i === partial ? `${c.label}${horizontal ? ' ' : '\n'}(partial)` : c.label)),
+    cats.map((c, i) => (i === partial ? `${c.label}${horizontal ? ' ' : '\n'}(${mark!.tag})` : c.label)),
     horizontal ? { inverse: true, axisLine: { show: false } } : { boundaryGap: type === 'bar' },
     horizontal ? undefined : w - 60 * (dual ? 2 : 1),
     cats,
@@ -885,8 +920,8 @@ function lineAreaBar(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: 
   if (ct.tile.bands && type === 'line') es.push(...bandSeries(es, series));
   if (partial >= 0) {
     if (type === 'bar') for (const x of es) x.data = (x.data as Array<number | null>).map((v, i) => (i === partial ? { value: v, itemStyle: PARTIAL_ITEM } : v));
-    else if (partial > 0) es.push({ ...partialBand(partial - 1, partial), yAxisIndex: 0 });
-    notes.push(partialNote(cats[partial].label, at!));
+    else if (partial > 0) es.push({ ...partialBand(partial - 1, partial, mark!.tag), yAxisIndex: 0 });
+    notes.push(mark!.note);
   }
   const option: EChartsCoreOption = {
     ...baseOption(),
@@ -936,7 +971,7 @@ function lineAreaBar(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: 
   return { svg, notes, clicks };
 }
 
-function donut(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number, h: number, id: string, _at: number | undefined, hrefOf: HrefOf | undefined, colors: CategoryColors): ChartResult {
+function donut(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number, h: number, id: string, _at: ReadAt | undefined, hrefOf: HrefOf | undefined, colors: CategoryColors): ChartResult {
   const f = fieldsOf(ct, rows);
   const dim = f.x ?? f.dims[0];
   const m = f.measures[0];
@@ -1010,7 +1045,7 @@ function donut(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number
   return { svg: renderSvg(option, w, h, id), notes, clicks };
 }
 
-function heatmap(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number, h: number, id: string, at?: number, hrefOf?: HrefOf): ChartResult {
+function heatmap(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number, h: number, id: string, at?: ReadAt, hrefOf?: HrefOf): ChartResult {
   const f = fieldsOf(ct, rows);
   const m = f.measures[0];
   const xs = distinctKeys(rows, f.x, ct.tile.sort.length > 0);
@@ -1046,24 +1081,27 @@ function heatmap(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: numb
   const cellH = (h - gridTop - gridBottom - 20) / Math.max(1, ys.length);
   const cellW = (w - 140) / Math.max(1, xs.length);
   const showLabels = cellH >= 16 && cellW >= 34 && data.length <= 200;
+  const cellText = cellLabels(data.map((v) => v[2]), m.format, cellW);
   // a warm scale where lower is better (risk, errors): its darkest cells are the bad ones
   const warm = m.better === 'lower';
   // the period still running at render time (its column, or its row when the dates are the rows, is marked, not read as a drop)
-  const partial = partialIndex(xs, f.x, at);
-  const partialY = partialIndex(ys, f.y, at);
+  const markX = periodMark(xs, f.x, at);
+  const markY = periodMark(ys, f.y, at);
+  const partial = markX?.index ?? -1;
+  const partialY = markY?.index ?? -1;
   const option: EChartsCoreOption = {
     ...baseOption(),
     grid: { left: 4, right: 8, top: gridTop, bottom: gridBottom },
     // (a partial period's label is kept when the others are thinned out)
     xAxis: categoryAxis(
-      xs.map((k, i) => (i === partial ? `${k.label}\n(partial)` : k.label)),
+      xs.map((k, i) => (i === partial ? `${k.label}\n(${markX!.tag})` : k.label)),
       { splitArea: { show: false } },
       w - 120,
       xs,
       partial >= 0,
     ),
     yAxis: categoryAxis(
-      ys.map((k, i) => (i === partialY ? `${k.label} (partial)` : k.label)),
+      ys.map((k, i) => (i === partialY ? `${k.label} (${markY!.tag})` : k.label)),
       { inverse: true, axisLine: { show: false } },
       undefined,
       undefined,
@@ -1091,7 +1129,7 @@ function heatmap(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: numb
         // the column of a partial period faded, with a dashed edge
         data: data.map((v) => ({ value: v, label: { color: (v[2] - min) / (max - min) > 0.55 ? '#ffffff' : TEXT }, ...(v[0] === partial || v[1] === partialY ? { itemStyle: PARTIAL_ITEM } : {}) })),
         itemStyle: { borderColor: '#fff', borderWidth: 1 },
-        label: { show: showLabels, fontSize: 10, formatter: (p: { value: [number, number, number] }) => formatAxisValue(p.value[2], m.format, max) },
+        label: { show: showLabels, fontSize: 10, formatter: (p: { value: [number, number, number] }) => cellText(p.value[2]) },
         emphasis: { disabled: true },
       },
     ],
@@ -1105,8 +1143,22 @@ function heatmap(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: numb
     });
     clicks = { p };
   }
-  const notes = [...(partial >= 0 ? [partialNote(xs[partial].label, at!)] : []), ...(partialY >= 0 ? [partialNote(ys[partialY].label, at!)] : [])];
+  const notes = [markX, markY].filter((x) => x !== undefined).map((x) => x.note);
   return { svg: renderSvg(option, w, h, id), notes, clicks };
+}
+
+/**
+ * A heatmap's cell labels, all at one precision: exact ("818", "1,204") when the widest fits a
+ * cell, else all in the unit of the largest ("0.8k", "1.2k", "12.3k"), never "1k" beside "818".
+ */
+function cellLabels(values: number[], format: string | undefined, cellW: number): (v: number) => string {
+  const exact = (v: number) => formatValue(v, format);
+  if (values.every((v) => approxTextWidth(exact(v), 10) <= cellW - 6)) return exact;
+  const top = values.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
+  // percent, ms, minutes: in the one unit of the scale's top
+  if (format && !['number', 'integer', 'usd'].includes(format)) return (v) => formatAxisValue(v, format, top);
+  const [div, suffix] = top >= 1e9 ? [1e9, 'B'] : top >= 1e6 ? [1e6, 'M'] : top >= 1e3 ? [1e3, 'k'] : [1, ''];
+  return (v) => `${v < 0 ? '-' : ''}${format === 'usd' ? '$' : ''}${trimFixed(Math.abs(v) / div, div === 1 ? 2 : 1)}${suffix}`;
 }
 
 /** The quantile a measure stands for, from its aggregation or its name (p95_latency_ms...). */
@@ -1426,6 +1478,9 @@ function cfStyle(color: string): string {
   return `background-color:color-mix(in srgb, ${color} 16%, white);box-shadow:inset 3px 0 0 ${color};color:color-mix(in srgb, ${color} 65%, black);font-weight:600`;
 }
 
+/** Characters past which a table cell's text wraps (a shorter one keeps to one line). */
+const LONG_CELL = 20;
+
 /** table: formatted cells; conditional formatting (the first rule that holds colors the cell);
  * links with {{column}} templates become a column of per-row links. */
 function tableHtml(ct: CompiledTile, rows: Array<Record<string, unknown>>, links: PageLinks): string {
@@ -1452,7 +1507,11 @@ function tableHtml(ct: CompiledTile, rows: Array<Record<string, unknown>>, links
         const color = rule && safeColor(rule.color);
         if (color) attrs += ` data-cf="${escapeHtml(color)}" style="${cfStyle(color)}"`;
       }
-      const text = escapeHtml(formatValue(v, fmt));
+      const shown = formatValue(v, fmt);
+      // a long value wraps (on a line of its own at a word, else anywhere) instead of pushing the
+      // later columns and the row's links out of the tile
+      if (!numeric.get(f.name) && shown.length > LONG_CELL) attrs += ' class="wrap"';
+      const text = escapeHtml(shown);
       return `<td${attrs}>${target && linkCell(f, i) ? `<a class="drill-link" href="${escapeHtml(target.href)}">${text}</a>` : text}</td>`;
     });
     if (rowLinks.length || raw) {
@@ -1484,7 +1543,7 @@ function tileBox(ct: CompiledTile): { w: number; h: number } {
 
 /** `at`: when the data was read (a period still running then is marked partial). */
 /** `colors`: the render's category colors (category-colors.ts). */
-const CHARTS: Record<string, (ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number, h: number, id: string, at: number | undefined, hrefOf: HrefOf | undefined, colors: CategoryColors) => ChartResult> = {
+const CHARTS: Record<string, (ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number, h: number, id: string, at: ReadAt | undefined, hrefOf: HrefOf | undefined, colors: CategoryColors) => ChartResult> = {
   line: lineAreaBar,
   area: lineAreaBar,
   bar: lineAreaBar,
@@ -1539,6 +1598,10 @@ function tileHtml(d: CompiledDashboard, untyped: CompiledTile, data: TileData | 
   // words that do not fit at a line's end); the chart takes the rest
   const descLines = showDesc ? Math.min(Math.floor(box.h / 3 / DESC_H), Math.ceil(approxTextWidth(t.description!, 12) / ((box.w - 2 * PAD_X) * 0.9))) : 0;
   const descH = descLines * DESC_H;
+  // the title wraps onto the lines it needs (bold: wider than approxTextWidth's average), never cut;
+  // the model's name beside it gives way first
+  const titleLines = Math.max(1, Math.ceil((approxTextWidth(t.title, w <= 3 ? 12 : 13) * 1.15) / (box.w - 2 * PAD_X)));
+  const headH = HEAD_H + (titleLines - 1) * TITLE_LINE_H;
   const staticLinks = t.links.filter((l) => !hasTemplate(l.url) || (t.type !== 'table' && data?.ok && data.rows.length === 1));
   const drill = t.drilldown;
   const rows = data?.ok ? data.rows : [];
@@ -1555,6 +1618,8 @@ function tileHtml(d: CompiledDashboard, untyped: CompiledTile, data: TileData | 
     }
   }
   const footParts: string[] = [];
+  /** footParts as text: what the footer's lines are measured by */
+  const footTexts: string[] = [];
   if (drill) {
     // "by capability" (values from the row), "date_range 7d" (set as written)
     const cols = Object.entries(drill.filters).map(([k, v]) => (/\{\{/.test(v) ? v.replace(/\{\{\s*([^}]*?)\s*\}\}/g, '$1') : `${k} ${v}`));
@@ -1567,16 +1632,23 @@ function tileHtml(d: CompiledDashboard, untyped: CompiledTile, data: TileData | 
       : '';
     const by = cols.length ? (Object.values(drill.filters).every((v) => /\{\{/.test(v)) ? ` by ${cols.join(', ')}` : `, ${cols.join(', ')}`) : '';
     footParts.push(`<span class="drill">Drill-down: ${to}${escapeHtml(by)}${menu}</span>`);
+    footTexts.push(`Drill-down: ${tabTitle}${by}${menu ? ` ${targets.size} pages ▾` : ''}`);
   }
   for (const l of staticLinks) {
     const filled = fillTemplate(l.url, data?.ok ? data.rows[0] : undefined);
     const url = filled && linkUrl(filled, links);
-    if (url) footParts.push(`<a class="link" href="${escapeHtml(url)}">${escapeHtml(l.label)} ↗</a>`);
+    if (url) {
+      footParts.push(`<a class="link" href="${escapeHtml(url)}">${escapeHtml(l.label)} ↗</a>`);
+      footTexts.push(`${l.label} ↗`);
+    }
   }
   const hrefOf: HrefOf | undefined = drill && !fixed && targets.size ? (r) => links.row(ct, r)?.href : undefined;
 
   let body: string;
   const notes: string[] = [];
+  // read --at a moment already gone from a table of dates: its day of --at is what the build
+  // computed (a chart with that day on its date axis marks it there)
+  if (data?.ok && data.past && data.at && ct.dayWindow && data.rows.length && !marksDay(ct)) notes.push(asBuiltNote(formatDateShort(new Date(data.at.slice(0, 10))), Date.parse(data.at)));
   let clicks: ClickMap | undefined;
   if (!data) body = `<div class="nodata">No data (the tile was not queried)</div>`;
   else if (!data.ok) body = `<div class="error" role="alert"><strong>Query failed</strong><pre>${escapeHtml(data.error)}</pre></div>`;
@@ -1599,21 +1671,21 @@ function tileHtml(d: CompiledDashboard, untyped: CompiledTile, data: TileData | 
     const empty = t.type === 'gauge' ? [] : noValues(ct, data.rows);
     if (empty.length) notes.push(`no values for ${empty.join(', ')} (NULL in every row)`);
     const chartW = Math.round(box.w - 2 * PAD_X);
-    const chartH = (footH: number) => Math.max(40, Math.round(box.h - 2 * PAD_Y - HEAD_H - descH - footH - 4));
+    const chartH = (footH: number) => Math.max(40, Math.round(box.h - 2 * PAD_Y - headH - descH - footH - 4));
     try {
       const draw = CHARTS[t.type];
-      const at = data.at === undefined ? undefined : Date.parse(data.at);
-      let footer = footParts.length > 0 || notes.length > 0 || t.type === 'box';
-      if (!footer) {
-        // a note ("Other" sums..., partial) needs a footer: asked first without drawing, so that the chart is drawn once, at its size
-        notesOnly = true;
-        try {
-          footer = draw(ct, data.rows, chartW, chartH(0), `t-${t.id}`, at, hrefOf, colors).notes.length > 0;
-        } finally {
-          notesOnly = false;
-        }
+      const at = data.at === undefined ? undefined : { ms: Date.parse(data.at), past: !!data.past };
+      // the chart's notes ("Other" sums..., partial) go in the footer, on the lines they need: asked
+      // first without drawing, so that the chart is drawn once, at its size
+      let chartNotes: string[];
+      notesOnly = true;
+      try {
+        chartNotes = draw(ct, data.rows, chartW, chartH(0), `t-${t.id}`, at, hrefOf, colors).notes;
+      } finally {
+        notesOnly = false;
       }
-      const r = draw(ct, data.rows, chartW, chartH(footer ? FOOT_H : 0), `t-${t.id}`, at, hrefOf, colors);
+      const footItems = [...notes, ...chartNotes, ...footTexts];
+      const r = draw(ct, data.rows, chartW, chartH(footItems.length ? footHeight(footItems, chartW) : 0), `t-${t.id}`, at, hrefOf, colors);
       body = `<div class="chart">${r.svg}</div>`;
       notes.push(...r.notes);
       clicks = r.clicks;
@@ -1629,12 +1701,45 @@ function tileHtml(d: CompiledDashboard, untyped: CompiledTile, data: TileData | 
   return [
     // a narrow tile gives its title the whole width (the model is in the title's tooltip): no cut titles
     `<div class="tile${w <= 3 ? ' narrow' : ''}" data-tile="${escapeHtml(t.id)}" data-type="${escapeHtml(t.type)}"${drillAttr} style="grid-column:${x + 1} / span ${w};grid-row:${y + 1} / span ${h}">`,
-    `<div class="tile-head"><h3 title="${escapeHtml(tooltip)}">${heading}</h3><span class="model">${escapeHtml(ct.model)}</span></div>`,
+    `<div class="tile-head"${titleLines > 1 ? ` style="height:${headH}px"` : ''}><h3 title="${escapeHtml(tooltip)}">${heading}</h3><span class="model">${escapeHtml(ct.model)}</span></div>`,
     showDesc ? `<p class="desc" style="height:${descH}px;-webkit-line-clamp:${descLines}">${escapeHtml(t.description)}</p>` : '',
     `<div class="tile-body">${body}</div>`,
-    foot.length ? `<div class="tile-foot">${foot.join('')}</div>` : '',
+    foot.length ? `<div class="tile-foot"${footStyle(footTexts, notes, box)}>${foot.join('')}</div>` : '',
     `</div>`,
   ].join('');
+}
+
+/**
+ * The height of a tile footer holding `items` (texts) at `width`: side by side, 12 px apart, on
+ * as many lines as they need (an item wider than a line wraps within itself).
+ */
+function footHeight(items: string[], width: number): number {
+  let lines = 1;
+  let x = 0;
+  for (const s of items) {
+    // (the footer's 11 px text, a little wider than approxTextWidth's average, for the words that do not fit at a line's end)
+    const iw = approxTextWidth(s, 11) * 1.1;
+    if (x > 0 && x + 12 + iw > width) {
+      lines++;
+      x = 0;
+    }
+    if (iw > width) {
+      lines += Math.ceil(iw / width) - 1;
+      x = width;
+    } else x += (x > 0 ? 12 : 0) + iw;
+  }
+  return FOOT_H + (lines - 1) * FOOT_LINE_H;
+}
+
+/** A footer's height when it needs more than one line (the chart was sized for it). */
+function footStyle(footTexts: string[], notes: string[], box: { w: number }): string {
+  const h = footHeight([...notes, ...footTexts], Math.round(box.w - 2 * PAD_X));
+  return h > FOOT_H ? ` style="height:${h}px"` : '';
+}
+
+/** Whether the tile's chart has its date window's column on an axis, where periodMark marks the day of --at. */
+function marksDay(ct: CompiledTile): boolean {
+  return ['line', 'area', 'bar', 'heatmap'].includes(ct.tile.type) && ct.fields.some((f) => f.kind === 'dimension' && f.column === ct.dayWindow && (ct.tile.type === 'heatmap' || f.role !== 'series') && isDate(f.type));
 }
 
 function filterValue(type: string | undefined, v: string | undefined): string {
@@ -1684,7 +1789,7 @@ h2{font-size:18px;margin:0;font-weight:650}
 .grid{display:grid;grid-template-columns:repeat(${GRID_COLUMNS},minmax(0,1fr));grid-auto-rows:${ROW_HEIGHT}px;gap:${GAP}px}
 .tile{background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:${PAD_Y}px ${PAD_X}px;display:flex;flex-direction:column;min-width:0;overflow:hidden;box-shadow:0 1px 2px rgba(0,0,0,.04)}
 .tile-head{display:flex;justify-content:space-between;align-items:baseline;gap:8px;height:${HEAD_H}px;flex:none}
-h3{font-size:13px;font-weight:650;margin:0;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;color:#111827;min-width:0;flex:0 1 auto}
+h3{font-size:13px;line-height:${TITLE_LINE_H}px;font-weight:650;margin:0;overflow-wrap:anywhere;color:#111827;min-width:0;flex:0 1 auto}
 h3 a{color:#111827;border-bottom:1px dashed #93c5fd}
 .model{font-size:11px;color:#9ca3af;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;min-width:0;flex:0 1000 auto}
 .tile.narrow .model{display:none}
@@ -1692,25 +1797,26 @@ h3 a{color:#111827;border-bottom:1px dashed #93c5fd}
 .desc{margin:0;font-size:12px;line-height:${DESC_H}px;color:${MUTED};overflow:hidden;display:-webkit-box;-webkit-box-orient:vertical;flex:none}
 .tile-body{flex:1;min-height:0;position:relative}
 .chart svg{display:block;width:100%;height:auto}
-.tile-foot{height:${FOOT_H}px;flex:none;display:flex;gap:12px;align-items:flex-end;font-size:11px;color:${MUTED};white-space:nowrap;overflow:hidden}
+.tile-foot{min-height:${FOOT_H}px;flex:none;display:flex;flex-wrap:wrap;column-gap:12px;align-items:flex-end;align-content:flex-end;font-size:11px;line-height:${FOOT_LINE_H}px;color:${MUTED}}
 .tile-foot .link{margin-left:auto}
-.note{overflow:hidden;text-overflow:ellipsis}
+.note{overflow-wrap:anywhere;min-width:0}
 .kpi{display:flex;flex-direction:column;justify-content:center;height:100%}
 .kpi-value{font-size:28px;font-weight:700;line-height:1.1;letter-spacing:-.01em;white-space:nowrap}
 .kpi.tall .kpi-value{font-size:40px}
-.kpi-change{font-size:12px;margin-top:3px;color:${MUTED};white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+.kpi-change{font-size:12px;margin-top:3px;color:${MUTED};overflow-wrap:anywhere}
 .kpi.tall .kpi-change{font-size:13px;margin-top:6px}
 .kpi-change.good{color:${GOOD}}.kpi-change.bad{color:${BAD}}.kpi-change.neutral{color:${TEXT}}
 .kpi-change .muted{color:${MUTED};font-weight:400}
 .kpi-extra{font-size:12px;color:${MUTED}}
-.kpi-threshold{font-size:12px;color:${MUTED};margin-top:3px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+.kpi-threshold{font-size:12px;color:${MUTED};margin-top:3px;overflow-wrap:anywhere}
 .kpi-threshold .th+.th{margin-left:10px}
 .kpi-threshold i{display:inline-block;width:14px;border-top:2px dashed;vertical-align:middle;margin-right:5px}
-.kpi-window{font-size:12px;color:${MUTED};white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+.kpi-window{font-size:12px;color:${MUTED};overflow-wrap:anywhere}
 .table-wrap{height:100%;overflow:auto}
 table{border-collapse:collapse;width:100%;font-size:12px}
 th{position:sticky;top:0;background:#f9fafb;text-align:left;font-weight:600;color:#374151;padding:6px 8px;border-bottom:1px solid #e5e7eb;white-space:nowrap}
 td{padding:5px 8px;border-bottom:1px solid #f1f2f4;white-space:nowrap}
+td.wrap{white-space:normal;overflow-wrap:anywhere;min-width:10em}
 .num{text-align:right;font-variant-numeric:tabular-nums}
 td.links{text-align:right}
 tbody tr:nth-child(even) td:not([data-cf]){background:#fcfcfd}
@@ -1719,7 +1825,7 @@ tbody tr:nth-child(even) td:not([data-cf]){background:#fcfcfd}
 .error pre{margin:4px 0 0;white-space:pre-wrap;word-break:break-word;font:11px/1.4 ui-monospace,"DejaVu Sans Mono",monospace}
 .muted{color:${MUTED}}.small{font-size:11px}
 footer{max-width:${GRID_WIDTH + 48}px;margin:0 auto;padding:0 24px 24px;color:#9ca3af;font-size:11px}
-@media (max-width:900px){.grid{grid-template-columns:1fr;grid-template-rows:none!important;grid-auto-rows:auto}.tile{grid-column:auto!important;grid-row:auto!important}.tile-body{flex:none}.kpi{height:auto;padding:6px 0}.table-wrap{max-height:480px}.nodata,.error{min-height:90px}.top-row{flex-direction:column}.meta{text-align:left}.tab-context{display:none}}
+@media (max-width:900px){.grid{grid-template-columns:1fr;grid-template-rows:none!important;grid-auto-rows:auto}.tile{grid-column:auto!important;grid-row:auto!important}.tile-body{flex:none}.tile-head{height:auto!important;min-height:${HEAD_H}px;flex-wrap:wrap;row-gap:0}.model{white-space:normal;overflow-wrap:anywhere}.desc{height:auto!important;display:block}.tile-foot{height:auto!important;padding-top:4px}.kpi{height:auto;padding:6px 0}.table-wrap{max-height:480px}.nodata,.error{min-height:90px}.top-row{flex-direction:column}.meta{text-align:left}.tab-context{display:none}}
 @media print{nav.tabbar{position:static}section.tab{break-before:page}}
 `;
 
@@ -1877,9 +1983,13 @@ export function renderRawRowsHtml(p: RawRowsPage): string {
     body = `<div class="table-wrap raw"><table data-raw-rows><thead><tr>${head}</tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
   }
   // newest first by the day column; without one the query has no order by, and the page says none
+  // cut at its limit: "first 100 of 4,042 rows", as a table tile says it
   const n = data?.ok ? data.rows.length : 0;
-  const order = n >= rr.limit ? ` (the first ${rr.limit}${rr.day ? ', newest first' : ' the warehouse returned'}).` : rr.day ? ', newest first.' : '.';
-  const count = data?.ok ? `${n} row${n === 1 ? '' : 's'}${order}` : '';
+  const total = data?.ok ? data.total : undefined;
+  const cut = n >= rr.limit && (total === undefined || total > n);
+  const rowsText = cut ? (total === undefined ? `first ${formatValue(n, 'integer')} rows` : `first ${formatValue(n, 'integer')} of ${formatValue(total, 'integer')} rows`) : `${formatValue(n, 'integer')} row${n === 1 ? '' : 's'}`;
+  const order = rr.day ? ', newest first.' : cut ? ' the warehouse returned.' : '.';
+  const count = data?.ok ? `${rowsText}${order}` : '';
   const masked = `Prompt and response content and columns marked as PII are never selected${rr.withheld.length ? ` (withheld from ${rr.model}: ${rr.withheld.join(', ')})` : ''}.`;
   return [
     ...pageHead(`${title} — ${dash.title}`, `${CSS}.raw-page{max-width:${GRID_WIDTH + 48}px;margin:0 auto;padding:16px 24px}.sql-box{position:relative;background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:10px 14px;margin:0 0 16px}.sql-box pre{margin:0;white-space:pre-wrap;word-break:break-word;font:12px/1.5 ui-monospace,"DejaVu Sans Mono",monospace}.sql-box button{position:absolute;top:8px;right:8px;font:12px ${PAGE_FONT};padding:3px 10px;border:1px solid #c7d2fe;background:#eef2ff;color:#3730a3;border-radius:6px;cursor:pointer}.raw-rows{background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:10px 14px}.table-wrap.raw{height:auto;max-height:none}`),

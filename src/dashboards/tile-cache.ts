@@ -56,8 +56,9 @@ export class TileCache {
   private key(d: CompiledDashboard, ct: CompiledTile, data: Extract<TileData, { ok: true }>, context: string): string {
     let dk = this.dashKeys.get(d);
     if (dk === undefined) this.dashKeys.set(d, (dk = createHash('sha256').update(json([d.dashboard, d.file])).digest('hex')));
-    // only a chart with categories can have a partial (still running) period that depends on when it was read
-    const when = ct.fields.some((f) => f.kind === 'dimension') ? data.at : null;
+    // only a chart with categories can have a partial (still running) period that depends on when it
+    // was read, or a tile over a table of dates read --at a moment already gone (its day "as built")
+    const when = ct.fields.some((f) => f.kind === 'dimension') || ct.dayWindow ? [data.at, !!data.past] : null;
     const { sql: _sql, sqlUnfiltered: _u, previousSql: _p, previousSqlUnfiltered: _pu, countSql: _c, ...shape } = ct;
     return createHash('sha256').update(json([this.stamp, dk, context, shape, data.rows, data.previous ?? null, when, data.total ?? null])).digest('hex');
   }

@@ -246,6 +246,7 @@ export function compileTile(tile: ResolvedTile, tab: string, src: TileSource, fi
     return { sql: lines.join('\n'), applies, countSql: limit ? counted : undefined };
   };
   const main = build(true, NO_SHIFT);
+  const dayWindow = dayWindowColumn(tile, filters, appliesTo, types);
   let previousSql: string | undefined;
   let previousSqlUnfiltered: string | undefined;
   let window: CompiledTile['window'];
@@ -275,7 +276,20 @@ export function compileTile(tile: ResolvedTile, tab: string, src: TileSource, fi
     ...(src.readFilter ? { readFilter: src.readFilter } : {}),
     ...(src.syncState ? { syncState: src.syncState } : {}),
     ...(rawRows ? { rawRows } : {}),
+    ...(dayWindow ? { dayWindow } : {}),
   };
+}
+
+/**
+ * The column of type date whose relative window the tile's query ends at today (`date <=
+ * current_date`, see windowEnd): the tile's own window, else a date range that reaches it. A
+ * date cannot be cut at an hour: the day of the evaluation time is read as its table holds it.
+ */
+function dayWindowColumn(tile: Tile, filters: DashboardFilter[], appliesTo: (f: DashboardFilter) => boolean, types: Record<string, string>): string | undefined {
+  const own = tile.filters.find((x) => isWindow(x) && isDate(types[x.column]));
+  if (own) return own.column;
+  const range = filters.find((f) => f.type === 'date_range' && f.default !== undefined && f.default !== null && appliesTo(f) && !keepsOwnWindow(tile, f) && isDate(types[f.column]));
+  return range?.column;
 }
 
 /**

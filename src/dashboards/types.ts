@@ -59,6 +59,9 @@ export interface CompiledTile {
   columnTypes?: Record<string, string>;
   /** table: each row's raw rows (raw-rows.ts). */
   rawRows?: CompiledRawRows;
+  /** The column of type date whose window the query ends at today (tile-sql.ts): a render `--at`
+   * a past moment reads that day as its table was built, and the tile says so. */
+  dayWindow?: string;
   /** The line of the tile's `id` in its dashboard file (where the exporters report it). */
   line?: number;
   /** Where its file names the column of each field (by field name), and of each raw-rows column
@@ -82,5 +85,5 @@ export interface CompiledDashboard {
 
 /** A tile's data after querying the target. */
 export type TileData =
-  | { ok: true; rows: Array<Record<string, unknown>>; previous?: Record<string, unknown>; seconds: number; /** when it was read (ISO): a period still running then is drawn as partial */ at?: string; /** the rows there were without the tile's limit (countSql) */ total?: number }
+  | { ok: true; rows: Array<Record<string, unknown>>; previous?: Record<string, unknown>; seconds: number; /** when it was read (ISO): a period still running then is drawn as partial */ at?: string; /** `at` is a past moment (render --at): a table's day of `at` (a date) holds what its build computed, perhaps later rows */ past?: boolean; /** the rows there were without the tile's limit (countSql) */ total?: number }
   | { ok: false; error: string };

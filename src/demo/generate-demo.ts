@@ -246,6 +246,17 @@ export async function generateDemo(
 
     // ---------------------------------------------------------------- ai_audit_logs
     const nwf = Math.max(20, Math.floor(rows / 200));
+    /**
+     * Workspaces that stopped using the copilot (the Workspace tab's "inactive 7 days"): every
+     * tenth from wf_..17 on (17, 27, 37...) has no interaction after a day 8 to 20 days before
+     * now (fewer when --days is short; none under 10 days), fixed per workspace. Its later
+     * interactions go to the workspace before it (16, 26...), so every other count stays as it was.
+     */
+    const churnSpan = Math.min(days, 21) - 9;
+    const churnedWorkflow = (drawn: string, createdMs: string): string =>
+      churnSpan < 1
+        ? drawn
+        : `case when ${drawn} >= 10 and ${drawn} % 10 = 7 and ${createdMs} >= ${nowMs - 8 * DAY_MS}::BIGINT - floor(${U(`hash(${drawn}, ${seed})`, 'churn')} * ${churnSpan * DAY_MS})::BIGINT then ${drawn} - 1 else ${drawn} end`;
     const wfWidth = Math.max(5, String(nwf - 1).length);
     await timed('ai_audit_logs', async () => {
       await skeleton(rows, true);
@@ -325,7 +336,7 @@ export async function generateDemo(
     from r
   ), a as (
     select *,
-      floor(${nwf} * u_wf * u_wf * u_wf)::BIGINT as wf_idx,
+      floor(${nwf} * u_wf * u_wf * u_wf)::BIGINT as wf_drawn,
       coalesce(forced, case when u_capnull < 0.005 then NULL else ${pick('u_cap', CAPABILITIES)} end) as capability,
       case when u_prov < 0.005 then NULL when u_prov < 0.555 then 'openai' when u_prov < 0.955 then 'anthropic' else 'stub' end as provider,
       ${startMs}::BIGINT + k * ${HOUR_MS} + floor(u_off * ${HOUR_MS})::BIGINT as created_ms,
@@ -334,6 +345,7 @@ export async function generateDemo(
     from u
   ), b as (
     select *,
+      ${churnedWorkflow('wf_drawn', 'created_ms')} as wf_idx,
       ${modelExpr} as model,
       rad * cos(2 * pi() * u_n2) as z1,
       rad * sin(2 * pi() * u_n2) as z2,

@@ -35,6 +35,14 @@ function kpi(html: string, id: string): Kpi {
   return { window: text('kpi-window'), value: num(text('kpi-value')), change: m![1].trim(), previous: num(m![2]), against: m![3] };
 }
 
+/** The HTML of tile `id` of a rendered page. */
+function tileOf(html: string, id: string): string {
+  const start = html.indexOf(`data-tile="${id}"`);
+  expect(start, id).toBeGreaterThan(0);
+  const end = html.indexOf('data-tile="', start + 10);
+  return html.slice(start, end < 0 ? undefined : end);
+}
+
 describe('KPI windows on the shipped dashboards (spike scenario)', () => {
   let dir: string;
   const render = (at: string): string => {
@@ -93,6 +101,24 @@ describe('KPI windows on the shipped dashboards (spike scenario)', () => {
     // (the two drill-down tiles too: their links depend on the pages the site has, the same as last time)
     expect(r.stdout).toMatch(/; 8 unchanged since the last render, not drawn again\)/);
     expect(readFileSync(join(dir, 'again', 'overview.html'), 'utf8')).toBe(once);
+  });
+
+  it('--at a past moment: a tile over a daily table says its day of --at is as built, not cut at --at; raw-row tiles are cut', () => {
+    const html = render('2026-11-19T20:00:00Z');
+    const notes = (id: string) => [...tileOf(html, id).matchAll(/<span class="note">(.*?)<\/span>/g)].map((m) => m[1]);
+    const built = 'Nov 19 as built: daily rows, not cut at 20:00 UTC';
+    // the area chart's Nov 19 point is the whole day the build computed (was: "Nov 19 is partial: data as of 2026-11-19 20:00 UTC")
+    expect(notes('volume_by_capability')).toEqual([built]);
+    expect(tileOf(html, 'volume_by_capability')).toContain('(as built)');
+    expect(html).not.toContain('is partial: data as of');
+    expect(html).not.toContain('(partial)');
+    const [day] = show("select sum(interaction_count) as n from {{ ref('ai_audit_daily') }} where date = '2026-11-19'");
+    expect(Number(day.n)).toBeGreaterThan(kpi(html, 'interactions_24h').value);
+    // tiles that show no date but read the day: the provider donut (7 days), the active workspaces KPI
+    expect(notes('provider_mix')).toEqual([built]);
+    expect(notes('active_workspaces_7d')).toEqual([built]);
+    // raw rows, cut at --at: nothing to say
+    expect(notes('interactions_24h')).toEqual([]);
   });
 
   it('every KPI states its window, and what its change compares with', () => {

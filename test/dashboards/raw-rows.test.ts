@@ -53,7 +53,7 @@ describe('raw_rows and link templates: what the compile refuses', () => {
     expect(compiled.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic)).toEqual([]);
     const t = compiled.dashboards.find((d) => d.dashboard.name === 'capability')!.tabs[0].tiles.find((x) => x.tile.id === 'anomaly_table')!;
     expect(t.rawRows).toMatchObject({ model: 'stg_ai_audit_logs', label: 'Raw logs', match: { capability: '{{ capability }}' }, day: { column: 'created_at', value: '{{ date }}', type: 'timestamptz' }, limit: 100 });
-    expect(t.tile.links.map((l) => l.url)).toContain('https://example.pagerduty.com/incidents/new?title=Volume%20{{ deviation_state_14d }}%3A%20{{ capability }}%20on%20{{ date }}');
+    expect(t.tile.links.map((l) => l.url)).toContain('https://example.pagerduty.com/incidents/new?title=Volume%20{{ anomaly_state }}%3A%20{{ capability }}%20on%20{{ date }}');
   });
 
   const base = `tabs\\[0\\]\\.tiles\\[${ANOMALY}\\]`;

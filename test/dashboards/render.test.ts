@@ -530,6 +530,19 @@ describe('edge cases', () => {
     expect(heat('higher')).toContain('fill="rgb(8,81,156)"');
   });
 
+  it('heatmap cells show their values at one precision: exact with separators, or all in one compact unit (was: "1k" beside "818")', () => {
+    const texts = (html: string) => [...html.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+    const heat = (columns: number, values: number[]) => one({ type: 'heatmap', layout: L(0, 0, 12, 4), dimensions: [{ column: 'x', role: 'x' }, { column: 'y', role: 'y' }], measures: [{ name: 'n', column: 'n', agg: 'sum', format: 'integer' }] }, values.map((n, i) => ({ x: `d${String(i % columns).padStart(2, '0')}`, y: `w${Math.floor(i / columns)}`, n })));
+    const wide = texts(heat(3, [818, 1000, 1204, 57, 12345, 3]));
+    expect(wide).toEqual(expect.arrayContaining(['818', '1,000', '1,204', '57', '12,345', '3']));
+    expect(wide).not.toContain('1k');
+    expect(wide).not.toContain('1.2k');
+    // 30 days: cells too narrow for "12,345", every cell in thousands
+    const narrow = texts(heat(30, [818, 1000, 1204, 57, 12345, 3, ...Array<number>(54).fill(500)]));
+    expect(narrow).toEqual(expect.arrayContaining(['0.8k', '1k', '1.2k', '0.1k', '12.3k', '0k']));
+    expect(narrow).not.toContain('818');
+  });
+
   it('drops colors and links that could inject CSS or script', () => {
     const block = one({ type: 'table', dimensions: [{ column: 'a' }], measures: [sum('n')], conditional_formatting: [{ field: 'n', op: '>', value: 0, color: 'red;background:url(x)' }], links: [{ label: 'L', url: 'javascript:alert({{a}})' }] }, [{ a: 'x', n: 1 }]);
     expect(block).not.toContain('data-cf');
@@ -587,6 +600,34 @@ describe.skipIf(!chromium)('in headless Chromium', () => {
       await page.click('nav.tabbar a[href="#tab-capability"]');
       await expect(page.evaluate(() => location.hash)).resolves.toBe('#tab-capability');
       expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('a table with long values wraps them: every column and the row links stay within the tile at 1280 px (was: pushed out of it)', async () => {
+    const data = fixtureData();
+    const rows = (data.get('recent_incidents') as Extract<TileData, { ok: true }>).rows;
+    rows[0].capability = 'document_summarization_for_regulatory_filings_and_quarterly_reports_v2';
+    rows[1].deviation_state = 'spike against the median of the 14 preceding days, and beyond 2σ of the 7 preceding days, on a day that was not over yet';
+    const file = join(dir, 'long-values.html');
+    writeFileSync(file, renderDashboardHtml(d, data, META));
+    const browser = await sharedBrowser();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1328, height: 900 } });
+      await page.goto(`file://${file}`);
+      const out = await page.locator('[data-tile="recent_incidents"]').evaluate((tile) => {
+        const t = tile.getBoundingClientRect();
+        const wrap = tile.querySelector('.table-wrap')!;
+        const cells = [...tile.querySelectorAll('th, td')].filter((c) => c.getBoundingClientRect().right > t.right - 1).map((c) => c.textContent);
+        const links = [...tile.querySelectorAll('td.links a')].filter((a) => a.getBoundingClientRect().right > t.right - 1 || a.getBoundingClientRect().width === 0).map((a) => a.textContent);
+        return { cells, links, scrolls: wrap.scrollWidth > wrap.clientWidth + 1, texts: [...tile.querySelectorAll('td')].map((c) => c.textContent) };
+      });
+      expect(out.cells).toEqual([]);
+      expect(out.links).toEqual([]);
+      expect(out.scrolls).toBe(false);
+      // the whole value shown
+      expect(out.texts).toContain('document_summarization_for_regulatory_filings_and_quarterly_reports_v2');
     } finally {
       await browser.close();
     }

@@ -78,6 +78,36 @@ describe.skipIf(!chromium)('shipped dashboards in headless Chromium', () => {
     }
   });
 
+  it('no title, footer, note or KPI line is cut, at phone width (390 px) and at 1280 px: they wrap', async () => {
+    const browser = await sharedBrowser();
+    try {
+      for (const width of [390, 1280]) {
+        const page = await browser.newPage({ viewport: { width, height: 844 } });
+        for (const d of shipped) {
+          await page.goto(`file://${join(dir, 'site', `${d.name}.html`)}`);
+          // (the model's name beside a title gives way to it at 1280 px, its end cut; on a phone it goes under the title, whole)
+          const cut = await page.evaluate((selector) => {
+            const out: string[] = [];
+            for (const el of document.querySelectorAll<HTMLElement>(selector)) {
+              const tile = el.closest<HTMLElement>('.tile')!;
+              const what = `${tile.dataset.tile} ${el.tagName.toLowerCase()}.${el.className} "${el.textContent}"`;
+              // cut: wider or taller than its box (an ellipsis, a hidden overflow), or outside its tile (which hides what overflows it)
+              if (el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1) out.push(`${what}: cut (${el.scrollWidth}x${el.scrollHeight} in ${el.clientWidth}x${el.clientHeight})`);
+              const r = el.getBoundingClientRect();
+              const t = tile.getBoundingClientRect();
+              if (r.width && (r.left < t.left - 1 || r.right > t.right + 1 || r.top < t.top - 1 || r.bottom > t.bottom + 1)) out.push(`${what}: outside its tile`);
+            }
+            return out;
+          }, `.tile h3, .tile-foot, .tile-foot .note, .kpi-change, .kpi-window, .kpi-threshold${width < 900 ? ', .tile .model' : ''}`);
+          expect(cut, `${d.name} at ${width} px`).toEqual([]);
+        }
+        await page.close();
+      }
+    } finally {
+      await browser.close();
+    }
+  });
+
   it('one non-blank PNG per tab, named after its title; by default under target/, never in the repository', async () => {
     // seed 001's names for the three tabs it specifies
     expect(shipped.flatMap((d) => d.tabs.map((t) => t.title))).toEqual(expect.arrayContaining(['Overview', 'Workspace', 'Capability']));

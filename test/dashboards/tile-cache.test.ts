@@ -1,7 +1,8 @@
 /**
  * Drawings kept between renders (src/dashboards/tile-cache.ts): a tile is drawn again exactly
  * when something its drawing depends on changed — its rows, its definition, the evaluation time
- * for a chart with categories (a partial period), or the renderer's code — and a kept drawing
+ * for a chart with categories (a partial period) or a tile over a table of dates (its day of a
+ * past --at "as built"), or the renderer's code — and a kept drawing
  * is byte for byte the one drawn.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -64,6 +65,21 @@ describe('TileCache', () => {
     // the same rows on another page, or under another base URL (its links differ): drawn
     again.html(d, line, ok(rows(1)), 'capability/capability--capability=chat.html', draw(ok(rows(1))));
     expect(draws).toBe(6);
+  });
+
+  it('a KPI over a table of dates read --at a moment gone says its day as built: drawn again for another moment, or when --at is now', () => {
+    const file = join(dir, 'c.json');
+    const d = dashboard();
+    const kpi = { ...d.tabs[0].tiles[1], dayWindow: 'day' };
+    const past = (at: string, isPast = true): TileData => ({ ok: true, rows: [{ n: 6n }], seconds: 0, at, ...(isPast ? { past: true } : {}) });
+    let draws = 0;
+    const c = TileCache.open(file, 's1');
+    const html = (x: TileData) => c.html(d, kpi, x, '', () => (draws++, renderTileHtml(d, kpi, x)));
+    expect(html(past('2026-03-03T20:00:00.000Z'))).toContain('Mar 3 as built: daily rows, not cut at 20:00 UTC');
+    expect(html(past('2026-03-04T09:15:00.000Z'))).toContain('Mar 4 as built: daily rows, not cut at 09:15 UTC');
+    expect(html(past('2026-03-04T09:15:00.000Z', false))).not.toContain('as built');
+    expect(html(past('2026-03-04T09:15:00.000Z'))).toContain('Mar 4 as built');
+    expect(draws).toBe(3);
   });
 
   it('a new renderer, a damaged file or a failed tile keeps nothing', () => {

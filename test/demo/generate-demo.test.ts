@@ -237,6 +237,17 @@ describe('generateDemo: normal', () => {
     expect(await one(`select count(distinct team) from ${S}.workflows`)).toBe(5);
   });
 
+  it('has workspaces that stopped using the copilot more than 7 days before now, and most still in use (was: every used one active)', async () => {
+    const last = `from (select workflow_id, max(created_at) as last_at, count(*) as n from ${S}.ai_audit_logs group by 1)`;
+    // the Workspace tab's "inactive 7 days": every tenth from wf_00017 (17, 27, ... 97), quiet for 8 to 20 days
+    const inactive = await db.query<{ workflow_id: string; n: bigint }>(`select workflow_id, n ${last} where last_at < ${NOW_SQL} - interval 7 day order by 1`);
+    expect(inactive.map((r) => r.workflow_id)).toEqual(['wf_00017', 'wf_00027', 'wf_00037', 'wf_00047', 'wf_00057', 'wf_00067', 'wf_00077', 'wf_00087', 'wf_00097']);
+    expect(await one(`select count(*) ${last} where workflow_id in (${inactive.map((r) => `'${r.workflow_id}'`).join(', ')}) and last_at < ${NOW_SQL} - interval 20 day`)).toBe(0);
+    expect(await one(`select count(*) ${last} where last_at >= ${NOW_SQL} - interval 7 day`)).toBeGreaterThan(80);
+    // each on a day of its own, not all at once
+    expect(await one(`select count(distinct last_at::DATE) ${last} where workflow_id in (${inactive.map((r) => `'${r.workflow_id}'`).join(', ')})`)).toBeGreaterThan(3);
+  });
+
   it('keeps every timestamp in [now - days, now), exact to the millisecond', async () => {
     const from = `${NOW_SQL} - interval ${DAYS} day`;
     const checks = [
