@@ -333,7 +333,7 @@ export interface Adapter {
   exclusive?<T>(rel: Relation, fn: (adapter: Adapter) => Promise<T>): Promise<T>;
   /** Who may read `rel` besides its owner (`capabilities.grants`): role names, IAM members. */
   currentGrantees?(rel: Relation): Promise<string[]>;
-  /** Told, one line each, when a statement is retried or its result polled again (the CLI prints it). */
+  /** Told, one line each, when a statement is retried or its result polled again, or waits for a lock past a moment (Postgres: who holds it) (the CLI prints it). */
   onRetry?: (message: string) => void;
   close(): Promise<void>;
 }

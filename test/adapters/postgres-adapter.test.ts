@@ -168,7 +168,7 @@ describe('PostgresAdapter', () => {
       const pid = (await other.query('select pg_backend_pid() as pid')).rows[0].pid as number;
       const r = vigil(dir, ['run'], { VIGIL_TEST_PG_URL: url });
       expect(r.code, r.stdout + r.stderr).toBe(1);
-      expect(r.stdout).toMatch(new RegExp(`waited \\d+\\.\\ds for another build of ${schema}\\.slow \\(backend pid ${pid}, vigil(?: from [0-9.:a-f]+)?\\) to finish, and the target's statement_timeout_ms cut the wait: nothing was built`));
+      expect(r.stdout).toMatch(new RegExp(`waited \\d+\\.\\ds for another build of ${schema}\\.slow \\(backend pid ${pid}, vigil(?: from [0-9.:a-f]+)?, idle for \\d+\\.\\ds, its last query: select pg_backend_pid\\(\\) as pid\\) to finish, and the target's statement_timeout_ms cut the wait: nothing was built`));
       expect(r.stdout).not.toContain('canceling statement');
     } finally {
       await other.query('select pg_advisory_unlock_all()');

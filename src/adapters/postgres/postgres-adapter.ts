@@ -17,16 +17,22 @@ import { PG_HELPERS_HINT, PG_HELPERS_PRESENT_SQL, PG_HELPERS_SQL, postgresDialec
 import type { PostgresTargetConfig } from './postgres-config.js';
 import { warehouse } from './index.js';
 import { PostgresSyncReader, PostgresSyncWriter } from './postgres-sync.js';
+import { backendPid, isLockWaitCut, lockForSwap, lockRelation, lockWaitFailure, relationHolder, watchWait, type SideConnection } from './postgres-locks.js';
 
-/** The views that read a relation ($1, as SQL names it), directly or through other views: what `drop ... cascade` drops with it. */
-const DEPENDENT_VIEWS_SQL = `with recursive deps(oid) as (
-    select r.ev_class from pg_depend d join pg_rewrite r on r.oid = d.objid
+/**
+ * The views that read a relation ($1, as SQL names it), directly or through other views: what
+ * `drop ... cascade` drops with it; `depth`: how far from it (1: reads it), `kind` v (a view) or m
+ * (a materialized view).
+ */
+const DEPENDENT_VIEWS_SQL = `with recursive deps(oid, depth) as (
+    select r.ev_class, 1 from pg_depend d join pg_rewrite r on r.oid = d.objid
      where d.classid = 'pg_rewrite'::regclass and d.refclassid = 'pg_class'::regclass and d.refobjid = to_regclass($1) and r.ev_class <> d.refobjid
     union
-    select r.ev_class from deps join pg_depend d on d.refobjid = deps.oid and d.classid = 'pg_rewrite'::regclass and d.refclassid = 'pg_class'::regclass
+    select r.ev_class, deps.depth + 1 from deps join pg_depend d on d.refobjid = deps.oid and d.classid = 'pg_rewrite'::regclass and d.refclassid = 'pg_class'::regclass
       join pg_rewrite r on r.oid = d.objid where r.ev_class <> d.refobjid
   )
-  select distinct n.nspname as schema, c.relname as name from deps join pg_class c on c.oid = deps.oid join pg_namespace n on n.oid = c.relnamespace order by 1, 2`;
+  select n.nspname as schema, c.relname as name, max(deps.depth) as depth, c.relkind as kind from deps join pg_class c on c.oid = deps.oid join pg_namespace n on n.oid = c.relnamespace
+  group by n.nspname, c.relname, c.relkind order by 1, 2`;
 
 /** The foreign keys of other tables referencing a table ($1, as SQL names it): what `drop ... cascade` drops with it besides views (a partition's copies of one left out). */
 const REFERENCING_KEYS_SQL = `select n.nspname as schema, c.relname as name, k.conname as constraint from pg_constraint k join pg_class c on c.oid = k.conrelid join pg_namespace n on n.oid = c.relnamespace
@@ -174,6 +180,8 @@ export class PostgresAdapter implements Adapter {
   /** bumped when the cache is dropped: a listing that started before is not kept */
   private catalogEpoch = 0;
   private tmpSeq = 0;
+  /** Told of a lock waited for past a moment (who holds it), a swap tried again after a deadlock: the CLI prints it. */
+  onRetry?: (message: string) => void;
   /** the privileges of views a `drop ... cascade` dropped (beforeCascade) */
   private cascaded = new Map<string, Privilege[]>();
 
@@ -181,7 +189,7 @@ export class PostgresAdapter implements Adapter {
     readonly pool: Pool,
     poolSize: number,
     /** A connection of this adapter's without its own TimeZone (zoneOfDatabase). */
-    private readonly connectUnzoned?: () => Promise<{ query(sql: string): Promise<{ rows: Array<Record<string, unknown>> }>; end(): Promise<void> }>,
+    private readonly connectUnzoned?: () => Promise<SideConnection>,
   ) {
     this.maxConcurrency = poolSize;
   }
@@ -419,24 +427,56 @@ export class PostgresAdapter implements Adapter {
     let cascaded = false;
     let dropped: Relation[] = [];
     let droppedKeys: DroppedKey[] = [];
-    const rows = await this.transaction(async (c, run) => {
-      // a timestamp without offset loads as UTC, as on every warehouse, whatever TimeZone the url set
-      await run("set local timezone = 'UTC'");
-      // a table there with the same columns is emptied and filled (as dbt reloads a seed): the
-      // views that read it stay (dropping it dropped them, a restricted companion and its grants
-      // too, without a word); else it is made again, and the views the cascade drops are said
-      const have = await columnTypes(c, rel);
-      const same = !pk && !req.indexes?.length && have.length === req.columns.length && req.columns.every((x, i) => have[i].name === x.name && have[i].type === (loadColumnType(d, x) === 'timestamptz' ? 'timestamp with time zone' : loadColumnType(d, x)));
-      if (same) await run(`truncate table ${rel}`);
-      else {
-        ({ views: dropped, keys: droppedKeys } = await this.beforeCascade(c, rel));
-        await run(`drop table if exists ${rel} cascade`);
-        cascaded = true;
-        await run(`create table ${rel} (${req.columns.map((x) => `${q(x.name)} ${loadColumnType(d, x)}`).join(', ')}${pk})`);
+    // one load (or build) of a relation at a time, across processes, as materialize() takes it: two
+    // first loads of a seed at once both created the table ("duplicate key value violates unique
+    // constraint pg_type_typname_nsp_index")
+    const key = `vigil:${req.relation.schema}.${req.relation.identifier}`;
+    const rows = await this.withClient(async (c) => {
+      await lockRelation(c, key, this.connectUnzoned, this.onRetry);
+      const run = (sql: string) => PostgresAdapter.run(c, sql);
+      try {
+        await run('begin');
+        try {
+          // a timestamp without offset loads as UTC, as on every warehouse, whatever TimeZone the url set
+          await run("set local timezone = 'UTC'");
+          // a table there with the same columns is emptied and filled (as dbt reloads a seed): the
+          // views that read it stay (dropping it dropped them, a restricted companion and its grants
+          // too, without a word); else it is made again, and the views the cascade drops are said
+          const have = await columnTypes(c, rel);
+          const same = !pk && !req.indexes?.length && have.length === req.columns.length && req.columns.every((x, i) => have[i].name === x.name && have[i].type === (loadColumnType(d, x) === 'timestamptz' ? 'timestamp with time zone' : loadColumnType(d, x)));
+          // the table's lock (and, when it is made again, its views' first: lockForSwap) taken
+          // before the TRUNCATE or DROP, each try bounded, a long wait said
+          const what = `the lock on ${req.relation.schema}.${req.relation.identifier} to load the seed into it`;
+          const kept = 'the table is kept as it was';
+          if (have.length) await lockForSwap(c, rel, same ? [] : await viewsToLock(c, rel), { what, open: this.connectUnzoned, say: this.onRetry, kept });
+          const t0 = Date.now();
+          const watch = watchWait(this.connectUnzoned, c, what, this.onRetry);
+          try {
+            if (same) await run(`truncate table ${rel}`);
+            else {
+              ({ views: dropped, keys: droppedKeys } = await this.beforeCascade(c, rel));
+              await run(`drop table if exists ${rel} cascade`);
+              cascaded = true;
+            }
+          } catch (e) {
+            if (!isLockWaitCut(e)) throw e;
+            await c.query('rollback').catch(() => undefined);
+            throw lockWaitFailure(e, Date.now() - t0, what, watch.holder ?? (await relationHolder(c, [rel], backendPid(c))), kept, (e as WarehouseError).sql ?? '');
+          } finally {
+            await watch.stop();
+          }
+          if (!same) await run(`create table ${rel} (${req.columns.map((x) => `${q(x.name)} ${loadColumnType(d, x)}`).join(', ')}${pk})`);
+          const n = await this.copyIn(c, rel, req.columns.map((x) => q(x.name)), req.file, req);
+          for (const ix of req.indexes ?? []) await run(`create index on ${rel} (${ix.map(q).join(', ')})`);
+          await run('commit');
+          return n;
+        } catch (e) {
+          await c.query('rollback').catch(() => undefined);
+          throw e;
+        }
+      } finally {
+        await c.query('select pg_advisory_unlock(hashtextextended($1, 0))', [key]).catch(() => undefined);
       }
-      const n = await this.copyIn(c, rel, req.columns.map((x) => q(x.name)), req.file, req);
-      for (const ix of req.indexes ?? []) await run(`create index on ${rel} (${ix.map(q).join(', ')})`);
-      return n;
     });
     await this.execute(`analyze ${rel}`);
     if (cascaded) this.forgetCatalog();
@@ -556,7 +596,7 @@ export class PostgresAdapter implements Adapter {
     const key = `vigil:${rel.schema}.${rel.identifier}`;
     try {
       return await this.withClient(async (c) => {
-        await lockRelation(c, key);
+        await lockRelation(c, key, this.connectUnzoned, this.onRetry);
         try {
           await PostgresAdapter.run(c, 'begin');
           const on: Pick<Adapter, 'execute' | 'query' | 'relationExists'> = {
@@ -601,7 +641,7 @@ export class PostgresAdapter implements Adapter {
       // two hosts): the later one waits, then sees what the first committed. Without it both
       // incremental runs deleted nothing of the other's rows and inserted theirs: every key twice
       const key = `vigil:${req.relation.schema}.${req.relation.identifier}`;
-      await lockRelation(c, key);
+      await lockRelation(c, key, this.connectUnzoned, this.onRetry);
       try {
         // what is there now, asked on this client (the pool may have no other) with the lock held:
         // the catalog cache may be older than another process's build of it (which need not have
@@ -710,8 +750,12 @@ export class PostgresAdapter implements Adapter {
       await PostgresAdapter.run(c, `drop table if exists ${tmp}`);
       await inTx(async () => {
         await PostgresAdapter.run(c, d.createTableAs({ ...req.relation, identifier: tmpName }, req.sql));
-        if (existing) await drop(existing);
-        await PostgresAdapter.run(c, `alter table ${tmp} rename to ${d.quoteIdent(req.relation.identifier)}`);
+        // the swap: under a savepoint of its own, tried again on a deadlock with a reader (the
+        // rebuilt table stays built: only the swap is redone)
+        await swapIn(c, rel, `${req.relation.schema}.${req.relation.identifier}`, !!existing, this.onRetry, this.connectUnzoned, async () => {
+          if (existing) await drop(existing);
+          await PostgresAdapter.run(c, `alter table ${tmp} rename to ${d.quoteIdent(req.relation.identifier)}`);
+        });
         await grantPrivileges(c, rel, carried);
       });
       if (dropped?.length) this.forgetCatalog();
@@ -745,6 +789,51 @@ export class PostgresAdapter implements Adapter {
 /** A table's comment (`rel` as SQL names it), read on the build's client. */
 async function tableCommentOf(c: PoolClient, rel: string): Promise<string | null> {
   return ((await c.query(`select obj_description(to_regclass($1), 'pg_class') as comment`, [rel])).rows[0] as { comment: string | null } | undefined)?.comment ?? null;
+}
+
+/** How many times a swap a deadlock ended is tried again. */
+const SWAP_RETRIES = 3;
+
+/**
+ * The swap of a rebuilt table in for `rel` (as SQL names it; `existing`: there is one to drop),
+ * `swap` sending its statements, in the transaction open on `c`: the locks it needs taken first,
+ * the views that read `rel` before it (lockForSwap), under a savepoint; a deadlock with another
+ * session (a reader taking its locks in another order: a foreign key's table, then this one) rolls
+ * back to it and the swap is tried again, up to SWAP_RETRIES times, each said in one line.
+ */
+async function swapIn(c: PoolClient, rel: string, shown: string, existing: boolean, say: ((line: string) => void) | undefined, open: (() => Promise<SideConnection>) | undefined, swap: () => Promise<void>): Promise<void> {
+  const what = `the lock on ${shown} to swap the rebuilt table in`;
+  const kept = existing ? 'the old table is kept' : 'nothing was built';
+  for (let retry = 0; ; retry++) {
+    await PostgresAdapter.run(c, 'savepoint vigil_swap');
+    try {
+      const views = existing ? await viewsToLock(c, rel) : [];
+      if (existing) await lockForSwap(c, rel, views, { what, open, say, kept });
+      // (the drop waits still for what the lock did not take: a table whose foreign key references this one)
+      const t0 = Date.now();
+      const watch = watchWait(open, c, what, say);
+      try {
+        await swap();
+      } catch (e) {
+        if (!isLockWaitCut(e)) throw e;
+        await PostgresAdapter.run(c, 'rollback to savepoint vigil_swap');
+        const others = (await referencingKeys(c, rel)).map((k) => postgresDialect.relation(k.on));
+        throw lockWaitFailure(e, Date.now() - t0, what, watch.holder ?? (await relationHolder(c, [...views, rel, ...others], backendPid(c))), kept, (e as WarehouseError).sql ?? '');
+      } finally {
+        await watch.stop();
+      }
+      await PostgresAdapter.run(c, 'release savepoint vigil_swap');
+      return;
+    } catch (e) {
+      const err = e as { code?: string; cause?: { code?: string; detail?: string } };
+      if ((err.code ?? err.cause?.code) !== '40P01' || retry >= SWAP_RETRIES) throw e;
+      await PostgresAdapter.run(c, 'rollback to savepoint vigil_swap');
+      const self = backendPid(c);
+      const other = [...(err.cause?.detail ?? '').matchAll(/process (\d+)/g)].map((m) => Number(m[1])).find((p) => p !== self);
+      say?.(`${shown}: a deadlock with another session${other ? ` (backend pid ${other})` : ''} ended the swap of the rebuilt table: swapping it in again (${retry + 1} of ${SWAP_RETRIES})`);
+      await new Promise((r) => setTimeout(r, 100 * 2 ** retry));
+    }
+  }
 }
 
 /** What incrementalWrite() sends statements through: the adapter's client, or `vigil check`'s savepoints. */
@@ -816,31 +905,6 @@ export async function incrementalWrite(io: IncrementalIo, req: MaterializeReques
   return { rows, nullKeys, deleted, partitions, masking };
 }
 
-/**
- * Take the session-level advisory lock `key` names on `c` (released with
- * `pg_advisory_unlock(hashtextextended(key, 0))`): held while a build or a snapshot writes a
- * relation, so two processes writing one relation run one after the other.
- */
-async function lockRelation(c: PoolClient, key: string): Promise<void> {
-  const t0 = Date.now();
-  try {
-    await c.query('select pg_advisory_lock(hashtextextended($1, 0))', [key]);
-  } catch (e) {
-    // the target's statement_timeout_ms bounds the wait too (a build hung elsewhere does not hold
-    // this one for ever): said as a wait, not as the model's failure
-    if ((e as { code?: string }).code === '57014' && /statement timeout/.test((e as Error).message)) {
-      const holder = await c.query(LOCK_HOLDER_SQL, [key]).then((r) => r.rows[0] as { pid: number; application_name: string; client_addr: string | null } | undefined, () => undefined);
-      const who = holder ? ` (backend pid ${holder.pid}${holder.application_name ? `, ${holder.application_name}` : ''}${holder.client_addr ? ` from ${holder.client_addr}` : ''})` : '';
-      throw new WarehouseError(`waited ${((Date.now() - t0) / 1000).toFixed(1)}s for another build of ${key.replace(/^vigil:/, '')}${who} to finish, and the target's statement_timeout_ms cut the wait: nothing was built (run it again once the other build is done, or raise statement_timeout_ms)`, 'select pg_advisory_lock(...)', { cause: e });
-    }
-    throw pgError(e, 'select pg_advisory_lock(...)');
-  }
-}
-
-/** Who holds the advisory lock of `key` ($1, lockRelation's): its backend, application and address. */
-const LOCK_HOLDER_SQL = `select l.pid, a.application_name, host(a.client_addr) as client_addr from pg_locks l left join pg_stat_activity a on a.pid = l.pid
-  where l.locktype = 'advisory' and l.granted and l.objsubid = 1 and ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended($1, 0) limit 1`;
-
 /** What a relation is, asked of the catalog on `c` (no cache). */
 async function relationKind(c: PoolClient, rel: Relation): Promise<'table' | 'view' | null> {
   const kind = (await c.query("select c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname = $2 and c.relkind in ('r', 'p', 'v', 'm')", [rel.schema, rel.identifier])).rows[0]?.relkind as string | undefined;
@@ -860,6 +924,12 @@ function previewError(e: unknown, sql: string): WarehouseError {
 /** The views `drop ... cascade` of `rel` (as SQL names it) drops with it. */
 async function dependentViews(c: PoolClient, rel: string): Promise<Relation[]> {
   return (await c.query(DEPENDENT_VIEWS_SQL, [rel])).rows.map((x: { schema: string; name: string }) => ({ schema: x.schema, identifier: x.name }));
+}
+
+/** The plain views that read `rel` (as SQL names it), as SQL names them, the outermost first: the order lockForSwap locks them in. */
+async function viewsToLock(c: PoolClient, rel: string): Promise<string[]> {
+  const rows = (await c.query(DEPENDENT_VIEWS_SQL, [rel])).rows as Array<{ schema: string; name: string; depth: number; kind: string }>;
+  return rows.filter((x) => x.kind === 'v').sort((a, b) => b.depth - a.depth).map((x) => postgresDialect.relation({ schema: x.schema, identifier: x.name }));
 }
 
 /** The foreign keys of other tables `drop ... cascade` of the table `rel` (as SQL names it) drops with it. */
