@@ -75,6 +75,13 @@ describe('vigil sync into BigQuery', () => {
     expect(params(txReqs[2])[2]).toEqual(['STRING', '7']);
     expect(txs[0]).not.toContain('10:00:01');
     for (const q of queries) expect(() => parse(q, { dialect: 'bigquery', paramTypes: ['?'] }), q.slice(0, 80)).not.toThrow();
+    // the state keeps the cursor's zone (a timestamptz cursor: none), as on DuckDB and Postgres:
+    // status reads a timestamp cursor's wall time in it (was: no such column on BigQuery, so
+    // status took the wall time for UTC against source_max_cursor's instant)
+    expect(queries.find((q) => q.startsWith('CREATE TABLE IF NOT EXISTS `vigil-sync`.`raw`.`vigil_sync_state`'))).toContain('cursor_zone STRING');
+    const run = queries.filter((q) => q.startsWith('MERGE `vigil-sync`.`raw`.`vigil_sync_state`') && q.includes('last_status = S.status'));
+    expect(run.length).toBeGreaterThan(0);
+    expect(run[run.length - 1]).toMatch(/WHEN MATCHED THEN UPDATE SET cursor_zone = S\.zone,/);
     expect(guard.blocked).toEqual([]);
   });
 

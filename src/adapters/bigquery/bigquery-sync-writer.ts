@@ -18,11 +18,27 @@ export class BigQuerySyncWriter implements SyncWriter {
     return this.db.dialect.relation({ database: this.db.cfg.project, ...r });
   }
 
+  /** The schemas whose state table has `cursor_zone` (added since: a table an older Vigil made gets it in ensureState). */
+  private zoned = new Set<string>();
+
+  /** Whether the state table of `schema` has `cursor_zone` (one an older Vigil made has not, until its next sync). */
+  private async hasZone(schema: string): Promise<boolean> {
+    if (!this.zoned.has(schema) && (await this.db.columns({ schema, identifier: STATE_TABLE })).some((c) => c.name.toLowerCase() === 'cursor_zone')) this.zoned.add(schema);
+    return this.zoned.has(schema);
+  }
+
   async ensureState(schema: string): Promise<void> {
     await this.db.ensureSchema(schema);
+    const rel = this.rel({ schema, identifier: STATE_TABLE });
     await this.db.execute(
-      `CREATE TABLE IF NOT EXISTS ${this.rel({ schema, identifier: STATE_TABLE })} (stream STRING NOT NULL, cursor_value TIMESTAMP, cursor_id STRING, rows_synced INT64, last_synced_at TIMESTAMP, source_max_cursor TIMESTAMP, last_status STRING, last_error STRING, consecutive_failures INT64, last_run_rows INT64, last_run_at TIMESTAMP)`,
+      `CREATE TABLE IF NOT EXISTS ${rel} (stream STRING NOT NULL, cursor_value TIMESTAMP, cursor_id STRING, rows_synced INT64, last_synced_at TIMESTAMP, source_max_cursor TIMESTAMP, last_status STRING, last_error STRING, consecutive_failures INT64, last_run_rows INT64, last_run_at TIMESTAMP, cursor_zone STRING)`,
     );
+    // cursor_zone: the source's TimeZone a timestamp cursor's wall time is in (status reads the
+    // cursor in it; source_max_cursor is an instant). A table an older Vigil made gets it here
+    if (!(await this.hasZone(schema))) {
+      await this.db.execute(`ALTER TABLE ${rel} ADD COLUMN IF NOT EXISTS cursor_zone STRING`);
+      this.zoned.add(schema);
+    }
   }
 
   async ensureTables(rel: Relation, columns: SyncColumn[]): Promise<ColumnChanges> {
@@ -39,7 +55,7 @@ export class BigQuerySyncWriter implements SyncWriter {
 
   async readState(stateRel: Relation, stream: string): Promise<StreamState | undefined> {
     const rows = await this.db.query<Record<string, unknown>>(
-      `SELECT stream, CAST(cursor_value AS STRING) AS cursor_value, cursor_id, rows_synced, CAST(last_synced_at AS STRING) AS last_synced_at, CAST(source_max_cursor AS STRING) AS source_max_cursor, last_status, last_error, consecutive_failures FROM ${this.rel(stateRel)} WHERE stream = ?`,
+      `SELECT stream, CAST(cursor_value AS STRING) AS cursor_value, cursor_id, rows_synced, CAST(last_synced_at AS STRING) AS last_synced_at, CAST(source_max_cursor AS STRING) AS source_max_cursor, last_status, last_error, consecutive_failures${(await this.hasZone(stateRel.schema)) ? ', cursor_zone' : ''} FROM ${this.rel(stateRel)} WHERE stream = ?`,
       [stream],
     );
     return rows[0] ? normalizeState(rows[0]) : undefined;
@@ -99,11 +115,14 @@ WHEN NOT MATCHED THEN INSERT (${cols.join(', ')}) VALUES (${columns.map(from).jo
     return batch;
   }
 
-  async recordRun(stateRel: Relation, stream: string, status: RunStatus, error: string | null, sourceMax: string | null, rows: number): Promise<void> {
+  async recordRun(stateRel: Relation, stream: string, status: RunStatus, error: string | null, sourceMax: string | null, rows: number, cursorZone?: string | null): Promise<void> {
+    // (undefined: the run never read the cursor's zone; the one recorded stays)
+    const zone: Record<string, string> = cursorZone !== undefined && this.zoned.has(stateRel.schema) ? { cursor_zone: 'S.zone' } : {};
     const state = this.stateMerge(
       stateRel,
-      { stream, status, error, source_max: sourceMax, run_rows: rows },
+      { stream, status, error, source_max: sourceMax, run_rows: rows, ...(zone.cursor_zone ? { zone: cursorZone ?? null } : {}) },
       {
+        ...zone,
         last_run_rows: 'S.run_rows',
         last_status: 'S.status',
         last_error: 'S.error',
@@ -112,7 +131,7 @@ WHEN NOT MATCHED THEN INSERT (${cols.join(', ')}) VALUES (${columns.map(from).jo
         ...(status === 'success' ? { last_synced_at: 'CURRENT_TIMESTAMP()' } : {}),
         source_max_cursor: 'COALESCE(TIMESTAMP(S.source_max), T.source_max_cursor)',
       },
-      { last_status: 'S.status', last_error: 'S.error', consecutive_failures: status === 'error' ? '1' : '0', last_run_at: 'CURRENT_TIMESTAMP()', ...(status === 'success' ? { last_synced_at: 'CURRENT_TIMESTAMP()' } : {}), rows_synced: '0', source_max_cursor: 'TIMESTAMP(S.source_max)', last_run_rows: 'S.run_rows' },
+      { ...zone, last_status: 'S.status', last_error: 'S.error', consecutive_failures: status === 'error' ? '1' : '0', last_run_at: 'CURRENT_TIMESTAMP()', ...(status === 'success' ? { last_synced_at: 'CURRENT_TIMESTAMP()' } : {}), rows_synced: '0', source_max_cursor: 'TIMESTAMP(S.source_max)', last_run_rows: 'S.run_rows' },
     );
     await this.db.execute(state.sql, state.params);
   }
