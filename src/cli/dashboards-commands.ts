@@ -370,7 +370,8 @@ export class TileQueries {
     this.run = limiter(adapter.maxConcurrency);
   }
 
-  get(t: Pick<CompiledDashboard['tabs'][number]['tiles'][number], 'sql' | 'previousSql' | 'syncState' | 'countSql'>): Promise<TileData> {
+  /** `countFrom`: countSql runs only when the rows reach this many (its limit): fewer are all there are. */
+  get(t: Pick<CompiledDashboard['tabs'][number]['tiles'][number], 'sql' | 'previousSql' | 'syncState' | 'countSql'> & { countFrom?: number }): Promise<TileData> {
     const key = `${t.sql}\u0000${t.previousSql ?? ''}\u0000${t.countSql ?? ''}`;
     const known = this.cache.get(key);
     if (known) {
@@ -385,8 +386,12 @@ export class TileQueries {
       try {
         // vigil_sync_state before the first sync: no table, no rows ("not synced yet")
         if (t.syncState && !(await adapter.columns(t.syncState)).length) return { ok: true, rows: [], seconds: (performance.now() - t0) / 1000, ...read };
-        const [rows, prev, count] = await Promise.all([adapter.query(adapter.dialect.bindEvalTime(t.sql, at)), t.previousSql ? adapter.query(adapter.dialect.bindEvalTime(t.previousSql, at)) : Promise.resolve(undefined), t.countSql ? adapter.query(adapter.dialect.bindEvalTime(t.countSql, at)) : Promise.resolve(undefined)]);
-        const total = count ? Number(count[0]?.n ?? Object.values(count[0] ?? {})[0]) : undefined;
+        const counting = t.countSql && t.countFrom === undefined;
+        const [rows, prev, count] = await Promise.all([adapter.query(adapter.dialect.bindEvalTime(t.sql, at)), t.previousSql ? adapter.query(adapter.dialect.bindEvalTime(t.previousSql, at)) : Promise.resolve(undefined), counting ? adapter.query(adapter.dialect.bindEvalTime(t.countSql!, at)) : Promise.resolve(undefined)]);
+        // (counted after the rows, only when they reach the limit: below it they are all there are)
+        const after = t.countSql && t.countFrom !== undefined ? (rows.length >= t.countFrom ? await adapter.query(adapter.dialect.bindEvalTime(t.countSql, at)) : [{ n: rows.length }]) : undefined;
+        const counted = count ?? after;
+        const total = counted ? Number(counted[0]?.n ?? Object.values(counted[0] ?? {})[0]) : undefined;
         return { ok: true, rows, previous: prev?.[0], seconds: (performance.now() - t0) / 1000, ...read, ...(total !== undefined && Number.isFinite(total) ? { total } : {}) };
       } catch (e) {
         return { ok: false, error: redact((e as Error).message.split('\n')[0]) };
@@ -452,7 +457,7 @@ export async function walkSite(ds: CompiledDashboard[], site: Site, adapter: Ada
     const r: SiteWalk['raws'][number] = { page, d, ct, sql: rawRowsSql(ct.rawRows!, page.values, adapter.dialect) };
     raws.push(r);
     // (and counted: the page says how many rows there are beyond its limit)
-    pending.push(q.get({ sql: r.sql, countSql: rawRowsCountSql(ct.rawRows!, page.values, adapter.dialect) }).then((x) => (r.data = x)));
+    pending.push(q.get({ sql: r.sql, countSql: rawRowsCountSql(ct.rawRows!, page.values, adapter.dialect), countFrom: ct.rawRows!.limit }).then((x) => (r.data = x)));
   };
   for (const d of ds) {
     for (const tab of d.tabs) {
@@ -519,7 +524,8 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
   refusePii(c.pii, ds);
   const at = parseAt(o.at);
   // --at a moment already gone: a table's row of that day (a date) may hold rows written after it
-  const past = o.at !== undefined && at.getTime() < Date.now();
+  // (a moment less than a minute ago is now: `--at "$(date -u +%FT%TZ)"` is cut to the second)
+  const past = o.at !== undefined && at.getTime() < Date.now() - 60_000;
   const baseUrl = await baseUrlOf(o.baseUrl, c.files.project);
   const dir = folderFlag('--out', o.out);
   refuseOverProject(dir, o.out, { site: true }, [SITE_LIST, 'index.html', ...ds.map((d) => `${d.dashboard.name}.html`)], c.files);
