@@ -293,7 +293,13 @@ type ExecuteOptions = Common & { threads: number; fullRefresh?: boolean; failFas
  * nodes it planned), or `failed`, when it stopped before any node ran (the warehouse could not be
  * opened, --defer refused, the project did not compile): `vigil retry` then has nothing to retry.
  */
-export interface UnfinishedRun { invocation: 'started' | 'failed'; error?: string; planned?: string[] }
+export interface UnfinishedRun {
+  invocation: 'started' | 'failed';
+  error?: string;
+  planned?: string[];
+  /** `started`: the process running it (a run still going, e.g. vigil serve's build, is not retried beside it) */
+  process?: { pid: number; host: string; proc_start?: string };
+}
 
 /** The flags of a run as a command line gives them again (`vigil retry`'s messages): each value a shell word. */
 function flagsOf(args: RunArgs | undefined, target?: string): string[] {
@@ -365,7 +371,9 @@ async function execute(command: 'seed' | 'snapshot' | 'run' | 'test' | 'build', 
   // the invocation, before anything runs: a process killed mid-run (kill -9, a lost machine)
   // leaves this, which `vigil retry` knows as a run that did not finish (not the one before it)
   if (planned.nodes.length) {
-    const started: UnfinishedRun = { invocation: 'started', planned: planned.nodes.map((n) => n.unique_id) };
+    const { hostname } = await import('node:os');
+    const { PROC_START } = await import('../run/cas-document.js');
+    const started: UnfinishedRun = { invocation: 'started', planned: planned.nodes.map((n) => n.unique_id), process: { pid: process.pid, host: hostname(), ...(PROC_START ? { proc_start: PROC_START } : {}) } };
     writeTargetJson(c.files, 'run_results.json', { metadata: runMetadata(command, c.target.name, o), elapsed_time: 0, success: false, ...started, results: [] });
   }
   const count = (t: string) => planned.nodes.filter((n) => n.resource_type === t).length;
@@ -907,6 +915,17 @@ export async function runRetry(o: Common & { threads: number; failFast?: boolean
     again = (last.planned ?? []).map((id) => ({ unique_id: id, name: id.split('.').slice(2).join('.'), resource_type: id.split('.')[0], status: 'skipped' }));
     out(`The last retry of a ${command}${on} (${last.metadata?.generated_at ?? 'at an unknown time'}) failed before any node ran (${(last.error ?? 'no reason recorded').split('\n')[0]}); its ${counted(again.length, 'node')} are retried.`);
   } else if (last.invocation === 'started') {
+    // still running (vigil serve's build, another terminal's): not retried beside it
+    const p = last.process;
+    if (p && p.host === (await import('node:os')).hostname() && p.pid !== process.pid) {
+      const { pidAlive, procStart } = await import('../run/cas-document.js');
+      const same = p.proc_start === undefined || procStart(p.pid) === p.proc_start;
+      if (pidAlive(p.pid) && same) {
+        err(`error: the last vigil ${command}${on} (started ${last.metadata?.generated_at ?? 'at an unknown time'}) is still running (pid ${p.pid}, e.g. vigil serve's job): nothing is retried beside it; retry once it is done`);
+        process.exitCode = 1;
+        return;
+      }
+    }
     const done = new Set((last.results ?? []).filter((r) => r.status === 'success' || r.status === 'pass' || r.status === 'warn').map((r) => r.unique_id));
     again = [...again, ...(last.planned ?? []).filter((id) => !done.has(id)).map((id) => ({ unique_id: id, name: id.split('.').slice(2).join('.'), resource_type: id.split('.')[0], status: 'skipped' }))];
     out(`The last ${command}${on} (started ${last.metadata?.generated_at ?? 'at an unknown time'}) did not finish: its process ended before it recorded its results (killed?); the ${counted(again.length, 'node')} it did not record as done are retried.`);

@@ -356,10 +356,15 @@ describe('vigil retry', () => {
       const check = () => (existsSync(join(dir, 'slow-started.csv')) ? resolve() : setTimeout(check, 20));
       check();
     });
+    // while it runs (vigil serve's build, another terminal's), retry does not run its nodes beside it
+    const busy = vigil(dir, ['retry']);
+    expect(busy.code, busy.stdout + busy.stderr).toBe(1);
+    expect(busy.stderr).toMatch(new RegExp(`the last vigil build on target dev \\(started .*\\) is still running \\(pid ${child.pid}, `));
+    expect(busy.stdout).not.toMatch(/Retrying|OK created/);
     child.kill('SIGKILL');
     await new Promise((r) => child.on('close', r));
     const rr = JSON.parse(readFileSync(join(dir, 'target/run_results.json'), 'utf8'));
-    expect(rr).toMatchObject({ metadata: { command: 'build', target: 'dev' }, invocation: 'started', success: false, results: [] });
+    expect(rr).toMatchObject({ metadata: { command: 'build', target: 'dev' }, invocation: 'started', success: false, results: [], process: { pid: child.pid } });
     expect(rr.planned).toEqual(expect.arrayContaining(['model.fixture.slow', 'model.fixture.after_slow', 'model.fixture.totals', 'seed.fixture.raw_orders']));
     const r = vigil(dir, ['retry']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
