@@ -292,6 +292,12 @@ export interface Adapter {
   tableComment?(rel: Relation): Promise<string | null>;
   /** Set a table's comment (`vigil demo` marks its tables with it). */
   commentTable?(rel: Relation, comment: string): Promise<void>;
+  /** Set a view's comment (Vigil marks its restricted companions with it: run/companions.ts); absent where Vigil does not mark them (BigQuery). */
+  commentView?(rel: Relation, comment: string): Promise<void>;
+  /** The views of `schema` and their comments (null without one), read from the catalog each time. */
+  viewComments?(schema: string): Promise<Array<{ identifier: string; comment: string | null }>>;
+  /** Of `roles`, those that are no role of the warehouse (Postgres' pg_roles; PUBLIC is one); absent where grantees are not checked before a build. */
+  missingRoles?(roles: string[]): Promise<string[]>;
   /** The views dropping `rel` drops with it (Postgres' `drop ... cascade`); absent where a drop leaves the views. */
   dependentViews?(rel: Relation): Promise<Relation[]>;
   columns(rel: Relation): Promise<Column[]>;

@@ -12,11 +12,16 @@ import type { Policy } from '../project/schema.js';
  */
 export const CONTENT_COLUMNS = ['request_metadata', 'prompt', 'prompt_text', 'messages', 'content', 'completion_text', 'completion', 'response_text'];
 
-export const marked = (v: unknown) => v !== undefined && v !== null && v !== false && !/^(no|none|false)$/i.test(String(v));
+/**
+ * A meta value that marks PII: any but false / no / none (and absent). A YAML null (`pii: ~`, an
+ * empty `pii:`) marks it: the key was written, and a column someone began to mark is not taken
+ * for reviewed (only an explicit false declassifies).
+ */
+export const marked = (v: unknown) => v !== undefined && v !== false && (v === null || !/^(no|none|false)$/i.test(String(v)));
 
 /** The YAML mark that makes a column PII (`meta: { pii: ... }` or `{ content: ... }`), as written; undefined when none. */
 export function piiMark(c: Pick<ColumnInfo, 'meta'>): string | undefined {
-  for (const key of ['pii', 'content'] as const) if (marked(c.meta?.[key])) return `meta: { ${key}: ${String(c.meta![key])} }`;
+  for (const key of ['pii', 'content'] as const) if (marked(c.meta?.[key])) return `meta: { ${key}: ${c.meta![key] === null ? '~' : String(c.meta![key])} }`;
   return undefined;
 }
 

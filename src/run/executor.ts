@@ -16,6 +16,7 @@ import { droppedViewsPhrase } from '../format.js';
 import type { QueryPii } from '../check/pii-lineage.js';
 import { maskingRecord, needsMasking } from '../compile/masking.js';
 import { maxOf } from '../extremes.js';
+import { companionMark, dropStaleCompanions } from './companions.js';
 
 export type Command = 'run' | 'test' | 'build' | 'seed' | 'snapshot';
 export type NodeStatus = 'success' | 'error' | 'skipped' | 'pass' | 'fail' | 'warn';
@@ -55,6 +56,8 @@ export interface RunOptions {
   state?: Manifest;
   threads: number;
   fullRefresh: boolean;
+  /** --defer: the manifest's unselected nodes name the state's relations, so no stale restricted companion is judged by it */
+  deferred?: boolean;
   /** Stop scheduling new nodes after the first failure. */
   failFast?: boolean;
   /** Aborted (Ctrl-C): no new node starts; the running ones finish; the rest are skipped. Its reason names the signal ('SIGINT', 'SIGTERM'). */
@@ -382,6 +385,10 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
     try {
       const configured = grantsOf(n);
       const grants = configured && grantsHere ? { select: configured.select, mode: n.config.grants_mode } : undefined;
+      // every grantee of the model and of its restricted companion is a role, asked before anything
+      // is built: the companion is built after the model's transaction committed, so a grant
+      // refused there would leave the new model beside the old companion
+      if (grantsHere) await grantees(n, configured);
       const req = materializeRequest(n, opts.fullRefresh);
       const r = await warehouse().materialize({ ...req, preHooks: n.pre_hooks, postHooks: n.post_hooks, grants });
       // a unique_key (or insert_overwrite's partition column) the table has not: the first run (or
@@ -414,6 +421,21 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
     } catch (e) {
       return { ...base, status: 'error', execution_time: (performance.now() - t0) / 1000, message: describeError(e, n) };
     }
+  };
+
+  /** Fails the model, before its build, when a grantee of it or of its companion is no role of the warehouse. */
+  const grantees = async (n: ModelNode, configured: { select: string[] } | undefined): Promise<void> => {
+    const w = warehouse();
+    const asked = [...(configured?.select ?? []), ...(n.restricted?.grants ?? [])];
+    if (!w.missingRoles || !asked.length) return;
+    const missing = await w.missingRoles(asked);
+    if (!missing.length) return;
+    const at = (key: string) => {
+      const a = n.config_at?.[key];
+      return a ? `${a.file}${a.line ? `:${a.line}` : ''}` : n.file;
+    };
+    const where = missing.map((r) => `'${r}' (${n.restricted?.grants.includes(r) && !configured?.select.includes(r) ? `restricted.grants, ${at('restricted')}` : `grants, ${at('grants')}`})`);
+    throw new Error(`${missing.length === 1 ? 'role' : 'roles'} ${where.join(', ')} ${missing.length === 1 ? 'is' : 'are'} no role of the warehouse: nothing was built (${displayRelation(n)}${n.restricted ? ` and its restricted view` : ''} left as they were); create the role or take it out of the config`);
   };
 
   // governance (docs/governance.md): the restricted companion, then the grants of both relations.
@@ -465,6 +487,8 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
     if (n.restricted) {
       const req = { kind: 'view' as const, relation: n.restricted.relation, sql: n.restricted.compiled_sql, fullRefresh: false, grants: grantsHere ? { select: n.restricted.grants } : undefined };
       const r = await warehouse().materialize(req);
+      // marked as Vigil's companion of this model: found and dropped once no model builds it (run/companions.ts)
+      await warehouse().commentView?.(n.restricted.relation, companionMark(manifest.metadata.project, n.relation!));
       notes.push(`restricted view ${displayRelation({ ...n, relation: n.restricted.relation })}`);
       if (grantsHere) {
         const g = describeGrants(r.grants ?? (await applyGrants(warehouse(), n.restricted.relation, 'view', n.restricted.grants, 'replace')));
@@ -622,6 +646,18 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
   // its slot back to be run again)
   const interrupted = skippedBySignal;
   // on_run_end: after the last node, whatever happened to the nodes (not after Ctrl-C)
+  // restricted companions no model of the project builds any more (a model renamed, given another
+  // alias, removed): the unmasked rows under no policy, dropped (run/companions.ts)
+  if (!interrupted && adapter && !opts.deferred && (opts.command === 'run' || opts.command === 'build')) {
+    const modelSchemas = new Set(nodes.flatMap((n) => (n.resource_type === 'model' && n.relation ? [n.relation.schema] : [])));
+    if (modelSchemas.size) {
+      try {
+        await dropStaleCompanions(adapter, manifest.metadata.project, modelSchemas, companions(), builtRelations(), opts.out);
+      } catch (e) {
+        opts.out(`warning: could not look for restricted views no model builds any more: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+      }
+    }
+  }
   const startOps = operations.length;
   if (!interrupted) await runOperations(manifest.hooks?.on_run_end);
   const ordered = [...operations.slice(0, startOps), ...nodes.map((n) => results.get(n.unique_id)!).filter(Boolean), ...operations.slice(startOps)];

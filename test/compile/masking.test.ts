@@ -76,6 +76,14 @@ describe('the published relation applies each policy', () => {
     expect(model(plain.r, 'b').compiled_sql).toBe('select 1 as id');
     expect(model(plain.r, 'b').unmasked_sql).toBeUndefined();
   });
+
+  it('a YAML null (meta: { pii: ~ }, an empty pii:) marks PII: only false/no/none declassify (was: taken as not PII, published as it is)', () => {
+    const { r, errors } = compile('duckdb', { 'models/a.sql': 'select 1 as id, 2 as email, 3 as phone, 4 as note' }, {
+      'models/a.yml': 'models:\n  - name: a\n    columns:\n      - name: id\n      - name: email\n        meta: { pii: ~ }\n      - name: phone\n        meta:\n          pii:\n      - name: note\n        meta: { pii: no }\n',
+    });
+    expect(errors).toEqual([]);
+    expect(model(r, 'a').compiled_sql.split('\n')[0]).toBe(`select "id", case when "email" is null then null else '****' end as "email", case when "phone" is null then null else '****' end as "phone", "note" from (`);
+  });
 });
 
 describe('bad input is an error at its YAML line', () => {

@@ -8,7 +8,7 @@
  * one made outside Vigil on a relation a build drops and makes again.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -183,6 +183,62 @@ describe('grants and masking on Postgres', () => {
       // (was: still there, granted, the raw emails readable)
       expect(denied(await as(ROLES.auditor, `select * from ${schema}.${m}__restricted`))).toMatch(/does not exist/);
     }
+  });
+
+  it('a model renamed, then given an alias: its old restricted companion (unmasked, granted) is dropped, said in a line; the old masked relation is left and named (was: both left, the companion readable by its old grantees)', async () => {
+    const schema = uniqueSchema('gov_rename');
+    const dir = project(schema, ROLES.compliance);
+    const built = vigil(dir, ['build'], env());
+    expect(built.code, built.stdout + built.stderr).toBe(0);
+    expect(await as(ROLES.auditor, `select email from ${schema}.people_pub__restricted where id = 1`)).toEqual({ rows: [{ email: 'a@x.com' }] });
+
+    // renamed: people_pub -> people_v2 (file, YAML name, the ref reading it)
+    const yml = join(dir, 'models/schema.yml');
+    writeFileSync(join(dir, 'models/people_v2.sql'), readFileSync(join(dir, 'models/people_pub.sql'), 'utf8'));
+    rmSync(join(dir, 'models/people_pub.sql'));
+    writeFileSync(join(dir, 'models/ops_daily.sql'), `select count(*) as people from {{ ref('people_v2') }}`);
+    writeFileSync(yml, readFileSync(yml, 'utf8').replace('- name: people_pub', '- name: people_v2'));
+    const renamed = vigil(dir, ['run'], env());
+    expect(renamed.code, renamed.stdout + renamed.stderr).toBe(0);
+    expect(renamed.stdout).toContain(`dropped the restricted view ${schema}.people_pub__restricted: the unmasked rows of ${schema}.people_pub, which no model of this project builds any more`);
+    expect(renamed.stdout).toContain(`warning: ${schema}.people_pub is left as it was`);
+    expect(denied(await as(ROLES.auditor, `select * from ${schema}.people_pub__restricted`))).toMatch(/does not exist/);
+    expect(await as(ROLES.auditor, `select email from ${schema}.people_v2__restricted where id = 1`)).toEqual({ rows: [{ email: 'a@x.com' }] });
+    // the old masked table stays (as dbt leaves orphans), masked
+    expect(await as(ROLES.compliance, `select email from ${schema}.people_pub where id = 1`)).toEqual({ rows: [{ email: SHA256_A }] });
+
+    // an alias: people_v2 now builds people_alias (and people_alias__restricted)
+    writeFileSync(yml, readFileSync(yml, 'utf8').replace('      materialized: table\n', '      materialized: table\n      alias: people_alias\n'));
+    const aliased = vigil(dir, ['run'], env());
+    expect(aliased.code, aliased.stdout + aliased.stderr).toBe(0);
+    expect(aliased.stdout).toContain(`dropped the restricted view ${schema}.people_v2__restricted: the unmasked rows of ${schema}.people_v2, which no model of this project builds any more`);
+    expect(denied(await as(ROLES.auditor, `select * from ${schema}.people_v2__restricted`))).toMatch(/does not exist/);
+    expect(await as(ROLES.auditor, `select email from ${schema}.people_alias__restricted where id = 1`)).toEqual({ rows: [{ email: 'a@x.com' }] });
+
+    // nothing left to drop: a run says nothing of it; a view of another project, or unmarked, is not dropped
+    await admin((c) => c.query(`create view ${schema}.other__restricted as select 1 as x; comment on view ${schema}.other__restricted is 'vigil restricted companion of ${schema}.other (project elsewhere)'; create table ${schema}.legacy as select 1 as x; create view ${schema}.legacy__restricted as select 1 as x`));
+    const quiet = vigil(dir, ['run'], env());
+    expect(quiet.code, quiet.stdout + quiet.stderr).toBe(0);
+    expect(quiet.stdout).not.toContain('dropped the restricted view');
+    expect(quiet.stdout).toContain(`warning: ${schema}.legacy__restricted looks like the restricted companion (unmasked rows) of ${schema}.legacy, which no model of this project builds, but was not marked by Vigil`);
+    expect(await admin((c) => c.query(`select count(*)::int as n from pg_views where schemaname = $1 and viewname in ('other__restricted', 'legacy__restricted')`, [schema]))).toMatchObject({ rows: [{ n: 2 }] });
+  });
+
+  it('a grantee that is no role fails the model before anything is built, naming the role and its YAML line (was: the model committed, its companion left as before, ERROR)', async () => {
+    const schema = uniqueSchema('gov_norole');
+    const dir = project(schema, ROLES.compliance);
+    expect(vigil(dir, ['build'], env()).code).toBe(0);
+    const yml = join(dir, 'models/schema.yml');
+    const ghost = `ghost_${suffix}`;
+    writeFileSync(yml, readFileSync(yml, 'utf8').replace(`restricted: { grants: { select: [${ROLES.auditor}] } }`, `restricted: { grants: { select: [${ROLES.auditor}, ${ghost}] } }`));
+    // the model's SQL changed too: the old rows must stay in both relations
+    writeFileSync(join(dir, 'models/people_pub.sql'), `select id, email, prompt, note, n from {{ ref('people') }} where id = 1`);
+    const r = vigil(dir, ['run', '-s', 'people_pub'], env());
+    expect(r.code).toBe(1);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stdout).toContain(`role '${ghost}' (restricted.grants, models/schema.yml:6) is no role of the warehouse: nothing was built`);
+    expect(await admin((c) => c.query(`select count(*)::int as n from ${schema}.people_pub`))).toMatchObject({ rows: [{ n: 2 }] });
+    expect(await admin((c) => c.query(`select count(*)::int as n from ${schema}.people_pub__restricted`))).toMatchObject({ rows: [{ n: 2 }] });
   });
 
   it('a grantee removed from the config loses access on the next build; an unchanged config changes nothing; grants_mode add keeps it', async () => {
@@ -444,7 +500,8 @@ describe('grants and masking on Postgres', () => {
     writeFileSync(join(dir, 'models/people_pub.sql'), `select id, email, prompt, note, n from {{ ref('people') }} where id = 1`);
     const r = vigil(dir, ['run', '-s', 'people_pub'], env());
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(new RegExp(`ERROR creating table ${schema}\\.people_pub[\\s\\S]*role "no_such_role_${suffix}" does not exist`));
+    // (asked before the build: a role that does not exist is never sent to a GRANT)
+    expect(r.stdout).toMatch(new RegExp(`ERROR creating table ${schema}\\.people_pub[\\s\\S]*role 'no_such_role_${suffix}' \\(grants, models/schema\\.yml:5\\) is no role of the warehouse: nothing was built`));
     // the previous table (two rows), with its grant
     expect(await as(ROLES.compliance, `select count(*)::int as n from ${schema}.people_pub`)).toEqual({ rows: [{ n: 2 }] });
   });

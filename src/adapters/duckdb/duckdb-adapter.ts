@@ -404,6 +404,17 @@ export class DuckDbAdapter implements Adapter {
     await this.execute(`comment on table ${this.dialect.relation(rel)} is ${this.dialect.literal(comment)}`);
   }
 
+  async commentView(rel: Relation, comment: string): Promise<void> {
+    await this.execute(`comment on view ${this.dialect.relation(rel)} is ${this.dialect.literal(comment)}`);
+  }
+
+  viewComments(schema: string): Promise<Array<{ identifier: string; comment: string | null }>> {
+    return this.query<{ identifier: string; comment: string | null }>(
+      `select view_name as identifier, comment from duckdb_views() where database_name = current_database() and schema_name = $1 and not internal order by 1`,
+      [schema],
+    );
+  }
+
   remember(rel: Relation, kind: 'table' | 'view'): void {
     this.catalog.get(rel.schema)?.set(rel.identifier, kind);
   }

@@ -540,6 +540,24 @@ export class PostgresAdapter implements Adapter {
     await this.execute(`comment on table ${this.dialect.relation(rel)} is ${this.dialect.literal(comment)}`);
   }
 
+  async commentView(rel: Relation, comment: string): Promise<void> {
+    await this.execute(`comment on view ${this.dialect.relation(rel)} is ${this.dialect.literal(comment)}`);
+  }
+
+  viewComments(schema: string): Promise<Array<{ identifier: string; comment: string | null }>> {
+    return this.query<{ identifier: string; comment: string | null }>(
+      `select c.relname as identifier, obj_description(c.oid, 'pg_class') as comment from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relkind = 'v' order by 1`,
+      [schema],
+    );
+  }
+
+  async missingRoles(roles: string[]): Promise<string[]> {
+    const names = [...new Set(roles)].filter((r) => r.toLowerCase() !== 'public');
+    if (!names.length) return [];
+    const rows = await this.query<{ name: string }>(`select r as name from json_array_elements_text($1::json) as r where not exists (select 1 from pg_roles where rolname = r)`, [JSON.stringify(names)]);
+    return rows.map((r) => r.name);
+  }
+
   dependentViews(rel: Relation): Promise<Relation[]> {
     return this.withClient((c) => dependentViews(c, this.dialect.relation(rel)));
   }
