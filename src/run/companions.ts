@@ -5,8 +5,8 @@
  * another name, or none: the old one would stay, granted, showing every new row unmasked under no
  * policy. Vigil marks each companion it builds with a comment naming its project and model
  * relation; a run or build finds the marked views of its project in the schemas it builds into
- * that no model of the project builds any more, drops them, and names the old masked relation
- * it leaves (as dbt leaves orphans). An unmarked `*__restricted` view beside an orphaned relation
+ * that no model of the project builds any more, and names them in a warning each (not dropped:
+ * another target or checkout of the project sharing the schema may build them). An unmarked `*__restricted` view beside an orphaned relation
  * of the same base name (made before Vigil marked its companions) is named, not dropped.
  */
 import type { Adapter } from '../adapters/adapter.js';
@@ -26,7 +26,7 @@ export function parseCompanionMark(comment: string | null): { project: string; m
 }
 
 /**
- * Drop the marked companions of `project` in `schemas` that are not in `companions` (every
+ * Name the marked companions of `project` in `schemas` that are not in `companions` (every
  * companion the project's models build, schema.identifier), saying each in a line; `built`: every
  * relation the project builds (its old masked relation, not among them, is named as left).
  */
@@ -47,21 +47,12 @@ export async function dropStaleCompanions(
       if (companions.has(key) || built.has(key)) continue;
       const mark = parseCompanionMark(v.comment);
       if (mark && mark.project === project) {
+        // named, not dropped: a target building into the same schema whose models differ (enabled
+        // per target, another alias), a disabled model, another checkout of the project may still
+        // build it — dropping it would take it from their grantees
         const rel: Relation = { schema, identifier: v.identifier };
-        try {
-          await adapter.execute(`drop view ${adapter.dialect.relation(rel)}`);
-        } catch (e) {
-          out(`warning: the restricted view ${key} (the unmasked rows of ${mark.model}) is built by no model of this project any more and could not be dropped: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}; drop it (drop view ${adapter.dialect.relation(rel)})`);
-          continue;
-        }
-        const model = built.has(mark.model) ? `${mark.model}, whose restricted: was taken out of its config,` : `${mark.model}, which no model of this project builds any more (renamed, given another alias, or removed),`;
-        out(`dropped the restricted view ${key}: the unmasked rows of ${model} readable by its grantees under no policy`);
-        if (!built.has(mark.model)) {
-          const [s, id] = [mark.model.slice(0, mark.model.indexOf('.')), mark.model.slice(mark.model.indexOf('.') + 1)];
-          if (await adapter.relationExists({ schema: s, identifier: id }).catch(() => null)) {
-            out(`warning: ${mark.model} is left as it was (no model of this project builds it any more; masked, with its grants): drop it once nothing reads it`);
-          }
-        }
+        const why = built.has(mark.model) ? `whose restricted: is no longer in its config` : `which no model of this project builds here any more (renamed, given another alias, removed — or enabled on another target only)`;
+        out(`warning: the restricted view ${key} shows the unmasked rows of ${mark.model}, ${why}, to its grantees under no policy: drop it (drop view ${adapter.dialect.relation(rel)}) unless another target or checkout of the project still builds it`);
       } else if (!mark && v.identifier.endsWith('__restricted')) {
         const base = v.identifier.slice(0, -'__restricted'.length);
         if (base && names.has(base) === false && !(await adapter.relationExists({ schema, identifier: base }).catch(() => null))) continue;

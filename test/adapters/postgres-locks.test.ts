@@ -42,6 +42,30 @@ async function until(check: () => Promise<boolean>, ms = 20_000): Promise<boolea
 const waitingForLock = (c: pg.Client, app: string) => async () => (await c.query("select count(*)::int as n from pg_stat_activity where application_name = $1 and wait_event_type = 'Lock'", [app])).rows[0].n > 0;
 
 describe('builds on Postgres while BI tools read', () => {
+  it('the swap locks only the views that read nothing but the table: a view joining another table leaves that table alone (LOCK on a view locks all it reads; was: the other table held ACCESS EXCLUSIVE for the whole swap)', async () => {
+    const schema = uniqueSchema('pgl_viewlock');
+    const b = await PostgresAdapter.open({ type: 'postgres', url, schema, application_name: 'r17-builder' }, 1);
+    const watcher = await session('r17-watch');
+    try {
+      await b.ensureSchema(schema);
+      const req = { kind: 'table' as const, relation: { schema, identifier: 'm' }, sql: 'select i as id from generate_series(1, 100) as i', fullRefresh: false };
+      await b.materialize(req);
+      await b.materialize({ kind: 'table', relation: { schema, identifier: 'dim' }, sql: 'select i as id, i * 2 as two from generate_series(1, 100) as i', fullRefresh: false });
+      await b.materialize({ kind: 'view', relation: { schema, identifier: 'v_only' }, sql: `select * from ${schema}.m`, fullRefresh: false });
+      await b.materialize({ kind: 'view', relation: { schema, identifier: 'v_join' }, sql: `select m.id, d.two from ${schema}.m m join ${schema}.dim d using (id)`, fullRefresh: false });
+      // a writer holds dim (not m): locking v_join would wait for it
+      const writer = await session('r17-writer');
+      await writer.query('begin');
+      await writer.query(`lock table ${schema}.dim in row exclusive mode`);
+      const r = await Promise.race([b.materialize(req).then(() => 'built'), sleep(8000).then(() => 'waited')]);
+      const waitedFor = (await watcher.query("select count(*)::int as n from pg_stat_activity where application_name = 'r17-builder' and wait_event_type = 'Lock'")).rows[0].n;
+      await writer.query('commit');
+      expect([r, waitedFor]).toEqual(['built', 0]);
+    } finally {
+      await b.close();
+    }
+  }, 60_000);
+
   it('a table rebuilt while one session reads it and another polls a view on it: the build succeeds, no reader sees a deadlock, and the wait is said naming the reader (was: "deadlock detected [SQLSTATE 40P01]", the build failed)', async () => {
     const schema = uniqueSchema('pgl_deadlock');
     const lines: string[] = [];

@@ -947,8 +947,35 @@ async function dependentViews(c: PoolClient, rel: string): Promise<Relation[]> {
 /** The plain views that read `rel` (as SQL names it), as SQL names them, the outermost first: the order lockForSwap locks them in. */
 async function viewsToLock(c: PoolClient, rel: string): Promise<string[]> {
   const rows = (await c.query(DEPENDENT_VIEWS_SQL, [rel])).rows as Array<{ schema: string; name: string; depth: number; kind: string }>;
-  return rows.filter((x) => x.kind === 'v').sort((a, b) => b.depth - a.depth).map((x) => postgresDialect.relation({ schema: x.schema, identifier: x.name }));
+  const views = rows.filter((x) => x.kind === 'v').map((x) => ({ depth: x.depth, name: postgresDialect.relation({ schema: x.schema, identifier: x.name }) }));
+  if (!views.length) return [];
+  // LOCK on a view locks every relation its query reads, in the same mode (Postgres 11+): only the
+  // views that read nothing but the table and such views are locked (locking a view that joins
+  // another table would hold that table too, for the whole swap); a reader of another view that
+  // deadlocks with the drop is met by the swap's retry
+  const reads = (await c.query(VIEW_READS_SQL, [[rel, ...views.map((v) => v.name)]])).rows as Array<{ name: string; oid: string; reads: string | null }>;
+  const oidOf = new Map(reads.map((r) => [r.name, r.oid]));
+  const readsOf = new Map<string, string[]>();
+  for (const r of reads) if (r.reads) readsOf.set(r.oid, [...(readsOf.get(r.oid) ?? []), r.reads]);
+  const ok = new Set([rel, ...views.map((v) => v.name)].map((n) => oidOf.get(n)).filter((o): o is string => !!o));
+  // (a view reading a view left out is left out too: until nothing changes)
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const v of views) {
+      const o = oidOf.get(v.name);
+      if (!o || !ok.has(o) || !(readsOf.get(o) ?? []).some((x) => !ok.has(x))) continue;
+      ok.delete(o);
+      changed = true;
+    }
+  }
+  return views.filter((v) => ok.has(oidOf.get(v.name) ?? '')).sort((a, b) => b.depth - a.depth).map((v) => v.name);
 }
+
+/** For each relation $1 (names as SQL names them): its oid, and (a view) each relation its rewrite rule reads, by oid. */
+const VIEW_READS_SQL = `select x as name, to_regclass(x)::oid::text as oid, d.refobjid::text as reads
+  from unnest($1::text[]) x
+  left join pg_rewrite r on r.ev_class = to_regclass(x)
+  left join pg_depend d on d.classid = 'pg_rewrite'::regclass and d.objid = r.oid and d.refclassid = 'pg_class'::regclass and d.refobjid <> r.ev_class`;
 
 /** The foreign keys of other tables `drop ... cascade` of the table `rel` (as SQL names it) drops with it. */
 async function referencingKeys(c: PoolClient, rel: string): Promise<DroppedKey[]> {

@@ -9,6 +9,7 @@
 import type { PoolClient } from 'pg';
 import { WarehouseError } from '../../errors.js';
 import { redact } from '../../secrets.js';
+import { pgError } from './postgres-adapter.js';
 
 /** A backend holding a lock another waits for, as pg_stat_activity says it. */
 export interface Holder {
@@ -155,7 +156,8 @@ export async function lockRelation(c: PoolClient, key: string, open?: () => Prom
       const setting = codeOf(e) === '55P03' ? 'lock_timeout' : 'statement_timeout_ms';
       throw new WarehouseError(`waited ${((Date.now() - t0) / 1000).toFixed(1)}s for another build of ${name}${who} to finish, and the target's ${setting} cut the wait: nothing was built (run it again once the other build is done, or raise ${setting})`, 'select pg_advisory_lock(...)', { cause: e });
     }
-    throw e;
+    // (another failure, a connection lost: as every statement's, with its SQL)
+    throw pgError(e, 'select pg_advisory_lock(...)');
   } finally {
     await watch.stop();
   }
