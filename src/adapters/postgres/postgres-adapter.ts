@@ -430,11 +430,9 @@ export class PostgresAdapter implements Adapter {
     // one load (or build) of a relation at a time, across processes, as materialize() takes it: two
     // first loads of a seed at once both created the table ("duplicate key value violates unique
     // constraint pg_type_typname_nsp_index")
-    const key = `vigil:${req.relation.schema}.${req.relation.identifier}`;
-    const rows = await this.withClient(async (c) => {
-      await lockRelation(c, key, this.connectUnzoned, this.onRetry);
-      const run = (sql: string) => PostgresAdapter.run(c, sql);
-      try {
+    const rows = await this.withClient((c) =>
+      this.holdingLock(c, req.relation, async () => {
+        const run = (sql: string) => PostgresAdapter.run(c, sql);
         await run('begin');
         try {
           // a timestamp without offset loads as UTC, as on every warehouse, whatever TimeZone the url set
@@ -474,10 +472,8 @@ export class PostgresAdapter implements Adapter {
           await c.query('rollback').catch(() => undefined);
           throw e;
         }
-      } finally {
-        await c.query('select pg_advisory_unlock(hashtextextended($1, 0))', [key]).catch(() => undefined);
-      }
-    });
+      }),
+    );
     await this.execute(`analyze ${rel}`);
     if (cascaded) this.forgetCatalog();
     this.catalog.get(req.relation.schema)?.set(req.relation.identifier, 'table');
@@ -611,11 +607,9 @@ export class PostgresAdapter implements Adapter {
    * relationExists, ensureSchema; relationExists asks the catalog, not the cache).
    */
   async exclusive<T>(rel: Relation, fn: (adapter: Adapter) => Promise<T>): Promise<T> {
-    const key = `vigil:${rel.schema}.${rel.identifier}`;
     try {
-      return await this.withClient(async (c) => {
-        await lockRelation(c, key, this.connectUnzoned, this.onRetry);
-        try {
+      return await this.withClient((c) =>
+        this.holdingLock(c, rel, async () => {
           await PostgresAdapter.run(c, 'begin');
           const on: Pick<Adapter, 'execute' | 'query' | 'relationExists'> = {
             execute: async (sql, params) => void (await PostgresAdapter.run(c, sql, params)),
@@ -638,10 +632,8 @@ export class PostgresAdapter implements Adapter {
             await c.query('rollback').catch(() => undefined);
             throw e;
           }
-        } finally {
-          await c.query('select pg_advisory_unlock(hashtextextended($1, 0))', [key]).catch(() => undefined);
-        }
-      });
+        }),
+      );
     } finally {
       // (what the cache knew of the schema may have changed: a first run creates the table)
       this.catalog.delete(rel.schema);
@@ -658,9 +650,7 @@ export class PostgresAdapter implements Adapter {
       // one build of a relation at a time, across processes (two `vigil build`s, `vigil serve` on
       // two hosts): the later one waits, then sees what the first committed. Without it both
       // incremental runs deleted nothing of the other's rows and inserted theirs: every key twice
-      const key = `vigil:${req.relation.schema}.${req.relation.identifier}`;
-      await lockRelation(c, key, this.connectUnzoned, this.onRetry);
-      try {
+      return this.holdingLock(c, req.relation, async () => {
         // what is there now, asked on this client (the pool may have no other) with the lock held:
         // the catalog cache may be older than another process's build of it (which need not have
         // overlapped this one: a cache filled before it began said "none", and the build failed
@@ -676,11 +666,23 @@ export class PostgresAdapter implements Adapter {
         const run = hooksOfRun(req, appends);
         // hooks with transaction: false on this client outside the build's transaction (VACUUM can run there)
         return await aroundTransaction(run, (sql) => PostgresAdapter.run(c, sql), (inside) => this.build(c, { ...run, ...inside }, rel, existing, remember, (g) => (granted = g), appends));
-      } finally {
-        await c.query('select pg_advisory_unlock(hashtextextended($1, 0))', [key]).catch(() => undefined);
-      }
+      });
     });
     return granted ? { ...result, grants: granted } : result;
+  }
+
+  /**
+   * `fn` holding on `c` the advisory lock of relation `r` (lockRelation: one build or load of a
+   * relation at a time, across processes), released however `fn` ends.
+   */
+  private async holdingLock<T>(c: PoolClient, r: Relation, fn: () => Promise<T>): Promise<T> {
+    const key = `vigil:${r.schema}.${r.identifier}`;
+    await lockRelation(c, key, this.connectUnzoned, this.onRetry);
+    try {
+      return await fn();
+    } finally {
+      await c.query('select pg_advisory_unlock(hashtextextended($1, 0))', [key]).catch(() => undefined);
+    }
   }
 
   /** materialize() with the relation's lock held on `c`. */
