@@ -13,6 +13,7 @@
  * Their YAML schema is in schema.ts: this module (an evaluation's) loads no zod.
  */
 import type { NamedTimeInterval, TimeIntervalIn } from './schema.js';
+import { zonedParts } from '../time/zoned.js';
 
 const WEEKDAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'];
 const MONTHS = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'];
@@ -115,13 +116,10 @@ export function compileInterval(ti: TimeIntervalIn): Compiled | string {
   return c;
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
 function parts(at: Date, tz: string) {
-  let f = formatters.get(tz);
-  if (!f) formatters.set(tz, (f = new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', weekday: 'long' })));
-  const p = Object.fromEntries(f.formatToParts(at).map((x) => [x.type, x.value]));
-  return { year: Number(p.year), month: Number(p.month), day: Number(p.day), minute: Number(p.hour) * 60 + Number(p.minute), weekday: WEEKDAYS.indexOf(String(p.weekday).toLowerCase()) };
+  // (a location is checked when the interval is compiled: Intl knows it)
+  const p = zonedParts(at, tz)!;
+  return { year: p.year, month: p.month, day: p.day, minute: p.hour * 60 + p.minute, weekday: p.weekday };
 }
 
 const inRanges = (rs: Range[] | undefined, v: number) => !rs || rs.some((r) => v >= r.from && v <= r.to);

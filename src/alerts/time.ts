@@ -4,6 +4,7 @@
  */
 
 export { durationMs, formatDuration } from '../time/duration.js';
+import { prepareZone, zonedParts } from '../time/zoned.js';
 
 const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 
@@ -41,27 +42,19 @@ export function parseActiveHours(text: string): ActiveHours | string {
   return { days, startMin, endMin, timeZone, text };
 }
 
-const partsCache = new Map<string, Intl.DateTimeFormat>();
-const formatterOf = (timeZone: string): Intl.DateTimeFormat => {
-  let f = partsCache.get(timeZone);
-  if (!f) partsCache.set(timeZone, (f = new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })));
-  return f;
-};
-
 /**
  * Make the formatters of these active hours' time zones now: the first one costs ICU's start-up
  * (~20 ms), which an evaluation spends while its warehouse opens rather than before its queries.
  */
 export function prepareActiveHours(hours: Array<ActiveHours | undefined>): void {
-  for (const h of hours) if (h) formatterOf(h.timeZone);
+  for (const h of hours) if (h) prepareZone(h.timeZone);
 }
 
 export function isActive(h: ActiveHours, at: Date): boolean {
-  const f = formatterOf(h.timeZone);
-  const parts = Object.fromEntries(f.formatToParts(at).map((p) => [p.type, p.value]));
-  const day = DAYS.indexOf(String(parts.weekday).toLowerCase().slice(0, 3));
-  const min = Number(parts.hour) * 60 + Number(parts.minute);
-  return h.days.has(day) && min >= h.startMin && min < h.endMin;
+  // (the zone is checked by parseActiveHours: Intl knows it)
+  const p = zonedParts(at, h.timeZone)!;
+  const min = p.hour * 60 + p.minute;
+  return h.days.has(p.weekday) && min >= h.startMin && min < h.endMin;
 }
 
 /** A cell value as epoch milliseconds (Date, ISO string, DuckDB timestamp text, date 'YYYY-MM-DD' as UTC midnight). */

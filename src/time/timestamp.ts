@@ -4,6 +4,7 @@
  * offset (`Z`, `+02:00`, `-0700`) or without one — then it is UTC, never the machine's zone
  * (the same command gives the same answer on a laptop in Berlin and a CI runner in Oregon).
  */
+import { zonedParts } from './zoned.js';
 
 const ISO_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 
@@ -23,21 +24,10 @@ export function parseTimestamp(what: string, text: string): Date | Error {
   return date;
 }
 
-const zoneFormats = new Map<string, Intl.DateTimeFormat | null>();
-
 /** `zone`'s offset from UTC at epoch `ms`, in ms; undefined for a zone Intl does not know (a POSIX `EST5EDT,...` spelling). */
 function zoneOffsetMs(zone: string, ms: number): number | undefined {
-  let f = zoneFormats.get(zone);
-  if (f === undefined) {
-    try {
-      f = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
-    } catch {
-      f = null;
-    }
-    zoneFormats.set(zone, f);
-  }
-  if (!f) return undefined;
-  const p = Object.fromEntries(f.formatToParts(new Date(ms)).map((x) => [x.type, Number(x.value)]));
+  const p = zonedParts(ms, zone);
+  if (!p) return undefined;
   return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - Math.floor(ms / 1000) * 1000;
 }
 
