@@ -908,11 +908,13 @@ export async function runRetry(o: Common & { threads: number; failFast?: boolean
     process.exitCode = 1;
     return;
   }
-  // a run that did not finish (its process was killed): what it planned and did not record as done
+  // a run that did not finish (its process was killed), or a retry that failed before any node:
+  // what it planned and did not record as done, as results to retry
+  const notDone = (id: string) => ({ unique_id: id, name: id.split('.').slice(2).join('.'), resource_type: id.split('.')[0], status: 'skipped' });
   let again = (last.results ?? []).filter((r) => r.resource_type !== 'operation' && (r.status === 'error' || r.status === 'fail' || r.status === 'skipped'));
   if (last.invocation === 'failed') {
     // a retry that failed before any node ran: its nodes (the failures of the run before) again
-    again = (last.planned ?? []).map((id) => ({ unique_id: id, name: id.split('.').slice(2).join('.'), resource_type: id.split('.')[0], status: 'skipped' }));
+    again = (last.planned ?? []).map(notDone);
     out(`The last retry of a ${command}${on} (${last.metadata?.generated_at ?? 'at an unknown time'}) failed before any node ran (${(last.error ?? 'no reason recorded').split('\n')[0]}); its ${counted(again.length, 'node')} are retried.`);
   } else if (last.invocation === 'started') {
     // still running (vigil serve's build, another terminal's): not retried beside it
@@ -927,7 +929,7 @@ export async function runRetry(o: Common & { threads: number; failFast?: boolean
       }
     }
     const done = new Set((last.results ?? []).filter((r) => r.status === 'success' || r.status === 'pass' || r.status === 'warn').map((r) => r.unique_id));
-    again = [...again, ...(last.planned ?? []).filter((id) => !done.has(id)).map((id) => ({ unique_id: id, name: id.split('.').slice(2).join('.'), resource_type: id.split('.')[0], status: 'skipped' }))];
+    again = [...again, ...(last.planned ?? []).filter((id) => !done.has(id)).map(notDone)];
     out(`The last ${command}${on} (started ${last.metadata?.generated_at ?? 'at an unknown time'}) did not finish: its process ended before it recorded its results (killed?); the ${counted(again.length, 'node')} it did not record as done are retried.`);
   }
   if (!again.length) {
