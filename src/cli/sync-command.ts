@@ -264,7 +264,7 @@ async function syncStatus(o: Common): Promise<void> {
     return;
   }
   try {
-    const { readStreamStates, statusText } = await import('../sync/sync-types.js');
+    const { cursorText, readStreamStates, statusText } = await import('../sync/sync-types.js');
     const now = Date.now();
     const age = (iso: string | null) => {
       if (!iso) return 'never';
@@ -281,7 +281,7 @@ async function syncStatus(o: Common): Promise<void> {
       const zone = st.cursor_zone;
       const cursorMs = st.cursor_value ? (zone ? wallTimeMs(st.cursor_value, zone) : utcMs(st.cursor_value)) : undefined;
       const lagS = cursorMs !== undefined && st.source_max_cursor ? (utcMs(st.source_max_cursor) - cursorMs) / 1000 : null;
-      const cursor = st.cursor_value && zone ? `${st.cursor_value.replace(/\+00( BC)?$/, '$1')} ${zone}` : (st.cursor_value ?? '-');
+      const cursor = st.cursor_value ? cursorText(st.cursor_value, zone) : '-';
       out(
         `${stream}: ${statusText(st)}, ${st.rows_synced.toLocaleString('en-US')} rows read, last synced ${age(st.last_synced_at)}, cursor ${cursor}${lagS !== null ? `, ${Math.max(0, Math.round(lagS))}s behind the source's newest row` : ''}${st.consecutive_failures ? `, ${st.consecutive_failures} consecutive failure${st.consecutive_failures === 1 ? '' : 's'}${st.last_error ? `: ${st.last_error}` : ' (the last run was stopped)'}` : ''}`,
       );

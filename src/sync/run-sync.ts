@@ -20,7 +20,7 @@ import { counted } from '../format.js';
 import { copyLogLines, DEFAULT_MINIMUM, lastApply } from '../retention/retention.js';
 import { columnNamed } from '../adapters/adapter.js';
 import { durationBefore, formatDuration } from '../time/duration.js';
-import { STATE_TABLE, SyncConflict, type RetiredRows, type SyncColumn, type BatchFile, type BatchInfo, type SourceBatch, type StreamSpec, type SyncReader, caseClashes, keyColumns, numbersAsText, primaryKeyOf, streamProblem } from './sync-types.js';
+import { STATE_TABLE, SyncConflict, type RetiredRows, type SyncColumn, type BatchFile, type BatchInfo, type SourceBatch, type StreamSpec, type SyncReader, caseClashes, cursorText, keyColumns, numbersAsText, primaryKeyOf, streamProblem } from './sync-types.js';
 import { docRef } from '../install.js';
 import { StreamBusy, type StreamLock } from './stream-lock.js';
 
@@ -280,7 +280,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         // but never after the delta's — the cursor follows the batches, so a window starting after
         // it skipped the rows in between for good (was: `--since` an hour after the cursor copied
         // the last hour, moved the cursor past the rows before it and said OK)
-        const zoned = (t: string) => (bounds.zone ? `${t.replace(/\+00( BC)?$/, '$1')} ${bounds.zone}` : t);
+        const zoned = (t: string) => cursorText(t, bounds.zone);
         const windowed = opts.since ? { since: opts.since } : opts.mode === 'full' && opts.lookbackSeconds ? { lookbackSeconds: opts.lookbackSeconds } : undefined;
         const deltaStart = state?.cursor_value && !opts.fullRefresh && !restart && (windowed || opts.mode !== 'full') ? await src.lookbackFrom(state.cursor_value, sync.lookback_seconds) : null;
         let lower: string | null = null;

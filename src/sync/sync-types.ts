@@ -564,6 +564,11 @@ export interface SyncReader {
   release(): Promise<void>;
 }
 
+/** A cursor value as a person reads it: a `timestamp` or `date` cursor's wall time (stored as UTC text) with its source's `zone`; else as stored. */
+export function cursorText(value: string, zone: string | null | undefined): string {
+  return zone ? `${value.replace(/\+00( BC)?$/, '$1')} ${zone}` : value;
+}
+
 export function normalizeState(r: Record<string, unknown>): StreamState {
   return {
     stream: String(r.stream),
