@@ -16,7 +16,7 @@ const MARK = /^vigil restricted companion of (\S+) \(project (\S+)\)$/m;
 
 /** The comment on a companion view of `model` (schema.identifier) built by `project`. */
 export function companionMark(project: string, model: Relation): string {
-  return `vigil restricted companion of ${model.schema}.${model.identifier} (project ${project})\nthe rows of ${model.schema}.${model.identifier}, unmasked; dropped by the project's next build once no model of it builds this view`;
+  return `vigil restricted companion of ${model.schema}.${model.identifier} (project ${project})\nthe rows of ${model.schema}.${model.identifier}, unmasked; named in a warning by the project's builds once no model of it builds this view`;
 }
 
 /** The project and model (schema.identifier) a comment marks a view the companion of; undefined when it marks none. */
@@ -30,7 +30,7 @@ export function parseCompanionMark(comment: string | null): { project: string; m
  * companion the project's models build, schema.identifier), saying each in a line; `built`: every
  * relation the project builds (its old masked relation, not among them, is named as left).
  */
-export async function dropStaleCompanions(
+export async function warnStaleCompanions(
   adapter: Adapter,
   project: string,
   schemas: Iterable<string>,

@@ -16,7 +16,7 @@ import { droppedViewsPhrase } from '../format.js';
 import type { QueryPii } from '../check/pii-lineage.js';
 import { maskingRecord, needsMasking } from '../compile/masking.js';
 import { maxOf } from '../extremes.js';
-import { companionMark, dropStaleCompanions } from './companions.js';
+import { companionMark, warnStaleCompanions } from './companions.js';
 
 export type Command = 'run' | 'test' | 'build' | 'seed' | 'snapshot';
 export type NodeStatus = 'success' | 'error' | 'skipped' | 'pass' | 'fail' | 'warn';
@@ -647,12 +647,12 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
   const interrupted = skippedBySignal;
   // on_run_end: after the last node, whatever happened to the nodes (not after Ctrl-C)
   // restricted companions no model of the project builds any more (a model renamed, given another
-  // alias, removed): the unmasked rows under no policy, dropped (run/companions.ts)
+  // alias, removed): the unmasked rows under no policy, named in a warning (run/companions.ts)
   if (!interrupted && adapter && !opts.deferred && (opts.command === 'run' || opts.command === 'build')) {
     const modelSchemas = new Set(nodes.flatMap((n) => (n.resource_type === 'model' && n.relation ? [n.relation.schema] : [])));
     if (modelSchemas.size) {
       try {
-        await dropStaleCompanions(adapter, manifest.metadata.project, modelSchemas, companions(), builtRelations(), opts.out);
+        await warnStaleCompanions(adapter, manifest.metadata.project, modelSchemas, companions(), builtRelations(), opts.out);
       } catch (e) {
         opts.out(`warning: could not look for restricted views no model builds any more: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
       }
