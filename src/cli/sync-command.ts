@@ -17,6 +17,7 @@ import { findProjectRoot } from '../project/paths.js';
 import { readSnapshot } from '../project/snapshot.js';
 import { VIGIL_VERSION } from '../version.js';
 import { wallTimeMs } from '../time/timestamp.js';
+import { toEpochMs } from '../alerts/time.js';
 import { formatDuration } from '../time/duration.js';
 import { durationFlag, open, openWhenFree, projectFromSnapshot, projectSnapshot, timestampFlag, type Common } from './command-kit.js';
 import type { ProjectSnapshot } from './ls-command.js';
@@ -239,11 +240,6 @@ async function syncRun(o: Common & { mode: 'delta' | 'full'; since?: string; loo
   }
 }
 
-/** A warehouse's UTC timestamp text (`2026-01-01 10:00:00+00`) in epoch milliseconds. */
-function utcMs(text: string): number {
-  return new Date(text.replace(' ', 'T').replace(/\+00$/, 'Z')).getTime();
-}
-
 export function runSyncStatus(o: Common): Promise<void> {
   return unlessNothing(() => syncStatus(o));
 }
@@ -268,7 +264,7 @@ async function syncStatus(o: Common): Promise<void> {
     const now = Date.now();
     const age = (iso: string | null) => {
       if (!iso) return 'never';
-      const s = (now - utcMs(iso)) / 1000;
+      const s = (now - (toEpochMs(iso) ?? Number.NaN)) / 1000;
       return s < 90 ? `${Math.round(s)}s ago` : s < 5400 ? `${Math.round(s / 60)}m ago` : s < 172800 ? `${(s / 3600).toFixed(1)}h ago` : `${(s / 86400).toFixed(1)}d ago`;
     };
     for (const { stream, state: st } of await readStreamStates(target, streams)) {
@@ -279,8 +275,8 @@ async function syncStatus(o: Common): Promise<void> {
       // a timestamp or date cursor holds the source's wall time (cursor_zone): shown so, and
       // read as an instant there for the lag (source_max_cursor is one; was: the wall time taken for UTC)
       const zone = st.cursor_zone;
-      const cursorMs = st.cursor_value ? (zone ? wallTimeMs(st.cursor_value, zone) : utcMs(st.cursor_value)) : undefined;
-      const lagS = cursorMs !== undefined && st.source_max_cursor ? (utcMs(st.source_max_cursor) - cursorMs) / 1000 : null;
+      const cursorMs = st.cursor_value ? (zone ? wallTimeMs(st.cursor_value, zone) : toEpochMs(st.cursor_value)) : undefined;
+      const lagS = cursorMs !== undefined && st.source_max_cursor ? ((toEpochMs(st.source_max_cursor) ?? Number.NaN) - cursorMs) / 1000 : null;
       const cursor = st.cursor_value ? cursorText(st.cursor_value, zone) : '-';
       out(
         `${stream}: ${statusText(st)}, ${st.rows_synced.toLocaleString('en-US')} rows read, last synced ${age(st.last_synced_at)}, cursor ${cursor}${lagS !== null ? `, ${Math.max(0, Math.round(lagS))}s behind the source's newest row` : ''}${st.consecutive_failures ? `, ${st.consecutive_failures} consecutive failure${st.consecutive_failures === 1 ? '' : 's'}${st.last_error ? `: ${st.last_error}` : ' (the last run was stopped)'}` : ''}`,
