@@ -20,7 +20,7 @@ import { counted } from '../format.js';
 import { copyLogLines, DEFAULT_MINIMUM, lastApply } from '../retention/retention.js';
 import { columnNamed } from '../adapters/adapter.js';
 import { durationBefore, formatDuration } from '../time/duration.js';
-import { STATE_TABLE, SyncConflict, type RetiredRows, type SyncColumn, type BatchFile, type BatchInfo, type SourceBatch, type StreamSpec, type SyncReader, caseClashes, cursorText, keyColumns, numbersAsText, primaryKeyOf, streamProblem } from './sync-types.js';
+import { REFILL_TABLE, refillRelation, STATE_TABLE, SyncConflict, type RetiredRows, type SyncColumn, type BatchFile, type BatchInfo, type SourceBatch, type StreamSpec, type SyncReader, caseClashes, cursorText, keyColumns, numbersAsText, primaryKeyOf, streamProblem } from './sync-types.js';
 import { docRef } from '../install.js';
 import { StreamBusy, type StreamLock } from './stream-lock.js';
 
@@ -205,6 +205,9 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
       // the source's TimeZone a timestamp or date cursor's wall time is in (null: timestamptz; undefined: not read yet)
       let cursorZone: string | null | undefined;
       let lock: StreamLock | undefined;
+      // --full-refresh of a copy others read meanwhile: the table it refills beside the copy (beginRefill), until it is swapped in or dropped
+      let refill: Relation | undefined;
+      const refillState: Relation = { schema: s.relation.schema, identifier: REFILL_TABLE };
       try {
         // (before the retention log is read: an apply of the copy holds the stream while it deletes)
         lock = await opts.lock?.(stream);
@@ -239,8 +242,26 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         if (asText.length) opts.out(`  ${stream}: warning: ${asText.map(typed).join(', ')} ${asText.length === 1 ? 'is' : 'are'} copied into ${table} as text, exact: a number type there would round or refuse ${asText.length === 1 ? 'its values' : 'their values'}; a source column declared numeric(p,s) that the warehouse's decimal types hold is copied as one (${docRef('sync.md')}) (${s.file}:${s.line})`);
         for (const r of changed.retyped ?? []) opts.out(`  ${stream}: warning: ${typed(r.column)} lands in ${table}'s ${r.copyType} column (a new copy makes it ${r.type}: the source's type changed, or the copy is older than that rule), which rounds or refuses its values; drop ${table} and sync again (--full-refresh empties the table but keeps its column types) (${s.file}:${s.line})`);
         if (changed.gone.length) opts.out(`  ${stream}: no longer in the source: ${changed.gone.join(', ')}; kept in ${table}, NULL in the rows synced from now on (a renamed column is one gone and one new)`);
-        if (opts.fullRefresh) await writer.reset(rel, stateRel, stream);
-        let state = await writer.readState(stateRel, stream);
+        if (opts.fullRefresh && writer.beginRefill && (await writer.hasRows(rel))) {
+          // readers of the copy (a build, a BI tool) go on seeing it whole while the run refills a
+          // table beside it, swapped in by one transaction at the end (was: emptied at once and
+          // refilled batch by batch — a build meanwhile built from a partial copy without a word)
+          refill = refillRelation(rel);
+          await writer.beginRefill(rel, refill, refillState, stream);
+          opts.out(`  ${stream}: --full-refresh refills ${refill.schema}.${refill.identifier}; ${table} keeps its rows for its readers until the refill is complete, then takes the new ones in one transaction`);
+        } else {
+          if (opts.fullRefresh) await writer.reset(rel, stateRel, stream);
+          // what a --full-refresh killed on the way left beside the copy (the stream's lease is this run's)
+          const left = writer.dropRefill ? refillRelation(rel) : undefined;
+          if (left && (await target.relationExists(left))) {
+            await writer.dropRefill!(left, refillState, stream);
+            opts.out(`  ${stream}: dropped ${left.schema}.${left.identifier}, left by a --full-refresh that did not finish (killed?): ${table} kept its rows and its cursor`);
+          }
+        }
+        // where the batches go, and the state they move: the refill's own while there is one
+        const into = refill ?? rel;
+        const intoState = refill ? refillState : stateRel;
+        let state = await writer.readState(intoState, stream);
         // a copy created by this run (its table dropped: what a type change asks for) or found empty
         // while the state has a cursor holds none of the rows before the cursor: read them all
         // again (was: from the cursor, the copy kept the last few minutes). The cursor goes first
@@ -308,7 +329,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         // between two batches (an update during the load) would arrive in both, its old version
         // never deleted. With rows already there, each batch deletes by key what it replaces and
         // reads a snapshot of its own (the source's vacuum is held back one batch at most).
-        const replace = await writer.hasRows(rel);
+        const replace = await writer.hasRows(into);
         // the state as this run found it: each batch moves the cursor only from there (BatchInfo.fence)
         const foundId = state?.cursor_id ?? null;
         let fence: { rowsSynced: number; cursorIds: [string | null, string | null] } = { rowsSynced: state?.rows_synced ?? 0, cursorIds: [foundId, foundId] };
@@ -408,7 +429,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
             };
             let b: BatchInfo;
             try {
-              b = await writer.applyBatch(rel, columns, files(), sync.primary_key, stateRel, stream, sourceMax, replace, info);
+              b = await writer.applyBatch(into, columns, files(), sync.primary_key, intoState, stream, sourceMax, replace, info);
             } finally {
               // (a writer that failed before taking its first file leaves it: removed here)
               rmSync(first.file, { force: true });
@@ -430,9 +451,19 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         const seconds = (performance.now() - t0) / 1000;
         const done = `${counted(rows, 'row')} in ${counted(batches, 'batch', 'batches')}`;
         if (interrupted) {
+          if (refill) {
+            await writer.dropRefill!(refill, refillState, stream);
+            refill = undefined;
+          }
           await writer.recordRun(stateRel, stream, 'interrupted', null, sourceMax, rows, cursorZone);
-          results.push({ stream, status: 'interrupted', rows, batches, seconds, message: `stopped after ${done}; ${opts.mode === 'full' || opts.since ? 'the cursor stays where this pass found it or took it, whichever is later: a delta run goes on from there, and this pass is not resumed (run it again for the rest)' : 'the next run continues from its cursor'}` });
+          const rest = intoState !== stateRel ? `the refill is dropped: ${table} keeps its rows and its cursor from before this run (run --full-refresh again to refill it)` : opts.mode === 'full' || opts.since ? 'the cursor stays where this pass found it or took it, whichever is later: a delta run goes on from there, and this pass is not resumed (run it again for the rest)' : 'the next run continues from its cursor';
+          results.push({ stream, status: 'interrupted', rows, batches, seconds, message: `stopped after ${done}; ${rest}` });
         } else {
+          if (refill) {
+            await writer.finishRefill!(rel, refill, stateRel, refillState, stream);
+            refill = undefined;
+            opts.out(`  ${stream}: ${table} refilled: ${counted(rows, 'row')}, swapped in`);
+          }
           await writer.recordRun(stateRel, stream, 'success', null, sourceMax, rows, cursorZone);
           results.push({ stream, status: 'success', rows, batches, seconds, message: done });
           await copyRetentionLog(s, target, opts, said);
@@ -450,6 +481,8 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         if (!(e instanceof SyncConflict) && !(e instanceof StreamBusy)) await writer.recordRun(stateRel, stream, 'error', message, sourceMax, rows, cursorZone).catch(() => undefined);
         results.push({ stream, status: 'error', rows, batches, seconds: (performance.now() - t0) / 1000, message: e instanceof StreamBusy ? `${message}: not synced (run vigil sync again once it is done)` : message, ...(e instanceof SyncConflict ? { conflict: true } : {}) });
       } finally {
+        // a refill not swapped in (a failure; a stop is dropped above): dropped, the copy as it was
+        if (refill) await writer.dropRefill!(refill, refillState, stream).catch((e: unknown) => opts.out(`  ${stream}: warning: could not drop ${refill!.schema}.${refill!.identifier} (the next --full-refresh replaces it): ${redact(String((e as Error).message ?? e).split('\n')[0])}`));
         await lock?.release();
       }
     }

@@ -18,7 +18,7 @@ import { columnChanges, normalizeState, retypedColumns, runOwner, STATE_TABLE, S
 const ADDED_COLUMNS = ['run_owner', 'cursor_zone'] as const;
 
 export abstract class StandardSyncWriter implements SyncWriter {
-  /** The columns added since the state table was first made that each state table (by schema) has (`run_owner`, `cursor_zone`) */
+  /** The columns added since the state table was first made that each state table (by schema and name) has (`run_owner`, `cursor_zone`) */
   private added = new Map<string, Set<string>>();
   constructor(protected readonly db: Adapter) {}
 
@@ -29,10 +29,11 @@ export abstract class StandardSyncWriter implements SyncWriter {
     return this.db.dialect.syncColumnType(c.pgType);
   }
 
-  async ensureState(schema: string): Promise<void> {
+  /** The state table of `schema` (or another of its shape: `identifier`, REFILL_TABLE), made or brought up to date. */
+  async ensureState(schema: string, identifier = STATE_TABLE): Promise<void> {
     const t = (x: Parameters<Adapter['dialect']['type']>[0]) => this.db.dialect.type(x);
     await this.db.ensureSchema(schema);
-    const rel = { schema, identifier: STATE_TABLE };
+    const rel = { schema, identifier };
     await this.db.execute(
       `create table if not exists ${this.db.dialect.relation(rel)} (stream ${t('string')} primary key, cursor_value ${t('timestamp')}, cursor_id ${t('string')}, rows_synced ${t('int')} not null default 0,
   last_synced_at ${t('timestamp')}, source_max_cursor ${t('timestamp')}, last_status ${t('string')}, last_error ${t('string')}, consecutive_failures integer not null default 0,
@@ -64,11 +65,12 @@ export abstract class StandardSyncWriter implements SyncWriter {
 
   /** Which of ADDED_COLUMNS the state table has (a table made by an older vigil has not, until its next sync). */
   private async addedColumns(stateRel: Relation): Promise<Set<string>> {
-    let has = this.added.get(stateRel.schema);
+    const key = `${stateRel.schema}.${stateRel.identifier}`;
+    let has = this.added.get(key);
     if (!has) {
       const names = new Set((await this.db.columns(stateRel)).map((c) => c.name.toLowerCase()));
       has = new Set(ADDED_COLUMNS.filter((c) => names.has(c)));
-      this.added.set(stateRel.schema, has);
+      this.added.set(key, has);
     }
     return has;
   }

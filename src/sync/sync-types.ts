@@ -7,11 +7,31 @@ import type { Adapter } from '../adapters/adapter.js';
 import type { Dialect, Relation } from '../adapters/dialect.js';
 import type { SourceNode } from '../compile/manifest.js';
 import { hostname } from 'node:os';
+import { createHash } from 'node:crypto';
 import { pidAlive, PROC_START, PROCESS_STARTED, procStart } from '../run/cas-document.js';
 import { diag, ProjectError } from '../errors.js';
 import { typeFamily } from '../adapters/type-family.js';
 
 export const STATE_TABLE = 'vigil_sync_state';
+/** The progress of `--full-refresh` runs refilling a table beside the copy (SyncWriter.beginRefill), in the state table's shape. */
+export const REFILL_TABLE = 'vigil_sync_refill';
+
+/**
+ * The table a `--full-refresh` refills beside the copy `rel`: `<table>__vigil_refill`, shortened
+ * with a hash of the name where that passes Postgres' 63 bytes (which would cut it silently — a
+ * name cut back to the copy's own would be the copy).
+ */
+export function refillRelation(rel: Relation): Relation {
+  const suffix = '__vigil_refill';
+  const whole = `${rel.identifier}${suffix}`;
+  if (Buffer.byteLength(whole) <= 63) return { ...rel, identifier: whole };
+  let head = '';
+  for (const ch of rel.identifier) {
+    if (Buffer.byteLength(head + ch) > 36) break;
+    head += ch;
+  }
+  return { ...rel, identifier: `${head}_${createHash('sha256').update(rel.identifier).digest('hex').slice(0, 12)}${suffix}` };
+}
 
 export type RunStatus = 'success' | 'error' | 'interrupted';
 
@@ -390,6 +410,23 @@ export interface SyncWriter {
   recordRun(stateRel: Relation, stream: string, status: RunStatus, error: string | null, sourceMax: string | null, rows: number, cursorZone?: string | null): Promise<void>;
   /** --full-refresh: empty the table and forget the stream's cursor, in one transaction. */
   reset(rel: Relation, stateRel: Relation, stream: string): Promise<void>;
+  /**
+   * --full-refresh of a copy that holds rows, on a warehouse whose other sessions read it while
+   * the run refills it (Postgres, BigQuery; absent: reset() empties it in place — DuckDB, where
+   * one process has the file): the refill goes to `into` (refillRelation), an empty table made
+   * like `rel`, with its progress in `refillState` (REFILL_TABLE, the state table's shape:
+   * nothing that reads vigil_sync_state sees it). What a run killed on the way left there is
+   * dropped first.
+   */
+  beginRefill?(rel: Relation, into: Relation, refillState: Relation, stream: string): Promise<void>;
+  /**
+   * The refill complete: `rel` gets `into`'s rows and the stream's state its cursor and rows,
+   * in one transaction that drops `into` and its progress; readers see the copy as it was
+   * until that commit.
+   */
+  finishRefill?(rel: Relation, into: Relation, stateRel: Relation, refillState: Relation, stream: string): Promise<void>;
+  /** A refill given up (stopped, failed, or left by a killed run): `into` and its progress dropped, the copy and its cursor as they were. */
+  dropRefill?(into: Relation, refillState: Relation, stream: string): Promise<void>;
   /** Move the stream's cursor back to `clock` (the source's, its text) where it is after it. */
   clampCursor(stateRel: Relation, stream: string, clock: string): Promise<void>;
 }

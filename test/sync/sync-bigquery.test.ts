@@ -85,6 +85,48 @@ describe('vigil sync into BigQuery', () => {
     expect(guard.blocked).toEqual([]);
   });
 
+  it('--full-refresh of a copy that holds rows refills a table beside it and swaps it in with the cursor in one transaction; a delta drops a refill a killed run left (was: DELETE at once, readers saw the copy refill batch by batch)', async () => {
+    const s = uniqueSchema('sync_bq_refill');
+    await client.query(`create schema ${s}; create table ${s}.events (id bigint primary key, note text, created_at timestamptz not null);
+      insert into ${s}.events select i, 'n' || i, timestamptz '2026-01-01 10:00:00+00' + i * interval '1 second' from generate_series(1, 5) i;`);
+    const dir = makeProject({
+      'project.yaml': `name: synctest\ndefault_target: bq\ntargets:\n  bq: { type: bigquery, project: vigil-refill, dataset: analytics, location: EU }\n  app: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: analytics }\n`,
+      'models/sources.yml': `sources:\n  - name: raw\n    schema: raw\n    sync: { from: app, schema: ${s} }\n    tables:\n      - name: events\n        sync: { primary_key: id, cursor: created_at, batch_size: 2 }\n`,
+    });
+    dirs.push(dir);
+    const env = { DATABASE_URL: url, VIGIL_BIGQUERY_API_ENDPOINT: fake.url, VIGIL_BIGQUERY_ACCESS_TOKEN: 'fake-token', NO_PROXY: '127.0.0.1' };
+    // the copy holds rows (the fake keeps none: it answers the question as BigQuery would)
+    fake.onQuery((q) => q.startsWith('SELECT 1 AS one FROM `vigil-refill`.`raw`.`events` LIMIT 1'), { rows: [{ one: 1 }] });
+    const queriesOf = (from: number) => fake.requests.slice(from).map((q) => q.body?.configuration?.query?.query as string | undefined).filter((x): x is string => !!x);
+    const start = fake.requests.length;
+    const r = await vigilAsync(dir, ['sync', '--full-refresh'], env);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain('raw.events: --full-refresh refills raw.events__vigil_refill; raw.events keeps its rows for its readers until the refill is complete');
+    expect(r.stdout).toContain('raw.events: raw.events refilled: 5 rows, swapped in');
+    const queries = queriesOf(start);
+    for (const q of queries) expect(() => parse(q, { dialect: 'bigquery', paramTypes: ['?'] }), q.slice(0, 80)).not.toThrow();
+    // the copy is never emptied on its own: only inside the swap's transaction
+    const T = '`vigil-refill`.`raw`';
+    expect(queries.filter((q) => q.includes(`DELETE FROM ${T}.\`events\` WHERE TRUE`))).toHaveLength(1);
+    expect(queries).toContain(`CREATE OR REPLACE TABLE ${T}.\`events__vigil_refill\` AS SELECT * FROM ${T}.\`events\` WHERE FALSE`);
+    const batches = queries.filter((q) => q.startsWith('BEGIN TRANSACTION') && q.includes(`INSERT INTO ${T}.\`events__vigil_refill\``));
+    expect(batches).toHaveLength(3);
+    // each batch moves the refill's cursor, not the stream's
+    for (const b of batches) expect(b).toContain(`MERGE ${T}.\`vigil_sync_refill\` AS T`), expect(b).not.toContain('vigil_sync_state');
+    const swap = queries.find((q) => q.startsWith('BEGIN TRANSACTION') && q.includes(`DELETE FROM ${T}.\`events\` WHERE TRUE`))!;
+    expect(swap.split(';\n').map((x) => x.split(' ').slice(0, 3).join(' '))).toEqual(['BEGIN TRANSACTION', 'DELETE FROM `vigil-refill`.`raw`.`events`', 'INSERT INTO `vigil-refill`.`raw`.`events`', 'UPDATE `vigil-refill`.`raw`.`vigil_sync_state` SET', 'MERGE `vigil-refill`.`raw`.`vigil_sync_state` AS', 'DELETE FROM `vigil-refill`.`raw`.`vigil_sync_refill`', 'COMMIT TRANSACTION']);
+    expect(swap).toContain(`INSERT INTO ${T}.\`events\` SELECT * FROM ${T}.\`events__vigil_refill\``);
+    expect(queries.indexOf(`DROP TABLE IF EXISTS ${T}.\`events__vigil_refill\``)).toBeGreaterThan(queries.indexOf(swap));
+    expect(queries.indexOf(swap)).toBeGreaterThan(queries.indexOf(batches[2]));
+    // a refill left behind (a killed run): the next delta drops it
+    fake.addTable('vigil-refill', 'raw', 'events__vigil_refill', { fields: [{ name: 'id', type: 'INT64' }] });
+    const at = fake.requests.length;
+    const d = await vigilAsync(dir, ['sync'], env);
+    expect(d.code, d.stdout + d.stderr).toBe(0);
+    expect(d.stdout).toContain('dropped raw.events__vigil_refill, left by a --full-refresh that did not finish (killed?)');
+    expect(queriesOf(at)).toContain(`DROP TABLE IF EXISTS ${T}.\`events__vigil_refill\``);
+  });
+
   it('a failed load job fails the stream before any transaction: the cursor does not move, the failure is counted', async () => {
     const s = uniqueSchema('sync_bq_fail');
     await client.query(`create schema ${s}; create table ${s}.events (id bigint primary key, payload jsonb, note text, created_at timestamptz not null);

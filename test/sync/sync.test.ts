@@ -672,6 +672,76 @@ describe('vigil sync into a Postgres target, and the whole pipeline', () => {
     expect((await client.query(`select id, note, created_at from ${dest}.events order by id`)).rows).toEqual(src);
   });
 
+  it('--full-refresh of a copy BI tools and builds read: refilled beside it and swapped in by one transaction; stopped, failed or killed, the copy keeps its rows and cursor (was: emptied at once, a build meanwhile read a partial copy)', async () => {
+    const s = uniqueSchema('sync_refill');
+    const dest = uniqueSchema('sync_refill_raw');
+    await setupSource(s);
+    await client.query(`insert into ${s}.events select i, jsonb_build_object('n', i), 'x', timestamptz '2026-01-01 10:00:00+00' + i * interval '1 second' from generate_series(1, 6000) i`);
+    const dir = makeProject({
+      'project.yaml': `name: synctest\ndefault_target: wh\ntargets:\n  wh: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: analytics }\n  app: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: analytics }\n`,
+      'models/sources.yml': `sources:\n  - name: raw\n    schema: ${dest}\n    sync: { from: app, schema: ${s} }\n    tables:\n      - name: events\n        sync: { primary_key: id, cursor: created_at, batch_size: 500 }\n`,
+    });
+    dirs.push(dir);
+    expect(sync(dir).code).toBe(0);
+    const count = async () => Number((await client.query(`select count(*) as n from ${dest}.events`)).rows[0].n);
+    const state = async () => (await client.query(`select cursor_value::text as c, rows_synced::int as n from ${dest}.vigil_sync_state`)).rows[0] as { c: string; n: number };
+    const refill = async () => (await client.query(`select to_regclass('${dest}.events__vigil_refill')::text as t`)).rows[0].t as string | null;
+    const before = await state();
+    // rows gone from the source: what a full refresh is for
+    await client.query(`delete from ${s}.events where id > 5000`);
+    /** `vigil sync --full-refresh`, stopped (SIGSTOP) after its second batch: `during` sees the copy then; `then` ends it. */
+    const refreshing = async (during: () => Promise<void>, then: 'SIGCONT' | 'SIGTERM' | 'SIGKILL') => {
+      const child = spawn(process.execPath, [VIGIL, 'sync', '--full-refresh'], { cwd: dir, env: { ...process.env, DATABASE_URL: url }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let seen = '';
+      const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+      await new Promise<void>((res) => {
+        child.stdout.on('data', (b: Buffer) => {
+          seen += b.toString();
+          if (/batch 2,/.test(seen) && !child.killed) {
+            child.kill('SIGSTOP');
+            res();
+          }
+        });
+        void exited.then(() => res());
+      });
+      await during();
+      expect(seen).toMatch(/--full-refresh refills .*events__vigil_refill; .*events keeps its rows for its readers/);
+      if (then !== 'SIGCONT') child.kill(then);
+      child.kill('SIGCONT');
+      const code = await exited;
+      return { code, seen };
+    };
+    // killed: the copy as it was, and the next run (a delta) drops what it left
+    const killed = await refreshing(async () => {
+      expect(await count()).toBe(6000);
+      expect(await refill()).not.toBeNull();
+    }, 'SIGKILL');
+    expect(killed.code).toBeNull();
+    expect([await count(), await state()]).toEqual([6000, before]);
+    const delta = sync(dir);
+    expect(delta.code, delta.stdout + delta.stderr).toBe(0);
+    expect(delta.stdout).toContain(`dropped ${dest}.events__vigil_refill, left by a --full-refresh that did not finish (killed?)`);
+    expect([await count(), await refill()]).toEqual([6000, null]);
+    // stopped (SIGTERM): dropped at once, the copy and its cursor as they were
+    const stopped = await refreshing(async () => expect(await count()).toBe(6000), 'SIGTERM');
+    expect(stopped.seen).toMatch(/the refill is dropped: .*events keeps its rows and its cursor from before this run/);
+    expect([await count(), await refill(), (await state()).c]).toEqual([6000, null, before.c]);
+    // let through: readers see the whole old copy until the swap, then the source as it is
+    const done = await refreshing(async () => expect(await count()).toBe(6000), 'SIGCONT');
+    expect(done.code, done.seen).toBe(0);
+    expect(done.seen).toContain('events refilled: 5,000 rows, swapped in');
+    expect([await count(), await refill()]).toEqual([5000, null]);
+    const after = await state();
+    expect(after.n).toBe(5000);
+    expect((await client.query(`select count(*)::int as n from ${dest}.vigil_sync_refill`)).rows).toEqual([{ n: 0 }]);
+    const src = (await client.query(`select id, note, created_at from ${s}.events order by id`)).rows;
+    expect((await client.query(`select id, note, created_at from ${dest}.events order by id`)).rows).toEqual(src);
+    // a later delta goes on from the refill's cursor: a new row arrives once
+    await client.query(`insert into ${s}.events values (9001, null, 'new', now())`);
+    expect(sync(dir).code).toBe(0);
+    expect(await count()).toBe(5001);
+  });
+
   it("a source whose sessions default to DateStyle 'SQL, DMY' and New York time: timestamps to the microsecond, dates and local timestamps arrive exactly, in DuckDB and in Postgres", async () => {
     // the writers read Postgres' own timestamp text ('2026-01-01 10:00:00.123456+00'): the
     // sync's COPY sets UTC and ISO for itself, whatever the server or the role defaults to

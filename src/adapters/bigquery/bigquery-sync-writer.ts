@@ -30,15 +30,20 @@ export class BigQuerySyncWriter implements SyncWriter {
   async ensureState(schema: string): Promise<void> {
     await this.db.ensureSchema(schema);
     const rel = this.rel({ schema, identifier: STATE_TABLE });
-    await this.db.execute(
-      `CREATE TABLE IF NOT EXISTS ${rel} (stream STRING NOT NULL, cursor_value TIMESTAMP, cursor_id STRING, rows_synced INT64, last_synced_at TIMESTAMP, source_max_cursor TIMESTAMP, last_status STRING, last_error STRING, consecutive_failures INT64, last_run_rows INT64, last_run_at TIMESTAMP, cursor_zone STRING)`,
-    );
+    await this.createState(rel);
     // cursor_zone: the source's TimeZone a timestamp cursor's wall time is in (status reads the
     // cursor in it; source_max_cursor is an instant). A table an older Vigil made gets it here
     if (!(await this.hasZone(schema))) {
       await this.db.execute(`ALTER TABLE ${rel} ADD COLUMN IF NOT EXISTS cursor_zone STRING`);
       this.zoned.add(schema);
     }
+  }
+
+  /** A table of the state table's shape (the state table, REFILL_TABLE), unless it exists. */
+  private async createState(rel: string): Promise<void> {
+    await this.db.execute(
+      `CREATE TABLE IF NOT EXISTS ${rel} (stream STRING NOT NULL, cursor_value TIMESTAMP, cursor_id STRING, rows_synced INT64, last_synced_at TIMESTAMP, source_max_cursor TIMESTAMP, last_status STRING, last_error STRING, consecutive_failures INT64, last_run_rows INT64, last_run_at TIMESTAMP, cursor_zone STRING)`,
+    );
   }
 
   async ensureTables(rel: Relation, columns: SyncColumn[]): Promise<ColumnChanges> {
@@ -134,6 +139,40 @@ WHEN NOT MATCHED THEN INSERT (${cols.join(', ')}) VALUES (${columns.map(from).jo
       { ...zone, last_status: 'S.status', last_error: 'S.error', consecutive_failures: status === 'error' ? '1' : '0', last_run_at: 'CURRENT_TIMESTAMP()', ...(status === 'success' ? { last_synced_at: 'CURRENT_TIMESTAMP()' } : {}), rows_synced: '0', source_max_cursor: 'TIMESTAMP(S.source_max)', last_run_rows: 'S.run_rows' },
     );
     await this.db.execute(state.sql, state.params);
+  }
+
+  async beginRefill(rel: Relation, into: Relation, refillState: Relation, stream: string): Promise<void> {
+    await this.createState(this.rel(refillState));
+    // (the copy's columns in its order and types, so the refill goes back with INSERT ... SELECT *)
+    await this.db.execute(`CREATE OR REPLACE TABLE ${this.rel(into)} AS SELECT * FROM ${this.rel(rel)} WHERE FALSE`);
+    await this.db.execute(`DELETE FROM ${this.rel(refillState)} WHERE stream = ?`, [stream]);
+  }
+
+  async finishRefill(rel: Relation, into: Relation, stateRel: Relation, refillState: Relation, stream: string): Promise<void> {
+    const [s, r] = [this.rel(stateRel), this.rel(refillState)];
+    // one transaction: readers (snapshot isolation) see the old rows until it commits; the
+    // refill's cursor goes with them (none where it read no row: the source had none to read)
+    await this.db.execute(
+      `BEGIN TRANSACTION;
+DELETE FROM ${this.rel(rel)} WHERE TRUE;
+INSERT INTO ${this.rel(rel)} SELECT * FROM ${this.rel(into)};
+UPDATE ${s} SET cursor_value = NULL, cursor_id = NULL, rows_synced = 0 WHERE stream = ?;
+MERGE ${s} AS T
+USING (SELECT stream, cursor_value, cursor_id, rows_synced FROM ${r} WHERE stream = ?) AS S
+ON T.stream = S.stream
+WHEN MATCHED THEN UPDATE SET cursor_value = S.cursor_value, cursor_id = S.cursor_id, rows_synced = S.rows_synced
+WHEN NOT MATCHED THEN INSERT (stream, cursor_value, cursor_id, rows_synced) VALUES (S.stream, S.cursor_value, S.cursor_id, S.rows_synced);
+DELETE FROM ${r} WHERE stream = ?;
+COMMIT TRANSACTION`,
+      [stream, stream, stream],
+    );
+    // (DDL ends a BigQuery transaction: after it; a table left by a failure here is dropped by the next run)
+    await this.db.execute(`DROP TABLE IF EXISTS ${this.rel(into)}`);
+  }
+
+  async dropRefill(into: Relation, refillState: Relation, stream: string): Promise<void> {
+    await this.db.execute(`DROP TABLE IF EXISTS ${this.rel(into)}`);
+    if (await this.db.relationExists(refillState)) await this.db.execute(`DELETE FROM ${this.rel(refillState)} WHERE stream = ?`, [stream]);
   }
 
   async clampCursor(stateRel: Relation, stream: string, clock: string): Promise<void> {

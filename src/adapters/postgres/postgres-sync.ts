@@ -10,7 +10,7 @@ import { createWriteStream } from 'node:fs';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { PoolClient } from 'pg';
-import type { Relation } from '../dialect.js';
+import type { Relation, SqlParam } from '../dialect.js';
 import { StandardSyncWriter } from '../../sync/standard-sync-writer.js';
 import { bcAfterDate, csvSeparators, fromBatchValue, isArrayColumn, keyColumns, RecordMeter, type BatchFile, type BatchInfo, type CsvSeparators, type CursorBounds, type SourceBatch, type WindowStart, type StreamSpec, type SyncColumn, type SyncReader } from '../../sync/sync-types.js';
 import { checkout, pgError, type PostgresAdapter } from './postgres-adapter.js';
@@ -540,21 +540,63 @@ export class PostgresSyncWriter extends StandardSyncWriter {
    * foreign key pointing at it, makes it fall back to DELETE (after 1 s of waiting: readers arriving meanwhile queue behind the TRUNCATE; or at once). So does a role allowed to DELETE but not to TRUNCATE.
    */
   async reset(rel: Relation, stateRel: Relation, stream: string): Promise<void> {
-    const table = this.db.dialect.relation(rel);
     await this.db.transaction(async (c, run) => {
-      const before = String((await c.query('show lock_timeout')).rows[0].lock_timeout);
-      await run('savepoint vigil_reset');
-      try {
-        await run("set local lock_timeout = '1s'");
-        await run(`truncate table ${table}`);
-        // the rest of the transaction waits for locks as the session would
-        await run('select set_config($1, $2, true)', ['lock_timeout', before]);
-        await run('release savepoint vigil_reset');
-      } catch {
-        await run('rollback to savepoint vigil_reset');
-        await run(`delete from ${table}`);
-      }
+      await this.empty(c, run, rel);
       await run(`update ${this.db.dialect.relation(stateRel)} set cursor_value = null, cursor_id = null, rows_synced = 0 where stream = $1`, [stream]);
+    });
+  }
+
+  /** Empty `rel` inside the transaction of `c`: TRUNCATE, or DELETE where it waited 1 s for its lock or was refused (reset's comment). */
+  private async empty(c: PoolClient, run: (sql: string, params?: SqlParam[]) => Promise<number>, rel: Relation): Promise<void> {
+    const table = this.db.dialect.relation(rel);
+    const before = String((await c.query('show lock_timeout')).rows[0].lock_timeout);
+    await run('savepoint vigil_reset');
+    try {
+      await run("set local lock_timeout = '1s'");
+      await run(`truncate table ${table}`);
+      // the rest of the transaction waits for locks as the session would
+      await run('select set_config($1, $2, true)', ['lock_timeout', before]);
+      await run('release savepoint vigil_reset');
+    } catch {
+      await run('rollback to savepoint vigil_reset');
+      await run(`delete from ${table}`);
+    }
+  }
+
+  async beginRefill(rel: Relation, into: Relation, refillState: Relation, stream: string): Promise<void> {
+    const d = this.db.dialect;
+    await this.ensureState(refillState.schema, refillState.identifier);
+    await this.db.transaction(async (_c, run) => {
+      await run(`drop table if exists ${d.relation(into)}`);
+      // (like: the copy's columns in its order and types, so the refill goes back with insert ... select *)
+      await run(`create table ${d.relation(into)} (like ${d.relation(rel)})`);
+      await run(`delete from ${d.relation(refillState)} where stream = $1`, [stream]);
+    });
+  }
+
+  async finishRefill(rel: Relation, into: Relation, stateRel: Relation, refillState: Relation, stream: string): Promise<void> {
+    const d = this.db.dialect;
+    const [s, r] = [d.relation(stateRel), d.relation(refillState)];
+    await this.db.transaction(async (c, run) => {
+      await this.empty(c, run, rel);
+      await run(`insert into ${d.relation(rel)} select * from ${d.relation(into)}`);
+      // the refill's cursor (none where it read no row: the source had none to read)
+      await run(`update ${s} set cursor_value = null, cursor_id = null, rows_synced = 0 where stream = $1`, [stream]);
+      await run(
+        `insert into ${s} (stream, cursor_value, cursor_id, rows_synced) select stream, cursor_value, cursor_id, rows_synced from ${r} where stream = $1
+         on conflict (stream) do update set cursor_value = excluded.cursor_value, cursor_id = excluded.cursor_id, rows_synced = excluded.rows_synced`,
+        [stream],
+      );
+      await run(`delete from ${r} where stream = $1`, [stream]);
+      await run(`drop table ${d.relation(into)}`);
+    });
+  }
+
+  async dropRefill(into: Relation, refillState: Relation, stream: string): Promise<void> {
+    const d = this.db.dialect;
+    await this.db.transaction(async (_c, run) => {
+      await run(`drop table if exists ${d.relation(into)}`);
+      if (await this.db.relationExists(refillState)) await run(`delete from ${d.relation(refillState)} where stream = $1`, [stream]);
     });
   }
 }
