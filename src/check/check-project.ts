@@ -12,6 +12,7 @@
  * DuckDB for DuckDB, a rolled-back transaction for Postgres. This module knows none of them.
  */
 import { modelsAndSnapshotsInOrder } from '../compile/graph.js';
+import { selectionParents } from '../compile/selector.js';
 import { policyOf } from '../compile/masking.js';
 import { SYNC_STATE_COLUMNS } from '../alerts/sync-state.js';
 import { join } from 'node:path';
@@ -98,7 +99,7 @@ export async function checkProject(input: CheckInput): Promise<CheckReport> {
   };
   const selected = (id: string) => !input.select || input.select.has(id);
   // as `vigil build -s` runs them: a test runs when it, or anything it tests, is selected
-  const testWanted = (t: TestNode) => selected(t.unique_id) || t.depends_on.some(selected);
+  const testWanted = (t: TestNode) => selected(t.unique_id) || selectionParents(t).some(selected);
   for (const id of [...Object.keys(m.nodes), ...Object.keys(m.sources)]) {
     const n = m.nodes[id];
     if (n?.resource_type === 'test' ? testWanted(n) : wanted(id)) visit(id);

@@ -225,14 +225,13 @@ export async function runCompile(o: Common): Promise<void> {
   const t0 = performance.now();
   // (PII checked before target/ is written: a refused project leaves the last manifest there)
   const { result, files } = await compileChecked(o);
-  // (the tests counted are those `vigil test` would run of the selection)
+  // (what the selection selects, each resource type; the tests counted are those `vigil test` would run of it)
   const ids = withTests(result.manifest, select(result.manifest, o));
-  const models = Object.values(result.manifest.nodes).filter((n) => n.resource_type === 'model' && ids.has(n.unique_id)).length;
-  const tests = Object.values(result.manifest.nodes).filter((n) => n.resource_type === 'test' && ids.has(n.unique_id)).length;
-  const dashboards = Object.keys(result.manifest.exposures ?? {}).length;
-  const seeds = Object.values(result.manifest.nodes).filter((n) => n.resource_type === 'seed' && ids.has(n.unique_id)).length;
+  const count = (type: string) => [...ids].filter((id) => (result.manifest.nodes[id] ?? result.manifest.sources[id] ?? result.manifest.exposures?.[id])?.resource_type === type).length;
   const n = (k: number, w: string) => `${k} ${w}${k === 1 ? '' : 's'}`;
-  out(`Compiled ${n(models, 'model')}, ${n(tests, 'test')}, ${n(Object.keys(result.manifest.sources).length, 'source')}${seeds ? `, ${n(seeds, 'seed')}` : ''}${dashboards ? `, ${n(dashboards, 'dashboard')}` : ''} for target ${result.target!.name} (${result.target!.type}) in ${((performance.now() - t0) / 1000).toFixed(2)}s -> ${files.paths.target}/manifest.json`);
+  // (models and tests always, as before; the others when the selection has some)
+  const others = ([['unit_test', 'unit test'], ['seed', 'seed'], ['snapshot', 'snapshot'], ['source', 'source'], ['exposure', 'dashboard']] as const).map(([t, w]) => [count(t), w] as const).filter(([k]) => k);
+  out(`Compiled ${[n(count('model'), 'model'), n(count('test'), 'test'), ...others.map(([k, w]) => n(k, w))].join(', ')} for target ${result.target!.name} (${result.target!.type}) in ${((performance.now() - t0) / 1000).toFixed(2)}s -> ${files.paths.target}/manifest.json`);
 }
 
 /**

@@ -395,6 +395,12 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   };
   /** dbt's fqn: the project, the folders of its file within its resource's folder, its name (`-s staging`, `-s fqn:pb.staging.b`) */
   const fqnOf = (resource: NamingNode['resource_type'] | 'test', path: string, name: string) => [projectName, ...inFolder(resource, path).split('/').slice(0, -1), name];
+  /**
+   * A snapshot's fqn: a {% snapshot %} block's has its file's name too, as dbt's SnapshotParser
+   * ("on snapshots, the fqn includes the filename": `-s snap` selects the blocks of snapshots/snap.sql);
+   * a YAML snapshot's is a model's
+   */
+  const snapFqn = (path: string, name: string) => (SQL_FILE.test(path) ? [projectName, ...inFolder('snapshot', path).replace(SQL_FILE, '').split('/'), name] : fqnOf('snapshot', path, name));
   const namingNode = (resource_type: NamingNode['resource_type'], name: string, path: string, config: Record<string, unknown>, tags: string[]): NamingNode => ({
     name,
     resource_type,
@@ -402,7 +408,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     package_name: projectName,
     path: inFolder(resource_type, path),
     original_file_path: path,
-    fqn: fqnOf(resource_type, path, name),
+    fqn: resource_type === 'snapshot' ? snapFqn(path, name) : fqnOf(resource_type, path, name),
     tags,
     // dbt's config.materialized of a seed is 'seed', of a snapshot 'snapshot'
     config: resource_type === 'model' ? config : { materialized: resource_type, ...config },
@@ -453,7 +459,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     // (BUILD: a CLI rebuilt with a template engine that renders otherwise, its version unchanged,
     // renders again — a tuple, a float rendered before an upgrade stayed in the cache)
     // (vars as Python prints them: JSON writes 1.0 as 1)
-    JSON.stringify([VIGIL_VERSION, BUILD, 'calls:macros', dialect.name, safeTarget, pyRepr(vars, false), files.macros.map((m) => [m.path, sha(m.text)])]),
+    JSON.stringify([VIGIL_VERSION, BUILD, 'calls:vars', dialect.name, safeTarget, pyRepr(vars, false), files.macros.map((m) => [m.path, sha(m.text)])]),
   );
   const drafts = new Map<string, ModelDraft>();
   let cacheHits = 0;
@@ -507,9 +513,11 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         draft.sql = out;
         const mat = draft.calls.config.materialized ?? draft.props?.p.config?.materialized ?? folderConfigs(f.path).reduce<string | undefined>((m, l) => l.config.materialized ?? m, undefined) ?? files.project.defaults?.materialized;
         if (mat === 'incremental') {
-          const inc = tenv.render(tmpl, f.text, emptyCalls(), true, modelCtx);
+          const incCalls = emptyCalls();
+          const inc = tenv.render(tmpl, f.text, incCalls, true, modelCtx);
           if (typeof inc === 'string') draft.sqlIncremental = inc;
           else err = inc;
+          addVarsUsed(draft.calls, incCalls);
         }
       } else err = out;
     }
@@ -623,9 +631,11 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       // materialized came from somewhere the first render could not see: render again
       const t = tenv.compileTemplate(d.file.path, d.file.text);
       if (!isTemplateError(t)) {
-        const inc = tenv.render(t, d.file.text, emptyCalls(), true, { name: d.name, path: d.file.path });
+        const incCalls = emptyCalls();
+        const inc = tenv.render(t, d.file.text, incCalls, true, { name: d.name, path: d.file.path });
         if (typeof inc === 'string') {
           d.sqlIncremental = inc;
+          addVarsUsed(d.calls, incCalls);
           const entry = opts.cache?.get(d.file.path);
           if (entry) entry.sqlIncremental = inc;
         }
@@ -918,7 +928,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         continue;
       }
       if (r.data.enabled === false) {
-        disabled[snapUid(name)] = { resource_type: 'snapshot', name, file: f.path, fqn: fqnOf('snapshot', f.path, name) };
+        disabled[snapUid(name)] = { resource_type: 'snapshot', name, file: f.path, fqn: snapFqn(f.path, name) };
         continue;
       }
       const written = Object.entries(configArgsAsWritten(body, RELATION_CONFIGS)).filter(([k]) => calls.config[k] !== undefined);
@@ -1187,6 +1197,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       columns,
       depends_on: deps.get(uid) ?? [],
       ...(d.calls.macros?.length ? { depends_on_macros: macroClosure(d.calls.macros) } : {}),
+      ...varsOf(d.calls),
       relation: relationOf(d),
       ...(d.relationWritten ? { unrendered_config: d.relationWritten } : {}),
       compiled_sql: masked ? maskedSelect(columns, inner, dialect) : inner,
@@ -1283,7 +1294,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       unique_id: uid,
       resource_type: 'snapshot',
       name: d.name,
-      fqn: fqnOf('snapshot', d.file.path, d.name),
+      fqn: snapFqn(d.file.path, d.name),
       file: d.file.path,
       line: d.line,
       ...(props ? { properties_file: props.file } : {}),
@@ -1296,6 +1307,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       columns: (props?.p.columns ?? []).map((c) => ({ name: c.name, description: c.description, data_type: c.data_type, ...(c.meta ? { meta: c.meta } : {}), ...(c.tags?.length ? { tags: c.tags } : {}), ...(c.policy ? { policy: c.policy } : {}), ...(c.quote !== undefined ? { quote: c.quote } : {}) })),
       depends_on: [...new Set(depends)],
       ...macroDeps(d.file.text),
+      ...varsOf(d.calls),
       relation: snapRelation(d),
       ...(d.relationWritten ? { unrendered_config: d.relationWritten } : {}),
       // the ephemeral models it reads inlined as CTEs, as a model's (dbt inlines them into snapshots too)
@@ -1459,6 +1471,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         calls.refs.push(...inc.refs);
         calls.sources.push(...inc.sources);
         Object.assign(calls.envUsed, inc.envUsed);
+        addVarsUsed(calls, inc);
         calls.volatile ||= inc.volatile;
         for (const p of inc.problems) if (!calls.problems.some((q) => q.code === p.code && q.message === p.message)) calls.problems.push(p);
         for (const [k, v] of Object.entries(inc.config)) if (!(k in calls.config)) calls.config[k] = v;
@@ -1653,6 +1666,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     const calls = { ...emptyCalls(), volatile: ephemerals.some((e) => e.calls.volatile) };
     // the project macros its templated arguments call (`where: "{{ my_filter() }}"`): state:modified.macros
     const argMacros: string[] = [];
+    // and the vars they read: state:modified.vars
+    const argVars: Pick<RenderCalls, 'varsUsed'> = {};
     for (const k of TEST_TEMPLATE_ARGS) {
       const render = (text: unknown, i?: number): unknown => {
         if (typeof text !== 'string' || !/\{[{%#]/.test(text)) return text;
@@ -1662,6 +1677,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         else {
           depends.push(...c.depends);
           if (c.calls.volatile) calls.volatile = true;
+          if (c.calls.varsUsed) argVars.varsUsed = { ...argVars.varsUsed, ...c.calls.varsUsed };
         }
         return c?.sql;
       };
@@ -1682,7 +1698,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     }
     // a value written as a float (1.0) prints as one, as dbt prints it: '1.0', not '1'
     if (g === 'accepted_values') sqlArgs.values = (sqlArgs.values as unknown[]).map((v, i) => (typeof v === 'number' ? yamlNumber(v, t.src.scalarAt([...t.path, g, ...('values' in rawArgs ? [] : ['config']), 'values', i])?.source) : v));
-    // a test of a source that a seed fills waits for the seed
+    // a test of a source that a seed fills waits for the seed (run order only: waits_for)
     const fillingSeed = onUid.startsWith('source.') ? seedByRelation.get(relKey(sources.get(onUid)!.relation)) : undefined;
     if (fillingSeed) depends.push(fillingSeed.unique_id);
     let toRelation: string | undefined;
@@ -1759,7 +1775,10 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       // (its configs — severity, where; their `config:` block — are state:modified.configs, as in dbt; its tags are no change)
       checksum,
       depends_on: [...new Set(depends)],
+      // (unless the test reads the seed too: a relationships test to ref('the_seed'))
+      ...(fillingSeed && depends.filter((x) => x === fillingSeed.unique_id).length === 1 ? { waits_for: [fillingSeed.unique_id] } : {}),
       ...(argMacros.length ? { depends_on_macros: macroClosure(argMacros) } : {}),
+      ...varsOf(argVars),
       // a column's tags are its tests' (dbt: they apply to every test of that column)
       tags: [...new Set([...asArray(args.tags as string | string[] | undefined), ...(t.columnTags ?? [])])],
       compiled_sql: sql,
@@ -1893,6 +1912,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       checksum: sha(f.text),
       depends_on: c.depends,
       ...macroDeps(f.text),
+      ...varsOf(c.calls),
       tags: asArray(cfg.data.tags),
       compiled_sql: c.sql,
       compiled_path: `${targetDir}/compiled/${projectName}/${f.path}`,
@@ -1921,6 +1941,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         // (an incremental model's: also as is_incremental() true renders it, when that is other text)
         const c = compileAdHoc(h.file, h.sql, h.at, { self: d, hook: true, incremental: node.config.materialized === 'incremental' && node.config.full_refresh !== true });
         if (c) list.push({ kind, sql: c.sql, ...(c.sqlIncremental === undefined ? {} : { sql_incremental: c.sqlIncremental }), origin: `${h.file}:${h.at.line}`, ...(h.transaction === false ? { transaction: false as const } : {}) });
+        // (the vars its hooks read, wherever they are written: state:modified.vars, as its macros)
+        if (c) Object.assign(node, varsOf({ varsUsed: { ...node.vars, ...c.calls.varsUsed } }));
       }
       if (list.length) node[kind === 'pre_hook' ? 'pre_hooks' : 'post_hooks'] = list;
     }
@@ -2024,9 +2046,11 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       if (typeof sql !== 'string') return undefined;
       let sqlIncremental: string | undefined;
       if (d.sqlIncremental !== undefined) {
-        const inc = tenv.render(t, f.text, emptyCalls(), true, { name: d.name, path: f.path });
+        const incCalls = emptyCalls();
+        const inc = tenv.render(t, f.text, incCalls, true, { name: d.name, path: f.path });
         if (typeof inc !== 'string') return undefined;
         sqlIncremental = inc;
+        addVarsUsed(calls, incCalls);
       }
       calls.macros = macrosIn(f.text);
       // what it reads, its config and the macros it calls decide everything else in the manifest
@@ -2059,6 +2083,18 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
  */
 function markVolatile(node: object, calls: RenderCalls): void {
   if (calls.volatile) Object.defineProperty(node, 'volatile', { value: true, enumerable: false });
+}
+
+/** `from`'s vars read into `into`'s (a second render: is_incremental() true). */
+function addVarsUsed(into: RenderCalls, from: RenderCalls): void {
+  if (from.varsUsed) into.varsUsed = { ...into.varsUsed, ...from.varsUsed };
+}
+
+/** A node's `vars`: each var its rendering read with a hash of its value (state:modified.vars), keys in order; none when it read none. */
+function varsOf(calls: Pick<RenderCalls, 'varsUsed'>): { vars?: Record<string, string> } {
+  const used = calls.varsUsed ?? {};
+  const keys = Object.keys(used).sort();
+  return keys.length ? { vars: Object.fromEntries(keys.map((k) => [k, used[k]])) } : {};
 }
 
 /** Given the files re-read after an edit and the paths that changed: the new result, or undefined (compile in full). */

@@ -44,6 +44,8 @@ export interface ModelNode {
   depends_on: string[];
   /** Project macros its SQL calls, directly or through other macros (state:modified.macros). */
   depends_on_macros?: string[];
+  /** Each var() its SQL or its hooks read (project vars, --vars, the call's default), with a hash of the value it gave: state:modified.vars. */
+  vars?: Record<string, string>;
   /** null for ephemeral models. */
   relation: Relation | null;
   /** RELATION_CONFIGS set in config(), as written (`'s_' ~ target.name`): what state:modified.relation compares. */
@@ -120,6 +122,8 @@ export interface SnapshotNode {
   depends_on: string[];
   /** Project macros its SQL calls, directly or through other macros (state:modified.macros). */
   depends_on_macros?: string[];
+  /** Each var() its rendering read (project vars, --vars, the call's default), with a hash of the value it gave: state:modified.vars. */
+  vars?: Record<string, string>;
   relation: Relation;
   /** RELATION_CONFIGS set in config(), as written: what state:modified.relation compares. */
   unrendered_config?: Record<string, string>;
@@ -188,8 +192,17 @@ export interface TestNode {
   /** A hash of its definition (a singular test's file; a generic test's name, target and arguments but its configs): state:modified.body. */
   checksum: string;
   depends_on: string[];
+  /**
+   * The part of depends_on it only runs after, reading nothing of it: the seed that fills the
+   * source it tests (vigil build loads the seed first). Not a parent for selection: a source's
+   * test is selected, excluded and reached by graph operators with its source only, as dbt's.
+   */
+  waits_for?: string[];
   /** A singular test's project macros, directly or through other macros (state:modified.macros). */
   depends_on_macros?: string[];
+  /** Each var() its SQL (a generic test's templated arguments) read (project vars, --vars, the call's default), with a hash of the value it gave: state:modified.vars. */
+  vars?: Record<string, string>;
+
   tags: string[];
   /** A query that returns the failing rows. */
   compiled_sql: string;

@@ -83,6 +83,9 @@ function pathAndFolders(file: string): string[] {
   return out;
 }
 
+/** The properties YAML that describes a model, seed or snapshot (dbt's patch_path), when one does. */
+const propertiesFile = (n: ManifestNode): string | undefined => ('properties_file' in n ? n.properties_file : undefined);
+
 /** The file name of a path. */
 const baseName = (file: string) => file.slice(file.lastIndexOf('/') + 1);
 
@@ -129,23 +132,31 @@ function fqnMatches(fqn: string[], selector: string): boolean {
   return matches(fqn) || matches(fqn.slice(1));
 }
 
-function parents(m: Manifest, id: string): string[] {
-  const n = m.nodes[id] ?? m.exposures?.[id];
-  return n ? n.depends_on : [];
+/**
+ * A node's parents for selection: what it depends on but what it only waits for (a source test's
+ * filling seed, TestNode.waits_for: the test goes with its source, as dbt's source tests).
+ */
+export function selectionParents(n: { depends_on: string[]; waits_for?: string[] }): string[] {
+  return n.waits_for?.length ? n.depends_on.filter((d) => !n.waits_for!.includes(d)) : n.depends_on;
 }
 
-/** Children, dashboards included (they are not in child_map: nothing executes them). */
+function parents(m: Manifest, id: string): string[] {
+  const n = m.nodes[id] ?? m.exposures?.[id];
+  return n ? selectionParents(n) : [];
+}
+
+/** Children, dashboards included (they are not in child_map: nothing executes them); not a test that only waits for it. */
 function children(m: Manifest, id: string): string[] {
-  const out = m.child_map[id] ?? [];
+  const out = (m.child_map[id] ?? []).filter((c) => !(m.nodes[c] as { waits_for?: string[] } | undefined)?.waits_for?.includes(id));
   const ex = Object.values(m.exposures ?? {}).filter((e) => e.depends_on.includes(id));
   return ex.length ? [...out, ...ex.map((e) => e.unique_id)] : out;
 }
 
-/** The tests (data and unit) of the nodes of `ids`: those that depend on one of them. */
+/** The tests (data and unit) of the nodes of `ids`: those that depend on one of them (selectionParents). */
 function testsOf(m: Manifest, ids: Set<string>): string[] {
   const out: string[] = [];
   for (const n of Object.values(m.nodes)) {
-    if (n.resource_type === 'test' && n.depends_on.some((d) => ids.has(d))) out.push(n.unique_id);
+    if (n.resource_type === 'test' && selectionParents(n).some((d) => ids.has(d))) out.push(n.unique_id);
     else if (n.resource_type === 'unit_test' && ids.has(n.attached_to)) out.push(n.unique_id);
   }
   return out;
@@ -231,7 +242,7 @@ function hintFor(m: Manifest, spec: string, nodes: ReturnType<typeof allNodes>):
         return [n.name, ...folders, f.join('.')];
       });
     if (method === 'package') return [m.metadata.project];
-    if (method === 'path') return of((n) => pathAndFolders(n.file));
+    if (method === 'path') return of((n) => [...pathAndFolders(n.file), propertiesFile(n)]);
     if (method === 'file') return of((n) => [baseName(n.file)]);
     if (method === 'source') return of((n) => (n.resource_type === 'source' ? (value.split('.').length === 3 ? [`${m.metadata.project}.${n.source_name}.${n.name}`] : [n.source_name, `${n.source_name}.${n.name}`]) : []));
     if (method === 'tag') return of((n) => ('tags' in n && Array.isArray(n.tags) ? n.tags : []));
@@ -387,7 +398,8 @@ function matchAtom(m: Manifest, nodes: ManifestNode[], spec: string, state?: Man
           hit = n.tags.some((t) => re.test(t));
           break;
         case 'path':
-          hit = pathAndFolders(n.file).some((p) => pathRe.test(p));
+          // its file or a folder of it; or its properties YAML, itself (dbt's patch_path)
+          hit = pathAndFolders(n.file).some((p) => pathRe.test(p)) || (!!propertiesFile(n) && pathRe.test(propertiesFile(n)!));
           break;
         case 'file':
           hit = fileMatches(n.file, re);
@@ -573,7 +585,7 @@ export function withTests(m: Manifest, r: Pick<SelectionResult, 'ids' | 'exclude
   return out;
 }
 
-export const STATE_VALUES = ['new', 'old', 'modified', 'unmodified', 'modified.body', 'modified.configs', 'modified.relation', 'modified.contract', 'modified.persisted_descriptions', 'modified.macros'];
+export const STATE_VALUES = ['new', 'old', 'modified', 'unmodified', 'modified.body', 'modified.configs', 'modified.relation', 'modified.contract', 'modified.persisted_descriptions', 'modified.macros', 'modified.vars'];
 
 type Columns = Array<{ name: string; data_type?: string; description?: string; meta?: Record<string, unknown>; policy?: Policy }>;
 const columnList = (x: object): Columns => ('columns' in x && Array.isArray(x.columns) ? (x.columns as Columns) : []);
@@ -632,7 +644,8 @@ function configParts(config: Record<string, unknown> | undefined, written: (k: s
  * source's database/schema/identifier);
  * .contract (declared column types; a model with policies: its published columns and policies,
  * contractOf); .persisted_descriptions (the descriptions the target writes: BigQuery's, of a
- * model); .macros (a macro it calls, directly or not, changed); `modified` is any of these, or
+ * model); .macros (a macro it calls, directly or not, changed); .vars (the value of a var its
+ * rendering read changed, as dbt's with state_modified_compare_vars); `modified` is any of these, or
  * new, or moved (its fqn: a file in another folder, as dbt's same_fqn), `unmodified` none of them.
  */
 function stateMatches(m: Manifest, state: Manifest, n: ManifestNode, what: string): boolean {
@@ -661,19 +674,29 @@ function stateMatches(m: Manifest, state: Manifest, n: ManifestNode, what: strin
   // it is not: it follows from the test's definition, which its unique_id holds, and from whether
   // another test is named alike — a test added elsewhere is no change of this one)
   const fqnOf = (x: ManifestNode) => ('fqn' in x && x.fqn ? (isGenericTest(x) ? x.fqn.slice(0, -1) : x.fqn) : undefined);
-  const fqn = () => !!fqnOf(n) && !!fqnOf(old) && canonicalJson(fqnOf(n)) !== canonicalJson(fqnOf(old));
+  // (a state of layout 3 or older left a {% snapshot %} block's file name out of its fqn: compared without it)
+  const nowFqn = () => {
+    const f = fqnOf(n);
+    return f && format < 4 && n.resource_type === 'snapshot' && /\.sql$/i.test(n.file) ? [...f.slice(0, -2), f[f.length - 1]] : f;
+  };
+  const fqn = () => !!fqnOf(n) && !!fqnOf(old) && canonicalJson(nowFqn()) !== canonicalJson(fqnOf(old));
   // (models, snapshots and singular tests record the macros they call)
   // (a state of layout 1 kept one checksum per macro (since 290baa0) or, older, one per macro file:
   // it cannot say which, so a macro is unchanged when its checksum is this project's either way)
   const sameMacro = (x: string) => state.macros?.[x] === m.macros?.[x] || (format < 2 && state.macros?.[x] !== undefined && state.macros[x] === m.macro_files?.[x]);
   const macros = () => ('depends_on_macros' in n ? (n.depends_on_macros ?? []) : []).some((x) => !sameMacro(x));
+  // the vars its rendering read and the hashes of their values (a state of layout 3 or older
+  // recorded none: unknown, no modification); one read now or then only is a change too
+  const varsOf = (x: ManifestNode) => canonicalJson('vars' in x ? (x.vars ?? {}) : {});
+  const vars = () => format >= 4 && varsOf(n) !== varsOf(old);
   if (what === 'modified.body') return body();
   if (what === 'modified.configs') return configs();
   if (what === 'modified.relation') return relation();
   if (what === 'modified.contract') return contract();
   if (what === 'modified.persisted_descriptions') return descriptions();
   if (what === 'modified.macros') return macros();
-  const modified = body() || configs() || relation() || contract() || descriptions() || fqn() || macros();
+  if (what === 'modified.vars') return vars();
+  const modified = body() || configs() || relation() || contract() || descriptions() || fqn() || macros() || vars();
   return what === 'unmodified' ? !modified : modified;
 }
 

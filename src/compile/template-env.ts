@@ -13,7 +13,7 @@ import { TEMPLATE_HELPER_PARAMS, TEMPLATE_HELPERS, type Dialect } from '../adapt
 import { didYouMean } from '../errors.js';
 import { isSecret, registerCompiledSecret, secretPlaceholder } from '../secrets.js';
 import { fastTemplate, FastRenderError, printedFunction, renderFast, UnsupportedTemplate, type FastTemplate } from './fast-render.js';
-import { isPlainObject, PAST_EXACT, PY_ERROR_RE, pyRepr, unbox } from './py-values.js';
+import { isPlainObject, isTuple, PAST_EXACT, PY_ERROR_RE, pyRepr, tuple, unbox } from './py-values.js';
 import { addJinjaCompat, asText, dbtOnlyName, RelationPlaceholder, isKw, noMethod, jinjaToNunjucks, PRINTED_FUNCTION, PRINTED_NONE, PRINTED_NON_FINITE, PLACEHOLDER_USE_RE, TESTED_FUNCTION_RE, UNDEFINED_USE_RE, NONE_USE_RE } from './jinja-compat.js';
 import { docRef } from '../install.js';
 import { runInstant } from './py-datetime.js';
@@ -44,6 +44,8 @@ export interface RenderCalls {
   macros?: string[];
   /** The names var() was asked for while it rendered (a unit test's vars are checked against them). */
   varsRead?: string[];
+  /** Each var() read, with a hash of the value it gave (project vars, --vars or the call's default): state:modified.vars. */
+  varsUsed?: Record<string, string>;
   /** For each pre_hook/post_hook of config(), in order: which config() call that gave the key gave it (0 the first), to find where it is written. */
   hookCalls?: Partial<Record<'pre_hook' | 'post_hook', number[]>>;
 }
@@ -133,6 +135,21 @@ export interface TemplateEnvOptions {
 export interface ModelContext {
   name: string;
   path: string;
+}
+
+/**
+ * A hash of a var's value, for state:modified.vars (the manifest holds no value a --vars may have
+ * passed): of its Python repr, a mapping's keys in order (`{a: 1, b: 2}` is `{b: 2, a: 1}`, as in Python).
+ */
+export function varStamp(value: unknown): string {
+  const sorted = (v: unknown): unknown => (Array.isArray(v) ? (isTuple(v) ? tuple(v.map(sorted)) : v.map(sorted)) : isPlainObject(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted(v[k])])) : v);
+  let text: string;
+  try {
+    text = pyRepr(sorted(unbox(value)), false);
+  } catch {
+    text = String(value);
+  }
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
 /** A hash of an env var's value, for the render cache (which must never hold the value). */
@@ -295,8 +312,8 @@ export class TemplateEnv {
     this.env.addGlobal('var', (name: unknown, ...rest: unknown[]) => {
       const key = String(name);
       (self.current.varsRead ??= []).push(key);
-      if (Object.prototype.hasOwnProperty.call(opts.vars, key)) return opts.vars[key];
-      if (rest.length > 0) return rest[0];
+      if (Object.prototype.hasOwnProperty.call(opts.vars, key)) return ((self.current.varsUsed ??= {})[key] = varStamp(opts.vars[key])), opts.vars[key];
+      if (rest.length > 0) return ((self.current.varsUsed ??= {})[key] = varStamp(rest[0])), rest[0];
       const nearVar = didYouMean(key, Object.keys(opts.vars));
       self.current.problems.push({
         code: 'E_VAR',

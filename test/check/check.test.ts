@@ -880,6 +880,25 @@ describe('vigil check: snapshots, incremental runs, query columns and schema nam
   });
 });
 
+describe('vigil check -s: the tests of what it selects, as vigil build runs them', () => {
+  it("a seed selected does not bring the tests of the source it fills: they are the source's (was: checked with the seed)", () => {
+    const dir = makeProject({
+      'seeds/sample_events.csv': 'event_id\n1\n',
+      'models/sources.yml': 'sources:\n  - name: app\n    schema: analytics\n    tables:\n      - name: events\n        identifier: sample_events\n        columns:\n          - name: event_id\n            data_type: bigint\n            tests: [unique, not_null]\n',
+    });
+    try {
+      const seed = vigil(dir, ['check', '-s', 'resource_type:seed']);
+      expect(seed.code, seed.stderr).toBe(0);
+      expect(seed.stdout).toContain('0 tests');
+      const source = vigil(dir, ['check', '-s', 'source:app']);
+      expect(source.code, source.stderr).toBe(0);
+      expect(source.stdout).toContain('2 tests');
+    } finally {
+      removeDir(dir);
+    }
+  });
+});
+
 describe('without the analyzer installed', () => {
   it('vigil check --target prod says in one line how to install it, exit 2; the DuckDB check still runs', async () => {
     const { mkdirSync, readdirSync, symlinkSync } = await import('node:fs');

@@ -450,6 +450,70 @@ describe('planRun', () => {
   });
 });
 
+describe('selectNodes: a source a seed fills, a snapshot file, properties YAML (a hostile check of node selection)', () => {
+  const dir = makeProject({
+    'project.yaml': BASIC_PROJECT_YAML.replace('name: fixture', 'name: sx'),
+    'seeds/sample_events.csv': 'event_id,status\n1,ok\n2,error\n',
+    'seeds/sample_events.yml': 'seeds:\n  - name: sample_events\n    description: The sample.\n',
+    'models/sources.yml': 'sources:\n  - name: app\n    schema: analytics\n    tables:\n      - name: events\n        identifier: sample_events\n        columns:\n          - name: event_id\n            tests: [unique, not_null]\n',
+    'models/events_daily.sql': "select status, count(*) as n from {{ source('app', 'events') }} group by 1",
+    'models/events_daily.yml': 'models:\n  - name: events_daily\n    columns:\n      - name: status\n        tests: [not_null]\n',
+    'models/users.sql': 'select 1 as id, current_timestamp as updated_at',
+    'snapshots/snap.sql': "{% snapshot users_snap %}\n{{ config(unique_key='id', strategy='timestamp', updated_at='updated_at') }}\nselect * from {{ ref('users') }}\n{% endsnapshot %}\n",
+    'snapshots/hist/more.sql': "{% snapshot more_snap %}\n{{ config(unique_key='id', strategy='timestamp', updated_at='updated_at') }}\nselect * from {{ ref('users') }}\n{% endsnapshot %}\n",
+    'models/snaps.yml': "snapshots:\n  - name: yaml_snap\n    relation: ref('users')\n    config: { unique_key: id, strategy: timestamp, updated_at: updated_at }\n",
+  });
+  afterAll(() => removeDir(dir));
+  const m = compileProject(loadProject(dir), { env: {} }).manifest;
+  const ls = (s: string[] | undefined, ex?: string[]) => names(withTests(m, selectNodes(m, s, ex)));
+  const SOURCE_TESTS = ['not_null_app_events_event_id', 'unique_app_events_event_id'];
+  it("a source's tests go with the source, not with the seed that fills it, as dbt's (were: --exclude the seed dropped them, -s the seed brought them)", () => {
+    // excluding the seed keeps the source's tests (was: dropped without a word)
+    const kept = ls(undefined, ['resource_type:seed']);
+    for (const t of SOURCE_TESTS) expect(kept).toContain(t);
+    expect(ls(undefined, ['sample_events'])).toEqual(expect.arrayContaining(SOURCE_TESTS));
+    // selecting the seed selects it alone (was: and the source's tests)
+    expect(ls(['resource_type:seed'])).toEqual(['sample_events']);
+    // its children: the model reading the source (it waits for the seed), not the source's tests
+    expect(ls(['sample_events+1'])).toEqual(['events_daily', 'not_null_events_daily_status', 'sample_events']);
+    expect(ls(['+unique_app_events_event_id']).filter((x) => x === 'sample_events')).toEqual([]);
+    // the source selects them, and excluding the source takes them
+    expect(ls(['source:app'])).toEqual(['app.events', ...SOURCE_TESTS]);
+    expect(ls(undefined, ['source:app']).filter((x) => SOURCE_TESTS.includes(x))).toEqual([]);
+    // in an intersection, a seed part brings none of them
+    expect(selectNodes(m, ['resource_type:seed,test_type:unique'], undefined).ids.size).toBe(0);
+  });
+  it('build still loads the seed before the tests of the source it fills, when both run', () => {
+    const plan = planRun(m, { command: 'build' });
+    const unique = plan.nodes.find((n) => n.name === 'unique_app_events_event_id')!;
+    expect(plan.waitsFor.get(unique.unique_id)).toContain('seed.sx.sample_events');
+    expect((m.nodes[unique.unique_id] as { depends_on: string[] }).depends_on).toContain('seed.sx.sample_events');
+    // the seed excluded: the tests run, on the table as it is
+    const without = planRun(m, { command: 'build', exclude: ['sample_events'] });
+    expect(without.nodes.map((n) => n.name)).toEqual(expect.arrayContaining(SOURCE_TESTS));
+    expect(without.nodes.map((n) => n.name)).not.toContain('sample_events');
+  });
+  it("a {% snapshot %} block's fqn has its file's name, as dbt's (was: selector 'snap' matched nothing); a YAML snapshot's has not", () => {
+    expect(m.nodes['snapshot.sx.users_snap']).toMatchObject({ fqn: ['sx', 'snap', 'users_snap'] });
+    expect(m.nodes['snapshot.sx.more_snap']).toMatchObject({ fqn: ['sx', 'hist', 'more', 'more_snap'] });
+    expect(m.nodes['snapshot.sx.yaml_snap']).toMatchObject({ fqn: ['sx', 'yaml_snap'] });
+    expect(ls(['snap'])).toEqual(['users_snap']);
+    expect(selectNodes(m, ['snap'], undefined).unmatched).toEqual([]);
+    expect(ls(['fqn:sx.snap.users_snap'])).toEqual(['users_snap']);
+    expect(ls(['hist.more'])).toEqual(['more_snap']);
+    expect(ls(['users_snap'])).toEqual(['users_snap']);
+  });
+  it("path: selects a node by its properties YAML too, as dbt's patch_path (was: only the tests written there; the seed's: matched nothing)", () => {
+    expect(ls(['path:models/events_daily.yml'])).toEqual(['events_daily', 'not_null_events_daily_status']);
+    expect(ls(['models/events_daily.yml'])).toEqual(['events_daily', 'not_null_events_daily_status']);
+    expect(ls(['path:seeds/sample_events.yml'])).toEqual(['sample_events']);
+    expect(selectNodes(m, ['path:seeds/sample_events.yml'], undefined).unmatched).toEqual([]);
+    expect(ls(['path:models/snaps.yml'])).toEqual(['yaml_snap']);
+    // a glob over properties files; the folder of a properties file is not the node's folder
+    expect(ls(['path:seeds/*.yml'])).toEqual(['sample_events']);
+  });
+});
+
 describe('graph', () => {
   it('finds cycles and orders acyclic graphs deterministically', () => {
     const g = buildGraph(new Map([['a', ['b']], ['b', ['c']], ['c', ['a']], ['d', []], ['e', ['d']]]));

@@ -93,7 +93,8 @@ describe('an option value outside its choices', () => {
       // ls and compile's count take the tests of what is selected, as vigil test runs them (were: none)
       const lsTests = vigil(dir, ['ls', '-s', 'm', '--resource-type', 'test']);
       expect(lsTests.stdout.trim()).toBe('not_null_m_code');
-      expect(vigil(dir, ['compile', '-s', 'm']).stdout).toContain('Compiled 1 model, 1 test,');
+      // (and no more: the seed and its test are not selected)
+      expect(vigil(dir, ['compile', '-s', 'm']).stdout).toContain('Compiled 1 model, 1 test for target');
       // a selection --exclude empties: an error naming both (was: "Nothing to do", exit 0)
       for (const [cmd, name] of [['run', 'm'], ['test', 'countries']]) {
         const ex = vigil(dir, [cmd, '-s', name, '--exclude', name]);
@@ -285,6 +286,31 @@ describe("selection as dbt's", () => {
       const allowed = vigil(dir, ['ls', '-s', 'resource_type:analysis', '--allow-empty']);
       expect(allowed.code).toBe(0);
       expect(allowed.stderr).toContain("warning: selector 'resource_type:analysis' matched nothing: Vigil has no analysis nodes");
+    } finally {
+      removeDir(dir);
+    }
+  });
+});
+
+describe('vigil compile says what it compiled', () => {
+  it("counts what the selection selects, each resource type compiled: snapshots, unit tests, seeds, sources and dashboards of the selection (was: a selected snapshot not counted, every source and dashboard counted)", () => {
+    const dir = makeProject({
+      'seeds/countries.csv': 'code\nfr\n',
+      'models/sources.yml': 'sources:\n  - name: raw\n    tables:\n      - name: users\n',
+      'models/m.sql': "select code from {{ ref('countries') }}",
+      'models/m.yml': 'models:\n  - name: m\n    columns:\n      - name: code\n        tests: [not_null]\nunit_tests:\n  - name: m_keeps_codes\n    model: m\n    given:\n      - input: ref(\'countries\')\n        rows: [{code: fr}]\n    expect:\n      rows: [{code: fr}]\n',
+      'snapshots/snap.sql': "{% snapshot users_snap %}\n{{ config(unique_key='code', strategy='check', check_cols='all') }}\nselect * from {{ ref('m') }}\n{% endsnapshot %}\n",
+      'dashboards/d.json': JSON.stringify({ name: 'd', title: 'D', tabs: [{ name: 't', title: 'T', tiles: [{ id: 'n', type: 'kpi', title: 'N', model: 'm', measures: [{ name: 'n', column: 'code', agg: 'count' }], layout: { x: 0, y: 0, w: 4, h: 2 } }] }] }),
+    });
+    try {
+      const all = vigil(dir, ['compile']);
+      expect(all.code, all.stderr).toBe(0);
+      expect(all.stdout).toContain('Compiled 1 model, 1 test, 1 unit test, 1 seed, 1 snapshot, 1 source, 1 dashboard for target dev');
+      const snap = vigil(dir, ['compile', '-s', 'users_snap']);
+      expect(snap.code, snap.stderr).toBe(0);
+      expect(snap.stdout).toContain('Compiled 0 models, 0 tests, 1 snapshot for target dev');
+      expect(vigil(dir, ['compile', '-s', 'm']).stdout).toContain('Compiled 1 model, 1 test, 1 unit test for target dev');
+      expect(vigil(dir, ['compile', '-s', 'source:raw']).stdout).toContain('Compiled 0 models, 0 tests, 1 source for target dev');
     } finally {
       removeDir(dir);
     }

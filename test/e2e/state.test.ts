@@ -348,7 +348,7 @@ describe('state: selection', () => {
     writeFileSync(join(dir, 'prev/manifest.json'), JSON.stringify(m));
     const r = vigil(dir, ['ls', '-s', 'state:modified', '--state', 'prev']);
     expect([r.code, r.stdout]).toEqual([0, '']);
-    expect(r.stderr).toMatch(/^note: --state prev: its manifest was written by an older Vigil \(\S+, state format 2; this is \S+, format 3\): .*not compared exactly: generic data tests, matched by their definition/);
+    expect(r.stderr).toMatch(/^note: --state prev: its manifest was written by an older Vigil \(\S+, state format 2; this is \S+, format 4\): .*not compared exactly: generic data tests, matched by their definition/);
     const sel = stateLs(dir);
     expect(sel('state:new', 'test')).toEqual([]);
     // an argument changed: that test is new
@@ -396,7 +396,7 @@ describe('state: selection', () => {
     expect(r.stdout).toBe('');
     const notes = r.stderr.split('\n').filter(Boolean);
     expect(notes).toHaveLength(1);
-    expect(notes[0]).toMatch(/^note: --state prev: its manifest was written by an older Vigil \(0\.1\.0, state format 1; this is \S+, format 3\): what only the format or a default changed is not a modification; not compared exactly: a sync setting a source table leaves to its default .*; macros, when that manifest kept one checksum per macro file.*; generic data tests, matched by their definition/);
+    expect(notes[0]).toMatch(/^note: --state prev: its manifest was written by an older Vigil \(0\.1\.0, state format 1; this is \S+, format 4\): what only the format or a default changed is not a modification; not compared exactly: a sync setting a source table leaves to its default .*; macros, when that manifest kept one checksum per macro file.*; generic data tests, matched by their definition.*; vars \(that manifest did not record which vars each node read/);
     const sel = stateLs(dir);
     // a declared sync setting that changed is modified
     writeFileSync(join(dir, 'models/sources.yml'), OLD_PROJECT['models/sources.yml'].replace('batch_size: 1000', 'batch_size: 2000'));
@@ -484,5 +484,87 @@ describe('state: selection', () => {
     expect(state('state:modified')).toEqual(['c']);
     expect(state('state:modified.body')).toEqual([]);
     expect(state('state:unmodified', 'model')).toEqual(['a', 'b', 'd']);
+  });
+  it("a changed value of a var a node reads is state:modified and .vars — project vars, --vars, a call's default, in a hook, a generic test's where, a singular test, a snapshot (was: nothing modified, state:modified.vars refused)", () => {
+    const dir = makeProject({
+      'project.yaml': 'name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\nvars:\n  threshold: 0.8\n  other: 1\n  m: {a: 1, b: 2}\n',
+      'models/a.sql': "select {{ var('threshold') }} as t",
+      'models/b.sql': "select {{ var('other') }} as o",
+      'models/c.sql': "select {{ var('with_default', 3) }} as w",
+      'models/d.sql': "select {{ var('m')['a'] }} as x",
+      'models/h.sql': "{{ config(materialized='table', post_hook=\"select {{ var('hook_var', 1) }}\") }}\nselect 1 as id",
+      'models/plain.sql': 'select 1 as id',
+      'models/schema.yml': "models:\n  - name: b\n    columns:\n      - name: o\n        tests:\n          - not_null:\n              where: \"o > {{ var('min_o', 0) }}\"\n",
+      'tests/t_below.sql': "select * from {{ ref('plain') }} where id > {{ var('threshold') }}",
+      'snapshots/snap.sql': "{% snapshot s %}\n{{ config(unique_key='id', strategy='check', check_cols='all') }}\nselect id from {{ ref('plain') }} where id < {{ var('cap', 10) }}\n{% endsnapshot %}\n",
+    });
+    dirs.push(dir);
+    expect(vigil(dir, ['compile']).code).toBe(0);
+    cpSync(join(dir, 'target'), join(dir, 'prev'), { recursive: true });
+    const sel = (s: string, vars?: string) => {
+      const r = vigil(dir, ['ls', '-s', s, '--state', 'prev', ...(vars ? ['--vars', vars] : [])]);
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout.trim().split('\n').filter(Boolean);
+    };
+    expect(sel('state:modified')).toEqual([]);
+    // --vars with the values the state had, a default given as it is: no change
+    expect(sel('state:modified', '{other: 1, with_default: 3, hook_var: 1, cap: 10}')).toEqual([]);
+    // a project var: the model and the singular test that read it (and, as ever, the model's tests)
+    writeFileSync(join(dir, 'project.yaml'), readFileSync(join(dir, 'project.yaml'), 'utf8').replace('threshold: 0.8', 'threshold: 0.9'));
+    expect(sel('state:modified.vars')).toEqual(['a', 't_below']);
+    expect(sel('state:modified')).toEqual(['a', 't_below']);
+    expect(sel('state:modified.body')).toEqual([]);
+    expect(sel('state:modified.configs')).toEqual([]);
+    writeFileSync(join(dir, 'project.yaml'), readFileSync(join(dir, 'project.yaml'), 'utf8').replace('threshold: 0.9', 'threshold: 0.8'));
+    // --vars over a project var, over a default, in a hook, in a generic test's where, in a snapshot
+    expect(sel('state:modified.vars', '{other: 2}')).toEqual(['b', 'not_null_b_o']);
+    expect(sel('state:modified.vars', '{with_default: 4}')).toEqual(['c']);
+    expect(sel('state:modified.vars', '{hook_var: 2}')).toEqual(['h']);
+    expect(sel('state:modified.vars', '{min_o: 1}')).toEqual(['not_null_b_o']);
+    expect(sel('state:modified.vars', '{cap: 11}')).toEqual(['s']);
+    // a mapping's keys in another order are the same value (Python's dict equality)
+    writeFileSync(join(dir, 'project.yaml'), readFileSync(join(dir, 'project.yaml'), 'utf8').replace('m: {a: 1, b: 2}', 'm: {b: 2, a: 1}'));
+    expect(sel('state:modified')).toEqual([]);
+    writeFileSync(join(dir, 'project.yaml'), readFileSync(join(dir, 'project.yaml'), 'utf8').replace('m: {b: 2, a: 1}', 'm: {b: 3, a: 1}'));
+    expect(sel('state:modified.vars')).toEqual(['d']);
+    // the manifest holds a hash of each value, never the value
+    const m = JSON.parse(readFileSync(join(dir, 'prev/manifest.json'), 'utf8')) as { nodes: Record<string, { vars?: Record<string, string> }> };
+    expect(Object.keys(m.nodes['model.fixture.a'].vars!)).toEqual(['threshold']);
+    expect(m.nodes['model.fixture.a'].vars!.threshold).toMatch(/^[0-9a-f]{16}$/);
+    expect(m.nodes['model.fixture.plain'].vars).toBeUndefined();
+    // a state of an earlier layout recorded no vars: unknown, no modification (and the note says so)
+    writeFileSync(join(dir, 'project.yaml'), readFileSync(join(dir, 'project.yaml'), 'utf8').replace('m: {b: 3, a: 1}', 'm: {a: 1, b: 2}').replace('threshold: 0.8', 'threshold: 0.9'));
+    for (const n of Object.values(m.nodes)) delete n.vars;
+    // (and its snapshot's fqn without its file's name, as that layout wrote it)
+    (m.nodes['snapshot.fixture.s'] as { fqn?: string[] }).fqn = ['fixture', 's'];
+    (m as unknown as { metadata: { state_format: number } }).metadata.state_format = 3;
+    writeFileSync(join(dir, 'prev/manifest.json'), JSON.stringify(m));
+    const old = vigil(dir, ['ls', '-s', 'state:modified', '--state', 'prev']);
+    expect(old.code, old.stderr).toBe(0);
+    expect(old.stdout).toBe('');
+    expect(old.stderr).toContain('vars (that manifest did not record which vars each node read');
+    expect(sel('state:modified.vars')).toEqual([]);
+  });
+
+  it("a {% snapshot %} block's fqn has its file's name now: against a state of an earlier layout it is no modification; a block moved to another file is", () => {
+    const dir = makeProject({ 'models/users.sql': 'select 1 as id', 'snapshots/snap.sql': "{% snapshot users_snap %}\n{{ config(unique_key='id', strategy='check', check_cols='all') }}\nselect * from {{ ref('users') }}\n{% endsnapshot %}\n" });
+    dirs.push(dir);
+    expect(vigil(dir, ['compile']).code).toBe(0);
+    cpSync(join(dir, 'target'), join(dir, 'prev'), { recursive: true });
+    const state = stateLs(dir);
+    expect(state('state:modified')).toEqual([]);
+    // the state as a Vigil of layout 3 wrote it: the fqn without the file's name
+    const m = JSON.parse(readFileSync(join(dir, 'prev/manifest.json'), 'utf8')) as { metadata: { state_format: number }; nodes: Record<string, { fqn?: string[] }> };
+    expect(m.nodes['snapshot.fixture.users_snap'].fqn).toEqual(['fixture', 'snap', 'users_snap']);
+    m.nodes['snapshot.fixture.users_snap'].fqn = ['fixture', 'users_snap'];
+    m.metadata.state_format = 3;
+    writeFileSync(join(dir, 'prev/manifest.json'), JSON.stringify(m));
+    expect(state('state:modified')).toEqual([]);
+    // moved to another file (against a state of this layout): its fqn changed, as dbt's same_fqn
+    expect(vigil(dir, ['compile']).code).toBe(0);
+    cpSync(join(dir, 'target'), join(dir, 'prev'), { recursive: true, force: true });
+    renameSync(join(dir, 'snapshots/snap.sql'), join(dir, 'snapshots/users.sql'));
+    expect(state('state:modified')).toEqual(['users_snap']);
+    expect(state('state:modified.body')).toEqual([]);
   });
 });
