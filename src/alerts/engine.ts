@@ -524,13 +524,16 @@ export function advance(
       delete instances[cur.key];
       out.push({ instance: cur, from: 'pending', to: 'inactive' });
     } else if (cur.status === 'firing') {
-      if (j) cur.values = { ...cur.values, ...j.values };
       // as Prometheus: the hold starts at the first evaluation that finds the condition off (a
       // state without keepFiringSince, an older Vigil's, starts it now)
       if (keepMs) {
         cur.keepFiringSince ??= iso;
+        // (held: it keeps the values it last met the condition with, as Prometheus keeps a held
+        // alert's last annotations)
         if (at.getTime() - Date.parse(cur.keepFiringSince) < keepMs) continue;
       }
+      // it resolves with the values it last fired with (not this evaluation's, which made it
+      // resolve): its resolve messages and the history's resolved row tell what the incident was
       delete cur.keepFiringSince;
       cur.status = 'resolved';
       cur.resolvedAt = iso;

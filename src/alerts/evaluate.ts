@@ -10,6 +10,8 @@
  * the channel; a Slack webhook holds it as `uncertain` (reported by every run until settled)
  * unless the receiver says `on_uncertain: resend`. Per instance, a notification never
  * overtakes an unsettled earlier one (pending, uncertain, refused) to the same receiver.
+ * The built-in vigil_alert_outbox_stuck is judged after that delivery, and what it changed is
+ * saved, planned and delivered in a second pass of the same run.
  */
 import { hostname } from 'node:os';
 import type { Adapter } from '../adapters/adapter.js';
@@ -20,7 +22,7 @@ import type { SourceNode } from '../compile/manifest.js';
 import { advance, inActiveHours, judge, messageTemplates, readsSyncState, summaryOf, templateError, unknownTemplateNames, valueKindProblem, type InstanceState, type Transition } from './engine.js';
 import { alertEvents, statusSnapshot, writeAlertEvents } from './history.js';
 import type { LoadedRule } from './load-alerts.js';
-import { planNotifications, type OutboxEntry } from './notify.js';
+import { outboxNote, planNotifications, type OutboxEntry } from './notify.js';
 import type { AlertRule, ReceiverConfig, RoutesFile } from './schema.js';
 import { syncStateRows } from './sync-state.js';
 import type { StateDoc, StateStore } from './state.js';
@@ -281,41 +283,56 @@ export async function evaluateAlerts(ctx: EvalContext, opts: EvalOptions): Promi
       }
     }
 
-    if (ctx.routes) stuckOutboxAlert(doc, ctx.routes, opts.at);
-    // the instances as evaluated, resolved ones included: the history's rows describe them after they are forgotten below
-    const evaluated = { ...doc.instances };
-    const planned = ctx.routes
-      ? planNotifications({
-          instances: doc.instances,
-          rules,
-          routes: ctx.routes,
-          silences: doc.silences,
-          at: opts.at,
-          source: `vigil/${ctx.files.project.name}@${hostname()}`,
-          project: ctx.files.project.name,
-          idPrefix: `${opts.at.toISOString().replace(/[-:.]/g, '')}-${Math.random().toString(36).slice(2, 8)}`,
-          evaluated: opts.flushHeld ? new Set([...(ctx.knownRules ?? []), ...(ctx.allRules ?? []).map((r) => r.rule.name), OUTBOX_ALERT]) : new Set([...outcomes.filter((o) => o.status !== 'outside_active_hours').map((o) => o.rule), OUTBOX_ALERT]),
-          groups: (doc.groups ??= {}),
-          groupWait: !!opts.groupWait,
-        })
-      : { entries: [], suppressed: [], held: [], warnings: [] };
-    for (const w of planned.warnings) ctx.err(`warning: ${w}`);
-    if (!ctx.routes) {
-      // no routes.yaml: nothing is sent, resolved instances are simply forgotten
-      for (const i of Object.values(doc.instances)) if (i.status === 'resolved') delete doc.instances[i.key];
-    }
-    doc.outbox.push(...planned.entries);
-    const summary: EvalSummary = { evaluationSeconds: 0, outcomes, queued: planned.entries, suppressed: planned.suppressed, held: planned.held, delivery: { sent: 0, rejected: 0, pending: 0, uncertain: 0, errors: [] }, unsettled: [], newlyPending: [], history: { written: 0, already: 0, pending: 0 } };
+    // vigil_alert_outbox_stuck is judged after this run's delivery attempt (a notification this run
+    // delivers is not stuck; one still unsettled after it pages in this run): planned in a second pass
+    const plan = (only: 'rules' | 'outbox'): ReturnType<typeof planNotifications> => {
+      if (!ctx.routes) return { entries: [], suppressed: [], held: [], warnings: [] };
+      const ruleNames = opts.flushHeld ? [...(ctx.knownRules ?? []), ...(ctx.allRules ?? []).map((r) => r.rule.name)] : outcomes.filter((o) => o.status !== 'outside_active_hours').map((o) => o.rule);
+      const p = planNotifications({
+        instances: doc.instances,
+        rules,
+        routes: ctx.routes,
+        silences: doc.silences,
+        at: opts.at,
+        source: `vigil/${ctx.files.project.name}@${hostname()}`,
+        project: ctx.files.project.name,
+        idPrefix: `${opts.at.toISOString().replace(/[-:.]/g, '')}-${Math.random().toString(36).slice(2, 8)}`,
+        evaluated: new Set(only === 'rules' ? ruleNames.filter((n) => n !== OUTBOX_ALERT) : [OUTBOX_ALERT]),
+        groups: (doc.groups ??= {}),
+        groupWait: !!opts.groupWait,
+      });
+      for (const w of p.warnings) ctx.err(`warning: ${w}`);
+      doc.outbox.push(...p.entries);
+      summary.queued.push(...p.entries);
+      summary.suppressed.push(...p.suppressed);
+      summary.held.push(...p.held);
+      return p;
+    };
+    const summary: EvalSummary = { evaluationSeconds: 0, outcomes, queued: [], suppressed: [], held: [], delivery: { sent: 0, rejected: 0, pending: 0, uncertain: 0, errors: [] }, unsettled: [], newlyPending: [], history: { written: 0, already: 0, pending: 0 } };
     const unsettled = () => doc.outbox.filter(isUnsettled);
-    if (ctx.history) {
-      // the incidents of this run join the history once the state holding them is saved
+    // the incidents of `keys` (changed since `before`) join the history once the state holding them is saved
+    const recordEvents = (after: Record<string, InstanceState>, keys: (key: string) => boolean) => {
+      if (!ctx.history) {
+        delete doc.events;
+        return;
+      }
       const describe = (i: InstanceState) => {
         const rule = rules.get(i.alert);
         return rule ? summaryOf(i, rule) : i.key;
       };
-      const events = alertEvents(before, evaluated, opts.at, describe, { project: ctx.files.project.name, host: hostname() });
+      const was = new Map([...before].filter(([k]) => keys(k)));
+      const now = Object.fromEntries(Object.entries(after).filter(([k]) => keys(k)));
+      const events = alertEvents(was, now, opts.at, describe, { project: ctx.files.project.name, host: hostname() });
       if (events.length) doc.events = [...(doc.events ?? []), ...events];
-    } else delete doc.events;
+    };
+    const isStuckAlert = (key: string) => key.startsWith(`${OUTBOX_ALERT}{`);
+    // the instances as evaluated, resolved ones included: the history's rows describe them after they are forgotten by planning
+    recordEvents({ ...doc.instances }, (k) => !isStuckAlert(k));
+    const planned = plan('rules');
+    if (!ctx.routes) {
+      // no routes.yaml: nothing is sent, resolved instances are simply forgotten
+      for (const i of Object.values(doc.instances)) if (i.status === 'resolved') delete doc.instances[i.key];
+    }
     summary.history.pending = doc.events?.length ?? 0;
     // written after a save that holds them: a crash before the next save finds them written and skips them
     const writeHistory = async () => {
@@ -323,38 +340,62 @@ export async function evaluateAlerts(ctx: EvalContext, opts: EvalOptions): Promi
       try {
         const r = await writeAlertEvents(ctx.adapter, ctx.history.schema, doc.events, (m) => ctx.err(`  warning: alert history: ${m}`));
         if (opts.crashAfterHistory) process.kill(process.pid, 'SIGKILL');
-        Object.assign(summary.history, r, { pending: 0 });
+        // (a run writes twice when the stuck-outbox alert changed after its delivery)
+        summary.history.written += r.written;
+        summary.history.already += r.already;
+        summary.history.pending = 0;
         doc.events = [];
       } catch (e) {
         summary.history.error = redact((e as Error).message.split('\n')[0]).slice(0, 500);
         ctx.err(`  alert history: ${doc.events.length} event(s) not written to vigil_alert_events (kept in the state for the next run): ${summary.history.error}`);
       }
     };
+    /** The stuck-outbox alert as the outbox stands now, its notifications planned and its events recorded. */
+    const judgeStuck = (): OutboxEntry[] => {
+      if (!ctx.routes) return [];
+      stuckOutboxAlert(doc, ctx.routes, opts.at);
+      recordEvents({ ...doc.instances }, isStuckAlert);
+      summary.history.pending = doc.events?.length ?? 0;
+      return plan('outbox').entries;
+    };
     if (opts.dryRun) {
+      // (nothing is delivered: judged on the outbox as it is)
+      const stuck = judgeStuck();
       summary.evaluationSeconds = (performance.now() - t0) / 1000;
       // what a dry run would queue is shown as such, not as unsettled
-      summary.unsettled = unsettled().filter((e) => !planned.entries.includes(e));
+      summary.unsettled = unsettled().filter((e) => !planned.entries.includes(e) && !stuck.includes(e));
       return summary;
     }
-    if (!doc.outbox.some((e) => e.status === 'pending' || e.status === 'sending')) {
-      // nothing to send: saving and releasing the lock is one write (two with history to write)
-      if (ctx.history && doc.events?.length) {
-        await store.save(doc);
-        await writeHistory();
-      }
-      pruneOutbox(doc, opts.at);
-      await store.unlock(doc);
-      summary.evaluationSeconds = (performance.now() - t0) / 1000;
-      summary.unsettled = unsettled();
-      return summary;
-    }
-    await store.save(doc); // the outbox is durable before anything is sent
-    summary.evaluationSeconds = (performance.now() - t0) / 1000;
-    if (opts.crashAfterSave) process.kill(process.pid, 'SIGKILL');
-    await writeHistory();
     const pendingBefore = new Set(doc.outbox.filter((e) => e.status === 'pending' && !planned.entries.includes(e)).map((e) => e.id));
-    summary.delivery = await deliverOutbox(ctx, doc, opts.policy ?? DEFAULT_POLICY);
+    let saved = false;
+    /** Save the state (the outbox durable before anything is sent), then write the history it holds. */
+    const saveAndWrite = async () => {
+      await store.save(doc);
+      if (!saved) {
+        saved = true;
+        summary.evaluationSeconds = (performance.now() - t0) / 1000;
+        if (opts.crashAfterSave) process.kill(process.pid, 'SIGKILL');
+      }
+      await writeHistory();
+    };
+    const policy = opts.policy ?? DEFAULT_POLICY;
+    const failedLanes = new Map<string, OutboxEntry>();
+    if (doc.outbox.some((e) => e.status === 'pending' || e.status === 'sending')) {
+      await saveAndWrite();
+      summary.delivery = await deliverOutbox(ctx, doc, policy, { failedLanes });
+    }
+    const stuck = judgeStuck();
+    if (stuck.some((e) => e.status === 'pending')) {
+      await saveAndWrite();
+      addDelivery(summary.delivery, await deliverOutbox(ctx, doc, policy, { only: new Set(stuck), failedLanes }));
+    } else if (ctx.history && doc.events?.length) {
+      // nothing (more) to send: the state is saved with the lock's release (once more first when there is history to write)
+      await saveAndWrite();
+    }
+    if (!saved) summary.evaluationSeconds = (performance.now() - t0) / 1000;
     summary.newlyPending = doc.outbox.filter((e) => e.status === 'pending' && !pendingBefore.has(e.id)).map((e) => e.id);
+    // what a held-back notification waits for, as it stands after this run (retried, sent or dropped since it was held)
+    for (const e of doc.outbox) if (e.waitsFor) e.lastError = outboxNote(e, doc.outbox);
     pruneOutbox(doc, opts.at);
     await store.unlock(doc);
     summary.unsettled = unsettled();
@@ -529,7 +570,13 @@ export function isUnsettled(e: OutboxEntry): boolean {
  * the lane (uncertain, refused, or failed this run) waits for it: a resolve never overtakes
  * its trigger.
  */
-export async function deliverOutbox(ctx: EvalContext, doc: StateDoc, policy: DeliveryPolicy): Promise<DeliverySummary> {
+export async function deliverOutbox(
+  ctx: EvalContext,
+  doc: StateDoc,
+  policy: DeliveryPolicy,
+  /** only: send these pending entries, not the others. failedLanes: the lanes whose send failed (retried by the next run), per receiver and type, with the entry that failed: filled, and (with `only`) not tried again */
+  opts: { only?: Set<OutboxEntry>; failedLanes?: Map<string, OutboxEntry> } = {},
+): Promise<DeliverySummary> {
   const summary: DeliverySummary = { sent: 0, rejected: 0, pending: 0, uncertain: 0, errors: [] };
   const receivers = new Map((ctx.routes?.receivers ?? []).map((r) => [r.name, r]));
   const describe = (e: OutboxEntry) => `${e.type} ${e.items.map((x) => `${x.action} ${x.instance}`).join(', ')} -> ${e.receiver}`;
@@ -551,11 +598,20 @@ export async function deliverOutbox(ctx: EvalContext, doc: StateDoc, policy: Del
       summary.errors.push(`${e.receiver}: ${describe(e)}: ${e.lastError}; it is NOT resent (on_uncertain: hold): check the channel, then \`vigil alerts outbox --retry ${e.id}\` or \`--drop ${e.id}\``);
     }
   }
-  const pending = doc.outbox.filter((e) => e.status === 'pending');
-  if (!pending.length) return summary;
-  const lanes = new Map<string, OutboxEntry[]>();
   const laneOf = (e: OutboxEntry) => `${e.receiver}\u0000${e.type}`;
-  for (const e of pending) (lanes.get(laneOf(e)) ?? lanes.set(laneOf(e), []).get(laneOf(e))!).push(e);
+  const pending = doc.outbox.filter((e) => e.status === 'pending' && (!opts.only || opts.only.has(e)));
+  const lanes = new Map<string, OutboxEntry[]>();
+  for (const e of pending) {
+    // (a second delivery of the run, the stuck-outbox alert's: a receiver that failed is tried again by the next run)
+    const earlier = opts.only ? opts.failedLanes?.get(laneOf(e)) : undefined;
+    if (earlier) {
+      e.lastError = `not sent: ${earlier.id} to ${e.receiver} failed in this run${earlier.lastError ? ` (${earlier.lastError})` : ''}; the next run sends it`;
+      summary.pending++;
+      continue;
+    }
+    (lanes.get(laneOf(e)) ?? lanes.set(laneOf(e), []).get(laneOf(e))!).push(e);
+  }
+  if (!lanes.size) return summary;
   const { sendPagerDuty } = await import('./delivery/pagerduty.js');
   const { sendSlack } = await import('./delivery/slack.js');
   const { sendSlackBot } = await import('./delivery/slack-bot.js');
@@ -608,6 +664,7 @@ export async function deliverOutbox(ctx: EvalContext, doc: StateDoc, policy: Del
         const waitsFor = e.items.map((x) => blocked.get(x.instance)).find((x) => x !== undefined);
         if (waitsFor) {
           e.lastError = `waits for ${waitsFor.id} (${waitsFor.status}) to be settled: a later notification of the same alert never overtakes an earlier one`;
+          e.waitsFor = waitsFor.id;
           for (const x of e.items) blocked.set(x.instance, e);
           summary.pending++;
           continue;
@@ -620,6 +677,7 @@ export async function deliverOutbox(ctx: EvalContext, doc: StateDoc, policy: Del
       const triedBefore = new Set(chunk.filter((e) => e.attempts > 0));
       const markedAt = new Date().toISOString();
       for (const e of chunk) {
+        delete e.waitsFor;
         e.status = 'sending';
         e.sendingSince = markedAt;
         e.firstTriedAt ??= markedAt;
@@ -684,6 +742,7 @@ export async function deliverOutbox(ctx: EvalContext, doc: StateDoc, policy: Del
           summary.pending += left;
           const note = r.kind === 'slack-bot' ? ' (the next run looks in the channel before posting it)' : !res.ambiguous ? '' : how === 'resend' && e.type === 'pagerduty' ? ' (it may have arrived; PagerDuty dedups it by dedup_key when resent)' : ' (it may have arrived; on_uncertain: resend)';
           summary.errors.push(`${name}: ${e.lastError}${note}; ${left} notification(s) stay in the outbox for the next run`);
+          opts.failedLanes?.set(laneOf(e), e);
           stopped = true;
           break;
         }
@@ -699,6 +758,15 @@ export async function deliverOutbox(ctx: EvalContext, doc: StateDoc, policy: Del
   }
   await save();
   return summary;
+}
+
+/** `b`'s counts and errors added to `a`. */
+function addDelivery(a: DeliverySummary, b: DeliverySummary): void {
+  a.sent += b.sent;
+  a.rejected += b.rejected;
+  a.pending += b.pending;
+  a.uncertain += b.uncertain;
+  a.errors.push(...b.errors);
 }
 
 export function describeTransition(t: Transition, rules: Map<string, CompiledRule>): string {

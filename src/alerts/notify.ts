@@ -38,6 +38,8 @@ export interface OutboxEntry {
   checked?: boolean;
   attempts: number;
   lastError?: string;
+  /** the id of the unsettled earlier notification it waits for (of the same alert, to the same receiver): `lastError` says so as it was then, outboxNote() as it is now */
+  waitsFor?: string;
   sentAt?: string;
   /** What it says, for tests and `vigil alerts outbox`: instance key + action. */
   items: Array<{ instance: string; alert: string; action: 'trigger' | 'resolve'; labels: Record<string, string>; summary: string }>;
@@ -103,6 +105,34 @@ export function describeNotifyKey(key: string): string {
 export function keyRoute(key: string): string | undefined {
   const i = key.indexOf('\t');
   return i < 0 ? undefined : key.slice(i + 1);
+}
+
+/**
+ * An unsettled entry's note as things stand now: its last error, or, for one that waits for an
+ * earlier notification, that one's current status (retried, sent or dropped since the run that
+ * held this one back wrote its last error).
+ */
+export function outboxNote(e: OutboxEntry, outbox: readonly OutboxEntry[]): string | undefined {
+  // (an older Vigil's entry names it in its last error only)
+  const id = e.waitsFor ?? /^waits for (\S+) \((?:pending|sending|uncertain|rejected)\) to be settled/.exec(e.lastError ?? '')?.[1];
+  if (id === undefined || e.status !== 'pending') return e.lastError;
+  const w = outbox.find((x) => x.id === id);
+  if (!w || w.status === 'sent') return `waited for ${id}, ${w ? 'sent' : 'dropped'} since: the next run sends it`;
+  return `waits for ${id} (${w.status}) to be settled: a later notification of the same alert never overtakes an earlier one`;
+}
+
+/**
+ * The notification of `instance` to the receiver (and route) of a `notified` key that is not
+ * delivered (pending, being sent, uncertain or refused), if any: `notified` records what was
+ * queued, the outbox whether it arrived.
+ */
+export function undelivered(instance: string, key: string, outbox: readonly OutboxEntry[]): OutboxEntry | undefined {
+  const receiver = keyReceiver(key);
+  const route = keyRoute(key);
+  // the latest per integration (a receiver may have PagerDuty and Slack)
+  const latest = new Map<string, OutboxEntry>();
+  for (const e of outbox) if (e.receiver === receiver && (e.route === undefined || route === undefined || e.route === route) && e.items.some((x) => x.instance === instance)) latest.set(e.type, e);
+  return [...latest.values()].find((e) => e.status !== 'sent');
 }
 
 /** Instances per Slack message (Slack allows 100 attachments; a message this size stays readable). */

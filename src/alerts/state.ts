@@ -17,13 +17,13 @@
  * the lock) folds the lines in. Reading applies the lines to the body they were written on.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import type { Adapter } from '../adapters/adapter.js';
 import { WarehouseError } from '../errors.js';
 import { writeProjectFile } from '../project/artifacts.js';
-import { casAppend, casWrite, leaseLive, PROCESS_STARTED, warehouseCas, type CasBackend, type CasDocument } from '../run/cas-document.js';
+import { casAppend, casWrite, leaseLive, pidAlive, PROC_START, procStart, PROCESS_STARTED, warehouseCas, type CasBackend, type CasDocument } from '../run/cas-document.js';
 import { redact } from '../secrets.js';
 import type { InstanceState, RuleRuntime } from './engine.js';
 import type { AlertEvent } from './history.js';
@@ -288,7 +288,33 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // ---- file backend
 
-export function fileStore(path: string, leaseMs?: number): StateStore {
+/** A file state's mutex older than this belongs to a process that died inside the critical section (one whose holder is recorded and gone on this host is taken over at once). */
+export const FILE_MUTEX_STALE_MS = 10_000;
+/** How long a file state's mutex is waited for before saying so (a save holds it for milliseconds). */
+const FILE_MUTEX_SAY_MS = 500;
+
+/** The holder a file state's mutex records: this process (cas-document.ts's terms). */
+function mutexHolder(): string {
+  return JSON.stringify({ host: hostname(), pid: process.pid, started: PROCESS_STARTED, ...(PROC_START ? { proc_start: PROC_START } : {}) });
+}
+
+/** Whose a mutex is, as recorded in it (an older Vigil's, or one killed before writing it, is empty), and whether that process is gone (on this host). */
+function mutexOwner(text: string): { who: string; gone: boolean } | undefined {
+  let h: { host?: unknown; pid?: unknown; proc_start?: unknown };
+  try {
+    h = JSON.parse(text) as typeof h;
+  } catch {
+    return undefined;
+  }
+  if (!h || typeof h.pid !== 'number' || typeof h.host !== 'string') return undefined;
+  const who = `pid ${h.pid} on ${h.host}`;
+  if (h.host !== hostname()) return { who, gone: false };
+  // the same pid, started at another time, is another process
+  const start = typeof h.proc_start === 'string' ? procStart(h.pid) : undefined;
+  return { who, gone: !pidAlive(h.pid) || (start !== undefined && start !== h.proc_start) };
+}
+
+export function fileStore(path: string, leaseMs?: number, opts: { say?: (message: string) => void } = {}): StateStore {
   const mutex = `${path}.lock`;
   const withMutex = async <T>(fn: () => T): Promise<T> => {
     try {
@@ -296,20 +322,44 @@ export function fileStore(path: string, leaseMs?: number): StateStore {
     } catch (e) {
       throw new StateError(`cannot create the folder of the alert state file ${path}: ${(e as Error).message}`);
     }
-    for (let i = 0; ; i++) {
+    const t0 = Date.now();
+    let said = false;
+    for (;;) {
       try {
         const fd = openSync(mutex, 'wx');
-        closeSync(fd);
+        try {
+          writeSync(fd, mutexHolder());
+        } finally {
+          closeSync(fd);
+        }
         break;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new StateError(`cannot write next to the alert state file ${path}: ${(e as Error).message}`);
-        // a mutex older than 10 s belongs to a process that died inside the critical section
+        let text: string;
+        let age: number;
         try {
-          if (Date.now() - statSync(mutex).mtimeMs > 10_000) unlinkSync(mutex);
+          text = readFileSync(mutex, 'utf8');
+          age = Date.now() - statSync(mutex).mtimeMs;
         } catch {
-          /* gone meanwhile */
+          continue; // gone meanwhile
         }
-        if (i > 400) throw new StateError(`alert state file ${path} stays locked by ${mutex}; remove it if no vigil process is running`);
+        const owner = mutexOwner(text);
+        // its holder was killed inside the critical section (a save): gone on this host, or a mutex older than FILE_MUTEX_STALE_MS
+        if (owner?.gone || age > FILE_MUTEX_STALE_MS) {
+          try {
+            // (the same holder still: not one another waiter took it over with meanwhile)
+            if (readFileSync(mutex, 'utf8') === text) unlinkSync(mutex);
+          } catch {
+            /* gone meanwhile */
+          }
+          opts.say?.(`the alert state file's lock ${mutex} was left by ${owner?.gone ? `${owner.who}, which is gone (killed while saving the state)` : `${owner ? owner.who : 'a process'}, held ${Math.round(age / 1000)} s (a process killed while saving the state)`}: taken over`);
+          continue;
+        }
+        if (!said && Date.now() - t0 >= FILE_MUTEX_SAY_MS) {
+          said = true;
+          opts.say?.(`waiting for the alert state file's lock ${mutex}, held by ${owner ? owner.who : 'a process that did not record itself (an older Vigil, or one killed as it took the lock)'}: it is taken over once it is ${FILE_MUTEX_STALE_MS / 1000} s old${owner ? ' or its process is gone' : ''}`);
+        }
+        if (Date.now() - t0 > FILE_MUTEX_STALE_MS + 5_000) throw new StateError(`alert state file ${path} stays locked by ${mutex}${owner ? ` (held by ${owner.who})` : ''}; remove it if no vigil process is running`);
         await sleep(25);
       }
     }

@@ -264,10 +264,10 @@ async function openStore(o: Common, s: Setup, adapter: Adapter | undefined, opts
       if (before !== path && !existsSync(path) && existsSync(before))
         throw new UsageError(`--state-file ${o.stateFile}: there is no such file from the working folder (${path}), but ${before} exists: --state-file is read from the working folder, as every path flag (earlier versions read it from the project folder); give --state-file ${before} to keep that state`);
       if (opts.existing && !existsSync(path)) throw new UsageError(`--state-file ${o.stateFile}: no alert state at ${path}${await nearStateFile(path)}; nothing was read or created (vigil alerts evaluate or silence makes a state)`);
-      return fileStore(path, lease);
+      return fileStore(path, lease, { say: err });
     }
     const p = cfg.state_file ?? '.vigil/alert-state.json';
-    return fileStore(isAbsolute(p) ? p : join(s.files.root, p), lease);
+    return fileStore(isAbsolute(p) ? p : join(s.files.root, p), lease, { say: err });
   }
   if (!adapter) throw new Error('internal: warehouse state without an adapter');
   return warehouseStore(adapter, s.target.schema, lease);
@@ -752,19 +752,32 @@ export async function runAlertsSilences(o: Common & { all?: boolean }): Promise<
 
 export async function runAlertsStatus(o: Common): Promise<void> {
   await withStore(o, async (store) => {
-    const { describeNotifyKey } = await import('../alerts/notify.js');
+    const { describeNotifyKey, outboxNote, undelivered } = await import('../alerts/notify.js');
     const doc = await store.read();
     const inst = Object.values(doc.instances).sort((a, b) => a.key.localeCompare(b.key));
     out(`State in ${store.description}${doc.lock ? ` (locked by ${doc.lock.command} on ${doc.lock.host} until ${doc.lock.until})` : ''}`);
     for (const [name, r] of Object.entries(doc.rules).sort()) out(`  ${name}: ${r.status}${r.error ? ` — ${r.error}` : ''}${r.lastEvaluatedAt ? `, last evaluated ${r.lastEvaluatedAt}` : ''}`);
     out(`${inst.length} instance${inst.length === 1 ? '' : 's'}:`);
-    for (const i of inst) out(`  ${i.status.padEnd(8)} ${i.key} since ${i.activeSince}${Object.keys(i.notified).length ? ` notified ${Object.keys(i.notified).map(describeNotifyKey).join(', ')}` : ''}`);
+    for (const i of inst) {
+      // what reached each receiver, and what was queued for it and did not (yet)
+      const told: string[] = [];
+      const not: string[] = [];
+      for (const k of Object.keys(i.notified)) {
+        const e = undelivered(i.key, k, doc.outbox);
+        if (e) not.push(`${describeNotifyKey(k)}: ${e.status} (${e.id})`);
+        else told.push(describeNotifyKey(k));
+      }
+      out(`  ${i.status.padEnd(8)} ${i.key} since ${i.activeSince}${told.length ? ` notified ${told.join(', ')}` : ''}${not.length ? `${told.length ? ';' : ''} not delivered to ${not.join(', ')}` : ''}`);
+    }
     const by = (st: string) => doc.outbox.filter((e) => e.status === st);
     const open = [...by('pending'), ...by('sending'), ...by('uncertain'), ...by('rejected')];
     out(
       `Outbox: ${by('pending').length} pending, ${by('rejected').length} rejected, ${by('sent').length} sent (kept 7 days)${by('uncertain').length ? `, ${by('uncertain').length} uncertain` : ''}${by('sending').length ? `, ${by('sending').length} being sent (or a run died sending it: the next evaluate decides)` : ''}.`,
     );
-    for (const e of open) out(`  ${e.id} ${e.status} ${e.type} -> ${e.receiver}: ${e.items.map((x) => `${x.action} ${x.instance}`).join(', ')}${e.lastError ? ` (${e.lastError})` : ''}`);
+    for (const e of open) {
+      const note = outboxNote(e, doc.outbox);
+      out(`  ${e.id} ${e.status} ${e.type} -> ${e.receiver}: ${e.items.map((x) => `${x.action} ${x.instance}`).join(', ')}${note ? ` (${note})` : ''}`);
+    }
     const ev = doc.events ?? [];
     if (ev.length) out(`History: ${ev.length} alert event${ev.length === 1 ? '' : 's'} not written to vigil_alert_events yet (the next evaluate writes ${ev.length === 1 ? 'it' : 'them'}), the oldest from ${ev[0].event_at}.`);
   }, { existing: true });

@@ -17,13 +17,16 @@
  * - Notifications stuck longer than outbox_alert_after fire vigil_alert_outbox_stuck.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { COUNTS_ALERT, makeProject, removeDir, vigil, vigilAsync, vigilProcessAsync, VIGIL } from '../helpers.js';
 import { startFakeSlackApi, FAKE_SLACK_DEFAULT_CHANNEL, type FakeSlackApi } from '../support/fake-slack-api.js';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
-import { startFakePagerDuty, type FakePagerDuty } from '../support/fake-pagerduty.js';
+import { loopbackTls, startFakePagerDuty, type FakePagerDuty } from '../support/fake-pagerduty.js';
 
 const dirs: string[] = [];
 let api: FakeSlackApi;
@@ -176,6 +179,41 @@ describe('Slack bot mode: exactly once', () => {
   });
 });
 
+describe('Slack bot mode: a certificate the client does not trust', () => {
+  it('is reported at once as a TLS verification failure and not retried until the deadline (a failed handshake posted nothing); the history read of the next run likewise (was: retried for the whole --delivery-timeout as "Slack may have posted it")', async () => {
+    // the fakes' certificate, without NODE_EXTRA_CA_CERTS naming it
+    let connections = 0;
+    const srv = createHttpsServer(loopbackTls(), (_req, res) => res.end('{"ok":true}'));
+    srv.on('connection', () => connections++);
+    await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+    try {
+      const dir = project('bot');
+      build(dir, 12);
+      const { NODE_EXTRA_CA_CERTS: _trusted, ...untrusted } = env();
+      void _trusted;
+      const e = { ...untrusted, SLACK_API_URL: `https://127.0.0.1:${(srv.address() as AddressInfo).port}/api/` };
+      const run = () => vigilAsync(dir, ['alerts', 'evaluate', '--delivery-timeout', '20s'], e);
+      const first = await run();
+      expect(first.code, first.stdout + first.stderr).toBe(1);
+      expect(first.stdout).not.toMatch(/retrying Slack/);
+      expect(first.stderr).toMatch(/bot: Slack \(bot\): TLS verification failed \(DEPTH_ZERO_SELF_SIGNED_CERT\)/);
+      expect(first.stderr).not.toMatch(/may have posted/);
+      expect(connections).toBe(1);
+      // tried once: the next run reads the channel's history before posting, and that fails the same way
+      expect(outboxStatus(dir)).toEqual(['trigger:pending']);
+      const second = await run();
+      expect(second.code, second.stdout + second.stderr).toBe(1);
+      expect(second.stdout).not.toMatch(/retrying Slack/);
+      expect(second.stderr).toMatch(/bot: Slack \(bot\): reading the channel's history: TLS verification failed \(DEPTH_ZERO_SELF_SIGNED_CERT\)/);
+      expect(connections).toBe(2);
+      expect(outboxStatus(dir)).toEqual(['trigger:pending']);
+      expect(first.stdout + first.stderr + second.stdout + second.stderr).not.toContain(api.token);
+    } finally {
+      await new Promise((resolve) => srv.close(resolve));
+    }
+  });
+});
+
 describe('Slack webhook mode: never doubled, never silently dropped', () => {
   it('killed in the send window: held as uncertain, reported by every run (exit 1); the resolve waits for it; settled, the resolve goes', async () => {
     const dir = project('hook');
@@ -216,6 +254,57 @@ describe('Slack webhook mode: never doubled, never silently dropped', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/resending slack trigger .* \(on_uncertain: resend; it may appear twice\)/);
     expect(hook.messages.length - before).toBe(2);
+  });
+});
+
+describe('status and outbox show the state as it is', () => {
+  it('an instance whose notification was refused is not listed as notified; a resolve held back behind a refused trigger that was retried since says it waits for a pending one (was: "notified hook", and "(rejected)" until the next run)', async () => {
+    const dir = project('hook');
+    build(dir, 12);
+    hook.unscript();
+    const before = hook.messages.length;
+    hook.script([{ status: 404 }]);
+    const r1 = await evaluate(dir);
+    expect(r1.code).toBe(1);
+    const { state } = JSON.parse(readFileSync(join(dir, '.vigil/alert-state.json'), 'utf8'));
+    const id = state.outbox[0].id as string;
+    const st1 = vigil(dir, ['alerts', 'status'], env());
+    expect(st1.code, st1.stderr).toBe(0);
+    expect(st1.stdout).toContain(`many{capability="chat"} since ${state.instances['many{capability="chat"}'].activeSince} not delivered to hook (route {}): rejected (${id})`);
+    expect(st1.stdout).not.toMatch(/ notified hook/);
+    build(dir, 3);
+    const r2 = await evaluate(dir);
+    expect(r2.code).toBe(1);
+    expect(outboxStatus(dir)).toEqual(['trigger:rejected', 'resolve:pending']);
+    expect(r2.stderr).toContain(`resolve many{capability="chat"} -> hook (waits for ${id} (rejected) to be settled`);
+    expect(vigil(dir, ['alerts', 'outbox', '--retry', id], env()).code).toBe(0);
+    const ob = vigil(dir, ['alerts', 'outbox'], env());
+    expect(ob.code, ob.stderr).toBe(0);
+    expect(ob.stdout).toMatch(new RegExp(`resolve many\\{capability="chat"\\} \\(waits for ${id} \\(pending\\) to be settled`));
+    expect(ob.stdout).not.toContain('(rejected)');
+    // sent in order, then nothing is left
+    const r3 = await evaluate(dir);
+    expect(r3.code, r3.stdout + r3.stderr).toBe(0);
+    expect(hook.messages.slice(before).map((m) => (JSON.stringify(m).includes('RESOLVED') ? 'resolve' : 'trigger'))).toEqual(['trigger', 'resolve']);
+  });
+
+  it('a resolve held back behind a retried trigger that fails again says it waits for a pending one, in the run and in status (was: "(rejected)")', async () => {
+    const dir = project('hook');
+    build(dir, 12);
+    hook.unscript();
+    hook.script([{ status: 404 }]);
+    expect((await evaluate(dir)).code).toBe(1);
+    const id = JSON.parse(readFileSync(join(dir, '.vigil/alert-state.json'), 'utf8')).state.outbox[0].id as string;
+    build(dir, 3);
+    expect((await evaluate(dir)).code).toBe(1);
+    expect(vigil(dir, ['alerts', 'outbox', '--retry', id], env()).code).toBe(0);
+    hook.script(Array.from({ length: 40 }, () => ({ status: 500 })));
+    const r = await evaluate(dir, ['--delivery-timeout', '2s']);
+    hook.unscript();
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`resolve many{capability="chat"} -> hook (waits for ${id} (pending) to be settled`);
+    expect(r.stderr).not.toContain('(rejected)');
+    expect(vigil(dir, ['alerts', 'status'], env()).stdout).toContain(`(waits for ${id} (pending) to be settled`);
   });
 });
 
@@ -388,6 +477,17 @@ describe('concurrency and stuck notifications', () => {
     expect((await first).code).toBe(0);
   });
 
+  it('file state: the state file\'s lock left by an evaluation killed while saving is taken over at once, and the run says so (was: a silent 10 s stall)', async () => {
+    const dir = project('hook');
+    build(dir, 12);
+    const gone = spawnSync(process.execPath, ['-e', '']).pid!;
+    writeFileSync(join(dir, '.vigil/alert-state.json.lock'), JSON.stringify({ host: hostname(), pid: gone }));
+    const r = await evaluate(dir);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stderr).toContain(`the alert state file's lock ${join(dir, '.vigil/alert-state.json.lock')} was left by pid ${gone} on ${hostname()}, which is gone (killed while saving the state): taken over`);
+    expect(r.stdout).toMatch(/sent slack trigger many\{capability="chat"\} -> hook/);
+  });
+
   it('a notification stuck longer than outbox_alert_after fires vigil_alert_outbox_stuck, routed like any alert', async () => {
     const dir = project('hook', { extraRoutes: "  routes:\n    - matchers: ['alertname=\"vigil_alert_outbox_stuck\"']\n      receiver: pd\noutbox_alert_after: 10m\n" });
     build(dir, 12);
@@ -403,7 +503,39 @@ describe('concurrency and stuck notifications', () => {
     expect(stuck?.payload?.summary).toMatch(/^1 notification\(s\) to hook not settled since 2026-06-01T10:00:00.000Z \(pending: .*500/);
     expect(stuck?.payload).toMatchObject({ severity: 'critical', component: 'hook', group: 'vigil', class: 'delivery' });
     expect(JSON.stringify(stuck?.payload?.custom_details)).toContain('"receiver":"hook"');
-    hook.script([]);
+    hook.unscript();
+  });
+});
+
+describe('vigil_alert_outbox_stuck is judged after the run delivered what it could', () => {
+  it('a stuck notification this run delivers fires nothing (was: the run that sent it also paged that it was stuck); one still stuck after the attempt fires in that same run', async () => {
+    const dir = project('pd', { extraRoutes: "  routes:\n    - matchers: ['alertname=\"vigil_alert_outbox_stuck\"']\n      receiver: hook\noutbox_alert_after: 5s\n" });
+    build(dir, 12);
+    hook.unscript();
+    const hookBefore = hook.messages.length;
+    pd.script(Array.from({ length: 40 }, () => ({ status: 502 })));
+    const r1 = await evaluate(dir, ['--at', '2026-06-01T10:00:00Z', '--delivery-timeout', '2s']);
+    expect(r1.code).toBe(1);
+    expect(pd.unscript()).toBeGreaterThan(0);
+    // healthy again, 10 s later: the trigger goes, and nothing says it is stuck
+    const r2 = await evaluate(dir, ['--at', '2026-06-01T10:00:10Z']);
+    expect(r2.code, r2.stdout + r2.stderr).toBe(0);
+    expect(r2.stdout).toMatch(/sent pagerduty trigger many\{capability="chat"\} -> pd/);
+    expect(r2.stdout + r2.stderr).not.toContain('vigil_alert_outbox_stuck');
+    expect(hook.messages.length).toBe(hookBefore);
+    const status = vigil(dir, ['alerts', 'status'], env());
+    expect(status.stdout).not.toContain('vigil_alert_outbox_stuck');
+    // PagerDuty down again: the resolve fails, not stuck yet; 10 s later it fails again and is stuck: paged by that run, not the next
+    build(dir, 3);
+    pd.script(Array.from({ length: 80 }, () => ({ status: 502 })));
+    const r3 = await evaluate(dir, ['--at', '2026-06-01T10:00:20Z', '--delivery-timeout', '2s']);
+    expect(r3.code).toBe(1);
+    expect(r3.stdout + r3.stderr).not.toContain('vigil_alert_outbox_stuck');
+    const r4 = await evaluate(dir, ['--at', '2026-06-01T10:00:30Z', '--delivery-timeout', '2s']);
+    pd.unscript();
+    expect(r4.code).toBe(1);
+    expect(r4.stdout).toMatch(/sent slack trigger vigil_alert_outbox_stuck\{receiver="pd"\} -> hook/);
+    expect(JSON.stringify(hook.messages.slice(hookBefore))).toContain('1 notification(s) to pd not settled since 2026-06-01T10:00:20.000Z');
   });
 });
 
@@ -420,5 +552,29 @@ describe('notifications for any domain', () => {
     expect(m).toContain('faults — 1 firing'); // the project's name
     expect(m).toContain('Too many chat orders');
     expect(m).toContain('*Shop*\\nchat');
+  });
+});
+
+describe('a resolve says what the incident was about', () => {
+  it('the Slack RESOLVED message shows the summary and fields with the values it last fired with, as the resolved row of vigil_alert_events does (was: the values of the evaluation that resolved it)', async () => {
+    const dir = project('hook');
+    writeFileSync(join(dir, 'alerts/a.yaml'), COUNTS_ALERT.replace('summary: "{{ capability }} has {{ n }}"', 'summary: "{{ capability }} has {{ n }}"\n    fields: { Count: "{{ n }}" }'));
+    build(dir, 12);
+    const before = hook.messages.length;
+    expect((await evaluate(dir)).code).toBe(0);
+    build(dir, 3);
+    const r = await evaluate(dir);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const sent = hook.messages.slice(before) as Array<{ attachments: Array<{ blocks: Array<{ text?: { text: string }; fields?: Array<{ text: string }> }> }> }>;
+    expect(sent).toHaveLength(2);
+    const resolved = sent[1].attachments[0].blocks;
+    expect(resolved[0].text!.text).toMatch(/^:large_green_circle: \*RESOLVED\* \*many\* — chat has 12$/);
+    expect(resolved[1].fields!.map((f) => f.text)).toContain('*Count*\n12');
+    const rows = vigil(dir, ['show', '--inline', "select status, summary from {{ source('vigil', 'alert_events') }} order by event_at, status", '--output', 'json']);
+    expect(rows.code, rows.stderr).toBe(0);
+    expect(JSON.parse(rows.stdout)).toEqual([
+      { status: 'firing', summary: 'chat has 12' },
+      { status: 'resolved', summary: 'chat has 12' },
+    ]);
   });
 });

@@ -570,7 +570,8 @@ async function soak(expect: ExpectStatic, variant: 'file' | 'warehouse', seed: n
     for (let i = 1; i <= 5; i++) {
       const st = vigil(dir, ['alerts', 'status'], env);
       const missing = firing.filter((c) => {
-        const line = new RegExp(`^ +firing +soak\\{capability="${c}"\\}.* notified (.*)$`, 'm').exec(st.stdout);
+        // (queued for a receiver: `notified <it>`, or `not delivered to <it>: pending (id)` while it is not delivered yet)
+        const line = new RegExp(`^ +firing +soak\\{capability="${c}"\\} since \\S+ (.*)$`, 'm').exec(st.stdout);
         return !line || !['pd', 'bot', 'hook'].every((rcv) => new RegExp(`\\b${rcv}\\b`).test(line[1]));
       });
       if (!missing.length) return;

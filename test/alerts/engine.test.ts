@@ -6,7 +6,8 @@
  * (lease lock, compare-and-set). No warehouse, no network; the whole file runs in well under 3 s.
  */
 import { describe, it, expect, beforeEach, afterEach, vi } from 'vitest';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { durationMs, formatDuration, parseActiveHours, isActive, toEpochMs, type ActiveHours } from '../../src/alerts/time.js';
@@ -812,13 +813,13 @@ describe('advance', () => {
     expect(state[KEY]).toMatchObject({ status: 'pending', consecutive: 1 });
   });
 
-  it('a firing instance whose condition stops is resolved (values of the inactive row kept up to date)', () => {
+  it('a firing instance whose condition stops is resolved, with the values it last fired with (its resolve messages and history row tell what the incident was; was: the inactive row\'s)', () => {
     const r = rule({ condition: { type: 'threshold', column: 'v', op: '>', value: 10 } });
     evaluate(r, state, [{ v: 50 }], T0);
     const t = evaluate(r, state, [{ v: 3 }], plus(T0, MIN));
     expect(tr(t)).toEqual([`${KEY}:firing->resolved`]);
     expect(state[KEY]).toMatchObject({ status: 'resolved', resolvedAt: plus(T0, MIN).toISOString() });
-    expect(state[KEY].values.v).toBe(3);
+    expect(state[KEY].values.v).toBe(50);
     // gone from the rows entirely resolves too
     const s2: Record<string, InstanceState> = {};
     evaluate(r, s2, [{ v: 50 }], T0);
@@ -1664,6 +1665,30 @@ describe('state: fileStore', () => {
     rmSync(dir, { recursive: true, force: true });
   });
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('a file mutex left by a process killed while saving (its pid recorded, gone on this host) is taken over at once, saying so (was: a silent 10 s stall)', async () => {
+    const gone = spawnSync(process.execPath, ['-e', '']).pid!;
+    mkdirSync(join(dir, '.vigil'), { recursive: true });
+    writeFileSync(`${path}.lock`, JSON.stringify({ host: hostname(), pid: gone, started: new Date().toISOString() }));
+    const said: string[] = [];
+    const doc = await fileStore(path, undefined, { say: (m) => said.push(m) }).read();
+    expect(doc.outbox).toEqual([]);
+    expect(said).toEqual([`the alert state file's lock ${path}.lock was left by pid ${gone} on ${hostname()}, which is gone (killed while saving the state): taken over`]);
+    expect(existsSync(`${path}.lock`)).toBe(false);
+  });
+
+  it('a file mutex whose holder runs is waited for, saying once whose it is; free, the store goes on', async () => {
+    mkdirSync(join(dir, '.vigil'), { recursive: true });
+    writeFileSync(`${path}.lock`, JSON.stringify({ host: hostname(), pid: process.pid }));
+    const said: string[] = [];
+    const reading = fileStore(path, undefined, { say: (m) => said.push(m) }).read();
+    while (!said.length) await sleep(20);
+    expect(said).toEqual([`waiting for the alert state file's lock ${path}.lock, held by pid ${process.pid} on ${hostname()}: it is taken over once it is 10 s old or its process is gone`]);
+    rmSync(`${path}.lock`);
+    expect((await reading).outbox).toEqual([]);
+    expect(said).toHaveLength(1);
+    expect(existsSync(`${path}.lock`)).toBe(false);
+  });
 
   it('reads an empty state when there is no file', async () => {
     const doc = await fileStore(path).read();

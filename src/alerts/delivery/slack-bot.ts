@@ -11,11 +11,15 @@
  * `ok: false` answers to a post are permanent refusals (`channel_not_found`, `not_in_channel`,
  * `invalid_auth`, `msg_too_long`, ...), except `ratelimited` and `internal_error`; 429 waits
  * Retry-After. A history that cannot be read (`missing_scope`, ...) leaves it unknown whether a
- * message tried before was posted: it is returned as ambiguous (held as uncertain), never posted. The token is a secret: redacted from every message and never returned.
+ * message tried before was posted: it is returned as ambiguous (held as uncertain), never posted.
+ * A TLS verification failure (a certificate the client does not trust) returns `retry` at once,
+ * not ambiguous: the handshake failed before any request was sent, and waiting cannot fix a
+ * certificate (as the PagerDuty and webhook senders do; a history read that fails so likewise, and
+ * the next run looks again before posting). The token is a secret: redacted from every message and never returned.
  */
 import type { WebClient as WebClientType } from '@slack/web-api';
 import { DEFAULT_POLICY, type DeliveryPolicy, type DeliveryResult, type SendOptions, type SlackMessage } from './types.js';
-import { PRE_SEND_CODES, backoffDelay, defaultSleep, redactSecrets, retryFits } from './retry.js';
+import { PRE_SEND_CODES, backoffDelay, defaultSleep, isTlsVerifyError, redactSecrets, retryFits } from './retry.js';
 
 export interface SlackBotTarget {
   token: string;
@@ -68,7 +72,7 @@ export async function findDelivery(web: WebClientType, channel: string, id: stri
   return false;
 }
 
-type SlackErrorKind = 'refused' | 'ratelimited' | 'unknown' | 'transient';
+type SlackErrorKind = 'refused' | 'ratelimited' | 'unknown' | 'transient' | 'tls';
 
 /**
  * What a Web API `{ ok: false, error: code }` answer means for a post: `ratelimited` (not
@@ -76,7 +80,7 @@ type SlackErrorKind = 'refused' | 'ratelimited' | 'unknown' | 'transient';
  * not have posted), else `refused` (permanent: channel_not_found, not_authed, invalid_auth, ...).
  * Bot mode and a webhook answered in the Web API's way (webhook mode) read it alike.
  */
-export function classifySlackCode(code: string): { kind: Exclude<SlackErrorKind, 'transient'>; error: string } {
+export function classifySlackCode(code: string): { kind: Exclude<SlackErrorKind, 'transient' | 'tls'>; error: string } {
   if (code === 'ratelimited') return { kind: 'ratelimited', error: code };
   if (code === 'internal_error' || code === 'fatal_error' || code === 'request_timeout' || code === 'service_unavailable') return { kind: 'unknown', error: `Slack answered ${code}` };
   return { kind: 'refused', error: `Slack refused it: ${code}` };
@@ -89,9 +93,10 @@ function classify(e: SlackError): { kind: SlackErrorKind; error: string; retryAf
     const status = e.statusCode ?? 0;
     return status >= 500 || status === 408 ? { kind: 'unknown', error: `HTTP ${status}` } : { kind: 'refused', error: `HTTP ${status}` };
   }
-  // request errors: refused before connecting cannot have posted; anything else may have
+  // request errors: refused before connecting cannot have posted, nor a handshake that failed; anything else may have
   const code = e.original?.code ?? '';
   if (PRE_SEND_CODES.has(code)) return { kind: 'transient', error: `${code}: Slack could not be reached` };
+  if (isTlsVerifyError(code)) return { kind: 'tls', error: `TLS verification failed (${code}): ${(e.original as { message?: string } | undefined)?.message ?? e.message}` };
   return { kind: 'unknown', error: `${code || e.message}: no answer (Slack may have posted it)` };
 }
 
@@ -117,6 +122,8 @@ export async function sendSlackBot(t: SlackBotTarget, msg: SlackMessage & { chan
           // the history cannot be read (missing_scope, not_in_channel, ...): whether it was posted is unknown
           if (c.kind === 'refused')
             return { status: 'retry', attempts, ambiguous: true, error: clean(`it may have been posted, and the channel's history cannot be read to tell (${c.error.replace('Slack refused it: ', '')}): the bot needs the channels:history scope (groups:history for a private channel) and to be a member of the channel`) };
+          // nothing was posted now; the next run looks again before posting
+          if (c.kind === 'tls') return { status: 'retry', attempts, ambiguous: false, error: clean(`Slack (bot): reading the channel's history: ${c.error}`) };
           throw err;
         }
         if (found) return { status: 'sent', httpStatus: 200, attempts };
@@ -130,6 +137,8 @@ export async function sendSlackBot(t: SlackBotTarget, msg: SlackMessage & { chan
     } catch (err) {
       const c = classify(err as SlackError);
       if (c.kind === 'refused') return { status: 'rejected', httpStatus: (err as SlackError).statusCode ?? 200, attempts, error: clean(c.error) };
+      // waiting cannot fix a certificate, and a failed handshake posted nothing
+      if (c.kind === 'tls') return { status: 'retry', attempts, ambiguous: false, error: clean(`Slack (bot): ${c.error}`) };
       // after an answer that leaves it open, the history decides before anything is posted again
       if (c.kind === 'unknown') look = true;
       const delay = c.retryAfterMs ?? backoffDelay(policy, attempt);
