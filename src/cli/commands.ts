@@ -361,7 +361,7 @@ async function execute(command: 'seed' | 'snapshot' | 'run' | 'test' | 'build', 
   // written (exit 2)
   // (--check ran it already, on the same project: once is enough, ~0.8 s on the shipped project cold)
   const pii = (command === 'run' || command === 'build') && !o.check;
-  const c = o.compiled ?? (pii ? await compileChecked(o, { empty: o.empty }) : compileForCommand(o, { empty: o.empty }));
+  let c = o.compiled ?? (pii ? await compileChecked(o, { empty: o.empty }) : compileForCommand(o, { empty: o.empty }));
   at.files = c.files;
   at.target = c.target.name;
   if (pii && !c.piiChecked) await checkPii(c);
@@ -399,7 +399,12 @@ async function execute(command: 'seed' | 'snapshot' | 'run' | 'test' | 'build', 
     }
     // given values typed from their inputs' relations in the target, as dbt types them (a value that
     // does not fit its type stops the run; a column of no known type is said, at its test)
-    const units = planned.nodes.filter((n): n is UnitTestNode => n.resource_type === 'unit_test');
+    // (typed on copies, which this run runs: the compile's nodes stay as it made them, as the next
+    // compile makes them — a long-lived caller, build --watch, compares its next compile with this
+    // one, and the warehouse's types made every unit test differ on every full compile)
+    const units = planned.nodes.filter((n): n is UnitTestNode => n.resource_type === 'unit_test').map((t) => ({ ...t, givens: t.givens.map((g) => ({ ...g })) }));
+    const m = c.result.manifest;
+    c = { ...c, result: { ...c.result, manifest: { ...m, nodes: { ...m.nodes, ...Object.fromEntries(units.map((t) => [t.unique_id, t])) } } } };
     const { typeGivens } = await import('../testing/unit-tests.js');
     const built = await builtColumnsOf(c, units);
     const untyped = new Map(units.map((t) => [t, t.compiled_sql]));

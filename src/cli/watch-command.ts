@@ -101,12 +101,21 @@ export async function runWatch(
    * ../shared`), which the project reads through — is watched at its real path, in `away`.
    */
   const read = { files: new Set<string>([PROJECT_FILE, SELECTORS_FILE]), folders: new Set<string>(SOURCE_FOLDERS), fixtures: new Set<string>() };
+  /**
+   * The folders and fixtures under the root the project read before and no longer does (`paths:`
+   * changed): chokidar keeps watching them, reporting nothing (`wanted`), so they are there when
+   * the project reads them again. Ignored, chokidar let such a folder go the next time it read
+   * the root, and did not take it in again when `paths:` came back: a new model in it went unseen.
+   */
+  const readBefore = { folders: new Set<string>(), fixtures: new Set<string>() };
   /** the places watched at their real path, by that path: the path relative to the root they stand for */
   let away = new Map<string, string>();
   /** the folders under the root a scan of chokidar took in (a folder the project did not read then was not) */
   const scanned = new Set<string>();
   const watchRead = (f: ProjectFiles) => {
     const rootReal = realPath(root) ?? root;
+    for (const d of read.folders) readBefore.folders.add(d);
+    for (const p of read.fixtures) readBefore.fixtures.add(p);
     read.folders = new Set(sourceFolderPaths(f.paths));
     read.fixtures = new Set(f.fixturesRead ?? []);
     const next = new Map<string, string>();
@@ -370,12 +379,11 @@ export async function runWatch(
   const relOf = (abs: string) => relative(root, abs).split(sep).join('/');
   const under = (rel: string, dir: string) => rel === dir || rel.startsWith(`${dir}/`);
   const skipped = (rel: string) => rel !== '' && (IGNORED.test(rel) || EDITOR_TEMP.test(rel.slice(rel.lastIndexOf('/') + 1)) || under(rel, targetDir) || [...own].some((f) => under(rel, f)));
+  /** whether `rel` (relative to the root) is in those folders or fixtures, or a folder on the way to them */
+  const within = (r: { folders: Set<string>; fixtures: Set<string> }, rel: string) =>
+    [...r.folders].some((d) => under(rel, d) || under(d, rel)) || [...r.fixtures].some((p) => p === rel || under(posixDir(p), rel));
   /** whether the project reads `rel` (relative to the root), or a folder on the way to what it reads */
-  const isRead = (rel: string) =>
-    rel === '' ||
-    read.files.has(rel) ||
-    [...read.folders].some((d) => under(rel, d) || under(d, rel)) ||
-    [...read.fixtures].some((p) => p === rel || under(posixDir(p), rel));
+  const isRead = (rel: string) => rel === '' || read.files.has(rel) || within(read, rel);
   /** The paths relative to the root that a path chokidar reports stands for: through the root, a folder watched elsewhere, a linked file. */
   const relsOf = (abs: string): string[] => {
     const rels: string[] = [];
@@ -389,7 +397,7 @@ export async function runWatch(
   const watcher = chokidar.watch(root, {
     ignored: (abs: string) => {
       const rels = relsOf(abs);
-      return rels.length > 0 && !rels.some(wanted) && !watchedFiles.has(abs);
+      return rels.length > 0 && !rels.some((rel) => wanted(rel) || (within(readBefore, rel) && !skipped(rel))) && !watchedFiles.has(abs);
     },
     ignoreInitial: true,
     followSymlinks: false,

@@ -1,7 +1,9 @@
 /**
  * dbt's documentation blocks: `{% docs name %} ... {% enddocs %}` in any `.md` file under the
  * models, seeds or snapshots folders, and `{{ doc('name') }}` in a description (of a model, seed,
- * snapshot, source, source table or column) replaced by the block's text. A block named
+ * snapshot, source, source table or column) replaced by the block's text. A block's own text is
+ * rendered as a description is: `{% raw %}` kept as text, any other template an error at its
+ * line of the .md file (dbt renders it; shown as written it would be wrong). A block named
  * `__overview__` is the docs site's front page. An unknown name, a block defined twice or left
  * open is an error at its file:line (with the nearest name), never an empty description.
  */
@@ -42,7 +44,13 @@ export function parseDocBlocks(files: RawFile[], ds: Diagnostic[]): Map<string, 
         ds.push(diag('E_DOC', `docs block '${name}' is defined twice (first at ${prior.file}:${prior.line})`, { file: f.path, line, column: 1 }, 'rename one of them'));
         continue;
       }
-      blocks.set(name, { name, text: text.slice(m.index + m[0].length, end.index).trim(), file: f.path, line });
+      // (rendered as dbt renders a block, then trimmed: {% raw %} keeps braces as text; any other
+      // template an error at its line of the .md file, as in a description)
+      const bodyAt = m.index + m[0].length;
+      const body = renderText(text.slice(bodyAt, end.index), {
+        other: (tag, at) => ds.push(diag('E_DOC', `docs block '${name}' has ${shownTag(tag)}, which nothing renders: it would show as written`, { file: f.path, ...lineColAt(text, bodyAt + at) }, 'a docs block is text: write the text itself ({% raw %}...{% endraw %} keeps braces as text)')),
+      });
+      blocks.set(name, { name, text: body.trim(), file: f.path, line });
       OPEN.lastIndex = end.index + end[0].length;
     }
   }
@@ -78,6 +86,32 @@ export function unrenderedTemplates(desc: string): string[] {
   return descriptionTags(desc).flatMap((t) => (t.other === undefined ? [] : [t.other]));
 }
 
+/** A template as an error shows it (a long one cut short). */
+const shownTag = (tag: string) => (tag.length > 60 ? `${tag.slice(0, 59)}…` : tag);
+
+/**
+ * A description's or docs block's text as rendered: `{% raw %}...{% endraw %}` is its text, a
+ * doc() call what `doc` makes of it (with no `doc`, as in a docs block, it is an `other`); any
+ * other template stays as written, told to `other` with its offset in `text`.
+ */
+function renderText(text: string, on: { doc?: (whole: string, name: string) => string; other: (tag: string, at: number) => void }): string {
+  if (!text.includes('{{') && !text.includes('{%')) return text;
+  let out = '';
+  let from = 0;
+  for (const t of descriptionTags(text)) {
+    out += text.slice(from, t.start);
+    from = t.end;
+    const whole = text.slice(t.start, t.end);
+    if (t.doc !== undefined && on.doc) out += on.doc(whole, t.doc);
+    else if (t.raw !== undefined) out += t.raw;
+    else {
+      on.other(t.other ?? whole, t.start);
+      out += whole;
+    }
+  }
+  return out + text.slice(from);
+}
+
 /**
  * Replace doc() calls in every description of the manifest (a source's own description too).
  * Any other template in a description is an error: it would show as written on the site, in the
@@ -103,7 +137,7 @@ export function resolveDocCalls(manifest: Manifest, blocks: Map<string, DocBlock
     return whole;
   };
   const leftOver = (tag: string, file: string | undefined) => {
-    const shown = tag.length > 60 ? `${tag.slice(0, 59)}…` : tag;
+    const shown = shownTag(tag);
     const called = /^\{\{-?\s*([A-Za-z_]\w*)/.exec(tag)?.[1];
     const like = called && called !== 'doc' ? didYouMean(called, ['doc']) : undefined;
     const message =
@@ -118,22 +152,8 @@ export function resolveDocCalls(manifest: Manifest, blocks: Map<string, DocBlock
     };
     report(file, find, message, `only {{ doc('name') }} is replaced in a description${like ? '' : ': write the text itself ({% raw %}...{% endraw %} keeps braces as text)'}`);
   };
-  const resolve = (desc: string | undefined, file: string | undefined): string | undefined => {
-    if (!desc || (!desc.includes('{{') && !desc.includes('{%'))) return desc;
-    let out = '';
-    let from = 0;
-    for (const t of descriptionTags(desc)) {
-      out += desc.slice(from, t.start);
-      from = t.end;
-      if (t.doc !== undefined) out += docCall(desc.slice(t.start, t.end), t.doc, file);
-      else if (t.raw !== undefined) out += t.raw;
-      else {
-        leftOver(t.other!, file);
-        out += t.other;
-      }
-    }
-    return out + desc.slice(from);
-  };
+  const resolve = (desc: string | undefined, file: string | undefined): string | undefined =>
+    desc && renderText(desc, { doc: (whole, name) => docCall(whole, name, file), other: (tag) => leftOver(tag, file) });
   for (const n of Object.values(manifest.nodes)) {
     if (n.resource_type !== 'model' && n.resource_type !== 'seed' && n.resource_type !== 'snapshot') continue;
     const file = ('properties_file' in n ? n.properties_file : undefined) ?? n.file;

@@ -216,6 +216,8 @@ export interface ExposureNode {
   name: string;
   type: 'dashboard';
   title: string;
+  /** The dashboard's own description, when it has one (dbt's exposure description). */
+  description?: string;
   file: string;
   /** Unique ids of the models its tiles read. */
   depends_on: string[];

@@ -22,6 +22,7 @@ import { firstVersionsSql } from '../run/snapshot.js';
 import { STATE_TABLE } from '../sync/sync-types.js';
 import { seedHeaderNames } from '../seeds/seed-csv.js';
 import { piiLineage } from '../check/pii-lineage.js';
+import { counted } from '../format.js';
 
 export type DocsKind = 'source' | 'seed' | 'model' | 'snapshot' | 'test' | 'unit_test' | 'exposure' | 'alert';
 
@@ -197,7 +198,7 @@ export async function collectDocs(input: CollectInput): Promise<DocsModel> {
     }
   }
   for (const e of Object.values(m.exposures ?? {})) {
-    add({ id: e.unique_id, kind: 'exposure', name: e.name, label: e.title, description: `Dashboard "${e.title}" (${e.tiles} tiles).`, file: e.file, tags: e.tags, facts: [['type', e.type], ['tiles', String(e.tiles)]], columns: [], parents: [...e.depends_on], ...(e.sync_state ? { also_reads: [`${STATE_TABLE} (${rel(e.sync_state)})`] } : {}), children: [], tests: [], lineage_notes: [] });
+    add({ id: e.unique_id, kind: 'exposure', name: e.name, label: e.title, description: e.description ?? `Dashboard "${e.title}" (${counted(e.tiles, 'tile')}).`, file: e.file, tags: e.tags, facts: [['type', e.type], ['tiles', String(e.tiles)]], columns: [], parents: [...e.depends_on], ...(e.sync_state ? { also_reads: [`${STATE_TABLE} (${rel(e.sync_state)})`] } : {}), children: [], tests: [], lineage_notes: [] });
   }
   for (const r of rules) {
     const q = result.queries[r.rule.name];

@@ -5,7 +5,7 @@
  * a dashboard reading vigil_sync_state (a table `vigil sync` keeps, no node) on the shipped project.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { cpSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeProject, REPO, removeDir, vigil } from '../helpers.js';
 import { redactStrings } from '../../src/secrets.js';
@@ -100,6 +100,33 @@ describe('vigil docs generate: descriptions', () => {
     expect(page('source.fixture.plain.t')).not.toContain('<h2>Source');
   });
 
+  it("a docs block's text is rendered as a YAML description is: {% raw %} keeps braces as text, any other template an error at its .md line (was: published as written, exit 0)", () => {
+    const dir = project({
+      'models/m.sql': 'select 1 as uid\n',
+      'models/docs.md': '# ids\n\n{% docs uid %}The **user** id {{ bare }}\n{% raw %}{{ not_a_template }}{% endraw %} and {% if x %}y{% endif %}{% enddocs %}\n',
+      'models/m.yml': "models:\n  - name: m\n    columns:\n      - name: uid\n        description: \"{{ doc('uid') }}\"\n",
+    });
+    const g = vigil(dir, ['docs', 'generate', '--empty-catalog']);
+    expect(g.code, g.stderr).toBe(2);
+    expect(g.stderr).not.toMatch(/\n\s+at /);
+    expect(g.stderr).toContain("models/docs.md:3:31: error: docs block 'uid' has {{ bare }}, which nothing renders: it would show as written [E_DOC]");
+    expect(g.stderr).toContain("models/docs.md:4:47: error: docs block 'uid' has {% if x %}, which nothing renders: it would show as written [E_DOC]");
+    expect(g.stderr).toContain("models/docs.md:4:58: error: docs block 'uid' has {% endif %}, which nothing renders: it would show as written [E_DOC]");
+    expect(g.stderr).toContain('3 errors found');
+    expect(g.stderr).not.toContain('not_a_template');
+    // fixed: the raw block is its text, on the page and in the manifest
+    writeFileSync(join(dir, 'models/docs.md'), '{% docs uid %}\nThe **user** id; write {% raw %}{{ not_a_template }}{% endraw %} as it is.\n{% enddocs %}\n');
+    const ok = vigil(dir, ['docs', 'generate', '--empty-catalog']);
+    expect(ok.code, ok.stderr).toBe(0);
+    const html = readFileSync(join(dir, 'target/docs/nodes/model.fixture.m.html'), 'utf8');
+    expect(html).toContain('<td><p>The <strong>user</strong> id; write {{ not_a_template }} as it is.</p></td>');
+    expect(html).not.toContain('raw %}');
+    expect(vigil(dir, ['compile']).code).toBe(0);
+    const m = JSON.parse(readFileSync(join(dir, 'target/manifest.json'), 'utf8'));
+    expect(m.nodes['model.fixture.m'].columns[0].description).toBe('The **user** id; write {{ not_a_template }} as it is.');
+    expect(m.docs.uid.text).toBe('The **user** id; write {{ not_a_template }} as it is.');
+  });
+
   it('column descriptions are Markdown as model descriptions are; a link keeps the parentheses of its URL', () => {
     const dir = project({
       'models/m.sql': 'select 1 as id, 2 as amount\n',
@@ -185,6 +212,30 @@ describe('vigil docs generate: Markdown and pages', () => {
 });
 
 describe('dashboards reading vigil_sync_state (the shipped project)', () => {
+  it("a dashboard's own description is on its page, in docs.json, the search and the manifest's exposure; without one, the generated sentence (was: always the generated sentence)", () => {
+    const dashboard = (name: string, description?: string) =>
+      JSON.stringify({ name, title: name.toUpperCase(), ...(description === undefined ? {} : { description }), tabs: [{ name: 't', title: 'T', tiles: [{ id: 'k', type: 'kpi', title: 'N', model: 'm', measures: [{ name: 'n', column: 'n', agg: 'sum' }], layout: { x: 0, y: 0, w: 4, h: 2 } }] }] });
+    const dir = project({
+      'models/m.sql': 'select 1 as n\n',
+      'dashboards/told.json': dashboard('told', 'What users do, and how often it **fails**.'),
+      'dashboards/untold.json': dashboard('untold'),
+    });
+    const c = vigil(dir, ['compile']);
+    expect(c.code, c.stderr).toBe(0);
+    const m = JSON.parse(readFileSync(join(dir, 'target/manifest.json'), 'utf8'));
+    expect(m.exposures['exposure.fixture.told'].description).toBe('What users do, and how often it **fails**.');
+    expect(m.exposures['exposure.fixture.untold'].description).toBeUndefined();
+    const g = vigil(dir, ['docs', 'generate', '--empty-catalog']);
+    expect(g.code, g.stderr).toBe(0);
+    const site = join(dir, 'target/docs');
+    expect(readFileSync(join(site, 'nodes/exposure.fixture.told.html'), 'utf8')).toContain('<p>What users do, and how often it <strong>fails</strong>.</p>');
+    expect(readFileSync(join(site, 'nodes/exposure.fixture.untold.html'), 'utf8')).toContain('<p>Dashboard &quot;UNTOLD&quot; (1 tile).</p>');
+    const docs = JSON.parse(readFileSync(join(site, 'docs.json'), 'utf8')) as { nodes: Array<{ id: string; description?: string }> };
+    expect(docs.nodes.find((n) => n.id === 'exposure.fixture.told')?.description).toBe('What users do, and how often it **fails**.');
+    const search = JSON.parse(readFileSync(join(site, 'search.js'), 'utf8').replace(/^window\.VIGIL_SEARCH = /, '').replace(/;\s*$/, '')) as Array<{ n: string; d: string }>;
+    expect(search.find((e) => e.n === 'TOLD')?.d).toContain('What users do, and how often it');
+  });
+
   it("an exposure's depends_on holds node ids only; the sync state it reads is on its page", () => {
     const dir = makeProject({}, false);
     dirs.push(dir);

@@ -403,6 +403,46 @@ describe('--watch acts on every change as a full compile would', () => {
     expect(watched).toBe(readFileSync(join(dir, 'target/manifest.json'), 'utf8'));
   });
 
+  it("a unit test runs again only when something it reads changed, not with every full compile (was: the run's typed givens made its SQL differ from the next compile's every round)", async () => {
+    const dir = makeProject({
+      'models/stg.sql': "select 1 as id, 'ok' as status\n",
+      'models/m_c.sql': "select status, id from {{ ref('stg') }}\n",
+      'models/other.sql': 'select 2 as other\n',
+      'models/schema.yml': 'models:\n  - name: other\n',
+      'tests/unit/u.yml': "unit_tests:\n  - name: passes\n    model: m_c\n    given:\n      - input: ref('stg')\n        fixture: tests/unit/fixtures/stg.csv\n    expect:\n      rows:\n        - { status: ok, id: 1 }\n",
+      'tests/unit/fixtures/stg.csv': 'id,status\n1,ok\n',
+    });
+    dirs.push(dir);
+    // (built once: the givens are typed from stg as the warehouse has it, cast(... as BIGINT))
+    const once = vigil(dir, ['build']);
+    expect(once.code, once.stderr).toBe(0);
+    const w = start(dir, ['build', '--watch']);
+    expect(await until(w.log, 0, /watching \. for changes/)).toMatch(/PASS unit m_c::passes/);
+    const yml = readFileSync(join(dir, 'models/schema.yml'), 'utf8');
+    // another model's config: it is built, the unit test is not run
+    for (const materialized of ['table', 'view']) {
+      const mark = w.log().length;
+      writeFileSync(join(dir, 'models/schema.yml'), `${yml}    config:\n      materialized: ${materialized}\n`);
+      const round = await until(w.log, mark, /schema\.yml changed[\s\S]*(Finished \d+ nodes?|nothing to build)/);
+      expect(round).toMatch(new RegExp(`OK created ${materialized} analytics\\.other\\b`));
+      expect(round).not.toMatch(/unit m_c::passes/);
+    }
+    // a YAML file broken, then restored byte for byte: nothing changed
+    let mark = w.log().length;
+    writeFileSync(join(dir, 'models/schema.yml'), 'models:\n  - name: [\n');
+    await until(w.log, mark, /the last good manifest stays/);
+    mark = w.log().length;
+    writeFileSync(join(dir, 'models/schema.yml'), `${yml}    config:\n      materialized: view\n`);
+    const restored = await until(w.log, mark, /schema\.yml changed[\s\S]*(Finished \d+ nodes?|nothing to build)/);
+    expect(restored).toMatch(/nothing to build: no node changed/);
+    // what it reads changed (its fixture): it runs
+    mark = w.log().length;
+    writeFileSync(join(dir, 'tests/unit/fixtures/stg.csv'), 'id,status\n2,ok\n');
+    expect(await until(w.log, mark, /stg\.csv[^\n]* changed[\s\S]*(Finished \d+ nodes?|nothing to build)/)).toMatch(/FAIL unit m_c::passes/);
+    w.child.kill('SIGINT');
+    expect(await w.exited).toBe(0);
+  });
+
   it('a project.yaml var read by a singular test or a snapshot runs them again (was: only models were compared)', async () => {
     const dir = makeProject({
       'project.yaml': 'name: fixture\ndefault_target: dev\ntargets:\n  dev:\n    type: duckdb\n    path: .vigil/dev.duckdb\n    schema: analytics\nvars:\n  lim: 5\n',
@@ -525,6 +565,43 @@ describe('--watch acts on every change as a full compile would', () => {
     writeFileSync(join(outer, 'elsewhere.sql'), 'select 1\n');
     await new Promise((r) => setTimeout(r, 1000));
     expect(w.log().slice(mark)).not.toMatch(/changed/);
+    w.child.kill('SIGINT');
+    expect(await w.exited).toBe(0);
+  });
+
+  it.each([
+    ['outside the project (paths: { models: ../shared_models })', '../shared_models'],
+    ['in the project (paths: { models: models2 })', 'models2'],
+  ])("models/ is watched again once paths: moves it to a folder %s and back (was: a new model in models/ went unseen)", async (_what, elsewhere) => {
+    const outer = mkdtempSync(join(tmpdir(), 'vigil-watch-paths-'));
+    dirs.push(outer);
+    const dir = join(outer, 'p1');
+    mkdirSync(join(dir, 'models'), { recursive: true });
+    mkdirSync(join(dir, elsewhere), { recursive: true });
+    writeFileSync(join(dir, 'project.yaml'), BASIC_PROJECT_YAML);
+    for (const folder of ['models', elsewhere]) writeFileSync(join(dir, folder, 'a.sql'), 'select 1 as id\n');
+    const sqlOf = (name: string) => {
+      const m = JSON.parse(readFileSync(join(dir, 'target/manifest.json'), 'utf8')) as { nodes: Record<string, { compiled_sql?: string }> };
+      return m.nodes[`model.fixture.${name}`]?.compiled_sql ?? '';
+    };
+    const w = start(dir, ['compile', '--watch']);
+    await until(w.log, 0, /watching \. for changes/);
+    let mark = w.log().length;
+    writeFileSync(join(dir, 'project.yaml'), `${BASIC_PROJECT_YAML}paths:\n  models: ${elsewhere}\n`);
+    await until(w.log, mark, /project\.yaml changed/);
+    mark = w.log().length;
+    writeFileSync(join(dir, 'project.yaml'), BASIC_PROJECT_YAML);
+    await until(w.log, mark, /project\.yaml changed/);
+    mark = w.log().length;
+    writeFileSync(join(dir, 'models/new_model.sql'), 'select 1 as x\n');
+    expect(await eventually(() => sqlOf('new_model'), 'select 1 as x'), w.log()).toBe('select 1 as x');
+    expect(w.log().slice(mark)).toContain('models/new_model.sql changed');
+    // (and the folder it was moved to is no longer watched)
+    mark = w.log().length;
+    writeFileSync(join(dir, elsewhere, 'b.sql'), 'select 2 as id\n');
+    writeFileSync(join(dir, 'models/c.sql'), 'select 3 as id\n');
+    expect(await eventually(() => sqlOf('c'), 'select 3 as id'), w.log()).toBe('select 3 as id');
+    expect(w.log().slice(mark)).not.toMatch(/b\.sql changed/);
     w.child.kill('SIGINT');
     expect(await w.exited).toBe(0);
   });
