@@ -49,7 +49,10 @@ import { docRef } from '../install.js';
 
 type Compiled = ReturnType<typeof compileForCommand>;
 
-/** A sync job's hold on the streams it syncs (serve/lease.ts): taken before it syncs, given back after. */
+/**
+ * A sync job's hold on the streams it syncs (serve/lease.ts): taken before it syncs (and again,
+ * before it syncs once more, for a stream whose lease it lost meanwhile), given back after.
+ */
 interface StreamLeases {
   hold(streams: string[]): Promise<{ ok: true } | { ok: false; why: string; holder?: Holder }>;
   release(): Promise<void>;
@@ -140,6 +143,11 @@ function slotsBetween(clock: Clock, after: Date, upto: Date): number {
     t = clock.nextRun(t);
   }
   return n;
+}
+
+/** A run the warehouse recorded (`last`, of lease document `doc`), as /health shows a job's last run. */
+function recordedRun(doc: LeaseDoc, l: NonNullable<LeaseDoc['last']>): JobRun {
+  return { slot: l.slot ?? doc.slot ?? l.finished_at, started_at: l.started_at ?? l.finished_at, finished_at: l.finished_at, status: l.status, ...(l.message ? { message: l.message } : {}) };
 }
 
 /** `; 3 earlier slots missed, run once`, or nothing. */
@@ -478,7 +486,8 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
         const lease = leaseAdapter;
         await renewing;
         const r = await leases.holdStreams(lease, streams, name, { waitMs: Math.min(STREAM_WAIT_MS, config.leaseMs), pollMs: STREAM_POLL_MS, maxPollMs: streamPollMaxMs, signal, say: (line) => log(`${name}: ${line}`) });
-        if (r.ok) heldStreams = streams;
+        // (again, after a clash, for the streams whose lease it lost: added to those it holds)
+        if (r.ok) heldStreams = [...new Set([...heldStreams, ...streams])];
         return r;
       },
       release: async () => {
@@ -585,6 +594,8 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
         // another sync committed a batch of a stream meanwhile (one that took no lease: this job holds
         // the stream's lease): nothing doubled, no failure recorded; run those streams once more
         let conflicted = results.filter((r) => r.conflict);
+        /** streams whose lease another job took over and still held after the wait: not synced once more (it would clash again) */
+        let heldOff: { streams: string[]; why: string; holder?: Holder } | undefined;
         if (conflicted.length && !signal.aborted) {
           // which sync it was: one that took over this run's lease of the stream (it ran out while
           // this process was stopped or stalled), or one that takes no lease
@@ -592,9 +603,25 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
           const lone = conflicted.filter((r) => !lost.has(r.stream));
           const them = (n: number) => (n === 1 ? 'it' : 'them');
           if (lone.length) log(`${job.name}: another vigil sync of ${lone.map((r) => r.stream).join(', ')} committed a batch while this one ran (one that took no lease of it: an earlier Vigil?); syncing ${them(lone.length)} once more`);
-          for (const [stream, h] of lost) log(`${job.name}: this run's lease of ${stream} ran out (the run was stopped or stalled past serve.lease) and ${h ? `job ${h.job ?? '?'} on ${h.host} (pid ${h.pid}) took it over` : 'another job took it over'}, which committed a batch of it meanwhile; syncing it once more`);
-          const again = await sync(streams.filter((s) => conflicted.some((r) => r.stream === `${s.source_name}.${s.name}`)));
-          results = results.map((r) => again.find((a) => a.stream === r.stream) ?? r);
+          for (const [stream, h] of lost) log(`${job.name}: this run's lease of ${stream} ran out (the run was stopped or stalled past serve.lease) and ${h ? `job ${h.job ?? '?'} on ${h.host} (pid ${h.pid}) took it over` : 'another job took it over'}, which committed a batch of it meanwhile; syncing it once more once this run holds it again`);
+          let retry = conflicted.map((r) => r.stream);
+          if (lost.size) {
+            // taken back first, waiting for the job that took it over as at the start (was: synced
+            // again at once, beside that job, bound to clash with it and be deferred)
+            const back = await streamLeases.hold([...lost.keys()]);
+            if (!back.ok) {
+              heldOff = { streams: [...lost.keys()], why: back.why, holder: back.holder };
+              retry = retry.filter((x) => !lost.has(x));
+            }
+          }
+          if (retry.length && !signal.aborted) {
+            const again = await sync(streams.filter((s) => retry.includes(`${s.source_name}.${s.name}`)));
+            // (what the first attempt committed stays committed: counted with the second's)
+            results = results.map((r) => {
+              const a = again.find((x) => x.stream === r.stream);
+              return a ? { ...a, rows: r.rows + a.rows, batches: r.batches + a.batches, seconds: r.seconds + a.seconds } : r;
+            });
+          }
           conflicted = results.filter((r) => r.conflict);
         }
         await streamLeases.release();
@@ -602,7 +629,9 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
         for (const r of results) {
           if (r.status === 'success') unrecorded.delete(r.stream);
           if (r.rows) metrics.syncRows.inc({ stream: r.stream }, r.rows);
-          if (r.status !== 'interrupted' || r.batches) metrics.syncDuration.observe({ stream: r.stream, status: r.status }, r.seconds);
+          // (a stream that met another sync and was not synced to its end: not an error of it, the
+          // run is deferred — labelled as the job's run is counted, abandoned)
+          if (r.status !== 'interrupted' || r.batches) metrics.syncDuration.observe({ stream: r.stream, status: r.conflict ? 'abandoned' : r.status }, r.seconds);
         }
         await readStreamStates(target).catch((e) => logErr(`${job.name}: could not read the sync state: ${(e as Error).message}`));
         // (a stream that met another sync twice: not a failure of it, the run is deferred below)
@@ -638,12 +667,16 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
         }
         const ok = !failed.length && !problems.length && buildOk;
         // (a run that also failed is an error: its slot is not given back, those streams sync at its next slot)
-        const clash = conflicted.length ? `; ${conflicted.map((r) => r.stream).join(', ')}: another sync committed a batch again while this one ran: ${ok ? 'the run is deferred (its slot given back, run again within a third of a lease)' : 'synced again by the next run'}` : '';
+        const twice = conflicted.filter((r) => !heldOff?.streams.includes(r.stream));
+        const clash = [
+          twice.length ? `; ${twice.map((r) => r.stream).join(', ')}: another sync committed a batch again while this one ran: ${ok ? 'the run is deferred (its slot given back, run again within a third of a lease)' : 'synced again by the next run'}` : '',
+          heldOff ? `; stream ${heldOff.why}, which took it over, still after ${Math.round(Math.min(STREAM_WAIT_MS, config.leaseMs) / 1000)}s: ${ok ? 'the run is deferred (its slot given back), and the job runs again once the stream is free' : 'synced again by the next run'}` : '',
+        ].join('');
         return {
           ok,
           reached: progress.reached,
           interrupted: interrupted || buildStopped || (!!conflicted.length && signal.aborted),
-          ...(conflicted.length && !signal.aborted ? { deferred: {} } : {}),
+          ...(conflicted.length && !signal.aborted ? { deferred: heldOff ? { holder: heldOff.holder, streams: heldOff.streams } : {} } : {}),
           message: `${!buildOk ? `${message}; the build after it failed` : buildStopped ? `${message}; the build after it was stopped` : message}${clash}`,
         };
       } finally {
@@ -730,6 +763,9 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     };
   };
 
+  /** A live holder other than this process has the job (a run another serve holds). */
+  const heldByOther = (doc: LeaseDoc | undefined, at: number): boolean => !!doc?.holder && doc.holder.owner !== leases.owner && leaseLive(doc.holder, at, config.leaseMs);
+
   /**
    * The run a job owes, from its lease document: behind when a slot passed since its last run,
    * its last run was stopped before its end, or the process that held it died mid-run (kill -9:
@@ -757,8 +793,20 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
    */
   const adoptLast = (j: JobState, doc: LeaseDoc | undefined) => {
     if (j.lastRun || !doc?.last) return;
+    j.lastRun = recordedRun(doc, doc.last);
+    followLast(j, doc);
+  };
+
+  /**
+   * A run of `j` another serve held is over (its lease released, or no longer live): its recorded
+   * end replaces what this process last knew of the job — the run it skipped for that slot, or an
+   * older one (was: /health said `skipped` and the run before it until this process ran the job).
+   */
+  const followEnded = (j: JobState, doc: LeaseDoc) => {
     const l = doc.last;
-    j.lastRun = { slot: l.slot ?? doc.slot ?? l.finished_at, started_at: l.started_at ?? l.finished_at, finished_at: l.finished_at, status: l.status, ...(l.message ? { message: l.message } : {}) };
+    if (!l) return;
+    const known = j.lastRun ? Date.parse(j.lastRun.finished_at ?? j.lastRun.started_at) : -Infinity;
+    if (Date.parse(l.finished_at) > known) j.lastRun = recordedRun(doc, l);
     followLast(j, doc);
   };
 
@@ -840,8 +888,10 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
       const a = await openTarget(1, 0);
       try {
         doc = await leases.read(a, j.spec.name);
-        // (not read at start, or a stream declared since: the sync state /health judges)
-        if (unread) await readStreamStates(a);
+        // the sync state /health judges: not read at start, a stream declared since, or another
+        // serve's run of this sync job is over (was: read when this one skipped, while that run
+        // had not synced yet, so /health showed the run before it for a whole cron period)
+        if (unread || (j.spec.command === 'sync' && !heldByOther(doc, Date.now()))) await readStreamStates(a);
       } finally {
         await a.close().catch(() => {});
       }
@@ -866,10 +916,12 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
       adoptLast(j, doc);
       log(`${j.spec.name}: read its last run from the warehouse${doc?.slot ? ` (for ${doc.slot})` : ' (none yet)'}`);
     }
-    if (doc?.holder && doc.holder.owner !== leases.owner && leaseLive(doc.holder, at.getTime(), config.leaseMs)) {
-      watch(j, doc.holder);
+    if (heldByOther(doc, at.getTime())) {
+      watch(j, doc!.holder);
       return undefined;
     }
+    // the run another serve held is over: /health and /metrics show how it went
+    if (doc) followEnded(j, doc);
     // a run of it waits in the queue: it claims the newest slot, a catch-up now would be skipped
     if (queue.some((q) => q.job.name === j.spec.name && !q.recheck)) return undefined;
     const due = catchUpDue(j, doc, at);

@@ -93,7 +93,7 @@ const sample = (scraped: { families: Map<string, Family> }, name: string, labels
   return s ? Number(s.value ?? s.count) : undefined;
 };
 
-async function health(base: string): Promise<{ status: number; body: { status: string; streams: Array<{ stream: string; ok: boolean; problem?: string; consecutive_failures: number; sync_lag_seconds: number | null }>; jobs: Array<{ job: string; last_run: { status: string; finished_at: string } | null; last_success_at: string | null }>; problems: string[] } }> {
+async function health(base: string): Promise<{ status: number; body: { status: string; streams: Array<{ stream: string; ok: boolean; problem?: string; consecutive_failures: number; sync_lag_seconds: number | null; last_synced_at: string | null }>; jobs: Array<{ job: string; last_run: { status: string; finished_at: string } | null; last_success_at: string | null }>; problems: string[] } }> {
   const res = await fetch(`${base}/health`);
   return { status: res.status, body: await res.json() };
 }
@@ -714,6 +714,115 @@ describe('vigil serve', () => {
     srv.child.kill('SIGTERM');
     expect(await srv.exited, srv.log()).toBe(0);
   });
+
+  it("a replica that finds its slot running on another follows that run's end in /health and /metrics: its job's last run and success and the streams' sync state (was: the state read while the other still ran, and `skipped`, for a whole cron period: 503 on this replica alone)", async () => {
+    const s = uniqueSchema('serve_follow');
+    const wh = uniqueSchema('serve_follow_wh');
+    await source(s, 20);
+    // one slot, a few seconds from now (then a day away)
+    const slot = new Date(Math.ceil((Date.now() + 8000) / 1000) * 1000);
+    const cron = `${slot.getUTCSeconds()} ${slot.getUTCMinutes()} ${slot.getUTCHours()} * * *`;
+    const dir = project(s, { target: `{ type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: ${wh} }`, serve: '  lease: 10s', schedules: `  sync_delta: { command: sync, cron: "${cron}" }` });
+    const srv = await serve(dir);
+    await waitFor(() => / {2}sync_delta: sync, /.test(srv.log()), 30_000, srv.log);
+    // another replica (this test) holds that slot's run while serve wakes for it
+    const other = new JobLeases(wh, 600_000);
+    const db = await PostgresAdapter.open({ type: 'postgres', url, schema: wh }, 1);
+    let doc;
+    try {
+      expect(await other.claim(db, 'sync_delta', slot)).toEqual({ ok: true });
+      expect(Date.now(), 'the slot passed before the other replica claimed it: this machine is too slow for this test').toBeLessThan(slot.getTime());
+      await waitFor(() => new RegExp(`sync_delta: skipped the run for ${slot.toISOString().replace(/\./g, '\\.')}: running on `).test(srv.log()), 30_000, srv.log);
+      // its run syncs the stream (after serve skipped), then ends
+      expect(vigil(dir, ['sync'], { DATABASE_URL: url }).code).toBe(0);
+      expect(await other.release(db, 'sync_delta', 'success')).toBe(true);
+      doc = (await other.read(db, 'sync_delta'))!;
+    } finally {
+      await db.close();
+    }
+    const [state] = (await client.query(`select last_synced_at from raw_${s}.vigil_sync_state where stream = 'raw.events'`)).rows;
+    // serve reads the lease again (a third of a lease apart) and sees that run over
+    const h = await waitFor(async () => {
+      const x = await health(srv.base);
+      return x.body.jobs.find((j) => j.job === 'sync_delta')?.last_run?.status === 'success' && x.body.streams.find((t) => t.stream === 'raw.events')?.last_synced_at ? x : undefined;
+    }, 30_000, srv.log);
+    expect(h.status, JSON.stringify(h.body)).toBe(200);
+    const stream = h.body.streams.find((t) => t.stream === 'raw.events')!;
+    expect(Date.parse(stream.last_synced_at!)).toBe((state.last_synced_at as Date).getTime());
+    const job = h.body.jobs.find((j) => j.job === 'sync_delta')!;
+    expect(job.last_success_at).toBe(doc.last_success_at);
+    expect(job.last_run!.finished_at).toBe(doc.last!.finished_at);
+    const m = await scrape(srv.base);
+    expect(sample(m, 'vigil_job_last_success_timestamp_seconds', { job: 'sync_delta' })).toBe(Date.parse(doc.last_success_at!) / 1000);
+    expect(sample(m, 'vigil_run_status', { job: 'sync_delta' })).toBe(1);
+    // (a data-lag sample only for a stream with a sync known)
+    expect(sample(m, 'vigil_sync_lag_seconds', { stream: 'raw.events', lag: 'data' })).toBeGreaterThan(0);
+    srv.child.kill('SIGTERM');
+    expect(await srv.exited, srv.log()).toBe(0);
+  }, 90_000);
+
+  it("a sync that meets another vigil sync after committing batches counts the rows of both attempts (was: the first attempt's rows were lost from vigil_sync_rows_total and the log line)", async () => {
+    const s = uniqueSchema('serve_twice');
+    const wh = uniqueSchema('serve_twice_wh');
+    await source(s, 30_000);
+    const dir = project(s, { target: `{ type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: ${wh} }`, schedules: '  sync_yearly: { command: sync, cron: "0 0 1 1 *" }', batch: 500 });
+    const srv = await serve(dir, ['--run-now']);
+    await waitFor(() => (/batch 2,/.test(srv.log()) ? true : undefined), 60_000, srv.log);
+    // another sync (one that takes no lease) commits a batch of the stream: serve's next batch clashes
+    await client.query(`update raw_${s}.vigil_sync_state set rows_synced = rows_synced + 1 where stream = 'raw.events'`);
+    await waitFor(() => /sync_yearly: (OK|FAILED|deferred)/.test(srv.log()), 60_000, srv.log);
+    expect(srv.log(), 'serve finished before the other sync committed: the source is too small for this machine').toMatch(/sync_yearly: another vigil sync of raw\.events committed a batch while this one ran .*; syncing it once more/);
+    const rows = Number(/sync_yearly: OK in [\d.]+s: ([\d,]+) rows in 1 stream/.exec(srv.log())?.[1].replace(/,/g, ''));
+    // what each attempt committed: its last batch line (the batch that clashed was rolled back, and not said)
+    const committed = srv.log().split('syncing it once more').map((part) => Number([...part.matchAll(/raw\.events: batch \d+, ([\d,]+) rows/g)].at(-1)?.[1].replace(/,/g, '') ?? 0));
+    expect(committed[0], 'batches 1 and 2 at least were committed before the clash').toBeGreaterThanOrEqual(1000);
+    // both attempts' rows (the second re-reads its lookback window: those count again, as documented)
+    expect(rows, srv.log()).toBe(committed[0] + committed[1]);
+    const m = await scrape(srv.base);
+    expect(sample(m, 'vigil_sync_rows_total', { stream: 'raw.events' })).toBe(rows);
+    srv.child.kill('SIGTERM');
+    expect(await srv.exited, srv.log()).toBe(0);
+    const [copy] = (await client.query(`select count(*)::int as n, count(distinct id)::int as ids from raw_${s}.events`)).rows;
+    expect(copy).toEqual({ n: 30_000, ids: 30_000 });
+  }, 120_000);
+
+  it("a sync whose stream lease was taken over mid-run takes it back before syncing it once more: it waits for the job that holds it, and is deferred with the rows it committed counted (was: synced again at once, bound to clash; 0 rows; its duration labelled error)", async () => {
+    const s = uniqueSchema('serve_retake');
+    const wh = uniqueSchema('serve_retake_wh');
+    await source(s, 30_000);
+    const dir = project(s, { target: `{ type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: ${wh} }`, schedules: '  sync_yearly: { command: sync, cron: "0 0 1 1 *" }', batch: 500 });
+    const srv = await serve(dir, ['--run-now']);
+    await waitFor(() => (/batch 2,/.test(srv.log()) ? true : undefined), 60_000, srv.log);
+    // serve's lease of the stream ran out and job sync_nightly_full of another serve took it over, and committed a batch
+    const taken = { holder: { owner: 'host-b:412:abcd', host: 'host-b', pid: 412, since: new Date().toISOString(), until: new Date(Date.now() + 600_000).toISOString(), lease_ms: 600_000, job: 'sync_nightly_full' } };
+    await client.query(`update ${wh}.vigil_serve_leases set body = $1 where id = 'stream:raw.events'`, [JSON.stringify(taken)]);
+    await client.query(`update raw_${s}.vigil_sync_state set rows_synced = rows_synced + 1 where stream = 'raw.events'`);
+    await waitFor(() => /sync_yearly: (OK|FAILED|deferred)/.test(srv.log()), 60_000, srv.log);
+    expect(srv.log(), 'serve finished before the other job committed: the source is too small for this machine').toMatch(/sync_yearly: this run's lease of raw\.events ran out .* took it over, which committed a batch of it meanwhile/);
+    expect(srv.log()).toMatch(/sync_yearly: waits for stream raw\.events, held by job sync_nightly_full on host-b \(pid 412\) since \S+ \(at most 5s\)/);
+    const line = /sync_yearly: deferred after [\d.]+s: ([\d,]+) rows in 1 stream; stream raw\.events, held by job sync_nightly_full on host-b \(pid 412\) since \S+, which took it over, still after 5s: the run is deferred \(its slot given back\), and the job runs again once the stream is free/.exec(srv.log());
+    expect(line, srv.log()).not.toBeNull();
+    const rows = Number(line![1].replace(/,/g, ''));
+    // batches 1 and 2 at least were committed before the clash
+    expect(rows).toBeGreaterThanOrEqual(1000);
+    // one sync of the stream: the first attempt (not synced once more beside the job that holds it)
+    expect([...srv.log().matchAll(/raw\.events: batch 1,/g)].length).toBe(1);
+    const m = await scrape(srv.base);
+    expect(sample(m, 'vigil_sync_rows_total', { stream: 'raw.events' })).toBe(rows);
+    expect(m.text).toMatch(/^vigil_sync_duration_seconds_count\{stream="raw\.events",status="abandoned"\} 1$/m);
+    expect(m.text).not.toMatch(/^vigil_sync_duration_seconds_count\{stream="raw\.events",status="error"\}/m);
+    expect(sample(m, 'vigil_job_runs_total', { job: 'sync_yearly', result: 'abandoned' })).toBe(1);
+    // the other job is done: the run is caught up, and every row is there once
+    await client.query(`update ${wh}.vigil_serve_leases set body = '{}' where id = 'stream:raw.events'`);
+    await waitFor(() => (/sync_yearly: (OK|FAILED)/.test(srv.log()) ? true : undefined), 60_000, srv.log);
+    srv.child.kill('SIGTERM');
+    expect(await srv.exited, srv.log()).toBe(0);
+    expect(srv.log()).toMatch(/sync_yearly: sync started for \S+ \(catching up: /);
+    expect(srv.log()).toMatch(/sync_yearly: OK/);
+    expect(srv.log()).not.toMatch(/FAILED/);
+    const [copy] = (await client.query(`select count(*)::int as n, count(distinct id)::int as ids from raw_${s}.events`)).rows;
+    expect(copy).toEqual({ n: 30_000, ids: 30_000 });
+  }, 120_000);
 
   it('SIGHUP (a closed terminal, a kill -HUP meant as a reload) stops serve as SIGTERM does: at a safe point, its lease released, exit 0 (was: killed mid-job, exit 129, the lease left held)', async () => {
     const wh = uniqueSchema('serve_hup_wh');
