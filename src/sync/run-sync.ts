@@ -247,7 +247,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
           // table beside it, swapped in by one transaction at the end (was: emptied at once and
           // refilled batch by batch — a build meanwhile built from a partial copy without a word)
           refill = refillRelation(rel);
-          await writer.beginRefill(rel, refill, refillState, stream);
+          await writer.beginRefill(rel, refill, stateRel, refillState, stream, columns);
           opts.out(`  ${stream}: --full-refresh refills ${refill.schema}.${refill.identifier}; ${table} keeps its rows for its readers until the refill is complete, then takes the new ones in one transaction`);
         } else {
           if (opts.fullRefresh) await writer.reset(rel, stateRel, stream);
@@ -451,16 +451,18 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         const seconds = (performance.now() - t0) / 1000;
         const done = `${counted(rows, 'row')} in ${counted(batches, 'batch', 'batches')}`;
         if (interrupted) {
+          const dropped = !!refill;
           if (refill) {
             await writer.dropRefill!(refill, refillState, stream);
             refill = undefined;
           }
-          await writer.recordRun(stateRel, stream, 'interrupted', null, sourceMax, rows, cursorZone);
+          // (last_run_rows: what the copy took — none of a refill dropped)
+          await writer.recordRun(stateRel, stream, 'interrupted', null, sourceMax, dropped ? 0 : rows, cursorZone);
           const rest = intoState !== stateRel ? `the refill is dropped: ${table} keeps its rows and its cursor from before this run (run --full-refresh again to refill it)` : opts.mode === 'full' || opts.since ? 'the cursor stays where this pass found it or took it, whichever is later: a delta run goes on from there, and this pass is not resumed (run it again for the rest)' : 'the next run continues from its cursor';
           results.push({ stream, status: 'interrupted', rows, batches, seconds, message: `stopped after ${done}; ${rest}` });
         } else {
           if (refill) {
-            await writer.finishRefill!(rel, refill, stateRel, refillState, stream);
+            await writer.finishRefill!(rel, refill, stateRel, refillState, stream, columns);
             refill = undefined;
             opts.out(`  ${stream}: ${table} refilled: ${counted(rows, 'row')}, swapped in`);
           }
@@ -478,7 +480,8 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         // the cursor stays where the last committed batch left it; the failure is counted — but
         // not when another run of the stream holds it: the state is that run's to write (nor when
         // another held its lock: nothing of it was read)
-        if (!(e instanceof SyncConflict) && !(e instanceof StreamBusy)) await writer.recordRun(stateRel, stream, 'error', message, sourceMax, rows, cursorZone).catch(() => undefined);
+        // (last_run_rows: what the copy took — none of a refill, dropped below)
+        if (!(e instanceof SyncConflict) && !(e instanceof StreamBusy)) await writer.recordRun(stateRel, stream, 'error', message, sourceMax, refill ? 0 : rows, cursorZone).catch(() => undefined);
         results.push({ stream, status: 'error', rows, batches, seconds: (performance.now() - t0) / 1000, message: e instanceof StreamBusy ? `${message}: not synced (run vigil sync again once it is done)` : message, ...(e instanceof SyncConflict ? { conflict: true } : {}) });
       } finally {
         // a refill not swapped in (a failure; a stop is dropped above): dropped, the copy as it was

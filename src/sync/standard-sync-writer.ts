@@ -80,6 +80,17 @@ export abstract class StandardSyncWriter implements SyncWriter {
     return (await this.addedColumns(stateRel)).has('run_owner');
   }
 
+  /** The statement that marks the stream `running` by this process (runOwner), its cursor and counts as they are: a run that commits its batches elsewhere (a refill). */
+  protected async runningState(stateRel: Relation, stream: string): Promise<{ sql: string; params: SqlParam[] }> {
+    const d = this.db.dialect;
+    const owned = await this.hasOwner(stateRel);
+    return {
+      sql: `insert into ${d.relation(stateRel)} (stream, last_status, last_run_at${owned ? ', run_owner' : ''}) values (${d.param(1)}, 'running', now()${owned ? `, ${d.param(2)}` : ''})
+         on conflict (stream) do update set last_status = 'running', last_run_at = excluded.last_run_at${owned ? ', run_owner = excluded.run_owner' : ''}`,
+      params: [stream, ...(owned ? [runOwner()] : [])],
+    };
+  }
+
   async ensureTables(rel: Relation, columns: SyncColumn[]): Promise<ColumnChanges> {
     const d = this.db.dialect;
     await this.ensureState(rel.schema);

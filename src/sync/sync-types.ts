@@ -413,18 +413,18 @@ export interface SyncWriter {
   /**
    * --full-refresh of a copy that holds rows, on a warehouse whose other sessions read it while
    * the run refills it (Postgres, BigQuery; absent: reset() empties it in place — DuckDB, where
-   * one process has the file): the refill goes to `into` (refillRelation), an empty table made
-   * like `rel`, with its progress in `refillState` (REFILL_TABLE, the state table's shape:
-   * nothing that reads vigil_sync_state sees it). What a run killed on the way left there is
-   * dropped first.
+   * one process has the file): the refill goes to `into` (refillRelation), an empty table of the
+   * copy's `columns` (the synced ones), with its progress in `refillState` (REFILL_TABLE, the
+   * state table's shape: nothing that reads vigil_sync_state sees it); the stream's own state
+   * says it runs, its cursor as it was. What a run killed on the way left there is dropped first.
    */
-  beginRefill?(rel: Relation, into: Relation, refillState: Relation, stream: string): Promise<void>;
+  beginRefill?(rel: Relation, into: Relation, stateRel: Relation, refillState: Relation, stream: string, columns: SyncColumn[]): Promise<void>;
   /**
    * The refill complete: `rel` gets `into`'s rows and the stream's state its cursor and rows,
    * in one transaction that drops `into` and its progress; readers see the copy as it was
    * until that commit.
    */
-  finishRefill?(rel: Relation, into: Relation, stateRel: Relation, refillState: Relation, stream: string): Promise<void>;
+  finishRefill?(rel: Relation, into: Relation, stateRel: Relation, refillState: Relation, stream: string, columns: SyncColumn[]): Promise<void>;
   /** A refill given up (stopped, failed, or left by a killed run): `into` and its progress dropped, the copy and its cursor as they were. */
   dropRefill?(into: Relation, refillState: Relation, stream: string): Promise<void>;
   /** Move the stream's cursor back to `clock` (the source's, its text) where it is after it. */

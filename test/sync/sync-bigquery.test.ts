@@ -108,14 +108,16 @@ describe('vigil sync into BigQuery', () => {
     // the copy is never emptied on its own: only inside the swap's transaction
     const T = '`vigil-refill`.`raw`';
     expect(queries.filter((q) => q.includes(`DELETE FROM ${T}.\`events\` WHERE TRUE`))).toHaveLength(1);
-    expect(queries).toContain(`CREATE OR REPLACE TABLE ${T}.\`events__vigil_refill\` AS SELECT * FROM ${T}.\`events\` WHERE FALSE`);
+    expect(queries).toContain(`CREATE OR REPLACE TABLE ${T}.\`events__vigil_refill\` AS SELECT \`id\`, \`note\`, \`created_at\` FROM ${T}.\`events\` WHERE FALSE`);
     const batches = queries.filter((q) => q.startsWith('BEGIN TRANSACTION') && q.includes(`INSERT INTO ${T}.\`events__vigil_refill\``));
     expect(batches).toHaveLength(3);
     // each batch moves the refill's cursor, not the stream's
     for (const b of batches) expect(b).toContain(`MERGE ${T}.\`vigil_sync_refill\` AS T`), expect(b).not.toContain('vigil_sync_state');
     const swap = queries.find((q) => q.startsWith('BEGIN TRANSACTION') && q.includes(`DELETE FROM ${T}.\`events\` WHERE TRUE`))!;
     expect(swap.split(';\n').map((x) => x.split(' ').slice(0, 3).join(' '))).toEqual(['BEGIN TRANSACTION', 'DELETE FROM `vigil-refill`.`raw`.`events`', 'INSERT INTO `vigil-refill`.`raw`.`events`', 'UPDATE `vigil-refill`.`raw`.`vigil_sync_state` SET', 'MERGE `vigil-refill`.`raw`.`vigil_sync_state` AS', 'DELETE FROM `vigil-refill`.`raw`.`vigil_sync_refill`', 'COMMIT TRANSACTION']);
-    expect(swap).toContain(`INSERT INTO ${T}.\`events\` SELECT * FROM ${T}.\`events__vigil_refill\``);
+    expect(swap).toContain(`INSERT INTO ${T}.\`events\` (\`id\`, \`note\`, \`created_at\`) SELECT \`id\`, \`note\`, \`created_at\` FROM ${T}.\`events__vigil_refill\``);
+    // the stream says it runs while the refill does
+    expect(queries.some((q) => q.startsWith(`MERGE ${T}.\`vigil_sync_state\``) && q.includes("last_status = 'running'") && queries.indexOf(q) < queries.indexOf(batches[0]))).toBe(true);
     expect(queries.indexOf(`DROP TABLE IF EXISTS ${T}.\`events__vigil_refill\``)).toBeGreaterThan(queries.indexOf(swap));
     expect(queries.indexOf(swap)).toBeGreaterThan(queries.indexOf(batches[2]));
     // a refill left behind (a killed run): the next delta drops it

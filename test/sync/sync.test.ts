@@ -647,23 +647,19 @@ describe('vigil sync into a Postgres target, and the whole pipeline', () => {
     const st = (await client.query(`select rows_synced::int as n, consecutive_failures as f, last_status from ${dest}.vigil_sync_state`)).rows;
     // rows_synced counts rows written: 25, then the 5-minute lookback re-reads all 25 plus row 26
     expect(st).toEqual([{ n: 51, f: 0, last_status: 'success' }]);
-    // --full-refresh truncates (a new file for the table: no dead rows left behind) ...
-    const fileOf = async () => (await client.query(`select pg_relation_filenode('${dest}.events')::text as f`)).rows[0].f as string;
-    const f0 = await fileOf();
+    // --full-refresh of a copy that holds rows: refilled beside it, swapped in by DELETE + INSERT
+    // in one transaction (the refill test below); a reader in an open transaction neither waits
+    // nor is waited for
     const full = sync(dir, ['--full-refresh']);
     expect(full.code, full.stdout + full.stderr).toBe(0);
-    expect(await fileOf()).not.toBe(f0);
     expect((await client.query(`select id, note, created_at from ${dest}.events order by id`)).rows).toEqual(src);
-    // ... unless a reader holds the table: after 1 s it deletes instead, and the reader is not disturbed
     const reader = new pg.Client(url);
     await reader.connect();
     try {
       await reader.query('begin');
       expect((await reader.query(`select count(*)::int as n from ${dest}.events`)).rows).toEqual([{ n: 26 }]);
-      const f1 = await fileOf();
       const held = await vigilAsync(dir, ['sync', '--full-refresh'], { DATABASE_URL: url });
       expect(held.code, held.stdout + held.stderr).toBe(0);
-      expect(await fileOf()).toBe(f1);
       expect((await reader.query(`select count(*)::int as n from ${dest}.events`)).rows).toEqual([{ n: 26 }]);
     } finally {
       await reader.query('rollback').catch(() => undefined);
@@ -687,6 +683,13 @@ describe('vigil sync into a Postgres target, and the whole pipeline', () => {
     const state = async () => (await client.query(`select cursor_value::text as c, rows_synced::int as n from ${dest}.vigil_sync_state`)).rows[0] as { c: string; n: number };
     const refill = async () => (await client.query(`select to_regclass('${dest}.events__vigil_refill')::text as t`)).rows[0].t as string | null;
     const before = await state();
+    // columns of the copy's own that the sync does not fill: a default, a generated and an
+    // identity column keep working through every refill (was: a refill made like the copy wrote
+    // NULL into them, or failed on every run)
+    await client.query(`alter table ${dest}.events add column loaded_at timestamptz default now(), add column id2 bigint generated always as (id * 2) stored, add column seq bigint generated always as identity`);
+    const own = async () => (await client.query(`select count(*)::int as n, count(loaded_at)::int as loaded, count(*) filter (where id2 = id * 2)::int as twice, count(distinct seq)::int as seqs from ${dest}.events`)).rows[0];
+    const status = () => vigil(dir, ['sync', 'status'], { DATABASE_URL: url }).stdout;
+    const lastRunRows = async () => (await client.query(`select last_run_rows::int as n from ${dest}.vigil_sync_state`)).rows[0].n as number;
     // rows gone from the source: what a full refresh is for
     await client.query(`delete from ${s}.events where id > 5000`);
     /** `vigil sync --full-refresh`, stopped (SIGSTOP) after its second batch: `during` sees the copy then; `then` ends it. */
@@ -715,9 +718,12 @@ describe('vigil sync into a Postgres target, and the whole pipeline', () => {
     const killed = await refreshing(async () => {
       expect(await count()).toBe(6000);
       expect(await refill()).not.toBeNull();
+      // the stream says it runs, and who runs it (was: "success", the refill's progress unseen)
+      expect(status()).toMatch(/raw\.events: running \(pid \d+ on /);
     }, 'SIGKILL');
     expect(killed.code).toBeNull();
     expect([await count(), await state()]).toEqual([6000, before]);
+    expect(status()).toMatch(/raw\.events: interrupted \(pid \d+ on .* ended mid-run; the next run continues from the cursor\)/);
     const delta = sync(dir);
     expect(delta.code, delta.stdout + delta.stderr).toBe(0);
     expect(delta.stdout).toContain(`dropped ${dest}.events__vigil_refill, left by a --full-refresh that did not finish (killed?)`);
@@ -726,11 +732,16 @@ describe('vigil sync into a Postgres target, and the whole pipeline', () => {
     const stopped = await refreshing(async () => expect(await count()).toBe(6000), 'SIGTERM');
     expect(stopped.seen).toMatch(/the refill is dropped: .*events keeps its rows and its cursor from before this run/);
     expect([await count(), await refill(), (await state()).c]).toEqual([6000, null, before.c]);
+    // (the copy took none of the rows the dropped refill read)
+    expect(await lastRunRows()).toBe(0);
     // let through: readers see the whole old copy until the swap, then the source as it is
     const done = await refreshing(async () => expect(await count()).toBe(6000), 'SIGCONT');
     expect(done.code, done.seen).toBe(0);
     expect(done.seen).toContain('events refilled: 5,000 rows, swapped in');
     expect([await count(), await refill()]).toEqual([5000, null]);
+    expect(await own()).toEqual({ n: 5000, loaded: 5000, twice: 5000, seqs: 5000 });
+    expect(await lastRunRows()).toBe(5000);
+    expect(status()).toMatch(/raw\.events: success, /);
     const after = await state();
     expect(after.n).toBe(5000);
     expect((await client.query(`select count(*)::int as n from ${dest}.vigil_sync_refill`)).rows).toEqual([{ n: 0 }]);

@@ -141,21 +141,27 @@ WHEN NOT MATCHED THEN INSERT (${cols.join(', ')}) VALUES (${columns.map(from).jo
     await this.db.execute(state.sql, state.params);
   }
 
-  async beginRefill(rel: Relation, into: Relation, refillState: Relation, stream: string): Promise<void> {
+  async beginRefill(rel: Relation, into: Relation, stateRel: Relation, refillState: Relation, stream: string, columns: SyncColumn[]): Promise<void> {
+    const cols = columns.map((c) => this.db.dialect.quoteIdent(c.name)).join(', ');
     await this.createState(this.rel(refillState));
-    // (the copy's columns in its order and types, so the refill goes back with INSERT ... SELECT *)
-    await this.db.execute(`CREATE OR REPLACE TABLE ${this.rel(into)} AS SELECT * FROM ${this.rel(rel)} WHERE FALSE`);
+    // the synced columns in the copy's types, and nothing else of it (no default, no description)
+    await this.db.execute(`CREATE OR REPLACE TABLE ${this.rel(into)} AS SELECT ${cols} FROM ${this.rel(rel)} WHERE FALSE`);
     await this.db.execute(`DELETE FROM ${this.rel(refillState)} WHERE stream = ?`, [stream]);
+    // the stream runs (vigil sync status), its cursor as it was
+    const running = this.stateMerge(stateRel, { stream }, { last_status: "'running'", last_run_at: 'CURRENT_TIMESTAMP()' }, { last_status: "'running'", last_run_at: 'CURRENT_TIMESTAMP()', rows_synced: '0', consecutive_failures: '0' });
+    await this.db.execute(running.sql, running.params);
   }
 
-  async finishRefill(rel: Relation, into: Relation, stateRel: Relation, refillState: Relation, stream: string): Promise<void> {
+  async finishRefill(rel: Relation, into: Relation, stateRel: Relation, refillState: Relation, stream: string, columns: SyncColumn[]): Promise<void> {
     const [s, r] = [this.rel(stateRel), this.rel(refillState)];
+    const cols = columns.map((c) => this.db.dialect.quoteIdent(c.name)).join(', ');
     // one transaction: readers (snapshot isolation) see the old rows until it commits; the
-    // refill's cursor goes with them (none where it read no row: the source had none to read)
+    // refill's cursor goes with them (none where it read no row: the source had none to read);
+    // by name, so a column the sync does not fill gets its default
     await this.db.execute(
       `BEGIN TRANSACTION;
 DELETE FROM ${this.rel(rel)} WHERE TRUE;
-INSERT INTO ${this.rel(rel)} SELECT * FROM ${this.rel(into)};
+INSERT INTO ${this.rel(rel)} (${cols}) SELECT ${cols} FROM ${this.rel(into)};
 UPDATE ${s} SET cursor_value = NULL, cursor_id = NULL, rows_synced = 0 WHERE stream = ?;
 MERGE ${s} AS T
 USING (SELECT stream, cursor_value, cursor_id, rows_synced FROM ${r} WHERE stream = ?) AS S

@@ -516,8 +516,10 @@ export class PostgresSyncWriter extends StandardSyncWriter {
     return this.db.transaction(async (c, run) => {
       let inserted = 0;
       if (stage) {
-        // array columns arrive as JSON text: staged as text, converted on the way in
-        await run(`create temp table __vigil_stage (like ${target}) on commit drop`);
+        // array columns arrive as JSON text: staged as text, converted on the way in; the synced
+        // columns only, without the copy's constraints (was: like the copy — an identity or NOT
+        // NULL column of its own that the sync does not fill failed every batch that replaces)
+        await run(`create temp table __vigil_stage on commit drop as select ${cols.join(', ')} from ${target} with no data`);
         for (const a of arrays) await run(`alter table __vigil_stage alter column ${q(a.name)} type text using null`);
       }
       for await (const file of files) inserted += await this.db.copyIn(c, stage ? '__vigil_stage' : target, cols, file.path);
@@ -563,23 +565,35 @@ export class PostgresSyncWriter extends StandardSyncWriter {
     }
   }
 
-  async beginRefill(rel: Relation, into: Relation, refillState: Relation, stream: string): Promise<void> {
+  async beginRefill(rel: Relation, into: Relation, stateRel: Relation, refillState: Relation, stream: string, columns: SyncColumn[]): Promise<void> {
     const d = this.db.dialect;
+    const cols = columns.map((x) => d.quoteIdent(x.name)).join(', ');
     await this.ensureState(refillState.schema, refillState.identifier);
+    const running = await this.runningState(stateRel, stream);
     await this.db.transaction(async (_c, run) => {
       await run(`drop table if exists ${d.relation(into)}`);
-      // (like: the copy's columns in its order and types, so the refill goes back with insert ... select *)
-      await run(`create table ${d.relation(into)} (like ${d.relation(rel)})`);
+      // the synced columns in the copy's types, and nothing else of it: no constraint (an identity
+      // or NOT NULL column the sync does not fill), no default, no generated column
+      await run(`create table ${d.relation(into)} as select ${cols} from ${d.relation(rel)} with no data`);
       await run(`delete from ${d.relation(refillState)} where stream = $1`, [stream]);
+      // the stream runs (vigil sync status, a kill -9 told by its owner), its cursor as it was
+      await run(running.sql, running.params);
     });
   }
 
-  async finishRefill(rel: Relation, into: Relation, stateRel: Relation, refillState: Relation, stream: string): Promise<void> {
+  async finishRefill(rel: Relation, into: Relation, stateRel: Relation, refillState: Relation, stream: string, columns: SyncColumn[]): Promise<void> {
     const d = this.db.dialect;
     const [s, r] = [d.relation(stateRel), d.relation(refillState)];
-    await this.db.transaction(async (c, run) => {
-      await this.empty(c, run, rel);
-      await run(`insert into ${d.relation(rel)} select * from ${d.relation(into)}`);
+    const cols = columns.map((x) => d.quoteIdent(x.name)).join(', ');
+    await this.db.transaction(async (_c, run) => {
+      // DELETE, not TRUNCATE: readers go on reading the old rows until the commit (a TRUNCATE's
+      // lock would hold every reader for as long as the insert runs); the rows it leaves dead are
+      // autovacuum's. Two statements as long as the copy is big: not cut by statement_timeout_ms,
+      // which would fail every refill of a big enough copy after reading all of it
+      await run("set local statement_timeout = '0'");
+      await run(`delete from ${d.relation(rel)}`);
+      // by name: a column the sync does not fill gets its default (or its generated value)
+      await run(`insert into ${d.relation(rel)} (${cols}) select ${cols} from ${d.relation(into)}`);
       // the refill's cursor (none where it read no row: the source had none to read)
       await run(`update ${s} set cursor_value = null, cursor_id = null, rows_synced = 0 where stream = $1`, [stream]);
       await run(
