@@ -689,7 +689,8 @@ describe('BigQuery (the real client against the loopback fake)', () => {
           expect(txs.map((r) => paramsOf(r).map((p) => p.parameterType.type))).toEqual(txs.map(() => ['STRING', 'STRING', 'STRING', 'INT64', 'STRING']));
           for (const r of txs) expect(sqlOf(r)).toMatch(replace ? /^BEGIN TRANSACTION;\nMERGE / : /^BEGIN TRANSACTION;\nINSERT INTO /);
           // every row uploaded exactly once, its key intact through the CSV
-          const uploads = reqs.filter((r) => r.upload !== undefined && r.body?.configuration?.load?.destinationTable?.tableId === `${n.name}__vigil_stage`);
+          // (a --full-refresh stages into the refill's stage: `<table>__vigil_refill__vigil_stage`)
+          const uploads = reqs.filter((r) => r.upload !== undefined && [`${n.name}__vigil_stage`, `${n.name}__vigil_refill__vigil_stage`].includes(r.body?.configuration?.load?.destinationTable?.tableId));
           const loaded = uploads.flatMap((u) => parseCsv(u.upload!)).map((row) => (pks[k].length === 1 ? row[0]! : JSON.stringify([row[0], row[1]])));
           expect(loaded.sort()).toEqual([...keys].sort());
           expect(cursors.get(stream)?.cursor_id).toBe(await lastKey(src, n.name, pks[k]));
@@ -709,11 +710,12 @@ describe('BigQuery (the real client against the loopback fake)', () => {
       start = fake.requests.length;
       await runSync(pgReader.syncReader(), adapter, nodes);
       await check(start, new Date(Date.parse('2026-01-01T10:00:00Z') - 300_000).toISOString(), true);
-      // --full-refresh: the reset names the stream by a parameter; everything is read again
+      // --full-refresh of copies that hold rows: refilled beside them, and the swap (one script)
+      // names the stream by parameters (its state row, the refill's progress row); everything is read again
       start = fake.requests.length;
       await runSync(pgReader.syncReader(), adapter, nodes, true);
-      const resets = fake.requests.slice(start).filter((r) => /^BEGIN TRANSACTION;\nDELETE FROM/.test(sqlOf(r) ?? ''));
-      expect(resets.map(values)).toEqual(nodes.map((n) => [streamOf(n)]));
+      const swaps = fake.requests.slice(start).filter((r) => /^BEGIN TRANSACTION;\nDELETE FROM/.test(sqlOf(r) ?? ''));
+      expect(swaps.map(values)).toEqual(nodes.map((n) => [streamOf(n), streamOf(n), streamOf(n)]));
       await check(start, null, false);
 
       // a stream that fails: its error message, which names the odd stream, is a parameter
