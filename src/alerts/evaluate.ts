@@ -285,8 +285,10 @@ export async function evaluateAlerts(ctx: EvalContext, opts: EvalOptions): Promi
 
     // vigil_alert_outbox_stuck is judged after this run's delivery attempt (a notification this run
     // delivers is not stuck; one still unsettled after it pages in this run): planned in a second pass
+    // (the groups the first pass notified: the second's new alert of one goes along now, the same round)
+    const notifiedGroups = new Set<string>();
     const plan = (only: 'rules' | 'outbox'): ReturnType<typeof planNotifications> => {
-      if (!ctx.routes) return { entries: [], suppressed: [], held: [], warnings: [] };
+      if (!ctx.routes) return { entries: [], suppressed: [], held: [], warnings: [], notifiedGroups: [] };
       const ruleNames = opts.flushHeld ? [...(ctx.knownRules ?? []), ...(ctx.allRules ?? []).map((r) => r.rule.name)] : outcomes.filter((o) => o.status !== 'outside_active_hours').map((o) => o.rule);
       const p = planNotifications({
         instances: doc.instances,
@@ -300,7 +302,9 @@ export async function evaluateAlerts(ctx: EvalContext, opts: EvalOptions): Promi
         evaluated: new Set(only === 'rules' ? ruleNames.filter((n) => n !== OUTBOX_ALERT) : [OUTBOX_ALERT]),
         groups: (doc.groups ??= {}),
         groupWait: !!opts.groupWait,
+        sameRound: notifiedGroups,
       });
+      for (const g of p.notifiedGroups) notifiedGroups.add(g);
       for (const w of p.warnings) ctx.err(`warning: ${w}`);
       doc.outbox.push(...p.entries);
       summary.queued.push(...p.entries);

@@ -68,6 +68,12 @@ export interface PlanInput {
    * sees every rule at once, so there is nothing to wait for (false); the scheduler waits.
    */
   groupWait?: boolean;
+  /**
+   * Groups an earlier planning of the same evaluation notified (evaluate.ts: the stuck-outbox
+   * alert is planned after the run's delivery): the same notification round, so a new alert
+   * of one goes out now, not group_interval after the notification this round sent.
+   */
+  sameRound?: ReadonlySet<string>;
 }
 
 export interface GroupState {
@@ -82,6 +88,8 @@ export interface Planned {
   held: Array<{ instance: string; receiver: string; until: string }>;
   /** What had to change for a receiver to accept it (a PagerDuty event over 512 KB lost its custom_details). */
   warnings: string[];
+  /** The groups that notified (PlanInput.sameRound of a later planning in the same evaluation). */
+  notifiedGroups: string[];
 }
 
 /** The key of a route's notifications in an instance's `notified`: receiver, tab, the route's key. */
@@ -266,6 +274,7 @@ export function planNotifications(p: PlanInput): Planned {
   // a resolve (sent at once), or repeat_interval after its last notification. Its notification
   // carries the whole group: every firing alert and the resolves.
   const flushed: Array<{ g: Group; items: Item[]; changed: Item[] }> = [];
+  const notifiedGroups: string[] = [];
   for (const [gk, g] of byGroup) {
     const state = groups[gk];
     const notifiedAt = g.firing.filter((m) => !m.isNew).map((m) => Date.parse(m.inst.notified[g.key].at));
@@ -274,7 +283,8 @@ export function planNotifications(p: PlanInput): Planned {
     const evaluated = g.firing.filter((m) => m.evaluated);
     const fresh = evaluated.filter((m) => m.isNew);
     const repeat = g.r !== undefined && last !== undefined && evaluated.some((m) => !m.isNew) && now - last >= g.r.repeatMs;
-    const due = !fresh.length || !g.r ? Infinity : last !== undefined ? last + g.r.groupIntervalMs : Date.parse(state!.firstAt) + (p.groupWait ? g.r.groupWaitMs : 0);
+    // (a group this round already notified takes its new alerts along now: one flush per round, as Alertmanager's per tick)
+    const due = !fresh.length || !g.r ? Infinity : p.sameRound?.has(gk) ? now : last !== undefined ? last + g.r.groupIntervalMs : Date.parse(state!.firstAt) + (p.groupWait ? g.r.groupWaitMs : 0);
     if (!g.resolves.length && !repeat && due > now) {
       for (const m of fresh) held.push({ instance: m.inst.key, receiver: g.r!.receiver, until: new Date(due).toISOString() });
       continue;
@@ -283,6 +293,7 @@ export function planNotifications(p: PlanInput): Planned {
     const resolves = g.resolves.map((m): Item => ({ inst: m.inst, rule: m.rule, action: 'resolve', groupBy: g.groupBy }));
     for (const m of g.firing) m.inst.notified[g.key] = { at: iso, action: 'trigger' };
     if (state && g.firing.length) state.lastAt = iso;
+    notifiedGroups.push(gk);
     // PagerDuty's events are per instance: what changed, and every firing one on a repeat
     flushed.push({ g, items: [...g.firing.map(trigger), ...resolves], changed: [...g.firing.filter((m) => m.isNew || repeat).map(trigger), ...resolves] });
   }
@@ -312,7 +323,7 @@ export function planNotifications(p: PlanInput): Planned {
       }
     }
   }
-  return { entries, suppressed, held, warnings };
+  return { entries, suppressed, held, warnings, notifiedGroups };
 }
 
 function links(inst: InstanceState, rule: AlertRule | undefined): Array<{ href: string; text: string }> {

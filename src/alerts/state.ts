@@ -17,7 +17,7 @@
  * the lock) folds the lines in. Reading applies the lines to the body they were written on.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import type { Adapter } from '../adapters/adapter.js';
@@ -293,9 +293,48 @@ export const FILE_MUTEX_STALE_MS = 10_000;
 /** How long a file state's mutex is waited for before saying so (a save holds it for milliseconds). */
 const FILE_MUTEX_SAY_MS = 500;
 
-/** The holder a file state's mutex records: this process (cas-document.ts's terms). */
+/** The holder a file state's mutex records: this process (cas-document.ts's terms), and an id of this taking (no two mutexes read alike: removeMutexIf). */
 function mutexHolder(): string {
-  return JSON.stringify({ host: hostname(), pid: process.pid, started: PROCESS_STARTED, ...(PROC_START ? { proc_start: PROC_START } : {}) });
+  return JSON.stringify({ host: hostname(), pid: process.pid, started: PROCESS_STARTED, ...(PROC_START ? { proc_start: PROC_START } : {}), id: randomBytes(6).toString('hex') });
+}
+
+/**
+ * Remove the file mutex `mutex` if it is the one that read `text` (a holder judged gone, or our
+ * own as we release it), atomically: it is renamed aside first (of two waiters that judged the
+ * same stale mutex, only one renames it; a read then unlink would let the second delete the
+ * lock the first had taken since), then removed if it holds `text`; if not, it is someone
+ * else's, taken since `text` was read, and is linked back. Were the name taken meanwhile (a third
+ * process, in the instant it was away), that one holds the mutex: the aside one is dropped (its
+ * holder finishes its save; its release, by this function, leaves the other's alone). True if
+ * it removed it. `interleave` runs before (tests: another process's steps in between).
+ */
+export function removeMutexIf(mutex: string, text: string, interleave?: () => void): boolean {
+  interleave?.();
+  const aside = `${mutex}.${randomBytes(6).toString('hex')}`;
+  try {
+    renameSync(mutex, aside);
+  } catch {
+    return false; // gone meanwhile
+  }
+  let held: string | undefined;
+  try {
+    held = readFileSync(aside, 'utf8');
+  } catch {
+    /* (unreadable: not the one judged) */
+  }
+  if (held !== text) {
+    try {
+      linkSync(aside, mutex);
+    } catch {
+      /* taken meanwhile (EEXIST): see above */
+    }
+  }
+  try {
+    unlinkSync(aside);
+  } catch {
+    /* ignore */
+  }
+  return held === text;
 }
 
 /** Whose a mutex is, as recorded in it (an older Vigil's, or one killed before writing it, is empty), and whether that process is gone (on this host). */
@@ -324,11 +363,12 @@ export function fileStore(path: string, leaseMs?: number, opts: { say?: (message
     }
     const t0 = Date.now();
     let said = false;
+    let mine: string;
     for (;;) {
       try {
         const fd = openSync(mutex, 'wx');
         try {
-          writeSync(fd, mutexHolder());
+          writeSync(fd, (mine = mutexHolder()));
         } finally {
           closeSync(fd);
         }
@@ -346,12 +386,8 @@ export function fileStore(path: string, leaseMs?: number, opts: { say?: (message
         const owner = mutexOwner(text);
         // its holder was killed inside the critical section (a save): gone on this host, or a mutex older than FILE_MUTEX_STALE_MS
         if (owner?.gone || age > FILE_MUTEX_STALE_MS) {
-          try {
-            // (the same holder still: not one another waiter took it over with meanwhile)
-            if (readFileSync(mutex, 'utf8') === text) unlinkSync(mutex);
-          } catch {
-            /* gone meanwhile */
-          }
+          // (only the one judged: not the lock another waiter took it over with meanwhile)
+          if (!removeMutexIf(mutex, text)) continue;
           opts.say?.(`the alert state file's lock ${mutex} was left by ${owner?.gone ? `${owner.who}, which is gone (killed while saving the state)` : `${owner ? owner.who : 'a process'}, held ${Math.round(age / 1000)} s (a process killed while saving the state)`}: taken over`);
           continue;
         }
@@ -366,11 +402,8 @@ export function fileStore(path: string, leaseMs?: number, opts: { say?: (message
     try {
       return fn();
     } finally {
-      try {
-        unlinkSync(mutex);
-      } catch {
-        /* ignore */
-      }
+      // (ours only: one taken over from us, held past FILE_MUTEX_STALE_MS, is left to its taker)
+      removeMutexIf(mutex, mine);
     }
   };
   const get = () => {

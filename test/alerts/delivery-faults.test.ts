@@ -539,6 +539,28 @@ describe('vigil_alert_outbox_stuck is judged after the run delivered what it cou
   });
 });
 
+describe('vigil_alert_outbox_stuck joins its group\'s notification of the same run', () => {
+  it('a group this run notified (pass 1) still takes the stuck alert that fires after the delivery (pass 2) in that run (was: held for group_interval by the notification of the same run)', async () => {
+    // many{chat} goes to the webhook (down); everything else, the stuck alert included, to pd, in one group (group_by: [])
+    const dir = project('pd', { extraRoutes: "  routes:\n    - matchers: ['alertname=\"many\"', 'capability=\"chat\"']\n      receiver: hook\noutbox_alert_after: 5s\n" });
+    writeFileSync(join(dir, 'models/counts.sql'), "{{ config(materialized='table') }}\nselect 'chat' as capability, 12 as n union all select 'code', {{ var('n', 3) }}");
+    build(dir, 3);
+    hook.script(Array.from({ length: 80 }, () => ({ status: 500 })));
+    const r1 = await evaluate(dir, ['--at', '2026-06-01T10:00:00Z', '--delivery-timeout', '2s']);
+    expect(r1.code, r1.stdout + r1.stderr).toBe(1);
+    // 10 s later: many{code} fires, its group (pd) is notified; the webhook still fails, its trigger is stuck: that alert goes to pd in the same run
+    build(dir, 12);
+    const pdBefore = pd.events.length;
+    const r2 = await evaluate(dir, ['--at', '2026-06-01T10:00:10Z', '--delivery-timeout', '2s']);
+    hook.unscript();
+    expect(r2.code, r2.stdout + r2.stderr).toBe(1);
+    expect(r2.stdout).toMatch(/sent pagerduty trigger many\{capability="code"\} -> pd/);
+    expect(r2.stdout).not.toMatch(/held: vigil_alert_outbox_stuck/);
+    expect(r2.stdout).toMatch(/sent pagerduty trigger vigil_alert_outbox_stuck\{receiver="hook"\} -> pd/);
+    expect(pd.events.slice(pdBefore).map((e) => (e.payload?.custom_details as { alert?: string } | undefined)?.alert).sort()).toEqual(['many', 'vigil_alert_outbox_stuck']);
+  });
+});
+
 describe('notifications for any domain', () => {
   it('a project about something else: the messages say nothing about AI audit', async () => {
     const dir = project('bot');

@@ -6,7 +6,7 @@
  * (lease lock, compare-and-set). No warehouse, no network; the whole file runs in well under 3 s.
  */
 import { describe, it, expect, beforeEach, afterEach, vi } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir, hostname } from 'node:os';
 import { join } from 'node:path';
@@ -38,7 +38,7 @@ import { parseRoutes } from '../../src/alerts/load-alerts.js';
 import { routeAlert, parseMatcher, silenceMatches, silenceActive, silencedBy, inhibitedBy, type Silence } from '../../src/alerts/routing.js';
 import { blocksText, planNotifications, SLACK_FIELDS_TEXT_MAX, SLACK_MAX_ITEMS, SLACK_MESSAGE_TEXT_MAX, type OutboxEntry, type PlanInput } from '../../src/alerts/notify.js';
 import { PAGERDUTY_DETAILS_REMOVED, PAGERDUTY_MAX_EVENT_BYTES } from '../../src/alerts/delivery/pagerduty.js';
-import { fileStore, lockLive, LockBusyError, type StateDoc } from '../../src/alerts/state.js';
+import { fileStore, lockLive, LockBusyError, removeMutexIf, type StateDoc } from '../../src/alerts/state.js';
 import type { PagerDutyEvent, SlackMessage } from '../../src/alerts/delivery/types.js';
 
 // ---------------------------------------------------------------- fixtures
@@ -1677,6 +1677,27 @@ describe('state: fileStore', () => {
     expect(existsSync(`${path}.lock`)).toBe(false);
   });
 
+  it('two waiters that judged the same file mutex stale: the second does not remove the lock the first took it over with (was: both inside, a save lost)', () => {
+    const mutex = join(dir, 'alert-state.json.lock');
+    const stale = JSON.stringify({ host: hostname(), pid: spawnSync(process.execPath, ['-e', '']).pid! });
+    writeFileSync(mutex, stale);
+    const first = JSON.stringify({ host: hostname(), pid: process.pid, id: 'first' });
+    // B judged `stale`; before it acts, A takes the mutex over and creates its own
+    const b = removeMutexIf(mutex, stale, () => {
+      expect(removeMutexIf(mutex, stale)).toBe(true);
+      writeFileSync(mutex, first, { flag: 'wx' });
+    });
+    expect(b).toBe(false);
+    expect(readFileSync(mutex, 'utf8')).toBe(first);
+    expect(readdirSync(dir)).toEqual(['alert-state.json.lock']); // nothing left aside
+    // a release (or a takeover) of a mutex that is not the one read leaves it as it is; the one read, it removes
+    expect(removeMutexIf(mutex, 'another')).toBe(false);
+    expect(readFileSync(mutex, 'utf8')).toBe(first);
+    expect(removeMutexIf(mutex, first)).toBe(true);
+    expect(readdirSync(dir)).toEqual([]);
+    expect(removeMutexIf(mutex, first)).toBe(false);
+  });
+
   it('a file mutex whose holder runs is waited for, saying once whose it is; free, the store goes on', async () => {
     mkdirSync(join(dir, '.vigil'), { recursive: true });
     writeFileSync(`${path}.lock`, JSON.stringify({ host: hostname(), pid: process.pid }));
@@ -1890,6 +1911,25 @@ describe("Alertmanager's timing: group_wait, group_interval, repeat_interval acr
     for (const i of Object.values(s)) i.status = 'resolved';
     at(HOUR + 7 * MIN);
     expect(groups).toEqual({});
+  });
+
+  it('a group a planning of the same round notified takes a new alert of a later one along now (evaluate.ts: the stuck-outbox pass); one it did not notify waits group_interval', () => {
+    const groups = {};
+    const a = mk('chat');
+    const s: Record<string, InstanceState> = { [a.key]: a };
+    const at = (ms: number, sameRound?: Set<string>) => planNotifications({ instances: s, rules: new Map([[r.name, r]]), routes: R, silences: [], at: plus(T0, ms), source: 's', idPrefix: 'p', groups, sameRound });
+    const first = at(0);
+    expect(items(first)).toEqual([`trigger ${a.key}`]);
+    expect(first.notifiedGroups).toHaveLength(1);
+    const b = mk('code');
+    s[b.key] = b;
+    expect(items(at(0, new Set(first.notifiedGroups))).sort()).toEqual([`trigger ${a.key}`, `trigger ${b.key}`].sort());
+    // a later round whose first planning notified nothing: its group_interval holds
+    const c = mk('draft');
+    s[c.key] = c;
+    const later = at(MIN, new Set(at(MIN).notifiedGroups));
+    expect(later.entries).toEqual([]);
+    expect(later.held.map((h) => h.until)).toEqual([plus(T0, 5 * MIN).toISOString()]);
   });
 
   it('PagerDuty gets one event per instance: what changed when the group notifies, every firing one on the group\'s repeat', () => {
