@@ -12,8 +12,8 @@ export const VIGIL_VERSION = '0.1.0';
  * unique_id ends with the hash of its definition (`test.<project>.<name>.<hash>`; before, it was
  * `test.<project>.<name>`, a name another test could take): a state of layout 1 or 2 has its
  * generic tests matched by checksum. 4: a model, snapshot or data test records the vars its
- * rendering read, each with a hash of its value (`vars`: state:modified.vars; a state of an earlier
- * layout cannot say: no var is a modification against it); a {% snapshot %} block's fqn has its
+ * rendering read, each with a hash of its value (`vars`: state:modified.vars, which plain
+ * state:modified leaves out; a state of an earlier layout cannot say: .vars matches nothing against it); a {% snapshot %} block's fqn has its
  * file's name (compared without it against an earlier layout). run_results.json records it too (`vigil retry`).
  */
 export const STATE_FORMAT = 4;

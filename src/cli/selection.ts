@@ -52,7 +52,7 @@ export function otherVigilNote(dir: string, m: Manifest): string | undefined {
         ]
       : []),
     ...(format < 3 ? ["generic data tests, matched by their definition (that manifest's ids of them were their names, which another test could take; one without checksums: by test, node and column, where each has one such test): a test whose arguments changed is new"] : []),
-    ...(format < 4 ? ['vars (that manifest did not record which vars each node read: a changed var is no modification, state:modified.vars matches nothing)'] : []),
+    ...(format < 4 ? ['vars (that manifest did not record which vars each node read: state:modified.vars matches nothing)'] : []),
   ];
   const who = format < STATE_FORMAT ? 'an older Vigil' : format > STATE_FORMAT ? 'a newer Vigil' : 'another Vigil';
   return `note: --state ${dir}: its manifest was written by ${who} (${m.metadata.vigil_version}, state format ${format}; this is ${VIGIL_VERSION}, format ${STATE_FORMAT}): what only the format or a default changed is not a modification${inexact.length ? `; not compared exactly: ${inexact.join('; ')}` : ''}; compile with this Vigil and keep that target/ as the next --state`;

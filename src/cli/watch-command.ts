@@ -257,7 +257,9 @@ export async function runWatch(
         .filter((n) => prev.nodes[n.unique_id] && (relation(prev.nodes[n.unique_id]) !== relation(n) || (!(n as { volatile?: boolean }).volatile && sql(prev.nodes[n.unique_id]) !== sql(n))))
         .map((n) => `${n.name}+`);
       const known = new Set([...Object.values(c.result.manifest.nodes)].map((n) => n.name));
-      const changedSel = ['state:modified+', ...sqlChanged];
+      // (and a var it read, in a hook too: plain state:modified leaves vars out, as dbt's default,
+      // for a CI's --vars; between two compiles of this watcher a changed var is a change)
+      const changedSel = ['state:modified+', 'state:modified.vars+', ...sqlChanged];
       const changed = selectNodes(c.result.manifest, changedSel, undefined, previous);
       // (after the check: what is still pending runs again when something changed, not on its own)
       changedSel.push(...[...pending].filter((n) => known.has(n)));

@@ -134,7 +134,8 @@ function fqnMatches(fqn: string[], selector: string): boolean {
 
 /**
  * A node's parents for selection: what it depends on but what it only waits for (a source test's
- * filling seed, TestNode.waits_for: the test goes with its source, as dbt's source tests).
+ * filling seed, TestNode.waits_for: the test goes with its source, as dbt's source tests — eager
+ * test selection and `+test` leave the seed out; the seed's descendants have the test: children()).
  */
 export function selectionParents(n: { depends_on: string[]; waits_for?: string[] }): string[] {
   return n.waits_for?.length ? n.depends_on.filter((d) => !n.waits_for!.includes(d)) : n.depends_on;
@@ -145,9 +146,14 @@ function parents(m: Manifest, id: string): string[] {
   return n ? selectionParents(n) : [];
 }
 
-/** Children, dashboards included (they are not in child_map: nothing executes them); not a test that only waits for it. */
+/**
+ * Children, dashboards included (they are not in child_map: nothing executes them); a test that
+ * waits for it too (a source's test, of the seed that fills the source): the graph operators of
+ * the seed (`seed+`, `@seed`, `state:modified+`) reach the tests of the data it loads, though
+ * selecting the seed alone brings none of them (testsOf).
+ */
 function children(m: Manifest, id: string): string[] {
-  const out = (m.child_map[id] ?? []).filter((c) => !(m.nodes[c] as { waits_for?: string[] } | undefined)?.waits_for?.includes(id));
+  const out = m.child_map[id] ?? [];
   const ex = Object.values(m.exposures ?? {}).filter((e) => e.depends_on.includes(id));
   return ex.length ? [...out, ...ex.map((e) => e.unique_id)] : out;
 }
@@ -645,8 +651,9 @@ function configParts(config: Record<string, unknown> | undefined, written: (k: s
  * .contract (declared column types; a model with policies: its published columns and policies,
  * contractOf); .persisted_descriptions (the descriptions the target writes: BigQuery's, of a
  * model); .macros (a macro it calls, directly or not, changed); .vars (the value of a var its
- * rendering read changed, as dbt's with state_modified_compare_vars); `modified` is any of these, or
- * new, or moved (its fqn: a file in another folder, as dbt's same_fqn), `unmodified` none of them.
+ * rendering read changed, as dbt's with state_modified_compare_vars); `modified` is any of these
+ * but .vars (dbt's default: that flag off), or new, or moved (its fqn: a file in another folder,
+ * as dbt's same_fqn), `unmodified` none of them (a node whose vars alone changed is unmodified).
  */
 function stateMatches(m: Manifest, state: Manifest, n: ManifestNode, what: string): boolean {
   if (n.resource_type === 'exposure') return false;
@@ -696,7 +703,10 @@ function stateMatches(m: Manifest, state: Manifest, n: ManifestNode, what: strin
   if (what === 'modified.persisted_descriptions') return descriptions();
   if (what === 'modified.macros') return macros();
   if (what === 'modified.vars') return vars();
-  const modified = body() || configs() || relation() || contract() || descriptions() || fqn() || macros() || vars();
+  // (not .vars, as dbt's state_modified_compare_vars defaults to off: a --vars run_date or a
+  // default that changes each run would modify every node reading it; -s 'state:modified+
+  // state:modified.vars+' selects both)
+  const modified = body() || configs() || relation() || contract() || descriptions() || fqn() || macros();
   return what === 'unmodified' ? !modified : modified;
 }
 

@@ -243,6 +243,15 @@ export class TemplateEnv {
   private macroFailure: { file: string; message: string; positionless: boolean } | undefined;
   /** Whether anything rendered by this environment read run_started_at or invocation_id. */
   readVolatile = false;
+  /**
+   * varStamp()s of this environment, each value hashed once (a 2000-key mapping read by every
+   * model took a sorted repr and a sha256 per var() call): a project or --vars var by its name
+   * (opts.vars is fixed while it renders), a call's default by its value (a mapping or list by
+   * identity).
+   */
+  private readonly varStamps = new Map<string, string>();
+  private readonly defaultStamps = new Map<unknown, string>();
+  private readonly defaultObjectStamps = new WeakMap<object, string>();
 
   constructor(opts: TemplateEnvOptions) {
     // an undefined value printed into SQL is an error, never an empty string
@@ -312,8 +321,8 @@ export class TemplateEnv {
     this.env.addGlobal('var', (name: unknown, ...rest: unknown[]) => {
       const key = String(name);
       (self.current.varsRead ??= []).push(key);
-      if (Object.prototype.hasOwnProperty.call(opts.vars, key)) return ((self.current.varsUsed ??= {})[key] = varStamp(opts.vars[key])), opts.vars[key];
-      if (rest.length > 0) return ((self.current.varsUsed ??= {})[key] = varStamp(rest[0])), rest[0];
+      if (Object.prototype.hasOwnProperty.call(opts.vars, key)) return ((self.current.varsUsed ??= {})[key] = self.projectVarStamp(key, opts.vars[key])), opts.vars[key];
+      if (rest.length > 0) return ((self.current.varsUsed ??= {})[key] = self.defaultStamp(rest[0])), rest[0];
       const nearVar = didYouMean(key, Object.keys(opts.vars));
       self.current.problems.push({
         code: 'E_VAR',
@@ -412,6 +421,25 @@ export class TemplateEnv {
       this.builtinStubs.add(stub);
       this.env.addGlobal(name, stub);
     }
+  }
+
+  /** varStamp() of a project or --vars var, once per name. */
+  private projectVarStamp(name: string, value: unknown): string {
+    let stamp = this.varStamps.get(name);
+    if (stamp === undefined) this.varStamps.set(name, (stamp = varStamp(value)));
+    return stamp;
+  }
+
+  /** varStamp() of a var() call's default, once per value. */
+  private defaultStamp(value: unknown): string {
+    if (value !== null && (typeof value === 'object' || typeof value === 'function')) {
+      let stamp = this.defaultObjectStamps.get(value);
+      if (stamp === undefined) this.defaultObjectStamps.set(value, (stamp = varStamp(value)));
+      return stamp;
+    }
+    let stamp = this.defaultStamps.get(value);
+    if (stamp === undefined) this.defaultStamps.set(value, (stamp = varStamp(value)));
+    return stamp;
   }
 
   /** the macros of the project's files (addMacros), which its name as a namespace holds */

@@ -474,14 +474,26 @@ describe('selectNodes: a source a seed fills, a snapshot file, properties YAML (
     expect(ls(undefined, ['sample_events'])).toEqual(expect.arrayContaining(SOURCE_TESTS));
     // selecting the seed selects it alone (was: and the source's tests)
     expect(ls(['resource_type:seed'])).toEqual(['sample_events']);
-    // its children: the model reading the source (it waits for the seed), not the source's tests
-    expect(ls(['sample_events+1'])).toEqual(['events_daily', 'not_null_events_daily_status', 'sample_events']);
+    expect(ls(['sample_events'])).toEqual(['sample_events']);
     expect(ls(['+unique_app_events_event_id']).filter((x) => x === 'sample_events')).toEqual([]);
     // the source selects them, and excluding the source takes them
     expect(ls(['source:app'])).toEqual(['app.events', ...SOURCE_TESTS]);
     expect(ls(undefined, ['source:app']).filter((x) => SOURCE_TESTS.includes(x))).toEqual([]);
     // in an intersection, a seed part brings none of them
     expect(selectNodes(m, ['resource_type:seed,test_type:unique'], undefined).ids.size).toBe(0);
+  });
+  it("the seed's graph operators reach the tests of the source it fills: seed+ and state:modified+ test the data the seed loads (were: left out, only the model reading it)", () => {
+    const ALL = ['events_daily', 'not_null_events_daily_status', 'sample_events', ...SOURCE_TESTS].sort();
+    expect(ls(['sample_events+'])).toEqual(ALL);
+    expect(ls(['sample_events+1'])).toEqual(ALL);
+    expect(ls(['@sample_events']).filter((x) => SOURCE_TESTS.includes(x))).toEqual(SOURCE_TESTS);
+    // in an intersection too: the unique test of what the seed reaches
+    expect(ls(['sample_events+,test_type:unique'])).toEqual(['unique_app_events_event_id']);
+    // excluding the seed and what follows it takes them
+    expect(ls(undefined, ['sample_events+']).filter((x) => SOURCE_TESTS.includes(x))).toEqual([]);
+    // build runs them after loading the seed
+    const plan = planRun(m, { command: 'build', select: ['sample_events+'] });
+    expect(plan.nodes.map((n) => n.name)).toEqual(expect.arrayContaining(SOURCE_TESTS));
   });
   it('build still loads the seed before the tests of the source it fills, when both run', () => {
     const plan = planRun(m, { command: 'build' });

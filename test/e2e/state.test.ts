@@ -485,7 +485,7 @@ describe('state: selection', () => {
     expect(state('state:modified.body')).toEqual([]);
     expect(state('state:unmodified', 'model')).toEqual(['a', 'b', 'd']);
   });
-  it("a changed value of a var a node reads is state:modified and .vars — project vars, --vars, a call's default, in a hook, a generic test's where, a singular test, a snapshot (was: nothing modified, state:modified.vars refused)", () => {
+  it("a changed value of a var a node reads is state:modified.vars — project vars, --vars, a call's default, in a hook, a generic test's where, a singular test, a snapshot — and not plain state:modified, as dbt's default (was: state:modified counted it, with no way out)", () => {
     const dir = makeProject({
       'project.yaml': 'name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\nvars:\n  threshold: 0.8\n  other: 1\n  m: {a: 1, b: 2}\n',
       'models/a.sql': "select {{ var('threshold') }} as t",
@@ -507,14 +507,26 @@ describe('state: selection', () => {
       return r.stdout.trim().split('\n').filter(Boolean);
     };
     expect(sel('state:modified')).toEqual([]);
+    expect(sel('state:modified.vars')).toEqual([]);
     // --vars with the values the state had, a default given as it is: no change
-    expect(sel('state:modified', '{other: 1, with_default: 3, hook_var: 1, cap: 10}')).toEqual([]);
+    expect(sel('state:modified.vars', '{other: 1, with_default: 3, hook_var: 1, cap: 10}')).toEqual([]);
     // a project var: the model and the singular test that read it (and, as ever, the model's tests)
     writeFileSync(join(dir, 'project.yaml'), readFileSync(join(dir, 'project.yaml'), 'utf8').replace('threshold: 0.8', 'threshold: 0.9'));
     expect(sel('state:modified.vars')).toEqual(['a', 't_below']);
-    expect(sel('state:modified')).toEqual(['a', 't_below']);
     expect(sel('state:modified.body')).toEqual([]);
     expect(sel('state:modified.configs')).toEqual([]);
+    // plain state:modified leaves vars out (dbt's state_modified_compare_vars, off by default): a
+    // --vars run_date or a default changing every run does not modify all that reads it
+    expect(sel('state:modified')).toEqual([]);
+    expect(sel('state:modified+')).toEqual([]);
+    expect(sel('state:unmodified')).toEqual(expect.arrayContaining(['a', 't_below']));
+    expect(sel('state:modified', '{other: 2, with_default: 4, hook_var: 2, cap: 11}')).toEqual([]);
+    // both: a union
+    expect(sel('state:modified+ state:modified.vars+')).toEqual(['a', 't_below']);
+    writeFileSync(join(dir, 'models/c.sql'), "select {{ var('with_default', 3) }} as w, 1 as z");
+    expect(sel('state:modified+ state:modified.vars+')).toEqual(['a', 'c', 't_below']);
+    expect(sel('state:modified+')).toEqual(['c']);
+    writeFileSync(join(dir, 'models/c.sql'), "select {{ var('with_default', 3) }} as w");
     writeFileSync(join(dir, 'project.yaml'), readFileSync(join(dir, 'project.yaml'), 'utf8').replace('threshold: 0.9', 'threshold: 0.8'));
     // --vars over a project var, over a default, in a hook, in a generic test's where, in a snapshot
     expect(sel('state:modified.vars', '{other: 2}')).toEqual(['b', 'not_null_b_o']);
@@ -524,7 +536,7 @@ describe('state: selection', () => {
     expect(sel('state:modified.vars', '{cap: 11}')).toEqual(['s']);
     // a mapping's keys in another order are the same value (Python's dict equality)
     writeFileSync(join(dir, 'project.yaml'), readFileSync(join(dir, 'project.yaml'), 'utf8').replace('m: {a: 1, b: 2}', 'm: {b: 2, a: 1}'));
-    expect(sel('state:modified')).toEqual([]);
+    expect(sel('state:modified.vars')).toEqual([]);
     writeFileSync(join(dir, 'project.yaml'), readFileSync(join(dir, 'project.yaml'), 'utf8').replace('m: {b: 2, a: 1}', 'm: {b: 3, a: 1}'));
     expect(sel('state:modified.vars')).toEqual(['d']);
     // the manifest holds a hash of each value, never the value
@@ -539,11 +551,38 @@ describe('state: selection', () => {
     (m.nodes['snapshot.fixture.s'] as { fqn?: string[] }).fqn = ['fixture', 's'];
     (m as unknown as { metadata: { state_format: number } }).metadata.state_format = 3;
     writeFileSync(join(dir, 'prev/manifest.json'), JSON.stringify(m));
-    const old = vigil(dir, ['ls', '-s', 'state:modified', '--state', 'prev']);
+    const old = vigil(dir, ['ls', '-s', 'state:modified.vars', '--state', 'prev']);
     expect(old.code, old.stderr).toBe(0);
     expect(old.stdout).toBe('');
     expect(old.stderr).toContain('vars (that manifest did not record which vars each node read');
     expect(sel('state:modified.vars')).toEqual([]);
+  });
+
+  it("a seed's CSV edited: build -s state:modified+ reloads it and runs the tests of the source it fills, on the data just loaded; -s the seed alone and --exclude it leave them with the source (was: state:modified+ never tested the new data)", () => {
+    const dir = makeProject({
+      'seeds/countries.csv': 'code,name\nfr,France\nde,Germany\n',
+      'models/sources.yml': 'sources:\n  - name: ref_data\n    schema: analytics\n    tables:\n      - name: countries\n        columns:\n          - name: code\n            tests: [not_null, unique]\n',
+      'models/m.sql': "select * from {{ source('ref_data', 'countries') }}",
+    });
+    dirs.push(dir);
+    expect(vigil(dir, ['build']).code).toBe(0);
+    cpSync(join(dir, 'target'), join(dir, 'prev'), { recursive: true });
+    const state = stateLs(dir);
+    const TESTS = ['not_null_ref_data_countries_code', 'unique_ref_data_countries_code'];
+    // a duplicate code: the unique test of the source must catch it
+    writeFileSync(join(dir, 'seeds/countries.csv'), 'code,name\nfr,France\nde,Germany\nfr,Francia\n');
+    expect(state('state:modified')).toEqual(['countries']);
+    expect(state('state:modified+')).toEqual(['m', 'countries', ...TESTS]);
+    expect(state('countries+')).toEqual(['m', 'countries', ...TESTS]);
+    // the seed alone, and everything but the seed: the tests stay with their source
+    expect(state('countries')).toEqual(['countries']);
+    const rest = vigil(dir, ['ls', '--exclude', 'countries']);
+    expect(rest.stdout.trim().split('\n')).toEqual(expect.arrayContaining(TESTS));
+    const b = vigil(dir, ['build', '-s', 'state:modified+', '--state', 'prev']);
+    expect(b.code, b.stdout + b.stderr).toBe(1);
+    expect(b.stdout).toMatch(/OK loaded seed analytics\.countries \(3 rows\)/);
+    expect(b.stdout).toMatch(/FAIL 1 unique_ref_data_countries_code/);
+    expect(b.stdout).toMatch(/PASS not_null_ref_data_countries_code/);
   });
 
   it("a {% snapshot %} block's fqn has its file's name now: against a state of an earlier layout it is no modification; a block moved to another file is", () => {

@@ -467,6 +467,24 @@ describe('--watch acts on every change as a full compile would', () => {
     expect(await w.exited).toBe(0);
   });
 
+  it("a project.yaml var read only by a model's hook rebuilds that model (its SQL is the same; plain state:modified leaves vars out, as dbt's: the watcher adds state:modified.vars+)", async () => {
+    const dir = makeProject({
+      'project.yaml': 'name: fixture\ndefault_target: dev\ntargets:\n  dev:\n    type: duckdb\n    path: .vigil/dev.duckdb\n    schema: analytics\nvars:\n  hv: 5\n',
+      'models/h.sql': "{{ config(materialized='table', post_hook=\"select {{ var('hv') }}\") }}\nselect 1 as id\n",
+      'models/other.sql': 'select 2 as id\n',
+    });
+    dirs.push(dir);
+    const w = start(dir, ['build', '--watch']);
+    await until(w.log, 0, /watching \. for changes/);
+    const mark = w.log().length;
+    writeFileSync(join(dir, 'project.yaml'), readFileSync(join(dir, 'project.yaml'), 'utf8').replace('hv: 5', 'hv: 6'));
+    const again = await until(w.log, mark, /project\.yaml changed[\s\S]*(Finished \d+ nodes?|nothing to build)/);
+    expect(again).toMatch(/OK created table analytics\.h\b/);
+    expect(again).not.toMatch(/analytics\.other\b/);
+    w.child.kill('SIGINT');
+    expect(await w.exited).toBe(0);
+  });
+
   it('-s "a b" is a union within which what changed is built (was: intersected as (changed and a) or b: b built on every change)', async () => {
     const dir = makeProject({ 'models/a.sql': 'select 1 as id\n', 'models/b.sql': 'select 2 as id\n', 'models/c.sql': 'select 3 as id\n', 'models/d.sql': 'select 4 as id\n' });
     dirs.push(dir);

@@ -1,0 +1,78 @@
+/**
+ * The template environment's var(): the hash of each value it records for state:modified.vars
+ * (varStamp), taken once per value in an environment (one compile), on its fast path and in
+ * nunjucks alike.
+ */
+import { describe, expect, it } from 'vitest';
+import { dialectOf } from '../../src/adapters/index.js';
+import { emptyCalls, TemplateEnv, varStamp, type RenderCalls } from '../../src/compile/template-env.js';
+
+/** A mapping of `n` keys that counts how often its keys are listed (what varStamp's sorted repr does). */
+function counted(n: number): { value: Record<string, number>; listings: () => number } {
+  const plain = Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, i]));
+  let listings = 0;
+  const value = new Proxy(plain, {
+    ownKeys(t) {
+      listings++;
+      return Reflect.ownKeys(t);
+    },
+  });
+  return { value, listings: () => listings };
+}
+
+function renderer(vars: Record<string, unknown>, fast: boolean) {
+  const env = new TemplateEnv({ dialect: dialectOf('duckdb'), vars, env: {}, target: { name: 'dev' }, project: 'shop' });
+  env.useFastPath = fast;
+  return (src: string, ctx: Record<string, unknown> = {}): { out: string; calls: RenderCalls } => {
+    const t = env.compileTemplate('m.sql', src);
+    if ('message' in t) throw new Error(t.message);
+    const calls = emptyCalls();
+    const out = env.render(t, src, calls, false, undefined, ctx);
+    if (typeof out !== 'string') throw new Error(out.message);
+    return { out, calls };
+  };
+}
+
+describe('var(): the hash of its value for state:modified.vars', () => {
+  it('a project var read by every model is hashed once per compile, not once per var() call (was: a sorted repr and a sha256 per call: minutes for a big mapping read by thousands of models)', () => {
+    for (const fast of [true, false]) {
+      const big = counted(50);
+      const render = renderer({ big: big.value, small: 3 }, fast);
+      const first = render("select {{ var('big')['k7'] }} as k, {{ var('small') }} as s");
+      expect(first.out, String(fast)).toBe('select 7 as k, 3 as s');
+      expect(first.calls.varsUsed, String(fast)).toEqual({ big: varStamp({ ...big.value }), small: varStamp(3) });
+      const once = big.listings();
+      expect(once, String(fast)).toBeGreaterThan(0);
+      for (let i = 0; i < 5; i++) {
+        const again = render(`select {{ var('big')['k${i}'] }} as k, {{ var('big')['k1'] }} as j`);
+        expect(again.out, String(fast)).toBe(`select ${i} as k, 1 as j`);
+        expect(again.calls.varsUsed, String(fast)).toEqual({ big: first.calls.varsUsed!.big });
+      }
+      expect(big.listings(), String(fast)).toBe(once);
+    }
+  });
+  it("a call's default: hashed once per value; defaults of different values (1 and '1') keep their own hashes", () => {
+    for (const fast of [true, false]) {
+      const render = renderer({}, fast);
+      const d = counted(20);
+      const first = render("select {{ var('a', d)['k2'] }}, {{ var('b', d)['k3'] }}", { d: d.value });
+      expect(first.out, String(fast)).toBe('select 2, 3');
+      expect(first.calls.varsUsed, String(fast)).toEqual({ a: varStamp({ ...d.value }), b: varStamp({ ...d.value }) });
+      const once = d.listings();
+      const c = render("select {{ var('c', d)['k4'] }}", { d: d.value }).calls.varsUsed;
+      expect(d.listings(), String(fast)).toBe(once);
+      expect(c, String(fast)).toEqual({ c: first.calls.varsUsed!.a });
+      const kinds = render("select {{ var('n', 1) }}, {{ var('s', '1') }}, {{ var('t', true) }}, {{ var('z', none) is none }}, {{ var('l', [1, 2]) }}").calls.varsUsed!;
+      expect(kinds, String(fast)).toEqual({ n: varStamp(1), s: varStamp('1'), t: varStamp(true), z: varStamp(null), l: varStamp([1, 2]) });
+      expect(new Set(Object.values(kinds)).size, String(fast)).toBe(5);
+      // the same primitive default again: the same hash
+      expect(render("select {{ var('n2', 1) }}, {{ var('s2', '1') }}").calls.varsUsed, String(fast)).toEqual({ n2: kinds.n, s2: kinds.s });
+    }
+  });
+  it('two environments (two compiles, another --vars) hash their own values', () => {
+    const a = renderer({ x: { k: 1 } }, true)("select {{ var('x')['k'] }}");
+    const b = renderer({ x: { k: 2 } }, true)("select {{ var('x')['k'] }}");
+    expect(a.calls.varsUsed!.x).not.toBe(b.calls.varsUsed!.x);
+    expect(a.calls.varsUsed!.x).toBe(varStamp({ k: 1 }));
+  });
+});
