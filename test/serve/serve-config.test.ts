@@ -338,7 +338,8 @@ describe('vigil serve on the command line', () => {
     const today = new Date();
     today.setUTCHours(0, 0, 0, 0);
     expect(later.log()).toContain(`daily: build started for ${today.toISOString()} (catching up: its last run was for ${old.toISOString()}); 2 earlier slots missed, run once`);
-  });
+    // (three serve processes and their builds, one after the other: 16 s alone, past 60 s on a loaded machine)
+  }, 180_000);
 
   it('the warehouse unreadable at start (a DuckDB file another process holds past the wait): read again once it opens, and the slot missed is caught up (was: never)', async () => {
     const dir = project('schedules:\n  daily: { command: build, cron: "0 0 * * *" }\n');
