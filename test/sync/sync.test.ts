@@ -647,19 +647,24 @@ describe('vigil sync into a Postgres target, and the whole pipeline', () => {
     const st = (await client.query(`select rows_synced::int as n, consecutive_failures as f, last_status from ${dest}.vigil_sync_state`)).rows;
     // rows_synced counts rows written: 25, then the 5-minute lookback re-reads all 25 plus row 26
     expect(st).toEqual([{ n: 51, f: 0, last_status: 'success' }]);
-    // --full-refresh of a copy that holds rows: refilled beside it, swapped in by DELETE + INSERT
-    // in one transaction (the refill test below); a reader in an open transaction neither waits
-    // nor is waited for
+    // --full-refresh of a copy that holds rows: refilled beside it (the refill test below) and
+    // swapped in after a TRUNCATE (a new file for the table: no dead rows left behind) ...
+    const fileOf = async () => (await client.query(`select pg_relation_filenode('${dest}.events')::text as f`)).rows[0].f as string;
+    const f0 = await fileOf();
     const full = sync(dir, ['--full-refresh']);
     expect(full.code, full.stdout + full.stderr).toBe(0);
+    expect(await fileOf()).not.toBe(f0);
     expect((await client.query(`select id, note, created_at from ${dest}.events order by id`)).rows).toEqual(src);
+    // ... unless a reader holds the table: after 1 s it deletes instead, and the reader is not disturbed
     const reader = new pg.Client(url);
     await reader.connect();
     try {
       await reader.query('begin');
       expect((await reader.query(`select count(*)::int as n from ${dest}.events`)).rows).toEqual([{ n: 26 }]);
+      const f1 = await fileOf();
       const held = await vigilAsync(dir, ['sync', '--full-refresh'], { DATABASE_URL: url });
       expect(held.code, held.stdout + held.stderr).toBe(0);
+      expect(await fileOf()).toBe(f1);
       expect((await reader.query(`select count(*)::int as n from ${dest}.events`)).rows).toEqual([{ n: 26 }]);
     } finally {
       await reader.query('rollback').catch(() => undefined);

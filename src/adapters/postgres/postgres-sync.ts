@@ -585,13 +585,15 @@ export class PostgresSyncWriter extends StandardSyncWriter {
     const d = this.db.dialect;
     const [s, r] = [d.relation(stateRel), d.relation(refillState)];
     const cols = columns.map((x) => d.quoteIdent(x.name)).join(', ');
-    await this.db.transaction(async (_c, run) => {
-      // DELETE, not TRUNCATE: readers go on reading the old rows until the commit (a TRUNCATE's
-      // lock would hold every reader for as long as the insert runs); the rows it leaves dead are
-      // autovacuum's. Two statements as long as the copy is big: not cut by statement_timeout_ms,
-      // which would fail every refill of a big enough copy after reading all of it
+    await this.db.transaction(async (c, run) => {
+      // statements as long as the copy is big: not cut by statement_timeout_ms, which would fail
+      // every refill of a big enough copy after reading all of it
       await run("set local statement_timeout = '0'");
-      await run(`delete from ${d.relation(rel)}`);
+      // emptied as reset() empties it: TRUNCATE (readers that start meanwhile wait for the commit,
+      // as for a table model's rebuild, and then read the new rows), or DELETE where a reader
+      // holds the table (1 s) — a DELETE every time left a million dead rows per refill behind
+      // (2.4 GB after four refreshes of 1,000,000 rows) and took 1.7x as long
+      await this.empty(c, run, rel);
       // by name: a column the sync does not fill gets its default (or its generated value)
       await run(`insert into ${d.relation(rel)} (${cols}) select ${cols} from ${d.relation(into)}`);
       // the refill's cursor (none where it read no row: the source had none to read)
