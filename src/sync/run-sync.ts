@@ -485,7 +485,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         results.push({ stream, status: 'error', rows, batches, seconds: (performance.now() - t0) / 1000, message: e instanceof StreamBusy ? `${message}: not synced (run vigil sync again once it is done)` : message, ...(e instanceof SyncConflict ? { conflict: true } : {}) });
       } finally {
         // a refill not swapped in (a failure; a stop is dropped above): dropped, the copy as it was
-        if (refill) await writer.dropRefill!(refill, refillState, stream).catch((e: unknown) => opts.out(`  ${stream}: warning: could not drop ${refill!.schema}.${refill!.identifier} (the next --full-refresh replaces it): ${redact(String((e as Error).message ?? e).split('\n')[0])}`));
+        if (refill) await writer.dropRefill!(refill, refillState, stream).catch((e: unknown) => opts.out(`  ${stream}: warning: could not drop ${refill!.schema}.${refill!.identifier} (the stream's next run drops it): ${redact(String((e as Error).message ?? e).split('\n')[0])}`));
         await lock?.release();
       }
     }
