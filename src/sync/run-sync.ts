@@ -11,7 +11,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Adapter } from '../adapters/adapter.js';
-import type { Relation } from '../adapters/dialect.js';
+import { scratchIdentifier, type Relation } from '../adapters/dialect.js';
 import type { SourceNode } from '../compile/manifest.js';
 import { ProjectError, WarehouseError, type Diagnostic } from '../errors.js';
 import { pidAlive } from '../run/cas-document.js';
@@ -20,7 +20,7 @@ import { counted } from '../format.js';
 import { copyLogLines, DEFAULT_MINIMUM, lastApply } from '../retention/retention.js';
 import { columnNamed } from '../adapters/adapter.js';
 import { durationBefore, formatDuration } from '../time/duration.js';
-import { REFILL_TABLE, refillRelation, STATE_TABLE, SyncConflict, type RetiredRows, type SyncColumn, type BatchFile, type BatchInfo, type SourceBatch, type StreamSpec, type SyncReader, caseClashes, cursorText, keyColumns, numbersAsText, primaryKeyOf, streamProblem } from './sync-types.js';
+import { REFILL_TABLE, STATE_TABLE, SyncConflict, type RetiredRows, type SyncColumn, type BatchFile, type BatchInfo, type SourceBatch, type StreamSpec, type SyncReader, caseClashes, cursorText, keyColumns, numbersAsText, primaryKeyOf, streamProblem } from './sync-types.js';
 import { docRef } from '../install.js';
 import { StreamBusy, type StreamLock } from './stream-lock.js';
 
@@ -183,6 +183,8 @@ async function retiredRows(s: SourceNode, columns: SyncColumn[], target: Adapter
 /** `sourceDbs`: the readers of the sync sources (`sync.from` targets), by target name. */
 export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, SyncReader>, target: Adapter, opts: SyncRunOptions): Promise<StreamResult[]> {
   const writer = target.syncWriter();
+  /** The table a --full-refresh refills beside the copy `rel` (`<table>__vigil_refill`, cut with a hash where the warehouse keeps shorter names). */
+  const refillOf = (rel: Relation): Relation => ({ ...rel, identifier: scratchIdentifier(target.dialect, rel.identifier, 'refill') });
   const results: StreamResult[] = [];
   // warnings said once a run (copyRetentionLog)
   const said: { floor?: boolean } = {};
@@ -246,13 +248,13 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
           // readers of the copy (a build, a BI tool) go on seeing it whole while the run refills a
           // table beside it, swapped in by one transaction at the end (was: emptied at once and
           // refilled batch by batch — a build meanwhile built from a partial copy without a word)
-          refill = refillRelation(rel);
+          refill = refillOf(rel);
           await writer.beginRefill(rel, refill, stateRel, refillState, stream, columns);
           opts.out(`  ${stream}: --full-refresh refills ${refill.schema}.${refill.identifier}; ${table} keeps its rows for its readers until the refill is complete, then takes the new ones in one transaction`);
         } else {
           if (opts.fullRefresh) await writer.reset(rel, stateRel, stream);
           // what a --full-refresh killed on the way left beside the copy (the stream's lease is this run's)
-          const left = writer.dropRefill ? refillRelation(rel) : undefined;
+          const left = writer.dropRefill ? refillOf(rel) : undefined;
           if (left && (await target.relationExists(left))) {
             await writer.dropRefill!(left, refillState, stream);
             opts.out(`  ${stream}: dropped ${left.schema}.${left.identifier}, left by a --full-refresh that did not finish (killed?): ${table} kept its rows and its cursor`);

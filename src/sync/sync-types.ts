@@ -7,7 +7,6 @@ import type { Adapter } from '../adapters/adapter.js';
 import type { Dialect, Relation } from '../adapters/dialect.js';
 import type { SourceNode } from '../compile/manifest.js';
 import { hostname } from 'node:os';
-import { createHash } from 'node:crypto';
 import { pidAlive, PROC_START, PROCESS_STARTED, procStart } from '../run/cas-document.js';
 import { diag, ProjectError } from '../errors.js';
 import { typeFamily } from '../adapters/type-family.js';
@@ -15,23 +14,6 @@ import { typeFamily } from '../adapters/type-family.js';
 export const STATE_TABLE = 'vigil_sync_state';
 /** The progress of `--full-refresh` runs refilling a table beside the copy (SyncWriter.beginRefill), in the state table's shape. */
 export const REFILL_TABLE = 'vigil_sync_refill';
-
-/**
- * The table a `--full-refresh` refills beside the copy `rel`: `<table>__vigil_refill`, shortened
- * with a hash of the name where that passes Postgres' 63 bytes (which would cut it silently — a
- * name cut back to the copy's own would be the copy).
- */
-export function refillRelation(rel: Relation): Relation {
-  const suffix = '__vigil_refill';
-  const whole = `${rel.identifier}${suffix}`;
-  if (Buffer.byteLength(whole) <= 63) return { ...rel, identifier: whole };
-  let head = '';
-  for (const ch of rel.identifier) {
-    if (Buffer.byteLength(head + ch) > 36) break;
-    head += ch;
-  }
-  return { ...rel, identifier: `${head}_${createHash('sha256').update(rel.identifier).digest('hex').slice(0, 12)}${suffix}` };
-}
 
 export type RunStatus = 'success' | 'error' | 'interrupted';
 
@@ -413,7 +395,7 @@ export interface SyncWriter {
   /**
    * --full-refresh of a copy that holds rows, on a warehouse whose other sessions read it while
    * the run refills it (Postgres, BigQuery; absent: reset() empties it in place — DuckDB, where
-   * one process has the file): the refill goes to `into` (refillRelation), an empty table of the
+   * one process has the file): the refill goes to `into` (scratchIdentifier's `<table>__vigil_refill`), an empty table of the
    * copy's `columns` (the synced ones), with its progress in `refillState` (REFILL_TABLE, the
    * state table's shape: nothing that reads vigil_sync_state sees it); the stream's own state
    * says it runs, its cursor as it was. What a run killed on the way left there is dropped first.
