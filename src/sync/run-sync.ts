@@ -460,7 +460,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
           }
           // (last_run_rows: what the copy took — none of a refill dropped)
           await writer.recordRun(stateRel, stream, 'interrupted', null, sourceMax, dropped ? 0 : rows, cursorZone);
-          const rest = intoState !== stateRel ? `the refill is dropped: ${table} keeps its rows and its cursor from before this run (run --full-refresh again to refill it)` : opts.mode === 'full' || opts.since ? 'the cursor stays where this pass found it or took it, whichever is later: a delta run goes on from there, and this pass is not resumed (run it again for the rest)' : 'the next run continues from its cursor';
+          const rest = dropped ? `the refill is dropped: ${table} keeps its rows and its cursor from before this run (run --full-refresh again to refill it)` : opts.mode === 'full' || opts.since ? 'the cursor stays where this pass found it or took it, whichever is later: a delta run goes on from there, and this pass is not resumed (run it again for the rest)' : 'the next run continues from its cursor';
           results.push({ stream, status: 'interrupted', rows, batches, seconds, message: `stopped after ${done}; ${rest}` });
         } else {
           if (refill) {
