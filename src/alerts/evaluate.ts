@@ -22,7 +22,7 @@ import type { SourceNode } from '../compile/manifest.js';
 import { advance, inActiveHours, judge, messageTemplates, readsSyncState, summaryOf, templateError, unknownTemplateNames, valueKindProblem, type InstanceState, type Transition } from './engine.js';
 import { alertEvents, statusSnapshot, writeAlertEvents } from './history.js';
 import type { LoadedRule } from './load-alerts.js';
-import { outboxNote, planNotifications, type OutboxEntry } from './notify.js';
+import { outboxNote, planNotifications, waitsNote, type OutboxEntry } from './notify.js';
 import type { AlertRule, ReceiverConfig, RoutesFile } from './schema.js';
 import { syncStateRows } from './sync-state.js';
 import type { StateDoc, StateStore } from './state.js';
@@ -667,7 +667,7 @@ export async function deliverOutbox(
         const e = entries[start];
         const waitsFor = e.items.map((x) => blocked.get(x.instance)).find((x) => x !== undefined);
         if (waitsFor) {
-          e.lastError = `waits for ${waitsFor.id} (${waitsFor.status}) to be settled: a later notification of the same alert never overtakes an earlier one`;
+          e.lastError = waitsNote(waitsFor.id, waitsFor.status);
           e.waitsFor = waitsFor.id;
           for (const x of e.items) blocked.set(x.instance, e);
           summary.pending++;

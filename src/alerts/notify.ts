@@ -115,6 +115,11 @@ export function keyRoute(key: string): string | undefined {
   return i < 0 ? undefined : key.slice(i + 1);
 }
 
+/** What a notification held back behind an earlier unsettled one (`id`, its `status`) says (outboxNote reads it back from an older Vigil's entry). */
+export function waitsNote(id: string, status: string): string {
+  return `waits for ${id} (${status}) to be settled: a later notification of the same alert never overtakes an earlier one`;
+}
+
 /**
  * An unsettled entry's note as things stand now: its last error, or, for one that waits for an
  * earlier notification, that one's current status (retried, sent or dropped since the run that
@@ -126,7 +131,7 @@ export function outboxNote(e: OutboxEntry, outbox: readonly OutboxEntry[]): stri
   if (id === undefined || e.status !== 'pending') return e.lastError;
   const w = outbox.find((x) => x.id === id);
   if (!w || w.status === 'sent') return `waited for ${id}, ${w ? 'sent' : 'dropped'} since: the next run sends it`;
-  return `waits for ${id} (${w.status}) to be settled: a later notification of the same alert never overtakes an earlier one`;
+  return waitsNote(id, w.status);
 }
 
 /**
