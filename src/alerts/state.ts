@@ -23,7 +23,7 @@ import { dirname } from 'node:path';
 import type { Adapter } from '../adapters/adapter.js';
 import { WarehouseError } from '../errors.js';
 import { writeProjectFile } from '../project/artifacts.js';
-import { casAppend, casWrite, leaseLive, pidAlive, PROC_START, procStart, PROCESS_STARTED, warehouseCas, type CasBackend, type CasDocument } from '../run/cas-document.js';
+import { casAppend, casWrite, leaseLive, PROC_START, processGone, PROCESS_STARTED, warehouseCas, type CasBackend, type CasDocument } from '../run/cas-document.js';
 import { redact } from '../secrets.js';
 import type { InstanceState, RuleRuntime } from './engine.js';
 import type { AlertEvent } from './history.js';
@@ -346,11 +346,7 @@ function mutexOwner(text: string): { who: string; gone: boolean } | undefined {
     return undefined;
   }
   if (!h || typeof h.pid !== 'number' || typeof h.host !== 'string') return undefined;
-  const who = `pid ${h.pid} on ${h.host}`;
-  if (h.host !== hostname()) return { who, gone: false };
-  // the same pid, started at another time, is another process
-  const start = typeof h.proc_start === 'string' ? procStart(h.pid) : undefined;
-  return { who, gone: !pidAlive(h.pid) || (start !== undefined && start !== h.proc_start) };
+  return { who: `pid ${h.pid} on ${h.host}`, gone: processGone({ host: h.host, pid: h.pid, proc_start: typeof h.proc_start === 'string' ? h.proc_start : undefined }) };
 }
 
 export function fileStore(path: string, leaseMs?: number, opts: { say?: (message: string) => void } = {}): StateStore {

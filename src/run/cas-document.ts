@@ -205,6 +205,20 @@ export function pidAlive(pid: number): boolean {
 }
 
 /**
+ * Whether the process recorded as `pid` on `host` (with its procStart as `proc_start`, when it
+ * had one) is gone: on this host, no such pid, or another process has it now (one started at
+ * another time); a stopped or zombie one (its start unreadable) counts as there. Another host's
+ * cannot be told: false.
+ */
+export function processGone(h: { host: string; pid: number; proc_start?: string }): boolean {
+  if (h.host !== hostname()) return false;
+  if (!pidAlive(h.pid)) return true;
+  if (!h.proc_start) return false;
+  const start = procStart(h.pid);
+  return start !== undefined && start !== h.proc_start;
+}
+
+/**
  * A lease still holds: not run out, and (on this host) its process still runs. A lease recorded
  * with this very pid on this host by a process that started at another time belonged to a
  * process that is gone (a container restarted with the same host name and pid), not to us.

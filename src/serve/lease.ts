@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname } from 'node:os';
 import type { Adapter } from '../adapters/adapter.js';
-import { casWrite, leaseLive, pidAlive, PROC_START, procStart, PROCESS_STARTED, warehouseCas } from '../run/cas-document.js';
+import { casWrite, leaseLive, PROC_START, processGone, PROCESS_STARTED, warehouseCas } from '../run/cas-document.js';
 import { redact } from '../secrets.js';
 
 export const LEASE_TABLE = 'vigil_serve_leases';
@@ -61,8 +61,7 @@ const streamBusy = (h: Holder) => `held by job ${h.job ?? '?'} on ${h.host} (pid
  * nothing tells which (was: "died with its process" for a holder only stopped, continued later).
  */
 export function leaseLost(h: Holder): string {
-  const started = h.host === hostname() && h.proc_start !== undefined ? procStart(h.pid) : undefined;
-  if (h.host === hostname() && (!pidAlive(h.pid) || (started !== undefined && started !== h.proc_start))) return `died with its process (pid ${h.pid} on ${h.host} is gone)`;
+  if (processGone(h)) return `died with its process (pid ${h.pid} on ${h.host} is gone)`;
   return `lost its lease: pid ${h.pid} on ${h.host} stopped renewing it until it ran out (the process died, hung, was stopped or lost its connection)`;
 }
 

@@ -7,7 +7,7 @@ import type { Adapter } from '../adapters/adapter.js';
 import type { Dialect, Relation } from '../adapters/dialect.js';
 import type { SourceNode } from '../compile/manifest.js';
 import { hostname } from 'node:os';
-import { pidAlive, PROC_START, PROCESS_STARTED, procStart } from '../run/cas-document.js';
+import { PROC_START, PROCESS_STARTED, processGone } from '../run/cas-document.js';
 import { diag, ProjectError } from '../errors.js';
 import { typeFamily } from '../adapters/type-family.js';
 
@@ -92,9 +92,8 @@ export function statusText(st: Pick<StreamState, 'last_status' | 'run_owner'>): 
   }
   if (typeof o.pid !== 'number' || typeof o.host !== 'string') return 'running';
   if (o.host !== hostname()) return `running (pid ${o.pid} on host ${o.host}: not this host, not checked)`;
-  // the same pid, started at another time, is another process
-  const alive = pidAlive(o.pid) && (!o.proc_start || !procStart(o.pid) || procStart(o.pid) === o.proc_start);
-  return alive ? `running (pid ${o.pid} on ${o.host})` : `interrupted (pid ${o.pid} on ${o.host} ended mid-run; the next run continues from the cursor)`;
+  // (the same pid, started at another time, is another process)
+  return !processGone({ host: o.host, pid: o.pid, proc_start: o.proc_start }) ? `running (pid ${o.pid} on ${o.host})` : `interrupted (pid ${o.pid} on ${o.host} ended mid-run; the next run continues from the cursor)`;
 }
 
 /** How a stream's table and its source's columns differ (SyncWriter.ensureTables). */
