@@ -1677,7 +1677,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         else {
           depends.push(...c.depends);
           if (c.calls.volatile) calls.volatile = true;
-          if (c.calls.varsUsed) argVars.varsUsed = { ...argVars.varsUsed, ...c.calls.varsUsed };
+          addVarsUsed(argVars, c.calls);
         }
         return c?.sql;
       };
@@ -2085,8 +2085,8 @@ function markVolatile(node: object, calls: RenderCalls): void {
   if (calls.volatile) Object.defineProperty(node, 'volatile', { value: true, enumerable: false });
 }
 
-/** `from`'s vars read into `into`'s (a second render: is_incremental() true). */
-function addVarsUsed(into: RenderCalls, from: RenderCalls): void {
+/** `from`'s vars read into `into`'s (a second render: is_incremental() true; a test's templated arguments). */
+function addVarsUsed(into: Pick<RenderCalls, 'varsUsed'>, from: Pick<RenderCalls, 'varsUsed'>): void {
   if (from.varsUsed) into.varsUsed = { ...into.varsUsed, ...from.varsUsed };
 }
 

@@ -195,7 +195,8 @@ export interface TestNode {
   /**
    * The part of depends_on it only runs after, reading nothing of it: the seed that fills the
    * source it tests (vigil build loads the seed first). Not a parent for selection: a source's
-   * test is selected, excluded and reached by graph operators with its source only, as dbt's.
+   * test comes with its source, not with the seed, and `--exclude` of the seed keeps it, as dbt's;
+   * the seed's graph operators (`seed+`, `@seed`, `state:modified+`) do reach it (selector.ts).
    */
   waits_for?: string[];
   /** A singular test's project macros, directly or through other macros (state:modified.macros). */
