@@ -924,9 +924,9 @@ export async function runRetry(o: Common & { threads: number; failFast?: boolean
     // still running (vigil serve's build, another terminal's): not retried beside it
     const p = last.process;
     if (p && p.host === (await import('node:os')).hostname() && p.pid !== process.pid) {
-      const { pidAlive, procStart } = await import('../run/cas-document.js');
-      const same = p.proc_start === undefined || procStart(p.pid) === p.proc_start;
-      if (pidAlive(p.pid) && same) {
+      // (a stopped one too — SIGSTOP, continued later, would run its nodes beside the retry — but not a zombie: it ended)
+      const { processGone } = await import('../run/cas-document.js');
+      if (!processGone(p)) {
         err(`error: the last vigil ${command}${on} (started ${last.metadata?.generated_at ?? 'at an unknown time'}) is still running (pid ${p.pid}, e.g. vigil serve's job): nothing is retried beside it; retry once it is done`);
         process.exitCode = 1;
         return;

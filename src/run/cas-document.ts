@@ -179,13 +179,18 @@ export const PROCESS_STARTED = new Date(Math.round(Date.now() - process.uptime()
 
 /** Linux: when process `pid` started, in clock ticks since boot (field 22 of /proc/<pid>/stat); undefined elsewhere. */
 export function procStart(pid: number | 'self'): string | undefined {
+  const s = procStat(pid);
+  // a zombie, or a stopped process (SIGSTOP, a frozen cgroup), runs no job: as gone
+  return s && !/^[ZXTt]$/.test(s.state) ? s.start : undefined;
+}
+
+/** Process `pid`'s state letter (R, S, D, T, t, Z, X) and start time in clock ticks, from /proc (undefined: not readable). */
+function procStat(pid: number | 'self'): { state: string; start: string } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // (the name in parentheses may hold spaces: the fields are counted after its closing one, from field 3)
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // a zombie, or a stopped process (SIGSTOP, a frozen cgroup), runs no job: as gone
-    if (/^[ZXTt]$/.test(fields[0])) return undefined;
-    return fields[19];
+    return { state: fields[0], start: fields[19] };
   } catch {
     return undefined;
   }
@@ -206,16 +211,22 @@ export function pidAlive(pid: number): boolean {
 
 /**
  * Whether the process recorded as `pid` on `host` (with its procStart as `proc_start`, when it
- * had one) is gone: on this host, no such pid, or another process has it now (one started at
- * another time); a stopped or zombie one (its start unreadable) counts as there. Another host's
- * cannot be told: false.
+ * had one) is gone: on this host, no such pid, a zombie (it ended; its parent has not collected
+ * it — a container whose first process reaps none keeps it for good), or another process has it
+ * now (one started at another time). A stopped one (SIGSTOP: it may be continued) counts as
+ * there. Another host's cannot be told: false.
  */
 export function processGone(h: { host: string; pid: number; proc_start?: string }): boolean {
   if (h.host !== hostname()) return false;
-  if (!pidAlive(h.pid)) return true;
+  if (processEnded(h.pid)) return true;
   if (!h.proc_start) return false;
-  const start = procStart(h.pid);
-  return start !== undefined && start !== h.proc_start;
+  const s = procStat(h.pid);
+  return s !== undefined && s.start !== h.proc_start;
+}
+
+/** Whether process `pid` on this host has ended: no such pid, or a zombie (ended, not yet collected by its parent). */
+function processEnded(pid: number): boolean {
+  return !pidAlive(pid) || /^[ZX]$/.test(procStat(pid)?.state ?? '');
 }
 
 /**
@@ -232,7 +243,7 @@ export function leaseLive(h: LeaseHolder | undefined, now = Date.now(), leaseMs 
   if (!h) return false;
   const here = h.host === hostname();
   if (here && h.pid === process.pid && h.started !== undefined && h.started !== PROCESS_STARTED) return false;
-  if (here && !pidAlive(h.pid)) return false;
+  if (here && processEnded(h.pid)) return false;
   // (for one lease more at most: a holder that has not renewed by then is wedged, whatever its pid.
   // until − since is a lease only until the first renewal: after a 3 h run it was 3 h)
   const lease = typeof h.lease_ms === 'number' ? h.lease_ms : (h.since ? Math.min(leaseMs, Math.max(0, Date.parse(h.until) - Date.parse(h.since))) : 0);

@@ -361,6 +361,13 @@ describe('vigil retry', () => {
     expect(busy.code, busy.stdout + busy.stderr).toBe(1);
     expect(busy.stderr).toMatch(new RegExp(`the last vigil build on target dev \\(started .*\\) is still running \\(pid ${child.pid}, `));
     expect(busy.stdout).not.toMatch(/Retrying|OK created/);
+    // nor beside it stopped (SIGSTOP; continued later, it would run them again): was retried as "killed?"
+    child.kill('SIGSTOP');
+    await new Promise((r) => setTimeout(r, 200));
+    const stopped = vigil(dir, ['retry']);
+    expect(stopped.code, stopped.stdout + stopped.stderr).toBe(1);
+    expect(stopped.stderr).toMatch(/is still running \(pid \d+, /);
+    expect(stopped.stdout).not.toMatch(/Retrying|OK created/);
     child.kill('SIGKILL');
     await new Promise((r) => child.on('close', r));
     const rr = JSON.parse(readFileSync(join(dir, 'target/run_results.json'), 'utf8'));

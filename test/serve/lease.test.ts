@@ -8,9 +8,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostname } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
-import { leaseLive, PROC_START, procStart, PROCESS_STARTED } from '../../src/run/cas-document.js';
+import { leaseLive, PROC_START, procStart, processGone, PROCESS_STARTED } from '../../src/run/cas-document.js';
 import { JobLeases, LEASE_TABLE, leaseLost, type LeaseDoc } from '../../src/serve/lease.js';
 
 let db: DuckDbAdapter;
@@ -140,6 +141,38 @@ describe('job leases', () => {
       child.kill('SIGKILL');
     }
     expect(leaseLost({ owner: 'x', host: 'elsewhere', pid: 7, since: past, until: past })).toMatch(/^lost its lease: pid 7 on elsewhere stopped renewing it/);
+  });
+
+  it('a zombie (a process that ended and that its parent has not collected: a container whose first process reaps none keeps it for good) is gone: its lease holds nothing, status does not say it runs (was: "running" as long as the zombie stayed)', async () => {
+    // sh starts a short child, then becomes sleep, which never collects it: a zombie for 30 s
+    const parent = spawn('sh', ['-c', 'sleep 0.05 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const pid = Number(await new Promise<string>((r) => parent.stdout!.once('data', (b: Buffer) => r(String(b).trim()))));
+      const start = procStart(pid);
+      expect(start).toMatch(/^\d+$/);
+      const until = new Date(Date.now() + 60_000).toISOString();
+      expect(processGone({ host: hostname(), pid, proc_start: start })).toBe(false);
+      expect(leaseLive({ host: hostname(), pid, proc_start: start, until })).toBe(true);
+      for (let i = 0; i < 100 && procStart(pid) !== undefined; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(readFileSync(`/proc/${pid}/stat`, 'utf8')).toMatch(/\) Z /);
+      expect(processGone({ host: hostname(), pid, proc_start: start })).toBe(true);
+      expect(processGone({ host: hostname(), pid })).toBe(true);
+      expect(leaseLive({ host: hostname(), pid, proc_start: start, until })).toBe(false);
+    } finally {
+      parent.kill('SIGKILL');
+    }
+    // a stopped one may be continued: there
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      const start = procStart(child.pid!);
+      child.kill('SIGSTOP');
+      await new Promise((r) => setTimeout(r, 200));
+      expect(processGone({ host: hostname(), pid: child.pid!, proc_start: start })).toBe(false);
+      expect(processGone({ host: hostname(), pid: child.pid!, proc_start: '1' })).toBe(true);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 
   it('a holder that renewed through a long run and then stopped keeps the job one lease past its until, not one lease plus how long it had run', async () => {
