@@ -1507,19 +1507,27 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         ds.push(diag('E_REF', `ref('${r}') not found${hint ? ` — did you mean '${hint}'?` : ''}`, { file, ...shift(locate(text, callFinder('ref', r))) }));
       }
     }
+    // the seeds that fill a source it reads (it waits for them, as a model does)
+    const fills: string[] = [];
     for (const [s, tb] of calls.sources) {
       const sid = `source.${projectName}.${s}.${tb}`;
-      if (sources.has(sid)) depends.push(sid);
-      else {
+      if (sources.has(sid)) {
+        depends.push(sid);
+        const seed = seedByRelation.get(relKey(sources.get(sid)!.relation));
+        if (seed) fills.push(seed.unique_id);
+      } else {
         ok = false;
         const d = unknownSource(s, tb, sources, { path: file, text } as RawFile, unvalidated);
         if (d) ds.push({ ...d, ...shift(d) });
       }
     }
     if (!ok) return undefined;
-    if (part) return { sql: stripSemicolon(resolve(out, how.self)), ...(outIncremental === undefined ? {} : { sqlIncremental: stripSemicolon(resolve(outIncremental, how.self)) }), depends, calls };
+    // (run order only — waits_for — unless it reads the seed by ref() too)
+    const waits = [...new Set(fills)].filter((f) => !depends.includes(f));
+    depends.push(...waits);
+    if (part) return { sql: stripSemicolon(resolve(out, how.self)), ...(outIncremental === undefined ? {} : { sqlIncremental: stripSemicolon(resolve(outIncremental, how.self)) }), depends, waits, calls };
     const fake: ModelDraft = { file: { path: file, text }, name: file, calls, sql: out, failed: false, config: { materialized: 'ephemeral', tags: [] } };
-    return { sql: withEphemerals(fake, stripSemicolon(resolve(out, undefined))), depends, calls };
+    return { sql: withEphemerals(fake, stripSemicolon(resolve(out, undefined))), depends, waits, calls };
   };
 
   /** The name a generic test is given when it has no `name:`: the test, what it is on, its column (or columns). */
@@ -1700,7 +1708,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     if (g === 'accepted_values') sqlArgs.values = (sqlArgs.values as unknown[]).map((v, i) => (typeof v === 'number' ? yamlNumber(v, t.src.scalarAt([...t.path, g, ...('values' in rawArgs ? [] : ['config']), 'values', i])?.source) : v));
     // a test of a source that a seed fills waits for the seed (run order only: waits_for)
     const fillingSeed = onUid.startsWith('source.') ? seedByRelation.get(relKey(sources.get(onUid)!.relation)) : undefined;
-    if (fillingSeed) depends.push(fillingSeed.unique_id);
+    // (and, below, a relationships test to a source a seed fills: for that seed)
+    const fills = fillingSeed ? [fillingSeed.unique_id] : [];
     let toRelation: string | undefined;
     let toRelationFilter: string | undefined;
     if (g === 'relationships') {
@@ -1738,6 +1747,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         }
         toRelation = dialect.relation(s.relation);
         depends.push(s.unique_id);
+        const seed = seedByRelation.get(relKey(s.relation));
+        if (seed) fills.push(seed.unique_id);
       } else {
         ds.push(diag('E_TEST', `relationships: 'to' must be ref('model') or source('src', 'table'), got '${to}'`, { file: t.file, ...t.src.locate([...t.path, g, 'to']) }));
         return;
@@ -1774,9 +1785,9 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       column: t.column,
       // (its configs — severity, where; their `config:` block — are state:modified.configs, as in dbt; its tags are no change)
       checksum,
-      depends_on: [...new Set(depends)],
       // (unless the test reads the seed too: a relationships test to ref('the_seed'))
-      ...(fillingSeed && depends.filter((x) => x === fillingSeed.unique_id).length === 1 ? { waits_for: [fillingSeed.unique_id] } : {}),
+      depends_on: [...new Set([...depends, ...fills])],
+      ...(fills.some((f) => !depends.includes(f)) ? { waits_for: [...new Set(fills.filter((f) => !depends.includes(f)))] } : {}),
       ...(argMacros.length ? { depends_on_macros: macroClosure(argMacros) } : {}),
       ...varsOf(argVars),
       // a column's tags are its tests' (dbt: they apply to every test of that column)
@@ -1911,6 +1922,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       severity,
       checksum: sha(f.text),
       depends_on: c.depends,
+      // a source it reads that a seed fills: it waits for the seed and goes with the source, as a source's generic tests do (was: ran before the seed loaded, failed, and the models after it were skipped)
+      ...(c.waits.length ? { waits_for: c.waits } : {}),
       ...macroDeps(f.text),
       ...varsOf(c.calls),
       tags: asArray(cfg.data.tags),

@@ -526,6 +526,34 @@ describe('selectNodes: a source a seed fills, a snapshot file, properties YAML (
   });
 });
 
+describe('a singular test, or a relationships test to a source that a seed fills', () => {
+  const dir = makeProject({
+    'project.yaml': BASIC_PROJECT_YAML.replace('name: fixture', 'name: sy'),
+    'seeds/sample_events.csv': 'event_id,status\n1,ok\n2,error\n',
+    'models/sources.yml': 'sources:\n  - name: app\n    schema: analytics\n    tables:\n      - name: events\n        identifier: sample_events\n',
+    'models/other.sql': "{{ config(materialized='table') }}\nselect 'ok' as status",
+    'models/other.yml': "models:\n  - name: other\n    columns:\n      - name: status\n        tests:\n          - relationships:\n              to: source('app', 'events')\n              field: status\n",
+    'tests/events_ok.sql': "select * from {{ source('app', 'events') }} where status is null",
+    'tests/reads_both.sql': "select * from {{ source('app', 'events') }} join {{ ref('sample_events') }} using (event_id) where 1 = 0",
+  });
+  afterAll(() => removeDir(dir));
+  const m = compileProject(loadProject(dir), { env: {} }).manifest;
+  const ls = (s: string[] | undefined, ex?: string[]) => names(withTests(m, selectNodes(m, s, ex)));
+  it('waits for the seed in a build (were: run before the seed loaded — "Table with name sample_events does not exist" — and the models after them skipped) and goes with the source, as its generic tests do', () => {
+    const plan = planRun(m, { command: 'build' });
+    for (const t of ['test.sy.events_ok', 'test.sy.reads_both']) expect(plan.waitsFor.get(t)).toContain('seed.sy.sample_events');
+    const rel = plan.nodes.find((n) => n.name === 'relationships_other_status')!;
+    expect(plan.waitsFor.get(rel.unique_id)).toContain('seed.sy.sample_events');
+    // run order only: excluding the seed keeps them (the table as it is), selecting the seed alone brings none of them (but the test that reads it by ref())
+    expect(ls(undefined, ['sample_events'])).toEqual(expect.arrayContaining(['events_ok', 'relationships_other_status']));
+    expect(ls(['sample_events'])).toEqual(['reads_both', 'sample_events']);
+    expect(ls(['sample_events+'])).toEqual(expect.arrayContaining(['events_ok', 'reads_both']));
+    // one that reads the seed by ref() too depends on it for selection as well
+    expect(m.nodes['test.sy.reads_both']).not.toHaveProperty('waits_for');
+    expect(ls(undefined, ['sample_events'])).not.toContain('reads_both');
+  });
+});
+
 describe('graph', () => {
   it('finds cycles and orders acyclic graphs deterministically', () => {
     const g = buildGraph(new Map([['a', ['b']], ['b', ['c']], ['c', ['a']], ['d', []], ['e', ['d']]]));
