@@ -34,7 +34,7 @@ import { PYYAML_RESOLVERS } from './pyyaml-scalars.js';
 /** A plain scalar dbt reads as a float (PyYAML's resolver): `2.0`, `1.5e+3`. */
 const PYYAML_FLOAT = PYYAML_RESOLVERS.find((r) => r.name === 'float')!.test;
 import { showPath } from './issues.js';
-import { keptOnlyQuoted, readHeader, seedColumnName, seedColumnTypes } from '../seeds/seed-csv.js';
+import { keptOnlyQuoted, readCsv, readHeader, readSeedFile, seedColumnName, seedColumnTypes } from '../seeds/seed-csv.js';
 import { MATERIALIZATIONS, MODEL_CONFIG_KEYS, ModelConfigSchema, PropertiesFileSchema, SeedConfigSchema, SingularTestConfigSchema, SNAPSHOT_CONFIG_KEYS, UNSUPPORTED_SNAPSHOT_KEYS } from './schema.js';
 import { docRef } from '../install.js';
 import { typeFamily } from '../adapters/type-family.js';
@@ -212,12 +212,16 @@ export interface ProjectConversion {
   project: Map_;
   /** seed name -> config from dbt_project.yml's seeds: tree */
   seedConfigs: Map<string, Map_>;
+  /** model name -> config from dbt_project.yml's models: tree at the model itself (`staging: stg_a: +materialized: table`) */
+  modelConfigs: Map<string, Map_>;
 }
 
 export interface ProjectLayout {
   /** folders (relative to the Vigil models path) that hold a model, e.g. 'staging', 'marts/finance' */
   modelFolders: Set<string>;
   modelNames: Set<string>;
+  /** each model's folder (relative to the Vigil models path, '' at its root) */
+  modelFolderOf?: Map<string, string>;
   /** seeds by name -> path relative to the Vigil seeds path ('raw/raw_orders.csv') */
   seeds: Map<string, string>;
   /** Vigil paths that differ from the defaults */
@@ -305,6 +309,7 @@ export function convertDbtProjectFile(info: DbtProjectInfo, layout: ProjectLayou
   const models = v.models === undefined || v.models === null ? undefined : convertModelTree(v.models, info, layout, f, scan);
   if (models?.defaults) project.defaults = models.defaults;
   if (models?.tree) project.models = models.tree;
+  const modelConfigs = models?.modelConfigs ?? new Map<string, Map_>();
   const seedConfigs = v.seeds === undefined || v.seeds === null ? new Map<string, Map_>() : seedTreeConfigs(v.seeds, info, layout, f);
 
   const consumed = new Set(['name', 'version', 'profile', 'config-version', 'require-dbt-version', 'vars', 'models', 'seeds', 'clean-targets', 'on-run-start', 'on-run-end',
@@ -334,7 +339,7 @@ export function convertDbtProjectFile(info: DbtProjectInfo, layout: ProjectLayou
     f.nc(file, line([k]), `${k}: not converted${why[k] ? ` (${why[k]})` : ' (not a setting Vigil has)'}`);
   }
   if (v['docs-paths'] !== undefined) f.note(file, line(['docs-paths']), 'docs-paths: Vigil reads {% docs %} blocks from .md files under the models, seeds and snapshots folders: those found elsewhere are copied under models/_dbt_docs/');
-  return { project, seedConfigs };
+  return { project, seedConfigs, modelConfigs };
 }
 
 /** A string of a value that holds Jinja (`{{ target.name }}`), if any. */
@@ -353,13 +358,15 @@ function jinjaIn(v: unknown): string | undefined {
  * name, folders, +configs). dbt combines the two levels as Vigil combines defaults and folders:
  * the project's level wins a config, tags and hooks add up (the outer first), meta merges key by key.
  */
-function convertModelTree(tree: unknown, info: DbtProjectInfo, layout: ProjectLayout, f: Findings, scan: ScanOptions): { defaults?: Map_; tree?: Map_ } | undefined {
+function convertModelTree(tree: unknown, info: DbtProjectInfo, layout: ProjectLayout, f: Findings, scan: ScanOptions): { defaults?: Map_; tree?: Map_; modelConfigs: Map<string, Map_> } | undefined {
   const file = DBT_FILE;
   const loc = (path: (string | number)[]) => info.yaml.locate(['models', ...path], true).line;
   if (!isObj(tree)) {
     f.nc(file, loc([]), 'models: is not a mapping: not converted');
     return undefined;
   }
+  // configs at a model's own path, as dbt matches them (its folders, then its name): written to its YAML entry
+  const modelConfigs = new Map<string, Map_>();
   const walk = (node: Map_, prefix: string, path: (string | number)[]): Map_ => {
     const out: Map_ = {};
     for (const [key, value] of Object.entries(node)) {
@@ -401,7 +408,10 @@ function convertModelTree(tree: unknown, info: DbtProjectInfo, layout: ProjectLa
         continue;
       }
       if (!layout.modelFolders.has(folder)) {
-        if (layout.modelNames.has(key)) f.nc(file, at.line, `models: ${showPath([...path, key])}: configs for the one model '${key}': Vigil's folder configs name folders; set them in the model's config() or its YAML config:`);
+        if (layout.modelFolderOf?.get(key) === prefix.replace(/\/$/, '')) {
+          const own = walk(value, `${folder}/`, [...path, key]);
+          if (Object.keys(own).length) modelConfigs.set(key, Object.fromEntries(Object.entries(own).map(([k, x]) => [k.replace(/^\+/, ''), x])));
+        } else if (layout.modelNames.has(key)) f.nc(file, at.line, `models: ${showPath([...path, key])}: the model '${key}' is not in ${prefix ? `the folder ${prefix.replace(/\/$/, '')}` : 'the models folder itself'}: dbt applies these configs to no model (an unused config path): not converted`);
         else f.nc(file, at.line, `models: ${showPath([...path, key])}: no folder ${folder} holds a model: not converted`);
         continue;
       }
@@ -422,6 +432,7 @@ function convertModelTree(tree: unknown, info: DbtProjectInfo, layout: ProjectLa
   const defaults = Object.fromEntries(Object.entries(walk(top, '', [])).map(([k, x]) => [k.replace(/^\+/, ''), x]));
   const converted = walk(own, '', [info.name]);
   return {
+    modelConfigs,
     defaults: Object.keys(defaults).length ? defaults : undefined,
     // the project's name first, as in dbt_project.yml (unless a folder has that name too)
     tree: !Object.keys(converted).length ? undefined : layout.modelFolders.has(info.name) ? converted : { [info.name]: converted },
@@ -462,9 +473,73 @@ function seedTypesOf(warehouse: string | undefined): DbtSeedTypes {
   return (warehouse !== undefined ? getWarehouse(warehouse)?.dbtSeedTypes : undefined) ?? STANDARD_SEED_TYPES;
 }
 
+// dbt's seed loader types a column as agate does (dbt-common's build_type_tester): the first of
+// Number, Date (strptime %Y-%m-%d), DateTime (%Y-%m-%d %H:%M:%S), ISO 8601 with a T, Boolean that
+// takes every value, else Text; a value is NULL when trimmed and lower-cased it is '' or 'null'.
+// These read what agate accepts narrowly: a column is said to differ only when dbt surely reads it so.
+const AGATE_CURRENCY = ['؋', '$', 'ƒ', '៛', '¥', '₡', '₱', '£', '€', '¢', '﷼', '₪', '₩', '₭', '₮', '₦', '฿', '₤', '₫'];
+const PY_DECIMAL = /^\s*[+-]?(?:(?:\d(?:_?\d)*)(?:\.(?:\d(?:_?\d)*)?)?|\.\d(?:_?\d)*)(?:[eE][+-]?\d(?:_?\d)*)?\s*$|^\s*[+-]?(?:inf|infinity|nan)\s*$/i;
+const PY_YMD = '(\\d{4})-(1[0-2]|0[1-9]|[1-9])-(3[01]|[12]\\d|0[1-9]|[1-9])';
+const PY_DATE = new RegExp(`^${PY_YMD}$`);
+const PY_DATETIME = new RegExp(`^${PY_YMD}\\s+(2[0-3]|[01]\\d|\\d):([0-5]\\d|\\d):([0-5]\\d|\\d)$`);
+const stripChar = (s: string, c: string) => s.replace(new RegExp(`^[${c}]+|[${c}]+$`, 'gu'), '');
+/** agate's Number.cast: %, a leading minus, currency signs and thousands separators dropped, then Python's Decimal(). */
+function agateNumber(v: string): boolean {
+  let d = stripChar(v.trim(), '%');
+  if (d.startsWith('-')) d = d.slice(1);
+  for (const c of AGATE_CURRENCY) d = stripChar(d, c === '$' ? '\\$' : c);
+  return PY_DECIMAL.test(d.replace(/,/g, ''));
+}
+/** A real date from year 1 (Python's strptime refuses 2020-02-30 and year 0). */
+function realDate(m: RegExpExecArray | null): boolean {
+  if (!m) return false;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  return y >= 1 && d <= new Date(Date.UTC(2000, mo, 0)).getUTCDate() - (mo === 2 && !(y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0)) ? 1 : 0);
+}
+const agateDate = (v: string) => realDate(PY_DATE.exec(v.trim()));
+const agateDateTime = (v: string) => realDate(PY_DATETIME.exec(v.trim()));
+const agateNull = (v: string | null) => v === null || ['', 'null'].includes(v.trim().toLowerCase());
+
+/**
+ * The columns Vigil types otherwise than dbt's seed loader, as found in the values: text Vigil
+ * loads where dbt reads numbers ('1,000', '$5', '12%'), dates (2020-1-5) or timestamps
+ * (2020-01-05 1:02:03); a timestamp Vigil loads where dbt reads text (2024-01-01 10:00: no
+ * seconds; or a space in one row and a T in another). Columns with column_types are left out.
+ */
+function seedInferenceDifferences(abs: string, delimiter: string, cols: Array<{ name: string; type?: CanonicalType }>, declared: Map<string, string>): { said: string[]; asText: Set<string> } {
+  const said: string[] = [];
+  const asText = new Set<string>();
+  const todo = cols.map((c, i) => ({ ...c, i })).filter((c) => !declared.has(c.name) && (c.type === 'string' || c.type === 'timestamp'));
+  if (!todo.length) return { said, asText };
+  let records: Array<Array<string | null>>;
+  try {
+    const r = readCsv(readSeedFile(abs), delimiter);
+    if (!('records' in r)) return { said, asText };
+    records = r.records.filter((row) => row.length > 1 || !agateNull(row[0] ?? null)).slice(1);
+  } catch {
+    return { said, asText };
+  }
+  for (const c of todo) {
+    const values = records.map((row) => row[c.i] ?? null).filter((v): v is string => !agateNull(v));
+    if (!values.length) continue;
+    const first = (plain: RegExp) => values.find((v) => !plain.test(v)) ?? values[0];
+    if (c.type === 'string') {
+      const plain = /^[+-]?\d+(\.\d+)?$/;
+      const n = first(plain);
+      if (values.every(agateNumber)) said.push(`${c.name} loads as text, where dbt reads '${n}' as a number${plain.test(n) ? ': give it column_types decimal(p,s) to load numbers' : ' (agate drops thousands separators, a currency sign and %): write plain numbers to load numbers'}`);
+      else if (values.every(agateDate)) said.push(`${c.name} loads as text, where dbt reads '${first(/^\d{4}-\d\d-\d\d$/)}' as a date: write dates as YYYY-MM-DD to load dates`);
+      else if (values.every(agateDateTime)) said.push(`${c.name} loads as text, where dbt reads '${first(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/)}' as a timestamp: write YYYY-MM-DD HH:MM:SS to load timestamps`);
+    } else if (!values.every(agateDateTime) && !values.every((v) => v.split('T').length === 2)) {
+      asText.add(c.name);
+      said.push(`${c.name} loads as timestamp with time zone, where dbt reads '${values.find((v) => !agateDateTime(v))}' as text (its seed loader takes YYYY-MM-DD HH:MM:SS, or ISO 8601 with a T, in every row): give it column_types: {${c.name}: text} to keep it text`);
+    }
+  }
+  return { said, asText };
+}
+
 /**
  * The columns of a seed (its CSV at `abs`, its converted config) that Vigil loads as another type
- * than dbt: a timestamp (dbt's has no time zone, unless column_types gives one: `timestamptz`), a numeric or decimal without precision (a float), a column_types type narrower than the
+ * than dbt: a column dbt's agate reads as another type than Vigil's inference (seedInferenceDifferences), a timestamp (dbt's has no time zone, unless column_types gives one: `timestamptz`), a numeric or decimal without precision (a float), a column_types type narrower than the
  * one Vigil loads (seedTypeNarrowing: `integer`, `varchar(3)`, `real`), and on Postgres a column
  * of numbers with decimals (dbt-postgres infers numeric).
  */
@@ -475,9 +550,10 @@ function seedTypeDifferences(abs: string, config: Map_, warehouse: unknown): str
   const cols = cfg.success ? seedColumnTypes(abs, cfg.data) : undefined;
   if (!cols) return [];
   const declared = new Map(Object.entries(cfg.success ? cfg.data.column_types ?? {} : {}).map(([k, v]) => [seedColumnName(k, cfg.data!), v]));
-  const out: string[] = [];
+  const inferred0 = seedInferenceDifferences(abs, cfg.success ? cfg.data.delimiter ?? ',' : ',', cols, declared);
+  const out: string[] = [...inferred0.said];
   // (not one column_types gives a time zone in dbt too: timestamptz, or BigQuery's TIMESTAMP)
-  const ts = cols.filter((c) => c.type === 'timestamp' && typeFamily(declared.get(c.name) ?? 'datetime', seedTypesOf(w).bareTimestamp) !== 'instant').map((c) => c.name);
+  const ts = cols.filter((c) => c.type === 'timestamp' && !inferred0.asText.has(c.name) && typeFamily(declared.get(c.name) ?? 'datetime', seedTypesOf(w).bareTimestamp) !== 'instant').map((c) => c.name);
   if (ts.length) out.push(`${ts.join(', ')} load${ts.length === 1 ? 's' : ''} as timestamp with time zone (a value without an offset is UTC), where dbt loads timestamp (without time zone)`);
   const bare = cols.filter((c) => c.type === 'float' && !c.decimal && /^\s*(numeric|decimal)\s*$/i.test(declared.get(c.name) ?? '')).map((c) => c.name);
   if (bare.length) out.push(`${bare.join(', ')} (numeric without a precision) load${bare.length === 1 ? 's' : ''} as float (double): write decimal(p,s) in column_types for an exact type`);
@@ -968,6 +1044,8 @@ export interface PropertiesContext {
   fixtures: Map<string, string>;
   /** filled here: the config of each seed with an entry in a properties file, dbt_project.yml's merged in */
   seedEntries?: Map<string, Map_>;
+  /** model configs from dbt_project.yml, merged into the model's entry (names merged are removed) */
+  modelConfigs?: Map<string, Map_>;
 }
 
 type Path = Array<string | number>;
@@ -1216,7 +1294,9 @@ export function convertPropertiesYaml(text: string, file: string, ctx: Propertie
         if (k !== 'description') {
           // a data test's SQL arguments are rendered (compile-project.ts), as in dbt
           const testArg = TEST_TEMPLATE_ARGS.includes(k) && path.some((p) => p === 'tests' || p === 'data_tests');
-          if (!testArg && /\{\{|\{%/.test(v.value)) nc([...path, k], `${showPath([...path, k])}: Jinja in a YAML value is not rendered by Vigil: '${v.value}' is read as written`, v);
+          // and a config's hooks, rendered as they run (their {sql: ...} form too)
+          const hook = path.includes('config') && [...path, k].some((p) => p === 'pre_hook' || p === 'post_hook');
+          if (!testArg && !hook && /\{\{|\{%/.test(v.value)) nc([...path, k], `${showPath([...path, k])}: Jinja in a YAML value is not rendered by Vigil: '${v.value}' is read as written`, v);
           continue;
         }
         // doc('this_project', 'name') is doc('name') in Vigil
@@ -1450,6 +1530,36 @@ export function convertPropertiesYaml(text: string, file: string, ctx: Propertie
     changed = true;
     ctx.seedEntries?.set(name, m.toJSON() as Map_);
     note(['seeds', i], `seed '${name}': its configs from dbt_project.yml are written under config:`, s);
+  }
+
+  // ---- models: configs dbt_project.yml gives the model itself, under the entry's own (which win
+  // a key, as the properties file wins over dbt_project.yml in dbt); tags and hooks add up, dbt_project.yml's
+  // first; meta merges key by key (into a meta: beside config: when the entry has one)
+  for (const [mm, i] of mapItems(seqOf(root, 'models'))) {
+    const name = String(mm.get('name') ?? '');
+    const cfg = ctx.modelConfigs?.get(name);
+    if (!cfg) continue;
+    ctx.modelConfigs!.delete(name);
+    const own: unknown = mm.get('config', true);
+    let m: YAMLMap;
+    if (isMap(own)) m = own;
+    else {
+      m = doc.createNode({}) as YAMLMap;
+      mm.set('config', m);
+    }
+    const beside: unknown = mm.get('meta', true);
+    for (const [k, v] of Object.entries(cfg)) {
+      const cur: unknown = k === 'meta' && isMap(beside) ? beside : m.get(k, true);
+      if ((k === 'tags' || k === 'pre_hook' || k === 'post_hook') && cur !== undefined) {
+        const mine = isSeq(cur) ? cur.toJSON() : isScalar(cur) ? cur.value : isMap(cur) ? cur.toJSON() : undefined;
+        const both = [...asList(v), ...asList(mine)];
+        m.set(k, doc.createNode(k === 'tags' ? [...new Set(both)] : both));
+      } else if (k === 'meta' && isMap(cur) && isObj(v)) {
+        for (const [mk, mv] of Object.entries(v)) if (!cur.has(mk)) cur.set(mk, doc.createNode(mv));
+      } else if (cur === undefined) m.set(k, doc.createNode(v));
+    }
+    changed = true;
+    note(['models', i], `model '${name}': its configs from dbt_project.yml's models: tree are written under config:`, mm);
   }
 
   // ---- snapshots: Vigil's YAML snapshots have a relation; the properties of SQL snapshots are kept, their config is not
@@ -1800,15 +1910,17 @@ export function convertDbtProject(src: string, dest: string, opts: ConvertOption
   // layout: model folders and names, seeds
   const modelFolders = new Set<string>();
   const modelNames = new Set<string>();
+  const modelFolderOf = new Map<string, string>();
   for (const m of models) {
     if (!SQL_FILE.test(m.rel)) continue;
     modelNames.add(m.rel.replace(/^.*\//, '').replace(SQL_FILE, ''));
+    modelFolderOf.set(m.rel.replace(/^.*\//, '').replace(SQL_FILE, ''), m.rel.includes('/') ? m.rel.replace(/\/[^/]*$/, '') : '');
     const parts = m.rel.split('/').slice(0, -1);
     for (let i = 1; i <= parts.length; i++) modelFolders.add(parts.slice(0, i).join('/'));
   }
   const seedMap = new Map<string, string>();
   for (const s of seeds) if (/\.csv$/i.test(s.rel)) seedMap.set(s.rel.replace(/^.*\//, '').replace(/\.csv$/i, ''), s.rel);
-  const layout: ProjectLayout = { modelFolders, modelNames, seeds: seedMap, paths, packages };
+  const layout: ProjectLayout = { modelFolders, modelNames, modelFolderOf, seeds: seedMap, paths, packages };
   const conv = convertDbtProjectFile(info, layout, f);
 
   // dbt quotes a seed's column names unless quote_columns: false (the default of Postgres' and
@@ -1900,7 +2012,7 @@ export function convertDbtProject(src: string, dest: string, opts: ConvertOption
   };
   const fixtures = new Map<string, string>();
   for (const t of tests) if (/^fixtures\/.+\.csv$/i.test(t.rel)) fixtures.set(t.rel.replace(/^.*\//, '').replace(/\.csv$/i, ''), t.dest);
-  const ctx: PropertiesContext = { project: info.name, docs, seedConfigs: conv.seedConfigs, fixtures, seedEntries: new Map() };
+  const ctx: PropertiesContext = { project: info.name, docs, seedConfigs: conv.seedConfigs, fixtures, seedEntries: new Map(), modelConfigs: conv.modelConfigs };
   const destNames = new Set<string>();
   const unique = (file: { from: string; dest: string }) => {
     if (destNames.has(file.dest)) {
@@ -1990,6 +2102,13 @@ export function convertDbtProject(src: string, dest: string, opts: ConvertOption
     const entries = [...ctx.seedConfigs].map(([name, config]) => ({ name, config }));
     plan.push({ rel, data: `${SEED_CONFIGS_HEADER}\n${stringify({ seeds: entries }, { lineWidth: 0 })}`, converted: true });
   }
+  // models configured at their own path in dbt_project.yml without an entry in any properties file: one new file
+  if (ctx.modelConfigs!.size) {
+    let rel = `${destDir.models}/_model_configs.yml`;
+    for (let i = 2; destNames.has(rel); i++) rel = `${destDir.models}/_model_configs_${i}.yml`;
+    const entries = [...ctx.modelConfigs!].map(([name, config]) => ({ name, config }));
+    plan.push({ rel, data: `${MODEL_CONFIGS_HEADER}\n${stringify({ models: entries }, { lineWidth: 0 })}`, converted: true });
+  }
 
   // ---- write
   const result: ConvertResult = { source, root, name: String(p.name), files: [], kept: [], gitignore: [], removed: [], notConverted: f.notConverted, notes: f.notes, env: f.env, profiles: profilesPath, profilesFrom, profilesSearched };
@@ -2016,6 +2135,7 @@ export function convertDbtProject(src: string, dest: string, opts: ConvertOption
     const planned = new Set(plan.map((x) => x.rel));
     const generated: Array<[string, RegExp, string]> = [
       [destDir.seeds, /^_seed_configs(_\d+)?\.yml$/, SEED_CONFIGS_HEADER],
+      [destDir.models, /^_model_configs(_\d+)?\.yml$/, MODEL_CONFIGS_HEADER],
       [destDir.macros, /^generate_schema_name(_\d+)?\.sql$/, DBT_DEFAULT_SCHEMA_NAME.slice(0, DBT_DEFAULT_SCHEMA_NAME.indexOf('\n'))],
     ];
     for (const [dir, re, header] of generated) {
@@ -2056,6 +2176,7 @@ export function convertDbtProject(src: string, dest: string, opts: ConvertOption
 
 /** The first line of the seed configs file a conversion writes (seeds/_seed_configs.yml). */
 const SEED_CONFIGS_HEADER = "# Seed configs from dbt_project.yml's seeds: tree (vigil init --from-dbt)";
+const MODEL_CONFIGS_HEADER = "# Model configs from dbt_project.yml's models: tree, set at the models themselves (vigil init --from-dbt)";
 
 /** dbt's generate_schema_name, which dispatches to default__generate_schema_name (Vigil's built-in is dbt's default). */
 export const DBT_DEFAULT_SCHEMA_NAME = `{#- dbt's schema naming (written by vigil init --from-dbt, which found no generate_schema_name of

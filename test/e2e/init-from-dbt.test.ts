@@ -748,7 +748,9 @@ models:
     expect(lines).toContainEqual(expect.stringMatching(/^models\/py_model\.py: a Python model/));
     expect(lines).toContainEqual(expect.stringMatching(/^tests\/generic\/is_even\.sql:1: a custom generic test/));
     expect(lines).toContainEqual(expect.stringMatching(/^macros\/materialization\.sql:1: Vigil cannot load it .*: not written/));
-    expect(lines).toContainEqual(expect.stringMatching(/^dbt_project\.yml:5: models: p\.one_model: configs for the one model 'one_model'/));
+    // configs at the model's own path go to its YAML entry (listed among the differences, not as not converted)
+    expect(lines.filter((l) => l.includes('one_model:'))).toEqual([]);
+    expect(parse(readFileSync(join(dest, 'models/one_model.yml'), 'utf8')).models[0].config).toEqual({ materialized: 'table' });
     expect(lines).toContainEqual(expect.stringMatching(/^dbt_project\.yml:7: models: p\.nowhere: no folder nowhere holds a model/));
     expect(r.files).toContain('models/one_model.sql');
     // a doc block outside models/, seeds/, snapshots/ goes where Vigil reads it; doc('p', x) is doc(x)
@@ -796,6 +798,53 @@ models:
     expect(s1.meta).toEqual({ owner: 'data', tier: 2, team: 'core' });
     expect(s1.materialized).toBe('view');
     expect(nodes['model.shop.m1'].config.tags).toEqual(['global', 'proj']);
+  });
+
+  it("configs dbt_project.yml sets at a model's own path (staging: stg_x: +materialized: table) go to its YAML entry, under the entry's own, as dbt ranks them: dbt_project.yml < properties < config(); hooks and tags add up in that order (was: not converted, the model built as a view)", () => {
+    const src = makeProject(
+      {
+        'dbt_project.yml': `name: shop
+on-run-start: ["create table if not exists {{ target.schema }}.log (n integer, m varchar)"]
+models:
+  shop:
+    +materialized: view
+    m_root:
+      +materialized: table
+    stg_y:
+      +materialized: table
+    staging:
+      +tags: [folder]
+      +post-hook: "insert into {{ target.schema }}.log values (1, 'folder {{ this.name }}')"
+      stg_x:
+        +materialized: table
+        +post-hook: "insert into {{ target.schema }}.log values (2, 'model-level')"
+        +meta: {a: 1, b: 1}
+        +tags: [model]
+      stg_y:
+        +schema: other
+`,
+        'models/m_root.sql': 'select 1 as id\n',
+        'models/staging/stg_x.sql': "{{ config(post_hook=\"insert into {{ target.schema }}.log values (4, 'in-file')\") }}\nselect 1 as id\n",
+        'models/staging/stg_y.sql': 'select 2 as id\n',
+        'models/staging/props.yml': "version: 2\nmodels:\n  - name: stg_x\n    meta: {b: 2}\n    config:\n      tags: [yaml]\n      post_hook: \"insert into {{ target.schema }}.log values (3, 'yaml')\"\n",
+      },
+      false,
+    );
+    const { dest, r } = initFromDbt(src);
+    expect(r.stdout).toContain("models/staging/props.yml:3: model 'stg_x': its configs from dbt_project.yml's models: tree are written under config:");
+    // a model's name in another folder than its own matches nothing in dbt (an unused config path)
+    expect(r.stdout).toContain("dbt_project.yml:8: models: shop.stg_y: the model 'stg_y' is not in the models folder itself: dbt applies these configs to no model (an unused config path): not converted");
+    // the hook in the YAML is rendered as it runs: not listed as read as written
+    expect(r.stdout).not.toContain('Jinja in a YAML value');
+    expect(readFileSync(join(dest, 'models/_model_configs.yml'), 'utf8')).toMatch(/^# Model configs from dbt_project.yml's models: tree/);
+    expect(vigil(dest, ['run']).code).toBe(0);
+    const nodes = JSON.parse(readFileSync(join(dest, 'target/manifest.json'), 'utf8')).nodes;
+    const x = nodes['model.shop.stg_x'].config;
+    expect([x.materialized, x.tags, x.meta]).toEqual(['table', ['folder', 'model', 'yaml'], { a: 1, b: 2 }]);
+    expect(nodes['model.shop.m_root'].config.materialized).toBe('table');
+    expect([nodes['model.shop.stg_y'].config.materialized, nodes['model.shop.stg_y'].config.schema]).toEqual(['view', 'other']);
+    const log = vigil(dest, ['show', '--inline', 'select n, m from analytics.log order by n, m', '--output', 'csv']).stdout;
+    expect(log).toBe("n,m\n1,folder stg_x\n1,folder stg_y\n2,model-level\n3,yaml\n4,in-file\n");
   });
 
   it('reads YAML as dbt does (1.1: no is false, 0755 is 493, 1_000 is 1000, 1e3 a string) and writes the values typed, each listed', () => {
@@ -1309,6 +1358,34 @@ models:
     expect(r.stdout).toContain("seeds/pay.csv:1: seed 'pay': paid_at loads as timestamp with time zone (a value without an offset is UTC), where dbt loads timestamp (without time zone); fee (numeric without a precision) loads as float (double): write decimal(p,s) in column_types for an exact type");
     expect(vigil(dest, ['seed']).code).toBe(0);
     expect(vigil(dest, ['show', '--inline', "select sum(amount) as s, sum(amount) = 0.3 as eq, typeof(any_value(amount)) as t from {{ ref('pay') }}", '--output', 'csv']).stdout).toBe('s,eq,t\n0.30,true,"DECIMAL(10,2)"\n');
+  });
+
+  it("a seed column dbt's agate types otherwise than Vigil is listed: '1,000', '$5', '12%' are numbers to dbt, 2020-1-5 a date, 2020-1-5 1:02:03 a timestamp (text here); 2024-01-01 10:00 is text to dbt (a timestamp here); plain values are not (was: not said, the column text here and a number or date in dbt)", () => {
+    const src = makeProject(
+      {
+        'dbt_project.yml': 'name: p7\nprofile: p7\n',
+        'seeds/s.csv':
+          'id,price,pct,d,dt,nots,txt,ok_d,ok_ts,given\n' +
+          '1,"1,000",12%,2020-1-5,2020-1-5 1:02:03,2024-01-01 10:00,abc,2020-01-05,2024-01-01 10:00:00,"1,5"\n' +
+          '2,$5,null,2020-01-10,2020-01-05 10:00:00,2024-01-02 10:00:00,,2020-01-06,2024-01-02 10:00:00,2\n',
+        'seeds/s.yml': 'version: 2\nseeds:\n  - name: s\n    config:\n      column_types:\n        given: text\n',
+      },
+      false,
+    );
+    const { dest, r } = initFromDbt(src);
+    const note = r.stdout.split('\n').find((l) => l.startsWith("  seeds/s.csv:1: seed 's': ")) ?? '';
+    expect(note.split(': ').slice(2).join(': ').split('; ')).toEqual([
+      "price loads as text, where dbt reads '1,000' as a number (agate drops thousands separators, a currency sign and %): write plain numbers to load numbers",
+      "pct loads as text, where dbt reads '12%' as a number (agate drops thousands separators, a currency sign and %): write plain numbers to load numbers",
+      "d loads as text, where dbt reads '2020-1-5' as a date: write dates as YYYY-MM-DD to load dates",
+      "dt loads as text, where dbt reads '2020-1-5 1:02:03' as a timestamp: write YYYY-MM-DD HH:MM:SS to load timestamps",
+      "nots loads as timestamp with time zone, where dbt reads '2024-01-01 10:00' as text (its seed loader takes YYYY-MM-DD HH:MM:SS, or ISO 8601 with a T, in every row): give it column_types: {nots: text} to keep it text",
+      'ok_ts loads as timestamp with time zone (a value without an offset is UTC), where dbt loads timestamp (without time zone)',
+    ]);
+    // what is said is what loads
+    expect(vigil(dest, ['seed']).code).toBe(0);
+    const types = vigil(dest, ['show', '--inline', "select typeof(price) as price, typeof(d) as d, typeof(nots) as nots, typeof(ok_d) as ok_d from {{ ref('s') }} limit 1", '--output', 'csv']).stdout;
+    expect(types).toBe('price,d,nots,ok_d\nVARCHAR,VARCHAR,TIMESTAMP WITH TIME ZONE,DATE\n');
   });
 
   it('seed column_types narrower than the type Vigil loads (integer, smallint, varchar(3), char(2), real) are listed per column with what is no longer enforced, per warehouse; timestamptz is not (was: none listed, a timestamptz listed)', () => {
