@@ -110,13 +110,25 @@ export function importAlertmanager(text: string): ImportResult | string {
     lost.push(line);
   };
   const global = (am.global && typeof am.global === 'object' ? am.global : {}) as Record<string, unknown>;
+  if (am.global !== undefined && am.global !== null && (typeof am.global !== 'object' || Array.isArray(am.global))) return 'global: is not a mapping';
+  for (const k of ['http_config', 'pagerduty_url', 'slack_api_url'] as const) {
+    const v = global[k];
+    if (v !== undefined && v !== null && (k === 'http_config' ? typeof v !== 'object' || Array.isArray(v) : typeof v !== 'string')) return `global.${k}: is not ${k === 'http_config' ? 'a mapping' : 'a URL'}`;
+  }
   // global.pagerduty_url is the server of every pagerduty config without its own url (an EU
   // account's events.eu.pagerduty.com); slack_api_url is a secret: an environment variable here
   const globalPagerDuty = typeof global.pagerduty_url === 'string' ? global.pagerduty_url : undefined;
+  // as Alertmanager fills them in: a config without its own http_config takes global.http_config,
+  // a Slack config without api_url / api_url_file takes global.slack_api_url (a chat.postMessage
+  // one too: bot mode, its token in global.http_config)
+  const globalSlackUrl = typeof global.slack_api_url === 'string' ? global.slack_api_url : undefined;
+  const httpOf = (c: Record<string, unknown>) => (c.http_config !== undefined ? c.http_config : global.http_config);
+  const hc = (c: Record<string, unknown>) => (c.http_config === undefined && global.http_config !== undefined ? 'global.http_config' : 'http_config');
   for (const k of Object.keys(am)) {
     if (['route', 'receivers', 'inhibit_rules', 'time_intervals', 'mute_time_intervals'].includes(k)) continue;
     if (k === 'global') {
-      const rest = Object.keys(global).filter((g) => g !== 'pagerduty_url' && g !== 'slack_api_url' && g !== 'slack_api_url_file');
+      // (http_config is listed with each PagerDuty or Slack config that takes it)
+      const rest = Object.keys(global).filter((g) => g !== 'pagerduty_url' && g !== 'slack_api_url' && g !== 'slack_api_url_file' && g !== 'http_config');
       if (rest.length) notConverted.push(`global: ${rest.join(', ')}: Vigil has no global settings (receivers read their URLs and keys from environment variables)`);
       continue;
     }
@@ -136,6 +148,12 @@ export function importAlertmanager(text: string): ImportResult | string {
   for (const [i, r] of ((am.receivers as unknown[] | undefined) ?? []).entries()) {
     if (!r || typeof r !== 'object' || Array.isArray(r)) return `receivers[${i}] is not a mapping with a name:`;
     if (typeof (r as { name?: unknown }).name !== 'string') return `receivers[${i}] has no name:`;
+    // an integration is a list of mappings (or nothing), as Alertmanager reads it: anything else would be dropped here
+    for (const [k, v] of Object.entries(r)) {
+      if (!k.endsWith('_configs') || v === null || v === undefined) continue;
+      const bad = !Array.isArray(v) ? 'is not a list' : v.findIndex((c) => !c || typeof c !== 'object' || Array.isArray(c));
+      if (bad !== -1) return `receivers[${i}] (${String((r as { name: string }).name)}): ${k}${typeof bad === 'number' ? `[${bad}] is not a mapping` : ` ${bad} (of mappings: ${k}: [{ ... }])`}`;
+    }
   }
   for (const r of (am.receivers as Array<Record<string, unknown>> | undefined) ?? []) {
     const name = String(r.name ?? '');
@@ -146,12 +164,13 @@ export function importAlertmanager(text: string): ImportResult | string {
       const p = pd[0];
       const v = unique(envName(name, 'PAGERDUTY_ROUTING_KEY'));
       const cfg: Record<string, unknown> = { routing_key_env: v };
-      const url = typeof p.url === 'string' ? p.url : globalPagerDuty;
+      const own = p.url !== undefined && p.url !== null;
+      const url = own ? String(p.url) : globalPagerDuty;
       if (url !== undefined) {
         // Vigil posts to https://<server>/v2/enqueue: only a URL of that very shape keeps its
         // destination (a proxy's path or an http:// URL would be changed silently)
         const host = enqueueHost(url);
-        const from = typeof p.url === 'string' ? 'url' : 'url (global.pagerduty_url)';
+        const from = own ? 'url' : 'url (global.pagerduty_url)';
         if (host === undefined)
           losing(`receiver '${name}': pagerduty ${from} '${redactUrl(url)}' is not https://host[:port]/v2/enqueue, where Vigil sends (https://<server>/v2/enqueue); the receiver is written with the default server events.pagerduty.com: set server: to a host that serves /v2/enqueue over https`);
         else if (host !== 'events.pagerduty.com') cfg.server = host;
@@ -161,27 +180,29 @@ export function importAlertmanager(text: string): ImportResult | string {
       // Alertmanager's default for PagerDuty is to send resolves (Vigil's too)
       if (p.send_resolved === false) rc.send_resolved = false;
       if (pd.length > 1) losing(`receiver '${name}': ${pd.length - 1} more pagerduty_configs (Vigil has one PagerDuty integration per receiver: make one receiver each)`);
-      const http = httpConfig(p.http_config);
+      const http = httpConfig(httpOf(p));
       const httpKeys = [...(http.token ? [http.token] : []), ...http.rest];
-      if (httpKeys.length) (http.lost || http.token ? losing : (l: string) => notConverted.push(l))(`receiver '${name}': pagerduty_configs http_config ${httpKeys.join(', ')}: ${HTTP_CONFIG_NOTE}`);
+      // (a token PagerDuty gets only from global.http_config is most likely a Slack bot's: not a loss)
+      if (httpKeys.length) (http.lost || (http.token && p.http_config !== undefined) ? losing : (l: string) => notConverted.push(l))(`receiver '${name}': pagerduty_configs ${hc(p)} ${httpKeys.join(', ')}: ${HTTP_CONFIG_NOTE}`);
       const extra = Object.keys(p).filter((k) => !['routing_key', 'routing_key_file', 'service_key', 'service_key_file', 'url', 'send_resolved', 'http_config'].includes(k));
       if (extra.length) notConverted.push(`receiver '${name}': pagerduty_configs ${extra.join(', ')} (a rule's summary, details and pagerduty: fields say this in Vigil)`);
     }
     if (sl.length) {
       const s = sl[0];
-      const http = httpConfig(s.http_config);
+      const http = httpConfig(httpOf(s));
       const cfg: Record<string, unknown> = {};
-      const postMessage = typeof s.api_url === 'string' ? chatPostMessageBase(s.api_url) : undefined;
+      const apiUrl = typeof s.api_url === 'string' ? s.api_url : s.api_url_file === undefined ? globalSlackUrl : undefined;
+      const postMessage = apiUrl !== undefined ? chatPostMessageBase(apiUrl) : undefined;
       if (postMessage !== undefined) {
         // Alertmanager posting to the Web API with a bearer token (http_config.authorization): Vigil's bot mode
         const v = unique(envName(name, 'SLACK_BOT_TOKEN'));
         cfg.bot_token_env = v;
         if (typeof s.channel === 'string') cfg.channel = s.channel;
-        env.push({ name: v, what: `the Slack bot token (xoxb-...) of '${name}'${http.token ? ` (Alertmanager sent it as http_config.${http.token})` : ' (Alertmanager sent none: Slack answers it not_authed)'}; the bot needs chat:write and channels:history (groups:history for a private channel) and must be in the channel` });
+        env.push({ name: v, what: `the Slack bot token (xoxb-...) of '${name}'${http.token ? ` (Alertmanager sent it as ${hc(s)}.${http.token})` : ' (Alertmanager sent none: Slack answers it not_authed)'}; the bot needs chat:write and channels:history (groups:history for a private channel) and must be in the channel` });
         if (postMessage !== 'https://slack.com/api/') {
           const a = unique(envName(name, 'SLACK_API_URL'));
           cfg.api_url_env = a;
-          env.push({ name: a, what: `the Web API address of '${name}': ${redactUrl(postMessage)} (Alertmanager posted to ${redactUrl(String(s.api_url))})` });
+          env.push({ name: a, what: `the Web API address of '${name}': ${redactUrl(postMessage)} (Alertmanager posted to ${redactUrl(String(apiUrl))})` });
         }
         if (typeof s.channel !== 'string' || !/^[CGD][A-Z0-9]{6,}$/.test(s.channel))
           losing(`receiver '${name}': channel ${typeof s.channel === 'string' ? `'${s.channel}' is a name` : 'is not given'}: Vigil's bot mode needs the channel's id (C0123ABCD, in the channel's details in Slack): put it in channel:`);
@@ -190,10 +211,11 @@ export function importAlertmanager(text: string): ImportResult | string {
         cfg.webhook_url_env = v;
         if (typeof s.channel === 'string') cfg.channel = s.channel;
         env.push({ name: v, what: `the Slack incoming webhook URL of '${name}'${s.api_url_file ? ` (Alertmanager read it from ${String(s.api_url_file)})` : !s.api_url ? ' (Alertmanager took global.slack_api_url)' : ''}` });
-        if (http.token) losing(`receiver '${name}': slack_configs http_config.${http.token}: an incoming webhook is posted without a token in Vigil (only a chat.postMessage api_url takes one, as bot mode)`);
+        // (one it gets only from global.http_config is most likely another receiver's bot token: not a loss)
+        if (http.token) (s.http_config !== undefined ? losing : (l: string) => notConverted.push(l))(`receiver '${name}': slack_configs ${hc(s)}.${http.token}: an incoming webhook is posted without a token in Vigil (only a chat.postMessage api_url takes one, as bot mode)`);
       }
       rc.slack = cfg;
-      if (http.rest.length) (http.lost ? losing : (l: string) => notConverted.push(l))(`receiver '${name}': slack_configs http_config ${http.rest.join(', ')}: ${HTTP_CONFIG_NOTE}`);
+      if (http.rest.length) (http.lost ? losing : (l: string) => notConverted.push(l))(`receiver '${name}': slack_configs ${hc(s)} ${http.rest.join(', ')}: ${HTTP_CONFIG_NOTE}`);
       // Alertmanager's default for Slack is NOT to post resolves; Vigil's receiver default is to post them
       const slackResolved = s.send_resolved === true;
       if (!pd.length) {
@@ -205,7 +227,8 @@ export function importAlertmanager(text: string): ImportResult | string {
     }
     for (const k of Object.keys(r)) {
       if (k === 'name' || k === 'pagerduty_configs' || k === 'slack_configs') continue;
-      if (INTEGRATIONS.includes(k)) losing(`receiver '${name}': ${k} (Vigil sends to PagerDuty and Slack only)${!pd.length && !sl.length ? '; the receiver is kept without an integration (alerts routed to it go nowhere)' : ''}`);
+      // (every integration is a `*_configs` key, those of newer Alertmanagers too: msteamsv2_configs, jira_configs, rocketchat_configs ...)
+      if (INTEGRATIONS.includes(k) || k.endsWith('_configs')) losing(`receiver '${name}': ${k} (Vigil sends to PagerDuty and Slack only)${!pd.length && !sl.length ? '; the receiver is kept without an integration (alerts routed to it go nowhere)' : ''}`);
       else notConverted.push(`receiver '${name}': ${k}`);
     }
     receivers.push(rc);

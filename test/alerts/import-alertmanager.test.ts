@@ -74,6 +74,25 @@ describe('import-alertmanager', () => {
     expect(r.lost).toEqual([expect.stringMatching(/^receiver 'team-db': webhook_configs/)]);
   });
 
+  it('an integration of a newer Alertmanager (msteamsv2_configs, jira_configs, rocketchat_configs) loses its deliveries: exit 2 without --allow-partial (was: listed, exit 0, alerts going nowhere)', () => {
+    const r = importAlertmanager(
+      `route:\n  receiver: teams\n  routes: [{ matchers: ['severity="critical"'], receiver: jira }]\nreceivers:\n  - name: teams\n    msteamsv2_configs: [{ webhook_url: 'https://example.webhook.office.com/x' }]\n  - name: jira\n    jira_configs: [{ api_url: 'https://jira.example.com', project: OPS }]\n  - name: both\n    slack_configs: [{ channel: '#ops' }]\n    rocketchat_configs: [{ channel: '#ops' }]\n`,
+    );
+    if (typeof r === 'string') throw new Error(r);
+    expect(r.lost).toEqual([
+      expect.stringMatching(/^receiver 'teams': msteamsv2_configs \(Vigil sends to PagerDuty and Slack only\); the receiver is kept without an integration/),
+      expect.stringMatching(/^receiver 'jira': jira_configs \(Vigil sends to PagerDuty and Slack only\); the receiver is kept without an integration/),
+      expect.stringMatching(/^receiver 'both': rocketchat_configs \(Vigil sends to PagerDuty and Slack only\)$/),
+    ]);
+    const dir = makeProject({ 'models/a.sql': 'select 1 as x' });
+    dirs.push(dir);
+    writeFileSync(join(dir, 'am.yml'), `route: { receiver: teams }\nreceivers:\n  - name: teams\n    msteamsv2_configs: [{ webhook_url: 'https://example.webhook.office.com/x' }]\n`);
+    const cli = vigil(dir, ['alerts', 'import-alertmanager', 'am.yml', '--out', 'alerts/routes.yaml']);
+    expect(cli.code, cli.stderr).toBe(2);
+    expect(cli.stderr).toContain("not converted: receiver 'teams': msteamsv2_configs");
+    expect(existsSync(join(dir, 'alerts/routes.yaml'))).toBe(false);
+  });
+
   it("global.pagerduty_url is the server of the PagerDuty configs without their own url (an EU account's)", () => {
     const r = importAlertmanager(`global:\n  pagerduty_url: https://events.eu.pagerduty.com/v2/enqueue\nroute: { receiver: eu }\nreceivers:\n  - name: eu\n    pagerduty_configs: [{ routing_key: ${KEY} }]\n  - name: us\n    pagerduty_configs: [{ routing_key: ${KEY}, url: https://events.pagerduty.com/v2/enqueue }]\n`);
     if (typeof r === 'string') throw new Error(r);
@@ -107,6 +126,43 @@ describe('import-alertmanager', () => {
     if (typeof ok === 'string') throw new Error(ok);
     expect(ok.notConverted).toEqual([]);
     expect(parseRoutes(ok.text, 'routes.yaml').routes!.receivers[0].pagerduty?.server).toBe('pd-proxy.internal:8443');
+  });
+
+  it('an integration that is not a list of mappings, or a global: that is not a mapping, is refused with its place (was: dropped, exit 0; or a TypeError)', () => {
+    const am = (receiver: string, top = '') => importAlertmanager(`${top}route: { receiver: a }\nreceivers:\n  - name: a\n${receiver}`);
+    expect(am(`    pagerduty_configs: { routing_key: ${KEY} }\n`)).toBe('receivers[0] (a): pagerduty_configs is not a list (of mappings: pagerduty_configs: [{ ... }])');
+    expect(am('    slack_configs: [null]\n')).toBe('receivers[0] (a): slack_configs[0] is not a mapping');
+    expect(am('    webhook_configs: [http://example.com/hook]\n')).toBe('receivers[0] (a): webhook_configs[0] is not a mapping');
+    expect(am('', 'global: 5\n')).toBe('global: is not a mapping');
+    expect(am("    slack_configs: [{ channel: '#ops' }]\n", 'global: { http_config: proxy }\n')).toBe('global.http_config: is not a mapping');
+    // none at all is a receiver without an integration, as in Alertmanager
+    const none = am('    slack_configs:\n');
+    if (typeof none === 'string') throw new Error(none);
+    expect(none.lost).toEqual([]);
+    // a PagerDuty url that is no text is no https://host/v2/enqueue either: a lost delivery, not the default server said nothing of
+    const url = am(`    pagerduty_configs: [{ routing_key: ${KEY}, url: 5 }]\n`);
+    if (typeof url === 'string') throw new Error(url);
+    expect(url.lost).toEqual([expect.stringContaining("receiver 'a': pagerduty url '5' is not https://host[:port]/v2/enqueue")]);
+  });
+
+  it("global.slack_api_url and global.http_config are what a config without its own takes, as in Alertmanager: a chat.postMessage one is bot mode, a global proxy loses deliveries (was: an incoming webhook receiver, exit 0)", () => {
+    const TOKEN = 'xoxb-1234-5678-SECRETBOTTOKEN';
+    const r = importAlertmanager(
+      `global:\n  slack_api_url: https://slack.com/api/chat.postMessage\n  http_config: { authorization: { credentials: ${TOKEN} } }\nroute: { receiver: bot }\nreceivers:\n  - name: bot\n    slack_configs: [{ channel: C0123ABCD, send_resolved: true }]\n  - name: hook\n    slack_configs: [{ api_url: 'https://hooks.slack.com/services/T0/B0/X', send_resolved: true }]\n  - name: pager\n    pagerduty_configs: [{ routing_key: ${KEY} }]\n`,
+    );
+    if (typeof r === 'string') throw new Error(r);
+    const loaded = parseRoutes(r.text, 'routes.yaml');
+    expect(loaded.diagnostics).toEqual([]);
+    expect(loaded.routes!.receivers[0].slack).toEqual({ bot_token_env: 'BOT_SLACK_BOT_TOKEN', channel: 'C0123ABCD', rate_per_second: 1 });
+    expect(r.env[0]).toEqual({ name: 'BOT_SLACK_BOT_TOKEN', what: expect.stringContaining('(Alertmanager sent it as global.http_config.authorization.credentials)') });
+    expect(JSON.stringify(r)).not.toContain(TOKEN);
+    // the bot's token reaching the webhook and PagerDuty too (Alertmanager sends it to every integration) is said, not a loss
+    expect(r.notConverted).toEqual([expect.stringMatching(/^receiver 'hook': slack_configs global\.http_config\.authorization\.credentials/), expect.stringMatching(/^receiver 'pager': pagerduty_configs global\.http_config authorization\.credentials/)]);
+    expect(r.lost).toEqual([]);
+    // a proxy every config goes through loses their deliveries
+    const proxied = importAlertmanager(`global:\n  http_config: { proxy_url: 'http://proxy:3128' }\nroute: { receiver: p }\nreceivers:\n  - name: p\n    pagerduty_configs: [{ routing_key: ${KEY} }]\n`);
+    if (typeof proxied === 'string') throw new Error(proxied);
+    expect(proxied.lost).toEqual([expect.stringMatching(/^receiver 'p': pagerduty_configs global\.http_config proxy_url: Vigil has no per-receiver HTTP settings/)]);
   });
 
   it('a Slack bot receiver (api_url chat.postMessage + a bearer token in http_config) becomes bot mode; the token never written (was: a webhook receiver, http_config called Go templates)', () => {
