@@ -1040,6 +1040,15 @@ function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string,
             rules.push({ type: 'between', value, background_color: null, font_color: b.color, bold: false, italic: false, strikethrough: false, fields: [fieldRef(t, measure)] });
           });
         }
+        if (tile.type === 'kpi' && measure && tile.thresholds.length) {
+          // the site colors a KPI's value with the highest threshold it reaches: one rule per
+          // threshold, from it to the next one up (Looker's between includes both ends: the rules
+          // meet only at a threshold itself, where the one listed first — the higher — applies)
+          const shown = shownMeasures ? `${v.name}.${shownMeasures[0]}` : fieldRef(t, measure);
+          const up = [...tile.thresholds].sort((x, y) => x.value - y.value);
+          const bands = up.map((th, i) => ({ type: 'between', value: [th.value, up[i + 1]?.value ?? Number.MAX_SAFE_INTEGER], background_color: null, font_color: th.color, bold: false, italic: false, strikethrough: false, fields: [shown] }));
+          rules.push(...bands.reverse());
+        }
         if (rules.length) Object.assign(e, { enable_conditional_formatting: true, conditional_formatting_include_totals: false, conditional_formatting_include_nulls: false, conditional_formatting: rules });
         if (tile.description) e.note = { text: tile.description, state: 'collapsed', display: 'hover' };
         // links: each tile link on the row's field it uses, the drill-down as a link to the target dashboard with its filters set
@@ -1259,13 +1268,14 @@ export const METABASE_DISPLAY: Record<TileType, string> = {
 };
 
 /** A Metabase template tag for a dashboard filter, and the optional clause that uses it. */
-export function metabaseFilter(f: DashboardFilter, dialect: Dialect, kind: ColumnKind): { tagType: 'number' | 'text'; clause: string; parameterType: string; sectionId: string; default?: unknown[]; label: string } {
+export function metabaseFilter(f: DashboardFilter, dialect: Dialect, kind: ColumnKind, columnType?: string): { tagType: 'number' | 'text'; clause: string; parameterType: string; sectionId: string; default?: unknown[]; label: string } {
   const col = dialect.quoteIdent(f.column);
   const label = f.label ?? human(f.name);
   if (f.type === 'date_range') {
     const n = /^(\d+)d$/.exec(String(f.default ?? ''))?.[1];
-    // the last N days, today included: the same window as Vigil's own "7d"
-    const start = dialect.dateadd('day', `-({{${f.name}}} - 1)`, dialect.current_date());
+    // the last N days, today included: the same window as Vigil's own "7d" (a day cast for a
+    // timestamp column as the site's window is: BigQuery compares no TIMESTAMP with a DATE)
+    const start = dialect.dateBound(dialect.dateadd('day', `-({{${f.name}}} - 1)`, dialect.current_date()), columnType);
     return { tagType: 'number', clause: `[[and ${col} >= ${start}]]`, parameterType: 'number/=', sectionId: 'number', default: n ? [Number(n)] : undefined, label: `${label} (last N days)` };
   }
   const numeric = kind === 'number';
@@ -1536,7 +1546,7 @@ export function metabasePlan(d: CompiledDashboard, opts: ExportOptions, kindOf: 
       const clauses: string[] = [];
       const mappings: MetabaseDashcard['parameter_mappings'] = [];
       for (const f of listenedFilters(d, t)) {
-        const mf = metabaseFilter(f, dialect, kindOf(t.model, f.column));
+        const mf = metabaseFilter(f, dialect, kindOf(t.model, f.column), t.columnTypes?.[f.column]);
         clauses.push(mf.clause);
         tags[f.name] = { id: stableUuid(`${dash.name}/${t.tile.id}/${f.name}`), name: f.name, 'display-name': mf.label, type: mf.tagType, required: false };
         mappings.push({ parameter_id: f.name, target: ['variable', ['template-tag', f.name]] });
@@ -1611,6 +1621,8 @@ function metabaseNotCarried(d: CompiledDashboard): string[] {
     for (const l of t.tile.links) out.push(`${t.tile.id}: link '${l.label}'`);
     if (t.tile.drilldown) out.push(`${t.tile.id}: the drill-down to ${t.tile.drilldown.dashboard ? `${t.tile.drilldown.dashboard} › ` : ''}${t.tile.drilldown.tab}`);
     if (t.rawRows) out.push(`${t.tile.id}: the raw-row action '${t.rawRows.label}' (${t.rawRows.model})`);
+    // a gauge's thresholds are its segments; a number card has no colors, a chart no threshold lines
+    if (t.tile.thresholds.length && t.tile.type !== 'gauge') out.push(`${t.tile.id}: its thresholds (${t.tile.thresholds.map((x) => x.label ?? String(x.value)).join(', ')}: ${t.tile.type === 'kpi' ? "the color of the value, which Metabase's number cards do not take" : 'lines Metabase draws only as one goal line'})`);
   }
   return out;
 }

@@ -21,12 +21,17 @@ export type Aggregation = (typeof AGGREGATIONS)[number];
 export const FORMATS = ['number', 'integer', 'percent', 'ms', 'usd', 'minutes', 'text', 'date'] as const;
 
 const Ident = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an identifier (letters, digits, _)');
+/**
+ * A title or label: shown as written, on the site and in the exports, so never empty or blank
+ * (Metabase refuses a blank card, dashboard or tab name; Looker would show an empty heading).
+ */
+const Text = z.string().refine((s) => s.trim() !== '', 'must not be empty or blank: it is shown as written, on the site and in the exports');
 const Scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 
 export const DimensionSchema = z
   .object({
     column: z.string().min(1),
-    label: z.string().optional(),
+    label: Text.optional(),
     /** Dates: truncate to this grain. */
     granularity: z.enum(['day', 'week', 'month']).optional(),
     /** line/area/bar: `series` splits into one series per value (stacked for area). */
@@ -40,7 +45,7 @@ export const MeasureSchema = z
     name: Ident.optional(),
     column: z.string().min(1),
     agg: z.enum(AGGREGATIONS),
-    label: z.string().optional(),
+    label: Text.optional(),
     /** ratio: the denominator column; weighted_avg: the weight column. */
     denominator: z.string().optional(),
     weight: z.string().optional(),
@@ -68,7 +73,7 @@ export const TileFilterSchema = z
 /** A tile link: a URL template, or a project link template by name with its parameters. */
 export const LinkSchema = z
   .object({
-    label: z.string().min(1),
+    label: Text,
     url: z.string().min(1).optional(),
     /** a name under project.yaml `dashboards.links` */
     template: Ident.optional(),
@@ -90,7 +95,7 @@ export const LinkSchema = z
 export const RawRowsSchema = z
   .object({
     model: z.string().min(1),
-    label: z.string().min(1).default('Raw rows'),
+    label: Text.default('Raw rows'),
     match: z.record(z.string(), z.string()).default({}),
     day: z.object({ column: z.string().min(1), value: z.string().min(1) }).strict().optional(),
     /** the columns shown (default: every declared column the masking policy allows) */
@@ -104,7 +109,7 @@ export const TileSchema = z
   .object({
     id: Ident,
     type: z.enum(TILE_TYPES),
-    title: z.string().min(1),
+    title: Text,
     description: z.string().optional(),
     /** The model the tile reads: ref('model'). */
     model: z.string().min(1),
@@ -123,9 +128,9 @@ export const TileSchema = z
      * comparison while today is still running; needs a timestamp window).
      */
     compare: z.enum(['previous_period', 'previous_period_to_date']).optional(),
-    thresholds: z.array(z.object({ value: z.number(), color: z.string(), label: z.string().optional() }).strict()).default([]),
+    thresholds: z.array(z.object({ value: z.number(), color: z.string(), label: Text.optional() }).strict()).default([]),
     /** A horizontal band (e.g. the 0–5 % error-rate target). */
-    target_band: z.object({ min: z.number(), max: z.number(), label: z.string().optional() }).strict().optional(),
+    target_band: z.object({ min: z.number(), max: z.number(), label: Text.optional() }).strict().optional(),
     /** Table cells: color a column when the condition holds. */
     conditional_formatting: z.array(z.object({ field: z.string().min(1), op: z.enum(['>', '>=', '<', '<=', '=', '!=']), value: z.number(), color: z.string() }).strict()).default([]),
     /** Clicking a data point opens a tab (of this dashboard, or of `dashboard`) with filters set from the point's values. */
@@ -159,7 +164,7 @@ export type ResolvedTile = Omit<Tile, 'links'> & { links: Array<{ label: string;
 export const DashboardFilterSchema = z
   .object({
     name: Ident,
-    label: z.string().optional(),
+    label: Text.optional(),
     type: z.enum(['date_range', 'select']),
     /** The column it filters, in every tile whose model has it (or only `applies_to` models). */
     column: z.string().min(1),
@@ -172,7 +177,7 @@ export const DashboardFilterSchema = z
 export const TabSchema = z
   .object({
     name: Ident,
-    title: z.string().min(1),
+    title: Text,
     tiles: z.array(TileSchema).min(1),
   })
   .strict();
@@ -180,7 +185,7 @@ export const TabSchema = z
 export const DashboardSchema = z
   .object({
     name: Ident,
-    title: z.string().min(1),
+    title: Text,
     description: z.string().optional(),
     filters: z.array(DashboardFilterSchema).default([]),
     tabs: z.array(TabSchema).min(1),

@@ -479,6 +479,33 @@ describe('Looker: conditional formatting, reference bands, links, drill fields, 
       [[90, Number.MAX_SAFE_INTEGER], '#c62828'],
     ]);
   });
+  it("a KPI's thresholds color its value as on the site, the highest it reaches (was: dropped without a word, in Looker and in Metabase)", () => {
+    const def = structuredClone(DEFINITION) as Json;
+    const kpi = def.tabs[0].tiles.find((t: Json) => t.id === 'error_rate_kpi');
+    kpi.thresholds = [{ value: 0, color: '#12B76A' }, { value: 0.15, color: '#D92D20', label: 'red' }, { value: 0.05, color: '#F79009' }];
+    def.tabs[0].tiles.find((t: Json) => t.id === 'interactions_24h').thresholds = [{ value: 1000, color: '#D92D20' }];
+    const d = compileFixture(DashboardSchema.parse(def), duckDbDialect);
+    const els: Json[] = YAML.parse(exportDashboards([d], 'looker').get('fixture_dash.dashboard.lookml')!)[0].elements;
+    const el = (id: string) => els.find((e) => e.name === id)!;
+    // one band per threshold, up to the next (whatever order Looker reads overlapping rules in, they
+    // meet only at a threshold itself); Looker's between includes its ends: the highest first, as
+    // the site colors a value at 0.05 orange
+    expect(el('error_rate_kpi')).toMatchObject({ enable_conditional_formatting: true });
+    expect(el('error_rate_kpi').conditional_formatting.map((c: Json) => [c.type, c.value, c.font_color, c.fields])).toEqual([
+      ['between', [0.15, Number.MAX_SAFE_INTEGER], '#D92D20', ['daily.error_rate']],
+      ['between', [0.05, 0.15], '#F79009', ['daily.error_rate']],
+      ['between', [0, 0.05], '#12B76A', ['daily.error_rate']],
+    ]);
+    // a compared KPI: on the value it shows, this period's measure
+    expect(el('interactions_24h').conditional_formatting.map((c: Json) => c.fields)).toEqual([['daily.sum_interaction_count_this_period']]);
+    // Metabase's number cards take no colors: said in the file, not dropped silently
+    const mb = JSON.parse(exportDashboards([d], 'metabase').get('fixture_dash.metabase.json')!) as Json;
+    expect(mb.not_carried).toEqual(expect.arrayContaining([
+      "error_rate_kpi: its thresholds (0, red, 0.05: the color of the value, which Metabase's number cards do not take)",
+      "interactions_24h: its thresholds (1000: the color of the value, which Metabase's number cards do not take)",
+    ]));
+    expect(mb.not_carried.some((x: string) => x.startsWith('freshness:'))).toBe(false);
+  });
   it('the target band is a range reference line of the value axis', () => {
     expect(element('latency').reference_lines).toEqual([{ reference_type: 'range', range_start: 0, range_end: 500, label: 'SLO', label_position: 'right', color: '#12B76A' }]);
   });

@@ -284,3 +284,40 @@ describe('Metabase: a select filter on a BOOLEAN column', () => {
     }
   }, 120_000);
 });
+
+describe('Metabase: a date range on a TIMESTAMP column', () => {
+  it("casts the day it starts at for BigQuery, as the site's window does (was: `created_at >= CURRENT_DATE() + INTERVAL ... DAY`, TIMESTAMP against DATE, refused by BigQuery)", async () => {
+    const { makeProject } = await import('../helpers.js');
+    const { metabasePlans } = await import('../../src/dashboards/export.js');
+    const dir = makeProject({
+      'project.yaml': 'name: q\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\n  bq: { type: bigquery, project: p, dataset: d, location: US }\n',
+      'models/logs.sql': "select timestamp '2026-12-06 10:00:00' as created_at, current_date as day, 12 as n",
+      'models/logs.yml': 'models:\n  - name: logs\n    columns:\n      - { name: created_at, data_type: timestamp }\n      - { name: day, data_type: date }\n      - { name: n, data_type: integer }\n',
+      'dashboards/d.json': JSON.stringify({
+        name: 'd',
+        title: 'D',
+        filters: [{ name: 'date_range', type: 'date_range', column: 'created_at', default: '7d' }],
+        tabs: [{ name: 'main', title: 'Main', tiles: [{ id: 'total', type: 'kpi', title: 'Total', model: 'logs', measures: [{ name: 'total', column: 'n', agg: 'sum' }], layout: { x: 0, y: 0, w: 4, h: 2 } }] }],
+      }),
+    });
+    const { startZetaServer, bigQueryLanguageOptions, ZetaCatalog, ZetaAnalyzer, typeBuilders } = await import('../../src/adapters/bigquery/zetasql.js');
+    const srv = await startZetaServer(REPO);
+    const lo = await bigQueryLanguageOptions(srv);
+    const T = typeBuilders(srv.z);
+    const catalog = new ZetaCatalog(srv.z, lo, 'p').addTable(['p', 'd', 'logs'], [{ name: 'created_at', type: T.TIMESTAMP }, { name: 'day', type: T.DATE }, { name: 'n', type: T.INT64 }]);
+    const a = new ZetaAnalyzer(srv, catalog, lo);
+    try {
+      const r = compileProject(loadProject(dir), { target: 'bq', env: {} });
+      expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+      const [plan] = metabasePlans(r.dashboards, { metabaseDatabase: 1 });
+      const sql = (plan.cards[0].body.dataset_query as { native: { query: string } }).native.query;
+      // Metabase's substitution: the optional clause kept, its number tag filled
+      const filled = sql.replace(/\[\[|\]\]/g, '').replace('{{date_range}}', '7');
+      expect(await a.analyze(filled), filled).toMatchObject({ ok: true });
+      expect(sql).toContain('`created_at` >= TIMESTAMP((CURRENT_DATE() + INTERVAL (-({{date_range}} - 1)) DAY))');
+    } finally {
+      await a.release();
+      removeDir(dir);
+    }
+  }, 120_000);
+});

@@ -104,6 +104,12 @@ describe('broken dashboard definitions', () => {
       },
       /^dashboards\/overview\.json:\d+:\d+: error: tabs\[0\]\.tiles\[4\]\.drilldown\.filters\.model: drill-down sets filter 'model', which filters no tile of tab 'overview' \(no tile's model there has a column 'model'\)/m,
     ],
+    // shown as written: a blank one was accepted, then Metabase refused the card (name: "value must be a non-blank string")
+    ['a blank tile title', (d) => (d.tabs[0].tiles[1].title = '   '), /overview\.json:\d+:\d+: error: tabs\[0\]\.tiles\[1\]\.title: must not be empty or blank/],
+    ['a blank tab title', (d) => (d.tabs[0].title = ' '), /overview\.json:\d+:\d+: error: tabs\[0\]\.title: must not be empty or blank/],
+    ['a blank dashboard title', (d) => (d.title = '\t'), /overview\.json:\d+:\d+: error: title: must not be empty or blank/],
+    ['a blank measure label', (d) => (d.tabs[0].tiles[2].measures[0].label = ' '), /overview\.json:\d+:\d+: error: tabs\[0\]\.tiles\[2\]\.measures\[0\]\.label: must not be empty or blank/],
+    ['an empty filter label', (d) => (d.filters[1].label = ''), /overview\.json:\d+:\d+: error: filters\[1\]\.label: must not be empty or blank/],
   ])('%s', (name, mutate, expected) => {
     const d = overview();
     mutate(d);
