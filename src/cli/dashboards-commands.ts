@@ -343,6 +343,13 @@ export async function runDashboardsPublish(o: Common & { metabase: string; metab
       out(`  ${plan.key}: ${n} card${n === 1 ? '' : 's'} (${r.cards.created} created, ${r.cards.updated} updated, ${r.cards.unchanged} unchanged), dashboard #${r.id} ${r.dashboard} -> ${r.url}`);
     }
     out(`Published ${ds.length} dashboard${ds.length === 1 ? '' : 's'}.`);
+    // what Vigil published there before and nothing publishes now (a tile or dashboard removed or
+    // renamed): left as it was, never updated again — said, not deleted (Metabase's own users may use it)
+    const strays = publisher.strays(plans, o.select?.length ? new Set(plans.map((p) => p.key)) : undefined);
+    if (strays.length) {
+      const shown = strays.slice(0, 10).map((x) => `${x.model} #${x.id} (vigil:${x.key})`).join(', ');
+      err(`warning: collection '${plans[0].collection.name}' holds ${strays.length} item${strays.length === 1 ? '' : 's'} Vigil published before that no ${o.select?.length ? 'selected ' : ''}dashboard publishes now (a tile or dashboard removed, or its id or name changed): ${shown}${strays.length > 10 ? `, and ${strays.length - 10} more` : ''}; ${strays.length === 1 ? 'it is' : 'they are'} left as ${strays.length === 1 ? 'it is' : 'they are'} and no longer updated: archive ${strays.length === 1 ? 'it' : 'them'} in Metabase`);
+    }
   } catch (e) {
     if (!(e instanceof MetabaseError)) throw e;
     err(`error: Metabase: ${redact(e.message)}`);

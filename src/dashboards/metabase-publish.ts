@@ -283,6 +283,23 @@ export class MetabasePublisher {
     }
   }
 
+  /**
+   * The items of the collection with a marker that no plan published now has: cards of tiles
+   * removed or renamed by id, dashboards removed or renamed (`name:`). `scope`: the dashboard keys
+   * to look under (their cards), or every marker when undefined (the whole project published).
+   */
+  strays(plans: MetabasePlan[], scope?: Set<string>): Array<{ model: string; id: number; key: string }> {
+    const now = new Set(plans.flatMap((p) => [`dashboard:${p.key}`, ...p.cards.map((c) => `card:${c.key}`)]));
+    const out: Array<{ model: string; id: number; key: string }> = [];
+    for (const [k, it] of this.items) {
+      if (now.has(k)) continue;
+      const key = k.slice(it.model.length + 1);
+      if (scope && !(it.model === 'card' && scope.has(key.slice(0, key.indexOf('/'))))) continue;
+      out.push({ model: it.model, id: it.id, key });
+    }
+    return out.sort((a, b) => a.id - b.id);
+  }
+
   /** Look for an item by marker again (after a POST whose outcome is unknown). */
   private async refind(model: 'card' | 'dashboard', key: string): Promise<Json | undefined> {
     await this.loadItems();

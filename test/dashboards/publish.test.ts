@@ -315,6 +315,45 @@ describe('MetabaseClient and helpers (in process)', () => {
       await new Promise<void>((r) => other.close(() => r()));
     }
   });
+  it('a tile or a dashboard renamed since the last publish: what was published under the old name is named in a warning, left in Metabase (was: a second dashboard of the same title beside the old one, without a word)', async () => {
+    const fresh = await startFakeMetabase({ apiKey: API_KEY });
+    const two = makeProject({
+      'project.yaml': `name: ops_project\ndefault_target: dev\ntargets:\n  dev:\n    type: duckdb\n    path: .vigil/dev.duckdb\n    schema: analytics\n`,
+      'models/daily.sql': readFileSync(join(dir, 'models/daily.sql'), 'utf8'),
+      'models/daily.yml': readFileSync(join(dir, 'models/daily.yml'), 'utf8'),
+      'dashboards/ops.json': JSON.stringify(DASHBOARD, null, 2),
+    });
+    const run = async (args: string[] = []) => {
+      const r = await vigilAsync(two, ['dashboards', 'publish', '--metabase', fresh.url, '--metabase-database', '2', ...args], { METABASE_API_KEY: API_KEY });
+      outputs.push(r);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      return r;
+    };
+    try {
+      expect((await run()).stderr).not.toContain('warning');
+      const first = fresh.state.dashboards[0].id;
+      // the table tile's id renamed: its old card is named (with -s too: the selected dashboard's cards)
+      const renamed = structuredClone(DASHBOARD);
+      renamed.tabs[1].tiles[0].id = 'by_capability';
+      writeFileSync(join(two, 'dashboards/ops.json'), JSON.stringify(renamed, null, 2));
+      const oldCard = fresh.state.cards.find((c) => c.name === 'By capability')!.id;
+      const r1 = await run(['-s', 'ops']);
+      expect(r1.stderr).toContain(`warning: collection 'ops_project' holds 1 item Vigil published before that no selected dashboard publishes now (a tile or dashboard removed, or its id or name changed): card #${oldCard} (vigil:ops/tbl); it is left as it is and no longer updated: archive it in Metabase`);
+      // the dashboard renamed: the old dashboard and all its cards are named
+      writeFileSync(join(two, 'dashboards/ops.json'), JSON.stringify({ ...renamed, name: 'ops2' }, null, 2));
+      const r2 = await run();
+      expect(r2.stderr).toMatch(new RegExp(`holds 5 items Vigil published before that no dashboard publishes now .*: .*dashboard #${first} \\(vigil:ops\\)`));
+      expect(r2.stderr).toContain('(vigil:ops/tbl)');
+      expect(r2.stderr).toContain('(vigil:ops/by_capability)');
+      expect(fresh.state.dashboards).toHaveLength(2);
+      // nothing archived or deleted by Vigil
+      expect(fresh.log.filter((x) => x.method === 'DELETE')).toEqual([]);
+    } finally {
+      await fresh.close();
+      removeDir(two);
+    }
+  });
+
   it("engineWarning: the database's engine against the cards' SQL", async () => {
     const { engineWarning } = await import('../../src/dashboards/metabase-publish.js');
     expect(engineWarning({ id: 3, name: 'BQ', engine: 'bigquery-cloud-sdk' }, 'duckdb', 'dev', [{ name: 'dev', type: 'duckdb' }, { name: 'prod', type: 'bigquery' }])).toMatch(/duckdb SQL \(target dev\), but Metabase database 'BQ' \(#3\) is bigquery-cloud-sdk: .*--target prod/);
