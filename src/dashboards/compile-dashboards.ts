@@ -247,9 +247,12 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
       if (!cols) return;
       if (!cols.includes(col)) {
         const hint = didYouMean(col, cols);
-        err(path, `column '${col}' not in ${model}${dropped(model, col) ? ' (its YAML gives it policy: drop, which leaves it out of the published relation)' : ''}${hint ? ` — did you mean '${hint}'?` : ''}`, hint ? undefined : `${model} has: ${cols.join(', ')}`);
+        err(path, `column '${col}' not in ${model}${dropped(model, col) ? ' (its YAML gives it policy: drop, which leaves it out of the published relation)' : ''}${hint ? ` — did you mean '${hint}'?` : ''}`, hint ? undefined : hasColumns(model, col, cols));
       }
     };
+    // (the columns a model's YAML declares are all it has for a dashboard, once it declares any: said so, the built table may have more)
+    const hasColumns = (model: string, col: string, cols: string[]) =>
+      input.catalog?.has(model) || dropped(model, col) ? `${model} has: ${cols.join(', ')}` : `${model}'s YAML declares: ${cols.join(', ')} — a dashboard reads the columns a model's YAML declares, all of them once it declares any: declare '${col}' there`;
     const tileIds = new Map<string, string>();
     const warnedUndeclared = new Set<string>();
     /** A tile's raw-row action (raw-rows.ts): its model, columns and templates checked. */
@@ -276,7 +279,7 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
       const has = (col: string, path: (string | number)[]) => {
         if (!cols || cols.includes(col)) return true;
         const hint = didYouMean(col, cols);
-        bad(path, `column '${col}' not in ${rr.model}${dropped(rr.model, col) ? ' (its YAML gives it policy: drop, which leaves it out of the published relation)' : ''}${hint ? ` — did you mean '${hint}'?` : ''}`, hint ? undefined : `${rr.model} has: ${cols.join(', ')}`);
+        bad(path, `column '${col}' not in ${rr.model}${dropped(rr.model, col) ? ' (its YAML gives it policy: drop, which leaves it out of the published relation)' : ''}${hint ? ` — did you mean '${hint}'?` : ''}`, hint ? undefined : hasColumns(rr.model, col, cols));
         return false;
       };
       const fieldsIn = (tpl: string, path: (string | number)[]) => {

@@ -253,6 +253,11 @@ describe('dashboards in the manifest and against the warehouse', () => {
     expect(bad.stderr).toMatch(/column 'seats' not in ai_audit_daily/);
     // (was: "Validated 5 dashboards ..." printed before the error)
     expect(bad.stdout).not.toContain('Validated');
+    // a column the built table has and the YAML does not declare: the hint names the YAML, not the table (was: "ai_audit_daily has: ...")
+    writeFileSync(yml, readFileSync(yml, 'utf8').replace('      - name: seats\n        data_type: bigint\n', ''));
+    const undeclared = vigil(dir, ['dashboards', 'validate', '--warehouse']);
+    expect(undeclared.code).toBe(2);
+    expect(undeclared.stderr).toMatch(/column 'seats' not in ai_audit_daily \[E_DASHBOARD\]\n {2}hint: ai_audit_daily's YAML declares: date, .* — a dashboard reads the columns a model's YAML declares, all of them once it declares any: declare 'seats' there/);
   });
 });
 
