@@ -418,8 +418,9 @@ export function partitionSpec(p: unknown): PartitionSpec | undefined {
   if (/^date\s*\(\s*[A-Za-z_]\w*\s*\)$/i.test(s)) return { field, granularity: 'day' };
   const trunc = /^(?:timestamp|datetime|date)_trunc\s*\(\s*[A-Za-z_]\w*\s*,\s*(hour|day|month|year)\s*\)$/i.exec(s);
   if (trunc) return { field, granularity: trunc[1].toLowerCase() as PartitionSpec['granularity'] };
-  const range = /^range_bucket\s*\(\s*[A-Za-z_]\w*\s*,\s*generate_array\s*\(\s*(-?\d+)\s*,\s*(-?\d+)\s*,\s*(\d+)\s*\)\s*\)$/i.exec(s);
-  if (range && Number(range[3]) > 0) return { field, range: { start: Number(range[1]), end: Number(range[2]), interval: Number(range[3]) } };
+  // (an interval not above 0 is an error at compile: BigQuery's GENERATE_ARRAY takes no step of 0)
+  const range = /^range_bucket\s*\(\s*[A-Za-z_]\w*\s*,\s*generate_array\s*\(\s*(-?\d+)\s*,\s*(-?\d+)\s*,\s*(-?\d+)\s*\)\s*\)$/i.exec(s);
+  if (range) return { field, range: { start: Number(range[1]), end: Number(range[2]), interval: Number(range[3]) } };
   return { field };
 }
 

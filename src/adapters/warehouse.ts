@@ -108,15 +108,18 @@ export interface Warehouse<C extends Record<string, unknown> = Record<string, un
   readonly incrementalStrategies?: ReadonlyArray<'append' | 'merge' | 'delete+insert' | 'insert_overwrite'>;
   /**
    * What it keeps at most, where compile can check it before a build fails midway: a table's or
-   * view's description and a column's, in characters; partitions in one table.
+   * view's description and a column's, in characters; partitions in one table; labels on one
+   * table, view or job (those Vigil adds itself included).
    */
-  readonly limits?: { tableDescription?: number; columnDescription?: number; partitions?: number };
+  readonly limits?: { tableDescription?: number; columnDescription?: number; partitions?: number; labels?: number };
   /** How BI tools know this warehouse (dashboards export and publish warn when the SQL is another warehouse's). */
   readonly bi: BiIdentity;
   /** Checks across keys of a validated config. */
   checkConfig?(config: C): ConfigProblem[];
   /** Why it refuses a schema name (BigQuery: a dataset's), said at compile; undefined when it takes it. */
   schemaNameProblem?(name: string): string | undefined;
+  /** Why it refuses the name of a table or view it builds (BigQuery: a table ID's characters), said at compile; undefined when it takes it. */
+  tableNameProblem?(name: string): string | undefined;
   /**
    * The schema models are built in by default, the database relations are qualified with, and
    * the name of the database for templates (`{{ target.database }}`) when relations are not

@@ -706,6 +706,16 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
             ds.push(diag('E_CONFIG', `column '${c.name}' of model '${d.name}': its description has ${chars(c.description).toLocaleString('en-US')} characters; ${title} takes at most ${most.toLocaleString('en-US')} in a column's description`, { file: pr!.file, ...pr!.src.locate([...pr!.path, 'columns', ci, 'description']) }, `shorten it${limits.tableDescription !== undefined ? ` (the model's own description takes up to ${limits.tableDescription.toLocaleString('en-US')})` : ''}`));
         });
     }
+    // a warehouse's limit on labels (BigQuery: 64 on a table or view): the target's, the model's
+    // and those Vigil adds (tool=vigil; an incremental table's vigil_masking) on one table; a
+    // table with more was refused by BigQuery at the build
+    const labels = (d.config as { labels?: Record<string, string> }).labels;
+    if (limits?.labels !== undefined && labels && d.config.materialized !== 'ephemeral') {
+      const own = ['tool', ...(d.config.materialized === 'incremental' ? ['vigil_masking'] : [])];
+      const all = new Set([...Object.keys((target?.config.labels as Record<string, string> | undefined) ?? {}), ...Object.keys(labels), ...own]);
+      if (all.size > limits.labels)
+        ds.push(diag('E_CONFIG', `model '${d.name}': its ${d.config.materialized === 'view' ? 'view' : 'table'} would carry ${all.size} labels (the target's, the model's, and ${own.join(' and ')}, which Vigil adds); ${warehouse!.bi.title} takes at most ${limits.labels} on one`, d.configAt!('labels' as keyof ModelConfig), `keep at most ${limits.labels - (all.size - Object.keys(labels).length)} of the model's own labels`));
+    }
     // docs/governance.md#masking: with masking.require_policy, every PII column says how it is published
     // (an ephemeral model publishes nothing: its readers' columns do)
     if (files.project.masking?.require_policy && d.props && d.config.materialized !== 'ephemeral') {
@@ -761,7 +771,10 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     const range = d.config.materialized !== 'view' && d.config.materialized !== 'ephemeral' ? partitionSpec(d.config.partition_by)?.range : undefined;
     if (range) {
       const { start, end, interval } = range;
-      if (end <= start) ds.push(diag('E_CONFIG', `model '${d.name}': partition_by's range ends at ${end}, not after its start ${start}: an integer range runs from start (inclusive) to end (exclusive), as BigQuery requires`, at('partition_by'), 'set end past start (swap them if they are reversed)'));
+      // (a dict's interval is refused by its schema; a text one, range_bucket(x, generate_array(0, 100, 0)), here:
+      // it partitioned by the column's values on DuckDB and Postgres, and BigQuery refuses a step of 0)
+      if (interval <= 0) ds.push(diag('E_CONFIG', `model '${d.name}': partition_by's range has the interval ${interval}: an integer range is cut into buckets of a width above 0, as BigQuery requires`, at('partition_by'), 'give an interval of 1 or more'));
+      else if (end <= start) ds.push(diag('E_CONFIG', `model '${d.name}': partition_by's range ends at ${end}, not after its start ${start}: an integer range runs from start (inclusive) to end (exclusive), as BigQuery requires`, at('partition_by'), 'set end past start (swap them if they are reversed)'));
       else {
         const most = warehouse?.limits?.partitions;
         if (most !== undefined && Math.ceil((end - start) / interval) > most)
@@ -1365,6 +1378,12 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       if (refused.has(key)) continue;
       refused.add(key);
       ds.push(diag('E_NAME', `${n.resource_type} '${n.name}': ${problem}`, at, `give it another schema, e.g. '${n.relation!.schema.replace(/[^A-Za-z0-9_]+/g, '_')}'`));
+    }
+    // a table or view name the warehouse refuses (BigQuery: `orders.v2`, `orders$2`): the build would fail on it
+    const refuseTable = warehouse?.tableNameProblem;
+    for (const n of refuseTable ? built : []) {
+      const problem = n.relation && refuseTable!(n.relation.identifier);
+      if (problem) ds.push(diag('E_NAME', `${n.resource_type} '${n.name}': ${problem}`, whereIn(n, 'alias'), `give it another alias, e.g. '${n.relation!.identifier.replace(/[^\p{L}\p{M}\p{N}\p{Pc}\p{Pd}\p{Zs}]+/gu, '_')}'`));
     }
     // a name with Vigil's scratch infix (scratchIdentifier: `<relation>__vigil_tmp` beside a
     // Postgres table build, `<relation>__vigil_columns_<hex>` of a snapshot's probe, on every

@@ -115,6 +115,16 @@ const BIGQUERY_CASES: Array<[string, Record<string, Array<[string | RegExp, stri
   ['clustering on a misspelt column', { 'models/marts/ai_cost_daily.sql': [["materialized='table'", "materialized='table', cluster_by=['modle']"]] }, /models\/marts\/ai_cost_daily\.sql:1:33: error: cluster_by: column 'modle' is not in the model's output — did you mean 'model'\? \(it has date, model, /],
   ['clustering on a FLOAT64 column', { 'models/marts/ai_cost_daily.sql': [["materialized='table'", "materialized='table', cluster_by=['prompt_tokens']"]] }, /cluster_by: BigQuery cannot cluster by 'prompt_tokens', a FLOAT64 column/],
   [
+    'a clustered table from a query ending in ORDER BY (was: passed; BigQuery refuses it: "Result of ORDER BY queries cannot be clustered")',
+    { 'models/marts/ai_cost_daily.sql': [["materialized='table'", "materialized='table', cluster_by=['model']"], ['group by occurred_date, model', 'group by occurred_date, model\norder by occurred_date']] },
+    /^models\/marts\/ai_cost_daily\.sql:17:1: error: the model's query ends in ORDER BY, and its table is clustered: BigQuery refuses to build a clustered table from an ordered result/,
+  ],
+  [
+    'a partitioned table from a query ending in ORDER BY (was: passed; BigQuery refuses it: "Result of ORDER BY queries cannot be partitioned by field")',
+    { 'models/marts/ai_cost_daily.sql': [["materialized='table'", "materialized='table', partition_by='date'"], ['group by occurred_date, model', 'group by occurred_date, model\norder by 1, 2']] },
+    /^models\/marts\/ai_cost_daily\.sql:17:1: error: the model's query ends in ORDER BY, and its table is partitioned: /,
+  ],
+  [
     'reading a require_partition_filter table without a partition filter',
     {
       'models/marts/ai_cost_daily.sql': [["materialized='table'", "materialized='table', partition_by={'field': 'date', 'data_type': 'date'}, require_partition_filter=true"]],
@@ -164,6 +174,8 @@ const CASE_SELECT: Record<string, string[]> = {
   'five clustering columns': ['ai_cost_daily'],
   'clustering on a misspelt column': ['ai_cost_daily'],
   'clustering on a FLOAT64 column': ['ai_cost_daily'],
+  'a clustered table from a query ending in ORDER BY (was: passed; BigQuery refuses it: "Result of ORDER BY queries cannot be clustered")': ['ai_cost_daily'],
+  'a partitioned table from a query ending in ORDER BY (was: passed; BigQuery refuses it: "Result of ORDER BY queries cannot be partitioned by field")': ['ai_cost_daily'],
   'reading a require_partition_filter table without a partition filter': ['ai_cost_daily'],
   'a column name with a prefix BigQuery reserves, in any case (was: passed; BigQuery refuses the table)': ['ai_cost_daily'],
   'a _CHANGE_TYPE column in an incremental model': ['ai_audit_daily'],
@@ -683,6 +695,36 @@ targets:
     // (the partition limit is BigQuery's; an empty range is no range anywhere)
     expect(await compileErrors(range("{'start': 0, 'end': 1000000, 'interval': 1}"), 'local')).toBe('');
     expect(await compileErrors(range("{'start': 100, 'end': 0, 'interval': 10}"), 'local')).toMatch(/not after its start 100/);
+    // as text, an interval not above 0 (the dict form's is refused by its schema): was accepted, partitioned by the
+    // column's values on DuckDB and Postgres, and refused by BigQuery's GENERATE_ARRAY ("Sequence step cannot be 0")
+    const text = (step: string) => ({ 'models/r.sql': `{{ config(materialized='table', partition_by='range_bucket(id, generate_array(0, 100, ${step}))') }}\nselect id from {{ source('raw', 'events') }}\n` });
+    expect(await compileErrors(text('0'))).toMatch(/^models\/r\.sql:1:\d+: error: model 'r': partition_by's range has the interval 0: an integer range is cut into buckets of a width above 0/m);
+    expect(await compileErrors(text('-10'), 'local')).toMatch(/partition_by's range has the interval -10/);
+    expect(await compileErrors(text('10'))).toBe('');
+  });
+
+  it("a table name BigQuery refuses ('.', a partition decorator's '$'): an error at the alias (was: passed compile and check; the build's CREATE failed or read the name as a path); dashes, spaces and letters of any script are taken", async () => {
+    const aliased = (alias: string, kind = 'table') => ({ 'models/m.sql': `{{ config(materialized='${kind}', alias='${alias}') }}\nselect id from {{ source('raw', 'events') }}\n` });
+    expect(await compileErrors(aliased('orders.v2'))).toMatch(/^models\/m\.sql:1:\d+: error: model 'm': BigQuery refuses '\.' in the table name 'orders\.v2' \(a table or view name is letters, marks, numbers, _, dashes and spaces\)/m);
+    expect(await compileErrors(aliased('orders$2', 'view'))).toMatch(/error: model 'm': BigQuery refuses '\$' in the table name 'orders\$2'/);
+    for (const ok of ['orders v2', 'orders-v2', 'étudiant-01']) expect(await compileErrors(aliased(ok))).toBe('');
+    // (the names are BigQuery's)
+    expect(await compileErrors(aliased('orders$2'), 'local')).toBe('');
+  });
+
+  it("more than 64 labels on a table, view or job, those Vigil adds (tool=vigil; an incremental table's vigil_masking) counted: an error at the key (was: accepted, and refused by BigQuery at the build)", async () => {
+    const labels = (n: number, from = 0) => `{${Array.from({ length: n }, (_, i) => `'k${i + from}': 'v'`).join(', ')}}`;
+    const model = (kind: string, n: number) => ({ 'models/m.sql': `{{ config(materialized='${kind}', labels=${labels(n)}) }}\nselect id from {{ source('raw', 'events') }}\n` });
+    expect(await compileErrors(model('table', 64))).toMatch(/^models\/m\.sql:1:\d+: error: model 'm': its table would carry 65 labels \(the target's, the model's, and tool, which Vigil adds\); BigQuery takes at most 64 on one/m);
+    expect(await compileErrors(model('table', 63))).toBe('');
+    expect(await compileErrors(model('view', 63))).toBe('');
+    expect(await compileErrors(model('incremental', 63))).toMatch(/its table would carry 65 labels \(the target's, the model's, and tool and vigil_masking, which Vigil adds\)/);
+    // the target's labels count on every table, and alone on every job
+    const target = (n: number) => ({ 'project.yaml': YAML.replace('location: US }', `location: US, labels: ${labels(n, 100)} }`) });
+    expect(await compileErrors({ ...target(40), ...model('table', 30) })).toMatch(/its table would carry 71 labels/);
+    expect(await compileErrors({ ...target(64), 'models/m.sql': "select id from {{ source('raw', 'events') }}\n" })).toMatch(/^project\.yaml:4:\d+: error: target 'prod': 64 labels, and Vigil adds tool=vigil to every job, table and view: BigQuery takes at most 64 labels on one/m);
+    // (the limit is BigQuery's)
+    expect(await compileErrors(model('table', 64), 'local')).toBe('');
   });
 });
 

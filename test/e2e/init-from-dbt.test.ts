@@ -405,6 +405,21 @@ describe('from-dbt, piece by piece', () => {
     expect(f.notConverted.map((x) => `${x.line}: ${x.message}`)).toContainEqual(expect.stringMatching(/^23: outputs\.sf: type snowflake/));
   });
 
+  it("profiles: a BigQuery maximum_bytes_billed or job timeout written as a template is listed as not converted, its digits as text converted (was: dropped without a word, and with it the cost limit)", () => {
+    const f = new Findings();
+    const t = convertProfiles(
+      `shop:\n  target: bq\n  outputs:\n    bq:\n      type: bigquery\n      method: oauth\n      project: p1\n      dataset: marts\n      maximum_bytes_billed: "{{ env_var('DBT_MAX_BYTES') | as_number }}"\n      job_execution_timeout_seconds: "600"\n    bq2:\n      type: bigquery\n      method: oauth\n      project: p1\n      dataset: marts\n      maximum_bytes_billed: 1000000000\n      job_execution_timeout_seconds: "{{ env_var('TIMEOUT') }}"\n`,
+      'profiles.yml',
+      'shop',
+      f,
+    )!;
+    expect(t.targets.bq).toEqual({ type: 'bigquery', project: 'p1', dataset: 'marts', timeout_ms: 600000 });
+    expect(t.targets.bq2).toEqual({ type: 'bigquery', project: 'p1', dataset: 'marts', maximum_bytes_billed: 1000000000 });
+    const listed = f.notConverted.map((x) => `${x.line}: ${x.message}`);
+    expect(listed).toContainEqual(expect.stringMatching(/^9: outputs\.bq\.maximum_bytes_billed: .*not converted \(a Vigil target takes a number there, not a template\): set the target's maximum_bytes_billed in project\.yaml yourself; until then no query is refused for the bytes it would bill$/));
+    expect(listed).toContainEqual(expect.stringMatching(/^17: outputs\.bq2\.job_execution_timeout_seconds: .*not converted .*timeout_ms/));
+  });
+
   it("profiles: a Postgres output says that model SQL runs in UTC, where dbt-postgres takes the database's TimeZone, and how to keep that (was: not said)", () => {
     const f = new Findings();
     convertProfiles(`shop:\n  target: dev\n  outputs:\n    dev:\n      type: postgres\n      host: db\n      user: me\n      dbname: shop\n`, 'profiles.yml', 'shop', f);

@@ -134,6 +134,32 @@ function partitionProblem(p: unknown, field: string, type: string, form?: Return
   return undefined;
 }
 
+/**
+ * A partitioned or clustered table built from a query whose result is ordered (a top-level
+ * ORDER BY without LIMIT): BigQuery refuses it ("Result of ORDER BY queries cannot be clustered",
+ * "... cannot be partitioned by field"), and no analyzer does. `resolved`: the analyzed query
+ * statement. (An ORDER BY inside a subquery, or with a LIMIT, is left alone.)
+ */
+function orderedTable(req: MaterializeRequest, resolved: { query?: Record<string, unknown> } | undefined): CheckOutcome | undefined {
+  const c = req.config ?? {};
+  const clustered = c.cluster_by !== undefined && (!Array.isArray(c.cluster_by) || c.cluster_by.length > 0);
+  if (req.kind === 'view' || (c.partition_by === undefined && !clustered)) return undefined;
+  let scan = resolved?.query as { node?: string; [k: string]: unknown } | undefined;
+  // (WITH ... SELECT: the ordered scan is the WITH's query)
+  while (scan?.node === 'resolvedWithScanNode') scan = (scan.resolvedWithScanNode as { query?: typeof scan }).query;
+  if (scan?.node !== 'resolvedOrderByScanNode') return undefined;
+  const laid = [c.partition_by !== undefined ? 'partitioned' : '', clustered ? 'clustered' : ''].filter(Boolean).join(' and ');
+  const orders = [...req.sql.matchAll(/\border\s+by\b/gi)];
+  const at = orders.length ? orders[orders.length - 1].index! : undefined;
+  const before = at === undefined ? '' : req.sql.slice(0, at);
+  return {
+    ok: false,
+    message: `the model's query ends in ORDER BY, and its table is ${laid}: BigQuery refuses to build a ${laid} table from an ordered result ("Result of ORDER BY queries cannot be ${clustered ? 'clustered' : 'partitioned'}"); remove the ORDER BY (a table's rows keep no order)`,
+    sql: req.sql,
+    ...(at === undefined ? {} : { position: { line: before.split('\n').length, column: at - before.lastIndexOf('\n') } }),
+  };
+}
+
 export class BigQueryChecker implements Checker {
   readonly engine = "Google's SQL analyzer (ZetaSQL)";
   readonly concurrency = 4;
@@ -233,7 +259,7 @@ export class BigQueryChecker implements Checker {
     if (!select.ok) return this.outcome(select, req.sql);
     const columns = select.columns ?? [];
     const selected = columns.map((c) => ({ name: c.name, type: c.sql }));
-    const rule = this.tableRules(req, columns);
+    const rule = this.tableRules(req, columns) ?? orderedTable(req, select.resolved);
     if (rule) return { ...rule, columns: selected } as CheckOutcome;
     // the statements `vigil build` sends for it, in the order it sends them. ZetaSQL knows
     // ALTER COLUMN SET OPTIONS on tables only; BigQuery has it on views too (column descriptions):

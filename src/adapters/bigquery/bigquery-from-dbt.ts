@@ -31,9 +31,20 @@ export function bigQueryFromDbt(o: DbtOutputReader): Record<string, unknown> | u
     const x = o.val(k);
     if (x) t[k] = x.value;
   }
-  const mbb = o.val('maximum_bytes_billed');
-  if (mbb && typeof mbb.value === 'number') t.maximum_bytes_billed = mbb.value;
-  const timeout = o.val('job_execution_timeout_seconds') ?? o.val('timeout_seconds');
-  if (timeout && typeof timeout.value === 'number') t.timeout_ms = Math.round(timeout.value * 1000);
+  // a number, or its digits as text; a template (`{{ env_var('MAX_BYTES') | as_number }}`) is
+  // listed: the target takes a number there (it was dropped without a word, and with it the limit)
+  const number = (key: string, what: string): number | undefined => {
+    const x = o.val(key);
+    if (!x) return undefined;
+    if (typeof x.value === 'number') return x.value;
+    if (typeof x.value === 'string' && !x.templated && /^\s*\d+(\.\d+)?\s*$/.test(x.value)) return Number(x.value);
+    o.notConverted(key, `outputs.${o.name}.${key}: ${JSON.stringify(x.value)}: not converted (a Vigil target takes a number there, not a template): set ${what}`);
+    return undefined;
+  };
+  const mbb = number('maximum_bytes_billed', "the target's maximum_bytes_billed in project.yaml yourself; until then no query is refused for the bytes it would bill");
+  if (mbb !== undefined) t.maximum_bytes_billed = mbb;
+  const timeoutKey = o.raw.job_execution_timeout_seconds !== undefined ? 'job_execution_timeout_seconds' : 'timeout_seconds';
+  const timeout = number(timeoutKey, "the target's timeout_ms (milliseconds) in project.yaml yourself");
+  if (timeout !== undefined) t.timeout_ms = Math.round(timeout * 1000);
   return t;
 }
