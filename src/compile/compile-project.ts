@@ -901,7 +901,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
 
   // ---- snapshots: {% snapshot name %} select ... {% endsnapshot %} in snapshots/**.sql
   const snapUid = (n: string) => `snapshot.${projectName}.${n}`;
-  const snapDrafts = new Map<string, { name: string; file: RawFile; line: number; sql: string; calls: RenderCalls; config?: SnapshotConfig & { tags: string[] }; relationWritten?: Record<string, string> }>();
+  const snapDrafts = new Map<string, { name: string; file: RawFile; line: number; sql: string; calls: RenderCalls; config?: SnapshotConfig & { tags: string[] }; relationWritten?: Record<string, string>; relationAt?: { line: number; column: number } }>();
   for (const f of files.snapshots ?? []) {
     const re = /\{%-?\s*snapshot\s+([A-Za-z_]\w*)\s*-?%\}([\s\S]*?)\{%-?\s*endsnapshot\s*-?%\}/g;
     let m: RegExpExecArray | null;
@@ -1015,7 +1015,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         disabled[snapUid(p.name)] = { resource_type: 'snapshot', name: p.name, file: pf.path, fqn: fqnOf('snapshot', pf.path, p.name) };
         return;
       }
-      snapDrafts.set(p.name, { name: p.name, file: { path: pf.path, text: body }, line: at.line, sql: out, calls, config: { ...snapshotRunConfig(r.data), ...(meta ? { meta } : {}), tags: asArray(r.data.tags) } });
+      // (its ref() or source() is said at its relation: in the YAML, not in the SELECT made of it)
+      snapDrafts.set(p.name, { name: p.name, file: { path: pf.path, text: body }, line: at.line, sql: out, calls, config: { ...snapshotRunConfig(r.data), ...(meta ? { meta } : {}), tags: asArray(r.data.tags) }, relationAt: pf.yaml.locate(['snapshots', i, 'relation']) });
     });
   }
   // ---- built-in sources: the tables Vigil itself writes (the alert history), where a model, a
@@ -1278,13 +1279,14 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     for (const r of new Set(d.calls.refs)) {
       if (drafts.get(r)?.config?.enabled === false) {
         ok = false;
-        ds.push(disabledRef(r, d));
+        const e = disabledRef(r, d);
+        ds.push(d.relationAt ? { ...e, ...d.relationAt } : e);
       } else if (drafts.has(r)) depends.push(modelUid(r));
       else if (refTables.has(r) && r !== d.name) depends.push(refTables.get(r)!.unique_id);
       else {
         ok = false;
         const hint = didYouMean(r, refNames(d.name));
-        ds.push(diag('E_REF', `ref('${r}') not found${hint ? ` — did you mean '${hint}'?` : ''}`, { file: d.file.path, ...locate(d.file.text, callFinder('ref', r)) }));
+        ds.push(diag('E_REF', `ref('${r}') not found${hint ? ` — did you mean '${hint}'?` : ''}`, { file: d.file.path, ...(d.relationAt ?? locate(d.file.text, callFinder('ref', r))) }));
       }
     }
     for (const [src, tb] of d.calls.sources) {
@@ -1297,7 +1299,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       } else {
         ok = false;
         const u = unknownSource(src, tb, sources, d.file, unvalidated);
-        if (u) ds.push(u);
+        if (u) ds.push(d.relationAt ? { ...u, ...d.relationAt } : u);
       }
     }
     if (!ok) continue;

@@ -328,6 +328,9 @@ export const SnapshotConfigSchema = z
     // (the legacy target_schema is the schema as written and wins: a schema beside it would be ignored)
     if (c.target_schema !== undefined && c.schema !== undefined && c.target_schema !== c.schema)
       ctx.addIssue({ code: 'custom', path: ['schema'], message: `'${c.schema}', but target_schema: '${c.target_schema}': they disagree, and target_schema would win; keep one (schema goes through generate_schema_name, target_schema is the schema as written)` });
+    // (dbt takes an SQL expression, `id || '-' || day`: each run here compares the key's columns, named as columns)
+    for (const k of Array.isArray(c.unique_key) ? c.unique_key : [c.unique_key])
+      if (/\|\||::|[(),]/.test(k)) ctx.addIssue({ code: 'custom', path: ['unique_key'], message: `'${k}' is an expression (dbt takes one; here a key is a column or a list of columns): list the columns it combines, unique_key=['a', 'b'], or select the expression as a column in the query` });
     if (c.strategy === 'timestamp' && c.check_cols) ctx.addIssue({ code: 'custom', path: ['check_cols'], message: "strategy 'timestamp' compares no columns (a row changed when its updated_at is later): remove check_cols, or use strategy 'check' (with updated_at, its versions start at updated_at)" });
   });
 export type SnapshotConfig = z.infer<typeof SnapshotConfigSchema>;

@@ -16,7 +16,7 @@ import type { UnitTestProps } from '../project/schema.js';
 import { stringTextAt, type YamlSource } from '../project/yaml-source.js';
 import { inexactInteger } from '../project/yaml-lib.js';
 import { sayYaml11Only, yaml11Only } from '../project/pyyaml-scalars.js';
-import type { ColumnInfo, Manifest, ModelNode, SeedNode, SourceNode } from '../compile/manifest.js';
+import type { ColumnInfo, Manifest, ModelNode, SeedNode, SnapshotNode, SourceNode } from '../compile/manifest.js';
 import { emptyCalls, isTemplateError, PLACEHOLDER_RE, TemplateEnv } from '../compile/template-env.js';
 import { floatsAsWritten } from '../compile/py-float.js';
 import { pyRepr } from '../compile/py-values.js';
@@ -494,6 +494,9 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
   for (const n of Object.values(manifest.nodes)) if (n.resource_type === 'model') models.set(n.name, n);
   const seeds = new Map<string, SeedNode>();
   for (const n of Object.values(manifest.nodes)) if (n.resource_type === 'seed') seeds.set(n.name, n);
+  // a snapshot is ref()'d as a model is, and given rows as one (dbt: a model reading a snapshot is unit tested)
+  const snapshots = new Map<string, SnapshotNode>();
+  for (const n of Object.values(manifest.nodes)) if (n.resource_type === 'snapshot') snapshots.set(n.name, n);
   const sources = new Map<string, SourceNode>(Object.values(manifest.sources).map((s) => [`${s.source_name}.${s.name}`, s]));
   const envCache = new Map<string, TemplateEnv>();
   // the dialect they are compiled in: the engine they run on
@@ -568,10 +571,10 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
         let columns: ColumnInfo[] = [];
         let key: string;
         if (parsed.kind === 'ref') {
-          const m = models.get(parsed.name) ?? seeds.get(parsed.name);
+          const m = models.get(parsed.name) ?? seeds.get(parsed.name) ?? snapshots.get(parsed.name);
           if (!m) {
-            const hint = didYouMean(parsed.name, [...models.keys(), ...seeds.keys()]);
-            return fail('E_UNIT', `given ref('${parsed.name}'): no such model or seed${hint ? ` — did you mean '${hint}'?` : ''}`, [...path, 'input']);
+            const hint = didYouMean(parsed.name, [...models.keys(), ...seeds.keys(), ...snapshots.keys()]);
+            return fail('E_UNIT', `given ref('${parsed.name}'): no such model, seed or snapshot${hint ? ` — did you mean '${hint}'?` : ''}`, [...path, 'input']);
           }
           // a seed's columns are its CSV's, typed as it loads them (column_types, else its values), whatever its YAML lists
           if (m.resource_type === 'seed' && !seedCols.has(m.name)) seedCols.set(m.name, seedColumns(m, files.root, engine));
@@ -660,7 +663,7 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
         const cte = `__vigil_given_${gi}`;
         cteOf.set(key, cte);
         const { sql, probe, cells } = givenSql(rows, columns, engine);
-        const of = parsed.kind === 'ref' ? (models.get(parsed.name) ?? seeds.get(parsed.name))!.unique_id : parsed.kind === 'source' ? sources.get(`${parsed.source}.${parsed.table}`)!.unique_id : model.unique_id;
+        const of = parsed.kind === 'ref' ? (models.get(parsed.name) ?? seeds.get(parsed.name) ?? snapshots.get(parsed.name))!.unique_id : parsed.kind === 'source' ? sources.get(`${parsed.source}.${parsed.table}`)!.unique_id : model.unique_id;
         givens.push({ input: g.input, sql, line: at(path).line, row_lines: read.lines, ...(read.file ? { row_file: read.file } : {}), ...(probe ? { probe } : {}), ...(cells.length ? { cells } : {}), typing: { cte, rows, columns, of, ...(undeclared.length ? { undeclared } : {}) } });
         void usedGivens;
       });

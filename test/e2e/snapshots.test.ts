@@ -612,6 +612,21 @@ describe('vigil snapshot', () => {
     expect(bad.stderr).toMatch(/snapshots\/snapshots\.yml:3:\d+: error: snapshot 'customers_yaml': relation must be ref\('model'\) or source\('src', 'table'\), got 'customers'/);
   });
 
+  it("a YAML snapshot's relation naming no model or source is an error at its relation's line (was: at line 1, in the SELECT Vigil makes of it)", () => {
+    const dir = makeProject({
+      'seeds/customers.csv': STATES[0],
+      'snapshots/snapshots.yml': "snapshots:\n  - name: customers_yaml\n    description: the customers\n    relation: ref('customer')\n    config: { unique_key: id, strategy: check, check_cols: all }\n",
+    });
+    dirs.push(dir);
+    const ref = vigil(dir, ['compile']);
+    expect(ref.stderr).toContain("snapshots/snapshots.yml:4:15: error: ref('customer') not found — did you mean 'customers'? [E_REF]");
+    expect(ref.code).toBe(2);
+    writeFileSync(join(dir, 'snapshots/snapshots.yml'), "snapshots:\n  - name: customers_yaml\n    description: the customers\n    relation: source('app', 'customers')\n    config: { unique_key: id, strategy: check, check_cols: all }\n");
+    const src = vigil(dir, ['compile']);
+    expect(src.stderr).toContain("snapshots/snapshots.yml:4:15: error: source('app', 'customers') not found");
+    expect(src.code).toBe(2);
+  });
+
   it("dbt 1.9's hard_deletes: invalidate closes a deleted key's version as invalidate_hard_deletes: true does, ignore keeps it, in YAML and config() (was: unknown config key 'hard_deletes'); new_record, a disagreeing pair, dbt_valid_to_current and snapshot_meta_column_names are errors saying what to use", () => {
     const dir = makeProject({
       'seeds/customers.csv': STATES[0],
@@ -689,6 +704,17 @@ describe('vigil snapshot', () => {
     expect(r.stderr).toMatch(/snapshots\/d\.sql:1:1: error: snapshots\/d\.sql holds no \{% snapshot name %\}/);
     expect(r.stderr).toContain("snapshots/e.sql:3:3: error: snapshot 'e': check_cols: strategy 'timestamp' compares no columns (a row changed when its updated_at is later): remove check_cols, or use strategy 'check'");
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("a unique_key written as an SQL expression (dbt's `id || '-' || name`) is an error at its line naming the list form (was: compiled, then each run failed 'is not a column of its query')", () => {
+    const dir = makeProject({
+      'seeds/customers.csv': STATES[0],
+      'snapshots/f.sql': "{% snapshot f %}\n{{ config(unique_key=\"id || '-' || name\", strategy='check', check_cols='all') }}\nselect * from {{ ref('customers') }}\n{% endsnapshot %}\n",
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['compile']);
+    expect(r.stderr).toContain("snapshots/f.sql:2:11: error: snapshot 'f': unique_key: 'id || '-' || name' is an expression (dbt takes one; here a key is a column or a list of columns): list the columns it combines, unique_key=['a', 'b']");
+    expect(r.code).toBe(2);
   });
 
   it('DuckDB: vigil build snapshots nothing a test of what it reads failed on (was: the bad version snapshotted, then the test failed)', () => {

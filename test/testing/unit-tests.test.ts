@@ -715,6 +715,30 @@ describe('unit tests against what the warehouse holds of their inputs', () => {
     expect(src.code).toBe(2);
   });
 
+  it("a model reading a snapshot is unit tested with rows given for ref('the_snapshot'), typed and checked by its table, as dbt does (was: 'no such model or seed', after 'the test gives no rows for it': no such model could be unit tested)", () => {
+    const dir = makeProject({
+      'seeds/customers.csv': 'id,name,updated_at\n1,ann,2026-01-01 00:00:00\n',
+      'snapshots/snap.sql': "{% snapshot customers_snap %}\n{{ config(target_schema='snaps', unique_key='id', strategy='timestamp', updated_at='updated_at') }}\nselect * from {{ ref('customers') }}\n{% endsnapshot %}\n",
+      'models/current_customers.sql': "select id, name from {{ ref('customers_snap') }} where dbt_valid_to is null",
+      'models/u.yml': "unit_tests:\n  - name: t\n    model: current_customers\n    given:\n      - input: ref('customers_snap')\n        rows:\n          - { id: 1, name: ann, dbt_valid_to: '2026-01-02 00:00:00' }\n          - { id: 1, name: ann2, dbt_valid_to: null }\n    expect:\n      rows: [{ id: 1, name: ann2 }]\n",
+    });
+    dirs.push(dir);
+    const first = vigil(dir, ['test', '--unit']);
+    expect(first.stdout, first.stdout + first.stderr).toMatch(/PASS unit current_customers::t/);
+    expect(first.code).toBe(0);
+    // once the snapshot is built, its table's columns type the given and judge its keys
+    expect(vigil(dir, ['seed']).code).toBe(0);
+    expect(vigil(dir, ['snapshot']).code).toBe(0);
+    expect(vigil(dir, ['test', '--unit']).code).toBe(0);
+    writeFileSync(join(dir, 'models/u.yml'), readFileSync(join(dir, 'models/u.yml'), 'utf8').replace('dbt_valid_to: null', 'dbt_valid_too: null'));
+    const typo = vigil(dir, ['test', '--unit']);
+    expect(typo.stderr).toContain("models/u.yml:8: error: given ref('customers_snap'): column 'dbt_valid_too' is not one of its columns in the warehouse — did you mean 'dbt_valid_to'? [E_UNIT]");
+    expect(typo.code).toBe(2);
+    // a ref of no such node names the three kinds a given may be
+    writeFileSync(join(dir, 'models/u.yml'), readFileSync(join(dir, 'models/u.yml'), 'utf8').replace("input: ref('customers_snap')", "input: ref('customers_snp')"));
+    expect(vigil(dir, ['test', '--unit']).stderr).toContain("given ref('customers_snp'): no such model, seed or snapshot — did you mean 'customers_snap'?");
+  });
+
   it("the SQL file a failing unit test names holds the SQL that ran, its givens typed from the warehouse (was: the compile's untyped SQL, which failed differently: VARCHAR compared with TIMESTAMP WITH TIME ZONE)", async () => {
     const dir = makeProject({
       'models/stg_events.sql': STG,
