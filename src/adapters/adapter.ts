@@ -8,6 +8,7 @@ import type { Warehouse } from './warehouse.js';
 import type { GrantPlan, GrantRequest } from './grants.js';
 import { createHash } from 'node:crypto';
 import { WarehouseError } from '../errors.js';
+import { typeFamily } from './type-family.js';
 
 export interface Column {
   name: string;
@@ -488,6 +489,51 @@ export function droppedColumnsFailure(rel: string, gone: string[], policy: 'igno
   const them = gone.length === 1 ? 'it' : 'them';
   const why = policy === 'ignore' ? `writing without ${them} would leave ${them} NULL in the rows this run adds${replaces ? ` and erase ${gone.length === 1 ? 'its' : 'their'} values in the rows it replaces` : ''}` : `the rows this run replaces would lose their values in ${them}`;
   return `the model no longer selects column${gone.length === 1 ? '' : 's'} ${gone.join(', ')} of ${rel} (on_schema_change: ${policy}): ${why}; select ${them} again, or run with --full-refresh to rebuild the table without ${them}`;
+}
+
+/** Kinds of values that compare across their types (typeFamily): numbers; dates and date-times; text. */
+const CAST_COMPARABLE = [['int', 'float', 'numeric'], ['date', 'local', 'instant'], ['string']];
+
+/**
+ * on_schema_change ignore and append_new_columns: the columns the table (`table`) and the new rows
+ * (`incoming`) both have with another type, of kinds whose values compare (castLossSql): the
+ * write casts the new values to the table's type (`stored`). `fold`: names case-insensitively.
+ */
+export function retypedColumns(table: Array<{ name: string; type: string }>, incoming: Array<{ name: string; type: string }>, fold = false): Array<{ name: string; stored: string; now: string }> {
+  const key = (n: string) => (fold ? n.toLowerCase() : n);
+  const have = new Map(table.map((c) => [key(c.name), c.type]));
+  const group = (t: string) => CAST_COMPARABLE.findIndex((g) => g.includes(typeFamily(t, 'local')));
+  return incoming
+    .filter((c) => have.has(key(c.name)) && have.get(key(c.name))!.toLowerCase() !== c.type.toLowerCase())
+    .map((c) => ({ name: c.name, stored: have.get(key(c.name))!, now: c.type }))
+    .filter((c) => group(c.stored) >= 0 && group(c.stored) === group(c.now));
+}
+
+/**
+ * How many of the new rows (staged in `staged`) hold a value the table's type changes as the
+ * write casts it (3.7 into an integer is 4, a timestamp into a date loses its time, text into
+ * varchar(3) is cut), per retyped column (`n<i>`), and one of them as text, `value -> written`
+ * (`e<i>`). `quote` names a column as the statement does, `text` is the dialect's string type.
+ */
+export function castLossSql(staged: string, retyped: Array<{ name: string; stored: string }>, quote: (name: string) => string, text: string): string {
+  const parts = retyped.flatMap((c, i) => {
+    const col = quote(c.name);
+    const lossy = `cast(${col} as ${c.stored}) is distinct from ${col}`;
+    return [`count(case when ${lossy} then 1 end) as n${i}`, `min(case when ${lossy} then cast(${col} as ${text}) || ' -> ' || coalesce(cast(cast(${col} as ${c.stored}) as ${text}), 'NULL') end) as e${i}`];
+  });
+  return `select ${parts.join(', ')} from ${staged}`;
+}
+
+/**
+ * castLossSql's answer (`row`) as the model's failure, or undefined when no value changes: the
+ * write would store other values than the model's without a word (BigQuery refuses most such
+ * assignments, a FLOAT64 into an INT64; dbt's DuckDB and Postgres runs cast them).
+ */
+export function castLossFailure(rel: string, policy: 'ignore' | 'append_new_columns', retyped: Array<{ name: string; stored: string; now: string }>, row: Row | undefined): string | undefined {
+  const lost = retyped.map((c, i) => ({ ...c, n: Number(row?.[`n${i}`] ?? 0), e: row?.[`e${i}`] })).filter((c) => c.n > 0);
+  if (!lost.length) return undefined;
+  const said = lost.map((c) => `${c.name} (${c.now} -> ${c.stored}: ${c.n} row${c.n === 1 ? '' : 's'}, e.g. ${String(c.e)})`).join(', ');
+  return `the model's column${lost.length === 1 ? '' : 's'} changed type and ${rel} would store other values than it selects (on_schema_change: ${policy}): ${said}; cast ${lost.length === 1 ? 'it' : 'them'} to the table's type in the model, or run with --full-refresh to rebuild the table with the new type`;
 }
 
 /** The line of an incremental table's comment that records the masking it was built with. */

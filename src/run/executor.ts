@@ -419,8 +419,20 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
       // the message as the progress line says it: the relation after the adapter's verb ("inserted 5 rows into")
       return { ...base, status: 'success', execution_time: (performance.now() - t0) / 1000, message: `${r.message} ${relation}`, ...(notes ? { governance: notes } : {}), ...(warning ? { warning } : {}), ...rowsAffected(r.rows) };
     } catch (e) {
-      return { ...base, status: 'error', execution_time: (performance.now() - t0) / 1000, message: describeError(e, n) };
+      return { ...base, status: 'error', execution_time: (performance.now() - t0) / 1000, message: fullRefreshBarred(describeError(e, n), n) };
     }
+  };
+
+  /**
+   * A failure whose way out is --full-refresh, of a model whose config has full_refresh: false:
+   * that flag does not rebuild it (dbt's full_refresh wins over the flag), which is said with the
+   * config's place (was: "run with --full-refresh", which failed again the same way).
+   */
+  const fullRefreshBarred = (message: string, n: ModelNode): string => {
+    if (n.config.full_refresh !== false || !message.includes('--full-refresh')) return message;
+    const a = n.config_at?.full_refresh;
+    return `${message}
+    (full_refresh: false in its config${a ? ` (${a.file}${a.line ? `:${a.line}` : ''})` : ''} keeps --full-refresh from rebuilding it: take it out for that run)`;
   };
 
   /** Fails the model, before its build, when a grantee of it or of its companion is no role of the warehouse. */

@@ -107,3 +107,39 @@ describe.each([duckdb, postgres])("run_results.json's adapter_response.rows_affe
     expect(affected().t).toBeUndefined();
   });
 });
+
+describe.each([duckdb, postgres])('a column whose type changed under on_schema_change ignore / append_new_columns ($name)', (w) => {
+  const retyped = (phase: number) => `{{ config(materialized='incremental', on_schema_change=var('osc')) }}\n${phase === 1 ? "select 1 as id, 10 as amount, cast('2026-01-01' as date) as d" : phase === 2 ? "select 2 as id, 3.7 as amount, cast('2026-01-02 13:45:00' as timestamp) as d" : "select 3 as id, 4.0 as amount, cast('2026-01-03 00:00:00' as timestamp) as d"}\n`;
+  it.each(['ignore', 'append_new_columns'])('%s: a value the table\'s type would change (3.7 into an integer, a time into a date) fails the node naming it, the table unchanged (was: 4 and the day stored, exit 0); values it keeps are written', async (osc) => {
+    const p = w.project();
+    dirs.push(p.dir);
+    const vars = ['--vars', `{osc: ${osc}}`];
+    writeFileSync(join(p.dir, 'models/ty.sql'), retyped(1));
+    expect(vigil(p.dir, ['run', ...vars], p.env).code).toBe(0);
+    writeFileSync(join(p.dir, 'models/ty.sql'), retyped(2));
+    const r = vigil(p.dir, ['run', ...vars], p.env);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout).toMatch(new RegExp(`the model's columns changed type and "${p.schema}"\\."ty" would store other values than it selects \\(on_schema_change: ${osc}\\): amount \\([^:]* -> integer: 1 row, e\\.g\\. 3\\.7 -> 4\\), d \\([^:]* -> date: 1 row, e\\.g\\. 2026-01-02 13:45:00 -> 2026-01-02\\); cast them to the table's type in the model, or run with --full-refresh`, 'i'));
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    const rows = () => w.rows(p.dir, `select cast(id as integer) as id, cast(amount as varchar) as amount from ${p.schema}.ty order by id`);
+    expect(await rows()).toEqual([{ id: 1, amount: '10' }]);
+    // a retyped column whose values the table's type keeps (4.0, a midnight) is written as before
+    writeFileSync(join(p.dir, 'models/ty.sql'), retyped(3));
+    const ok = vigil(p.dir, ['run', ...vars], p.env);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    expect(await rows()).toEqual([{ id: 1, amount: '10' }, { id: 3, amount: '4' }]);
+  });
+});
+
+describe('a failure whose way out is --full-refresh, of a model with full_refresh: false (DuckDB)', () => {
+  it('says that full_refresh: false keeps --full-refresh from rebuilding it, at its file:line (was: "run with --full-refresh", which failed the same way)', () => {
+    const p = duckdb.project();
+    dirs.push(p.dir);
+    writeFileSync(join(p.dir, 'models/osc.sql'), model(", unique_key='id', full_refresh=false", 'id, val, k2'));
+    expect(vigil(p.dir, ['build'], p.env).code).toBe(0);
+    writeFileSync(join(p.dir, 'models/osc.sql'), model(", unique_key='id', full_refresh=false", 'id, k2'));
+    const r = vigil(p.dir, ['run', '-s', 'osc', '--full-refresh'], p.env);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout).toContain('or run with --full-refresh to rebuild the table without it\n    (full_refresh: false in its config (models/osc.sql:1) keeps --full-refresh from rebuilding it: take it out for that run)');
+  });
+});
