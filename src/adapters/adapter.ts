@@ -288,6 +288,8 @@ export interface Adapter {
    * intervals as the warehouse's own text, to the microsecond. Without it, `query`'s values.
    */
   preview?(sql: string): Promise<Preview>;
+  /** Whether `preview` names the columns of a result without rows, at the cost of planning it (BigQuery's names none, and each preview is a job): alert evaluation checks an empty result's columns where it does. */
+  readonly previewNamesEmpty?: boolean;
   relationExists(rel: Relation): Promise<'table' | 'view' | null>;
   /** A table's comment (Postgres, DuckDB: COMMENT ON TABLE; BigQuery: its description); null without one. */
   tableComment?(rel: Relation): Promise<string | null>;

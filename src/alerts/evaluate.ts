@@ -165,7 +165,18 @@ export async function fetchRows(adapter: Adapter, r: CompiledRule, at: Date, sou
   if (!sync && r.sql === undefined) throw new Error('internal: the rule has no compiled query');
   const c = r.rule.condition;
   const sourceLimits = c.type === 'freshness' && !!c.source_freshness;
-  const rows = sync ? await syncStateRows(adapter, sources, columnsJudged(r.rule), { sourceLimits }) : await adapter.query(adapter.dialect.bindEvalTime(r.sql!, at));
+  const sql = sync ? undefined : adapter.dialect.bindEvalTime(r.sql!, at);
+  const rows = sql === undefined ? await syncStateRows(adapter, sources, columnsJudged(r.rule), { sourceLimits }) : await adapter.query(sql);
+  // no row names no column: the query's own columns (as `alerts check --warehouse` reads them), so a
+  // column the rule reads that it lacks is an error with no row too, not a quiet "0 firing" that
+  // resolves what fired (a warehouse naming no column of an empty result, BigQuery's, is not judged:
+  // nor asked, each question there being a job)
+  if (!rows.length && sql !== undefined && adapter.preview && adapter.previewNamesEmpty) {
+    // (a query the wrapping does not take, say one ending in `;`, is not judged: it worked)
+    const have = await adapter.preview(`select * from (\n${sql}\n) as vigil_check limit 0`).then((p) => p.columns.map((c) => c.name), (): string[] => []);
+    const lacking = have.length ? columnsJudged(r.rule).filter((n) => !have.includes(n)) : [];
+    if (lacking.length) throw new Error(`the query returns no column ${lacking.map((m) => `'${m}'`).join(', ')} that the rule reads (columns: ${have.join(', ')})`);
+  }
   const missing = missingColumns(r.rule, rows);
   if (missing.length) throw new Error(`the query returns no column ${missing.map((m) => `'${m}'`).join(', ')} that the rule reads (columns: ${Object.keys(rows[0]).join(', ')})`);
   const wrong = valueKindProblem(r.rule, rows);

@@ -15,6 +15,7 @@ import { SYNC_STATE_COLUMN_NAMES, SYNC_STATE_COLUMNS } from './sync-state.js';
 import { cronProblem, timezoneHint, timezoneProblem } from '../time/schedule.js';
 import { parseActiveHours, type ActiveHours } from './time.js';
 import { durationMs } from '../time/duration.js';
+import { parseTimestamp } from '../time/timestamp.js';
 import { fromMaps, parseMatchers, regexProblem } from './matchers.js';
 import { knownLabelNames, unknownLabelName, unknownRouteMatcher } from './label-names.js';
 import { compileInterval } from './time-intervals.js';
@@ -125,6 +126,14 @@ export function loadAlerts(files: ProjectFiles, opts: { tests?: boolean; tolerat
         ds.push(diag('E_ALERT_TEST', `test '${test.name}': alert '${test.alert}' not found${hint ? ` — did you mean '${hint}'?` : ''}`, { file: path, ...y.locate(['tests', i, 'alert']) }));
         return;
       }
+      // the state goes forward only, as `evaluate --at` before the last evaluation is refused: an
+      // evaluation before the one above it (a mistyped date) would judge a history that cannot happen
+      test.evaluations.forEach((ev, k) => {
+        const prev = k ? parseTimestamp('at', test.evaluations[k - 1].at) : undefined;
+        const at = parseTimestamp('at', ev.at);
+        if (prev instanceof Date && at instanceof Date && at.getTime() < prev.getTime())
+          ds.push(diag('E_ALERT_TEST', `test '${test.name}': evaluations[${k}] at ${ev.at} is before evaluations[${k - 1}] at ${test.evaluations[k - 1].at}: the evaluations of a test go forward in time, as the state does`, { file: path, ...y.locate(['tests', i, 'evaluations', k, 'at']) }));
+      });
       tests.push({ test, file: path, yaml: y, path: ['tests', i] });
     });
   }

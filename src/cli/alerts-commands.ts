@@ -987,9 +987,14 @@ export async function runAlertsScheduler(o: Common & { select?: string[]; delive
     // rules an earlier evaluation left due: the line says which slot they were due for
     const late = [...batch].filter(([, d]) => d.again || d.later);
     const note = late.length ? `${late.length < batch.size ? `${late.map(([r]) => r.rule.name).join(', ')}: ` : ''}due since ${new Date(Math.min(...late.map(([, d]) => d.slot.getTime()))).toISOString()}${late.some(([, d]) => d.later) ? `, ${Math.max(...late.map(([, d]) => d.later))} later slot(s) with it` : ''}` : undefined;
+    // on time, the rules are evaluated at their slot, as Prometheus evaluates a group at its
+    // interval's timestamps rather than when its timer fired: `for: 15m` on a 5-minute schedule
+    // fires at the fourth evaluation, not at the fifth when the first one started a few hundred ms
+    // later after its slot than the fourth did; a late one (left due, or ticks folded in) by the clock
+    const at = batch.size && !late.length ? new Date(Math.max(...[...batch.values()].map((d) => d.slot.getTime()))) : undefined;
     running = (async () => {
       try {
-        const sum = await evaluateScheduled(s, o, [...batch.keys()], { policy, flushHeld, command: 'vigil alerts run-scheduler', signal: stopper.signal, note });
+        const sum = await evaluateScheduled(s, o, [...batch.keys()], { policy, flushHeld, command: 'vigil alerts run-scheduler', signal: stopper.signal, note, at });
         retryMs = 0;
         // what this run held is not all that is held: another rule's notification may wait too
         // (waking only for this run's dropped the earlier rule's wake-up)

@@ -742,9 +742,13 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     const own = d.ownPrevious?.getTime();
     const missedSlots = own !== undefined && !d.allRules ? rules.map((r) => new Cron(r.rule.schedule.cron, { timezone: r.rule.schedule.timezone, paused: true }).nextRun(d.previous)!.getTime()).filter((t) => t <= own) : [];
     const late = missedSlots.length ? new Date(Math.min(...missedSlots)) : undefined;
+    // on time, evaluated at its slot, as run-scheduler and Prometheus do (`for:` and
+    // keep_firing_for counted between slots, not between the moments runs happened to start); a
+    // run late (a slot missed, a catch-up, --run-now) by the clock
+    const at = rules.length && !late && !d.allRules && !d.missed && !d.why ? d.slot : undefined;
     let sum;
     try {
-      sum = await evaluateScheduled(s, common, rules, { policy: await scheduledPolicy(s, o.deliveryTimeout), flushHeld: !rules.length, command: `vigil serve (${d.job.name}${rules.length ? '' : ': held notifications'})`, note: late ? `due since ${late.toISOString()}` : undefined, signal });
+      sum = await evaluateScheduled(s, common, rules, { policy: await scheduledPolicy(s, o.deliveryTimeout), flushHeld: !rules.length, command: `vigil serve (${d.job.name}${rules.length ? '' : ': held notifications'})`, note: late ? `due since ${late.toISOString()}` : undefined, signal, at });
     } catch (e) {
       if (rules.length && d.job.perRuleSchedule && !d.allRules) throw new Error(`${(e as Error).message.split('\n')[0]}; ${rules.map((r) => r.rule.name).join(', ')} stay${rules.length === 1 ? 's' : ''} due: evaluated by the next run`);
       throw e;

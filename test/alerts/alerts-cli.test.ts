@@ -558,6 +558,22 @@ describe('rules that break or disappear are never silent', () => {
     expect(pd.events.map((e) => e.event_action).sort()).toEqual(['resolve', 'resolve', 'trigger', 'trigger', 'trigger']);
     expect([...pd.incidents.values()].filter((i) => i.status === 'triggered')).toHaveLength(1);
   });
+
+  it('a condition column the query does not return is an error when it returns no row too: what fired keeps firing (was: "0 firing", exit 0, and the firing alert resolved)', async () => {
+    const dir = project({ 'alerts/a.yaml': COUNTS_ALERT, 'alerts/routes.yaml': ROUTES });
+    expect(vigil(dir, ['build']).code).toBe(0);
+    const env = { PD_KEY: ROUTING_KEY, PD_SERVER: pd.server, NODE_EXTRA_CA_CERTS: pd.caPath };
+    const ev = (at: string) => vigilAsync(dir, ['alerts', 'evaluate', '--state-file', 'state.json', '--at', at], env);
+    const before = pd.events.length;
+    expect((await ev('2026-03-10T10:00:00Z')).code).toBe(0);
+    writeFileSync(join(dir, 'alerts/a.yaml'), COUNTS_ALERT.replace('column: n,', 'column: nn,').replace("from {{ ref('counts') }}", "from {{ ref('counts') }} where n > 100"));
+    const missing = await ev('2026-03-10T10:05:00Z');
+    expect(missing.code, missing.stdout + missing.stderr).toBe(1);
+    expect(missing.stdout).toContain("the query returns no column 'nn' that the rule reads (columns: capability, n)");
+    expect(pd.events.slice(before).map((e) => e.event_action)).toEqual(['trigger', 'trigger']);
+    expect(pd.events.at(-1)!.payload!.summary).toContain('[many] could not be evaluated');
+    expect(vigil(dir, ['alerts', 'status', '--state-file', 'state.json']).stdout).toContain('firing   many{capability="chat"}');
+  });
 });
 
 /** Rule `many` on model counts (documented: capability, n) with labels {team: ml} and this summary. */
@@ -777,6 +793,19 @@ describe('vigil alerts test', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("alerts/tests/a.yaml:5:13: error: tests[0].evaluations[0].at: must be an ISO 8601 timestamp like 2026-11-22T09:00:00Z or 2026-11-22 (UTC unless it has an offset like +02:00), got '2026-03-10 25:00'");
   });
+
+  it('an evaluation before the one above it is an error at its line, exit 2, as evaluate --at before the last evaluation is (was: run backwards, passing expectations no evaluation can give: pending after a pending evaluation ten minutes later)', () => {
+    const rule = COUNTS_ALERT.replace('severity: critical', 'severity: critical\n    for: 10m');
+    const tests = (second: string) => `tests:\n  - name: t\n    alert: many\n    given:\n      ref('counts'): [{ capability: chat, n: 11 }]\n    evaluations:\n      - at: 2026-03-10T12:10:00Z\n        expect: [{ labels: { capability: chat }, state: pending }]\n      - at: ${second}\n        expect: [{ labels: { capability: chat }, state: pending }]\n`;
+    const dir = project({ 'alerts/a.yaml': rule, 'alerts/tests/a.yaml': tests('2026-03-10T12:00:00Z') });
+    const r = vigil(dir, ['alerts', 'test']);
+    expect(r.stderr).toContain("alerts/tests/a.yaml:9:13: error: test 't': evaluations[1] at 2026-03-10T12:00:00Z is before evaluations[0] at 2026-03-10T12:10:00Z: the evaluations of a test go forward in time, as the state does");
+    expect(r.code).toBe(2);
+    // the same time again is an evaluation like any (evaluate --at takes the last one's time again)
+    writeFileSync(join(dir, 'alerts/tests/a.yaml'), tests('2026-03-10T12:10:00Z'));
+    const ok = vigil(dir, ['alerts', 'test']);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+  });
 });
 
 describe('run-scheduler', () => {
@@ -821,6 +850,31 @@ describe('run-scheduler', () => {
     expect(status.stdout).toContain('firing   every_second{capability="chat"}');
     expect(status.stdout).toContain('firing   always_broken{}#error');
   });
+});
+
+describe('run-scheduler evaluates at the slot', () => {
+  it("`for:` counts from the slot, as Prometheus evaluates a group at its interval's timestamps: `for: 4s` on a 2-second schedule fires at the third evaluation (was: by the clock, at the fourth when the first started later after its slot than the third)", async () => {
+    const dir = project({ 'alerts/a.yaml': COUNTS_ALERT.replace('severity: critical', 'severity: critical\n    schedule: "*/2 * * * * *"\n    for: 4s') });
+    expect(vigil(dir, ['build']).code).toBe(0);
+    const child = spawn(process.execPath, [VIGIL, 'alerts', 'run-scheduler', '--state-file', 'state.json'], { cwd: dir });
+    let log = '';
+    child.stdout.on('data', (b: Buffer) => (log += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (log += b.toString()));
+    const closed = new Promise<number | null>((r) => child.on('close', r));
+    try {
+      const deadline = Date.now() + 40_000;
+      while (!/evaluated many: 1 firing/.test(log) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      child.kill('SIGTERM');
+      expect(await closed).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    const inst = Object.values(JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')).state.instances as Record<string, { status: string; activeSince: string; firedAt: string }>)[0];
+    expect(inst.status).toBe('firing');
+    // the slots: whole seconds on the schedule, one `for:` apart (was: the clock's, ms past the slot)
+    expect(Date.parse(inst.activeSince) % 2000, `${inst.activeSince}\n${log}`).toBe(0);
+    expect(Date.parse(inst.firedAt) - Date.parse(inst.activeSince)).toBe(4000);
+  }, 60_000);
 });
 
 /**

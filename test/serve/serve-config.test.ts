@@ -480,6 +480,28 @@ describe('vigil serve: its alerts job and its project.yaml', () => {
     expect(srv.log()).not.toMatch(/FAILED/);
   });
 
+  it("an alerts run on time is evaluated at its slot, as run-scheduler and Prometheus do: `for:` counts from slot to slot (was: from the moments runs happened to start, a page up to one slot late)", async () => {
+    const rule = ALWAYS.replace('schedule: "0 0 1 1 *"', 'schedule: "*/3 * * * * *"\n    for: 3s');
+    const dir = project('schedules:\n  checks: { command: alerts }\n', { 'alerts/a.yaml': rule });
+    const srv = await serve(dir);
+    await waitFor(() => /evaluated always: 1 firing/.test(srv.log()), 30_000, srv.log);
+    srv.child.kill('SIGTERM');
+    expect(await srv.exited).toBe(0);
+    const db = await DuckDbAdapter.open({ type: 'duckdb', path: '.vigil/dev.duckdb', schema: 'analytics' }, dir, 1);
+    try {
+      const [row] = await db.query<Record<string, unknown>>('select * from analytics.vigil_alert_state');
+      const body = Object.values(row).find((v): v is string => typeof v === 'string' && v.startsWith('{'))!;
+      const doc = JSON.parse(body) as { instances?: Record<string, { status: string; activeSince: string; firedAt: string }>; state?: { instances: Record<string, { status: string; activeSince: string; firedAt: string }> } };
+      const [inst] = Object.values(doc.instances ?? doc.state!.instances);
+      expect(inst.status).toBe('firing');
+      // its slots: whole seconds on the rule's schedule, one `for:` apart
+      expect(Date.parse(inst.activeSince) % 3000, inst.activeSince).toBe(0);
+      expect(Date.parse(inst.firedAt) - Date.parse(inst.activeSince)).toBe(3000);
+    } finally {
+      await db.close();
+    }
+  });
+
   it('every alert rule removed while serve runs: its alerts job fails saying so (was: "OK: no rule due", also under --run-now)', async () => {
     const dir = project('schedules:\n  alerts: { command: alerts, cron: "*/2 * * * * *" }\n', { 'alerts/a.yaml': ALWAYS.replace('query: select 1 as n', 'query: select 0 as n') });
     const srv = await serve(dir);

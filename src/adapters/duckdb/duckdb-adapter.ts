@@ -154,6 +154,7 @@ export class DuckDbAdapter implements Adapter {
   /** read_csv is told new_line '\r\n' */
   readonly loadsCrlf = true;
   readonly maxConcurrency: number;
+  readonly previewNamesEmpty = true;
   /** Which of DuckDB's settings the target sets itself (a sync tunes only the others). */
   configured = { threads: false, memory_limit: false };
   private idle: DuckDBConnection[] = [];

@@ -176,6 +176,7 @@ export class PostgresAdapter implements Adapter {
   readonly loadsCrlf = true;
   readonly dialect = postgresDialect;
   readonly maxConcurrency: number;
+  readonly previewNamesEmpty = true;
   private catalog = new Map<string, Map<string, 'table' | 'view'>>();
   /** bumped when the cache is dropped: a listing that started before is not kept */
   private catalogEpoch = 0;
