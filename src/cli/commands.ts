@@ -637,10 +637,36 @@ export async function runDemo(o: Common & { rows: number; days: number; seed: nu
   const { DEMO_TABLES } = await import('../demo/demo-guard.js');
   const stale = compiled && builtFromDemo(compiled.manifest, schema, DEMO_TABLES);
   const adapter = await open({ files, target }, 2);
+  // the source targets opened to read the mark of a table a copy here is made from
+  const sourceAdapters = new Map<string, Promise<Adapter>>();
   try {
     // tables of the demo's names it did not create are someone's data: refused unless --force
-    const { checkDemoTables, droppedViews } = await import('../demo/demo-guard.js');
-    for (const w of await checkDemoTables(adapter, schema, `${target.name}:${schema}`, !!o.force)) err(`warning: ${w}`);
+    const { checkDemoTables, droppedViews, DEMO_MARK } = await import('../demo/demo-guard.js');
+    // the tables of those names `vigil sync` copies into this schema from another target: the
+    // demo's own only when the table they copy is
+    const copied = new Map<string, { from: string; rel: Relation }>();
+    for (const s of Object.values(compiled?.manifest.sources ?? {})) {
+      if (s.sync && s.sync.from !== target.name && s.relation?.schema === schema && DEMO_TABLES.includes(s.relation.identifier)) copied.set(s.relation.identifier, { from: s.sync.from, rel: { schema: s.sync.schema, identifier: s.relation.identifier } });
+    }
+    const copyOf = async (table: string) => {
+      const c = copied.get(table);
+      if (!c) return undefined;
+      const source = `${c.from}:${c.rel.schema}`;
+      try {
+        let a = sourceAdapters.get(c.from);
+        if (!a) {
+          const fds: ReturnType<typeof diag>[] = [];
+          const from = resolveTarget(files, { target: c.from, env: process.env }, fds);
+          if (!from) return { from: source, demo: fds.map((d) => d.message).join('; ') };
+          sourceAdapters.set(c.from, (a = open({ files, target: from }, 1)));
+        }
+        const adapterOfSource = await a;
+        return { from: source, demo: adapterOfSource.tableComment ? (await adapterOfSource.tableComment(c.rel)) === DEMO_MARK : 'its warehouse keeps no table comment Vigil reads' };
+      } catch (e) {
+        return { from: source, demo: redact(e instanceof Error ? e.message.split('\n')[0] : String(e)) };
+      }
+    };
+    for (const w of await checkDemoTables(adapter, schema, `${target.name}:${schema}`, !!o.force, copyOf)) err(`warning: ${w}`);
     if (getWarehouse(target.type)!.capabilities.duckdbSql) tables = await generateDemo(adapter, opts, (m) => out(`  ${m}`));
     else {
       // generated in the offline engine (the same rows as for a DuckDB target), then loaded
@@ -656,6 +682,7 @@ export async function runDemo(o: Common & { rows: number; days: number; seed: nu
     if (stale) await dropBuiltFromDemo(adapter, stale, (m) => out(`  ${m}`));
   } finally {
     await adapter.close();
+    for (const a of sourceAdapters.values()) await a.then((x) => x.close(), () => undefined);
   }
   const total = tables.reduce((a, t) => a + t.rows, 0);
   // the tables `vigil sync` copies from this target (sync.from): the copies, and what is built

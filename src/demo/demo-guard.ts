@@ -2,7 +2,9 @@
  * What `vigil demo` may replace: the tables it creates carry a comment (DEMO_MARK); a table of
  * the same name without it is someone's data, refused unless --force, with the views its
  * replacement would drop (Postgres' `drop ... cascade`) named — unless it has no comment and
- * exactly the demo's columns (an earlier `vigil demo`'s, from before the mark).
+ * exactly the demo's columns (an earlier `vigil demo`'s, from before the mark). A copy `vigil sync`
+ * keeps of another target's table has no comment and, for the application's own tables, the
+ * demo's columns: it is the demo's only when the table it copies carries the mark.
  */
 import type { Adapter } from '../adapters/adapter.js';
 import type { Relation } from '../adapters/dialect.js';
@@ -33,6 +35,16 @@ export const DEMO_COLUMNS: Readonly<Record<string, string>> = Object.freeze({
   workspace_data_snapshots: 'id,workflow_id,market_snapshot_id,row_count,metadata,created_at',
 });
 
+/**
+ * A table of the demo's names that `vigil sync` fills from another target: `from` is where the
+ * table it copies is (`app:raw`, the table of the same name there); `demo` says whether that
+ * table carries DEMO_MARK, or why it could not be read.
+ */
+export interface SyncedCopy {
+  from: string;
+  demo: boolean | string;
+}
+
 /** Views a replacement dropped, said: `replacing raw.workflows dropped ...`; '' when none. */
 export function droppedViews(table: Relation, views: Relation[]): string {
   return views.length ? `replacing ${name(table)} ${droppedViewsPhrase(views.length)}: ${views.map(name).join(', ')}; create ${views.length === 1 ? 'it' : 'them'} again` : '';
@@ -43,9 +55,9 @@ export function droppedViews(table: Relation, views: Relation[]): string {
  * such a name is refused; a table without DEMO_MARK is refused unless `force`. Returns the
  * warnings to print when `force` replaces such tables.
  */
-export async function checkDemoTables(target: Adapter, schema: string, where: string, force: boolean): Promise<string[]> {
+export async function checkDemoTables(target: Adapter, schema: string, where: string, force: boolean, copyOf?: (table: string) => Promise<SyncedCopy | undefined>): Promise<string[]> {
   const views: string[] = [];
-  const foreign: Array<{ rel: Relation; dependents: Relation[] }> = [];
+  const foreign: Array<{ rel: Relation; dependents: Relation[]; copy?: string }> = [];
   for (const t of DEMO_TABLES) {
     const rel = { schema, identifier: t };
     const kind = await target.relationExists(rel);
@@ -57,18 +69,30 @@ export async function checkDemoTables(target: Adapter, schema: string, where: st
     // (undefined: the warehouse keeps no comment Vigil reads)
     const comment = target.tableComment ? await target.tableComment(rel) : undefined;
     if (comment === DEMO_MARK) continue;
+    // a copy vigil sync keeps: the demo's when what it copies is (vigil demo --target app, then
+    // vigil sync); else the application's rows, which the demo replaced without a word (was so)
+    const copy = await copyOf?.(t);
+    if (copy?.demo === true) continue;
+    if (copy) {
+      const copyWhy = copy.demo === false ? `copies vigil sync keeps of the tables of these names in ${copy.from}, which vigil demo did not create` : `copies vigil sync keeps of the tables of these names in ${copy.from}, which could not be read to tell whether vigil demo created them: ${copy.demo}`;
+      foreign.push({ rel, dependents: (await target.dependentViews?.(rel)) ?? [], copy: copyWhy });
+      continue;
+    }
     // an earlier vigil demo's table (no comment, exactly the demo's columns): the demo's own
     if (comment !== undefined && !comment && (await target.columns(rel)).map((c) => c.name).join(',') === DEMO_COLUMNS[t]) continue;
     foreign.push({ rel, dependents: (await target.dependentViews?.(rel)) ?? [] });
   }
   if (views.length) throw new UsageError(`vigil demo creates tables, and ${where} has views of their names: ${views.join(', ')}; give another --schema (or demo.schema in project.yaml), or drop or rename ${views.length === 1 ? 'it' : 'them'}`);
   if (!foreign.length) return [];
-  const listed = foreign.map((f) => `${name(f.rel)}${f.dependents.length ? ` (and the ${f.dependents.length === 1 ? 'view' : 'views'} replacing it would drop: ${f.dependents.map(name).join(', ')})` : ''}`);
+  const entry = (f: (typeof foreign)[number]) => `${name(f.rel)}${f.dependents.length ? ` (and the ${f.dependents.length === 1 ? 'view' : 'views'} replacing it would drop: ${f.dependents.map(name).join(', ')})` : ''}`;
+  // the copies listed once per reason: `raw.a, raw.b (copies vigil sync keeps of ... in app:raw, ...)`
+  const copies = [...new Set(foreign.map((f) => f.copy).filter((c): c is string => !!c))];
+  const listed = [...foreign.filter((f) => !f.copy).map(entry), ...copies.map((c) => `${foreign.filter((f) => f.copy === c).map(entry).join(', ')} (${c})`)];
   const why = target.tableComment ? `not created by vigil demo (no '${DEMO_MARK}' comment)` : `not known to be vigil demo's (${target.type} keeps no table comment Vigil reads)`;
   if (!force) {
     throw new UsageError(
       `vigil demo replaces its tables, and ${where} has ${foreign.length === 1 ? 'a table' : 'tables'} of their names ${why}: ${listed.join(', ')}; their rows would be lost. Give another --schema (or demo.schema in project.yaml), or --force to replace them`,
     );
   }
-  return foreign.map((f) => `--force: replacing ${name(f.rel)}, ${why}`);
+  return foreign.map((f) => `--force: replacing ${name(f.rel)}, ${f.copy ? `one of the ${f.copy}` : why}`);
 }

@@ -132,4 +132,42 @@ describe('vigil demo (DuckDB)', () => {
     await look(`comment on table raw.workflows is 'crm export'`);
     expect(vigil(dir, demo).code).toBe(2);
   }, 90_000);
+
+  it("refuses to replace the copy vigil sync keeps of the application's table, which has the demo's columns and no comment (was: replaced without a word, the next delta mixing the app's new rows into the demo's); a copy of demo data is the demo's own", async () => {
+    const app = uniqueSchema('demo_synced');
+    const dir = makeProject({
+      'project.yaml': `name: p\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\n  app: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: public }\n`,
+      'models/sources.yml': `sources:\n  - name: raw\n    schema: raw\n    sync: { from: app, schema: ${app} }\n    tables:\n      - name: workflows\n        sync: { primary_key: id, cursor: last_accessed_at }\n`,
+    });
+    dirs.push(dir);
+    const env = { DATABASE_URL: url };
+    // the application's table: the demo's columns, no mark, its own rows
+    expect(vigil(dir, [...demo, '--target', 'app', '--schema', app], env).code).toBe(0);
+    await client.query(`comment on table ${app}.workflows is null; insert into ${app}.workflows (id, owner, team, created_at, last_accessed_at) values ('precious', 'alice', 'crm', now(), now())`);
+    const synced = vigil(dir, ['sync'], env);
+    expect(synced.code, synced.stdout + synced.stderr).toBe(0);
+    const precious = async () => {
+      const d = await DuckDbAdapter.open({ type: 'duckdb', path: '.vigil/dev.duckdb', schema: 'analytics' }, dir, 1);
+      try {
+        return (await d.query<{ n: number }>(`select count(*)::int as n from raw.workflows where id = 'precious'`))[0].n;
+      } finally {
+        await d.close();
+      }
+    };
+    expect(await precious()).toBe(1);
+    const refused = vigil(dir, demo, env);
+    expect(refused.code, refused.stdout + refused.stderr).toBe(2);
+    expect(refused.stderr).toContain(`raw.workflows (copies vigil sync keeps of the tables of these names in app:${app}, which vigil demo did not create); their rows would be lost`);
+    expect(await precious()).toBe(1);
+    // the source unreadable (DATABASE_URL unset): refused too, saying why
+    const unknown = vigil(dir, demo, { DATABASE_URL: '' });
+    expect(unknown.code, unknown.stdout + unknown.stderr).toBe(2);
+    expect(unknown.stderr).toContain('which could not be read to tell whether vigil demo created them');
+    // a copy of the demo's table (vigil demo --target app, then vigil sync): replaced without asking
+    await client.query(`comment on table ${app}.workflows is 'vigil demo data'`);
+    const again = vigil(dir, demo, env);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(again.stderr).toBe('');
+    expect(await precious()).toBe(0);
+  }, 90_000);
 });

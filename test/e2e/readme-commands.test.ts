@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { makeProject, removeDir, REPO, vigil } from '../helpers.js';
 import { RESOURCE_TYPES } from '../../src/compile/selector.js';
+import { buildProgram } from '../../src/cli/program.js';
 import { startTestPostgres, uniqueSchema, type TestPostgres } from '../support/postgres.js';
 
 const dirs: string[] = [];
@@ -47,6 +48,21 @@ describe("the README's command list", () => {
     const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
     const listed = /^vigil ls .*--resource-type ([\w|]+)\]/m.exec(readme)?.[1].split('|');
     expect(listed).toEqual(RESOURCE_TYPES);
+  });
+
+  it('names every subcommand the CLI has (was: vigil alerts outbox left out)', () => {
+    const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+    const block = readme.split('\n## Commands\n')[1].split('```')[1];
+    // each command line without its description (two or more spaces, then the text)
+    const lines = block.split('\n').filter((l) => l.startsWith('vigil ')).map((l) => l.replace(/\s{2,}.*$/, ''));
+    const missing: string[] = [];
+    for (const c of buildProgram([]).commands) {
+      const text = lines.filter((l) => l === `vigil ${c.name()}` || l.startsWith(`vigil ${c.name()} `)).join(' ');
+      for (const s of c.commands.map((x) => x.name()).filter((n) => n !== 'help')) {
+        if (!new RegExp(`(^|[\\s|])${s}([\\s|]|$)`).test(text)) missing.push(`vigil ${c.name()} ${s}`);
+      }
+    }
+    expect(missing).toEqual([]);
   });
 });
 
