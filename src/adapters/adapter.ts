@@ -516,11 +516,17 @@ export function retypedColumns(table: Array<{ name: string; type: string }>, inc
  * write casts it (3.7 into an integer is 4, a timestamp into a date loses its time, text into
  * varchar(3) is cut), per retyped column (`n<i>`), and one of them as text, `value -> written`
  * (`e<i>`). `quote` names a column as the statement does, `text` is the dialect's string type.
+ * `floatDigits`: a float column's values to the 15 digits a double holds (as Postgres casts one
+ * to numeric): a float going into an exact type keeps its value when it is written as that too
+ * (1.1 * 3, the double 3.3000000000000003, written 3.300 into a decimal(18,3)); 1.0005 does not.
  */
-export function castLossSql(staged: string, retyped: Array<{ name: string; stored: string }>, quote: (name: string) => string, text: string): string {
+export function castLossSql(staged: string, retyped: Array<{ name: string; stored: string; now?: string }>, quote: (name: string) => string, text: string, floatDigits?: (col: string) => string): string {
   const parts = retyped.flatMap((c, i) => {
     const col = quote(c.name);
-    const lossy = `cast(${col} as ${c.stored}) is distinct from ${col}`;
+    const exact = ['int', 'numeric'].includes(typeFamily(c.stored, 'local'));
+    const written = `cast(${col} as ${c.stored})`;
+    // (a float is kept when the written value is it, or it to 15 digits: 2^60 as a double into a bigint is kept too)
+    const lossy = `${written} is distinct from ${col}${floatDigits && c.now !== undefined && exact && typeFamily(c.now, 'local') === 'float' ? ` and ${written} is distinct from ${floatDigits(col)}` : ''}`;
     return [`count(case when ${lossy} then 1 end) as n${i}`, `min(case when ${lossy} then cast(${col} as ${text}) || ' -> ' || coalesce(cast(cast(${col} as ${c.stored}) as ${text}), 'NULL') end) as e${i}`];
   });
   return `select ${parts.join(', ')} from ${staged}`;

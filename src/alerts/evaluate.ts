@@ -77,6 +77,12 @@ export interface EvalOptions {
   flushHeld?: boolean;
   /** `at` was given (--at): one before the state's last evaluation is refused unless dryRun (its incidents would resolve before they fired). */
   atGiven?: boolean;
+  /**
+   * `at` is a schedule's slot (run-scheduler, serve): one before the state's last evaluation (an
+   * `alerts evaluate` ran between the slot and this run, which waited for its lock) is evaluated
+   * by the clock instead, as a late one is: the state goes forward only.
+   */
+  slot?: boolean;
 }
 
 export interface RuleOutcome {
@@ -268,8 +274,10 @@ export async function evaluateAlerts(ctx: EvalContext, opts: EvalOptions): Promi
     throw e;
   }
   try {
-    const last = opts.atGiven && !opts.dryRun ? lastEvaluation(doc) : undefined;
-    if (last && Date.parse(last.at) > opts.at.getTime()) {
+    const last = (opts.atGiven || opts.slot) && !opts.dryRun ? lastEvaluation(doc) : undefined;
+    // (its queries, sent before the lock was taken, read the slot's time: the rows are those of now)
+    if (last && !opts.atGiven && Date.parse(last.at) > opts.at.getTime()) opts = { ...opts, at: new Date() };
+    else if (last && Date.parse(last.at) > opts.at.getTime()) {
       await fetched;
       throw new UsageError(`--at ${opts.at.toISOString()} is before the state's last evaluation (${last.at}, alert ${last.rule}): its incidents would resolve before they fired, and notifications go out of order; nothing was evaluated or sent. Look at an earlier time with --dry-run, or evaluate it on another state (--state-file)`);
     }

@@ -859,7 +859,7 @@ export async function evaluateScheduled(
   s: Setup,
   o: Common,
   rules: CompiledRule[],
-  opts: { policy: import('../alerts/delivery/types.js').DeliveryPolicy; flushHeld: boolean; command: string; at?: Date; signal?: AbortSignal; /** added to the line it prints (a late evaluation: the slot it was due for) */ note?: string },
+  opts: { policy: import('../alerts/delivery/types.js').DeliveryPolicy; flushHeld: boolean; command: string; /** the slot of rules on time (by the clock without it, or when the state has evaluated since) */ at?: Date; signal?: AbortSignal; /** added to the line it prints (a late evaluation: the slot it was due for) */ note?: string },
 ): Promise<EvalSummary> {
   const [{ evaluateAlerts }, { LockBusyError }] = await Promise.all([import('../alerts/evaluate.js'), import('../alerts/state.js')]);
   const t0 = performance.now();
@@ -883,7 +883,7 @@ export async function evaluateScheduled(
     try {
       sum = await evaluateAlerts(
         { rules, allRules: s.rules, knownRules: new Set(s.rules.map((r) => r.rule.name)), routes: s.alerts.routes, adapter, store, files: s.files, sources: Object.values(s.result.manifest.sources), env: process.env, out, err, history: historyOf(s) },
-        { at: opts.at ?? new Date(), dryRun: false, command: opts.command, lockWaitMs: SCHEDULED_LOCK_WAIT_MS, policy: opts.policy, groupWait: true, flushHeld: opts.flushHeld },
+        { at: opts.at ?? new Date(), slot: opts.at !== undefined, dryRun: false, command: opts.command, lockWaitMs: SCHEDULED_LOCK_WAIT_MS, policy: opts.policy, groupWait: true, flushHeld: opts.flushHeld },
       );
     } catch (e) {
       if (e instanceof LockBusyError) throw new EvaluationSkipped(e.message);

@@ -1543,9 +1543,9 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       }
     }
     if (!ok) return undefined;
-    // (run order only — waits_for — unless it reads the seed by ref() too)
+    // (run order only — waits_for — unless it reads the seed by ref() too: not among `depends`,
+    // which an alert's or a dashboard's query reads as its parents, and a test's argument adds up)
     const waits = [...new Set(fills)].filter((f) => !depends.includes(f));
-    depends.push(...waits);
     if (part) return { sql: stripSemicolon(resolve(out, how.self)), ...(outIncremental === undefined ? {} : { sqlIncremental: stripSemicolon(resolve(outIncremental, how.self)) }), depends, waits, calls };
     const fake: ModelDraft = { file: { path: file, text }, name: file, calls, sql: out, failed: false, config: { materialized: 'ephemeral', tags: [] } };
     return { sql: withEphemerals(fake, stripSemicolon(resolve(out, undefined))), depends, waits, calls };
@@ -1697,6 +1697,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     const argMacros: string[] = [];
     // and the vars they read: state:modified.vars
     const argVars: Pick<RenderCalls, 'varsUsed'> = {};
+    const argWaits: string[] = [];
     for (const k of TEST_TEMPLATE_ARGS) {
       const render = (text: unknown, i?: number): unknown => {
         if (typeof text !== 'string' || !/\{[{%#]/.test(text)) return text;
@@ -1705,6 +1706,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         if (!c) unrendered = true;
         else {
           depends.push(...c.depends);
+          // (a source it reads that a seed fills: waited for, as the test's own source's seed)
+          argWaits.push(...c.waits);
           if (c.calls.volatile) calls.volatile = true;
           addVarsUsed(argVars, c.calls);
         }
@@ -1730,7 +1733,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     // a test of a source that a seed fills waits for the seed (run order only: waits_for)
     const fillingSeed = onUid.startsWith('source.') ? seedByRelation.get(relKey(sources.get(onUid)!.relation)) : undefined;
     // (and, below, a relationships test to a source a seed fills: for that seed)
-    const fills = fillingSeed ? [fillingSeed.unique_id] : [];
+    const fills = [...(fillingSeed ? [fillingSeed.unique_id] : []), ...argWaits];
     let toRelation: string | undefined;
     let toRelationFilter: string | undefined;
     if (g === 'relationships') {
@@ -1942,7 +1945,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       line: 1,
       severity,
       checksum: sha(f.text),
-      depends_on: c.depends,
+      depends_on: [...c.depends, ...c.waits],
       // a source it reads that a seed fills: it waits for the seed and goes with the source, as a source's generic tests do (was: ran before the seed loaded, failed, and the models after it were skipped)
       ...(c.waits.length ? { waits_for: c.waits } : {}),
       ...macroDeps(f.text),

@@ -199,14 +199,17 @@ function procStat(pid: number | 'self'): { state: string; start: string } | unde
 /** This process's procStart, recorded with its leases. */
 export const PROC_START = procStart('self');
 
-/** Whether process `pid` runs on this host (one of another user's too). */
+/**
+ * Whether process `pid` runs on this host (one of another user's too; a stopped one too): not a
+ * zombie, which ended (what it left — a batch folder, a browser profile — is no one's).
+ */
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  return !/^[ZX]$/.test(procStat(pid)?.state ?? '');
 }
 
 /**
@@ -218,16 +221,12 @@ export function pidAlive(pid: number): boolean {
  */
 export function processGone(h: { host: string; pid: number; proc_start?: string }): boolean {
   if (h.host !== hostname()) return false;
-  if (processEnded(h.pid)) return true;
+  if (!pidAlive(h.pid)) return true;
   if (!h.proc_start) return false;
   const s = procStat(h.pid);
   return s !== undefined && s.start !== h.proc_start;
 }
 
-/** Whether process `pid` on this host has ended: no such pid, or a zombie (ended, not yet collected by its parent). */
-function processEnded(pid: number): boolean {
-  return !pidAlive(pid) || /^[ZX]$/.test(procStat(pid)?.state ?? '');
-}
 
 /**
  * A lease still holds: not run out, and (on this host) its process still runs. A lease recorded
@@ -243,7 +242,7 @@ export function leaseLive(h: LeaseHolder | undefined, now = Date.now(), leaseMs 
   if (!h) return false;
   const here = h.host === hostname();
   if (here && h.pid === process.pid && h.started !== undefined && h.started !== PROCESS_STARTED) return false;
-  if (here && processEnded(h.pid)) return false;
+  if (here && !pidAlive(h.pid)) return false;
   // (for one lease more at most: a holder that has not renewed by then is wedged, whatever its pid.
   // until − since is a lease only until the first renewal: after a 3 h run it was 3 h)
   const lease = typeof h.lease_ms === 'number' ? h.lease_ms : (h.since ? Math.min(leaseMs, Math.max(0, Date.parse(h.until) - Date.parse(h.since))) : 0);

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { OUTBOX_RULE, pruneOutbox, resolveIntegration } from '../../src/alerts/evaluate.js';
+import { join } from 'node:path';
+import { evaluateAlerts, OUTBOX_RULE, pruneOutbox, resolveIntegration } from '../../src/alerts/evaluate.js';
+import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
+import { loadProject } from '../../src/project/load-project.js';
+import { loadAlerts } from '../../src/alerts/load-alerts.js';
+import { fileStore } from '../../src/alerts/state.js';
+import { makeProject, removeDir } from '../helpers.js';
 import { bigQueryDialect } from '../../src/adapters/bigquery/bigquery-dialect.js';
 import { duckDbDialect } from '../../src/adapters/duckdb/duckdb-dialect.js';
 import { emptyState } from '../../src/alerts/state.js';
@@ -58,5 +64,35 @@ describe('bindEvalTime', () => {
       "select cast('2026-03-10' as date), cast('2026-03-10T18:00:00.000Z' as timestamptz), cast('2026-03-10T18:00:00.000Z' as timestamptz), current_date_x from t",
     );
     expect(bigQueryDialect.bindEvalTime('select CURRENT_DATE(), CURRENT_TIMESTAMP()', at)).toBe("select DATE '2026-03-10', TIMESTAMP '2026-03-10T18:00:00.000Z'");
+  });
+});
+
+describe('a scheduled evaluation at its slot', () => {
+  it("is never before the state's last evaluation: an `alerts evaluate` that ran between the slot and the scheduled run (holding the lock, the warehouse file) leaves the scheduled one by the clock (was: at the slot, the state going back — incidents resolving before they fired)", async () => {
+    const dir = makeProject({ 'alerts/a.yaml': 'alerts:\n  - name: always\n    severity: critical\n    query: select 1 as n\n    condition: { type: threshold, column: n, op: ">", value: 0 }\n    for: 10m\n    summary: "n is {{ n }}"\n' });
+    const duck = await DuckDbAdapter.open({ type: 'duckdb', path: 'w.duckdb', schema: 'analytics' }, dir, 1);
+    try {
+      const loaded = loadAlerts(loadProject(dir), { tests: false });
+      expect(loaded.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+      const rules = loaded.rules.map((r) => ({ ...r, sql: 'select 1 as n' }));
+      const store = fileStore(join(dir, 'state.json'));
+      const ctx = { rules, adapter: duck, store, files: { project: { name: 't' } } as never, sources: [], env: {}, out: () => {}, err: () => {} };
+      const slot = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 120_000);
+      const manual = new Date(slot.getTime() + 30_000);
+      const first = await evaluateAlerts(ctx, { at: manual, dryRun: false, command: 'vigil alerts evaluate' });
+      expect(first.outcomes.map((o) => [o.rule, o.status, o.error])).toEqual([['always', 'ok', undefined]]);
+      await evaluateAlerts(ctx, { at: slot, slot: true, dryRun: false, command: 'vigil alerts run-scheduler' });
+      const doc = await store.read();
+      expect(Date.parse(doc.rules.always.lastEvaluatedAt!)).toBeGreaterThanOrEqual(manual.getTime());
+      // its pending instance is not younger than it was: it started at the manual evaluation
+      expect(Object.values(doc.instances).map((i) => i.activeSince)).toEqual([manual.toISOString()]);
+      // a slot after the last evaluation is kept
+      const next = new Date(Date.now() + 1000);
+      await evaluateAlerts(ctx, { at: next, slot: true, dryRun: false, command: 'vigil alerts run-scheduler' });
+      expect((await store.read()).rules.always.lastEvaluatedAt).toBe(next.toISOString());
+    } finally {
+      await duck.close();
+      removeDir(dir);
+    }
   });
 });

@@ -552,6 +552,28 @@ describe('a singular test, or a relationships test to a source that a seed fills
     expect(m.nodes['test.sy.reads_both']).not.toHaveProperty('waits_for');
     expect(ls(undefined, ['sample_events'])).not.toContain('reads_both');
   });
+  it("a generic test whose templated where: reads that source waits for the seed and goes with the source too; an alert's or dashboard's query reading it reads the source, not the seed (were: the seed a full dependency, and among the query's reads)", () => {
+    const dir2 = makeProject({
+      'project.yaml': BASIC_PROJECT_YAML.replace('name: fixture', 'name: sy'),
+      'seeds/sample_events.csv': 'event_id,status\n1,ok\n2,error\n',
+      'models/sources.yml': 'sources:\n  - name: app\n    schema: analytics\n    tables:\n      - name: events\n        identifier: sample_events\n',
+      'models/other.sql': "{{ config(materialized='table') }}\nselect 'ok' as status",
+      'models/other.yml': "models:\n  - name: other\n    columns:\n      - name: status\n        tests:\n          - not_null:\n              config:\n                where: \"status in (select status from {{ source('app', 'events') }})\"\n",
+    });
+    try {
+      const c = compileProject(loadProject(dir2), { env: {}, queries: [{ key: 'q', file: 'alerts/a.yaml', text: "select count(*) as n from {{ source('app', 'events') }}", line: 1, column: 1 }] });
+      expect(c.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+      expect(c.queries.q.depends_on).toEqual(['source.sy.app.events']);
+      const mm = c.manifest;
+      const nn = Object.values(mm.nodes).find((n) => n.name === 'not_null_other_status')!;
+      expect(nn, Object.keys(mm.nodes).join(' ')).toBeDefined();
+      expect(planRun(mm, { command: 'build' }).waitsFor.get(nn.unique_id)).toContain('seed.sy.sample_events');
+      expect(names(withTests(mm, selectNodes(mm, undefined, ['sample_events'])))).toContain('not_null_other_status');
+      expect(names(withTests(mm, selectNodes(mm, ['sample_events'], undefined)))).not.toContain('not_null_other_status');
+    } finally {
+      removeDir(dir2);
+    }
+  });
 });
 
 describe('graph', () => {

@@ -143,3 +143,30 @@ describe('a failure whose way out is --full-refresh, of a model with full_refres
     expect(r.stdout).toContain('or run with --full-refresh to rebuild the table without it\n    (full_refresh: false in its config (models/osc.sql:1) keeps --full-refresh from rebuilding it: take it out for that run)');
   });
 });
+
+describe.each([duckdb, postgres])('a float column into a decimal one: the cast-loss check reads a float to its 15 digits ($name)', (w) => {
+  const phase = (sql: string) => `{{ config(materialized='incremental') }}\n${sql}\n`;
+  it("1.1 * 3 (3.3000000000000003 as a double) into a decimal(18,3) is written 3.300, not a failure (was: \"3.3000000000000003 -> 3.300\", the node failed); 1.0005 into it still fails", async () => {
+    const p = w.project();
+    dirs.push(p.dir);
+    writeFileSync(join(p.dir, 'models/fl.sql'), phase('select 1 as id, cast(2.5 as decimal(18,3)) as amount'));
+    expect(vigil(p.dir, ['run'], p.env).code).toBe(0);
+    writeFileSync(join(p.dir, 'models/fl.sql'), phase('select 2 as id, cast(1.1 as double precision) * 3 as amount'));
+    const r = vigil(p.dir, ['run'], p.env);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const rows = () => w.rows(p.dir, `select cast(id as integer) as id, cast(amount as varchar) as amount from ${p.schema}.fl order by id`);
+    expect(await rows()).toEqual([{ id: 1, amount: '2.500' }, { id: 2, amount: '3.300' }]);
+    writeFileSync(join(p.dir, 'models/fl.sql'), phase('select 3 as id, cast(1.0005 as double precision) as amount'));
+    const lossy = vigil(p.dir, ['run'], p.env);
+    expect(lossy.code, lossy.stdout + lossy.stderr).toBe(1);
+    expect(lossy.stdout).toMatch(/amount \([^:]* -> (decimal|numeric)\(18, ?3\): 1 row, e\.g\. 1\.0005 -> 1\.00[01]\)/i);
+    expect(await rows()).toEqual([{ id: 1, amount: '2.500' }, { id: 2, amount: '3.300' }]);
+    // a whole double past 15 digits (2^60) into a bigint is written as it is: kept
+    writeFileSync(join(p.dir, 'models/big.sql'), phase('select cast(1 as bigint) as v'));
+    expect(vigil(p.dir, ['run', '-s', 'big'], p.env).code).toBe(0);
+    writeFileSync(join(p.dir, 'models/big.sql'), phase('select cast(1152921504606846976 as double precision) as v'));
+    const big = vigil(p.dir, ['run', '-s', 'big'], p.env);
+    expect(big.code, big.stdout + big.stderr).toBe(0);
+    expect(await w.rows(p.dir, `select cast(v as varchar) as v from ${p.schema}.big order by v`)).toEqual([{ v: '1' }, { v: '1152921504606846976' }]);
+  });
+});

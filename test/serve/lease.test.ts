@@ -145,7 +145,8 @@ describe('job leases', () => {
 
   it('a zombie (a process that ended and that its parent has not collected: a container whose first process reaps none keeps it for good) is gone: its lease holds nothing, status does not say it runs (was: "running" as long as the zombie stayed)', async () => {
     // sh starts a short child, then becomes sleep, which never collects it: a zombie for 30 s
-    const parent = spawn('sh', ['-c', 'sleep 0.05 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // (its child lives 0.5 s: long enough to be read alive below on a loaded machine — 50 ms was not always)
+    const parent = spawn('sh', ['-c', 'sleep 0.5 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
     try {
       const pid = Number(await new Promise<string>((r) => parent.stdout!.once('data', (b: Buffer) => r(String(b).trim()))));
       const start = procStart(pid);
@@ -153,7 +154,7 @@ describe('job leases', () => {
       const until = new Date(Date.now() + 60_000).toISOString();
       expect(processGone({ host: hostname(), pid, proc_start: start })).toBe(false);
       expect(leaseLive({ host: hostname(), pid, proc_start: start, until })).toBe(true);
-      for (let i = 0; i < 100 && procStart(pid) !== undefined; i++) await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 250 && procStart(pid) !== undefined; i++) await new Promise((r) => setTimeout(r, 20));
       expect(readFileSync(`/proc/${pid}/stat`, 'utf8')).toMatch(/\) Z /);
       expect(processGone({ host: hostname(), pid, proc_start: start })).toBe(true);
       expect(processGone({ host: hostname(), pid })).toBe(true);

@@ -6,8 +6,8 @@
  * visible file by file; the Postgres reader itself is covered end to end in sync.test.ts.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
@@ -222,5 +222,24 @@ describe('vigil sync into DuckDB: files and batches', () => {
       expect(r.status).toBe('success');
     });
     expect(existsSync(left)).toBe(false);
+  });
+  it("a killed sync's process left a zombie (a container whose first process reaps none keeps it for good): its batch folder is removed too (was: kept, with the rows it read, as long as the zombie stays)", async () => {
+    const base = mkdtempSync(join(tmpdir(), 'vigil-sync-base-'));
+    dirs.push(base);
+    // sh starts a short child, then becomes sleep, which never collects it: a zombie until sleep ends
+    const parent = spawn('sh', ['-c', 'sleep 0.2 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const pid = Number(await new Promise<string>((r) => parent.stdout!.once('data', (b: Buffer) => r(String(b).trim()))));
+      const zombie = () => /\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      for (let i = 0; i < 250 && !zombie(); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(zombie()).toBe(true);
+      const folder = join(base, `vigil-sync-${pid}-Zo1234`);
+      mkdirSync(folder);
+      writeFileSync(join(folder, 'stream-0.1.csv'), '1\n');
+      removeStaleBatchDirs(base);
+      expect(existsSync(folder)).toBe(false);
+    } finally {
+      parent.kill('SIGKILL');
+    }
   });
 });

@@ -537,7 +537,7 @@ export class DuckDbAdapter implements Adapter {
         if (gone) throw new WarehouseError(gone, '');
         // a column whose type changed: the write casts its new values to the table's type
         const retyped = retypedColumns(targetCols.map((r) => ({ name: r.column_name, type: r.column_type })), newCols.map((r) => ({ name: r.column_name, type: r.column_type })), true);
-        const lost = retyped.length ? castLossFailure(rel, policy, retyped, (await DuckDbAdapter.read(c, castLossSql(tmp, retyped, (n) => d.quoteIdent(n), d.type('string'))))[0]) : undefined;
+        const lost = retyped.length ? castLossFailure(rel, policy, retyped, (await DuckDbAdapter.read(c, castLossSql(tmp, retyped, (n) => d.quoteIdent(n), d.type('string'), (col) => `cast(printf('%.15g', ${col}) as double)`)))[0]) : undefined;
         if (lost) throw new WarehouseError(lost, '');
       }
       const nullKeys = replace && 'keys' in replace ? Number((await DuckDbAdapter.read<{ n: unknown }>(c, nullKeysSql(tmp, replace.keys.map((k) => d.quoteIdent(k)))))[0].n) : 0;

@@ -901,7 +901,7 @@ export async function incrementalWrite(io: IncrementalIo, req: MaterializeReques
     if (gone) throw new WarehouseError(gone, '');
     // a column whose type changed: the write casts its new values to the table's type
     const retyped = retypedColumns(targetCols, newCols);
-    const lost = retyped.length ? castLossFailure(rel, policy, retyped, (await io.rows(castLossSql(tmp, retyped, (n) => d.quoteIdent(n), d.type('string'))))[0]) : undefined;
+    const lost = retyped.length ? castLossFailure(rel, policy, retyped, (await io.rows(castLossSql(tmp, retyped, (n) => d.quoteIdent(n), d.type('string'), (col) => `cast(${col} as numeric)`)))[0]) : undefined;
     if (lost) throw new WarehouseError(lost, '');
   }
   if (added.length && policy === 'append_new_columns') {
