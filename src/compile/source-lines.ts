@@ -6,7 +6,7 @@
  * between, each template line a pattern whose template code stands for any text (so a macro
  * call that renders several lines takes them all, a loop's body each iteration), and a line
  * left unmatched is placed by its distance from the aligned one before. The column is kept only
- * where the rendered line starts as the template line does.
+ * where the rendered line starts as the template line does, or ends as it does (counted from the end).
  */
 
 /** The template line (1-based) of rendered line `n`, and the column when the line is verbatim. */
@@ -40,7 +40,12 @@ export function templatePosition(template: string, rendered: string, pos: { line
   const b = r[n] ?? '';
   let same = 0;
   while (same < a.length && same < b.length && a[same] === b[same]) same++;
-  return { line: line + 1, ...(pos.column !== undefined && pos.column - 1 <= same ? { column: pos.column } : {}) };
+  if (pos.column === undefined || pos.column - 1 <= same) return { line: line + 1, ...(pos.column !== undefined ? { column: pos.column } : {}) };
+  // and from where they end alike (the text after a {{ source() }} on the line), counted from the end
+  let tail = 0;
+  while (tail < a.length - same && tail < b.length - same && a[a.length - 1 - tail] === b[b.length - 1 - tail]) tail++;
+  const fromEnd = b.length - (pos.column - 1);
+  return { line: line + 1, ...(fromEnd > 0 && fromEnd <= tail ? { column: a.length - fromEnd + 1 } : {}) };
 }
 
 const TAG = /\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}|\{#[\s\S]*?#\}/g;

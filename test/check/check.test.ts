@@ -906,6 +906,63 @@ describe('vigil check: snapshots, incremental runs, query columns and schema nam
     expect(problems[2]).toMatch(/^models\/props\.yml:7:\d+: error: model eph: column 'region' is declared but the model does not produce it \(it produces id, customer\)/);
   });
 
+  it.each(['dev', 'pg'] as const)("%s: an incremental model's is_incremental() branch is checked as its next run sends it: a typo there and a column it adds under on_schema_change: fail are reported (was on DuckDB: OK, the empty table was filled from the full query again, and the second build failed)", async (target) => {
+    const problems = await checkFiles({
+      ...seed,
+      'models/inc_typo.sql': "{{ config(materialized='incremental', unique_key='id') }}\nselect id, created_at from {{ ref('raw_orders') }}\n{% if is_incremental() %}\nwhere created_at > (select max(created_att) from {{ this }})\n{% endif %}\n",
+      'models/inc_fail.sql': "{{ config(materialized='incremental', unique_key='id', on_schema_change='fail') }}\nselect id{% if is_incremental() %}, amount{% endif %} from {{ ref('raw_orders') }}\n",
+      'models/inc_ok.sql': "{{ config(materialized='incremental', unique_key='id') }}\nselect id, created_at from {{ ref('raw_orders') }}\n{% if is_incremental() %}\nwhere created_at > (select max(created_at) from {{ this }})\n{% endif %}\n",
+    }, target);
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toMatch(/^models\/inc_fail\.sql:1:\d+: error: the model's columns differ from .*on_schema_change: fail.*new columns amount/);
+    expect(problems[1]).toMatch(/^models\/inc_typo\.sql:4:32: error: .*created_att/);
+  });
+
+  it.each(['dev', 'pg'] as const)("%s: an incremental model with full_refresh: true, which every build rebuilds, has no next run to check: its is_incremental() branch, never sent, is not reported (was on Postgres: its error, although every build passed)", async (target) => {
+    expect(await checkFiles({
+      ...seed,
+      'models/inc_rebuilt.sql': "{{ config(materialized='incremental', unique_key='id', full_refresh=true) }}\nselect id, created_at from {{ ref('raw_orders') }}\n{% if is_incremental() %}\nwhere created_at > (select max(created_att) from {{ this }})\n{% endif %}\n",
+    }, target)).toEqual([]);
+  });
+
+  it.each(['dev', 'pg'] as const)("%s: a seed loaded into the table a source declares (vigil init's blank template) checks clean, its models read as the seed loads it (was on Postgres: relation \"raw_events\" already exists, and every model skipped)", async (target) => {
+    const files = {
+      'seeds/raw_events.csv': 'id,kind\n1,a\n',
+      'seeds/seeds.yml': 'seeds:\n  - name: raw_events\n    config:\n      schema: raw_chk\n',
+      'models/sources.yml': 'sources:\n  - name: app\n    schema: raw_chk\n    tables:\n      - name: events\n        identifier: raw_events\n        columns:\n          - name: id\n            data_type: bigint\n          - name: kind\n            data_type: text\n',
+      'models/from_source.sql': "select id, kind from {{ source('app', 'events') }}\n",
+    };
+    expect(await checkFiles(files, target)).toEqual([]);
+    const wrong = await checkFiles({ ...files, 'models/from_source.sql': "select id, knd from {{ source('app', 'events') }}\n" }, target);
+    expect(wrong).toHaveLength(1);
+    expect(wrong[0]).toMatch(/^models\/from_source\.sql:1:\d+: error: .*knd/);
+  });
+
+  it("pg: a table aliased by a schema's quoted name (\"raw\".\"id\") and a table of the target's schema that is not the project's, named quoted, are read as the build reads them (was: missing FROM-clause entry for table \"raw\"; relation ... does not exist: both pointed at the scratch schema)", async () => {
+    const schema = uniqueSchema('chk');
+    const client = new pg.Client(url);
+    await client.connect();
+    try {
+      await client.query(`create schema ${schema}; create table ${schema}.legacy (lid int, note text)`);
+      const d = makeProject({
+        'project.yaml': pgProjectYaml(schema),
+        ...seed,
+        'seeds/seeds.yml': 'seeds:\n  - name: raw_orders\n    config:\n      schema: raw\n',
+        'models/aliased.sql': `select "raw"."id", "raw".amount from {{ ref('raw_orders') }} as "raw"\n`,
+        'models/reads_legacy.sql': `select lid, note from "${schema}"."legacy"\n`,
+      });
+      try {
+        const { report } = await checkDir({ projectDir: d, target: 'pg' });
+        expect(report.diagnostics.map(formatDiagnostic)).toEqual([]);
+      } finally {
+        removeDir(d);
+      }
+    } finally {
+      await client.query(`drop schema if exists ${schema} cascade`);
+      await client.end();
+    }
+  });
+
   it('pg: two schemas whose names share their first 47 characters get two scratch schemas (was: "schema vigil_check_..._v already exists"), and an error names the schema, not its scratch one', async () => {
     const eu = 'analytics_customer_success_reporting_layer_v2_eu';
     const files = {

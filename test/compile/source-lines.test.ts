@@ -38,6 +38,14 @@ describe('templatePosition', () => {
     expect(templatePosition(TEMPLATE, RENDERED, { line: 4, column: 40 })).toEqual({ line: 6 });
     expect(templatePosition(TEMPLATE, RENDERED, { line: 9, column: 6 })).toEqual({ line: 9, column: 6 });
   });
+  it("a position after a {{ ref() }} on its line keeps its column, counted from the line's end (was: the line only, as `vigil check` and build reported `where user_id = 42` after a source())", () => {
+    const template = "select id from {{ source('app', 'events') }} where user_id = 42\n";
+    const rendered = 'select id from "raw"."events" where user_id = 42\n';
+    const col = rendered.indexOf('= 42') + 1;
+    expect(templatePosition(template, rendered, { line: 1, column: col })).toEqual({ line: 1, column: template.indexOf('= 42') + 1 });
+    // inside what the call rendered: the line only
+    expect(templatePosition(template, rendered, { line: 1, column: rendered.indexOf('"events"') + 1 })).toEqual({ line: 1 });
+  });
   it('lines a macro expanded into stay between the lines around the call', () => {
     for (const l of [5, 6, 7]) expect(templatePosition(TEMPLATE, RENDERED, { line: l }).line).toBe(7);
   });

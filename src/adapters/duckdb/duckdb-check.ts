@@ -67,7 +67,10 @@ export class DuckDbChecker implements Checker {
     try {
       await this.db.ensureSchema(rel.schema);
       await this.db.materialize({ ...req, relation: rel, fullRefresh: true });
-      if (req.kind === 'incremental') await this.db.materialize({ ...req, relation: rel, fullRefresh: false });
+      // (the table is empty, and the adapter fills an empty table from the full query: the next
+      // run's query, its is_incremental() branch, is given as the query; none under full_refresh:
+      // true, which rebuilds on every run)
+      if (req.kind === 'incremental' && !req.fullRefresh) await this.db.materialize({ ...req, relation: rel, fullRefresh: false, sql: req.incrementalSql ?? req.sql });
     } catch (e) {
       return { ...outcome(e, ''), columns: q.columns } as CheckOutcome;
     }

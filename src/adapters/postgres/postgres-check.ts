@@ -6,9 +6,11 @@
  * (`CREATE TABLE ... AS <model> WITH NO DATA`) or views, an incremental model's run on its empty
  * table is the adapter's own (incrementalWrite: staging, on_schema_change, DELETE, INSERT), and
  * queries are PREPAREd, which resolves names and types without running them (their columns are
- * read from a cursor declared for them and never fetched from). Relation names in the SQL are
- * pointed at the scratch schemas, and error positions and scratch names mapped back. No existing
- * relation is read, replaced or locked; nothing is committed (not even Vigil's helper functions,
+ * read from a cursor declared for them and never fetched from). The names of the relations made
+ * there (sources, seeds, models, snapshots) are pointed at the scratch schemas in the SQL, and error
+ * positions and scratch names mapped back. No existing relation of the project is read, replaced or
+ * locked (a table the project does not declare, named in a model's SQL, is read as the build
+ * reads it); nothing is committed (not even Vigil's helper functions,
  * created in the transaction when the server does not have them yet).
  */
 import { randomBytes } from 'node:crypto';
@@ -34,6 +36,8 @@ export class PostgresChecker implements Checker {
   private readonly prefix = `vigil_check_${randomBytes(3).toString('hex')}_`;
   /** real schema -> scratch schema */
   private readonly schemas = new Map<string, string>();
+  /** real schema -> the relations made in its scratch schema (what `"schema"."name"` is pointed there for) */
+  private readonly relations = new Map<string, Set<string>>();
 
   private constructor(
     private readonly db: PostgresAdapter,
@@ -55,8 +59,11 @@ export class PostgresChecker implements Checker {
     return (await underSavepoint(this.c, 'vigil_check', () => this.c.query(sql, params))).rows;
   }
 
-  /** The scratch schema standing for `schema` (created on first use). */
-  private async scratch(schema: string): Promise<string> {
+  /** The scratch schema standing for `rel`'s schema (created on first use), where `rel` is made. */
+  private async scratch(rel: Relation): Promise<string> {
+    const schema = rel.schema;
+    if (!this.relations.has(schema)) this.relations.set(schema, new Set());
+    this.relations.get(schema)!.add(rel.identifier);
     let s = this.schemas.get(schema);
     if (!s) {
       // (numbered: two long names that share their first characters are two scratch schemas)
@@ -73,14 +80,19 @@ export class PostgresChecker implements Checker {
     return message;
   }
 
-  /** `sql` with `"schema".` of every scratched schema pointing at its scratch schema. */
+  /**
+   * `sql` with `"schema".` of every relation made in a scratch schema pointing at that scratch
+   * schema; any other `"x"."y"` is left as written (`"raw"."id"` of a table aliased "raw" is a
+   * column, not a relation of the schema raw).
+   */
   private remap(sql: string): Remapped {
     const edits: Array<{ at: number; delta: number }> = [];
     let out = '';
     let last = 0;
-    for (const m of sql.matchAll(/"((?:[^"]|"")+)"\./g)) {
-      const scratch = this.schemas.get(m[1].replace(/""/g, '"'));
-      if (!scratch) continue;
+    for (const m of sql.matchAll(/"((?:[^"]|"")+)"\.(?="((?:[^"]|"")+)")/g)) {
+      const schema = m[1].replace(/""/g, '"');
+      const scratch = this.schemas.get(schema);
+      if (!scratch || !this.relations.get(schema)?.has(m[2].replace(/""/g, '"'))) continue;
       const replacement = `${this.db.dialect.quoteIdent(scratch)}.`;
       out += sql.slice(last, m.index) + replacement;
       edits.push({ at: out.length, delta: replacement.length - m[0].length });
@@ -130,7 +142,9 @@ export class PostgresChecker implements Checker {
     if (problems.length) return problems;
     const d = this.db.dialect;
     try {
-      await this.scratch(rel.schema);
+      await this.scratch(rel);
+      // declared again (a seed filling a source's table, as vigil build loads it): the later one stands, as on DuckDB
+      await this.run(`drop table if exists ${d.relation(rel)}`);
       await this.run(`create table ${d.relation(rel)} (${columns.map((c) => `${d.quoteIdent(c.name)} ${c.type}`).join(', ')})`);
     } catch (e) {
       return [{ column: '', message: this.unscratch((e as Error).message.split('\n')[0]) }];
@@ -184,14 +198,15 @@ export class PostgresChecker implements Checker {
     const rel = d.relation(req.relation);
     const create = req.kind === 'view' ? d.createView(req.relation, req.sql) : `${d.createTableAs(req.relation, req.sql)}\nwith no data`;
     try {
-      await this.scratch(req.relation.schema);
+      await this.scratch(req.relation);
       await this.run(create);
     } catch (e) {
       return this.failure(e, create);
     }
-    if (req.kind === 'incremental') {
+    if (req.kind === 'incremental' && !req.fullRefresh) {
       // the next run, on the empty table: what `vigil build` sends then (the incremental SELECT,
-      // unique_key / partition_by in the DELETE, on_schema_change)
+      // unique_key / partition_by in the DELETE, on_schema_change); none under full_refresh: true,
+      // which rebuilds on every run
       let last = '';
       const run = (sql: string) => ((last = sql), this.run(sql));
       const io = { run: async (sql: string) => (await run(sql)).length, rows: run, columns: async (r: string) => (await this.step(COLUMNS_SQL, [this.remap(r).text])) as Array<{ name: string; type: string }> };
