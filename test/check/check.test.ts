@@ -844,8 +844,9 @@ describe('vigil check on Postgres (a transaction on the target, rolled back)', (
 });
 
 /** check a small project (files over a Postgres project.yaml of its own schema, or DuckDB's): its problems as text. */
-async function checkFiles(files: Record<string, string>, target: 'dev' | 'pg'): Promise<string[]> {
-  const d = makeProject(target === 'pg' ? { 'project.yaml': pgProjectYaml(uniqueSchema('chk')), ...files } : files);
+async function checkFiles(files: Record<string, string>, target: 'dev' | 'pg' | 'prod'): Promise<string[]> {
+  const bq = 'name: fixture\ndefault_target: prod\ntargets:\n  prod: { type: bigquery, project: p1, dataset: analytics, location: US }\n';
+  const d = makeProject(target === 'pg' ? { 'project.yaml': pgProjectYaml(uniqueSchema('chk')), ...files } : target === 'prod' ? { 'project.yaml': bq, ...files } : files);
   try {
     const { report } = await checkDir({ projectDir: d, target });
     return report.diagnostics.map(formatDiagnostic);
@@ -918,7 +919,7 @@ describe('vigil check: snapshots, incremental runs, query columns and schema nam
     expect(problems[1]).toMatch(/^models\/inc_typo\.sql:4:32: error: .*created_att/);
   });
 
-  it.each(['dev', 'pg'] as const)("%s: an incremental model with full_refresh: true, which every build rebuilds, has no next run to check: its is_incremental() branch, never sent, is not reported (was on Postgres: its error, although every build passed)", async (target) => {
+  it.each(['dev', 'pg', 'prod'] as const)("%s: an incremental model with full_refresh: true, which every build rebuilds, has no next run to check: its is_incremental() branch, never sent, is not reported (was on Postgres: its error, although every build passed)", async (target) => {
     expect(await checkFiles({
       ...seed,
       'models/inc_rebuilt.sql': "{{ config(materialized='incremental', unique_key='id', full_refresh=true) }}\nselect id, created_at from {{ ref('raw_orders') }}\n{% if is_incremental() %}\nwhere created_at > (select max(created_att) from {{ this }})\n{% endif %}\n",

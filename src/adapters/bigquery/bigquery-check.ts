@@ -268,7 +268,8 @@ export class BigQueryChecker implements Checker {
     let update: string | undefined;
     try {
       build = this.builder.buildScript({ ...req, fullRefresh: true });
-      if (req.kind === 'incremental') update = this.builder.incrementalStatement(req, columns.map((x) => x.name));
+      // (none under full_refresh: true, which rebuilds on every run: its is_incremental() branch is never sent)
+      if (req.kind === 'incremental' && !req.fullRefresh) update = this.builder.incrementalStatement(req, columns.map((x) => x.name));
     } catch (e) {
       // a config the builders refuse (insert_overwrite without partition_by, ...)
       return { ok: false, message: (e as Error).message, sql: '', rule: 'config', columns: selected };
@@ -281,11 +282,11 @@ export class BigQueryChecker implements Checker {
     const name = this.parts(req.relation).join('.').toLowerCase();
     if (c.require_partition_filter === true && field) this.analyzer.requirePartitionFilter.set(name, { need: [[field]] });
     else if (select.ok && select.passesOn?.need.length) this.analyzer.requirePartitionFilter.set(name, select.passesOn);
-    if (req.kind === 'incremental') {
-        const inc = req.incrementalSql ? await this.analyzer.analyze(req.incrementalSql) : undefined;
+    if (update !== undefined) {
+      const inc = req.incrementalSql ? await this.analyzer.analyze(req.incrementalSql) : undefined;
       if (inc && !inc.ok) return this.outcome(inc, req.incrementalSql!);
-      const u = await this.analyzer.script(update!);
-      if (!u.ok) return { ...this.outcome(u, update!), columns: selected } as CheckOutcome;
+      const u = await this.analyzer.script(update);
+      if (!u.ok) return { ...this.outcome(u, update), columns: selected } as CheckOutcome;
     }
     return this.outcome(select, req.sql);
   }
