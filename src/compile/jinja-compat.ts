@@ -64,17 +64,22 @@ const TESTS: Record<string, (v: unknown, arg?: unknown) => boolean> = {
   '==': (v, a) => unbox(v) === unbox(a),
   ne: (v, a) => unbox(v) !== unbox(a),
   '!=': (v, a) => unbox(v) !== unbox(a),
-  gt: (v, a) => (v as number) > (a as number),
-  '>': (v, a) => (v as number) > (a as number),
-  ge: (v, a) => (v as number) >= (a as number),
-  '>=': (v, a) => (v as number) >= (a as number),
-  lt: (v, a) => (v as number) < (a as number),
-  '<': (v, a) => (v as number) < (a as number),
-  le: (v, a) => (v as number) <= (a as number),
-  '<=': (v, a) => (v as number) <= (a as number),
+  // (Python's ordering: `none` or a string against a number is its TypeError)
+  gt: (v, a) => compareValues(v, '>', a),
+  '>': (v, a) => compareValues(v, '>', a),
+  ge: (v, a) => compareValues(v, '>=', a),
+  '>=': (v, a) => compareValues(v, '>=', a),
+  lt: (v, a) => compareValues(v, '<', a),
+  '<': (v, a) => compareValues(v, '<', a),
+  le: (v, a) => compareValues(v, '<=', a),
+  '<=': (v, a) => compareValues(v, '<=', a),
   in: (v, a) => (Array.isArray(a) || typeof a === 'string' ? (a as unknown[] | string).includes(v as never) : !!a && typeof a === 'object' && Object.prototype.hasOwnProperty.call(a, v as string)),
-  string: (v) => typeof v === 'string',
-  number: (v) => typeof unbox(v) === 'number',
+  // (a macro's output is a string, as Jinja's Markup is a str)
+  string: (v) => asText(v) !== undefined,
+  // (a bool is a number to Python: True is an int)
+  number: (v) => typeof unbox(v) === 'number' || typeof v === 'boolean',
+  // (a dict iterates its keys, a string its characters)
+  iterable: (v) => Array.isArray(v) || asText(v) !== undefined || (!!v && typeof v === 'object' && !(v instanceof PyFloat)),
 };
 
 function attr(item: unknown, path: string): unknown {
@@ -658,6 +663,22 @@ export function collectionMethod(obj: unknown, name: string, method: unknown): (
   }
   if (hasDictMethods(obj)) {
     if (name === 'update') return dictUpdate.bind(obj as Record<string, unknown>);
+    // Python's d.items() pairs are tuples (`('a', 1)` printed; nunjucks' were lists, `['a', 1]`)
+    if ((name === 'items' || name === 'iteritems') && typeof method === 'function') {
+      const items = pyMethod('dict', name, method as Method<unknown>);
+      return function (this: unknown, ...a: unknown[]) {
+        const v = items.apply(this, a);
+        return Array.isArray(v) ? v.map((pair) => (Array.isArray(pair) ? tuple(pair) : pair)) : v;
+      };
+    }
+    // Python's d.get(key) is None for a key it lacks (nunjucks' gave undefined: `is none` was false)
+    if (name === 'get' && typeof method === 'function') {
+      const get = pyMethod('dict', name, method as Method<unknown>);
+      return function (this: unknown, ...a: unknown[]) {
+        const v = get.apply(this, a);
+        return v === undefined && a.length === 1 && !isKw(a[0]) ? null : v;
+      };
+    }
     return typeof method === 'function' && DICT_METHODS.has(name) ? pyMethod('dict', name, method as Method<unknown>) : undefined;
   }
   return undefined;
@@ -801,16 +822,32 @@ export function pyEqual(a: unknown, b: unknown): boolean {
   }
   const ta = asText(a);
   const tb = asText(b);
+  // (a string never equals a number, as in Python: `1 == '1'` is false; JavaScript's == said true)
+  if ((ta === undefined) !== (tb === undefined)) return false;
   // eslint-disable-next-line eqeqeq
   return ta !== undefined && tb !== undefined ? ta === tb : a == b;
 }
 
-/** A comparison (`==`, `<`, ...), refused on a placeholder (placeholderUsed). */
-export function compareValues(a: unknown, op: string, b: unknown): boolean {
+/**
+ * A comparison (`==`, `<`, ...), refused on a placeholder (placeholderUsed). Where `python` (a
+ * Jinja environment's: models'), `<`, `>`, `<=`, `>=` order as Python's (numbers, strings, lists
+ * item by item) and refuse anything else with Python's TypeError (`none < 1`, `'10' > 7`:
+ * JavaScript's said true); alert templates keep JavaScript's (a row's number may arrive as text).
+ */
+export function compareValues(a: unknown, op: string, b: unknown, python = true): boolean {
   const p = placeholderUsed(a, `comparing with ${op}`, true) ?? placeholderUsed(b, `comparing with ${op}`, true);
   if (p) throw new Error(p);
   const x = unbox(a) as number;
   const y = unbox(b) as number;
+  if (python && ['<', '>', '<=', '>='].includes(op)) {
+    let c: number;
+    try {
+      c = pyCompare(a === NO_ELSE ? undefined : a, b === NO_ELSE ? undefined : b);
+    } catch (e) {
+      throw new Error(e instanceof Error ? e.message.replace("'<'", `'${op}'`) : String(e));
+    }
+    return op === '<' ? c < 0 : op === '>' ? c > 0 : op === '<=' ? c <= 0 : c >= 0;
+  }
   switch (op) {
     case '==': return pyEqual(x, y);
     case '!=': return !pyEqual(x, y);
@@ -916,6 +953,16 @@ function strictWhereUsed(TemplateError: new (message: string, lineno: number, co
         }
       } else if (node?.typename === 'Neg') {
         strict.set(node.target as object, defined('negated (Jinja refuses arithmetic on an undefined value)'));
+      } else if (node?.typename === 'Compare' || node?.typename === 'In') {
+        // an unknown name or attribute compared (`target.nmae == 'prod'`) or tested with `in`: an
+        // error, as on the fast path (it was silently false: the other branch built); a name the
+        // template declares (a macro's parameter not passed) and `loop.previtem` may be undefined
+        const operands = node.typename === 'In' ? [node.left, node.right] : [node.expr, ...(node.ops as Node[]).map((o) => o.expr)];
+        for (const o of operands as Node[]) {
+          let root: Node | undefined = o;
+          while (root?.typename === 'LookupVal') root = root.target as Node;
+          if (root?.typename === 'Symbol' && root.value !== 'loop' && !strict.has(o)) strict.set(o, defined(`${node.typename === 'In' ? "'in'" : 'a comparison'} would take it as undefined (test it with \`is defined\`, or give it a value with | default(...))`));
+        }
       } else if (node?.typename === 'Concat') {
         strict.set(node.left as object, defined("joined with ~ it would read 'undefined'", NONE_JOINED));
         strict.set(node.right as object, defined("joined with ~ it would read 'undefined'", NONE_JOINED));
@@ -1208,6 +1255,25 @@ function loopScopes(): void {
   const compileSet = C.compileSet as (this: CompilerProto, node: CompilerNode, frame: CompileFrame) => void;
   C.compileSet = function (this: CompilerProto, node: CompilerNode, frame: CompileFrame) {
     if (!jinjaScoping) return compileSet.call(this, node, frame);
+    // `{% set a, b = pair %}` unpacks, as Jinja's (nunjucks set each name to the whole value):
+    // the value is unpacked once, each name given its item, before nunjucks' frame.set()s
+    const targets = node.targets as CompilerNode[];
+    const emit = this._emit;
+    const emitLine = this._emitLine;
+    if (targets.length > 1 && node.value) {
+      let ids: string[] | undefined;
+      const unpacked = (this._tmpid as () => string)();
+      this._emit = function (this: CompilerProto, code: string) {
+        if (ids !== undefined || !code.endsWith(' = ')) return emit.call(this, code);
+        ids = code.slice(0, -3).split(' = ');
+        return emit.call(this, `var ${unpacked} = runtime.vigilUnpack(${targets.length}, ${node.lineno}, ${node.colno}, `);
+      };
+      this._emitLine = function (this: CompilerProto, code: string) {
+        if (ids === undefined || code !== ';') return emitLine.call(this, code);
+        this._emitLine = emitLine;
+        return emitLine.call(this, `); ${ids.map((id, i) => `${id} = ${unpacked}[${i}];`).join(' ')}`);
+      };
+    }
     const shadowed: string[] = [];
     for (const t of node.targets as CompilerNode[]) {
       const name = String(t.value);
@@ -1221,6 +1287,8 @@ function loopScopes(): void {
     try {
       compileSet.call(this, node, frame);
     } finally {
+      this._emit = emit;
+      this._emitLine = emitLine;
       for (const name of shadowed) frame.variables[name] = lookupOf(name);
     }
   };
@@ -1443,6 +1511,15 @@ function pythonSyntax(TemplateError: new (message: string, lineno: number, colno
     return node;
   };
   runtime.vigilTuple = tuple;
+  // Python's unpacking of `{% set a, b = value %}`: exactly that many items (a dict's keys, a string's characters)
+  runtime.vigilUnpack = (n: number, lineno: number, colno: number, v: unknown) =>
+    positioned(() => {
+      const items = asText(v) !== undefined ? [...asText(v)!] : isPlainObject(v) ? Object.keys(v) : v;
+      if (!Array.isArray(items)) throw new Error(`cannot unpack non-iterable ${pyType(v)} object`);
+      if (items.length > n) throw new Error(`too many values to unpack (expected ${n})`);
+      if (items.length < n) throw new Error(`not enough values to unpack (expected ${n}, got ${items.length})`);
+      return items;
+    }, lineno, colno);
   runtime.vigilFloat = (v: number) => new PyFloat(v);
   // (a bool as Python's `True` where values are checked, models'; alert templates keep `true`, as they print it)
   const positioned = (f: () => unknown, lineno: number, colno: number) => {
@@ -1463,15 +1540,15 @@ function pythonSyntax(TemplateError: new (message: string, lineno: number, colno
   // Python's operators where the environment has Jinja's values (addJinjaCompat: models); alert
   // templates keep JavaScript's on anything but numbers (a row's number may arrive as text)
   runtime.vigilArith = (op: string, a: unknown, b: unknown, lineno: number, colno: number, env: object) => positioned(() => pyArith(op, a, b, JINJA_ENVIRONMENTS.has(env)), lineno, colno);
-  runtime.vigilCompare = (a: unknown, op: string, b: unknown, lineno: number, colno: number) => positioned(() => compareValues(a, op, b), lineno, colno);
+  runtime.vigilCompare = (a: unknown, op: string, b: unknown, lineno: number, colno: number, env: object) => positioned(() => compareValues(a, op, b, JINJA_ENVIRONMENTS.has(env)), lineno, colno);
   // `a < b < c` is `a < b and b < c`, b evaluated once, c only when a < b (Python's chain)
-  runtime.vigilCompareChain = (a: unknown, rest: Array<[string, () => unknown]>, lineno: number, colno: number) =>
+  runtime.vigilCompareChain = (a: unknown, rest: Array<[string, () => unknown]>, lineno: number, colno: number, env: object) =>
     positioned(() => {
       let left = a;
       let result: unknown = true;
       for (const [op, right] of rest) {
         const b = right();
-        result = compareValues(left, op, b);
+        result = compareValues(left, op, b, JINJA_ENVIRONMENTS.has(env));
         if (!result) return result;
         left = b;
       }
@@ -1509,6 +1586,12 @@ function pythonSyntax(TemplateError: new (message: string, lineno: number, colno
     this._emit(`(lineno = ${node.lineno}, colno = ${node.colno + 1}, `);
     compileFilter.call(this, node, frame);
     this._emit(')');
+  };
+  // the name nunjucks puts, in a JavaScript string, into a call's code for its error: a string's
+  // line break or backslash there (`'a\nb'.split('\n')`) made the code a SyntaxError, with no line
+  const getNodeName = C._getNodeName as (this: Compiler, node: Node) => string;
+  C._getNodeName = function (this: Compiler, node: Node) {
+    return getNodeName.call(this, node).replace(/\\/g, '/').replace(/[\r\n\u2028\u2029]/g, ' ');
   };
   // a call's error at the call's column, 1-based as every other position (nunjucks' own is 0-based
   // there: one column left of the fast renderer's for the same error, `'{}'.format()`)
@@ -1556,7 +1639,7 @@ function pythonSyntax(TemplateError: new (message: string, lineno: number, colno
       this.compile(node.expr, frame);
       this._emit(`, ${JSON.stringify(ops[0].type)}, `);
       this.compile(ops[0].expr, frame);
-      this._emit(`, ${node.lineno}, ${node.colno})`);
+      this._emit(`, ${node.lineno}, ${node.colno}, env)`);
       return;
     }
     // a chain: each operand after the first evaluated only when the comparisons before it hold
@@ -1568,7 +1651,7 @@ function pythonSyntax(TemplateError: new (message: string, lineno: number, colno
       this.compile(op.expr, frame);
       this._emit(')], ');
     }
-    this._emit(`], ${node.lineno}, ${node.colno})`);
+    this._emit(`], ${node.lineno}, ${node.colno}, env)`);
   };
 }
 
@@ -1715,7 +1798,7 @@ export const PRINTED_FUNCTION = 'attempted to output a function';
 export function addPyTests(env: nunjucks.Environment): void {
   // (nunjucks has addTest; its types do not say so)
   const add = (name: string, fn: (v: unknown, a?: unknown) => boolean) => (env as unknown as { addTest(n: string, f: (v: unknown, a?: unknown) => boolean): void }).addTest(name, fn);
-  for (const t of ['number', 'equalto', 'eq', '==', 'ne', '!=', 'sameas'] as const) add(t, (v, a) => (t === 'sameas' ? unbox(v) === unbox(a) : TESTS[t](v, a)));
+  for (const t of ['number', 'string', 'iterable', 'equalto', 'eq', '==', 'ne', '!=', 'sameas'] as const) add(t, (v, a) => (t === 'sameas' ? unbox(v) === unbox(a) : TESTS[t](v, a)));
   add('float', (v) => v instanceof PyFloat || (typeof v === 'number' && !Number.isInteger(v)));
   add('integer', (v) => typeof v === 'number' && Number.isInteger(v));
   // Jinja's tests nunjucks names otherwise or lacks (`| reject('none')`, `| select('in', xs)`)
@@ -1731,6 +1814,8 @@ export function addJinjaCompat(env: nunjucks.Environment): void {
   installJinjaCompat();
   JINJA_ENVIRONMENTS.add(env);
   addPyTests(env);
+  // Python's ordering in `select('gt', 1)` too (none or a string against a number: its TypeError)
+  for (const t of ['gt', '>', 'ge', '>=', 'lt', '<', 'le', '<='] as const) (env as unknown as { addTest(n: string, f: (v: unknown, a?: unknown) => boolean): void }).addTest(t, TESTS[t]);
   env.addGlobal('namespace', (...args: unknown[]) => {
     const [pos, kw] = kwargs(args);
     const ns: Record<string, unknown> = {};
@@ -1768,7 +1853,8 @@ export function addJinjaCompat(env: nunjucks.Environment): void {
   });
   env.addFilter('map', function (this: { env: nunjucks.Environment }, seq: unknown, ...raw: unknown[]) {
     const [args, kw] = kwargs(raw);
-    const list = Array.isArray(seq) ? seq : seq && typeof seq === 'object' ? Object.keys(seq) : [];
+    const items = itemsOf(seq);
+    const list = Array.isArray(items) ? items : seq && typeof seq === 'object' ? Object.keys(seq) : [];
     if (typeof kw.attribute === 'string') return list.map((x) => attr(x, kw.attribute as string) ?? kw.default);
     const [name, ...rest] = args as [string, ...unknown[]];
     if (typeof name !== 'string') throw new Error("map() takes attribute='name' or a filter's name: map('upper')");
@@ -1787,9 +1873,9 @@ export function addJinjaCompat(env: nunjucks.Environment): void {
  */
 const FILTER_PARAMS: Record<string, string[]> = {
   abs: [], batch: ['linecount', 'fill_with'], capitalize: [], center: ['width'], default: ['default_value', 'boolean'], d: ['default_value', 'boolean'],
-  dictsort: ['case_sensitive', 'by', 'reverse'], escape: [], e: [], first: [], float: ['default'], int: ['default', 'base'], groupby: ['attribute', 'default', 'case_sensitive'], indent: ['width', 'first'], join: ['d', 'attribute'],
+  dictsort: ['case_sensitive', 'by', 'reverse'], escape: [], e: [], first: [], float: ['default'], int: ['default', 'base'], groupby: ['attribute', 'default', 'case_sensitive'], indent: ['width', 'first', 'blank'], items: [], join: ['d', 'attribute'],
   last: [], length: [], count: [], list: [], lower: [], unique: ['case_sensitive', 'attribute'], min: ['case_sensitive', 'attribute'], max: ['case_sensitive', 'attribute'], replace: ['old', 'new', 'count'], reverse: [], round: ['precision', 'method'], safe: [], slice: ['slices', 'fill_with'],
-  string: [], striptags: [], sum: ['attribute', 'start'], title: [], trim: [], truncate: ['length', 'killwords', 'end', 'leeway'], upper: [], urlencode: [], wordcount: [],
+  string: [], striptags: [], sum: ['attribute', 'start'], title: [], trim: ['chars'], truncate: ['length', 'killwords', 'end', 'leeway'], upper: [], urlencode: [], wordcount: [],
 };
 
 /** Jinja's filters of text: a value that is not a string is made one (Python's str()). */
@@ -1841,6 +1927,8 @@ export function pyIntOf(text: string, base: unknown): number | undefined {
 
 /** A dict where Jinja iterates one: its keys. */
 const keysOf = (v: unknown): unknown => (isPlainObject(v) ? Object.keys(v) : v);
+/** What Jinja iterates: a dict's keys, a string's characters (`'abc' | join('-')` is `a-b-c`). */
+const itemsOf = (v: unknown): unknown => (asText(v) !== undefined ? [...asText(v)!] : keysOf(v));
 
 function pythonFilters(env: nunjucks.Environment): void {
   const get = (name: string) => env.getFilter(name) as (this: unknown, ...a: unknown[]) => unknown;
@@ -1897,6 +1985,43 @@ function pythonFilters(env: nunjucks.Environment): void {
       return best[0];
     });
   }
+  // Jinja's trim: the characters given (`'xxaxx' | trim('x')` is `a`; nunjucks' took none), else white space
+  env.addFilter('trim', (v: unknown, chars: unknown = null) => {
+    const text = asText(v);
+    if (text === undefined) return v;
+    return stripChars(stripChars(text, chars, true), chars, false);
+  });
+  // Jinja's indent: `width` spaces (or the text given), the first line with `first`, empty lines with `blank`
+  env.addFilter('indent', (v: unknown, width: unknown = 4, first: unknown = false, blank: unknown = false) => {
+    const text = asText(v);
+    if (text === undefined) return v;
+    const pad = asText(width) ?? ' '.repeat(unbox(width) as number);
+    // (Python's splitlines() of the text with a newline added: a last line break keeps its empty line)
+    const lines = `${text}\n`.split(/\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/).slice(0, -1);
+    const rest = lines.slice(1).map((l) => (l || pyTruth(blank) ? pad + l : l));
+    const out = [lines[0], ...rest].join('\n');
+    return pyTruth(first) ? pad + out : out;
+  });
+  // Jinja's length's other name, and its items(): a dict's (key, value) pairs (an undefined one: none)
+  env.addFilter('count', function (this: unknown, v: unknown) {
+    return get('length').call(this, v);
+  });
+  env.addFilter('items', (v: unknown) => {
+    if (v === undefined || v === NO_ELSE) return [];
+    if (!isPlainObject(v)) throw new Error(`Can only get item pairs from a mapping, not ${pyType(v)}`);
+    return Object.entries(v).map((e) => tuple(e));
+  });
+  // Jinja's batch: the last list filled with `fill_with` unless it is none ('' and 0 too; nunjucks' took a false one for none)
+  env.addFilter('batch', (v: unknown, linecount: unknown, fillWith: unknown = null) => {
+    const items = itemsOf(v);
+    if (!Array.isArray(items)) throw new Error(`'${pyType(v)}' object is not iterable`);
+    const n = unbox(linecount) as number;
+    const out: unknown[][] = [];
+    for (let i = 0; i < items.length; i += n) out.push(items.slice(i, i + n));
+    const last = out[out.length - 1];
+    if (last && fillWith !== null && fillWith !== undefined) while (last.length < n) last.push(fillWith);
+    return out;
+  });
   // Python's abs(): a float stays one (2.0 | abs is 2.0)
   env.addFilter('abs', (v: unknown) => {
     const x = typeof v === 'boolean' ? Number(v) : unbox(v);
@@ -1971,7 +2096,7 @@ function pythonFilters(env: nunjucks.Environment): void {
   // too (Jinja's '': a value missing unseen, as elsewhere in a template)
   const join = get('join');
   env.addFilter('join', function (this: unknown, v: unknown, ...a: unknown[]) {
-    const items = keysOf(v);
+    const items = itemsOf(v);
     const attribute = typeof a[1] === 'string' ? a[1] : undefined;
     if (Array.isArray(items)) {
       const value = (x: unknown) => (attribute === undefined ? x : (x as Record<string, unknown> | null)?.[attribute]);

@@ -168,7 +168,7 @@ export function pyArith(op: string, a: unknown, b: unknown, strict = true): unkn
 }
 
 /** The start of the messages of Python's TypeErrors above and of py-format.ts (raised at the expression's position). */
-export const PY_ERROR_RE = /^(?:unsupported operand type|can only concatenate|can't multiply sequence|bad operand type|not enough arguments for format|not all arguments converted|incomplete format|unsupported format character|format requires a mapping|KeyError: '|%\w format|must be real number|%c requires|a '\*' width|a dict's key must be|argument of type '\w+' is not iterable|'.+?' is an? \w+: a \{% for %\} over it fails)/;
+export const PY_ERROR_RE = /^(?:unsupported operand type|can only concatenate|can't multiply sequence|bad operand type|not enough arguments for format|not all arguments converted|incomplete format|unsupported format character|format requires a mapping|KeyError: '|%\w format|must be real number|%c requires|a '\*' width|a dict's key must be|argument of type '\w+' is not iterable|'.+?' is an? \w+: a \{% for %\} over it fails|'[<>]=?' not supported between instances|too many values to unpack|not enough values to unpack|cannot unpack non-iterable)/;
 
 /** JavaScript's operator, as templates had it before (alert templates, on anything but numbers). */
 function jsArith(op: string, x: unknown, y: unknown): unknown {

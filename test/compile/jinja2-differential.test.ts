@@ -80,6 +80,26 @@ const SAME = [
   "{% set big = 1e300 %}{{ '{:f}|{:F}|{:e}|{:%}|{:>6}'.format(big * 1e10, big * 1e10, -(big * 1e10), 1, big * 1e10) }}",
   "{% set ns = namespace(a=1, b='x') %}{{ '{0.a}-{0.b}'.format(ns) }}",
   "{{ 'select {cols} from {t}'.format(cols=['a', 'b'] | join(', '), t='x') }}",
+  // dict.get() without a default is none for a key the dict lacks (was undefined: `is none` false, the other branch built)
+  "{% set d = {'a': 1} %}{{ d.get('z') is none }}|{{ d.get('z') is defined }}|{% if d.get('z') is none %}N{% endif %}|{{ d.get('a') }}|{{ d.get('z', 2) }}|{{ d.get('z') | default('x', true) }}",
+  // a dict's items() are tuples (printed `['k', 'v']`)
+  "{% set d = {'k': 'v'} %}{% do d.update(x=1) %}{{ d.items() | list }}|{% for k, v in d.items() %}{{ k }}{{ v }};{% endfor %}|{% for p in d.items() %}{{ p }}{% endfor %}",
+  // trim's characters (were ignored: 'xxaxx')
+  "{{ 'xxaxx' | trim('x') }}|{{ '..a,,' | trim('.,') }}|{{ '  a  ' | trim }}|{{ 'xa' | trim(chars='x') }}",
+  // {% set a, b = ... %} unpacks (each name was given the whole value)
+  "{% set a, b = [1, 2] %}{{ a }}|{{ b }}|{% set c, d = 'xy' %}{{ c }}{{ d }}|{% set k, v = ('a', 1) %}{{ k }}={{ v }}",
+  '{% set x = 0 %}{% for p in [[1, 2], [3, 4]] %}{% set x, y = p %}{{ x + y }};{% endfor %}{{ x }}',
+  "{% macro m(p) %}{% set k, v = p %}{{ k }}={{ v }}{% endmacro %}{{ m(('a', 1)) }}",
+  // a string never equals a number (1 == '1' was true); orderings as Python's
+  "{{ 1 == '1' }}|{{ 1 != '1' }}|{{ '1' == '1' }}|{{ 1 == 1.0 }}|{{ true == 1 }}|{{ 'b' > 'a' }}|{{ [1, 2] < [1, 3] }}|{{ 2 > 1.5 }}|{{ 1 < 2 <= 2 }}|{{ [1, 5, 3] | select('gt', 2) | list }}",
+  // a macro's output is a string; a dict and a string are iterable; a bool is a number
+  "{% macro m() %}x{% endmacro %}{{ m() is string }}|{{ {} is iterable }}|{{ 'a' is iterable }}|{{ 1 is iterable }}|{{ true is number }}|{{ none is iterable }}",
+  // Jinja's indent (width as text, first, blank), count, items(); join, map and batch as Jinja's
+  "{{ 'a\\nb\\n\\nc' | indent }}|{{ 'a\\nb\\n\\nc' | indent(2, true) }}|{{ 'a\\nb\\n\\nc' | indent(2, blank=true) }}|{{ 'a\\nb' | indent(first=true, width='> ') }}|{{ 'a\\n' | indent }}",
+  "{{ [1, 2] | count }}|{{ {'b': 1, 'a': 2} | items | list }}|{% for k, v in {'b': 1} | items %}{{ k }}{{ v }}{% endfor %}",
+  "{{ 'abc' | join('-') }}|{{ 'abc' | map('upper') | join }}|{{ ['a', 'b'] | batch(3, '') | list }}|{{ [1, 2, 3] | batch(2) | list }}|{{ [1, 2, 3] | batch(2, 0) | list }}",
+  // a method on a string with a line break or a backslash, in a loop (nunjucks' code was a SyntaxError, with no line)
+  "{% for x in [1] %}{{ 'a\\nb'.split('\\n') }}|{{ 'a\\\\b'.upper() }}{% endfor %}",
 ]
 
 /** Python's error in Jinja, and Vigil's error carrying Python's message. */
@@ -106,6 +126,15 @@ const PY_ERRORS = [
   "{{ '%s %s' | format(1) }}",
   // a digit in brackets is an int key (Python's KeyError: 0 for the text key '0')
   "{{ '{0[0]}'.format({'0': 'z'}) }}",
+  // orderings Python refuses (JavaScript's said `none < 1` true, `'10' > 7` true)
+  '{{ none < 1 }}',
+  "{{ '10' > 7 }}",
+  "{{ 1 <= 'a' }}",
+  '{{ [1, none, 3] | select("gt", 1) | list }}',
+  // unpacking the wrong number of items
+  '{% set a, b = [1, 2, 3] %}',
+  '{% set a, b = [1] %}',
+  '{% set a, b = none %}',
 ]
 
 describe.skipIf(!jinja2)('Vigil against Jinja (python3 jinja2, with do and loopcontrols)', () => {
@@ -177,6 +206,10 @@ describe('what Vigil refuses where Jinja renders (an error at the line, never an
     ['{% for x in [1, 2] %}{% set y %}{% break %}{% endset %}{{ x }}{% endfor %}', /^ERROR \{% break %\} outside a loop.*nor in a macro, call, filter or set block/, ''],
     ['{% for x in [1, 2] %}{% filter upper %}a{% continue %}{% endfilter %}{% endfor %}', /^ERROR \{% continue %\} outside a loop/, ''],
     ['{% brek %}', /^ERROR unknown block tag: brek — did you mean 'break'\?/, ''],
+    // an unknown name or attribute compared is an error in both renderers (nunjucks', which renders every loop, took it as false: the other branch built)
+    ["{% set t = {'name': 'dev'} %}{% for c in ['a'] %}{{ c }}{% endfor %}\n{% if t.nmae == 'dev' %}dev{% else %}prod{% endif %}", /^ERROR 't\.nmae' is undefined: a comparison would take it as undefined .* @2:7$/, 'prod'],
+    ["{% if target_name == 'dev' %}dev{% else %}prod{% endif %}", /^ERROR 'target_name' is undefined.* @1:7$/, 'prod'],
+    ["{% set q %}x{% endset %}{% if 'a' in nope %}in{% else %}out{% endif %}", /^ERROR 'nope' is undefined: 'in' would take it as undefined .* @1:38$/, 'out'],
   ];
   for (const [src, message] of cases) {
     it(src, () => {
