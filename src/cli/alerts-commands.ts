@@ -11,7 +11,7 @@ import type { ProjectFiles } from '../project/load-project.js';
 import { loadCache, saveCache, writeProjectFile } from '../project/artifacts.js';
 import { durationFlag, keepSnapshot, keptTarget, open, openWhenFree, parseAt, projectFromSnapshot, timestampFlag } from './command-kit.js';
 import { err, out } from './output.js';
-import { blankSelector, globToRe } from '../compile/selector.js';
+import { blankSelector, globToRe, SelectorError } from '../compile/selector.js';
 import type { CompileResult, ResolvedTarget } from '../compile/compile-project.js';
 import type { YamlSource } from '../project/yaml-source.js';
 import type { Adapter, Preview } from '../adapters/adapter.js';
@@ -188,11 +188,17 @@ export function selectRules(rules: CompiledRule[], select: string[] | undefined)
   if (!select?.length) return rules;
   const blank = blankSelector(select, "an alert's name, a glob, severity=critical, label=value", 'every alert');
   if (blank) throw new UsageError(blank);
+  let globs: (RegExp | undefined)[];
+  try {
+    globs = select.map((s) => (/^([A-Za-z_]\w*)=(.*)$/.test(s) ? undefined : globToRe(s)));
+  } catch (e) {
+    throw e instanceof SelectorError ? new UsageError(`--select ${e.message}`) : e;
+  }
   const picked = rules.filter((r) =>
-    select.some((s) => {
+    select.some((s, i) => {
       const kv = /^([A-Za-z_]\w*)=(.*)$/.exec(s);
       if (kv) return (kv[1] === 'severity' ? r.rule.severity : r.rule.labels[kv[1]]) === kv[2];
-      return globToRe(s).test(r.rule.name);
+      return globs[i]!.test(r.rule.name);
     }),
   );
   if (!picked.length) {

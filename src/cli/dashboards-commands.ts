@@ -10,7 +10,7 @@ import { folderFlag, keepSnapshot, keptTarget, open, parseAt, projectFromSnapsho
 import { err, out } from './output.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import type { CompileResult, ResolvedTarget } from '../compile/compile-project.js';
-import { blankSelector, globToRe } from '../compile/selector.js';
+import { blankSelector, globToRe, SelectorError } from '../compile/selector.js';
 import { limiter } from '../run/concurrency.js';
 import type { Adapter } from '../adapters/adapter.js';
 import type { CompiledDashboard, TileData } from '../dashboards/types.js';
@@ -34,7 +34,12 @@ function pick(ds: CompiledDashboard[], select: string[] | undefined): CompiledDa
   if (blank) throw new UsageError(blank);
   // every pattern must select something: a typo beside a good name is not silently dropped
   const names = ds.map((d) => d.dashboard.name);
-  const patterns = select.map((s) => ({ s, re: globToRe(s) }));
+  let patterns: { s: string; re: RegExp }[];
+  try {
+    patterns = select.map((s) => ({ s, re: globToRe(s) }));
+  } catch (e) {
+    throw e instanceof SelectorError ? new UsageError(`--select ${e.message}`) : e;
+  }
   const none = patterns.filter((p) => !names.some((n) => p.re.test(n))).map((p) => p.s);
   if (none.length) {
     const hints = none.map((s) => didYouMean(s, names)).filter((h): h is string => !!h);
@@ -545,6 +550,7 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
   const tiles = ds.reduce((n, d) => n + d.tabs.reduce((m, t) => m + t.tiles.length, 0), 0);
   // DuckDB opens the file (in its own threads) while the renderer and ECharts load
   const opening = open(c, RENDER_CONCURRENCY);
+  opening.catch(() => {}); // (a failure is thrown where it is awaited, below: not an unhandled rejection while the renderer loads)
   let adapter: Adapter | undefined;
   let walk: SiteWalk;
   let cache: import('../dashboards/tile-cache.js').TileCache;

@@ -501,7 +501,8 @@ export function buildProgram(argv: string[] = []): Command {
   // an unknown option's hint depends on the command it was given to
   const withHints = (c: Command, path: string): void => {
     const flags = new Map(c.options.flatMap((o) => [o.long, o.short].filter((f): f is string => !!f).map((f) => [f, o.required || o.optional] as const)));
-    c.configureOutput({ outputError: (str, write) => write(withChoiceHint(str, path, flags)) });
+    const subs = c.commands.map((x) => x.name());
+    c.configureOutput({ outputError: (str, write) => write(withChoiceHint(str, path, flags, subs)) });
     for (const sub of c.commands) withHints(sub, `${path} ${sub.name()}`.trim());
   };
   withHints(program, '');
@@ -606,7 +607,7 @@ export async function main(argv: string[]): Promise<number> {
  * Commander's "argument 'x' is invalid. Allowed choices are a, b." with the nearest choice added; an unknown option or command with how Vigil spells it (`command`: the command it was given to, e.g. 'retry', 'alerts test';
  * `flags`: its options, each with whether it takes a value).
  */
-export function withChoiceHint(message: string, command = '', flags: ReadonlyMap<string, boolean> = new Map()): string {
+export function withChoiceHint(message: string, command = '', flags: ReadonlyMap<string, boolean> = new Map(), subcommands: readonly string[] = []): string {
   return message
     .replace(/argument '([^']*)' is invalid\. Allowed choices are ([^\n]*)\.(?=\n|$)/, (all, value: string, list: string) => {
       const hint = didYouMean(value, list.split(', '));
@@ -617,7 +618,11 @@ export function withChoiceHint(message: string, command = '', flags: ReadonlyMap
       if (value !== undefined && flags.get(name) === false) return `${guess ? all.slice(0, -guess.length) : all} (${name} takes no value: give ${name} alone)`;
       const spelled = DBT_SPELLINGS[name];
       const hint = typeof spelled === 'function' ? spelled(command, flags) : spelled;
-      if (!hint) return all;
+      if (!hint) {
+        // a subcommand cut short (vigil source fresh, vigil docs gen): commander's guess is by edit distance only
+        const started = _kind === 'command' && name.length >= 2 && !message.includes('(Did you mean') ? subcommands.filter((x) => x.startsWith(name)) : [];
+        return started.length === 1 ? `${all}\n(Did you mean ${started[0]}?)` : all;
+      }
       // (where commander names the nearest option of the command, `vigil init --profile`: its own
       // hint; a hint for this very command, `vigil demo --vars`, replaces that guess)
       if (!guess) return `${all} (${hint})`;

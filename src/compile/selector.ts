@@ -64,7 +64,14 @@ export function globToRe(glob: string, path = false): RegExp {
       }
     } else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
   }
-  return new RegExp('^' + re + '$');
+  const out = new RegExp('^' + re + '$');
+  // (V8 compiles a pattern on its first use: one too large to compile fails there, not above)
+  try {
+    out.test('');
+  } catch {
+    throw new SelectorError(`'${glob.length > 60 ? `${glob.slice(0, 60)}…` : glob}' is too long to match (${glob.length} characters)`);
+  }
+  return out;
 }
 
 function validRe(re: string): boolean {

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeProject, removeDir, vigil } from '../helpers.js';
+import { BASIC_PROJECT_YAML, makeProject, removeDir, vigil, vigilProcess } from '../helpers.js';
 
 const L = (x: number, y: number, w: number, h: number) => ({ x, y, w, h });
 const CAPS = ['chat', 'classify', 'draft', 'extract', 'summarize'];
@@ -44,6 +44,26 @@ function tileBlock(html: string, id: string): string {
 const colorOf = (html: string, cap: string) => new RegExp(`fill="(#[0-9a-f]{6})"[^>]*>\\s*</path>\\s*<text[^>]*>${cap}<`).exec(html)?.[1] ?? new RegExp(`<path[^>]*fill="(#[0-9a-f]{6})"[^>]*/>\\s*<text[^>]*>${cap}<`).exec(html)?.[1];
 
 const pages = (dir: string) => readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((f) => f.split('\\').join('/')).filter((f) => f.endsWith('.html')).sort();
+
+describe('a render whose warehouse cannot be opened', () => {
+  it('says why in one line, exit 1, no stack trace (was: an unhandled rejection while the renderer loaded: the stack and its causes, with the SQL Vigil sent)', () => {
+    const dir = makeProject({
+      'project.yaml': `${BASIC_PROJECT_YAML}  pg:\n    type: postgres\n    url: postgres://postgres:pw@127.0.0.1:1/none\n    schema: analytics\n`,
+      'models/caps.sql': model(CAPS),
+      'models/caps.yml': 'models:\n  - name: caps\n    columns:\n      - name: capability\n      - name: n\n      - name: date\n        data_type: date\n',
+      'dashboards/e.json': JSON.stringify(E, null, 2),
+    });
+    try {
+      const r = vigilProcess(dir, ['dashboards', 'render', '--out', 'site', '-t', 'pg']);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toContain('error: could not connect to Postgres: connect ECONNREFUSED 127.0.0.1:1');
+      expect(r.stderr).not.toMatch(/^\s+at /m);
+      expect(r.stderr).not.toContain('Node.js v');
+    } finally {
+      removeDir(dir);
+    }
+  });
+});
 
 describe('renders of one site', () => {
   let dir: string;

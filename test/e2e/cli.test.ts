@@ -54,6 +54,24 @@ describe('vigil --version', () => {
 });
 
 describe('an option value outside its choices', () => {
+  it('a selector too long for a regular expression (40,000 characters): exit 2 naming it, in every command that takes -s (was: internal error, exit 3, a stack trace)', () => {
+    const dir = makeProject({}, false);
+    try {
+      for (const p of ['project.yaml', 'models', 'macros', 'tests', 'alerts', 'dashboards']) cpSync(join(REPO, p), join(dir, p), { recursive: true });
+      const long = 'a'.repeat(40_000);
+      for (const args of [['ls'], ['run'], ['alerts', 'test'], ['dashboards', 'export', '--format', 'json', '--out', 'out']]) {
+        const r = vigil(dir, [...args, '-s', long]);
+        expect(r.code, args.join(' ') + r.stderr.slice(0, 300)).toBe(2);
+        expect(r.stderr).toContain(`'${'a'.repeat(60)}…' is too long to match (40000 characters)`);
+        expect(r.stderr).not.toContain('internal error');
+      }
+      // a glob that fits still selects
+      expect(vigil(dir, ['ls', '-s', 'ai_audit_dail*', '--resource-type', 'model']).stdout.trim()).toBe('ai_audit_daily');
+    } finally {
+      removeDir(dir);
+    }
+  });
+
   it('names the nearest choice, on the program and on subcommands; exit 2, nothing run', () => {
     const dir = makeProject({});
     try {
@@ -190,6 +208,28 @@ describe('an option value outside its choices', () => {
         const r = vigil(dir, cmd.split(' '));
         expect(r.code, r.stderr).toBe(0);
         expect(r.stdout).toContain(`Nothing to do: the project has no ${what}.`);
+      }
+    } finally {
+      removeDir(dir);
+    }
+  });
+
+  it('a command cut short names the one it starts (vigil source fresh, vigil docs gen: was no did-you-mean, commander guesses by edit distance only); two it starts: no guess of it', () => {
+    const dir = makeProject({});
+    try {
+      for (const [args, said] of [
+        [['source', 'fresh'], "error: unknown command 'fresh'\n(Did you mean freshness?)"],
+        [['docs', 'gen'], "error: unknown command 'gen'\n(Did you mean generate?)"],
+        [['dashboards', 'rend'], "error: unknown command 'rend'\n(Did you mean render?)"],
+        [['comp'], "error: unknown command 'comp'\n(Did you mean compile?)"],
+        // (commander's own guess kept: no second one)
+        [['alerts', 'evalute'], "error: unknown command 'evalute'\n(Did you mean evaluate?)\n(run"],
+        // silence and silences: no guess
+        [['alerts', 'sil'], "error: unknown command 'sil'\n(run"],
+      ] as const) {
+        const r = vigil(dir, [...args]);
+        expect(r.code, args.join(' ')).toBe(2);
+        expect(r.stderr).toContain(said);
       }
     } finally {
       removeDir(dir);
