@@ -102,6 +102,9 @@ export function selectedStreams(manifest: Manifest, o: Common): SourceNode[] {
   const synced = Object.values(manifest.sources).filter((s) => s.sync);
   const streams = synced.filter((s) => ids.has(s.unique_id));
   if (streams.length) return streams;
+  // a state: selector that matches nothing (the only selector that may, without --allow-empty):
+  // nothing changed, no error — as for build (was exit 2 in a slim-CI step `sync -s state:modified`)
+  if (synced.length && !ids.size && o.select?.length && !o.allowEmpty) throw new NothingSelected('no nodes match the selection (its state: selectors match nothing: nothing changed)');
   // (--allow-empty: a note and exit 0, as for every command)
   if (synced.length && o.allowEmpty) throw new NothingSelected('the selection holds no source table with a sync block');
   throw new UsageError(synced.length ? 'the selection holds no source table with a sync block' : 'no source table has a sync block (sync: { primary_key, cursor } under a table, and sync: { from: <postgres target> } on its source)');

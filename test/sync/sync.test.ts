@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import pg from 'pg';
-import { existsSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
@@ -534,6 +534,21 @@ describe('vigil sync', () => {
       await client.query(`drop database ${db} with (force)`);
       await client.query(`drop role ${role}`);
     }
+  });
+
+  it('a state: selector that matches nothing means nothing changed: "Nothing to do", exit 0, as for build (was exit 2 in a slim-CI step); a changed source is synced', async () => {
+    const s = uniqueSchema('sync_state');
+    await setupSource(s);
+    const dir = project(s);
+    expect(vigil(dir, ['compile'], { DATABASE_URL: url }).code).toBe(0);
+    cpSync(join(dir, 'target'), join(dir, 'prev-target'), { recursive: true });
+    const unchanged = sync(dir, ['-s', 'state:modified', '--state', 'prev-target']);
+    expect([unchanged.code, unchanged.stdout, unchanged.stderr]).toEqual([0, 'Nothing to do: no nodes match the selection (its state: selectors match nothing: nothing changed).\n', '']);
+    const yml = join(dir, 'models/sources.yml');
+    writeFileSync(yml, readFileSync(yml, 'utf8').replace('batch_size: 3,', 'batch_size: 4,'));
+    const changed = sync(dir, ['-s', 'state:modified', '--state', 'prev-target']);
+    expect(changed.code, changed.stdout + changed.stderr).toBe(0);
+    expect(changed.stdout).toMatch(/OK raw\.events/);
   });
 
   it('answers from the project snapshot while the project is unchanged; an edit, or a source target that no longer resolves, goes through the compile', async () => {
