@@ -173,18 +173,19 @@ export async function fetchRows(adapter: Adapter, r: CompiledRule, at: Date, sou
   const sourceLimits = c.type === 'freshness' && !!c.source_freshness;
   const sql = sync ? undefined : adapter.dialect.bindEvalTime(r.sql!, at);
   const rows = sql === undefined ? await syncStateRows(adapter, sources, columnsJudged(r.rule), { sourceLimits }) : await adapter.query(sql);
-  // no row names no column: the query's own columns (as `alerts check --warehouse` reads them), so a
-  // column the rule reads that it lacks is an error with no row too, not a quiet "0 firing" that
-  // resolves what fired (a warehouse naming no column of an empty result, BigQuery's, is not judged:
-  // nor asked, each question there being a job)
-  if (!rows.length && sql !== undefined && adapter.preview && adapter.previewNamesEmpty) {
-    // (a query the wrapping does not take, say one ending in `;`, is not judged: it worked)
-    const have = await adapter.preview(`select * from (\n${sql}\n) as vigil_check limit 0`).then((p) => p.columns.map((c) => c.name), (): string[] => []);
-    const lacking = have.length ? columnsJudged(r.rule).filter((n) => !have.includes(n)) : [];
-    if (lacking.length) throw new Error(`the query returns no column ${lacking.map((m) => `'${m}'`).join(', ')} that the rule reads (columns: ${have.join(', ')})`);
-  }
-  const missing = missingColumns(r.rule, rows);
-  if (missing.length) throw new Error(`the query returns no column ${missing.map((m) => `'${m}'`).join(', ')} that the rule reads (columns: ${Object.keys(rows[0]).join(', ')})`);
+  // the columns it returns: its first row's (sync state rows always have every SYNC_STATE_COLUMNS
+  // column; load-alerts checks the names); no row names none: the query's own columns (as `alerts
+  // check --warehouse` reads them), so a column the rule reads that it lacks is an error with no row
+  // too, not a quiet "0 firing" that resolves what fired (a warehouse naming no column of an empty
+  // result, BigQuery's, is not judged: nor asked, each question there being a job; a query the
+  // wrapping does not take, say one ending in `;`, is not judged either: it worked)
+  const have = rows.length
+    ? Object.keys(rows[0])
+    : sql !== undefined && adapter.preview && adapter.previewNamesEmpty
+      ? await adapter.preview(columnsProbeSql(sql)).then((p) => p.columns.map((c) => c.name), (): string[] => [])
+      : [];
+  const lacking = have.length ? columnsJudged(r.rule).filter((n) => !have.includes(n)) : [];
+  if (lacking.length) throw new Error(`the query returns no column ${lacking.map((m) => `'${m}'`).join(', ')} that the rule reads (columns: ${have.join(', ')})`);
   const wrong = valueKindProblem(r.rule, rows);
   if (wrong) throw new Error(wrong);
   return rows;
@@ -203,12 +204,9 @@ export function columnsJudgedAt(rule: CompiledRule['rule']): Array<{ column: str
   return [...rule.group_by.map((g, i) => ({ column: g, key: ['group_by', i] })), ...(rule.time ? [{ column: rule.time, key: ['time'] }] : []), ...cols];
 }
 
-/** The columns a rule judges by that its rows lack; a missing one is an error, never a silent "0 firing". */
-function missingColumns(rule: CompiledRule['rule'], rows: Array<Record<string, unknown>>): string[] {
-  if (!rows.length) return [];
-  // (sync state rows always have every SYNC_STATE_COLUMNS column; load-alerts checks the names)
-  const have = new Set(Object.keys(rows[0]));
-  return columnsJudged(rule).filter((n) => !have.has(n));
+/** A query wrapped to return its columns and no row (its columns read without running it). */
+export function columnsProbeSql(sql: string): string {
+  return `select * from (\n${sql}\n) as vigil_check limit 0`;
 }
 
 type Fetched = { kind: 'rows'; rows: Array<Record<string, unknown>>; seconds: number } | { kind: 'error'; error: string; seconds: number } | { kind: 'outside'; seconds: number };

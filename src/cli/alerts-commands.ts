@@ -365,7 +365,7 @@ export async function runAlertsCheck(o: Common & { warehouse?: boolean }): Promi
   if (o.warehouse) {
     const { checkTemplateNames } = await import('../alerts/load-alerts.js');
     const adapter = await openWarehouse(s);
-    const { columnsJudgedAt } = await import('../alerts/evaluate.js');
+    const { columnsJudgedAt, columnsProbeSql } = await import('../alerts/evaluate.js');
     const { columnKinds, typeCanHold } = await import('../alerts/engine.js');
     try {
       for (const r of s.rules) {
@@ -373,7 +373,7 @@ export async function runAlertsCheck(o: Common & { warehouse?: boolean }): Promi
         let columns: string[];
         let types: Preview['columns'];
         try {
-          const sql = `select * from (\n${r.sql}\n) as vigil_check limit 0`;
+          const sql = columnsProbeSql(r.sql);
           types = adapter.preview ? (await adapter.preview(sql)).columns : (await adapter.query(sql), []);
           columns = types.map((c) => c.name);
         } catch (e) {
