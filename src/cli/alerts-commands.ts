@@ -9,9 +9,8 @@ import { didYouMean, formatDiagnostic, hasErrors, ProjectError, UsageError, Ware
 import { redact } from '../secrets.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import { loadCache, saveCache, writeProjectFile } from '../project/artifacts.js';
-import { durationFlag, keepSnapshot, keptTarget, open, openWhenFree, parseAt, projectFromSnapshot, timestampFlag } from './command-kit.js';
+import { durationFlag, keepSnapshot, keptTarget, open, openWhenFree, parseAt, projectFromSnapshot, selectGlobs, timestampFlag } from './command-kit.js';
 import { err, out } from './output.js';
-import { blankSelector, globToRe, SelectorError } from '../compile/selector.js';
 import type { CompileResult, ResolvedTarget } from '../compile/compile-project.js';
 import type { YamlSource } from '../project/yaml-source.js';
 import type { Adapter, Preview } from '../adapters/adapter.js';
@@ -186,17 +185,11 @@ async function fromAlertsSnapshot(root: string, snap: AlertsSnapshot, o: Common)
 
 export function selectRules(rules: CompiledRule[], select: string[] | undefined): CompiledRule[] {
   if (!select?.length) return rules;
-  const blank = blankSelector(select, "an alert's name, a glob, severity=critical, label=value", 'every alert');
-  if (blank) throw new UsageError(blank);
-  let globs: (RegExp | undefined)[];
-  try {
-    globs = select.map((s) => (/^([A-Za-z_]\w*)=(.*)$/.test(s) ? undefined : globToRe(s)));
-  } catch (e) {
-    throw e instanceof SelectorError ? new UsageError(`--select ${e.message}`) : e;
-  }
+  const KV = /^([A-Za-z_]\w*)=(.*)$/;
+  const globs = selectGlobs(select, "an alert's name, a glob, severity=critical, label=value", 'every alert', (s) => !KV.test(s));
   const picked = rules.filter((r) =>
     select.some((s, i) => {
-      const kv = /^([A-Za-z_]\w*)=(.*)$/.exec(s);
+      const kv = KV.exec(s);
       if (kv) return (kv[1] === 'severity' ? r.rule.severity : r.rule.labels[kv[1]]) === kv[2];
       return globs[i]!.test(r.rule.name);
     }),

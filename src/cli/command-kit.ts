@@ -19,6 +19,7 @@ import { isSecret } from '../secrets.js';
 import type { Adapter } from '../adapters/adapter.js';
 import { err, pathFlag, shownPath } from './output.js';
 import { lsManifest, type ProjectSnapshot } from './ls-command.js';
+import { blankSelector, globToRe, SelectorError } from '../compile/selector.js';
 
 export interface Common {
   projectDir: string;
@@ -165,5 +166,20 @@ export async function openWhenFree(
       await sleep(delay, undefined, { signal: opts.signal }).catch(() => undefined);
       if (opts.signal?.aborted) throw e;
     }
+  }
+}
+
+/**
+ * `-s` values naming things by glob (alert rules, dashboards), each one's RegExp (undefined where
+ * `isGlob` says a value is none: an alert's `severity=critical`): a blank value (`grammar`: what
+ * may be selected; `all`: what leaving the flag out selects), or one too long to match, is a usage error.
+ */
+export function selectGlobs(select: string[], grammar: string, all: string, isGlob: (s: string) => boolean = () => true): Array<RegExp | undefined> {
+  const blank = blankSelector(select, grammar, all);
+  if (blank) throw new UsageError(blank);
+  try {
+    return select.map((s) => (isGlob(s) ? globToRe(s) : undefined));
+  } catch (e) {
+    throw e instanceof SelectorError ? new UsageError(`--select ${e.message}`) : e;
   }
 }

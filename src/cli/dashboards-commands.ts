@@ -6,11 +6,10 @@ import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { didYouMean, formatDiagnostic, hasErrors, ProjectError, UsageError, type Diagnostic } from '../errors.js';
 import { redact } from '../secrets.js';
 import { writeProjectFile } from '../project/artifacts.js';
-import { folderFlag, keepSnapshot, keptTarget, open, parseAt, projectFromSnapshot } from './command-kit.js';
+import { folderFlag, keepSnapshot, keptTarget, open, parseAt, projectFromSnapshot, selectGlobs } from './command-kit.js';
 import { err, out } from './output.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import type { CompileResult, ResolvedTarget } from '../compile/compile-project.js';
-import { blankSelector, globToRe, SelectorError } from '../compile/selector.js';
 import { limiter } from '../run/concurrency.js';
 import type { Adapter } from '../adapters/adapter.js';
 import type { CompiledDashboard, TileData } from '../dashboards/types.js';
@@ -30,16 +29,10 @@ interface Common {
 
 function pick(ds: CompiledDashboard[], select: string[] | undefined): CompiledDashboard[] {
   if (!select?.length) return ds;
-  const blank = blankSelector(select, "a dashboard's name or a glob", 'every dashboard');
-  if (blank) throw new UsageError(blank);
+  const globs = selectGlobs(select, "a dashboard's name or a glob", 'every dashboard');
   // every pattern must select something: a typo beside a good name is not silently dropped
   const names = ds.map((d) => d.dashboard.name);
-  let patterns: { s: string; re: RegExp }[];
-  try {
-    patterns = select.map((s) => ({ s, re: globToRe(s) }));
-  } catch (e) {
-    throw e instanceof SelectorError ? new UsageError(`--select ${e.message}`) : e;
-  }
+  const patterns = select.map((s, i) => ({ s, re: globs[i]! }));
   const none = patterns.filter((p) => !names.some((n) => p.re.test(n))).map((p) => p.s);
   if (none.length) {
     const hints = none.map((s) => didYouMean(s, names)).filter((h): h is string => !!h);
