@@ -1057,6 +1057,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   const refNames = (self?: string) => [...drafts.keys(), ...refTables.keys()].filter((n) => n !== self);
   const relKey = (r: Relation) => `${r.database ?? ''}.${r.schema}.${r.identifier}`.toLowerCase();
   const seedByRelation = new Map([...seedNodes.values()].map((n) => [relKey(n.relation), n]));
+  /** The seed that loads a source's table (the same relation), if any: what reads the source waits for it. */
+  const seedFilling = (src: { relation: Parameters<typeof relKey>[0] }) => seedByRelation.get(relKey(src.relation));
 
   // ---- dependencies and placeholder resolution
   const deps = new Map<string, string[]>();
@@ -1092,7 +1094,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       if (src) {
         ps.push(sid);
         // a source that a seed fills (same table) waits for the seed
-        const seed = seedByRelation.get(relKey(src.relation));
+        const seed = seedFilling(src);
         if (seed) ps.push(seed.unique_id);
       } else {
         const u = unknownSource(s, t, sources, d.file, unvalidated);
@@ -1294,7 +1296,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       if (sources.has(sid)) {
         depends.push(sid);
         // a source that a seed fills waits for the seed, as for a model
-        const seed = seedByRelation.get(relKey(sources.get(sid)!.relation));
+        const seed = seedFilling(sources.get(sid)!);
         if (seed) depends.push(seed.unique_id);
       } else {
         ok = false;
@@ -1342,7 +1344,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     const writers = new Map<string, { what: string; file: string; source?: boolean; filled?: boolean }>();
     // a source's relation names no database where the target gives the nodes' (BigQuery's project)
     const tableKey = (r: Relation) => relKey({ ...r, database: r.database ?? target?.database });
-    for (const src of sources.values()) writers.set(tableKey(src.relation), { what: `source '${src.source_name}.${src.name}'`, file: src.file, source: true, filled: !!src.sync || seedByRelation.has(relKey(src.relation)) });
+    for (const src of sources.values()) writers.set(tableKey(src.relation), { what: `source '${src.source_name}.${src.name}'`, file: src.file, source: true, filled: !!src.sync || !!seedFilling(src) });
     // (the file's text is read only to place an error: a cached compile reads no unchanged file)
     const claim = (rel: Relation | null | undefined, what: string, file: string, text: () => string | undefined, kind: string) => {
       if (!rel) return;
@@ -1534,7 +1536,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       const sid = `source.${projectName}.${s}.${tb}`;
       if (sources.has(sid)) {
         depends.push(sid);
-        const seed = seedByRelation.get(relKey(sources.get(sid)!.relation));
+        const seed = seedFilling(sources.get(sid)!);
         if (seed) fills.push(seed.unique_id);
       } else {
         ok = false;
@@ -1731,7 +1733,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     // a value written as a float (1.0) prints as one, as dbt prints it: '1.0', not '1'
     if (g === 'accepted_values') sqlArgs.values = (sqlArgs.values as unknown[]).map((v, i) => (typeof v === 'number' ? yamlNumber(v, t.src.scalarAt([...t.path, g, ...('values' in rawArgs ? [] : ['config']), 'values', i])?.source) : v));
     // a test of a source that a seed fills waits for the seed (run order only: waits_for)
-    const fillingSeed = onUid.startsWith('source.') ? seedByRelation.get(relKey(sources.get(onUid)!.relation)) : undefined;
+    const fillingSeed = onUid.startsWith('source.') ? seedFilling(sources.get(onUid)!) : undefined;
     // (and, below, a relationships test to a source a seed fills: for that seed)
     const fills = [...(fillingSeed ? [fillingSeed.unique_id] : []), ...argWaits];
     let toRelation: string | undefined;
@@ -1771,7 +1773,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         }
         toRelation = dialect.relation(s.relation);
         depends.push(s.unique_id);
-        const seed = seedByRelation.get(relKey(s.relation));
+        const seed = seedFilling(s);
         if (seed) fills.push(seed.unique_id);
       } else {
         ds.push(diag('E_TEST', `relationships: 'to' must be ref('model') or source('src', 'table'), got '${to}'`, { file: t.file, ...t.src.locate([...t.path, g, 'to']) }));
