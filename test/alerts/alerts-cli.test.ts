@@ -852,18 +852,33 @@ describe('run-scheduler', () => {
   });
 });
 
+/**
+ * `vigil alerts run-scheduler --state-file state.json` in `dir`: the process, its exit, and
+ * `log`, what it printed so far (stdout and stderr together).
+ */
+function startScheduler(dir: string): { child: ChildProcess; closed: Promise<number | null>; readonly log: string } {
+  const child = spawn(process.execPath, [VIGIL, 'alerts', 'run-scheduler', '--state-file', 'state.json'], { cwd: dir });
+  let log = '';
+  child.stdout!.on('data', (b: Buffer) => (log += b.toString()));
+  child.stderr!.on('data', (b: Buffer) => (log += b.toString()));
+  return {
+    child,
+    closed: new Promise<number | null>((r) => child.on('close', r)),
+    get log() {
+      return log;
+    },
+  };
+}
+
 describe('run-scheduler evaluates at the slot', () => {
   it("`for:` counts from the slot, as Prometheus evaluates a group at its interval's timestamps: `for: 5s` on a 5-second schedule (slots wide enough that a loaded machine does not fold one) fires one `for:` after it went pending, at a slot (was: by the clock, at the next evaluation when the first started later after its slot than the one `for:` later)", async () => {
     const dir = project({ 'alerts/a.yaml': COUNTS_ALERT.replace('severity: critical', 'severity: critical\n    schedule: "*/5 * * * * *"\n    for: 5s') });
     expect(vigil(dir, ['build']).code).toBe(0);
-    const child = spawn(process.execPath, [VIGIL, 'alerts', 'run-scheduler', '--state-file', 'state.json'], { cwd: dir });
-    let log = '';
-    child.stdout.on('data', (b: Buffer) => (log += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (log += b.toString()));
-    const closed = new Promise<number | null>((r) => child.on('close', r));
+    const sched = startScheduler(dir);
+    const { child, closed } = sched;
     try {
       const deadline = Date.now() + 40_000;
-      while (!/evaluated many: 1 firing/.test(log) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      while (!/evaluated many: 1 firing/.test(sched.log) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       child.kill('SIGTERM');
       expect(await closed).toBe(0);
     } finally {
@@ -872,7 +887,7 @@ describe('run-scheduler evaluates at the slot', () => {
     const inst = Object.values(JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')).state.instances as Record<string, { status: string; activeSince: string; firedAt: string }>)[0];
     expect(inst.status).toBe('firing');
     // the slots: whole seconds on the schedule, one `for:` apart (was: the clock's, ms past the slot)
-    expect(Date.parse(inst.activeSince) % 5000, `${inst.activeSince}\n${log}`).toBe(0);
+    expect(Date.parse(inst.activeSince) % 5000, `${inst.activeSince}\n${sched.log}`).toBe(0);
     expect(Date.parse(inst.firedAt) - Date.parse(inst.activeSince)).toBe(5000);
   }, 60_000);
 });
@@ -898,30 +913,27 @@ describe('run-scheduler and a busy DuckDB file', () => {
   it("a tick that finds the file held past the wait stays due: evaluated once the file is free, before the rule's next tick, once (was: dropped until the next tick)", async () => {
     const dir = project({ 'alerts/a.yaml': COUNTS_ALERT.replace('severity: critical', 'severity: critical\n    schedule: "*/20 * * * * *"') });
     expect(vigil(dir, ['build']).code).toBe(0);
-    const child = spawn(process.execPath, [VIGIL, 'alerts', 'run-scheduler', '--state-file', 'state.json'], { cwd: dir });
-    let log = '';
-    child.stdout.on('data', (b: Buffer) => (log += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (log += b.toString()));
-    const closed = new Promise<number | null>((r) => child.on('close', r));
+    const sched = startScheduler(dir);
+    const { child, closed } = sched;
     const until = async (done: () => boolean, ms: number) => {
       const deadline = Date.now() + ms;
       while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      expect(done(), log).toBe(true);
+      expect(done(), sched.log).toBe(true);
     };
-    const evaluations = () => log.split('\n').filter((l) => / evaluated many/.test(l));
+    const evaluations = () => sched.log.split('\n').filter((l) => / evaluated many/.test(l));
     const at = (line: string) => Date.parse(line.split(' ')[0]);
     let holder: ChildProcess | undefined;
     try {
       // (started first: it reads the state at start)
-      await until(() => /Scheduler started/.test(log), 30_000);
+      await until(() => /Scheduler started/.test(sched.log), 30_000);
       await new Promise((r) => setTimeout(r, 1000));
       holder = await holdDuckDb(join(dir, '.vigil/dev.duckdb'));
       // the first tick while it is held: waited for a little, then left due
       const stillDue = /still due: many \(due since (\S+)\)/;
-      await until(() => stillDue.test(log), 40_000);
-      const slot = stillDue.exec(log)![1];
-      expect(log).toMatch(/the warehouse is in use by .*; waiting for it \(up to 5s\)/);
-      expect(log).toMatch(/evaluation failed: \.vigil\/dev\.duckdb is in use by another process/);
+      await until(() => stillDue.test(sched.log), 40_000);
+      const slot = stillDue.exec(sched.log)![1];
+      expect(sched.log).toMatch(/the warehouse is in use by .*; waiting for it \(up to 5s\)/);
+      expect(sched.log).toMatch(/evaluation failed: \.vigil\/dev\.duckdb is in use by another process/);
       holder.kill('SIGKILL');
       // evaluated once the file is free, for that slot; then the rule's next slot (20 s later), once
       const late = () => evaluations().findIndex((l) => l.includes(`evaluated many (due since ${slot}): 1 firing`));
@@ -933,11 +945,11 @@ describe('run-scheduler and a busy DuckDB file', () => {
       const next = Date.parse(slot) + 20_000;
       // before the next slot (no later slot merged into it), and the next slot's evaluation is the
       // one after it: no slot evaluated twice, none lost
-      expect(at(lines[0]), log).toBeLessThan(next);
-      expect(lines[0], log).not.toMatch(/later slot/);
-      expect(lines[1], log).toMatch(/ evaluated many: 1 firing/);
-      expect(at(lines[1]), log).toBeGreaterThanOrEqual(next);
-      expect(lines, log).toHaveLength(2);
+      expect(at(lines[0]), sched.log).toBeLessThan(next);
+      expect(lines[0], sched.log).not.toMatch(/later slot/);
+      expect(lines[1], sched.log).toMatch(/ evaluated many: 1 firing/);
+      expect(at(lines[1]), sched.log).toBeGreaterThanOrEqual(next);
+      expect(lines, sched.log).toHaveLength(2);
     } finally {
       holder?.kill('SIGKILL');
       child.kill('SIGKILL');
