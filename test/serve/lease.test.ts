@@ -25,6 +25,21 @@ afterAll(async () => {
 const doc = async (job: string): Promise<LeaseDoc> => JSON.parse(String((await db.query<{ body: string }>(`select body from analytics.${LEASE_TABLE} where id = $1`, [`job:${job}`]))[0].body));
 const slot = (iso: string) => new Date(iso);
 
+/** A process stopped by SIGSTOP (its pid, and its procStart read while it ran) for `check`; killed after. */
+async function whileStopped(check: (pid: number, start: string | undefined) => void | Promise<void>): Promise<void> {
+  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+  try {
+    await new Promise((r) => setTimeout(r, 200));
+    const start = procStart(child.pid!);
+    expect(start).toMatch(/^\d+$/);
+    child.kill('SIGSTOP');
+    await new Promise((r) => setTimeout(r, 200));
+    await check(child.pid!, start);
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
 describe('job leases', () => {
   it('one claim per slot; the holder keeps the job; release records how it ended', async () => {
     const a = new JobLeases('analytics', 60_000);
@@ -94,18 +109,10 @@ describe('job leases', () => {
     // a lease more without renewing: wedged, whatever its pid (was: held for ever)
     expect(leaseLive({ host: hostname(), pid: process.pid, started: PROCESS_STARTED, proc_start: PROC_START, since: ago(70), until: ago(60) })).toBe(false);
     // a stopped process (SIGSTOP) runs no job
-    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
-    try {
-      await new Promise((r) => setTimeout(r, 200));
-      const start = procStart(child.pid!);
-      expect(start).toMatch(/^\d+$/);
-      child.kill('SIGSTOP');
-      await new Promise((r) => setTimeout(r, 200));
-      expect(procStart(child.pid!)).toBeUndefined();
-      expect(leaseLive({ host: hostname(), pid: child.pid!, proc_start: start, since: ago(11), until: past })).toBe(false);
-    } finally {
-      child.kill('SIGKILL');
-    }
+    await whileStopped((pid, start) => {
+      expect(procStart(pid)).toBeUndefined();
+      expect(leaseLive({ host: hostname(), pid, proc_start: start, since: ago(11), until: past })).toBe(false);
+    });
     // a pid reused by another process (another start) is not the holder; nor is a process that is gone
     expect(leaseLive({ host: hostname(), pid: process.pid, started: PROCESS_STARTED, proc_start: '1', until: past })).toBe(false);
     expect(leaseLive({ host: hostname(), pid: 2 ** 22 + 1, proc_start: PROC_START, until: new Date(Date.now() + 60_000).toISOString() })).toBe(false);
@@ -130,16 +137,9 @@ describe('job leases', () => {
     expect(leaseLost({ owner: 'x', host: hostname(), pid: 2 ** 22 + 1, proc_start: PROC_START, since: past, until: past })).toBe(`died with its process (pid ${2 ** 22 + 1} on ${hostname()} is gone)`);
     // this pid, another start: a restarted container's earlier process
     expect(leaseLost({ owner: 'x', host: hostname(), pid: process.pid, proc_start: '1', since: past, until: past })).toMatch(/^died with its process/);
-    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
-    try {
-      await new Promise((r) => setTimeout(r, 200));
-      const start = procStart(child.pid!);
-      child.kill('SIGSTOP');
-      await new Promise((r) => setTimeout(r, 200));
-      expect(leaseLost({ owner: 'x', host: hostname(), pid: child.pid!, proc_start: start, since: past, until: past })).toBe(`lost its lease: pid ${child.pid} on ${hostname()} stopped renewing it until it ran out (the process died, hung, was stopped or lost its connection)`);
-    } finally {
-      child.kill('SIGKILL');
-    }
+    await whileStopped((pid, start) => {
+      expect(leaseLost({ owner: 'x', host: hostname(), pid, proc_start: start, since: past, until: past })).toBe(`lost its lease: pid ${pid} on ${hostname()} stopped renewing it until it ran out (the process died, hung, was stopped or lost its connection)`);
+    });
     expect(leaseLost({ owner: 'x', host: 'elsewhere', pid: 7, since: past, until: past })).toMatch(/^lost its lease: pid 7 on elsewhere stopped renewing it/);
   });
 
@@ -163,17 +163,10 @@ describe('job leases', () => {
       parent.kill('SIGKILL');
     }
     // a stopped one may be continued: there
-    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
-    try {
-      await new Promise((r) => setTimeout(r, 200));
-      const start = procStart(child.pid!);
-      child.kill('SIGSTOP');
-      await new Promise((r) => setTimeout(r, 200));
-      expect(processGone({ host: hostname(), pid: child.pid!, proc_start: start })).toBe(false);
-      expect(processGone({ host: hostname(), pid: child.pid!, proc_start: '1' })).toBe(true);
-    } finally {
-      child.kill('SIGKILL');
-    }
+    await whileStopped((pid, start) => {
+      expect(processGone({ host: hostname(), pid, proc_start: start })).toBe(false);
+      expect(processGone({ host: hostname(), pid, proc_start: '1' })).toBe(true);
+    });
   });
 
   it('a holder that renewed through a long run and then stopped keeps the job one lease past its until, not one lease plus how long it had run', async () => {
