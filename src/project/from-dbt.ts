@@ -1913,8 +1913,9 @@ export function convertDbtProject(src: string, dest: string, opts: ConvertOption
   const modelFolderOf = new Map<string, string>();
   for (const m of models) {
     if (!SQL_FILE.test(m.rel)) continue;
-    modelNames.add(m.rel.replace(/^.*\//, '').replace(SQL_FILE, ''));
-    modelFolderOf.set(m.rel.replace(/^.*\//, '').replace(SQL_FILE, ''), m.rel.includes('/') ? m.rel.replace(/\/[^/]*$/, '') : '');
+    const name = m.rel.replace(/^.*\//, '').replace(SQL_FILE, '');
+    modelNames.add(name);
+    modelFolderOf.set(name, m.rel.includes('/') ? m.rel.replace(/\/[^/]*$/, '') : '');
     const parts = m.rel.split('/').slice(0, -1);
     for (let i = 1; i <= parts.length; i++) modelFolders.add(parts.slice(0, i).join('/'));
   }
