@@ -50,8 +50,12 @@ export interface InstanceState {
   consecutive: number;
   /** The row that made it active (with derived values like ratio, age). */
   values: Record<string, Json>;
-  /** Per receiver: the last notification queued for this instance. */
-  notified: Record<string, { at: string; action: 'trigger' | 'resolve' }>;
+  /**
+   * Per receiver: the last notification queued for this instance. dropped: the id of a trigger
+   * given up with `vigil alerts outbox --drop` before it reached the receiver, with no trigger of
+   * the same firing that did: its resolve is not sent (the receiver never heard of the alert).
+   */
+  notified: Record<string, { at: string; action: 'trigger' | 'resolve'; dropped?: string }>;
 }
 
 export interface RuleRuntime {

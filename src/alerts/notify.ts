@@ -148,6 +148,39 @@ export function undelivered(instance: string, key: string, outbox: readonly Outb
   return [...latest.values()].find((e) => e.status !== 'sent');
 }
 
+/**
+ * `vigil alerts outbox --drop` of `dropped` (already out of `doc.outbox`): a trigger given up
+ * while pending or refused never reached its receiver (one a run died sending, or uncertain, may
+ * have: dropping it says it arrived). When no other trigger of the same firing reached that
+ * receiver or is still queued for it, the instance's `notified` records the drop and its resolve
+ * is not sent. Where the outbox cannot prove that (the firing is older than the week sent entries
+ * are kept, or their 2,000 cap was reached), the resolve is sent as before: an extra resolve is
+ * noise, a lost one is not. Returns the instances (with receiver) whose resolve will not be sent.
+ */
+export function markDroppedTriggers(instances: Record<string, InstanceState>, outbox: readonly OutboxEntry[], dropped: readonly OutboxEntry[], at: Date): string[] {
+  const quiet: string[] = [];
+  const done = outbox.filter((e) => e.status === 'sent');
+  const cutoff = at.getTime() - 7 * 86_400_000;
+  const oldestKept = done.length >= 2000 ? Math.min(...done.map((e) => Date.parse(e.createdAt))) : -Infinity;
+  for (const e of dropped) {
+    if (e.status !== 'pending' && e.status !== 'rejected') continue;
+    for (const item of e.items) {
+      const inst = instances[item.instance];
+      if (item.action !== 'trigger' || !inst || inst.status !== 'firing') continue;
+      const since = Date.parse(inst.firedAt ?? inst.activeSince);
+      if (!(since > cutoff && since >= oldestKept)) continue;
+      const other = outbox.some((x) => x.receiver === e.receiver && Date.parse(x.createdAt) >= since && x.items.some((y) => y.instance === item.instance && y.action === 'trigger'));
+      if (other) continue;
+      for (const [key, n] of Object.entries(inst.notified)) {
+        if (keyReceiver(key) !== e.receiver || (e.route !== undefined && keyRoute(key) !== undefined && keyRoute(key) !== e.route) || n.action !== 'trigger') continue;
+        n.dropped = e.id;
+        quiet.push(`${item.instance} -> ${e.receiver}`);
+      }
+    }
+  }
+  return [...new Set(quiet)];
+}
+
 /** Instances per Slack message (Slack allows 100 attachments; a message this size stays readable). */
 export const SLACK_MAX_ITEMS = 20;
 /**
@@ -262,6 +295,11 @@ export function planNotifications(p: PlanInput): Planned {
         if (n.action !== 'trigger' || !rc) continue;
         inst.notified[key] = { at: iso, action: 'resolve' };
         if (!rc.send_resolved) continue;
+        // as Alertmanager, which sends a resolve only where the firing alert was sent
+        if (n.dropped) {
+          suppressed.push({ instance: inst.key, reason: `its resolve to ${rc.name} is not sent: its trigger (${n.dropped}) was dropped from the outbox undelivered` });
+          continue;
+        }
         const r = routed.get(key);
         const muted = sil ? `silenced by ${sil.id} until ${sil.endsAt} (${sil.comment})` : inh ? `inhibited by ${inh.key}` : r ? routeMuted(p.routes, r, p.at) : undefined;
         if (muted) {

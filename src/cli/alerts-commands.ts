@@ -763,7 +763,9 @@ export async function runAlertsStatus(o: Common): Promise<void> {
       const not: string[] = [];
       for (const k of Object.keys(i.notified)) {
         const e = undelivered(i.key, k, doc.outbox);
+        const dropped = i.notified[k].dropped;
         if (e) not.push(`${describeNotifyKey(k)}: ${e.status} (${e.id})`);
+        else if (dropped && i.notified[k].action === 'trigger') not.push(`${describeNotifyKey(k)}: dropped (${dropped})`);
         else told.push(describeNotifyKey(k));
       }
       out(`  ${i.status.padEnd(8)} ${i.key} since ${i.activeSince}${told.length ? ` notified ${told.join(', ')}` : ''}${not.length ? `${told.length ? ';' : ''} not delivered to ${not.join(', ')}` : ''}`);
@@ -792,6 +794,8 @@ export async function runAlertsOutbox(o: Common & { retry?: string; drop?: strin
     let n = 0;
     const uncertain: string[] = [];
     let prefixed: string[] = [];
+    let quiet: string[] = [];
+    const { markDroppedTriggers } = await import('../alerts/notify.js');
     await store.update(`vigil alerts outbox --${o.retry ? 'retry' : 'drop'}`, (doc) => {
       // an id is matched whole: a prefix (a date) would sweep many entries along, uncertain posts
       // included, past the care `all` takes with them
@@ -812,9 +816,10 @@ export async function runAlertsOutbox(o: Common & { retry?: string; drop?: strin
           n++;
         }
       } else {
-        const before = doc.outbox.length;
+        const gone = doc.outbox.filter(hit);
         doc.outbox = doc.outbox.filter((e) => !hit(e));
-        n = before - doc.outbox.length;
+        n = gone.length;
+        quiet = markDroppedTriggers(doc.instances, doc.outbox, gone, new Date());
       }
     });
     if (uncertain.length) err(`left alone: ${uncertain.length} uncertain notification${uncertain.length === 1 ? '' : 's'} (${uncertain.join(', ')}) may have arrived; look in the channel, then --retry ID (send it again) or --drop ID (it arrived)`);
@@ -822,6 +827,7 @@ export async function runAlertsOutbox(o: Common & { retry?: string; drop?: strin
       throw new UsageError(`no unsent outbox entry has the id '${which}'; ${prefixed.length} start with it (${prefixed.slice(0, 5).join(', ')}${prefixed.length > 5 ? ', ...' : ''}): give one whole id, or all`);
     if (!n) throw new UsageError(`no unsent outbox entry matches '${which}'${uncertain.length ? ' that --retry all may resend' : ''} (list them with: vigil alerts status)`);
     out(o.retry ? `${n} notification${n === 1 ? '' : 's'} will be sent by the next vigil alerts evaluate.` : `Dropped ${n} notification${n === 1 ? '' : 's'} from the outbox; they will not be sent.`);
+    if (quiet.length) out(`The receiver never heard of ${quiet.length === 1 ? 'this alert' : 'these alerts'}: no resolve will be sent for ${quiet.join(', ')} (a later repeat of the trigger announces ${quiet.length === 1 ? 'it' : 'them'} again).`);
   }, { existing: true });
 }
 

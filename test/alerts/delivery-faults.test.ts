@@ -308,6 +308,49 @@ describe('status and outbox show the state as it is', () => {
   });
 });
 
+describe('outbox --drop: a receiver that never heard of an alert is not told it resolved (as Alertmanager)', () => {
+  it('a refused trigger dropped: no RESOLVED message for it, status says dropped (was: a resolve of an alert never announced)', async () => {
+    const dir = project('hook');
+    build(dir, 12);
+    hook.unscript();
+    const before = hook.messages.length;
+    hook.script([{ status: 404 }]);
+    expect((await evaluate(dir)).code).toBe(1);
+    hook.unscript();
+    const id = JSON.parse(readFileSync(join(dir, '.vigil/alert-state.json'), 'utf8')).state.outbox[0].id as string;
+    const drop = vigil(dir, ['alerts', 'outbox', '--drop', id], env());
+    expect(drop.code, drop.stderr).toBe(0);
+    expect(drop.stdout).toContain('no resolve will be sent for many{capability="chat"} -> hook');
+    expect(vigil(dir, ['alerts', 'status'], env()).stdout).toContain(`not delivered to hook (route {}): dropped (${id})`);
+    build(dir, 3);
+    const r = await evaluate(dir);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(hook.messages.length - before).toBe(0);
+    expect(outboxStatus(dir)).toEqual([]);
+  });
+
+  it('a refused repeat dropped after the first trigger arrived: the resolve is still sent', async () => {
+    const dir = project('hook', { extraRoutes: '  repeat_interval: 1h\n' });
+    build(dir, 12);
+    hook.unscript();
+    const before = hook.messages.length;
+    expect((await evaluate(dir)).code).toBe(0);
+    hook.script([{ status: 404 }]);
+    const later = ['--at', new Date(Date.now() + 2 * 3_600_000).toISOString()];
+    expect((await evaluate(dir, later)).code).toBe(1);
+    hook.unscript();
+    const { outbox } = JSON.parse(readFileSync(join(dir, '.vigil/alert-state.json'), 'utf8')).state;
+    expect(outbox.map((e: { status: string }) => e.status)).toEqual(['sent', 'rejected']);
+    const drop = vigil(dir, ['alerts', 'outbox', '--drop', outbox[1].id], env());
+    expect(drop.code, drop.stderr).toBe(0);
+    expect(drop.stdout).not.toContain('no resolve');
+    build(dir, 3);
+    const r = await evaluate(dir, later);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(hook.messages.slice(before).map((m) => (JSON.stringify(m).includes('RESOLVED') ? 'resolve' : 'trigger'))).toEqual(['trigger', 'resolve']);
+  });
+});
+
 describe('PagerDuty', () => {
   it('killed right after PagerDuty accepted the trigger: resent once, one incident; one request per state change otherwise', async () => {
     const dir = project('pd');
