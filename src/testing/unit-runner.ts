@@ -60,6 +60,59 @@ export function decimalValue(v: Json): Json {
   return trimmed === '-0' ? '0' : trimmed;
 }
 
+const DAY_US = 86_400_000_000n;
+const MONTH_US = 30n * DAY_US;
+
+/**
+ * An interval as DuckDB (`{months, days, micros}`) or Postgres (`1 year 2 mons -3 days
+ * +04:05:06.5`) returns it, in one form per class of intervals its warehouse's = holds equal:
+ * Postgres compares lengths (months of 30 days, days of 24 hours: 24:00:00 = 1 day, 30 days =
+ * 1 mon); DuckDB carries whole days of the micros into days and whole 30 days into months, each
+ * part keeping its sign (1 day = 24 hours, but 1 day -01:00:00 is not 23:00:00). Anything else as it is.
+ */
+export function intervalValue(v: Json): Json {
+  let months: bigint;
+  let days: bigint;
+  let micros: bigint;
+  if (v && typeof v === 'object' && !Array.isArray(v) && 'months' in v && 'days' in v && 'micros' in v) {
+    const o = v as Record<string, Json>;
+    try {
+      [months, days, micros] = [BigInt(String(o.months)), BigInt(String(o.days)), BigInt(String(o.micros))];
+    } catch {
+      return v;
+    }
+    // DuckDB's Interval::Normalize (BigInt division truncates, as C++'s)
+    days += micros / DAY_US;
+    micros %= DAY_US;
+    months += days / 30n;
+    days %= 30n;
+  } else if (typeof v === 'string') {
+    const m = /^\s*((?:[-+]?\d+ (?:years?|mons?|days?)\s*)*)([-+]?)(?:(\d+):(\d{2}):(\d{2})(?:\.(\d{1,6}))?)?\s*$/.exec(v);
+    if (!m || (!m[1] && m[3] === undefined)) return v;
+    let total = 0n;
+    for (const [, n, unit] of m[1].matchAll(/([-+]?\d+) (year|mon|day)s?/g)) total += BigInt(n) * (unit === 'year' ? 12n * MONTH_US : unit === 'mon' ? MONTH_US : DAY_US);
+    if (m[3] !== undefined) {
+      const t = (BigInt(m[3]) * 3600n + BigInt(m[4]) * 60n + BigInt(m[5])) * 1_000_000n + BigInt((m[6] ?? '').padEnd(6, '0'));
+      total += m[2] === '-' ? -t : t;
+    }
+    // Postgres' interval_cmp_value: the length
+    months = total / MONTH_US;
+    days = (total % MONTH_US) / DAY_US;
+    micros = total % DAY_US;
+  } else return v;
+  const parts: string[] = [];
+  if (months) parts.push(`${months} mon${months === 1n ? '' : 's'}`);
+  if (days) parts.push(`${days} day${days === 1n ? '' : 's'}`);
+  if (micros || !parts.length) {
+    const abs = micros < 0n ? -micros : micros;
+    const sec = abs / 1_000_000n;
+    const us = abs % 1_000_000n;
+    const two = (n: bigint) => String(n).padStart(2, '0');
+    parts.push(`${micros < 0n ? '-' : ''}${two(sec / 3600n)}:${two((sec / 60n) % 60n)}:${two(sec % 60n)}${us ? `.${String(us).padStart(6, '0').replace(/0+$/, '')}` : ''}`);
+  }
+  return parts.join(' ');
+}
+
 /**
  * Compare expected with actual rows on the expected columns; returns the diff lines (empty =
  * equal). `shown`: the actual rows as the lines show them, one for one (masked: maskedSample).
@@ -361,6 +414,9 @@ export class UnitRunner {
     const numeric = new Set(names.filter((n, i) => typeFamily(types[i], 'local') === 'float'));
     const exact = names.filter((n, i) => typeFamily(types[i], 'local') === 'numeric');
     for (const rows of [expected, actual]) for (const row of rows) for (const col of exact) if (col in row) row[col] = decimalValue(row[col]);
+    // intervals by their length, as the warehouse's = compares them (24 hours = 1 day, 30 days = 1 month)
+    const intervals = names.filter((n, i) => typeFamily(types[i], 'local') === 'interval');
+    for (const rows of [expected, actual]) for (const row of rows) for (const col of intervals) if (col in row) row[col] = intervalValue(row[col]);
     let diff = diffRows(expected, actual, columns.length ? columns : names, t.ordered, t.tolerance, numeric);
     if (!diff.length && (t.expect_rows.length > 0 || actual.length === 0)) return { status: 'pass', message: 'pass' };
     if (diff.length && pii) {

@@ -2,13 +2,13 @@
  * Unit tests of models: the pure pieces (CSV, typed given CTEs, diffs), the compiler's bad-input
  * errors at their YAML line, and the runner on a real in-memory DuckDB, end to end via the CLI.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { compileProject } from '../../src/compile/compile-project.js';
 import { lossyValue, parseCsv, readCsv, rowsSelect, type UnitTestNode } from '../../src/testing/unit-tests.js';
-import { diffRows, namedInWhere, UnitRunner } from '../../src/testing/unit-runner.js';
+import { diffRows, intervalValue, namedInWhere, UnitRunner } from '../../src/testing/unit-runner.js';
 import { makeProject, projectFiles, removeDir, REPO, vigil } from '../helpers.js';
 
 const dirs: string[] = [];
@@ -135,6 +135,53 @@ function unitErrors(unit: string) {
   const r = compileProject(projectFiles({ models: MODELS, yml: { 'models/p.yml': PROPS, 'models/u.yml': unit } }), { env: {} });
   return r.diagnostics.filter((d) => d.severity === 'error');
 }
+
+describe('intervals compare by their length, as the warehouses compare them (was: a false FAIL, 24 hours against 1 day)', () => {
+  const LITERALS = ['1 day', '24 hours', '86400 seconds', '1 month', '30 days', '720 hours', '1 year', '12 months', '360 days', '1 day 1 second', '25 hours', '-1 day', '-24 hours', '1 day -1 hours', '23 hours', '0 seconds', '1.5 seconds', '1500 milliseconds', '-1 month 30 days', '2 years 3 months 4 days 05:06:07.89'];
+  const pairs = (equal: (i: number, j: number) => boolean) => LITERALS.flatMap((a, i) => LITERALS.map((b, j) => `${a} ${equal(i, j) ? '=' : '<>'} ${b}`));
+
+  it("DuckDB's = and the unit tests' comparison agree on every pair", async () => {
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const db = await DuckDBInstance.create(':memory:');
+    const c = await db.connect();
+    const sel = LITERALS.map((l, i) => `interval '${l}' as i${i}`).join(', ');
+    const values = (await c.runAndReadAll(`select ${sel}`)).getRowObjectsJson()[0];
+    const eq = (await c.runAndReadAll(`select ${LITERALS.flatMap((_, i) => LITERALS.map((_, j) => `interval '${LITERALS[i]}' = interval '${LITERALS[j]}' as e${i}_${j}`)).join(', ')}`)).getRowObjectsJson()[0];
+    c.closeSync();
+    const key = (i: number) => intervalValue(values[`i${i}`] as never);
+    expect(pairs((i, j) => key(i) === key(j))).toEqual(pairs((i, j) => eq[`e${i}_${j}`] === true));
+  });
+
+  it("Postgres' = and the unit tests' comparison agree on every pair (its text output, as the runner reads it)", async () => {
+    const { default: pg } = await import('pg');
+    const client = new pg.Client({ connectionString: inject('pgUrl') });
+    await client.connect();
+    try {
+      const values = (await client.query(`select ${LITERALS.map((l, i) => `interval '${l}'::text as i${i}`).join(', ')}`)).rows[0];
+      const eq = (await client.query(`select ${LITERALS.flatMap((_, i) => LITERALS.map((_, j) => `interval '${LITERALS[i]}' = interval '${LITERALS[j]}' as e${i}_${j}`)).join(', ')}`)).rows[0];
+      const key = (i: number) => intervalValue(values[`i${i}`]);
+      expect(pairs((i, j) => key(i) === key(j))).toEqual(pairs((i, j) => eq[`e${i}_${j}`] === true));
+      // one form per length, as Postgres' justify_interval writes it
+      expect(LITERALS.map((_, i) => key(i))).toEqual((await client.query(`select ${LITERALS.map((l, i) => `justify_interval(interval '${l}')::text as i${i}`).join(', ')}`)).rows.map((r) => LITERALS.map((_, i) => r[`i${i}`]))[0].map((v: string) => intervalValue(v)));
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('end to end: 24 hours passes against 1 day; 25 hours fails, shown by length', () => {
+    const dir = makeProject({
+      'project.yaml': 'name: iv\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: dev.duckdb, schema: main }\n',
+      'models/m.sql': "select interval '1 day' as d, interval '1 month' as mo, 1 as k",
+      'models/m.yml': "unit_tests:\n  - name: same\n    model: m\n    expect:\n      rows:\n        - { d: '24 hours', mo: '30 days', k: 1 }\n  - name: longer\n    model: m\n    expect:\n      rows:\n        - { d: '25 hours', mo: '30 days', k: 1 }\n",
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['test']);
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).toContain('OK=1');
+    expect(r.stdout + r.stderr).toContain('FAIL longer');
+    expect(r.stdout + r.stderr).toContain('d expected 1 day 01:00:00, got 1 day');
+  });
+});
 
 describe('unit test compile errors name the file and line', () => {
   it.each([
