@@ -90,13 +90,24 @@ function httpConfig(h: unknown): { token?: string; rest: string[]; lost: boolean
   return { token, rest, lost: rest.some((k) => !HTTP_HARMLESS.includes(k)) };
 }
 
+/**
+ * The configuration as Alertmanager's loader (Go's yaml) reads it: a key with no value
+ * (`group_wait:`, `group_by:`, `continue:`) leaves its field unset — inherited from the parent
+ * route, or the default — as if it were not written.
+ */
+function withoutNulls(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(withoutNulls);
+  if (!v || typeof v !== 'object') return v;
+  return Object.fromEntries(Object.entries(v).flatMap(([k, x]) => (x === null ? [] : [[k, withoutNulls(x)]])));
+}
+
 export function importAlertmanager(text: string): ImportResult | string {
   const ds: Diagnostic[] = [];
   const y = parseYaml(text, 'alertmanager.yml', ds);
   const bad = ds.find((d) => d.severity === 'error');
   if (!y || bad) return `not valid YAML: ${bad ? `line ${bad.line}: ${bad.message.split('\n')[0]}` : 'unreadable'}`;
   // label values as Alertmanager reads them: `version: 1.50` is the text 1.50, not the number 1.5
-  const am = matchValuesAsWritten(y.value, y) as Record<string, unknown> | null;
+  const am = withoutNulls(matchValuesAsWritten(y.value, y)) as Record<string, unknown> | null;
   if (!am || typeof am !== 'object') return 'not an Alertmanager configuration (expected a mapping with route: and receivers:)';
   if (!am.route) return 'no route: in the file (is it an Alertmanager configuration?)';
   const notConverted: string[] = [];

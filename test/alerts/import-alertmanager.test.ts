@@ -274,6 +274,43 @@ receivers:
     }
   });
 
+  it.skipIf(!existsSync(AMTOOL))('a key with no value (group_by:, group_wait:, continue:) is unset, as Alertmanager reads it: inherited or the default (amtool; was: the converted file refused, exit 2)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-am-'));
+    dirs.push(dir);
+    const am = `route:
+  receiver: a
+  group_by: [team]
+  group_wait: 45s
+  routes:
+    - receiver: b
+      matchers: ['x="1"']
+      group_by:
+      group_wait:
+      continue:
+    - receiver: c
+      matchers: ['y="1"']
+receivers:
+  - name: a
+  - name: b
+  - name: c
+inhibit_rules:
+`;
+    writeFileSync(join(dir, 'alertmanager.yml'), am);
+    expect(execFileSync(AMTOOL, ['check-config', join(dir, 'alertmanager.yml')], { encoding: 'utf8' })).toContain('SUCCESS');
+    const r = importAlertmanager(am);
+    if (typeof r === 'string') throw new Error(r);
+    const loaded = parseRoutes(r.text, 'routes.yaml');
+    expect(loaded.diagnostics).toEqual([]);
+    for (const labels of [{ x: '1', y: '1' }, { x: '1' }, { y: '1' }, {}]) {
+      const args = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+      const answer = execFileSync(AMTOOL, ['config', 'routes', 'test', `--config.file=${join(dir, 'alertmanager.yml')}`, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+      expect(routeAlert(loaded.routes!, labels).map((x) => x.receiver).join(','), JSON.stringify(labels)).toBe(answer);
+    }
+    // (Alertmanager's route.go: a child without group_by or group_wait takes its parent's)
+    const [b] = routeAlert(loaded.routes!, { x: '1' });
+    expect([b.groupBy, b.groupWaitMs]).toEqual([['team'], 45_000]);
+  });
+
   it('a query value of a PagerDuty URL it lists is redacted, on stderr and in the file (was: ?apikey=... printed and written)', () => {
     const dir = makeProject({ 'models/a.sql': 'select 1 as x' });
     dirs.push(dir);
