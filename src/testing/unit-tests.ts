@@ -204,7 +204,11 @@ export function lossyValue(v: unknown, type: string | undefined, written?: strin
   if (type === undefined) return undefined;
   if (family === 'int') {
     const ok = typeof v === 'number' ? Number.isInteger(v) : typeof v === 'string' ? /^\s*[-+]?\d+\s*$/.test(v) : false;
-    return ok ? undefined : `${JSON.stringify(v)} is not a whole number, which ${type} holds (a cast would ${typeof v === 'number' || /^\s*[-+]?[\d.]+\s*$/.test(String(v)) ? 'round it' : 'refuse it'})`;
+    if (ok) return undefined;
+    // ('1.0': a whole number written with a fraction, which Postgres' cast refuses; DuckDB's reads it)
+    const whole = typeof v === 'string' && /^\s*[-+]?\d+\.0*\s*$/.test(v);
+    if (whole) return `${JSON.stringify(v)} is written with a fraction, which ${type} does not hold: write ${v.trim().replace(/\.0*$/, '')}`;
+    return `${JSON.stringify(v)} is not a whole number, which ${type} holds (a cast would ${typeof v === 'number' || /^\s*[-+]?[\d.]+\s*$/.test(String(v)) ? 'round it' : 'refuse it'})`;
   }
   if (family === 'bool') {
     const ok = typeof v === 'boolean' || (typeof v === 'string' && /^(true|false)$/i.test(v.trim()));

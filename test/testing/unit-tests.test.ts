@@ -65,6 +65,9 @@ describe('pure pieces', () => {
   it('lossyValue: what a cast would round or misread instead of refusing', () => {
     expect(lossyValue(7.5, 'BIGINT')).toMatch(/^7\.5 is not a whole number, which BIGINT holds \(a cast would round it\)$/);
     expect(lossyValue('8.4', 'INTEGER')).toMatch(/would round it/);
+    // (was: '"1.0" is not a whole number', which it is)
+    expect(lossyValue('1.0', 'INTEGER')).toBe('"1.0" is written with a fraction, which INTEGER does not hold: write 1');
+    expect(lossyValue('-12.00', 'BIGINT')).toBe('"-12.00" is written with a fraction, which BIGINT does not hold: write -12');
     expect(lossyValue(0, 'BOOLEAN')).toBe('0 is not true or false, which BOOLEAN holds');
     // (were silent: 1.009 kept as 1.01, a date's time of day cut off, a tenth of a microsecond rounded)
     expect(lossyValue(1.009, 'DECIMAL(10,2)')).toBe('1.009 has 3 decimals, which DECIMAL(10,2) keeps 2 of (a cast would round it)');
