@@ -225,8 +225,20 @@ export async function piiLineage(
     order = next;
   }
   const ds: Diagnostic[] = [];
+  /**
+   * A column of a source, seed or snapshot that its YAML does not declare, named like prompt or
+   * response content: PII by its name (docs/governance.md#policies), stored and read as it is (a
+   * seed's CSV header, a source's undeclared column): live under any name a model gives it. (A
+   * declared one is live above when PII, or was reviewed: meta: { pii: false }.)
+   */
+  const contentByName = (node: string, column: string): string[] => {
+    const n = manifest.sources[node] ?? manifest.nodes[node];
+    if (!n || !(n.resource_type === 'source' || n.resource_type === 'seed' || n.resource_type === 'snapshot')) return [];
+    const c = column.toLowerCase();
+    return !isPii({ name: column }) || n.columns.some((x) => x.name.toLowerCase() === c) ? [] : [label(node, column)];
+  };
   /** The live PII a traced column is read from, by label (its source or model column). */
-  const liveFrom = (col: { from: Array<{ node: string; column: string }> }): string[] => col.from.flatMap((r) => live.get(r.node)?.get(r.column.toLowerCase()) ?? []);
+  const liveFrom = (col: { from: Array<{ node: string; column: string }> }): string[] => col.from.flatMap((r) => live.get(r.node)?.get(r.column.toLowerCase()) ?? contentByName(r.node, r.column));
   /**
    * The columns of models whose lineage cannot tell them from PII, by model: those the lineage did
    * not trace (`traced`; none when the SQL did not parse) of a model that reads live PII with an

@@ -7,7 +7,7 @@
  * data test on a real DuckDB through the CLI.
  */
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileProject } from '../../src/compile/compile-project.js';
 import type { ModelNode } from '../../src/compile/manifest.js';
@@ -182,6 +182,21 @@ describe('the compile-time PII check follows column lineage', () => {
     ]);
   });
 
+  it("a content column a source does not declare, published under another name or derived from: E_PII (was: compiled, the prompt published as 'p')", async () => {
+    expect(
+      await leaks(
+        {
+          'models/renamed.sql': "select id, prompt as p, upper(messages) as m from {{ source('raw', 'people') }}",
+          'models/reviewed.sql': "select id, prompt as p from {{ source('raw', 'people') }}",
+        },
+        'models:\n  - name: reviewed\n    columns:\n      - name: id\n      - name: p\n        meta: { pii: false }\n',
+      ),
+    ).toEqual([
+      "error: column 'p' of model 'renamed' publishes PII unmasked: it is a copy of source raw.people.prompt",
+      "error: column 'm' of model 'renamed' publishes PII unmasked: it is derived from source raw.people.messages",
+    ]);
+  });
+
   it("the shipped project: request_metadata (meta.pii in sources.yml) reaching a model is the privacy rule's case", async () => {
     const r = compileProject(loadProject(REPO), { env: {} });
     const dialect = dialectOf('duckdb');
@@ -314,6 +329,29 @@ describe('on a real DuckDB, through the CLI', () => {
     expect(leak.code).toBe(2);
     expect(leak.stderr).toContain("error: column 'email' of model 'everyone' publishes PII unmasked: it is a copy of raw_people.email [E_PII]");
     expect(leak.stderr).not.toContain('W_PII');
+  });
+
+  it("a content column of a seed's CSV header that its YAML does not declare, renamed by a model or copied by a snapshot: E_PII (was: built, the prompt published as 'p')", () => {
+    const dir = makeProject({
+      'seeds/people.csv': 'id,email,prompt\n1,a@x.com,tell me a secret\n',
+      'seeds/people.yml': 'seeds:\n  - name: people\n    columns:\n      - name: email\n        meta: { pii: true }\n',
+      'snapshots/s.sql': "{% snapshot people_snap %}\n{{ config(unique_key='id', strategy='check', check_cols='all') }}\nselect id, prompt from {{ ref('people') }}\n{% endsnapshot %}\n",
+      'models/renamed.sql': "select id, prompt as p from {{ ref('people') }}",
+      'models/from_snap.sql': "select id, prompt as p from {{ ref('people_snap') }}",
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['compile']);
+    expect(r.code, r.stdout + r.stderr).toBe(2);
+    expect(r.stderr).toContain("error: column 'p' of model 'renamed' publishes PII unmasked: it is a copy of people.prompt [E_PII]");
+    expect(r.stderr).toContain("error: column 'p' of model 'from_snap' publishes PII unmasked: it is a copy of people.prompt [E_PII]");
+    // a failing test's sample masks it too (was: 'tell me a secret' printed and in run_results.json)
+    for (const f of ['models/renamed.sql', 'models/from_snap.sql', 'snapshots/s.sql']) rmSync(join(dir, f));
+    mkdirSync(join(dir, 'tests'), { recursive: true });
+    writeFileSync(join(dir, 'tests/t.sql'), "select id, prompt as p from {{ ref('people') }}");
+    const t = vigil(dir, ['build']);
+    expect(t.code, t.stdout + t.stderr).toBe(1);
+    expect(t.stdout).toContain('row {id: 1, p: ****}');
+    expect(t.stdout + t.stderr + readFileSync(join(dir, 'target/run_results.json'), 'utf8')).not.toContain('tell me a secret');
   });
 
   it("a source declared on a seed's table: a model reading the source is checked against the source's PII (was: traced to the seed, the leak unseen)", () => {
