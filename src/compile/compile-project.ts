@@ -2292,8 +2292,13 @@ function unknownSource(s: string, t: string, sources: Map<string, SourceNode>, f
  * override column against their declared data_type (a column declared with no type, or not
  * declared, is checked against the warehouse by `vigil retention plan`).
  */
-function retentionProblems(r: { column: string; override_days?: string }, columns: ColumnInfo[], at: (key?: string) => { file: string; line?: number; column?: number }, what: string): Diagnostic[] {
+function retentionProblems(r: { column: string; keep?: string; override_days?: string }, columns: ColumnInfo[], at: (key?: string) => { file: string; line?: number; column?: number }, what: string): Diagnostic[] {
   const ds: Diagnostic[] = [];
+  // `1y6m` is a year and 6 minutes ('m' is minutes, as in Prometheus): meant as 18 months, it
+  // deletes half a year of rows too early. Days or more beside minutes or seconds: refused
+  const keep = typeof r.keep === 'string' ? /^(?:[\d.]+[ywd])+(?:[\d.]+h)?([\d.]+(?:m|s|ms))+$/.exec(r.keep) : null;
+  if (keep)
+    ds.push(diag('E_RETENTION', `${what}: retention keep '${r.keep}' counts ${/\d(m)(?!s)/.test(r.keep!) ? "minutes ('m' is minutes: Vigil's durations, like Prometheus', have no months)" : 'seconds'} beside days or years`, at('keep'), 'write days, weeks or years: 18 months is 548d (or 1y26w), 6 months 183d'));
   const declared = (name: string) => columns.find((c) => c.name.toLowerCase() === name.toLowerCase())?.data_type;
   const t = declared(r.column);
   if (t && !agesRows(t))

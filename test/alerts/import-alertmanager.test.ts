@@ -301,7 +301,7 @@ inhibit_rules:
     if (typeof r === 'string') throw new Error(r);
     const loaded = parseRoutes(r.text, 'routes.yaml');
     expect(loaded.diagnostics).toEqual([]);
-    for (const labels of [{ x: '1', y: '1' }, { x: '1' }, { y: '1' }, {}]) {
+    for (const labels of [{ x: '1', y: '1' }, { x: '1' }, { y: '1' }, {}] as Array<Record<string, string>>) {
       const args = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
       const answer = execFileSync(AMTOOL, ['config', 'routes', 'test', `--config.file=${join(dir, 'alertmanager.yml')}`, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
       expect(routeAlert(loaded.routes!, labels).map((x) => x.receiver).join(','), JSON.stringify(labels)).toBe(answer);

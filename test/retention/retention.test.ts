@@ -46,10 +46,17 @@ describe('retention config: bad input is an error at its line', () => {
     ['a keep that is not a duration', '{ column: created_at, keep: 90 days }', /models\/sources\.yml:5:\d+: error: sources\[0\]\.tables\[0\]\.retention\.keep: must be a duration like 30s/],
     ['a column declared as text', '{ column: note, keep: 90d }', /models\/sources\.yml:5:\d+: error: source raw\.events: retention column 'note' is declared varchar, not a timestamp or date: rows cannot be aged by it \[E_RETENTION\]/],
     ['apply_to: source on a source vigil sync does not read', '{ column: created_at, keep: 90d, apply_to: source }', /models\/sources\.yml:5:\d+: error: source raw\.events: retention apply_to: source deletes in the database vigil sync reads the table from, but source 'raw' has no sync/],
+    // (was: a year and 6 minutes, accepted: half a year of rows deleted too early by who meant 18 months)
+    ['a keep of years and minutes (no months in the grammar)', '{ column: created_at, keep: 1y6m }', /models\/sources\.yml:5:\d+: error: source raw\.events: retention keep '1y6m' counts minutes \('m' is minutes: Vigil's durations, like Prometheus', have no months\) beside days or years \[E_RETENTION\]\n\s+hint: write days, weeks or years: 18 months is 548d/],
+    ['a keep of days and seconds', '{ column: created_at, keep: 400d30s }', /retention keep '400d30s' counts seconds beside days or years \[E_RETENTION\]/],
     ['apply_to with a typo', '{ column: created_at, keep: 90d, apply_to: sources }', /'sources' is not one of 'warehouse', 'source' — did you mean 'source'\?/],
   ])('%s', (_n, retention, re) => {
     const errors = errorsOf({ yml: SOURCES(retention) });
     expect(errors.join('\n')).toMatch(re);
+  });
+
+  it('a keep of days, weeks, years and hours is fine', () => {
+    for (const keep of ['90d', '1y26w', '548d', '7y', '2w3d12h', '36h']) expect(errorsOf({ yml: SOURCES(`{ column: created_at, keep: ${keep} }`) }), keep).toEqual([]);
   });
 
   it('an override_days column declared as a float is a number of days (was: refused, "not a number of days")', () => {
