@@ -15,6 +15,7 @@ import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import { inexactInteger } from '../project/yaml-lib.js';
 import { sayYaml11Only, yaml11Only } from '../project/pyyaml-scalars.js';
 import { SCRATCH_INFIX, type Dialect, type Relation } from '../adapters/dialect.js';
+import { REFILL_TABLE, STATE_TABLE } from '../sync/sync-types.js';
 import { partitionField, partitionSpec, type Hook } from '../adapters/adapter.js';
 import { namingMacros, type NamingNode } from './naming-macros.js';
 import { dialectOf, getWarehouse } from '../adapters/index.js';
@@ -1341,10 +1342,28 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   // warning otherwise (a source may read what a model builds). A seed and the source it fills
   // share a table on purpose.
   {
-    const writers = new Map<string, { what: string; file: string; source?: boolean; filled?: boolean }>();
+    const writers = new Map<string, { what: string; file: string; source?: boolean; filled?: boolean; synced?: boolean }>();
     // a source's relation names no database where the target gives the nodes' (BigQuery's project)
     const tableKey = (r: Relation) => relKey({ ...r, database: r.database ?? target?.database });
-    for (const src of sources.values()) writers.set(tableKey(src.relation), { what: `source '${src.source_name}.${src.name}'`, file: src.file, source: true, filled: !!src.sync || !!seedFilling(src) });
+    for (const src of sources.values()) {
+      const key = tableKey(src.relation);
+      const other = writers.get(key);
+      const what = `source '${src.source_name}.${src.name}'`;
+      // two streams of vigil sync into one copy (two sources landing in one schema): each one's
+      // batches replaced the other's rows by key, and a --full-refresh of one emptied the other's
+      // (was: both OK, the copy holding a mix); sources that only read a table may share it
+      // a copy named as the sync's own tables in its schema: its columns were added to the
+      // state table and every batch failed on the state's NOT NULL stream (exit 1, each run)
+      if (src.sync && [STATE_TABLE, REFILL_TABLE].includes(src.relation.identifier.toLowerCase())) {
+        ds.push(diag('E_NAME', `${what}: a synced table named '${src.relation.identifier}' would be copied into ${dialect.relation(src.relation)}, the table vigil sync keeps the streams' ${src.relation.identifier.toLowerCase() === STATE_TABLE ? 'state' : 'refills'} in`, { file: src.file, line: src.line }, 'sync a view of another name in the source (create view ... as select * from ...)'));
+        continue;
+      }
+      if (src.sync && other?.synced) {
+        ds.push(diag('E_DUPLICATE', `${what} and ${other.what} (${other.file}) are synced into the same table, ${dialect.relation(src.relation)}: each stream's batches would replace the other's rows by key, and a --full-refresh of one empty the other's`, { file: src.file, line: src.line }, "land one of them in another schema (its source's schema:)"));
+        continue;
+      }
+      if (!other?.synced) writers.set(key, { what, file: src.file, source: true, filled: !!src.sync || !!seedFilling(src), synced: !!src.sync });
+    }
     // (the file's text is read only to place an error: a cached compile reads no unchanged file)
     const claim = (rel: Relation | null | undefined, what: string, file: string, text: () => string | undefined, kind: string) => {
       if (!rel) return;

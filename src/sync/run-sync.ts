@@ -180,6 +180,20 @@ async function retiredRows(s: SourceNode, columns: SyncColumn[], target: Adapter
   return { column, ...(override ? { overrideDays: override } : {}), cutoff: last.cutoff.toISOString(), asOf: last.asOf.toISOString(), overrideFloor: override ? floor.toISOString() : null };
 }
 
+/** A stream whose copy `rel` in `target` is its source table itself (the same server, database and table): refused, exit 2. */
+async function refuseSelfCopy(spec: StreamSpec, rel: Relation, src: SyncReader, target: Adapter): Promise<void> {
+  const own = target.syncReader?.();
+  if (!own?.relationIdentity) return;
+  const from = await src.relationIdentity!(spec.schema, spec.table);
+  if (!from || from !== (await own.relationIdentity(rel.schema, rel.identifier))) return;
+  throw streamProblem(
+    spec,
+    `its copy ${rel.schema}.${rel.identifier} in the ${target.type} target is ${spec.schema}.${spec.table} of the source database itself (the same database and table): syncing it would delete and insert the application's rows, and a --full-refresh empty the table; nothing was synced`,
+    undefined,
+    `land the copies in a schema of their own (the source's schema:, e.g. raw), or read the table from sync.schema of another database`,
+  );
+}
+
 /** `sourceDbs`: the readers of the sync sources (`sync.from` targets), by target name. */
 export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, SyncReader>, target: Adapter, opts: SyncRunOptions): Promise<StreamResult[]> {
   const writer = target.syncWriter();
@@ -213,10 +227,15 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
       try {
         // (before the retention log is read: an apply of the copy holds the stream while it deletes)
         lock = await opts.lock?.(stream);
-        await writer.ensureState(rel.schema);
         const src = sourceDbs.get(sync.from);
-        if (!src) throw new WarehouseError(`stream ${stream}: the source database '${sync.from}' could not be opened${opts.sourceErrors?.has(sync.from) ? `: ${opts.sourceErrors.get(sync.from)}` : ''}`, '');
         const spec: StreamSpec = { stream, schema: sync.schema, table: s.relation.identifier, cursor: sync.cursor, primaryKey: sync.primary_key, declaredAt: `${s.file}:${s.line}`, at: { file: s.file, line: s.line, ...sync.lines }, timestamps: writer.timestamps, separators: writer.separators, bcDates: writer.bcDates };
+        // before anything is written: a copy that is the source table itself (a warehouse in the
+        // application's database, the copies' schema the source's) had each batch delete the
+        // application's rows by key and insert them again — cascading to the tables referencing
+        // it — and a --full-refresh truncate it (was: OK, exit 0)
+        if (src?.relationIdentity) await refuseSelfCopy(spec, rel, src, target);
+        await writer.ensureState(rel.schema);
+        if (!src) throw new WarehouseError(`stream ${stream}: the source database '${sync.from}' could not be opened${opts.sourceErrors?.has(sync.from) ? `: ${opts.sourceErrors.get(sync.from)}` : ''}`, '');
         const columns = await src.describe(spec);
         const retired = await retiredRows(s, columns, target, opts, opts.out);
         if (retired) spec.retired = retired;

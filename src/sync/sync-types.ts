@@ -572,6 +572,12 @@ export interface SyncReader {
   /** `cursor` (exact text) moved `seconds` back, as exact text. */
   lookbackFrom(cursor: string, seconds: number): Promise<string>;
   /**
+   * Which table `schema.table` is, across connections: its server, database and relation (null:
+   * none of that name). A warehouse that is a database of the same server tells with it whether a
+   * stream's copy would be its source table itself (syncStreams refuses it).
+   */
+  relationIdentity?(schema: string, table: string): Promise<string | null>;
+  /**
    * Read up to `size` rows in (cursor, key) order: from `lower` (cursor >= lower) or strictly
    * after the key tuple `after`, into `file`. The files of one batch read one snapshot of the
    * source (a row is in at most one of them); `endsBatch`: this file is the batch's last (so is

@@ -368,6 +368,35 @@ describe('compileProject', () => {
     expect(errors(hook)).toEqual([expect.objectContaining({ code: 'E_REF', file: 'models/h.sql', line: 1, message: "ref('base'): model 'base' is disabled (enabled=false), so nothing builds it" })]);
   });
 
+  it("two synced sources landing in one table (two sources with one schema): an error at the second stream's line, naming both (was: both synced OK, each one's batches replacing the other's rows by key); sources that only read one table may share it", () => {
+    const two = `sources:
+  - name: raw
+    schema: raw
+    sync: { from: dev, schema: app }
+    tables:
+      - name: events
+        sync: { primary_key: id, cursor: created_at }
+  - name: raw2
+    schema: raw
+    sync: { from: dev, schema: app2 }
+    tables:
+      - name: events
+        sync: { primary_key: id, cursor: created_at }
+`;
+    const r = compile({ yml: { 'models/sources.yml': two } });
+    expect(errors(r)).toHaveLength(1);
+    expect(errors(r)[0]).toMatchObject({ code: 'E_DUPLICATE', file: 'models/sources.yml', line: 12 });
+    expect(errors(r)[0].message).toContain("source 'raw2.events' and source 'raw.events' (models/sources.yml) are synced into the same table");
+    // one of them only reads the table (no sync), or each lands in its own schema: no error
+    expect(errors(compile({ yml: { 'models/sources.yml': two.replace('    sync: { from: dev, schema: app2 }\n', '').replace(/(raw2[\s\S]*)        sync: \{ primary_key: id, cursor: created_at \}\n/, '$1') } }))).toEqual([]);
+    expect(errors(compile({ yml: { 'models/sources.yml': two.replace('  - name: raw2\n    schema: raw\n', '  - name: raw2\n    schema: raw2\n') } }))).toEqual([]);
+    // a synced table named as the sync's own state table: its copy would be that table (was: its
+    // columns added to the state table, and every batch failed on its NOT NULL stream, exit 1)
+    const state = compile({ yml: { 'models/sources.yml': two.replace('      - name: events\n', '      - name: vigil_sync_state\n') } });
+    expect(errors(state)[0]).toMatchObject({ code: 'E_NAME', file: 'models/sources.yml', line: 6 });
+    expect(errors(state)[0].message).toContain("source 'raw.vigil_sync_state': a synced table named 'vigil_sync_state' would be copied into");
+  });
+
   it('two nodes that would build one table are an error at the one an alias moved, naming both (a model over a source too)', () => {
     const r = compile({ models: { 'models/a.sql': "\n{{ config(alias='B') }}select 1 as id", 'models/b.sql': 'select 2 as id' } });
     expect(errors(r)).toHaveLength(1);

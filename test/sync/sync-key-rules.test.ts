@@ -109,6 +109,8 @@ describe('vigil sync: the copy and its key', () => {
     await client.query(`create schema ${s};
       create table ${s}.dup_t (id int primary key, created_at timestamptz not null, user_id int not null);
       insert into ${s}.dup_t select g, timestamptz '2026-01-01 00:00:00+00', g % 3 from generate_series(1, 12) g;
+      create table ${s}.dup2 (like ${s}.dup_t including all);
+      insert into ${s}.dup2 select * from ${s}.dup_t;
       create table ${s}.inc_t (id int not null, created_at timestamptz not null, v int);
       create unique index on ${s}.inc_t (id) include (v);
       create unique index on ${s}.inc_t (id, v, created_at) where v > 0;
@@ -117,14 +119,14 @@ describe('vigil sync: the copy and its key', () => {
       target,
       dest,
       s,
-      `      - name: dup_t\n        sync: { primary_key: user_id, cursor: created_at, batch_size: 2 }\n      - name: dup2\n        identifier: dup_t\n        sync: { primary_key: [user_id, id], cursor: created_at, batch_size: 5 }\n      - name: inc_t\n        sync: { primary_key: id, cursor: created_at, batch_size: 2 }\n`,
+      `      - name: dup_t\n        sync: { primary_key: user_id, cursor: created_at, batch_size: 2 }\n      - name: dup2\n        identifier: dup2\n        sync: { primary_key: [user_id, id], cursor: created_at, batch_size: 5 }\n      - name: inc_t\n        sync: { primary_key: id, cursor: created_at, batch_size: 2 }\n`,
     );
     const r = sync(dir);
     expect(r.code, r.stdout + r.stderr).toBe(2);
     expect(r.stderr).toContain(`models/sources.yml:7: error: stream raw.dup_t: primary_key (user_id) is not unique in ${s}.dup_t: no primary key or unique index holds only its columns`);
     expect(r.stdout).toMatch(/OK raw\.dup2: 12 rows/);
     expect(r.stdout).toMatch(/OK raw\.inc_t: 5 rows/);
-    expect(await ids(target, dir, `${dest}.dup_t`)).toEqual(range(1, 12));
+    expect(await ids(target, dir, `${dest}.dup2`)).toEqual(range(1, 12));
     expect((await copy<{ n: number }>(target, dir, `select count(*) as n from ${dest}.vigil_sync_state where stream = 'raw.dup_t'`))[0].n).toEqual(target === 'duckdb' ? 0n : '0');
   });
 
@@ -132,14 +134,17 @@ describe('vigil sync: the copy and its key', () => {
     const s = uniqueSchema('sync_typo');
     await client.query(`create schema ${s};
       create table ${s}.ev (id int primary key, created_at timestamptz not null, v int);
-      insert into ${s}.ev select g, timestamptz '2026-01-01 00:00:00+00' + g * interval '1 second', g from generate_series(1, 3) g`);
-    const dir = project('duckdb', 'raw', s, `      - name: ev\n        sync: { primary_key: id, cursor: created_at }\n      - name: e1\n        identifier: ev\n        sync:\n          primary_key: [idd]\n          cursor: created_at\n      - name: e2\n        identifier: ev\n        sync: { primary_key: id, cursor: create_at }\n      - name: evv\n        sync: { primary_key: id, cursor: created_at }\n`);
+      insert into ${s}.ev select g, timestamptz '2026-01-01 00:00:00+00' + g * interval '1 second', g from generate_series(1, 3) g;
+      create table ${s}.ev_one (like ${s}.ev including all);
+      create table ${s}.ev_two (like ${s}.ev including all)`);
+    // (each stream a table of its own: two streams of one copy are refused before any runs)
+    const dir = project('duckdb', 'raw', s, `      - name: ev\n        sync: { primary_key: id, cursor: created_at }\n      - name: e1\n        identifier: ev_one\n        sync:\n          primary_key: [idd]\n          cursor: created_at\n      - name: e2\n        identifier: ev_two\n        sync: { primary_key: id, cursor: create_at }\n      - name: evv\n        sync: { primary_key: id, cursor: created_at }\n`);
     for (let run = 0; run < 2; run++) {
       const r = sync(dir);
       expect(r.code, r.stdout + r.stderr).toBe(2);
       expect(r.stdout).toMatch(/OK raw\.ev: 3 rows/);
-      expect(r.stderr).toContain(`models/sources.yml:11: error: stream raw.e1: primary_key column 'idd' is not in ${s}.ev — did you mean 'id'? [E_SYNC]\n  hint: ${s}.ev has: id, created_at, v`);
-      expect(r.stderr).toContain(`models/sources.yml:15: error: stream raw.e2: cursor column 'create_at' is not in ${s}.ev — did you mean 'created_at'? [E_SYNC]`);
+      expect(r.stderr).toContain(`models/sources.yml:11: error: stream raw.e1: primary_key column 'idd' is not in ${s}.ev_one — did you mean 'id'? [E_SYNC]\n  hint: ${s}.ev_one has: id, created_at, v`);
+      expect(r.stderr).toContain(`models/sources.yml:15: error: stream raw.e2: cursor column 'create_at' is not in ${s}.ev_two — did you mean 'created_at'? [E_SYNC]`);
       expect(r.stderr).toContain(`models/sources.yml:16: error: stream raw.evv: table ${s}.evv does not exist in the source database — did you mean 'ev'? [E_SYNC]`);
       expect(r.stdout + r.stderr).not.toMatch(/\n\s+at /);
     }

@@ -426,11 +426,13 @@ describe('vigil sync', () => {
   it.each([
     ['an unknown source table', { extraTables: '      - name: nope\n        sync: { primary_key: id, cursor: created_at }\n' }, /ERROR raw\.nope: stream raw\.nope: table \w+\.nope does not exist in the source database; check the table name and the source's sync\.schema \(models\/sources\.yml:\d+\)/],
     ['a misspelt source table', { extraTables: '      - name: trials\n        sync: { primary_key: id, cursor: updated_at }\n' }, /ERROR raw\.trials: stream raw\.trials: table \w+\.trials does not exist in the source database — did you mean 'trails'\? \(models\/sources\.yml:\d+\)/],
-    ['an unknown column', { extraTables: '      - name: evts\n        identifier: events\n        sync: { primary_key: idd, cursor: created_at }\n' }, /ERROR raw\.evts: stream raw\.evts: primary_key column 'idd' is not in \w+\.events — did you mean 'id'\?/],
-    ['a cursor that is not a timestamp', { extraTables: '      - name: evts2\n        identifier: events\n        sync: { primary_key: id, cursor: note }\n' }, /ERROR raw\.evts2: stream raw\.evts2: cursor column 'note' is text, not a timestamp/],
+    // (a table of its own: two streams of one copy are refused before any runs)
+    ['an unknown column', { extraTables: '      - name: evts\n        identifier: events_b\n        sync: { primary_key: idd, cursor: created_at }\n' }, /ERROR raw\.evts: stream raw\.evts: primary_key column 'idd' is not in \w+\.events_b — did you mean 'id'\?/],
+    ['a cursor that is not a timestamp', { extraTables: '      - name: evts2\n        identifier: events_b\n        sync: { primary_key: id, cursor: note }\n' }, /ERROR raw\.evts2: stream raw\.evts2: cursor column 'note' is text, not a timestamp/],
   ])('%s: a one-line error naming the stream, at its line; the other streams still run; exit 2 (the project is wrong: was exit 1, counted as a failure of the stream)', async (_n, opts, re) => {
     const s = uniqueSchema('sync_bad');
     await setupSource(s);
+    await client.query(`create table ${s}.events_b (like ${s}.events including all)`);
     const dir = project(s, opts);
     const r = sync(dir);
     expect(r.stdout).toMatch(re);
@@ -686,6 +688,27 @@ describe('vigil sync into a Postgres target, and the whole pipeline', () => {
       await reader.end();
     }
     expect((await client.query(`select id, note, created_at from ${dest}.events order by id`)).rows).toEqual(src);
+  });
+
+  it("a Postgres target whose copy would be the source table itself (the warehouse is the application's database, the copies land in the source's schema): exit 2 at the stream, the application's rows untouched, nothing created there (was: OK, each batch deleted and re-inserted the source's rows, cascading to the rows referencing them)", async () => {
+    const s = uniqueSchema('sync_self');
+    await setupSource(s);
+    await client.query(`insert into ${s}.events select i, null, 'x', timestamptz '2026-01-01 10:00:00+00' + i * interval '1 second' from generate_series(1, 10) i;
+      create table ${s}.child (id int primary key, event_id bigint references ${s}.events (id) on delete cascade);
+      insert into ${s}.child select i, i from generate_series(1, 10) i`);
+    const dir = makeProject({
+      'project.yaml': `name: synctest\ndefault_target: wh\ntargets:\n  wh: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: analytics }\n  app: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: analytics }\n`,
+      'models/sources.yml': `sources:\n  - name: raw\n    schema: ${s}\n    sync: { from: app, schema: ${s} }\n    tables:\n      - name: events\n        sync: { primary_key: id, cursor: created_at }\n`,
+    });
+    dirs.push(dir);
+    for (const args of [[], ['--full-refresh']]) {
+      const r = sync(dir, args);
+      expect(r.code, r.stdout + r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/models\/sources\.yml:6: error: stream raw\.events: its copy \S+\.events in the postgres target is \S+\.events of the source database itself/);
+    }
+    expect((await client.query(`select count(*)::int as n from ${s}.child`)).rows).toEqual([{ n: 10 }]);
+    expect((await client.query(`select count(*)::int as n from ${s}.events`)).rows).toEqual([{ n: 10 }]);
+    expect((await client.query(`select tablename from pg_tables where schemaname = $1 order by 1`, [s])).rows.map((r) => r.tablename)).toEqual(['child', 'events', 'trails']);
   });
 
   it('--full-refresh of a copy BI tools and builds read: refilled beside it and swapped in by one transaction; stopped, failed or killed, the copy keeps its rows and cursor (was: emptied at once, a build meanwhile read a partial copy)', async () => {

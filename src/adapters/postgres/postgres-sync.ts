@@ -325,6 +325,15 @@ export class PostgresSyncReader implements SyncReader {
     return { lower: String(r.l), instant: String(r.i), ...(clock.zone ? { zone: clock.zone } : {}), afterDelta: !!r.a };
   }
 
+  async relationIdentity(schema: string, table: string): Promise<string | null> {
+    // (the server by its start, to the microsecond; the database and the relation by their oids)
+    const r = await this.db.query<{ id: string }>(
+      `select pg_postmaster_start_time()::text || ' ' || d.oid || ' ' || c.oid as id from pg_class c join pg_namespace n on n.oid = c.relnamespace join pg_database d on d.datname = current_database() where n.nspname = $1 and c.relname = $2`,
+      [schema, table],
+    );
+    return r[0]?.id ?? null;
+  }
+
   async lookbackFrom(cursor: string, seconds: number): Promise<string> {
     return String((await this.firstRow(`select (cast($1 as timestamptz) - make_interval(secs => $2))::text as t`, [cursor, seconds]))!.t);
   }
