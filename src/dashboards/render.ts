@@ -598,10 +598,25 @@ function baseOption(): EChartsCoreOption {
 
 const approxTextWidth = (s: string, size: number) => s.length * size * 0.54;
 
+/**
+ * `s` cut with '…' to about `room` px at `size` (a legend item's name: one longer than its tile is
+ * wide would run past the tile's edges, cut there with its color and share). Estimated a little
+ * wide, as the footer's words are: capitals and digits are wider than the average.
+ */
+function fitText(s: string, room: number, size: number): string {
+  const width = (x: string) => approxTextWidth(x, size) * 1.1;
+  if (width(s) <= room) return s;
+  const chars = [...s];
+  while (chars.length > 1 && width(`${chars.join('')}…`) > room) chars.pop();
+  return `${chars.join('').trimEnd()}…`;
+}
+
 /** A legend across the top; returns its option and the height it takes. */
 function topLegend(names: string[], width: number, evenOne = false): { legend: Record<string, unknown>; height: number } {
   if (names.length === 0 || (names.length === 1 && !evenOne)) return { legend: { show: false }, height: 0 };
-  const itemW = (n: string) => 14 + 5 + approxTextWidth(n, 11) + 14;
+  // a name wider than the tile is cut with '…' to a row of its own (else it ran past the tile's edge)
+  const room = Math.max(40, width - 16 - 14 - 5 - 14);
+  const itemW = (n: string) => 14 + 5 + Math.min(approxTextWidth(n, 11) * 1.1, room) + 14;
   let rows = 1;
   let line = 0;
   for (const n of names) {
@@ -613,8 +628,9 @@ function topLegend(names: string[], width: number, evenOne = false): { legend: R
     line += w;
   }
   return {
-    legend: { show: true, type: 'plain', top: 0, left: 0, right: 0, itemWidth: 14, itemHeight: 8, itemGap: 14, icon: 'roundRect', textStyle: { fontSize: 11, color: TEXT }, data: names },
-    height: rows * 20 + 4,
+    legend: { show: true, type: 'plain', top: 0, left: 0, right: 0, itemWidth: 14, itemHeight: 8, itemGap: 14, icon: 'roundRect', textStyle: { fontSize: 11, color: TEXT }, formatter: (n: string) => fitText(n, room, 11), data: names },
+    // rows of 12 px with ECharts' itemGap (14) between them: from 3 rows on, more than 20 px a row
+    height: Math.max(rows * 20 + 4, rows * 26 - 14 + 8),
   };
 }
 
@@ -990,9 +1006,25 @@ function donut(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number
   const share = (v: number) => (total > 0 ? `${((v / total) * 100).toFixed(1)} %` : '');
   // a wide tile: the ring left, the legend right; else the legend under the ring
   const wide = w >= h * 1.3;
-  const legendRows = wide ? 0 : Math.ceil(items.length / 2);
   const areaW = wide ? w * 0.55 : w;
-  const areaH = wide ? h : h - 20 * legendRows - 8;
+  // an item's name is cut with '…' to what its row leaves beside its icon and share (else a long
+  // one ran past the tile's edges); under the ring, the items wrap in rows of the tile's width
+  const nameRoom = (v: number) => (wide ? w - (areaW / 2 + (Math.min(areaW, h) / 2) * 0.86 + 24) - 12 - 5 - 4 : w - 16 - 10 - 5 - 4) - approxTextWidth(`   ${share(v)}`, wide ? 12 : 11) * 1.1;
+  const legendName = new Map(items.map((d) => [d.name, fitText(d.name, Math.max(24, nameRoom(d.value)), wide ? 12 : 11)]));
+  let legendRows = 0;
+  if (!wide) {
+    let line = 0;
+    for (const d of items) {
+      const iw = 10 + 5 + approxTextWidth(`${legendName.get(d.name)}   ${share(d.value)}`, 11) * 1.1 + 16;
+      if (line === 0 || line + iw > w - 16) {
+        legendRows++;
+        line = 0;
+      }
+      line += iw;
+    }
+  }
+  // ECharts puts its itemGap (16) between the rows of 12 px: 28 px a row (else from 3 rows on the legend lay over the ring)
+  const areaH = wide ? h : h - Math.max(20 * legendRows, 28 * legendRows - 16) - 8;
   // ECharts' radius ['45%', '70%'] of the area's smaller side, a little larger
   const r = (Math.min(areaW, areaH) / 2) * 0.86;
   const cx = wide ? areaW / 2 : w / 2;
@@ -1001,7 +1033,7 @@ function donut(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number
   const sliceColor = new Map(items.map((d) => [d.name, fixedColor(ct, d.name) ?? colors.color(dim?.column ?? '', d.name)]));
   const legendText = (name: string) => {
     const it = items.find((d) => d.name === name);
-    return it ? `${name}   ${share(it.value)}` : name;
+    return it ? `${legendName.get(name) ?? name}   ${share(it.value)}` : name;
   };
   const option: EChartsCoreOption = {
     ...baseOption(),
@@ -1650,6 +1682,8 @@ function tileHtml(d: CompiledDashboard, untyped: CompiledTile, data: TileData | 
   // computed (a chart with that day on its date axis marks it there)
   if (data?.ok && data.past && data.at && ct.dayWindow && data.rows.length && !marksDay(ct)) notes.push(asBuiltNote(formatDateShort(new Date(data.at.slice(0, 10))), Date.parse(data.at)));
   let clicks: ClickMap | undefined;
+  // cut at its limit (a table's, or the raw rows of a box or scatter): said, with how many rows there were
+  const cut = data?.ok && data.total !== undefined && data.total > data.rows.length ? `first ${formatValue(data.rows.length, 'integer')} of ${formatValue(data.total, 'integer')} rows` : undefined;
   if (!data) body = `<div class="nodata">No data (the tile was not queried)</div>`;
   else if (!data.ok) body = `<div class="error" role="alert"><strong>Query failed</strong><pre>${escapeHtml(data.error)}</pre></div>`;
   else if (data.rows.length === 0) body = `<div class="nodata">${ct.syncState ? `Not synced yet: no ${escapeHtml(ct.relation)} (vigil sync writes it)` : 'No data'}</div>`;
@@ -1660,14 +1694,14 @@ function tileHtml(d: CompiledDashboard, untyped: CompiledTile, data: TileData | 
     if (href) body = `<a class="kpi-link" href="${escapeHtml(href)}">${body}</a>`;
   } else if (t.type === 'table') {
     body = tableHtml(ct, data.rows, links);
-    // cut at its limit: said, with how many rows there were
-    if (data.total !== undefined && data.total > data.rows.length) notes.push(`first ${formatValue(data.rows.length, 'integer')} of ${formatValue(data.total, 'integer')} rows`);
+    if (cut) notes.push(cut);
   }
   else if (fieldsOf(ct, data.rows).measures.length === 0) body = `<div class="nodata">No data (no measure to plot)</div>`;
   else if (t.type !== 'gauge' && noValues(ct, data.rows).length === fieldsOf(ct, data.rows).measures.length) {
     // rows, but NULL in every measure: said, as an empty result is, not drawn as empty axes
     body = `<div class="nodata">No values: ${escapeHtml(noValues(ct, data.rows).join(', '))} NULL in every row</div>`;
   } else {
+    if (cut) notes.push(cut);
     const empty = t.type === 'gauge' ? [] : noValues(ct, data.rows);
     if (empty.length) notes.push(`no values for ${empty.join(', ')} (NULL in every row)`);
     const chartW = Math.round(box.w - 2 * PAD_X);

@@ -238,8 +238,9 @@ export function compileTile(tile: ResolvedTile, tab: string, src: TileSource, fi
     // order on every render, and a limit keeps the same ones
     const tieBreak = rowLevel ? [] : tile.dimensions.filter((x) => !tile.sort.some((s) => s.field === x.column)).map((x) => q(x.column));
     const sorts = tile.sample ? [dialect.sampleOrder(q(tile.sample.key), tile.sample.seed)] : tile.sort.length ? [...tile.sort.map((s) => `${q(s.field)} ${s.dir}`), ...tieBreak] : tile.dimensions.length && !rowLevel ? tile.dimensions.map((x) => q(x.column)) : [];
-    // a table cut at its limit says how many rows there were: the same rows, counted
-    const counted = tile.type === 'table' && !tile.sample ? `select count(*) as ${q('n')} from (\n${lines.join('\n')}\n) as counted` : undefined;
+    // a table cut at its limit says how many rows there were: the same rows, counted; so does a
+    // box or scatter of raw rows cut at its limit (5,000 unless told), which draws only those
+    const counted = (tile.type === 'table' || rowLevel) && !tile.sample ? `select count(*) as ${q('n')} from (\n${lines.join('\n')}\n) as counted` : undefined;
     if (sorts.length) lines.push(`order by ${sorts.join(', ')}`);
     const limit = tile.sample?.rows ?? tile.limit ?? (rowLevel ? 5000 : undefined);
     if (limit) lines.push(`limit ${limit}`);

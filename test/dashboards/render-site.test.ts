@@ -65,6 +65,31 @@ describe('a render whose warehouse cannot be opened', () => {
   });
 });
 
+describe('a box or scatter of raw rows cut at its limit', () => {
+  it('says so under the chart, with how many rows there were, as a table does (was: drawn from the first 5,000 rows without a word)', () => {
+    const raw = (id: string, type: string, x: number, extra: Record<string, unknown> = {}) => ({ id, type, title: id, model: 'many', dimensions: type === 'box' ? [{ column: 'g' }] : [], measures: type === 'box' ? [{ name: 'y', column: 'y', agg: 'none' }] : [{ name: 'x', column: 'x', agg: 'none' }, { name: 'y', column: 'y', agg: 'none' }], layout: L(x, 0, 3, 4), ...extra });
+    const F = { name: 'f', title: 'F', tabs: [{ name: 'all', title: 'All', tiles: [raw('box_default', 'box', 0), raw('scatter_default', 'scatter', 3), raw('box_limit', 'box', 6, { limit: 100 }), raw('box_sample', 'box', 9, { sample: { rows: 100, key: 'x' } })] }] };
+    const dir = makeProject({
+      'models/many.sql': "select i as x, i % 7 as y, case when i % 2 = 0 then 'a' else 'b' end as g from range(6000) as t(i)",
+      'models/many.yml': 'models:\n  - name: many\n    columns:\n      - name: x\n        data_type: bigint\n      - name: y\n        data_type: bigint\n      - name: g\n        data_type: varchar\n',
+      'dashboards/f.json': JSON.stringify(F, null, 2),
+    });
+    try {
+      expect(vigil(dir, ['build']).code).toBe(0);
+      const r = vigil(dir, ['dashboards', 'render', '--out', 'site']);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const html = readFileSync(join(dir, 'site', 'f.html'), 'utf8');
+      expect(tileBlock(html, 'box_default')).toContain('<span class="note">first 5,000 of 6,000 rows</span>');
+      expect(tileBlock(html, 'scatter_default')).toContain('<span class="note">first 5,000 of 6,000 rows</span>');
+      expect(tileBlock(html, 'box_limit')).toContain('<span class="note">first 100 of 6,000 rows</span>');
+      // a sample says it is one, and is not "the first" rows
+      expect(tileBlock(html, 'box_sample')).not.toContain('first ');
+    } finally {
+      removeDir(dir);
+    }
+  }, 120_000);
+});
+
 describe('renders of one site', () => {
   let dir: string;
   const site = () => join(dir, 'site');

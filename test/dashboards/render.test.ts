@@ -633,6 +633,44 @@ describe.skipIf(!chromium)('in headless Chromium', () => {
     }
   });
 
+  it('legends of long names stay within their tile, and under a donut clear of its ring (was: run past both edges, and over the ring)', async () => {
+    const data = fixtureData();
+    const long = ['document_summarization_for_regulatory_filings_and_quarterly_reports_v2', 'contract_clause_extraction_and_review', 'meeting_notes', 'translation_of_customer_support_tickets', 'code_review', 'search', 'classification_of_inbound_email_by_department'];
+    (data as Map<string, TileData>).set('provider_mix', { ok: true, seconds: 0, rows: long.map((provider, i) => ({ provider, interactions: 900 - i * 100 })) });
+    const ratios = (data.get('ratio_to_median') as Extract<TileData, { ok: true }>).rows;
+    const caps = [...new Set(ratios.map((r) => String(r.capability)))];
+    // (a series name longer than the 6-column tile is wide: a path of names, say)
+    for (const r of ratios) r.capability = `${long[caps.indexOf(String(r.capability))]}/${long[0]}`;
+    const file = join(dir, 'long-legends.html');
+    writeFileSync(file, renderDashboardHtml(d, data, META));
+    const browser = await sharedBrowser();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1328, height: 900 } });
+      await page.goto(`file://${file}`);
+      const found: Record<string, { outside: string[]; over: string[] }> = {};
+      for (const id of ['provider_mix', 'ratio_to_median']) {
+        const out = await page.locator(`[data-tile="${id}"]`).evaluate((tile) => {
+          const t = tile.getBoundingClientRect();
+          const texts = [...tile.querySelectorAll('svg text')].map((e) => ({ text: e.textContent ?? '', r: e.getBoundingClientRect() })).filter((x) => x.r.width > 0);
+          const outside = texts.filter((x) => x.r.left < t.left - 1 || x.r.right > t.right + 1).map((x) => x.text);
+          // the ring: the union of the slices' boxes; a legend text crossing it lies over the ring
+          const slices = [...tile.querySelectorAll('path[ecmeta_ssr_type="chart"]')].map((e) => e.getBoundingClientRect());
+          const ring = slices.length ? { top: Math.min(...slices.map((r) => r.top)), bottom: Math.max(...slices.map((r) => r.bottom)), left: Math.min(...slices.map((r) => r.left)), right: Math.max(...slices.map((r) => r.right)) } : undefined;
+          const inside = (r: DOMRect) => ring && r.top >= ring.top && r.bottom <= ring.bottom && r.left >= ring.left && r.right <= ring.right;
+          const crosses = (r: DOMRect) => ring && r.bottom > ring.top + 1 && r.top < ring.bottom - 1 && r.right > ring.left + 1 && r.left < ring.right - 1;
+          const over = ring ? texts.filter((x) => !inside(x.r) && crosses(x.r)).map((x) => x.text) : [];
+          return { outside, over, n: texts.length };
+        });
+        expect(out.n, id).toBeGreaterThan(5);
+        found[id] = { outside: out.outside, over: out.over };
+      }
+      // (text past the tile's edges is cut there, with its color and share; over the ring it hides slices)
+      expect(found).toEqual({ provider_mix: { outside: [], over: [] }, ratio_to_median: { outside: [], over: [] } });
+    } finally {
+      await browser.close();
+    }
+  });
+
   it('takes one readable screenshot per tab', async () => {
     const out = join(dir, 'png');
     const t0 = performance.now();
