@@ -948,6 +948,8 @@ export async function runAlertsScheduler(o: Common & { select?: string[]; delive
   requireRules(s);
   const rules = selectRules(s.rules, o.select);
   const { Cron } = await import('croner');
+  // (daylight saving as serve's jobs follow it: a fixed-time rule runs once, also after a gap)
+  const { cronOptions } = await import('../time/schedule.js');
   const policy = await scheduledPolicy(s, o.deliveryTimeout);
   /** the rules due: the slot each has been due since, and how many later slots it missed meanwhile */
   const due = new Map<CompiledRule, { slot: Date; later: number; again?: boolean }>();
@@ -1038,7 +1040,7 @@ export async function runAlertsScheduler(o: Common & { select?: string[]; delive
 
   const jobs = rules.map(
     (r) =>
-      new Cron(r.rule.schedule.cron, { timezone: r.rule.schedule.timezone, protect: true }, (self: InstanceType<typeof Cron>) => {
+      new Cron(r.rule.schedule.cron, { timezone: r.rule.schedule.timezone, protect: true, ...cronOptions(r.rule.schedule.cron) }, (self: InstanceType<typeof Cron>) => {
         const since = due.get(r);
         if (since) since.later++;
         else due.set(r, { slot: self.previousRuns(1, new Date(Date.now() + 1))[0] ?? new Date(), later: 0 }); // (the slot, not the moment the timer fired)

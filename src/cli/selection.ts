@@ -149,7 +149,9 @@ export function checkUnmatched(unmatched: SelectionResult['unmatched'], allowEmp
   // (nor a selection its --exclude empties, nor a project --exclude empties)
   if (allowEmpty) unmatched = unmatched.filter((u) => !u.note && !u.says && !u.text);
   if (!unmatched.length) return;
-  const lines = unmatched.map((u) => u.text ?? `selector '${u.atom}' ${u.says ?? 'matched nothing'}${u.disabled || u.why ? `: ${u.disabled ?? u.why}` : ''}${u.note ? ` (${u.note})` : ''}${u.hint ? ` — did you mean '${u.hint}'?` : ''}`);
+  // (each said once: `-s "a a"`, or watch mode's intersections of each change with the selection,
+  // said the same atom once per intersection)
+  const lines = [...new Set(unmatched.map((u) => u.text ?? `selector '${u.atom}' ${u.says ?? 'matched nothing'}${u.disabled || u.why ? `: ${u.disabled ?? u.why}` : ''}${u.note ? ` (${u.note})` : ''}${u.hint ? ` — did you mean '${u.hint}'?` : ''}`))];
   if (allowEmpty) for (const l of lines) err(`warning: ${l}`);
   else throw new UsageError(`${lines.join('\n       ')}\n(nothing was run; pass --allow-empty to go on when a selector selects nothing)`);
 }

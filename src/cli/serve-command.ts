@@ -23,13 +23,12 @@
  */
 import { createServer, type Server } from 'node:http';
 import { constants as osConstants } from 'node:os';
-import { Cron } from 'croner';
 import { formatDiagnostic, ProjectError, UsageError, WarehouseBusyError, type Diagnostic } from '../errors.js';
 import { redact } from '../secrets.js';
 import { loadProject } from '../project/load-project.js';
 import { VIGIL_VERSION } from '../compile/compile-project.js';
 import { ALERTS_TICK, MAX_TIMER_MS, serveConfig, type JobSpec, type ServeConfig } from '../serve/config.js';
-import { UnionClock, type Clock } from '../time/schedule.js';
+import { cronClock, UnionClock, type Clock } from '../time/schedule.js';
 import { timerAt } from '../time/timer.js';
 import { JobLeases, leaseLost, type Holder, type LeaseDoc } from '../serve/lease.js';
 import { leaseLive } from '../run/cas-document.js';
@@ -237,7 +236,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
   const jobs = new Map<string, JobState>(
     config.jobs.map((spec) => {
       const rules = spec.perRuleSchedule && checked.alerts && selectRules ? ruleClock(selectRules(checked.alerts.rules, spec.select)) : undefined;
-      return [spec.name, { spec, clock: rules?.clock ?? new Cron(spec.cron, { timezone: spec.timezone, paused: true }), clockKey: rules?.key, lastDue: new Date(), lastRun: null, lastSuccessAt: null, consecutiveFailures: 0 }];
+      return [spec.name, { spec, clock: rules?.clock ?? cronClock(spec.cron, spec.timezone), clockKey: rules?.key, lastDue: new Date(), lastRun: null, lastSuccessAt: null, consecutiveFailures: 0 }];
     }),
   );
 
@@ -722,7 +721,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     if (d.job.perRuleSchedule && !d.allRules) {
       // each rule when its own schedule had a slot since the last tick
       rules = rules.filter((r) => {
-        const next = new Cron(r.rule.schedule.cron, { timezone: r.rule.schedule.timezone, paused: true }).nextRun(d.previous);
+        const next = cronClock(r.rule.schedule.cron, r.rule.schedule.timezone).nextRun(d.previous);
         return !!next && next <= d.slot;
       });
     }
@@ -740,7 +739,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     // a rule whose slot lay in the window of a run that evaluated nothing: the line says since when
     // it has been due
     const own = d.ownPrevious?.getTime();
-    const missedSlots = own !== undefined && !d.allRules ? rules.map((r) => new Cron(r.rule.schedule.cron, { timezone: r.rule.schedule.timezone, paused: true }).nextRun(d.previous)!.getTime()).filter((t) => t <= own) : [];
+    const missedSlots = own !== undefined && !d.allRules ? rules.map((r) => cronClock(r.rule.schedule.cron, r.rule.schedule.timezone).nextRun(d.previous)!.getTime()).filter((t) => t <= own) : [];
     const late = missedSlots.length ? new Date(Math.min(...missedSlots)) : undefined;
     // on time, evaluated at its slot, as run-scheduler and Prometheus do (`for:` and
     // keep_firing_for counted between slots, not between the moments runs happened to start); a
@@ -1116,10 +1115,10 @@ type RuleSchedules = Array<{ rule: { schedule: { cron: string; timezone: string 
  * was, evaluated once a minute under serve, at :10 :20 ... under run-scheduler). `key`: those crons.
  */
 function ruleClock(rules: RuleSchedules): { clock: Clock; key: string } {
-  const minute = new Cron(ALERTS_TICK, { timezone: 'UTC', paused: true });
+  const minute = cronClock(ALERTS_TICK, 'UTC');
   const seconds = [...new Map(rules.filter((r) => r.rule.schedule.cron.trim().split(/\s+/).length === 6).map((r) => [`${r.rule.schedule.cron} ${r.rule.schedule.timezone}`, r.rule.schedule])).entries()].sort(([a], [b]) => a.localeCompare(b));
   if (!seconds.length) return { clock: minute, key: '' };
-  return { clock: new UnionClock([minute, ...seconds.map(([, x]) => new Cron(x.cron, { timezone: x.timezone, paused: true }))]), key: seconds.map(([k]) => k).join('\n') };
+  return { clock: new UnionClock([minute, ...seconds.map(([, x]) => cronClock(x.cron, x.timezone))]), key: seconds.map(([k]) => k).join('\n') };
 }
 
 /** `; 2 notifications not delivered (pending, uncertain): see vigil alerts status`, or nothing. */

@@ -229,7 +229,14 @@ export async function runWatch(
    * with what changed (a fix to a failing test rebuilt only the test; the table it had held back
    * stayed stale, without a word).
    */
-  const pending = new Set<string>();
+  const pending = new Map<string, string>();
+  /**
+   * A selector of node `n` alone, for a graph operator after it: its file and its name (`path:F+,name:X+`
+   * is X and what depends on it). Its bare name was also an fqn: a model `marts` beside
+   * models/marts/ took every model of that folder with it, a `{% snapshot %}` block the other
+   * blocks of its file; `name:` alone would take a source table of that name.
+   */
+  const exactly = (n: { name: string; file?: string }) => (n.file && !/[\s,*?[\]+@:]/.test(n.file) ? `path:${n.file}+,name:${n.name}` : `name:${n.name}`);
   /**
    * Run what changed; false when the run threw (it could not start: the warehouse in use by another
    * process, a connection refused): `previous` then stays, so what changed now runs with the next
@@ -255,14 +262,16 @@ export async function runWatch(
       const sql = (n: unknown) => (n as { compiled_sql?: string }).compiled_sql;
       const sqlChanged = Object.values(c.result.manifest.nodes)
         .filter((n) => prev.nodes[n.unique_id] && (relation(prev.nodes[n.unique_id]) !== relation(n) || (!(n as { volatile?: boolean }).volatile && sql(prev.nodes[n.unique_id]) !== sql(n))))
-        .map((n) => `${n.name}+`);
+        .map((n) => `${exactly(n)}+`);
       const known = new Set([...Object.values(c.result.manifest.nodes)].map((n) => n.name));
       // (and a var it read, in a hook too: plain state:modified leaves vars out, as dbt's default,
       // for a CI's --vars; between two compiles of this watcher a changed var is a change)
       const changedSel = ['state:modified+', 'state:modified.vars+', ...sqlChanged];
       const changed = selectNodes(c.result.manifest, changedSel, undefined, previous);
       // (after the check: what is still pending runs again when something changed, not on its own)
-      changedSel.push(...[...pending].filter((n) => known.has(n)));
+      // (each by its name and type alone: a bare name is also an fqn, so a model `marts` beside
+      // models/marts/ took every model of that folder with it, unchanged and not failed)
+      changedSel.push(...[...pending].filter(([n]) => known.has(n)).map(([n, type]) => `name:${n},resource_type:${type}`));
       if (!changed.ids.size) {
         out(`${clock()} nothing to ${command}: no node changed`);
         return true;
@@ -278,7 +287,7 @@ export async function runWatch(
       if (s?.interrupted) interrupted = true;
       for (const r of s?.results ?? []) {
         if (r.resource_type === 'operation') continue;
-        if (r.status === 'error' || r.status === 'fail' || r.status === 'skipped') pending.add(r.name);
+        if (r.status === 'error' || r.status === 'fail' || r.status === 'skipped') pending.set(r.name, r.resource_type);
         else pending.delete(r.name);
       }
       return true;

@@ -34,6 +34,32 @@ export class UnionClock implements Clock {
   }
 }
 
+/**
+ * croner's options for a schedule Vigil keeps (serve's jobs, the alert rules' `schedule:`), so
+ * that it runs as Vixie cron runs it:
+ * - daylight saving: a job without a `*` or a step in its seconds, minutes and hours is a
+ *   fixed-time job — `30 2,14 * * *` and `0 1-3 * * *` too, not only `30 2 * * *` — so a time the
+ *   clocks skip runs right after the gap and a time they repeat runs once. croner's default took
+ *   a list or a range for an interval job: the 02:30 of `30 2,14 * * *` in Europe/Berlin did not
+ *   run on the spring-forward day, and the 01:00 of `0 1,13 * * *` in America/New_York ran twice
+ *   on the fall-back day. (`*\/30 * * * *` stays an interval job: both passes of a repeated hour.)
+ * - day of month and day of week: either one matching is enough only when both are restricted,
+ *   i.e. neither starts with `*` (crontab(5)); `0 0 *\/2 * 1` runs on the Mondays that are odd days
+ *   of the month. croner's default took either for any field but a bare `*`: every other day and
+ *   every Monday.
+ */
+export function cronOptions(expr: string): { fixedTimeRule: 'no-wildcard'; domAndDow?: true } {
+  const f = expr.trim().split(/\s+/);
+  const [dom, dow] = f.length === 6 ? [f[3], f[5]] : f.length === 5 ? [f[2], f[4]] : [];
+  const unrestricted = (x: string | undefined) => x !== undefined && /^[*?]/.test(x);
+  return { fixedTimeRule: 'no-wildcard', ...(unrestricted(dom) || unrestricted(dow) ? { domAndDow: true as const } : {}) };
+}
+
+/** A schedule's clock: `expr` in `timezone`, as serve and the alert scheduler run it (cronOptions). */
+export function cronClock(expr: string, timezone: string): Cron {
+  return new Cron(expr, { timezone, paused: true, ...cronOptions(expr) });
+}
+
 /** A time zone's problem, or undefined when the runtime knows it. */
 export function timezoneProblem(tz: string): string | undefined {
   // (a DateTimeFormat for a zone costs ~3 ms: each rule and schedule names one)
@@ -85,7 +111,7 @@ export function cronProblem(expr: string, timezone: string): string | undefined 
   const range = outOfRange(parts);
   if (range) return `cron '${expr}': ${range}`;
   try {
-    const c = new Cron(expr, { timezone, paused: true });
+    const c = cronClock(expr, timezone);
     if (!c.nextRun()) return `cron '${expr}' never fires`;
     return undefined;
   } catch (e) {

@@ -332,6 +332,23 @@ describe("selection as dbt's", () => {
   });
 });
 
+describe('a selector that matches nothing, given more than once', () => {
+  it("is said once (was: once per time it was given; build --watch -s said it once per intersection with each change, three times a round)", () => {
+    const dir = makeProject({ 'models/m.sql': 'select 1 as id' });
+    try {
+      const r = vigil(dir, ['ls', '-s', 'nope nope', '-s', 'nope']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe("error: selector 'nope' matched nothing\n(nothing was run; pass --allow-empty to go on when a selector selects nothing)\n");
+      const allowed = vigil(dir, ['ls', '-s', 'mm m,mm', '--allow-empty']);
+      expect(allowed.code).toBe(0);
+      expect(allowed.stderr.match(/matched nothing/g)).toHaveLength(1);
+      expect(allowed.stderr).toContain("warning: selector 'mm' matched nothing — did you mean 'm'?");
+    } finally {
+      removeDir(dir);
+    }
+  });
+});
+
 describe('vigil compile says what it compiled', () => {
   it("counts what the selection selects, each resource type compiled: snapshots, unit tests, seeds, sources and dashboards of the selection (was: a selected snapshot not counted, every source and dashboard counted)", () => {
     const dir = makeProject({

@@ -126,6 +126,33 @@ describe('--watch', () => {
     expect(await w.exited).toBe(0);
   });
 
+  it('a model named as a folder is rebuilt alone: when it failed before, and when it changed (was: its bare name, an fqn too, took every model of models/<name>/ with it)', async () => {
+    const dir = makeProject({
+      'models/marts.sql': 'select no_such_column from {{ ref(\'other\') }}\n',
+      'models/marts/a.sql': "{{ config(materialized='table') }}\nselect 1 as x\n",
+      'models/other.sql': 'select 1 as id\n',
+    });
+    dirs.push(dir);
+    const w = start(dir, ['build', '--watch']);
+    await until(w.log, 0, /watching \. for changes/);
+    expect(w.log()).toMatch(/ERROR creating view analytics\.marts/);
+    let mark = w.log().length;
+    // an unrelated change: the failed model runs again, the folder of its name does not
+    writeFileSync(join(dir, 'models/other.sql'), 'select 2 as id\n');
+    const again = await until(w.log, mark, /Finished \d+ nodes?/);
+    expect(again).toMatch(/OK created view analytics\.other/);
+    expect(again).toMatch(/ERROR creating view analytics\.marts/);
+    expect(again).not.toMatch(/analytics\.a\b/);
+    mark = w.log().length;
+    // the model itself fixed: it alone
+    writeFileSync(join(dir, 'models/marts.sql'), "select id from {{ ref('other') }}\n");
+    const fixed = await until(w.log, mark, /Finished \d+ nodes?/);
+    expect(fixed).toMatch(/OK created view analytics\.marts/);
+    expect(fixed).not.toMatch(/analytics\.a\b/);
+    w.child.kill('SIGINT');
+    expect(await w.exited).toBe(0);
+  });
+
   it('a change whose run could not start (the DuckDB file held by another process) is built with the next change (was: dropped, the table stayed stale)', async () => {
     const dir = makeProject({
       'models/contacts.sql': "{{ config(materialized='table') }}\nselect 'Ann' as name\n",

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { durationBefore, durationMs, formatDuration, parseDuration } from '../../src/time/duration.js';
 import { Duration } from '../../src/time/duration-schema.js';
 import { parseTimestamp } from '../../src/time/timestamp.js';
+import { cronClock } from '../../src/time/schedule.js';
 
 describe('durations', () => {
   it.each([
@@ -80,5 +81,56 @@ describe('timestamps', () => {
     } finally {
       process.env.TZ = before;
     }
+  });
+});
+
+describe('schedules as Vixie cron runs them: daylight saving, day of month and day of week (serve jobs, alert rules)', () => {
+  const runs = (expr: string, tz: string, from: string, n: number) => {
+    const c = cronClock(expr, tz);
+    const out: string[] = [];
+    let t = new Date(from);
+    for (let i = 0; i < n; i++) {
+      t = c.nextRun(t)!;
+      out.push(t.toISOString());
+    }
+    return out;
+  };
+
+  it('a list of hours is a fixed-time job, as in Vixie cron: its time in the spring-forward gap runs after the gap (was: skipped that day)', () => {
+    // Europe/Berlin 2026-03-29: 02:00 CET -> 03:00 CEST; 02:30 does not exist
+    expect(runs('30 2,14 * * *', 'Europe/Berlin', '2026-03-28T12:00:00Z', 4)).toEqual([
+      '2026-03-28T13:30:00.000Z',
+      '2026-03-29T01:00:00.000Z', // 03:00 CEST, right after the gap, as `30 2 * * *` runs
+      '2026-03-29T12:30:00.000Z',
+      '2026-03-30T00:30:00.000Z',
+    ]);
+    expect(runs('30 2 * * *', 'Europe/Berlin', '2026-03-28T12:00:00Z', 1)).toEqual(['2026-03-29T01:00:00.000Z']);
+  });
+
+  it('a list or range of hours runs once in the repeated hour of the fall-back day (was: twice)', () => {
+    // America/New_York 2026-11-01: 01:00-02:00 happens twice (EDT, then EST)
+    expect(runs('0 1,13 * * *', 'America/New_York', '2026-10-31T12:00:00Z', 3)).toEqual(['2026-10-31T17:00:00.000Z', '2026-11-01T05:00:00.000Z', '2026-11-01T18:00:00.000Z']);
+    expect(runs('0 1-2 * * *', 'America/New_York', '2026-11-01T00:00:00Z', 3)).toEqual(['2026-11-01T05:00:00.000Z', '2026-11-01T07:00:00.000Z', '2026-11-02T06:00:00.000Z']);
+  });
+
+  it('day of month and day of week: either is enough only when neither starts with * (crontab(5)); `*/2` with a weekday is both (was: every other day and every Monday)', () => {
+    expect(runs('0 0 */2 * 1', 'UTC', '2026-12-01T00:00:00Z', 3)).toEqual(['2026-12-07T00:00:00.000Z', '2026-12-21T00:00:00.000Z', '2027-01-11T00:00:00.000Z']);
+    expect(runs('0 0 0 */2 * 1', 'UTC', '2026-12-01T00:00:00Z', 1)).toEqual(['2026-12-07T00:00:00.000Z']);
+    // both restricted: either one (the 13th, and every Friday)
+    expect(runs('0 0 13 * 5', 'UTC', '2026-12-01T00:00:00Z', 3)).toEqual(['2026-12-04T00:00:00.000Z', '2026-12-11T00:00:00.000Z', '2026-12-13T00:00:00.000Z']);
+    expect(runs('0 0 1-31/2 * 1', 'UTC', '2026-12-01T00:00:00Z', 3)).toEqual(['2026-12-03T00:00:00.000Z', '2026-12-05T00:00:00.000Z', '2026-12-07T00:00:00.000Z']);
+    // one of them *: the other alone
+    expect(runs('0 0 1 * *', 'UTC', '2026-12-01T00:00:00Z', 1)).toEqual(['2027-01-01T00:00:00.000Z']);
+    expect(runs('0 0 * * 1', 'UTC', '2026-12-01T00:00:00Z', 1)).toEqual(['2026-12-07T00:00:00.000Z']);
+    expect(runs('@monthly', 'UTC', '2026-12-01T00:00:00Z', 1)).toEqual(['2027-01-01T00:00:00.000Z']);
+  });
+
+  it('a job with a * or a step in its minutes or hours runs in both passes of a repeated hour, and its latest slot is the one nextRun gave', () => {
+    const c = cronClock('*/30 * * * *', 'America/New_York');
+    expect(runs('*/30 * * * *', 'America/New_York', '2026-11-01T05:00:00Z', 3)).toEqual(['2026-11-01T05:30:00.000Z', '2026-11-01T06:00:00.000Z', '2026-11-01T06:30:00.000Z']);
+    // (serve's catch-up reads the latest slot back: the same instants)
+    expect(c.previousRuns(1, new Date('2026-11-01T06:00:00.001Z'))[0].toISOString()).toBe('2026-11-01T06:00:00.000Z');
+    const fixed = cronClock('0 1,13 * * *', 'America/New_York');
+    expect(fixed.previousRuns(1, new Date('2026-11-01T06:30:00Z'))[0].toISOString()).toBe('2026-11-01T05:00:00.000Z');
   });
 });
