@@ -223,6 +223,9 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
   /** Why a tile cannot read `name`, which is no model of the manifest. */
   const noModel = (name: string): { message: string; hint?: string } => {
     if (disabled.has(name)) return { message: `model '${name}' (${disabled.get(name)}) is disabled (enabled=false), so nothing builds it`, hint: `enable '${name}', or read another model` };
+    // (a seed, snapshot or source of that name: a tile reads models only — say so, not "not found")
+    const other = Object.values(manifest.nodes).find((n) => n.name === name && n.resource_type !== 'model') ?? Object.values(manifest.sources).find((n) => n.name === name);
+    if (other) return { message: `'${name}' is a ${other.resource_type}, not a model: a tile reads models only`, hint: `add a model that selects from it (select * from {{ ${other.resource_type === 'source' ? `source('${(other as { source_name: string }).source_name}', '${name}')` : `ref('${name}')`} }}) and read that` };
     const hint = didYouMean(name, models.keys());
     return { message: `model '${name}' not found${hint ? ` — did you mean '${hint}'?` : ''}` };
   };

@@ -11,6 +11,13 @@ import { didYouMean } from '../errors.js';
  * nearest key the schema has there, a value that is not one of a choice lists the choices and the
  * nearest one.
  */
+
+/**
+ * Another tool's word for one of Vigil's choices, where spelling alone would point elsewhere
+ * (`pie` is nearest to `kpi`): a chart type as Looker, Metabase or ECharts names it.
+ */
+const CHOICE_SYNONYMS: Record<string, string> = { pie: 'donut', doughnut: 'donut', ring: 'donut', boxplot: 'box', single_value: 'kpi', number: 'kpi', scalar: 'kpi', progress: 'gauge', column: 'bar', histogram: 'bar' };
+
 export function explainIssues(schema: unknown, value: unknown, issues: ReadonlyArray<{ code: string; path: PropertyKey[]; message: string }>): Array<{ path: PropertyKey[]; key: boolean; message: string }> {
   const out: Array<{ path: PropertyKey[]; key: boolean; message: string }> = [];
   /** keys an unknown key's did-you-mean names: their "is required" is the same mistake, said once */
@@ -75,7 +82,7 @@ export function explainIssues(schema: unknown, value: unknown, issues: ReadonlyA
       const allowed = values.filter((v): v is string => typeof v === 'string');
       let got: unknown = value;
       for (const seg of issue.path) got = (got as Record<PropertyKey, unknown> | undefined)?.[seg as string];
-      const hint = typeof got === 'string' ? didYouMean(got, allowed) : undefined;
+      const hint = typeof got === 'string' ? (allowed.includes(CHOICE_SYNONYMS[got.toLowerCase()]) ? CHOICE_SYNONYMS[got.toLowerCase()] : didYouMean(got, allowed)) : undefined;
       const choices = allowed.map((v) => `'${v}'`).join(', ');
       if (allowed.length) message = got === undefined ? `is required (one of ${choices})` : `${typeof got === 'string' ? `'${got}'` : JSON.stringify(got)} is not one of ${choices}${hint ? ` — did you mean '${hint}'?` : ''}`;
     }

@@ -58,7 +58,10 @@ describe('broken dashboard definitions', () => {
     ['unknown column (the issue example)', (d) => (d.tabs[0].tiles[2].measures[0].column = 'error_rte'), /^dashboards\/overview\.json:\d+:\d+: error: tabs\[0\]\.tiles\[2\]\.measures\[0\]\.column: column 'error_rte' not in ai_audit_daily — did you mean 'error_rate'\?/m],
     ['unknown model', (d) => (d.tabs[0].tiles[0].model = 'ai_audit_dayly'), /overview\.json:\d+:\d+: error: tabs\[0\]\.tiles\[0\]\.model: model 'ai_audit_dayly' not found — did you mean 'ai_audit_daily'\?/],
     ['unknown dimension column', (d) => (d.tabs[0].tiles[4].dimensions[1].column = 'capabilty'), /tabs\[0\]\.tiles\[4\]\.dimensions\[1\]\.column: column 'capabilty' not in ai_audit_daily — did you mean 'capability'\?/],
-    ['bad tile type', (d) => (d.tabs[0].tiles[5].type = 'pie'), /tabs\[0\]\.tiles\[5\]\.type: 'pie' is not one of 'kpi', 'line', 'area'/],
+    // (another tool's word: was "did you mean 'kpi'?", the nearest spelling)
+    ['bad tile type', (d) => (d.tabs[0].tiles[5].type = 'pie'), /tabs\[0\]\.tiles\[5\]\.type: 'pie' is not one of 'kpi', 'line', 'area', .* — did you mean 'donut'\?/],
+    // (was: "model 'ai_audit_logs' not found")
+    ['a source, not a model', (d) => (d.tabs[0].tiles[0].model = 'ai_audit_logs'), /tabs\[0\]\.tiles\[0\]\.model: 'ai_audit_logs' is a source, not a model: a tile reads models only \[E_DASHBOARD\]\n\s+hint: add a model that selects from it \(select \* from \{\{ source\('raw', 'ai_audit_logs'\) \}\}\) and read that/],
     ['drill-down to a missing tab', (d) => (d.tabs[0].tiles[4].drilldown.tab = 'capabilities'), /tabs\[0\]\.tiles\[4\]\.drilldown\.tab: drill-down to tab 'capabilities', which dashboard 'capability' does not have — did you mean 'capability'\?/],
     ['drill-down to a missing dashboard', (d) => (d.tabs[0].tiles[4].drilldown.dashboard = 'capabilty'), /drill-down to dashboard 'capabilty', which does not exist — did you mean 'capability'\?/],
     ['unknown key', (d) => (d.tabs[0].tiles[0].titel = 'x'), /tabs\[0\]\.tiles\[0\]\.titel: unknown key 'titel' — did you mean 'title'\?/],
