@@ -1052,7 +1052,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
 async function checkSelections(c: Compiled, o: Common, config: ServeConfig): Promise<{ alerts?: Setup }> {
   let alerts: Setup | undefined;
   for (const j of config.jobs) {
-    const where = `schedules.${j.name} (${j.declaredAt})`;
+    const where = `schedules.${j.name} (${j.selectAt ?? j.declaredAt})`;
     try {
       if (j.command === 'alerts') {
         // the alert files load now, with a select or without: a mistake is exit 2 at start, not a

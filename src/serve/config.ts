@@ -48,6 +48,8 @@ export interface JobSpec {
   threads: number;
   /** project.yaml:line, for messages */
   declaredAt: string;
+  /** project.yaml:line of its select (else exclude): where a selection that matches nothing is said */
+  selectAt?: string;
 }
 
 export interface ServeConfig {
@@ -140,6 +142,7 @@ export function serveConfig(files: ProjectFiles, listenFlag?: string): { config?
       fullRefresh: !!s.full_refresh,
       threads: s.threads ?? 4,
       declaredAt: `${PROJECT_FILE}:${at(path, true).line}`,
+      ...(s.select !== undefined || s.exclude !== undefined ? { selectAt: `${PROJECT_FILE}:${at([...path, s.select !== undefined ? 'select' : 'exclude'], true).line}` } : {}),
     });
   }
   const serve = p.serve ?? {};

@@ -157,6 +157,10 @@ describe('vigil serve on the command line', () => {
     expect(typo.code).toBe(2);
     expect(typo.stderr).toMatch(/schedules\.b \(project\.yaml:6\): selector 'onee' matched nothing — did you mean 'one'\?/);
     expect(typo.stderr).not.toContain('--allow-empty'); // a flag of the one-shot commands, not serve's
+    // a job written as a block: at its select: line (was: the job's line)
+    const block = vigil(project('schedules:\n  b:\n    command: build\n    cron: "0 * * * *"\n    select: [onee]\n'), ['serve']);
+    expect(block.code).toBe(2);
+    expect(block.stderr).toMatch(/schedules\.b \(project\.yaml:9\): selector 'onee' matched nothing/);
     const nosync = vigil(project('schedules:\n  s: { command: sync, cron: "0 * * * *" }\n'), ['serve']);
     expect(nosync.code).toBe(2);
     expect(nosync.stderr).toMatch(/schedules\.s \(project\.yaml:6\): .*no source table it selects has a sync block/);
