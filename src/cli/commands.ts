@@ -500,7 +500,7 @@ async function execute(command: 'seed' | 'snapshot' | 'run' | 'test' | 'build', 
   try {
     adapter = needsWarehouse ? await (opening ?? open(c, Math.min(o.threads, planned.nodes.length))) : undefined;
     const manifest = o.defer && adapter ? await deferTo(c, o, planned.nodes, adapter) : c.result.manifest;
-    const s = await executeRun(manifest, adapter, { command, select: o.select, exclude: o.exclude, ids: o.ids, state: o.stateManifest ?? loadStateManifest(o.state, c.result.manifest.metadata.project), unit, unitRunner, seedLoader: seedLoader?.load, root: c.files.root, threads: o.threads, fullRefresh: !!o.fullRefresh, deferred: !!o.defer, failFast: o.failFast, out, signal: interrupt.signal, plan: planned });
+    const s = await executeRun(manifest, adapter, { command, select: o.select, exclude: o.exclude, ids: o.ids, state: o.stateManifest ?? loadStateManifest(o.state, c.result.manifest.metadata.project), unit, unitRunner, seedLoader: seedLoader?.load, root: c.files.root, threads: o.threads, fullRefresh: !!o.fullRefresh, empty: !!o.empty, deferred: !!o.defer, failFast: o.failFast, out, signal: interrupt.signal, plan: planned });
     out('');
     out(summarize(s));
     const failed = s.results.filter((r) => r.status === 'error' || r.status === 'fail');

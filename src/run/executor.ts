@@ -66,6 +66,8 @@ export interface RunOptions {
   unit?: 'only' | 'exclude';
   /** Runs unit tests (an in-memory DuckDB); required when the plan has unit tests. */
   unitRunner?: { run(t: UnitTestNode, pii?: () => Promise<QueryPii | undefined>): Promise<{ status: 'pass' | 'fail' | 'error'; message: string }> };
+  /** `--empty`: snapshots keep their history (no version added or closed); one not built yet is made with no rows. */
+  empty?: boolean;
   /** Loads a seed (its CSV read and checked before the run): required when the plan has seeds. */
   seedLoader?: (n: SeedNode, adapter: Adapter) => Promise<SeedLoaded>;
   /**
@@ -529,7 +531,7 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
     const base = { unique_id: n.unique_id, name: n.name, resource_type: 'snapshot' as const, relation: displayRelation(n), file: n.file, compiled_path: n.compiled_path };
     try {
       const { runSnapshot } = await import('./snapshot.js');
-      const r = await runSnapshot(warehouse(), n);
+      const r = await runSnapshot(warehouse(), n, { empty: opts.empty });
       return { ...base, status: 'success', execution_time: (performance.now() - t0) / 1000, message: r.message, ...(r.warning ? { warning: r.warning } : {}), ...rowsAffected(r.rows) };
     } catch (e) {
       return { ...base, status: 'error', execution_time: (performance.now() - t0) / 1000, message: describeError(e, n) };

@@ -224,8 +224,16 @@ export interface SnapshotResult {
   warning?: string;
 }
 
-export async function runSnapshot(adapter: Adapter, node: SnapshotNode): Promise<SnapshotResult> {
+/**
+ * `empty` (`vigil build --empty`): the snapshot's history is left as it is, as an incremental
+ * table that holds rows keeps them: its query (which may read a model built empty) is compared
+ * with nothing, so no version is added or closed (with invalidate_hard_deletes an empty query
+ * closed every current version). A snapshot not yet built is made with its columns and no rows,
+ * which the next run fills as a first run does.
+ */
+export async function runSnapshot(adapter: Adapter, node: SnapshotNode, opts: { empty?: boolean } = {}): Promise<SnapshotResult> {
   await adapter.ensureSchema(node.relation.schema);
+  if (opts.empty) return emptyRun(adapter, node);
   // one run of a snapshot at a time, across processes (two `vigil snapshot`s, `vigil serve` on two
   // hosts), its steps in one transaction (Postgres: the relation's lock, as a model's build takes
   // it): the later run waits, then compares with what the first committed, and the counts it
@@ -235,12 +243,24 @@ export async function runSnapshot(adapter: Adapter, node: SnapshotNode): Promise
   return adapter.exclusive ? adapter.exclusive(node.relation, (a) => snapshotRun(a, node)) : snapshotRun(adapter, node);
 }
 
+/** `--empty`: a snapshot's table made with its columns and no rows when it has none; an existing history untouched. */
+async function emptyRun(adapter: Adapter, node: SnapshotNode): Promise<SnapshotResult> {
+  if (await adapter.relationExists(node.relation)) return { message: 'history kept, --empty: no version added or closed', rows: 0 };
+  const d = adapter.dialect;
+  const queryCols = await queryColumns(adapter, node);
+  const problem = missingColumns(node, pieces(d, node).keys, queryCols.map((c) => c.name), 'its query') ?? snapshotColumnsSelected(node, queryCols.map((c) => c.name));
+  if (problem) throw new WarehouseError(problem, '');
+  const n = spelledAsQuery(node, queryCols.map((c) => c.name));
+  await adapter.execute(`create table ${d.relation(n.relation)} as select * from (\n${firstVersionsSql(d, n, queryCols)}\n) as __vigil_empty where 1 = 0`);
+  return { message: 'no rows, --empty', rows: 0 };
+}
+
 async function snapshotRun(adapter: Adapter, node: SnapshotNode): Promise<SnapshotResult> {
   const d = adapter.dialect;
   // a configured column the query does not have would fail a run (a check column only the
   // second): refused before anything is written
   const queryCols = await queryColumns(adapter, node);
-  const problem = missingColumns(node, pieces(d, node).keys, queryCols.map((c) => c.name), 'its query');
+  const problem = missingColumns(node, pieces(d, node).keys, queryCols.map((c) => c.name), 'its query') ?? snapshotColumnsSelected(node, queryCols.map((c) => c.name));
   if (problem) throw new WarehouseError(problem, '');
   const n = spelledAsQuery(node, queryCols.map((c) => c.name));
   const { q, keys } = pieces(d, n, queryCols);
@@ -436,6 +456,18 @@ function missingColumns(n: SnapshotNode, keys: string[], cols: string[], of: str
     return `${key} '${c}' is not a column of ${of}${hint ? ` — did you mean '${hint}'?` : ''}`;
   });
   return `snapshot '${n.name}': ${said.join('; ')} (its columns: ${cols.join(', ')})`;
+}
+
+/**
+ * The query's columns named like the snapshot's own (`dbt_valid_from`... in any case: a snapshot
+ * of a snapshot, `select *`), said: the table cannot hold both (DuckDB's first run named the
+ * snapshot's `dbt_valid_from_1` and kept the query's as the versions' columns, every later run
+ * failing "already exists"; Postgres' failed "specified more than once").
+ */
+function snapshotColumnsSelected(n: SnapshotNode, cols: string[]): string | undefined {
+  const clash = cols.filter((c) => SNAPSHOT_COLUMNS.includes(c.toLowerCase()));
+  if (!clash.length) return undefined;
+  return `snapshot '${n.name}': its query selects ${clash.join(', ')}, named like the column${clash.length === 1 ? '' : 's'} the snapshot adds (${SNAPSHOT_COLUMNS.join(', ')}): nothing was written; select ${clash.length === 1 ? 'it' : 'them'} under another name (${clash[0]} as source_${clash[0].toLowerCase()}) or leave ${clash.length === 1 ? 'it' : 'them'} out`;
 }
 
 /** A key of a row the refusals read (its columns k0, k1...): `3`, or `(3, a)` for a key of several columns. */

@@ -46,6 +46,17 @@ export function seedDecimal(spelled: string): DecimalType | undefined {
   return m ? { precision: Number(m[1]), scale: m[2] === undefined ? 0 : Number(m[2]) } : undefined;
 }
 
+/**
+ * The length limit of a column_types `varchar(32)`, `char(3)`, `character varying(10)`,
+ * `string(5)` (BigQuery's); undefined for any other type. The column loads as text; a longer
+ * value is refused at its line, as the warehouse that keeps the limit (Postgres, BigQuery)
+ * refuses it in dbt's load.
+ */
+export function seedTextLength(spelled: string): number | undefined {
+  const m = /^\s*(?:varchar|char|character(?:\s+varying)?|string)\s*\(\s*(\d+)\s*\)\s*$/i.exec(spelled);
+  return m ? Number(m[1]) : undefined;
+}
+
 /** A decimal type as column_types spells it. */
 const decimalName = (d: DecimalType) => `decimal(${d.precision},${d.scale})`;
 
@@ -621,6 +632,17 @@ function givenSeedDecimals(names: string[], config: SeedConfig): Array<DecimalTy
   return given;
 }
 
+/** The length limits column_types gives a seed's text columns (`names`, as seedColumnName names them), by index. */
+function givenSeedLengths(names: string[], config: SeedConfig): Array<{ max: number; spelled: string } | undefined> {
+  const given: Array<{ max: number; spelled: string } | undefined> = names.map(() => undefined);
+  for (const [col, spelled] of Object.entries(config.column_types ?? {})) {
+    const idx = names.indexOf(seedColumnName(col, config));
+    const max = seedTextLength(spelled);
+    if (idx >= 0 && max !== undefined) given[idx] = { max, spelled: spelled.trim() };
+  }
+  return given;
+}
+
 /**
  * A seed's columns with the types `vigil seed` loads them as: column_types, else inferred from
  * every value (parseSeed). A file that would not load: its header's names, typed by column_types
@@ -672,6 +694,7 @@ export function parseSeed(input: string | Buffer, config: SeedConfig = {}, opts:
   for (const p of checkColumnTypes(header, config)) problems.push({ line: headerLine, message: p.message, hint: p.hint });
   const given = givenSeedTypes(names, config);
   const exact = givenSeedDecimals(names, config);
+  const lengths = givenSeedLengths(names, config);
   if (problems.length) return problems;
 
   // per column: candidate types still possible, types a value was not canonical for; a NULL
@@ -703,7 +726,16 @@ export function parseSeed(input: string | Buffer, config: SeedConfig = {}, opts:
         }
         const t = given[c];
         if (t) {
-          if (t === 'string') return;
+          if (t === 'string') {
+            const limit = lengths[c];
+            if (limit) {
+              // (characters, as varchar(n) counts them)
+              const v = fieldText(b, start, end, escaped);
+              const chars = [...v].length;
+              if (chars > limit.max) bad = { line: 0, column: c + 1, message: `column '${header[c]}' is ${limit.spelled} (column_types) but this row has '${chars > 40 ? [...v].slice(0, 39).join('') + '…' : v}', ${chars} characters`, hint: `widen it (varchar(${chars}) or more), or make the column text` };
+            }
+            return;
+          }
           const v = fieldText(b, start, end, escaped, t !== 'json');
           const dec = exact[c];
           if (dec) {

@@ -662,6 +662,47 @@ describe('vigil snapshot', () => {
     expect(bad.stderr).not.toContain('snapshot keys:');
   });
 
+  it("vigil build --empty leaves a snapshot's history as it is (was: a snapshot of a model built empty, with hard_deletes: invalidate, closed every current version, as dbt-adapters#1329); one not built yet is made with its columns and no rows, filled by the next run", () => {
+    const dir = makeProject({
+      'seeds/customers.csv': STATES[0],
+      'models/stg_customers.sql': "{{ config(materialized='table') }}\nselect id, name from {{ ref('customers') }}",
+      'snapshots/s.sql': "{% snapshot cust_inv %}\n{{ config(unique_key='id', strategy='check', check_cols=['name'], hard_deletes='invalidate') }}\nselect id, name from {{ ref('stg_customers') }}\n{% endsnapshot %}\n{% snapshot cust_src %}\n{{ config(unique_key='id', strategy='check', check_cols=['name']) }}\nselect id, name from {{ ref('customers') }}\n{% endsnapshot %}\n",
+    });
+    dirs.push(dir);
+    const counts = (name: string) => vigil(dir, ['show', '--inline', `select count(*) as n, count(*) filter (where dbt_valid_to is null) as cur from {{ ref('${name}') }}`, '--output', 'csv']).stdout.trim();
+    const first = vigil(dir, ['build']);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    expect(counts('cust_inv')).toBe('n,cur\n3,3');
+    writeFileSync(join(dir, 'seeds/customers.csv'), STATES[1]);
+    const empty = vigil(dir, ['build', '--empty']);
+    expect(empty.code, empty.stdout + empty.stderr).toBe(0);
+    expect(empty.stdout).toMatch(/cust_inv \(history kept, --empty: no version added or closed\)/);
+    expect(counts('cust_inv')).toBe('n,cur\n3,3');
+    // nor a snapshot of what --empty does not empty (a seed loads whole): a CI check writes no history
+    expect(counts('cust_src')).toBe('n,cur\n3,3');
+    // a snapshot built first under --empty: its columns, no rows; the next run versions every row
+    writeFileSync(join(dir, 'snapshots/n.sql'), "{% snapshot cust_new %}\n{{ config(unique_key='id', strategy='check', check_cols=['name']) }}\nselect id, name from {{ ref('customers') }}\n{% endsnapshot %}\n");
+    const fresh = vigil(dir, ['build', '--empty', '-s', 'cust_new']);
+    expect(fresh.code, fresh.stdout + fresh.stderr).toBe(0);
+    expect(counts('cust_new')).toBe('n,cur\n0,0');
+    const next = vigil(dir, ['build']);
+    expect(next.code, next.stdout + next.stderr).toBe(0);
+    expect(counts('cust_new')).toBe('n,cur\n3,3');
+    expect(counts('cust_inv')).toBe('n,cur\n5,3');
+  });
+
+  it("DuckDB: a snapshot whose query selects a column named like one it adds (a snapshot of a snapshot) is refused before anything is written (was: its first run named the snapshot's own columns dbt_valid_from_1..., the query's taken for the versions', every later run failing 'already exists')", () => {
+    const dir = makeProject({
+      'seeds/customers.csv': STATES[0],
+      'snapshots/s.sql': "{% snapshot cust %}\n{{ config(unique_key='id', strategy='check', check_cols=['name']) }}\nselect id, name from {{ ref('customers') }}\n{% endsnapshot %}\n{% snapshot cust_hist %}\n{{ config(unique_key='dbt_scd_id', strategy='check', check_cols='all') }}\nselect * from {{ ref('cust') }}\n{% endsnapshot %}\n",
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['build']);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout).toContain("snapshot 'cust_hist': its query selects dbt_valid_from, dbt_valid_to, dbt_updated_at, dbt_scd_id, named like the columns the snapshot adds");
+    expect(vigil(dir, ['show', '--inline', "select count(*) as n from information_schema.tables where table_name = 'cust_hist'", '--output', 'csv']).stdout.trim()).toBe('n\n0');
+  });
+
   it("a SQL snapshot's properties YAML (as dbt's): description, columns and their tests run after it; an entry naming no block, or with config:, is an error at its line", () => {
     const dir = makeProject({
       'seeds/customers.csv': STATES[0],
