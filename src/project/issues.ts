@@ -75,6 +75,11 @@ export function explainIssues(schema: unknown, value: unknown, issues: ReadonlyA
     let message = issue.message;
     // a key left out: said as such (zod: "Invalid input: expected string, received undefined")
     if (issue.code === 'invalid_type' && / received undefined$/.test(message)) message = `is required (${KIND_WORDS[String((issue as { expected?: string }).expected)] ?? (issue as { expected?: string }).expected})`;
+    // `{amount: numeric(10,2)}`: in a { } mapping the comma ended the value, leaving a key `2)`
+    // with no value — said, with the fix (was only "expected string, received null" at `2)`)
+    const last = issue.path.at(-1);
+    if (issue.code === 'invalid_type' && / received null$/.test(message) && typeof last === 'string' && /^[^(]*\)\s*$/.test(last))
+      message += ` — '${last}' is the end of a value a comma cut in two: in a { } mapping a comma ends the value, so quote it ('numeric(10,2)')`;
     // a choice (an enum, a union's `type:`): its values; zod's "Invalid discriminator value" gave no did-you-mean
     const values = issue.code === 'invalid_value' ? (issue as { values?: unknown[] }).values : issue.code === 'invalid_union' && (issue as { discriminator?: string }).discriminator ? (issue as { options?: unknown[] }).options : undefined;
     if (Array.isArray(values)) {
