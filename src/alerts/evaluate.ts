@@ -38,6 +38,8 @@ export interface CompiledRule extends LoadedRule {
   sql?: string;
   /** Why the query did not compile (evaluate then raises the rule's error instance). */
   compileError?: string;
+  /** The live PII its query reads (check/pii-lineage.ts): the values its warehouse errors quote are masked. */
+  piiReads?: string[];
 }
 
 export interface EvalContext {
@@ -220,7 +222,10 @@ async function fetchRule(ctx: EvalContext, r: CompiledRule, at: Date): Promise<F
     const rows = await withTimeout(fetchRows(ctx.adapter, r, at, ctx.sources), durationMs(r.rule.timeout), 'the query');
     return { kind: 'rows', rows, seconds: seconds() };
   } catch (e) {
-    return { kind: 'error', error: redact((e as Error).message.split('\n').slice(0, 3).join(' ')).slice(0, 500), seconds: seconds() };
+    // (masked before the error reaches the state, the error instance's notifications and the history)
+    const { redactedError } = await import('../check/pii-lineage.js');
+    const message = redactedError((e as Error).message, r.piiReads, r.sql ? [r.sql] : []);
+    return { kind: 'error', error: redact(message.split('\n').slice(0, 3).join(' ')).slice(0, 500), seconds: seconds() };
   }
 }
 

@@ -94,6 +94,8 @@ export interface QueryPii {
    * undefined when its SQL did not parse
    */
   relations?: string[];
+  /** the live PII it reads, by label, whatever its columns show: its warehouse errors are masked (redactedError) */
+  reads?: string[];
 }
 type Location = ReturnType<ColumnLocator>;
 
@@ -110,12 +112,14 @@ export async function piiLineage(
   manifest: Manifest,
   dialect: Dialect,
   opts: { where?: ColumnLocator; root?: string; queries?: PiiQuery[]; relations?: boolean; everyModel?: boolean },
-): Promise<{ diagnostics: Diagnostic[]; queries: Map<string, QueryPii>; live: Map<string, Map<string, string>> }> {
+): Promise<{ diagnostics: Diagnostic[]; queries: Map<string, QueryPii>; live: Map<string, Map<string, string>>; reading: Map<string, string[]> }> {
   const queries = opts.queries ?? [];
   const out = new Map<string, QueryPii>();
   const live = new Map<string, Map<string, string>>();
+  // by model or snapshot: the live PII its SQL reads (whatever it publishes), for its warehouse errors
+  const reading = new Map<string, string[]>();
   const pii = hasPii(manifest);
-  if ((!pii && !(opts.relations && queries.length)) || (!opts.where && !opts.everyModel && !queries.length)) return { diagnostics: [], queries: out, live };
+  if ((!pii && !(opts.relations && queries.length)) || (!opts.where && !opts.everyModel && !queries.length)) return { diagnostics: [], queries: out, live, reading };
   const where: ColumnLocator = opts.where ?? (() => ({ file: '' }));
   const root = opts.root;
   const { columnLineage, relationResolver, companionOf, companionModel } = await import('../docs/column-lineage.js');
@@ -226,6 +230,15 @@ export async function piiLineage(
   }
   const ds: Diagnostic[] = [];
   /**
+   * The live PII read by the ephemeral models and views a node reads (their SQL runs in its query:
+   * a warehouse error there is the reader's), whatever they publish: its warehouse errors may quote it.
+   */
+  const inlined = (id: string, dependsOn: string[]): string[] =>
+    reads(id, dependsOn).flatMap((p) => {
+      const n = manifest.nodes[builtBy(p)];
+      return n?.resource_type === 'model' && (!n.relation || n.config.materialized === 'view' || p !== n.unique_id) ? (reading.get(n.unique_id) ?? []) : [];
+    });
+  /**
    * A column of a source, seed or snapshot that its YAML does not declare, named like prompt or
    * response content: PII by its name (docs/governance.md#policies), stored and read as it is (a
    * seed's CSV header, a source's undeclared column): live under any name a model gives it. (A
@@ -258,6 +271,8 @@ export async function piiLineage(
   for (const m of models) {
     const l = lineage.get(m.unique_id);
     const readsLive = reads(m.unique_id, m.depends_on).filter((p) => live.has(p));
+    const readsPii = [...readsLive.flatMap((p) => [...live.get(p)!.values()]), ...inlined(m.unique_id, m.depends_on)];
+    if (readsPii.length) reading.set(m.unique_id, [...new Set(readsPii)]);
     if (!l) continue;
     const declared = new Map(m.columns.map((c) => [c.name.toLowerCase(), c]));
     const u = { derived: new Map<string, string>(), declared, masks: m.resource_type === 'model' && !!m.relation } as NonNullable<ReturnType<typeof unknown.get>>;
@@ -361,6 +376,7 @@ export async function piiLineage(
       unknown: new Set(),
       diagnostics: [],
       relations: l && !l.error ? [...(relations.get(q.id) ?? [])] : undefined,
+      reads: [...new Set([...readsLive, ...inlined(q.id, q.depends_on)])],
     };
     for (const col of l?.columns ?? []) {
       const from = [...new Set(liveFrom(col))];
@@ -395,7 +411,7 @@ export async function piiLineage(
     }
     diagnostics.push(...r.diagnostics);
   }
-  return { diagnostics, queries: out, live };
+  return { diagnostics, queries: out, live, reading };
 }
 
 /** Every node `ids` read by ref() and source(), through any chain (the ids too). */
@@ -431,4 +447,57 @@ export function maskedSample<R extends Record<string, unknown>>(rows: R[], pii: 
     for (const c of cols) if (o[c] !== null && o[c] !== undefined) o[c] = MASK_TEXT;
     return o as R;
   });
+}
+
+/** Quoted text after these words names something of the schema or the SQL (`column "emial"`), not a value. */
+const NAMES_BEFORE = /\b(?:relation|column|columns|constraint|table|schema|type|function|index|role|database|sequence|view|catalog|extension|operator|collation|cursor|parameter|setting|specifier|macro|alias|field|name|mean|unique_key|partition_by|roles)\s*$/i;
+
+/**
+ * A warehouse's error of a node (a model, snapshot, seed, test, alert or tile query) that reads
+ * live PII (`reads`: its labels, piiLineage's `reading` or QueryPii.reads), with the values the
+ * warehouse quoted from the data masked (docs/governance.md#warehouse-errors): a quoted literal
+ * (`'111-22-3333'`, `"a@x.com"`) becomes `'****' (11 characters)`, Postgres' `Key (email)=(...)` and
+ * `Failing row contains (...)` hold `****`, and the value where else the message repeats it. Kept:
+ * what names the schema (`column "emial"`, `constraint "t_pkey"`, after those words), text the
+ * node's SQL holds itself (`sql`: a format, a literal of its own), and the SQL lines (`LINE 2:`).
+ * A node that reads no PII keeps its error as it is.
+ */
+export function redactedError(message: string, reads: string[] | undefined, sql: string[] = []): string {
+  if (!reads?.length) return message;
+  const text = sql.join('\n').replace(/"/g, '').toLowerCase();
+  const inSql = (v: string): boolean => {
+    const l = v.toLowerCase();
+    for (let i = text.indexOf(l); i >= 0; i = text.indexOf(l, i + 1)) {
+      if (!/\w/.test(text[i - 1] ?? '') && !/\w/.test(text[i + l.length] ?? '')) return true;
+    }
+    return false;
+  };
+  const values = new Set<string>();
+  const hide = (v: string): string => {
+    if (v.trim()) values.add(v);
+    return `****`;
+  };
+  const sized = (q: string, v: string) => `${q}****${q} (${[...v].length} character${[...v].length === 1 ? '' : 's'})`;
+  const lines = message.split('\n').map((line) => {
+    // the SQL, a caret under it, the names the warehouse suggests (DuckDB's `Candidate bindings:
+    // "name", "ssn"`, Postgres' `HINT: Perhaps you need a different "datestyle" setting.`)
+    if (/^\s*(LINE \d+:|\^\s*$|Candidate bindings:|HINT:)/.test(line)) return line;
+    line = line
+      .replace(/(\bKey \([^)]*\)=\()(.*)(\)(?= already exists| is (?:not present|still referenced|duplicated)| conflicts with))/, (_m, a: string, v: string, b: string) => `${a}${hide(v)}${b}`)
+      .replace(/(\bFailing row contains \()(.*)(\))/, (_m, a: string, v: string, b: string) => `${a}${hide(v)}${b}`);
+    return line.replace(/'((?:[^'\n]|'')*)'|"((?:[^"\n]|"")*)"/g, (m: string, single: string | undefined, double: string | undefined, at: number, whole: string) => {
+      const q = single !== undefined ? "'" : '"';
+      const v = (single ?? double ?? '').replace(q === "'" ? /''/g : /""/g, q);
+      if (!v || v === '****' || NAMES_BEFORE.test(whole.slice(0, at)) || inSql(v)) return m;
+      // DuckDB's `Duplicate key "email: a@x.com"`: the column stays
+      const keyed = /^key\s*$/i.test(whole.slice(Math.max(0, at - 4), at)) ? /^((?:[^:,]+: )?)(.*)$/.exec(v) : null;
+      values.add(keyed ? keyed[2] : v);
+      return keyed ? `${q}${keyed[1]}****${q} (${[...keyed[2]].length} characters)` : sized(q, v);
+    });
+  });
+  // the value where the message shows it again (DuckDB's strptime echoes it on its own line)
+  const again = [...values].filter((v) => v.length >= 3 && !inSql(v)).sort((a, b) => b.length - a.length);
+  const out = lines.map((line) => (/^\s*LINE \d+:/.test(line) ? line : again.reduce((l, v) => l.split(v).join('****'), line)));
+  const changed = out.join('\n') !== message;
+  return changed ? `${out.join('\n')}\n    (values the warehouse quoted are masked: it reads PII — ${reads.slice(0, 3).join(', ')}${reads.length > 3 ? `, and ${reads.length - 3} more` : ''})` : message;
 }

@@ -81,6 +81,8 @@ export async function setupAlerts(o: Common, targetOverride?: { files: ProjectFi
   // the PII check of the alert queries (docs/governance.md): a column carrying PII unmasked would
   // reach the notifications. Tolerated, that rule's query is not run: an error instance says why
   const leaks = new Map<string, Diagnostic[]>();
+  // the live PII each rule's query reads: the values its warehouse errors quote are masked (evaluate.ts)
+  const piiReads = new Map<string, string[]>();
   const { piiLineage, hasPii } = await import('../check/pii-lineage.js');
   if (opts.pii !== false && hasPii(result.manifest)) {
     const { dialectOf } = await import('../adapters/index.js');
@@ -89,6 +91,7 @@ export async function setupAlerts(o: Common, targetOverride?: { files: ProjectFi
     const errors = pii.diagnostics.filter((x) => x.severity === 'error');
     if (errors.length && !opts.tolerate) throw new ProjectError(errors);
     for (const [id, q] of pii.queries) {
+      if (q.reads?.length) piiReads.set(id.slice('alert.'.length), q.reads);
       const es = q.diagnostics.filter((x) => x.severity === 'error');
       if (!es.length) continue;
       leaks.set(id.slice('alert.'.length), es);
@@ -102,7 +105,7 @@ export async function setupAlerts(o: Common, targetOverride?: { files: ProjectFi
       if (leak) return { ...r, sql: undefined, compileError: `its query carries PII unmasked: ${leak.map((d) => `${d.file}:${d.line}:${d.column}: ${d.message}`).join('; ')}` };
       const sql = r.queryText ? result.queries[r.rule.name]?.sql : undefined;
       const errs = [...tolerated].filter((d) => inRule(r, d));
-      return { ...r, sql, compileError: r.queryText && sql === undefined ? `its query does not compile: ${errs.map((d) => `${d.file}:${d.line}:${d.column}: ${d.message}`).join('; ') || 'see vigil alerts check'}` : undefined };
+      return { ...r, sql, piiReads: piiReads.get(r.rule.name), compileError: r.queryText && sql === undefined ? `its query does not compile: ${errs.map((d) => `${d.file}:${d.line}:${d.column}: ${d.message}`).join('; ') || 'see vigil alerts check'}` : undefined };
     });
   return { files, alerts, result, target: result.target, rules, notes };
 }

@@ -60,7 +60,7 @@ type TilesPii = Record<string, Diagnostic[]>;
  * is written into the site, its PNGs and the BI exports, where nothing masks it. Nothing to do
  * in a project that marks no PII.
  */
-async function tilesPii(c: { files: ProjectFiles; result: CompileResult; target: ResolvedTarget }, ds: CompiledDashboard[]): Promise<TilesPii> {
+async function tilesPii(c: { files: ProjectFiles; result: CompileResult; target: ResolvedTarget }, ds: CompiledDashboard[], reads?: Record<string, string[]>): Promise<TilesPii> {
   const { piiLineage, hasPii } = await import('../check/pii-lineage.js');
   if (!ds.length || !hasPii(c.result.manifest)) return {};
   const [{ dashboardPiiQueries }, { dialectOf }] = await Promise.all([import('../dashboards/compile-dashboards.js'), import('../adapters/index.js')]);
@@ -69,6 +69,12 @@ async function tilesPii(c: { files: ProjectFiles; result: CompileResult; target:
   const { queries } = await piiLineage(c.result.manifest, dialect, { root: c.files.root, queries: [...of.keys()] });
   const out: TilesPii = {};
   for (const [q, name] of of) for (const d of queries.get(q.id)?.diagnostics ?? []) (out[name] ??= []).push(d);
+  // by model: the live PII a tile's (or raw-rows page's) query of it reads, view or not (the values its warehouse errors quote are masked: TileQueries)
+  if (reads) for (const q of of.keys()) {
+    const r = queries.get(q.id)?.reads;
+    const model = c.result.manifest.nodes[q.depends_on[0]];
+    if (r?.length && model) reads[model.name] = r;
+  }
   return out;
 }
 
@@ -90,10 +96,12 @@ interface DashboardsSnapshot {
   warnings: string[];
   /** the PII check of every dashboard's tiles, applied to those a render selects */
   pii: TilesPii;
+  /** by model: the live PII its tiles' queries read (TileQueries masks the values their errors quote) */
+  piiReads: Record<string, string[]>;
 }
 
 /** The compiled dashboards: from the snapshot while nothing they depend on changed, else compiled (and a snapshot kept). */
-async function compiledForRender(o: Common): Promise<{ files: ProjectFiles; target: ResolvedTarget; dashboards: CompiledDashboard[]; pii: TilesPii }> {
+async function compiledForRender(o: Common): Promise<{ files: ProjectFiles; target: ResolvedTarget; dashboards: CompiledDashboard[]; pii: TilesPii; piiReads: Record<string, string[]> }> {
   const { findProjectRoot } = await import('../project/paths.js');
   const { readSnapshot } = await import('../project/snapshot.js');
   const root = findProjectRoot(o.projectDir);
@@ -102,13 +110,14 @@ async function compiledForRender(o: Common): Promise<{ files: ProjectFiles; targ
   if (snap && p) {
     for (const w of snap.warnings) err(w);
     someDashboards(snap.dashboards, p.files.paths);
-    return { files: p.files, target: p.target, dashboards: snap.dashboards, pii: snap.pii };
+    return { files: p.files, target: p.target, dashboards: snap.dashboards, pii: snap.pii, piiReads: snap.piiReads };
   }
   // compiling: loaded here, a render answered from the snapshot needs neither the YAML readers nor the compiler
   const { compileForCommand } = await import('./commands.js');
   const c = compileForCommand(o, { writeArtifacts: false, snapshot: true });
   // every dashboard's, whichever a render selects: the snapshot answers the next ones
-  const pii = await tilesPii(c, c.result.dashboards);
+  const piiReads: Record<string, string[]> = {};
+  const pii = await tilesPii(c, c.result.dashboards, piiReads);
   await keepSnapshot('dashboards', c, o, c.snapshot, (): DashboardsSnapshot => ({
     project: c.files.project,
     paths: c.files.paths,
@@ -116,9 +125,10 @@ async function compiledForRender(o: Common): Promise<{ files: ProjectFiles; targ
     target: keptTarget(c.target),
     warnings: c.result.diagnostics.filter((x) => x.severity === 'warn').map(formatDiagnostic),
     pii,
+    piiReads,
   }));
   someDashboards(c.result.dashboards, c.files.paths);
-  return { files: c.files, target: c.target, dashboards: c.result.dashboards, pii };
+  return { files: c.files, target: c.target, dashboards: c.result.dashboards, pii, piiReads };
 }
 
 
@@ -366,17 +376,21 @@ export class TileQueries {
   /** Queries run, and tiles answered by one run before. */
   queries = 0;
   reused = 0;
-  /** `past`: `at` is a moment before the render (--at): said with each result (TileData.past). */
+  /**
+   * `past`: `at` is a moment before the render (--at): said with each result (TileData.past).
+   * `piiReads`: by model, the live PII its queries read: the values their errors quote are masked.
+   */
   constructor(
     private readonly adapter: Adapter,
     private readonly at: Date,
     private readonly past = false,
+    private readonly piiReads: Record<string, string[]> = {},
   ) {
     this.run = limiter(adapter.maxConcurrency);
   }
 
   /** `countFrom`: countSql runs only when the rows reach this many (its limit): fewer are all there are. */
-  get(t: Pick<CompiledDashboard['tabs'][number]['tiles'][number], 'sql' | 'previousSql' | 'syncState' | 'countSql'> & { countFrom?: number }): Promise<TileData> {
+  get(t: Pick<CompiledDashboard['tabs'][number]['tiles'][number], 'sql' | 'previousSql' | 'syncState' | 'countSql'> & { countFrom?: number; model?: string }): Promise<TileData> {
     const key = `${t.sql}\u0000${t.previousSql ?? ''}\u0000${t.countSql ?? ''}`;
     const known = this.cache.get(key);
     if (known) {
@@ -385,6 +399,7 @@ export class TileQueries {
     }
     this.queries++;
     const { adapter, at, past } = this;
+    const reads = t.model === undefined ? undefined : this.piiReads[t.model];
     const read = { at: at.toISOString(), ...(past ? { past } : {}) };
     const p = this.run(async (): Promise<TileData> => {
       const t0 = performance.now();
@@ -399,7 +414,9 @@ export class TileQueries {
         const total = counted ? Number(counted[0]?.n ?? Object.values(counted[0] ?? {})[0]) : undefined;
         return { ok: true, rows, previous: prev?.[0], seconds: (performance.now() - t0) / 1000, ...read, ...(total !== undefined && Number.isFinite(total) ? { total } : {}) };
       } catch (e) {
-        return { ok: false, error: redact((e as Error).message.split('\n')[0]) };
+        // (written into the page: the values it quotes masked when the model's query reads PII, check/pii-lineage.ts)
+        const { redactedError } = await import('../check/pii-lineage.js');
+        return { ok: false, error: redact(redactedError((e as Error).message, reads, [t.sql, t.previousSql ?? '', t.countSql ?? '']).split('\n')[0]) };
       }
     });
     this.cache.set(key, p);
@@ -432,10 +449,10 @@ export interface SiteWalk {
  * (site.register). `onTile` gets each tile's result as it arrives (the render draws it then,
  * while the other queries still run). The adapter is left open.
  */
-export async function walkSite(ds: CompiledDashboard[], site: Site, adapter: Adapter, at: Date, onTile?: (d: CompiledDashboard, file: string, ct: Tile, x: TileData) => void, past = false): Promise<SiteWalk> {
+export async function walkSite(ds: CompiledDashboard[], site: Site, adapter: Adapter, at: Date, onTile?: (d: CompiledDashboard, file: string, ct: Tile, x: TileData) => void, past = false, piiReads: Record<string, string[]> = {}): Promise<SiteWalk> {
   const { compileTileWithFilters } = await import('../dashboards/tile-sql.js');
   const { rawRowsSql, rawRowsCountSql } = await import('../dashboards/raw-rows.js');
-  const q = new TileQueries(adapter, at, past);
+  const q = new TileQueries(adapter, at, past, piiReads);
   const data = new Map<string, Map<string, TileData>>();
   const pending: Array<Promise<unknown>> = [];
   const warnings: string[] = [];
@@ -462,7 +479,7 @@ export async function walkSite(ds: CompiledDashboard[], site: Site, adapter: Ada
     const r: SiteWalk['raws'][number] = { page, d, ct, sql: rawRowsSql(ct.rawRows!, page.values, adapter.dialect) };
     raws.push(r);
     // (and counted: the page says how many rows there are beyond its limit)
-    pending.push(q.get({ sql: r.sql, countSql: rawRowsCountSql(ct.rawRows!, page.values, adapter.dialect), countFrom: ct.rawRows!.limit }).then((x) => (r.data = x)));
+    pending.push(q.get({ sql: r.sql, countSql: rawRowsCountSql(ct.rawRows!, page.values, adapter.dialect), countFrom: ct.rawRows!.limit, model: ct.rawRows!.model }).then((x) => (r.data = x)));
   };
   for (const d of ds) {
     for (const tab of d.tabs) {
@@ -506,7 +523,7 @@ export async function renderQueries(o: Common & { at?: string }): Promise<{ conc
     return query(sql, params);
   }) as Adapter['query'];
   try {
-    await walkSite(ds, new Site(ds, undefined), adapter, parseAt(o.at));
+    await walkSite(ds, new Site(ds, undefined), adapter, parseAt(o.at), undefined, false, c.piiReads);
   } finally {
     await adapter.close();
   }
@@ -608,7 +625,7 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
         p.catch(() => undefined); // (thrown by the Promise.all below, once the queries are done)
         drawing.push(p);
       }
-    }, past);
+    }, past, c.piiReads);
     await Promise.all(drawing);
     colors.assign(fresh);
     for (const draw of last) draw();

@@ -564,9 +564,11 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
   // a failing test's sample masks the columns carrying PII (docs/governance.md), and so does a
   // failing unit test's diff of the rows its model read from the warehouse (docs/models.md): the
   // PII lineage of the run's tests and unit tests, traced once, at the first failure
-  let testPii: Promise<Map<string, QueryPii> | undefined> | undefined;
-  const piiOf = async (n: TestNode | UnitTestNode): Promise<QueryPii | undefined> => {
-    testPii ??= (async () => {
+  // and a failed node's warehouse error masks the values it quotes when the node reads live PII
+  // (redactedError): the lineage of every model too, traced once, at the first failure of either
+  let runPii: Promise<Awaited<ReturnType<typeof import('../check/pii-lineage.js').piiLineage>> | undefined> | undefined;
+  const lineageOfRun = () =>
+    (runPii ??= (async () => {
       const { piiLineage } = await import('../check/pii-lineage.js');
       const tests = nodes.filter((t): t is TestNode | UnitTestNode => t.resource_type === 'test' || t.resource_type === 'unit_test');
       // a unit test reads its givens (CTEs of its SQL), not its model's parents: what it reads by name is what it reads
@@ -574,11 +576,28 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
       // (a plan of unit tests alone opens no warehouse: they were compiled in the dialect of the engine they run on)
       const unit = tests.find((t): t is UnitTestNode => t.resource_type === 'unit_test');
       const dialect = adapter?.dialect ?? (await import('../adapters/index.js')).dialectOf(unit?.engine);
-      return (await piiLineage(manifest, dialect, { root: opts.root, queries, relations: !!unit })).queries;
-    })().catch(() => undefined);
-    const all = await testPii;
+      return await piiLineage(manifest, dialect, { root: opts.root, queries, relations: !!unit, everyModel: true });
+    })().catch(() => undefined));
+  const piiOf = async (n: TestNode | UnitTestNode): Promise<QueryPii | undefined> => {
+    const all = await lineageOfRun();
     // not traced (the lineage failed): every column may hold PII
-    return all ? all.get(n.unique_id) : { live: new Map(), traced: new Set(), unseen: ['(the PII lineage of the tests failed)'], unknown: new Set(), diagnostics: [] };
+    return all ? all.queries.get(n.unique_id) : { live: new Map(), traced: new Set(), unseen: ['(the PII lineage of the tests failed)'], unknown: new Set(), diagnostics: [], reads: ['(the PII lineage of the run failed)'] };
+  };
+  /** A failed node's result, the values its warehouse error quotes masked when it reads live PII (docs/governance.md#warehouse-errors). */
+  const withoutPii = async (r: NodeResult, n: PlanNode): Promise<NodeResult> => {
+    if (r.status !== 'error') return r;
+    const { hasPii, redactedError } = await import('../check/pii-lineage.js');
+    const { isPii } = await import('../compile/masking.js');
+    if (!hasPii(manifest)) return r;
+    let reads: string[] | undefined;
+    if (n.resource_type === 'test' || n.resource_type === 'unit_test') reads = (await piiOf(n))?.reads;
+    else {
+      const all = await lineageOfRun();
+      const own = n.columns.filter((c) => isPii(c)).map((c) => `${n.name}.${c.name}`);
+      reads = [...(!all ? ['(the PII lineage of the run failed)'] : n.resource_type === 'seed' ? [...(all.live.get(n.unique_id)?.values() ?? [])] : (all.reading.get(n.unique_id) ?? [])), ...own];
+    }
+    const sql = n.resource_type === 'model' ? [n.compiled_sql, n.compiled_sql_incremental, n.unmasked_sql, ...(n.pre_hooks ?? []), ...(n.post_hooks ?? [])].map((x) => (typeof x === 'string' ? x : x?.sql)) : n.resource_type === 'seed' ? [] : [n.compiled_sql];
+    return { ...r, message: redactedError(r.message, [...new Set(reads)], sql.filter((x): x is string => !!x)) };
   };
 
   const runTest = async (n: TestNode): Promise<NodeResult> => {
@@ -638,7 +657,7 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
           continue;
         }
         inFlight++;
-        void (n.resource_type === 'model' ? runModel(n) : n.resource_type === 'seed' ? runSeed(n) : n.resource_type === 'snapshot' ? runSnap(n) : n.resource_type === 'unit_test' ? runUnit(n) : runTest(n)).then((r) => {
+        void (n.resource_type === 'model' ? runModel(n) : n.resource_type === 'seed' ? runSeed(n) : n.resource_type === 'snapshot' ? runSnap(n) : n.resource_type === 'unit_test' ? runUnit(n) : runTest(n)).then((r) => withoutPii(r, n).catch(async () => ({ ...r, message: (await import('../check/pii-lineage.js')).redactedError(r.message, ['(its PII lineage failed)']) }))).then((r) => {
           inFlight--;
           report(r, n);
           if (opts.failFast && (r.status === 'error' || r.status === 'fail')) stop = true;

@@ -112,3 +112,68 @@ describe('the PII check', () => {
     expect(nodes.find((n) => n.id === 'model.fixture.tagged')!.columns.map((c) => `${c.name} ${c.how} ${c.from.map((f) => `${f.node.split('.').pop()}.${f.column}`).join(', ')}`)).toEqual(['id direct people.id', 't derived people.tier']);
   });
 });
+
+describe('PII in warehouse errors (docs/governance.md#warehouse-errors)', () => {
+  it("the values a failing model, snapshot, test or alert query reading PII gets quoted by DuckDB are masked on stdout, in run_results.json, in the alert's payload and in a dashboard page; other errors stay as they are (was: `Could not convert string '111-22-3333' to INT32` printed, kept, sent to Slack and published)", () => {
+    const dir = makeProject({
+      'seeds/people.csv': 'id,name,ssn\n1,Ann,111-22-3333\n',
+      'seeds/people.yml': 'seeds:\n  - name: people\n    columns:\n      - name: ssn\n        meta: { pii: true }\n',
+      'models/cast_ssn.sql': "{{ config(materialized='table') }}\nselect id, cast(ssn as int) as n from {{ ref('people') }}\n",
+      // a view reads it as its readers query it: the test on it fails in its SQL
+      'models/ssn_view.sql': "select id, strptime(ssn, '%Y') as y from {{ ref('people') }}\n",
+      'models/typo.sql': "{{ config(materialized='table') }}\nselect id, emial from {{ ref('people') }}\n",
+      // reads no PII: its error keeps the value
+      'models/clean.sql': "{{ config(materialized='table') }}\nselect cast('abc-xyz' as int) as n\n",
+      'models/m.yml': 'models:\n  - name: cast_ssn\n    columns:\n      - { name: n, meta: { pii: false } }\n  - name: ssn_view\n    columns:\n      - { name: y, meta: { pii: false }, tests: [not_null] }\n',
+      'snapshots/snap.sql': "{% snapshot snap %}\n{{ config(unique_key='id', strategy='check', check_cols='all') }}\nselect id, cast(ssn as date) as d from {{ ref('people') }}\n{% endsnapshot %}\n",
+      'snapshots/snap.yml': 'snapshots:\n  - name: snap\n    columns:\n      - { name: d, meta: { pii: false } }\n',
+      'alerts/a.yaml': "alerts:\n  - name: bad_ssn\n    severity: critical\n    query: select count(*) as n from {{ ref('people') }} where cast(ssn as int) > 0\n    condition: { type: threshold, column: n, op: '>', value: 0 }\n    summary: '{{ n }}'\n",
+      'alerts/routes.yaml': 'route: { receiver: slack }\nreceivers:\n  - name: slack\n    slack: { webhook_url_env: SLACK_URL }\n',
+      'dashboards/d.json': JSON.stringify({ name: 'd', title: 'D', tabs: [{ name: 't', title: 'T', tiles: [{ id: 'k', type: 'kpi', title: 'K', model: 'ssn_view', measures: [{ column: 'y', agg: 'max', label: 'Y' }], layout: { x: 0, y: 0, w: 4, h: 2 } }] }] }),
+    });
+    dirs.push(dir);
+    const b = vigil(dir, ['build']);
+    expect(b.code, b.stdout + b.stderr).toBe(1);
+    const results = readFileSync(join(dir, 'target/run_results.json'), 'utf8');
+    expect(b.stdout + b.stderr + results).not.toContain('111-22-3333');
+    expect(b.stdout + b.stderr + results).not.toMatch(/\b3333\b/);
+    // still useful: the type, the column, the value's length, why it is masked
+    expect(b.stdout).toContain("Could not convert string '****' (11 characters) to INT32 when casting from source column ssn");
+    expect(b.stdout).toMatch(/ERROR snapshot [^\n]*snap[\s\S]*invalid date field format: "\*\*\*\*" \(11 characters\)/);
+    expect(b.stdout).toMatch(/ERROR test not_null_ssn_view_y[\s\S]*Could not parse string "\*\*\*\*" \(11 characters\) according to format specifier "%Y"/);
+    expect(b.stdout).toContain('(values the warehouse quoted are masked: it reads PII — people.ssn)');
+    // the names the warehouse gives stay
+    expect(b.stdout).toContain('Referenced column "emial" not found in FROM clause!');
+    expect(b.stdout).toMatch(/Candidate bindings: "(id|name|ssn)"/);
+    // a model that reads no PII: as the warehouse said it
+    expect(b.stdout).toContain("Could not convert string 'abc-xyz' to INT32");
+    const a = vigil(dir, ['alerts', 'evaluate', '--dry-run'], { SLACK_URL: 'http://127.0.0.1:9/hook' });
+    expect(a.stdout + a.stderr).toContain("Could not convert string '****' (11 characters) to INT32");
+    expect(a.stdout + a.stderr).not.toContain('111-22-3333');
+    // a tile over the view: its error is written into the page
+    const site = join(dir, 'site');
+    const d = vigil(dir, ['dashboards', 'render', '--out', site]);
+    expect(d.stderr).toContain('tile k: Invalid Input Error: Could not parse string "****" (11 characters)');
+    expect(d.stdout + d.stderr + readFileSync(join(site, 'd.html'), 'utf8')).not.toContain('111-22-3333');
+  });
+
+  it("masks the values of each form the warehouses quote them in, and keeps names, the node's own SQL text, and every error of a node that reads no PII", async () => {
+    const { redactedError } = await import('../../src/check/pii-lineage.js');
+    const pii = ['people.email'];
+    const sql = ["select to_date(e, 'YYYY'), strptime(e, '%Y') from t"];
+    const cases: Array<[string, string]> = [
+      ['new row for relation "t" violates check constraint "c" [SQLSTATE 23514]\nDETAIL: Failing row contains (1, a@x.com, null).', 'new row for relation "t" violates check constraint "c" [SQLSTATE 23514]\nDETAIL: Failing row contains (****).'],
+      ['duplicate key value violates unique constraint "t_e_key" [SQLSTATE 23505]\nDETAIL: Key (e)=(a@x.com) already exists.', 'duplicate key value violates unique constraint "t_e_key" [SQLSTATE 23505]\nDETAIL: Key (e)=(****) already exists.'],
+      ['Constraint Error: Duplicate key "e: a@x.com" violates unique constraint.', 'Constraint Error: Duplicate key "e: ****" (7 characters) violates unique constraint.'],
+      ['Invalid Input Error: Malformed JSON at byte 1 of input: unexpected character.  Input: "{bad json"', 'Invalid Input Error: Malformed JSON at byte 1 of input: unexpected character.  Input: "****" (9 characters)'],
+      ['invalid input syntax for type json [SQLSTATE 22P02]\nDETAIL: Token "bad" is invalid.', 'invalid input syntax for type json [SQLSTATE 22P02]\nDETAIL: Token "****" (3 characters) is invalid.'],
+      ['invalid value "a@x." for "YYYY" [SQLSTATE 22007]', 'invalid value "****" (4 characters) for "YYYY" [SQLSTATE 22007]'],
+      ["Conversion Error: Could not convert string 'it''s' to INT32", "Conversion Error: Could not convert string '****' (4 characters) to INT32"],
+      ['Invalid Input Error: Could not parse string "a@x.com" according to format specifier "%Y"\na@x.com\n^', 'Invalid Input Error: Could not parse string "****" (7 characters) according to format specifier "%Y"\n****\n^'],
+    ];
+    for (const [m, want] of cases) expect(redactedError(m, pii, sql)).toBe(`${want}\n    (values the warehouse quoted are masked: it reads PII — people.email)`);
+    for (const m of ['relation "analytics.peopl" does not exist', 'column "emial" does not exist\nHINT: Perhaps you meant to reference the column "people.email".']) expect(redactedError(m, pii, sql)).toBe(m);
+    expect(redactedError("Could not convert string 'a@x.com' to INT32", [], sql)).toBe("Could not convert string 'a@x.com' to INT32");
+  });
+});
+

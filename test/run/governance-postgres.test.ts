@@ -595,3 +595,34 @@ unit_tests:
     expect(r.stdout + r.stderr + results).not.toContain('a@x.com');
   });
 });
+
+describe('PII in warehouse errors on Postgres (docs/governance.md#warehouse-errors)', () => {
+  it("a failing model or test reading PII shows the values Postgres quotes masked — `invalid input syntax`, `Key (k)=(...)` — on stdout and in run_results.json; a model reading none keeps them (was: `invalid input syntax for type integer: \"111-22-3333\"` printed and kept)", () => {
+    const schema = uniqueSchema('gov_errors');
+    const dir = project(schema, ROLES.compliance, '', {
+      'seeds/ids.csv': 'id,ssn\n1,111-22-3333\n2,111-22-3333\n',
+      'seeds/ids.yml': 'seeds:\n  - name: ids\n    columns:\n      - { name: ssn, meta: { pii: true } }\n',
+      'models/cast_ssn.sql': "{{ config(materialized='table') }}\nselect id, cast(ssn as int) as n from {{ ref('ids') }}\n",
+      // a unique index over a copy of the PII (masked by its policy in the published relation, not in the build's error)
+      'models/ssn_keys.sql': "{{ config(materialized='table', post_hook='create unique index on {{ this }} (k)') }}\nselect ssn as k from {{ ref('ids') }}\n",
+      'models/clean.sql': "{{ config(materialized='table') }}\nselect cast('abc-xyz' as int) as n\n",
+      'models/errs.yml': 'models:\n  - name: cast_ssn\n    columns:\n      - { name: n, meta: { pii: false } }\n  - name: ssn_keys\n    columns:\n      - { name: k, policy: mask }\n',
+      'tests/ssn_dates.sql': "select id from {{ ref('ids') }} where cast(ssn as date) is null",
+    });
+    const s = vigil(dir, ['seed', '-s', 'ids'], env());
+    expect(s.code, s.stdout + s.stderr).toBe(0);
+    const r = vigil(dir, ['run', '-s', 'cast_ssn', 'ssn_keys', 'clean'], env());
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    const results = readFileSync(join(dir, 'target/run_results.json'), 'utf8');
+    expect(r.stdout + r.stderr + results).not.toContain('111-22-3333');
+    expect(r.stdout).toContain('invalid input syntax for type integer: "****" (11 characters) [SQLSTATE 22P02]');
+    expect(r.stdout).toMatch(/could not create unique index [^\n]*\n\s+DETAIL: Key \(k\)=\(\*\*\*\*\) is duplicated\./);
+    expect(r.stdout).toContain('(values the warehouse quoted are masked: it reads PII — ids.ssn)');
+    expect(r.stdout).toContain('invalid input syntax for type integer: "abc-xyz"');
+    const t = vigil(dir, ['test', '-s', 'ssn_dates'], env());
+    expect(t.code, t.stdout + t.stderr).toBe(1);
+    expect(t.stdout + t.stderr + readFileSync(join(dir, 'target/run_results.json'), 'utf8')).not.toContain('111-22-3333');
+    expect(t.stdout).toMatch(/ERROR test ssn_dates[\s\S]*"\*\*\*\*" \(11 characters\)/);
+  });
+});
+
