@@ -279,6 +279,12 @@ export interface Adapter {
   /** How many statements can usefully run at once. */
   readonly maxConcurrency: number;
   execute(sql: string, params?: SqlParam[]): Promise<void>;
+  /**
+   * Ask the warehouse to stop the statements running now, which would run on without this process
+   * (BigQuery's jobs): what was asked to stop, for people (a job id each). Absent where a statement
+   * ends with the process (DuckDB, Postgres: a session's transaction rolls back).
+   */
+  cancelRunning?(): Promise<string[]>;
   /** Run one DML statement: the rows it changed, or undefined when the warehouse does not say (absent: never says). */
   executeCounted?(sql: string, params?: SqlParam[]): Promise<number | undefined>;
   query<T extends Row = Row>(sql: string, params?: SqlParam[]): Promise<T[]>;

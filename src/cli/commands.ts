@@ -453,8 +453,23 @@ async function execute(command: 'seed' | 'snapshot' | 'run' | 'test' | 'build', 
   // lost (a caller with its own `signal`, `vigil serve`, handles the signals itself)
   const interrupt = new AbortController();
   const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+  // the warehouse once open: a second signal asks it to stop what it runs (BigQuery's jobs run on
+  // without this process) before exiting, for at most 10 s; a third exits at once
+  const live: { adapter?: Adapter; cancelling?: boolean } = {};
   const onSignal = (sig: NodeJS.Signals) => {
-    if (interrupt.signal.aborted) process.exit(SIGNAL_EXIT[sig]);
+    if (interrupt.signal.aborted) {
+      const cancel = live.cancelling ? undefined : live.adapter?.cancelRunning?.();
+      if (!cancel) process.exit(SIGNAL_EXIT[sig]);
+      live.cancelling = true;
+      const timer = new Promise<string[]>((r) => setTimeout(() => r([]), 10_000).unref());
+      void Promise.race([cancel, timer])
+        .then((ids) => {
+          for (const id of ids) err(`asked the warehouse to cancel job ${id}: a job may still complete; check it before running its model again`);
+        })
+        .catch(() => undefined)
+        .finally(() => process.exit(SIGNAL_EXIT[sig]));
+      return;
+    }
     interrupt.abort(sig);
     err(`\n${sig === 'SIGINT' ? 'interrupted' : `stopped (${sig})`}: no new node starts; waiting for the running ones (${sig === 'SIGINT' ? 'Ctrl-C' : sig} again to stop at once)`);
   };
@@ -499,6 +514,7 @@ async function execute(command: 'seed' | 'snapshot' | 'run' | 'test' | 'build', 
   let adapter: Adapter | undefined;
   try {
     adapter = needsWarehouse ? await (opening ?? open(c, Math.min(o.threads, planned.nodes.length))) : undefined;
+    live.adapter = adapter;
     const manifest = o.defer && adapter ? await deferTo(c, o, planned.nodes, adapter) : c.result.manifest;
     const s = await executeRun(manifest, adapter, { command, select: o.select, exclude: o.exclude, ids: o.ids, state: o.stateManifest ?? loadStateManifest(o.state, c.result.manifest.metadata.project), unit, unitRunner, seedLoader: seedLoader?.load, root: c.files.root, threads: o.threads, fullRefresh: !!o.fullRefresh, empty: !!o.empty, deferred: !!o.defer, failFast: o.failFast, out, signal: interrupt.signal, plan: planned });
     out('');

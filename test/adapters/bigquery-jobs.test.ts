@@ -10,7 +10,11 @@ import type { BigQuery } from '@google-cloud/bigquery';
 import { BigQueryAdapter } from '../../src/adapters/bigquery/bigquery-adapter.js';
 import { WarehouseError } from '../../src/errors.js';
 import { fakeBigQueryClient, useFakeBigQuery, type blockNonLoopbackConnections, type FakeBigQuery } from '../support/fake-bigquery.js';
-import { makeProject, removeDir, vigilAsync } from '../helpers.js';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { makeProject, removeDir, VIGIL, vigilAsync } from '../helpers.js';
 
 const P = 'vigil-test';
 const T = 20_000; // nothing here may wait on the network or on default back-off
@@ -172,6 +176,45 @@ describe('BigQuery statements run once', () => {
     ]);
   });
 
+  it('a script that failed with a retryable error after one of its INSERTs took effect is not run again (its INSERT would run twice); a transaction or a temp table before the failure is', { timeout: T }, async () => {
+    // a post-hook of two statements: the first INSERT ran, the second failed with backendError
+    const hook = 'INSERT INTO `vigil-test`.`analytics`.`audit_a` (n) SELECT 1;\nINSERT INTO `vigil-test`.`analytics`.`audit_b` (n) SELECT 1';
+    const backend = { httpStatus: 500, reason: 'backendError', message: 'Error encountered during execution. Retrying may solve the problem.' };
+    fake.onQuery((q) => q === hook, { error: backend, as: 'job', failedStatement: 2, times: 1 });
+    const { bq, retries } = await adapter();
+    // before: the script ran again as a new job, and audit_a got its row twice
+    const e = await rejection(bq.execute(hook));
+    const [jobId] = fake.executedJobIds((q) => q === hook);
+    expect(fake.executions((q) => q === hook)).toBe(1);
+    expect(e.message).toBe(`backendError: ${backend.message}\n(job ${jobId})\n(a multi-statement script: its INSERT statement before the failing one took effect: it was not run again, which would repeat them; check job ${jobId} in the console)`);
+    expect(retries).toEqual([]);
+
+    // its children cannot be listed (a role without bigquery.jobs.list): not known, not run again
+    fake.onQuery((q) => q === hook, { error: backend, as: 'job', failedStatement: 2, times: 1 });
+    fake.refuseJobList = true;
+    try {
+      const unknown = await rejection(bq.execute(hook));
+      expect(unknown.message).toMatch(/\n\(a multi-statement script: its statements before the failing one may have taken effect \(its child jobs could not be listed\): it was not run again/);
+    } finally {
+      fake.refuseJobList = false;
+    }
+    expect(fake.executions((q) => q === hook)).toBe(2);
+
+    // one transaction (sync's): rolled back as a whole, run again
+    const tx = 'BEGIN TRANSACTION;\nINSERT INTO `vigil-test`.`analytics`.`tx_a` (n) SELECT 1;\nINSERT INTO `vigil-test`.`analytics`.`tx_b` (n) SELECT 1;\nCOMMIT TRANSACTION';
+    fake.onQuery((q) => q === tx, { error: backend, as: 'job', failedStatement: 3, times: 1 });
+    await expect(bq.execute(tx)).resolves.toBeUndefined();
+    expect(fake.executions((q) => q === tx)).toBe(2);
+
+    // an incremental script failing at its MERGE after its temp table and DECLARE: run again
+    incrementalTable('inc_script_flaky');
+    const merge = /MERGE `vigil-test`\.`analytics`\.`inc_script_flaky`/;
+    fake.onQuery(merge, { error: backend, as: 'job', failedStatement: 3, times: 1 });
+    await expect(bq.materialize(mergeRequest('inc_script_flaky'))).resolves.toMatchObject({ message: expect.stringMatching(/^merged \d+ rows into$/) });
+    expect(fake.executions(merge, { outcome: 'succeeded' })).toBe(1);
+    expect(retries).toHaveLength(2);
+  });
+
   it('retryable job errors are resubmitted a bounded number of times, then reported', { timeout: T }, async () => {
     fake.onQuery(/always_down/, { error: { httpStatus: 500, reason: 'internalError', message: 'An internal error occurred and the request could not be completed.' }, as: 'job' });
     const { bq, retries } = await adapter();
@@ -227,6 +270,37 @@ describe('BigQuery statements run once', () => {
     expect(insertsOf(/lost_in_the_dark/)).toHaveLength(1);
   });
 
+  it('a long job whose results fetch fails now and then: the patience counts from the last answer, not the first failure; the INSERT is not reported failed while it runs', { timeout: T }, async () => {
+    const append = /^INSERT INTO `vigil-test`\.`analytics`\.`slow_append`/;
+    // RUNNING for a while (each jobComplete:false held 100 ms, as BigQuery holds the request); the
+    // 1st and the 6th results fetch fail (403 rateLimitExceeded: the client does not retry it), 400 ms apart
+    fake.onQuery(append, { numDmlAffectedRows: 4, runningPolls: 8, runningHoldMs: 100, failRunningPolls: { at: [1, 6], with: { httpStatus: 403, reason: 'rateLimitExceeded', message: 'Exceeded rate limits: too many api requests per user per method' } } });
+    const { bq, retries } = await adapter({ patienceMs: 300 });
+    // before: the second failure came 400 ms after the first, past the 300 ms patience: the build
+    // failed saying the statement may have completed while the job was answering and ran on
+    await expect(bq.executeCounted('INSERT INTO `vigil-test`.`analytics`.`slow_append` (n) SELECT 1')).resolves.toBe(4);
+    expect(fake.executions(append)).toBe(1);
+    expect(insertsOf(append)).toHaveLength(1);
+    expect(retries).toHaveLength(2);
+    for (const m of retries) expect(m).toMatch(/^retrying BigQuery job vigil_\w+: results fetch failed \(403 rateLimitExceeded\), the job is RUNNING, polling again in 0\.01 s$/);
+  });
+
+  it('a load whose upload answer was lost and that runs longer than the patience is waited for while BigQuery answers: loaded once, never given up on while running', { timeout: T }, async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'vigil-bq-load-')), 'rows.csv');
+    dirs.push(dirname(file));
+    writeFileSync(file, '1\n2\n3\n');
+    fake.addDataset(P, 'analytics');
+    // the job runs on for 12 jobs.get polls (about 0.4 s at 10..40 ms apart), the patience 100 ms
+    fake.onLoad({ table: 'analytics.slow_load', loseAnswer: 503, runningPolls: 12, times: 1 });
+    const { bq, retries } = await adapter({ patienceMs: 100 });
+    // before: given up on after 100 ms with the upload's 503, while jobs.get kept saying RUNNING
+    await expect(bq.loadCsv(rel('slow_load'), [{ name: 'n', type: 'INT64' }], file, 'WRITE_TRUNCATE')).resolves.toBe(3);
+    const uploads = since().filter((q) => q.path.startsWith('/upload/') && q.body?.configuration?.load?.destinationTable?.tableId === 'slow_load');
+    expect(uploads).toHaveLength(1);
+    expect(retries.length).toBeGreaterThanOrEqual(4);
+    for (const m of retries) expect(m).toMatch(/^BigQuery load job vigil_\w+: 503; the job is RUNNING, looking again in 0\.0[124] s$/);
+  });
+
   it('dry runs are unaffected: no job runs, a 503 is retried by the client, errors are as before', { timeout: T }, async () => {
     fake.onQuery(/FROM dry_table/, { totalBytesProcessed: 2 ** 30 });
     fake.onQuery(/FROM dry_table/, { error: { httpStatus: 503, reason: 'backendError', message: 'Backend error' }, times: 1 });
@@ -271,5 +345,37 @@ describe('vigil build --target prod against the loopback BigQuery', () => {
     const inserts = fake.requests.filter((q) => q.method === 'POST' && q.path === `/bigquery/v2/projects/${project}/jobs` && merge(q.body?.configuration?.query?.query ?? ''));
     expect(inserts).toHaveLength(1);
     expect(fake.requests.filter((q) => q.path.endsWith(`/queries/${inserts[0].body.jobReference.jobId}`)).length).toBe(2);
+  });
+
+  it('Ctrl-C twice while a job runs: jobs.cancel is sent for it (it would run on in BigQuery), the job is named, exit 130', { timeout: 60_000 }, async () => {
+    const project = 'vigil-jobs-cancel';
+    const dir = makeProject(
+      {
+        'project.yaml': `name: jobs\ndefault_target: prod\ntargets:\n  prod: { type: bigquery, project: "${project}", dataset: analytics, location: US }\n`,
+        'models/slow_table.sql': "{{ config(materialized='table') }}\nselect 1 as n\n",
+      },
+      false,
+    );
+    dirs.push(dir);
+    const ctas = (q: string) => q.includes(`CREATE OR REPLACE TABLE \`${project}\`.\`analytics\`.\`slow_table\``);
+    fake.onQuery(ctas, { runningPolls: 1_000_000, runningHoldMs: 50 });
+    const env = { ...process.env, VIGIL_BIGQUERY_API_ENDPOINT: fake.url, VIGIL_BIGQUERY_ACCESS_TOKEN: 'fake-token', NO_PROXY: '127.0.0.1' };
+    const child = spawn(process.execPath, [VIGIL, 'build', '--target', 'prod'], { cwd: dir, env });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.stdout.resume();
+    const closed = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    const inserted = () => fake.requests.find((q) => q.method === 'POST' && q.path === `/bigquery/v2/projects/${project}/jobs` && ctas(q.body?.configuration?.query?.query ?? ''));
+    for (let i = 0; i < 300 && !inserted(); i++) await new Promise((r) => setTimeout(r, 50));
+    const jobId = inserted()?.body.jobReference.jobId as string;
+    expect(jobId).toMatch(/^vigil_/);
+    child.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGINT');
+    const code = await closed;
+    expect(code, stderr).toBe(130);
+    // before: the process exited at once and the job ran on in BigQuery, unnamed
+    expect(fake.requests.filter((q) => q.method === 'POST' && q.path === `/bigquery/v2/projects/${project}/jobs/${jobId}/cancel`)).toHaveLength(1);
+    expect(stderr).toContain(`asked the warehouse to cancel job ${jobId}: a job may still complete`);
   });
 });

@@ -157,6 +157,17 @@ export interface FakeJobScript {
    */
   failPolls?: { times: number; with?: FakeFailure; on?: 'getQueryResults' | 'jobs.get' | 'both' };
   /**
+   * While the job is RUNNING, its getQueryResults requests number `at` (1-based, counting every
+   * getQueryResults request for the job) fail with `with` (default 503) instead of answering
+   * `jobComplete: false`; they use up no running poll.
+   */
+  failRunningPolls?: { at: number[]; with?: FakeFailure };
+  /**
+   * Each `jobComplete: false` answer of getQueryResults comes after this many ms, as BigQuery holds
+   * the request up to its `timeoutMs` (10 s by default) while the job runs.
+   */
+  runningHoldMs?: number;
+  /**
    * The job is accepted (stored, and it runs) but the jobs.insert answer is lost: it fails with this
    * instead of 200. The client then retries the insert with the same job id and gets 409 `duplicate`,
    * as from BigQuery.
@@ -191,6 +202,12 @@ export type FakeQueryAnswer =
        * job failed and changed nothing: BigQuery says it is safe to run it again as a new job.
        */
       as?: 'http' | 'job';
+      /**
+       * A multi-statement script (`as: 'job'`) that fails at this statement (1-based): the statements
+       * before it ran as child jobs that succeeded (and took effect), this one is a child job DONE
+       * with the error, and the script's own job is DONE with it (as BigQuery fails a script).
+       */
+      failedStatement?: number;
     } & FakeJobScript)
   | { status429RetryAfterSeconds: number; times?: number };
 
@@ -282,6 +299,10 @@ interface StoredJob {
   childOf?: string;
   /** getQueryResults / jobs.get failures left once DONE (FakeJobScript.failPolls). */
   failPolls?: { left: number; with: FakeFailure; on: 'getQueryResults' | 'jobs.get' | 'both' };
+  /** FakeJobScript.failRunningPolls / runningHoldMs, and the getQueryResults requests seen so far. */
+  failRunningPolls?: { at: number[]; with: FakeFailure };
+  runningHoldMs?: number;
+  resultsPolls?: number;
 }
 
 interface LoadRule {
@@ -738,9 +759,19 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
     };
     job.sql = sql;
     jobs.set(`${p}:${jobId}`, job);
+    // a script that failed at one of its statements: those before it ran, each a child job
+    const failedAt = error && 'failedStatement' in answer ? answer.failedStatement : undefined;
+    if (failedAt && failedAt > 0) {
+      job.resource.statistics.numChildJobs = String(failedAt);
+      executedStatements(sql).slice(0, failedAt).forEach((st, i) => {
+        const child = jobResource(p, `script_job_${randomUUID().replace(/-/g, '')}_${i}`, location, { query: { query: st } }, st, 0, i === failedAt - 1 ? error : undefined, i < failedAt - 1 && ['INSERT', 'MERGE', 'DELETE', 'UPDATE'].includes(statementType(st)) ? 1 : undefined);
+        child.statistics.parentJobId = jobId;
+        jobs.set(`${p}:${child.jobReference.jobId}`, { resource: child, rows: [], sql: st, childOf: jobId });
+      });
+    }
     // a script's statements ran as child jobs (jobs.list?parentJobId= lists them): the last DML one
     // carries the answer's row count, as BigQuery's children carry their own
-    if (job.resource.statistics.numChildJobs) {
+    if (job.resource.statistics.numChildJobs && !error) {
       const statements = executedStatements(sql);
       const types = statements.map(statementType);
       let lastDml = -1;
@@ -979,6 +1010,8 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
         if (script.failPolls && script.failPolls.times > 0) {
           job.failPolls = { left: script.failPolls.times, with: script.failPolls.with ?? 503, on: script.failPolls.on ?? 'both' };
         }
+        if (script.failRunningPolls) job.failRunningPolls = { at: script.failRunningPolls.at, with: script.failRunningPolls.with ?? 503 };
+        if (script.runningHoldMs) job.runningHoldMs = script.runningHoldMs;
         if (script.loseInsertAnswer !== undefined) return failWith(res, script.loseInsertAnswer);
         return send(res, 200, job.runningPolls ? runningView(job.resource) : job.resource);
       }
@@ -1015,8 +1048,11 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
       case 'GET queries/*': {
         const job = jobs.get(`${p}:${rest[1]}`);
         if (!job) return fail(res, 404, 'notFound', `Not found: Job ${p}:${query.location ?? 'US'}.${rest[1]}`);
+        job.resultsPolls = (job.resultsPolls ?? 0) + 1;
+        if (job.runningPolls && job.failRunningPolls?.at.includes(job.resultsPolls)) return failWith(res, job.failRunningPolls.with);
         if (job.runningPolls) {
           job.runningPolls--;
+          if (job.runningHoldMs) await new Promise((r) => setTimeout(r, job.runningHoldMs));
           return send(res, 200, { kind: 'bigquery#getQueryResultsResponse', etag: randomUUID(), jobReference: job.resource.jobReference, jobComplete: false });
         }
         if (failedPoll(res, job, 'getQueryResults')) return;

@@ -227,6 +227,8 @@ export class BigQueryAdapter implements Adapter {
   onRetry?: (message: string) => void;
   /** Which credentials it uses, for people (`vigil debug`): never the secret itself. */
   credentials?: string;
+  /** The query jobs submitted and not yet seen to end (cancelRunning). */
+  private readonly running = new Set<string>();
   /** Waits and bounds of run()'s retries (tests shorten them). */
   retry: BigQueryRetryPolicy = { initialDelayMs: 1000, maxDelayMs: 32_000, maxInserts: 5, maxResubmits: 4 };
 
@@ -296,15 +298,61 @@ export class BigQueryAdapter implements Adapter {
    * - only a job DONE with a retryable errorResult (RETRYABLE) is submitted again, as a new job.
    */
   private run(sql: string, params?: SqlParam[]): Promise<{ rows: Row[]; job: Job }> {
+    const partly = new WeakMap<object, string>();
     return this.resubmitting<{ rows: Row[]; job: Job }>(
       async (jobId) => {
-        const submitted = await this.submit(sql, params, jobId);
-        const outcome = 'failed' in submitted ? submitted : await this.waitFor(submitted.job, sql);
-        return 'rows' in outcome ? { ok: { rows: outcome.rows, job: outcome.job } } : { failed: outcome.failed };
+        // (from before its insert: an insert whose answer is lost may have started it)
+        this.running.add(jobId);
+        let outcome: Awaited<ReturnType<BigQueryAdapter['waitFor']>>;
+        try {
+          const submitted = await this.submit(sql, params, jobId);
+          outcome = 'failed' in submitted ? submitted : await this.waitFor(submitted.job, sql);
+        } finally {
+          this.running.delete(jobId);
+        }
+        if ('rows' in outcome) return { ok: { rows: outcome.rows, job: outcome.job } };
+        if (RETRYABLE.has(reasonOf(outcome.failed)) && outcome.failed && typeof outcome.failed === 'object') {
+          const ran = await this.scriptWrites(outcome.job, sql);
+          if (ran) partly.set(outcome.failed, ran);
+        }
+        return { failed: outcome.failed };
       },
-      (failed) => (RETRYABLE.has(reasonOf(failed)) ? `the job failed with ${reasonOf(failed)} (a failed job changes nothing), running the statement again as a new job` : undefined),
-      (failed, jobId) => bqError(failed, sql, jobId),
+      (failed) => (RETRYABLE.has(reasonOf(failed)) && !partly.has(failed as object) ? `the job failed with ${reasonOf(failed)} (a failed job changes nothing), running the statement again as a new job` : undefined),
+      (failed, jobId) => {
+        const e = bqError(failed, sql, jobId);
+        const ran = partly.get(failed as object);
+        if (ran) e.message += `\n(${ran}: it was not run again, which would repeat them; check job ${jobId} in the console)`;
+        return e;
+      },
     );
+  }
+
+  /**
+   * Why a failed job cannot run again as a new job although its reason is retryable: a
+   * multi-statement script outside one transaction whose statements before the failing one wrote
+   * data (its child jobs: an INSERT, UPDATE, DELETE or MERGE that succeeded), or whose children
+   * cannot be listed (bigquery.jobs.list). Undefined when running it again repeats nothing: a single
+   * statement, one transaction (rolled back as a whole), or only DDL and queries before the failure
+   * (a temp table is gone with the script).
+   */
+  private async scriptWrites(job: Job, sql: string): Promise<string | undefined> {
+    if (/^\s*BEGIN\s+TRANSACTION\s*;[\s\S]*\bCOMMIT(\s+TRANSACTION)?\s*;?\s*$/i.test(sql)) return undefined;
+    type Stats = { numChildJobs?: string; query?: { statementType?: string; numDmlAffectedRows?: string } };
+    const stats = (job.metadata as { statistics?: Stats } | undefined)?.statistics;
+    let children: Job[];
+    try {
+      [children] = (await this.client.getJobs({ parentJobId: job.id, autoPaginate: true } as never)) as unknown as [Job[]];
+    } catch {
+      return Number(stats?.numChildJobs ?? 0) > 0 || stats?.query?.statementType === 'SCRIPT' ? 'a multi-statement script: its statements before the failing one may have taken effect (its child jobs could not be listed)' : undefined;
+    }
+    const wrote = (children ?? []).filter((c) => {
+      const m = c.metadata as { status?: JobResource['status']; statistics?: Stats } | undefined;
+      const type = m?.statistics?.query?.statementType ?? '';
+      return m?.status?.state === 'DONE' && !m.status.errorResult && (['INSERT', 'UPDATE', 'DELETE', 'MERGE'].includes(type) || m.statistics?.query?.numDmlAffectedRows !== undefined);
+    });
+    if (!wrote.length) return undefined;
+    const what = [...new Set(wrote.map((c) => (c.metadata as { statistics?: Stats }).statistics?.query?.statementType ?? 'DML'))].join(', ');
+    return `a multi-statement script: ${wrote.length === 1 ? 'its' : `${wrote.length} of its`} ${what} statement${wrote.length === 1 ? '' : 's'} before the failing one took effect`;
   }
 
   /**
@@ -407,11 +455,17 @@ export class BigQueryAdapter implements Adapter {
   private async waitFor(job: Job, sql: string): Promise<{ rows: Row[]; job: Job } | { failed: unknown; job: Job }> {
     const patience = this.pollPatience();
     let delay = this.retry.initialDelayMs;
+    // the first failure since BigQuery last answered: a job that runs for an hour may have its
+    // fetch fail now and then, and is given up on only after `patience` without any answer
     let firstFailure: number | undefined;
+    const answered = () => {
+      firstFailure = undefined;
+      delay = this.retry.initialDelayMs;
+    };
     for (;;) {
       let err: unknown;
       try {
-        const { rows, response } = await this.results(job);
+        const { rows, response } = await this.results(job, answered);
         await this.finalMetadata(job, response);
         return { rows, job };
       } catch (e) {
@@ -446,13 +500,15 @@ export class BigQueryAdapter implements Adapter {
    * The rows of a job's results, every page (jobs.getQueryResults as job.getQueryResults asks it:
    * TIMESTAMPs in µs), and the last answer. Converted by the client, but for TIMESTAMPs (see
    * timestampText): its conversion puts an instant before 1970 with a fraction of a second 1 s late.
+   * `answered` is told of every answer (a `jobComplete: false` one included).
    */
-  private async results(job: Job): Promise<{ rows: Row[]; response: ResultsPage }> {
+  private async results(job: Job, answered?: () => void): Promise<{ rows: Row[]; response: ResultsPage }> {
     const { BigQuery: Client } = await import('@google-cloud/bigquery');
     const rows: Row[] = [];
     for (let pageToken: string | undefined; ; ) {
       const qs = { location: job.location, 'formatOptions.useInt64Timestamp': true, ...(pageToken ? { pageToken } : {}) };
       const page = await new Promise<ResultsPage>((resolve, reject) => this.client.request({ uri: `/queries/${job.id}`, qs }, (e, body) => (e ? reject(e) : resolve(body as ResultsPage))));
+      answered?.();
       // (not done yet: the answer came after its wait, ask again)
       if (page.jobComplete === false) continue;
       if (page.schema && page.rows) {
@@ -482,6 +538,25 @@ export class BigQueryAdapter implements Adapter {
 
   async execute(sql: string, params?: SqlParam[]): Promise<void> {
     await this.run(sql, params);
+  }
+
+  /**
+   * jobs.cancel for every query job this adapter is waiting for (a second Ctrl-C): a job runs on in
+   * BigQuery when the process that started it exits, and a rerun beside it could write its rows a
+   * second time. BigQuery cancels asynchronously, and a job may still complete: the ids are
+   * returned to be named. A job whose cancel request fails is named with why.
+   */
+  async cancelRunning(): Promise<string[]> {
+    return Promise.all(
+      [...this.running].map(async (id) => {
+        try {
+          await this.jobHandle(id).cancel();
+          return id;
+        } catch (e) {
+          return `${id} (the cancel request failed: ${brief(e)})`;
+        }
+      }),
+    );
   }
 
   async query<T extends Row = Row>(sql: string, params?: SqlParam[]): Promise<T[]> {
@@ -575,12 +650,14 @@ export class BigQueryAdapter implements Adapter {
   /**
    * What became of load job `jobId` after its upload or a poll failed with `err`: its rows when it
    * is DONE, its failure, or (no such job: it never ran) `err` marked as safe to run again. A job
-   * still running is polled (run()'s patience); one that cannot be looked up is `err` unmarked.
+   * still running is polled for as long as it runs; one that cannot be looked up for run()'s
+   * patience is `err` unmarked.
    */
   private async settleLoad(jobId: string, err: unknown): Promise<{ ok: number } | { failed: unknown }> {
     const handle = this.jobHandle(jobId);
     const patience = this.pollPatience();
-    const t0 = Date.now();
+    // (since BigQuery last answered: a big load may run for longer than the patience)
+    let t0 = Date.now();
     for (let delay = this.retry.initialDelayMs; ; delay = Math.min(this.retry.maxDelayMs, delay * 2)) {
       const found = await this.lookup(handle);
       if (found === 'missing') {
@@ -588,6 +665,7 @@ export class BigQueryAdapter implements Adapter {
         return { failed: err };
       }
       if (found?.status?.state === 'DONE') return found.status.errorResult ? { failed: jobFailure(found.status, err) } : { ok: loadedRows(found) };
+      if (found) t0 = Date.now();
       if (Date.now() - t0 + delay > patience) return { failed: err };
       this.retried(`BigQuery load job ${jobId}: ${brief(err)}; the job is ${found?.status?.state ?? 'in an unknown state'}, looking again in ${seconds(delay)}`);
       await sleep(delay);
