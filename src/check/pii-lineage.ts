@@ -449,8 +449,12 @@ export function maskedSample<R extends Record<string, unknown>>(rows: R[], pii: 
   });
 }
 
-/** Quoted text after these words names something of the schema or the SQL (`column "emial"`), not a value. */
-const NAMES_BEFORE = /\b(?:relation|column|columns|constraint|table|schema|type|function|index|role|database|sequence|view|catalog|extension|operator|collation|cursor|parameter|setting|specifier|macro|alias|field|name|mean|unique_key|partition_by|roles)\s*$/i;
+/**
+ * Quoted text after these words names something of the schema or the SQL (`column "emial"`), not a
+ * value; so does the signature DuckDB's binder quotes (`argument types 'lower(INTEGER)'`, `the
+ * function call "date_diff(STRING_LITERAL, ...)"`).
+ */
+const NAMES_BEFORE = /\b(?:relation|column|columns|constraint|table|schema|type|types|function|call|index|role|database|sequence|view|catalog|extension|operator|collation|cursor|parameter|setting|specifier|macro|alias|field|name|mean|unique_key|partition_by|roles)\s*$/i;
 
 /**
  * A warehouse's error of a node (a model, snapshot, seed, test, alert or tile query) that reads

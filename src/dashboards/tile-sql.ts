@@ -244,7 +244,8 @@ export function compileTile(tile: ResolvedTile, tab: string, src: TileSource, fi
     if (sorts.length) lines.push(`order by ${sorts.join(', ')}`);
     const limit = tile.sample?.rows ?? tile.limit ?? (rowLevel ? 5000 : undefined);
     if (limit) lines.push(`limit ${limit}`);
-    return { sql: lines.join('\n'), applies, countSql: limit ? counted : undefined };
+    // (raw rows mostly fewer than their limit, all there are: counted only when they reach it)
+    return { sql: lines.join('\n'), applies, countSql: limit ? counted : undefined, countFrom: limit && counted && rowLevel && tile.type !== 'table' ? limit : undefined };
   };
   const main = build(true, NO_SHIFT);
   const dayWindow = dayWindowColumn(tile, filters, appliesTo, types);
@@ -268,6 +269,7 @@ export function compileTile(tile: ResolvedTile, tab: string, src: TileSource, fi
     fields,
     sql: main.sql,
     ...(main.countSql ? { countSql: main.countSql } : {}),
+    ...(main.countFrom ? { countFrom: main.countFrom } : {}),
     sqlUnfiltered: build(false, NO_SHIFT).sql,
     previousSql,
     previousSqlUnfiltered,

@@ -37,6 +37,8 @@ export interface CompiledTile {
   sql: string;
   /** A table with a limit: its rows without the limit, counted (the tile says "first 50 of 560 rows"). */
   countSql?: string;
+  /** countSql runs only when the rows reach this many (a box or scatter of raw rows: its limit); unset, beside the rows (a table). */
+  countFrom?: number;
   /** The same query without the dashboard filters (for BI tools that apply their own). */
   sqlUnfiltered: string;
   /** kpi with compare — the same query over the previous period. */

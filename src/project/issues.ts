@@ -6,18 +6,17 @@
 import { didYouMean } from '../errors.js';
 
 /**
- * zod's issues about `value` (which `schema` refused) as Vigil words them, one per problem, each
- * at its path into `value` (`key`: the path ends at a key, not a value): an unknown key names the
- * nearest key the schema has there, a value that is not one of a choice lists the choices and the
- * nearest one.
- */
-
-/**
  * Another tool's word for one of Vigil's choices, where spelling alone would point elsewhere
  * (`pie` is nearest to `kpi`): a chart type as Looker, Metabase or ECharts names it.
  */
 const CHOICE_SYNONYMS: Record<string, string> = { pie: 'donut', doughnut: 'donut', ring: 'donut', boxplot: 'box', single_value: 'kpi', number: 'kpi', scalar: 'kpi', progress: 'gauge', column: 'bar', histogram: 'bar' };
 
+/**
+ * zod's issues about `value` (which `schema` refused) as Vigil words them, one per problem, each
+ * at its path into `value` (`key`: the path ends at a key, not a value): an unknown key names the
+ * nearest key the schema has there, a value that is not one of a choice lists the choices and the
+ * nearest one.
+ */
 export function explainIssues(schema: unknown, value: unknown, issues: ReadonlyArray<{ code: string; path: PropertyKey[]; message: string }>): Array<{ path: PropertyKey[]; key: boolean; message: string }> {
   const out: Array<{ path: PropertyKey[]; key: boolean; message: string }> = [];
   /** keys an unknown key's did-you-mean names: their "is required" is the same mistake, said once */

@@ -311,6 +311,45 @@ inhibit_rules:
     expect([b.groupBy, b.groupWaitMs]).toEqual([['team'], 45_000]);
   });
 
+  it.skipIf(!existsSync(AMTOOL))('a label of match: with no value is the empty value, matching alerts without it, as Alertmanager reads it (was: left out, the route matched every alert)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-am-'));
+    dirs.push(dir);
+    const am = `route:
+  receiver: a
+  routes:
+    - receiver: b
+      match:
+        severity:
+receivers:
+  - name: a
+  - name: b
+inhibit_rules:
+  - source_match:
+      alertname:
+    target_match:
+      x: y
+`;
+    writeFileSync(join(dir, 'alertmanager.yml'), am);
+    expect(execFileSync(AMTOOL, ['check-config', join(dir, 'alertmanager.yml')], { encoding: 'utf8' })).toContain('SUCCESS');
+    const r = importAlertmanager(am);
+    if (typeof r === 'string') throw new Error(r);
+    const loaded = parseRoutes(r.text, 'routes.yaml');
+    expect(loaded.diagnostics).toEqual([]);
+    for (const labels of [{ severity: 'critical' }, { x: 'y' }, {}] as Array<Record<string, string>>) {
+      const args = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+      const answer = execFileSync(AMTOOL, ['config', 'routes', 'test', `--config.file=${join(dir, 'alertmanager.yml')}`, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+      expect(routeAlert(loaded.routes!, labels).map((x) => x.receiver).join(','), JSON.stringify(labels)).toBe(answer);
+    }
+    // (every alert has an alertname: the inhibition's source matches none, not every alert)
+    expect(loaded.routes!.inhibit_rules[0].source_match).toEqual({ alertname: '' });
+    // a regex with no value Alertmanager refuses ("invalid regexp value"): so is the converted file
+    const re = am.replace('match:\n        severity:', 'match_re:\n        severity:');
+    writeFileSync(join(dir, 'alertmanager.yml'), re);
+    expect(() => execFileSync(AMTOOL, ['check-config', join(dir, 'alertmanager.yml')], { stdio: 'pipe' })).toThrow();
+    const r2 = importAlertmanager(re);
+    expect(typeof r2 === 'string' ? r2 : parseRoutes(r2.text, 'routes.yaml').diagnostics.map((d) => d.message).join('\n')).toContain('match_re.severity: expected a string');
+  });
+
   it('a query value of a PagerDuty URL it lists is redacted, on stderr and in the file (was: ?apikey=... printed and written)', () => {
     const dir = makeProject({ 'models/a.sql': 'select 1 as x' });
     dirs.push(dir);

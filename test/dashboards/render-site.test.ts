@@ -90,6 +90,38 @@ describe('a box or scatter of raw rows cut at its limit', () => {
   }, 120_000);
 });
 
+describe('a box or scatter of raw rows under its limit', () => {
+  it('runs no count beside its rows: they are all there are (was: a count query of the whole window for each such tile, on every render and drill-down page)', async () => {
+    const { compileProject } = await import('../../src/compile/compile-project.js');
+    const { loadProject } = await import('../../src/project/load-project.js');
+    const { DuckDbAdapter } = await import('../../src/adapters/duckdb/duckdb-adapter.js');
+    const { TileQueries } = await import('../../src/cli/dashboards-commands.js');
+    const box = (id: string, model: string, x: number) => ({ id, type: 'box', title: id, model, dimensions: [{ column: 'g' }], measures: [{ name: 'y', column: 'y', agg: 'none' }], layout: L(x, 0, 3, 4), limit: 50 });
+    const F = { name: 'f', title: 'F', tabs: [{ name: 'all', title: 'All', tiles: [box('few_rows', 'few', 0), box('many_rows', 'many', 3)] }] };
+    const rows = (n: number) => `select i as y, case when i % 2 = 0 then 'a' else 'b' end as g from range(${n}) as t(i)`;
+    const dir = makeProject({ 'models/few.sql': rows(10), 'models/many.sql': rows(60), 'dashboards/f.json': JSON.stringify(F, null, 2) });
+    try {
+      expect(vigil(dir, ['build']).code).toBe(0);
+      const tiles = compileProject(loadProject(dir), { env: {} }).dashboards[0].tabs[0].tiles;
+      const db = await DuckDbAdapter.open({ type: 'duckdb', path: '.vigil/dev.duckdb', schema: 'analytics' }, dir, 1);
+      const ran: string[] = [];
+      const query = db.query.bind(db);
+      db.query = ((sql: string) => (ran.push(sql), query(sql))) as typeof db.query;
+      try {
+        const q = new TileQueries(db, new Date());
+        const [few, many] = await Promise.all(tiles.map((ct) => q.get(ct)));
+        expect(few).toMatchObject({ ok: true, total: 10 });
+        expect(many).toMatchObject({ ok: true, total: 60 });
+        expect(ran.filter((x) => x.includes('count(*)')).map((x) => /"(few|many)"/.exec(x)?.[1])).toEqual(['many']);
+      } finally {
+        await db.close();
+      }
+    } finally {
+      removeDir(dir);
+    }
+  }, 120_000);
+});
+
 describe('renders of one site', () => {
   let dir: string;
   const site = () => join(dir, 'site');

@@ -175,5 +175,25 @@ describe('PII in warehouse errors (docs/governance.md#warehouse-errors)', () => 
     for (const m of ['relation "analytics.peopl" does not exist', 'column "emial" does not exist\nHINT: Perhaps you meant to reference the column "people.email".']) expect(redactedError(m, pii, sql)).toBe(m);
     expect(redactedError("Could not convert string 'a@x.com' to INT32", [], sql)).toBe("Could not convert string 'a@x.com' to INT32");
   });
+
+  it("keeps the function and types of DuckDB's binder errors, the commonest errors of a model (was: `argument types '****' (14 characters)`)", async () => {
+    const { redactedError } = await import('../../src/check/pii-lineage.js');
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const db = await DuckDBInstance.create(':memory:');
+    const c = await db.connect();
+    try {
+      await c.run("create table people as select 1 as id, 'a@x.com' as email, 3 as n");
+      for (const [sql, kept] of [
+        ['select lower(n) from people', "argument types 'lower(INTEGER)'"],
+        ["select date_diff('day', '2020-01-01', '2020-02-01') from people", 'for the function call "date_diff(STRING_LITERAL, STRING_LITERAL, STRING_LITERAL)"'],
+      ]) {
+        const m = await c.run(sql).then(() => '', (e: Error) => e.message);
+        expect(m, sql).toContain(kept);
+        expect(redactedError(m, ['people.email'], [sql])).toBe(m);
+      }
+    } finally {
+      c.closeSync();
+    }
+  });
 });
 
