@@ -897,9 +897,13 @@ export async function runClean(o: Common): Promise<void> {
   }
   if (problems.length) throw new UsageError(problems.join('\n       '));
   let removed = 0;
+  const absent: string[] = [];
   for (const rel of targets) {
     const abs = resolvePath(root, rel);
-    if (!existsSync(abs)) continue;
+    if (!existsSync(abs)) {
+      absent.push(rel);
+      continue;
+    }
     if (!statSync(abs).isDirectory()) {
       err(`warning: ${rel} is a file, not a folder: left alone`);
       continue;
@@ -908,7 +912,8 @@ export async function runClean(o: Common): Promise<void> {
     out(`Removed ${rel}/`);
     removed++;
   }
-  if (!removed) out(`Nothing to clean (${targets.map((t) => `${t}/`).join(', ')} not there).`);
+  // (a file left alone is there: said above, not "not there")
+  if (!removed) out(`Nothing to clean${absent.length ? ` (${absent.map((t) => `${t}/`).join(', ')} not there)` : ''}.`);
 }
 
 /** What `vigil retry` repeats of a run (as dbt's run_results.json `args`): its state, defer, full refresh, --empty and --vars. */

@@ -68,13 +68,14 @@ export async function runInit(o: { dir: string; template: Template }): Promise<v
   out(`${r.existed ? 'Added a Vigil project to' : 'Created a Vigil project in'} ${r.root} (template ${o.template}):`);
   for (const f of r.files) out(`  ${f}`);
   for (const f of r.kept) out(`  ${f} (already there: kept as it was)`);
-  for (const s of r.skipped) out(`  ${s.file} (not written: it needs the template's ${s.because}, and yours is kept)`);
+  for (const n of r.named) out(`  ${n.file} (not written: your ${n.by} has that name)`);
+  for (const s of r.skipped) out(`  ${s.file} (not written: it needs the template's ${s.because}, and ${r.named.some((n) => n.file === s.because) ? 'that is left out' : 'yours is kept'})`);
   if (r.gitignore.length) out(`  .gitignore (added ${r.gitignore.join(', ')})`);
   const rel = relative(process.cwd(), r.root);
   const cd = rel === '' ? '' : `  cd ${o.dir}\n`;
   const vigil = vigilCommand(r.root);
-  if (r.skipped.length) {
-    out(`\n${counted(r.skipped.length, 'file')} of the template left out, since a file of yours has the name of one they read: vigil init <new folder> --template ${o.template} writes the whole template elsewhere, to copy from.`);
+  if (r.skipped.length || r.named.length) {
+    out(`\n${counted(r.skipped.length + r.named.length, 'file')} of the template left out, since a file of yours has the name of one they read${r.named.length ? ' or define' : ''}: vigil init <new folder> --template ${o.template} writes the whole template elsewhere, to copy from.`);
   }
   // the folder's own files load with the template's, or init says what is in the way
   const errors = (await compileWritten(r.root)).problems.filter((d) => d.severity === 'error');

@@ -407,6 +407,8 @@ export interface ScaffoldResult {
   kept: string[];
   /** not written: they need a template file that is kept (`because`), not the user's */
   skipped: Array<{ file: string; because: string }>;
+  /** not written: a file of the user's elsewhere in the folder (`by`) is a model, seed or test of that name */
+  named: Array<{ file: string; by: string }>;
   /** .gitignore lines added to an existing .gitignore */
   gitignore: string[];
 }
@@ -428,8 +430,22 @@ export function scaffoldProject(dir: string, template: Template = 'blank', now =
   refuseNested(root);
   const name = basename(root).replace(/[^A-Za-z0-9_]/g, '_').replace(/^(\d)/, '_$1') || 'vigil_project';
   const files = scaffoldFiles(name, template, now, root);
-  const r: ScaffoldResult = { root, existed: existsSync(root) && readdirSync(root).length > 0, files: [], kept: [], skipped: [], gitignore: [] };
+  const r: ScaffoldResult = { root, existed: existsSync(root) && readdirSync(root).length > 0, files: [], kept: [], skipped: [], named: [], gitignore: [] };
   const kept = new Set(Object.keys(files).filter((rel) => rel !== '.gitignore' && existsSync(join(root, rel))));
+  // a template model, seed or singular test whose name a file of the user's in another folder
+  // has already (models/staging/events_daily.sql): written, the project would hold two of that
+  // name and compile no more; it is left out as a kept file is, with what reads it
+  const named = new Map<string, string>();
+  for (const rel of Object.keys(files)) {
+    if (kept.has(rel)) continue;
+    const m = /^(models|seeds|tests)\/(?:.*\/)?([^/]+)\.(sql|csv)$/.exec(rel);
+    if (!m || (m[1] === 'seeds') !== (m[3] === 'csv')) continue;
+    const by = userFileNamed(root, m[1], `${m[2]}.${m[3]}`);
+    if (by !== undefined && by !== rel) {
+      named.set(rel, by);
+      kept.add(rel);
+    }
+  }
   // what a kept file leaves out, and what that leaves out in turn
   const because = new Map<string, string>();
   for (let changed = true; changed; ) {
@@ -447,7 +463,8 @@ export function scaffoldProject(dir: string, template: Template = 'blank', now =
       const gi = ensureIgnored(root, text.split('\n').filter(Boolean));
       if (gi.created) r.files.push(rel);
       r.gitignore.push(...gi.added);
-    } else if (kept.has(rel)) r.kept.push(rel);
+    } else if (named.has(rel)) r.named.push({ file: rel, by: named.get(rel)! });
+    else if (kept.has(rel)) r.kept.push(rel);
     else if (because.has(rel)) r.skipped.push({ file: rel, because: because.get(rel)! });
     else {
       const abs = join(root, rel);
@@ -457,6 +474,25 @@ export function scaffoldProject(dir: string, template: Template = 'blank', now =
     }
   }
   return r;
+}
+
+/** The first file `name` (compared without case, as a model's name is) under `root/folder`, as a path from `root`; no symbolic link or dot folder is followed. */
+function userFileNamed(root: string, folder: string, name: string): string | undefined {
+  const todo = [folder];
+  while (todo.length) {
+    const at = todo.shift()!;
+    let entries;
+    try {
+      entries = readdirSync(join(root, at), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    } catch {
+      continue;
+    }
+    for (const e of entries) {
+      if (e.isFile() && e.name.toLowerCase() === name.toLowerCase()) return `${at}/${e.name}`;
+      if (e.isDirectory() && !e.name.startsWith('.')) todo.push(`${at}/${e.name}`);
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -761,6 +761,34 @@ describe('vigil init in a folder with files of the same names', () => {
     expect(b2.code, b2.stdout + b2.stderr).toBe(0);
   });
 
+  it("a model or seed of the user's in another folder with a template file's name: that file is left out with what reads it, and the folder still builds", () => {
+    // models/staging/events_daily.sql is model events_daily too: the template's models/events_daily.sql made two of that name (E_DUPLICATE, exit 1)
+    const dir = makeProject({ 'models/staging/events_daily.sql': 'select 1 as id\n' }, false);
+    dirs.push(dir);
+    const init = vigil(dir, ['init', '.']);
+    expect(init.code, init.stdout + init.stderr).toBe(0);
+    expect(init.stdout).toContain('models/events_daily.sql (not written: your models/staging/events_daily.sql has that name)');
+    for (const f of ['models/events_daily.yml', 'alerts/events.yaml', 'dashboards/events.json']) {
+      expect(init.stdout).toContain(`${f} (not written: it needs the template's models/events_daily.sql, and that is left out)`);
+      expect(existsSync(join(dir, f)), f).toBe(false);
+    }
+    expect(existsSync(join(dir, 'models/events_daily.sql'))).toBe(false);
+    expect(readFileSync(join(dir, 'models/staging/events_daily.sql'), 'utf8')).toBe('select 1 as id\n');
+    const b = vigil(dir, ['build']);
+    expect(b.code, b.stdout + b.stderr).toBe(0);
+
+    // a seed of that name in a subfolder: the template's sample and all that reads it stay out
+    const dir2 = makeProject({ 'seeds/raw/sample_events.csv': 'a,b\n1,2\n' }, false);
+    dirs.push(dir2);
+    const init2 = vigil(dir2, ['init', '.']);
+    expect(init2.code, init2.stdout + init2.stderr).toBe(0);
+    expect(init2.stdout).toContain('seeds/sample_events.csv (not written: your seeds/raw/sample_events.csv has that name)');
+    expect(existsSync(join(dir2, 'seeds/sample_events.csv'))).toBe(false);
+    expect(existsSync(join(dir2, 'seeds/sample_events.yml'))).toBe(false);
+    const b2 = vigil(dir2, ['build']);
+    expect(b2.code, b2.stdout + b2.stderr).toBe(0);
+  });
+
   it('a folder whose own files do not compile: init says so, with file:line, instead of "Next: npx vigil build", and exits 1', () => {
     const dir = makeProject({ 'models/mine.sql': "select * from {{ source('crm', 'users') }}\n" }, false);
     dirs.push(dir);

@@ -433,6 +433,12 @@ describe('vigil clean', () => {
     expect(existsSync(join(dir, 'target'))).toBe(false);
     expect(existsSync(join(dir, 'models/orders.sql'))).toBe(true);
     expect(vigil(dir, ['clean']).stdout).toContain('Nothing to clean');
+    // a clean_targets entry that is a file is left alone and said so, not called absent (was: "Nothing to clean (target/, notes.txt/ not there).")
+    writeFileSync(join(dir, 'notes.txt'), 'mine\n');
+    writeFileSync(join(dir, 'project.yaml'), `${'name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\n'}clean_targets: [notes.txt]\n`);
+    const f = vigil(dir, ['clean']);
+    expect([f.code, f.stdout, f.stderr]).toEqual([0, 'Nothing to clean (target/ not there).\n', 'warning: notes.txt is a file, not a folder: left alone\n']);
+    expect(readFileSync(join(dir, 'notes.txt'), 'utf8')).toBe('mine\n');
     // a folder inside models/ (was: removed, its models with it, exit 0)
     mkdirSync(join(dir, 'models/staging'));
     writeFileSync(join(dir, 'models/staging/stg.sql'), 'select 1 as id\n');
