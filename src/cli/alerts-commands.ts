@@ -798,6 +798,7 @@ export async function runAlertsOutbox(o: Common & { retry?: string; drop?: strin
     const uncertain: string[] = [];
     let prefixed: string[] = [];
     let quiet: string[] = [];
+    let behind: string[] = [];
     const { markDroppedTriggers } = await import('../alerts/notify.js');
     await store.update(`vigil alerts outbox --${o.retry ? 'retry' : 'drop'}`, (doc) => {
       // an id is matched whole: a prefix (a date) would sweep many entries along, uncertain posts
@@ -823,6 +824,12 @@ export async function runAlertsOutbox(o: Common & { retry?: string; drop?: strin
         doc.outbox = doc.outbox.filter((e) => !hit(e));
         n = gone.length;
         quiet = markDroppedTriggers(doc.instances, doc.outbox, gone, new Date());
+        // a resolve already queued behind a trigger given up undelivered (the alert resolved while
+        // it waited): sent by the next run unless dropped too — said, with its id, not dropped unasked
+        const never = gone.filter((e) => e.status === 'pending' || e.status === 'rejected');
+        behind = doc.outbox
+          .filter((e) => e.status !== 'sent' && e.items.every((x) => x.action === 'resolve') && never.some((d) => d.receiver === e.receiver && d.type === e.type && e.items.some((x) => d.items.some((y) => y.action === 'trigger' && y.instance === x.instance))))
+          .map((e) => e.id);
       }
     });
     if (uncertain.length) err(`left alone: ${uncertain.length} uncertain notification${uncertain.length === 1 ? '' : 's'} (${uncertain.join(', ')}) may have arrived; look in the channel, then --retry ID (send it again) or --drop ID (it arrived)`);
@@ -830,6 +837,7 @@ export async function runAlertsOutbox(o: Common & { retry?: string; drop?: strin
       throw new UsageError(`no unsent outbox entry has the id '${which}'; ${prefixed.length} start with it (${prefixed.slice(0, 5).join(', ')}${prefixed.length > 5 ? ', ...' : ''}): give one whole id, or all`);
     if (!n) throw new UsageError(`no unsent outbox entry matches '${which}'${uncertain.length ? ' that --retry all may resend' : ''} (list them with: vigil alerts status)`);
     out(o.retry ? `${n} notification${n === 1 ? '' : 's'} will be sent by the next vigil alerts evaluate.` : `Dropped ${n} notification${n === 1 ? '' : 's'} from the outbox; they will not be sent.`);
+    if (behind.length) out(`${behind.length === 1 ? 'A resolve' : `${behind.length} resolves`} of ${behind.length === 1 ? 'its alert is' : 'their alerts are'} already queued (${behind.join(', ')}) and will be sent: if the receiver never heard of the alert, drop ${behind.length === 1 ? 'it' : 'them'} too (vigil alerts outbox --drop ID).`);
     if (quiet.length) out(`The receiver never heard of ${quiet.length === 1 ? 'this alert' : 'these alerts'}: no resolve will be sent for ${quiet.join(', ')} (a later repeat of the trigger announces ${quiet.length === 1 ? 'it' : 'them'} again).`);
   }, { existing: true });
 }

@@ -329,6 +329,27 @@ describe('outbox --drop: a receiver that never heard of an alert is not told it 
     expect(outboxStatus(dir)).toEqual([]);
   });
 
+  it('a refused trigger dropped after its alert resolved: the resolve queued behind it is named, to drop too (was: sent unsaid)', async () => {
+    const dir = project('hook');
+    build(dir, 12);
+    hook.unscript();
+    const before = hook.messages.length;
+    hook.script([{ status: 404 }]);
+    expect((await evaluate(dir)).code).toBe(1);
+    hook.unscript();
+    build(dir, 3);
+    expect((await evaluate(dir)).code).toBe(1);
+    expect(outboxStatus(dir)).toEqual(['trigger:rejected', 'resolve:pending']);
+    const [trigger, resolve] = JSON.parse(readFileSync(join(dir, '.vigil/alert-state.json'), 'utf8')).state.outbox.map((e: { id: string }) => e.id);
+    const drop = vigil(dir, ['alerts', 'outbox', '--drop', trigger], env());
+    expect(drop.code, drop.stderr).toBe(0);
+    expect(drop.stdout).toContain(`A resolve of its alert is already queued (${resolve}) and will be sent: if the receiver never heard of the alert, drop it too`);
+    expect(vigil(dir, ['alerts', 'outbox', '--drop', resolve], env()).code).toBe(0);
+    const r = await evaluate(dir);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(hook.messages.length - before).toBe(0);
+  });
+
   it('a refused repeat dropped after the first trigger arrived: the resolve is still sent', async () => {
     const dir = project('hook', { extraRoutes: '  repeat_interval: 1h\n' });
     build(dir, 12);
