@@ -100,6 +100,22 @@ function lastId(pk: string[]): string {
  * value did not convert for (`Error when converting column "n". Could not convert string "NaN"
  * to 'DECIMAL'`); never its `Original Line:`, which holds a row of the source.
  */
+/**
+ * A stream's failure as it is said and kept in the state table's last_error (which dashboards
+ * read): its first line (failureText), secrets redacted, and — when the table has a column that
+ * carries PII (declared, or named like prompt content) — the values the warehouse quoted from
+ * its rows masked, as any node reading PII (check/pii-lineage.ts redactedError).
+ */
+async function errorText(e: unknown, s: SourceNode, described: string[]): Promise<string> {
+  const text = e instanceof Error ? failureText(e.message) : String(e);
+  const { isPii } = await import('../compile/policy.js');
+  const declared = new Set(s.columns.map((c) => c.name.toLowerCase()));
+  const pii = [...s.columns.filter((c) => isPii(c)).map((c) => c.name), ...described.filter((n) => !declared.has(n.toLowerCase()) && isPii({ name: n }))];
+  if (!pii.length) return redact(text);
+  const { redactedError } = await import('../check/pii-lineage.js');
+  return redact(redactedError(text, pii.map((c) => `${s.source_name}.${s.name}.${c}`)).replace(/\n\s*/g, ' '));
+}
+
 export function failureText(message: string): string {
   const lines = message.split('\n');
   const column = lines.find((l) => l.startsWith('Error when converting column '));
@@ -224,6 +240,8 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
       // --full-refresh of a copy others read meanwhile: the table it refills beside the copy (beginRefill), until it is swapped in or dropped
       let refill: Relation | undefined;
       const refillState: Relation = { schema: s.relation.schema, identifier: REFILL_TABLE };
+      // the source table's columns as described (its undeclared ones too): which carry PII (errorText)
+      let described: string[] = [];
       try {
         // (before the retention log is read: an apply of the copy holds the stream while it deletes)
         lock = await opts.lock?.(stream);
@@ -237,6 +255,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         await writer.ensureState(rel.schema);
         if (!src) throw new WarehouseError(`stream ${stream}: the source database '${sync.from}' could not be opened${opts.sourceErrors?.has(sync.from) ? `: ${opts.sourceErrors.get(sync.from)}` : ''}`, '');
         const columns = await src.describe(spec);
+        described = columns.map((c) => c.name);
         const retired = await retiredRows(s, columns, target, opts, opts.out);
         if (retired) spec.retired = retired;
         const clashes = writer.namesIgnoreCase ? caseClashes(columns) : [];
@@ -497,7 +516,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
           results.push({ stream, status: 'error', rows, batches, seconds: (performance.now() - t0) / 1000, message: e.diagnostics.map((d) => `${d.message}${d.file ? ` (${d.file}${d.line ? `:${d.line}` : ''})` : ''}`).join('; '), diagnostics: e.diagnostics });
           continue;
         }
-        const message = redact(e instanceof Error ? failureText(e.message) : String(e));
+        const message = await errorText(e, s, described);
         // the cursor stays where the last committed batch left it; the failure is counted — but
         // not when another run of the stream holds it: the state is that run's to write (nor when
         // another held its lock: nothing of it was read)

@@ -109,6 +109,23 @@ describe('vigil sync: types and keys', () => {
     expect(r.stdout + st.e).not.toContain('alice');
   });
 
+  it('a failing value of a table with PII is masked in the error and in last_error, which dashboards read (was: the row value kept in the state table)', async () => {
+    const s = uniqueSchema('sync_piierr');
+    await client.query(`create schema ${s};
+      create table ${s}.p (id int primary key, created_at timestamptz not null, ssn text, n102 numeric(10,2));
+      insert into ${s}.p values (1, '2026-01-01 10:00:00+00', '111-22-3333', 1.5)`);
+    const dir = project('duckdb', 'raw', s, `      - name: p\n        sync: { primary_key: id, cursor: created_at }\n        columns:\n          - name: ssn\n            meta: { pii: true }\n`);
+    expect(sync(dir).code).toBe(0);
+    // the source's column now holds text: the copy's DECIMAL refuses it, quoting the value
+    await client.query(`alter table ${s}.p alter column n102 type text; insert into ${s}.p values (2, '2026-01-01 10:00:01+00', '222-33-4444', '333-44-5555')`);
+    const r = sync(dir);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/Could not convert string \\?"\*\*\*\*\\?" \(11 characters\) to DECIMAL.*n102.*values the warehouse quoted are masked: it reads PII — raw\.p\.ssn/);
+    const [st] = await duck<{ e: string }>(dir, `select last_error as e from raw.vigil_sync_state`);
+    expect(st.e).toMatch(/"\*\*\*\*\\?" \(11 characters\)/);
+    expect(r.stdout + r.stderr + st.e).not.toContain('333-44-5555');
+  });
+
   it('a primary key holding the cursor (a time-partitioned table) is read in (cursor, rest of the key) with its index, no false warning (was: "no index on (created_at, id, created_at)"); a view is told to index its base table', async () => {
     const s = uniqueSchema('sync_part');
     await client.query(`create schema ${s};
