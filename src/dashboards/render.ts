@@ -21,7 +21,7 @@ import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { VIGIL_VERSION } from '../version.js';
 import { absoluteHttpUrl, loneLinkField, safeColor, safeUrl } from './safe-values.js';
-import { isDate, isTimestamp } from './tile-sql.js';
+import { isDate, isTimestamp, windowStartMs } from './tile-sql.js';
 import { ExactNumber, exactJson, jsonValue, PreciseTime, valueText } from '../adapters/adapter.js';
 import { maxOf, minOf } from '../extremes.js';
 
@@ -420,8 +420,11 @@ interface Key {
   kind: 'date' | 'number' | 'text';
 }
 
+/** The key of a NULL value: "(none)". */
+const NONE_ID = '\u0000none';
+
 function keyOf(v: unknown, f: CompiledField | undefined): Key {
-  if (v == null) return { id: '\u0000none', label: '(none)', sort: '', kind: 'text' };
+  if (v == null) return { id: NONE_ID, label: '(none)', sort: '', kind: 'text' };
   // text is a date only in a date field: '2026-11-20' and '2026-11-20 00:00' of a varchar are two values
   const d = v instanceof Date ? v : typeof v === 'string' && datedField(f) ? toDate(v) : null;
   if (d) return { id: d instanceof PreciseTime ? d.iso : d.toISOString(), label: formatDateShort(d, f?.granularity), sort: d.getTime(), kind: 'date' };
@@ -438,7 +441,9 @@ function keyOf(v: unknown, f: CompiledField | undefined): Key {
  * can be (a later one would lie in the future). Returns its index, or -1.
  */
 function partialIndex(keys: Key[], f: CompiledField | undefined, read: ReadAt | undefined): number {
-  const last = keys[keys.length - 1];
+  // (the last date: "(none)" comes after the dates)
+  const index = keys.length - (keys[keys.length - 1]?.id === NONE_ID ? 2 : 1);
+  const last = keys[index];
   const at = read?.ms;
   if (at === undefined || !last || last.kind !== 'date' || typeof last.sort !== 'number') return -1;
   const start = new Date(last.sort);
@@ -447,7 +452,7 @@ function partialIndex(keys: Key[], f: CompiledField | undefined, read: ReadAt | 
   const end = new Date(start);
   if (f?.granularity === 'month') end.setUTCMonth(end.getUTCMonth() + 1);
   else end.setUTCDate(end.getUTCDate() + (f?.granularity === 'week' ? 7 : 1));
-  return last.sort <= at && at < end.getTime() ? keys.length - 1 : -1;
+  return last.sort <= at && at < end.getTime() ? index : -1;
 }
 
 /** The segment of a line into its partial point (`from` the point before it, by category index): shaded, dashed, labelled "partial". */
@@ -490,8 +495,44 @@ interface Mark {
 function periodMark(keys: Key[], f: CompiledField | undefined, read: ReadAt | undefined): Mark | undefined {
   const index = partialIndex(keys, f, read);
   if (index < 0) return undefined;
-  const label = keys[index].label;
+  const label = periodLabel(keys[index], f);
   return read!.past && isDate(f?.type) ? { index, tag: 'as built', note: asBuiltNote(label, read!.ms) } : { index, tag: 'partial', note: `${label} is partial: data as of ${asOf(new Date(read!.ms).toISOString())}` };
+}
+
+/** A period said in a footer: a week by its first day, "Nov 2 week" (a month's label says it is one: "Nov 2026"). */
+const periodLabel = (k: Key, f: CompiledField | undefined): string => (f?.granularity === 'week' ? `${k.label} week` : k.label);
+
+/**
+ * The first category when its period starts before the window the tile reads its column from
+ * (CompiledTile.windowFrom, as evaluated at `read`): a week, a month or a day cut by the window's
+ * start holds only its end, and reads as a dip. Marked "partial", its footer says from when.
+ */
+function firstMark(keys: Key[], f: CompiledField | undefined, ct: CompiledTile, read: ReadAt | undefined): Mark | undefined {
+  const first = keys[0];
+  if (read === undefined || !f || !first || first.kind !== 'date' || typeof first.sort !== 'number') return undefined;
+  // (as partialIndex: without a granularity only whole days are periods)
+  if (!f.granularity && first.sort % 86_400_000 !== 0) return undefined;
+  const type = f.type ?? ct.columnTypes?.[f.column];
+  const starts = (ct.windowFrom ?? []).filter((w) => w.column === f.column).map((w) => windowStartMs(w, read.ms, type)).filter((x) => x !== undefined);
+  if (starts.length === 0) return undefined;
+  const from = Math.max(...starts);
+  if (first.sort >= from) return undefined;
+  const d = new Date(from);
+  return { index: 0, tag: 'partial', note: `${periodLabel(first, f)} is partial: from ${formatDateShort(d)}${isMidnight(d) ? '' : ' UTC'}` };
+}
+
+/**
+ * The partial periods of a date axis: its first (firstMark) and its last (periodMark). A single
+ * category that is both gets one mark: the last's tag, both notes in one.
+ */
+function periodMarks(keys: Key[], f: CompiledField | undefined, ct: CompiledTile, read: ReadAt | undefined): Mark[] {
+  const first = firstMark(keys, f, ct, read);
+  const last = periodMark(keys, f, read);
+  if (first && last && first.index === last.index) {
+    const from = first.note.slice(first.note.indexOf(': from ') + 2);
+    return [{ ...last, note: last.tag === 'partial' ? last.note.replace(' is partial: ', ` is partial: ${from}, `) : `${last.note}; ${from}` }];
+  }
+  return [first, last].filter((m) => m !== undefined);
 }
 
 /** The period `label` (holding `at`) as a table of dates holds it, said: "Dec 5 as built: daily rows, not cut at 20:00 UTC". */
@@ -515,8 +556,10 @@ function distinctKeys(rows: Array<Record<string, unknown>>, f: CompiledField | u
   const dates = keys.filter((k) => k.kind === 'date');
   const labels = dateLabels(dates.map((k) => new Date(k.sort as number)), f?.granularity);
   dates.forEach((k, i) => (k.label = labels[i]));
-  const same = keys.length > 0 && keys.every((k) => k.kind === keys[0].kind);
-  if (same && keys[0].kind !== 'text' && (!keepRowOrder || keys[0].kind === 'date')) keys.sort((a, b) => (a.sort as number) - (b.sort as number));
+  // dates or numbers in their order, "(none)" after them (as SQL sorts NULLs last), not all by label
+  const values = keys.filter((k) => k.id !== NONE_ID);
+  const same = values.length > 0 && values.every((k) => k.kind === values[0].kind);
+  if (same && values[0].kind !== 'text' && (!keepRowOrder || values[0].kind === 'date')) return [...values.sort((a, b) => (a.sort as number) - (b.sort as number)), ...keys.filter((k) => k.id === NONE_ID)];
   // without a sort of its own a tile's rows come in any order (row-level tiles have no order by)
   else if (!keepRowOrder) keys.sort((a, b) => (a.label < b.label ? -1 : a.label > b.label ? 1 : 0));
   return keys;
@@ -653,7 +696,7 @@ function valueAxis(format: string | undefined, top: number | undefined, extra: R
  * truncated to their slot (tilted when the slots are narrow); dates and longer lists are thinned
  * by ECharts, but for the last when `keepLast`.
  */
-function categoryAxis(labels: string[], extra: Record<string, unknown> = {}, span?: number, keys?: Key[], keepLast = false): Record<string, unknown> {
+function categoryAxis(labels: string[], extra: Record<string, unknown> = {}, span?: number, keys?: Key[], keepLast = false, keepFirst = false): Record<string, unknown> {
   let axisLabel: Record<string, unknown> = { color: MUTED, fontSize: 11, hideOverlap: true, width: 150, overflow: 'truncate' };
   if (span != null && keys && keys.every((k) => k.kind === 'text') && labels.length <= 24) {
     const slot = span / Math.max(1, labels.length);
@@ -666,6 +709,8 @@ function categoryAxis(labels: string[], extra: Record<string, unknown> = {}, spa
   }
   // (the last label kept when ECharts thins the others out: a partial period's)
   if (keepLast) axisLabel = { ...axisLabel, showMaxLabel: true };
+  // (and the first: a period the window starts in the middle of)
+  if (keepFirst) axisLabel = { ...axisLabel, showMinLabel: true };
   return {
     type: 'category',
     data: labels,
@@ -872,10 +917,11 @@ function lineAreaBar(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: 
   const stacked = !!ct.tile.stacked && (type === 'area' || type === 'bar');
   const { cats, series, notes } = cartesianSeries(ct, rows, f, stacked);
   const horizontal = type === 'bar' && cats.length > 0 && cats.every((c) => c.kind === 'text') && f.x != null;
-  // the period still running at render time is not read as a drop: its axis label says
-  // "partial", a line's segment into it is shaded, a bar in it is drawn faded with a dashed edge
-  const mark = periodMark(cats, f.x, at);
-  const partial = mark?.index ?? -1;
+  // the period still running at render time is not read as a drop, nor the first one when the
+  // window starts in its middle: its axis label says "partial", a line's segment into it (out of
+  // it, for the first) is shaded, a bar in it is drawn faded with a dashed edge
+  const marks = periodMarks(cats, f.x, ct, at);
+  const tagAt = new Map(marks.map((m) => [m.index, m.tag]));
   // up to two value axes, by format (e.g. a count and a rate)
   const formats: Array<string | undefined> = [];
   for (const s of series) if (!formats.includes(s.measure.format)) formats.push(s.measure.format);
@@ -924,26 +970,33 @@ function lineAreaBar(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: 
     return base;
   });
   const catAxis = categoryAxis(
-    cats.map((c, i) => (i === partial ? `${c.label}${horizontal ? ' ' : '\n'}(${mark!.tag})` : c.label)),
+    cats.map((c, i) => (tagAt.has(i) ? `${c.label}${horizontal ? ' ' : '\n'}(${tagAt.get(i)})` : c.label)),
     horizontal ? { inverse: true, axisLine: { show: false } } : { boundaryGap: type === 'bar' },
     horizontal ? undefined : w - 60 * (dual ? 2 : 1),
     cats,
-    partial >= 0,
+    tagAt.has(cats.length - 1),
+    tagAt.has(0),
   );
   const valAxes = tops.map(({ fmt, top }, i) =>
     valueAxis(fmt, top, { ...(i === 0 && max != null ? { max } : {}), ...(i === 1 ? { splitLine: { show: false } } : {}) }),
   );
   if (ct.tile.bands && type === 'line') es.push(...bandSeries(es, series));
-  if (partial >= 0) {
-    if (type === 'bar') for (const x of es) x.data = (x.data as Array<number | null>).map((v, i) => (i === partial ? { value: v, itemStyle: PARTIAL_ITEM } : v));
-    else if (partial > 0) es.push({ ...partialBand(partial - 1, partial, mark!.tag), yAxisIndex: 0 });
-    notes.push(mark!.note);
+  if (type === 'bar' && marks.length) for (const x of es) x.data = (x.data as Array<number | null>).map((v, i) => (tagAt.has(i) ? { value: v, itemStyle: PARTIAL_ITEM } : v));
+  const bands = new Set<number>();
+  for (const m of marks) {
+    // the segment into the last period, out of the first (one band when they are the same)
+    const from = m.index > 0 ? m.index - 1 : 0;
+    if (type !== 'bar' && from + 1 < cats.length && !bands.has(from)) {
+      bands.add(from);
+      es.push({ ...partialBand(from, from + 1, m.tag), yAxisIndex: 0 });
+    }
+    notes.push(m.note);
   }
   const option: EChartsCoreOption = {
     ...baseOption(),
     legend,
     // (room for the second line of a "(partial)" axis label)
-    grid: { left: 4, right: horizontal && series.length === 1 ? 56 : 12, top: legendH + 10, bottom: partial >= 0 && !horizontal ? 16 : 4 },
+    grid: { left: 4, right: horizontal && series.length === 1 ? 56 : 12, top: legendH + 10, bottom: marks.length && !horizontal ? 16 : 4 },
     xAxis: horizontal ? valAxes[0] : catAxis,
     yAxis: horizontal ? catAxis : valAxes,
     series: es,
@@ -1117,27 +1170,29 @@ function heatmap(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: numb
   // a warm scale where lower is better (risk, errors): its darkest cells are the bad ones
   const warm = m.better === 'lower';
   // the period still running at render time (its column, or its row when the dates are the rows, is marked, not read as a drop)
-  const markX = periodMark(xs, f.x, at);
-  const markY = periodMark(ys, f.y, at);
-  const partial = markX?.index ?? -1;
-  const partialY = markY?.index ?? -1;
+  const marksX = periodMarks(xs, f.x, ct, at);
+  const marksY = periodMarks(ys, f.y, ct, at);
+  const tagX = new Map(marksX.map((m) => [m.index, m.tag]));
+  const tagY = new Map(marksY.map((m) => [m.index, m.tag]));
   const option: EChartsCoreOption = {
     ...baseOption(),
     grid: { left: 4, right: 8, top: gridTop, bottom: gridBottom },
     // (a partial period's label is kept when the others are thinned out)
     xAxis: categoryAxis(
-      xs.map((k, i) => (i === partial ? `${k.label}\n(${markX!.tag})` : k.label)),
+      xs.map((k, i) => (tagX.has(i) ? `${k.label}\n(${tagX.get(i)})` : k.label)),
       { splitArea: { show: false } },
       w - 120,
       xs,
-      partial >= 0,
+      tagX.has(xs.length - 1),
+      tagX.has(0),
     ),
     yAxis: categoryAxis(
-      ys.map((k, i) => (i === partialY ? `${k.label} (${markY!.tag})` : k.label)),
+      ys.map((k, i) => (tagY.has(i) ? `${k.label} (${tagY.get(i)})` : k.label)),
       { inverse: true, axisLine: { show: false } },
       undefined,
       undefined,
-      partialY >= 0,
+      tagY.has(ys.length - 1),
+      tagY.has(0),
     ),
     visualMap: {
       type: 'continuous',
@@ -1159,7 +1214,7 @@ function heatmap(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: numb
         type: 'heatmap',
         // dark cells get white labels
         // the column of a partial period faded, with a dashed edge
-        data: data.map((v) => ({ value: v, label: { color: (v[2] - min) / (max - min) > 0.55 ? '#ffffff' : TEXT }, ...(v[0] === partial || v[1] === partialY ? { itemStyle: PARTIAL_ITEM } : {}) })),
+        data: data.map((v) => ({ value: v, label: { color: (v[2] - min) / (max - min) > 0.55 ? '#ffffff' : TEXT }, ...(tagX.has(v[0]) || tagY.has(v[1]) ? { itemStyle: PARTIAL_ITEM } : {}) })),
         itemStyle: { borderColor: '#fff', borderWidth: 1 },
         label: { show: showLabels, fontSize: 10, formatter: (p: { value: [number, number, number] }) => cellText(p.value[2]) },
         emphasis: { disabled: true },
@@ -1175,7 +1230,7 @@ function heatmap(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: numb
     });
     clicks = { p };
   }
-  const notes = [markX, markY].filter((x) => x !== undefined).map((x) => x.note);
+  const notes = [...marksX, ...marksY].map((x) => x.note);
   return { svg: renderSvg(option, w, h, id), notes, clicks };
 }
 

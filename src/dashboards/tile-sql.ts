@@ -45,6 +45,31 @@ function relativeDate(v: unknown, dialect: Dialect, shiftHours: number, colType:
 export const isTimestamp = (type: string | undefined): boolean => /timestamp|datetime/i.test(type ?? '');
 export const isDate = (type: string | undefined): boolean => /^date$/i.test(type ?? '');
 
+/** A relative lower bound of a tile's window on a column (CompiledTile.windowFrom): "-6d", "-24h", "today"; `after` when the filter is `>`. */
+export interface WindowFrom {
+  column: string;
+  value: string;
+  after?: true;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The first moment (ms, UTC) a window reads of its column when evaluated at `at`: what the SQL of
+ * relativeDate computes in the session's UTC: current_date - N for "-Nd", current_date for "today",
+ * now - N hours for "-Nh". A column of type date holds whole days: the first day at or after a
+ * bound of hours (the day after, past `>`), the day after a bound of days past `>`.
+ */
+export function windowStartMs(w: WindowFrom, at: number, type: string | undefined): number | undefined {
+  const m = RELATIVE_RE.exec(w.value);
+  if (!m) return undefined;
+  const today = Math.floor(at / DAY_MS) * DAY_MS;
+  const bound = w.value === 'today' ? today : m[2] === 'h' ? at - Number(m[1]) * 3_600_000 : today - Number(m[1]) * DAY_MS;
+  if (!isDate(type)) return bound;
+  const day = Math.ceil(bound / DAY_MS) * DAY_MS;
+  return w.after && day === bound ? day + DAY_MS : day;
+}
+
 /**
  * Where a relative window ends: now, or `shiftHours` before now (the previous period "to date").
  * A timestamp column stops at the evaluation time, so a render `--at` a past moment does not read
@@ -249,6 +274,7 @@ export function compileTile(tile: ResolvedTile, tab: string, src: TileSource, fi
   };
   const main = build(true, NO_SHIFT);
   const dayWindow = dayWindowColumn(tile, filters, appliesTo, types);
+  const from = windowFrom(tile, filters, appliesTo);
   let previousSql: string | undefined;
   let previousSqlUnfiltered: string | undefined;
   let window: CompiledTile['window'];
@@ -280,7 +306,23 @@ export function compileTile(tile: ResolvedTile, tab: string, src: TileSource, fi
     ...(src.syncState ? { syncState: src.syncState } : {}),
     ...(rawRows ? { rawRows } : {}),
     ...(dayWindow ? { dayWindow } : {}),
+    ...(from.length ? { windowFrom: from } : {}),
   };
+}
+
+/**
+ * The relative lower bounds the tile's query reads from (see conditions): its own windows, and
+ * the default of each dashboard date range that reaches it ("30d": the last 30 days, today
+ * included, from current_date - 29) unless the tile keeps its own window on that column.
+ */
+function windowFrom(tile: Tile, filters: DashboardFilter[], appliesTo: (f: DashboardFilter) => boolean): WindowFrom[] {
+  const out: WindowFrom[] = tile.filters.filter(isWindow).map((x) => ({ column: x.column, value: x.value as string, ...(x.op === '>' ? { after: true as const } : {}) }));
+  for (const f of filters) {
+    if (f.type !== 'date_range' || f.default === undefined || f.default === null || !appliesTo(f) || keepsOwnWindow(tile, f)) continue;
+    const n = Number(/^(\d+)d$/.exec(String(f.default))?.[1] ?? 7);
+    out.push({ column: f.column, value: `-${n - 1}d` });
+  }
+  return out;
 }
 
 /**

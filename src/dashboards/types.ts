@@ -4,6 +4,7 @@
  */
 import type { Aggregation, Dashboard, ResolvedTile } from './schema.js';
 import type { CompiledRawRows } from './raw-rows.js';
+import type { WindowFrom } from './tile-sql.js';
 
 export interface CompiledField {
   /** Output column name of the tile's query. */
@@ -64,6 +65,9 @@ export interface CompiledTile {
   /** The column of type date whose window the query ends at today (tile-sql.ts): a render `--at`
    * a past moment reads that day as its table was built, and the tile says so. */
   dayWindow?: string;
+  /** The relative lower bounds of its windows, by column (tile-sql.ts: its own, a date range's
+   * default): a chart's first period that starts before its column's bound is partial (render.ts). */
+  windowFrom?: WindowFrom[];
   /** The line of the tile's `id` in its dashboard file (where the exporters report it). */
   line?: number;
   /** Where its file names the column of each field (by field name), and of each raw-rows column

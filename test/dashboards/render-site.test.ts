@@ -208,3 +208,83 @@ describe('renders of one site', () => {
     expect(JSON.parse(readFileSync(join(site(), '.vigil-site.json'), 'utf8')).pages).toEqual(pages(site()).filter((p) => p !== 'mine.html'));
   });
 });
+
+describe('a window that starts in the middle of the first period of a chart', () => {
+  // hourly events from September to December: a date column and a timestamp column
+  let row = 0;
+  const tile = (id: string, type: string, dims: Array<Record<string, unknown>>, extra: Record<string, unknown> = {}) => ({ id, type, title: id, model: 'ev', dimensions: dims, measures: [{ name: 'n', column: 'n', agg: 'sum' }], layout: L(0, 4 * row++, 12, 4), ...extra });
+  const W = {
+    name: 'w',
+    title: 'W',
+    filters: [{ name: 'date_range', type: 'date_range', column: 'date', default: '30d' }],
+    tabs: [
+      {
+        name: 'all',
+        title: 'All',
+        tiles: [
+          tile('weekly_line', 'line', [{ column: 'date', granularity: 'week' }]),
+          tile('monthly_bar', 'bar', [{ column: 'date', granularity: 'month' }]),
+          tile('weekly_heatmap', 'heatmap', [{ column: 'date', granularity: 'week', role: 'x' }, { column: 'ws', role: 'y' }]),
+          tile('own_7d', 'bar', [{ column: 'date', granularity: 'week' }], { filters: [{ column: 'date', op: '>=', value: '-7d' }] }),
+          tile('daily_24h', 'line', [{ column: 'ts', granularity: 'day' }], { filters: [{ column: 'ts', op: '>=', value: '-24h' }] }),
+          tile('month_7d', 'bar', [{ column: 'date', granularity: 'month' }], { filters: [{ column: 'date', op: '>=', value: '-7d' }] }),
+        ],
+      },
+    ],
+  };
+  let dir: string;
+  beforeAll(() => {
+    dir = makeProject({
+      'models/ev.sql': "select ts, cast(ts as date) as date, 'ws_' || cast(hour(ts) % 3 as varchar) as ws, 1 as n from range(timestamp '2026-05-01', timestamp '2026-12-31', interval 1 hour) as t(ts)",
+      'models/ev.yml': 'models:\n  - name: ev\n    columns:\n      - name: ts\n        data_type: timestamp\n      - name: date\n        data_type: date\n      - name: ws\n        data_type: varchar\n      - name: n\n        data_type: integer\n',
+      'dashboards/w.json': JSON.stringify(W, null, 2),
+    });
+    expect(vigil(dir, ['build']).code).toBe(0);
+  }, 120_000);
+  afterAll(() => dir && removeDir(dir));
+  const render = (at: string, env: Record<string, string> = {}) => {
+    const r = vigil(dir, ['dashboards', 'render', '--out', 'site', '--at', at], env);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    return readFileSync(join(dir, 'site', 'w.html'), 'utf8');
+  };
+
+  it('marks it partial, from when, as the period still running is (was: drawn short, unmarked: read as a dip)', () => {
+    // Thursday Nov 12: the 30 days from Wednesday Oct 14, in the week of Monday Oct 12
+    const html = render('2026-11-12T10:00:00Z');
+    const weekly = tileBlock(html, 'weekly_line');
+    expect(weekly).toContain('<span class="note">Oct 12 week is partial: from Oct 14</span>');
+    expect(weekly).toContain('>(partial)<');
+    // the line's segment out of it is shaded and labelled, as the one into the last period
+    expect(weekly.match(/>partial</g)?.length).toBe(1);
+    const monthly = tileBlock(html, 'monthly_bar');
+    expect(monthly).toContain('<span class="note">Oct 2026 is partial: from Oct 14</span>');
+    expect(monthly).toContain('>(partial)<');
+    // its bar faded, as the running month's is
+    expect(monthly.match(/<path[^>]*fill-opacity="0\.55"/g)?.length).toBe(2);
+    const heat = tileBlock(html, 'weekly_heatmap');
+    expect(heat).toContain('<span class="note">Oct 12 week is partial: from Oct 14</span>');
+    // the week's column faded (3 workspaces), as the running week's
+    expect(heat.match(/<path[^>]*fill-opacity="0\.55"/g)?.length).toBe(6);
+    // a tile's own window: -7d from Thursday Nov 5; -24h of a timestamp from Nov 11 10:00
+    expect(tileBlock(html, 'own_7d')).toContain('<span class="note">Nov 2 week is partial: from Nov 5</span>');
+    expect(tileBlock(html, 'daily_24h')).toContain('<span class="note">Nov 11 is partial: from Nov 11 10:00 UTC</span>');
+    // one category, first and last: one mark, its footer says both
+    const one = tileBlock(html, 'month_7d');
+    expect(one.match(/\((?:partial|as built)\)</g)?.length).toBe(1);
+    expect(one).toContain('<span class="note">Nov 2026 as built: daily rows, not cut at 2026-11-12 10:00 UTC; from Nov 5</span>');
+    // the same marks in any time zone of the machine (the window is the session's UTC)
+    const far = render('2026-11-12T10:00:00Z', { TZ: 'Pacific/Kiritimati' });
+    for (const id of ['weekly_line', 'monthly_bar', 'weekly_heatmap', 'own_7d', 'daily_24h', 'month_7d']) expect(tileBlock(far, id), id).toBe(tileBlock(html, id));
+  }, 120_000);
+
+  it('does not when the window starts at the start of the period', () => {
+    // Tuesday Jun 30: the 30 days from Monday Jun 1, the first of the month
+    const html = render('2026-06-30T10:00:00Z');
+    for (const id of ['weekly_line', 'monthly_bar', 'weekly_heatmap']) expect(tileBlock(html, id), id).not.toContain('is partial: from');
+    expect(tileBlock(html, 'weekly_line')).toContain('>Jun 1<');
+    expect(tileBlock(html, 'weekly_line')).not.toContain('>(partial)<');
+    // the window of -24h from midnight: the day before is whole
+    const midnight = render('2026-06-30T00:00:00Z');
+    expect(tileBlock(midnight, 'daily_24h')).not.toContain('is partial: from');
+  }, 120_000);
+});

@@ -965,6 +965,38 @@ describe('a period still running when the data was read', () => {
     expect(renderTileHtml(d, ct, { ok: true, rows, seconds: 0, at: new Date(END + 5.5 * 3_600_000).toISOString() })).not.toContain('partial');
   });
 
+  it("a window starting in the middle of the first period marks it too; one category both first and still running gets one mark (was: drawn short, unmarked)", () => {
+    const ct = tile('error_rate_trend');
+    const weekly = (windowFrom: CompiledTile['windowFrom']): CompiledTile => ({ ...ct, fields: ct.fields.map((f) => (f.kind === 'dimension' ? { ...f, granularity: 'week' as const, type: 'date' } : f)), windowFrom });
+    // Saturday Mar 14 09:30: the week of Monday Mar 9, read from Wednesday Mar 11 (-3d)
+    const one = { ok: true as const, rows: [{ date: new Date(Date.UTC(2026, 2, 9)), error_rate: 0.02 }], seconds: 0, at: `${lastDay}T09:30:00.000Z` };
+    const html = renderTileHtml(d, weekly([{ column: 'date', value: '-3d' }]), one);
+    expect(html).toContain(`Mar 9 week is partial: from Mar 11, data as of ${lastDay} 09:30 UTC`);
+    expect(html.match(/\(partial\)/g)?.length).toBe(1);
+    // two weeks: the first marked from when, the last as of when; a window from the Monday marks only the last
+    const two = { ...one, rows: [{ date: new Date(Date.UTC(2026, 2, 2)), error_rate: 0.01 }, ...one.rows] };
+    const both = renderTileHtml(d, weekly([{ column: 'date', value: '-10d' }]), two);
+    expect(both).toContain('Mar 2 week is partial: from Mar 4');
+    expect(both).toContain(`Mar 9 week is partial: data as of ${lastDay} 09:30 UTC`);
+    expect(both.match(/\(partial\)/g)?.length).toBe(2);
+    const fromMonday = renderTileHtml(d, weekly([{ column: 'date', value: '-12d' }]), two);
+    expect(fromMonday).not.toContain('is partial: from');
+    expect(fromMonday.match(/\(partial\)/g)?.length).toBe(1);
+    // a window on another column than the axis's marks nothing
+    expect(renderTileHtml(d, weekly([{ column: 'created_at', value: '-10d' }]), two)).not.toContain('is partial: from');
+  });
+
+  it('a date axis with a NULL date keeps its dates in order, "(none)" after them, and the running day marked (was: every label sorted as text: Mar 10 before Mar 8, the running day unmarked)', () => {
+    const ct = tile('error_rate_trend');
+    const rows = [...Array.from({ length: 7 }, (_, i) => ({ date: new Date(END - (6 - i) * DAY), error_rate: 0.02 })), { date: null, error_rate: 0.03 }];
+    const html = renderTileHtml(d, ct, { ok: true, rows, seconds: 0, at: `${lastDay}T09:30:00.000Z` });
+    const at = (label: string) => html.indexOf(`>${label}<`);
+    const order = ['Mar 8', 'Mar 9', 'Mar 10', 'Mar 13', 'Mar 14', '(none)'].map(at);
+    expect(order.every((x) => x > 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(html).toContain(`Mar 14 is partial: data as of ${lastDay} 09:30 UTC`);
+  });
+
   it('is not, once the period is over (or without the time the data was read)', () => {
     const next = new Date(END + DAY).toISOString().slice(0, 10);
     for (const id of ['error_rate_trend', 'volume_by_capability', 'activity_heatmap']) {
