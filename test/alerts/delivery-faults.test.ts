@@ -309,7 +309,8 @@ describe('status and outbox show the state as it is', () => {
 });
 
 describe('outbox --drop: a receiver that never heard of an alert is not told it resolved (as Alertmanager)', () => {
-  it('a refused trigger dropped: no RESOLVED message for it, status says dropped (was: a resolve of an alert never announced)', async () => {
+  /** A project whose alert's trigger the webhook refused (404): its dir, the hook's message count before, the refused entry's id. */
+  const refusedTrigger = async () => {
     const dir = project('hook');
     build(dir, 12);
     hook.unscript();
@@ -317,7 +318,11 @@ describe('outbox --drop: a receiver that never heard of an alert is not told it 
     hook.script([{ status: 404 }]);
     expect((await evaluate(dir)).code).toBe(1);
     hook.unscript();
-    const id = JSON.parse(readFileSync(join(dir, '.vigil/alert-state.json'), 'utf8')).state.outbox[0].id as string;
+    return { dir, before, id: JSON.parse(readFileSync(join(dir, '.vigil/alert-state.json'), 'utf8')).state.outbox[0].id as string };
+  };
+
+  it('a refused trigger dropped: no RESOLVED message for it, status says dropped (was: a resolve of an alert never announced)', async () => {
+    const { dir, before, id } = await refusedTrigger();
     const drop = vigil(dir, ['alerts', 'outbox', '--drop', id], env());
     expect(drop.code, drop.stderr).toBe(0);
     expect(drop.stdout).toContain('no resolve will be sent for many{capability="chat"} -> hook');
@@ -330,13 +335,7 @@ describe('outbox --drop: a receiver that never heard of an alert is not told it 
   });
 
   it('a refused trigger dropped after its alert resolved: the resolve queued behind it is named, to drop too (was: sent unsaid)', async () => {
-    const dir = project('hook');
-    build(dir, 12);
-    hook.unscript();
-    const before = hook.messages.length;
-    hook.script([{ status: 404 }]);
-    expect((await evaluate(dir)).code).toBe(1);
-    hook.unscript();
+    const { dir, before } = await refusedTrigger();
     build(dir, 3);
     expect((await evaluate(dir)).code).toBe(1);
     expect(outboxStatus(dir)).toEqual(['trigger:rejected', 'resolve:pending']);

@@ -16,6 +16,28 @@ import { compileInterval, intervalHolds } from '../../src/alerts/time-intervals.
 import { makeProject, removeDir, vigil } from '../helpers.js';
 
 const AMTOOL = '/usr/bin/amtool';
+
+/** Each label set routes to the receivers amtool names with `dir`/alertmanager.yml (`routes test`), in its order. */
+function expectAmtoolRouting(dir: string, routes: Parameters<typeof routeAlert>[0], sets: Array<Record<string, string>>): void {
+  for (const labels of sets) {
+    const args = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+    const answer = execFileSync(AMTOOL, ['config', 'routes', 'test', `--config.file=${join(dir, 'alertmanager.yml')}`, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    expect(routeAlert(routes, labels).map((x) => x.receiver).join(','), JSON.stringify(labels)).toBe(answer);
+  }
+}
+
+/** `am` written to a new folder (amtool's check-config passing it), converted and loaded as routes.yaml: the folder and the routes. */
+function convertedWithAmtool(am: string): { dir: string; routes: NonNullable<ReturnType<typeof parseRoutes>['routes']> } {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-am-'));
+  dirs.push(dir);
+  writeFileSync(join(dir, 'alertmanager.yml'), am);
+  expect(execFileSync(AMTOOL, ['check-config', join(dir, 'alertmanager.yml')], { encoding: 'utf8' })).toContain('SUCCESS');
+  const r = importAlertmanager(am);
+  if (typeof r === 'string') throw new Error(r);
+  const loaded = parseRoutes(r.text, 'routes.yaml');
+  expect(loaded.diagnostics).toEqual([]);
+  return { dir, routes: loaded.routes! };
+}
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
 
@@ -217,11 +239,7 @@ describe('import-alertmanager', () => {
       { team: 'mobile' },
       {},
     ];
-    for (const labels of sets) {
-      const args = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-      const am = execFileSync(AMTOOL, ['config', 'routes', 'test', `--config.file=${join(dir, 'alertmanager.yml')}`, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-      expect(routeAlert(routes, labels).map((x) => x.receiver).join(','), JSON.stringify(labels)).toBe(am);
-    }
+    expectAmtoolRouting(dir, routes, sets);
   });
 
   it.skipIf(!existsSync(AMTOOL))('match values are copied as written: 1.50, 0x1F, 1e3, 010, +1 route as Alertmanager routes them (amtool; were: written as 1.5, 31, 1000, 10, 1)', () => {
@@ -267,16 +285,10 @@ receivers:
       { i: '.inf' },
       {},
     ];
-    for (const labels of sets) {
-      const args = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-      const answer = execFileSync(AMTOOL, ['config', 'routes', 'test', `--config.file=${join(dir, 'alertmanager.yml')}`, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-      expect(routeAlert(routes, labels).map((x) => x.receiver).join(','), JSON.stringify(labels)).toBe(answer);
-    }
+    expectAmtoolRouting(dir, routes, sets);
   });
 
   it.skipIf(!existsSync(AMTOOL))('a key with no value (group_by:, group_wait:, continue:) is unset, as Alertmanager reads it: inherited or the default (amtool; was: the converted file refused, exit 2)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vigil-am-'));
-    dirs.push(dir);
     const am = `route:
   receiver: a
   group_by: [team]
@@ -295,25 +307,14 @@ receivers:
   - name: c
 inhibit_rules:
 `;
-    writeFileSync(join(dir, 'alertmanager.yml'), am);
-    expect(execFileSync(AMTOOL, ['check-config', join(dir, 'alertmanager.yml')], { encoding: 'utf8' })).toContain('SUCCESS');
-    const r = importAlertmanager(am);
-    if (typeof r === 'string') throw new Error(r);
-    const loaded = parseRoutes(r.text, 'routes.yaml');
-    expect(loaded.diagnostics).toEqual([]);
-    for (const labels of [{ x: '1', y: '1' }, { x: '1' }, { y: '1' }, {}] as Array<Record<string, string>>) {
-      const args = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-      const answer = execFileSync(AMTOOL, ['config', 'routes', 'test', `--config.file=${join(dir, 'alertmanager.yml')}`, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-      expect(routeAlert(loaded.routes!, labels).map((x) => x.receiver).join(','), JSON.stringify(labels)).toBe(answer);
-    }
+    const { dir, routes } = convertedWithAmtool(am);
+    expectAmtoolRouting(dir, routes, [{ x: '1', y: '1' }, { x: '1' }, { y: '1' }, {}]);
     // (Alertmanager's route.go: a child without group_by or group_wait takes its parent's)
-    const [b] = routeAlert(loaded.routes!, { x: '1' });
+    const [b] = routeAlert(routes, { x: '1' });
     expect([b.groupBy, b.groupWaitMs]).toEqual([['team'], 45_000]);
   });
 
   it.skipIf(!existsSync(AMTOOL))('a label of match: with no value is the empty value, matching alerts without it, as Alertmanager reads it (was: left out, the route matched every alert)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vigil-am-'));
-    dirs.push(dir);
     const am = `route:
   receiver: a
   routes:
@@ -329,19 +330,10 @@ inhibit_rules:
     target_match:
       x: y
 `;
-    writeFileSync(join(dir, 'alertmanager.yml'), am);
-    expect(execFileSync(AMTOOL, ['check-config', join(dir, 'alertmanager.yml')], { encoding: 'utf8' })).toContain('SUCCESS');
-    const r = importAlertmanager(am);
-    if (typeof r === 'string') throw new Error(r);
-    const loaded = parseRoutes(r.text, 'routes.yaml');
-    expect(loaded.diagnostics).toEqual([]);
-    for (const labels of [{ severity: 'critical' }, { x: 'y' }, {}] as Array<Record<string, string>>) {
-      const args = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-      const answer = execFileSync(AMTOOL, ['config', 'routes', 'test', `--config.file=${join(dir, 'alertmanager.yml')}`, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-      expect(routeAlert(loaded.routes!, labels).map((x) => x.receiver).join(','), JSON.stringify(labels)).toBe(answer);
-    }
+    const { dir, routes } = convertedWithAmtool(am);
+    expectAmtoolRouting(dir, routes, [{ severity: 'critical' }, { x: 'y' }, {}]);
     // (every alert has an alertname: the inhibition's source matches none, not every alert)
-    expect(loaded.routes!.inhibit_rules[0].source_match).toEqual({ alertname: '' });
+    expect(routes.inhibit_rules[0].source_match).toEqual({ alertname: '' });
     // a regex with no value Alertmanager refuses ("invalid regexp value"): so is the converted file
     const re = am.replace('match:\n        severity:', 'match_re:\n        severity:');
     writeFileSync(join(dir, 'alertmanager.yml'), re);
