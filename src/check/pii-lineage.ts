@@ -39,7 +39,7 @@ import { join } from 'node:path';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import type { Dialect } from '../adapters/dialect.js';
 import type { Manifest, ModelNode, SnapshotNode } from '../compile/manifest.js';
-import { declassified, isPii, MASK_TEXT, policyOf } from '../compile/masking.js';
+import { declassified, isPii, MASK_TEXT, policyOf, undeclaredContent } from '../compile/masking.js';
 import { modelsAndSnapshotsInOrder } from '../compile/graph.js';
 import { firstVersionsSql } from '../run/snapshot.js';
 import { seedHeaderNames } from '../seeds/seed-csv.js';
@@ -247,8 +247,7 @@ export async function piiLineage(
   const contentByName = (node: string, column: string): string[] => {
     const n = manifest.sources[node] ?? manifest.nodes[node];
     if (!n || !(n.resource_type === 'source' || n.resource_type === 'seed' || n.resource_type === 'snapshot')) return [];
-    const c = column.toLowerCase();
-    return !isPii({ name: column }) || n.columns.some((x) => x.name.toLowerCase() === c) ? [] : [label(node, column)];
+    return undeclaredContent(column, n.columns) ? [label(node, column)] : [];
   };
   /** The live PII a traced column is read from, by label (its source or model column). */
   const liveFrom = (col: { from: Array<{ node: string; column: string }> }): string[] => col.from.flatMap((r) => live.get(r.node)?.get(r.column.toLowerCase()) ?? contentByName(r.node, r.column));

@@ -21,7 +21,7 @@ import type { ColumnInfo, Manifest, ModelNode } from './manifest.js';
 import type { Policy } from '../project/schema.js';
 
 export { POLICIES, type Policy } from '../project/schema.js';
-export { CONTENT_COLUMNS, declassified, isPii, needsMasking, piiMark, policyOf } from './policy.js';
+export { CONTENT_COLUMNS, declassified, isPii, needsMasking, piiMark, policyOf, undeclaredContent } from './policy.js';
 import { CONTENT_COLUMNS, declassified, isPii, marked, piiMark, policyOf } from './policy.js';
 
 /** What `mask` shows instead of a value. */

@@ -36,6 +36,15 @@ export function isPii(c: Pick<ColumnInfo, 'name' | 'meta' | 'policy'>): boolean 
   return !!c.policy || !!piiMark(c) || (CONTENT_COLUMNS.includes(c.name.toLowerCase()) && !declassified(c));
 }
 
+/**
+ * A column `name` of a relation its YAML does not declare (`declared`: the columns it does), PII by
+ * its name alone (prompt or response content): a seed's CSV header, a source's undeclared column.
+ */
+export function undeclaredContent(name: string, declared: ReadonlyArray<Pick<ColumnInfo, 'name'>>): boolean {
+  const n = name.toLowerCase();
+  return isPii({ name }) && !declared.some((c) => c.name.toLowerCase() === n);
+}
+
 /** The policy the published relation applies to this column; undefined: shown as it is. */
 export function policyOf(c: Pick<ColumnInfo, 'name' | 'meta' | 'policy'>): Policy | undefined {
   return c.policy ?? (isPii(c) ? 'mask' : undefined);

@@ -100,6 +100,12 @@ function lastId(pk: string[]): string {
  * value did not convert for (`Error when converting column "n". Could not convert string "NaN"
  * to 'DECIMAL'`); never its `Original Line:`, which holds a row of the source.
  */
+export function failureText(message: string): string {
+  const lines = message.split('\n');
+  const column = lines.find((l) => l.startsWith('Error when converting column '));
+  return column && column !== lines[0] ? `${lines[0]}; ${column}` : lines[0];
+}
+
 /**
  * A stream's failure as it is said and kept in the state table's last_error (which dashboards
  * read): its first line (failureText), secrets redacted, and — when the table has a column that
@@ -108,18 +114,11 @@ function lastId(pk: string[]): string {
  */
 async function errorText(e: unknown, s: SourceNode, described: string[]): Promise<string> {
   const text = e instanceof Error ? failureText(e.message) : String(e);
-  const { isPii } = await import('../compile/policy.js');
-  const declared = new Set(s.columns.map((c) => c.name.toLowerCase()));
-  const pii = [...s.columns.filter((c) => isPii(c)).map((c) => c.name), ...described.filter((n) => !declared.has(n.toLowerCase()) && isPii({ name: n }))];
+  const { isPii, undeclaredContent } = await import('../compile/policy.js');
+  const pii = [...s.columns.filter((c) => isPii(c)).map((c) => c.name), ...described.filter((n) => undeclaredContent(n, s.columns))];
   if (!pii.length) return redact(text);
   const { redactedError } = await import('../check/pii-lineage.js');
   return redact(redactedError(text, pii.map((c) => `${s.source_name}.${s.name}.${c}`)).replace(/\n\s*/g, ' '));
-}
-
-export function failureText(message: string): string {
-  const lines = message.split('\n');
-  const column = lines.find((l) => l.startsWith('Error when converting column '));
-  return column && column !== lines[0] ? `${lines[0]}; ${column}` : lines[0];
 }
 
 /**
