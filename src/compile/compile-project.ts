@@ -41,7 +41,7 @@ import type { CompiledDashboard } from '../dashboards/types.js';
 import { STATE_FORMAT, VIGIL_VERSION } from '../version.js';
 import { BUILD } from '../project/snapshot.js';
 import { registerCompiledSecret, isSecret, secretNames, secretPlaceholder } from '../secrets.js';
-import { durationMs } from '../time/duration.js';
+import { durationMs, durationUnits } from '../time/duration.js';
 import { agesRows, holdsDays, RETENTION_LOG_TABLE, retentionLogColumns } from '../retention/retention.js';
 import { canonicalHash } from '../stable-json.js';
 import { docRef } from '../install.js';
@@ -2315,9 +2315,9 @@ function retentionProblems(r: { column: string; keep?: string; override_days?: s
   const ds: Diagnostic[] = [];
   // `1y6m` is a year and 6 minutes ('m' is minutes, as in Prometheus): meant as 18 months, it
   // deletes half a year of rows too early. Days or more beside minutes or seconds: refused
-  const keep = typeof r.keep === 'string' ? /^(?:[\d.]+[ywd])+(?:[\d.]+h)?([\d.]+(?:m|s|ms))+$/.exec(r.keep) : null;
-  if (keep)
-    ds.push(diag('E_RETENTION', `${what}: retention keep '${r.keep}' counts ${/\d(m)(?!s)/.test(r.keep!) ? "minutes ('m' is minutes: Vigil's durations, like Prometheus', have no months)" : 'seconds'} beside days or years`, at('keep'), 'write days, weeks or years: 18 months is 548d (or 1y26w), 6 months 183d'));
+  const units = typeof r.keep === 'string' ? durationUnits(r.keep) : [];
+  if (units.some((u) => u === 'y' || u === 'w' || u === 'd') && units.some((u) => u === 'm' || u === 's' || u === 'ms'))
+    ds.push(diag('E_RETENTION', `${what}: retention keep '${r.keep}' counts ${units.includes('m') ? "minutes ('m' is minutes: Vigil's durations, like Prometheus', have no months)" : 'seconds'} beside days or years`, at('keep'), 'write days, weeks or years: 18 months is 548d (or 1y26w), 6 months 183d'));
   const declared = (name: string) => columns.find((c) => c.name.toLowerCase() === name.toLowerCase())?.data_type;
   const t = declared(r.column);
   if (t && !agesRows(t))

@@ -31,6 +31,11 @@ export function durationMs(text: string): number {
   return total;
 }
 
+/** The units a duration names, in its order (`1y6m`: y, m); none when it is not a duration. */
+export function durationUnits(text: string): string[] {
+  return DURATION_RE.test(text) ? [...text.matchAll(PART_RE)].map((m) => m[2]) : [];
+}
+
 /**
  * The longest duration taken: Prometheus' (2^63 nanoseconds, 292 years). Longer ones have no
  * use and overflow dates (a retention cutoff 300,000 years back is not a date).
