@@ -611,36 +611,36 @@ export function seedHeaderNames(abs: string, config: SeedConfig): string[] | und
   return readHeader(abs, config.delimiter ?? ',')?.map((h) => seedColumnName(h, config));
 }
 
-/** The types column_types gives a seed's columns (`names`, as seedColumnName names them), by index; undefined where it gives none. */
+/**
+ * What `read` makes of each column_types entry, by the index of its column in `names` (as
+ * seedColumnName names them); undefined where it gives none or `read` reads nothing of it.
+ */
+function givenByColumn<T>(names: string[], config: SeedConfig, read: (spelled: string) => T | undefined): Array<T | undefined> {
+  const given: Array<T | undefined> = names.map(() => undefined);
+  for (const [col, spelled] of Object.entries(config.column_types ?? {})) {
+    const idx = names.indexOf(seedColumnName(col, config));
+    const v = read(spelled);
+    if (idx >= 0 && v !== undefined) given[idx] = v;
+  }
+  return given;
+}
+
+/** The types column_types gives a seed's columns, by index; undefined where it gives none. */
 export function givenSeedTypes(names: string[], config: SeedConfig): Array<CanonicalType | undefined> {
-  const given: Array<CanonicalType | undefined> = names.map(() => undefined);
-  for (const [col, spelled] of Object.entries(config.column_types ?? {})) {
-    const idx = names.indexOf(seedColumnName(col, config));
-    const t = seedType(spelled);
-    if (idx >= 0 && t) given[idx] = t;
-  }
-  return given;
+  return givenByColumn(names, config, seedType);
 }
 
-/** The exact decimals column_types gives a seed's columns (`names`, as seedColumnName names them), by index. */
+/** The exact decimals column_types gives a seed's columns, by index. */
 function givenSeedDecimals(names: string[], config: SeedConfig): Array<DecimalType | undefined> {
-  const given: Array<DecimalType | undefined> = names.map(() => undefined);
-  for (const [col, spelled] of Object.entries(config.column_types ?? {})) {
-    const idx = names.indexOf(seedColumnName(col, config));
-    if (idx >= 0) given[idx] = seedDecimal(spelled);
-  }
-  return given;
+  return givenByColumn(names, config, seedDecimal);
 }
 
-/** The length limits column_types gives a seed's text columns (`names`, as seedColumnName names them), by index. */
+/** The length limits column_types gives a seed's text columns, by index. */
 function givenSeedLengths(names: string[], config: SeedConfig): Array<{ max: number; spelled: string } | undefined> {
-  const given: Array<{ max: number; spelled: string } | undefined> = names.map(() => undefined);
-  for (const [col, spelled] of Object.entries(config.column_types ?? {})) {
-    const idx = names.indexOf(seedColumnName(col, config));
+  return givenByColumn(names, config, (spelled) => {
     const max = seedTextLength(spelled);
-    if (idx >= 0 && max !== undefined) given[idx] = { max, spelled: spelled.trim() };
-  }
-  return given;
+    return max === undefined ? undefined : { max, spelled: spelled.trim() };
+  });
 }
 
 /**
