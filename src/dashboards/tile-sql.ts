@@ -187,11 +187,10 @@ function conditions(tile: Tile, filters: DashboardFilter[], dialect: Dialect, ap
     if (!withDashboard || f.default === undefined || f.default === null) continue;
     const col = q(f.column);
     if (f.type === 'date_range') {
-      // "7d": the last 7 days, today included
-      const n = Number(/^(\d+)d$/.exec(String(f.default))?.[1] ?? 7);
       if (keepsOwnWindow(tile, f)) continue; // the tile's own window wins (e.g. "last 24h" KPIs)
-      const start = relativeDate(`-${n - 1}d`, dialect, shiftHours, types[f.column])!;
-      where.push(windowSql(col, `${col} >= ${start}`, `-${n - 1}d`, types[f.column], dialect, shift));
+      const from = rangeFrom(f.default);
+      const start = relativeDate(from, dialect, shiftHours, types[f.column])!;
+      where.push(windowSql(col, `${col} >= ${start}`, from, types[f.column], dialect, shift));
     } else where.push(`${col} = ${literalOf(f.default, dialect)}`);
   }
   return { where, applies };
@@ -310,6 +309,12 @@ export function compileTile(tile: ResolvedTile, tab: string, src: TileSource, fi
   };
 }
 
+/** A date range's default ("7d": the last 7 days, today included) as the relative start of its window: "-6d". */
+function rangeFrom(value: unknown): string {
+  const n = Number(/^(\d+)d$/.exec(String(value))?.[1] ?? 7);
+  return `-${n - 1}d`;
+}
+
 /**
  * The relative lower bounds the tile's query reads from (see conditions): its own windows, and
  * the default of each dashboard date range that reaches it ("30d": the last 30 days, today
@@ -319,8 +324,7 @@ function windowFrom(tile: Tile, filters: DashboardFilter[], appliesTo: (f: Dashb
   const out: WindowFrom[] = tile.filters.filter(isWindow).map((x) => ({ column: x.column, value: x.value as string, ...(x.op === '>' ? { after: true as const } : {}) }));
   for (const f of filters) {
     if (f.type !== 'date_range' || f.default === undefined || f.default === null || !appliesTo(f) || keepsOwnWindow(tile, f)) continue;
-    const n = Number(/^(\d+)d$/.exec(String(f.default))?.[1] ?? 7);
-    out.push({ column: f.column, value: `-${n - 1}d` });
+    out.push({ column: f.column, value: rangeFrom(f.default) });
   }
   return out;
 }
