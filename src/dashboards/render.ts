@@ -484,6 +484,8 @@ interface Mark {
   index: number;
   tag: string;
   note: string;
+  /** a first period cut by its window: from when it is read ("from Oct 14") */
+  from?: string;
 }
 
 /**
@@ -518,7 +520,8 @@ function firstMark(keys: Key[], f: CompiledField | undefined, ct: CompiledTile, 
   const from = Math.max(...starts);
   if (first.sort >= from) return undefined;
   const d = new Date(from);
-  return { index: 0, tag: 'partial', note: `${periodLabel(first, f)} is partial: from ${formatDateShort(d)}${isMidnight(d) ? '' : ' UTC'}` };
+  const since = `from ${formatDateShort(d)}${isMidnight(d) ? '' : ' UTC'}`;
+  return { index: 0, tag: 'partial', note: `${periodLabel(first, f)} is partial: ${since}`, from: since };
 }
 
 /**
@@ -529,7 +532,7 @@ function periodMarks(keys: Key[], f: CompiledField | undefined, ct: CompiledTile
   const first = firstMark(keys, f, ct, read);
   const last = periodMark(keys, f, read);
   if (first && last && first.index === last.index) {
-    const from = first.note.slice(first.note.indexOf(': from ') + 2);
+    const from = first.from!;
     return [{ ...last, note: last.tag === 'partial' ? last.note.replace(' is partial: ', ` is partial: ${from}, `) : `${last.note}; ${from}` }];
   }
   return [first, last].filter((m) => m !== undefined);
@@ -640,17 +643,17 @@ function baseOption(): EChartsCoreOption {
 }
 
 const approxTextWidth = (s: string, size: number) => s.length * size * 0.54;
+/** approxTextWidth a little wide, for text that must fit (a footer's words, a legend's names): capitals and digits are wider than the average. */
+const wideTextWidth = (s: string, size: number) => approxTextWidth(s, size) * 1.1;
 
 /**
  * `s` cut with '…' to about `room` px at `size` (a legend item's name: one longer than its tile is
- * wide would run past the tile's edges, cut there with its color and share). Estimated a little
- * wide, as the footer's words are: capitals and digits are wider than the average.
+ * wide would run past the tile's edges, cut there with its color and share).
  */
 function fitText(s: string, room: number, size: number): string {
-  const width = (x: string) => approxTextWidth(x, size) * 1.1;
-  if (width(s) <= room) return s;
+  if (wideTextWidth(s, size) <= room) return s;
   const chars = [...s];
-  while (chars.length > 1 && width(`${chars.join('')}…`) > room) chars.pop();
+  while (chars.length > 1 && wideTextWidth(`${chars.join('')}…`, size) > room) chars.pop();
   return `${chars.join('').trimEnd()}…`;
 }
 
@@ -659,7 +662,7 @@ function topLegend(names: string[], width: number, evenOne = false): { legend: R
   if (names.length === 0 || (names.length === 1 && !evenOne)) return { legend: { show: false }, height: 0 };
   // a name wider than the tile is cut with '…' to a row of its own (else it ran past the tile's edge)
   const room = Math.max(40, width - 16 - 14 - 5 - 14);
-  const itemW = (n: string) => 14 + 5 + Math.min(approxTextWidth(n, 11) * 1.1, room) + 14;
+  const itemW = (n: string) => 14 + 5 + Math.min(wideTextWidth(n, 11), room) + 14;
   let rows = 1;
   let line = 0;
   for (const n of names) {
@@ -1062,13 +1065,13 @@ function donut(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number
   const areaW = wide ? w * 0.55 : w;
   // an item's name is cut with '…' to what its row leaves beside its icon and share (else a long
   // one ran past the tile's edges); under the ring, the items wrap in rows of the tile's width
-  const nameRoom = (v: number) => (wide ? w - (areaW / 2 + (Math.min(areaW, h) / 2) * 0.86 + 24) - 12 - 5 - 4 : w - 16 - 10 - 5 - 4) - approxTextWidth(`   ${share(v)}`, wide ? 12 : 11) * 1.1;
+  const nameRoom = (v: number) => (wide ? w - (areaW / 2 + (Math.min(areaW, h) / 2) * 0.86 + 24) - 12 - 5 - 4 : w - 16 - 10 - 5 - 4) - wideTextWidth(`   ${share(v)}`, wide ? 12 : 11);
   const legendName = new Map(items.map((d) => [d.name, fitText(d.name, Math.max(24, nameRoom(d.value)), wide ? 12 : 11)]));
   let legendRows = 0;
   if (!wide) {
     let line = 0;
     for (const d of items) {
-      const iw = 10 + 5 + approxTextWidth(`${legendName.get(d.name)}   ${share(d.value)}`, 11) * 1.1 + 16;
+      const iw = 10 + 5 + wideTextWidth(`${legendName.get(d.name)}   ${share(d.value)}`, 11) + 16;
       if (line === 0 || line + iw > w - 16) {
         legendRows++;
         line = 0;
@@ -1806,8 +1809,8 @@ function footHeight(items: string[], width: number): number {
   let lines = 1;
   let x = 0;
   for (const s of items) {
-    // (the footer's 11 px text, a little wider than approxTextWidth's average, for the words that do not fit at a line's end)
-    const iw = approxTextWidth(s, 11) * 1.1;
+    // (the footer's 11 px text, for the words that do not fit at a line's end)
+    const iw = wideTextWidth(s, 11);
     if (x > 0 && x + 12 + iw > width) {
       lines++;
       x = 0;
