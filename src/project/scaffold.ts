@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { UsageError } from '../errors.js';
 import { ensureIgnored } from './gitignore.js';
-import { findProjectRoot, PROJECT_FILE } from './paths.js';
+import { findProjectRoot, listFiles, PROJECT_FILE } from './paths.js';
 import { projectPaths, SOURCE_FOLDERS } from './load-project.js';
 import type { ProjectFile } from './schema.js';
 import { yamlLib } from './yaml-lib.js';
@@ -436,11 +436,13 @@ export function scaffoldProject(dir: string, template: Template = 'blank', now =
   // has already (models/staging/events_daily.sql): written, the project would hold two of that
   // name and compile no more; it is left out as a kept file is, with what reads it
   const named = new Map<string, string>();
+  const mine = new Map<string, Map<string, string>>();
   for (const rel of Object.keys(files)) {
     if (kept.has(rel)) continue;
     const m = /^(models|seeds|tests)\/(?:.*\/)?([^/]+)\.(sql|csv)$/.exec(rel);
     if (!m || (m[1] === 'seeds') !== (m[3] === 'csv')) continue;
-    const by = userFileNamed(root, m[1], `${m[2]}.${m[3]}`);
+    if (!mine.has(m[1])) mine.set(m[1], userFiles(root, m[1]));
+    const by = mine.get(m[1])!.get(`${m[2]}.${m[3]}`.toLowerCase());
     if (by !== undefined && by !== rel) {
       named.set(rel, by);
       kept.add(rel);
@@ -476,23 +478,23 @@ export function scaffoldProject(dir: string, template: Template = 'blank', now =
   return r;
 }
 
-/** The first file `name` (compared without case, as a model's name is) under `root/folder`, as a path from `root`; no symbolic link or dot folder is followed. */
-function userFileNamed(root: string, folder: string, name: string): string | undefined {
-  const todo = [folder];
-  while (todo.length) {
-    const at = todo.shift()!;
-    let entries;
-    try {
-      entries = readdirSync(join(root, at), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    } catch {
-      continue;
-    }
-    for (const e of entries) {
-      if (e.isFile() && e.name.toLowerCase() === name.toLowerCase()) return `${at}/${e.name}`;
-      if (e.isDirectory() && !e.name.startsWith('.')) todo.push(`${at}/${e.name}`);
-    }
+/**
+ * The files under `root/folder` as the compile lists them (listFiles), by name in lower case (a
+ * model's name is compared without case): the first of each name, as a path from `root`.
+ */
+function userFiles(root: string, folder: string): Map<string, string> {
+  const byName = new Map<string, string>();
+  let files: string[] = [];
+  try {
+    files = listFiles(root, folder, /\.(sql|csv)$/i);
+  } catch {
+    // (a folder that cannot be read: nothing of it is in the way)
   }
-  return undefined;
+  for (const f of files) {
+    const name = f.slice(f.lastIndexOf('/') + 1).toLowerCase();
+    if (!byName.has(name)) byName.set(name, f);
+  }
+  return byName;
 }
 
 /**
