@@ -243,26 +243,32 @@ export async function runSnapshot(adapter: Adapter, node: SnapshotNode, opts: { 
   return adapter.exclusive ? adapter.exclusive(node.relation, (a) => snapshotRun(a, node)) : snapshotRun(adapter, node);
 }
 
+/**
+ * The snapshot's query's columns, and the node spelled as its query spells them, once the query is
+ * checked: a configured column the query does not have would fail a run (a check column only the
+ * second), and one named like the snapshot's own columns cannot be kept beside them — refused
+ * before anything is written.
+ */
+async function checkedQuery(adapter: Adapter, node: SnapshotNode): Promise<{ queryCols: Awaited<ReturnType<typeof queryColumns>>; n: SnapshotNode }> {
+  const queryCols = await queryColumns(adapter, node);
+  const names = queryCols.map((c) => c.name);
+  const problem = missingColumns(node, pieces(adapter.dialect, node).keys, names, 'its query') ?? snapshotColumnsSelected(node, names);
+  if (problem) throw new WarehouseError(problem, '');
+  return { queryCols, n: spelledAsQuery(node, names) };
+}
+
 /** `--empty`: a snapshot's table made with its columns and no rows when it has none; an existing history untouched. */
 async function emptyRun(adapter: Adapter, node: SnapshotNode): Promise<SnapshotResult> {
   if (await adapter.relationExists(node.relation)) return { message: 'history kept, --empty: no version added or closed', rows: 0 };
   const d = adapter.dialect;
-  const queryCols = await queryColumns(adapter, node);
-  const problem = missingColumns(node, pieces(d, node).keys, queryCols.map((c) => c.name), 'its query') ?? snapshotColumnsSelected(node, queryCols.map((c) => c.name));
-  if (problem) throw new WarehouseError(problem, '');
-  const n = spelledAsQuery(node, queryCols.map((c) => c.name));
+  const { queryCols, n } = await checkedQuery(adapter, node);
   await adapter.execute(`create table ${d.relation(n.relation)} as select * from (\n${firstVersionsSql(d, n, queryCols)}\n) as __vigil_empty where 1 = 0`);
   return { message: 'no rows, --empty', rows: 0 };
 }
 
 async function snapshotRun(adapter: Adapter, node: SnapshotNode): Promise<SnapshotResult> {
   const d = adapter.dialect;
-  // a configured column the query does not have would fail a run (a check column only the
-  // second): refused before anything is written
-  const queryCols = await queryColumns(adapter, node);
-  const problem = missingColumns(node, pieces(d, node).keys, queryCols.map((c) => c.name), 'its query') ?? snapshotColumnsSelected(node, queryCols.map((c) => c.name));
-  if (problem) throw new WarehouseError(problem, '');
-  const n = spelledAsQuery(node, queryCols.map((c) => c.name));
+  const { queryCols, n } = await checkedQuery(adapter, node);
   const { q, keys } = pieces(d, n, queryCols);
   const rel = d.relation(n.relation);
   const checks = keyCheckStatements(d, n, queryCols);
