@@ -155,9 +155,12 @@ export function undelivered(instance: string, key: string, outbox: readonly Outb
  * receiver or is still queued for it, the instance's `notified` records the drop and its resolve
  * is not sent. Where the outbox cannot prove that (the firing is older than the week sent entries
  * are kept, or their 2,000 cap was reached), the resolve is sent as before: an extra resolve is
- * noise, a lost one is not. Returns the instances (with receiver) whose resolve will not be sent.
+ * noise, a lost one is not. Returns the instances (with receiver) whose resolve will not be sent
+ * (`quiet`), and the ids of the resolves already queued behind such a trigger (`behind`: the alert
+ * resolved while it waited), which the next run sends unless they are dropped too — said, not
+ * dropped unasked.
  */
-export function markDroppedTriggers(instances: Record<string, InstanceState>, outbox: readonly OutboxEntry[], dropped: readonly OutboxEntry[], at: Date): string[] {
+export function markDroppedTriggers(instances: Record<string, InstanceState>, outbox: readonly OutboxEntry[], dropped: readonly OutboxEntry[], at: Date): { quiet: string[]; behind: string[] } {
   const quiet: string[] = [];
   const done = outbox.filter((e) => e.status === 'sent');
   const cutoff = at.getTime() - 7 * 86_400_000;
@@ -178,7 +181,11 @@ export function markDroppedTriggers(instances: Record<string, InstanceState>, ou
       }
     }
   }
-  return [...new Set(quiet)];
+  const never = dropped.filter((e) => e.status === 'pending' || e.status === 'rejected');
+  const behind = outbox
+    .filter((e) => e.status !== 'sent' && e.items.every((x) => x.action === 'resolve') && never.some((d) => d.receiver === e.receiver && d.type === e.type && e.items.some((x) => d.items.some((y) => y.action === 'trigger' && y.instance === x.instance))))
+    .map((e) => e.id);
+  return { quiet: [...new Set(quiet)], behind };
 }
 
 /** Instances per Slack message (Slack allows 100 attachments; a message this size stays readable). */

@@ -823,13 +823,7 @@ export async function runAlertsOutbox(o: Common & { retry?: string; drop?: strin
         const gone = doc.outbox.filter(hit);
         doc.outbox = doc.outbox.filter((e) => !hit(e));
         n = gone.length;
-        quiet = markDroppedTriggers(doc.instances, doc.outbox, gone, new Date());
-        // a resolve already queued behind a trigger given up undelivered (the alert resolved while
-        // it waited): sent by the next run unless dropped too — said, with its id, not dropped unasked
-        const never = gone.filter((e) => e.status === 'pending' || e.status === 'rejected');
-        behind = doc.outbox
-          .filter((e) => e.status !== 'sent' && e.items.every((x) => x.action === 'resolve') && never.some((d) => d.receiver === e.receiver && d.type === e.type && e.items.some((x) => d.items.some((y) => y.action === 'trigger' && y.instance === x.instance))))
-          .map((e) => e.id);
+        ({ quiet, behind } = markDroppedTriggers(doc.instances, doc.outbox, gone, new Date()));
       }
     });
     if (uncertain.length) err(`left alone: ${uncertain.length} uncertain notification${uncertain.length === 1 ? '' : 's'} (${uncertain.join(', ')}) may have arrived; look in the channel, then --retry ID (send it again) or --drop ID (it arrived)`);
