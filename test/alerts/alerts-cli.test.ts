@@ -36,6 +36,14 @@ function project(files: Record<string, string>): string {
   return dir;
 }
 
+/** A project of `files`, built; `ev(at)` evaluates its alerts at `at` (state in state.json), sending to `pd`. */
+function builtForPagerDuty(pd: FakePagerDuty, files: Record<string, string>, extraEnv: Record<string, string> = {}) {
+  const dir = project(files);
+  expect(vigil(dir, ['build']).code).toBe(0);
+  const env = { PD_KEY: ROUTING_KEY, PD_SERVER: pd.server, NODE_EXTRA_CA_CERTS: pd.caPath, ...extraEnv };
+  return { dir, ev: (at: string) => vigilAsync(dir, ['alerts', 'evaluate', '--state-file', 'state.json', '--at', at], env) };
+}
+
 
 describe('invalid alert files: one clear error each, at its line', () => {
   it.each([
@@ -471,11 +479,8 @@ describe('label values that hold a secret', () => {
 
   it("are redacted where they are made: the state read back names the same instances (was: resolved and fired again every run)", async () => {
     const model = `select 'ftp://bob:hunter2@files.example.com/x' as capability, 12 as n union all select 'summarize', 13`;
-    const dir = project({ 'models/counts.sql': model, 'alerts/a.yaml': COUNTS_ALERT, 'alerts/routes.yaml': ROUTES });
-    expect(vigil(dir, ['build']).code).toBe(0);
     // a secret of the environment that a label value happens to equal
-    const env = { PD_KEY: ROUTING_KEY, PD_SERVER: pd.server, NODE_EXTRA_CA_CERTS: pd.caPath, APP_DB_PASSWORD: 'summarize' };
-    const ev = (at: string) => vigilAsync(dir, ['alerts', 'evaluate', '--state-file', 'state.json', '--at', at], env);
+    const { dir, ev } = builtForPagerDuty(pd, { 'models/counts.sql': model, 'alerts/a.yaml': COUNTS_ALERT, 'alerts/routes.yaml': ROUTES }, { APP_DB_PASSWORD: 'summarize' });
     const first = await ev('2026-03-10T10:00:00Z');
     expect(first.code, first.stdout + first.stderr).toBe(0);
     expect(first.stdout).toContain('inactive -> firing {capability=ftp://bob:***@files.example.com/x}');
@@ -499,10 +504,7 @@ describe('the last rule disabled', () => {
   afterAll(() => pd?.close());
 
   it('its instances still resolve and the outbox still delivers (was: "nothing to evaluate", exit 0)', async () => {
-    const dir = project({ 'alerts/a.yaml': COUNTS_ALERT, 'alerts/routes.yaml': ROUTES });
-    expect(vigil(dir, ['build']).code).toBe(0);
-    const env = { PD_KEY: ROUTING_KEY, PD_SERVER: pd.server, NODE_EXTRA_CA_CERTS: pd.caPath };
-    const ev = (at: string) => vigilAsync(dir, ['alerts', 'evaluate', '--state-file', 'state.json', '--at', at], env);
+    const { dir, ev } = builtForPagerDuty(pd, { 'alerts/a.yaml': COUNTS_ALERT, 'alerts/routes.yaml': ROUTES });
     const before = pd.events.length;
     expect((await ev('2026-03-10T10:00:00Z')).code).toBe(0);
     expect(pd.events.slice(before).map((e) => e.event_action)).toEqual(['trigger']);
@@ -526,10 +528,7 @@ describe('rules that break or disappear are never silent', () => {
   afterAll(() => pd?.close());
 
   it('a query that stops compiling, a missing column, a renamed rule', async () => {
-    const dir = project({ 'alerts/a.yaml': COUNTS_ALERT, 'alerts/routes.yaml': ROUTES });
-    expect(vigil(dir, ['build']).code).toBe(0);
-    const env = { PD_KEY: ROUTING_KEY, PD_SERVER: pd.server, NODE_EXTRA_CA_CERTS: pd.caPath };
-    const ev = (at: string) => vigilAsync(dir, ['alerts', 'evaluate', '--state-file', 'state.json', '--at', at], env);
+    const { dir, ev } = builtForPagerDuty(pd, { 'alerts/a.yaml': COUNTS_ALERT, 'alerts/routes.yaml': ROUTES });
     expect((await ev('2026-03-10T10:00:00Z')).code).toBe(0);
     expect(pd.events.map((e) => e.event_action)).toEqual(['trigger']);
 
@@ -560,10 +559,7 @@ describe('rules that break or disappear are never silent', () => {
   });
 
   it('a condition column the query does not return is an error when it returns no row too: what fired keeps firing (was: "0 firing", exit 0, and the firing alert resolved)', async () => {
-    const dir = project({ 'alerts/a.yaml': COUNTS_ALERT, 'alerts/routes.yaml': ROUTES });
-    expect(vigil(dir, ['build']).code).toBe(0);
-    const env = { PD_KEY: ROUTING_KEY, PD_SERVER: pd.server, NODE_EXTRA_CA_CERTS: pd.caPath };
-    const ev = (at: string) => vigilAsync(dir, ['alerts', 'evaluate', '--state-file', 'state.json', '--at', at], env);
+    const { dir, ev } = builtForPagerDuty(pd, { 'alerts/a.yaml': COUNTS_ALERT, 'alerts/routes.yaml': ROUTES });
     const before = pd.events.length;
     expect((await ev('2026-03-10T10:00:00Z')).code).toBe(0);
     writeFileSync(join(dir, 'alerts/a.yaml'), COUNTS_ALERT.replace('column: n,', 'column: nn,').replace("from {{ ref('counts') }}", "from {{ ref('counts') }} where n > 100"));
