@@ -325,7 +325,11 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
         operations.push(r);
         opts.out(`${h.kind} ${i + 1} of ${hooks.length} OK ${h.origin} ${fmtTime(r.execution_time)}`);
       } catch (e) {
-        const cause = e instanceof HookError && e.cause instanceof Error ? e.cause.message : e instanceof Error ? e.message : String(e);
+        let cause = e instanceof HookError && e.cause instanceof Error ? e.cause.message : e instanceof Error ? e.message : String(e);
+        // a run hook may read any table: in a project marking PII, the values its error quotes
+        // are masked as a node's reading PII are (docs/governance.md#warehouse-errors)
+        const { hasPii, redactedError } = await import('../check/pii-lineage.js');
+        if (hasPii(manifest)) cause = redactedError(cause, [`(${h.kind} hook: any table)`], [h.sql]);
         const r: NodeResult = { ...base, status: 'error', execution_time: (performance.now() - t0) / 1000, message: `${h.origin} (${h.kind})\n    ${indent(cause)}` };
         operations.push(r);
         opts.out(`${h.kind} ${i + 1} of ${hooks.length} ERROR ${h.origin} ${fmtTime(r.execution_time)}\n  ${r.message}`);

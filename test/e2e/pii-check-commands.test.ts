@@ -157,6 +157,21 @@ describe('PII in warehouse errors (docs/governance.md#warehouse-errors)', () => 
     expect(d.stdout + d.stderr + readFileSync(join(site, 'd.html'), 'utf8')).not.toContain('111-22-3333');
   });
 
+  it("an on_run_end hook's error quotes a PII value: masked in a project marking PII (was: printed and kept in run_results.json)", () => {
+    const dir = makeProject({
+      'project.yaml': `${BASIC_PROJECT_YAML}on_run_end: "select cast(ssn as int) from {{ target.schema }}.people"\n`,
+      'seeds/people.csv': 'id,ssn\n1,111-22-3333\n',
+      'seeds/people.yml': 'seeds:\n  - name: people\n    columns:\n      - name: ssn\n        meta: { pii: true }\n',
+    });
+    dirs.push(dir);
+    const b = vigil(dir, ['build']);
+    expect(b.code, b.stdout + b.stderr).toBe(1);
+    const all = b.stdout + b.stderr + readFileSync(join(dir, 'target/run_results.json'), 'utf8');
+    expect(all).toMatch(/on_run_end 1 of 1 ERROR project\.yaml:\d+/);
+    expect(all).toContain("Could not convert string '****' (11 characters) to INT32");
+    expect(all).not.toContain('111-22-3333');
+  });
+
   it("masks the values of each form the warehouses quote them in, and keeps names, the node's own SQL text, and every error of a node that reads no PII", async () => {
     const { redactedError } = await import('../../src/check/pii-lineage.js');
     const pii = ['people.email'];
