@@ -178,4 +178,27 @@ describe('vigil sync: types and keys', () => {
     expect(dt).toEqual([{ t: 'DECIMAL(10,2)' }]);
     expect((await duck<{ n: bigint }>(toDuck, 'select count(*) as n from raw.u'))[0].n).toBe(10n);
   });
+
+  it("money lands as the exact numeric it casts to, in DuckDB and Postgres (was: the session's locale text '$1,234.56' in a VARCHAR, and a money column in a Postgres target that reads it by its own lc_monetary)", async () => {
+    const s = uniqueSchema('sync_money');
+    const dest = uniqueSchema('sync_money_raw');
+    await client.query(`create schema ${s};
+      create domain ${s}.price as money;
+      create table ${s}.m (id int primary key, created_at timestamptz not null, amount money, fee ${s}.price, parts money[]);
+      insert into ${s}.m values (1, '2026-01-01 10:00:00+00', 1234.56, 0.5, array[1.25, -3]::money[]), (2, '2026-01-01 10:00:01+00', -92233720368547758.08, 92233720368547758.07, null), (3, '2026-01-01 10:00:02+00', null, null, '{}')`);
+    const want = (await client.query(`select id, amount::numeric::text as amount, fee::numeric::text as fee, parts::numeric[]::text as parts from ${s}.m order by id`)).rows;
+    const toDuck = project('duckdb', 'raw', s, `      - name: m\n        sync: { primary_key: id, cursor: created_at, batch_size: 2 }\n`);
+    const d = sync(toDuck);
+    expect(d.code, d.stdout + d.stderr).toBe(0);
+    const types = await duck<{ c: string; t: string }>(toDuck, `select column_name as c, data_type as t from information_schema.columns where table_schema = 'raw' and table_name = 'm' and column_name in ('amount', 'fee', 'parts') order by ordinal_position`);
+    expect(types).toEqual([{ c: 'amount', t: 'DECIMAL(19,2)' }, { c: 'fee', t: 'DECIMAL(19,2)' }, { c: 'parts', t: 'DECIMAL(19,2)[]' }]);
+    const got = await duck<{ id: number; amount: string | null; fee: string | null; parts: string | null }>(toDuck, `select id, cast(amount as varchar) as amount, cast(fee as varchar) as fee, cast(parts as varchar) as parts from raw.m order by id`);
+    expect(got.map((r) => [r.id, r.amount, r.fee])).toEqual(want.map((r) => [r.id, r.amount, r.fee]));
+    expect(got.map((r) => r.parts)).toEqual(['[1.25, -3.00]', null, '[]']);
+    const toPg = project('postgres', dest, s, `      - name: m\n        sync: { primary_key: id, cursor: created_at, batch_size: 2 }\n`);
+    const p = sync(toPg);
+    expect(p.code, p.stdout + p.stderr).toBe(0);
+    expect((await client.query(`select id, amount::text as amount, fee::text as fee, parts::text as parts from ${dest}.m order by id`)).rows).toEqual(want);
+    expect((await client.query(`select data_type as t from information_schema.columns where table_schema = $1 and table_name = 'm' and column_name = 'amount'`, [dest])).rows).toEqual([{ t: 'numeric' }]);
+  });
 });

@@ -152,7 +152,16 @@ export class PostgresSyncReader implements SyncReader {
     }
     const cursorType = rows.find((r) => r.name === spec.cursor)!.type;
     if (!TIME_TYPES.includes(cursorType)) throw streamProblem(spec, `cursor column '${spec.cursor}' is ${cursorType}, not a timestamp`, 'cursor', 'use created_at or updated_at');
-    return rows.map((r) => ({ name: r.name, pgType: r.type, notNull: r.notnull, ...(r.type !== r.source ? { sourceType: r.source } : {}) }));
+    // money leaves Postgres as the session's lc_monetary prints it ('$1,234.56'), text no
+    // warehouse reads as a number, and a Postgres target whose lc_monetary differs reads it as
+    // another amount (or refuses it): it is copied as the exact numeric it casts to, with the
+    // locale's fractional digits (an int64 of minor units: 19 digits)
+    let moneyScale: number | undefined;
+    if (rows.some((r) => r.type.replace(/(\[\])+$/, '') === 'money')) moneyScale = Number((await this.firstRow('select scale(0::money::numeric) as s'))!.s);
+    return rows.map((r) => {
+      const type = moneyScale !== undefined && r.type.replace(/(\[\])+$/, '') === 'money' ? r.type.replace(/^money/, `numeric(19,${moneyScale})`) : r.type;
+      return { name: r.name, pgType: type, notNull: r.notnull, ...(type !== r.source ? { sourceType: r.source } : {}) };
+    });
   }
 
   /**
@@ -382,15 +391,17 @@ export class PostgresSyncReader implements SyncReader {
     const dated = (c: SyncColumn) => TIME_TYPES.includes(c.pgType.replace(/(\[\])+$/, ''));
     const selectList = columns
       .map((c) => {
-        const col = q(c.name);
+        const name = q(c.name);
+        // a type copied as a numeric it is not (money, a domain over numeric): cast to it
+        const col = c.sourceType !== undefined && /^numeric\(/.test(c.pgType) ? `${name}::${c.pgType}` : name;
         if (isArrayColumn(c)) {
           // numeric elements as JSON strings: a JSON number is read back as a double (0.1234567890123456789 -> 0.12345678901234568)
           const json = `array_to_json(${col}${/^numeric\b/.test(c.pgType) ? '::text[]' : ''})::text`;
-          return `${bc && dated(c) ? `regexp_replace(${json}, '"([0-9]+-[0-9]{2}-[0-9]{2})T?([^"]*) BC"', '"\\1 (BC) \\2"', 'g')` : json} as ${col}`;
+          return `${bc && dated(c) ? `regexp_replace(${json}, '"([0-9]+-[0-9]{2}-[0-9]{2})T?([^"]*) BC"', '"\\1 (BC) \\2"', 'g')` : json} as ${name}`;
         }
         const text = c.pgType === 'timestamp with time zone' && spec.timestamps !== 'sql-offset' ? `to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')` : null;
-        if (bc && dated(c)) return `case when ${col} < '0001-01-01' then ${bcAfterDate(`${col}::text`)} else ${text ?? `${col}::text`} end as ${col}`;
-        return text ? `${text} as ${col}` : col;
+        if (bc && dated(c)) return `case when ${col} < '0001-01-01' then ${bcAfterDate(`${col}::text`)} else ${text ?? `${col}::text`} end as ${name}`;
+        return text ? `${text} as ${name}` : col === name ? col : `${col} as ${name}`;
       })
       .join(', ');
     const { to: copyTo } = await import('pg-copy-streams');
