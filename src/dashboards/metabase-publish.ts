@@ -240,7 +240,14 @@ async function saying<T>(about: string, run: () => Promise<T>): Promise<T> {
   }
 }
 
-const markerOf = (description: unknown): string | undefined => (typeof description === 'string' ? METABASE_MARKER.exec(description)?.[1] : undefined);
+/**
+ * The key of a description's marker: its LAST `(vigil:...)`, the line Vigil appends
+ * (markedDescription). The tile's or dashboard's own description comes before it and may quote
+ * another marker ("same numbers as (vigil:ops/b)"): read first, that one was taken for this item's
+ * key, another tile's card was overwritten with this one's and a new card created on every run.
+ */
+const MARKERS = new RegExp(METABASE_MARKER.source, 'g');
+const markerOf = (description: unknown): string | undefined => (typeof description === 'string' ? [...description.matchAll(MARKERS)].at(-1)?.[1] : undefined);
 
 export class MetabasePublisher {
   private collectionId?: number;

@@ -354,6 +354,37 @@ describe('MetabaseClient and helpers (in process)', () => {
     }
   });
 
+  it("a description quoting another item's marker: each card and the dashboard found by the marker Vigil appends, the second publish sends nothing (was: tile 'tbl' read as 'ops/total', its card overwritten and a new one created on every run)", async () => {
+    const fresh = await startFakeMetabase({ apiKey: API_KEY });
+    const quoting = structuredClone(DASHBOARD) as any;
+    quoting.description = 'Also on the site; see (vigil:other) for the old one.';
+    quoting.tabs[1].tiles[0].description = 'The same total as (vigil:ops/total), per capability.';
+    const three = makeProject({
+      'project.yaml': `name: ops_project\ndefault_target: dev\ntargets:\n  dev:\n    type: duckdb\n    path: .vigil/dev.duckdb\n    schema: analytics\n`,
+      'models/daily.sql': readFileSync(join(dir, 'models/daily.sql'), 'utf8'),
+      'models/daily.yml': readFileSync(join(dir, 'models/daily.yml'), 'utf8'),
+      'dashboards/ops.json': JSON.stringify(quoting, null, 2),
+    });
+    try {
+      for (const run of [1, 2, 3]) {
+        const from = fresh.log.length;
+        const r = await vigilAsync(three, ['dashboards', 'publish', '--metabase', fresh.url, '--metabase-database', '2'], { METABASE_API_KEY: API_KEY });
+        outputs.push(r);
+        expect(r.code, r.stdout + r.stderr).toBe(0);
+        expect(r.stderr).not.toContain('warning');
+        if (run > 1) {
+          expect(fresh.log.slice(from).filter((x) => x.method !== 'GET')).toEqual([]);
+          expect(r.stdout).toMatch(/ops: 3 cards \(0 created, 0 updated, 3 unchanged\), dashboard #\d+ unchanged/);
+        }
+      }
+      expect(fresh.state.cards.map((c) => c.name).sort()).toEqual(['By capability', 'Error rate', 'Total (24h)']);
+      expect(fresh.state.dashboards).toHaveLength(1);
+    } finally {
+      await fresh.close();
+      removeDir(three);
+    }
+  });
+
   it("engineWarning: the database's engine against the cards' SQL", async () => {
     const { engineWarning } = await import('../../src/dashboards/metabase-publish.js');
     expect(engineWarning({ id: 3, name: 'BQ', engine: 'bigquery-cloud-sdk' }, 'duckdb', 'dev', [{ name: 'dev', type: 'duckdb' }, { name: 'prod', type: 'bigquery' }])).toMatch(/duckdb SQL \(target dev\), but Metabase database 'BQ' \(#3\) is bigquery-cloud-sdk: .*--target prod/);
