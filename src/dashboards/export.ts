@@ -30,6 +30,7 @@
  * in Vigil's own SQL. In Looker a listening element has its own filter on the field replaced.
  */
 import { WAREHOUSES } from '../adapters/index.js';
+import { typeFamily } from '../adapters/type-family.js';
 import { diag, ProjectError, type Diagnostic } from '../errors.js';
 import { GAUGE_BELOW, gaugeBands, niceCeil } from './gauge-bands.js';
 import { createHash } from 'node:crypto';
@@ -151,12 +152,18 @@ export function listenedFilters(d: CompiledDashboard, t: CompiledTile): Dashboar
 
 type ColumnKind = 'date' | 'timestamp' | 'number' | 'yesno' | 'string';
 
+/**
+ * A declared type's kind, by its family (adapters/type-family.ts, as the dashboard checks read
+ * it): a time of day, an interval, an array or a struct is no date, timestamp or number (was: a
+ * `time` a Looker dimension group its timeframes cannot be cut from, an `interval` or an
+ * `integer[]` a number, its Metabase filter a number variable the warehouse cannot compare).
+ */
 function kindOfType(dataType: string): ColumnKind {
-  const t = dataType.toLowerCase();
-  if (/^date$/.test(t)) return 'date';
-  if (/timestamp|datetime|^time/.test(t)) return 'timestamp';
-  if (/bool/.test(t)) return 'yesno';
-  if (/int|double|float|numeric|decimal|real|number|money/.test(t)) return 'number';
+  const f = typeFamily(dataType, 'local');
+  if (f === 'date') return 'date';
+  if (f === 'instant' || f === 'local') return 'timestamp';
+  if (f === 'bool') return 'yesno';
+  if (f === 'int' || f === 'float' || f === 'numeric') return 'number';
   return 'string';
 }
 

@@ -624,6 +624,41 @@ describe("LookML names: Looker's identifiers (a-z, 0-9, _), each generated name 
     }
   });
 
+  it("columns of a time of day, an interval and an array: string dimensions in LookML and text variables in Metabase, the filter's SQL runs in DuckDB (was: a dimension group on the TIME, whose date Looker cannot cut; the INTERVAL and INTEGER[] numbers, their Metabase filter a number the warehouse cannot compare)", async () => {
+    const dash = board('s', [{ name: 't', tiles: [{ id: 'rows', type: 'table', title: 'Rows', model: 'shifts', dimensions: [{ column: 'start_time' }, { column: 'duration' }, { column: 'tags' }], measures: [{ name: 'n', column: 'n', agg: 'sum' }], layout: L2(0) }] }]);
+    const withFilter = JSON.stringify({ ...JSON.parse(dash), filters: [{ name: 'duration', type: 'select', column: 'duration', default: null }] }, null, 2);
+    const dir = makeProject({
+      'models/shifts.sql': "select time '09:30:00' as start_time, interval 90 minute as duration, [1, 2] as tags, 5 as n",
+      'models/shifts.yml': 'models:\n  - name: shifts\n    columns:\n      - { name: start_time, data_type: time }\n      - { name: duration, data_type: interval }\n      - { name: tags, data_type: "integer[]" }\n      - { name: n, data_type: integer }\n',
+      'dashboards/s.json': withFilter,
+    });
+    try {
+      const r = vigil(dir, ['dashboards', 'export', '--format', 'looker', '--out', 'lookml']);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const files = lookmlOf(dir);
+      expect(lookmlProblems(files)).toEqual([]);
+      const view = files.get('shifts.view.lkml')!;
+      expect(view).not.toContain('dimension_group');
+      for (const c of ['start_time', 'duration', 'tags']) expect(view).toContain(`  dimension: ${c} {\n    type: string\n`);
+      expect(files.get('s.dashboard.lookml')).toContain('fields: [shifts.start_time, shifts.duration, shifts.tags, shifts.n]');
+      const m = vigil(dir, ['dashboards', 'export', '--format', 'metabase', '--metabase-database', '2', '--out', 'mb']);
+      expect(m.code, m.stdout + m.stderr).toBe(0);
+      const plan = JSON.parse(readFileSync(join(dir, 'mb/s.metabase.json'), 'utf8'));
+      const q = plan.cards[0].body.dataset_query.native;
+      expect(q['template-tags'].duration.type).toBe('text');
+      expect(plan.dashboard.parameters[0]).toMatchObject({ id: 'duration', type: 'string/=', sectionId: 'string' });
+      // the value as Metabase fills a text variable: a quoted string, which DuckDB casts to the interval
+      const { DuckDBInstance } = await import('@duckdb/node-api');
+      const con = await (await DuckDBInstance.create(':memory:')).connect();
+      await con.run('create schema analytics');
+      await con.run(`create table analytics.shifts as ${readFileSync(join(dir, 'models/shifts.sql'), 'utf8')}`);
+      const sql = q.query.replace(/\[\[(.*?)\]\]/gs, '$1').replace('{{duration}}', "'90 minutes'");
+      expect((await con.runAndReadAll(sql)).getRows()).toHaveLength(1);
+    } finally {
+      removeDir(dir);
+    }
+  });
+
   it("columns and a model named as Looker refuses ('user name', Order, Created_At, Odd_Model): Looker names, the real name quoted in the SQL and kept as label; the LookML parses and follows Looker's name rule (was: `dimension: user name {`, `sum_Order`, `view: Odd_Model`)", () => {
     const dash = board('d', [
       {
