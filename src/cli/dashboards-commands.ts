@@ -209,7 +209,7 @@ export async function runDashboardsExport(o: Common & { format: 'looker' | 'meta
   // model's include would still pull them in; the other dashboards' files of a --select stay
   const removed = removeStaleExports(dir, o.format, new Set([...files.keys(), ...others]));
   for (const p of removed) out(`  removed ${relative(process.cwd(), join(dir, p)) || p} (written by an earlier export, not by this one)`);
-  out(`Exported ${ds.length} dashboard${ds.length === 1 ? '' : 's'} as ${o.format} (${files.size} files) to ${o.out}${removed.length ? `; removed ${counted(removed.length, 'file')} an earlier export wrote` : ''}`);
+  out(`Exported ${ds.length} dashboard${ds.length === 1 ? '' : 's'} as ${o.format} (${counted(files.size, 'file')}) to ${o.out}${removed.length ? `; removed ${counted(removed.length, 'file')} an earlier export wrote` : ''}`);
 }
 
 /** Where a path really is (through symbolic links), also when it does not exist yet: the real path of its nearest existing folder, then the rest. */
