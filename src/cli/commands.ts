@@ -218,7 +218,9 @@ function checkSomethingToRun(
       throw new UsageError(`--exclude ${by.map((x) => `'${x}'`).join(' ')} excludes all vigil ${o.command} would run of ${of} (${describeIds(manifest, would)}): nothing to run${allowEmpty}`);
     }
   }
-  if (o.select?.length && selected.size) throw new UsageError(`the selection selects ${describeIds(manifest, selected)}, and vigil ${o.command} runs ${runs}: nothing to run${allowEmpty}`);
+  // (nor a state: selection: what it selects is what changed — a dashboard alone, say — which is
+  // no mistake of the command line: "Nothing to do", exit 0, as when nothing changed)
+  if (o.select?.length && selected.size && !selectorExprs(o.select).some((x) => x.includes('state:'))) throw new UsageError(`the selection selects ${describeIds(manifest, selected)}, and vigil ${o.command} runs ${runs}: nothing to run${allowEmpty}`);
 }
 
 export async function runCompile(o: Common): Promise<void> {

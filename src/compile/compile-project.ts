@@ -2045,7 +2045,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       // vigil_sync_state is no node: kept beside depends_on, which holds the ids of nodes only
       // (no tags: a dashboard declares none, and tag:x selects only what is tagged x; dashboard:* selects them)
       const syncState = d.tabs.flatMap((t) => t.tiles).find((t) => t.syncState)?.syncState;
-      manifest.exposures[uid] = { unique_id: uid, resource_type: 'exposure', name: d.dashboard.name, type: 'dashboard', title: d.dashboard.title, ...(d.dashboard.description ? { description: d.dashboard.description } : {}), file: d.file, depends_on: d.models.map(modelUid).filter((id) => id in manifest.nodes), ...(syncState ? { sync_state: syncState } : {}), tags: [], tiles: d.tabs.reduce((n, t) => n + t.tiles.length, 0) };
+      manifest.exposures[uid] = { unique_id: uid, resource_type: 'exposure', name: d.dashboard.name, type: 'dashboard', title: d.dashboard.title, ...(d.dashboard.description ? { description: d.dashboard.description } : {}), file: d.file, depends_on: d.models.map(modelUid).filter((id) => id in manifest.nodes), ...(syncState ? { sync_state: syncState } : {}), tags: [], tiles: d.tabs.reduce((n, t) => n + t.tiles.length, 0), checksum: canonicalHash(d.dashboard) };
     }
   }
 

@@ -226,6 +226,8 @@ export interface ExposureNode {
   sync_state?: Relation;
   tags: string[];
   tiles: number;
+  /** A hash of the dashboard's definition (state:modified; a manifest written before it has none). */
+  checksum?: string;
 }
 
 export type ManifestNode = ModelNode | SeedNode | SnapshotNode | SourceNode | TestNode | UnitTestNode | ExposureNode;

@@ -663,7 +663,7 @@ function configParts(config: Record<string, unknown> | undefined, written: (k: s
  * as dbt's same_fqn), `unmodified` none of them (a node whose vars alone changed is unmodified).
  */
 function stateMatches(m: Manifest, state: Manifest, n: ManifestNode, what: string): boolean {
-  if (n.resource_type === 'exposure') return false;
+  if (n.resource_type === 'exposure') return exposureMatches(n, state.exposures?.[n.unique_id], what);
   // (a state of an earlier layout recorded less: STATE_FORMAT)
   const format = state.metadata?.state_format ?? 1;
   const old = n.resource_type === 'source' ? state.sources?.[n.unique_id] : (state.nodes?.[n.unique_id] ?? (format < 3 && isGenericTest(n) ? olderGenericTest(m, state, n) : undefined));
@@ -715,6 +715,22 @@ function stateMatches(m: Manifest, state: Manifest, n: ManifestNode, what: strin
   // state:modified.vars+' selects both)
   const modified = body() || configs() || relation() || contract() || descriptions() || fqn() || macros();
   return what === 'unmodified' ? !modified : modified;
+}
+
+/**
+ * A dashboard (an exposure) against the state, as dbt compares exposures: new when the state has
+ * none of its name, modified (.body) when its definition changed — by its checksum, or, against a
+ * state that recorded none, by what that state recorded of it (title, description, the models it
+ * reads, its tiles' count). It has no config, relation, contract, macros or vars.
+ */
+function exposureMatches(n: Extract<ManifestNode, { resource_type: 'exposure' }>, old: Extract<ManifestNode, { resource_type: 'exposure' }> | undefined, what: string): boolean {
+  if (what === 'new' || what === 'old') return (what === 'new') === !old;
+  if (!old) return what === 'modified';
+  const recorded = (x: typeof n) => canonicalJson([x.title, x.description ?? null, [...x.depends_on].sort(), x.tiles, x.sync_state ?? null]);
+  const body = n.checksum && old.checksum ? n.checksum !== old.checksum : recorded(n) !== recorded(old);
+  if (what === 'modified' || what === 'modified.body') return body;
+  if (what === 'unmodified') return !body;
+  return false;
 }
 
 function isGenericTest(n: ManifestNode): n is GenericTestNode {

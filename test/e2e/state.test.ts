@@ -606,4 +606,33 @@ describe('state: selection', () => {
     expect(state('state:modified')).toEqual(['users_snap']);
     expect(state('state:modified.body')).toEqual([]);
   });
+
+  it('a dashboard (an exposure) is compared too, as dbt compares exposures: a new one is state:new, a changed one state:modified; against a state that kept no checksum of it, by what that state recorded (was: never new nor modified)', () => {
+    const board = (title: string, tileTitle = 'N') => JSON.stringify({ name: 'd', title, tabs: [{ name: 't', title: 'T', tiles: [{ id: 'n', type: 'kpi', title: tileTitle, model: 'a', measures: [{ name: 'n', column: 'id', agg: 'count' }], layout: { x: 0, y: 0, w: 4, h: 2 } }] }] });
+    const dir = makeProject({ 'models/a.sql': 'select 1 as id', 'dashboards/d.json': board('D') });
+    dirs.push(dir);
+    expect(vigil(dir, ['compile']).code).toBe(0);
+    cpSync(join(dir, 'target'), join(dir, 'prev'), { recursive: true });
+    const state = stateLs(dir);
+    expect(state('state:modified', 'exposure')).toEqual([]);
+    writeFileSync(join(dir, 'dashboards/e.json'), board('E').replace('"name":"d"', '"name":"e"'));
+    expect(state('state:new', 'exposure')).toEqual(['e']);
+    expect(state('state:modified', 'exposure')).toEqual(['e']);
+    writeFileSync(join(dir, 'dashboards/d.json'), board('D', 'Count'));
+    expect(state('state:modified', 'exposure')).toEqual(['d', 'e']);
+    expect(state('state:modified.body', 'exposure')).toEqual(['d']);
+    expect(state('state:modified.configs', 'exposure')).toEqual([]);
+    expect(state('state:unmodified', 'exposure')).toEqual([]);
+    // what changed is dashboards only: nothing to build, which is no mistake in a CI step
+    const built = vigil(dir, ['build', '-s', 'state:modified+', '--state', 'prev']);
+    expect(built.code, built.stderr).toBe(0);
+    expect(built.stdout).toContain('Nothing to do');
+    // a state written before manifests kept a dashboard's checksum: its title, models and tiles compared
+    const m = JSON.parse(readFileSync(join(dir, 'prev/manifest.json'), 'utf8'));
+    for (const e of Object.values(m.exposures) as Array<{ checksum?: string }>) delete e.checksum;
+    writeFileSync(join(dir, 'prev/manifest.json'), JSON.stringify(m));
+    expect(state('state:modified', 'exposure')).toEqual(['e']);
+    writeFileSync(join(dir, 'dashboards/d.json'), board('D2', 'Count'));
+    expect(state('state:modified', 'exposure')).toEqual(['d', 'e']);
+  });
 });
