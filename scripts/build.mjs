@@ -3,7 +3,8 @@
 // Type checking is separate: `npm run typecheck`.
 // `buildCli(root)` is also used by a test that builds a copy of src/ with a new warehouse.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -62,6 +63,27 @@ export async function buildCli(root) {
     logLevel: 'warning',
     plugins: [zodEnglishOnly, noChokidarForNunjucks],
   });
+  stampBuildId(join(root, 'dist'));
+}
+
+/**
+ * The build's id (src/project/snapshot.ts BUILD, which keys every cache in target/): the SHA-1 of
+ * the bundle's files, written over the placeholder of the same length (the source maps stay true).
+ */
+function stampBuildId(dist) {
+  const files = readdirSync(dist).filter((f) => f.endsWith('.js')).sort();
+  const hash = createHash('sha1');
+  for (const f of files) hash.update(f).update('\0').update(readFileSync(join(dist, f))).update('\0');
+  const id = `vigil-build-id:${hash.digest('hex')}`;
+  const placeholder = 'vigil-build-id:0000000000000000000000000000000000000000';
+  let stamped = 0;
+  for (const f of files) {
+    const text = readFileSync(join(dist, f), 'utf8');
+    if (!text.includes(placeholder)) continue;
+    writeFileSync(join(dist, f), text.split(placeholder).join(id));
+    stamped++;
+  }
+  if (stamped !== 1) throw new Error(`build: the build-id placeholder was found in ${stamped} files of dist/, not 1`);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await buildCli(fileURLToPath(new URL('..', import.meta.url)));

@@ -99,6 +99,22 @@ describe('project snapshot (vigil ls)', () => {
     expect(vigil(dir, ['ls', '--resource-type', 'unit_test']).stdout).toBe('ut_events\n');
   });
 
+  it("the build's id that keys every cache is the hash of the bundle's files, stamped by scripts/build.mjs (was: the bundle file's time, which installs giving every file one fixed time share between builds)", async () => {
+    const { createHash } = await import('node:crypto');
+    const { readdirSync } = await import('node:fs');
+    const dist = join(REPO, 'dist');
+    const files = readdirSync(dist).filter((f) => f.endsWith('.js')).sort();
+    const texts = new Map(files.map((f) => [f, readFileSync(join(dist, f), 'utf8')]));
+    const stamped = [...texts].flatMap(([f, t]) => [...t.matchAll(/["']vigil-build-id:([0-9a-f]{40})["']/g)].map((m) => [f, m[1]] as const));
+    expect(stamped).toHaveLength(1);
+    const [file, id] = stamped[0];
+    expect(id).not.toMatch(/^0+$/);
+    // the hash of the files as they were built, the placeholder in place
+    const hash = createHash('sha1');
+    for (const f of files) hash.update(f).update('\0').update(f === file ? texts.get(f)!.split(`vigil-build-id:${id}`).join(`vigil-build-id:${'0'.repeat(40)}`) : texts.get(f)!).update('\0');
+    expect(hash.digest('hex')).toBe(id);
+  });
+
   it('a different target, --vars or value of an environment variable the compile read: compiled again', () => {
     const dir = makeProject({
       'project.yaml': `name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\n  other: { type: duckdb, path: .vigil/other.duckdb, schema: elsewhere }\nvars:\n  suffix: v1\n`,
