@@ -13,7 +13,7 @@
 import nunjucks from 'nunjucks';
 import { didYouMean } from '../errors.js';
 import { dateTimeMember, isRunInstant } from './py-datetime.js';
-import { ABSENCE_FILTERS, asText, compareValues, dbtOnlyName, dictKey, exprStart, exprText, inOperator, noMethod, NONE_FILTERS, NONE_JOINED, noneFiltered, noneUsed, testedFunction, PRINTED_NON_FINITE, printedText, repeatedKeyword, repeatedKeywordIn, placeholderFiltered, placeholderUsed, KEEPING_METHODS, RelationPlaceholder, STRING_MEMBERS, LIST_METHODS, DICT_METHODS } from './jinja-compat.js';
+import { ABSENCE_FILTERS, asText, compareValues, dbtOnlyName, dictKey, exprStart, exprText, inOperator, noMethod, NONE_FILTERS, NONE_JOINED, noneFiltered, noneUsed, testedFunction, PRINTED_NON_FINITE, printedText, repeatedKeyword, repeatedKeywordIn, placeholderFiltered, placeholderUsed, KEEPING_METHODS, RelationPlaceholder, STRING_MEMBERS, LIST_METHODS, DICT_METHODS, jsOnlyMember } from './jinja-compat.js';
 import { inexactInt, NO_ELSE, pyArith, pyIndex, pyStr, pyTruth, tuple } from './py-values.js';
 import { quickParse } from './quick-parse.js';
 
@@ -222,7 +222,8 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
         if (dt !== undefined) return dt;
         let v: unknown;
         try {
-          v = obj[pyIndex(obj, key) as string];
+          // (a member JavaScript gives a list, a string or a dict, `l.pop`, `s.length`, is not Python's)
+          v = (Array.isArray(obj) && PYTHON_METHODS.has(String(key))) || jsOnlyMember(obj, key) ? undefined : obj[pyIndex(obj, key) as string];
         } catch (e) {
           throw new FastRenderError(e instanceof Error ? e.message : String(e), n.lineno + 1, n.colno + 1);
         }

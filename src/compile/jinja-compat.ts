@@ -20,7 +20,7 @@ import nunjucks from 'nunjucks';
 import { didYouMean } from '../errors.js';
 import { hasSecretPlaceholder, secretNames } from '../secrets.js';
 import { pyFormat, pyJson, pyRound, pyStrFormat } from './py-format.js';
-import { EXACT_INT_LIMIT, inexactInt, isPlainObject, NAMESPACE, NO_ELSE, PAST_EXACT, pyArith, pyCompare, pyFloat, PyFloat, pyIndex, pyRepr, pyStr, pyTruth, pyType, PY_TYPE_NAME, tuple, unbox } from './py-values.js';
+import { EXACT_INT_LIMIT, inexactInt, isPlainObject, isTuple, NAMESPACE, NO_ELSE, PAST_EXACT, pyArith, pyCompare, pyFloat, PyFloat, pyIndex, pyRepr, pyStr, pyTruth, pyType, PY_TYPE_NAME, tuple, unbox } from './py-values.js';
 import { docRef } from '../install.js';
 import { dateTimeHint, dateTimeMember } from './py-datetime.js';
 
@@ -620,8 +620,58 @@ STRING_MEMBERS.format = function (this: string, ...raw: unknown[]) {
 /** Whether nunjucks' Jinja compatibility gives `obj` a dict's methods (it asks as lib.isObject does). */
 const hasDictMethods = (obj: unknown): boolean => Object.prototype.toString.call(obj) === '[object Object]';
 
-/** A list's methods nunjucks' Jinja compatibility lacks. */
+/** Python's index of a list item (`l.pop(-1)`, `l.insert(-1, x)`): a negative one from the end. */
+const listIndex = (list: unknown[], i: unknown, method: string): number => {
+  if (typeof unbox(i) !== 'number' || !Number.isInteger(unbox(i))) throw new Error(`'${pyType(i)}' object cannot be interpreted as an integer (list.${method}())`);
+  const n = unbox(i) as number;
+  return n < 0 ? n + list.length : n;
+};
+
+/**
+ * A list's methods as Python's (nunjucks' Jinja compatibility lacks them, or has them as
+ * JavaScript's: `l.pop(0)` gave a list of the item, or on the fast path popped the last one;
+ * `l.sort()` ordered `[10, 9, 1]` as text, `[1, 10, 9]`, and returned the list, not None).
+ */
 const LIST_EXTRA: Record<string, Method<unknown[]>> = {
+  append(item: unknown) {
+    this.push(item);
+    return null;
+  },
+  insert(i: unknown, item: unknown) {
+    const at = listIndex(this, i, 'insert');
+    this.splice(Math.max(0, Math.min(at, this.length)), 0, item);
+    return null;
+  },
+  remove(item: unknown) {
+    const at = this.findIndex((x) => pyEqual(x, item));
+    if (at < 0) throw new Error('list.remove(x): x not in list');
+    this.splice(at, 1);
+    return null;
+  },
+  pop(...a: unknown[]) {
+    if (!this.length) throw new Error('pop from empty list');
+    const at = a.length ? listIndex(this, a[0], 'pop') : this.length - 1;
+    if (at < 0 || at >= this.length) throw new Error('pop index out of range');
+    return this.splice(at, 1)[0];
+  },
+  sort(...a: unknown[]) {
+    const [args, kw] = kwargs(a);
+    if (args.length) throw new Error(`list.sort() takes no positional arguments (${args.length} given)`);
+    for (const k of Object.keys(kw)) if (k !== 'reverse') throw new Error(`list.sort() got an unexpected keyword argument '${k}'${k === 'key' ? ' (a key function: sort with the filter, `| sort(attribute=...)`)' : ''}`);
+    const sorted = [...this].sort(pyCompare);
+    if (pyTruth(kw.reverse)) sorted.reverse();
+    this.splice(0, this.length, ...sorted);
+    return null;
+  },
+  reverse() {
+    Array.prototype.reverse.call(this);
+    return null;
+  },
+  copy() { return [...this]; },
+  clear() {
+    this.length = 0;
+    return null;
+  },
   extend(items: unknown) {
     const list = isPlainObject(items) ? Object.keys(items) : asText(items) !== undefined ? [...asText(items)!] : items;
     if (!Array.isArray(list)) throw new Error(`'${pyType(items)}' object is not iterable`);
@@ -658,6 +708,10 @@ function dictUpdate(this: Record<string, unknown>, ...raw: unknown[]): null {
  */
 export function collectionMethod(obj: unknown, name: string, method: unknown): ((...a: unknown[]) => unknown) | undefined {
   if (Array.isArray(obj)) {
+    // (a tuple has Python's count() and index() only)
+    if (isTuple(obj) && name !== 'count' && name !== 'index') return undefined;
+    // (sort() takes its keywords itself)
+    if (name === 'sort') return LIST_EXTRA.sort.bind(obj);
     if (Object.hasOwn(LIST_EXTRA, name)) return pyMethod('list', name, LIST_EXTRA[name]).bind(obj);
     return typeof method === 'function' && LIST_METHODS.has(name) ? pyMethod('list', name, method as Method<unknown>) : undefined;
   }
@@ -685,7 +739,19 @@ export function collectionMethod(obj: unknown, name: string, method: unknown): (
 }
 
 /** The Python methods nunjucks' Jinja compatibility gives a list, with Vigil's (LIST_EXTRA). */
-export const LIST_METHODS = new Set(['append', 'insert', 'index', 'count', 'remove', 'pop', 'find', ...Object.keys(LIST_EXTRA)]);
+export const LIST_METHODS = new Set(['index', 'count', 'find', ...Object.keys(LIST_EXTRA)]);
+
+/**
+ * Whether `key` on `obj` is a member JavaScript gives a list, a string or a dict and Python does
+ * not (`l.length`, `s.includes(...)`, `l.push(...)`, `d.constructor`): Jinja's undefined, not
+ * JavaScript's value (`'abc'.length` printed 3 where dbt has no such attribute). A list's, a
+ * string's or a dict's Python methods are looked up before this is asked.
+ */
+export function jsOnlyMember(obj: unknown, key: unknown): boolean {
+  if (typeof key !== 'string' || /^-?\d+$/.test(key)) return false;
+  if (Array.isArray(obj) || typeof obj === 'string') return !(Array.isArray(obj) && Object.hasOwn(obj, key)) || key === 'length';
+  return isPlainObject(obj) && !Object.hasOwn(obj, key) && key in obj;
+}
 /** The Python methods nunjucks' Jinja compatibility gives a dict. */
 export const DICT_METHODS = new Set(['items', 'values', 'keys', 'get', 'has_key', 'pop', 'popitem', 'setdefault', 'update', 'iteritems', 'itervalues', 'iterkeys']);
 
@@ -731,6 +797,7 @@ function pythonStrings(runtime: { memberLookup: (...a: unknown[]) => unknown }):
     if (args.length < 4 && typeof val === 'string') {
       const m = collectionMethod(obj, val, r);
       if (m) return m;
+      if (jsOnlyMember(obj, val)) return undefined;
     }
     return typeof obj === 'string' && args.length === 4 && Array.isArray(r) ? r.join('') : r;
   };
@@ -1497,6 +1564,27 @@ function pythonSyntax(TemplateError: new (message: string, lineno: number, colno
   // a test's one argument without parentheses, as Jinja takes it (`x is divisibleby 3`, `x is
   // sameas false`): nunjucks stopped at the argument ("expected variable end")
   const nodeTypes = (nunjucks as unknown as { nodes: Record<string, new (...a: unknown[]) => Node> }).nodes;
+  // Jinja's precedence of the arithmetic operators: `*`, `/`, `//` and `%` one level, `+` and `-`
+  // one level below it and `~` between the two, each level left to right (nunjucks gave each
+  // operator a level of its own: `2 * 3 % 4` was 2 * (3 % 4), 6, where Jinja says 2; `3 * 5 // 2`
+  // 6, Jinja's 7; `0.1 + 0.2 - 0.3` summed another way)
+  const binaryChain = (parser: Parser, ops: Record<string, string>, type: string, operand: () => Node): Node => {
+    let node = operand();
+    for (;;) {
+      const tok = parser.peekToken();
+      if (!tok || tok.type !== type || !Object.hasOwn(ops, tok.value)) return node;
+      parser.nextToken();
+      node = new nodeTypes[ops[tok.value]](node.lineno, node.colno, node, operand());
+    }
+  };
+  const MATH1: Record<string, string> = { '+': 'Add', '-': 'Sub' };
+  const MATH2: Record<string, string> = { '*': 'Mul', '/': 'Div', '//': 'FloorDiv', '%': 'Mod' };
+  const parsePow = P.parsePow as (this: Parser) => Node;
+  P.parseConcat = function (this: Parser) {
+    const math2 = () => binaryChain(this, MATH2, lexer.TOKEN_OPERATOR, () => parsePow.call(this));
+    return binaryChain(this, MATH1, lexer.TOKEN_OPERATOR, () => binaryChain(this, { '~': 'Concat' }, lexer.TOKEN_TILDE, math2));
+  };
+  P.parseAdd = P.parseConcat;
   const parseIs = P.parseIs as (this: Parser) => Node;
   const ARGUMENT_STARTS = new Set([lexer.TOKEN_INT, lexer.TOKEN_FLOAT, lexer.TOKEN_STRING, lexer.TOKEN_BOOLEAN, lexer.TOKEN_NONE, lexer.TOKEN_SYMBOL, lexer.TOKEN_LEFT_PAREN, lexer.TOKEN_LEFT_BRACKET, lexer.TOKEN_LEFT_CURLY]);
   P.parseIs = function (this: Parser) {

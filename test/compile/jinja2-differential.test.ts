@@ -161,6 +161,59 @@ describe.skipIf(!jinja2)('Vigil against Jinja (python3 jinja2, with do and loopc
   });
 });
 
+describe.skipIf(!jinja2)("Jinja's precedence of arithmetic and ~ (was: nunjucks' own levels, `2 * 3 % 4` was 6 where Jinja says 2)", () => {
+  const ARITHMETIC = [
+    '{{ 2 * 3 % 4 }} {{ 3 * 5 // 2 }} {{ 7 / 2 // 1 }} {{ 0.1 + 0.2 - 0.3 }} {{ 10 - 2 + 3 }} {{ 2 ** 3 * 2 }} {{ -2 ** 2 }} {{ 8 % 3 * 2 }} {{ 1 + 2 * 3 - 4 / 2 }}',
+    "{% set n = 7 %}{{ n * 100 // 3 % 10 }} {{ (n - 1) * 2 }} {{ 1 - 2 - 3 - 4 }} {{ 100 / 2 / 5 * 3 }} {{ 5 - -3 }}",
+    "{{ 'a' ~ 'b' + 'c' }} {{ 'x' ~ 2 * 3 }} {{ [1, 2, 3] | length * 2 }} {{ 1 + 2 == 3 and 'a' ~ 'b' == 'ab' }}",
+  ];
+  it('renders as Jinja renders it, in both renderers', () => {
+    const expected = jinja([...ARITHMETIC, "{{ 'a' ~ 1 + 2 }}"]);
+    for (const [i, t] of ARITHMETIC.entries()) {
+      expect(expected[i][0], `Jinja failed on ${t}: ${expected[i][1]}`).toBe(true);
+      expect(render(t, true), t).toBe(expected[i][1]);
+      expect(render(t, false), t).toBe(expected[i][1]);
+    }
+    // `~` binds before `+`: ('a' ~ 1) + 2 is Python's TypeError (was: 'a3')
+    expect(expected[ARITHMETIC.length][0]).toBe(false);
+    for (const fast of [true, false]) expect(render("{{ 'a' ~ 1 + 2 }}", fast)).toMatch(/^ERROR .* @1:\d+$/);
+  });
+});
+
+describe.skipIf(!jinja2)("a list's Python methods, not JavaScript's (was: `l.sort()` ordered numbers as text, `l.pop(0)` popped the last item on the fast path)", () => {
+  const LIST_METHODS = [
+    '{% set l = [10, 9, 1, 2.5] %}{% do l.sort() %}{{ l }}',
+    "{% set l = ['b', 'A', 'a'] %}{% do l.sort(reverse=true) %}{{ l }}",
+    "{% set l = [[2, 'b'], [1, 'a']] %}{% do l.sort() %}{{ l }}",
+    '{% set l = [3, 1, 2] %}{% do l.reverse() %}{{ l }}',
+    '{% set l = [1, 2, 3] %}{{ l.pop() }}{{ l }}{{ l.pop(0) }}{{ l }}',
+    '{% set l = [1, 2, 3] %}{{ l.pop(-2) }}{{ l }}',
+    '{% set l = [1, 2, 3] %}{% do l.insert(-1, 9) %}{% do l.insert(100, 8) %}{% do l.insert(-100, 7) %}{{ l }}',
+    '{% set l = [1, 2, 3, 2] %}{% do l.remove(2) %}{{ l }}',
+    '{% set l = [1, 2] %}{% set m = l.copy() %}{% do m.append(3) %}{{ l }}{{ m }}',
+    '{% set l = [1, 2] %}{% do l.clear() %}{{ l }}',
+    '{% set t = (1, 2) %}{{ t.count(1) }}{{ t.index(2) }}',
+    "{{ 'abc'.length is defined }} {{ [1, 2].length is defined }} {{ {'a': 1}.constructor is defined }}",
+  ];
+  const ERRORS = ['{% set l = [1, 2, 3] %}{{ l.pop(5) }}', '{% set l = [] %}{{ l.pop() }}', '{% set l = [1, 2] %}{% do l.remove(5) %}', "{% set l = [1, 'a'] %}{% do l.sort() %}", "{{ 'abc'.includes('b') }}", '{{ [1, 2].push(3) }}', '{{ (1, 2).append(3) }}'];
+  it('render as Jinja renders them, in both renderers', () => {
+    const expected = jinja(LIST_METHODS);
+    for (const [i, t] of LIST_METHODS.entries()) {
+      expect(expected[i][0], `Jinja failed on ${t}: ${expected[i][1]}`).toBe(true);
+      expect(render(t, true), t).toBe(expected[i][1]);
+      expect(render(t, false), t).toBe(expected[i][1]);
+    }
+  });
+  it("what Jinja refuses (Python's IndexError, ValueError, TypeError, or a member JavaScript has and Python not) is an error at the line", () => {
+    const expected = jinja(ERRORS);
+    for (const [i, t] of ERRORS.entries()) {
+      expect(expected[i][0], `Jinja rendered ${t}: ${expected[i][1]}`).toBe(false);
+      expect(render(t, true), t).toMatch(/^ERROR .* @1:\d+$/);
+      expect(render(t, false), t).toMatch(/^ERROR .* @1:\d+$/);
+    }
+  });
+});
+
 describe('what Vigil refuses where Jinja renders (an error at the line, never another value)', () => {
   // [template, Vigil's error, what Jinja renders instead]
   const cases: Array<[string, RegExp, string]> = [
