@@ -2266,9 +2266,12 @@ function unreadVars(files: ProjectFiles, keys: string[], queries: CompileOptions
   if (!missing.length) return [];
   const texts = function* (): Generator<string> {
     for (const f of [...files.models, ...files.macros, ...files.singularTests, ...(files.snapshots ?? []), ...(files.dashboards ?? [])]) yield f.text;
-    for (const p of files.properties) yield JSON.stringify(p.data);
+    // a properties file's and project.yaml's templates (a test's `where:`, a hook): their
+    // values that are templates, not every value (made JSON, each column's name, `- name: status`,
+    // read as a quoted 'status': `--vars '{status: x}'` passed as read)
+    for (const p of files.properties) yield* templateValues(p.data);
     // project.yaml's hooks are templates too; ad-hoc queries (`vigil show --inline`, alert queries)
-    yield JSON.stringify(files.project);
+    yield* templateValues(files.project);
     for (const q of queries ?? []) yield q.text;
     // alert files are read off disk for the commands that do not compile them
     for (const a of listFiles(files.root, files.paths.alerts, /\.ya?ml$/)) yield readProjectText(join(files.root, a));
@@ -2284,6 +2287,14 @@ function unreadVars(files: ProjectFiles, keys: string[], queries: CompileOptions
     const near = didYouMean(k, called);
     return diag('E_VAR', `--vars: '${k}' is read by no model, macro, test, snapshot or hook${near ? ` (did you mean '${near}'?)` : ''}`, {}, near ? undefined : `the vars read here: ${[...called].sort().join(', ') || 'none'}; a var read under a computed name is declared under vars: in project.yaml`);
   });
+}
+
+/** The string values in a YAML document's data that are templates (hold `{{` or `{%`). */
+function* templateValues(v: unknown): Generator<string> {
+  if (typeof v === 'string') {
+    if (v.includes('{{') || v.includes('{%')) yield v;
+  } else if (Array.isArray(v)) for (const x of v) yield* templateValues(x);
+  else if (v && typeof v === 'object') for (const x of Object.values(v)) yield* templateValues(x);
 }
 
 function locate(text: string, re?: RegExp): { line?: number; column?: number } {

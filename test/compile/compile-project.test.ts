@@ -722,6 +722,17 @@ describe('compileProject', () => {
     // a project.yaml hook reads vars too
     const hooked = projectFiles({ projectYaml: 'name: fixture\ntargets: { dev: { type: duckdb } }\non_run_start:\n  - "select {{ var(\'batch_id\', 0) }}"\n', models: { 'models/a.sql': 'select 1 as x' } });
     expect(errors(compileProject(hooked, { env: {}, vars: { batch_id: 3 } }))).toEqual([]);
+    // a name in a properties file or project.yaml that is no template's (a column, a test, a
+    // target key) is not a read (was: every YAML value, made JSON, counted as a quoted name: a
+    // typo that is a column's name built with the default, exit 0)
+    const yml = projectFiles({
+      projectYaml: "name: fixture\ntargets: { dev: { type: duckdb, schema: analytics } }\nvars: { payment_methods: [a] }\n",
+      models: { 'models/a.sql': "select 'a' as payment_method, 1 as order_id where 'a' in ({{ var('payment_methods') | join(',') }})" },
+      yml: { 'models/a.yml': "version: 2\nmodels:\n  - name: a\n    columns:\n      - name: payment_method\n        tests: [not_null]\n      - name: order_id\n        tests:\n          - not_null:\n              config:\n                where: \"order_id > {{ var('min_order', 0) }}\"\n" },
+    });
+    for (const k of ['payment_method', 'schema']) expect(errors(compileProject(yml, { env: {}, vars: { [k]: 1 } })).map((d) => d.message), k).toEqual([expect.stringMatching(new RegExp(`^--vars: '${k}' is read by no model`))]);
+    // a var a test's where: reads is read
+    expect(errors(compileProject(yml, { env: {}, vars: { min_order: 2 } }))).toEqual([]);
   });
 
   it('env_var() reads the environment and names the missing variable', () => {
