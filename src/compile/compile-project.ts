@@ -23,7 +23,7 @@ import { fillEnvVars, resolveTarget } from './resolve-target.js';
 import { listFiles, PROJECT_FILE, readProjectText, SQL_FILE, unvalidatedSourceNames, type ProjectFiles, type RawFile } from '../project/load-project.js';
 import { stampHolds } from '../project/paths.js';
 import { MODEL_CONFIG_KEYS, ModelConfigSchema, SingularTestConfigSchema, SNAPSHOT_CONFIG_KEYS, SnapshotConfigSchema, snapshotRunConfig, UNSUPPORTED_SNAPSHOT_KEYS, type ModelConfig, type ModelProps, type ColumnProps, type HookValue, type SeedProps, type SnapshotConfig, type SnapshotProps, type SourceProps, type SourceTableProps, type TestEntry, type Freshness } from '../project/schema.js';
-import { stringTextAt, type YamlSource } from '../project/yaml-source.js';
+import { parseYaml, stringTextAt, type YamlSource } from '../project/yaml-source.js';
 import { explainIssues, showPath } from '../project/issues.js';
 import { callFinder, emptyCalls, escapeRe, envStamp, isTemplateError, lineColAt, PH_OPEN, PLACEHOLDER_RE, TemplateEnv, type RenderCalls, type TemplateError } from './template-env.js';
 import { buildGraph, findCycles, topoSort } from './graph.js';
@@ -2265,7 +2265,10 @@ function unreadVars(files: ProjectFiles, keys: string[], queries: CompileOptions
   let missing = keys.filter((k) => !declared.has(k));
   if (!missing.length) return [];
   const texts = function* (): Generator<string> {
-    for (const f of [...files.models, ...files.macros, ...files.singularTests, ...(files.snapshots ?? []), ...(files.dashboards ?? [])]) yield f.text;
+    for (const f of [...files.models, ...files.macros, ...files.singularTests, ...(files.snapshots ?? [])]) yield f.text;
+    // a dashboard's and an alert file's templates, as a properties file's (a tile's or rule's
+    // `column: status` is no var); one that does not parse as its text
+    for (const f of files.dashboards ?? []) yield* templatesOf(f.text, () => JSON.parse(f.text) as unknown);
     // a properties file's and project.yaml's templates (a test's `where:`, a hook): their
     // values that are templates, not every value (made JSON, each column's name, `- name: status`,
     // read as a quoted 'status': `--vars '{status: x}'` passed as read)
@@ -2274,7 +2277,10 @@ function unreadVars(files: ProjectFiles, keys: string[], queries: CompileOptions
     yield* templateValues(files.project);
     for (const q of queries ?? []) yield q.text;
     // alert files are read off disk for the commands that do not compile them
-    for (const a of listFiles(files.root, files.paths.alerts, /\.ya?ml$/)) yield readProjectText(join(files.root, a));
+    for (const a of listFiles(files.root, files.paths.alerts, /\.ya?ml$/)) {
+      const text = readProjectText(join(files.root, a));
+      yield* templatesOf(text, () => parseYaml(text, a, [])?.value);
+    }
   };
   const quoted = (text: string, k: string) => text.includes(`'${k}'`) || text.includes(`"${k}"`) || text.includes(`\\"${k}\\"`);
   for (const text of texts()) {
@@ -2287,6 +2293,18 @@ function unreadVars(files: ProjectFiles, keys: string[], queries: CompileOptions
     const near = didYouMean(k, called);
     return diag('E_VAR', `--vars: '${k}' is read by no model, macro, test, snapshot or hook${near ? ` (did you mean '${near}'?)` : ''}`, {}, near ? undefined : `the vars read here: ${[...called].sort().join(', ') || 'none'}; a var read under a computed name is declared under vars: in project.yaml`);
   });
+}
+
+/** The templates among a file's values (templateValues), or its text when it does not parse. */
+function* templatesOf(text: string, parse: () => unknown): Generator<string> {
+  let data: unknown;
+  try {
+    data = parse();
+  } catch {
+    data = undefined;
+  }
+  if (data === undefined) yield text;
+  else yield* templateValues(data);
 }
 
 /** The string values in a YAML document's data that are templates (hold `{{` or `{%`). */

@@ -401,6 +401,26 @@ describe('a did-you-mean for a mistyped value', () => {
 });
 
 describe('vars a dbt user writes as YAML 1.1', () => {
+  it("a --vars key named like an alert rule's or a dashboard tile's column is no read of it: refused with the did-you-mean (was: exit 0, the rule's query built with the default); one their templates read is", () => {
+    const dir = makeProject({
+      'models/m.sql': 'select 1 as workspace, 2 as n',
+      'alerts/a.yaml': "alerts:\n  - name: many\n    severity: warning\n    query: select workspace, n from {{ ref('m') }} where n > {{ var('min_n', 0) }}\n    group_by: [workspace]\n    condition: { type: threshold, column: n, op: '>', value: 1 }\n",
+      'dashboards/d.json': JSON.stringify({ name: 'd', title: 'D', tabs: [{ name: 't', title: 'T', tiles: [{ id: 'k', type: 'kpi', title: 'K', model: 'm', measures: [{ column: 'n', agg: 'sum', label: 'N' }], layout: { x: 0, y: 0, w: 4, h: 2 } }] }] }),
+    });
+    try {
+      for (const k of ['workspace', 'n']) {
+        const r = vigil(dir, ['compile', '--vars', `{${k}: 1}`]);
+        expect(r.code, k + r.stdout + r.stderr).toBe(2);
+        expect(r.stderr).toContain(`--vars: '${k}' is read by no model`);
+      }
+      const typo = vigil(dir, ['compile', '--vars', '{min_m: 1}']);
+      expect(typo.stderr).toContain("did you mean 'min_n'?");
+      expect(vigil(dir, ['compile', '--vars', '{min_n: 1}']).code).toBe(0);
+    } finally {
+      removeDir(dir);
+    }
+  });
+
   it("an empty or blank --vars (an unset variable) is refused as --vars null is, exit 2 (was: accepted, every var its default); '{}' is no vars", () => {
     const dir = makeProject({ 'models/m.sql': "select {{ var('n', 0) }} as n" });
     try {
