@@ -1634,7 +1634,9 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     // arguments of the wrong shape would be SQL that fails at run time (values: []) or a guess (quote: flase)
     if (g === 'accepted_values') {
       if (!Array.isArray(args.values) || !args.values.length) {
-        ds.push(diag('E_TEST', `accepted_values: values must be a list of one or more values, got ${JSON.stringify(args.values)}`, { file: t.file, ...t.src.locate([...t.path, g, 'values']) }));
+        // (dbt renders a test's arguments as text; Vigil renders only where:, and a template's text is no list)
+        const templated = typeof args.values === 'string' && /\{\{|\{%/.test(args.values);
+        ds.push(diag('E_TEST', `accepted_values: values must be a list of one or more values, got ${JSON.stringify(args.values)}`, { file: t.file, ...t.src.locate([...t.path, g, 'values']) }, templated ? "a template here is not rendered into a list: write the values out (values: ['a', 'b']), or test them in a singular test (tests/*.sql), where {{ var('...') }} renders" : undefined));
         return;
       }
       if (args.quote !== undefined && typeof args.quote !== 'boolean') {

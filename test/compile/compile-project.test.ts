@@ -298,6 +298,8 @@ describe('compileProject', () => {
     const run = (test: string) => compile({ models: { 'models/orders.sql': "select 'a' as status" }, yml: props(test) });
     expect(errors(run('accepted_values: { values: [a], quote: flase }'))[0]).toMatchObject({ code: 'E_TEST', line: 6, message: 'accepted_values: quote is true or false, got "flase"' });
     expect(errors(run('accepted_values: { values: [] }'))[0]).toMatchObject({ code: 'E_TEST', message: 'accepted_values: values must be a list of one or more values, got []' });
+    // a template's text is no list: said why, with what to write instead
+    expect(errors(run(`accepted_values: { values: "{{ var('statuses') }}" }`))[0]).toMatchObject({ code: 'E_TEST', hint: expect.stringContaining('a template here is not rendered into a list') });
     const ok = run('accepted_values: { values: [a], quote: false, severity: WARN }');
     expect(errors(ok)).toEqual([]);
     expect(Object.values(ok.manifest.nodes).find((n) => n.resource_type === 'test')).toMatchObject({ severity: 'warn' });
