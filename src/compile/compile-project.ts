@@ -1611,7 +1611,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       if (!ALLOWED_ARGS[g].includes(k) && !COMMON_TEST_KEYS.includes(k)) {
         const takes = [...ALLOWED_ARGS[g], ...COMMON_TEST_KEYS];
         const near = didYouMean(k, takes);
-        ds.push(diag('E_TEST', `${g}: unknown argument '${k}'`, { file: t.file, ...t.src.locate([...t.path, g, k]) }, `${near ? `did you mean '${near}'? ` : ''}${g} takes: ${takes.join(', ')}`));
+        ds.push(diag('E_TEST', `${g}: unknown argument '${k}'`, { file: t.file, ...t.src.locate(k in rawArgs ? [...t.path, g, k] : [...t.path, g, 'config', k]) }, `${near ? `did you mean '${near}'? ` : ''}${g} takes: ${takes.join(', ')}`));
         return;
       }
     }

@@ -949,6 +949,12 @@ describe('compileProject', () => {
       { code: 'E_TEST', file: 'models/p.yml', line: 6, message: "unknown test 'not_nul'", hint: "did you mean 'not_null'?" },
       { code: 'E_TEST', file: 'models/p.yml', line: 7, message: "accepted_values: unknown argument 'valuez'", hint: "did you mean 'values'? accepted_values takes: values, quote, severity, where, name, tags, config" },
     ]);
+    // one under config: at its own line (was: the test's line)
+    const inConfig = compile({
+      yml: { 'models/p.yml': 'models:\n  - name: a\n    columns:\n      - name: id\n        tests:\n          - not_null:\n              config:\n                severity: warn\n                error_iff: ">10"\n' },
+      models: { 'models/a.sql': 'select 1 as id' },
+    });
+    expect(errors(inConfig)).toMatchObject([{ code: 'E_TEST', file: 'models/p.yml', line: 9, message: "not_null: unknown argument 'error_iff'" }]);
   });
 
   it('reuses cached renders when nothing changed and re-renders what did', () => {
