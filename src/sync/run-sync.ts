@@ -203,7 +203,7 @@ async function refuseSelfCopy(spec: StreamSpec, rel: Relation, src: SyncReader, 
   if (!from || from !== (await own.relationIdentity(rel.schema, rel.identifier))) return;
   throw streamProblem(
     spec,
-    `its copy ${rel.schema}.${rel.identifier} in the ${target.type} target is ${spec.schema}.${spec.table} of the source database itself (the same database and table): syncing it would delete and insert the application's rows, and a --full-refresh empty the table; nothing was synced`,
+    `its copy ${rel.schema}.${rel.identifier} in the ${target.type} target is ${spec.schema}.${spec.table} of the source database itself (the same database and table, or its replica's): syncing it would delete and insert the application's rows, and a --full-refresh empty the table; nothing was synced`,
     undefined,
     `land the copies in a schema of their own (the source's schema:, e.g. raw), or read the table from sync.schema of another database`,
   );

