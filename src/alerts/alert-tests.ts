@@ -10,7 +10,7 @@ import type { ColumnInfo, Manifest } from '../compile/manifest.js';
 import { parseCsv, parseInput, readCsv, rowsSelect, seedColumns, type Scalar } from '../testing/unit-tests.js';
 import { stringTextAt } from '../project/yaml-source.js';
 import { advance, inActiveHours, judge, type InstanceState } from './engine.js';
-import { fetchRows, type CompiledRule } from './evaluate.js';
+import { fetchRows, templateProblemsOf, type CompiledRule } from './evaluate.js';
 import type { LoadedTest } from './load-alerts.js';
 import { planNotifications, type OutboxEntry } from './notify.js';
 import type { RoutesFile } from './schema.js';
@@ -134,6 +134,7 @@ export async function runAlertTest(t: LoadedTest, rule: CompiledRule, routes: Ro
   };
   const doc = emptyState();
   let given: Given = t.test.given;
+  const templateFailures = new Set<string>();
   const problem = await load(adapter, given, manifest, readFixture, root);
   if (problem) {
     fail(problem);
@@ -169,7 +170,15 @@ export async function runAlertTest(t: LoadedTest, rule: CompiledRule, routes: Ro
       }
     }
     runtime.lastEvaluatedAt = at.toISOString();
-    advance(ctx, doc.instances, outcome, at);
+    const transitions = advance(ctx, doc.instances, outcome, at);
+    // a message template reading a name the rows lack (or that cannot render) is what evaluate
+    // warns of, shown as written: here, where the rows are the test's, it fails the test (once each)
+    const firing = transitions.find((x) => x.to === 'firing' && x.instance.kind === 'row')?.instance;
+    for (const w of firing ? templateProblemsOf(rule.rule, firing) : []) {
+      if (templateFailures.has(w)) continue;
+      templateFailures.add(w);
+      fail(`${where}: ${w}`);
+    }
     const states = Object.values(doc.instances).map((x: InstanceState) => ({ labels: x.labels, state: x.kind === 'row' ? x.status : x.status === 'resolved' ? 'resolved' : x.kind }));
     let entries: OutboxEntry[] = [];
     if (routes) entries = planNotifications({ instances: doc.instances, rules: new Map([[rule.rule.name, rule.rule]]), routes, silences: [], at, source: 'vigil/test', idPrefix: `t${i}`, groups: (doc.groups ??= {}) }).entries;

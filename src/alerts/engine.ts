@@ -495,7 +495,8 @@ export function advance(
 
   const forN = typeof rule.for === 'number' ? Math.max(1, rule.for) : 1;
   const forMs = typeof rule.for === 'string' ? durationMs(rule.for) : 0;
-  const keepMs = rule.keep_firing_for ? durationMs(rule.keep_firing_for) : 0;
+  // (outside its active hours the rule does not apply: what fired resolves, not held by keep_firing_for)
+  const keepMs = rule.keep_firing_for && inActiveHours(ctx, at) ? durationMs(rule.keep_firing_for) : 0;
   const judged = new Map(outcome.judged.map((j) => [j.key, j]));
 
   for (const j of outcome.judged) {

@@ -444,19 +444,30 @@ function warnUnknownTemplateNames(ctx: EvalContext, rules: Map<string, AlertRule
     const rule = rules.get(o.rule);
     const inst = o.transitions.find((t) => t.to === 'firing' && t.instance.kind === 'row')?.instance;
     if (!rule || !inst) continue;
-    const seen = new Set<string>();
-    for (const { where, text: tpl } of messageTemplates(rule)) {
-      const unknown = unknownTemplateNames(tpl, inst, rule);
-      for (const u of unknown) {
-        if (seen.has(u.name)) continue;
-        seen.add(u.name);
-        const shown = u.shown === undefined ? `the ${where} is shown as written` : `shown as ${u.shown}`;
-        ctx.err(`warning: alert ${rule.name}: its ${where} uses '${u.name}', ${u.why ?? 'which its rows do not have'}${u.hint ? ` — did you mean '${u.hint}'?` : ''} (${shown})`);
-      }
-      const error = unknown.length ? undefined : templateError(tpl, inst, rule);
-      if (error !== undefined) ctx.err(`warning: alert ${rule.name}: its ${where} cannot be rendered: ${error} (the ${where} is shown as written, with the error)`);
-    }
+    for (const w of templateProblemsOf(rule, inst)) ctx.err(`warning: ${w}`);
   }
+}
+
+/**
+ * What warnUnknownTemplateNames says of one firing instance of a rule: each name its message
+ * templates read that it does not have (once per name), and each template that cannot render
+ * for another reason. Also the offline tests' (alert-tests.ts), which fail on them.
+ */
+export function templateProblemsOf(rule: AlertRule, inst: InstanceState): string[] {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  for (const { where, text: tpl } of messageTemplates(rule)) {
+    const unknown = unknownTemplateNames(tpl, inst, rule);
+    for (const u of unknown) {
+      if (seen.has(u.name)) continue;
+      seen.add(u.name);
+      const shown = u.shown === undefined ? `the ${where} is shown as written` : `shown as ${u.shown}`;
+      out.push(`alert ${rule.name}: its ${where} uses '${u.name}', ${u.why ?? 'which its rows do not have'}${u.hint ? ` — did you mean '${u.hint}'?` : ''} (${shown})`);
+    }
+    const error = unknown.length ? undefined : templateError(tpl, inst, rule);
+    if (error !== undefined) out.push(`alert ${rule.name}: its ${where} cannot be rendered: ${error} (the ${where} is shown as written, with the error)`);
+  }
+  return out;
 }
 
 /** Sent entries are kept a week (at most 2,000) for `vigil alerts status`; unsettled ones (pending, uncertain, rejected) until they are dealt with. */

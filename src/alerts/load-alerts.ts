@@ -10,7 +10,7 @@ import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import { listFiles, readProjectText, type ProjectFiles } from '../project/load-project.js';
 import { parseYaml, validateYaml, type YamlSource } from '../project/yaml-source.js';
 import { AlertFileSchema, AlertTestFileSchema, RoutesFileSchema, type AlertRule, type AlertTest, type MatchersIn, type RouteIn, type RoutesFile } from './schema.js';
-import { columnKinds, compileTemplate, messageTemplates, otherTemplateTags, placeTemplate, readsSyncState, templateProblems, unknownFilters } from './engine.js';
+import { columnKinds, compileTemplate, groupColumns, messageTemplates, otherTemplateTags, placeTemplate, readsSyncState, templateProblems, unknownFilters } from './engine.js';
 import { SYNC_STATE_COLUMN_NAMES, SYNC_STATE_COLUMNS } from './sync-state.js';
 import { cronProblem, timezoneHint, timezoneProblem } from '../time/schedule.js';
 import { parseActiveHours, type ActiveHours } from './time.js';
@@ -215,6 +215,15 @@ function checkRule(lr: LoadedRule, text: string, at: (...p: (string | number)[])
     if (rule.labels && k in rule.labels) ds.push(diag('E_ALERT', `alert '${rule.name}': labels.${k} would replace the ${k} the rule's ${set} gives`, at('labels', k), k === 'severity' ? 'set severity: instead' : 'the rule name is the alertname'));
     const gi = rule.group_by.indexOf(k);
     if (gi >= 0) ds.push(diag('E_ALERT', `alert '${rule.name}': group_by '${k}' would replace the ${k} the rule's ${set} gives with a column's values`, at('group_by', gi), `rename the column in the query (e.g. select ${k} as source_${k})`));
+  }
+  // a label the instances' own would replace (a group_by column's values; vigil_state, the error and
+  // nodata instances'), or written as a template (Prometheus templates label values, Vigil does
+  // not): accepted, it would have no effect, or be the literal '{{ ... }}'
+  const groups = groupColumns(rule);
+  for (const [k, v] of Object.entries(rule.labels ?? {})) {
+    if (groups.includes(k)) ds.push(diag('E_ALERT', `alert '${rule.name}': labels.${k} would be replaced by the values of the instance column '${k}' (each instance's own)`, at('labels', k), `remove it from labels:, or rename the column in the query`));
+    else if (k === 'vigil_state') ds.push(diag('E_ALERT', `alert '${rule.name}': labels.vigil_state is Vigil's: its error and nodata instances carry it (vigil_state="error", "nodata")`, at('labels', k), 'choose another label name'));
+    if (/\{\{|\{%/.test(v)) ds.push(diag('E_ALERT', `alert '${rule.name}': labels.${k} is a template ('${v}'): label values are not templated (they make the instance), so it would be that text as written`, at('labels', k), 'put the column in group_by: to label each instance with its value, and read it in summary: or fields:'));
   }
   if (durationMs(rule.timeout) <= 0) ds.push(diag('E_ALERT', `alert '${rule.name}': timeout ${rule.timeout} would stop every evaluation at once: it must be more than 0s`, at('timeout')));
   if (rule.where && !rule.model) ds.push(diag('E_ALERT', `alert '${rule.name}': where: filters a model: only goes with model:`, at('where'), 'put the filter inside query: instead'));

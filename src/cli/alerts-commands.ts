@@ -420,6 +420,14 @@ export async function runAlertsCheck(o: Common & { warehouse?: boolean }): Promi
 export async function runAlertsEvaluate(o: Common & { select?: string[]; dryRun?: boolean; at?: string; deliveryTimeout?: string; wait?: string }): Promise<void> {
   // flags first: a typo in one is an error even when there is nothing to evaluate
   const at = parseAt(o.at);
+  // the state goes forward only, and the runs that go by the clock (the scheduler, vigil serve, evaluate
+  // without --at) are not refused: an --at ahead of the clock (2027 for 2026) would have them hold every
+  // new alert's notification (group_interval), for: and keep_firing_for until the clock reaches it
+  const ahead = 5 * 60_000;
+  if (o.at !== undefined && !o.dryRun && at.getTime() > Date.now() + ahead)
+    throw new UsageError(
+      `--at ${at.toISOString()} is ahead of the clock (${new Date().toISOString()}): the state would record an evaluation the clock has not reached, and the runs that go by the clock (run-scheduler, vigil serve, evaluate without --at) would hold notifications until then; nothing was evaluated or sent. Look at a later time with --dry-run, or in an offline test (vigil alerts test)`,
+    );
   const waitMs = o.wait ? durationFlag('--wait', o.wait) : 0;
   const s = await setupAlertsForEvaluation(o);
   const policyMs = deliveryPolicy(o.deliveryTimeout, s.files) ?? NaN;

@@ -344,7 +344,7 @@ export function buildProgram(argv: string[] = []): Command {
     alertOpts(alerts.command('evaluate').description('run the alerts once: query, update state, queue and send notifications (exit 1 if a query failed or a notification could not be delivered)'))
       .option('-s, --select <alert...>', 'alerts to evaluate: names, globs (ai_audit_*), or label=value')
       .option('--dry-run', 'print the notifications it would send (the payloads) without sending or saving state')
-      .option('--at <iso>', 'evaluate as of this time (default: now)')
+      .option('--at <iso>', "evaluate as of this time (default: now; not before the state's last evaluation, nor ahead of the clock, unless --dry-run)")
       .option('--delivery-timeout <duration>', 'time budget per notification, retries included (default 60s); what misses it stays in the outbox for the next run')
       .option('--wait <duration>', 'if another evaluation holds the state lock, wait this long for it (default: skip at once)')
       .action(async (o, cmd: Command) => {

@@ -70,6 +70,11 @@ describe('invalid alert files: one clear error each, at its line', () => {
     ['spike_ratio with direction: drop (no effect)', `alerts:\n  - name: a\n    severity: info\n    query: select 1 as x, 2 as b\n    condition: { type: anomaly, value: x, baseline: b, direction: drop, spike_ratio: 3 }\n    summary: s\n`, "alerts/a.yaml:5:86: error: alert 'a': condition.spike_ratio has no effect with direction: drop (it judges spikes)"],
     ['zscore min_baseline with a zscore column (no effect)', `alerts:\n  - name: a\n    severity: info\n    query: select 3 as z\n    condition: { type: zscore, zscore: z, min_baseline: 50 }\n    summary: s\n`, "alerts/a.yaml:5:57: error: alert 'a': condition.min_baseline has no effect with zscore: (a column): it bounds the mean computed from value: and days:"],
     ['a group_by column that cannot be a label (was: accepted; its alerts could not be silenced or routed by it)', `alerts:\n  - name: a\n    severity: info\n    query: select 1 as "my-cap", 2 as n\n    group_by: ["my-cap"]\n    condition: { type: sql }\n    summary: s\n`, 'alerts/a.yaml:5:16: error: alerts[0].group_by[0]: becomes a label, so must be a label name (letters, digits, _; alias the column in the query)'],
+    // (was: accepted, and each instance's column value replaced it: no effect)
+    ['a label that a group_by column would replace', `alerts:\n  - name: a\n    severity: info\n    query: select 'x' as team\n    group_by: [team]\n    condition: { type: sql }\n    summary: s\n    labels: { team: ml }\n`, "alerts/a.yaml:8:21: error: alert 'a': labels.team would be replaced by the values of the instance column 'team' (each instance's own)"],
+    ["a label vigil_state (Vigil's own)", `alerts:\n  - name: a\n    severity: info\n    query: select 1 as x\n    condition: { type: sql }\n    summary: s\n    labels: { vigil_state: ok }\n`, "alerts/a.yaml:7:28: error: alert 'a': labels.vigil_state is Vigil's"],
+    // (was: accepted, the label the literal text '{{ team }}', as Prometheus would have templated it)
+    ['a label value written as a template', `alerts:\n  - name: a\n    severity: info\n    query: select 'x' as team\n    condition: { type: sql }\n    summary: s\n    labels: { owner: "{{ team }}" }\n`, "alerts/a.yaml:7:22: error: alert 'a': labels.owner is a template ('{{ team }}'): label values are not templated"],
     // (was: zod's "Invalid key in record")
     ['a label name that is not one', `alerts:\n  - name: a\n    severity: info\n    query: select 1 as x\n    condition: { type: sql }\n    summary: s\n    labels: { "my team": x }\n`, "alerts/a.yaml:7:15: error: alerts[0].labels.my team: invalid key 'my team': must be an identifier (letters, digits, _)"],
     ['duplicate name', `alerts:\n  - name: a\n    severity: info\n    query: select 1 as x\n    condition: { type: sql }\n    summary: s\n  - name: a\n    severity: info\n    query: select 2 as x\n    condition: { type: sql }\n    summary: s\n`, "alerts/a.yaml:7:11: error: alert 'a' is defined twice"],
@@ -727,6 +732,21 @@ describe('vigil alerts test', () => {
     expect(r.stdout).toContain('unexpected instance {capability=chat} in state firing');
     expect(r.stdout).toContain('alerts/tests/a.yaml:9)');
     expect(r.stdout).toContain('1 passed, 1 failed'.replace('1 passed', '0 passed'));
+  });
+
+  // (was: PASS, exit 0: the rows are the test's, the summary showed '{{ nn }}', and only evaluate warned)
+  it("a message template reading a name the given rows lack fails the test, with the name meant, as evaluate warns of it", () => {
+    const tests = "tests:\n  - name: t\n    alert: many\n    given:\n      ref('counts'): [{ capability: chat, n: 11 }]\n    evaluations:\n      - at: 2026-03-10T10:00:00Z\n        expect: [{ labels: { capability: chat }, state: firing }]\n      - at: 2026-03-10T10:05:00Z\n        expect: [{ labels: { capability: chat }, state: firing }]\n";
+    const dir = project({ 'alerts/a.yaml': MANY('{{ capability }} has {{ nn }}', "query: select capability, n from {{ ref('counts') }}"), 'alerts/routes.yaml': ROUTES, 'alerts/tests/a.yaml': tests });
+    const r = vigil(dir, ['alerts', 'test']);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout).toContain('FAIL many: t');
+    expect(r.stdout).toContain("evaluations[0] (at 2026-03-10T10:00:00Z, alerts/tests/a.yaml:7): alert many: its summary uses 'nn', which its rows do not have — did you mean 'n'? (shown as {{ nn }})");
+    expect(r.stdout.match(/its summary uses 'nn'/g)).toHaveLength(1);
+    // the name it has passes
+    writeFileSync(join(dir, 'alerts/a.yaml'), MANY('{{ capability }} has {{ n }}', "query: select capability, n from {{ ref('counts') }}"));
+    const ok = vigil(dir, ['alerts', 'test']);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
   });
 
   it('a given naming a model or source that does not exist names the one meant', () => {

@@ -121,7 +121,8 @@ describe('Slack bot mode: exactly once', () => {
     build(dir, 12);
     const before = botMessages().length;
     api.script([{ method: 'chat.postMessage', hang: true }]);
-    const ahead = ['--at', new Date(Date.now() + 30 * 86_400_000).toISOString()];
+    // (4 minutes: an --at further ahead of the clock is refused; the history read from it would still miss the post)
+    const ahead = ['--at', new Date(Date.now() + 4 * 60_000).toISOString()];
     await killAfterAcceptance(dir, () => botMessages().length > before, ahead);
     const next = await evaluate(dir, ahead);
     expect(next.code, next.stdout + next.stderr).toBe(0);
@@ -350,13 +351,14 @@ describe('outbox --drop: a receiver that never heard of an alert is not told it 
   });
 
   it('a refused repeat dropped after the first trigger arrived: the resolve is still sent', async () => {
-    const dir = project('hook', { extraRoutes: '  repeat_interval: 1h\n' });
+    const dir = project('hook', { extraRoutes: '  repeat_interval: 1m\n' });
     build(dir, 12);
     hook.unscript();
     const before = hook.messages.length;
     expect((await evaluate(dir)).code).toBe(0);
     hook.script([{ status: 404 }]);
-    const later = ['--at', new Date(Date.now() + 2 * 3_600_000).toISOString()];
+    // (past the repeat_interval; an --at more than 5 minutes ahead of the clock is refused)
+    const later = ['--at', new Date(Date.now() + 3 * 60_000).toISOString()];
     expect((await evaluate(dir, later)).code).toBe(1);
     hook.unscript();
     const { outbox } = JSON.parse(readFileSync(join(dir, '.vigil/alert-state.json'), 'utf8')).state;

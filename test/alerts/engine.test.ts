@@ -852,6 +852,22 @@ describe('advance', () => {
     expect(tr(evaluate(r, state, [], plus(T0, 30 * MIN)))).toEqual([`${KEY}:firing->resolved`]);
   });
 
+  // (was: held for keep_firing_for past the end of its hours, still inhibiting and repeating, the
+  // resolve an hour late; docs: outside its active_hours "its firing instances resolve")
+  it('keep_firing_for does not hold what fired once the rule is outside its active_hours: it resolves at the first evaluation outside', () => {
+    const r = rule({ keep_firing_for: '1h', active_hours: 'Mon 08:00-13:00 UTC' });
+    const ctx = { rule: r, activeHours: parseActiveHours('Mon 08:00-13:00 UTC') as ActiveHours };
+    advance(ctx, state, { judged: judge(ctx, [{}], plus(T0, 55 * MIN), { status: 'ok' }).instances, noData: false }, plus(T0, 55 * MIN));
+    expect(state[KEY].status).toBe('firing');
+    // 13:05: outside, as evaluate and the offline tests advance it (nothing judged)
+    expect(tr(advance(ctx, state, { judged: [], noData: false }, plus(T0, 65 * MIN)))).toEqual([`${KEY}:firing->resolved`]);
+    // inside its hours, the condition stopping is still held
+    const s2: Record<string, InstanceState> = {};
+    advance(ctx, s2, { judged: judge(ctx, [{}], T0, { status: 'ok' }).instances, noData: false }, T0);
+    expect(tr(advance(ctx, s2, { judged: [], noData: false }, plus(T0, 5 * MIN)))).toEqual([]);
+    expect(s2[KEY].status).toBe('firing');
+  });
+
   it('an error raises a firing #error instance and leaves the firing (and pending) instances alone', () => {
     const r = rule({ group_by: ['id'], for: 2 });
     const a = instanceKey('r', { id: 'a' });

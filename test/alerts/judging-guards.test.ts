@@ -279,3 +279,25 @@ describe('--at before the state\'s last evaluation', () => {
     ]);
   });
 });
+
+describe('--at ahead of the clock', () => {
+  // (was: evaluated and saved; the next run by the clock (the scheduler, evaluate without --at) found
+  // the group's last notification a year ahead and held a new alert's trigger "until 2027-...", exit 0)
+  it('is refused (exit 2) unless --dry-run, and nothing is written; a minute ahead (a clock a little off) still goes', () => {
+    const dir = project({ 'alerts/a.yaml': "alerts:\n  - name: k\n    severity: info\n    query: select 1 as x\n    condition: {type: sql}\n    summary: k\n" });
+    const ahead = new Date(Date.now() + 366 * 86_400_000).toISOString();
+    const r = evaluate(dir, ahead);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--at \S+ is ahead of the clock \(\S+\): the state would record an evaluation the clock has not reached/);
+    expect(r.stderr).toContain('nothing was evaluated or sent');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(() => readFileSync(join(dir, 'st.json'))).toThrow();
+    const dry = evaluate(dir, ahead, '--dry-run');
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain('inactive -> firing');
+    // a minute ahead (a clock a little off) still goes
+    const soon = evaluate(dir, new Date(Date.now() + 60_000).toISOString());
+    expect(soon.code, soon.stderr).toBe(0);
+    expect(soon.stdout).toContain('inactive -> firing');
+  });
+});
