@@ -701,7 +701,13 @@ describe('vigil alerts test', () => {
     for (const p of ['project.yaml', 'models', 'macros', 'tests', 'alerts']) cpSync(join(REPO, p), join(dir, p), { recursive: true });
     const r = vigil(dir, ['alerts', 'test']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/Finished 16 alert tests in [\d.]+s: 16 passed, 0 failed/);
+    expect(r.stdout).toMatch(/Finished 19 alert tests in [\d.]+s: 19 passed, 0 failed/);
+    // the compliance medians count the days with enough volume, not the 16 days to today (on a
+    // deployment with quiet days, a surge used to be judged against nothing and page no one)
+    expect(r.stdout).toContain('PASS compliance_red_rate_surge: a red-rate surge fires on a low-volume deployment');
+    expect(r.stdout).toContain("PASS compliance_ai_confidence_drop: an agent's confidence drop warns when its last 16 days");
+    // an agent's mean confidence weighs each model by its scored events (was: all its events)
+    expect(r.stdout).toContain("PASS compliance_ai_confidence_drop: an agent's mean confidence is over the events that report one");
     // every shipped alert has a test
     for (const name of ['volume_spike', 'volume_drop', 'error_surge', 'error_surge_15m', 'new_capability', 'sync_freshness', 'sync_stalled', 'sync_failing', 'sync_data_latency', 'no_logs_business_hours']) expect(r.stdout).toContain(`PASS ai_audit_${name}`);
   });
