@@ -8,6 +8,9 @@ select
   cast(coalesce(sum(ai_prompt_tokens), 0) as bigint) as prompt_tokens,
   cast(coalesce(sum(ai_completion_tokens), 0) as bigint) as completion_tokens,
   cast(avg(ai_confidence_score) as {{ type_float() }}) as avg_confidence,
+  -- the events avg_confidence is the mean of (a NULL score is no score): weigh it by these, not
+  -- by event_count, when combining rows (models, days)
+  count(ai_confidence_score) as confidence_count,
   cast({{ percentile('ai_execution_time_ms', 0.95) }} as bigint) as p95_execution_time_ms,
   {{ count_if('is_failure') }} as error_count,
   {{ safe_divide(count_if('is_failure'), 'count(*)') }} as error_rate
