@@ -499,22 +499,47 @@ export function droppedColumnsFailure(rel: string, gone: string[], policy: 'igno
   return `the model no longer selects column${gone.length === 1 ? '' : 's'} ${gone.join(', ')} of ${rel} (on_schema_change: ${policy}): ${why}; select ${them} again, or run with --full-refresh to rebuild the table without ${them}`;
 }
 
+/**
+ * on_schema_change append_new_columns adding (`added`: the new rows' columns the table has not) a
+ * column the run replaces by — a unique_key column, insert_overwrite's partition column — to a
+ * table that holds rows: every stored row would hold NULL in it, which matches no new row, so the
+ * run would replace none of them and store each of their keys twice. The failure, or undefined.
+ */
+export function newReplaceColumnFailure(rel: string, added: string[], replace: { keys: string[] } | { partition: PartitionSpec } | undefined): string | undefined {
+  if (!replace || !added.length) return undefined;
+  const by = 'keys' in replace ? replace.keys : [replace.partition.field];
+  const fresh = by.filter((k) => added.some((a) => a.toLowerCase() === k.toLowerCase()));
+  if (!fresh.length) return undefined;
+  const one = fresh.length === 1;
+  const what = 'keys' in replace ? 'unique_key' : "insert_overwrite's partition_by";
+  return `${what} column${one ? '' : 's'} ${fresh.join(', ')} ${one ? 'is' : 'are'} new to ${rel} (on_schema_change: append_new_columns): its stored rows would hold NULL in ${one ? 'it' : 'them'}, which matches no new row, so this run would replace none of them and store ${'keys' in replace ? 'their keys' : 'their partitions'} twice; nothing was changed. Run with --full-refresh to rebuild the table with ${one ? 'it' : 'them'}`;
+}
+
 /** Kinds of values that compare across their types (typeFamily): numbers; dates and date-times; text. */
 const CAST_COMPARABLE = [['int', 'float', 'numeric'], ['date', 'local', 'instant'], ['string']];
+
+/**
+ * Scalar kinds a DuckDB INSERT casts between (text into a date, an integer into a boolean): a
+ * value such a cast changes is found by casting it back (castLossSql).
+ */
+const CAST_ACROSS = ['int', 'float', 'numeric', 'date', 'local', 'instant', 'string', 'bool', 'time'];
 
 /**
  * on_schema_change ignore and append_new_columns: the columns the table (`table`) and the new rows
  * (`incoming`) both have with another type, of kinds whose values compare (castLossSql): the
  * write casts the new values to the table's type (`stored`). `fold`: names case-insensitively.
+ * `across`: the write casts between kinds too (DuckDB's INSERT: '2026-01-02 10:30' into a date
+ * is 2026-01-02, 2 into a boolean true; Postgres' refuses all but into text), so those are in.
  */
-export function retypedColumns(table: Array<{ name: string; type: string }>, incoming: Array<{ name: string; type: string }>, fold = false): Array<{ name: string; stored: string; now: string }> {
+export function retypedColumns(table: Array<{ name: string; type: string }>, incoming: Array<{ name: string; type: string }>, fold = false, across = false): Array<{ name: string; stored: string; now: string }> {
   const key = (n: string) => (fold ? n.toLowerCase() : n);
   const have = new Map(table.map((c) => [key(c.name), c.type]));
   const group = (t: string) => CAST_COMPARABLE.findIndex((g) => g.includes(typeFamily(t, 'local')));
+  const scalar = (t: string) => CAST_ACROSS.includes(typeFamily(t, 'local'));
   return incoming
     .filter((c) => have.has(key(c.name)) && have.get(key(c.name))!.toLowerCase() !== c.type.toLowerCase())
     .map((c) => ({ name: c.name, stored: have.get(key(c.name))!, now: c.type }))
-    .filter((c) => group(c.stored) >= 0 && group(c.stored) === group(c.now));
+    .filter((c) => (group(c.stored) >= 0 && group(c.stored) === group(c.now)) || (across && scalar(c.stored) && scalar(c.now)));
 }
 
 /**
@@ -530,10 +555,15 @@ export function castLossSql(staged: string, retyped: Array<{ name: string; store
   const parts = retyped.flatMap((c, i) => {
     const col = quote(c.name);
     const exact = ['int', 'numeric'].includes(typeFamily(c.stored, 'local'));
-    const written = `cast(${col} as ${c.stored})`;
+    // (a value of another kind — text into a date, an integer into a boolean, on DuckDB — compares
+    // as it reads back: '2026-01-02 10:30' is kept as 2026-01-02, 2 as true, which reads back as
+    // 1; text that is no such value, 'abc' into an integer, is said as `abc -> NULL`)
+    const kind = (t: string) => CAST_COMPARABLE.findIndex((g) => g.includes(typeFamily(t, 'local')));
+    const across = c.now !== undefined && (kind(c.stored) < 0 || kind(c.stored) !== kind(c.now));
+    const written = `${across ? 'try_cast' : 'cast'}(${col} as ${c.stored})`;
     // (a float is kept when the written value is it, or it to 15 digits: 2^60 as a double into a bigint is kept too)
-    const lossy = `${written} is distinct from ${col}${floatDigits && c.now !== undefined && exact && typeFamily(c.now, 'local') === 'float' ? ` and ${written} is distinct from ${floatDigits(col)}` : ''}`;
-    return [`count(case when ${lossy} then 1 end) as n${i}`, `min(case when ${lossy} then cast(${col} as ${text}) || ' -> ' || coalesce(cast(cast(${col} as ${c.stored}) as ${text}), 'NULL') end) as e${i}`];
+    const lossy = across ? `cast(${written} as ${c.now}) is distinct from ${col}` : `${written} is distinct from ${col}${floatDigits && c.now !== undefined && exact && typeFamily(c.now, 'local') === 'float' ? ` and ${written} is distinct from ${floatDigits(col)}` : ''}`;
+    return [`count(case when ${lossy} then 1 end) as n${i}`, `min(case when ${lossy} then cast(${col} as ${text}) || ' -> ' || coalesce(cast(${written} as ${text}), 'NULL') end) as e${i}`];
   });
   return `select ${parts.join(', ')} from ${staged}`;
 }

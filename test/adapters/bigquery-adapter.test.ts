@@ -457,6 +457,19 @@ describe('BigQueryAdapter on the real client', () => {
       expect(sent()[1].sql).toContain('WHEN MATCHED THEN UPDATE SET `day` = S.`day`, `k` = S.`k`\n');
     });
 
+    it('append_new_columns adding a unique_key column to a table that holds rows is refused, nothing written (was: added, NULL in every stored row, so the MERGE matched none and stored each key twice); an empty table takes it', async () => {
+      fake.addTable('vigil-test', 'analytics', 'grow_key', { fields: tableFields, timePartitioning: { type: 'DAY', field: 'day' }, labels: BUILT, numRows: 5 });
+      fake.onQuery(/from src_grow_key/, { fields: [...tableFields, { name: 'k2', type: 'STRING' }], numDmlAffectedRows: 1 });
+      const bq = await adapter();
+      await expect(bq.materialize({ ...incremental('grow_key', 'append_new_columns', 'src_grow_key'), uniqueKey: ['day', 'k', 'k2'] })).rejects.toThrow(
+        'unique_key column k2 is new to `vigil-test`.`analytics`.`grow_key` (on_schema_change: append_new_columns): its stored rows would hold NULL in it, which matches no new row, so this run would replace none of them and store their keys twice; nothing was changed. Run with --full-refresh to rebuild the table with it',
+      );
+      expect(sent().map((j) => j.dryRun)).toEqual([true]);
+      fake.addTable('vigil-test', 'analytics', 'grow_key_empty', { fields: tableFields, timePartitioning: { type: 'DAY', field: 'day' }, labels: BUILT, numRows: 0 });
+      fake.onQuery(/from src_grow_key_empty/, { fields: [...tableFields, { name: 'k2', type: 'STRING' }], numDmlAffectedRows: 1 });
+      expect((await bq.materialize({ ...incremental('grow_key_empty', 'append_new_columns', 'src_grow_key_empty'), uniqueKey: ['day', 'k', 'k2'] })).message).toBe('added column k2 and merged 1 rows into');
+    });
+
     it('fail refuses new, removed and retyped columns before anything is written, naming each', async () => {
       fake.addTable('vigil-test', 'analytics', 'strict', { fields: tableFields, timePartitioning: { type: 'DAY', field: 'day' }, labels: BUILT });
       fake.onQuery(/from src_strict/, { fields: [{ name: 'day', type: 'DATE' }, { name: 'n', type: 'FLOAT' }, { name: 'extra', type: 'STRING' }] });

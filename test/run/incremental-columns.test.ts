@@ -170,3 +170,53 @@ describe.each([duckdb, postgres])('a float column into a decimal one: the cast-l
     expect(await w.rows(p.dir, `select cast(v as varchar) as v from ${p.schema}.big order by v`)).toEqual([{ v: '1' }, { v: '1152921504606846976' }]);
   });
 });
+
+describe('a column whose kind changed: DuckDB casts text into a date and an integer into a boolean, and the cast-loss check reads them back (DuckDB)', () => {
+  const phase = (sql: string) => `{{ config(materialized='incremental') }}\n${sql}\n`;
+  it("'2026-01-02 10:30' into a date column and 2 into a boolean one fail the node, the table unchanged (was: exit 0, stored as 2026-01-02 and true); values the cast keeps are written", async () => {
+    const p = duckdb.project();
+    dirs.push(p.dir);
+    writeFileSync(join(p.dir, 'models/kinds.sql'), phase("select 1 as id, date '2026-01-01' as day, true as flag"));
+    expect(vigil(p.dir, ['run'], p.env).code).toBe(0);
+    const rows = () => duckRows(p.dir, `select cast(id as integer) as id, cast(day as varchar) as day, flag from ${p.schema}.kinds order by id`);
+    writeFileSync(join(p.dir, 'models/kinds.sql'), phase("select 2 as id, '2026-01-02 10:30' as day, true as flag"));
+    const day = vigil(p.dir, ['run'], p.env);
+    expect(day.code, day.stdout + day.stderr).toBe(1);
+    expect(day.stdout).toContain('day (VARCHAR -> DATE: 1 row, e.g. 2026-01-02 10:30 -> 2026-01-02)');
+    writeFileSync(join(p.dir, 'models/kinds.sql'), phase("select 2 as id, date '2026-01-02' as day, 2 as flag"));
+    const flag = vigil(p.dir, ['run'], p.env);
+    expect(flag.code, flag.stdout + flag.stderr).toBe(1);
+    expect(flag.stdout).toContain('flag (INTEGER -> BOOLEAN: 1 row, e.g. 2 -> true)');
+    expect(await rows()).toEqual([{ id: 1, day: '2026-01-01', flag: true }]);
+    // what the cast keeps: the text of a date, 1 as a boolean
+    writeFileSync(join(p.dir, 'models/kinds.sql'), phase("select 2 as id, '2026-01-02' as day, 1 as flag"));
+    const kept = vigil(p.dir, ['run'], p.env);
+    expect(kept.code, kept.stdout + kept.stderr).toBe(0);
+    expect(await rows()).toEqual([{ id: 1, day: '2026-01-01', flag: true }, { id: 2, day: '2026-01-02', flag: true }]);
+  });
+});
+
+describe.each([duckdb, postgres])('append_new_columns adding a unique_key column to a table that holds rows ($name)', (w) => {
+  it('fails the node naming the column, the table unchanged (was: exit 0, the column NULL in every stored row, so none was replaced and every id was stored twice); an empty table is filled', async () => {
+    const p = w.project();
+    dirs.push(p.dir);
+    const osc = ", on_schema_change='append_new_columns'";
+    writeFileSync(join(p.dir, 'models/nk.sql'), model(`, unique_key='id'${osc}`, 'id, val'));
+    expect(vigil(p.dir, ['build'], p.env).code).toBe(0);
+    writeFileSync(join(p.dir, 'models/nk.sql'), model(`, unique_key=['id', 'k2']${osc}`, 'id, val, k2'));
+    const r = vigil(p.dir, ['run', '-s', 'nk'], p.env);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout).toContain('unique_key column k2 is new to ');
+    expect(r.stdout).toContain('this run would replace none of them and store their keys twice; nothing was changed. Run with --full-refresh');
+    const rows = () => w.rows(p.dir, `select cast(id as integer) as id from ${p.schema}.nk order by id`);
+    expect(await rows()).toEqual([1, 2, 3, 4, 5].map((id) => ({ id })));
+    // a table that holds no row has no stored row to keep: the run fills it
+    writeFileSync(join(p.dir, 'models/nk.sql'), model(`, unique_key='id'${osc}`, 'id, val'));
+    expect(vigil(p.dir, ['run', '-s', 'nk', '--full-refresh'], p.env).code).toBe(0);
+    await w.rows(p.dir, `delete from ${p.schema}.nk`);
+    writeFileSync(join(p.dir, 'models/nk.sql'), model(`, unique_key=['id', 'k2']${osc}`, 'id, val, k2'));
+    const filled = vigil(p.dir, ['run', '-s', 'nk'], p.env);
+    expect(filled.code, filled.stdout + filled.stderr).toBe(0);
+    expect(await rows()).toEqual([1, 2, 3, 4, 5].map((id) => ({ id })));
+  });
+});

@@ -9,7 +9,7 @@
 import type { BigQuery, Job } from '@google-cloud/bigquery';
 import { WarehouseError } from '../../errors.js';
 import { countReferencedTables, onDemandBytesBilled } from './bigquery-billing.js';
-import { aroundTransaction, droppedColumnsFailure, ExactNumber, hooksOfRun, type Estimate, exactInteger, jsonValue, maskingDigest, withHooks, partitionField, schemaChangeFailure, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
+import { aroundTransaction, droppedColumnsFailure, newReplaceColumnFailure, ExactNumber, hooksOfRun, type Estimate, exactInteger, jsonValue, maskingDigest, withHooks, partitionField, schemaChangeFailure, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
 import { loadColumnType, type Relation, type SqlParam } from '../dialect.js';
 import type { SyncWriter } from '../../sync/sync-types.js';
 import { bigQueryDdlType, bigQueryDialect, bigQueryHelpersSql, type BqField } from './bigquery-dialect.js';
@@ -859,7 +859,7 @@ export class BigQueryAdapter implements Adapter {
     // apply, so the write is dry-run with the columns the table has now (the added ones left out)
     const query = policy !== 'ignore' ? await this.dryRun(src) : undefined;
     if (query && !query.fields) throw new WarehouseError('the dry run of the incremental query returned no result schema, which on_schema_change needs', src);
-    const { columns, added } = this.writeColumns(req, ((existing.schema as { fields?: BqField[] })?.fields) ?? [], query?.fields);
+    const { columns, added } = this.writeColumns(req, ((existing.schema as { fields?: BqField[] })?.fields) ?? [], query?.fields, holdsRows(existing));
     const { rows, declare, write } = this.incrementalParts(req, columns.filter((c) => !added.some((f) => f.name === c)));
     // the variable's query in its place, then the model's SQL in the temp table's
     const inline = (sql: string) => (declare ? sql.replace(new RegExp(`\\b${declare.name}\\b`, 'g'), () => declare.expr) : sql).replace(new RegExp(`\\b${NEW_ROWS}\\b`, 'g'), () => `(\n${src}\n)`);
@@ -938,7 +938,7 @@ export class BigQueryAdapter implements Adapter {
       );
       return { message: `${changed ? 'recreated' : 'created'} ${req.kind === 'incremental' ? 'incremental table' : 'table'}` };
     }
-    const { columns, added } = this.writeColumns(req, ((existing!.schema as { fields?: BqField[] })?.fields) ?? [], incoming);
+    const { columns, added } = this.writeColumns(req, ((existing!.schema as { fields?: BqField[] })?.fields) ?? [], incoming, holdsRows(existing!));
     // the options the config now gives (description, labels, partition expiration, the partition
     // filter requirement, column descriptions), set on the table before the write: a
     // require_partition_filter Vigil's own reads add their filter for (readFilter follows the
@@ -1011,9 +1011,9 @@ export class BigQueryAdapter implements Adapter {
    * it adds first, for the build and its dry run alike. `incoming`: the query's result schema
    * (from its dry run) when on_schema_change is not ignore; without it, the table's columns.
    * Throws what on_schema_change refuses (fail: any difference; append_new_columns: a column
-   * insert_overwrite would erase).
+   * insert_overwrite would erase, or a key column it would add to a table that `holdsRows`).
    */
-  private writeColumns(req: MaterializeRequest, table: BqField[], incoming: BqField[] | undefined): { columns: string[]; added: BqField[] } {
+  private writeColumns(req: MaterializeRequest, table: BqField[], incoming: BqField[] | undefined, holdsRows = true): { columns: string[]; added: BqField[] } {
     if (!incoming) return { columns: table.map((f) => f.name), added: [] };
     const rel = this.dialect.relation(req.relation);
     const policy = req.onSchemaChange ?? 'ignore';
@@ -1035,6 +1035,11 @@ export class BigQueryAdapter implements Adapter {
       const now = new Set(query.map((f) => f.name.toLowerCase()));
       const gone = droppedColumnsFailure(rel, table.filter((f) => !now.has(f.name.toLowerCase())).map((f) => f.name), policy, req.strategy === 'insert_overwrite');
       if (gone) throw new WarehouseError(gone, '');
+      // (a key column added to a table that holds rows: NULL in each, the MERGE would match none of them)
+      const field = req.strategy === 'insert_overwrite' ? partitionField(req.config?.partition_by) : undefined;
+      const replace = appends(req) ? undefined : field ? { partition: { field } } : req.strategy === 'insert_overwrite' ? undefined : { keys: req.uniqueKey! };
+      const fresh = holdsRows ? newReplaceColumnFailure(rel, query.filter((f) => !spelled.has(f.name.toLowerCase())).map((f) => f.name), replace) : undefined;
+      if (fresh) throw new WarehouseError(fresh, '');
     }
     return { columns: query.map((f) => f.name), added: query.filter((f) => !spelled.has(f.name.toLowerCase())) };
   }
@@ -1156,6 +1161,11 @@ function labelsOption(labels: Record<string, string>): string {
 /** Whether a table's metadata (tables.get) is a view's. */
 function isView(m: Record<string, unknown>): boolean {
   return m.type === 'VIEW' || m.type === 'MATERIALIZED_VIEW';
+}
+
+/** Whether a table's metadata (tables.get) says it holds rows (or rows still in its streaming buffer); unknown: it does. */
+function holdsRows(m: Record<string, unknown>): boolean {
+  return m.numRows === undefined || Number(m.numRows) > 0 || !!m.streamingBuffer;
 }
 
 /** An incremental run that only inserts: append, or a merge without a key (insert_overwrite replaces partitions). */

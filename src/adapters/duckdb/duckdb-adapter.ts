@@ -9,7 +9,7 @@ import { availableParallelism, totalmem } from 'node:os';
 import type { DuckDBConnection, DuckDBInstance, DuckDBType, DuckDBValue, DuckDBValueConverter } from '@duckdb/node-api';
 import { loadDuckDb } from './duckdb-module.js';
 import { WarehouseBusyError, WarehouseError } from '../../errors.js';
-import { aroundTransaction, castLossFailure, castLossSql, droppedColumnsFailure, retypedColumns, ExactNumber, hasHooks, hooksOfRun, incrementalMessage, maskingAfterRun, mergeDuplicatesFailure, mergeDuplicatesSql, maskingChangeFailure, partitionCountSql, recordedMasking, withMaskingLine, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
+import { aroundTransaction, castLossFailure, newReplaceColumnFailure, castLossSql, droppedColumnsFailure, retypedColumns, ExactNumber, hasHooks, hooksOfRun, incrementalMessage, maskingAfterRun, mergeDuplicatesFailure, mergeDuplicatesSql, maskingChangeFailure, partitionCountSql, recordedMasking, withMaskingLine, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
 import { loadColumnType, type Relation, type SqlParam } from '../dialect.js';
 import type { SyncWriter } from '../../sync/sync-types.js';
 import { duckDbDialect } from './duckdb-dialect.js';
@@ -535,8 +535,11 @@ export class DuckDbAdapter implements Adapter {
         const now = new Set(newCols.map((r) => r.column_name.toLowerCase()));
         const gone = droppedColumnsFailure(rel, targetCols.filter((r) => !now.has(r.column_name.toLowerCase())).map((r) => r.column_name), policy, !!replace);
         if (gone) throw new WarehouseError(gone, '');
+        // (a key column added to a table that holds rows: NULL in each, they would all stay beside the new rows)
+        const fresh = policy === 'append_new_columns' && !empty ? newReplaceColumnFailure(rel, added.map((r) => r.column_name), replace) : undefined;
+        if (fresh) throw new WarehouseError(fresh, '');
         // a column whose type changed: the write casts its new values to the table's type
-        const retyped = retypedColumns(targetCols.map((r) => ({ name: r.column_name, type: r.column_type })), newCols.map((r) => ({ name: r.column_name, type: r.column_type })), true);
+        const retyped = retypedColumns(targetCols.map((r) => ({ name: r.column_name, type: r.column_type })), newCols.map((r) => ({ name: r.column_name, type: r.column_type })), true, true);
         const lost = retyped.length ? castLossFailure(rel, policy, retyped, (await DuckDbAdapter.read(c, castLossSql(tmp, retyped, (n) => d.quoteIdent(n), d.type('string'), (col) => `cast(printf('%.15g', ${col}) as double)`)))[0]) : undefined;
         if (lost) throw new WarehouseError(lost, '');
       }

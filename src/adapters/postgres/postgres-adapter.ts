@@ -10,7 +10,7 @@ import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Pool, PoolClient, QueryArrayConfig } from 'pg';
 import { WarehouseError } from '../../errors.js';
-import { aroundTransaction, castLossFailure, castLossSql, columnNamed, retypedColumns, hooksOfRun, droppedColumnsFailure, ExactNumber, incrementalMessage, maskingAfterRun, mergeDuplicatesFailure, mergeDuplicatesSql, maskingChangeFailure, partitionCountSql, recordedMasking, withMaskingLine, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, exactInteger, replaceBy, schemaChangeFailure, withHooks, type Adapter, type DroppedKey, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
+import { aroundTransaction, castLossFailure, newReplaceColumnFailure, castLossSql, columnNamed, retypedColumns, hooksOfRun, droppedColumnsFailure, ExactNumber, incrementalMessage, maskingAfterRun, mergeDuplicatesFailure, mergeDuplicatesSql, maskingChangeFailure, partitionCountSql, recordedMasking, withMaskingLine, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, exactInteger, replaceBy, schemaChangeFailure, withHooks, type Adapter, type DroppedKey, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
 import { loadColumnType, scratchIdentifier, type Relation, type SqlParam } from '../dialect.js';
 import type { SyncReader, SyncWriter } from '../../sync/sync-types.js';
 import { PG_HELPERS_HINT, PG_HELPERS_PRESENT_SQL, PG_HELPERS_SQL, postgresDialect } from './postgres-dialect.js';
@@ -899,6 +899,9 @@ export async function incrementalWrite(io: IncrementalIo, req: MaterializeReques
     const now = new Set(newCols.map((x) => x.name));
     const gone = droppedColumnsFailure(rel, targetCols.filter((x) => !now.has(x.name)).map((x) => x.name), policy, !!replace);
     if (gone) throw new WarehouseError(gone, '');
+    // (a key column added to a table that holds rows: NULL in each, they would all stay beside the new rows)
+    const fresh = policy === 'append_new_columns' ? newReplaceColumnFailure(rel, added.map((x) => x.name), replace) : undefined;
+    if (fresh && (await io.rows(`select 1 as one from ${rel} limit 1`)).length) throw new WarehouseError(fresh, '');
     // a column whose type changed: the write casts its new values to the table's type
     const retyped = retypedColumns(targetCols, newCols);
     const lost = retyped.length ? castLossFailure(rel, policy, retyped, (await io.rows(castLossSql(tmp, retyped, (n) => d.quoteIdent(n), d.type('string'), (col) => `cast(${col} as numeric)`)))[0]) : undefined;
