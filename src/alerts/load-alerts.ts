@@ -134,6 +134,12 @@ export function loadAlerts(files: ProjectFiles, opts: { tests?: boolean; tolerat
         if (prev instanceof Date && at instanceof Date && at.getTime() < prev.getTime())
           ds.push(diag('E_ALERT_TEST', `test '${test.name}': evaluations[${k}] at ${ev.at} is before evaluations[${k - 1}] at ${test.evaluations[k - 1].at}: the evaluations of a test go forward in time, as the state does`, { file: path, ...y.locate(['tests', i, 'evaluations', k, 'at']) }));
       });
+      // a test that checks nothing passes whatever the rule does (promtool reads a test without
+      // exp_alerts as "no alert": here, expect: [] says it)
+      if (!test.evaluations.some((ev) => ev.expect !== undefined || ev.notifications !== undefined)) {
+        ds.push(diag('E_ALERT_TEST', `test '${test.name}': none of its evaluations has expect: or notifications:, so it checks nothing and would pass whatever the rule does`, { file: path, ...y.locate(['tests', i, 'name']) }, 'give the last evaluation expect: (the instances not inactive; expect: [] for none) or notifications: (notifications: [] for none)'));
+        return;
+      }
       tests.push({ test, file: path, yaml: y, path: ['tests', i] });
     });
   }
@@ -257,6 +263,8 @@ function checkRule(lr: LoadedRule, text: string, at: (...p: (string | number)[])
   }
   if ((c.type === 'new_value' || c.type === 'no_data') && !(durationMs(c.window) > 0))
     ds.push(diag('E_ALERT', `alert '${rule.name}': condition.window ${c.window} must be more than 0s (${c.type === 'new_value' ? 'a value would never be new' : 'every evaluation would find the rows silent'})`, at('condition', 'window'), c.type === 'new_value' ? 'e.g. window: 24h (the default)' : 'e.g. window: 1d'));
+  if (c.type === 'freshness' && !(durationMs(c.max_age) > 0))
+    ds.push(diag('E_ALERT', `alert '${rule.name}': condition.max_age ${c.max_age} must be more than 0s (every evaluation would find the newest row late)`, at('condition', 'max_age'), 'e.g. max_age: 15m'));
   if (c.type === 'zscore' && c.zscore && writtenInCondition('min_baseline'))
     ds.push(diag('E_ALERT', `alert '${rule.name}': condition.min_baseline has no effect with zscore: (a column): it bounds the mean computed from value: and days:`, at('condition', 'min_baseline'), 'remove it, or filter small volumes in the query'));
   if (c.type === 'freshness' && rule.sync_state && !c.column) ds.push(diag('E_ALERT', `alert '${rule.name}': a freshness condition on sync_state rows needs column: (${timestampsOf(SYNC_STATE_COLUMNS).join(', ')})`, at('condition')));

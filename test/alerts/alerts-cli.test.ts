@@ -830,6 +830,21 @@ describe('vigil alerts test', () => {
   });
 });
 
+describe('offline tests that check nothing', () => {
+  it("a test none of whose evaluations has expect: or notifications: is refused at its line, exit 2 (was: PASS whatever the rule did); expect: [] checks that nothing fires", () => {
+    const tests = (last: string) => `tests:\n  - name: t\n    alert: many\n    given:\n      ref('counts'): [{ capability: chat, n: 11 }]\n    evaluations:\n      - at: 2026-03-10T12:00:00Z\n${last}`;
+    const dir = project({ 'alerts/a.yaml': COUNTS_ALERT, 'alerts/tests/a.yaml': tests('') });
+    const r = vigil(dir, ['alerts', 'test']);
+    expect(r.code, r.stdout + r.stderr).toBe(2);
+    expect(r.stderr).toContain("alerts/tests/a.yaml:2:11: error: test 't': none of its evaluations has expect: or notifications:, so it checks nothing and would pass whatever the rule does");
+    // an empty expectation is one: the rule fires here, so it fails
+    writeFileSync(join(dir, 'alerts/tests/a.yaml'), tests('        expect: []\n'));
+    const failed = vigil(dir, ['alerts', 'test']);
+    expect(failed.code, failed.stdout + failed.stderr).toBe(1);
+    expect(failed.stdout).toContain('FAIL many: t');
+  });
+});
+
 describe('run-scheduler', () => {
   it('evaluates each alert on its cron, survives a failing one, and stops on SIGTERM', async () => {
     const dir = project({

@@ -243,6 +243,7 @@ describe('rules that could never work are errors at their line', () => {
     ['a stepped range past the end of day-of-month (was: accepted)', '    schedule: { cron: "0 0 1-32/10 * *" }\n    query: select 1 as x\n    condition: {type: sql}\n', ["alerts/a.yaml:4:15: error: alert 'a': schedule '0 0 1-32/10 * *' (UTC) is not valid: day-of-month '1-32/10': 32 is out of range (1–31)"]],
     ['a stepped range past the end of the seconds (was: accepted)', '    schedule: { cron: "1-60/5 * * * * *" }\n    query: select 1 as x\n    condition: {type: sql}\n', ["alerts/a.yaml:4:15: error: alert 'a': schedule '1-60/5 * * * * *' (UTC) is not valid: seconds '1-60/5': 60 is out of range (0–59)"]],
     ['new_value with window: 0s (was: accepted; nothing ever new)', "    query: select 'x' as c\n    condition: {type: new_value, column: c, window: 0s}\n", ["alerts/a.yaml:5:53: error: alert 'a': condition.window 0s must be more than 0s (a value would never be new)"]],
+    ['freshness with max_age: 0s (was: accepted; every row late)', "    query: select current_timestamp as t\n    condition: {type: freshness, column: t, max_age: 0s}\n", ["alerts/a.yaml:5:54: error: alert 'a': condition.max_age 0s must be more than 0s (every evaluation would find the newest row late)"]],
   ])('%s', (_name, body, expected) => {
     const dir = project({ 'alerts/a.yaml': `alerts:\n  - name: a\n    severity: info\n${body}    summary: s\n` });
     const r = vigil(dir, ['alerts', 'check']);
