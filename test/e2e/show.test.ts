@@ -225,8 +225,22 @@ describe('vigil show on DuckDB', () => {
     expect(vigil(dir, ['run']).code).toBe(0);
     const r = vigil(dir, ['show', '--inline', 'select 1 as a) t; create table analytics.smuggled as select 1 as a; select * from (select 1']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/read-only/);
+    // refused before any statement runs (the file is opened read-only all the same)
+    expect(r.stderr).toMatch(/the query is more than one statement/);
     expect(vigil(dir, ['show', '--inline', "select count(*) as n from information_schema.tables where table_name = 'smuggled'", '--output', 'csv']).stdout).toBe('n\n0\n');
+  });
+
+  it("refuses a query of more than one statement before any runs, as on Postgres (was: DuckDB ran each — a COPY ... TO wrote its file — and showed the last one's rows, exit 0)", () => {
+    const dir = project();
+    expect(vigil(dir, ['run']).code).toBe(0);
+    const out = join(dir, 'smuggled.csv');
+    const r = vigil(dir, ['show', '--inline', `select 1 as a) t; copy (select 42 as n) to '${out}'; select 2 as b from (select 1`]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/error: the query is more than one statement \(a ';' ends one\): a preview runs one query, so nothing was run/);
+    expect(r.stdout).toBe('');
+    expect(existsSync(out)).toBe(false);
+    // one statement with a trailing ';' is still one
+    expect(vigil(dir, ['show', '--inline', 'select 1 as a;', '--output', 'csv']).stdout).toBe('a\n1\n');
   });
 });
 

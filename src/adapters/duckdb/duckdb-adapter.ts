@@ -292,8 +292,13 @@ export class DuckDbAdapter implements Adapter {
     return this.withConnection(async (c) => {
       let r;
       try {
+        // one statement, as on Postgres and BigQuery: DuckDB runs every statement of a text and
+        // returns the last one's rows, so a `COPY ... TO` or an `ATTACH` (which write files
+        // beside a read-only database) smuggled in would run, and another query's rows be shown
+        if ((await c.extractStatements(sql)).count > 1) throw new WarehouseError("the query is more than one statement (a ';' ends one): a preview runs one query, so nothing was run", sql);
         r = await c.runAndReadAll(sql);
       } catch (e) {
+        if (e instanceof WarehouseError) throw e;
         throw duckError(e, sql);
       }
       // DuckDB's JSON-safe values: exact decimals and big integers as text, dates, times and
