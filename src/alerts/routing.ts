@@ -111,6 +111,17 @@ export function routeAlert(routes: RoutesFile, labels: Record<string, string>): 
   return (match(compile(routes.route)) ?? []).map(strip);
 }
 
+/** The label names the routing tree's matchers read (an alert's route depends on these alone). */
+export function routedByLabels(routes: RoutesFile): Set<string> {
+  const names = new Set<string>();
+  const walk = (r: CompiledRoute) => {
+    for (const m of r.matchers) names.add(m.name);
+    r.routes.forEach(walk);
+  };
+  walk(compile(routes.route));
+  return names;
+}
+
 /** Whether notifications of this route are held at `at`: a mute interval holds, or none of its active intervals does. */
 export function routeMuted(routes: RoutesFile, r: RoutedReceiver, at: Date): string | undefined {
   const byName = new Map([...routes.time_intervals, ...routes.mute_time_intervals].map((t) => [t.name, t]));

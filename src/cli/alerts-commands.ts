@@ -322,8 +322,8 @@ export async function runAlertsCheck(o: Common & { warehouse?: boolean }): Promi
     out(`warning: no ${s.alerts.routesFile}: evaluations keep state but notify nobody.`);
   } else {
     const { resolveIntegration, integrations } = await import('../alerts/evaluate.js');
-    const { routeAlert } = await import('../alerts/routing.js');
-    const { baseLabels } = await import('../alerts/engine.js');
+    const { routeAlert, routedByLabels } = await import('../alerts/routing.js');
+    const { baseLabels, groupColumns } = await import('../alerts/engine.js');
     for (const rc of s.alerts.routes.receivers) {
       const kinds = integrations(rc);
       if (!kinds.length) out(`  receiver ${rc.name}: no integration (alerts routed here go nowhere, as in Alertmanager)`);
@@ -349,10 +349,15 @@ export async function runAlertsCheck(o: Common & { warehouse?: boolean }): Promi
       if (to.every((x) => x === rc.name || blackhole.has(x)))
         out(`  warning: vigil_alert_outbox_stuck{receiver="${rc.name}"} (notifications to ${rc.name} stuck) routes only to ${rc.name} itself: add a route, e.g. matchers: ['alertname="vigil_alert_outbox_stuck"'] to another receiver`);
     }
+    const routedBy = routedByLabels(s.alerts.routes);
     for (const r of s.rules) {
       const to = routeAlert(s.alerts.routes, baseLabels(r.rule)).map((x) => x.receiver);
-      out(`  ${r.rule.name} (${r.rule.severity}) -> ${to.join(', ')}`);
-      if (to.every((x) => blackhole.has(x))) {
+      // labels whose values the rule's rows give (its group_by columns): a route matching on one
+      // sends each instance by its value, which is not known here — the receivers above are
+      // those of an instance without them, not a verdict on the rule
+      const byRow = groupColumns(r.rule).filter((l) => routedBy.has(l));
+      out(`  ${r.rule.name} (${r.rule.severity}) -> ${to.join(', ')}${byRow.length ? ` (routes also match on ${byRow.join(', ')}, which each instance's row gives: try one with vigil alerts route-test alertname=${r.rule.name} ${byRow.map((l) => `${l}=...`).join(' ')})` : ''}`);
+      if ((!byRow.length || blackhole.size === s.alerts.routes.receivers.length) && to.every((x) => blackhole.has(x))) {
         projectErrors++;
         problems.push(`alert ${r.rule.name} reaches only receivers without an integration: nobody hears it`);
       }

@@ -236,6 +236,22 @@ describe('alerts check: a rule nobody hears', () => {
     expect(r.code, r.stdout + r.stderr).toBe(2);
     expect(r.stderr).toContain('error: alert many reaches only receivers without an integration: nobody hears it');
   });
+
+  it("is not said of a rule whose instances a route sends by a group_by label (was: exit 2, 'nobody hears it', for a rule each of whose instances goes to Slack)", () => {
+    // the root is a blackhole; an instance carries its row's capability, which the route matches
+    const routes = 'receivers:\n  - name: sl\n    slack: { webhook_url_env: SLACK_WEBHOOK_URL }\n  - name: nobody\nroute:\n  receiver: nobody\n  routes:\n    - matchers: [\'capability=~".+"\']\n      receiver: sl\n';
+    const dir = project({ 'alerts/a.yaml': COUNTS_ALERT, 'alerts/routes.yaml': routes });
+    const r = vigil(dir, ['alerts', 'check'], { SLACK_WEBHOOK_URL: hook.url });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stderr).not.toContain('nobody hears it');
+    expect(r.stdout).toContain('  many (critical) -> nobody (routes also match on capability, which each instance\'s row gives: try one with vigil alerts route-test alertname=many capability=...)');
+    expect(vigil(dir, ['alerts', 'route-test', 'alertname=many', 'capability=chat']).stdout).toContain('receivers: sl\n');
+    // every receiver a blackhole: nobody hears it whatever the row says
+    writeFileSync(join(dir, 'alerts/routes.yaml'), routes.replace('    slack: { webhook_url_env: SLACK_WEBHOOK_URL }\n', ''));
+    const none = vigil(dir, ['alerts', 'check']);
+    expect(none.code, none.stdout + none.stderr).toBe(2);
+    expect(none.stderr).toContain('error: alert many reaches only receivers without an integration: nobody hears it');
+  });
 });
 
 describe("a Slack webhook's channel", () => {
