@@ -18,7 +18,7 @@ import { ExactNumber, exactJson, jsonValue } from '../adapters/adapter.js';
 import { redact } from '../secrets.js';
 import { alertCompile, clearMemberMiss, INSTANCE_MAPS, memberMiss, type MemberMiss } from './template-strict.js';
 import type { AlertRule, Severity } from './schema.js';
-import { durationMs, formatDuration, isActive, toEpochMs, type ActiveHours } from './time.js';
+import { activeSince, durationMs, formatDuration, isActive, toEpochMs, type ActiveHours } from './time.js';
 import { minOf } from '../extremes.js';
 import { cutText, fairShares } from '../format.js';
 
@@ -324,13 +324,16 @@ export function judge(ctx: RuleContext, rawRows: Array<Record<string, unknown>>,
     // like absent_over_time: one instance per group the rows name whose newest row is older than
     // the window; with no rows at all (no group to name), one instance for the whole rule
     const windowMs = durationMs(c.window);
+    // a rule with active_hours counts the silence inside them: at 08:00 on Monday the weekend is
+    // no silence ("no log for 2 hours during business hours" fires at 10:00, not at 08:00)
+    const since = ctx.activeHours ? activeSince(ctx.activeHours, at) : undefined;
     const silent = (label: Record<string, string>, rs: Array<Record<string, Json>>): Judged => {
       let last: number | undefined;
       for (const r of rs) {
         const t = toEpochMs(r[c.column]);
         if (t !== undefined && t <= atMs && (last === undefined || t > last)) last = t;
       }
-      const active = last === undefined || atMs - last > windowMs;
+      const active = (last === undefined || atMs - last > windowMs) && (since === undefined || atMs - since > windowMs);
       const values: Record<string, Json> = {
         last_seen_at: last === undefined ? null : new Date(last).toISOString(),
         window: c.window,

@@ -620,6 +620,27 @@ describe('judge: no_data', () => {
     expect(judgeAt(r, [{ last_event_at: null }]).instances[0].active).toBe(true);
   });
 
+  it("with active_hours, only the silence inside them counts: at 08:00 on Monday the weekend is none, 2h later with no log it fires (was: fired at 08:00 every morning after a quiet night)", () => {
+    const ctx = { rule: r, activeHours: parseActiveHours('Mon-Fri 08:00-19:00 America/Los_Angeles') as ActiveHours };
+    const friday = [{ last_event_at: '2026-01-03 02:00:00+00' }]; // Friday 18:00 in Los Angeles
+    const at = (iso: string) => judge(ctx, friday, new Date(iso), { status: 'ok' }).instances[0];
+    // Monday 2026-01-05 08:05 PST is 16:05Z
+    expect(at('2026-01-05T16:05:00Z').active).toBe(false);
+    expect(at('2026-01-05T18:00:00Z').active).toBe(false); // exactly 2h into the day
+    const late = at('2026-01-05T18:01:00Z');
+    expect(late.active).toBe(true);
+    // what it says is the real silence, since Friday
+    expect(late.values).toMatchObject({ last_seen_at: '2026-01-03T02:00:00.000Z', silence_for: '2d16h' });
+    // a log at 09:00 that day: 2h from it
+    expect(judge(ctx, [{ last_event_at: '2026-01-05 17:00:00+00' }], new Date('2026-01-05T18:30:00Z'), { status: 'ok' }).instances[0].active).toBe(false);
+    // the day the clocks change (Sunday 2026-03-08 in Los Angeles; a rule active every day from
+    // 00:00): the period began at local midnight, 08:00Z, not an hour off
+    const daily = { rule: r, activeHours: parseActiveHours('00:00-23:59 America/Los_Angeles') as ActiveHours };
+    const dst = (iso: string) => judge(daily, [], new Date(iso), { status: 'ok' }).instances[0].active;
+    expect(dst('2026-03-08T10:00:00Z')).toBe(false); // 2h since 08:00Z midnight PST
+    expect(dst('2026-03-08T10:01:00Z')).toBe(true);
+  });
+
   it('with group_by: one instance per group, each judged by its own newest row (was: the newest row of all groups hid a silent one)', () => {
     const g = rule({ group_by: ['capability'], condition: { type: 'no_data', column: 'ts', window: '1h' } });
     const rows = [
