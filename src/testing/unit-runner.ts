@@ -16,6 +16,7 @@ import { loadDuckDb } from '../adapters/duckdb/duckdb-module.js';
 import { typeFamily } from '../adapters/type-family.js';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import type { QueryPii } from '../check/pii-lineage.js';
+import { canonicalJson } from '../stable-json.js';
 
 export interface UnitResult {
   status: 'pass' | 'fail' | 'error';
@@ -58,6 +59,21 @@ export function decimalValue(v: Json): Json {
   const t = v.replace(/^\+/, '').replace(/^(-?)0+(?=\d)/, '$1');
   const trimmed = t.includes('.') ? t.replace(/0+$/, '').replace(/\.$/, '') : t;
   return trimmed === '-0' ? '0' : trimmed;
+}
+
+/**
+ * A JSON value (text, or parsed) in one form per value: keys sorted, no spacing, numbers as
+ * numbers (`{"b": 1.0, "a": 2}` is `{"a":2,"b":1}`), as Postgres' jsonb compares them. Text that
+ * does not parse, or holds a number of more digits than a double keeps exactly, as it is.
+ */
+export function jsonValue(v: Json): Json {
+  const text = typeof v === 'string' ? v : v !== null && typeof v === 'object' ? JSON.stringify(v) : undefined;
+  if (text === undefined || /\d{16,}/.test(text.replace(/"(?:[^"\\]|\\.)*"/g, '""'))) return v;
+  try {
+    return canonicalJson(JSON.parse(text));
+  } catch {
+    return v;
+  }
 }
 
 const DAY_US = 86_400_000_000n;
@@ -237,7 +253,8 @@ class DuckDbUnitSession implements UnitSession {
 
   async query(sql: string): Promise<UnitResultSet> {
     const r = await this.conn.runAndReadAll(sql);
-    return { names: r.columnNames(), types: r.columnTypes().map((x) => x.toString()), rows: r.getRowObjectsJson() as Array<Record<string, unknown>> };
+    // (a JSON column is a VARCHAR with the alias JSON: named so, it is compared as JSON)
+    return { names: r.columnNames(), types: r.columnTypes().map((x) => (x.alias === 'JSON' ? 'JSON' : x.toString())), rows: r.getRowObjectsJson() as Array<Record<string, unknown>> };
   }
 
   columnsOf(sql: string): Promise<string[] | undefined> {
@@ -417,6 +434,10 @@ export class UnitRunner {
     // intervals by their length, as the warehouse's = compares them (24 hours = 1 day, 30 days = 1 month)
     const intervals = names.filter((n, i) => typeFamily(types[i], 'local') === 'interval');
     for (const rows of [expected, actual]) for (const row of rows) for (const col of intervals) if (col in row) row[col] = intervalValue(row[col]);
+    // JSON by its value, as jsonb's = compares it (key order and spacing are not the value: DuckDB
+    // keeps a JSON's text as written, Postgres' json_build_object writes {"k" : 1})
+    const jsons = names.filter((n, i) => typeFamily(types[i], 'local') === 'json');
+    for (const rows of [expected, actual]) for (const row of rows) for (const col of jsons) if (col in row) row[col] = jsonValue(row[col]);
     let diff = diffRows(expected, actual, columns.length ? columns : names, t.ordered, t.tolerance, numeric);
     if (!diff.length && (t.expect_rows.length > 0 || actual.length === 0)) return { status: 'pass', message: 'pass' };
     if (diff.length && pii) {

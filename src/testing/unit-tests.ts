@@ -195,7 +195,17 @@ function listLiteral(v: Scalar[], d: Dialect): string {
  * `written`: the value as the YAML writes it, where the caller has it.
  */
 export function lossyValue(v: unknown, type: string | undefined, written?: string, engine: string = offlineDialect().name): string | undefined {
-  if (v === null || v === undefined || Array.isArray(v)) return undefined;
+  if (v === null || v === undefined) return undefined;
+  if (Array.isArray(v)) {
+    // a list: each item as a value of the element type (DuckDB's cast rounds [1.5] to [2] for an
+    // INTEGER[], where Postgres' refuses it)
+    const item = type === undefined ? undefined : (/^\s*(.*?)\s*\[\d*\]\s*$/.exec(type) ?? /^\s*array\s*<(.*)>\s*$/i.exec(type))?.[1];
+    for (const [i, x] of item === undefined ? [] : v.entries()) {
+      const lossy = lossyValue(x, item, undefined, engine);
+      if (lossy) return `item ${i + 1}: ${lossy}`;
+    }
+    return undefined;
+  }
   const family = type === undefined ? undefined : typeFamily(type, 'local');
   // a YAML number past 2^53 was rounded as it was read (9007199254740993 is 9007199254740992,
   // 12345678901234567891 for a DECIMAL(38,0) 12345678901234567000); a double rounds it anyway
@@ -224,9 +234,23 @@ export function lossyValue(v: unknown, type: string | undefined, written?: strin
     const decimals = /^\s*[-+]?\d*\.(\d+?)0*\s*$/.exec(String(v))?.[1]?.length ?? 0;
     if (decimals > Number(scale)) return `${JSON.stringify(v)} has ${decimals} decimal${decimals === 1 ? '' : 's'}, which ${type} keeps ${scale} of (a cast would round it)${bare ? `: unit tests run on DuckDB, where a bare ${type.trim()} is decimal(18,3); declare the column's scale (e.g. numeric(38,9), BigQuery's NUMERIC)` : ''}`;
   }
-  // a time of day for a DATE (cut off), a fraction finer than microseconds for a timestamp (rounded)
+  // a time of day for a DATE (cut off), a fraction of a second finer than the type keeps for a
+  // timestamp or a time (rounded): microseconds, or the precision its type writes (Postgres'
+  // timestamp(0) keeps whole seconds: '10:00:00.7' is 10:00:01 after the cast)
   if (family === 'date' && typeof v === 'string' && /^\s*\d{4}-\d{2}-\d{2}[ T](?!00:00(:00(\.0+)?)?\s*(Z|[+-]00(:?00)?)?\s*$)\d/i.test(v)) return `${JSON.stringify(v)} has a time of day, which ${type} does not hold (a cast would cut it off)`;
-  if ((family === 'local' || family === 'instant') && !/_ns\b/i.test(type) && typeof v === 'string' && /:\d{2}\.\d{7,}/.test(v)) return `${JSON.stringify(v)} is finer than microseconds, which ${type} holds (a cast would round it)`;
+  if ((family === 'local' || family === 'instant' || family === 'time') && typeof v === 'string') {
+    const digits = (/:\d{2}\.(\d+)/.exec(v)?.[1] ?? '').replace(/0+$/, '').length;
+    const kept = /_ns\b/i.test(type) ? 9 : /_ms\b/i.test(type) ? 3 : /_s\b/i.test(type) ? 0 : Number(/\(\s*(\d+)\s*\)/.exec(type)?.[1] ?? 6);
+    if (digits > kept) return kept === 6 ? `${JSON.stringify(v)} is finer than microseconds, which ${type} holds (a cast would round it)` : `${JSON.stringify(v)} has ${digits} digit${digits === 1 ? '' : 's'} of a second, which ${type} keeps ${kept} of (a cast would round it)`;
+  }
+  // a text longer than its type's length: Postgres' cast cuts 'USA' to 'US' for a varchar(2) or a
+  // char(2), silently (a char's trailing blanks are padding)
+  const length = family === 'string' ? /^\s*(?:character varying|varchar|nvarchar|character|char|bpchar)\s*\(\s*(\d+)\s*\)/i.exec(type)?.[1] : undefined;
+  if (length !== undefined && (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')) {
+    const text = /varying|varchar/i.test(type) ? String(v) : String(v).replace(/ +$/, '');
+    const chars = [...text].length;
+    if (chars > Number(length)) return `${JSON.stringify(v)} is ${chars} characters long, which ${type} holds ${length} of (a cast would cut it off)`;
+  }
   return undefined;
 }
 

@@ -202,6 +202,51 @@ describe('unit tests on a Postgres target', () => {
     expect(cased.code, cased.stdout + cased.stderr).toBe(0);
   });
 
+  it("an expected value its column's varchar(n) or timestamp(p) would cut or round is an error, not a match (was: 'USA' cast to varchar(2) is 'US', and a model producing 'US' passed)", () => {
+    const schema = uniqueSchema('unit_pg_len');
+    const unitOf = (expectRows: string) => `unit_tests:\n  - name: t\n    model: cc\n    given:\n      - input: ref('src')\n        rows: [{ code: USA, ts: '2026-01-01 10:00:00.7' }]\n    expect:\n      rows: ${expectRows}\n`;
+    const dir = makeProject({
+      'project.yaml': projectYaml(schema),
+      'models/src.sql': "select 'USA' as code, cast('2026-01-01 10:00:00' as timestamp) as ts",
+      'models/cc.sql': "select cast(code as varchar(2)) as code2, cast(ts as timestamp(0)) as ts0 from {{ ref('src') }}",
+      'models/schema.yml': 'models:\n  - name: src\n    columns:\n      - { name: code, data_type: text }\n      - { name: ts, data_type: timestamp }\n',
+      'models/u.yml': unitOf('[{ code2: USA }]'),
+    });
+    dirs.push(dir);
+    const cut = vigil(dir, ['test', '--unit'], env());
+    expect(cut.stdout).toContain('ERROR unit cc::t');
+    expect(cut.stdout).toContain('models/u.yml:8: expect: row 1, code2: "USA" is 3 characters long, which character varying(2) holds 2 of (a cast would cut it off)');
+    expect(cut.code).toBe(1);
+    writeFileSync(join(dir, 'models/u.yml'), unitOf("[{ ts0: '2026-01-01 10:00:00.7' }]"));
+    const rounded = vigil(dir, ['test', '--unit'], env());
+    expect(rounded.stdout).toContain('expect: row 1, ts0: "2026-01-01 10:00:00.7" has 1 digit of a second, which timestamp(0) without time zone keeps 0 of (a cast would round it)');
+    expect(rounded.code).toBe(1);
+    writeFileSync(join(dir, 'models/u.yml'), unitOf("[{ code2: US, ts0: '2026-01-01 10:00:01' }]"));
+    const ok = vigil(dir, ['test', '--unit'], env());
+    expect(ok.stdout).toMatch(/PASS unit cc::t/);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+  });
+
+  it("json compares by its value (was: as text: json_build_object's {\"k\" : 1} failed against {\"k\": 1})", () => {
+    const schema = uniqueSchema('unit_pg_json');
+    const unitOf = (k: number) => `unit_tests:\n  - name: t\n    model: j\n    given:\n      - input: ref('src')\n        rows: [{ id: 1 }]\n    expect:\n      rows: [{ id: 1, built: '{"b": [1, 2], "k": ${k}}' }]\n`;
+    const dir = makeProject({
+      'project.yaml': projectYaml(schema),
+      'models/src.sql': 'select 1 as id',
+      'models/j.sql': "select id, json_build_object('k', id, 'b', json_build_array(1, 2)) as built from {{ ref('src') }}",
+      'models/schema.yml': 'models:\n  - name: src\n    columns:\n      - { name: id, data_type: integer }\n',
+      'models/u.yml': unitOf(1),
+    });
+    dirs.push(dir);
+    const ok = vigil(dir, ['test', '--unit'], env());
+    expect(ok.stdout).toMatch(/PASS unit j::t/);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    writeFileSync(join(dir, 'models/u.yml'), unitOf(2));
+    const bad = vigil(dir, ['test', '--unit'], env());
+    expect(bad.stdout).toContain('built expected {"b":[1,2],"k":2}, got {"b":[1,2],"k":1}');
+    expect(bad.code).toBe(1);
+  });
+
   it('a BigQuery target keeps the in-memory DuckDB, and says so once', () => {
     const dir = project(uniqueSchema('unit_bq'), '{ third: 3.3333333333333335, half: 3.5 }', ['{ val: 10 }']);
     const r = vigil(dir, ['test', '--unit', '--target', 'prod']);

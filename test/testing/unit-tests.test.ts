@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { compileProject } from '../../src/compile/compile-project.js';
 import { lossyValue, parseCsv, readCsv, rowsSelect, type UnitTestNode } from '../../src/testing/unit-tests.js';
-import { diffRows, intervalValue, namedInWhere, UnitRunner } from '../../src/testing/unit-runner.js';
+import { diffRows, intervalValue, jsonValue, namedInWhere, UnitRunner } from '../../src/testing/unit-runner.js';
 import { makeProject, projectFiles, removeDir, REPO, vigil } from '../helpers.js';
 
 const dirs: string[] = [];
@@ -84,6 +84,16 @@ describe('pure pieces', () => {
     expect(lossyValue(12345678901234567891, 'DOUBLE')).toBeUndefined();
     expect(lossyValue('12345678901234567891', 'DECIMAL(38,0)')).toBeUndefined();
     for (const [v, t] of [[8, 'BIGINT'], ['-12', 'SMALLINT'], [true, 'BOOLEAN'], ['False', 'BOOLEAN'], [7.5, 'DOUBLE'], ['x', 'VARCHAR'], [null, 'BIGINT'], [3, 'DECIMAL(10,2)'], ['1.010', 'DECIMAL(10,2)'], [1.5, 'DECIMAL(10,2)'], ['2026-02-03', 'DATE'], ['2026-02-03 00:00:00', 'DATE'], ['2024-01-01T00:00:00Z', 'DATE'], ['2024-01-01 00:00:00+00', 'DATE'], ['2026-01-01 00:00:00.123456', 'TIMESTAMP'], ['2026-01-01 00:00:00.123456789', 'TIMESTAMP_NS']] as const) expect(lossyValue(v, t), `${v} ${t}`).toBeUndefined();
+  });
+
+  it("lossyValue: a text longer than a varchar(n)/char(n), a fraction finer than a timestamp(p)/time(p) keeps (was: Postgres' cast cut 'USA' to 'US' and a test expecting 'USA' of a model producing 'US' passed)", () => {
+    expect(lossyValue('USA', 'character varying(2)')).toBe('"USA" is 3 characters long, which character varying(2) holds 2 of (a cast would cut it off)');
+    expect(lossyValue('USAX', 'character(3)')).toBe('"USAX" is 4 characters long, which character(3) holds 3 of (a cast would cut it off)');
+    expect(lossyValue(123, 'varchar(2)')).toMatch(/is 3 characters long/);
+    expect(lossyValue('2026-01-01 10:00:00.7', 'timestamp(0) without time zone')).toBe('"2026-01-01 10:00:00.7" has 1 digit of a second, which timestamp(0) without time zone keeps 0 of (a cast would round it)');
+    expect(lossyValue('10:00:00.1234', 'time(3) without time zone')).toMatch(/has 4 digits of a second, which time\(3\) without time zone keeps 3 of/);
+    expect(lossyValue('2026-01-01 10:00:00.5', 'TIMESTAMP_S')).toMatch(/keeps 0 of/);
+    for (const [v, t] of [['US', 'character varying(2)'], ['US ', 'character(2)'], ['ÄÖ', 'varchar(2)'], ['USA', 'VARCHAR'], ['USA', 'text'], ['2026-01-01 10:00:01.000', 'timestamp(0) without time zone'], ['2026-01-01 10:00:00.123', 'timestamp(3) with time zone'], ['2026-01-01 10:00:00.123', 'TIMESTAMP_MS'], ['10:00:00.123456', 'TIME']] as const) expect(lossyValue(v, t), `${v} ${t}`).toBeUndefined();
   });
 
   it('diffs rows: missing, extra and changed cells; numbers within tolerance; order when asked', () => {
@@ -183,6 +193,36 @@ describe('intervals compare by their length, as the warehouses compare them (was
     expect(r.stdout + r.stderr).toContain('OK=1');
     expect(r.stdout + r.stderr).toContain('FAIL longer');
     expect(r.stdout + r.stderr).toContain('d expected 1 day 01:00:00, got 1 day');
+  });
+});
+
+describe("JSON compares by its value, as Postgres' jsonb = does (was: as text, a false FAIL on a key order or a space; DuckDB's JSON was a VARCHAR)", () => {
+  it('jsonValue: one form per value; text that is no JSON, or a number a double would round, as it is', () => {
+    expect(jsonValue('{"b": [1, 2.0], "a" : {"y": null, "x": "s p"}}')).toBe('{"a":{"x":"s p","y":null},"b":[1,2]}');
+    expect(jsonValue('{"a":1}')).toBe(jsonValue('{ "a": 1.0 }'));
+    expect(jsonValue('{"a":1}')).not.toBe(jsonValue('{"a":"1"}'));
+    expect(jsonValue('not json')).toBe('not json');
+    expect(jsonValue('{"n": 9007199254740993}')).toBe('{"n": 9007199254740993}');
+    expect(jsonValue('{"n": "9007199254740993"}')).toBe('{"n":"9007199254740993"}');
+    expect(jsonValue(null)).toBeNull();
+  });
+
+  it("end to end on DuckDB: another key order and spacing pass, another value fails", () => {
+    const unit = (built: string) => `unit_tests:\n  - name: t\n    model: m\n    given:\n      - input: ref('base')\n        rows: [{ id: 1, doc: '{"a": 1, "b": [1, 2]}' }]\n    expect:\n      rows: [{ id: 1, doc: '{"b":[1,2],"a":1}', built: '${built}' }]\n`;
+    const dir = makeProject({
+      'models/base.sql': `select 1 as id, cast('{}' as json) as doc`,
+      'models/m.sql': "select id, doc, json_object('k', id) as built from {{ ref('base') }}",
+      'models/p.yml': 'models:\n  - name: base\n    columns:\n      - { name: id, data_type: integer }\n      - { name: doc, data_type: json }\n',
+      'models/u.yml': unit('{"k": 1}'),
+    });
+    dirs.push(dir);
+    const ok = vigil(dir, ['test', '--unit']);
+    expect(ok.stdout).toMatch(/PASS unit m::t/);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    writeFileSync(join(dir, 'models/u.yml'), unit('{"k": 2}'));
+    const bad = vigil(dir, ['test', '--unit']);
+    expect(bad.stdout).toContain('built expected {"k":2}, got {"k":1}');
+    expect(bad.code).toBe(1);
   });
 });
 
@@ -657,6 +697,22 @@ describe('unit tests: what is compared, and what is refused before anything runs
     expect(r.code).toBe(2);
     // nothing ran: no seed loaded, no model built
     expect(r.stdout).not.toMatch(/\bOK\b/);
+  });
+
+  it("a list given for an INTEGER[] column is refused for an item a cast would round, at its row, exit 2 (was: [1.5, 2.5, 2] read as [2, 3, 2] on DuckDB, where Postgres refuses it)", () => {
+    const dir = makeProject({
+      'models/base.sql': 'select 1 as id, [1, 2] as xs',
+      'models/m.sql': "select id, list_sum(xs) as s from {{ ref('base') }}",
+      'models/p.yml': 'models:\n  - name: base\n    columns:\n      - { name: id, data_type: integer }\n      - { name: xs, data_type: "integer[]" }\n',
+      'models/u.yml': "unit_tests:\n  - name: t\n    model: m\n    given:\n      - input: ref('base')\n        rows:\n          - { id: 1, xs: [1, 2] }\n          - { id: 2, xs: [1.5, 2.5, 2] }\n    expect:\n      rows:\n        - { id: 1, s: 3 }\n        - { id: 2, s: 7 }\n",
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['test', '--unit']);
+    expect(r.stderr).toContain("models/u.yml:8:26: error: given ref('base'): xs: item 1: 1.5 is not a whole number, which integer holds (a cast would round it) [E_UNIT]");
+    expect(r.stderr).not.toContain('u.yml:7');
+    expect(r.code).toBe(2);
+    expect(lossyValue([1, '2', null], 'INTEGER[]')).toBeUndefined();
+    expect(lossyValue(['a', 'bcd'], 'character varying(2)[]')).toBe('item 2: "bcd" is 3 characters long, which character varying(2) holds 2 of (a cast would cut it off)');
   });
 
   it("a text column given a number in one row and text in another takes both, each cast to the column's type (was: Could not convert string 'abc' to INT32: one VALUES typed the column from its first row)", () => {
