@@ -238,8 +238,9 @@ export async function runSnapshot(adapter: Adapter, node: SnapshotNode, opts: { 
   // hosts), its steps in one transaction (Postgres: the relation's lock, as a model's build takes
   // it): the later run waits, then compares with what the first committed, and the counts it
   // reports are its own. Without it both inserted the same new version: two current versions of
-  // the key, never closed. (DuckDB: one process writes a database file; BigQuery: unprotected,
-  // docs/models.md#snapshots)
+  // the key, never closed. (DuckDB: one process writes a database file, and its exclusive() is
+  // the transaction alone: a run stopped between its steps left a key with two current versions;
+  // BigQuery: unprotected, docs/models.md#snapshots)
   return adapter.exclusive ? adapter.exclusive(node.relation, (a) => snapshotRun(a, node)) : snapshotRun(adapter, node);
 }
 

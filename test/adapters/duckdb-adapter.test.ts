@@ -2,13 +2,15 @@
  * The DuckDB adapter against a real DuckDB database: every materialization, atomic
  * replacement, incremental strategies and schema changes.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
 import { removeDir, REPO } from '../helpers.js';
 import { WarehouseError } from '../../src/errors.js';
+import { runSnapshot } from '../../src/run/snapshot.js';
+import type { SnapshotNode } from '../../src/compile/manifest.js';
 
 let dir: string;
 let db: DuckDbAdapter;
@@ -34,6 +36,44 @@ describe('DuckDbAdapter', () => {
     await db.materialize({ kind: 'view', relation: rel('m'), sql: 'select 3 as a', fullRefresh: false });
     expect(await db.relationExists(rel('m'))).toBe('view');
     expect(await db.columns(rel('m'))).toEqual([{ name: 'a', data_type: 'INTEGER' }]);
+  });
+
+  it("a snapshot run's steps commit together: one stopped between inserting the new versions and closing those they supersede leaves the history as it was, never a key with two current versions (was: both current until the next run)", async () => {
+    await db.execute('create table analytics.cust (id int, name varchar, upd timestamp)');
+    await db.execute("insert into analytics.cust values (1, 'a', '2026-01-01'), (2, 'b', '2026-01-01')");
+    const node = {
+      name: 'cust_ts',
+      relation: rel('cust_ts'),
+      compiled_sql: 'select * from analytics.cust',
+      config: { unique_key: 'id', strategy: 'timestamp', updated_at: 'upd', invalidate_hard_deletes: true, tags: [] },
+    } as unknown as SnapshotNode;
+    // (each run in a process of its own, as `vigil snapshot` runs: the file opened again)
+    const again = async () => {
+      await db.close();
+      db = await DuckDbAdapter.open({ type: 'duckdb', path: 'x.duckdb', schema: 'analytics' }, dir, 2);
+    };
+    await runSnapshot(db, node);
+    await again();
+    await db.execute("update analytics.cust set name = 'a2', upd = '2026-01-02' where id = 1");
+    const history = () => db.query('select id, name, dbt_valid_to is null as current from analytics.cust_ts order by id, dbt_valid_from');
+    const before = await history();
+    // the process stopped (a kill, a failure) at the close: the statement after the insert fails
+    const run = DuckDbAdapter.run.bind(DuckDbAdapter);
+    const spy = vi.spyOn(DuckDbAdapter, 'run').mockImplementation((c, sql, params) => (/^update .* set "dbt_valid_to" = x\.next_from/.test(sql) ? Promise.reject(new WarehouseError('stopped', sql)) : run(c, sql, params)));
+    try {
+      await expect(runSnapshot(db, node)).rejects.toThrow('stopped');
+    } finally {
+      spy.mockRestore();
+    }
+    await again();
+    expect(await history()).toEqual(before);
+    // the next run versions the change once
+    expect((await runSnapshot(db, node)).message).toBe('1 new version, 0 deleted');
+    expect(await history()).toEqual([
+      { id: 1, name: 'a', current: false },
+      { id: 1, name: 'a2', current: true },
+      { id: 2, name: 'b', current: true },
+    ]);
   });
 
   it('a failing rebuild leaves the previous table readable', async () => {

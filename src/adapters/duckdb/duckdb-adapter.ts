@@ -343,6 +343,44 @@ export class DuckDbAdapter implements Adapter {
     });
   }
 
+  /**
+   * `fn` with its statements in one transaction on one connection (what a snapshot run takes:
+   * its steps — new versions inserted, the ones they supersede closed, deleted keys closed —
+   * commit together, so a run stopped or failing between them leaves no key with two current
+   * versions for readers to find); the adapter it is given sends them there (execute, query,
+   * columns, relationExists, ensureSchema; relationExists asks the catalog, not the cache).
+   * DuckDB lets one process write a file: no lock across processes is needed.
+   */
+  async exclusive<T>(rel: Relation, fn: (adapter: Adapter) => Promise<T>): Promise<T> {
+    try {
+      return await this.withConnection(async (c) => {
+        await DuckDbAdapter.run(c, 'begin transaction');
+        const on: Pick<DuckDbAdapter, 'execute' | 'executeCounted' | 'query' | 'relationExists'> = {
+          execute: async (sql, params) => void (await DuckDbAdapter.run(c, sql, params)),
+          executeCounted: (sql, params) => DuckDbAdapter.run(c, sql, params),
+          query: <R extends Row = Row>(sql: string, params?: SqlParam[]) => DuckDbAdapter.read<R>(c, sql, params),
+          relationExists: async (r) => {
+            const [row] = await DuckDbAdapter.read<{ table_type: string }>(c, `select table_type from information_schema.tables where table_catalog = current_database() and table_schema = $1 and table_name = $2`, [r.schema, r.identifier]);
+            return row ? (row.table_type === 'VIEW' ? 'view' : 'table') : null;
+          },
+        };
+        // (columns and ensureSchema call this.query and this.execute: the connection's too)
+        const scoped = Object.assign(Object.create(this) as DuckDbAdapter, on);
+        try {
+          const r = await fn(scoped);
+          await DuckDbAdapter.run(c, 'commit');
+          return r;
+        } catch (e) {
+          await c.run('rollback').catch(() => undefined);
+          throw e;
+        }
+      });
+    } finally {
+      // (what the cache knew of the schema may have changed: a first run creates the table)
+      this.catalog.delete(rel.schema);
+    }
+  }
+
   syncWriter(): SyncWriter {
     return new DuckDbSyncWriter(this);
   }
