@@ -102,12 +102,60 @@ describe('PostgresAdapter', () => {
     expect(all.code, all.stdout + all.stderr).toBe(0);
     const again = vigil(dir, ['run'], env);
     expect(again.stdout).not.toContain('warning');
+    // the views are made again as they were, unless the rebuilt table lacks what they read (x here)
+    writeFileSync(join(dir, 'models/a.sql'), "{{ config(materialized='table') }}\nselect 1 as x2");
+    writeFileSync(join(dir, 'models/b.sql'), "select x2 as x from {{ ref('a') }}");
     const one = vigil(dir, ['run', '-s', 'a'], env);
     expect(one.code).toBe(0);
     expect(one.stdout).toContain(`warning: rebuilding it dropped 2 views that read it (Postgres' drop ... cascade), not rebuilt by this run: ${schema}.b, ${schema}.c; vigil run -s a+ builds them again`);
     expect(vigil(dir, ['run'], env).code).toBe(0);
+    writeFileSync(join(dir, 'models/a.sql'), "{{ config(materialized='table') }}\nselect 1 as x");
+    writeFileSync(join(dir, 'models/b.sql'), "select x from {{ ref('a') }}");
     const some = vigil(dir, ['run', '-s', 'a', 'b'], env);
     expect(some.stdout).toContain(`warning: rebuilding it dropped the view that reads it (Postgres' drop ... cascade), not rebuilt by this run: ${schema}.c; vigil run -s a+ builds it again`);
+  });
+
+  it("a table rebuilt (or switched to a view, or a view whose columns changed) keeps the views that read it, their options, comments and grants: a reader never finds them missing (was: dropped by the cascade until the run built them again, and for good after 'run -s a', a failing parent or Ctrl-C)", async () => {
+    const schema = uniqueSchema('pgt_keep_views');
+    const role = uniqueSchema('pgt_keep_reader');
+    await db.execute(`create role "${role}"`);
+    try {
+      await db.ensureSchema(schema);
+      const a = { kind: 'table' as const, relation: { schema, identifier: 'a' }, sql: 'select 1 as x, 2 as y', fullRefresh: false };
+      await db.materialize(a);
+      await db.execute(`create view ${schema}.b with (security_barrier = true) as select x from ${schema}.a`);
+      await db.execute(`create view ${schema}.c as select x + 1 as x1 from ${schema}.b`);
+      await db.execute(`comment on view ${schema}.b is 'the x of a'`);
+      await db.execute(`comment on column ${schema}.b.x is 'an x'`);
+      await db.execute(`grant select on ${schema}.b, ${schema}.c to "${role}"`);
+      const state = () =>
+        db.query(
+          `select c.relname as name, c.relkind as kind, c.reloptions::text as options, obj_description(c.oid, 'pg_class') as comment, col_description(c.oid, 1) as col, has_table_privilege('${role}', c.oid, 'select') as readable
+             from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = '${schema}' and c.relname in ('b', 'c') order by 1`,
+        );
+      const before = await state();
+      expect(before).toEqual([
+        { name: 'b', kind: 'v', options: '{security_barrier=true}', comment: 'the x of a', col: 'an x', readable: true },
+        { name: 'c', kind: 'v', options: null, comment: null, col: null, readable: true },
+      ]);
+      // a rebuilt as a table (with a column more), then as a view, then a view without y
+      for (const sql of ['select 3 as x, 4 as y, 5 as z', null, 'select 6 as x']) {
+        const r = await db.materialize(sql === null ? { ...a, kind: 'view', sql: 'select 3 as x, 4 as y' } : { ...a, sql });
+        expect(r.dropped).toBeUndefined();
+        expect(await state()).toEqual(before);
+      }
+      expect(await db.query(`select x1 from ${schema}.c`)).toEqual([{ x1: 7 }]);
+      // what the views read is gone: dropped as before, and said
+      const gone = await db.materialize({ ...a, sql: 'select 7 as w' });
+      expect(gone.dropped).toEqual([
+        { schema, identifier: 'b' },
+        { schema, identifier: 'c' },
+      ]);
+      expect(await state()).toEqual([]);
+    } finally {
+      await db.execute(`drop schema if exists ${schema} cascade`);
+      await db.execute(`drop role if exists "${role}"`);
+    }
   });
 
   it("a rebuild names the foreign keys of other tables the cascade dropped, and a view not of the project without 'builds it again' (was: the keys gone without a word, and 'vigil run -s pk+ builds it again' for a materialized view of the application's)", async () => {

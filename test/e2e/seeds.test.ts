@@ -386,7 +386,7 @@ describe('seeds in Postgres and BigQuery', () => {
     }
   });
 
-  it('Postgres: a load that changes a seed\'s columns says which views it dropped (a restricted companion too) and how to make them again; a build that rebuilds them says nothing (was: dropped without a word, exit 0)', async () => {
+  it('Postgres: a load that changes a seed\'s columns keeps the views that read it where they can be made again (was: dropped, missing to readers), else says which views it dropped (a restricted companion too) and how to make them again; a build that rebuilds them says nothing (was: dropped without a word, exit 0)', async () => {
     const schema = uniqueSchema('seed_views');
     const role = `seed_reader_${process.pid.toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
     const admin = new pg.Client({ connectionString: inject('pgUrl') });
@@ -413,26 +413,37 @@ describe('seeds in Postgres and BigQuery', () => {
       expect(same.code, same.stdout + same.stderr).toBe(0);
       expect(same.stdout).not.toContain('warning');
       expect(await views()).toBe('people_count,people_pub,people_pub__restricted');
-      // a column more: made again, and the cascade's views named
+      // a column more: made again, the views that read it made again as they were in the same
+      // transaction (a reader never finds them missing), the restricted companion's grant kept, nothing said
       writeFileSync(join(dir, 'seeds/people.csv'), 'id,email,note,age\n1,a@x.com,hi,5\n');
+      const more = vigil(dir, ['seed', '-s', 'people'], env);
+      expect(more.code, more.stdout + more.stderr).toBe(0);
+      expect(more.stdout).toContain(`OK loaded seed ${schema}.people (1 row)`);
+      expect(more.stdout).not.toContain('warning');
+      expect(await views()).toBe('people_count,people_pub,people_pub__restricted');
+      expect(await granted()).toBe(true);
+      // a column the views read gone: they cannot be made again, and the cascade's views are named
+      writeFileSync(join(dir, 'seeds/people.csv'), 'id,email,age\n1,a@x.com,5\n');
       const s = vigil(dir, ['seed', '-s', 'people'], env);
       expect(s.code, s.stdout + s.stderr).toBe(0);
       expect(s.stdout).toContain(`OK loaded seed ${schema}.people (1 row)`);
       expect(s.stdout).toContain(`\n  warning: loading it dropped 3 views that read it (Postgres' drop ... cascade), not rebuilt by this run: ${schema}.people_count, ${schema}.people_pub, ${schema}.people_pub__restricted; vigil run -s people+ builds them again\n`);
       expect(await views()).toBe('');
       // the command it names brings them back, with the restricted companion's grants
+      writeFileSync(join(dir, 'models/people_pub.sql'), `{{ config(materialized='view', restricted={'grants': {'select': ['${role}']}}) }}\nselect id, email, cast(age as text) as note from {{ ref('people') }}`);
       const r = vigil(dir, ['run', '-s', 'people+'], env);
       expect(r.code, r.stdout + r.stderr).toBe(0);
       expect(await views()).toBe('people_count,people_pub,people_pub__restricted');
       expect(await granted()).toBe(true);
       // vigil build loads the seed and rebuilds what reads it: nothing to say
       writeFileSync(join(dir, 'seeds/people.csv'), 'id,email,note\n1,a@x.com,hi\n');
+      writeFileSync(join(dir, 'models/people_pub.sql'), `{{ config(materialized='view', restricted={'grants': {'select': ['${role}']}}) }}\nselect id, email, note from {{ ref('people') }}`);
       const full = vigil(dir, ['build'], env);
       expect(full.code, full.stdout + full.stderr).toBe(0);
       expect(full.stdout).not.toContain('warning');
       expect(await views()).toBe('people_count,people_pub,people_pub__restricted');
       // a build of the seed alone does not rebuild them: said
-      writeFileSync(join(dir, 'seeds/people.csv'), 'id,email,note,age\n1,a@x.com,hi,5\n');
+      writeFileSync(join(dir, 'seeds/people.csv'), 'id,note\n1,hi\n');
       const one = vigil(dir, ['build', '-s', 'people'], env);
       expect(one.code, one.stdout + one.stderr).toBe(0);
       expect(one.stdout).toMatch(/warning: loading it dropped 3 views .*; vigil run -s people\+ builds them again/);

@@ -312,7 +312,8 @@ describe('grants and masking on Postgres', () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toContain(`OK created table ${schema}.g_tab (carried over insert to ${o} and references to public and select to ${ROLES.compliance}, ${o} from the replaced relation)`);
     expect(r.stdout).toContain(`OK created incremental table ${schema}.g_inc (carried over select to ${ROLES.compliance}, ${o}, ${ROLES.sre} from the replaced relation)`);
-    expect(r.stdout).toContain(`OK created view ${schema}.g_view (carried over select to ${ROLES.compliance}, ${o} from the replaced relation)`);
+    // (g_view, which reads g_tab, is no longer dropped by the swap's cascade: made again as it was, grants and all, in the swap's transaction: nothing to carry)
+    expect(r.stdout).toMatch(new RegExp(`OK created view ${schema}\\.g_view \\[`));
     expect(r.stdout).toContain(`OK created view ${schema}.g_swap (carried over select to ${ROLES.compliance}, ${o} from the replaced relation)`);
     // grants_mode add without grants: carried over as with grants: { select: [] } (was: accepted, the grant dropped with the replaced table, nothing said)
     expect(r.stdout).toContain(`OK created table ${schema}.g_bare (carried over select to ${o} from the replaced relation)`);

@@ -428,6 +428,7 @@ export class PostgresAdapter implements Adapter {
     let cascaded = false;
     let dropped: Relation[] = [];
     let droppedKeys: DroppedKey[] = [];
+    let viewsKept: KeptView[] | undefined;
     // one load (or build) of a relation at a time, across processes, as materialize() takes it: two
     // first loads of a seed at once both created the table ("duplicate key value violates unique
     // constraint pg_type_typname_nsp_index")
@@ -453,7 +454,7 @@ export class PostgresAdapter implements Adapter {
           try {
             if (same) await run(`truncate table ${rel}`);
             else {
-              ({ views: dropped, keys: droppedKeys } = await this.beforeCascade(c, rel));
+              ({ views: dropped, keys: droppedKeys, kept: viewsKept } = await this.beforeCascade(c, rel));
               await run(`drop table if exists ${rel} cascade`);
               cascaded = true;
             }
@@ -467,6 +468,7 @@ export class PostgresAdapter implements Adapter {
           if (!same) await run(`create table ${rel} (${req.columns.map((x) => `${q(x.name)} ${loadColumnType(d, x)}`).join(', ')}${pk})`);
           const n = await this.copyIn(c, rel, req.columns.map((x) => q(x.name)), req.file, req);
           for (const ix of req.indexes ?? []) await run(`create index on ${rel} (${ix.map(q).join(', ')})`);
+          if (dropped.length) dropped = await this.afterCascade(c, { views: dropped, kept: viewsKept });
           await run('commit');
           return n;
         } catch (e) {
@@ -487,13 +489,24 @@ export class PostgresAdapter implements Adapter {
    * the views (their privileges kept for a later build of one with grants_mode add: `schema.name`
    * → privileges) and the foreign keys of other tables.
    */
-  private async beforeCascade(c: PoolClient, rel: string): Promise<{ views: Relation[]; keys: DroppedKey[] }> {
+  private async beforeCascade(c: PoolClient, rel: string): Promise<{ views: Relation[]; keys: DroppedKey[]; kept?: KeptView[] }> {
     const views = await dependentViews(c, rel);
     for (const v of views) {
       const held = await privileges(c, this.dialect.relation(v));
       if (held.length) this.cascaded.set(`${v.schema}.${v.identifier}`, held);
     }
-    return { views, keys: await referencingKeys(c, rel) };
+    return { views, keys: await referencingKeys(c, rel), kept: views.length ? await keptViews(c, rel) : undefined };
+  }
+
+  /**
+   * Once the relation a `drop ... cascade` dropped is there again (same transaction): the views
+   * the cascade took, made again as they were (restoreViews: a reader never finds them missing,
+   * nor a role its grant on them); what is still dropped (all of `views` when one could not be).
+   */
+  private async afterCascade(c: PoolClient, dropped: { views: Relation[]; kept?: KeptView[] }): Promise<Relation[]> {
+    if (!dropped.kept?.length || !(await restoreViews(c, dropped.kept))) return dropped.views;
+    for (const v of dropped.kept) this.cascaded.delete(`${v.rel.schema}.${v.rel.identifier}`);
+    return [];
   }
 
   /** Drop what the catalog cache knows (a `drop ... cascade` dropped views it listed); a listing asked for before is not kept. */
@@ -736,12 +749,18 @@ export class PostgresAdapter implements Adapter {
     // gone; and what the catalog cache knows is asked again after such a build (undefined: no drop)
     let dropped: Relation[] | undefined;
     let droppedKeys: DroppedKey[] = [];
+    let kept: KeptView[] | undefined;
     const drop = async (kind: 'table' | 'view') => {
-      ({ views: dropped, keys: droppedKeys } = await this.beforeCascade(c, rel));
+      ({ views: dropped, keys: droppedKeys, kept } = await this.beforeCascade(c, rel));
       const held = await privileges(c, rel);
       replacedReaders = readersOf(held);
       if (carry) carried = held;
       await PostgresAdapter.run(c, `drop ${kind} ${rel} cascade`);
+    };
+    // (the new relation in place: the views the drop took made again)
+    const restore = async () => {
+      if (dropped?.length) dropped = await this.afterCascade(c, { views: dropped, kept });
+      kept = undefined;
     };
     const withDropped = (r: MaterializeResult): MaterializeResult => ({ ...r, ...(dropped?.length ? { dropped } : {}), ...(droppedKeys.length ? { droppedKeys } : {}) });
     if (req.kind === 'view') {
@@ -757,6 +776,7 @@ export class PostgresAdapter implements Adapter {
           await drop('view');
           await PostgresAdapter.run(c, d.createView(req.relation, req.sql));
         }
+        await restore();
         await grantPrivileges(c, rel, carried);
       });
       if (dropped?.length) this.forgetCatalog();
@@ -776,6 +796,7 @@ export class PostgresAdapter implements Adapter {
         await swapIn(c, rel, `${req.relation.schema}.${req.relation.identifier}`, !!existing, this.onRetry, this.connectUnzoned, async () => {
           if (existing) await drop(existing);
           await PostgresAdapter.run(c, `alter table ${tmp} rename to ${d.quoteIdent(req.relation.identifier)}`);
+          await restore();
         });
         await grantPrivileges(c, rel, carried);
       });
@@ -952,6 +973,74 @@ function previewError(e: unknown, sql: string): WarehouseError {
 /** The views `drop ... cascade` of `rel` (as SQL names it) drops with it. */
 async function dependentViews(c: PoolClient, rel: string): Promise<Relation[]> {
   return (await c.query(DEPENDENT_VIEWS_SQL, [rel])).rows.map((x: { schema: string; name: string }) => ({ schema: x.schema, identifier: x.name }));
+}
+
+/** A view `drop ... cascade` drops, as it was: what keptViews() reads to create it again. */
+interface KeptView {
+  rel: Relation;
+  depth: number;
+  sql: string;
+  options: string[] | null;
+  owner: string;
+  comment: string | null;
+  columns: Array<{ name: string; comment: string }>;
+  held: Privilege[];
+}
+
+/** A view's definition ($1, its oid), options, owner and comments, and what a plain `create view` would not bring back (`extras`: triggers, rules, column defaults). */
+const KEPT_VIEW_SQL = `select pg_get_viewdef(c.oid) as sql, c.reloptions as options, pg_get_userbyid(c.relowner) as owner, obj_description(c.oid, 'pg_class') as comment,
+    (select count(*) from pg_trigger t where t.tgrelid = c.oid) + (select count(*) from pg_rewrite r where r.ev_class = c.oid and r.rulename <> '_RETURN') + (select count(*) from pg_attrdef ad where ad.adrelid = c.oid) as extras,
+    coalesce((select json_agg(json_build_object('name', a.attname, 'comment', d.description) order by a.attnum) from pg_attribute a join pg_description d on d.objoid = c.oid and d.classoid = 'pg_class'::regclass and d.objsubid = a.attnum where a.attrelid = c.oid), '[]') as columns
+  from pg_class c where c.oid = $1::regclass`;
+
+/**
+ * The views `drop ... cascade` of `rel` (as SQL names it) drops with it, as they are (definition,
+ * options, owner, comments, privileges), read before the drop to create them again in the same
+ * transaction once the new relation has its name (restoreViews): readers never find them missing.
+ * Undefined when one of them cannot be made again so (a materialized view: its rows; a trigger, a
+ * rule, a column default): those are dropped, as before.
+ */
+async function keptViews(c: PoolClient, rel: string): Promise<KeptView[] | undefined> {
+  const rows = (await c.query(DEPENDENT_VIEWS_SQL, [rel])).rows as Array<{ schema: string; name: string; depth: number; kind: string }>;
+  if (rows.some((r) => r.kind !== 'v')) return undefined;
+  const kept: KeptView[] = [];
+  for (const r of rows) {
+    const v = { schema: r.schema, identifier: r.name };
+    const name = postgresDialect.relation(v);
+    const d = (await c.query(KEPT_VIEW_SQL, [name])).rows[0] as { sql: string; options: string[] | null; owner: string; comment: string | null; extras: string | number; columns: Array<{ name: string; comment: string }> } | undefined;
+    if (!d || Number(d.extras) > 0) return undefined;
+    kept.push({ rel: v, depth: Number(r.depth), sql: d.sql.trim().replace(/;$/, ''), options: d.options, owner: d.owner, comment: d.comment, columns: d.columns, held: await privileges(c, name) });
+  }
+  return kept.sort((a, b) => a.depth - b.depth);
+}
+
+/**
+ * Create again, in the transaction open on `c`, the views keptViews() read before a `drop ...
+ * cascade` (the nearest to the relation first), under a savepoint: true when all were, false when
+ * one could not be (the new relation lacks a column it read): then none is, as `cascade` left them.
+ */
+async function restoreViews(c: PoolClient, kept: KeptView[]): Promise<boolean> {
+  const d = postgresDialect;
+  await PostgresAdapter.run(c, 'savepoint vigil_views');
+  try {
+    const me = String((await c.query('select current_user as me')).rows[0].me);
+    for (const v of kept) {
+      const name = d.relation(v.rel);
+      await PostgresAdapter.run(c, `create view ${name}${v.options?.length ? ` with (${v.options.join(', ')})` : ''} as\n${v.sql}`);
+      if (v.owner !== me) await PostgresAdapter.run(c, `alter view ${name} owner to ${d.quoteIdent(v.owner)}`);
+      if (v.comment !== null) await PostgresAdapter.run(c, `comment on view ${name} is ${d.literal(v.comment)}`);
+      for (const col of v.columns) await PostgresAdapter.run(c, `comment on column ${name}.${d.quoteIdent(col.name)} is ${d.literal(col.comment)}`);
+      await grantPrivileges(c, name, v.held);
+    }
+    await PostgresAdapter.run(c, 'release savepoint vigil_views');
+    return true;
+  } catch (e) {
+    await PostgresAdapter.run(c, 'rollback to savepoint vigil_views');
+    // a deadlock, a lock or statement timeout, a cancel: the swap's (swapIn tries it again or says the wait), not the views'
+    const err = e as { code?: string; cause?: { code?: string } };
+    if (['40P01', '55P03', '57014'].includes(err.code ?? err.cause?.code ?? '')) throw e;
+    return false;
+  }
 }
 
 /** The plain views that read `rel` (as SQL names it), as SQL names them, the outermost first: the order lockForSwap locks them in. */
