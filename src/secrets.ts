@@ -287,6 +287,8 @@ export function redactStrings<T>(value: T, env: NodeJS.ProcessEnv = process.env)
   const walk = (v: unknown): unknown => {
     if (typeof v === 'string') return redactOnce(v);
     if (Array.isArray(v)) return v.map(walk);
+    // (a Date, a float box: what JSON would write of it, not an empty object)
+    if (v && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function') return walk((v as { toJSON: () => unknown }).toJSON());
     if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [redactOnce(k), walk(x)]));
     return v;
   };

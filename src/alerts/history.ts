@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { createOwnTable, type Adapter } from '../adapters/adapter.js';
 import type { CanonicalType } from '../adapters/dialect.js';
 import type { ColumnInfo } from '../compile/manifest.js';
-import { redact } from '../secrets.js';
+import { redact, redactStrings } from '../secrets.js';
 import type { InstanceState } from './engine.js';
 
 export const ALERT_EVENTS_TABLE = 'vigil_alert_events';
@@ -165,7 +165,8 @@ export async function writeAlertEvents(adapter: Adapter, schema: string, events:
     const value = (c: (typeof COLUMNS)[number], e: AlertEvent): string => {
       const v = e[c.name];
       if (v === null) return `cast(null as ${d.type(c.type)})`;
-      params.push(redact(String(v)));
+      // (a JSON column's strings: its text would have a secret's digits cut out of a number)
+      params.push(c.type === 'json' ? JSON.stringify(redactStrings(JSON.parse(String(v)))) : redact(String(v)));
       const p = params.length;
       return c.type === 'timestamp' ? d.timestampParam(p) : c.type === 'json' ? d.jsonParam(p) : d.param(p);
     };

@@ -24,7 +24,7 @@ import type { Adapter } from '../adapters/adapter.js';
 import { WarehouseError } from '../errors.js';
 import { writeProjectFile } from '../project/artifacts.js';
 import { casAppend, casWrite, leaseLive, PROC_START, processGone, PROCESS_STARTED, warehouseCas, type CasBackend, type CasDocument } from '../run/cas-document.js';
-import { redact } from '../secrets.js';
+import { redactStrings } from '../secrets.js';
 import type { InstanceState, RuleRuntime } from './engine.js';
 import type { AlertEvent } from './history.js';
 import type { GroupState, OutboxEntry } from './notify.js';
@@ -171,7 +171,7 @@ export class StateStore {
     const line = (writeId: string) => {
       const l: JournalLine = { b: w.base, w: (id = writeId), lock: doc.lock, outbox: changed.map(entryMarks), ...(events ? { events } : {}) };
       // (through the one redaction path, like the body)
-      return (text = redact(JSON.stringify(l)) + '\n');
+      return (text = JSON.stringify(redactStrings(l)) + '\n');
     };
     let version: number | undefined;
     try {
@@ -228,8 +228,9 @@ export class StateStore {
   }
 
   private async write(expected: number, doc: StateDoc): Promise<boolean> {
-    // the state (file or table) goes through the one redaction path, like every file Vigil writes
-    const version = await casWrite(this.backend, expected, doc, (d) => redact(JSON.stringify(d)), (cur) => parse(cur, this.description));
+    // the state (file or table) goes through the one redaction path, like every file Vigil writes:
+    // its strings, not its JSON text (a secret's digits inside a number made the state unreadable)
+    const version = await casWrite(this.backend, expected, doc, (d) => JSON.stringify(redactStrings(d)), (cur) => parse(cur, this.description));
     if (version === undefined) {
       this.written = undefined;
       return false;
@@ -415,7 +416,8 @@ export function fileStore(path: string, leaseMs?: number, opts: { say?: (message
   };
   // the version leads the file: a compare-and-set reads it from the first bytes, not the whole document
   const write = (version: number, body: string) => {
-    writeProjectFile(path, `{"version":${version},"state":${body}}\n`);
+    // (the body's strings are redacted already: the file's text again would cut into its numbers)
+    writeProjectFile(path, `{"version":${version},"state":${body}}\n`, { redacted: true });
   };
   const headVersion = (): number | undefined => {
     if (!existsSync(path)) return undefined;

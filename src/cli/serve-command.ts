@@ -24,7 +24,7 @@
 import { createServer, type Server } from 'node:http';
 import { constants as osConstants } from 'node:os';
 import { formatDiagnostic, ProjectError, UsageError, WarehouseBusyError, type Diagnostic } from '../errors.js';
-import { redact } from '../secrets.js';
+import { redact, redactStrings } from '../secrets.js';
 import { loadProject } from '../project/load-project.js';
 import { VIGIL_VERSION } from '../compile/compile-project.js';
 import { ALERTS_TICK, MAX_TIMER_MS, serveConfig, type JobSpec, type ServeConfig } from '../serve/config.js';
@@ -284,7 +284,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
         res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body);
       } else if (path === '/health' || path === '/internal/analytics-sync') {
         const r = healthReport(streamsNow(), jobHealth(), config, stateReadAt, new Date(), runningNow());
-        res.writeHead(r.status === 'failing' ? 503 : 200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }).end(redact(JSON.stringify(r, null, 2)) + '\n');
+        res.writeHead(r.status === 'failing' ? 503 : 200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }).end(JSON.stringify(redactStrings(r), null, 2) + '\n');
       } else if (path === '/livez') {
         res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end('ok\n');
       } else if (path === '/') {

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { holdsSecret, redact, redactionVersion } from '../secrets.js';
+import { holdsSecret, redact, redactionVersion, redactStrings } from '../secrets.js';
 import { basename, dirname, join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import type { RenderCache } from '../compile/compile-project.js';
@@ -178,26 +178,33 @@ export function manifestJson(manifest: Manifest): string {
     partJson = new WeakMap();
     partVersion = version;
   }
-  const part = (v: object, prefix = ''): string => {
+  // its strings are redacted, not its text: a secret's digits cut out of a number left a
+  // manifest no reader could parse (the text is searched once; redacted again only when it held one)
+  const json = (v: unknown): string => {
+    const text = JSON.stringify(v);
+    return redact(text) === text ? text : JSON.stringify(redactStrings(v));
+  };
+  const part = (v: object, key?: string): string => {
     let j = partJson.get(v);
-    if (j === undefined) partJson.set(v, (j = redact(prefix + JSON.stringify(v))));
+    if (j === undefined) partJson.set(v, (j = `${key === undefined ? '' : `${json(key)}:`}${json(v)}`));
     return j;
   };
   const defined = (o: object) => Object.entries(o).filter(([, v]) => v !== undefined && typeof v !== 'function');
-  const value = (v: unknown): string => (v !== null && typeof v === 'object' ? part(v) : redact(JSON.stringify(v)));
+  const value = (v: unknown): string => (v !== null && typeof v === 'object' ? part(v) : json(v));
   // each node with its key (its unique_id: a node object is the value of one key only).
   // Concatenated with += (a rope, flattened once when written): Array.join of 10,000 pieces
   // took ~50 ms, the rope well under 1 ms
   let nodes = '{';
-  for (const [k, n] of defined(manifest.nodes)) nodes += `${nodes.length > 1 ? ',' : ''}${part(n as object, `${JSON.stringify(k)}:`)}`;
+  for (const [k, n] of defined(manifest.nodes)) nodes += `${nodes.length > 1 ? ',' : ''}${part(n as object, k)}`;
   nodes += '}';
   let out = '{';
-  for (const [k, v] of defined(manifest)) out += `${out.length > 1 ? ',' : ''}${redact(JSON.stringify(k))}:${v === manifest.nodes ? nodes : value(v)}`;
+  for (const [k, v] of defined(manifest)) out += `${out.length > 1 ? ',' : ''}${json(k)}:${v === manifest.nodes ? nodes : value(v)}`;
   return `${out}}`;
 }
 
 export function writeTargetJson(files: ProjectFiles, name: string, data: unknown): string {
   const p = join(files.root, files.paths.target, name);
-  atomicWrite(p, JSON.stringify(data, null, 2) + '\n');
+  // (its strings redacted, not its text: run_results.json's timings are numbers a secret's digits may be in)
+  atomicWrite(p, JSON.stringify(redactStrings(data), null, 2) + '\n', { redacted: true });
   return p;
 }

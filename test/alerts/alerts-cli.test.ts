@@ -499,6 +499,34 @@ describe('label values that hold a secret', () => {
     expect(pd.events.map((e) => e.event_action)).toEqual(['trigger', 'trigger']);
     expect(pd.events.map((e) => (e.payload!.custom_details as { labels: { capability: string } }).labels.capability).sort()).toEqual(['<redacted:APP_DB_PASSWORD>', 'ftp://bob:***@files.example.com/x']);
   });
+
+  it('a secret in a value is redacted in the message sent, as in its copy in the outbox (was: sent as it is)', async () => {
+    const model = `select 'chat' as capability, 12 as n, 'token Tok-secret-0123456789 at postgres://bob:hunter22@db/x' as note`;
+    const alert = `alerts:\n  - name: many\n    severity: critical\n    query: select capability, n, note from {{ ref('counts') }}\n    group_by: [capability]\n    condition: { type: threshold, column: n, op: ">", value: 10 }\n    summary: "{{ capability }}: {{ note }}"\n`;
+    const { ev } = builtForPagerDuty(pd, { 'models/counts.sql': model, 'alerts/a.yaml': alert, 'alerts/routes.yaml': ROUTES }, { APP_API_TOKEN: 'Tok-secret-0123456789' });
+    const before = pd.events.length;
+    const r = await ev('2026-03-10T10:00:00Z');
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const sent = JSON.stringify(pd.events.slice(before));
+    expect(sent).toContain('chat: token <redacted:APP_API_TOKEN> at postgres://bob:***@db/x');
+    expect(sent).not.toContain('Tok-secret-0123456789');
+    expect(sent).not.toContain('hunter22');
+  });
+
+  it("a secret's digits inside a number leave the state and the history readable (was: the state file not valid JSON, every later run failed)", async () => {
+    const model = `select 'chat' as capability, 123456789 as n`;
+    // a numeric password, as a dev database often has: its digits are in the value n
+    const { dir, ev } = builtForPagerDuty(pd, { 'models/counts.sql': model, 'alerts/a.yaml': COUNTS_ALERT, 'alerts/routes.yaml': ROUTES }, { APP_DB_PASSWORD: '345678' });
+    const before = pd.events.length;
+    const first = await ev('2026-03-10T10:00:00Z');
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    expect(first.stdout).toContain('History: 1 alert event written');
+    expect(JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')).state.instances['many{capability="chat"}'].values.n).toBe(123456789);
+    const again = await ev('2026-03-10T10:15:00Z');
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(again.stdout).not.toMatch(/->/);
+    expect(pd.events.slice(before).map((e) => e.event_action)).toEqual(['trigger']);
+  });
 });
 
 describe('the last rule disabled', () => {

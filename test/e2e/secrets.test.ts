@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { hasSecretPlaceholder, isSecret, redact, reveal, secretNames, secretPlaceholder } from '../../src/secrets.js';
+import { hasSecretPlaceholder, isSecret, redact, resetSecrets, reveal, secretNames, secretPlaceholder } from '../../src/secrets.js';
+import { writeTargetJson } from '../../src/project/artifacts.js';
 import { COUNTS_ALERT, makeProject, removeDir, vigil, vigilAsync, type CliResult } from '../helpers.js';
 import { startFakePagerDuty, type FakePagerDuty } from '../support/fake-pagerduty.js';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
@@ -255,5 +256,40 @@ route:
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("models/v.sql:2:11: error: model 'v' is a view and reads the secret VIGIL_SECRET_X");
     expect(r.stderr).not.toContain('some-secret-value');
+  });
+
+  it("a secret's digits inside a number leave manifest.json and run_results.json readable (was: 12<redacted:...>9, not JSON)", () => {
+    // a numeric password, as a dev database often has
+    const env = { APP_DB_PASSWORD: '345678' };
+    const dir = makeProject({ 'models/m.sql': "{{ config(materialized='table', meta={'n': 123456789, 'note': 'pw 345678'}) }}\nselect 1 as x" });
+    dirs.push(dir);
+    const r = vigil(dir, ['compile'], env);
+    expect(r.code, r.stderr).toBe(0);
+    const m = JSON.parse(readFileSync(join(dir, 'target/manifest.json'), 'utf8')) as { nodes: Record<string, { name: string; config: { meta: { n: number; note: string } } }> };
+    const node = Object.values(m.nodes).find((n) => n.name === 'm')!;
+    expect(node.config.meta).toEqual({ n: 123456789, note: 'pw <redacted:APP_DB_PASSWORD>' });
+    Object.assign(process.env, env);
+    resetSecrets();
+    const files = { root: dir, paths: { target: 'target' } } as unknown as Parameters<typeof writeTargetJson>[0];
+    const written = JSON.parse(readFileSync(writeTargetJson(files, 'run_results.json', { elapsed_time: 0.0123456789, error: 'pw 345678' }), 'utf8'));
+    expect(written).toEqual({ elapsed_time: 0.0123456789, error: 'pw <redacted:APP_DB_PASSWORD>' });
+  });
+
+  it("a --vars value holding a secret's value is the secret's placeholder: a view reading it is refused, a table gets the value", () => {
+    const env = { VIGIL_SECRET_X: 'vars-secret-9f3e1a' };
+    const dir = makeProject({
+      'models/v.sql': `select '{{ var("tok") }}' as tok`,
+      'models/t.sql': `{{ config(materialized='table') }}\nselect 'x{{ var("tok2", "") }}' as tok`,
+    });
+    dirs.push(dir);
+    const view = vigil(dir, ['run', '--vars', `{tok: ${env.VIGIL_SECRET_X}}`], env);
+    // (the view kept the value in its definition, readable by whoever may read the view)
+    expect(view.code).toBe(2);
+    expect(view.stderr).toContain("model 'v' is a view and reads the secret VIGIL_SECRET_X");
+    const table = vigil(dir, ['run', '-s', 't', '--vars', `{tok: '', tok2: 'a ${env.VIGIL_SECRET_X} b'}`], env);
+    expect(table.code, table.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'target/compiled', readdirSync(join(dir, 'target/compiled'))[0], 'models/t.sql'), 'utf8')).toContain(`'xa ${secretPlaceholder('VIGIL_SECRET_X')} b'`);
+    const shown = vigil(dir, ['show', '--inline', `select tok = 'xa ${env.VIGIL_SECRET_X} b' as same from {{ ref('t') }}`, '--vars', '{tok: ""}', '--output', 'csv'], env);
+    expect(shown.stdout).toBe('same\ntrue\n');
   });
 });
