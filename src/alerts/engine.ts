@@ -15,7 +15,7 @@ import { ABSENCE_FILTERS, addPyTests, installJinjaCompat, PRINTED_FUNCTION, STRI
 import { unbox } from '../compile/py-values.js';
 import { didYouMean } from '../errors.js';
 import { ExactNumber, exactJson, jsonValue } from '../adapters/adapter.js';
-import { redact } from '../secrets.js';
+import { redact, redactStrings } from '../secrets.js';
 import { alertCompile, clearMemberMiss, INSTANCE_MAPS, memberMiss, type MemberMiss } from './template-strict.js';
 import type { AlertRule, Severity } from './schema.js';
 import { activeSince, durationMs, formatDuration, isActive, toEpochMs, type ActiveHours } from './time.js';
@@ -439,7 +439,10 @@ export function judge(ctx: RuleContext, rawRows: Array<Record<string, unknown>>,
       const vals = activeBest ?? fallback;
       if (vals) vals.first_seen_by_vigil = seen[val].first;
     }
-    instances.push({ key, kind: 'row', labels: { ...base, ...g.labels }, active, values: boundValues(activeBest ?? fallback ?? {}, keepWhole) });
+    // the values too, before they are cut (a secret cut in two is found by no search) and rendered
+    // into a title, a summary or fields: the message sent first said what its copy in the outbox
+    // (through the state's redaction) no longer did
+    instances.push({ key, kind: 'row', labels: { ...base, ...g.labels }, active, values: boundValues(redactStrings(activeBest ?? fallback ?? {}), keepWhole) });
   }
   const noData = rows.length === 0;
   return { instances, noData };

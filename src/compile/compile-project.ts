@@ -40,7 +40,7 @@ import type { CompiledDashboard } from '../dashboards/types.js';
 
 import { STATE_FORMAT, VIGIL_VERSION } from '../version.js';
 import { BUILD } from '../project/snapshot.js';
-import { registerCompiledSecret, isSecret, secretNames, secretPlaceholder } from '../secrets.js';
+import { registerCompiledSecret, isSecret, MIN_REDACTED_LENGTH, secretNames, secretPlaceholder } from '../secrets.js';
 import { durationMs, durationUnits } from '../time/duration.js';
 import { agesRows, holdsDays, RETENTION_LOG_TABLE, retentionLogColumns } from '../retention/retention.js';
 import { canonicalHash } from '../stable-json.js';
@@ -171,7 +171,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   const dialect: Dialect = dialectOf(target?.type);
   /** the target's warehouse (its limits, strategies, names), when it resolved */
   const warehouse = getWarehouse(target?.type ?? '');
-  const vars = { ...projectVars(files, opts, ds), ...(opts.vars ?? {}) };
+  const vars = { ...projectVars(files, opts, ds), ...(opts.vars ? givenVars(opts.vars, opts.env) : {}) };
   if (opts.vars) ds.push(...unreadVars(files, Object.keys(opts.vars), opts.queries));
   // what templates see of the target: never its credentials. A target that did not resolve has
   // its error already; templates still see its name and type (no second error from `target.type`)
@@ -2213,6 +2213,33 @@ function stripSemicolon(sql: string): string {
   // a last line ending in a comment (`-- note`, BigQuery's `# note`) would swallow what a statement
   // builder appends after the SQL on the same line (`;` before the next statement, a `)`)
   return /(--|#)[^\n]*$/.test(s) ? `${s}\n` : s;
+}
+
+/**
+ * --vars as the templates see them: a secret's value in a string (`--vars "{token: $API_TOKEN}"`,
+ * as CI passes one) is its placeholder there, as env_var() of it is, so it reaches only the
+ * statement sent to the warehouse, never a view's definition (E_SECRET) or a compiled file.
+ */
+function givenVars(given: Record<string, unknown>, env: CompileOptions['env']): Record<string, unknown> {
+  const secrets = Object.entries(env)
+    .filter((e): e is [string, string] => !!e[1] && e[1].length >= MIN_REDACTED_LENGTH && isSecret(e[0], e[1]))
+    .sort((a, b) => b[1].length - a[1].length);
+  if (!secrets.length) return given;
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') {
+      let out = v;
+      for (const [k, x] of secrets) {
+        if (!out.includes(x)) continue;
+        registerCompiledSecret(k, x);
+        out = out.split(x).join(secretPlaceholder(k));
+      }
+      return out;
+    }
+    if (Array.isArray(v)) return v.map(walk);
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    return v;
+  };
+  return walk(given) as Record<string, unknown>;
 }
 
 /**

@@ -9,7 +9,7 @@ import { getWarehouse, warehouseSchemas, warehouseTypes } from '../adapters/inde
 import { explainIssues, showPath } from '../project/issues.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import type { CompileOptions, ResolvedTarget } from './compile-project.js';
-import { addSecret, isSecretName } from '../secrets.js';
+import { addSecret, isSecret, isSecretName } from '../secrets.js';
 
 /**
  * `{{ env_var('NAME') }}` in a project.yaml string (a target's config, a var), with an optional
@@ -47,9 +47,16 @@ export function resolveTarget(files: ProjectFiles, opts: CompileOptions, ds: Dia
   let unset = false;
   const fill = (v: unknown, path: Array<string | number>): unknown => {
     if (typeof v === 'string' && v.includes('{{')) {
-      return fillEnvVars(v, opts.env, (key, val) => {
+      return fillEnvVars(v, opts.env, (key, val, fromEnv) => {
         if (val === undefined) {
           ds.push(diag('E_ENV_VAR', `target '${name}': environment variable ${key} is not set`, { file: 'project.yaml', ...files.projectYaml.locate(['targets', name, ...path]) }, `export ${key}=... or choose another target with --target`));
+          unset = true;
+          return '';
+        }
+        // labels go on every job and every table and view (BigQuery): anyone who may list jobs or
+        // read a table's metadata reads them, as a view's definition (E_SECRET)
+        if (path[0] === 'labels' && fromEnv && isSecret(key, val)) {
+          ds.push(diag('E_TARGET', `${showPath(['targets', name, ...path])}: reads the secret ${key}: the warehouse would keep its value as a label of every job, table and view`, { file: 'project.yaml', ...files.projectYaml.locate(['targets', name, ...path]) }, `label with a value that is no secret (a team, an environment), or read it from a variable that is not secret`));
           unset = true;
           return '';
         }

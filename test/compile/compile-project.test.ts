@@ -286,6 +286,12 @@ describe('compileProject', () => {
     ]);
     // a template other than env_var() is no label either
     expect(errors(compileProject(bq("{{ var('team') }}"), { env: {} })).map((d) => [d.code, d.line])).toEqual([['E_TARGET', 10]]);
+    // a secret is no label: BigQuery keeps it on every job, table and view (was: sent as the label)
+    const secret = compileProject(bq("{{ env_var('VIGIL_T_TEAM_KEY') }}"), { env: { VIGIL_T_TEAM_KEY: '0123456789abcdef0123456789abcdef' } });
+    expect(errors(secret)).toEqual([
+      expect.objectContaining({ code: 'E_TARGET', file: 'project.yaml', line: 10, message: 'targets.prod.labels.team: reads the secret VIGIL_T_TEAM_KEY: the warehouse would keep its value as a label of every job, table and view' }),
+    ]);
+    expect(secret.target).toBeUndefined();
     // any warehouse, any depth
     const pgYaml = "name: fixture\ndefault_target: app\ntargets:\n  app:\n    type: postgres\n    url: postgres://u@h/db\n    ssl:\n      ca: \"{{ env_var('VIGIL_T_CA') }}\"\n";
     const pgOk = compileProject(projectFiles({ projectYaml: pgYaml, models: { 'models/a.sql': 'select 1 as x' } }), { env: { VIGIL_T_CA: '/etc/ca.pem' } });
