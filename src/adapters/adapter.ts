@@ -562,7 +562,13 @@ export function castLossSql(staged: string, retyped: Array<{ name: string; store
     const across = c.now !== undefined && (kind(c.stored) < 0 || kind(c.stored) !== kind(c.now));
     const written = `${across ? 'try_cast' : 'cast'}(${col} as ${c.stored})`;
     // (a float is kept when the written value is it, or it to 15 digits: 2^60 as a double into a bigint is kept too)
-    const lossy = across ? `cast(${written} as ${c.now}) is distinct from ${col}` : `${written} is distinct from ${col}${floatDigits && c.now !== undefined && exact && typeFamily(c.now, 'local') === 'float' ? ` and ${written} is distinct from ${floatDigits(col)}` : ''}`;
+    // (text into a date or date-time compares as the instant it reads as, not as its text read back:
+    // '2026-01-02T10:30:00Z' into a timestamp is 2026-01-02 10:30:00, the same instant, kept;
+    // '2026-01-02 10:30' into a date and '... +02' into a timestamp, whose offset the cast drops, are not)
+    const instantText = across && typeFamily(c.now!, 'local') === 'string' && ['date', 'local', 'instant'].includes(typeFamily(c.stored, 'local'));
+    const lossy = instantText
+      ? `(${written} is distinct from try_cast(${col} as timestamp with time zone) or (${written} is null and ${col} is not null))`
+      : across ? `cast(${written} as ${c.now}) is distinct from ${col}` : `${written} is distinct from ${col}${floatDigits && c.now !== undefined && exact && typeFamily(c.now, 'local') === 'float' ? ` and ${written} is distinct from ${floatDigits(col)}` : ''}`;
     return [`count(case when ${lossy} then 1 end) as n${i}`, `min(case when ${lossy} then cast(${col} as ${text}) || ' -> ' || coalesce(cast(${written} as ${text}), 'NULL') end) as e${i}`];
   });
   return `select ${parts.join(', ')} from ${staged}`;

@@ -2042,12 +2042,16 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     const parsed = parseDashboards(files.dashboards, ds);
     dashboards = compileDashboards({ parsed, manifest, dialect, project: projectName, links: files.project.dashboards?.links }, ds);
     manifest.exposures = {};
+    // a dashboard's checksum is of its JSON as written (keys sorted), not of the definition parsed
+    // from it: the defaults a Vigil fills in (a tile's `sort: []`) are no edit, and one that adds a
+    // default must not make every dashboard of an older state state:modified
+    const written = new Map(files.dashboards.map((f) => [f.path, f.text]));
     for (const d of dashboards) {
       const uid = `exposure.${projectName}.${d.dashboard.name}`;
       // vigil_sync_state is no node: kept beside depends_on, which holds the ids of nodes only
       // (no tags: a dashboard declares none, and tag:x selects only what is tagged x; dashboard:* selects them)
       const syncState = d.tabs.flatMap((t) => t.tiles).find((t) => t.syncState)?.syncState;
-      manifest.exposures[uid] = { unique_id: uid, resource_type: 'exposure', name: d.dashboard.name, type: 'dashboard', title: d.dashboard.title, ...(d.dashboard.description ? { description: d.dashboard.description } : {}), file: d.file, depends_on: d.models.map(modelUid).filter((id) => id in manifest.nodes), ...(syncState ? { sync_state: syncState } : {}), tags: [], tiles: d.tabs.reduce((n, t) => n + t.tiles.length, 0), checksum: canonicalHash(d.dashboard) };
+      manifest.exposures[uid] = { unique_id: uid, resource_type: 'exposure', name: d.dashboard.name, type: 'dashboard', title: d.dashboard.title, ...(d.dashboard.description ? { description: d.dashboard.description } : {}), file: d.file, depends_on: d.models.map(modelUid).filter((id) => id in manifest.nodes), ...(syncState ? { sync_state: syncState } : {}), tags: [], tiles: d.tabs.reduce((n, t) => n + t.tiles.length, 0), checksum: canonicalHash(JSON.parse(written.get(d.file)!) as unknown) };
     }
   }
 

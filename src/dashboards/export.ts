@@ -163,7 +163,8 @@ function kindOfType(dataType: string): ColumnKind {
   if (f === 'date') return 'date';
   if (f === 'instant' || f === 'local') return 'timestamp';
   if (f === 'bool') return 'yesno';
-  if (f === 'int' || f === 'float' || f === 'numeric') return 'number';
+  // (Postgres' money too: an amount, summed and compared as one — its family is its own)
+  if (f === 'int' || f === 'float' || f === 'numeric' || f === 'money') return 'number';
   return 'string';
 }
 

@@ -200,7 +200,8 @@ async function refuseSelfCopy(spec: StreamSpec, rel: Relation, src: SyncReader, 
   const own = target.syncReader?.();
   if (!own?.relationIdentity) return;
   const from = await src.relationIdentity!(spec.schema, spec.table);
-  if (!from || from !== (await own.relationIdentity(rel.schema, rel.identifier))) return;
+  const to = from ? await own.relationIdentity(rel.schema, rel.identifier) : null;
+  if (!from || !to || from.relation !== to.relation || !from.servers.some((x) => to.servers.includes(x))) return;
   throw streamProblem(
     spec,
     `its copy ${rel.schema}.${rel.identifier} in the ${target.type} target is ${spec.schema}.${spec.table} of the source database itself (the same database and table, or its replica's): syncing it would delete and insert the application's rows, and a --full-refresh empty the table; nothing was synced`,

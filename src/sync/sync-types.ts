@@ -574,9 +574,11 @@ export interface SyncReader {
   /**
    * Which table `schema.table` is, across connections: its server, database and relation (null:
    * none of that name). A warehouse that is a database of the same server tells with it whether a
-   * stream's copy would be its source table itself (syncStreams refuses it).
+   * stream's copy would be its source table itself (syncStreams refuses it). `servers`: the names
+   * its server goes by (any one shared: the same server, or its replica); `relation`: the database's
+   * and the relation's own.
    */
-  relationIdentity?(schema: string, table: string): Promise<string | null>;
+  relationIdentity?(schema: string, table: string): Promise<{ servers: string[]; relation: string } | null>;
   /**
    * Read up to `size` rows in (cursor, key) order: from `lower` (cursor >= lower) or strictly
    * after the key tuple `after`, into `file`. The files of one batch read one snapshot of the

@@ -659,6 +659,27 @@ describe("LookML names: Looker's identifiers (a-z, 0-9, _), each generated name 
     }
   });
 
+  it("a column declared money (Postgres' amount type) is a number: a number dimension in LookML and a number variable in Metabase (was: a string, as the type's family is none of int, float or numeric)", () => {
+    const dash = board('p', [{ name: 't', tiles: [{ id: 'rows', type: 'table', title: 'Rows', model: 'prices', dimensions: [{ column: 'amount' }], measures: [{ name: 'n', column: 'n', agg: 'sum' }], layout: L2(0) }] }]);
+    const withFilter = JSON.stringify({ ...JSON.parse(dash), filters: [{ name: 'amount', type: 'select', column: 'amount', default: null }] }, null, 2);
+    const dir = makeProject({
+      'models/prices.sql': 'select 12.5 as amount, 5 as n',
+      'models/prices.yml': 'models:\n  - name: prices\n    columns:\n      - { name: amount, data_type: money }\n      - { name: n, data_type: integer }\n',
+      'dashboards/p.json': withFilter,
+    });
+    try {
+      const r = vigil(dir, ['dashboards', 'export', '--format', 'looker', '--out', 'lookml']);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(lookmlOf(dir).get('prices.view.lkml')).toContain('  dimension: amount {\n    type: number\n');
+      const m = vigil(dir, ['dashboards', 'export', '--format', 'metabase', '--metabase-database', '2', '--out', 'mb']);
+      expect(m.code, m.stdout + m.stderr).toBe(0);
+      const plan = JSON.parse(readFileSync(join(dir, 'mb/p.metabase.json'), 'utf8'));
+      expect(plan.cards[0].body.dataset_query.native['template-tags'].amount.type).toBe('number');
+    } finally {
+      removeDir(dir);
+    }
+  });
+
   it("columns and a model named as Looker refuses ('user name', Order, Created_At, Odd_Model): Looker names, the real name quoted in the SQL and kept as label; the LookML parses and follows Looker's name rule (was: `dimension: user name {`, `sum_Order`, `view: Odd_Model`)", () => {
     const dash = board('d', [
       {

@@ -635,4 +635,18 @@ describe('state: selection', () => {
     writeFileSync(join(dir, 'dashboards/d.json'), board('D2', 'Count'));
     expect(state('state:modified', 'exposure')).toEqual(['d', 'e']);
   });
+
+  it("a dashboard's checksum is of its JSON as written, keys sorted, not of the definition Vigil parses it into (its defaults: a Vigil that adds one would make every dashboard of an older state modified); spacing and key order change nothing", async () => {
+    const { canonicalHash } = await import('../../src/stable-json.js');
+    const text = JSON.stringify({ name: 'd', title: 'D', tabs: [{ name: 't', title: 'T', tiles: [{ id: 'n', type: 'kpi', title: 'N', model: 'a', measures: [{ name: 'n', column: 'id', agg: 'count' }], layout: { x: 0, y: 0, w: 4, h: 2 } }] }] });
+    const dir = makeProject({ 'models/a.sql': 'select 1 as id', 'dashboards/d.json': text });
+    dirs.push(dir);
+    expect(vigil(dir, ['compile']).code).toBe(0);
+    const checksum = () => (JSON.parse(readFileSync(join(dir, 'target/manifest.json'), 'utf8')).exposures as Record<string, { checksum: string }>)['exposure.fixture.d'].checksum;
+    expect(checksum()).toBe(canonicalHash(JSON.parse(text)));
+    cpSync(join(dir, 'target'), join(dir, 'prev'), { recursive: true });
+    const { tabs, ...rest } = JSON.parse(text);
+    writeFileSync(join(dir, 'dashboards/d.json'), JSON.stringify({ tabs, ...rest }, null, 4));
+    expect(stateLs(dir)('state:modified', 'exposure')).toEqual([]);
+  });
 });

@@ -194,6 +194,29 @@ describe('a column whose kind changed: DuckDB casts text into a date and an inte
     expect(kept.code, kept.stdout + kept.stderr).toBe(0);
     expect(await rows()).toEqual([{ id: 1, day: '2026-01-01', flag: true }, { id: 2, day: '2026-01-02', flag: true }]);
   });
+
+  it("text of an instant in another spelling ('2026-01-02T10:30:00Z', ISO 8601 as JSON gives it) into a timestamp column is written: the same instant, though its text reads back otherwise (was: failed the node, '2026-01-02T10:30:00Z -> 2026-01-02 10:30:00'); an offset the cast drops still fails", async () => {
+    const p = duckdb.project();
+    dirs.push(p.dir);
+    writeFileSync(join(p.dir, 'models/ts.sql'), phase("select 1 as id, timestamp '2026-01-01 09:00:00' as seen, date '2026-01-01' as day"));
+    expect(vigil(p.dir, ['run'], p.env).code).toBe(0);
+    const rows = () => duckRows(p.dir, `select cast(id as integer) as id, cast(seen as varchar) as seen, cast(day as varchar) as day from ${p.schema}.ts order by id`);
+    writeFileSync(join(p.dir, 'models/ts.sql'), phase("select 2 as id, '2026-01-02T10:30:00Z' as seen, '2026-01-02T00:00:00Z' as day"));
+    const iso = vigil(p.dir, ['run'], p.env);
+    expect(iso.code, iso.stdout + iso.stderr).toBe(0);
+    expect(await rows()).toEqual([{ id: 1, seen: '2026-01-01 09:00:00', day: '2026-01-01' }, { id: 2, seen: '2026-01-02 10:30:00', day: '2026-01-02' }]);
+    // DuckDB's cast into a TIMESTAMP drops a +02 offset (10:30 local, not 08:30 UTC): a changed instant
+    writeFileSync(join(p.dir, 'models/ts.sql'), phase("select 3 as id, '2026-01-03T10:30:00+02' as seen, '2026-01-03' as day"));
+    const offset = vigil(p.dir, ['run'], p.env);
+    expect(offset.code, offset.stdout + offset.stderr).toBe(1);
+    expect(offset.stdout).toContain('seen (VARCHAR -> TIMESTAMP: 1 row, e.g. 2026-01-03T10:30:00+02 -> 2026-01-03 10:30:00)');
+    // and text that is no instant at all is said as such
+    writeFileSync(join(p.dir, 'models/ts.sql'), phase("select 4 as id, 'soon' as seen, '2026-01-04' as day"));
+    const junk = vigil(p.dir, ['run'], p.env);
+    expect(junk.code, junk.stdout + junk.stderr).toBe(1);
+    expect(junk.stdout).toContain('seen (VARCHAR -> TIMESTAMP: 1 row, e.g. soon -> NULL)');
+    expect((await rows()).map((r) => r.id)).toEqual([1, 2]);
+  });
 });
 
 describe.each([duckdb, postgres])('append_new_columns adding a unique_key column to a table that holds rows ($name)', (w) => {

@@ -711,6 +711,41 @@ describe('vigil sync into a Postgres target, and the whole pipeline', () => {
     expect((await client.query(`select tablename from pg_tables where schemaname = $1 order by 1`, [s])).rows.map((r) => r.tablename)).toEqual(['child', 'events', 'trails']);
   });
 
+  it("the copy its source table, the source's role not allowed pg_control_system() and the target's allowed it: still refused (was: one side told the server by its system identifier, the other by its start time, and the stream deleted and re-inserted the application's rows)", async () => {
+    const tag = uniqueSchema('selfpriv').toLowerCase();
+    const db = `${tag}_db`;
+    const role = `${tag}_app`;
+    await client.query(`create database ${db}`);
+    await client.query(`create role ${role} login password 'app'`);
+    const at = (user: string | undefined, password: string | undefined) => {
+      const u = new URL(url);
+      u.pathname = `/${db}`;
+      if (user) [u.username, u.password] = [user, password ?? ''];
+      return u.toString();
+    };
+    try {
+      await withPgClient(at(undefined, undefined), (c) =>
+        c.query(`revoke execute on function pg_control_system() from public;
+          create schema app; grant usage on schema app to ${role};
+          create table app.events (id bigint primary key, note text, created_at timestamptz not null);
+          insert into app.events select i, 'v1', timestamptz '2026-01-01 10:00:00+00' + i * interval '1 second' from generate_series(1, 10) i;
+          grant select on app.events to ${role}`),
+      );
+      const dir = makeProject({
+        'project.yaml': `name: synctest\ndefault_target: wh\ntargets:\n  wh: { type: postgres, url: "{{ env_var('WH_URL') }}", schema: analytics }\n  app: { type: postgres, url: "{{ env_var('APP_URL') }}", schema: analytics }\n`,
+        'models/sources.yml': `sources:\n  - name: raw\n    schema: app\n    sync: { from: app, schema: app }\n    tables:\n      - name: events\n        sync: { primary_key: id, cursor: created_at }\n`,
+      });
+      dirs.push(dir);
+      const r = vigil(dir, ['sync'], { WH_URL: at(undefined, undefined), APP_URL: at(role, 'app') });
+      expect(r.code, r.stdout + r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/models\/sources\.yml:6: error: stream raw\.events: its copy app\.events in the postgres target is app\.events of the source database itself/);
+    } finally {
+      await client.query(`select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()`, [db]);
+      await client.query(`drop database if exists ${db}`);
+      await client.query(`drop role if exists ${role}`);
+    }
+  });
+
   it("the source a replica (a copy of the files) of the Postgres target, the copy its table: refused as the table itself, the target's rows untouched (was: two servers by their start times, each batch deleted the primary's rows and wrote the replica's older ones)", async () => {
     const { first, clone } = await startClonedPostgres(async (u) => {
       await withPgClient(u, (c) =>

@@ -334,18 +334,19 @@ export class PostgresSyncReader implements SyncReader {
     return { lower: String(r.l), instant: String(r.i), ...(clock.zone ? { zone: clock.zone } : {}), afterDelta: !!r.a };
   }
 
-  async relationIdentity(schema: string, table: string): Promise<string | null> {
-    // the cluster by its system identifier, which a physical replica and a copy of its files
-    // share with it (a sync reading the application's replica into its primary: by the server's
-    // start time they were two servers), or, where the role may not read it, by its start to the
-    // microsecond; the database and the relation by their oids
+  async relationIdentity(schema: string, table: string): Promise<{ servers: string[]; relation: string } | null> {
+    // the server by its start, to the microsecond, and the cluster by its system identifier, which
+    // a physical replica and a copy of its files share with it (a sync reading the application's
+    // replica into its primary: by the start time they were two servers) where the role may read
+    // it (a role that may not, on one side only, still shares the start time); the database and
+    // the relation by their oids
     const [{ control }] = await this.db.query<{ control: boolean }>(`select has_function_privilege('pg_control_system()', 'execute') as control`);
-    const cluster = control ? `(select 'cluster ' || system_identifier::text from pg_control_system())` : 'pg_postmaster_start_time()::text';
-    const r = await this.db.query<{ id: string }>(
-      `select ${cluster} || ' ' || d.oid || ' ' || c.oid as id from pg_class c join pg_namespace n on n.oid = c.relnamespace join pg_database d on d.datname = current_database() where n.nspname = $1 and c.relname = $2`,
+    const cluster = control ? `(select 'cluster ' || system_identifier::text from pg_control_system())` : 'null::text';
+    const r = await this.db.query<{ started: string; cluster: string | null; id: string }>(
+      `select pg_postmaster_start_time()::text as started, ${cluster} as cluster, d.oid || ' ' || c.oid as id from pg_class c join pg_namespace n on n.oid = c.relnamespace join pg_database d on d.datname = current_database() where n.nspname = $1 and c.relname = $2`,
       [schema, table],
     );
-    return r[0]?.id ?? null;
+    return r[0] ? { servers: [r[0].started, ...(r[0].cluster ? [r[0].cluster] : [])], relation: r[0].id } : null;
   }
 
   async lookbackFrom(cursor: string, seconds: number): Promise<string> {
