@@ -343,6 +343,19 @@ export class DuckDbAdapter implements Adapter {
     });
   }
 
+  /** `fn` in a transaction on `c`: committed when it returns, rolled back when it throws. */
+  private static async committed<T>(c: DuckDBConnection, fn: () => Promise<T>): Promise<T> {
+    await DuckDbAdapter.run(c, 'begin transaction');
+    try {
+      const r = await fn();
+      await DuckDbAdapter.run(c, 'commit');
+      return r;
+    } catch (e) {
+      await c.run('rollback').catch(() => undefined);
+      throw e;
+    }
+  }
+
   /**
    * `fn` with its statements in one transaction on one connection (what a snapshot run takes:
    * its steps — new versions inserted, the ones they supersede closed, deleted keys closed —
@@ -354,7 +367,6 @@ export class DuckDbAdapter implements Adapter {
   async exclusive<T>(rel: Relation, fn: (adapter: Adapter) => Promise<T>): Promise<T> {
     try {
       return await this.withConnection(async (c) => {
-        await DuckDbAdapter.run(c, 'begin transaction');
         const on: Pick<DuckDbAdapter, 'execute' | 'executeCounted' | 'query' | 'relationExists'> = {
           execute: async (sql, params) => void (await DuckDbAdapter.run(c, sql, params)),
           executeCounted: (sql, params) => DuckDbAdapter.run(c, sql, params),
@@ -366,14 +378,7 @@ export class DuckDbAdapter implements Adapter {
         };
         // (columns and ensureSchema call this.query and this.execute: the connection's too)
         const scoped = Object.assign(Object.create(this) as DuckDbAdapter, on);
-        try {
-          const r = await fn(scoped);
-          await DuckDbAdapter.run(c, 'commit');
-          return r;
-        } catch (e) {
-          await c.run('rollback').catch(() => undefined);
-          throw e;
-        }
+        return DuckDbAdapter.committed(c, () => fn(scoped));
       });
     } finally {
       // (what the cache knew of the schema may have changed: a first run creates the table)
@@ -487,15 +492,9 @@ export class DuckDbAdapter implements Adapter {
       // one transaction; inside one already (the hooks' own), the work simply joins it
       const inTx = async <T>(fn: () => Promise<T>): Promise<T> => {
         if (open) return fn();
-        await DuckDbAdapter.run(c, 'begin transaction');
         open = true;
         try {
-          const r = await fn();
-          await DuckDbAdapter.run(c, 'commit');
-          return r;
-        } catch (e) {
-          await c.run('rollback').catch(() => undefined);
-          throw e;
+          return await DuckDbAdapter.committed(c, fn);
         } finally {
           open = false;
         }
