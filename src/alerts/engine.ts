@@ -18,7 +18,7 @@ import { ExactNumber, exactJson, jsonValue } from '../adapters/adapter.js';
 import { redact, redactStrings } from '../secrets.js';
 import { alertCompile, clearMemberMiss, INSTANCE_MAPS, memberMiss, type MemberMiss } from './template-strict.js';
 import type { AlertRule, Severity } from './schema.js';
-import { activeSince, durationMs, formatDuration, isActive, toEpochMs, type ActiveHours } from './time.js';
+import { activeSince, activeWithin, durationMs, formatDuration, isActive, toEpochMs, type ActiveHours } from './time.js';
 import { minOf } from '../extremes.js';
 import { cutText, fairShares } from '../format.js';
 
@@ -333,7 +333,14 @@ export function judge(ctx: RuleContext, rawRows: Array<Record<string, unknown>>,
         const t = toEpochMs(r[c.column]);
         if (t !== undefined && t <= atMs && (last === undefined || t > last)) last = t;
       }
-      const active = (last === undefined || atMs - last > windowMs) && (since === undefined || atMs - since > windowMs);
+      // (with active_hours: the time inside them since the last row, over every period since it;
+      // with no row at all, since the current period began)
+      const active =
+        since === undefined
+          ? last === undefined || atMs - last > windowMs
+          : last === undefined
+            ? atMs - since > windowMs
+            : atMs - last > windowMs && (last >= since || activeWithin(ctx.activeHours!, last, atMs, windowMs) > windowMs);
       const values: Record<string, Json> = {
         last_seen_at: last === undefined ? null : new Date(last).toISOString(),
         window: c.window,

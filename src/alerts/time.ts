@@ -72,6 +72,35 @@ export function activeSince(h: ActiveHours, at: Date): number | undefined {
   return start;
 }
 
+/**
+ * How much of (`from`, `to`] (epoch milliseconds) lies inside the active hours, in their zone:
+ * each active day's period counted back from `to`, stopped once above `enough` (a silence that
+ * began long ago is not measured to its start).
+ */
+export function activeWithin(h: ActiveHours, from: number, to: number, enough: number): number {
+  const p = zonedParts(to, h.timeZone)!;
+  let total = 0;
+  for (let k = 0; total <= enough; k++) {
+    const day = new Date(Date.UTC(p.year, p.month - 1, p.day - k));
+    const end = wallInstant(h.timeZone, day, h.endMin);
+    if (end <= from) break;
+    if (h.days.has(day.getUTCDay())) total += Math.max(0, Math.min(end, to) - Math.max(wallInstant(h.timeZone, day, h.startMin), from));
+  }
+  return total;
+}
+
+/** The instant the wall clock of `zone` shows `minutes` after the midnight starting the date `day` (its UTC date). */
+function wallInstant(zone: string, day: Date, minutes: number): number {
+  const wall = day.getTime() + minutes * 60_000;
+  let t = wall;
+  // (twice: the offset at the first guess may differ from the one at the answer, across a DST change)
+  for (let i = 0; i < 2; i++) {
+    const q = zonedParts(t, zone)!;
+    t += wall - Date.UTC(q.year, q.month - 1, q.day, q.hour, q.minute, q.second);
+  }
+  return t;
+}
+
 /** A cell value as epoch milliseconds (Date, ISO string, DuckDB timestamp text, date 'YYYY-MM-DD' as UTC midnight). */
 export function toEpochMs(v: unknown): number | undefined {
   if (v === null || v === undefined) return undefined;

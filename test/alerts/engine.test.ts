@@ -626,11 +626,11 @@ describe('judge: no_data', () => {
     const at = (iso: string) => judge(ctx, friday, new Date(iso), { status: 'ok' }).instances[0];
     // Monday 2026-01-05 08:05 PST is 16:05Z
     expect(at('2026-01-05T16:05:00Z').active).toBe(false);
-    expect(at('2026-01-05T18:00:00Z').active).toBe(false); // exactly 2h into the day
-    const late = at('2026-01-05T18:01:00Z');
+    expect(at('2026-01-05T17:00:00Z').active).toBe(false); // Friday's last hour and Monday's first: exactly 2h
+    const late = at('2026-01-05T17:01:00Z');
     expect(late.active).toBe(true);
     // what it says is the real silence, since Friday
-    expect(late.values).toMatchObject({ last_seen_at: '2026-01-03T02:00:00.000Z', silence_for: '2d16h' });
+    expect(late.values).toMatchObject({ last_seen_at: '2026-01-03T02:00:00.000Z', silence_for: '2d15h' });
     // a log at 09:00 that day: 2h from it
     expect(judge(ctx, [{ last_event_at: '2026-01-05 17:00:00+00' }], new Date('2026-01-05T18:30:00Z'), { status: 'ok' }).instances[0].active).toBe(false);
     // the day the clocks change (Sunday 2026-03-08 in Los Angeles; a rule active every day from
@@ -639,6 +639,24 @@ describe('judge: no_data', () => {
     const dst = (iso: string) => judge(daily, [], new Date(iso), { status: 'ok' }).instances[0].active;
     expect(dst('2026-03-08T10:00:00Z')).toBe(false); // 2h since 08:00Z midnight PST
     expect(dst('2026-03-08T10:01:00Z')).toBe(true);
+  });
+
+  it("with active_hours, the silence inside every period since the last row counts, not only today's: a window as long as the day's hours still fires, and the hours before a quiet night count (was: never fired with window >= the hours, and waited the whole window again each morning)", () => {
+    const office = { rule: r, activeHours: parseActiveHours('Mon-Fri 08:00-19:00 America/Los_Angeles') as ActiveHours };
+    const at = (ctx: typeof office, rows: Row[], iso: string) => judge(ctx, rows, new Date(iso), { status: 'ok' }).instances[0].active;
+    // the last log Friday 17:30 PST (2026-01-03 01:30Z): 1h30 of Friday's hours silent, 30 minutes more on Monday
+    const friday = [{ last_event_at: '2026-01-03 01:30:00+00' }];
+    expect(at(office, friday, '2026-01-05T16:30:00Z')).toBe(false); // Monday 08:30: exactly 2h
+    expect(at(office, friday, '2026-01-05T16:31:00Z')).toBe(true);
+    // "no log for a whole business day", checked in business hours only: fires the next day
+    const day = { rule: rule({ condition: { type: 'no_data', column: 'last_event_at', window: '11h' } }), activeHours: office.activeHours };
+    const monday = [{ last_event_at: '2026-01-05 17:00:00+00' }]; // Monday 09:00 PST
+    expect(at(day, monday, '2026-01-06T01:00:00Z')).toBe(false); // Monday 17:00: 8h
+    expect(at(day, monday, '2026-01-06T17:00:00Z')).toBe(false); // Tuesday 09:00: 10h on Monday and 1h, exactly 11h
+    expect(at(day, monday, '2026-01-06T17:01:00Z')).toBe(true);
+    // hours that cover the whole day are no hours: what the window says
+    const always = { rule: r, activeHours: parseActiveHours('00:00-24:00 UTC') as ActiveHours };
+    expect(at(always, [{ last_event_at: '2026-01-04 23:00:00+00' }], '2026-01-05T01:01:00Z')).toBe(true);
   });
 
   it('with group_by: one instance per group, each judged by its own newest row (was: the newest row of all groups hid a silent one)', () => {
