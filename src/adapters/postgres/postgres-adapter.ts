@@ -17,7 +17,7 @@ import { PG_HELPERS_HINT, PG_HELPERS_PRESENT_SQL, PG_HELPERS_SQL, postgresDialec
 import type { PostgresTargetConfig } from './postgres-config.js';
 import { warehouse } from './index.js';
 import { PostgresSyncReader, PostgresSyncWriter } from './postgres-sync.js';
-import { backendPid, isLockWaitCut, lockForSwap, lockRelation, lockWaitFailure, relationHolder, watchWait, type SideConnection } from './postgres-locks.js';
+import { backendPid, isLockWaitCut, lockForSwap, lockRelation, lockWaitFailure, relationHolder, watchWait, type SideConnection, type SwapLocks } from './postgres-locks.js';
 
 /**
  * The views that read a relation ($1, as SQL names it), directly or through other views: what
@@ -448,7 +448,7 @@ export class PostgresAdapter implements Adapter {
           // before the TRUNCATE or DROP, each try bounded, a long wait said
           const what = `the lock on ${req.relation.schema}.${req.relation.identifier} to load the seed into it`;
           const kept = 'the table is kept as it was';
-          if (have.length) await lockForSwap(c, rel, same ? [] : await viewsToLock(c, rel), { what, open: this.connectUnzoned, say: this.onRetry, kept });
+          if (have.length) await lockForSwap(c, rel, same ? { views: [] } : await viewsToLock(c, rel), { what, open: this.connectUnzoned, say: this.onRetry, kept });
           const t0 = Date.now();
           const watch = watchWait(this.connectUnzoned, c, what, this.onRetry);
           try {
@@ -501,12 +501,14 @@ export class PostgresAdapter implements Adapter {
   /**
    * Once the relation a `drop ... cascade` dropped is there again (same transaction): the views
    * the cascade took, made again as they were (restoreViews: a reader never finds them missing,
-   * nor a role its grant on them); what is still dropped (all of `views` when one could not be).
+   * nor a role its grant on them); what is still dropped (those that could not be, and the views
+   * that read them).
    */
   private async afterCascade(c: PoolClient, dropped: { views: Relation[]; kept?: KeptView[] }): Promise<Relation[]> {
-    if (!dropped.kept?.length || !(await restoreViews(c, dropped.kept))) return dropped.views;
-    for (const v of dropped.kept) this.cascaded.delete(`${v.rel.schema}.${v.rel.identifier}`);
-    return [];
+    if (!dropped.kept?.length) return dropped.views;
+    const made = new Set((await restoreViews(c, dropped.kept)).map((v) => `${v.schema}.${v.identifier}`));
+    for (const k of made) this.cascaded.delete(k);
+    return dropped.views.filter((v) => !made.has(`${v.schema}.${v.identifier}`));
   }
 
   /** Drop what the catalog cache knows (a `drop ... cascade` dropped views it listed); a listing asked for before is not kept. */
@@ -849,8 +851,9 @@ async function swapIn(c: PoolClient, rel: string, shown: string, existing: boole
   for (let retry = 0; ; retry++) {
     await PostgresAdapter.run(c, 'savepoint vigil_swap');
     try {
-      const views = existing ? await viewsToLock(c, rel) : [];
-      if (existing) await lockForSwap(c, rel, views, { what, open, say, kept });
+      const locks: SwapLocks = existing ? await viewsToLock(c, rel) : { views: [] };
+      const views = locks.views;
+      if (existing) await lockForSwap(c, rel, locks, { what, open, say, kept });
       // (the drop waits still for what the lock did not take: a table whose foreign key references this one)
       const t0 = Date.now();
       const watch = watchWait(open, c, what, say);
@@ -978,6 +981,9 @@ async function dependentViews(c: PoolClient, rel: string): Promise<Relation[]> {
 /** A view `drop ... cascade` drops, as it was: what keptViews() reads to create it again. */
 interface KeptView {
   rel: Relation;
+  /** its oid, and those of the relations the cascade drops too that it reads: made again only once they are */
+  oid: string;
+  after: string[];
   depth: number;
   sql: string;
   options: string[] | null;
@@ -985,78 +991,107 @@ interface KeptView {
   comment: string | null;
   columns: Array<{ name: string; comment: string }>;
   held: Privilege[];
+  /** the privileges on its columns (`grant select (x) on ...`) */
+  columnHeld: Array<Privilege & { column: string }>;
 }
 
-/** A view's definition ($1, its oid), options, owner and comments, and what a plain `create view` would not bring back (`extras`: triggers, rules, column defaults). */
-const KEPT_VIEW_SQL = `select pg_get_viewdef(c.oid) as sql, c.reloptions as options, pg_get_userbyid(c.relowner) as owner, obj_description(c.oid, 'pg_class') as comment,
+/** A view's definition ($1, its oid), options, owner and comments, the privileges on its columns, what it reads (oids), and what a plain `create view` would not bring back (`extras`: triggers, rules, column defaults). */
+const KEPT_VIEW_SQL = `select c.oid::text as oid, pg_get_viewdef(c.oid) as sql, c.reloptions as options, pg_get_userbyid(c.relowner) as owner, obj_description(c.oid, 'pg_class') as comment,
     (select count(*) from pg_trigger t where t.tgrelid = c.oid) + (select count(*) from pg_rewrite r where r.ev_class = c.oid and r.rulename <> '_RETURN') + (select count(*) from pg_attrdef ad where ad.adrelid = c.oid) as extras,
-    coalesce((select json_agg(json_build_object('name', a.attname, 'comment', d.description) order by a.attnum) from pg_attribute a join pg_description d on d.objoid = c.oid and d.classoid = 'pg_class'::regclass and d.objsubid = a.attnum where a.attrelid = c.oid), '[]') as columns
+    coalesce((select json_agg(json_build_object('name', a.attname, 'comment', d.description) order by a.attnum) from pg_attribute a join pg_description d on d.objoid = c.oid and d.classoid = 'pg_class'::regclass and d.objsubid = a.attnum where a.attrelid = c.oid), '[]') as columns,
+    coalesce((select json_agg(json_build_object('column', a.attname, 'grantee', case when x.grantee = 0 then 'public' else ro.rolname end, 'privilege', x.privilege_type, 'grantable', x.is_grantable) order by a.attnum)
+      from pg_attribute a cross join lateral aclexplode(a.attacl) x left join pg_roles ro on ro.oid = x.grantee where a.attrelid = c.oid and a.attnum > 0 and a.attacl is not null and x.grantee <> c.relowner), '[]') as column_grants,
+    array(select distinct d.refobjid::text from pg_rewrite r join pg_depend d on d.classid = 'pg_rewrite'::regclass and d.objid = r.oid and d.refclassid = 'pg_class'::regclass and d.refobjid <> c.oid where r.ev_class = c.oid) as reads
   from pg_class c where c.oid = $1::regclass`;
 
 /**
  * The views `drop ... cascade` of `rel` (as SQL names it) drops with it, as they are (definition,
  * options, owner, comments, privileges), read before the drop to create them again in the same
  * transaction once the new relation has its name (restoreViews): readers never find them missing.
- * Undefined when one of them cannot be made again so (a materialized view: its rows; a trigger, a
- * rule, a column default): those are dropped, as before.
+ * One that cannot be made again so (a materialized view: its rows; a trigger, a rule, a column
+ * default) is left out, and stays dropped, as the views that read it do.
  */
-async function keptViews(c: PoolClient, rel: string): Promise<KeptView[] | undefined> {
+async function keptViews(c: PoolClient, rel: string): Promise<KeptView[]> {
   const rows = (await c.query(DEPENDENT_VIEWS_SQL, [rel])).rows as Array<{ schema: string; name: string; depth: number; kind: string }>;
-  if (rows.some((r) => r.kind !== 'v')) return undefined;
   const kept: KeptView[] = [];
+  const dependents = new Set<string>();
   for (const r of rows) {
     const v = { schema: r.schema, identifier: r.name };
     const name = postgresDialect.relation(v);
-    const d = (await c.query(KEPT_VIEW_SQL, [name])).rows[0] as { sql: string; options: string[] | null; owner: string; comment: string | null; extras: string | number; columns: Array<{ name: string; comment: string }> } | undefined;
-    if (!d || Number(d.extras) > 0) return undefined;
-    kept.push({ rel: v, depth: Number(r.depth), sql: d.sql.trim().replace(/;$/, ''), options: d.options, owner: d.owner, comment: d.comment, columns: d.columns, held: await privileges(c, name) });
+    if (r.kind !== 'v') {
+      dependents.add(String((await c.query('select $1::regclass::oid::text as oid', [name])).rows[0].oid));
+      continue;
+    }
+    const d = (await c.query(KEPT_VIEW_SQL, [name])).rows[0] as
+      | { oid: string; sql: string; options: string[] | null; owner: string; comment: string | null; extras: string | number; columns: Array<{ name: string; comment: string }>; column_grants: Array<Privilege & { column: string }>; reads: string[] }
+      | undefined;
+    if (!d) continue;
+    dependents.add(d.oid);
+    if (Number(d.extras) > 0) continue;
+    kept.push({ rel: v, oid: d.oid, after: d.reads, depth: Number(r.depth), sql: d.sql.trim().replace(/;$/, ''), options: d.options, owner: d.owner, comment: d.comment, columns: d.columns, held: await privileges(c, name), columnHeld: d.column_grants });
   }
+  for (const k of kept) k.after = k.after.filter((o) => dependents.has(o));
   return kept.sort((a, b) => a.depth - b.depth);
 }
 
 /**
  * Create again, in the transaction open on `c`, the views keptViews() read before a `drop ...
- * cascade` (the nearest to the relation first), under a savepoint: true when all were, false when
- * one could not be (the new relation lacks a column it read): then none is, as `cascade` left them.
+ * cascade` (the nearest to the relation first), each under a savepoint: those made again. One
+ * that cannot be (the new relation lacks a column it read; its owner a role this one cannot act
+ * as) stays dropped, as `cascade` left it, and so do the views that read it; the others are made.
  */
-async function restoreViews(c: PoolClient, kept: KeptView[]): Promise<boolean> {
+async function restoreViews(c: PoolClient, kept: KeptView[]): Promise<Relation[]> {
   const d = postgresDialect;
-  await PostgresAdapter.run(c, 'savepoint vigil_views');
-  try {
-    const me = String((await c.query('select current_user as me')).rows[0].me);
-    for (const v of kept) {
+  const me = String((await c.query('select current_user as me')).rows[0].me);
+  // (a view reading one the cascade dropped that is not made again is not made either: its name,
+  // written unqualified, could find another relation)
+  const made = new Set<string>();
+  const restored: Relation[] = [];
+  for (const v of kept) {
+    if (v.after.some((o) => !made.has(o))) continue;
+    await PostgresAdapter.run(c, 'savepoint vigil_views');
+    try {
       const name = d.relation(v.rel);
       await PostgresAdapter.run(c, `create view ${name}${v.options?.length ? ` with (${v.options.join(', ')})` : ''} as\n${v.sql}`);
       if (v.owner !== me) await PostgresAdapter.run(c, `alter view ${name} owner to ${d.quoteIdent(v.owner)}`);
       if (v.comment !== null) await PostgresAdapter.run(c, `comment on view ${name} is ${d.literal(v.comment)}`);
       for (const col of v.columns) await PostgresAdapter.run(c, `comment on column ${name}.${d.quoteIdent(col.name)} is ${d.literal(col.comment)}`);
       await grantPrivileges(c, name, v.held);
+      for (const p of v.columnHeld) await PostgresAdapter.run(c, `grant ${p.privilege.toLowerCase()} (${d.quoteIdent(p.column)}) on table ${name} to ${p.grantee === 'public' ? 'public' : d.quoteIdent(p.grantee)}${p.grantable ? ' with grant option' : ''}`);
+      await PostgresAdapter.run(c, 'release savepoint vigil_views');
+      made.add(v.oid);
+      restored.push(v.rel);
+    } catch (e) {
+      await PostgresAdapter.run(c, 'rollback to savepoint vigil_views');
+      // a deadlock, a lock or statement timeout, a cancel: the swap's (swapIn tries it again or says the wait), not the views'
+      const err = e as { code?: string; cause?: { code?: string } };
+      if (['40P01', '55P03', '57014'].includes(err.code ?? err.cause?.code ?? '')) throw e;
     }
-    await PostgresAdapter.run(c, 'release savepoint vigil_views');
-    return true;
-  } catch (e) {
-    await PostgresAdapter.run(c, 'rollback to savepoint vigil_views');
-    // a deadlock, a lock or statement timeout, a cancel: the swap's (swapIn tries it again or says the wait), not the views'
-    const err = e as { code?: string; cause?: { code?: string } };
-    if (['40P01', '55P03', '57014'].includes(err.code ?? err.cause?.code ?? '')) throw e;
-    return false;
   }
+  return restored;
 }
 
-/** The plain views that read `rel` (as SQL names it), as SQL names them, the outermost first: the order lockForSwap locks them in. */
-async function viewsToLock(c: PoolClient, rel: string): Promise<string[]> {
+/**
+ * The plain views that read `rel` (as SQL names it), as SQL names them, the outermost first: the
+ * order lockForSwap locks them in; and (`shared`) the other relations those views read, which
+ * making them again after the drop reads too (restoreViews), locked with them in ACCESS SHARE
+ * mode: two swaps of tables one view joins each held its table and waited for the other's (a deadlock).
+ */
+async function viewsToLock(c: PoolClient, rel: string): Promise<SwapLocks> {
   const rows = (await c.query(DEPENDENT_VIEWS_SQL, [rel])).rows as Array<{ schema: string; name: string; depth: number; kind: string }>;
   const views = rows.filter((x) => x.kind === 'v').map((x) => ({ depth: x.depth, name: postgresDialect.relation({ schema: x.schema, identifier: x.name }) }));
-  if (!views.length) return [];
+  if (!views.length) return { views: [] };
   // LOCK on a view locks every relation its query reads, in the same mode (Postgres 11+): only the
   // views that read nothing but the table and such views are locked (locking a view that joins
   // another table would hold that table too, for the whole swap); a reader of another view that
   // deadlocks with the drop is met by the swap's retry
-  const reads = (await c.query(VIEW_READS_SQL, [[rel, ...views.map((v) => v.name)]])).rows as Array<{ name: string; oid: string; reads: string | null }>;
+  const reads = (await c.query(VIEW_READS_SQL, [[rel, ...views.map((v) => v.name)]])).rows as Array<{ name: string; oid: string; reads: string | null; reads_name: string | null; readable: boolean | null }>;
   const oidOf = new Map(reads.map((r) => [r.name, r.oid]));
   const readsOf = new Map<string, string[]>();
   for (const r of reads) if (r.reads) readsOf.set(r.oid, [...(readsOf.get(r.oid) ?? []), r.reads]);
   const ok = new Set([rel, ...views.map((v) => v.name)].map((n) => oidOf.get(n)).filter((o): o is string => !!o));
+  const all = new Set(ok);
+  const shared = [...new Map(reads.filter((r) => r.reads && r.reads_name && r.readable && !all.has(r.reads)).map((r) => [r.reads!, { name: r.reads_name!, oid: Number(r.reads) }])).values()];
   // (a view reading a view left out is left out too: until nothing changes)
   for (let changed = true; changed; ) {
     changed = false;
@@ -1067,11 +1102,11 @@ async function viewsToLock(c: PoolClient, rel: string): Promise<string[]> {
       changed = true;
     }
   }
-  return views.filter((v) => ok.has(oidOf.get(v.name) ?? '')).sort((a, b) => b.depth - a.depth).map((v) => v.name);
+  return { views: views.filter((v) => ok.has(oidOf.get(v.name) ?? '')).sort((a, b) => b.depth - a.depth).map((v) => v.name), ...(shared.length ? { shared, oid: Number(oidOf.get(rel)) } : {}) };
 }
 
 /** For each relation $1 (names as SQL names them): its oid, and (a view) each relation its rewrite rule reads, by oid. */
-const VIEW_READS_SQL = `select x as name, to_regclass(x)::oid::text as oid, d.refobjid::text as reads
+const VIEW_READS_SQL = `select x as name, to_regclass(x)::oid::text as oid, d.refobjid::text as reads, d.refobjid::regclass::text as reads_name, has_table_privilege(d.refobjid, 'select') as readable
   from unnest($1::text[]) x
   left join pg_rewrite r on r.ev_class = to_regclass(x)
   left join pg_depend d on d.classid = 'pg_rewrite'::regclass and d.objid = r.oid and d.refclassid = 'pg_class'::regclass and d.refobjid <> r.ev_class`;

@@ -170,6 +170,13 @@ const SWAP_TRIES_FOR_MS = 30_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** What lockForSwap takes: the views (ACCESS EXCLUSIVE, the outermost first), and the relations they read besides the table (`shared`, ACCESS SHARE) with the table's oid (`oid`) to order them by. */
+export interface SwapLocks {
+  views: string[];
+  shared?: Array<{ name: string; oid: number }>;
+  oid?: number;
+}
+
 /**
  * The ACCESS EXCLUSIVE locks a swap of `rel` (dropped with cascade, the rebuilt table renamed in)
  * needs, taken in one `LOCK TABLE` in the transaction open on `c`: the views that read `rel`
@@ -181,9 +188,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * plain views (materialized ones cannot be locked; no reader of one reads the table).
  * A role that may not lock a view (not its owner, no grant) is left to the drop's own locking.
  */
-export async function lockForSwap(c: PoolClient, rel: string, views: string[], o: { what: string; open?: () => Promise<SideConnection>; say?: (line: string) => void; kept: string }): Promise<void> {
+export async function lockForSwap(c: PoolClient, rel: string, { views, shared = [], oid = 0 }: SwapLocks, o: { what: string; open?: () => Promise<SideConnection>; say?: (line: string) => void; kept: string }): Promise<void> {
   const names = [...views, rel];
-  const sql = `lock table ${names.join(', ')} in access exclusive mode`;
+  // what the views the drop takes read besides the table (`shared`), in ACCESS SHARE mode, and the
+  // table, in the order of their oids: two swaps of tables a view joins take them in the same
+  // order (each held its table and waited for the other's: a deadlock)
+  const tail = [{ name: rel, oid, mode: 'access exclusive' }, ...shared.map((x) => ({ ...x, mode: 'access share' }))].sort((a, b) => a.oid - b.oid);
+  const statements = shared.length ? [...(views.length ? [`lock table ${views.join(', ')} in access exclusive mode`] : []), ...tail.map((x) => `lock table ${x.name} in ${x.mode} mode`)] : [`lock table ${names.join(', ')} in access exclusive mode`];
+  const sql = statements.join('; ');
   const t0 = Date.now();
   const watch = watchWait(o.open, c, o.what, o.say);
   try {
@@ -200,7 +212,7 @@ export async function lockForSwap(c: PoolClient, rel: string, views: string[], o
       await c.query('savepoint vigil_lock');
       try {
         if (!last) await c.query('select set_config($1, $2, true)', ['lock_timeout', `${tryMs}ms`]);
-        await c.query(sql);
+        for (const x of statements) await c.query(x);
         await c.query('select set_config($1, $2, true)', ['lock_timeout', lockTimeout]);
         await c.query('release savepoint vigil_lock');
         return;
@@ -210,7 +222,7 @@ export async function lockForSwap(c: PoolClient, rel: string, views: string[], o
         if (codeOf(e) === '42501' || codeOf(e) === '42809') return;
         if (!isLockWaitCut(e)) throw e;
         // the session's own bound (the last try), or statement_timeout_ms shorter than a try
-        if (last || codeOf(e) === '57014') throw lockWaitFailure(e, Date.now() - t0, o.what, (await relationHolder(c, names, backendPid(c))) ?? watch.holder, o.kept, sql);
+        if (last || codeOf(e) === '57014') throw lockWaitFailure(e, Date.now() - t0, o.what, (await relationHolder(c, [...names, ...shared.map((x) => x.name)], backendPid(c))) ?? watch.holder, o.kept, sql);
         await sleep(pause);
       }
     }
