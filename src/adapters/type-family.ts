@@ -38,6 +38,16 @@ export function typeFamily(type: string, bareTimestamp: 'instant' | 'local'): Ty
   return base;
 }
 
+/**
+ * The length a text type declares — `varchar(32)`, `character varying(10)`, `char(3)`,
+ * `bpchar(3)`, `nvarchar(5)`, BigQuery's `string(5)` — as a count of characters; undefined for any
+ * other type (text without a length, or not text).
+ */
+export function textLength(type: string): number | undefined {
+  const m = /^\s*(?:varchar|nvarchar|char|bpchar|character(?:\s+varying)?|string)\s*\(\s*(\d+)\s*\)\s*$/i.exec(type);
+  return m ? Number(m[1]) : undefined;
+}
+
 const CANONICAL_OF: Record<string, CanonicalType> = { int: 'int', float: 'float', string: 'string', bool: 'bool', instant: 'timestamp', date: 'date', json: 'json' };
 
 /**

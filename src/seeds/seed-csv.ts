@@ -12,6 +12,7 @@
 import { isUtf8 } from 'node:buffer';
 import { closeSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { CANONICAL_TYPES, type CanonicalType, type DecimalType } from '../adapters/dialect.js';
+import { textLength } from '../adapters/type-family.js';
 import { didYouMean } from '../errors.js';
 import type { SeedConfig } from '../project/schema.js';
 
@@ -44,17 +45,6 @@ export function seedType(spelled: string): CanonicalType | undefined {
 export function seedDecimal(spelled: string): DecimalType | undefined {
   const m = /^\s*(?:decimal|numeric)\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)\s*$/i.exec(spelled);
   return m ? { precision: Number(m[1]), scale: m[2] === undefined ? 0 : Number(m[2]) } : undefined;
-}
-
-/**
- * The length limit of a column_types `varchar(32)`, `char(3)`, `character varying(10)`,
- * `string(5)` (BigQuery's); undefined for any other type. The column loads as text; a longer
- * value is refused at its line, as the warehouse that keeps the limit (Postgres, BigQuery)
- * refuses it in dbt's load.
- */
-export function seedTextLength(spelled: string): number | undefined {
-  const m = /^\s*(?:varchar|char|character(?:\s+varying)?|string)\s*\(\s*(\d+)\s*\)\s*$/i.exec(spelled);
-  return m ? Number(m[1]) : undefined;
 }
 
 /** A decimal type as column_types spells it. */
@@ -638,7 +628,9 @@ function givenSeedDecimals(names: string[], config: SeedConfig): Array<DecimalTy
 /** The length limits column_types gives a seed's text columns, by index. */
 function givenSeedLengths(names: string[], config: SeedConfig): Array<{ max: number; spelled: string } | undefined> {
   return givenByColumn(names, config, (spelled) => {
-    const max = seedTextLength(spelled);
+    // (the column loads as text; a longer value is refused at its line, as the warehouse that keeps
+    // the limit — Postgres, BigQuery — refuses it in dbt's load)
+    const max = textLength(spelled);
     return max === undefined ? undefined : { max, spelled: spelled.trim() };
   });
 }

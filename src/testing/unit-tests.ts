@@ -10,7 +10,7 @@
 import { diag, didYouMean, editDistance, type Diagnostic } from '../errors.js';
 import { dialectOf, getWarehouse, offlineDialect } from '../adapters/index.js';
 import { literalStandard, loadColumnType, type Dialect } from '../adapters/dialect.js';
-import { declaredType, offlineType, typeFamily } from '../adapters/type-family.js';
+import { declaredType, offlineType, textLength, typeFamily } from '../adapters/type-family.js';
 import { unvalidatedSourceNames, type ProjectFiles, type RawFile } from '../project/load-project.js';
 import type { UnitTestProps } from '../project/schema.js';
 import { stringTextAt, type YamlSource } from '../project/yaml-source.js';
@@ -245,11 +245,11 @@ export function lossyValue(v: unknown, type: string | undefined, written?: strin
   }
   // a text longer than its type's length: Postgres' cast cuts 'USA' to 'US' for a varchar(2) or a
   // char(2), silently (a char's trailing blanks are padding)
-  const length = family === 'string' ? /^\s*(?:character varying|varchar|nvarchar|character|char|bpchar)\s*\(\s*(\d+)\s*\)/i.exec(type)?.[1] : undefined;
+  const length = family === 'string' ? textLength(type) : undefined;
   if (length !== undefined && (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')) {
     const text = /varying|varchar/i.test(type) ? String(v) : String(v).replace(/ +$/, '');
     const chars = [...text].length;
-    if (chars > Number(length)) return `${JSON.stringify(v)} is ${chars} characters long, which ${type} holds ${length} of (a cast would cut it off)`;
+    if (chars > length) return `${JSON.stringify(v)} is ${chars} characters long, which ${type} holds ${length} of (a cast would cut it off)`;
   }
   return undefined;
 }
