@@ -335,12 +335,7 @@ export function judge(ctx: RuleContext, rawRows: Array<Record<string, unknown>>,
       }
       // (with active_hours: the time inside them since the last row, over every period since it;
       // with no row at all, since the current period began)
-      const active =
-        since === undefined
-          ? last === undefined || atMs - last > windowMs
-          : last === undefined
-            ? atMs - since > windowMs
-            : atMs - last > windowMs && (last >= since || activeWithin(ctx.activeHours!, last, atMs, windowMs) > windowMs);
+      const active = since === undefined ? last === undefined || atMs - last > windowMs : activeWithin(ctx.activeHours!, last ?? since, atMs, windowMs) > windowMs;
       const values: Record<string, Json> = {
         last_seen_at: last === undefined ? null : new Date(last).toISOString(),
         window: c.window,

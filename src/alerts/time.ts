@@ -59,17 +59,12 @@ export function isActive(h: ActiveHours, at: Date): boolean {
 
 /**
  * When the active period holding `at` began (today's start of the hours, in their zone), as epoch
- * milliseconds; undefined when `at` is outside them. The wall clock's minutes since the start,
- * checked against the zone once more (a DST change since the start moves the instant by its hour).
+ * milliseconds; undefined when `at` is outside them.
  */
 export function activeSince(h: ActiveHours, at: Date): number | undefined {
   if (!isActive(h, at)) return undefined;
   const p = zonedParts(at, h.timeZone)!;
-  let start = at.getTime() - ((p.hour * 60 + p.minute - h.startMin) * 60 + p.second) * 1000 - (at.getTime() % 1000 + 1000) % 1000;
-  const q = zonedParts(start, h.timeZone)!;
-  const off = q.hour * 60 + q.minute - h.startMin;
-  if (off) start -= (off > 12 * 60 ? off - 24 * 60 : off < -12 * 60 ? off + 24 * 60 : off) * 60_000;
-  return start;
+  return wallInstant(h.timeZone, new Date(Date.UTC(p.year, p.month - 1, p.day)), h.startMin);
 }
 
 /**
