@@ -79,6 +79,11 @@ export function conceal(text: string, sql: string): string {
   return out;
 }
 
+/** The environment's secrets long enough to be redacted, as [name, value] (what redact() looks for there). */
+export function environmentSecrets(env: NodeJS.ProcessEnv): Array<[string, string]> {
+  return Object.entries(env).filter((e): e is [string, string] => !!e[1] && e[1].length >= MIN_REDACTED_LENGTH && isSecret(e[0], e[1]));
+}
+
 /** Values env_var() handed out as placeholders while compiling (the compile's env may not be process.env). */
 const compiled = new Map<string, string>();
 /** Secrets read from variables whose names do not look secret (a receiver's routing key variable). */
@@ -122,7 +127,7 @@ let knownVersion = 0;
 function known(env: NodeJS.ProcessEnv): Array<[string, string]> {
   if (scannedEnv !== env) {
     scannedEnv = env;
-    envSecrets = Object.entries(env).filter((e): e is [string, string] => !!e[1] && e[1].length >= MIN_REDACTED_LENGTH && isSecret(e[0], e[1]));
+    envSecrets = environmentSecrets(env);
     knownList = undefined;
   }
   if (knownList && knownAt === registered) return knownList;

@@ -40,7 +40,7 @@ import type { CompiledDashboard } from '../dashboards/types.js';
 
 import { STATE_FORMAT, VIGIL_VERSION } from '../version.js';
 import { BUILD } from '../project/snapshot.js';
-import { registerCompiledSecret, isSecret, MIN_REDACTED_LENGTH, secretNames, secretPlaceholder } from '../secrets.js';
+import { environmentSecrets, registerCompiledSecret, isSecret, secretNames, secretPlaceholder } from '../secrets.js';
 import { durationMs, durationUnits } from '../time/duration.js';
 import { agesRows, holdsDays, RETENTION_LOG_TABLE, retentionLogColumns } from '../retention/retention.js';
 import { canonicalHash } from '../stable-json.js';
@@ -2045,13 +2045,13 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     // a dashboard's checksum is of its JSON as written (keys sorted), not of the definition parsed
     // from it: the defaults a Vigil fills in (a tile's `sort: []`) are no edit, and one that adds a
     // default must not make every dashboard of an older state state:modified
-    const written = new Map(files.dashboards.map((f) => [f.path, f.text]));
+    const written = new Map(parsed.map((p) => [p.file, p.yaml.value]));
     for (const d of dashboards) {
       const uid = `exposure.${projectName}.${d.dashboard.name}`;
       // vigil_sync_state is no node: kept beside depends_on, which holds the ids of nodes only
       // (no tags: a dashboard declares none, and tag:x selects only what is tagged x; dashboard:* selects them)
       const syncState = d.tabs.flatMap((t) => t.tiles).find((t) => t.syncState)?.syncState;
-      manifest.exposures[uid] = { unique_id: uid, resource_type: 'exposure', name: d.dashboard.name, type: 'dashboard', title: d.dashboard.title, ...(d.dashboard.description ? { description: d.dashboard.description } : {}), file: d.file, depends_on: d.models.map(modelUid).filter((id) => id in manifest.nodes), ...(syncState ? { sync_state: syncState } : {}), tags: [], tiles: d.tabs.reduce((n, t) => n + t.tiles.length, 0), checksum: canonicalHash(JSON.parse(written.get(d.file)!) as unknown) };
+      manifest.exposures[uid] = { unique_id: uid, resource_type: 'exposure', name: d.dashboard.name, type: 'dashboard', title: d.dashboard.title, ...(d.dashboard.description ? { description: d.dashboard.description } : {}), file: d.file, depends_on: d.models.map(modelUid).filter((id) => id in manifest.nodes), ...(syncState ? { sync_state: syncState } : {}), tags: [], tiles: d.tabs.reduce((n, t) => n + t.tiles.length, 0), checksum: canonicalHash(written.get(d.file)) };
     }
   }
 
@@ -2225,9 +2225,7 @@ function stripSemicolon(sql: string): string {
  * statement sent to the warehouse, never a view's definition (E_SECRET) or a compiled file.
  */
 function givenVars(given: Record<string, unknown>, env: CompileOptions['env']): Record<string, unknown> {
-  const secrets = Object.entries(env)
-    .filter((e): e is [string, string] => !!e[1] && e[1].length >= MIN_REDACTED_LENGTH && isSecret(e[0], e[1]))
-    .sort((a, b) => b[1].length - a[1].length);
+  const secrets = environmentSecrets(env).sort((a, b) => b[1].length - a[1].length);
   if (!secrets.length) return given;
   const walk = (v: unknown): unknown => {
     if (typeof v === 'string') {
