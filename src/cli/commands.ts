@@ -369,90 +369,11 @@ async function execute(command: 'seed' | 'snapshot' | 'run' | 'test' | 'build', 
   if (pii && !c.piiChecked) await checkPii(c);
   const { executeRun, failureLine, summarize } = await import('../run/executor.js');
   const planned = await plan(c.result.manifest, { command, select: o.select, exclude: o.exclude, ids: o.ids, unit, allowEmpty: o.allowEmpty, state: o.state, stateManifest: o.stateManifest });
-  // the invocation, before anything runs: a process killed mid-run (kill -9, a lost machine)
-  // leaves this, which `vigil retry` knows as a run that did not finish (not the one before it)
-  if (planned.nodes.length) {
-    const { hostname } = await import('node:os');
-    const { PROC_START } = await import('../run/cas-document.js');
-    const started: UnfinishedRun = { invocation: 'started', planned: planned.nodes.map((n) => n.unique_id), process: { pid: process.pid, host: hostname(), ...(PROC_START ? { proc_start: PROC_START } : {}) } };
-    writeTargetJson(c.files, 'run_results.json', { metadata: runMetadata(command, c.target.name, o), elapsed_time: 0, success: false, ...started, results: [] });
-  }
-  const count = (t: string) => planned.nodes.filter((n) => n.resource_type === t).length;
-  const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
-  const only = command === 'seed' || command === 'snapshot';
-  const parts = [
-    ...(count('seed') || command === 'seed' ? [plural(count('seed'), 'seed')] : []),
-    ...(count('snapshot') || command === 'snapshot' ? [plural(count('snapshot'), 'snapshot')] : []),
-    ...(only ? [] : [plural(count('model'), 'model'), plural(count('test'), 'test')]),
-    ...(count('unit_test') ? [plural(count('unit_test'), 'unit test')] : []),
-  ];
-  // the unit tests' mistakes DuckDB finds (a given value that does not cast, an expect column the
-  // model does not produce) stop the run before anything runs too (exit 2)
-  // (on the target when its warehouse runs them, Postgres; else an in-memory DuckDB, said once below)
-  let unitRunner: import('../testing/unit-runner.js').UnitRunner | undefined;
-  let unitNote: string | undefined;
-  if (count('unit_test')) {
-    const { UnitRunner } = await import('../testing/unit-runner.js');
-    const { getWarehouse, OFFLINE_ENGINE, unitSessionOf } = await import('../adapters/index.js');
-    const session = unitSessionOf(c.target, c.files.root);
-    if (!session && c.target.type !== OFFLINE_ENGINE) {
-      const title = getWarehouse(c.target.type)?.bi.title ?? c.target.type;
-      unitNote = `note: unit tests run on an in-memory DuckDB, not on ${title}: the helpers are tested in DuckDB's spelling, and SQL written for ${title} itself runs with DuckDB's semantics (docs/models.md#unit-tests)`;
-    }
-    // given values typed from their inputs' relations in the target, as dbt types them (a value that
-    // does not fit its type stops the run; a column of no known type is said, at its test)
-    // (typed on copies, which this run runs: the compile's nodes stay as it made them, as the next
-    // compile makes them — a long-lived caller, build --watch, compares its next compile with this
-    // one, and the warehouse's types made every unit test differ on every full compile)
-    const units = planned.nodes.filter((n): n is UnitTestNode => n.resource_type === 'unit_test').map((t) => ({ ...t, givens: t.givens.map((g) => ({ ...g })) }));
-    const m = c.result.manifest;
-    c = { ...c, result: { ...c.result, manifest: { ...m, nodes: { ...m.nodes, ...Object.fromEntries(units.map((t) => [t.unique_id, t])) } } } };
-    const { typeGivens } = await import('../testing/unit-tests.js');
-    const built = await builtColumnsOf(c, units);
-    const untyped = new Map(units.map((t) => [t, t.compiled_sql]));
-    // what this run (re)builds: a given of one of them is typed by its relation as the last build
-    // left it, and a key that relation lacks is no error (its SQL may add the column this run)
-    const rebuilt = new Set(command === 'test' ? [] : planned.nodes.filter((n) => n.resource_type === 'model' || n.resource_type === 'seed' || n.resource_type === 'snapshot').map((n) => n.unique_id));
-    const typing = units.flatMap((t) => typeGivens(t, built, rebuilt));
-    const unreadable = typing.filter((x) => x.code === 'E_UNIT_UNREADABLE');
-    // (the target is there and could not be read: a failure of this run, exit 1, not of the project)
-    if (unreadable.length) throw new WarehouseError(`${unreadable.map((d) => `${d.file}:${d.line}: ${d.message}`).join('\n')}\n  hint: ${unreadable[0].hint}`, '');
-    for (const d of typing.filter((x) => x.severity === 'warn')) err(formatDiagnostic(d));
-    if (hasErrors(typing)) throw new ProjectError(typing.filter((x) => x.severity === 'error'));
-    // the file an error names (compiled_path) holds the SQL that runs: typed here, after the compile
-    // wrote it untyped (redacted, as every compiled file; the next compile writes its own again)
-    for (const t of units) if (t.compiled_sql !== untyped.get(t)) writeProjectFile(join(c.files.root, t.compiled_path), `${t.compiled_sql}\n`);
-    unitRunner = new UnitRunner(session);
-    const problems = await unitRunner.preflight(units).catch(async (e: unknown) => {
-      await unitRunner?.close().catch(() => undefined);
-      throw e;
-    });
-    if (problems.length) {
-      await unitRunner.close();
-      throw new ProjectError(problems);
-    }
-  }
-  // every seed is read and checked before anything runs: a bad file stops the run with nothing
-  // loaded. The warehouse opens meanwhile; DuckDB loads each file speculatively while it is checked
-  let opening: Promise<Adapter> | undefined;
-  let seedLoader: import('../seeds/load-seeds.js').SeedLoader | undefined;
-  if (count('seed')) {
-    const { prepareSeeds } = await import('../seeds/load-seeds.js');
-    opening = open(c, Math.min(o.threads, planned.nodes.length));
-    opening.catch(() => {}); // awaited below; a failure to open is reported there
-    const { getWarehouse } = await import('../adapters/index.js');
-    try {
-      seedLoader = await prepareSeeds(c.files, planned.nodes, getWarehouse(c.target.type)?.capabilities.speculativeLoads ? opening : undefined);
-    } catch (e) {
-      await opening.then((a) => a.close()).catch(() => {});
-      await unitRunner?.close().catch(() => undefined);
-      throw e;
-    }
-  }
   // Ctrl-C (SIGINT) or SIGTERM (timeout, docker stop, systemd, Kubernetes): no new node starts, the
   // running ones finish, run_results.json is written, exit 130 (143 for SIGTERM); a second one
-  // stops at once. Listening from before the header, so a signal while the warehouse opens is not
-  // lost (a caller with its own `signal`, `vigil serve`, handles the signals itself)
+  // stops at once. Listening from before run_results.json says `started`, so a signal while unit
+  // tests are checked, seeds read or the warehouse opens is not lost (it left that `started`, exit
+  // 130 and no results). A caller with its own `signal`, `vigil serve`, handles the signals itself
   const interrupt = new AbortController();
   const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
   // the warehouse once open: a second signal asks it to stop what it runs (BigQuery's jobs run on
@@ -490,31 +411,111 @@ async function execute(command: 'seed' | 'snapshot' | 'run' | 'test' | 'build', 
     process.on('SIGINT', onSigint);
     process.on('SIGTERM', onSigterm);
   }
-  out(`vigil ${VIGIL_VERSION} ${command}: target ${c.target.name} (${c.target.type}), ${parts.join(', ')}, ${plural(o.threads, 'thread')}`);
-  if (unitNote) out(unitNote);
-  if (!planned.nodes.length) {
-    // (no selection: the project has none of what the command runs — as dbt, exit 0)
-    const none: Record<string, string> = { build: 'seeds, models (other than ephemeral ones), snapshots or tests', run: 'models (other than ephemeral ones)', test: testsRun(unit, 'data or unit tests'), seed: 'seeds', snapshot: 'snapshots' };
-    // (--allow-empty: a selection of nodes the command does not run says so, not "no nodes match")
-    const said = o.ids
-      ? `none of the nodes to retry is one vigil ${command} runs now`
-      : o.select?.length || o.exclude?.length
-        ? planned.selected.size
-          ? `the selection holds no ${none[command] ?? 'nodes to run'}`
-          : 'no nodes match the selection'
-        : `the project has no ${none[command] ?? 'nodes to run'}`;
-    out(`Nothing to do: ${said}.`);
-    // (its own results, none: `vigil retry` has nothing to retry, as dbt's empty run_results)
-    at.written = true;
-    writeTargetJson(c.files, 'run_results.json', { metadata: runMetadata(command, c.target.name, o), elapsed_time: 0, success: true, results: [] });
-    stopListening();
-    o.signal?.removeEventListener('abort', relay);
-    return undefined;
-  }
-  // unit tests run in their own in-memory DuckDB; the warehouse is opened only when needed
-  const needsWarehouse = planned.nodes.some((n) => n.resource_type !== 'unit_test');
+  let unitRunner: import('../testing/unit-runner.js').UnitRunner | undefined;
+  let unitNote: string | undefined;
+  let opening: Promise<Adapter> | undefined;
+  let seedLoader: import('../seeds/load-seeds.js').SeedLoader | undefined;
   let adapter: Adapter | undefined;
   try {
+    // the invocation, before anything runs: a process killed mid-run (kill -9, a lost machine)
+    // leaves this, which `vigil retry` knows as a run that did not finish (not the one before it)
+    if (planned.nodes.length) {
+      const { hostname } = await import('node:os');
+      const { PROC_START } = await import('../run/cas-document.js');
+      const started: UnfinishedRun = { invocation: 'started', planned: planned.nodes.map((n) => n.unique_id), process: { pid: process.pid, host: hostname(), ...(PROC_START ? { proc_start: PROC_START } : {}) } };
+      writeTargetJson(c.files, 'run_results.json', { metadata: runMetadata(command, c.target.name, o), elapsed_time: 0, success: false, ...started, results: [] });
+    }
+    const count = (t: string) => planned.nodes.filter((n) => n.resource_type === t).length;
+    const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
+    const only = command === 'seed' || command === 'snapshot';
+    const parts = [
+      ...(count('seed') || command === 'seed' ? [plural(count('seed'), 'seed')] : []),
+      ...(count('snapshot') || command === 'snapshot' ? [plural(count('snapshot'), 'snapshot')] : []),
+      ...(only ? [] : [plural(count('model'), 'model'), plural(count('test'), 'test')]),
+      ...(count('unit_test') ? [plural(count('unit_test'), 'unit test')] : []),
+    ];
+    // the unit tests' mistakes DuckDB finds (a given value that does not cast, an expect column the
+    // model does not produce) stop the run before anything runs too (exit 2)
+    // (on the target when its warehouse runs them, Postgres; else an in-memory DuckDB, said once below)
+    if (count('unit_test')) {
+      const { UnitRunner } = await import('../testing/unit-runner.js');
+      const { getWarehouse, OFFLINE_ENGINE, unitSessionOf } = await import('../adapters/index.js');
+      const session = unitSessionOf(c.target, c.files.root);
+      if (!session && c.target.type !== OFFLINE_ENGINE) {
+        const title = getWarehouse(c.target.type)?.bi.title ?? c.target.type;
+        unitNote = `note: unit tests run on an in-memory DuckDB, not on ${title}: the helpers are tested in DuckDB's spelling, and SQL written for ${title} itself runs with DuckDB's semantics (docs/models.md#unit-tests)`;
+      }
+      // given values typed from their inputs' relations in the target, as dbt types them (a value that
+      // does not fit its type stops the run; a column of no known type is said, at its test)
+      // (typed on copies, which this run runs: the compile's nodes stay as it made them, as the next
+      // compile makes them — a long-lived caller, build --watch, compares its next compile with this
+      // one, and the warehouse's types made every unit test differ on every full compile)
+      const units = planned.nodes.filter((n): n is UnitTestNode => n.resource_type === 'unit_test').map((t) => ({ ...t, givens: t.givens.map((g) => ({ ...g })) }));
+      const m = c.result.manifest;
+      c = { ...c, result: { ...c.result, manifest: { ...m, nodes: { ...m.nodes, ...Object.fromEntries(units.map((t) => [t.unique_id, t])) } } } };
+      const { typeGivens } = await import('../testing/unit-tests.js');
+      const built = await builtColumnsOf(c, units);
+      const untyped = new Map(units.map((t) => [t, t.compiled_sql]));
+      // what this run (re)builds: a given of one of them is typed by its relation as the last build
+      // left it, and a key that relation lacks is no error (its SQL may add the column this run)
+      const rebuilt = new Set(command === 'test' ? [] : planned.nodes.filter((n) => n.resource_type === 'model' || n.resource_type === 'seed' || n.resource_type === 'snapshot').map((n) => n.unique_id));
+      const typing = units.flatMap((t) => typeGivens(t, built, rebuilt));
+      const unreadable = typing.filter((x) => x.code === 'E_UNIT_UNREADABLE');
+      // (the target is there and could not be read: a failure of this run, exit 1, not of the project)
+      if (unreadable.length) throw new WarehouseError(`${unreadable.map((d) => `${d.file}:${d.line}: ${d.message}`).join('\n')}\n  hint: ${unreadable[0].hint}`, '');
+      for (const d of typing.filter((x) => x.severity === 'warn')) err(formatDiagnostic(d));
+      if (hasErrors(typing)) throw new ProjectError(typing.filter((x) => x.severity === 'error'));
+      // the file an error names (compiled_path) holds the SQL that runs: typed here, after the compile
+      // wrote it untyped (redacted, as every compiled file; the next compile writes its own again)
+      for (const t of units) if (t.compiled_sql !== untyped.get(t)) writeProjectFile(join(c.files.root, t.compiled_path), `${t.compiled_sql}\n`);
+      unitRunner = new UnitRunner(session);
+      const problems = await unitRunner.preflight(units).catch(async (e: unknown) => {
+        await unitRunner?.close().catch(() => undefined);
+        throw e;
+      });
+      if (problems.length) {
+        await unitRunner.close();
+        throw new ProjectError(problems);
+      }
+    }
+    // every seed is read and checked before anything runs: a bad file stops the run with nothing
+    // loaded. The warehouse opens meanwhile; DuckDB loads each file speculatively while it is checked
+    if (count('seed')) {
+      const { prepareSeeds } = await import('../seeds/load-seeds.js');
+      opening = open(c, Math.min(o.threads, planned.nodes.length));
+      opening.catch(() => {}); // awaited below; a failure to open is reported there
+      const { getWarehouse } = await import('../adapters/index.js');
+      try {
+        seedLoader = await prepareSeeds(c.files, planned.nodes, getWarehouse(c.target.type)?.capabilities.speculativeLoads ? opening : undefined);
+      } catch (e) {
+        await opening.then((a) => a.close()).catch(() => {});
+        await unitRunner?.close().catch(() => undefined);
+        throw e;
+      }
+    }
+    out(`vigil ${VIGIL_VERSION} ${command}: target ${c.target.name} (${c.target.type}), ${parts.join(', ')}, ${plural(o.threads, 'thread')}`);
+    if (unitNote) out(unitNote);
+    if (!planned.nodes.length) {
+      // (no selection: the project has none of what the command runs — as dbt, exit 0)
+      const none: Record<string, string> = { build: 'seeds, models (other than ephemeral ones), snapshots or tests', run: 'models (other than ephemeral ones)', test: testsRun(unit, 'data or unit tests'), seed: 'seeds', snapshot: 'snapshots' };
+      // (--allow-empty: a selection of nodes the command does not run says so, not "no nodes match")
+      const said = o.ids
+        ? `none of the nodes to retry is one vigil ${command} runs now`
+        : o.select?.length || o.exclude?.length
+          ? planned.selected.size
+            ? `the selection holds no ${none[command] ?? 'nodes to run'}`
+            : 'no nodes match the selection'
+          : `the project has no ${none[command] ?? 'nodes to run'}`;
+      out(`Nothing to do: ${said}.`);
+      // (its own results, none: `vigil retry` has nothing to retry, as dbt's empty run_results)
+      at.written = true;
+      writeTargetJson(c.files, 'run_results.json', { metadata: runMetadata(command, c.target.name, o), elapsed_time: 0, success: true, results: [] });
+      stopListening();
+      o.signal?.removeEventListener('abort', relay);
+      return undefined;
+    }
+    // unit tests run in their own in-memory DuckDB; the warehouse is opened only when needed
+    const needsWarehouse = planned.nodes.some((n) => n.resource_type !== 'unit_test');
     adapter = needsWarehouse ? await (opening ?? open(c, Math.min(o.threads, planned.nodes.length))) : undefined;
     live.adapter = adapter;
     const manifest = o.defer && adapter ? await deferTo(c, o, planned.nodes, adapter) : c.result.manifest;

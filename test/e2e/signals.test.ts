@@ -131,3 +131,29 @@ describe('Ctrl-C during a build', () => {
     expect(existsSync(join(dir, 'run-ended.csv'))).toBe(true);
   }, 180_000);
 });
+
+describe('Ctrl-C before the first node starts', () => {
+  it('while seeds are read and checked: run_results.json records every node skipped, exit 130 (was: the default handler killed it, leaving `started` for vigil retry)', async () => {
+    // a seed of 1M rows: reading and checking it takes a while before any node runs
+    const rows = Array.from({ length: 1_000_000 }, (_, i) => `${i},name ${i},2024-01-${String((i % 28) + 1).padStart(2, '0')}`).join('\n');
+    const dir = project({ ...MODELS, 'seeds/big.csv': `id,name,day\n${rows}\n` });
+    const child = spawn(process.execPath, [VIGIL, 'build', '--threads', '1'], { cwd: dir });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b) => (stdout += b));
+    child.stderr.on('data', (b) => (stderr += b));
+    const results = join(dir, 'target', 'run_results.json');
+    await new Promise<void>((resolve) => {
+      const check = () => (existsSync(results) && readFileSync(results, 'utf8').includes('"started"') ? resolve() : setTimeout(check, 5));
+      check();
+    });
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.on('close', r));
+    expect(stdout).not.toMatch(/OK (created|loaded)/);
+    expect(code, stderr).toBe(130);
+    const written = JSON.parse(readFileSync(results, 'utf8'));
+    expect(written.invocation).toBeUndefined();
+    expect(written.results).toHaveLength(13);
+    expect(written.results.every((x: { status: string; message: string }) => x.status === 'skipped' && x.message === 'interrupted (Ctrl-C)')).toBe(true);
+  }, 180_000);
+});
