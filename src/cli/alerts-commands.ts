@@ -9,7 +9,7 @@ import { didYouMean, formatDiagnostic, hasErrors, ProjectError, UsageError, Ware
 import { redact } from '../secrets.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import { loadCache, saveCache, writeProjectFile } from '../project/artifacts.js';
-import { durationFlag, keepSnapshot, keptTarget, open, openWhenFree, parseAt, projectFromSnapshot, selectGlobs, timestampFlag } from './command-kit.js';
+import { durationFlag, keepSnapshot, keptTarget, open, openWhenFree, parseAt, projectFromSnapshot, missingDatabase, selectGlobs, timestampFlag } from './command-kit.js';
 import { err, out } from './output.js';
 import type { CompileResult, ResolvedTarget } from '../compile/compile-project.js';
 import type { YamlSource } from '../project/yaml-source.js';
@@ -223,10 +223,11 @@ function heldByEvaluation(e: unknown): e is WarehouseBusyError {
  * holds the state: this one is skipped (exit 0), like a state lock held elsewhere. Held by
  * anything else, it is retried until --wait runs out (a line per attempt), then an error.
  */
-async function openBusyAware(s: Setup, waitMs: number): Promise<Adapter | undefined> {
+async function openBusyAware(s: Setup, waitMs: number, readOnly = false): Promise<Adapter | undefined> {
   try {
     return await openWhenFree(s, warehouseThreads(s), {
       waitMs,
+      readOnly,
       busy: (e, delay) => err(`  the warehouse is in use${e.holder ? ` by ${e.holder}` : ''}; retrying in ${(delay / 1000).toFixed(1)} s (--wait)`),
     });
   } catch (e) {
@@ -440,7 +441,8 @@ export async function runAlertsEvaluate(o: Common & { select?: string[]; dryRun?
   // the driver first; then, while the warehouse opens (DuckDB creates its instance in its own
   // threads), the evaluation's modules and the formatters of the rules' time zones (~45 ms)
   await (await import('../adapters/index.js')).prepareDriver(s.target.type);
-  const opening = openBusyAware(s, waitMs);
+  // (a dry run on a DuckDB file not there yet reads an empty in-memory database: it made the file)
+  const opening = openBusyAware(s, waitMs, !!o.dryRun && (await missingDatabase(s)) !== undefined);
   opening.catch(() => {}); // (a failure is handled where it is awaited, below: not an unhandled rejection meanwhile)
   await new Promise((r) => setImmediate(r)); // the calls above have reached the driver
   const modules = Promise.all([import('../alerts/evaluate.js'), import('../alerts/state.js'), import('../alerts/delivery/types.js')]);

@@ -4,7 +4,7 @@
  * loads the YAML readers or the compiler, so a command that answers from the snapshot (`vigil
  * alerts evaluate`) starts without them; commands.ts (which compiles) builds on it.
  */
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, resolve } from 'node:path';
 import { UsageError, WarehouseBusyError, type Diagnostic } from '../errors.js';
@@ -142,6 +142,25 @@ export async function open(c: { files: ProjectFiles; target: ResolvedTarget }, t
   return adapter;
 }
 
+/** The local database file of the target when it is not there yet (DuckDB: nothing was built into it); else undefined. */
+export async function missingDatabase(c: { files: ProjectFiles; target: ResolvedTarget }): Promise<string | undefined> {
+  const { getWarehouse } = await import('../adapters/index.js');
+  const file = getWarehouse(c.target.type)?.localFiles?.(c.target.config)[0];
+  return file === undefined || existsSync(resolve(c.files.root, file)) ? undefined : file;
+}
+
+/**
+ * A command that only reads what a build made (dashboards render, validate --warehouse) on a
+ * target whose database is a local file not there yet (a project never built, run from the wrong
+ * folder, a `path:` typo) is refused (exit 2): opening it created an empty database file and
+ * every query failed "does not exist".
+ */
+export async function requireDatabase(c: { files: ProjectFiles; target: ResolvedTarget }, command: string): Promise<void> {
+  const file = await missingDatabase(c);
+  if (file === undefined) return;
+  throw new UsageError(`${command}: target ${c.target.name} has no database yet (${file} does not exist): nothing was built there. Run vigil build first (vigil demo loads demo data), or check target ${c.target.name}'s path: in project.yaml`);
+}
+
 /**
  * `open`, waiting for a DuckDB file another process holds (the one retry of a busy file:
  * `alerts evaluate --wait`, scheduled evaluations, `vigil serve`): tried again after 250 ms,
@@ -152,12 +171,12 @@ export async function open(c: { files: ProjectFiles; target: ResolvedTarget }, t
 export async function openWhenFree(
   c: { files: ProjectFiles; target: ResolvedTarget },
   threads: number,
-  opts: { waitMs: number; signal?: AbortSignal; busy?: (e: WarehouseBusyError, delayMs: number, attempt: number) => boolean | void },
+  opts: { waitMs: number; signal?: AbortSignal; busy?: (e: WarehouseBusyError, delayMs: number, attempt: number) => boolean | void; readOnly?: boolean },
 ): Promise<Adapter> {
   const deadline = Date.now() + opts.waitMs;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await open(c, threads);
+      return await open(c, threads, { readOnly: opts.readOnly });
     } catch (e) {
       if (!(e instanceof WarehouseBusyError) || Date.now() >= deadline || opts.signal?.aborted) throw e;
       const delay = Math.min(2000, 250 * 2 ** (attempt - 1), Math.max(0, deadline - Date.now()));

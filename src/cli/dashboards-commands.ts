@@ -6,7 +6,7 @@ import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { didYouMean, formatDiagnostic, hasErrors, ProjectError, UsageError, type Diagnostic } from '../errors.js';
 import { redact } from '../secrets.js';
 import { writeProjectFile } from '../project/artifacts.js';
-import { folderFlag, keepSnapshot, keptTarget, open, parseAt, projectFromSnapshot, selectGlobs } from './command-kit.js';
+import { folderFlag, keepSnapshot, keptTarget, open, parseAt, projectFromSnapshot, requireDatabase, selectGlobs } from './command-kit.js';
 import { err, out } from './output.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import type { CompileResult, ResolvedTarget } from '../compile/compile-project.js';
@@ -143,6 +143,7 @@ export async function runDashboardsValidate(o: Common & { warehouse?: boolean })
     return;
   }
   // after a build: the warehouse's own catalog is the truth
+  await requireDatabase(c, 'vigil dashboards validate --warehouse');
   const adapter = await open(c, 1);
   try {
     const models = new Set(ds.flatMap((d) => d.models));
@@ -556,6 +557,7 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
   const pngDir = o.png || o.pngDir !== undefined ? (o.pngDir !== undefined ? folderFlag('--png-dir', o.pngDir) : join(c.files.root, c.files.paths.target, 'screenshots')) : undefined;
   // (a VIGIL_CHROMIUM that is no browser is said before anything is queried)
   const chromium = pngDir === undefined ? undefined : (await import('../dashboards/screenshot.js')).findChromium();
+  await requireDatabase(c, 'vigil dashboards render');
   mkdirSync(dir, { recursive: true });
   const tiles = ds.reduce((n, d) => n + d.tabs.reduce((m, t) => m + t.tiles.length, 0), 0);
   // DuckDB opens the file (in its own threads) while the renderer and ECharts load

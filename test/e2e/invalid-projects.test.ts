@@ -3,7 +3,9 @@
  * file:line:col and message, exit with the documented code, and never print a stack trace.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { makeProject, removeDir, vigil } from '../helpers.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { COUNTS_ALERT, makeProject, removeDir, vigil } from '../helpers.js';
 
 const OK_MODEL = 'select 1 as id';
 const dirs: string[] = [];
@@ -667,6 +669,34 @@ const cases: Case[] = [
     expect: ["models/p.sql:2:3: error: config partition_by.granularity: applies to date, timestamp and datetime partitions only (as in dbt-bigquery); an int64 partition is cut by its range: remove it [E_CONFIG]"],
   },
 ];
+
+describe('commands that read what a build made, on a DuckDB target never built', () => {
+  it.each(['dashboards render --out site', 'dashboards validate --warehouse'])('vigil %s: exit 2 naming the missing file, and no empty database file made (was: created, every query "does not exist")', (line) => {
+    const args = line.split(' ');
+    const dir = makeProject({
+      'models/counts.sql': "select 'chat' as capability, 11 as n",
+      'alerts/a.yaml': COUNTS_ALERT,
+      'dashboards/d.json': DASHBOARD.replace('"model":"a"', '"model":"counts"').replace('"column":"id"', '"column":"n"'),
+    });
+    dirs.push(dir);
+    const r = vigil(dir, args);
+    expect(r.stderr).toContain('target dev has no database yet (.vigil/dev.duckdb does not exist): nothing was built there. Run vigil build first');
+    expect(r.code).toBe(2);
+    expect(existsSync(join(dir, '.vigil', 'dev.duckdb'))).toBe(false);
+    // once built, the same command runs
+    expect(vigil(dir, ['build']).code).toBe(0);
+    expect(vigil(dir, args).stderr).not.toContain('no database yet');
+  });
+
+  it('vigil alerts evaluate --dry-run evaluates on an empty database without making the file (a rule of no model runs; one reading a model says it is missing)', () => {
+    const dir = makeProject({ 'models/counts.sql': "select 'chat' as capability, 11 as n", 'alerts/a.yaml': `${COUNTS_ALERT}  - name: plain\n    severity: info\n    query: select 'x' as k, 20 as n\n    group_by: [k]\n    condition: { type: threshold, column: n, op: ">", value: 10 }\n    summary: plain\n` });
+    dirs.push(dir);
+    const r = vigil(dir, ['alerts', 'evaluate', '--dry-run']);
+    expect(r.stdout).toMatch(/plain +1 firing/);
+    expect(r.stdout).toMatch(/many +ERROR .*counts/);
+    expect(existsSync(join(dir, '.vigil', 'dev.duckdb'))).toBe(false);
+  });
+});
 
 describe('invalid projects', () => {
   it.each(cases)('$name', (c) => {
