@@ -475,6 +475,38 @@ describe('vigil retention on Postgres (apply_to: source: the database vigil sync
     expect((await client.query(LOG)).rows).toHaveLength(2);
   });
 
+  it('a partitioned table (ctids repeat across its partitions): each batch deletes at most batch_size rows, and apply at most the rows it counted (was: the row at each ctid went in every partition, a batch of 2 deleted 4)', async () => {
+    const s = uniqueSchema('ret_part');
+    await client.query(`create schema ${s}; create table ${s}.events (id bigint, created_at timestamptz not null, days integer, note text) partition by range (created_at);
+      create table ${s}.events_a partition of ${s}.events for values from ('2026-01-01') to ('2026-06-01');
+      create table ${s}.events_b partition of ${s}.events for values from ('2026-06-01') to ('2026-10-01');
+      create table ${s}.events_c partition of ${s}.events for values from ('2026-10-01') to ('2027-01-01');
+      insert into ${s}.events values (1, '2026-02-01', null, 'a'), (2, '2026-02-02', null, 'a'), (3, '2026-02-03', null, 'a'), (11, '2026-07-01', null, 'b'), (12, '2026-07-02', null, 'b'), (21, '2026-11-20', null, 'c'), (22, '2026-11-21', null, 'c')`);
+    const dir = makeProject(PROJECT('{ column: created_at, keep: 30d, batch_size: 2, apply_to: source }', '7d', `  app: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: ${s} }\n`, `    sync: { from: app, schema: ${s} }\n`));
+    dirs.push(dir);
+    const env = { DATABASE_URL: url };
+    const ids = async () => (await client.query(`select id::int from ${s}.events order by id`)).rows.map((r) => r.id);
+    expect(vigil(dir, ['retention', 'plan', '--at', AS_OF], env).code).toBe(0);
+    const a = vigil(dir, ['retention', 'apply'], env);
+    expect(a.code, a.stdout + a.stderr).toBe(0);
+    expect(a.stdout).toContain('raw.events: batch 1, 2 of 5 rows deleted');
+    expect(a.stdout).toContain('raw.events: batch 3, 5 of 5 rows deleted');
+    expect(await ids()).toEqual([21, 22]);
+
+    // rows matching the plan that came after apply counted (here: apply set out to delete 1 of 2,
+    // at the same ctid in two partitions): the one counted goes, the other is left and said
+    await client.query(`insert into ${s}.events values (4, '2026-02-04', null, 'a'), (13, '2026-07-03', null, 'b')`);
+    const db = await PostgresAdapter.open({ type: 'postgres', url, schema: s }, 1);
+    try {
+      const e: PlanEntry = { unique_id: 'source.p.raw.events', table: 'raw.events', target: 'app', apply_to: 'source', relation: { schema: s, identifier: 'events' }, column: 'created_at', column_type: 'timestamp with time zone', keep: '30d', override_days: null, minimum: '7d', batch_size: 50_000, as_of: '2026-12-01T00:00:00.000Z', cutoff: '2026-11-01T00:00:00.000Z', override_floor: null, rows: 1, oldest: null, newest: null, below_minimum: false, at: { file: 'models/sources.yml', line: 1 } };
+      const r = await applyEntry(db, e, 1, { runId: 'run-part', actor: 't', log: logRelation(s), out: () => {} });
+      expect(r).toEqual({ deleted: 1, stopped: false, appeared: 1 });
+      expect(await ids()).toHaveLength(3);
+    } finally {
+      await db.close();
+    }
+  });
+
   it("a sync never brings back what retention apply deleted from the warehouse copy: --mode full, a delta and --full-refresh skip the rows of its last apply, and say how many (was: --mode full copied all 3,000 again, nothing said)", async () => {
     const s = uniqueSchema('ret_sync');
     await client.query(`create schema ${s}; create table ${s}.events (id bigint primary key, created_at timestamptz not null, days integer, note text);

@@ -393,11 +393,20 @@ export class PostgresAdapter implements Adapter {
     }
   }
 
-  /** Retention: a batch of rows by `ctid` (a TID scan), and the log statement, in one transaction. */
+  /**
+   * Retention: a batch of rows by `ctid` (a TID scan), and the log statement, in one transaction.
+   * A row is its `(tableoid, ctid)`: a ctid is unique only within one table, and a partitioned
+   * table (or a parent with INHERITS children) reads its partitions' rows, whose ctids repeat —
+   * matching by ctid alone deleted the row at that ctid in every partition (a batch of 2 deleted
+   * 4, and rows that came while apply ran beyond the count it set out to delete).
+   */
   deleteBatch(rel: Relation, where: string, params: SqlParam[], limit: number, then: (deleted: number) => { sql: string; params: SqlParam[] }): Promise<number> {
     const r = this.dialect.relation(rel);
     return this.transaction(async (_c, run) => {
-      const n = await run(`delete from ${r} where ctid = any(array(select ctid from ${r} where ${where} limit ${Math.floor(limit)})) and ${where}`, params);
+      const n = await run(
+        `with batch as materialized (select tableoid as t, ctid as c from ${r} where ${where} limit ${Math.floor(limit)}) delete from ${r} where ctid = any(array(select c from batch)) and (tableoid, ctid) in (select t, c from batch) and ${where}`,
+        params,
+      );
       const log = then(n);
       await run(log.sql, log.params);
       return n;
