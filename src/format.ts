@@ -29,12 +29,40 @@ export function shellWord(text: string): string {
   return /^[\w/.:@+=%,-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
-/** Cut to `max` UTF-16 units, the last one an ellipsis; never splits a surrogate pair. */
+/** (made on first use: every command imports this module, and few cut a text) */
+let graphemes: Intl.Segmenter | undefined;
+
+/**
+ * Cut to `max` UTF-16 units, the last one an ellipsis; never inside a character as people see it
+ * (a grapheme cluster): a flag, an emoji sequence joined by ZWJ, a letter with its combining marks
+ * go whole or not at all (was: 🇫🇷 cut to 🇫, 👩‍💻 to 👩 and a dangling joiner). A single cluster
+ * longer than the cut (a letter under hundreds of marks) is cut where a code point ends.
+ */
 export function cutText(text: string, max: number): string {
   if (text.length <= max) return text;
   let cut = max - 1;
   const last = text.charCodeAt(cut - 1);
   if (last >= 0xd800 && last <= 0xdbff) cut--;
+  // the clusters around the cut: from an ASCII character before it (one always starts there, but
+  // a line feed after a carriage return), else from 256 units before; a boundary depends on what
+  // precedes it and on the code point after it only, so the text up to the cut's next one is enough
+  let from = Math.max(0, cut - 256);
+  let known = from === 0;
+  for (let i = cut; i > from; i--) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80 && c !== 0x0a) {
+      [from, known] = [i, true];
+      break;
+    }
+  }
+  let boundary = -1;
+  graphemes ??= new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+  for (const { index } of graphemes.segment(text.slice(from, cut + 2))) {
+    if (from + index > cut) break;
+    if (index > 0 || known) boundary = from + index;
+  }
+  // (none: one cluster longer than that, cut where a code point ends)
+  if (boundary > 0) cut = boundary;
   return `${text.slice(0, cut)}…`;
 }
 

@@ -470,21 +470,34 @@ export function advance(
   const iso = at.toISOString();
   const out: Transition[] = [];
   const mine = Object.values(instances).filter((i) => i.alert === rule.name);
+  const forN = typeof rule.for === 'number' ? Math.max(1, rule.for) : 1;
+  const forMs = typeof rule.for === 'string' ? durationMs(rule.for) : 0;
+  // the error and nodata instances wait for `for:` too, as Grafana's Error and No Data states honour
+  // the pending period (Normal -> Pending -> Error): one failed query does not page a rule that asked
+  // for three evaluations in a row; ended while pending, it is silent
   const special = (kind: 'error' | 'nodata', active: boolean, values: Record<string, Json>) => {
     const key = instanceKey(rule.name, {}, kind);
-    const cur = instances[key];
-    if (active && !cur) {
-      const inst: InstanceState = { key, alert: rule.name, kind, labels: { ...baseLabels(rule), vigil_state: kind }, status: 'firing', activeSince: iso, firedAt: iso, lastActiveAt: iso, consecutive: 1, values, notified: {} };
-      instances[key] = inst;
-      out.push({ instance: inst, from: 'inactive', to: 'firing' });
-    } else if (active && cur) {
+    let cur = instances[key];
+    if (active && (!cur || cur.status === 'resolved')) {
+      const from = cur ? ('resolved' as const) : ('inactive' as const);
+      cur = instances[key] = { key, alert: rule.name, kind, labels: { ...baseLabels(rule), vigil_state: kind }, status: 'pending', activeSince: iso, lastActiveAt: iso, consecutive: 0, values, notified: cur?.notified ?? {} };
+      out.push({ instance: cur, from, to: 'pending' });
+    }
+    if (active && cur) {
       cur.values = values;
       cur.lastActiveAt = iso;
       cur.consecutive++;
-      if (cur.status === 'resolved') {
-        Object.assign(cur, { status: 'firing', activeSince: iso, firedAt: iso, resolvedAt: undefined });
-        out.push({ instance: cur, from: 'resolved', to: 'firing' });
+      if (cur.status === 'pending' && cur.consecutive >= forN && at.getTime() - Date.parse(cur.activeSince) >= forMs) {
+        cur.status = 'firing';
+        cur.firedAt = iso;
+        // one transition per evaluation: inactive->pending becomes inactive->firing
+        const t = out.find((x) => x.instance === cur && x.to === 'pending');
+        if (t) t.to = 'firing';
+        else out.push({ instance: cur, from: 'pending', to: 'firing' });
       }
+    } else if (!active && cur && cur.status === 'pending') {
+      delete instances[key];
+      out.push({ instance: cur, from: 'pending', to: 'inactive' });
     } else if (!active && cur && cur.status === 'firing') {
       cur.status = 'resolved';
       cur.resolvedAt = iso;
@@ -501,8 +514,6 @@ export function advance(
   const nodataOn = outcome.noData && (rule.on_no_data ?? 'ok') === 'nodata';
   special('nodata', nodataOn, { message: 'the query returned no rows' });
 
-  const forN = typeof rule.for === 'number' ? Math.max(1, rule.for) : 1;
-  const forMs = typeof rule.for === 'string' ? durationMs(rule.for) : 0;
   // (outside its active hours the rule does not apply: what fired resolves, not held by keep_firing_for)
   const keepMs = rule.keep_firing_for && inActiveHours(ctx, at) ? durationMs(rule.keep_firing_for) : 0;
   const judged = new Map(outcome.judged.map((j) => [j.key, j]));
@@ -563,6 +574,15 @@ addPyTests(env);
 // `{{ delta_percent | signed }}`: +12.5 / -3 / 0, for deltas in messages
 // (a whole float, PyFloat, prints as Python does: +25.0)
 env.addFilter('signed', (v: unknown) => (typeof unbox(v) === 'number' && (unbox(v) as number) > 0 ? `+${v}` : String(v ?? '')));
+// Jinja's round and abs refuse a NULL (Python's TypeError), as its arithmetic does (py-values.ts
+// pyArith): nunjucks' gave 0, and a NULL ratio read "0" in a page
+for (const [name, why] of [['round', "type NoneType doesn't define __round__ method"], ['abs', "bad operand type for abs(): 'NoneType'"]] as const) {
+  const builtin = env.getFilter(name) as (v: unknown, ...args: unknown[]) => unknown;
+  env.addFilter(name, (v: unknown, ...args: unknown[]) => {
+    if (unbox(v) === null) throw new Error(why);
+    return builtin(v, ...args);
+  });
+}
 
 /**
  * A template compiled once per text (nunjucks' renderString compiles on every call: ~1 ms for

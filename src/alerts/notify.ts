@@ -391,7 +391,11 @@ export function pagerDutyEvent(it: Item, source: string, warn?: (message: string
   const { inst, rule } = it;
   const dedup_key = dedupKey(inst.key);
   if (it.action === 'resolve') return { event_action: 'resolve', dedup_key };
-  const summary = rule ? summaryOf(inst, rule) : inst.key;
+  const rendered = rule ? summaryOf(inst, rule) : inst.key;
+  // PagerDuty refuses a blank summary (400, "'payload.summary' is missing or blank"), and a refused
+  // trigger is never retried: a summary rendered empty (`{{ note }}` of a NULL) would lose the page
+  const summary = rendered.trim() ? rendered : `${inst.key}: its summary is empty`;
+  if (summary !== rendered) warn?.(`the summary of ${inst.key} rendered empty; PagerDuty refuses a blank summary, so its event says "${summary}"`);
   const details: Record<string, unknown> = { alert: inst.alert, state: inst.kind === 'row' ? 'firing' : inst.kind, labels: inst.labels, row: inst.values, first_fired_at: inst.firedAt, active_since: inst.activeSince };
   if (rule?.details) details.details = renderTemplate(rule.details, inst, rule);
   if (rule?.description) details.description = renderTemplate(rule.description, inst, rule);
@@ -481,7 +485,7 @@ export function slackAttachment(it: Item): Attachment {
   const buttons = links(inst, rule)
     .filter((l) => /^https?:\/\//.test(l.href) && l.href.length <= SLACK_URL_MAX)
     .slice(0, 5)
-    .map((l, i) => ({ type: 'button', text: { type: 'plain_text', text: l.text.slice(0, 75) }, url: l.href, ...(i === 0 && it.action === 'trigger' ? { style: 'primary' } : {}) }));
+    .map((l, i) => ({ type: 'button', text: { type: 'plain_text', text: cutText(l.text, 75) }, url: l.href, ...(i === 0 && it.action === 'trigger' ? { style: 'primary' } : {}) }));
   if (buttons.length) blocks.push({ type: 'actions', elements: buttons });
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `${it.action === 'resolve' ? `resolved ${inst.resolvedAt ?? ''}` : `since ${inst.activeSince}`} · dedup ${dedupKey(inst.key)}` }] });
   return { color: it.action === 'resolve' ? COLOR.resolved : sev === 'info' ? COLOR.info : COLOR.firing, blocks };
@@ -503,7 +507,8 @@ export function slackMessage(items: Item[], rc: ReceiverConfig, project = 'Vigil
   const header = rc.slack?.title ?? project;
   const msg: SlackMessage & { channel?: string } = {
     text: `${header} — ${title}: ${alertNames}`,
-    blocks: [{ type: 'header', text: { type: 'plain_text', text: `${header} — ${title}`.slice(0, SLACK_HEADER_MAX) } }],
+    // (a long title is cut, not the counts after it)
+    blocks: [{ type: 'header', text: { type: 'plain_text', text: `${cutText(header, Math.max(1, SLACK_HEADER_MAX - ` — ${title}`.length))} — ${title}` } }],
     attachments,
   };
   if (rc.slack?.channel) msg.channel = rc.slack.channel;

@@ -138,12 +138,16 @@ export function pyArith(op: string, a: unknown, b: unknown, strict = true): unkn
   if (op === 'neg') {
     const n = arithNumber(b);
     if (n !== undefined) return numberArith('-', 0, n, isFloat(b), strict);
-    if (strict) throw new Error(`bad operand type for unary -: '${pyType(b)}'`);
+    // (a NULL too, in alert templates: JavaScript's -null is 0, a value the row does not have)
+    if (strict || unbox(b) === null) throw new Error(`bad operand type for unary -: '${pyType(b)}'`);
     return -(unbox(b) as number);
   }
   const x = arithNumber(a);
   const y = arithNumber(b);
   if (x !== undefined && y !== undefined) return numberArith(op, x, y, isFloat(a) || isFloat(b), strict);
+  // a NULL operand is Python's TypeError in alert templates too: JavaScript's `null * 100` is 0,
+  // and a NULL error rate would read "0%" in a page
+  if (!strict && (unbox(a) === null || unbox(b) === null)) throw new Error(`unsupported operand type(s) for ${op}: '${pyType(a)}' and '${pyType(b)}'`);
   if (!strict) return jsArith(op, unbox(a), unbox(b));
   const sa = textOf(a);
   const sb = textOf(b);

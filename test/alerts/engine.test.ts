@@ -34,10 +34,12 @@ import {
 } from '../../src/alerts/engine.js';
 import { BigQuery, BigQueryDate, BigQueryTimestamp } from '@google-cloud/bigquery';
 import { AlertSchema, RoutesFileSchema, type AlertRule, type RoutesFile } from '../../src/alerts/schema.js';
+import { cutText } from '../../src/format.js';
 import { parseRoutes } from '../../src/alerts/load-alerts.js';
 import { routeAlert, parseMatcher, silenceMatches, silenceActive, silencedBy, inhibitedBy, type Silence } from '../../src/alerts/routing.js';
 import { blocksText, planNotifications, SLACK_FIELDS_TEXT_MAX, SLACK_MAX_ITEMS, SLACK_MESSAGE_TEXT_MAX, type OutboxEntry, type PlanInput } from '../../src/alerts/notify.js';
-import { PAGERDUTY_DETAILS_REMOVED, PAGERDUTY_MAX_EVENT_BYTES } from '../../src/alerts/delivery/pagerduty.js';
+import { PAGERDUTY_DETAILS_REMOVED, PAGERDUTY_MAX_EVENT_BYTES, pagerDutyBody } from '../../src/alerts/delivery/pagerduty.js';
+import { validatePagerDutyEvent } from '../support/fake-pagerduty.js';
 import { fileStore, lockLive, LockBusyError, removeMutexIf, type StateDoc } from '../../src/alerts/state.js';
 import type { PagerDutyEvent, SlackMessage } from '../../src/alerts/delivery/types.js';
 
@@ -907,7 +909,7 @@ describe('advance', () => {
     expect(s2[KEY].status).toBe('firing');
   });
 
-  it('an error raises a firing #error instance and leaves the firing (and pending) instances alone', () => {
+  it('an error raises an #error instance (after the rule\'s for:, as Grafana\'s Error state) and leaves the firing (and pending) instances alone', () => {
     const r = rule({ group_by: ['id'], for: 2 });
     const a = instanceKey('r', { id: 'a' });
     const b = instanceKey('r', { id: 'b' });
@@ -920,14 +922,16 @@ describe('advance', () => {
     const errKey = instanceKey('r', {}, 'error');
     expect(errKey).toBe('r{}#error');
     const t = advance({ rule: r }, state, { error: 'relation "x" does not exist' }, plus(T0, 2 * MIN));
-    expect(tr(t)).toEqual([`${errKey}:inactive->firing`]);
-    expect(state[errKey]).toMatchObject({ kind: 'error', status: 'firing', values: { error: 'relation "x" does not exist' } });
+    // (for: 2: pending first)
+    expect(tr(t)).toEqual([`${errKey}:inactive->pending`]);
+    expect(state[errKey]).toMatchObject({ kind: 'error', status: 'pending', values: { error: 'relation "x" does not exist' } });
     expect(state[errKey].labels).toEqual({ alertname: 'r', severity: 'error', vigil_state: 'error' });
     expect({ a: state[a], b: state[b] }).toEqual(before);
 
-    // a second error: still one instance, no new transition
-    expect(advance({ rule: r }, state, { error: 'again' }, plus(T0, 3 * MIN))).toEqual([]);
-    expect(state[errKey]).toMatchObject({ consecutive: 2, values: { error: 'again' } });
+    // a second error in a row: firing; a third: still one instance, no new transition
+    expect(tr(advance({ rule: r }, state, { error: 'again' }, plus(T0, 3 * MIN)))).toEqual([`${errKey}:pending->firing`]);
+    expect(advance({ rule: r }, state, { error: 'again' }, plus(T0, 3.5 * MIN))).toEqual([]);
+    expect(state[errKey]).toMatchObject({ status: 'firing', consecutive: 3, values: { error: 'again' } });
 
     // recovery resolves the error instance; a stays firing
     const rec = evaluate(r, state, [{ id: 'a' }], plus(T0, 4 * MIN));
@@ -935,6 +939,31 @@ describe('advance', () => {
     expect(tr(rec)).toContain(`${b}:pending->inactive`);
     expect(state[a].status).toBe('firing');
     expect(state[errKey].status).toBe('resolved');
+  });
+
+  it("for: holds the error and nodata instances as the rule's own, as Grafana's Error and No Data states honour the pending period (was: one failed query paged a rule with for: 3 at once)", () => {
+    const errKey = instanceKey('r', {}, 'error');
+    const nd = instanceKey('r', {}, 'nodata');
+    const r = rule({ for: 3, on_no_data: 'nodata' });
+    // one failed query, then it works: pending, then gone, never firing (nothing notified, no history)
+    expect(tr(advance({ rule: r }, state, { error: 'timeout' }, T0))).toEqual([`${errKey}:inactive->pending`]);
+    expect(tr(evaluate(r, state, [{ v: 1 }], plus(T0, MIN)))).toEqual([`${errKey}:pending->inactive`, `${KEY}:inactive->pending`]);
+    expect(state[errKey]).toBeUndefined();
+    // three in a row fire
+    expect(tr(advance({ rule: r }, state, { error: 'e1' }, plus(T0, 2 * MIN)))).toEqual([`${errKey}:inactive->pending`]);
+    expect(tr(advance({ rule: r }, state, { error: 'e2' }, plus(T0, 3 * MIN)))).toEqual([]);
+    expect(tr(advance({ rule: r }, state, { error: 'e3' }, plus(T0, 4 * MIN)))).toEqual([`${errKey}:pending->firing`]);
+    expect(state[errKey]).toMatchObject({ status: 'firing', firedAt: plus(T0, 4 * MIN).toISOString() });
+    // no rows: the same for the nodata instance; a duration too
+    const d = rule({ for: '10m', on_no_data: 'nodata' });
+    const s2: Record<string, InstanceState> = {};
+    expect(tr(evaluate(d, s2, [], T0))).toEqual([`${nd}:inactive->pending`]);
+    expect(tr(evaluate(d, s2, [], plus(T0, 5 * MIN)))).toEqual([]);
+    expect(tr(evaluate(d, s2, [], plus(T0, 10 * MIN)))).toEqual([`${nd}:pending->firing`]);
+    expect(tr(evaluate(d, s2, [{ v: 1 }], plus(T0, 11 * MIN)))).toEqual([`${nd}:firing->resolved`, `${KEY}:inactive->pending`]);
+    // for: 0 (the default): at once, as before
+    const s3: Record<string, InstanceState> = {};
+    expect(tr(advance({ rule: rule() }, s3, { error: 'x' }, T0))).toEqual([`${errKey}:inactive->firing`]);
   });
 
   it("on_no_data: nodata raises a #nodata instance when the query returns no rows; 'ok' (default) does not", () => {
@@ -1451,6 +1480,46 @@ describe('planNotifications', () => {
       const summary = (p.entries[0].body as PagerDutyEvent).payload!.summary;
       expect(summary).toBe(`${'x'.repeat(1022)}…`);
       expect(summary).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/); // no lone high surrogate
+    });
+
+    it("a summary rendered empty (a NULL column) still pages: PagerDuty refuses a blank summary, so the event names the instance, with a warning (was: sent blank, refused 400, never retried)", () => {
+      for (const tpl of ['{{ note }}', '  {{ note }}  ']) {
+        const r = rule({ name: 'crit', severity: 'critical', summary: tpl });
+        const i = firing({}, { capability: 'chat' });
+        i.values = { capability: 'chat', note: null };
+        const p = plan({ [i.key]: i }, T0, { rules: new Map([[r.name, r]]), routes: routes({ receiver: 'pd_main' }) });
+        const ev = p.entries[0].body as PagerDutyEvent;
+        expect(ev.payload!.summary).toBe('crit{capability="chat"}: its summary is empty');
+        expect(validatePagerDutyEvent(pagerDutyBody('R0UT1NGKEY0123456789abcdefABCDEF', ev))).toEqual([]);
+        expect(p.warnings).toEqual([`the summary of crit{capability="chat"} rendered empty; PagerDuty refuses a blank summary, so its event says "crit{capability="chat"}: its summary is empty"`]);
+      }
+    });
+
+    it('texts are cut where a character people see ends: a flag, a ZWJ emoji, a letter with its accent stay whole or go (was: 🇫🇷 cut to 🇫, a lone surrogate in the Slack header and buttons)', () => {
+      const lone = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+      // the flag's 4 units at 1020-1023, the family at 1021-1028, the accent at 1022: a cut at 1023 keeps none of them
+      expect(cutText(`${'x'.repeat(1020)}🇫🇷${'y'.repeat(9)}`, 1024)).toBe(`${'x'.repeat(1020)}…`);
+      expect(cutText(`${'x'.repeat(1018)}🇫🇷🇩🇪z`, 1024)).toBe(`${'x'.repeat(1018)}🇫🇷…`);
+      expect(cutText(`${'x'.repeat(1021)}👨‍👩‍👧${'y'.repeat(9)}`, 1024)).toBe(`${'x'.repeat(1021)}…`);
+      expect(cutText(`${'x'.repeat(1021)}e\u0301\u0301${'y'.repeat(9)}`, 1024)).toBe(`${'x'.repeat(1021)}…`);
+      // no ASCII near the cut (a long text in Japanese), one cluster longer than the window: a code point's end
+      expect(cutText('日本語'.repeat(500), 1024)).toBe(`${'日本語'.repeat(341)}…`);
+      expect(cutText(`a${'\u0301'.repeat(2000)}`, 1024)).toBe(`a${'\u0301'.repeat(1022)}…`);
+      const r = rule({ name: 'crit', severity: 'critical', summary: '{{ long }}', links: { [`open ${'🇫🇷'.repeat(30)}`]: 'https://bi.example.com/x' } });
+      const i = firing({}, { capability: 'emoji' });
+      i.values = { long: `${'x'.repeat(1020)}🇫🇷${'y'.repeat(50)}` };
+      const rf = routes({ receiver: 'pd_main', routes: [{ receiver: 'pd_main', continue: true }, { receiver: 'slack_ops' }] });
+      rf.receivers = rf.receivers.map((x) => (x.name === 'slack_ops' ? { ...x, slack: { ...x.slack!, title: `${'t'.repeat(149)}🚨 long title` } } : x));
+      const p = plan({ [i.key]: i }, T0, { rules: new Map([[r.name, r]]), routes: rf });
+      const pd = p.entries.find((e) => e.type === 'pagerduty')!.body as PagerDutyEvent;
+      expect(pd.payload!.summary).toBe(`${'x'.repeat(1020)}…`);
+      const slack = JSON.stringify(p.entries.find((e) => e.type === 'slack')!.body);
+      const msg = p.entries.find((e) => e.type === 'slack')!.body as SlackMessage & { blocks: Array<{ text: { text: string } }> };
+      // the header keeps its count (150 units), the title is cut (was: cut at 150 between the emoji's two halves, the count lost)
+      expect(msg.blocks[0].text.text).toBe(`${'t'.repeat(138)}… — 1 firing`);
+      const button = JSON.parse(slack).attachments[0].blocks.find((b: { type: string }) => b.type === 'actions').elements[0].text.text as string;
+      expect(button).toBe(`open ${'🇫🇷'.repeat(17)}…`);
+      for (const t of [pd.payload!.summary, msg.blocks[0].text.text, button]) expect(t).not.toMatch(lone);
     });
 
     it('maps each severity', () => {
@@ -2104,6 +2173,21 @@ describe('templates: a member a value has not, a number it cannot print, what te
     expect(renderTemplate(tpl, inst as never, r)).toBe(`${tpl} (template error: ${error})`);
     // what the evaluation warns with
     expect(templateError(tpl, inst as never, r)).toBe(error);
+  });
+  it("a NULL in arithmetic, round or abs is Jinja's TypeError, never a 0 the row does not have (was: a NULL ratio read '0' in the page)", () => {
+    const nul = { labels: { alertname: 'a', severity: 'warning', capability: 'chat' }, values: { capability: 'chat', n: 3, ratio: null }, alert: 'a' };
+    for (const [tpl, error] of [
+      ['{{ ratio * 100 }}%', "unsupported operand type(s) for *: 'NoneType' and 'int'"],
+      ['{{ n + ratio }}', "unsupported operand type(s) for +: 'int' and 'NoneType'"],
+      ['{{ -ratio }}', "bad operand type for unary -: 'NoneType'"],
+      ['{{ ratio | round(1) }}', "type NoneType doesn't define __round__ method"],
+      ['{{ ratio | abs }}', "bad operand type for abs(): 'NoneType'"],
+    ]) {
+      expect(renderTemplate(tpl, nul as never, r)).toBe(`${tpl} (template error: ${error})`);
+      expect(templateError(tpl, nul as never, r)).toBe(error);
+    }
+    // a number still renders as before; a NULL tested or replaced is fine
+    expect(renderTemplate('{{ (n * 100) | round(1) }} {{ -n | abs }} {{ (ratio or 0) | round }} {{ ratio if ratio is not none else "-" }}', nul as never, r)).toBe('300 3 0 -');
   });
   it('a member tested is fine, as in Jinja: is defined, default, or, and, not, a condition; a string\'s and a dict\'s methods; an index a value has', () => {
     const tpl = "{% if (labels | dictsort)[0].x is defined %}D{% endif %}{{ (labels | dictsort)[0].x | default('-') }}{{ (capability ~ '').x or 'o' }}{% if not [1][3] %}N{% endif %}{{ 'y' if (n + 1).z else 'n' }}{% if (n + 1).z and 1 %}A{% endif %}|{{ range(3)[1] }}{{ capability[0] }}{{ labels.items()[0][0] }}{{ (capability ~ '').upper() }}{{ [1, 2][-1] }}";
