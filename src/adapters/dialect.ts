@@ -295,16 +295,103 @@ export function relationStandard(rel: Relation): string {
     .join('.');
 }
 
+/** How a dialect writes what is not SQL code: string literals, quoted identifiers, comments. */
+export interface SqlLexis {
+  /** the characters that open a string literal (`'`; BigQuery `'` and `"`, tripled too) */
+  strings: string;
+  /** the character that quotes an identifier (`"`; BigQuery's backtick) */
+  identQuote: string;
+  /** a backslash escapes in every literal (BigQuery); else only in Postgres' E'...' */
+  backslash?: boolean;
+  /** `#` starts a comment (BigQuery) */
+  hashComments?: boolean;
+  /** `$tag$ ... $tag$` quotes a literal (Postgres; DuckDB reads it too) */
+  dollarQuotes?: boolean;
+}
+
+export const STANDARD_LEXIS: SqlLexis = { strings: "'", identQuote: '"', dollarQuotes: true };
+
 /**
- * `current_timestamp` / `now()` / `current_date` as DuckDB and Postgres spell them, bound to `at`.
+ * `sql` with `code` applied to each run of SQL code: the text outside string literals, quoted
+ * identifiers and comments, which are kept as written (a rewrite of keywords must not rewrite a
+ * literal that spells one: `'current_date'`).
+ */
+export function mapSqlCode(sql: string, code: (text: string) => string, lex: SqlLexis): string {
+  let out = '';
+  let from = 0;
+  let i = 0;
+  const skip = (end: number) => {
+    out += code(sql.slice(from, i)) + sql.slice(i, end);
+    from = i = end;
+  };
+  while (i < sql.length) {
+    const c = sql[i];
+    const next = sql[i + 1];
+    if ((c === '-' && next === '-') || (c === '#' && lex.hashComments)) {
+      const nl = sql.indexOf('\n', i);
+      skip(nl < 0 ? sql.length : nl);
+    } else if (c === '/' && next === '*') {
+      const end = sql.indexOf('*/', i + 2);
+      skip(end < 0 ? sql.length : end + 2);
+    } else if (c === lex.identQuote) {
+      let j = i + 1;
+      while (j < sql.length && (sql[j] !== c || sql[j + 1] === c)) j += sql[j] === c ? 2 : 1;
+      skip(Math.min(sql.length, j + 1));
+    } else if (lex.strings.includes(c)) {
+      const triple = sql.startsWith(c.repeat(3), i);
+      const close = triple ? c.repeat(3) : c;
+      const backslash = lex.backslash || (/[eE]/.test(sql[i - 1] ?? '') && !/\w/.test(sql[i - 2] ?? ''));
+      let j = i + close.length;
+      while (j < sql.length) {
+        if (backslash && sql[j] === '\\') j += 2;
+        else if (sql.startsWith(close, j)) {
+          // (a doubled quote is one quote in the literal, in the standard spelling)
+          if (!triple && !lex.backslash && sql[j + 1] === c) j += 2;
+          else break;
+        } else j++;
+      }
+      skip(Math.min(sql.length, j + close.length));
+    } else if (c === '$' && lex.dollarQuotes && /[A-Za-z_$]/.test(next ?? '') && !/[\w$]/.test(sql[i - 1] ?? '')) {
+      const tag = /^\$[A-Za-z_]?\w*\$/.exec(sql.slice(i))?.[0];
+      if (!tag) {
+        i++;
+        continue;
+      }
+      const end = sql.indexOf(tag, i + tag.length);
+      skip(end < 0 ? sql.length : end + tag.length);
+    } else i++;
+  }
+  return out + code(sql.slice(from));
+}
+
+/**
+ * The clock of DuckDB and Postgres, bound to `at` (alert queries, dashboard tiles, offline tests:
+ * `--at`'s moment, never the wall clock): `current_timestamp` (and `(n)`), `now()`,
+ * `transaction_timestamp()`, `statement_timestamp()`, DuckDB's `get_current_timestamp()`;
+ * `localtimestamp` (`(n)`), DuckDB's `current_localtimestamp()`; `current_date` (`()`), DuckDB's
+ * `today()`; `current_time`, `localtime`, DuckDB's `get_current_time()`. Only in code: a literal or
+ * a quoted name that spells one is kept. (`clock_timestamp()` is the wall clock on purpose.)
  * `sessionDate`: current_date is the day of `at` in the session's TimeZone (Postgres, whose url
  * may set one), not its UTC day (DuckDB's sessions are UTC).
  */
+const PRECISION = String.raw`(?:\s*\(\s*(\d*)\s*\))?`;
+const clock = (body: string) => new RegExp(String.raw`(?<![\w.$])(?:${body})(?![\w(])`, 'gi');
+const STANDARD_CLOCK = {
+  timestamptz: clock(String.raw`current_timestamp${PRECISION}|(?:now|transaction_timestamp|statement_timestamp|get_current_timestamp)\s*\(\s*\)`),
+  timestamp: clock(String.raw`localtimestamp${PRECISION}|current_localtimestamp\s*\(\s*\)`),
+  date: clock(String.raw`current_date(?:\s*\(\s*\))?|today\s*\(\s*\)`),
+  timetz: clock(String.raw`current_time${PRECISION}|get_current_time\s*\(\s*\)`),
+  time: clock(String.raw`localtime${PRECISION}`),
+};
+
 export function bindEvalTimeStandard(sql: string, at: Date, sessionDate = false): string {
   const iso = at.toISOString();
-  return sql
-    .replace(/\b(current_timestamp|now\s*\(\s*\))(?![\w(])/gi, `cast('${iso}' as timestamptz)`)
-    .replace(/\bcurrent_date(?![\w(])/gi, sessionDate ? `cast(cast('${iso}' as timestamptz) as date)` : `cast('${iso.slice(0, 10)}' as date)`);
+  const ts = `cast('${iso}' as timestamptz)`;
+  // (a time of day by way of the session's timestamp: DuckDB casts no timestamptz to time)
+  const typed = (type: string) => (_m: string, n: string | undefined) => (type === 'timestamptz' && !n ? ts : `cast(${type === 'time' ? `cast(${ts} as timestamp)` : ts} as ${type}${n ? `(${n})` : ''})`);
+  const day = sessionDate ? `cast(${ts} as date)` : `cast('${iso.slice(0, 10)}' as date)`;
+  const c = STANDARD_CLOCK;
+  return mapSqlCode(sql, (code) => code.replace(c.timestamptz, typed('timestamptz')).replace(c.timestamp, typed('timestamp')).replace(c.date, day).replace(c.timetz, typed('timetz')).replace(c.time, typed('time')), STANDARD_LEXIS);
 }
 
 /** A SQL literal in the standard spelling (strings in single quotes, doubled). */

@@ -84,6 +84,16 @@ describe('the TimeZone of a Postgres target', () => {
     expect(await day(await open('-c TimeZone=Asia/Tokyo'))).toBe('2026-03-11');
   });
 
+  it("every spelling of Postgres' clock is --at's moment, in the session's zone where it has one (was: current_timestamp(0), localtimestamp, statement_timestamp(), current_time read the wall clock); literals kept", async () => {
+    const at = new Date('2026-03-10T18:00:05.678Z');
+    const sql = `select to_char(current_timestamp(0) at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS') as a, to_char(statement_timestamp() at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS') as b,
+      to_char(localtimestamp, 'YYYY-MM-DD HH24:MI:SS.MS') as c, to_char(localtimestamp(1), 'YYYY-MM-DD HH24:MI:SS.MS') as d, localtime::text as e, current_time(0)::text as f,
+      transaction_timestamp() = now() as g, to_char(current_date, 'YYYY-MM-DD') as h, 'now() current_date' || $q$ localtime $q$ || E'\\'current_time' as lit`;
+    const row = async (a: PostgresAdapter) => (await a.query<Record<string, unknown>>(postgresDialect.bindEvalTime(sql, at)))[0];
+    expect(await row(await open())).toEqual({ a: '2026-03-10 18:00:06.000', b: '2026-03-10 18:00:05.678', c: '2026-03-10 18:00:05.678', d: '2026-03-10 18:00:05.700', e: '18:00:05.678', f: '18:00:06+00', g: true, h: '2026-03-10', lit: "now() current_date localtime 'current_time" });
+    expect(await row(await open('-c TimeZone=Asia/Tokyo'))).toEqual({ a: '2026-03-10 18:00:06.000', b: '2026-03-10 18:00:05.678', c: '2026-03-11 03:00:05.678', d: '2026-03-11 03:00:05.700', e: '03:00:05.678', f: '03:00:06+09', g: true, h: '2026-03-11', lit: "now() current_date localtime 'current_time" });
+  });
+
   it("retention's per-row cutoff of a date column is its UTC day in any session (R12: the url's zone made it the next day there)", async () => {
     const { retentionPredicate } = await import('../../src/retention/retention.js');
     const e = { column: 'd', column_type: 'date', override_days: 'keep_days', cutoff: '2026-01-01T00:00:00.000Z', override_floor: '2026-03-20T00:00:00.000Z', as_of: '2026-03-10T18:00:00.000Z' };

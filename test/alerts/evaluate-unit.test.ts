@@ -65,6 +65,37 @@ describe('bindEvalTime', () => {
     );
     expect(bigQueryDialect.bindEvalTime('select CURRENT_DATE(), CURRENT_TIMESTAMP()', at)).toBe("select DATE '2026-03-10', TIMESTAMP '2026-03-10T18:00:00.000Z'");
   });
+
+  it("DuckDB: every spelling of its clock is --at's moment when run (was: current_date(), today(), localtimestamp, get_current_timestamp() read the wall clock), and a literal, a quoted name or a comment that spells one is kept (was: 'current_date' rewritten into a syntax error)", async () => {
+    const at = new Date('2020-01-02T03:04:05.678Z');
+    const sql = `select cast(current_date() as varchar) as a, cast(today() as varchar) as b, cast(current_timestamp as varchar) as c, cast(localtimestamp as varchar) as d,
+      cast(get_current_timestamp() as varchar) as e, cast(now() as varchar) as f, cast(current_date as varchar) as g, cast(transaction_timestamp() as varchar) as h,
+      cast(current_localtimestamp() as varchar) as i, cast(localtime as varchar) as j, cast(get_current_time() as varchar) as k, cast(current_time as varchar) as l,
+      'current_date now() ''today()''' as lit, "current_date" as quoted -- current_timestamp
+      from (select 1 as "current_date") /* localtimestamp */`;
+    const duck = await DuckDbAdapter.open({ type: 'duckdb', path: ':memory:', schema: 'main' }, '/tmp', 1);
+    try {
+      const [row] = await duck.query<Record<string, unknown>>(duckDbDialect.bindEvalTime(sql, at));
+      expect(row).toEqual({
+        a: '2020-01-02', b: '2020-01-02', g: '2020-01-02',
+        c: '2020-01-02 03:04:05.678+00', e: '2020-01-02 03:04:05.678+00', f: '2020-01-02 03:04:05.678+00', h: '2020-01-02 03:04:05.678+00',
+        d: '2020-01-02 03:04:05.678', i: '2020-01-02 03:04:05.678',
+        j: '03:04:05.678', k: '03:04:05.678+00', l: '03:04:05.678+00',
+        lit: "current_date now() 'today()'", quoted: 1,
+      });
+    } finally {
+      await duck.close();
+    }
+    expect(duckDbDialect.bindEvalTime("select $$current_date$$, E'it\\'s current_date', x.now_ok, t.current_date from t -- now()", at)).toBe("select $$current_date$$, E'it\\'s current_date', x.now_ok, t.current_date from t -- now()");
+  });
+
+  it("BigQuery: CURRENT_* with or without parentheses and with a time zone (was: only CURRENT_DATE() and CURRENT_TIMESTAMP() bound; bare CURRENT_DATE read the wall clock); literals and comments kept", () => {
+    const at = new Date('2026-03-10T18:00:00Z');
+    const ts = "TIMESTAMP '2026-03-10T18:00:00.000Z'";
+    expect(bigQueryDialect.bindEvalTime("select CURRENT_DATE, current_timestamp, CURRENT_DATE('Asia/Tokyo'), CURRENT_DATETIME(), CURRENT_TIME( \"America/Los_Angeles\" ), 'CURRENT_DATE', \"\"\"it's CURRENT_DATE()\"\"\", `current_date` # CURRENT_DATE\nfrom t", at)).toBe(
+      `select DATE '2026-03-10', ${ts}, DATE(${ts}, 'Asia/Tokyo'), DATETIME(${ts}), TIME(${ts}, "America/Los_Angeles" ), 'CURRENT_DATE', \"\"\"it's CURRENT_DATE()\"\"\", \`current_date\` # CURRENT_DATE\nfrom t`,
+    );
+  });
 });
 
 describe('a scheduled evaluation at its slot', () => {

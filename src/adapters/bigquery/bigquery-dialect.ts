@@ -9,8 +9,19 @@
  * its median with `vigil_internal.median(ARRAY<FLOAT64>)`, a SQL UDF the adapter creates
  * (PERCENTILE_CONT cannot take a window frame).
  */
-import { checkDatePart, checkFraction, jsonNumberSql, type CanonicalType, type DatePart, type Dialect, type NumberSpelling, type Relation } from '../dialect.js';
+import { checkDatePart, checkFraction, jsonNumberSql, mapSqlCode, type CanonicalType, type DatePart, type Dialect, type NumberSpelling, type Relation, type SqlLexis } from '../dialect.js';
+
 import { partitionField } from '../adapter.js';
+
+/** BigQuery's literals: '...' and "..." (tripled too) with backslash escapes; `names`; # comments. */
+const BQ_LEXIS: SqlLexis = { strings: `'"`, identQuote: '`', backslash: true, hashComments: true };
+const BQ_CLOCK = {
+  timestamp: /(?<![\w.])CURRENT_TIMESTAMP(?:\s*\(\s*\))?(?![\w(])/gi,
+  /** without a zone: UTC's */
+  bare: /(?<![\w.])CURRENT_(DATE|DATETIME|TIME)(?:\s*\(\s*\))?(?![\w(])/gi,
+  /** with a zone argument (a literal, after this code): the argument and its ')' follow as written */
+  zoned: /(?<![\w.])CURRENT_(DATE|DATETIME|TIME)\s*\(\s*(?!\))/gi,
+};
 
 const TYPES: Record<CanonicalType, string> = { string: 'STRING', int: 'INT64', float: 'FLOAT64', bool: 'BOOL', timestamp: 'TIMESTAMP', date: 'DATE', json: 'JSON' };
 
@@ -141,9 +152,20 @@ export const bigQueryDialect: Dialect = {
   jsonParam: () => 'PARSE_JSON(?)',
   jsonTextArray: (expr) => `JSON_VALUE_ARRAY(${expr})`,
   cross_join_unnest: (expr, name) => `CROSS JOIN UNNEST(${expr}) AS ${quote(name)}`,
+  // CURRENT_TIMESTAMP, CURRENT_DATE, CURRENT_DATETIME and CURRENT_TIME, with or without their
+  // parentheses (BigQuery takes both) and with a time zone argument, kept as written: the
+  // evaluation time's day, datetime or time in that zone (only in code: a literal is kept)
   bindEvalTime(sql, at) {
-    const iso = at.toISOString();
-    return sql.replace(/\bCURRENT_TIMESTAMP\s*\(\s*\)/gi, `TIMESTAMP '${iso}'`).replace(/\bCURRENT_DATE\s*\(\s*\)/gi, `DATE '${iso.slice(0, 10)}'`);
+    const ts = `TIMESTAMP '${at.toISOString()}'`;
+    return mapSqlCode(
+      sql,
+      (code) =>
+        code
+          .replace(BQ_CLOCK.timestamp, ts)
+          .replace(BQ_CLOCK.bare, (_m, fn: string) => (fn.toUpperCase() === 'DATE' ? `DATE '${at.toISOString().slice(0, 10)}'` : `${fn.toUpperCase()}(${ts})`))
+          .replace(BQ_CLOCK.zoned, (_m, fn: string) => `${fn.toUpperCase()}(${ts}, `),
+      BQ_LEXIS,
+    );
   },
   // BigQuery will not compare a TIMESTAMP column with a DATE
   dateBound: (expr, columnType) => (/timestamp/i.test(columnType ?? '') ? `TIMESTAMP(${expr})` : expr),
