@@ -1,7 +1,7 @@
 /**
  * dbt's documentation blocks: `{% docs name %} ... {% enddocs %}` in any `.md` file under the
  * models, seeds or snapshots folders, and `{{ doc('name') }}` in a description (of a model, seed,
- * snapshot, source, source table or column) replaced by the block's text. A block's own text is
+ * snapshot, source, source table, column or unit test) replaced by the block's text. A block's own text is
  * rendered as a description is: `{% raw %}` kept as text, any other template an error at its
  * line of the .md file (dbt renders it; shown as written it would be wrong). A block named
  * `__overview__` is the docs site's front page. An unknown name, a block defined twice or left
@@ -155,6 +155,8 @@ export function resolveDocCalls(manifest: Manifest, blocks: Map<string, DocBlock
   const resolve = (desc: string | undefined, file: string | undefined): string | undefined =>
     desc && renderText(desc, { doc: (whole, name) => docCall(whole, name, file), other: (tag) => leftOver(tag, file) });
   for (const n of Object.values(manifest.nodes)) {
+    // (a unit test's description is rendered as dbt renders it and shown on its page: never as written)
+    if (n.resource_type === 'unit_test') n.description = resolve(n.description, n.file);
     if (n.resource_type !== 'model' && n.resource_type !== 'seed' && n.resource_type !== 'snapshot') continue;
     const file = ('properties_file' in n ? n.properties_file : undefined) ?? n.file;
     n.description = resolve(n.description, file);

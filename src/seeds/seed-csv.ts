@@ -104,6 +104,29 @@ function finiteFloat(v: string): boolean {
   return Number.isFinite(x) && (x !== 0 || !/[1-9]/.test(v.replace(/[eE].*$/, '')));
 }
 
+/**
+ * A number a double shows as written: its shortest form, what DuckDB, Postgres and BigQuery
+ * print, is the same number. Up to 15 significant digits always (a double keeps 15); more only
+ * when they come back (`0.30000000000000004`): `1.234567890123456789` would load as
+ * 1.2345678901234568, and `9007199254740993` as 9007199254740992.
+ */
+function doubleHolds(v: string): boolean {
+  const m = /^[-+]?(\d*)\.?(\d*)(?:[eE]([-+]?\d+))?$/.exec(v);
+  if (!m) return false;
+  const significant = (m[1] + m[2]).replace(/^0+/, '').replace(/0+$/, '').length;
+  return significant <= 15 || decimalKey(v) === decimalKey(String(Number(v)));
+}
+
+/** A decimal number as `digits e exponent`, without leading or trailing zeros: one text per number. */
+function decimalKey(v: string): string {
+  const m = /^([-+]?)(\d*)\.?(\d*)(?:[eE]([-+]?\d+))?$/.exec(v)!;
+  const all = m[2] + m[3];
+  const digits = all.replace(/^0+/, '').replace(/0+$/, '');
+  if (!digits) return '0';
+  const trailing = all.length - all.replace(/0+$/, '').length;
+  return `${m[1] === '-' ? '-' : ''}${digits}e${(m[4] ? +m[4] : 0) - m[3].length + trailing}`;
+}
+
 function validDate(y: string, m: string, d: string): boolean {
   return validDay(+y, +m, +d);
 }
@@ -497,10 +520,13 @@ export function classify(v: string): { fits: number; odd: number } {
     let digits = 0;
     while (i < n && v.charCodeAt(i) >= 48 && v.charCodeAt(i) <= 57) i++, digits++;
     if (i === n && digits > 0) {
-      // an integer (a float too) in the int64 range; beyond it neither (a double would drop digits)
-      return inInt64(v, digits) ? { fits: 3, odd: c0 === 43 ? 3 : 0 } : { fits: 0, odd: 0 };
+      // an integer in the int64 range; beyond it not (a double would drop digits); a float too
+      // when a double holds it as written (a column of it and 1.5 is text, not rounded)
+      if (!inInt64(v, digits)) return { fits: 0, odd: 0 };
+      const fits = doubleHolds(v) ? 3 : 1;
+      return { fits, odd: c0 === 43 ? fits : 0 };
     }
-    if (i < n && v.charCodeAt(i) !== 45 && FLOAT.test(v)) return finiteFloat(v) ? { fits: 2, odd: CANONICAL.float!.test(v) ? 0 : 2 } : { fits: 0, odd: 0 };
+    if (i < n && v.charCodeAt(i) !== 45 && FLOAT.test(v)) return finiteFloat(v) && doubleHolds(v) ? { fits: 2, odd: CANONICAL.float!.test(v) ? 0 : 2 } : { fits: 0, odd: 0 };
     if (!dateLike(v)) return { fits: 0, odd: 0 };
     let fits = 0;
     let odd = 0;
@@ -532,12 +558,12 @@ export function classifyBytes(b: Buffer, start: number, end: number): number {
     const first = i;
     while (i < end && b[i] >= 48 && b[i] <= 57) i++;
     const digits = i - first;
-    if (i === end) return digits === 0 || digits > 18 ? -1 : 3;
-    if (b[i] === 46 && digits > 0 && digits <= 18) {
+    // (more than 15 digits: classify() decides whether a double holds them)
+    if (i === end) return digits === 0 || digits > 15 ? -1 : 3;
+    if (b[i] === 46 && digits > 0 && digits <= 15) {
       let k = i + 1;
       while (k < end && b[k] >= 48 && b[k] <= 57) k++;
-      // at most 18 + 299 digits: within a double's range at either end (longer: classify() decides)
-      return k === end && k > i + 1 && k - i <= 300 ? 2 : -1;
+      return k === end && k > i + 1 && digits + (k - i - 1) <= 15 ? 2 : -1;
     }
     if (c0 === 45 || digits !== 4 || b[i] !== 45 || (n !== 10 && n !== 19)) return -1;
     const s = start;

@@ -58,6 +58,23 @@ describe('docs blocks', () => {
     expect(r.stderr.match(/app_dbb/g)).toHaveLength(1);
   });
 
+  it("a unit test's description: doc() replaced; an unknown name or another template an error at its line", () => {
+    const ut = (desc: string) =>
+      `unit_tests:\n  - name: ut_orders\n    model: orders\n    description: "${desc}"\n    given: []\n    expect:\n      rows:\n        - { id: 1, amount: 2 }\n`;
+    const ok = project({ 'models/docs.md': '{% docs order_checks %}\nChecks the **order** math.\n{% enddocs %}\n', 'models/ut.yml': ut("{{ doc('order_checks') }}") });
+    const r = vigil(ok, ['compile']);
+    expect(r.code, r.stderr).toBe(0);
+    const m = JSON.parse(readFileSync(join(ok, 'target/manifest.json'), 'utf8'));
+    // (was: '{{ doc(\'order_checks\') }}' as written, on the site too)
+    expect(m.nodes['unit_test.fixture.ut_orders'].description).toBe('Checks the **order** math.');
+    const bad = project({ 'models/docs.md': '{% docs order_checks %}\nChecks.\n{% enddocs %}\n', 'models/ut.yml': ut("{{ doc('order_check') }} {{ var('x') }}") });
+    const b = vigil(bad, ['compile']);
+    // (was: exit 0, both shown as written)
+    expect(b.code).toBe(2);
+    expect(b.stderr).toContain("models/ut.yml:4:22: error: doc('order_check') not found — did you mean 'order_checks'? [E_DOC]");
+    expect(b.stderr).toContain("models/ut.yml:4:44: error: description has {{ var('x') }}, which nothing renders: it would show as written [E_DOC]");
+  });
+
   it('any other template in a description is an error at its line (did you mean doc()); {% raw %} keeps braces as text', () => {
     const dir = project({
       'models/docs.md': '{% docs x %}\nX.\n{% enddocs %}\n',

@@ -519,7 +519,8 @@ describe('classifyBytes (the byte fast path) agrees with classify', () => {
     const edge = ['0', '-0', '007', '-', '+5', '1.', '.5', '-1.5', '1.5e3', '1e5', '123456789012345678', '1234567890123456789', '2020-02-29', '2021-02-29', '2020-13-01', '2020-00-10', '2020-01-32', '0000-01-01',
       '2020-01-01 23:59:59', '2020-01-01 24:00:00', '2020-01-01 10:60:00', '2020-01-01T10:00:00', '2020-01-01 10:00', '2020-01-01 10:00:00Z', '2020-01-01 10:00:00.5', '2020-1-01', '-2020-01-01',
       'true', 'FALSE', 'tRuE', 'truth', 'T', 'yes', '12:30', '1,5', '', ' 1', '1 ', '١٢', 'é', '2020/01/01',
-      '2020-01-01 10:00:59', '2020-01-01 10:00:60', '2024-12-31 23:59:60', '2020-01-01 10:00:99', '0001-01-01', '0000-01-01 10:00:00', '123456789012345678.5', '1e400', '-1e400', '1e-400'];
+      '2020-01-01 10:00:59', '2020-01-01 10:00:60', '2024-12-31 23:59:60', '2020-01-01 10:00:99', '0001-01-01', '0000-01-01 10:00:00', '123456789012345678.5', '1e400', '-1e400', '1e-400',
+      '1234567890123456', '9007199254740993', '0.30000000000000004', '1.234567890123456789', '123456789012345.6', '12345678901234.56', '-123456789012345'];
     let x = 7;
     const rnd = (n: number) => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) % n);
     const alphabet = '0123456789-.:T eE+tfrualsZ';
@@ -575,6 +576,21 @@ describe('parseSeed', () => {
     // column_types bigint takes the whole range, and refuses beyond it at its line
     expect(types('id\n1234567890123456789\n9223372036854775807\n-9223372036854775808\n', { column_types: { id: 'bigint' } })).toEqual(['id:int']);
     expect(types('id\n1\n9223372036854775808\n', { column_types: { id: 'bigint' } })).toEqual([expect.objectContaining({ line: 3, column: 1, message: "column 'id' is int (column_types) but this row has '9223372036854775808'", hint: expect.stringMatching(/^beyond the bigint range/) })]);
+  });
+  it('a number a double would not show as written makes its column text, never a rounded float (was: 1.234567890123456789 loaded as 1.2345678901234567, 9007199254740993 beside 1.5 as 9007199254740992)', () => {
+    const types = (csv: string) => {
+      const r = parseSeed(csv);
+      if (Array.isArray(r)) throw new Error(JSON.stringify(r));
+      return r.columns.map((c) => `${c.name}:${c.type}`);
+    };
+    // more digits than a double keeps: text (exact), as an integer beyond bigint is
+    expect(types('a,b,c\n1.234567890123456789,9007199254740993,0.1000000000000000055511151231257827\n2,1.5,1\n')).toEqual(['a:string', 'b:string', 'c:string']);
+    // an integer that is not a double is still a bigint without a float beside it
+    expect(types('b\n9007199254740993\n2\n')).toEqual(['b:int']);
+    // 15 significant digits or fewer, or more that a double prints back as written: float
+    expect(types('a,b,c,d,e\n123456789012345.6,0.30000000000000004,1.10000000000000000000,-1.7976931348623157e308,000000000000000001.5\n1,2,3,4,5\n')).toEqual(['a:float', 'b:float', 'c:float', 'd:float', 'e:float']);
+    expect(types('a\n12345678901234567.89\n1.5\n')).toEqual(['a:string']);
+    expect(types('a\n-12345678901234567890123456789e-20\n')).toEqual(['a:string']);
   });
   it('an impossible date is not a date; a column with no values is a string', () => {
     const r = parseSeed('d,e\n2021-02-29,\n');
