@@ -342,8 +342,8 @@ export async function runDashboardsPublish(o: Common & { metabase: string; metab
     const dialect = ds[0].dialect;
     const w = engineWarning(db, dialect, c.target.name, projectTargets(c).targets);
     if (w) err(w);
-    const publisher = new MetabasePublisher(client, url, (m) => err(m));
     const plans = metabasePlans(ds, { metabaseDatabase: db.id, collection: o.collection });
+    const publisher = new MetabasePublisher(client, url, (m) => err(m), plans[0].project);
     const col = await publisher.collection(plans[0].collection);
     out(`Publishing ${ds.length} dashboard${ds.length === 1 ? '' : 's'} to ${url}: database '${db.name}' (#${db.id}), collection '${plans[0].collection.name}' (#${col.id}${col.created ? ', created' : ''})`);
     for (const plan of plans) {
@@ -356,7 +356,7 @@ export async function runDashboardsPublish(o: Common & { metabase: string; metab
     // renamed): left as it was, never updated again — said, not deleted (Metabase's own users may use it)
     const strays = publisher.strays(plans, o.select?.length ? new Set(plans.map((p) => p.key)) : undefined);
     if (strays.length) {
-      const shown = strays.slice(0, 10).map((x) => `${x.model} #${x.id} (vigil:${x.key})`).join(', ');
+      const shown = strays.slice(0, 10).map((x) => `${x.model} #${x.id} ${x.marker}`).join(', ');
       err(`warning: collection '${plans[0].collection.name}' holds ${strays.length} item${strays.length === 1 ? '' : 's'} Vigil published before that no ${o.select?.length ? 'selected ' : ''}dashboard publishes now (a tile or dashboard removed, or its id or name changed): ${shown}${strays.length > 10 ? `, and ${strays.length - 10} more` : ''}; ${strays.length === 1 ? 'it is' : 'they are'} left as ${strays.length === 1 ? 'it is' : 'they are'} and no longer updated: archive ${strays.length === 1 ? 'it' : 'them'} in Metabase`);
     }
   } catch (e) {

@@ -1420,11 +1420,17 @@ function visualizationSettings(t: CompiledTile): Record<string, unknown> {
   return vs;
 }
 
-/** The line in a card's or dashboard's description that `publish` finds it again by: `(vigil:<dashboard>/<tile>)`, `(vigil:<dashboard>)`. */
-export const METABASE_MARKER = /\(vigil:([A-Za-z_][A-Za-z0-9_]*(?:\/[A-Za-z_][A-Za-z0-9_]*)?)\)/;
+/**
+ * The line in a card's or dashboard's description that `publish` finds it again by:
+ * `(vigil:<project>:<dashboard>/<tile>)`, `(vigil:<project>:<dashboard>)` — the project's name
+ * (an identifier) first: two projects publishing into one collection (--collection) each find
+ * their own, where an `overview` of one overwrote the other's. Group 1 is the project (absent in
+ * the markers of Vigil before 2026-12: `(vigil:<dashboard>/<tile>)`), group 2 the key.
+ */
+export const METABASE_MARKER = /\(vigil:(?:([A-Za-z_][A-Za-z0-9_]*):)?([A-Za-z_][A-Za-z0-9_]*(?:\/[A-Za-z_][A-Za-z0-9_]*)?)\)/;
 
-function markedDescription(description: string | undefined, key: string, file: string): string {
-  const mark = `Managed by vigil (vigil:${key}): edit ${file}, not this copy.`;
+function markedDescription(description: string | undefined, key: string, file: string, project: string): string {
+  const mark = `Managed by vigil (vigil:${project}:${key}): edit ${file}, not this copy.`;
   return description ? `${description}\n\n${mark}` : mark;
 }
 
@@ -1452,6 +1458,8 @@ export interface MetabaseDashcard {
 /** Everything `publish` sends for one dashboard, and what `export --format metabase` writes. */
 export interface MetabasePlan {
   key: string;
+  /** The Vigil project's name: its markers say it. */
+  project: string;
   /** The dashboard's file (dashboards/ops.json), for messages. */
   file: string;
   database: number;
@@ -1571,7 +1579,7 @@ export function metabasePlan(d: CompiledDashboard, opts: ExportOptions, kindOf: 
         tab: tab.name,
         body: {
           name: t.tile.title,
-          description: markedDescription(t.tile.description, key, d.file),
+          description: markedDescription(t.tile.description, key, d.file, d.project),
           display: trend ? 'smartscalar' : METABASE_DISPLAY[t.tile.type],
           type: 'question',
           dataset_query: { type: 'native', database: opts.metabaseDatabase, native: { query: trend ?? box?.sql ?? query.sql, 'template-tags': tags } },
@@ -1603,11 +1611,12 @@ export function metabasePlan(d: CompiledDashboard, opts: ExportOptions, kindOf: 
   const collection = opts.collection ?? d.project;
   return {
     key: dash.name,
+    project: d.project,
     file: d.file,
     database: opts.metabaseDatabase,
     collection: { name: collection, description: `Dashboards of the Vigil project ${d.project}, published by vigil dashboards publish.` },
     cards,
-    dashboard: { name: dash.title, description: markedDescription(dash.description, dash.name, d.file), parameters },
+    dashboard: { name: dash.title, description: markedDescription(dash.description, dash.name, d.file, d.project), parameters },
     tabs: withTabs ? d.tabs.map((t, i) => ({ id: -(i + 1), name: t.title })) : [],
     dashcards,
   };

@@ -247,17 +247,27 @@ async function saying<T>(about: string, run: () => Promise<T>): Promise<T> {
  * key, another tile's card was overwritten with this one's and a new card created on every run.
  */
 const MARKERS = new RegExp(METABASE_MARKER.source, 'g');
-const markerOf = (description: unknown): string | undefined => (typeof description === 'string' ? [...description.matchAll(MARKERS)].at(-1)?.[1] : undefined);
+const markerOf = (description: unknown): { project?: string; key: string } | undefined => {
+  const m = typeof description === 'string' ? [...description.matchAll(MARKERS)].at(-1) : undefined;
+  return m ? { project: m[1], key: m[2] } : undefined;
+};
 
 export class MetabasePublisher {
   private collectionId?: number;
-  /** marker -> { model, id } of the collection's items */
-  private items = new Map<string, { model: string; id: number }>();
+  /** `model:key` -> the collection's item of this project (marker: as its description writes it) */
+  private items = new Map<string, { model: string; id: number; marker?: string }>();
 
+  /**
+   * `project`: the Vigil project published (its markers say it). An item another project's marker
+   * names is not this one's (not updated, no stray); one with a marker of Vigil before 2026-12,
+   * which named no project, is taken as this project's when it has none of that key (the publish
+   * then writes this project's marker into it).
+   */
   constructor(
     private readonly client: MetabaseClient,
     private readonly base: string,
     private readonly warn: (message: string) => void,
+    private readonly project: string,
   ) {}
 
   /** The top-level collection of this name (not archived, not personal), created if missing. */
@@ -281,13 +291,18 @@ export class MetabasePublisher {
   private async loadItems(): Promise<void> {
     const list = listOf(await this.client.call<Json>('GET', `/api/collection/${this.collectionId}/items?models=card&models=dashboard`), `GET /api/collection/${this.collectionId}/items`);
     this.items.clear();
+    const ours = this.project;
+    const unnamed: Array<[string, { model: string; id: number; marker: string }]> = [];
     for (const it of [...list].sort((a, b) => a.id - b.id)) {
-      const key = markerOf(it.description);
-      if (!key || (it.model !== 'card' && it.model !== 'dashboard')) continue;
-      const k = `${it.model}:${key}`;
-      if (this.items.has(k)) this.warn(`warning: ${it.model} #${it.id} in the collection also says (vigil:${key}); using #${this.items.get(k)!.id}`);
-      else this.items.set(k, { model: it.model, id: it.id });
+      const marker = markerOf(it.description);
+      if (!marker || (it.model !== 'card' && it.model !== 'dashboard')) continue;
+      const k = `${it.model}:${marker.key}`;
+      if (marker.project === undefined) unnamed.push([k, { model: it.model, id: it.id, marker: `(vigil:${marker.key})` }]);
+      else if (marker.project !== ours) continue;
+      else if (this.items.has(k)) this.warn(`warning: ${it.model} #${it.id} in the collection also says (vigil:${ours}:${marker.key}); using #${this.items.get(k)!.id}`);
+      else this.items.set(k, { model: it.model, id: it.id, marker: `(vigil:${ours}:${marker.key})` });
     }
+    for (const [k, it] of unnamed) if (!this.items.has(k)) this.items.set(k, it);
   }
 
   /**
@@ -295,14 +310,14 @@ export class MetabasePublisher {
    * removed or renamed by id, dashboards removed or renamed (`name:`). `scope`: the dashboard keys
    * to look under (their cards), or every marker when undefined (the whole project published).
    */
-  strays(plans: MetabasePlan[], scope?: Set<string>): Array<{ model: string; id: number; key: string }> {
+  strays(plans: MetabasePlan[], scope?: Set<string>): Array<{ model: string; id: number; key: string; marker: string }> {
     const now = new Set(plans.flatMap((p) => [`dashboard:${p.key}`, ...p.cards.map((c) => `card:${c.key}`)]));
-    const out: Array<{ model: string; id: number; key: string }> = [];
+    const out: Array<{ model: string; id: number; key: string; marker: string }> = [];
     for (const [k, it] of this.items) {
       if (now.has(k)) continue;
       const key = k.slice(it.model.length + 1);
       if (scope && !(it.model === 'card' && scope.has(key.slice(0, key.indexOf('/'))))) continue;
-      out.push({ model: it.model, id: it.id, key });
+      out.push({ model: it.model, id: it.id, key, marker: it.marker ?? `(vigil:${this.project}:${key})` });
     }
     return out.sort((a, b) => a.id - b.id);
   }

@@ -1203,7 +1203,7 @@ describe('Metabase: cards, tabs, dashcards, parameters', () => {
       expect(c.name).toBe(t.tile.title);
       expect(c.dataset_query).toMatchObject({ type: 'native', database: 7, native: { query: expect.any(String), 'template-tags': expect.any(Object) } });
       // found again by publish: the marker line in its description
-      expect(c.description).toContain(`(vigil:fixture_dash/${t.tile.id})`);
+      expect(c.description).toContain(`(vigil:fixture:fixture_dash/${t.tile.id})`);
       expect(Object.keys(c).sort()).toEqual(['dataset_query', 'description', 'display', 'key', 'name', 'tab', 'type', 'visualization_settings']);
     }
     expect(METABASE_DISPLAY).toMatchObject({ kpi: 'scalar', line: 'line', area: 'area', bar: 'bar', donut: 'pie', scatter: 'scatter', table: 'table', gauge: 'gauge' });

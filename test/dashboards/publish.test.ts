@@ -306,7 +306,7 @@ describe('MetabaseClient and helpers (in process)', () => {
         res.writeHead(200, { 'Content-Type': 'application/json' });
         res.end(res.req.method === 'POST' ? '{"name":"ai_audit"}' : '[]');
       };
-      const publisher = new MetabasePublisher(client, `http://127.0.0.1:${port}`, () => {});
+      const publisher = new MetabasePublisher(client, `http://127.0.0.1:${port}`, () => {}, 'ai_audit');
       const err = await publisher.collection({ name: 'ai_audit', description: null } as never).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(MetabaseError);
       expect((err as Error).message).toBe('POST /api/collection: the answer has no id: {"name":"ai_audit"}');
@@ -315,6 +315,51 @@ describe('MetabaseClient and helpers (in process)', () => {
       await new Promise<void>((r) => other.close(() => r()));
     }
   });
+  it("two projects with a dashboard of the same name published into one --collection: each keeps its own cards and dashboard (was: the second overwrote the first's, and each run of one rewrote the other's); a card of Vigil's older marker is taken over, not doubled", async () => {
+    const fresh = await startFakeMetabase({ apiKey: API_KEY });
+    const projectOf = (name: string) =>
+      makeProject({
+        'project.yaml': `name: ${name}\ndefault_target: dev\ntargets:\n  dev:\n    type: duckdb\n    path: .vigil/dev.duckdb\n    schema: analytics\n`,
+        'models/daily.sql': readFileSync(join(dir, 'models/daily.sql'), 'utf8'),
+        'models/daily.yml': readFileSync(join(dir, 'models/daily.yml'), 'utf8'),
+        'dashboards/ops.json': JSON.stringify({ ...DASHBOARD, title: `Ops of ${name}` }, null, 2),
+      });
+    const a = projectOf('team_a');
+    const b = projectOf('team_b');
+    const run = async (d: string) => {
+      const r = await vigilAsync(d, ['dashboards', 'publish', '--metabase', fresh.url, '--metabase-database', '2', '--collection', 'Shared'], { METABASE_API_KEY: API_KEY });
+      outputs.push(r);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      return r;
+    };
+    try {
+      await run(a);
+      const r = await run(b);
+      expect(r.stdout).toMatch(/ops: 3 cards \(3 created, 0 updated, 0 unchanged\), dashboard #\d+ created/);
+      expect(r.stderr).not.toContain('warning');
+      expect(fresh.state.cards).toHaveLength(6);
+      expect(fresh.state.dashboards.map((x) => x.name).sort()).toEqual(['Ops of team_a', 'Ops of team_b']);
+      expect(fresh.state.cards.filter((c) => c.description.includes('(vigil:team_b:ops/')).length).toBe(3);
+      // each again: nothing sent but GETs
+      const from = fresh.log.length;
+      expect((await run(a)).stdout).toMatch(/3 unchanged\), dashboard #\d+ unchanged/);
+      expect((await run(b)).stdout).toMatch(/3 unchanged\), dashboard #\d+ unchanged/);
+      expect(fresh.log.slice(from).filter((x) => x.method !== 'GET')).toEqual([]);
+      // a card and a dashboard published by a Vigil before the project was in the marker: taken over
+      const c = projectOf('team_c');
+      const old = fresh.state.cards.find((x) => x.description.includes('(vigil:team_a:ops/total)'))!;
+      for (const x of [...fresh.state.cards, ...fresh.state.dashboards]) if (x.description.includes('(vigil:team_a:')) x.description = x.description.replace('(vigil:team_a:', '(vigil:');
+      const r2 = await run(c);
+      expect(r2.stdout).toMatch(/ops: 3 cards \(0 created, 3 updated, 0 unchanged\), dashboard #\d+ updated/);
+      expect(old.description).toContain('(vigil:team_c:ops/total)');
+      expect(fresh.state.cards).toHaveLength(6);
+    } finally {
+      await fresh.close();
+      removeDir(a);
+      removeDir(b);
+    }
+  });
+
   it('a tile or a dashboard renamed since the last publish: what was published under the old name is named in a warning, left in Metabase (was: a second dashboard of the same title beside the old one, without a word)', async () => {
     const fresh = await startFakeMetabase({ apiKey: API_KEY });
     const two = makeProject({
@@ -338,13 +383,13 @@ describe('MetabaseClient and helpers (in process)', () => {
       writeFileSync(join(two, 'dashboards/ops.json'), JSON.stringify(renamed, null, 2));
       const oldCard = fresh.state.cards.find((c) => c.name === 'By capability')!.id;
       const r1 = await run(['-s', 'ops']);
-      expect(r1.stderr).toContain(`warning: collection 'ops_project' holds 1 item Vigil published before that no selected dashboard publishes now (a tile or dashboard removed, or its id or name changed): card #${oldCard} (vigil:ops/tbl); it is left as it is and no longer updated: archive it in Metabase`);
+      expect(r1.stderr).toContain(`warning: collection 'ops_project' holds 1 item Vigil published before that no selected dashboard publishes now (a tile or dashboard removed, or its id or name changed): card #${oldCard} (vigil:ops_project:ops/tbl); it is left as it is and no longer updated: archive it in Metabase`);
       // the dashboard renamed: the old dashboard and all its cards are named
       writeFileSync(join(two, 'dashboards/ops.json'), JSON.stringify({ ...renamed, name: 'ops2' }, null, 2));
       const r2 = await run();
-      expect(r2.stderr).toMatch(new RegExp(`holds 5 items Vigil published before that no dashboard publishes now .*: .*dashboard #${first} \\(vigil:ops\\)`));
-      expect(r2.stderr).toContain('(vigil:ops/tbl)');
-      expect(r2.stderr).toContain('(vigil:ops/by_capability)');
+      expect(r2.stderr).toMatch(new RegExp(`holds 5 items Vigil published before that no dashboard publishes now .*: .*dashboard #${first} \\(vigil:ops_project:ops\\)`));
+      expect(r2.stderr).toContain('(vigil:ops_project:ops/tbl)');
+      expect(r2.stderr).toContain('(vigil:ops_project:ops/by_capability)');
       expect(fresh.state.dashboards).toHaveLength(2);
       // nothing archived or deleted by Vigil
       expect(fresh.log.filter((x) => x.method === 'DELETE')).toEqual([]);
