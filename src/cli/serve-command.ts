@@ -156,6 +156,21 @@ function missedNote(n: number): string {
 }
 
 export async function runServe(o: Common & { listen?: string; runNow?: boolean; deliveryTimeout?: string }): Promise<void> {
+  // a signal while serve still starts (compiling the project, reading the warehouse, which may
+  // wait for a busy DuckDB file): nothing runs and no lease is held yet, so it stops at once, as
+  // documented (exit 0). Handled from the first line (was: from the listen on, so a signal while
+  // the project compiled — seconds, for a large one — killed the process, exit 143)
+  let startingServer: Server | undefined;
+  const startSignal = (sig: string) => {
+    err(`${sig} while starting: stopped (no job had started)`);
+    startingServer?.close();
+    process.exit(0);
+  };
+  // SIGHUP (a terminal closed, a `kill -HUP` meant as a reload) stops serve as SIGTERM does: it
+  // has nothing to reload (schedules: is read at start), and was killed outright by it, mid-job,
+  // its lease left held
+  const onStart = new Map(STOP_SIGNALS.map((sig) => [sig, () => startSignal(sig)]));
+  for (const [sig, f] of onStart) process.on(sig, f);
   const files = loadProject(o.projectDir);
   const { config, diagnostics } = serveConfig(files, o.listen);
   if (!config) throw new ProjectError(diagnostics);
@@ -300,18 +315,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
   const port = typeof addr === 'object' && addr ? addr.port : config.listen.port;
   const shown = config.listen.host.includes(':') ? `[${config.listen.host}]:${port}` : `${config.listen.host}:${port}`;
 
-  // a signal while serve still starts (reading the warehouse may wait for a busy DuckDB file):
-  // nothing runs and no lease is held yet, so it stops at once, as documented (exit 0)
-  const startSignal = (sig: string) => {
-    err(`${sig} while starting: stopped (no job had started)`);
-    server.close();
-    process.exit(0);
-  };
-  // SIGHUP (a terminal closed, a `kill -HUP` meant as a reload) stops serve as SIGTERM does: it
-  // has nothing to reload (schedules: is read at start), and was killed outright by it, mid-job,
-  // its lease left held
-  const onStart = new Map(STOP_SIGNALS.map((sig) => [sig, () => startSignal(sig)]));
-  for (const [sig, f] of onStart) process.on(sig, f);
+  startingServer = server;
 
   // a stray rejection in a job must not end the process that runs all the others
   const onRejection = (e: unknown) => logErr(`internal error (serve keeps running): ${redact(e instanceof Error ? (e.stack ?? e.message) : String(e))}`);

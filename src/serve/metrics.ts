@@ -73,8 +73,8 @@ export class ServeMetrics {
       },
     });
     this.runStatus = new Gauge({ name: 'vigil_run_status', help: "Per job: 1 when its last run succeeded, 0 when it failed (seed 000's run_status).", labelNames: ['job'], registers: r });
-    this.jobRuns = new Counter({ name: 'vigil_job_runs_total', help: 'Job runs of this process by result (success, error, abandoned: stopped by SIGTERM at a safe point, skipped: another serve had it or ran that slot).', labelNames: ['job', 'result'], registers: r });
-    this.lastSuccess = new Gauge({ name: 'vigil_job_last_success_timestamp_seconds', help: 'Per job: when its last successful run of this process finished (Unix time).', labelNames: ['job'], registers: r });
+    this.jobRuns = new Counter({ name: 'vigil_job_runs_total', help: 'Job runs of this process by result (success, error, abandoned: stopped by SIGTERM at a safe point, or deferred while another job held a stream it syncs; skipped: another serve had it or ran that slot).', labelNames: ['job', 'result'], registers: r });
+    this.lastSuccess = new Gauge({ name: 'vigil_job_last_success_timestamp_seconds', help: 'Per job: when its last successful run finished (Unix time), whichever serve ran it, as the warehouse recorded it (so a restart does not blank it).', labelNames: ['job'], registers: r });
     this.modelBuild = new Histogram({ name: 'vigil_model_build_duration_seconds', help: 'Duration of each model, seed and snapshot built by jobs of this process.', labelNames: ['model', 'status'], buckets: BUCKETS, registers: r });
     this.alertsFiring = new Gauge({ name: 'vigil_alerts_firing', help: 'Per alert rule: instances firing after its last evaluation.', labelNames: ['alert'], registers: r });
     this.notifications = new Counter({ name: 'vigil_notifications_total', help: 'Notifications handled by the alert evaluations of this process, by result. sent, rejected, uncertain: as a delivery of this process ended. pending: once per notification an evaluation of this process queued (or found a dead run sending) and could not deliver; not again at each retry, and not one another process left pending.', labelNames: ['result'], registers: r });

@@ -59,6 +59,17 @@ describe('vigil_notifications_total', () => {
     unsettled: (x.unsettled ?? []).map(([id, status]) => ({ id, status })),
   });
 
+  it("says in its HELP what vigil_job_last_success_timestamp_seconds and vigil_job_runs_total hold, as operations.md does (was: 'of this process' for a time taken from the warehouse, whichever serve ran the job; abandoned without deferred runs)", async () => {
+    const m = new ServeMetrics(() => [], () => undefined);
+    m.lastSuccess.set({ job: 'j' }, 1);
+    m.jobRuns.inc({ job: 'j', result: 'abandoned' });
+    const text = await m.text();
+    const help = (name: string) => text.split('\n').find((l) => l.startsWith(`# HELP ${name} `)) ?? '';
+    expect(help('vigil_job_last_success_timestamp_seconds')).not.toMatch(/of this process/);
+    expect(help('vigil_job_last_success_timestamp_seconds')).toMatch(/whichever serve ran it/);
+    expect(help('vigil_job_runs_total')).toMatch(/abandoned: [^;)]*deferred/);
+  });
+
   it("counts a notification this process's evaluations left pending once, for the process's life: not at each retry, not one another process left pending, not again after it went uncertain and was put back", async () => {
     const m = new ServeMetrics(() => [], () => undefined);
     // run 1: n1 is queued and cannot be delivered; run 2 retries it

@@ -242,6 +242,23 @@ describe('vigil serve on the command line', () => {
     }
   });
 
+  it('SIGTERM while serve still compiles the project at start (seconds, for a large one): stops at once, exit 0, saying so (was: killed, exit 143)', async () => {
+    // a model slow to render (and rendered at every start: invocation_id keeps it out of the render cache)
+    const dir = project('schedules:\n  b: { command: build, cron: "0 * * * *" }\n', { 'models/one.sql': "select '{{ invocation_id }}' as x {% for i in range(1500000) %}{% endfor %}\n" });
+    const child = spawn(process.execPath, [VIGIL, 'serve', '--listen', '127.0.0.1:0'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    child.stdout!.on('data', (b) => (log += b));
+    child.stderr!.on('data', (b) => (log += b));
+    const exited = new Promise<number | string | null>((r) => child.on('exit', (code, sig) => r(code ?? sig)));
+    // (the modules loaded, the project still rendering)
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(log).not.toMatch(/listening/);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(log).toMatch(/SIGTERM while starting: stopped \(no job had started\)/);
+    expect(log).not.toMatch(/listening/);
+  }, 120_000);
+
   it('a port in use: exit 2 naming the address', async () => {
     const blocker = createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
