@@ -395,7 +395,8 @@ export function atCompiledLine(message: string, executed: number, compiled: numb
 /** The column a `partition_by` config partitions on: a bare name, `{ field }`, or the column inside an expression. */
 export function partitionField(p: unknown): string | undefined {
   if (!p) return undefined;
-  if (typeof p === 'string') return /^[A-Za-z_][A-Za-z0-9_]*$/.test(p) ? p : /\(([A-Za-z_][A-Za-z0-9_]*)/.exec(p)?.[1];
+  // (quoted or not, spaced as BigQuery's DDL takes it: `day`, date( created_at ), timestamp_trunc(`ts`, day))
+  if (typeof p === 'string') return /^[A-Za-z_][A-Za-z0-9_]*$/.test(p) ? p : (/^\s*`([A-Za-z_][A-Za-z0-9_]*)`\s*$/.exec(p) ?? /\(\s*`?([A-Za-z_][A-Za-z0-9_]*)/.exec(p))?.[1];
   return (p as { field?: string }).field;
 }
 

@@ -758,6 +758,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     const tableOnly = ['partition_by', 'cluster_by', 'require_partition_filter', 'partition_expiration_days'].filter((k) => cfg[k] !== undefined && cfg[k] !== false && at(k).file !== PROJECT_FILE);
     if (d.config.materialized === 'view' || d.config.materialized === 'ephemeral') {
       for (const k of tableOnly) ds.push(diag('E_CONFIG', `model '${d.name}' is ${d.config.materialized === 'view' ? 'a view' : 'ephemeral'}: ${k} applies to tables only (it would be ignored)`, at(k), 'materialize it as a table or incremental, or remove the key'));
+      // an ephemeral model builds nothing to label (BigQuery labels its tables and views)
+      if (d.config.materialized === 'ephemeral' && cfg.labels !== undefined && at('labels').file !== PROJECT_FILE) ds.push(diag('E_CONFIG', `model '${d.name}' is ephemeral (inlined where it is used, never built): labels applies to tables and views only (it would be ignored)`, at('labels'), 'materialize it as a view or table, or remove the key'));
     } else {
       for (const k of tableOnly.filter((x) => x === 'require_partition_filter' || x === 'partition_expiration_days')) {
         if (!partitionField(d.config.partition_by)) ds.push(diag('E_CONFIG', `model '${d.name}': ${k} applies to a partitioned table; set partition_by`, at(k), "partition_by={'field': 'day', 'data_type': 'date'}"));

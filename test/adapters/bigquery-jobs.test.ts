@@ -301,6 +301,24 @@ describe('BigQuery statements run once', () => {
     for (const m of retries) expect(m).toMatch(/^BigQuery load job vigil_\w+: 503; the job is RUNNING, looking again in 0\.0[124] s$/);
   });
 
+  it('a load into a dataset in a single region, the target without a location, whose upload answer was lost: the job is looked up in its dataset\'s location and waited for, never loaded a second time (was: jobs.get without a location said 404, and the file was loaded again beside the running job)', { timeout: T }, async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'vigil-bq-load-')), 'rows.csv');
+    dirs.push(dirname(file));
+    writeFileSync(file, '1\n2\n3\n');
+    fake.addDataset(P, 'tokyo', { location: 'asia-northeast1' });
+    fake.onLoad({ table: 'tokyo.regional_append', loseAnswer: 503, runningPolls: 3, times: 1 });
+    const bq = await BigQueryAdapter.open({ ...cfg, location: undefined }, 2, await fakeBigQueryClient(fake, { projectId: P }));
+    bq.retry = { ...bq.retry, initialDelayMs: 10, maxDelayMs: 40, pollPatienceMs: 1_000 };
+    const retries: string[] = [];
+    bq.onRetry = (m) => retries.push(m);
+    await expect(bq.loadCsv({ database: P, schema: 'tokyo', identifier: 'regional_append' }, [{ name: 'n', type: 'INT64' }], file, 'WRITE_APPEND')).resolves.toBe(3);
+    const uploads = since().filter((q) => q.path.startsWith('/upload/') && q.body?.configuration?.load?.destinationTable?.tableId === 'regional_append');
+    expect(uploads).toHaveLength(1);
+    for (const m of retries) expect(m).toMatch(/^BigQuery load job vigil_\w+: 503; the job is RUNNING, looking again in 0\.0[124] s$/);
+    // jobs.get asked where the job is
+    expect(since().filter((q) => q.method === 'GET' && /\/jobs\/vigil_/.test(q.path)).map((q) => q.query.location)).toEqual(expect.arrayContaining(['asia-northeast1']));
+  });
+
   it('dry runs are unaffected: no job runs, a 503 is retried by the client, errors are as before', { timeout: T }, async () => {
     fake.onQuery(/FROM dry_table/, { totalBytesProcessed: 2 ** 30 });
     fake.onQuery(/FROM dry_table/, { error: { httpStatus: 503, reason: 'backendError', message: 'Backend error' }, times: 1 });

@@ -11,6 +11,7 @@ import type { ModelNode, TestNode } from '../../src/compile/manifest.js';
 import { loadProject } from '../../src/project/load-project.js';
 import { BASIC_PROJECT_YAML, makeProject, projectFiles, removeDir, vigil } from '../helpers.js';
 import { duckDbDialect } from '../../src/adapters/duckdb/duckdb-dialect.js';
+import { partitionField } from '../../src/adapters/adapter.js';
 
 const SOURCES = `sources:
   - name: raw
@@ -518,7 +519,17 @@ describe('compileProject', () => {
       "error 2: model 'm' is a view: cluster_by applies to tables only (it would be ignored)",
       "error 2: model 'm' is a view: require_partition_filter applies to tables only (it would be ignored)",
     ]);
+    // an ephemeral model builds nothing to label (was: accepted and ignored)
+    expect(one("{{ config(materialized='ephemeral',\n labels={'layer': 'staging'}) }}\nselect 1 as a")).toEqual(["error 2: model 'm' is ephemeral (inlined where it is used, never built): labels applies to tables and views only (it would be ignored)"]);
+    expect(one("{{ config(materialized='view', labels={'layer': 'staging'}) }}\nselect 1 as a")).toEqual([]);
     expect(one("{{ config(materialized='table',\n partition_expiration_days=3) }}\nselect 1 as a")).toEqual(["error 2: model 'm': partition_expiration_days applies to a partitioned table; set partition_by"]);
+    // partition_by as BigQuery's DDL takes it, spaced or quoted, is a partitioning (was: "applies to a
+    // partitioned table; set partition_by", and its merge and Vigil's own reads lacked the partition filter)
+    for (const pb of ["'date( created_at )'", "'timestamp_trunc(`created_at`, day)'", "'`d`'"]) {
+      expect(one(`{{ config(materialized='table', partition_by=${pb},\n require_partition_filter=true, partition_expiration_days=30) }}\nselect current_timestamp as created_at, current_date as d`), pb).toEqual([]);
+    }
+    expect(partitionField('date( created_at )')).toBe('created_at');
+    expect(partitionField('`d`')).toBe('d');
     expect(one("{{ config(materialized='table', partition_by='d', partition_expiration_days=-3) }}\nselect current_date as d")[0]).toMatch(/partition_expiration_days is a number of days above 0/);
     // an integer-range partition has no time to expire by (BigQuery: time-unit and ingestion-time partitioning only; was: accepted)
     const intRange = "{'field': 'id', 'data_type': 'int64', 'range': {'start': 0, 'end': 1000, 'interval': 10}}";

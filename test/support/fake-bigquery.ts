@@ -519,6 +519,18 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
   const datasets = new Map<string, any>(); // `${p}:${d}`
   const tables = new Map<string, any>(); // `${p}:${d}.${t}`
   const jobs = new Map<string, StoredJob>(); // `${p}:${jobId}`
+  /**
+   * A job as jobs.get, jobs.getQueryResults and jobs.cancel find it: in the `location` asked, and
+   * without one only in the US or EU multi-region (BigQuery: "You must specify the location ... if
+   * the job's location is in a single region"): a job in asia-northeast1 asked without a location
+   * is 404 `notFound`, as if there were none.
+   */
+  const locatedJob = (key: string, location: unknown): StoredJob | undefined => {
+    const job = jobs.get(key);
+    const at = String(job?.resource?.jobReference?.location ?? 'US').toUpperCase();
+    if (!job || (location === undefined ? !['US', 'EU'].includes(at) : String(location).toUpperCase() !== at)) return undefined;
+    return job;
+  };
 
   function takeAnswer(sql: string, params: unknown[] = [], dryRun = false): FakeQueryAnswer {
     for (let i = rules.length - 1; i >= 0; i--) {
@@ -1024,7 +1036,7 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
       }
       // jobs.get
       case 'GET jobs/*': {
-        const job = jobs.get(`${p}:${rest[1]}`);
+        const job = locatedJob(`${p}:${rest[1]}`, query.location);
         if (!job) return fail(res, 404, 'notFound', `Not found: Job ${p}:${query.location ?? 'US'}.${rest[1]}`);
         if (job.runningPolls) {
           job.runningPolls--;
@@ -1040,13 +1052,13 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
       }
       // jobs.cancel
       case 'POST jobs/*/cancel': {
-        const job = jobs.get(`${p}:${rest[1]}`);
+        const job = locatedJob(`${p}:${rest[1]}`, query.location);
         if (!job) return fail(res, 404, 'notFound', `Not found: Job ${p}:${query.location ?? 'US'}.${rest[1]}`);
         return send(res, 200, { kind: 'bigquery#jobCancelResponse', job: job.resource });
       }
       // jobs.getQueryResults
       case 'GET queries/*': {
-        const job = jobs.get(`${p}:${rest[1]}`);
+        const job = locatedJob(`${p}:${rest[1]}`, query.location);
         if (!job) return fail(res, 404, 'notFound', `Not found: Job ${p}:${query.location ?? 'US'}.${rest[1]}`);
         job.resultsPolls = (job.resultsPolls ?? 0) + 1;
         if (job.runningPolls && job.failRunningPolls?.at.includes(job.resultsPolls)) return failWith(res, job.failRunningPolls.with);

@@ -395,13 +395,18 @@ export class BigQueryAdapter implements Adapter {
     return this.retry.pollPatienceMs ?? Math.max(300_000, this.cfg.timeout_ms ?? 0);
   }
 
-  /** jobs.get: the job's resource (also kept as job.metadata), `missing` on 404, undefined when it could not be asked. */
+  /**
+   * jobs.get: the job's resource (also kept as job.metadata), `missing` on 404, undefined when it
+   * could not be asked. Asked without a location, BigQuery finds only jobs in the US and EU
+   * multi-regions (a job in a single region, e.g. asia-northeast1, is 404): a 404 then proves
+   * nothing, and is undefined too.
+   */
   private async lookup(job: Job): Promise<JobResource | 'missing' | undefined> {
     try {
       const [m] = await job.getMetadata();
       return m as JobResource;
     } catch (e) {
-      return (e as ApiErrorLike).code === 404 ? 'missing' : undefined;
+      return (e as ApiErrorLike).code === 404 && job.location ? 'missing' : undefined;
     }
   }
 
@@ -634,7 +639,8 @@ export class BigQueryAdapter implements Adapter {
         } catch (e) {
           // (a DONE job's failure carries no HTTP status)
           if ((typeof (e as ApiErrorLike)?.code !== 'number' && RETRYABLE.has(reasonOf(e))) || !transient(e)) return { failed: e };
-          return this.settleLoad(jobId, e);
+          // a load job runs where its destination dataset is: without a target location, asked there
+          return this.settleLoad(jobId, e, this.cfg.location ?? (await this.datasetLocation(rel)));
         }
       },
       (failed) => {
@@ -653,8 +659,8 @@ export class BigQueryAdapter implements Adapter {
    * still running is polled for as long as it runs; one that cannot be looked up for run()'s
    * patience is `err` unmarked.
    */
-  private async settleLoad(jobId: string, err: unknown): Promise<{ ok: number } | { failed: unknown }> {
-    const handle = this.jobHandle(jobId);
+  private async settleLoad(jobId: string, err: unknown, location: string | undefined): Promise<{ ok: number } | { failed: unknown }> {
+    const handle = this.client.job(jobId, { location });
     const patience = this.pollPatience();
     // (since BigQuery last answered: a big load may run for longer than the patience)
     let t0 = Date.now();
@@ -669,6 +675,16 @@ export class BigQueryAdapter implements Adapter {
       if (Date.now() - t0 + delay > patience) return { failed: err };
       this.retried(`BigQuery load job ${jobId}: ${brief(err)}; the job is ${found?.status?.state ?? 'in an unknown state'}, looking again in ${seconds(delay)}`);
       await sleep(delay);
+    }
+  }
+
+  /** datasets.get: the location of `rel`'s dataset; undefined when it cannot be asked. */
+  private async datasetLocation(rel: Relation): Promise<string | undefined> {
+    try {
+      const [m] = await this.client.dataset(rel.schema, { projectId: rel.database ?? this.cfg.project }).getMetadata();
+      return (m as { location?: string }).location || undefined;
+    } catch {
+      return undefined;
     }
   }
 
