@@ -2215,7 +2215,14 @@ function snapshotConfigProblems(cfg: Record<string, unknown>, issues: ReadonlyAr
 }
 
 function stripSemicolon(sql: string): string {
-  const s = sql.replace(/;\s*$/, '').replace(/\s+$/, '');
+  // the `;` ending the statement, and the comments after it (`select 1; -- note`, a `-- note`
+  // line below it): kept, the `;` ended the subquery or CTE the SQL is wrapped in (a snapshot's
+  // query, a singular test, an ephemeral model) — "syntax error at or near ';'"
+  // (each comment read one way only: to its line's end, to its first `*/`)
+  // (a `;` inside a literal that ends the SQL, `'a; -- b'`, is not one: an odd count of quotes before it)
+  const end = /;(?:\s|(?:--|#)[^\n]*(?![^\n])|\/\*(?:[^*]|\*(?!\/))*\*\/)*$/.exec(sql);
+  const outside = end && (sql.slice(0, end.index).match(/'/g)?.length ?? 0) % 2 === 0;
+  const s = (outside ? sql.slice(0, end.index) : sql.replace(/;\s*$/, '')).replace(/\s+$/, '');
   // a last line ending in a comment (`-- note`, BigQuery's `# note`) would swallow what a statement
   // builder appends after the SQL on the same line (`;` before the next statement, a `)`)
   return /(--|#)[^\n]*$/.test(s) ? `${s}\n` : s;

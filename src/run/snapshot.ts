@@ -155,21 +155,25 @@ export function laterRunStatements(d: Dialect, n: SnapshotNode, queryCols: Colum
   // starts it at updated_at, before the version it closes)
   const ua = validFrom('s');
   // (joined, not a correlated subquery: Postgres runs one in a SELECT list or a SET once per row,
-  // reading the table each time — minutes at 20,000 changed rows. `cur`: per key, its current
-  // versions' latest start; a row does not start after one of them when it does not after that)
+  // reading the table each time — minutes at 20,000 changed rows. `cur`: per key, the latest
+  // start of a current version or end of a closed one; a row does not start after its versions
+  // when it does not after that. A key back after a delete has no current version: its version
+  // started at an updated_at no later than its last one's end overlapped it, and at that one's
+  // own updated_at repeated its dbt_scd_id)
   const keyCols = (a: string) => keys.map((k, i) => `${val(a, k)} as k${i}`).join(', ');
   const keyJoin = (x: string, a: string) => keys.map((k, i) => `${x}.k${i} = ${val(a, k)}`).join(' and ');
+  const latest = `select ${keyCols('c')}, max(coalesce(c.${q('dbt_valid_to')}, ${cf})) as ${q('dbt_valid_from')}, max(case when c.${q('dbt_valid_to')} is null then 1 else 0 end) as is_current from ${rel} as c group by ${keyGroup('c')}`;
   const lags = checkUpdatedAt && !atRunTime;
   const from = atRunTime ? runAt : lags ? `case when cur.k0 is not null and (${ua} is null or cur.${q('dbt_valid_from')} >= ${ua}) then ${runAt} else ${ua} end` : ua;
   const runTime = atRunTime ? { columns: added.filter((c) => checkCols.includes(c.name)).map((c) => c.name), ...(uaType ? { type: uaType } : {}) } : undefined;
   const changedWithCurrent = `from ${src} as s join ${rel} as c on ${keyMatch('c', 's')} and c.${q('dbt_valid_to')} is null where ${toInsert}`;
-  const lagging = lags ? `select ${keyText}, cast(${ua} as ${text}) as now_at, cast(${cf} as ${text}) as was_at, count(*) over () as n ${changedWithCurrent} and ${notAfter(ua)} order by 1 limit 3` : undefined;
+  const lagging = lags ? `select ${keyText}, cast(${ua} as ${text}) as now_at, cast(${cf} as ${text}) as was_at, c.is_current, count(*) over () as n from ${src} as s join (${latest}) as c on ${keyJoin('c', 's')} where ${toInsert} and ${notAfter(ua)} order by 1 limit 3` : undefined;
   // ... and the run's time not after it either (a DATE updated_at today, a version starting in the future): refused
   const late = checkUpdatedAt ? `select ${keyText}, cast(${runAt} as ${text}) as now_at, cast(${cf} as ${text}) as was_at, count(*) over () as n ${changedWithCurrent}${atRunTime ? '' : ` and ${notAfter(ua)}`} and ${notAfter(runAt)} order by 1 limit 3` : undefined;
   const into = `insert into ${rel} (${[...cols, ...SNAPSHOT_COLUMNS].map(q).join(', ')}) select`;
   // (a start computed per row, written three times: computed once, in a subquery)
   const insert = lags
-    ? `${into} ${cols.map((c) => `f.${q(c)}`).join(', ')}, f.${q('dbt_valid_from')}, null, f.${q('dbt_valid_from')}, ${scd('f', `f.${q('dbt_valid_from')}`)} from (select ${cols.map((c) => `s.${q(c)}`).join(', ')}, ${from} as ${q('dbt_valid_from')} from ${src} as s left join (select ${keyCols('c')}, max(${cf}) as ${q('dbt_valid_from')} from ${rel} as c where c.${q('dbt_valid_to')} is null group by ${keyGroup('c')}) as cur on ${keyJoin('cur', 's')} where ${toInsert}) as f`
+    ? `${into} ${cols.map((c) => `f.${q(c)}`).join(', ')}, f.${q('dbt_valid_from')}, null, f.${q('dbt_valid_from')}, ${scd('f', `f.${q('dbt_valid_from')}`)} from (select ${cols.map((c) => `s.${q(c)}`).join(', ')}, ${from} as ${q('dbt_valid_from')} from ${src} as s left join (${latest}) as cur on ${keyJoin('cur', 's')} where ${toInsert}) as f`
     : `${into} ${cols.map((c) => `s.${q(c)}`).join(', ')}, ${from}, null, ${from}, ${scd('s', from)} from ${src} as s where ${toInsert}`;
   // each current version with a later current version of its key ends where the next one starts
   // (one row of `x` per key and start: a row updated joins one, as BigQuery requires)
@@ -318,14 +322,29 @@ async function snapshotRun(adapter: Adapter, node: SnapshotNode): Promise<Snapsh
       // numeric(p,s) keeps, a double into a 4-byte float
       if (was === 'numeric') return !holdsDecimal(t.data_type, c.data_type);
       if (was === 'float') return FLOAT4.test(t.data_type.trim()) && !FLOAT4.test(c.data_type.trim());
+      // more fractional seconds than the stored type keeps (timestamp(0), DuckDB's TIMESTAMP_S):
+      // rounded, an updated_at compared again was later than its version's on every run, each run
+      // adding one more current version of the key
+      if (TIMES.has(was)) return !holdsTime(t.data_type, c.data_type);
       return false;
     }
     return !((now === 'int' && (was === 'float' || was === 'numeric')) || (now === 'numeric' && was === 'float'));
   });
-  if (retyped.length) {
-    const said = retyped.map((c) => `${c.name} is ${c.data_type} in the query, ${stored.get(c.name.toLowerCase())!.data_type} in the table`).join('; ');
-    const first = retyped[0];
-    throw new WarehouseError(`snapshot '${n.name}': ${said}: stored, the values would be cast to the table's type (and differ from the query's on every run); change the table's column (alter table ${rel} alter column ${q(first.name)} type ${first.data_type}${retyped.length > 1 ? ', and the others' : ''}) or cast ${retyped.length > 1 ? 'them' : 'it'} back in the snapshot's query (cast(${first.name} as ${stored.get(first.name.toLowerCase())!.data_type}))`, '');
+  // updated_at's values are also stored as dbt_valid_from and dbt_updated_at (timestamp strategy,
+  // check with updated_at): their types must keep its fractional seconds as well
+  const ua = n.config.updated_at ? queryCols.find((c) => c.name === n.config.updated_at) : undefined;
+  const versionCols = ua
+    ? allCols.filter((c) => ['dbt_valid_from', 'dbt_updated_at'].includes(c.name.toLowerCase()) && TIMES.has(typeFamily(c.data_type, 'local')) && typeFamily(c.data_type, 'local') === typeFamily(ua.data_type, 'local') && !holdsTime(c.data_type, ua.data_type))
+    : [];
+  if (retyped.length || versionCols.length) {
+    const said = [
+      ...retyped.map((c) => `${c.name} is ${c.data_type} in the query, ${stored.get(c.name.toLowerCase())!.data_type} in the table`),
+      ...versionCols.map((c) => `${c.name} (holding updated_at's values) is ${c.data_type} in the table, ${ua!.data_type} in the query`),
+    ].join('; ');
+    const alters = [...retyped.map((c) => ({ name: c.name, type: c.data_type })), ...versionCols.map((c) => ({ name: c.name, type: ua!.data_type }))];
+    const back = retyped[0] ? { name: retyped[0].name, type: stored.get(retyped[0].name.toLowerCase())!.data_type } : { name: ua!.name, type: versionCols[0].data_type };
+    const many = alters.length > 1;
+    throw new WarehouseError(`snapshot '${n.name}': ${said}: stored, the values would be cast to the table's type (and differ from the query's on every run); change the table's column${many ? 's' : ''} (${alters.map((a) => `alter table ${rel} alter column ${q(a.name)} type ${a.type}`).join('; ')}) or cast ${retyped.length > 1 ? 'them' : 'it'} back in the snapshot's query (cast(${back.name} as ${back.type}))`, '');
   }
   // columns the query gained are added to the table (earlier versions NULL), as dbt does; columns
   // it no longer selects stay, NULL in the new versions (a column the query selects as a bare
@@ -359,7 +378,8 @@ async function snapshotRun(adapter: Adapter, node: SnapshotNode): Promise<Snapsh
     const lagging = await adapter.query<Record<string, unknown>>(run.lagging);
     if (lagging.length) {
       const total = Number(lagging[0].n);
-      const said = lagging.map((r) => `${keyValue(r, keys.length)}: ${r.now_at ?? 'NULL'}, current from ${r.was_at ?? 'NULL'}`).join('; ');
+      // (a key back after a delete: the end of its last version)
+      const said = lagging.map((r) => `${keyValue(r, keys.length)}: ${r.now_at ?? 'NULL'}, ${Number(r.is_current) ? 'current from' : 'back, its last version closed at'} ${r.was_at ?? 'NULL'}`).join('; ');
       warning = `${counted(total, 'changed row')} ${total === 1 ? 'has an' : 'have an'} updated_at (${n.config.updated_at}) no later than the dbt_valid_from of ${total === 1 ? 'its' : 'their'} current version (${said}${total > lagging.length ? '; ...' : ''}): ${total === 1 ? 'its new version starts' : 'their new versions start'} at the run's time instead, so the versions stay in order (a history written by a Vigil whose check versions started at the run's time, or a source whose updated_at lags its changes)`;
     }
   }
@@ -412,6 +432,25 @@ function isNullType(t: string): boolean {
 
 /** A 4-byte float type (DuckDB's FLOAT, Postgres' real). */
 const FLOAT4 = /^(real|float4|float)$/i;
+
+/** The kinds of date-time types whose precision is their fractional seconds. */
+const TIMES = new Set(['local', 'instant', 'time']);
+
+/**
+ * Whether date-time type `stored` keeps every fractional second of `query`: `timestamp(3)`,
+ * `time(0)`, DuckDB's TIMESTAMP_S / _MS / _NS; a type without one keeps microseconds.
+ */
+function holdsTime(stored: string, query: string): boolean {
+  const digits = (t: string) => {
+    const x = t.trim().toLowerCase();
+    if (/^timestamp_s\b/.test(x)) return 0;
+    if (/^timestamp_ms\b/.test(x)) return 3;
+    if (/^timestamp_ns\b/.test(x)) return 9;
+    const m = /\(\s*(\d+)\s*\)/.exec(x);
+    return m ? Number(m[1]) : 6;
+  };
+  return digits(query) <= digits(stored);
+}
 
 /** Whether decimal type `stored` (numeric(p,s), or unbounded) holds every value of `query` without rounding. */
 function holdsDecimal(stored: string, query: string): boolean {

@@ -791,6 +791,20 @@ describe('compileProject', () => {
     expect(model(r, 'e1').relation).toBeNull();
   });
 
+  it("drops a `;` followed only by comments before wrapping (an ephemeral's CTE, a model's subquery): `select 1; -- note` (was: the `;` kept, a syntax error)", () => {
+    const r = compile({
+      models: {
+        'models/e1.sql': "{{ config(materialized='ephemeral') }}select 1 as id; -- note\n/* more */\n",
+        'models/m.sql': "select * from {{ ref('e1') }}",
+      },
+    });
+    expect(errors(r)).toEqual([]);
+    expect(model(r, 'm').compiled_sql).toBe('with "__vigil_eph_e1" as (\nselect 1 as id\n)\nselect * from (\nselect * from "__vigil_eph_e1"\n) as __vigil_model');
+    // a `;` inside a literal that ends the SQL is the literal's
+    const lit = compile({ models: { 'models/e1.sql': "{{ config(materialized='ephemeral') }}select 'a; -- b' as id", 'models/m.sql': "select * from {{ ref('e1') }}" } });
+    expect(model(lit, 'm').compiled_sql).toContain("select 'a; -- b' as id\n");
+  });
+
   it('user macros are compiled once and available in every model', () => {
     const r = compile({
       macros: { 'macros/m.sql': "{% macro cents(col) %}({{ col }} * 100){% endmacro %}{% macro is_err(c) %}{{ c }} <> 'success'{% endmacro %}" },

@@ -323,6 +323,65 @@ function notASnapshot(projectYaml: string, env: Record<string, string>) {
   expect(kept.stdout).toBe('note\nkeep me\n');
 }
 
+/**
+ * A timestamp column whose query gains fractional seconds the table's type does not keep
+ * (`low`: timestamp(0), DuckDB's TIMESTAMP_S): refused, naming the columns, until cast back.
+ */
+function timePrecision(projectYaml: string, env: Record<string, string>, low: string, table: string) {
+  const snap = (ua: string) =>
+    `{% snapshot ts_prec %}\n{{ config(unique_key='id', strategy='timestamp', updated_at='updated_at') }}\nselect 1 as id, ${ua} as updated_at\n{% endsnapshot %}\n` +
+    `{% snapshot ck_prec %}\n{{ config(unique_key='id', strategy='check', check_cols='all') }}\nselect 1 as id, ${ua} as updated_at\n{% endsnapshot %}\n`;
+  const fine = "timestamp '2026-01-01 00:00:00.4'";
+  const dir = makeProject({ 'project.yaml': projectYaml, 'snapshots/p.sql': snap(`cast(${fine} as ${low})`), 'models/a.sql': 'select 1 as id' });
+  dirs.push(dir);
+  expect(vigil(dir, ['snapshot'], env).code).toBe(0);
+  writeFileSync(join(dir, 'snapshots/p.sql'), snap(fine));
+  for (let i = 0; i < 2; i++) {
+    const r = vigil(dir, ['snapshot'], env);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout).toContain(`snapshot 'ts_prec': updated_at is ${table}`);
+    expect(r.stdout).toMatch(/dbt_valid_from \(holding updated_at's values\) is [^;]+ in the table/);
+    expect(r.stdout).toContain(`snapshot 'ck_prec': updated_at is ${table}`);
+  }
+  for (const name of ['ts_prec', 'ck_prec']) {
+    const rows = vigil(dir, ['show', '--inline', `select count(*) as n, count(*) filter (where dbt_valid_to is null) as cur from {{ ref('${name}') }}`, '--output', 'csv'], env);
+    expect(rows.stdout, name).toBe('n,cur\n1,1\n');
+  }
+  // cast back: nothing changed
+  writeFileSync(join(dir, 'snapshots/p.sql'), snap(`cast(${fine} as ${low})`));
+  expect(vigil(dir, ['snapshot'], env).stdout).toMatch(/ts_prec \(0 new versions\)/);
+}
+
+/**
+ * check with updated_at and hard deletes: a key deleted, then back with its updated_at unchanged,
+ * gets a version starting at the run's time, after its closed one ends (at its updated_at the two
+ * overlapped and shared a dbt_scd_id); said in the warning.
+ */
+function keyBackWithUpdatedAt(projectYaml: string, env: Record<string, string>) {
+  const snap = "{% snapshot back %}\n{{ config(unique_key='id', strategy='check', check_cols=['name'], updated_at='updated_at', hard_deletes='invalidate') }}\nselect id, name, cast(updated_at as timestamp) as updated_at from {{ ref('people') }}\n{% endsnapshot %}\n";
+  const both = 'id,name,updated_at\n1,ann,2026-01-01 00:00:00\n2,bob,2026-01-01 00:00:00\n';
+  const dir = makeProject({ 'project.yaml': projectYaml, 'seeds/people.csv': both, 'snapshots/back.sql': snap });
+  dirs.push(dir);
+  const run = (args: string[]) => {
+    const r = vigil(dir, args, env);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    return r.stdout;
+  };
+  run(['seed']);
+  run(['snapshot']);
+  writeFileSync(join(dir, 'seeds/people.csv'), 'id,name,updated_at\n1,ann,2026-01-01 00:00:00\n');
+  run(['seed']);
+  expect(run(['snapshot'])).toMatch(/back \(0 new versions, 1 deleted\)/);
+  writeFileSync(join(dir, 'seeds/people.csv'), both);
+  run(['seed']);
+  expect(run(['snapshot'])).toMatch(/back \(1 new version, 0 deleted\) \S+\n  warning: 1 changed row has an updated_at \(updated_at\) no later than the dbt_valid_from of its current version \(2: 2026-01-01 00:00:00, back, its last version closed at 20\d\d-/);
+  const bad = vigil(dir, ['show', '--inline', "select count(*) as overlaps from {{ ref('back') }} as a join {{ ref('back') }} as b on a.id = b.id and a.dbt_scd_id < b.dbt_scd_id and a.dbt_valid_from < coalesce(b.dbt_valid_to, a.dbt_valid_from + interval '1 day') and b.dbt_valid_from < coalesce(a.dbt_valid_to, b.dbt_valid_from + interval '1 day')", '--output', 'csv'], env);
+  expect(bad.stdout, bad.stderr).toBe('overlaps\n0\n');
+  const ids = vigil(dir, ['show', '--inline', "select count(*) as n, count(distinct dbt_scd_id) as ids, count(*) filter (where dbt_valid_to is null) as cur from {{ ref('back') }} where id = 2", '--output', 'csv'], env);
+  expect(ids.stdout).toBe('n,ids,cur\n2,2,1\n');
+  expect(run(['snapshot'])).toMatch(/back \(0 new versions, 0 deleted\)/);
+}
+
 /** A snapshot of a model whose accepted_values test fails, and one of a source whose not_null test fails: `vigil build` skips both, which keep their versions. */
 function heldBack(projectYaml: string, schema: string, env: Record<string, string>) {
   const dir = makeProject({
@@ -574,6 +633,36 @@ describe('vigil snapshot', () => {
     expect(vigil(dir, ['snapshot', '-s', 'f_snap']).code).toBe(0);
     writeFileSync(join(dir, 'snapshots/d.sql'), snap('cast(1.25 as double)').replace('d_snap', 'f_snap'));
     expect(vigil(dir, ['snapshot', '-s', 'f_snap']).stdout).toContain("snapshot 'f_snap': amt is DOUBLE in the query, FLOAT in the table");
+  });
+
+  it("DuckDB: an updated_at whose fractional seconds the table's TIMESTAMP_S does not keep is refused, naming dbt_valid_from and dbt_updated_at too (was: rounded when stored, later than its version on every run: one more current version per run)", () => {
+    timePrecision('name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\n', {}, 'timestamp_s', 'TIMESTAMP in the query, TIMESTAMP_S in the table');
+  });
+
+  it('Postgres: the same with timestamp(0)', () => {
+    timePrecision(pgProjectYaml(uniqueSchema('snapprec')), { VIGIL_TEST_PG_URL: inject('pgUrl') }, 'timestamp(0)', 'timestamp without time zone in the query, timestamp(0) without time zone in the table');
+  });
+
+  it("a snapshot's query ending in `;` and a comment after it runs, as one ending in `;` does (was: the `;` kept inside the subquery, syntax error at or near ';'); so do a singular test and an ephemeral model", () => {
+    const dir = makeProject({
+      'snapshots/s.sql': "{% snapshot semi %}\n{{ config(unique_key='id', strategy='check', check_cols='all') }}\nwith x as (select 1 as id, 'a' as name)\nselect * from x; -- the last line\n/* and a block */\n{% endsnapshot %}\n",
+      'tests/t.sql': 'select 1 as id where 1 = 0;\n-- no rows: passes\n',
+      'models/e.sql': "{{ config(materialized='ephemeral') }}\nselect 1 as id; -- note\n",
+      'models/m.sql': "select * from {{ ref('e') }}",
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['build']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/OK snapshot \S*semi \(1 row, first versions\)/);
+    expect(vigil(dir, ['snapshot']).stdout).toMatch(/semi \(0 new versions\)/);
+  });
+
+  it("DuckDB: check with updated_at, a key back after a hard delete with its updated_at unchanged starts at the run's time, after its closed version (was: at its updated_at, overlapping it with the same dbt_scd_id)", () => {
+    keyBackWithUpdatedAt('name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\n', {});
+  });
+
+  it('Postgres: the same key back', () => {
+    keyBackWithUpdatedAt(pgProjectYaml(uniqueSchema('snapback')), { VIGIL_TEST_PG_URL: inject('pgUrl') });
   });
 
   it('a snapshot whose table exists but is not a snapshot (DuckDB) fails naming what it lacks, and changes nothing', () => {
