@@ -472,33 +472,40 @@ export function advance(
   const mine = Object.values(instances).filter((i) => i.alert === rule.name);
   const forN = typeof rule.for === 'number' ? Math.max(1, rule.for) : 1;
   const forMs = typeof rule.for === 'string' ? durationMs(rule.for) : 0;
+  // an instance active in this evaluation: pending from its first, firing once `for:` has passed —
+  // the rule's rows, and its error and nodata instances alike
+  const activate = (key: string, kind: InstanceState['kind'], labels: InstanceState['labels'], values: Record<string, Json>): InstanceState => {
+    let cur = instances[key];
+    if (!cur || cur.status === 'resolved') {
+      const from = cur ? ('resolved' as const) : ('inactive' as const);
+      cur = instances[key] = { key, alert: rule.name, kind, labels, status: 'pending', activeSince: iso, lastActiveAt: iso, consecutive: 0, values, notified: cur?.notified ?? {} };
+      out.push({ instance: cur, from, to: 'pending' });
+    }
+    cur.consecutive++;
+    cur.values = values;
+    cur.labels = labels;
+    cur.lastActiveAt = iso;
+    if (cur.status === 'pending' && cur.consecutive >= forN && at.getTime() - Date.parse(cur.activeSince) >= forMs) {
+      cur.status = 'firing';
+      cur.firedAt = iso;
+      // one transition per evaluation: inactive->pending becomes inactive->firing
+      const t = out.find((x) => x.instance === cur && x.to === 'pending');
+      if (t) t.to = 'firing';
+      else out.push({ instance: cur, from: 'pending', to: 'firing' });
+    }
+    return cur;
+  };
   // the error and nodata instances wait for `for:` too, as Grafana's Error and No Data states honour
   // the pending period (Normal -> Pending -> Error): one failed query does not page a rule that asked
   // for three evaluations in a row; ended while pending, it is silent
   const special = (kind: 'error' | 'nodata', active: boolean, values: Record<string, Json>) => {
     const key = instanceKey(rule.name, {}, kind);
-    let cur = instances[key];
-    if (active && (!cur || cur.status === 'resolved')) {
-      const from = cur ? ('resolved' as const) : ('inactive' as const);
-      cur = instances[key] = { key, alert: rule.name, kind, labels: { ...baseLabels(rule), vigil_state: kind }, status: 'pending', activeSince: iso, lastActiveAt: iso, consecutive: 0, values, notified: cur?.notified ?? {} };
-      out.push({ instance: cur, from, to: 'pending' });
-    }
-    if (active && cur) {
-      cur.values = values;
-      cur.lastActiveAt = iso;
-      cur.consecutive++;
-      if (cur.status === 'pending' && cur.consecutive >= forN && at.getTime() - Date.parse(cur.activeSince) >= forMs) {
-        cur.status = 'firing';
-        cur.firedAt = iso;
-        // one transition per evaluation: inactive->pending becomes inactive->firing
-        const t = out.find((x) => x.instance === cur && x.to === 'pending');
-        if (t) t.to = 'firing';
-        else out.push({ instance: cur, from: 'pending', to: 'firing' });
-      }
-    } else if (!active && cur && cur.status === 'pending') {
+    const cur = instances[key];
+    if (active) activate(key, kind, { ...baseLabels(rule), vigil_state: kind }, values);
+    else if (cur?.status === 'pending') {
       delete instances[key];
       out.push({ instance: cur, from: 'pending', to: 'inactive' });
-    } else if (!active && cur && cur.status === 'firing') {
+    } else if (cur?.status === 'firing') {
       cur.status = 'resolved';
       cur.resolvedAt = iso;
       out.push({ instance: cur, from: 'firing', to: 'resolved' });
@@ -520,25 +527,7 @@ export function advance(
 
   for (const j of outcome.judged) {
     if (!j.active) continue;
-    let cur = instances[j.key];
-    if (!cur || cur.status === 'resolved') {
-      const from = cur ? ('resolved' as const) : ('inactive' as const);
-      cur = instances[j.key] = { key: j.key, alert: rule.name, kind: 'row', labels: j.labels, status: 'pending', activeSince: iso, lastActiveAt: iso, consecutive: 0, values: j.values, notified: cur?.notified ?? {} };
-      out.push({ instance: cur, from, to: 'pending' });
-    }
-    cur.consecutive++;
-    cur.values = j.values;
-    cur.labels = j.labels;
-    cur.lastActiveAt = iso;
-    delete cur.keepFiringSince;
-    if (cur.status === 'pending' && cur.consecutive >= forN && at.getTime() - Date.parse(cur.activeSince) >= forMs) {
-      cur.status = 'firing';
-      cur.firedAt = iso;
-      // one transition per evaluation: replace inactive->pending by inactive->firing
-      const t = out.find((x) => x.instance === cur && x.to === 'pending');
-      if (t) t.to = 'firing';
-      else out.push({ instance: cur, from: 'pending', to: 'firing' });
-    }
+    delete activate(j.key, 'row', j.labels, j.values).keepFiringSince;
   }
   for (const cur of mine) {
     if (cur.kind !== 'row') continue;
