@@ -14,7 +14,7 @@ import nunjucks from 'nunjucks';
 import { didYouMean } from '../errors.js';
 import { dateTimeMember, isRunInstant } from './py-datetime.js';
 import { ABSENCE_FILTERS, asText, compareValues, dbtOnlyName, dictKey, exprStart, exprText, inOperator, noMethod, NONE_FILTERS, NONE_JOINED, noneFiltered, noneUsed, testedFunction, PRINTED_NON_FINITE, printedText, repeatedKeyword, repeatedKeywordIn, placeholderFiltered, placeholderUsed, KEEPING_METHODS, RelationPlaceholder, STRING_MEMBERS, LIST_METHODS, DICT_METHODS, jsOnlyMember } from './jinja-compat.js';
-import { inexactInt, NO_ELSE, pyArith, pyIndex, pyStr, pyTruth, tuple } from './py-values.js';
+import { inexactInt, isPlainObject, NAMESPACE, NO_ELSE, pyArith, pyIndex, pyStr, pyTruth, tuple } from './py-values.js';
 import { quickParse } from './quick-parse.js';
 
 type AnyNode = {
@@ -109,11 +109,15 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
   const globals = (env as unknown as { globals: Record<string, unknown> }).globals;
   const frame = new Map<string, unknown>();
   const known = () => [...frame.keys(), ...Object.keys(ctx), ...Object.keys(globals)];
-  /** An unknown name: an error wherever it is used, except as an argument (`x | default('y')`). */
+  /**
+   * An unknown name, or an attribute a value does not have (`message`: its error): an error
+   * wherever it is used, except as an argument (`x | default('y')`, `d.missing | default('y')`).
+   */
   class Undef {
     constructor(
       readonly name: string,
       readonly node: AnyNode,
+      readonly message?: string,
     ) {}
   }
   const lookup = (name: string, at: AnyNode): unknown => {
@@ -129,6 +133,7 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
   /** `member`: the attribute read of it (`other.my_macro`): nothing near its name, a macro's name there is the hint */
   const strict = (v: unknown, member?: unknown): unknown => {
     if (!(v instanceof Undef)) return v;
+    if (v.message !== undefined) throw new FastRenderError(v.message, v.node.lineno + 1, v.node.colno + 1);
     const hint = didYouMean(v.name, known());
     const macro = !hint && typeof member === 'string' && typeof globals[member] === 'function' ? ` — did you mean ${member}(...), the macro of this project?` : '';
     throw new FastRenderError(`'${v.name}' is undefined${hint ? ` — did you mean '${hint}'?` : macro}${dbtOnlyName(v.name)}`, v.node.lineno + 1, v.node.colno + 1);
@@ -227,12 +232,15 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
         } catch (e) {
           throw new FastRenderError(e instanceof Error ? e.message : String(e), n.lineno + 1, n.colno + 1);
         }
-        // Python's methods (d.items(), l.append(), ...) come from nunjucks' Jinja compatibility
+        // Python's methods (d.items(), l.append(), ...) come from nunjucks' Jinja compatibility; a
+        // dict's method before its item of that name (`row.items()`; `row['items']` is the item)
         if (v === undefined && PYTHON_METHODS.has(String(key))) throw new UnsupportedTemplate('Python method');
+        if (!n.vigilItem && DICT_METHODS.has(String(key)) && isPlainObject(obj) && (obj as Record<symbol, unknown>)[NAMESPACE] !== true) throw new UnsupportedTemplate('Python method');
         if (v === undefined && !(typeof obj === 'object' && key in obj) && typeof obj !== 'string' && !Array.isArray(obj)) {
           const attrs = typeof obj === 'object' ? Object.keys(obj) : [];
           const hint = didYouMean(String(key), attrs);
-          throw new FastRenderError(`'${exprText(n.target)}' has no attribute '${String(key)}'${hint ? ` — did you mean '${hint}'?` : attrs.length ? ` (it has ${attrs.join(', ')})` : ''}`, n.lineno + 1, n.colno + 1);
+          // (Jinja's undefined: `| default(...)` replaces it; used otherwise, the error: strict())
+          return new Undef(exprText(n), n, `'${exprText(n.target)}' has no attribute '${String(key)}'${hint ? ` — did you mean '${hint}'?` : attrs.length ? ` (it has ${attrs.join(', ')})` : ''}`);
         }
         return typeof v === 'function' ? (...a: unknown[]) => (v as (...x: unknown[]) => unknown).apply(obj, a) : v;
       }
@@ -240,6 +248,7 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
         const name = fnName(n.name as AnyNode);
         const f = evRaw(n.name as AnyNode);
         if (f instanceof Undef) {
+          if (f.message !== undefined) strict(f);
           // an unknown name being called: a macro or helper typo
           const hint = didYouMean(name, known());
           throw new FastRenderError(`unknown function or macro '${name}'${hint ? ` — did you mean '${hint}'?` : ''} (macros are defined in macros/*.sql)`, f.node.lineno + 1, f.node.colno + 1);
@@ -329,12 +338,11 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
         });
         return at(n, () => `${String(pyStr(a))}${String(pyStr(b))}`);
       }
-      case 'In':
-        try {
-          return inOperator(ev(n.left as AnyNode), ev(n.right as AnyNode));
-        } catch (e) {
-          throw new FastRenderError(e instanceof Error ? e.message : String(e), n.lineno + 1, n.colno + 1);
-        }
+      case 'In': {
+        // (the operands outside: their own errors at their place, a Python method's fallback to nunjucks (`'x' in d.keys()`) kept)
+        const [key, coll] = [ev(n.left as AnyNode), ev(n.right as AnyNode)];
+        return at(n, () => inOperator(key, coll));
+      }
       case 'Compare': {
         // `a < b < c` is `a < b and b < c` (Python's chain): c evaluated only when a < b
         let left = ev(n.expr as AnyNode);

@@ -785,6 +785,15 @@ function pythonStrings(runtime: { memberLookup: (...a: unknown[]) => unknown }):
     // (`this.schema`: one of this's parts, not a use of its placeholder)
     const secret = obj instanceof RelationPlaceholder ? undefined : placeholderUsed(obj, args.length === 4 ? 'a slice' : `.${String(val)}`, args.length !== 4 && KEEPING_METHODS.has(String(val)));
     if (secret) throw new Error(secret);
+    // a slice: of a list, a tuple or a string, by ints or none, as Python's (nunjucks' looped forever
+    // on a dict, a number, a text bound or a step of 0, and gave none[1:] as [])
+    if (args.length === 4) {
+      if (!Array.isArray(obj) && typeof obj !== 'string') throw new Error(isPlainObject(obj) ? "TypeError: unhashable type: 'slice' (a dict has no slices)" : `TypeError: '${pyType(obj)}' object is not subscriptable`);
+      const bounds = args.slice(1);
+      if (bounds.some((b) => b !== null && b !== undefined && typeof b !== 'boolean' && !(typeof b === 'number' && Number.isInteger(b)))) throw new Error('TypeError: slice indices must be integers or None or have an __index__ method');
+      if (bounds[2] === 0) throw new Error('ValueError: slice step cannot be zero');
+      return pySlice(obj, ...(bounds.map((b) => (b === null || b === undefined ? null : Number(b))) as [number | null, number | null, number | null]));
+    }
     // a namespace() has its attributes and nothing else, as Jinja's Namespace: `ns.items` is the
     // attribute named items, not a dict's method (nunjucks gave the method first)
     if (args.length < 4 && isPlainObject(obj) && (obj as Record<symbol, unknown>)[NAMESPACE] === true) return Object.hasOwn(obj, String(val)) ? obj[String(val)] : undefined;
@@ -801,6 +810,21 @@ function pythonStrings(runtime: { memberLookup: (...a: unknown[]) => unknown }):
     }
     return typeof obj === 'string' && args.length === 4 && Array.isArray(r) ? r.join('') : r;
   };
+}
+
+/**
+ * Python's `seq[start:stop:step]` of a list, a tuple (a tuple) or a string (a string, by code
+ * points): bounds past either end are clamped (nunjucks' gave `[1, 2, 3][:10]` a fourth item, none).
+ */
+function pySlice(seq: unknown[] | string, start: number | null, stop: number | null, step: number | null): unknown {
+  const items: unknown[] = typeof seq === 'string' ? Array.from(seq) : seq;
+  const n = items.length;
+  const by = step ?? 1;
+  const [lower, upper] = by > 0 ? [0, n] : [-1, n - 1];
+  const bound = (b: number | null, dflt: number) => (b === null ? dflt : Math.min(Math.max(b < 0 ? b + n : b, lower), upper));
+  const out: unknown[] = [];
+  for (let i = bound(start, by > 0 ? lower : upper), end = bound(stop, by > 0 ? upper : lower); by > 0 ? i < end : i > end; i += by) out.push(items[i]);
+  return typeof seq === 'string' ? out.join('') : isTuple(seq) ? tuple(out) : out;
 }
 
 /** The message of an undefined value used where it would silently become something (strictWhereUsed). */
@@ -882,11 +906,14 @@ export function pyEqual(a: unknown, b: unknown): boolean {
   if (a === NO_ELSE || b === NO_ELSE) return a === b;
   a = unbox(a);
   b = unbox(b);
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => pyEqual(x, b[i]));
+  // (a list equals a list, a tuple a tuple: `(1, 2) == [1, 2]` is false, as in Python)
+  if (Array.isArray(a) && Array.isArray(b)) return isTuple(a) === isTuple(b) && a.length === b.length && a.every((x, i) => pyEqual(x, b[i]));
   if (isPlainObject(a) && isPlainObject(b)) {
     const ka = Object.keys(a);
     return ka.length === Object.keys(b).length && ka.every((k) => Object.hasOwn(b, k) && pyEqual(a[k], b[k]));
   }
+  // (nor anything else a list or a dict: JavaScript's == said `[] == false`, `[1] == 1` true)
+  if (Array.isArray(a) || Array.isArray(b) || isPlainObject(a) || isPlainObject(b)) return false;
   const ta = asText(a);
   const tb = asText(b);
   // (a string never equals a number, as in Python: `1 == '1'` is false; JavaScript's == said true)
@@ -1126,6 +1153,31 @@ function loopControls(): void {
     if (at < 0) throw new Error('internal: the {% else %} of a loop with {% break %} or {% continue %} was not found in its code');
     this.codebuf[at] = `if (!${flag}) {\n`;
   };
+  // `{% for a, b in rows %}`: each item unpacked as Python's, into exactly that many names (nunjucks
+  // took its first items: `[1, 2, 3]` gave a 1, b 2, where Jinja says "too many values to unpack")
+  const compileForUnpacked = C.compileFor as (this: ForCompiler, node: CompilerNode, frame: unknown) => void;
+  C.compileFor = function (this: ForCompiler, node: CompilerNode, frame: unknown) {
+    const names = node.name as CompilerNode & { children?: unknown[] };
+    const self = this as unknown as { _emitLine(code: string): void };
+    if (names?.typename !== 'Array' || !names.children) return compileForUnpacked.call(this, node, frame);
+    const emitLine = self._emitLine;
+    let item: string | undefined;
+    self._emitLine = function (this: unknown, code: string) {
+      const m = /^var (\w+) = (\w+\[\w+\])\[(\d+)\];$/.exec(code);
+      if (m) {
+        item = m[1];
+        return emitLine.call(this, `var ${m[1]} = runtime.vigilUnpack(${names.children!.length}, ${node.lineno}, ${node.colno}, ${m[2]})[${m[3]}];`);
+      }
+      const set = item === undefined ? null : /^frame\.set\((.*), \w+\[\w+\]\[\d+\]\);$/.exec(code);
+      if (set) return emitLine.call(this, `frame.set(${set[1]}, ${item});`);
+      return emitLine.call(this, code);
+    };
+    try {
+      compileForUnpacked.call(this, node, frame);
+    } finally {
+      self._emitLine = emitLine;
+    }
+  };
   type Parser = { vigilLoopControls?: CompilerNode[]; fail(m: string, l?: number, c?: number): never; [k: string]: unknown };
   const P = (nunjucks as unknown as { parser: { Parser: { prototype: Parser } } }).parser.Parser.prototype;
   const parseAsRoot = P.parseAsRoot as (this: Parser) => CompilerNode;
@@ -1315,6 +1367,83 @@ function loopScopes(): void {
     if (tok && tok.type === 'symbol' && tok.value === 'recursive') this.fail(RECURSIVE_LOOP, tok.lineno, tok.colno);
     return advanceAfterBlockEnd.call(this, name);
   };
+  // `{% for a, (b, c) in rows %}`: a target that is not a name (Jinja unpacks it; nunjucks' compiler
+  // failed with JavaScript's TypeError, at no line), said at it
+  const parseFor = P.parseFor as (this: Parser) => { name?: { typename?: string; children?: Array<{ typename: string; lineno: number; colno: number }> } };
+  P.parseFor = function (this: Parser) {
+    const node = parseFor.call(this);
+    const bad = node.name?.typename === 'Array' ? node.name.children?.find((c) => c.typename !== 'Symbol') : undefined;
+    if (bad) this.fail(NESTED_LOOP_TARGET, bad.lineno, bad.colno);
+    return node;
+  };
+  // `{% raw -%}`, `{%- endraw %}`: Jinja's whitespace control at the raw block's text (nunjucks
+  // found no end in `{%- endraw %}`: "unknown block tag: endraw")
+  type RawTokens = { _extractRegex(re: RegExp): RegExpMatchArray | null; backN(n: number): void };
+  type Nodes = { Output: new (l: number, c: number, children: unknown[]) => unknown; TemplateData: new (l: number, c: number, v: string) => unknown };
+  const rawNodes = (nunjucks as unknown as { nodes: Nodes }).nodes;
+  P.parseRaw = function (this: Parser & { tokens: RawTokens; dropLeadingWhitespace: boolean }, tagName = 'raw') {
+    const end = `end${tagName}`;
+    const re = new RegExp(`([\\s\\S]*?)\\{%(-?)\\s*(${tagName}|${end})\\s*(-?)%\\}`);
+    const begun = (this.advanceAfterBlockEnd as () => { lineno: number; colno: number })();
+    const trimStart = this.dropLeadingWhitespace;
+    this.dropLeadingWhitespace = false;
+    let level = 1;
+    let text = '';
+    for (let m = this.tokens._extractRegex(re); m; m = level > 0 ? this.tokens._extractRegex(re) : null) {
+      const [all, before, trimBefore, name, trimAfter] = m;
+      level += name === tagName ? 1 : -1;
+      if (level > 0) {
+        text += all;
+        continue;
+      }
+      text += trimBefore ? before.replace(/\s+$/, '') : before;
+      this.dropLeadingWhitespace = trimAfter === '-';
+    }
+    if (level > 0) this.fail(`{% ${tagName} %} is not closed: no {% ${end} %} after it`, begun.lineno, begun.colno);
+    if (trimStart) text = text.replace(/^\s+/, '');
+    return new rawNodes.Output(begun.lineno, begun.colno, [new rawNodes.TemplateData(begun.lineno, begun.colno, text)]);
+  };
+  // `row['items']` is the dict's item, `row.items` its method (Jinja's getitem and getattr): a
+  // lookup written in brackets is marked when parsed, and compiled to vigilItemLookup (nunjucks
+  // compiled both to memberLookup, which gave the method: `row['values']` was a function)
+  const bracketed = new WeakSet<object>();
+  const parseAggregate = P.parseAggregate as (this: Parser) => { children: object[] };
+  P.parseAggregate = function (this: Parser) {
+    const agg = parseAggregate.call(this);
+    if (agg?.children?.length === 1) bracketed.add(agg.children[0]);
+    return agg;
+  };
+  const parsePostfix = P.parsePostfix as (this: Parser, node: object) => object;
+  P.parsePostfix = function (this: Parser, start: object) {
+    const node = parsePostfix.call(this, start);
+    for (let n = node as { typename?: string; val?: object; target?: object; vigilItem?: boolean }; n && n !== start; n = n.typename === 'LookupVal' || n.typename === 'FunCall' ? ((n.typename === 'LookupVal' ? n.target : (n as { name?: object }).name) as typeof n) : (undefined as unknown as typeof n)) {
+      if (n.typename === 'LookupVal' && n.val && bracketed.has(n.val)) n.vigilItem = true;
+    }
+    return node;
+  };
+  const compileLookupVal = C.compileLookupVal as (this: CompilerProto, node: CompilerNode, frame: CompileFrame) => void;
+  C.compileLookupVal = function (this: CompilerProto, node: CompilerNode, frame: CompileFrame) {
+    if (!(node as { vigilItem?: boolean }).vigilItem) return compileLookupVal.call(this, node, frame);
+    const emit = this._emit as (this: CompilerProto, code: string) => void;
+    let first = true;
+    this._emit = function (this: CompilerProto, code: string) {
+      if (first && code === 'runtime.memberLookup((') {
+        first = false;
+        return emit.call(this, 'runtime.vigilItemLookup((');
+      }
+      return emit.call(this, code);
+    };
+    try {
+      compileLookupVal.call(this, node, frame);
+    } finally {
+      this._emit = emit;
+    }
+  };
+  runtime.vigilItemLookup = function (this: unknown, ...args: unknown[]) {
+    const [obj, key] = args;
+    if (args.length === 2 && typeof key === 'string' && isPlainObject(obj) && Object.hasOwn(obj, key) && DICT_METHODS.has(key)) return obj[key];
+    return (runtime.memberLookup as (...a: unknown[]) => unknown).apply(this, args);
+  };
   // a name the compiler holds in a variable of an enclosing scope (a loop variable, a macro's
   // parameter) set inside a loop: a variable of the loop's own, read from the loop's frame after
   // the set (nunjucks assigned the enclosing scope's)
@@ -1436,6 +1565,8 @@ function loopScopes(): void {
   };
 }
 
+/** The message of a loop's target that unpacks a nested tuple (not supported). */
+export const NESTED_LOOP_TARGET = "a loop's target that unpacks a nested tuple ({% for a, (b, c) in rows %}) is not supported: take the item whole and unpack it in the body ({% for a, bc in rows %}{% set b, c = bc %})";
 /** The message of a recursive loop (not supported). */
 export const RECURSIVE_LOOP = "a recursive loop ({% for x in xs recursive %} with loop(...)) is not supported: write the levels as nested loops, or a macro that calls itself for each item's children";
 
@@ -2079,6 +2210,20 @@ function pythonFilters(env: nunjucks.Environment): void {
     if (text === undefined) return v;
     return stripChars(stripChars(text, chars, true), chars, false);
   });
+  // Jinja's title: a word begins after white space, '-', '(', '{', '[' or '<' (`'a-b' | title` is `A-B`;
+  // nunjucks' began one after a space only); each word's first character upper, the rest lower
+  env.addFilter('title', (v: unknown) => {
+    const text = asText(v);
+    if (text === undefined) return v;
+    return text.split(/([-\s({[<]+)/u).filter((w) => w !== '').map((w) => { const [first, ...rest] = w; return first.toUpperCase() + rest.join('').toLowerCase(); }).join('');
+  });
+  // Jinja's wordcount: the runs of Python's \w (letters and digits of any script, and '_'); 0 for
+  // none (nunjucks' gave none for '' and split 'naïve' in two)
+  env.addFilter('wordcount', (v: unknown) => {
+    const text = asText(v);
+    if (text === undefined) return v;
+    return text.match(/[\p{L}\p{N}_]+/gu)?.length ?? 0;
+  });
   // Jinja's indent: `width` spaces (or the text given), the first line with `first`, empty lines with `blank`
   env.addFilter('indent', (v: unknown, width: unknown = 4, first: unknown = false, blank: unknown = false) => {
     const text = asText(v);
@@ -2173,10 +2318,13 @@ function pythonFilters(env: nunjucks.Environment): void {
     return items.reduce((acc: unknown, x) => pyArith('+', acc, attribute === null ? x : attr(x, String(attribute))), start);
   });
   // a dict iterated: its keys, as Jinja (`d | list`, `d | sort`, `d | join(',')`)
+  // `list` makes a new list, as Python's list() (nunjucks' gave the list itself: `{% set b = a | list %}`
+  // then `b.append(x)` appended to `a` too; a tuple stayed a tuple)
   for (const name of ['list', 'sort', 'reverse', 'first', 'last', 'select', 'reject']) {
     const f = get(name);
     env.addFilter(name, function (this: unknown, v: unknown, ...a: unknown[]) {
-      return f.call(this, keysOf(v), ...a);
+      const out = f.call(this, keysOf(v), ...a);
+      return name === 'list' && Array.isArray(out) ? [...out] : out;
     });
   }
   // joined and made a string as Python's str() makes them (`2.0`, `{'a': 1}`), not `[object Object]`;

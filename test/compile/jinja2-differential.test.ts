@@ -82,6 +82,25 @@ const SAME = [
   "{{ 'select {cols} from {t}'.format(cols=['a', 'b'] | join(', '), t='x') }}",
   // dict.get() without a default is none for a key the dict lacks (was undefined: `is none` false, the other branch built)
   "{% set d = {'a': 1} %}{{ d.get('z') is none }}|{{ d.get('z') is defined }}|{% if d.get('z') is none %}N{% endif %}|{{ d.get('a') }}|{{ d.get('z', 2) }}|{{ d.get('z') | default('x', true) }}",
+  // an attribute or key a dict or namespace lacks, given a default (the fast renderer refused it: 'd' has no attribute 'b')
+  "{% set d = {'a': {'x': 1}} %}{{ d.b | default('nb') }}|{{ d['b'] | default('nb2') }}|{{ d.a.y | default('q') | upper }}|{% set ns = namespace(a=1) %}{{ ns.b | d('nsb') }}",
+  // Jinja's title (a word begins after white space, '-', '(', '[', '{', '<': nunjucks' 'Hello-world') and wordcount (Python's \w; nunjucks' none for '', two words in 'naïve')
+  "{{ 'hello-world foo_bar' | title }}|{{ \"they're bill's\" | title }}|{{ 'a(b c[d{e<f  g\\th' | title }}|{{ 'ÉCOLE école' | title }}|{{ '' | wordcount }}|{{ 'naïve café' | wordcount }}|{{ 'a_b c-d 12' | wordcount }}",
+  // `in` a dict's keys() or values() (the fast renderer's error was 'Python method')
+  "{% set cols = {'id': 'int'} %}{{ 'id' in cols.keys() }}|{{ 'int' in cols.values() }}|{% if 'x' not in cols.keys() %}no{% endif %}",
+  // a list equals only a list, a tuple only a tuple (JavaScript's == said `[] == false`, `[1] == 1`, `(1, 2) == [1, 2]` true)
+  "{{ [] == false }}|{{ [1] == 1 }}|{{ [0] != 0 }}|{{ {} == false }}|{{ (1, 2) == [1, 2] }}|{{ (1,) != [1] }}|{{ [1, 2] in [(1, 2)] }}|{{ (1, 2) == (1, 2) }}|{% for p in {'a': 1}.items() %}{{ p == ('a', 1) }}{% endfor %}",
+  // `| list` is a new list (was the same one: appending to it appended to the original; a tuple stayed a tuple)
+  "{% set a = [1, 2] %}{% set b = a | list %}{% do b.append(9) %}{{ a }}{{ b }}|{{ (1, 2) | list }}|{{ (1, 2) | list == [1, 2] }}",
+  // `row['items']` is the dict's item, `row.items()` its method (nunjucks gave the method for both: `t['values']` was a function; the fast renderer the item for both)
+  "{% set row = {'items': [1, 2], 'keys': 'k'} %}{{ row['items'] }}|{{ row['keys'] }}|{{ row.items() | list }}|{{ row.keys() | list }}|{% set ns = namespace(items=[3]) %}{{ ns.items }}{{ ns['items'] }}",
+  "{% for t in [{'values': ['a', 'b'], 'get': 'g'}] %}{{ t['values'] | join(',') }}|{{ t.values() | list | length }}|{{ t.get('get') }}|{{ t['get'] }}{% endfor %}",
+  // slices as Python's: bounds clamped (`[1, 2, 3][:10]` had a fourth item, none), a tuple's a tuple, a string's by characters
+  "{% set l = [0, 1, 2, 3, 4, 5] %}{{ [1, 2, 3][:10] }}{{ l[-10:] }}{{ l[2:-10] }}{{ l[10:2:-1] }}{{ l[-1:-4:-1] }}{{ l[1:5:2] }}{{ l[-3::-2] }}|{{ (1, 2, 3)[1:] }}|{{ 'héllo'[1:4] }}|{% for c in ['a', 'b'][:5] %}{{ c }}{% endfor %}",
+  // whitespace control at a raw block's ends (nunjucks: "unknown block tag: endraw — did you mean 'endraw'?")
+  "{%- raw -%}  {{ y }}  {%- endraw -%}|a {%- raw %} {{ y }} {% endraw -%} b|{% raw -%}\n  '{{ x }}'\n  {%- endraw %}\n, 1|{% raw %} {{ x }} {% endraw %} y",
+  // a loop's names unpack each item as Python's (a string's characters, a dict's keys)
+  "{% for a, b in [(1, 2), [3, 4], 'xy', {'p': 1, 'q': 2}] %}{{ a }}{{ b }};{% endfor %}|{% for a, b, c in [(1, 2, 3)] if a > 0 %}{{ a + b + c }}{% else %}e{% endfor %}|{% for k, v in {'a': 1, 'b': 2}.items() %}{{ k }}={{ v }}{{ loop.index }};{% endfor %}",
   // a dict's items() are tuples (printed `['k', 'v']`)
   "{% set d = {'k': 'v'} %}{% do d.update(x=1) %}{{ d.items() | list }}|{% for k, v in d.items() %}{{ k }}{{ v }};{% endfor %}|{% for p in d.items() %}{{ p }}{% endfor %}",
   // trim's characters (were ignored: 'xxaxx')
@@ -258,6 +277,17 @@ describe('what Vigil refuses where Jinja renders (an error at the line, never an
     ['{% for x in [1] %}{% macro m() %}{% break %}{% endmacro %}{% endfor %}', /^ERROR \{% break %\} outside a loop/, ''],
     ['{% for x in [1, 2] %}{% set y %}{% break %}{% endset %}{{ x }}{% endfor %}', /^ERROR \{% break %\} outside a loop.*nor in a macro, call, filter or set block/, ''],
     ['{% for x in [1, 2] %}{% filter upper %}a{% continue %}{% endfilter %}{% endfor %}', /^ERROR \{% continue %\} outside a loop/, ''],
+    // a loop's target unpacking a nested tuple (was JavaScript's TypeError "Cannot read properties of undefined (reading 'split')", at no line)
+    ['select 1\n{% for a, (b, c) in [(1, (2, 3))] %}{{ a }}{{ b }}{{ c }}{% endfor %}', /^ERROR a loop's target that unpacks a nested tuple .* is not supported: take the item whole and unpack it in the body .* @2:11$/, '123'],
+    // a slice of a dict, a number or none, by a text or a float, or by a step of 0 (nunjucks looped forever: the compile never ended; none[1:] was [])
+    ["{{ {'a': 1}[1:] }}", /^ERROR TypeError: unhashable type: 'slice'.* @1:\d+$/, ''],
+    ['{{ (5)[1:] }}', /^ERROR TypeError: 'int' object is not subscriptable @1:\d+$/, ''],
+    ['{{ none[1:] }}', /^ERROR TypeError: 'NoneType' object is not subscriptable @1:\d+$/, ''],
+    ["{{ [1, 2, 3]['a':] }}", /^ERROR TypeError: slice indices must be integers or None @1:\d+$|^ERROR TypeError: slice indices must be integers or None or have an __index__ method @1:\d+$/, ''],
+    ['{{ [1, 2, 3][::0] }}', /^ERROR ValueError: slice step cannot be zero @1:\d+$/, ''],
+    // an item with more or fewer values than the loop's names (nunjucks took the first ones, or undefined)
+    ['select 1\n{% for a, b in [(1, 2), (1, 2, 3)] %}{{ a }}{% endfor %}', /^ERROR too many values to unpack \(expected 2\) @2:4$/, ''],
+    ['{% for a, b in [[1]] %}{{ a }}{% endfor %}', /^ERROR not enough values to unpack \(expected 2, got 1\) @1:4$/, ''],
     ['{% brek %}', /^ERROR unknown block tag: brek — did you mean 'break'\?/, ''],
     // an unknown name or attribute compared is an error in both renderers (nunjucks', which renders every loop, took it as false: the other branch built)
     ["{% set t = {'name': 'dev'} %}{% for c in ['a'] %}{{ c }}{% endfor %}\n{% if t.nmae == 'dev' %}dev{% else %}prod{% endif %}", /^ERROR 't\.nmae' is undefined: a comparison would take it as undefined .* @2:7$/, 'prod'],
