@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { durationBefore, durationMs, formatDuration, parseDuration } from '../../src/time/duration.js';
 import { Duration } from '../../src/time/duration-schema.js';
 import { parseTimestamp } from '../../src/time/timestamp.js';
-import { cronClock } from '../../src/time/schedule.js';
+import { cronClock, cronProblem } from '../../src/time/schedule.js';
 
 describe('durations', () => {
   it.each([
@@ -132,5 +132,18 @@ describe('schedules as Vixie cron runs them: daylight saving, day of month and d
     expect(c.previousRuns(1, new Date('2026-11-01T06:00:00.001Z'))[0].toISOString()).toBe('2026-11-01T06:00:00.000Z');
     const fixed = cronClock('0 1,13 * * *', 'America/New_York');
     expect(fixed.previousRuns(1, new Date('2026-11-01T06:30:00Z'))[0].toISOString()).toBe('2026-11-01T05:00:00.000Z');
+  });
+});
+
+describe("croner's extensions, as docs/operations.md says them", () => {
+  it('L (last day, last weekday), # (nth weekday) and ? are accepted and run when documented', () => {
+    const next = (p: string) => {
+      expect(cronProblem(p, 'UTC')).toBeUndefined();
+      return cronClock(p, 'UTC').nextRuns(2, new Date('2026-12-01T00:00:00Z')).map((d) => d.toISOString().slice(0, 16));
+    };
+    expect(next('0 0 L * *')).toEqual(['2026-12-31T00:00', '2027-01-31T00:00']);
+    expect(next('0 0 * * 5L')).toEqual(['2026-12-25T00:00', '2027-01-29T00:00']);
+    expect(next('0 9 * * 1#1')).toEqual(['2026-12-07T09:00', '2027-01-04T09:00']);
+    expect(next('0 9 ? * 1')).toEqual(['2026-12-07T09:00', '2026-12-14T09:00']);
   });
 });
