@@ -43,14 +43,15 @@ export function cutText(text: string, max: number): string {
   let cut = max - 1;
   const last = text.charCodeAt(cut - 1);
   if (last >= 0xd800 && last <= 0xdbff) cut--;
-  // the clusters around the cut: from an ASCII character before it (one always starts there, but
-  // a line feed after a carriage return), else from 256 units before; a boundary depends on what
-  // precedes it and on the code point after it only, so the text up to the cut's next one is enough
+  // the clusters around the cut: from an ASCII character after another before it (one always
+  // starts there, but a line feed after a carriage return; not after any character: a prepended
+  // mark such as U+0600 joins the digit after it), else from 256 units before; a boundary depends
+  // on what precedes it and on the code point after it only, so the text up to the cut's next one is enough
   let from = Math.max(0, cut - 256);
   let known = from === 0;
   for (let i = cut; i > from; i--) {
     const c = text.charCodeAt(i);
-    if (c < 0x80 && c !== 0x0a) {
+    if (c < 0x80 && c !== 0x0a && text.charCodeAt(i - 1) < 0x80) {
       [from, known] = [i, true];
       break;
     }

@@ -307,9 +307,11 @@ export interface SqlLexis {
   hashComments?: boolean;
   /** `$tag$ ... $tag$` quotes a literal (Postgres; DuckDB reads it too) */
   dollarQuotes?: boolean;
+  /** a `/* ... *\/` comment nests (Postgres, DuckDB: `/* a /* b *\/ c *\/` is one comment) */
+  nestedComments?: boolean;
 }
 
-export const STANDARD_LEXIS: SqlLexis = { strings: "'", identQuote: '"', dollarQuotes: true };
+export const STANDARD_LEXIS: SqlLexis = { strings: "'", identQuote: '"', dollarQuotes: true, nestedComments: true };
 
 /**
  * `sql` with `code` applied to each run of SQL code: the text outside string literals, quoted
@@ -331,8 +333,16 @@ export function mapSqlCode(sql: string, code: (text: string) => string, lex: Sql
       const nl = sql.indexOf('\n', i);
       skip(nl < 0 ? sql.length : nl);
     } else if (c === '/' && next === '*') {
-      const end = sql.indexOf('*/', i + 2);
-      skip(end < 0 ? sql.length : end + 2);
+      // (nested: the comment ends where its depth comes back to 0; an apostrophe inside is no string)
+      let end = i + 2;
+      for (let depth = 1; depth > 0 && end < sql.length; ) {
+        const pair = sql.slice(end, end + 2);
+        if (pair === '*/' || (pair === '/*' && lex.nestedComments)) {
+          depth += pair === '*/' ? -1 : 1;
+          end += 2;
+        } else end++;
+      }
+      skip(Math.min(sql.length, end));
     } else if (c === lex.identQuote) {
       let j = i + 1;
       while (j < sql.length && (sql[j] !== c || sql[j + 1] === c)) j += sql[j] === c ? 2 : 1;

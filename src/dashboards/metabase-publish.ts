@@ -255,7 +255,7 @@ const markerOf = (description: unknown): { project?: string; key: string } | und
 export class MetabasePublisher {
   private collectionId?: number;
   /** `model:key` -> the collection's item of this project (marker: as its description writes it) */
-  private items = new Map<string, { model: string; id: number; marker?: string }>();
+  private items = new Map<string, { model: string; id: number; marker?: string; unnamed?: boolean }>();
 
   /**
    * `project`: the Vigil project published (its markers say it). An item another project's marker
@@ -292,12 +292,12 @@ export class MetabasePublisher {
     const list = listOf(await this.client.call<Json>('GET', `/api/collection/${this.collectionId}/items?models=card&models=dashboard`), `GET /api/collection/${this.collectionId}/items`);
     this.items.clear();
     const ours = this.project;
-    const unnamed: Array<[string, { model: string; id: number; marker: string }]> = [];
+    const unnamed: Array<[string, { model: string; id: number; marker: string; unnamed: true }]> = [];
     for (const it of [...list].sort((a, b) => a.id - b.id)) {
       const marker = markerOf(it.description);
       if (!marker || (it.model !== 'card' && it.model !== 'dashboard')) continue;
       const k = `${it.model}:${marker.key}`;
-      if (marker.project === undefined) unnamed.push([k, { model: it.model, id: it.id, marker: `(vigil:${marker.key})` }]);
+      if (marker.project === undefined) unnamed.push([k, { model: it.model, id: it.id, marker: `(vigil:${marker.key})`, unnamed: true }]);
       else if (marker.project !== ours) continue;
       else if (this.items.has(k)) this.warn(`warning: ${it.model} #${it.id} in the collection also says (vigil:${ours}:${marker.key}); using #${this.items.get(k)!.id}`);
       else this.items.set(k, { model: it.model, id: it.id, marker: `(vigil:${ours}:${marker.key})` });
@@ -309,6 +309,8 @@ export class MetabasePublisher {
    * The items of the collection with a marker that no plan published now has: cards of tiles
    * removed or renamed by id, dashboards removed or renamed (`name:`). `scope`: the dashboard keys
    * to look under (their cards), or every marker when undefined (the whole project published).
+   * An item of an older marker (no project) is this project's only under a dashboard it publishes:
+   * another project that shared the collection may publish the others, not yet taken over.
    */
   strays(plans: MetabasePlan[], scope?: Set<string>): Array<{ model: string; id: number; key: string; marker: string }> {
     const now = new Set(plans.flatMap((p) => [`dashboard:${p.key}`, ...p.cards.map((c) => `card:${c.key}`)]));
@@ -317,6 +319,7 @@ export class MetabasePublisher {
       if (now.has(k)) continue;
       const key = k.slice(it.model.length + 1);
       if (scope && !(it.model === 'card' && scope.has(key.slice(0, key.indexOf('/'))))) continue;
+      if (it.unnamed && !plans.some((p) => p.key === key.split('/')[0])) continue;
       out.push({ model: it.model, id: it.id, key, marker: it.marker ?? `(vigil:${this.project}:${key})` });
     }
     return out.sort((a, b) => a.id - b.id);

@@ -541,6 +541,12 @@ export function classify(v: string): { fits: number; odd: number } {
   return { fits: 0, odd: 0 };
 }
 
+/** A double's shortest form (what the warehouses print) is the number as written: doubleHolds() without the string work. */
+function shortestForm(b: Buffer, start: number, end: number): boolean {
+  const v = b.toString('latin1', start, end);
+  return String(Number(v)) === v;
+}
+
 const digitAt = (b: Buffer, i: number) => b[i] >= 48 && b[i] <= 57;
 const two = (b: Buffer, i: number) => (b[i] - 48) * 10 + b[i + 1] - 48;
 const four = (b: Buffer, i: number) => two(b, i) * 100 + two(b, i + 2);
@@ -558,12 +564,14 @@ export function classifyBytes(b: Buffer, start: number, end: number): number {
     const first = i;
     while (i < end && b[i] >= 48 && b[i] <= 57) i++;
     const digits = i - first;
-    // (more than 15 digits: classify() decides whether a double holds them)
-    if (i === end) return digits === 0 || digits > 15 ? -1 : 3;
-    if (b[i] === 46 && digits > 0 && digits <= 15) {
+    // (more than 15 digits: a double holds them when its shortest form is the text itself, the
+    // common case of a float a program printed, 0.8444218515250481; else classify() decides)
+    if (i === end) return digits === 0 || digits > 18 ? -1 : digits <= 15 ? 3 : shortestForm(b, start, end) ? 3 : -1;
+    if (b[i] === 46 && digits > 0 && digits <= 18) {
       let k = i + 1;
       while (k < end && b[k] >= 48 && b[k] <= 57) k++;
-      return k === end && k > i + 1 && digits + (k - i - 1) <= 15 ? 2 : -1;
+      if (k !== end || k === i + 1) return -1;
+      return digits + (k - i - 1) <= 15 ? 2 : digits + (k - i - 1) <= 18 && shortestForm(b, start, end) ? 2 : -1;
     }
     if (c0 === 45 || digits !== 4 || b[i] !== 45 || (n !== 10 && n !== 19)) return -1;
     const s = start;

@@ -1502,6 +1502,8 @@ describe('planNotifications', () => {
       expect(cutText(`${'x'.repeat(1018)}🇫🇷🇩🇪z`, 1024)).toBe(`${'x'.repeat(1018)}🇫🇷…`);
       expect(cutText(`${'x'.repeat(1021)}👨‍👩‍👧${'y'.repeat(9)}`, 1024)).toBe(`${'x'.repeat(1021)}…`);
       expect(cutText(`${'x'.repeat(1021)}e\u0301\u0301${'y'.repeat(9)}`, 1024)).toBe(`${'x'.repeat(1021)}…`);
+      // a prepended mark joins the ASCII digit after it: one cluster (was: cut between them)
+      expect(cutText(`${'x'.repeat(1022)}\u0600123`, 1024)).toBe(`${'x'.repeat(1022)}…`);
       // no ASCII near the cut (a long text in Japanese), one cluster longer than the window: a code point's end
       expect(cutText('日本語'.repeat(500), 1024)).toBe(`${'日本語'.repeat(341)}…`);
       expect(cutText(`a${'\u0301'.repeat(2000)}`, 1024)).toBe(`a${'\u0301'.repeat(1022)}…`);

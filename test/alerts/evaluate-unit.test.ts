@@ -89,6 +89,20 @@ describe('bindEvalTime', () => {
     expect(duckDbDialect.bindEvalTime("select $$current_date$$, E'it\\'s current_date', x.now_ok, t.current_date from t -- now()", at)).toBe("select $$current_date$$, E'it\\'s current_date', x.now_ok, t.current_date from t -- now()");
   });
 
+  it("DuckDB and Postgres: a comment nests (/* a /* b */ c */ is one comment), so an apostrophe in one is no string that hides the clock after it (was: current_date left to the wall clock)", async () => {
+    const at = new Date('2020-01-02T03:04:05.678Z');
+    const sql = "select /* the day /* (today's) */ it's */ cast(current_date as varchar) as d, cast(now() as varchar) as n /* a /* b */ current_date */";
+    const duck = await DuckDbAdapter.open({ type: 'duckdb', path: ':memory:', schema: 'main' }, '/tmp', 1);
+    try {
+      expect(await duck.query<Record<string, unknown>>(duckDbDialect.bindEvalTime(sql, at))).toEqual([{ d: '2020-01-02', n: '2020-01-02 03:04:05.678+00' }]);
+    } finally {
+      await duck.close();
+    }
+    // (the comment is kept as written; BigQuery's do not nest)
+    expect(duckDbDialect.bindEvalTime(sql, at)).toContain("/* the day /* (today's) */ it's */ cast(");
+    expect(bigQueryDialect.bindEvalTime("select /* a /* b */ CURRENT_DATE", at)).toBe("select /* a /* b */ DATE '2020-01-02'");
+  });
+
   it("BigQuery: CURRENT_* with or without parentheses and with a time zone (was: only CURRENT_DATE() and CURRENT_TIMESTAMP() bound; bare CURRENT_DATE read the wall clock); literals and comments kept", () => {
     const at = new Date('2026-03-10T18:00:00Z');
     const ts = "TIMESTAMP '2026-03-10T18:00:00.000Z'";
