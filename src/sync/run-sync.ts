@@ -322,11 +322,18 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         // a cursor never passes the source's clock: a row stamped in the future is synced, but as
         // the cursor it made every later delta read from its time, missing every row written
         // before it while each run said OK (and status said 0s behind)
-        const bounds = await src.cursorBounds(spec, columns, state?.cursor_value ?? null);
+        const bounds = await src.cursorBounds(spec, columns, state?.cursor_value ?? null, state?.cursor_zone);
         sourceMax = bounds.max;
         cursorZone = bounds.zone ?? null;
         // (a cursor without time zone: the database's local time, in its TimeZone setting)
         const clockShown = bounds.zone ? `${bounds.clock} ${bounds.zone}` : bounds.clock;
+        if (bounds.rezoned && state?.cursor_value) {
+          const was = state.cursor_zone ? `the wall time of ${state.cursor_zone}` : 'an instant (or a wall time an older Vigil recorded without its zone)';
+          const now = bounds.zone ? `the wall time of ${bounds.zone}` : 'an instant';
+          opts.out(`  ${stream}: the saved cursor (${cursorText(state.cursor_value, state.cursor_zone ?? undefined)}) was ${was}, and ${sync.schema}.${s.relation.identifier}'s ${sync.cursor} is now ${now} (its type or the database's TimeZone changed): moved back to ${cursorText(bounds.rezoned, bounds.zone)}, so no row written since the last run is skipped`);
+          await writer.clampCursor(stateRel, stream, bounds.rezoned);
+          state = await writer.readState(stateRel, stream);
+        }
         if (bounds.ahead.rows > 0) {
           const n = bounds.ahead.rows;
           opts.out(`  ${stream}: warning: ${counted(n, 'row')} of ${sync.schema}.${s.relation.identifier} ha${n === 1 ? 's' : 've'} ${sync.cursor} after the source's clock (${clockShown}; the latest ${bounds.ahead.latest}) (${s.file}:${s.line}): synced, but the cursor stops at the source's clock, so every run reads ${n === 1 ? 'it' : 'them'} again; the cursor column should hold no time in the future`);

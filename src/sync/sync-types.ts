@@ -517,6 +517,8 @@ export interface CursorBounds {
   ahead: { rows: number; latest: string | null };
   /** the saved cursor is after `clock` (a future row made it the cursor, before cursors stopped at the clock) */
   savedAhead: boolean;
+  /** the saved cursor in this run's terms, where it was saved in others (`savedZone` not the column's zone now) and that reads earlier: the cursor to move back to */
+  rezoned?: string;
 }
 
 /** Where a `--since` or `--lookback` pass starts (SyncReader.windowStart). */
@@ -558,7 +560,7 @@ export interface SyncReader {
    * The source's clock, the newest cursor value at or before it, the rows stamped after it, and
    * whether the stream's `saved` cursor is after it.
    */
-  cursorBounds(spec: StreamSpec, columns: SyncColumn[], saved: string | null): Promise<CursorBounds>;
+  cursorBounds(spec: StreamSpec, columns: SyncColumn[], saved: string | null, savedZone?: string | null): Promise<CursorBounds>;
   /** How many rows from `lower` (cursor >= lower; null: all) `spec.retired` leaves out: what retention deleted from the copy. */
   retiredRows(spec: StreamSpec, columns: SyncColumn[], lower: string | null): Promise<number>;
   /** How many rows up to `upto` (cursor <= upto) `spec.retired` does not leave out: 0 when retention deleted every row a sync copied up to that cursor. */

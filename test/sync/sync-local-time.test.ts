@@ -237,3 +237,29 @@ describe('vigil sync --wait on a DuckDB file another process holds', () => {
     expect(await brief.exited).toBe(0);
   });
 });
+
+describe('vigil sync: a timestamp cursor retyped timestamptz in the source (a database east of UTC, Asia/Tokyo)', () => {
+  const z = zonedDatabase('Asia/Tokyo');
+  afterAll(() => z.close());
+
+  it("the saved cursor (Tokyo's wall time) is moved back to the instant it was, said, and the rows written since the last run arrive (was: read as a UTC instant 9 hours ahead, moved back to the clock, and the rows before its lookback never read, exit 0)", async () => {
+    await z.open();
+    await z.app.query(`create schema app;
+      create table app.rt (id bigint primary key, created_at timestamp not null default localtimestamp);
+      create index on app.rt (created_at, id);
+      insert into app.rt (id, created_at) select i, localtimestamp - interval '1 hour' + i * interval '1 minute' from generate_series(1, 3) i`);
+    const dir = project('rt', '{ primary_key: id, cursor: created_at, lookback: 5m }');
+    const run = () => vigil(dir, ['sync'], { DATABASE_URL: z.url });
+    expect(run().code).toBe(0);
+    // rows after the cursor, written before the next run's lookback; then the application's
+    // migration makes the column a timestamptz (its session's Tokyo time: the same instants)
+    await z.app.query(`insert into app.rt (id, created_at) select i, localtimestamp - interval '30 minutes' + i * interval '1 minute' from generate_series(4, 6) i;
+      alter table app.rt alter column created_at type timestamptz`);
+    const r = run();
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(await copied(dir, 'rt')).toMatchObject({ n: 6, d: 6 });
+    expect(r.stdout).toMatch(/raw\.rt: the saved cursor \(\d{4}-\d\d-\d\d [\d:.]+ Asia\/Tokyo\) was the wall time of Asia\/Tokyo, and app\.rt's created_at is now an instant .*: moved back to \d{4}-\d\d-\d\d [\d:.]+\+00, so no row written since the last run is skipped/);
+    // the zone is recorded: the next run says nothing of it
+    expect(run().stdout).not.toMatch(/the saved cursor/);
+  });
+});

@@ -251,6 +251,34 @@ describe('vigil sync', () => {
     }
   });
 
+  it("a first load's snapshot stops the cursor at the snapshot's clock, not a later file's: a row committed during a load longer than the lookback is read by the next run (was: a row stamped in the future moved the cursor to the last file's clock, past the rows committed meanwhile, lost)", async () => {
+    const s = uniqueSchema('sync_first_clock');
+    await trailsSource(s, 8);
+    await client.query(`insert into ${s}.trails values ('t9', 9, '9999-12-31')`);
+    const src = await PostgresAdapter.open({ type: 'postgres', url, schema: 'analytics' }, 2);
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-sync-first-clock-'));
+    dirs.push(dir);
+    const db = await DuckDbAdapter.open({ type: 'duckdb', path: 'w.duckdb', schema: 'raw' }, dir, 1);
+    const node = trails(s);
+    const stream = { ...node, sync: { ...node.sync!, lookback_seconds: 1 } };
+    try {
+      // once the load's first file is read (its snapshot taken), a row is committed, stamped
+      // now; the load goes on for longer than the lookback
+      const reader = readerWith(src, async () => {
+        await client.query(`insert into ${s}.trails values ('late', 10, clock_timestamp())`);
+        await new Promise((r) => setTimeout(r, 2500));
+      });
+      const [r] = await syncStreams([stream], new Map([['app', reader]]), db, quiet);
+      expect(r).toMatchObject({ status: 'success', rows: 9 });
+      const [r2] = await syncStreams([stream], new Map([['app', src.syncReader!()]]), db, quiet);
+      expect(r2.status).toBe('success');
+      expect((await db.query<{ id: string }>('select id from raw.trails order by id')).map((x) => x.id)).toEqual(['late', 't1', 't2', 't3', 't4', 't5', 't6', 't7', 't8', 't9']);
+    } finally {
+      await db.close();
+      await src.close();
+    }
+  });
+
   it('a full pass stopped behind the cursor leaves the cursor where it was; a run that commits batches and then fails is no successful sync (were: the cursor moved back to where the pass stopped, every batch refreshed last_synced_at, last_run_rows kept its first batch)', async () => {
     const s = uniqueSchema('sync_behind');
     await trailsSource(s, 12);

@@ -206,12 +206,15 @@ export class PostgresSyncReader implements SyncReader {
    * time zone or a `date`, the wall time of the database's own TimeZone (zoneOfDatabase), which
    * an application's `now()` / `localtimestamp` defaults write — every statement here runs in
    * UTC, so the UTC wall time made every row of a zone east of it "in the future" for hours.
-   * `base`: the type the clock's text is read back as.
+   * `base`: the type the clock's text is read back as. `now`: the clock's function — in a
+   * batch's snapshot `transaction_timestamp()`, its start, which the snapshot taken after it
+   * follows (a later file's statement_timestamp() is later than the snapshot it reads: a long
+   * first load's cursor stopped there, past the rows committed meanwhile, which it did not see).
    */
-  private async clockSql(pgType: string): Promise<{ sql: string; base: 'timestamptz' | 'timestamp'; zone?: string }> {
-    if (pgType !== 'timestamp without time zone' && pgType !== 'date') return { sql: 'statement_timestamp()', base: 'timestamptz' };
+  private async clockSql(pgType: string, now = 'statement_timestamp()'): Promise<{ sql: string; base: 'timestamptz' | 'timestamp'; zone?: string }> {
+    if (pgType !== 'timestamp without time zone' && pgType !== 'date') return { sql: now, base: 'timestamptz' };
     const zone = await this.db.zoneOfDatabase();
-    return { sql: `(statement_timestamp() at time zone ${this.db.dialect.literal(zone)})`, base: 'timestamp', zone };
+    return { sql: `(${now} at time zone ${this.db.dialect.literal(zone)})`, base: 'timestamp', zone };
   }
 
   async uniqueKey(spec: StreamSpec): Promise<boolean | 'view'> {
@@ -267,7 +270,7 @@ export class PostgresSyncReader implements SyncReader {
    * aggregate's FILTER cannot use the index); without one (an unindexed table, a view) both come
    * from one scan.
    */
-  async cursorBounds(spec: StreamSpec, columns: SyncColumn[], saved: string | null): Promise<CursorBounds> {
+  async cursorBounds(spec: StreamSpec, columns: SyncColumn[], saved: string | null, savedZone?: string | null): Promise<CursorBounds> {
     const c = this.db.dialect.quoteIdent(spec.cursor);
     const col = columns.find((x) => x.name === spec.cursor);
     const type = col?.sourceType ?? col?.pgType ?? 'timestamp with time zone';
@@ -280,6 +283,24 @@ export class PostgresSyncReader implements SyncReader {
             throw pgError(e, sql);
           })
         ).rows[0] as Record<string, unknown>;
+      // a cursor saved in other terms than the column's now (a wall time of another zone, or an
+      // instant where the column is now a wall time, or back: the column retyped, the database's
+      // TimeZone changed) is moved to the earlier of its two readings, the other converted into
+      // this run's terms (was: read as it was, a Tokyo wall time taken for a UTC instant after a
+      // retype to timestamptz: 9 hours ahead, moved back to the clock, and the rows written since
+      // the last run up to the lookback were never read). (NULL zone: an instant, or a wall time
+      // an older Vigil recorded no zone for: the earlier reading re-reads, never skips.)
+      let rezoned: string | undefined;
+      if (saved && savedZone !== undefined && (savedZone ?? null) !== (clockSql.zone ?? null)) {
+        const lit = (z: string) => this.db.dialect.literal(z);
+        const instant = savedZone ? `(cast(cast($1 as text) as timestamp) at time zone ${lit(savedZone)})` : 'cast(cast($1 as text) as timestamptz)';
+        const inTerms = clockSql.zone ? `((${instant}) at time zone ${lit(clockSql.zone)})` : instant;
+        const r = await one(`select case when cast(cast(${inTerms} as text) as timestamptz) < cast(cast($1 as text) as timestamptz) then cast(${inTerms} as text) end as r`, [saved]);
+        if (r.r !== null && r.r !== undefined) {
+          rezoned = String(r.r);
+          saved = rezoned;
+        }
+      }
       const k = await one(`select ${clockSql.sql}::text as t${saved ? `, cast($1 as ${clockSql.base}) > ${clockSql.sql} as a` : ''}`, saved ? [saved] : []);
       const clock = String(k.t);
       const upto = `cast(cast($1 as ${clockSql.base}) as ${type})`;
@@ -298,7 +319,7 @@ export class PostgresSyncReader implements SyncReader {
       // the latency alert judge its age): a wall time read in the database's TimeZone (was: the
       // wall time taken for UTC — "8h old" on fresh rows of a database in America/Los_Angeles)
       if (max !== null && clockSql.zone) max = String((await one(`select (cast(cast($1 as text) as timestamp) at time zone ${this.db.dialect.literal(clockSql.zone)})::text as m`, [max])).m);
-      return { clock, ...(clockSql.zone ? { zone: clockSql.zone } : {}), max: max ?? null, ahead: { rows: Number(ahead.n ?? 0), latest: (ahead.m as string | null) ?? null }, savedAhead: !!k.a };
+      return { clock, ...(clockSql.zone ? { zone: clockSql.zone } : {}), max: max ?? null, ahead: { rows: Number(ahead.n ?? 0), latest: (ahead.m as string | null) ?? null }, savedAhead: !!k.a, ...(rezoned ? { rezoned } : {}) };
     });
   }
 
@@ -366,8 +387,10 @@ export class PostgresSyncReader implements SyncReader {
     const rel = `${this.rel(spec)} as s`;
     // the cursor the stream keeps after the row whose key is read with it: the source's clock in
     // this snapshot when the row is stamped after it (a future row as the cursor: every later delta
-    // read from that time, missing every row written before it, and said OK)
-    const clock = (await this.clockSql(columns.find((c) => c.name === spec.cursor)?.pgType ?? '')).sql;
+    // read from that time, missing every row written before it, and said OK) — the snapshot's
+    // clock (its transaction's start), not this file's: the files of a batch, and of a first load,
+    // read one snapshot for as long as they take
+    const clock = (await this.clockSql(columns.find((c) => c.name === spec.cursor)?.pgType ?? '', 'transaction_timestamp()')).sql;
     const clockCursor = `case when s.${q(spec.cursor)} > cast(${clock} as ${typeOf.get(spec.cursor)}) then ${clock}::text end as __vigil_cursor`;
     /** A row of the key queries: its key tuple (text), and the cursor the stream keeps after it. */
     const keyRow = (row: unknown[] | undefined) => (row ? { key: row.slice(0, keyCols.length).map((v) => String(v)), cursor: (row[keyCols.length] as string | null) ?? null } : null);
