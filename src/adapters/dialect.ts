@@ -36,6 +36,8 @@ export interface DecimalType {
 export interface Dialect {
   /** The warehouse type this dialect spells (the `type:` of a target). */
   readonly name: string;
+  /** How its SQL writes literals, quoted names and comments; default: STANDARD_LEXIS. */
+  readonly lexis?: SqlLexis;
   /**
    * The longest schema or relation name the warehouse keeps, in bytes (Postgres: 63; it cuts a
    * longer one without a word). Absent: none a project reaches.

@@ -14,7 +14,7 @@ import { pyRepr, yamlNumber } from './py-values.js';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import { inexactInteger } from '../project/yaml-lib.js';
 import { sayYaml11Only, yaml11Only } from '../project/pyyaml-scalars.js';
-import { SCRATCH_INFIX, type Dialect, type Relation } from '../adapters/dialect.js';
+import { mapSqlCode, SCRATCH_INFIX, STANDARD_LEXIS, type Dialect, type Relation, type SqlLexis } from '../adapters/dialect.js';
 import { REFILL_TABLE, STATE_TABLE } from '../sync/sync-types.js';
 import { partitionField, partitionSpec, type Hook } from '../adapters/adapter.js';
 import { namingMacros, type NamingNode } from './naming-macros.js';
@@ -169,6 +169,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   const projectName = files.project.name;
   const target = resolveTarget(files, opts, ds);
   const dialect: Dialect = dialectOf(target?.type);
+  /** `sql` without the `;` that ends it (stripSemicolon), in the dialect's SQL */
+  const strip = (sql: string): string => stripSemicolon(sql, dialect.lexis);
   /** the target's warehouse (its limits, strategies, names), when it resolved */
   const warehouse = getWarehouse(target?.type ?? '');
   const vars = { ...projectVars(files, opts, ds), ...(opts.vars ? givenVars(opts.vars, opts.env) : {}) };
@@ -1174,8 +1176,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   const withEphemerals = (d: Pick<ModelDraft, 'calls'>, body: string, empty = !!opts.empty): string => {
     const chain = ephemeralChain(d);
     if (!chain.length) return body;
-    const ctes = chain.map((e) => `${dialect.quoteIdent(`__vigil_eph_${e.name}`)} as (\n${stripSemicolon(resolve(e.sql, e, empty))}\n)`).join(',\n');
-    return `with ${ctes}\nselect * from (\n${stripSemicolon(body)}\n) as __vigil_model`;
+    const ctes = chain.map((e) => `${dialect.quoteIdent(`__vigil_eph_${e.name}`)} as (\n${strip(resolve(e.sql, e, empty))}\n)`).join(',\n');
+    return `with ${ctes}\nselect * from (\n${strip(body)}\n) as __vigil_model`;
   };
   /**
    * A test's SQL over ephemeral models (dbt tests them as it inlines them into children): each
@@ -1184,8 +1186,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   const withEphemeralSubjects = (subjects: ModelDraft[], sql: string): string => {
     const chain: ModelDraft[] = [];
     for (const d of subjects) for (const e of [...ephemeralChain(d), d]) if (!chain.includes(e)) chain.push(e);
-    const ctes = chain.map((e) => `${dialect.quoteIdent(`__vigil_eph_${e.name}`)} as (\n${stripSemicolon(resolve(e.sql, e, !!opts.empty))}\n)`).join(',\n');
-    return `with ${ctes}\nselect * from (\n${stripSemicolon(sql)}\n) as __vigil_test`;
+    const ctes = chain.map((e) => `${dialect.quoteIdent(`__vigil_eph_${e.name}`)} as (\n${strip(resolve(e.sql, e, !!opts.empty))}\n)`).join(',\n');
+    return `with ${ctes}\nselect * from (\n${strip(sql)}\n) as __vigil_test`;
   };
 
   const manifest = emptyManifest();
@@ -1198,7 +1200,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   const modelNode = (d: ModelDraft & { config: ModelNode['config'] }): ModelNode => {
     const uid = modelUid(d.name);
     const columns: ColumnInfo[] = (d.props?.p.columns ?? []).map((c) => ({ name: c.name, description: c.description, data_type: c.data_type, ...(c.meta ? { meta: c.meta } : {}), ...(c.tags?.length ? { tags: c.tags } : {}), ...(c.policy ? { policy: c.policy } : {}), ...(c.quote !== undefined ? { quote: c.quote } : {}) }));
-    const body = stripSemicolon(resolve(d.sql, d, !!opts.empty));
+    const body = strip(resolve(d.sql, d, !!opts.empty));
     const inner = emptiedQuery(withEphemerals(d, body));
     // masking (compile/masking.ts): the published relation is the model's SELECT through its policies
     const masked = d.config.materialized !== 'ephemeral' && needsMasking(columns);
@@ -1247,7 +1249,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         ds.push(diag('E_RETENTION', `model '${d.name}' has retention but full_refresh: true: every build rebuilds it whole from its query, so deleted rows would come back on the next build`, d.configAt?.('full_refresh') ?? at(), 'remove full_refresh: true, or filter its query by the same window'));
     }
     if (d.sqlIncremental !== undefined) {
-      const inc = emptiedQuery(withEphemerals(d, stripSemicolon(resolve(d.sqlIncremental, d, !!opts.empty))));
+      const inc = emptiedQuery(withEphemerals(d, strip(resolve(d.sqlIncremental, d, !!opts.empty))));
       node.compiled_sql_incremental = masked ? maskedSelect(columns, inc, dialect) : inc;
       // `<model>@incremental.sql`: a model's name holds no @, so no model's compiled file is at this path
       node.compiled_path_incremental = node.compiled_path.replace(SQL_FILE, '') + '@incremental.sql';
@@ -1331,7 +1333,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       relation: snapRelation(d),
       ...(d.relationWritten ? { unrendered_config: d.relationWritten } : {}),
       // the ephemeral models it reads inlined as CTEs, as a model's (dbt inlines them into snapshots too)
-      compiled_sql: withEphemerals(d, stripSemicolon(resolve(d.sql, undefined)).replace(/^\s+/, ''), false),
+      compiled_sql: withEphemerals(d, strip(resolve(d.sql, undefined)).replace(/^\s+/, ''), false),
       compiled_path: `${targetDir}/compiled/${projectName}/${d.file.path.replace(SQL_FILE, '')}/${d.name}.sql`,
     };
     markVolatile(manifest.nodes[uid], d.calls);
@@ -1569,9 +1571,9 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     // (run order only — waits_for — unless it reads the seed by ref() too: not among `depends`,
     // which an alert's or a dashboard's query reads as its parents, and a test's argument adds up)
     const waits = [...new Set(fills)].filter((f) => !depends.includes(f));
-    if (part) return { sql: stripSemicolon(resolve(out, how.self)), ...(outIncremental === undefined ? {} : { sqlIncremental: stripSemicolon(resolve(outIncremental, how.self)) }), depends, waits, calls };
+    if (part) return { sql: strip(resolve(out, how.self)), ...(outIncremental === undefined ? {} : { sqlIncremental: strip(resolve(outIncremental, how.self)) }), depends, waits, calls };
     const fake: ModelDraft = { file: { path: file, text }, name: file, calls, sql: out, failed: false, config: { materialized: 'ephemeral', tags: [] } };
-    return { sql: withEphemerals(fake, stripSemicolon(resolve(out, undefined))), depends, waits, calls };
+    return { sql: withEphemerals(fake, strip(resolve(out, undefined))), depends, waits, calls };
   };
 
   /** The name a generic test is given when it has no `name:`: the test, what it is on, its column (or columns). */
@@ -2214,15 +2216,18 @@ function snapshotConfigProblems(cfg: Record<string, unknown>, issues: ReadonlyAr
   });
 }
 
-function stripSemicolon(sql: string): string {
+function stripSemicolon(sql: string, lex: SqlLexis = STANDARD_LEXIS): string {
   // the `;` ending the statement, and the comments after it (`select 1; -- note`, a `-- note`
   // line below it): kept, the `;` ended the subquery or CTE the SQL is wrapped in (a snapshot's
   // query, a singular test, an ephemeral model) — "syntax error at or near ';'"
-  // (each comment read one way only: to its line's end, to its first `*/`)
-  // (a `;` inside a literal that ends the SQL, `'a; -- b'`, is not one: an odd count of quotes before it)
-  const end = /;(?:\s|(?:--|#)[^\n]*(?![^\n])|\/\*(?:[^*]|\*(?!\/))*\*\/)*$/.exec(sql);
-  const outside = end && (sql.slice(0, end.index).match(/'/g)?.length ?? 0) % 2 === 0;
-  const s = (outside ? sql.slice(0, end.index) : sql.replace(/;\s*$/, '')).replace(/\s+$/, '');
+  // (the last `;` of the code: not one in a literal, a quoted name or a comment, `'a; -- b'`, nor
+  // after a quote in one, `-- the customer's orders`; each comment after it read one way only: to
+  // its line's end, to its first `*/`)
+  const code = mapSqlCode(sql, (c) => c.replaceAll(';', ' '), lex);
+  let end = sql.length - 1;
+  while (end >= 0 && code[end] === sql[end]) end--;
+  const last = end >= 0 && /^(?:\s|(?:--|#)[^\n]*(?![^\n])|\/\*(?:[^*]|\*(?!\/))*\*\/)*$/.test(sql.slice(end + 1)) ? end : -1;
+  const s = (last >= 0 ? sql.slice(0, last) : sql).replace(/\s+$/, '');
   // a last line ending in a comment (`-- note`, BigQuery's `# note`) would swallow what a statement
   // builder appends after the SQL on the same line (`;` before the next statement, a `)`)
   return /(--|#)[^\n]*$/.test(s) ? `${s}\n` : s;

@@ -788,7 +788,7 @@ function pythonStrings(runtime: { memberLookup: (...a: unknown[]) => unknown }):
     // a slice: of a list, a tuple or a string, by ints or none, as Python's (nunjucks' looped forever
     // on a dict, a number, a text bound or a step of 0, and gave none[1:] as [])
     if (args.length === 4) {
-      if (!Array.isArray(obj) && typeof obj !== 'string') throw new Error(isPlainObject(obj) ? "TypeError: unhashable type: 'slice' (a dict has no slices)" : `TypeError: '${pyType(obj)}' object is not subscriptable`);
+      if (!Array.isArray(obj) && typeof obj !== 'string') throw new Error(isPlainObject(obj) ? "TypeError: unhashable type: 'slice' (a dict has no slices)" : `TypeError: '${pyType(obj)}' object is not subscriptable (a list, a tuple or a string has slices)`);
       const bounds = args.slice(1);
       if (bounds.some((b) => b !== null && b !== undefined && typeof b !== 'boolean' && !(typeof b === 'number' && Number.isInteger(b)))) throw new Error('TypeError: slice indices must be integers or None or have an __index__ method');
       if (bounds[2] === 0) throw new Error('ValueError: slice step cannot be zero');
@@ -1017,7 +1017,13 @@ function strictWhereUsed(TemplateError: new (message: string, lineno: number, co
     const v = iterable(a);
     return isPlainObject(v) ? Object.keys(v) : v;
   };
-  n.runtime.vigilLoopPairs = (...a: unknown[]) => iterable(a);
+  // (two or more loop variables: each item unpacked, a dict's items its keys and a string's its
+  // characters, as Jinja's; nunjucks gave a dict's key and value, and a string's index and character)
+  n.runtime.vigilLoopPairs = (...a: unknown[]) => {
+    const v = iterable(a);
+    if (!JINJA_ENVIRONMENTS.has(a[0] as object)) return v;
+    return isPlainObject(v) ? Object.keys(v) : asText(v) !== undefined ? [...asText(v)!] : v;
+  };
   /** the expressions to check, each with the runtime function that checks it and what it tells it */
   const strict = new WeakMap<object, { check: 'vigilDefined' | 'vigilFilterInput' | 'vigilCondition' | 'vigilLoop' | 'vigilLoopPairs'; arg: string; none?: string }>();
   const defined = (why: string, none?: string) => ({ check: 'vigilDefined' as const, arg: why, none });
@@ -1162,15 +1168,19 @@ function loopControls(): void {
     if (names?.typename !== 'Array' || !names.children) return compileForUnpacked.call(this, node, frame);
     const emitLine = self._emitLine;
     let item: string | undefined;
+    let bound = 0;
     self._emitLine = function (this: unknown, code: string) {
+      // (each name bound: the body's lines are emitted as they are, not matched)
+      if (bound === names.children!.length) return emitLine.call(this, code);
       const m = /^var (\w+) = (\w+\[\w+\])\[(\d+)\];$/.exec(code);
       if (m) {
         item = m[1];
         return emitLine.call(this, `var ${m[1]} = runtime.vigilUnpack(${names.children!.length}, ${node.lineno}, ${node.colno}, ${m[2]})[${m[3]}];`);
       }
       const set = item === undefined ? null : /^frame\.set\((.*), \w+\[\w+\]\[\d+\]\);$/.exec(code);
-      if (set) return emitLine.call(this, `frame.set(${set[1]}, ${item});`);
-      return emitLine.call(this, code);
+      if (!set) return emitLine.call(this, code);
+      bound++;
+      return emitLine.call(this, `frame.set(${set[1]}, ${item});`);
     };
     try {
       compileForUnpacked.call(this, node, frame);
@@ -1377,30 +1387,21 @@ function loopScopes(): void {
     return node;
   };
   // `{% raw -%}`, `{%- endraw %}`: Jinja's whitespace control at the raw block's text (nunjucks
-  // found no end in `{%- endraw %}`: "unknown block tag: endraw")
-  type RawTokens = { _extractRegex(re: RegExp): RegExpMatchArray | null; backN(n: number): void };
+  // found no end in `{%- endraw %}`: "unknown block tag: endraw"). As Jinja's, the first endraw
+  // ends it: a raw block does not nest (`{% raw %}` inside is text; nunjucks counted levels)
+  type RawTokens = { _extractRegex(re: RegExp): RegExpMatchArray | null };
   type Nodes = { Output: new (l: number, c: number, children: unknown[]) => unknown; TemplateData: new (l: number, c: number, v: string) => unknown };
   const rawNodes = (nunjucks as unknown as { nodes: Nodes }).nodes;
   P.parseRaw = function (this: Parser & { tokens: RawTokens; dropLeadingWhitespace: boolean }, tagName = 'raw') {
     const end = `end${tagName}`;
-    const re = new RegExp(`([\\s\\S]*?)\\{%(-?)\\s*(${tagName}|${end})\\s*(-?)%\\}`);
     const begun = (this.advanceAfterBlockEnd as () => { lineno: number; colno: number })();
     const trimStart = this.dropLeadingWhitespace;
-    this.dropLeadingWhitespace = false;
-    let level = 1;
-    let text = '';
-    for (let m = this.tokens._extractRegex(re); m; m = level > 0 ? this.tokens._extractRegex(re) : null) {
-      const [all, before, trimBefore, name, trimAfter] = m;
-      level += name === tagName ? 1 : -1;
-      if (level > 0) {
-        text += all;
-        continue;
-      }
-      text += trimBefore ? before.replace(/\s+$/, '') : before;
-      this.dropLeadingWhitespace = trimAfter === '-';
-    }
-    if (level > 0) this.fail(`{% ${tagName} %} is not closed: no {% ${end} %} after it`, begun.lineno, begun.colno);
+    const m = this.tokens._extractRegex(new RegExp(`([\\s\\S]*?)\\{%([-+]?)\\s*${end}\\s*(-?)%\\}`));
+    if (!m) this.fail(`{% ${tagName} %} is not closed: no {% ${end} %} after it`, begun.lineno, begun.colno);
+    const [, before, trimBefore, trimAfter] = m;
+    let text = trimBefore === '-' ? before.replace(/\s+$/, '') : before;
     if (trimStart) text = text.replace(/^\s+/, '');
+    this.dropLeadingWhitespace = trimAfter === '-';
     return new rawNodes.Output(begun.lineno, begun.colno, [new rawNodes.TemplateData(begun.lineno, begun.colno, text)]);
   };
   // `row['items']` is the dict's item, `row.items` its method (Jinja's getitem and getattr): a
@@ -1422,14 +1423,17 @@ function loopScopes(): void {
     return node;
   };
   const compileLookupVal = C.compileLookupVal as (this: CompilerProto, node: CompilerNode, frame: CompileFrame) => void;
+  // (a slice's error, Python's, at the slice: a lookup is no call, and nunjucks placed an error
+  // thrown there at the template's last call, or at line 1, column 0)
   C.compileLookupVal = function (this: CompilerProto, node: CompilerNode, frame: CompileFrame) {
-    if (!(node as { vigilItem?: boolean }).vigilItem) return compileLookupVal.call(this, node, frame);
+    const slice = (node.val as CompilerNode | undefined)?.typename === 'Slice';
+    if (!(node as { vigilItem?: boolean }).vigilItem && !slice) return compileLookupVal.call(this, node, frame);
     const emit = this._emit as (this: CompilerProto, code: string) => void;
     let first = true;
     this._emit = function (this: CompilerProto, code: string) {
       if (first && code === 'runtime.memberLookup((') {
         first = false;
-        return emit.call(this, 'runtime.vigilItemLookup((');
+        return emit.call(this, slice ? `runtime.vigilSlice(${node.lineno}, ${node.colno}, (` : 'runtime.vigilItemLookup((');
       }
       return emit.call(this, code);
     };
@@ -1437,6 +1441,14 @@ function loopScopes(): void {
       compileLookupVal.call(this, node, frame);
     } finally {
       this._emit = emit;
+    }
+  };
+  const SliceError = (nunjucks as unknown as { lib: { TemplateError: new (m: string, l: number, c: number) => Error } }).lib.TemplateError;
+  runtime.vigilSlice = function (this: unknown, lineno: number, colno: number, ...args: unknown[]) {
+    try {
+      return (runtime.memberLookup as (...a: unknown[]) => unknown).apply(this, args);
+    } catch (e) {
+      throw new SliceError(e instanceof Error ? e.message : String(e), lineno + 1, colno + 1);
     }
   };
   runtime.vigilItemLookup = function (this: unknown, ...args: unknown[]) {

@@ -171,8 +171,8 @@ export function pyArith(op: string, a: unknown, b: unknown, strict = true): unkn
   throw new Error(`unsupported operand type(s) for ${op}: '${pyType(a)}' and '${pyType(b)}'${op === '+' && sb !== undefined ? ' (to join values as text, use ~)' : ''}`);
 }
 
-/** The start of the messages of Python's TypeErrors above and of py-format.ts (raised at the expression's position). */
-export const PY_ERROR_RE = /^(?:unsupported operand type|can only concatenate|can't multiply sequence|bad operand type|not enough arguments for format|not all arguments converted|incomplete format|unsupported format character|format requires a mapping|KeyError: '|%\w format|must be real number|%c requires|a '\*' width|a dict's key must be|argument of type '\w+' is not iterable|'.+?' is an? \w+: a \{% for %\} over it fails|'[<>]=?' not supported between instances|too many values to unpack|not enough values to unpack|cannot unpack non-iterable)/;
+/** The start of the messages of Python's TypeErrors above, of py-format.ts and of a slice's (jinja-compat.ts), raised at the expression's position. */
+export const PY_ERROR_RE = /^(?:unsupported operand type|can only concatenate|can't multiply sequence|bad operand type|not enough arguments for format|not all arguments converted|incomplete format|unsupported format character|format requires a mapping|KeyError: '|%\w format|must be real number|%c requires|a '\*' width|a dict's key must be|argument of type '\w+' is not iterable|'.+?' is an? \w+: a \{% for %\} over it fails|'[<>]=?' not supported between instances|too many values to unpack|not enough values to unpack|cannot unpack non-iterable|TypeError: '\w+' object is not subscriptable \(a list|TypeError: unhashable type: 'slice'|TypeError: slice indices must|ValueError: slice step cannot be zero)/;
 
 /** JavaScript's operator, as templates had it before (alert templates, on anything but numbers). */
 function jsArith(op: string, x: unknown, y: unknown): unknown {

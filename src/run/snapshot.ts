@@ -166,10 +166,11 @@ export function laterRunStatements(d: Dialect, n: SnapshotNode, queryCols: Colum
   const lags = checkUpdatedAt && !atRunTime;
   const from = atRunTime ? runAt : lags ? `case when cur.k0 is not null and (${ua} is null or cur.${q('dbt_valid_from')} >= ${ua}) then ${runAt} else ${ua} end` : ua;
   const runTime = atRunTime ? { columns: added.filter((c) => checkCols.includes(c.name)).map((c) => c.name), ...(uaType ? { type: uaType } : {}) } : undefined;
-  const changedWithCurrent = `from ${src} as s join ${rel} as c on ${keyMatch('c', 's')} and c.${q('dbt_valid_to')} is null where ${toInsert}`;
   const lagging = lags ? `select ${keyText}, cast(${ua} as ${text}) as now_at, cast(${cf} as ${text}) as was_at, c.is_current, count(*) over () as n from ${src} as s join (${latest}) as c on ${keyJoin('c', 's')} where ${toInsert} and ${notAfter(ua)} order by 1 limit 3` : undefined;
   // ... and the run's time not after it either (a DATE updated_at today, a version starting in the future): refused
-  const late = checkUpdatedAt ? `select ${keyText}, cast(${runAt} as ${text}) as now_at, cast(${cf} as ${text}) as was_at, count(*) over () as n ${changedWithCurrent}${atRunTime ? '' : ` and ${notAfter(ua)}`} and ${notAfter(runAt)} order by 1 limit 3` : undefined;
+  // (a key back after a delete too: the run's time not after its last version's end — a DATE
+  // updated_at, deleted and back the same day — would start at that end, with that version's dbt_scd_id)
+  const late = checkUpdatedAt ? `select ${keyText}, cast(${runAt} as ${text}) as now_at, cast(${cf} as ${text}) as was_at, c.is_current, count(*) over () as n from ${src} as s join (${latest}) as c on ${keyJoin('c', 's')} where ${toInsert}${atRunTime ? '' : ` and ${notAfter(ua)}`} and ${notAfter(runAt)} order by 1 limit 3` : undefined;
   const into = `insert into ${rel} (${[...cols, ...SNAPSHOT_COLUMNS].map(q).join(', ')}) select`;
   // (a start computed per row, written three times: computed once, in a subquery)
   const insert = lags
@@ -364,12 +365,12 @@ async function snapshotRun(adapter: Adapter, node: SnapshotNode): Promise<Snapsh
     const late = await adapter.query<Record<string, unknown>>(run.late);
     if (late.length) {
       const total = Number(late[0].n);
-      const said = late.map((r) => `${keyValue(r, keys.length)}: ${r.now_at ?? 'NULL'}, current from ${r.was_at ?? 'NULL'}`).join('; ');
+      const said = late.map((r) => `${keyValue(r, keys.length)}: ${r.now_at ?? 'NULL'}, ${Number(r.is_current) ? 'current from' : 'back, its last version closed at'} ${r.was_at ?? 'NULL'}`).join('; ');
       const type = run.atRunTime?.type ?? queryCols.find((c) => c.name === n.config.updated_at)?.data_type ?? 'timestamp';
       const why = run.atRunTime
         ? `a check column is new to the table (${run.atRunTime.columns.join(', ')}), so every row gets a version starting at the run's time in updated_at's type (${type}), but`
         : `${counted(total, 'changed row')} ${total === 1 ? 'has' : 'have'} an updated_at (${n.config.updated_at}) no later than the dbt_valid_from of ${total === 1 ? 'its' : 'their'} current version, so ${total === 1 ? 'its' : 'their'} new version would start at the run's time in updated_at's type (${type}), but`;
-      throw new WarehouseError(`snapshot '${n.name}': ${why} ${total} current version${total === 1 ? ' starts' : 's start'} no earlier (the run's time: ${said}${total > late.length ? '; ...' : ''}): nothing was written; run the snapshot again once that time has passed (a DATE updated_at: tomorrow)`, '');
+      throw new WarehouseError(`snapshot '${n.name}': ${why} ${total} current version${total === 1 ? ' starts' : 's start'}${late.some((r) => !Number(r.is_current)) ? ` (or closed one${total === 1 ? ' ends' : 's end'}, of a key back after a delete)` : ''} no earlier (the run's time: ${said}${total > late.length ? '; ...' : ''}): nothing was written; run the snapshot again once that time has passed (a DATE updated_at: tomorrow)`, '');
     }
   }
   // changed rows whose updated_at did not advance past their current version's start: versioned at the run's time, said

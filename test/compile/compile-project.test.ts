@@ -803,6 +803,17 @@ describe('compileProject', () => {
     // a `;` inside a literal that ends the SQL is the literal's
     const lit = compile({ models: { 'models/e1.sql': "{{ config(materialized='ephemeral') }}select 'a; -- b' as id", 'models/m.sql': "select * from {{ ref('e1') }}" } });
     expect(model(lit, 'm').compiled_sql).toContain("select 'a; -- b' as id\n");
+    // a quote in a comment or a quoted name before it is no literal's (was: counted, the `;` kept: a syntax error)
+    const quoted = compile({
+      models: {
+        'models/e1.sql': "{{ config(materialized='ephemeral') }}-- the customer's orders\nselect 1 as id; -- note\n",
+        'models/e2.sql': "{{ config(materialized='ephemeral') }}select 2 as \"it's\";\n/* done */",
+        'models/m.sql': "select * from {{ ref('e1') }}, {{ ref('e2') }}",
+      },
+    });
+    expect(errors(quoted)).toEqual([]);
+    expect(model(quoted, 'm').compiled_sql).toContain("-- the customer's orders\nselect 1 as id\n),");
+    expect(model(quoted, 'm').compiled_sql).toContain('select 2 as "it\'s"\n)');
   });
 
   it('user macros are compiled once and available in every model', () => {

@@ -665,6 +665,30 @@ describe('vigil snapshot', () => {
     keyBackWithUpdatedAt(pgProjectYaml(uniqueSchema('snapback')), { VIGIL_TEST_PG_URL: inject('pgUrl') });
   });
 
+  it("DuckDB: a key back after a hard delete the same day, its updated_at a DATE, is refused as a current version's change that day is (was: a version starting where its last one ended, with that one's dbt_scd_id)", () => {
+    const snap = "{% snapshot back_day %}\n{{ config(unique_key='id', strategy='check', check_cols=['name'], updated_at='updated_at', hard_deletes='invalidate') }}\nselect id, name, current_date as updated_at from {{ ref('people') }}\n{% endsnapshot %}\n";
+    const both = 'id,name\n1,ann\n2,bob\n';
+    const dir = makeProject({ 'project.yaml': 'name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\n', 'seeds/people.csv': both, 'snapshots/back.sql': snap });
+    dirs.push(dir);
+    const ok = (args: string[]) => {
+      const r = vigil(dir, args);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      return r.stdout;
+    };
+    ok(['seed']);
+    ok(['snapshot']);
+    writeFileSync(join(dir, 'seeds/people.csv'), 'id,name\n1,ann\n');
+    ok(['seed']);
+    expect(ok(['snapshot'])).toMatch(/back_day \(0 new versions, 1 deleted\)/);
+    writeFileSync(join(dir, 'seeds/people.csv'), both);
+    ok(['seed']);
+    const r = vigil(dir, ['snapshot']);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/snapshot 'back_day': .*\(the run's time: 2: \d{4}-\d\d-\d\d, back, its last version closed at \d{4}-\d\d-\d\d\): nothing was written; run the snapshot again once that time has passed/);
+    const ids = vigil(dir, ['show', '--inline', "select count(*) as n, count(distinct dbt_scd_id) as ids from {{ ref('back_day') }}", '--output', 'csv']);
+    expect(ids.stdout, ids.stderr).toBe('n,ids\n2,2\n');
+  });
+
   it('a snapshot whose table exists but is not a snapshot (DuckDB) fails naming what it lacks, and changes nothing', () => {
     notASnapshot('name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\n', {});
   });

@@ -98,6 +98,7 @@ const NUMBERS: NumberSpelling = { matches: (t, re) => `REGEXP_CONTAINS(${t}, '${
 const PART: Record<DatePart, string> = { second: 'SECOND', minute: 'MINUTE', hour: 'HOUR', day: 'DAY', week: 'WEEK(MONDAY)', month: 'MONTH', quarter: 'QUARTER', year: 'YEAR' };
 
 export const bigQueryDialect: Dialect = {
+  lexis: BQ_LEXIS,
   /**
    * `quoted` names as DuckDB's "quoted" ones, outside string literals and comments: its parser
    * then reads the rest of most statements (parsing needs no function to exist).
