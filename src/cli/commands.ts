@@ -468,15 +468,10 @@ async function execute(command: 'seed' | 'snapshot' | 'run' | 'test' | 'build', 
       // the file an error names (compiled_path) holds the SQL that runs: typed here, after the compile
       // wrote it untyped (redacted, as every compiled file; the next compile writes its own again)
       for (const t of units) if (t.compiled_sql !== untyped.get(t)) writeProjectFile(join(c.files.root, t.compiled_path), `${t.compiled_sql}\n`);
+      // (closed by the finally below, as on every way out of the run)
       unitRunner = new UnitRunner(session);
-      const problems = await unitRunner.preflight(units).catch(async (e: unknown) => {
-        await unitRunner?.close().catch(() => undefined);
-        throw e;
-      });
-      if (problems.length) {
-        await unitRunner.close();
-        throw new ProjectError(problems);
-      }
+      const problems = await unitRunner.preflight(units);
+      if (problems.length) throw new ProjectError(problems);
     }
     // every seed is read and checked before anything runs: a bad file stops the run with nothing
     // loaded. The warehouse opens meanwhile; DuckDB loads each file speculatively while it is checked
@@ -489,7 +484,6 @@ async function execute(command: 'seed' | 'snapshot' | 'run' | 'test' | 'build', 
         seedLoader = await prepareSeeds(c.files, planned.nodes, getWarehouse(c.target.type)?.capabilities.speculativeLoads ? opening : undefined);
       } catch (e) {
         await opening.then((a) => a.close()).catch(() => {});
-        await unitRunner?.close().catch(() => undefined);
         throw e;
       }
     }
@@ -510,8 +504,6 @@ async function execute(command: 'seed' | 'snapshot' | 'run' | 'test' | 'build', 
       // (its own results, none: `vigil retry` has nothing to retry, as dbt's empty run_results)
       at.written = true;
       writeTargetJson(c.files, 'run_results.json', { metadata: runMetadata(command, c.target.name, o), elapsed_time: 0, success: true, results: [] });
-      stopListening();
-      o.signal?.removeEventListener('abort', relay);
       return undefined;
     }
     // unit tests run in their own in-memory DuckDB; the warehouse is opened only when needed
