@@ -48,6 +48,14 @@ export function textLength(type: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+/**
+ * The digits of a second a date-time type keeps: DuckDB's TIMESTAMP_S / _MS / _NS 0, 3, 9; a
+ * precision written (`timestamp(3)`, `time(0)`, `timestamptz(3)`) that many; else microseconds, 6.
+ */
+export function secondDigits(type: string): number {
+  return /_ns\b/i.test(type) ? 9 : /_ms\b/i.test(type) ? 3 : /_s\b/i.test(type) ? 0 : Number(/\(\s*(\d+)\s*\)/.exec(type)?.[1] ?? 6);
+}
+
 const CANONICAL_OF: Record<string, CanonicalType> = { int: 'int', float: 'float', string: 'string', bool: 'bool', instant: 'timestamp', date: 'date', json: 'json' };
 
 /**

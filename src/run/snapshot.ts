@@ -22,7 +22,7 @@ import { columnNamed, type Adapter, type Column } from '../adapters/adapter.js';
 import { scratchIdentifier, type Dialect } from '../adapters/dialect.js';
 import type { SnapshotNode } from '../compile/manifest.js';
 import { didYouMean, WarehouseError } from '../errors.js';
-import { typeFamily } from '../adapters/type-family.js';
+import { secondDigits, typeFamily } from '../adapters/type-family.js';
 import { counted } from '../format.js';
 import { randomBytes } from 'node:crypto';
 
@@ -437,20 +437,9 @@ const FLOAT4 = /^(real|float4|float)$/i;
 /** The kinds of date-time types whose precision is their fractional seconds. */
 const TIMES = new Set(['local', 'instant', 'time']);
 
-/**
- * Whether date-time type `stored` keeps every fractional second of `query`: `timestamp(3)`,
- * `time(0)`, DuckDB's TIMESTAMP_S / _MS / _NS; a type without one keeps microseconds.
- */
+/** Whether date-time type `stored` keeps every fractional second of `query` (secondDigits). */
 function holdsTime(stored: string, query: string): boolean {
-  const digits = (t: string) => {
-    const x = t.trim().toLowerCase();
-    if (/^timestamp_s\b/.test(x)) return 0;
-    if (/^timestamp_ms\b/.test(x)) return 3;
-    if (/^timestamp_ns\b/.test(x)) return 9;
-    const m = /\(\s*(\d+)\s*\)/.exec(x);
-    return m ? Number(m[1]) : 6;
-  };
-  return digits(query) <= digits(stored);
+  return secondDigits(query) <= secondDigits(stored);
 }
 
 /** Whether decimal type `stored` (numeric(p,s), or unbounded) holds every value of `query` without rounding. */

@@ -10,7 +10,7 @@
 import { diag, didYouMean, editDistance, type Diagnostic } from '../errors.js';
 import { dialectOf, getWarehouse, offlineDialect } from '../adapters/index.js';
 import { literalStandard, loadColumnType, type Dialect } from '../adapters/dialect.js';
-import { declaredType, offlineType, textLength, typeFamily } from '../adapters/type-family.js';
+import { declaredType, offlineType, secondDigits, textLength, typeFamily } from '../adapters/type-family.js';
 import { unvalidatedSourceNames, type ProjectFiles, type RawFile } from '../project/load-project.js';
 import type { UnitTestProps } from '../project/schema.js';
 import { stringTextAt, type YamlSource } from '../project/yaml-source.js';
@@ -240,7 +240,7 @@ export function lossyValue(v: unknown, type: string | undefined, written?: strin
   if (family === 'date' && typeof v === 'string' && /^\s*\d{4}-\d{2}-\d{2}[ T](?!00:00(:00(\.0+)?)?\s*(Z|[+-]00(:?00)?)?\s*$)\d/i.test(v)) return `${JSON.stringify(v)} has a time of day, which ${type} does not hold (a cast would cut it off)`;
   if ((family === 'local' || family === 'instant' || family === 'time') && typeof v === 'string') {
     const digits = (/:\d{2}\.(\d+)/.exec(v)?.[1] ?? '').replace(/0+$/, '').length;
-    const kept = /_ns\b/i.test(type) ? 9 : /_ms\b/i.test(type) ? 3 : /_s\b/i.test(type) ? 0 : Number(/\(\s*(\d+)\s*\)/.exec(type)?.[1] ?? 6);
+    const kept = secondDigits(type);
     if (digits > kept) return kept === 6 ? `${JSON.stringify(v)} is finer than microseconds, which ${type} holds (a cast would round it)` : `${JSON.stringify(v)} has ${digits} digit${digits === 1 ? '' : 's'} of a second, which ${type} keeps ${kept} of (a cast would round it)`;
   }
   // a text longer than its type's length: Postgres' cast cuts 'USA' to 'US' for a varchar(2) or a
