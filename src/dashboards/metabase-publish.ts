@@ -254,8 +254,8 @@ const markerOf = (description: unknown): { project?: string; key: string } | und
 
 export class MetabasePublisher {
   private collectionId?: number;
-  /** `model:key` -> the collection's item of this project (marker: as its description writes it) */
-  private items = new Map<string, { model: string; id: number; marker?: string; unnamed?: boolean }>();
+  /** `model:key` -> the collection's item of this project (`unnamed`: its marker is an older one, without the project) */
+  private items = new Map<string, { model: string; id: number; unnamed?: boolean }>();
 
   /**
    * `project`: the Vigil project published (its markers say it). An item another project's marker
@@ -292,15 +292,15 @@ export class MetabasePublisher {
     const list = listOf(await this.client.call<Json>('GET', `/api/collection/${this.collectionId}/items?models=card&models=dashboard`), `GET /api/collection/${this.collectionId}/items`);
     this.items.clear();
     const ours = this.project;
-    const unnamed: Array<[string, { model: string; id: number; marker: string; unnamed: true }]> = [];
+    const unnamed: Array<[string, { model: string; id: number; unnamed: true }]> = [];
     for (const it of [...list].sort((a, b) => a.id - b.id)) {
       const marker = markerOf(it.description);
       if (!marker || (it.model !== 'card' && it.model !== 'dashboard')) continue;
       const k = `${it.model}:${marker.key}`;
-      if (marker.project === undefined) unnamed.push([k, { model: it.model, id: it.id, marker: `(vigil:${marker.key})`, unnamed: true }]);
+      if (marker.project === undefined) unnamed.push([k, { model: it.model, id: it.id, unnamed: true }]);
       else if (marker.project !== ours) continue;
       else if (this.items.has(k)) this.warn(`warning: ${it.model} #${it.id} in the collection also says (vigil:${ours}:${marker.key}); using #${this.items.get(k)!.id}`);
-      else this.items.set(k, { model: it.model, id: it.id, marker: `(vigil:${ours}:${marker.key})` });
+      else this.items.set(k, { model: it.model, id: it.id });
     }
     for (const [k, it] of unnamed) if (!this.items.has(k)) this.items.set(k, it);
   }
@@ -320,7 +320,7 @@ export class MetabasePublisher {
       const key = k.slice(it.model.length + 1);
       if (scope && !(it.model === 'card' && scope.has(key.slice(0, key.indexOf('/'))))) continue;
       if (it.unnamed && !plans.some((p) => p.key === key.split('/')[0])) continue;
-      out.push({ model: it.model, id: it.id, key, marker: it.marker ?? `(vigil:${this.project}:${key})` });
+      out.push({ model: it.model, id: it.id, key, marker: it.unnamed ? `(vigil:${key})` : `(vigil:${this.project}:${key})` });
     }
     return out.sort((a, b) => a.id - b.id);
   }
