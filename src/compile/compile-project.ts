@@ -2223,9 +2223,13 @@ function stripSemicolon(sql: string, lex: SqlLexis = STANDARD_LEXIS): string {
   // (the last `;` of the code: not one in a literal, a quoted name or a comment, `'a; -- b'`, nor
   // after a quote in one, `-- the customer's orders`; each comment after it read one way only: to
   // its line's end, to its first `*/`)
-  const code = mapSqlCode(sql, (c) => c.replaceAll(';', ' '), lex);
-  let end = sql.length - 1;
-  while (end >= 0 && code[end] === sql[end]) end--;
+  // (no `;` at all, most models: nothing to look for, and the text is not scanned)
+  let end = -1;
+  if (sql.includes(';')) {
+    const code = mapSqlCode(sql, (c) => c.replaceAll(';', ' '), lex);
+    end = sql.length - 1;
+    while (end >= 0 && code[end] === sql[end]) end--;
+  }
   const last = end >= 0 && /^(?:\s|(?:--|#)[^\n]*(?![^\n])|\/\*(?:[^*]|\*(?!\/))*\*\/)*$/.test(sql.slice(end + 1)) ? end : -1;
   const s = (last >= 0 ? sql.slice(0, last) : sql).replace(/\s+$/, '');
   // a last line ending in a comment (`-- note`, BigQuery's `# note`) would swallow what a statement

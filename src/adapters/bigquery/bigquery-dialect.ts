@@ -10,7 +10,6 @@
  * (PERCENTILE_CONT cannot take a window frame).
  */
 import { checkDatePart, checkFraction, jsonNumberSql, mapSqlCode, type CanonicalType, type DatePart, type Dialect, type NumberSpelling, type Relation, type SqlLexis } from '../dialect.js';
-
 import { partitionField } from '../adapter.js';
 
 /** BigQuery's literals: '...' and "..." (tripled too) with backslash escapes; `names`; # comments. */
@@ -157,13 +156,14 @@ export const bigQueryDialect: Dialect = {
   // parentheses (BigQuery takes both) and with a time zone argument, kept as written: the
   // evaluation time's day, datetime or time in that zone (only in code: a literal is kept)
   bindEvalTime(sql, at) {
-    const ts = `TIMESTAMP '${at.toISOString()}'`;
+    const iso = at.toISOString();
+    const ts = `TIMESTAMP '${iso}'`;
     return mapSqlCode(
       sql,
       (code) =>
         code
           .replace(BQ_CLOCK.timestamp, ts)
-          .replace(BQ_CLOCK.bare, (_m, fn: string) => (fn.toUpperCase() === 'DATE' ? `DATE '${at.toISOString().slice(0, 10)}'` : `${fn.toUpperCase()}(${ts})`))
+          .replace(BQ_CLOCK.bare, (_m, fn: string) => (fn.toUpperCase() === 'DATE' ? `DATE '${iso.slice(0, 10)}'` : `${fn.toUpperCase()}(${ts})`))
           .replace(BQ_CLOCK.zoned, (_m, fn: string) => `${fn.toUpperCase()}(${ts}, `),
       BQ_LEXIS,
     );
