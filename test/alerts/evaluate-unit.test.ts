@@ -110,6 +110,14 @@ describe('bindEvalTime', () => {
       `select DATE '2026-03-10', ${ts}, DATE(${ts}, 'Asia/Tokyo'), DATETIME(${ts}), TIME(${ts}, "America/Los_Angeles" ), 'CURRENT_DATE', \"\"\"it's CURRENT_DATE()\"\"\", \`current_date\` # CURRENT_DATE\nfrom t`,
     );
   });
+
+  it("BigQuery: SAFE.CURRENT_DATE() and the other SAFE. spellings are bound too (was: the wall clock); a zoned call keeps SAFE., a qualified name is kept", () => {
+    const at = new Date('2026-03-10T18:00:00Z');
+    const ts = "TIMESTAMP '2026-03-10T18:00:00.000Z'";
+    expect(bigQueryDialect.bindEvalTime("select SAFE.CURRENT_DATE(), safe . current_timestamp(), SAFE.CURRENT_DATETIME, SAFE.CURRENT_DATE('Asia/Tokyo'), t.safe.current_date from t", at)).toBe(
+      `select DATE '2026-03-10', ${ts}, DATETIME(${ts}), SAFE.DATE(${ts}, 'Asia/Tokyo'), t.safe.current_date from t`,
+    );
+  });
 });
 
 describe('a scheduled evaluation at its slot', () => {

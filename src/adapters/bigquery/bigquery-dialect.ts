@@ -14,12 +14,14 @@ import { partitionField } from '../adapter.js';
 
 /** BigQuery's literals: '...' and "..." (tripled too) with backslash escapes; `names`; # comments. */
 const BQ_LEXIS: SqlLexis = { strings: `'"`, identQuote: '`', backslash: true, hashComments: true };
+// (each also with the SAFE. prefix, which GoogleSQL accepts on any scalar function: a bound
+// literal needs none; a zoned call keeps it, so a bad zone still reads NULL)
 const BQ_CLOCK = {
-  timestamp: /(?<![\w.])CURRENT_TIMESTAMP(?:\s*\(\s*\))?(?![\w(])/gi,
+  timestamp: /(?<![\w.])(?:SAFE\s*\.\s*)?CURRENT_TIMESTAMP(?:\s*\(\s*\))?(?![\w(])/gi,
   /** without a zone: UTC's */
-  bare: /(?<![\w.])CURRENT_(DATE|DATETIME|TIME)(?:\s*\(\s*\))?(?![\w(])/gi,
+  bare: /(?<![\w.])(?:SAFE\s*\.\s*)?CURRENT_(DATE|DATETIME|TIME)(?:\s*\(\s*\))?(?![\w(])/gi,
   /** with a zone argument (a literal, after this code): the argument and its ')' follow as written */
-  zoned: /(?<![\w.])CURRENT_(DATE|DATETIME|TIME)\s*\(\s*(?!\))/gi,
+  zoned: /(?<![\w.])(SAFE\s*\.\s*)?CURRENT_(DATE|DATETIME|TIME)\s*\(\s*(?!\))/gi,
 };
 
 const TYPES: Record<CanonicalType, string> = { string: 'STRING', int: 'INT64', float: 'FLOAT64', bool: 'BOOL', timestamp: 'TIMESTAMP', date: 'DATE', json: 'JSON' };
@@ -164,7 +166,7 @@ export const bigQueryDialect: Dialect = {
         code
           .replace(BQ_CLOCK.timestamp, ts)
           .replace(BQ_CLOCK.bare, (_m, fn: string) => (fn.toUpperCase() === 'DATE' ? `DATE '${iso.slice(0, 10)}'` : `${fn.toUpperCase()}(${ts})`))
-          .replace(BQ_CLOCK.zoned, (_m, fn: string) => `${fn.toUpperCase()}(${ts}, `),
+          .replace(BQ_CLOCK.zoned, (_m, safe: string | undefined, fn: string) => `${safe ? 'SAFE.' : ''}${fn.toUpperCase()}(${ts}, `),
       BQ_LEXIS,
     );
   },
