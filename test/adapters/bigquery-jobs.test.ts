@@ -319,6 +319,30 @@ describe('BigQuery statements run once', () => {
     expect(since().filter((q) => q.method === 'GET' && /\/jobs\/vigil_/.test(q.path)).map((q) => q.query.location)).toEqual(expect.arrayContaining(['asia-northeast1']));
   });
 
+  it("a query in a dataset in a single region, the target without a location, whose jobs.insert answer was lost: found where it runs and waited for, run once, no error (was: looked up without a location, 404; after the client's retry got 409 the results were asked without a location: \"Not found: Job\", exit 1, though the statement had run)", { timeout: T }, async () => {
+    fake.addDataset(P, 'osaka', { location: 'asia-northeast2' });
+    const stmt = (t: string) => `INSERT INTO \`${P}\`.\`osaka\`.\`${t}\` (n) SELECT 1`;
+    const noLocation = { ...cfg, location: undefined };
+    // the client retries the insert itself: 409, the job is found in the dataset's location
+    fake.onQuery(/`osaka`\.`lost_409`/, { loseInsertAnswer: 503, times: 1 });
+    const bq = await BigQueryAdapter.open(noLocation, 2, await fakeBigQueryClient(fake, { projectId: P }));
+    bq.retry = { ...bq.retry, initialDelayMs: 10, maxDelayMs: 40, pollPatienceMs: 1_000 };
+    await expect(bq.execute(stmt('lost_409'))).resolves.toBeUndefined();
+    expect(fake.executions(/`osaka`\.`lost_409`/)).toBe(1);
+    expect(fake.job(P, insertsOf(/lost_409/)[0].body.jobReference.jobId)?.jobReference.location).toBe('asia-northeast2');
+    // without the client's retries: looked up where it runs, waited for, not submitted again
+    fake.onQuery(/`osaka`\.`lost_bare`/, { loseInsertAnswer: 503, times: 1 });
+    const bare = await BigQueryAdapter.open(noLocation, 2, await fakeBigQueryClient(fake, { projectId: P, retryOptions: { autoRetry: false } }));
+    bare.retry = { ...bare.retry, initialDelayMs: 10, maxDelayMs: 40, pollPatienceMs: 1_000 };
+    const retries: string[] = [];
+    bare.onRetry = (m) => retries.push(m);
+    await expect(bare.execute(stmt('lost_bare'))).resolves.toBeUndefined();
+    expect(fake.executions(/`osaka`\.`lost_bare`/)).toBe(1);
+    expect(insertsOf(/lost_bare/)).toHaveLength(1);
+    expect(retries).toEqual([]);
+    expect(since().filter((q) => q.method === 'GET' && /\/jobs\/vigil_/.test(q.path)).map((q) => q.query.location)).toContain('asia-northeast2');
+  });
+
   it('dry runs are unaffected: no job runs, a 503 is retried by the client, errors are as before', { timeout: T }, async () => {
     fake.onQuery(/FROM dry_table/, { totalBytesProcessed: 2 ** 30 });
     fake.onQuery(/FROM dry_table/, { error: { httpStatus: 503, reason: 'backendError', message: 'Backend error' }, times: 1 });

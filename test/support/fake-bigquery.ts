@@ -532,6 +532,19 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
     return job;
   };
 
+  /**
+   * Where a query job asked without a location runs: BigQuery "determines the location from the
+   * datasets referenced in the request" — here the first `project`.`dataset`.`table` (or
+   * `project.dataset.table`) of the SQL naming a known dataset, else the US.
+   */
+  const queryLocation = (sql: string): string => {
+    for (const m of sql.matchAll(/`([\w-]+)`\.`(\w+)`\.`[^`]+`|`([\w-]+)\.(\w+)\.[^`]+`/g)) {
+      const ds = datasets.get(`${m[1] ?? m[3]}:${m[2] ?? m[4]}`);
+      if (ds?.location) return ds.location;
+    }
+    return 'US';
+  };
+
   function takeAnswer(sql: string, params: unknown[] = [], dryRun = false): FakeQueryAnswer {
     for (let i = rules.length - 1; i >= 0; i--) {
       const rule = rules[i];
@@ -1002,7 +1015,7 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
         }
         const sql: string = configuration.query?.query ?? '';
         const dryRun = !!configuration.dryRun;
-        const location: string = body?.jobReference?.location ?? 'US';
+        const location: string = body?.jobReference?.location ?? queryLocation(sql);
         const jobId: string = body?.jobReference?.jobId ?? randomUUID();
         // a job id that exists already (e.g. the client retrying an insert whose answer was lost) is a
         // 409 before anything else, and uses up no scripted answer

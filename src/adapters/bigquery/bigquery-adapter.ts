@@ -411,6 +411,41 @@ export class BigQueryAdapter implements Adapter {
   }
 
   /**
+   * Where job `jobId` of statement `sql` is, when the answer that said so was lost: in the target's
+   * location; without one, where BigQuery ran it — a query runs in the location of the datasets it
+   * references (those named in `sql`, the target's dataset), else in the US or EU multi-region
+   * (asked without a location). `missing`: every place asked said 404 (a guess without a target
+   * location: safe for a resubmission under the same id, which a job elsewhere refuses with 409).
+   */
+  private async locate(jobId: string, sql: string): Promise<{ job?: Job; missing: boolean; asked: string }> {
+    const places: Array<string | undefined> = this.cfg.location ? [this.cfg.location] : [...new Set((await Promise.all(this.datasetsNamed(sql).map((d) => this.datasetLocation(d)))).filter((l): l is string => !!l)), undefined];
+    let missing = true;
+    const asked = places.map((l) => l ?? 'US/EU').join(', ');
+    for (const location of places) {
+      const job = this.client.job(jobId, { location });
+      try {
+        const [m] = await job.getMetadata();
+        job.metadata = m;
+        return { job, missing: false, asked };
+      } catch (e) {
+        if ((e as ApiErrorLike).code !== 404) missing = false;
+      }
+    }
+    return { missing, asked };
+  }
+
+  /** The datasets a statement names (`project`.`dataset`.`table`, `project.dataset.table`), the target's first. */
+  private datasetsNamed(sql: string): Relation[] {
+    const seen = new Map<string, Relation>([[`${this.cfg.project}:${this.cfg.dataset}`, { database: this.cfg.project, schema: this.cfg.dataset, identifier: '' }]]);
+    for (const m of sql.matchAll(/`([\w.:-]+)`\.`(\w+)`\.`[^`]+`|`([\w.:-]+)\.(\w+)\.[^`.]+`/g)) {
+      const database = m[1] ?? m[3];
+      const schema = m[2] ?? m[4];
+      if (!seen.has(`${database}:${schema}`) && seen.size < 8) seen.set(`${database}:${schema}`, { database, schema, identifier: '' });
+    }
+    return [...seen.values()];
+  }
+
+  /**
    * jobs.insert under `jobId` until BigQuery has the job (from whichever attempt got in), or the job
    * is refused. Never creates a second job: every attempt carries the same id.
    */
@@ -432,13 +467,19 @@ export class BigQueryAdapter implements Adapter {
         return { job }; // errors that did not fail the job (warnings): wait for it
       }
       // an earlier attempt under this id got in (its answer was lost; the client retried the insert)
-      if ((err as ApiErrorLike).code === 409) return { job: this.jobHandle(jobId) };
+      if ((err as ApiErrorLike).code === 409) {
+        const at = await this.locate(jobId, sql);
+        if (at.job || this.cfg.location) return { job: at.job ?? this.jobHandle(jobId) };
+        const w = bqError(err, sql, jobId);
+        w.message += `\n(BigQuery has job ${jobId}: the statement may have run, and was not run again; but the job is in none of the locations asked (${at.asked}), so its outcome is unknown. Set \`location:\` on the target to its datasets' location, and check the job in the console before running the statement again)`;
+        throw w;
+      }
       // refused outright (invalid, access denied, quota, not found): nothing ran
       if (!transient(err)) throw bqError(err, sql, jobId);
       // no answer, or a transient one, even after the client's own retries: did any attempt get in?
-      const handle = this.jobHandle(jobId);
-      const found = await this.lookup(handle);
-      if (found && found !== 'missing') return { job: handle };
+      const at = await this.locate(jobId, sql);
+      if (at.job) return { job: at.job };
+      const found = at.missing ? 'missing' : undefined;
       if (attempt >= this.retry.maxInserts) {
         const w = bqError(err, sql, jobId);
         w.message +=
