@@ -355,6 +355,16 @@ describe('BigQueryAdapter on the real client', () => {
     ]);
   });
 
+  it("grants: a target without a location reads OBJECT_PRIVILEGES in the region of the table's dataset (was: always region-us — a table in asia-northeast1 had no grantees there, and every build granted them again)", async () => {
+    const { applyGrants } = await import('../../src/run/grants.js');
+    fake.addDataset('vigil-test', 'tokyo_grants', { location: 'asia-northeast1' });
+    fake.onQuery(/`region-asia-northeast1`\.INFORMATION_SCHEMA\.OBJECT_PRIVILEGES/, { rows: [{ grantee: 'group:analysts@example.com' }], fields: [{ name: 'grantee', type: 'STRING' }] });
+    fake.onQuery(/`region-us`\.INFORMATION_SCHEMA\.OBJECT_PRIVILEGES/, { rows: [], fields: [{ name: 'grantee', type: 'STRING' }] });
+    const bq = await BigQueryAdapter.open({ type: 'bigquery', project: 'vigil-test', dataset: 'analytics' }, 2, await fakeBigQueryClient(fake, { projectId: 'vigil-test' }));
+    const done = await applyGrants(bq, { database: 'vigil-test', schema: 'tokyo_grants', identifier: 't' }, 'table', ['group:analysts@example.com']);
+    expect(done).toEqual({ grant: [], revoke: [] });
+  });
+
   it('a key without the partition column is not pruned (a stored row in an older partition was not matched: its key inserted twice); require_partition_filter gets a filter keeping every row', async () => {
     fake.addTable('vigil-test', 'analytics', 'latest', { fields: [{ name: 'day', type: 'DATE' }, { name: 'k', type: 'STRING' }, { name: 'n', type: 'INTEGER' }], timePartitioning: { type: 'DAY', field: 'day' } });
     const bq = await adapter();

@@ -1175,9 +1175,14 @@ export class BigQueryAdapter implements Adapter {
     return { rows, declare: { name: 'vigil_min', expr: `(SELECT MIN(${d.quoteIdent(pf)}) FROM ${NEW_ROWS})` }, alter, write: merge(NEW_ROWS) };
   }
 
-  /** IAM members holding roles/bigquery.dataViewer on `rel` itself (not inherited from the dataset or project). */
+  /**
+   * IAM members holding roles/bigquery.dataViewer on `rel` itself (not inherited from the dataset or
+   * project): the OBJECT_PRIVILEGES of its project and region (without a target location, its
+   * dataset's: asked in the US, a dataset in asia-northeast1 had no grantees, and every build granted again).
+   */
   async currentGrantees(rel: Relation): Promise<string[]> {
-    const rows = await this.query<{ grantee: string }>(grantedSql(this.cfg.project, this.cfg.location), [rel.schema, rel.identifier]);
+    const location = this.cfg.location ?? (await this.datasetLocation(rel));
+    const rows = await this.query<{ grantee: string }>(grantedSql(rel.database ?? this.cfg.project, location), [rel.schema, rel.identifier]);
     return rows.map((r) => String(r.grantee));
   }
 
