@@ -54,8 +54,10 @@ export interface InstanceState {
    * Per receiver: the last notification queued for this instance. dropped: the id of a trigger
    * given up with `vigil alerts outbox --drop` before it reached the receiver, with no trigger of
    * the same firing that did: its resolve is not sent (the receiver never heard of the alert).
+   * left: when a message of its group left it out (it was silenced or inhibited): the receiver
+   * no longer sees it firing, so it is new to the group again (its resolve is still sent).
    */
-  notified: Record<string, { at: string; action: 'trigger' | 'resolve'; dropped?: string }>;
+  notified: Record<string, { at: string; action: 'trigger' | 'resolve'; dropped?: string; left?: string }>;
 }
 
 export interface RuleRuntime {

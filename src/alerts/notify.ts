@@ -249,6 +249,8 @@ export function planNotifications(p: PlanInput): Planned {
     return g;
   };
 
+  // firing alerts a receiver was told of, silenced or inhibited now: not in their group's message
+  const left: Array<{ gk: string; key: string; inst: InstanceState }> = [];
   const all = Object.values(p.instances).sort((a, b) => a.key.localeCompare(b.key));
   for (const inst of all) {
     const rule = p.rules.get(inst.alert);
@@ -259,13 +261,11 @@ export function planNotifications(p: PlanInput): Planned {
       const routedKeys = new Set(routed.map(notifyKey));
       if (!evaluated) for (const r of routed) touched.add(groupKey(notifyKey(r), r.groupBy, inst.labels));
       const sil = silencedBy(p.silences, inst.labels, p.at);
-      if (sil) {
-        if (evaluated) suppressed.push({ instance: inst.key, reason: `silenced by ${sil.id} until ${sil.endsAt} (${sil.comment})` });
-        continue;
-      }
-      const inh = inhibitedBy(p.routes, all, inst);
-      if (inh) {
-        if (evaluated) suppressed.push({ instance: inst.key, reason: `inhibited by ${inh.key}` });
+      const inh = sil ? undefined : inhibitedBy(p.routes, all, inst);
+      if (sil || inh) {
+        if (evaluated) suppressed.push({ instance: inst.key, reason: sil ? `silenced by ${sil.id} until ${sil.endsAt} (${sil.comment})` : `inhibited by ${inh!.key}` });
+        // told it fires: a message of its group sent meanwhile leaves it out (below)
+        for (const r of routed) if (inst.notified[notifyKey(r)]?.action === 'trigger') left.push({ gk: groupKey(notifyKey(r), r.groupBy, inst.labels), key: notifyKey(r), inst });
         continue;
       }
       for (const r of routed) {
@@ -290,7 +290,7 @@ export function planNotifications(p: PlanInput): Planned {
           delete inst.notified[moved];
         }
         const n = inst.notified[key];
-        member(gk, key, r).firing.push({ inst, rule, evaluated, isNew: !n || n.action !== 'trigger' });
+        member(gk, key, r).firing.push({ inst, rule, evaluated, isNew: !n || n.action !== 'trigger' || n.left !== undefined });
       }
     } else if (inst.status === 'resolved') {
       // as in Alertmanager, a resolve is muted like a trigger: silenced, inhibited, or its route in a mute interval
@@ -342,6 +342,11 @@ export function planNotifications(p: PlanInput): Planned {
     const trigger = (m: Member): Item => ({ inst: m.inst, rule: m.rule, action: 'trigger', groupBy: g.groupBy });
     const resolves = g.resolves.map((m): Item => ({ inst: m.inst, rule: m.rule, action: 'resolve', groupBy: g.groupBy }));
     for (const m of g.firing) m.inst.notified[g.key] = { at: iso, action: 'trigger' };
+    // as Alertmanager's notification log: the group's last message is what the receiver was told
+    // fires, so an alert it left out (silenced, inhibited) is new to the group again when that
+    // ends, and goes out at the group's next tick, not repeat_interval later (its resolve still
+    // goes where it was told it fired)
+    for (const l of left) if (l.gk === gk && l.inst.notified[l.key]) l.inst.notified[l.key].left = iso;
     if (state && g.firing.length) state.lastAt = iso;
     notifiedGroups.push(gk);
     // PagerDuty's events are per instance: what changed, and every firing one on a repeat

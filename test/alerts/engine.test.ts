@@ -2058,6 +2058,52 @@ describe("Alertmanager's timing: group_wait, group_interval, repeat_interval acr
     expect(later.held.map((h) => h.until)).toEqual([plus(T0, 5 * MIN).toISOString()]);
   });
 
+  it("an alert left out of its group's last message (silenced, inhibited) is new to it again: when the silence ends it goes out at the group's next tick, not repeat_interval later (Alertmanager 0.25, its webhook: {a}; a silenced, b joins: {b}; silence expired: {a,b})", () => {
+    const groups = {};
+    const a = mk('chat');
+    const s: Record<string, InstanceState> = { [a.key]: a };
+    let silences: Silence[] = [];
+    const at = (ms: number) => planNotifications({ instances: s, rules: new Map([[r.name, r]]), routes: R, silences, at: plus(T0, ms), source: 's', idPrefix: 'p', groups });
+    expect(items(at(0))).toEqual([`trigger ${a.key}`]);
+    silences = [silence('s1', ['capability=chat'], plus(T0, MIN), plus(T0, 20 * MIN))];
+    const b = mk('code');
+    s[b.key] = b;
+    // the group's message after b joined holds b alone: a is silenced
+    expect(items(at(5 * MIN))).toEqual([`trigger ${b.key}`]);
+    // the silence ends: a still fires, and the last message did not hold it
+    expect(items(at(20 * MIN)).sort()).toEqual([`trigger ${a.key}`, `trigger ${b.key}`].sort());
+    expect(items(at(25 * MIN))).toEqual([]);
+  });
+
+  it("the same for an inhibited alert: when its source resolves it goes out with its group at the next tick (Alertmanager 0.25: {a}; a inhibited, b joins: {b}; source resolved: {a,b})", () => {
+    const RI = routes({ receiver: 'slack_ops', group_by: ['alertname'], group_wait: '30s', group_interval: '5m', repeat_interval: '1h' }, [{ source_matchers: ['alertname=src'], target_matchers: ['alertname=g', 'capability=chat'] }]);
+    const groups = {};
+    const a = mk('chat');
+    const s: Record<string, InstanceState> = { [a.key]: a };
+    const at = (ms: number) => planNotifications({ instances: s, rules: new Map([[r.name, r]]), routes: RI, silences: [], at: plus(T0, ms), source: 's', idPrefix: 'p', groups, evaluated: new Set(['g']) });
+    expect(items(at(0))).toEqual([`trigger ${a.key}`]);
+    const src = inst('src', { severity: 'warning' });
+    s[src.key] = src;
+    const b = mk('code');
+    s[b.key] = b;
+    expect(items(at(5 * MIN))).toEqual([`trigger ${b.key}`]);
+    delete s[src.key];
+    expect(items(at(10 * MIN)).sort()).toEqual([`trigger ${a.key}`, `trigger ${b.key}`].sort());
+  });
+
+  it('an alert silenced while nothing else of its group notified is not new when the silence ends: repeat_interval after its last message, as Alertmanager', () => {
+    const groups = {};
+    const a = mk('chat');
+    const s: Record<string, InstanceState> = { [a.key]: a };
+    let silences: Silence[] = [silence('s1', ['capability=chat'], plus(T0, MIN), plus(T0, 20 * MIN))];
+    const at = (ms: number) => planNotifications({ instances: s, rules: new Map([[r.name, r]]), routes: R, silences, at: plus(T0, ms), source: 's', idPrefix: 'p', groups });
+    expect(items(at(0))).toEqual([`trigger ${a.key}`]);
+    expect(items(at(5 * MIN))).toEqual([]);
+    silences = [];
+    expect(items(at(25 * MIN))).toEqual([]);
+    expect(items(at(HOUR))).toEqual([`trigger ${a.key}`]);
+  });
+
   it('PagerDuty gets one event per instance: what changed when the group notifies, every firing one on the group\'s repeat', () => {
     const RP = routes({ receiver: 'pd_main', group_by: ['alertname'], group_wait: '30s', group_interval: '5m', repeat_interval: '1h' });
     const groups = {};
