@@ -104,6 +104,8 @@ export interface EvalSummary {
   suppressed: Array<{ instance: string; reason: string }>;
   /** Triggers waiting for their group's group_wait / group_interval. */
   held: Array<{ instance: string; receiver: string; until: string }>;
+  /** Firing alerts a silence mutes, and when it ends (a scheduler wakes then: planNotifications' `silenced`). */
+  silenced: Array<{ instance: string; silence: string; until: string }>;
   delivery: DeliverySummary;
   /** After this run: every notification not settled yet (pending, uncertain or refused), this run's and earlier ones. */
   unsettled: OutboxEntry[];
@@ -123,6 +125,11 @@ export interface DeliverySummary {
   pending: number;
   uncertain: number;
   errors: string[];
+}
+
+/** When a scheduler should look again without a rule due: a held group's time, a silence of a firing alert ending. */
+export function wakeTimes(sum: Pick<EvalSummary, 'held' | 'silenced'>): Array<{ until: string }> {
+  return [...sum.held, ...sum.silenced];
 }
 
 /** The built-in alert that fires while notifications to a receiver stay unsettled too long. */
@@ -310,7 +317,7 @@ export async function evaluateAlerts(ctx: EvalContext, opts: EvalOptions): Promi
     // (the groups the first pass notified: the second's new alert of one goes along now, the same round)
     const notifiedGroups = new Set<string>();
     const plan = (only: 'rules' | 'outbox'): ReturnType<typeof planNotifications> => {
-      if (!ctx.routes) return { entries: [], suppressed: [], held: [], warnings: [], notifiedGroups: [] };
+      if (!ctx.routes) return { entries: [], suppressed: [], held: [], silenced: [], warnings: [], notifiedGroups: [] };
       const ruleNames = opts.flushHeld ? [...(ctx.knownRules ?? []), ...(ctx.allRules ?? []).map((r) => r.rule.name)] : outcomes.filter((o) => o.status !== 'outside_active_hours').map((o) => o.rule);
       const p = planNotifications({
         instances: doc.instances,
@@ -332,9 +339,10 @@ export async function evaluateAlerts(ctx: EvalContext, opts: EvalOptions): Promi
       summary.queued.push(...p.entries);
       summary.suppressed.push(...p.suppressed);
       summary.held.push(...p.held);
+      for (const x of p.silenced) if (!summary.silenced.some((y) => y.instance === x.instance)) summary.silenced.push(x);
       return p;
     };
-    const summary: EvalSummary = { evaluationSeconds: 0, outcomes, queued: [], suppressed: [], held: [], delivery: { sent: 0, rejected: 0, pending: 0, uncertain: 0, errors: [] }, unsettled: [], newlyPending: [], history: { written: 0, already: 0, pending: 0 } };
+    const summary: EvalSummary = { evaluationSeconds: 0, outcomes, queued: [], suppressed: [], held: [], silenced: [], delivery: { sent: 0, rejected: 0, pending: 0, uncertain: 0, errors: [] }, unsettled: [], newlyPending: [], history: { written: 0, already: 0, pending: 0 } };
     const unsettled = () => doc.outbox.filter(isUnsettled);
     // the incidents of `keys` (changed since `before`) join the history once the state holding them is saved
     const recordEvents = (after: Record<string, InstanceState>, keys: (key: string) => boolean) => {

@@ -86,6 +86,12 @@ export interface Planned {
   suppressed: Array<{ instance: string; reason: string }>;
   /** Triggers held for their group's group_wait / group_interval: sent by a later evaluation. */
   held: Array<{ instance: string; receiver: string; until: string }>;
+  /**
+   * Firing alerts a silence mutes, with the moment it ends: a scheduler looks again then (a run
+   * with no query, as for `held`), so such an alert is notified when its silence ends, as
+   * Alertmanager does, not at its rule's next run (a day later for a daily rule).
+   */
+  silenced: Array<{ instance: string; silence: string; until: string }>;
   /** What had to change for a receiver to accept it (a PagerDuty event over 512 KB lost its custom_details). */
   warnings: string[];
   /** The groups that notified (PlanInput.sameRound of a later planning in the same evaluation). */
@@ -237,6 +243,7 @@ export function planNotifications(p: PlanInput): Planned {
   const now = p.at.getTime();
   const suppressed: Planned['suppressed'] = [];
   const held: Planned['held'] = [];
+  const silenced: Planned['silenced'] = [];
   const warnings: string[] = [];
   const groups = p.groups ?? {};
   const touched = new Set<string>();
@@ -264,6 +271,7 @@ export function planNotifications(p: PlanInput): Planned {
       const inh = sil ? undefined : inhibitedBy(p.routes, all, inst);
       if (sil || inh) {
         if (evaluated) suppressed.push({ instance: inst.key, reason: sil ? `silenced by ${sil.id} until ${sil.endsAt} (${sil.comment})` : `inhibited by ${inh!.key}` });
+        if (sil && routed.length) silenced.push({ instance: inst.key, silence: sil.id, until: sil.endsAt });
         // told it fires: a message of its group sent meanwhile leaves it out (below)
         for (const r of routed) if (inst.notified[notifyKey(r)]?.action === 'trigger') left.push({ gk: groupKey(notifyKey(r), r.groupBy, inst.labels), key: notifyKey(r), inst });
         continue;
@@ -378,7 +386,7 @@ export function planNotifications(p: PlanInput): Planned {
       }
     }
   }
-  return { entries, suppressed, held, warnings, notifiedGroups };
+  return { entries, suppressed, held, silenced, warnings, notifiedGroups };
 }
 
 function links(inst: InstanceState, rule: AlertRule | undefined): Array<{ href: string; text: string }> {

@@ -935,8 +935,8 @@ export async function evaluateScheduled(
  * came; `held`, those still waiting;
  * `unsettled`, the notifications not delivered yet (as `vigil alerts evaluate` lists them).
  */
-export async function peekScheduled(s: Setup, o: Common): Promise<{ due: boolean; ready: boolean; held: EvalSummary['held']; unsettled: EvalSummary['unsettled'] }> {
-  const { evaluateAlerts } = await import('../alerts/evaluate.js');
+export async function peekScheduled(s: Setup, o: Common): Promise<{ due: boolean; ready: boolean; wake: Array<{ until: string }>; unsettled: EvalSummary['unsettled'] }> {
+  const { evaluateAlerts, wakeTimes } = await import('../alerts/evaluate.js');
   const adapter = await openWarehouse(s);
   try {
     const store = await openStore(o, s, adapter);
@@ -945,7 +945,7 @@ export async function peekScheduled(s: Setup, o: Common): Promise<{ due: boolean
       { rules: [], allRules: s.rules, knownRules: new Set(s.rules.map((r) => r.rule.name)), routes: s.alerts.routes, adapter, store, files: s.files, sources: Object.values(s.result.manifest.sources), env: process.env, out: quiet, err: quiet },
       { at: new Date(), dryRun: true, command: 'peek', groupWait: true, flushHeld: true },
     );
-    return { due: sum.queued.length > 0 || sum.unsettled.some((e) => e.status === 'pending' || e.status === 'sending'), ready: sum.queued.length > 0, held: sum.held, unsettled: sum.unsettled };
+    return { due: sum.queued.length > 0 || sum.unsettled.some((e) => e.status === 'pending' || e.status === 'sending'), ready: sum.queued.length > 0, wake: wakeTimes(sum), unsettled: sum.unsettled };
   } finally {
     await adapter.close().catch(() => {});
   }
@@ -1028,7 +1028,7 @@ export async function runAlertsScheduler(o: Common & { select?: string[]; delive
         const peek = await peekScheduled(s, o).catch(() => undefined);
         // (one whose time came while this run ran is sent now, below: not waited for)
         if (peek?.ready) heldDue = true;
-        wakeForHeld(peek?.held ?? sum.held);
+        wakeForHeld(peek?.wake ?? (await import('../alerts/evaluate.js')).wakeTimes(sum));
       } catch (e) {
         failed = true;
         // nothing was evaluated: its rules stay due, each for the slot it was due at (a tick of it
@@ -1095,7 +1095,7 @@ export async function runAlertsScheduler(o: Common & { select?: string[]; delive
     if (peek.due) {
       heldDue = true;
       void flush();
-    } else wakeForHeld(peek.held);
+    } else wakeForHeld(peek.wake);
   } catch (e) {
     err(`${new Date().toISOString()} could not read the alert state at start (${redact((e as Error).message.split('\n')[0])}); the next evaluation sends what is due`);
   }

@@ -368,7 +368,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
       const sum = await evaluateScheduled(s, { projectDir: o.projectDir, target: o.target, vars: o.vars }, [], { policy: await scheduledPolicy(s, o.deliveryTimeout), flushHeld: true, command: `vigil serve (${job.name}: held notifications)` });
       metrics.countDelivery(sum);
       log(`${job.name}: sent what group_wait / group_interval held: ${sum.delivery.sent} sent${sum.delivery.pending ? `, ${sum.delivery.pending} pending` : ''}`);
-      wakeForHeld(job, sum.held);
+      wakeForHeld(job, (await import('../alerts/evaluate.js')).wakeTimes(sum));
     } catch (e) {
       logErr(`${job.name}: held notifications not sent: ${redact((e as Error).message.split('\n')[0])} (serve keeps running; the job's next run sends them)`);
     }
@@ -736,7 +736,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
       const peek = await peekScheduled(s, common);
       if (!peek.due) {
         j.windowFrom = undefined;
-        wakeForHeld(d.job, peek.held);
+        wakeForHeld(d.job, peek.wake);
         return { ok: !gone && !peek.unsettled.length, message: `${gone || 'no rule due'}${unsettledNote(peek.unsettled)}` };
       }
     }
@@ -759,7 +759,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     j.windowFrom = undefined;
     for (const x of sum.outcomes) metrics.alertsFiring.set({ alert: x.rule }, x.firing);
     metrics.countDelivery(sum);
-    wakeForHeld(d.job, sum.held);
+    wakeForHeld(d.job, (await import('../alerts/evaluate.js')).wakeTimes(sum));
     const errors = sum.outcomes.filter((x) => x.status === 'error');
     const firing = sum.outcomes.reduce((n, x) => n + x.firing, 0);
     // as `vigil alerts evaluate` exits 1: a rule that failed, a notification not delivered, history not written
@@ -882,7 +882,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     const { peekScheduled } = await import('./alerts-commands.js');
     const peek = await peekScheduled(checked.alerts!, { projectDir: o.projectDir, target: o.target, vars: o.vars });
     if (peek.due) heldDue = job;
-    else wakeForHeld(job, peek.held);
+    else wakeForHeld(job, peek.wake);
   };
   /** the alert state could not be read at start either */
   let heldUnread = false;

@@ -935,6 +935,49 @@ function startScheduler(dir: string): { child: ChildProcess; closed: Promise<num
   };
 }
 
+describe('run-scheduler and a silence ending', () => {
+  let pd: FakePagerDuty;
+  beforeAll(async () => {
+    pd = await startFakePagerDuty();
+  });
+  afterAll(() => pd?.close());
+
+  it("a firing alert whose silence ends is notified then, as Alertmanager does, not at its rule's next run (a yearly rule here: was never, until that run)", async () => {
+    const dir = project({ 'alerts/a.yaml': COUNTS_ALERT.replace('severity: critical', 'severity: critical\n    schedule: "0 0 1 1 *"'), 'alerts/routes.yaml': ROUTES.replace('receiver: pd\n', 'receiver: pd\n  group_wait: 0s\n') });
+    expect(vigil(dir, ['build']).code).toBe(0);
+    const env = { PD_KEY: ROUTING_KEY, PD_SERVER: pd.server, NODE_EXTRA_CA_CERTS: pd.caPath };
+    const silence = vigil(dir, ['alerts', 'silence', '--state-file', 'state.json', '--match', 'alertname=many', '--for', '6s', '--comment', 'maintenance'], env);
+    expect(silence.code, silence.stderr).toBe(0);
+    const first = await vigilAsync(dir, ['alerts', 'evaluate', '--state-file', 'state.json'], env);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    expect(first.stdout).toContain('inactive -> firing');
+    expect(pd.events).toEqual([]);
+    const ends = Date.parse((JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')).state.silences as Array<{ endsAt: string }>)[0].endsAt);
+    const child = spawn(process.execPath, [VIGIL, 'alerts', 'run-scheduler', '--state-file', 'state.json'], { cwd: dir, env: { ...process.env, ...env } });
+    let log = '';
+    let sentAt = 0;
+    child.stdout.on('data', (b: Buffer) => (log += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (log += b.toString()));
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!pd.events.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      sentAt = Date.now();
+      // (a second one would come at once)
+      await new Promise((r) => setTimeout(r, 1500));
+      child.kill('SIGTERM');
+      expect(await new Promise<number | null>((r) => child.on('close', r))).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    // sent once, when the silence ended (within the wake's 50 ms and a run), the rule not evaluated
+    expect(pd.events.map((e) => [e.event_action, e.payload?.summary]), log).toEqual([['trigger', 'chat has 12']]);
+    expect(sentAt).toBeGreaterThan(ends);
+    expect(sentAt - ends, log).toBeLessThan(10_000);
+    expect(log).not.toMatch(/evaluated many/);
+    expect(vigil(dir, ['alerts', 'status', '--state-file', 'state.json']).stdout).toMatch(/firing +many\{capability="chat"\} since \S+ notified pd/);
+  }, 60_000);
+});
+
 describe('run-scheduler evaluates at the slot', () => {
   it("`for:` counts from the slot, as Prometheus evaluates a group at its interval's timestamps: `for: 5s` on a 5-second schedule (slots wide enough that a loaded machine does not fold one) fires one `for:` after it went pending, at a slot (was: by the clock, at the next evaluation when the first started later after its slot than the one `for:` later)", async () => {
     const dir = project({ 'alerts/a.yaml': COUNTS_ALERT.replace('severity: critical', 'severity: critical\n    schedule: "*/5 * * * * *"\n    for: 5s') });
