@@ -87,6 +87,8 @@ describe('vigil check passes on the shipped and fixture projects', () => {
 /** Each seeded mistake: the edit, and the first line of the report it must produce. */
 const BIGQUERY_CASES: Array<[string, Record<string, Array<[string | RegExp, string]>>, string | RegExp]> = [
   ['unknown column', { 'models/marts/ai_cost_daily.sql': [['  model,\n', '  modle,\n']] }, 'models/marts/ai_cost_daily.sql:5:3: error: Unrecognized name: modle'],
+  // ZetaSQL's columns move a tab to the next multiple of 8 (5:17); Vigil's, like the DuckDB and Postgres checks' and an editor's, count it as one
+  ['unknown column after tabs (was: the column of a tab expanded to 8, 5:17)', { 'models/marts/ai_cost_daily.sql': [['  model,\n', '\t\tmodle,\n']] }, 'models/marts/ai_cost_daily.sql:5:3: error: Unrecognized name: modle'],
   [
     'renamed upstream column',
     // renamed in the model and its YAML, not in what reads it
@@ -108,6 +110,29 @@ const BIGQUERY_CASES: Array<[string, Record<string, Array<[string | RegExp, stri
   ['a UDF called with the wrong argument type', { 'models/marts/ai_cost_daily.sql': [['sum(total_tokens) as total_tokens', '`vigil_internal`.median(array_agg(length(model))) as total_tokens']] }, /models\/marts\/ai_cost_daily\.sql:10:3: error: No matching signature for function .*median.* ARRAY<INT64>/i],
   ['an ambiguous column in a join', { 'models/marts/ai_audit_workspace_stats.sql': [['  l.workspace_id,\n  l.created_date as date,', '  workflow_id,\n  l.created_date as date,']] }, /models\/marts\/ai_audit_workspace_stats\.sql:4:3: error: Column name workflow_id is ambiguous/],
   ['an aggregate percentile (BigQuery has only the analytic one)', { 'models/marts/ai_cost_daily.sql': [['sum(total_tokens) as total_tokens', 'percentile_cont(total_tokens, 0.5) as total_tokens']] }, /models\/marts\/ai_cost_daily\.sql:10:3: error: PERCENTILE_CONT is only an analytic function in BigQuery/],
+  [
+    'TABLESAMPLE BERNOULLI (was: passed; ZetaSQL resolves any sampling method, BigQuery samples with SYSTEM (n PERCENT) only)',
+    { 'models/marts/ai_cost_daily.sql': [["from {{ ref('stg_audit_trails') }}", "from {{ ref('stg_audit_trails') }} tablesample bernoulli (10 percent)"]] },
+    /^models\/marts\/ai_cost_daily\.sql:15:36: error: TABLESAMPLE BERNOULLI is not BigQuery's: it samples with SYSTEM only/,
+  ],
+  [
+    'TABLESAMPLE of a subquery (was: passed; BigQuery samples tables only)',
+    { 'models/marts/ai_cost_daily.sql': [["from {{ ref('stg_audit_trails') }}", "from (select * from {{ ref('stg_audit_trails') }})\n  tablesample system (10 percent)"]] },
+    /^models\/marts\/ai_cost_daily\.sql:16:3: error: BigQuery samples tables only: TABLESAMPLE of a subquery or WITH query is refused/,
+  ],
+  [
+    "TABLESAMPLE of a view model (was: passed; BigQuery samples tables only); SYSTEM (n PERCENT) of the source table it reads passes",
+    {
+      'models/staging/stg_audit_trails.sql': [["from {{ source('raw', 'audit_trails') }}", "from {{ source('raw', 'audit_trails') }} tablesample system (10 percent)"]],
+      'models/marts/ai_cost_daily.sql': [["from {{ ref('stg_audit_trails') }}", "from {{ ref('stg_audit_trails') }} tablesample system (10 percent)"]],
+    },
+    /^models\/marts\/ai_cost_daily\.sql:15:36: error: BigQuery samples tables only: vigil-check\.analytics\.stg_audit_trails is a view/,
+  ],
+  [
+    'TABLESAMPLE of ROWS (was: passed; BigQuery samples by PERCENT only)',
+    { 'models/marts/ai_cost_daily.sql': [["from {{ ref('stg_audit_trails') }}", "from {{ ref('stg_audit_trails') }}\nwhere model in (select model from {{ ref('stg_audit_trails') }} tablesample system (5 rows))"]] },
+    /^models\/marts\/ai_cost_daily\.sql:16:65: error: TABLESAMPLE SYSTEM takes a percentage in BigQuery \(n PERCENT\), not ROWS/,
+  ],
   ['a declared column type the model does not produce (contract)', { 'models/marts/marts.yml': [[/(- name: ai_cost_daily[\s\S]*?- name: message_count\n\s+data_type: )bigint/, '$1double']] }, /models\/marts\/marts\.yml:\d+:\d+: error: model ai_cost_daily: column 'message_count' is declared double but the model produces INT64 \[E_CONTRACT\]/],
   ['a source column without a data_type', { 'models/sources.yml': [[/(- name: model\n)\s+data_type: varchar\n/, '$1']] }, /models\/sources\.yml:\d+:\d+: error: source raw\.\w+: column 'model' has no data_type/],
   ['partitioning on a STRING column', { 'models/marts/ai_cost_daily.sql': [["materialized='table'", "materialized='table', partition_by='model'"]] }, /models\/marts\/ai_cost_daily\.sql:1:33: error: partition_by: BigQuery partitions by a DATE, TIMESTAMP, DATETIME or INT64 column; 'model' is STRING/],
@@ -159,6 +184,7 @@ const BIGQUERY_CASES: Array<[string, Record<string, Array<[string | RegExp, stri
  */
 const CASE_SELECT: Record<string, string[]> = {
   'unknown column': ['ai_cost_daily'],
+  'unknown column after tabs (was: the column of a tab expanded to 8, 5:17)': ['ai_cost_daily'],
   'renamed upstream column': ['ai_cost_daily'],
   'TIMESTAMP compared with DATETIME': ['ai_cost_daily'],
   'DATE compared with TIMESTAMP': ['ai_cost_daily'],
@@ -169,6 +195,10 @@ const CASE_SELECT: Record<string, string[]> = {
   'a UDF called with the wrong argument type': ['ai_cost_daily'],
   'an ambiguous column in a join': ['ai_audit_workspace_stats'],
   'an aggregate percentile (BigQuery has only the analytic one)': ['ai_cost_daily'],
+  'TABLESAMPLE BERNOULLI (was: passed; ZetaSQL resolves any sampling method, BigQuery samples with SYSTEM (n PERCENT) only)': ['ai_cost_daily'],
+  'TABLESAMPLE of a subquery (was: passed; BigQuery samples tables only)': ['ai_cost_daily'],
+  'TABLESAMPLE of ROWS (was: passed; BigQuery samples by PERCENT only)': ['ai_cost_daily'],
+  "TABLESAMPLE of a view model (was: passed; BigQuery samples tables only); SYSTEM (n PERCENT) of the source table it reads passes": ['ai_cost_daily'],
   'a declared column type the model does not produce (contract)': ['ai_cost_daily'],
   'partitioning on a STRING column': ['ai_cost_daily'],
   'five clustering columns': ['ai_cost_daily'],

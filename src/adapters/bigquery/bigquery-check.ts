@@ -280,6 +280,8 @@ export class BigQueryChecker implements Checker {
     const c = req.config ?? {};
     const field = partitionField(c.partition_by);
     const name = this.parts(req.relation).join('.').toLowerCase();
+    if (req.kind === 'view') this.analyzer.views.add(name);
+    else this.analyzer.views.delete(name);
     if (c.require_partition_filter === true && field) this.analyzer.requirePartitionFilter.set(name, { need: [[field]] });
     else if (select.ok && select.passesOn?.need.length) this.analyzer.requirePartitionFilter.set(name, select.passesOn);
     if (update !== undefined) {

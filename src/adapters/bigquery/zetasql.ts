@@ -14,6 +14,8 @@
  * - BIGINT, INT, SMALLINT, INTEGER, TINYINT, BYTEINT are declared as INT64;
  * - OPTIONS(...) are type-checked against BigQuery's option list (ZetaSQL checks none by default);
  * - aggregate PERCENTILE_CONT/DISC (ZetaSQL has them, BigQuery does not) is refused after analysis;
+ * - TABLESAMPLE other than SYSTEM (n PERCENT) on a table (ZetaSQL takes any method, ROWS,
+ *   REPEATABLE, subqueries, views) is refused after analysis;
  * - language features BigQuery lacks (array equality, ...) are taken out of ZetaSQL's maximum set;
  * - scripts (DECLARE, SET, IF, BEGIN...END) are split with the Parse call; declared variables
  *   become typed catalog constants and each statement is analyzed in place.
@@ -312,7 +314,9 @@ function allowedOptions(z: ZetaModule): Proto {
   return { disallowUnknownOptions: true, option: Object.entries(options).map(([name, type]) => ({ name, type })) };
 }
 
-// ---- text positions (ZetaSQL counts code points; a tab moves to the next multiple of 8, plus 1)
+// ---- text positions (ZetaSQL counts code points; a tab moves to the next multiple of 8, plus 1:
+// lineColToIndex reads its positions so. The positions Vigil reports count a tab as one column,
+// as the DuckDB and Postgres checks, the compiled-to-template mapping and editors' file:line:col do.)
 
 export function lineColToIndex(text: string, line: number, col: number): number {
   let i = 0;
@@ -343,7 +347,7 @@ export function indexToLineCol(text: string, index: number): { line: number; col
       line++;
       column = 1;
       if (cp === 13 && text[i + 1] === '\n') i++;
-    } else column = cp === 9 ? Math.floor((column - 1) / 8) * 8 + 9 : column + 1;
+    } else column++;
     i += cp > 0xffff ? 2 : 1;
   }
   return { line, column };
@@ -617,6 +621,8 @@ export class ZetaAnalyzer {
    * `project.dataset.table` -> what a read must filter.
    */
   readonly requirePartitionFilter = new Map<string, PartitionRequirement>();
+  /** Models built as views (lower-cased `project.dataset.table`): BigQuery samples no view. */
+  readonly views = new Set<string>();
 
   constructor(
     readonly srv: ZetaServer,
@@ -687,7 +693,7 @@ export class ZetaAnalyzer {
       : findDeep(node, 'columnDefinitionList')?.map((c: Proto) => ({ name: c.name, type: c.type }));
     const namePath = findDeep(node, 'namePath');
     let passesOn: PartitionRequirement | undefined;
-    let post = this.percentileAggregate(node, rw);
+    let post = this.percentileAggregate(node, rw) ?? this.unsupportedSample(node, rw);
     if (!post && reads === true) post = this.unfilteredRead(node, rw)[0];
     if (!post && reads === 'view') {
       const v = this.viewRequirement(node, this.unfilteredRead(node, rw, true));
@@ -890,6 +896,48 @@ export class ZetaAnalyzer {
         const idx = loc ? byteToIndex(rw.text, loc.start) : 0;
         found = { ok: false, message: `${String(fn).split(':')[1].toUpperCase()} is only an analytic function in BigQuery: it needs an OVER clause (an aggregate percentile is refused; use APPROX_QUANTILES, or vigil's percentile() helper)`, ...indexToLineCol(rw.original, rw.toOriginalIndex(idx)) };
         return;
+      }
+      for (const v of Object.values(o)) visit(v);
+    };
+    visit(root);
+    return found;
+  }
+
+  /**
+   * TABLESAMPLE as BigQuery takes it: `TABLESAMPLE SYSTEM (n PERCENT)` on a table. ZetaSQL
+   * resolves any method name (BERNOULLI, RESERVOIR, even a typo), ROWS, REPEATABLE, and a
+   * subquery or WITH table as the input; BigQuery's query syntax has SYSTEM and PERCENT only, and
+   * its "Table sampling" limitations refuse sampling a subquery's result.
+   */
+  private unsupportedSample(root: Proto, rw: Rewritten): Analysis | undefined {
+    let found: Analysis | undefined;
+    const visit = (o: Proto) => {
+      if (found || !o || typeof o !== 'object') return;
+      if (Array.isArray(o)) return o.forEach(visit);
+      const s = o.resolvedSampleScanNode;
+      if (s) {
+        const method = String(s.method ?? '').toUpperCase();
+        const problem =
+          method !== 'SYSTEM'
+            ? `TABLESAMPLE ${method} is not BigQuery's: it samples with SYSTEM only`
+            : s.unit !== 1 && s.unit !== 'PERCENT'
+              ? 'TABLESAMPLE SYSTEM takes a percentage in BigQuery (n PERCENT), not ROWS'
+              : s.repeatableArgument
+                ? 'BigQuery has no REPEATABLE for TABLESAMPLE'
+                : s.partitionByList?.length || s.weightColumn
+                  ? 'BigQuery has no PARTITION BY or WITH WEIGHT for TABLESAMPLE'
+                  : !unwrap(s.inputScan).kind.startsWith('resolvedTableScan')
+                    ? 'BigQuery samples tables only: TABLESAMPLE of a subquery or WITH query is refused (sample the table inside it)'
+                    : this.views.has(String(unwrap(s.inputScan).node.table?.fullName ?? '').toLowerCase())
+                      ? `BigQuery samples tables only: ${unwrap(s.inputScan).node.table.fullName} is a view (sample the table it reads, or materialize it as a table)`
+                      : undefined;
+        if (problem) {
+          // at its TABLESAMPLE keyword: the last one before the sample's size
+          const size = findRange(s.size);
+          const idx = size ? rw.text.slice(0, byteToIndex(rw.text, size.start)).search(/tablesample(?![\s\S]*tablesample)/i) : -1;
+          found = { ok: false, message: `${problem}: write TABLESAMPLE SYSTEM (n PERCENT) after a table name`, ...indexToLineCol(rw.original, rw.toOriginalIndex(Math.max(idx, 0))) };
+          return;
+        }
       }
       for (const v of Object.values(o)) visit(v);
     };
