@@ -14,7 +14,7 @@ import { sourceFolderPaths } from '../project/paths.js';
 import { compileProject, VIGIL_VERSION, type CompileResult, type ResolvedTarget } from '../compile/compile-project.js';
 import { STATE_FORMAT } from '../version.js';
 import { resolveTarget } from '../compile/resolve-target.js';
-import { loadCache, saveCache, writeCompileArtifacts, writeProjectFile, writeTargetJson, type CacheFile } from '../project/artifacts.js';
+import { loadCache, saveCache, writeCompileArtifacts, writeProjectFile, writeRunSql, writeTargetJson, type CacheFile } from '../project/artifacts.js';
 import { startSnapshot, type SnapshotStart } from '../project/snapshot.js';
 import { SelectorError, selectNodes, selectorExprs, withTests } from '../compile/selector.js';
 import { redact } from '../secrets.js';
@@ -467,7 +467,7 @@ async function execute(command: 'seed' | 'snapshot' | 'run' | 'test' | 'build', 
       if (hasErrors(typing)) throw new ProjectError(typing.filter((x) => x.severity === 'error'));
       // the file an error names (compiled_path) holds the SQL that runs: typed here, after the compile
       // wrote it untyped (redacted, as every compiled file; the next compile writes its own again)
-      for (const t of units) if (t.compiled_sql !== untyped.get(t)) writeProjectFile(join(c.files.root, t.compiled_path), `${t.compiled_sql}\n`);
+      for (const t of units) if (t.compiled_sql !== untyped.get(t)) writeRunSql(c.files, t.compiled_path, t.compiled_sql);
       // (closed by the finally below, as on every way out of the run)
       unitRunner = new UnitRunner(session);
       const problems = await unitRunner.preflight(units);

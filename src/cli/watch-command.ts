@@ -143,6 +143,8 @@ export async function runWatch(
   };
   // the last compile that succeeded, which an edit of model files may patch
   let last: CompileResult | undefined;
+  /** the files the last round found gone as it read them (read again in a round of their own) */
+  let goneBefore = new Set<string>();
 
   /** a problem of the command line (-t, a --vars key), which no edit of a file fixes */
   const ofFlags = (d: ProjectError['diagnostics'][number]) =>
@@ -186,11 +188,25 @@ export async function runWatch(
       files = undefined;
       last = undefined;
       if (loaded) watchRead(loaded);
+      // a file listed and gone before it was read (a folder added, then a file moved into it; a
+      // branch checked out): the project changed while it was read, not an error of it — read
+      // again in a round of its own (was: "ENOENT: no such file or directory, stat ..." printed
+      // as this round's error)
+      const x = e as NodeJS.ErrnoException;
+      // (once: a file that is gone again when read again is this round's error, not a loop)
+      const gone = (x.code === 'ENOENT' || x.code === 'ENOTDIR') && typeof x.path === 'string' ? relsOf(resolve(x.path)).filter((rel) => wanted(rel) && !goneBefore.has(rel)) : [];
+      goneBefore = new Set(gone);
+      if (gone.length) {
+        if (!changedPaths.size) firstEventAt = performance.now();
+        for (const rel of gone) changedPaths.add(rel);
+        return undefined;
+      }
       if (!(e instanceof ProjectError)) throw e;
       if (firstRound && e.diagnostics.some(ofFlags)) throw e;
       refused(e);
       return undefined;
     }
+    goneBefore = new Set();
     watchRead(c.files);
     // (checked before anything is written, as vigil compile does; the compile stands, for the next
     // edit to patch)

@@ -3,9 +3,9 @@
  * that lets a recompile skip every model whose inputs did not change.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { holdsSecret, redact, redactionVersion, redactStrings } from '../secrets.js';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import type { RenderCache } from '../compile/compile-project.js';
 import type { Manifest } from '../compile/manifest.js';
@@ -46,7 +46,22 @@ export function loadCache(files: ProjectFiles): CacheFile {
 
 export function saveCache(files: ProjectFiles, cache: CacheFile): void {
   const p = cachePath(files);
+  // (a compiled file a run wrote over is not as the cache wrote it: not recorded so)
+  for (const path of ranOver) cache.written.delete(path);
   if (atomicWrite(p, serialize({ ...cache, savedAtMs: undefined }))) cache.savedAtMs = statSync(p).mtimeMs;
+}
+
+/**
+ * Compiled files a run wrote over with the SQL it runs (a unit test's givens typed by the
+ * warehouse): the next compile writes its own again — in --watch too, whose cache recorded the
+ * compile's text there (the run's stayed, also for a later `vigil compile`, the cache saved after it).
+ */
+const ranOver = new Set<string>();
+
+/** Write the SQL a run executes over a node's compiled file (`path` relative to the root), as a compile's is redacted. */
+export function writeRunSql(files: ProjectFiles, path: string, sql: string): void {
+  writeProjectFile(join(files.root, path), `${sql}\n`);
+  ranOver.add(path);
 }
 
 /**
@@ -119,7 +134,9 @@ export function writeCompileArtifacts(files: ProjectFiles, manifest: Manifest, c
     if (!names) listings.set(dir, (names = new Set(existsSync(dir) ? readdirSync(dir) : [])));
     return names.has(basename(abs));
   };
+  const kept = new Set<string>();
   const write = (path: string, sql: string) => {
+    kept.add(path);
     if (writeCompiledSql(files, cache, path, sql, { dirs, texts, listed })) written++;
   };
   for (const n of Object.values(manifest.nodes)) {
@@ -128,8 +145,44 @@ export function writeCompileArtifacts(files: ProjectFiles, manifest: Manifest, c
     // what an incremental run executes, so its errors point at a file holding that SQL
     if (n.resource_type === 'model' && n.compiled_sql_incremental !== undefined && n.compiled_path_incremental) write(n.compiled_path_incremental, n.compiled_sql_incremental);
   }
+  removeVanished(files, cache, kept, texts);
   writeProjectFile(join(files.root, files.paths.target, 'manifest.json'), manifestJson(manifest), { redacted: true });
   return { written };
+}
+
+/**
+ * The compiled files an earlier compile wrote for nodes the project no longer has (a model deleted,
+ * renamed or moved, disabled; a test or unit test removed): removed, with the folders they leave
+ * empty, so target/compiled/ holds what a compile of the project as it is writes (they stayed: after
+ * a rename under --watch both the old and the new file, the old one read as current). Only a file
+ * this cache records writing under <target>/compiled/ and still as written (its SHA-1): one edited
+ * by hand, or a file Vigil never wrote there (the alerts' compiled queries), stays.
+ */
+function removeVanished(files: ProjectFiles, cache: CacheFile, kept: Set<string>, texts: Map<string, string>): void {
+  const under = `${files.paths.target}/compiled/`;
+  for (const [path, was] of cache.written) {
+    if (kept.has(path)) continue;
+    cache.written.delete(path);
+    texts.delete(path);
+    if (!path.startsWith(under) || path.split('/').includes('..')) continue;
+    const abs = join(files.root, path);
+    let body: Buffer;
+    try {
+      body = readFileSync(abs);
+    } catch {
+      continue; // gone already
+    }
+    if (createHash('sha1').update(body).digest('hex') !== was.sha1) continue;
+    rmSync(abs, { force: true });
+    // its folders, while empty, up to target/compiled/ itself (kept)
+    const top = join(files.root, files.paths.target, 'compiled');
+    for (let dir = dirname(abs); dir.startsWith(top + sep) && existsSync(dir) && readdirSync(dir).length === 0; dir = dirname(dir))
+      try {
+        rmdirSync(dir);
+      } catch {
+        break; // (something was written into it meanwhile)
+      }
+  }
 }
 
 /**
@@ -140,6 +193,10 @@ export function writeCompileArtifacts(files: ProjectFiles, manifest: Manifest, c
  */
 export function writeCompiledSql(files: ProjectFiles, cache: CacheFile, path: string, sql: string, opts: { dirs?: Set<string>; texts?: Map<string, string>; listed?: (abs: string) => boolean } = {}): boolean {
   const abs = join(files.root, path);
+  if (ranOver.delete(path)) {
+    cache.written.delete(path);
+    opts.texts?.delete(path);
+  }
   const was = cache.written.get(path);
   if (was && opts.texts?.get(path) === sql && opts.listed?.(abs)) return false;
   const body = sql + '\n';

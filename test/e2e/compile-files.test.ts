@@ -5,7 +5,7 @@
  * saved with a byte order mark compiled without it (it reached Postgres as a syntax error).
  */
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeProject, removeDir, vigil } from '../helpers.js';
 import { pgProjectYaml, uniqueSchema } from '../support/postgres.js';
@@ -38,6 +38,34 @@ describe('target/compiled/', () => {
     rmSync(join(dir, 'target/compiled/fixture/models'), { recursive: true });
     expect(vigil(dir, ['compile']).code).toBe(0);
     expect(readFileSync(file, 'utf8')).toBe(sql);
+  });
+
+  it("the compiled files of a model deleted, renamed or disabled and of a removed test go, with the folders they leave empty; one edited by hand stays (was: left behind, read as current beside the renamed model's)", () => {
+    const dir = project({
+      'models/a.sql': 'select 1 as id',
+      'models/sub/b.sql': "select * from {{ ref('a') }}",
+      'models/c.sql': 'select 3 as id',
+      'models/d.sql': 'select 4 as id',
+      'models/a.yml': 'models:\n  - name: a\n    columns:\n      - name: id\n        tests: [unique]\n',
+    });
+    expect(vigil(dir, ['compile']).code).toBe(0);
+    const compiled = (p: string) => join(dir, 'target/compiled/fixture', p);
+    for (const p of ['models/a.sql', 'models/sub/b.sql', 'models/c.sql', 'models/d.sql', 'models/a.yml/unique_a_id.sql']) expect(existsSync(compiled(p)), p).toBe(true);
+    // b renamed, c disabled, d deleted (its compiled file edited by hand first), the test removed
+    renameSync(join(dir, 'models/sub/b.sql'), join(dir, 'models/b2.sql'));
+    writeFileSync(join(dir, 'models/c.sql'), '{{ config(enabled=false) }}\nselect 3 as id');
+    rmSync(join(dir, 'models/d.sql'));
+    writeFileSync(compiled('models/d.sql'), '-- my notes\n');
+    writeFileSync(join(dir, 'models/a.yml'), 'models:\n  - name: a\n');
+    const r = vigil(dir, ['compile']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(existsSync(compiled('models/b2.sql'))).toBe(true);
+    expect(existsSync(compiled('models/sub/b.sql'))).toBe(false);
+    expect(existsSync(compiled('models/sub'))).toBe(false);
+    expect(existsSync(compiled('models/c.sql'))).toBe(false);
+    expect(existsSync(compiled('models/a.yml'))).toBe(false);
+    expect(readFileSync(compiled('models/d.sql'), 'utf8')).toBe('-- my notes\n');
+    expect(readFileSync(compiled('models/a.sql'), 'utf8')).toBe('select 1 as id\n');
   });
 
   it("a same-size edit in the timestamp tick of the last compile is compiled, of a model and of a seed (was: the old SQL and checksum, from the cached stamp, until vigil clean)", () => {

@@ -752,6 +752,73 @@ describe('--watch acts on every change as a full compile would', () => {
     expect(await w.exited).toBe(0);
   });
 
+  it("compile --watch: a renamed or deleted model's compiled file goes, target/compiled/ is what a fresh compile writes (was: the old one stayed beside the new)", async () => {
+    const dir = makeProject({ 'models/a.sql': 'select 1 as id\n', 'models/b.sql': "select * from {{ ref('a') }}\n" });
+    dirs.push(dir);
+    const w = start(dir, ['compile', '--watch']);
+    await until(w.log, 0, /watching/);
+    const compiled = (p: string) => join(dir, 'target/compiled/fixture/models', p);
+    expect(existsSync(compiled('b.sql'))).toBe(true);
+    let mark = w.log().length;
+    mkdirSync(join(dir, 'models/sub'));
+    renameSync(join(dir, 'models/b.sql'), join(dir, 'models/sub/b2.sql'));
+    await until(w.log, mark, /models\/sub\/b2\.sql[^\n]* changed: compiled 2 models/);
+    expect(existsSync(compiled('sub/b2.sql'))).toBe(true);
+    expect(existsSync(compiled('b.sql'))).toBe(false);
+    mark = w.log().length;
+    rmSync(join(dir, 'models/sub'), { recursive: true });
+    await until(w.log, mark, /changed: compiled 1 model in/);
+    expect(existsSync(compiled('sub'))).toBe(false);
+    expect(existsSync(compiled('a.sql'))).toBe(true);
+    w.child.kill('SIGINT');
+    expect(await w.exited).toBe(0);
+  });
+
+  it("a folder made and a file moved into it as the round reads the project is no error: the next round compiles it (was: 'ENOENT: no such file or directory, open ...' printed as the round's error)", async () => {
+    // (models enough that reading them takes a while: the move lands within it)
+    const dir = makeProject(Object.fromEntries(Array.from({ length: 400 }, (_, i) => [`models/z/z${i}.sql`, `select ${i} as id\n`])));
+    dirs.push(dir);
+    const w = start(dir, ['compile', '--watch']);
+    await until(w.log, 0, /watching/);
+    // (the folder's event starts a round that lists the models; the move lands while it reads them)
+    for (let i = 0; i < 24; i++) {
+      const mark = w.log().length;
+      writeFileSync(join(dir, `models/m${i}.sql`), `select ${i} as id\n`);
+      await until(w.log, mark, new RegExp(`models/m${i}\\.sql changed`));
+      mkdirSync(join(dir, `models/d${i}`));
+      await new Promise((r) => setTimeout(r, 15 + (i % 6) * 5));
+      renameSync(join(dir, `models/m${i}.sql`), join(dir, `models/d${i}/m${i}.sql`));
+      await eventually(() => JSON.parse(readFileSync(join(dir, 'target/manifest.json'), 'utf8')).nodes[`model.fixture.m${i}`]?.file as string, `models/d${i}/m${i}.sql`);
+    }
+    expect(w.log()).not.toMatch(/ENOENT|error/);
+    w.child.kill('SIGINT');
+    expect(await w.exited).toBe(0);
+  }, 120_000);
+
+  it("after build --watch, vigil compile writes a unit test's compiled file as its node's SQL again, not the SQL the run typed (was: the run's UUID for the compile's uuid stayed)", async () => {
+    const dir = makeProject({
+      'models/a.sql': 'select 1 as id, uuid() as u\n',
+      'models/a.yml': 'models:\n  - name: a\n    columns:\n      - name: id\n        data_type: integer\n      - name: u\n        data_type: uuid\n',
+      'models/b.sql': "select id from {{ ref('a') }}\n",
+      'models/b_unit.yml': "unit_tests:\n  - name: b_passes\n    model: b\n    given:\n      - input: ref('a')\n        rows: [{id: 1}]\n    expect:\n      rows: [{id: 1}]\n",
+    });
+    dirs.push(dir);
+    // (a built: the run types the unit test's givens by its relation, `u` as DuckDB's UUID)
+    expect(vigil(dir, ['build']).code).toBe(0);
+    const file = join(dir, 'target/compiled/fixture/models/b_unit.yml/unit/b_passes.sql');
+    const w = start(dir, ['build', '--watch']);
+    await until(w.log, 0, /watching/);
+    expect(readFileSync(file, 'utf8')).toContain('cast(NULL as UUID)');
+    // (the watcher saves its cache a while after a round)
+    await new Promise((r) => setTimeout(r, 2500));
+    w.child.kill('SIGINT');
+    expect(await w.exited).toBe(0);
+    expect(vigil(dir, ['compile']).code).toBe(0);
+    const node = Object.values(JSON.parse(readFileSync(join(dir, 'target/manifest.json'), 'utf8')).nodes as Record<string, { resource_type: string; compiled_sql: string }>).find((n) => n.resource_type === 'unit_test')!;
+    expect(node.compiled_sql).toContain('cast(NULL as uuid)');
+    expect(readFileSync(file, 'utf8')).toBe(`${node.compiled_sql}\n`);
+  });
+
   it("the target's DuckDB file in the project folder (dbt-duckdb's path: dev.duckdb) is no change (was: a round per write of it after every build)", async () => {
     const dir = makeProject({
       'project.yaml': 'name: fixture\ndefault_target: dev\ntargets:\n  dev:\n    type: duckdb\n    path: dev.duckdb\n    schema: analytics\n',
