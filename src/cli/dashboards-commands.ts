@@ -35,7 +35,8 @@ function pick(ds: CompiledDashboard[], select: string[] | undefined): CompiledDa
   const patterns = select.map((s, i) => ({ s, re: globs[i]! }));
   const none = patterns.filter((p) => !names.some((n) => p.re.test(n))).map((p) => p.s);
   if (none.length) {
-    const hints = none.map((s) => didYouMean(s, names)).filter((h): h is string => !!h);
+    // (`dashboard:overview`, as `vigil ls -s +dashboard:overview` selects a dashboard among nodes: here the name alone)
+    const hints = none.map((s) => (names.includes(s.replace(/^\+?dashboard:/, '')) ? s.replace(/^\+?dashboard:/, '') : didYouMean(s, names))).filter((h): h is string => !!h);
     throw new UsageError(`--select ${none.join(' ')} matched no dashboard${hints.length ? ` — did you mean ${hints.map((h) => `'${h}'`).join(', ')}?` : ''} (dashboards: ${names.join(', ')})`);
   }
   return ds.filter((d) => patterns.some((p) => p.re.test(d.dashboard.name)));
@@ -477,10 +478,12 @@ export async function walkSite(ds: CompiledDashboard[], site: Site, adapter: Ada
   };
   // a table row's raw rows (raw_rows): one query per page, through the same connections and cache as the tiles
   const startRaw = (d: CompiledDashboard, ct: Tile, page: RawPage) => {
-    const r: SiteWalk['raws'][number] = { page, d, ct, sql: rawRowsSql(ct.rawRows!, page.values, adapter.dialect) };
+    // (a render --at a past moment: the rows of its day up to that moment, as the page is "as of" it)
+    const until = past ? at : undefined;
+    const r: SiteWalk['raws'][number] = { page, d, ct, sql: rawRowsSql(ct.rawRows!, page.values, adapter.dialect, until) };
     raws.push(r);
     // (and counted: the page says how many rows there are beyond its limit)
-    pending.push(q.get({ sql: r.sql, countSql: rawRowsCountSql(ct.rawRows!, page.values, adapter.dialect), countFrom: ct.rawRows!.limit, model: ct.rawRows!.model }).then((x) => (r.data = x)));
+    pending.push(q.get({ sql: r.sql, countSql: rawRowsCountSql(ct.rawRows!, page.values, adapter.dialect, until), countFrom: ct.rawRows!.limit, model: ct.rawRows!.model }).then((x) => (r.data = x)));
   };
   for (const d of ds) {
     for (const tab of d.tabs) {

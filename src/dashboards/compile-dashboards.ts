@@ -586,11 +586,15 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
           if (!tile.measures.length || tile.measures[0].agg === 'none') err([...base, 'top_n'], 'top_n ranks by the first measure, which must be aggregated');
         }
         const fieldNames = [...tile.dimensions.map((x) => x.column), ...tile.measures.map(measureName)];
+        const fieldHint = (f: string) => {
+          const hint = didYouMean(f, fieldNames);
+          return hint ? ` — did you mean '${hint}'?` : '';
+        };
         tile.sort.forEach((s, i) => {
-          if (!fieldNames.includes(s.field)) err([...base, 'sort', i, 'field'], `sort field '${s.field}' is not one of the tile's dimensions or measures (${fieldNames.join(', ')})`);
+          if (!fieldNames.includes(s.field)) err([...base, 'sort', i, 'field'], `sort field '${s.field}' is not one of the tile's dimensions or measures${fieldHint(s.field)} (${fieldNames.join(', ')})`);
         });
         tile.conditional_formatting.forEach((c, i) => {
-          if (!fieldNames.includes(c.field)) err([...base, 'conditional_formatting', i, 'field'], `field '${c.field}' is not one of the tile's dimensions or measures (${fieldNames.join(', ')})`);
+          if (!fieldNames.includes(c.field)) err([...base, 'conditional_formatting', i, 'field'], `field '${c.field}' is not one of the tile's dimensions or measures${fieldHint(c.field)} (${fieldNames.join(', ')})`);
         });
         if (tile.drilldown) {
           const dd = tile.drilldown;

@@ -93,20 +93,23 @@ export function nextDay(day: string): string {
  * The query of one row's raw rows, in the target's dialect: values as literals (strings quoted,
  * quotes doubled), the day as a range on the bare column (`created_at >= <day> and created_at <
  * <day + 1>`, no function on the column, so a partition or index on it is used), newest first.
+ * `until`: a render --at a past moment; a timestamp day column then stops there when it falls
+ * before the day's end (the page is "as of" it, as the raw-row tiles' windows are). A date column
+ * holds whole days: it cannot be cut.
  */
-export function rawRowsSql(rr: CompiledRawRows, values: Record<string, FilterValue>, dialect: Dialect): string {
+export function rawRowsSql(rr: CompiledRawRows, values: Record<string, FilterValue>, dialect: Dialect, until?: Date): string {
   const q = (c: string) => dialect.quoteIdent(c);
   const order = rr.day ? `${q(rr.day.column)} desc` : undefined;
-  return [`select ${rr.columns.map(q).join(', ')}`, `from ${rr.relation}`, ...rawRowsWhere(rr, values, dialect), ...(order ? [`order by ${order}`] : []), `limit ${rr.limit}`].join('\n');
+  return [`select ${rr.columns.map(q).join(', ')}`, `from ${rr.relation}`, ...rawRowsWhere(rr, values, dialect, until), ...(order ? [`order by ${order}`] : []), `limit ${rr.limit}`].join('\n');
 }
 
 /** The rows rawRowsSql selects, counted without its limit (the page says "first 100 of 4,042 rows"). */
-export function rawRowsCountSql(rr: CompiledRawRows, values: Record<string, FilterValue>, dialect: Dialect): string {
-  return [`select count(*) as ${dialect.quoteIdent('n')}`, `from ${rr.relation}`, ...rawRowsWhere(rr, values, dialect)].join('\n');
+export function rawRowsCountSql(rr: CompiledRawRows, values: Record<string, FilterValue>, dialect: Dialect, until?: Date): string {
+  return [`select count(*) as ${dialect.quoteIdent('n')}`, `from ${rr.relation}`, ...rawRowsWhere(rr, values, dialect, until)].join('\n');
 }
 
 /** The WHERE clause of a row's raw rows (as a list of lines: none without conditions). */
-function rawRowsWhere(rr: CompiledRawRows, values: Record<string, FilterValue>, dialect: Dialect): string[] {
+function rawRowsWhere(rr: CompiledRawRows, values: Record<string, FilterValue>, dialect: Dialect, until?: Date): string[] {
   const q = (c: string) => dialect.quoteIdent(c);
   const where: string[] = [];
   if (rr.readFilter) where.push(rr.readFilter);
@@ -114,7 +117,10 @@ function rawRowsWhere(rr: CompiledRawRows, values: Record<string, FilterValue>, 
   if (rr.day) {
     const day = String(values[rr.day.column]);
     const c = q(rr.day.column);
-    where.push(`${c} >= ${dayBound(dialect, day, rr.day.type)}`, `${c} < ${dayBound(dialect, nextDay(day), rr.day.type)}`);
+    const end = nextDay(day);
+    // (--at inside the day, or before it: no row written after that moment)
+    const cut = until && isTimestamp(rr.day.type) && until.getTime() < Date.parse(`${end}T00:00:00Z`);
+    where.push(`${c} >= ${dayBound(dialect, day, rr.day.type)}`, `${c} < ${cut ? dialect.bindEvalTime(dialect.current_timestamp(), until) : dayBound(dialect, end, rr.day.type)}`);
   }
   return where.length ? [`where ${where.join('\n  and ')}`] : [];
 }

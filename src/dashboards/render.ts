@@ -425,6 +425,10 @@ const NONE_ID = '\u0000none';
 
 function keyOf(v: unknown, f: CompiledField | undefined): Key {
   if (v == null) return { id: NONE_ID, label: '(none)', sort: '', kind: 'text' };
+  // an empty text is a value of its own (its drill-down page is filtered to it): named, where a
+  // blank label would leave its series without a legend entry (ECharts drops an unnamed one) and
+  // its bar or slice without a name
+  if (v === '') return { id: '', label: '(empty)', sort: '', kind: 'text' };
   // text is a date only in a date field: '2026-11-20' and '2026-11-20 00:00' of a varchar are two values
   const d = v instanceof Date ? v : typeof v === 'string' && datedField(f) ? toDate(v) : null;
   if (d) return { id: d instanceof PreciseTime ? d.iso : d.toISOString(), label: formatDateShort(d, f?.granularity), sort: d.getTime(), kind: 'date' };
@@ -1834,8 +1838,15 @@ function marksDay(ct: CompiledTile): boolean {
   return ['line', 'area', 'bar', 'heatmap'].includes(ct.tile.type) && ct.fields.some((f) => f.kind === 'dimension' && f.column === ct.dayWindow && (ct.tile.type === 'heatmap' || f.role !== 'series') && isDate(f.type));
 }
 
-function filterValue(type: string | undefined, v: string | undefined): string {
-  if (v == null || v === '' || v === 'null') return 'All';
+/**
+ * A filter's value on its chip: 'All' when the page does not filter on it; a value a drill-down
+ * set (`set`) is always itself — an empty text as "(empty)", as charts name it, a text 'null' as written — since
+ * the page's tiles are filtered to it.
+ */
+function filterValue(type: string | undefined, v: string | undefined, set = false): string {
+  if (v == null) return 'All';
+  if (v === '') return set ? '(empty)' : 'All';
+  if (v === 'null' && !set) return 'All';
   if (type === 'date_range') {
     const m = /^(\d+)([dwmh])$/.exec(v);
     if (m) return `last ${m[1]} ${{ d: 'day', w: 'week', m: 'month', h: 'hour' }[m[2] as 'd']}${m[1] === '1' ? '' : 's'}`;
@@ -1971,7 +1982,7 @@ export function renderDashboardHtml(d: CompiledDashboard, data: Map<string, Tile
     chips.push(`<span class="chip${set ? ' set' : ''}" data-filter="${escapeHtml(name)}"><span class="k">${escapeHtml(label)}</span>${escapeHtml(v)}${clear}</span>`);
     chipText.push(`${label}: ${v}`);
   };
-  for (const f of dash.filters) chip(f.name, f.label ?? f.name, filterValue(f.type, Object.hasOwn(applied, f.name) ? applied[f.name] : meta.filters[f.name]));
+  for (const f of dash.filters) chip(f.name, f.label ?? f.name, Object.hasOwn(applied, f.name) ? filterValue(f.type, applied[f.name], true) : filterValue(f.type, meta.filters[f.name]));
   for (const name of Object.keys(meta.filters).sort()) if (!defined.has(name)) chip(name, name, filterValue(undefined, meta.filters[name]));
   // the tab being viewed is underlined (no script: :has() on the targeted section)
   const activeCss = opts.tab

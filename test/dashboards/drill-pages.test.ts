@@ -13,9 +13,10 @@ import { makeProject, removeDir, vigil } from '../helpers.js';
 import { valueSlug } from '../../src/dashboards/site.js';
 import { escapeHtml } from '../../src/dashboards/render.js';
 
-const WEIRD = ["o'brien", 'a/b', 'café ☕', 'Code_Review', 'code_review', '<b>&"x"</b>'];
+// (an empty text and the text 'null' are values too: their pages are filtered to them, and their chips say so, not "All")
+const WEIRD = ["o'brien", 'a/b', 'café ☕', 'Code_Review', 'code_review', '<b>&"x"</b>', '', 'null'];
 const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
-// the weird values first (largest n), then 60 plain ones: 50 pages per tile, 16 left out
+// the weird values first (largest n), then 60 plain ones: 50 pages per tile, 18 left out
 const MODEL = [
   ...WEIRD.map((v, i) => `select ${sqlString(v)} as capability, ${1000 - i} as n, current_date as date`),
   "select 'cap' || lpad(cast(i as varchar), 2, '0') as capability, 100 + i as n, current_date as date from range(60) t(i)",
@@ -93,8 +94,8 @@ describe('drill-down pages, rendered', () => {
     for (const p of drill) expect(p).toMatch(/^d\/detail--capability=[a-z0-9_.~-]+\.html$/);
     for (const v of WEIRD) expect(drill, v).toContain(`d/detail--capability=${valueSlug(v)}.html`);
     expect(r.stdout).toMatch(/50 drill-down pages in site\/d\//);
-    const left = Array.from({ length: 16 }, (_, i) => `cap${String(15 - i).padStart(2, '0')}`);
-    expect(r.stderr).toContain(`warning: dashboards/d.json: tile list: drill-down pages for 50 values, the most at the top of the tile; left out 16: ${left.join(', ')}`);
+    const left = Array.from({ length: 18 }, (_, i) => `cap${String(17 - i).padStart(2, '0')}`);
+    expect(r.stderr).toContain(`warning: dashboards/d.json: tile list: drill-down pages for 50 values, the most at the top of the tile; left out 18: ${left.join(', ')}`);
     expect(r.stderr).toContain('warning: dashboards/d.json: tile bars: drill-down pages for 50 values');
     // the earlier render's page is gone; the user's file is not
     expect(existsSync(join(dir, 'site', 'd', 'detail--capability=gone.html'))).toBe(false);
@@ -107,7 +108,9 @@ describe('drill-down pages, rendered', () => {
       const rows = tileBlock(html, 'rows');
       const cells = [...rows.matchAll(/<tr><td>(.*?)<\/td>/g)].map((m) => unescape(m[1]));
       expect(cells, v).toEqual([v]);
-      expect(html).toContain(`<span class="chip set" data-filter="capability"><span class="k">Capability</span>${escapeHtml(v)} <a class="clear" href="../d.html#tab-detail"`);
+      // (was: "Capability All" on the pages of '' and 'null', their tiles filtered to them)
+      expect(html).toContain(`<span class="chip set" data-filter="capability"><span class="k">Capability</span>${escapeHtml(v === '' ? '(empty)' : v)} <a class="clear" href="../d.html#tab-detail"`);
+      expect(html).not.toContain('Capability: All');
       expect(html).toContain('✕ clear</a>');
       // only the target tab is on it; the other tab links to the dashboard's own page
       expect(html).toContain('id="tab-detail"');
@@ -132,6 +135,9 @@ describe('drill-down pages, rendered', () => {
     const map = JSON.parse(unescape(m![1])) as { c: Array<string | null> };
     expect(map.c.filter(Boolean).length).toBe(50);
     expect(map.c).toContain(`d/detail--capability=${valueSlug('a/b')}.html#tab-detail`);
+    // the empty text is a category named "(empty)", with its page (was: a bar with a blank label)
+    expect(bars).toMatch(/<text[^>]*>\(empty\)<\/text>/);
+    expect(map.c).toContain(`d/detail--capability=${valueSlug('')}.html#tab-detail`);
     expect(bars).toContain('ecmeta_data_index');
     expect(html).toContain('<script>');
   });

@@ -144,6 +144,19 @@ describe('KPI windows on the shipped dashboards (spike scenario)', () => {
     for (const id of ['error_rate_24h', 'p95_latency_24h']) expect(kpi(html, id)).toMatchObject({ window: 'today so far', against: 'same hours yesterday' });
   });
 
+  it('--at a past moment inside a raw-rows page\'s day: the page lists the rows up to --at, as its "as of" says (was: the whole day, rows written after --at too)', () => {
+    const r = vigil(dir, ['dashboards', 'render', '--out', 'site-noon', '--at', '2026-11-19T12:00:00Z', '-s', 'capability']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const raw = readFileSync(join(dir, 'site-noon', 'capability', 'rows', 'anomaly_table--capability=summarize--created_at=2026-11-19.html'), 'utf8');
+    expect(raw).toContain('2026-11-19 12:00 UTC');
+    const times = [...raw.matchAll(/<td[^>]*>(2026-11-\d\d \d\d:\d\d:\d\d)[^<]*<\/td>/g)].map((m) => m[1]);
+    expect(times.length).toBeGreaterThan(0);
+    expect(times.filter((t) => t >= '2026-11-19 12:00:00')).toEqual([]);
+    const [c] = show("select count(*) as n from {{ ref('stg_ai_audit_logs') }} where capability = 'summarize' and created_at >= '2026-11-19' and created_at < '2026-11-19 12:00:00+00'");
+    expect(raw).toContain(`>first 100 of ${Number(c.n).toLocaleString('en-US')} rows, newest first. Prompt`);
+    expect(unescape(raw)).toContain(`"created_at" < cast('2026-11-19T12:00:00.000Z' as timestamptz)`);
+  });
+
   describe('the whole site, rendered once', () => {
     let page: (name: string) => string;
     beforeAll(() => {

@@ -67,7 +67,8 @@ describe('broken dashboard definitions', () => {
     ['unknown key', (d) => (d.tabs[0].tiles[0].titel = 'x'), /tabs\[0\]\.tiles\[0\]\.titel: unknown key 'titel' — did you mean 'title'\?/],
     ['a typo in a choice', (d) => (d.tabs[0].tiles[0].type = 'tabel'), /tabs\[0\]\.tiles\[0\]\.type: 'tabel' is not one of 'kpi', .* — did you mean 'table'\?/],
     ['duplicate tile id', (d) => (d.tabs[0].tiles[1].id = 'interactions_24h'), /tabs\[0\]\.tiles\[1\]\.id: tile id 'interactions_24h' is used twice in this dashboard/],
-    ['sort on a field the tile does not have', (d) => (d.tabs[0].tiles[5].sort[0].field = 'interaction'), /tabs\[0\]\.tiles\[5\]\.sort\[0\]\.field: sort field 'interaction' is not one of the tile's dimensions or measures/],
+    // (was: no did-you-mean)
+    ['sort on a field the tile does not have', (d) => (d.tabs[0].tiles[5].sort[0].field = 'interaction'), /tabs\[0\]\.tiles\[5\]\.sort\[0\]\.field: sort field 'interaction' is not one of the tile's dimensions or measures — did you mean 'interactions'\? \(provider, interactions\)/],
     ['a KPI with a dimension', (d) => (d.tabs[0].tiles[0].dimensions = [{ column: 'date' }]), /tabs\[0\]\.tiles\[0\]\.type: a kpi tile shows one number: exactly one measure and no dimensions/],
     ['an ephemeral model', (d) => (d.tabs[0].tiles[0].model = 'int_capability_daily'), /model 'int_capability_daily' is ephemeral: it has no table or view to read/],
     ['a tile wider than the grid', (d) => (d.tabs[0].tiles[0].layout.x = 10), /tabs\[0\]\.tiles\[0\]\.layout: the tile spans columns 10–12; the grid has 12/],
@@ -163,6 +164,10 @@ describe('dashboards in the manifest and against the warehouse', () => {
     const r = vigil(dir, ['dashboards', 'export', '--format', 'json', '-s', 'overveiw', '-s', 'overview', '--out', join(dir, 'x.json')]);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toContain("error: --select overveiw matched no dashboard — did you mean 'overview'?");
+    // the selector of `vigil ls -s +dashboard:overview`: named (was: no did-you-mean)
+    const ls = vigil(dir, ['dashboards', 'export', '--format', 'json', '-s', 'dashboard:overview', '--out', join(dir, 'x.json')]);
+    expect(ls.code, ls.stderr).toBe(2);
+    expect(ls.stderr).toContain("error: --select dashboard:overview matched no dashboard — did you mean 'overview'?");
     const ok = vigil(dir, ['dashboards', 'export', '--format', 'json', '-s', 'over*', '-s', 'capability', '--out', join(dir, 'x.json')]);
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout).toContain('Exported 2 dashboards');
