@@ -95,6 +95,9 @@ const BAD = '#c62828';
 /** At most this many series (or donut slices); the rest become "Other" when additive. */
 const MAX_SERIES = 10;
 const MAX_TABLE_ROWS = 500;
+/** A table's header row and each of its rows (12 px text, the paddings and border of th and td, with room to spare): what fitRows counts. */
+const TABLE_HEAD_H = 30;
+const TABLE_ROW_H = 28;
 
 // ---------------------------------------------------------------------------------------------
 // Values and formats
@@ -1794,15 +1797,41 @@ function tileHtml(d: CompiledDashboard, untyped: CompiledTile, data: TileData | 
   const tooltip = [t.description, `${ct.relation}${ct.appliesFilters.length ? ` · filters: ${ct.appliesFilters.join(', ')}` : ''}`].filter(Boolean).join('\n');
   const foot = [...notes.map((n) => `<span class="note">${escapeHtml(n)}</span>`), ...footParts];
   const drillAttr = clicks && (t.type === 'table' || Object.values(clicks).some((v) => (Array.isArray(v) ? v.some(Boolean) : v && Object.keys(v).length))) ? ` data-drill="${escapeHtml(JSON.stringify(clicks))}"` : '';
+  // the grid rows a short table or a "No data" needs, when fewer than its layout's: the page gives
+  // the rest back where no other tile needs them (fitRows)
+  const contentH = body.startsWith('<div class="nodata">') ? 40 : t.type === 'table' && data?.ok && data.rows.length <= MAX_TABLE_ROWS && !body.includes(' class="wrap"') ? TABLE_HEAD_H + data.rows.length * TABLE_ROW_H + 16 : undefined;
+  const fit = contentH === undefined ? h : Math.min(h, Math.max(1, Math.ceil((2 * PAD_Y + 2 + headH + (showDesc ? descH : 0) + contentH + (foot.length ? Math.max(FOOT_H, footHeight([...notes, ...footTexts], Math.round(box.w - 2 * PAD_X))) : 0) + GAP) / (ROW_HEIGHT + GAP))));
   return [
     // a narrow tile gives its title the whole width (the model is in the title's tooltip): no cut titles
-    `<div class="tile${w <= 3 ? ' narrow' : ''}" data-tile="${escapeHtml(t.id)}" data-type="${escapeHtml(t.type)}"${drillAttr} style="grid-column:${x + 1} / span ${w};grid-row:${y + 1} / span ${h}">`,
+    `<div class="tile${w <= 3 ? ' narrow' : ''}" data-tile="${escapeHtml(t.id)}" data-type="${escapeHtml(t.type)}"${drillAttr}${fit < h ? ` data-fit="${fit}"` : ''} style="grid-column:${x + 1} / span ${w};grid-row:${y + 1} / span ${h}">`,
     `<div class="tile-head"${titleLines > 1 ? ` style="height:${headH}px"` : ''}><h3 title="${escapeHtml(tooltip)}">${heading}</h3><span class="model">${escapeHtml(ct.model)}</span></div>`,
     showDesc ? `<p class="desc" style="height:${descH}px;-webkit-line-clamp:${descLines}">${escapeHtml(t.description)}</p>` : '',
     `<div class="tile-body">${body}</div>`,
     foot.length ? `<div class="tile-foot"${footStyle(footTexts, notes, box)}>${foot.join('')}</div>` : '',
     `</div>`,
   ].join('');
+}
+
+/**
+ * Tiles sized to their content: a grid row that only the unneeded rows of short tables and "No
+ * data" tiles cover (their `data-fit`, tileHtml) is given back — those tiles end sooner and the
+ * tiles below move up — so a table of 4 rows in a tile laid out for 30 leaves no empty space. A
+ * row that any other tile needs stays (tiles side by side keep one height). The tiles' HTML keeps
+ * its layout's rows (a drawing kept between renders too): its grid-row is moved here.
+ */
+export function fitRows(tiles: Array<{ layout: { y: number; h: number }; html: string }>): { rows: number; html: string[] } {
+  const rows = Math.max(1, ...tiles.map((t) => t.layout.y + t.layout.h));
+  const fit = tiles.map((t) => Number(/^<div class="tile[^>]*? data-fit="(\d+)"/.exec(t.html)?.[1] ?? t.layout.h));
+  // (before[r]: the rows given back above row r)
+  const before = [0];
+  for (let r = 0; r < rows; r++) {
+    const over = tiles.map((t, i) => ({ t, i })).filter(({ t }) => t.layout.y <= r && r < t.layout.y + t.layout.h);
+    const back = over.length > 0 && over.every(({ t, i }) => r >= t.layout.y + fit[i]);
+    before.push(before[r] + (back ? 1 : 0));
+  }
+  if (!before[rows]) return { rows, html: tiles.map((t) => t.html) };
+  const html = tiles.map(({ layout: { y, h }, html: x }) => x.replace(/grid-row:\d+ \/ span \d+/, `grid-row:${y - before[y] + 1} / span ${h - (before[y + h] - before[y])}`));
+  return { rows: rows - before[rows], html };
 }
 
 /**
@@ -1998,8 +2027,7 @@ export function renderDashboardHtml(d: CompiledDashboard, data: Map<string, Tile
   let drills = false;
   const sections = shownTabs.map((tab) => {
     const tiles = [...tab.tiles].sort((a, b) => a.tile.layout.y - b.tile.layout.y || a.tile.layout.x - b.tile.layout.x);
-    const rows = Math.max(1, ...tiles.map((t) => t.tile.layout.y + t.tile.layout.h));
-    const html = tiles.map((ct) => prerendered?.get(ct.tile.id) ?? tileHtml(d, ct, data.get(ct.tile.id), tabTitles, links, colors));
+    const { rows, html } = fitRows(tiles.map((ct) => ({ layout: ct.tile.layout, html: prerendered?.get(ct.tile.id) ?? tileHtml(d, ct, data.get(ct.tile.id), tabTitles, links, colors) })));
     if (html.some((x) => x.includes(' data-drill="'))) drills = true;
     return [
       `<section class="tab" id="tab-${escapeHtml(tab.name)}" data-tab="${escapeHtml(tab.name)}" data-title="${escapeHtml(tab.title)}">`,

@@ -10,7 +10,7 @@ import { vigil } from '../helpers.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asOf, escapeHtml, formatAxisValue, formatValue, renderDashboardHtml, renderTileHtml } from '../../src/dashboards/render.js';
+import { asOf, escapeHtml, fitRows, formatAxisValue, formatValue, renderDashboardHtml, renderTileHtml } from '../../src/dashboards/render.js';
 import { pngStats } from '../support/png-stats.js';
 import { CategoryColors } from '../../src/dashboards/category-colors.js';
 import { chromiumScratch, findChromium, launchScreenshotBrowser, openScreenshotSession, pngNames, ScreenshotError, screenshotTabs } from '../../src/dashboards/screenshot.js';
@@ -1058,5 +1058,24 @@ describe('colors, legends and titles', () => {
     expect(html).toMatch(/<text[^>]*>spike<\/text>/);
     const narrow = d.tabs.flatMap((t) => t.tiles).find((t) => t.tile.layout.w <= 3)!;
     expect(renderTileHtml(d, narrow, undefined)).toContain('<div class="tile narrow"');
+  });
+});
+
+describe('fitRows: tiles sized to their content', () => {
+  const tile = (id: string, y: number, h: number, fit?: number) => ({ layout: { y, h }, html: `<div class="tile" data-tile="${id}"${fit ? ` data-fit="${fit}"` : ''} style="grid-column:1 / span 6;grid-row:${y + 1} / span ${h}"><div class="tile-body"></div></div>` });
+  const rowOf = (html: string) => /grid-row:(\d+ \/ span \d+)/.exec(html)![1];
+
+  it('gives back the rows no tile needs: a short table alone in its rows ends sooner and the tiles below move up; one beside a tile that needs them keeps them', () => {
+    // rows 0-1: a chart; rows 2-5: a table needing 2 alone; rows 6-9: a table needing 1 beside a chart of 4; rows 10-11: a chart
+    const r = fitRows([tile('a', 0, 2), tile('t1', 2, 4, 2), tile('t2', 6, 4, 1), { ...tile('c', 6, 4), html: tile('c', 6, 4).html.replace('grid-column:1', 'grid-column:7') }, tile('z', 10, 2)]);
+    expect(r.rows).toBe(10);
+    expect(r.html.map(rowOf)).toEqual(['1 / span 2', '3 / span 2', '5 / span 4', '5 / span 4', '9 / span 2']);
+    // two short tables side by side: the rows neither needs go
+    const both = fitRows([tile('l', 0, 6, 3), tile('r', 0, 6, 2)]);
+    expect(both.rows).toBe(3);
+    expect(both.html.map(rowOf)).toEqual(['1 / span 3', '1 / span 3']);
+    // nothing to give back: the HTML as it was
+    const none = [tile('a', 0, 2), tile('b', 2, 3)];
+    expect(fitRows(none)).toEqual({ rows: 5, html: none.map((t) => t.html) });
   });
 });
