@@ -692,7 +692,7 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
   const more = q.queries + q.reused - mainTiles - raws.length;
   const extra = `${filtered.length ? ` and ${more} more for ${filtered.length} drill-down page${filtered.length === 1 ? '' : 's'}` : ''}${raws.length ? `${filtered.length ? ',' : ' and'} ${raws.length} raw-rows quer${raws.length === 1 ? 'y' : 'ies'} (one per page)` : ''}`;
   const reused = `${q.reused ? `; ${q.reused} answered by a query already run` : ''}${cache.hits ? `; ${cache.hits} unchanged since the last render, not drawn again` : ''}${cache.shared ? `; ${cache.shared} the same as on another page, drawn once` : ''}`;
-  out(`Queried ${tiles} tiles${extra} in ${tq.toFixed(3)}s (drawing each as it arrived${reused}), assembled ${pages.length + filtered.length + raws.length} pages in ${tr.toFixed(3)}s -> ${join(o.out, 'index.html')}`);
+  out(`Queried ${counted(tiles, 'tile')}${extra} in ${tq.toFixed(3)}s (drawing each as it arrived${reused}), assembled ${counted(pages.length + filtered.length + raws.length, 'page')} in ${tr.toFixed(3)}s -> ${join(o.out, 'index.html')}`);
   if (pngDir !== undefined && pages.length > 0) {
     const { openScreenshotSession, launchScreenshotBrowser, pngNames } = await import('../dashboards/screenshot.js');
     if (!chromium) throw new UsageError('--png needs Chromium: install Debian\'s package (apt-get install chromium) or set VIGIL_CHROMIUM to its path; vigil never downloads a browser');
