@@ -1,7 +1,7 @@
 /**
  * `vigil dashboards validate | export | render`. Loaded lazily by program.ts.
  */
-import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, realpathSync, rmSync } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, realpathSync, rmSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { didYouMean, formatDiagnostic, hasErrors, ProjectError, UsageError, type Diagnostic } from '../errors.js';
 import { redact } from '../secrets.js';
@@ -198,7 +198,8 @@ export async function runDashboardsExport(o: Common & { format: 'looker' | 'meta
   // (app routes: under the project's base URL, as the site links them)
   const opts = { lookerConnection: o.lookerConnection, metabaseDatabase: o.metabaseDatabase === undefined ? undefined : databaseId(o.metabaseDatabase), collection: o.collection, baseUrl: o.format === 'looker' ? await baseUrlOf(o.baseUrl, c.files.project) : undefined };
   const others = new Set(whole ? c.result.dashboards.filter((d) => !ds.includes(d)).map((d) => `${d.dashboard.name}.dashboard.lookml`) : []);
-  const files = new Map([...exportDashboards(written, o.format, opts)].filter(([p]) => !others.has(p)));
+  const every = exportDashboards(written, o.format, opts);
+  const files = new Map([...every].filter(([p]) => !others.has(p)));
   const dir = folderFlag('--out', o.out);
   refuseOverProject(dir, o.out, { format: o.format }, [...files.keys()], c.files);
   for (const w of exportWarnings(ds, o.format, opts, projectTargets(c))) err(w);
@@ -211,6 +212,17 @@ export async function runDashboardsExport(o: Common & { format: 'looker' | 'meta
   // model's include would still pull them in; the other dashboards' files of a --select stay
   const removed = removeStaleExports(dir, o.format, new Set([...files.keys(), ...others]));
   for (const p of removed) out(`  removed ${relative(process.cwd(), join(dir, p)) || p} (written by an earlier export, not by this one)`);
+  // the other dashboards' files stay, but the model and views were just written from their
+  // definitions as they are now: a file left from before an edit (a tile renamed, a top_n or a
+  // column dropped) may name a view or field that is no longer there, and Looker refuses it
+  const stale = [...others].filter((p) => {
+    try {
+      return readFileSync(join(dir, p), 'utf8') !== redact(every.get(p) ?? '');
+    } catch {
+      return false; // not there: nothing to disagree with
+    }
+  });
+  if (stale.length) err(`warning: ${stale.map((p) => relative(process.cwd(), join(dir, p)) || p).join(', ')} ${stale.length === 1 ? 'is' : 'are'} not what ${stale.length === 1 ? 'its dashboard exports' : 'their dashboards export'} now, and the model and views were written from the dashboards as they are now: ${stale.length === 1 ? 'it' : 'they'} may name views or fields no longer there (Looker would refuse ${stale.length === 1 ? 'it' : 'them'}); export ${stale.length === 1 ? 'it' : 'them'} too (-s ${stale.map((p) => basename(p, '.dashboard.lookml')).join(' -s ')}) or without -s`);
   out(`Exported ${ds.length} dashboard${ds.length === 1 ? '' : 's'} as ${o.format} (${counted(files.size, 'file')}) to ${o.out}${removed.length ? `; removed ${counted(removed.length, 'file')} an earlier export wrote` : ''}`);
 }
 
@@ -301,9 +313,11 @@ function projectTargets(c: { target: ResolvedTarget; files: ProjectFiles }): { t
 
 /** `vigil dashboards publish --metabase URL`: create or update the collection, cards and dashboards (metabase-publish.ts). */
 export async function runDashboardsPublish(o: Common & { metabase: string; metabaseDatabase?: string; collection?: string }): Promise<void> {
-  const { metabaseAuth, MetabaseClient, MetabaseError, MetabasePublisher, listDatabases, engineWarning } = await import('../dashboards/metabase-publish.js');
+  const { metabaseAuth, credentialProblem, MetabaseClient, MetabaseError, MetabasePublisher, listDatabases, engineWarning } = await import('../dashboards/metabase-publish.js');
   const auth = metabaseAuth();
   if (!auth) throw new UsageError('publish needs Metabase credentials in the environment: METABASE_API_KEY (an API key, sent as X-API-KEY) or METABASE_SESSION (a session id, sent as X-Metabase-Session); they are never read from flags or files');
+  const bad = credentialProblem(auth);
+  if (bad) throw new UsageError(bad);
   let base: URL;
   try {
     base = new URL(o.metabase);
@@ -320,6 +334,9 @@ export async function runDashboardsPublish(o: Common & { metabase: string; metab
   refusePii(await tilesPii(c, ds), ds);
   const { metabasePlans } = await import('../dashboards/export.js');
   const client = new MetabaseClient(url, auth, undefined, (m) => err(`  ${m}`));
+  // the dashboards published in full so far, and the one being published (a failure names what was not)
+  const published: string[] = [];
+  let publishing: string | undefined;
   try {
     // the database: by id or name (case-insensitive), or the only one that is not a sample
     const dbs = await listDatabases(client);
@@ -348,7 +365,9 @@ export async function runDashboardsPublish(o: Common & { metabase: string; metab
     const col = await publisher.collection(plans[0].collection);
     out(`Publishing ${ds.length} dashboard${ds.length === 1 ? '' : 's'} to ${url}: database '${db.name}' (#${db.id}), collection '${plans[0].collection.name}' (#${col.id}${col.created ? ', created' : ''})`);
     for (const plan of plans) {
+      publishing = plan.key;
       const r = await publisher.dashboard(plan);
+      published.push(plan.key);
       const n = plan.cards.length;
       out(`  ${plan.key}: ${n} card${n === 1 ? '' : 's'} (${r.cards.created} created, ${r.cards.updated} updated, ${r.cards.unchanged} unchanged), dashboard #${r.id} ${r.dashboard} -> ${r.url}`);
     }
@@ -363,6 +382,10 @@ export async function runDashboardsPublish(o: Common & { metabase: string; metab
   } catch (e) {
     if (!(e instanceof MetabaseError)) throw e;
     err(`error: Metabase: ${redact(e.message)}`);
+    if (publishing !== undefined) {
+      const rest = ds.map((d) => d.dashboard.name).filter((k) => k !== publishing && !published.includes(k));
+      err(`Published ${published.length} of ${ds.length} dashboard${ds.length === 1 ? '' : 's'}${published.length ? ` (${published.join(', ')})` : ''}; not published: ${publishing} (failed)${rest.length ? `, ${rest.join(', ')} (not attempted)` : ''}; publishing again (the cause fixed) finds what this run created by its marker, without creating it twice`);
+    }
     process.exitCode = 1;
   }
 }

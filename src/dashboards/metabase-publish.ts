@@ -14,7 +14,8 @@
  *   is created once (POST /api/dashboard), then its parameters, tabs and dashcards are set with
  *   PUT /api/dashboard/:id and the full `dashcards` array, existing dashcards and tabs keeping
  *   their ids (matched by card and by tab name), new ones with negative ids — only when
- *   something differs from GET /api/dashboard/:id.
+ *   something differs from GET /api/dashboard/:id; then read back, its cards and tabs checked
+ *   (a success that placed nothing is a failure, not "published").
  * - Retries (the alert senders' backoff, alerts/delivery/retry.ts): 429 after Retry-After (or
  *   backoff), 5xx and network failures with backoff, a few attempts. A POST that failed with 5xx
  *   or a broken connection may have created its object: before sending it again, the object is
@@ -41,6 +42,21 @@ export function metabaseAuth(env: NodeJS.ProcessEnv = process.env): MetabaseAuth
   if (key) return { header: 'X-API-KEY', variable: 'METABASE_API_KEY', value: key };
   if (session) return { header: 'X-Metabase-Session', variable: 'METABASE_SESSION', value: session };
   return undefined;
+}
+
+/**
+ * Why the credential cannot go in an HTTP header, without quoting it: a line break or another
+ * control character, or a character beyond ASCII (a typographic quote pasted with it). fetch
+ * refuses such a header before sending, with an error that quotes the value (its line breaks
+ * turned into spaces, which redact() no longer recognizes): it was retried as a network failure
+ * and printed, the key with it.
+ */
+export function credentialProblem(auth: MetabaseAuth): string | undefined {
+  const at = [...auth.value].findIndex((ch) => !/^[\t\x20-\x7e]$/.test(ch));
+  if (at < 0) return undefined;
+  const ch = [...auth.value][at];
+  const what = ch === '\n' || ch === '\r' ? 'a line break' : ch.charCodeAt(0) < 0x20 || ch === '\x7f' ? 'a control character' : `a character beyond ASCII (U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')})`;
+  return `${auth.variable} holds ${what} at character ${at + 1}, which an HTTP header (${auth.header}) cannot carry: set it to the ${auth.variable === 'METABASE_SESSION' ? 'session id' : 'API key'} alone; nothing was sent`;
 }
 
 /** An answer Metabase gave with an error status (or none at all): exit 1, the message redacted. */
@@ -413,6 +429,20 @@ export class MetabasePublisher {
       same({ d: haveCards.map(pick).sort(byId) }, { d: dashcards.map(pick).sort(byId) });
     if (!unchanged) {
       await this.client.call('PUT', `/api/dashboard/${id}`, put);
+      // read back: an answer of 200 is not proof the dashcards were placed (a Metabase before
+      // 0.47 takes no `dashcards` or `tabs` in this request and ignores them; a proxy may answer
+      // for it). Compared by cards and tab names only: Metabase may normalize the rest.
+      const after = await this.client.call<Json>('GET', `/api/dashboard/${id}`);
+      const sorted = (xs: unknown[]) => JSON.stringify(xs.map((x) => JSON.stringify(x ?? null)).sort());
+      const heldCards: Json[] = Array.isArray(after.dashcards) ? after.dashcards : [];
+      const heldTabs: Json[] = Array.isArray(after.tabs) ? after.tabs : [];
+      if (sorted(heldCards.map((x) => x.card_id)) !== sorted(dashcards.map((x) => x.card_id)) || sorted(heldTabs.map((t) => t.name)) !== sorted(tabs.map((t) => t.name))) {
+        const sent = new Set(dashcards.map((x) => x.card_id));
+        const placed = heldCards.filter((x) => sent.has(x.card_id)).length;
+        throw new MetabaseError(
+          `PUT /api/dashboard/${id} was answered with success, but the dashboard does not hold what was sent: ${placed} of its ${dashcards.length} card${dashcards.length === 1 ? '' : 's'} on it, tabs ${JSON.stringify(heldTabs.map((t) => t.name))} for ${JSON.stringify(tabs.map((t) => t.name))} (a Metabase before 0.47 ignores dashcards and tabs in this request); dashboard #${id} ${state === 'created' ? 'was created' : 'exists'} and its ${counts.created + counts.updated + counts.unchanged} cards are in the collection, not placed on it`,
+        );
+      }
       if (state !== 'created') state = 'updated';
     }
     return { key: plan.key, id, dashboard: state, cards: counts, url: `${this.base}/dashboard/${id}` };

@@ -75,6 +75,20 @@ describe('vigil dashboards publish --metabase', () => {
     expect(mb.log).toEqual([]);
   });
 
+  it('a credential an HTTP header cannot carry (a line break, a pasted typographic character): exit 2 naming the variable and the character, nothing sent, no part of the value printed (was: retried as a network failure, exit 1, the key printed with its line break turned into a space)', async () => {
+    const from = mb.log.length;
+    const r = await publish(['--metabase-database', '2'], { METABASE_API_KEY: `${API_KEY}\nsecond line` });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain('error: METABASE_API_KEY holds a line break at character 28, which an HTTP header (X-API-KEY) cannot carry');
+    expect(r.stderr).not.toContain('mb_api_key');
+    expect(r.stderr).not.toContain('retrying');
+    const s = await publish([], { METABASE_SESSION: `\u201c${SESSION}\u201d` });
+    expect(s.code, s.stderr).toBe(2);
+    expect(s.stderr).toContain('error: METABASE_SESSION holds a character beyond ASCII (U+201C) at character 1');
+    expect(s.stderr).not.toContain(SESSION.slice(0, 8));
+    expect(since(from)).toEqual([]);
+  });
+
   it('an unknown database name: exit 2 with a did-you-mean', async () => {
     const r = await publish(['--metabase-database', 'Analytcs']);
     expect(r.code).toBe(2);
@@ -181,6 +195,37 @@ describe('vigil dashboards publish --metabase', () => {
       expect(fresh.state.cards).toEqual([]);
     } finally {
       await fresh.close();
+    }
+  });
+
+  it("a PUT of the dashboard answered 200 that placed nothing (a Metabase before 0.47 ignores dashcards): exit 1 saying so and naming what was not published; the next run places them (was: exit 0, 'created', an empty dashboard)", async () => {
+    const fresh = await startFakeMetabase({ apiKey: API_KEY });
+    const two = makeProject({
+      'project.yaml': readFileSync(join(dir, 'project.yaml'), 'utf8'),
+      'models/daily.sql': readFileSync(join(dir, 'models/daily.sql'), 'utf8'),
+      'models/daily.yml': readFileSync(join(dir, 'models/daily.yml'), 'utf8'),
+      'dashboards/ops.json': JSON.stringify(DASHBOARD, null, 2),
+      'dashboards/ops2.json': JSON.stringify({ ...DASHBOARD, name: 'ops2', title: 'Ops two' }, null, 2),
+    });
+    try {
+      // GET /api/database, GET /api/collection, POST /api/collection, GET its items, 3 x POST /api/card,
+      // POST /api/dashboard, GET /api/dashboard/:id, then the PUT answered 200 without being applied
+      fresh.script([...Array(9).fill({ status: 200 }), { status: 200, body: '{}' }]);
+      const r = await vigilAsync(two, ['dashboards', 'publish', '--metabase', fresh.url, '--metabase-database', '2'], { METABASE_API_KEY: API_KEY });
+      outputs.push(r);
+      expect(r.code, r.stdout + r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/error: Metabase: dashboard 'ops' \(dashboards\/ops\.json\): PUT \/api\/dashboard\/\d+ was answered with success, but the dashboard does not hold what was sent: 0 of its 3 cards on it/);
+      expect(r.stderr).toContain('Published 0 of 2 dashboards; not published: ops (failed), ops2 (not attempted)');
+      expect(r.stdout).not.toContain('Published 2');
+      expect(fresh.state.dashboards.map((d) => d.dashcards.length)).toEqual([0]);
+      const again = await vigilAsync(two, ['dashboards', 'publish', '--metabase', fresh.url, '--metabase-database', '2'], { METABASE_API_KEY: API_KEY });
+      outputs.push(again);
+      expect(again.code, again.stderr).toBe(0);
+      expect(fresh.state.cards).toHaveLength(6);
+      expect(fresh.state.dashboards.map((d) => d.dashcards.length)).toEqual([3, 3]);
+    } finally {
+      await fresh.close();
+      removeDir(two);
     }
   });
 

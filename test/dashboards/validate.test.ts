@@ -229,6 +229,32 @@ describe('dashboards in the manifest and against the warehouse', () => {
     expect(readdirSync(out).sort()).toEqual(['counts.view.lkml', 'fixture.model.lkml', 'g.json', 'g2.dashboard.lookml', 'g2.json', 'notes.lkml', 'other.dashboard.lookml', 'other.json']);
   });
 
+  it("looker with --select after another dashboard changed: the file it leaves is named as out of date with the model and views just written (was: exit 0 without a word, its element on a top_n view the export had removed)", () => {
+    const heat = { id: 'heat', type: 'heatmap', title: 'Heat', model: 'counts', dimensions: [{ column: 'day', role: 'x' }, { column: 'capability', role: 'y' }], measures: [{ name: 'n', column: 'n', agg: 'sum' }], top_n: { column: 'capability', n: 5 }, layout: { x: 0, y: 0, w: 12, h: 4 } };
+    const board = (name: string, tile: Json) => JSON.stringify({ name, title: name, tabs: [{ name: 't', title: 'T', tiles: [tile] }] });
+    const dir = makeProject({
+      'models/counts.sql': "select 'chat' as capability, 12 as n, current_date as day",
+      'models/counts.yml': 'models:\n  - name: counts\n    columns:\n      - name: capability\n      - name: n\n      - name: day\n        data_type: date\n',
+      'dashboards/g.json': board('g', heat),
+      'dashboards/other.json': board('other', { ...heat, top_n: undefined }),
+    });
+    dirs.push(dir);
+    const out = join(dir, 'lookml');
+    expect(vigil(dir, ['dashboards', 'export', '--format', 'looker', '--out', out]).code).toBe(0);
+    // nothing changed: -s other says nothing of g
+    const same = vigil(dir, ['dashboards', 'export', '--format', 'looker', '-s', 'other', '--out', out]);
+    expect(same.code, same.stderr).toBe(0);
+    expect(same.stderr).not.toContain('g.dashboard.lookml');
+    // g's tile renamed: its top_n view is another one now, and the old one is removed
+    writeFileSync(join(dir, 'dashboards/g.json'), board('g', { ...heat, id: 'heat2' }));
+    const one = vigil(dir, ['dashboards', 'export', '--format', 'looker', '-s', 'other', '--out', out]);
+    expect(one.code, one.stderr).toBe(0);
+    expect(one.stdout).toContain('removed lookml/g__heat__top_n.view.lkml');
+    expect(readFileSync(join(out, 'g.dashboard.lookml'), 'utf8')).toContain('g__heat__top_n.in_top_n');
+    expect(one.stderr).toContain('warning: lookml/g.dashboard.lookml is not what its dashboard exports now, and the model and views were written from the dashboards as they are now');
+    expect(one.stderr).toContain('export it too (-s g) or without -s');
+  });
+
   it('shipped dashboards validate; exposures select their models', () => {
     const v = vigil(dir, ['dashboards', 'validate']);
     expect(v.code, v.stderr).toBe(0);
