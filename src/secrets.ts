@@ -149,6 +149,11 @@ function known(env: NodeJS.ProcessEnv): Array<[string, string]> {
     }
     for (const x of new Set([pw, decoded])) if (x.length >= MIN_REDACTED_LENGTH) all.push([`${k}:password`, x]);
   }
+  // a secret holding a line break or other whitespace (a key file read with a trailing newline, a
+  // value pasted over two lines): a message may show it without the break (trimmed, one line of
+  // it) or with the breaks as spaces (fetch's invalid-header error), so each run of text between
+  // them is a secret too
+  for (const [k, v] of [...all]) if (/[\s\x00-\x1f\x7f]/.test(v)) for (const x of v.split(/[\s\x00-\x1f\x7f]+/)) if (x.length >= MIN_REDACTED_LENGTH) all.push([k, x]);
   knownAt = registered;
   knownVersion++;
   forms = undefined;
