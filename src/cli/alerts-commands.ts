@@ -186,20 +186,25 @@ async function fromAlertsSnapshot(root: string, snap: AlertsSnapshot, o: Common)
   };
 }
 
-export function selectRules(rules: CompiledRule[], select: string[] | undefined): CompiledRule[] {
+/**
+ * The rules `select` names. Every pattern must select something (as `dashboards -s`): a typo beside
+ * a good name is not silently dropped. `partial`: only a selection matching nothing at all is an
+ * error (serve's jobs while it runs: an alert removed since start does not stop the others).
+ */
+export function selectRules(rules: CompiledRule[], select: string[] | undefined, partial = false): CompiledRule[] {
   if (!select?.length) return rules;
   const KV = /^([A-Za-z_]\w*)=(.*)$/;
   const globs = selectGlobs(select, "an alert's name, a glob, severity=critical, label=value", 'every alert', (s) => !KV.test(s));
-  const picked = rules.filter((r) =>
-    select.some((s, i) => {
-      const kv = KV.exec(s);
-      if (kv) return (kv[1] === 'severity' ? r.rule.severity : r.rule.labels[kv[1]]) === kv[2];
-      return globs[i]!.test(r.rule.name);
-    }),
-  );
-  if (!picked.length) {
-    const hint = select.length === 1 && !/[=*?[]/.test(select[0]) ? didYouMean(select[0], rules.map((r) => r.rule.name)) : undefined;
-    throw new UsageError(`--select ${select.join(' ')} matched no alert${hint ? ` — did you mean '${hint}'?` : ''} (alerts: ${rules.map((r) => r.rule.name).join(', ') || 'none'})`);
+  const matches = (r: CompiledRule, s: string, i: number): boolean => {
+    const kv = KV.exec(s);
+    if (kv) return (kv[1] === 'severity' ? r.rule.severity : r.rule.labels[kv[1]]) === kv[2];
+    return globs[i]!.test(r.rule.name);
+  };
+  const picked = rules.filter((r) => select.some((s, i) => matches(r, s, i)));
+  const none = picked.length && partial ? [] : select.filter((s, i) => !rules.some((r) => matches(r, s, i)));
+  if (none.length) {
+    const hints = none.filter((s) => !/[=*?[]/.test(s)).map((s) => didYouMean(s, rules.map((r) => r.rule.name))).filter((h): h is string => !!h);
+    throw new UsageError(`--select ${none.join(' ')} matched no alert${hints.length ? ` — did you mean ${hints.map((h) => `'${h}'`).join(', ')}?` : ''} (alerts: ${rules.map((r) => r.rule.name).join(', ') || 'none'})`);
   }
   return picked;
 }
@@ -263,7 +268,9 @@ async function openStore(o: Common, s: Setup, adapter: Adapter | undefined, opts
       const path = resolve(process.cwd(), o.stateFile);
       // (it was read from the project folder: a state kept there is not silently left for a new, empty one)
       const before = resolve(s.files.root, o.stateFile);
-      const { existsSync } = await import('node:fs');
+      const { existsSync, statSync } = await import('node:fs');
+      // (a folder is no state: was "not valid JSON (EISDIR) ... delete it to start over", exit 1)
+      if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`--state-file ${o.stateFile}: that is a folder: give the JSON file that holds (or will hold) the alert state`);
       if (before !== path && !existsSync(path) && existsSync(before))
         throw new UsageError(`--state-file ${o.stateFile}: there is no such file from the working folder (${path}), but ${before} exists: --state-file is read from the working folder, as every path flag (earlier versions read it from the project folder); give --state-file ${before} to keep that state`);
       if (opts.existing && !existsSync(path)) throw new UsageError(`--state-file ${o.stateFile}: no alert state at ${path}${await nearStateFile(path)}; nothing was read or created (vigil alerts evaluate or silence makes a state)`);
@@ -677,6 +684,8 @@ async function withStore<T>(o: Common, fn: (store: StateStore, s: Setup) => Prom
 export async function runAlertsSilence(o: Common & { match?: string[]; for?: string; until?: string; comment?: string; author?: string; expire?: string; force?: boolean }): Promise<void> {
   const { parseMatcher } = await import('../alerts/routing.js');
   const { matches } = await import('../alerts/matchers.js');
+  // (an unset $ID: was taken for no --expire, and with --match/--for/--comment made a new silence)
+  if (o.expire !== undefined && !o.expire.trim()) throw new UsageError('--expire is empty: give the id of a silence (list them with: vigil alerts silences)');
   if (o.expire) {
     // (they were ignored without a word: no new silence made)
     const other = (['match', 'for', 'until', 'comment', 'author', 'force'] as const).filter((k) => (Array.isArray(o[k]) ? o[k]!.length : o[k] !== undefined));
@@ -1107,9 +1116,11 @@ export async function runAlertsScheduler(o: Common & { select?: string[]; delive
 // ---- import-alertmanager
 
 export async function runAlertsImport(o: { projectDir: string; file: string; out?: string; force?: boolean; allowPartial?: boolean }): Promise<void> {
-  const { existsSync, readFileSync } = await import('node:fs');
+  const { existsSync, readFileSync, statSync } = await import('node:fs');
   const src = resolve(process.cwd(), o.file);
-  if (!existsSync(src)) throw new UsageError(`${o.file}: no such file`);
+  const st = statSync(src, { throwIfNoEntry: false });
+  if (!st) throw new UsageError(`${o.file}: no such file`);
+  if (st.isDirectory()) throw new UsageError(`${o.file}: that is a folder: give the alertmanager.yml file`);
   const { importAlertmanager } = await import('../alerts/import-alertmanager.js');
   const r = importAlertmanager(readFileSync(src, 'utf8'));
   if (typeof r === 'string') throw new UsageError(`${o.file}: ${r}`);

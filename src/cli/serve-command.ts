@@ -719,7 +719,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     followStreams(s.result.manifest);
     // every rule removed since start (where none is refused): said so, and a failure, not "no rule due"
     const gone = s.rules.length ? '' : `no alert rules in ${s.files.paths.alerts}/*.yaml any more: nothing evaluated`;
-    let rules = gone ? [] : selectRules(s.rules, d.job.select);
+    let rules = gone ? [] : selectRules(s.rules, d.job.select, true);
     // the rules as loaded now (one added, or its schedule changed, while serve runs): the job's clock follows them
     if (d.job.perRuleSchedule) followRuleClocks(jobs.get(d.job.name)!, rules);
     if (d.job.perRuleSchedule && !d.allRules) {

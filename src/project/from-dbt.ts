@@ -1950,6 +1950,7 @@ export function convertDbtProject(src: string, dest: string, opts: ConvertOption
     profilesPath = resolve(opts.profiles);
     profilesFrom = '--profiles';
     if (!existsSync(profilesPath)) throw new UsageError(`--profiles ${opts.profiles}: no such file`);
+    if (statSync(profilesPath).isDirectory()) throw new UsageError(`--profiles ${opts.profiles}: that is a folder: give the profiles.yml file`);
   } else {
     // as dbt finds it (without its --profiles-dir: --profiles here)
     const candidates = profilesCandidates(source, opts.env ?? process.env, opts.home ?? homedir());

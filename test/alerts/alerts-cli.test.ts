@@ -317,6 +317,17 @@ describe('the outbox and the status, on a state written by hand', () => {
     expect(JSON.parse(readFileSync(join(dir, '.vigil/s.json'), 'utf8')).state.silences[0].createdBy).toBe('ana');
   });
 
+  it('silence --expire "" (an unset $ID): exit 2, nothing created or expired (was: with --match/--for/--comment, a new silence, exit 0)', () => {
+    const dir = stateDir([]);
+    for (const v of ['', '  ']) {
+      for (const rest of [[], ['--match', 'capability=chat', '--for', '1h', '--comment', 'c']]) {
+        const r = vigil(dir, ['alerts', 'silence', '--state-file', '.vigil/s.json', '--expire', v, ...rest]);
+        expect([r.code, r.stderr.trim()]).toEqual([2, 'error: --expire is empty: give the id of a silence (list them with: vigil alerts silences)']);
+      }
+    }
+    expect(JSON.parse(readFileSync(join(dir, '.vigil/s.json'), 'utf8')).state.silences).toEqual([]);
+  });
+
   it('check and test take no --state-file: they read no alert state (it was accepted and did nothing)', () => {
     const dir = project({ 'alerts/a.yaml': COUNTS_ALERT });
     for (const cmd of ['check', 'test']) {

@@ -181,6 +181,13 @@ describe('alerts test', () => {
     const none = vigil(dir, ['alerts', 'test', '-s', 'many']);
     expect(none.code).toBe(0);
     expect(none.stdout).toContain('No alert tests found in alerts/tests/*.yaml for many.');
+    // a typo beside a good name is not dropped (was: exit 0, evaluating and testing 'many' alone)
+    for (const command of [['evaluate', '--dry-run'], ['test']]) {
+      const part = vigil(dir, ['alerts', ...command, '-s', 'many', '-s', 'mnay']);
+      expect(part.code, command[0]).toBe(2);
+      expect(part.stderr).toContain("--select mnay matched no alert — did you mean 'many'? (alerts: many)");
+      expect(part.stdout).toBe('');
+    }
     // an empty selector is said as the node commands say it (was: "--select  matched no alert")
     for (const command of ['evaluate', 'test']) {
       const blank = vigil(dir, ['alerts', command, '-s', '']);

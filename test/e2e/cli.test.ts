@@ -614,6 +614,27 @@ describe('the file system in the way', () => {
   });
 });
 
+describe('a folder where a file flag goes', () => {
+  it('is exit 2 naming the flag, no stack trace (was: internal error EISDIR, exit 3)', () => {
+    const dir = makeProject({ 'models/a.sql': 'select 1 as id', 'dbt/dbt_project.yml': 'name: d\nprofile: d\n' });
+    try {
+      for (const [args, line] of [
+        [['alerts', 'import-alertmanager', 'models'], 'models: that is a folder: give the alertmanager.yml file'],
+        [['init', 'new', '--from-dbt', 'dbt', '--profiles', 'models'], '--profiles models: that is a folder: give the profiles.yml file'],
+        [['alerts', 'status', '--state-file', 'models'], '--state-file models: that is a folder: give the JSON file that holds (or will hold) the alert state'],
+        [['alerts', 'silence', '-m', 'a=b', '--for', '1h', '--comment', 'x', '--state-file', 'models'], '--state-file models: that is a folder: give the JSON file that holds (or will hold) the alert state'],
+      ] as Array<[string[], string]>) {
+        const r = vigil(dir, args);
+        expect(r.code, args.join(' ')).toBe(2);
+        expect(r.stderr.trim(), args.join(' ')).toBe(`error: ${line}`);
+      }
+      expect(existsSync(join(dir, 'new'))).toBe(false);
+    } finally {
+      removeDir(dir);
+    }
+  });
+});
+
 describe('vigil init', () => {
   it('--template ai-audit: scaffolds a project that demo + build run green in, and refuses a folder that is already a project', async () => {
     const parent = makeProject({}, false);

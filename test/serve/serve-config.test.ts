@@ -543,6 +543,11 @@ describe('vigil serve: its alerts job and its project.yaml', () => {
       expect(r.stderr).toMatch(/alerts[/\\]a\.yaml:7:\d+: .*sumary/);
       expect(r.stdout + r.stderr).not.toMatch(/listening|\n\s+at /);
     }
+    // a typo beside a good name in the job's select: exit 2 at start (was: served, evaluating 'always' alone)
+    const part = vigil(project('schedules:\n  alerts: { command: alerts, select: [always, alwyas] }\n', { 'alerts/a.yaml': ALWAYS }), ['serve', '--listen', '127.0.0.1:0']);
+    expect(part.code, part.stdout + part.stderr).toBe(2);
+    expect(part.stderr).toMatch(/schedules\.alerts \(project\.yaml:\d+\): --select alwyas matched no alert — did you mean 'always'\?/);
+    expect(part.stdout + part.stderr).not.toMatch(/listening|\n\s+at /);
   });
 
   it('an alert query that does not compile is exit 2 at start with its file:line; one broken while serve runs fails its job, serve goes on', async () => {
