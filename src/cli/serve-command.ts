@@ -717,6 +717,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     const common: Common = { projectDir: o.projectDir, target: o.target, vars: o.vars };
     const s = await setupAlertsForEvaluation(common);
     followStreams(s.result.manifest);
+    await metrics.keepAlerts(new Set(s.rules.map((r) => r.rule.name)));
     // every rule removed since start (where none is refused): said so, and a failure, not "no rule due"
     const gone = s.rules.length ? '' : `no alert rules in ${s.files.paths.alerts}/*.yaml any more: nothing evaluated`;
     let rules = gone ? [] : selectRules(s.rules, d.job.select, true);

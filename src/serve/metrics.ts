@@ -101,6 +101,15 @@ export class ServeMetrics {
     if (fresh) this.notifications.inc({ result: 'pending' }, fresh);
   }
 
+  /**
+   * vigil_alerts_firing keeps the rules the project has now: the series of one removed (or
+   * renamed) while serve runs goes, where it stayed at its last value — a rule firing forever
+   * for whatever reads /metrics.
+   */
+  async keepAlerts(names: Set<string>): Promise<void> {
+    for (const v of (await this.alertsFiring.get()).values) if (!names.has(String(v.labels.alert))) this.alertsFiring.remove(v.labels);
+  }
+
   async text(): Promise<string> {
     return this.registry.metrics();
   }

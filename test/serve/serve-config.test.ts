@@ -535,6 +535,18 @@ describe('vigil serve: its alerts job and its project.yaml', () => {
     expect(await srv.exited).toBe(0);
   });
 
+  it('a rule removed while serve runs leaves vigil_alerts_firing (was: its series stayed at its last value, a rule firing forever for whatever reads /metrics)', async () => {
+    const quiet = ALWAYS.replace('name: always', 'name: quiet').replace('query: select 1 as n', 'query: select 0 as n').replace('alerts:\n', '');
+    const dir = project('schedules:\n  alerts: { command: alerts, cron: "*/2 * * * * *" }\n', { 'alerts/a.yaml': ALWAYS + quiet });
+    const srv = await serve(dir);
+    const firing = async () => (await (await fetch(`${srv.base}/metrics`)).text()).split('\n').filter((l) => l.startsWith('vigil_alerts_firing{'));
+    expect(await waitFor(async () => ((await firing()).length === 2 ? await firing() : undefined), 30_000, srv.log)).toEqual(['vigil_alerts_firing{alert="always"} 1', 'vigil_alerts_firing{alert="quiet"} 0']);
+    writeFileSync(join(dir, 'alerts/a.yaml'), `alerts:\n${quiet}`);
+    expect(await waitFor(async () => ((await firing()).length === 1 ? await firing() : undefined), 30_000, srv.log)).toEqual(['vigil_alerts_firing{alert="quiet"} 0']);
+    srv.child.kill('SIGTERM');
+    expect(await srv.exited).toBe(0);
+  });
+
   it('a mistake in alerts/*.yaml is exit 2 at start with its file:line, also when the alerts job selects nothing in particular', () => {
     const typo = ALWAYS.replace('    summary:', '    sumary:');
     for (const job of ['{ command: alerts }', '{ command: alerts, select: [always] }']) {
