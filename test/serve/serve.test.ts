@@ -488,6 +488,40 @@ describe('vigil serve', () => {
     }
   });
 
+  it("a firing alert whose silence ends is notified then, not at the alerts job's next slot (a year away here), as run-scheduler does", async () => {
+    const pd = await startFakePagerDuty();
+    try {
+      const dir = project('serve_silence_ends', {
+        schedules: '  alerts: { command: alerts, cron: "0 0 1 1 *" }',
+        models: {
+          'alerts/a.yaml': 'alerts:\n  - name: always\n    severity: critical\n    query: select 1 as n\n    condition: { type: threshold, column: n, op: ">", value: 0 }\n    summary: "n is {{ n }}"\n',
+          'alerts/routes.yaml': 'receivers:\n  - name: pd\n    pagerduty: { routing_key_env: PD_KEY, server_env: PD_SERVER }\nroute:\n  receiver: pd\n  group_wait: 0s\n',
+        },
+      });
+      const env = { DATABASE_URL: url, PD_KEY: 'R0UT1NGKEY0123456789abcdefSECRET', PD_SERVER: pd.server, NODE_EXTRA_CA_CERTS: pd.caPath };
+      const silence = vigil(dir, ['alerts', 'silence', '--match', 'alertname=always', '--for', '20s', '--comment', 'maintenance'], env);
+      expect(silence.code, silence.stderr).toBe(0);
+      const ends = Date.now() + 20_000;
+      // --run-now evaluates the rule: it fires, silenced; the job's next slot is a year away
+      const srv = await startServe(dir, ['--run-now'], env);
+      await waitFor(() => /alerts: OK/.test(srv.log()), 40_000, srv.log);
+      // (evaluated while the silence held: nothing sent)
+      expect(Date.now(), srv.log()).toBeLessThan(ends);
+      expect(pd.events).toHaveLength(0);
+      await waitFor(() => pd.events.length > 0, 30_000, srv.log);
+      const sentAt = Date.now();
+      await new Promise((r) => setTimeout(r, 1500));
+      srv.child.kill('SIGTERM');
+      expect(await srv.exited, srv.log()).toBe(0);
+      // (when the silence ended: within the wake's 50 ms and a run, not at the job's next slot)
+      expect(sentAt).toBeGreaterThan(ends - 1000);
+      expect(sentAt - ends, srv.log()).toBeLessThan(10_000);
+      expect(pd.events.map((e) => e.event_action)).toEqual(['trigger']);
+    } finally {
+      pd.close();
+    }
+  }, 90_000);
+
   it('a notification group_wait held when serve stopped is sent when due by the next serve, and once only', async () => {
     const pd = await startFakePagerDuty();
     try {
