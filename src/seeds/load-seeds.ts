@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { diag, ProjectError, type Diagnostic } from '../errors.js';
 import type { Adapter, DroppedKey } from '../adapters/adapter.js';
-import type { Relation } from '../adapters/dialect.js';
+import { scratchIdentifier, type Dialect, type Relation } from '../adapters/dialect.js';
 import type { ManifestNode, SeedNode } from '../compile/manifest.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import { loadFileFor, loadsAsIs, parseSeed, readSeedFile, type ScannedSeed, type SeedProblem } from './seed-csv.js';
@@ -60,7 +60,12 @@ interface Speculation {
   rows: Promise<number | undefined>;
 }
 
-const stageOf = (n: SeedNode): Relation => ({ ...n.relation, identifier: `vigil_seed_stage_${n.relation.identifier}` });
+/**
+ * A seed's staging table, under the names Vigil keeps to itself (`<name>__vigil_seed`, refused at
+ * compile as a model's, seed's or snapshot's name): `vigil_seed_stage_<name>` could be a model's,
+ * and loading the seed dropped that model's table (or failed for good on its view).
+ */
+const stageOf = (n: SeedNode, d: Pick<Dialect, 'maxIdentifierBytes'>): Relation => ({ ...n.relation, identifier: scratchIdentifier(d, n.relation.identifier, 'seed') });
 const sameColumns = (a: ScannedSeed['columns'], b: ScannedSeed['columns']) => a.length === b.length && a.every((c, i) => c.name === b[i].name && c.type === b[i].type && JSON.stringify(c.decimal) === JSON.stringify(b[i].decimal));
 
 /**
@@ -76,13 +81,21 @@ export async function prepareSeeds(files: ProjectFiles, nodes: ManifestNode[], o
   // a warehouse that fails to open is reported by the run, after the seeds are checked
   const adapter = opening ? await opening.catch(() => undefined) : undefined;
   const speculate = adapter?.replaceTable !== undefined;
+  if (speculate) {
+    // a run killed (kill -9, a second Ctrl-C) after a staging table was loaded and before its swap
+    // left it, beside the seeds, for BI tools to find and for good once its seed is gone. The
+    // warehouses that speculate are files one process writes at a time (DuckDB): any staging
+    // table there now is a dead run's
+    const left = await adapter!.query<{ s: string; t: string }>(`select table_schema as s, table_name as t from information_schema.tables where table_catalog = current_database() and table_type = 'BASE TABLE' and table_name like '%\\_\\_vigil\\_seed' escape '\\'`).catch(() => []);
+    for (const r of left) await adapter!.execute(`drop table if exists ${adapter!.dialect.relation({ schema: r.s, identifier: r.t })}`).catch(() => {});
+  }
   for (const n of nodes) {
     if (n.resource_type !== 'seed') continue;
     const bytes = readSeedFile(abs(n));
     if (speculate) {
       const guess = parseSeed(bytes, n.config, { maxRows: SAMPLE_ROWS });
       if (!Array.isArray(guess) && loadsAsIs(guess, adapter!.loadsCrlf)) {
-        const stage = stageOf(n);
+        const stage = stageOf(n, adapter!.dialect);
         let started!: () => void;
         const running = new Promise<void>((resolve) => (started = resolve));
         const rows = adapter!.loadTable({ relation: stage, columns: guess.columns, file: abs(n), header: true, delimiter: n.config.delimiter ?? ',', newline: guess.newline, onStarted: started }).then(

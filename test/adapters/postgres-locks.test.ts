@@ -212,7 +212,7 @@ describe('vigil build waiting for a lock on Postgres', () => {
     child.stdout.on('data', (b: Buffer) => (out.stdout += b));
     child.stderr.on('data', (b: Buffer) => (out.stderr += b));
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    return { out, exited };
+    return { out, exited, child };
   }
 
   it("a reader holding the table: the wait is said in one line naming it, and statement_timeout_ms cutting it names the lock and the reader, not the model's SQL (was: silent, then 'canceling statement due to statement timeout')", async () => {
@@ -253,4 +253,21 @@ describe('vigil build waiting for a lock on Postgres', () => {
     expect(said, r.out.stderr).toBe(true);
     expect(r.out.stderr).toMatch(new RegExp(`waiting \\(\\d+\\.\\ds so far\\) for another build or load of ${schema}\\.m to finish, held by backend pid ${orphan.pid}, i96-orphan`));
   });
+
+  it("a build killed (kill -9) mid-query: its backend ends within seconds, and the next build does not wait for it (was: the backend ran the model's query to its end, holding the relation's lock)", async () => {
+    const schema = uniqueSchema('pgl_killed');
+    const dir = makeProject({ 'project.yaml': `name: fixture\ndefault_target: pg\ntargets:\n  pg: { type: postgres, url: "{{ env_var('VIGIL_TEST_PG_URL') }}", schema: ${schema} }\n`, 'models/slow.sql': "{{ config(materialized='table') }}\nselect 1 as x from pg_sleep(60)" });
+    dirs.push(dir);
+    const watcher = await session('h122-watch');
+    const running = async () => (await watcher.query("select pid from pg_stat_activity where query like $1 and pid <> pg_backend_pid()", [`%${schema}%pg_sleep(60)%`])).rows.map((x) => x.pid as number);
+    const r = background(dir, ['build', '-s', 'slow']);
+    try {
+      expect(await until(async () => (await running()).length > 0, 30_000), r.out.stdout + r.out.stderr).toBe(true);
+      r.child.kill('SIGKILL');
+      await r.exited;
+      expect(await until(async () => (await running()).length === 0, 5_000)).toBe(true);
+    } finally {
+      for (const pid of await running()) await watcher.query('select pg_terminate_backend($1)', [pid]);
+    }
+  }, 60_000);
 });

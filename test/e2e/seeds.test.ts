@@ -8,7 +8,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 import { join } from 'node:path';
-import { makeProject, removeDir, vigil, vigilAsync } from '../helpers.js';
+import { BASIC_PROJECT_YAML, makeProject, removeDir, vigil, vigilAsync } from '../helpers.js';
 import { pgProjectYaml, uniqueSchema } from '../support/postgres.js';
 import { useFakeBigQuery } from '../support/fake-bigquery.js';
 import pg from 'pg';
@@ -96,7 +96,7 @@ describe('vigil seed on DuckDB', () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const types = vigil(d, ['show', '--inline', "select table_name, column_name, data_type from information_schema.columns where table_schema = 'analytics' order by table_name, column_name", '--output', 'csv', '--limit', '20']);
     expect(types.stdout).toBe('table_name,column_name,data_type\nlate,a,BIGINT\nlate,b,BIGINT\nmislead,a,VARCHAR\nmislead,b,BIGINT\nmislead,c,BIGINT\nplain,a,BIGINT\nplain,b,VARCHAR\nplain,c,BIGINT\n');
-    const counts = vigil(d, ['show', '--inline', "select (select count(*) from {{ ref('mislead') }}) as m, (select count(*) from {{ ref('plain') }}) as p, (select count(*) from information_schema.tables where table_name like 'vigil_seed_stage_%') as stages", '--output', 'csv']);
+    const counts = vigil(d, ['show', '--inline', "select (select count(*) from {{ ref('mislead') }}) as m, (select count(*) from {{ ref('plain') }}) as p, (select count(*) from information_schema.tables where table_name like '%__vigil_seed') as stages", '--output', 'csv']);
     expect(counts.stdout).toBe('m,p,stages\n2500,1499,0\n');
     // a ragged row far down: nothing loaded, no staging table left
     writeFileSync(join(d, 'seeds/plain.csv'), rows.slice(0, 1500).join('\n') + '\n1,2\n');
@@ -104,7 +104,7 @@ describe('vigil seed on DuckDB', () => {
     const bad = vigil(d, ['seed']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('seeds/plain.csv:1501: error: seed');
-    expect(vigil(d, ['show', '--inline', "select count(*) as stages from information_schema.tables where table_name like 'vigil_seed_stage_%'", '--output', 'csv']).stdout).toBe('stages\n0\n');
+    expect(vigil(d, ['show', '--inline', "select count(*) as stages from information_schema.tables where table_name like '%__vigil_seed'", '--output', 'csv']).stdout).toBe('stages\n0\n');
   });
 
   it('paths are the project root\'s: run from elsewhere with --project-dir', () => {
@@ -318,7 +318,29 @@ describe('seed files the warehouses read differently as they are: one table on D
     const s = vigil(dir, ['seed', '-s', 'vw']);
     expect(s.code, s.stdout + s.stderr).toBe(1);
     expect(s.stdout).toContain('Existing object vw is of type View');
-    expect(vigil(dir, ['show', '--inline', "select count(*) as stages from information_schema.tables where table_name like 'vigil_seed_stage_%'", '--output', 'csv']).stdout).toBe('stages\n0\n');
+    expect(vigil(dir, ['show', '--inline', "select count(*) as stages from information_schema.tables where table_name like '%__vigil_seed'", '--output', 'csv']).stdout).toBe('stages\n0\n');
+  });
+  it("DuckDB: the staging table's name is Vigil's own: a model named like it keeps its table (was: vigil_seed_stage_<seed>, which loading the seed dropped)", () => {
+    const dir = makeProject({ 'models/vigil_seed_stage_lookup.sql': "{{ config(materialized='table') }} select 42 as important", 'models/vigil_seed_stage_codes.sql': 'select 7 as v', 'seeds/lookup.csv': 'a\n1\n', 'seeds/codes.csv': 'c\nx\n' });
+    dirs.push(dir);
+    expect(vigil(dir, ['run']).code).toBe(0);
+    const s = vigil(dir, ['seed']);
+    expect(s.code, s.stdout + s.stderr).toBe(0);
+    const r = vigil(dir, ['show', '--inline', "select (select important from {{ ref('vigil_seed_stage_lookup') }}) as t, (select v from {{ ref('vigil_seed_stage_codes') }}) as v, (select count(*) from {{ ref('lookup') }}) as l, (select count(*) from {{ ref('codes') }}) as c", '--output', 'csv']);
+    expect(r.stdout, r.stderr).toBe('t,v,l,c\n42,7,1,1\n');
+  });
+  it('DuckDB: staging tables a killed run left (kill -9 between a staging load and its swap) are dropped by the next seed load, one of a seed since renamed too (was: left beside the seeds for good)', () => {
+    // what a run killed there leaves: a staging table of a seed, committed, never swapped in
+    const leftover = `name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\non_run_start:\n  - "create table analytics.gone__vigil_seed as select 1 as a"\n  - "create schema if not exists other"\n  - "create table other.lookup__vigil_seed as select 1 as a"\n`;
+    const dir = makeProject({ 'project.yaml': leftover, 'models/m.sql': 'select 1 as x', 'seeds/lookup.csv': 'a\n1\n2\n' });
+    dirs.push(dir);
+    expect(vigil(dir, ['run']).code).toBe(0);
+    const stages = () => vigil(dir, ['show', '--inline', "select count(*) as stages from information_schema.tables where table_name like '%__vigil_seed'", '--output', 'csv']).stdout;
+    expect(stages()).toBe('stages\n2\n');
+    writeFileSync(join(dir, 'project.yaml'), BASIC_PROJECT_YAML);
+    const s = vigil(dir, ['seed']);
+    expect(s.code, s.stdout + s.stderr).toBe(0);
+    expect(stages()).toBe('stages\n0\n');
   });
 });
 

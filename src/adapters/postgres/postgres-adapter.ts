@@ -224,7 +224,7 @@ export class PostgresAdapter implements Adapter {
    * Connect. `helpers: false` leaves the database as it is (vigil debug, vigil check): the helper
    * functions models call (vigil_internal.median) are otherwise installed, once per pool.
    */
-  static async open(cfg: PostgresTargetConfig, poolSize = 4, opts: { helpers?: boolean } = {}): Promise<PostgresAdapter> {
+  static async open(cfg: PostgresTargetConfig, poolSize = 4, opts: { helpers?: boolean; /** false: a server older than Postgres 14, that refuses client_connection_check_interval */ connectionCheck?: boolean } = {}): Promise<PostgresAdapter> {
     const pg = (await import('pg')).default;
     // bigint and numeric arrive as text by default; counts and sums are numbers to people (bigints past 2^53).
     // Per pool, not pg.types.setTypeParser: that would also change what `vigil sync` reads.
@@ -262,6 +262,11 @@ export class PostgresAdapter implements Adapter {
       }
       return tail ? lead : '';
     });
+    // a build killed (kill -9, a lost machine) mid-query left its backend running that query to
+    // its end (a model's minutes), holding the relation's lock: the next build waited for the dead
+    // one. Checked each second, the backend ends once its client is gone (Postgres 14+: an older
+    // server refuses the connection, opened again without it below); the url's own options win
+    const check = opts.connectionCheck !== false && optionSetting(urlOptions, 'client_connection_check_interval') === undefined;
     const pool = new pg.Pool({
       connectionString,
       max: size,
@@ -272,7 +277,7 @@ export class PostgresAdapter implements Adapter {
       // the TimeZone UTC unless the url's options set one: that one is the models' (their now(),
       // date_trunc and ::date of a timestamptz), as asked — Vigil's own state reads and writes
       // its times whatever the session's zone (PostgresSyncWriter)
-      options: `${urlOptions ? `${urlOptions} ` : ''}${optionSetting(urlOptions, 'TimeZone') === undefined ? '-c TimeZone=UTC ' : ''}-c DateStyle=ISO,YMD -c IntervalStyle=postgres${cfg.statement_timeout_ms ? ` -c statement_timeout=${cfg.statement_timeout_ms}` : ''}`,
+      options: `${urlOptions ? `${urlOptions} ` : ''}${optionSetting(urlOptions, 'TimeZone') === undefined ? '-c TimeZone=UTC ' : ''}-c DateStyle=ISO,YMD -c IntervalStyle=postgres${check ? ' -c client_connection_check_interval=1000' : ''}${cfg.statement_timeout_ms ? ` -c statement_timeout=${cfg.statement_timeout_ms}` : ''}`,
       connectionTimeoutMillis: 15_000,
       types: types as never,
     });
@@ -290,6 +295,7 @@ export class PostgresAdapter implements Adapter {
     } catch (e) {
       await pool.end().catch(() => undefined);
       if (e instanceof WarehouseError && /concurrently|already exists/.test(e.message)) return PostgresAdapter.open(cfg, poolSize, opts);
+      if (check && /client_connection_check_interval/.test((e as Error).message)) return PostgresAdapter.open(cfg, poolSize, { ...opts, connectionCheck: false });
       throw new WarehouseError(`could not connect to Postgres: ${(e as Error).message.split('\n')[0]}`, '', { cause: e });
     }
     return a;
