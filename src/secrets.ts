@@ -149,11 +149,17 @@ function known(env: NodeJS.ProcessEnv): Array<[string, string]> {
     }
     for (const x of new Set([pw, decoded])) if (x.length >= MIN_REDACTED_LENGTH) all.push([`${k}:password`, x]);
   }
-  // a secret holding a line break or other whitespace (a key file read with a trailing newline, a
-  // value pasted over two lines): a message may show it without the break (trimmed, one line of
-  // it) or with the breaks as spaces (fetch's invalid-header error), so each run of text between
-  // them is a secret too
-  for (const [k, v] of [...all]) if (/[\s\x00-\x1f\x7f]/.test(v)) for (const x of v.split(/[\s\x00-\x1f\x7f]+/)) if (x.length >= MIN_REDACTED_LENGTH) all.push([k, x]);
+  // a secret holding line breaks (a key file read with its trailing newline, a value pasted over
+  // two lines, a PEM key): a message may show it trimmed, with its breaks as spaces (fetch's
+  // invalid-header error), or one line of it — each a form of it too. (Split at line breaks only,
+  // and lines of 16 characters or more: a passphrase's words, a JSON key's short lines are not
+  // secrets on their own, and would be redacted from every output.)
+  for (const [k, v] of [...all]) {
+    if (!/[\r\n\x00-\x08\x0b-\x1f\x7f]/.test(v) && v.trim() === v) continue;
+    const forms = new Set([v.trim(), v.replace(/\s*[\r\n]+\s*/g, ' ').trim(), ...v.split(/[\r\n]+/).map((x) => x.trim()).filter((x) => x.length >= 16)]);
+    forms.delete(v);
+    for (const x of forms) if (x.length >= MIN_REDACTED_LENGTH) all.push([k, x]);
+  }
   knownAt = registered;
   knownVersion++;
   forms = undefined;

@@ -80,9 +80,11 @@ describe('the secret rule', () => {
     expect(() => reveal(`select '${secretPlaceholder('VIGIL_SECRET_NOT_SET_ANYWHERE')}'`)).toThrow(/VIGIL_SECRET_NOT_SET_ANYWHERE is not set/);
   });
   it("a secret holding line breaks is redacted as a message may show it: trimmed, one line of it, or its breaks as spaces (was: a key read with its file's newline, printed without it, shown whole)", () => {
-    const env = { MY_API_KEY: 'mb_Secret0123456789\n', TWO_LINE_TOKEN: 'first-line-abc\r\nsecond-line-xyz' };
+    const env = { MY_API_KEY: 'mb_Secret0123456789\n', TWO_LINE_TOKEN: 'first-line-abcdefgh\r\nsecond-line-xyzuvw', DB_PASSWORD: 'correct horse battery staple' };
     expect(redact('Headers.append: "mb_Secret0123456789 " is an invalid header value; key mb_Secret0123456789.', env)).toBe('Headers.append: "<redacted:MY_API_KEY> " is an invalid header value; key <redacted:MY_API_KEY>.');
-    expect(redact('got first-line-abc second-line-xyz; then second-line-xyz alone', env)).toBe('got <redacted:TWO_LINE_TOKEN> <redacted:TWO_LINE_TOKEN>; then <redacted:TWO_LINE_TOKEN> alone');
+    expect(redact('got first-line-abcdefgh second-line-xyzuvw; then second-line-xyzuvw alone', env)).toBe('got <redacted:TWO_LINE_TOKEN>; then <redacted:TWO_LINE_TOKEN> alone');
+    // words of a passphrase are not secrets on their own: only the whole of it
+    expect(redact('the battery is low; correct horse battery staple', env)).toBe('the battery is low; <redacted:DB_PASSWORD>');
   });
   it('an upper- or lower-cased value inside a JSON string is redacted too: manifest.json as docs.json', () => {
     const env = { MY_API_TOKEN: 's3cr3t&<tok>"x' };
