@@ -190,7 +190,8 @@ describe('dashboards in the manifest and against the warehouse', () => {
     expect(readFileSync(join(out, 'ai_audit_daily.view.lkml'), 'utf8')).toBe(view);
   });
 
-  it("an export removes the files an earlier export in its format wrote there and this one did not (a renamed dashboard, a removed top_n), and nothing else", () => {
+  /** Two dashboards over one model: g with a top_n heatmap (its own LookML view), other without. */
+  const heatBoards = () => {
     const heat = { id: 'heat', type: 'heatmap', title: 'Heat', model: 'counts', dimensions: [{ column: 'day', role: 'x' }, { column: 'capability', role: 'y' }], measures: [{ name: 'n', column: 'n', agg: 'sum' }], top_n: { column: 'capability', n: 5 }, layout: { x: 0, y: 0, w: 12, h: 4 } };
     const board = (name: string, tile: Json) => JSON.stringify({ name, title: name, tabs: [{ name: 't', title: 'T', tiles: [tile] }] });
     const dir = makeProject({
@@ -200,6 +201,11 @@ describe('dashboards in the manifest and against the warehouse', () => {
       'dashboards/other.json': board('other', { ...heat, top_n: undefined }),
     });
     dirs.push(dir);
+    return { heat, board, dir };
+  };
+
+  it("an export removes the files an earlier export in its format wrote there and this one did not (a renamed dashboard, a removed top_n), and nothing else", () => {
+    const { heat, board, dir } = heatBoards();
     const out = join(dir, 'lookml');
     const first = vigil(dir, ['dashboards', 'export', '--format', 'looker', '--out', out]);
     expect(first.code, first.stderr).toBe(0);
@@ -230,15 +236,7 @@ describe('dashboards in the manifest and against the warehouse', () => {
   });
 
   it("looker with --select after another dashboard changed: the file it leaves is named as out of date with the model and views just written (was: exit 0 without a word, its element on a top_n view the export had removed)", () => {
-    const heat = { id: 'heat', type: 'heatmap', title: 'Heat', model: 'counts', dimensions: [{ column: 'day', role: 'x' }, { column: 'capability', role: 'y' }], measures: [{ name: 'n', column: 'n', agg: 'sum' }], top_n: { column: 'capability', n: 5 }, layout: { x: 0, y: 0, w: 12, h: 4 } };
-    const board = (name: string, tile: Json) => JSON.stringify({ name, title: name, tabs: [{ name: 't', title: 'T', tiles: [tile] }] });
-    const dir = makeProject({
-      'models/counts.sql': "select 'chat' as capability, 12 as n, current_date as day",
-      'models/counts.yml': 'models:\n  - name: counts\n    columns:\n      - name: capability\n      - name: n\n      - name: day\n        data_type: date\n',
-      'dashboards/g.json': board('g', heat),
-      'dashboards/other.json': board('other', { ...heat, top_n: undefined }),
-    });
-    dirs.push(dir);
+    const { heat, board, dir } = heatBoards();
     const out = join(dir, 'lookml');
     expect(vigil(dir, ['dashboards', 'export', '--format', 'looker', '--out', out]).code).toBe(0);
     // nothing changed: -s other says nothing of g
