@@ -87,9 +87,10 @@ export interface Planned {
   /** Triggers held for their group's group_wait / group_interval: sent by a later evaluation. */
   held: Array<{ instance: string; receiver: string; until: string }>;
   /**
-   * Firing alerts a silence mutes, with the moment it ends: a scheduler looks again then (a run
-   * with no query, as for `held`), so such an alert is notified when its silence ends, as
-   * Alertmanager does, not at its rule's next run (a day later for a daily rule).
+   * Firing alerts a silence mutes, with when to look again: when it ends, or its route's
+   * group_interval from now if sooner (it may be expired early). A scheduler looks then (a run with
+   * no query, as for `held`, quiet when nothing is due), so such an alert is notified when its
+   * silence ends, as Alertmanager does, not at its rule's next run (a day later for a daily rule).
    */
   silenced: Array<{ instance: string; silence: string; until: string }>;
   /** What had to change for a receiver to accept it (a PagerDuty event over 512 KB lost its custom_details). */
@@ -271,7 +272,9 @@ export function planNotifications(p: PlanInput): Planned {
       const inh = sil ? undefined : inhibitedBy(p.routes, all, inst);
       if (sil || inh) {
         if (evaluated) suppressed.push({ instance: inst.key, reason: sil ? `silenced by ${sil.id} until ${sil.endsAt} (${sil.comment})` : `inhibited by ${inh!.key}` });
-        if (sil && routed.length) silenced.push({ instance: inst.key, silence: sil.id, until: sil.endsAt });
+        // (looked at again each group_interval too: a silence expired early is another process's
+        // change of the state, which a scheduler sees only by looking)
+        if (sil && routed.length) silenced.push({ instance: inst.key, silence: sil.id, until: new Date(Math.min(Date.parse(sil.endsAt), now + Math.min(...routed.map((r) => r.groupIntervalMs)))).toISOString() });
         // told it fires: a message of its group sent meanwhile leaves it out (below)
         for (const r of routed) if (inst.notified[notifyKey(r)]?.action === 'trigger') left.push({ gk: groupKey(notifyKey(r), r.groupBy, inst.labels), key: notifyKey(r), inst });
         continue;

@@ -1030,6 +1030,15 @@ export async function runAlertsScheduler(o: Common & { select?: string[]; delive
     const at = batch.size && !late.length ? new Date(Math.max(...[...batch.values()].map((d) => d.slot.getTime()))) : undefined;
     running = (async () => {
       try {
+        // a wake with no rule due (a held group's time, a silenced alert looked at again): a run
+        // only when something is due; else quietly the next wake
+        if (flushHeld) {
+          const look = await peekScheduled(s, o).catch(() => undefined);
+          if (look && !look.due) {
+            wakeForHeld(look.wake);
+            return;
+          }
+        }
         const sum = await evaluateScheduled(s, o, [...batch.keys()], { policy, flushHeld, command: 'vigil alerts run-scheduler', signal: stopper.signal, note, at });
         retryMs = 0;
         // what this run held is not all that is held: another rule's notification may wait too

@@ -362,9 +362,15 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
   };
   const sendHeld = async (job: JobSpec): Promise<void> => {
     try {
-      const { setupAlertsForEvaluation, evaluateScheduled, scheduledPolicy } = await import('./alerts-commands.js');
+      const { setupAlertsForEvaluation, evaluateScheduled, scheduledPolicy, peekScheduled } = await import('./alerts-commands.js');
       const s = await setupAlertsForEvaluation({ projectDir: o.projectDir, target: o.target, vars: o.vars });
       followStreams(s.result.manifest);
+      // (a silenced alert looked at again, nothing due: quietly the next wake)
+      const look = await peekScheduled(s, { projectDir: o.projectDir, target: o.target, vars: o.vars }).catch(() => undefined);
+      if (look && !look.due) {
+        wakeForHeld(job, look.wake);
+        return;
+      }
       const sum = await evaluateScheduled(s, { projectDir: o.projectDir, target: o.target, vars: o.vars }, [], { policy: await scheduledPolicy(s, o.deliveryTimeout), flushHeld: true, command: `vigil serve (${job.name}: held notifications)` });
       metrics.countDelivery(sum);
       log(`${job.name}: sent what group_wait / group_interval held: ${sum.delivery.sent} sent${sum.delivery.pending ? `, ${sum.delivery.pending} pending` : ''}`);
