@@ -1653,6 +1653,14 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         ds.push(diag('E_TEST', `accepted_values: values are strings, numbers or booleans; value ${odd + 1} is ${JSON.stringify((args.values as unknown[])[odd])}`, { file: t.file, ...t.src.locate([...t.path, g, 'values', odd]) }));
         return;
       }
+      // a value dbt (YAML 1.1) reads as another one (yes: 'True', 0755: '493') would test other
+      // values than dbt's without a word, as --vars and vars: refuse them
+      const valuesAt = [...t.path, g, ...('values' in rawArgs ? [] : ['config']), 'values'];
+      const [y11] = yaml11Only(t.src, args.values, valuesAt);
+      if (y11) {
+        ds.push(diag('E_TEST', `accepted_values: ${sayYaml11Only(y11)}`, { file: t.file, ...t.src.locate(y11.path) }));
+        return;
+      }
     }
     // the other arguments' shapes: a string where a list goes crashed the compile (combination_of_columns:
     // date), an empty one failed at run time, a `where: false` was dropped and the test ran unfiltered

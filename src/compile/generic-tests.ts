@@ -155,7 +155,9 @@ export function genericTestSql(i: GenericTestInput): string {
       return `select column_name, problem, n_records\nfrom (\n${checks.join('\nunion all\n')}\n) as checks\nwhere n_records > 0`;
     }
     case 'unique_combination_of_columns': {
-      const cols = (i.args.combination_of_columns as unknown[]).map(String).join(', ');
+      // (each written as a test's column is: `user` unquoted is current_user on Postgres, and
+      // grouping by it merged every user's rows into false duplicates)
+      const cols = (i.args.combination_of_columns as unknown[]).map((c) => columnSql(String(c), i.dialect)).join(', ');
       return `select ${cols}, count(*) as n_records\nfrom ${rel} as t\ngroup by ${cols}\nhaving count(*) > 1`;
     }
   }

@@ -176,6 +176,25 @@ export function loadProject(projectDir: string, opts: { keepYaml?: boolean } = {
     if (/\.ya?ml$/i.test(f)) diagnostics.push(diag('E_DASHBOARD', `${f}: dashboards are JSON files (${paths.dashboards}/*.json): this one would not be read`, { file: f, line: 1, column: 1 }, 'convert it to JSON (the same keys), or move it out of the folder'));
     else if (/\.json$/i.test(f) && !f.endsWith('.json')) diagnostics.push(diag('E_DASHBOARD', `${f}: dashboards are read from ${paths.dashboards}/*.json, with the extension in lower case: this one would not be read`, { file: f, line: 1, column: 1 }, `rename it to ${f.replace(/\.json$/i, '.json')}`));
   }
+  // a properties file under tests/ but tests/unit/ (dbt's place for singular tests' `data_tests:`
+  // properties, and for unit tests in any file) was left out without a word: its severity: error,
+  // its unit tests never applied, exit 0
+  if (paths.tests !== '.') {
+    const described = [paths.models, paths.seeds, paths.snapshots, paths.macros, paths.alerts, paths.dashboards, paths.target, `${paths.tests}/unit`];
+    const within = (f: string, d: string) => d === '.' || f.startsWith(`${d}/`);
+    for (const f of walked.get(paths.tests) ?? []) {
+      if (!/\.ya?ml$/i.test(f) || described.some((d) => within(f, d))) continue;
+      // (only a file with dbt's properties keys: a repository's own tests/ may hold other YAML, recorded HTTP cassettes, fixtures)
+      let text: string;
+      try {
+        text = readProjectText(join(root, f));
+      } catch {
+        continue;
+      }
+      if (!/^(?:models|sources|seeds|snapshots|data_tests|tests|unit_tests|macros|exposures|metrics|semantic_models|analyses)[ \t]*:/m.test(text)) continue;
+      diagnostics.push(diag('E_SCHEMA', `${f}: properties files under ${paths.tests}/ are read only in ${paths.tests}/unit/ (unit tests): this one would not be read`, { file: f, line: 1, column: 1 }, `unit tests: move it to ${paths.tests}/unit/; a singular test's severity, tags or enabled: {{ config(...) }} in its .sql file; models, seeds and sources: a properties file under ${paths.models}/`));
+    }
+  }
   const selectors = selectorsFileWarning(root);
   if (selectors) diagnostics.push(selectors);
   const seeds = take('seeds');

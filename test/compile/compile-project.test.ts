@@ -927,6 +927,27 @@ describe('compileProject', () => {
     expect(sql('in_config')).toContain("v not in ('2.0')");
   });
 
+  it("accepted_values refuses a value dbt (YAML 1.1) reads as another: yes is 'True' there, 0755 '493' (was: 'yes', '755' tested without a word)", () => {
+    const r = compile({
+      yml: {
+        'models/p.yml': `models:
+  - name: a
+    columns:
+      - name: v
+        tests:
+          - accepted_values: { values: [ok, 'yes', "on", true, 7] }
+          - accepted_values: { values: [ok, yes], name: y }
+          - accepted_values: { config: { values: [0755] }, name: octal }
+`,
+      },
+      models: { 'models/a.sql': 'select 1 as v' },
+    });
+    expect(errors(r).map((d) => `${d.file}:${d.line}:${d.column}: ${d.message}`)).toEqual([
+      "models/p.yml:7:45: accepted_values: yes is true to dbt (YAML 1.1) but the text 'yes' to Vigil (YAML 1.2): write true (as dbt reads it) or 'yes' (the text)",
+      'models/p.yml:8:51: accepted_values: 0755 is 493 to dbt (YAML 1.1) but 755 to Vigil (YAML 1.2): write 493 (as dbt reads it) or 755',
+    ]);
+  });
+
   it("a data test's SQL arguments are templates, as in dbt: var, env_var, ref rendered (a ref a dependency); an unknown var is an error at its YAML line, with the nearest name", () => {
     const projectYaml = `${BASIC_PROJECT_YAML}vars:\n  min_id: 5\n  region: eu\n`;
     const yml = (where: string) => `models:

@@ -32,6 +32,27 @@ describe('generic test columns named like key words', () => {
   });
 });
 
+describe('unique_combination_of_columns with a column named like a key word', () => {
+  const dirs: string[] = [];
+  afterAll(() => dirs.forEach(removeDir));
+
+  it("quotes it as the single-column tests do (was: group by day, user: Postgres' current_user, every user's rows false duplicates)", () => {
+    const sql = (dialect: typeof duckDbDialect) => genericTestSql({ test: 'unique_combination_of_columns', relation: 't0', args: { combination_of_columns: ['day', 'user', 'lower(name)'] }, dialect } as never);
+    expect(sql(postgresDialect)).toBe('select day, "user", lower(name), count(*) as n_records\nfrom t0 as t\ngroup by day, "user", lower(name)\nhaving count(*) > 1');
+    expect(sql(bigQueryDialect)).toContain('group by day, `user`, lower(name)');
+    const schema = uniqueSchema('kw_combo');
+    const dir = makeProject({
+      'project.yaml': `name: q\ndefault_target: pg\ntargets:\n  pg:\n    type: postgres\n    url: "{{ env_var('DATABASE_URL') }}"\n    schema: ${schema}\n`,
+      'models/uc.sql': `select * from (values (1, 'a'), (1, 'b'), (2, 'a')) as v(day, "user")`,
+      'models/schema.yml': 'models:\n  - name: uc\n    tests:\n      - unique_combination_of_columns: { combination_of_columns: [day, user] }\n',
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['build', '-s', 'uc'], { DATABASE_URL: inject('pgUrl') });
+    expect(r.stdout).toMatch(/PASS unique_combination_of_columns_uc_day_user\b/);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+  });
+});
+
 describe('generic test columns named like a function called without parentheses', () => {
   const dirs: string[] = [];
   afterAll(() => dirs.forEach(removeDir));

@@ -594,6 +594,14 @@ const cases: Case[] = [
     expect: ['dashboards/ops.yaml:1:1: error: dashboards/ops.yaml: dashboards are JSON files (dashboards/*.json): this one would not be read [E_DASHBOARD]'],
   },
   {
+    name: "a properties file in tests/ but tests/unit/ (dbt's singular test properties; was: left out without a word, its severity: error never applied, exit 0); other YAML there is no error",
+    files: { 'models/a.sql': OK_MODEL, 'tests/t.sql': "{{ config(severity='warn') }}\nselect * from {{ ref('a') }}", 'tests/props.yml': 'data_tests:\n  - name: t\n    config:\n      severity: error\n', 'tests/unit/u.yml': 'unit_tests: []\n', 'tests/cassettes/http.yaml': 'version: 1\ninteractions: []\n' },
+    args: ['test'],
+    code: 2,
+    expect: ['tests/props.yml:1:1: error: tests/props.yml: properties files under tests/ are read only in tests/unit/ (unit tests): this one would not be read [E_SCHEMA]'],
+    errors: 1,
+  },
+  {
     name: "a template in a source's schema (dbt renders it; was a relation named as written, exit 0)",
     files: { 'models/a.sql': "select * from {{ source('raw', 'orders') }}", 'models/src.yml': "sources:\n  - name: raw\n    schema: \"{{ var('raw_schema', 'raw') }}\"\n    tables:\n      - name: orders\n" },
     code: 2,
