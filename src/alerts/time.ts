@@ -4,7 +4,7 @@
  */
 
 export { durationMs, formatDuration } from '../time/duration.js';
-import { prepareZone, zonedParts } from '../time/zoned.js';
+import { prepareZone, wallSpans, zonedParts } from '../time/zoned.js';
 
 const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 
@@ -58,42 +58,33 @@ export function isActive(h: ActiveHours, at: Date): boolean {
 }
 
 /**
- * When the active period holding `at` began (today's start of the hours, in their zone), as epoch
+ * When the active period holding `at` began (today's start of the hours, in their zone: the
+ * clocks' jump over a start they skip, the pass of a repeated start that holds `at`), as epoch
  * milliseconds; undefined when `at` is outside them.
  */
 export function activeSince(h: ActiveHours, at: Date): number | undefined {
   if (!isActive(h, at)) return undefined;
   const p = zonedParts(at, h.timeZone)!;
-  return wallInstant(h.timeZone, new Date(Date.UTC(p.year, p.month - 1, p.day)), h.startMin);
+  const t = at.getTime();
+  return wallSpans(h.timeZone, Date.UTC(p.year, p.month - 1, p.day), h.startMin, h.endMin).find(([a, b]) => a <= t && t < b)?.[0];
 }
 
 /**
  * How much of (`from`, `to`] (epoch milliseconds) lies inside the active hours, in their zone:
  * each active day's period counted back from `to`, stopped once above `enough` (a silence that
- * began long ago is not measured to its start).
+ * began long ago is not measured to its start). A day the clocks change counts the hours its
+ * wall clock shows (time/zoned.ts, wallSpans): a repeated hour twice, a skipped one not at all.
  */
 export function activeWithin(h: ActiveHours, from: number, to: number, enough: number): number {
   const p = zonedParts(to, h.timeZone)!;
   let total = 0;
   for (let k = 0; total <= enough; k++) {
-    const day = new Date(Date.UTC(p.year, p.month - 1, p.day - k));
-    const end = wallInstant(h.timeZone, day, h.endMin);
-    if (end <= from) break;
-    if (h.days.has(day.getUTCDay())) total += Math.max(0, Math.min(end, to) - Math.max(wallInstant(h.timeZone, day, h.startMin), from));
+    const day = Date.UTC(p.year, p.month - 1, p.day - k);
+    const spans = wallSpans(h.timeZone, day, h.startMin, h.endMin);
+    if (Math.max(...spans.map(([, b]) => b), day + h.endMin * 60_000 - 14 * 3_600_000) <= from) break;
+    if (h.days.has(new Date(day).getUTCDay())) for (const [a, b] of spans) total += Math.max(0, Math.min(b, to) - Math.max(a, from));
   }
   return total;
-}
-
-/** The instant the wall clock of `zone` shows `minutes` after the midnight starting the date `day` (its UTC date). */
-function wallInstant(zone: string, day: Date, minutes: number): number {
-  const wall = day.getTime() + minutes * 60_000;
-  let t = wall;
-  // (twice: the offset at the first guess may differ from the one at the answer, across a DST change)
-  for (let i = 0; i < 2; i++) {
-    const q = zonedParts(t, zone)!;
-    t += wall - Date.UTC(q.year, q.month - 1, q.day, q.hour, q.minute, q.second);
-  }
-  return t;
 }
 
 /** A cell value as epoch milliseconds (Date, ISO string, DuckDB timestamp text, date 'YYYY-MM-DD' as UTC midnight). */

@@ -74,9 +74,14 @@ export function windowStartMs(w: WindowFrom, at: number, type: string | undefine
  * Where a relative window ends: now, or `shiftHours` before now (the previous period "to date").
  * A timestamp column stops at the evaluation time, so a render `--at` a past moment does not read
  * rows written after it; a date column at today. Undefined when the column's type is unknown.
+ * A window of days (`byDays`: "today", "-6d") moves back by days, as its start does: the same
+ * wall-clock time that many days before in the session's zone (a Postgres url may set one), so
+ * "same hours yesterday" after a 25-hour or 23-hour day is yesterday's 00:00-00:30, not the 90 or
+ * the -30 minutes 24 hours back reach (as UTC days have no DST, the same 24 hours on DuckDB).
  */
-function windowEnd(col: string, type: string | undefined, dialect: Dialect, shiftHours: number): string | undefined {
-  if (isTimestamp(type)) return `${col} < ${shiftHours ? dialect.dateadd('hour', -shiftHours, dialect.current_timestamp()) : dialect.current_timestamp()}`;
+function windowEnd(col: string, type: string | undefined, dialect: Dialect, shiftHours: number, byDays = false): string | undefined {
+  const back = byDays && shiftHours % 24 === 0 ? dialect.dateadd('day', -shiftHours / 24, dialect.current_timestamp()) : dialect.dateadd('hour', -shiftHours, dialect.current_timestamp());
+  if (isTimestamp(type)) return `${col} < ${shiftHours ? back : dialect.current_timestamp()}`;
   if (isDate(type) && !shiftHours) return `${col} <= ${dialect.current_date()}`;
   return undefined;
 }
@@ -205,7 +210,7 @@ function windowSql(col: string, from: string, value: string, type: string | unde
     const end = windowEnd(col, type, dialect, 0);
     return end ? `${from} and ${end}` : from;
   }
-  if (shift.toDate) return `${from} and ${windowEnd(col, type, dialect, shift.hours)}`;
+  if (shift.toDate) return `${from} and ${windowEnd(col, type, dialect, shift.hours, RELATIVE_RE.exec(value)?.[2] !== 'h')}`;
   return `${from} and ${col} < ${relativeDate(value, dialect, 0, type)}`;
 }
 

@@ -4,7 +4,7 @@
  * offset (`Z`, `+02:00`, `-0700`) or without one — then it is UTC, never the machine's zone
  * (the same command gives the same answer on a laptop in Berlin and a CI runner in Oregon).
  */
-import { zonedParts } from './zoned.js';
+import { zoneOffsetMs } from './zoned.js';
 
 const ISO_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 
@@ -22,13 +22,6 @@ export function parseTimestamp(what: string, text: string): Date | Error {
   const check = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d)));
   if (check.getUTCMonth() !== Number(mo) - 1 || check.getUTCDate() !== Number(d) || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) return bad();
   return date;
-}
-
-/** `zone`'s offset from UTC at epoch `ms`, in ms; undefined for a zone Intl does not know (a POSIX `EST5EDT,...` spelling). */
-function zoneOffsetMs(zone: string, ms: number): number | undefined {
-  const p = zonedParts(ms, zone);
-  if (!p) return undefined;
-  return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - Math.floor(ms / 1000) * 1000;
 }
 
 /**

@@ -46,3 +46,48 @@ export function zonedParts(at: Date | number, zone: string): ZonedParts | undefi
   const p = Object.fromEntries(f.formatToParts(at).map((x) => [x.type, x.value]));
   return { year: Number(p.year), month: Number(p.month), day: Number(p.day), hour: Number(p.hour), minute: Number(p.minute), second: Number(p.second), weekday: WEEKDAY.indexOf(String(p.weekday)) };
 }
+
+/** `zone`'s offset from UTC at epoch `ms`, in ms; undefined for a zone Intl does not know (a POSIX `EST5EDT,...` spelling). */
+export function zoneOffsetMs(zone: string, ms: number): number | undefined {
+  const p = zonedParts(ms, zone);
+  if (!p) return undefined;
+  return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - Math.floor(ms / 1000) * 1000;
+}
+
+const HOUR = 3_600_000;
+
+/**
+ * The instants (epoch ms, each span [from, to)) whose wall clock in `zone` (a zone Intl knows)
+ * shows the date `day` (its UTC midnight) between `startMin` (included) and `endMin` (excluded)
+ * minutes after midnight — what a wall-clock check of each instant (active hours) holds, as
+ * spans: one span, or on the day the clocks go back a span for each pass of a repeated time
+ * (`02:00-02:45` in Europe/Berlin on 2026-10-25: 45 minutes twice); a time the clocks skip has
+ * no instant (`02:30-04:00` on 2026-03-29 begins at 03:00, when the clocks jump there, not at
+ * 03:30). One offset change at most is looked for around the day (no zone has two in two days).
+ */
+export function wallSpans(zone: string, day: number, startMin: number, endMin: number): Array<[number, number]> {
+  const wallStart = day + startMin * 60_000;
+  const wallEnd = day + endMin * 60_000;
+  // (the date's instants lie within 14 hours before its UTC midnight and 12 after its end)
+  let lo = Math.floor((day - 15 * HOUR) / 1000);
+  let hi = Math.floor((day + 37 * HOUR) / 1000);
+  const before = zoneOffsetMs(zone, lo * 1000)!;
+  const after = zoneOffsetMs(zone, hi * 1000)!;
+  if (before === after) return [[wallStart - before, wallEnd - before]];
+  // the second the offset changes
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (zoneOffsetMs(zone, mid * 1000) === before) lo = mid;
+    else hi = mid;
+  }
+  const change = hi * 1000;
+  const spans: Array<[number, number]> = [];
+  const first: [number, number] = [wallStart - before, Math.min(wallEnd - before, change)];
+  const second: [number, number] = [Math.max(wallStart - after, change), wallEnd - after];
+  if (first[0] < first[1]) spans.push(first);
+  if (second[0] < second[1]) {
+    if (spans.length && spans[0][1] === second[0]) spans[0] = [spans[0][0], second[1]];
+    else spans.push(second);
+  }
+  return spans;
+}

@@ -661,6 +661,26 @@ describe('judge: no_data', () => {
     expect(at(always, [{ last_event_at: '2026-01-04 23:00:00+00' }], '2026-01-05T01:01:00Z')).toBe(true);
   });
 
+  it("with active_hours across a DST change, the silence is what the wall clock shows inside them: a start the clocks skip begins at the jump, a repeated hour counts both passes (was: 02:30-04:00 began at 03:30 on the spring-forward day, 02:00-03:00 counted one pass of the repeated hour)", () => {
+    const at = (ctx: { rule: typeof r; activeHours: ActiveHours }, rows: Row[], iso: string) => judge(ctx, rows, new Date(iso), { status: 'ok' }).instances[0];
+    const w30 = rule({ condition: { type: 'no_data', column: 'last_event_at', window: '30m' } });
+    // Sunday 2026-03-29 in Berlin: 02:00 CET jumps to 03:00 CEST (01:00Z): the hours hold from 03:00 CEST
+    const spring = { rule: w30, activeHours: parseActiveHours('Sun 02:30-04:00 Europe/Berlin') as ActiveHours };
+    expect(at(spring, [], '2026-03-29T01:30:00Z').active).toBe(false); // 03:30 CEST: exactly 30 minutes
+    expect(at(spring, [], '2026-03-29T01:31:00Z').active).toBe(true);
+    // Sunday 2026-10-25: 03:00 CEST goes back to 02:00 CET (01:00Z); 02:00-03:00 holds 00:00Z-02:00Z
+    const w90 = rule({ condition: { type: 'no_data', column: 'last_event_at', window: '90m' } });
+    const fall = { rule: w90, activeHours: parseActiveHours('Sun 02:00-03:00 Europe/Berlin') as ActiveHours };
+    const first = [{ last_event_at: '2026-10-25 00:05:00+00' }]; // 02:05 CEST, the first pass
+    expect(at(fall, first, '2026-10-25T01:35:00Z').active).toBe(false); // 02:35 CET: 90 minutes
+    const late = at(fall, first, '2026-10-25T01:40:00Z');
+    expect(late.active).toBe(true);
+    expect(late.values.silence_for).toBe('1h35m');
+    // with no row, the second pass's period began at its own 02:00 (01:00Z), the first's at 00:00Z
+    expect(at(fall, [], '2026-10-25T00:31:00Z').active).toBe(false);
+    expect(at({ rule: rule({ condition: { type: 'no_data', column: 'last_event_at', window: '30m' } }), activeHours: fall.activeHours }, [], '2026-10-25T00:31:00Z').active).toBe(true);
+  });
+
   it('with group_by: one instance per group, each judged by its own newest row (was: the newest row of all groups hid a silent one)', () => {
     const g = rule({ group_by: ['capability'], condition: { type: 'no_data', column: 'ts', window: '1h' } });
     const rows = [

@@ -9,10 +9,11 @@
  * (sections that exist in docs/alerts.md); a raw-rows page cut at its limit says how many rows
  * there are.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { cpSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeProject, REPO, removeDir, vigil } from '../helpers.js';
+import { pgProjectYaml, uniqueSchema } from '../support/postgres.js';
 
 /** The demo's now: the spike lands on the last complete UTC day, 2026-11-19. */
 const NOW = '2026-11-20T12:00:00Z';
@@ -191,5 +192,48 @@ describe('KPI windows on the shipped dashboards (spike scenario)', () => {
       expect(raw).toContain(`>first 100 of ${n.toLocaleString('en-US')} rows, newest first. Prompt`);
       expect(raw.match(/<tr>/g)?.length).toBe(101);
     });
+  });
+});
+
+describe('KPI "today so far vs same hours yesterday" in a zone with DST (a Postgres url that sets TimeZone=Europe/Berlin)', () => {
+  let dir: string;
+  let env: Record<string, string>;
+  // one row every 10 minutes, around both 2026 transitions in Berlin (03-29 02:00 -> 03:00, 10-25 03:00 -> 02:00)
+  const rows = ['id,ts'];
+  for (const [from, to] of [['2026-03-27T00:05:00Z', '2026-03-31T00:00:00Z'], ['2026-10-22T00:05:00Z', '2026-10-27T00:00:00Z']]) {
+    for (let t = Date.parse(from); t < Date.parse(to); t += 600_000) rows.push(`${rows.length},${new Date(t).toISOString()}`);
+  }
+  beforeAll(() => {
+    const url = new URL(inject('pgUrl'));
+    url.searchParams.set('options', '-c TimeZone=Europe/Berlin');
+    env = { VIGIL_TEST_PG_URL: url.toString() };
+    dir = makeProject({
+      'project.yaml': pgProjectYaml(uniqueSchema('dstkpi')),
+      'seeds/ev.csv': `${rows.join('\n')}\n`,
+      'seeds/ev.yml': 'seeds:\n  - name: ev\n    config:\n      column_types: { id: bigint, ts: timestamptz }\n',
+      'models/events.sql': "select * from {{ ref('ev') }}\n",
+      'models/events.yml': 'models:\n  - name: events\n    columns:\n      - { name: id, data_type: bigint }\n      - { name: ts, data_type: timestamptz }\n',
+      'dashboards/d.json': JSON.stringify({ name: 'd', title: 'D', tabs: [{ name: 'o', title: 'O', tiles: [{ id: 'n', type: 'kpi', title: 'Events (today)', model: 'events', measures: [{ name: 'events', column: '*', agg: 'count', format: 'integer' }], filters: [{ column: 'ts', op: '>=', value: 'today' }], compare: 'previous_period_to_date', layout: { x: 0, y: 0, w: 4, h: 2 } }] }] }),
+    });
+    const b = vigil(dir, ['build'], env);
+    expect(b.code, b.stdout + b.stderr).toBe(0);
+  });
+  afterAll(() => dir && removeDir(dir));
+
+  const at = (iso: string) => {
+    const out = join(dir, `site-${iso.replace(/\W/g, '')}`);
+    const r = vigil(dir, ['dashboards', 'render', '--out', out, '--at', iso], env);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    return kpi(readFileSync(join(out, 'd.html'), 'utf8'), 'n');
+  };
+
+  it.each([
+    ['after the 25-hour day', '2026-10-26T00:30:00+01:00'],
+    ['after the 23-hour day', '2026-03-30T00:30:00+02:00'],
+    ['on an ordinary day', '2026-10-24T00:30:00+02:00'],
+  ])('%s, 00:30 compares with yesterday 00:00-00:30 (was: 90 minutes of it after the 25-hour day, "new vs 0" after the 23-hour one)', (_, iso) => {
+    const k = at(iso);
+    expect(k).toMatchObject({ value: 3, previous: 3 });
+    expect(k.change).toMatch(/0\.0 ?%/);
   });
 });

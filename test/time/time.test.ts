@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { durationBefore, durationMs, formatDuration, parseDuration } from '../../src/time/duration.js';
 import { Duration } from '../../src/time/duration-schema.js';
 import { parseTimestamp } from '../../src/time/timestamp.js';
+import { wallSpans } from '../../src/time/zoned.js';
 import { cronClock, cronProblem } from '../../src/time/schedule.js';
 
 describe('durations', () => {
@@ -145,5 +146,23 @@ describe("croner's extensions, as docs/operations.md says them", () => {
     expect(next('0 0 * * 5L')).toEqual(['2026-12-25T00:00', '2027-01-29T00:00']);
     expect(next('0 9 * * 1#1')).toEqual(['2026-12-07T09:00', '2027-01-04T09:00']);
     expect(next('0 9 ? * 1')).toEqual(['2026-12-07T09:00', '2026-12-14T09:00']);
+  });
+});
+
+describe('wall-clock spans across DST changes (active hours)', () => {
+  const span = (zone: string, date: string, from: string, to: string) => {
+    const min = (t: string) => Number(t.slice(0, 2)) * 60 + Number(t.slice(3));
+    return wallSpans(zone, Date.parse(`${date}T00:00:00Z`), min(from), min(to)).map(([a, b]) => [new Date(a).toISOString(), new Date(b).toISOString()]);
+  };
+  it('a skipped start begins at the jump, a repeated hour is held in both passes, a 30-minute shift (Lord Howe) and a zone without DST (Kolkata)', () => {
+    expect(span('Europe/Berlin', '2026-03-29', '02:30', '04:00')).toEqual([['2026-03-29T01:00:00.000Z', '2026-03-29T02:00:00.000Z']]);
+    expect(span('Europe/Berlin', '2026-03-29', '02:00', '03:00')).toEqual([]);
+    expect(span('Europe/Berlin', '2026-10-25', '02:00', '02:45')).toEqual([['2026-10-25T00:00:00.000Z', '2026-10-25T00:45:00.000Z'], ['2026-10-25T01:00:00.000Z', '2026-10-25T01:45:00.000Z']]);
+    expect(span('Europe/Berlin', '2026-10-25', '00:00', '24:00')).toEqual([['2026-10-24T22:00:00.000Z', '2026-10-25T23:00:00.000Z']]);
+    expect(span('America/New_York', '2026-11-01', '01:00', '02:00')).toEqual([['2026-11-01T05:00:00.000Z', '2026-11-01T07:00:00.000Z']]);
+    expect(span('America/New_York', '2026-03-08', '01:30', '03:30')).toEqual([['2026-03-08T06:30:00.000Z', '2026-03-08T07:30:00.000Z']]);
+    // Lord Howe goes back 30 minutes at 02:00 (+11 to +10:30) on 2026-04-05: 01:30-02:00 twice
+    expect(span('Australia/Lord_Howe', '2026-04-05', '01:45', '02:15')).toEqual([['2026-04-04T14:45:00.000Z', '2026-04-04T15:00:00.000Z'], ['2026-04-04T15:15:00.000Z', '2026-04-04T15:45:00.000Z']]);
+    expect(span('Asia/Kolkata', '2026-03-29', '02:30', '04:00')).toEqual([['2026-03-28T21:00:00.000Z', '2026-03-28T22:30:00.000Z']]);
   });
 });
