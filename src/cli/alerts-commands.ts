@@ -1150,6 +1150,8 @@ export async function runAlertsImport(o: { projectDir: string; file: string; out
   }
   if (o.out) {
     const dest = resolve(process.cwd(), o.out);
+    // (a folder: was "exists: pass --force", and with --force "cannot write ...: EISDIR")
+    if (statSync(dest, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`--out ${o.out}: that is a folder: give the file to write (e.g. --out ${join(o.out, 'routes.yaml')})`);
     if (existsSync(dest) && !o.force) throw new UsageError(`${o.out} exists: pass --force to overwrite it, or --out another file`);
     try {
       writeProjectFile(dest, r.text);

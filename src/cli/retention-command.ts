@@ -3,7 +3,7 @@
  * counts, per table with a `retention:` config, what would go and writes it to
  * target/retention_plan.json; apply deletes exactly that (the plan's fixed cutoffs), in batches.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { counted } from '../format.js';
@@ -162,6 +162,8 @@ export async function runRetentionApply(o: Common & { plan?: string; force?: boo
   const c = compileForCommand(o, { writeArtifacts: false });
   const path = o.plan ? resolve(process.cwd(), o.plan) : join(c.files.root, c.files.paths.target, PLAN_FILE);
   if (!existsSync(path)) throw new UsageError(`no plan at ${o.plan ?? `${c.files.paths.target}/${PLAN_FILE}`}: run vigil retention plan first (apply deletes exactly what a plan counted)`);
+  // (a folder is no plan: was "is not a retention plan (EISDIR ...); run vigil retention plan again")
+  if (statSync(path).isDirectory()) throw new UsageError(`${o.plan ? `--plan ${o.plan}` : `${c.files.paths.target}/${PLAN_FILE}`}: that is a folder: give the plan file vigil retention plan wrote`);
   let plan: RetentionPlan;
   try {
     plan = JSON.parse(readFileSync(path, 'utf8')) as RetentionPlan;

@@ -670,3 +670,56 @@ describe('parity: the shipped marts on Postgres and DuckDB', () => {
     }
   });
 });
+
+describe('client_connection_check_interval where the server or a pooler refuses it', () => {
+  /**
+   * A proxy to the test server that answers a startup packet carrying the setting as `refusal`
+   * does (Postgres 13: 42704 unrecognized configuration parameter; PgBouncer 1.20+: 08P01
+   * unsupported startup parameter in options), and passes every other connection through.
+   */
+  async function refusingProxy(code: string, message: string) {
+    const { createServer, connect } = await import('node:net');
+    const target = new URL(url);
+    const seen: boolean[] = [];
+    const server = createServer((client) => {
+      client.once('data', (first: Buffer) => {
+        const asked = first.includes('client_connection_check_interval');
+        seen.push(asked);
+        if (asked) {
+          const fields = Buffer.from(`SFATAL\0VFATAL\0C${code}\0M${message}\0\0`, 'latin1');
+          const len = Buffer.alloc(4);
+          len.writeInt32BE(fields.length + 4);
+          client.end(Buffer.concat([Buffer.from('E'), len, fields]));
+          return;
+        }
+        const up = connect(Number(target.port || 5432), target.hostname);
+        up.write(first);
+        client.pipe(up).pipe(client);
+        up.on('error', () => client.destroy());
+        client.on('error', () => up.destroy());
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const proxied = new URL(url);
+    proxied.host = `127.0.0.1:${(server.address() as { port: number }).port}`;
+    return { url: proxied.toString(), seen, close: () => new Promise((r) => server.close(r)) };
+  }
+
+  it.each([
+    ['Postgres 13', '42704', 'unrecognized configuration parameter "client_connection_check_interval"'],
+    ['PgBouncer 1.20+', '08P01', 'unsupported startup parameter in options: client_connection_check_interval'],
+  ])('%s: connected again without it, once, keeping the other settings (TimeZone UTC)', async (_what, code, message) => {
+    const proxy = await refusingProxy(code, message);
+    try {
+      const a = await PostgresAdapter.open({ type: 'postgres', url: proxy.url, schema: 'analytics' }, 2, { helpers: false });
+      try {
+        expect(await a.query('select current_setting($1) as tz, current_setting($2) as cci', ['TimeZone', 'client_connection_check_interval'])).toEqual([{ tz: 'UTC', cci: '0' }]);
+      } finally {
+        await a.close();
+      }
+      expect(proxy.seen).toEqual([true, false]);
+    } finally {
+      await proxy.close();
+    }
+  });
+});

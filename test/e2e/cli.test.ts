@@ -616,13 +616,17 @@ describe('the file system in the way', () => {
 
 describe('a folder where a file flag goes', () => {
   it('is exit 2 naming the flag, no stack trace (was: internal error EISDIR, exit 3)', () => {
-    const dir = makeProject({ 'models/a.sql': 'select 1 as id', 'dbt/dbt_project.yml': 'name: d\nprofile: d\n' });
+    const dir = makeProject({ 'models/a.sql': 'select 1 as id', 'dbt/dbt_project.yml': 'name: d\nprofile: d\n', 'am.yml': 'route: { receiver: x }\nreceivers: [{ name: x }]\n' });
     try {
       for (const [args, line] of [
         [['alerts', 'import-alertmanager', 'models'], 'models: that is a folder: give the alertmanager.yml file'],
         [['init', 'new', '--from-dbt', 'dbt', '--profiles', 'models'], '--profiles models: that is a folder: give the profiles.yml file'],
         [['alerts', 'status', '--state-file', 'models'], '--state-file models: that is a folder: give the JSON file that holds (or will hold) the alert state'],
         [['alerts', 'silence', '-m', 'a=b', '--for', '1h', '--comment', 'x', '--state-file', 'models'], '--state-file models: that is a folder: give the JSON file that holds (or will hold) the alert state'],
+        // (were: 'exists: pass --force', then with --force 'cannot write models: EISDIR'; 'not a retention plan (EISDIR ...); run vigil retention plan again')
+        [['alerts', 'import-alertmanager', 'am.yml', '--out', 'models'], `--out models: that is a folder: give the file to write (e.g. --out ${join('models', 'routes.yaml')})`],
+        [['alerts', 'import-alertmanager', 'am.yml', '--out', 'models', '--force'], `--out models: that is a folder: give the file to write (e.g. --out ${join('models', 'routes.yaml')})`],
+        [['retention', 'apply', '--plan', 'models'], '--plan models: that is a folder: give the plan file vigil retention plan wrote'],
       ] as Array<[string[], string]>) {
         const r = vigil(dir, args);
         expect(r.code, args.join(' ')).toBe(2);

@@ -262,7 +262,7 @@ export class PostgresAdapter implements Adapter {
       }
       return tail ? lead : '';
     });
-    // a build killed (kill -9, a lost machine) mid-query left its backend running that query to
+    // a build killed (kill -9, a crash) mid-query left its backend running that query to
     // its end (a model's minutes), holding the relation's lock: the next build waited for the dead
     // one. Checked each second, the backend ends once its client is gone (Postgres 14+: an older
     // server refuses the connection, opened again without it below); the url's own options win
