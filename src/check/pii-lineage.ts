@@ -96,6 +96,11 @@ export interface QueryPii {
   relations?: string[];
   /** the live PII it reads, by label, whatever its columns show: its warehouse errors are masked (redactedError) */
   reads?: string[];
+  /**
+   * it reads PII through a PIVOT whose columns are not all known (no IN list): the names of its
+   * untraced columns are values of the data (`pivot ... on email`), masked in a sample as values are
+   */
+  namesFromData?: boolean;
 }
 type Location = ReturnType<ColumnLocator>;
 
@@ -376,6 +381,8 @@ export async function piiLineage(
       diagnostics: [],
       relations: l && !l.error ? [...(relations.get(q.id) ?? [])] : undefined,
       reads: [...new Set([...readsLive, ...inlined(q.id, q.depends_on)])],
+      // (DuckDB's parser serializes no PIVOT statement: `pivot t on email` does not parse)
+      namesFromData: readsLive.length > 0 && !!l && (l.untraced.some((u) => u.startsWith('PIVOT in FROM')) || (!!l.error && /\bpivot\b/i.test(q.sql))),
     };
     for (const col of l?.columns ?? []) {
       const from = [...new Set(liveFrom(col))];
@@ -431,7 +438,7 @@ function ancestors(manifest: Manifest, ids: string[]): Set<string> {
  * project that marks no PII), may carry it unseen (its lineage unknown), or is named like prompt
  * or response content, shown as the mask policy shows it: `'****'`, NULL as NULL.
  */
-export function maskedSample<R extends Record<string, unknown>>(rows: R[], pii: QueryPii | undefined): R[] {
+export function maskedSample<R extends Record<string, unknown>>(rows: R[], pii: QueryPii | undefined, opts: { names?: boolean } = {}): R[] {
   if (!rows.length) return rows;
   const hidden = (col: string): boolean => {
     const c = col.toLowerCase();
@@ -441,9 +448,15 @@ export function maskedSample<R extends Record<string, unknown>>(rows: R[], pii: 
   };
   const cols = Object.keys(rows[0]).filter(hidden);
   if (!cols.length) return rows;
+  // a PIVOT's columns named after PII values (`pivot ... on email`): those names are masked too,
+  // numbered to tell the columns apart (`****`, `****_2`)
+  const renamed = new Map<string, string>();
+  if (pii?.namesFromData && opts.names !== false) {
+    for (const c of cols) if (!isPii({ name: c }) && !pii.live.has(c.toLowerCase()) && !pii.traced?.has(c.toLowerCase())) renamed.set(c, renamed.size ? `${MASK_TEXT}_${renamed.size + 1}` : MASK_TEXT);
+  }
   return rows.map((r) => {
-    const o: Record<string, unknown> = { ...r };
-    for (const c of cols) if (o[c] !== null && o[c] !== undefined) o[c] = MASK_TEXT;
+    const o: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(r)) o[renamed.get(k) ?? k] = cols.includes(k) && v !== null && v !== undefined ? MASK_TEXT : v;
     return o as R;
   });
 }
@@ -453,7 +466,23 @@ export function maskedSample<R extends Record<string, unknown>>(rows: R[], pii: 
  * value; so does the signature DuckDB's binder quotes (`argument types 'lower(INTEGER)'`, `the
  * function call "date_diff(STRING_LITERAL, ...)"`).
  */
-const NAMES_BEFORE = /\b(?:relation|column|columns|constraint|table|schema|type|types|function|call|index|role|database|sequence|view|catalog|extension|operator|collation|cursor|parameter|setting|specifier|macro|alias|field|name|mean|unique_key|partition_by|roles)\s*$/i;
+const NAMES_BEFORE = /\b(?:relation|column|columns|constraint|table|schema|type|types|function|call|index|role|database|sequence|view|catalog|extension|operator|collation|cursor|parameter|setting|specifier|macro|alias|field|name|mean|unique_key|partition_by|roles|snapshot)\s*$/i;
+
+/**
+ * A value the warehouse writes without quotes (a number, a date it built), each form with the
+ * value in its capture groups: DuckDB's `Type INT64 with value 4155550123 can't be cast`, `Could
+ * not cast value 4155550123 to DECIMAL(4,0)`, `Overflow in multiplication of INT32 (123456789 *
+ * 100000)!`, `Date out of range: 123456789-1-1`, `Invalid UTF8 Codepoint 123456789`; Postgres'
+ * `date out of range: 123456789-01-01`, `requested character too large for encoding: 123456789`.
+ */
+const UNQUOTED_VALUES: RegExp[] = [
+  /(\bwith value )(\S+)( can't be cast)/g,
+  /(\bCould not cast value )(\S+)( to )/g,
+  /(\bOverflow in \w+ of \w+ \()(\S+)( [-+*\/%] )(\S+)(\)!?)/g,
+  /(\bdate out of range: )([^\s"']+)/gi,
+  /(\bInvalid UTF8 Codepoint )(\S+)/g,
+  /(\brequested character too large for encoding: )(\S+)/g,
+];
 
 /**
  * A warehouse's error of a node (a model, snapshot, seed, test, alert or tile query) that reads
@@ -488,7 +517,10 @@ export function redactedError(message: string, reads: string[] | undefined, sql:
     line = line
       .replace(/(\bKey \([^)]*\)=\()(.*)(\)(?= already exists| is (?:not present|still referenced|duplicated)| conflicts with))/, (_m, a: string, v: string, b: string) => `${a}${hide(v)}${b}`)
       .replace(/(\bFailing row contains \()(.*)(\))/, (_m, a: string, v: string, b: string) => `${a}${hide(v)}${b}`);
-    return line.replace(/'((?:[^'\n]|'')*)'|"((?:[^"\n]|"")*)"/g, (m: string, single: string | undefined, double: string | undefined, at: number, whole: string) => {
+    // (numbers are not searched for elsewhere in the message: `100` would mask `(100 characters)`)
+    for (const re of UNQUOTED_VALUES) line = line.replace(re, (_m, ...g: unknown[]) => g.slice(0, -2).map((x, i) => (i % 2 === 1 && !inSql(String(x)) ? '****' : String(x))).join(''));
+    // (an apostrophe after a letter is English, not a quote: Vigil's own `the run's time`)
+    return line.replace(/(?<!\w)'((?:[^'\n]|'')*)'|"((?:[^"\n]|"")*)"/g, (m: string, single: string | undefined, double: string | undefined, at: number, whole: string) => {
       const q = single !== undefined ? "'" : '"';
       const v = (single ?? double ?? '').replace(q === "'" ? /''/g : /""/g, q);
       if (!v || v === '****' || NAMES_BEFORE.test(whole.slice(0, at)) || inSql(v)) return m;

@@ -587,9 +587,14 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
     // not traced (the lineage failed): every column may hold PII
     return all ? all.queries.get(n.unique_id) : { live: new Map(), traced: new Set(), unseen: ['(the PII lineage of the tests failed)'], unknown: new Set(), diagnostics: [], reads: ['(the PII lineage of the run failed)'] };
   };
-  /** A failed node's result, the values its warehouse error quotes masked when it reads live PII (docs/governance.md#warehouse-errors). */
+  /**
+   * A failed node's result, the values its warehouse error quotes masked when it reads live PII
+   * (docs/governance.md#warehouse-errors); and a snapshot's warning, which quotes the keys of the
+   * rows it versioned at the run's time, the same way.
+   */
   const withoutPii = async (r: NodeResult, n: PlanNode): Promise<NodeResult> => {
-    if (r.status !== 'error') return r;
+    const warned = n.resource_type === 'snapshot' && !!r.warning;
+    if (r.status !== 'error' && !warned) return r;
     const { hasPii, redactedError } = await import('../check/pii-lineage.js');
     const { isPii } = await import('../compile/masking.js');
     if (!hasPii(manifest)) return r;
@@ -601,7 +606,8 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
       reads = [...(!all ? ['(the PII lineage of the run failed)'] : n.resource_type === 'seed' ? [...(all.live.get(n.unique_id)?.values() ?? [])] : (all.reading.get(n.unique_id) ?? [])), ...own];
     }
     const sql = n.resource_type === 'model' ? [n.compiled_sql, n.compiled_sql_incremental, n.unmasked_sql, ...(n.pre_hooks ?? []), ...(n.post_hooks ?? [])].map((x) => (typeof x === 'string' ? x : x?.sql)) : n.resource_type === 'seed' ? [] : [n.compiled_sql];
-    return { ...r, message: redactedError(r.message, [...new Set(reads)], sql.filter((x): x is string => !!x)) };
+    const masked = (text: string) => redactedError(text, [...new Set(reads)], sql.filter((x): x is string => !!x));
+    return { ...r, ...(r.status === 'error' ? { message: masked(r.message) } : {}), ...(warned ? { warning: masked(r.warning!) } : {}) };
   };
 
   const runTest = async (n: TestNode): Promise<NodeResult> => {

@@ -506,9 +506,13 @@ function snapshotColumnsSelected(n: SnapshotNode, cols: string[]): string | unde
   return `snapshot '${n.name}': its query selects ${clash.join(', ')}, named like the column${clash.length === 1 ? '' : 's'} the snapshot adds (${SNAPSHOT_COLUMNS.join(', ')}): nothing was written; select ${clash.length === 1 ? 'it' : 'them'} under another name (${clash[0]} as source_${clash[0].toLowerCase()}) or leave ${clash.length === 1 ? 'it' : 'them'} out`;
 }
 
-/** A key of a row the refusals read (its columns k0, k1...): `3`, or `(3, a)` for a key of several columns. */
+/**
+ * A key of a row the refusals read (its columns k0, k1...): `'3'`, or `('3', 'a')` for a key of
+ * several columns, each value quoted as a warehouse quotes them, so that a PII key is masked as
+ * any quoted value is (redactedError).
+ */
 function keyValue(r: Record<string, unknown>, n: number): string {
-  const parts = Array.from({ length: n }, (_, i) => String(r[`k${i}`]));
+  const parts = Array.from({ length: n }, (_, i) => (r[`k${i}`] === null || r[`k${i}`] === undefined ? 'NULL' : `'${String(r[`k${i}`]).replace(/'/g, "''")}'`));
   return n === 1 ? parts[0] : `(${parts.join(', ')})`;
 }
 

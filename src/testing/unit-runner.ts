@@ -444,7 +444,7 @@ export class UnitRunner {
       const p = await pii();
       const { maskedSample } = await import('../check/pii-lineage.js');
       // (its SQL did not parse: what it reads is unknown, every column may hold PII)
-      const shown = !p ? actual : !p.relations ? maskedSample(actual, { ...p, traced: new Set(), unseen: ['(its SQL did not parse)'] }) : p.relations.length ? maskedSample(actual, p) : actual;
+      const shown = !p ? actual : !p.relations ? maskedSample(actual, { ...p, traced: new Set(), unseen: ['(its SQL did not parse)'] }) : p.relations.length ? maskedSample(actual, p, { names: false }) : actual;
       if (shown !== actual) diff = diffRows(expected, actual, columns.length ? columns : names, t.ordered, t.tolerance, numeric, shown);
     }
     if (!diff.length) return { status: 'fail', message: `${where}: expected no rows, got ${actual.length}` };

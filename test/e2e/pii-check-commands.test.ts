@@ -191,6 +191,77 @@ describe('PII in warehouse errors (docs/governance.md#warehouse-errors)', () => 
     expect(redactedError("Could not convert string 'a@x.com' to INT32", [], sql)).toBe("Could not convert string 'a@x.com' to INT32");
   });
 
+  it("masks the values DuckDB and Postgres write without quotes — an integer cast out of range, an overflow, a date built from a value — and keeps the node's own literals (was: `Type INT64 with value 4155550123 can't be cast` printed and kept)", async () => {
+    const { redactedError } = await import('../../src/check/pii-lineage.js');
+    const pii = ['people.phone'];
+    const sql = ['select id from people where phone * 9223372036854775 > 0'];
+    const cases: Array<[string, string]> = [
+      ["Conversion Error: Type INT64 with value 4155550123 can't be cast because the value is out of range for the destination type INT32 when casting from source column phone", "Conversion Error: Type INT64 with value **** can't be cast because the value is out of range for the destination type INT32 when casting from source column phone"],
+      ['Conversion Error: Could not cast value 4155550123 to DECIMAL(4,0) when casting from source column phone', 'Conversion Error: Could not cast value **** to DECIMAL(4,0) when casting from source column phone'],
+      ['Out of Range Error: Overflow in multiplication of INT64 (4155550123 * 9223372036854775)!', 'Out of Range Error: Overflow in multiplication of INT64 (**** * 9223372036854775)!'],
+      ['Conversion Error: Date out of range: 123456789-1-1', 'Conversion Error: Date out of range: ****'],
+      ['Invalid Input Error: Invalid UTF8 Codepoint 123456789', 'Invalid Input Error: Invalid UTF8 Codepoint ****'],
+      ['date out of range: 123456789-01-01 [SQLSTATE 22008]', 'date out of range: **** [SQLSTATE 22008]'],
+      ['requested character too large for encoding: 123456789 [SQLSTATE 54000]', 'requested character too large for encoding: **** [SQLSTATE 54000]'],
+    ];
+    for (const [m, want] of cases) expect(redactedError(m, pii, sql)).toBe(`${want}\n    (values the warehouse quoted are masked: it reads PII — people.phone)`);
+    // a node reading no PII keeps them
+    expect(redactedError(cases[0][0], [], sql)).toBe(cases[0][0]);
+  });
+
+  it("a model casting a PII number out of range, and a snapshot whose PII unique_key is on two rows: the values are masked on stdout and in run_results.json, the snapshot's name kept (was: `with value 4155550123`, `(alice@x.com: 2 rows)` printed and kept, the name `'****' (4 characters)`)", () => {
+    const dir = makeProject({
+      'seeds/people.csv': 'id,email,phone\n1,alice@x.com,4155550123\n2,alice@x.com,4155550199\n',
+      'seeds/people.yml': 'seeds:\n  - name: people\n    config: { column_types: { phone: bigint } }\n    columns:\n      - { name: email, meta: { pii: true } }\n      - { name: phone, meta: { pii: true } }\n',
+      'models/narrow.sql': "{{ config(materialized='table') }}\nselect id from {{ ref('people') }} where abs(cast(phone as int)) = 5\n",
+      'snapshots/snap.sql': "{% snapshot snap %}\n{{ config(unique_key='email', strategy='check', check_cols=['id']) }}\nselect id, email from {{ ref('people') }}\n{% endsnapshot %}\n",
+    });
+    dirs.push(dir);
+    const b = vigil(dir, ['build']);
+    expect(b.code, b.stdout + b.stderr).toBe(1);
+    const all = b.stdout + b.stderr + readFileSync(join(dir, 'target/run_results.json'), 'utf8');
+    expect(all).not.toContain('4155550');
+    expect(all).not.toContain('alice@x.com');
+    expect(b.stdout).toContain("Type INT64 with value **** can't be cast because the value is out of range for the destination type INT32");
+    expect(b.stdout).toContain("snapshot 'snap': 1 unique_key value (email) is on more than one row of its query ('****' (11 characters): 2 rows)");
+    expect(b.stdout).toContain('(compiled SQL: target/compiled/fixture/snapshots/snap/snap.sql)');
+  });
+
+  it("a snapshot's warning on rows versioned at the run's time quotes their PII unique_key masked, on stdout and in run_results.json (was: `(alice@x.com: 2026-01-02 00:00:00, current from ...)`)", () => {
+    const dir = makeProject({
+      'seeds/people.csv': 'email,name,updated_at\nalice@x.com,ann,2026-01-02 00:00:00\n',
+      'seeds/people.yml': 'seeds:\n  - name: people\n    columns:\n      - { name: email, meta: { pii: true } }\n',
+      'snapshots/snap.sql': "{% snapshot snap %}\n{{ config(unique_key='email', strategy='check', check_cols=['name'], updated_at='updated_at') }}\nselect email, name, updated_at from {{ ref('people') }}\n{% endsnapshot %}\n",
+      'snapshots/snap.yml': 'snapshots:\n  - name: snap\n    columns:\n      - { name: email, meta: { pii: true } }\n',
+    });
+    dirs.push(dir);
+    expect(vigil(dir, ['build']).code).toBe(0);
+    // a change whose updated_at did not advance: versioned at the run's time, said in a warning
+    writeFileSync(join(dir, 'seeds/people.csv'), 'email,name,updated_at\nalice@x.com,ann2,2026-01-02 00:00:00\n');
+    const b = vigil(dir, ['build']);
+    expect(b.code, b.stdout + b.stderr).toBe(0);
+    expect(b.stdout).toContain("warning: 1 changed row has an updated_at (updated_at) no later than the dbt_valid_from of its current version ('****' (11 characters): 2026-01-02 00:00:00");
+    // the prose's apostrophes are no quotes (was: `the run'****' (115 characters)s time`)
+    expect(b.stdout).toContain("its new version starts at the run's time instead, so the versions stay in order (a history written by a Vigil whose check versions started at the run's time");
+    expect(b.stdout + b.stderr + readFileSync(join(dir, 'target/run_results.json'), 'utf8')).not.toContain('alice');
+  });
+
+  it("a failing test pivoting on a PII column shows the columns it names after the values as '****' (was: every address a column of the sample's header, on stdout and in run_results.json)", () => {
+    const dir = makeProject({
+      'seeds/people.csv': 'id,email\n1,alice@x.com\n2,bob@x.com\n',
+      'seeds/people.yml': 'seeds:\n  - name: people\n    columns:\n      - { name: email, meta: { pii: true } }\n',
+      'tests/by_email.sql': "pivot (select id, email from {{ ref('people') }}) on email using count(id)\n",
+      'tests/by_email_from.sql': "select * from (pivot (select id, email from {{ ref('people') }}) on email using count(id)) as p\n",
+    });
+    dirs.push(dir);
+    const b = vigil(dir, ['build']);
+    expect(b.code, b.stdout + b.stderr).toBe(1);
+    const all = b.stdout + b.stderr + readFileSync(join(dir, 'target/run_results.json'), 'utf8');
+    expect(all).not.toMatch(/alice|bob/);
+    expect(b.stdout).toMatch(/FAIL 1 by_email \[[\s\S]*?\n\s+\*\*\*\* +\| \*\*\*\*_2\n/);
+    expect(b.stdout).toMatch(/FAIL 1 by_email_from \[[\s\S]*?\n\s+\*\*\*\* +\| \*\*\*\*_2\n/);
+  });
+
   it("keeps the function and types of DuckDB's binder errors, the commonest errors of a model (was: `argument types '****' (14 characters)`)", async () => {
     const { redactedError } = await import('../../src/check/pii-lineage.js');
     const { DuckDBInstance } = await import('@duckdb/node-api');

@@ -177,7 +177,7 @@ function duplicateKeys(projectYaml: string, env: Record<string, string>, snapSch
   const { run, versions } = rulesProject(projectYaml, env, snapSchema);
   // refused on the first run, nothing created (the next run's are first versions)
   const out = run(['snapshot', '-s', 'dup'], 1, ', dup: true');
-  expect(out).toContain("snapshot 'dup': 1 unique_key value (id) is on more than one row of its query (1: 2 rows): each run would compare one row of a key with the version another left");
+  expect(out).toContain("snapshot 'dup': 1 unique_key value (id) is on more than one row of its query ('1': 2 rows): each run would compare one row of a key with the version another left");
   expect(out).not.toMatch(/\n\s+at /);
   expect(run(['snapshot', '-s', 'dup'])).toMatch(/dup \(2 rows, first versions\)/);
   // ... and on later runs, the table left as it was
@@ -203,7 +203,7 @@ function checkWithUpdatedAt(projectYaml: string, env: Record<string, string>, sn
   // nothing versioned until that updated_at moved)
   seed('id,name,updated_at\n1,ann3,2026-01-02 00:00:00\n2,bob2,2026-01-04 00:00:00\n');
   const out = run(['snapshot', '-s', 'checked']);
-  expect(out).toMatch(/checked \(1 new version\) \S+\n  warning: 1 changed row has an updated_at \(updated_at\) no later than the dbt_valid_from of its current version \(1: 2026-01-02 00:00:00, current from 2026-01-02 00:00:00\): its new version starts at the run's time instead/);
+  expect(out).toMatch(/checked \(1 new version\) \S+\n  warning: 1 changed row has an updated_at \(updated_at\) no later than the dbt_valid_from of its current version \('1': 2026-01-02 00:00:00, current from 2026-01-02 00:00:00\): its new version starts at the run's time instead/);
   // (ann2 closed where ann3 starts: at the run's time, as is ann3's dbt_updated_at)
   expect(versions('checked')).toMatch(
     /^id,name,vf,vt,ua\n1,ann,2026-01-01 00:00:00,2026-01-02 00:00:00,2026-01-01 00:00:00\n1,ann2,2026-01-02 00:00:00,(20\d\d-\d\d-\d\d \d\d:\d\d:\d\d[.\d]*),2026-01-02 00:00:00\n1,ann3,\1,,\1\n2,bob,,2026-01-03 00:00:00,\n2,bob2,2026-01-03 00:00:00,,2026-01-03 00:00:00\n$/,
@@ -213,7 +213,7 @@ function checkWithUpdatedAt(projectYaml: string, env: Record<string, string>, sn
   run(['snapshot', '-s', 'checked']);
   seed('id,name,updated_at\n1,ann3,2026-01-02 00:00:00\n2,bob4,2998-01-01 00:00:00\n');
   const refused = run(['snapshot', '-s', 'checked'], 1);
-  expect(refused).toMatch(/snapshot 'checked': 1 changed row has an updated_at \(updated_at\) no later than the dbt_valid_from of its current version, so its new version would start at the run's time in updated_at's type \([^)]*\), but 1 current version starts no earlier \(the run's time: 2: 20\d\d-[^,]*, current from 2999-01-01 00:00:00\): nothing was written/i);
+  expect(refused).toMatch(/snapshot 'checked': 1 changed row has an updated_at \(updated_at\) no later than the dbt_valid_from of its current version, so its new version would start at the run's time in updated_at's type \([^)]*\), but 1 current version starts no earlier \(the run's time: '2': 20\d\d-[^,]*, current from 2999-01-01 00:00:00\): nothing was written/i);
   expect(refused).not.toMatch(/\n\s+at /);
   // a check column new to the table: every row changed while no updated_at advanced, so this
   // run's versions start at its time (was: refused on every run, the snapshot stuck)
@@ -256,7 +256,7 @@ async function olderHistory(projectYaml: string, env: Record<string, string>, se
   writeFileSync(join(dir, 'seeds/workflows.csv'), 'id,team,last_accessed_at\nwf_00010,platform_moved,2026-02-01 00:00:00\nwf_00011,data,2026-04-01 00:00:00\n');
   run(['seed']);
   const out = run(['snapshot']);
-  expect(out).toMatch(/wf_snap \(2 new versions\) \S+\n  warning: 1 changed row has an updated_at \(last_accessed_at\) no later than the dbt_valid_from of its current version \(wf_00010: 2026-02-01 00:00:00, current from 2026-0[23]-[^)]+\): its new version starts at the run's time instead, so the versions stay in order \(a history written by a Vigil whose check versions started at the run's time, or a source whose updated_at lags its changes\)/);
+  expect(out).toMatch(/wf_snap \(2 new versions\) \S+\n  warning: 1 changed row has an updated_at \(last_accessed_at\) no later than the dbt_valid_from of its current version \('wf_00010': 2026-02-01 00:00:00, current from 2026-0[23]-[^)]+\): its new version starts at the run's time instead, so the versions stay in order \(a history written by a Vigil whose check versions started at the run's time, or a source whose updated_at lags its changes\)/);
   const versions = vigil(dir, ['show', '--inline', `select id, team, dbt_valid_to is null as cur, cast(dbt_valid_from as timestamp) = last_accessed_at as at_updated_at, dbt_valid_from > ${at} as after_old_run, coalesce(dbt_valid_to > dbt_valid_from, true) as ordered from {{ ref('wf_snap') }} order by id, dbt_valid_from`, '--output', 'csv', ...vars], env);
   expect(versions.stdout).toBe('id,team,cur,at_updated_at,after_old_run,ordered\nwf_00010,core,false,false,false,true\nwf_00010,platform_moved,true,false,true,true\nwf_00011,core,false,false,false,true\nwf_00011,data,true,true,true,true\n');
   const again = run(['snapshot']);
@@ -374,7 +374,7 @@ function keyBackWithUpdatedAt(projectYaml: string, env: Record<string, string>) 
   expect(run(['snapshot'])).toMatch(/back \(0 new versions, 1 deleted\)/);
   writeFileSync(join(dir, 'seeds/people.csv'), both);
   run(['seed']);
-  expect(run(['snapshot'])).toMatch(/back \(1 new version, 0 deleted\) \S+\n  warning: 1 changed row has an updated_at \(updated_at\) no later than the dbt_valid_from of its current version \(2: 2026-01-01 00:00:00, back, its last version closed at 20\d\d-/);
+  expect(run(['snapshot'])).toMatch(/back \(1 new version, 0 deleted\) \S+\n  warning: 1 changed row has an updated_at \(updated_at\) no later than the dbt_valid_from of its current version \('2': 2026-01-01 00:00:00, back, its last version closed at 20\d\d-/);
   const bad = vigil(dir, ['show', '--inline', "select count(*) as overlaps from {{ ref('back') }} as a join {{ ref('back') }} as b on a.id = b.id and a.dbt_scd_id < b.dbt_scd_id and a.dbt_valid_from < coalesce(b.dbt_valid_to, a.dbt_valid_from + interval '1 day') and b.dbt_valid_from < coalesce(a.dbt_valid_to, b.dbt_valid_from + interval '1 day')", '--output', 'csv'], env);
   expect(bad.stdout, bad.stderr).toBe('overlaps\n0\n');
   const ids = vigil(dir, ['show', '--inline', "select count(*) as n, count(distinct dbt_scd_id) as ids, count(*) filter (where dbt_valid_to is null) as cur from {{ ref('back') }} where id = 2", '--output', 'csv'], env);
@@ -684,7 +684,7 @@ describe('vigil snapshot', () => {
     ok(['seed']);
     const r = vigil(dir, ['snapshot']);
     expect(r.code, r.stdout + r.stderr).toBe(1);
-    expect(r.stdout).toMatch(/snapshot 'back_day': .*\(the run's time: 2: \d{4}-\d\d-\d\d, back, its last version closed at \d{4}-\d\d-\d\d\): nothing was written; run the snapshot again once that time has passed/);
+    expect(r.stdout).toMatch(/snapshot 'back_day': .*\(the run's time: '2': \d{4}-\d\d-\d\d, back, its last version closed at \d{4}-\d\d-\d\d\): nothing was written; run the snapshot again once that time has passed/);
     const ids = vigil(dir, ['show', '--inline', "select count(*) as n, count(distinct dbt_scd_id) as ids from {{ ref('back_day') }}", '--output', 'csv']);
     expect(ids.stdout, ids.stderr).toBe('n,ids\n2,2\n');
   });
