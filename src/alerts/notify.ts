@@ -258,7 +258,7 @@ export function planNotifications(p: PlanInput): Planned {
   };
 
   // firing alerts a receiver was told of, silenced or inhibited now: not in their group's message
-  const left: Array<{ gk: string; key: string; inst: InstanceState }> = [];
+  const left = new Map<string, Array<{ key: string; inst: InstanceState }>>();
   const all = Object.values(p.instances).sort((a, b) => a.key.localeCompare(b.key));
   for (const inst of all) {
     const rule = p.rules.get(inst.alert);
@@ -276,7 +276,13 @@ export function planNotifications(p: PlanInput): Planned {
         // change of the state, which a scheduler sees only by looking)
         if (sil && routed.length) silenced.push({ instance: inst.key, silence: sil.id, until: new Date(Math.min(Date.parse(sil.endsAt), now + Math.min(...routed.map((r) => r.groupIntervalMs)))).toISOString() });
         // told it fires: a message of its group sent meanwhile leaves it out (below)
-        for (const r of routed) if (inst.notified[notifyKey(r)]?.action === 'trigger') left.push({ gk: groupKey(notifyKey(r), r.groupBy, inst.labels), key: notifyKey(r), inst });
+        for (const r of routed) {
+          if (inst.notified[notifyKey(r)]?.action !== 'trigger') continue;
+          const gk = groupKey(notifyKey(r), r.groupBy, inst.labels);
+          let l = left.get(gk);
+          if (!l) left.set(gk, (l = []));
+          l.push({ key: notifyKey(r), inst });
+        }
         continue;
       }
       for (const r of routed) {
@@ -357,7 +363,7 @@ export function planNotifications(p: PlanInput): Planned {
     // fires, so an alert it left out (silenced, inhibited) is new to the group again when that
     // ends, and goes out at the group's next tick, not repeat_interval later (its resolve still
     // goes where it was told it fired)
-    for (const l of left) if (l.gk === gk && l.inst.notified[l.key]) l.inst.notified[l.key].left = iso;
+    for (const l of left.get(gk) ?? []) if (l.inst.notified[l.key]) l.inst.notified[l.key].left = iso;
     if (state && g.firing.length) state.lastAt = iso;
     notifiedGroups.push(gk);
     // PagerDuty's events are per instance: what changed, and every firing one on a repeat
