@@ -339,7 +339,9 @@ export async function evaluateAlerts(ctx: EvalContext, opts: EvalOptions): Promi
       summary.queued.push(...p.entries);
       summary.suppressed.push(...p.suppressed);
       summary.held.push(...p.held);
-      for (const x of p.silenced) if (!summary.silenced.some((y) => y.instance === x.instance)) summary.silenced.push(x);
+      // (the second planning of a run sees the same silenced alerts again)
+      const seen = new Set(summary.silenced.map((y) => y.instance));
+      for (const x of p.silenced) if (!seen.has(x.instance)) summary.silenced.push(x);
       return p;
     };
     const summary: EvalSummary = { evaluationSeconds: 0, outcomes, queued: [], suppressed: [], held: [], silenced: [], delivery: { sent: 0, rejected: 0, pending: 0, uncertain: 0, errors: [] }, unsettled: [], newlyPending: [], history: { written: 0, already: 0, pending: 0 } };
