@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { checkColumnTypes, checkSeedColumns, readHeader, readHeaderAt, seedColumnName } from '../seeds/seed-csv.js';
-import { pyRepr, yamlNumber } from './py-values.js';
+import { isPlainObject, pyRepr, yamlNumber } from './py-values.js';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import { inexactInteger } from '../project/yaml-lib.js';
 import { sayYaml11Only, yaml11Only } from '../project/pyyaml-scalars.js';
@@ -2264,7 +2264,9 @@ function givenVars(given: Record<string, unknown>, env: CompileOptions['env']): 
       return out;
     }
     if (Array.isArray(v)) return v.map(walk);
-    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    // (a mapping only: a whole float's box, `4.0`, rebuilt as a plain object printed as
+    // {'value': 4} into the SQL whenever any secret was in the environment)
+    if (isPlainObject(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
     return v;
   };
   return walk(given) as Record<string, unknown>;

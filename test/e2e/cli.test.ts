@@ -496,6 +496,10 @@ describe('vars written as floats', () => {
       expect(compiled()).toContain("select 5 / 4 as q");
       expect(vigil(dir, ['compile', '--vars', '{d: 4.0}']).code).toBe(0);
       expect(compiled()).toContain("select 5 / 4.0 as q");
+      // with a secret in the environment too (was: select 5 / {'value': 4}, the float's box rebuilt as a dict)
+      rmSync(join(dir, 'target'), { recursive: true, force: true });
+      expect(vigil(dir, ['compile', '--vars', '{d: 4.0}'], { MY_API_TOKEN: 'tok-0123456789' }).code).toBe(0);
+      expect(compiled()).toBe("select 5 / 4.0 as q, 1.5 as r, 3 as n, '1.0|2' as xs, '4.0' as t");
       const u = vigil(dir, ['test', '--unit']);
       expect(u.code, u.stdout + u.stderr).toBe(0);
       expect(u.stdout).toMatch(/PASS .*\bt\b/);
