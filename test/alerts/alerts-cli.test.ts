@@ -932,8 +932,8 @@ describe('run-scheduler', () => {
  * `vigil alerts run-scheduler --state-file state.json` in `dir`: the process, its exit, and
  * `log`, what it printed so far (stdout and stderr together).
  */
-function startScheduler(dir: string): { child: ChildProcess; closed: Promise<number | null>; readonly log: string } {
-  const child = spawn(process.execPath, [VIGIL, 'alerts', 'run-scheduler', '--state-file', 'state.json'], { cwd: dir });
+function startScheduler(dir: string, env: Record<string, string> = {}): { child: ChildProcess; closed: Promise<number | null>; readonly log: string } {
+  const child = spawn(process.execPath, [VIGIL, 'alerts', 'run-scheduler', '--state-file', 'state.json'], { cwd: dir, env: { ...process.env, ...env } });
   let log = '';
   child.stdout!.on('data', (b: Buffer) => (log += b.toString()));
   child.stderr!.on('data', (b: Buffer) => (log += b.toString()));
@@ -946,86 +946,73 @@ function startScheduler(dir: string): { child: ChildProcess; closed: Promise<num
   };
 }
 
-describe('run-scheduler and a silence ending', () => {
+describe('run-scheduler and silences', () => {
   let pd: FakePagerDuty;
   beforeAll(async () => {
     pd = await startFakePagerDuty();
   });
   afterAll(() => pd?.close());
 
-  it("a firing alert whose silence ends is notified then, as Alertmanager does, not at its rule's next run (a yearly rule here: was never, until that run)", async () => {
-    const dir = project({ 'alerts/a.yaml': COUNTS_ALERT.replace('severity: critical', 'severity: critical\n    schedule: "0 0 1 1 *"'), 'alerts/routes.yaml': ROUTES.replace('receiver: pd\n', 'receiver: pd\n  group_wait: 0s\n') });
+  /**
+   * A built project whose rule `many` (yearly: never evaluated by the scheduler here) fires under a
+   * silence of `silenceFor`, routed to the fake PagerDuty with group_wait 0s and `groupInterval`;
+   * then run-scheduler started. Resolves once the scheduler says it started.
+   */
+  const silencedFiring = async (silenceFor: string, groupInterval?: string) => {
+    const routes = ROUTES.replace('receiver: pd\n', `receiver: pd\n  group_wait: 0s\n${groupInterval ? `  group_interval: ${groupInterval}\n` : ''}`);
+    const dir = project({ 'alerts/a.yaml': COUNTS_ALERT.replace('severity: critical', 'severity: critical\n    schedule: "0 0 1 1 *"'), 'alerts/routes.yaml': routes });
     expect(vigil(dir, ['build']).code).toBe(0);
     const env = { PD_KEY: ROUTING_KEY, PD_SERVER: pd.server, NODE_EXTRA_CA_CERTS: pd.caPath };
-    const silence = vigil(dir, ['alerts', 'silence', '--state-file', 'state.json', '--match', 'alertname=many', '--for', '6s', '--comment', 'maintenance'], env);
+    const silence = vigil(dir, ['alerts', 'silence', '--state-file', 'state.json', '--match', 'alertname=many', '--for', silenceFor, '--comment', 'maintenance'], env);
     expect(silence.code, silence.stderr).toBe(0);
     const first = await vigilAsync(dir, ['alerts', 'evaluate', '--state-file', 'state.json'], env);
     expect(first.code, first.stdout + first.stderr).toBe(0);
     expect(first.stdout).toContain('inactive -> firing');
     expect(pd.events).toEqual([]);
-    const ends = Date.parse((JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')).state.silences as Array<{ endsAt: string }>)[0].endsAt);
-    const child = spawn(process.execPath, [VIGIL, 'alerts', 'run-scheduler', '--state-file', 'state.json'], { cwd: dir, env: { ...process.env, ...env } });
-    let log = '';
-    let sentAt = 0;
-    child.stdout.on('data', (b: Buffer) => (log += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (log += b.toString()));
+    const sil = (JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')).state.silences as Array<{ id: string; endsAt: string }>)[0];
+    const sched = startScheduler(dir, env);
+    while (!sched.log.includes('Scheduler started')) await new Promise((r) => setTimeout(r, 50));
+    return { dir, sched, silence: { id: sil.id, ends: Date.parse(sil.endsAt) } };
+  };
+  /** Waits for the first PagerDuty event (up to 30 s), then 1.5 s more (a second one would come at once); stops the scheduler. The moment the first came. */
+  const firstEvent = async (sched: ReturnType<typeof startScheduler>): Promise<number> => {
     try {
       const deadline = Date.now() + 30_000;
       while (!pd.events.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      sentAt = Date.now();
-      // (a second one would come at once)
+      const at = Date.now();
       await new Promise((r) => setTimeout(r, 1500));
-      child.kill('SIGTERM');
-      expect(await new Promise<number | null>((r) => child.on('close', r))).toBe(0);
+      sched.child.kill('SIGTERM');
+      expect(await sched.closed).toBe(0);
+      return at;
     } finally {
-      child.kill('SIGKILL');
+      sched.child.kill('SIGKILL');
     }
+  };
+
+  it("a firing alert whose silence ends is notified then, as Alertmanager does, not at its rule's next run (a yearly rule here: was never, until that run)", async () => {
+    const { dir, sched, silence } = await silencedFiring('6s');
+    const sentAt = await firstEvent(sched);
     // sent once, when the silence ended (within the wake's 50 ms and a run), the rule not evaluated
-    expect(pd.events.map((e) => [e.event_action, e.payload?.summary]), log).toEqual([['trigger', 'chat has 12']]);
-    expect(sentAt).toBeGreaterThan(ends);
-    expect(sentAt - ends, log).toBeLessThan(10_000);
-    expect(log).not.toMatch(/evaluated many/);
+    expect(pd.events.map((e) => [e.event_action, e.payload?.summary]), sched.log).toEqual([['trigger', 'chat has 12']]);
+    expect(sentAt).toBeGreaterThan(silence.ends);
+    expect(sentAt - silence.ends, sched.log).toBeLessThan(10_000);
+    expect(sched.log).not.toMatch(/evaluated many/);
     expect(vigil(dir, ['alerts', 'status', '--state-file', 'state.json']).stdout).toMatch(/firing +many\{capability="chat"\} since \S+ notified pd/);
   }, 60_000);
-});
-
-describe('run-scheduler and a silence expired early', () => {
-  let pd: FakePagerDuty;
-  beforeAll(async () => {
-    pd = await startFakePagerDuty();
-  });
-  afterAll(() => pd?.close());
 
   it("a firing alert whose silence is expired early (another process's change of the state) is notified within its group_interval, as Alertmanager does (was: at the silence's original end, an hour later here)", async () => {
-    const dir = project({ 'alerts/a.yaml': COUNTS_ALERT.replace('severity: critical', 'severity: critical\n    schedule: "0 0 1 1 *"'), 'alerts/routes.yaml': ROUTES.replace('receiver: pd\n', 'receiver: pd\n  group_wait: 0s\n  group_interval: 2s\n') });
-    expect(vigil(dir, ['build']).code).toBe(0);
-    const env = { PD_KEY: ROUTING_KEY, PD_SERVER: pd.server, NODE_EXTRA_CA_CERTS: pd.caPath };
-    expect(vigil(dir, ['alerts', 'silence', '--state-file', 'state.json', '--match', 'alertname=many', '--for', '1h', '--comment', 'maintenance'], env).code).toBe(0);
-    const first = await vigilAsync(dir, ['alerts', 'evaluate', '--state-file', 'state.json'], env);
-    expect(first.stdout, first.stderr).toContain('inactive -> firing');
-    const id = (JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')).state.silences as Array<{ id: string }>)[0].id;
-    const child = spawn(process.execPath, [VIGIL, 'alerts', 'run-scheduler', '--state-file', 'state.json'], { cwd: dir, env: { ...process.env, ...env } });
-    let log = '';
-    child.stdout.on('data', (b: Buffer) => (log += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (log += b.toString()));
-    try {
-      while (!log.includes('Scheduler started')) await new Promise((r) => setTimeout(r, 50));
-      // (a few quiet looks while the silence holds: nothing sent, no line for them)
-      await new Promise((r) => setTimeout(r, 3000));
-      expect(pd.events).toEqual([]);
-      const expired = vigil(dir, ['alerts', 'silence', '--state-file', 'state.json', '--expire', id]);
-      expect(expired.code, expired.stderr).toBe(0);
-      const at = Date.now();
-      const deadline = at + 20_000;
-      while (!pd.events.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      expect(pd.events.map((e) => [e.event_action, e.payload?.summary]), log).toEqual([['trigger', 'chat has 12']]);
-      expect(Date.now() - at, log).toBeLessThan(10_000);
-      child.kill('SIGTERM');
-      expect(await new Promise<number | null>((r) => child.on('close', r))).toBe(0);
-    } finally {
-      child.kill('SIGKILL');
-    }
-    expect(log).not.toMatch(/0 queued, 0 sent/);
+    pd.events.length = 0;
+    const { dir, sched, silence } = await silencedFiring('1h', '2s');
+    // (a few quiet looks while the silence holds: nothing sent, no line for them)
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(pd.events).toEqual([]);
+    const expired = vigil(dir, ['alerts', 'silence', '--state-file', 'state.json', '--expire', silence.id]);
+    expect(expired.code, expired.stderr).toBe(0);
+    const at = Date.now();
+    const sentAt = await firstEvent(sched);
+    expect(pd.events.map((e) => [e.event_action, e.payload?.summary]), sched.log).toEqual([['trigger', 'chat has 12']]);
+    expect(sentAt - at, sched.log).toBeLessThan(10_000);
+    expect(sched.log).not.toMatch(/0 queued, 0 sent/);
   }, 60_000);
 });
 
