@@ -472,14 +472,16 @@ const NAMES_BEFORE = /\b(?:relation|column|columns|constraint|table|schema|type|
  * A value the warehouse writes without quotes (a number, a date it built), each form with the
  * value in its capture groups: DuckDB's `Type INT64 with value 4155550123 can't be cast`, `Could
  * not cast value 4155550123 to DECIMAL(4,0)`, `Overflow in multiplication of INT32 (123456789 *
- * 100000)!`, `Date out of range: 123456789-1-1`, `Invalid UTF8 Codepoint 123456789`; Postgres'
- * `date out of range: 123456789-01-01`, `requested character too large for encoding: 123456789`.
+ * 100000)!`, `Date out of range: 123456789-1-1`, `Time out of range: 50123:0:0.0` (make_time), `Invalid
+ * UTF8 Codepoint 123456789`; Postgres' `date out of range: 123456789-01-01`, `date field value out of
+ * range: 2020-123456789-01` (make_date's month), `time field value out of range: 123456789:00:00`,
+ * `requested character too large for encoding: 123456789`.
  */
 const UNQUOTED_VALUES: RegExp[] = [
   /(\bwith value )(\S+)( can't be cast)/g,
   /(\bCould not cast value )(\S+)( to )/g,
   /(\bOverflow in \w+ of \w+ \()(\S+)( [-+*\/%] )(\S+)(\)!?)/g,
-  /(\bdate out of range: )([^\s"']+)/gi,
+  /(\b(?:date|time)(?: field value)? out of range: )([^\s"']+)/gi,
   /(\bInvalid UTF8 Codepoint )(\S+)/g,
   /(\brequested character too large for encoding: )(\S+)/g,
 ];
@@ -519,8 +521,12 @@ export function redactedError(message: string, reads: string[] | undefined, sql:
       .replace(/(\bFailing row contains \()(.*)(\))/, (_m, a: string, v: string, b: string) => `${a}${hide(v)}${b}`);
     // (numbers are not searched for elsewhere in the message: `100` would mask `(100 characters)`)
     for (const re of UNQUOTED_VALUES) line = line.replace(re, (_m, ...g: unknown[]) => g.slice(0, -2).map((x, i) => (i % 2 === 1 && !inSql(String(x)) ? '****' : String(x))).join(''));
-    // (an apostrophe after a letter is English, not a quote: Vigil's own `the run's time`)
-    return line.replace(/(?<!\w)'((?:[^'\n]|'')*)'|"((?:[^"\n]|"")*)"/g, (m: string, single: string | undefined, double: string | undefined, at: number, whole: string) => {
+    // (an apostrophe after a letter is English, not a quote: Vigil's own `the run's time`; and a
+    // quote before a letter is inside the value, which the warehouse does not escape: DuckDB's
+    // `string 'O'Brien' to INT32`, Postgres' `"a"b"`; the value then ends at a quote no letter follows)
+    return line.replace(/(?<!\w)'((?:[^'\n]|''|'(?=\w))*)'(?!\w)|(?<!\w)'((?:[^'\n]|'')*)'|"((?:[^"\n]|""|"(?=\w))*)"(?!\w)|"((?:[^"\n]|"")*)"/g, (m: string, s1: string | undefined, s2: string | undefined, d1: string | undefined, d2: string | undefined, at: number, whole: string) => {
+      const single = s1 ?? s2;
+      const double = d1 ?? d2;
       const q = single !== undefined ? "'" : '"';
       const v = (single ?? double ?? '').replace(q === "'" ? /''/g : /""/g, q);
       if (!v || v === '****' || NAMES_BEFORE.test(whole.slice(0, at)) || inSql(v)) return m;

@@ -512,7 +512,8 @@ function snapshotColumnsSelected(n: SnapshotNode, cols: string[]): string | unde
  * any quoted value is (redactedError).
  */
 function keyValue(r: Record<string, unknown>, n: number): string {
-  const parts = Array.from({ length: n }, (_, i) => (r[`k${i}`] === null || r[`k${i}`] === undefined ? 'NULL' : `'${String(r[`k${i}`]).replace(/'/g, "''")}'`));
+  // (a line break as \n: a message is masked line by line, and a value's quotes on two lines are none)
+  const parts = Array.from({ length: n }, (_, i) => (r[`k${i}`] === null || r[`k${i}`] === undefined ? 'NULL' : `'${String(r[`k${i}`]).replace(/'/g, "''").replace(/\r/g, '\\r').replace(/\n/g, '\\n')}'`));
   return n === 1 ? parts[0] : `(${parts.join(', ')})`;
 }
 

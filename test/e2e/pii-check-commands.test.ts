@@ -227,6 +227,20 @@ describe('PII in warehouse errors (docs/governance.md#warehouse-errors)', () => 
     expect(b.stdout).toContain('(compiled SQL: target/compiled/fixture/snapshots/snap/snap.sql)');
   });
 
+  it("a snapshot's PII unique_key holding a line break, on two rows: masked whole in its error (was: each line of it printed, its quotes on two lines)", () => {
+    const dir = makeProject({
+      'seeds/people.csv': 'id,address\n1,"1 Main St\nSpringfield"\n2,"1 Main St\nSpringfield"\n',
+      'seeds/people.yml': 'seeds:\n  - name: people\n    columns:\n      - { name: address, meta: { pii: true } }\n',
+      'snapshots/snap.sql': "{% snapshot snap %}\n{{ config(unique_key='address', strategy='check', check_cols=['id']) }}\nselect id, address from {{ ref('people') }}\n{% endsnapshot %}\n",
+    });
+    dirs.push(dir);
+    const b = vigil(dir, ['build']);
+    expect(b.code, b.stdout + b.stderr).toBe(1);
+    const all = b.stdout + b.stderr + readFileSync(join(dir, 'target/run_results.json'), 'utf8');
+    expect(all).not.toMatch(/Main|Springfield/);
+    expect(b.stdout).toContain("is on more than one row of its query ('****' (");
+  });
+
   it("a snapshot's warning on rows versioned at the run's time quotes their PII unique_key masked, on stdout and in run_results.json (was: `(alice@x.com: 2026-01-02 00:00:00, current from ...)`)", () => {
     const dir = makeProject({
       'seeds/people.csv': 'email,name,updated_at\nalice@x.com,ann,2026-01-02 00:00:00\n',
@@ -260,6 +274,35 @@ describe('PII in warehouse errors (docs/governance.md#warehouse-errors)', () => 
     expect(all).not.toMatch(/alice|bob/);
     expect(b.stdout).toMatch(/FAIL 1 by_email \[[\s\S]*?\n\s+\*\*\*\* +\| \*\*\*\*_2\n/);
     expect(b.stdout).toMatch(/FAIL 1 by_email_from \[[\s\S]*?\n\s+\*\*\*\* +\| \*\*\*\*_2\n/);
+  });
+
+  it("masks a value holding the quote the warehouse writes around it unescaped, and the make_date/make_time fields both warehouses write bare (was: `string '****' (1 character)Brien'`, `time field value out of range: 123456789:00:00` kept)", async () => {
+    const { redactedError } = await import('../../src/check/pii-lineage.js');
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const db = await DuckDBInstance.create(':memory:');
+    const c = await db.connect();
+    const note = '\n    (values the warehouse quoted are masked: it reads PII — people.name)';
+    try {
+      await c.run("create table people as select 'O''Brien' as name, 'a\"b' as nick, 4155550123 as phone");
+      for (const [sql, want] of [
+        ['select cast(name as int) from people', "Conversion Error: Could not convert string '****' (7 characters) to INT32"],
+        ['select make_time(phone % 100000, 0, 0) from people', 'Conversion Error: Time out of range: ****'],
+      ]) {
+        const m = await c.run(sql).then(() => '', (e: Error) => e.message);
+        const got = redactedError(m, ['people.name'], [sql]);
+        expect(got, m).toContain(want);
+        expect(got).not.toMatch(/Brien|50123/);
+      }
+    } finally {
+      c.closeSync();
+    }
+    for (const [m, want] of [
+      ['invalid input syntax for type integer: "a"b" [SQLSTATE 22P02]', 'invalid input syntax for type integer: "****" (3 characters) [SQLSTATE 22P02]'],
+      ['date field value out of range: 2020-123456789-01 [SQLSTATE 22008]', 'date field value out of range: **** [SQLSTATE 22008]'],
+      ['time field value out of range: 123456789:00:00 [SQLSTATE 22008]', 'time field value out of range: **** [SQLSTATE 22008]'],
+    ]) expect(redactedError(m, ['people.name'], [])).toBe(`${want}${note}`);
+    // the prose's apostrophes and a quoted name followed by a dot stay as they were
+    expect(redactedError(`snapshot 'snap': the run's time, relation "people" ('a@x.com': 2 rows)`, ['people.name'], [])).toBe(`snapshot 'snap': the run's time, relation "people" ('****' (7 characters): 2 rows)${note}`);
   });
 
   it("keeps the function and types of DuckDB's binder errors, the commonest errors of a model (was: `argument types '****' (14 characters)`)", async () => {
