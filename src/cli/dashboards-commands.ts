@@ -36,7 +36,10 @@ function pick(ds: CompiledDashboard[], select: string[] | undefined): CompiledDa
   const none = patterns.filter((p) => !names.some((n) => p.re.test(n))).map((p) => p.s);
   if (none.length) {
     // (`dashboard:overview`, as `vigil ls -s +dashboard:overview` selects a dashboard among nodes: here the name alone)
-    const hints = none.map((s) => (names.includes(s.replace(/^\+?dashboard:/, '')) ? s.replace(/^\+?dashboard:/, '') : didYouMean(s, names))).filter((h): h is string => !!h);
+    const hints = none.map((s) => {
+      const bare = s.replace(/^\+?dashboard:/, '');
+      return names.includes(bare) ? bare : didYouMean(s, names);
+    }).filter((h): h is string => !!h);
     throw new UsageError(`--select ${none.join(' ')} matched no dashboard${hints.length ? ` — did you mean ${hints.map((h) => `'${h}'`).join(', ')}?` : ''} (dashboards: ${names.join(', ')})`);
   }
   return ds.filter((d) => patterns.some((p) => p.re.test(d.dashboard.name)));

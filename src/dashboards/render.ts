@@ -1800,14 +1800,16 @@ function tileHtml(d: CompiledDashboard, untyped: CompiledTile, data: TileData | 
   // the grid rows a short table or a "No data" needs, when fewer than its layout's: the page gives
   // the rest back where no other tile needs them (fitRows)
   const contentH = body.startsWith('<div class="nodata">') ? 40 : t.type === 'table' && data?.ok && data.rows.length <= MAX_TABLE_ROWS && !body.includes(' class="wrap"') ? TABLE_HEAD_H + data.rows.length * TABLE_ROW_H + 16 : undefined;
-  const fit = contentH === undefined ? h : Math.min(h, Math.max(1, Math.ceil((2 * PAD_Y + 2 + headH + (showDesc ? descH : 0) + contentH + (foot.length ? Math.max(FOOT_H, footHeight([...notes, ...footTexts], Math.round(box.w - 2 * PAD_X))) : 0) + GAP) / (ROW_HEIGHT + GAP))));
+  // (the footer's lines at the tile's width: its height, set on it when more than one line's; the chart was sized for it)
+  const footH = foot.length ? footHeight([...notes, ...footTexts], Math.round(box.w - 2 * PAD_X)) : 0;
+  const fit = contentH === undefined ? h : Math.min(h, Math.max(1, Math.ceil((2 * PAD_Y + 2 + headH + (showDesc ? descH : 0) + contentH + footH + GAP) / (ROW_HEIGHT + GAP))));
   return [
     // a narrow tile gives its title the whole width (the model is in the title's tooltip): no cut titles
     `<div class="tile${w <= 3 ? ' narrow' : ''}" data-tile="${escapeHtml(t.id)}" data-type="${escapeHtml(t.type)}"${drillAttr}${fit < h ? ` data-fit="${fit}"` : ''} style="grid-column:${x + 1} / span ${w};grid-row:${y + 1} / span ${h}">`,
     `<div class="tile-head"${titleLines > 1 ? ` style="height:${headH}px"` : ''}><h3 title="${escapeHtml(tooltip)}">${heading}</h3><span class="model">${escapeHtml(ct.model)}</span></div>`,
     showDesc ? `<p class="desc" style="height:${descH}px;-webkit-line-clamp:${descLines}">${escapeHtml(t.description)}</p>` : '',
     `<div class="tile-body">${body}</div>`,
-    foot.length ? `<div class="tile-foot"${footStyle(footTexts, notes, box)}>${foot.join('')}</div>` : '',
+    foot.length ? `<div class="tile-foot"${footH > FOOT_H ? ` style="height:${footH}px"` : ''}>${foot.join('')}</div>` : '',
     `</div>`,
   ].join('');
 }
@@ -1854,12 +1856,6 @@ function footHeight(items: string[], width: number): number {
     } else x += (x > 0 ? 12 : 0) + iw;
   }
   return FOOT_H + (lines - 1) * FOOT_LINE_H;
-}
-
-/** A footer's height when it needs more than one line (the chart was sized for it). */
-function footStyle(footTexts: string[], notes: string[], box: { w: number }): string {
-  const h = footHeight([...notes, ...footTexts], Math.round(box.w - 2 * PAD_X));
-  return h > FOOT_H ? ` style="height:${h}px"` : '';
 }
 
 /** Whether the tile's chart has its date window's column on an axis, where periodMark marks the day of --at. */
