@@ -86,7 +86,9 @@ export async function prepareSeeds(files: ProjectFiles, nodes: ManifestNode[], o
     // left it, beside the seeds, for BI tools to find and for good once its seed is gone. The
     // warehouses that speculate are files one process writes at a time (DuckDB): any staging
     // table there now is a dead run's
-    const left = await adapter!.query<{ s: string; t: string }>(`select table_schema as s, table_name as t from information_schema.tables where table_catalog = current_database() and table_type = 'BASE TABLE' and table_name like '%\\_\\_vigil\\_seed' escape '\\'`).catch(() => []);
+    // (the suffix stageOf's scratch names end with, its underscores escaped for LIKE)
+    const suffix = scratchIdentifier({}, '', 'seed').replace(/_/g, '\\_');
+    const left = await adapter!.query<{ s: string; t: string }>(`select table_schema as s, table_name as t from information_schema.tables where table_catalog = current_database() and table_type = 'BASE TABLE' and table_name like '%${suffix}' escape '\\'`).catch(() => []);
     for (const r of left) await adapter!.execute(`drop table if exists ${adapter!.dialect.relation({ schema: r.s, identifier: r.t })}`).catch(() => {});
   }
   for (const n of nodes) {
