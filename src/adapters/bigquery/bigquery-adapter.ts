@@ -719,11 +719,22 @@ export class BigQueryAdapter implements Adapter {
     }
   }
 
-  /** datasets.get: the location of `rel`'s dataset; undefined when it cannot be asked. */
+  /** Datasets' locations known (`project:dataset`): a dataset does not move, so each is asked once. */
+  private readonly locations = new Map<string, string>();
+
+  /**
+   * datasets.get: the location of `rel`'s dataset, once per dataset (grants ask it for every table
+   * of a build); undefined when it cannot be asked (asked again next time).
+   */
   private async datasetLocation(rel: Relation): Promise<string | undefined> {
+    const key = `${rel.database ?? this.cfg.project}:${rel.schema}`;
+    const known = this.locations.get(key);
+    if (known) return known;
     try {
       const [m] = await this.client.dataset(rel.schema, { projectId: rel.database ?? this.cfg.project }).getMetadata();
-      return (m as { location?: string }).location || undefined;
+      const location = (m as { location?: string }).location || undefined;
+      if (location) this.locations.set(key, location);
+      return location;
     } catch {
       return undefined;
     }
