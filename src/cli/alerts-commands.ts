@@ -894,8 +894,8 @@ export async function evaluateScheduled(
   o: Common,
   rules: CompiledRule[],
   opts: { policy: import('../alerts/delivery/types.js').DeliveryPolicy; flushHeld: boolean; command: string; /** the slot of rules on time (by the clock without it, or when the state has evaluated since) */ at?: Date; signal?: AbortSignal; /** added to the line it prints (a late evaluation: the slot it was due for) */ note?: string },
-): Promise<EvalSummary> {
-  const [{ evaluateAlerts }, { LockBusyError }] = await Promise.all([import('../alerts/evaluate.js'), import('../alerts/state.js')]);
+): Promise<EvalSummary & { /** when to look again without a rule due (held groups, silences ending) */ wake: Array<{ until: string }> }> {
+  const [{ evaluateAlerts, wakeTimes }, { LockBusyError }] = await Promise.all([import('../alerts/evaluate.js'), import('../alerts/state.js')]);
   const t0 = performance.now();
   // a DuckDB file another process holds is waited for a little (said once)
   let adapter: Adapter;
@@ -931,7 +931,7 @@ export async function evaluateScheduled(
     for (const e of errors) err(`${new Date().toISOString()} alert ${e.rule} failed: ${e.error} (an error notification was queued)`);
     for (const e of sum.delivery.errors) err(`${new Date().toISOString()} delivery: ${e}`);
     if (sum.unsettled.length) err(`${new Date().toISOString()} ${sum.unsettled.length} notification(s) not settled (${[...new Set(sum.unsettled.map((e) => e.status))].join(', ')}): see vigil alerts status`);
-    return sum;
+    return { ...sum, wake: wakeTimes(sum) };
   } finally {
     await adapter.close().catch(() => {});
   }
@@ -1046,7 +1046,7 @@ export async function runAlertsScheduler(o: Common & { select?: string[]; delive
         const peek = await peekScheduled(s, o).catch(() => undefined);
         // (one whose time came while this run ran is sent now, below: not waited for)
         if (peek?.ready) heldDue = true;
-        wakeForHeld(peek?.wake ?? (await import('../alerts/evaluate.js')).wakeTimes(sum));
+        wakeForHeld(peek?.wake ?? sum.wake);
       } catch (e) {
         failed = true;
         // nothing was evaluated: its rules stay due, each for the slot it was due at (a tick of it

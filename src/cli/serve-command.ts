@@ -374,7 +374,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
       const sum = await evaluateScheduled(s, { projectDir: o.projectDir, target: o.target, vars: o.vars }, [], { policy: await scheduledPolicy(s, o.deliveryTimeout), flushHeld: true, command: `vigil serve (${job.name}: held notifications)` });
       metrics.countDelivery(sum);
       log(`${job.name}: sent what group_wait / group_interval held: ${sum.delivery.sent} sent${sum.delivery.pending ? `, ${sum.delivery.pending} pending` : ''}`);
-      wakeForHeld(job, (await import('../alerts/evaluate.js')).wakeTimes(sum));
+      wakeForHeld(job, sum.wake);
     } catch (e) {
       logErr(`${job.name}: held notifications not sent: ${redact((e as Error).message.split('\n')[0])} (serve keeps running; the job's next run sends them)`);
     }
@@ -766,7 +766,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     j.windowFrom = undefined;
     for (const x of sum.outcomes) metrics.alertsFiring.set({ alert: x.rule }, x.firing);
     metrics.countDelivery(sum);
-    wakeForHeld(d.job, (await import('../alerts/evaluate.js')).wakeTimes(sum));
+    wakeForHeld(d.job, sum.wake);
     const errors = sum.outcomes.filter((x) => x.status === 'error');
     const firing = sum.outcomes.reduce((n, x) => n + x.firing, 0);
     // as `vigil alerts evaluate` exits 1: a rule that failed, a notification not delivered, history not written

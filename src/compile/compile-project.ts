@@ -1656,7 +1656,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       // a value dbt (YAML 1.1) reads as another one (yes: 'True', 0755: '493') would test other
       // values than dbt's without a word, as --vars and vars: refuse them
       const valuesAt = [...t.path, g, ...('values' in rawArgs ? [] : ['config']), 'values'];
-      const [y11] = yaml11Only(t.src, args.values, valuesAt);
+      const [y11] = yaml11Only(t.src, args.values, valuesAt, [], { asText: args.quote !== false });
       if (y11) {
         ds.push(diag('E_TEST', `accepted_values: ${sayYaml11Only(y11)}`, { file: t.file, ...t.src.locate(y11.path) }));
         return;

@@ -56,17 +56,17 @@ export interface Yaml11Only {
 }
 
 /** The plain scalars under `path` of `src` (its value `value`) that dbt (YAML 1.1) reads as another boolean, number or null than Vigil (YAML 1.2) does. */
-export function yaml11Only(src: Pick<YamlSource, 'scalarAt'>, value: unknown, path: PropertyKey[] = [], out: Yaml11Only[] = []): Yaml11Only[] {
-  if (Array.isArray(value)) value.forEach((x, i) => yaml11Only(src, x, [...path, i], out));
-  else if (value && typeof value === 'object') for (const [k, x] of Object.entries(value)) yaml11Only(src, x, [...path, k], out);
+export function yaml11Only(src: Pick<YamlSource, 'scalarAt'>, value: unknown, path: PropertyKey[] = [], out: Yaml11Only[] = [], opts: { /** also one dbt reads as text (1e3): where the value is compared as text, not rendered into SQL */ asText?: boolean } = {}): Yaml11Only[] {
+  if (Array.isArray(value)) value.forEach((x, i) => yaml11Only(src, x, [...path, i], out, opts));
+  else if (value && typeof value === 'object') for (const [k, x] of Object.entries(value)) yaml11Only(src, x, [...path, k], out, opts);
   else {
     const written = src.scalarAt(path)?.source;
     // (quoted, a block scalar, a tag: read alike)
     if (written === undefined || /^['"|>!&*]/.test(written)) return out;
-    // (one dbt reads as text that YAML 1.2 reads as a number, 1e3, renders as the same number;
-    // -0 is 0 to both, whatever Object.is says)
+    // (one dbt reads as text that YAML 1.2 reads as a number, 1e3, renders into SQL as the same
+    // number, unless compared as text; -0 is 0 to both, whatever Object.is says)
     const dbt = dbtPlainScalar(written);
-    if (typeof dbt !== 'string' && dbt !== value && !(Number.isNaN(dbt) && Number.isNaN(value))) out.push({ path, written, dbt, yaml12: value });
+    if (typeof dbt === 'string' ? opts.asText && dbt !== value : dbt !== value && !(Number.isNaN(dbt) && Number.isNaN(value))) out.push({ path, written, dbt, yaml12: value });
   }
   return out;
 }

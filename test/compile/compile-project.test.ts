@@ -913,7 +913,7 @@ describe('compileProject', () => {
     columns:
       - name: v
         tests:
-          - accepted_values: { values: [true, 1.0, 2.50, 1e3, 3, "1.0", null] }
+          - accepted_values: { values: [true, 1.0, 2.50, 1.0e+3, 3, "1.0", null] }
           - accepted_values: { values: [false, 1.0], quote: false, name: unquoted }
           - accepted_values: { config: { values: [2.0] }, name: in_config }
 `,
@@ -927,7 +927,7 @@ describe('compileProject', () => {
     expect(sql('in_config')).toContain("v not in ('2.0')");
   });
 
-  it("accepted_values refuses a value dbt (YAML 1.1) reads as another: yes is 'True' there, 0755 '493' (was: 'yes', '755' tested without a word)", () => {
+  it("accepted_values refuses a value dbt (YAML 1.1) reads as another: yes is 'True' there, 0755 '493', 1e3 the text '1e3' when quoted (was: 'yes', '755', '1000.0' tested without a word)", () => {
     const r = compile({
       yml: {
         'models/p.yml': `models:
@@ -938,6 +938,8 @@ describe('compileProject', () => {
           - accepted_values: { values: [ok, 'yes', "on", true, 7] }
           - accepted_values: { values: [ok, yes], name: y }
           - accepted_values: { config: { values: [0755] }, name: octal }
+          - accepted_values: { values: [1e3], name: sci }
+          - accepted_values: { values: [1e3], quote: false, name: sci_unquoted }
 `,
       },
       models: { 'models/a.sql': 'select 1 as v' },
@@ -945,6 +947,7 @@ describe('compileProject', () => {
     expect(errors(r).map((d) => `${d.file}:${d.line}:${d.column}: ${d.message}`)).toEqual([
       "models/p.yml:7:45: accepted_values: yes is true to dbt (YAML 1.1) but the text 'yes' to Vigil (YAML 1.2): write true (as dbt reads it) or 'yes' (the text)",
       'models/p.yml:8:51: accepted_values: 0755 is 493 to dbt (YAML 1.1) but 755 to Vigil (YAML 1.2): write 493 (as dbt reads it) or 755',
+      "models/p.yml:9:41: accepted_values: 1e3 is the text '1e3' to dbt (YAML 1.1) but 1000 to Vigil (YAML 1.2): write '1e3' (as dbt reads it) or 1000",
     ]);
   });
 
