@@ -74,6 +74,11 @@ export function explainIssues(schema: unknown, value: unknown, issues: ReadonlyA
     let message = issue.message;
     // a key left out: said as such (zod: "Invalid input: expected string, received undefined")
     if (issue.code === 'invalid_type' && / received undefined$/.test(message)) message = `is required (${KIND_WORDS[String((issue as { expected?: string }).expected)] ?? (issue as { expected?: string }).expected})`;
+    // an empty key (`tests:` with nothing under it, the entries commented out) where a list or a
+    // mapping goes: said as such, with the two ways out (dbt 1.7+ refuses it too: "None is not of type 'array'")
+    const expected = (issue as { expected?: string }).expected;
+    if (issue.code === 'invalid_type' && / received null$/.test(message) && (expected === 'array' || expected === 'object' || expected === 'record'))
+      message = `is empty (null): ${KIND_WORDS[expected]} goes here — remove the key, or write ${expected === 'array' ? '[]' : '{}'} for none`;
     // `{amount: numeric(10,2)}`: in a { } mapping the comma ended the value, leaving a key `2)`
     // with no value — said, with the fix (was only "expected string, received null" at `2)`)
     const last = issue.path.at(-1);

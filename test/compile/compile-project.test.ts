@@ -951,6 +951,17 @@ describe('compileProject', () => {
     ]);
   });
 
+  it('an empty tests: (entries commented out) is said as such, with the way out (was: "expected array, received null")', () => {
+    const r = compile({
+      yml: { 'models/p.yml': 'models:\n  - name: a\n    tests:\n    #  - unique\n    columns:\n      - name: v\n        data_tests:\n' },
+      models: { 'models/a.sql': 'select 1 as v' },
+    });
+    expect(errors(r).map((d) => `${d.file}:${d.line}: ${d.message}`).sort()).toEqual([
+      'models/p.yml:3: models[0].tests: is empty (null): a list goes here — remove the key, or write [] for none',
+      'models/p.yml:7: models[0].columns[0].data_tests: is empty (null): a list goes here — remove the key, or write [] for none',
+    ]);
+  });
+
   it("a data test's SQL arguments are templates, as in dbt: var, env_var, ref rendered (a ref a dependency); an unknown var is an error at its YAML line, with the nearest name", () => {
     const projectYaml = `${BASIC_PROJECT_YAML}vars:\n  min_id: 5\n  region: eu\n`;
     const yml = (where: string) => `models:
