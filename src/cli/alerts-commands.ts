@@ -864,6 +864,8 @@ export async function runAlertsOutbox(o: Common & { retry?: string; drop?: strin
 
 /** The longest wait of run-scheduler before it tries an evaluation that failed again (its rules stay due). */
 const RETRY_MAX_MS = 5 * 60_000;
+/** The wait before trying a failed scheduled evaluation again, after `previousMs` (0: the first failure): 1 s, 2 s, 4 s ... at most RETRY_MAX_MS. */
+export const scheduledRetryMs = (previousMs: number): number => Math.min(RETRY_MAX_MS, previousMs ? previousMs * 2 : 1000);
 
 /** How long a scheduled evaluation waits for the state lock another evaluation holds. */
 const SCHEDULED_LOCK_WAIT_MS = 60_000;
@@ -1060,7 +1062,7 @@ export async function runAlertsScheduler(o: Common & { select?: string[]; delive
         const left = batch.size ? describeDue(batch) : 'what group_wait / group_interval held';
         if (stopping) err(`${new Date().toISOString()} ${what}; not evaluated before stopping: ${left}`);
         else {
-          retryMs = Math.min(RETRY_MAX_MS, retryMs ? retryMs * 2 : 1000);
+          retryMs = scheduledRetryMs(retryMs);
           err(`${new Date().toISOString()} ${what} (the scheduler keeps running); still due: ${left} — trying again in ${retryMs / 1000}s`);
           retryTimer = setTimeout(() => {
             retryTimer = undefined;

@@ -360,9 +360,13 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     });
     held = { job, at, timer };
   };
+  // a send that failed (the warehouse busy or down) is tried again after 1 s, 2 s ... at most 5
+  // minutes apart, as run-scheduler tries a failed evaluation: not left to the job's next slot,
+  // which may be hours away, while a held notification or a silence's end waits
+  let heldRetryMs = 0;
   const sendHeld = async (job: JobSpec): Promise<void> => {
+    const { setupAlertsForEvaluation, evaluateScheduled, scheduledPolicy, peekScheduled, scheduledRetryMs } = await import('./alerts-commands.js');
     try {
-      const { setupAlertsForEvaluation, evaluateScheduled, scheduledPolicy, peekScheduled } = await import('./alerts-commands.js');
       const s = await setupAlertsForEvaluation({ projectDir: o.projectDir, target: o.target, vars: o.vars });
       followStreams(s.result.manifest);
       // (a silenced alert looked at again, nothing due: quietly the next wake)
@@ -374,9 +378,12 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
       const sum = await evaluateScheduled(s, { projectDir: o.projectDir, target: o.target, vars: o.vars }, [], { policy: await scheduledPolicy(s, o.deliveryTimeout), flushHeld: true, command: `vigil serve (${job.name}: held notifications)` });
       metrics.countDelivery(sum);
       log(`${job.name}: sent what group_wait / group_interval held: ${sum.delivery.sent} sent${sum.delivery.pending ? `, ${sum.delivery.pending} pending` : ''}`);
+      heldRetryMs = 0;
       wakeForHeld(job, sum.wake);
     } catch (e) {
-      logErr(`${job.name}: held notifications not sent: ${redact((e as Error).message.split('\n')[0])} (serve keeps running; the job's next run sends them)`);
+      heldRetryMs = scheduledRetryMs(heldRetryMs);
+      logErr(`${job.name}: held notifications not sent: ${redact((e as Error).message.split('\n')[0])} (serve keeps running; trying again in ${heldRetryMs / 1000}s, or at the job's next run)`);
+      wakeForHeld(job, [{ until: new Date(Date.now() + heldRetryMs).toISOString() }]);
     }
   };
 

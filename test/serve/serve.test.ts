@@ -5,7 +5,7 @@
  * processes sharing one Postgres target running each slot of each job once.
  */
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
@@ -487,6 +487,41 @@ describe('vigil serve', () => {
       pd.close();
     }
   });
+
+  it("a held notification whose send failed (the DuckDB file held by another process) is tried again shortly, not left to the alerts job's next slot (a year away here)", async () => {
+    const pd = await startFakePagerDuty();
+    let holder: ReturnType<typeof spawn> | undefined;
+    try {
+      const dir = project('serve_held_retry', {
+        schedules: '  alerts: { command: alerts, cron: "0 0 1 1 *" }',
+        models: {
+          'alerts/a.yaml': 'alerts:\n  - name: always\n    severity: critical\n    query: select 1 as n\n    condition: { type: threshold, column: n, op: ">", value: 0 }\n    summary: "n is {{ n }}"\n',
+          'alerts/routes.yaml': 'receivers:\n  - name: pd\n    pagerduty: { routing_key_env: PD_KEY, server_env: PD_SERVER }\nroute:\n  receiver: pd\n  group_wait: 2s\n',
+        },
+      });
+      const srv = await startServe(dir, ['--run-now'], { DATABASE_URL: url, PD_KEY: 'R0UT1NGKEY0123456789abcdefSECRET', PD_SERVER: pd.server, NODE_EXTRA_CA_CERTS: pd.caPath });
+      await waitFor(() => /alerts: OK/.test(srv.log()), 60_000, srv.log);
+      expect(srv.log()).toMatch(/held: always\{\} -> pd until/);
+      // another process (a long `vigil build`, a BI tool) takes the file before the held send
+      for (;;) {
+        holder = spawn(process.execPath, ['--input-type=module', '-e', `import { DuckDBInstance } from '@duckdb/node-api'; const db = await DuckDBInstance.create(${JSON.stringify(join(dir, '.vigil/dev.duckdb'))}); console.log('held'); setInterval(() => db, 1000);`], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'ignore'] });
+        const h = holder;
+        if (await new Promise<boolean>((r) => (h.stdout!.once('data', () => r(true)), h.once('exit', () => r(false))))) break;
+      }
+      await waitFor(() => /alerts: held notifications not sent: .*trying again in 1s/.test(srv.log()), 30_000, srv.log);
+      expect(pd.events).toHaveLength(0);
+      holder.kill('SIGKILL');
+      // sent at a try after the file is free (1 s, 2 s, 4 s ... apart): was never, until the job's next slot
+      await waitFor(() => pd.events.length > 0, 30_000, srv.log);
+      await waitFor(() => /alerts: sent what group_wait \/ group_interval held: 1 sent/.test(srv.log()), 10_000, srv.log);
+      srv.child.kill('SIGTERM');
+      expect(await srv.exited, srv.log()).toBe(0);
+      expect(pd.events.map((e) => e.event_action)).toEqual(['trigger']);
+    } finally {
+      holder?.kill('SIGKILL');
+      pd.close();
+    }
+  }, 120_000);
 
   it("a firing alert whose silence ends is notified then, not at the alerts job's next slot (a year away here), as run-scheduler does", async () => {
     const pd = await startFakePagerDuty();
