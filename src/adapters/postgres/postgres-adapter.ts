@@ -319,8 +319,16 @@ export class PostgresAdapter implements Adapter {
 
   async query<T extends Row = Row>(sql: string, params?: SqlParam[]): Promise<T[]> {
     try {
-      const r = await this.pool.query(sql, params);
-      return r.rows as T[];
+      // (rows as arrays: two columns of one name, `select *` of a join, are name and name_1, as
+      // DuckDB names them, not one value of the two — a failing test's sample showed one)
+      const r = await this.pool.query({ text: sql, values: params, rowMode: 'array' });
+      if (!r.fields?.length) return [];
+      const names = uniqueNames(r.fields.map((f) => f.name));
+      return (r.rows as unknown[][]).map((values) => {
+        const row: Row = {};
+        for (let i = 0; i < names.length; i++) row[names[i]] = values[i];
+        return row as T;
+      });
     } catch (e) {
       throw pgError(e, sql);
     }
@@ -353,16 +361,10 @@ export class PostgresAdapter implements Adapter {
       }
     });
     // (two columns of one name: the second is name_1, as DuckDB names it; it was dropped)
-    const seen = new Set<string>();
-    const unique = (name: string) => {
-      let n = name;
-      for (let i = 1; seen.has(n); i++) n = `${name}_${i}`;
-      seen.add(n);
-      return n;
-    };
+    const names = uniqueNames(r.fields.map((f) => f.name));
     const typeName = new Map(Object.entries(pg.types.builtins).map(([k, v]) => [v as number, k.toLowerCase()]));
     // (date, timestamp, timestamptz)
-    const columns = r.fields.map((f) => ({ name: unique(f.name), numeric: [20, 21, 23, 26, 700, 701, 1700].includes(f.dataTypeID), time: [1082, 1114, 1184].includes(f.dataTypeID), type: typeName.get(f.dataTypeID) }));
+    const columns = r.fields.map((f, i) => ({ name: names[i], numeric: [20, 21, 23, 26, 700, 701, 1700].includes(f.dataTypeID), time: [1082, 1114, 1184].includes(f.dataTypeID), type: typeName.get(f.dataTypeID) }));
     // int8 and numeric, alone or in arrays (int8[], numeric[]): exact text (NaN as text)
     const exact = (v: unknown): unknown => (Array.isArray(v) ? v.map(exact) : typeof v === 'string' && /^-?\d/.test(v) ? new ExactNumber(v) : v);
     const exactArrays = new Set([1016, 1231]);
@@ -1163,3 +1165,14 @@ const PRIVILEGES_SQL = `select case when a.grantee = 0 then 'public' else r.roln
   where c.oid = to_regclass($1) and a.grantee <> c.relowner order by 2, 1`;
 /** Roles other than the owner granted SELECT on a relation ($1 schema, $2 name); PUBLIC (grantee 0) is not a role Vigil manages. */
 const GRANTEES_SQL = `select distinct r.rolname as grantee from pg_class c join pg_namespace n on n.oid = c.relnamespace cross join lateral aclexplode(c.relacl) a join pg_roles r on r.oid = a.grantee where n.nspname = $1 and c.relname = $2 and a.privilege_type = 'SELECT' and a.grantee <> c.relowner`;
+
+/** Column names made unique as DuckDB makes them: the second `id` is `id_1` (a name taken already skipped). */
+function uniqueNames(names: string[]): string[] {
+  const seen = new Set<string>();
+  return names.map((name) => {
+    let n = name;
+    for (let i = 1; seen.has(n); i++) n = `${name}_${i}`;
+    seen.add(n);
+    return n;
+  });
+}
