@@ -494,6 +494,13 @@ type Resolved =
   | { kind: 'slack'; target: { url: string }; limiter: Limiter }
   | { kind: 'slack-bot'; target: SlackBotTarget; limiter: Limiter };
 
+/** What a receiver's rate limit is counted by at its service: a PagerDuty routing key, a Slack webhook, a bot's channel. */
+function rateKey(r: Resolved): string {
+  if (r.kind === 'pagerduty') return `pagerduty\u0000${r.target.server}\u0000${r.target.routingKey}`;
+  if (r.kind === 'slack') return `slack\u0000${r.target.url}`;
+  return `slack-bot\u0000${r.target.apiUrl ?? ''}\u0000${r.target.token}\u0000${r.target.channel}`;
+}
+
 /** The integrations a receiver has (none: a blackhole). */
 export function integrations(rc: ReceiverConfig): Array<'pagerduty' | 'slack'> {
   return [...(rc.pagerduty ? (['pagerduty'] as const) : []), ...(rc.slack ? (['slack'] as const) : [])];
@@ -683,6 +690,22 @@ export async function deliverOutbox(
   const renew = setInterval(() => void save().catch(() => {}), Math.max(1000, ctx.store.leaseMs / 3));
   renew.unref();
 
+  // one limiter per destination, not per receiver: two receivers of one routing key (one webhook,
+  // one bot channel) share its limit, as PagerDuty and Slack count it; at the stricter rate of theirs
+  const limiters = new Map<string, InstanceType<typeof RateLimiter>>();
+  const limiterFor = (r: Resolved): InstanceType<typeof RateLimiter> => {
+    const key = rateKey(r);
+    const had = limiters.get(key);
+    if (had && had.limit / had.intervalMs <= r.limiter.limit / r.limiter.ms) return had;
+    const l = new RateLimiter(r.limiter.limit, r.limiter.ms);
+    limiters.set(key, l);
+    return l;
+  };
+  for (const entries of lanes.values()) {
+    const rc = receivers.get(entries[0].receiver);
+    const r = rc && resolveIntegration(rc, entries[0].type, ctx.env);
+    if (r && typeof r !== 'string') limiterFor(r);
+  }
   const sendLane = async (entries: OutboxEntry[]): Promise<void> => {
     const name = entries[0].receiver;
     const type = entries[0].type;
@@ -698,7 +721,7 @@ export async function deliverOutbox(
     // instances with an unsettled notification earlier in this lane (an earlier run's or this run's)
     const blocked = new Map<string, OutboxEntry>();
     for (const e of doc.outbox) if (laneOf(e) === laneOf(entries[0]) && (e.status === 'uncertain' || e.status === 'rejected')) for (const x of e.items) blocked.set(x.instance, e);
-    const limiter = new RateLimiter(r.limiter.limit, r.limiter.ms);
+    const limiter = limiterFor(r);
     const onRetry = (info: { attempt: number; delayMs: number; reason: string }) => ctx.out(`  retrying ${type === 'pagerduty' ? 'PagerDuty' : 'Slack'} (${name}) in ${Math.max(1, Math.round(info.delayMs / 1000))} s: ${info.reason}`);
     // one request per mark as a rule; a burst where resending is harmless shares marks (a kill repeats at most a chunk)
     const chunkSize = how === 'hold' || entries.length <= SEND_CHUNK ? 1 : SEND_CHUNK;

@@ -329,3 +329,39 @@ describe('templates that cannot render', () => {
     expect(r.stdout).not.toContain('Infinity"');
   });
 });
+
+describe('rate limits', () => {
+  it("two receivers of one webhook share its limit (Slack counts it per webhook), at the stricter rate (was: one limiter per receiver, so both posted at once: twice the rate the service allows)", async () => {
+    const dir = project({
+      'alerts/a.yaml': COUNTS_ALERT,
+      'alerts/routes.yaml': `receivers:
+  - name: sl1
+    slack: { webhook_url_env: SLACK_WEBHOOK_URL, rate_per_second: 0.25 }
+  - name: sl2
+    slack: { webhook_url_env: SLACK_WEBHOOK_URL, rate_per_second: 1 }
+route:
+  receiver: sl1
+  group_by: [alertname]
+  routes:
+    - { receiver: sl1, continue: true }
+    - { receiver: sl2 }
+`,
+    });
+    build(dir);
+    const before = hook.messages.length;
+    const arrived: number[] = [];
+    const poll = setInterval(() => {
+      while (before + arrived.length < hook.messages.length) arrived.push(Date.now());
+    }, 20);
+    try {
+      const e = await vigilAsync(dir, ['alerts', 'evaluate', '--at', '2026-03-10T12:00:00Z'], { SLACK_WEBHOOK_URL: hook.url });
+      expect(e.code, e.stdout + e.stderr).toBe(0);
+    } finally {
+      clearInterval(poll);
+    }
+    while (before + arrived.length < hook.messages.length) arrived.push(Date.now());
+    expect(arrived).toHaveLength(2);
+    // one message per 4 s (sl1's 0.25/s, the stricter), not two at once
+    expect(arrived[1] - arrived[0]).toBeGreaterThan(3000);
+  }, 60_000);
+});

@@ -1,8 +1,9 @@
 /**
  * Client-side rate limiting for alert delivery: a sliding-window limiter that spaces calls so that at
  * most `limit` of them start in any `intervalMs` window. Concurrent `acquire()` calls are served in
- * call order (FIFO). One limiter per receiver: PagerDuty allows about 120 events per minute per
- * routing key, Slack one message per second per incoming webhook (short bursts tolerated).
+ * call order (FIFO). One limiter per destination (evaluate.ts, rateKey): PagerDuty allows about 120
+ * events per minute per routing key, Slack one message per second per incoming webhook or channel
+ * (short bursts tolerated); receivers sharing one share its limiter.
  */
 
 export interface Clock {
@@ -51,25 +52,5 @@ export class RateLimiter {
       }
       await this.clock.sleep(this.granted[0] + this.intervalMs - now);
     }
-  }
-}
-
-/** One RateLimiter per key (routing key, webhook URL), created on first use. */
-export class KeyedRateLimiter {
-  private readonly limiters = new Map<string, RateLimiter>();
-
-  constructor(
-    readonly limit: number,
-    readonly intervalMs: number,
-    private readonly clock: Clock = realClock,
-  ) {}
-
-  acquire(key: string): Promise<void> {
-    let l = this.limiters.get(key);
-    if (!l) {
-      l = new RateLimiter(this.limit, this.intervalMs, this.clock);
-      this.limiters.set(key, l);
-    }
-    return l.acquire();
   }
 }
