@@ -127,7 +127,7 @@ export async function piiLineage(
   if ((!pii && !(opts.relations && queries.length)) || (!opts.where && !opts.everyModel && !queries.length)) return { diagnostics: [], queries: out, live, reading };
   const where: ColumnLocator = opts.where ?? (() => ({ file: '' }));
   const root = opts.root;
-  const { columnLineage, relationResolver, companionOf, companionModel } = await import('../docs/column-lineage.js');
+  const { columnLineage, lineageSpell, relationResolver, companionOf, companionModel } = await import('../docs/column-lineage.js');
   const label = (id: string, col: string) => {
     const s = manifest.sources[id];
     return s ? `source ${s.source_name}.${s.name}.${col}` : `${id.split('.').slice(2).join('.').replace(/#restricted$/, '__restricted')}.${col}`;
@@ -209,7 +209,7 @@ export async function piiLineage(
         partial: (id) => (manifest.sources[id] ? true : manifest.nodes[id]?.resource_type === 'seed' ? !header(id) : undefined),
         // a name the SQL writes unquoted, as the warehouse reads it (Postgres: lower case); one from
         // `*` keeps its relation's spelling
-        spell: dialect.unquotedName ? (name, sql) => (sql.includes(dialect.quoteIdent(name)) ? name : dialect.unquotedName!(name)) : undefined,
+        spell: lineageSpell(dialect),
       },
     );
     named = now;

@@ -15,7 +15,7 @@ import { readProjectText, SQL_FILE } from '../project/paths.js';
 import type { ColumnInfo, Manifest } from '../compile/manifest.js';
 import type { CompiledRule } from '../alerts/evaluate.js';
 import type { Dialect } from '../adapters/dialect.js';
-import { columnLineage, relationResolver, type ColumnRef } from './column-lineage.js';
+import { columnLineage, lineageSpell, relationResolver, type ColumnRef } from './column-lineage.js';
 import { modelsAndSnapshotsInOrder } from '../compile/graph.js';
 import { policyOf } from '../compile/masking.js';
 import { firstVersionsSql } from '../run/snapshot.js';
@@ -255,6 +255,8 @@ export async function collectDocs(input: CollectInput): Promise<DocsModel> {
       // the warehouse's columns are all of them; without, a source's are its YAML's (some of them),
       // a seed's its CSV header's (all), a model's or snapshot's its lineage's (partial when incomplete)
       partial: (id) => (catalog?.has(id) ? false : m.sources[id] ? true : m.nodes[id]?.resource_type === 'seed' ? !headers.has(id) : undefined),
+      // a name written unquoted as the warehouse names it (Postgres: lower case), as the PII check reads it
+      spell: lineageSpell(input.dialect),
     },
   );
   for (const id of order) {

@@ -29,6 +29,7 @@
  * types, `lambda x:` syntax); duplicate names get DuckDB's `_1`, `_2` suffixes.
  */
 import { openOfflineEngine } from '../adapters/index.js';
+import type { Dialect } from '../adapters/dialect.js';
 import type { Manifest } from '../compile/manifest.js';
 
 export interface ColumnRef { node: string; column: string }
@@ -67,6 +68,15 @@ export interface LineageContext {
    * DuckDB's, as written.
    */
   spell?(name: string, sql: string): string;
+}
+
+/**
+ * LineageContext.spell for a target's dialect: a name the SQL writes unquoted, as the warehouse
+ * reads it (Postgres: lower case); one written quoted, or from `*`, keeps its spelling.
+ */
+export function lineageSpell(dialect: Pick<Dialect, 'quoteIdent' | 'unquotedName'>): LineageContext['spell'] {
+  const unquoted = dialect.unquotedName?.bind(dialect);
+  return unquoted ? (name, sql) => (sql.includes(dialect.quoteIdent(name)) ? name : unquoted(name)) : undefined;
 }
 
 /** A node of DuckDB's JSON parse tree (its shapes vary by node type; read defensively). */

@@ -66,7 +66,7 @@ export async function checkFreshness(sources: SourceNode[], adapter: Adapter, no
       const snap = now();
       const max = rows[0]?.max_loaded_at ?? null;
       if (max === null) {
-        out.push({ ...base, status: 'no data', max_loaded_at: null, snapshotted_at: snap.toISOString(), age_seconds: null, message: `${rel} has no rows` });
+        out.push({ ...base, status: 'no data', max_loaded_at: null, snapshotted_at: snap.toISOString(), age_seconds: null, message: `${rel} has no rows${where ? ` where ${s.freshness!.filter}` : ''}` });
         continue;
       }
       const maxDate = loadedAt(max);
@@ -110,6 +110,16 @@ async function notATimestamp(s: SourceNode, max: unknown, adapter: Adapter): Pro
   const column = /^["`]?([A-Za-z_][\w$]*)["`]?$/.exec(field.trim())?.[1];
   const type = column ? (await adapter.columns(s.relation).catch(() => [])).find((c) => c.name.toLowerCase() === column.toLowerCase())?.data_type : undefined;
   const kind = typeof max === 'string' ? 'text' : typeof max === 'number' || typeof max === 'bigint' ? 'a number' : typeof max === 'boolean' ? 'a boolean' : 'a value';
+  // 'infinity' (Postgres' and DuckDB's timestamps and dates have it: a placeholder for "never"):
+  // a timestamp, but no time anything was loaded, and the newest whatever else the table holds
+  // (pg gives it as Infinity, which JSON would show as null; DuckDB as its text)
+  const infinite = max === Infinity || max === -Infinity || (typeof max === 'string' && /^-?infinity$/i.test(max.trim()));
+  if (infinite && (type === undefined || /date|time/i.test(type))) {
+    const sign = max === -Infinity || (typeof max === 'string' && max.trim().startsWith('-')) ? '-' : '';
+    const finite = `${field} < 'infinity'`;
+    const filter = s.freshness?.filter ? `(${s.freshness.filter}) and ${finite}` : finite;
+    return `loaded_at_field ${field}${type ? ` (${type})` : ''} is '${sign}infinity' at its newest, no time a row was loaded: leave such rows out with the freshness filter, e.g. filter: "${filter}"`;
+  }
   const what = type ? `is a column of type ${type}` : `gives ${kind}`;
   const hint = typeof max === 'string' ? `cast it in loaded_at_field, e.g. loaded_at_field: "cast(${field} as timestamp)"` : 'convert it to a timestamp in loaded_at_field (an expression is allowed there)';
   return `loaded_at_field ${field} ${what} (newest ${shown}), not a timestamp or date: ${hint}`;

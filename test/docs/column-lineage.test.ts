@@ -565,6 +565,26 @@ describe("vigil docs generate: a snapshot's columns are its query's, then the fo
 });
 
 describe('vigil docs generate without the warehouse (--empty-catalog, or before the first build)', () => {
+  it('on Postgres, a name written unquoted is the lower-case one Postgres gives the column, on its page and in what reads it, as the PII check reads it (was: "Upper" and "TEAM", columns Postgres does not have)', () => {
+    const dir = makeProject({
+      // (never connected to: --empty-catalog does not open the warehouse)
+      'project.yaml': 'name: fixture\ndefault_target: pg\ntargets:\n  pg: { type: postgres, url: "postgres://nobody@127.0.0.1:1/none", schema: analytics }\n',
+      'seeds/people.csv': 'id,name,team\n1,ann,a\n',
+      'models/up.sql': `select id as "MixedCase", name as Upper, TEAM from {{ ref('people') }}`,
+      'models/down.sql': `select "MixedCase", upper, team as t from {{ ref('up') }}`,
+    });
+    try {
+      const g = vigil(dir, ['docs', 'generate', '--empty-catalog']);
+      expect(g.code, g.stdout + g.stderr).toBe(0);
+      type Col = { name: string; from: Array<{ node: string; column: string }>; used_by: Array<{ node: string; column: string }> };
+      const nodes = JSON.parse(readFileSync(join(dir, 'target/docs/docs.json'), 'utf8')).nodes as Array<{ id: string; columns: Col[] }>;
+      const cols = (id: string) => nodes.find((x) => x.id === id)!.columns.map((c) => `${c.name} <- ${c.from.map((f) => `${f.node.split('.').pop()}.${f.column}`).join(', ')}`);
+      expect(cols('model.fixture.up')).toEqual(['MixedCase <- people.id', 'upper <- people.name', 'team <- people.team']);
+      expect(cols('model.fixture.down')).toEqual(['MixedCase <- up.MixedCase', 'upper <- up.upper', 't <- up.team']);
+    } finally {
+      removeDir(dir);
+    }
+  });
   it("a seed's columns are its CSV header's; a source's declared ones are some of them; a snapshot's or an ephemeral model's copy of PII is tagged pii (was: sub.t and dbt_scd_id 'derived from customers.email', no note, no tag)", () => {
     const dir = makeProject({
       'seeds/customers.csv': 'id,name,email,tier\n1,Ann,a@x.com,gold\n',

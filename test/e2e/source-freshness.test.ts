@@ -65,6 +65,13 @@ describe('vigil source freshness on DuckDB', () => {
       - name: cast_ts
         identifier: ev
         loaded_at_field: "cast(loaded_txt as timestamp)"
+      - name: forever
+        identifier: ev
+        loaded_at_field: "cast('infinity' as timestamp)"
+      - name: none_left
+        identifier: ev
+        freshness:
+          filter: "kind = 'none'"
 `,
   });
   dirs.push(dir);
@@ -99,6 +106,14 @@ describe('vigil source freshness on DuckDB', () => {
       expect(by.cast_ts).toMatchObject({ status: 'error', max_loaded_at: `${old.replace(' ', 'T')}.000Z` });
       expect(by.warn_only.max_loaded_at).toBe(`${old.replace(' ', 'T')}.000Z`);
     }
+  });
+
+  it("an 'infinity' newest value is a RUNTIME ERROR saying so, with the filter that leaves it out (was: a timestamp said to be 'not a timestamp or date', to be cast); a filter that leaves no row is named", () => {
+    const r = vigil(dir, ['source', 'freshness']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/RUNTIME ERROR freshness of app\.forever: models\/src\.yml:\d+: loaded_at_field cast\('infinity' as timestamp\) is 'infinity' at its newest, no time a row was loaded: leave such rows out with the freshness filter, e\.g\. filter: "\(kind <> 'heartbeat'\) and cast\('infinity' as timestamp\) < 'infinity'"/);
+    expect(r.stdout).not.toMatch(/forever.*not a timestamp or date/);
+    expect(r.stdout).toMatch(/NO DATA freshness of app\.none_left: "analytics"\."ev" has no rows where kind = 'none'/);
   });
 });
 
@@ -143,6 +158,9 @@ describe('vigil source freshness on Postgres', () => {
       - name: d
         identifier: ev
         loaded_at_field: "cast(loaded_at as date)"
+      - name: forever
+        identifier: ev
+        loaded_at_field: "cast('infinity' as timestamptz)"
 `,
     });
     dirs.push(dir);
@@ -154,5 +172,7 @@ describe('vigil source freshness on Postgres', () => {
     const by = results(dir);
     expect(by.ts).toMatchObject({ status: 'pass', max_loaded_at: `${recent.replace(' ', 'T')}.000Z` });
     expect(by.d.max_loaded_at).toBe(`${recent.slice(0, 10)}T00:00:00.000Z`);
+    // 'infinity' (the driver's Infinity: was shown as "newest null", not a timestamp)
+    expect(r.stdout).toMatch(/RUNTIME ERROR freshness of app\.forever: models\/src\.yml:\d+: loaded_at_field cast\('infinity' as timestamptz\) is 'infinity' at its newest, no time a row was loaded: leave such rows out with the freshness filter, e\.g\. filter: "cast\('infinity' as timestamptz\) < 'infinity'"/);
   });
 });
