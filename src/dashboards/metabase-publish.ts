@@ -364,6 +364,11 @@ export class MetabasePublisher {
           if (same(have, { ...body, archived: false })) counts.unchanged++;
           else {
             await this.client.call('PUT', `/api/card/${known.id}`, { ...body, archived: false });
+            // read back, as the dashboard is: a 200 is not proof (a proxy answering for Metabase,
+            // a field it ignores); judged by what the tile shows: its query, name and display
+            const after = await this.client.call<Json>('GET', `/api/card/${known.id}`);
+            const off = (['dataset_query', 'name', 'display'] as const).filter((k) => !same(after ?? {}, { [k]: (body as Json)[k] }));
+            if (off.length) throw new MetabaseError(`PUT /api/card/${known.id} was answered with success, but the card does not hold what was sent (${off.join(', ')} as before): it still shows the old ${off.includes('dataset_query') ? 'query' : off[0]}`);
             counts.updated++;
           }
           cardIds.set(card.key, known.id);

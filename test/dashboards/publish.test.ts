@@ -153,6 +153,32 @@ describe('vigil dashboards publish --metabase', () => {
     expect(readFileSync(join(dir, 'dashboards/ops.json'), 'utf8')).toContain('Interactions by capability');
   });
 
+  it("a PUT of a card answered 200 that changed nothing (a proxy answering for Metabase): exit 1 naming the card, and the next run updates it (was: exit 0, 'updated', the old query still shown)", async () => {
+    const titled = (title: string) => {
+      const edited = structuredClone(DASHBOARD);
+      edited.tabs[1].tiles[0].title = title;
+      writeFileSync(join(dir, 'dashboards/ops.json'), JSON.stringify(edited, null, 2));
+    };
+    // (how many requests come before the card's PUT: a run that applies it)
+    titled('Interactions, by capability');
+    const from = mb.log.length;
+    const first = await publish(['--metabase-database', '2']);
+    expect(first.code, first.stderr).toBe(0);
+    const before = since(from).findIndex((x) => x.method === 'PUT');
+    expect(before).toBeGreaterThan(0);
+    titled('Interactions per capability');
+    mb.script([...Array(before).fill({ status: 200 }), { status: 200, body: '{}' }]);
+    const r = await publish(['--metabase-database', '2']);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/error: Metabase: dashboard 'ops' \(dashboards\/ops\.json\), tile '[^']+' \("Interactions per capability"\): PUT \/api\/card\/\d+ was answered with success, but the card does not hold what was sent \(name as before\)/);
+    expect(r.stdout).not.toMatch(/1 updated/);
+    expect(mb.state.cards.map((c) => c.name)).toContain('Interactions, by capability');
+    const again = await publish(['--metabase-database', '2']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/\(0 created, 1 updated, 2 unchanged\)/);
+    expect(mb.state.cards.map((c) => c.name)).toContain('Interactions per capability');
+  });
+
   it('a list answered in a shape this code does not know: exit 1 saying so, nothing created (was: taken for "none", a second collection and every card created)', async () => {
     for (const [steps, what] of [
       [[{ status: 200 }, { status: 200, body: '{"unexpected":true}' }], 'GET /api/collection'],
