@@ -377,6 +377,31 @@ export function mapSqlCode(sql: string, code: (text: string) => string, lex: Sql
 }
 
 /**
+ * `sql` without the `;` that ends it, and the comments after that `;` (a model's, a test's or a
+ * snapshot's query is wrapped in a subquery or a CTE, which the `;` would end).
+ */
+export function stripSemicolon(sql: string, lex: SqlLexis = STANDARD_LEXIS): string {
+  // the `;` ending the statement, and the comments after it (`select 1; -- note`, a `-- note`
+  // line below it): kept, the `;` ended the subquery or CTE the SQL is wrapped in (a snapshot's
+  // query, a singular test, an ephemeral model) — "syntax error at or near ';'"
+  // (the last `;` of the code: not one in a literal, a quoted name or a comment, `'a; -- b'`, nor
+  // after a quote in one, `-- the customer's orders`; each comment after it read one way only: to
+  // its line's end, to its first `*/`)
+  // (no `;` at all, most models: nothing to look for, and the text is not scanned)
+  let end = -1;
+  if (sql.includes(';')) {
+    const code = mapSqlCode(sql, (c) => c.replaceAll(';', ' '), lex);
+    end = sql.length - 1;
+    while (end >= 0 && code[end] === sql[end]) end--;
+  }
+  const last = end >= 0 && /^(?:\s|(?:--|#)[^\n]*(?![^\n])|\/\*(?:[^*]|\*(?!\/))*\*\/)*$/.test(sql.slice(end + 1)) ? end : -1;
+  const s = (last >= 0 ? sql.slice(0, last) : sql).replace(/\s+$/, '');
+  // a last line ending in a comment (`-- note`, BigQuery's `# note`) would swallow what a statement
+  // builder appends after the SQL on the same line (`;` before the next statement, a `)`)
+  return /(--|#)[^\n]*$/.test(s) ? `${s}\n` : s;
+}
+
+/**
  * The clock of DuckDB and Postgres, bound to `at` (alert queries, dashboard tiles, offline tests:
  * `--at`'s moment, never the wall clock): `current_timestamp` (and `(n)`), `now()`,
  * `transaction_timestamp()`, `statement_timestamp()`, DuckDB's `get_current_timestamp()`;

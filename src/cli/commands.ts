@@ -552,9 +552,16 @@ async function builtColumnsOf(c: Compiled, units: UnitTestNode[]): Promise<(of: 
   const w = getWarehouse(c.target.type);
   const local = w?.localFiles?.(c.target.config) ?? [];
   const named = `target ${c.target.name}`;
+  const m = c.result.manifest;
+  // (an ephemeral model has no relation, built or not: its declared types are all there are)
+  const relationOf = (id: string) => {
+    const n = m.nodes[id] ?? m.sources[id];
+    return n && 'relation' in n ? n.relation : null;
+  };
+  const ephemeral = (id: string): BuiltColumns => ({ why: `${m.nodes[id]?.name ?? id} has no relation (ephemeral)`, ephemeral: true });
   if (!w?.unitSession && !(local.length && existsSync(resolvePath(c.files.root, local[0])))) {
     const why = w?.localFiles ? `${named} has no database file yet (${local[0] ?? 'in memory'})` : `unit tests do not read ${w?.bi.title ?? c.target.type}`;
-    return () => ({ why });
+    return (of) => (relationOf(of) ? { why } : ephemeral(of));
   }
   let adapter: Adapter;
   try {
@@ -564,15 +571,13 @@ async function builtColumnsOf(c: Compiled, units: UnitTestNode[]): Promise<(of: 
     return () => ({ why, unreadable: true });
   }
   const got = new Map<string, BuiltColumns>();
-  const m = c.result.manifest;
   try {
     for (const id of ids) {
-      const n = m.nodes[id] ?? m.sources[id];
-      const rel = n && 'relation' in n ? n.relation : null;
-      if (!rel) got.set(id, { why: `${n?.name ?? id} has no relation (ephemeral)` });
+      const rel = relationOf(id);
+      if (!rel) got.set(id, ephemeral(id));
       else {
         const cols = await adapter.columns(rel).catch(() => []);
-        got.set(id, cols.length ? { columns: cols } : { why: `${n.name} is not built in ${named}` });
+        got.set(id, cols.length ? { columns: cols } : { why: `${(m.nodes[id] ?? m.sources[id]).name} is not built in ${named}` });
       }
     }
   } finally {

@@ -14,7 +14,7 @@ import { isPlainObject, pyRepr, yamlNumber } from './py-values.js';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import { inexactInteger } from '../project/yaml-lib.js';
 import { sayYaml11Only, yaml11Only } from '../project/pyyaml-scalars.js';
-import { mapSqlCode, SCRATCH_INFIX, STANDARD_LEXIS, type Dialect, type Relation, type SqlLexis } from '../adapters/dialect.js';
+import { mapSqlCode, SCRATCH_INFIX, STANDARD_LEXIS, stripSemicolon, type Dialect, type Relation, type SqlLexis } from '../adapters/dialect.js';
 import { REFILL_TABLE, STATE_TABLE } from '../sync/sync-types.js';
 import { partitionField, partitionSpec, type Hook } from '../adapters/adapter.js';
 import { namingMacros, type NamingNode } from './naming-macros.js';
@@ -2222,27 +2222,6 @@ function snapshotConfigProblems(cfg: Record<string, unknown>, issues: ReadonlyAr
     const one = key === 'check_cols' && typeof cfg.check_cols === 'string' && !p.message.includes('did you mean');
     return { key, message: `${p.path.length ? `${showPath(p.path)}: ` : ''}${p.message}`, ...(one ? { hint: `check_cols='all', or a list of columns: check_cols=['${cfg.check_cols}']` } : {}) };
   });
-}
-
-function stripSemicolon(sql: string, lex: SqlLexis = STANDARD_LEXIS): string {
-  // the `;` ending the statement, and the comments after it (`select 1; -- note`, a `-- note`
-  // line below it): kept, the `;` ended the subquery or CTE the SQL is wrapped in (a snapshot's
-  // query, a singular test, an ephemeral model) — "syntax error at or near ';'"
-  // (the last `;` of the code: not one in a literal, a quoted name or a comment, `'a; -- b'`, nor
-  // after a quote in one, `-- the customer's orders`; each comment after it read one way only: to
-  // its line's end, to its first `*/`)
-  // (no `;` at all, most models: nothing to look for, and the text is not scanned)
-  let end = -1;
-  if (sql.includes(';')) {
-    const code = mapSqlCode(sql, (c) => c.replaceAll(';', ' '), lex);
-    end = sql.length - 1;
-    while (end >= 0 && code[end] === sql[end]) end--;
-  }
-  const last = end >= 0 && /^(?:\s|(?:--|#)[^\n]*(?![^\n])|\/\*(?:[^*]|\*(?!\/))*\*\/)*$/.test(sql.slice(end + 1)) ? end : -1;
-  const s = (last >= 0 ? sql.slice(0, last) : sql).replace(/\s+$/, '');
-  // a last line ending in a comment (`-- note`, BigQuery's `# note`) would swallow what a statement
-  // builder appends after the SQL on the same line (`;` before the next statement, a `)`)
-  return /(--|#)[^\n]*$/.test(s) ? `${s}\n` : s;
 }
 
 /**

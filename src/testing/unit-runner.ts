@@ -10,7 +10,7 @@ import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { offlineDialect } from '../adapters/index.js';
 import { literalStandard } from '../adapters/dialect.js';
 import type { UnitResultSet, UnitSession } from '../adapters/warehouse.js';
-import { expectFilter, lossyValue, type UnitTestNode } from './unit-tests.js';
+import { cellOf, expectFilter, lossyValue, type UnitTestNode } from './unit-tests.js';
 import { redact, reveal } from '../secrets.js';
 import { loadDuckDb } from '../adapters/duckdb/duckdb-module.js';
 import { typeFamily } from '../adapters/type-family.js';
@@ -135,12 +135,12 @@ export function intervalValue(v: Json): Json {
  */
 export function diffRows(expected: Array<Record<string, Json>>, actual: Array<Record<string, Json>>, columns: string[], ordered: boolean, tolerance: number, numericColumns?: ReadonlySet<string>, shown: Array<Record<string, Json>> = actual): string[] {
   const cellsEqual = (a: Json, b: Json, tol: number, col?: string) => cellEq(a, b, tol, numericColumns && col !== undefined ? numericColumns.has(col) : undefined);
-  const fmt = (r: Record<string, Json>) => `{${columns.filter((c) => c in r).map((c) => `${c}: ${show(r[c])}`).join(', ')}}`;
+  const fmt = (r: Record<string, Json>) => `{${columns.filter((c) => Object.hasOwn(r, c)).map((c) => `${c}: ${show(r[c])}`).join(', ')}}`;
   const seen = new Map(actual.map((a, i) => [a, shown[i] ?? a]));
   /** an actual row as shown */
   const as = (a: Record<string, Json>) => seen.get(a) ?? a;
   // an expected row is compared on the columns it lists
-  const cols = (e: Record<string, Json> | undefined) => (e ? columns.filter((c) => c in e) : columns);
+  const cols = (e: Record<string, Json> | undefined) => (e ? columns.filter((c) => Object.hasOwn(e, c)) : columns);
   const same = (e: Record<string, Json>, a: Record<string, Json>) => cols(e).every((c) => cellsEqual(e[c], a[c], tolerance, c));
   const lines: string[] = [];
   if (ordered) {
@@ -253,8 +253,12 @@ class DuckDbUnitSession implements UnitSession {
 
   async query(sql: string): Promise<UnitResultSet> {
     const r = await this.conn.runAndReadAll(sql);
+    const names = r.columnNames();
+    // (each row's columns its own keys, as Postgres' rows: a column named __proto__ set on an object
+    // was its prototype, not a value, and compared equal to any)
+    const rows = (r.getRowsJson() as unknown[][]).map((values) => Object.fromEntries(names.map((n, i) => [n, values[i]])));
     // (a JSON column is a VARCHAR with the alias JSON: named so, it is compared as JSON)
-    return { names: r.columnNames(), types: r.columnTypes().map((x) => (x.alias === 'JSON' ? 'JSON' : x.toString())), rows: r.getRowObjectsJson() as Array<Record<string, unknown>> };
+    return { names, types: r.columnTypes().map((x) => (x.alias === 'JSON' ? 'JSON' : x.toString())), rows };
   }
 
   columnsOf(sql: string): Promise<string[] | undefined> {
@@ -340,9 +344,9 @@ export class UnitRunner {
     }
     const expected = [...new Set(t.expect_rows.flatMap((r) => Object.keys(r)))];
     for (const col of expected.filter((x) => !names.includes(x))) {
-      const ri = t.expect_rows.findIndex((r) => col in r);
+      const ri = t.expect_rows.findIndex((r) => Object.hasOwn(r, col));
       // (the nearest of the columns that row does not name)
-      const hint = didYouMean(col, names.filter((n) => !(n in t.expect_rows[ri])));
+      const hint = didYouMean(col, names.filter((n) => !Object.hasOwn(t.expect_rows[ri], n)));
       const line = t.expect_lines?.[ri];
       ds.push(diag('E_UNIT', `expect: '${t.model}' does not produce column '${col}'${hint ? ` — did you mean '${hint}'?` : ''}`, { file: line ? (t.expect_file ?? t.file) : t.file, line: line ?? t.expect_line }, `${t.model} produces: ${names.join(', ')}`));
     }
@@ -408,19 +412,19 @@ export class UnitRunner {
       // compare equal after the cast: refused instead
       for (const [ri, row] of t.expect_rows.entries()) {
         for (const col of columns) {
-          const lossy = col in row ? lossyValue(row[col], typeOf(col), undefined, t.engine) : undefined;
+          const lossy = Object.hasOwn(row, col) ? lossyValue(row[col], typeOf(col), undefined, t.engine) : undefined;
           if (lossy) return { status: 'error', message: `${t.file}:${t.expect_line}: expect: row ${ri + 1}, ${col}: ${lossy}` };
         }
       }
       // each value cast in its cell (one VALUES types a column once across its rows: Postgres took
       // 'abc' beside 1 for an integer before any cast)
-      const values = t.expect_rows.map((r) => `(${columns.map((col) => `cast(${lit(r[col] ?? null)} as ${typeOf(col)})`).join(', ')})`).join(', ');
+      const values = t.expect_rows.map((r) => `(${columns.map((col) => `cast(${lit(cellOf(r, col) ?? null)} as ${typeOf(col)})`).join(', ')})`).join(', ');
       const sql = `select * from (values ${values}) as v(${columns.map(q).join(', ')})`;
       try {
         expected = (await c.query(sql)).rows;
         // a column an expect row leaves out is not compared for that row
         expected.forEach((row, i) => {
-          for (const col of columns) if (!(col in t.expect_rows[i])) delete row[col];
+          for (const col of columns) if (!Object.hasOwn(t.expect_rows[i], col)) delete row[col];
         });
       } catch (e) {
         return { status: 'error', message: `${t.file}:${t.expect_line}: expect: a value does not cast to the model's column type: ${firstLine(e)}` };
@@ -430,14 +434,14 @@ export class UnitRunner {
     // returns (with SQL's =: Postgres' numeric keeps its operands' scale, 3.00 where 3 is expected)
     const numeric = new Set(names.filter((n, i) => typeFamily(types[i], 'local') === 'float'));
     const exact = names.filter((n, i) => typeFamily(types[i], 'local') === 'numeric');
-    for (const rows of [expected, actual]) for (const row of rows) for (const col of exact) if (col in row) row[col] = decimalValue(row[col]);
+    for (const rows of [expected, actual]) for (const row of rows) for (const col of exact) if (Object.hasOwn(row, col)) row[col] = decimalValue(row[col]);
     // intervals by their length, as the warehouse's = compares them (24 hours = 1 day, 30 days = 1 month)
     const intervals = names.filter((n, i) => typeFamily(types[i], 'local') === 'interval');
-    for (const rows of [expected, actual]) for (const row of rows) for (const col of intervals) if (col in row) row[col] = intervalValue(row[col]);
+    for (const rows of [expected, actual]) for (const row of rows) for (const col of intervals) if (Object.hasOwn(row, col)) row[col] = intervalValue(row[col]);
     // JSON by its value, as jsonb's = compares it (key order and spacing are not the value: DuckDB
     // keeps a JSON's text as written, Postgres' json_build_object writes {"k" : 1})
     const jsons = names.filter((n, i) => typeFamily(types[i], 'local') === 'json');
-    for (const rows of [expected, actual]) for (const row of rows) for (const col of jsons) if (col in row) row[col] = jsonValue(row[col]);
+    for (const rows of [expected, actual]) for (const row of rows) for (const col of jsons) if (Object.hasOwn(row, col)) row[col] = jsonValue(row[col]);
     let diff = diffRows(expected, actual, columns.length ? columns : names, t.ordered, t.tolerance, numeric);
     if (!diff.length && (t.expect_rows.length > 0 || actual.length === 0)) return { status: 'pass', message: 'pass' };
     if (diff.length && pii) {

@@ -9,7 +9,7 @@
  */
 import { diag, didYouMean, editDistance, type Diagnostic } from '../errors.js';
 import { dialectOf, getWarehouse, offlineDialect } from '../adapters/index.js';
-import { literalStandard, loadColumnType, type Dialect } from '../adapters/dialect.js';
+import { literalStandard, loadColumnType, stripSemicolon, type Dialect } from '../adapters/dialect.js';
 import { declaredType, offlineType, secondDigits, textLength, typeFamily } from '../adapters/type-family.js';
 import { unvalidatedSourceNames, type ProjectFiles, type RawFile } from '../project/load-project.js';
 import type { UnitTestProps } from '../project/schema.js';
@@ -101,10 +101,12 @@ export function parseCsv(text: string): Array<Record<string, Scalar>> {
 }
 
 /**
- * parseCsv with each row's line in the text (1-based, where its record starts) and the rows
- * whose number of fields is not the header's (a missing or extra comma: a value in the wrong column).
+ * parseCsv with each row's line in the text (1-based, where its record starts), the rows
+ * whose number of fields is not the header's (a missing or extra comma: a value in the wrong column),
+ * and the header's names it has twice (`twice`: each later one's 1-based column and the first's): a
+ * row keeps one value per name, so the other column's values would be dropped unsaid.
  */
-export function readCsv(text: string): { rows: Array<Record<string, Scalar>>; lines: number[]; ragged: Array<{ row: number; line: number; fields: number; header: string[] }> } {
+export function readCsv(text: string): { rows: Array<Record<string, Scalar>>; lines: number[]; ragged: Array<{ row: number; line: number; fields: number; header: string[] }>; twice: Array<{ name: string; column: number; first: number; line: number }> } {
   const records: Array<{ fields: string[]; line: number }> = [];
   let field = '';
   let record: string[] = [];
@@ -145,11 +147,12 @@ export function readCsv(text: string): { rows: Array<Record<string, Scalar>>; li
     records.push({ fields: record, line: start });
   }
   const [head, ...rest] = records;
-  if (!head) return { rows: [], lines: [], ragged: [] };
+  if (!head) return { rows: [], lines: [], ragged: [], twice: [] };
   const header = head.fields.map((h) => h.trim());
+  const twice = header.flatMap((h, i) => (header.indexOf(h) < i ? [{ name: h, column: i + 1, first: header.indexOf(h) + 1, line: head.line }] : []));
   const ragged = rest.flatMap((r, row) => (r.fields.length === header.length ? [] : [{ row, line: r.line, fields: r.fields.length, header }]));
   const rows = rest.map((r) => Object.fromEntries(header.map((h, i) => [h, r.fields[i] === undefined || r.fields[i] === '\u0000NULL' ? null : r.fields[i]])));
-  return { rows, lines: rest.map((r) => r.line), ragged };
+  return { rows, lines: rest.map((r) => r.line), ragged, twice };
 }
 
 const literal = literalStandard;
@@ -301,6 +304,14 @@ export function givenRowsAs(rows: Array<Record<string, GivenValue>>, columns: re
 /** expect.where as compiled_sql ends with it (the runner takes it off to tell its errors from the model's). */
 export const expectFilter = (where: string): string => `\nwhere ${where}`;
 
+/**
+ * A row's value of column `k`, undefined when the row leaves it out: its own key only (a row
+ * without a column named `toString` or `constructor` does not read Object's method as its value).
+ */
+export function cellOf<V>(r: Record<string, V>, k: string): V | undefined {
+  return Object.hasOwn(r, k) ? r[k] : undefined;
+}
+
 /** A typed SELECT of rows: declared columns cast to their data_type, missing ones as typed NULLs. */
 export function rowsSelect(rows: Array<Record<string, GivenValue>>, columns: ColumnInfo[], d: Dialect = offlineDialect()): string {
   const q = (id: string) => d.quoteIdent(id);
@@ -313,13 +324,13 @@ export function rowsSelect(rows: Array<Record<string, GivenValue>>, columns: Col
   const value = (v: GivenValue | undefined): string => (Array.isArray(v) ? listLiteral(v, d) : literal(v ?? null));
   // a typed column given values of more than one kind (1 in a row, 'abc' in another) has each cast
   // in its row: one VALUES types a column once across its rows ('abc' is no INTEGER: it failed)
-  const kinds = (name: string) => new Set(rows.flatMap((r) => (r[name] === null || r[name] === undefined ? [] : [Array.isArray(r[name]) ? 'list' : typeof r[name]])));
+  const kinds = (name: string) => new Set(rows.flatMap((r) => { const v = cellOf(r, name); return v === null || v === undefined ? [] : [Array.isArray(v) ? 'list' : typeof v]; }));
   const mixed = new Map(cols.filter((c) => c.data_type && kinds(c.name).size > 1).map((c) => [c.name, c]));
   const cell = (v: GivenValue | undefined, name: string): string => {
     const c = mixed.get(name);
     return c && v !== null && v !== undefined ? cast(value(v), c) : value(v);
   };
-  const values = rows.map((r) => `(${given.map((g) => cell(r[g], g)).join(', ')})`).join(',\n  ');
+  const values = rows.map((r) => `(${given.map((g) => cell(cellOf(r, g), g)).join(', ')})`).join(',\n  ');
   return `select ${select}\nfrom (values\n  ${values}\n) as v(${given.map(q).join(', ')})`;
 }
 
@@ -376,10 +387,14 @@ function givenSql(rows: Array<Record<string, GivenValue>>, columns: ColumnInfo[]
  * What the warehouse holds of a given's input: its relation's columns, or why none were read
  * (`unreadable`: the target is there but could not be read — a DuckDB file another process holds).
  */
-export type BuiltColumns = { columns: Array<{ name: string; data_type: string }> } | { why: string; unreadable?: boolean };
+export type BuiltColumns = { columns: Array<{ name: string; data_type: string }> } | { why: string; unreadable?: boolean; ephemeral?: boolean };
 
-/** Text that reads as a number, a boolean or a date: a value whose column's type decides how it compares. */
-const TYPED_TEXT = /^\s*(?:[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?|true|false|\d{4}-\d{2}-\d{2}(?:[ T][\d:.]+)?)\s*$/i;
+/**
+ * Text that reads as a number, a boolean or a date: a value whose column's type decides how it
+ * compares (a timestamp with its zone too: '2026-01-01 23:00:00-05' sorts as text before
+ * '2026-01-02 01:00:00+00', as an instant after it).
+ */
+const TYPED_TEXT = /^\s*(?:[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?|true|false|\d{4}-\d{2}-\d{2}(?:[ T][\d:.]+(?:\s*(?:z|utc|[-+]\d{1,2}(?::?\d{2})?))?)?)\s*$/i;
 
 /**
  * Types the given rows of `t` as dbt does ("dbt takes the value you provide and attempts to cast
@@ -477,7 +492,10 @@ export function typeGivens(t: UnitTestNode, built: (of: string) => BuiltColumns,
         said.push(diag('E_UNIT_UNREADABLE', `unit test '${t.name}': given ${g.input}: the types of ${untyped.join(', ')} are read from the built input, and ${why}: its values would be compared as text (${shown.join(', ')})`, { file: t.file, line: g.line }, 'run the unit tests again once the target can be read (a DuckDB file one process at a time: vigil serve, another vigil command), or declare data_type on those columns'));
         continue;
       }
-      const build = input?.kind === 'ref' ? `build it first (vigil run -s ${input.name}, or vigil build --empty), or ` : '';
+      // (an ephemeral input is never built: its declared types are all there is; a snapshot is
+      // built by vigil snapshot, a seed by vigil seed — vigil run -s of one runs nothing)
+      const command = of.startsWith('snapshot.') ? 'snapshot' : of.startsWith('seed.') ? 'seed' : 'run';
+      const build = input?.kind === 'ref' && !('ephemeral' in b && b.ephemeral) ? `build it first (vigil ${command} -s ${input.name}, or vigil build --empty), or ` : '';
       said.push(
         diag(
           'W_UNIT_UNTYPED',
@@ -754,7 +772,7 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
           fail('E_UNIT', `unit test '${t.name}': ${self.name} reads source('${s}', '${tb}') but the test gives no rows for it`, ['given'], `add under given:  - input: source('${s}', '${tb}')`);
           return '';
         });
-        return ok ? resolved.replace(/;\s*$/, '').trimEnd() : undefined;
+        return ok ? stripSemicolon(resolved, engine.lexis) : undefined;
       };
       const incremental = t.is_incremental === true;
       if (incremental && model.config.materialized !== 'incremental') fail('E_UNIT', `is_incremental: true, but '${model.name}' is materialized as ${model.config.materialized}`, ['is_incremental']);
@@ -835,7 +853,9 @@ function readRows(
     const r = readCsv(text);
     // (a row of more or fewer fields than the header: its values would land in other columns, or read NULL)
     for (const x of r.ragged) fail(`CSV row ${x.row + 1} has ${x.fields} field${x.fields === 1 ? '' : 's'}, its header ${x.header.length} (${x.header.join(', ')})`, file ? ['fixture'] : ['rows'], file ? { file, line: x.line } : { file: src.file, line: first + x.line - 1 });
-    return r.ragged.length ? undefined : { rows: r.rows, lines: r.lines.map((l) => first + l - 1), ...(file ? { file } : {}) };
+    // (a name the header has twice: each row would keep the last column's value, the other's dropped)
+    for (const x of r.twice) fail(`CSV header names column '${x.name}' twice (columns ${x.first} and ${x.column}): a row would keep only the last one's value`, file ? ['fixture'] : ['rows'], file ? { file, line: x.line } : { file: src.file, line: first + x.line - 1 });
+    return r.ragged.length || r.twice.length ? undefined : { rows: r.rows, lines: r.lines.map((l) => first + l - 1), ...(file ? { file } : {}) };
   };
   if (g.fixture !== undefined) {
     const f = fixtureFile(files, g.fixture);

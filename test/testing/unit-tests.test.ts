@@ -28,7 +28,9 @@ describe('pure pieces', () => {
       rows: [{ a: '1', b: 'x\ny' }, { a: '2', b: null }, { a: '3', b: '4' }],
       lines: [2, 5, 6],
       ragged: [{ row: 1, line: 5, fields: 1, header: ['a', 'b'] }, { row: 2, line: 6, fields: 3, header: ['a', 'b'] }],
+      twice: [],
     });
+    expect(readCsv('\nid,n, id\n1,2,3\n').twice).toEqual([{ name: 'id', column: 3, first: 1, line: 2 }]);
   });
 
   it('types given rows from the declared columns (in DuckDB\'s spelling) and fills the rest with typed NULLs', () => {
@@ -448,6 +450,68 @@ describe('unit tests through the CLI', () => {
     expect(lossy.code).toBe(2);
   });
 
+  it("a timestamp with its zone given to a column of no known type is said to be text (was: no warning: max('2026-01-01 23:00:00-05', '2026-01-02 01:00:00+00') passed as text); an ephemeral input is not told to be built", () => {
+    const dir = makeProject({
+      'models/ev.sql': "{{ config(materialized='ephemeral') }}select 1 as id, cast('2026-01-01 10:00:00+00' as timestamptz) as at",
+      'models/last.sql': "select max(at) as last_at from {{ ref('ev') }}",
+      'models/other.sql': 'select 1 as x',
+      'models/u.yml': "unit_tests:\n  - name: t\n    model: last\n    given:\n      - input: ref('ev')\n        rows:\n          - { id: 1, at: '2026-01-01 23:00:00-05' }\n          - { id: 2, at: '2026-01-02 01:00:00+00' }\n    expect:\n      rows: [{ last_at: '2026-01-02 01:00:00+00' }]\n",
+    });
+    dirs.push(dir);
+    for (const built of [false, true]) {
+      // (the database file there, or not yet)
+      if (built) expect(vigil(dir, ['run', '-s', 'other']).code).toBe(0);
+      expect(existsSync(join(dir, '.vigil/dev.duckdb'))).toBe(built);
+      const r = vigil(dir, ['test', '--unit']);
+      expect(r.stderr).toContain(`models/u.yml:5: warning: unit test 't': given ref('ev'): no type is known for at (ev has no relation (ephemeral), and no data_type is declared): their values are text (at "2026-01-01 23:00:00-05")`);
+      expect(r.stderr).toContain('hint: dbt casts given values to the input\'s column types in the warehouse: declare data_type on its columns');
+      expect(r.stderr).not.toContain('vigil run -s ev');
+    }
+  });
+
+  it("a snapshot given values of no known type is told to be built by vigil snapshot (was: 'vigil run -s s', which runs nothing for a snapshot)", () => {
+    const dir = makeProject({
+      'snapshots/s.sql': "{% snapshot s %}\n{{ config(target_schema='snapshots', unique_key='id', strategy='timestamp', updated_at='at') }}\nselect 1 as id, cast('2026-01-01' as timestamp) as at\n{% endsnapshot %}\n",
+      'models/cur.sql': "select id from {{ ref('s') }} where dbt_valid_to is null",
+      'models/u.yml': "unit_tests:\n  - name: t\n    model: cur\n    given:\n      - input: ref('s')\n        rows:\n          - { id: 1, dbt_valid_to: '2026-01-02' }\n    expect:\n      rows: []\n",
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['test', '--unit']);
+    expect(r.stderr).toContain("no type is known for dbt_valid_to");
+    expect(r.stderr).toContain('build it first (vigil snapshot -s s, or vigil build --empty)');
+  });
+
+  it("a column named as an object's method (constructor, toString) that some rows leave out is a column like another (was: a stack trace, v.replace is not a function); a CSV expect of __proto__ is compared (was: a PASS on any value, DuckDB)", () => {
+    const dir = makeProject({
+      'models/a.sql': "select 1 as id, 'ferrari' as constructor, 'x' as note",
+      'models/b.sql': "select id, constructor, note as \"toString\", id as \"__proto__\" from {{ ref('a') }}",
+      'models/u.yml':
+        "unit_tests:\n  - name: t\n    model: b\n    given:\n      - input: ref('a')\n        rows:\n          - { id: 1, constructor: mclaren, note: n }\n          - { id: 2 }\n    expect:\n      rows:\n        - { id: 1, constructor: mclaren, toString: n }\n        - { id: 2 }\n" +
+        "  - name: p\n    model: b\n    given:\n      - input: ref('a')\n        rows: [{ id: 1, constructor: c, note: n }]\n    expect:\n      format: csv\n      rows: |\n        __proto__\n        2\n",
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['test', '--unit']);
+    expect(r.stderr).not.toContain('internal error');
+    expect(r.stderr + r.stdout).not.toContain('TypeError');
+    expect(r.stdout).toMatch(/PASS unit b::t/);
+    expect(r.stdout).toMatch(/FAIL unit b::p/);
+    expect(r.stdout).toContain('{__proto__: 1}');
+    expect(r.code).toBe(1);
+  });
+
+  it("a model ending in ';' and a comment is unit tested as vigil run builds it (was: ERROR syntax error at or near ';', and vigil build skipped the model)", () => {
+    const dir = makeProject({
+      'models/eph.sql': "{{ config(materialized='ephemeral') }}\nselect 1 as id; -- the ids\n",
+      'models/m.sql': "select id * 2 as twice from {{ ref('eph') }}; /* done */\n-- the end; really\n",
+      'models/u.yml': "unit_tests:\n  - name: t\n    model: m\n    given: []\n    expect:\n      rows: [{ twice: 2 }]\n",
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['build']);
+    expect(r.stdout).toMatch(/PASS unit m::t/);
+    expect(r.stdout).toMatch(/OK created view main\.m|OK created view \w+\.m/);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+  });
+
   it("run_results.json gives a unit test dbt's failures: 0 when it passes, 1 when it fails (was: no failures)", () => {
     const dir = makeProject({
       'models/two.sql': 'select 1 as id',
@@ -754,6 +818,21 @@ describe('unit tests: what is compared, and what is refused before anything runs
     expect(r.stderr).toContain('models/u.yml:22: error: expect: CSV row 1 has 1 field, its header 2 (id, n) [E_UNIT]');
     expect(r.stderr).toContain("tests/unit/fx/a.csv:3: error: given ref('a'): CSV row 2 has 1 field, its header 2 (id, n) [E_UNIT]");
     expect(r.stderr).toContain("tests/unit/fx/a.csv:4: error: given ref('a'): CSV row 3 has 3 fields, its header 2 (id, n) [E_UNIT]");
+    expect(r.code).toBe(2);
+  });
+
+  it('a CSV header naming a column twice is an error at its line (was: the last column kept, the other dropped: an expect of id 2 passed on id 1)', () => {
+    const dir = makeProject({
+      'models/a.sql': 'select 1 as id, 2 as n',
+      'models/b.sql': "select id, n from {{ ref('a') }}",
+      'tests/unit/fx/a.csv': 'id,n,n\n1,2,3\n',
+      'models/u.yml': "unit_tests:\n  - name: e\n    model: b\n    given:\n      - input: ref('a')\n        rows: [{ id: 1, n: 2 }]\n    expect:\n      format: csv\n      rows: |\n        id,n,id\n        2,2,1\n  - name: f\n    model: b\n    given:\n      - input: ref('a')\n        fixture: tests/unit/fx/a.csv\n    expect:\n      rows: [{ id: 1, n: 3 }]\n",
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['test', '--unit']);
+    expect(r.stderr).toContain("models/u.yml:10: error: expect: CSV header names column 'id' twice (columns 1 and 3): a row would keep only the last one's value [E_UNIT]");
+    expect(r.stderr).toContain("tests/unit/fx/a.csv:1: error: given ref('a'): CSV header names column 'n' twice (columns 2 and 3): a row would keep only the last one's value [E_UNIT]");
+    expect(r.stdout).not.toContain('PASS');
     expect(r.code).toBe(2);
   });
 
