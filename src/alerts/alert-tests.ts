@@ -96,7 +96,7 @@ async function load(adapter: Adapter, given: Given, manifest: Manifest, readFixt
  * The givens of a test that cannot be loaded, before any test runs (exit 2): an empty one of a
  * relation whose columns are not documented has no column to create its table with; a CSV row
  * with more or fewer fields than its header (its values would land in other columns, or read
- * NULL), at its line (in the YAML, or in its fixture file), as a unit test's is.
+ * NULL), or a header naming a column twice, at its line (in the YAML, or in its fixture file), as a unit test's is.
  */
 export function givenProblems(t: LoadedTest, manifest: Manifest, root: string, readFixture: (p: string) => string | undefined = () => undefined): Diagnostic[] {
   const out: Diagnostic[] = [];
@@ -106,8 +106,12 @@ export function givenProblems(t: LoadedTest, manifest: Manifest, root: string, r
         const fixture = fixturePath(rowsIn);
         const text = fixture !== undefined ? readFixture(fixture) : rowsIn;
         const first = fixture !== undefined ? 1 : stringTextAt(t.yaml, [...at, key]).line;
-        for (const x of text === undefined ? [] : readCsv(text).ragged)
+        const csv = text === undefined ? undefined : readCsv(text);
+        for (const x of csv?.ragged ?? [])
           out.push(diag('E_ALERT_TEST', `test '${t.test.name}': given ${key}: CSV row ${x.row + 1} has ${x.fields} field${x.fields === 1 ? '' : 's'}, its header ${x.header.length} (${x.header.join(', ')})`, { file: fixture ?? t.file, line: first + x.line - 1 }, 'quote a value that holds a comma ("a, b"); an empty field is NULL'));
+        // (a name the header has twice: each row would keep the last column's value, the other's dropped)
+        for (const x of csv?.twice ?? [])
+          out.push(diag('E_ALERT_TEST', `test '${t.test.name}': given ${key}: CSV header names column '${x.name}' twice (columns ${x.first} and ${x.column}): a row would keep only the last one's value`, { file: fixture ?? t.file, line: first + x.line - 1 }));
       }
       const empty = Array.isArray(rowsIn) ? rowsIn.length === 0 : typeof rowsIn === 'string' && fixturePath(rowsIn) === undefined && parseCsv(rowsIn).length === 0;
       if (!empty || key.trim() === 'vigil_sync_state') continue;

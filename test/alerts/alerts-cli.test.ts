@@ -837,6 +837,11 @@ describe('vigil alerts test', () => {
     const f = vigil(dir, ['alerts', 'test']);
     expect(f.stderr).toContain("alerts/tests/counts.csv:2: error: test 't': given ref('counts'): CSV row 1 has 1 field, its header 2 (capability, n)");
     expect(f.code).toBe(2);
+    // a header naming a column twice: refused at its line (was: the first n's values dropped, the test run on 12)
+    writeFileSync(join(dir, 'alerts/tests/counts.csv'), 'capability,n,n\nchat,5,12\n');
+    const twice = vigil(dir, ['alerts', 'test']);
+    expect(twice.stderr).toContain("alerts/tests/counts.csv:1: error: test 't': given ref('counts'): CSV header names column 'n' twice (columns 2 and 3): a row would keep only the last one's value");
+    expect(twice.code).toBe(2);
     // quoted, the comma is a value's
     writeFileSync(join(dir, 'alerts/tests/counts.csv'), 'capability,n\n"chat, beta",11\n');
     const ok = vigil(dir, ['alerts', 'test']);
