@@ -28,6 +28,21 @@ if (state) {
 }
 // `vigil --version` (or -V) alone: the version without loading the command line (a third of the start-up)
 const args = process.argv.slice(2);
+// `vigil serve` stops at a signal while it starts, exit 0 (docs/operations.md): from here, not from
+// when its module is loaded (~0.5 s later: a signal then killed it, exit 143). runServe takes the
+// handlers over (src/cli/serve-command.ts, EARLY_SIGNALS)
+if (args[0] === 'serve') {
+  const early = new Map();
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
+    const f = () => {
+      process.stderr.write(`${sig} while starting: stopped (no job had started)\n`);
+      process.exit(0);
+    };
+    early.set(sig, f);
+    process.on(sig, f);
+  }
+  globalThis[Symbol.for('vigil.earlySignals')] = early;
+}
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   const { VIGIL_VERSION } = await import(pathToFileURL(join(root, 'dist', 'version.js')).href);
   // a refused write is one line and exit 1, a reader gone away (EPIPE) nothing, as for every command (src/cli/output.ts)

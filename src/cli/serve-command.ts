@@ -171,6 +171,9 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
   // its lease left held
   const onStart = new Map(STOP_SIGNALS.map((sig) => [sig, () => startSignal(sig)]));
   for (const [sig, f] of onStart) process.on(sig, f);
+  // (the launcher's, from the process's first line: bin/vigil.js)
+  const early = (globalThis as Record<symbol, unknown>)[Symbol.for('vigil.earlySignals')] as Map<string, () => void> | undefined;
+  for (const [sig, f] of early ?? []) process.off(sig, f);
   const files = loadProject(o.projectDir);
   const { config, diagnostics } = serveConfig(files, o.listen);
   if (!config) throw new ProjectError(diagnostics);
