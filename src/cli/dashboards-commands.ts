@@ -3,6 +3,7 @@
  */
 import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, realpathSync, rmSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { createHash } from 'node:crypto';
 import { didYouMean, formatDiagnostic, hasErrors, ProjectError, UsageError, type Diagnostic } from '../errors.js';
 import { redact } from '../secrets.js';
 import { writeProjectFile } from '../project/artifacts.js';
@@ -729,13 +730,17 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
     for (const x of shared.filter((y) => y.tabs.some((t) => rendered.has(t.dashboard))))
       out(`  note: ${x.bare} would name ${counted(x.tabs.length, 'tab')} of the project (${x.tabs.map((t) => `${t.dashboard}.${t.tab}`).join(', ')}): each picture has its dashboard's name in front (${x.tabs.filter((t) => rendered.has(t.dashboard)).map((t) => t.file).join(', ')})`);
     // one browser, and one tab of it, for every page of the render
+    const written: string[] = [];
     const browser = await launchScreenshotBrowser(chromium);
     try {
       const session = await openScreenshotSession(browser);
       try {
         for (const p of pages) {
           const shots = await session.shoot(p.file, pngDir, names.get(p.name));
-          for (const s of shots) out(`  ${relative(process.cwd(), s.file) || s.file} (${Math.round(s.bytes / 1024)} KB)`);
+          for (const s of shots) {
+            written.push(s.file);
+            out(`  ${relative(process.cwd(), s.file) || s.file} (${Math.round(s.bytes / 1024)} KB)`);
+          }
         }
       } finally {
         await session.close();
@@ -743,9 +748,52 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
     } finally {
       await browser.close();
     }
+    const current = new Set([...names.values()].flatMap((m) => [...m.values()]));
+    for (const gone of staleScreenshots(join(c.files.root, c.files.paths.target, '.cache', 'screenshots.json'), pngDir, written, current))
+      out(`  removed ${relative(process.cwd(), gone) || gone} (no tab of the project is named so any more: renamed or removed)`);
   }
   if (failed) {
     err(`${failed} tile${failed === 1 ? '' : 's'} failed to query (shown as errors on the page)`);
     process.exitCode = 1;
   }
+}
+
+/**
+ * The pictures an earlier render wrote into `dir` whose tab is gone (a tab renamed or removed, a
+ * dashboard deleted), removed: found in the record of what renders wrote there (`record`, in
+ * target/.cache/), and only when the file is still the one written (same content), so a picture
+ * of yours of that name is kept. The record is then what is in `dir` now. Returns the removed files.
+ */
+function staleScreenshots(record: string, dir: string, written: string[], current: ReadonlySet<string>): string[] {
+  const digest = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+  let all: Record<string, Record<string, string>> = {};
+  try {
+    const j = JSON.parse(readFileSync(record, 'utf8'));
+    if (j && typeof j === 'object' && !Array.isArray(j)) all = j;
+  } catch {
+    // (none yet, or unreadable: nothing known to remove)
+  }
+  const key = resolve(dir);
+  const before = all[key] && typeof all[key] === 'object' ? all[key] : {};
+  const now: Record<string, string> = {};
+  const removed: string[] = [];
+  for (const [name, hash] of Object.entries(before)) {
+    const file = join(dir, name);
+    if (current.has(name) || name.includes('/') || name.includes(sep)) {
+      if (!written.includes(file)) now[name] = hash;
+      continue;
+    }
+    try {
+      if (digest(file) === hash) {
+        rmSync(file);
+        removed.push(file);
+      }
+    } catch {
+      // (gone already)
+    }
+  }
+  for (const file of written) now[basename(file)] = digest(file);
+  all[key] = now;
+  writeProjectFile(record, `${JSON.stringify(all, null, 2)}\n`);
+  return removed;
 }

@@ -777,6 +777,40 @@ describe.skipIf(!chromium)('render --png: a tab title two dashboards share', () 
   });
 });
 
+describe.skipIf(!chromium)('render --png: a tab renamed', () => {
+  it("the picture of its old name, as the last render wrote it, is removed, saying so; one changed since, or another file, is kept (was: the old PNG stayed beside the new one)", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-png-stale-'));
+    try {
+      expect(vigil(dir, ['init', 'p']).code).toBe(0);
+      const project = join(dir, 'p');
+      expect(vigil(project, ['build']).code).toBe(0);
+      const first = vigil(project, ['dashboards', 'render', '--out', 'site', '--png-dir', 'pics']);
+      expect(first.code, first.stderr).toBe(0);
+      expect(readdirSync(join(project, 'pics'))).toEqual(['Overview.png']);
+      writeFileSync(join(project, 'pics/mine.png'), 'not a picture of vigil');
+      const rename = (title: string) => {
+        const events = JSON.parse(readFileSync(join(project, 'dashboards/events.json'), 'utf8'));
+        events.tabs[0].title = title;
+        writeFileSync(join(project, 'dashboards/events.json'), JSON.stringify(events, null, 2));
+      };
+      rename('Summary');
+      const second = vigil(project, ['dashboards', 'render', '--out', 'site', '--png-dir', 'pics']);
+      expect(second.code, second.stderr).toBe(0);
+      expect(readdirSync(join(project, 'pics')).sort()).toEqual(['Summary.png', 'mine.png']);
+      expect(second.stdout).toContain('removed pics/Overview.png (no tab of the project is named so any more: renamed or removed)');
+      // a picture edited since (not the one written) is not removed
+      writeFileSync(join(project, 'pics/Summary.png'), 'edited');
+      rename('Totals');
+      const third = vigil(project, ['dashboards', 'render', '--out', 'site', '--png-dir', 'pics']);
+      expect(third.code, third.stderr).toBe(0);
+      expect(readdirSync(join(project, 'pics')).sort()).toEqual(['Summary.png', 'Totals.png', 'mine.png']);
+      expect(third.stdout).not.toContain('removed');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe.skipIf(!chromium)("render --png: the user's fontconfig", () => {
   const FONTS_CONF = '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig><alias binding="same"><family>Vigil Test Face</family><prefer><family>DejaVu Sans Mono</family></prefer></alias></fontconfig>\n';
   it("a fonts.conf alias of the user's applies to the pictures (was: Chromium's XDG_CONFIG_HOME moved to a scratch folder took fontconfig's with it)", async () => {
