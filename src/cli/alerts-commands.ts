@@ -9,7 +9,7 @@ import { didYouMean, formatDiagnostic, hasErrors, ProjectError, UsageError, Ware
 import { redact } from '../secrets.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import { loadCache, saveCache, writeProjectFile } from '../project/artifacts.js';
-import { durationFlag, keepSnapshot, keptTarget, open, openWhenFree, parseAt, projectFromSnapshot, missingDatabase, selectGlobs, timestampFlag } from './command-kit.js';
+import { durationFlag, keepSnapshot, keptTarget, open, openWhenFree, parseAt, projectFromSnapshot, selectGlobs, timestampFlag } from './command-kit.js';
 import { err, out } from './output.js';
 import type { CompileResult, ResolvedTarget } from '../compile/compile-project.js';
 import type { YamlSource } from '../project/yaml-source.js';
@@ -220,7 +220,9 @@ function openWarehouse(s: Setup): Promise<Adapter> {
 
 /** A DuckDB file held by another evaluation (its holder's command line says so): that run holds the state. */
 function heldByEvaluation(e: unknown): e is WarehouseBusyError {
-  return e instanceof WarehouseBusyError && !!e.holder && /\balerts (evaluate|run-scheduler)\b/.test(e.holder);
+  // (a dry run holds no state lock and sends nothing: what it holds the file for is waited for as
+  // any other holder's, not taken for an evaluation that will send this one's notifications)
+  return e instanceof WarehouseBusyError && !!e.holder && /\balerts (evaluate|run-scheduler)\b/.test(e.holder) && !/\s--dry-run\b/.test(e.holder);
 }
 
 /**
@@ -448,8 +450,9 @@ export async function runAlertsEvaluate(o: Common & { select?: string[]; dryRun?
   // the driver first; then, while the warehouse opens (DuckDB creates its instance in its own
   // threads), the evaluation's modules and the formatters of the rules' time zones (~45 ms)
   await (await import('../adapters/index.js')).prepareDriver(s.target.type);
-  // (a dry run on a DuckDB file not there yet reads an empty in-memory database: it made the file)
-  const opening = openBusyAware(s, waitMs, !!o.dryRun && (await missingDatabase(s)) !== undefined);
+  // a dry run only reads: a DuckDB file is opened read-only, beside a BI tool or a vigil show
+  // reading it (one not there yet is an empty in-memory database: it made the file)
+  const opening = openBusyAware(s, waitMs, !!o.dryRun);
   opening.catch(() => {}); // (a failure is handled where it is awaited, below: not an unhandled rejection meanwhile)
   await new Promise((r) => setImmediate(r)); // the calls above have reached the driver
   const modules = Promise.all([import('../alerts/evaluate.js'), import('../alerts/state.js'), import('../alerts/delivery/types.js')]);

@@ -149,7 +149,8 @@ export async function runDashboardsValidate(o: Common & { warehouse?: boolean })
   }
   // after a build: the warehouse's own catalog is the truth
   await requireDatabase(c, 'vigil dashboards validate --warehouse');
-  const adapter = await open(c, 1);
+  // only reads: a DuckDB file is opened read-only, beside a BI tool or a vigil show reading it
+  const adapter = await open(c, 1, { readOnly: true });
   try {
     const models = new Set(ds.flatMap((d) => d.models));
     const catalog = new Map<string, string[]>();
@@ -546,7 +547,7 @@ export async function renderQueries(o: Common & { at?: string }): Promise<{ conc
   const ds = pick(c.dashboards, o.select);
   refusePii(c.pii, ds);
   const { Site } = await import('../dashboards/site.js');
-  const adapter = await open(c, RENDER_CONCURRENCY);
+  const adapter = await open(c, RENDER_CONCURRENCY, { readOnly: true });
   const queries: Array<{ sql: string; params?: unknown[] }> = [];
   const query = adapter.query.bind(adapter);
   adapter.query = ((sql: string, params?: Parameters<Adapter['query']>[1]) => {
@@ -590,8 +591,9 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
   await requireDatabase(c, 'vigil dashboards render');
   mkdirSync(dir, { recursive: true });
   const tiles = ds.reduce((n, d) => n + d.tabs.reduce((m, t) => m + t.tiles.length, 0), 0);
-  // DuckDB opens the file (in its own threads) while the renderer and ECharts load
-  const opening = open(c, RENDER_CONCURRENCY);
+  // DuckDB opens the file (in its own threads) while the renderer and ECharts load; read-only (a
+  // render only reads), so a BI tool, a vigil show or another render reading it may have it open too
+  const opening = open(c, RENDER_CONCURRENCY, { readOnly: true });
   opening.catch(() => {}); // (a failure is thrown where it is awaited, below: not an unhandled rejection while the renderer loads)
   let adapter: Adapter | undefined;
   let walk: SiteWalk;

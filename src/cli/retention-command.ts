@@ -34,7 +34,7 @@ import { docRef } from '../install.js';
 import { redact } from '../secrets.js';
 
 /** The adapters a retention command needs: the target's, and each source database apply_to: source names. */
-async function openAll(c: Compiled, tables: RetentionTable[]): Promise<{ adapterOf: (target: string) => Adapter; targetOf: (target: string) => { name: string; schema: string; database?: string }; close: () => Promise<void> }> {
+async function openAll(c: Compiled, tables: RetentionTable[], opts: { readOnly?: boolean } = {}): Promise<{ adapterOf: (target: string) => Adapter; targetOf: (target: string) => { name: string; schema: string; database?: string }; close: () => Promise<void> }> {
   const { resolveTarget } = await import('../compile/resolve-target.js');
   const { openAdapter } = await import('../adapters/index.js');
   const opened = new Map<string, Adapter>();
@@ -43,13 +43,13 @@ async function openAll(c: Compiled, tables: RetentionTable[]): Promise<{ adapter
     for (const a of opened.values()) await a.close().catch(() => {});
   };
   try {
-    opened.set(c.target.name, await open(c, 1));
+    opened.set(c.target.name, await open(c, 1, opts));
     where.set(c.target.name, { name: c.target.name, schema: c.target.schema, database: c.target.database });
     for (const name of new Set(tables.map((t) => t.source_target).filter((x): x is string => !!x && x !== c.target.name))) {
       const ds: Diagnostic[] = [];
       const t = resolveTarget(c.files, { target: name, env: process.env }, ds);
       if (!t) throw new ProjectError(ds);
-      opened.set(name, await openAdapter(t, c.files.root, 1));
+      opened.set(name, await openAdapter(t, c.files.root, 1, opts));
       where.set(name, { name, schema: t.schema, database: t.database });
     }
   } catch (e) {
@@ -102,7 +102,8 @@ export async function runRetentionPlan(o: Common & { at?: string }): Promise<voi
   const tables = selected(c, o);
   const minimum = c.files.project.retention?.minimum ?? DEFAULT_MINIMUM;
   const { getWarehouse } = await import('../adapters/index.js');
-  const conns = await openAll(c, tables);
+  // a plan only reads: a DuckDB file is opened read-only, beside a BI tool or a vigil show reading it
+  const conns = await openAll(c, tables, { readOnly: true });
   const entries: PlanEntry[] = [];
   try {
     const problems: Diagnostic[] = [];

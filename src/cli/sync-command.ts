@@ -253,7 +253,9 @@ async function syncStatus(o: Common): Promise<void> {
   const streams = selectedStreams(c.manifest, o);
   let target: Adapter;
   try {
-    target = await open(c, 1);
+    // only reads the state: a DuckDB file is opened read-only (beside a BI tool or a vigil show
+    // reading it; one not there is not created)
+    target = await open(c, 1, { readOnly: true });
   } catch (e) {
     // DuckDB: a running sync holds the file, state table and all (one writer, no readers beside
     // it): that is no failure, and its state is there to read once it ends

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { COUNTS_ALERT, makeProject, REPO, removeDir, vigil, vigilAsync, VIGIL } from '../helpers.js';
+import { COUNTS_ALERT, makeProject, REPO, removeDir, vigil, vigilAsync, vigilProcessAsync, VIGIL } from '../helpers.js';
+import { readDuckDbReadOnly } from '../support/duckdb-reader.js';
 import { startFakePagerDuty, type FakePagerDuty } from '../support/fake-pagerduty.js';
 import { pgProjectYaml, uniqueSchema } from '../support/postgres.js';
 
@@ -1106,6 +1107,54 @@ describe('run-scheduler and a busy DuckDB file', () => {
       child.kill('SIGKILL');
     }
   }, 150_000);
+});
+
+describe('a dry run beside a BI tool reading the DuckDB file', () => {
+  it('evaluates, reading the file read-only beside it (was: exit 1, "in use by another process": it opened the file to write, though a dry run writes nothing)', async () => {
+    const dir = project({ 'alerts/a.yaml': COUNTS_ALERT, 'alerts/routes.yaml': ROUTES });
+    expect(vigil(dir, ['build']).code).toBe(0);
+    const reader = await readDuckDbReadOnly(join(dir, '.vigil', 'dev.duckdb'));
+    try {
+      const r = vigil(dir, ['alerts', 'evaluate', '--dry-run'], { PD_KEY: 'k' });
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/inactive -> firing \{capability=chat\}/);
+      expect(r.stdout).toContain('Dry run: nothing was sent and the state was not changed.');
+    } finally {
+      reader.kill();
+    }
+  });
+
+  it('an evaluation meeting a dry run that reads the file is not skipped as if an evaluation held the state: it fails naming it, exit 1, or waits for it with --wait and sends (was: skipped, exit 0, nothing evaluated or sent)', async () => {
+    const pd = await startFakePagerDuty();
+    try {
+      const SLOW = `alerts:\n  - name: slow\n    severity: warning\n    query: select count(*) as n from range(0, 30000) a, range(0, 8000) b where (a.range * b.range) % 7 = 3\n    condition: { type: threshold, column: n, op: ">", value: 0 }\n    summary: "{{ n }}"\n`;
+      const dir = project({ 'alerts/a.yaml': COUNTS_ALERT, 'alerts/slow.yaml': SLOW, 'alerts/routes.yaml': ROUTES });
+      expect(vigil(dir, ['build']).code).toBe(0);
+      const env = { PD_KEY: ROUTING_KEY, PD_SERVER: pd.server, NODE_EXTRA_CA_CERTS: pd.caPath };
+      const dry = spawn(process.execPath, [VIGIL, 'alerts', 'evaluate', '--dry-run', '-s', 'slow'], { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const dryEnded = new Promise<number | null>((r) => dry.on('exit', (code) => r(code)));
+      // (it has the file open once it says what it evaluates)
+      await new Promise<void>((r) => {
+        let seen = '';
+        dry.stdout!.on('data', (b: Buffer) => {
+          seen += b.toString();
+          if (seen.includes('Dry run: evaluating')) r();
+        });
+      });
+      const met = await vigilProcessAsync(dir, ['alerts', 'evaluate', '-s', 'many'], env);
+      const waited = vigilProcessAsync(dir, ['alerts', 'evaluate', '-s', 'many', '--wait', '2m'], env);
+      expect(await dryEnded).toBe(0);
+      expect(met.stderr).not.toContain('skipped');
+      expect(met.code, met.stdout + met.stderr).toBe(1);
+      expect(met.stderr).toMatch(/is in use by another process \(PID \d+: vigil alerts evaluate --dry-run -s slow\)/);
+      const w = await waited;
+      expect(w.code, w.stdout + w.stderr).toBe(0);
+      expect(w.stdout).toContain('Delivered: 1 sent');
+      expect(pd.events.filter((e) => e.event_action === 'trigger')).toHaveLength(1);
+    } finally {
+      pd.close();
+    }
+  }, 120_000);
 });
 
 describe('two evaluations at once, state in Postgres', () => {

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BASIC_PROJECT_YAML, makeProject, removeDir, vigil, vigilProcess } from '../helpers.js';
+import { readDuckDbReadOnly } from '../support/duckdb-reader.js';
 
 const L = (x: number, y: number, w: number, h: number) => ({ x, y, w, h });
 const CAPS = ['chat', 'classify', 'draft', 'extract', 'summarize'];
@@ -63,6 +64,32 @@ describe('a render whose warehouse cannot be opened', () => {
       removeDir(dir);
     }
   });
+});
+
+describe('a render beside a BI tool reading the DuckDB file', () => {
+  it('renders and validates against the warehouse, reading the file read-only beside it (was: exit 1, "in use by another process": both opened it to write, and DuckDB lets no writer in beside a reader)', async () => {
+    const dir = makeProject({
+      'models/caps.sql': model(CAPS),
+      'models/caps.yml': 'models:\n  - name: caps\n    columns:\n      - name: capability\n      - name: n\n      - name: date\n        data_type: date\n',
+      'dashboards/e.json': JSON.stringify(E, null, 2),
+    });
+    try {
+      expect(vigil(dir, ['build']).code).toBe(0);
+      const reader = await readDuckDbReadOnly(join(dir, '.vigil', 'dev.duckdb'));
+      try {
+        const r = vigilProcess(dir, ['dashboards', 'render', '--out', 'site']);
+        expect(r.code, r.stdout + r.stderr).toBe(0);
+        expect(tileBlock(readFileSync(join(dir, 'site', 'e.html'), 'utf8'), 'rows')).toContain('summarize');
+        const v = vigilProcess(dir, ['dashboards', 'validate', '--warehouse']);
+        expect(v.code, v.stdout + v.stderr).toBe(0);
+        expect(v.stdout).toContain('every column found');
+      } finally {
+        reader.kill();
+      }
+    } finally {
+      removeDir(dir);
+    }
+  }, 120_000);
 });
 
 describe('a box or scatter of raw rows cut at its limit', () => {

@@ -14,6 +14,7 @@ import { compileProject } from '../../src/compile/compile-project.js';
 import { formatDiagnostic } from '../../src/errors.js';
 import { uniqueSchema } from '../support/postgres.js';
 import { makeProject, projectFiles, removeDir, VIGIL, vigil, duckRows as duck } from '../helpers.js';
+import { readDuckDbReadOnly } from '../support/duckdb-reader.js';
 import type { Adapter } from '../../src/adapters/adapter.js';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
 import { PostgresAdapter } from '../../src/adapters/postgres/postgres-adapter.js';
@@ -208,6 +209,18 @@ describe('vigil retention on DuckDB', () => {
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/nothing before 2026-11-01T00:00:00\.000Z/);
     expectRowsLeft(before, await duck(dir, ROW_SQL), kept);
+  });
+
+  it('a plan beside a BI tool reading the DuckDB file: planned, reading it read-only (was: exit 1, "in use by another process": it opened the file to write)', async () => {
+    const dir = await duckProject('{ column: created_at, keep: 30d }');
+    const reader = await readDuckDbReadOnly(join(dir, '.vigil', 'dev.duckdb'));
+    try {
+      const p = vigil(dir, ['retention', 'plan', '--at', AS_OF]);
+      expect(p.code, p.stdout + p.stderr).toBe(0);
+      expect(JSON.parse(readFileSync(join(dir, 'target/retention_plan.json'), 'utf8')).tables[0]).toMatchObject({ table: 'raw.events', cutoff: '2026-11-01T00:00:00.000Z', rows: 2279 });
+    } finally {
+      reader.kill();
+    }
   });
 
   it('an apply with nothing left to delete logs its line, a success with 0 rows deleted and the cutoff: a plan of 0 rows, the rerun of one a kill left running (was: no line, the last success kept an older cutoff)', async () => {

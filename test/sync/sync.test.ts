@@ -17,6 +17,7 @@ import type { SyncReader } from '../../src/sync/sync-types.js';
 import type { SourceNode } from '../../src/compile/manifest.js';
 import { makeProject, removeDir, VIGIL, vigil, vigilAsync, duckRows as duck } from '../helpers.js';
 import { fileClient } from '../support/pg-client.js';
+import { readDuckDbReadOnly } from '../support/duckdb-reader.js';
 
 const url = inject('pgUrl');
 const client = fileClient(url);
@@ -435,6 +436,26 @@ describe('vigil sync', () => {
     expect(await exited).toBe(0);
     // once it ended: the state as always
     expect(vigil(dir, ['sync', 'status'], { DATABASE_URL: url }).stdout).toMatch(/raw\.events: success, 20,000 rows read/);
+  });
+
+  it("vigil sync status beside a BI tool reading the DuckDB file: the streams' state, exit 0 (was: exit 1, 'in use by another process': it opened the file to write); never synced: no database file made", async () => {
+    const s = uniqueSchema('sync_reader');
+    await setupSource(s);
+    await client.query(`insert into ${s}.events select i, null, 'n' || i, timestamptz '2026-01-01 00:00:00+00' + i * interval '1 second' from generate_series(1, 300) i`);
+    const dir = project(s);
+    const never = vigil(dir, ['sync', 'status'], { DATABASE_URL: url });
+    expect(never.code, never.stdout + never.stderr).toBe(0);
+    expect(never.stdout).toMatch(/raw\.events: never synced/);
+    expect(existsSync(join(dir, '.vigil', 'dev.duckdb'))).toBe(false);
+    expect(sync(dir).code).toBe(0);
+    const reader = await readDuckDbReadOnly(join(dir, '.vigil', 'dev.duckdb'));
+    try {
+      const st = vigil(dir, ['sync', 'status'], { DATABASE_URL: url });
+      expect(st.code, st.stdout + st.stderr).toBe(0);
+      expect(st.stdout).toMatch(/raw\.events: success, 300 rows read/);
+    } finally {
+      reader.kill();
+    }
   });
 
   it("sync.from naming no target, or a target sync cannot read from: exit 2 at the stream in its YAML (was: at project.yaml's targets, or no place)", () => {
