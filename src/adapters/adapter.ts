@@ -219,6 +219,8 @@ export interface MaterializeResult {
   rows?: number;
   /** Something the run should say beside its result (new rows whose unique key holds a NULL). */
   warning?: string;
+  /** An incremental table that held no row, filled from the model's whole query (not its is_incremental() rows), as a first run is. */
+  refilled?: boolean;
   /** Views the build dropped with the relation they read (Postgres' `drop ... cascade`): gone until they are built again. */
   dropped?: Relation[];
   /** Foreign keys of other tables referencing the rebuilt table, which the same cascade dropped (Postgres). */

@@ -22,7 +22,7 @@ import { dialectOf, getWarehouse } from '../adapters/index.js';
 import { fillEnvVars, resolveTarget } from './resolve-target.js';
 import { listFiles, PROJECT_FILE, readProjectText, SQL_FILE, unvalidatedSourceNames, type ProjectFiles, type RawFile } from '../project/load-project.js';
 import { stampHolds } from '../project/paths.js';
-import { MODEL_CONFIG_KEYS, ModelConfigSchema, SingularTestConfigSchema, SNAPSHOT_CONFIG_KEYS, SnapshotConfigSchema, snapshotRunConfig, UNSUPPORTED_SNAPSHOT_KEYS, type ModelConfig, type ModelProps, type ColumnProps, type HookValue, type SeedProps, type SnapshotConfig, type SnapshotProps, type SourceProps, type SourceTableProps, type TestEntry, type Freshness } from '../project/schema.js';
+import { MODEL_CONFIG_KEYS, ModelConfigSchema, SingularTestConfigSchema, SNAPSHOT_CONFIG_KEYS, SnapshotConfigSchema, snapshotRunConfig, uniqueKeyExpression, UNSUPPORTED_SNAPSHOT_KEYS, type ModelConfig, type ModelProps, type ColumnProps, type HookValue, type SeedProps, type SnapshotConfig, type SnapshotProps, type SourceProps, type SourceTableProps, type TestEntry, type Freshness } from '../project/schema.js';
 import { parseYaml, stringTextAt, type YamlSource } from '../project/yaml-source.js';
 import { explainIssues, showPath } from '../project/issues.js';
 import { callFinder, emptyCalls, escapeRe, envStamp, isTemplateError, lineColAt, PH_OPEN, PLACEHOLDER_RE, TemplateEnv, type RenderCalls, type TemplateError } from './template-env.js';
@@ -748,6 +748,11 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     if (d.config.materialized === 'incremental' && d.config.incremental_strategy === 'append' && d.config.unique_key !== undefined) {
       ds.push(diag('W_CONFIG', `model '${d.name}': unique_key has no effect with incremental_strategy 'append' (every run inserts its rows; a key already there is inserted again)`, d.configAt!('unique_key'), "use incremental_strategy='merge' (or leave it out) for one row per key", 'warn'));
     }
+    // a key written as an SQL expression, as dbt takes one (`id || '-' || day`, 'id, day'): each run
+    // compares the key's columns (was: compiled, the first build made the table and failed, and
+    // every incremental run after it failed on a column of that name)
+    const keyExpression = d.config.materialized === 'incremental' && d.config.incremental_strategy !== 'append' && d.config.incremental_strategy !== 'insert_overwrite' ? uniqueKeyExpression(d.config.unique_key) : undefined;
+    if (keyExpression) ds.push(diag('E_CONFIG', `model '${d.name}': unique_key ${keyExpression}`, d.configAt!('unique_key')));
     // insert_overwrite replaces whole partitions (replaceBy): the key is not used, as in dbt-bigquery
     if (d.config.materialized === 'incremental' && d.config.incremental_strategy === 'insert_overwrite' && d.config.unique_key !== undefined) {
       ds.push(diag('W_CONFIG', `model '${d.name}': unique_key has no effect with incremental_strategy 'insert_overwrite' (every run replaces whole partitions, the ones its new rows are in, whatever their keys; the key is not used, as in dbt-bigquery)`, d.configAt!('unique_key'), "remove unique_key, or use incremental_strategy='merge' to replace rows by their key", 'warn'));

@@ -328,12 +328,22 @@ export const SnapshotConfigSchema = z
     // (the legacy target_schema is the schema as written and wins: a schema beside it would be ignored)
     if (c.target_schema !== undefined && c.schema !== undefined && c.target_schema !== c.schema)
       ctx.addIssue({ code: 'custom', path: ['schema'], message: `'${c.schema}', but target_schema: '${c.target_schema}': they disagree, and target_schema would win; keep one (schema goes through generate_schema_name, target_schema is the schema as written)` });
-    // (dbt takes an SQL expression, `id || '-' || day`: each run here compares the key's columns, named as columns)
-    for (const k of Array.isArray(c.unique_key) ? c.unique_key : [c.unique_key])
-      if (/\|\||::|[(),]/.test(k)) ctx.addIssue({ code: 'custom', path: ['unique_key'], message: `'${k}' is an expression (dbt takes one; here a key is a column or a list of columns): list the columns it combines, unique_key=['a', 'b'], or select the expression as a column in the query` });
+    const expression = uniqueKeyExpression(c.unique_key);
+    if (expression) ctx.addIssue({ code: 'custom', path: ['unique_key'], message: expression });
     if (c.strategy === 'timestamp' && c.check_cols) ctx.addIssue({ code: 'custom', path: ['check_cols'], message: "strategy 'timestamp' compares no columns (a row changed when its updated_at is later): remove check_cols, or use strategy 'check' (with updated_at, its versions start at updated_at)" });
   });
 export type SnapshotConfig = z.infer<typeof SnapshotConfigSchema>;
+
+/**
+ * A unique_key (a model's or a snapshot's) written as an SQL expression, `id || '-' || day` or
+ * `'id, day'`, which dbt takes: the message saying so, or undefined when each key is a column.
+ * Vigil compares the key's columns, named as columns (an expression failed every incremental run).
+ */
+export function uniqueKeyExpression(key: string | string[] | null | undefined): string | undefined {
+  const k = (Array.isArray(key) ? key : key == null ? [] : [key]).find((x) => /\|\||::|[(),]/.test(x));
+  return k === undefined ? undefined : `'${k}' is an expression (dbt takes one; here a key is a column or a list of columns): list the columns it combines, unique_key=['a', 'b'], or select the expression as a column in the query`;
+}
+
 export const SNAPSHOT_CONFIG_KEYS = ['strategy', 'unique_key', 'updated_at', 'check_cols', 'invalidate_hard_deletes', 'hard_deletes', 'target_schema', 'schema', 'alias', 'tags', 'enabled', 'meta'];
 
 /** dbt's snapshot config keys Vigil does not take, and what it does instead (an error says so, not the list of keys). */

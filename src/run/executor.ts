@@ -226,14 +226,15 @@ export function materializeRequest(n: ModelNode, fullRefresh: boolean): Material
 }
 
 /**
- * An incremental model with retention rebuilt whole (--full-refresh): the rows `vigil retention
- * apply` deleted are back unless its query filters them; said, not filtered here (retention
- * deletes only what a reviewed plan counted, and logs it). '' without retention.
+ * An incremental model with retention rebuilt whole (--full-refresh), or filled from its whole
+ * query because its table held no row (`refilled`: retention apply may have deleted every row):
+ * the rows `vigil retention apply` deleted are back unless its query filters them; said, not
+ * filtered here (retention deletes only what a reviewed plan counted, and logs it). '' without retention.
  */
-function retentionRebuilt(n: ModelNode): string {
+function retentionRebuilt(n: ModelNode, refilled = false): string {
   const rt = n.config.retention;
   if (!rt) return '';
-  return `--full-refresh rebuilt it whole from its query: any rows vigil retention apply deleted (retention: ${rt.column} older than ${rt.keep}) are back unless the query filters them out; vigil retention plan -s ${n.name}, then vigil retention apply, deletes them again`;
+  return `${refilled ? 'its table held no row, so this run filled it' : '--full-refresh rebuilt it'} whole from its query: any rows vigil retention apply deleted (retention: ${rt.column} older than ${rt.keep}) are back unless the query filters them out; vigil retention plan -s ${n.name}, then vigil retention apply, deletes them again`;
 }
 
 /** run_results.json's adapter_response of a count the warehouse gave (none when it gave none: never a made-up 0). */
@@ -421,7 +422,7 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
       const notes = await governance(n, r.grants);
       // views the build dropped that this run does not build again (the model's own restricted
       // companion, among them, was made again by governance() above)
-      const warning = [r.warning, lostViews(n.name, 'rebuilding', r.dropped, r.droppedKeys), req.kind === 'incremental' && req.fullRefresh ? retentionRebuilt(n) : ''].filter(Boolean).join('\n  warning: ');
+      const warning = [r.warning, lostViews(n.name, 'rebuilding', r.dropped, r.droppedKeys), req.kind === 'incremental' && (req.fullRefresh || (r.refilled && r.rows !== 0)) ? retentionRebuilt(n, !req.fullRefresh) : ''].filter(Boolean).join('\n  warning: ');
       // the message as the progress line says it: the relation after the adapter's verb ("inserted 5 rows into")
       return { ...base, status: 'success', execution_time: (performance.now() - t0) / 1000, message: `${r.message} ${relation}`, ...(notes ? { governance: notes } : {}), ...(warning ? { warning } : {}), ...rowsAffected(r.rows) };
     } catch (e) {

@@ -226,6 +226,20 @@ describe('DuckDbAdapter', () => {
     expect(await db.query('select id, "Total" as t from analytics.cs order by id')).toEqual([1, 2, 3, 4].map((id) => ({ id, t: id * 10 })));
   });
 
+  it('a schema or relation named in another case is the same one, as DuckDB looks names up: an incremental model runs incrementally into it (was: not found, rebuilt whole by create or replace on every run, full_refresh: false too, then "its columns: " empty)', async () => {
+    await db.ensureSchema('Marts');
+    const first = { kind: 'incremental' as const, relation: { schema: 'Marts', identifier: 'Sec' }, sql: 'select 1 as id union all select 2', incrementalSql: 'select 3 as id', uniqueKey: ['id'], fullRefresh: false };
+    expect((await db.materialize(first)).message).toBe('created incremental table');
+    // (a new process: nothing cached)
+    await db.close();
+    db = await DuckDbAdapter.open({ type: 'duckdb', path: 'x.duckdb', schema: 'analytics' }, dir, 2);
+    const again = { ...first, relation: { schema: 'marts', identifier: 'sec' }, sql: 'select 3 as id' };
+    expect(await db.relationExists(again.relation)).toBe('table');
+    expect((await db.materialize(again)).message).toBe('inserted 1 rows into');
+    expect(await db.columns(again.relation)).toEqual([{ name: 'id', data_type: 'INTEGER' }]);
+    expect(await db.query('select id from marts.sec order by id')).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }]);
+  });
+
   it('warehouse errors carry the failing SQL', async () => {
     const e = await db.execute('select * from nope_table').catch((x: unknown) => x);
     expect(e).toMatchObject({ name: 'WarehouseError', sql: 'select * from nope_table' });

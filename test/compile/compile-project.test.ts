@@ -578,6 +578,17 @@ describe('compileProject', () => {
     expect(one("'a'")).toEqual([]);
   });
 
+  it("a model's unique_key written as an SQL expression, as dbt takes one, is an error at its line, as a snapshot's is (was: compiled, the first build made the table and failed, every later run failed binding a column of that name)", () => {
+    const one = (cfg: string) => errors(compile({ models: { 'models/m.sql': `{{ config(materialized='incremental',\n ${cfg}) }}\nselect 1 as id, current_date as d` } })).map((d) => `${d.line}: ${d.message}`);
+    const said = (k: string) => [`2: model 'm': unique_key '${k}' is an expression (dbt takes one; here a key is a column or a list of columns): list the columns it combines, unique_key=['a', 'b'], or select the expression as a column in the query`];
+    expect(one(`unique_key="id || '-' || d"`)).toEqual(said("id || '-' || d"));
+    expect(one("unique_key='id, d'")).toEqual(said('id, d'));
+    expect(one("unique_key=['id', 'cast(d as varchar)']")).toEqual(said('cast(d as varchar)'));
+    expect(one("unique_key=['id', 'd']")).toEqual([]);
+    // (append does not use the key: warned about, not refused)
+    expect(one("unique_key='id, d', incremental_strategy='append'")).toEqual([]);
+  });
+
   it("unique_key none (dbt's None, var('uk', none)) is no key: as if not set, in config(), properties YAML, a folder and defaults:, and over an outer level's key, as dbt's config() clobbers it (was: 'expected a string or a list, got null')", () => {
     const projectYaml = `${BASIC_PROJECT_YAML}defaults:\n  unique_key: id\nmodels:\n  nokey:\n    +unique_key: null\n`;
     const r = compileProject(

@@ -107,6 +107,23 @@ describe('retention config: bad input is an error at its line', () => {
     expect(kept.stdout).not.toMatch(/warning/);
   });
 
+  it("an incremental model with retention whose every row retention apply deleted is filled from its whole query by the next plain run, and that run warns that the deleted rows are back (was: silent, 'inserted 100 rows')", async () => {
+    const dir = makeProject({ 'models/inc.sql': "{{ config(materialized='incremental', retention={'column': 'ts', 'keep': '40d'}) }}\nselect i as id, now() - ((i + 50) * 24) * interval 1 hour as ts from range(100) r(i)\n{% if is_incremental() %} where ts > (select max(ts) from {{ this }}) {% endif %}\n" });
+    dirs.push(dir);
+    expect(vigil(dir, ['run']).code).toBe(0);
+    expect(vigil(dir, ['retention', 'plan']).code).toBe(0);
+    expect(vigil(dir, ['retention', 'apply']).code).toBe(0);
+    const count = async () => Number((await duck(dir, 'select count(*) as n from analytics.inc'))[0].n);
+    expect(await count()).toBe(0);
+    const plain = vigil(dir, ['run', '-s', 'inc']);
+    expect(plain.code, plain.stdout + plain.stderr).toBe(0);
+    expect(plain.stdout).toMatch(/OK inserted 100 rows into analytics\.inc \[[\d.]+s\]\n  warning: its table held no row, so this run filled it whole from its query: any rows vigil retention apply deleted \(retention: ts older than 40d\) are back unless the query filters them out; vigil retention plan -s inc, then vigil retention apply, deletes them again\n/);
+    expect(await count()).toBe(100);
+    // an incremental run into rows: nothing said
+    const next = vigil(dir, ['run', '-s', 'inc']);
+    expect(next.stdout).not.toMatch(/warning/);
+  });
+
   it('retention on a table model: vigil run refuses it (exit 2, at the config line) before building anything', () => {
     const dir = makeProject({ 'models/v.sql': "-- a table\n{{ config(materialized='table', retention={'column': 'ts', 'keep': '40d'}) }}\nselect now() - interval 100 day as ts\n" });
     dirs.push(dir);

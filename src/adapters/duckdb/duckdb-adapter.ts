@@ -141,9 +141,17 @@ async function emptyTable(c: DuckDBConnection, rel: string): Promise<boolean> {
   return (await DuckDbAdapter.read(c, `select 1 as one from ${rel} limit 1`)).length === 0;
 }
 
+/**
+ * A schema's or relation's name as DuckDB looks it up: without its case, quoted or not (`"Marts"."Sec"`
+ * is the table marts.sec). The catalog cache and the catalog queries compare names so: a case the
+ * relation was not created with found nothing, and an incremental model was rebuilt whole by a
+ * `create or replace table` on every run (full_refresh: false too), then failed on its columns.
+ */
+const fold = (name: string) => name.toLowerCase();
+
 /** A table's comment, read on the build's connection. */
 async function commentOf(c: DuckDBConnection, rel: Relation): Promise<string | null> {
-  const rows = await DuckDbAdapter.read<{ comment: string | null }>(c, `select comment from duckdb_tables() where database_name = current_database() and schema_name = $1 and table_name = $2`, [rel.schema, rel.identifier]);
+  const rows = await DuckDbAdapter.read<{ comment: string | null }>(c, `select comment from duckdb_tables() where database_name = current_database() and lower(schema_name) = lower($1) and lower(table_name) = lower($2)`, [rel.schema, rel.identifier]);
   return rows[0]?.comment ?? null;
 }
 
@@ -372,7 +380,7 @@ export class DuckDbAdapter implements Adapter {
           executeCounted: (sql, params) => DuckDbAdapter.run(c, sql, params),
           query: <R extends Row = Row>(sql: string, params?: SqlParam[]) => DuckDbAdapter.read<R>(c, sql, params),
           relationExists: async (r) => {
-            const [row] = await DuckDbAdapter.read<{ table_type: string }>(c, `select table_type from information_schema.tables where table_catalog = current_database() and table_schema = $1 and table_name = $2`, [r.schema, r.identifier]);
+            const [row] = await DuckDbAdapter.read<{ table_type: string }>(c, `select table_type from information_schema.tables where table_catalog = current_database() and lower(table_schema) = lower($1) and lower(table_name) = lower($2)`, [r.schema, r.identifier]);
             return row ? (row.table_type === 'VIEW' ? 'view' : 'table') : null;
           },
         };
@@ -382,7 +390,7 @@ export class DuckDbAdapter implements Adapter {
       });
     } finally {
       // (what the cache knew of the schema may have changed: a first run creates the table)
-      this.catalog.delete(rel.schema);
+      this.catalog.delete(fold(rel.schema));
     }
   }
 
@@ -428,21 +436,21 @@ export class DuckDbAdapter implements Adapter {
       await run(`drop table if exists ${d.relation(to)}`);
       await run(`alter table ${d.relation(from)} rename to ${d.quoteIdent(to.identifier)}`);
     });
-    this.catalog.get(from.schema)?.delete(from.identifier);
+    this.catalog.get(fold(from.schema))?.delete(fold(from.identifier));
     this.remember(to, 'table');
   }
 
   async relationExists(rel: Relation): Promise<'table' | 'view' | null> {
-    let known = this.catalog.get(rel.schema);
+    let known = this.catalog.get(fold(rel.schema));
     if (!known) {
       const rows = await this.query<{ table_name: string; table_type: string }>(
-        `select table_name, table_type from information_schema.tables where table_catalog = current_database() and table_schema = $1`,
+        `select table_name, table_type from information_schema.tables where table_catalog = current_database() and lower(table_schema) = lower($1)`,
         [rel.schema],
       );
-      known = new Map(rows.map((r) => [r.table_name, r.table_type === 'VIEW' ? 'view' : 'table']));
-      this.catalog.set(rel.schema, known);
+      known = new Map(rows.map((r) => [fold(r.table_name), r.table_type === 'VIEW' ? 'view' : 'table']));
+      this.catalog.set(fold(rel.schema), known);
     }
-    return known.get(rel.identifier) ?? null;
+    return known.get(fold(rel.identifier)) ?? null;
   }
 
   tableComment(rel: Relation): Promise<string | null> {
@@ -459,18 +467,18 @@ export class DuckDbAdapter implements Adapter {
 
   viewComments(schema: string): Promise<Array<{ identifier: string; comment: string | null }>> {
     return this.query<{ identifier: string; comment: string | null }>(
-      `select view_name as identifier, comment from duckdb_views() where database_name = current_database() and schema_name = $1 and not internal order by 1`,
+      `select view_name as identifier, comment from duckdb_views() where database_name = current_database() and lower(schema_name) = lower($1) and not internal order by 1`,
       [schema],
     );
   }
 
   remember(rel: Relation, kind: 'table' | 'view'): void {
-    this.catalog.get(rel.schema)?.set(rel.identifier, kind);
+    this.catalog.get(fold(rel.schema))?.set(fold(rel.identifier), kind);
   }
 
   async columns(rel: Relation): Promise<Column[]> {
     const rows = await this.query<{ column_name: string; data_type: string }>(
-      `select column_name, data_type from information_schema.columns where table_catalog = current_database() and table_schema = $1 and table_name = $2 order by ordinal_position`,
+      `select column_name, data_type from information_schema.columns where table_catalog = current_database() and lower(table_schema) = lower($1) and lower(table_name) = lower($2) order by ordinal_position`,
       [rel.schema, rel.identifier],
     );
     return rows.map((r) => ({ name: r.column_name, data_type: r.data_type }));
@@ -518,7 +526,7 @@ export class DuckDbAdapter implements Adapter {
         // before it begins and after it commits
         return await aroundTransaction(req, run, body);
       } catch (e) {
-        this.catalog.delete(req.relation.schema);
+        this.catalog.delete(fold(req.relation.schema));
         throw e;
       }
     });
@@ -610,7 +618,7 @@ export class DuckDbAdapter implements Adapter {
         }
         return DuckDbAdapter.run(c, `insert into ${rel} (${into.join(', ')}) select ${from.join(', ')} from ${tmp}`);
       });
-      return { message: incrementalMessage(replace, rows, deleted, partitions), rows, ...(nullKeys ? { warning: nullKeyWarning(nullKeys, (replace as { keys: string[] }).keys) } : {}) };
+      return { message: incrementalMessage(replace, rows, deleted, partitions), rows, ...(empty ? { refilled: true } : {}), ...(nullKeys ? { warning: nullKeyWarning(nullKeys, (replace as { keys: string[] }).keys) } : {}) };
     } finally {
       await c.run(`drop table if exists ${tmp}`).catch(() => undefined);
     }

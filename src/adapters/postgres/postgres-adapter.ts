@@ -833,7 +833,7 @@ export class PostgresAdapter implements Adapter {
       record = written.masking;
       return written;
     });
-    return { message: incrementalMessage(replaceBy(req), w.rows, w.deleted, w.partitions), rows: w.rows, ...(w.nullKeys ? { warning: nullKeyWarning(w.nullKeys, req.uniqueKey ?? []) } : {}) };
+    return { message: incrementalMessage(replaceBy(req), w.rows, w.deleted, w.partitions), rows: w.rows, ...(empty ? { refilled: true } : {}), ...(w.nullKeys ? { warning: nullKeyWarning(w.nullKeys, req.uniqueKey ?? []) } : {}) };
   }
 
   async currentGrantees(rel: Relation): Promise<string[]> {
