@@ -214,8 +214,8 @@ function warehouseThreads(s: Setup): number {
   return Math.min(8, Math.max(1, s.rules.length));
 }
 
-function openWarehouse(s: Setup): Promise<Adapter> {
-  return open(s, warehouseThreads(s));
+function openWarehouse(s: Setup, opts: { readOnly?: boolean } = {}): Promise<Adapter> {
+  return open(s, warehouseThreads(s), opts);
 }
 
 /** A DuckDB file held by another evaluation (its holder's command line says so): that run holds the state. */
@@ -673,10 +673,10 @@ export async function runAlertsNotifyTest(o: Common & { receiver: string; delive
 
 // ---- silences, status, outbox
 
-async function withStore<T>(o: Common, fn: (store: StateStore, s: Setup) => Promise<T>, opts: { existing?: boolean } = {}): Promise<T> {
+async function withStore<T>(o: Common, fn: (store: StateStore, s: Setup) => Promise<T>, opts: { existing?: boolean; /** only reads the state (status, the silences' list): a DuckDB file opened read-only, beside a BI tool or a vigil show reading it */ readOnly?: boolean } = {}): Promise<T> {
   const s = await setupAlerts(o, undefined, { tests: false, pii: false, tolerate: true });
   const needsWarehouse = !stateInFile(o, s);
-  const adapter = needsWarehouse ? await openWarehouse(s) : undefined;
+  const adapter = needsWarehouse ? await openWarehouse(s, { readOnly: opts.readOnly }) : undefined;
   try {
     return await fn(await openStore(o, s, adapter, opts), s);
   } finally {
@@ -776,7 +776,7 @@ export async function runAlertsSilences(o: Common & { all?: boolean }): Promise<
       const state = Date.parse(x.endsAt) <= now ? 'expired' : Date.parse(x.startsAt) > now ? 'pending' : 'active';
       out(`${x.id}  ${state.padEnd(7)}  ${x.matchers.map((m) => `${m.label}${m.op}${m.value}`).join(', ')}  until ${x.endsAt}  by ${x.createdBy}: ${x.comment}`);
     }
-  }, { existing: true });
+  }, { existing: true, readOnly: true });
 }
 
 export async function runAlertsStatus(o: Common): Promise<void> {
@@ -811,7 +811,7 @@ export async function runAlertsStatus(o: Common): Promise<void> {
     }
     const ev = doc.events ?? [];
     if (ev.length) out(`History: ${ev.length} alert event${ev.length === 1 ? '' : 's'} not written to vigil_alert_events yet (the next evaluate writes ${ev.length === 1 ? 'it' : 'them'}), the oldest from ${ev[0].event_at}.`);
-  }, { existing: true });
+  }, { existing: true, readOnly: true });
 }
 
 export async function runAlertsOutbox(o: Common & { retry?: string; drop?: string }): Promise<void> {

@@ -1124,6 +1124,28 @@ describe('a dry run beside a BI tool reading the DuckDB file', () => {
     }
   });
 
+  it('alerts status and alerts silences read the state beside it (was: exit 1, "in use by another process": they opened the file to write)', async () => {
+    const dir = project({ 'alerts/a.yaml': COUNTS_ALERT, 'alerts/routes.yaml': ROUTES });
+    expect(vigil(dir, ['build']).code).toBe(0);
+    const sil = vigil(dir, ['alerts', 'silence', '--match', 'alertname=many', '--for', '1h', '--comment', 'maintenance']);
+    expect(sil.code, sil.stderr).toBe(0);
+    const reader = await readDuckDbReadOnly(join(dir, '.vigil', 'dev.duckdb'));
+    try {
+      const st = vigil(dir, ['alerts', 'status']);
+      expect(st.code, st.stdout + st.stderr).toBe(0);
+      expect(st.stdout).toMatch(/State in table /);
+      const list = vigil(dir, ['alerts', 'silences']);
+      expect(list.code, list.stdout + list.stderr).toBe(0);
+      expect(list.stdout).toMatch(/active\s+alertname=many\s+until .* maintenance/);
+      // (a silence writes the state: it still needs the file to itself)
+      const another = vigil(dir, ['alerts', 'silence', '--match', 'alertname=many', '--for', '1h', '--comment', 'again']);
+      expect(another.code).toBe(1);
+      expect(another.stderr).toMatch(/in use by another process/);
+    } finally {
+      reader.kill();
+    }
+  });
+
   it('an evaluation meeting a dry run that reads the file is not skipped as if an evaluation held the state: it fails naming it, exit 1, or waits for it with --wait and sends (was: skipped, exit 0, nothing evaluated or sent)', async () => {
     const pd = await startFakePagerDuty();
     try {
