@@ -291,6 +291,12 @@ export interface Adapter {
   executeCounted?(sql: string, params?: SqlParam[]): Promise<number | undefined>;
   query<T extends Row = Row>(sql: string, params?: SqlParam[]): Promise<T[]>;
   /**
+   * The TimeZone this adapter's sessions read `current_date`, `date_trunc` and `::date` of a
+   * timestamp with time zone in (Postgres: the one the url's `options` set, else UTC), as the
+   * warehouse names it; absent: UTC (DuckDB's sessions set it, BigQuery has no other).
+   */
+  sessionZone?(): Promise<string>;
+  /**
    * A query's rows as the warehouse spells them (`vigil show`): numbers exact (ExactNumber where
    * a JavaScript number is not; NaN and infinities as text), dates, times, timestamps and
    * intervals as the warehouse's own text, to the microsecond. Without it, `query`'s values.

@@ -19,6 +19,7 @@ import { counted } from '../format.js';
 import { isAppRoute } from '../dashboards/base-url.js';
 import { SITE_LIST } from '../dashboards/site-files.js';
 import { docRef } from '../install.js';
+import { zoneOffsetMs } from '../time/zoned.js';
 
 
 interface Common {
@@ -403,6 +404,8 @@ export async function runDashboardsPublish(o: Common & { metabase: string; metab
 export class TileQueries {
   private readonly cache = new Map<string, Promise<TileData>>();
   private readonly run: ReturnType<typeof limiter>;
+  /** The TimeZone of the adapter's sessions (Adapter.sessionZone), asked once. */
+  private zone?: Promise<string>;
   /** Queries run, and tiles answered by one run before. */
   queries = 0;
   reused = 0;
@@ -419,6 +422,11 @@ export class TileQueries {
     this.run = limiter(adapter.maxConcurrency);
   }
 
+  /** The TimeZone of the adapter's sessions (Adapter.sessionZone; UTC without one), asked once. */
+  sessionZone(): Promise<string> {
+    return (this.zone ??= this.adapter.sessionZone?.() ?? Promise.resolve('UTC'));
+  }
+
   /** `countFrom`: countSql runs only when the rows reach this many (its limit): fewer are all there are. */
   get(t: Pick<CompiledDashboard['tabs'][number]['tiles'][number], 'sql' | 'previousSql' | 'syncState' | 'countSql'> & { countFrom?: number; model?: string }): Promise<TileData> {
     const key = `${t.sql}\u0000${t.previousSql ?? ''}\u0000${t.countSql ?? ''}`;
@@ -430,10 +438,13 @@ export class TileQueries {
     this.queries++;
     const { adapter, at, past } = this;
     const reads = t.model === undefined ? undefined : this.piiReads[t.model];
-    const read = { at: at.toISOString(), ...(past ? { past } : {}) };
     const p = this.run(async (): Promise<TileData> => {
       const t0 = performance.now();
       try {
+        // (the session's zone: the days its current_date and date_trunc read, where the render marks the running one)
+        const zone = await this.sessionZone();
+        // (one Intl has no rules for is read as UTC, with a warning: walkSite)
+        const read = { at: at.toISOString(), ...(past ? { past } : {}), ...(zone !== 'UTC' && zoneOffsetMs(zone, at.getTime()) !== undefined ? { zone } : {}) };
         // vigil_sync_state before the first sync: no table, no rows ("not synced yet")
         if (t.syncState && !(await adapter.columns(t.syncState)).length) return { ok: true, rows: [], seconds: (performance.now() - t0) / 1000, ...read };
         const counting = t.countSql && t.countFrom === undefined;
@@ -483,9 +494,13 @@ export async function walkSite(ds: CompiledDashboard[], site: Site, adapter: Ada
   const { compileTileWithFilters } = await import('../dashboards/tile-sql.js');
   const { rawRowsSql, rawRowsCountSql } = await import('../dashboards/raw-rows.js');
   const q = new TileQueries(adapter, at, past, piiReads);
+  // (the session's zone: a row's day is that zone's day; a failure to ask is each tile's own error)
+  const zone = await q.sessionZone().catch(() => undefined);
   const data = new Map<string, Map<string, TileData>>();
   const pending: Array<Promise<unknown>> = [];
   const warnings: string[] = [];
+  // (a zone Intl has no rules for, a POSIX 'UTC+3' or '<+03>-03': its days cannot be told here)
+  if (zone && zone !== 'UTC' && zoneOffsetMs(zone, at.getTime()) === undefined) warnings.push(`warning: the target's sessions read dates in TimeZone '${zone}', which is no IANA zone name: the days marked running or "as built" and the raw-rows pages' days are UTC ones, not the tiles' (set one such as Europe/Berlin in the url's options)`);
   const filtered: SiteWalk['filtered'] = [];
   const raws: SiteWalk['raws'] = [];
   const tile = (d: CompiledDashboard, file: string, ct: Tile, onData?: (x: TileData) => void) => {
@@ -508,10 +523,10 @@ export async function walkSite(ds: CompiledDashboard[], site: Site, adapter: Ada
   const startRaw = (d: CompiledDashboard, ct: Tile, page: RawPage) => {
     // (a render --at a past moment: the rows of its day up to that moment, as the page is "as of" it)
     const until = past ? at : undefined;
-    const r: SiteWalk['raws'][number] = { page, d, ct, sql: rawRowsSql(ct.rawRows!, page.values, adapter.dialect, until) };
+    const r: SiteWalk['raws'][number] = { page, d, ct, sql: rawRowsSql(ct.rawRows!, page.values, adapter.dialect, until, zone) };
     raws.push(r);
     // (and counted: the page says how many rows there are beyond its limit)
-    pending.push(q.get({ sql: r.sql, countSql: rawRowsCountSql(ct.rawRows!, page.values, adapter.dialect, until), countFrom: ct.rawRows!.limit, model: ct.rawRows!.model }).then((x) => (r.data = x)));
+    pending.push(q.get({ sql: r.sql, countSql: rawRowsCountSql(ct.rawRows!, page.values, adapter.dialect, until, zone), countFrom: ct.rawRows!.limit, model: ct.rawRows!.model }).then((x) => (r.data = x)));
   };
   for (const d of ds) {
     for (const tab of d.tabs) {

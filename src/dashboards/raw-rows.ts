@@ -12,6 +12,7 @@ import type { Dialect } from '../adapters/dialect.js';
 import type { FilterValue } from './tile-sql.js';
 import { scalar } from './site.js';
 import type { CompiledTile } from './types.js';
+import { wallSpans, zoneOffsetMs } from '../time/zoned.js';
 
 /** A raw-row action as compiled: what the SQL of a row needs. */
 export interface CompiledRawRows {
@@ -77,11 +78,21 @@ export function rawRowValues(rr: CompiledRawRows, row: Record<string, unknown>):
 
 const isTimestamp = (type: string | undefined) => /timestamp|datetime/i.test(type ?? '');
 
-/** The UTC midnight starting `day` (YYYY-MM-DD) as a literal of the dialect: a timestamp for a timestamp column, else a date. */
-function dayBound(dialect: Dialect, day: string, type: string | undefined): string {
-  const at = new Date(`${day}T00:00:00Z`);
+/**
+ * The first instant of `day` (YYYY-MM-DD) in the session's `zone` (Adapter.sessionZone), where the
+ * tile's `current_date`, `date_trunc` and `::date` put the row's day; UTC midnight without one (or
+ * for a zone Intl does not know).
+ */
+function dayStart(day: string, zone: string | undefined): Date {
+  const utc = Date.parse(`${day}T00:00:00Z`);
+  if (!zone || zone === 'UTC' || zoneOffsetMs(zone, utc) === undefined) return new Date(utc);
+  return new Date(wallSpans(zone, utc, 0, 24 * 60)[0][0]);
+}
+
+/** The midnight starting `day` (YYYY-MM-DD; the session zone's, dayStart) as a literal of the dialect: a timestamp for a timestamp column, else a date. */
+function dayBound(dialect: Dialect, day: string, type: string | undefined, zone?: string): string {
   // the dialect's own spelling of a fixed instant (the one --at binds current_timestamp to): no session time zone involved
-  return isTimestamp(type) ? dialect.bindEvalTime(dialect.current_timestamp(), at) : dialect.bindEvalTime(dialect.current_date(), at);
+  return isTimestamp(type) ? dialect.bindEvalTime(dialect.current_timestamp(), dayStart(day, zone)) : dialect.bindEvalTime(dialect.current_date(), new Date(`${day}T00:00:00Z`));
 }
 
 /** The day after `day` (YYYY-MM-DD). */
@@ -97,19 +108,19 @@ export function nextDay(day: string): string {
  * before the day's end (the page is "as of" it, as the raw-row tiles' windows are). A date column
  * holds whole days: it cannot be cut.
  */
-export function rawRowsSql(rr: CompiledRawRows, values: Record<string, FilterValue>, dialect: Dialect, until?: Date): string {
+export function rawRowsSql(rr: CompiledRawRows, values: Record<string, FilterValue>, dialect: Dialect, until?: Date, zone?: string): string {
   const q = (c: string) => dialect.quoteIdent(c);
   const order = rr.day ? `${q(rr.day.column)} desc` : undefined;
-  return [`select ${rr.columns.map(q).join(', ')}`, `from ${rr.relation}`, ...rawRowsWhere(rr, values, dialect, until), ...(order ? [`order by ${order}`] : []), `limit ${rr.limit}`].join('\n');
+  return [`select ${rr.columns.map(q).join(', ')}`, `from ${rr.relation}`, ...rawRowsWhere(rr, values, dialect, until, zone), ...(order ? [`order by ${order}`] : []), `limit ${rr.limit}`].join('\n');
 }
 
 /** The rows rawRowsSql selects, counted without its limit (the page says "first 100 of 4,042 rows"). */
-export function rawRowsCountSql(rr: CompiledRawRows, values: Record<string, FilterValue>, dialect: Dialect, until?: Date): string {
-  return [`select count(*) as ${dialect.quoteIdent('n')}`, `from ${rr.relation}`, ...rawRowsWhere(rr, values, dialect, until)].join('\n');
+export function rawRowsCountSql(rr: CompiledRawRows, values: Record<string, FilterValue>, dialect: Dialect, until?: Date, zone?: string): string {
+  return [`select count(*) as ${dialect.quoteIdent('n')}`, `from ${rr.relation}`, ...rawRowsWhere(rr, values, dialect, until, zone)].join('\n');
 }
 
 /** The WHERE clause of a row's raw rows (as a list of lines: none without conditions). */
-function rawRowsWhere(rr: CompiledRawRows, values: Record<string, FilterValue>, dialect: Dialect, until?: Date): string[] {
+function rawRowsWhere(rr: CompiledRawRows, values: Record<string, FilterValue>, dialect: Dialect, until?: Date, zone?: string): string[] {
   const q = (c: string) => dialect.quoteIdent(c);
   const where: string[] = [];
   if (rr.readFilter) where.push(rr.readFilter);
@@ -119,8 +130,8 @@ function rawRowsWhere(rr: CompiledRawRows, values: Record<string, FilterValue>, 
     const c = q(rr.day.column);
     const end = nextDay(day);
     // (--at inside the day, or before it: no row written after that moment)
-    const cut = until && isTimestamp(rr.day.type) && until.getTime() < Date.parse(`${end}T00:00:00Z`);
-    where.push(`${c} >= ${dayBound(dialect, day, rr.day.type)}`, `${c} < ${cut ? dialect.bindEvalTime(dialect.current_timestamp(), until) : dayBound(dialect, end, rr.day.type)}`);
+    const cut = until && isTimestamp(rr.day.type) && until.getTime() < dayStart(end, zone).getTime();
+    where.push(`${c} >= ${dayBound(dialect, day, rr.day.type, zone)}`, `${c} < ${cut ? dialect.bindEvalTime(dialect.current_timestamp(), until) : dayBound(dialect, end, rr.day.type, zone)}`);
   }
   return where.length ? [`where ${where.join('\n  and ')}`] : [];
 }

@@ -24,6 +24,7 @@ import { absoluteHttpUrl, loneLinkField, safeColor, safeUrl } from './safe-value
 import { isDate, isTimestamp, windowStartMs } from './tile-sql.js';
 import { ExactNumber, exactJson, jsonValue, PreciseTime, valueText } from '../adapters/adapter.js';
 import { maxOf, minOf } from '../extremes.js';
+import { wallMs } from '../time/zoned.js';
 
 /** This renderer's code, as a stamp: drawings kept by tile-cache.ts are valid only for it. */
 export function renderStamp(): string {
@@ -434,7 +435,11 @@ function keyOf(v: unknown, f: CompiledField | undefined): Key {
   if (v === '') return { id: '', label: '(empty)', sort: '', kind: 'text' };
   // text is a date only in a date field: '2026-11-20' and '2026-11-20 00:00' of a varchar are two values
   const d = v instanceof Date ? v : typeof v === 'string' && datedField(f) ? toDate(v) : null;
-  if (d) return { id: d instanceof PreciseTime ? d.iso : d.toISOString(), label: formatDateShort(d, f?.granularity), sort: d.getTime(), kind: 'date' };
+  if (d) {
+    // (an instant at the wall time of the session's zone, as its days are: labelled and marked so)
+    const sort = wallZone && instantField(f) ? wallMs(d.getTime(), wallZone) : d.getTime();
+    return { id: d instanceof PreciseTime ? d.iso : d.toISOString(), label: formatDateShort(sort === d.getTime() ? d : new Date(sort), f?.granularity), sort, kind: 'date' };
+  }
   if (typeof v === 'number' || typeof v === 'bigint') {
     const n = Number(v);
     return { id: String(v), label: f?.format && f.format !== 'text' ? formatValue(v, f.format) : String(v), sort: n, kind: 'number' };
@@ -451,8 +456,9 @@ function partialIndex(keys: Key[], f: CompiledField | undefined, read: ReadAt | 
   // (the last date: "(none)" comes after the dates)
   const index = keys.length - (keys[keys.length - 1]?.id === NONE_ID ? 2 : 1);
   const last = keys[index];
-  const at = read?.ms;
-  if (at === undefined || !last || last.kind !== 'date' || typeof last.sort !== 'number') return -1;
+  if (read === undefined || !last || last.kind !== 'date' || typeof last.sort !== 'number') return -1;
+  // (compared as wall clocks of the session's zone: its days are the periods the SQL read; keyOf)
+  const at = wallMs(read.ms, read.zone);
   const start = new Date(last.sort);
   // without a granularity only whole days count as periods (an hourly or raw-timestamp axis is not marked)
   if (!f?.granularity && last.sort % 86_400_000 !== 0) return -1;
@@ -460,6 +466,24 @@ function partialIndex(keys: Key[], f: CompiledField | undefined, read: ReadAt | 
   if (f?.granularity === 'month') end.setUTCMonth(end.getUTCMonth() + 1);
   else end.setUTCDate(end.getUTCDate() + (f?.granularity === 'week' ? 7 : 1));
   return last.sort <= at && at < end.getTime() ? index : -1;
+}
+
+/**
+ * Whether a field's dates are instants, which a session in a zone other than UTC reads at its wall
+ * time (keyOf): a timestamptz, and a period of a date (Postgres' date_trunc of a date is a
+ * timestamptz, the zone's midnight); a date, or a timestamp without time zone, is a wall time.
+ */
+function instantField(f: CompiledField | undefined): boolean {
+  return /timestamptz|with time zone/i.test(f?.type ?? '') || (f?.granularity !== undefined && isDate(f.type));
+}
+
+/** The day (its midnight) of a wall time (wallMs). */
+const wallDay = (wall: number): Date => new Date(Math.floor(wall / 86_400_000) * 86_400_000);
+
+/** A wall time (wallMs) with its zone: "14:20 UTC", "00:30 Europe/Berlin"; `day`: with its date, "2026-11-20 00:30 Europe/Berlin". */
+function wallTime(wall: number, zone: string | undefined, day = false): string {
+  const iso = new Date(wall).toISOString();
+  return `${day ? `${iso.slice(0, 10)} ` : ''}${iso.slice(11, 16)} ${zone ?? 'UTC'}`;
 }
 
 /** The segment of a line into its partial point (`from` the point before it, by category index): shaded, dashed, labelled "partial". */
@@ -484,6 +508,8 @@ const PARTIAL_ITEM = { opacity: 0.55, borderType: 'dashed', borderColor: '#64748
 export interface ReadAt {
   ms: number;
   past: boolean;
+  /** the session's TimeZone when not UTC (TileData.zone): its days are the periods */
+  zone?: string;
 }
 
 /** The period of `at`, marked on a date axis (partialIndex): its axis tag and its footer note. */
@@ -505,7 +531,7 @@ function periodMark(keys: Key[], f: CompiledField | undefined, read: ReadAt | un
   const index = partialIndex(keys, f, read);
   if (index < 0) return undefined;
   const label = periodLabel(keys[index], f);
-  return read!.past && isDate(f?.type) ? { index, tag: 'as built', note: asBuiltNote(label, read!.ms) } : { index, tag: 'partial', note: `${label} is partial: data as of ${asOf(new Date(read!.ms).toISOString())}` };
+  return read!.past && isDate(f?.type) ? { index, tag: 'as built', note: asBuiltNote(label, read!.ms, read!.zone) } : { index, tag: 'partial', note: `${label} is partial: data as of ${wallTime(wallMs(read!.ms, read!.zone), read!.zone, true)}` };
 }
 
 /** A period said in a footer: a week by its first day, "Nov 2 week" (a month's label says it is one: "Nov 2026"). */
@@ -522,12 +548,12 @@ function firstMark(keys: Key[], f: CompiledField | undefined, ct: CompiledTile, 
   // (as partialIndex: without a granularity only whole days are periods)
   if (!f.granularity && first.sort % 86_400_000 !== 0) return undefined;
   const type = f.type ?? ct.columnTypes?.[f.column];
-  const starts = (ct.windowFrom ?? []).filter((w) => w.column === f.column).map((w) => windowStartMs(w, read.ms, type)).filter((x) => x !== undefined);
+  const starts = (ct.windowFrom ?? []).filter((w) => w.column === f.column).map((w) => windowStartMs(w, read.ms, type, read.zone)).filter((x) => x !== undefined);
   if (starts.length === 0) return undefined;
   const from = Math.max(...starts);
   if (first.sort >= from) return undefined;
   const d = new Date(from);
-  const since = `from ${formatDateShort(d)}${isMidnight(d) ? '' : ' UTC'}`;
+  const since = `from ${formatDateShort(d)}${isMidnight(d) ? '' : ` ${read.zone ?? 'UTC'}`}`;
   return { index: 0, tag: 'partial', note: `${periodLabel(first, f)} is partial: ${since}`, from: since };
 }
 
@@ -545,11 +571,11 @@ function periodMarks(keys: Key[], f: CompiledField | undefined, ct: CompiledTile
   return [first, last].filter((m) => m !== undefined);
 }
 
-/** The period `label` (holding `at`) as a table of dates holds it, said: "Dec 5 as built: daily rows, not cut at 20:00 UTC". */
-function asBuiltNote(label: string, at: number): string {
-  const iso = new Date(at).toISOString();
+/** The period `label` (holding `at`) as a table of dates holds it, said: "Dec 5 as built: daily rows, not cut at 20:00 UTC" (the time in the session's `zone`). */
+function asBuiltNote(label: string, at: number, zone?: string): string {
+  const wall = wallMs(at, zone);
   // the time alone when the label is the day of `at`
-  const when = label === formatDateShort(new Date(iso.slice(0, 10))) ? `${iso.slice(11, 16)} UTC` : asOf(iso);
+  const when = wallTime(wall, zone, label !== formatDateShort(wallDay(wall)));
   return `${label} as built: daily rows, not cut at ${when}`;
 }
 
@@ -591,6 +617,12 @@ const byId = (keys: Key[]) => new Map(keys.map((k) => [k.id, k]));
  * renderSvg then draws nothing. The chart functions are synchronous, so nothing else runs meanwhile.
  */
 let notesOnly = false;
+
+/**
+ * The TimeZone of the session a chart's rows were read in (TileData.zone), set while tileHtml
+ * draws it: keyOf puts its instants at their wall time there, the days its SQL read them in.
+ */
+let wallZone: string | undefined;
 
 function renderSvg(option: EChartsCoreOption, width: number, height: number, idPrefix: string): string {
   if (notesOnly) return '';
@@ -1745,7 +1777,7 @@ function tileHtml(d: CompiledDashboard, untyped: CompiledTile, data: TileData | 
   const notes: string[] = [];
   // read --at a moment already gone from a table of dates: its day of --at is what the build
   // computed (a chart with that day on its date axis marks it there)
-  if (data?.ok && data.past && data.at && ct.dayWindow && data.rows.length && !marksDay(ct)) notes.push(asBuiltNote(formatDateShort(new Date(data.at.slice(0, 10))), Date.parse(data.at)));
+  if (data?.ok && data.past && data.at && ct.dayWindow && data.rows.length && !marksDay(ct)) notes.push(asBuiltNote(formatDateShort(wallDay(wallMs(Date.parse(data.at), data.zone))), Date.parse(data.at), data.zone));
   let clicks: ClickMap | undefined;
   // cut at its limit (a table's, or the raw rows of a box or scatter): said, with how many rows there were
   const cut = data?.ok && data.total !== undefined && data.total > data.rows.length ? `first ${formatValue(data.rows.length, 'integer')} of ${formatValue(data.total, 'integer')} rows` : undefined;
@@ -1773,18 +1805,24 @@ function tileHtml(d: CompiledDashboard, untyped: CompiledTile, data: TileData | 
     const chartH = (footH: number) => Math.max(40, Math.round(box.h - 2 * PAD_Y - headH - descH - footH - 4));
     try {
       const draw = CHARTS[t.type];
-      const at = data.at === undefined ? undefined : { ms: Date.parse(data.at), past: !!data.past };
+      const at = data.at === undefined ? undefined : { ms: Date.parse(data.at), past: !!data.past, ...(data.zone ? { zone: data.zone } : {}) };
       // the chart's notes ("Other" sums..., partial) go in the footer, on the lines they need: asked
       // first without drawing, so that the chart is drawn once, at its size
       let chartNotes: string[];
-      notesOnly = true;
+      let r: ChartResult;
+      wallZone = data.zone;
       try {
-        chartNotes = draw(ct, data.rows, chartW, chartH(0), `t-${t.id}`, at, hrefOf, colors).notes;
+        notesOnly = true;
+        try {
+          chartNotes = draw(ct, data.rows, chartW, chartH(0), `t-${t.id}`, at, hrefOf, colors).notes;
+        } finally {
+          notesOnly = false;
+        }
+        const footItems = [...notes, ...chartNotes, ...footTexts];
+        r = draw(ct, data.rows, chartW, chartH(footItems.length ? footHeight(footItems, chartW) : 0), `t-${t.id}`, at, hrefOf, colors);
       } finally {
-        notesOnly = false;
+        wallZone = undefined;
       }
-      const footItems = [...notes, ...chartNotes, ...footTexts];
-      const r = draw(ct, data.rows, chartW, chartH(footItems.length ? footHeight(footItems, chartW) : 0), `t-${t.id}`, at, hrefOf, colors);
       body = `<div class="chart">${r.svg}</div>`;
       notes.push(...r.notes);
       clicks = r.clicks;
@@ -2096,7 +2134,7 @@ export function renderRawRowsHtml(p: RawRowsPage): string {
   const back = p.links.href(`${dash.name}.html`, tabAnchor(p.ct.tab));
   const conds = [
     ...Object.keys(rr.match).map((c) => `${c} = ${String(p.values[c])}`),
-    ...(rr.day ? [`${rr.day.column} on ${String(p.values[rr.day.column])} (UTC)`] : []),
+    ...(rr.day ? [`${rr.day.column} on ${String(p.values[rr.day.column])} (${(p.data?.ok && p.data.zone) || 'UTC'})`] : []),
   ];
   const title = `${rr.label}: ${conds.join(', ')}`;
   let body: string;

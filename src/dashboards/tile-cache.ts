@@ -58,7 +58,7 @@ export class TileCache {
     if (dk === undefined) this.dashKeys.set(d, (dk = createHash('sha256').update(json([d.dashboard, d.file])).digest('hex')));
     // only a chart with categories can have a partial (still running) period that depends on when it
     // was read, or a tile over a table of dates read --at a moment already gone (its day "as built")
-    const when = ct.fields.some((f) => f.kind === 'dimension') || ct.dayWindow ? [data.at, !!data.past] : null;
+    const when = ct.fields.some((f) => f.kind === 'dimension') || ct.dayWindow ? [data.at, !!data.past, ...(data.zone ? [data.zone] : [])] : null;
     const { sql: _sql, sqlUnfiltered: _u, previousSql: _p, previousSqlUnfiltered: _pu, countSql: _c, ...shape } = ct;
     return createHash('sha256').update(json([this.stamp, dk, context, shape, data.rows, data.previous ?? null, when, data.total ?? null])).digest('hex');
   }

@@ -8,6 +8,7 @@ import type { Dialect } from '../adapters/dialect.js';
 import type { DashboardFilter, Measure, ResolvedTile, Tile } from './schema.js';
 import type { CompiledRawRows } from './raw-rows.js';
 import type { CompiledField, CompiledTile } from './types.js';
+import { wallMs } from '../time/zoned.js';
 
 const AGG_LABEL: Record<string, string> = { sum: 'Total', avg: 'Average', min: 'Min', max: 'Max', count: 'Count', count_distinct: 'Distinct', median: 'Median', p50: 'P50', p90: 'P90', p95: 'P95', p99: 'P99', ratio: 'Rate', share: 'Share', weighted_avg: 'Weighted avg', age_minutes: 'Minutes since', oldest_age_minutes: 'Minutes since (oldest)', none: '' };
 const PCT: Record<string, number> = { median: 0.5, p50: 0.5, p90: 0.9, p95: 0.95, p99: 0.99 };
@@ -55,16 +56,18 @@ export interface WindowFrom {
 const DAY_MS = 86_400_000;
 
 /**
- * The first moment (ms, UTC) a window reads of its column when evaluated at `at`: what the SQL of
- * relativeDate computes in the session's UTC: current_date - N for "-Nd", current_date for "today",
- * now - N hours for "-Nh". A column of type date holds whole days: the first day at or after a
- * bound of hours (the day after, past `>`), the day after a bound of days past `>`.
+ * The first moment a window reads of its column when evaluated at `at`: what the SQL of
+ * relativeDate computes in the session's zone (`zone`; none: UTC): current_date - N for "-Nd",
+ * current_date for "today", now - N hours for "-Nh" — as a wall clock of that zone, in epoch ms as
+ * if it were UTC (the session's days are then UTC days). A column of type date holds whole days:
+ * the first day at or after a bound of hours (the day after, past `>`), the day after a bound of
+ * days past `>`.
  */
-export function windowStartMs(w: WindowFrom, at: number, type: string | undefined): number | undefined {
+export function windowStartMs(w: WindowFrom, at: number, type: string | undefined, zone?: string): number | undefined {
   const m = RELATIVE_RE.exec(w.value);
   if (!m) return undefined;
-  const today = Math.floor(at / DAY_MS) * DAY_MS;
-  const bound = w.value === 'today' ? today : m[2] === 'h' ? at - Number(m[1]) * 3_600_000 : today - Number(m[1]) * DAY_MS;
+  const today = Math.floor(wallMs(at, zone) / DAY_MS) * DAY_MS;
+  const bound = w.value === 'today' ? today : m[2] === 'h' ? wallMs(at - Number(m[1]) * 3_600_000, zone) : today - Number(m[1]) * DAY_MS;
   if (!isDate(type)) return bound;
   const day = Math.ceil(bound / DAY_MS) * DAY_MS;
   return w.after && day === bound ? day + DAY_MS : day;

@@ -91,5 +91,5 @@ export interface CompiledDashboard {
 
 /** A tile's data after querying the target. */
 export type TileData =
-  | { ok: true; rows: Array<Record<string, unknown>>; previous?: Record<string, unknown>; seconds: number; /** when it was read (ISO): a period still running then is drawn as partial */ at?: string; /** `at` is a past moment (render --at): a table's day of `at` (a date) holds what its build computed, perhaps later rows */ past?: boolean; /** the rows there were without the tile's limit (countSql) */ total?: number }
+  | { ok: true; rows: Array<Record<string, unknown>>; previous?: Record<string, unknown>; seconds: number; /** when it was read (ISO): a period still running then is drawn as partial */ at?: string; /** `at` is a past moment (render --at): a table's day of `at` (a date) holds what its build computed, perhaps later rows */ past?: boolean; /** the TimeZone of the session that read it (Adapter.sessionZone) when not UTC: the days its current_date and date_trunc read */ zone?: string; /** the rows there were without the tile's limit (countSql) */ total?: number }
   | { ok: false; error: string };

@@ -54,6 +54,15 @@ export function zoneOffsetMs(zone: string, ms: number): number | undefined {
   return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - Math.floor(ms / 1000) * 1000;
 }
 
+/**
+ * The wall clock of the instant `ms` in `zone` as the epoch ms of that wall time read as UTC
+ * (`zone`'s days, weeks and months are then UTC ones: what a session in that zone reads with
+ * current_date and date_trunc); `ms` itself without a zone, or for one Intl does not know.
+ */
+export function wallMs(ms: number, zone: string | undefined): number {
+  return zone ? ms + (zoneOffsetMs(zone, ms) ?? 0) : ms;
+}
+
 const HOUR = 3_600_000;
 
 /**

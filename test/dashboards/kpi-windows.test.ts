@@ -237,3 +237,94 @@ describe('KPI "today so far vs same hours yesterday" in a zone with DST (a Postg
     expect(k.change).toMatch(/0\.0 ?%/);
   });
 });
+
+describe('the running day of a chart on a Postgres session in Europe/Berlin (a url that sets TimeZone)', () => {
+  let dir: string;
+  let zoned: Record<string, string>;
+  let utc: Record<string, string>;
+  // one row an hour around both 2026 transitions in Berlin and in November
+  const rows = ['id,ts'];
+  for (const [from, to] of [['2026-03-25T00:00:00Z', '2026-04-02T00:00:00Z'], ['2026-10-20T00:00:00Z', '2026-11-23T00:00:00Z']]) {
+    for (let t = Date.parse(from); t < Date.parse(to); t += 3_600_000) rows.push(`${rows.length},${new Date(t).toISOString()}`);
+  }
+  const tile = (id: string, type: string, y: number) => ({ id, type, title: id, model: 'events', dimensions: [{ column: 'date' }], measures: [{ name: 'n', column: 'n', agg: 'sum' }], filters: [{ column: 'date', op: '>=', value: '-6d' }], layout: { x: 0, y, w: 12, h: 3 } });
+  beforeAll(() => {
+    const url = new URL(inject('pgUrl'));
+    utc = { VIGIL_TEST_PG_URL: url.toString() };
+    url.searchParams.set('options', '-c TimeZone=Europe/Berlin');
+    zoned = { VIGIL_TEST_PG_URL: url.toString() };
+    dir = makeProject({
+      'project.yaml': pgProjectYaml(uniqueSchema('zonedmark')),
+      'seeds/ev.csv': `${rows.join('\n')}\n`,
+      'seeds/ev.yml': 'seeds:\n  - name: ev\n    config:\n      column_types: { id: bigint, ts: timestamptz }\n',
+      // (the days of the session's zone, as a daily mart built there has them)
+      'models/events.sql': "select cast(ts at time zone 'Europe/Berlin' as date) as date, count(*) as n from {{ ref('ev') }} group by 1\n",
+      'models/events.yml': 'models:\n  - name: events\n    columns:\n      - { name: date, data_type: date }\n      - { name: n, data_type: bigint }\n  - name: logs\n    columns:\n      - { name: id, data_type: bigint }\n      - { name: ts, data_type: timestamptz }\n',
+      'models/logs.sql': "select id, ts from {{ ref('ev') }}\n",
+      'dashboards/d.json': JSON.stringify({ name: 'd', title: 'D', tabs: [{ name: 'o', title: 'O', tiles: [tile('bars', 'bar', 0), tile('slices', 'donut', 3), { ...tile('weeks', 'bar', 9), dimensions: [{ column: 'date', granularity: 'week' }], filters: [{ column: 'date', op: '>=', value: '-20d' }] }, { ...tile('days', 'table', 6), raw_rows: { model: 'logs', day: { column: 'ts', value: '{{ date }}' }, columns: ['id', 'ts'], limit: 1000 } }] }] }),
+    });
+    const b = vigil(dir, ['build'], zoned);
+    expect(b.code, b.stdout + b.stderr).toBe(0);
+  }, 120_000);
+  afterAll(() => dir && removeDir(dir));
+
+  const render = (iso: string, env: Record<string, string>) => {
+    const out = join(dir, `site-${iso.replace(/\W/g, '')}-${env === utc ? 'utc' : 'berlin'}`);
+    const r = vigil(dir, ['dashboards', 'render', '--out', out, '--at', iso], env);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const html = readFileSync(join(out, 'd.html'), 'utf8');
+    const notes = (id: string) => [...tileOf(html, id).matchAll(/<span class="note">([^<]*)<\/span>/g)].map((m) => m[1]);
+    const labels = [...tileOf(html, 'bars').matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]).filter((t) => /^[A-Z][a-z]{2} \d+$|\(as built\)/.test(t));
+    const weeks = [...tileOf(html, 'weeks').matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]).filter((t) => /^[A-Z][a-z]{2} \d|\(/.test(t));
+    return { bars: notes('bars'), slices: notes('slices'), labels, out, weeks, weekNotes: notes('weeks') };
+  };
+
+  it('a row\'s raw rows are those of its day in the session\'s zone, as many as the row counts (was: the UTC day: 24 rows behind a day of 25 hours, 26 of 29 behind a demo row)', () => {
+    const { out } = render('2026-10-27T12:00:00Z', zoned);
+    const page = (day: string) => readFileSync(join(out, 'd', 'rows', `days--ts=${day}.html`), 'utf8');
+    const count = (html: string) => /<p class="muted small">([\d,]+) rows?/.exec(html)?.[1];
+    // the 25-hour day (the clocks go back at 03:00), the 23-hour one (forward at 02:00), an ordinary one
+    expect(count(page('2026-10-25'))).toBe('25');
+    expect(count(page('2026-10-24'))).toBe('24');
+    expect(page('2026-10-25')).toContain('ts on 2026-10-25 (Europe/Berlin)');
+    expect(page('2026-10-25')).toContain('cast(&#39;2026-10-24T22:00:00.000Z&#39; as timestamptz)');
+    expect(page('2026-10-25')).toContain('cast(&#39;2026-10-25T23:00:00.000Z&#39; as timestamptz)');
+    expect(count(readFileSync(join(render('2026-03-31T12:00:00Z', zoned).out, 'd', 'rows', 'days--ts=2026-03-29.html'), 'utf8'))).toBe('23');
+  }, 120_000);
+
+  it.each([
+    ['just after local midnight', '2026-11-19T23:30:00Z', 'Nov 20', '00:30'],
+    ['just before local midnight', '2026-11-19T22:30:00Z', 'Nov 19', '23:30'],
+    ['just after midnight on the 25-hour day', '2026-10-24T22:30:00Z', 'Oct 25', '00:30'],
+    ['at the end of the 25-hour day', '2026-10-25T22:30:00Z', 'Oct 25', '23:30'],
+    ['just after midnight on the 23-hour day', '2026-03-28T23:30:00Z', 'Mar 29', '00:30'],
+  ])('%s the day marked is the session\'s day, at its wall time (was: the UTC day, and "UTC" hours)', (_, iso, day, time) => {
+    const r = render(iso, zoned);
+    expect(r.bars).toEqual([`${day} as built: daily rows, not cut at ${time} Europe/Berlin`]);
+    expect(r.slices).toEqual([`${day} as built: daily rows, not cut at ${time} Europe/Berlin`]);
+    // the last bar is the session's today, marked
+    expect(r.labels.slice(-2)).toEqual([day, '(as built)']);
+  }, 120_000);
+
+  it('a TimeZone that is no IANA name (POSIX UTC+3) is said, and the marks stay UTC ones (was: nothing said)', () => {
+    const url = new URL(utc.VIGIL_TEST_PG_URL);
+    url.searchParams.set('options', '-c TimeZone=UTC+3');
+    const r = vigil(dir, ['dashboards', 'render', '--out', join(dir, 'site-posix'), '--at', '2026-11-19T23:30:00Z'], { VIGIL_TEST_PG_URL: url.toString() });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stderr).toContain("warning: the target's sessions read dates in TimeZone 'UTC+3', which is no IANA zone name");
+    expect(readFileSync(join(dir, 'site-posix', 'd.html'), 'utf8')).toContain('Nov 19 as built: daily rows, not cut at 23:30 UTC');
+  }, 120_000);
+
+  it('weeks are the session\'s weeks, labelled by their Monday (was: "Nov 15 23:00", Postgres\' date_trunc of a date being the zone\'s midnight)', () => {
+    // Friday Nov 20 00:30 in Berlin: -20d from Saturday Oct 31, in the week of Monday Oct 26
+    const r = render('2026-11-19T23:30:00Z', zoned);
+    expect(r.weeks).toEqual(['Oct 26', '(partial)', 'Nov 2', 'Nov 9', 'Nov 16', '(as built)']);
+    expect(r.weekNotes).toEqual(['Oct 26 week is partial: from Oct 31', 'Nov 16 week as built: daily rows, not cut at 2026-11-20 00:30 Europe/Berlin']);
+  }, 120_000);
+
+  it('on a UTC session the marks are the UTC day, as before', () => {
+    const r = render('2026-11-19T23:30:00Z', utc);
+    expect(r.bars).toEqual(['Nov 19 as built: daily rows, not cut at 23:30 UTC']);
+    expect(r.slices).toEqual(['Nov 19 as built: daily rows, not cut at 23:30 UTC']);
+  }, 120_000);
+});

@@ -196,6 +196,19 @@ export class PostgresAdapter implements Adapter {
   }
 
   private zone?: Promise<string>;
+  private session?: Promise<string>;
+
+  /** The TimeZone of the pool's sessions (Adapter.sessionZone): the url's options', else UTC; read once. */
+  sessionZone(): Promise<string> {
+    this.session ??= this.pool.query('show timezone').then(
+      (r) => String(r.rows[0].TimeZone),
+      (e: unknown) => {
+        this.session = undefined;
+        throw pgError(e, 'show timezone');
+      },
+    );
+    return this.session;
+  }
 
   /**
    * The TimeZone a session of this database gets when it sets none itself (the server's
