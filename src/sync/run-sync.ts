@@ -144,6 +144,21 @@ async function checkKey(spec: StreamSpec, columns: SyncColumn[], src: SyncReader
     throw streamProblem(spec, `primary_key ${key} is not unique in ${where}: no primary key or unique index holds only its columns, and rows sharing a key would replace each other in the copy`, 'primary_key', `name the table's primary key (or the columns of a unique index)`);
 }
 
+/** The copy holds rows with a NULL in a primary_key column: no read replaces them, each would copy their rows again beside them. */
+async function refuseNullKeys(spec: StreamSpec, rel: Relation, target: Adapter): Promise<void> {
+  const d = target.dialect;
+  const where = spec.primaryKey.map((k) => `${d.quoteIdent(k)} is null`).join(' or ');
+  if (!(await target.query(`select 1 as x from ${d.relation(rel)} where ${where} limit 1`)).length) return;
+  const n = Number((await target.query<{ n: unknown }>(`select count(*) as n from ${d.relation(rel)} where ${where}`))[0]?.n ?? 0);
+  const key = `(${spec.primaryKey.join(', ')})`;
+  throw streamProblem(
+    spec,
+    `${rel.schema}.${rel.identifier} holds ${counted(n, 'row')} with a NULL in primary_key ${key} (copied before ${spec.primaryKey.length === 1 ? 'that column was' : 'those columns were'} in the copy, or before it became the key): no read replaces ${n === 1 ? 'it' : 'them'} by key, and each would copy ${n === 1 ? 'its row' : 'their rows'} again beside ${n === 1 ? 'it' : 'them'}: nothing was synced`,
+    'primary_key',
+    `vigil sync --full-refresh -s source:${spec.stream} reads the copy again without them (or delete them from ${rel.schema}.${rel.identifier})`,
+  );
+}
+
 /**
  * A stream whose retention deletes in the source (apply_to: source): its lines of the source
  * database's retention log copied into the warehouse's, as deletes are not propagated — models
@@ -236,6 +251,9 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
       let sourceMax: string | null = null;
       // the source's TimeZone a timestamp or date cursor's wall time is in (null: timestamptz; undefined: not read yet)
       let cursorZone: string | null | undefined;
+      // the stream's cursor column and key, once this run knows the state's cursor is of that column
+      // and the copy holds no row the key cannot replace (recorded by recordRun)
+      let recorded: { cursor: string; key: string } | undefined;
       let lock: StreamLock | undefined;
       // --full-refresh of a copy others read meanwhile: the table it refills beside the copy (beginRefill), until it is swapped in or dropped
       let refill: Relation | undefined;
@@ -275,6 +293,17 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         const nulls = await src.nullCursorRows(spec, columns);
         if (nulls > 0) opts.out(`  ${stream}: warning: ${nulls.toLocaleString('en-US')} row${nulls === 1 ? '' : 's'} of ${sync.schema}.${s.relation.identifier} ha${nulls === 1 ? 's' : 've'} no ${sync.cursor} (NULL, or 'infinity', which would stop every later row) and ${nulls === 1 ? 'is' : 'are'} not synced (${s.file}:${s.line}); the cursor column should be NOT NULL and finite`);
         const changed = await writer.ensureTables(rel, columns);
+        // rows of the copy with a NULL in a key column (copied before that column was added to the
+        // copy, then made the key, or the key changed to it) are matched by no delete by key: every
+        // read copied their rows again beside them (was: a --mode full after such a key change
+        // doubled every row, and each delta every updated one, exit 0)
+        // (looked for once per key: a scan of the copy on Postgres, billed on BigQuery — whose state,
+        // like one a role may not alter, records no key: looked for there when a key column is added)
+        const keyText = JSON.stringify(sync.primary_key);
+        const keyAdded = changed.added.some((c) => sync.primary_key.includes(c.name));
+        const found = !opts.fullRefresh && !changed.created && !keyAdded ? await writer.readState(stateRel, stream) : undefined;
+        const keyUnchecked = keyAdded || (found ? found.key_columns !== undefined && found.key_columns !== keyText : true);
+        if (!opts.fullRefresh && !changed.created && keyUnchecked) await refuseNullKeys(spec, rel, target);
         const typed = (c: SyncColumn) => `${c.name} (${c.pgType})`;
         const table = `${rel.schema}.${rel.identifier}`;
         if (changed.added.length) opts.out(`  ${stream}: new in the source: ${changed.added.map(typed).join(', ')}; added to ${table}, where the rows synced before hold NULL until vigil sync --mode full (or --full-refresh) reads them again`);
@@ -319,6 +348,17 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
           await writer.reset(rel, stateRel, stream);
           state = await writer.readState(stateRel, stream);
         }
+        // a cursor read from another column than the stream's `cursor:` names now (changed from
+        // created_at to updated_at, say) says nothing of this one: the rows updated since they were
+        // copied, stamped before that cursor, were never read again (was: the saved created_at taken
+        // for an updated_at, their old versions kept in the copy while every run said OK). The copy
+        // keeps its rows and the stream reads from the beginning, replacing them by key.
+        if (!refill && state?.cursor_value && state.cursor_column && state.cursor_column !== sync.cursor && writer.forgetCursor) {
+          opts.out(`  ${stream}: the saved cursor (${cursorText(state.cursor_value, state.cursor_zone ?? undefined)}) is a value of ${state.cursor_column}, and the stream's cursor is now ${sync.cursor} (${s.file}:${s.line}): it starts again from the beginning, replacing the copy's rows by key${opts.since || (opts.mode === 'full' && opts.lookbackSeconds) ? ` (not from ${opts.since ? '--since' : 'the --mode full window'})` : ''}`);
+          await writer.forgetCursor(stateRel, stream, sync.cursor);
+          state = await writer.readState(stateRel, stream);
+        }
+        if (!refill) recorded = { cursor: sync.cursor, key: keyText };
         // a cursor never passes the source's clock: a row stamped in the future is synced, but as
         // the cursor it made every later delta read from its time, missing every row written
         // before it while each run said OK (and status said 0s behind)
@@ -504,7 +544,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
             refill = undefined;
           }
           // (last_run_rows: what the copy took — none of a refill dropped)
-          await writer.recordRun(stateRel, stream, 'interrupted', null, sourceMax, dropped ? 0 : rows, cursorZone);
+          await writer.recordRun(stateRel, stream, 'interrupted', null, sourceMax, dropped ? 0 : rows, cursorZone, recorded);
           const rest = dropped ? `the refill is dropped: ${table} keeps its rows and its cursor from before this run (run --full-refresh again to refill it)` : opts.mode === 'full' || opts.since ? 'the cursor stays where this pass found it or took it, whichever is later: a delta run goes on from there, and this pass is not resumed (run it again for the rest)' : 'the next run continues from its cursor';
           results.push({ stream, status: 'interrupted', rows, batches, seconds, message: `stopped after ${done}; ${rest}` });
         } else {
@@ -512,8 +552,9 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
             await writer.finishRefill!(rel, refill, stateRel, refillState, stream, columns);
             refill = undefined;
             opts.out(`  ${stream}: ${table} refilled: ${counted(rows, 'row')}, swapped in`);
+            recorded = { cursor: sync.cursor, key: keyText };
           }
-          await writer.recordRun(stateRel, stream, 'success', null, sourceMax, rows, cursorZone);
+          await writer.recordRun(stateRel, stream, 'success', null, sourceMax, rows, cursorZone, recorded);
           results.push({ stream, status: 'success', rows, batches, seconds, message: done });
           await copyRetentionLog(s, target, opts, said);
         }
@@ -528,7 +569,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         // not when another run of the stream holds it: the state is that run's to write (nor when
         // another held its lock: nothing of it was read)
         // (last_run_rows: what the copy took — none of a refill, dropped below)
-        if (!(e instanceof SyncConflict) && !(e instanceof StreamBusy)) await writer.recordRun(stateRel, stream, 'error', message, sourceMax, refill ? 0 : rows, cursorZone).catch(() => undefined);
+        if (!(e instanceof SyncConflict) && !(e instanceof StreamBusy)) await writer.recordRun(stateRel, stream, 'error', message, sourceMax, refill ? 0 : rows, cursorZone, refill ? undefined : recorded).catch(() => undefined);
         results.push({ stream, status: 'error', rows, batches, seconds: (performance.now() - t0) / 1000, message: e instanceof StreamBusy ? `${message}: not synced (run vigil sync again once it is done)` : message, ...(e instanceof SyncConflict ? { conflict: true } : {}) });
       } finally {
         // a refill not swapped in (a failure; a stop is dropped above): dropped, the copy as it was

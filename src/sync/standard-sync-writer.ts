@@ -13,9 +13,11 @@ import { columnChanges, normalizeState, retypedColumns, runOwner, STATE_TABLE, S
  * Columns of the state table added after it was first made, each to an older table by the next
  * sync (ensureState): `run_owner` (who runs a `running` stream), `cursor_zone` (the source's
  * TimeZone a `timestamp` or `date` cursor's wall time is in: `vigil sync status` reads the cursor
- * as an instant by it).
+ * as an instant by it), `cursor_column` (the source column the saved cursor was read from: a
+ * stream whose `cursor:` names another one starts again from the beginning), `key_columns` (the
+ * `primary_key` the copy was last found to hold no NULL in: another one is looked for again).
  */
-const ADDED_COLUMNS = ['run_owner', 'cursor_zone'] as const;
+const ADDED_COLUMNS = ['run_owner', 'cursor_zone', 'cursor_column', 'key_columns'] as const;
 
 export abstract class StandardSyncWriter implements SyncWriter {
   /** The columns added since the state table was first made that each state table (by schema and name) has (`run_owner`, `cursor_zone`) */
@@ -37,7 +39,7 @@ export abstract class StandardSyncWriter implements SyncWriter {
     await this.db.execute(
       `create table if not exists ${this.db.dialect.relation(rel)} (stream ${t('string')} primary key, cursor_value ${t('timestamp')}, cursor_id ${t('string')}, rows_synced ${t('int')} not null default 0,
   last_synced_at ${t('timestamp')}, source_max_cursor ${t('timestamp')}, last_status ${t('string')}, last_error ${t('string')}, consecutive_failures integer not null default 0,
-  last_run_rows ${t('int')}, last_run_at ${t('timestamp')}, run_owner ${t('string')}, cursor_zone ${t('string')})`,
+  last_run_rows ${t('int')}, last_run_at ${t('timestamp')}, run_owner ${t('string')}, cursor_zone ${t('string')}, cursor_column ${t('string')}, key_columns ${t('string')})`,
     );
     // (asked first: an ALTER waits for every open transaction on the table, a batch of another stream's run)
     const has = await this.addedColumns(rel);
@@ -119,19 +121,31 @@ export abstract class StandardSyncWriter implements SyncWriter {
     await this.db.execute(`update ${d.relation(stateRel)} set cursor_value = ${this.cursorParam(2)} where stream = ${d.param(1)} and cursor_value > ${this.cursorParam(2)}`, [stream, clock]);
   }
 
-  async recordRun(stateRel: Relation, stream: string, status: RunStatus, error: string | null, sourceMax: string | null, rows: number, cursorZone?: string | null): Promise<void> {
+  async forgetCursor(stateRel: Relation, stream: string, cursorColumn: string): Promise<void> {
+    const d = this.db.dialect;
+    await this.db.execute(`update ${d.relation(stateRel)} set cursor_value = null, cursor_id = null, cursor_column = ${d.param(2)} where stream = ${d.param(1)}`, [stream, cursorColumn]);
+  }
+
+  async recordRun(stateRel: Relation, stream: string, status: RunStatus, error: string | null, sourceMax: string | null, rows: number, cursorZone?: string | null, recorded?: { cursor: string; key: string }): Promise<void> {
     const d = this.db.dialect;
     const s = d.relation(stateRel);
     const p = (i: number) => d.param(i);
     const owner = (await this.hasOwner(stateRel)) ? ' run_owner = null,' : '';
     // (undefined: the run did not get to read it — the one recorded stays)
     const zone = cursorZone !== undefined && (await this.addedColumns(stateRel)).has('cursor_zone');
+    // (undefined: the run did not check it, or its cursor is not of this column — the one recorded stays)
+    const has = await this.addedColumns(stateRel);
+    const extra = [
+      ...(zone ? [['cursor_zone', cursorZone ?? null] as const] : []),
+      ...(recorded && has.has('cursor_column') ? [['cursor_column', recorded.cursor] as const] : []),
+      ...(recorded && has.has('key_columns') ? [['key_columns', recorded.key] as const] : []),
+    ];
     await this.db.execute(
-      `insert into ${s} (stream, last_status, last_error, consecutive_failures, last_run_at, last_synced_at, source_max_cursor, last_run_rows${zone ? ', cursor_zone' : ''})
-       values (${p(1)}, ${p(2)}, ${p(3)}, ${status === 'error' ? 1 : 0}, now(), ${status === 'success' ? 'now()' : 'NULL'}, ${this.cursorParam(4)}, ${p(5)}${zone ? `, ${p(6)}` : ''})
-       on conflict (stream) do update set last_status = excluded.last_status, last_error = excluded.last_error,${owner}${zone ? ' cursor_zone = excluded.cursor_zone,' : ''} consecutive_failures = ${status === 'error' ? `${s}.consecutive_failures + 1` : status === 'interrupted' ? `${s}.consecutive_failures` : '0'},
+      `insert into ${s} (stream, last_status, last_error, consecutive_failures, last_run_at, last_synced_at, source_max_cursor, last_run_rows${extra.map(([c]) => `, ${c}`).join('')})
+       values (${p(1)}, ${p(2)}, ${p(3)}, ${status === 'error' ? 1 : 0}, now(), ${status === 'success' ? 'now()' : 'NULL'}, ${this.cursorParam(4)}, ${p(5)}${extra.map((_, i) => `, ${p(6 + i)}`).join('')})
+       on conflict (stream) do update set last_status = excluded.last_status, last_error = excluded.last_error,${owner}${extra.map(([c]) => ` ${c} = excluded.${c},`).join('')} consecutive_failures = ${status === 'error' ? `${s}.consecutive_failures + 1` : status === 'interrupted' ? `${s}.consecutive_failures` : '0'},
          last_run_at = excluded.last_run_at, last_synced_at = coalesce(excluded.last_synced_at, ${s}.last_synced_at), source_max_cursor = coalesce(excluded.source_max_cursor, ${s}.source_max_cursor), last_run_rows = excluded.last_run_rows`,
-      [stream, status, error, sourceMax, rows, ...(zone ? [cursorZone] : [])],
+      [stream, status, error, sourceMax, rows, ...extra.map(([, v]) => v)],
     );
   }
 

@@ -67,6 +67,10 @@ export interface StreamState {
   run_owner?: string | null;
   /** a `timestamp` or `date` cursor: the source's TimeZone its wall time (`cursor_value`, written as UTC) is in; NULL for a timestamptz one, absent in a state table older than it */
   cursor_zone?: string | null;
+  /** the source column the saved cursor was read from (the stream's `cursor:` then); NULL when not recorded yet, absent in a state table older than it (and on BigQuery) */
+  cursor_column?: string | null;
+  /** the stream's `primary_key` (a JSON array) when a run last found the copy holding no row with a NULL in it; NULL when not recorded yet, absent in a state table older than it (and on BigQuery) */
+  key_columns?: string | null;
 }
 
 /** This process as the owner of a running sync: `{"host","pid","started","proc_start"}` (cas-document.ts's terms). */
@@ -388,7 +392,13 @@ export interface SyncWriter {
    * batches, SIGTERM) keeps the failure count and the last success time; only `success` sets
    * `last_synced_at`.
    */
-  recordRun(stateRel: Relation, stream: string, status: RunStatus, error: string | null, sourceMax: string | null, rows: number, cursorZone?: string | null): Promise<void>;
+  recordRun(stateRel: Relation, stream: string, status: RunStatus, error: string | null, sourceMax: string | null, rows: number, cursorZone?: string | null, recorded?: { cursor: string; key: string }): Promise<void>;
+  /**
+   * Forget the stream's cursor (the copy keeps its rows) and record `cursorColumn` as the column
+   * the cursor is read from from now on: the stream's `cursor:` names another column than the one
+   * the saved cursor was read from. Absent where the state records no cursor column (BigQuery).
+   */
+  forgetCursor?(stateRel: Relation, stream: string, cursorColumn: string): Promise<void>;
   /** --full-refresh: empty the table and forget the stream's cursor, in one transaction. */
   reset(rel: Relation, stateRel: Relation, stream: string): Promise<void>;
   /**
@@ -610,6 +620,8 @@ export function normalizeState(r: Record<string, unknown>): StreamState {
     consecutive_failures: Number(r.consecutive_failures ?? 0),
     ...(r.run_owner !== undefined ? { run_owner: (r.run_owner as string | null) ?? null } : {}),
     ...(r.cursor_zone !== undefined ? { cursor_zone: (r.cursor_zone as string | null) ?? null } : {}),
+    ...(r.cursor_column !== undefined ? { cursor_column: (r.cursor_column as string | null) ?? null } : {}),
+    ...(r.key_columns !== undefined ? { key_columns: (r.key_columns as string | null) ?? null } : {}),
   };
 }
 

@@ -172,6 +172,33 @@ describe('vigil sync', () => {
     expect(await duck(dir, "select cost from raw.trails where id = 'a'")).toEqual([{ cost: 9.75 }]);
   });
 
+  it("a stream whose cursor: changes column (created_at to updated_at) starts again from the beginning, the copy keeping its rows: the rows updated since they were copied arrive (was: the saved created_at taken for an updated_at, their old versions kept, exit 0)", async () => {
+    const s = uniqueSchema('sync_cursor_col');
+    await client.query(`create schema ${s};
+      create table ${s}.trails (id text primary key, cost double precision, created_at timestamptz not null, updated_at timestamptz not null);
+      create index on ${s}.trails (updated_at, id);
+      insert into ${s}.trails select 't' || i, i, now() - interval '10 days' + i * interval '1 day', now() - interval '10 days' + i * interval '1 day' from generate_series(1, 9) i;
+      create table ${s}.events (id bigint primary key, payload jsonb, note text, created_at timestamptz not null)`);
+    const dir = project(s);
+    const yml = join(dir, 'models/sources.yml');
+    writeFileSync(yml, readFileSync(yml, 'utf8').replace('cursor: updated_at, batch_size: 100', 'cursor: created_at, batch_size: 100'));
+    expect(sync(dir, ['-s', 'source:raw.trails']).code).toBe(0);
+    // rows updated after they were copied (a day ago and more: before the saved created_at cursor)
+    await client.query(`update ${s}.trails set cost = 99, updated_at = created_at + interval '12 hours' where id in ('t2', 't5')`);
+    writeFileSync(yml, readFileSync(yml, 'utf8').replace('cursor: created_at, batch_size: 100', 'cursor: updated_at, batch_size: 100'));
+    const r = sync(dir, ['-s', 'source:raw.trails']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/raw\.trails: the saved cursor \([^)]+\) is a value of created_at, and the stream's cursor is now updated_at \(models\/sources\.yml:\d+\): it starts again from the beginning, replacing the copy's rows by key/);
+    expect(r.stdout).toContain('raw.trails: reading ' + s + '.trails from the beginning');
+    expect(await duck(dir, "select id, cost from raw.trails where id in ('t2', 't5') order by id")).toEqual([{ id: 't2', cost: 99 }, { id: 't5', cost: 99 }]);
+    expect(await expectInSync(dir, s, 'trails')).toBe(9);
+    // the state now names updated_at: the next run is a delta again
+    const again = sync(dir, ['-s', 'source:raw.trails']);
+    expect(again.code).toBe(0);
+    expect(again.stdout).not.toContain('starts again');
+    expect(again.stdout).toContain('from updated_at >=');
+  });
+
   it("the files of one batch read one snapshot: a row whose cursor moves while the batch is read arrives once", async () => {
     const s = uniqueSchema('sync_snap');
     await trailsSource(s, 8);
@@ -382,6 +409,32 @@ describe('vigil sync', () => {
     expect(full.code, full.stdout + full.stderr).toBe(0);
     expect(full.stdout).not.toContain('new in the source');
     expect((await rows()).map((x) => [Number(x.id), x.memo, x.tokens])).toEqual([[1, 'n1', 7], [2, 'n2', 7], [3, 'n3', 7], [4, 'n4', 7], [5, 'n5', 7], [6, 'm6', 60]]);
+  });
+
+  it("a primary_key changed to a column added after rows were copied: refused at the key's line, exit 2, nothing read; --full-refresh reads the copy again (was: --mode full copied every row again beside its old copy, which no delete by key matched, exit 0)", async () => {
+    const s = uniqueSchema('sync_newkey');
+    await setupSource(s);
+    await client.query(`insert into ${s}.events select i, null, 'n' || i, now() - interval '2 hours' + i * interval '10 minutes' from generate_series(1, 5) i`);
+    const dir = project(s);
+    expect(sync(dir, ['-s', 'source:raw.events']).code).toBe(0);
+    // the application gets a uuid key; the stream follows it
+    await client.query(`alter table ${s}.events add column uid uuid not null default gen_random_uuid(); alter table ${s}.events drop constraint events_pkey; alter table ${s}.events add primary key (uid)`);
+    const yml = join(dir, 'models/sources.yml');
+    writeFileSync(yml, readFileSync(yml, 'utf8').replace('primary_key: id, cursor: created_at', 'primary_key: uid, cursor: created_at'));
+    const count = async () => Number((await duck<{ n: bigint }>(dir, 'select count(*) as n from raw.events'))[0].n);
+    for (const args of [['--mode', 'full'], []]) {
+      const r = sync(dir, ['-s', 'source:raw.events', ...args]);
+      expect(r.code, r.stdout + r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/models\/sources\.yml:\d+: error: stream raw\.events: raw\.events holds 5 rows with a NULL in primary_key \(uid\) .*nothing was synced \[E_SYNC\]/);
+      expect(r.stderr).toContain('vigil sync --full-refresh -s source:raw.events');
+      expect(await count()).toBe(5);
+    }
+    const full = sync(dir, ['-s', 'source:raw.events', '--full-refresh']);
+    expect(full.code, full.stdout + full.stderr).toBe(0);
+    expect(await count()).toBe(5);
+    expect(sync(dir, ['-s', 'source:raw.events', '--mode', 'full']).code).toBe(0);
+    expect(await count()).toBe(5);
+    expect(await duck(dir, 'select count(*) as n from raw.events where uid is null')).toEqual([{ n: 0n }]);
   });
 
   it('kill -9 in the middle of a run, then a rerun: the target equals the source', async () => {
