@@ -663,7 +663,7 @@ function configParts(config: Record<string, unknown> | undefined, written: (k: s
  * as dbt's same_fqn), `unmodified` none of them (a node whose vars alone changed is unmodified).
  */
 function stateMatches(m: Manifest, state: Manifest, n: ManifestNode, what: string): boolean {
-  if (n.resource_type === 'exposure') return exposureMatches(n, state.exposures?.[n.unique_id], what);
+  if (n.resource_type === 'exposure') return exposureMatches(n, state.exposures?.[n.unique_id], what, state);
   // (a state of an earlier layout recorded less: STATE_FORMAT)
   const format = state.metadata?.state_format ?? 1;
   const old = n.resource_type === 'source' ? state.sources?.[n.unique_id] : (state.nodes?.[n.unique_id] ?? (format < 3 && isGenericTest(n) ? olderGenericTest(m, state, n) : undefined));
@@ -723,11 +723,19 @@ function stateMatches(m: Manifest, state: Manifest, n: ManifestNode, what: strin
  * state that recorded none, by what that state recorded of it (title, description, the models it
  * reads, its tiles' count). It has no config, relation, contract, macros or vars.
  */
-function exposureMatches(n: Extract<ManifestNode, { resource_type: 'exposure' }>, old: Extract<ManifestNode, { resource_type: 'exposure' }> | undefined, what: string): boolean {
+function exposureMatches(n: Extract<ManifestNode, { resource_type: 'exposure' }>, old: Extract<ManifestNode, { resource_type: 'exposure' }> | undefined, what: string, state: Manifest): boolean {
   if (what === 'new' || what === 'old') return (what === 'new') === !old;
   if (!old) return what === 'modified';
-  const recorded = (x: typeof n) => canonicalJson([x.title, x.description ?? null, [...x.depends_on].sort(), x.tiles, x.sync_state ?? null]);
-  const body = n.checksum && old.checksum ? n.checksum !== old.checksum : recorded(n) !== recorded(old);
+  // Compared as that state could record them: an older manifest kept no dashboard's description
+  // (one it lacks is not compared), and listed the sync state table its tiles read among the
+  // models (`model.<project>.vigil_sync_state`, the one id of no node; sync_state since): then
+  // whether the table is read is compared, not in which schema. (Else every shipped dashboard was
+  // modified after an upgrade.)
+  const oldDeps = old.depends_on.filter((id) => id in (state.nodes ?? {}));
+  const oldReadsSync = old.sync_state ?? (oldDeps.length < old.depends_on.length ? true : null);
+  const readsSync = old.sync_state === undefined ? (n.sync_state ? true : null) : (n.sync_state ?? null);
+  const recorded = (x: typeof n, deps: string[], sync: unknown) => canonicalJson([x.title, old.description === undefined ? null : (x.description ?? null), [...deps].sort(), x.tiles, sync]);
+  const body = n.checksum && old.checksum ? n.checksum !== old.checksum : recorded(n, n.depends_on, readsSync) !== recorded(old, oldDeps, oldReadsSync);
   if (what === 'modified' || what === 'modified.body') return body;
   if (what === 'unmodified') return !body;
   return false;

@@ -636,6 +636,36 @@ describe('state: selection', () => {
     expect(state('state:modified', 'exposure')).toEqual(['d', 'e']);
   });
 
+  it("the shipped dashboards are not modified against a manifest an older Vigil wrote (no checksum, no description, the sync state table among depends_on as a model): what that state recorded is compared (was: all five modified after an upgrade)", () => {
+    const dir = makeProject({}, false);
+    dirs.push(dir);
+    for (const p of ['project.yaml', 'models', 'macros', 'tests', 'dashboards']) cpSync(join(REPO, p), join(dir, p), { recursive: true });
+    const compiled = vigil(dir, ['compile']);
+    expect(compiled.code, compiled.stderr).toBe(0);
+    cpSync(join(dir, 'target'), join(dir, 'prev'), { recursive: true });
+    type Exp = { checksum?: string; description?: string; depends_on: string[]; sync_state?: unknown; tags: string[] };
+    const m = JSON.parse(readFileSync(join(dir, 'prev/manifest.json'), 'utf8')) as { exposures: Record<string, Exp> };
+    const older = () => {
+      for (const e of Object.values(m.exposures)) {
+        delete e.checksum;
+        delete e.description;
+        if (e.sync_state) e.depends_on.push('model.ai_audit.vigil_sync_state');
+        delete e.sync_state;
+        e.tags = ['dashboard'];
+      }
+      writeFileSync(join(dir, 'prev/manifest.json'), JSON.stringify(m));
+    };
+    older();
+    expect(m.exposures['exposure.ai_audit.workspace'].depends_on).toContain('model.ai_audit.vigil_sync_state');
+    const state = stateLs(dir);
+    expect(state('state:modified', 'exposure')).toEqual([]);
+    // what it recorded still counts: a title changed, a tile removed
+    const file = join(dir, 'dashboards/workspace.json');
+    const board = JSON.parse(readFileSync(file, 'utf8')) as { title: string; tabs: Array<{ tiles: unknown[] }> };
+    writeFileSync(file, JSON.stringify({ ...board, title: 'Workspaces' }));
+    expect(state('state:modified', 'exposure')).toEqual(['workspace']);
+  });
+
   it("a dashboard's checksum is of its JSON as written, keys sorted, not of the definition Vigil parses it into (its defaults: a Vigil that adds one would make every dashboard of an older state modified); spacing and key order change nothing", async () => {
     const { canonicalHash } = await import('../../src/stable-json.js');
     const text = JSON.stringify({ name: 'd', title: 'D', tabs: [{ name: 't', title: 'T', tiles: [{ id: 'n', type: 'kpi', title: 'N', model: 'a', measures: [{ name: 'n', column: 'id', agg: 'count' }], layout: { x: 0, y: 0, w: 4, h: 2 } }] }] });
