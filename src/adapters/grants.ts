@@ -3,6 +3,7 @@
  * are what the config says, and the dialect's statements for it. Adapters that apply grants in
  * the build's own transaction (Postgres) and the executor (the others) share them.
  */
+import type { Adapter } from './adapter.js';
 import type { Dialect, Relation } from './dialect.js';
 
 /** A model's `grants:` as a build applies it. */
@@ -54,4 +55,16 @@ export function planGrants(current: string[], wanted: string[], mode: 'replace' 
 export function grantStatements(dialect: Dialect, rel: Relation, kind: 'table' | 'view', plan: GrantPlan): string[] {
   if (!dialect.grantSelect || !dialect.revokeSelect) return [];
   return [...(plan.revoke.length ? [dialect.revokeSelect(rel, kind, plan.revoke)] : []), ...(plan.grant.length ? [dialect.grantSelect(rel, kind, plan.grant)] : [])];
+}
+
+/**
+ * Make the grants on `rel` what the config says, by the adapter's statements (a warehouse without
+ * transactions: BigQuery); returns what changed, for the progress line.
+ */
+export async function applyGrants(adapter: Adapter, rel: Relation, kind: 'table' | 'view', wanted: string[], mode: 'replace' | 'add' = 'replace'): Promise<GrantPlan> {
+  if (!adapter.currentGrantees) throw new Error(`${adapter.type} cannot read the grants of a relation`);
+  const d = adapter.dialect;
+  const plan = planGrants(await adapter.currentGrantees(rel), wanted, mode, d.principalKey ? (p) => d.principalKey!(p) : undefined);
+  for (const sql of grantStatements(adapter.dialect, rel, kind, plan)) await adapter.execute(sql);
+  return plan;
 }

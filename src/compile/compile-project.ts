@@ -580,6 +580,13 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     // meta merges across the levels, key by key (as dbt merges it); the nearer level wins a key
     const metas = [defaults.meta, ...folder.map((l) => l.config.meta), d.props?.meta, r.success ? r.data.meta : undefined].filter((m) => m !== undefined);
     if (metas.length) merged.meta = Object.assign({}, ...metas);
+    // grants: the nearest level's select replaces what the outer ones grant; a level's +select
+    // (dbt's +) adds to it (docs/governance.md#grants)
+    let granted: string[] | undefined;
+    for (const g of [defaults.grants, ...folder.map((l) => l.config.grants), d.props?.p.config?.grants, r.success ? r.data.grants : undefined]) {
+      if (g) granted = g['+select'] ? [...new Set([...(granted ?? []), ...g['+select']])] : g.select;
+    }
+    const grants: { grants?: { select: string[] } } = granted ? { grants: { select: granted } } : {};
     const tags = [...new Set([...asArray(defaults.tags), ...folder.flatMap((l) => asArray(l.config.tags)), ...asArray(d.props?.p.config?.tags), ...(d.props?.p.tags ?? []), ...asArray(r.success ? r.data.tags : undefined)])];
     // hooks add up (as in dbt): the project's defaults run first, then the folders', the properties', then config()'s
     const hookSources = (kind: 'pre_hook' | 'post_hook'): HookSource[] => {
@@ -625,7 +632,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     if (merged.retention) d.retentionAt = d.configAt('retention');
     // (a hook in the transaction as its statement, one outside it as dbt's mapping)
     const hookConfig = Object.fromEntries((['pre_hook', 'post_hook'] as const).filter((k) => d.hooks![k].length).map((k) => [k, d.hooks![k].map((h) => (h.transaction === false ? { sql: h.sql, transaction: false } : h.sql))]));
-    d.config = { ...merged, ...hookConfig, materialized: merged.materialized ?? 'view', tags };
+    d.config = { ...merged, grants: undefined, ...grants, ...hookConfig, materialized: merged.materialized ?? 'view', tags };
     if (d.config.materialized === 'ephemeral' && (d.hooks.pre_hook.length || d.hooks.post_hook.length)) {
       const h = [...d.hooks.pre_hook, ...d.hooks.post_hook][0];
       ds.push(diag('E_CONFIG', `model '${d.name}' is ephemeral (inlined where it is used, never built): its hooks would never run`, { file: h.file, ...h.at }, 'materialize it as a view or table, or move the hooks to a model that is built'));
@@ -649,6 +656,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       const check = (g: ModelConfig | undefined, at: (sub: (string | number)[]) => { file: string; line?: number; column?: number }) => {
         const lists: Array<[string[] | undefined, (string | number)[]]> = [
           [g?.grants?.select, ['grants', 'select']],
+          [g?.grants?.['+select'], ['grants', '+select']],
           [g?.restricted?.grants?.select, ['restricted', 'grants', 'select']],
         ];
         for (const [list, path] of lists)

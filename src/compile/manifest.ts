@@ -36,7 +36,8 @@ export interface ModelNode {
   /** YAML file that documents this model, when there is one. */
   properties_file?: string;
   checksum: string;
-  config: ModelConfig & { materialized: Materialization; tags: string[] };
+  /** as merged: `grants` is its `select` (a level's `+select` added to the outer levels') */
+  config: Omit<ModelConfig, 'grants'> & { materialized: Materialization; tags: string[]; grants?: { select: string[] } };
   tags: string[];
   description?: string;
   columns: ColumnInfo[];

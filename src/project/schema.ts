@@ -53,6 +53,16 @@ export type Policy = (typeof POLICIES)[number];
 /** `grants: { select: [principal, ...] }`: who may read a relation (Postgres roles, BigQuery IAM members). */
 export const GrantsSchema = z.object({ select: z.array(z.string().min(1)) }).strict();
 export type Grants = z.infer<typeof GrantsSchema>;
+/**
+ * A model's `grants:`: `select` replaces what an outer level (defaults, a folder, the properties
+ * YAML) grants; dbt's `+select` adds to it (the merged config holds `select` only).
+ */
+export const ModelGrantsSchema = z
+  .object({ select: z.array(z.string().min(1)).optional(), '+select': z.array(z.string().min(1)).optional() })
+  .strict()
+  .refine((g) => (g.select === undefined) !== (g['+select'] === undefined), {
+    message: "takes select (the principals: replaces what an outer level grants) or +select (added to what the outer levels grant, as dbt's +), one of them",
+  });
 
 /** Model config keys of the registered warehouses (their schemas are imported on demand). */
 const WAREHOUSE_MODEL_CONFIG = await warehouseModelConfig();
@@ -77,7 +87,7 @@ export const ModelConfigSchema = z
     /** rows older than `keep` are deleted by `vigil retention apply` (docs/governance.md#retention) */
     retention: ModelRetentionSchema,
     /** read access to the published relation, applied after each build (docs/governance.md#grants) */
-    grants: GrantsSchema,
+    grants: ModelGrantsSchema,
     /** replace (default): grants not in the config are revoked; add: only granted */
     grants_mode: z.enum(GRANTS_MODES),
     /** an unmasked companion `<model>__restricted` (a view), readable by its own grantees only */

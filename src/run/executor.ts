@@ -426,7 +426,23 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
       // the message as the progress line says it: the relation after the adapter's verb ("inserted 5 rows into")
       return { ...base, status: 'success', execution_time: (performance.now() - t0) / 1000, message: `${r.message} ${relation}`, ...(notes ? { governance: notes } : {}), ...(warning ? { warning } : {}), ...rowsAffected(r.rows) };
     } catch (e) {
-      return { ...base, status: 'error', execution_time: (performance.now() - t0) / 1000, message: fullRefreshBarred(describeError(e, n), n) };
+      let message = fullRefreshBarred(describeError(e, n), n);
+      // a post-hook failed after the build committed — one with transaction: false (the grants
+      // were applied before such hooks), or any on a warehouse without transactions (BigQuery: the
+      // grants were not applied yet): the relation is the new one, so its grants, its restricted
+      // companion and that one's grants are made to match it too, or the companion dropped when
+      // `restricted:` left the config (were: left as before, a grantee the config removed still
+      // reading, the unmasked rows too, until a build succeeded)
+      const afterCommit = e instanceof HookError && e.hook.kind === 'post_hook' && e.hook.transaction === false;
+      if (e instanceof HookError && e.hook.kind === 'post_hook' && (afterCommit || (adapter && !adapter.warehouse.capabilities.transactions))) {
+        try {
+          const notes = await governance(n, afterCommit ? { grant: [], revoke: [] } : undefined);
+          if (notes) message += `\n    (${notes})`;
+        } catch (g) {
+          message += `\n    and its governance failed: ${indent(g instanceof Error ? g.message : String(g))}`;
+        }
+      }
+      return { ...base, status: 'error', execution_time: (performance.now() - t0) / 1000, message };
     }
   };
 

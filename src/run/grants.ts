@@ -3,23 +3,13 @@
  * may read it, and — unless `grants_mode: add` — no one else: grants not in the config are
  * revoked, as dbt does ("the grants on its view or table match exactly the grants you have
  * configured"). A model without `grants:` is left as it is. The owner's own privileges are never
- * touched. A warehouse with transactions applies them in the build's transaction
- * (`MaterializeResult.grants`); for the others the executor applies them here, after the build.
+ * touched. The adapter's materialize() applies them (`MaterializeResult.grants`): Postgres in the
+ * build's transaction, BigQuery after the build's post-hooks and before those with transaction:
+ * false, as dbt orders them; a build that returns none has them applied by the executor, after it.
  */
-import type { Adapter } from '../adapters/adapter.js';
-import type { Relation } from '../adapters/dialect.js';
-import { grantStatements, planGrants, type GrantPlan } from '../adapters/grants.js';
+import type { GrantPlan } from '../adapters/grants.js';
 
-export { grantStatements, planGrants, type GrantPlan } from '../adapters/grants.js';
-
-/** Make the grants on `rel` what the config says; returns what changed, for the progress line. */
-export async function applyGrants(adapter: Adapter, rel: Relation, kind: 'table' | 'view', wanted: string[], mode: 'replace' | 'add' = 'replace'): Promise<GrantPlan> {
-  if (!adapter.currentGrantees) throw new Error(`${adapter.type} cannot read the grants of a relation`);
-  const d = adapter.dialect;
-  const plan = planGrants(await adapter.currentGrantees(rel), wanted, mode, d.principalKey ? (p) => d.principalKey!(p) : undefined);
-  for (const sql of grantStatements(adapter.dialect, rel, kind, plan)) await adapter.execute(sql);
-  return plan;
-}
+export { applyGrants, grantStatements, planGrants, type GrantPlan } from '../adapters/grants.js';
 
 /** `granted select to a, b; revoked c; carried over select to a, d from the replaced relation` — empty when nothing changed. */
 export function describeGrants(plan: GrantPlan): string {

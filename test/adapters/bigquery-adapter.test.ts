@@ -802,6 +802,43 @@ describe('vigil build --dry-run against the loopback BigQuery', () => {
     expect(mg).toMatch(/^CREATE TEMP TABLE vigil_new_rows AS \(\n[^;]*\n\);\nBEGIN\nDECLARE vigil_min DEFAULT \(SELECT MIN\(`day`\) FROM vigil_new_rows\);\nMERGE `vigil-once`\.`analytics`\.`mg` AS T\nUSING vigil_new_rows AS S\nON T\.`id` = S\.`id` AND T\.`day` = S\.`day` AND T\.`day` >= vigil_min\n[\s\S]*;\nEND$/);
   });
 
+  it("grants are applied after the build and its post-hooks but before the after_commit (transaction: false) post-hooks, as dbt and the Postgres build order them: a failing after_commit post-hook leaves the new table's grants made, and so does any failing post-hook (no transaction: the table was replaced) (was: applied after every hook, so never — the removed reader kept reading, the new one could not)", async () => {
+    const dir = makeProject(
+      {
+        'project.yaml': 'name: gh\ndefault_target: prod\ntargets:\n  prod: { type: bigquery, project: vigil-gh, dataset: analytics, location: US }\n',
+        'models/g.sql': "{{ config(materialized='table', grants={'select': ['group:new@example.com']}, post_hook=[\"select 'in'\", after_commit(\"select 'after commit'\")]) }}\nselect 1 as id\n",
+        // BigQuery has no transaction: a failing post-hook of any kind comes after the table was replaced
+        'models/g2.sql': "{{ config(materialized='table', grants={'select': ['group:new@example.com']}, post_hook=\"select 'g2 in'\") }}\nselect 1 as id\n",
+      },
+      false,
+    );
+    dirs.push(dir);
+    fake.onQuery(/`vigil-gh`\.`region-us`\.INFORMATION_SCHEMA\.OBJECT_PRIVILEGES/, { rows: [{ grantee: 'group:old@example.com' }], fields: [{ name: 'grantee', type: 'STRING' }] });
+    fake.onQuery(/select 'after commit'/, { error: { httpStatus: 400, reason: 'invalidQuery', message: 'the after_commit hook failed' } });
+    const env = { VIGIL_BIGQUERY_API_ENDPOINT: fake.url, VIGIL_BIGQUERY_ACCESS_TOKEN: 'fake-token', NO_PROXY: '127.0.0.1' };
+    fake.onQuery(/select 'g2 in'/, { error: { httpStatus: 400, reason: 'invalidQuery', message: 'the post-hook failed' } });
+    const r = await vigilAsync(dir, ['run', '--threads', '1'], env);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout).toContain('the after_commit hook failed');
+    expect(r.stdout).toContain('the post-hook failed');
+    const sent = fake.requests.filter((q) => q.method === 'POST' && q.path.endsWith('/projects/vigil-gh/jobs') && !q.body.configuration.dryRun).map((q) => q.body.configuration.query.query as string);
+    // each model's statements in the order sent: its build, its hooks, its grants
+    const hooksOf: Record<string, string[]> = { g: ['in', 'after commit'], g2: ['g2 in'] };
+    const steps = (table: string) =>
+      sent.flatMap((q) => {
+        const hook = /^select '(.*)'$/.exec(q)?.[1];
+        if (hook !== undefined) return hooksOf[table].includes(hook) ? [hook] : [];
+        if (!q.includes(`\`analytics\`.\`${table}\``)) return [];
+        return /^CREATE OR REPLACE TABLE/.test(q) ? ['build'] : (/^(GRANT|REVOKE)/.exec(q)?.slice(1) ?? []);
+      });
+    expect(steps('g')).toEqual(['build', 'in', 'REVOKE', 'GRANT', 'after commit']);
+    expect(steps('g2')).toEqual(['build', 'g2 in', 'REVOKE', 'GRANT']);
+    expect(sent.filter((q) => /^(GRANT|REVOKE)/.test(q) && q.includes('`g`'))).toEqual([
+      'REVOKE `roles/bigquery.dataViewer` ON TABLE `vigil-gh`.`analytics`.`g` FROM "group:old@example.com"',
+      'GRANT `roles/bigquery.dataViewer` ON TABLE `vigil-gh`.`analytics`.`g` TO "group:new@example.com"',
+    ]);
+  });
+
   it('--defer: a model not built here and missing from the CI dataset is read from the state\'s dataset; one that exists is not', async () => {
     const dir = makeProject(
       {

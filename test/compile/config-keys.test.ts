@@ -187,6 +187,26 @@ select * from (values (date '2026-01-01', {% if is_incremental() %}10{% else %}1
     expect(s.ok).toBe(true);
     // said once per run, naming the models; nothing granted
     expect(lines.filter((l) => /no access control/.test(l))).toEqual(['warning: duckdb has no access control: the grants of 2 models (t, u) are not applied, and a restricted companion is readable by whoever can open the database']);
+    // dbt's +select adds to what the outer levels grant (was: refused, its did-you-mean 'select' replacing them: the folder's readers revoked);
+    // select replaces them, at any level
+    const levels = compile(
+      {
+        'models/marts/plus.sql': "{{ config(grants={'+select': ['finance']}) }}\nselect 1 as x",
+        'models/marts/yaml_plus.sql': 'select 1 as x',
+        'models/marts/own.sql': "{{ config(grants={'select': ['sre']}) }}\nselect 1 as x",
+        'models/marts/inherits.sql': 'select 1 as x',
+      },
+      {
+        projectYaml: 'name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: ":memory:", schema: analytics }\ndefaults:\n  grants: { select: [everyone] }\nmodels:\n  marts:\n    +grants: { +select: [bi] }\n',
+        yml: { 'models/marts/marts.yml': 'models:\n  - name: plus\n    config:\n      grants: { +select: [audit] }\n  - name: yaml_plus\n    config:\n      grants: { +select: [audit] }\n' },
+      },
+    );
+    expect(node(levels, 'plus').config.grants).toEqual({ select: ['everyone', 'bi', 'audit', 'finance'] });
+    expect(node(levels, 'yaml_plus').config.grants).toEqual({ select: ['everyone', 'bi', 'audit'] });
+    expect(node(levels, 'own').config.grants).toEqual({ select: ['sre'] });
+    expect(node(levels, 'inherits').config.grants).toEqual({ select: ['everyone', 'bi'] });
+    const both = compileProject(projectFiles({ models: { 'models/t.sql': "{{ config(grants={'select': ['a'], '+select': ['b']}) }}\nselect 1 as x" } }), { env: {} });
+    expect(both.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message)).toEqual(["config grants: takes select (the principals: replaces what an outer level grants) or +select (added to what the outer levels grant, as dbt's +), one of them"]);
   },
   grants_mode() {
     expect(node(compile({ 'models/t.sql': "{{ config(grants={'select': ['a']}, grants_mode='add') }}\nselect 1 as x" }), 't').config.grants_mode).toBe('add');

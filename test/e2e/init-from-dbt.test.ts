@@ -1334,6 +1334,24 @@ models:
     expect(sql('accepted_values_m_nothing')).toContain("nothing not in ('None')");
   });
 
+  it("grants' +select (dbt: added to the inherited grants) is kept, and the converted model is granted the folder's principals and its own, as dbt grants them (was: 'expected array, received undefined: not converted' in YAML, an E_CONFIG error in config())", () => {
+    const src = makeProject(
+      {
+        'dbt_project.yml': "name: p4\nprofile: p4\nmodels:\n  p4:\n    a:\n      +grants: {select: ['bi']}\n",
+        'models/a/m.sql': "{{ config(materialized='table', grants={'+select': ['finance']}) }}\nselect 1 as id\n",
+        'models/a/m.yml': "version: 2\nmodels:\n  - name: m\n    config:\n      grants:\n        +select: ['audit']\n",
+      },
+      false,
+    );
+    const { dest, r } = initFromDbt(src);
+    expect(r.stdout).not.toMatch(/grants.*not converted/);
+    expect(parse(readFileSync(join(dest, 'models/a/m.yml'), 'utf8')).models[0].config).toEqual({ grants: { '+select': ['audit'] } });
+    const c = vigil(dest, ['compile']);
+    expect(c.code, c.stdout + c.stderr).toBe(0);
+    const m = JSON.parse(readFileSync(join(dest, 'target/manifest.json'), 'utf8'));
+    expect(m.nodes['model.p4.m'].config.grants).toEqual({ select: ['bi', 'audit', 'finance'] });
+  });
+
   it("a folder's +grants with another privilege besides select keeps select and lists the other, as a properties file's grants do (was: the whole +grants dropped)", () => {
     const src = makeProject(
       {

@@ -243,6 +243,32 @@ describe('grants and masking on Postgres', () => {
     expect(await admin((c) => c.query(`select count(*)::int as n from ${schema}.people_pub__restricted`))).toMatchObject({ rows: [{ n: 2 }] });
   });
 
+  it("a failing after_commit post-hook (the build committed) still makes the restricted companion and its grants what the config says, or drops it when restricted: is gone (was: left as before: a grantee the config removed still read the unmasked rows)", async () => {
+    const schema = uniqueSchema('gov_after_commit');
+    const dir = project(schema, ROLES.compliance);
+    const model = join(dir, 'models/people_pub.sql');
+    const yml = join(dir, 'models/schema.yml');
+    expect(vigil(dir, ['build'], env()).code).toBe(0);
+    expect(await as(ROLES.auditor, `select count(*) as n from ${schema}.people_pub__restricted`)).toEqual({ rows: [{ n: '2' }] });
+
+    // the companion's grantee changes, and an after_commit post-hook fails: the build committed
+    writeFileSync(model, `{{ config(post_hook=after_commit("select 1 / 0")) }}\nselect id, email, prompt, note, n from {{ ref('people') }}`);
+    writeFileSync(yml, readFileSync(yml, 'utf8').replace(`restricted: { grants: { select: [${ROLES.auditor}] } }`, `restricted: { grants: { select: [${ROLES.sre}] } }`));
+    const failed = vigil(dir, ['run', '-s', 'people_pub'], env());
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toMatch(/run after the build committed: the build of people_pub stays/);
+    expect(failed.stdout).toContain(`restricted: granted select to ${ROLES.sre}; revoked ${ROLES.auditor}`);
+    expect(denied(await as(ROLES.auditor, `select count(*) as n from ${schema}.people_pub__restricted`))).toMatch(/permission denied/);
+    expect(await as(ROLES.sre, `select count(*) as n from ${schema}.people_pub__restricted`)).toEqual({ rows: [{ n: '2' }] });
+
+    // restricted: taken out, the hook failing again: the companion is dropped
+    writeFileSync(yml, readFileSync(yml, 'utf8').replace(`      restricted: { grants: { select: [${ROLES.sre}] } }\n`, ''));
+    const gone = vigil(dir, ['run', '-s', 'people_pub'], env());
+    expect(gone.code).toBe(1);
+    expect(gone.stdout).toContain(`dropped the restricted view ${schema}.people_pub__restricted`);
+    expect(await admin((c) => c.query(`select to_regclass('${schema}.people_pub__restricted') as r`))).toMatchObject({ rows: [{ r: null }] });
+  });
+
   it('a grantee removed from the config loses access on the next build; an unchanged config changes nothing; grants_mode add keeps it', async () => {
     const schema = uniqueSchema('gov_revoke');
     const dir = project(schema, `${ROLES.compliance}, ${ROLES.sre}`);

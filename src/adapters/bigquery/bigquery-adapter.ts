@@ -11,6 +11,7 @@ import { WarehouseError } from '../../errors.js';
 import { countReferencedTables, onDemandBytesBilled } from './bigquery-billing.js';
 import { aroundTransaction, droppedColumnsFailure, newReplaceColumnFailure, ExactNumber, hooksOfRun, type Estimate, exactInteger, jsonValue, maskingDigest, withHooks, partitionField, schemaChangeFailure, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
 import { loadColumnType, type Relation, type SqlParam } from '../dialect.js';
+import { applyGrants } from '../grants.js';
 import type { SyncWriter } from '../../sync/sync-types.js';
 import { bigQueryDdlType, bigQueryDialect, bigQueryHelpersSql, type BqField } from './bigquery-dialect.js';
 import { VIGIL_LABEL, type BigQueryTargetConfig } from './bigquery-config.js';
@@ -944,7 +945,8 @@ export class BigQueryAdapter implements Adapter {
 
   /**
    * BigQuery has no transaction across jobs: each hook is its own job, before and after the
-   * build's; transaction: false only orders them as on the other warehouses.
+   * build's; transaction: false only orders them as on the other warehouses. `req.grants` are
+   * applied after the build's post-hooks, before those with transaction: false.
    */
   async materialize(req: MaterializeRequest): Promise<MaterializeResult> {
     // an incremental table's label records the masking it was built with (set by its CREATE; a
@@ -975,7 +977,15 @@ export class BigQueryAdapter implements Adapter {
     // the hooks as they render with the build's is_incremental(): true when it writes into the existing table
     const existing = req.kind === 'incremental' && !req.fullRefresh ? await this.metadata(req.relation) : undefined;
     const hooks = hooksOfRun(req, !!existing && !isView(existing));
-    return aroundTransaction(hooks, run, (inside) => withHooks(inside, run, () => this.build(req)));
+    return aroundTransaction(hooks, run, async (inside) => {
+      const r = await withHooks(inside, run, () => this.build(req));
+      // the grants after the build's post-hooks and before those with transaction: false, as dbt
+      // applies them and as the Postgres build does (in its transaction): a failing after_commit
+      // post-hook leaves the new relation with its configured readers
+      // (grants_mode add without grants: nothing to grant, nothing revoked, nothing carried over here)
+      if (!req.grants || (req.grants.mode === 'add' && !req.grants.select.length)) return r;
+      return { ...r, grants: await applyGrants(this, req.relation, req.kind === 'view' ? 'view' : 'table', req.grants.select, req.grants.mode) };
+    });
   }
 
   private async build(req: MaterializeRequest): Promise<MaterializeResult> {
