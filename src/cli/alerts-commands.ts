@@ -451,8 +451,9 @@ export async function runAlertsEvaluate(o: Common & { select?: string[]; dryRun?
   // threads), the evaluation's modules and the formatters of the rules' time zones (~45 ms)
   await (await import('../adapters/index.js')).prepareDriver(s.target.type);
   // a dry run only reads: a DuckDB file is opened read-only, beside a BI tool or a vigil show
-  // reading it (one not there yet is an empty in-memory database: it made the file)
-  const opening = openBusyAware(s, waitMs, !!o.dryRun);
+  // reading it (one not there yet is an empty in-memory database: it made the file); Postgres as
+  // the evaluation opens it, its helper functions installed (a rule's rolling_median calls one)
+  const opening = openBusyAware(s, waitMs, !!o.dryRun && s.target.type === 'duckdb');
   opening.catch(() => {}); // (a failure is handled where it is awaited, below: not an unhandled rejection meanwhile)
   await new Promise((r) => setImmediate(r)); // the calls above have reached the driver
   const modules = Promise.all([import('../alerts/evaluate.js'), import('../alerts/state.js'), import('../alerts/delivery/types.js')]);

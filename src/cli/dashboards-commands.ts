@@ -496,6 +496,8 @@ export async function walkSite(ds: CompiledDashboard[], site: Site, adapter: Ada
   const q = new TileQueries(adapter, at, past, piiReads);
   // (the session's zone: a row's day is that zone's day; a failure to ask is each tile's own error)
   const zone = await q.sessionZone().catch(() => undefined);
+  // (a raw-rows day of an instant, a timestamptz's date_trunc: that zone's day, as the tile labels it)
+  if (zone && zone !== 'UTC' && zoneOffsetMs(zone, at.getTime()) !== undefined) site.zone = zone;
   const data = new Map<string, Map<string, TileData>>();
   const pending: Array<Promise<unknown>> = [];
   const warnings: string[] = [];

@@ -246,6 +246,17 @@ function same(have: Json, want: Json): boolean {
   return Object.keys(want).every((k) => JSON.stringify(norm(have[k] ?? null)) === JSON.stringify(norm(want[k] ?? null)));
 }
 
+/**
+ * A card's native query as GET /api/card answers it: its database and SQL, in the shape a Metabase
+ * before 0.57 answers (`native.query`) or 0.57+ (MBQL 5: `stages[0].native`, "treat it as an opaque
+ * object", its API changelog), whatever keys either adds (template tags normalized).
+ */
+function nativeQuery(q: unknown): [unknown, unknown] {
+  const x = (q && typeof q === 'object' ? q : {}) as Json;
+  const native = x.native && typeof x.native === 'object' ? (x.native as Json).query : Array.isArray(x.stages) ? (x.stages[0] as Json | undefined)?.native : undefined;
+  return [x.database ?? null, native ?? null];
+}
+
 /** `run`, a MetabaseError of it said with what it was for (`about`). */
 async function saying<T>(about: string, run: () => Promise<T>): Promise<T> {
   try {
@@ -365,9 +376,10 @@ export class MetabasePublisher {
           else {
             await this.client.call('PUT', `/api/card/${known.id}`, { ...body, archived: false });
             // read back, as the dashboard is: a 200 is not proof (a proxy answering for Metabase,
-            // a field it ignores); judged by what the tile shows: its query, name and display
-            const after = await this.client.call<Json>('GET', `/api/card/${known.id}`);
-            const off = (['dataset_query', 'name', 'display'] as const).filter((k) => !same(after ?? {}, { [k]: (body as Json)[k] }));
+            // a field it ignores); judged by what the tile shows: its query (its SQL and database,
+            // nativeQuery: Metabase 0.57+ answers it in another shape), name and display
+            const after = (await this.client.call<Json>('GET', `/api/card/${known.id}`)) ?? {};
+            const off = (['dataset_query', 'name', 'display'] as const).filter((k) => (k === 'dataset_query' ? JSON.stringify(nativeQuery(after[k])) !== JSON.stringify(nativeQuery((body as Json)[k])) : !same(after, { [k]: (body as Json)[k] })));
             if (off.length) throw new MetabaseError(`PUT /api/card/${known.id} was answered with success, but the card does not hold what was sent (${off.join(', ')} as before): it still shows the old ${off.includes('dataset_query') ? 'query' : off[0]}`);
             counts.updated++;
           }

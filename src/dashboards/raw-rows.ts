@@ -12,7 +12,7 @@ import type { Dialect } from '../adapters/dialect.js';
 import type { FilterValue } from './tile-sql.js';
 import { scalar } from './site.js';
 import type { CompiledTile } from './types.js';
-import { wallSpans, zoneOffsetMs } from '../time/zoned.js';
+import { wallMs, wallSpans, zoneOffsetMs } from '../time/zoned.js';
 
 /** A raw-row action as compiled: what the SQL of a row needs. */
 export interface CompiledRawRows {
@@ -35,9 +35,9 @@ export interface CompiledRawRows {
 const EXACT = /^\s*\{\{\s*([A-Za-z_]\w*)\s*\}\}\s*$/;
 const TEMPLATE = /\{\{\s*([A-Za-z_]\w*)\s*\}\}/g;
 
-/** A row's day: YYYY-MM-DD from a date (or a timestamp's UTC day); undefined when it is none. */
-export function dayOf(v: unknown): string | undefined {
-  if (v instanceof Date) return Number.isNaN(v.getTime()) ? undefined : v.toISOString().slice(0, 10);
+/** A row's day: YYYY-MM-DD from a date (or a timestamp's UTC day; an instant's day in `zone`, wallMs); undefined when it is none. */
+export function dayOf(v: unknown, zone?: string): string | undefined {
+  if (v instanceof Date) return Number.isNaN(v.getTime()) ? undefined : new Date(wallMs(v.getTime(), zone)).toISOString().slice(0, 10);
   if (typeof v === 'string') {
     const m = /^(\d{4}-\d{2}-\d{2})(?:$|[T ])/.exec(v.trim());
     if (m && !Number.isNaN(Date.parse(`${m[1]}T00:00:00Z`))) return m[1];
@@ -47,9 +47,10 @@ export function dayOf(v: unknown): string | undefined {
 
 /**
  * What one row's raw rows are: the match columns' values and the day, by column name; undefined
- * when the row has no value for a field they need.
+ * when the row has no value for a field they need. `zone`: the session's TimeZone when the day's
+ * field is an instant there (Site.dayZone): its day is that zone's, as the tile's label is.
  */
-export function rawRowValues(rr: CompiledRawRows, row: Record<string, unknown>): Record<string, FilterValue> | undefined {
+export function rawRowValues(rr: CompiledRawRows, row: Record<string, unknown>, zone?: string): Record<string, FilterValue> | undefined {
   const out: Record<string, FilterValue> = {};
   for (const [col, tpl] of Object.entries(rr.match)) {
     const exact = EXACT.exec(tpl);
@@ -69,7 +70,7 @@ export function rawRowValues(rr: CompiledRawRows, row: Record<string, unknown>):
   }
   if (rr.day) {
     const f = EXACT.exec(rr.day.value)![1];
-    const day = dayOf(row[f]);
+    const day = dayOf(row[f], zone);
     if (!day) return undefined;
     out[rr.day.column] = day;
   }

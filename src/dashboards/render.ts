@@ -21,7 +21,7 @@ import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { VIGIL_VERSION } from '../version.js';
 import { absoluteHttpUrl, loneLinkField, safeColor, safeUrl } from './safe-values.js';
-import { isDate, isTimestamp, windowStartMs } from './tile-sql.js';
+import { instantField, isDate, isTimestamp, windowStartMs } from './tile-sql.js';
 import { ExactNumber, exactJson, jsonValue, PreciseTime, valueText } from '../adapters/adapter.js';
 import { maxOf, minOf } from '../extremes.js';
 import { wallMs } from '../time/zoned.js';
@@ -466,15 +466,6 @@ function partialIndex(keys: Key[], f: CompiledField | undefined, read: ReadAt | 
   if (f?.granularity === 'month') end.setUTCMonth(end.getUTCMonth() + 1);
   else end.setUTCDate(end.getUTCDate() + (f?.granularity === 'week' ? 7 : 1));
   return last.sort <= at && at < end.getTime() ? index : -1;
-}
-
-/**
- * Whether a field's dates are instants, which a session in a zone other than UTC reads at its wall
- * time (keyOf): a timestamptz, and a period of a date (Postgres' date_trunc of a date is a
- * timestamptz, the zone's midnight); a date, or a timestamp without time zone, is a wall time.
- */
-function instantField(f: CompiledField | undefined): boolean {
-  return /timestamptz|with time zone/i.test(f?.type ?? '') || (f?.granularity !== undefined && isDate(f.type));
 }
 
 /** The day (its midnight) of a wall time (wallMs). */
@@ -1612,7 +1603,7 @@ const LONG_CELL = 20;
 
 /** table: formatted cells; conditional formatting (the first rule that holds colors the cell);
  * links with {{column}} templates become a column of per-row links. */
-function tableHtml(ct: CompiledTile, rows: Array<Record<string, unknown>>, links: PageLinks): string {
+function tableHtml(ct: CompiledTile, rows: Array<Record<string, unknown>>, links: PageLinks, zone?: string): string {
   const fields: CompiledField[] = ct.fields.length
     ? ct.fields
     : Object.keys(rows[0]).map((k) => ({ name: k, label: k, kind: 'dimension' as const, column: k }));
@@ -1636,7 +1627,8 @@ function tableHtml(ct: CompiledTile, rows: Array<Record<string, unknown>>, links
         const color = rule && safeColor(rule.color);
         if (color) attrs += ` data-cf="${escapeHtml(color)}" style="${cfStyle(color)}"`;
       }
-      const shown = formatValue(v, fmt);
+      // (an instant at its wall time in the session's zone, as a chart labels it: keyOf)
+      const shown = formatValue(zone && v instanceof Date && instantField(f) ? new Date(wallMs(v.getTime(), zone)) : v, fmt);
       // a long value wraps (on a line of its own at a word, else anywhere) instead of pushing the
       // later columns and the row's links out of the tile
       if (!numeric.get(f.name) && shown.length > LONG_CELL) attrs += ' class="wrap"';
@@ -1790,7 +1782,7 @@ function tileHtml(d: CompiledDashboard, untyped: CompiledTile, data: TileData | 
     const href = fixed?.href ?? (drill ? (links.row(ct, data.rows[0])?.href ?? drillHref) : undefined);
     if (href) body = `<a class="kpi-link" href="${escapeHtml(href)}">${body}</a>`;
   } else if (t.type === 'table') {
-    body = tableHtml(ct, data.rows, links);
+    body = tableHtml(ct, data.rows, links, data.zone);
     if (cut) notes.push(cut);
   }
   else if (fieldsOf(ct, data.rows).measures.length === 0) body = `<div class="nodata">No data (no measure to plot)</div>`;

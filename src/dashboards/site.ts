@@ -17,7 +17,7 @@
 import { fileNamePart } from '../file-names.js';
 import type { DashboardFilter } from './schema.js';
 import type { CompiledDashboard, CompiledTile } from './types.js';
-import type { FilterValue } from './tile-sql.js';
+import { instantField, type FilterValue } from './tile-sql.js';
 import { rawRowValues } from './raw-rows.js';
 import { PreciseTime } from '../adapters/adapter.js';
 
@@ -182,6 +182,8 @@ export class Site {
   readonly pages = new Map<string, SitePage>();
   /** Raw-rows pages by file (a table row's raw rows, `raw_rows`). */
   readonly rawPages = new Map<string, RawPage>();
+  /** The TimeZone of the target's sessions when not UTC (walkSite): a raw-rows day of an instant is that zone's day. */
+  zone?: string;
   constructor(
     ds: CompiledDashboard[],
     readonly baseUrl: string | undefined,
@@ -189,6 +191,15 @@ export class Site {
   ) {
     this.dashboards = new Map(ds.map((d) => [d.dashboard.name, d]));
     for (const d of ds) this.pages.set(`${d.dashboard.name}.html`, { dashboard: d.dashboard.name, values: {}, file: `${d.dashboard.name}.html` });
+  }
+
+  /** The zone a tile's raw-rows day is read in: the session's when its field is an instant there (instantField), as the chart labels it; none for a date or a wall time. */
+  private dayZone(ct: CompiledTile): string | undefined {
+    const name = ct.rawRows?.day && /\{\{\s*(\w+)\s*\}\}/.exec(ct.rawRows.day.value)?.[1];
+    const f = this.zone && name ? ct.fields.find((x) => x.name === name) : undefined;
+    if (!f) return undefined;
+    const type = f.type ?? Object.entries(ct.columnTypes ?? {}).find(([k]) => k.toLowerCase() === f.column.toLowerCase())?.[1];
+    return instantField({ type, granularity: f.granularity }) ? this.zone : undefined;
   }
 
   /** The dashboard a tile of `d` drills into, when it is part of the site. */
@@ -239,7 +250,7 @@ export class Site {
     const seen = new Map<string, RawPage>();
     const leftOut: string[] = [];
     for (const r of rows) {
-      const v = rawRowValues(rr, r);
+      const v = rawRowValues(rr, r, this.dayZone(ct));
       if (!v) continue;
       const p = rawPageFor(d, ct, v);
       if (seen.has(p.file)) continue;
@@ -278,7 +289,7 @@ export class Site {
       },
       app: (url) => (base ? appRouteUrl(base, url) : undefined),
       raw: (ct, r) => {
-        const v = ct.rawRows && rawRowValues(ct.rawRows, r);
+        const v = ct.rawRows && rawRowValues(ct.rawRows, r, this.dayZone(ct));
         if (!v) return undefined;
         const p = rawPageFor(from, ct, v);
         return this.rawPages.has(p.file) ? { href: hrefFrom(file, base, p.file), label: valuesLabel(v) } : undefined;

@@ -58,9 +58,10 @@ export class TileCache {
     if (dk === undefined) this.dashKeys.set(d, (dk = createHash('sha256').update(json([d.dashboard, d.file])).digest('hex')));
     // only a chart with categories can have a partial (still running) period that depends on when it
     // was read, or a tile over a table of dates read --at a moment already gone (its day "as built")
-    const when = ct.fields.some((f) => f.kind === 'dimension') || ct.dayWindow ? [data.at, !!data.past, ...(data.zone ? [data.zone] : [])] : null;
+    const when = ct.fields.some((f) => f.kind === 'dimension') || ct.dayWindow ? [data.at, !!data.past] : null;
     const { sql: _sql, sqlUnfiltered: _u, previousSql: _p, previousSqlUnfiltered: _pu, countSql: _c, ...shape } = ct;
-    return createHash('sha256').update(json([this.stamp, dk, context, shape, data.rows, data.previous ?? null, when, data.total ?? null])).digest('hex');
+    // (and the session's zone, any tile: a table's timestamptz cells and raw-rows days are its wall times)
+    return createHash('sha256').update(json([this.stamp, dk, context, shape, data.rows, data.previous ?? null, when, data.total ?? null, ...(data.zone ? [data.zone] : [])])).digest('hex');
   }
 
   /**

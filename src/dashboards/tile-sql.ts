@@ -46,6 +46,16 @@ function relativeDate(v: unknown, dialect: Dialect, shiftHours: number, colType:
 export const isTimestamp = (type: string | undefined): boolean => /timestamp|datetime/i.test(type ?? '');
 export const isDate = (type: string | undefined): boolean => /^date$/i.test(type ?? '');
 
+/**
+ * Whether a field's dates are instants, which a session in a zone other than UTC reads at its wall
+ * time (render.ts keyOf, a raw-rows day: site.ts): a timestamptz, and a period of a date (Postgres'
+ * date_trunc of a date is a timestamptz, the zone's midnight); a date, or a timestamp without time
+ * zone, is a wall time.
+ */
+export function instantField(f: Pick<CompiledField, 'type' | 'granularity'> | undefined): boolean {
+  return /timestamptz|with time zone/i.test(f?.type ?? '') || (f?.granularity !== undefined && isDate(f.type));
+}
+
 /** A relative lower bound of a tile's window on a column (CompiledTile.windowFrom): "-6d", "-24h", "today"; `after` when the filter is `>`. */
 export interface WindowFrom {
   column: string;

@@ -74,6 +74,10 @@ describe('PostgresAdapter', () => {
   it("two columns of one name (select * of a join: a failing test's sample) are id and id_1, as DuckDB names them (was: one value of the two, the other lost)", async () => {
     const rows = await db.query("select * from (select 1 as id, 'a' as v) a cross join (select 2 as id, 'b' as v, 3 as id_1) b");
     expect(rows).toEqual([{ id: 1, v: 'a', id_1: 2, v_1: 'b', id_1_1: 3 }]);
+  });
+
+  it('a text of two statements (an alert rule\'s query) gives the last one\'s rows, as DuckDB does (was: no rows, the rule passing unsaid)', async () => {
+    expect(await db.query('select 5 as m; select 7 as m')).toEqual([{ m: 7 }]);
     expect(await db.query('select 1 as x where false')).toEqual([]);
     expect(await db.query('select $1::int as p', [7])).toEqual([{ p: 7 }]);
   });

@@ -12,6 +12,7 @@ import { COUNTS_ALERT, makeProject, REPO, removeDir, vigil, vigilAsync, vigilPro
 import { readDuckDbReadOnly } from '../support/duckdb-reader.js';
 import { startFakePagerDuty, type FakePagerDuty } from '../support/fake-pagerduty.js';
 import { pgProjectYaml, uniqueSchema } from '../support/postgres.js';
+import { queryOnce } from '../support/pg-client.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
@@ -1292,4 +1293,21 @@ describe('±Infinity and NaN in a threshold column', () => {
     expect(r.stdout).toContain('inactive -> firing {name=g} — g is 5');
     expect(r.stdout).not.toMatch(/\{name=[be]\}/);
   });
+});
+
+describe('a dry run on Postgres where no run has installed the helper functions', () => {
+  const db = uniqueSchema('dryhelpers');
+  afterAll(() => queryOnce(inject('pgUrl'), `drop database if exists ${db}`));
+
+  it('evaluates a rule calling rolling_median, as the real evaluation does (was: "schema vigil_internal does not exist", exit 1: read-only skipped installing it, though only a DuckDB file is opened read-only)', async () => {
+    await queryOnce(inject('pgUrl'), `create database ${db}`);
+    const url = new URL(inject('pgUrl'));
+    url.pathname = `/${db}`;
+    const MED = `alerts:\n  - name: med\n    severity: warning\n    query: "select d, {{ rolling_median('v', '1', 'd', 3) }} as m from (select g as d, g * 1.0 as v from generate_series(1, 10) as g) as s"\n    condition: { type: threshold, column: m, op: ">", value: 5 }\n    summary: "{{ m }}"\n`;
+    const dir = makeProject({ 'project.yaml': pgProjectYaml('analytics'), 'alerts/a.yaml': MED });
+    dirs.push(dir);
+    const r = vigil(dir, ['alerts', 'evaluate', '--dry-run'], { VIGIL_TEST_PG_URL: url.toString() });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/med\s+1 firing/);
+  }, 60_000);
 });

@@ -261,7 +261,7 @@ describe('the running day of a chart on a Postgres session in Europe/Berlin (a u
       'models/events.sql': "select cast(ts at time zone 'Europe/Berlin' as date) as date, count(*) as n from {{ ref('ev') }} group by 1\n",
       'models/events.yml': 'models:\n  - name: events\n    columns:\n      - { name: date, data_type: date }\n      - { name: n, data_type: bigint }\n  - name: logs\n    columns:\n      - { name: id, data_type: bigint }\n      - { name: ts, data_type: timestamptz }\n',
       'models/logs.sql': "select id, ts from {{ ref('ev') }}\n",
-      'dashboards/d.json': JSON.stringify({ name: 'd', title: 'D', tabs: [{ name: 'o', title: 'O', tiles: [tile('bars', 'bar', 0), tile('slices', 'donut', 3), { ...tile('weeks', 'bar', 9), dimensions: [{ column: 'date', granularity: 'week' }], filters: [{ column: 'date', op: '>=', value: '-20d' }] }, { ...tile('days', 'table', 6), raw_rows: { model: 'logs', day: { column: 'ts', value: '{{ date }}' }, columns: ['id', 'ts'], limit: 1000 } }] }] }),
+      'dashboards/d.json': JSON.stringify({ name: 'd', title: 'D', tabs: [{ name: 'o', title: 'O', tiles: [tile('bars', 'bar', 0), tile('slices', 'donut', 3), { ...tile('weeks', 'bar', 9), dimensions: [{ column: 'date', granularity: 'week' }], filters: [{ column: 'date', op: '>=', value: '-20d' }] }, { ...tile('days', 'table', 6), raw_rows: { model: 'logs', day: { column: 'ts', value: '{{ date }}' }, columns: ['id', 'ts'], limit: 1000 } }, { ...tile('tsdays', 'table', 12), model: 'logs', dimensions: [{ column: 'ts', granularity: 'day' }], measures: [{ name: 'n', column: '*', agg: 'count' }], filters: [{ column: 'ts', op: '>=', value: '-6d' }], raw_rows: { model: 'logs', day: { column: 'ts', value: '{{ ts }}' }, columns: ['id', 'ts'], limit: 1000 } }, { ...tile('newest', 'table', 15), model: 'logs', dimensions: [], measures: [{ name: 'last', column: 'ts', agg: 'max' }], filters: [] }] }] }),
     });
     const b = vigil(dir, ['build'], zoned);
     expect(b.code, b.stdout + b.stderr).toBe(0);
@@ -292,6 +292,21 @@ describe('the running day of a chart on a Postgres session in Europe/Berlin (a u
     expect(count(readFileSync(join(render('2026-03-31T12:00:00Z', zoned).out, 'd', 'rows', 'days--ts=2026-03-29.html'), 'utf8'))).toBe('23');
   }, 120_000);
 
+  it('a row of a day of a timestamptz column (date_trunc: the zone\'s midnight, an instant of the day before in UTC) opens that day\'s rows (was: the UTC day before\'s)', () => {
+    const { out } = render('2026-10-27T12:00:00Z', zoned);
+    const pages = readdirSync(join(out, 'd', 'rows')).filter((f) => f.startsWith('tsdays--'));
+    expect(pages).toContain('tsdays--ts=2026-10-25.html');
+    expect(pages).not.toContain('tsdays--ts=2026-10-20.html');
+    expect(pages).toContain('tsdays--ts=2026-10-27.html');
+    const count = (html: string) => /<p class="muted small">([\d,]+) rows?/.exec(html)?.[1];
+    expect(count(readFileSync(join(out, 'd', 'rows', 'tsdays--ts=2026-10-25.html'), 'utf8'))).toBe('25');
+    // the table's days are the session's too, as a chart labels them (was: '2026-10-24 22:00', the UTC instant of Oct 25's midnight)
+    const cells = [...tileOf(readFileSync(join(out, 'd.html'), 'utf8'), 'tsdays').matchAll(/<td>([^<]*)<\/td>/g)].map((m) => m[1]);
+    expect(cells.slice(0, 2)).toEqual(['2026-10-21', '2026-10-22']);
+    expect(cells).toContain('2026-10-25');
+    expect(cells.join(' ')).not.toMatch(/22:00|23:00/);
+  }, 120_000);
+
   it.each([
     ['just after local midnight', '2026-11-19T23:30:00Z', 'Nov 20', '00:30'],
     ['just before local midnight', '2026-11-19T22:30:00Z', 'Nov 19', '23:30'],
@@ -320,6 +335,12 @@ describe('the running day of a chart on a Postgres session in Europe/Berlin (a u
     const r = render('2026-11-19T23:30:00Z', zoned);
     expect(r.weeks).toEqual(['Oct 26', '(partial)', 'Nov 2', 'Nov 9', 'Nov 16', '(as built)']);
     expect(r.weekNotes).toEqual(['Oct 26 week is partial: from Oct 31', 'Nov 16 week as built: daily rows, not cut at 2026-11-20 00:30 Europe/Berlin']);
+  }, 120_000);
+
+  it('a table\'s timestamptz cell is its wall time in the session\'s zone, also after a render on a UTC session kept its drawing (was: the UTC drawing reused)', () => {
+    const cell = (out: string) => [...tileOf(readFileSync(join(out, 'd.html'), 'utf8'), 'newest').matchAll(/<td[^>]*>([^<]*)<\/td>/g)].map((m) => m[1]);
+    expect(cell(render('2026-11-01T12:00:00Z', utc).out)).toEqual(['2026-11-22 23:00']);
+    expect(cell(render('2026-11-01T12:00:00Z', zoned).out)).toEqual(['2026-11-23']);
   }, 120_000);
 
   it('on a UTC session the marks are the UTC day, as before', () => {

@@ -179,6 +179,22 @@ describe('vigil dashboards publish --metabase', () => {
     expect(mb.state.cards.map((c) => c.name)).toContain('Interactions per capability');
   });
 
+  it('a card updated on a Metabase that reads its query back in MBQL 5 (0.57+: the SQL at stages[0].native) is updated, exit 0 (was: exit 1, "does not hold what was sent (dataset_query as before)" on every update)', async () => {
+    const edited = structuredClone(DASHBOARD);
+    edited.tabs[1].tiles[0].title = 'Interactions across capabilities';
+    writeFileSync(join(dir, 'dashboards/ops.json'), JSON.stringify(edited, null, 2));
+    mb.mbql5 = true;
+    try {
+      const r = await publish(['--metabase-database', '2']);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      // (its cards read back in another shape are never "unchanged": each is sent again)
+      expect(r.stdout).toMatch(/\d updated/);
+      expect(mb.state.cards.map((c) => c.name)).toContain('Interactions across capabilities');
+    } finally {
+      mb.mbql5 = false;
+    }
+  });
+
   it('a list answered in a shape this code does not know: exit 1 saying so, nothing created (was: taken for "none", a second collection and every card created)', async () => {
     for (const [steps, what] of [
       [[{ status: 200 }, { status: 200, body: '{"unexpected":true}' }], 'GET /api/collection'],

@@ -25,7 +25,9 @@
  *   `dashboard_tab_id` one of the tabs sent, required when the dashboard has tabs;
  *   `parameter_mappings` each { parameter_id of a dashboard parameter, card_id = the dashcard's,
  *   target: an array }). Dashcards and tabs not sent are deleted, as Metabase does.
- * - GET /api/card/:id, GET /api/dashboard/:id (with `dashcards` and `tabs`).
+ * - GET /api/card/:id, GET /api/dashboard/:id (with `dashcards` and `tabs`). With `mbql5` set, GET
+ *   /api/card/:id answers a native dataset_query as Metabase 0.57+ does (MBQL 5: `lib/type`, the SQL
+ *   at stages[0].native; its API changelog: "serialized as MBQL 5 ... in REST API responses").
  * Every request the handler processed is in `log` (method, path, body); scripted failures
  * (`script`, scripted-server.ts) are answered without processing and are not logged.
  */
@@ -40,7 +42,12 @@ export interface FakeMetabase {
   state: { collections: Json[]; cards: Json[]; dashboards: Json[]; databases: Json[] };
   script(steps: ScriptStep[]): void;
   close(): Promise<void>;
+  /** GET /api/card/:id answers its dataset_query in MBQL 5, as Metabase 0.57+ does */
+  mbql5: boolean;
 }
+
+/** A native dataset_query as Metabase 0.57+ answers it (MBQL 5). */
+const asMbql5 = (q: Json): Json => ({ 'lib/type': 'mbql/query', database: q.database, stages: [{ 'lib/type': 'mbql.stage/native', native: q.native.query, 'template-tags': q.native['template-tags'] ?? {} }] });
 
 const json = (status: number, body: unknown): Answer => ({ status, body: JSON.stringify(body), contentType: 'application/json' });
 const isMap = (v: unknown): v is Json => !!v && typeof v === 'object' && !Array.isArray(v);
@@ -172,6 +179,7 @@ export async function startFakeMetabase(opts: { apiKey?: string; session?: strin
     return d;
   }
 
+  const fake: FakeMetabase = { url: '', log, state, script: (s) => server.script(s), close: () => server.close(), mbql5: false };
   const handle = (method: string, path: string, body: Json | undefined): Answer => {
     let m: RegExpExecArray | null;
     if (method === 'GET' && path === '/api/database') return json(200, { data: state.databases, total: state.databases.length });
@@ -205,7 +213,7 @@ export async function startFakeMetabase(opts: { apiKey?: string; session?: strin
     if ((m = /^\/api\/card\/(\d+)$/.exec(path))) {
       const c = state.cards.find((x) => x.id === Number(m![1]));
       if (!c) return json(404, 'Not found.');
-      if (method === 'GET') return json(200, c);
+      if (method === 'GET') return json(200, fake.mbql5 && isMap(c.dataset_query) ? { ...c, dataset_query: asMbql5(c.dataset_query) } : c);
       if (method === 'PUT') {
         validateCard(body!, true);
         Object.assign(c, body);
@@ -258,5 +266,6 @@ export async function startFakeMetabase(opts: { apiKey?: string; session?: strin
     },
     scriptedAnswer: (status) => (status === 429 ? { status, body: 'Too many requests', contentType: 'text/plain' } : json(status, { message: `scripted ${status}` })),
   });
-  return { url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${server.port}`, log, state, script: (s) => server.script(s), close: () => server.close() };
+  fake.url = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${server.port}`;
+  return fake;
 }

@@ -8,7 +8,7 @@ import { planGrants, type GrantPlan, type Privilege } from '../grants.js';
 import { reconcileGrants } from './postgres-grants.js';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import type { Pool, PoolClient, QueryArrayConfig } from 'pg';
+import type { Pool, PoolClient, QueryArrayConfig, QueryArrayResult } from 'pg';
 import { WarehouseError } from '../../errors.js';
 import { aroundTransaction, castLossFailure, newReplaceColumnFailure, castLossSql, columnNamed, retypedColumns, hooksOfRun, droppedColumnsFailure, ExactNumber, incrementalMessage, maskingAfterRun, mergeDuplicatesFailure, mergeDuplicatesSql, maskingChangeFailure, partitionCountSql, recordedMasking, withMaskingLine, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, exactInteger, replaceBy, schemaChangeFailure, withHooks, type Adapter, type DroppedKey, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
 import { loadColumnType, scratchIdentifier, type Relation, type SqlParam } from '../dialect.js';
@@ -334,8 +334,10 @@ export class PostgresAdapter implements Adapter {
     try {
       // (rows as arrays: two columns of one name, `select *` of a join, are name and name_1, as
       // DuckDB names them, not one value of the two — a failing test's sample showed one)
-      const r = await this.pool.query({ text: sql, values: params, rowMode: 'array' });
-      if (!r.fields?.length) return [];
+      const answered = (await this.pool.query({ text: sql, values: params, rowMode: 'array' })) as QueryArrayResult | QueryArrayResult[];
+      // (a text of several statements, without parameters: a result each; the last one's rows, as DuckDB gives them)
+      const r = Array.isArray(answered) ? answered[answered.length - 1] : answered;
+      if (!r?.fields?.length) return [];
       const names = uniqueNames(r.fields.map((f) => f.name));
       return (r.rows as unknown[][]).map((values) => {
         const row: Row = {};
