@@ -158,6 +158,19 @@ export async function runRetentionPlan(o: Common & { at?: string }): Promise<voi
   for (const e of entries.filter((x) => x.below_minimum)) err(`warning: ${e.table} keeps ${e.keep}, shorter than the project's retention minimum ${minimum} (${e.at.file}:${e.at.line ?? 1}): apply refuses it without --force`);
 }
 
+/** What makes `e` not a table of a plan vigil retention plan wrote (the fields apply reads), or undefined. */
+function planEntryProblem(e: unknown): string | undefined {
+  if (!e || typeof e !== 'object' || Array.isArray(e)) return 'not a table of a plan';
+  const x = e as Record<string, unknown>;
+  for (const k of ['unique_id', 'table', 'target', 'column', 'keep', 'cutoff', 'as_of']) if (typeof x[k] !== 'string') return `no ${k}`;
+  const r = x.relation as Record<string, unknown> | null | undefined;
+  if (!r || typeof r !== 'object' || typeof r.schema !== 'string' || typeof r.identifier !== 'string') return 'no relation';
+  if (typeof x.rows !== 'number' || !Number.isInteger(x.rows) || x.rows < 0) return 'no count of rows';
+  if (typeof x.batch_size !== 'number' || !Number.isInteger(x.batch_size) || x.batch_size < 1) return 'no batch_size';
+  for (const k of ['oldest', 'newest', 'override_days', 'override_floor']) if (x[k] !== null && x[k] !== undefined && typeof x[k] !== 'string') return `${k} is not text`;
+  return undefined;
+}
+
 export async function runRetentionApply(o: Common & { plan?: string; force?: boolean; wait?: string }): Promise<void> {
   const waitMs = o.wait === undefined ? undefined : durationFlag('--wait', o.wait);
   const c = compileForCommand(o, { writeArtifacts: false });
@@ -169,6 +182,11 @@ export async function runRetentionApply(o: Common & { plan?: string; force?: boo
   try {
     plan = JSON.parse(readFileSync(path, 'utf8')) as RetentionPlan;
     if (!Array.isArray(plan.tables) || typeof plan.target !== 'string') throw new Error('not a retention plan');
+    // (each table as plan wrote it: a truncated or hand-edited one failed with an internal error, "reading 'schema'")
+    plan.tables.forEach((e, i) => {
+      const bad = planEntryProblem(e);
+      if (bad) throw new Error(`tables[${i}]: ${bad}`);
+    });
   } catch (e) {
     throw new UsageError(`${o.plan ?? `${c.files.paths.target}/${PLAN_FILE}`} is not a retention plan (${(e as Error).message}); run vigil retention plan again`);
   }

@@ -174,6 +174,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   /** the target's warehouse (its limits, strategies, names), when it resolved */
   const warehouse = getWarehouse(target?.type ?? '');
   const vars = { ...projectVars(files, opts, ds), ...(opts.vars ? givenVars(opts.vars, opts.env) : {}) };
+  // (the shortest keep apply accepts, and the floor of every row's own period: as a keep is read)
+  ds.push(...retentionPeriodProblems(files.project.retention?.minimum, 'retention.minimum', { file: PROJECT_FILE, ...files.projectYaml.locate(['retention', 'minimum']) }));
   if (opts.vars) ds.push(...unreadVars(files, Object.keys(opts.vars), opts.queries));
   // what templates see of the target: never its credentials. A target that did not resolve has
   // its error already; templates still see its name and type (no second error from `target.type`)
@@ -782,6 +784,12 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         else if (k === 'partition_expiration_days' && isIntegerPartition(d.config.partition_by))
           ds.push(diag('E_CONFIG', `model '${d.name}': partition_expiration_days applies to a table partitioned by time (a DATE, TIMESTAMP or DATETIME column, or ingestion time); partition_by here is an integer range, whose partitions have no time to expire by (BigQuery documents partition expiration for time-unit and ingestion-time partitioning only)`, at(k), 'remove partition_expiration_days, or delete old rows with a retention config (' + docRef('governance.md#retention') + ')'));
       }
+      // BigQuery drops a partition that many days after its start: rows a retention config keeps
+      // longer would go before their keep, by no plan and into no log (was: both taken, silently;
+      // set on the model, a folder or the defaults)
+      const expires = cfg.partition_expiration_days;
+      if (d.config.retention && typeof expires === 'number' && partitionField(d.config.partition_by) && !isIntegerPartition(d.config.partition_by) && expires * 86_400_000 < durationMs(d.config.retention.keep))
+        ds.push(diag('E_RETENTION', `model '${d.name}': partition_expiration_days ${expires} is shorter than its retention keep ${d.config.retention.keep}: BigQuery drops each partition ${expires} days after its start, deleting rows retention keeps, with no plan and no line in vigil_retention_log`, at('partition_expiration_days'), `remove partition_expiration_days (vigil retention apply deletes what is past ${d.config.retention.keep}), or set it to at least the keep in days plus one partition`));
     }
     // integer-range partitions: BigQuery takes a range whose end (exclusive) is past its start, cut
     // into at most 10,000 partitions (its limit on a partitioned table); a range bucket of no width
@@ -2387,17 +2395,25 @@ function unknownSource(s: string, t: string, sources: Map<string, SourceNode>, f
 }
 
 /**
+ * A retention period (a `keep`, or project.yaml's `retention.minimum`) that puts minutes or
+ * seconds beside days, weeks or years: `1y6m` is a year and 6 minutes ('m' is minutes, as in
+ * Prometheus). Meant as 18 months, a keep deletes half a year of rows too early, and a minimum
+ * lets a keep (and a row's own period) half a year short of it pass. Refused at its line.
+ */
+function retentionPeriodProblems(period: unknown, what: string, at: { file: string; line?: number; column?: number }): Diagnostic[] {
+  const units = typeof period === 'string' ? durationUnits(period) : [];
+  if (!(units.some((u) => u === 'y' || u === 'w' || u === 'd') && units.some((u) => u === 'm' || u === 's' || u === 'ms'))) return [];
+  return [diag('E_RETENTION', `${what} '${period}' counts ${units.includes('m') ? "minutes ('m' is minutes: Vigil's durations, like Prometheus', have no months)" : 'seconds'} beside days or years`, at, 'write days, weeks or years: 18 months is 548d (or 1y26w), 6 months 183d')];
+}
+
+/**
  * What compile can tell about a retention config without the warehouse: the column and the
  * override column against their declared data_type (a column declared with no type, or not
  * declared, is checked against the warehouse by `vigil retention plan`).
  */
 function retentionProblems(r: { column: string; keep?: string; override_days?: string }, columns: ColumnInfo[], at: (key?: string) => { file: string; line?: number; column?: number }, what: string): Diagnostic[] {
   const ds: Diagnostic[] = [];
-  // `1y6m` is a year and 6 minutes ('m' is minutes, as in Prometheus): meant as 18 months, it
-  // deletes half a year of rows too early. Days or more beside minutes or seconds: refused
-  const units = typeof r.keep === 'string' ? durationUnits(r.keep) : [];
-  if (units.some((u) => u === 'y' || u === 'w' || u === 'd') && units.some((u) => u === 'm' || u === 's' || u === 'ms'))
-    ds.push(diag('E_RETENTION', `${what}: retention keep '${r.keep}' counts ${units.includes('m') ? "minutes ('m' is minutes: Vigil's durations, like Prometheus', have no months)" : 'seconds'} beside days or years`, at('keep'), 'write days, weeks or years: 18 months is 548d (or 1y26w), 6 months 183d'));
+  ds.push(...retentionPeriodProblems(r.keep, `${what}: retention keep`, at('keep')));
   const declared = (name: string) => columns.find((c) => c.name.toLowerCase() === name.toLowerCase())?.data_type;
   const t = declared(r.column);
   if (t && !agesRows(t))

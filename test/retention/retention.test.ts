@@ -13,7 +13,7 @@ import pg from 'pg';
 import { compileProject } from '../../src/compile/compile-project.js';
 import { formatDiagnostic } from '../../src/errors.js';
 import { uniqueSchema } from '../support/postgres.js';
-import { makeProject, projectFiles, removeDir, VIGIL, vigil, duckRows as duck } from '../helpers.js';
+import { BASIC_PROJECT_YAML, makeProject, projectFiles, removeDir, VIGIL, vigil, duckRows as duck } from '../helpers.js';
 import { readDuckDbReadOnly } from '../support/duckdb-reader.js';
 import type { Adapter } from '../../src/adapters/adapter.js';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
@@ -54,6 +54,24 @@ describe('retention config: bad input is an error at its line', () => {
   ])('%s', (_n, retention, re) => {
     const errors = errorsOf({ yml: SOURCES(retention) });
     expect(errors.join('\n')).toMatch(re);
+  });
+
+  it("project.yaml's retention.minimum of years and minutes is refused at its line, as a keep is (was: 1y6m taken as a year and 6 minutes: a keep of 400d, and a row's own period of 400 days, passed a minimum meant as 18 months)", () => {
+    const yaml = (minimum: string) => `${BASIC_PROJECT_YAML}retention: { minimum: ${minimum} }\n`;
+    expect(errorsOf({ projectYaml: yaml('1y6m'), yml: SOURCES('{ column: created_at, keep: 400d }') }).join('\n')).toMatch(
+      /project\.yaml:8:\d+: error: retention\.minimum '1y6m' counts minutes \('m' is minutes: Vigil's durations, like Prometheus', have no months\) beside days or years \[E_RETENTION\]\n\s+hint: write days, weeks or years: 18 months is 548d/,
+    );
+    expect(errorsOf({ projectYaml: yaml('30d30s'), yml: SOURCES('{ column: created_at, keep: 400d }') }).join('\n')).toMatch(/retention\.minimum '30d30s' counts seconds beside days or years/);
+    for (const minimum of ['548d', '1y26w', '7d', '36h']) expect(errorsOf({ projectYaml: yaml(minimum), yml: SOURCES('{ column: created_at, keep: 600d }') }), minimum).toEqual([]);
+  });
+
+  it("partition_expiration_days shorter than a model's retention keep is refused at its line, set on the model or its folder (was: taken: BigQuery dropped partitions long before their keep, with no plan and no log line)", () => {
+    const model = (extra: string) => ({ 'models/m.sql': `{{ config(materialized='incremental', partition_by={'field': 'ts', 'data_type': 'timestamp'}${extra}, retention={'column': 'ts', 'keep': '400d'}) }}\nselect now() as ts` });
+    expect(errorsOf({ models: model(', partition_expiration_days=30') }).join('\n')).toMatch(
+      /models\/m\.sql:1:\d+: error: model 'm': partition_expiration_days 30 is shorter than its retention keep 400d: BigQuery drops each partition 30 days after its start, deleting rows retention keeps, with no plan and no line in vigil_retention_log \[E_RETENTION\]/,
+    );
+    expect(errorsOf({ projectYaml: `${BASIC_PROJECT_YAML}models:\n  fixture:\n    +partition_expiration_days: 30\n`, models: model('') }).join('\n')).toMatch(/project\.yaml:10:\d+: error: model 'm': partition_expiration_days 30 is shorter than its retention keep 400d/);
+    expect(errorsOf({ models: model(', partition_expiration_days=401') })).toEqual([]);
   });
 
   it('a keep of days, weeks, years and hours is fine', () => {
@@ -381,6 +399,28 @@ describe('vigil retention on DuckDB', () => {
     const minimum = vigil(dir, ['retention', 'apply']);
     expect(minimum.code).toBe(2);
     expect(minimum.stderr).toMatch(/do not follow from keep 30d and the project's retention minimum 14d/);
+    expect(await duck(dir, 'select count(*)::int as n from raw.events')).toEqual([{ n: ROWS }]);
+  });
+
+  it("a truncated or hand-edited plan whose table lacks what apply reads is not a plan: exit 2, said, nothing deleted (was: an internal error, \"Cannot read properties of undefined (reading 'schema')\")", async () => {
+    const dir = await duckProject('{ column: created_at, keep: 30d }');
+    expect(vigil(dir, ['retention', 'plan', '--at', AS_OF]).code).toBe(0);
+    const file = join(dir, 'target/retention_plan.json');
+    const plan = JSON.parse(readFileSync(file, 'utf8'));
+    for (const [edit, said] of [
+      [(t: Record<string, unknown>) => delete t.relation, 'tables\\[0\\]: no relation'],
+      [(t: Record<string, unknown>) => delete t.cutoff, 'tables\\[0\\]: no cutoff'],
+      [(t: Record<string, unknown>) => (t.rows = '400'), 'tables\\[0\\]: no count of rows'],
+    ] as const) {
+      const table = structuredClone(plan.tables[0]);
+      edit(table);
+      writeFileSync(file, JSON.stringify({ ...plan, tables: [table] }));
+      const r = vigil(dir, ['retention', 'apply']);
+      expect(r.code, r.stdout + r.stderr).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`^error: target/retention_plan\\.json is not a retention plan \\(${said}\\); run vigil retention plan again\\n$`));
+    }
+    writeFileSync(file, JSON.stringify({ ...plan, tables: [{}] }));
+    expect(vigil(dir, ['retention', 'apply']).stderr).toMatch(/is not a retention plan \(tables\[0\]: no unique_id\)/);
     expect(await duck(dir, 'select count(*)::int as n from raw.events')).toEqual([{ n: ROWS }]);
   });
 
