@@ -131,10 +131,15 @@ export function routeMuted(routes: RoutesFile, r: RoutedReceiver, at: Date): str
   return undefined;
 }
 
-/** The labels of an alert its group is keyed by, for a route's group_by. */
+/**
+ * The labels of an alert its group is keyed by, for a route's group_by. A label with an empty
+ * value (a null group_by column) is no label, as in Alertmanager, which drops empty labels: an
+ * alert with `team=""` is in the same group as one without `team` (compared with the
+ * Alertmanager daemon in test/alerts/inhibit-alertmanager.test.ts).
+ */
 export function groupLabels(groupBy: string[] | '...', labels: Record<string, string>): Record<string, string> {
-  if (groupBy === '...') return { ...labels };
-  return Object.fromEntries(groupBy.filter((l) => labels[l] !== undefined).map((l) => [l, labels[l]]));
+  const names = groupBy === '...' ? Object.keys(labels) : groupBy;
+  return Object.fromEntries(names.filter((l) => labels[l] !== undefined && labels[l] !== '').map((l) => [l, labels[l]]));
 }
 
 // ---- silences

@@ -36,7 +36,7 @@ import { BigQuery, BigQueryDate, BigQueryTimestamp } from '@google-cloud/bigquer
 import { AlertSchema, RoutesFileSchema, type AlertRule, type RoutesFile } from '../../src/alerts/schema.js';
 import { cutText } from '../../src/format.js';
 import { parseRoutes } from '../../src/alerts/load-alerts.js';
-import { routeAlert, parseMatcher, silenceMatches, silenceActive, silencedBy, inhibitedBy, type Silence } from '../../src/alerts/routing.js';
+import { groupLabels, routeAlert, parseMatcher, silenceMatches, silenceActive, silencedBy, inhibitedBy, type Silence } from '../../src/alerts/routing.js';
 import { blocksText, planNotifications, SLACK_FIELDS_TEXT_MAX, SLACK_MAX_ITEMS, SLACK_MESSAGE_TEXT_MAX, type OutboxEntry, type PlanInput } from '../../src/alerts/notify.js';
 import { PAGERDUTY_DETAILS_REMOVED, PAGERDUTY_MAX_EVENT_BYTES, pagerDutyBody } from '../../src/alerts/delivery/pagerduty.js';
 import { validatePagerDutyEvent } from '../support/fake-pagerduty.js';
@@ -1385,6 +1385,18 @@ describe('planNotifications', () => {
     const i = firing();
     i.status = 'pending';
     expect(plan({ [i.key]: i }, T0).entries).toEqual([]);
+  });
+
+  it("an empty group_by value (a NULL column) is no label, as in Alertmanager: team=\"\" and no team are one group, one Slack message (was: two groups, two messages)", () => {
+    const RG = routes({ receiver: 'slack_ops', group_by: ['team'] });
+    // crit's row had team NULL (its group_by column: the label team=""); other has no team at all
+    const a = firing({}, { capability: 'chat', team: '' });
+    const b = inst('other', { severity: 'warning' });
+    const s = { [a.key]: a, [b.key]: b };
+    const p = plan(s, T0, { routes: RG });
+    expect(sent(p.entries)).toEqual(['slack_ops:trigger,trigger']);
+    expect(groupLabels(['team'], a.labels)).toEqual({});
+    expect(groupLabels('...', a.labels)).toEqual({ alertname: 'crit', severity: 'critical', capability: 'chat' });
   });
 
   it('a silenced instance is reported in `suppressed`, then notified once the silence ends', () => {
