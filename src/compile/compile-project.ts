@@ -41,7 +41,7 @@ import type { CompiledDashboard } from '../dashboards/types.js';
 import { STATE_FORMAT, VIGIL_VERSION } from '../version.js';
 import { BUILD } from '../project/snapshot.js';
 import { environmentSecrets, registerCompiledSecret, isSecret, secretNames, secretPlaceholder } from '../secrets.js';
-import { durationMs, durationUnits } from '../time/duration.js';
+import { durationMs, durationUnits, longestDurationMs } from '../time/duration.js';
 import { agesRows, holdsDays, RETENTION_LOG_TABLE, retentionLogColumns } from '../retention/retention.js';
 import { canonicalHash } from '../stable-json.js';
 import { docRef } from '../install.js';
@@ -786,10 +786,16 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       }
       // BigQuery drops a partition that many days after its start: rows a retention config keeps
       // longer would go before their keep, by no plan and into no log (was: both taken, silently;
-      // set on the model, a folder or the defaults)
+      // set on the model, a folder or the defaults). The keep as retention counts it (its years on
+      // the calendar: 7y is up to 2,557 days), and the partition's last row is its length younger
+      // than its start (was: 7y against 2,555 days, and a partition's own length not counted)
       const expires = cfg.partition_expiration_days;
-      if (d.config.retention && typeof expires === 'number' && partitionField(d.config.partition_by) && !isIntegerPartition(d.config.partition_by) && expires * 86_400_000 < durationMs(d.config.retention.keep))
-        ds.push(diag('E_RETENTION', `model '${d.name}': partition_expiration_days ${expires} is shorter than its retention keep ${d.config.retention.keep}: BigQuery drops each partition ${expires} days after its start, deleting rows retention keeps, with no plan and no line in vigil_retention_log`, at('partition_expiration_days'), `remove partition_expiration_days (vigil retention apply deletes what is past ${d.config.retention.keep}), or set it to at least the keep in days plus one partition`));
+      const granularity = partitionSpec(d.config.partition_by)?.granularity ?? 'day';
+      const partitionDays = { hour: 1 / 24, day: 1, month: 31, year: 366 }[granularity];
+      const keep = d.config.retention?.keep ?? '';
+      const keepDays = longestDurationMs(keep) / 86_400_000;
+      if (d.config.retention && typeof expires === 'number' && partitionField(d.config.partition_by) && !isIntegerPartition(d.config.partition_by) && expires < keepDays + partitionDays)
+        ds.push(diag('E_RETENTION', `model '${d.name}': partition_expiration_days ${expires} is shorter than its retention keep ${keep}${keepDays * 86_400_000 > durationMs(keep) ? ` (up to ${keepDays.toLocaleString('en-US')} days on the calendar)` : ''} and one ${granularity} partition${partitionDays > 1 ? ` (${partitionDays} days)` : ''}: BigQuery drops each partition ${expires} days after its start, deleting rows retention keeps, with no plan and no line in vigil_retention_log`, at('partition_expiration_days'), `remove partition_expiration_days (vigil retention apply deletes what is past ${keep}), or set it to at least ${Math.ceil(keepDays + partitionDays).toLocaleString('en-US')}: the keep in days plus one partition`));
     }
     // integer-range partitions: BigQuery takes a range whose end (exclusive) is past its start, cut
     // into at most 10,000 partitions (its limit on a partitioned table); a range bucket of no width

@@ -257,6 +257,21 @@ function nativeQuery(q: unknown): [unknown, unknown] {
   return [x.database ?? null, native ?? null];
 }
 
+/**
+ * Whether a card Metabase holds (`have`) is the card to send (`want`): its keys as sent, its
+ * dataset_query by its database, SQL and template tags in either shape (nativeQuery) — was: the
+ * sent shape compared whole, so on 0.57+ every card of every publish was sent again, "updated".
+ */
+function sameCard(have: Json, want: Json): boolean {
+  const tags = (q: unknown): unknown => {
+    const x = (q && typeof q === 'object' ? q : {}) as Json;
+    return (x.native && typeof x.native === 'object' ? (x.native as Json)['template-tags'] : Array.isArray(x.stages) ? (x.stages[0] as Json | undefined)?.['template-tags'] : undefined) ?? {};
+  };
+  const { dataset_query: query, ...rest } = want;
+  if (!same(have, rest)) return false;
+  return JSON.stringify(nativeQuery(have.dataset_query)) === JSON.stringify(nativeQuery(query)) && same({ t: tags(have.dataset_query) }, { t: tags(query) });
+}
+
 /** `run`, a MetabaseError of it said with what it was for (`about`). */
 async function saying<T>(about: string, run: () => Promise<T>): Promise<T> {
   try {
@@ -372,7 +387,7 @@ export class MetabasePublisher {
         const known = this.items.get(`card:${card.key}`);
         if (known) {
           const have = await this.client.call<Json>('GET', `/api/card/${known.id}`);
-          if (same(have, { ...body, archived: false })) counts.unchanged++;
+          if (sameCard(have ?? {}, { ...body, archived: false })) counts.unchanged++;
           else {
             await this.client.call('PUT', `/api/card/${known.id}`, { ...body, archived: false });
             // read back, as the dashboard is: a 200 is not proof (a proxy answering for Metabase,

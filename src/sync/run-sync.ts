@@ -303,7 +303,17 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         const keyAdded = changed.added.some((c) => sync.primary_key.includes(c.name));
         const found = !opts.fullRefresh && !changed.created && !keyAdded ? await writer.readState(stateRel, stream) : undefined;
         const keyUnchecked = keyAdded || (found ? found.key_columns !== undefined && found.key_columns !== keyText : true);
-        if (!opts.fullRefresh && !changed.created && keyUnchecked) await refuseNullKeys(spec, rel, target);
+        if (!opts.fullRefresh && !changed.created && keyUnchecked) {
+          await refuseNullKeys(spec, rel, target).catch(async (e: unknown) => {
+            // a key column this run added to the copy (NULL in each row) goes again, so the next run
+            // adds it and looks again: a state that records no key (BigQuery, a role that may not
+            // alter it) would not (was: the run after the refused one took the copy, and its
+            // --mode full copied every row again beside its old copy)
+            for (const c of changed.added.filter((x) => sync.primary_key.includes(x.name)))
+              await target.execute(`alter table ${target.dialect.relation(rel)} drop column ${target.dialect.quoteIdent(c.name)}`).catch(() => undefined);
+            throw e;
+          });
+        }
         const typed = (c: SyncColumn) => `${c.name} (${c.pgType})`;
         const table = `${rel.schema}.${rel.identifier}`;
         if (changed.added.length) opts.out(`  ${stream}: new in the source: ${changed.added.map(typed).join(', ')}; added to ${table}, where the rows synced before hold NULL until vigil sync --mode full (or --full-refresh) reads them again`);

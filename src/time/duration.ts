@@ -84,6 +84,21 @@ export function durationBefore(at: Date, text: string): Date {
   return new Date(d.getTime() - ms);
 }
 
+/**
+ * The longest span `text` (a duration) reaches back as durationBefore counts it: each whole year
+ * on the calendar, n of them holding at most ceil(n / 4) leap days (7y is up to 2,557 days, not
+ * 2,555). NaN when `text` is not a duration.
+ */
+export function longestDurationMs(text: string): number {
+  if (!DURATION_RE.test(text)) return NaN;
+  let ms = 0;
+  for (const m of text.matchAll(PART_RE)) {
+    const n = Number(m[1]);
+    ms += n * UNIT_MS[m[2]] + (m[2] === 'y' && Number.isInteger(n) ? Math.ceil(n / 4) * UNIT_MS.d : 0);
+  }
+  return ms;
+}
+
 /** 5400000 -> '1h30m'. */
 export function formatDuration(ms: number): string {
   const s = Math.round(Math.abs(ms) / 1000);

@@ -187,9 +187,14 @@ describe('vigil dashboards publish --metabase', () => {
     try {
       const r = await publish(['--metabase-database', '2']);
       expect(r.code, r.stdout + r.stderr).toBe(0);
-      // (its cards read back in another shape are never "unchanged": each is sent again)
-      expect(r.stdout).toMatch(/\d updated/);
+      // (the cards it did not change are unchanged in that shape too: was every card sent again, "3 updated", on every publish)
+      expect(r.stdout).toMatch(/\(0 created, 1 updated, 2 unchanged\)/);
       expect(mb.state.cards.map((c) => c.name)).toContain('Interactions across capabilities');
+      const from = mb.log.length;
+      const again = await publish(['--metabase-database', '2']);
+      expect(again.code, again.stdout + again.stderr).toBe(0);
+      expect(again.stdout).toMatch(/ops: 3 cards \(0 created, 0 updated, 3 unchanged\), dashboard #\d+ unchanged/);
+      expect(since(from).filter((x) => x.method === 'PUT')).toEqual([]);
     } finally {
       mb.mbql5 = false;
     }

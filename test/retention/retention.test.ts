@@ -68,10 +68,26 @@ describe('retention config: bad input is an error at its line', () => {
   it("partition_expiration_days shorter than a model's retention keep is refused at its line, set on the model or its folder (was: taken: BigQuery dropped partitions long before their keep, with no plan and no log line)", () => {
     const model = (extra: string) => ({ 'models/m.sql': `{{ config(materialized='incremental', partition_by={'field': 'ts', 'data_type': 'timestamp'}${extra}, retention={'column': 'ts', 'keep': '400d'}) }}\nselect now() as ts` });
     expect(errorsOf({ models: model(', partition_expiration_days=30') }).join('\n')).toMatch(
-      /models\/m\.sql:1:\d+: error: model 'm': partition_expiration_days 30 is shorter than its retention keep 400d: BigQuery drops each partition 30 days after its start, deleting rows retention keeps, with no plan and no line in vigil_retention_log \[E_RETENTION\]/,
+      /models\/m\.sql:1:\d+: error: model 'm': partition_expiration_days 30 is shorter than its retention keep 400d and one day partition: BigQuery drops each partition 30 days after its start, deleting rows retention keeps, with no plan and no line in vigil_retention_log \[E_RETENTION\]/,
     );
     expect(errorsOf({ projectYaml: `${BASIC_PROJECT_YAML}models:\n  fixture:\n    +partition_expiration_days: 30\n`, models: model('') }).join('\n')).toMatch(/project\.yaml:10:\d+: error: model 'm': partition_expiration_days 30 is shorter than its retention keep 400d/);
     expect(errorsOf({ models: model(', partition_expiration_days=401') })).toEqual([]);
+  });
+
+  it('partition_expiration_days is compared with the keep as retention counts it: years on the calendar (their leap days) and the partition a row is in (was: 7y taken for 2,555 days, and 2,555 passed: a partition went up to 2 leap days and its own length before its rows were 7 years old)', () => {
+    const model = (partition: string, keep: string, days: number) => ({
+      'models/m.sql': `{{ config(materialized='incremental', partition_by=${partition}, partition_expiration_days=${days}, retention={'column': 'ts', 'keep': '${keep}'}) }}\nselect now() as ts`,
+    });
+    const daily = "{'field': 'ts', 'data_type': 'timestamp'}";
+    for (const days of [2555, 2556, 2557])
+      expect(errorsOf({ models: model(daily, '7y', days) }).join('\n'), String(days)).toMatch(
+        new RegExp(`error: model 'm': partition_expiration_days ${days} is shorter than its retention keep 7y \\(up to 2,557 days on the calendar\\) and one day partition: BigQuery drops each partition ${days} days after its start`),
+      );
+    expect(errorsOf({ models: model(daily, '7y', 2558) })).toEqual([]);
+    expect(errorsOf({ models: model(daily, '400d', 400) }).join('\n')).toMatch(/partition_expiration_days 400 is shorter than its retention keep 400d and one day partition/);
+    const monthly = "{'field': 'ts', 'data_type': 'timestamp', 'granularity': 'month'}";
+    expect(errorsOf({ models: model(monthly, '400d', 420) }).join('\n')).toMatch(/partition_expiration_days 420 is shorter than its retention keep 400d and one month partition \(31 days\)/);
+    expect(errorsOf({ models: model(monthly, '400d', 431) })).toEqual([]);
   });
 
   it('a keep of days, weeks, years and hours is fine', () => {

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
 import pg from 'pg';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
@@ -351,6 +351,54 @@ describe('vigil sync: regressions of the values fixes', () => {
       const st = vigil(dir, ['sync', 'status'], { DATABASE_URL: wh.toString(), APP_URL: url });
       expect(st.code, st.stdout + st.stderr).toBe(0);
       expect(st.stdout).toMatch(/^raw\.events: success, /);
+    } finally {
+      await admin.end();
+      await client.query(`drop database if exists ${db} with (force)`);
+      await client.query(`drop role if exists ${role}`).catch(() => undefined);
+    }
+  });
+
+  it("a state table the role may not add key_columns to: a primary_key changed to a column added to the copy is refused on every run until --full-refresh, not only on the run that added it (was: the second run took it, and --mode full copied every row again beside its old copy)", async () => {
+    const s = uniqueSchema('sync_nokeycol');
+    const dest = uniqueSchema('sync_nokeycol_raw');
+    const role = uniqueSchema('vigil_writer');
+    const db = uniqueSchema('vigil_nokeycol');
+    await client.query(`create schema ${s};
+      create table ${s}.events (id int primary key, created_at timestamptz not null);
+      insert into ${s}.events select i, now() - interval '2 hours' + i * interval '10 minutes' from generate_series(1, 5) i;
+      create role ${role} login password 'vigil'`);
+    await client.query(`create database ${db}`);
+    const whUrl = new URL(url);
+    whUrl.pathname = `/${db}`;
+    const admin = new pg.Client(whUrl.toString());
+    await admin.connect();
+    try {
+      await admin.query(`grant create on database ${db} to ${role};
+        create schema ${dest};
+        create table ${dest}.vigil_sync_state (stream text primary key, cursor_value timestamptz, cursor_id text, rows_synced bigint not null default 0,
+          last_synced_at timestamptz, source_max_cursor timestamptz, last_status text, last_error text, consecutive_failures integer not null default 0,
+          last_run_rows bigint, last_run_at timestamptz);
+        grant usage, create on schema ${dest} to ${role};
+        grant select, insert, update on ${dest}.vigil_sync_state to ${role}`);
+      const wh = new URL(whUrl);
+      wh.username = role;
+      wh.password = 'vigil';
+      const env = { DATABASE_URL: wh.toString(), APP_URL: url };
+      const dir = project('postgres', dest, s, `      - name: events\n        sync: { primary_key: id, cursor: created_at, batch_size: 2 }\n`);
+      expect(vigil(dir, ['sync'], env).code).toBe(0);
+      await client.query(`alter table ${s}.events add column uid uuid not null default gen_random_uuid(); alter table ${s}.events drop constraint events_pkey; alter table ${s}.events add primary key (uid)`);
+      const yml = join(dir, 'models/sources.yml');
+      writeFileSync(yml, readFileSync(yml, 'utf8').replace('primary_key: id,', 'primary_key: uid,'));
+      const count = async () => (await admin.query(`select count(*)::int as n from ${dest}.events`)).rows[0].n;
+      for (const args of [[], ['--mode', 'full'], []]) {
+        const r = vigil(dir, ['sync', ...args], env);
+        expect(r.code, r.stdout + r.stderr).toBe(2);
+        expect(r.stderr).toMatch(/\.events holds 5 rows with a NULL in primary_key \(uid\)/);
+        expect(await count()).toBe(5);
+      }
+      expect(vigil(dir, ['sync', '--full-refresh'], env).code).toBe(0);
+      expect(vigil(dir, ['sync', '--mode', 'full'], env).code).toBe(0);
+      expect(await count()).toBe(5);
     } finally {
       await admin.end();
       await client.query(`drop database if exists ${db} with (force)`);
