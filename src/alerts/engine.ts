@@ -474,6 +474,9 @@ export function advance(
   const mine = Object.values(instances).filter((i) => i.alert === rule.name);
   const forN = typeof rule.for === 'number' ? Math.max(1, rule.for) : 1;
   const forMs = typeof rule.for === 'string' ? durationMs(rule.for) : 0;
+  // the transition this evaluation made of an instance (looked up, not searched for in `out`:
+  // a rule with tens of thousands of new instances made that quadratic)
+  const made = new Map<InstanceState, Transition>();
   // an instance active in this evaluation: pending from its first, firing once `for:` has passed —
   // the rule's rows, and its error and nodata instances alike
   const activate = (key: string, kind: InstanceState['kind'], labels: InstanceState['labels'], values: Record<string, Json>): InstanceState => {
@@ -481,7 +484,9 @@ export function advance(
     if (!cur || cur.status === 'resolved') {
       const from = cur ? ('resolved' as const) : ('inactive' as const);
       cur = instances[key] = { key, alert: rule.name, kind, labels, status: 'pending', activeSince: iso, lastActiveAt: iso, consecutive: 0, values, notified: cur?.notified ?? {} };
-      out.push({ instance: cur, from, to: 'pending' });
+      const t: Transition = { instance: cur, from, to: 'pending' };
+      out.push(t);
+      made.set(cur, t);
     }
     cur.consecutive++;
     cur.values = values;
@@ -491,8 +496,8 @@ export function advance(
       cur.status = 'firing';
       cur.firedAt = iso;
       // one transition per evaluation: inactive->pending becomes inactive->firing
-      const t = out.find((x) => x.instance === cur && x.to === 'pending');
-      if (t) t.to = 'firing';
+      const t = made.get(cur);
+      if (t?.to === 'pending') t.to = 'firing';
       else out.push({ instance: cur, from: 'pending', to: 'firing' });
     }
     return cur;

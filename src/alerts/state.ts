@@ -105,10 +105,31 @@ function entryMarks(e: OutboxEntry): JournalLine['outbox'][number] {
   return { ...rest, hasBody: body !== undefined };
 }
 
+/**
+ * Whether an entry's marks differ from `was` (its entryMarks as last written), compared field by
+ * field: stringifying every entry of the outbox at every save made a burst of n notifications cost
+ * n × the outbox (quadratic). The marks are strings, numbers and booleans; a field that is not is
+ * taken as changed (written again, never missed).
+ */
+function marksDiffer(e: OutboxEntry, was: JournalLine['outbox'][number]): boolean {
+  if (was.hasBody !== (e.body !== undefined)) return true;
+  const w = was as unknown as Record<string, unknown>;
+  const r = e as unknown as Record<string, unknown>;
+  let n = 0;
+  for (const k of Object.keys(r)) {
+    const v = r[k];
+    if (k === 'items' || k === 'body' || v === undefined) continue;
+    n++;
+    if (w[k] !== v || (v !== null && typeof v === 'object')) return true;
+  }
+  for (const k of Object.keys(w)) if (k !== 'hasBody' && w[k] !== undefined) n--;
+  return n !== 0;
+}
+
 export class StateStore {
   private version: number | undefined;
   /** as this store last wrote it: the body's writeId, each outbox entry's marks (JSON), the events' count, the journal's length */
-  private written: { base: string; marks: Map<string, string>; events: number; journal: number } | undefined;
+  private written: { base: string; marks: Map<string, JournalLine['outbox'][number]>; events: number; journal: number } | undefined;
   /** an append failed (the column could not be added): whole saves from then on */
   private journalOff = false;
   private readonly owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
@@ -184,7 +205,7 @@ export class StateStore {
     if (version === undefined) throw new StateError(`lost the alert state lock in ${this.description} (its lease ran out and another run took it over); this run stops without sending more`);
     this.version = version;
     doc.writeId = id;
-    for (const e of changed) w.marks.set(e.id, JSON.stringify(entryMarks(e)));
+    for (const e of changed) w.marks.set(e.id, entryMarks(e));
     w.events = doc.events?.length ?? 0;
     w.journal += text.length;
   }
@@ -196,7 +217,7 @@ export class StateStore {
     for (const e of doc.outbox) {
       const was = w.marks.get(e.id);
       if (was === undefined) return undefined;
-      if (JSON.stringify(entryMarks(e)) !== was) out.push(e);
+      if (marksDiffer(e, was)) out.push(e);
     }
     return out;
   }
@@ -236,7 +257,7 @@ export class StateStore {
       return false;
     }
     this.version = version;
-    this.written = this.backend.append ? { base: doc.writeId!, marks: new Map(doc.outbox.map((e) => [e.id, JSON.stringify(entryMarks(e))])), events: doc.events?.length ?? 0, journal: 0 } : undefined;
+    this.written = this.backend.append ? { base: doc.writeId!, marks: new Map(doc.outbox.map((e) => [e.id, entryMarks(e)])), events: doc.events?.length ?? 0, journal: 0 } : undefined;
     return true;
   }
 
