@@ -33,6 +33,7 @@ import type { InstanceState } from '../../src/alerts/engine.js';
 import { parseRoutes } from '../../src/alerts/load-alerts.js';
 import { matches } from '../../src/alerts/matchers.js';
 import { groupLabels, inhibitedBy, parseMatcher, routeAlert, silencedBy, type Silence } from '../../src/alerts/routing.js';
+import { Rng } from '../support/seeded-random.js';
 
 const ALERTMANAGER = '/usr/bin/prometheus-alertmanager';
 const HAVE_AM = existsSync(ALERTMANAGER);
@@ -43,40 +44,6 @@ const CASES = Number(process.env.VIGIL_AM_CASES ?? 60);
 
 type Labels = Record<string, string>;
 type Op = '=' | '!=' | '=~' | '!~';
-
-// ---------------------------------------------------------------- seeded randomness (as routing-amtool.test.ts)
-
-function mulberry32(seed: number): () => number {
-  let a = Math.imul(seed ^ (seed >>> 16), 0x7feb352d);
-  a = Math.imul(a ^ (a >>> 15), 0x846ca68b);
-  a = (a ^ (a >>> 16)) >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-class Rng {
-  private next: () => number;
-  constructor(seed: number) {
-    this.next = mulberry32(seed);
-  }
-  float(): number {
-    return this.next();
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)];
-  }
-}
 
 // ---------------------------------------------------------------- random cases
 

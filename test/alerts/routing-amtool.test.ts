@@ -24,6 +24,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRoutes } from '../../src/alerts/load-alerts.js';
 import { routeAlert } from '../../src/alerts/routing.js';
 import { makeProject, removeDir, vigil } from '../helpers.js';
+import { Rng } from '../support/seeded-random.js';
 
 const AMTOOL = '/usr/bin/amtool';
 const HAVE_AMTOOL = existsSync(AMTOOL);
@@ -36,41 +37,6 @@ const LABEL_SETS_PER_TREE = 8;
 const PARALLEL = 4;
 
 type Labels = Record<string, string>;
-
-// ---------------------------------------------------------------- seeded randomness
-
-function mulberry32(seed: number): () => number {
-  // one splitmix-style scramble first, so that neighbouring seeds give unrelated sequences
-  let a = Math.imul(seed ^ (seed >>> 16), 0x7feb352d);
-  a = Math.imul(a ^ (a >>> 15), 0x846ca68b);
-  a = (a ^ (a >>> 16)) >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-class Rng {
-  private next: () => number;
-  constructor(seed: number) {
-    this.next = mulberry32(seed);
-  }
-  float(): number {
-    return this.next();
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)];
-  }
-}
 
 // ---------------------------------------------------------------- random routing trees
 
