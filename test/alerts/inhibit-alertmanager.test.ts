@@ -25,7 +25,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,6 +33,7 @@ import { parseRoutes } from '../../src/alerts/load-alerts.js';
 import { matches } from '../../src/alerts/matchers.js';
 import { groupLabels, inhibitedBy, parseMatcher, routeAlert, silencedBy, type Silence } from '../../src/alerts/routing.js';
 import { Rng } from '../support/seeded-random.js';
+import { freePort } from '../../src/free-port.js';
 
 const ALERTMANAGER = '/usr/bin/prometheus-alertmanager';
 const HAVE_AM = existsSync(ALERTMANAGER);
@@ -210,17 +210,6 @@ let am: ChildProcess | undefined;
 let base = '';
 let amLog = '';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -19,12 +19,12 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { chown, lstat, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { arch, platform, tmpdir, userInfo } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import pg from 'pg';
 import { pidAlive } from '../../src/run/cas-document.js';
 import type { PostgresAdapter } from '../../src/adapters/postgres/postgres-adapter.js';
+import { freePort } from '../../src/free-port.js';
 
 export interface TestPostgres {
   /** Connection string of the test database, e.g. `postgres://postgres:vigil@127.0.0.1:5433/vigil_test`. */
@@ -213,18 +213,6 @@ async function createDatabase(port: number): Promise<void> {
   }
 }
 
-/** An unused TCP port on 127.0.0.1 (there is a small race until Postgres binds it; callers retry). */
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() => (address && typeof address === 'object' ? resolvePort(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /**
  * npm 11 skips install scripts, so the platform package's postinstall

@@ -23,11 +23,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { arch, platform } from 'node:os';
 import { UsageError } from '../../errors.js';
 import type { ZetaAnswers } from './zeta-answers.js';
+import { freePort } from '../../free-port.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- proto-loader objects are dynamic */
 type Proto = any;
@@ -94,16 +94,6 @@ export function loadZetaSql(projectRoot: string): ZetaModule {
 
 // ---- the server
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (a && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** The analyzer's calls Vigil makes: each a request in, an answer out (or an error). */
 export interface ZetaCalls {
