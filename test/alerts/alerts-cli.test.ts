@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { COUNTS_ALERT, makeProject, REPO, removeDir, vigil, vigilAsync, vigilProcessAsync, VIGIL } from '../helpers.js';
-import { readDuckDbReadOnly } from '../support/duckdb-reader.js';
+import { holdDuckDb, readDuckDbReadOnly } from '../support/duckdb-reader.js';
 import { startFakePagerDuty, type FakePagerDuty } from '../support/fake-pagerduty.js';
 import { pgProjectYaml, uniqueSchema } from '../support/postgres.js';
 import { queryOnce } from '../support/pg-client.js';
@@ -1044,23 +1044,6 @@ describe('run-scheduler evaluates at the slot', () => {
     expect(Date.parse(inst.firedAt) - Date.parse(inst.activeSince)).toBe(5000);
   }, 60_000);
 });
-
-/**
- * Another process holding the DuckDB file (a `vigil build` from cron, a BI tool): a real process
- * that opens it and keeps it until killed. Resolves once it holds the file; one that could not
- * (the scheduler had it open that moment) is started again.
- */
-async function holdDuckDb(file: string): Promise<ChildProcess> {
-  for (;;) {
-    const holder = spawn(process.execPath, ['--input-type=module', '-e', `import { DuckDBInstance } from '@duckdb/node-api'; const db = await DuckDBInstance.create(${JSON.stringify(file)}); console.log('held'); setInterval(() => db, 1000);`], { cwd: REPO, stdio: ['ignore', 'pipe', 'ignore'] });
-    const held = await new Promise<boolean>((r) => {
-      holder.stdout!.once('data', () => r(true));
-      holder.once('exit', () => r(false));
-    });
-    if (held) return holder;
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
 
 describe('run-scheduler and a busy DuckDB file', () => {
   it("a tick that finds the file held past the wait stays due: evaluated once the file is free, before the rule's next tick, once (was: dropped until the next tick)", async () => {

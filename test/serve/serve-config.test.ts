@@ -13,6 +13,7 @@ import { serveConfig } from '../../src/serve/config.js';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
 import { formatDiagnostic } from '../../src/errors.js';
 import { spawn } from 'node:child_process';
+import { holdDuckDb } from '../support/duckdb-reader.js';
 import { makeProject, removeDir, VIGIL, vigil } from '../helpers.js';
 import { killAll, startServe, waitFor } from '../support/serve.js';
 import { fileClient } from '../support/pg-client.js';
@@ -204,12 +205,8 @@ describe('vigil serve on the command line', () => {
     try {
       // (held from shortly before the slot: the run for the minute before it is over)
       await new Promise((r) => setTimeout(r, Math.max(0, slot.getTime() - 15_000 - Date.now())));
-      for (;;) {
-        holder = spawn(process.execPath, ['--input-type=module', '-e', `import { DuckDBInstance } from '@duckdb/node-api'; const db = await DuckDBInstance.create(${JSON.stringify(join(dir, '.vigil/dev.duckdb'))}); console.log('held'); setInterval(() => db, 1000);`], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'ignore'] });
-        const h = holder;
-        // (one that could not open it while serve's minute tick had it: started again)
-        if (await new Promise<boolean>((r) => (h.stdout!.once('data', () => r(true)), h.once('exit', () => r(false))))) break;
-      }
+      // (one that could not open it while serve's minute tick had it: started again)
+      holder = await holdDuckDb(join(dir, '.vigil/dev.duckdb'));
       // (the run for the slot: a line stamped after it)
       const failed = () => srv.log().split('\n').some((l) => / alerts: FAILED after .*in use by another process/.test(l) && Date.parse(l.split(' ')[0]) > slot.getTime());
       await waitFor(failed, 120_000, srv.log);

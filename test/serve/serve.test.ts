@@ -5,7 +5,7 @@
  * processes sharing one Postgres target running each slot of each job once.
  */
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
@@ -18,6 +18,7 @@ import { startFakePagerDuty } from '../support/fake-pagerduty.js';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileClient } from '../support/pg-client.js';
+import { holdDuckDb } from '../support/duckdb-reader.js';
 import pg from 'pg';
 
 const url = inject('pgUrl');
@@ -490,7 +491,7 @@ describe('vigil serve', () => {
 
   it("a held notification whose send failed (the DuckDB file held by another process) is tried again shortly, not left to the alerts job's next slot (a year away here)", async () => {
     const pd = await startFakePagerDuty();
-    let holder: ReturnType<typeof spawn> | undefined;
+    let holder: ChildProcess | undefined;
     try {
       const dir = project('serve_held_retry', {
         schedules: '  alerts: { command: alerts, cron: "0 0 1 1 *" }',
@@ -503,11 +504,7 @@ describe('vigil serve', () => {
       await waitFor(() => /alerts: OK/.test(srv.log()), 60_000, srv.log);
       expect(srv.log()).toMatch(/held: always\{\} -> pd until/);
       // another process (a long `vigil build`, a BI tool) takes the file before the held send
-      for (;;) {
-        holder = spawn(process.execPath, ['--input-type=module', '-e', `import { DuckDBInstance } from '@duckdb/node-api'; const db = await DuckDBInstance.create(${JSON.stringify(join(dir, '.vigil/dev.duckdb'))}); console.log('held'); setInterval(() => db, 1000);`], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'ignore'] });
-        const h = holder;
-        if (await new Promise<boolean>((r) => (h.stdout!.once('data', () => r(true)), h.once('exit', () => r(false))))) break;
-      }
+      holder = await holdDuckDb(join(dir, '.vigil/dev.duckdb'));
       await waitFor(() => /alerts: held notifications not sent: .*trying again in 1s/.test(srv.log()), 30_000, srv.log);
       expect(pd.events).toHaveLength(0);
       holder.kill('SIGKILL');

@@ -20,3 +20,20 @@ export async function readDuckDbReadOnly(file: string): Promise<ChildProcess> {
   if (!reading) throw new Error(`the read-only reader could not open ${file}: ${stderr}`);
   return reader;
 }
+
+/**
+ * Another process holding a DuckDB file (a `vigil build` from cron, a BI tool): a real process
+ * that opens it to write and keeps it until killed. Resolves once it holds the file; one that
+ * could not (a scheduler or serve had it open that moment) is started again.
+ */
+export async function holdDuckDb(file: string): Promise<ChildProcess> {
+  for (;;) {
+    const holder = spawn(process.execPath, ['--input-type=module', '-e', `import { DuckDBInstance } from '@duckdb/node-api'; const db = await DuckDBInstance.create(${JSON.stringify(file)}); console.log('held'); setInterval(() => db, 1000);`], { cwd: REPO, stdio: ['ignore', 'pipe', 'ignore'] });
+    const held = await new Promise<boolean>((r) => {
+      holder.stdout!.once('data', () => r(true));
+      holder.once('exit', () => r(false));
+    });
+    if (held) return holder;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
