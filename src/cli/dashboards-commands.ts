@@ -427,6 +427,15 @@ export class TileQueries {
     return (this.zone ??= this.adapter.sessionZone?.() ?? Promise.resolve('UTC'));
   }
 
+  /**
+   * The zone the tiles' days are read in, when not UTC: the session's, if Intl has rules for it (a
+   * POSIX 'UTC+3' has none: read as UTC, with a warning, walkSite); asked once.
+   */
+  private wall?: Promise<string | undefined>;
+  wallZone(): Promise<string | undefined> {
+    return (this.wall ??= this.sessionZone().then((z) => (z !== 'UTC' && zoneOffsetMs(z, this.at.getTime()) !== undefined ? z : undefined)));
+  }
+
   /** `countFrom`: countSql runs only when the rows reach this many (its limit): fewer are all there are. */
   get(t: Pick<CompiledDashboard['tabs'][number]['tiles'][number], 'sql' | 'previousSql' | 'syncState' | 'countSql'> & { countFrom?: number; model?: string }): Promise<TileData> {
     const key = `${t.sql}\u0000${t.previousSql ?? ''}\u0000${t.countSql ?? ''}`;
@@ -442,9 +451,8 @@ export class TileQueries {
       const t0 = performance.now();
       try {
         // (the session's zone: the days its current_date and date_trunc read, where the render marks the running one)
-        const zone = await this.sessionZone();
-        // (one Intl has no rules for is read as UTC, with a warning: walkSite)
-        const read = { at: at.toISOString(), ...(past ? { past } : {}), ...(zone !== 'UTC' && zoneOffsetMs(zone, at.getTime()) !== undefined ? { zone } : {}) };
+        const zone = await this.wallZone();
+        const read = { at: at.toISOString(), ...(past ? { past } : {}), ...(zone ? { zone } : {}) };
         // vigil_sync_state before the first sync: no table, no rows ("not synced yet")
         if (t.syncState && !(await adapter.columns(t.syncState)).length) return { ok: true, rows: [], seconds: (performance.now() - t0) / 1000, ...read };
         const counting = t.countSql && t.countFrom === undefined;
@@ -497,12 +505,13 @@ export async function walkSite(ds: CompiledDashboard[], site: Site, adapter: Ada
   // (the session's zone: a row's day is that zone's day; a failure to ask is each tile's own error)
   const zone = await q.sessionZone().catch(() => undefined);
   // (a raw-rows day of an instant, a timestamptz's date_trunc: that zone's day, as the tile labels it)
-  if (zone && zone !== 'UTC' && zoneOffsetMs(zone, at.getTime()) !== undefined) site.zone = zone;
+  const wall = zone === undefined ? undefined : await q.wallZone();
+  if (wall) site.zone = wall;
   const data = new Map<string, Map<string, TileData>>();
   const pending: Array<Promise<unknown>> = [];
   const warnings: string[] = [];
   // (a zone Intl has no rules for, a POSIX 'UTC+3' or '<+03>-03': its days cannot be told here)
-  if (zone && zone !== 'UTC' && zoneOffsetMs(zone, at.getTime()) === undefined) warnings.push(`warning: the target's sessions read dates in TimeZone '${zone}', which is no IANA zone name: the days marked running or "as built" and the raw-rows pages' days are UTC ones, not the tiles' (set one such as Europe/Berlin in the url's options)`);
+  if (zone && zone !== 'UTC' && !wall) warnings.push(`warning: the target's sessions read dates in TimeZone '${zone}', which is no IANA zone name: the days marked running or "as built" and the raw-rows pages' days are UTC ones, not the tiles' (set one such as Europe/Berlin in the url's options)`);
   const filtered: SiteWalk['filtered'] = [];
   const raws: SiteWalk['raws'] = [];
   const tile = (d: CompiledDashboard, file: string, ct: Tile, onData?: (x: TileData) => void) => {
