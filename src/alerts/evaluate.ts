@@ -701,16 +701,19 @@ export async function deliverOutbox(
     limiters.set(key, l);
     return l;
   };
+  // each lane's integration, resolved once (its limiter made before any lane sends)
+  const resolved = new Map<OutboxEntry[], Resolved | string>();
   for (const entries of lanes.values()) {
     const rc = receivers.get(entries[0].receiver);
-    const r = rc && resolveIntegration(rc, entries[0].type, ctx.env);
-    if (r && typeof r !== 'string') limiterFor(r);
+    const r = rc ? resolveIntegration(rc, entries[0].type, ctx.env) : `receiver '${entries[0].receiver}' is no longer in routes.yaml`;
+    resolved.set(entries, r);
+    if (typeof r !== 'string') limiterFor(r);
   }
   const sendLane = async (entries: OutboxEntry[]): Promise<void> => {
     const name = entries[0].receiver;
     const type = entries[0].type;
     const rc = receivers.get(name);
-    const r = rc ? resolveIntegration(rc, type, ctx.env) : `receiver '${name}' is no longer in routes.yaml`;
+    const r = resolved.get(entries)!;
     if (typeof r === 'string') {
       for (const e of entries) e.lastError = r;
       summary.pending += entries.length;
