@@ -340,7 +340,8 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         // where the batches go, and the state they move: the refill's own while there is one
         const into = refill ?? rel;
         const intoState = refill ? refillState : stateRel;
-        let state = await writer.readState(intoState, stream);
+        // (the state read for the key check above, when it was: nothing written to it since)
+        let state = found && intoState === stateRel ? found : await writer.readState(intoState, stream);
         // a copy created by this run (its table dropped: what a type change asks for) or found empty
         // while the state has a cursor holds none of the rows before the cursor: read them all
         // again (was: from the cursor, the copy kept the last few minutes). The cursor goes first
