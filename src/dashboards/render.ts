@@ -21,7 +21,7 @@ import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { VIGIL_VERSION } from '../version.js';
 import { absoluteHttpUrl, loneLinkField, safeColor, safeUrl } from './safe-values.js';
-import { instantField, isDate, isTimestamp, windowStartMs } from './tile-sql.js';
+import { instantField, isDate, isTimestamp, TABLE_ROWS_SHOWN, windowStartMs } from './tile-sql.js';
 import { ExactNumber, exactJson, jsonValue, PreciseTime, valueText } from '../adapters/adapter.js';
 import { maxOf, minOf } from '../extremes.js';
 import { wallMs } from '../time/zoned.js';
@@ -95,7 +95,6 @@ const BAD = '#c62828';
 
 /** At most this many series (or donut slices); the rest become "Other" when additive. */
 const MAX_SERIES = 10;
-const MAX_TABLE_ROWS = 500;
 /** A table's header row and each of its rows (12 px text, the paddings and border of th and td, with room to spare): what fitRows counts. */
 const TABLE_HEAD_H = 30;
 const TABLE_ROW_H = 28;
@@ -1615,7 +1614,7 @@ function tableHtml(ct: CompiledTile, rows: Array<Record<string, unknown>>, links
   // a drill-down: the cells of the fields it reads link to the row's page (the first cell when it reads none)
   const drilled = ct.tile.drilldown ? drillFields(ct) : [];
   const linkCell = (f: CompiledField, i: number) => (drilled.length ? drilled.includes(f.name) : i === 0);
-  const body = rows.slice(0, MAX_TABLE_ROWS).map((r) => {
+  const body = rows.slice(0, TABLE_ROWS_SHOWN).map((r) => {
     const target = ct.tile.drilldown ? links.row(ct, r) : undefined;
     const cells = fields.map((f, i) => {
       const v = r[f.name];
@@ -1650,8 +1649,7 @@ function tableHtml(ct: CompiledTile, rows: Array<Record<string, unknown>>, links
     }
     return `<tr${target ? ` data-href="${escapeHtml(target.href)}"` : ''}>${cells.join('')}</tr>`;
   });
-  const more = rows.length > MAX_TABLE_ROWS ? `<p class="muted small">${rows.length - MAX_TABLE_ROWS} more rows not shown</p>` : '';
-  return `<div class="table-wrap"><table><thead><tr>${head}</tr></thead><tbody>${body.join('')}</tbody></table>${more}</div>`;
+  return `<div class="table-wrap"><table><thead><tr>${head}</tr></thead><tbody>${body.join('')}</tbody></table></div>`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1829,7 +1827,7 @@ function tileHtml(d: CompiledDashboard, untyped: CompiledTile, data: TileData | 
   const drillAttr = clicks && (t.type === 'table' || Object.values(clicks).some((v) => (Array.isArray(v) ? v.some(Boolean) : v && Object.keys(v).length))) ? ` data-drill="${escapeHtml(JSON.stringify(clicks))}"` : '';
   // the grid rows a short table or a "No data" needs, when fewer than its layout's: the page gives
   // the rest back where no other tile needs them (fitRows)
-  const contentH = body.startsWith('<div class="nodata">') ? 40 : t.type === 'table' && data?.ok && data.rows.length <= MAX_TABLE_ROWS && !body.includes(' class="wrap"') ? TABLE_HEAD_H + data.rows.length * TABLE_ROW_H + 16 : undefined;
+  const contentH = body.startsWith('<div class="nodata">') ? 40 : t.type === 'table' && data?.ok && data.rows.length <= TABLE_ROWS_SHOWN && !body.includes(' class="wrap"') ? TABLE_HEAD_H + data.rows.length * TABLE_ROW_H + 16 : undefined;
   // (the footer's lines at the tile's width: its height, set on it when more than one line's; the chart was sized for it)
   const footH = foot.length ? footHeight([...notes, ...footTexts], Math.round(box.w - 2 * PAD_X)) : 0;
   const fit = contentH === undefined ? h : Math.min(h, Math.max(1, Math.ceil((2 * PAD_Y + 2 + headH + (showDesc ? descH : 0) + contentH + footH + GAP) / (ROW_HEIGHT + GAP))));

@@ -149,6 +149,52 @@ describe('a box or scatter of raw rows under its limit', () => {
   }, 120_000);
 });
 
+describe('a table of more rows than the site shows', () => {
+  it('reads only the 500 it shows and counts the rest; a small one runs no count (was: every row read, 692,000 rows and 714 MB to show 500)', async () => {
+    const { compileProject } = await import('../../src/compile/compile-project.js');
+    const { loadProject } = await import('../../src/project/load-project.js');
+    const { DuckDbAdapter } = await import('../../src/adapters/duckdb/duckdb-adapter.js');
+    const { TileQueries } = await import('../../src/cli/dashboards-commands.js');
+    const table = (id: string, model: string, x: number, extra: Record<string, unknown> = {}) => ({ id, type: 'table', title: id, model, dimensions: [{ column: 'g' }], measures: [{ name: 'y', column: 'y', agg: 'sum' }], sort: [{ field: 'y', dir: 'desc' }], layout: L(x, 0, 4, 4), ...extra });
+    const F = { name: 'f', title: 'F', tabs: [{ name: 'all', title: 'All', tiles: [table('big', 'many', 0), table('big_limit', 'many', 4, { limit: 1000 }), table('small', 'few', 8)] }] };
+    const rows = (n: number) => `select i as y, i as g from range(${n}) as t(i)`;
+    const dir = makeProject({ 'models/few.sql': rows(10), 'models/many.sql': rows(2000), 'dashboards/f.json': JSON.stringify(F, null, 2) });
+    try {
+      expect(vigil(dir, ['build']).code).toBe(0);
+      const tiles = compileProject(loadProject(dir), { env: {} }).dashboards[0].tabs[0].tiles;
+      const db = await DuckDbAdapter.open({ type: 'duckdb', path: '.vigil/dev.duckdb', schema: 'analytics' }, dir, 1);
+      const ran: string[] = [];
+      const query = db.query.bind(db);
+      db.query = ((sql: string) => (ran.push(sql), query(sql))) as typeof db.query;
+      try {
+        const q = new TileQueries(db, new Date());
+        const [big, bigLimit, small] = await Promise.all(tiles.map((ct) => q.get(ct)));
+        for (const d of [big, bigLimit]) {
+          expect(d).toMatchObject({ ok: true, total: 2000 });
+          // the largest 500, in order
+          const got = (d as unknown as { rows: Array<{ y: unknown }> }).rows.map((r) => Number(r.y));
+          expect(got).toEqual(Array.from({ length: 500 }, (_, i) => 1999 - i));
+        }
+        expect(small).toMatchObject({ ok: true, total: 10 });
+        expect((small as unknown as { rows: unknown[] }).rows).toHaveLength(10);
+        // (the two big tables read the same 500 rows: one query, one count)
+        expect(ran.filter((x) => x.includes('count(*)')).map((x) => /"(few|many)"/.exec(x)?.[1])).toEqual(['many']);
+        expect(ran.filter((x) => /"many"/.test(x) && !x.includes('count(*)'))).toHaveLength(1);
+      } finally {
+        await db.close();
+      }
+      const r = vigil(dir, ['dashboards', 'render', '--out', 'site']);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const html = readFileSync(join(dir, 'site', 'f.html'), 'utf8');
+      expect(tileBlock(html, 'big')).toContain('<span class="note">first 500 of 2,000 rows</span>');
+      expect(tileBlock(html, 'big')).not.toContain('more rows not shown');
+      expect(tileBlock(html, 'small')).not.toContain('first ');
+    } finally {
+      removeDir(dir);
+    }
+  }, 120_000);
+});
+
 describe('renders of one site', () => {
   let dir: string;
   const site = () => join(dir, 'site');
