@@ -20,7 +20,7 @@ import { counted } from '../format.js';
 import { copyLogLines, DEFAULT_MINIMUM, lastApply } from '../retention/retention.js';
 import { columnNamed } from '../adapters/adapter.js';
 import { durationBefore, formatDuration } from '../time/duration.js';
-import { REFILL_TABLE, STATE_TABLE, SyncConflict, type RetiredRows, type SyncColumn, type BatchFile, type BatchInfo, type SourceBatch, type StreamSpec, type SyncReader, caseClashes, cursorText, keyColumns, numbersAsText, primaryKeyOf, streamProblem } from './sync-types.js';
+import { REFILL_TABLE, STATE_TABLE, SyncConflict, type RetiredRows, type SyncColumn, type BatchFile, type BatchInfo, type SourceBatch, type StreamSpec, type StreamState, type SyncReader, caseClashes, cursorText, keyColumns, numbersAsText, primaryKeyOf, streamProblem } from './sync-types.js';
 import { docRef } from '../install.js';
 import { StreamBusy, type StreamLock } from './stream-lock.js';
 
@@ -225,6 +225,28 @@ async function refuseSelfCopy(spec: StreamSpec, rel: Relation, src: SyncReader, 
   );
 }
 
+/**
+ * How the stream's source table is not the one its saved cursor was read from (undefined: it is):
+ * another table of its name (dropped and created again, or the database restored from a dump:
+ * another oid), or its storage replaced (TRUNCATE) while the row the cursor was taken from is gone.
+ * A new file alone is no proof: VACUUM FULL, CLUSTER and a rewriting ALTER TABLE give one too and
+ * keep the rows, so the row at the saved cursor is looked up (one index probe) before refusing.
+ */
+async function replacedSource(spec: StreamSpec, columns: SyncColumn[], src: SyncReader, state: StreamState & { cursor_value: string; source_identity: string }, identity: string, zone: string | undefined): Promise<string | undefined> {
+  const [was, wasStorage] = state.source_identity.split('/');
+  const [now, storage] = identity.split('/');
+  if (was !== now) return `was dropped and created again (another table of its name: oid ${now.split(':')[1]}, was ${was.split(':')[1]})`;
+  if (wasStorage === storage || !wasStorage || !storage || !state.cursor_id || !src.holdsRow) return undefined;
+  let key: string[];
+  try {
+    key = spec.primaryKey.length === 1 ? [state.cursor_id] : (JSON.parse(state.cursor_id) as string[]);
+  } catch {
+    return undefined;
+  }
+  if (await src.holdsRow(spec, columns, state.cursor_value, key)) return undefined;
+  return `was emptied and refilled (TRUNCATE: its storage is new, and the row the saved cursor was taken from, ${spec.primaryKey.join(', ')} ${key.join(', ')} at ${cursorText(state.cursor_value, zone)}, is gone)`;
+}
+
 /** `sourceDbs`: the readers of the sync sources (`sync.from` targets), by target name. */
 export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, SyncReader>, target: Adapter, opts: SyncRunOptions): Promise<StreamResult[]> {
   const writer = target.syncWriter();
@@ -253,7 +275,9 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
       let cursorZone: string | null | undefined;
       // the stream's cursor column and key, once this run knows the state's cursor is of that column
       // and the copy holds no row the key cannot replace (recorded by recordRun)
-      let recorded: { cursor: string; key: string } | undefined;
+      let recorded: { cursor: string; key: string; identity?: string | null } | undefined;
+      // the source table this run reads (tableIdentity's text), recorded with the run: undefined where the reader tells none
+      let identity: string | null | undefined;
       let lock: StreamLock | undefined;
       // --full-refresh of a copy others read meanwhile: the table it refills beside the copy (beginRefill), until it is swapped in or dropped
       let refill: Relation | undefined;
@@ -369,6 +393,10 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
           await writer.forgetCursor(stateRel, stream, sync.cursor);
           state = await writer.readState(stateRel, stream);
         }
+        if (src.tableIdentity) {
+          const id = await src.tableIdentity(spec);
+          identity = id ? `${id.relation}/${id.storage ?? ''}` : null;
+        }
         if (!refill) recorded = { cursor: sync.cursor, key: keyText };
         // a cursor never passes the source's clock: a row stamped in the future is synced, but as
         // the cursor it made every later delta read from its time, missing every row written
@@ -394,6 +422,29 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
           await writer.clampCursor(stateRel, stream, bounds.clock);
           state = await writer.readState(stateRel, stream);
         }
+        // a source table dropped and created again, or emptied and refilled, since the cursor was
+        // saved: the copy's rows and the cursor are of another table (was: a delta read from the
+        // old cursor, kept the rows the source no longer has and never read the new ones stamped
+        // before it, exit 0)
+        if (!refill && identity && state?.cursor_value && state.source_identity) {
+          const replaced = await replacedSource(spec, columns, src, state as StreamState & { cursor_value: string; source_identity: string }, identity, bounds.zone);
+          if (replaced) {
+            const where = `${sync.schema}.${s.relation.identifier}`;
+            if (opts.mode === 'full' && !opts.since && !opts.lookbackSeconds && writer.forgetCursor) {
+              opts.out(`  ${stream}: ${where} ${replaced} since the last run: --mode full reads it from the beginning, replacing the copy's rows by key (rows the source no longer has stay in ${table}: --full-refresh drops them)`);
+              await writer.forgetCursor(stateRel, stream, sync.cursor);
+              state = await writer.readState(stateRel, stream);
+            } else
+              throw streamProblem(
+                spec,
+                `${where} ${replaced} since the last run: the copy ${table} and the saved cursor (${cursorText(state.cursor_value!, bounds.zone)}) are of the table it was, so a ${opts.mode === 'full' ? 'windowed pass' : 'delta'} would keep rows the source no longer has and miss its rows stamped before the cursor: nothing was synced`,
+                undefined,
+                `vigil sync --full-refresh -s source:${stream} makes the copy the table as it is now; vigil sync --mode full -s source:${stream} reads it all again, replacing rows by key and keeping those it no longer has`,
+              );
+          }
+        }
+        // (the table recorded only once checked: a run failing before the check recorded a replaced table as the one its cursor is of)
+        if (recorded) recorded = { ...recorded, identity };
         // where this run starts: a delta from its saved cursor less the lookback (from the
         // beginning without one); a --since or --mode full --lookback pass from its window's start,
         // but never after the delta's — the cursor follows the batches, so a window starting after
@@ -563,7 +614,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
             await writer.finishRefill!(rel, refill, stateRel, refillState, stream, columns);
             refill = undefined;
             opts.out(`  ${stream}: ${table} refilled: ${counted(rows, 'row')}, swapped in`);
-            recorded = { cursor: sync.cursor, key: keyText };
+            recorded = { cursor: sync.cursor, key: keyText, identity };
           }
           await writer.recordRun(stateRel, stream, 'success', null, sourceMax, rows, cursorZone, recorded);
           results.push({ stream, status: 'success', rows, batches, seconds, message: done });

@@ -15,9 +15,11 @@ import { columnChanges, normalizeState, retypedColumns, runOwner, STATE_TABLE, S
  * TimeZone a `timestamp` or `date` cursor's wall time is in: `vigil sync status` reads the cursor
  * as an instant by it), `cursor_column` (the source column the saved cursor was read from: a
  * stream whose `cursor:` names another one starts again from the beginning), `key_columns` (the
- * `primary_key` the copy was last found to hold no NULL in: another one is looked for again).
+ * `primary_key` the copy was last found to hold no NULL in: another one is looked for again),
+ * `source_identity` (the source table the cursor was read from: one dropped and created again, or
+ * emptied and refilled, is refused by a delta run).
  */
-const ADDED_COLUMNS = ['run_owner', 'cursor_zone', 'cursor_column', 'key_columns'] as const;
+const ADDED_COLUMNS = ['run_owner', 'cursor_zone', 'cursor_column', 'key_columns', 'source_identity'] as const;
 
 export abstract class StandardSyncWriter implements SyncWriter {
   /** The columns added since the state table was first made that each state table (by schema and name) has (`run_owner`, `cursor_zone`) */
@@ -39,7 +41,7 @@ export abstract class StandardSyncWriter implements SyncWriter {
     await this.db.execute(
       `create table if not exists ${this.db.dialect.relation(rel)} (stream ${t('string')} primary key, cursor_value ${t('timestamp')}, cursor_id ${t('string')}, rows_synced ${t('int')} not null default 0,
   last_synced_at ${t('timestamp')}, source_max_cursor ${t('timestamp')}, last_status ${t('string')}, last_error ${t('string')}, consecutive_failures integer not null default 0,
-  last_run_rows ${t('int')}, last_run_at ${t('timestamp')}, run_owner ${t('string')}, cursor_zone ${t('string')}, cursor_column ${t('string')}, key_columns ${t('string')})`,
+  last_run_rows ${t('int')}, last_run_at ${t('timestamp')}, run_owner ${t('string')}, cursor_zone ${t('string')}, cursor_column ${t('string')}, key_columns ${t('string')}, source_identity ${t('string')})`,
     );
     // (asked first: an ALTER waits for every open transaction on the table, a batch of another stream's run)
     const has = await this.addedColumns(rel);
@@ -126,7 +128,7 @@ export abstract class StandardSyncWriter implements SyncWriter {
     await this.db.execute(`update ${d.relation(stateRel)} set cursor_value = null, cursor_id = null, cursor_column = ${d.param(2)} where stream = ${d.param(1)}`, [stream, cursorColumn]);
   }
 
-  async recordRun(stateRel: Relation, stream: string, status: RunStatus, error: string | null, sourceMax: string | null, rows: number, cursorZone?: string | null, recorded?: { cursor: string; key: string }): Promise<void> {
+  async recordRun(stateRel: Relation, stream: string, status: RunStatus, error: string | null, sourceMax: string | null, rows: number, cursorZone?: string | null, recorded?: { cursor: string; key: string; identity?: string | null }): Promise<void> {
     const d = this.db.dialect;
     const s = d.relation(stateRel);
     const p = (i: number) => d.param(i);
@@ -139,6 +141,7 @@ export abstract class StandardSyncWriter implements SyncWriter {
       ...(zone ? [['cursor_zone', cursorZone ?? null] as const] : []),
       ...(recorded && has.has('cursor_column') ? [['cursor_column', recorded.cursor] as const] : []),
       ...(recorded && has.has('key_columns') ? [['key_columns', recorded.key] as const] : []),
+      ...(recorded?.identity !== undefined && has.has('source_identity') ? [['source_identity', recorded.identity] as const] : []),
     ];
     await this.db.execute(
       `insert into ${s} (stream, last_status, last_error, consecutive_failures, last_run_at, last_synced_at, source_max_cursor, last_run_rows${extra.map(([c]) => `, ${c}`).join('')})

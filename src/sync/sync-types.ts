@@ -71,6 +71,8 @@ export interface StreamState {
   cursor_column?: string | null;
   /** the stream's `primary_key` (a JSON array) when a run last found the copy holding no row with a NULL in it; NULL when not recorded yet, absent in a state table older than it (and on BigQuery) */
   key_columns?: string | null;
+  /** the source table the saved cursor was read from (SyncReader.tableIdentity's text); NULL when not recorded yet, absent in a state table older than it (and on BigQuery) */
+  source_identity?: string | null;
 }
 
 /** This process as the owner of a running sync: `{"host","pid","started","proc_start"}` (cas-document.ts's terms). */
@@ -392,7 +394,7 @@ export interface SyncWriter {
    * batches, SIGTERM) keeps the failure count and the last success time; only `success` sets
    * `last_synced_at`.
    */
-  recordRun(stateRel: Relation, stream: string, status: RunStatus, error: string | null, sourceMax: string | null, rows: number, cursorZone?: string | null, recorded?: { cursor: string; key: string }): Promise<void>;
+  recordRun(stateRel: Relation, stream: string, status: RunStatus, error: string | null, sourceMax: string | null, rows: number, cursorZone?: string | null, recorded?: { cursor: string; key: string; identity?: string | null }): Promise<void>;
   /**
    * Forget the stream's cursor (the copy keeps its rows) and record `cursorColumn` as the column
    * the cursor is read from from now on: the stream's `cursor:` names another column than the one
@@ -581,6 +583,16 @@ export interface SyncReader {
    * `deltaStart` (where a delta run of the stream starts).
    */
   windowStart(spec: StreamSpec, columns: SyncColumn[], from: { since?: Date; lookbackSeconds?: number }, deltaStart: string | null): Promise<WindowStart>;
+  /**
+   * Which table the stream reads, across runs: `relation` its database's and its own oid (a table
+   * dropped and created again is another), `storage` its file (pg_relation_filenode: TRUNCATE gives
+   * it a new one, and so do VACUUM FULL, CLUSTER and a rewriting ALTER TABLE, which keep its rows).
+   * Null for a view, a materialized view or a foreign table: dropping and creating one again
+   * (a migration's routine) says nothing of its rows.
+   */
+  tableIdentity?(spec: StreamSpec): Promise<{ relation: string; storage: string | null } | null>;
+  /** Whether the table holds the row of primary key `key` (its values as text) with its cursor at or after `cursor` (the state's text): the row the saved cursor was taken from, still there. */
+  holdsRow?(spec: StreamSpec, columns: SyncColumn[], cursor: string, key: string[]): Promise<boolean>;
   /** `cursor` (exact text) moved `seconds` back, as exact text. */
   lookbackFrom(cursor: string, seconds: number): Promise<string>;
   /**
@@ -622,6 +634,7 @@ export function normalizeState(r: Record<string, unknown>): StreamState {
     ...(r.cursor_zone !== undefined ? { cursor_zone: (r.cursor_zone as string | null) ?? null } : {}),
     ...(r.cursor_column !== undefined ? { cursor_column: (r.cursor_column as string | null) ?? null } : {}),
     ...(r.key_columns !== undefined ? { key_columns: (r.key_columns as string | null) ?? null } : {}),
+    ...(r.source_identity !== undefined ? { source_identity: (r.source_identity as string | null) ?? null } : {}),
   };
 }
 

@@ -370,6 +370,27 @@ export class PostgresSyncReader implements SyncReader {
     return r[0] ? { servers: [r[0].started, ...(r[0].cluster ? [r[0].cluster] : [])], relation: r[0].id } : null;
   }
 
+  async tableIdentity(spec: StreamSpec): Promise<{ relation: string; storage: string | null } | null> {
+    // (a partitioned table has no file of its own: its oid alone; its partitions' TRUNCATE is not seen)
+    const r = await this.firstRow(
+      `select d.oid || ':' || c.oid as relation, pg_relation_filenode(c.oid)::text as storage from pg_class c join pg_namespace n on n.oid = c.relnamespace join pg_database d on d.datname = current_database()
+       where n.nspname = $1 and c.relname = $2 and c.relkind in ('r', 'p')`,
+      [spec.schema, spec.table],
+    );
+    return r ? { relation: String(r.relation), storage: (r.storage as string | null) ?? null } : null;
+  }
+
+  async holdsRow(spec: StreamSpec, columns: SyncColumn[], cursor: string, key: string[]): Promise<boolean> {
+    const q = (c: string) => this.db.dialect.quoteIdent(c);
+    const typeOf = (n: string) => {
+      const c = columns.find((x) => x.name === n);
+      return c?.sourceType ?? c?.pgType ?? 'text';
+    };
+    const keyed = spec.primaryKey.map((k, i) => `${q(k)} = cast($${i + 2} as ${typeOf(k)})`).join(' and ');
+    const r = await this.firstRow(`select exists (select 1 from ${this.rel(spec)} where ${keyed} and ${q(spec.cursor)} >= cast($1 as ${typeOf(spec.cursor)})) as held`, [cursor, ...key]);
+    return !!r?.held;
+  }
+
   async lookbackFrom(cursor: string, seconds: number): Promise<string> {
     return String((await this.firstRow(`select (cast($1 as timestamptz) - make_interval(secs => $2))::text as t`, [cursor, seconds]))!.t);
   }
