@@ -62,9 +62,29 @@ export interface ExportOptions {
   baseUrl?: string;
 }
 
+/**
+ * The longest file name an export writes, in bytes: 255 (ext4, APFS, NTFS...) less the
+ * `.<pid>.tmp` the writer names the file while writing it (project/artifacts.ts; a pid has up to
+ * 7 digits). A dashboard name or tile id may be longer than a file name can be.
+ */
+export const MAX_EXPORT_FILE_NAME = 255 - '.1234567.tmp'.length;
+
+/** Why a file an export writes cannot have this name, if it cannot. */
+export function exportFileNameProblem(file: string): string | undefined {
+  const n = Buffer.byteLength(file);
+  return n > MAX_EXPORT_FILE_NAME ? `the file ${file.length > 60 ? `${file.slice(0, 40)}…${file.slice(-20)}` : file}, a name of ${n} bytes: a file name can have at most ${MAX_EXPORT_FILE_NAME} here` : undefined;
+}
+
 /** Relative file path -> content. */
 export function exportDashboards(ds: CompiledDashboard[], format: ExportFormat, opts: ExportOptions = {}): Map<string, string> {
   const sorted = [...ds].sort((a, b) => cmp(a.dashboard.name, b.dashboard.name));
+  // each dashboard's own file (LookML's views and top-N tables: exportLooker, which knows their tiles)
+  const suffix = format === 'looker' ? '.dashboard.lookml' : format === 'metabase' ? '.metabase.json' : '.json';
+  const long = sorted.flatMap((d) => {
+    const p = exportFileNameProblem(`${d.dashboard.name}${suffix}`);
+    return p ? [diag('E_EXPORT', `dashboard '${d.dashboard.name.length > 40 ? `${d.dashboard.name.slice(0, 40)}…` : d.dashboard.name}' would be ${p}`, { file: d.file, line: d.nameLine }, 'give the dashboard a shorter name')] : [];
+  });
+  if (long.length) throw new ProjectError(long);
   switch (format) {
     case 'looker':
       return exportLooker(sorted, opts);
@@ -339,7 +359,22 @@ interface LookerOwner {
  */
 export function lookerName(name: string, prefix: string): string {
   const s = name.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+  // yes and no are LookML's booleans: a field named so reads as true/false in a list (`fields: [yes]`)
+  if (s === 'yes' || s === 'no') return `${prefix}_${s}`;
   return /^[a-z]/.test(s) ? s : `${prefix}${s.startsWith('_') ? '' : '_'}${s}`;
+}
+
+/**
+ * Why a warehouse name (a column, a relation) cannot be written into a LookML `sql:` block, if it
+ * cannot: `;;` ends the block, `${` is a LookML substitution and `{{`/`{%` Liquid, which Looker
+ * reads inside quoted identifiers too — no escape makes them text there.
+ */
+export function lookerSqlNameProblem(name: string): string | undefined {
+  if (name.includes(';;')) return "';;', which ends a LookML sql block";
+  if (name.includes('${')) return "'${', which Looker reads as a reference to a LookML field";
+  const liquid = ['{{', '{%'].find((x) => name.includes(x));
+  if (liquid) return `'${liquid}', which Looker reads as Liquid`;
+  return undefined;
 }
 
 const PERCENTILES: Record<string, number> = { p50: 50, p90: 90, p95: 95, p99: 99 };
@@ -715,6 +750,8 @@ function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string,
   };
   for (const v of views.values()) {
     const ok = claim('view', v.name, `view '${v.name}'`, { ...v.sources.get('')!, from: v.model }, 'rename one of the models');
+    const long = exportFileNameProblem(`${v.name}.view.lkml`);
+    if (long) clashes.push(diag('E_EXPORT', `LookML: ${v.sources.get('')!.what} would be ${long}`, { file: v.sources.get('')!.file, line: v.sources.get('')!.line }, 'give the model a shorter name'));
     for (const col of v.columns.keys()) {
       const name = lookerName(col, 'f');
       v.fields.set(col, name);
@@ -736,6 +773,8 @@ function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string,
         topNNames.set(t, name);
         const o = tileOwner(d, t, `the top_n of tile '${t.tile.id}' in dashboard '${d.dashboard.name}'`);
         if (!claim('view', name, `view '${name}'`, { ...o, from }, 'rename the tile (its id) or the dashboard')) continue;
+        const long = exportFileNameProblem(`${name}.view.lkml`);
+        if (long) clashes.push(diag('E_EXPORT', `LookML: ${o.what} would be ${long}`, { file: o.file, line: o.line }, 'give the tile a shorter id (or the dashboard a shorter name)'));
         const col = t.tile.top_n.column;
         const field = fieldName(t.model, col);
         claim(`field ${name}`, 'in_top_n', `field 'in_top_n' of view ${name}`, { what: 'its in_top_n dimension' }, '');
@@ -754,6 +793,31 @@ function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string,
       clashes.push(diag('E_EXPORT', `LookML: model '${v.model}' has a column '${col}' and a ${kindOf(v.model, group)} column '${group}', whose dimension group names a field '${name}' too; Looker refuses two fields of one name`, { file: src?.file, line: src?.line }, `alias one of them in the model (e.g. ${col} as ${name}_value)`));
     }
   }
+  // names the SQL of the views quotes: Looker reads ;; ${ {{ {% in them whatever the quotes
+  // (each said once, at the first tile that reads it)
+  const aliasHint = (c: string) => `alias the column in the model (e.g. "${c.replace(/"/g, '""')}" as ${lookerName(c, 'f')})`;
+  const sqlNameProblem = (what: string, name: string, o: LookerOwner | undefined, hint: string) => {
+    const p = lookerSqlNameProblem(name);
+    if (p) clashes.push(diag('E_EXPORT', `LookML: ${what} holds ${p}; Looker has no escape for it in a view's sql`, { file: o?.file, line: o?.line }, hint));
+  };
+  for (const v of views.values()) {
+    const src = v.sources.get('')!;
+    sqlNameProblem(`${src.what} is the table ${v.relation}, whose name`, v.relation, src, 'give the model a table name without it (its alias or schema, or the schema of the target)');
+    for (const c of v.columns.keys()) sqlNameProblem(v.sources.get(c)?.what ?? `column '${c}' of model '${v.model}'`, c, v.sources.get(c), aliasHint(c));
+  }
+  // the columns only measures read (sum of a column, a ratio's denominator, a weight)
+  const measured = new Set<string>();
+  for (const d of ds)
+    for (const t of allTiles(d))
+      for (const f of t.fields) {
+        if (f.kind !== 'measure' || isRaw(f)) continue;
+        for (const c of [f.column, ...(f.other ? [f.other] : [])]) {
+          const key = `${t.model}\u0000${c}`;
+          if (c === '*' || views.get(t.model)!.columns.has(c) || measured.has(key)) continue;
+          measured.add(key);
+          sqlNameProblem(`column '${c}' of model '${t.model}' (tile '${t.tile.id}')`, c, tileOwner(d, t, ''), aliasHint(c));
+        }
+      }
   if (clashes.length) throw new ProjectError(clashes);
 
   // 2. measures: CompiledField.name, unless a dimension or a different measure already has it
@@ -907,7 +971,13 @@ function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string,
         base.required = false;
         base.ui_config = { type: 'relative_timeframes', display: 'inline' };
       } else {
-        if (f.default !== undefined && f.default !== null) base.default_value = lookerEscape(String(f.default));
+        // the default as the element filters say `column = value` (a yesno is Yes/No; NULL, EMPTY
+        // and padded text no Looker expression matches literally: left out, and said)
+        if (f.default !== undefined && f.default !== null) {
+          const lf = lookerFilterExpression('=', f.default, t ? kindOf(t.model, f.column) : 'string');
+          if ('expr' in lf) base.default_value = lf.expr;
+          else drop(d, `filter ${f.name}: its default ${JSON.stringify(f.default)} (${lf.why})`);
+        }
         base.allow_multiple_values = true;
         base.required = false;
         base.ui_config = { type: 'tag_list', display: 'popover' };
@@ -1346,6 +1416,34 @@ export function metabaseLiterals(sql: string, dialect: Dialect): string {
 }
 
 /**
+ * Why a card's SQL cannot go to Metabase as written, if it cannot: a quoted identifier (a column,
+ * a table) holding `{{`, `[[`, `]]` or `/*`. Metabase's parser of native queries knows single-quoted
+ * literals but not quoted identifiers: it reads those as a variable, the bounds of an optional
+ * clause, or a comment that hides the filters' clauses after it — and no concatenation splits an
+ * identifier as metabaseLiterals splits a literal. `withClauses`: the card has the dashboard filters' variables.
+ */
+export function metabaseIdentifierProblem(sql: string, dialect: Dialect, withClauses: boolean): string | undefined {
+  // without a variable, a comment or a `]]` changes nothing Metabase sends
+  const tokens = withClauses ? ['{{', '[[', ']]', '/*'] : ['{{', '[['];
+  const backslash = dialect.literal('\\') !== "'\\'";
+  const identQuote = dialect.quoteIdent('x')[0];
+  let inStr = false;
+  for (let i = 0; i < sql.length; i++) {
+    const c = sql[i];
+    if (!inStr && c === identQuote) {
+      let j = i + 1;
+      while (j < sql.length && (sql[j] !== identQuote || sql[j + 1] === identQuote)) j += sql[j] === identQuote ? 2 : 1;
+      const ident = sql.slice(i, j + 1);
+      const token = tokens.find((x) => ident.includes(x));
+      if (token) return `${ident}, which holds '${token}': Metabase reads that as ${token === '{{' ? 'a variable' : token === '/*' ? 'the start of a comment (the clauses of the dashboard filters after it would be sent unfilled)' : 'a bound of an optional clause'} even between the quotes of a name`;
+      i = j;
+    } else if (inStr && backslash && c === '\\') i++;
+    else if (c === "'") inStr = !inStr;
+  }
+  return undefined;
+}
+
+/**
  * A tile's Metabase query: its SQL without the dashboard filters, `clauses` (Metabase's optional
  * clauses for the dashboard filters) in its WHERE after the tile's own conditions, compiled again
  * from the tile's definition (compileTileWithClauses: no SQL text is searched for its WHERE, which
@@ -1554,6 +1652,7 @@ export function metabasePlan(d: CompiledDashboard, opts: ExportOptions, kindOf: 
   const dash = d.dashboard;
   const cards: MetabaseCard[] = [];
   const dashcards: MetabaseDashcard[] = [];
+  const problems: Diagnostic[] = [];
   const withTabs = d.tabs.length > 1;
   d.tabs.forEach((tab, ti) => {
     for (const t of tab.tiles) {
@@ -1571,6 +1670,9 @@ export function metabasePlan(d: CompiledDashboard, opts: ExportOptions, kindOf: 
       const trend = t.tile.type === 'kpi' && t.tile.compare ? trendSql(t, dialect, query) : undefined;
       const box = boxOfRows(t) ? metabaseBox(t, dialect, query.sql) : undefined;
       const vs = box?.settings ?? visualizationSettings(t);
+      const cardSql = trend ?? box?.sql ?? query.sql;
+      const bad = metabaseIdentifierProblem(cardSql, dialect, clauses.length > 0);
+      if (bad) problems.push(diag('E_EXPORT', `Metabase: the SQL of tile '${t.tile.id}' quotes the name ${bad}`, { file: d.file, line: t.line }, 'alias the column in the model (or rename the table) without it'));
       const kpiMeasure = t.fields.find((f) => f.kind === 'measure');
       // (Metabase draws a rise green: lower-is-better switches the colors)
       if (trend) Object.assign(vs, { 'scalar.field': kpiMeasure!.name, 'scalar.comparisons': [{ id: stableUuid(`${key}/comparison`), type: 'previousValue' }], ...(kpiMeasure!.better === 'lower' ? { 'scalar.switch_positive_negative': true } : {}) });
@@ -1582,7 +1684,7 @@ export function metabasePlan(d: CompiledDashboard, opts: ExportOptions, kindOf: 
           description: markedDescription(t.tile.description, key, d.file, d.project),
           display: trend ? 'smartscalar' : METABASE_DISPLAY[t.tile.type],
           type: 'question',
-          dataset_query: { type: 'native', database: opts.metabaseDatabase, native: { query: trend ?? box?.sql ?? query.sql, 'template-tags': tags } },
+          dataset_query: { type: 'native', database: opts.metabaseDatabase, native: { query: cardSql, 'template-tags': tags } },
           visualization_settings: vs,
         },
       });
@@ -1608,6 +1710,7 @@ export function metabasePlan(d: CompiledDashboard, opts: ExportOptions, kindOf: 
     if (mf.default) p.default = mf.default;
     return p;
   });
+  if (problems.length) throw new ProjectError(problems);
   const collection = opts.collection ?? d.project;
   return {
     key: dash.name,
@@ -1625,7 +1728,21 @@ export function metabasePlan(d: CompiledDashboard, opts: ExportOptions, kindOf: 
 /** The plans of several dashboards, column kinds inferred across all of them (as the export does). */
 export function metabasePlans(ds: CompiledDashboard[], opts: ExportOptions): MetabasePlan[] {
   const kindOf = columnKinds(ds);
-  return [...ds].sort((a, b) => cmp(a.dashboard.name, b.dashboard.name)).map((d) => metabasePlan(d, opts, kindOf));
+  const problems: Diagnostic[] = [];
+  const plans = [...ds]
+    .sort((a, b) => cmp(a.dashboard.name, b.dashboard.name))
+    .flatMap((d) => {
+      try {
+        return [metabasePlan(d, opts, kindOf)];
+      } catch (e) {
+        // every dashboard's problems at once, before anything is written or published
+        if (!(e instanceof ProjectError)) throw e;
+        problems.push(...e.diagnostics);
+        return [];
+      }
+    });
+  if (problems.length) throw new ProjectError(problems);
+  return plans;
 }
 
 /**

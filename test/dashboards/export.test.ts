@@ -771,6 +771,189 @@ describe("LookML names: Looker's identifiers (a-z, 0-9, _), each generated name 
   });
 });
 
+describe("LookML: a select filter's default as Looker's filter expression of `column = default`", () => {
+  it("a boolean's default is Yes or No; NULL, EMPTY and padded text, which no Looker expression matches literally, are left out and said under Not carried; text keeps its ^ escapes (was: default_value \"true\", and \"NULL\", which Looker reads as is null, where the site filters = 'NULL')", () => {
+    const def = DashboardSchema.parse({
+      name: 'defaults',
+      title: 'Defaults',
+      filters: [
+        { name: 'active', type: 'select', column: 'is_active', default: true },
+        { name: 'status', type: 'select', column: 'status', default: 'NULL' },
+        { name: 'team', type: 'select', column: 'team', default: ' core ' },
+        { name: 'workspace', type: 'select', column: 'workspace_id', default: 'ws_1,2' },
+      ],
+      tabs: [{ name: 't', title: 'T', tiles: [{ id: 'n', type: 'kpi', title: 'N', model: 'workspaces', measures: [{ column: 'total_interactions', agg: 'sum' }], layout: L(0, 0, 3, 2) }] }],
+    });
+    const files = exportDashboards([compileFixture(def, duckDbDialect)], 'looker');
+    expect(lookmlProblems(files)).toEqual([]);
+    const text = files.get('defaults.dashboard.lookml')!;
+    const filters = Object.fromEntries((YAML.parse(text, { version: '1.1' })[0].filters as Json[]).map((f) => [f.name, f]));
+    expect(filters.active.default_value).toBe('Yes');
+    expect(filters.status.default_value).toBeUndefined();
+    expect(filters.team.default_value).toBeUndefined();
+    expect(filters.workspace.default_value).toBe('ws^_1^,2');
+    expect(text).toContain(`#   - filter status: its default "NULL" ('NULL' is a keyword in Looker string filters (NULL, EMPTY), which no escape turns into text)\n`);
+    expect(text).toContain(`#   - filter team: its default " core " (Looker trims the spaces around ' core ')\n`);
+  });
+});
+
+describe('hostile names: what LookML and Metabase read inside a quoted name', () => {
+  const L2 = (y: number) => L(0, y, 12, 4);
+  const board = (name: string, tiles: unknown[], filters: unknown[] = []) => JSON.stringify({ name, title: name, filters, tabs: [{ name: 't', title: 'T', tiles }] }, null, 2);
+  const lineOf = (text: string, s: string) => text.split('\n').findIndex((l) => l.includes(s)) + 1;
+  const lookmlOf = (dir: string, sub = 'lookml') => new Map(readdirSync(join(dir, sub)).map((f) => [f, readFileSync(join(dir, sub, f), 'utf8')]));
+
+  it("a column or table name holding ;; (the end of a LookML sql block), ${ (a LookML reference) or {% / {{ (Liquid): exit 2 at the tile's file:line, nothing written; aliased, the LookML parses (was: `sql: ${TABLE}.\"a;;b\" ;;`, which lookml-parser refuses, and `${TABLE}.\"cost ${usd}\"`, a reference to a field usd)", () => {
+    // what the old export wrote for such a column: the real parser stops at the first ;;
+    const parseError = (text: string) => {
+      try {
+        lookml.parse(text);
+        return undefined;
+      } catch (e) {
+        return String(e);
+      }
+    };
+    expect(parseError('view: ev {\n  dimension: a__b {\n    sql: ${TABLE}."a;;b" ;;\n  }\n}\n')).toMatch(/Parse error/);
+    const tiles = [
+      { id: 'rows', type: 'table', title: 'Rows', model: 'ev', dimensions: [{ column: 'a;;b' }, { column: 'plain' }], measures: [{ name: 'cost', column: 'cost ${usd}', agg: 'sum' }], layout: L2(0) },
+      { id: 'liquid', type: 'bar', title: 'Liquid', model: 'ev', dimensions: [{ column: 'tag {% x %}' }], measures: [{ name: 'n', column: 'n', agg: 'sum' }], layout: L2(4) },
+      { id: 'other', type: 'kpi', title: 'Other', model: 'odd_table', measures: [{ name: 'n', column: 'n', agg: 'sum' }], layout: L(0, 8, 3, 2) },
+    ];
+    const d = board('d', tiles);
+    const dir = makeProject({
+      'models/ev.sql': `select 'a' as "a;;b", 'p' as plain, 1.5 as "cost \${usd}", {% raw %}'t' as "tag {% x %}"{% endraw %}, 1 as n`,
+      'models/ev.yml': 'models:\n  - name: ev\n    columns:\n      - { name: "a;;b", data_type: varchar }\n      - { name: plain, data_type: varchar }\n      - { name: "cost ${usd}", data_type: double }\n      - { name: "tag {% x %}", data_type: varchar }\n      - { name: n, data_type: integer }\n',
+      'models/odd_table.sql': 'select 1 as n',
+      'models/odd_table.yml': 'models:\n  - name: odd_table\n    config: { alias: "odd;;table" }\n    columns:\n      - { name: n, data_type: integer }\n',
+      'dashboards/d.json': d,
+    });
+    try {
+      const r = vigil(dir, ['dashboards', 'export', '--format', 'looker', '--out', 'lookml']);
+      expect(r.code, r.stdout + r.stderr).toBe(2);
+      const rows = lineOf(d, '"id": "rows"');
+      expect(r.stderr).toContain(`dashboards/d.json:${rows}: error: LookML: column 'a;;b' of model 'ev' (tile 'rows') holds ';;', which ends a LookML sql block; Looker has no escape for it in a view's sql`);
+      expect(r.stderr).toContain(`dashboards/d.json:${rows}: error: LookML: column 'cost \${usd}' of model 'ev' (tile 'rows') holds '\${', which Looker reads as a reference to a LookML field`);
+      expect(r.stderr).toContain(`dashboards/d.json:${lineOf(d, '"id": "liquid"')}: error: LookML: column 'tag {% x %}' of model 'ev' (tile 'liquid') holds '{%', which Looker reads as Liquid`);
+      expect(r.stderr).toContain(`dashboards/d.json:${lineOf(d, '"id": "other"')}: error: LookML: model 'odd_table' (tile 'other') is the table "analytics"."odd;;table", whose name holds ';;'`);
+      expect(r.stderr).toContain('hint: alias the column in the model (e.g. "a;;b" as a__b)');
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(existsSync(join(dir, 'lookml'))).toBe(false);
+      // the same names are no problem for Metabase (quoted, outside any literal): exported
+      expect(vigil(dir, ['dashboards', 'export', '--format', 'metabase', '--metabase-database', '2', '--out', 'mb']).code).toBe(0);
+      // the hint followed: the LookML parses, every field resolves
+      writeFileSync(join(dir, 'models/ev.sql'), `select 'a' as a_b, 'p' as plain, 1.5 as cost_usd, 't' as tag, 1 as n`);
+      writeFileSync(join(dir, 'models/ev.yml'), 'models:\n  - name: ev\n    columns:\n      - { name: a_b, data_type: varchar }\n      - { name: plain, data_type: varchar }\n      - { name: cost_usd, data_type: double }\n      - { name: tag, data_type: varchar }\n      - { name: n, data_type: integer }\n');
+      writeFileSync(join(dir, 'models/odd_table.yml'), 'models:\n  - name: odd_table\n    columns:\n      - { name: n, data_type: integer }\n');
+      writeFileSync(join(dir, 'dashboards/d.json'), d.replace('"a;;b"', '"a_b"').replace('"cost ${usd}"', '"cost_usd"').replace('"tag {% x %}"', '"tag"'));
+      const ok = vigil(dir, ['dashboards', 'export', '--format', 'looker', '--out', 'lookml']);
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(lookmlProblems(lookmlOf(dir))).toEqual([]);
+    } finally {
+      removeDir(dir);
+    }
+  });
+
+  it('a tile id or dashboard name too long for a file name (the top-N view, the dashboard file of each format): exit 2 at its file:line, nothing written (was: ENAMETOOLONG, an internal error with a stack trace, exit 3)', () => {
+    const id = 't'.repeat(240);
+    const d = board('d', [{ id, type: 'heatmap', title: 'H', model: 'ev', dimensions: [{ column: 'day', role: 'x' }, { column: 'kind', role: 'y' }], measures: [{ name: 'n', column: 'n', agg: 'sum' }], top_n: { column: 'kind', n: 3 }, layout: L2(0) }]);
+    const dir = makeProject({
+      'models/ev.sql': "select current_date as day, 'k' as kind, 1 as n",
+      'models/ev.yml': 'models:\n  - name: ev\n    columns:\n      - { name: day, data_type: date }\n      - { name: kind, data_type: varchar }\n      - { name: n, data_type: integer }\n',
+      'dashboards/d.json': d,
+    });
+    try {
+      const r = vigil(dir, ['dashboards', 'export', '--format', 'looker', '--out', 'lookml']);
+      expect(r.code, r.stdout + r.stderr).toBe(2);
+      expect(r.stderr).toContain(`dashboards/d.json:${lineOf(d, '"id": "ttt')}: error: LookML: the top_n of tile '${id}' in dashboard 'd' would be the file d__${'t'.repeat(37)}…ttt__top_n.view.lkml, a name of 260 bytes: a file name can have at most 243 here`);
+      expect(r.stderr).not.toMatch(/\n\s+at |internal error/);
+      expect(existsSync(join(dir, 'lookml'))).toBe(false);
+      const long = 'd'.repeat(235);
+      const named = board(long, [{ id: 'n', type: 'kpi', title: 'N', model: 'ev', measures: [{ name: 'n', column: 'n', agg: 'sum' }], layout: L(0, 0, 3, 2) }]);
+      writeFileSync(join(dir, 'dashboards/d.json'), named);
+      for (const [format, bytes] of [['looker', 252], ['metabase', 249], ['json', 240]] as const) {
+        const x = vigil(dir, ['dashboards', 'export', '--format', format, '--out', 'out', ...(format === 'metabase' ? ['--metabase-database', '2'] : [])]);
+        expect(x.code, format + x.stdout + x.stderr).toBe(format === 'json' ? 0 : 2);
+        if (format !== 'json') {
+          expect(x.stderr).toContain(`dashboards/d.json:${lineOf(named, '"name": "ddd')}: error: dashboard '${'d'.repeat(40)}…' would be the file`);
+          expect(x.stderr).toContain(`a name of ${bytes} bytes: a file name can have at most 243 here`);
+          expect(x.stderr).not.toMatch(/\n\s+at |internal error/);
+        }
+      }
+      expect(readdirSync(join(dir, 'out'))).toEqual([`${long}.json`]);
+    } finally {
+      removeDir(dir);
+    }
+  });
+
+  it("columns named yes and no (LookML's booleans): fields f_yes and f_no labelled Yes and No, which the real parser reads as names in a list (was: `fields: [no, yes]` in the drill set, read as false and true)", () => {
+    // the parser reads a bare yes/no in a list as a boolean
+    expect(lookml.parse('view: v {\n  set: detail {\n    fields: [yes, no]\n  }\n}\n').view.v.set.detail.fields).toEqual([true, false]);
+    const dir = makeProject({
+      'models/flags.sql': 'select true as yes, false as no, 1 as n',
+      'models/flags.yml': 'models:\n  - name: flags\n    columns:\n      - { name: "yes", data_type: boolean }\n      - { name: "no", data_type: boolean }\n      - { name: n, data_type: integer }\n',
+      'dashboards/d.json': board('d', [{ id: 'rows', type: 'table', title: 'Rows', model: 'flags', dimensions: [{ column: 'yes' }, { column: 'no' }], measures: [{ name: 'n', column: 'n', agg: 'sum' }], layout: L2(0) }]),
+    });
+    try {
+      for (const target of ['dev']) {
+        const r = vigil(dir, ['dashboards', 'export', '--format', 'looker', '--out', 'lookml', '-t', target]);
+        expect(r.code, r.stderr).toBe(0);
+        const files = lookmlOf(dir);
+        expect(lookmlProblems(files)).toEqual([]);
+        const view = lookml.parse(files.get('flags.view.lkml')!).view.flags;
+        expect(view.set.detail.fields).toEqual(['f_no', 'f_yes']);
+        expect(view.dimension.f_yes).toMatchObject({ type: 'yesno', label: 'Yes', sql: ' ${TABLE}."yes" ' });
+        expect(YAML.parse(files.get('d.dashboard.lookml')!)[0].elements[1].fields).toEqual(['flags.f_yes', 'flags.f_no', 'flags.n']);
+      }
+    } finally {
+      removeDir(dir);
+    }
+  });
+
+  it("Metabase: a quoted name holding {{ or [[ (always), or /* or ]] beside the dashboard filters' clauses: exit 2 at the tile's file:line, nothing written (was: exported, Metabase reading {{q}} as a variable no tag defines, [[ as an optional clause, and /* as a comment that sent the clauses unfilled)", async () => {
+    const tiles = [
+      { id: 'braces', type: 'table', title: 'Braces', model: 'ev', dimensions: [{ column: 'p{{q}}' }], measures: [{ name: 'n', column: 'n', agg: 'sum' }], layout: L2(0) },
+      { id: 'comment', type: 'table', title: 'Comment', model: 'ev', dimensions: [{ column: 'x/*y' }], measures: [{ name: 'n', column: 'n', agg: 'sum' }], layout: L2(4) },
+      { id: 'bracket', type: 'bar', title: 'Bracket', model: 'ev', dimensions: [{ column: 'r[[s' }], measures: [{ name: 'n', column: 'n', agg: 'sum' }], layout: L2(8) },
+      // -- starts a comment to the end of its line, where no variable follows: exported as it is
+      { id: 'dashes', type: 'table', title: 'Dashes', model: 'ev', dimensions: [{ column: 'a--b' }], measures: [{ name: 'n', column: 'n', agg: 'sum' }], layout: L2(12) },
+    ];
+    const d = board('d', tiles, [{ name: 'provider', type: 'select', column: 'provider', default: null }]);
+    const sql = `select 'p' as provider, 'a' as "a--b", 'b' as "x/*y", {% raw %}'c' as "p{{q}}"{% endraw %}, 'd' as "r[[s", 1 as n`;
+    const yml = 'models:\n  - name: ev\n    columns:\n      - { name: provider, data_type: varchar }\n      - { name: "a--b", data_type: varchar }\n      - { name: "x/*y", data_type: varchar }\n      - { name: "p{{q}}", data_type: varchar }\n      - { name: "r[[s", data_type: varchar }\n      - { name: n, data_type: integer }\n';
+    const dir = makeProject({ 'models/ev.sql': sql, 'models/ev.yml': yml, 'dashboards/d.json': d });
+    try {
+      const r = vigil(dir, ['dashboards', 'export', '--format', 'metabase', '--metabase-database', '2', '--out', 'mb']);
+      expect(r.code, r.stdout + r.stderr).toBe(2);
+      const at = (id: string) => `dashboards/d.json:${lineOf(d, `"id": "${id}"`)}: error: Metabase: the SQL of tile '${id}' quotes the name`;
+      expect(r.stderr).toContain(`${at('braces')} "p{{q}}", which holds '{{': Metabase reads that as a variable`);
+      expect(r.stderr).toContain(`${at('comment')} "x/*y", which holds '/*': Metabase reads that as the start of a comment`);
+      expect(r.stderr).toContain(`${at('bracket')} "r[[s", which holds '[[': Metabase reads that as a bound of an optional clause`);
+      expect(r.stderr).not.toContain("tile 'dashes'");
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(existsSync(join(dir, 'mb'))).toBe(false);
+      // without a dashboard filter (no clause to hide), /* and ]] change nothing Metabase sends; {{ and [[ still do
+      writeFileSync(join(dir, 'dashboards/d.json'), board('d', [tiles[1], tiles[3], { ...tiles[2], dimensions: [{ column: 'r[[s' }] }]));
+      const r2 = vigil(dir, ['dashboards', 'export', '--format', 'metabase', '--metabase-database', '2', '--out', 'mb']);
+      expect(r2.code).toBe(2);
+      expect(r2.stderr).toContain("tile 'bracket'");
+      expect(r2.stderr).not.toContain("tile 'comment'");
+      writeFileSync(join(dir, 'dashboards/d.json'), board('d', [tiles[1], tiles[3]]));
+      const ok = vigil(dir, ['dashboards', 'export', '--format', 'metabase', '--metabase-database', '2', '--out', 'mb']);
+      expect(ok.code, ok.stderr).toBe(0);
+      const plan = JSON.parse(readFileSync(join(dir, 'mb/d.metabase.json'), 'utf8'));
+      expect(plan.cards.map((c: Json) => c.body.dataset_query.native.query)).toEqual([expect.stringContaining('"x/*y" as "x/*y"'), expect.stringContaining('"a--b" as "a--b"')]);
+      // and the SQL runs as it is sent
+      const { DuckDBInstance } = await import('@duckdb/node-api');
+      const con = await (await DuckDBInstance.create(':memory:')).connect();
+      await con.run('create schema analytics');
+      await con.run(`create table analytics.ev as ${sql.replace('{% raw %}', '').replace('{% endraw %}', '')}`);
+      for (const c of plan.cards) expect((await con.runAndReadAll(c.body.dataset_query.native.query)).getRows()).toHaveLength(1);
+    } finally {
+      removeDir(dir);
+    }
+  });
+});
+
 describe('LookML labels: one view field, a label per tile', () => {
   it("a tile labelling a shared measure or dimension otherwise keeps its label, as the element's series_labels (was: the first tile's label everywhere)", () => {
     const tile = (id: string, type: string, x: number, extra: Json) => ({ id, type, title: id, model: 't', measures: [{ name: 'n', column: 'n', agg: 'sum' }], layout: L(x, 0, 4, 4), ...extra });

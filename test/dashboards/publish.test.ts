@@ -276,6 +276,29 @@ describe('vigil dashboards publish --metabase', () => {
     }
   });
 
+  it("a card whose SQL quotes a name Metabase reads as a variable ({{) or the start of a comment (/*, before the filters' clauses): exit 2 at the tile's file:line before anything is created (was: the cards posted, {{q}} a variable no tag defines)", async () => {
+    const odd = makeProject({
+      'project.yaml': `name: odd_project\ndefault_target: dev\ntargets:\n  dev:\n    type: duckdb\n    path: .vigil/dev.duckdb\n    schema: analytics\n`,
+      'models/ev.sql': `select 'p' as provider, {% raw %}'c' as "p{{q}}"{% endraw %}, 'b' as "x/*y", 1 as n`,
+      'models/ev.yml': 'models:\n  - name: ev\n    columns:\n      - { name: provider, data_type: varchar }\n      - { name: "p{{q}}", data_type: varchar }\n      - { name: "x/*y", data_type: varchar }\n      - { name: n, data_type: integer }\n',
+      'dashboards/odd.json': JSON.stringify({ name: 'odd', title: 'Odd', filters: [{ name: 'provider', type: 'select', column: 'provider', default: null }], tabs: [{ name: 't', title: 'T', tiles: [
+        { id: 'braces', type: 'table', title: 'Braces', model: 'ev', dimensions: [{ column: 'p{{q}}' }], measures: [{ name: 'n', column: 'n', agg: 'sum' }], layout: L(0, 0, 12, 4) },
+        { id: 'comment', type: 'table', title: 'Comment', model: 'ev', dimensions: [{ column: 'x/*y' }], measures: [{ name: 'n', column: 'n', agg: 'sum' }], layout: L(0, 4, 12, 4) },
+      ] }] }, null, 2),
+    });
+    try {
+      const from = mb.log.length;
+      const r = await vigilAsync(odd, ['dashboards', 'publish', '--metabase', mb.url, '--metabase-database', '2'], { METABASE_API_KEY: API_KEY });
+      expect(r.code, r.stdout + r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/dashboards\/odd\.json:\d+: error: Metabase: the SQL of tile 'braces' quotes the name "p\{\{q\}\}", which holds '\{\{'/);
+      expect(r.stderr).toMatch(/dashboards\/odd\.json:\d+: error: Metabase: the SQL of tile 'comment' quotes the name "x\/\*y", which holds '\/\*'/);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(since(from).filter((x) => x.method !== 'GET')).toEqual([]);
+    } finally {
+      removeDir(odd);
+    }
+  });
+
   it('the credentials never appear in any output', () => {
     expect(outputs.length).toBeGreaterThanOrEqual(6);
     for (const o of outputs) for (const s of [API_KEY, SESSION]) expect(o.stdout + o.stderr).not.toContain(s);
