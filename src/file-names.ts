@@ -21,3 +21,15 @@ export function fileNamePart(s: string, plain: (s: string) => boolean): string {
     .replace(/-+$/, '');
   return `${slug || 'v'}~${createHash('sha256').update(s).digest('hex').slice(0, 10)}`;
 }
+
+/**
+ * `base + ext` as one file name: itself when it is one, else its first characters (printable
+ * ASCII, no separator) and a hash of the whole after '~'. Made for names joined from several parts
+ * (a drill-down page setting several filters, each value bounded by `fileNamePart`, a raw-rows
+ * page naming its columns): their sum may pass the 255 bytes of ext4, APFS and NTFS (200 leave
+ * room for the writer's `.<pid>.tmp`), and a column name may hold a '/'.
+ */
+export function safeFileName(base: string, ext: string): string {
+  if (Buffer.byteLength(base + ext) <= 200 && !/[/\\\0]/.test(base)) return base + ext;
+  return `${base.replace(/[^\x20-\x7e]|[/\\]/g, '-').slice(0, 100)}~${createHash('sha256').update(base).digest('hex').slice(0, 16)}${ext}`;
+}

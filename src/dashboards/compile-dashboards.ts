@@ -654,7 +654,7 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
       tabs.push({ name: tab.name, title: tab.title, tiles });
     });
     if (!ok) continue;
-    out.push({ dashboard: d, file: p.file, nameLine: p.yaml.locate(['name']).line, tabs, models: [...tileModels].sort(), dialect: dialect.name, project: input.project });
+    out.push({ dashboard: d, file: p.file, tabs, models: [...tileModels].sort(), dialect: dialect.name, project: input.project });
   }
   return out;
 }

@@ -65,7 +65,8 @@ export interface ExportOptions {
 /**
  * The longest file name an export writes, in bytes: 255 (ext4, APFS, NTFS...) less the
  * `.<pid>.tmp` the writer names the file while writing it (project/artifacts.ts; a pid has up to
- * 7 digits). A dashboard name or tile id may be longer than a file name can be.
+ * 7 digits). A model's name (a LookML view's file) may be longer than a file name can be; the
+ * names of dashboards and tiles have at most 63 characters (schema.ts).
  */
 export const MAX_EXPORT_FILE_NAME = 255 - '.1234567.tmp'.length;
 
@@ -78,13 +79,6 @@ export function exportFileNameProblem(file: string): string | undefined {
 /** Relative file path -> content. */
 export function exportDashboards(ds: CompiledDashboard[], format: ExportFormat, opts: ExportOptions = {}): Map<string, string> {
   const sorted = [...ds].sort((a, b) => cmp(a.dashboard.name, b.dashboard.name));
-  // each dashboard's own file (LookML's views and top-N tables: exportLooker, which knows their tiles)
-  const suffix = format === 'looker' ? '.dashboard.lookml' : format === 'metabase' ? '.metabase.json' : '.json';
-  const long = sorted.flatMap((d) => {
-    const p = exportFileNameProblem(`${d.dashboard.name}${suffix}`);
-    return p ? [diag('E_EXPORT', `dashboard '${d.dashboard.name.length > 40 ? `${d.dashboard.name.slice(0, 40)}…` : d.dashboard.name}' would be ${p}`, { file: d.file, line: d.nameLine }, 'give the dashboard a shorter name')] : [];
-  });
-  if (long.length) throw new ProjectError(long);
   switch (format) {
     case 'looker':
       return exportLooker(sorted, opts);
@@ -773,8 +767,6 @@ function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string,
         topNNames.set(t, name);
         const o = tileOwner(d, t, `the top_n of tile '${t.tile.id}' in dashboard '${d.dashboard.name}'`);
         if (!claim('view', name, `view '${name}'`, { ...o, from }, 'rename the tile (its id) or the dashboard')) continue;
-        const long = exportFileNameProblem(`${name}.view.lkml`);
-        if (long) clashes.push(diag('E_EXPORT', `LookML: ${o.what} would be ${long}`, { file: o.file, line: o.line }, 'give the tile a shorter id (or the dashboard a shorter name)'));
         const col = t.tile.top_n.column;
         const field = fieldName(t.model, col);
         claim(`field ${name}`, 'in_top_n', `field 'in_top_n' of view ${name}`, { what: 'its in_top_n dimension' }, '');

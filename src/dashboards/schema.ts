@@ -20,7 +20,16 @@ export type Aggregation = (typeof AGGREGATIONS)[number];
 
 export const FORMATS = ['number', 'integer', 'percent', 'ms', 'usd', 'minutes', 'text', 'date'] as const;
 
-const Ident = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an identifier (letters, digits, _)');
+/**
+ * A name: of a dashboard, tab, tile, filter or measure. At most 63 characters: a measure's name is a
+ * column alias, which PostgreSQL cuts to 63 bytes (the tile then found no value of that name), and
+ * the others name the site's pages and the exports' files (a longer one failed the render with
+ * ENAMETOOLONG).
+ */
+const Ident = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an identifier (letters, digits, _)')
+  .max(63, "must be at most 63 characters (PostgreSQL's limit for a column alias, which a measure's name is; the site's pages and the exports' files are named after these names)");
 /**
  * A title or label: shown as written, on the site and in the exports, so never empty or blank
  * (Metabase refuses a blank card, dashboard or tab name; Looker would show an empty heading).

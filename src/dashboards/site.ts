@@ -14,7 +14,7 @@
  * absolute under a base URL (`--base-url`, project.yaml `dashboards: { base_url }`), which is
  * also where root-relative tile links (app routes such as `/workspaces/{{ workspace_id }}`) go.
  */
-import { fileNamePart } from '../file-names.js';
+import { fileNamePart, safeFileName } from '../file-names.js';
 import type { DashboardFilter } from './schema.js';
 import type { CompiledDashboard, CompiledTile } from './types.js';
 import { instantField, type FilterValue } from './tile-sql.js';
@@ -104,7 +104,7 @@ export interface RawPage {
 export function rawPageFor(d: CompiledDashboard, ct: CompiledTile, values: Record<string, FilterValue>): RawPage {
   const keys = Object.keys(values).sort();
   const name = d.dashboard.name;
-  return { dashboard: name, tile: ct.tile.id, values, file: `${name}/rows/${ct.tile.id}--${keys.map((k) => `${k}=${valueSlug(values[k])}`).join('--')}.html` };
+  return { dashboard: name, tile: ct.tile.id, values, file: `${name}/rows/${safeFileName(`${ct.tile.id}--${keys.map((k) => `${k}=${valueSlug(values[k])}`).join('--')}`, '.html')}` };
 }
 
 /** The page a drill-down with these values opens on `target`'s tab. */
@@ -116,7 +116,7 @@ export function pageFor(target: CompiledDashboard, tab: string, values: Record<s
   const name = target.dashboard.name;
   if (!set.length) return { dashboard: name, values: {}, file: `${name}.html` };
   const kept = Object.fromEntries(set.map((k) => [k, values[k]]));
-  return { dashboard: name, tab, values: kept, file: `${name}/${tab}--${set.map((k) => `${k}=${valueSlug(values[k])}`).join('--')}.html` };
+  return { dashboard: name, tab, values: kept, file: `${name}/${safeFileName(`${tab}--${set.map((k) => `${k}=${valueSlug(values[k])}`).join('--')}`, '.html')}` };
 }
 
 /** The anchor of a tab on a page. */

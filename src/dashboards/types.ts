@@ -80,8 +80,6 @@ export interface CompiledDashboard {
   dashboard: Dashboard;
   /** dashboards/overview.json */
   file: string;
-  /** The line of its `name` in that file (where the exporters report the dashboard itself). */
-  nameLine?: number;
   tabs: Array<{ name: string; title: string; tiles: CompiledTile[] }>;
   /** Models it reads (names), sorted. */
   models: string[];

@@ -247,3 +247,46 @@ describe('drill-down pages, rendered', () => {
     writeFileSync(join(dir, 'project.yaml'), PROJECT);
   });
 });
+
+describe('names too long for a file', () => {
+  it('a drill-down setting several filters to long values gets a page whose name fits, and its link resolves; a name over 63 characters is refused at its line (was: ENAMETOOLONG, an internal error with a stack trace, exit 3)', () => {
+    const long = (i: number) => `${'f'.repeat(60)}_${i}`;
+    const value = (i: number) => `A long value ${i} ${'x'.repeat(80)}`;
+    const cols = [1, 2, 3];
+    const D2 = {
+      name: 'd',
+      title: 'Long',
+      filters: cols.map((i) => ({ name: long(i), type: 'select', column: `c${i}`, default: null })),
+      tabs: [
+        { name: 'top', title: 'Top', tiles: [{ id: 'list', type: 'table', title: 'All', model: 'wide', dimensions: cols.map((i) => ({ column: `c${i}` })), measures: [{ name: 'n', column: 'n', agg: 'sum' }], drilldown: { tab: 'detail', filters: Object.fromEntries(cols.map((i) => [long(i), `{{ c${i} }}`])) }, layout: L(0, 0, 12, 4) }] },
+        { name: 'detail', title: 'Detail', tiles: [{ id: 'rows', type: 'table', title: 'Rows', model: 'wide', dimensions: [{ column: 'c1' }], measures: [{ name: 'n', column: 'n', agg: 'sum' }], layout: L(0, 0, 12, 4) }] },
+      ],
+    };
+    const dir = makeProject({
+      'project.yaml': PROJECT,
+      'models/wide.sql': `select ${cols.map((i) => `${sqlString(value(i))} as c${i}`).join(', ')}, 1 as n`,
+      'models/wide.yml': `models:\n  - name: wide\n    columns:\n${cols.map((i) => `      - name: c${i}\n`).join('')}      - name: n\n`,
+      'dashboards/d.json': JSON.stringify(D2, null, 2),
+    });
+    try {
+      expect(vigil(dir, ['build']).code).toBe(0);
+      const r = vigil(dir, ['dashboards', 'render', '--out', 'site']);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const html = readFileSync(join(dir, 'site', 'd.html'), 'utf8');
+      const href = unescape(/class="drill-link" href="([^"#]+)#tab-detail"/.exec(html)?.[1] ?? '');
+      expect(href).toMatch(/^d\/detail--f{60}_1=a-long-value-1-x+~[0-9a-f]{16}\.html$/);
+      expect(Buffer.byteLength(href.split('/')[1])).toBeLessThanOrEqual(200);
+      const page = readFileSync(join(dir, 'site', decodeURIComponent(href)), 'utf8');
+      expect(page).toContain(escapeHtml(value(1)));
+      // a tile id of 64 characters: refused at its line, nothing rendered
+      writeFileSync(join(dir, 'dashboards', 'd.json'), JSON.stringify({ ...D2, tabs: [{ ...D2.tabs[0], tiles: [{ ...D2.tabs[0].tiles[0], id: 't'.repeat(64) }] }, D2.tabs[1]] }, null, 2));
+      const x = vigil(dir, ['dashboards', 'render', '--out', 'site2']);
+      expect(x.code, x.stdout + x.stderr).toBe(2);
+      expect(x.stderr).toMatch(/^dashboards\/d\.json:\d+:\d+: error: tabs\[0\]\.tiles\[0\]\.id: must be at most 63 characters/m);
+      expect(x.stderr).not.toMatch(/\n\s+at |internal error/);
+      expect(existsSync(join(dir, 'site2'))).toBe(false);
+    } finally {
+      removeDir(dir);
+    }
+  }, 120_000);
+});
