@@ -218,13 +218,41 @@ function columnGraphSvg(n: DocsNode, byId: Map<string, DocsNode>, base: string):
 
 // ---- pages
 
-function closure(start: string, next: (id: string) => string[]): Set<string> {
-  const seen = new Set<string>();
-  const stack = [start];
-  while (stack.length) {
-    for (const x of next(stack.pop()!)) if (!seen.has(x)) (seen.add(x), stack.push(x));
+/**
+ * A node's page draws at most this many nodes of its lineage, the nearest first: every page drew
+ * all its ancestors and descendants, so a chain of 1,000 models wrote 1,000 pages of 370 KB each
+ * (362 MB, 1.6 GB of memory) and one of 3,000 ran out of memory. The index draws them all.
+ */
+export const PAGE_GRAPH_NODES = 100;
+
+/**
+ * The nodes of `start`'s lineage its page draws: itself, then its parents and children, their
+ * parents and children, ... (each step sorted), while there is room for `max`. `cutUp`/`cutDown`:
+ * there are more that way.
+ */
+export function nearestLineage(start: string, byId: Map<string, DocsNode>, max = PAGE_GRAPH_NODES): { ids: string[]; cutUp: boolean; cutDown: boolean } {
+  const ids = [start];
+  const seen = new Set(ids);
+  const cut = { up: false, down: false };
+  let frontier = { up: [start], down: [start] };
+  while (frontier.up.length || frontier.down.length) {
+    const next = { up: [] as string[], down: [] as string[] };
+    for (const way of ['up', 'down'] as const) {
+      const found = new Set<string>();
+      for (const id of frontier[way]) for (const x of (way === 'up' ? byId.get(id)?.parents : byId.get(id)?.children) ?? []) if (!seen.has(x) && inGraph(byId.get(x))) found.add(x);
+      for (const x of [...found].sort()) {
+        if (ids.length >= max) {
+          cut[way] = true;
+          break;
+        }
+        seen.add(x);
+        ids.push(x);
+        next[way].push(x);
+      }
+    }
+    frontier = next;
   }
-  return seen;
+  return { ids, cutUp: cut.up, cutDown: cut.down };
 }
 
 const inGraph = (n: DocsNode | undefined) => !!n && n.kind !== 'test' && n.kind !== 'unit_test';
@@ -250,14 +278,14 @@ function columnsTable(n: DocsNode, byId: Map<string, DocsNode>, base: string): s
 
 function nodePage(n: DocsNode, byId: Map<string, DocsNode>, model: DocsModel): string {
   const base = '../';
-  const up = closure(n.id, (id) => byId.get(id)?.parents ?? []);
-  const down = closure(n.id, (id) => byId.get(id)?.children ?? []);
-  const ids = [...new Set([...up, n.id, ...down])].filter((id) => inGraph(byId.get(id)) || id === n.id);
+  const { ids, cutUp, cutDown } = nearestLineage(n.id, byId);
+  const cutWays = [...(cutUp ? ['upstream'] : []), ...(cutDown ? ['downstream'] : [])];
+  const cutNote = cutWays.length ? `<p class="note">The graph shows the ${ids.length} nodes of its lineage nearest to this one; more ${cutWays.join(' and ')} are not drawn: the pages of the nodes at its edge show them, the index the whole project.</p>` : '';
   const list = (title: string, xs: string[]) => (xs.length ? `<p><strong>${title}:</strong> ${xs.map((id) => `<a href="${base}${pagePath(id)}">${esc(byId.get(id)?.label ?? id)}</a>`).join(', ')}</p>` : '');
   const facts = [...n.facts, ...(n.file ? ([['file', n.file]] as Array<[string, string]>) : []), ['unique id', n.id]] as Array<[string, string]>;
   const body = [
     `<section><h1><span class="kind" style="background:${COLOR[n.kind]}">${KIND_ONE[n.kind]}</span>${esc(n.label)}</h1>${n.tags.map((t) => `<span class="tag">${esc(t)}</span>`).join('')}${prose(n.description)}${n.source ? `<h2>Source ${esc(n.source.name)}</h2>${prose(n.source.description)}` : ''}<table class="facts">${facts.map(([k, v]) => `<tr><td>${esc(k)}</td><td>${esc(v)}</td></tr>`).join('')}</table></section>`,
-    `<section><h2>Lineage</h2>${list('Reads', n.parents)}${n.also_reads?.length ? `<p><strong>Also reads:</strong> ${n.also_reads.map(esc).join(', ')} — the sync state table vigil sync keeps, not a node of the project</p>` : ''}${list('Read by', n.children.filter((c) => inGraph(byId.get(c))))}${graphSvg(ids, byId, base, n.id)}</section>`,
+    `<section><h2>Lineage</h2>${list('Reads', n.parents)}${n.also_reads?.length ? `<p><strong>Also reads:</strong> ${n.also_reads.map(esc).join(', ')} — the sync state table vigil sync keeps, not a node of the project</p>` : ''}${list('Read by', n.children.filter((c) => inGraph(byId.get(c))))}${cutNote}${graphSvg(ids, byId, base, n.id)}</section>`,
     columnsTable(n, byId, base),
     n.kind === 'model' || n.kind === 'snapshot' ? `<section><h2>Column lineage</h2>${n.lineage_notes.map((x) => `<p class="note">${esc(x)}</p>`).join('')}${columnGraphSvg(n, byId, base) || '<p class="none">No column could be traced to an upstream column.</p>'}</section>` : '',
     n.tests.length ? `<section><h2>Tests (${n.tests.length})</h2><ul class="cols">${n.tests.map((t) => `<li><a href="${base}${pagePath(t)}">${esc(byId.get(t)?.name ?? t)}</a></li>`).join('')}</ul></section>` : '',

@@ -257,3 +257,32 @@ describe('dashboards reading vigil_sync_state (the shipped project)', () => {
     expect(readFileSync(join(dir, 'target/docs/nodes/alert.ai_audit.ai_audit_sync_stalled.html'), 'utf8')).toContain('<strong>Also reads:</strong> vigil_sync_state —');
   });
 });
+
+describe('vigil docs generate: a deep lineage', () => {
+  it('a page draws the 100 nodes of its lineage nearest to it and says the rest are not drawn; the index draws them all (was: every page all 300 of a chain, 1,000 models 362 MB, 3,000 out of memory)', () => {
+    const n = 300;
+    const files: Record<string, string> = { 'models/m0.sql': 'select 1 as id' };
+    for (let i = 1; i < n; i++) files[`models/m${i}.sql`] = `select id from {{ ref('m${i - 1}') }}`;
+    const dir = project(files);
+    const r = vigil(dir, ['docs', 'generate', '--empty-catalog']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const pages = readdirSync(join(dir, 'target/docs/nodes'));
+    expect(pages).toHaveLength(n);
+    const drawn = (text: string) => [...text.matchAll(/data-node="model\.[^.]+\.(m\d+)"/g)].map((m) => m[1]);
+    const text = (m: string) => readFileSync(join(dir, 'target/docs/nodes', pages.find((p) => p.endsWith(`.${m}.html`))!), 'utf8');
+    for (const p of pages) expect(drawn(readFileSync(join(dir, 'target/docs/nodes', p), 'utf8')).length).toBeLessThanOrEqual(100);
+    // the nearest: 50 up and 49 down from the middle, each way cut
+    const mid = drawn(text('m150'));
+    expect(new Set(mid)).toEqual(new Set(Array.from({ length: 100 }, (_, i) => `m${i + 100}`)));
+    expect(text('m150')).toContain('The graph shows the 100 nodes of its lineage nearest to this one; more upstream and downstream are not drawn');
+    expect(text('m0')).toContain('more downstream are not drawn');
+    expect(drawn(text('m0'))).toEqual(expect.arrayContaining(['m0', 'm1', 'm99']));
+    // a short lineage is drawn whole, with no note
+    const small = project({ 'models/a.sql': 'select 1 as id', 'models/b.sql': "select id from {{ ref('a') }}" });
+    expect(vigil(small, ['docs', 'generate', '--empty-catalog']).code).toBe(0);
+    const b = readFileSync(join(small, 'target/docs/nodes', readdirSync(join(small, 'target/docs/nodes')).find((p) => p.endsWith('.b.html'))!), 'utf8');
+    expect(b).not.toContain('are not drawn');
+    expect(b).toContain('data-node="model.');
+    expect(new Set(drawn(readFileSync(join(dir, 'target/docs/index.html'), 'utf8'))).size).toBe(n);
+  }, 120_000);
+});
