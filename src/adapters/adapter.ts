@@ -318,6 +318,12 @@ export interface Adapter {
   /** The views dropping `rel` drops with it (Postgres' `drop ... cascade`); absent where a drop leaves the views. */
   dependentViews?(rel: Relation): Promise<Relation[]>;
   columns(rel: Relation): Promise<Column[]>;
+  /**
+   * The columns of every relation of `schema`, by its identifier as `key` spells it: one catalog
+   * query for a schema's relations (`vigil docs generate`), where asking each one scans the
+   * catalog each time (DuckDB: 2,000 relations read in 11.6 s). Absent where `columns` is cheap.
+   */
+  schemaColumns?(schema: string): Promise<{ key: (identifier: string) => string; columns: Map<string, Column[]> }>;
   ensureSchema(schema: string): Promise<void>;
   materialize(req: MaterializeRequest): Promise<MaterializeResult>;
   /** Replace `req.relation` with a table holding the file's rows; returns the row count. */

@@ -7,6 +7,7 @@ import { createServer } from 'node:http';
 import { extname, join, normalize, relative, sep } from 'node:path';
 import { UsageError, WarehouseError } from '../errors.js';
 import type { Relation } from '../adapters/dialect.js';
+import type { Adapter, Column } from '../adapters/adapter.js';
 import { err, filledFlag, out } from './output.js';
 import { open } from './commands.js';
 import { listenOn } from './listen.js';
@@ -42,18 +43,9 @@ export async function runDocsGenerate(o: DocsOptions): Promise<void> {
       if (e instanceof WarehouseError) throw new WarehouseError(`${e.message}\n(vigil docs generate --empty-catalog builds the site from YAML types, without the warehouse)`, e.sql, { cause: e });
       throw e;
     }
-    catalog = new Map();
-    let missing = 0;
+    let missing: number;
     try {
-      await Promise.all(
-        relations.map(async ([id, rel]) => {
-          if (!(await adapter.relationExists(rel))) {
-            missing++;
-            return;
-          }
-          catalog!.set(id, await adapter.columns(rel));
-        }),
-      );
+      ({ catalog, missing } = await readCatalog(adapter, relations));
     } finally {
       await adapter.close();
     }
@@ -138,4 +130,31 @@ export async function runDocsServe(o: { projectDir: string; host: string; port: 
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+}
+
+/**
+ * The columns of each relation that exists (by unique id) and how many do not: one listing of a
+ * schema's columns where the warehouse has it (Adapter.schemaColumns; DuckDB asked once per
+ * relation scanned its whole catalog each time: 2,000 relations 11.6 s), else one query each.
+ */
+export async function readCatalog(adapter: Adapter, relations: Array<[string, Relation]>): Promise<{ catalog: Map<string, Column[]>; missing: number }> {
+  const catalog = new Map<string, Column[]>();
+  let missing = 0;
+  const bySchema = new Map<string, ReturnType<NonNullable<Adapter['schemaColumns']>>>();
+  const listed = (rel: Relation) => {
+    if (!adapter.schemaColumns || rel.database) return undefined;
+    if (!bySchema.has(rel.schema)) bySchema.set(rel.schema, adapter.schemaColumns(rel.schema));
+    return bySchema.get(rel.schema);
+  };
+  await Promise.all(
+    relations.map(async ([id, rel]) => {
+      if (!(await adapter.relationExists(rel))) {
+        missing++;
+        return;
+      }
+      const schema = await listed(rel);
+      catalog.set(id, schema?.columns.get(schema.key(rel.identifier)) ?? (await adapter.columns(rel)));
+    }),
+  );
+  return { catalog, missing };
 }

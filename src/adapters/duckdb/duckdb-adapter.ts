@@ -506,6 +506,21 @@ export class DuckDbAdapter implements Adapter {
     return rows.map((r) => ({ name: r.column_name, data_type: r.data_type }));
   }
 
+  async schemaColumns(schema: string): Promise<{ key: (identifier: string) => string; columns: Map<string, Column[]> }> {
+    const rows = await this.query<{ table_name: string; column_name: string; data_type: string }>(
+      `select table_name, column_name, data_type from information_schema.columns where table_catalog = current_database() and lower(table_schema) = lower($1) order by table_name, ordinal_position`,
+      [schema],
+    );
+    const columns = new Map<string, Column[]>();
+    for (const r of rows) {
+      const k = fold(r.table_name);
+      let list = columns.get(k);
+      if (!list) columns.set(k, (list = []));
+      list.push({ name: r.column_name, data_type: r.data_type });
+    }
+    return { key: fold, columns };
+  }
+
   async ensureSchema(schema: string): Promise<void> {
     await this.execute(this.dialect.createSchema(schema));
   }
