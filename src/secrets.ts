@@ -7,15 +7,19 @@
  * - contains PASSWORD, PASSWD, SECRET, TOKEN, CREDENTIAL or WEBHOOK, or
  * - has KEY as one of its _-separated words (PAGERDUTY_ROUTING_KEY, API_KEY_PROD), or
  * - is DATABASE_URL,
- * or when its value is a URL carrying a password (scheme://user:password@host).
+ * or when its value is a URL carrying a password (scheme://user:password@host, or ?password=).
  *
  * In templates, env_var() of a secret renders a placeholder (⟦secret:NAME⟧) into every
  * artifact; `reveal()` substitutes the value only into the statement sent to the warehouse.
  */
+import { cutText } from './format.js';
+
 export const SECRET_PREFIX = 'VIGIL_SECRET_';
 
 const SECRET_NAME = /^VIGIL_SECRET_|PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|WEBHOOK|(?:^|_)KEY(?:_|$)|^DATABASE_URL$/i;
 const URL_WITH_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^/\s:@]*:[^@\s]+@/i;
+/** a password in the query string (postgres://user@host/db?password=...: the driver, as libpq, reads it there) */
+const URL_QUERY_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^\s?#]*\?(?:[^#\s]*&)?[a-z_]*password=[^&#\s]/i;
 
 /** Shorter values are not searched for in text: they would match ordinary words and numbers. */
 export const MIN_REDACTED_LENGTH = 6;
@@ -26,7 +30,7 @@ export function isSecretName(name: string): boolean {
 
 /** Whether the variable `name` holding `value` is a secret under the rule above. */
 export function isSecret(name: string, value: string | undefined): boolean {
-  return isSecretName(name) || (value !== undefined && URL_WITH_PASSWORD.test(value));
+  return isSecretName(name) || (value !== undefined && (URL_WITH_PASSWORD.test(value) || URL_QUERY_PASSWORD.test(value)));
 }
 
 const PH = /\u27E6secret:([A-Za-z_][A-Za-z0-9_]*)\u27E7/g;
@@ -174,6 +178,8 @@ let forms: { list: Array<{ by: string; values: string[] }>; shortest: number; in
 
 const jsonEscaped = (v: string) => JSON.stringify(v).slice(1, -1);
 const URL_CREDENTIALS = /(\w+:\/\/[^:@/\s]+:)[^@\s]+@/g;
+// (the value ends where the URL does in a text: a quote, a bracket, a backslash escaping a quote in JSON)
+const URL_QUERY_CREDENTIALS = /(\w+:\/\/[^\s?#"'<>]*\?(?:[^#\s"'<>]*?&)?\w*password=)[^&#\s"'<>\\]+/gi;
 
 function redactedForms(env: NodeJS.ProcessEnv): NonNullable<typeof forms> {
   const list = known(env);
@@ -189,7 +195,8 @@ function redactedForms(env: NodeJS.ProcessEnv): NonNullable<typeof forms> {
  * The parts of a URL held in a secret that hold its secret too, longest first: its path with
  * the query, each query value (as written and decoded), and for an http(s) URL its path and the
  * path's last segment (a webhook's token: Slack's /services/T../B../<token>). A database URL's
- * path is its database's name, not a secret.
+ * path is its database's name, not a secret, and its query values are settings but for one
+ * whose name says secret (password=).
  */
 export function urlSecretParts(value: string): Array<[part: string, value: string]> {
   if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return [];
@@ -204,19 +211,25 @@ export function urlSecretParts(value: string): Array<[part: string, value: strin
   // as written: URL normalizes what it parses (percent-encoding, an empty query)
   const written = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*([^#]*)/i.exec(value)?.[1] ?? '';
   const query = written.includes('?') ? written.slice(written.indexOf('?') + 1) : '';
-  if (query) out.push(['path', written], ['path', `${u.pathname}${u.search}`]);
+  const values: Array<[string, string]> = [];
   for (const pair of query.split('&')) {
     const raw = pair.slice(pair.indexOf('=') + 1);
     if (!pair.includes('=') || !raw) continue;
     const name = pair.slice(0, pair.indexOf('='));
+    // a database URL's options are settings, not secrets (sslmode=require, application_name=etl):
+    // redacted, their words went missing from every output and file (manifest.json's SQL, `vigil
+    // show`'s cells); its password= is one
+    if (!web && !isSecretName(name)) continue;
     let decoded = raw;
     try {
       decoded = decodeURIComponent(raw.replace(/\+/g, ' '));
     } catch {
       // (not percent-encoded as it should be: the raw form only)
     }
-    for (const x of new Set([raw, decoded])) out.push([`query:${name}`, x]);
+    for (const x of new Set([raw, decoded])) values.push([`query:${name}`, x]);
   }
+  if (query && (web || values.length)) out.push(['path', written], ['path', `${u.pathname}${u.search}`]);
+  out.push(...values);
   if (web && u.pathname !== '/') {
     out.push(['path', u.pathname]);
     const last = u.pathname.split('/').filter(Boolean).at(-1);
@@ -275,8 +288,18 @@ export function redact(text: string, env: NodeJS.ProcessEnv = process.env): stri
   // (a text shorter than every form holds none: most strings of a docs model)
   if (out.length >= shortest) for (const { by, values } of list) for (const x of values) out = replaceAll(out, x, by);
   // credentials inside connection URLs, whoever they belong to
-  if (out.includes('://')) out = out.replace(URL_CREDENTIALS, '$1***@');
+  if (out.includes('://')) out = out.replace(URL_CREDENTIALS, '$1***@').replace(URL_QUERY_CREDENTIALS, '$1***');
   return out;
+}
+
+/**
+ * Text from outside (a receiver's answer, a message quoting one) shortened for a message to
+ * `max` characters, the last an ellipsis — redacted FIRST: a cut through a secret leaves a part
+ * of it (a routing key's first 20 characters) that redaction no longer recognizes. `clean`: the
+ * caller's redaction when it knows secrets redact() may not (a delivery's own key), else redact().
+ */
+export function redactedCut(text: string, max: number, clean: (s: string) => string = (s) => redact(s)): string {
+  return cutText(clean(text), max);
 }
 
 /**
@@ -293,7 +316,7 @@ export function redactStrings<T>(value: T, env: NodeJS.ProcessEnv = process.env)
   } catch {
     // (not serializable: each string below)
   }
-  if (json !== undefined && !redactedForms(env).inJson.some((x) => json.includes(x)) && !(json.includes('://') && new RegExp(URL_CREDENTIALS.source).test(json))) return value;
+  if (json !== undefined && !redactedForms(env).inJson.some((x) => json.includes(x)) && !(json.includes('://') && (new RegExp(URL_CREDENTIALS.source).test(json) || new RegExp(URL_QUERY_CREDENTIALS.source, 'i').test(json)))) return value;
   const done = new Map<string, string>();
   const redactOnce = (s: string): string => {
     let r = done.get(s);
@@ -309,6 +332,26 @@ export function redactStrings<T>(value: T, env: NodeJS.ProcessEnv = process.env)
     return v;
   };
   return walk(value) as T;
+}
+
+/**
+ * Rows a query returned, each text cell redact()ed (other values as they are: a Date stays a
+ * Date): for cells that are escaped before they are written (a dashboard's HTML escapes `&`, `<`
+ * and quotes, its links percent-encode a value), where the file's own redaction no longer finds
+ * the value. The same rows when none holds a secret.
+ */
+export function redactCells<R extends Record<string, unknown>>(rows: R[], env: NodeJS.ProcessEnv = process.env): R[] {
+  let out: R[] | undefined;
+  rows.forEach((r, i) => {
+    let row: R | undefined;
+    for (const [k, v] of Object.entries(r)) {
+      if (typeof v !== 'string') continue;
+      const x = redact(v, env);
+      if (x !== v) (row ??= { ...r })[k as keyof R] = x as R[keyof R];
+    }
+    if (row) (out ??= [...rows])[i] = row;
+  });
+  return out ?? rows;
 }
 
 /**

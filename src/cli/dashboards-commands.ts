@@ -5,7 +5,7 @@ import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, r
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { createHash } from 'node:crypto';
 import { didYouMean, formatDiagnostic, hasErrors, ProjectError, UsageError, type Diagnostic } from '../errors.js';
-import { redact } from '../secrets.js';
+import { redact, redactCells } from '../secrets.js';
 import { writeProjectFile } from '../project/artifacts.js';
 import { folderFlag, keepSnapshot, keptTarget, open, parseAt, projectFromSnapshot, requireDatabase, selectGlobs } from './command-kit.js';
 import { err, out } from './output.js';
@@ -461,7 +461,8 @@ export class TileQueries {
         const after = t.countSql && t.countFrom !== undefined ? (rows.length >= t.countFrom ? await adapter.query(adapter.dialect.bindEvalTime(t.countSql, at)) : [{ n: rows.length }]) : undefined;
         const counted = count ?? after;
         const total = counted ? Number(counted[0]?.n ?? Object.values(counted[0] ?? {})[0]) : undefined;
-        return { ok: true, rows, previous: prev?.[0], seconds: (performance.now() - t0) / 1000, ...read, ...(total !== undefined && Number.isFinite(total) ? { total } : {}) };
+        // (a secret's value among the cells, redacted before the page escapes or percent-encodes it, as `vigil show` prints it)
+        return { ok: true, rows: redactCells(rows), previous: prev ? redactCells(prev)[0] : undefined, seconds: (performance.now() - t0) / 1000, ...read, ...(total !== undefined && Number.isFinite(total) ? { total } : {}) };
       } catch (e) {
         // (written into the page: the values it quotes masked when the model's query reads PII, check/pii-lineage.ts)
         const { redactedError } = await import('../check/pii-lineage.js');

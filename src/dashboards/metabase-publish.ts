@@ -24,7 +24,7 @@
 import { WAREHOUSES } from '../adapters/index.js';
 import { backoffDelay, defaultSleep, errorCode, errorMessage, isTlsVerifyError, parseRetryAfter, PRE_SEND_CODES, retryFits } from '../alerts/delivery/retry.js';
 import type { DeliveryPolicy } from '../alerts/delivery/types.js';
-import { addSecret, redact } from '../secrets.js';
+import { addSecret, redact, redactedCut } from '../secrets.js';
 import { METABASE_MARKER, type MetabasePlan } from './export.js';
 
 export interface MetabaseAuth {
@@ -84,7 +84,7 @@ function metabaseMessage(text: string): string {
   } catch {
     /* not JSON */
   }
-  return text.trim().slice(0, 500) || '(no message)';
+  return redactedCut(text.trim(), 500) || '(no message)';
 }
 
 /** The id of what a POST created (or found): an answer without one is Metabase's (or a proxy's) failure, said as such. */
@@ -96,11 +96,11 @@ function metabaseMessage(text: string): string {
 function listOf(r: unknown, what: string): Json[] {
   if (Array.isArray(r)) return r as Json[];
   if (r && typeof r === 'object' && Array.isArray((r as Json).data)) return (r as Json).data as Json[];
-  throw new MetabaseError(`${what}: expected a list (or { data: [...] }), got ${JSON.stringify(r).slice(0, 200)}; nothing was created from it`);
+  throw new MetabaseError(`${what}: expected a list (or { data: [...] }), got ${redactedCut(JSON.stringify(r) ?? String(r), 200)}; nothing was created from it`);
 }
 
 function createdId(made: Json, what: string): number {
-  if (!Number.isInteger(made?.id)) throw new MetabaseError(`${what}: the answer has no id: ${JSON.stringify(made).slice(0, 200)}`);
+  if (!Number.isInteger(made?.id)) throw new MetabaseError(`${what}: the answer has no id: ${redactedCut(JSON.stringify(made) ?? String(made), 200)}`);
   return made.id as number;
 }
 
@@ -174,10 +174,10 @@ export class MetabaseClient {
         try {
           json = text ? JSON.parse(text) : {};
         } catch {
-          throw new MetabaseError(`${method} ${path}: HTTP ${res.status} with a body that is not JSON: ${text.slice(0, 200)}`, res.status);
+          throw new MetabaseError(`${method} ${path}: HTTP ${res.status} with a body that is not JSON: ${redactedCut(text, 200)}`, res.status);
         }
         // every answer Vigil reads is an object or a list
-        if (json === null || typeof json !== 'object') throw new MetabaseError(`${method} ${path}: HTTP ${res.status} with an unexpected answer: ${text.slice(0, 200)}`, res.status);
+        if (json === null || typeof json !== 'object') throw new MetabaseError(`${method} ${path}: HTTP ${res.status} with an unexpected answer: ${redactedCut(text, 200)}`, res.status);
         return json as T;
       }
       const retryable = res.status === 429 || res.status >= 500;

@@ -241,6 +241,16 @@ describe('sendPagerDuty (pdjs against the fake Events API v2)', () => {
     expect(short.status === 'rejected' && short.error).toMatch(/Length of 'routing_key' is incorrect/);
   });
 
+  it("a receiver's answer cut to fit the error is redacted before the cut (was: the routing key's first characters where the cut fell)", async () => {
+    // a proxy's page echoing the request, the key across the 600th character of the message
+    pd.script([{ status: 400, body: JSON.stringify({ message: `${'x'.repeat(590)}${ROUTING_KEY} was refused` }) }]);
+    const r = await send(trigger('cut-1'));
+    expect(r.status).toBe('rejected');
+    const error = r.status === 'rejected' ? r.error : '';
+    expect(error).toMatch(/^PagerDuty rejected the event \(HTTP 400\): x{590}<redacted…$/);
+    expect(error).not.toContain(ROUTING_KEY.slice(0, 8));
+  });
+
   it('without the CA the TLS failure is reported at once, as retry', async () => {
     const [r, ms] = await timed(send(trigger('tls-1'), POLICY, { routingKey: ROUTING_KEY, server: pd.server }));
     expect(r).toMatchObject({ status: 'retry', ambiguous: false, attempts: 1 });
@@ -422,6 +432,20 @@ describe('sendSlack (@slack/webhook against the fake incoming webhook)', () => {
     } finally {
       await api.close();
     }
+  });
+
+  it("an answer cut to fit the error is redacted before the cut (was: the webhook token's first characters where the cut fell)", async () => {
+    // a proxy echoing the request's path, the token across the cut: 300 characters of a rejection, 200 of a retried 5xx
+    slack.script([{ status: 403, body: `${'x'.repeat(280)}${new URL(slack.url).pathname} refused` }, { status: 502, body: `${'y'.repeat(180)}${new URL(slack.url).pathname} down` }]);
+    const r = await send('cut', { ...POLICY, deadlineMs: 5000 });
+    expect(r).toMatchObject({ status: 'rejected', httpStatus: 403 });
+    expect(r.status === 'rejected' && r.error).toMatch(/^Slack rejected the message \(HTTP 403\): x{280}<redacted:/);
+    expect(JSON.stringify(r)).not.toContain(slack.token.slice(0, 8));
+    retries.length = 0;
+    const r2 = await send('cut', { ...POLICY, deadlineMs: 5000 });
+    expect(r2.status).toBe('sent');
+    expect(retries.map((x) => x.reason)).toEqual([expect.stringMatching(/^Slack HTTP 502 y{180}<redacted:/)]);
+    expect(JSON.stringify(retries)).not.toContain(slack.token.slice(0, 8));
   });
 
   it('no returned value of this file contains the webhook URL, its token or the routing key', () => {

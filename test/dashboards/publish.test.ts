@@ -229,6 +229,14 @@ describe('vigil dashboards publish --metabase', () => {
     expect(s.stderr).not.toContain('wrong-session-0123456789');
   });
 
+  it("an answer cut to fit the message is redacted before the cut: a proxy's page echoing the key across the cut shows no part of it (was: the key's first characters)", async () => {
+    mb.script([{ status: 403, body: `${'x'.repeat(480)}X-API-KEY: ${API_KEY} refused` }]);
+    const r = await publish(['--metabase-database', '2']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/HTTP 403 x{480}X-API-KEY: <redact/);
+    expect(r.stderr).not.toContain(API_KEY.slice(0, 8));
+  });
+
   it('a card Metabase refuses: exit 1 naming the dashboard, its file and the tile (was: POST /api/card alone)', async () => {
     const fresh = await startFakeMetabase({ apiKey: API_KEY });
     try {

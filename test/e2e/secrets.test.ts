@@ -79,6 +79,31 @@ describe('the secret rule', () => {
     expect(reveal(`select '${secretPlaceholder('VIGIL_SECRET_T')}'`, { VIGIL_SECRET_T: 'v' })).toBe(`select 'v'`);
     expect(() => reveal(`select '${secretPlaceholder('VIGIL_SECRET_NOT_SET_ANYWHERE')}'`)).toThrow(/VIGIL_SECRET_NOT_SET_ANYWHERE is not set/);
   });
+  it("a database URL's password in its query string is a secret, as the driver reads it there (was: the URL and its password shown whole under a name that is not secret)", () => {
+    expect(isSecret('APP_PG', 'postgres://app@db:5432/app?sslmode=require&password=Qry-pw-4411')).toBe(true);
+    expect(isSecret('APP_PG', 'postgres://app@db:5432/app?sslmode=require')).toBe(false);
+    const env = { APP_PG: 'postgres://app@db:5432/app?sslmode=require&password=Qry-pw-4411' };
+    expect(redact('invalid value for parameter "statement_timeout": "Qry-pw-4411"', env)).toBe('invalid value for parameter "statement_timeout": "<redacted:APP_PG:query:password>"');
+    // any other URL's: *** as a user:password@ URL's, the text around it left as it is
+    expect(redact('{"u":"postgres://x@h/d?sslmode=disable&password=Other-pw-99"}', {})).toBe('{"u":"postgres://x@h/d?sslmode=disable&password=***"}');
+  });
+  it("a database URL's options are not secrets: their words stay in output and files (was: every 'require' redacted with DATABASE_URL=...?sslmode=require)", () => {
+    const env = { DATABASE_URL: 'postgres://app:Db-pw-77a1@db:5432/app?sslmode=require&application_name=analytics' };
+    expect(redact('rows that require review, in schema analytics; Db-pw-77a1', env)).toBe('rows that require review, in schema analytics; <redacted:DATABASE_URL:password>');
+    // a webhook's query values are its tokens still
+    expect(redact('echo: /hook?token=Tok-abc-123456 and Tok-abc-123456', { HOOK_WEBHOOK: 'https://h.example/hook?token=Tok-abc-123456' })).not.toContain('Tok-abc');
+    const dir = makeProject({ 'models/t.sql': "-- rows that require review\nselect 'require' as why" });
+    try {
+      const r = vigil(dir, ['compile'], env);
+      expect(r.code, r.stderr).toBe(0);
+      const manifest = JSON.parse(readFileSync(join(dir, 'target/manifest.json'), 'utf8'));
+      expect(manifest.nodes[`model.${manifest.metadata.project}.t`].compiled_sql).toBe("-- rows that require review\nselect 'require' as why");
+      const shown = vigil(dir, ['show', '--inline', "select 'require' as why"], env);
+      expect(shown.stdout).toContain('| require |');
+    } finally {
+      removeDir(dir);
+    }
+  });
   it("a secret holding line breaks is redacted as a message may show it: trimmed, one line of it, or its breaks as spaces (was: a key read with its file's newline, printed without it, shown whole)", () => {
     const env = { MY_API_KEY: 'mb_Secret0123456789\n', TWO_LINE_TOKEN: 'first-line-abcdefgh\r\nsecond-line-xyzuvw', DB_PASSWORD: 'correct horse battery staple' };
     expect(redact('Headers.append: "mb_Secret0123456789 " is an invalid header value; key mb_Secret0123456789.', env)).toBe('Headers.append: "<redacted:MY_API_KEY> " is an invalid header value; key <redacted:MY_API_KEY>.');
@@ -256,6 +281,28 @@ route:
     expect(runResults).toBeTruthy();
   });
 
+  it("a secret's value among a tile's rows is redacted from the rendered site, escaped for HTML or percent-encoded in a link as it is there (was: Row&lt;Sec&gt;... in the cell, Row%3CSec%3E... in the link, and in the tile cache)", () => {
+    const value = 'Row<Sec>&"Qv 73/+Lw';
+    const env = { VIGIL_SECRET_ROWVAL: value };
+    const dir = makeProject({
+      'models/leaky.sql': `{{ config(materialized='table') }}\nselect 'w1' as workspace, '{{ env_var("VIGIL_SECRET_ROWVAL") }}' as note, 3 as n`,
+      'models/leaky.yml': 'models:\n  - name: leaky\n    columns:\n      - { name: workspace, data_type: varchar }\n      - { name: note, data_type: varchar }\n      - { name: n, data_type: integer }\n',
+      'dashboards/d.json': JSON.stringify({ name: 'd', title: 'D', tabs: [{ name: 't', title: 'T', tiles: [{ id: 'tbl', type: 'table', title: 'Rows', model: 'leaky', dimensions: [{ column: 'workspace' }, { column: 'note' }], measures: [{ column: 'n', agg: 'sum' }], links: [{ label: 'open', url: 'https://example.com/x?q={{ note }}' }], layout: { x: 0, y: 0, w: 12, h: 4 } }] }] }),
+    });
+    try {
+      expect(vigil(dir, ['build'], env).code).toBe(0);
+      const r = vigil(dir, ['dashboards', 'render', '--out', 'target/site'], env);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const page = readFileSync(join(dir, 'target/site/d.html'), 'utf8');
+      expect(page).toContain('&lt;redacted:VIGIL_SECRET_ROWVAL&gt;');
+      const forms = [value, encodeURIComponent(value), value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;'), 'Qv 73/+Lw', 'Qv%2073'];
+      const files = ['target/site/d.html', ...readdirSync(join(dir, 'target/.cache')).map((f) => `target/.cache/${f}`)];
+      const hits = files.flatMap((f) => forms.filter((x) => readFileSync(join(dir, f), 'latin1').includes(x)).map((x) => `${f}: ${x}`));
+      expect(hits).toEqual([]);
+    } finally {
+      removeDir(dir);
+    }
+  });
   it('a view reading a secret is refused at compile: the warehouse would keep the value in its definition', () => {
     const dir = makeProject({ 'models/v.sql': `select 1 as x\nwhere '{{ env_var("VIGIL_SECRET_X") }}' <> ''` });
     dirs.push(dir);

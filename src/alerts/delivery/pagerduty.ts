@@ -36,6 +36,7 @@ import { readFileSync } from 'node:fs';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { DEFAULT_POLICY, type DeliveryPolicy, type DeliveryResult, type PagerDutyEvent, type PagerDutyTarget, type SendOptions } from './types.js';
 import { cutText } from '../../format.js';
+import { redact, redactedCut } from '../../secrets.js';
 import { PRE_SEND_CODES, backoffDelay, defaultSleep, errorCode, errorMessage, isTlsVerifyError, parseRetryAfter, redactSecrets, retryFits } from './retry.js';
 
 export const PAGERDUTY_DEFAULT_SERVER = 'events.pagerduty.com';
@@ -171,7 +172,7 @@ function trackingAgent(secureContext: SecureContext | undefined, hops: Hop[], on
   return agent;
 }
 
-function pdDetail(data: unknown): string {
+function pdDetail(data: unknown, clean: (s: string) => string): string {
   if (!data || typeof data !== 'object') return '';
   const d = data as { message?: unknown; errors?: unknown; status?: unknown };
   const parts: string[] = [];
@@ -180,12 +181,11 @@ function pdDetail(data: unknown): string {
   if (Array.isArray(d.errors) && d.errors.length > 0) {
     parts.push(d.errors.map((e) => (typeof e === 'string' ? e : JSON.stringify(e))).join('; '));
   }
-  const text = parts.join(': ');
-  return text.length > 600 ? `${text.slice(0, 599)}…` : text;
+  return redactedCut(parts.join(': '), 600, clean);
 }
 
-function fromStatus(status: number, data: unknown, retryAfter: string | null | undefined, note = ''): Outcome {
-  const detail = pdDetail(data) || note;
+function fromStatus(status: number, data: unknown, retryAfter: string | null | undefined, note = '', clean: (s: string) => string = redact): Outcome {
+  const detail = pdDetail(data, clean) || note;
   const suffix = detail ? `: ${detail}` : '';
   if (status >= 200 && status < 300) return { kind: 'sent', httpStatus: status };
   if (status === 429) {
@@ -274,7 +274,7 @@ export async function sendPagerDuty(
         redirect: 'manual',
       };
       const res = await event(params as unknown as Parameters<typeof event>[0]);
-      outcome = fromStatus(res.status, res.data, res.headers.get('retry-after'));
+      outcome = fromStatus(res.status, res.data, res.headers.get('retry-after'), '', clean);
     } catch (e) {
       outcome = fromError(e, hops, policy);
     } finally {

@@ -25,7 +25,7 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import { DEFAULT_POLICY, type DeliveryPolicy, type DeliveryResult, type SendOptions, type SlackMessage, type SlackTarget } from './types.js';
 import { PRE_SEND_CODES, backoffDelay, defaultSleep, errorCode, errorMessage, isTlsVerifyError, parseRetryAfter, redactSecrets, retryFits } from './retry.js';
-import { urlSecretParts } from '../../secrets.js';
+import { redactedCut, urlSecretParts } from '../../secrets.js';
 import { classifySlackCode } from './slack-bot.js';
 
 type WebhookModule = typeof import('@slack/webhook');
@@ -212,7 +212,7 @@ export async function sendSlack(
           gaveUp(retryAfter !== undefined && retryAfter >= deadline - Date.now() ? `Retry-After ${Math.ceil(retryAfter / 1000)} s is past the delivery deadline` : 'delivery deadline reached');
           return res;
         }
-        const text = (await res.text()).trim().slice(0, 200);
+        const text = redactedCut((await res.text()).trim(), 200, clean);
         opts.onRetry?.({ attempt: state.attempts, delayMs: wait, reason: clean(`Slack HTTP ${res.status}${text ? ` ${text}` : ''}`) });
         await sleep(wait);
         continue;
@@ -244,7 +244,7 @@ export async function sendSlack(
     const statusCode = (e as { statusCode?: unknown }).statusCode;
     if (typeof statusCode === 'number') {
       const body = String((e as { body?: unknown }).body ?? '').trim();
-      const detail = body ? `: ${body.length > 300 ? `${body.slice(0, 299)}…` : body}` : (e as { statusMessage?: string }).statusMessage ? `: ${(e as { statusMessage?: string }).statusMessage}` : '';
+      const detail = body ? `: ${redactedCut(body, 300, clean)}` : (e as { statusMessage?: string }).statusMessage ? `: ${(e as { statusMessage?: string }).statusMessage}` : '';
       if (statusCode === 429 || statusCode === 408 || statusCode >= 500) {
         const what = statusCode === 429 ? 'Slack rate limit' : 'Slack server error';
         return { status: 'retry', httpStatus: statusCode, attempts: attempts(), error: clean(`${what} (HTTP ${statusCode})${detail}${tail()}`), ambiguous: state.ambiguous };
