@@ -507,6 +507,12 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
         const names = [...tile.dimensions.map((x) => x.column), ...tile.measures.map(measureName)];
         const dup = names.find((n, i) => names.indexOf(n) !== i);
         if (dup) err([...base, 'measures'], `two fields of this tile are named '${dup}'`, 'give one of the measures its own "name"');
+        // a name: is held to 63 by the schema; the default agg_column is a column alias too, which
+        // PostgreSQL cuts to 63 (the tile then found no value of its name)
+        tile.measures.forEach((m, mi) => {
+          const n = measureName(m);
+          if (m.name === undefined && m.agg !== 'none' && n.length > 63) err([...base, 'measures', mi], `the measure's name, ${n} (agg_column, as it has no name), has ${n.length} characters: at most 63`, 'give the measure a shorter "name"');
+        });
         const raw = tile.measures.filter((m) => m.agg === 'none').length;
         if (raw && raw !== tile.measures.length) err([...base, 'measures'], "agg 'none' (raw rows) cannot be mixed with aggregated measures in one tile");
         const links: ResolvedTile['links'] = [];

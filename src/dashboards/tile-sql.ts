@@ -286,6 +286,7 @@ export function compileTile(tile: ResolvedTile, tab: string, src: TileSource, fi
     // a table cut at its limit says how many rows there were: the same rows, counted; so does a
     // box or scatter of raw rows cut at its limit (5,000 unless told), which draws only those
     const counted = (tile.type === 'table' || rowLevel) && !tile.sample ? `select count(*) as ${q('n')} from (\n${lines.join('\n')}\n) as counted` : undefined;
+    const unordered = [...lines];
     if (sorts.length) lines.push(`order by ${sorts.join(', ')}`);
     const given = tile.sample?.rows ?? tile.limit ?? (rowLevel ? 5000 : undefined);
     // the site's table reads only the rows it shows (692,000 rows read to show 500 took 714 MB);
@@ -295,6 +296,8 @@ export function compileTile(tile: ResolvedTile, tab: string, src: TileSource, fi
     // raw rows mostly fewer than their limit, and a table with no limit of its own, are all there
     // are: counted only when they reach it; a table cut at a limit it was given, beside its rows
     const countFrom = limit && counted && ((rowLevel && tile.type !== 'table') || (tile.type === 'table' && withDashboard && tile.limit === undefined)) ? limit : undefined;
+    // a sampled table cut to the rows shown: how many its sample draws (at most sample.rows), when it reaches them (was: 500 of a larger sample shown, nothing said)
+    if (tile.sample && limit && limit < tile.sample.rows) return { sql: lines.join('\n'), applies, countSql: `select count(*) as ${q('n')} from (\n${unordered.join('\n')}\nlimit ${tile.sample.rows}\n) as counted`, countFrom: limit };
     return { sql: lines.join('\n'), applies, countSql: limit ? counted : undefined, countFrom };
   };
   const main = build(true, NO_SHIFT);

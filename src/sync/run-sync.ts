@@ -20,7 +20,7 @@ import { counted } from '../format.js';
 import { copyLogLines, DEFAULT_MINIMUM, lastApply } from '../retention/retention.js';
 import { columnNamed } from '../adapters/adapter.js';
 import { durationBefore, formatDuration } from '../time/duration.js';
-import { REFILL_TABLE, STATE_TABLE, SyncConflict, type RetiredRows, type SyncColumn, type BatchFile, type BatchInfo, type SourceBatch, type StreamSpec, type StreamState, type SyncReader, caseClashes, cursorText, keyColumns, numbersAsText, primaryKeyOf, streamProblem } from './sync-types.js';
+import { REFILL_TABLE, STATE_TABLE, SyncConflict, type RetiredRows, type SyncColumn, type BatchFile, type BatchInfo, type SourceBatch, type StreamSpec, type StreamState, type SyncReader, type SyncWriter, caseClashes, cursorText, keyColumns, numbersAsText, primaryKeyOf, streamProblem } from './sync-types.js';
 import { docRef } from '../install.js';
 import { StreamBusy, type StreamLock } from './stream-lock.js';
 
@@ -225,14 +225,17 @@ async function refuseSelfCopy(spec: StreamSpec, rel: Relation, src: SyncReader, 
   );
 }
 
+/** How many of the copy's newest rows a source table given a new file is looked up by, once the row at the saved cursor is gone. */
+const NEWEST_ROWS_PROBED = 50;
+
 /**
  * How the stream's source table is not the one its saved cursor was read from (undefined: it is):
  * another table of its name (dropped and created again, or the database restored from a dump:
  * another oid), or its storage replaced (TRUNCATE) while the row the cursor was taken from is gone.
  * A new file alone is no proof: VACUUM FULL, CLUSTER and a rewriting ALTER TABLE give one too and
- * keep the rows, so the row at the saved cursor is looked up (one index probe) before refusing.
+ * keep the rows, so the row at the saved cursor is looked up (one index probe), then the copy's newest rows, before refusing.
  */
-async function replacedSource(spec: StreamSpec, columns: SyncColumn[], src: SyncReader, state: StreamState & { cursor_value: string; source_identity: string }, identity: string, zone: string | undefined): Promise<string | undefined> {
+async function replacedSource(spec: StreamSpec, columns: SyncColumn[], src: SyncReader, state: StreamState & { cursor_value: string; source_identity: string }, identity: string, zone: string | undefined, copy: { writer: SyncWriter; rel: Relation }): Promise<string | undefined> {
   const [was, wasStorage] = state.source_identity.split('/');
   const [now, storage] = identity.split('/');
   if (was !== now) return `was dropped and created again (another table of its name: oid ${now.split(':')[1]}, was ${was.split(':')[1]})`;
@@ -244,6 +247,18 @@ async function replacedSource(spec: StreamSpec, columns: SyncColumn[], src: Sync
     return undefined;
   }
   if (await src.holdsRow(spec, columns, state.cursor_value, key)) return undefined;
+  // that row deleted (as any row may be) before a VACUUM FULL, CLUSTER, pg_repack: the table is
+  // still the one the copy was read from when it holds one of the copy's newest rows, key and
+  // cursor alike (was: refused as TRUNCATEd). A refill that reuses ids (RESTART IDENTITY) stamps
+  // its rows anew, so matches none of them. (A key or cursor whose text the source does not read
+  // back: no match, refused as before.)
+  if (copy.writer.newestRows && src.holdsAnyRow) {
+    const held = await copy.writer
+      .newestRows(copy.rel, spec.cursor, spec.primaryKey, NEWEST_ROWS_PROBED)
+      .then((rows) => src.holdsAnyRow!(spec, columns, rows))
+      .catch(() => false);
+    if (held) return undefined;
+  }
   return `was emptied and refilled (TRUNCATE: its storage is new, and the row the saved cursor was taken from, ${spec.primaryKey.join(', ')} ${key.join(', ')} at ${cursorText(state.cursor_value, zone)}, is gone)`;
 }
 
@@ -427,7 +442,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         // old cursor, kept the rows the source no longer has and never read the new ones stamped
         // before it, exit 0)
         if (!refill && identity && state?.cursor_value && state.source_identity) {
-          const replaced = await replacedSource(spec, columns, src, state as StreamState & { cursor_value: string; source_identity: string }, identity, bounds.zone);
+          const replaced = await replacedSource(spec, columns, src, state as StreamState & { cursor_value: string; source_identity: string }, identity, bounds.zone, { writer, rel });
           if (replaced) {
             const where = `${sync.schema}.${s.relation.identifier}`;
             if (opts.mode === 'full' && !opts.since && !opts.lookbackSeconds && writer.forgetCursor) {

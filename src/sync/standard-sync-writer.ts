@@ -118,6 +118,15 @@ export abstract class StandardSyncWriter implements SyncWriter {
     return (await this.db.query(`select 1 from ${this.db.dialect.relation(rel)} limit 1`)).length > 0;
   }
 
+  async newestRows(rel: Relation, cursor: string, key: string[], n: number): Promise<string[][]> {
+    const d = this.db.dialect;
+    const cols = [cursor, ...key];
+    const rows = await this.db.query<Record<string, unknown>>(
+      `select ${cols.map((c, i) => `cast(${d.quoteIdent(c)} as varchar) as c${i}`).join(', ')} from ${d.relation(rel)} where ${cols.map((c) => `${d.quoteIdent(c)} is not null`).join(' and ')} order by ${cols.map((c) => `${d.quoteIdent(c)} desc`).join(', ')} limit ${n}`,
+    );
+    return rows.map((r) => cols.map((_, i) => String(r[`c${i}`])));
+  }
+
   async clampCursor(stateRel: Relation, stream: string, clock: string): Promise<void> {
     const d = this.db.dialect;
     await this.db.execute(`update ${d.relation(stateRel)} set cursor_value = ${this.cursorParam(2)} where stream = ${d.param(1)} and cursor_value > ${this.cursorParam(2)}`, [stream, clock]);

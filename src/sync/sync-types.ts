@@ -365,6 +365,13 @@ export interface SyncWriter {
   /** Whether the table holds any row (an empty one needs no replacing). */
   hasRows(rel: Relation): Promise<boolean>;
   /**
+   * The copy's `n` newest rows by `cursor` (then by key, newest first): each its cursor then its
+   * key's values, as text. What a source table given a new file is checked by when the row the
+   * saved cursor was taken from is gone (deleted, then VACUUM FULL): a table that still holds one
+   * of them, key and cursor alike, is the one the copy was read from.
+   */
+  newestRows?(rel: Relation, cursor: string, key: string[], n: number): Promise<string[][]>;
+  /**
    * How this warehouse's CSV loader takes `timestamp with time zone` values: `iso-z` (the
    * default: '2026-01-01T10:00:00.123000Z', formatted by the source with to_char) or `sql-offset`
    * (the source's own output in UTC, '2026-01-01 10:00:00.123+00': nothing formatted on the source,
@@ -593,6 +600,8 @@ export interface SyncReader {
   tableIdentity?(spec: StreamSpec): Promise<{ relation: string; storage: string | null } | null>;
   /** Whether the table holds the row of primary key `key` (its values as text) with its cursor at or after `cursor` (the state's text): the row the saved cursor was taken from, still there. */
   holdsRow?(spec: StreamSpec, columns: SyncColumn[], cursor: string, key: string[]): Promise<boolean>;
+  /** Whether the table holds any of `rows` (each its cursor then its key's values, as text: SyncWriter.newestRows), its key and its cursor alike. */
+  holdsAnyRow?(spec: StreamSpec, columns: SyncColumn[], rows: string[][]): Promise<boolean>;
   /** `cursor` (exact text) moved `seconds` back, as exact text. */
   lookbackFrom(cursor: string, seconds: number): Promise<string>;
   /**

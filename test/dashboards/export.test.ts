@@ -878,6 +878,29 @@ describe('hostile names: what LookML and Metabase read inside a quoted name', ()
     }
   });
 
+  it("a measure without a name whose default name (agg_column) passes 63 characters: exit 2 at the measure, as a name: over 63 is (was: exit 0, a column alias PostgreSQL cuts to 63, the tile finding no value of its name)", () => {
+    const col = 'c'.repeat(60);
+    const d = board('d', [{ id: 'n', type: 'kpi', title: 'N', model: 'ev', measures: [{ column: col, agg: 'count_distinct' }], layout: L(0, 0, 3, 2) }]);
+    const dir = makeProject({
+      'models/ev.sql': `select 1 as ${col}`,
+      'models/ev.yml': `models:\n  - name: ev\n    columns:\n      - { name: ${col}, data_type: integer }\n`,
+      'dashboards/d.json': d,
+    });
+    try {
+      const x = vigil(dir, ['dashboards', 'export', '--format', 'json', '--out', 'out']);
+      expect(x.code, x.stdout + x.stderr).toBe(2);
+      expect(x.stderr).toContain(`dashboards/d.json:${lineOf(d, '"measures"') + 1}:13: error: tabs[0].tiles[0].measures[0]: the measure's name, count_distinct_${col} (agg_column, as it has no name), has 75 characters: at most 63`);
+      expect(x.stderr).not.toMatch(/\n\s+at |internal error/);
+      expect(existsSync(join(dir, 'out'))).toBe(false);
+      // named, it is taken
+      writeFileSync(join(dir, 'dashboards/d.json'), board('d', [{ id: 'n', type: 'kpi', title: 'N', model: 'ev', measures: [{ name: 'distinct_c', column: col, agg: 'count_distinct' }], layout: L(0, 0, 3, 2) }]));
+      const y = vigil(dir, ['dashboards', 'export', '--format', 'json', '--out', 'out']);
+      expect(y.code, y.stdout + y.stderr).toBe(0);
+    } finally {
+      removeDir(dir);
+    }
+  });
+
   it("columns named yes and no (LookML's booleans): fields f_yes and f_no labelled Yes and No, which the real parser reads as names in a list (was: `fields: [no, yes]` in the drill set, read as false and true)", () => {
     // the parser reads a bare yes/no in a list as a boolean
     expect(lookml.parse('view: v {\n  set: detail {\n    fields: [yes, no]\n  }\n}\n').view.v.set.detail.fields).toEqual([true, false]);

@@ -195,6 +195,26 @@ describe('a table of more rows than the site shows', () => {
   }, 120_000);
 });
 
+describe('a sampled table of more rows than the site shows', () => {
+  it('says how many rows its sample drew, the 500 shown of them (was: 500 of a 1,000-row sample shown, nothing said)', () => {
+    const table = { id: 'sampled', type: 'table', title: 'S', model: 'many', measures: [{ name: 'y', column: 'y', agg: 'none' }], sample: { rows: 1000, key: 'y' }, layout: L(0, 0, 6, 4) };
+    const small = { ...table, id: 'small_sample', sample: { rows: 300, key: 'y' }, layout: L(6, 0, 6, 4) };
+    const F = { name: 'f', title: 'F', tabs: [{ name: 'all', title: 'All', tiles: [table, small] }] };
+    const dir = makeProject({ 'models/many.sql': 'select i as y from range(2000) as t(i)', 'dashboards/f.json': JSON.stringify(F, null, 2) });
+    try {
+      expect(vigil(dir, ['build']).code).toBe(0);
+      const r = vigil(dir, ['dashboards', 'render', '--out', 'site']);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const html = readFileSync(join(dir, 'site', 'f.html'), 'utf8');
+      expect(tileBlock(html, 'sampled')).toContain('<span class="note">first 500 of 1,000 rows</span>');
+      expect(tileBlock(html, 'sampled').match(/<tr data-|<tr>/g)?.length).toBe(501);
+      expect(tileBlock(html, 'small_sample')).not.toContain('first ');
+    } finally {
+      removeDir(dir);
+    }
+  }, 120_000);
+});
+
 describe('renders of one site', () => {
   let dir: string;
   const site = () => join(dir, 'site');

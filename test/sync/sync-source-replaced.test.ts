@@ -128,6 +128,30 @@ describe.each(['duckdb', 'postgres'] as const)('vigil sync into %s: a source tab
     expect(after).not.toBe(before);
   });
 
+  it('the row at the saved cursor deleted, then VACUUM FULL: a new file, the row gone, but the copy\'s newest rows still in the table: no refusal, deltas go on (was: refused as emptied and refilled, exit 2)', async () => {
+    const src = uniqueSchema('repl_delvac');
+    const to = dest('repl_delvac_dst');
+    await setup(src);
+    const dir = project(kind, to, src);
+    expect(sync(dir).code).toBe(0);
+    const before = (await stateOf(kind, dir, to)).source_identity;
+    await client.query(`delete from ${src}.ev where id = 5`);
+    await client.query(`vacuum full ${src}.ev`);
+    await client.query(`insert into ${src}.ev (v) values ('a6')`);
+    const r = sync(dir);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    // deletes are not propagated: the copy keeps id 5, and reads id 6
+    expect(await copyRows(kind, dir, to)).toEqual(['1:a1', '2:a2', '3:a3', '4:a4', '5:a5', '6:a6']);
+    const after = (await stateOf(kind, dir, to)).source_identity;
+    expect(after.split('/')[0]).toBe(before.split('/')[0]);
+    expect(after).not.toBe(before);
+    // and a TRUNCATE refilled afterwards is still refused: the refill holds none of the copy's rows
+    await client.query(`truncate ${src}.ev restart identity; ${refill(src, 'b', 7)}`);
+    const again = sync(dir);
+    expect(again.code, again.stdout + again.stderr).toBe(2);
+    expect(again.stderr).toContain('was emptied and refilled');
+  });
+
   it('a view dropped and created again (a migration\'s routine) is no replacement: its rows are what they were, and deltas go on', async () => {
     const src = uniqueSchema('repl_view');
     const to = dest('repl_view_dst');

@@ -391,6 +391,19 @@ export class PostgresSyncReader implements SyncReader {
     return !!r?.held;
   }
 
+  async holdsAnyRow(spec: StreamSpec, columns: SyncColumn[], rows: string[][]): Promise<boolean> {
+    if (!rows.length) return false;
+    const q = (c: string) => this.db.dialect.quoteIdent(c);
+    const typeOf = (n: string) => {
+      const c = columns.find((x) => x.name === n);
+      return c?.sourceType ?? c?.pgType ?? 'text';
+    };
+    const cols = [spec.cursor, ...spec.primaryKey];
+    const tuples = rows.map((r, j) => `(${cols.map((c, i) => `cast($${j * cols.length + i + 1} as ${typeOf(c)})`).join(', ')})`);
+    const r = await this.firstRow(`select exists (select 1 from ${this.rel(spec)} where (${cols.map(q).join(', ')}) in (${tuples.join(', ')})) as held`, rows.flat());
+    return !!r?.held;
+  }
+
   async lookbackFrom(cursor: string, seconds: number): Promise<string> {
     return String((await this.firstRow(`select (cast($1 as timestamptz) - make_interval(secs => $2))::text as t`, [cursor, seconds]))!.t);
   }
