@@ -238,7 +238,10 @@ const NEWEST_ROWS_PROBED = 50;
 async function replacedSource(spec: StreamSpec, columns: SyncColumn[], src: SyncReader, state: StreamState & { cursor_value: string; source_identity: string }, identity: string, zone: string | undefined, copy: { writer: SyncWriter; rel: Relation }): Promise<string | undefined> {
   const [was, wasStorage] = state.source_identity.split('/');
   const [now, storage] = identity.split('/');
-  if (was !== now) return `was dropped and created again (another table of its name: oid ${now.split(':')[1]}, was ${was.split(':')[1]})`;
+  // (an identity recorded by the first builds of this check began with the database's oid, which
+  // pg_upgrade before PostgreSQL 15 changes: the table's alone is compared)
+  const tableOid = (x: string) => x.split(':').at(-1)!;
+  if (tableOid(was) !== tableOid(now)) return `was dropped and created again (another table of its name: oid ${tableOid(now)}, was ${tableOid(was)})`;
   if (wasStorage === storage || !wasStorage || !storage || !state.cursor_id || !src.holdsRow) return undefined;
   let key: string[];
   try {

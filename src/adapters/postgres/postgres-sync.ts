@@ -373,7 +373,7 @@ export class PostgresSyncReader implements SyncReader {
   async tableIdentity(spec: StreamSpec): Promise<{ relation: string; storage: string | null } | null> {
     // (a partitioned table has no file of its own: its oid alone; its partitions' TRUNCATE is not seen)
     const r = await this.firstRow(
-      `select d.oid || ':' || c.oid as relation, pg_relation_filenode(c.oid)::text as storage from pg_class c join pg_namespace n on n.oid = c.relnamespace join pg_database d on d.datname = current_database()
+      `select c.oid::text as relation, pg_relation_filenode(c.oid)::text as storage from pg_class c join pg_namespace n on n.oid = c.relnamespace
        where n.nspname = $1 and c.relname = $2 and c.relkind in ('r', 'p')`,
       [spec.schema, spec.table],
     );
