@@ -14,6 +14,7 @@ import { closeSync, openSync, readFileSync, readSync, writeSync } from 'node:fs'
 import { CANONICAL_TYPES, type CanonicalType, type DecimalType } from '../adapters/dialect.js';
 import { textLength } from '../adapters/type-family.js';
 import { didYouMean } from '../errors.js';
+import { redactedCut } from '../secrets.js';
 import type { SeedConfig } from '../project/schema.js';
 
 export interface SeedProblem {
@@ -758,7 +759,7 @@ export function parseSeed(input: string | Buffer, config: SeedConfig = {}, opts:
               // (characters, as varchar(n) counts them)
               const v = fieldText(b, start, end, escaped);
               const chars = [...v].length;
-              if (chars > limit.max) bad = { line: 0, column: c + 1, message: `column '${header[c]}' is ${limit.spelled} (column_types) but this row has '${chars > 40 ? [...v].slice(0, 39).join('') + '…' : v}', ${chars} characters`, hint: `widen it (varchar(${chars}) or more), or make the column text` };
+              if (chars > limit.max) bad = { line: 0, column: c + 1, message: `column '${header[c]}' is ${limit.spelled} (column_types) but this row has '${redactedCut(v, 40)}', ${chars} characters`, hint: `widen it (varchar(${chars}) or more), or make the column text` };
             }
             return;
           }
@@ -768,13 +769,13 @@ export function parseSeed(input: string | Buffer, config: SeedConfig = {}, opts:
             // a number with no more digits before the point than the decimal holds (more after it are rounded)
             if (!FLOAT.test(v) || decimalText(v, dec) === undefined) {
               const shown = fieldText(b, start, end, escaped);
-              bad = { line: 0, column: c + 1, message: `column '${header[c]}' is ${decimalName(dec)} (column_types) but this row has '${shown.length > 40 ? shown.slice(0, 39) + '…' : shown}'`, hint: FLOAT.test(v) ? `${decimalName(dec)} holds at most ${dec.precision - dec.scale} digits before the decimal point: widen the precision` : undefined };
+              bad = { line: 0, column: c + 1, message: `column '${header[c]}' is ${decimalName(dec)} (column_types) but this row has '${redactedCut(shown, 40)}'`, hint: FLOAT.test(v) ? `${decimalName(dec)} holds at most ${dec.precision - dec.scale} digits before the decimal point: widen the precision` : undefined };
             } else if (!canonicalDecimal(v, dec)) odd[c] |= BIT.float;
             return;
           }
           if (!CHECK[t](v)) {
             const shown = fieldText(b, start, end, escaped);
-            bad = { line: 0, column: c + 1, message: `column '${header[c]}' is ${t} (column_types) but this row has '${shown.length > 40 ? shown.slice(0, 39) + '…' : shown}'`, hint: whyNot(t, v) };
+            bad = { line: 0, column: c + 1, message: `column '${header[c]}' is ${t} (column_types) but this row has '${redactedCut(shown, 40)}'`, hint: whyNot(t, v) };
           } else if (CANONICAL[t] && !CANONICAL[t]!.test(v)) odd[c] |= BIT[t];
           return;
         }

@@ -610,6 +610,21 @@ describe('parseSeed', () => {
     expect(types('id\n1234567890123456789\n9223372036854775807\n-9223372036854775808\n', { column_types: { id: 'bigint' } })).toEqual(['id:int']);
     expect(types('id\n1\n9223372036854775808\n', { column_types: { id: 'bigint' } })).toEqual([expect.objectContaining({ line: 3, column: 1, message: "column 'id' is int (column_types) but this row has '9223372036854775808'", hint: expect.stringMatching(/^beyond the bigint range/) })]);
   });
+  it('a value too long for its column is shown cut after its secrets are redacted (was: cut to 39 characters first, so the start of a token held in a secret variable was printed)', () => {
+    const token = 'tok-Zq81vX2mN7pL4kR9sT6wY3bC5dF0gH8jK1e';
+    const before = process.env.SEED_API_TOKEN;
+    process.env.SEED_API_TOKEN = token;
+    try {
+      const r = parseSeed(`code\nab\nzz ${token}\n`, { column_types: { code: 'varchar(5)' } });
+      expect(Array.isArray(r)).toBe(true);
+      const message = (r as Array<{ message: string }>)[0].message;
+      expect(message).toMatch(/^column 'code' is varchar\(5\) \(column_types\) but this row has 'zz <redacted:SEED_API_TOKEN/);
+      expect(message).not.toContain(token.slice(0, 12));
+    } finally {
+      if (before === undefined) delete process.env.SEED_API_TOKEN;
+      else process.env.SEED_API_TOKEN = before;
+    }
+  });
   it('a number a double would not show as written makes its column text, never a rounded float (was: 1.234567890123456789 loaded as 1.2345678901234567, 9007199254740993 beside 1.5 as 9007199254740992)', () => {
     const types = (csv: string) => {
       const r = parseSeed(csv);
