@@ -13,6 +13,7 @@ import { pgProjectYaml, uniqueSchema } from '../support/postgres.js';
 import { useFakeBigQuery } from '../support/fake-bigquery.js';
 import pg from 'pg';
 import { classify, classifyBytes, firstInvalidUtf8, loadFileFor, nullField, parseSeed } from '../../src/seeds/seed-csv.js';
+import { resetSecrets } from '../../src/secrets.js';
 
 const dirs: string[] = [];
 // the loopback BigQuery, started before the tests and closed after them
@@ -614,6 +615,8 @@ describe('parseSeed', () => {
     const token = 'tok-Zq81vX2mN7pL4kR9sT6wY3bC5dF0gH8jK1e';
     const before = process.env.SEED_API_TOKEN;
     process.env.SEED_API_TOKEN = token;
+    // (the environment as this process sees it now: an earlier test's redaction scanned it before)
+    resetSecrets();
     try {
       const r = parseSeed(`code\nab\nzz ${token}\n`, { column_types: { code: 'varchar(5)' } });
       expect(Array.isArray(r)).toBe(true);
@@ -623,6 +626,7 @@ describe('parseSeed', () => {
     } finally {
       if (before === undefined) delete process.env.SEED_API_TOKEN;
       else process.env.SEED_API_TOKEN = before;
+      resetSecrets();
     }
   });
   it('a number a double would not show as written makes its column text, never a rounded float (was: 1.234567890123456789 loaded as 1.2345678901234567, 9007199254740993 beside 1.5 as 9007199254740992)', () => {
