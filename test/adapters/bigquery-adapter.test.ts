@@ -381,10 +381,10 @@ describe('BigQueryAdapter on the real client', () => {
 
   it('insert_overwrite: the partitions to replace without NULL (BigQuery refuses an array holding one), and the MERGE only when there is one to replace, else the new rows inserted', async () => {
     fake.addTable('vigil-test', 'analytics', 'ow', { fields: [{ name: 'day', type: 'DATE' }, { name: 'n', type: 'INTEGER' }], timePartitioning: { type: 'DAY', field: 'day' }, requirePartitionFilter: true, labels: BUILT });
-    fake.onQuery(/from src_ow/, { numDmlAffectedRows: 2 });
+    fake.onQuery(/from src_ow/, { dmlStats: { inserted: 2 } });
     const bq = await adapter();
     const r = await bq.materialize({ kind: 'incremental', relation: { database: 'vigil-test', schema: 'analytics', identifier: 'ow' }, sql: 'select 1', incrementalSql: 'select day, n from src_ow', strategy: 'insert_overwrite', fullRefresh: false, config: { partition_by: 'day', require_partition_filter: true } });
-    expect(r).toEqual({ message: 'merged 2 rows into', rows: 2 });
+    expect(r).toEqual({ message: "overwrote the new rows' partitions with 2 rows (0 deleted) in", rows: 2 });
     const script = lastJob().configuration.query.query as string;
     // the model's SQL runs once, into the script's temp table: the partitions and the rows written are from the same evaluation
     expect(script).toMatch(/^CREATE TEMP TABLE vigil_new_rows AS \(\nselect day, n from src_ow\n\);\nBEGIN\nDECLARE vigil_partitions DEFAULT \(SELECT ARRAY_AGG\(DISTINCT `day` IGNORE NULLS\) FROM vigil_new_rows\);\nIF IFNULL\(ARRAY_LENGTH\(vigil_partitions\), 0\) > 0 THEN\nMERGE `vigil-test`\.`analytics`\.`ow` AS T\nUSING vigil_new_rows AS S\n/);
@@ -537,6 +537,24 @@ describe('BigQueryAdapter on the real client', () => {
       await a.release();
     }
     expect(est.statements?.map((x) => x.what)).toEqual(['the query filling its temp table', 'its DECLARE', 'its MERGE']);
+  });
+
+  it("an insert_overwrite's rows are those it inserted, its MERGE's deleted ones said apart (BigQuery's dmlStats): 3 stored rows replaced by 2 were reported as 'merged 5 rows', rows_affected 5 (numDmlAffectedRows counts both); a merge says how many it replaced", async () => {
+    const bq = await adapter();
+    fake.addTable('vigil-test', 'analytics', 'ow_counted', { fields: [{ name: 'day', type: 'DATE' }, { name: 'n', type: 'INTEGER' }], timePartitioning: { type: 'DAY', field: 'day' }, labels: BUILT });
+    fake.onQuery(/from src_ow_counted/, { dmlStats: { inserted: 2, deleted: 3 } });
+    const ow = { kind: 'incremental' as const, relation: { database: 'vigil-test', schema: 'analytics', identifier: 'ow_counted' }, sql: 'select 1', incrementalSql: 'select day, n from src_ow_counted', strategy: 'insert_overwrite' as const, fullRefresh: false, config: { partition_by: 'day' } };
+    expect(await bq.materialize(ow)).toEqual({ message: "overwrote the new rows' partitions with 2 rows (3 deleted) in", rows: 2 });
+    // the script's parent has no count of its own: the MERGE child's dmlStats (5 affected: 2 inserted, 3 deleted)
+    const parent = fake.job('vigil-test', jobs().at(-1)!.body.jobReference.jobId);
+    expect(parent.statistics.query.numDmlAffectedRows).toBeUndefined();
+    // without dmlStats only the total is known: said as such, no row count claimed
+    fake.onQuery(/from src_ow_counted/, { numDmlAffectedRows: 5 });
+    expect(await bq.materialize(ow)).toEqual({ message: 'deleted and inserted 5 rows (together) in', rows: undefined });
+    // a merge: 4 new rows, 3 of them replacing stored ones
+    fake.addTable('vigil-test', 'analytics', 'mg_counted', { fields: [{ name: 'day', type: 'DATE' }, { name: 'k', type: 'STRING' }], labels: BUILT });
+    fake.onQuery(/from src_mg_counted/, { dmlStats: { inserted: 1, updated: 3 } });
+    expect(await bq.materialize({ kind: 'incremental', relation: { database: 'vigil-test', schema: 'analytics', identifier: 'mg_counted' }, sql: 'select 1', incrementalSql: 'select day, k from src_mg_counted', uniqueKey: ['k'], fullRefresh: false })).toEqual({ message: 'merged 4 rows (replacing 3) into', rows: 4 });
   });
 
   it("a script's row count is its child jobs' (jobs.list?parentJobId=): a partitioned merge says what it merged; without the permission to list, it says it does not know", async () => {

@@ -185,6 +185,12 @@ export type FakeQueryAnswer =
       referencedTables?: string[];
       /** A DML statement's row count: `statistics.query.numDmlAffectedRows` of the job and `numDmlAffectedRows` of its results. */
       numDmlAffectedRows?: number;
+      /**
+       * A DML statement's `statistics.query.dmlStats` (BigQuery's DmlStats: a MERGE populates all
+       * three), on the job or, for a script, on its last DML child; numDmlAffectedRows defaults to
+       * their sum, as BigQuery counts a statement's affected rows.
+       */
+      dmlStats?: { inserted?: number; updated?: number; deleted?: number };
       /** Use this answer this many times, then fall back (default: for ever). */
       times?: number;
       /** getQueryResults answers at most this many rows a page without maxResults (BigQuery pages a big result itself), with a pageToken for the rest. */
@@ -697,7 +703,7 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
   }
 
   /** The job resource jobs.insert/jobs.get return. */
-  function jobResource(p: string, jobId: string | undefined, location: string, configuration: any, sql: string, bytes: number, error?: FakeError, dmlRows?: number, dryRunFields?: FakeField[], referenced?: string[]) {
+  function jobResource(p: string, jobId: string | undefined, location: string, configuration: any, sql: string, bytes: number, error?: FakeError, dmlRows?: number, dryRunFields?: FakeField[], referenced?: string[], dmlStats?: { inserted?: number; updated?: number; deleted?: number }) {
     const now = Date.now();
     const stats: any = {
       creationTime: String(now),
@@ -720,6 +726,7 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
       Object.assign(stats.query, { totalBytesBilled: String(bytes === 0 ? 0 : Math.max(bytes, 10 * 1024 * 1024)), totalSlotMs: '0', billingTier: 1 });
       // a script has no row count of its own: its child jobs have theirs (scriptChildren)
       if (dmlRows !== undefined && !error && !script) stats.query.numDmlAffectedRows = String(dmlRows);
+      if (dmlStats && !error && !script) stats.query.dmlStats = { insertedRowCount: String(dmlStats.inserted ?? 0), updatedRowCount: String(dmlStats.updated ?? 0), deletedRowCount: String(dmlStats.deleted ?? 0) };
       if (script && !error) stats.numChildJobs = String(scriptStatements(sql).length);
     }
     const ref: any = { projectId: p, location };
@@ -775,8 +782,10 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
   function createJob(p: string, jobId: string, location: string, configuration: any, sql: string, answer: FakeQueryAnswer, error?: FakeError): StoredJob {
     const ok = okAnswer(answer);
     const rows = ok.rows ?? [];
+    const d = ok.dmlStats;
+    const dmlRows = ok.numDmlAffectedRows ?? (d ? (d.inserted ?? 0) + (d.updated ?? 0) + (d.deleted ?? 0) : undefined);
     const job: StoredJob = {
-      resource: jobResource(p, jobId, location, configuration, sql, ok.totalBytesProcessed ?? 0, error, ok.numDmlAffectedRows, undefined, ok.referencedTables),
+      resource: jobResource(p, jobId, location, configuration, sql, ok.totalBytesProcessed ?? 0, error, dmlRows, undefined, ok.referencedTables, d),
       rows,
       fields: ok.fields ?? (rows.length ? inferFields(rows) : undefined),
       error,
@@ -802,7 +811,7 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
       let lastDml = -1;
       types.forEach((t, i) => ['INSERT', 'MERGE', 'DELETE', 'UPDATE'].includes(t) && (lastDml = i));
       statements.forEach((st, i) => {
-        const child = jobResource(p, `script_job_${randomUUID().replace(/-/g, '')}_${i}`, location, { query: { query: st } }, st, 0, undefined, i === lastDml ? ok.numDmlAffectedRows : undefined);
+        const child = jobResource(p, `script_job_${randomUUID().replace(/-/g, '')}_${i}`, location, { query: { query: st } }, st, 0, undefined, i === lastDml ? dmlRows : undefined, undefined, undefined, i === lastDml ? d : undefined);
         child.statistics.parentJobId = jobId;
         jobs.set(`${p}:${child.jobReference.jobId}`, { resource: child, rows: [], sql: st, childOf: jobId });
       });

@@ -80,6 +80,19 @@ function jobFailure(status: NonNullable<JobResource['status']>, cause?: unknown)
 const loadNeverRan = new WeakSet<object>();
 const loadedRows = (job: unknown): number => Number((job as { statistics?: { load?: { outputRows?: string } } } | undefined)?.statistics?.load?.outputRows ?? 0);
 
+type DmlJobStats = { numChildJobs?: string; query?: { numDmlAffectedRows?: string; statementType?: string; dmlStats?: { insertedRowCount?: string; updatedRowCount?: string; deletedRowCount?: string } } };
+/** The rows DML statements affected (numDmlAffectedRows), and, where every one that affected any says (dmlStats), how. */
+type DmlCounts = { affected: number | undefined; inserted?: number; updated?: number; deleted?: number };
+
+/** DmlCounts of the statistics of a statement, or of a script's child jobs. */
+function dmlCounts(jobs: Array<DmlJobStats | undefined>): DmlCounts {
+  const affected = jobs.reduce((n, s) => n + Number(s?.query?.numDmlAffectedRows ?? 0), 0);
+  const dml = jobs.filter((s) => Number(s?.query?.numDmlAffectedRows ?? 0) > 0);
+  if (!dml.every((s) => s?.query?.dmlStats)) return { affected };
+  const sum = (k: 'insertedRowCount' | 'updatedRowCount' | 'deletedRowCount') => dml.reduce((n, s) => n + Number(s?.query?.dmlStats?.[k] ?? 0), 0);
+  return { affected, inserted: sum('insertedRowCount'), updated: sum('updatedRowCount'), deleted: sum('deletedRowCount') };
+}
+
 const seconds = (ms: number) => `${Number((ms / 1000).toFixed(3))} s`;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -629,18 +642,27 @@ export class BigQueryAdapter implements Adapter {
    * children cannot be listed (the role lacks bigquery.jobs.list): the statement has run all the same.
    */
   async executeCounted(sql: string, params?: SqlParam[]): Promise<number | undefined> {
+    return (await this.executeDml(sql, params)).affected;
+  }
+
+  /**
+   * executeCounted's count, and what it is made of where BigQuery says so (`dmlStats`: a MERGE's
+   * inserted, updated and deleted rows, summed over a script's children). numDmlAffectedRows is
+   * their total: an insert_overwrite's MERGE that replaces 100 stored rows by 100 new ones
+   * affects 200, which is not the rows it wrote.
+   */
+  private async executeDml(sql: string, params?: SqlParam[]): Promise<DmlCounts> {
     const { job } = await this.run(sql, params);
-    type Stats = { numChildJobs?: string; query?: { numDmlAffectedRows?: string; statementType?: string } };
-    const stats = (job.metadata as { statistics?: Stats } | undefined)?.statistics;
-    if (stats?.query?.numDmlAffectedRows !== undefined) return Number(stats.query.numDmlAffectedRows);
+    const stats = (job.metadata as { statistics?: DmlJobStats } | undefined)?.statistics;
+    if (stats?.query?.numDmlAffectedRows !== undefined) return dmlCounts([stats]);
     // a statement's own count missing: a script's children have it, else it is not known (the
     // DONE job could not be read)
-    if (!Number(stats?.numChildJobs ?? 0) && stats?.query?.statementType !== 'SCRIPT') return stats?.query?.statementType ? 0 : undefined;
+    if (!Number(stats?.numChildJobs ?? 0) && stats?.query?.statementType !== 'SCRIPT') return { affected: stats?.query?.statementType ? 0 : undefined };
     try {
       const [children] = await this.client.getJobs({ parentJobId: job.id, autoPaginate: true } as never);
-      return (children as Job[]).reduce((n, c) => n + Number((c.metadata as { statistics?: Stats } | undefined)?.statistics?.query?.numDmlAffectedRows ?? 0), 0);
+      return dmlCounts((children as Job[]).map((c) => (c.metadata as { statistics?: DmlJobStats } | undefined)?.statistics));
     } catch {
-      return undefined;
+      return { affected: undefined };
     }
   }
 
@@ -1023,10 +1045,27 @@ export class BigQueryAdapter implements Adapter {
     // config) is then the table's too
     const options = this.optionChanges(req, existing!);
     for (const sql of options.statements) await this.execute(sql);
-    const rows = await this.executeCounted(this.incrementalStatement(req, columns, added));
+    const written = this.written(req, await this.executeDml(this.incrementalStatement(req, columns, added)));
     const setting = options.changed.length ? `set ${options.changed.join(', ')} as the config now says, then ` : '';
     const adding = added.length ? `added column${added.length > 1 ? 's' : ''} ${added.map((f) => f.name).join(', ')} and ` : '';
-    return { message: `${setting}${adding}${this.verb(req)} ${rows ?? 'an unknown number of'} rows into`, rows };
+    return { message: `${setting}${adding}${written.message}`, rows: written.rows };
+  }
+
+  /**
+   * What an incremental run wrote, as DuckDB and Postgres say it (incrementalMessage): the new
+   * rows written (an insert_overwrite's inserted ones, a merge's inserted and updated ones), and
+   * the stored rows they replaced. Without dmlStats only the statement's total is known: an
+   * insert_overwrite's counts its deleted rows too, and says so.
+   */
+  private written(req: MaterializeRequest, n: DmlCounts): { message: string; rows: number | undefined } {
+    if (n.inserted === undefined) {
+      const overwrite = req.strategy === 'insert_overwrite' && n.affected !== undefined;
+      return { message: overwrite ? `deleted and inserted ${n.affected} rows (together) in` : `${this.verb(req)} ${n.affected ?? 'an unknown number of'} rows into`, rows: overwrite ? undefined : n.affected };
+    }
+    if (appends(req)) return { message: `inserted ${n.inserted} rows into`, rows: n.inserted };
+    if (req.strategy === 'insert_overwrite') return { message: `overwrote the new rows' partitions with ${n.inserted} rows (${n.deleted ?? 0} deleted) in`, rows: n.inserted };
+    const rows = n.inserted + (n.updated ?? 0);
+    return { message: n.updated ? `merged ${rows} rows (replacing ${n.updated}) into` : `merged ${rows} rows into`, rows };
   }
 
   /**
