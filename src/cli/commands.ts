@@ -320,7 +320,7 @@ export async function runExecute(command: 'seed' | 'snapshot' | 'run' | 'test' |
   if (o.dryRun) {
     if (o.check) await (await import('./check-commands.js')).runCheck(o);
     checkRunFlags(o);
-    await runDryRun(o);
+    await runDryRun(o, command);
     return undefined;
   }
   // (a misuse of the flags is refused before anything is recorded: the last run's results stay)
@@ -743,7 +743,7 @@ function missingRelation(manifest: CompileResult['manifest'], id: string, messag
 }
 
 /** `vigil build --dry-run`: every selected model as a BigQuery dry-run job, in DAG order. */
-async function runDryRun(o: Common & { fullRefresh?: boolean; defer?: boolean; favorState?: boolean }): Promise<void> {
+async function runDryRun(o: Common & { fullRefresh?: boolean; defer?: boolean; favorState?: boolean }, command: 'seed' | 'snapshot' | 'run' | 'test' | 'build' = 'run'): Promise<void> {
   const c = compileForCommand(o);
   const { getWarehouse, WAREHOUSES } = await import('../adapters/index.js');
   if (!getWarehouse(c.target.type)!.capabilities.dryRun) {
@@ -804,6 +804,12 @@ async function runDryRun(o: Common & { fullRefresh?: boolean; defer?: boolean; f
   // on-demand pricing charges the bytes billed, not those processed (docs/bigquery.md)
   const cost = (billed / 2 ** 40) * price;
   out(`\nTotal: ${formatBytes(total)} processed, ${formatBytes(billed)} billed (each statement rounded up to the MiB, at least 10 MiB per table it reads), about $${cost.toFixed(cost < 1 ? 4 : 2)} at $${price}/TiB on-demand${unknown ? `; ${unknown} model(s) read relations not built yet, so their bytes are unknown` : ''}`);
+  if (command === 'build') {
+    // what `vigil build` runs besides the models, which BigQuery bills too: not in the total
+    const whole = await plan(c.result.manifest, { command: 'build', select: o.select, exclude: o.exclude, allowEmpty: true, state: o.state });
+    const others = (['test', 'snapshot', 'seed'] as const).map((t) => [t, whole.nodes.filter((x) => x.resource_type === t).length] as const).filter(([, k]) => k > 0);
+    if (others.length) out(`Not estimated: the ${others.map(([t, k]) => counted(k, t === 'test' ? 'data test' : t)).join(', ')} vigil build also runs (BigQuery bills their queries too); the total is the models'.`);
+  }
   if (refused) process.exitCode = 1;
 }
 

@@ -678,6 +678,8 @@ describe('vigil build --dry-run against the loopback BigQuery', () => {
     expect(r.stdout).toMatch(/OK analytics\.stg_ai_audit_logs: 0 B \(a view: its query reads 1\.00 GiB each time it is read\)/);
     expect(r.stdout).toMatch(/UNKNOWN analytics\.ai_audit_capability_anomalies: reads a relation that does not exist yet/);
     expect(r.stdout).toMatch(/Total: [\d.]+ GiB processed, [\d.]+ GiB billed \(each statement rounded up to the MiB, at least 10 MiB per table it reads\), about \$[\d.]+ at \$6\.25\/TiB on-demand; \d+ model\(s\) read relations not built yet/);
+    // what build runs besides the models is said to be outside the total (was: nothing said)
+    expect(r.stdout).toMatch(/\nNot estimated: the \d+ data tests(, \d+ snapshots?)?(, \d+ seeds?)? vigil build also runs \(BigQuery bills their queries too\); the total is the models'\.\n/);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const dry = fake.requests.filter((q) => q.method === 'POST' && q.path.endsWith('/projects/vigil-cli/jobs'));
     expect(dry.length).toBe(22);
