@@ -251,7 +251,7 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
           if (f.message !== undefined) strict(f);
           // an unknown name being called: a macro or helper typo
           const hint = didYouMean(name, known());
-          throw new FastRenderError(`unknown function or macro '${name}'${hint ? ` — did you mean '${hint}'?` : ''} (macros are defined in macros/*.sql)`, f.node.lineno + 1, f.node.colno + 1);
+          throw new FastRenderError(`unknown function or macro '${name}'${hint ? ` — did you mean '${hint}'?` : ''} (macros are defined in macros/*.sql)${dbtOnlyName(name)}`, f.node.lineno + 1, f.node.colno + 1);
         }
         if (!f) {
           const callee = n.name as AnyNode;

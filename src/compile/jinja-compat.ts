@@ -1673,6 +1673,59 @@ function pythonSyntax(TemplateError: new (message: string, lineno: number, colno
     if (skipped && tok?.value.charAt(0) === '-') this.dropLeadingWhitespace = true;
     return skipped;
   };
+  // a block set's filters, as Jinja's (`{% set x | upper %}...{% endset %}`: the body rendered,
+  // then filtered): nunjucks' parseSet stopped at the `|` ("expected = or block end in set tag").
+  // Its parseSet with the filters read between the names and the tag's end.
+  const setNodes = (nunjucks as unknown as { nodes: Record<string, new (...a: unknown[]) => Node & { targets: Node[]; body: Node | null; value: Node | null }> }).nodes;
+  type SetParser = Parser & { skipSymbol(s: string): boolean; skipValue(t: string, v: string): boolean; parsePrimary(): Node | null; advanceAfterBlockEnd(v?: string): void; parseFilterName(): Node; parseFilterArgs(n: Node): Node[]; parseUntilBlocks(...b: string[]): Node };
+  P.parseSet = function (this: SetParser) {
+    const tag = this.peekToken();
+    if (!this.skipSymbol('set')) this.fail('parseSet: expected set', tag.lineno, tag.colno);
+    const node = new setNodes.Set(tag.lineno, tag.colno, []);
+    let target: Node | null;
+    while ((target = this.parsePrimary())) {
+      node.targets.push(target);
+      if (!this.skip(lexer.TOKEN_COMMA)) break;
+    }
+    if (this.skipValue(lexer.TOKEN_OPERATOR, '=')) {
+      node.value = this.parseExpression();
+      // a tuple without parentheses, as Jinja reads it (`{% set a, b = 1, 2 %}`, `{% set t = 'x', %}`):
+      // nunjucks stopped at the comma ("expected block end in set statement")
+      if (this.peekToken()?.type === lexer.TOKEN_COMMA) {
+        const group = new nodes.Group(node.value.lineno, node.value.colno);
+        group.addChild(node.value);
+        while (this.skip(lexer.TOKEN_COMMA) && this.peekToken()?.type !== lexer.TOKEN_BLOCK_END) group.addChild(this.parseExpression());
+        group.tuple = true;
+        node.value = group;
+      }
+      this.advanceAfterBlockEnd(tag.value);
+      return node;
+    }
+    const filters: Array<{ name: Node; args: Node[] }> = [];
+    while (this.skip(lexer.TOKEN_PIPE)) {
+      const name = this.parseFilterName();
+      filters.push({ name, args: this.parseFilterArgs(name) });
+    }
+    if (!this.skip(lexer.TOKEN_BLOCK_END)) this.fail(`parseSet: expected = ${filters.length ? '' : 'or a filter (|) '}or block end in set tag`, tag.lineno, tag.colno);
+    let body: Node = new setNodes.Capture(tag.lineno, tag.colno, this.parseUntilBlocks('endset'));
+    for (const f of filters) {
+      const filtered = new setNodes.Filter(f.name.lineno, f.name.colno, f.name, new setNodes.NodeList(f.name.lineno, f.name.colno, [body, ...f.args]));
+      body = new setNodes.Capture(tag.lineno, tag.colno, new setNodes.NodeList(tag.lineno, tag.colno, [new setNodes.Output(f.name.lineno, f.name.colno, [filtered])]));
+    }
+    node.body = body;
+    node.value = null;
+    this.advanceAfterBlockEnd();
+    return node;
+  } as unknown as (this: Parser) => Node;
+  // `f(*args)` / `f(**kwargs)`: Python's unpacking in a call, which nunjucks cannot parse ("unexpected token: **")
+  const parseUnpacking = P.parsePrimary as (this: Parser, noPostfix?: boolean) => Node;
+  P.parsePrimary = function (this: Parser, noPostfix?: boolean) {
+    const tok = this.peekToken();
+    if (tok?.type === lexer.TOKEN_OPERATOR && (tok.value === '*' || tok.value === '**')) {
+      this.fail(`unpacking with ${tok.value} in a call (Python's f(*args), f(**kwargs)) is not supported: pass each argument by position or by name (inner(x, y=kwargs.get('y', 0)))`, tok.lineno, tok.colno);
+    }
+    return parseUnpacking.call(this, noPostfix);
+  };
   // a float with an exponent (`1e3`, `1.5e-3`): nunjucks' lexer read `1e3` as a name and stopped `1e-3` at the `-`
   type Tokenizer = { str: string; index: number; forward(): void; nextToken(): { type: string; value: string } | null };
   const tokenizer = Object.getPrototypeOf((n.lexer as unknown as { lex(s: string, o: object): Tokenizer }).lex('', {})) as Tokenizer;
@@ -1690,6 +1743,59 @@ function pythonSyntax(TemplateError: new (message: string, lineno: number, colno
       }
     }
     return tok;
+  };
+  // a string literal's backslash escapes as Python's (Jinja decodes a literal with Python's
+  // `unicode-escape`): nunjucks knew only \n, \t and \r and dropped the backslash of any other,
+  // so a regex written `'^\d+$'` reached the SQL as `^d+$` and `'\u00e9'` as `u00e9`
+  type StringTokenizer = Tokenizer & { lineno: number; colno: number; isFinished(): boolean; current(): string; _parseString(delimiter: string): string };
+  const stringTokenizer = tokenizer as StringTokenizer;
+  const SIMPLE_ESCAPES: Record<string, string> = { '\\': '\\', "'": "'", '"': '"', a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
+  const HEX_ESCAPES: Record<string, number> = { x: 2, u: 4, U: 8 };
+  stringTokenizer._parseString = function (this: StringTokenizer, delimiter: string) {
+    this.forward();
+    let str = '';
+    while (!this.isFinished() && this.current() !== delimiter) {
+      const cur = this.current();
+      if (cur !== '\\') {
+        str += cur;
+        this.forward();
+        continue;
+      }
+      const [line, col] = [this.lineno + 1, this.colno + 1];
+      this.forward();
+      const c = this.current();
+      if (Object.hasOwn(SIMPLE_ESCAPES, c)) {
+        str += SIMPLE_ESCAPES[c];
+        this.forward();
+      } else if (c === '\n' || c === '\r') {
+        // a backslash at the end of a line joins the next line, as in Python
+        this.forward();
+        if (c === '\r' && this.current() === '\n') this.forward();
+      } else if (c >= '0' && c <= '7') {
+        let digits = '';
+        while (digits.length < 3 && this.current() >= '0' && this.current() <= '7') {
+          digits += this.current();
+          this.forward();
+        }
+        str += String.fromCodePoint(parseInt(digits, 8));
+      } else if (Object.hasOwn(HEX_ESCAPES, c)) {
+        const size = HEX_ESCAPES[c];
+        const escape = c === 'x' ? '\\xXX' : c === 'u' ? '\\uXXXX' : '\\UXXXXXXXX';
+        const hex = this.str.slice(this.index + 1, this.index + 1 + size);
+        if (!new RegExp(`^[0-9a-fA-F]{${size}}$`).test(hex)) throw new TemplateError(`truncated ${escape} escape in a string (Python's: write exactly ${size} hex digits, or \\\\${c} for a backslash and '${c}')`, line, col);
+        const code = parseInt(hex, 16);
+        if (code > 0x10ffff) throw new TemplateError(`illegal Unicode character \\${c}${hex} in a string (Python's: the largest is \\U0010ffff)`, line, col);
+        str += String.fromCodePoint(code);
+        for (let i = 0; i <= size; i++) this.forward();
+      } else if (c === 'N') {
+        throw new TemplateError("a string's \\N{...} escape names a character by its Unicode name, which Vigil cannot look up: write the character itself or its \\uXXXX escape (or \\\\N for a backslash and 'N')", line, col);
+      } else {
+        // an escape Python does not know keeps its backslash (`'\d'` is the two characters \d)
+        str += '\\';
+      }
+    }
+    this.forward();
+    return str;
   };
   const parsePrimary = P.parsePrimary as (this: Parser, noPostfix?: boolean) => Node;
   P.parsePrimary = function (this: Parser, noPostfix?: boolean) {
@@ -1970,8 +2076,25 @@ export function exprText(x: unknown): string {
  */
 export function dbtOnlyName(name: string): string {
   if (name === 'adapter') return ": Vigil has no adapter object (dbt's adapter.dispatch('x') picks the macro x for the warehouse: call the one for yours directly, as default__x(...) or postgres__x(...), or write one macro x in macros/; " + docRef('models.md') + ', Coming from dbt)';
-  return '';
+  const instead = DBT_ONLY[name];
+  return instead ? `: dbt's ${name} is not in Vigil (${instead}; ${docRef('models.md')}, Coming from dbt)` : '';
 }
+// dbt's context names Vigil deliberately lacks, with what to write instead (an unknown name's
+// message said only "macros are defined in macros/*.sql")
+const QUERY_AT_RENDER = 'Vigil renders a model without a connection to the warehouse, so no SQL runs while rendering: compute the value in the SQL itself (a join, a subquery) or pass it with var()';
+const DBT_ONLY: Record<string, string> = {
+  run_query: QUERY_AT_RENDER,
+  statement: QUERY_AT_RENDER,
+  load_result: QUERY_AT_RENDER,
+  return: "a macro's value is the text it renders: print the value ({{ cols | join(', ') }}) and call the macro where that text goes",
+  log: 'Vigil renders no log messages: remove the call, or stop with exceptions.raise_compiler_error(...) to say something is wrong',
+  print: 'Vigil renders no log messages: remove the call',
+  fromjson: 'write the value as a Jinja list or dict literal, or parse the JSON in SQL',
+  fromyaml: 'write the value as a Jinja list or dict literal, or put it under vars: in project.yaml',
+  toyaml: 'print it with | tojson',
+  local_md5: "hash in SQL (md5(...)), where the warehouse's function gives the same digest",
+  modules: "Python's modules are not there: run_started_at has datetime's methods (strftime, isoformat, ...), and date arithmetic belongs in SQL (dateadd, datediff)",
+};
 
 /** The message of a function tested without its call (`{% if is_incremental %}`). */
 export const testedFunction = (expr: string): string => `'${expr}' is a function: tested without its call it is always true; call it: ${expr}()`;
@@ -2039,6 +2162,17 @@ export function addPyTests(env: nunjucks.Environment): void {
   // `select()` / `reject()` without a test: Python's truth (nunjucks' JavaScript's)
   for (const t of ['truthy', 'falsy'] as const) add(t, TESTS[t]);
   add('boolean', (v) => typeof v === 'boolean');
+  // Jinja's `sequence`: what has a length and items by index (a list, a tuple, a string, a dict; not a
+  // namespace, a number or none): nunjucks lacks it ("test not found")
+  add('sequence', (v) => Array.isArray(v) || asText(v) !== undefined || (isPlainObject(v) && !(NAMESPACE in v)));
+  // an unknown test: with the nearest known one
+  const tests = (env as unknown as { tests: Record<string, unknown> }).tests;
+  const getTest = (env as unknown as { getTest(n: string): unknown }).getTest.bind(env);
+  (env as unknown as { getTest(n: string): unknown }).getTest = (name: string) => {
+    if (Object.hasOwn(tests, name)) return getTest(name);
+    const hint = didYouMean(name, Object.keys(tests));
+    throw new Error(`test not found: ${name}${hint ? ` — did you mean '${hint}'?` : ''}`);
+  };
 }
 
 export function addJinjaCompat(env: nunjucks.Environment): void {
@@ -2060,6 +2194,23 @@ export function addJinjaCompat(env: nunjucks.Environment): void {
     const d: Record<string, unknown> = {};
     dictUpdate.apply(d, args);
     return d;
+  });
+  // dbt's context has Python's zip (was an unknown function here): a list of tuples, as long as the
+  // shortest argument; each argument iterated as Python iterates it (a dict's keys, a string's characters)
+  env.addGlobal('zip', (...args: unknown[]) => {
+    const [pos, kw] = kwargs(args);
+    const extra = Object.keys(kw)[0];
+    if (extra !== undefined) throw new Error(`zip() takes no keyword argument '${extra}'`);
+    const seqs = pos.map((a, i) => {
+      if (a === undefined) throw new Error(`zip(): argument ${i + 1} is undefined (give it a value with | default([]))`);
+      if (Array.isArray(a)) return a as unknown[];
+      const text = asText(a);
+      if (text !== undefined) return [...text];
+      if (isPlainObject(a) && !(NAMESPACE in a)) return Object.keys(a);
+      throw new Error(`zip(): '${pyType(a)}' object is not iterable`);
+    });
+    const n = seqs.length ? Math.min(...seqs.map((q) => q.length)) : 0;
+    return Array.from({ length: n }, (_, i) => tuple(seqs.map((q) => q[i])));
   });
   env.addGlobal('__vigil_setattr', (obj: unknown, key: string, value: unknown) => {
     if (!obj || typeof obj !== 'object') throw new Error(`cannot set '${key}': only a namespace() (or a dict) takes {% set x.${key} = ... %}`);

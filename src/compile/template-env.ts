@@ -642,7 +642,7 @@ function explainRuntimeError(e: TemplateError, text: string, known: string[]): T
       return { ...e, message: noMethod(target, member[2], !root, root === 'run_started_at' && target === root) };
     }
     const hint = didYouMean(name.split('"]')[0].replace(/\["/g, '.'), known);
-    return { ...e, message: `unknown function or macro '${name}'${hint ? ` — did you mean '${hint}'?` : ''} (macros are defined in macros/*.sql; helpers: ${TEMPLATE_HELPERS.join(', ')})` };
+    return { ...e, message: `unknown function or macro '${name}'${hint ? ` — did you mean '${hint}'?` : ''} (macros are defined in macros/*.sql; helpers: ${TEMPLATE_HELPERS.join(', ')})${dbtOnlyName(name)}` };
   }
   if (e.message.includes(PRINTED_FUNCTION)) return { ...e, message: printedFunction(printedAt(e, text)) };
   // looped over, filtered, joined or tested while undefined (jinja-compat.ts strictWhereUsed)

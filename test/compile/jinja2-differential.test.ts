@@ -341,3 +341,120 @@ describe("where Vigil's number model differs from Python's: a zero float is the 
     for (const [i, [src, , rendered]] of cases.entries()) expect(expected[i], src).toEqual([true, rendered]);
   });
 });
+
+describe.skipIf(!jinja2)("a string literal's backslash escapes as Python's (was: nunjucks dropped the backslash of all but \\n, \\t, \\r: `'^\\d+$'` reached the SQL as `^d+$`)", () => {
+  const ESCAPES = [
+    "{% set pattern = '^\\d{3}-\\w+$' %}select regexp_matches(code, '{{ pattern }}')",
+    "{{ 'a\\u00e9b' }}|{{ '\\x41' }}|{{ '\\101' }}|{{ '\\777' }}|{{ '\\8' }}|{{ '\\U0001F600' }}|{{ 'x\\0y' }}",
+    "{{ '\\'' }}|{{ \"\\\"\" }}|{{ '\\\\' }}|{{ 'a\\\nb' }}|{{ '\\a\\b\\f\\v' }}|{{ \"a\\rb\" }}|{{ 'say \"\\hi\"' }}",
+    "{% macro m(p='\\s+') %}regexp_replace(x, '{{ p }}', ' '){% endmacro %}{{ m() }}|{% for x in ['\\\\', '\\d'] %}{{ x }}{% endfor %}",
+  ];
+  const ERRORS = ["{{ 'x' ~ '\\x4' }}", "{{ '\\u12' }}", "{{ '\\U00110000' }}"];
+  it('render as Jinja renders them, in both renderers', () => {
+    const expected = jinja(ESCAPES);
+    for (const [i, t] of ESCAPES.entries()) {
+      expect(expected[i][0], `Jinja failed on ${t}: ${expected[i][1]}`).toBe(true);
+      expect(render(t, true), t).toBe(expected[i][1]);
+      expect(render(t, false), t).toBe(expected[i][1]);
+    }
+    expect(render(ESCAPES[0], true)).toBe("select regexp_matches(code, '^\\d{3}-\\w+$')");
+  });
+  it("an escape Python refuses is an error at it, with Python's message; \\N{name} is refused (Vigil has no table of names)", () => {
+    const expected = jinja([...ERRORS, "{{ '\\N{BULLET}' }}"]);
+    for (const [i, t] of ERRORS.entries()) {
+      expect(expected[i][0], `Jinja rendered ${t}: ${expected[i][1]}`).toBe(false);
+      const message = expected[i][1].replace(/^\w+: /, '');
+      for (const fast of [true, false]) expect(render(t, fast), t).toMatch(new RegExp(`^ERROR ${message.replace(/\\/g, '\\\\')} .* @1:\\d+$`));
+    }
+    expect(expected[ERRORS.length]).toEqual([true, '•']);
+    for (const fast of [true, false]) expect(render("select '{{ '\\N{BULLET}' }}'", fast)).toMatch(/^ERROR a string's \\N\{\.\.\.\} escape names a character by its Unicode name, which Vigil cannot look up: write the character itself or its \\uXXXX escape .* @1:13$/);
+  });
+});
+
+describe.skipIf(!jinja2)("Jinja's test `sequence` (was: 'test not found'), and an unknown test with a did-you-mean", () => {
+  const SEQUENCE = [
+    "{{ [1, 'a', [2], (3,), {'k': 1}, none, 2.0] | select('sequence') | list }}",
+    "{{ 'x' is sequence }}{{ [] is sequence }}{{ {} is sequence }}{{ 1 is sequence }}{{ none is sequence }}{{ namespace(a=1) is sequence }}{{ (1,) is sequence }}{% macro m() %}x{% endmacro %}{{ m() is sequence }}",
+  ];
+  it('renders as Jinja renders it, in both renderers', () => {
+    const expected = jinja(SEQUENCE);
+    for (const [i, t] of SEQUENCE.entries()) {
+      expect(expected[i][0], `Jinja failed on ${t}: ${expected[i][1]}`).toBe(true);
+      expect(render(t, true), t).toBe(expected[i][1]);
+      expect(render(t, false), t).toBe(expected[i][1]);
+    }
+    for (const fast of [true, false]) expect(render("{{ [1] | select('sequnce') | list }}", fast)).toMatch(/test not found: sequnce — did you mean 'sequence'\?/);
+  });
+});
+
+describe("dbt's context names Vigil lacks are errors that say so and what to write instead (was: only 'macros are defined in macros/*.sql')", () => {
+  const cases: Array<[string, RegExp]> = [
+    ['{% macro f() %}{{ return([1, 2]) }}{% endmacro %}{{ f() }}', /dbt's return is not in Vigil \(a macro's value is the text it renders/],
+    ["select {{ log('hi', info=true) }} 1", /dbt's log is not in Vigil \(Vigil renders no log messages/],
+    ["{% set r = run_query('select 1') %}{{ r }}", /dbt's run_query is not in Vigil \(Vigil renders a model without a connection to the warehouse/],
+    ["{% call statement('x', fetch_result=True) %}select 1{% endcall %}", /dbt's statement is not in Vigil \(Vigil renders a model without a connection/],
+    ['{{ modules.datetime.date(2024, 1, 2) }}', /dbt's modules is not in Vigil \(Python's modules are not there/],
+    ["{{ local_md5('a') }}", /dbt's local_md5 is not in Vigil \(hash in SQL/],
+    ["{{ fromjson('[1]') }}", /dbt's fromjson is not in Vigil/],
+  ];
+  it.each(cases)('%s', (t, message) => {
+    for (const fast of [true, false]) {
+      const got = render(t, fast);
+      expect(got).toMatch(message);
+      expect(got).toMatch(/docs\/models\.md.* @1:\d+$/);
+    }
+  });
+});
+
+describe.skipIf(!jinja2)("a block set's filters and a set's tuple without parentheses, as Jinja's (were: nunjucks' 'expected = or block end in set tag', 'expected block end in set statement')", () => {
+  const SETS = [
+    "{% set x | upper %}hello {{ 'w' }}{% endset %}[{{ x }}]",
+    "{% set x | trim | replace('a', 'b') %}\n  aaa\n{% endset %}[{{ x }}]",
+    '{% for i in [1, 2] %}{% set s | upper %}x{{ i }}{% endset %}{{ s }}{% endfor %}{{ s is defined }}',
+    '{% set x | indent(2, true) -%}\na\nb\n{%- endset %}{{ x }}',
+    '{% set a, b = 1, 2 %}{{ a + b }}|{% set t = \'x\', %}{{ t }}|{% set u = \'x\', \'y\' %}{{ u }}{{ u | length }}',
+    '{% set t = 1, 2 -%}\n  {{ t }}',
+  ];
+  it('render as Jinja renders them, in both renderers', () => {
+    const expected = jinja(SETS);
+    for (const [i, t] of SETS.entries()) {
+      expect(expected[i][0], `Jinja failed on ${t}: ${expected[i][1]}`).toBe(true);
+      expect(render(t, true), t).toBe(expected[i][1]);
+      expect(render(t, false), t).toBe(expected[i][1]);
+    }
+    for (const fast of [true, false]) expect(render('{% set x | nosuch %}a{% endset %}{{ x }}', fast)).toMatch(/^ERROR filter not found: nosuch @1:\d+$/);
+  });
+  it("a call's * / ** unpacking is refused at it, saying what to write instead (was: 'unexpected token: **')", () => {
+    const t = '{% macro pass(x) %}{{ inner(x, **kwargs) }}{% endmacro %}{% macro inner(x, y=0) %}{{ x + y }}{% endmacro %}{{ pass(1, y=2) }}';
+    expect(jinja([t])[0]).toEqual([true, '3']);
+    for (const fast of [true, false]) {
+      expect(render(t, fast)).toBe("ERROR unpacking with ** in a call (Python's f(*args), f(**kwargs)) is not supported: pass each argument by position or by name (inner(x, y=kwargs.get('y', 0))) @1:32");
+      expect(render('{{ f(*varargs) }}', fast)).toMatch(/^ERROR unpacking with \* in a call .* @1:6$/);
+    }
+  });
+});
+
+describe.skipIf(!jinja2)("dbt's zip (was: 'unknown function or macro zip'), as Python's zip in dbt's context", () => {
+  const ZIP = [
+    "{% for a, b in zip(['x', 'y', 'z'], [1, 2]) %}{{ a }}={{ b }}{% if not loop.last %}, {% endif %}{% endfor %}",
+    "{{ zip('ab', {'k': 1, 'm': 2}, (3, 4, 5)) | list }}|{{ zip() | list }}|{{ zip([1]) | list }}|{{ zip([], [1]) | list | length }}",
+    "{% set cols = ['a', 'b'] %}{% set types = ['int', 'text'] %}select {% for c, t in zip(cols, types) %}cast({{ c }} as {{ t }}){{ ', ' if not loop.last }}{% endfor %}",
+  ];
+  it('renders as dbt renders it, in both renderers; a number is Python\'s TypeError', () => {
+    const script = [
+      'import json, sys, jinja2',
+      "env = jinja2.Environment(extensions=['jinja2.ext.do', 'jinja2.ext.loopcontrols'])",
+      "env.globals['zip'] = zip",
+      'print(json.dumps([env.from_string(t).render() for t in json.load(sys.stdin)]))',
+    ].join('\n');
+    const r = spawnSync('python3', ['-c', script], { input: JSON.stringify(ZIP), encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const expected = JSON.parse(r.stdout) as string[];
+    for (const [i, t] of ZIP.entries()) {
+      expect(render(t, true), t).toBe(expected[i]);
+      expect(render(t, false), t).toBe(expected[i]);
+    }
+    expect(expected[2]).toBe('select cast(a as int), cast(b as text)');
+    for (const fast of [true, false]) expect(render('{{ zip([1], 5) | list }}', fast)).toMatch(/^ERROR .*'int' object is not iterable @1:\d+$/);
+  });
+});
