@@ -2103,6 +2103,9 @@ export const TESTED_FUNCTION_RE = / is a function: tested without its call it is
 /** A method called that a value has not (`'abc'.uper()`): with Python's string methods for a did-you-mean when it is a string. */
 export function noMethod(target: string, method: string, isString: boolean, isDateTime = false): string {
   const hint = isDateTime ? dateTimeHint(method) : isString ? didYouMean(method, Object.keys(STRING_MEMBERS)) : undefined;
+  // (dbt's config.get / config.require read the node's whole config, which dbt resolves in a first
+  // parse; Vigil renders once, the config() call being part of that render)
+  if (target === 'config' && (method === 'get' || method === 'require')) return `'config' has no method '${method}': dbt's config.${method} is not in Vigil (a template renders before its model's configuration is resolved: branch on a var() or target.name, or on is_incremental(), and set the config in config() or the model's YAML; ${docRef('models.md')}, Coming from dbt)`;
   return `'${target}' has no method '${method}'${hint ? ` — did you mean '${hint}'?` : ''}`;
 }
 

@@ -396,6 +396,7 @@ describe("dbt's context names Vigil lacks are errors that say so and what to wri
     ['{{ modules.datetime.date(2024, 1, 2) }}', /dbt's modules is not in Vigil \(Python's modules are not there/],
     ["{{ local_md5('a') }}", /dbt's local_md5 is not in Vigil \(hash in SQL/],
     ["{{ fromjson('[1]') }}", /dbt's fromjson is not in Vigil/],
+    ["{% if config.get('materialized') == 'table' %}select 1{% endif %}", /'config' has no method 'get': dbt's config\.get is not in Vigil \(a template renders before its model's configuration is resolved/],
   ];
   it.each(cases)('%s', (t, message) => {
     for (const fast of [true, false]) {
