@@ -2401,6 +2401,11 @@ function pythonFilters(env: nunjucks.Environment): void {
     const out = [lines[0], ...rest].join('\n');
     return pyTruth(first) ? pad + out : out;
   });
+  // a string's length in characters, as Python's len() (nunjucks': UTF-16 units, '😀' was 2)
+  const utf16Length = get('length');
+  env.addFilter('length', function (this: unknown, v: unknown) {
+    return typeof v === 'string' || v instanceof String ? [...String(v)].length : utf16Length.call(this, v);
+  });
   // Jinja's length's other name, and its items(): a dict's (key, value) pairs (an undefined one: none)
   env.addFilter('count', function (this: unknown, v: unknown) {
     return get('length').call(this, v);

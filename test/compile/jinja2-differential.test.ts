@@ -459,3 +459,15 @@ describe.skipIf(!jinja2)("dbt's zip (was: 'unknown function or macro zip'), as P
     for (const fast of [true, false]) expect(render('{{ zip([1], 5) | list }}', fast)).toMatch(/^ERROR .*'int' object is not iterable @1:\d+$/);
   });
 });
+
+describe.skipIf(!jinja2)("a string's length in characters, as Python's (was: UTF-16 units: '😀' | length was 2)", () => {
+  const LENGTHS = ["{{ '😀é' | length }}", "{{ '😀é' | count }}", "{{ ('a' ~ '𝔘') | length }}", "{{ ['😀', 'b'] | length }}", "{{ {'😀': 1} | length }}", "{{ '' | length }}", "{{ 'abc' | length }}"];
+  it('in both renderers', () => {
+    const expected = jinja(LENGTHS);
+    for (const [i, t] of LENGTHS.entries()) {
+      expect(expected[i][0], `Jinja failed on ${t}: ${expected[i][1]}`).toBe(true);
+      expect(render(t, true), t).toBe(expected[i][1]);
+      expect(render(t, false), t).toBe(expected[i][1]);
+    }
+  });
+});
