@@ -634,9 +634,13 @@ export async function deliverOutbox(
   const summary: DeliverySummary = { sent: 0, rejected: 0, pending: 0, uncertain: 0, errors: [] };
   const receivers = new Map((ctx.routes?.receivers ?? []).map((r) => [r.name, r]));
   const describe = (e: OutboxEntry) => `${e.type} ${e.items.map((x) => `${x.action} ${x.instance}`).join(', ')} -> ${e.receiver}`;
+  // the entries this delivery changed since its last save: each save looks at these, not at the
+  // whole outbox (20,000 firing instances: 21,000 entries x 3,654 saves, 77 M comparisons). Every change below adds its entry
+  const touched = new Set<OutboxEntry>();
   // a run that died while sending: the receiver may or may not have these
   for (const e of doc.outbox) {
     if (e.status !== 'sending') continue;
+    touched.add(e);
     const how = onUncertain(receivers.get(e.receiver), e.type);
     e.lastError = `the run sending it (${e.sendingSince ?? 'earlier'}) stopped before it learned whether ${e.type === 'pagerduty' ? 'PagerDuty' : 'Slack'} had it`;
     delete e.sendingSince;
@@ -659,6 +663,7 @@ export async function deliverOutbox(
     // (a second delivery of the run, the stuck-outbox alert's: a receiver that failed is tried again by the next run)
     const earlier = opts.only ? opts.failedLanes?.get(laneOf(e)) : undefined;
     if (earlier) {
+      touched.add(e);
       e.lastError = `not sent: ${earlier.id} to ${e.receiver} failed in this run${earlier.lastError ? ` (${earlier.lastError})` : ''}; the next run sends it`;
       summary.pending++;
       continue;
@@ -679,9 +684,17 @@ export async function deliverOutbox(
     if (queued) return queued;
     const p = current
       .catch(() => {})
-      .then(() => {
+      .then(async () => {
         queued = undefined;
-        return ctx.store.saveProgress(doc);
+        const these = [...touched];
+        touched.clear();
+        try {
+          await ctx.store.saveProgress(doc, these);
+        } catch (e) {
+          // (not written: the next save writes them)
+          for (const x of these) touched.add(x);
+          throw e;
+        }
       });
     queued = current = p;
     return p;
@@ -715,7 +728,10 @@ export async function deliverOutbox(
     const rc = receivers.get(name);
     const r = resolved.get(entries)!;
     if (typeof r === 'string') {
-      for (const e of entries) e.lastError = r;
+      for (const e of entries) {
+        e.lastError = r;
+        touched.add(e);
+      }
       summary.pending += entries.length;
       summary.errors.push(`${name}: ${r}; ${entries.length} notification(s) stay in the outbox`);
       return;
@@ -734,6 +750,8 @@ export async function deliverOutbox(
       const chunk: OutboxEntry[] = [];
       for (; start < entries.length && chunk.length < chunkSize; start++) {
         const e = entries[start];
+        // (blocked or sent, and the rest of a chunk put back: each entry of the lane changes here)
+        touched.add(e);
         const waitsFor = e.items.map((x) => blocked.get(x.instance)).find((x) => x !== undefined);
         if (waitsFor) {
           e.lastError = waitsNote(waitsFor.id, waitsFor.status);
@@ -750,6 +768,7 @@ export async function deliverOutbox(
       const triedBefore = new Set(chunk.filter((e) => e.attempts > 0));
       const markedAt = new Date().toISOString();
       for (const e of chunk) {
+        touched.add(e);
         delete e.waitsFor;
         e.status = 'sending';
         e.sendingSince = markedAt;
@@ -780,6 +799,8 @@ export async function deliverOutbox(
         } catch (err) {
           res = { status: 'retry', attempts: 1, error: redact((err as Error).message), ambiguous: true };
         }
+        // (this one and, on a failure, the rest of the chunk put back)
+        for (const x of chunk.slice(i)) touched.add(x);
         delete e.sendingSince;
         delete e.checked;
         if (res.status === 'sent') {

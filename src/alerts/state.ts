@@ -11,10 +11,11 @@
  * anything. A lock whose lease ran out, or whose process is gone (same host), is taken over.
  *
  * Delivery marks each notification before and after its send (evaluate.ts deliverOutbox):
- * where the backend keeps a journal (the warehouse), such a save appends one line holding the
- * outbox entries that changed since the last write (not their items nor bodies) and the lock,
- * rather than rewriting the whole document; the next whole write (at the latest, releasing
- * the lock) folds the lines in. Reading applies the lines to the body they were written on.
+ * where the backend keeps a journal (the warehouse: one row per line, cas-document.ts), such a
+ * save appends one line holding the outbox entries that changed since the last write (not their
+ * items nor bodies) and the lock, rather than rewriting the whole document; the next whole write
+ * (at the latest, releasing the lock) folds the lines in and drops their rows. Reading applies
+ * the lines to the body they were written on.
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
@@ -83,9 +84,6 @@ export function lockLive(l: LockInfo | undefined, now = Date.now()): boolean {
   return leaseLive(l, now);
 }
 
-/** A journal past this many characters is folded into the next save (a whole write): an append costs at most this much. */
-export const JOURNAL_LIMIT = 128 * 1024;
-
 /** One journal line: what a save during delivery changed (StateStore.saveProgress). */
 interface JournalLine {
   /** the writeId of the body it applies to (a line left on another body, written by a version that does not clear the journal, is skipped) */
@@ -128,9 +126,9 @@ function marksDiffer(e: OutboxEntry, was: JournalLine['outbox'][number]): boolea
 
 export class StateStore {
   private version: number | undefined;
-  /** as this store last wrote it: the body's writeId, each outbox entry's marks (JSON), the events' count, the journal's length */
-  private written: { base: string; marks: Map<string, JournalLine['outbox'][number]>; events: number; journal: number } | undefined;
-  /** an append failed (the column could not be added): whole saves from then on */
+  /** as this store last wrote it: the body's writeId, each outbox entry's marks, the events' count */
+  private written: { base: string; marks: Map<string, JournalLine['outbox'][number]>; events: number } | undefined;
+  /** an append failed (its table could not be made): whole saves from then on */
   private journalOff = false;
   private readonly owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
 
@@ -178,27 +176,28 @@ export class StateStore {
   /**
    * save() for delivery's marks (and lease renewals): where the backend keeps a journal, and
    * only outbox entries' marks, the history's pending events and the lock changed since the last
-   * write, one journal line holding those; else (or once the journal is long) a whole save().
+   * write, one journal line holding those; else a whole save(). `touched`: the only entries that
+   * may have changed since the last save (delivery knows them), so a save costs what changed; absent: every entry is compared.
    */
-  async saveProgress(doc: StateDoc): Promise<void> {
+  async saveProgress(doc: StateDoc, touched?: readonly OutboxEntry[]): Promise<void> {
     if (doc.lock?.owner !== this.owner) throw new Error('internal: save() without holding the alert state lock');
     const w = this.written;
-    const changed = w && this.backend.append && !this.journalOff && w.journal < JOURNAL_LIMIT ? this.changedMarks(doc, w) : undefined;
+    // (however long the journal: each line is a row of its own, so a line costs the same at the 10,000th; the next whole write folds them)
+    const changed = w && this.backend.append && !this.journalOff ? this.changedMarks(doc, w, touched) : undefined;
     if (!w || !changed) return this.save(doc);
     doc.lock.until = new Date(Date.now() + this.leaseMs).toISOString();
     const events = (doc.events?.length ?? 0) !== w.events ? (doc.events ?? []) : undefined;
-    let text = '';
     let id = '';
     const line = (writeId: string) => {
       const l: JournalLine = { b: w.base, w: (id = writeId), lock: doc.lock, outbox: changed.map(entryMarks), ...(events ? { events } : {}) };
       // (through the one redaction path, like the body)
-      return (text = JSON.stringify(redactStrings(l)) + '\n');
+      return JSON.stringify(redactStrings(l)) + '\n';
     };
     let version: number | undefined;
     try {
       version = await casAppend(this.backend, this.version!, line, (cur) => parse(cur, this.description));
     } catch {
-      // (the journal could not be written, the column not added: the whole document is, its compare-and-set as ever)
+      // (the journal could not be written, its table not made: the whole document is, its compare-and-set as ever)
       this.journalOff = true;
       return this.save(doc);
     }
@@ -207,14 +206,13 @@ export class StateStore {
     doc.writeId = id;
     for (const e of changed) w.marks.set(e.id, entryMarks(e));
     w.events = doc.events?.length ?? 0;
-    w.journal += text.length;
   }
 
   /** The outbox entries whose marks differ from the last write; undefined when something a journal line cannot hold changed (entries added or removed). */
-  private changedMarks(doc: StateDoc, w: NonNullable<StateStore['written']>): OutboxEntry[] | undefined {
+  private changedMarks(doc: StateDoc, w: NonNullable<StateStore['written']>, touched?: readonly OutboxEntry[]): OutboxEntry[] | undefined {
     if (doc.outbox.length !== w.marks.size) return undefined;
     const out: OutboxEntry[] = [];
-    for (const e of doc.outbox) {
+    for (const e of touched ?? doc.outbox) {
       const was = w.marks.get(e.id);
       if (was === undefined) return undefined;
       if (marksDiffer(e, was)) out.push(e);
@@ -257,7 +255,10 @@ export class StateStore {
       return false;
     }
     this.version = version;
-    this.written = this.backend.append ? { base: doc.writeId!, marks: new Map(doc.outbox.map((e) => [e.id, entryMarks(e)])), events: doc.events?.length ?? 0, journal: 0 } : undefined;
+    this.written = this.backend.append ? { base: doc.writeId!, marks: new Map(doc.outbox.map((e) => [e.id, entryMarks(e)])), events: doc.events?.length ?? 0 } : undefined;
+    // the lines this body folded in (and any an older body left): dropped. Only tidying: a line
+    // left (this failed, or the process died first) names an older body and is skipped on reading
+    await this.backend.compact?.(version).catch(() => {});
     return true;
   }
 

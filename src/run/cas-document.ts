@@ -16,7 +16,7 @@ export type CasOutcome = 'won' | 'lost' | 'unknown';
  * The storage primitive: read the current version, create the empty version-0 document when
  * there is none (idempotent: concurrent first runs write the same bytes), or replace it only
  * if it is still `expected`. A backend with a journal also appends to the document: a line
- * (its `journal`, cleared by the next replacement) that moves the version as a replacement
+ * (its `journal`, superseded by the next replacement) that moves the version as a replacement
  * does, written at the cost of the line, not of the document (src/alerts/state.ts).
  */
 export interface CasBackend {
@@ -25,6 +25,8 @@ export interface CasBackend {
   cas(expected: number, body: string): Promise<CasOutcome>;
   /** Append `line` to the journal if the document is still at `expected` (absent: only whole documents are written). */
   append?(expected: number, line: string): Promise<CasOutcome>;
+  /** Drop the journal lines of the bodies before the one written at `version` (called once that write is known to have won). */
+  compact?(version: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -76,8 +78,18 @@ async function settled(cas: CasBackend, outcome: CasOutcome, expected: number, w
  * the rows its UPDATE changed (Postgres, DuckDB, BigQuery's numDmlAffectedRows); where the
  * warehouse does not say, the caller re-reads to see whose write won.
  *
- * `journal`: the table has a `journal` column (added to a table without it at the first
- * append), for CasBackend.append.
+ * `journal`: for CasBackend.append, a second table `<table>_journal` (created at the first
+ * append) holding one row per line: (id, seq, line), seq the version the line moved the document
+ * to. A line is an INSERT of its own row, then the compare-and-set UPDATE of the version alone
+ * (the body is not touched), so a mark costs its line whatever the size of the document; a
+ * journal kept in a column of the document's row (as Vigil did before) was the whole column
+ * rewritten at each line, so it had to be folded into a whole write every 128 KB, and each fold
+ * rewrote the document (a 29 MB state: 90 whole writes for 20,000 instances). The row is written
+ * before the version moves: a reader takes only rows up to the version it read, so a row whose
+ * UPDATE did not follow (killed, or the compare-and-set lost) is never read as written; a row
+ * left on an older body is skipped by its line's base (src/alerts/state.ts) and dropped by the
+ * next compact(). A table an earlier version made has a `journal` column: its lines are read
+ * first, and cleared by the next replacement.
  */
 export async function warehouseCas(adapter: Adapter, schema: string, table: string, id: string, opts: { journal?: boolean } = {}): Promise<CasBackend & { relation: string }> {
   const d = adapter.dialect;
@@ -86,8 +98,15 @@ export async function warehouseCas(adapter: Adapter, schema: string, table: stri
   const pk = adapter.warehouse.capabilities.primaryKeys ? ' primary key' : '';
   // (asked once, for init(): a table created since is found by get() itself, and `create table if not exists` is harmless)
   let exists = (await adapter.relationExists({ schema, identifier: table })) !== null;
-  // whether the table has the journal column (a table an earlier version created has not, until the first append adds it)
-  let journal = !!opts.journal && (!exists || (await adapter.columns({ schema, identifier: table })).some((c) => c.name.toLowerCase() === 'journal'));
+  // whether the table has the journal column an earlier version kept its lines in (read, and cleared by a replacement)
+  const journal = !!opts.journal && exists && (await adapter.columns({ schema, identifier: table })).some((c) => c.name.toLowerCase() === 'journal');
+  const jrel = d.relation({ schema, identifier: `${table}_journal` });
+  // (known to exist: a table not seen yet is asked for at every read, since another run may have made it meanwhile)
+  let journalTable = false;
+  // the seq of the last line's row this backend inserted whose compare-and-set did not win (or
+  // whose outcome is unknown): a retry at the same version replaces it. Two rows of one seq and one
+  // body would both be read once the version reaches it, the older after the newer as often as not
+  let unsettled: number | undefined;
   const counted = async (sql: string, params: Array<string | number>): Promise<CasOutcome> => {
     try {
       if (!adapter.executeCounted) {
@@ -116,12 +135,25 @@ export async function warehouseCas(adapter: Adapter, schema: string, table: stri
         throw e;
       }
       const r = rows[0];
-      return r ? { version: Number(r.version), body: String(r.body), ...(typeof r.journal === 'string' && r.journal ? { journal: r.journal } : {}) } : undefined;
+      if (!r) return undefined;
+      const version = Number(r.version);
+      let lines = typeof r.journal === 'string' ? r.journal : '';
+      if (opts.journal) {
+        try {
+          // (up to the version read: a row whose compare-and-set has not followed, or lost, is not written)
+          const js = await adapter.query<{ line: unknown }>(`select line from ${jrel} where id = ${p(1)} and seq <= ${p(2)} order by seq`, [id, version]);
+          journalTable = true;
+          for (const j of js) lines += String(j.line);
+        } catch (e) {
+          if (journalTable || !/does not exist|not found/i.test((e as Error).message)) throw e;
+        }
+      }
+      return { version, body: String(r.body), ...(lines ? { journal: lines } : {}) };
     },
     init: async (body) => {
       if (!exists) {
         // (two first runs creating it at once both come through: createOwnTable)
-        await createOwnTable(adapter, { schema, identifier: table }, `id ${str}${pk}, version ${d.type('int')} not null, body ${str} not null, updated_at ${d.type('timestamp')}${opts.journal ? `, journal ${str}` : ''}`);
+        await createOwnTable(adapter, { schema, identifier: table }, `id ${str}${pk}, version ${d.type('int')} not null, body ${str} not null, updated_at ${d.type('timestamp')}`);
         exists = true;
       }
       try {
@@ -142,16 +174,22 @@ export async function warehouseCas(adapter: Adapter, schema: string, table: stri
     ...(opts.journal
       ? {
           append: async (expected: number, line: string) => {
-            if (!journal) {
-              // a table an earlier version created: the column is added once (a concurrent run may add it first)
-              try {
-                await adapter.execute(`alter table ${rel} add column if not exists journal ${str}`);
-              } catch (e) {
-                if (!/already exists|duplicate column/i.test((e as Error).message)) throw e;
-              }
-              journal = true;
+            if (!journalTable) {
+              // (two runs creating it at once both come through: createOwnTable)
+              if (!(await adapter.relationExists({ schema, identifier: `${table}_journal` }))) await createOwnTable(adapter, { schema, identifier: `${table}_journal` }, `id ${str} not null, seq ${d.type('int')} not null, line ${str} not null`);
+              journalTable = true;
             }
-            return counted(`update ${rel} set version = ${p(1)}, journal = coalesce(journal, '') || cast(${p(2)} as ${str}), updated_at = ${d.current_timestamp()} where id = ${p(3)} and version = ${p(4)}`, [expected + 1, line, id, expected]);
+            // the line first, then the version: read only once the version reaches it (see above)
+            const seq = expected + 1;
+            if (unsettled === seq) await adapter.execute(`delete from ${jrel} where id = ${p(1)} and seq = ${p(2)}`, [id, seq]);
+            await adapter.execute(`insert into ${jrel} (id, seq, line) values (${p(1)}, ${p(2)}, ${p(3)})`, [id, seq, line]);
+            unsettled = seq;
+            const outcome = await counted(`update ${rel} set version = ${p(1)}, updated_at = ${d.current_timestamp()} where id = ${p(2)} and version = ${p(3)}`, [seq, id, expected]);
+            if (outcome === 'won') unsettled = undefined;
+            return outcome;
+          },
+          compact: async (version: number) => {
+            if (journalTable) await adapter.execute(`delete from ${jrel} where id = ${p(1)} and seq <= ${p(2)}`, [id, version]);
           },
         }
       : {}),

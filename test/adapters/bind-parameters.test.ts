@@ -527,19 +527,32 @@ function answerWith(fake: FakeBigQuery, respond: (sql: string, params: unknown[]
   }, shared);
 }
 
-/** The alert state table of `dataset`, kept from the INSERT and compare-and-set UPDATEs the store sends (whole documents, journal lines). */
+/** The alert state table of `dataset`, kept from the INSERT and compare-and-set UPDATEs the store sends (whole documents), and its journal's table (a row per line, then the version moved alone). */
 function emulateAlertState(fake: FakeBigQuery, project: string, dataset: string): void {
-  let row: { version: number; body: string; journal: string | null } | undefined;
+  let row: { version: number; body: string } | undefined;
+  let lines: Array<{ seq: number; line: string }> = [];
   const rel = `\`${dataset}\`.\`${ALERT_STATE_TABLE}\``;
+  const jrel = `\`${dataset}\`.\`${ALERT_STATE_TABLE}_journal\``;
   answerWith(fake, (sql, p) => {
+    if (sql.includes(jrel)) {
+      if (/^create table/i.test(sql)) fake.addTable(project, dataset, `${ALERT_STATE_TABLE}_journal`, { fields: [{ name: 'id', type: 'STRING' }, { name: 'seq', type: 'INT64' }, { name: 'line', type: 'STRING' }] });
+      else if (/^insert/i.test(sql)) lines.push({ seq: Number(p[1]), line: String(p[2]) });
+      else if (/^delete/i.test(sql)) lines = lines.filter((l) => l.seq > Number(p[1]));
+      else if (/^select line/i.test(sql)) return { rows: lines.filter((l) => l.seq <= Number(p[1])).map((l) => ({ line: l.line })), fields: [{ name: 'line', type: 'STRING' }] };
+      return { rows: [], fields: [], numDmlAffectedRows: 1 };
+    }
     if (!sql.includes(rel)) return undefined;
-    if (/^create table/i.test(sql)) fake.addTable(project, dataset, ALERT_STATE_TABLE, { fields: [{ name: 'id', type: 'STRING' }, { name: 'version', type: 'INT64' }, { name: 'body', type: 'STRING' }, { name: 'updated_at', type: 'TIMESTAMP' }, { name: 'journal', type: 'STRING' }] });
-    else if (/^insert/i.test(sql)) row ??= { version: 0, body: String(p[1]), journal: null };
-    else if (/^update/i.test(sql)) {
-      const hit = !!row && row.version === Number(p[3]);
-      if (row && hit) row = / journal = coalesce/.test(sql) ? { ...row, version: Number(p[0]), journal: (row.journal ?? '') + String(p[1]) } : { version: Number(p[0]), body: String(p[1]), journal: null };
+    if (/^create table/i.test(sql)) fake.addTable(project, dataset, ALERT_STATE_TABLE, { fields: [{ name: 'id', type: 'STRING' }, { name: 'version', type: 'INT64' }, { name: 'body', type: 'STRING' }, { name: 'updated_at', type: 'TIMESTAMP' }] });
+    else if (/^insert/i.test(sql)) row ??= { version: 0, body: String(p[1]) };
+    else if (/^update \S+ set version = \?, updated_at/i.test(sql)) {
+      const hit = !!row && row.version === Number(p[2]);
+      if (row && hit) row = { ...row, version: Number(p[0]) };
       return { rows: [], fields: [], numDmlAffectedRows: hit ? 1 : 0 };
-    } else if (/^select version, body/i.test(sql)) return { rows: row ? [row] : [], fields: [{ name: 'version', type: 'INTEGER' }, { name: 'body', type: 'STRING' }, { name: 'journal', type: 'STRING' }] };
+    } else if (/^update/i.test(sql)) {
+      const hit = !!row && row.version === Number(p[3]);
+      if (row && hit) row = { version: Number(p[0]), body: String(p[1]) };
+      return { rows: [], fields: [], numDmlAffectedRows: hit ? 1 : 0 };
+    } else if (/^select version, body/i.test(sql)) return { rows: row ? [row] : [], fields: [{ name: 'version', type: 'INTEGER' }, { name: 'body', type: 'STRING' }] };
     return { rows: [], fields: [] };
   });
 }

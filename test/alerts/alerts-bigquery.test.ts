@@ -34,35 +34,47 @@ describe('shipped alert queries for BigQuery', () => {
 describe('the alert state store on BigQuery', () => {
   it('creates, inserts, compare-and-sets and reads back with statements BigQuery parses, the document as a parameter', async () => {
     const statements: string[] = [];
-    let exists = false;
-    let stored: { version: number; body: string; journal: string | null } | undefined;
+    const exists = new Set<string>();
+    let stored: { version: number; body: string } | undefined;
+    // the journal's table: one row per line (seq: the version the line moved the document to)
+    let journal: Array<{ seq: number; line: string }> = [];
     const adapter = {
       type: 'bigquery',
       warehouse: { capabilities: { primaryKeys: false } },
       dialect: bigQueryDialect,
       maxConcurrency: 1,
-      async relationExists() {
-        return exists ? 'table' : null;
+      async relationExists(r: { identifier: string }) {
+        return exists.has(r.identifier) ? 'table' : null;
+      },
+      async columns() {
+        return [];
       },
       async ensureSchema() {},
       async execute(sql: string, params: unknown[] = []) {
         statements.push(sql);
         // runtime values never in the SQL text: one '?' per parameter
         expect(sql.split('?').length - 1).toBe(params.length);
-        if (/^create table/i.test(sql)) exists = true;
-        else if (/^insert/i.test(sql)) stored ??= { version: 0, body: String(params[1]), journal: null };
-        else if (/^update .* journal = coalesce/i.test(sql)) {
-          // a delivery mark: a line appended to the journal
-          const [next, line, , expected] = params as [number, string, string, number];
-          if (stored && stored.version === expected) stored = { ...stored, version: next, journal: (stored.journal ?? '') + line };
+        if (/^create table/i.test(sql)) exists.add(/`(\w+)` *\(/.exec(sql)![1]);
+        else if (/^insert into \S+vigil_alert_state_journal/i.test(sql)) {
+          // a delivery mark: its line, then the version below
+          journal.push({ seq: params[1] as number, line: params[2] as string });
+        } else if (/^insert/i.test(sql)) stored ??= { version: 0, body: String(params[1]) };
+        else if (/^delete from \S+vigil_alert_state_journal/i.test(sql)) journal = journal.filter((j) => j.seq > (params[1] as number));
+        else if (/^update .* set version = \?, updated_at/i.test(sql)) {
+          const [next, , expected] = params as [number, string, number];
+          if (stored && stored.version === expected) stored = { ...stored, version: next };
         } else if (/^update/i.test(sql)) {
           const [next, body, , expected] = params as [number, string, string, number];
-          if (stored && stored.version === expected) stored = { version: next, body, journal: null };
+          if (stored && stored.version === expected) stored = { version: next, body };
         }
       },
-      async query(sql: string) {
+      async query(sql: string, params: unknown[] = []) {
         statements.push(sql);
-        return stored ? [{ version: stored.version, body: stored.body, journal: stored.journal }] : [];
+        if (/vigil_alert_state_journal/.test(sql)) {
+          if (!exists.has('vigil_alert_state_journal')) throw new Error('Not found: Table analytics.vigil_alert_state_journal');
+          return journal.filter((j) => j.seq <= (params[1] as number)).map((j) => ({ line: j.line }));
+        }
+        return stored ? [{ version: stored.version, body: stored.body }] : [];
       },
     } as unknown as Adapter;
     const store = await warehouseStore(adapter, 'analytics');
@@ -74,14 +86,15 @@ describe('the alert state store on BigQuery', () => {
     doc.outbox[0].status = 'sending';
     await store.saveProgress(doc);
     expect((await store.read()).outbox[0].status).toBe('sending');
-    expect(stored?.journal).toContain('"status":"sending"');
+    expect(journal.map((j) => j.line).join('')).toContain('"status":"sending"');
     await store.unlock(doc);
     const back = await store.read();
     expect(back.silences[0].matchers[0].value).toBe("it's \\ quoted");
     expect(back.lock).toBeUndefined();
     expect(back.outbox[0].status).toBe('sending');
-    expect(stored?.journal).toBeNull();
+    expect(journal).toEqual([]);
     expect(statements.some((s) => /^create table if not exists `analytics`.`vigil_alert_state`/i.test(s))).toBe(true);
+    expect(statements.some((s) => /^create table if not exists `analytics`.`vigil_alert_state_journal`/i.test(s))).toBe(true);
     expect(statements.filter((s) => /^update/i.test(s)).length).toBe(4); // lock, save, mark, unlock
     for (const s of statements) expect(() => parse(s, { dialect: 'bigquery', paramTypes: ['?'] }), s.slice(0, 200)).not.toThrow();
     // the silence comment and matchers are nowhere in the SQL text

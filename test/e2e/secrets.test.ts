@@ -271,9 +271,10 @@ route:
       for (const s of secrets) if (bytes.includes(s) || bytes.includes(Buffer.from(s, 'utf16le'))) hits.push(`${f.slice(dir.length + 1)} holds ${s}`);
     }
     for (const [what, r] of outputs) for (const s of secrets) if ((r.stdout + r.stderr).includes(s)) hits.push(`output of vigil ${what} holds ${s}`);
-    for (const table of [`${schema}.vigil_alert_state`]) {
+    // (the state's journal too: a killed delivery leaves its lines there)
+    for (const [table, column] of [[`${schema}.vigil_alert_state`, 'body'], [`${schema}.vigil_alert_state_journal`, 'line']]) {
       const exists = (await client.query(`select to_regclass('${table}') as t`)).rows[0].t;
-      if (exists) for (const row of (await client.query(`select body from ${table}`)).rows) for (const s of secrets) if (String(row.body).includes(s)) hits.push(`${table} holds ${s}`);
+      if (exists) for (const row of (await client.query(`select ${column} as v from ${table}`)).rows) for (const s of secrets) if (String(row.v).includes(s)) hits.push(`${table} holds ${s}`);
     }
     expect(hits).toEqual([]);
     // and the failures were recorded, without their secrets

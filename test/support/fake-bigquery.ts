@@ -563,6 +563,8 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
 
   /** Vigil's compare-and-set documents (cas-document.ts's statements; the alert state's journal too), by `table|id`. */
   const casDocs = new Map<string, { version: number; body: string; journal?: string | null }>();
+  /** their journals' rows, by `journal table|id` */
+  const casJournal = new Map<string, Array<{ seq: number; line: string }>>();
   function casAnswer(sql: string, params: unknown[]): FakeQueryAnswer | undefined {
     let m = /^select version, body(, journal)? from (\S+) where id = \? order by version desc limit 1$/.exec(sql);
     if (m) {
@@ -579,6 +581,34 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
       const d = casDocs.get(key);
       const hit = !!d && d.version === Number(params[3]);
       if (hit) casDocs.set(key, { ...d, version: Number(params[0]), journal: (d.journal ?? '') + String(params[1]) });
+      return { numDmlAffectedRows: hit ? 1 : 0 };
+    }
+    // the alert state's journal: a row per line, then the version moved alone (cas-document.ts)
+    m = /^select line from (\S+) where id = \? and seq <= \? order by seq$/.exec(sql);
+    if (m) {
+      const rows = (casJournal.get(`${m[1]}|${params[0]}`) ?? []).filter((j) => j.seq <= Number(params[1])).map((j) => ({ line: j.line }));
+      return { rows, fields: [{ name: 'line', type: 'STRING' }] };
+    }
+    m = /^insert into (\S+) \(id, seq, line\) values \(\?, \?, \?\)$/.exec(sql);
+    if (m) {
+      const key = `${m[1]}|${params[0]}`;
+      casJournal.set(key, [...(casJournal.get(key) ?? []), { seq: Number(params[1]), line: String(params[2]) }]);
+      return { numDmlAffectedRows: 1 };
+    }
+    m = /^delete from (\S+) where id = \? and seq <= \?$/.exec(sql);
+    if (m) {
+      const key = `${m[1]}|${params[0]}`;
+      const before = casJournal.get(key) ?? [];
+      const after = before.filter((j) => j.seq > Number(params[1]));
+      casJournal.set(key, after);
+      return { numDmlAffectedRows: before.length - after.length };
+    }
+    m = /^update (\S+) set version = \?, updated_at = \S+ where id = \? and version = \?$/.exec(sql);
+    if (m) {
+      const key = `${m[1]}|${params[1]}`;
+      const d = casDocs.get(key);
+      const hit = !!d && d.version === Number(params[2]);
+      if (hit) casDocs.set(key, { ...d, version: Number(params[0]) });
       return { numDmlAffectedRows: hit ? 1 : 0 };
     }
     m = /^insert into (\S+) \(id, version, body, updated_at\) select \* from .* where not exists /.exec(sql);
