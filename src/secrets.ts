@@ -28,9 +28,25 @@ export function isSecretName(name: string): boolean {
   return SECRET_NAME.test(name);
 }
 
+/** A query parameter's name as the driver reads it: percent-decoded (pg's URL parser decodes `pass%77ord` to password). */
+function paramName(name: string): string {
+  try {
+    return decodeURIComponent(name.replace(/\+/g, ' '));
+  } catch {
+    return name;
+  }
+}
+
+/** Whether a URL's query string holds a password= (its name as written, or percent-encoded). */
+function queryHoldsPassword(value: string): boolean {
+  if (URL_QUERY_PASSWORD.test(value)) return true;
+  const query = /^[a-z][a-z0-9+.-]*:\/\/[^\s?#]*\?([^#\s]*%[^#\s]*)/i.exec(value)?.[1];
+  return !!query && query.split('&').some((pair) => pair.indexOf('=') > 0 && pair.indexOf('=') < pair.length - 1 && /^[a-z_]*password$/i.test(paramName(pair.slice(0, pair.indexOf('=')))));
+}
+
 /** Whether the variable `name` holding `value` is a secret under the rule above. */
 export function isSecret(name: string, value: string | undefined): boolean {
-  return isSecretName(name) || (value !== undefined && (URL_WITH_PASSWORD.test(value) || URL_QUERY_PASSWORD.test(value)));
+  return isSecretName(name) || (value !== undefined && (URL_WITH_PASSWORD.test(value) || queryHoldsPassword(value)));
 }
 
 const PH = /\u27E6secret:([A-Za-z_][A-Za-z0-9_]*)\u27E7/g;
@@ -219,7 +235,8 @@ export function urlSecretParts(value: string): Array<[part: string, value: strin
     // a database URL's options are settings, not secrets (sslmode=require, application_name=etl):
     // redacted, their words went missing from every output and file (manifest.json's SQL, `vigil
     // show`'s cells); its password= is one
-    if (!web && !isSecretName(name)) continue;
+    // (the name as the driver reads it: pass%77ord= is its password)
+    if (!web && !isSecretName(paramName(name))) continue;
     let decoded = raw;
     try {
       decoded = decodeURIComponent(raw.replace(/\+/g, ' '));

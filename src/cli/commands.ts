@@ -808,7 +808,13 @@ async function runDryRun(o: Common & { fullRefresh?: boolean; defer?: boolean; f
     // what `vigil build` runs besides the models, which BigQuery bills too: not in the total
     const whole = await plan(c.result.manifest, { command: 'build', select: o.select, exclude: o.exclude, allowEmpty: true, state: o.state });
     const others = (['test', 'snapshot', 'seed'] as const).map((t) => [t, whole.nodes.filter((x) => x.resource_type === t).length] as const).filter(([, k]) => k > 0);
-    if (others.length) out(`Not estimated: the ${others.map(([t, k]) => counted(k, t === 'test' ? 'data test' : t)).join(', ')} vigil build also runs (BigQuery bills their queries too); the total is the models'.`);
+    // (a seed is a load job, which BigQuery does not bill: said so, not counted among the billed)
+    const billedOthers = others.filter(([t]) => t !== 'seed');
+    const seeds = others.find(([t]) => t === 'seed')?.[1];
+    if (others.length)
+      out(
+        `Not estimated: ${[...(billedOthers.length ? [`the ${billedOthers.map(([t, k]) => counted(k, t === 'test' ? 'data test' : t)).join(', ')} vigil build also runs (BigQuery bills their queries too)`] : []), ...(seeds ? [`${billedOthers.length ? 'its' : 'the'} ${counted(seeds, 'seed')} (loaded by load jobs, which BigQuery bills no bytes for; their hooks' queries aside)`] : [])].join('; ')}; the total is the models'.`,
+      );
   }
   if (refused) process.exitCode = 1;
 }

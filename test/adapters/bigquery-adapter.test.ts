@@ -666,6 +666,8 @@ describe('vigil build --dry-run against the loopback BigQuery', () => {
     const dir = makeProject({}, false);
     dirs.push(dir);
     for (const p of ['project.yaml', 'models', 'macros', 'tests']) cpSync(join(REPO, p), join(dir, p), { recursive: true });
+    mkdirSync(join(dir, 'seeds'), { recursive: true });
+    writeFileSync(join(dir, 'seeds/plan_tiers.csv'), 'tier,seats\nfree,1\n');
     fake.onQuery(/from `raw`\.`ai_audit_logs`/, { totalBytesProcessed: 2 ** 30 });
     // (BigQuery counts a view's reads to the query reading it)
     fake.onQuery(/from `vigil-cli`\.`analytics`\.`stg_ai_audit_logs`/, { totalBytesProcessed: 2 ** 29 });
@@ -679,7 +681,9 @@ describe('vigil build --dry-run against the loopback BigQuery', () => {
     expect(r.stdout).toMatch(/UNKNOWN analytics\.ai_audit_capability_anomalies: reads a relation that does not exist yet/);
     expect(r.stdout).toMatch(/Total: [\d.]+ GiB processed, [\d.]+ GiB billed \(each statement rounded up to the MiB, at least 10 MiB per table it reads\), about \$[\d.]+ at \$6\.25\/TiB on-demand; \d+ model\(s\) read relations not built yet/);
     // what build runs besides the models is said to be outside the total (was: nothing said)
-    expect(r.stdout).toMatch(/\nNot estimated: the \d+ data tests(, \d+ snapshots?)?(, \d+ seeds?)? vigil build also runs \(BigQuery bills their queries too\); the total is the models'\.\n/);
+    expect(r.stdout).toMatch(/\nNot estimated: the \d+ data tests(, \d+ snapshots?)? vigil build also runs \(BigQuery bills their queries too\); its 1 seed \(loaded by load jobs, which BigQuery bills no bytes for; their hooks' queries aside\); the total is the models'\.\n/);
+    // a seed is loaded by a load job, which BigQuery does not bill (was: said billed as the tests' queries)
+    expect(r.stdout).not.toMatch(/seeds? vigil build also runs \(BigQuery bills their queries too\)/);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const dry = fake.requests.filter((q) => q.method === 'POST' && q.path.endsWith('/projects/vigil-cli/jobs'));
     expect(dry.length).toBe(22);

@@ -42,6 +42,35 @@ describe('DuckDbAdapter', () => {
     expect(listings()).toBe(2);
   });
 
+  it('a relation created while a listing of its schema is under way is not lost from the cache when the listing ends (a seed loaded during a build was then "not built" until the next failure)', async () => {
+    await db.execute('create table analytics.y (x int)');
+    const file = join(dir, 'x.csv');
+    writeFileSync(file, '1\n');
+    // the listing's answer is read from DuckDB at once and handed back only after the load: the order
+    // a build's concurrent nodes may run in, made certain
+    const query = db.query.bind(db);
+    let read!: () => void;
+    const wasRead = new Promise<void>((r) => (read = r));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let held = false;
+    vi.spyOn(db, 'query').mockImplementation((async (sql: string, params?: unknown[]) => {
+      const rows = await query(sql, params as never);
+      if (!held && /from information_schema\.tables/.test(sql)) {
+        held = true;
+        read();
+        await gate;
+      }
+      return rows;
+    }) as typeof db.query);
+    const asked = db.relationExists(rel('y'));
+    await wasRead;
+    await db.loadTable({ relation: rel('x'), columns: [{ name: 'a', type: 'int' }], file });
+    release();
+    expect(await asked).toBe('table');
+    expect(await db.relationExists(rel('x'))).toBe('table');
+  });
+
   it("docs generate's catalog read lists a schema's columns once, not one catalog scan per relation (was: 2,000 built relations read in 11.6 s, growing with the square)", async () => {
     const { readCatalog } = await import('../../src/cli/docs-commands.js');
     for (let i = 0; i < 6; i++) await db.execute(`create table analytics.t${i} (x int, "Y${i}" varchar)`);

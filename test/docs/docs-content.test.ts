@@ -286,3 +286,34 @@ describe('vigil docs generate: a deep lineage', () => {
     expect(new Set(drawn(readFileSync(join(dir, 'target/docs/index.html'), 'utf8'))).size).toBe(n);
   }, 120_000);
 });
+
+describe('nearestLineage', () => {
+  it("a node with more parents than the page draws still draws what reads it (was: 99 of 150 sources drawn, none of its 3 readers)", async () => {
+    const { nearestLineage } = await import('../../src/docs/site.js');
+    const byId = new Map<string, { id: string; kind: string; parents: string[]; children: string[] }>();
+    const node = (id: string, kind = 'model') => byId.get(id) ?? (byId.set(id, { id, kind, parents: [], children: [] }), byId.get(id)!);
+    const edge = (p: string, c: string) => (node(p).children.push(c), node(c).parents.push(p));
+    for (let i = 0; i < 150; i++) edge(`source.s${String(i).padStart(3, '0')}`, 'model.wide');
+    for (const r of ['r1', 'r2', 'r3']) edge('model.wide', `model.${r}`);
+    edge('model.r1', 'exposure.dash');
+    node('test.not_null_wide', 'test');
+    edge('model.wide', 'test.not_null_wide');
+    const { ids, cutUp, cutDown } = nearestLineage('model.wide', byId as never);
+    expect(ids).toHaveLength(100);
+    // the nearest first: its 3 readers and 96 of its parents; what reads a reader is 2 steps away
+    expect(ids).toEqual(expect.arrayContaining(['model.wide', 'model.r1', 'model.r2', 'model.r3']));
+    expect(ids).not.toContain('test.not_null_wide');
+    expect(ids.filter((x) => x.startsWith('source.'))).toHaveLength(96);
+    expect([cutUp, cutDown]).toEqual([true, true]);
+    // the other way round: many readers, few parents
+    const many = new Map<string, { id: string; kind: string; parents: string[]; children: string[] }>([['model.base', { id: 'model.base', kind: 'model', parents: ['source.one'], children: [] }], ['source.one', { id: 'source.one', kind: 'source', parents: [], children: ['model.base'] }]]);
+    for (let i = 0; i < 150; i++) {
+      many.get('model.base')!.children.push(`model.c${i}`);
+      many.set(`model.c${i}`, { id: `model.c${i}`, kind: 'model', parents: ['model.base'], children: [] });
+    }
+    const other = nearestLineage('model.base', many as never);
+    expect(other.ids).toContain('source.one');
+    expect(other.ids).toHaveLength(100);
+    expect([other.cutUp, other.cutDown]).toEqual([false, true]);
+  });
+});

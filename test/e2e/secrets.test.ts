@@ -87,6 +87,14 @@ describe('the secret rule', () => {
     // any other URL's: *** as a user:password@ URL's, the text around it left as it is
     expect(redact('{"u":"postgres://x@h/d?sslmode=disable&password=Other-pw-99"}', {})).toBe('{"u":"postgres://x@h/d?sslmode=disable&password=***"}');
   });
+  it("a database URL's password under a percent-encoded name is a secret, as the driver decodes the name (was: ?pass%77ord=... shown whole, the URL not secret under another name, its value not redacted under DATABASE_URL)", () => {
+    const url = 'postgres://app@db:5432/app?sslmode=require&pass%77ord=Enc-pw-5512';
+    expect(isSecret('APP_PG', url)).toBe(true);
+    expect(redact('invalid value: "Enc-pw-5512"', { DATABASE_URL: url })).toBe('invalid value: "<redacted:DATABASE_URL:query:pass%77ord>"');
+    expect(redact('invalid value: "Enc-pw-5512"', { APP_PG: url })).not.toContain('Enc-pw-5512');
+    // the options stay settings
+    expect(redact('rows that require review', { DATABASE_URL: url })).toBe('rows that require review');
+  });
   it("a database URL's options are not secrets: their words stay in output and files (was: every 'require' redacted with DATABASE_URL=...?sslmode=require)", () => {
     const env = { DATABASE_URL: 'postgres://app:Db-pw-77a1@db:5432/app?sslmode=require&application_name=analytics' };
     expect(redact('rows that require review, in schema analytics; Db-pw-77a1', env)).toBe('rows that require review, in schema analytics; <redacted:DATABASE_URL:password>');

@@ -173,14 +173,30 @@ export class DuckDbAdapter implements Adapter {
   private catalog = new Map<string, Map<string, 'table' | 'view'>>();
   /** A schema's listing under way, shared by the callers that ask meanwhile (`docs generate` asks of every relation at once: 2,000 built models were 2,000 listings of 2,000 rows, 40 s) */
   private listing = new Map<string, Promise<Map<string, 'table' | 'view'>>>();
-  /** bumped when what the cache knew of a schema is dropped: a listing that started before is not kept */
-  private catalogEpoch = 0;
+  /**
+   * bumped when what the cache knew of a schema is dropped: a listing that started before is not
+   * kept. (A holder: exclusive()'s scoped adapter inherits it, and a bump through it counts here.)
+   */
+  private readonly catalogEpoch = { n: 0 };
 
   /** Drop what the cache knows of a schema (and a listing of it under way). */
   private forget(schema: string): void {
     this.catalog.delete(schema);
     this.listing.delete(schema);
-    this.catalogEpoch++;
+    this.catalogEpoch.n++;
+  }
+
+  /**
+   * A relation of `schema` created (`kind`) or gone (null): the cache's list kept current; with no
+   * list but a listing under way, that listing is not kept (it may have read the catalog before:
+   * kept, a seed loaded meanwhile was "not built" to every later asker).
+   */
+  private changed(schema: string, identifier: string, kind: 'table' | 'view' | null): void {
+    const known = this.catalog.get(schema);
+    if (known) {
+      if (kind) known.set(identifier, kind);
+      else known.delete(identifier);
+    } else if (this.listing.has(schema)) this.forget(schema);
   }
 
   private constructor(
@@ -447,7 +463,7 @@ export class DuckDbAdapter implements Adapter {
       await run(`drop table if exists ${d.relation(to)}`);
       await run(`alter table ${d.relation(from)} rename to ${d.quoteIdent(to.identifier)}`);
     });
-    this.catalog.get(fold(from.schema))?.delete(fold(from.identifier));
+    this.changed(fold(from.schema), fold(from.identifier), null);
     this.remember(to, 'table');
   }
 
@@ -455,7 +471,7 @@ export class DuckDbAdapter implements Adapter {
     const schema = fold(rel.schema);
     let known = this.catalog.get(schema);
     if (!known) {
-      const epoch = this.catalogEpoch;
+      const epoch = this.catalogEpoch.n;
       let listed = this.listing.get(schema);
       if (!listed) {
         const mine = this.query<{ table_name: string; table_type: string }>(
@@ -470,7 +486,7 @@ export class DuckDbAdapter implements Adapter {
         mine.then(done, done);
       }
       known = await listed;
-      if (epoch === this.catalogEpoch) this.catalog.set(schema, known);
+      if (epoch === this.catalogEpoch.n) this.catalog.set(schema, known);
     }
     return known.get(fold(rel.identifier)) ?? null;
   }
@@ -495,7 +511,7 @@ export class DuckDbAdapter implements Adapter {
   }
 
   remember(rel: Relation, kind: 'table' | 'view'): void {
-    this.catalog.get(fold(rel.schema))?.set(fold(rel.identifier), kind);
+    this.changed(fold(rel.schema), fold(rel.identifier), kind);
   }
 
   async columns(rel: Relation): Promise<Column[]> {
