@@ -841,7 +841,13 @@ export async function deliverOutbox(
           break;
         }
       }
-      await save();
+      try {
+        await save();
+      } catch (err) {
+        const note = unsavedOutcomes(chunk, how);
+        if (note) ctx.err(note);
+        throw err;
+      }
     }
   };
 
@@ -852,6 +858,25 @@ export async function deliverOutbox(
   }
   await save();
   return summary;
+}
+
+/**
+ * The note for a chunk whose outcomes the state could not take (a full disk, the warehouse gone):
+ * this run knows which of its notifications went out, the next run does not — it takes them for
+ * a send interrupted mid-way — so what that run will do with them, and what to do, is said now.
+ */
+function unsavedOutcomes(chunk: OutboxEntry[], how: ReturnType<typeof onUncertain>): string | undefined {
+  const sent = chunk.filter((e) => e.status === 'sent');
+  if (!sent.length) return undefined;
+  const next =
+    how === 'resend'
+      ? sent[0].type === 'pagerduty'
+        ? 'the next run sends it again (PagerDuty dedups it by dedup_key)'
+        : 'the next run posts it again (on_uncertain: resend): it will appear twice'
+      : how === 'look'
+        ? 'the next run finds it in the channel and does not post it again'
+        : `the next run holds it as uncertain although it was posted: then \`vigil alerts outbox --drop ${sent.length === 1 ? sent[0].id : 'ID'}\` settles it`;
+  return `error: the alert state could not record that ${sent.length === 1 ? 'this notification was' : `these ${sent.length} notifications were`} sent (${sent.map((e) => e.id).join(', ')}): ${next}`;
 }
 
 /** `b`'s counts and errors added to `a`. */

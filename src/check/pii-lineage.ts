@@ -463,10 +463,11 @@ export function maskedSample<R extends Record<string, unknown>>(rows: R[], pii: 
 
 /**
  * Quoted text after these words names something of the schema or the SQL (`column "emial"`), not a
- * value; so does the signature DuckDB's binder quotes (`argument types 'lower(INTEGER)'`, `the
+ * value (DuckDB's `Could not write file "/data/dev.duckdb.wal": No space left on device`: the file
+ * a full disk refused, which the one line has to name); so does the signature DuckDB's binder quotes (`argument types 'lower(INTEGER)'`, `the
  * function call "date_diff(STRING_LITERAL, ...)"`).
  */
-const NAMES_BEFORE = /\b(?:relation|column|columns|constraint|table|schema|type|types|function|call|index|role|database|sequence|view|catalog|extension|operator|collation|cursor|parameter|setting|specifier|macro|alias|field|name|mean|unique_key|partition_by|roles|snapshot)\s*$/i;
+const NAMES_BEFORE = /\b(?:file|relation|column|columns|constraint|table|schema|type|types|function|call|index|role|database|sequence|view|catalog|extension|operator|collation|cursor|parameter|setting|specifier|macro|alias|field|name|mean|unique_key|partition_by|roles|snapshot)\s*$/i;
 
 /**
  * A value the warehouse writes without quotes (a number, a date it built), each form with the

@@ -705,39 +705,46 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
   const written = new Set<string>(['index.html']);
   // applied values by filter name (the renderer formats them: '7d' -> 'last 7 days', none -> 'All')
   const defaults = (d: CompiledDashboard) => Object.fromEntries(d.dashboard.filters.map((f) => [f.name, f.default === undefined || f.default === null ? '' : String(f.default)]));
-  for (const d of ds) {
-    const own = `${d.dashboard.name}.html`;
-    const m = data.get(own)!;
-    failed += [...m.values()].filter((x) => !x.ok).length;
-    const html = renderDashboardHtml(d, m, { ...meta, filters: defaults(d) }, drawn.get(own), { links: site.links(d, own), colors });
-    const file = join(dir, own);
-    writeProjectFile(file, html);
-    written.add(own);
-    pages.push({ name: d.dashboard.name, file });
-    for (const [id, x] of m) if (!x.ok) err(`  ${d.file}: tile ${id}: ${x.error}`);
-    const more = filtered.filter((f) => f.d === d).length;
-    out(`  ${relative(process.cwd(), file) || file}  (${d.tabs.length} tab${d.tabs.length === 1 ? '' : 's'}, ${m.size} tiles${[...m.values()].some((x) => !x.ok) ? `, ${[...m.values()].filter((x) => !x.ok).length} failed` : ''}${more ? `; ${more} drill-down page${more === 1 ? '' : 's'} in ${join(o.out, d.dashboard.name)}/` : ''})`);
-  }
-  for (const { page, d } of filtered.sort((a, b) => a.page.file.localeCompare(b.page.file))) {
-    const m = data.get(page.file)!;
-    const bad = [...m].filter(([, x]) => !x.ok);
-    failed += bad.length;
-    for (const [id, x] of bad) if (!x.ok) err(`  ${d.file}: tile ${id} (${page.file}): ${x.error}`);
-    const applied = Object.fromEntries(Object.entries(page.values).map(([k, v]) => [k, String(v)]));
-    const html = renderDashboardHtml(d, m, { ...meta, filters: { ...defaults(d), ...applied } }, drawn.get(page.file), { links: site.links(d, page.file), tab: page.tab, applied, colors });
-    writeProjectFile(join(dir, ...page.file.split('/')), html);
-    written.add(page.file);
-  }
-  for (const r of raws.sort((a, b) => a.page.file.localeCompare(b.page.file))) {
-    if (r.data && !r.data.ok) {
-      failed++;
-      err(`  ${r.d.file}: tile ${r.ct.tile.id} raw rows (${r.page.file}): ${r.data.error}`);
+  try {
+    for (const d of ds) {
+      const own = `${d.dashboard.name}.html`;
+      const m = data.get(own)!;
+      failed += [...m.values()].filter((x) => !x.ok).length;
+      const html = renderDashboardHtml(d, m, { ...meta, filters: defaults(d) }, drawn.get(own), { links: site.links(d, own), colors });
+      const file = join(dir, own);
+      writeProjectFile(file, html);
+      written.add(own);
+      pages.push({ name: d.dashboard.name, file });
+      for (const [id, x] of m) if (!x.ok) err(`  ${d.file}: tile ${id}: ${x.error}`);
+      const more = filtered.filter((f) => f.d === d).length;
+      out(`  ${relative(process.cwd(), file) || file}  (${d.tabs.length} tab${d.tabs.length === 1 ? '' : 's'}, ${m.size} tiles${[...m.values()].some((x) => !x.ok) ? `, ${[...m.values()].filter((x) => !x.ok).length} failed` : ''}${more ? `; ${more} drill-down page${more === 1 ? '' : 's'} in ${join(o.out, d.dashboard.name)}/` : ''})`);
     }
-    const html = renderRawRowsHtml({ d: r.d, ct: r.ct, values: r.page.values, sql: r.sql, data: r.data, links: site.links(r.d, r.page.file), generatedAt: meta.generatedAt, target: meta.target });
-    writeProjectFile(join(dir, ...r.page.file.split('/')), html);
-    written.add(r.page.file);
+    for (const { page, d } of filtered.sort((a, b) => a.page.file.localeCompare(b.page.file))) {
+      const m = data.get(page.file)!;
+      const bad = [...m].filter(([, x]) => !x.ok);
+      failed += bad.length;
+      for (const [id, x] of bad) if (!x.ok) err(`  ${d.file}: tile ${id} (${page.file}): ${x.error}`);
+      const applied = Object.fromEntries(Object.entries(page.values).map(([k, v]) => [k, String(v)]));
+      const html = renderDashboardHtml(d, m, { ...meta, filters: { ...defaults(d), ...applied } }, drawn.get(page.file), { links: site.links(d, page.file), tab: page.tab, applied, colors });
+      writeProjectFile(join(dir, ...page.file.split('/')), html);
+      written.add(page.file);
+    }
+    for (const r of raws.sort((a, b) => a.page.file.localeCompare(b.page.file))) {
+      if (r.data && !r.data.ok) {
+        failed++;
+        err(`  ${r.d.file}: tile ${r.ct.tile.id} raw rows (${r.page.file}): ${r.data.error}`);
+      }
+      const html = renderRawRowsHtml({ d: r.d, ct: r.ct, values: r.page.values, sql: r.sql, data: r.data, links: site.links(r.d, r.page.file), generatedAt: meta.generatedAt, target: meta.target });
+      writeProjectFile(join(dir, ...r.page.file.split('/')), html);
+      written.add(r.page.file);
+    }
+    writeProjectFile(join(dir, 'index.html'), renderIndexHtml(ds, meta, (file, anchor) => site.links(ds[0], 'index.html').href(file, anchor)));
+  } catch (e) {
+    // the pages written before the failure are the site's too: listed, for the next render to replace or remove
+    const { listWrittenSoFar } = await import('../dashboards/site-files.js');
+    listWrittenSoFar(dir, written, ds);
+    throw e;
   }
-  writeProjectFile(join(dir, 'index.html'), renderIndexHtml(ds, meta, (file, anchor) => site.links(ds[0], 'index.html').href(file, anchor)));
   // the pages of an earlier render this one did not write (a dashboard, tab or value gone, or left out by --select)
   const { replaceSitePages } = await import('../dashboards/site-files.js');
   const removed = replaceSitePages(dir, written, ds);

@@ -2,9 +2,9 @@
  * `vigil docs generate` writes the docs site under target/docs/ (src/docs/); `vigil docs serve`
  * serves that folder on localhost.
  */
-import { createReadStream, existsSync, rmSync, statSync, type BigIntStats } from 'node:fs';
+import { createReadStream, existsSync, readdirSync, renameSync, rmSync, statSync, type BigIntStats } from 'node:fs';
 import { createServer } from 'node:http';
-import { extname, join, normalize, relative, sep } from 'node:path';
+import { basename, dirname, extname, join, normalize, relative, sep } from 'node:path';
 import { UsageError, WarehouseError } from '../errors.js';
 import type { Relation } from '../adapters/dialect.js';
 import type { Adapter, Column } from '../adapters/adapter.js';
@@ -14,6 +14,7 @@ import { listenOn } from './listen.js';
 import { counted } from '../format.js';
 import { writeProjectFile } from '../project/artifacts.js';
 import { redactionVersion, redactStrings } from '../secrets.js';
+import { pidAlive } from '../run/cas-document.js';
 
 interface DocsOptions {
   projectDir: string;
@@ -61,9 +62,7 @@ export async function runDocsGenerate(o: DocsOptions): Promise<void> {
   const model = redactStrings(collected);
   const files = renderSite(model);
   const dir = join(s.files.root, s.files.paths.target, 'docs');
-  rmSync(dir, { recursive: true, force: true });
-  const redacted = redactionVersion() === version;
-  for (const [rel, text] of files) writeProjectFile(join(dir, rel), text, { redacted });
+  writeSite(dir, files, redactionVersion() === version);
   const count = (k: string) => model.nodes.filter((n) => n.kind === k).length;
   const derived = model.nodes.filter((n) => n.kind === 'model' || n.kind === 'snapshot');
   const cols = derived.reduce((a, n) => a + n.columns.length, 0);
@@ -74,6 +73,47 @@ export async function runDocsGenerate(o: DocsOptions): Promise<void> {
   );
   out(`Column lineage: ${traced} of ${cols} model and snapshot columns traced to upstream columns${notes.length ? `; ${notes.length} node${notes.length === 1 ? '' : 's'} with constructs not traced (listed on their pages)` : ''}`);
   out(`Open ${relative(process.cwd(), join(dir, 'index.html'))} or run: vigil docs serve`);
+}
+
+/**
+ * The site written beside target/docs and swapped in whole: a generate that fails half-way (a full
+ * disk, a file size limit) leaves the previous site as it was, not an index.html whose pages are
+ * missing that `docs serve` would serve without a word (was: the old site removed first, then
+ * the pages written one by one into its place).
+ */
+function writeSite(dir: string, files: Map<string, string>, redacted: boolean): void {
+  const parent = dirname(dir);
+  const name = basename(dir);
+  // what a generate killed on the way left beside the site (its process gone)
+  const leftover = new RegExp(`^${name}\\.(\\d+)\\.(?:new|old)$`);
+  let siblings: string[] = [];
+  try {
+    siblings = readdirSync(parent);
+  } catch {
+    // no target/ yet
+  }
+  for (const f of siblings) {
+    const pid = leftover.exec(f)?.[1];
+    if (pid !== undefined && Number(pid) !== process.pid && !pidAlive(Number(pid))) rmSync(join(parent, f), { recursive: true, force: true });
+  }
+  const fresh = `${dir}.${process.pid}.new`;
+  const old = `${dir}.${process.pid}.old`;
+  rmSync(fresh, { recursive: true, force: true });
+  try {
+    for (const [rel, text] of files) writeProjectFile(join(fresh, rel), text, { redacted, atomic: false });
+    rmSync(old, { recursive: true, force: true });
+    const had = existsSync(dir);
+    if (had) renameSync(dir, old);
+    try {
+      renameSync(fresh, dir);
+    } catch (e) {
+      if (had) renameSync(old, dir);
+      throw e;
+    }
+    rmSync(old, { recursive: true, force: true });
+  } finally {
+    rmSync(fresh, { recursive: true, force: true });
+  }
 }
 
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.json': 'application/json', '.svg': 'image/svg+xml', '.css': 'text/css', '.png': 'image/png' };

@@ -669,6 +669,8 @@ const FS_REFUSED: Record<string, string> = {
   EROFS: 'read-only file system',
   ENOSPC: 'no space left on the device',
   EDQUOT: 'disk quota exceeded',
+  // (a file over the process's size limit, ulimit -f, or over what the file system holds)
+  EFBIG: 'file too large for the file system or the file size limit (ulimit -f)',
 };
 
 /**

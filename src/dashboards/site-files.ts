@@ -77,6 +77,20 @@ export function replaceSitePages(dir: string, written: Set<string>, ds: Compiled
 }
 
 /**
+ * After a render that failed on the way (a full disk): the pages it did write are added to the
+ * list, none taken off, so the next render removes those it does not write again (was: unlisted,
+ * a drill-down page of a value gone from the data since stayed for good).
+ */
+export function listWrittenSoFar(dir: string, written: Set<string>, ds: CompiledDashboard[]): void {
+  try {
+    const pages = new Set([...(listed(dir) ?? legacyPages(dir, ds)), ...written]);
+    writeProjectFile(join(dir, SITE_LIST), `${JSON.stringify({ generator: 'vigil dashboards render', pages: [...pages].sort() }, null, 1)}\n`);
+  } catch {
+    // (the disk that failed the render may fail this too: the render's own error says what happened)
+  }
+}
+
+/**
  * Without a list (a site rendered by an older Vigil): the drill-down and raw-rows pages named
  * like this render's (`<dashboard>/<tab>--*.html`, `<dashboard>/rows/<tile>--*.html`) in the
  * folders of the dashboards rendered.

@@ -5,7 +5,7 @@
  * this one did not are removed (a deleted dashboard or tab, a --select), and nothing else.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BASIC_PROJECT_YAML, makeProject, removeDir, vigil, vigilProcess } from '../helpers.js';
 import { readDuckDbReadOnly } from '../support/duckdb-reader.js';
@@ -379,5 +379,41 @@ describe('a window that starts in the middle of the first period of a chart', ()
     // the window of -24h from midnight: the day before is whole
     const midnight = render('2026-06-30T00:00:00Z');
     expect(tileBlock(midnight, 'daily_24h')).not.toContain('is partial: from');
+  }, 120_000);
+});
+
+describe('a render that fails on the way', () => {
+  it('lists the pages it wrote, so the next render removes those it does not write again (was: unlisted, a drill-down page of a value gone from the data stayed for good)', () => {
+    const dir = makeProject({
+      'models/caps.sql': model(CAPS),
+      'models/caps.yml': 'models:\n  - name: caps\n    columns:\n      - name: capability\n      - name: n\n      - name: date\n        data_type: date\n',
+      'dashboards/d.json': JSON.stringify(D, null, 2),
+    });
+    try {
+      const site = join(dir, 'site');
+      const render = () => vigil(dir, ['dashboards', 'render', '--out', 'site']);
+      expect(vigil(dir, ['build']).code).toBe(0);
+      expect(render().code).toBe(0);
+      // a new capability: its drill-down page is written, then the index cannot be (a folder in its place)
+      writeFileSync(join(dir, 'models/caps.sql'), model([...CAPS, 'zeta']));
+      expect(vigil(dir, ['build']).code).toBe(0);
+      rmSync(join(site, 'index.html'));
+      mkdirSync(join(site, 'index.html', 'x'), { recursive: true });
+      const failed = render();
+      expect(failed.code, failed.stdout + failed.stderr).toBe(2);
+      expect(failed.stderr).toMatch(/^error: cannot rename .*index\.html: a folder is where a file should be \(EISDIR\)$/m);
+      expect(pages(site)).toContain('d/detail--capability=zeta.html');
+      // the capability gone again, the index free: the page the failed render wrote goes
+      writeFileSync(join(dir, 'models/caps.sql'), model(CAPS));
+      expect(vigil(dir, ['build']).code).toBe(0);
+      rmSync(join(site, 'index.html'), { recursive: true });
+      const r = render();
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toContain('removed 1 page an earlier render wrote into site and this one did not: d/detail--capability=zeta.html');
+      expect(pages(site)).not.toContain('d/detail--capability=zeta.html');
+      expect(pages(site)).toContain('d/detail--capability=chat.html');
+    } finally {
+      removeDir(dir);
+    }
   }, 120_000);
 });
