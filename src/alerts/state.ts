@@ -187,9 +187,14 @@ export class StateStore {
     if (!w || !changed) return this.save(doc);
     doc.lock.until = new Date(Date.now() + this.leaseMs).toISOString();
     const events = (doc.events?.length ?? 0) !== w.events ? (doc.events ?? []) : undefined;
+    const eventCount = doc.events?.length ?? 0;
+    // the marks as the line holds them, taken now: recorded as written below, after the append's
+    // await, when delivery may have changed an entry again (its new mark then compared equal to
+    // itself: never written, lost on a crash)
+    const marks = changed.map(entryMarks);
     let id = '';
     const line = (writeId: string) => {
-      const l: JournalLine = { b: w.base, w: (id = writeId), lock: doc.lock, outbox: changed.map(entryMarks), ...(events ? { events } : {}) };
+      const l: JournalLine = { b: w.base, w: (id = writeId), lock: doc.lock, outbox: marks, ...(events ? { events } : {}) };
       // (through the one redaction path, like the body)
       return JSON.stringify(redactStrings(l)) + '\n';
     };
@@ -204,8 +209,8 @@ export class StateStore {
     if (version === undefined) throw new StateError(`lost the alert state lock in ${this.description} (its lease ran out and another run took it over); this run stops without sending more`);
     this.version = version;
     doc.writeId = id;
-    for (const e of changed) w.marks.set(e.id, entryMarks(e));
-    w.events = doc.events?.length ?? 0;
+    for (const m of marks) w.marks.set(m.id, m);
+    w.events = eventCount;
   }
 
   /** The outbox entries whose marks differ from the last write; undefined when something a journal line cannot hold changed (entries added or removed). */
@@ -247,6 +252,9 @@ export class StateStore {
   }
 
   private async write(expected: number, doc: StateDoc): Promise<boolean> {
+    // (the marks as the body holds them, taken before the await: see saveProgress)
+    const marks = this.backend.append ? new Map(doc.outbox.map((e) => [e.id, entryMarks(e)])) : undefined;
+    const events = doc.events?.length ?? 0;
     // the state (file or table) goes through the one redaction path, like every file Vigil writes:
     // its strings, not its JSON text (a secret's digits inside a number made the state unreadable)
     const version = await casWrite(this.backend, expected, doc, (d) => JSON.stringify(redactStrings(d)), (cur) => parse(cur, this.description));
@@ -255,7 +263,7 @@ export class StateStore {
       return false;
     }
     this.version = version;
-    this.written = this.backend.append ? { base: doc.writeId!, marks: new Map(doc.outbox.map((e) => [e.id, entryMarks(e)])), events: doc.events?.length ?? 0 } : undefined;
+    this.written = marks ? { base: doc.writeId!, marks, events } : undefined;
     // the lines this body folded in (and any an older body left): dropped. Only tidying: a line
     // left (this failed, or the process died first) names an older body and is skipped on reading
     await this.backend.compact?.(version).catch(() => {});

@@ -14,7 +14,7 @@ import nunjucks from 'nunjucks';
 import { didYouMean } from '../errors.js';
 import { dateTimeMember, isRunInstant } from './py-datetime.js';
 import { ABSENCE_FILTERS, asText, compareValues, dbtOnlyName, dictKey, exprStart, exprText, inOperator, noMethod, NONE_FILTERS, NONE_JOINED, noneFiltered, noneUsed, testedFunction, PRINTED_NON_FINITE, printedText, repeatedKeyword, repeatedKeywordIn, placeholderFiltered, placeholderUsed, KEEPING_METHODS, RelationPlaceholder, STRING_MEMBERS, LIST_METHODS, DICT_METHODS, jsOnlyMember } from './jinja-compat.js';
-import { inexactInt, isPlainObject, NAMESPACE, NO_ELSE, pyArith, pyIndex, pyStr, pyTruth, tuple } from './py-values.js';
+import { astralItem, inexactInt, isPlainObject, NAMESPACE, NO_ELSE, pyArith, pyIndex, pyStr, pyTruth, tuple } from './py-values.js';
 import { quickParse } from './quick-parse.js';
 
 type AnyNode = {
@@ -228,7 +228,9 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
         let v: unknown;
         try {
           // (a member JavaScript gives a list, a string or a dict, `l.pop`, `s.length`, is not Python's)
-          v = (Array.isArray(obj) && PYTHON_METHODS.has(String(key))) || jsOnlyMember(obj, key) ? undefined : obj[pyIndex(obj, key) as string];
+          // (a string by characters, as its length counts them)
+          const astral = astralItem(str, key);
+          v = astral ? astral.item : (Array.isArray(obj) && PYTHON_METHODS.has(String(key))) || jsOnlyMember(obj, key) ? undefined : obj[pyIndex(obj, key) as string];
         } catch (e) {
           throw new FastRenderError(e instanceof Error ? e.message : String(e), n.lineno + 1, n.colno + 1);
         }
@@ -248,6 +250,10 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
         const name = fnName(n.name as AnyNode);
         const f = evRaw(n.name as AnyNode);
         if (f instanceof Undef) {
+          // dbt's config.get / config.require: what to write instead, as the other renderer says (was: only "'config' has no attribute 'require'")
+          const callee = n.name as AnyNode;
+          const member = callee.typename === 'LookupVal' && (callee.val as AnyNode).typename === 'Literal' ? (callee.val as AnyNode).value : undefined;
+          if ((member === 'get' || member === 'require') && fnName(callee.target as AnyNode) === 'config') throw new FastRenderError(noMethod('config', member, false), n.lineno + 1, n.colno + 1);
           if (f.message !== undefined) strict(f);
           // an unknown name being called: a macro or helper typo
           const hint = didYouMean(name, known());

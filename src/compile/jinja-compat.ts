@@ -20,7 +20,7 @@ import nunjucks from 'nunjucks';
 import { didYouMean } from '../errors.js';
 import { hasSecretPlaceholder, secretNames } from '../secrets.js';
 import { pyFormat, pyJson, pyRound, pyStrFormat } from './py-format.js';
-import { EXACT_INT_LIMIT, inexactInt, isPlainObject, isTuple, NAMESPACE, NO_ELSE, PAST_EXACT, pyArith, pyCompare, pyFloat, PyFloat, pyIndex, pyRepr, pyStr, pyTruth, pyType, PY_TYPE_NAME, tuple, unbox } from './py-values.js';
+import { astralItem, EXACT_INT_LIMIT, hasAstral, inexactInt, isPlainObject, isTuple, NAMESPACE, NO_ELSE, PAST_EXACT, pyArith, pyCompare, pyFloat, PyFloat, pyIndex, pyRepr, pyStr, pyTruth, pyType, PY_TYPE_NAME, tuple, unbox } from './py-values.js';
 import { docRef } from '../install.js';
 import { dateTimeHint, dateTimeMember } from './py-datetime.js';
 
@@ -602,8 +602,12 @@ export const STRING_MEMBERS: Record<string, (this: string, ...a: unknown[]) => u
   join(items: unknown) { return (Array.isArray(items) ? items : []).map(String).join(this); },
   title() { return this.toLowerCase().replace(/(^|[^A-Za-z])([a-z])/g, (_m, a: string, b: string) => a + b.toUpperCase()); },
   capitalize() { return this.charAt(0).toUpperCase() + this.slice(1).toLowerCase(); },
-  find(sub: unknown) { return this.indexOf(String(sub)); },
-  count(sub: unknown) { return String(sub) === '' ? this.length + 1 : this.split(String(sub)).length - 1; },
+  // (positions and lengths in characters, as the string's slices and length count them: '😀ab'.find('a') is 1)
+  find(sub: unknown) {
+    const at = this.indexOf(String(sub));
+    return at > 0 && hasAstral(this) ? [...this.slice(0, at)].length : at;
+  },
+  count(sub: unknown) { return String(sub) === '' ? [...this].length + 1 : this.split(String(sub)).length - 1; },
   isdigit() { return /^\d+$/.test(this); },
   isalpha() { return /^[A-Za-z]+$/.test(this); },
   isalnum() { return /^[A-Za-z0-9]+$/.test(this); },
@@ -779,12 +783,15 @@ function pythonStrings(runtime: { memberLookup: (...a: unknown[]) => unknown }):
     if (dt !== undefined) return dt;
     // a macro's output is a string too
     if (typeof args[0] !== 'string' && asText(args[0]) !== undefined) args[0] = asText(args[0]);
+    // (a string by characters, as its length counts them)
+    const astral = args.length < 4 ? astralItem(args[0], args[1]) : undefined;
     // `[1, 2, 3][-1]` is 3, as in Python
     if (args.length < 4) args[1] = pyIndex(args[0], args[1]);
     const [obj, val] = args;
     // (`this.schema`: one of this's parts, not a use of its placeholder)
     const secret = obj instanceof RelationPlaceholder ? undefined : placeholderUsed(obj, args.length === 4 ? 'a slice' : `.${String(val)}`, args.length !== 4 && KEEPING_METHODS.has(String(val)));
     if (secret) throw new Error(secret);
+    if (astral) return astral.item;
     // a slice: of a list, a tuple or a string, by ints or none, as Python's (nunjucks' looped forever
     // on a dict, a number, a text bound or a step of 0, and gave none[1:] as [])
     if (args.length === 4) {
@@ -1015,7 +1022,8 @@ function strictWhereUsed(TemplateError: new (message: string, lineno: number, co
   };
   n.runtime.vigilLoop = (...a: unknown[]) => {
     const v = iterable(a);
-    return isPlainObject(v) ? Object.keys(v) : v;
+    // (a string by characters, as its length counts them: nunjucks went by UTF-16 units, an emoji two halves)
+    return isPlainObject(v) ? Object.keys(v) : typeof v === 'string' && hasAstral(v) ? [...v] : v;
   };
   // (two or more loop variables: each item unpacked, a dict's items its keys and a string's its
   // characters, as Jinja's; nunjucks gave a dict's key and value, and a string's index and character)
@@ -2494,6 +2502,12 @@ function pythonFilters(env: nunjucks.Environment): void {
   for (const name of ['list', 'sort', 'reverse', 'first', 'last', 'select', 'reject']) {
     const f = get(name);
     env.addFilter(name, function (this: unknown, v: unknown, ...a: unknown[]) {
+      // a string by characters, as its length counts them (nunjucks: by UTF-16 units, an emoji two halves)
+      const text = asText(v);
+      if (text !== undefined && hasAstral(text) && (name === 'list' || name === 'first' || name === 'last' || name === 'reverse')) {
+        const chars = [...text];
+        return name === 'list' ? chars : name === 'first' ? chars[0] : name === 'last' ? chars[chars.length - 1] : chars.reverse().join('');
+      }
       const out = f.call(this, keysOf(v), ...a);
       return name === 'list' && Array.isArray(out) ? [...out] : out;
     });

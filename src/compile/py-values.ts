@@ -212,6 +212,21 @@ export function pyIndex(obj: unknown, key: unknown): unknown {
   return typeof key === 'number' && key < 0 && Number.isInteger(key) && (Array.isArray(obj) || typeof obj === 'string') ? obj.length + key : key;
 }
 
+/** Whether a string holds a character past U+FFFF (two UTF-16 units: JavaScript's index and length count each). */
+export const hasAstral = (s: string): boolean => /[\uD800-\uDFFF]/.test(s);
+
+/**
+ * Python's `s[i]` of a string holding a character past U+FFFF: by characters, as its length
+ * (the `length` filter) and its slices count them (JavaScript's `'😀a'[1]` is half the emoji, a
+ * lone surrogate in the SQL, and `s[s | length - 1]` was not the last character). Undefined when
+ * `key` is not an int or the string has no such character (indexed as JavaScript does, alike).
+ */
+export function astralItem(obj: unknown, key: unknown): { item: string | undefined } | undefined {
+  if (typeof obj !== 'string' || typeof key !== 'number' || !Number.isInteger(key) || !hasAstral(obj)) return undefined;
+  const chars = [...obj];
+  return { item: chars[key < 0 ? key + chars.length : key] };
+}
+
 const TUPLE = Symbol('tuple');
 
 /** A list that is a tuple (`(1, 2)`): it prints as `(1, 2)`. */

@@ -88,7 +88,8 @@ async function settled(cas: CasBackend, outcome: CasOutcome, expected: number, w
  * before the version moves: a reader takes only rows up to the version it read, so a row whose
  * UPDATE did not follow (killed, or the compare-and-set lost) is never read as written; a row
  * left on an older body is skipped by its line's base (src/alerts/state.ts) and dropped by the
- * next compact(). A table an earlier version made has a `journal` column: its lines are read
+ * next compact(); a reader whose two statements (the body, then its lines) a whole write and its
+ * compact() came between sees the version moved, and reads again. A table an earlier version made has a `journal` column: its lines are read
  * first, and cleared by the next replacement.
  */
 export async function warehouseCas(adapter: Adapter, schema: string, table: string, id: string, opts: { journal?: boolean } = {}): Promise<CasBackend & { relation: string }> {
@@ -126,29 +127,37 @@ export async function warehouseCas(adapter: Adapter, schema: string, table: stri
   return {
     relation: rel,
     get: async () => {
-      let rows: Array<{ version: unknown; body: unknown; journal?: unknown }>;
-      try {
-        rows = await adapter.query<{ version: unknown; body: unknown; journal?: unknown }>(`select version, body${journal ? ', journal' : ''} from ${rel} where id = ${p(1)} order by version desc limit 1`, [id]);
-      } catch (e) {
-        // no table yet: no document (reading never creates it)
-        if (/does not exist|not found/i.test((e as Error).message)) return undefined;
-        throw e;
-      }
-      const r = rows[0];
-      if (!r) return undefined;
-      const version = Number(r.version);
-      let lines = typeof r.journal === 'string' ? r.journal : '';
-      if (opts.journal) {
+      const versionNow = `select version from ${rel} where id = ${p(1)} order by version desc limit 1`;
+      for (let attempt = 1; ; attempt++) {
+        let rows: Array<{ version: unknown; body: unknown; journal?: unknown }>;
         try {
-          // (up to the version read: a row whose compare-and-set has not followed, or lost, is not written)
-          const js = await adapter.query<{ line: unknown }>(`select line from ${jrel} where id = ${p(1)} and seq <= ${p(2)} order by seq`, [id, version]);
-          journalTable = true;
-          for (const j of js) lines += String(j.line);
+          rows = await adapter.query<{ version: unknown; body: unknown; journal?: unknown }>(`select version, body${journal ? ', journal' : ''} from ${rel} where id = ${p(1)} order by version desc limit 1`, [id]);
         } catch (e) {
-          if (journalTable || !/does not exist|not found/i.test((e as Error).message)) throw e;
+          // no table yet: no document (reading never creates it)
+          if (/does not exist|not found/i.test((e as Error).message)) return undefined;
+          throw e;
         }
+        const r = rows[0];
+        if (!r) return undefined;
+        const version = Number(r.version);
+        let lines = typeof r.journal === 'string' ? r.journal : '';
+        let read = false;
+        if (opts.journal) {
+          try {
+            // (up to the version read: a row whose compare-and-set has not followed, or lost, is not written)
+            const js = await adapter.query<{ line: unknown }>(`select line from ${jrel} where id = ${p(1)} and seq <= ${p(2)} order by seq`, [id, version]);
+            journalTable = read = true;
+            for (const j of js) lines += String(j.line);
+          } catch (e) {
+            if (journalTable || !/does not exist|not found/i.test((e as Error).message)) throw e;
+          }
+        }
+        // The body and its lines are two statements: a whole write and its compact() between them
+        // deleted the lines of the body read (a reader saw the marks since it as never made: a sent
+        // message pending). The version unchanged since, no write came between (every write moves it)
+        if (read && attempt < 10 && Number((await adapter.query<{ version: unknown }>(versionNow, [id]))[0]?.version) !== version) continue;
+        return { version, body: String(r.body), ...(lines ? { journal: lines } : {}) };
       }
-      return { version, body: String(r.body), ...(lines ? { journal: lines } : {}) };
     },
     init: async (body) => {
       if (!exists) {

@@ -553,6 +553,7 @@ function emulateAlertState(fake: FakeBigQuery, project: string, dataset: string)
       if (row && hit) row = { version: Number(p[0]), body: String(p[1]) };
       return { rows: [], fields: [], numDmlAffectedRows: hit ? 1 : 0 };
     } else if (/^select version, body/i.test(sql)) return { rows: row ? [row] : [], fields: [{ name: 'version', type: 'INTEGER' }, { name: 'body', type: 'STRING' }] };
+    else if (/^select version from/i.test(sql)) return { rows: row ? [{ version: row.version }] : [], fields: [{ name: 'version', type: 'INTEGER' }] };
     return { rows: [], fields: [] };
   });
 }

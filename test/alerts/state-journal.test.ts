@@ -392,6 +392,113 @@ describe('delivery marks are journal lines in the warehouse state', () => {
   });
 });
 
+/** The real adapter, running `before(sql)` ahead of each statement it is given (another process's steps in between). */
+function interleaved(a: Adapter, before: (sql: string) => Promise<void> | void): Adapter {
+  return new Proxy(a, {
+    get(t, p) {
+      const v = Reflect.get(t, p) as unknown;
+      if (typeof v !== 'function') return v;
+      const f = v as (sql: string, params?: unknown[]) => Promise<unknown>;
+      if (p !== 'execute' && p !== 'executeCounted' && p !== 'query') return f.bind(t);
+      return async (sql: string, params?: unknown[]) => {
+        await before(sql);
+        return f.call(t, sql, params);
+      };
+    },
+  });
+}
+
+/**
+ * A reader (`alerts status`, a dry run, a run waiting for the lock) reads the body, then its
+ * lines: the holder's next whole write and its compact() came between the two. The reader sees
+ * the state as it is, the message sent (was: the body it read without the lines compact() had
+ * deleted, the sent message pending, its marks as never made).
+ */
+async function readerAcrossCompact(a: Adapter, schema: string) {
+  const holder = await warehouseStore(a, schema);
+  const doc = await holder.lock('test');
+  doc.outbox.push(...entries(2, 'r'));
+  await holder.save(doc);
+  const e = doc.outbox[0];
+  Object.assign(e, { status: 'sent', attempts: 1, sentAt: AT });
+  delete e.body;
+  await holder.saveProgress(doc, [e]);
+  let between = true;
+  const reader = await warehouseStore(
+    interleaved(a, async (sql) => {
+      if (between && /^select line from /.test(sql)) {
+        between = false;
+        // the holder releases the lock: the body now holds the marks, their rows deleted
+        await holder.unlock(doc);
+        expect(await journalOf(a, schema)).toBeNull();
+      }
+    }),
+    schema,
+  );
+  const seen = await reader.read();
+  expect(between).toBe(false);
+  expect(seen.outbox.map((x) => `${x.id}:${x.status}:${x.body === undefined}`)).toEqual(['r-0000:sent:true', 'r-0001:pending:false']);
+  expect(seen.lock).toBeUndefined();
+}
+
+/**
+ * Delivery marks an entry again while the line of its previous mark is being written (a lane's
+ * send answered meanwhile): the next save writes the new mark (was: the entry's marks were taken
+ * as written after the append's await, so the new one compared equal to itself and was never
+ * written: a crash before the lock's release left the message `sending`, resent or held).
+ */
+async function markChangedDuringItsLine(a: Adapter, schema: string) {
+  let during: (() => void) | undefined;
+  const store = await warehouseStore(
+    interleaved(a, (sql) => {
+      if (during && /^insert into \S+vigil_alert_state_journal/.test(sql.replace(/"/g, ''))) {
+        during();
+        during = undefined;
+      }
+    }),
+    schema,
+  );
+  const doc = await store.lock('test');
+  doc.outbox.push(...entries(1, 'm'));
+  await store.save(doc);
+  const e = doc.outbox[0];
+  Object.assign(e, { status: 'sending', attempts: 1, sendingSince: AT });
+  during = () => {
+    Object.assign(e, { status: 'sent', sentAt: AT });
+    delete e.sendingSince;
+    delete e.body;
+  };
+  await store.saveProgress(doc, [e]);
+  expect(during).toBeUndefined();
+  await store.saveProgress(doc, [e]);
+  // what a run that starts now (this one killed before releasing the lock) sees
+  const seen = await (await warehouseStore(a, schema)).read();
+  expect(seen.outbox.map((x) => `${x.status}:${x.body === undefined}`)).toEqual(['sent:true']);
+}
+
+describe('a reader across a whole write, and a mark changed while its line is written', () => {
+  it('on DuckDB', async () => {
+    const dir = makeProject({});
+    dirs.push(dir);
+    const a = await DuckDbAdapter.open({ type: 'duckdb', path: 'c.duckdb', schema: 'analytics' } as never, dir);
+    try {
+      await readerAcrossCompact(a, 'c1');
+      await markChangedDuringItsLine(a, 'c2');
+    } finally {
+      await a.close();
+    }
+  });
+  it('on Postgres', async () => {
+    const a = await PostgresAdapter.open({ type: 'postgres', url: inject('pgUrl'), schema: 'analytics' }, 2);
+    try {
+      await readerAcrossCompact(a, uniqueSchema('compact'));
+      await markChangedDuringItsLine(a, uniqueSchema('compact'));
+    } finally {
+      await a.close();
+    }
+  });
+});
+
 describe("a mark retried at the same version (its first UPDATE not applied, its outcome unknown)", () => {
   it('replaces the first row: one line at that version, not two read in either order', async () => {
     const { warehouseCas } = await import('../../src/run/cas-document.js');

@@ -397,6 +397,8 @@ describe("dbt's context names Vigil lacks are errors that say so and what to wri
     ["{{ local_md5('a') }}", /dbt's local_md5 is not in Vigil \(hash in SQL/],
     ["{{ fromjson('[1]') }}", /dbt's fromjson is not in Vigil/],
     ["{% if config.get('materialized') == 'table' %}select 1{% endif %}", /'config' has no method 'get': dbt's config\.get is not in Vigil \(a template renders before its model's configuration is resolved/],
+    // (the fast path too: it said only "'config' has no attribute 'require'")
+    ["{{ config.require('materialized') }}", /'config' has no method 'require': dbt's config\.require is not in Vigil \(a template renders before its model's configuration is resolved/],
   ];
   it.each(cases)('%s', (t, message) => {
     for (const fast of [true, false]) {
@@ -465,6 +467,25 @@ describe.skipIf(!jinja2)("a string's length in characters, as Python's (was: UTF
   it('in both renderers', () => {
     const expected = jinja(LENGTHS);
     for (const [i, t] of LENGTHS.entries()) {
+      expect(expected[i][0], `Jinja failed on ${t}: ${expected[i][1]}`).toBe(true);
+      expect(render(t, true), t).toBe(expected[i][1]);
+      expect(render(t, false), t).toBe(expected[i][1]);
+    }
+  });
+});
+
+describe.skipIf(!jinja2)("a string's items by characters, as its length counts them (was: UTF-16 units: '😀a'[1] half the emoji, a lone surrogate in the SQL)", () => {
+  const ITEMS = [
+    "{% set s = 'x😀a' %}{{ s[s | length - 1] }}",
+    "{% set s = '😀a' %}{% for i in range(s | length) %}[{{ s[i] }}]{% endfor %}",
+    "{{ '😀a'[1] }}|{{ 'a😀'[-1] }}|{{ '😀a'[0] }}|{{ 'abc'[-1] }}",
+    "{% for c in '😀a' %}[{{ c }}]{{ loop.length }}{% endfor %}",
+    "{{ '😀a' | first }}{{ '😀a' | last }}|{{ '😀a' | list }}|{{ '😀ab' | reverse }}|{{ ('😀ab' | list) | length }}",
+    "{% set s = '😀ab' %}{{ s.find('a') }}|{{ s[s.find('a'):] }}|{{ s.count('') }}|{{ 'abc'.find('c') }}",
+  ];
+  it('in both renderers', () => {
+    const expected = jinja(ITEMS);
+    for (const [i, t] of ITEMS.entries()) {
       expect(expected[i][0], `Jinja failed on ${t}: ${expected[i][1]}`).toBe(true);
       expect(render(t, true), t).toBe(expected[i][1]);
       expect(render(t, false), t).toBe(expected[i][1]);

@@ -575,6 +575,12 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
         fields: [{ name: 'version', type: 'INT64' }, { name: 'body', type: 'STRING' }, ...(journal ? [{ name: 'journal', type: 'STRING' }] : [])],
       };
     }
+    // (a reader's check that no write came between the body and its lines)
+    m = /^select version from (\S+) where id = \? order by version desc limit 1$/.exec(sql);
+    if (m) {
+      const d = casDocs.get(`${m[1]}|${params[0]}`);
+      return { rows: d ? [{ version: d.version }] : [], fields: [{ name: 'version', type: 'INT64' }] };
+    }
     m = /^update (\S+) set version = \?, journal = coalesce\(journal, ''\) \|\| cast\(\? as STRING\), updated_at = .* where id = \? and version = \?$/.exec(sql);
     if (m) {
       const key = `${m[1]}|${params[2]}`;
