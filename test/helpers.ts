@@ -188,6 +188,12 @@ export function projectFiles(opts: {
   };
 }
 
+/** One query of a sync test's target, as text: the DuckDB file of the project in `dir` (`duckdb`), else the Postgres `client` reaches. */
+export async function syncTargetRows(kind: 'duckdb' | 'postgres', dir: string, client: { query(sql: string): Promise<{ rows: unknown[] }> }, sql: string): Promise<Array<Record<string, string>>> {
+  if (kind === 'duckdb') return duckRows<Record<string, string>>(dir, sql);
+  return (await client.query(sql)).rows as Array<Record<string, string>>;
+}
+
 /** `sql`'s rows in the DuckDB of the project in `dir` (.vigil/dev.duckdb, schema analytics), opened and closed around it. */
 export async function duckRows<T extends Record<string, unknown>>(dir: string, sql: string): Promise<T[]> {
   const { DuckDbAdapter } = await import('../src/adapters/duckdb/duckdb-adapter.js');

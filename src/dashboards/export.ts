@@ -1363,6 +1363,18 @@ export function metabaseFilter(f: DashboardFilter, dialect: Dialect, kind: Colum
   };
 }
 
+/** How the dialect quotes: whether a backslash escapes in its literals, and its identifiers' quote. */
+function sqlQuoting(dialect: Dialect): { backslash: boolean; identQuote: string } {
+  return { backslash: dialect.literal('\\') !== "'\\'", identQuote: dialect.quoteIdent('x')[0] };
+}
+
+/** The index of the quote closing the quoted identifier that opens at `i` (a doubled quote is part of the name). */
+function quotedNameEnd(sql: string, i: number, identQuote: string): number {
+  let j = i + 1;
+  while (j < sql.length && (sql[j] !== identQuote || sql[j + 1] === identQuote)) j += sql[j] === identQuote ? 2 : 1;
+  return j;
+}
+
 /**
  * Metabase reads `{{ }}` and `[[ ]]` in a native query as variables and optional clauses, inside
  * string literals too: a tile filter's value `'{{ x }}'` would break the card. In each literal, a
@@ -1372,16 +1384,13 @@ export function metabaseFilter(f: DashboardFilter, dialect: Dialect, kind: Colum
  */
 export function metabaseLiterals(sql: string, dialect: Dialect): string {
   if (!/\{\{|\}\}|\[\[|\]\]/.test(sql)) return sql;
-  const backslash = dialect.literal('\\') !== "'\\'";
-  const identQuote = dialect.quoteIdent('x')[0];
+  const { backslash, identQuote } = sqlQuoting(dialect);
   let out = '';
   let inStr = false;
   for (let i = 0; i < sql.length; i++) {
     const c = sql[i];
     if (!inStr && c === identQuote) {
-      // to the closing quote (a doubled one is part of the name)
-      let j = i + 1;
-      while (j < sql.length && (sql[j] !== identQuote || sql[j + 1] === identQuote)) j += sql[j] === identQuote ? 2 : 1;
+      const j = quotedNameEnd(sql, i, identQuote);
       out += sql.slice(i, j + 1);
       i = j;
       continue;
@@ -1417,14 +1426,12 @@ export function metabaseLiterals(sql: string, dialect: Dialect): string {
 export function metabaseIdentifierProblem(sql: string, dialect: Dialect, withClauses: boolean): string | undefined {
   // without a variable, a comment or a `]]` changes nothing Metabase sends
   const tokens = withClauses ? ['{{', '[[', ']]', '/*'] : ['{{', '[['];
-  const backslash = dialect.literal('\\') !== "'\\'";
-  const identQuote = dialect.quoteIdent('x')[0];
+  const { backslash, identQuote } = sqlQuoting(dialect);
   let inStr = false;
   for (let i = 0; i < sql.length; i++) {
     const c = sql[i];
     if (!inStr && c === identQuote) {
-      let j = i + 1;
-      while (j < sql.length && (sql[j] !== identQuote || sql[j + 1] === identQuote)) j += sql[j] === identQuote ? 2 : 1;
+      const j = quotedNameEnd(sql, i, identQuote);
       const ident = sql.slice(i, j + 1);
       const token = tokens.find((x) => ident.includes(x));
       if (token) return `${ident}, which holds '${token}': Metabase reads that as ${token === '{{' ? 'a variable' : token === '/*' ? 'the start of a comment (the clauses of the dashboard filters after it would be sent unfilled)' : 'a bound of an optional clause'} even between the quotes of a name`;

@@ -11,7 +11,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import pg from 'pg';
 import { PostgresAdapter } from '../../src/adapters/postgres/postgres-adapter.js';
 import { uniqueSchema, SYNC_TARGETS as TARGETS, openExplained } from '../support/postgres.js';
-import { makeProject, removeDir, vigil, duckRows as duck } from '../helpers.js';
+import { makeProject, removeDir, vigil, duckRows as duck, syncTargetRows } from '../helpers.js';
 import { fileClient } from '../support/pg-client.js';
 
 const url = inject('pgUrl');
@@ -34,11 +34,7 @@ function project(target: Target, dest: string, src: string): string {
   return dir;
 }
 
-/** One query of the target's copy or state, as text. */
-async function target(kind: Target, dir: string, sql: string): Promise<Array<Record<string, string>>> {
-  if (kind === 'duckdb') return duck<Record<string, string>>(dir, sql);
-  return (await client.query(sql)).rows as Array<Record<string, string>>;
-}
+const target = (kind: Target, dir: string, sql: string) => syncTargetRows(kind, dir, client, sql);
 
 /** The copy's rows (id, v), and the state's cursor, as text. */
 async function copyOf(kind: Target, dir: string, dest: string) {

@@ -9,7 +9,7 @@
  */
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { uniqueSchema, SYNC_TARGETS as TARGETS } from '../support/postgres.js';
-import { makeProject, removeDir, vigil, duckRows as duck } from '../helpers.js';
+import { makeProject, removeDir, vigil, duckRows as duck, syncTargetRows } from '../helpers.js';
 import { fileClient } from '../support/pg-client.js';
 
 const url = inject('pgUrl');
@@ -31,10 +31,7 @@ function project(target: Target, dest: string, src: string): string {
   return dir;
 }
 
-async function target(kind: Target, dir: string, sql: string): Promise<Array<Record<string, string>>> {
-  if (kind === 'duckdb') return duck<Record<string, string>>(dir, sql);
-  return (await client.query(sql)).rows as Array<Record<string, string>>;
-}
+const target = (kind: Target, dir: string, sql: string) => syncTargetRows(kind, dir, client, sql);
 
 const copyRows = async (kind: Target, dir: string, dest: string) => (await target(kind, dir, `select cast(id as varchar) as id, v from ${dest}.ev order by id`)).map((r) => `${r.id}:${r.v}`);
 const sourceRows = async (src: string) => (await client.query(`select id, v from ${src}.ev order by id`)).rows.map((r) => `${r.id}:${r.v}`);
