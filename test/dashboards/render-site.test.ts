@@ -117,32 +117,37 @@ describe('a box or scatter of raw rows cut at its limit', () => {
   }, 120_000);
 });
 
+/** The project in `dir` built, and its first dashboard's tiles read as a render reads them: their data, and the SQL each query sent. */
+async function readTiles(dir: string): Promise<{ data: Array<Record<string, unknown>>; ran: string[] }> {
+  const { compileProject } = await import('../../src/compile/compile-project.js');
+  const { loadProject } = await import('../../src/project/load-project.js');
+  const { DuckDbAdapter } = await import('../../src/adapters/duckdb/duckdb-adapter.js');
+  const { TileQueries } = await import('../../src/cli/dashboards-commands.js');
+  expect(vigil(dir, ['build']).code).toBe(0);
+  const tiles = compileProject(loadProject(dir), { env: {} }).dashboards[0].tabs[0].tiles;
+  const db = await DuckDbAdapter.open({ type: 'duckdb', path: '.vigil/dev.duckdb', schema: 'analytics' }, dir, 1);
+  const ran: string[] = [];
+  const query = db.query.bind(db);
+  db.query = ((sql: string) => (ran.push(sql), query(sql))) as typeof db.query;
+  try {
+    const q = new TileQueries(db, new Date());
+    return { data: (await Promise.all(tiles.map((ct) => q.get(ct)))) as unknown as Array<Record<string, unknown>>, ran };
+  } finally {
+    await db.close();
+  }
+}
+
 describe('a box or scatter of raw rows under its limit', () => {
   it('runs no count beside its rows: they are all there are (was: a count query of the whole window for each such tile, on every render and drill-down page)', async () => {
-    const { compileProject } = await import('../../src/compile/compile-project.js');
-    const { loadProject } = await import('../../src/project/load-project.js');
-    const { DuckDbAdapter } = await import('../../src/adapters/duckdb/duckdb-adapter.js');
-    const { TileQueries } = await import('../../src/cli/dashboards-commands.js');
     const box = (id: string, model: string, x: number) => ({ id, type: 'box', title: id, model, dimensions: [{ column: 'g' }], measures: [{ name: 'y', column: 'y', agg: 'none' }], layout: L(x, 0, 3, 4), limit: 50 });
     const F = { name: 'f', title: 'F', tabs: [{ name: 'all', title: 'All', tiles: [box('few_rows', 'few', 0), box('many_rows', 'many', 3)] }] };
     const rows = (n: number) => `select i as y, case when i % 2 = 0 then 'a' else 'b' end as g from range(${n}) as t(i)`;
     const dir = makeProject({ 'models/few.sql': rows(10), 'models/many.sql': rows(60), 'dashboards/f.json': JSON.stringify(F, null, 2) });
     try {
-      expect(vigil(dir, ['build']).code).toBe(0);
-      const tiles = compileProject(loadProject(dir), { env: {} }).dashboards[0].tabs[0].tiles;
-      const db = await DuckDbAdapter.open({ type: 'duckdb', path: '.vigil/dev.duckdb', schema: 'analytics' }, dir, 1);
-      const ran: string[] = [];
-      const query = db.query.bind(db);
-      db.query = ((sql: string) => (ran.push(sql), query(sql))) as typeof db.query;
-      try {
-        const q = new TileQueries(db, new Date());
-        const [few, many] = await Promise.all(tiles.map((ct) => q.get(ct)));
-        expect(few).toMatchObject({ ok: true, total: 10 });
-        expect(many).toMatchObject({ ok: true, total: 60 });
-        expect(ran.filter((x) => x.includes('count(*)')).map((x) => /"(few|many)"/.exec(x)?.[1])).toEqual(['many']);
-      } finally {
-        await db.close();
-      }
+      const { data: [few, many], ran } = await readTiles(dir);
+      expect(few).toMatchObject({ ok: true, total: 10 });
+      expect(many).toMatchObject({ ok: true, total: 60 });
+      expect(ran.filter((x) => x.includes('count(*)')).map((x) => /"(few|many)"/.exec(x)?.[1])).toEqual(['many']);
     } finally {
       removeDir(dir);
     }
@@ -151,38 +156,22 @@ describe('a box or scatter of raw rows under its limit', () => {
 
 describe('a table of more rows than the site shows', () => {
   it('reads only the 500 it shows and counts the rest; a small one runs no count (was: every row read, 692,000 rows and 714 MB to show 500)', async () => {
-    const { compileProject } = await import('../../src/compile/compile-project.js');
-    const { loadProject } = await import('../../src/project/load-project.js');
-    const { DuckDbAdapter } = await import('../../src/adapters/duckdb/duckdb-adapter.js');
-    const { TileQueries } = await import('../../src/cli/dashboards-commands.js');
     const table = (id: string, model: string, x: number, extra: Record<string, unknown> = {}) => ({ id, type: 'table', title: id, model, dimensions: [{ column: 'g' }], measures: [{ name: 'y', column: 'y', agg: 'sum' }], sort: [{ field: 'y', dir: 'desc' }], layout: L(x, 0, 4, 4), ...extra });
     const F = { name: 'f', title: 'F', tabs: [{ name: 'all', title: 'All', tiles: [table('big', 'many', 0), table('big_limit', 'many', 4, { limit: 1000 }), table('small', 'few', 8)] }] };
     const rows = (n: number) => `select i as y, i as g from range(${n}) as t(i)`;
     const dir = makeProject({ 'models/few.sql': rows(10), 'models/many.sql': rows(2000), 'dashboards/f.json': JSON.stringify(F, null, 2) });
     try {
-      expect(vigil(dir, ['build']).code).toBe(0);
-      const tiles = compileProject(loadProject(dir), { env: {} }).dashboards[0].tabs[0].tiles;
-      const db = await DuckDbAdapter.open({ type: 'duckdb', path: '.vigil/dev.duckdb', schema: 'analytics' }, dir, 1);
-      const ran: string[] = [];
-      const query = db.query.bind(db);
-      db.query = ((sql: string) => (ran.push(sql), query(sql))) as typeof db.query;
-      try {
-        const q = new TileQueries(db, new Date());
-        const [big, bigLimit, small] = await Promise.all(tiles.map((ct) => q.get(ct)));
-        for (const d of [big, bigLimit]) {
-          expect(d).toMatchObject({ ok: true, total: 2000 });
-          // the largest 500, in order
-          const got = (d as unknown as { rows: Array<{ y: unknown }> }).rows.map((r) => Number(r.y));
-          expect(got).toEqual(Array.from({ length: 500 }, (_, i) => 1999 - i));
-        }
-        expect(small).toMatchObject({ ok: true, total: 10 });
-        expect((small as unknown as { rows: unknown[] }).rows).toHaveLength(10);
-        // (the two big tables read the same 500 rows: one query, one count)
-        expect(ran.filter((x) => x.includes('count(*)')).map((x) => /"(few|many)"/.exec(x)?.[1])).toEqual(['many']);
-        expect(ran.filter((x) => /"many"/.test(x) && !x.includes('count(*)'))).toHaveLength(1);
-      } finally {
-        await db.close();
+      const { data: [big, bigLimit, small], ran } = await readTiles(dir);
+      for (const d of [big, bigLimit]) {
+        expect(d).toMatchObject({ ok: true, total: 2000 });
+        // the largest 500, in order
+        expect((d.rows as Array<{ y: unknown }>).map((r) => Number(r.y))).toEqual(Array.from({ length: 500 }, (_, i) => 1999 - i));
       }
+      expect(small).toMatchObject({ ok: true, total: 10 });
+      expect(small.rows).toHaveLength(10);
+      // (the two big tables read the same 500 rows: one query, one count)
+      expect(ran.filter((x) => x.includes('count(*)')).map((x) => /"(few|many)"/.exec(x)?.[1])).toEqual(['many']);
+      expect(ran.filter((x) => /"many"/.test(x) && !x.includes('count(*)'))).toHaveLength(1);
       const r = vigil(dir, ['dashboards', 'render', '--out', 'site']);
       expect(r.code, r.stdout + r.stderr).toBe(0);
       const html = readFileSync(join(dir, 'site', 'f.html'), 'utf8');
