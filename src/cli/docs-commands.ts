@@ -2,7 +2,7 @@
  * `vigil docs generate` writes the docs site under target/docs/ (src/docs/); `vigil docs serve`
  * serves that folder on localhost.
  */
-import { createReadStream, existsSync, readdirSync, renameSync, rmSync, statSync, type BigIntStats } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, type BigIntStats } from 'node:fs';
 import { createServer } from 'node:http';
 import { basename, dirname, extname, join, normalize, relative, sep } from 'node:path';
 import { UsageError, WarehouseError } from '../errors.js';
@@ -15,6 +15,8 @@ import { counted } from '../format.js';
 import { writeProjectFile } from '../project/artifacts.js';
 import { redactionVersion, redactStrings } from '../secrets.js';
 import { pidAlive } from '../run/cas-document.js';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 
 interface DocsOptions {
   projectDir: string;
@@ -81,38 +83,130 @@ export async function runDocsGenerate(o: DocsOptions): Promise<void> {
  * missing that `docs serve` would serve without a word (was: the old site removed first, then
  * the pages written one by one into its place).
  */
-function writeSite(dir: string, files: Map<string, string>, redacted: boolean): void {
-  const parent = dirname(dir);
-  const name = basename(dir);
-  // what a generate killed on the way left beside the site (its process gone)
-  const leftover = new RegExp(`^${name}\\.(\\d+)\\.(?:new|old)$`);
+export function writeSite(dir: string, files: Map<string, string>, redacted: boolean): void {
+  // target/docs a mount point of its own (a volume a web server serves): it cannot be renamed
+  // (EBUSY), and a folder beside it is on another file system, so the site is written in a hidden
+  // folder inside it and its entries swapped one by one (was: an internal error with a stack trace)
+  const mounted = isMountPoint(dir);
+  const stage = mounted ? dir : dirname(dir);
+  const name = mounted ? `.${basename(dir)}` : basename(dir);
+  // what a generate killed on the way left beside the site: removed only when its process is gone,
+  // which only its own host can tell (a target/ shared over NFS holds other hosts' folders, whose
+  // pids mean nothing here: removing one under a live generate made it swap in half a site)
   let siblings: string[] = [];
   try {
-    siblings = readdirSync(parent);
+    siblings = readdirSync(stage);
   } catch {
     // no target/ yet
   }
   for (const f of siblings) {
-    const pid = leftover.exec(f)?.[1];
-    if (pid !== undefined && Number(pid) !== process.pid && !pidAlive(Number(pid))) rmSync(join(parent, f), { recursive: true, force: true });
+    const owner = siteFolderOwner(name, f);
+    if (owner && owner.host === hostname() && owner.pid !== process.pid && !pidAlive(owner.pid)) rmSync(join(stage, f), { recursive: true, force: true });
   }
-  const fresh = `${dir}.${process.pid}.new`;
-  const old = `${dir}.${process.pid}.old`;
-  rmSync(fresh, { recursive: true, force: true });
+  // (the host and a random part too: two containers sharing target/ may both run as pid 1)
+  const tag = `${hostTag(hostname())}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  const fresh = join(stage, `${name}.${tag}.new`);
+  const old = join(stage, `${name}.${tag}.old`);
   try {
     for (const [rel, text] of files) writeProjectFile(join(fresh, rel), text, { redacted, atomic: false });
-    rmSync(old, { recursive: true, force: true });
-    const had = existsSync(dir);
-    if (had) renameSync(dir, old);
-    try {
-      renameSync(fresh, dir);
-    } catch (e) {
-      if (had) renameSync(old, dir);
-      throw e;
-    }
+    if (mounted) swapEntries(fresh, dir, old, (f) => siteFolderOwner(name, f) !== undefined);
+    else swapIn(fresh, dir, old);
     rmSync(old, { recursive: true, force: true });
   } finally {
     rmSync(fresh, { recursive: true, force: true });
+  }
+}
+
+/** Whether `dir` is a folder on another device than its parent's. */
+function isMountPoint(dir: string): boolean {
+  try {
+    const st = statSync(dir, { throwIfNoEntry: false });
+    return !!st?.isDirectory() && st.dev !== statSync(dirname(dir)).dev;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `fresh`'s entries put in place of `dir`'s (those moved to `old`, then removed by the caller),
+ * all three folders on one file system: the site is whole again after a rename per entry (a
+ * handful: index.html, docs.json, nodes/ ...). `staging`: the generates' own folders, left.
+ */
+function swapEntries(fresh: string, dir: string, old: string, staging: (f: string) => boolean): void {
+  rmSync(old, { recursive: true, force: true });
+  mkdirSync(old);
+  let n = 0;
+  const aside = (e: string) => {
+    try {
+      renameSync(join(dir, e), join(old, `${n++}-${e}`));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  };
+  for (const e of readdirSync(dir)) if (!staging(e)) aside(e);
+  for (const e of readdirSync(fresh)) {
+    try {
+      renameSync(join(fresh, e), join(dir, e));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+      // (a folder another generate put there meanwhile)
+      aside(e);
+      renameSync(join(fresh, e), join(dir, e));
+    }
+  }
+}
+
+/** A host name as part of a folder name: no dots (they separate the parts), nothing a path may not hold. */
+function hostTag(host: string): string {
+  return encodeURIComponent(host).replace(/\./g, '%2E');
+}
+
+/** The host and pid of a folder writeSite() leaves beside site `name` (`docs.<host>.<pid>.<random>.new`, `.docs.…` inside a mounted one), else undefined. */
+function siteFolderOwner(name: string, f: string): { host: string; pid: number } | undefined {
+  if (!f.startsWith(`${name}.`)) return undefined;
+  const m = /^([^.]+)\.(\d+)\.[0-9a-f]+\.(?:new|old)$/.exec(f.slice(name.length + 1));
+  if (!m) return undefined;
+  try {
+    return { host: decodeURIComponent(m[1]), pid: Number(m[2]) };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `fresh` put in place of `dir` (the site there before moved to `old`). Another generate may swap
+ * its own site in between the two renames (two `vigil docs generate` at once): `dir` is then
+ * there again, or already gone when this one moves it; either way a whole site, which this one
+ * moves aside in turn (was: the second rename failed with ENOTEMPTY, or the first with ENOENT,
+ * as an internal error with a stack trace). `rename`: the file system's (a test sequences the
+ * other generate's swap into it).
+ */
+export function swapIn(fresh: string, dir: string, old: string, rename: (from: string, to: string) => void = renameSync): void {
+  for (let tries = 1; ; tries++) {
+    rmSync(old, { recursive: true, force: true });
+    let moved = false;
+    try {
+      rename(dir, old);
+      moved = true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    try {
+      rename(fresh, dir);
+      return;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if ((code === 'ENOTEMPTY' || code === 'EEXIST') && tries < 10) continue;
+      if (moved) {
+        try {
+          rename(old, dir);
+        } catch {
+          // (another site is in its place: that one stays)
+        }
+      }
+      throw e;
+    }
   }
 }
 
@@ -158,8 +252,16 @@ export async function runDocsServe(o: { projectDir: string; host: string; port: 
       return;
     }
     res.writeHead(200, { 'content-type': TYPES[extname(abs)] ?? 'application/octet-stream', 'cache-control': 'no-cache', etag, 'last-modified': st.mtime.toUTCString() });
-    if (req.method === 'HEAD') res.end();
-    else createReadStream(abs).pipe(res);
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    // (a page that goes between the stat and the read — a generate swapping in a site without it
+    // — or one that cannot be read: this response ends cut short, the server serves on; was: an
+    // unhandled stream error that stopped docs serve with a stack trace)
+    const body = createReadStream(abs);
+    body.on('error', () => res.destroy());
+    body.pipe(res);
   });
   await listenOn(server, { host: o.host, port: o.port }, 'pick another with --port');
   const addr = server.address();

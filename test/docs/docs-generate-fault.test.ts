@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { makeProject, removeDir, VIGIL, vigil } from '../helpers.js';
 
@@ -59,7 +60,7 @@ describe.skipIf(!canLimit)('vigil docs generate that fails half-way', () => {
 
   it('removes what a generate killed on the way left beside the site', () => {
     // a process id no process has (above the kernel's pid_max)
-    const stale = join(dir, 'target/docs.4194399.new');
+    const stale = join(dir, `target/docs.${encodeURIComponent(hostname()).replace(/\./g, '%2E')}.4194399.0a1b2c3d.new`);
     spawnSync('mkdir', ['-p', join(stale, 'nodes')]);
     writeFileSync(join(stale, 'index.html'), 'half');
     const r = vigil(dir, ['docs', 'generate', '--empty-catalog']);

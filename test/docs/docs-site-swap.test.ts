@@ -1,0 +1,158 @@
+/**
+ * How `vigil docs generate` puts its site in place of target/docs beside other generates: one on
+ * another host sharing target/ (NFS), whose folder this host cannot tell dead, and one swapping its
+ * site in at the same moment (two generates at once).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { get } from 'node:http';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { makeProject, removeDir, VIGIL, vigil } from '../helpers.js';
+import { swapIn } from '../../src/cli/docs-commands.js';
+
+let dir: string;
+beforeAll(() => {
+  dir = makeProject({ 'models/small.sql': 'select 1 as id' });
+});
+afterAll(() => {
+  if (dir) removeDir(dir);
+});
+
+/** A folder as a generate in progress leaves it beside target/docs, with a page in it. */
+function inProgress(name: string): string {
+  const f = join(dir, 'target', name);
+  mkdirSync(join(f, 'nodes'), { recursive: true });
+  writeFileSync(join(f, 'index.html'), 'half');
+  return f;
+}
+
+describe('vigil docs generate beside other generates', () => {
+  it("keeps another host's folder in a shared target/ (its pid means nothing here) and removes this host's of a process gone", () => {
+    mkdirSync(join(dir, 'target'), { recursive: true });
+    // a process id no process on this host has (above the kernel's pid_max): on the other host, a live generate
+    const theirs = inProgress('docs.build-2%2Eexample%2Ecom.4194399.0a1b2c3d.new');
+    const ours = inProgress(`docs.${encodeURIComponent(hostname()).replace(/\./g, '%2E')}.4194399.0a1b2c3d.new`);
+    const r = vigil(dir, ['docs', 'generate', '--empty-catalog']);
+    expect(r.code, r.stderr).toBe(0);
+    // (was: named by pid alone, another host's folder was removed under its live generate, which
+    // then wrote on into a new folder missing the pages written before and swapped that in)
+    expect(readFileSync(join(theirs, 'index.html'), 'utf8')).toBe('half');
+    expect(existsSync(ours)).toBe(false);
+    expect(readdirSync(join(dir, 'target')).filter((f) => f.startsWith('docs.'))).toEqual(['docs.build-2%2Eexample%2Ecom.4194399.0a1b2c3d.new']);
+    expect(readFileSync(join(dir, 'target/docs/index.html'), 'utf8')).toContain('<html');    removeDir(theirs);
+  });
+
+  /** A site folder holding one page that says whose it is. */
+  function site(path: string, who: string): void {
+    mkdirSync(path, { recursive: true });
+    writeFileSync(join(path, 'index.html'), who);
+  }
+
+  it('puts its site in when another generate swaps its own in between its two renames', () => {
+    const base = join(dir, 'swap-a');
+    site(join(base, 'docs'), 'previous');
+    site(join(base, 'docs.h.1.aa.new'), 'mine');
+    let renames = 0;
+    swapIn(join(base, 'docs.h.1.aa.new'), join(base, 'docs'), join(base, 'docs.h.1.aa.old'), (from, to) => {
+      // the other generate: right after this one moved the previous site aside, its own site goes in
+      if (++renames === 2) site(join(base, 'docs'), 'other');
+      renameSync(from, to);
+    });
+    expect(readFileSync(join(base, 'docs/index.html'), 'utf8')).toBe('mine');
+    // the other generate's site moved aside, for the caller to remove; nothing else left
+    expect(readdirSync(base).sort()).toEqual(['docs', 'docs.h.1.aa.old']);
+  });
+
+  it('puts its site in when another generate moved the previous site aside first', () => {
+    const base = join(dir, 'swap-b');
+    site(join(base, 'docs'), 'previous');
+    site(join(base, 'docs.h.1.aa.new'), 'mine');
+    let renames = 0;
+    swapIn(join(base, 'docs.h.1.aa.new'), join(base, 'docs'), join(base, 'docs.h.1.aa.old'), (from, to) => {
+      // the other generate moved the previous site to its own .old a moment before this one's rename
+      if (++renames === 1) renameSync(join(base, 'docs'), join(base, 'docs.h.2.bb.old'));
+      renameSync(from, to);
+    });
+    expect(readFileSync(join(base, 'docs/index.html'), 'utf8')).toBe('mine');
+    expect(readdirSync(base).sort()).toEqual(['docs', 'docs.h.2.bb.old']);
+  });
+});
+
+/** GET `path` of the server on `port`: its status, or the error the connection ended with. */
+function fetchStatus(port: number, path: string): Promise<number | string> {
+  return new Promise((done) => {
+    get({ host: '127.0.0.1', port, path }, (res) => {
+      res.on('error', (e: NodeJS.ErrnoException) => done(e.code ?? e.message));
+      res.on('end', () => done(res.statusCode ?? 0));
+      res.resume();
+    }).on('error', (e: NodeJS.ErrnoException) => done(e.code ?? e.message));
+  });
+}
+
+// (a page whose read fails after its stat, as one a generate's swap took away between the two:
+// here a link to the server's own /proc/self/mem, which stats as a file and reads as EIO)
+describe.skipIf(process.platform !== 'linux')('vigil docs serve', () => {
+  it('serves on when a page cannot be read after its stat', async () => {
+    const r = vigil(dir, ['docs', 'generate', '--empty-catalog']);
+    expect(r.code, r.stderr).toBe(0);
+    symlinkSync('/proc/self/mem', join(dir, 'target/docs/gone.html'));
+    const server = spawn(process.execPath, [VIGIL, 'docs', 'serve', '--port', '0'], { cwd: dir });
+    let stderr = '';
+    server.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        let buf = '';
+        server.stdout!.on('data', (b: Buffer) => {
+          buf += b.toString();
+          const m = /:(\d+)\//.exec(buf);
+          if (m) resolve(Number(m[1]));
+        });
+        server.on('exit', () => reject(new Error(`docs serve ended: ${buf}${stderr}`)));
+      });
+      expect(await fetchStatus(port, '/gone.html')).not.toBe(200);
+      // (was: the stream's unhandled error stopped the server: ECONNREFUSED)
+      expect(await fetchStatus(port, '/index.html')).toBe(200);
+      expect(server.exitCode).toBe(null);
+      expect(stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      server.kill('SIGTERM');
+    }
+  });
+});
+
+// (a mount namespace of its own, where the test may mount: root, or a user namespace allowing it)
+const canMount = (() => {
+  const r = spawnSync('unshare', ['-m', 'sh', '-c', 'd=$(mktemp -d) && mount -t tmpfs none "$d" && umount "$d"; rc=$?; rmdir "$d"; [ $rc = 0 ] && echo ok'], { encoding: 'utf8' });
+  return r.status === 0 && r.stdout.trim() === 'ok';
+})();
+
+describe.skipIf(!canMount)('vigil docs generate into a target/docs that is a mount point', () => {
+  it('replaces the site in it (a volume cannot be renamed)', () => {
+    const r = vigil(dir, ['docs', 'generate', '--empty-catalog']);
+    expect(r.code, r.stderr).toBe(0);
+    // (the mount lives as long as the shell: everything is looked at in it)
+    const script = [
+      'mount -t tmpfs none target/docs || exit 9',
+      'echo stale > target/docs/stale.html',
+      `"$0" "$1" docs generate --empty-catalog; echo "rc=$?"`,
+      'ls -A target/docs',
+      'echo --; ls -A target | grep "^docs"',
+      'echo --; head -c 200 target/docs/index.html',
+    ].join('\n');
+    const run = spawnSync('unshare', ['-m', 'sh', '-c', script, process.execPath, VIGIL], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+    const [listing, beside, index] = run.stdout.split('--\n');
+    // (was: rename target/docs: EBUSY, an internal error with a stack trace)
+    expect(listing, run.stderr).toContain('rc=0');
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+    const entries = listing.trim().split('\n').slice(-20);
+    expect(entries).toContain('index.html');
+    expect(entries).toContain('nodes');
+    // the site of this run, nothing of the one before it, no folder of the swap left
+    expect(entries).not.toContain('stale.html');
+    expect(entries.filter((e) => e.startsWith('.docs.'))).toEqual([]);
+    expect(beside.trim().split('\n')).toEqual(['docs']);
+    expect(index).toContain('<html');
+  });
+});
