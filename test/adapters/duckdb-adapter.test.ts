@@ -86,6 +86,20 @@ describe('DuckDbAdapter', () => {
     expect(scans()).toBe(1);
   });
 
+  it('a damaged database file (truncated, or another program\'s) is refused with what to do about it (was: DuckDB\'s message alone)', async () => {
+    const { truncateSync } = await import('node:fs');
+    await db.execute('create table analytics.t as select * from range(10000)');
+    await db.close();
+    truncateSync(join(dir, 'x.duckdb'), 8000);
+    const truncated = await DuckDbAdapter.open({ type: 'duckdb', path: 'x.duckdb', schema: 'analytics' }, dir, 1).then(() => undefined, (e: Error) => e);
+    expect(truncated).toBeInstanceOf(WarehouseError);
+    expect(truncated!.message).toMatch(/^could not open DuckDB database x\.duckdb: .*\n  hint: the file is not a DuckDB database this version can read .*Move it aside \(mv x\.duckdb x\.duckdb\.damaged\)/s);
+    writeFileSync(join(dir, 'y.duckdb'), 'not a database at all, some other program\'s file');
+    const other = await DuckDbAdapter.open({ type: 'duckdb', path: 'y.duckdb', schema: 'analytics' }, dir, 1).then(() => undefined, (e: Error) => e);
+    expect(other!.message).toMatch(/not a valid DuckDB database file.*\n  hint: the file is not a DuckDB database/s);
+    db = await DuckDbAdapter.open({ type: 'duckdb', path: 'z.duckdb', schema: 'analytics' }, dir, 1);
+  });
+
   it('creates views and tables, and switches a view to a table and back', async () => {
     await db.materialize({ kind: 'view', relation: rel('m'), sql: 'select 1 as a', fullRefresh: false });
     expect(await db.relationExists(rel('m'))).toBe('view');

@@ -229,7 +229,13 @@ export class DuckDbAdapter implements Adapter {
         const holder = pid ? commandOf(Number(pid)) : undefined;
         throw new WarehouseBusyError(`${cfg.path} is in use by another process${holder ? ` (PID ${pid}: ${holder})` : ''} (${msg.split('\n')[0]}); close it (a BI tool, another vigil run) and retry`, holder, { cause: e }, pid ? Number(pid) : undefined);
       }
-      throw new WarehouseError(`could not open DuckDB database ${cfg.path}: ${msg}`, '', { cause: e });
+      // a damaged file (a truncated copy, another program's file at its path) is no one's to repair: say what to do with it
+      const damaged = /not a valid DuckDB database file|Corrupt database file|checksum|Could not read enough bytes from file|database file .* is (?:truncated|damaged)/i.test(msg);
+      throw new WarehouseError(
+        `could not open DuckDB database ${cfg.path}: ${msg}${damaged ? `\n  hint: the file is not a DuckDB database this version can read (damaged, truncated, or another program's). Move it aside (mv ${cfg.path} ${cfg.path}.damaged) and build it again: vigil build (and vigil sync, vigil seed, or vigil demo for the demo data); the alert state and sync cursors kept in it start over, so firing alerts notify again and a sync copies its streams from the beginning` : ''}`,
+        '',
+        { cause: e },
+      );
     }
     const a = new DuckDbAdapter(instance, path, Math.max(1, poolSize));
     a.configured = { threads: cfg.threads !== undefined, memory_limit: cfg.memory_limit !== undefined };
