@@ -1909,7 +1909,11 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   for (const n of seedNodes.values()) {
     const p = seedProps.get(n.name);
     if (!p) continue;
-    for (const e of testEntries(p)) generic.push([{ ...e, src: p.src, file: p.file }, n.unique_id, n.name, dialect.relation(n.relation), n.columns.map((c) => c.name)]);
+    // with quote_columns the table's columns are the header's names as written (`my col`, `Revenue`,
+    // `a"b`), which a test writes quoted unless the YAML says `quote: false`: unquoted, such a name
+    // failed at run (`where my col is null`) or, on Postgres, read another column (`Revenue` is `revenue`)
+    const quoted = n.config.quote_columns === true;
+    for (const e of testEntries(p)) generic.push([{ ...e, ...(quoted && e.column !== undefined && e.quoteColumn === undefined ? { quoteColumn: true } : {}), src: p.src, file: p.file }, n.unique_id, n.name, dialect.relation(n.relation), n.columns.map((c) => c.name)]);
   }
   for (const [name, p] of snapProps) {
     const n = manifest.nodes[snapUid(name)];

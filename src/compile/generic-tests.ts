@@ -102,6 +102,9 @@ const RESERVED = new Set(
   ].join(' ').split(' '),
 );
 
+/** Whether `name` unquoted would be a key word or a parenless function of some warehouse (RESERVED) rather than a column. */
+export const isReservedWord = (name: string): boolean => RESERVED.has(name.toLowerCase());
+
 function columnSql(column: string | undefined, dialect: Dialect, quote?: boolean): string {
   const c = column ?? '';
   if (quote) return dialect.quoteIdent(c);

@@ -22,6 +22,7 @@ import { columnNamed } from '../adapters/adapter.js';
 import { durationBefore, formatDuration } from '../time/duration.js';
 import { REFILL_TABLE, STATE_TABLE, SyncConflict, type RetiredRows, type SyncColumn, type BatchFile, type BatchInfo, type SourceBatch, type StreamSpec, type StreamState, type SyncReader, type SyncWriter, caseClashes, cursorText, keyColumns, numbersAsText, primaryKeyOf, streamProblem } from './sync-types.js';
 import { docRef } from '../install.js';
+import { isReservedWord } from '../compile/generic-tests.js';
 import { StreamBusy, type StreamLock } from './stream-lock.js';
 
 export interface SyncRunOptions {
@@ -265,6 +266,16 @@ async function replacedSource(spec: StreamSpec, columns: SyncColumn[], src: Sync
   return `was emptied and refilled (TRUNCATE: its storage is new, and the row the saved cursor was taken from, ${spec.primaryKey.join(', ')} ${key.join(', ')} at ${cursorText(state.cursor_value, zone)}, is gone)`;
 }
 
+/**
+ * The statement that makes the index a stream's reads want, for Postgres: names quoted unless
+ * plain (a key word unquoted is the key word — `user` is current_user, and an index on it an
+ * expression Postgres refuses).
+ */
+export function indexAdvice(schema: string, table: string, key: string[]): string {
+  const q = (c: string) => (/^[a-z_][a-z0-9_]*$/.test(c) && !isReservedWord(c) ? c : `"${c.replace(/"/g, '""')}"`);
+  return `create index on ${q(schema)}.${q(table)} (${key.map(q).join(', ')})`;
+}
+
 /** `sourceDbs`: the readers of the sync sources (`sync.from` targets), by target name. */
 export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, SyncReader>, target: Adapter, opts: SyncRunOptions): Promise<StreamResult[]> {
   const writer = target.syncWriter();
@@ -327,9 +338,8 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         const indexed = await src.keyOrdered(spec);
         const ordered = indexed === true;
         if (!ordered) {
-          const q = (c: string) => (/^[a-z_][a-z0-9_]*$/.test(c) ? c : `"${c.replace(/"/g, '""')}"`);
           const key = keyColumns(sync.cursor, sync.primary_key);
-          const advice = indexed === 'view' ? '(a view: index its base table)' : `create index on ${q(sync.schema)}.${q(s.relation.identifier)} (${key.map(q).join(', ')})`;
+          const advice = indexed === 'view' ? '(a view: index its base table)' : indexAdvice(sync.schema, s.relation.identifier, key);
           opts.out(`  ${stream}: warning: ${sync.schema}.${s.relation.identifier} has no index on (${key.join(', ')}): every batch sorts the rows left to read (${s.file}:${s.line}); ${advice}`);
         }
         const nulls = await src.nullCursorRows(spec, columns);

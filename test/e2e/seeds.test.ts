@@ -704,3 +704,57 @@ describe('parseSeed', () => {
     expect(r).toEqual([expect.objectContaining({ line: 4, message: 'a ragged row: 3 fields where the header has 2' })]);
   });
 });
+
+describe('quote_columns: true: the tests of its columns read them as the header spells them', () => {
+  // (was: written unquoted, `where my col is null` failed at run with a parser error, `a.b` read
+  // a table `a`, and on Postgres `Revenue` was `revenue`, which the table has not; the key word
+  // `ORDER` was quoted in lower case, another column on Postgres)
+  const files = {
+    'seeds/hostile.csv': 'ORDER,Revenue,my col,it\'s,"a""b",a.b,café\n1,10,c1,q1,ab1,d1,x\n2,,c2,q2,ab1,d2,\n',
+    'seeds/hostile.yml': `seeds:
+  - name: hostile
+    config: { quote_columns: true }
+    columns:
+      - name: ORDER
+        tests: [unique, not_null]
+      - name: Revenue
+        tests: [not_null]
+      - name: "my col"
+        tests: [unique, not_null]
+      - name: "it's"
+        tests: [not_null]
+      - name: "a\\"b"
+        tests: [unique]
+      - name: "a.b"
+        tests:
+          - accepted_values: { values: [d1, d2] }
+      - name: "café"
+        tests:
+          - not_null: { name: cafe_not_null }
+`,
+  };
+  const expectTests = (out: string) => {
+    for (const t of ['unique_hostile_ORDER', 'not_null_hostile_ORDER', 'unique_hostile_my_col', 'not_null_hostile_my_col', 'not_null_hostile_it_s', 'accepted_values_hostile_a_b']) expect(out).toMatch(new RegExp(`PASS ${t} `));
+    // the NULLs the CSV holds are found: the tests read these very columns
+    expect(out).toMatch(/FAIL 1 not_null_hostile_Revenue /);
+    expect(out).toMatch(/FAIL 1 unique_hostile_a_b /);
+    expect(out).toMatch(/FAIL 1 cafe_not_null /);
+    expect(out).not.toMatch(/\d+ of \d+ ERROR /);
+    expect(out).toMatch(/OK=7 WARN=0 ERROR=3 /);
+  };
+  it('DuckDB', () => {
+    const dir = makeProject({ 'project.yaml': BASIC_PROJECT_YAML, ...files });
+    dirs.push(dir);
+    const b = vigil(dir, ['build']);
+    expect(b.code, b.stdout + b.stderr).toBe(1);
+    expectTests(b.stdout);
+  });
+  it('Postgres', () => {
+    const schema = uniqueSchema('seed_quoted');
+    const dir = makeProject({ 'project.yaml': pgProjectYaml(schema), ...files });
+    dirs.push(dir);
+    const b = vigil(dir, ['build'], { VIGIL_TEST_PG_URL: inject('pgUrl') });
+    expect(b.code, b.stdout + b.stderr).toBe(1);
+    expectTests(b.stdout);
+  });
+});

@@ -141,6 +141,13 @@ describe('vigil sync into DuckDB: files and batches', () => {
       expect(lines.filter((l) => /warning/.test(l))).toEqual(['  raw.events: warning: app.events has no index on (created_at, id): every batch sorts the rows left to read (models/sources.yml:1); create index on app.events (created_at, id)']);
     }));
 
+  it("the index advice quotes what Postgres would read otherwise (was: `(\"it's\", user)`: user unquoted is current_user, and Postgres refused the index)", async () => {
+    const { indexAdvice } = await import('../../src/sync/run-sync.js');
+    expect(indexAdvice('app', 'events', ['created_at', 'id'])).toBe('create index on app.events (created_at, id)');
+    expect(indexAdvice('my-app', 'Order Lines', ["it's", 'user'])).toBe(`create index on "my-app"."Order Lines" ("it's", "user")`);
+    expect(indexAdvice('app', 'ev', ['Order', 'a"b'])).toBe('create index on app.ev ("Order", "a""b")');
+  });
+
   it('a file that fails to load rolls its whole batch back: the cursor stays at the last committed batch', () =>
     withDuck(async (db) => {
       const reader = new MemoryReader(40);
