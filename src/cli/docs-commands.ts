@@ -2,7 +2,7 @@
  * `vigil docs generate` writes the docs site under target/docs/ (src/docs/); `vigil docs serve`
  * serves that folder on localhost.
  */
-import { createReadStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, type BigIntStats } from 'node:fs';
+import { createReadStream, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, type BigIntStats } from 'node:fs';
 import { createServer } from 'node:http';
 import { basename, dirname, extname, join, normalize, relative, sep } from 'node:path';
 import { UsageError, WarehouseError } from '../errors.js';
@@ -87,7 +87,9 @@ export function writeSite(dir: string, files: Map<string, string>, redacted: boo
   // target/docs a mount point of its own (a volume a web server serves): it cannot be renamed
   // (EBUSY), and a folder beside it is on another file system, so the site is written in a hidden
   // folder inside it and its entries swapped one by one (was: an internal error with a stack trace)
-  const mounted = isMountPoint(dir);
+  // a symlinked target/docs (a link to the folder a web server serves) likewise: a rename would
+  // replace the link by a folder of its own, the linked folder left serving the old site
+  const mounted = isMountPoint(dir) || isLinkToFolder(dir);
   const stage = mounted ? dir : dirname(dir);
   const name = mounted ? `.${basename(dir)}` : basename(dir);
   // what a generate killed on the way left beside the site: removed only when its process is gone,
@@ -114,6 +116,15 @@ export function writeSite(dir: string, files: Map<string, string>, redacted: boo
     rmSync(old, { recursive: true, force: true });
   } finally {
     rmSync(fresh, { recursive: true, force: true });
+  }
+}
+
+/** Whether `dir` is a symbolic link to a folder. */
+function isLinkToFolder(dir: string): boolean {
+  try {
+    return !!lstatSync(dir, { throwIfNoEntry: false })?.isSymbolicLink() && statSync(dir).isDirectory();
+  } catch {
+    return false;
   }
 }
 
@@ -205,6 +216,8 @@ export function swapIn(fresh: string, dir: string, old: string, rename: (from: s
           // (another site is in its place: that one stays)
         }
       }
+      // (another generate's site put in each time: a message, not an internal error's stack trace)
+      if (code === 'ENOTEMPTY' || code === 'EEXIST') throw new WarehouseError(`could not put the docs site in place of ${relative(process.cwd(), dir) || dir}: another vigil docs generate put its own there during each of ${tries} tries (its site stays); run one generate at a time`, '', { cause: e });
       throw e;
     }
   }
@@ -236,7 +249,9 @@ export async function runDocsServe(o: { projectDir: string; host: string; port: 
     let st: BigIntStats | undefined;
     try {
       // (a path through a file, /index.html/x, is ENOTDIR: not found either)
-      st = rel.split(sep).includes('..') || !abs.startsWith(dir + sep) ? undefined : statSync(abs, { bigint: true, throwIfNoEntry: false });
+      // (nor a generate's own folder inside a mounted or linked target/docs: a site half written, or the one it replaced)
+      const parts = rel.split(sep);
+      st = parts.includes('..') || siteFolderOwner('.docs', parts[0]) !== undefined || !abs.startsWith(dir + sep) ? undefined : statSync(abs, { bigint: true, throwIfNoEntry: false });
     } catch {
       st = undefined;
     }

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { createOwnTable, type Adapter } from '../adapters/adapter.js';
+import { WarehouseError } from '../errors.js';
 
 /** Whether a compare-and-set took: `unknown` where the warehouse does not count the rows a statement changed (read back to tell). */
 export type CasOutcome = 'won' | 'lost' | 'unknown';
@@ -155,7 +156,12 @@ export async function warehouseCas(adapter: Adapter, schema: string, table: stri
         // The body and its lines are two statements: a whole write and its compact() between them
         // deleted the lines of the body read (a reader saw the marks since it as never made: a sent
         // message pending). The version unchanged since, no write came between (every write moves it)
-        if (read && attempt < 10 && Number((await adapter.query<{ version: unknown }>(versionNow, [id]))[0]?.version) !== version) continue;
+        if (read && Number((await adapter.query<{ version: unknown }>(versionNow, [id]))[0]?.version) !== version) {
+          // (bounded: a document rewritten under every read cannot be read whole; the last read
+          // returned as it was would miss the lines of its body, sent messages shown pending)
+          if (attempt < 10) continue;
+          throw new WarehouseError(`could not read ${rel} (id ${id}): it was rewritten during each of ${attempt} reads in a row (another run writing it without pause); retry`, '');
+        }
         return { version, body: String(r.body), ...(lines ? { journal: lines } : {}) };
       }
     },

@@ -100,6 +100,35 @@ describe('DuckDbAdapter', () => {
     db = await DuckDbAdapter.open({ type: 'duckdb', path: 'z.duckdb', schema: 'analytics' }, dir, 1);
   });
 
+  it('a damaged write-ahead log beside a sound database file: the log moved aside, not the database (was: "move the database aside", its checkpointed tables, alert state and sync cursors thrown away)', async () => {
+    const { readFileSync, renameSync } = await import('node:fs');
+    await db.execute('create table analytics.kept as select * from range(10)');
+    await db.execute('checkpoint');
+    await db.close();
+    // (changes since the checkpoint left in the log: no checkpoint at close or on its size)
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const inst = await DuckDBInstance.create(join(dir, 'x.duckdb'));
+    const c = await inst.connect();
+    await c.run('pragma disable_checkpoint_on_shutdown');
+    await c.run("set wal_autocheckpoint = '1TB'");
+    await c.run('insert into analytics.kept select range + 100 from range(1000)');
+    c.closeSync();
+    inst.closeSync();
+    const wal = join(dir, 'x.duckdb.wal');
+    const b = readFileSync(wal);
+    const at = Math.floor(b.length / 2);
+    for (let k = 0; k < 16; k++) b[at + k] ^= 0xff;
+    writeFileSync(wal, b);
+    const err = await DuckDbAdapter.open({ type: 'duckdb', path: 'x.duckdb', schema: 'analytics' }, dir, 1).then(() => undefined, (e: Error) => e);
+    expect(err).toBeInstanceOf(WarehouseError);
+    expect(err!.message).toMatch(/Corrupt WAL.*\n  hint: the database's write-ahead log x\.duckdb\.wal is damaged, not the database\. Move the log aside \(mv x\.duckdb\.wal x\.duckdb\.wal\.damaged\)/s);
+    expect(err!.message).not.toMatch(/mv x\.duckdb x\.duckdb\.damaged/);
+    // what the hint says does what it says: the database opens, as of its checkpoint
+    renameSync(wal, `${wal}.damaged`);
+    db = await DuckDbAdapter.open({ type: 'duckdb', path: 'x.duckdb', schema: 'analytics' }, dir, 1);
+    expect(Number((await db.query<{ n: unknown }>('select count(*) as n from analytics.kept'))[0].n)).toBe(10);
+  });
+
   it('creates views and tables, and switches a view to a table and back', async () => {
     await db.materialize({ kind: 'view', relation: rel('m'), sql: 'select 1 as a', fullRefresh: false });
     expect(await db.relationExists(rel('m'))).toBe('view');

@@ -5,12 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { makeProject, removeDir, VIGIL, vigil } from '../helpers.js';
 import { swapIn } from '../../src/cli/docs-commands.js';
+import { WarehouseError } from '../../src/errors.js';
 
 let dir: string;
 beforeAll(() => {
@@ -65,6 +66,28 @@ describe('vigil docs generate beside other generates', () => {
     expect(readdirSync(base).sort()).toEqual(['docs', 'docs.h.1.aa.old']);
   });
 
+  it('gives up with a message, a whole site in place, when another generate puts its own in each time (was: an internal error with a stack trace)', () => {
+    const base = join(dir, 'swap-c');
+    site(join(base, 'docs'), 'previous');
+    site(join(base, 'docs.h.1.aa.new'), 'mine');
+    let others = 0;
+    const e = (() => {
+      try {
+        swapIn(join(base, 'docs.h.1.aa.new'), join(base, 'docs'), join(base, 'docs.h.1.aa.old'), (from, to) => {
+          if (from.endsWith('.new')) site(join(base, 'docs'), `other ${++others}`);
+          renameSync(from, to);
+        });
+      } catch (x) {
+        return x as Error;
+      }
+    })();
+    expect(e).toBeInstanceOf(WarehouseError);
+    expect(e!.message).toMatch(/another vigil docs generate put its own there during each of 10 tries/);
+    expect(others).toBe(10);
+    expect(readFileSync(join(base, 'docs/index.html'), 'utf8')).toBe('other 10');
+    expect(readFileSync(join(base, 'docs.h.1.aa.new/index.html'), 'utf8')).toBe('mine');
+  });
+
   it('puts its site in when another generate moved the previous site aside first', () => {
     const base = join(dir, 'swap-b');
     site(join(base, 'docs'), 'previous');
@@ -98,6 +121,10 @@ describe.skipIf(process.platform !== 'linux')('vigil docs serve', () => {
     const r = vigil(dir, ['docs', 'generate', '--empty-catalog']);
     expect(r.code, r.stderr).toBe(0);
     symlinkSync('/proc/self/mem', join(dir, 'target/docs/gone.html'));
+    // a generate's folder inside a mounted or linked target/docs: a site half written (was: served)
+    const staging = join(dir, 'target/docs', `.docs.${encodeURIComponent(hostname()).replace(/\./g, '%2E')}.4194399.0a1b2c3d.new`);
+    mkdirSync(staging);
+    writeFileSync(join(staging, 'index.html'), 'half');
     const server = spawn(process.execPath, [VIGIL, 'docs', 'serve', '--port', '0'], { cwd: dir });
     let stderr = '';
     server.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
@@ -114,6 +141,8 @@ describe.skipIf(process.platform !== 'linux')('vigil docs serve', () => {
       expect(await fetchStatus(port, '/gone.html')).not.toBe(200);
       // (was: the stream's unhandled error stopped the server: ECONNREFUSED)
       expect(await fetchStatus(port, '/index.html')).toBe(200);
+      expect(await fetchStatus(port, `/${basename(staging)}/index.html`)).toBe(404);
+      expect(await fetchStatus(port, `/${basename(staging)}/`)).toBe(404);
       expect(server.exitCode).toBe(null);
       expect(stderr).not.toMatch(/\n\s+at /);
     } finally {
@@ -154,5 +183,28 @@ describe.skipIf(!canMount)('vigil docs generate into a target/docs that is a mou
     expect(entries.filter((e) => e.startsWith('.docs.'))).toEqual([]);
     expect(beside.trim().split('\n')).toEqual(['docs']);
     expect(index).toContain('<html');
+  });
+});
+
+describe('vigil docs generate into a symlinked target/docs', () => {
+  it('writes the site into the folder the link names, the link kept (was: the link replaced by a folder of its own, the folder a web server serves left with the old site)', () => {
+    const p = makeProject({ 'models/small.sql': 'select 1 as id' });
+    try {
+      const served = join(p, 'served-site');
+      mkdirSync(served);
+      writeFileSync(join(served, 'index.html'), 'the old site');
+      mkdirSync(join(p, 'target'), { recursive: true });
+      symlinkSync(served, join(p, 'target', 'docs'));
+      const r = vigil(p, ['docs', 'generate', '--empty-catalog']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(lstatSync(join(p, 'target', 'docs')).isSymbolicLink()).toBe(true);
+      expect(readFileSync(join(served, 'index.html'), 'utf8')).not.toBe('the old site');
+      expect(existsSync(join(served, 'docs.json')) || readdirSync(served).length > 1).toBe(true);
+      // nothing of the swap left in it or beside it
+      expect(readdirSync(served).filter((f) => f.startsWith('.docs.'))).toEqual([]);
+      expect(readdirSync(join(p, 'target')).filter((f) => f.startsWith('docs.'))).toEqual([]);
+    } finally {
+      removeDir(p);
+    }
   });
 });

@@ -230,9 +230,18 @@ export class DuckDbAdapter implements Adapter {
         throw new WarehouseBusyError(`${cfg.path} is in use by another process${holder ? ` (PID ${pid}: ${holder})` : ''} (${msg.split('\n')[0]}); close it (a BI tool, another vigil run) and retry`, holder, { cause: e }, pid ? Number(pid) : undefined);
       }
       // a damaged file (a truncated copy, another program's file at its path) is no one's to repair: say what to do with it
-      const damaged = /not a valid DuckDB database file|Corrupt database file|checksum|Could not read enough bytes from file|database file .* is (?:truncated|damaged)/i.test(msg);
+      // (a damaged write-ahead log beside a sound file — a torn write, a disk that filled — is the
+      // log's alone: moving the database aside for it would throw away every checkpointed table,
+      // the alert state and the sync cursors with them)
+      const walDamaged = /Corrupt WAL|\.wal"/i.test(msg);
+      const damaged = !walDamaged && /not a valid DuckDB database file|Corrupt database file|checksum|Could not read enough bytes from file|database file .* is (?:truncated|damaged)/i.test(msg);
+      const hint = walDamaged
+        ? `\n  hint: the database's write-ahead log ${cfg.path}.wal is damaged, not the database. Move the log aside (mv ${cfg.path}.wal ${cfg.path}.wal.damaged) and retry: the database opens as of its last checkpoint, without the changes made since (run vigil build again to redo them); keep ${cfg.path} itself`
+        : damaged
+          ? `\n  hint: the file is not a DuckDB database this version can read (damaged, truncated, or another program's). Move it aside (mv ${cfg.path} ${cfg.path}.damaged) and build it again: vigil build (and vigil sync, vigil seed, or vigil demo for the demo data); the alert state and sync cursors kept in it start over, so firing alerts notify again and a sync copies its streams from the beginning`
+          : '';
       throw new WarehouseError(
-        `could not open DuckDB database ${cfg.path}: ${msg}${damaged ? `\n  hint: the file is not a DuckDB database this version can read (damaged, truncated, or another program's). Move it aside (mv ${cfg.path} ${cfg.path}.damaged) and build it again: vigil build (and vigil sync, vigil seed, or vigil demo for the demo data); the alert state and sync cursors kept in it start over, so firing alerts notify again and a sync copies its streams from the beginning` : ''}`,
+        `could not open DuckDB database ${cfg.path}: ${msg}${hint}`,
         '',
         { cause: e },
       );
