@@ -18,8 +18,6 @@ export const SECRET_PREFIX = 'VIGIL_SECRET_';
 
 const SECRET_NAME = /^VIGIL_SECRET_|PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|WEBHOOK|(?:^|_)KEY(?:_|$)|^DATABASE_URL$/i;
 const URL_WITH_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^/\s:@]*:[^@\s]+@/i;
-/** a password in the query string (postgres://user@host/db?password=...: the driver, as libpq, reads it there) */
-const URL_QUERY_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^\s?#]*\?(?:[^#\s]*&)?[a-z_]*password=[^&#\s]/i;
 
 /** Shorter values are not searched for in text: they would match ordinary words and numbers. */
 export const MIN_REDACTED_LENGTH = 6;
@@ -37,10 +35,12 @@ function paramName(name: string): string {
   }
 }
 
-/** Whether a URL's query string holds a password= (its name as written, or percent-encoded). */
+/**
+ * Whether a URL's query string holds a password (postgres://user@host/db?password=...: the driver,
+ * as libpq, reads it there), its name as written or percent-encoded.
+ */
 function queryHoldsPassword(value: string): boolean {
-  if (URL_QUERY_PASSWORD.test(value)) return true;
-  const query = /^[a-z][a-z0-9+.-]*:\/\/[^\s?#]*\?([^#\s]*%[^#\s]*)/i.exec(value)?.[1];
+  const query = /^[a-z][a-z0-9+.-]*:\/\/[^\s?#]*\?([^#\s]*)/i.exec(value)?.[1];
   return !!query && query.split('&').some((pair) => pair.indexOf('=') > 0 && pair.indexOf('=') < pair.length - 1 && /^[a-z_]*password$/i.test(paramName(pair.slice(0, pair.indexOf('=')))));
 }
 

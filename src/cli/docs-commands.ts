@@ -14,7 +14,7 @@ import { listenOn } from './listen.js';
 import { counted } from '../format.js';
 import { writeProjectFile } from '../project/artifacts.js';
 import { redactionVersion, redactStrings } from '../secrets.js';
-import { pidAlive } from '../run/cas-document.js';
+import { processGone } from '../run/cas-document.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 
@@ -103,7 +103,7 @@ export function writeSite(dir: string, files: Map<string, string>, redacted: boo
   }
   for (const f of siblings) {
     const owner = siteFolderOwner(name, f);
-    if (owner && owner.host === hostname() && owner.pid !== process.pid && !pidAlive(owner.pid)) rmSync(join(stage, f), { recursive: true, force: true });
+    if (owner && processGone(owner)) rmSync(join(stage, f), { recursive: true, force: true });
   }
   // (the host and a random part too: two containers sharing target/ may both run as pid 1)
   const tag = `${hostTag(hostname())}.${process.pid}.${randomBytes(4).toString('hex')}`;
