@@ -16,6 +16,7 @@ import { duckDbDialect } from './duckdb-dialect.js';
 import type { DuckDbTargetConfig } from './duckdb-config.js';
 import { warehouse } from './index.js';
 import { StandardSyncWriter } from '../../sync/standard-sync-writer.js';
+import { RelationCatalog } from '../relation-catalog.js';
 import { arrayDims, bcAfterDate, csvSeparators, fromBatchValue, isArrayColumn, type BatchFile, type BatchInfo, type ColumnChanges, type SyncColumn } from '../../sync/sync-types.js';
 
 const NUMERIC_TYPE = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|DECIMAL|VARINT|BIGNUM)\b/;
@@ -169,35 +170,8 @@ export class DuckDbAdapter implements Adapter {
   private waiters: Array<(c: DuckDBConnection) => void> = [];
   private all: DuckDBConnection[] = [];
   private tmpSeq = 0;
-  /** schema -> (identifier -> kind), loaded with one catalog query per schema and kept current. */
-  private catalog = new Map<string, Map<string, 'table' | 'view'>>();
-  /** A schema's listing under way, shared by the callers that ask meanwhile (`docs generate` asks of every relation at once: 2,000 built models were 2,000 listings of 2,000 rows, 40 s) */
-  private listing = new Map<string, Promise<Map<string, 'table' | 'view'>>>();
-  /**
-   * bumped when what the cache knew of a schema is dropped: a listing that started before is not
-   * kept. (A holder: exclusive()'s scoped adapter inherits it, and a bump through it counts here.)
-   */
-  private readonly catalogEpoch = { n: 0 };
-
-  /** Drop what the cache knows of a schema (and a listing of it under way). */
-  private forget(schema: string): void {
-    this.catalog.delete(schema);
-    this.listing.delete(schema);
-    this.catalogEpoch.n++;
-  }
-
-  /**
-   * A relation of `schema` created (`kind`) or gone (null): the cache's list kept current; with no
-   * list but a listing under way, that listing is not kept (it may have read the catalog before:
-   * kept, a seed loaded meanwhile was "not built" to every later asker).
-   */
-  private changed(schema: string, identifier: string, kind: 'table' | 'view' | null): void {
-    const known = this.catalog.get(schema);
-    if (known) {
-      if (kind) known.set(identifier, kind);
-      else known.delete(identifier);
-    } else if (this.listing.has(schema)) this.forget(schema);
-  }
+  /** The relations of each schema, listed once and kept current (names folded: fold). One object: exclusive()'s scoped adapter shares it. */
+  private readonly catalog = new RelationCatalog();
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -432,7 +406,7 @@ export class DuckDbAdapter implements Adapter {
       });
     } finally {
       // (what the cache knew of the schema may have changed: a first run creates the table)
-      this.forget(fold(rel.schema));
+      this.catalog.forget(fold(rel.schema));
     }
   }
 
@@ -478,32 +452,18 @@ export class DuckDbAdapter implements Adapter {
       await run(`drop table if exists ${d.relation(to)}`);
       await run(`alter table ${d.relation(from)} rename to ${d.quoteIdent(to.identifier)}`);
     });
-    this.changed(fold(from.schema), fold(from.identifier), null);
+    this.catalog.changed(fold(from.schema), fold(from.identifier), null);
     this.remember(to, 'table');
   }
 
   async relationExists(rel: Relation): Promise<'table' | 'view' | null> {
-    const schema = fold(rel.schema);
-    let known = this.catalog.get(schema);
-    if (!known) {
-      const epoch = this.catalogEpoch.n;
-      let listed = this.listing.get(schema);
-      if (!listed) {
-        const mine = this.query<{ table_name: string; table_type: string }>(
-          `select table_name, table_type from information_schema.tables where table_catalog = current_database() and lower(table_schema) = lower($1)`,
-          [rel.schema],
-        ).then((rows) => new Map(rows.map((r) => [fold(r.table_name), r.table_type === 'VIEW' ? ('view' as const) : ('table' as const)])));
-        listed = mine;
-        this.listing.set(schema, mine);
-        const done = () => {
-          if (this.listing.get(schema) === mine) this.listing.delete(schema);
-        };
-        mine.then(done, done);
-      }
-      known = await listed;
-      if (epoch === this.catalogEpoch.n) this.catalog.set(schema, known);
-    }
-    return known.get(fold(rel.identifier)) ?? null;
+    return this.catalog.kind(fold(rel.schema), fold(rel.identifier), async () => {
+      const rows = await this.query<{ table_name: string; table_type: string }>(
+        `select table_name, table_type from information_schema.tables where table_catalog = current_database() and lower(table_schema) = lower($1)`,
+        [rel.schema],
+      );
+      return new Map(rows.map((r) => [fold(r.table_name), r.table_type === 'VIEW' ? ('view' as const) : ('table' as const)]));
+    });
   }
 
   tableComment(rel: Relation): Promise<string | null> {
@@ -526,7 +486,7 @@ export class DuckDbAdapter implements Adapter {
   }
 
   remember(rel: Relation, kind: 'table' | 'view'): void {
-    this.changed(fold(rel.schema), fold(rel.identifier), kind);
+    this.catalog.changed(fold(rel.schema), fold(rel.identifier), kind);
   }
 
   async columns(rel: Relation): Promise<Column[]> {
@@ -594,7 +554,7 @@ export class DuckDbAdapter implements Adapter {
         // before it begins and after it commits
         return await aroundTransaction(req, run, body);
       } catch (e) {
-        this.forget(fold(req.relation.schema));
+        this.catalog.forget(fold(req.relation.schema));
         throw e;
       }
     });

@@ -11,6 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Pool, PoolClient, QueryArrayConfig, QueryArrayResult } from 'pg';
 import { WarehouseError } from '../../errors.js';
 import { aroundTransaction, castLossFailure, newReplaceColumnFailure, castLossSql, columnNamed, retypedColumns, hooksOfRun, droppedColumnsFailure, ExactNumber, incrementalMessage, maskingAfterRun, mergeDuplicatesFailure, mergeDuplicatesSql, maskingChangeFailure, partitionCountSql, recordedMasking, withMaskingLine, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, exactInteger, replaceBy, schemaChangeFailure, withHooks, type Adapter, type DroppedKey, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
+import { RelationCatalog } from '../relation-catalog.js';
 import { loadColumnType, scratchIdentifier, type Relation, type SqlParam } from '../dialect.js';
 import type { SyncReader, SyncWriter } from '../../sync/sync-types.js';
 import { PG_HELPERS_HINT, PG_HELPERS_PRESENT_SQL, PG_HELPERS_SQL, postgresDialect } from './postgres-dialect.js';
@@ -177,9 +178,7 @@ export class PostgresAdapter implements Adapter {
   readonly dialect = postgresDialect;
   readonly maxConcurrency: number;
   readonly previewNamesEmpty = true;
-  private catalog = new Map<string, Map<string, 'table' | 'view'>>();
-  /** bumped when the cache is dropped: a listing that started before is not kept */
-  private catalogEpoch = 0;
+  private readonly catalog = new RelationCatalog();
   private tmpSeq = 0;
   /** Told of a lock waited for past a moment (who holds it), a swap tried again after a deadlock: the CLI prints it. */
   onRetry?: (message: string) => void;
@@ -510,8 +509,8 @@ export class PostgresAdapter implements Adapter {
       }),
     );
     await this.execute(`analyze ${rel}`);
-    if (cascaded) this.forgetCatalog();
-    this.catalog.get(req.relation.schema)?.set(req.relation.identifier, 'table');
+    if (cascaded) this.catalog.forget();
+    this.catalog.changed(req.relation.schema, req.relation.identifier, 'table');
     if (dropped.length || droppedKeys.length) req.onDropped?.(dropped, droppedKeys);
     return rows;
   }
@@ -543,37 +542,14 @@ export class PostgresAdapter implements Adapter {
     return dropped.views.filter((v) => !made.has(`${v.schema}.${v.identifier}`));
   }
 
-  /** Drop what the catalog cache knows (a `drop ... cascade` dropped views it listed); a listing asked for before is not kept. */
-  private forgetCatalog(): void {
-    this.catalog.clear();
-    this.listing.clear();
-    this.catalogEpoch++;
-  }
-
-  /** A schema's listing under way, shared by the callers that ask meanwhile (`docs generate` asks of every relation at once: was one listing each) */
-  private listing = new Map<string, Promise<Map<string, 'table' | 'view'>>>();
-
   async relationExists(rel: Relation): Promise<'table' | 'view' | null> {
-    let known = this.catalog.get(rel.schema);
-    if (!known) {
-      const epoch = this.catalogEpoch;
-      let listed = this.listing.get(rel.schema);
-      if (!listed) {
-        listed = this.query<{ relname: string; relkind: string }>(
-          `select c.relname, c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relkind in ('r', 'v', 'm', 'p')`,
-          [rel.schema],
-        ).then((rows) => new Map(rows.map((r) => [r.relname, r.relkind === 'v' || r.relkind === 'm' ? ('view' as const) : ('table' as const)])));
-        const mine = listed;
-        this.listing.set(rel.schema, mine);
-        const done = () => {
-          if (this.listing.get(rel.schema) === mine) this.listing.delete(rel.schema);
-        };
-        mine.then(done, done);
-      }
-      known = await listed;
-      if (epoch === this.catalogEpoch) this.catalog.set(rel.schema, known);
-    }
-    return known.get(rel.identifier) ?? null;
+    return this.catalog.kind(rel.schema, rel.identifier, async () => {
+      const rows = await this.query<{ relname: string; relkind: string }>(
+        `select c.relname, c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relkind in ('r', 'v', 'm', 'p')`,
+        [rel.schema],
+      );
+      return new Map(rows.map((r) => [r.relname, r.relkind === 'v' || r.relkind === 'm' ? ('view' as const) : ('table' as const)]));
+    });
   }
 
   tableComment(rel: Relation): Promise<string | null> {
@@ -684,7 +660,7 @@ export class PostgresAdapter implements Adapter {
       );
     } finally {
       // (what the cache knew of the schema may have changed: a first run creates the table)
-      this.catalog.delete(rel.schema);
+      this.catalog.forget(rel.schema);
     }
   }
 
@@ -692,7 +668,7 @@ export class PostgresAdapter implements Adapter {
     const d = this.dialect;
     const rel = d.relation(req.relation);
     let existing = await this.relationExists(req.relation);
-    const remember = (kind: 'table' | 'view') => this.catalog.get(req.relation.schema)?.set(req.relation.identifier, kind);
+    const remember = (kind: 'table' | 'view') => this.catalog.changed(req.relation.schema, req.relation.identifier, kind);
     let granted: GrantPlan | undefined;
     const result = await this.withClient(async (c) => {
       // one build of a relation at a time, across processes (two `vigil build`s, `vigil serve` on
@@ -704,7 +680,7 @@ export class PostgresAdapter implements Adapter {
         // overlapped this one: a cache filled before it began said "none", and the build failed
         // with "already exists")
         const now = await relationKind(c, req.relation);
-        if (now !== existing) this.catalog.delete(req.relation.schema);
+        if (now !== existing) this.catalog.forget(req.relation.schema);
         existing = now;
         // an incremental run appends to the table (its incremental query) unless the table holds
         // no row (built by `build --empty`, or emptied: filled from the full query, in place; its
@@ -774,7 +750,7 @@ export class PostgresAdapter implements Adapter {
         return r;
       } catch (e) {
         await c.query('rollback').catch(() => undefined);
-        this.catalog.delete(req.relation.schema);
+        this.catalog.forget(req.relation.schema);
         throw e;
       }
     };
@@ -813,7 +789,7 @@ export class PostgresAdapter implements Adapter {
         await restore();
         await grantPrivileges(c, rel, carried);
       });
-      if (dropped?.length) this.forgetCatalog();
+      if (dropped?.length) this.catalog.forget();
       remember('view');
       return withDropped({ message: 'created view' });
     }
@@ -834,7 +810,7 @@ export class PostgresAdapter implements Adapter {
         });
         await grantPrivileges(c, rel, carried);
       });
-      if (dropped?.length) this.forgetCatalog();
+      if (dropped?.length) this.catalog.forget();
       remember('table');
       return withDropped({ message: req.kind === 'incremental' ? 'created incremental table' : 'created table' });
     }
