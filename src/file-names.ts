@@ -19,7 +19,7 @@ export function fileNamePart(s: string, plain: (s: string) => boolean): string {
     .replace(/^-+|-+$/g, '')
     .slice(0, 40)
     .replace(/-+$/, '');
-  return `${slug || 'v'}~${createHash('sha256').update(s).digest('hex').slice(0, 10)}`;
+  return `${slug || 'v'}~${hashOf(s, 10)}`;
 }
 
 /**
@@ -31,5 +31,26 @@ export function fileNamePart(s: string, plain: (s: string) => boolean): string {
  */
 export function safeFileName(base: string, ext: string): string {
   if (Buffer.byteLength(base + ext) <= 200 && !/[/\\\0]/.test(base)) return base + ext;
-  return `${base.replace(/[^\x20-\x7e]|[/\\]/g, '-').slice(0, 100)}~${createHash('sha256').update(base).digest('hex').slice(0, 16)}${ext}`;
+  return `${base.replace(/[^\x20-\x7e]|[/\\]/g, '-').slice(0, 100)}~${hashOf(base, 16)}${ext}`;
+}
+
+/**
+ * A title as a part of a file name a reader recognises (a dashboard tab's picture,
+ * `Overview.png`): the characters no file system takes in a name become '-', runs of white space
+ * one space; a title over 100 bytes is cut at a character (80 bytes) and told apart by a hash of
+ * the whole. `fallback` when nothing is left.
+ */
+export function readableFileNamePart(title: string, fallback: string): string {
+  const y = title.trim().replace(/[\\/:*?"<>|\u0000-\u001f]+/g, '-').replace(/\s+/g, ' ');
+  if (Buffer.byteLength(y) <= 100) return y || fallback;
+  let cut = '';
+  for (const ch of y) {
+    if (Buffer.byteLength(cut + ch) > 80) break;
+    cut += ch;
+  }
+  return `${cut.trimEnd()}~${hashOf(y, 8)}`;
+}
+
+function hashOf(s: string, hexChars: number): string {
+  return createHash('sha256').update(s).digest('hex').slice(0, hexChars);
 }

@@ -141,30 +141,63 @@ function isMountPoint(dir: string): boolean {
 /**
  * `fresh`'s entries put in place of `dir`'s (those moved to `old`, then removed by the caller),
  * all three folders on one file system: the site is whole again after a rename per entry (a
- * handful: index.html, docs.json, nodes/ ...). `staging`: the generates' own folders, left.
+ * handful: index.html, docs.json, nodes/ ...). `staging`: the generates' own folders, left. A
+ * rename failing half-way (EACCES on one entry, an I/O error) puts the previous site's entries
+ * back and the fresh ones back in `fresh` before it is thrown (was: `dir` left with half of each
+ * site, the previous one's other half in `old` for the next generate to remove). `rename`: the
+ * file system's (a test fails one).
  */
-function swapEntries(fresh: string, dir: string, old: string, staging: (f: string) => boolean): void {
+export function swapEntries(fresh: string, dir: string, old: string, staging: (f: string) => boolean, rename: (from: string, to: string) => void = renameSync): void {
   rmSync(old, { recursive: true, force: true });
   mkdirSync(old);
   let n = 0;
+  const setAside: Array<{ entry: string; as: string }> = [];
+  const placed: string[] = [];
   const aside = (e: string) => {
+    const as = `${n++}-${e}`;
     try {
-      renameSync(join(dir, e), join(old, `${n++}-${e}`));
+      rename(join(dir, e), join(old, as));
+      setAside.push({ entry: e, as });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
   };
-  for (const e of readdirSync(dir)) if (!staging(e)) aside(e);
-  for (const e of readdirSync(fresh)) {
-    try {
-      renameSync(join(fresh, e), join(dir, e));
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
-      // (a folder another generate put there meanwhile)
-      aside(e);
-      renameSync(join(fresh, e), join(dir, e));
+  try {
+    for (const e of readdirSync(dir)) if (!staging(e)) aside(e);
+    for (const e of readdirSync(fresh)) {
+      try {
+        rename(join(fresh, e), join(dir, e));
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+        // (a folder another generate put there meanwhile)
+        aside(e);
+        rename(join(fresh, e), join(dir, e));
+      }
+      placed.push(e);
     }
+  } catch (err) {
+    // best effort, in reverse: what cannot be moved back stays where it is (in `old` or `fresh`)
+    for (const e of placed.reverse()) {
+      try {
+        rename(join(dir, e), join(fresh, e));
+      } catch {
+        // (left in the site folder)
+      }
+    }
+    for (const { entry, as } of setAside.reverse()) {
+      try {
+        if (!existsSync(join(dir, entry))) rename(join(old, as), join(dir, entry));
+      } catch {
+        // (left in `old`)
+      }
+    }
+    try {
+      if (readdirSync(old).length === 0) rmSync(old, { recursive: true });
+    } catch {
+      // (the caller's next generate removes it)
+    }
+    throw err;
   }
 }
 

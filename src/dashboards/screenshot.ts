@@ -8,8 +8,8 @@ import { UsageError } from '../errors.js';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser } from 'playwright-core';
-import { createHash } from 'node:crypto';
 import { pidAlive } from '../run/cas-document.js';
+import { readableFileNamePart } from '../file-names.js';
 
 /**
  * The Chromium to use: $VIGIL_CHROMIUM, else Debian's /usr/bin/chromium or chromium-browser. A
@@ -56,19 +56,9 @@ export class ScreenshotError extends Error {
   }
 }
 
-/** A file name's part for `x`: characters a file name cannot hold become '-'; at most 100 bytes. */
+/** A file name's part for a tab title or dashboard name (readableFileNamePart). */
 function fileSafe(x: string): string {
-  // a file name holds 255 bytes: a longer title is cut (at a character) and told apart by a hash
-  const short = (y: string) => {
-    if (Buffer.byteLength(y) <= 100) return y;
-    let cut = '';
-    for (const ch of y) {
-      if (Buffer.byteLength(cut + ch) > 80) break;
-      cut += ch;
-    }
-    return `${cut.trimEnd()}~${createHash('sha256').update(y).digest('hex').slice(0, 8)}`;
-  };
-  return short(x.trim().replace(/[\\/:*?"<>|\u0000-\u001f]+/g, '-').replace(/\s+/g, ' ')) || 'tab';
+  return readableFileNamePart(x, 'tab');
 }
 
 /** The tabs of a dashboard, as pngNames() names their pictures. */

@@ -10,7 +10,7 @@ import { get } from 'node:http';
 import { hostname } from 'node:os';
 import { basename, join } from 'node:path';
 import { makeProject, removeDir, VIGIL, vigil } from '../helpers.js';
-import { swapIn } from '../../src/cli/docs-commands.js';
+import { swapEntries, swapIn } from '../../src/cli/docs-commands.js';
 import { WarehouseError } from '../../src/errors.js';
 
 let dir: string;
@@ -100,6 +100,71 @@ describe('vigil docs generate beside other generates', () => {
     });
     expect(readFileSync(join(base, 'docs/index.html'), 'utf8')).toBe('mine');
     expect(readdirSync(base).sort()).toEqual(['docs', 'docs.h.2.bb.old']);
+  });
+});
+
+describe('vigil docs generate into a target/docs that is a mount point or a link (its entries swapped one by one)', () => {
+  /** The files under `root`, relative, with their text. */
+  function tree(root: string): Record<string, string> {
+    const out: Record<string, string> = {};
+    const walk = (d: string, pre: string) => {
+      for (const e of readdirSync(d, { withFileTypes: true })) {
+        if (e.isDirectory()) walk(join(d, e.name), `${pre}${e.name}/`);
+        else out[`${pre}${e.name}`] = readFileSync(join(d, e.name), 'utf8');
+      }
+    };
+    walk(root, '');
+    return out;
+  }
+
+  function siteOf(path: string, who: string): void {
+    mkdirSync(join(path, 'nodes'), { recursive: true });
+    writeFileSync(join(path, 'index.html'), `${who} index`);
+    writeFileSync(join(path, 'docs.json'), `${who} json`);
+    writeFileSync(join(path, 'nodes/a.html'), `${who} a`);
+  }
+
+  it('puts the previous site back whole when a rename fails half-way (was: half of each site served)', () => {
+    const base = join(dir, 'entries-a');
+    siteOf(join(base, 'docs'), 'previous');
+    mkdirSync(join(base, 'docs', '.docs.h.1.aa.new'), { recursive: true });
+    siteOf(join(base, 'docs', '.docs.h.1.aa.new'), 'mine');
+    const fresh = join(base, 'docs', '.docs.h.1.aa.new');
+    const old = join(base, 'docs', '.docs.h.1.aa.old');
+    const before = tree(join(base, 'docs'));
+    let placedFresh = 0;
+    const e = (() => {
+      try {
+        swapEntries(fresh, join(base, 'docs'), old, (f) => f.startsWith('.docs.'), (from, to) => {
+          // the second of the fresh site's entries cannot be moved in
+          if (from.startsWith(fresh) && ++placedFresh === 2) throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' });
+          renameSync(from, to);
+        });
+      } catch (x) {
+        return x as NodeJS.ErrnoException;
+      }
+    })();
+    expect(e?.code).toBe('EACCES');
+    // the previous site as it was, the fresh one whole in its folder, `old` gone
+    expect(tree(join(base, 'docs'))).toEqual(before);
+    expect(existsSync(old)).toBe(false);
+  });
+
+  it('swaps every entry when nothing fails', () => {
+    const base = join(dir, 'entries-b');
+    siteOf(join(base, 'docs'), 'previous');
+    writeFileSync(join(base, 'docs', 'stale.html'), 'stale');
+    const fresh = join(base, 'docs', '.docs.h.1.aa.new');
+    siteOf(fresh, 'mine');
+    const old = join(base, 'docs', '.docs.h.1.aa.old');
+    swapEntries(fresh, join(base, 'docs'), old, (f) => f.startsWith('.docs.'));
+    const after = tree(join(base, 'docs'));
+    expect(Object.entries(after).filter(([k]) => !k.startsWith('.docs.')).sort()).toEqual([
+      ['docs.json', 'mine json'],
+      ['index.html', 'mine index'],
+      ['nodes/a.html', 'mine a'],
+    ]);
+    expect(Object.keys(after).filter((k) => k.startsWith('.docs.h.1.aa.old/')).length).toBe(4);
   });
 });
 
