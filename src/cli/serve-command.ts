@@ -608,7 +608,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
       try {
         const { syncStreams } = await import('../sync/run-sync.js');
         const sync = (these: typeof streams) =>
-          syncStreams(these, new Map([...froms].map(([n, a]) => [n, a.syncReader!()])), target, { mode: job.mode ?? 'delta', lookbackSeconds: job.lookbackSeconds, fullRefresh: false, out: (l) => out(`  ${job.name}:${l.replace(/^ {2}/, ' ')}`), signal, sourceErrors, retentionLogs });
+          syncStreams(these, new Map([...froms].map(([n, a]) => [n, a.syncReader!()])), target, { mode: job.mode ?? 'delta', lookbackSeconds: job.lookbackSeconds, fullRefresh: false, out: (l) => out(`  ${job.name}:${l.replace(/^ {2}/, ' ')}`), signal, sourceErrors, retentionLogs, targetName: c.target.name });
         let results = await sync(streams);
         // another sync committed a batch of a stream meanwhile (one that took no lease: this job holds
         // the stream's lease): nothing doubled, no failure recorded; run those streams once more

@@ -220,7 +220,7 @@ async function syncRun(o: Common & { mode: 'delta' | 'full'; since?: string; loo
     const lock = locker ? (stream: string) => locker([stream], (line) => out(`  ${stream}: ${line}`)) : undefined;
     let results: Awaited<ReturnType<typeof syncStreams>>;
     try {
-      results = await syncStreams(streams, readers, target, { mode: o.mode, since, lookbackSeconds, fullRefresh: !!o.fullRefresh, out, signal: stop.signal, sourceErrors, retentionLogs, lock });
+      results = await syncStreams(streams, readers, target, { mode: o.mode, since, lookbackSeconds, fullRefresh: !!o.fullRefresh, out, signal: stop.signal, sourceErrors, retentionLogs, lock, targetName: c.target.name });
     } finally {
       stop.dispose();
     }

@@ -45,6 +45,8 @@ export interface SyncRunOptions {
    * StreamBusy when another holds it. Serve's jobs hold their streams themselves.
    */
   lock?: (stream: string) => Promise<StreamLock>;
+  /** The warehouse's target name, said when its connection is lost (connectionLost). */
+  targetName?: string;
 }
 
 /** The run log of `vigil retention apply` in each source database (by target name), and the warehouse's. */
@@ -113,13 +115,60 @@ export function failureText(message: string): string {
  * carries PII (declared, or named like prompt content) — the values the warehouse quoted from
  * its rows masked, as any node reading PII (check/pii-lineage.ts redactedError).
  */
-async function errorText(e: unknown, s: SourceNode, described: string[]): Promise<string> {
-  const text = e instanceof Error ? failureText(e.message) : String(e);
+async function errorText(e: unknown, s: SourceNode, described: string[], targetName: string | undefined): Promise<string> {
+  let text = e instanceof Error ? failureText(e.message) : String(e);
+  // a connection lost (a server restarted, a backend terminated, a network cut): which side's
+  // (was: "Client has encountered a connection error and is not queryable" alone, the source and
+  // the target often the same kind of server)
+  if (connectionLost(e)) {
+    const side = e !== null && typeof e === 'object' && FROM_SOURCE.has(e) ? `the source database '${s.sync!.from}'` : `the target${targetName ? ` '${targetName}'` : ''}`;
+    if (!text.includes(side)) text = `lost the connection to ${side}: ${text} (nothing the stream committed is lost: run vigil sync again)`;
+  }
   const { isPii, undeclaredContent } = await import('../compile/policy.js');
   const pii = [...s.columns.filter((c) => isPii(c)).map((c) => c.name), ...described.filter((n) => undeclaredContent(n, s.columns))];
   if (!pii.length) return redact(text);
   const { redactedError } = await import('../check/pii-lineage.js');
   return redact(redactedError(text, pii.map((c) => `${s.source_name}.${s.name}.${c}`)).replace(/\n\s*/g, ' '));
+}
+
+/** The failures a stream's source reader threw (taggedReader): a lost connection is said to be the source's. */
+const FROM_SOURCE = new WeakSet<object>();
+
+/** `reader`, each failure of its methods noted in FROM_SOURCE. */
+function taggedReader(reader: SyncReader | undefined): SyncReader | undefined {
+  if (!reader) return undefined;
+  const note = (e: unknown): never => {
+    if (e !== null && typeof e === 'object') FROM_SOURCE.add(e);
+    throw e;
+  };
+  return new Proxy(reader, {
+    get(t, prop, receiver) {
+      const v = Reflect.get(t, prop, receiver) as unknown;
+      if (typeof v !== 'function') return v;
+      return (...args: unknown[]) => {
+        try {
+          const r = (v as (...a: unknown[]) => unknown).apply(t, args);
+          return r instanceof Promise ? r.catch(note) : r;
+        } catch (e) {
+          return note(e);
+        }
+      };
+    },
+  });
+}
+
+/**
+ * Whether `e` (or what it wraps) is a database connection lost or refused mid-run: PostgreSQL's
+ * connection exceptions (SQLSTATE class 08) and shutdowns (57P01-57P03: a backend terminated, the
+ * server stopping or restarting), node-postgres' own words for a dead client, a socket reset.
+ */
+export function connectionLost(e: unknown): boolean {
+  for (let x = e, depth = 0; x !== null && typeof x === 'object' && depth < 5; x = (x as { cause?: unknown }).cause, depth++) {
+    const { code, message } = x as { code?: unknown; message?: unknown };
+    if (typeof code === 'string' && (/^08[0-9A-Z]{3}$/.test(code) || /^57P0[123]$/.test(code) || ['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNREFUSED'].includes(code))) return true;
+    if (typeof message === 'string' && /Connection terminated|connection error and is not queryable|server closed the connection unexpectedly|\[SQLSTATE (08[0-9A-Z]{3}|57P0[123])\]/.test(message)) return true;
+  }
+  return false;
 }
 
 /**
@@ -316,7 +365,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
       try {
         // (before the retention log is read: an apply of the copy holds the stream while it deletes)
         lock = await opts.lock?.(stream);
-        const src = sourceDbs.get(sync.from);
+        const src = taggedReader(sourceDbs.get(sync.from));
         const spec: StreamSpec = { stream, schema: sync.schema, table: s.relation.identifier, cursor: sync.cursor, primaryKey: sync.primary_key, declaredAt: `${s.file}:${s.line}`, at: { file: s.file, line: s.line, ...sync.lines }, timestamps: writer.timestamps, separators: writer.separators, bcDates: writer.bcDates };
         // before anything is written: a copy that is the source table itself (a warehouse in the
         // application's database, the copies' schema the source's) had each batch delete the
@@ -324,7 +373,11 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         // it — and a --full-refresh truncate it (was: OK, exit 0)
         if (src?.relationIdentity) await refuseSelfCopy(spec, rel, src, target);
         await writer.ensureState(rel.schema);
-        if (!src) throw new WarehouseError(`stream ${stream}: the source database '${sync.from}' could not be opened${opts.sourceErrors?.has(sync.from) ? `: ${opts.sourceErrors.get(sync.from)}` : ''}`, '');
+        if (!src) {
+          const e = new WarehouseError(`stream ${stream}: the source database '${sync.from}' could not be opened${opts.sourceErrors?.has(sync.from) ? `: ${opts.sourceErrors.get(sync.from)}` : ''}`, '');
+          FROM_SOURCE.add(e);
+          throw e;
+        }
         const columns = await src.describe(spec);
         described = columns.map((c) => c.name);
         const retired = await retiredRows(s, columns, target, opts, opts.out);
@@ -654,7 +707,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
           results.push({ stream, status: 'error', rows, batches, seconds: (performance.now() - t0) / 1000, message: e.diagnostics.map((d) => `${d.message}${d.file ? ` (${d.file}${d.line ? `:${d.line}` : ''})` : ''}`).join('; '), diagnostics: e.diagnostics });
           continue;
         }
-        const message = await errorText(e, s, described);
+        const message = await errorText(e, s, described, opts.targetName);
         // the cursor stays where the last committed batch left it; the failure is counted — but
         // not when another run of the stream holds it: the state is that run's to write (nor when
         // another held its lock: nothing of it was read)

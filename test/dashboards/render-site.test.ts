@@ -57,7 +57,7 @@ describe('a render whose warehouse cannot be opened', () => {
     try {
       const r = vigilProcess(dir, ['dashboards', 'render', '--out', 'site', '-t', 'pg']);
       expect(r.code, r.stderr).toBe(1);
-      expect(r.stderr).toContain('error: could not connect to Postgres: connect ECONNREFUSED 127.0.0.1:1');
+      expect(r.stderr).toContain("error: could not connect to Postgres (target 'pg'): connect ECONNREFUSED 127.0.0.1:1");
       expect(r.stderr).not.toMatch(/^\s+at /m);
       expect(r.stderr).not.toContain('Node.js v');
     } finally {

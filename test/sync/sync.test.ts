@@ -727,7 +727,7 @@ describe('vigil sync', () => {
     for (let i = 0; i < 3; i++) {
       const r = vigil(dir, ['sync'], { DATABASE_URL: bad.toString() });
       expect(r.code, r.stdout + r.stderr).toBe(1);
-      expect(r.stdout + r.stderr).toMatch(/source database 'app': could not connect to Postgres: password authentication failed/);
+      expect(r.stdout + r.stderr).toMatch(/source database 'app': could not connect to Postgres \(target 'app'\): password authentication failed/);
       expect(r.stdout + r.stderr).not.toContain('wrong-password');
     }
     const down = new URL(url);

@@ -39,7 +39,7 @@ export const warehouse: Warehouse<PostgresTargetConfig> = {
   },
   async open(config, ctx) {
     const { PostgresAdapter } = await import('./postgres-adapter.js');
-    return PostgresAdapter.open(config, ctx.threads, { helpers: !ctx.readOnly });
+    return PostgresAdapter.open(config, ctx.threads, { helpers: !ctx.readOnly, target: ctx.target });
   },
   async checker(config) {
     const { PostgresChecker } = await import('./postgres-check.js');

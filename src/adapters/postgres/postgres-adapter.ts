@@ -236,7 +236,7 @@ export class PostgresAdapter implements Adapter {
    * Connect. `helpers: false` leaves the database as it is (vigil debug, vigil check): the helper
    * functions models call (vigil_internal.median) are otherwise installed, once per pool.
    */
-  static async open(cfg: PostgresTargetConfig, poolSize = 4, opts: { helpers?: boolean; /** false: a server older than Postgres 14, that refuses client_connection_check_interval */ connectionCheck?: boolean } = {}): Promise<PostgresAdapter> {
+  static async open(cfg: PostgresTargetConfig, poolSize = 4, opts: { helpers?: boolean; /** false: a server older than Postgres 14, that refuses client_connection_check_interval */ connectionCheck?: boolean; /** the target's name, said when it cannot be reached (a project has several Postgres targets: the warehouse, the application's database) */ target?: string } = {}): Promise<PostgresAdapter> {
     const pg = (await import('pg')).default;
     // bigint and numeric arrive as text by default; counts and sums are numbers to people (bigints past 2^53).
     // Per pool, not pg.types.setTypeParser: that would also change what `vigil sync` reads.
@@ -308,7 +308,7 @@ export class PostgresAdapter implements Adapter {
       await pool.end().catch(() => undefined);
       if (e instanceof WarehouseError && /concurrently|already exists/.test(e.message)) return PostgresAdapter.open(cfg, poolSize, opts);
       if (check && /client_connection_check_interval/.test((e as Error).message)) return PostgresAdapter.open(cfg, poolSize, { ...opts, connectionCheck: false });
-      throw new WarehouseError(`could not connect to Postgres: ${(e as Error).message.split('\n')[0]}`, '', { cause: e });
+      throw new WarehouseError(`could not connect to Postgres${opts.target ? ` (target '${opts.target}')` : ''}: ${(e as Error).message.split('\n')[0]}`, '', { cause: e });
     }
     return a;
   }
