@@ -17,69 +17,108 @@ export interface Matcher {
   value: string;
 }
 
-const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*/;
+/**
+ * One matcher as Alertmanager's regex reads it: a name, an operator and the rest, with Go's `\s`
+ * around them — RE2's `\s` is ASCII (`[\t\n\f\r ]`), so a no-break space or a vertical tab is
+ * part of the name or value, not space to skip (JavaScript's `\s` and trim() would skip them).
+ */
+const ONE = /^[\t\n\f\r ]*([a-zA-Z_:][a-zA-Z0-9_:]*)[\t\n\f\r ]*(=~|=|!=|!~)[\t\n\f\r ]*([\s\S]*?)[\t\n\f\r ]*$/;
+/** Go's unicode.IsSpace, what strings.TrimSpace removes (not JavaScript's trim(): U+0085 is one, U+FEFF is not). */
+const GO_SPACE = '\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000';
+const GO_TRIM = new RegExp(`^[${GO_SPACE}]+|[${GO_SPACE}]+$`, 'g');
+const OTHER_SPACE = /^[\v\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]/;
 
-/** Parse one matchers string (`{a="1", b=~"x|y"}` or `a=1`); a message when it does not parse. */
+/**
+ * Parse one matchers string (`{a="1", b=~"x|y"}` or `a=1`); a message when it does not parse.
+ * Step by step as Alertmanager 0.25's labels.ParseMatchers: one leading `{` and one trailing `}`
+ * dropped (nothing trimmed before: ` {a="1"}` is refused), split at the commas outside double
+ * quotes, the last piece trimmed of Unicode space (only the last: `a=1<NBSP>,b=2` keeps the
+ * no-break space in a's value), then each piece by the matcher regex and its unescaping.
+ */
 export function parseMatchers(text: string): Matcher[] | string {
-  let s = text.trim();
-  if (s.startsWith('{')) {
-    if (!s.endsWith('}')) return `'${text}': missing closing '}'`;
-    s = s.slice(1, -1).trim();
-  }
-  const out: Matcher[] = [];
-  if (!s) return out;
-  let i = 0;
-  const skipSpace = () => {
-    while (i < s.length && /\s/.test(s[i])) i++;
-  };
-  while (i < s.length) {
-    skipSpace();
-    if (i >= s.length) break;
-    const name = NAME.exec(s.slice(i))?.[0];
-    if (!name) return `'${text}': expected a label name at '${s.slice(i, i + 12)}'`;
-    i += name.length;
-    skipSpace();
-    const op = (['=~', '!~', '!=', '='] as const).find((o) => s.startsWith(o, i));
-    if (!op) return `'${text}': expected =, !=, =~ or !~ after '${name}'`;
-    i += op.length;
-    skipSpace();
-    let value = '';
-    if (s[i] === '"') {
-      const quote = s[i++];
-      let closed = false;
-      while (i < s.length) {
-        const c = s[i++];
-        if (c === '\\' && i < s.length) {
-          const e = s[i++];
-          value += e === 'n' ? '\n' : e === '\\' || e === '"' ? e : `\\${e}`;
-        } else if (c === quote) {
-          closed = true;
-          break;
-        } else value += c;
+  let s = text;
+  const open = s.startsWith('{');
+  if (open) s = s.slice(1);
+  const close = s.endsWith('}');
+  if (close) s = s.slice(0, -1);
+  if (open && !close) return `'${text}': missing closing '}'${/}[\s\u0085\u00a0]+$/.test(text) ? ' (it is followed by space)' : ''}`;
+  // Alertmanager drops this brace on its own, and with it the end of a bare value (`service=~a{2}` would match a{2): refused
+  if (close && !open)
+    return /^\s/.test(text) && text.trim().startsWith('{')
+      ? `'${text}': space before the opening '{' (Alertmanager refuses it)`
+      : `'${text}': ends in '}' without an opening '{', which Alertmanager would drop: quote a value that ends in '}' ("..."), or wrap the matchers in {...}`;
+  // the split: commas outside double quotes (a \ escapes the next quote), as Alertmanager splits
+  const tokens: string[] = [];
+  let inQuotes = false;
+  let escaped = false;
+  let tok = '';
+  for (const c of s) {
+    if (c === ',') {
+      if (!inQuotes) {
+        tokens.push(tok);
+        tok = '';
+        continue;
       }
-      if (!closed) return `'${text}': unterminated quoted value for '${name}'`;
-    } else {
-      const start = i;
-      while (i < s.length && s[i] !== ',') i++;
-      const raw = s.slice(start, i).trim();
-      // (an escaped one, `a\\"b`, is the value a"b, as Alertmanager reads it)
-      if (raw.replace(/\\./g, '').includes('"')) return `'${text}': unexpected " in the value of '${name}' (quote the whole value)`;
-      // Alertmanager would drop a closing brace here (it trims one around the whole string): refused, quote it
-      if (raw.endsWith('}')) return `'${text}': the value of '${name}' ends in '}', which Alertmanager would drop: quote the value ("...")`;
-      // bare values take the same escapes as quoted ones
-      value = raw.replace(/\\(.)/g, (_m, e: string) => (e === 'n' ? '\n' : e === '\\' || e === '"' ? e : `\\${e}`));
-    }
-    const m: Matcher = { name, op, value };
-    const bad = regexProblem(m);
-    if (bad) return `'${text}': ${bad}`;
+    } else if (c === '"') {
+      if (!escaped) inQuotes = !inQuotes;
+      else escaped = false;
+    } else if (c === '\\') escaped = !escaped;
+    else escaped = false;
+    tok += c;
+  }
+  const last = tok.replace(GO_TRIM, '');
+  if (last) tokens.push(last);
+  const out: Matcher[] = [];
+  for (const t of tokens) {
+    const m = parseOne(t, text);
+    if (typeof m === 'string') return m;
     out.push(m);
-    skipSpace();
-    if (i < s.length) {
-      if (s[i] !== ',') return `'${text}': expected ',' between matchers at '${s.slice(i, i + 12)}'`;
-      i++;
-    }
   }
   return out;
+}
+
+/** One piece of a matchers string: Alertmanager's labels.ParseMatcher. */
+function parseOne(t: string, text: string): Matcher | string {
+  const ms = ONE.exec(t);
+  if (!ms) {
+    if (!t.replace(GO_TRIM, '')) return `'${text}': an empty matcher between commas`;
+    const name = /^[\t\n\f\r ]*([a-zA-Z_:][a-zA-Z0-9_:]*)/.exec(t);
+    const rest = t.slice(name ? name[0].length : 0).replace(/^[\t\n\f\r ]*/, '');
+    // (a no-break space, a vertical tab...: space to JavaScript, not to Alertmanager's regex)
+    const odd = OTHER_SPACE.test(rest) ? ` (${JSON.stringify(rest[0])} is not space to Alertmanager: only a plain space, a tab or a line break is)` : '';
+    if (!name) return `'${text}': expected a label name at '${rest.slice(0, 12)}'${odd}`;
+    return `'${text}': expected =, !=, =~ or !~ after '${name[1]}'${odd}`;
+  }
+  const [, name, op] = ms;
+  let raw = ms[3];
+  let quoted = false;
+  if (raw.startsWith('"')) {
+    raw = raw.slice(1);
+    quoted = true;
+  }
+  const cs = [...raw];
+  let value = '';
+  let escaped = false;
+  for (let k = 0; k < cs.length; k++) {
+    const c = cs[k];
+    if (escaped) {
+      escaped = false;
+      // only \n, \" and \\ are escapes: any other backslash stays (`"a\.b"` is the regex a\.b)
+      value += c === 'n' ? '\n' : c === '"' || c === '\\' ? c : `\\${c}`;
+    } else if (c === '\\') {
+      // (a backslash at the very end is itself)
+      if (k < cs.length - 1) escaped = true;
+      else value += c;
+    } else if (c === '"') {
+      if (!quoted) return `'${text}': unexpected " in the value of '${name}' (quote the whole value, or escape it: \\")`;
+      if (k < cs.length - 1) return `'${text}': unexpected text after the quoted value of '${name}' ('${cs.slice(k + 1, k + 13).join('')}'; matchers are separated by ',')`;
+      quoted = false;
+    } else value += c;
+  }
+  if (quoted) return `'${text}': unterminated quoted value for '${name}'`;
+  const m: Matcher = { name, op: op as MatchOp, value };
+  const bad = regexProblem(m);
+  return bad ? `'${text}': ${bad}` : m;
 }
 
 /** Alertmanager's `match:` (equality, or — Vigil's extension — any of a list) and `match_re:`. */

@@ -33,6 +33,8 @@ if (!HAVE_AMTOOL) console.warn(`routing-amtool.test.ts: SKIPPED — ${AMTOOL} no
 const BASE_SEED = Number(process.env.VIGIL_AMTOOL_SEED ?? 20260301);
 const TREES = Number(process.env.VIGIL_AMTOOL_TREES ?? 50);
 const LABEL_SETS_PER_TREE = 8;
+/** hostile matcher strings, each checked alone and then routed */
+const HOSTILE = Number(process.env.VIGIL_AMTOOL_HOSTILE ?? 400);
 /** amtool processes in flight at once (measured on 2 busy cores: 1 → 22 s, 2, 4 or 8 → 15–17 s). */
 const PARALLEL = 4;
 
@@ -720,6 +722,10 @@ receivers: [{name: default}, {name: pd}, {name: slack}, {name: never}]
       corner('Go regex syntax JavaScript spells differently', ['service=~"(?i)FOO"', 'service=~"\\\\d+"', 'service=~"[[:alpha:]]+"'], [{ service: 'foo' }, { service: 'FOO' }, { service: '123' }, { service: 'abc' }, { service: 'a1' }]),
       // RE2 semantics JavaScript's RegExp gives another meaning (Vigil runs them with re2js)
       corner('RE2 meanings: . and [^a] on a character outside the BMP, \\s and a no-break space, \\Q..\\E, \\x{41}, \\pL, a flag inside a group', ['service=~"."', 'service=~"[^a]"', 'service=~"\\\\s"', 'service=~"\\\\Qa.b\\\\E"', 'service=~"\\\\x{41}"', 'service=~"\\\\pL"', 'service=~"(?i:A)b"'], [{ service: '\u{1F600}' }, { service: '\u00a0' }, { service: ' ' }, { service: 'a.b' }, { service: 'axb' }, { service: 'A' }, { service: 'é' }, { service: 'ab' }, { service: 'AB' }]),
+      // (were: Vigil trimmed these as JavaScript does — x="1" — where Go's \s leaves them in the value)
+      corner('a no-break space or vertical tab is not space to Alertmanager, except at the very ends of the string', ['x=1\u00a0,y=2', 'x=\u00a01', 'x=1\u000b,y=2', 'y=2,x=1\u00a0'], [{ x: '1', y: '2' }, { x: '1\u00a0', y: '2' }, { x: '\u00a01' }, { x: '1\u000b', y: '2' }]),
+      // (were: refused, "ends in '}'": Alertmanager drops only the brace that ends the whole string)
+      corner('a bare value ending in } inside braces or before a comma', ['{service=~a{2}}', 'service=~a{2},x=1', '{x=a}}'], [{ service: 'aa', x: '1' }, { service: 'a{2}' }, { x: 'a}' }, { x: 'a' }]),
       corner("single quotes are not quotes to Alertmanager: env='x' is the value 'x' with its quotes", ["env='x'"], [{ env: 'x' }, { env: "'x'" }]),
       corner('`==` is = with a value starting with =', ['env==x'], [{ env: 'x' }, { env: '=x' }]),
       corner('an empty matchers string is no matcher', [''], [{}, { env: 'x' }]),
@@ -836,6 +842,109 @@ receivers: [{name: root}, {name: web_api}, {name: x}, {name: quote}, {name: comm
     });
   });
 
+  describe(`hostile matcher strings (seed ${BASE_SEED}, ${HOSTILE} strings): accepted, refused and matched as Alertmanager's parser does`, () => {
+    /**
+     * Random matcher strings built to hit labels.ParseMatchers' corners: spaces that are space
+     * to JavaScript and not to Go's RE2 (no-break space, vertical tab, U+2028, U+0085, U+3000,
+     * U+FEFF) around names, operators, values and commas; braces, one of them, or space outside
+     * them; quoted, bare, half-escaped values holding commas, quotes, backslashes, braces and
+     * UTF-8; empty pieces between commas; an invalid regex now and then. Each string is first
+     * checked alone (amtool check-config: accepted or refused, as Vigil), then the accepted
+     * ones are routed, 25 per file, each a child with continue: true, against label sets that
+     * carry their values, with and without the odd spaces.
+     * (were, before matchers.ts split and trimmed as Alertmanager does: `x=1<NBSP>,y=2` matched
+     * x="1" in Vigil and x="1<NBSP>" in Alertmanager; ` {x="1"}` and `<NBSP>x=1,y=2` accepted)
+     */
+    const NAMES = ['x', 'y', 'a:b', '_z'];
+    const VALUES = ['', 'v', 'a b', 'a,b', 'a"b', 'a\\b', 'é', 'x|y', 'a.b', '.*', 'v\u00a0', '\u00a0v', 'v\u000b', '日本', 'a}', '{a', "'q'", 'a\\,b', 'a\nb'];
+    const BAD_REGEX = ['(', '(?=a)', 'a**'];
+    /** space to JavaScript's \s and trim(); only the first five are space to Go's regexp \s, and Go's TrimSpace takes U+0085 but not U+FEFF */
+    const SPACES = ['', '', '', ' ', '  ', '\t', '\n', '\u00a0', '\u000b', '\u2028', '\u0085', '\u3000', '\ufeff'];
+    const sp = (rng: Rng) => (rng.chance(0.6) ? '' : rng.pick(SPACES));
+    interface Spec {
+      text: string;
+      /** the label names and the values it was written with, to aim label sets at it (never the expected answer) */
+      aims: Array<[string, string]>;
+    }
+    function renderValue(rng: Rng, v: string): string {
+      const r = rng.float();
+      if (r < 0.45) return `"${goEscape(v)}"`;
+      if (r < 0.7) return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
+      if (r < 0.85) return v;
+      return `"${v}"`;
+    }
+    function genSpec(rng: Rng): Spec {
+      const n = rng.chance(0.6) ? 1 : rng.chance(0.7) ? 2 : 3;
+      const aims: Spec['aims'] = [];
+      const parts: string[] = [];
+      for (let i = 0; i < n; i++) {
+        const name = rng.pick(NAMES);
+        const op = rng.pick(OPS);
+        const v = op.includes('~') && rng.chance(0.04) ? rng.pick(BAD_REGEX) : rng.pick(VALUES);
+        aims.push([name, v]);
+        parts.push(`${sp(rng)}${name}${sp(rng)}${op}${sp(rng)}${renderValue(rng, v)}${sp(rng)}`);
+      }
+      let text = parts.map((p, i) => (i ? (rng.chance(0.05) ? ',,' : rng.pick([',', ', ', ' ,', ',\u00a0', ',\u2028'])) + p : p)).join('');
+      if (rng.chance(0.1)) text += ',';
+      const b = rng.float();
+      if (b < 0.3) text = `{${text}}`;
+      else if (b < 0.33) text = `{${text}`;
+      else if (b < 0.36) text = `${text}}`;
+      if (rng.chance(0.1)) text = rng.chance(0.5) ? `${rng.pick(SPACES.slice(3))}${text}` : `${text}${rng.pick(SPACES.slice(3))}`;
+      return { text, aims };
+    }
+    /** A YAML double-quoted scalar with every character YAML 1.1 could take for a line break or space escaped. */
+    const yq = (s: string) => JSON.stringify(s).replace(/[\u0085\u00a0\u2028\u2029\u3000\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    const R = 'receivers: [{name: root}, ' + Array.from({ length: 25 }, (_, i) => `{name: m${i}}`).join(', ') + ']\n';
+    const fileOf = (specs: Spec[]) => `route:\n  receiver: root\n  routes:\n${specs.map((s, i) => `    - {receiver: m${i}, continue: true, matchers: [${yq(s.text)}]}`).join('\n')}\n${R}`;
+    /** one brace without the other: Alertmanager drops it alone (and with a `}` the end of a bare value); Vigil refuses it, deliberately (see "Vigil is stricter" below) */
+    const lopsided = (t: string) => t.startsWith('{') !== t.endsWith('}');
+    const rng = new Rng(BASE_SEED ^ 0x5eed);
+    const specs = Array.from({ length: HOSTILE }, () => genSpec(rng));
+    const checks: Array<{ ok: boolean; says: string }> = [];
+    const routed: RoutingCase[] = [];
+    beforeAll(async () => {
+      checks.push(...(await amtoolCheck(specs.map((s) => writeTemp(fileOf([s]))))));
+      const accepted = specs.filter((s, i) => checks[i].ok && !lopsided(s.text));
+      for (let k = 0; k < accepted.length; k += 25) {
+        const group = accepted.slice(k, k + 25);
+        const labelSets: Labels[] = [{}];
+        while (labelSets.length < 10) {
+          const ls: Labels = {};
+          for (let j = 1 + rng.int(3); j > 0; j--) {
+            for (const [name, v] of rng.pick(group).aims) {
+              const r = rng.float();
+              const val = r < 0.5 ? v : r < 0.8 ? `${v}${rng.pick(SPACES.slice(3))}` : r < 0.9 ? `${rng.pick(SPACES.slice(3))}${v}` : v.trim();
+              if (val !== '' || rng.chance(0.5)) ls[name] = val;
+            }
+          }
+          labelSets.push(ls);
+        }
+        routed.push({ name: `hostile matchers ${k}-${k + group.length - 1} (VIGIL_AMTOOL_SEED=${BASE_SEED})`, yaml: fileOf(group), labelSets });
+      }
+      await runRouting(routed);
+    });
+    it('each string alone: amtool check-config and Vigil accept and refuse the same ones', () => {
+      const bad = specs
+        .map((s, i) => {
+          const v = vigilParse(fileOf([s]));
+          const vOk = v.errors.length === 0 && !!v.routes;
+          if (lopsided(s.text) ? !vOk : vOk === checks[i].ok) return '';
+          return `${JSON.stringify(s.text)}: amtool ${checks[i].ok ? 'accepts' : `refuses (${checks[i].says.replace(/^Checking '[^']*' {2}/, '')})`}, Vigil ${vOk ? 'accepts' : `refuses (${v.errors.map((d) => d.message).join('; ')})`}`;
+        })
+        .filter(Boolean);
+      expect(checks.filter((c) => c.ok).length, 'too few strings amtool accepts to compare routing').toBeGreaterThan(HOSTILE / 4);
+      expect(checks.filter((c) => !c.ok).length, 'too few strings amtool refuses to compare validation').toBeGreaterThan(HOSTILE / 10);
+      if (bad.length) expect.fail(`${bad.length} of ${specs.length} matcher strings judged differently:\n  ${bad.join('\n  ')}`);
+    });
+    it('the accepted ones route as in amtool', () => {
+      // (the label sets reach the matchers: most answers are more than the root)
+      expect(routed.flatMap((c) => c.amtool!).filter((a) => Array.isArray(a) && a.join() !== 'root').length).toBeGreaterThan(routed.length * 5);
+      const reports = routed.map(compareCase).filter(Boolean);
+      if (reports.length) expect.fail(reports.join('\n\n'));
+    });
+  });
+
   describe('validation: amtool check-config fails exactly when parseRoutes reports an error', () => {
     const R = 'receivers: [{name: a}, {name: b}]\n';
     const ti = (fields: string) => `time_intervals: [{name: x, time_intervals: [{${fields}}]}]\nroute: {receiver: a}\n${R}`;
@@ -916,6 +1025,14 @@ receivers: [{name: root}, {name: web_api}, {name: x}, {name: quote}, {name: comm
       ['a label name with a colon in matchers', `route: {receiver: a, routes: [{receiver: b, matchers: ['a:b="1"']}]}\n${R}`, 'accepts'],
       // (Vigil refused it: a " in a bare value, escaped)
       ['a bare value with an escaped quote', `route: {receiver: a, routes: [{receiver: b, matchers: ['x=a\\"b']}]}\n${R}`, 'accepts'],
+      // (were: accepted, Vigil trimmed the string and skipped any Unicode space)
+      ['a space before the opening brace', `route: {receiver: a, routes: [{receiver: b, matchers: [' {x="1"}']}]}\n${R}`, 'refuses'],
+      ['a space after the closing brace', `route: {receiver: a, routes: [{receiver: b, matchers: ['{x="1"} ']}]}\n${R}`, 'refuses'],
+      ['a no-break space before the first of two matchers', `route: {receiver: a, routes: [{receiver: b, matchers: ["\\u00a0x=1,y=2"]}]}\n${R}`, 'refuses'],
+      ['a vertical tab between name and operator', `route: {receiver: a, routes: [{receiver: b, matchers: ["x\\v=1"]}]}\n${R}`, 'refuses'],
+      ['an escaped comma inside quotes leaves the quotes open (x="a\\,",y=1 is one matcher)', `route: {receiver: a, routes: [{receiver: b, matchers: ['x="a\\,",y=1']}]}\n${R}`, 'refuses'],
+      ['two commas in a row', `route: {receiver: a, routes: [{receiver: b, matchers: ['x=1,,y=2']}]}\n${R}`, 'refuses'],
+      ['a trailing comma', `route: {receiver: a, routes: [{receiver: b, matchers: ['x=1,']}]}\n${R}`, 'accepts'],
       ['a bare value with an unescaped quote', `route: {receiver: a, routes: [{receiver: b, matchers: ['x=a"b']}]}\n${R}`, 'refuses'],
       ['group_wait: 0 (no unit)', `route: {receiver: a, group_wait: 0}\n${R}`, 'accepts'],
       ['durations 1w and 1y', `route: {receiver: a, group_interval: 1w, repeat_interval: 1y}\n${R}`, 'accepts'],
@@ -980,6 +1097,16 @@ receivers: [{name: root}, {name: web_api}, {name: x}, {name: quote}, {name: comm
       // Alertmanager trims a leading { and a trailing } each on its own: an unclosed brace is a slip
       ["an opening brace without its closing one", `route: {receiver: a, routes: [{receiver: b, matchers: ['{x="a"']}]}\n${R}`],
       ["a closing brace without its opening one", `route: {receiver: a, routes: [{receiver: b, matchers: ['x="a"}']}]}\n${R}`],
+      // an empty (null) value: Alertmanager reads it as unset (continue: false, group_by inherited...); Vigil asks to remove the key or write [] / {}
+      ['continue: ~ (null)', `route: {receiver: a, routes: [{receiver: b, continue: ~}]}\n${R}`],
+      ['group_by: ~ (null)', `route: {receiver: a, routes: [{receiver: b, group_by: ~}]}\n${R}`],
+      ['matchers: ~ (null)', `route: {receiver: a, routes: [{receiver: b, matchers: ~}]}\n${R}`],
+      ['matchers: [~] (a null matcher)', `route: {receiver: a, routes: [{receiver: b, matchers: [~]}]}\n${R}`],
+      ['match: ~ (null)', `route: {receiver: a, routes: [{receiver: b, match: ~}]}\n${R}`],
+      ['group_wait: ~ (null)', `route: {receiver: a, routes: [{receiver: b, group_wait: ~}]}\n${R}`],
+      ["group_by: ['...', '...'] (a label twice)", `route: {receiver: a, group_by: ['...', '...']}\n${R}`],
+      // YAML merge keys: Alertmanager's YAML 1.1 parser merges them, Vigil's reads '<<' as an unknown key
+      ['a YAML merge key (<<: *anchor) in a route', `route:\n  receiver: a\n  routes:\n    - &r1 {receiver: b, matchers: ['x=1'], continue: true}\n    - <<: *r1\n      receiver: a\n${R}`],
       // months and years that never come: Alertmanager takes them and the interval never holds
       ["months: ['13']", ti("months: ['13']")],
       ["months: ['0']", ti("months: ['0']")],
