@@ -234,9 +234,41 @@ export function scratchIdentifier(d: Pick<Dialect, 'maxIdentifierBytes'>, identi
   const max = d.maxIdentifierBytes ?? Infinity;
   if (Buffer.byteLength(identifier + suffix) <= max) return identifier + suffix;
   const tail = `_${createHash('sha256').update(identifier).digest('hex').slice(0, 8)}${suffix}`;
-  let head = identifier;
-  while (head && Buffer.byteLength(head + tail) > max) head = [...head].slice(0, -1).join('');
-  return head + tail;
+  return cutToBytes(identifier, max - Buffer.byteLength(tail)) + tail;
+}
+
+/** What an inlined ephemeral model's CTE is named (ephemeralCte) begins with. */
+export const EPHEMERAL_CTE_PREFIX = '__vigil_eph_';
+
+/**
+ * The CTE an ephemeral model `name` is inlined as: `__vigil_eph_<name>`, or, where that is longer
+ * than the dialect keeps (Postgres: 63 bytes, so a name of more than 51), the name cut with a
+ * hash of all of it: two long names alike in their first bytes are two CTEs, not one that
+ * Postgres refused ("WITH query name ... specified more than once").
+ */
+export function ephemeralCte(d: Pick<Dialect, 'maxIdentifierBytes'>, name: string): string {
+  const full = EPHEMERAL_CTE_PREFIX + name;
+  const max = d.maxIdentifierBytes ?? Infinity;
+  if (Buffer.byteLength(full) <= max) return full;
+  const tail = `_${createHash('sha256').update(name).digest('hex').slice(0, 8)}`;
+  return cutToBytes(full, max - Buffer.byteLength(tail)) + tail;
+}
+
+/**
+ * `name` cut to at most `max` bytes of UTF-8 at a character's end: the name Postgres keeps of a
+ * longer one (it cuts a name to its first NAMEDATALEN - 1 bytes, never inside a character).
+ */
+export function cutToBytes(name: string, max: number): string {
+  if (Buffer.byteLength(name) <= max) return name;
+  let out = '';
+  let bytes = 0;
+  for (const ch of name) {
+    const b = Buffer.byteLength(ch);
+    if (bytes + b > max) break;
+    out += ch;
+    bytes += b;
+  }
+  return out;
 }
 
 /** The functions jsonNumberSql is written with, in one warehouse's spelling. */

@@ -37,7 +37,7 @@
  */
 import { join } from 'node:path';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
-import type { Dialect } from '../adapters/dialect.js';
+import { EPHEMERAL_CTE_PREFIX, type Dialect } from '../adapters/dialect.js';
 import type { Manifest, ModelNode, SnapshotNode } from '../compile/manifest.js';
 import { declassified, isPii, MASK_TEXT, policyOf, undeclaredContent } from '../compile/masking.js';
 import { modelsAndSnapshotsInOrder } from '../compile/graph.js';
@@ -196,7 +196,7 @@ export async function piiLineage(
       {
         resolve: (parts, from) => {
           // (an inlined ephemeral model is a CTE of the reader's: not a relation it reads)
-          if (!(parts.length === 1 && parts[0].startsWith('__vigil_eph_'))) (names.get(from) ?? names.set(from, new Set()).get(from)!).add(parts.join('.'));
+          if (!(parts.length === 1 && parts[0].startsWith(EPHEMERAL_CTE_PREFIX))) (names.get(from) ?? names.set(from, new Set()).get(from)!).add(parts.join('.'));
           const id = resolve(parts, from);
           if (id && builtBy(id) !== from) (now.get(from) ?? now.set(from, new Set()).get(from)!).add(id);
           return id;

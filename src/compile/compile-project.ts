@@ -14,7 +14,7 @@ import { isPlainObject, pyRepr, yamlNumber } from './py-values.js';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import { inexactInteger } from '../project/yaml-lib.js';
 import { sayYaml11Only, yaml11Only } from '../project/pyyaml-scalars.js';
-import { mapSqlCode, SCRATCH_INFIX, STANDARD_LEXIS, stripSemicolon, type Dialect, type Relation, type SqlLexis } from '../adapters/dialect.js';
+import { cutToBytes, ephemeralCte, mapSqlCode, SCRATCH_INFIX, STANDARD_LEXIS, stripSemicolon, type Dialect, type Relation, type SqlLexis } from '../adapters/dialect.js';
 import { REFILL_TABLE, STATE_TABLE } from '../sync/sync-types.js';
 import { partitionField, partitionSpec, type Hook } from '../adapters/adapter.js';
 import { namingMacros, type NamingNode } from './naming-macros.js';
@@ -188,6 +188,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   // ---- properties: models and sources
   const modelProps = new Map<string, NonNullable<ModelDraft['props']>>();
   const sources = new Map<string, SourceNode>();
+  /** a source's schema or table name cut as the warehouse cuts it (`<max> <schema>.<table>`) -> the source that first had it */
+  const longSourceNames = new Map<string, string>();
   /** `source.table` declared in properties files that failed validation (their errors are reported) */
   const unvalidated = unvalidatedSourceNames(files);
   const sourceTests: Array<{ node: SourceNode; entry: TestEntry; column?: string; columnTags?: string[]; quoteColumn?: boolean; src: YamlSource; path: (string | number)[]; file: string }> = [];
@@ -222,6 +224,26 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       if (prev === undefined) return void seen.set(c.name.toLowerCase(), ci);
       const first = columns![prev].name;
       ds.push(diag('E_DUPLICATE', `column '${c.name}' of ${what} is declared twice (also at line ${src.locate([...path, 'columns', prev, 'name']).line}${first === c.name ? '' : `, as '${first}': unquoted, one column to the warehouse`})`, { file, ...src.locate([...path, 'columns', ci, 'name']) }, 'keep one entry per column, with all its data_type, meta and tests'));
+    });
+  };
+  /**
+   * A declared column name longer than the warehouse keeps (Postgres: 63 bytes) names no column
+   * there: the table has the name cut, so `vigil check` found the column missing while its tests
+   * passed (Postgres cut the name in their SQL too), and two names alike in their first 63 bytes
+   * were one column. (A seed's columns are its CSV header's, said there.)
+   */
+  const longColumns = (what: string, columns: ColumnProps[] | undefined, src: YamlSource, path: (string | number)[], file: string) => {
+    const max = dialect.maxIdentifierBytes;
+    if (!max) return;
+    const cutBy = new Map<string, string>();
+    (columns ?? []).forEach((c, ci) => {
+      const bytes = Buffer.byteLength(c.name);
+      if (bytes <= max) return;
+      const cut = cutToBytes(c.name, max);
+      const at = src.locate([...path, 'columns', ci, 'name']);
+      const other = cutBy.get(cut.toLowerCase());
+      if (!other) cutBy.set(cut.toLowerCase(), `'${c.name}' (line ${at.line})`);
+      ds.push(diag('E_NAME', `column '${c.name}' of ${what} is ${bytes} bytes long; ${dialect.name} keeps ${max} bytes of a name: it names the column '${cut}'${other ? `, as ${other} does` : ''}`, { file, ...at }, `alias the column to a name of at most ${max} bytes in the SQL, and declare that name`));
     });
   };
   /** The checks of a node's declared columns in its properties YAML (seeds, models, source tables, snapshots). */
@@ -274,6 +296,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       }
       modelProps.set(p.name, { p, src: pf.yaml, path: ['models', i], file: pf.path, meta: propsMeta(`model '${p.name}'`, p, pf.yaml, ['models', i], pf.path) });
       declaredColumns(`model '${p.name}'`, p.columns, pf.yaml, ['models', i], pf.path);
+      longColumns(`model '${p.name}'`, p.columns, pf.yaml, ['models', i], pf.path);
       oneTestList(`model '${p.name}'`, p, pf.yaml, ['models', i], pf.path);
     });
     (pf.data.sources ?? []).forEach((s: SourceProps, si) => {
@@ -292,8 +315,35 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
           const names = key === 'database' || key === 'schema' || key === 'identifier';
           if (v && /\{\{|\{%/.test(v)) ds.push(diag('E_SOURCE', `source ${s.name}.${t.name}: ${key === 'filter' ? 'freshness filter' : key} '${v}' is a template, which Vigil does not render in sources YAML: it would ${names ? 'name a relation' : 'reach the warehouse'} as written`, { file: pf.path, ...pf.yaml.locate(where) }, `write the ${key === 'filter' ? 'filter' : key} itself: Vigil renders templates in models, macros and hooks, not in sources YAML`));
         }
+        // a schema or table name longer than Postgres keeps (63 bytes) names no table there: Postgres
+        // reads (and vigil sync writes) the table of its first 63 bytes, which two sources alike in
+        // those share (the second read the first's rows, both OK); the application side of a sync
+        // is Postgres whatever the target
+        const synced = t.sync && t.sync.enabled !== false && s.sync?.from ? s.sync : undefined;
+        const cuts: Array<{ side: string; d: Dialect; schema: string; schemaAt: (string | number)[] }> = [
+          { side: 'the target', d: dialect, schema: s.schema ?? s.name, schemaAt: ['sources', si, s.schema === undefined ? 'name' : 'schema'] },
+          ...(synced ? [{ side: `${synced.from}, which vigil sync reads`, d: dialectOf(files.project.targets[synced.from!]?.type), schema: synced.schema ?? s.schema ?? s.name, schemaAt: synced.schema !== undefined ? ['sources', si, 'sync', 'schema'] : ['sources', si, s.schema === undefined ? 'name' : 'schema'] }] : []),
+        ];
+        const said = new Set<string>();
+        for (const c of cuts) {
+          const max = c.d.maxIdentifierBytes;
+          if (!max) continue;
+          const names: Array<[string, string, (string | number)[]]> = [['schema', c.schema, c.schemaAt], ['table', t.identifier ?? t.name, ['sources', si, 'tables', ti, t.identifier === undefined ? 'name' : 'identifier']]];
+          for (const [kind, name, at] of names) {
+            const bytes = Buffer.byteLength(name);
+            if (bytes <= max || said.has(`${kind} ${name}`)) continue;
+            said.add(`${kind} ${name}`);
+            const cut = cutToBytes(name, max);
+            const here = `source ${s.name}.${t.name} (${pf.path}:${pf.yaml.locate(at).line})`;
+            const key = `${c.d.name} ${kind === 'schema' ? cut : `${cutToBytes(c.schema, max)}.${cut}`}`;
+            const other = longSourceNames.get(key);
+            if (!other) longSourceNames.set(key, here);
+            ds.push(diag('E_NAME', `source ${s.name}.${t.name}: ${kind} name '${name}' is ${bytes} bytes long; ${c.d.name} keeps ${max} bytes of a name: in ${c.side} it names '${cut}'${other && kind === 'table' ? `, as ${other} does` : ''}`, { file: pf.path, ...pf.yaml.locate(at) }, `write the name the ${kind} has there (at most ${max} bytes)${t.identifier === undefined && kind === 'table' ? `, as identifier: ${cut}` : ''}`));
+          }
+        }
         storedPolicy(`source ${s.name}.${t.name}`, t.columns, pf.yaml, ['sources', si, 'tables', ti], pf.path);
         declaredColumns(`source ${s.name}.${t.name}`, t.columns, pf.yaml, ['sources', si, 'tables', ti], pf.path);
+        longColumns(`source ${s.name}.${t.name}`, t.columns, pf.yaml, ['sources', si, 'tables', ti], pf.path);
         const node: SourceNode = {
           unique_id: uid,
           resource_type: 'source',
@@ -996,6 +1046,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         return;
       }
       declaredColumns(`snapshot '${p.name}'`, p.columns, pf.yaml, ['snapshots', i], pf.path);
+      longColumns(`snapshot '${p.name}'`, p.columns, pf.yaml, ['snapshots', i], pf.path);
       oneTestList(`snapshot '${p.name}'`, p, pf.yaml, ['snapshots', i], pf.path);
       if (p.relation === undefined) {
         if (!snapDrafts.has(p.name)) {
@@ -1156,7 +1207,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         const rel = self && relationOf(self);
         if (!rel && self?.config?.materialized === 'ephemeral') {
           // an ephemeral model is a CTE: `this` is the CTE's name (as dbt renders it); it has no schema
-          const cte = `__vigil_eph_${self.name}`;
+          const cte = ephemeralCte(dialect, self.name);
           if (arg === 'identifier' || arg === 'name') return cte;
           if (arg && !thisRefused.has(self.name)) {
             thisRefused.add(self.name);
@@ -1177,7 +1228,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         if (table) return emptied(dialect.relation(table.relation), empty);
         if (!d || !d.config) return `__missing_ref_${arg}__`;
         const rel = relationOf(d);
-        return rel ? emptied(dialect.relation(rel), empty) : dialect.quoteIdent(`__vigil_eph_${d.name}`);
+        return rel ? emptied(dialect.relation(rel), empty) : dialect.quoteIdent(ephemeralCte(dialect, d.name));
       }
       const s = sources.get(`source.${projectName}.${arg}`);
       return s ? emptied(dialect.relation(s.relation), empty) : `__missing_source_${arg}__`;
@@ -1203,7 +1254,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   const withEphemerals = (d: Pick<ModelDraft, 'calls'>, body: string, empty = !!opts.empty): string => {
     const chain = ephemeralChain(d);
     if (!chain.length) return body;
-    const ctes = chain.map((e) => `${dialect.quoteIdent(`__vigil_eph_${e.name}`)} as (\n${strip(resolve(e.sql, e, empty))}\n)`).join(',\n');
+    const ctes = chain.map((e) => `${dialect.quoteIdent(ephemeralCte(dialect, e.name))} as (\n${strip(resolve(e.sql, e, empty))}\n)`).join(',\n');
     return `with ${ctes}\nselect * from (\n${strip(body)}\n) as __vigil_model`;
   };
   /**
@@ -1213,7 +1264,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   const withEphemeralSubjects = (subjects: ModelDraft[], sql: string): string => {
     const chain: ModelDraft[] = [];
     for (const d of subjects) for (const e of [...ephemeralChain(d), d]) if (!chain.includes(e)) chain.push(e);
-    const ctes = chain.map((e) => `${dialect.quoteIdent(`__vigil_eph_${e.name}`)} as (\n${strip(resolve(e.sql, e, !!opts.empty))}\n)`).join(',\n');
+    const ctes = chain.map((e) => `${dialect.quoteIdent(ephemeralCte(dialect, e.name))} as (\n${strip(resolve(e.sql, e, !!opts.empty))}\n)`).join(',\n');
     return `with ${ctes}\nselect * from (\n${strip(sql)}\n) as __vigil_test`;
   };
 
@@ -1821,7 +1872,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
           toRelationFilter = dialect.readFilter?.(toNode?.resource_type === 'model' ? partitionReadConfig(manifest.nodes, toNode) : p.config);
         } else {
           // an ephemeral parent table: its SQL as a CTE of the test, as dbt inlines it
-          toRelation = dialect.quoteIdent(`__vigil_eph_${p.name}`);
+          toRelation = dialect.quoteIdent(ephemeralCte(dialect, p.name));
           ephemerals.push(p);
         }
         depends.push(modelUid(p.name));
@@ -1900,7 +1951,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     const entries = testEntries(p);
     if (!rel) {
       // an ephemeral model is tested through its SQL, inlined into the test as into its children (dbt's way)
-      for (const e of entries) generic.push([{ ...e, src: p.src, file: p.file }, node.unique_id, d.name, dialect.quoteIdent(`__vigil_eph_${d.name}`), node.columns.map((c) => c.name), undefined, d]);
+      for (const e of entries) generic.push([{ ...e, src: p.src, file: p.file }, node.unique_id, d.name, dialect.quoteIdent(ephemeralCte(dialect, d.name)), node.columns.map((c) => c.name), undefined, d]);
       continue;
     }
     const readFilter = dialect.readFilter?.(partitionReadConfig(manifest.nodes, node));

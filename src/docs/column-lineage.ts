@@ -28,8 +28,8 @@
  * by `json_deserialize_sql()` (its ToString), with what the JSON loses redone (quoted cast
  * types, `lambda x:` syntax); duplicate names get DuckDB's `_1`, `_2` suffixes.
  */
-import { openOfflineEngine } from '../adapters/index.js';
-import type { Dialect } from '../adapters/dialect.js';
+import { openOfflineEngine, WAREHOUSES } from '../adapters/index.js';
+import { EPHEMERAL_CTE_PREFIX, ephemeralCte, type Dialect } from '../adapters/dialect.js';
 import type { Manifest } from '../compile/manifest.js';
 
 export interface ColumnRef { node: string; column: string }
@@ -552,7 +552,7 @@ class Tracer {
     if (parts.length === 1) {
       const cte = this.findCte(env, lower(table));
       // an inlined ephemeral model is a reference to that model, not a query to descend into
-      if (cte && lower(table).startsWith('__vigil_eph_')) id = this.ctx.resolve([lower(table)], this.reader);
+      if (cte && lower(table).startsWith(EPHEMERAL_CTE_PREFIX)) id = this.ctx.resolve([lower(table)], this.reader);
       if (cte && !id) {
         const q = this.cteCols(cte);
         const cols = this.keepOpen(q, renamed(q, t.column_name_alias, this.spell));
@@ -1339,6 +1339,9 @@ export const companionOf = (modelId: string): string => `${modelId}#restricted`;
 /** The model of a companion id (companionOf), else undefined. */
 export const companionModel = (id: string): string | undefined => (id.endsWith('#restricted') ? id.slice(0, -'#restricted'.length) : undefined);
 
+/** The CTE names an ephemeral model is inlined as on the warehouses (ephemeralCte: cut where one keeps shorter names). */
+const ephemeralCtes = (name: string): Set<string> => new Set(WAREHOUSES.map((w) => ephemeralCte(w.dialect, name)));
+
 /**
  * LineageContext.resolve for a compiled project: a table reference as the source, model, seed or
  * snapshot whose relation it names (`__vigil_eph_<name>`: the ephemeral model inlined). A
@@ -1356,7 +1359,7 @@ export function relationResolver(m: Pick<Manifest, 'nodes' | 'sources'>, opts: {
     if (r) {
       add(key([r.schema, r.identifier]), n.unique_id);
       if (r.database) add(key([r.database, r.schema, r.identifier]), n.unique_id);
-    } else add(`__vigil_eph_${n.name}`.toLowerCase(), n.unique_id);
+    } else for (const cte of ephemeralCtes(n.name)) add(cte.toLowerCase(), n.unique_id);
     const c = n.resource_type === 'model' ? n.restricted?.relation : undefined;
     if (c) {
       const id = opts.companions ? companionOf(n.unique_id) : n.unique_id;

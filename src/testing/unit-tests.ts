@@ -9,7 +9,7 @@
  */
 import { diag, didYouMean, editDistance, type Diagnostic } from '../errors.js';
 import { dialectOf, getWarehouse, offlineDialect } from '../adapters/index.js';
-import { literalStandard, loadColumnType, stripSemicolon, type Dialect } from '../adapters/dialect.js';
+import { ephemeralCte, literalStandard, loadColumnType, stripSemicolon, type Dialect } from '../adapters/dialect.js';
 import { declaredType, offlineType, secondDigits, textLength, typeFamily } from '../adapters/type-family.js';
 import { unvalidatedSourceNames, type ProjectFiles, type RawFile } from '../project/load-project.js';
 import type { UnitTestProps } from '../project/schema.js';
@@ -758,7 +758,7 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
                 ok = false;
                 return '';
               }
-              const name = `__vigil_eph_${arg}`;
+              const name = ephemeralCte(engine, arg);
               extraCtes.push({ name, sql: inner });
               cteOf.set(key, name);
               return q(name);
