@@ -8,6 +8,7 @@
 import { formatDiagnostic, hasErrors, ProjectError, UsageError, WarehouseError } from '../errors.js';
 import { loadProject } from '../project/load-project.js';
 import { compileProject } from '../compile/compile-project.js';
+import { unquotedColumnHint } from '../compile/generic-tests.js';
 import { loadCache, saveCache, writeCompiledSql } from '../project/artifacts.js';
 import type { ManifestNode } from '../compile/manifest.js';
 import type { Relation } from '../adapters/dialect.js';
@@ -69,7 +70,7 @@ export async function runShow(o: ShowOptions): Promise<void> {
   /** a seed shown: named when it was never loaded */
   let n0: string | undefined;
   /** a model or test shown: its files, which a warehouse error names as build's do */
-  let node: { file: string; compiled_path: string } | undefined;
+  let node: { file: string; compiled_path: string; /** a test's column written unquoted (TestNode.column_unquoted) */ unquoted?: string } | undefined;
   if (o.inline !== undefined) {
     what = 'the inline query';
     sql = result.queries.inline.sql;
@@ -90,7 +91,7 @@ export async function runShow(o: ShowOptions): Promise<void> {
     else if (n.resource_type === 'model' || n.resource_type === 'test') {
       sql = n.compiled_sql;
       reads = n.depends_on;
-      node = { file: `${n.file}${n.resource_type === 'test' && n.line ? `:${n.line}` : ''}`, compiled_path: n.compiled_path };
+      node = { file: `${n.file}${n.resource_type === 'test' && n.line ? `:${n.line}` : ''}`, compiled_path: n.compiled_path, ...(n.resource_type === 'test' && n.column_unquoted && n.column !== undefined ? { unquoted: n.column } : {}) };
       // as dbt show compiles it: the SQL run is in its file under target/compiled
       if (writeCompiledSql(files, cache, n.compiled_path, n.compiled_sql)) saveCache(files, cache);
     }
@@ -129,7 +130,9 @@ export async function runShow(o: ShowOptions): Promise<void> {
       }
       if (source && !reads.length && n0 && !(await adapter.relationExists(source).catch(() => 'table'))) unbuilt.push(n0);
       if (!(e instanceof Error)) throw e;
-      if (!unbuilt.length) throw e instanceof WarehouseError && where ? new WarehouseError(`${where}${e.message.split('\n').filter((l, i) => i === 0 || l.trim()).join('\n  ')}`, e.sql, { cause: e, position: e.position }) : e;
+      // (a test's column written unquoted, as dbt writes it, that the warehouse did not read as its name: as build says)
+      const hint = node?.unquoted !== undefined ? `\n  ${unquotedColumnHint(node.unquoted, adapter.dialect)}` : '';
+      if (!unbuilt.length) throw e instanceof WarehouseError && where ? new WarehouseError(`${where}${e.message.split('\n').filter((l, i) => i === 0 || l.trim()).join('\n  ')}${hint}`, e.sql, { cause: e, position: e.position }) : e;
       throw new WarehouseError(`${where}${e.message.split('\n')[0]}\n  hint: ${unbuilt.map((x) => `'${x}'`).join(', ')} ${unbuilt.length === 1 ? 'is' : 'are'} not built in target ${result.target!.name}: vigil build -s ${unbuilt.join(' ')} (show runs the SQL, which reads the tables of what it refs)`, sql, { cause: e });
     });
   } finally {

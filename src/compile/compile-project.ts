@@ -29,7 +29,7 @@ import { callFinder, emptyCalls, escapeRe, envStamp, isTemplateError, lineColAt,
 import { buildGraph, findCycles, topoSort } from './graph.js';
 import { parseDocBlocks, resolveDocCalls } from './docs-blocks.js';
 import { folderLevels, levelsFor } from './folder-config.js';
-import { ALLOWED_ARGS, COMMON_TEST_KEYS, GENERIC_TESTS, genericTestSql, NEEDS_COLUMN, REQUIRED_ARGS, TEST_TEMPLATE_ARGS, type GenericTestName } from './generic-tests.js';
+import { ALLOWED_ARGS, COMMON_TEST_KEYS, GENERIC_TESTS, genericTestSql, NEEDS_COLUMN, writtenUnquoted, REQUIRED_ARGS, TEST_TEMPLATE_ARGS, type GenericTestName } from './generic-tests.js';
 import { RELATION_CONFIGS, type ColumnInfo, type Manifest, type ModelNode, type SeedNode, type SourceNode, type TestNode, type WrittenAt } from './manifest.js';
 import { configArgsAsWritten } from './jinja-compat.js';
 import { isPii, maskedSelect, needsMasking, piiChecks, piiKeyNearMiss, policyReason } from './masking.js';
@@ -1920,6 +1920,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       ...(typeof args.where === 'string' ? { where: args.where } : {}),
       attached_to: onUid,
       column: t.column,
+      ...(writtenUnquoted(t.column, dialect, t.quoteColumn) ? { column_unquoted: true as const } : {}),
       // (its configs — severity, where; their `config:` block — are state:modified.configs, as in dbt; its tags are no change)
       checksum,
       // (unless the test reads the seed too: a relationships test to ref('the_seed'))

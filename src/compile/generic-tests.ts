@@ -105,6 +105,25 @@ const RESERVED = new Set(
 /** Whether `name` unquoted would be a key word or a parenless function of some warehouse (RESERVED) rather than a column. */
 export const isReservedWord = (name: string): boolean => RESERVED.has(name.toLowerCase());
 
+/**
+ * Whether a test's `column` is written unquoted (dbt's way: no `quote: true`, no key word) and the
+ * warehouse would not read it as the name written: not a plain identifier (`my col`, `a"b`, an
+ * expression) or one the warehouse folds (`MyCol` is `mycol` on Postgres). Such a test is no error
+ * at compile (the name may be an expression); a warehouse error of it says to quote it
+ * (`unquotedColumnHint`).
+ */
+export function writtenUnquoted(column: string | undefined, dialect: Pick<Dialect, 'unquotedName'>, quote?: boolean): boolean {
+  if (column === undefined || quote || RESERVED.has(column.toLowerCase())) return false;
+  return !/^[A-Za-z_][A-Za-z0-9_$]*$/.test(column) || (dialect.unquotedName?.(column) ?? column) !== column;
+}
+
+/** The hint under a warehouse error of a generic test whose column is `writtenUnquoted`. */
+export function unquotedColumnHint(column: string, dialect: Pick<Dialect, 'quoteIdent' | 'unquotedName' | 'name'>): string {
+  const plain = /^[A-Za-z_][A-Za-z0-9_$]*$/.test(column);
+  const read = plain ? ` (${dialect.name} reads it as ${dialect.unquotedName?.(column) ?? column})` : '';
+  return `hint: the test writes the column ${column} unquoted, as dbt does${read}; if that is the column's name, give the column quote: true in its YAML, and the test writes it ${dialect.quoteIdent(column)} (docs/models.md#data-tests)`;
+}
+
 function columnSql(column: string | undefined, dialect: Dialect, quote?: boolean): string {
   const c = column ?? '';
   if (quote) return dialect.quoteIdent(c);

@@ -190,6 +190,12 @@ export interface TestNode {
   /** The model or source the test is defined on (for generic tests). */
   attached_to?: string;
   column?: string;
+  /**
+   * The column is written unquoted, as dbt writes it, and the warehouse would not read it as the
+   * name written (`my col`; `MyCol` on Postgres): a warehouse error of the test says to give the
+   * column `quote: true` (generic-tests.ts writtenUnquoted).
+   */
+  column_unquoted?: true;
   /** A hash of its definition (a singular test's file; a generic test's name, target and arguments but its configs): state:modified.body. */
   checksum: string;
   depends_on: string[];

@@ -15,6 +15,7 @@ import { buildGraph, topoSort } from '../compile/graph.js';
 import { droppedViewsPhrase } from '../format.js';
 import type { QueryPii } from '../check/pii-lineage.js';
 import { maskingRecord, needsMasking } from '../compile/masking.js';
+import { unquotedColumnHint } from '../compile/generic-tests.js';
 import { maxOf } from '../extremes.js';
 import { companionMark, warnStaleCompanions } from './companions.js';
 
@@ -640,7 +641,10 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
       const message = `${failures} row${failures === 1 ? '' : 's'} failed (${where}; query: ${n.compiled_path})${formatSample(sample)}`;
       return { ...base, status: n.severity === 'warn' ? 'warn' : 'fail', execution_time: (performance.now() - t0) / 1000, message, failures, sample };
     } catch (e) {
-      return { ...base, status: 'error', execution_time: (performance.now() - t0) / 1000, message: describeError(e, n) };
+      // (a column written unquoted, as dbt writes it, that the warehouse did not read as its name:
+      // `where my col is null`, Postgres' `MyCol` read as mycol — its own HINT names another column)
+      const hint = n.column_unquoted && n.column !== undefined && e instanceof WarehouseError ? `\n    ${unquotedColumnHint(n.column, warehouse().dialect)}` : '';
+      return { ...base, status: 'error', execution_time: (performance.now() - t0) / 1000, message: describeError(e, n) + hint };
     }
   };
 

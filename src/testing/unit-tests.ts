@@ -9,7 +9,7 @@
  */
 import { diag, didYouMean, editDistance, type Diagnostic } from '../errors.js';
 import { dialectOf, getWarehouse, offlineDialect } from '../adapters/index.js';
-import { ephemeralCte, literalStandard, loadColumnType, stripSemicolon, type Dialect } from '../adapters/dialect.js';
+import { cutToBytes, ephemeralCte, literalStandard, loadColumnType, stripSemicolon, type Dialect } from '../adapters/dialect.js';
 import { declaredType, offlineType, secondDigits, textLength, typeFamily } from '../adapters/type-family.js';
 import { unvalidatedSourceNames, type ProjectFiles, type RawFile } from '../project/load-project.js';
 import type { UnitTestProps } from '../project/schema.js';
@@ -648,8 +648,38 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
         // a cell's value as written (a YAML integer past 2^53 is said with its digits; CSV cells are text)
         const writtenAt = (cell: (string | number)[]) => (typeof g.rows === 'object' ? pf.yaml.scalarAt([...base, ...cell])?.source : undefined);
         // (CSV rows and fixtures: the block, or the row in its file; a mapping: the cell)
+        // (a key cut to the name the engine keeps, below: the key as written)
+        const written = new Map<string, string>();
         const cellAt = (ri: number, key: string): [(string | number)[], { file: string; line: number } | undefined] =>
-          read.file ? [[...path, 'fixture'], { file: read.file, line: read.lines[ri] }] : [typeof g.rows === 'object' ? [...path, 'rows', ri, key] : [...path, 'rows'], undefined];
+          read.file ? [[...path, 'fixture'], { file: read.file, line: read.lines[ri] }] : [typeof g.rows === 'object' ? [...path, 'rows', ri, written.get(key) ?? key] : [...path, 'rows'], undefined];
+        // a name longer than the engine keeps (Postgres: 63 bytes) is cut by it, as in the built
+        // relation and the model's SQL (`as "<64 bytes>"` is the cut name there): the given's
+        // columns are named so too — written whole, a key or declared name and the relation's cut
+        // column were two columns of one name ("column reference ... is ambiguous"). Two keys that
+        // cut to one name would be one column: refused
+        const max = engine.maxIdentifierBytes;
+        if (max) {
+          const cut = (name: string) => cutToBytes(name, max);
+          const byCut = new Map<string, string>();
+          rows.forEach((r, ri) => {
+            for (const k of Object.keys(r)) {
+              const c = cut(k);
+              const other = byCut.get(c);
+              if (other !== undefined && other !== k) {
+                const [cell, loc] = cellAt(ri, k);
+                fail('E_UNIT', `given ${g.input}: columns '${other}' and '${k}' are one column to ${engine.name}, which keeps ${max} bytes of a name (both are '${c}')`, cell, `rename one to differ in its first ${max} bytes`, loc);
+              }
+              byCut.set(c, k);
+              if (c !== k) written.set(c, k);
+            }
+          });
+          if (ds.length > before) return;
+          if (rows.some((r) => Object.keys(r).some((k) => cut(k) !== k))) rows = rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [cut(k), v])));
+          if (columns.some((c) => cut(c.name) !== c.name)) {
+            const seen = new Set<string>();
+            columns = columns.map((c) => ({ ...c, name: cut(c.name) })).filter((c) => !seen.has(c.name) && !!seen.add(c.name));
+          }
+        }
         /** a model's, source's or `this`' keys its YAML does not list: its columns too */
         let undeclared: string[] = [];
         if (columns.length) {
@@ -824,7 +854,8 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
         compiled_sql: sql,
         ...(t.env_vars ? { env_vars: t.env_vars } : {}),
         // expect: rows are scalars (schema.ts: lists are for given rows only)
-        expect_rows: expect.rows as Array<Record<string, Scalar>>,
+        // (keys cut as the engine cuts the model's column names, as the givens' are)
+        expect_rows: (engine.maxIdentifierBytes ? expect.rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [cutToBytes(k, engine.maxIdentifierBytes!), v]))) : expect.rows) as Array<Record<string, Scalar>>,
         expect_line: at(['expect']).line,
         expect_lines: expect.lines,
         ...(expect.file ? { expect_file: expect.file } : {}),

@@ -89,6 +89,25 @@ describe("a column's quote: true (dbt's)", () => {
   const dirs: string[] = [];
   afterAll(() => dirs.forEach(removeDir));
 
+  it('a column whose name is no plain identifier (`my col`), without it: the error of its tests says to quote it, on DuckDB; a plain or mixed-case name there (DuckDB reads names without their case) gets no hint (was: the parser error alone)', () => {
+    const dir = makeProject({
+      'models/m.sql': 'select 1 as "my col", 2 as "MyCol"',
+      'models/schema.yml': 'models:\n  - name: m\n    columns:\n      - name: my col\n        tests: [not_null]\n      - name: MyCol\n        tests: [not_null]\n',
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['build']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/ERROR test not_null_m_my_col[^\n]*\n[^\n]*\n[^\n]*syntax error at or near "col"/);
+    expect(r.stdout).toContain(`hint: the test writes the column my col unquoted, as dbt does; if that is the column's name, give the column quote: true in its YAML, and the test writes it "my col"`);
+    expect(r.stdout).toMatch(/PASS not_null_m_MyCol\b/);
+    expect(r.stdout.match(/hint: the test writes/g)).toHaveLength(1);
+    // with quote: true, the test passes
+    writeFileSync(join(dir, 'models/schema.yml'), readFileSync(join(dir, 'models/schema.yml'), 'utf8').replace('- name: my col\n', '- name: my col\n        quote: true\n'));
+    const quoted = vigil(dir, ['build']);
+    expect(quoted.stdout).toMatch(/PASS not_null_m_my_col\b/);
+    expect(quoted.code, quoted.stdout + quoted.stderr).toBe(0);
+  });
+
   it('writes its name quoted in every generic test, in each dialect', () => {
     const sql = (test: string, dialect: typeof duckDbDialect, args: Record<string, unknown> = {}) => genericTestSql({ test, relation: 't0', column: 'ID', quoteColumn: true, args, toRelation: 't1', dialect } as never);
     expect(sql('not_null', postgresDialect)).toMatch(/where "ID" is null$/);
@@ -116,7 +135,14 @@ describe("a column's quote: true (dbt's)", () => {
     writeFileSync(join(dir, 'models/schema.yml'), readFileSync(join(dir, 'models/schema.yml'), 'utf8').replace('        quote: true\n', ''));
     const folded = vigil(dir, ['test'], env);
     expect(folded.stdout).toMatch(/ERROR unique_m_ID[^\n]*\n[^\n]*column "id" does not exist/);
+    // ... and the error says why and what to write (was: Postgres' own HINT alone, naming another column)
+    expect(folded.stdout).toContain(`hint: the test writes the column ID unquoted, as dbt does (postgres reads it as id); if that is the column's name, give the column quote: true in its YAML, and the test writes it "ID"`);
     expect(folded.code).toBe(1);
+    // vigil show of the test says so too
+    const shown = vigil(dir, ['show', '-s', 'not_null_m_ID'], env);
+    expect(shown.code).toBe(1);
+    expect(shown.stderr).toContain('hint: the test writes the column ID unquoted, as dbt does (postgres reads it as id)');
+    expect(shown.stderr).not.toMatch(/\n\s+at /);
     // a value that is no boolean is refused at its line
     writeFileSync(join(dir, 'models/schema.yml'), 'models:\n  - name: m\n    columns:\n      - name: ID\n        quote: yes please\n');
     const bad = vigil(dir, ['compile'], env);

@@ -202,6 +202,35 @@ describe('unit tests on a Postgres target', () => {
     expect(cased.code, cased.stdout + cased.stderr).toBe(0);
   });
 
+  it("a column name longer than Postgres keeps (63 bytes), given and expected (declaring one is refused at compile), is the name Postgres cuts it to, as the built input's and the model's are (was: the given's CTE had the written name and the input's cut one, one column twice: 'column reference ... is ambiguous'); two keys one name once cut: an error at the row", () => {
+    const schema = uniqueSchema('unit_pg_long');
+    const long = 'c'.repeat(64);
+    const accents = 'é'.repeat(32); // 64 bytes: cut to 31 characters (62 bytes), never inside one
+    const unitOf = (rows: string, expectRows: string) => `unit_tests:\n  - name: t\n    model: plus\n    given:\n      - input: ref('wide')\n        rows: ${rows}\n    expect:\n      rows: ${expectRows}\n`;
+    const dir = makeProject({
+      'project.yaml': projectYaml(schema),
+      'models/wide.sql': `select 1 as "${long}", 2 as "${accents}", 3 as "Order"`,
+      'models/plus.sql': `select "${long}" + 1 as "${long}", "${accents}" as "${accents}", "Order" from {{ ref('wide') }}`,
+      'models/u.yml': unitOf(`[{ "${long}": 1, "${accents}": 5, Order: 7 }]`, `[{ "${long}": 2, "${accents}": 5, Order: 7 }]`),
+    });
+    dirs.push(dir);
+    expect(vigil(dir, ['run', '-s', 'wide'], env()).code).toBe(0);
+    const r = vigil(dir, ['test', '--unit'], env());
+    expect(r.stdout).not.toContain('ambiguous');
+    expect(r.stdout).toMatch(/PASS unit plus::t/);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    // the comparison still compares: a wrong expected value fails
+    writeFileSync(join(dir, 'models/u.yml'), unitOf(`[{ "${long}": 1, Order: 7 }]`, `[{ "${long}": 3, Order: 7 }]`));
+    const wrong = vigil(dir, ['test', '--unit'], env());
+    expect(wrong.stdout).toContain(`${'c'.repeat(63)} expected 3, got 2`);
+    expect(wrong.code).toBe(1);
+    // two keys that differ only after the 63rd byte are one column to Postgres
+    writeFileSync(join(dir, 'models/u.yml'), unitOf(`[{ "${long}": 1, "${'c'.repeat(63)}x": 2 }]`, '[]'));
+    const twice = vigil(dir, ['test', '--unit'], env());
+    expect(twice.stderr).toMatch(/models\/u\.yml:6:\d+: error: given ref\('wide'\): columns 'c{64}' and 'c{63}x' are one column to postgres, which keeps 63 bytes of a name \(both are 'c{63}'\) \[E_UNIT\]/);
+    expect(twice.code).toBe(2);
+  });
+
   it("an expected value its column's varchar(n) or timestamp(p) would cut or round is an error, not a match (was: 'USA' cast to varchar(2) is 'US', and a model producing 'US' passed)", () => {
     const schema = uniqueSchema('unit_pg_len');
     const unitOf = (expectRows: string) => `unit_tests:\n  - name: t\n    model: cc\n    given:\n      - input: ref('src')\n        rows: [{ code: USA, ts: '2026-01-01 10:00:00.7' }]\n    expect:\n      rows: ${expectRows}\n`;

@@ -5,7 +5,7 @@
  * the old or the new table, and a failing build leaves the old one in place.
  */
 import { planGrants, type GrantPlan, type Privilege } from '../grants.js';
-import { reconcileGrants } from './postgres-grants.js';
+import { reconcileGrants, selectGrants } from './postgres-grants.js';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Pool, PoolClient, QueryArrayConfig, QueryArrayResult } from 'pg';
@@ -729,6 +729,9 @@ export class PostgresAdapter implements Adapter {
     // who could read the relation this build replaces (dropped below, or by an earlier cascade):
     // the progress line says what changed for them, not what the new relation was granted
     let replacedReaders: string[] | undefined = cascadedHeld ? readersOf(cascadedHeld) : undefined;
+    // (and those of them that held SELECT on some columns only — `grant select (email) ...`, read
+    // from pg_attribute.attacl — with those columns: readers too, whose access went with the drop)
+    let replacedColumns: Record<string, string[]> = {};
     // every path below is one transaction; the model's hooks run in it, around the build (those
     // with transaction: false are not in `req`: materialize() runs them outside it), and its
     // grants after them: a rebuilt table is never readable without them, a failed grant keeps
@@ -743,7 +746,7 @@ export class PostgresAdapter implements Adapter {
           const plan = await reconcileGrants(c, (sql) => PostgresAdapter.run(c, sql), req.relation, req.grants);
           // (a replaced relation: what changed for the readers of the old one — the new one starts
           // with no grant; grants_mode add carried them over)
-          const shown = replacedReaders ? planGrants(replacedReaders, req.grants.select, req.grants.mode) : plan;
+          const shown = replacedReaders ? withColumnReaders(planGrants(replacedReaders, req.grants.select, req.grants.mode), replacedColumns, req.grants.select, req.grants.mode) : plan;
           setGranted(carried.length ? { ...shown, carried } : shown);
         }
         await PostgresAdapter.run(c, 'commit');
@@ -764,6 +767,8 @@ export class PostgresAdapter implements Adapter {
       ({ views: dropped, keys: droppedKeys, kept } = await this.beforeCascade(c, rel));
       const held = await privileges(c, rel);
       replacedReaders = readersOf(held);
+      replacedColumns = {};
+      for (const g of (await selectGrants(c, req.relation)).grants) if (g.column !== undefined && !(replacedColumns[g.grantee] ?? []).includes(g.column)) replacedColumns[g.grantee] = [...(replacedColumns[g.grantee] ?? []), g.column];
       if (carry) carried = held;
       await PostgresAdapter.run(c, `drop ${kind} ${rel} cascade`);
     };
@@ -1143,6 +1148,20 @@ async function grantPrivileges(c: PoolClient, rel: string, held: Privilege[]): P
     groups.get(k)!.to.push(p.grantee === 'public' ? 'public' : postgresDialect.quoteIdent(p.grantee));
   }
   for (const g of groups.values()) await PostgresAdapter.run(c, `grant ${g.privilege.toLowerCase()} on table ${rel} to ${g.to.join(', ')}${g.grantable ? ' with grant option' : ''}`);
+}
+
+/**
+ * What a replaced relation's readers lost, `plan` (its table readers against the config) with the
+ * roles that held SELECT on some of its columns only (`columns`, by role): revoked too unless the
+ * config names them (not with `add`), the columns said; a configured one is granted the table's
+ * SELECT, as reconcileGrants grants it on a relation kept.
+ */
+function withColumnReaders(plan: GrantPlan, columns: Record<string, string[]>, wanted: string[], mode: 'replace' | 'add' = 'replace'): GrantPlan {
+  const byColumn = Object.keys(columns);
+  if (!byColumn.length) return plan;
+  const revoke = mode === 'add' ? plan.revoke : [...new Set([...plan.revoke, ...byColumn.filter((p) => !wanted.includes(p))])].sort();
+  const said = Object.fromEntries(byColumn.filter((p) => revoke.includes(p)).map((p) => [p, columns[p]]));
+  return { ...plan, revoke, ...(Object.keys(said).length ? { columns: { ...plan.columns, ...said } } : {}) };
 }
 
 /** The roles holding SELECT among `held` (PUBLIC is no role Vigil manages). */
