@@ -704,9 +704,12 @@ export async function runDemo(o: Common & { rows: number; days: number; seed: nu
   // the tables `vigil sync` copies from this target (sync.from): the copies, and what is built
   // from them in the target they land in, hold the earlier demo's rows
   const synced = !!compiled && Object.values(compiled.manifest.sources).some((s) => s.sync?.from === target.name && s.relation?.schema === schema && DEMO_TABLES.includes(s.relation.identifier));
+  // the command as this shell runs it (was: `vigil build`, not on the PATH of an npm install)
+  const { vigilCommand } = await import('./init-command.js');
+  const vigil = vigilCommand(process.cwd());
   const next = synced
-    ? `vigil sync --full-refresh && vigil build --full-refresh (vigil sync copies these tables from target ${target.name}: a delta sync would keep the earlier demo's rows in the copies, and incremental models what they built from them)`
-    : `vigil build${stale ? '' : ' --full-refresh (the project does not compile, so the incremental models and snapshots built from earlier demo data could not be found: they keep what they have)'}`;
+    ? `${vigil} sync --full-refresh && ${vigil} build --full-refresh (vigil sync copies these tables from target ${target.name}: a delta sync would keep the earlier demo's rows in the copies, and incremental models what they built from them)`
+    : `${vigil} build${stale ? '' : ' --full-refresh (the project does not compile, so the incremental models and snapshots built from earlier demo data could not be found: they keep what they have)'}`;
   out(`Done: ${tables.length} tables, ${total.toLocaleString('en-US')} rows in ${((performance.now() - t0) / 1000).toFixed(2)}s. Next: ${next}`);
 }
 

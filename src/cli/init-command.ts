@@ -72,7 +72,8 @@ export async function runInit(o: { dir: string; template: Template }): Promise<v
   for (const s of r.skipped) out(`  ${s.file} (not written: it needs the template's ${s.because}, and ${r.named.some((n) => n.file === s.because) ? 'that is left out' : 'yours is kept'})`);
   if (r.gitignore.length) out(`  .gitignore (added ${r.gitignore.join(', ')})`);
   const rel = relative(process.cwd(), r.root);
-  const cd = rel === '' ? '' : `  cd ${o.dir}\n`;
+  // a line to copy into a shell: a folder with a space or a quote quoted, one starting with - not read as an option
+  const cd = rel === '' ? '' : `  cd ${shellWord(o.dir.startsWith('-') ? `./${o.dir}` : o.dir)}\n`;
   const vigil = vigilCommand(r.root);
   if (r.skipped.length || r.named.length) {
     out(`\n${counted(r.skipped.length + r.named.length, 'file')} of the template left out, since a file of yours has the name of one they read${r.named.length ? ' or define' : ''}: vigil init <new folder> --template ${o.template} writes the whole template elsewhere, to copy from.`);

@@ -712,6 +712,43 @@ describe('vigil init: where', () => {
     expect(existsSync(join(parent, 'models'))).toBe(false);
   });
 
+  it("the Next lines run as printed when copied into a shell: a folder with a space, a quote or a leading - (was: cd my proj, two words)", () => {
+    const parent = makeProject({}, false);
+    dirs.push(parent);
+    for (const [args, folder] of [
+      [['init', 'my proj'], 'my proj'],
+      [['init', "it's"], "it's"],
+      [['init', '--', '-dash'], '-dash'],
+    ] as const) {
+      const r = vigil(parent, [...args]);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(existsSync(join(parent, folder, 'project.yaml'))).toBe(true);
+      const next = r.stdout.slice(r.stdout.indexOf('\nNext:\n') + 7).trim().split('\n').map((l) => l.replace(/\s+#.*$/, '').trim());
+      expect(next[0]).toMatch(/^cd /);
+      // the cd and the build, as a user pastes them
+      const sh = spawnSync('sh', ['-c', next.slice(0, 2).join(' && ')], { cwd: parent, encoding: 'utf8' });
+      expect(sh.status, sh.stdout + sh.stderr).toBe(0);
+      expect(sh.stdout).toMatch(/ERROR=0 SKIP=0/);
+      expect(existsSync(join(parent, folder, '.vigil', 'dev.duckdb'))).toBe(true);
+    }
+  });
+
+  it('ai-audit: init\'s Next lines, then demo\'s, run as printed in a shell outside the repository (was: demo said "Next: vigil build", no such command on the PATH)', () => {
+    const parent = makeProject({}, false);
+    dirs.push(parent);
+    const r = vigil(parent, ['init', 'ai proj', '--template', 'ai-audit']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const next = r.stdout.slice(r.stdout.indexOf('\nNext:\n') + 7).trim().split('\n').map((l) => l.replace(/\s+#.*$/, '').trim());
+    expect(next).toHaveLength(3);
+    const demo = spawnSync('sh', ['-c', `${next[0]} && ${next[1]} --rows 500 --days 10`], { cwd: parent, encoding: 'utf8', env: { ...process.env, PATH: '/usr/bin:/bin' } });
+    expect(demo.status, demo.stdout + demo.stderr).toBe(0);
+    const then = /Next: (.*)$/m.exec(demo.stdout)![1];
+    expect(then).toBe(next[2]);
+    const build = spawnSync('sh', ['-c', then], { cwd: join(parent, 'ai proj'), encoding: 'utf8', env: { ...process.env, PATH: '/usr/bin:/bin' } });
+    expect(build.status, build.stdout + build.stderr).toBe(0);
+    expect(build.stdout).toMatch(/ERROR=0 SKIP=0/);
+  });
+
   it('in a dbt project (dbt_project.yml): refused, exit 2, naming init --from-dbt; nothing written (was: the template mixed into dbt\'s folders, compile errors)', () => {
     const dbt = makeProject({ 'dbt_project.yml': 'name: shop\nprofile: shop\n', 'models/m.sql': "select * from {{ ref('x') }}\n" }, false);
     dirs.push(dbt);

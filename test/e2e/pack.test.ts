@@ -7,7 +7,8 @@
  * the package needs to run). What stays unproven here: resolving those versions afresh from the
  * registry, as `npm i -D vigil-analytics` does.
  * Then what the README's "use it in your own repository" section says: `npx vigil init .` in an
- * existing repository, `npx vigil build`, `npx vigil test`, `npx vigil alerts test`.
+ * existing repository, `npx vigil build`, `npx vigil test`, `npx vigil alerts test`; and the
+ * ai-audit template's path: `vigil demo`, `build`, `alerts evaluate --dry-run`, `dashboards render`.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -145,5 +146,24 @@ describe('the published package', () => {
     const built = run('sh', ['-c', next], join(work, 'elsewhere'));
     expect(built.code, built.out).toBe(0);
     expect(built.out).toMatch(/ERROR=0 SKIP=0/);
+
+    // the ai-audit template from the installed bin: demo (its generator and DuckDB loader in the
+    // bundle), build, an alert evaluated dry, the dashboard rendered; each Next line as printed
+    const ai = run('npx', ['--offline', 'vigil', 'init', 'ai', '--template', 'ai-audit'], app);
+    expect(ai.code, ai.out).toBe(0);
+    expect(ai.out).toContain('\n  npx vigil demo ');
+    const aiDir = join(app, 'ai');
+    const demo = run('npx', ['--offline', 'vigil', 'demo', '--rows', '2000', '--days', '10'], aiDir);
+    expect(demo.code, demo.out).toBe(0);
+    expect(demo.out).toMatch(/Next: npx vigil build$/m);
+    const aiBuild = run('npx', ['--offline', 'vigil', 'build'], aiDir);
+    expect(aiBuild.code, aiBuild.out).toBe(0);
+    expect(aiBuild.out).toMatch(/ERROR=0 SKIP=0/);
+    const evaluate = run('npx', ['--offline', 'vigil', 'alerts', 'evaluate', '--dry-run'], aiDir);
+    expect(evaluate.code, evaluate.out).toBe(0);
+    expect(evaluate.out).toContain('Dry run: nothing was sent and the state was not changed.');
+    const render = run('npx', ['--offline', 'vigil', 'dashboards', 'render', '--out', 'site'], aiDir);
+    expect(render.code, render.out).toBe(0);
+    expect(readFileSync(join(aiDir, 'site', 'events.html'), 'utf8')).toContain('data-tile=');
   }, 300_000);
 });

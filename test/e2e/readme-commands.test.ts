@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { cpSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { makeProject, removeDir, REPO, vigil } from '../helpers.js';
+import { makeProject, removeDir, REPO, VIGIL, vigil } from '../helpers.js';
 import { RESOURCE_TYPES } from '../../src/compile/selector.js';
 import { buildProgram } from '../../src/cli/program.js';
 import { startTestPostgres, uniqueSchema, type TestPostgres } from '../support/postgres.js';
@@ -99,7 +99,7 @@ describe("the README's demo command lines, twice", () => {
           if (args[0] === 'build') expect(r.stdout).toMatch(/ERROR=0 SKIP=0/);
           // what the earlier build made incrementally of the demo's tables: dropped, and said
           if (args[0] === 'demo' && !args.includes('--target') && now !== '2026-03-10T08:00:00Z') expect(r.stdout).toContain('dropped incremental model analytics.ai_audit_daily, built from the earlier demo data');
-          if (args.includes('--target')) expect(r.stdout).toContain('Next: vigil sync --full-refresh && vigil build --full-refresh');
+          if (args.includes('--target')) expect(r.stdout).toContain(`Next: node ${VIGIL} sync --full-refresh && node ${VIGIL} build --full-refresh`);
         }
       }
     }
