@@ -20,6 +20,12 @@
  *   backoff), 5xx and network failures with backoff, a few attempts. A POST that failed with 5xx
  *   or a broken connection may have created its object: before sending it again, the object is
  *   looked for by its marker, and used if it is there.
+ * - Two publishes at the same time (two CI jobs, a retry started by hand): Metabase has no lock and
+ *   no unique key for a marker, so both may find no collection, no card, no dashboard, and both
+ *   create one. After creating, each run looks again; of the items with one name (a collection) or
+ *   marker (a card, a dashboard), the first (the lowest id) is the one kept, by every run alike,
+ *   and a run that created a later copy archives that copy — only its own, made moments before and
+ *   placed nowhere — and goes on with the first. Both runs end on one of each.
  */
 import { WAREHOUSES } from '../adapters/index.js';
 import { backoffDelay, defaultSleep, errorCode, errorMessage, isTlsVerifyError, parseRetryAfter, PRE_SEND_CODES, retryFits } from '../alerts/delivery/retry.js';
@@ -323,14 +329,25 @@ export class MetabasePublisher {
     let created = false;
     if (!c) {
       c = await this.client.call<Json>('POST', '/api/collection', { name: plan.name, description: plan.description }, find);
+      const made = createdId(c, 'POST /api/collection');
       created = true;
+      // another publish of this moment may have created one too: the first is kept, a later copy
+      // this run made (empty: nothing is in it yet) archived
+      const first = await find();
+      if (first && Number.isInteger(first.id) && first.id !== made) {
+        await this.client.call('PUT', `/api/collection/${made}`, { archived: true });
+        this.warn(`note: collection '${plan.name}' was created at the same moment by another publish (#${first.id}); this run's copy #${made} is archived and #${first.id} used`);
+        c = first;
+        created = false;
+      }
     }
     this.collectionId = createdId(c, 'POST /api/collection');
-    await this.loadItems();
+    await this.loadItems(true);
     return { id: this.collectionId, created };
   }
 
-  private async loadItems(): Promise<void> {
+  /** The collection's items by marker; `warn`: say which items repeat a marker (the first load of a run, not the looks again after creating). */
+  private async loadItems(warn = false): Promise<void> {
     const list = listOf(await this.client.call<Json>('GET', `/api/collection/${this.collectionId}/items?models=card&models=dashboard`), `GET /api/collection/${this.collectionId}/items`);
     this.items.clear();
     const ours = this.project;
@@ -341,8 +358,9 @@ export class MetabasePublisher {
       const k = `${it.model}:${marker.key}`;
       if (marker.project === undefined) unnamed.push([k, { model: it.model, id: it.id, unnamed: true }]);
       else if (marker.project !== ours) continue;
-      else if (this.items.has(k)) this.warn(`warning: ${it.model} #${it.id} in the collection also says (vigil:${ours}:${marker.key}); using #${this.items.get(k)!.id}`);
-      else this.items.set(k, { model: it.model, id: it.id });
+      else if (this.items.has(k)) {
+        if (warn) this.warn(`warning: ${it.model} #${it.id} in the collection also says (vigil:${ours}:${marker.key}); using #${this.items.get(k)!.id}`);
+      } else this.items.set(k, { model: it.model, id: it.id });
     }
     for (const [k, it] of unnamed) if (!this.items.has(k)) this.items.set(k, it);
   }
@@ -379,6 +397,8 @@ export class MetabasePublisher {
     const collection_id = this.collectionId;
     const counts: PublishCounts = { created: 0, updated: 0, unchanged: 0 };
     const cardIds = new Map<string, number>();
+    /** the cards this run's POSTs created (or a recheck found: the first of their marker, never archived) */
+    const created: MetabasePlan['cards'] = [];
     // a failure says what it was for: the dashboard, and the tile of a card
     const dashboard = `dashboard '${plan.key}' (${plan.file})`;
     for (const card of plan.cards) {
@@ -386,29 +406,51 @@ export class MetabasePublisher {
         const body = { ...card.body, collection_id };
         const known = this.items.get(`card:${card.key}`);
         if (known) {
-          const have = await this.client.call<Json>('GET', `/api/card/${known.id}`);
-          if (sameCard(have ?? {}, { ...body, archived: false })) counts.unchanged++;
-          else {
-            await this.client.call('PUT', `/api/card/${known.id}`, { ...body, archived: false });
-            // read back, as the dashboard is: a 200 is not proof (a proxy answering for Metabase,
-            // a field it ignores); judged by what the tile shows: its query (its SQL and database,
-            // nativeQuery: Metabase 0.57+ answers it in another shape), name and display
-            const after = (await this.client.call<Json>('GET', `/api/card/${known.id}`)) ?? {};
-            const off = (['dataset_query', 'name', 'display'] as const).filter((k) => (k === 'dataset_query' ? JSON.stringify(nativeQuery(after[k])) !== JSON.stringify(nativeQuery((body as Json)[k])) : !same(after, { [k]: (body as Json)[k] })));
-            if (off.length) throw new MetabaseError(`PUT /api/card/${known.id} was answered with success, but the card does not hold what was sent (${off.join(', ')} as before): it still shows the old ${off.includes('dataset_query') ? 'query' : off[0]}`);
-            counts.updated++;
-          }
+          counts[await this.updateCard(known.id, body)]++;
           cardIds.set(card.key, known.id);
         } else {
           const made = await this.client.call<Json>('POST', '/api/card', body, () => this.refind('card', card.key));
           const cardId = createdId(made, 'POST /api/card');
           cardIds.set(card.key, cardId);
           this.items.set(`card:${card.key}`, { model: 'card', id: cardId });
+          created.push(card);
           counts.created++;
         }
       });
     }
+    // another publish of this moment may have created the same cards: the first of each marker is
+    // kept (by both runs alike), a later copy this run made archived (it is on no dashboard yet)
+    if (created.length) {
+      await this.loadItems();
+      for (const card of created) {
+        const mine = cardIds.get(card.key)!;
+        const first = this.items.get(`card:${card.key}`);
+        if (!first || first.id === mine) continue;
+        await saying(`${dashboard}, tile '${card.key.slice(plan.key.length + 1)}' (${JSON.stringify(card.body.name)})`, async () => {
+          await this.client.call('PUT', `/api/card/${mine}`, { archived: true });
+          this.warn(`note: card of ${card.key} was created at the same moment by another publish (#${first.id}); this run's copy #${mine} is archived and #${first.id} used`);
+          cardIds.set(card.key, first.id);
+          counts.created--;
+          // the other run may publish another version of the project: this run's is what it puts
+          counts[await this.updateCard(first.id, { ...card.body, collection_id })]++;
+        });
+      }
+    }
     return saying(dashboard, () => this.putDashboard(plan, collection_id, cardIds, counts));
+  }
+
+  /** A card that exists made to hold `body`: unchanged, or updated (PUT) and read back. */
+  private async updateCard(id: number, body: Json): Promise<'unchanged' | 'updated'> {
+    const have = await this.client.call<Json>('GET', `/api/card/${id}`);
+    if (sameCard(have ?? {}, { ...body, archived: false })) return 'unchanged';
+    await this.client.call('PUT', `/api/card/${id}`, { ...body, archived: false });
+    // read back, as the dashboard is: a 200 is not proof (a proxy answering for Metabase,
+    // a field it ignores); judged by what the tile shows: its query (its SQL and database,
+    // nativeQuery: Metabase 0.57+ answers it in another shape), name and display
+    const after = (await this.client.call<Json>('GET', `/api/card/${id}`)) ?? {};
+    const off = (['dataset_query', 'name', 'display'] as const).filter((k) => (k === 'dataset_query' ? JSON.stringify(nativeQuery(after[k])) !== JSON.stringify(nativeQuery(body[k])) : !same(after, { [k]: body[k] })));
+    if (off.length) throw new MetabaseError(`PUT /api/card/${id} was answered with success, but the card does not hold what was sent (${off.join(', ')} as before): it still shows the old ${off.includes('dataset_query') ? 'query' : off[0]}`);
+    return 'updated';
   }
 
   /** The dashboard of `plan`, created once, then its parameters, tabs and dashcards put when they differ. */
@@ -423,9 +465,19 @@ export class MetabasePublisher {
     } else {
       const made = await this.client.call<Json>('POST', '/api/dashboard', { ...plan.dashboard, collection_id }, () => this.refind('dashboard', plan.key));
       id = createdId(made, 'POST /api/dashboard');
+      state = 'created';
+      // another publish of this moment may have created it too: the first is kept, by both runs
+      // (one a recheck found after an ambiguous failure is the first already: never archived)
+      await this.loadItems();
+      const first = this.items.get(`dashboard:${plan.key}`);
+      if (first && first.id !== id) {
+        await this.client.call('PUT', `/api/dashboard/${id}`, { archived: true });
+        this.warn(`note: dashboard '${plan.key}' was created at the same moment by another publish (#${first.id}); this run's copy #${id} is archived and #${first.id} used`);
+        id = first.id;
+        state = 'unchanged';
+      }
       this.items.set(`dashboard:${plan.key}`, { model: 'dashboard', id });
       have = await this.client.call<Json>('GET', `/api/dashboard/${id}`);
-      state = 'created';
     }
 
     // tabs keep their ids by name, dashcards by card; the rest are new (negative ids)
@@ -452,6 +504,40 @@ export class MetabasePublisher {
         parameter_mappings: dc.parameter_mappings.map((m) => ({ ...m, card_id })),
       };
     });
+    // a dashcard that is not Vigil's (a user's own card placed on the dashboard in Metabase) is
+    // kept as it is: the full array put would delete it. Vigil's: a card of this run, an item of the
+    // collection with this project's marker (a removed tile's), or a card whose description has its
+    // marker or an older one (GET /api/dashboard answers each dashcard with its card); an archived
+    // card's is dropped. One on a tab no longer there goes with the tab, said in a warning.
+    const ours = new Set<number>([...cardIds.values(), ...[...this.items.values()].filter((x) => x.model === 'card').map((x) => x.id)]);
+    const params = new Set(plan.dashboard.parameters.map((p) => p.id));
+    const keptTabs = new Set(tabs.map((t) => t.id));
+    const lost: number[] = [];
+    for (const x of haveCards) {
+      if (used.has(x.id) || ours.has(x.card_id)) continue;
+      const card = x.card && typeof x.card === 'object' ? (x.card as Json) : undefined;
+      const marker = markerOf(card?.description);
+      if (card?.archived === true || (marker && (marker.project === undefined || marker.project === this.project))) continue;
+      if (x.dashboard_tab_id != null && !keptTabs.has(x.dashboard_tab_id)) {
+        lost.push(x.card_id ?? x.id);
+        continue;
+      }
+      used.add(x.id);
+      dashcards.push({
+        id: x.id,
+        card_id: x.card_id,
+        // (a dashboard that had no tabs and has now: on the first)
+        dashboard_tab_id: tabs.length ? (x.dashboard_tab_id ?? tabs[0].id) : null,
+        row: x.row,
+        col: x.col,
+        size_x: x.size_x,
+        size_y: x.size_y,
+        parameter_mappings: (Array.isArray(x.parameter_mappings) ? x.parameter_mappings : []).filter((m: Json) => params.has(m?.parameter_id)),
+        visualization_settings: x.visualization_settings ?? {},
+        ...(Array.isArray(x.series) ? { series: x.series } : {}),
+      } as (typeof dashcards)[number]);
+    }
+    if (lost.length) this.warn(`warning: dashboard #${id} (${plan.key}): ${lost.length} card${lost.length === 1 ? '' : 's'} not published by Vigil (${lost.map((c) => `#${c}`).join(', ')}) ${lost.length === 1 ? 'was' : 'were'} on a tab the dashboard no longer has, and ${lost.length === 1 ? 'goes' : 'go'} with it; the card${lost.length === 1 ? '' : 's'} themselves stay in Metabase`);
     const put = { name: plan.dashboard.name, description: plan.dashboard.description, parameters: plan.dashboard.parameters, collection_id, tabs, dashcards };
     const pick = (x: Json) => ({ id: x.id, card_id: x.card_id, dashboard_tab_id: x.dashboard_tab_id ?? null, row: x.row, col: x.col, size_x: x.size_x, size_y: x.size_y, parameter_mappings: (x.parameter_mappings ?? []).map((m: Json) => ({ parameter_id: m.parameter_id, card_id: m.card_id, target: m.target })) });
     const byId = (a: Json, b: Json) => a.id - b.id;

@@ -9,7 +9,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeProject, removeDir, vigilAsync, type CliResult } from '../helpers.js';
+import { spawn } from 'node:child_process';
+import { makeProject, removeDir, VIGIL, vigilAsync, vigilProcessAsync, type CliResult } from '../helpers.js';
 import { startFakeMetabase, type FakeMetabase } from '../support/fake-metabase.js';
 import { FAKE_PD_CERT_PATH } from '../support/fake-pagerduty.js';
 
@@ -240,8 +241,8 @@ describe('vigil dashboards publish --metabase', () => {
   it('a card Metabase refuses: exit 1 naming the dashboard, its file and the tile (was: POST /api/card alone)', async () => {
     const fresh = await startFakeMetabase({ apiKey: API_KEY });
     try {
-      // GET /api/database, GET /api/collection, POST /api/collection, GET its items, then the first card's POST refused
-      fresh.script([{ status: 200 }, { status: 200 }, { status: 200 }, { status: 200 }, { status: 400, body: '{"errors":{"display":"value must be a non-blank string."}}' }]);
+      // GET /api/database, GET /api/collection, POST /api/collection, GET /api/collection (another run's first?), GET its items, then the first card's POST refused
+      fresh.script([{ status: 200 }, { status: 200 }, { status: 200 }, { status: 200 }, { status: 200 }, { status: 400, body: '{"errors":{"display":"value must be a non-blank string."}}' }]);
       const r = await vigilAsync(dir, ['dashboards', 'publish', '--metabase', fresh.url, '--metabase-database', '2'], { METABASE_API_KEY: API_KEY });
       outputs.push(r);
       expect(r.code, r.stdout + r.stderr).toBe(1);
@@ -263,9 +264,10 @@ describe('vigil dashboards publish --metabase', () => {
       'dashboards/ops2.json': JSON.stringify({ ...DASHBOARD, name: 'ops2', title: 'Ops two' }, null, 2),
     });
     try {
-      // GET /api/database, GET /api/collection, POST /api/collection, GET its items, 3 x POST /api/card,
-      // POST /api/dashboard, GET /api/dashboard/:id, then the PUT answered 200 without being applied
-      fresh.script([...Array(9).fill({ status: 200 }), { status: 200, body: '{}' }]);
+      // GET /api/database, GET /api/collection, POST /api/collection, GET /api/collection, GET its items,
+      // 3 x POST /api/card, GET the items (another run's copies?), POST /api/dashboard, GET the items,
+      // GET /api/dashboard/:id, then the PUT answered 200 without being applied
+      fresh.script([...Array(12).fill({ status: 200 }), { status: 200, body: '{}' }]);
       const r = await vigilAsync(two, ['dashboards', 'publish', '--metabase', fresh.url, '--metabase-database', '2'], { METABASE_API_KEY: API_KEY });
       outputs.push(r);
       expect(r.code, r.stdout + r.stderr).toBe(1);
@@ -556,6 +558,163 @@ describe('MetabaseClient and helpers (in process)', () => {
     } finally {
       await fresh.close();
       removeDir(three);
+    }
+  });
+
+  it('two publishes of one project at the same time (two processes that both found no collection and no cards): one collection, one card per tile and one dashboard stay, the copies each run made archived by it; the next run creates nothing and warns of nothing (was: two collections, each with its own cards and dashboard)', async () => {
+    const fresh = await startFakeMetabase({ apiKey: API_KEY });
+    const race = makeProject({
+      'project.yaml': readFileSync(join(dir, 'project.yaml'), 'utf8'),
+      'models/daily.sql': readFileSync(join(dir, 'models/daily.sql'), 'utf8'),
+      'models/daily.yml': readFileSync(join(dir, 'models/daily.yml'), 'utf8'),
+      'dashboards/ops.json': JSON.stringify(DASHBOARD, null, 2),
+    });
+    const run = async () => {
+      const r = await vigilProcessAsync(race, ['dashboards', 'publish', '--metabase', fresh.url, '--metabase-database', '2'], { METABASE_API_KEY: API_KEY });
+      outputs.push(r);
+      return r;
+    };
+    try {
+      // both read the collections before either creates one, then both read its items before either creates a card
+      fresh.barrier('GET', /^\/api\/collection$/, 2);
+      fresh.barrier('GET', /^\/api\/collection\/\d+\/items$/, 2);
+      const [a, b] = await Promise.all([run(), run()]);
+      for (const r of [a, b]) expect(r.code, r.stdout + r.stderr).toBe(0);
+      const live = <T extends { archived?: boolean }>(xs: T[]) => xs.filter((x) => !x.archived);
+      const cols = live(fresh.state.collections).filter((c) => c.name === 'ops_project');
+      expect(cols).toHaveLength(1);
+      const cards = live(fresh.state.cards);
+      expect(cards.map((c) => c.collection_id)).toEqual([cols[0].id, cols[0].id, cols[0].id]);
+      expect(cards.map((c) => c.name).sort()).toEqual(['By capability', 'Error rate', 'Total (24h)']);
+      const dashes = live(fresh.state.dashboards);
+      expect(dashes).toHaveLength(1);
+      expect(dashes[0].collection_id).toBe(cols[0].id);
+      expect(dashes[0].dashcards.map((d: { card_id: number }) => d.card_id).sort()).toEqual(cards.map((c) => c.id).sort());
+      // what was archived is only what the two runs created twice, each its own copy
+      expect(fresh.state.collections.filter((c) => c.name === 'ops_project' && c.archived).length).toBeLessThanOrEqual(1);
+      expect(a.stdout + a.stderr + b.stdout + b.stderr).not.toContain('also says');
+      const from = fresh.log.length;
+      const again = await run();
+      expect(again.code, again.stdout + again.stderr).toBe(0);
+      expect(again.stderr).not.toContain('warning');
+      expect(again.stdout).toMatch(/ops: 3 cards \(0 created, 0 updated, 3 unchanged\), dashboard #\d+ unchanged/);
+      expect(fresh.log.slice(from).filter((x) => x.method !== 'GET')).toEqual([]);
+      // into the collection that exists: a dashboard added, both runs find none of its cards
+      writeFileSync(join(race, 'dashboards/ops2.json'), JSON.stringify({ ...DASHBOARD, name: 'ops2', title: 'Ops two' }, null, 2));
+      fresh.barrier('GET', /^\/api\/collection\/\d+\/items$/, 2);
+      const [c, d] = await Promise.all([run(), run()]);
+      for (const r of [c, d]) expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(c.stderr + d.stderr).toMatch(/note: card of ops2\/\w+ was created at the same moment by another publish \(#\d+\); this run's copy #\d+ is archived/);
+      const cards2 = live(fresh.state.cards).filter((x) => x.description.includes('(vigil:ops_project:ops2/'));
+      expect(cards2.map((x) => x.name).sort()).toEqual(['By capability', 'Error rate', 'Total (24h)']);
+      const dashes2 = live(fresh.state.dashboards).filter((x) => x.name === 'Ops two');
+      expect(dashes2).toHaveLength(1);
+      expect(dashes2[0].dashcards.map((x: { card_id: number }) => x.card_id).sort()).toEqual(cards2.map((x) => x.id).sort());
+      expect(live(fresh.state.cards)).toHaveLength(6);
+      expect(live(fresh.state.dashboards)).toHaveLength(2);
+      const last = await run();
+      expect(last.code, last.stdout + last.stderr).toBe(0);
+      expect(last.stderr).not.toContain('warning');
+      expect(last.stdout).toMatch(/ops2: 3 cards \(0 created, 0 updated, 3 unchanged\), dashboard #\d+ unchanged/);
+    } finally {
+      await fresh.close();
+      removeDir(race);
+    }
+  });
+
+  it('a publish killed (SIGKILL) half-way, at a card or at the dashboard whose POST Metabase processed but did not answer: the next run finds what it created and ends with one of each, no warning', async () => {
+    for (const at of ['card', 'dashboard'] as const) {
+      const fresh = await startFakeMetabase({ apiKey: API_KEY });
+      const killed = makeProject({
+        'project.yaml': readFileSync(join(dir, 'project.yaml'), 'utf8'),
+        'models/daily.sql': readFileSync(join(dir, 'models/daily.sql'), 'utf8'),
+        'models/daily.yml': readFileSync(join(dir, 'models/daily.yml'), 'utf8'),
+        'dashboards/ops.json': JSON.stringify(DASHBOARD, null, 2),
+      });
+      try {
+        // where the POST comes among a publish's requests: learnt from an undisturbed one
+        const learn = await startFakeMetabase({ apiKey: API_KEY });
+        const learnt = await vigilProcessAsync(killed, ['dashboards', 'publish', '--metabase', learn.url, '--metabase-database', '2'], { METABASE_API_KEY: API_KEY });
+        await learn.close();
+        expect(learnt.code, learnt.stderr).toBe(0);
+        // the second card's POST, or the dashboard's
+        const k = at === 'card' ? learn.log.findIndex((x) => x.path === '/api/card') + 1 : learn.log.findIndex((x) => x.path === '/api/dashboard');
+        let arrived!: () => void;
+        const held = new Promise<void>((r) => (arrived = r));
+        fresh.script([...Array(k).fill({ status: 200 }), { status: 200, hang: true }]);
+        const child = spawn(process.execPath, [VIGIL, 'dashboards', 'publish', '--metabase', fresh.url, '--metabase-database', '2'], { cwd: killed, env: { ...process.env, METABASE_API_KEY: API_KEY }, stdio: 'ignore' });
+        const poll = setInterval(() => fresh.log.length > k && arrived(), 20);
+        await held;
+        clearInterval(poll);
+        const gone = new Promise((r) => child.on('close', r));
+        child.kill('SIGKILL');
+        await gone;
+        expect(fresh.log.at(-1)).toMatchObject({ method: 'POST', path: at === 'card' ? '/api/card' : '/api/dashboard' });
+        const r = await vigilProcessAsync(killed, ['dashboards', 'publish', '--metabase', fresh.url, '--metabase-database', '2'], { METABASE_API_KEY: API_KEY });
+        outputs.push(r);
+        expect(r.code, r.stdout + r.stderr).toBe(0);
+        expect(r.stderr).not.toContain('warning');
+        expect(fresh.state.collections.filter((c) => c.name === 'ops_project')).toHaveLength(1);
+        expect(fresh.state.cards.map((c) => c.name).sort()).toEqual(['By capability', 'Error rate', 'Total (24h)']);
+        expect(fresh.state.dashboards).toHaveLength(1);
+        expect(fresh.state.dashboards[0].dashcards).toHaveLength(3);
+      } finally {
+        await fresh.close();
+        removeDir(killed);
+      }
+    }
+  });
+
+  it("a card of a user's own placed on a published dashboard: kept on it by the next publishes, its card never sent anything; a publish with nothing changed sends nothing (was: every publish removed it from the dashboard, without a word)", async () => {
+    const fresh = await startFakeMetabase({ apiKey: API_KEY });
+    const mine = makeProject({
+      'project.yaml': readFileSync(join(dir, 'project.yaml'), 'utf8'),
+      'models/daily.sql': readFileSync(join(dir, 'models/daily.sql'), 'utf8'),
+      'models/daily.yml': readFileSync(join(dir, 'models/daily.yml'), 'utf8'),
+      'dashboards/ops.json': JSON.stringify(DASHBOARD, null, 2),
+    });
+    const run = async () => {
+      const r = await vigilProcessAsync(mine, ['dashboards', 'publish', '--metabase', fresh.url, '--metabase-database', '2'], { METABASE_API_KEY: API_KEY });
+      outputs.push(r);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      return r;
+    };
+    const api = async (method: string, path: string, body: unknown) => {
+      const res = await fetch(fresh.url + path, { method, headers: { 'X-API-KEY': API_KEY, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+      expect(res.status, await res.clone().text()).toBe(200);
+      return (await res.json()) as any;
+    };
+    try {
+      await run();
+      const [dash] = fresh.state.dashboards;
+      // the user, in Metabase: a question of their own in the collection, placed on the first tab
+      const own = await api('POST', '/api/card', { name: 'My own question', display: 'table', visualization_settings: {}, collection_id: dash.collection_id, dataset_query: { type: 'native', database: 2, native: { query: 'select 1' } } });
+      const theirs = { id: -1, card_id: own.id, dashboard_tab_id: dash.tabs[0].id, row: 20, col: 0, size_x: 6, size_y: 3, parameter_mappings: [] };
+      await api('PUT', `/api/dashboard/${dash.id}`, { dashcards: [...dash.dashcards.map(({ card: _c, ...dc }: any) => dc), theirs] });
+      expect(dash.dashcards).toHaveLength(4);
+      const from = fresh.log.length;
+      await run();
+      expect(fresh.log.slice(from).filter((x) => x.method !== 'GET')).toEqual([]);
+      // a tile changed: the dashboard is put again, the user's card stays on it where they put it
+      const edited = structuredClone(DASHBOARD);
+      edited.tabs[0].tiles[1].layout = L(4, 0, 8, 5);
+      writeFileSync(join(mine, 'dashboards/ops.json'), JSON.stringify(edited, null, 2));
+      const from2 = fresh.log.length;
+      expect((await run()).stdout).toMatch(/dashboard #\d+ updated/);
+      expect(fresh.log.slice(from2).filter((x) => x.method === 'PUT').map((x) => x.path)).toEqual([`/api/dashboard/${dash.id}`]);
+      expect(dash.dashcards).toHaveLength(4);
+      expect(dash.dashcards.find((d: any) => d.card_id === own.id)).toMatchObject({ row: 20, col: 0, size_x: 6, size_y: 3, dashboard_tab_id: dash.tabs[0].id });
+      expect(fresh.state.cards.find((c) => c.id === own.id)).toMatchObject({ name: 'My own question', description: null, archived: false });
+      // a tile's card archived in Metabase: published anew, its old place taken by the new card, the user's kept
+      const gone = fresh.state.cards.find((c) => c.name === 'Error rate')!;
+      await api('PUT', `/api/card/${gone.id}`, { archived: true });
+      expect((await run()).stdout).toMatch(/\(1 created, 0 updated, 2 unchanged\), dashboard #\d+ updated/);
+      expect(dash.dashcards.map((d: any) => d.card_id)).not.toContain(gone.id);
+      expect(dash.dashcards.map((d: any) => d.card_id)).toContain(own.id);
+      expect(dash.dashcards).toHaveLength(4);
+    } finally {
+      await fresh.close();
+      removeDir(mine);
     }
   });
 

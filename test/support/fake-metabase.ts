@@ -11,6 +11,7 @@
  * - GET /api/collection -> [collections] (non-archived, with a personal collection and a root-level
  *   "Other" one already there); POST /api/collection: `name` non-blank string, `description`
  *   nullable string, `parent_id` nullable positive int.
+ * - PUT /api/collection/:id: `name`, `description`, `archived` (boolean), `parent_id`.
  * - GET /api/collection/:id/items -> { data: [{ id, model, name, description }], total }.
  * - POST /api/card: `name` non-blank string, `display` non-blank string, `visualization_settings`
  *   map, `dataset_query` map — native: { type: 'native', database: id of an existing database,
@@ -25,9 +26,12 @@
  *   `dashboard_tab_id` one of the tabs sent, required when the dashboard has tabs;
  *   `parameter_mappings` each { parameter_id of a dashboard parameter, card_id = the dashcard's,
  *   target: an array }). Dashcards and tabs not sent are deleted, as Metabase does.
- * - GET /api/card/:id, GET /api/dashboard/:id (with `dashcards` and `tabs`). With `mbql5` set, GET
+ * - GET /api/card/:id, GET /api/dashboard/:id (with `dashcards`, each with its `card`, and `tabs`). With `mbql5` set, GET
  *   /api/card/:id answers a native dataset_query as Metabase 0.57+ does (MBQL 5: `lib/type`, the SQL
  *   at stages[0].native; its API changelog: "serialized as MBQL 5 ... in REST API responses").
+ * - `barrier(method, path, n)`: the next n requests matching are processed as they arrive (each sees
+ *   the state of its moment), their answers held until all n have arrived: two publishes running at
+ *   the same time made to read the same state (both find no collection, both find no cards).
  * Every request the handler processed is in `log` (method, path, body); scripted failures
  * (`script`, scripted-server.ts) are answered without processing and are not logged.
  */
@@ -44,6 +48,8 @@ export interface FakeMetabase {
   close(): Promise<void>;
   /** GET /api/card/:id answers its dataset_query in MBQL 5, as Metabase 0.57+ does */
   mbql5: boolean;
+  /** Hold the answers of the next `n` requests `method path` (path a RegExp) until all n have arrived. */
+  barrier(method: string, path: RegExp, n: number): void;
 }
 
 /** A native dataset_query as Metabase 0.57+ answers it (MBQL 5). */
@@ -179,7 +185,20 @@ export async function startFakeMetabase(opts: { apiKey?: string; session?: strin
     return d;
   }
 
-  const fake: FakeMetabase = { url: '', log, state, script: (s) => server.script(s), close: () => server.close(), mbql5: false };
+  const barriers: Array<{ method: string; path: RegExp; left: number; release: () => void; held: Promise<void> }> = [];
+  const barrier = (method: string, path: RegExp, n: number) => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    barriers.push({ method, path, left: n, release, held });
+  };
+  /** The hold of a request a barrier takes (released when its last one arrives), if any. */
+  const holdOf = (method: string, path: string): Promise<void> | undefined => {
+    const b = barriers.find((x) => x.left > 0 && x.method === method && x.path.test(path));
+    if (!b) return undefined;
+    if (--b.left === 0) b.release();
+    return b.held;
+  };
+  const fake: FakeMetabase = { url: '', log, state, script: (s) => server.script(s), close: () => server.close(), mbql5: false, barrier };
   const handle = (method: string, path: string, body: Json | undefined): Answer => {
     let m: RegExpExecArray | null;
     if (method === 'GET' && path === '/api/database') return json(200, { data: state.databases, total: state.databases.length });
@@ -193,6 +212,17 @@ export async function startFakeMetabase(opts: { apiKey?: string; session?: strin
       check(errors);
       const c = { id: nextId++, name: body!.name, description: body!.description ?? null, location: '/', personal_owner_id: null, archived: false };
       state.collections.push(c);
+      return json(200, c);
+    }
+    if (method === 'PUT' && (m = /^\/api\/collection\/(\d+)$/.exec(path))) {
+      const c = state.collections.find((x) => x.id === Number(m![1]));
+      if (!c) return json(404, 'Not found.');
+      const errors: Record<string, string> = {};
+      onlyKeys(body!, ['name', 'description', 'archived', 'parent_id', 'authority_level', 'namespace'], errors);
+      if (body!.name !== undefined && !nonBlank(body!.name)) errors.name = 'value must be a non-blank string.';
+      if (body!.archived !== undefined && typeof body!.archived !== 'boolean') errors.archived = 'nullable boolean';
+      check(errors);
+      Object.assign(c, body);
       return json(200, c);
     }
     if (method === 'GET' && (m = /^\/api\/collection\/(\d+)\/items$/.exec(path))) {
@@ -235,8 +265,10 @@ export async function startFakeMetabase(opts: { apiKey?: string; session?: strin
     if ((m = /^\/api\/dashboard\/(\d+)$/.exec(path))) {
       const d = state.dashboards.find((x) => x.id === Number(m![1]));
       if (!d) return json(404, 'Not found.');
-      if (method === 'GET') return json(200, d);
-      if (method === 'PUT') return json(200, putDashboard(d, body!));
+      // each dashcard with its card, as Metabase answers (the fields a client reads of it)
+      const withCards = (x: Json) => ({ ...x, dashcards: x.dashcards.map((dc: Json) => ({ ...dc, card: ((c) => (c ? { id: c.id, name: c.name, description: c.description, archived: c.archived, collection_id: c.collection_id, display: c.display } : null))(state.cards.find((c) => c.id === dc.card_id)) })) });
+      if (method === 'GET') return json(200, withCards(d));
+      if (method === 'PUT') return json(200, withCards(putDashboard(d, body!)));
     }
     return json(404, 'API endpoint does not exist.');
   };
@@ -257,8 +289,9 @@ export async function startFakeMetabase(opts: { apiKey?: string; session?: strin
       }
       if ((ex.method === 'POST' || ex.method === 'PUT') && !isMap(body)) return json(400, { message: 'the body must be a JSON object' });
       log.push({ method: ex.method, path: ex.path, body, auth });
+      const hold = holdOf(ex.method, ex.path);
       try {
-        return handle(ex.method, ex.path, body);
+        return { ...handle(ex.method, ex.path, body), ...(hold ? { hold } : {}) };
       } catch (e) {
         if (e instanceof Invalid) return json(400, { errors: e.errors });
         throw e;

@@ -33,6 +33,8 @@ export interface Answer {
   status: number;
   body: string;
   contentType?: string;
+  /** the request is processed now, its answer sent when this settles (a fake holding answers until others arrive) */
+  hold?: Promise<unknown>;
 }
 
 export interface ScriptedServerOptions {
@@ -119,7 +121,8 @@ export async function startScriptedServer(opts: ScriptedServerOptions): Promise<
         reply(res, { ...a, status: step.status }, extra, step.delayMs, step.until?.());
         return;
       }
-      reply(res, opts.handle(ex), {}, step?.delayMs, step?.until?.());
+      const a = opts.handle(ex);
+      reply(res, a, {}, step?.delayMs, step?.until?.() ?? a.hold);
     });
   };
 
