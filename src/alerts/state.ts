@@ -24,7 +24,7 @@ import { dirname } from 'node:path';
 import type { Adapter } from '../adapters/adapter.js';
 import { WarehouseError } from '../errors.js';
 import { writeProjectFile } from '../project/artifacts.js';
-import { casAppend, casWrite, leaseLive, PROC_START, processGone, PROCESS_STARTED, warehouseCas, type CasBackend, type CasDocument } from '../run/cas-document.js';
+import { casAppend, casWrite, JournalUnavailableError, leaseLive, PROC_START, processGone, PROCESS_STARTED, warehouseCas, type CasBackend, type CasDocument } from '../run/cas-document.js';
 import { redactStrings } from '../secrets.js';
 import type { InstanceState, RuleRuntime } from './engine.js';
 import type { AlertEvent } from './history.js';
@@ -136,6 +136,8 @@ export class StateStore {
     private readonly backend: CasBackend,
     readonly description: string,
     readonly leaseMs = 10 * 60_000,
+    /** told once when delivery marks cannot be journal lines (whole writes from then on) */
+    private readonly say?: (message: string) => void,
   ) {}
 
   /** The current document, without locking (for listing). */
@@ -201,9 +203,17 @@ export class StateStore {
     let version: number | undefined;
     try {
       version = await casAppend(this.backend, this.version!, line, (cur) => parse(cur, this.description));
-    } catch {
-      // (the journal could not be written, its table not made: the whole document is, its compare-and-set as ever)
+    } catch (e) {
+      if (!(e instanceof JournalUnavailableError)) {
+        // the line's statements failed, and reading back showed they did not take (one that
+        // committed although its answer was lost is read back as written, casAppend): the whole
+        // document instead, its compare-and-set as ever (it fails as the line did if the warehouse is gone)
+        this.say?.(`warning: a delivery mark could not be written as a line of the alert state's journal (${(e as Error).message.split('\n')[0]}); the whole state was written instead`);
+        return this.save(doc);
+      }
+      // (the journal's table could not be made: whole writes from now on, said once)
       this.journalOff = true;
+      this.say?.(`warning: ${e.message.split('\n')[0]}; each delivery mark of this run writes the whole alert state instead (${Math.round(JSON.stringify(doc).length / 1024)} KB each): a burst of notifications costs that many times its marks`);
       return this.save(doc);
     }
     if (version === undefined) throw new StateError(`lost the alert state lock in ${this.description} (its lease ran out and another run took it over); this run stops without sending more`);
@@ -479,7 +489,9 @@ export function fileStore(path: string, leaseMs?: number, opts: { say?: (message
 
 export const ALERT_STATE_TABLE = 'vigil_alert_state';
 
-export async function warehouseStore(adapter: Adapter, schema: string, leaseMs?: number): Promise<StateStore> {
-  const backend = await warehouseCas(adapter, schema, ALERT_STATE_TABLE, 'state', { journal: true });
-  return new StateStore(backend, `table ${backend.relation}`, leaseMs);
+export async function warehouseStore(adapter: Adapter, schema: string, leaseMs?: number, opts: { say?: (message: string) => void } = {}): Promise<StateStore> {
+  // lines are appended only by the holder of the lock, on the body it wrote holding it: a body with
+  // no lock (JSON-escaped strings never hold `"lock":{`) has none, and its journal is not read
+  const backend = await warehouseCas(adapter, schema, ALERT_STATE_TABLE, 'state', { journal: true, linesFor: (body) => body.includes('"lock":{') });
+  return new StateStore(backend, `table ${backend.relation}`, leaseMs, opts.say);
 }

@@ -282,7 +282,7 @@ async function openStore(o: Common, s: Setup, adapter: Adapter | undefined, opts
     return fileStore(isAbsolute(p) ? p : join(s.files.root, p), lease, { say: err });
   }
   if (!adapter) throw new Error('internal: warehouse state without an adapter');
-  return warehouseStore(adapter, s.target.schema, lease);
+  return warehouseStore(adapter, s.target.schema, lease, { say: err });
 }
 
 

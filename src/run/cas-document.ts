@@ -51,7 +51,8 @@ export async function casWrite<D extends { writeId?: string }>(
   parse: (cur: CasDocument) => { writeId?: string } = (cur) => JSON.parse(cur.body) as { writeId?: string },
 ): Promise<number | undefined> {
   doc.writeId = randomBytes(8).toString('hex');
-  return settled(cas, await cas.cas(expected, serialize(doc)), expected, doc.writeId, parse);
+  const writeId = doc.writeId;
+  return settled(cas, () => cas.cas(expected, serialize(doc)), expected, writeId, parse);
 }
 
 /**
@@ -62,14 +63,51 @@ export async function casWrite<D extends { writeId?: string }>(
 export async function casAppend(cas: CasBackend, expected: number, line: (writeId: string) => string, parse: (cur: CasDocument) => { writeId?: string }): Promise<number | undefined> {
   if (!cas.append) throw new Error('internal: this document has no journal');
   const writeId = randomBytes(8).toString('hex');
-  return settled(cas, await cas.append(expected, line(writeId)), expected, writeId, parse);
+  const text = line(writeId);
+  return settled(cas, () => cas.append!(expected, text), expected, writeId, parse);
 }
 
-async function settled(cas: CasBackend, outcome: CasOutcome, expected: number, writeId: string, parse: (cur: CasDocument) => { writeId?: string }): Promise<number | undefined> {
+/**
+ * The journal of a document cannot be used (its table could not be made): the caller writes whole
+ * documents instead. Thrown by CasBackend.append before anything is written.
+ */
+export class JournalUnavailableError extends WarehouseError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, '', options);
+    this.name = 'JournalUnavailableError';
+  }
+}
+
+/**
+ * The outcome of a write: `won`/`lost` as the warehouse counted, else the document read back. A
+ * write whose statement failed (an error, not a refused compare-and-set) may have committed all the
+ * same — BigQuery can answer 5xx, or no answer at all, after the UPDATE took — so it is read back
+ * too: our writeId there, it won; the version moved by another writer, it lost; the version
+ * unchanged, the write did not take, and its error is thrown (was: thrown whatever the document
+ * said, and a journal line's error then read as the lock lost).
+ */
+async function settled(cas: CasBackend, write: () => Promise<CasOutcome>, expected: number, writeId: string, parse: (cur: CasDocument) => { writeId?: string }): Promise<number | undefined> {
+  let outcome: CasOutcome;
+  let failed: unknown;
+  try {
+    outcome = await write();
+  } catch (e) {
+    if (e instanceof JournalUnavailableError) throw e;
+    outcome = 'unknown';
+    failed = e;
+  }
   if (outcome === 'won') return expected + 1;
   if (outcome === 'lost') return undefined;
-  const now = await cas.get();
-  return now && parse(now).writeId === writeId ? now.version : undefined;
+  let now: CasDocument | undefined;
+  try {
+    now = await cas.get();
+  } catch (e) {
+    // (nothing to tell by: the write's own error, else the read's)
+    throw failed ?? e;
+  }
+  if (now && parse(now).writeId === writeId) return now.version;
+  if (failed !== undefined && (!now || now.version === expected)) throw failed;
+  return undefined;
 }
 
 /**
@@ -93,7 +131,14 @@ async function settled(cas: CasBackend, outcome: CasOutcome, expected: number, w
  * compact() came between sees the version moved, and reads again. A table an earlier version made has a `journal` column: its lines are read
  * first, and cleared by the next replacement.
  */
-export async function warehouseCas(adapter: Adapter, schema: string, table: string, id: string, opts: { journal?: boolean } = {}): Promise<CasBackend & { relation: string }> {
+export async function warehouseCas(
+  adapter: Adapter,
+  schema: string,
+  table: string,
+  id: string,
+  /** linesFor: whether lines may have been appended on this body (false: its journal is not read — before its table exists, a failing statement at every read) */
+  opts: { journal?: boolean; linesFor?: (body: string) => boolean } = {},
+): Promise<CasBackend & { relation: string }> {
   const d = adapter.dialect;
   const p = (i: number) => d.param(i);
   const rel = d.relation({ schema, identifier: table });
@@ -143,7 +188,7 @@ export async function warehouseCas(adapter: Adapter, schema: string, table: stri
         const version = Number(r.version);
         let lines = typeof r.journal === 'string' ? r.journal : '';
         let read = false;
-        if (opts.journal) {
+        if (opts.journal && (opts.linesFor?.(String(r.body)) ?? true)) {
           try {
             // (up to the version read: a row whose compare-and-set has not followed, or lost, is not written)
             const js = await adapter.query<{ line: unknown }>(`select line from ${jrel} where id = ${p(1)} and seq <= ${p(2)} order by seq`, [id, version]);
@@ -190,8 +235,12 @@ export async function warehouseCas(adapter: Adapter, schema: string, table: stri
       ? {
           append: async (expected: number, line: string) => {
             if (!journalTable) {
-              // (two runs creating it at once both come through: createOwnTable)
-              if (!(await adapter.relationExists({ schema, identifier: `${table}_journal` }))) await createOwnTable(adapter, { schema, identifier: `${table}_journal` }, `id ${str} not null, seq ${d.type('int')} not null, line ${str} not null`);
+              try {
+                // (two runs creating it at once both come through: createOwnTable)
+                if (!(await adapter.relationExists({ schema, identifier: `${table}_journal` }))) await createOwnTable(adapter, { schema, identifier: `${table}_journal` }, `id ${str} not null, seq ${d.type('int')} not null, line ${str} not null`);
+              } catch (e) {
+                throw new JournalUnavailableError(`the journal table ${jrel} could not be made: ${(e as Error).message}`, { cause: e });
+              }
               journalTable = true;
             }
             // the line first, then the version: read only once the version reaches it (see above)

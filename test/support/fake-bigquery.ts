@@ -193,6 +193,12 @@ export type FakeQueryAnswer =
       dmlStats?: { inserted?: number; updated?: number; deleted?: number };
       /** Use this answer this many times, then fall back (default: for ever). */
       times?: number;
+      /**
+       * A statement of Vigil's compare-and-set documents (below) still takes effect, as it would
+       * without this rule, its row count answered: the rule adds only its trouble (`failPolls`:
+       * an UPDATE that committed but whose answer was lost).
+       */
+      takesEffect?: boolean;
       /** getQueryResults answers at most this many rows a page without maxResults (BigQuery pages a big result itself), with a pageToken for the rest. */
       pageRows?: number;
     } & FakeJobScript)
@@ -556,6 +562,7 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
       const rule = rules[i];
       if (!rule.match(sql)) continue;
       if (rule.left !== undefined && --rule.left <= 0) rules.splice(i, 1);
+      if ('takesEffect' in rule.answer && rule.answer.takesEffect && !dryRun) return { ...(casAnswer(sql, params) ?? {}), ...rule.answer };
       return rule.answer;
     }
     return (!dryRun && casAnswer(sql, params)) || {};
