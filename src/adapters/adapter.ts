@@ -715,23 +715,35 @@ export function nullKeyWarning(n: number, keys: string[]): string {
 }
 
 /**
- * incremental_strategy 'merge' with a unique_key (DuckDB, Postgres): the keys already in the table
- * `rel` that more than one of the new rows (staged in `staged`) holds — `n`, how many, and `key`,
- * one of them as text. A MERGE (BigQuery's, Postgres 15+'s, which dbt-postgres runs) fails on
- * them; the delete+insert Vigil runs would keep them all. `keys` as the statements name them,
- * `text` the dialect's string type. (A key holding a NULL matches no stored row: never counted.)
+ * incremental_strategy 'merge' with a unique_key (DuckDB, Postgres): the keys that more than one
+ * of the new rows (staged in `staged`) holds — `n`, how many, and `key`, one of them as text.
+ * A merge writes one row per key: a MERGE (BigQuery's, Postgres 15+'s, which dbt-postgres runs)
+ * fails on such a key when the table holds it, and inserts it twice when not, so that the next
+ * run holding it fails (or, on a stored key held twice, updates both). Refused whether or not the
+ * table holds it, on every warehouse alike (BigQuery: mergeDuplicatesMessage in its script).
+ * `keys` as the statements name them, `text` the dialect's string type. (A key holding a NULL
+ * matches nothing: never counted here, nullKeysSql counts it.)
  */
-export function mergeDuplicatesSql(staged: string, rel: string, keys: string[], text: string): string {
-  const part = (k: string) => `coalesce(cast(s.${k} as ${text}), 'NULL')`;
+export function mergeDuplicatesSql(staged: string, keys: string[], text: string): string {
+  const part = (k: string) => `cast(s.${k} as ${text})`;
   const key = keys.length === 1 ? part(keys[0]) : `'(' || ${keys.map(part).join(` || ', ' || `)} || ')'`;
-  return `select count(*) as n, min(k) as key from (select ${key} as k from ${staged} as s where exists (select 1 from ${rel} as t where ${keys.map((k) => `t.${k} = s.${k}`).join(' and ')}) group by ${keys.map((k) => `s.${k}`).join(', ')} having count(*) > 1) as d`;
+  return `select count(*) as n, min(k) as key from (select ${key} as k from ${staged} as s where ${keys.map((k) => `s.${k} is not null`).join(' and ')} group by ${keys.map((k) => `s.${k}`).join(', ')} having count(*) > 1) as d`;
+}
+
+/**
+ * The failure of a merge whose new rows hold a unique_key value more than once (`n` of them, e.g.
+ * `key`): as text, or with SQL's placeholders in their place (BigQuery's FORMAT). `delete` says
+ * whether the warehouse runs delete+insert (BigQuery does not).
+ */
+export function mergeDuplicatesMessage(rel: string, keys: string[], n: string, key: string, deleteInsert = true): string {
+  return `incremental_strategy 'merge' into ${rel}: unique_key (${keys.join(', ')}) values held by more than one new row: ${n} (e.g. ${key}); a merge writes one row per key (a MERGE fails on such a key the table holds, and stores a new one twice, so that the next run fails); nothing was changed. Make the key unique in the model's new rows (deduplicate its query)${deleteInsert ? ", or use incremental_strategy 'delete+insert' to replace a key's stored rows by all of them" : ''}`;
 }
 
 /** mergeDuplicatesSql's answer as the model's failure, or undefined when there is none. */
 export function mergeDuplicatesFailure(rel: string, keys: string[], found: { n: unknown; key: unknown } | undefined): string | undefined {
   const n = Number(found?.n ?? 0);
   if (!n) return undefined;
-  return `incremental_strategy 'merge' into ${rel}: ${n} unique_key value${n === 1 ? '' : 's'} (${keys.join(', ')}) already in the table ${n === 1 ? 'is' : 'are'} held by more than one new row (e.g. ${String(found!.key)}): a merge matches each row of the table with at most one new row (a MERGE fails on it, as BigQuery's and Postgres' do); nothing was changed. Make the key unique in the model's new rows (deduplicate its query), or use incremental_strategy 'delete+insert' to replace the row with all of them`;
+  return mergeDuplicatesMessage(rel, keys, String(n), String(found!.key));
 }
 
 /**

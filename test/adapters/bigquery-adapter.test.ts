@@ -255,10 +255,10 @@ describe('BigQueryAdapter on the real client', () => {
     });
     const sql = lastJob().configuration.query.query as string;
     // the model's SQL runs once, into the script's temp table; the lowest day and the MERGE read it
-    expect(sql).toMatch(/^CREATE TEMP TABLE vigil_new_rows AS \(\nselect day, k, n from src\n\);\nBEGIN\nDECLARE vigil_min DEFAULT \(SELECT MIN\(`day`\) FROM vigil_new_rows\);\nMERGE `vigil-test`\.`analytics`\.`inc` AS T\nUSING vigil_new_rows AS S\n/);
+    expect(sql).toMatch(/^CREATE TEMP TABLE vigil_new_rows AS \(\nselect day, k, n from src\n\);\nBEGIN\nDECLARE vigil_null_keys DEFAULT \(SELECT IF\([^\n]*\);\nDECLARE vigil_min DEFAULT \(SELECT MIN\(`day`\) FROM vigil_new_rows\);\nMERGE `vigil-test`\.`analytics`\.`inc` AS T\nUSING vigil_new_rows AS S\n/);
     expect(sql.split('select day, k, n from src')).toHaveLength(2);
     expect(sql).toContain('ON T.`day` = S.`day` AND T.`k` = S.`k` AND T.`day` >= vigil_min');
-    expect(sql).toMatch(/;\nEND$/);
+    expect(sql).toMatch(/\);\nSELECT vigil_null_keys AS vigil_null_keys;\nEND$/);
     expect(sql).toContain('WHEN MATCHED THEN UPDATE SET `day` = S.`day`, `k` = S.`k`, `n` = S.`n`');
   });
 
@@ -286,7 +286,7 @@ describe('BigQueryAdapter on the real client', () => {
     expect(sent[0]).toBe("ALTER TABLE `vigil-test`.`analytics`.`inc_opts` SET OPTIONS(description='Daily counts', labels=[('team', 'data'), ('layer', 'mart'), ('tool', 'vigil')], partition_expiration_days=30, require_partition_filter=true)");
     expect(sent[1]).toBe("ALTER TABLE `vigil-test`.`analytics`.`inc_opts` ALTER COLUMN `n` SET OPTIONS(description='How many')");
     // the write after it carries the filter a require_partition_filter table wants: the table and the config agree
-    expect(sent[2]).toMatch(/^MERGE `vigil-test`\.`analytics`\.`inc_opts` AS T\n/);
+    expect(sent[2]).toMatch(/^CREATE TEMP TABLE vigil_new_rows AS [\s\S]*\nMERGE `vigil-test`\.`analytics`\.`inc_opts` AS T\n/);
     expect(sent[2]).toContain('ON T.`k` = S.`k` AND (T.`day` IS NULL OR T.`day` IS NOT NULL)\n');
     // a table whose options are the config's: only the write
     fake.addTable('vigil-test', 'analytics', 'inc_opts', {
@@ -298,7 +298,7 @@ describe('BigQueryAdapter on the real client', () => {
     });
     const at = fake.requests.length;
     expect((await bq.materialize(req)).message).toBe('merged 3 rows into');
-    expect(fake.requests.slice(at).filter((q) => q.method === 'POST' && /\/jobs$/.test(q.path)).map((q) => q.body.configuration.query.query)).toEqual([expect.stringMatching(/^MERGE /)]);
+    expect(fake.requests.slice(at).filter((q) => q.method === 'POST' && /\/jobs$/.test(q.path)).map((q) => q.body.configuration.query.query)).toEqual([expect.stringMatching(/^CREATE TEMP TABLE vigil_new_rows AS [\s\S]*\nMERGE /)]);
     // options taken out of the config are cleared (the masking label is the table's record: kept),
     // but a partition expiration: a table created without one in its config takes its dataset's
     // default (defaultPartitionExpirationMs), which an incremental run must not clear (was: =NULL)
@@ -440,7 +440,7 @@ describe('BigQueryAdapter on the real client', () => {
       const alter = 'ALTER TABLE `vigil-test`.`analytics`.`grow` ADD COLUMN IF NOT EXISTS `tags` ARRAY<STRING>, ADD COLUMN IF NOT EXISTS `meta` STRUCT<`a` INT64, `ok` BOOL>, ADD COLUMN IF NOT EXISTS `cost` NUMERIC(10, 2)';
       expect(script).toContain(alter);
       expect(script.indexOf('DECLARE vigil_min')).toBeLessThan(script.indexOf(alter));
-      expect(script.indexOf(alter)).toBeLessThan(script.indexOf('MERGE '));
+      expect(script.indexOf(alter)).toBeLessThan(script.indexOf('\nMERGE '));
       expect(script).toContain('WHEN MATCHED THEN UPDATE SET `day` = S.`day`, `k` = S.`k`, `n` = S.`n`, `tags` = S.`tags`, `meta` = S.`meta`, `cost` = S.`cost`');
     });
 
@@ -524,7 +524,7 @@ describe('BigQueryAdapter on the real client', () => {
     const script = jobs().at(-1)!.body.configuration.query.query as string;
     expect(script).not.toContain('legacy');
     // the build's MERGE, with the temp table read as its query and the partition bound the run computes kept open, is the dry run's
-    const buildMerge = /\n(MERGE [\s\S]*);\nEND$/.exec(script)![1].replace(/\bvigil_new_rows\b/, `(\n${req.incrementalSql}\n)`).replace('T.`day` >= vigil_min', '(T.`day` IS NULL OR T.`day` IS NOT NULL)');
+    const buildMerge = /\n(MERGE [\s\S]*);\nSELECT vigil_null_keys AS vigil_null_keys;\nEND$/.exec(script)![1].replace(/\bvigil_new_rows\b/, `(\n${req.incrementalSql}\n)`).replace('T.`day` >= vigil_min', '(T.`day` IS NULL OR T.`day` IS NOT NULL)');
     expect(dryMerge[0]).toBe(buildMerge);
     // and Google's analyzer takes it (it refused the table's columns: "Name legacy not found inside S")
     const srv = await startZetaServer(REPO);
@@ -536,7 +536,7 @@ describe('BigQueryAdapter on the real client', () => {
     } finally {
       await a.release();
     }
-    expect(est.statements?.map((x) => x.what)).toEqual(['the query filling its temp table', 'its DECLARE', 'its MERGE']);
+    expect(est.statements?.map((x) => x.what)).toEqual(['the query filling its temp table', 'its key check', 'its DECLARE', 'its MERGE']);
   });
 
   it("an insert_overwrite's rows are those it inserted, its MERGE's deleted ones said apart (BigQuery's dmlStats): 3 stored rows replaced by 2 were reported as 'merged 5 rows', rows_affected 5 (numDmlAffectedRows counts both); a merge says how many it replaced", async () => {
@@ -582,16 +582,18 @@ describe('BigQueryAdapter on the real client', () => {
     // (BigQuery dry-runs no CREATE TEMP TABLE: its query is dry-run alone)
     fake.onQuery(/^select day, k from src_est$/, { totalBytesProcessed: 30, referencedTables: ['vigil-test.analytics.src_est'] });
     fake.onQuery(/^SELECT \(SELECT MIN\(`day`\) FROM \(\nselect day, k from src_est\n\)\)$/, { totalBytesProcessed: 100, referencedTables: ['vigil-test.analytics.src_est'] });
+    // (its key check reads the new rows' keys: counted as the query filling the temp table)
+    fake.onQuery(/^SELECT \(SELECT IF\(COUNTIF\([\s\S]* FROM \(\nselect day, k from src_est\n\) GROUP BY `day`, `k`\)\)$/, { totalBytesProcessed: 20, referencedTables: ['vigil-test.analytics.src_est'] });
     // (a dry run cannot prune by the value the DECLARE computes: the merge is counted over every partition, an upper bound)
     fake.onQuery(/^MERGE `vigil-test`\.`analytics`\.`est` AS T[\s\S]*ON T\.`day` = S\.`day` AND T\.`k` = S\.`k` AND \(T\.`day` IS NULL OR T\.`day` IS NOT NULL\)\nWHEN MATCHED/, { totalBytesProcessed: 250, referencedTables: ['vigil-test.analytics.est', 'vigil-test.analytics.src_est'] });
     const bq = await adapter({ maximum_bytes_billed: 300 });
     const req = { kind: 'incremental' as const, relation: { database: 'vigil-test', schema: 'analytics', identifier: 'est' }, sql: 'select day, k from src_est_full', incrementalSql: 'select day, k from src_est', uniqueKey: ['day', 'k'], fullRefresh: false, config: { partition_by: { field: 'day', data_type: 'date' } } };
     // each statement billed on its own: at least 10 MiB per table it references
     const MiB = 2 ** 20;
-    expect(await bq.estimate(req)).toEqual({ bytesProcessed: 380, bytesBilled: 40 * MiB, upperBound: true, statements: [{ what: 'the query filling its temp table', bytes: 30, billed: 10 * MiB }, { what: 'its DECLARE', bytes: 100, billed: 10 * MiB }, { what: 'its MERGE', bytes: 250, billed: 20 * MiB }] });
+    expect(await bq.estimate(req)).toEqual({ bytesProcessed: 400, bytesBilled: 50 * MiB, upperBound: true, statements: [{ what: 'the query filling its temp table', bytes: 30, billed: 10 * MiB }, { what: 'its key check', bytes: 20, billed: 10 * MiB }, { what: 'its DECLARE', bytes: 100, billed: 10 * MiB }, { what: 'its MERGE', bytes: 250, billed: 20 * MiB }] });
     const sent = since().filter((r) => r.method === 'POST' && /\/jobs$/.test(r.path));
     expect(sent.every((r) => r.body.configuration.dryRun === true)).toBe(true);
-    expect(sent.map((r) => (r.body.configuration.query.query as string).split('\n')[0])).toEqual(['select day, k from src_est', 'SELECT (SELECT MIN(`day`) FROM (', 'MERGE `vigil-test`.`analytics`.`est` AS T']);
+    expect(sent.map((r) => (r.body.configuration.query.query as string).split('\n')[0])).toEqual(['select day, k from src_est', expect.stringMatching(/^SELECT \(SELECT IF\(COUNTIF\(/), 'SELECT (SELECT MIN(`day`) FROM (', 'MERGE `vigil-test`.`analytics`.`est` AS T']);
     // maximum_bytes_billed refuses early by the query's own dry run (not the upper bound: BigQuery holds every job of the script to the limit itself)
     fake.onQuery(/^select day, k from src_est$/, { totalBytesProcessed: 400 });
     await expect(bq.materialize(req)).rejects.toThrow(/would bill 10\.00 MiB \(400 B processed; BigQuery bills at least 10 MiB for each table a query reads\), over maximum_bytes_billed \(300 B\)/);
@@ -742,7 +744,7 @@ describe('vigil build --dry-run against the loopback BigQuery', () => {
     expect(over.code, over.stdout + over.stderr).toBe(1);
   });
 
-  it("'at most' only where the dry run counts more than the run can: a script with a temp table (a merge pruned by the partition value it computes, an insert_overwrite's partitions); an append's INSERT and a merge matching the whole table are exact (was: 'at most' for every incremental run into an existing table)", async () => {
+  it("'at most' only where the dry run counts more than the run can: a script with a temp table (a merge pruned by the partition value it computes, an insert_overwrite's partitions); an append's INSERT is exact, a merge is not (its key check and MERGE read the new rows from its temp table) (was: 'at most' for every incremental run into an existing table)", async () => {
     const inc = (cfg: string) => `{{ config(materialized='incremental', ${cfg}) }}\nselect id, day from lbl_src.events`;
     const dir = makeProject(
       {
@@ -764,9 +766,10 @@ describe('vigil build --dry-run against the loopback BigQuery', () => {
     const r = await vigilAsync(dir, ['build', '--dry-run'], env);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     // one statement, as the build sends it
-    for (const m of ['inc_app', 'inc_mg', 'inc_plain']) expect(r.stdout, m).toMatch(new RegExp(`OK analytics\\.${m}: 1\\.00 GiB processed, 1\\.00 GiB billed \\[`));
+    expect(r.stdout).toMatch(/OK analytics\.inc_app: 1\.00 GiB processed, 1\.00 GiB billed \[/);
     // a temp table, read as the query filling it, and pruning only the run knows
-    for (const m of ['inc_mgp', 'inc_io']) expect(r.stdout, m).toMatch(new RegExp(`OK analytics\\.${m}: at most 3\\.00 GiB processed, at most 3\\.00 GiB billed in 3 statements, the largest [^:]+: at most 1\\.00 GiB billed \\[`));
+    for (const m of ['inc_mg', 'inc_plain', 'inc_io']) expect(r.stdout, m).toMatch(new RegExp(`OK analytics\\.${m}: at most 3\\.00 GiB processed, at most 3\\.00 GiB billed in 3 statements, the largest [^:]+: at most 1\\.00 GiB billed \\[`));
+    expect(r.stdout).toMatch(/OK analytics\.inc_mgp: at most 4\.00 GiB processed, at most 4\.00 GiB billed in 4 statements, the largest [^:]+: at most 1\.00 GiB billed \[/);
   });
 
   it('the cost is priced on the bytes on-demand pricing bills: each statement rounded up to the MiB, at least 10 MiB per table it reads; a view and a statement reading no table bill nothing (was: the bytes processed, 1.5 MiB read from two tables priced as 1.5 MiB, not 20)', async () => {
@@ -823,7 +826,39 @@ describe('vigil build --dry-run against the loopback BigQuery', () => {
     expect(io).toMatch(/\nSELECT `id`, `created_at` FROM vigil_new_rows;\nEND IF;\nEND$/);
     expect(mg.split('from `once_raw`.`events`')).toHaveLength(2);
     expect(mg.split(/current_date\(\)/)).toHaveLength(2);
-    expect(mg).toMatch(/^CREATE TEMP TABLE vigil_new_rows AS \(\n[^;]*\n\);\nBEGIN\nDECLARE vigil_min DEFAULT \(SELECT MIN\(`day`\) FROM vigil_new_rows\);\nMERGE `vigil-once`\.`analytics`\.`mg` AS T\nUSING vigil_new_rows AS S\nON T\.`id` = S\.`id` AND T\.`day` = S\.`day` AND T\.`day` >= vigil_min\n[\s\S]*;\nEND$/);
+    expect(mg).toMatch(/^CREATE TEMP TABLE vigil_new_rows AS \(\n[^;]*\n\);\nBEGIN\nDECLARE vigil_null_keys DEFAULT \(SELECT IF\([^\n]* FROM vigil_new_rows GROUP BY `id`, `day`\)\);\nDECLARE vigil_min DEFAULT \(SELECT MIN\(`day`\) FROM vigil_new_rows\);\nMERGE `vigil-once`\.`analytics`\.`mg` AS T\nUSING vigil_new_rows AS S\nON T\.`id` = S\.`id` AND T\.`day` = S\.`day` AND T\.`day` >= vigil_min\n[\s\S]*;\nSELECT vigil_null_keys AS vigil_null_keys;\nEND$/);
+  });
+
+  it("vigil run: a merge whose new rows have a NULL in unique_key says how many under its OK line, as on DuckDB and Postgres (the script's result, its last SELECT); a key the new rows hold twice fails the model with the count, nothing written (was: BigQuery inserted NULL-key rows again on every run without a word, and a new key held twice twice)", async () => {
+    const dir = makeProject(
+      {
+        'project.yaml': 'name: nk\ndefault_target: prod\ntargets:\n  prod: { type: bigquery, project: vigil-nk, dataset: analytics, location: US }\n',
+        'models/nk.sql': "{{ config(materialized='incremental', unique_key=['id', 'region']) }}\nselect id, region, n from nk_src.events\n",
+      },
+      false,
+    );
+    dirs.push(dir);
+    fake.addTable('vigil-nk', 'analytics', 'nk', { fields: [{ name: 'id', type: 'INTEGER' }, { name: 'region', type: 'STRING' }, { name: 'n', type: 'INTEGER' }], numRows: 5 });
+    // the script's result: the count its key check made; its MERGE's children counts
+    fake.onQuery(/from nk_src\.events/, { rows: [{ vigil_null_keys: 2 }], fields: [{ name: 'vigil_null_keys', type: 'INTEGER' }], dmlStats: { inserted: 3, updated: 1 }, times: 1 });
+    const env = { VIGIL_BIGQUERY_API_ENDPOINT: fake.url, VIGIL_BIGQUERY_ACCESS_TOKEN: 'fake-token', NO_PROXY: '127.0.0.1' };
+    const r = await vigilAsync(dir, ['run'], env);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const script = jobs().at(-1)!.body.configuration.query.query as string;
+    // the key check (a NULL in either part; a key held twice fails the script), before the MERGE; its count the script's last SELECT
+    expect(script).toMatch(/^CREATE TEMP TABLE vigil_new_rows AS \(\n\nselect id, region, n from nk_src\.events\n\);\nBEGIN\nDECLARE vigil_null_keys DEFAULT \(SELECT IF\(COUNTIF\(vigil_n > 1 AND NOT vigil_has_null\) > 0, ERROR\(FORMAT\('incremental_strategy \\'merge\\' into `vigil-nk`\.`analytics`\.`nk`: unique_key \(id, region\) values held by more than one new row: %d \(e\.g\. %s\)[^\n]*`id` IS NULL OR `region` IS NULL AS vigil_has_null[^\n]*FROM vigil_new_rows GROUP BY `id`, `region`\)\);\nMERGE [^;]*;\nSELECT vigil_null_keys AS vigil_null_keys;\nEND$/);
+    expect(r.stdout).toMatch(/merged 4 rows \(replacing 1\) into vigil-nk\.analytics\.nk \[[\d.]+s\]\n  warning: 2 new rows have a NULL in unique_key \(id, region\): such a key matches no row, so they are added again on every run \(a not_null test on the key finds them\)\n/);
+    // no NULL key: no warning
+    fake.onQuery(/\nSELECT vigil_null_keys AS vigil_null_keys;\nEND$/, { rows: [{ vigil_null_keys: 0 }], fields: [{ name: 'vigil_null_keys', type: 'INTEGER' }], dmlStats: { inserted: 3 }, times: 1 });
+    const clean = await vigilAsync(dir, ['run'], env);
+    expect(clean.code, clean.stdout + clean.stderr).toBe(0);
+    expect(clean.stdout).toMatch(/merged 3 rows into vigil-nk\.analytics\.nk/);
+    expect(clean.stdout).not.toMatch(/warning/);
+    // the key check's ERROR (BigQuery's answer to it): the model fails with it, exit 1
+    fake.onQuery(/\nSELECT vigil_null_keys AS vigil_null_keys;\nEND$/, { error: { httpStatus: 400, reason: 'invalidQuery', message: "incremental_strategy 'merge' into `vigil-nk`.`analytics`.`nk`: unique_key (id, region) values held by more than one new row: 2 (e.g. (1, eu)); a merge writes one row per key" }, as: 'job', failedStatement: 1, times: 1 });
+    const dup = await vigilAsync(dir, ['run'], env);
+    expect(dup.code).toBe(1);
+    expect(dup.stdout).toMatch(/ERROR[^\n]*nk[\s\S]*unique_key \(id, region\) values held by more than one new row: 2 \(e\.g\. \(1, eu\)\)/);
   });
 
   it("grants are applied after the build and its post-hooks but before the after_commit (transaction: false) post-hooks, as dbt and the Postgres build order them: a failing after_commit post-hook leaves the new table's grants made, and so does any failing post-hook (no transaction: the table was replaced) (was: applied after every hook, so never — the removed reader kept reading, the new one could not)", async () => {

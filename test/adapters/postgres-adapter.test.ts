@@ -378,7 +378,7 @@ describe('PostgresAdapter', () => {
     }
   });
 
-  it("incremental_strategy 'merge': a key in the table that the new rows hold twice fails the model, naming it, the table unchanged, as Postgres' own MERGE fails (was: delete+insert, the key kept twice)", async () => {
+  it("incremental_strategy 'merge': a key the new rows hold more than once fails the model, naming how many and one, the table unchanged: one in the table, as Postgres' own MERGE fails, and a new one, which a MERGE inserts twice so that the next run holding it fails (was: inserted twice, as by the MERGE); delete+insert keeps all of them", async () => {
     const schema = uniqueSchema('pgt_merge_dup');
     await db.ensureSchema(schema);
     await db.execute(`create table ${schema}.src (k text, v int); insert into ${schema}.src values ('a', 1), ('b', 2)`);
@@ -394,18 +394,20 @@ describe('PostgresAdapter', () => {
     // 'a' (in the table) twice, 'c' (new) twice
     await db.execute(`delete from ${schema}.src; insert into ${schema}.src values ('a', 10), ('a', 11), ('c', 30), ('c', 31), ('b', 20)`);
     await expect(realMerge()).rejects.toThrow(/MERGE command cannot affect row a second time/);
-    await expect(db.materialize(req)).rejects.toThrow(`incremental_strategy 'merge' into "${schema}"."inc": 1 unique_key value (k) already in the table is held by more than one new row (e.g. a)`);
+    await expect(db.materialize(req)).rejects.toThrow(`incremental_strategy 'merge' into "${schema}"."inc": unique_key (k) values held by more than one new row: 2 (e.g. a)`);
     expect(await table()).toEqual([{ k: 'a', v: 1 }, { k: 'b', v: 2 }]);
-    // a new key twice matches no stored row: both inserted, by MERGE and by Vigil alike
+    // a new key twice: Postgres' MERGE inserts both, and its next run with the same rows fails on them
     await db.execute(`delete from ${schema}.src where k = 'a'`);
-    const merged = await realMerge();
-    await db.materialize(req);
-    expect(await table()).toEqual(merged);
-    expect(merged).toEqual([{ k: 'a', v: 1 }, { k: 'b', v: 20 }, { k: 'c', v: 30 }, { k: 'c', v: 31 }]);
-    // delete+insert (the default) keeps replacing a key with all its new rows, as dbt's does
-    await db.execute(`insert into ${schema}.src values ('b', 21)`);
+    expect(await realMerge()).toEqual([{ k: 'a', v: 1 }, { k: 'b', v: 20 }, { k: 'c', v: 30 }, { k: 'c', v: 31 }]);
+    await db.execute(`delete from ${schema}.src where k = 'b'; insert into ${schema}.src values ('c', 32)`);
+    await expect(db.execute(mergeSql)).rejects.toThrow(/MERGE command cannot affect row a second time/);
+    await db.execute(`delete from ${schema}.src where v = 32; insert into ${schema}.src values ('b', 20)`);
+    // Vigil refuses it on the first run, the table unchanged
+    await expect(db.materialize(req)).rejects.toThrow(`incremental_strategy 'merge' into "${schema}"."inc": unique_key (k) values held by more than one new row: 1 (e.g. c)`);
+    expect(await table()).toEqual([{ k: 'a', v: 1 }, { k: 'b', v: 2 }]);
+    // delete+insert (the default) replaces a key with all its new rows, as dbt's does
     await db.materialize({ ...req, strategy: undefined });
-    expect(await table()).toEqual([{ k: 'a', v: 1 }, { k: 'b', v: 20 }, { k: 'b', v: 21 }, { k: 'c', v: 30 }, { k: 'c', v: 31 }]);
+    expect(await table()).toEqual([{ k: 'a', v: 1 }, { k: 'b', v: 20 }, { k: 'c', v: 30 }, { k: 'c', v: 31 }]);
   });
 
   it('a generic test on a column named like a key word tests the column (was: `where user is null` read current_user, and not_null always passed)', () => {

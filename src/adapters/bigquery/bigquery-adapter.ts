@@ -9,7 +9,7 @@
 import type { BigQuery, Job } from '@google-cloud/bigquery';
 import { WarehouseError } from '../../errors.js';
 import { countReferencedTables, onDemandBytesBilled } from './bigquery-billing.js';
-import { aroundTransaction, droppedColumnsFailure, newReplaceColumnFailure, ExactNumber, hooksOfRun, type Estimate, exactInteger, jsonValue, maskingDigest, withHooks, partitionField, schemaChangeFailure, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
+import { aroundTransaction, droppedColumnsFailure, mergeDuplicatesMessage, nullKeyWarning, newReplaceColumnFailure, ExactNumber, hooksOfRun, type Estimate, exactInteger, jsonValue, maskingDigest, withHooks, partitionField, schemaChangeFailure, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
 import { loadColumnType, type Relation, type SqlParam } from '../dialect.js';
 import { applyGrants } from '../grants.js';
 import type { SyncWriter } from '../../sync/sync-types.js';
@@ -183,6 +183,23 @@ const MASKING_LABEL = 'vigil_masking';
 
 /** The temp table an incremental script materializes the new rows in (a multi-statement query's own: gone when it ends). */
 const NEW_ROWS = 'vigil_new_rows';
+/** A keyed merge script's variable: how many new rows have a NULL in their key (the script's result). */
+const KEY_CHECK = 'vigil_null_keys';
+
+/**
+ * A keyed merge's key check, an expression over the script's temp table (`keys` quoted, `names`
+ * as the config gives them): the count of the new rows whose key holds a NULL, or ERROR() when a
+ * key is held by more than one new row, naming how many and one of them (mergeDuplicatesMessage,
+ * the words DuckDB and Postgres fail with).
+ */
+function mergeKeyCheck(rel: string, keys: string[], names: string[]): string {
+  const part = (k: string) => `CAST(${k} AS STRING)`;
+  const key = keys.length === 1 ? part(keys[0]) : `CONCAT('(', ${keys.map(part).join(", ', ', ")}, ')')`;
+  const dup = 'vigil_n > 1 AND NOT vigil_has_null';
+  // (FORMAT's text: a '%' of the names doubled, then the two placeholders)
+  const message = mergeDuplicatesMessage(rel, names, '\u0000n', '\u0000k', false).replace(/%/g, '%%').replace('\u0000n', '%d').replace('\u0000k', '%s');
+  return `(SELECT IF(COUNTIF(${dup}) > 0, ERROR(FORMAT(${str(message)}, COUNTIF(${dup}), MIN(IF(${dup}, vigil_key, NULL)))), IFNULL(SUM(IF(vigil_has_null, vigil_n, 0)), 0)) FROM (SELECT COUNT(*) AS vigil_n, ${keys.map((k) => `${k} IS NULL`).join(' OR ')} AS vigil_has_null, ${key} AS vigil_key FROM ${NEW_ROWS} GROUP BY ${keys.join(', ')}))`;
+}
 
 /** BigQuery's type of a positional parameter (a NULL needs one too). */
 function paramType(v: SqlParam): string {
@@ -651,18 +668,18 @@ export class BigQueryAdapter implements Adapter {
    * their total: an insert_overwrite's MERGE that replaces 100 stored rows by 100 new ones
    * affects 200, which is not the rows it wrote.
    */
-  private async executeDml(sql: string, params?: SqlParam[]): Promise<DmlCounts> {
-    const { job } = await this.run(sql, params);
+  private async executeDml(sql: string, params?: SqlParam[]): Promise<DmlCounts & { rows: Row[] }> {
+    const { job, rows } = await this.run(sql, params);
     const stats = (job.metadata as { statistics?: DmlJobStats } | undefined)?.statistics;
-    if (stats?.query?.numDmlAffectedRows !== undefined) return dmlCounts([stats]);
+    if (stats?.query?.numDmlAffectedRows !== undefined) return { ...dmlCounts([stats]), rows };
     // a statement's own count missing: a script's children have it, else it is not known (the
     // DONE job could not be read)
-    if (!Number(stats?.numChildJobs ?? 0) && stats?.query?.statementType !== 'SCRIPT') return { affected: stats?.query?.statementType ? 0 : undefined };
+    if (!Number(stats?.numChildJobs ?? 0) && stats?.query?.statementType !== 'SCRIPT') return { affected: stats?.query?.statementType ? 0 : undefined, rows };
     try {
       const [children] = await this.client.getJobs({ parentJobId: job.id, autoPaginate: true } as never);
-      return dmlCounts((children as Job[]).map((c) => (c.metadata as { statistics?: DmlJobStats } | undefined)?.statistics));
+      return { ...dmlCounts((children as Job[]).map((c) => (c.metadata as { statistics?: DmlJobStats } | undefined)?.statistics)), rows };
     } catch {
-      return { affected: undefined };
+      return { affected: undefined, rows };
     }
   }
 
@@ -951,14 +968,14 @@ export class BigQueryAdapter implements Adapter {
     const query = policy !== 'ignore' ? await this.dryRun(src) : undefined;
     if (query && !query.fields) throw new WarehouseError('the dry run of the incremental query returned no result schema, which on_schema_change needs', src);
     const { columns, added } = this.writeColumns(req, ((existing.schema as { fields?: BqField[] })?.fields) ?? [], query?.fields, holdsRows(existing));
-    const { rows, declare, write } = this.incrementalParts(req, columns.filter((c) => !added.some((f) => f.name === c)));
-    // the variable's query in its place, then the model's SQL in the temp table's
-    const inline = (sql: string) => (declare ? sql.replace(new RegExp(`\\b${declare.name}\\b`, 'g'), () => declare.expr) : sql).replace(new RegExp(`\\b${NEW_ROWS}\\b`, 'g'), () => `(\n${src}\n)`);
+    const { rows, declares = [], write } = this.incrementalParts(req, columns.filter((c) => !added.some((f) => f.name === c)));
+    // the variables' queries in their place, then the model's SQL in the temp table's
+    const inline = (sql: string) => declares.reduce((out, x) => out.replace(new RegExp(`\\b${x.name}\\b`, 'g'), () => x.expr), sql).replace(new RegExp(`\\b${NEW_ROWS}\\b`, 'g'), () => `(\n${src}\n)`);
     const statements: Array<{ what: string; bytes: number; billed: number }> = [];
     const counted = (what: string, r: { bytesProcessed: number; bytesBilled: number }) => statements.push({ what, bytes: r.bytesProcessed, billed: r.bytesBilled });
     // (a script's CREATE TEMP TABLE ... AS SELECT is billed as its query)
     if (rows) counted('the query filling its temp table', query ?? (await this.dryRun(src)));
-    if (declare) counted('its DECLARE', await this.dryRun(`SELECT ${inline(declare.expr)}`));
+    for (const x of declares) counted(x.what, await this.dryRun(`SELECT ${inline(x.expr)}`));
     counted(`its ${/^MERGE /.test(write) ? 'MERGE' : 'INSERT'}`, await this.dryRun(inline(pf ? write.replace(`T.${this.dialect.quoteIdent(pf)} >= vigil_min`, keepAll) : write)));
     // an upper bound where the script has a temp table: its reads are counted as the query filling
     // it, and what the run prunes by (vigil_min, an insert_overwrite's partitions) is not known yet
@@ -1045,10 +1062,13 @@ export class BigQueryAdapter implements Adapter {
     // config) is then the table's too
     const options = this.optionChanges(req, existing!);
     for (const sql of options.statements) await this.execute(sql);
-    const written = this.written(req, await this.executeDml(this.incrementalStatement(req, columns, added)));
+    const dml = await this.executeDml(this.incrementalStatement(req, columns, added));
+    const written = this.written(req, dml);
     const setting = options.changed.length ? `set ${options.changed.join(', ')} as the config now says, then ` : '';
     const adding = added.length ? `added column${added.length > 1 ? 's' : ''} ${added.map((f) => f.name).join(', ')} and ` : '';
-    return { message: `${setting}${adding}${written.message}`, rows: written.rows };
+    // (a keyed merge's script ends with the count of its new rows whose key holds a NULL)
+    const nullKeys = Number(dml.rows?.[0]?.[KEY_CHECK] ?? 0);
+    return { message: `${setting}${adding}${written.message}`, rows: written.rows, ...(nullKeys ? { warning: nullKeyWarning(nullKeys, req.uniqueKey ?? []) } : {}) };
   }
 
   /**
@@ -1179,9 +1199,9 @@ export class BigQueryAdapter implements Adapter {
    * table's partitions (a MERGE would, which a require_partition_filter table refuses).
    */
   incrementalStatement(req: MaterializeRequest, columns: string[], added: BqField[] = []): string {
-    const { rows, declare, alter, write } = this.incrementalParts(req, columns, added);
+    const { rows, declares, alter, write, tail } = this.incrementalParts(req, columns, added);
     const last = req.strategy === 'insert_overwrite' ? `IF IFNULL(ARRAY_LENGTH(vigil_partitions), 0) > 0 THEN\n${write};\nELSE\n${this.insertStatement(req, columns, NEW_ROWS)};\nEND IF` : write;
-    const body = this.script([declare && `DECLARE ${declare.name} DEFAULT ${declare.expr}`, alter, last]);
+    const body = this.script([...(declares ?? []).map((x) => `DECLARE ${x.name} DEFAULT ${x.expr}`), alter, last, tail]);
     return rows ? `${rows};\nBEGIN\n${body};\nEND` : body;
   }
 
@@ -1196,7 +1216,7 @@ export class BigQueryAdapter implements Adapter {
    * reads them twice); the variable computed from them; the ALTER adding columns; the write (an
    * insert_overwrite's MERGE without its IF).
    */
-  private incrementalParts(req: MaterializeRequest, columns: string[], added: BqField[] = []): { rows?: string; declare?: { name: string; expr: string }; alter?: string; write: string } {
+  private incrementalParts(req: MaterializeRequest, columns: string[], added: BqField[] = []): { rows?: string; declares?: Array<{ name: string; expr: string; what: string }>; alter?: string; write: string; tail?: string } {
     const d = this.dialect;
     const rel = d.relation(req.relation);
     const c = req.config ?? {};
@@ -1215,7 +1235,7 @@ export class BigQueryAdapter implements Adapter {
       // are inserted, and the table's rows with one are kept
       return {
         rows,
-        declare: { name: 'vigil_partitions', expr: `(SELECT ARRAY_AGG(DISTINCT ${p} IGNORE NULLS) FROM ${NEW_ROWS})` },
+        declares: [{ name: 'vigil_partitions', expr: `(SELECT ARRAY_AGG(DISTINCT ${p} IGNORE NULLS) FROM ${NEW_ROWS})`, what: 'its DECLARE' }],
         alter,
         write: `MERGE ${rel} AS T\nUSING ${NEW_ROWS} AS S\nON FALSE\nWHEN NOT MATCHED BY SOURCE AND ${pt} IN UNNEST(vigil_partitions) THEN DELETE\nWHEN NOT MATCHED THEN INSERT (${cols.join(', ')}) VALUES (${cols.map((x) => `S.${x}`).join(', ')})`,
       };
@@ -1228,11 +1248,16 @@ export class BigQueryAdapter implements Adapter {
     const keyed = !!pf && req.uniqueKey!.some((k) => k.toLowerCase() === pf.toLowerCase());
     const keepAll = keyed ? undefined : d.readFilter?.(c, 'T');
     const on = [...req.uniqueKey!.map((k) => `T.${d.quoteIdent(k)} = S.${d.quoteIdent(k)}`), ...(keyed ? [`T.${d.quoteIdent(pf)} >= vigil_min`] : keepAll ? [keepAll] : [])].join(' AND ');
-    const merge = (source: string) =>
-      `MERGE ${rel} AS T\nUSING ${source} AS S\nON ${on}\nWHEN MATCHED THEN UPDATE SET ${cols.map((x) => `${x} = S.${x}`).join(', ')}\nWHEN NOT MATCHED THEN INSERT (${cols.join(', ')}) VALUES (${cols.map((x) => `S.${x}`).join(', ')})`;
-    // (a merge that reads the new rows once reads the model's SQL itself)
-    if (!keyed) return { alter, write: merge(`(\n${src}\n)`) };
-    return { rows, declare: { name: 'vigil_min', expr: `(SELECT MIN(${d.quoteIdent(pf)}) FROM ${NEW_ROWS})` }, alter, write: merge(NEW_ROWS) };
+    const write = `MERGE ${rel} AS T\nUSING ${NEW_ROWS} AS S\nON ${on}\nWHEN MATCHED THEN UPDATE SET ${cols.map((x) => `${x} = S.${x}`).join(', ')}\nWHEN NOT MATCHED THEN INSERT (${cols.join(', ')}) VALUES (${cols.map((x) => `S.${x}`).join(', ')})`;
+    // The new rows are read twice, from the script's temp table: by the key check, then by the
+    // MERGE. The check fails the script before anything is written when a key is held by more than
+    // one new row (as on DuckDB and Postgres: the MERGE would fail on a stored one, and insert a new
+    // one twice, failing the next run), and counts the rows whose key holds a NULL: they match
+    // nothing and are inserted again on every run, which the script's result (its last SELECT)
+    // brings back for the run's warning.
+    const keyCheck = { name: KEY_CHECK, expr: mergeKeyCheck(rel, req.uniqueKey!.map((k) => d.quoteIdent(k)), req.uniqueKey!), what: 'its key check' };
+    const min = keyed ? [{ name: 'vigil_min', expr: `(SELECT MIN(${d.quoteIdent(pf)}) FROM ${NEW_ROWS})`, what: 'its DECLARE' }] : [];
+    return { rows, declares: [keyCheck, ...min], alter, write, tail: `SELECT ${KEY_CHECK} AS ${KEY_CHECK}` };
   }
 
   /**

@@ -623,7 +623,7 @@ export class DuckDbAdapter implements Adapter {
       }
       const nullKeys = replace && 'keys' in replace ? Number((await DuckDbAdapter.read<{ n: unknown }>(c, nullKeysSql(tmp, replace.keys.map((k) => d.quoteIdent(k)))))[0].n) : 0;
       if (replace && 'keys' in replace && req.strategy === 'merge') {
-        const dup = mergeDuplicatesFailure(rel, replace.keys, (await DuckDbAdapter.read<{ n: unknown; key: unknown }>(c, mergeDuplicatesSql(tmp, rel, replace.keys.map((k) => d.quoteIdent(k)), d.type('string'))))[0]);
+        const dup = mergeDuplicatesFailure(rel, replace.keys, (await DuckDbAdapter.read<{ n: unknown; key: unknown }>(c, mergeDuplicatesSql(tmp, replace.keys.map((k) => d.quoteIdent(k)), d.type('string'))))[0]);
         if (dup) throw new WarehouseError(dup, '');
       }
       const partitions = replace && 'partition' in replace ? Number((await DuckDbAdapter.read<{ n: unknown }>(c, partitionCountSql(tmp, replace.partition, d.quoteIdent(replace.partition.field))))[0].n) : 0;

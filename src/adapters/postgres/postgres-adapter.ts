@@ -954,7 +954,7 @@ export async function incrementalWrite(io: IncrementalIo, req: MaterializeReques
     const keys = replace.keys.map((k) => d.quoteIdent(columnNamed(k, names)));
     nullKeys = Number((await io.rows(nullKeysSql(tmp, keys)))[0].n);
     if (req.strategy === 'merge') {
-      const dup = mergeDuplicatesFailure(rel, replace.keys, (await io.rows(mergeDuplicatesSql(tmp, rel, keys, d.type('string'))))[0] as { n: unknown; key: unknown });
+      const dup = mergeDuplicatesFailure(rel, replace.keys, (await io.rows(mergeDuplicatesSql(tmp, keys, d.type('string'))))[0] as { n: unknown; key: unknown });
       if (dup) throw new WarehouseError(dup, '');
     }
     // `=`, as dbt-postgres: a key holding a NULL matches nothing (as on DuckDB and BigQuery), and
