@@ -71,6 +71,19 @@ describe('sendPagerDuty (pdjs against the fake Events API v2)', () => {
     expect(sent[0].payload).toMatchObject({ source: 'vigil', severity: 'critical' });
   });
 
+  it('events one after another reuse one kept-alive connection (was: a TLS handshake per event); one the server dropped is retried on a new one', async () => {
+    const before = { requests: pd.requests, connections: pd.connections };
+    for (let i = 0; i < 10; i++) expect(await send(trigger(`kept-${i}`))).toEqual({ status: 'sent', httpStatus: 202, attempts: 1 });
+    expect(pd.requests - before.requests).toBe(10);
+    // (one kept from the tests before, or one new)
+    expect(pd.connections - before.connections).toBeLessThanOrEqual(1);
+    // the server drops the kept connection as the next event arrives on it: retried, sent once
+    pd.script(['down']);
+    const r = await send(trigger('kept-dropped'));
+    expect(r).toMatchObject({ status: 'sent', httpStatus: 202, attempts: 2 });
+    expect(pd.incidents.get('kept-dropped')).toEqual({ status: 'triggered', opened: 1, resolved: 0, triggers: 1 });
+  });
+
   it('a 400 is rejected with PagerDuty\'s message and errors, and not retried', async () => {
     const before = pd.requests;
     const bad = { ...trigger('bad-1'), payload: { summary: 'x', source: 'vigil', severity: 'fatal' } } as unknown as PagerDutyEvent;
@@ -123,8 +136,14 @@ describe('sendPagerDuty (pdjs against the fake Events API v2)', () => {
     expect(retries[0].reason).toMatch(/HTTP 502.*not JSON/);
   });
 
-  it('receiver down for ~1.5 s then up: sent', async () => {
+  /** The receiver stopped, its kept connections closed, and the client's idle ones seen closed (a receiver down a while). */
+  const down = async () => {
     await pd.down();
+    await new Promise((ok) => setTimeout(ok, 50));
+  };
+
+  it('receiver down for ~1.5 s then up: sent', async () => {
+    await down();
     const upAgain = new Promise<void>((resolve) => setTimeout(() => void pd.up().then(resolve), 1500));
     const [r, ms] = await timed(send(trigger('down-1')));
     await upAgain;
@@ -136,7 +155,7 @@ describe('sendPagerDuty (pdjs against the fake Events API v2)', () => {
   });
 
   it('deadline spent while the receiver is down: retry, not ambiguous', async () => {
-    await pd.down();
+    await down();
     try {
       // refused at once, retried after 50, 100, 200, 400 ms while 500 ms (the request timeout)
       // remain after the wait: ~4 attempts in 1.5 s, at least 3 on a loaded machine

@@ -70,6 +70,8 @@ export interface FakePagerDuty {
   readonly duplicates: number;
   /** Requests received, scripted and failed ones included. */
   readonly requests: number;
+  /** TLS connections accepted: fewer than requests when the client keeps its connections alive. */
+  readonly connections: number;
   script(responses: ScriptStep[]): void;
   /** Drop the scripted answers not used yet; returns how many there were. */
   unscript(): number;
@@ -191,6 +193,9 @@ export async function startFakePagerDuty(): Promise<FakePagerDuty> {
     },
     get requests() {
       return scripted.requests;
+    },
+    get connections() {
+      return scripted.connections;
     },
     script: (s) => scripted.script(s),
     unscript: () => scripted.unscript(),

@@ -49,6 +49,8 @@ export interface ScriptedServer {
   port: number;
   /** Requests received, scripted ones included. */
   readonly requests: number;
+  /** Connections accepted (TLS ones once their handshake is done): fewer than requests when a client keeps them alive. */
+  readonly connections: number;
   /** Requests whose body is still arriving: processed (recorded) once it has. */
   readonly receiving: number;
   script(steps: ScriptStep[]): void;
@@ -127,6 +129,8 @@ export async function startScriptedServer(opts: ScriptedServerOptions): Promise<
   };
 
   const server: Server = opts.tls ? createHttpsServer({ key: opts.tls.key, cert: opts.tls.cert }, onRequest) : createHttpServer(onRequest);
+  let connections = 0;
+  server.on(opts.tls ? 'secureConnection' : 'connection', () => connections++);
   const { listen, stop, isListening } = loopback(server, timers);
 
   await listen(0);
@@ -135,6 +139,9 @@ export async function startScriptedServer(opts: ScriptedServerOptions): Promise<
     port,
     get requests() {
       return requests;
+    },
+    get connections() {
+      return connections;
     },
     get receiving() {
       return receiving;

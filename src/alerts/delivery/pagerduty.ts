@@ -12,8 +12,10 @@
  * 429 it keeps the process alive for 30 s; we pass `requestTimeout: 0` so the timer is never created.
  *
  * So this wrapper:
- * - passes its own `https.Agent` (keepAlive off; the extra `ca` of the target, on top of the public
- *   roots and NODE_EXTRA_CA_CERTS, when set) whose `addRequest` is hooked to see every HTTP request
+ * - passes its own agent: a view of one keep-alive `https.Agent` per CA (the extra `ca` of the
+ *   target, on top of the public roots and NODE_EXTRA_CA_CERTS, when set), so that events reuse
+ *   their connections as Alertmanager's client does (was: a TLS handshake per event), whose
+ *   `addRequest` is hooked to see every HTTP request
  *   pdjs makes — to count attempts, to learn the status and Retry-After of an answer whose body was
  *   not JSON or that was aborted, and whether the connection was established (a failure after that
  *   is ambiguous: PagerDuty may have processed the event);
@@ -124,6 +126,8 @@ export function detailsRemovedWarning(what: string, bytes: number): string {
 interface Hop {
   /** TLS handshake done: the request bytes may have reached PagerDuty. */
   connected: boolean;
+  /** on a connection kept from an earlier request */
+  reused?: boolean;
   status?: number;
   retryAfter?: string;
 }
@@ -148,17 +152,36 @@ function secureContextFor(extraCa: string): SecureContext {
   return createSecureContext({ ca });
 }
 
-function trackingAgent(secureContext: SecureContext | undefined, hops: Hop[], onAnswer: (hop: Hop) => void): https.Agent {
-  const agent = new https.Agent({ keepAlive: false, ...(secureContext ? { secureContext } : {}) });
+/**
+ * The keep-alive agent of the events to one CA (the target's extra one; '' none): idle sockets are
+ * unref'd by Node, so a run ends when its work does. A request on a reused connection that the
+ * server closed meanwhile fails as one that was connected: ambiguous, retried (PagerDuty
+ * deduplicates on dedup_key).
+ */
+const sharedAgents = new Map<string, https.Agent>();
+function sharedAgent(ca: string | undefined): https.Agent {
+  let a = sharedAgents.get(ca ?? '');
+  if (!a) {
+    a = new https.Agent({ keepAlive: true, ...(ca ? { secureContext: secureContextFor(ca) } : {}) });
+    sharedAgents.set(ca ?? '', a);
+  }
+  return a;
+}
+
+/** `shared` as one attempt sees it: each of its HTTP requests recorded in `hops`, `onAnswer` told each answer. */
+function trackingAgent(shared: https.Agent, hops: Hop[], onAnswer: (hop: Hop) => void): https.Agent {
+  const agent = Object.create(shared) as https.Agent;
   type AddRequest = (this: https.Agent, req: ClientRequest, options: unknown) => void;
-  const original = (agent as unknown as { addRequest: AddRequest }).addRequest;
   (agent as unknown as { addRequest: AddRequest }).addRequest = function (req, options) {
     const hop: Hop = { connected: false };
     hops.push(hop);
     req.once('socket', (s: Socket) => {
-      s.once('secureConnect', () => {
-        hop.connected = true;
-      });
+      // (a kept connection: its handshake done long ago)
+      if (req.reusedSocket) hop.connected = hop.reused = true;
+      else
+        s.once('secureConnect', () => {
+          hop.connected = true;
+        });
     });
     req.once('response', (res: IncomingMessage) => {
       hop.connected = true;
@@ -167,7 +190,7 @@ function trackingAgent(secureContext: SecureContext | undefined, hops: Hop[], on
       hop.retryAfter = Array.isArray(ra) ? ra[0] : ra;
       onAnswer(hop);
     });
-    return original.call(this, req, options);
+    return (shared as unknown as { addRequest: AddRequest }).addRequest.call(shared, req, options);
   };
   return agent;
 }
@@ -224,6 +247,10 @@ function fromError(e: unknown, hops: Hop[], policy: DeliveryPolicy): Outcome {
     return { kind: 'transient', error: `PagerDuty: TLS verification failed (${code}): ${msg}`, ambiguous: false, final: true };
   }
   if (code && PRE_SEND_CODES.has(code)) return { kind: 'transient', error: `PagerDuty: ${msg}`, ambiguous: false };
+  // a kept connection the server closed as the event went out on it (its keep-alive timeout): sent
+  // again at once on a new one, as Go's client (Alertmanager's) does; it may have arrived, which
+  // PagerDuty's dedup_key absorbs
+  if (last?.reused && last.status === undefined && (code === 'ECONNRESET' || code === 'EPIPE')) return { kind: 'transient', error: `PagerDuty: ${msg} (on a kept connection)`, ambiguous: true, retryAfterMs: 0 };
   return { kind: 'transient', error: `PagerDuty: ${msg === reason ? msg : `${msg} (${reason})`}`, ambiguous: sent };
 }
 
@@ -248,7 +275,7 @@ export async function sendPagerDuty(
   const { body: data, removedAt } = fitPagerDutyBody(t.routingKey, ev);
   // (an event queued by an older Vigil, which did not fit it)
   if (removedAt !== undefined) opts.onWarning?.(detailsRemovedWarning(`dedup_key ${ev.dedup_key}`, removedAt));
-  const secureContext = t.ca ? secureContextFor(t.ca) : undefined;
+  const shared = sharedAgent(t.ca || undefined);
   let attempts = 0;
   let ambiguous = false;
 
@@ -259,7 +286,7 @@ export async function sendPagerDuty(
     // ignored), so its request is aborted the moment a 429 arrives, and the loop below waits
     const stop = new AbortController();
     const deadlineTimer = setTimeout(() => stop.abort(), Math.max(1, left));
-    const agent = trackingAgent(secureContext, hops, (hop) => {
+    const agent = trackingAgent(shared, hops, (hop) => {
       if (hop.status === 429) stop.abort();
     });
     let outcome: Outcome;
@@ -279,7 +306,6 @@ export async function sendPagerDuty(
       outcome = fromError(e, hops, policy);
     } finally {
       clearTimeout(deadlineTimer);
-      agent.destroy();
     }
     attempts += Math.max(1, hops.length);
 
