@@ -34,6 +34,8 @@ export interface Privilege {
   /** as the warehouse names it: SELECT, INSERT, ... */
   privilege: string;
   grantable: boolean;
+  /** (Postgres) a column privilege, `grant select (id) ...` (pg_attribute.attacl): on this column only */
+  column?: string;
 }
 
 

@@ -131,7 +131,8 @@ export async function runShow(o: ShowOptions): Promise<void> {
       if (source && !reads.length && n0 && !(await adapter.relationExists(source).catch(() => 'table'))) unbuilt.push(n0);
       if (!(e instanceof Error)) throw e;
       // (a test's column written unquoted, as dbt writes it, that the warehouse did not read as its name: as build says)
-      const hint = node?.unquoted !== undefined ? `\n  ${unquotedColumnHint(node.unquoted, adapter.dialect)}` : '';
+      const said = node?.unquoted !== undefined && e instanceof Error ? unquotedColumnHint(node.unquoted, adapter.dialect, e.message) : undefined;
+      const hint = said ? `\n  ${said}` : '';
       if (!unbuilt.length) throw e instanceof WarehouseError && where ? new WarehouseError(`${where}${e.message.split('\n').filter((l, i) => i === 0 || l.trim()).join('\n  ')}${hint}`, e.sql, { cause: e, position: e.position }) : e;
       throw new WarehouseError(`${where}${e.message.split('\n')[0]}\n  hint: ${unbuilt.map((x) => `'${x}'`).join(', ')} ${unbuilt.length === 1 ? 'is' : 'are'} not built in target ${result.target!.name}: vigil build -s ${unbuilt.join(' ')} (show runs the SQL, which reads the tables of what it refs)`, sql, { cause: e });
     });

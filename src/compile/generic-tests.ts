@@ -117,9 +117,20 @@ export function writtenUnquoted(column: string | undefined, dialect: Pick<Dialec
   return !/^[A-Za-z_][A-Za-z0-9_$]*$/.test(column) || (dialect.unquotedName?.(column) ?? column) !== column;
 }
 
-/** The hint under a warehouse error of a generic test whose column is `writtenUnquoted`. */
-export function unquotedColumnHint(column: string, dialect: Pick<Dialect, 'quoteIdent' | 'unquotedName' | 'name'>): string {
+/**
+ * The hint under a warehouse error (`error`, its message) of a generic test whose column is
+ * `writtenUnquoted` — when the error is one the column written unquoted makes: a syntax error (a
+ * name that is no plain identifier), or a column not found that is the name or a piece of it
+ * (Postgres' `column "mycol" does not exist`, DuckDB's `Referenced column "my" not found`,
+ * BigQuery's `Unrecognized name: my`). Another error (the relation not built, a `where:` naming
+ * another column, a permission) gets none: the quoting is not what went wrong.
+ */
+export function unquotedColumnHint(column: string, dialect: Pick<Dialect, 'quoteIdent' | 'unquotedName' | 'name'>, error: string): string | undefined {
   const plain = /^[A-Za-z_][A-Za-z0-9_$]*$/.test(column);
+  const m = /\bcolumn (?:"([^"]+)"|([\w$.]+)) does not exist|Referenced column "([^"]+)" not found|Unrecognized name: ([\w$]+)/i.exec(error);
+  const named = m ? (m[1] ?? m[3] ?? m[4] ?? m[2].slice(m[2].lastIndexOf('.') + 1)) : undefined;
+  const byIt = named !== undefined ? named !== '' && column.toLowerCase().includes(named.toLowerCase()) : !plain && /syntax error|unterminated quoted identifier/i.test(error);
+  if (!byIt) return undefined;
   const read = plain ? ` (${dialect.name} reads it as ${dialect.unquotedName?.(column) ?? column})` : '';
   return `hint: the test writes the column ${column} unquoted, as dbt does${read}; if that is the column's name, give the column quote: true in its YAML, and the test writes it ${dialect.quoteIdent(column)} (docs/models.md#data-tests)`;
 }

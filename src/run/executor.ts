@@ -643,7 +643,9 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
     } catch (e) {
       // (a column written unquoted, as dbt writes it, that the warehouse did not read as its name:
       // `where my col is null`, Postgres' `MyCol` read as mycol — its own HINT names another column)
-      const hint = n.column_unquoted && n.column !== undefined && e instanceof WarehouseError ? `\n    ${unquotedColumnHint(n.column, warehouse().dialect)}` : '';
+      // (only for an error the quoting makes: not for a relation not built, another column)
+      const said = n.column_unquoted && n.column !== undefined && e instanceof WarehouseError ? unquotedColumnHint(n.column, warehouse().dialect, e.message) : undefined;
+      const hint = said ? `\n    ${said}` : '';
       return { ...base, status: 'error', execution_time: (performance.now() - t0) / 1000, message: describeError(e, n) + hint };
     }
   };

@@ -14,7 +14,17 @@ export { applyGrants, grantStatements, planGrants, type GrantPlan } from '../ada
 /** `granted select to a, b; revoked c; carried over select to a, d from the replaced relation` — empty when nothing changed. */
 export function describeGrants(plan: GrantPlan): string {
   const carried = new Map<string, string[]>();
-  for (const p of plan.carried ?? []) carried.set(p.privilege.toLowerCase(), [...(carried.get(p.privilege.toLowerCase()) ?? []), p.grantee]);
+  // (a column privilege: `select (id, email) to bi`, its columns with it)
+  const columns = new Map<string, string[]>();
+  for (const p of plan.carried ?? []) {
+    if (p.column !== undefined) columns.set(`${p.privilege.toLowerCase()}\0${p.grantee}`, [...new Set([...(columns.get(`${p.privilege.toLowerCase()}\0${p.grantee}`) ?? []), p.column])]);
+    else carried.set(p.privilege.toLowerCase(), [...(carried.get(p.privilege.toLowerCase()) ?? []), p.grantee]);
+  }
+  for (const [k, cols] of columns) {
+    const [privilege, grantee] = k.split('\0');
+    const said = `${privilege} (${cols.join(', ')})`;
+    carried.set(said, [...(carried.get(said) ?? []), grantee]);
+  }
   const kept = [...carried].map(([privilege, grantees]) => `${privilege} to ${[...new Set(grantees)].join(', ')}`).join(' and ');
   // (Postgres) a revoked principal's grants made with its grant option went with it; one that held a grant made by another grantee says by whom
   // a column grant says which columns

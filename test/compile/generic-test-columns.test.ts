@@ -108,6 +108,29 @@ describe("a column's quote: true (dbt's)", () => {
     expect(quoted.code, quoted.stdout + quoted.stderr).toBe(0);
   });
 
+  it('the hint is under an error the unquoted column makes only: not under a relation not built, nor a where: naming another column (was: under every error of the test, pointing away from what went wrong)', () => {
+    const dir = makeProject({
+      'models/m.sql': 'select 1 as "my-col", 2 as status',
+      'models/schema.yml': 'models:\n  - name: m\n    columns:\n      - name: my-col\n        tests:\n          - not_null\n          - not_null:\n              name: nn_where\n              config: { where: "statsu = 1" }\n',
+    });
+    dirs.push(dir);
+    // not built yet: the relation is what is missing
+    const unbuilt = vigil(dir, ['test']);
+    expect(unbuilt.code).toBe(1);
+    expect(unbuilt.stdout).toMatch(/ERROR test not_null_m_my_col[^\n]*\n[^\n]*\n[^\n]*Catalog Error: Table with name[^\n]*does not exist/);
+    expect(unbuilt.stdout).not.toContain('hint: the test writes');
+    const shown = vigil(dir, ['show', '-s', 'not_null_m_my_col']);
+    expect(shown.code).toBe(1);
+    expect(shown.stderr).not.toContain('hint: the test writes');
+    // built: `my-col` is read as my minus col, a column "my" not found, said; the where's own
+    // mistake (statsu) is not the column's
+    const built = vigil(dir, ['build']);
+    expect(built.code).toBe(1);
+    expect(built.stdout).toMatch(/ERROR test not_null_m_my_col[^\n]*\n[^\n]*\n[^\n]*Referenced column "my" not found[\s\S]*?hint: the test writes the column my-col unquoted/);
+    expect(built.stdout).toMatch(/ERROR test nn_where[^\n]*\n[^\n]*\n[^\n]*Referenced column "statsu" not found/);
+    expect(built.stdout.match(/hint: the test writes/g)).toHaveLength(1);
+  });
+
   it('writes its name quoted in every generic test, in each dialect', () => {
     const sql = (test: string, dialect: typeof duckDbDialect, args: Record<string, unknown> = {}) => genericTestSql({ test, relation: 't0', column: 'ID', quoteColumn: true, args, toRelation: 't1', dialect } as never);
     expect(sql('not_null', postgresDialect)).toMatch(/where "ID" is null$/);

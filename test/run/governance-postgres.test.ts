@@ -355,6 +355,35 @@ describe('grants and masking on Postgres', () => {
     expect(held.rows[0]).toEqual({ ins: true, opt: true, comp: true, pub: true });
   });
 
+  it("grants_mode add never revokes a column privilege either: a rebuilt table and a view replaced outright carry `grant select (id)` over, said; a column the new relation lacks is not granted (was: the role's column access gone with the replaced relation, nothing said)", async () => {
+    const schema = uniqueSchema('gov_carry_col');
+    const o = ROLES.outside;
+    const dir = makeProject({
+      'project.yaml': projectYaml('carrycol', schema),
+      'models/c_tab.sql': `{{ config(materialized='table', grants_mode='add') }}\nselect 1 as id, 'x' as k`,
+      'models/c_view.sql': `{{ config(materialized='view', grants_mode='add') }}\nselect 1 as id, 'x' as k`,
+    });
+    dirs.push(dir);
+    expect(vigil(dir, ['run'], env()).code).toBe(0);
+    await admin(async (c) => {
+      for (const t of ['c_tab', 'c_view']) await c.query(`grant select (id, k) on ${schema}.${t} to ${o}`);
+      await c.query(`grant update (k) on ${schema}.c_tab to ${ROLES.sre}`);
+    });
+    // the view loses no column: create or replace would keep its grants; it drops k below
+    const r = vigil(dir, ['run', '-s', 'c_tab'], env());
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain(`OK created table ${schema}.c_tab (carried over select (id, k) to ${o} and update (k) to ${ROLES.sre} from the replaced relation)`);
+    expect(await as(o, `select id::int as id, k from ${schema}.c_tab`)).toEqual({ rows: [{ id: 1, k: 'x' }] });
+    // k gone from both: the view is dropped and made again; what was on k is not granted (no column to grant it on), id's is
+    writeFileSync(join(dir, 'models/c_tab.sql'), `{{ config(materialized='table', grants_mode='add') }}\nselect 1 as id`);
+    writeFileSync(join(dir, 'models/c_view.sql'), `{{ config(materialized='view', grants_mode='add') }}\nselect 1 as id`);
+    const dropped = vigil(dir, ['run'], env());
+    expect(dropped.code, dropped.stdout + dropped.stderr).toBe(0);
+    expect(dropped.stdout).toContain(`OK created table ${schema}.c_tab (carried over select (id) to ${o} from the replaced relation)`);
+    expect(dropped.stdout).toContain(`OK created view ${schema}.c_view (carried over select (id) to ${o} from the replaced relation)`);
+    for (const t of ['c_tab', 'c_view']) expect(await as(o, `select id::int as id from ${schema}.${t}`), t).toEqual({ rows: [{ id: 1 }] });
+  });
+
   it('a grant a grantee made with its grant option is revoked too (cascade, said on the line), and the ACL holds only the config after (was: "revoked" said on every run, the role still reading)', async () => {
     const schema = uniqueSchema('gov_chain');
     const [sre, bi, comp] = [ROLES.sre, ROLES.outside, ROLES.compliance];

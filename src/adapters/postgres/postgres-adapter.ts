@@ -769,7 +769,8 @@ export class PostgresAdapter implements Adapter {
       replacedReaders = readersOf(held);
       replacedColumns = {};
       for (const g of (await selectGrants(c, req.relation)).grants) if (g.column !== undefined && !(replacedColumns[g.grantee] ?? []).includes(g.column)) replacedColumns[g.grantee] = [...(replacedColumns[g.grantee] ?? []), g.column];
-      if (carry) carried = held;
+      // (with its column privileges: `never revokes` — was: a role holding SELECT on a column only lost it, unsaid)
+      if (carry) carried = [...held, ...(await columnPrivileges(c, rel))];
       await PostgresAdapter.run(c, `drop ${kind} ${rel} cascade`);
     };
     // (the new relation in place: the views the drop took made again)
@@ -792,7 +793,7 @@ export class PostgresAdapter implements Adapter {
           await PostgresAdapter.run(c, d.createView(req.relation, req.sql));
         }
         await restore();
-        await grantPrivileges(c, rel, carried);
+        carried = await grantPrivileges(c, rel, carried);
       });
       if (dropped?.length) this.catalog.forget();
       remember('view');
@@ -813,7 +814,7 @@ export class PostgresAdapter implements Adapter {
           await PostgresAdapter.run(c, `alter table ${tmp} rename to ${d.quoteIdent(req.relation.identifier)}`);
           await restore();
         });
-        await grantPrivileges(c, rel, carried);
+        carried = await grantPrivileges(c, rel, carried);
       });
       if (dropped?.length) this.catalog.forget();
       remember('table');
@@ -1139,15 +1140,30 @@ async function privileges(c: PoolClient, rel: string): Promise<Privilege[]> {
   return (await c.query(PRIVILEGES_SQL, [rel])).rows;
 }
 
-/** Grant `held` on `rel` (as SQL names it): one statement per privilege and grant option. */
-async function grantPrivileges(c: PoolClient, rel: string, held: Privilege[]): Promise<void> {
-  const groups = new Map<string, { privilege: string; grantable: boolean; to: string[] }>();
-  for (const p of held) {
-    const k = `${p.privilege} ${p.grantable}`;
-    if (!groups.has(k)) groups.set(k, { privilege: p.privilege, grantable: p.grantable, to: [] });
-    groups.get(k)!.to.push(p.grantee === 'public' ? 'public' : postgresDialect.quoteIdent(p.grantee));
+/**
+ * Grant `held` on `rel` (as SQL names it): one statement per privilege and grant option (a column
+ * privilege: per grantee, its columns listed). A column privilege on a column `rel` no longer has
+ * is not granted; what was granted is returned.
+ */
+async function grantPrivileges(c: PoolClient, rel: string, held: Privilege[]): Promise<Privilege[]> {
+  const has = held.some((p) => p.column !== undefined) ? new Set((await c.query(COLUMNS_SQL, [rel])).rows.map((r: { name: string }) => r.name)) : new Set<string>();
+  const granted = held.filter((p) => p.column === undefined || has.has(p.column));
+  const groups = new Map<string, { privilege: string; grantable: boolean; to: string[]; columns: string[] }>();
+  for (const p of granted) {
+    const who = p.grantee === 'public' ? 'public' : postgresDialect.quoteIdent(p.grantee);
+    const k = p.column === undefined ? `${p.privilege} ${p.grantable}` : `${p.privilege} ${p.grantable} ${who}`;
+    if (!groups.has(k)) groups.set(k, { privilege: p.privilege, grantable: p.grantable, to: [], columns: [] });
+    const g = groups.get(k)!;
+    if (p.column !== undefined) g.columns.push(postgresDialect.quoteIdent(p.column));
+    if (!g.to.includes(who)) g.to.push(who);
   }
-  for (const g of groups.values()) await PostgresAdapter.run(c, `grant ${g.privilege.toLowerCase()} on table ${rel} to ${g.to.join(', ')}${g.grantable ? ' with grant option' : ''}`);
+  for (const g of groups.values()) await PostgresAdapter.run(c, `grant ${g.privilege.toLowerCase()}${g.columns.length ? ` (${g.columns.join(', ')})` : ''} on table ${rel} to ${g.to.join(', ')}${g.grantable ? ' with grant option' : ''}`);
+  return granted;
+}
+
+/** The column privileges on `rel` (pg_attribute.attacl) of every role but the owner, `column` set. */
+async function columnPrivileges(c: PoolClient, rel: string): Promise<Privilege[]> {
+  return (await c.query(COLUMN_PRIVILEGES_SQL, [rel])).rows;
 }
 
 /**
@@ -1173,6 +1189,11 @@ function readersOf(held: Privilege[]): string[] {
 const PRIVILEGES_SQL = `select case when a.grantee = 0 then 'public' else r.rolname end as grantee, a.privilege_type as privilege, a.is_grantable as grantable
   from pg_class c cross join lateral aclexplode(c.relacl) a left join pg_roles r on r.oid = a.grantee
   where c.oid = to_regclass($1) and a.grantee <> c.relowner order by 2, 1`;
+const COLUMN_PRIVILEGES_SQL = `select case when a.grantee = 0 then 'public' else r.rolname end as grantee, a.privilege_type as privilege, a.is_grantable as grantable, t.attname as column
+  from pg_class c join pg_attribute t on t.attrelid = c.oid and t.attnum > 0 and not t.attisdropped and t.attacl is not null
+  cross join lateral aclexplode(t.attacl) a left join pg_roles r on r.oid = a.grantee
+  where c.oid = to_regclass($1) and a.grantee <> c.relowner order by t.attnum, 2, 1`;
+const COLUMNS_SQL = `select attname as name from pg_attribute where attrelid = to_regclass($1) and attnum > 0 and not attisdropped`;
 /** Roles other than the owner granted SELECT on a relation ($1 schema, $2 name); PUBLIC (grantee 0) is not a role Vigil manages. */
 const GRANTEES_SQL = `select distinct r.rolname as grantee from pg_class c join pg_namespace n on n.oid = c.relnamespace cross join lateral aclexplode(c.relacl) a join pg_roles r on r.oid = a.grantee where n.nspname = $1 and c.relname = $2 and a.privilege_type = 'SELECT' and a.grantee <> c.relowner`;
 
