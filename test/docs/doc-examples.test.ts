@@ -23,6 +23,8 @@ function blocks(file: string): Array<{ lang: string; line: number; text: string 
     const open = /^```(\w*)\s*$/.exec(lines[i]);
     if (!open) continue;
     const end = lines.findIndex((l, j) => j > i && l.startsWith('```'));
+    // (a block never closed: a broken page, said, not an endless loop)
+    if (end < 0) throw new Error(`docs/${file}:${i + 1}: a code block that is never closed`);
     found.push({ lang: open[1], line: i + 1, text: lines.slice(i + 1, end).join('\n') });
     i = end;
   }
