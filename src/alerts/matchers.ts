@@ -77,6 +77,16 @@ export function parseMatchers(text: string): Matcher[] | string {
   return out;
 }
 
+/**
+ * One matcher alone, as Alertmanager's labels.ParseMatcher reads it (amtool's reading of
+ * `config routes test` labels and `silence add` matchers): no braces dropped, no commas split,
+ * nothing trimmed but the plain space, tab and line breaks its regex skips (`x=1<NBSP>` is the
+ * value 1<NBSP>, `<NBSP>x=1` is refused).
+ */
+export function parseOneMatcher(text: string): Matcher | string {
+  return parseOne(text, text);
+}
+
 /** One piece of a matchers string: Alertmanager's labels.ParseMatcher. */
 function parseOne(t: string, text: string): Matcher | string {
   const ms = ONE.exec(t);
@@ -85,7 +95,8 @@ function parseOne(t: string, text: string): Matcher | string {
     const name = /^[\t\n\f\r ]*([a-zA-Z_:][a-zA-Z0-9_:]*)/.exec(t);
     const rest = t.slice(name ? name[0].length : 0).replace(/^[\t\n\f\r ]*/, '');
     // (a no-break space, a vertical tab...: space to JavaScript, not to Alertmanager's regex)
-    const odd = OTHER_SPACE.test(rest) ? ` (${JSON.stringify(rest[0])} is not space to Alertmanager: only a plain space, a tab or a line break is)` : '';
+    // (named by its code point: a no-break space prints as a space)
+    const odd = OTHER_SPACE.test(rest) ? ` (U+${rest.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')} is not space to Alertmanager: only a plain space, a tab or a line break is)` : '';
     if (!name) return `'${text}': expected a label name at '${rest.slice(0, 12)}'${odd}`;
     return `'${text}': expected =, !=, =~ or !~ after '${name[1]}'${odd}`;
   }

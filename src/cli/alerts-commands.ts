@@ -580,15 +580,21 @@ export async function runAlertsRouteTest(o: Common & { labels: string[] }): Prom
   if (hasErrors(alerts.diagnostics)) throw new ProjectError(alerts.diagnostics);
   if (!alerts.routes) throw new UsageError(`no ${alerts.routesFile}: there is nothing to route to`);
   // each argument one label, read as amtool reads it: the matcher grammar, `=` only (a later one wins)
-  const { parseMatchers } = await import('../alerts/matchers.js');
+  const { parseMatchers, parseOneMatcher } = await import('../alerts/matchers.js');
   const labels: Record<string, string> = {};
   for (const l of o.labels ?? []) {
+    // read as a matchers string first only to refuse what amtool would read as one value and a
+    // person means as two (a bare comma, a closing brace: Vigil is stricter, quote the value)
     const m = parseMatchers(l);
     const eg = `${l.includes(',') ? '; quote a value holding a comma' : ''} (e.g. vigil alerts route-test severity=critical service="web api")`;
     if (typeof m === 'string') throw new UsageError(`${m}${eg}`);
     if (m.length !== 1 || l.trim().startsWith('{')) throw new UsageError(`'${l}': give one label=value per argument, without braces${eg}`);
-    if (m[0].op !== '=') throw new UsageError(`'${l}': an alert's labels are label=value, not a matcher (${m[0].op}), as amtool requires`);
-    labels[m[0].name] = m[0].value;
+    // then as amtool reads a label (labels.ParseMatcher): the string's last-piece Unicode trim
+    // does not apply (was: `service=x<NBSP>` routed as service=x, `<NBSP>service=x` accepted)
+    const one = parseOneMatcher(l);
+    if (typeof one === 'string') throw new UsageError(`${one}${eg}`);
+    if (one.op !== '=') throw new UsageError(`'${l}': an alert's labels are label=value, not a matcher (${one.op}), as amtool requires`);
+    labels[one.name] = one.value;
   }
   const { routeAlert } = await import('../alerts/routing.js');
   const { baseLabels } = await import('../alerts/engine.js');
