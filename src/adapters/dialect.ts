@@ -230,11 +230,20 @@ export const SCRATCH_INFIX = /__vigil_/i;
  * with a hash of all of it: never the identifier itself, nor the scratch name of another.
  */
 export function scratchIdentifier(d: Pick<Dialect, 'maxIdentifierBytes'>, identifier: string, tag: string): string {
-  const suffix = `__vigil_${tag}`;
+  return boundedName(d, '', identifier, `__vigil_${tag}`);
+}
+
+/**
+ * `prefix + name + suffix`, or, where that is longer than the dialect keeps, with the end of
+ * `prefix + name` cut (at a character) for `_<8 hex of a hash of name>`: two long names alike in
+ * their first bytes stay two.
+ */
+function boundedName(d: Pick<Dialect, 'maxIdentifierBytes'>, prefix: string, name: string, suffix: string): string {
+  const full = prefix + name + suffix;
   const max = d.maxIdentifierBytes ?? Infinity;
-  if (Buffer.byteLength(identifier + suffix) <= max) return identifier + suffix;
-  const tail = `_${createHash('sha256').update(identifier).digest('hex').slice(0, 8)}${suffix}`;
-  return cutToBytes(identifier, max - Buffer.byteLength(tail)) + tail;
+  if (Buffer.byteLength(full) <= max) return full;
+  const tail = `_${createHash('sha256').update(name).digest('hex').slice(0, 8)}${suffix}`;
+  return cutToBytes(prefix + name, max - Buffer.byteLength(tail)) + tail;
 }
 
 /** What an inlined ephemeral model's CTE is named (ephemeralCte) begins with. */
@@ -247,11 +256,7 @@ export const EPHEMERAL_CTE_PREFIX = '__vigil_eph_';
  * Postgres refused ("WITH query name ... specified more than once").
  */
 export function ephemeralCte(d: Pick<Dialect, 'maxIdentifierBytes'>, name: string): string {
-  const full = EPHEMERAL_CTE_PREFIX + name;
-  const max = d.maxIdentifierBytes ?? Infinity;
-  if (Buffer.byteLength(full) <= max) return full;
-  const tail = `_${createHash('sha256').update(name).digest('hex').slice(0, 8)}`;
-  return cutToBytes(full, max - Buffer.byteLength(tail)) + tail;
+  return boundedName(d, EPHEMERAL_CTE_PREFIX, name, '');
 }
 
 /**
