@@ -193,7 +193,9 @@ const KEY_CHECK = 'vigil_null_keys';
  * the words DuckDB and Postgres fail with).
  */
 function mergeKeyCheck(rel: string, keys: string[], names: string[]): string {
-  const part = (k: string) => `CAST(${k} AS STRING)`;
+  // (FORMAT's %t, not CAST AS STRING: a BYTES key — SHA256's, MD5's — is rarely UTF-8, and the
+  // CAST failed the script on every run, duplicates or not; %t prints any type, a string as it is)
+  const part = (k: string) => `FORMAT('%t', ${k})`;
   const key = keys.length === 1 ? part(keys[0]) : `CONCAT('(', ${keys.map(part).join(", ', ', ")}, ')')`;
   const dup = 'vigil_n > 1 AND NOT vigil_has_null';
   // (FORMAT's text: a '%' of the names doubled, then the two placeholders)
