@@ -810,6 +810,21 @@ export async function deliverOutbox(
       }
       for (const [i, e] of chunk.entries()) {
         await limiter.acquire();
+        // the lock's lease must outlast this request, its retries included (its delivery deadline):
+        // once it runs out another run may take the state over and send this notification itself
+        // (this process paused: SIGSTOP, a suspended VM, a long rate-limit wait; its timers fire
+        // late). So a lease that may not is renewed first, and a renewal that finds the lock taken
+        // over stops the run before the request leaves (was: sent after the other run had sent it,
+        // and after the resolve that followed: a bot message posted twice, a trigger after its resolve)
+        if (ctx.store.leaseLeftMs() < policy.deadlineMs) {
+          try {
+            await save();
+          } catch (err) {
+            const note = unsavedOutcomes(chunk.slice(0, i), how);
+            if (note) ctx.err(note);
+            throw err;
+          }
+        }
         let res: DeliveryResult;
         try {
           res =
@@ -869,9 +884,16 @@ export async function deliverOutbox(
   };
 
   try {
-    await Promise.all([...lanes.values()].map(sendLane));
+    // every lane ends (a lane that finds the lock lost stops at its next request, the others at
+    // theirs) before the run goes on: none is left sending while the run closes its connection
+    const ends = await Promise.allSettled([...lanes.values()].map(sendLane));
+    const failed = ends.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+    if (failed) throw failed.reason;
   } finally {
     clearInterval(renew);
+    // a save still queued (a renewal) runs before the run goes on: after a lane stopped (the lock
+    // lost), it ran while the run closed its warehouse connection ("Cannot use a pool after calling end")
+    await current.catch(() => {});
   }
   await save();
   return summary;

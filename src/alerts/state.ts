@@ -130,6 +130,10 @@ export class StateStore {
   private written: { base: string; marks: Map<string, JournalLine['outbox'][number]>; events: number } | undefined;
   /** an append failed (its table could not be made): whole saves from then on */
   private journalOff = false;
+  /** until when the lock is ours, as this store last wrote it (ms; undefined: not held, or a write of it failed) */
+  private heldUntil: number | undefined;
+  /** a save found the lock taken over: every later save fails the same, without asking the warehouse */
+  private lost = false;
   private readonly owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
 
   constructor(
@@ -139,6 +143,15 @@ export class StateStore {
     /** told once when delivery marks cannot be journal lines (whole writes from then on) */
     private readonly say?: (message: string) => void,
   ) {}
+
+  /**
+   * How long the lock is still ours by this process's clock, as last written: another run may take
+   * the state over once it runs out, so a request that may still be under way then is not started
+   * (evaluate.ts deliverOutbox renews first). -Infinity when not held, or after a write that found it lost.
+   */
+  leaseLeftMs(now = Date.now()): number {
+    return this.heldUntil === undefined ? -Infinity : this.heldUntil - now;
+  }
 
   /** The current document, without locking (for listing). */
   async read(): Promise<StateDoc> {
@@ -171,8 +184,16 @@ export class StateStore {
   /** Persist while holding the lock (renews the lease). Throws if the lock was lost. */
   async save(doc: StateDoc): Promise<void> {
     if (doc.lock?.owner !== this.owner) throw new Error('internal: save() without holding the alert state lock');
+    if (this.lost) throw this.lostError();
     doc.lock.until = new Date(Date.now() + this.leaseMs).toISOString();
-    if (this.version === undefined || !(await this.write(this.version, doc))) throw new StateError(`lost the alert state lock in ${this.description} (its lease ran out and another run took it over); this run stops without sending more`);
+    if (this.version === undefined || !(await this.write(this.version, doc))) throw this.lostError();
+  }
+
+  /** The lock was taken over (found by a save): said so, and no save is tried again. */
+  private lostError(): StateError {
+    this.lost = true;
+    this.heldUntil = undefined;
+    return new StateError(`lost the alert state lock in ${this.description} (its lease ran out and another run took it over); this run stops without sending more`);
   }
 
   /**
@@ -183,6 +204,7 @@ export class StateStore {
    */
   async saveProgress(doc: StateDoc, touched?: readonly OutboxEntry[]): Promise<void> {
     if (doc.lock?.owner !== this.owner) throw new Error('internal: save() without holding the alert state lock');
+    if (this.lost) throw this.lostError();
     const w = this.written;
     // (however long the journal: each line is a row of its own, so a line costs the same at the 10,000th; the next whole write folds them)
     const changed = w && this.backend.append && !this.journalOff ? this.changedMarks(doc, w, touched) : undefined;
@@ -190,6 +212,7 @@ export class StateStore {
     doc.lock.until = new Date(Date.now() + this.leaseMs).toISOString();
     const events = (doc.events?.length ?? 0) !== w.events ? (doc.events ?? []) : undefined;
     const eventCount = doc.events?.length ?? 0;
+    const until = Date.parse(doc.lock.until);
     // the marks as the line holds them, taken now: recorded as written below, after the append's
     // await, when delivery may have changed an entry again (its new mark then compared equal to
     // itself: never written, lost on a crash)
@@ -216,8 +239,9 @@ export class StateStore {
       this.say?.(`warning: ${e.message.split('\n')[0]}; each delivery mark of this run writes the whole alert state instead (${Math.round(JSON.stringify(doc).length / 1024)} KB each): a burst of notifications costs that many times its marks`);
       return this.save(doc);
     }
-    if (version === undefined) throw new StateError(`lost the alert state lock in ${this.description} (its lease ran out and another run took it over); this run stops without sending more`);
+    if (version === undefined) throw this.lostError();
     this.version = version;
+    this.heldUntil = until;
     doc.writeId = id;
     for (const m of marks) w.marks.set(m.id, m);
     w.events = eventCount;
@@ -265,6 +289,7 @@ export class StateStore {
     // (the marks as the body holds them, taken before the await: see saveProgress)
     const marks = this.backend.append ? new Map(doc.outbox.map((e) => [e.id, entryMarks(e)])) : undefined;
     const events = doc.events?.length ?? 0;
+    const until = doc.lock?.owner === this.owner ? Date.parse(doc.lock.until) : undefined;
     // the state (file or table) goes through the one redaction path, like every file Vigil writes:
     // its strings, not its JSON text (a secret's digits inside a number made the state unreadable)
     const version = await casWrite(this.backend, expected, doc, (d) => JSON.stringify(redactStrings(d)), (cur) => parse(cur, this.description));
@@ -274,6 +299,7 @@ export class StateStore {
     }
     this.version = version;
     this.written = marks ? { base: doc.writeId!, marks, events } : undefined;
+    this.heldUntil = until;
     // the lines this body folded in (and any an older body left): dropped. Only tidying: a line
     // left (this failed, or the process died first) names an older body and is skipped on reading
     await this.backend.compact?.(version).catch(() => {});

@@ -95,6 +95,12 @@ export interface FakeSlackApiOptions {
   channels?: Array<string | FakeSlackChannel>;
   /** Milliseconds since the epoch, for message ts (default Date.now); ts stay strictly increasing. */
   clock?: () => number;
+  /**
+   * How long an idle keep-alive connection is kept (default Node's 5 s). A client paused longer
+   * (SIGSTOP) then reuses a connection the server has closed, and its request fails with a reset
+   * before anything is posted; Slack keeps idle connections longer.
+   */
+  keepAliveTimeoutMs?: number;
 }
 
 /** One scripted fault for the next call of `method`; see the file comment. */
@@ -505,6 +511,7 @@ export async function startFakeSlackApi(opts: FakeSlackApiOptions = {}): Promise
   };
 
   const server = createServer(onRequest);
+  if (opts.keepAliveTimeoutMs !== undefined) server.keepAliveTimeout = opts.keepAliveTimeoutMs;
   const { listen, stop, isListening } = loopback(server, timers);
 
   await listen(0);

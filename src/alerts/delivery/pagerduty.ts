@@ -326,5 +326,11 @@ export async function sendPagerDuty(
     }
     opts.onRetry?.({ attempt: attempts, delayMs: wait, reason: clean(outcome.error) });
     await sleep(wait);
+    // the wait took longer than asked (the process was paused): no request past the deadline, which
+    // the state lock's lease covers (another run may have taken the state over and sent it since)
+    if (!retryFits(policy, 0, deadline)) {
+      const error = `${outcome.error}; the delivery deadline passed while waiting to retry; gave up after ${attempts} attempt${attempts === 1 ? '' : 's'} in ${((Date.now() - started) / 1000).toFixed(1)} s`;
+      return { status: 'retry', ...(outcome.httpStatus !== undefined ? { httpStatus: outcome.httpStatus } : {}), attempts, error: clean(error), ambiguous };
+    }
   }
 }

@@ -145,6 +145,10 @@ export async function sendSlackBot(t: SlackBotTarget, msg: SlackMessage & { chan
       if (!retryFits(policy, delay, deadline)) return { status: 'retry', attempts, error: clean(c.error), ambiguous: false };
       opts.onRetry?.({ attempt, delayMs: delay, reason: clean(c.error) });
       await sleep(delay);
+      // the wait took longer than asked (the process was paused: SIGSTOP, a suspended VM): past the
+      // deadline, which the state lock's lease covers, another run may have taken the state over
+      // and posted it; this run posts nothing more (the next run looks in the channel first)
+      if (!retryFits(policy, 0, deadline)) return { status: 'retry', attempts, error: clean(`${c.error}; the delivery deadline passed while waiting to retry`), ambiguous: false };
     }
   }
 }
