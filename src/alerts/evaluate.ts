@@ -741,7 +741,8 @@ export async function deliverOutbox(
     const blocked = new Map<string, OutboxEntry>();
     for (const e of doc.outbox) if (laneOf(e) === laneOf(entries[0]) && (e.status === 'uncertain' || e.status === 'rejected')) for (const x of e.items) blocked.set(x.instance, e);
     const limiter = limiterFor(r);
-    const onRetry = (info: { attempt: number; delayMs: number; reason: string }) => ctx.out(`  retrying ${type === 'pagerduty' ? 'PagerDuty' : 'Slack'} (${name}) in ${Math.max(1, Math.round(info.delayMs / 1000))} s: ${info.reason}`);
+    // (at once: a kept PagerDuty connection the server had closed, sent again on a new one; was printed `in 1 s`)
+    const onRetry = (info: { attempt: number; delayMs: number; reason: string }) => ctx.out(`  retrying ${type === 'pagerduty' ? 'PagerDuty' : 'Slack'} (${name}) ${info.delayMs === 0 ? 'at once' : `in ${Math.max(1, Math.round(info.delayMs / 1000))} s`}: ${info.reason}`);
     // one request per mark as a rule; a burst where resending is harmless shares marks (a kill repeats at most a chunk)
     const chunkSize = how === 'hold' || entries.length <= SEND_CHUNK ? 1 : SEND_CHUNK;
     let stopped = false;

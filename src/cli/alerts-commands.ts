@@ -19,6 +19,7 @@ import type { CompiledRule, EvalSummary } from '../alerts/evaluate.js';
 import type { StateStore } from '../alerts/state.js';
 import { durationMs, formatDuration, prepareActiveHours } from '../alerts/time.js';
 import { docRef } from '../install.js';
+import { DEFAULT_POLICY } from '../alerts/delivery/types.js';
 
 
 export interface Common {
@@ -307,10 +308,15 @@ async function nearStateFile(path: string): Promise<string> {
   return near ? ` (there is no folder ${dir} — did you mean ${join(dirname(dir), near)}?)` : ` (there is no folder ${dir})`;
 }
 
-/** --delivery-timeout: a duration, at most half the state lock's lease (so the lock never runs out mid-send). */
-export function deliveryPolicy(value: string | undefined, files: ProjectFiles) {
+/**
+ * --delivery-timeout: a duration, at most half the state lock's lease (so the lock never runs out
+ * mid-send). Without it: the default (60 s; undefined), or half the lease when alerts.lock_lease
+ * is shorter than 2 minutes (was: 60 s, which a lease of 1 minute or less never outlasts, so
+ * delivery renewed the lease before every request, a state save more per message).
+ */
+export function deliveryPolicy(value: string | undefined, files: ProjectFiles): number | undefined {
   const lease = files.project.alerts?.lock_lease ? durationMs(files.project.alerts.lock_lease) : 10 * 60_000;
-  if (value === undefined) return undefined;
+  if (value === undefined) return lease / 2 < DEFAULT_POLICY.deadlineMs ? Math.max(1, Math.floor(lease / 2)) : undefined;
   const ms = durationFlag('--delivery-timeout', value, { min: 1 });
   if (ms > lease / 2) throw new UsageError(`--delivery-timeout ${value} is longer than half the state lock's lease (${formatDuration(lease)}); raise alerts.lock_lease in project.yaml or shorten it`);
   return ms;
@@ -456,7 +462,7 @@ export async function runAlertsEvaluate(o: Common & { select?: string[]; dryRun?
   const opening = openBusyAware(s, waitMs, !!o.dryRun && s.target.type === 'duckdb');
   opening.catch(() => {}); // (a failure is handled where it is awaited, below: not an unhandled rejection meanwhile)
   await new Promise((r) => setImmediate(r)); // the calls above have reached the driver
-  const modules = Promise.all([import('../alerts/evaluate.js'), import('../alerts/state.js'), import('../alerts/delivery/types.js')]);
+  const modules = Promise.all([import('../alerts/evaluate.js'), import('../alerts/state.js')]);
   modules.catch(() => {});
   prepareActiveHours(rules.map((r) => r.activeHours));
   const adapter = await opening;
@@ -474,7 +480,7 @@ export async function runAlertsEvaluate(o: Common & { select?: string[]; dryRun?
       }
       out(`No alert rules in ${s.files.paths.alerts}/*.yaml; the state still holds what earlier rules left: resolving and delivering it.`);
     }
-    const [{ evaluateAlerts, describeTransition }, { LockBusyError }, { DEFAULT_POLICY }] = await modules;
+    const [{ evaluateAlerts, describeTransition }, { LockBusyError }] = await modules;
     out(`${o.dryRun ? 'Dry run: evaluating' : 'Evaluating'} ${rules.length} alert${rules.length === 1 ? '' : 's'} on ${s.target.name} (${s.target.type}) at ${at.toISOString()}; state in ${store.description}`);
     try {
       summary = await evaluateAlerts(
@@ -637,8 +643,8 @@ export async function runAlertsNotifyTest(o: Common & { receiver: string; delive
   const missing = resolved.find((r): r is string => typeof r === 'string');
   if (missing) throw new UsageError(missing);
   const { pagerDutyEvent, slackMessage } = await import('../alerts/notify.js');
-  const { DEFAULT_POLICY } = await import('../alerts/delivery/types.js');
-  const ms = deliveryPolicy(o.deliveryTimeout, files);
+  // (30 s unless given: it holds no state lock, so a short alerts.lock_lease does not refuse a flag never given)
+  const ms = o.deliveryTimeout === undefined ? 30_000 : deliveryPolicy(o.deliveryTimeout, files);
   const policy = ms ? { ...DEFAULT_POLICY, deadlineMs: ms } : DEFAULT_POLICY;
   const now = new Date().toISOString();
   const id = randomBytes(4).toString('hex');
@@ -974,7 +980,6 @@ export async function peekScheduled(s: Setup, o: Common): Promise<{ due: boolean
 
 /** The delivery policy of scheduled evaluations: --delivery-timeout, else the defaults. */
 export async function scheduledPolicy(s: Setup, deliveryTimeout: string | undefined): Promise<import('../alerts/delivery/types.js').DeliveryPolicy> {
-  const { DEFAULT_POLICY } = await import('../alerts/delivery/types.js');
   const ms = deliveryPolicy(deliveryTimeout, s.files);
   return ms ? { ...DEFAULT_POLICY, deadlineMs: ms } : DEFAULT_POLICY;
 }

@@ -345,7 +345,7 @@ export function buildProgram(argv: string[] = []): Command {
       .option('-s, --select <alert...>', 'alerts to evaluate: names, globs (ai_audit_*), or label=value')
       .option('--dry-run', 'print the notifications it would send (the payloads) without sending or saving state')
       .option('--at <iso>', "evaluate as of this time (default: now; not before the state's last evaluation, nor ahead of the clock, unless --dry-run)")
-      .option('--delivery-timeout <duration>', 'time budget per notification, retries included (default 60s); what misses it stays in the outbox for the next run')
+      .option('--delivery-timeout <duration>', 'time budget per notification, retries included (default 60s, or half alerts.lock_lease if shorter); what misses it stays in the outbox for the next run')
       .option('--wait <duration>', 'if another evaluation holds the state lock, wait this long for it (default: skip at once)')
       .action(async (o, cmd: Command) => {
         const { runAlertsEvaluate } = await import('./alerts-commands.js');
@@ -380,7 +380,7 @@ export function buildProgram(argv: string[] = []): Command {
       .command('notify-test')
       .description('send a [TEST] trigger and its resolve to one receiver, to check its routing key or webhook')
       .argument('<receiver>', 'receiver name from alerts/routes.yaml')
-      .option('--delivery-timeout <duration>', 'time budget per notification, retries included', '30s')
+      .option('--delivery-timeout <duration>', 'time budget per notification, retries included (default 30s)')
       .action(async (receiver: string, o, cmd: Command) => {
         const { runAlertsNotifyTest } = await import('./alerts-commands.js');
         return runAlertsNotifyTest({ ...globals(cmd), ...o, receiver });
@@ -416,7 +416,7 @@ export function buildProgram(argv: string[] = []): Command {
       });
     alertOpts(alerts.command('run-scheduler').description("long-running: evaluate each alert on its own cron schedule until SIGTERM; a failing alert never stops the others"))
       .option('-s, --select <alert...>', 'only these alerts')
-      .option('--delivery-timeout <duration>', 'time budget per notification, retries included (default 60s)')
+      .option('--delivery-timeout <duration>', 'time budget per notification, retries included (default 60s, or half alerts.lock_lease if shorter)')
       .action(async (o, cmd: Command) => {
         const { runAlertsScheduler } = await import('./alerts-commands.js');
         return runAlertsScheduler({ ...globals(cmd), ...o });
@@ -427,7 +427,7 @@ export function buildProgram(argv: string[] = []): Command {
     c
       .option('--listen <host:port>', 'address of the HTTP server (default serve.listen in project.yaml, else 127.0.0.1:9464; port 0 picks a free one)')
       .option('--run-now', 'run every job once at start, then on its schedule (otherwise a job waits for its first slot, or catches up a slot missed while serve was down)')
-      .option('--delivery-timeout <duration>', 'alerts jobs: time budget per notification, retries included (default 60s)'),
+      .option('--delivery-timeout <duration>', 'alerts jobs: time budget per notification, retries included (default 60s, or half alerts.lock_lease if shorter)'),
   ).action(async (o, cmd: Command) => {
     const { runServe } = await import('./serve-command.js');
     return runServe({ ...globals(cmd), ...o });

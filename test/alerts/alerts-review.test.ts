@@ -365,3 +365,19 @@ route:
     expect(arrived[1] - arrived[0]).toBeGreaterThan(3000);
   }, 60_000);
 });
+
+describe('notify-test beside a short alerts.lock_lease', () => {
+  it('sends without --delivery-timeout (it holds no state lock; was: exit 2 over a flag never given); a --delivery-timeout given past half the lease is still refused', async () => {
+    const dir = project({ 'project.yaml': PROJECT_YAML.replace('state: file,', 'state: file, lock_lease: 40s,') });
+    const env = { SLACK_WEBHOOK_URL: hook.url };
+    const before = hook.messages.length;
+    const t = await vigilAsync(dir, ['alerts', 'notify-test', 'sl'], env);
+    expect(t.code, t.stdout + t.stderr).toBe(0);
+    expect(t.stdout).toMatch(/sent \[TEST\] trigger to sl/);
+    expect(hook.messages.length - before).toBe(2);
+    const given = await vigilAsync(dir, ['alerts', 'notify-test', 'sl', '--delivery-timeout', '30s'], env);
+    expect(given.code).toBe(2);
+    expect(given.stderr).toContain("--delivery-timeout 30s is longer than half the state lock's lease (40s)");
+    expect(hook.messages.length - before).toBe(2);
+  });
+});

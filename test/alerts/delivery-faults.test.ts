@@ -665,3 +665,27 @@ describe('a resolve says what the incident was about', () => {
     ]);
   });
 });
+
+describe('PagerDuty: a kept connection the server closed as an event went out on it', () => {
+  it('is sent again at once, and the run says so (was: "retrying PagerDuty (pd) in 1 s"); one incident each', async () => {
+    const dir = makeProject({
+      'project.yaml': `name: kept\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\n`,
+      'alerts/two.yaml': `alerts:\n  - name: two\n    severity: critical\n    query: select i from range(2) t(i)\n    group_by: [i]\n    condition: { type: sql }\n    summary: "instance {{ i }}"\n`,
+      'alerts/routes.yaml': `receivers:\n  - name: pd\n    pagerduty: { routing_key_env: PD_KEY, server_env: PD_SERVER }\nroute:\n  receiver: pd\n  group_by: [i]\n`,
+    });
+    dirs.push(dir);
+    const before = pd.events.length;
+    // the first event answered on a new connection, the second dropped on the one kept from it
+    pd.script([{ status: 202 }, 'down']);
+    const r = await vigilProcessAsync(dir, ['alerts', 'evaluate', '--delivery-timeout', '10s'], env());
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/retrying PagerDuty \(pd\) at once: .*\(on a kept connection\)/);
+    expect(r.stdout).not.toMatch(/retrying PagerDuty \(pd\) in /);
+    expect(r.stdout).toMatch(/Delivered: 2 sent/);
+    expect(pd.unscript()).toBe(0);
+    // each event recorded once (the dropped attempt never reached the handler)
+    const keys = pd.events.slice(before).map((e) => `${e.event_action}:${e.dedup_key}`);
+    expect(keys).toHaveLength(2);
+    expect(new Set(keys).size).toBe(2);
+  });
+});

@@ -642,3 +642,37 @@ describe('kill -9 mid-burst, the state in DuckDB: nothing lost, nothing doubled'
     }
   }, 120_000);
 });
+
+/**
+ * A short alerts.lock_lease without --delivery-timeout: delivery's default deadline is cut to half
+ * the lease (was: 60 s, which a lease of 1 minute never outlasts, so delivery renewed the lease
+ * before every request: a state save more per message, undoing the outcome saved with the next
+ * message's mark). Counted by the state's version, which each save moves on, through real runs.
+ */
+describe('a lock_lease of 1m without --delivery-timeout: as many state saves per message as the default lease', () => {
+  it('on DuckDB, 12 webhook messages', async () => {
+    const saves = async (lease: string): Promise<number> => {
+      const dir = makeProject({
+        'project.yaml': `name: lease\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\nalerts: { lock_lease: ${lease} }\n`,
+        'alerts/many.yaml': `alerts:\n  - name: many\n    severity: critical\n    query: select i from range(12) t(i)\n    group_by: [i]\n    condition: { type: sql }\n    summary: "instance {{ i }}"\n`,
+        'alerts/routes.yaml': `receivers:\n  - name: hook\n    slack: { webhook_url_env: SLACK_URL, rate_per_second: 1000 }\nroute:\n  receiver: hook\n  group_by: [i]\n`,
+      });
+      dirs.push(dir);
+      const before = hook.messages.length;
+      const r = await vigilProcessAsync(dir, ['alerts', 'evaluate', '--at', AT], { SLACK_URL: hook.url });
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/Delivered: 12 sent/);
+      expect(hook.messages.length - before).toBe(12);
+      const a = await DuckDbAdapter.open({ type: 'duckdb', path: '.vigil/dev.duckdb', schema: 'analytics' } as never, dir);
+      try {
+        return Number((await a.query<{ version: unknown }>(`select version from ${rel(a, 'analytics')}`))[0].version);
+      } finally {
+        await a.close();
+      }
+    };
+    const usual = await saves('10m');
+    // (a mark per message, with the outcome of the one before, and the run's own writes)
+    expect(usual).toBeLessThan(12 * 2);
+    expect(await saves('1m')).toBe(usual);
+  });
+});
