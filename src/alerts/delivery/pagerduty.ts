@@ -160,10 +160,13 @@ function secureContextFor(extraCa: string): SecureContext {
  */
 const sharedAgents = new Map<string, https.Agent>();
 function sharedAgent(ca: string | undefined): https.Agent {
-  let a = sharedAgents.get(ca ?? '');
+  // (and by NODE_EXTRA_CA_CERTS, which decides the trust too: a connection verified under one set
+  // of certificates is never reused under another, as commands run in one host process may have)
+  const key = JSON.stringify([ca ?? '', process.env.NODE_EXTRA_CA_CERTS ?? '']);
+  let a = sharedAgents.get(key);
   if (!a) {
     a = new https.Agent({ keepAlive: true, ...(ca ? { secureContext: secureContextFor(ca) } : {}) });
-    sharedAgents.set(ca ?? '', a);
+    sharedAgents.set(key, a);
   }
   return a;
 }
