@@ -751,14 +751,12 @@ export async function deliverOutbox(
     // chunk's requests leave. A crash in between leaves the last chunk `sending`, as a crash
     // between a send and its own save always did
     let unsaved: OutboxEntry[] | undefined;
-    const saveOutcomes = async (): Promise<void> => {
-      const chunk = unsaved;
-      unsaved = undefined;
-      if (!chunk) return;
+    /** A save holding the outcomes of `pending` (sent, failed: not saved before): said when it fails. */
+    const saveWith = async (pending: OutboxEntry[] | undefined): Promise<void> => {
       try {
         await save();
       } catch (err) {
-        const note = unsavedOutcomes(chunk, how);
+        const note = pending && unsavedOutcomes(pending, how);
         if (note) ctx.err(note);
         throw err;
       }
@@ -796,7 +794,9 @@ export async function deliverOutbox(
       const last = unsaved;
       unsaved = undefined;
       try {
-        await save(); // durable before any request leaves: a crash from here on is recognized
+        // durable before any request leaves: a crash from here on is recognized (and with it the
+        // outcomes of the chunk before)
+        await saveWith(last);
       } catch (err) {
         // not marked, so not sent: the entries stay as they were
         for (const b of before) {
@@ -804,9 +804,6 @@ export async function deliverOutbox(
           if (b.firstTriedAt === undefined) delete b.e.firstTriedAt;
           delete b.e.sendingSince;
         }
-        // (and the outcomes of the chunk before, which this save held)
-        const note = last && unsavedOutcomes(last, how);
-        if (note) ctx.err(note);
         throw err;
       }
       for (const [i, e] of chunk.entries()) {
@@ -817,15 +814,7 @@ export async function deliverOutbox(
         // late). So a lease that may not is renewed first, and a renewal that finds the lock taken
         // over stops the run before the request leaves (was: sent after the other run had sent it,
         // and after the resolve that followed: a bot message posted twice, a trigger after its resolve)
-        if (ctx.store.leaseLeftMs() < policy.deadlineMs) {
-          try {
-            await save();
-          } catch (err) {
-            const note = unsavedOutcomes(chunk.slice(0, i), how);
-            if (note) ctx.err(note);
-            throw err;
-          }
-        }
+        if (ctx.store.leaseLeftMs() < policy.deadlineMs) await saveWith(chunk.slice(0, i));
         let res: DeliveryResult;
         try {
           res =
@@ -881,7 +870,7 @@ export async function deliverOutbox(
       }
       unsaved = chunk;
     }
-    await saveOutcomes();
+    if (unsaved) await saveWith(unsaved);
   };
 
   try {

@@ -105,6 +105,9 @@ const RESERVED = new Set(
 /** Whether `name` unquoted would be a key word or a parenless function of some warehouse (RESERVED) rather than a column. */
 export const isReservedWord = (name: string): boolean => RESERVED.has(name.toLowerCase());
 
+/** A name no warehouse needs quoted but for its case: letters, digits, `_` and `$`, not first a digit. */
+const PLAIN_NAME = /^[A-Za-z_][A-Za-z0-9_$]*$/;
+
 /**
  * Whether a test's `column` is written unquoted (dbt's way: no `quote: true`, no key word) and the
  * warehouse would not read it as the name written: not a plain identifier (`my col`, `a"b`, an
@@ -114,7 +117,7 @@ export const isReservedWord = (name: string): boolean => RESERVED.has(name.toLow
  */
 export function writtenUnquoted(column: string | undefined, dialect: Pick<Dialect, 'unquotedName'>, quote?: boolean): boolean {
   if (column === undefined || quote || RESERVED.has(column.toLowerCase())) return false;
-  return !/^[A-Za-z_][A-Za-z0-9_$]*$/.test(column) || (dialect.unquotedName?.(column) ?? column) !== column;
+  return !PLAIN_NAME.test(column) || (dialect.unquotedName?.(column) ?? column) !== column;
 }
 
 /**
@@ -126,7 +129,7 @@ export function writtenUnquoted(column: string | undefined, dialect: Pick<Dialec
  * another column, a permission) gets none: the quoting is not what went wrong.
  */
 export function unquotedColumnHint(column: string, dialect: Pick<Dialect, 'quoteIdent' | 'unquotedName' | 'name'>, error: string): string | undefined {
-  const plain = /^[A-Za-z_][A-Za-z0-9_$]*$/.test(column);
+  const plain = PLAIN_NAME.test(column);
   const m = /\bcolumn (?:"([^"]+)"|([\w$.]+)) does not exist|Referenced column "([^"]+)" not found|Unrecognized name: ([\w$]+)/i.exec(error);
   const named = m ? (m[1] ?? m[3] ?? m[4] ?? m[2].slice(m[2].lastIndexOf('.') + 1)) : undefined;
   const byIt = named !== undefined ? named !== '' && column.toLowerCase().includes(named.toLowerCase()) : !plain && /syntax error|unterminated quoted identifier/i.test(error);

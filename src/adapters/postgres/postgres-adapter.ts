@@ -5,7 +5,7 @@
  * the old or the new table, and a failing build leaves the old one in place.
  */
 import { planGrants, type GrantPlan, type Privilege } from '../grants.js';
-import { reconcileGrants, selectGrants } from './postgres-grants.js';
+import { columnsBy, reconcileGrants, selectGrants } from './postgres-grants.js';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Pool, PoolClient, QueryArrayConfig, QueryArrayResult } from 'pg';
@@ -767,8 +767,7 @@ export class PostgresAdapter implements Adapter {
       ({ views: dropped, keys: droppedKeys, kept } = await this.beforeCascade(c, rel));
       const held = await privileges(c, rel);
       replacedReaders = readersOf(held);
-      replacedColumns = {};
-      for (const g of (await selectGrants(c, req.relation)).grants) if (g.column !== undefined && !(replacedColumns[g.grantee] ?? []).includes(g.column)) replacedColumns[g.grantee] = [...(replacedColumns[g.grantee] ?? []), g.column];
+      replacedColumns = Object.fromEntries(columnsBy((await selectGrants(c, req.relation)).grants));
       // (with its column privileges: `never revokes` — was: a role holding SELECT on a column only lost it, unsaid)
       if (carry) carried = [...held, ...(await columnPrivileges(c, rel))];
       await PostgresAdapter.run(c, `drop ${kind} ${rel} cascade`);

@@ -59,7 +59,7 @@ export async function selectGrants(c: PoolClient, rel: Relation): Promise<{ owne
 }
 
 /** The columns of `grants` (column grants) by grantee, in the order read (the table's). */
-function columnsBy(grants: SelectGrant[]): Map<string, string[]> {
+export function columnsBy(grants: SelectGrant[]): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const g of grants) if (g.column !== undefined && !out.get(g.grantee)?.includes(g.column)) out.set(g.grantee, [...(out.get(g.grantee) ?? []), g.column]);
   return out;
