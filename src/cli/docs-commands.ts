@@ -256,6 +256,9 @@ export function swapIn(fresh: string, dir: string, old: string, rename: (from: s
   }
 }
 
+/** How long `docs serve` waits for a generate's swap before answering 404. */
+const SWAP_WAIT_MS = 1000;
+
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.json': 'application/json', '.svg': 'image/svg+xml', '.css': 'text/css', '.png': 'image/png' };
 
 export async function runDocsServe(o: { projectDir: string; host: string; port: number }): Promise<void> {
@@ -265,7 +268,19 @@ export async function runDocsServe(o: { projectDir: string; host: string; port: 
   const files = loadProject(o.projectDir);
   const dir = join(files.root, files.paths.target, 'docs');
   if (!existsSync(join(dir, 'index.html'))) throw new UsageError(`no docs site in ${relative(process.cwd(), dir) || dir}: run vigil docs generate first`);
-  const server = createServer((req, res) => {
+  // a generate swapping in its site: the folder (or, in a mounted or linked target/docs, its
+  // entries) is away for the instant between two renames, and a longer one on a slow disk
+  const swapping = (): boolean => {
+    const inStage = (stage: string, name: string) => {
+      try {
+        return readdirSync(stage).some((f) => siteFolderOwner(name, f) !== undefined);
+      } catch {
+        return false;
+      }
+    };
+    return !existsSync(join(dir, 'index.html')) || inStage(dirname(dir), basename(dir)) || inStage(dir, `.${basename(dir)}`);
+  };
+  const server = createServer(async (req, res) => {
     let path: string;
     try {
       path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
@@ -279,16 +294,26 @@ export async function runDocsServe(o: { projectDir: string; host: string; port: 
     }
     const rel = normalize(path.endsWith('/') ? `${path}index.html` : path).replace(/^[/\\]+/, '');
     const abs = join(dir, rel);
-    let st: BigIntStats | undefined;
-    try {
-      // (a path through a file, /index.html/x, is ENOTDIR: not found either)
-      // (nor a generate's own folder inside a mounted or linked target/docs: a site half written, or the one it replaced)
-      const parts = rel.split(sep);
-      st = parts.includes('..') || siteFolderOwner('.docs', parts[0]) !== undefined || !abs.startsWith(dir + sep) ? undefined : statSync(abs, { bigint: true, throwIfNoEntry: false });
-    } catch {
-      st = undefined;
+    const parts = rel.split(sep);
+    // (nor a generate's own folder inside a mounted or linked target/docs: a site half written, or the one it replaced)
+    const servable = !parts.includes('..') && siteFolderOwner('.docs', parts[0]) === undefined && abs.startsWith(dir + sep);
+    const lookup = (): BigIntStats | undefined => {
+      try {
+        // (a path through a file, /index.html/x, is ENOTDIR: not found either)
+        const found = servable ? statSync(abs, { bigint: true, throwIfNoEntry: false }) : undefined;
+        return found?.isFile() ? found : undefined;
+      } catch {
+        return undefined;
+      }
+    };
+    let st = lookup();
+    // (a page missed while a generate swaps its site in: looked up again once that is over, up to
+    // a second, rather than answered 404 for a page that is there before and after)
+    for (let waited = 0; !st && servable && waited < SWAP_WAIT_MS && swapping(); waited += 20) {
+      await new Promise((r) => setTimeout(r, 20));
+      st = lookup();
     }
-    if (!st?.isFile()) {
+    if (!st) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
       return;
     }

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { hostname } from 'node:os';
 import { basename, join } from 'node:path';
@@ -190,31 +190,72 @@ describe.skipIf(process.platform !== 'linux')('vigil docs serve', () => {
     const staging = join(dir, 'target/docs', `.docs.${encodeURIComponent(hostname()).replace(/\./g, '%2E')}.4194399.0a1b2c3d.new`);
     mkdirSync(staging);
     writeFileSync(join(staging, 'index.html'), 'half');
-    const server = spawn(process.execPath, [VIGIL, 'docs', 'serve', '--port', '0'], { cwd: dir });
-    let stderr = '';
-    server.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+    const { server, port, stderr } = await startServe();
     try {
-      const port = await new Promise<number>((resolve, reject) => {
-        let buf = '';
-        server.stdout!.on('data', (b: Buffer) => {
-          buf += b.toString();
-          const m = /:(\d+)\//.exec(buf);
-          if (m) resolve(Number(m[1]));
-        });
-        server.on('exit', () => reject(new Error(`docs serve ended: ${buf}${stderr}`)));
-      });
       expect(await fetchStatus(port, '/gone.html')).not.toBe(200);
       // (was: the stream's unhandled error stopped the server: ECONNREFUSED)
       expect(await fetchStatus(port, '/index.html')).toBe(200);
       expect(await fetchStatus(port, `/${basename(staging)}/index.html`)).toBe(404);
       expect(await fetchStatus(port, `/${basename(staging)}/`)).toBe(404);
       expect(server.exitCode).toBe(null);
-      expect(stderr).not.toMatch(/\n\s+at /);
+      expect(stderr()).not.toMatch(/\n\s+at /);
+    } finally {
+      server.kill('SIGTERM');
+    }
+  });
+
+  it('answers a page asked for while a generate swaps its site in once the site is back (was: 404 for a page there before and after)', async () => {
+    const r = vigil(dir, ['docs', 'generate', '--empty-catalog']);
+    expect(r.code, r.stderr).toBe(0);
+    const { server, port } = await startServe();
+    try {
+      const site = join(dir, 'target/docs');
+      const tag = `${encodeURIComponent(hostname()).replace(/\./g, '%2E')}.${process.pid}.0a1b2c3d`;
+      // a generate's two renames, with a slow disk's pause between them
+      const aside = `${site}.${tag}.old`;
+      renameSync(site, aside);
+      const during = [fetchStatus(port, '/index.html'), fetchStatus(port, '/docs.json')];
+      await new Promise((r) => setTimeout(r, 300));
+      renameSync(aside, site);
+      expect(await Promise.all(during)).toEqual([200, 200]);
+      // a page no site has: still 404, without waiting for a swap that is not there
+      const t0 = Date.now();
+      expect(await fetchStatus(port, '/no-such-page.html')).toBe(404);
+      expect(Date.now() - t0).toBeLessThan(900);
+      // a page asked for while a generate writes beside the site (no swap yet): 404 after the wait
+      mkdirSync(`${site}.${tag}.new`);
+      try {
+        expect(await fetchStatus(port, '/no-such-page.html')).toBe(404);
+      } finally {
+        rmSync(`${site}.${tag}.new`, { recursive: true });
+      }
     } finally {
       server.kill('SIGTERM');
     }
   });
 });
+
+/** `vigil docs serve --port 0` in `dir`: the process, its port, what it wrote to stderr so far. */
+async function startServe(): Promise<{ server: ReturnType<typeof spawn>; port: number; stderr: () => string }> {
+  const server = spawn(process.execPath, [VIGIL, 'docs', 'serve', '--port', '0'], { cwd: dir });
+  let stderr = '';
+  server.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      let buf = '';
+      server.stdout!.on('data', (b: Buffer) => {
+        buf += b.toString();
+        const m = /:(\d+)\//.exec(buf);
+        if (m) resolve(Number(m[1]));
+      });
+      server.on('exit', () => reject(new Error(`docs serve ended: ${buf}${stderr}`)));
+    });
+    return { server, port, stderr: () => stderr };
+  } catch (e) {
+    server.kill('SIGTERM');
+    throw e;
+  }
+}
 
 // (a mount namespace of its own, where the test may mount: root, or a user namespace allowing it)
 const canMount = (() => {
