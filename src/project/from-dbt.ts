@@ -26,7 +26,7 @@ import { ALLOWED_ARGS, GENERIC_TESTS, NEEDS_COLUMN, TEST_TEMPLATE_ARGS, type Gen
 import { isTemplateError, lineColAt, TemplateEnv } from '../compile/template-env.js';
 import { unrenderedTemplates } from '../compile/docs-blocks.js';
 import { listFiles, SQL_FILE } from './load-project.js';
-import { NO_YAML_SELECTORS, SELECTORS_FILE } from './paths.js';
+import { makeFolder, NO_YAML_SELECTORS, SELECTORS_FILE } from './paths.js';
 import { DBT_YAML_OPTIONS, parseDbtYaml, readingDifferences, showReading } from './dbt-yaml.js';
 import { inexactInteger } from './yaml-lib.js';
 import { PYYAML_RESOLVERS } from './pyyaml-scalars.js';
@@ -2115,6 +2115,7 @@ export function convertDbtProject(src: string, dest: string, opts: ConvertOption
   // ---- write
   const result: ConvertResult = { source, root, name: String(p.name), files: [], kept: [], gitignore: [], removed: [], notConverted: f.notConverted, notes: f.notes, env: f.env, profiles: profilesPath, profilesFrom, profilesSearched };
   const secrets = [...new Set(f.secrets)].filter((s) => s.length >= 6);
+  makeFolder(root);
   for (const item of plan) {
     const abs = join(root, item.rel);
     const held = secrets.find((s) => (typeof item.data === 'string' ? item.data.includes(s) : item.data.includes(s)));

@@ -2,10 +2,34 @@
  * Where a project is and which files it holds: the walk up to project.yaml and the folder
  * listing, with nothing else imported (`vigil ls` checks its snapshot with these alone).
  */
-import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
+import { UsageError } from '../errors.js';
 
 export const PROJECT_FILE = 'project.yaml';
+
+/**
+ * Create the folder a user named (vigil init's), each missing level in turn. Node's recursive
+ * mkdirSync loops for ever under a file system that answers ENOENT for a child of a folder that
+ * exists (/proc/x: `vigil init /proc/x` hung); one level at a time that is the error it is.
+ */
+export function makeFolder(dir: string): void {
+  const missing: string[] = [];
+  for (let d = resolve(dir); !existsSync(d); d = dirname(d)) {
+    missing.unshift(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing) {
+    try {
+      mkdirSync(d);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      // (its parent is there: the file system takes no folder in it)
+      if (code === 'ENOENT') throw new UsageError(`cannot mkdir ${d}: ${dirname(d)} takes no folder (ENOENT): choose a folder on an ordinary file system`);
+      if (code !== 'EEXIST') throw e;
+    }
+  }
+}
 
 /** A dbt project's YAML selectors, which Vigil does not read (the compile warns of one in the project's root), and what is said of them. */
 export const SELECTORS_FILE = 'selectors.yml';

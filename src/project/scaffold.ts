@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { UsageError } from '../errors.js';
 import { ensureIgnored } from './gitignore.js';
-import { findProjectRoot, listFiles, PROJECT_FILE } from './paths.js';
+import { findProjectRoot, listFiles, makeFolder, PROJECT_FILE } from './paths.js';
 import { projectPaths, SOURCE_FOLDERS } from './load-project.js';
 import type { ProjectFile } from './schema.js';
 import { yamlLib } from './yaml-lib.js';
@@ -460,6 +460,7 @@ export function scaffoldProject(dir: string, template: Template = 'blank', now =
       changed = true;
     }
   }
+  makeFolder(root);
   for (const [rel, text] of Object.entries(files)) {
     if (rel === '.gitignore') {
       const gi = ensureIgnored(root, text.split('\n').filter(Boolean));

@@ -644,6 +644,17 @@ describe('a folder where a file flag goes', () => {
 });
 
 describe('vigil init', () => {
+  it.skipIf(!existsSync('/proc/self'))('a folder on a file system that takes none (/proc/x; --from-dbt too): exit 2 at once, saying so (was: hung for ever inside mkdir)', () => {
+    for (const args of [['init', '/proc/vigil-init-x/y'], ['init', '--from-dbt', join(REPO, 'test/fixtures/projects/dbt-jaffle'), '/proc/vigil-init-x']]) {
+      // (a process of its own with a deadline: the old code never returned)
+      const r = spawnSync(process.execPath, [VIGIL, ...args], { encoding: 'utf8', timeout: 30_000 });
+      expect(r.error, args.join(' ')).toBeUndefined();
+      expect(r.status, r.stdout + r.stderr).toBe(2);
+      expect(r.stderr).toContain('cannot mkdir /proc/vigil-init-x: /proc takes no folder (ENOENT)');
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
   it('--template ai-audit: scaffolds a project that demo + build run green in, and refuses a folder that is already a project', async () => {
     const parent = makeProject({}, false);
     dirs.push(parent);
