@@ -508,16 +508,30 @@ export class MetabasePublisher {
     // kept as it is: the full array put would delete it. Vigil's: a card of this run, an item of the
     // collection with this project's marker (a removed tile's), or a card whose description has its
     // marker or an older one (GET /api/dashboard answers each dashcard with its card); an archived
-    // card's is dropped. One on a tab no longer there goes with the tab, said in a warning.
+    // card's is dropped. One on a tab no longer there goes with the tab, said in a warning (a tab with
+    // one of the user's cards is the user's, kept below).
     const ours = new Set<number>([...cardIds.values(), ...[...this.items.values()].filter((x) => x.model === 'card').map((x) => x.id)]);
+    const usersCard = (x: Json): boolean => {
+      if (used.has(x.id) || ours.has(x.card_id)) return false;
+      const card = x.card && typeof x.card === 'object' ? (x.card as Json) : undefined;
+      const marker = markerOf(card?.description);
+      return !(card?.archived === true || (marker && (marker.project === undefined || marker.project === this.project)));
+    };
+    // a tab the plan does not have that holds a card of the user's: the user's own tab, kept after
+    // Vigil's with its cards (was: deleted by the next publish, cards and all). One holding only
+    // Vigil's cards, or none, was Vigil's: it goes. (A dashboard published without tabs puts none
+    // back: Metabase puts every card on a tab once there is one.)
+    if (tabs.length) {
+      const placedTabs = new Set(tabs.map((t) => t.id));
+      for (const t of haveTabs) {
+        if (!placedTabs.has(t.id) && haveCards.some((x) => x.dashboard_tab_id === t.id && usersCard(x))) tabs.push({ id: t.id as number, name: t.name as string });
+      }
+    }
     const params = new Set(plan.dashboard.parameters.map((p) => p.id));
     const keptTabs = new Set(tabs.map((t) => t.id));
     const lost: number[] = [];
     for (const x of haveCards) {
-      if (used.has(x.id) || ours.has(x.card_id)) continue;
-      const card = x.card && typeof x.card === 'object' ? (x.card as Json) : undefined;
-      const marker = markerOf(card?.description);
-      if (card?.archived === true || (marker && (marker.project === undefined || marker.project === this.project))) continue;
+      if (!usersCard(x)) continue;
       if (x.dashboard_tab_id != null && !keptTabs.has(x.dashboard_tab_id)) {
         lost.push(x.card_id ?? x.id);
         continue;

@@ -718,6 +718,59 @@ describe('MetabaseClient and helpers (in process)', () => {
     }
   });
 
+  it("a tab of a user's own with a card of theirs on a published dashboard: kept, after Vigil's tabs, by the next publishes (was: deleted with the card on it by the next publish that put the dashboard)", async () => {
+    const fresh = await startFakeMetabase({ apiKey: API_KEY });
+    const mine = makeProject({
+      'project.yaml': readFileSync(join(dir, 'project.yaml'), 'utf8'),
+      'models/daily.sql': readFileSync(join(dir, 'models/daily.sql'), 'utf8'),
+      'models/daily.yml': readFileSync(join(dir, 'models/daily.yml'), 'utf8'),
+      'dashboards/ops.json': JSON.stringify(DASHBOARD, null, 2),
+    });
+    const run = async () => {
+      const r = await vigilProcessAsync(mine, ['dashboards', 'publish', '--metabase', fresh.url, '--metabase-database', '2'], { METABASE_API_KEY: API_KEY });
+      outputs.push(r);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      return r;
+    };
+    const api = async (method: string, path: string, body: unknown) => {
+      const res = await fetch(fresh.url + path, { method, headers: { 'X-API-KEY': API_KEY, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+      expect(res.status, await res.clone().text()).toBe(200);
+      return (await res.json()) as any;
+    };
+    try {
+      await run();
+      const [dash] = fresh.state.dashboards;
+      const vigilTabs = dash.tabs.map((t: any) => t.name);
+      expect(vigilTabs.length).toBeGreaterThan(0);
+      // the user, in Metabase: a tab of their own with a question of theirs on it, and an empty one
+      const own = await api('POST', '/api/card', { name: 'My own question', display: 'table', visualization_settings: {}, collection_id: dash.collection_id, dataset_query: { type: 'native', database: 2, native: { query: 'select 1' } } });
+      await api('PUT', `/api/dashboard/${dash.id}`, {
+        tabs: [...dash.tabs.map((t: any) => ({ id: t.id, name: t.name })), { id: -7, name: 'Mine' }, { id: -8, name: 'Empty' }],
+        dashcards: [...dash.dashcards.map(({ card: _c, ...dc }: any) => dc), { id: -1, card_id: own.id, dashboard_tab_id: -7, row: 0, col: 0, size_x: 6, size_y: 3, parameter_mappings: [] }],
+      });
+      const mineTab = dash.tabs.find((t: any) => t.name === 'Mine');
+      expect(mineTab).toBeDefined();
+      // a tile changed: the dashboard is put again
+      const edited = structuredClone(DASHBOARD);
+      edited.tabs[0].tiles[1].layout = L(4, 0, 8, 5);
+      writeFileSync(join(mine, 'dashboards/ops.json'), JSON.stringify(edited, null, 2));
+      const r = await run();
+      expect(r.stdout).toMatch(/dashboard #\d+ updated/);
+      expect(r.stdout + r.stderr).not.toMatch(/no longer has/);
+      // Vigil's tabs first, the user's after them; the user's card on it where they put it; the empty tab gone
+      expect(dash.tabs.map((t: any) => t.name)).toEqual([...vigilTabs, 'Mine']);
+      expect(dash.tabs.find((t: any) => t.name === 'Mine').id).toBe(mineTab.id);
+      expect(dash.dashcards.find((d: any) => d.card_id === own.id)).toMatchObject({ dashboard_tab_id: mineTab.id, row: 0, col: 0, size_x: 6, size_y: 3 });
+      // and a publish with nothing changed sends nothing
+      const from = fresh.log.length;
+      await run();
+      expect(fresh.log.slice(from).filter((x) => x.method !== 'GET')).toEqual([]);
+    } finally {
+      await fresh.close();
+      removeDir(mine);
+    }
+  });
+
   it("engineWarning: the database's engine against the cards' SQL", async () => {
     const { engineWarning } = await import('../../src/dashboards/metabase-publish.js');
     expect(engineWarning({ id: 3, name: 'BQ', engine: 'bigquery-cloud-sdk' }, 'duckdb', 'dev', [{ name: 'dev', type: 'duckdb' }, { name: 'prod', type: 'bigquery' }])).toMatch(/duckdb SQL \(target dev\), but Metabase database 'BQ' \(#3\) is bigquery-cloud-sdk: .*--target prod/);
