@@ -619,7 +619,8 @@ export function isUnsettled(e: OutboxEntry): boolean {
  * leaves entries the next run recognizes. As a rule each request has its own pair of saves. In
  * a burst (more than SEND_CHUNK entries in a lane) where resending is harmless (PagerDuty
  * dedups by dedup_key; bot mode looks in the channel first) up to SEND_CHUNK entries share one
- * pair; a webhook that holds uncertain posts is always marked one entry at a time, so a crash
+ * pair (one notification per instance in a pair: a resolve is never marked with its trigger, so a
+ * crash never resends the trigger after it); a webhook that holds uncertain posts is always marked one entry at a time, so a crash
  * makes at most one post uncertain. A notification whose instance has an unsettled earlier one in
  * the lane (uncertain, refused, or failed this run) waits for it: a resolve never overtakes
  * its trigger.
@@ -764,8 +765,14 @@ export async function deliverOutbox(
     for (let start = 0; start < entries.length && !stopped; ) {
       // the next chunk: entries that may go now (a blocked one waits, and blocks its instance's later ones)
       const chunk: OutboxEntry[] = [];
+      // one notification per instance in a chunk: a later one (the resolve after its trigger) starts
+      // the next chunk, so its `sending` mark carries the earlier one's outcome. Was: a kill after
+      // both left both `sending`, and the next run resent the trigger after the resolve PagerDuty
+      // already had: the incident opened again (a page for an alert that had resolved)
+      const inChunk = new Set<string>();
       for (; start < entries.length && chunk.length < chunkSize; start++) {
         const e = entries[start];
+        if (e.items.some((x) => inChunk.has(x.instance))) break;
         // (blocked or sent, and the rest of a chunk put back: each entry of the lane changes here)
         touched.add(e);
         const waitsFor = e.items.map((x) => blocked.get(x.instance)).find((x) => x !== undefined);
@@ -777,6 +784,7 @@ export async function deliverOutbox(
           continue;
         }
         chunk.push(e);
+        for (const x of e.items) inChunk.add(x.instance);
       }
       if (!chunk.length) break;
       const before = chunk.map((e) => ({ e, status: e.status, attempts: e.attempts, firstTriedAt: e.firstTriedAt }));

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { createOwnTable, type Adapter } from '../adapters/adapter.js';
-import { WarehouseError } from '../errors.js';
+import { isPermissionDenied, WarehouseError } from '../errors.js';
 
 /** Whether a compare-and-set took: `unknown` where the warehouse does not count the rows a statement changed (read back to tell). */
 export type CasOutcome = 'won' | 'lost' | 'unknown';
@@ -239,7 +239,12 @@ export async function warehouseCas(
                 // (two runs creating it at once both come through: createOwnTable)
                 if (!(await adapter.relationExists({ schema, identifier: `${table}_journal` }))) await createOwnTable(adapter, { schema, identifier: `${table}_journal` }, `id ${str} not null, seq ${d.type('int')} not null, line ${str} not null`);
               } catch (e) {
-                throw new JournalUnavailableError(`the journal table ${jrel} could not be made: ${(e as Error).message}`, { cause: e });
+                // only a refusal (the role may not create tables) turns the journal off for the run;
+                // any other failure of the check or the create (a connection lost, a statement
+                // cancelled) is this line's: thrown as such (the whole document written instead, the
+                // next line checks again). Was: every failure, the journal off for the rest of the run
+                if (isPermissionDenied(e)) throw new JournalUnavailableError(`the journal table ${jrel} could not be made: ${(e as Error).message}`, { cause: e });
+                throw e;
               }
               journalTable = true;
             }

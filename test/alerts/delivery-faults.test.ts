@@ -395,6 +395,51 @@ describe('PagerDuty', () => {
     expect(pd.events.slice(before).map((e) => e.event_action)).toEqual(['trigger', 'trigger', 'resolve']);
   });
 
+  it('a chunk holding a trigger and the resolve of the same incident, killed after PagerDuty took the resolve: the trigger is not resent after it (was: the incident opened again)', async () => {
+    // 21 incidents fire while PagerDuty is down; the 21st resolves before it is back: a lane of 22
+    // (parts of 20), the second part holding the 21st's trigger and its resolve
+    const dir = makeProject({
+      'project.yaml': 'name: chunk\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\nalerts: { state: file, state_file: .vigil/alert-state.json }\n',
+      'models/m.sql': "{{ config(materialized='table') }}\nselect i from range(21) t(i) where i <> {{ var('gone', -1) }}",
+      'alerts/a.yaml': 'alerts:\n  - name: many\n    severity: critical\n    query: select i from {{ ref(\'m\') }}\n    group_by: [i]\n    condition: { type: sql }\n    summary: "instance {{ i }}"\n',
+      'alerts/routes.yaml': 'receivers:\n  - name: pd\n    pagerduty: { routing_key_env: PD_KEY, server_env: PD_SERVER, rate_per_minute: 6000 }\nroute:\n  receiver: pd\n',
+    });
+    dirs.push(dir);
+    const before = pd.events.length;
+    await pd.down();
+    try {
+      expect(vigil(dir, ['build']).code).toBe(0);
+      expect((await evaluate(dir, ['--delivery-timeout', '1s'])).code).toBe(1);
+      // the instance whose trigger is last in the lane resolves
+      const last = JSON.parse(readFileSync(join(dir, '.vigil/alert-state.json'), 'utf8')).state.outbox.at(-1).items[0].labels.i;
+      expect(vigil(dir, ['build', '--vars', `{gone: ${last}}`]).code).toBe(0);
+      expect((await evaluate(dir, ['--delivery-timeout', '1s'])).code).toBe(1);
+    } finally {
+      await pd.up();
+    }
+    expect(outboxStatus(dir)).toEqual([...Array(21).fill('trigger:pending'), 'resolve:pending']);
+    expect(pd.events.length).toBe(before);
+    // the resolve (the 22nd request) processed, never answered: killed then
+    pd.script([...Array(21).fill({ status: 202 }), { status: 202, hang: true }]);
+    await killAfterAcceptance(dir, () => pd.events.slice(before).some((e) => e.event_action === 'resolve'));
+    pd.unscript();
+    const r = await evaluate(dir);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    // only what PagerDuty did not answer is sent again: the resolve (the trigger's 202 was saved with its mark)
+    expect(r.stdout).toMatch(/resending pagerduty resolve/);
+    expect(r.stdout).not.toMatch(/resending pagerduty trigger/);
+    const key = pd.events.slice(before).find((e) => e.event_action === 'resolve')!.dedup_key;
+    // opened once, resolved, and never triggered after its resolve
+    expect(pd.incidents.get(key)).toMatchObject({ status: 'resolved', opened: 1, resolved: 1 });
+    const actions = pd.events.slice(before).filter((e) => e.dedup_key === key).map((e) => e.event_action);
+    expect(actions.slice(actions.indexOf('resolve'))).not.toContain('trigger');
+    // nothing lost: every other incident opened once and still open
+    const others = [...new Set(pd.events.slice(before).map((e) => e.dedup_key))].filter((k) => k !== key);
+    expect(others).toHaveLength(20);
+    for (const k of others) expect(pd.incidents.get(k)).toMatchObject({ status: 'triggered', opened: 1 });
+    expect(outboxStatus(dir).every((s: string) => s.endsWith(':sent'))).toBe(true);
+  });
+
   it('a refused trigger holds back its resolve, listed by every run, until it is retried or dropped: a retried trigger never lands after its resolve', async () => {
     const dir = project('pd');
     build(dir, 12);

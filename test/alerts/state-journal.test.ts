@@ -24,7 +24,7 @@ import { DEFAULT_POLICY, type SlackMessage } from '../../src/alerts/delivery/typ
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
 import { startFakePagerDuty } from '../support/fake-pagerduty.js';
 import { makeProject, removeDir, vigilProcessAsync, VIGIL } from '../helpers.js';
-import { uniqueSchema } from '../support/postgres.js';
+import { uniqueSchema, withPgClient } from '../support/postgres.js';
 
 const dirs: string[] = [];
 let hook: FakeSlack;
@@ -674,5 +674,67 @@ describe('a lock_lease of 1m without --delivery-timeout: as many state saves per
     // (a mark per message, with the outcome of the one before, and the run's own writes)
     expect(usual).toBeLessThan(12 * 2);
     expect(await saves('1m')).toBe(usual);
+  });
+});
+
+/**
+ * The journal's table is turned off for the run only when it cannot be made (the role may not
+ * create tables). A check-or-create that fails for another reason — here its backend terminated
+ * while it ran — is a line that failed: the whole state written instead, said, and the next mark
+ * a line again (was: "the journal table ... could not be made", every later mark of the run a
+ * whole write of the state).
+ */
+describe('the journal table check failing once (its backend terminated), on Postgres', () => {
+  it('is retried at the next mark, not turned off for the run', async () => {
+    const url = inject('pgUrl');
+    const app = `H159_journal_${process.pid}`;
+    const a = await PostgresAdapter.open({ type: 'postgres', url, schema: 'analytics', application_name: app } as never, 2);
+    const schema = uniqueSchema('jcheck');
+    const said: string[] = [];
+    try {
+      const store = await warehouseStore(a, schema, undefined, { say: (m) => said.push(m) });
+      const doc = await store.lock('test');
+      doc.outbox.push(...entries(2, 'j'));
+      await store.save(doc);
+      // another session creating the same table, not committed: the run's create waits on it, and is terminated meanwhile
+      await withPgClient(url, async (other) => {
+        await other.query('begin');
+        try {
+          await other.query(`create table ${journalRel(a, schema)} (id varchar not null, seq integer not null, line varchar not null)`);
+          doc.outbox[0].status = 'sending';
+          doc.outbox[0].attempts = 1;
+          const first = store.saveProgress(doc, [doc.outbox[0]]);
+          await withPgClient(url, async (c) => {
+            for (let i = 0; ; i++) {
+              const { rows } = await c.query(`select pid from pg_stat_activity where application_name = $1 and wait_event_type = 'Lock'`, [app]);
+              if (rows.length) {
+                await c.query('select pg_terminate_backend($1)', [rows[0].pid]);
+                break;
+              }
+              if (i > 200) throw new Error('the journal table check never waited');
+              await new Promise((r) => setTimeout(r, 25));
+            }
+          });
+          await first;
+        } finally {
+          await other.query('rollback');
+        }
+      });
+      // said as a line that failed, the whole state written instead
+      expect(said.join('\n')).not.toMatch(/could not be made/);
+      expect(said.join('\n')).toMatch(/could not be written as a line of the alert state's journal \(.*terminat.*\); the whole state was written instead/);
+      expect((await (await warehouseStore(a, schema)).read()).outbox.map((e) => e.status)).toEqual(['sending', 'pending']);
+      // the next mark is a line again
+      doc.outbox[0].status = 'sent';
+      doc.outbox[1].status = 'sending';
+      doc.outbox[1].attempts = 1;
+      await store.saveProgress(doc, doc.outbox);
+      expect(await journalOf(a, schema)).toMatch(/"status":"sent"/);
+      expect((await (await warehouseStore(a, schema)).read()).outbox.map((e) => e.status)).toEqual(['sent', 'sending']);
+      await store.unlock(doc);
+      expect(await journalOf(a, schema)).toBeNull();
+    } finally {
+      await a.close();
+    }
   });
 });
