@@ -20,6 +20,7 @@ import nunjucks from 'nunjucks';
 import { didYouMean } from '../errors.js';
 import { hasSecretPlaceholder, secretNames } from '../secrets.js';
 import { pyFormat, pyJson, pyRound, pyStrFormat } from './py-format.js';
+import { pyStrip, PY_STR_KEYWORDS, PY_STR_METHODS } from './py-str.js';
 import { astralItem, EXACT_INT_LIMIT, hasAstral, inexactInt, isPlainObject, isTuple, NAMESPACE, NO_ELSE, PAST_EXACT, pyArith, pyCompare, pyFloat, PyFloat, pyIndex, pyRepr, pyStr, pyTruth, pyType, PY_TYPE_NAME, tuple, unbox } from './py-values.js';
 import { docRef } from '../install.js';
 import { dateTimeHint, dateTimeMember } from './py-datetime.js';
@@ -421,6 +422,7 @@ export function installJinjaCompat(): void {
   pythonTruth();
   loopScopes();
   loopControls();
+  withBlocks();
   pythonSyntax(nj.lib.TemplateError);
   strictMacroArgs(runtime as unknown as MacroRuntime);
   pythonStrings(runtime as unknown as { memberLookup: (...a: unknown[]) => unknown });
@@ -569,7 +571,9 @@ function pyMethod<T>(owner: string, name: string, f: Method<T>, params?: readonl
 /** The parameters of Python's methods that take them by position only (for the message of a keyword given). */
 const POSITIONAL: Record<string, string> = {
   get: 'key, default', pop: 'key_or_index, default', setdefault: 'key, default', insert: 'index, item', append: 'item', extend: 'items', remove: 'item', index: 'item',
-  replace: 'old, new, count', strip: 'chars', lstrip: 'chars', rstrip: 'chars', startswith: 'prefix', endswith: 'suffix', find: 'sub', count: 'sub', join: 'items', center: 'width',
+  replace: 'old, new, count', strip: 'chars', lstrip: 'chars', rstrip: 'chars', startswith: 'prefix, start, end', endswith: 'suffix, start, end', find: 'sub, start, end', rfind: 'sub, start, end',
+  rindex: 'sub, start, end', count: 'sub, start, end', join: 'items', center: 'width, fillchar', ljust: 'width, fillchar', rjust: 'width, fillchar', zfill: 'width', partition: 'sep', rpartition: 'sep',
+  removeprefix: 'prefix', removesuffix: 'suffix',
 };
 
 /** Each method of `methods` taking keywords as Python's does (pyMethod): `params[name]` the parameters it takes by name. */
@@ -577,44 +581,8 @@ function pyMethods<T>(owner: string, methods: Record<string, Method<T>>, params:
   return Object.fromEntries(Object.entries(methods).map(([name, f]) => [name, pyMethod(owner, name, f, params[name])]));
 }
 
-/** Python's string methods, as Jinja has them (nunjucks gives a string JavaScript's: `.split()` unsplit, `.replace()` once, no `.lower()`). */
-export const STRING_MEMBERS: Record<string, (this: string, ...a: unknown[]) => unknown> = pyMethods<string>('str', {
-  lower() { return this.toLowerCase(); },
-  upper() { return this.toUpperCase(); },
-  strip(chars?: unknown) { return stripChars(stripChars(this, chars, true), chars, false); },
-  lstrip(chars?: unknown) { return stripChars(this, chars, true); },
-  rstrip(chars?: unknown) { return stripChars(this, chars, false); },
-  startswith(p: unknown) { return (Array.isArray(p) ? p : [p]).some((x) => this.startsWith(String(x))); },
-  endswith(p: unknown) { return (Array.isArray(p) ? p : [p]).some((x) => this.endsWith(String(x))); },
-  split(sep?: unknown, maxsplit?: unknown) {
-    const max = typeof maxsplit === 'number' && maxsplit >= 0 ? maxsplit : Infinity;
-    // no separator: runs of white space, none at the ends
-    const parts = sep === undefined || sep === null ? this.trim().split(/\s+/).filter(Boolean) : this.split(String(sep));
-    if (parts.length - 1 <= max) return parts;
-    const glue = sep === undefined || sep === null ? ' ' : String(sep);
-    return [...parts.slice(0, max), parts.slice(max).join(glue)];
-  },
-  replace(old: unknown, now: unknown, count?: unknown) {
-    const parts = this.split(String(old));
-    const n = typeof count === 'number' && count >= 0 ? Math.min(count, parts.length - 1) : parts.length - 1;
-    return parts.slice(0, n + 1).join(String(now)) + (n + 1 < parts.length ? String(old) + parts.slice(n + 1).join(String(old)) : '');
-  },
-  join(items: unknown) { return (Array.isArray(items) ? items : []).map(String).join(this); },
-  title() { return this.toLowerCase().replace(/(^|[^A-Za-z])([a-z])/g, (_m, a: string, b: string) => a + b.toUpperCase()); },
-  capitalize() { return this.charAt(0).toUpperCase() + this.slice(1).toLowerCase(); },
-  // (positions and lengths in characters, as the string's slices and length count them: '😀ab'.find('a') is 1)
-  find(sub: unknown) {
-    const at = this.indexOf(String(sub));
-    return at > 0 && hasAstral(this) ? [...this.slice(0, at)].length : at;
-  },
-  count(sub: unknown) { return String(sub) === '' ? [...this].length + 1 : this.split(String(sub)).length - 1; },
-  isdigit() { return /^\d+$/.test(this); },
-  isalpha() { return /^[A-Za-z]+$/.test(this); },
-  isalnum() { return /^[A-Za-z0-9]+$/.test(this); },
-  islower() { return /[a-z]/.test(this) && this === this.toLowerCase(); },
-  isupper() { return /[A-Z]/.test(this) && this === this.toUpperCase(); },
-  // (Python's split() takes sep and maxsplit by name; its other string methods take none)
-}, { split: ['sep', 'maxsplit'] });
+/** Python's string methods, as Jinja has them (py-str.ts; nunjucks gives a string JavaScript's: `.split()` unsplit, `.replace()` once, no `.lower()`). */
+export const STRING_MEMBERS: Record<string, (this: string, ...a: unknown[]) => unknown> = pyMethods<string>('str', PY_STR_METHODS, PY_STR_KEYWORDS);
 // str.format takes any keyword, each a field's value (`'{a}'.format(a=1)`)
 STRING_MEMBERS.format = function (this: string, ...raw: unknown[]) {
   const [args, kw] = kwargs(raw);
@@ -758,15 +726,6 @@ export function jsOnlyMember(obj: unknown, key: unknown): boolean {
 }
 /** The Python methods nunjucks' Jinja compatibility gives a dict. */
 export const DICT_METHODS = new Set(['items', 'values', 'keys', 'get', 'has_key', 'pop', 'popitem', 'setdefault', 'update', 'iteritems', 'itervalues', 'iterkeys']);
-
-function stripChars(s: string, chars: unknown, left: boolean): string {
-  const set = chars === undefined || chars === null ? undefined : String(chars);
-  const strip = (c: string) => (set === undefined ? /\s/.test(c) : set.includes(c));
-  let i = left ? 0 : s.length;
-  if (left) while (i < s.length && strip(s[i])) i++;
-  else while (i > 0 && strip(s[i - 1])) i--;
-  return left ? s.slice(i) : s.slice(0, i);
-}
 
 /** A string, or what a macro returns (nunjucks' SafeString), as its text; undefined for anything else. */
 export function asText(v: unknown): string | undefined {
@@ -1214,7 +1173,7 @@ function loopControls(): void {
         if (loop?.else_) ELSE_AFTER_CONTROL.add(loop);
         return;
       }
-      const through = ['Root', 'NodeList', 'If', 'Output'].includes(node.typename);
+      const through = ['Root', 'NodeList', 'If', 'Output', WITH_BLOCK].includes(node.typename);
       for (const f of node.fields) walk(node[f], node.typename === 'For' && f === 'body' ? node : node.typename === 'For' && f === 'else_' ? loop : through ? loop : undefined);
     };
     walk(root, undefined);
@@ -1245,6 +1204,74 @@ function addLoopControls(env: nunjucks.Environment): void {
       const node = new LoopControl(tok.lineno, tok.colno, tok.value);
       (parser.vigilLoopControls ??= []).push(node);
       return node;
+    },
+  } as unknown as nunjucks.Extension);
+}
+
+/** The node of `{% with %}...{% endwith %}` (WithExtension). */
+const WITH_BLOCK = 'VigilWith';
+type WithClass = new (l: number, c: number, targets: CompilerNode[], values: CompilerNode[], body: unknown) => CompilerNode;
+let withClass: WithClass | undefined;
+
+/**
+ * Jinja's `{% with a = 1, b = x %}...{% endwith %}` (built into Jinja 2.9+; nunjucks has no such
+ * tag: "unknown block tag: with"): a scope of its own. Each value is evaluated outside it (`b = a`
+ * reads the `a` from outside, not the one the tag sets), and what the body sets, the tag's names
+ * and any `{% set %}`, is gone after `{% endwith %}`. The fast renderer leaves it to nunjucks.
+ */
+function withBlocks(): void {
+  const { compiler } = nunjucksInternals();
+  const C = compiler.Compiler.prototype as CompilerProto & { _tmpid(): string; _compileExpression(n: unknown, f: unknown): void; _withScopedSyntax(f: () => void): void };
+  C[`compile${WITH_BLOCK}`] = function (this: typeof C, node: CompilerNode, frame: CompileFrame) {
+    const targets = node.targets as CompilerNode[];
+    const ids = targets.map(() => this._tmpid());
+    (node.values as CompilerNode[]).forEach((v, i) => {
+      this._emit(`var ${ids[i]} = `);
+      this._compileExpression(v, frame);
+      this._emitLine(';');
+    });
+    // (in a try: a {% break %} in the body leaves the scope too)
+    this._emitLine('frame = frame.push(true);');
+    this._emitLine('try {');
+    const inner = frame.push(true);
+    targets.forEach((t, i) => {
+      this._emitLine(`frame.set(${JSON.stringify(String(t.value))}, ${ids[i]});`);
+      (inner as unknown as { set(n: string, v: string): void }).set(String(t.value), ids[i]);
+    });
+    this._withScopedSyntax(() => this.compile(node.body, inner));
+    this._emitLine('} finally { frame = frame.pop(); }');
+  };
+}
+
+function addWithBlocks(env: nunjucks.Environment): void {
+  const nodes = (nunjucks as unknown as { nodes: { Node: { extend(name: string, props: { fields: string[] }): WithClass } } }).nodes;
+  const With = (withClass ??= nodes.Node.extend(WITH_BLOCK, { fields: ['targets', 'values', 'body'] }));
+  type Tok = { type: string; value: string; lineno: number; colno: number };
+  env.addExtension('WithExtension', {
+    [JINJA_MARK]: true,
+    tags: ['with'],
+    parse(parser: { nextToken(): Tok; peekToken(): Tok; parsePrimary(): CompilerNode; parseExpression(): CompilerNode; skip(type: string): boolean; skipValue(type: string, v: string): boolean; fail(m: string, l?: number, c?: number): never; advanceAfterBlockEnd(v?: string): void; parseUntilBlocks(...names: string[]): unknown }) {
+      const tok = parser.nextToken();
+      const targets: CompilerNode[] = [];
+      const values: CompilerNode[] = [];
+      while (parser.peekToken().type !== 'block-end') {
+        if (targets.length && !parser.skip('comma')) {
+          const at = parser.peekToken();
+          parser.fail("expected ',' between a {% with %}'s assignments ({% with a = 1, b = 2 %})", at.lineno, at.colno);
+        }
+        const target = parser.parsePrimary();
+        if (target.typename !== 'Symbol') parser.fail("a {% with %} assigns names (`{% with a = 1, b = x %}`); unpacking (`a, b = pair`) or an attribute is not supported there: write {% set a, b = pair %} inside it", target.lineno, target.colno);
+        if (!parser.skipValue('operator', '=')) {
+          const at = parser.peekToken();
+          parser.fail(`expected '=' after '${String(target.value)}' in {% with %} ({% with ${String(target.value)} = ... %})`, at.lineno, at.colno);
+        }
+        targets.push(target);
+        values.push(parser.parseExpression());
+      }
+      parser.advanceAfterBlockEnd(tok.value);
+      const body = parser.parseUntilBlocks('endwith');
+      parser.advanceAfterBlockEnd();
+      return new With(tok.lineno, tok.colno, targets, values, body);
     },
   } as unknown as nunjucks.Extension);
 }
@@ -2240,6 +2267,7 @@ export function addJinjaCompat(env: nunjucks.Environment): void {
     run: () => '',
   } as unknown as nunjucks.Extension);
   addLoopControls(env);
+  addWithBlocks(env);
   env.addFilter('tojson', (v: unknown, ...raw: unknown[]) => {
     const [args, kw] = kwargs(raw);
     return pyJson(v, unbox(kw.indent ?? args[0]));
@@ -2272,6 +2300,14 @@ const FILTER_PARAMS: Record<string, string[]> = {
 };
 
 /** Jinja's filters of text: a value that is not a string is made one (Python's str()). */
+/** Jinja's filters Vigil has not, and what to write instead (said where one is used, not a did-you-mean of another). */
+const JINJA_FILTERS_NOT_IN_VIGIL: Record<string, string> = {
+  wordwrap: "Python's textwrap, which it wraps with, is not reimplemented: break the text into lines where you write it",
+  xmlattr: 'a model renders SQL, not HTML',
+  pprint: "print the value itself, or `| tojson(indent=2)`",
+  attr: "write the attribute itself, `x.name` (a dict's item: `x['name']`)",
+  filesizeformat: "format the size in SQL, or with `'%.1f MB' | format(n / 1000000)`",
+};
 const TEXT_FILTERS = new Set(['capitalize', 'center', 'escape', 'e', 'forceescape', 'indent', 'lower', 'replace', 'striptags', 'title', 'trim', 'truncate', 'upper', 'urlencode', 'wordcount']);
 /** Jinja's filters of a sequence (or a string, a dict): Python's TypeError on a number or a bool. */
 const SEQUENCE_FILTERS = new Set(['batch', 'count', 'first', 'join', 'last', 'length', 'list', 'map', 'max', 'min', 'reject', 'rejectattr', 'reverse', 'select', 'selectattr', 'slice', 'sort', 'unique']);
@@ -2378,11 +2414,17 @@ function pythonFilters(env: nunjucks.Environment): void {
       return best[0];
     });
   }
+  // Jinja's center: Python's str.center (the width in characters, an emoji one; the odd space
+  // where Python puts it: 'ab' | center(5) is '  ab '; nunjucks' counted UTF-16 units, the odd space after)
+  env.addFilter('center', (v: unknown, width: unknown = 80) => {
+    const text = asText(v);
+    return text === undefined ? v : PY_STR_METHODS.center.call(text, width);
+  });
   // Jinja's trim: the characters given (`'xxaxx' | trim('x')` is `a`; nunjucks' took none), else white space
   env.addFilter('trim', (v: unknown, chars: unknown = null) => {
     const text = asText(v);
     if (text === undefined) return v;
-    return stripChars(stripChars(text, chars, true), chars, false);
+    return pyStrip(text, chars);
   });
   // Jinja's title: a word begins after white space, '-', '(', '{', '[' or '<' (`'a-b' | title` is `A-B`;
   // nunjucks' began one after a space only); each word's first character upper, the rest lower
@@ -2584,6 +2626,8 @@ function pythonFilters(env: nunjucks.Environment): void {
       return getFilter(name);
     } catch (e) {
       void e;
+      const jinjaOnly = JINJA_FILTERS_NOT_IN_VIGIL[name];
+      if (jinjaOnly) throw new Error(`filter not found: ${name}: Jinja's ${name} filter is not in Vigil (${jinjaOnly})`);
       const hint = didYouMean(name, Object.keys(filters));
       throw new Error(`filter not found: ${name}${hint ? ` — did you mean '${hint}'?` : ''}`);
     }

@@ -169,7 +169,8 @@ export function pyFormat(fmt: string, values: unknown): string {
     if (conv === 's' || conv === 'r' || conv === 'a') {
       // (None as Python prints it: pyStr keeps null, which String() would make 'null')
       body = conv === 's' ? (v === null || v === undefined ? 'None' : String(pyStr(v))) : pyRepr(v);
-      if (precision !== undefined) body = body.slice(0, precision);
+      // (by characters, as Python counts them: '%.1s' of an emoji is the emoji, not half of it)
+      if (precision !== undefined) body = [...body].slice(0, precision).join('');
     } else if (conv === 'c') {
       const code = typeof v === 'number' && Number.isInteger(v) ? v : undefined;
       if (code === undefined && !(typeof v === 'string' && [...v].length === 1)) throw new Error(`%c requires an int or a unicode character, not ${pyType(v)}`);
@@ -182,7 +183,8 @@ export function pyFormat(fmt: string, values: unknown): string {
       // %d's precision pads with zeros (`'%.3d' % 7` is 007)
       if ('diu'.includes(conv) && precision !== undefined) body = body.padStart(precision, '0');
     }
-    const pad = width - sign.length - body.length;
+    // (the width in characters: '%5s' of an emoji pads it with 4 spaces, as Python's)
+    const pad = width - sign.length - [...body].length;
     if (pad <= 0) out += sign + body;
     else if (flags.includes('-')) out += sign + body + ' '.repeat(pad);
     else if (zeros) {

@@ -586,7 +586,7 @@ export class TemplateEnv {
   }
 }
 
-const BLOCK_TAGS: Record<string, string> = { if: 'endif', for: 'endfor', macro: 'endmacro', call: 'endcall', set: 'endset', filter: 'endfilter', raw: 'endraw', block: 'endblock' };
+const BLOCK_TAGS: Record<string, string> = { if: 'endif', for: 'endfor', macro: 'endmacro', call: 'endcall', set: 'endset', filter: 'endfilter', raw: 'endraw', block: 'endblock', with: 'endwith' };
 
 /** Position of the first block tag that is never closed (nunjucks reports none for it). */
 function findUnclosedBlock(text: string): { tag: string; line: number; column: number } | undefined {
@@ -608,10 +608,10 @@ function findUnclosedBlock(text: string): { tag: string; line: number; column: n
   return { tag: top.tag, ...lineColAt(text, top.index) };
 }
 
-/** Whether a template declares `name`: `{% set name`, `{% for ... name ... in`, a macro's parameter. */
+/** Whether a template declares `name`: `{% set name`, `{% for ... name ... in`, a macro's parameter, `{% with name =`. */
 function declaredIn(text: string, name: string): boolean {
   const n = escapeRe(name);
-  return new RegExp(`\\{%-?\\s*set\\s+${n}\\b|\\{%-?\\s*for\\s+[\\w\\s,]*\\b${n}\\b[\\w\\s,]*\\bin\\b|\\{%-?\\s*macro\\s+\\w+\\s*\\([^)]*\\b${n}\\b`).test(text);
+  return new RegExp(`\\{%-?\\s*set\\s+${n}\\b|\\{%-?\\s*with\\b[^%]*\\b${n}\\s*=|\\{%-?\\s*for\\s+[\\w\\s,]*\\b${n}\\b[\\w\\s,]*\\bin\\b|\\{%-?\\s*macro\\s+\\w+\\s*\\([^)]*\\b${n}\\b`).test(text);
 }
 
 /**
@@ -628,7 +628,8 @@ function explainRuntimeError(e: TemplateError, text: string, known: string[]): T
     if (member && member[1]) {
       const target = member[1].replace(/\["/g, '.').replace(/"\]/g, '');
       // (nunjucks names a string literal by its text: 'abc'.uper() reads abc["uper"])
-      const literal = new RegExp(`['"]${escapeRe(target)}['"]\\s*\\.\\s*${member[2]}\\b`).test(text);
+      // (or by its decoded text, which no name has: 'a\\tb'.nosuch() reads a<tab>b, not the name a)
+      const literal = new RegExp(`['"]${escapeRe(target)}['"]\\s*\\.\\s*${member[2]}\\b`).test(text) || /[^\w.]/.test(target);
       const root = literal ? undefined : /^[A-Za-z_]\w*/.exec(target)?.[0];
       // an unknown name before the dot: that is the mistake (dbt_utils.star() without packages);
       // a name the template sets, loops over or takes as a macro's parameter is known (its value
@@ -706,7 +707,7 @@ function parseNunjucksError(e: unknown, text: string, parsePhase: boolean): Temp
     const open = findUnclosedDelimiter(text);
     if (open) return { message: `${open.open} is not closed: expected ${open.close} before the end of the file${open.paren ? ` (and the ( after ${open.paren} is not closed either)` : ''}`, line: open.line, column: open.column };
   }
-  const unclosed = /expected (elif|endif|endfor|endmacro|endblock|endcall|endset|endfilter|endraw)|end of file/.test(message) ? findUnclosedBlock(text) : undefined;
+  const unclosed = /expected (elif|endif|endfor|endmacro|endblock|endcall|endset|endfilter|endraw|endwith)|end of file/.test(message) ? findUnclosedBlock(text) : undefined;
   if (unclosed) {
     message = `unclosed {% ${unclosed.tag} %}: expected {% ${BLOCK_TAGS[unclosed.tag]} %} before the end of the file`;
     return { message, line: unclosed.line, column: unclosed.column };
@@ -721,6 +722,8 @@ function tagHint(message: string): string {
   const dbt = tag ? DBT_BLOCKS[tag[1]] : undefined;
   if (dbt) return `${message}: ${dbt}`;
   const hint = tag ? didYouMean(tag[1], KNOWN_TAGS) : undefined;
+  // (a known end tag with nothing open to end: "did you mean 'endfor'" of endfor said nothing)
+  if (hint && hint === tag![1] && hint.startsWith('end')) return `${message}: no {% ${hint.slice(3)} %} is open here for it to end`;
   return hint ? `${message} — did you mean '${hint}'?` : message;
 }
 
@@ -732,8 +735,8 @@ const DBT_BLOCKS: Record<string, string> = {
   docs: 'a {% docs %} block belongs in a .md file under models/, seeds/ or snapshots/',
 };
 
-/** Block tags a model template may use (nunjucks' own and Vigil's do, break and continue). */
-const KNOWN_TAGS = ['if', 'elif', 'else', 'endif', 'for', 'endfor', 'set', 'endset', 'macro', 'endmacro', 'call', 'endcall', 'filter', 'endfilter', 'raw', 'endraw', 'block', 'endblock', 'include', 'import', 'from', 'do', 'break', 'continue', 'verbatim', 'endverbatim'];
+/** Block tags a model template may use (nunjucks' own and Vigil's do, break, continue and with). */
+const KNOWN_TAGS = ['if', 'elif', 'else', 'endif', 'for', 'endfor', 'set', 'endset', 'macro', 'endmacro', 'call', 'endcall', 'filter', 'endfilter', 'raw', 'endraw', 'block', 'endblock', 'include', 'import', 'from', 'do', 'break', 'continue', 'with', 'endwith', 'verbatim', 'endverbatim'];
 
 /** The first {{, {% or {# with no closing delimiter after it (outside string literals); also whether a ( inside it is left open. */
 function findUnclosedDelimiter(text: string): { open: string; close: string; line: number; column: number; paren?: string } | undefined {

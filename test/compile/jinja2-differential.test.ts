@@ -492,3 +492,126 @@ describe.skipIf(!jinja2)("a string's items by characters, as its length counts t
     }
   });
 });
+
+describe.skipIf(!jinja2)("Jinja's {% with %} block, its own scope (was: 'unknown block tag: with')", () => {
+  const WITH = [
+    '{% with a = 1 %}{{ a }}{% endwith %}',
+    // each value read outside the block (b is the outer a); what the body sets is gone after it
+    '{% set a = 5 %}{% with a = 1, b = a %}{{ a }}{{ b }}{% set c = 3 %}{% set a = 7 %}{{ a }}{% endwith %}{{ a }}{{ c is defined }}',
+    '{% with %}{% set x = 2 %}{{ x }}{% endwith %}{{ x is defined }}',
+    '{% set x = 1 %}{% with %}{% set x = x + 1 %}{{ x }}{% for i in [1] %}{{ x }}{% endfor %}{% endwith %}{{ x }}',
+    '{% with a = 1 %}{% with b = a + 1 %}{% set a = 9 %}{{ a }}{{ b }}{% endwith %}{{ a }}{% endwith %}',
+    // a loop control in it leaves the block's scope too
+    '{% for i in [1, 2, 3] %}{% with j = i * 10 %}{% if i == 2 %}{% continue %}{% endif %}{{ j }}{% if i == 3 %}{% break %}{% endif %}{% endwith %}{{ i }}{% endfor %}',
+    "{% macro m(x) %}{% with y = x ~ '!' %}{{ y }}{% endwith %}{% endmacro %}{{ m('a') }}{% with q = [1, 2] %}{% do q.append(3) %}{{ q }}{% endwith %}",
+    '{% set ns = namespace(n=0) %}{% with k = 4 %}{% set ns.n = k %}{% endwith %}{{ ns.n }}',
+    '{%- with a = 1 -%}\n  {{ a }}\n{%- endwith %}|{% with a = (1, 2) %}{{ a }}{% endwith %}',
+  ];
+  it('renders as Jinja renders it, in both renderers', () => {
+    const expected = jinja(WITH);
+    for (const [i, t] of WITH.entries()) {
+      expect(expected[i][0], `Jinja failed on ${t}: ${expected[i][1]}`).toBe(true);
+      expect(render(t, true), t).toBe(expected[i][1]);
+      expect(render(t, false), t).toBe(expected[i][1]);
+    }
+  });
+  it('what Jinja refuses is an error at its place, saying what to write', () => {
+    const cases: Array<[string, RegExp]> = [
+      ['select 1\n{% with a = 1 %}{{ a }}', /^ERROR unclosed \{% with %\}: expected \{% endwith %\} before the end of the file @2:1$/],
+      ['{% with a, b = 1, 2 %}{% endwith %}', /^ERROR expected '=' after 'a' in \{% with %\} .* @1:10$/],
+      ['{% with a = 1 b = 2 %}{% endwith %}', /^ERROR expected ',' between a \{% with %\}'s assignments .* @1:15$/],
+      ['{% with x.y = 1 %}{% endwith %}', /^ERROR a \{% with %\} assigns names .*: write \{% set a, b = pair %\} inside it @1:\d+$/],
+      ['{% endwith %}', /^ERROR unknown block tag: endwith: no \{% with %\} is open here for it to end @1:4$/],
+      ['{% wiht a = 1 %}{% endwith %}', /^ERROR unknown block tag: wiht — did you mean 'with'\? @1:4$/],
+    ];
+    const expected = jinja(cases.map(([t]) => t));
+    for (const [i, [t, message]] of cases.entries()) {
+      expect(expected[i][0], `Jinja rendered ${t}`).toBe(false);
+      for (const fast of [true, false]) expect(render(t, fast), t).toMatch(message);
+    }
+  });
+});
+
+describe.skipIf(!jinja2)("Python's str methods dbt projects call, as Python's, by characters (were: rsplit, ljust, partition... 'has no method'; split(None, n), replace('', x), startswith(x, start), count(x, start), join of a string other values)", () => {
+  const METHODS = [
+    "{{ 'a,b,c'.rsplit(',', 1) }}|{{ 'a b  c'.rsplit() }}|{{ ' a b c '.rsplit(None, 1) }}|{{ 'a,b,c'.rsplit(',', -1) }}|{{ 'a,b,c'.rsplit(',', 0) }}|{{ '  a  '.rsplit(None, 0) }}|{{ '  '.rsplit(None, 0) }}|{{ 'a😀b😀c'.rsplit('😀', 1) }}|{{ 'a b c'.rsplit(maxsplit=1) }}",
+    "{{ 'a,b,c'.split(',', 1) }}|{{ '  a  b  c '.split(None, 1) }}|{{ 'a,b,c'.split(',', -1) }}|{{ 'a,b,c'.split(',', 0) }}|{{ ''.split(',') }}|{{ ''.split() }}|{{ '  a  '.split(None, 0) }}|{{ 'a\\u3000b\\x1cc\\ufeffd'.split() | length }}",
+    "{{ 'ab'.ljust(5) }}|{{ 'ab'.ljust(5, '*') }}|{{ 'ab'.rjust(5) }}|{{ 'ab'.rjust(5, '-') }}|{{ 'ab'.center(5) }}|{{ 'ab'.center(6, '*') }}|{{ 'abc'.center(6) }}|{{ 'abc'.center(2) }}|{{ 'a'.center(4) }}|{{ 'ab'.center(7, '.') }}",
+    "{{ '😀'.ljust(3, '*') }}|{{ '😀'.rjust(3) }}|{{ '😀'.center(4, '-') }}|{{ 'é😀'.zfill(5) }}|{{ 'a'.ljust(3, '😀') }}",
+    "{{ '42'.zfill(5) }}|{{ '-42'.zfill(5) }}|{{ '+4'.zfill(4) }}|{{ 'abc'.zfill(2) }}|{{ ''.zfill(3) }}|{{ '-'.zfill(3) }}|{{ 'abc'.ljust(-2) }}|{{ 'abc'.zfill(-1) }}",
+    "{{ 'a=b=c'.partition('=') }}|{{ 'abc'.partition('=') }}|{{ 'a=b=c'.rpartition('=') }}|{{ 'abc'.rpartition('=') }}|{% set h, s, t = 'k: v'.partition(': ') %}{{ t }}",
+    "{{ 'a\\nb\\r\\nc\\rd\\x0be\\x0cf\\x1cg\\x85h\\u2028i'.splitlines() }}|{{ 'a\\nb\\r\\n'.splitlines(true) }}|{{ ''.splitlines() }}|{{ 'a\\n\\nb\\n'.splitlines() }}|{{ '\\n'.splitlines() }}|{{ 'a\\rb'.splitlines(keepends=True) }}",
+    "{{ 'hello wORLD-x'.title() }}|{{ \"they're\".title() }}|{{ 'hELLO wORLD'.capitalize() }}|{{ 'ÉCOLE école'.title() }}|{{ 'a1b 2c'.title() }}|{{ 'ǆemal ßa'.title() }}|{{ 'ßa'.capitalize() }}|{{ '😀a'.capitalize() }}|{{ ''.capitalize() }}",
+    "{{ 'abc'.startswith(('x', 'a')) }}|{{ 'abc'.endswith(('x', 'c')) }}|{{ 'abc'.startswith('b', 1) }}|{{ 'abc'.endswith('b', 0, 2) }}|{{ 'abc'.startswith('', 4) }}|{{ 'abc'.startswith('', 3) }}|{{ '😀ab'.startswith('a', 1) }}|{{ 'abc'.endswith('c', -1) }}|{{ 'abc'.startswith(()) }}|{{ 'abc'.startswith(('a', 1)) }}",
+    "{{ 'aaaa'.count('aa') }}|{{ 'abcabc'.count('b', 2) }}|{{ 'abc'.count('') }}|{{ 'a😀b'.count('') }}|{{ 'abc'.count('', 5) }}|{{ 'abcabc'.count('c', -3, -1) }}|{{ '😀a😀a'.count('a', 2) }}",
+    "{{ 'abcabc'.find('c') }}|{{ 'abcabc'.rfind('c') }}|{{ 'abc'.find('z') }}|{{ 'abcabc'.find('b', 2) }}|{{ '😀a😀a'.rfind('a') }}|{{ 'abc'.rfind('') }}|{{ 'abc'.find('', 4) }}|{{ 'abc'.find('', 3) }}|{{ '😀a😀a'.find('a', 2) }}|{{ 'abcabc'.rfind('b', 0, 3) }}|{{ 'abc'.find('c', none, -1) }}",
+    "{{ 'xxaxx'.strip('x') }}|{{ '  a '.lstrip() }}|{{ 'xya'.lstrip('yx') }}|{{ 'axy'.rstrip('xy') }}|{{ '\\t a \\n'.strip() }}|{{ '😁a😀'.strip('😀') }}|{{ ('\\ufeffa\\x1c'.strip()) | length }}|{{ 'aba'.strip(none) }}|{{ '😁x😀' | trim('😀') }}",
+    "{{ 'aaa'.replace('a', 'b', 2) }}|{{ 'aaa'.replace('a', 'b', -1) }}|{{ 'aaa'.replace('a', 'b', 0) }}|{{ 'abc'.replace('', '-') }}|{{ 'abc'.replace('', '-', 2) }}|{{ '😀b'.replace('', '.') }}|{{ ''.replace('', 'x') }}",
+    "{{ ','.join(['a', 'b']) }}|{{ '-'.join('abc') }}|{{ ', '.join(('x', 'y')) }}|{{ '+'.join({'k': 1, 'm': 2}) }}|{{ ''.join([]) }}|{{ '-'.join('😀é') }}",
+    "{{ 'Hello'.swapcase() }}|{{ 'abc'.isalpha() }}|{{ 'é'.isalpha() }}|{{ '12'.isdigit() }}|{{ '²'.isdigit() }}|{{ 'ab'.islower() }}|{{ ' '.isspace() }}|{{ ''.isspace() }}|{{ 'a1'.isalnum() }}|{{ 'ABC1'.isupper() }}|{{ '1'.islower() }}",
+    "{{ 'abc'.index('b') }}|{{ 'abcb'.rindex('b') }}|{{ 'ab'.removeprefix('a') }}|{{ 'ab'.removesuffix('b') }}|{{ 'ab'.removeprefix('') }}",
+    "{% for p in 'db.schema.table'.split('.') %}{{ p }};{% endfor %}|{{ 'db.schema.table'.rsplit('.', 1)[0] }}|{{ 'db.schema.table'.rsplit('.', 1)[-1] }}|{{ '{}|{:>4}'.format('😀', 'é') }}",
+  ];
+  const ERRORS = [
+    "{{ 'abc'.split('') }}",
+    "{{ 'a'.center(4, 'xy') }}",
+    "{{ 'abc'.ljust(2.0) }}",
+    "{{ 'abc'.startswith(['a']) }}",
+    "{{ 'abc'.startswith(('x', 1)) }}",
+    "{{ ','.join([1, 2]) }}",
+    "{{ 'abc'.index('z') }}",
+    "{{ 'a=b'.partition('') }}",
+    "{{ 'abc'.find(1) }}",
+    "{{ 'abc'.replace('a', 1) }}",
+    "{{ 'abc'.split(1) }}",
+    "{{ 'abc'.rsplit(',', 'x') }}",
+    "{{ 'abc'.ljust(5, fillchar='*') }}",
+  ];
+  it('render as Jinja renders them, in both renderers', () => {
+    const expected = jinja(METHODS);
+    for (const [i, t] of METHODS.entries()) {
+      expect(expected[i][0], `Jinja failed on ${t}: ${expected[i][1]}`).toBe(true);
+      expect(render(t, true), t).toBe(expected[i][1]);
+      expect(render(t, false), t).toBe(expected[i][1]);
+    }
+  });
+  it("where Python raises, Vigil's error at the line carries Python's message (was: a value: 'abc'.split('') split by characters, ','.join([1, 2]) '1,2')", () => {
+    const expected = jinja(ERRORS);
+    for (const [i, t] of ERRORS.entries()) {
+      expect(expected[i][0], `Jinja rendered ${t}: ${expected[i][1]}`).toBe(false);
+      const message = expected[i][1].replace(/^\w+: /, '');
+      for (const fast of [true, false]) {
+        const got = render(t, fast);
+        expect(got, t).toMatch(/^ERROR .* @1:\d+$/);
+        expect(got, t).toContain(message);
+      }
+    }
+  });
+  it("a str method Vigil has not is an error at it, never another value (expandtabs: 'has no method')", () => {
+    expect(jinja(["{{ 'a\\tb'.expandtabs(4) }}"])[0]).toEqual([true, 'a   b']);
+    for (const fast of [true, false]) expect(render("{{ 'a\\tb'.expandtabs(4) }}", fast)).toMatch(/^ERROR .* has no method 'expandtabs' @1:\d+$/);
+  });
+});
+
+describe.skipIf(!jinja2)("widths of % formatting and | center in characters, as Python's (were UTF-16 units: '%5s' of an emoji had 3 spaces, '%.1s' half of it; center put the odd space after)", () => {
+  const WIDTHS = [
+    "{{ '%5s' | format('😀') }}|{{ '%-4s|' | format('😀') }}|{{ '%.1s' | format('😀a') }}|{{ '%05.2f' | format(3.14159) }}|{{ '%-10s|' | format('ab') }}|{{ '%5s|%-5s|' % ('é😀', '😀😀') }}|{{ '%3r' % '😀' }}",
+    "{{ '😀' | center(5) }}|{{ 'ab' | center(5) }}|{{ 'abc' | center(6) }}|{{ 7 | center(4) }}|{{ 'ab' | center(width=6) }}",
+    "{{ '😀😀😀😀😀😀' | truncate(4, true, '..', 0) }}|{{ 'a😀 b😀 c😀 d' | truncate(6, false, '...', 0) }}|{{ '😀\\n😀' | indent(2) }}|{{ '😀ab' | length }}",
+  ];
+  it('in both renderers', () => {
+    const expected = jinja(WIDTHS);
+    for (const [i, t] of WIDTHS.entries()) {
+      expect(expected[i][0], `Jinja failed on ${t}: ${expected[i][1]}`).toBe(true);
+      expect(render(t, true), t).toBe(expected[i][1]);
+      expect(render(t, false), t).toBe(expected[i][1]);
+    }
+  });
+  it("Jinja's filters Vigil has not are errors saying so (was: 'filter not found: wordwrap', no more)", () => {
+    expect(jinja(["{{ 'ab cd ef' | wordwrap(5) }}"])[0]).toEqual([true, 'ab cd\nef']);
+    for (const fast of [true, false]) {
+      expect(render("{{ 'ab cd ef' | wordwrap(5) }}", fast)).toMatch(/^ERROR filter not found: wordwrap: Jinja's wordwrap filter is not in Vigil \(Python's textwrap.*\) @1:\d+$/);
+      expect(render('{{ 5 | filesizeformat }}', fast)).toMatch(/^ERROR filter not found: filesizeformat: Jinja's filesizeformat filter is not in Vigil/);
+    }
+  });
+});
