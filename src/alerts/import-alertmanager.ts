@@ -13,7 +13,7 @@ import { stringify } from 'yaml';
 import type { Diagnostic } from '../errors.js';
 import { parseYaml } from '../project/yaml-source.js';
 import { redactUrl } from '../secrets.js';
-import { matchValuesAsWritten } from './load-alerts.js';
+import { matchValuesAsWritten, mergedAsAlertmanager, withoutNulls } from './load-alerts.js';
 import { docRef } from '../install.js';
 
 export interface ImportResult {
@@ -90,31 +90,16 @@ function httpConfig(h: unknown): { token?: string; rest: string[]; lost: boolean
   return { token, rest, lost: rest.some((k) => !HTTP_HARMLESS.includes(k)) };
 }
 
-/** Label maps: a label with no value is '' in an equality one (Go's yaml: a string's zero value); Alertmanager refuses one in a regex one. */
-const LABEL_MAPS: Record<string, 'equal' | 'regex'> = { match: 'equal', source_match: 'equal', target_match: 'equal', match_re: 'regex', source_match_re: 'regex', target_match_re: 'regex' };
-
-/**
- * The configuration as Alertmanager's loader (Go's yaml) reads it: a key with no value
- * (`group_wait:`, `group_by:`, `continue:`) leaves its field unset — inherited from the parent
- * route, or the default — as if it were not written. A label of a `match:` map with no value is
- * the empty string (`match: {severity: }` matches the alerts without a severity, as `severity=""`
- * does), not a label left out: that would match every alert. One of a `match_re:` map, which
- * Alertmanager refuses ("invalid regexp value"), stays null: the converted file is refused too.
- */
-function withoutNulls(v: unknown, labels?: 'equal' | 'regex'): unknown {
-  if (Array.isArray(v)) return v.map((x) => withoutNulls(x));
-  if (!v || typeof v !== 'object' || labels === 'regex') return v;
-  if (labels === 'equal') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, x === null ? '' : x]));
-  return Object.fromEntries(Object.entries(v).flatMap(([k, x]) => (x === null ? [] : [[k, withoutNulls(x, Object.hasOwn(LABEL_MAPS, k) ? LABEL_MAPS[k] : undefined)]])));
-}
-
 export function importAlertmanager(text: string): ImportResult | string {
   const ds: Diagnostic[] = [];
   const y = parseYaml(text, 'alertmanager.yml', ds);
   const bad = ds.find((d) => d.severity === 'error');
   if (!y || bad) return `not valid YAML: ${bad ? `line ${bad.line}: ${bad.message.split('\n')[0]}` : 'unreadable'}`;
   // label values as Alertmanager reads them: `version: 1.50` is the text 1.50, not the number 1.5
-  const am = withoutNulls(matchValuesAsWritten(y.value, y)) as Record<string, unknown> | null;
+  const merged = mergedAsAlertmanager(y, ds);
+  const badMerge = ds.find((d) => d.severity === 'error');
+  if (badMerge) return `not valid YAML: line ${badMerge.line}: ${badMerge.message}`;
+  const am = withoutNulls(matchValuesAsWritten(merged.value, merged)) as Record<string, unknown> | null;
   if (!am || typeof am !== 'object') return 'not an Alertmanager configuration (expected a mapping with route: and receivers:)';
   if (!am.route) return 'no route: in the file (is it an Alertmanager configuration?)';
   const notConverted: string[] = [];

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import { listFiles, readProjectText, type ProjectFiles } from '../project/load-project.js';
-import { parseYaml, validateYaml, type YamlSource } from '../project/yaml-source.js';
+import { parseYaml, validateYaml, withMergeKeys, type YamlSource } from '../project/yaml-source.js';
 import { AlertFileSchema, AlertTestFileSchema, RoutesFileSchema, type AlertRule, type AlertTest, type MatchersIn, type RouteIn, type RoutesFile } from './schema.js';
 import { columnKinds, compileTemplate, groupColumns, messageTemplates, otherTemplateTags, placeTemplate, readsSyncState, templateProblems, unknownFilters } from './engine.js';
 import { SYNC_STATE_COLUMN_NAMES, SYNC_STATE_COLUMNS } from './sync-state.js';
@@ -359,13 +359,43 @@ export function parseRoutes(text: string, file: string): { routes?: RoutesFile; 
   const ds: Diagnostic[] = [];
   const y = parseYaml(text, file, ds);
   if (!y) return { diagnostics: ds };
-  const routes = validateYaml({ ...y, value: matchValuesAsWritten(y.value, y) }, RoutesFileSchema, ds);
-  if (!routes) return { yaml: y, diagnostics: ds };
-  checkRoutes(routes, y, ds);
-  return { routes: ds.some((d) => d.severity === 'error') ? undefined : routes, yaml: y, diagnostics: ds };
+  // merge keys merged and nulls unset as Alertmanager's YAML reader (Go's yaml.v2) does it
+  const m = mergedAsAlertmanager(y, ds);
+  if (m !== y && ds.some((d) => d.severity === 'error')) return { yaml: m, diagnostics: ds };
+  const routes = validateYaml({ ...m, value: alertmanagerNulls(matchValuesAsWritten(m.value, m)) }, RoutesFileSchema, ds);
+  if (!routes) return { yaml: m, diagnostics: ds };
+  checkRoutes(routes, m, ds);
+  return { routes: ds.some((d) => d.severity === 'error') ? undefined : routes, yaml: m, diagnostics: ds };
 }
 
 const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/** Alertmanager's matchers lists: a merged one and the one written add up (its reader appends each to the route's matchers). */
+const MATCHER_LISTS = ['matchers', 'source_matchers', 'target_matchers'];
+
+/**
+ * The document with its YAML merge keys (`<<: *defaults`) merged as Alertmanager's reader merges
+ * them into its types: label maps (`match:`...) unioned, matchers lists appended, the rest
+ * replaced in the order written (compared with amtool in test/alerts/routing-amtool.test.ts).
+ */
+export function mergedAsAlertmanager(y: YamlSource, ds: Diagnostic[]): YamlSource {
+  return withMergeKeys(y, (k) => (Object.hasOwn(LABEL_MAPS, k) ? 'union' : MATCHER_LISTS.includes(k) ? 'append' : undefined), ds);
+}
+
+/**
+ * A key of Alertmanager's with no value (`continue: ~`, `group_by:`, `group_wait: ~`,
+ * `matchers: ~`, `inhibit_rules: ~`) is unset, as Go's yaml leaves the field: inherited from the
+ * parent route, or the default (test/alerts/routing-amtool.test.ts compares with amtool). The
+ * receivers and outbox_alert_after are Vigil's: an empty one there is still an error to fix.
+ */
+function alertmanagerNulls(value: unknown): unknown {
+  if (!isMapping(value)) return value;
+  const { receivers, outbox_alert_after, ...am } = value;
+  const out = withoutNulls(am) as Record<string, unknown>;
+  if ('receivers' in value) out.receivers = receivers;
+  if ('outbox_alert_after' in value) out.outbox_alert_after = outbox_alert_after;
+  return out;
+}
 
 /**
  * The label names routes.yaml reads — matchers of routes and inhibit rules, `group_by`, an
@@ -462,6 +492,24 @@ export function matchValuesAsWritten(value: unknown, y: Pick<YamlSource, 'scalar
   return out;
 }
 
+/** Label maps: a label with no value is '' in an equality one (Go's yaml: a string's zero value); Alertmanager refuses one in a regex one. */
+const LABEL_MAPS: Record<string, 'equal' | 'regex'> = { match: 'equal', source_match: 'equal', target_match: 'equal', match_re: 'regex', source_match_re: 'regex', target_match_re: 'regex' };
+
+/**
+ * The configuration as Alertmanager's loader (Go's yaml) reads it: a key with no value
+ * (`group_wait:`, `group_by:`, `continue:`) leaves its field unset — inherited from the parent
+ * route, or the default — as if it were not written. A label of a `match:` map with no value is
+ * the empty string (`match: {severity: }` matches the alerts without a severity, as `severity=""`
+ * does), not a label left out: that would match every alert. One of a `match_re:` map, which
+ * Alertmanager refuses ("invalid regexp value"), stays null: the converted file is refused too.
+ */
+export function withoutNulls(v: unknown, labels?: 'equal' | 'regex'): unknown {
+  if (Array.isArray(v)) return v.map((x) => withoutNulls(x));
+  if (!v || typeof v !== 'object' || labels === 'regex') return v;
+  if (labels === 'equal') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, x === null ? '' : x]));
+  return Object.fromEntries(Object.entries(v).flatMap(([k, x]) => (x === null ? [] : [[k, withoutNulls(x, Object.hasOwn(LABEL_MAPS, k) ? LABEL_MAPS[k] : undefined)]])));
+}
+
 function isMapping(v: unknown): v is Record<string, unknown> {
   return !!v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date);
 }
@@ -514,11 +562,12 @@ function checkRoutes(routes: RoutesFile, y: YamlSource, ds: Diagnostic[]): void 
       err([...path, 'receiver'], `receiver '${r.receiver}' is not defined${hint ? ` — did you mean '${hint}'?` : ''}`, hint ? undefined : `receivers: ${[...names].join(', ')}`);
     }
     if (r.group_by) {
-      if (r.group_by.includes('...') && r.group_by.length > 1) err([...path, 'group_by'], "group_by '...' (every label) cannot be combined with other labels");
+      if (r.group_by.includes('...') && r.group_by.some((l) => l !== '...')) err([...path, 'group_by'], "group_by '...' (every label) cannot be combined with other labels");
       const seen = new Set<string>();
       r.group_by.forEach((l, i) => {
         if (l !== '...' && !LABEL.test(l)) err([...path, 'group_by', i], `'${l}' is not a label name`);
-        if (seen.has(l)) err([...path, 'group_by', i], `label '${l}' is twice in group_by`);
+        // ('...' twice is still every label: Alertmanager takes it)
+        if (seen.has(l) && l !== '...') err([...path, 'group_by', i], `label '${l}' is twice in group_by`);
         seen.add(l);
       });
     }

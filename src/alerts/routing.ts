@@ -11,7 +11,7 @@
 import type { InstanceState } from './engine.js';
 import type { InhibitRuleIn, MatchersIn, RouteIn, RoutesFile } from './schema.js';
 import { durationMs } from '../time/duration.js';
-import { formatMatcher, fromMaps, matchesAll, parseMatchers, type Matcher } from './matchers.js';
+import { formatMatcher, fromMaps, matchesAll, parseMatchers, parseOneMatcher, type Matcher } from './matchers.js';
 import { namedHolds } from './time-intervals.js';
 
 export interface RoutedReceiver {
@@ -155,12 +155,23 @@ export interface Silence {
   createdAt: string;
 }
 
-/** Parse `capability=draft`, `severity!=info`, `alertname=~ai_audit_.*`, `env!~"dev|test"`. */
+/**
+ * Parse `capability=draft`, `severity!=info`, `alertname=~ai_audit_.*`, `env!~"dev|test"`: one
+ * matcher, as `amtool silence add` reads each of its arguments (labels.ParseMatcher): only a
+ * plain space, tab or line break around it is skipped, so `capability=draft<NBSP>` is the value
+ * draft<NBSP> (was: draft, trimmed as the last matcher of a matchers string is). What amtool would
+ * read as one value and a person means as two matchers (`a=1,b=2`: amtool's a="1,b=2") or braces
+ * are refused: one matcher per --match, a comma quoted (test/alerts/routing-amtool.test.ts).
+ */
 export function parseMatcher(text: string): Silence['matchers'][number] | string {
+  const how = ' (a matcher is label=value, label!=value, label=~regex or label!~regex)';
   const m = parseMatchers(text);
-  if (typeof m === 'string') return `${m} (a matcher is label=value, label!=value, label=~regex or label!~regex)`;
-  if (m.length !== 1) return `'${text}' holds ${m.length} matchers: give one per --match`;
-  return { label: m[0].name, op: m[0].op, value: m[0].value };
+  if (typeof m === 'string') return `${m}${how}`;
+  if (m.length !== 1) return `'${text}' holds ${m.length} matchers: give one per --match${text.includes(',') ? ' (quote a value holding a comma: x="a,b")' : ''}`;
+  if (/^[\t\n\f\r ]*\{/.test(text)) return `'${text}': give one matcher per --match, without braces`;
+  const one = parseOneMatcher(text);
+  if (typeof one === 'string') return `${one}${how}`;
+  return { label: one.name, op: one.op, value: one.value };
 }
 
 export function silenceMatches(s: Silence, labels: Record<string, string>): boolean {

@@ -51,6 +51,13 @@ export interface YamlTree {
   endPosition: number;
   mappings?: Array<{ key: { value: unknown; startPosition: number } | null; value: YamlTree | null }>;
   items?: Array<YamlTree | null>;
+  /** an alias' anchored node (the parser's own nodes only: not kept between runs) */
+  value?: YamlTree | null;
+}
+
+/** Whether path[i] is looked up past the alias of a merge key: `<<` just before it, or `<<` and an index of its list. */
+function underMerge(path: ReadonlyArray<PropertyKey>, i: number): boolean {
+  return path[i - 1] === '<<' || (typeof path[i - 1] === 'number' && path[i - 2] === '<<');
 }
 
 /** parseYaml, and when the fast parser read the text cleanly, its tree reduced to a YamlTree (to keep with the value). */
@@ -110,6 +117,13 @@ export function yamlFromTree(file: string, text: string, ast: YamlTree | null, v
     let at = startOf(ast);
     for (let i = 0; i < path.length && node; i++) {
       const key = path[i];
+      // the mapping a merge key (`<<: *a`, `<<: [*a, *b]`) names: a path through it goes on in the anchored text
+      if (node.kind === Kind.ANCHOR_REF && underMerge(path, i)) {
+        const target: YamlTree | null | undefined = node.value;
+        if (!target) return undefined;
+        node = target;
+        at = startOf(node);
+      }
       if (node.kind === Kind.MAP) {
         const pair: NonNullable<YamlTree['mappings']>[number] | undefined = node.mappings!.find((m) => m.key && String(m.key.value) === String(key));
         if (!pair?.key) return { node: undefined, at };
@@ -147,7 +161,7 @@ export function yamlFromTree(file: string, text: string, ast: YamlTree | null, v
 
 /** The yaml package's document: the wording and place of syntax errors, and the files the fast parser does not take. */
 function slowSource(text: string, file: string, diagnostics: Diagnostic[]): YamlSource | undefined {
-  const { parseDocument, LineCounter, isMap, isSeq, isScalar, isPair } = yamlLib();
+  const { parseDocument, LineCounter, isMap, isSeq, isScalar, isPair, isAlias } = yamlLib();
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length) {
@@ -176,6 +190,11 @@ function slowSource(text: string, file: string, diagnostics: Diagnostic[]): Yaml
     let complete = true;
     for (let i = 0; i < path.length; i++) {
       const key = path[i];
+      // the mapping a merge key names (as in the fast parser's walk)
+      if (isAlias(node) && underMerge(path, i)) {
+        node = node.resolve(doc);
+        pos = offsetOf(node) ?? pos;
+      }
       if (isMap(node)) {
         const pair = node.items.find((it) => isPair(it) && isScalar(it.key) && String(it.key.value) === String(key));
         if (!pair) {
@@ -254,3 +273,96 @@ export function validateYaml<T>(src: YamlSource, schema: ZodType<T>, diagnostics
   return undefined;
 }
 
+
+/**
+ * A document with its YAML merge keys (`<<: *defaults`, `<<: [*a, *b]`) merged as Go's yaml.v2
+ * merges them into a value (Alertmanager's reader; YAML 1.2 has no merge keys, so the parsers
+ * leave `<<` as a key): in the order written — a key after the `<<` replaces the merged one,
+ * a merged one replaces a key before it, and of a list of merged mappings the earlier wins — a
+ * mapping merging into a mapping key by key, except where `combine` says the key's value is
+ * unioned (a Go map: `match:`, one label replaced at a time) or appended to (a list that adds
+ * up: `matchers:`). Positions stay those of the text: a merged key is located in the mapping
+ * it was written in, under its anchor. A merge of something else than mappings is an error
+ * at its line (as in yaml.v2). The document is returned as is when it has no `<<` key.
+ */
+export function withMergeKeys(src: YamlSource, combine: (key: string) => 'union' | 'append' | undefined, diagnostics: Diagnostic[]): YamlSource {
+  if (!hasMergeKey(src.value)) return src;
+  /** where each node of the merged value was written: a path of the document (through `<<`) */
+  interface Origin {
+    at: PropertyKey[];
+    kids: Map<PropertyKey, Origin>;
+  }
+  const isMapping = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date);
+  const build = (v: unknown, at: PropertyKey[]): [unknown, Origin] => {
+    const o: Origin = { at, kids: new Map() };
+    if (Array.isArray(v)) {
+      return [
+        v.map((x, i) => {
+          const [xv, xo] = build(x, [...at, i]);
+          o.kids.set(i, xo);
+          return xv;
+        }),
+        o,
+      ];
+    }
+    if (!isMapping(v)) return [v, o];
+    const out: Record<string, unknown> = {};
+    /** x (written at xo) into key k of `into` (written at intoO), as yaml.v2 decodes a value into one already set */
+    const put = (into: Record<string, unknown>, intoO: Origin, k: string, x: unknown, xo: Origin) => {
+      const how = combine(k);
+      const had = into[k];
+      const hadO = intoO.kids.get(k);
+      if (hadO && how === 'append' && Array.isArray(had) && Array.isArray(x)) {
+        x.forEach((_item, j) => hadO.kids.set(had.length + j, xo.kids.get(j)!));
+        had.push(...x);
+      } else if (hadO && isMapping(had) && isMapping(x)) {
+        // a Go map (`combine` says union): its keys replaced one at a time; a struct: field by field
+        for (const [sk, sv] of Object.entries(x)) {
+          if (how === 'union') {
+            had[sk] = sv;
+            hadO.kids.set(sk, xo.kids.get(sk)!);
+          } else put(had, hadO, sk, sv, xo.kids.get(sk)!);
+        }
+      } else {
+        into[k] = x;
+        intoO.kids.set(k, xo);
+      }
+    };
+    for (const [k, x] of Object.entries(v)) {
+      if (k !== '<<') {
+        const [xv, xo] = build(x, [...at, k]);
+        put(out, o, k, xv, xo);
+        continue;
+      }
+      const sources: Array<[unknown, PropertyKey[]]> = Array.isArray(x) ? x.map((m, i) => [m, [...at, '<<', i]] as [unknown, PropertyKey[]]).reverse() : [[x, [...at, '<<']]];
+      for (const [m, mat] of sources) {
+        if (!isMapping(m)) {
+          diagnostics.push(diag('E_YAML', 'a merge key (<<) takes a mapping or a list of mappings (an alias of one: <<: *defaults)', { file: src.file, ...src.locate(mat) }));
+          continue;
+        }
+        const [mv, mo] = build(m, mat);
+        for (const [mk, mx] of Object.entries(mv as Record<string, unknown>)) put(out, o, mk, mx, mo.kids.get(mk)!);
+      }
+    }
+    return [out, o];
+  };
+  const [value, origin] = build(src.value, []);
+  /** the document path a path of the merged value was written at */
+  const written = (path: ReadonlyArray<PropertyKey>): PropertyKey[] => {
+    let o = origin;
+    let i = 0;
+    for (; i < path.length; i++) {
+      const next = o.kids.get(typeof path[i] === 'number' ? path[i] : String(path[i])) ?? o.kids.get(path[i]);
+      if (!next) break;
+      o = next;
+    }
+    return [...o.at, ...path.slice(i)];
+  };
+  return { file: src.file, value, locate: (path, atKey) => src.locate(written(path), atKey), scalarAt: (path) => src.scalarAt(written(path)) };
+}
+
+function hasMergeKey(v: unknown): boolean {
+  if (Array.isArray(v)) return v.some(hasMergeKey);
+  if (!v || typeof v !== 'object' || v instanceof Date) return false;
+  return Object.entries(v).some(([k, x]) => k === '<<' || hasMergeKey(x));
+}

@@ -16,18 +16,20 @@
  *
  * Reproduce or widen: VIGIL_AMTOOL_SEED=<n> VIGIL_AMTOOL_TREES=<n> npx vitest run test/alerts/routing-amtool.test.ts
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRoutes } from '../../src/alerts/load-alerts.js';
-import { routeAlert } from '../../src/alerts/routing.js';
+import { parseMatcher, routeAlert } from '../../src/alerts/routing.js';
+import { freePort } from '../../src/free-port.js';
 import { makeProject, removeDir, vigil } from '../helpers.js';
 import { Rng } from '../support/seeded-random.js';
 
 const AMTOOL = '/usr/bin/amtool';
 const HAVE_AMTOOL = existsSync(AMTOOL);
+const ALERTMANAGER = '/usr/bin/prometheus-alertmanager';
 if (!HAVE_AMTOOL) console.warn(`routing-amtool.test.ts: SKIPPED — ${AMTOOL} not found (apt-get install prometheus-alertmanager)`);
 
 const BASE_SEED = Number(process.env.VIGIL_AMTOOL_SEED ?? 20260301);
@@ -676,6 +678,167 @@ receivers:
     });
   });
 
+  describe("keys with no value, YAML merge keys and group_by ['...'] route as in amtool", () => {
+    const R = 'receivers: [{name: a}, {name: b}, {name: c}, {name: d}]\n';
+    const cases: RoutingCase[] = [
+      {
+        // every route key null: unset, as Go's yaml leaves the field (the receiver inherited, continue false)
+        name: 'null keys on child routes',
+        yaml: `route:
+  receiver: a
+  group_by: [x]
+  routes:
+    - receiver: ~
+      continue: ~
+      group_by: ~
+      matchers: ~
+      match: ~
+      match_re: ~
+      group_wait: ~
+      group_interval: ~
+      repeat_interval: ~
+      mute_time_intervals: ~
+      active_time_intervals: ~
+      routes: ~
+    - receiver: b
+    - receiver: c
+      matchers: ['y="1"']
+      continue: ~
+      routes:
+        - matchers: ~
+          receiver: ~
+          continue: ~
+        - receiver: d
+inhibit_rules: ~
+time_intervals: ~
+${R}`,
+        labelSets: [{}, { x: '1' }, { y: '1' }],
+      },
+      {
+        name: 'a null key after a merge unsets the merged one',
+        yaml: `route:
+  receiver: a
+  routes:
+    - &base
+      receiver: b
+      matchers: ['x="1"']
+      continue: true
+    - <<: *base
+      receiver: c
+      continue: ~
+    - <<: *base
+      receiver: d
+      matchers: ~
+${R}`,
+        labelSets: [{}, { x: '1' }, { x: '2' }],
+      },
+      {
+        // a later key replaces the merged one, a merged one replaces an earlier key; match/match_re
+        // maps are unioned and matchers lists appended, as Go's yaml decodes into Alertmanager's types
+        name: 'merge keys: order, maps unioned, matchers appended',
+        yaml: `route:
+  receiver: a
+  routes:
+    - &d
+      receiver: b
+      match: {x: "2"}
+      matchers: [z="1"]
+      match_re: {w: "q"}
+      continue: true
+    - <<: *d
+      receiver: c
+      match: {y: "1"}
+      matchers: [v="1"]
+      match_re: {u: "q"}
+    - receiver: c
+      match: {y: "2"}
+      <<: *d
+${R}`,
+        labelSets: [{ x: '2', z: '1', w: 'q' }, { y: '1', v: '1', u: 'q' }, { x: '2', y: '1', z: '1', v: '1', w: 'q', u: 'q' }, { y: '1', z: '1', v: '1', w: 'q', u: 'q' }, { x: '2', y: '1', v: '1', w: 'q', u: 'q' }, { x: '2', y: '1', z: '1', v: '1', u: 'q' }, { x: '2', y: '2', z: '1', w: 'q' }],
+      },
+      {
+        // of a list of merged mappings the earlier wins; a match value as written (1.50, not 1.5)
+        name: 'merge keys from a list of anchors, and a match value as written',
+        yaml: `route:
+  receiver: a
+  routes:
+    - &one {receiver: b, match: {v: 1.50}, continue: true}
+    - &two {receiver: c, matchers: ['t="1"'], continue: false}
+    - <<: [*one, *two]
+    - <<: [*two, *one]
+      receiver: d
+${R}`,
+        labelSets: [{}, { v: '1.50' }, { v: '1.5' }, { v: '1.50', t: '1' }, { t: '1' }],
+      },
+      {
+        name: "group_by ['...', '...'] is every label, as ['...']",
+        yaml: `route:\n  receiver: a\n  group_by: ['...', '...']\n  routes:\n    - {receiver: b, matchers: ['x=1'], group_by: ['...', '...']}\n${R}`,
+        labelSets: [{}, { x: '1' }],
+      },
+    ];
+    beforeAll(() => runRouting(cases));
+    it.each(cases.map((c) => [c.name, c] as const))('%s', (_n, c) => {
+      const report = compareCase(c);
+      if (report) expect.fail(report);
+    });
+
+    it("a null group_by or duration is inherited, and group_by ['...', '...'] groups by every label", () => {
+      // (amtool prints only receivers: the inheritance is Alertmanager's for an unset field, docs/alerts.md)
+      const v = vigilParse(cases[0].yaml);
+      expect(showDiags(v.diagnostics)).toBe('');
+      const [first] = routeAlert(v.routes!, { x: '1' });
+      expect(first).toMatchObject({ receiver: 'a', path: 'route.routes[0]', groupBy: ['x'], groupWaitMs: 30_000, groupIntervalMs: 300_000, repeatMs: 4 * 3_600_000 });
+      const all = vigilParse(cases[4].yaml);
+      expect(routeAlert(all.routes!, { x: '1' }).map((r) => r.groupBy)).toEqual(['...']);
+    });
+
+    it('an error in a merged mapping is placed where it is written (under its anchor)', () => {
+      const v = vigilParse(`route:\n  receiver: a\n  routes:\n    - &d\n      receiver: nobody\n      matchers: ['x=1']\n    - <<: *d\n      matchers: ['y=1']\n    - <<: 5\n${R}`);
+      expect(v.errors.map((d) => `${d.line}:${d.column} ${d.message}`)).toEqual(['9:11 a merge key (<<) takes a mapping or a list of mappings (an alias of one: <<: *defaults)']);
+      const w = vigilParse(`route:\n  receiver: a\n  routes:\n    - &d\n      receiver: nobody\n      matchers: ['x=1']\n    - <<: *d\n      matchers: ['y=1']\n${R}`);
+      expect(w.errors.map((d) => `${d.line}:${d.column}`)).toEqual(['5:17', '5:17']);
+    });
+  });
+
+  describe.skipIf(!existsSync(ALERTMANAGER))('`vigil alerts silence --match` reads one matcher as `amtool silence add` does (Alertmanager daemon)', () => {
+    // [argument, what amtool was seen to do: the matcher it posted, or that it refused]
+    const NBSP = '\u00a0';
+    const args = [`capability=draft${NBSP}`, `capability=~"dr.*"${NBSP}`, 'capability=draft', ' team = "db" ', 'env!~"dev|test"', 'x="a,b"', '{a="1"}', `x=1${NBSP}`, 'x=a\tb'];
+    let am: ChildProcess | undefined;
+    let url = '';
+    const seen: Array<{ matcher?: { name: string; value: string; isRegex: boolean; isEqual: boolean }; error?: string }> = [];
+    beforeAll(async () => {
+      const port = await freePort();
+      url = `http://127.0.0.1:${port}`;
+      writeFileSync(join(dir, 'am.yml'), 'route: {receiver: a}\nreceivers: [{name: a}]\n');
+      am = spawn(ALERTMANAGER, [`--config.file=${join(dir, 'am.yml')}`, `--storage.path=${join(dir, 'am-data')}`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address='], { stdio: 'ignore' });
+      for (let i = 0; i < 100 && !(await fetch(`${url}/-/ready`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
+      for (const a of args) {
+        const r = await amtool(['silence', 'add', `--alertmanager.url=${url}`, '-c', 'test', '-d', '1h', a]);
+        if (!r.ok) {
+          seen.push({ error: (r.stderr || r.stdout).trim() });
+          continue;
+        }
+        const id = r.stdout.trim();
+        const sil = (await (await fetch(`${url}/api/v2/silence/${id}`)).json()) as { matchers: Array<{ name: string; value: string; isRegex: boolean; isEqual: boolean }> };
+        seen.push({ matcher: sil.matchers[0] });
+      }
+    }, 60_000);
+    afterAll(() => am?.kill());
+    it.each(args.map((a, i) => [JSON.stringify(a), i] as const))('%s', (_a, i) => {
+      const v = parseMatcher(args[i]);
+      const am0 = seen[i];
+      const vigilSays = typeof v === 'string' ? `refuses: ${v}` : `${v.label} ${v.op} ${JSON.stringify(v.value)}`;
+      const m = am0.matcher;
+      const amSays = m ? `${m.name} ${m.isEqual ? (m.isRegex ? '=~' : '=') : m.isRegex ? '!~' : '!='} ${JSON.stringify(m.value)}` : `refuses: ${am0.error}`;
+      if (vigilSays.startsWith('refuses') && amSays.startsWith('refuses')) return;
+      expect(vigilSays).toBe(amSays);
+    });
+    it('a=1,b=2 (amtool: the value "1,b=2") is refused: one matcher per --match, a comma quoted', () => {
+      expect(parseMatcher('a=1,b=2')).toMatch(/holds 2 matchers: give one per --match \(quote a value holding a comma/);
+    });
+  });
+
   describe("matcher syntax as Alertmanager 0.25's parser reads it", () => {
     // one tree per corner, every child with continue: true so each matcher is tried on its own
     const corner = (name: string, matchers: string[], labelSets: Labels[]): RoutingCase => ({
@@ -1090,6 +1253,33 @@ receivers: [{name: root}, {name: web_api}, {name: x}, {name: quote}, {name: comm
       ['a duration with a unit twice (1h1h)', `route: {receiver: a, group_interval: 1h1h}\n${R}`, 'refuses'],
       ['a duration 100ms500ms', `route: {receiver: a, group_wait: 100ms500ms}\n${R}`, 'refuses'],
       ['a duration with every unit (1y2w3d4h5m6s7ms)', `route: {receiver: a, repeat_interval: 1y2w3d4h5m6s7ms}\n${R}`, 'accepts'],
+      // a key with no value (null) is unset, as Go's yaml leaves the field (was: refused by Vigil)
+      ...['receiver', 'continue', 'group_by', 'matchers', 'match', 'match_re', 'group_wait', 'group_interval', 'repeat_interval', 'mute_time_intervals', 'active_time_intervals', 'routes'].map(
+        (k): [string, string, 'accepts'] => [`${k}: ~ on a child route`, `route: {receiver: a, routes: [{receiver: b, matchers: ['x=1']}, {${k}: ~}]}\n${R}`, 'accepts'],
+      ),
+      ...['group_by', 'group_wait', 'group_interval', 'repeat_interval', 'routes'].map((k): [string, string, 'accepts'] => [`${k}: ~ on the root`, `route: {receiver: a, ${k}: ~}\n${R}`, 'accepts']),
+      ['continue: ~, matchers: ~, match: ~ on the root (unset, so none)', `route: {receiver: a, continue: ~, matchers: ~, match: ~, match_re: ~}\n${R}`, 'accepts'],
+      ['inhibit_rules: ~, time_intervals: ~, mute_time_intervals: ~', `route: {receiver: a}\ninhibit_rules: ~\ntime_intervals: ~\nmute_time_intervals: ~\n${R}`, 'accepts'],
+      ['every key of an inhibit rule null', `route: {receiver: a}\ninhibit_rules: [{source_matchers: ~, target_matchers: ~, source_match: ~, target_match: ~, source_match_re: ~, target_match_re: ~, equal: ~}]\n${R}`, 'accepts'],
+      ['every field of a time interval null', `time_intervals: [{name: x, time_intervals: [{times: ~, weekdays: ~, days_of_month: ~, months: ~, years: ~, location: ~}]}]\nroute: {receiver: a, routes: [{receiver: b, mute_time_intervals: [x]}]}\n${R}`, 'accepts'],
+      ['receiver: ~ on the root (no default receiver)', `route: {receiver: ~}\n${R}`, 'refuses'],
+      ['route: ~', `route: ~\n${R}`, 'refuses'],
+      ['receivers: ~', `route: {receiver: a}\nreceivers: ~\n`, 'refuses'],
+      ['a receiver named ~', `route: {receiver: a}\nreceivers: [{name: a}, {name: ~}]\n`, 'refuses'],
+      ['a time interval named ~', `time_intervals: [{name: ~, time_intervals: []}]\nroute: {receiver: a}\n${R}`, 'refuses'],
+      ['start_time: ~', `time_intervals: [{name: x, time_intervals: [{times: [{start_time: ~, end_time: ~}]}]}]\nroute: {receiver: a}\n${R}`, 'refuses'],
+      ['a null regex in match_re', `route: {receiver: a, routes: [{receiver: b, match_re: {x: ~}}]}\n${R}`, 'refuses'],
+      // group_by '...' (every label): twice is still every label; with a label beside it, refused
+      ["group_by: ['...', '...']", `route: {receiver: a, group_by: ['...', '...']}\n${R}`, 'accepts'],
+      ["group_by: ['...', x]", `route: {receiver: a, group_by: ['...', x]}\n${R}`, 'refuses'],
+      ["group_by: [x, x]", `route: {receiver: a, group_by: [x, x]}\n${R}`, 'refuses'],
+      // YAML merge keys, merged as Alertmanager's YAML 1.1 reader merges them (was: '<<' an unknown key)
+      ['a YAML merge key (<<: *anchor) in a route', `route:\n  receiver: a\n  routes:\n    - &r1 {receiver: b, matchers: ['x=1'], continue: true}\n    - <<: *r1\n      receiver: a\n${R}`, 'accepts'],
+      ['merge keys from a list of anchors', `route:\n  receiver: a\n  routes:\n    - &r1 {receiver: b, matchers: ['x=1'], continue: true}\n    - &r2 {group_wait: 10s, matchers: ['y=1']}\n    - <<: [*r1, *r2]\n${R}`, 'accepts'],
+      ['a merged receiver that is not defined', `route:\n  receiver: a\n  routes:\n    - &r1 {receiver: b, matchers: ['x=1']}\n    - <<: *r1\n      receiver: nobody\n${R}`, 'refuses'],
+      ['a merge key of a scalar', `route:\n  receiver: a\n  routes:\n    - <<: 5\n${R}`, 'refuses'],
+      ['a merge key of null', `route:\n  receiver: a\n  routes:\n    - <<: ~\n${R}`, 'refuses'],
+      ['a merge key of a list holding a scalar', `route:\n  receiver: a\n  routes:\n    - &r1 {receiver: b}\n    - <<: [*r1, 5]\n${R}`, 'refuses'],
     ];
     /**
      * Deliberate differences: Vigil accepts these, Alertmanager refuses them. Pinned so that a
@@ -1110,16 +1300,8 @@ receivers: [{name: root}, {name: web_api}, {name: x}, {name: quote}, {name: comm
       // Alertmanager trims a leading { and a trailing } each on its own: an unclosed brace is a slip
       ["an opening brace without its closing one", `route: {receiver: a, routes: [{receiver: b, matchers: ['{x="a"']}]}\n${R}`],
       ["a closing brace without its opening one", `route: {receiver: a, routes: [{receiver: b, matchers: ['x="a"}']}]}\n${R}`],
-      // an empty (null) value: Alertmanager reads it as unset (continue: false, group_by inherited...); Vigil asks to remove the key or write [] / {}
-      ['continue: ~ (null)', `route: {receiver: a, routes: [{receiver: b, continue: ~}]}\n${R}`],
-      ['group_by: ~ (null)', `route: {receiver: a, routes: [{receiver: b, group_by: ~}]}\n${R}`],
-      ['matchers: ~ (null)', `route: {receiver: a, routes: [{receiver: b, matchers: ~}]}\n${R}`],
+      // a null item of a list (not a key left unset): Alertmanager reads the matcher "", none
       ['matchers: [~] (a null matcher)', `route: {receiver: a, routes: [{receiver: b, matchers: [~]}]}\n${R}`],
-      ['match: ~ (null)', `route: {receiver: a, routes: [{receiver: b, match: ~}]}\n${R}`],
-      ['group_wait: ~ (null)', `route: {receiver: a, routes: [{receiver: b, group_wait: ~}]}\n${R}`],
-      ["group_by: ['...', '...'] (a label twice)", `route: {receiver: a, group_by: ['...', '...']}\n${R}`],
-      // YAML merge keys: Alertmanager's YAML 1.1 parser merges them, Vigil's reads '<<' as an unknown key
-      ['a YAML merge key (<<: *anchor) in a route', `route:\n  receiver: a\n  routes:\n    - &r1 {receiver: b, matchers: ['x=1'], continue: true}\n    - <<: *r1\n      receiver: a\n${R}`],
       // months and years that never come: Alertmanager takes them and the interval never holds
       ["months: ['13']", ti("months: ['13']")],
       ["months: ['0']", ti("months: ['0']")],
