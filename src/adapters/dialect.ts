@@ -357,12 +357,12 @@ export const STANDARD_LEXIS: SqlLexis = { strings: "'", identQuote: '"', dollarQ
  * identifiers and comments, which are kept as written (a rewrite of keywords must not rewrite a
  * literal that spells one: `'current_date'`).
  */
-export function mapSqlCode(sql: string, code: (text: string) => string, lex: SqlLexis): string {
+export function mapSqlCode(sql: string, code: (text: string, at: number) => string, lex: SqlLexis): string {
   let out = '';
   let from = 0;
   let i = 0;
   const skip = (end: number) => {
-    out += code(sql.slice(from, i)) + sql.slice(i, end);
+    out += code(sql.slice(from, i), from) + sql.slice(i, end);
     from = i = end;
   };
   while (i < sql.length) {
@@ -410,7 +410,79 @@ export function mapSqlCode(sql: string, code: (text: string) => string, lex: Sql
       skip(end < 0 ? sql.length : end + tag.length);
     } else i++;
   }
-  return out + code(sql.slice(from));
+  return out + code(sql.slice(from), from);
+}
+
+/** A name as `sql` writes it, and where (its offset in `sql`). */
+export interface WrittenName {
+  name: string;
+  at: number;
+}
+
+/**
+ * The names of `sql` that a warehouse keeping `max` bytes of a name (Postgres: 63) reads as one
+ * although they are written apart (`aaa…a1` and `aaa…a2`, alike in their first 63 bytes): each
+ * such pair once, the first written and the first other one, with the name both are cut to. Names
+ * are the code's unquoted words (`fold`ed as the warehouse folds them: Postgres to lower case) and
+ * the quoted identifiers; literals and comments are not names. Postgres cuts them without an error:
+ * two aliases of a model's SELECT were "column ... specified more than once", and two columns read
+ * by such names read one column.
+ */
+export function namesAlikeOnceCut(sql: string, max: number, lex: SqlLexis = STANDARD_LEXIS, fold: (name: string) => string = (n) => n): Array<{ first: WrittenName; second: WrittenName; cut: string }> {
+  // (only names that are, or may be, what a longer one is cut to: of at least max - 3 bytes, so at
+  // least a quarter of that in characters)
+  const least = Math.max(1, Math.ceil((max - 3) / 4));
+  const word = new RegExp(`(?<![\\w$\\u0080-\\uffff])[A-Za-z_\\u0080-\\uffff][\\w$\\u0080-\\uffff]{${least - 1},}`, 'g');
+  // first at a glance (every word, and every text between two quotes, as if a name): most SQL has
+  // no two alike once cut, and is not scanned (the scan, mapSqlCode, takes ~10 times as long)
+  const glance = new Map<string, string>();
+  let alike = false;
+  const seen = (name: string) => {
+    if (alike || name.length < least || Buffer.byteLength(name) < max - 3) return;
+    const cut = cutToBytes(name, max);
+    const other = glance.get(cut);
+    if (other === undefined) glance.set(cut, name);
+    else alike ||= other !== name;
+  };
+  for (const m of sql.matchAll(word)) seen(fold(m[0]));
+  // (a doubled quote is one quote in a quoted name: not where the name ends)
+  const qq = lex.identQuote.repeat(2);
+  for (const piece of (sql.includes(qq) ? sql.replaceAll(qq, '\u0001') : sql).split(lex.identQuote)) seen(piece.replaceAll('\u0001', lex.identQuote));
+  if (!alike) return [];
+  const names: WrittenName[] = [];
+  const add = (name: string, at: number) => {
+    if (Buffer.byteLength(name) >= max - 3) names.push({ name, at });
+  };
+  let end = 0;
+  const quoted = (from: number, to: number) => {
+    const text = sql.slice(from, to);
+    if (text.length > least && text.startsWith(lex.identQuote) && text.endsWith(lex.identQuote)) add(text.slice(1, -1).replaceAll(lex.identQuote.repeat(2), lex.identQuote), from);
+  };
+  mapSqlCode(
+    sql,
+    (code, at) => {
+      // (between two runs of code: one literal, quoted name or comment)
+      if (at > end) quoted(end, at);
+      for (const m of code.matchAll(word)) add(fold(m[0]), at + m.index);
+      end = at + code.length;
+      return code;
+    },
+    lex,
+  );
+  const byCut = new Map<string, WrittenName>();
+  const out: Array<{ first: WrittenName; second: WrittenName; cut: string }> = [];
+  const said = new Set<string>();
+  for (const n of names) {
+    // (a name within the bound is its own cut: another cut to it is the same name to the warehouse)
+    const cut = cutToBytes(n.name, max);
+    const first = byCut.get(cut);
+    if (!first) byCut.set(cut, n);
+    else if (first.name !== n.name && !said.has(cut)) {
+      said.add(cut);
+      out.push({ first, second: n, cut });
+    }
+  }
+  return out;
 }
 
 /**

@@ -14,7 +14,7 @@ import { isPlainObject, pyRepr, yamlNumber } from './py-values.js';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import { inexactInteger } from '../project/yaml-lib.js';
 import { sayYaml11Only, yaml11Only } from '../project/pyyaml-scalars.js';
-import { cutToBytes, ephemeralCte, mapSqlCode, SCRATCH_INFIX, STANDARD_LEXIS, stripSemicolon, type Dialect, type Relation, type SqlLexis } from '../adapters/dialect.js';
+import { cutToBytes, ephemeralCte, mapSqlCode, namesAlikeOnceCut, SCRATCH_INFIX, STANDARD_LEXIS, stripSemicolon, type Dialect, type Relation, type SqlLexis } from '../adapters/dialect.js';
 import { REFILL_TABLE, STATE_TABLE } from '../sync/sync-types.js';
 import { partitionField, partitionSpec, type Hook } from '../adapters/adapter.js';
 import { namingMacros, type NamingNode } from './naming-macros.js';
@@ -27,6 +27,7 @@ import { parseYaml, stringTextAt, type YamlSource } from '../project/yaml-source
 import { explainIssues, showPath } from '../project/issues.js';
 import { callFinder, emptyCalls, escapeRe, envStamp, isTemplateError, lineColAt, PH_OPEN, PLACEHOLDER_RE, TemplateEnv, type RenderCalls, type TemplateError } from './template-env.js';
 import { buildGraph, findCycles, topoSort } from './graph.js';
+import { templatePosition } from './source-lines.js';
 import { parseDocBlocks, resolveDocCalls } from './docs-blocks.js';
 import { folderLevels, levelsFor } from './folder-config.js';
 import { ALLOWED_ARGS, COMMON_TEST_KEYS, GENERIC_TESTS, genericTestSql, NEEDS_COLUMN, writtenUnquoted, REQUIRED_ARGS, TEST_TEMPLATE_ARGS, type GenericTestName } from './generic-tests.js';
@@ -245,6 +246,27 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       if (!other) cutBy.set(cut.toLowerCase(), `'${c.name}' (line ${at.line})`);
       ds.push(diag('E_NAME', `column '${c.name}' of ${what} is ${bytes} bytes long; ${dialect.name} keeps ${max} bytes of a name: it names the column '${cut}'${other ? `, as ${other} does` : ''}`, { file, ...at }, `alias the column to a name of at most ${max} bytes in the SQL, and declare that name`));
     });
+  };
+  /**
+   * Two names of a node's SQL alike in the bytes the warehouse keeps (Postgres: 63): Postgres
+   * reads both as one, cut, without a word — two columns of the SELECT were its "column ... specified
+   * more than once", and two columns read by such names read one. An error at the second's line
+   * (`rendered`: the SQL as the template rendered it, its lines the template's), naming both and
+   * the name they are cut to.
+   */
+  const namesOnceCut = (what: string, file: RawFile, rendered: string[]) => {
+    const max = dialect.maxIdentifierBytes;
+    if (!max) return;
+    const said = new Set<string>();
+    for (const sql of rendered) {
+      for (const { first, second, cut } of namesAlikeOnceCut(sql, max, dialect.lexis, dialect.unquotedName)) {
+        if (said.has(cut)) continue;
+        said.add(cut);
+        const line = (n: { at: number }) => templatePosition(file.text, sql, lineColAt(sql, n.at));
+        const firstAt = line(first);
+        ds.push(diag('E_NAME', `${what}: '${first.name}' (line ${firstAt.line}) and '${second.name}' are one name to ${dialect.name}, which keeps ${max} bytes of a name: both are '${cut}'`, { file: file.path, ...line(second) }, `rename one to differ in its first ${max} bytes (a column: alias it to a name of at most ${max} bytes)`));
+      }
+    }
   };
   /** The checks of a node's declared columns in its properties YAML (seeds, models, source tables, snapshots). */
   const declaredColumns = (what: string, columns: ColumnProps[] | undefined, src: YamlSource, path: (string | number)[], file: string) => {
@@ -1279,6 +1301,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     const uid = modelUid(d.name);
     const columns: ColumnInfo[] = (d.props?.p.columns ?? []).map((c) => ({ name: c.name, description: c.description, data_type: c.data_type, ...(c.meta ? { meta: c.meta } : {}), ...(c.tags?.length ? { tags: c.tags } : {}), ...(c.policy ? { policy: c.policy } : {}), ...(c.quote !== undefined ? { quote: c.quote } : {}) }));
     const body = strip(resolve(d.sql, d, !!opts.empty));
+    namesOnceCut(`model '${d.name}'`, d.file, d.sqlIncremental !== undefined ? [body, strip(resolve(d.sqlIncremental, d, !!opts.empty))] : [body]);
     const inner = emptiedQuery(withEphemerals(d, body));
     // masking (compile/masking.ts): the published relation is the model's SELECT through its policies
     const masked = d.config.materialized !== 'ephemeral' && needsMasking(columns);
@@ -1758,6 +1781,28 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       if (args[k] === undefined || ok(args[k])) continue;
       ds.push(diag('E_TEST', `${g}: ${k} must be ${what}, got ${JSON.stringify(args[k])}`, { file: t.file, ...t.src.locate([...t.path, g, k]) }));
       return;
+    }
+    // a column an argument names (relationships' field, unique_combination_of_columns' columns)
+    // longer than the warehouse keeps (Postgres: 63 bytes): Postgres cut it in the test's SQL, so the
+    // test read the column of the cut name — two combination columns alike in those bytes one column
+    // twice, the test passing on it — as a declared column of such a name is refused
+    const max = dialect.maxIdentifierBytes;
+    if (max) {
+      const named: Array<[string, (string | number)[]]> = [];
+      if (typeof args.field === 'string') named.push([args.field, ['field']]);
+      if (Array.isArray(args.combination_of_columns)) (args.combination_of_columns as string[]).forEach((c, i) => named.push([c, ['combination_of_columns', i]]));
+      const byCut = new Map<string, string>();
+      let long = false;
+      for (const [name, key] of named) {
+        const bytes = Buffer.byteLength(name);
+        const cut = cutToBytes(name, max);
+        const other = byCut.get(cut.toLowerCase());
+        if (!other) byCut.set(cut.toLowerCase(), name);
+        if (bytes <= max) continue;
+        long = true;
+        ds.push(diag('E_NAME', `${g}: column '${name}' is ${bytes} bytes long; ${dialect.name} keeps ${max} bytes of a name: it names the column '${cut}'${other ? `, as '${other}' does` : ''}`, { file: t.file, ...t.src.locate([...t.path, g, ...(key[0] in rawArgs ? [] : ['config']), ...key]) }, `name the column as the relation has it (at most ${max} bytes)`));
+      }
+      if (long) return;
     }
     // its checksum and the hash ending its unique_id (testDefinition)
     const checksum = testDefinition(g, onUid, t.column, args, t.quoteColumn);

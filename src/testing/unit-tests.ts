@@ -660,19 +660,10 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
         const max = engine.maxIdentifierBytes;
         if (max) {
           const cut = (name: string) => cutToBytes(name, max);
-          const byCut = new Map<string, string>();
-          rows.forEach((r, ri) => {
-            for (const k of Object.keys(r)) {
-              const c = cut(k);
-              const other = byCut.get(c);
-              if (other !== undefined && other !== k) {
-                const [cell, loc] = cellAt(ri, k);
-                fail('E_UNIT', `given ${g.input}: columns '${other}' and '${k}' are one column to ${engine.name}, which keeps ${max} bytes of a name (both are '${c}')`, cell, `rename one to differ in its first ${max} bytes`, loc);
-              }
-              byCut.set(c, k);
-              if (c !== k) written.set(c, k);
-            }
-          });
+          for (const [c, k] of oneNameOnceCut(rows, max, engine.name, `given ${g.input}`, (ri, k, message, hint) => {
+            const [cell, loc] = cellAt(ri, k);
+            fail('E_UNIT', message, cell, hint, loc);
+          })) written.set(c, k);
           if (ds.length > before) return;
           if (rows.some((r) => Object.keys(r).some((k) => cut(k) !== k))) rows = rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [cut(k), v])));
           if (columns.some((c) => cut(c.name) !== c.name)) {
@@ -833,6 +824,12 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
       // when DuckDB binds its SQL: declared columns are documentation, maybe of some columns only)
       const expect = readRows(t.expect, files, pf.yaml, [...base, 'expect'], (m, p, loc) => fail('E_UNIT', `expect: ${m}`, ['expect', ...p], undefined, loc));
       if (!expect) return;
+      // two expect keys one name once cut, as two given keys are: refused (was: merged, the last
+      // key's value compared and the first's dropped)
+      if (engine.maxIdentifierBytes)
+        oneNameOnceCut(expect.rows, engine.maxIdentifierBytes, engine.name, 'expect', (ri, k, message, hint) =>
+          fail('E_UNIT', message, expect.file ? ['expect', 'fixture'] : typeof t.expect.rows === 'object' ? ['expect', 'rows', ri, k] : ['expect', 'rows'], hint, expect.file ? { file: expect.file, line: expect.lines[ri] } : typeof t.expect.rows === 'object' ? undefined : { file: pf.path, line: expect.lines[ri] }),
+        );
       if (ds.length > before) return;
       const ctes = [...givens.map((g, i) => `${q(i < t.given.length ? `__vigil_given_${i}` : '__vigil_given_this')} as (\n${g.sql}\n)`), ...extraCtes.map((e) => `${q(e.name)} as (\n${e.sql}\n)`)];
       const filter = t.expect.where ? expectFilter(t.expect.where) : '';
@@ -873,6 +870,26 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
  * A given's or expect's rows, with the YAML line of each (a CSV row's: in the block, or in its
  * fixture file, `file`); undefined when they cannot be read (said through `fail`).
  */
+/**
+ * The keys of `rows` the engine cuts (Postgres: to `max` bytes), by their cut names; two keys that
+ * cut to one name would be one column: `clash` is called at the row of the second (`label`: where
+ * the rows are, 'given ref(...)' or 'expect').
+ */
+function oneNameOnceCut(rows: ReadonlyArray<Record<string, unknown>>, max: number, engine: string, label: string, clash: (row: number, key: string, message: string, hint: string) => void): Map<string, string> {
+  const byCut = new Map<string, string>();
+  const cutKeys = new Map<string, string>();
+  rows.forEach((r, ri) => {
+    for (const k of Object.keys(r)) {
+      const c = cutToBytes(k, max);
+      const other = byCut.get(c);
+      if (other !== undefined && other !== k) clash(ri, k, `${label}: columns '${other}' and '${k}' are one column to ${engine}, which keeps ${max} bytes of a name (both are '${c}')`, `rename one to differ in its first ${max} bytes`);
+      byCut.set(c, k);
+      if (c !== k) cutKeys.set(c, k);
+    }
+  });
+  return cutKeys;
+}
+
 function readRows(
   g: { rows?: Array<Record<string, GivenValue>> | string; format?: 'dict' | 'csv'; fixture?: string },
   files: ProjectFiles,

@@ -1078,6 +1078,26 @@ describe('vigil check: snapshots, incremental runs, query columns and schema nam
     expect(missing[0]).toMatch(new RegExp(`^models/both\\.sql:1(:\\d+)?: error: relation "${eu}\\.nope" does not exist`));
     expect(missing[0]).not.toMatch(/vigil_check/);
   });
+
+  it("pg: a schema of multi-byte characters gets a scratch schema of at most 63 bytes, so an error names the schema, not its scratch one (was: cut at 63 characters, Postgres cut it again at 63 bytes, and the message named 'vigil_check_..._1_схема_дддд')", async () => {
+    // 11 + 32 bytes of Cyrillic, then uniqueSchema's suffix: at most 63 bytes, the scratch name
+    // (`vigil_check_<6 hex>_1_` before it) more
+    const schema = uniqueSchema('x').replace(/^x/, `схема_${'д'.repeat(16)}`);
+    expect(Buffer.byteLength(schema)).toBeLessThanOrEqual(63);
+    expect(Buffer.byteLength(`vigil_check_000000_1_${schema}`)).toBeGreaterThan(63);
+    expect(`vigil_check_000000_1_${schema}`.length).toBeLessThanOrEqual(63);
+    const d = makeProject({ 'project.yaml': pgProjectYaml(schema), 'models/a.sql': 'select 1 as id\n', 'models/c.sql': "{{ config(materialized='table') }}\nselect * from {{ ref('a') }} union all select * from {{ this }}\n" });
+    try {
+      const { report } = await checkDir({ projectDir: d, target: 'pg' });
+      const problems = report.diagnostics.map(formatDiagnostic);
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(/^models\/c\.sql:2(:\d+)?: error: relation "([^"]+)\.c" does not exist/);
+      expect(problems[0]).toContain(`relation "${schema}.c" does not exist`);
+      expect(problems[0]).not.toMatch(/vigil_check/);
+    } finally {
+      removeDir(d);
+    }
+  });
 });
 
 describe('vigil check -s: the tests of what it selects, as vigil build runs them', () => {

@@ -229,6 +229,18 @@ describe('unit tests on a Postgres target', () => {
     const twice = vigil(dir, ['test', '--unit'], env());
     expect(twice.stderr).toMatch(/models\/u\.yml:6:\d+: error: given ref\('wide'\): columns 'c{64}' and 'c{63}x' are one column to postgres, which keeps 63 bytes of a name \(both are 'c{63}'\) \[E_UNIT\]/);
     expect(twice.code).toBe(2);
+    // and so are two expect keys, as two given keys are (was: merged, the last one's value
+    // compared, the first's dropped: a test that expected 2 and 99 passed on 2 alone)
+    writeFileSync(join(dir, 'models/u.yml'), unitOf(`[{ "${long}": 1, Order: 7 }]`, `[{ "${long}": 99, "${'c'.repeat(63)}x": 2, Order: 7 }]`));
+    const expectTwice = vigil(dir, ['test', '--unit'], env());
+    expect(expectTwice.stderr).toMatch(/models\/u\.yml:8:\d+: error: expect: columns 'c{64}' and 'c{63}x' are one column to postgres, which keeps 63 bytes of a name \(both are 'c{63}'\) \[E_UNIT\]/);
+    expect(expectTwice.stdout).not.toMatch(/PASS unit plus::t/);
+    expect(expectTwice.code).toBe(2);
+    // in a CSV block, at the header's line
+    writeFileSync(join(dir, 'models/u.yml'), unitOf(`[{ "${long}": 1, Order: 7 }]`, `[]`).replace(/    expect:\n      rows: \[\]\n/, `    expect:\n      format: csv\n      rows: |\n        ${long},${'c'.repeat(63)}x,Order\n        99,2,7\n`));
+    const csvTwice = vigil(dir, ['test', '--unit'], env());
+    expect(csvTwice.stderr).toMatch(/models\/u\.yml:11: error: expect: columns 'c{64}' and 'c{63}x' are one column to postgres/);
+    expect(csvTwice.code).toBe(2);
   });
 
   it("an expected value its column's varchar(n) or timestamp(p) would cut or round is an error, not a match (was: 'USA' cast to varchar(2) is 'US', and a model producing 'US' passed)", () => {

@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import type { PoolClient } from 'pg';
 import { WarehouseError } from '../../errors.js';
 import type { MaterializeRequest } from '../adapter.js';
-import type { Relation } from '../dialect.js';
+import { cutToBytes, type Relation } from '../dialect.js';
 import { declaredType, typeFamily } from '../type-family.js';
 import type { CheckColumn, Checker, CheckOutcome } from '../warehouse.js';
 import { dedicatedConnection, helpersInTransaction, incrementalWrite, pgError, PostgresAdapter, underSavepoint } from './postgres-adapter.js';
@@ -66,8 +66,11 @@ export class PostgresChecker implements Checker {
     this.relations.get(schema)!.add(rel.identifier);
     let s = this.schemas.get(schema);
     if (!s) {
-      // (numbered: two long names that share their first characters are two scratch schemas)
-      s = `${this.prefix}${this.schemas.size + 1}_${schema}`.slice(0, 63);
+      // (numbered: two long names that share their first characters are two scratch schemas;
+      // cut as Postgres cuts it, to 63 bytes at a character's end: the name in its messages is
+      // this one, which unscratch() maps back — was: cut at 63 characters, so a multi-byte
+      // schema's scratch name was longer than Postgres kept, and its messages named the scratch schema)
+      s = cutToBytes(`${this.prefix}${this.schemas.size + 1}_${schema}`, this.db.dialect.maxIdentifierBytes ?? 63);
       await this.step(`create schema ${this.db.dialect.quoteIdent(s)}`);
       this.schemas.set(schema, s);
     }
