@@ -269,11 +269,18 @@ export async function runDocsServe(o: { projectDir: string; host: string; port: 
   const dir = join(files.root, files.paths.target, 'docs');
   if (!existsSync(join(dir, 'index.html'))) throw new UsageError(`no docs site in ${relative(process.cwd(), dir) || dir}: run vigil docs generate first`);
   // a generate swapping in its site: the folder (or, in a mounted or linked target/docs, its
-  // entries) is away for the instant between two renames, and a longer one on a slow disk
+  // entries) is away for the instant between two renames, and a longer one on a slow disk. Told
+  // by the previous site's `.old` folder of a live generate, which is there from the swap's first
+  // rename until it is removed: not by its `.new` one, there for the whole write before (a page no
+  // site has, /favicon.ico, was answered a second late all that time, and for good beside the
+  // `.new` folder a killed generate left)
   const swapping = (): boolean => {
     const inStage = (stage: string, name: string) => {
       try {
-        return readdirSync(stage).some((f) => siteFolderOwner(name, f) !== undefined);
+        return readdirSync(stage).some((f) => {
+          const owner = f.endsWith('.old') ? siteFolderOwner(name, f) : undefined;
+          return owner !== undefined && !processGone(owner);
+        });
       } catch {
         return false;
       }

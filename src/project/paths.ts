@@ -2,7 +2,7 @@
  * Where a project is and which files it holds: the walk up to project.yaml and the folder
  * listing, with nothing else imported (`vigil ls` checks its snapshot with these alone).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import { UsageError } from '../errors.js';
 
@@ -24,10 +24,28 @@ export function makeFolder(dir: string): void {
       mkdirSync(d);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
+      // a symbolic link to nothing (or to itself) on the way, which existsSync took for missing:
+      // said as such (was: "takes no folder (ENOENT)" for a level below it, or an internal error
+      // with a stack trace: ELOOP below a loop, ENOENT when the link is the project folder itself)
+      if (code === 'EEXIST') {
+        const link = danglingLink(d);
+        if (link) throw new UsageError(`cannot mkdir ${d}: ${link}`);
+        continue;
+      }
       // (its parent is there: the file system takes no folder in it)
       if (code === 'ENOENT') throw new UsageError(`cannot mkdir ${d}: ${dirname(d)} takes no folder (ENOENT): choose a folder on an ordinary file system`);
-      if (code !== 'EEXIST') throw e;
+      throw e;
     }
+  }
+}
+
+/** What is wrong with `p` when it is a symbolic link that leads to no folder (a missing target, a loop), else undefined. */
+function danglingLink(p: string): string | undefined {
+  try {
+    if (!lstatSync(p, { throwIfNoEntry: false })?.isSymbolicLink() || existsSync(p)) return undefined;
+    return `${p} is a symbolic link to ${readlinkSync(p)}, which leads to no folder (missing, or a loop of links): fix or remove the link`;
+  } catch {
+    return undefined;
   }
 }
 

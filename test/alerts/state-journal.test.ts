@@ -738,3 +738,59 @@ describe('the journal table check failing once (its backend terminated), on Post
     }
   });
 });
+
+/**
+ * A role that may write the state's table but may not create tables (its journal table never
+ * made): refused once (Postgres' 42501), the journal turned off for the run, said once; each later
+ * mark a whole write without asking for the table again (H159 left only a refusal turning it off:
+ * a refusal not recognized would be tried, and said, at every mark).
+ */
+describe('a role that may not create the journal table, on Postgres', () => {
+  it('turns the journal off once for the run, saying so once', async () => {
+    const url = inject('pgUrl');
+    const schema = uniqueSchema('jdeny');
+    const role = `r40_nocreate_${process.pid}`;
+    const owner = await PostgresAdapter.open({ type: 'postgres', url, schema } as never, 2);
+    try {
+      // the state's table made by its owner (an earlier run of a role that could)
+      const first = await warehouseStore(owner, schema);
+      const doc0 = await first.lock('setup');
+      doc0.outbox.push(...entries(3, 'd'));
+      await first.save(doc0);
+      await first.unlock(doc0);
+      await withPgClient(url, async (c) => {
+        await c.query(`drop role if exists ${role}`);
+        await c.query(`create role ${role} login`);
+        await c.query(`grant usage on schema ${schema} to ${role}`);
+        await c.query(`grant select, insert, update, delete on ${rel(owner, schema)} to ${role}`);
+      });
+      const u = new URL(url);
+      u.username = role;
+      u.password = '';
+      const { adapter, io } = counting(await PostgresAdapter.open({ type: 'postgres', url: u.toString(), schema } as never, 2));
+      const said: string[] = [];
+      try {
+        const store = await warehouseStore(adapter, schema, undefined, { say: (m) => said.push(m) });
+        const doc = await store.lock('test');
+        io.whole = 0;
+        for (const e of doc.outbox) {
+          e.status = 'sent';
+          await store.saveProgress(doc, [e]);
+        }
+        expect(said).toHaveLength(1);
+        expect(said[0]).toMatch(/could not be made: .*permission denied.*; each delivery mark of this run writes the whole alert state instead/);
+        expect(io.whole).toBe(3);
+        await store.unlock(doc);
+        expect((await (await warehouseStore(owner, schema)).read()).outbox.map((e) => e.status)).toEqual(['sent', 'sent', 'sent']);
+      } finally {
+        await adapter.close();
+      }
+    } finally {
+      await owner.close();
+      await withPgClient(url, async (c) => {
+        await c.query(`drop schema if exists ${schema} cascade`);
+        await c.query(`drop role if exists ${role}`);
+      });
+    }
+  });
+});

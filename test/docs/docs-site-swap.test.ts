@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { get } from 'node:http';
+import { get, request } from 'node:http';
 import { hostname } from 'node:os';
 import { basename, join } from 'node:path';
 import { makeProject, removeDir, VIGIL, vigil } from '../helpers.js';
@@ -168,6 +168,18 @@ describe('vigil docs generate into a target/docs that is a mount point or a link
   });
 });
 
+/** HEAD `path` of the server on `port`: its status, or the error the connection ended with. */
+function sendHead(port: number, path: string): Promise<number | string> {
+  return new Promise((done) => {
+    request({ host: '127.0.0.1', port, path, method: 'HEAD' }, (res) => {
+      res.on('end', () => done(res.statusCode ?? 0));
+      res.resume();
+    })
+      .on('error', (e: NodeJS.ErrnoException) => done(e.code ?? e.message))
+      .end();
+  });
+}
+
 /** GET `path` of the server on `port`: its status, or the error the connection ended with. */
 function fetchStatus(port: number, path: string): Promise<number | string> {
   return new Promise((done) => {
@@ -222,13 +234,25 @@ describe.skipIf(process.platform !== 'linux')('vigil docs serve', () => {
       const t0 = Date.now();
       expect(await fetchStatus(port, '/no-such-page.html')).toBe(404);
       expect(Date.now() - t0).toBeLessThan(900);
-      // a page asked for while a generate writes beside the site (no swap yet): 404 after the wait
-      mkdirSync(`${site}.${tag}.new`);
+      // a page asked for while a generate writes beside the site (no swap yet: its .new folder
+      // alone), or beside what a killed generate left (a .old of a process gone): 404 at once
+      // (was: a second late for as long as the generate wrote, and for good beside a killed one's)
+      const gone = `${encodeURIComponent(hostname()).replace(/\./g, '%2E')}.4194399.0a1b2c3d`;
+      for (const beside of [`${site}.${tag}.new`, `${site}.${gone}.old`, `${site}.${gone}.new`]) mkdirSync(beside);
       try {
-        expect(await fetchStatus(port, '/no-such-page.html')).toBe(404);
+        const t1 = Date.now();
+        expect(await fetchStatus(port, '/favicon.ico')).toBe(404);
+        expect(await sendHead(port, '/no-such-page.html')).toBe(404);
+        expect(Date.now() - t1).toBeLessThan(500);
       } finally {
-        rmSync(`${site}.${tag}.new`, { recursive: true });
+        for (const beside of [`${site}.${tag}.new`, `${site}.${gone}.old`, `${site}.${gone}.new`]) rmSync(beside, { recursive: true });
       }
+      // a HEAD while the site is swapped: answered once it is back
+      renameSync(site, aside);
+      const head = sendHead(port, '/index.html');
+      await new Promise((r) => setTimeout(r, 200));
+      renameSync(aside, site);
+      expect(await head).toBe(200);
     } finally {
       server.kill('SIGTERM');
     }

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
 import { buildProgram } from '../../src/cli/program.js';
@@ -653,6 +653,31 @@ describe('vigil init', () => {
       expect(r.stderr).toContain('cannot mkdir /proc/vigil-init-x: /proc takes no folder (ENOENT)');
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }
+  });
+
+  it('a symbolic link to nothing on the way, or as the folder itself (a loop too; --from-dbt too): exit 2 naming the link (was: an internal error with a stack trace, or "takes no folder")', () => {
+    const parent = makeProject({}, false);
+    dirs.push(parent);
+    symlinkSync(join(parent, 'nowhere'), join(parent, 'dangling'));
+    symlinkSync('loop', join(parent, 'loop'));
+    symlinkSync('.', join(parent, 'here'));
+    const cases: Array<[string[], string]> = [
+      [['init', 'dangling/x'], 'dangling'],
+      [['init', 'dangling'], 'dangling'],
+      [['init', 'loop/x'], 'loop'],
+      [['init', '--from-dbt', join(REPO, 'test/fixtures/projects/dbt-jaffle'), 'dangling'], 'dangling'],
+    ];
+    for (const [args, link] of cases) {
+      const r = spawnSync(process.execPath, [VIGIL, ...args], { cwd: parent, encoding: 'utf8', timeout: 30_000 });
+      expect(r.status, `${args.join(' ')}: ${r.stdout}${r.stderr}`).toBe(2);
+      expect(r.stderr).toContain(`${join(parent, link)} is a symbolic link to ${link === 'dangling' ? join(parent, 'nowhere') : 'loop'}, which leads to no folder`);
+      expect(r.stderr).not.toMatch(/\n\s+at |internal error/);
+    }
+    expect(existsSync(join(parent, 'nowhere'))).toBe(false);
+    // a link to a folder on the way is followed as ever
+    const r = spawnSync(process.execPath, [VIGIL, 'init', 'here/fine'], { cwd: parent, encoding: 'utf8', timeout: 30_000 });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(existsSync(join(parent, 'fine', 'project.yaml'))).toBe(true);
   });
 
   it('--template ai-audit: scaffolds a project that demo + build run green in, and refuses a folder that is already a project', async () => {
