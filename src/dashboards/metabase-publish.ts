@@ -515,7 +515,11 @@ export class MetabasePublisher {
       if (used.has(x.id) || ours.has(x.card_id)) return false;
       const card = x.card && typeof x.card === 'object' ? (x.card as Json) : undefined;
       const marker = markerOf(card?.description);
-      return !(card?.archived === true || (marker && (marker.project === undefined || marker.project === this.project)));
+      if (card?.archived === true) return false;
+      // a copy of a card this run publishes (Metabase's "Duplicate" keeps its description, marker
+      // and all) is the user's: the card of that tile is another (was: dropped from the dashboard)
+      if (marker && marker.project === this.project && cardIds.has(marker.key) && cardIds.get(marker.key) !== x.card_id) return true;
+      return !(marker && (marker.project === undefined || marker.project === this.project));
     };
     // a tab the plan does not have that holds a card of the user's: the user's own tab, kept after
     // Vigil's with its cards (was: deleted by the next publish, cards and all). One holding only

@@ -718,7 +718,7 @@ describe('MetabaseClient and helpers (in process)', () => {
     }
   });
 
-  it("a tab of a user's own with a card of theirs on a published dashboard: kept, after Vigil's tabs, by the next publishes (was: deleted with the card on it by the next publish that put the dashboard)", async () => {
+  it("a tab of a user's own with a card of theirs on a published dashboard, and a user's duplicate of a Vigil card: kept, after Vigil's tabs, by the next publishes (was: deleted with the card on it by the next publish that put the dashboard; the duplicate dropped)", async () => {
     const fresh = await startFakeMetabase({ apiKey: API_KEY });
     const mine = makeProject({
       'project.yaml': readFileSync(join(dir, 'project.yaml'), 'utf8'),
@@ -744,9 +744,17 @@ describe('MetabaseClient and helpers (in process)', () => {
       expect(vigilTabs.length).toBeGreaterThan(0);
       // the user, in Metabase: a tab of their own with a question of theirs on it, and an empty one
       const own = await api('POST', '/api/card', { name: 'My own question', display: 'table', visualization_settings: {}, collection_id: dash.collection_id, dataset_query: { type: 'native', database: 2, native: { query: 'select 1' } } });
+      // and a duplicate of one of Vigil's cards (Metabase's "Duplicate" keeps the description, marker and all) placed on Vigil's first tab
+      const original = fresh.state.cards.find((c) => c.name === 'Error rate')!;
+      const { id: _id, ...copy } = original as any;
+      const dup = await api('POST', '/api/card', { name: 'Error rate (my copy)', display: copy.display, visualization_settings: copy.visualization_settings, collection_id: copy.collection_id, dataset_query: copy.dataset_query, description: copy.description });
       await api('PUT', `/api/dashboard/${dash.id}`, {
         tabs: [...dash.tabs.map((t: any) => ({ id: t.id, name: t.name })), { id: -7, name: 'Mine' }, { id: -8, name: 'Empty' }],
-        dashcards: [...dash.dashcards.map(({ card: _c, ...dc }: any) => dc), { id: -1, card_id: own.id, dashboard_tab_id: -7, row: 0, col: 0, size_x: 6, size_y: 3, parameter_mappings: [] }],
+        dashcards: [
+          ...dash.dashcards.map(({ card: _c, ...dc }: any) => dc),
+          { id: -1, card_id: own.id, dashboard_tab_id: -7, row: 0, col: 0, size_x: 6, size_y: 3, parameter_mappings: [] },
+          { id: -2, card_id: dup.id, dashboard_tab_id: dash.tabs[0].id, row: 30, col: 0, size_x: 6, size_y: 3, parameter_mappings: [] },
+        ],
       });
       const mineTab = dash.tabs.find((t: any) => t.name === 'Mine');
       expect(mineTab).toBeDefined();
@@ -761,6 +769,10 @@ describe('MetabaseClient and helpers (in process)', () => {
       expect(dash.tabs.map((t: any) => t.name)).toEqual([...vigilTabs, 'Mine']);
       expect(dash.tabs.find((t: any) => t.name === 'Mine').id).toBe(mineTab.id);
       expect(dash.dashcards.find((d: any) => d.card_id === own.id)).toMatchObject({ dashboard_tab_id: mineTab.id, row: 0, col: 0, size_x: 6, size_y: 3 });
+      // the copy stays where the user put it (was: dropped, its marker read as Vigil's), never updated by the publish
+      expect(dash.dashcards.find((d: any) => d.card_id === dup.id)).toMatchObject({ dashboard_tab_id: dash.tabs[0].id, row: 30, col: 0 });
+      expect(fresh.state.cards.find((c) => c.id === dup.id)).toMatchObject({ name: 'Error rate (my copy)', archived: false });
+      expect(fresh.log.filter((x) => x.method === 'PUT' && x.path === `/api/card/${dup.id}`)).toEqual([]);
       // and a publish with nothing changed sends nothing
       const from = fresh.log.length;
       await run();
