@@ -426,7 +426,10 @@ export interface WrittenName {
  * are the code's unquoted words (`fold`ed as the warehouse folds them: Postgres to lower case) and
  * the quoted identifiers; literals and comments are not names. Postgres cuts them without an error:
  * two aliases of a model's SELECT were "column ... specified more than once", and two columns read
- * by such names read one column.
+ * by such names read one column. Only names of one scope and one qualifier are compared: two
+ * relations' columns (`a.<long>1`, `b.<long>2`), the columns of two parenthesized queries (CTEs,
+ * subqueries: `(select ...`) and of a UNION's (INTERSECT's, EXCEPT's) branches are each their own
+ * column; a function's parentheses are no scope (`coalesce(<long>1, 0), coalesce(<long>2, 0)`).
  */
 export function namesAlikeOnceCut(sql: string, max: number, lex: SqlLexis = STANDARD_LEXIS, fold: (name: string) => string = (n) => n): Array<{ first: WrittenName; second: WrittenName; cut: string }> {
   // (only names that are, or may be, what a longer one is cut to: of at least max - 3 bytes, so at
@@ -449,21 +452,39 @@ export function namesAlikeOnceCut(sql: string, max: number, lex: SqlLexis = STAN
   const qq = lex.identQuote.repeat(2);
   for (const piece of (sql.includes(qq) ? sql.replaceAll(qq, '\u0001') : sql).split(lex.identQuote)) seen(piece.replaceAll('\u0001', lex.identQuote));
   if (!alike) return [];
-  const names: WrittenName[] = [];
+  // each name with its scope (a parenthesized query's, a UNION branch's: a number) and qualifier
+  const names: Array<WrittenName & { scope: number; qualifier: string }> = [];
+  const scopes = [0];
+  let scopeCount = 0;
+  // (the name before a `.` ending at `to`, as the warehouse reads it: `a.` `"A".`, else '')
+  const qualifier = (to: number): string => {
+    const before = sql.slice(Math.max(0, to - 4 * max - 8), to);
+    const m = /(?:([A-Za-z_\u0080-\uffff][\w$\u0080-\uffff]*)|"((?:[^"]|"")*)")\s*\.\s*$/.exec(lex.identQuote === '"' ? before : before.replaceAll(lex.identQuote, '"'));
+    if (!m) return '';
+    return cutToBytes(m[1] !== undefined ? fold(m[1]) : m[2].replaceAll('""', '"'), max);
+  };
   const add = (name: string, at: number) => {
-    if (Buffer.byteLength(name) >= max - 3) names.push({ name, at });
+    if (Buffer.byteLength(name) >= max - 3) names.push({ name, at, scope: scopes[scopes.length - 1], qualifier: qualifier(at) });
   };
   let end = 0;
   const quoted = (from: number, to: number) => {
     const text = sql.slice(from, to);
     if (text.length > least && text.startsWith(lex.identQuote) && text.endsWith(lex.identQuote)) add(text.slice(1, -1).replaceAll(lex.identQuote.repeat(2), lex.identQuote), from);
   };
+  const token = new RegExp(`(\\()|(\\))|(?<![\\w$\\u0080-\\uffff])(?:union|intersect|except)(?![\\w$\\u0080-\\uffff])|${word.source}`, 'gi');
   mapSqlCode(
     sql,
     (code, at) => {
       // (between two runs of code: one literal, quoted name or comment)
       if (at > end) quoted(end, at);
-      for (const m of code.matchAll(word)) add(fold(m[0]), at + m.index);
+      for (const m of code.matchAll(token)) {
+        // (a parenthesized query is a scope of its own; a function's or expression's parentheses are not)
+        if (m[1]) scopes.push(/^\s*(?:select|with|values)(?![\w$\u0080-\uffff])/i.test(sql.slice(at + m.index + 1, at + m.index + 64)) ? ++scopeCount : scopes[scopes.length - 1]);
+        else if (m[2]) {
+          if (scopes.length > 1) scopes.pop();
+        } else if (m[0].length >= least) add(fold(m[0]), at + m.index);
+        else scopes[scopes.length - 1] = ++scopeCount;
+      }
       end = at + code.length;
       return code;
     },
@@ -475,8 +496,9 @@ export function namesAlikeOnceCut(sql: string, max: number, lex: SqlLexis = STAN
   for (const n of names) {
     // (a name within the bound is its own cut: another cut to it is the same name to the warehouse)
     const cut = cutToBytes(n.name, max);
-    const first = byCut.get(cut);
-    if (!first) byCut.set(cut, n);
+    const key = `${n.scope}\u0000${n.qualifier}\u0000${cut}`;
+    const first = byCut.get(key);
+    if (!first) byCut.set(key, { name: n.name, at: n.at });
     else if (first.name !== n.name && !said.has(cut)) {
       said.add(cut);
       out.push({ first, second: n, cut });

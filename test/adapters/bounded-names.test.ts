@@ -58,4 +58,22 @@ describe('names of SQL alike in the bytes Postgres keeps (namesAlikeOnceCut)', (
     expect(pairs(`select '${A}2' as "${A}1" -- ${A}3\n/* ${A}4 */`)).toEqual([]);
     expect(pairs(`select 1 as x`)).toEqual([]);
   });
+
+  it("names of other scopes or of other relations are not one name: columns of two relations, of two CTEs, a UNION's branches, two subqueries (was: refused, though Postgres builds them, each its own column)", () => {
+    // two relations' columns, each read by its own long name: two columns
+    expect(pairs(`select a.${A}1 as one, b.${A}2 as two from a join b on a.id = b.id`)).toEqual([]);
+    expect(pairs(`select "a"."${A}1" as one, "b" . "${A}2" as two from a join b using (id)`)).toEqual([]);
+    // two CTEs, each aliasing its own column; two subqueries; a UNION's second branch (its names are the first's)
+    expect(pairs(`with x as (select 1 as id, 5 as ${A}1), y as (select 1 as id, 6 as ${A}2) select x.${A}1 as p, y.${A}2 as q from x join y using (id)`)).toEqual([]);
+    expect(pairs(`select * from (select 1 as ${A}1) s, (select 2 as ${A}2) t`)).toEqual([]);
+    expect(pairs(`select 1 as ${A}1 union all select 2 as ${A}2`)).toEqual([]);
+    expect(pairs(`(select 1 as ${A}1) except (select 2 as ${A}2)`)).toEqual([]);
+    // but within one SELECT, and one relation's columns, still one name
+    expect(pairs(`select x from (select 1 as ${A}1, 2 as ${A}2) s union all select 1`)).toEqual([[`${A}1`, `${A}2`, 'a'.repeat(63), 'a']]);
+    expect(pairs(`select t.${A}1 as x, T.${A}2 as y from t`)).toEqual([[`${A}1`, `${A}2`, 'a'.repeat(63), 'a']]);
+    expect(pairs(`select count(*) as n, ${A}1 from t group by ${A}2`)).toEqual([[`${A}1`, `${A}2`, 'a'.repeat(63), 'a']]);
+    // a function's parentheses are no query of their own
+    expect(pairs(`select coalesce(${A}1, 0) as x, sum((${A}2)) over (partition by id) as y from t`)).toEqual([[`${A}1`, `${A}2`, 'a'.repeat(63), 'a']]);
+    expect(pairs(`select x from t where id in (select ${A}1 from u) and ${A}2 > 0`)).toEqual([]);
+  });
 });

@@ -50,6 +50,24 @@ it("two names of a model's SQL alike in their first 63 bytes: an error at the mo
   expect(vigil(duck, ['compile']).code).toBe(0);
 });
 
+it("long names of two relations, two CTEs or a UNION's branches alike in their first 63 bytes are each their own column: built, each column read (was: refused at compile, though Postgres builds them)", async () => {
+  const schema = uniqueSchema('long_scopes');
+  const dir = makeProject({
+    'project.yaml': pgProjectYaml(schema),
+    'models/base_a.sql': `select 1 as id, 10 as ${A}1\n`,
+    'models/base_b.sql': `select 1 as id, 20 as ${A}2\n`,
+    'models/join_ab.sql': `select a.id,\n  a.${A}1 as one,\n  b.${A}2 as two\nfrom {{ ref('base_a') }} a join {{ ref('base_b') }} b on a.id = b.id\n`,
+    'models/ctes.sql': `with x as (select 1 as id, 5 as ${A}1),\ny as (select 1 as id, 6 as ${A}2)\nselect x.id, x.${A}1 as p, y.${A}2 as q from x join y using (id)\n`,
+    'models/unioned.sql': `select 1 as ${A}1\nunion all\nselect 2 as ${A}2\n`,
+  });
+  dirs.push(dir);
+  const r = vigil(dir, ['build'], env());
+  expect(r.stderr).not.toContain('E_NAME');
+  expect(r.code, r.stdout + r.stderr).toBe(0);
+  const rows = await withPgClient(inject('pgUrl'), async (c) => [(await c.query(`select one, two from "${schema}".join_ab`)).rows, (await c.query(`select p, q from "${schema}".ctes`)).rows, (await c.query(`select count(*)::int as n from "${schema}".unioned`)).rows]);
+  expect(rows).toEqual([[{ one: 10, two: 20 }], [{ p: 5, q: 6 }], [{ n: 2 }]]);
+});
+
 it("a data test's column argument longer than 63 bytes (unique_combination_of_columns, relationships' field): an error at its line, not a test of the cut column (was: two such combination columns one column, PASS)", async () => {
   const schema = uniqueSchema('long_test');
   const dir = makeProject({
