@@ -2141,6 +2141,8 @@ export function noMethod(target: string, method: string, isString: boolean, isDa
   // (dbt's config.get / config.require read the node's whole config, which dbt resolves in a first
   // parse; Vigil renders once, the config() call being part of that render)
   if (target === 'config' && (method === 'get' || method === 'require')) return `'config' has no method '${method}': dbt's config.${method} is not in Vigil (a template renders before its model's configuration is resolved: branch on a var() or target.name, or on is_incremental(), and set the config in config() or the model's YAML; ${docRef('models.md')}, Coming from dbt)`;
+  // (a str's method called on a value that is no str, `(1, 2).startswith('a')`: not "did you mean 'startswith'")
+  if (hint === method) return `${target === '--expression--' ? 'the value' : `'${target}'`} has no method '${method}' (a str has, this value is not a str)`;
   return `'${target}' has no method '${method}'${hint ? ` — did you mean '${hint}'?` : ''}`;
 }
 
@@ -2299,7 +2301,6 @@ const FILTER_PARAMS: Record<string, string[]> = {
   string: [], striptags: [], sum: ['attribute', 'start'], title: [], trim: ['chars'], truncate: ['length', 'killwords', 'end', 'leeway'], upper: [], urlencode: [], wordcount: [],
 };
 
-/** Jinja's filters of text: a value that is not a string is made one (Python's str()). */
 /** Jinja's filters Vigil has not, and what to write instead (said where one is used, not a did-you-mean of another). */
 const JINJA_FILTERS_NOT_IN_VIGIL: Record<string, string> = {
   wordwrap: "Python's textwrap, which it wraps with, is not reimplemented: break the text into lines where you write it",
@@ -2308,6 +2309,7 @@ const JINJA_FILTERS_NOT_IN_VIGIL: Record<string, string> = {
   attr: "write the attribute itself, `x.name` (a dict's item: `x['name']`)",
   filesizeformat: "format the size in SQL, or with `'%.1f MB' | format(n / 1000000)`",
 };
+/** Jinja's filters of text: a value that is not a string is made one (Python's str()). */
 const TEXT_FILTERS = new Set(['capitalize', 'center', 'escape', 'e', 'forceescape', 'indent', 'lower', 'replace', 'striptags', 'title', 'trim', 'truncate', 'upper', 'urlencode', 'wordcount']);
 /** Jinja's filters of a sequence (or a string, a dict): Python's TypeError on a number or a bool. */
 const SEQUENCE_FILTERS = new Set(['batch', 'count', 'first', 'join', 'last', 'length', 'list', 'map', 'max', 'min', 'reject', 'rejectattr', 'reverse', 'select', 'selectattr', 'slice', 'sort', 'unique']);
@@ -2592,6 +2594,9 @@ function pythonFilters(env: nunjucks.Environment): void {
     const known = params;
     env.addFilter(name, function (this: unknown, v: unknown, ...raw: unknown[]) {
       const last = raw[raw.length - 1];
+      // more arguments than Jinja's filter takes: its TypeError (was: `'ab' | center(5, '*')` dropped the '*' silently)
+      const given = isKw(last) ? raw.length - 1 : raw.length;
+      if (given > known.length) throw new Error(`filter '${name}' takes ${known.length ? `at most ${known.length} argument${known.length === 1 ? '' : 's'} (${known.join(', ')})` : 'no arguments'}, ${given} given`);
       if (!isKw(last)) return named(name, () => f.call(this, v, ...raw));
       const [args, kw] = kwargs(raw);
       const out = [...args];

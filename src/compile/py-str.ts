@@ -8,7 +8,7 @@
  * (PY_STR_KEYWORDS: the methods that take any by name).
  */
 import nunjucks from 'nunjucks';
-import { hasAstral, isPlainObject, isTuple, NAMESPACE, pyTruth, pyType, tuple } from './py-values.js';
+import { hasAstral, isPlainObject, isTuple, NAMESPACE, pyType, tuple } from './py-values.js';
 
 const { SafeString } = nunjucks.runtime;
 
@@ -56,9 +56,11 @@ function bounds(n: number, start: unknown, end: unknown): [number, number, boole
     const x = int(v);
     return x < 0 ? Math.max(0, x + n) : Math.min(x, n);
   };
+  const [a, b] = [at(start, 0), at(end, n)];
   const raw = start === undefined || start === null ? 0 : int(start);
-  // (a start past the end finds nothing, not even '': Python's -1 / 0 / False)
-  return [at(start, 0), at(end, n), raw > n];
+  // (a start past the end, of the string or of the slice, finds nothing, not even '': Python's
+  // -1 / 0 / False: 'abc'.find('', 4) and 'abc'.find('', 2, 1) alike)
+  return [a, b, raw > n || a > b];
 }
 
 /** `s[a:b]` by characters. */
@@ -102,7 +104,8 @@ function fillOf(v: unknown): string {
 /** Python's str.split (`right`: rsplit), by `sep` or, without one, by runs of white space. */
 function split(s: string, sepArg: unknown, maxArg: unknown, right: boolean): string[] {
   const sep = sepOf(sepArg);
-  const max = maxArg === undefined || maxArg === null ? -1 : int(maxArg);
+  // (none is no maxsplit in Python either: `.split(',', none)` is its TypeError)
+  const max = maxArg === undefined ? -1 : int(maxArg);
   if (sep !== undefined) {
     const parts = s.split(sep);
     if (max < 0 || parts.length - 1 <= max) return parts;
@@ -143,7 +146,23 @@ function title(s: string): string {
   return out;
 }
 
-/** Python's str methods (`this` the string). */
+/** The arguments a str method needs at least (Python's TypeError below it); at most: the function's parameters. */
+const REQUIRED: Record<string, number> = { replace: 2 };
+for (const m of ['startswith', 'endswith', 'removeprefix', 'removesuffix', 'partition', 'rpartition', 'join', 'find', 'rfind', 'index', 'rindex', 'count', 'ljust', 'rjust', 'center', 'zfill']) REQUIRED[m] = 1;
+
+/** `f` refusing fewer or more arguments than Python's str.`name` takes (was: `'a'.lower(1)` and `.split(',', 1, 2)` took the extra silently). */
+function arity(name: string, f: (this: string, ...a: unknown[]) => unknown): (this: string, ...a: unknown[]) => unknown {
+  const [min, max] = [REQUIRED[name] ?? 0, f.length];
+  return function (this: string, ...a: unknown[]) {
+    if (a.length > max || a.length < min) {
+      const takes = max === 0 ? 'no arguments' : min === max ? `exactly ${max} argument${max === 1 ? '' : 's'}` : a.length > max ? `at most ${max} argument${max === 1 ? '' : 's'}` : `at least ${min} argument${min === 1 ? '' : 's'}`;
+      throw new Error(`str.${name}() takes ${takes} (${a.length} given)`);
+    }
+    return f.apply(this, a);
+  };
+}
+
+/** Python's str methods (`this` the string), each taking as many arguments as Python's (arity). */
 export const PY_STR_METHODS: Record<string, (this: string, ...a: unknown[]) => unknown> = {
   lower() { return this.toLowerCase(); },
   upper() { return this.toUpperCase(); },
@@ -173,7 +192,8 @@ export const PY_STR_METHODS: Record<string, (this: string, ...a: unknown[]) => u
   split(sep?: unknown, maxsplit?: unknown) { return split(this, sep, maxsplit, false); },
   rsplit(sep?: unknown, maxsplit?: unknown) { return split(this, sep, maxsplit, true); },
   splitlines(keepends?: unknown) {
-    const keep = keepends !== undefined && pyTruth(keepends);
+    // (keepends an int or a bool, as Python's: none or '' is its TypeError)
+    const keep = keepends !== undefined && int(keepends) !== 0;
     const out: string[] = [];
     let line = '';
     const cs = chars(this);
@@ -254,6 +274,7 @@ export const PY_STR_METHODS: Record<string, (this: string, ...a: unknown[]) => u
   isupper() { return /\p{Uppercase}/u.test(this) && !/[\p{Ll}\p{Lt}]/u.test(this); },
   isspace() { return this.length > 0 && [...this].every(isWs); },
 };
+for (const [name, f] of Object.entries(PY_STR_METHODS)) PY_STR_METHODS[name] = arity(name, f);
 
 /** The methods that take keyword arguments, and their names (Python's other str methods take none by name). */
 export const PY_STR_KEYWORDS: Record<string, readonly string[]> = { split: ['sep', 'maxsplit'], rsplit: ['sep', 'maxsplit'], splitlines: ['keepends'] };

@@ -724,7 +724,9 @@ function tagHint(message: string): string {
   const hint = tag ? didYouMean(tag[1], KNOWN_TAGS) : undefined;
   // (a known end tag with nothing open to end: "did you mean 'endfor'" of endfor said nothing)
   if (hint && hint === tag![1] && hint.startsWith('end')) return `${message}: no {% ${hint.slice(3)} %} is open here for it to end`;
-  return hint ? `${message} — did you mean '${hint}'?` : message;
+  // (nor "did you mean 'else'" of an else outside an if or a for: say where it belongs)
+  if (hint === 'else' || hint === 'elif') return hint === tag![1] ? `${message}: {% ${hint} %} belongs inside an {% if %}${hint === 'else' ? ' or a {% for %}' : ''}, and none is open here` : `${message} — did you mean '${hint}'?`;
+  return hint && hint !== tag![1] ? `${message} — did you mean '${hint}'?` : message;
 }
 
 /** dbt's block tags Vigil does not have, and what to write instead. */

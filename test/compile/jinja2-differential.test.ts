@@ -615,3 +615,51 @@ describe.skipIf(!jinja2)("widths of % formatting and | center in characters, as 
     }
   });
 });
+
+describe.skipIf(!jinja2)('str methods and filters as Python takes their arguments (review of H157)', () => {
+  it("a start past the slice's end finds nothing, not even '' (was: 'abc'.find('', 2, 1) 2, count 1, startswith True)", () => {
+    const T = ["{{ 'abc'.find('', 2, 1) }}|{{ 'abc'.rfind('', 2, 1) }}|{{ 'abc'.count('', 2, 1) }}|{{ 'abc'.startswith('', 2, 1) }}|{{ 'abc'.endswith('', 2, 1) }}|{{ 'a😀b'.find('', -1, -2) }}|{{ 'abc'.find('', 1, 1) }}|{{ 'abc'.count('', 3, 3) }}|{{ 'abc'.startswith('', 3, 3) }}"];
+    const expected = jinja(T);
+    expect(expected[0]).toEqual([true, '-1|-1|0|False|False|-1|1|1|True']);
+    for (const fast of [true, false]) expect(render(T[0], fast)).toBe(expected[0][1]);
+  });
+  it("more or fewer arguments than Python's method or Jinja's filter takes is an error at its line (was: 'a'.lower(1), .split(',', 1, 2), | center(5, '*') took the extra silently)", () => {
+    const cases: Array<[string, RegExp]> = [
+      ["{{ 'abc'.lower(1) }}", /^ERROR str\.lower\(\) takes no arguments \(1 given\) @1:\d+$/],
+      ["{{ 'a,b,c'.split(',', 1, 2) }}", /^ERROR str\.split\(\) takes at most 2 arguments \(3 given\) @1:\d+$/],
+      ["{{ 'a,b,c'.rsplit(',', 1, 2) }}", /^ERROR str\.rsplit\(\) takes at most 2 arguments \(3 given\) @1:\d+$/],
+      ["{{ 'abc'.isdigit(none) }}", /^ERROR str\.isdigit\(\) takes no arguments \(1 given\) @1:\d+$/],
+      ["{{ 'abc'.replace('a') }}", /^ERROR str\.replace\(\) takes at least 2 arguments \(1 given\) @1:\d+$/],
+      ["{{ 'abc'.find() }}", /^ERROR str\.find\(\) takes at least 1 argument \(0 given\) @1:\d+$/],
+      ["{{ 'abc'.zfill(5, 1) }}", /^ERROR str\.zfill\(\) takes exactly 1 argument \(2 given\) @1:\d+$/],
+      ["{{ 'a,b'.split(',', none) }}", /^ERROR 'NoneType' object cannot be interpreted as an integer @1:\d+$/],
+      ["{{ 'a\\nb'.splitlines(none) }}", /^ERROR 'NoneType' object cannot be interpreted as an integer @1:\d+$/],
+      ["{{ 'ab' | center(5, '*') }}", /^ERROR .*filter 'center' takes at most 1 argument \(width\), 2 given @1:\d+$/],
+      ["{{ 'ab' | upper(1) }}", /^ERROR .*filter 'upper' takes no arguments, 1 given @1:\d+$/],
+      ["{{ 'ab' | trim('a', 'b') }}", /^ERROR .*filter 'trim' takes at most 1 argument \(chars\), 2 given @1:\d+$/],
+    ];
+    const expected = jinja(cases.map(([t]) => t));
+    for (const [i, [t, message]] of cases.entries()) {
+      expect(expected[i][0], `Jinja rendered ${t}: ${expected[i][1]}`).toBe(false);
+      for (const fast of [true, false]) expect(render(t, fast), t).toMatch(message);
+    }
+    // what Python takes still renders
+    const SAME = ["{{ 'a,b,c'.split(',', 1) }}|{{ 'a b'.split(maxsplit=0) }}|{{ 'a\\nb'.splitlines(1) }}|{{ 'ab' | center(6) }}|{{ 'ab' | center(width=6) }}|{{ 'xax' | trim('x') }}|{{ 'x'.join(['a', 'b']) }}"];
+    const same = jinja(SAME);
+    expect(same[0][0]).toBe(true);
+    for (const fast of [true, false]) expect(render(SAME[0], fast)).toBe(same[0][1]);
+  });
+  it("a str's method on a value that is no str, and an {% else %} with nothing open, say so (was: \"did you mean 'startswith'\" of startswith, \"did you mean 'else'\" of else)", () => {
+    for (const fast of [true, false]) {
+      for (const t of ["{{ (1, 2).startswith('a') }}", "{{ [1, 2].upper() }}", '{{ 1.5.strip() }}']) {
+        const got = render(t, fast);
+        expect(got, t).toMatch(/^ERROR .*has no method '\w+' \(a str has, this value is not a str\) @1:\d+$/);
+        expect(got, t).not.toContain('did you mean');
+        expect(got, t).not.toContain('--expression--');
+      }
+      expect(render('select 1\n{% else %}', fast)).toMatch(/^ERROR unknown block tag: else: \{% else %\} belongs inside an \{% if %\} or a \{% for %\}, and none is open here @2:\d+$/);
+      expect(render('{% elif x %}', fast)).toMatch(/^ERROR unknown block tag: elif: \{% elif %\} belongs inside an \{% if %\}, and none is open here @1:\d+$/);
+      expect(render('{% esle %}', fast)).toMatch(/did you mean 'else'\?/);
+    }
+  });
+});
