@@ -165,12 +165,15 @@ export interface Silence {
  */
 export function parseMatcher(text: string): Silence['matchers'][number] | string {
   const how = ' (a matcher is label=value, label!=value, label=~regex or label!~regex)';
+  // read as a matchers string only to find what holds several matchers (amtool would read one value)
   const m = parseMatchers(text);
-  if (typeof m === 'string') return `${m}${how}`;
-  if (m.length !== 1) return `'${text}' holds ${m.length} matchers: give one per --match${text.includes(',') ? ' (quote a value holding a comma: x="a,b")' : ''}`;
+  if (typeof m !== 'string' && m.length !== 1) return `'${text}' holds ${m.length} matchers: give one per --match${text.includes(',') ? ' (quote a value holding a comma: x="a,b")' : ''}`;
   if (/^[\t\n\f\r ]*\{/.test(text)) return `'${text}': give one matcher per --match, without braces`;
   const one = parseOneMatcher(text);
-  if (typeof one === 'string') return `${one}${how}`;
+  if (typeof one === 'string') return `${typeof m === 'string' ? m : one}${how}`;
+  // a comma outside quotes that does not make two matchers (`x=a,b`, `x=~a{2,3}`): amtool's value, most likely not what is meant
+  if (typeof m === 'string' && one.value.includes(',')) return `'${text}': a comma outside double quotes (amtool would read the value '${one.value}'): give one matcher per --match, or quote a value holding a comma: ${one.name}${one.op}"${one.value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+  // (any other complaint of the matchers string is its closing brace, which one matcher keeps, as amtool does: `x=~a{2}` is the regex a{2})
   return { label: one.name, op: one.op, value: one.value };
 }
 

@@ -70,11 +70,35 @@ export function parseYamlKeeping(text: string, file: string, diagnostics: Diagno
 function read(text: string, file: string, diagnostics: Diagnostic[], how: 'auto' | 'fast' | 'slow'): { source?: YamlSource; ast?: YAMLNode; clean?: boolean } {
   if (how === 'fast' || (how === 'auto' && !SLOW_PATH.test(text))) {
     const r = parseWithPointers<unknown>(text, { ignoreDuplicateKeys: false });
+    if (r.diagnostics.length === 0 && text.includes('&')) {
+      const loop = aliasInsideItsAnchor(r.ast as unknown as YamlTree | undefined);
+      if (loop) return { source: void selfHeld(loop.name, lineIndex(text)(loop.at), file, diagnostics) };
+    }
     if (r.diagnostics.length === 0 || how === 'fast') {
       return { source: yamlFromTree(file, text, (r.ast ?? null) as unknown as YamlTree | null, r.data ?? null), ast: r.ast, clean: r.diagnostics.length === 0 };
     }
   }
   return { source: slowSource(text, file, diagnostics) };
+}
+
+/** The first alias written inside the node its anchor names (`a: &x {b: [*x]}`, `<<: *x` under &x): its name and offset. */
+function aliasInsideItsAnchor(n: (YamlTree & { referencesAnchor?: string }) | null | undefined): { name: string; at: number } | undefined {
+  if (!n) return undefined;
+  if (n.kind === Kind.ANCHOR_REF) {
+    const t = n.value;
+    return t && t.startPosition <= n.startPosition && n.startPosition < t.endPosition ? { name: n.referencesAnchor ?? '', at: n.startPosition - 1 } : undefined;
+  }
+  for (const x of n.mappings?.map((m) => m.value) ?? n.items ?? []) {
+    const found = aliasInsideItsAnchor(x);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** A value that holds itself (an alias inside its own anchor): Go's yaml, Alertmanager's, refuses it ("anchor 'x' value contains itself"), and no value is read. */
+function selfHeld(name: string, at: { line: number; column: number }, file: string, diagnostics: Diagnostic[]): undefined {
+  diagnostics.push(diag('E_YAML', `the alias *${name} is inside the value its anchor &${name} names: a value cannot hold (or merge) itself`, { file, ...at }, `anchor a mapping beside this one (- &base {...}) and alias that`));
+  return undefined;
 }
 
 function treeOf(n: YAMLNode | null | undefined): YamlTree | null {
@@ -161,7 +185,7 @@ export function yamlFromTree(file: string, text: string, ast: YamlTree | null, v
 
 /** The yaml package's document: the wording and place of syntax errors, and the files the fast parser does not take. */
 function slowSource(text: string, file: string, diagnostics: Diagnostic[]): YamlSource | undefined {
-  const { parseDocument, LineCounter, isMap, isSeq, isScalar, isPair, isAlias } = yamlLib();
+  const { parseDocument, LineCounter, isMap, isSeq, isScalar, isPair, isAlias, visit } = yamlLib();
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length) {
@@ -175,12 +199,28 @@ function slowSource(text: string, file: string, diagnostics: Diagnostic[]): Yaml
     } else diagnostics.push(diag('E_YAML', doc.errors[0].message.split('\n')[0], { file, line: first.line, column: first.col }, 'fix the YAML syntax'));
     return undefined;
   }
+  // an alias before its anchor (`b: *x` with no `&x` above it), placed at the alias (was: 1:1); one inside its own anchor (a value holding itself)
+  let unresolved: { at: number; name: string } | undefined;
+  let loop: { at: number; name: string } | undefined;
+  visit(doc, {
+    Alias(_k, n) {
+      const t = n.resolve(doc);
+      const at = n.range?.[0] ?? 0;
+      if (!t) unresolved = { at, name: n.source };
+      else if (t.range && t.range[0] <= at && at < t.range[2]) loop = { at, name: n.source };
+      else return undefined;
+      return visit.BREAK;
+    },
+  });
+  if (loop) {
+    const lp = lines.linePos(loop.at);
+    return selfHeld(loop.name, { line: lp.line, column: lp.col }, file, diagnostics);
+  }
   let value: unknown;
   try {
     value = doc.toJS();
   } catch (e) {
-    // an alias before its anchor (`b: *x` with no `&x` above it)
-    const lp = lines.linePos(0);
+    const lp = lines.linePos(unresolved?.at ?? 0);
     diagnostics.push(diag('E_YAML', (e as Error).message.split('\n')[0], { file, line: lp.line, column: lp.col }, 'define the anchor (&name) before the alias (*name)'));
     return undefined;
   }

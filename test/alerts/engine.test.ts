@@ -1238,6 +1238,9 @@ describe('routing: matchers', () => {
     expect(parseMatcher('=x')).toMatch(/expected a label name/);
     expect(parseMatcher('1abc=x')).toMatch(/expected a label name/);
     expect(parseMatcher('a=~(')).toMatch(/^'a=~\(': invalid regular expression for 'a'/);
+    // a regex ending in a quantifier is one matcher's value, as amtool silence add reads it (was: refused, "Alertmanager would drop" the brace)
+    expect(parseMatcher('instance=~db[0-9]{2}')).toEqual({ label: 'instance', op: '=~', value: 'db[0-9]{2}' });
+    expect(parseMatcher('{a="1"')).toMatch(/without braces/);
   });
 
   it('parseMatcher validates the regex it will use (after stripping quotes)', () => {

@@ -803,7 +803,7 @@ ${R}`,
   describe.skipIf(!existsSync(ALERTMANAGER))('`vigil alerts silence --match` reads one matcher as `amtool silence add` does (Alertmanager daemon)', () => {
     // [argument, what amtool was seen to do: the matcher it posted, or that it refused]
     const NBSP = '\u00a0';
-    const args = [`capability=draft${NBSP}`, `capability=~"dr.*"${NBSP}`, 'capability=draft', ' team = "db" ', 'env!~"dev|test"', 'x="a,b"', '{a="1"}', `x=1${NBSP}`, 'x=a\tb'];
+    const args = [`capability=draft${NBSP}`, `capability=~"dr.*"${NBSP}`, 'capability=draft', ' team = "db" ', 'env!~"dev|test"', 'x="a,b"', '{a="1"}', `x=1${NBSP}`, 'x=a\tb', 'x=~a{2}', 'instance=~db[0-9]{2}', 'x=a}'];
     let am: ChildProcess | undefined;
     let url = '';
     const seen: Array<{ matcher?: { name: string; value: string; isRegex: boolean; isEqual: boolean }; error?: string }> = [];
@@ -836,6 +836,12 @@ ${R}`,
     });
     it('a=1,b=2 (amtool: the value "1,b=2") is refused: one matcher per --match, a comma quoted', () => {
       expect(parseMatcher('a=1,b=2')).toMatch(/holds 2 matchers: give one per --match \(quote a value holding a comma/);
+    });
+    it('a bare comma that makes no second matcher (x=a,b; x=~a{2,3}) is refused with the quoted form to write', () => {
+      // (was: "expected =, !=, =~ or !~ after 'b'", and for a{2,3} "ends in '}' ... which Alertmanager would drop")
+      expect(parseMatcher('x=a,b')).toBe(`'x=a,b': a comma outside double quotes (amtool would read the value 'a,b'): give one matcher per --match, or quote a value holding a comma: x="a,b"`);
+      expect(parseMatcher('x=~a{2,3}')).toMatch(/quote a value holding a comma: x=~"a\{2,3\}"$/);
+      expect(parseMatcher('x=~"a{2,3}"')).toEqual({ label: 'x', op: '=~', value: 'a{2,3}' });
     });
   });
 

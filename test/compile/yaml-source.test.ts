@@ -75,6 +75,8 @@ describe('the fast YAML path reads what the yaml package reads', () => {
     'empty list items': 'a:\n  - b\n  -\n  - c',
     'anchors and aliases': 'a: &x 1\nb: *x\nc: &m {k: v}\nd: *m',
     'an alias before its anchor': 'a: *x\nb: &x 1',
+    'an alias inside its own anchor': 'route: &r\n  receiver: a\n  routes:\n    - <<: *r\n',
+    'an alias as an item of its own anchor': 'a: &l [1, *l]',
     'a duplicate key': 'a: 1\na: 2',
     'two documents': 'a: 1\n---\nb: 2',
     'an incomplete pair': 'a: b: c',
@@ -113,5 +115,17 @@ describe('the fast YAML path reads what the yaml package reads', () => {
     const ds: Diagnostic[] = [];
     expect(parseYaml('a: *x\nb: &x 1', 'alerts/a.yaml', ds)).toBeUndefined();
     expect(ds).toMatchObject([{ code: 'E_YAML', file: 'alerts/a.yaml', message: expect.stringMatching(/alias/i) }]);
+  });
+
+  it('an alias before its anchor is placed at the alias (was: 1:1)', () => {
+    const ds: Diagnostic[] = [];
+    expect(parseYaml('route:\n  receiver: a\n  routes:\n    - <<: *later\n  x: &later {receiver: b}\n', 'alerts/routes.yaml', ds)).toBeUndefined();
+    expect(ds.map((d) => `${d.line}:${d.column} ${d.message}`)).toEqual(['4:11 Unresolved alias (the anchor must be set before the alias): later']);
+  });
+
+  it.each(['fast', 'slow'] as const)('an alias inside its own anchor (a value holding itself) is an error at the alias, read %s (was: a stack overflow, or a value cut short)', (how) => {
+    const ds: Diagnostic[] = [];
+    expect(parseYaml('route: &root\n  receiver: a\n  routes:\n    - <<: *root\n      receiver: b\n', 'alerts/routes.yaml', ds, how)).toBeUndefined();
+    expect(ds.map((d) => `${d.code} ${d.line}:${d.column} ${d.message}`)).toEqual(['E_YAML 4:11 the alias *root is inside the value its anchor &root names: a value cannot hold (or merge) itself']);
   });
 });
