@@ -20,7 +20,7 @@ import { counted } from '../format.js';
 import { copyLogLines, DEFAULT_MINIMUM, lastApply } from '../retention/retention.js';
 import { columnNamed } from '../adapters/adapter.js';
 import { durationBefore, formatDuration } from '../time/duration.js';
-import { REFILL_TABLE, STATE_TABLE, SyncConflict, type RetiredRows, type SyncColumn, type BatchFile, type BatchInfo, type SourceBatch, type StreamSpec, type StreamState, type SyncReader, type SyncWriter, caseClashes, cursorText, keyColumns, numbersAsText, primaryKeyOf, streamProblem } from './sync-types.js';
+import { REFILL_TABLE, STATE_TABLE, SyncConflict, type RetiredRows, type SyncColumn, type BatchFile, type BatchInfo, type SourceBatch, type StreamSpec, type StreamState, type SyncReader, type SyncWriter, type TableIdentity, identityText, caseClashes, cursorText, keyColumns, numbersAsText, primaryKeyOf, streamProblem } from './sync-types.js';
 import { docRef } from '../install.js';
 import { isReservedWord } from '../compile/generic-tests.js';
 import { StreamBusy, type StreamLock } from './stream-lock.js';
@@ -278,20 +278,45 @@ async function refuseSelfCopy(spec: StreamSpec, rel: Relation, src: SyncReader, 
 /** How many of the copy's newest rows a source table given a new file is looked up by, once the row at the saved cursor is gone. */
 const NEWEST_ROWS_PROBED = 50;
 
+/** How many of its newest rows stamped before where the delta starts a partition new since the last run is looked up by in the copy. */
+const PART_ROWS_PROBED = 20;
+
 /**
  * How the stream's source table is not the one its saved cursor was read from (undefined: it is):
  * another table of its name (dropped and created again, or the database restored from a dump:
  * another oid), or its storage replaced (TRUNCATE) while the row the cursor was taken from is gone.
  * A new file alone is no proof: VACUUM FULL, CLUSTER and a rewriting ALTER TABLE give one too and
  * keep the rows, so the row at the saved cursor is looked up (one index probe), then the copy's newest rows, before refusing.
+ * A view whose definition or read relations changed is looked up the same way. A partitioned
+ * table's partitions new since the last run (TRUNCATEd, dropped and created again, attached) are
+ * looked up by their rows stamped before `deltaStart()`, which a delta does not read: one the copy
+ * does not hold, and the partition is refused (emptied or dropped alone, it is a delete: not propagated).
  */
-async function replacedSource(spec: StreamSpec, columns: SyncColumn[], src: SyncReader, state: StreamState & { cursor_value: string; source_identity: string }, identity: string, zone: string | undefined, copy: { writer: SyncWriter; rel: Relation }): Promise<string | undefined> {
-  const [was, wasStorage] = state.source_identity.split('/');
-  const [now, storage] = identity.split('/');
+async function replacedSource(spec: StreamSpec, columns: SyncColumn[], src: SyncReader, state: StreamState & { cursor_value: string; source_identity: string }, identity: TableIdentity, zone: string | undefined, copy: { writer: SyncWriter; rel: Relation }, deltaStart: () => Promise<string>): Promise<string | undefined> {
+  const [wasHead, wasParts] = state.source_identity.split('+');
+  const [was, wasStorage] = wasHead.split('/');
+  const now = identity.relation;
+  const storage = identity.storage ?? '';
+  const isView = now === 'view' || was === 'view';
   // (an identity recorded by the first builds of this check began with the database's oid, which
   // pg_upgrade before PostgreSQL 15 changes: the table's alone is compared)
   const tableOid = (x: string) => x.split(':').at(-1)!;
-  if (tableOid(was) !== tableOid(now)) return `was dropped and created again (another table of its name: oid ${tableOid(now)}, was ${tableOid(was)})`;
+  if (!isView && tableOid(was) !== tableOid(now)) return `was dropped and created again (another table of its name: oid ${tableOid(now)}, was ${tableOid(was)})`;
+  if (identity.parts) {
+    // (a state recorded before partitions were: taken to be of the table as it is)
+    if (wasParts === undefined || !src.partRowsBefore || !copy.writer.heldRows) return undefined;
+    const known = new Set(wasParts.split(',').filter(Boolean));
+    const fresh = identity.parts.filter((p) => !known.has(`${p.oid}:${p.storage}`));
+    if (!fresh.length) return undefined;
+    const rows = await src.partRowsBefore(spec, columns, fresh, await deltaStart(), PART_ROWS_PROBED);
+    if (!rows.length) return undefined;
+    const held = await copy.writer.heldRows(copy.rel, columns, spec.cursor, spec.primaryKey, rows.map((r) => r.row));
+    const missing = rows.filter((_, i) => !held.has(i));
+    if (!missing.length) return undefined;
+    const parts = [...new Set(missing.map((m) => m.part))];
+    const first = missing[0].row;
+    return `has ${parts.length === 1 ? 'a partition' : `${parts.length} partitions`} emptied and refilled, created again or attached (${parts.slice(0, 5).join(', ')}${parts.length > 5 ? ', ...' : ''}) holding rows stamped before the saved cursor that the copy does not have (${spec.primaryKey.join(', ')} ${first.slice(1).join(', ')} at ${cursorText(first[0], zone)})`;
+  }
   if (wasStorage === storage || !wasStorage || !storage || !state.cursor_id || !src.holdsRow) return undefined;
   let key: string[];
   try {
@@ -312,7 +337,10 @@ async function replacedSource(spec: StreamSpec, columns: SyncColumn[], src: Sync
       .catch(() => false);
     if (held) return undefined;
   }
-  return `was emptied and refilled (TRUNCATE: its storage is new, and the row the saved cursor was taken from, ${spec.primaryKey.join(', ')} ${key.join(', ')} at ${cursorText(state.cursor_value, zone)}, is gone)`;
+  const gone = `the row the saved cursor was taken from, ${spec.primaryKey.join(', ')} ${key.join(', ')} at ${cursorText(state.cursor_value, zone)}, is gone`;
+  if (isView)
+    return `no longer shows the rows it did (a view: its definition, or a table it reads, changed — CREATE OR REPLACE VIEW, a TRUNCATE, a DROP and CREATE — and ${gone}, as are the copy's newest rows)`;
+  return `was emptied and refilled (TRUNCATE: its storage is new, and ${gone})`;
 }
 
 /**
@@ -474,9 +502,10 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
           await writer.forgetCursor(stateRel, stream, sync.cursor);
           state = await writer.readState(stateRel, stream);
         }
+        let tableId: TableIdentity | null = null;
         if (src.tableIdentity) {
-          const id = await src.tableIdentity(spec);
-          identity = id ? `${id.relation}/${id.storage ?? ''}` : null;
+          tableId = await src.tableIdentity(spec);
+          identity = tableId ? identityText(tableId) : null;
         }
         if (!refill) recorded = { cursor: sync.cursor, key: keyText };
         // a cursor never passes the source's clock: a row stamped in the future is synced, but as
@@ -507,8 +536,9 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         // saved: the copy's rows and the cursor are of another table (was: a delta read from the
         // old cursor, kept the rows the source no longer has and never read the new ones stamped
         // before it, exit 0)
-        if (!refill && identity && state?.cursor_value && state.source_identity) {
-          const replaced = await replacedSource(spec, columns, src, state as StreamState & { cursor_value: string; source_identity: string }, identity, bounds.zone, { writer, rel });
+        if (!refill && tableId && state?.cursor_value && state.source_identity) {
+          const savedCursor = state.cursor_value;
+          const replaced = await replacedSource(spec, columns, src, state as StreamState & { cursor_value: string; source_identity: string }, tableId, bounds.zone, { writer, rel }, () => src.lookbackFrom(savedCursor, sync.lookback_seconds));
           if (replaced) {
             const where = `${sync.schema}.${s.relation.identifier}`;
             if (opts.mode === 'full' && !opts.since && !opts.lookbackSeconds && writer.forgetCursor) {

@@ -127,6 +127,30 @@ export abstract class StandardSyncWriter implements SyncWriter {
     return rows.map((r) => cols.map((_, i) => String(r[`c${i}`])));
   }
 
+  async heldRows(rel: Relation, columns: SyncColumn[], cursor: string, key: string[], rows: string[][]): Promise<Set<number>> {
+    const d = this.db.dialect;
+    const cols = [cursor, ...key];
+    const type = (n: string) => {
+      const c = columns.find((x) => x.name === n);
+      return c ? this.columnType(c) : d.type('string');
+    };
+    const held = new Set<number>();
+    // (in pieces of 100 rows: a statement's parameters stay few)
+    for (let from = 0; from < rows.length; from += 100) {
+      const piece = rows.slice(from, from + 100);
+      const params: SqlParam[] = [];
+      const probes = piece.map((r, j) => {
+        const match = cols.map((c, i) => {
+          params.push(r[i]);
+          return `${d.quoteIdent(c)} = cast(${d.param(params.length)} as ${type(c)})`;
+        });
+        return `select ${from + j} as i where exists (select 1 from ${d.relation(rel)} where ${match.join(' and ')})`;
+      });
+      for (const r of await this.db.query<{ i: unknown }>(probes.join(' union all '), params)) held.add(Number(r.i));
+    }
+    return held;
+  }
+
   async clampCursor(stateRel: Relation, stream: string, clock: string): Promise<void> {
     const d = this.db.dialect;
     await this.db.execute(`update ${d.relation(stateRel)} set cursor_value = ${this.cursorParam(2)} where stream = ${d.param(1)} and cursor_value > ${this.cursorParam(2)}`, [stream, clock]);

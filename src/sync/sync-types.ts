@@ -372,6 +372,12 @@ export interface SyncWriter {
    */
   newestRows?(rel: Relation, cursor: string, key: string[], n: number): Promise<string[][]>;
   /**
+   * Which of `rows` (each its cursor then its key's values, as the source's text: SyncReader.partRowsBefore)
+   * the copy holds, key and cursor alike: their indexes. What a partition new since the last run is
+   * checked by: its rows stamped before the cursor, which a delta does not read, must be in the copy.
+   */
+  heldRows?(rel: Relation, columns: SyncColumn[], cursor: string, key: string[], rows: string[][]): Promise<Set<number>>;
+  /**
    * How this warehouse's CSV loader takes `timestamp with time zone` values: `iso-z` (the
    * default: '2026-01-01T10:00:00.123000Z', formatted by the source with to_char) or `sql-offset`
    * (the source's own output in UTC, '2026-01-01 10:00:00.123+00': nothing formatted on the source,
@@ -551,6 +557,19 @@ export interface WindowStart {
   afterDelta: boolean;
 }
 
+/** Which relation a stream reads, across runs (SyncReader.tableIdentity). */
+export interface TableIdentity {
+  relation: string;
+  storage: string | null;
+  /** a partitioned table's (or an inheritance parent's) tables that hold its rows, by oid, file and name */
+  parts?: Array<{ oid: string; storage: string; name: string }>;
+}
+
+/** TableIdentity as the state's `source_identity` keeps it: `<oid>/<file>`, `+<oid>:<file>,...` for the parts; `view/<digest>`. */
+export function identityText(id: TableIdentity): string {
+  return `${id.relation}/${id.storage ?? ''}${id.parts ? `+${id.parts.map((p) => `${p.oid}:${p.storage}`).join(',')}` : ''}`;
+}
+
 export interface SyncReader {
   /** The table's columns; a clear error when the table, its key or its cursor is missing or unfit. */
   describe(spec: StreamSpec): Promise<SyncColumn[]>;
@@ -594,10 +613,22 @@ export interface SyncReader {
    * Which table the stream reads, across runs: `relation` its database's and its own oid (a table
    * dropped and created again is another), `storage` its file (pg_relation_filenode: TRUNCATE gives
    * it a new one, and so do VACUUM FULL, CLUSTER and a rewriting ALTER TABLE, which keep its rows).
-   * Null for a view, a materialized view or a foreign table: dropping and creating one again
-   * (a migration's routine) says nothing of its rows.
+   * A partitioned table (or one with inheritance children) has `parts`: each table that holds its
+   * rows (its partitions, at any depth; itself when it holds rows) by oid and file, read by one
+   * catalog query however many there are, so that a partition TRUNCATEd, dropped and created again
+   * or attached is told. A view is `relation` 'view' and `storage` a digest of its definition and
+   * of every relation it reads, at any depth (their oids and files): CREATE OR REPLACE VIEW, or a
+   * table it reads TRUNCATEd, dropped and created again or rewritten changes it.
+   * Null for a materialized view or a foreign table.
    */
-  tableIdentity?(spec: StreamSpec): Promise<{ relation: string; storage: string | null } | null>;
+  tableIdentity?(spec: StreamSpec): Promise<TableIdentity | null>;
+  /**
+   * Of the tables `parts` (TableIdentity parts) of a partitioned source, the newest `perPart` rows
+   * of each stamped before `before` (cursor < before; rows retention left out not counted): each
+   * its cursor then its key's values, as text (as SyncWriter.newestRows), and the part's name.
+   * One query, whatever the number of parts.
+   */
+  partRowsBefore?(spec: StreamSpec, columns: SyncColumn[], parts: Array<{ oid: string; name: string }>, before: string, perPart: number): Promise<Array<{ part: string; row: string[] }>>;
   /** Whether the table holds the row of primary key `key` (its values as text) with its cursor at or after `cursor` (the state's text): the row the saved cursor was taken from, still there. */
   holdsRow?(spec: StreamSpec, columns: SyncColumn[], cursor: string, key: string[]): Promise<boolean>;
   /** Whether the table holds any of `rows` (each its cursor then its key's values, as text: SyncWriter.newestRows), its key and its cursor alike. */

@@ -6,13 +6,14 @@
  * stream names — is a bind parameter; COPY takes none, so its bounds travel as transaction-
  * local settings (`set_config`) that the statement reads back with `current_setting`.
  */
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { PoolClient } from 'pg';
 import type { Relation, SqlParam } from '../dialect.js';
 import { StandardSyncWriter } from '../../sync/standard-sync-writer.js';
-import { bcAfterDate, csvSeparators, fromBatchValue, isArrayColumn, keyColumns, RecordMeter, type BatchFile, type BatchInfo, type CsvSeparators, type CursorBounds, type SourceBatch, type WindowStart, type StreamSpec, type SyncColumn, type SyncReader } from '../../sync/sync-types.js';
+import { bcAfterDate, csvSeparators, fromBatchValue, isArrayColumn, keyColumns, RecordMeter, type BatchFile, type BatchInfo, type CsvSeparators, type CursorBounds, type SourceBatch, type WindowStart, type StreamSpec, type SyncColumn, type SyncReader, type TableIdentity } from '../../sync/sync-types.js';
 import { checkout, pgError, type PostgresAdapter } from './postgres-adapter.js';
 import { didYouMean } from '../../errors.js';
 import { streamProblem, type RetiredRows } from '../../sync/sync-types.js';
@@ -370,14 +371,61 @@ export class PostgresSyncReader implements SyncReader {
     return r[0] ? { servers: [r[0].started, ...(r[0].cluster ? [r[0].cluster] : [])], relation: r[0].id } : null;
   }
 
-  async tableIdentity(spec: StreamSpec): Promise<{ relation: string; storage: string | null } | null> {
-    // (a partitioned table has no file of its own: its oid alone; its partitions' TRUNCATE is not seen)
-    const r = await this.firstRow(
-      `select c.oid::text as relation, pg_relation_filenode(c.oid)::text as storage from pg_class c join pg_namespace n on n.oid = c.relnamespace
-       where n.nspname = $1 and c.relname = $2 and c.relkind in ('r', 'p')`,
+  async tableIdentity(spec: StreamSpec): Promise<TableIdentity | null> {
+    // one catalog query, however many partitions: the relation, and from it what it reads rows
+    // from — a partitioned table's partitions (and an inheritance parent's children) at any depth,
+    // a view's relations (through the views it reads) at any depth
+    const rows = await this.db.query<{ oid: string; relkind: string; storage: string | null; def: string | null; name: string; root: boolean }>(
+      `with recursive rels(oid) as (
+         select c.oid from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname = $2 and c.relkind in ('r', 'p', 'v')
+         union
+         select x.oid from rels r cross join lateral (
+           select d.refobjid as oid from pg_rewrite w join pg_depend d on d.classid = 'pg_rewrite'::regclass and d.objid = w.oid and d.refclassid = 'pg_class'::regclass
+           where w.ev_class = r.oid and d.refobjid <> r.oid
+           union all
+           select i.inhrelid from pg_inherits i where i.inhparent = r.oid
+         ) x
+       )
+       select c.oid::text as oid, c.relkind::text as relkind, pg_relation_filenode(c.oid)::text as storage, case when c.relkind = 'v' then pg_get_viewdef(c.oid) end as def,
+         format('%I.%I', n.nspname, c.relname) as name, (n.nspname = $1 and c.relname = $2) as root
+       from rels join pg_class c on c.oid = rels.oid join pg_namespace n on n.oid = c.relnamespace
+       where c.relkind in ('r', 'p', 'v', 'm', 'f') order by c.oid`,
       [spec.schema, spec.table],
     );
-    return r ? { relation: String(r.relation), storage: (r.storage as string | null) ?? null } : null;
+    const root = rows.find((r) => r.root);
+    if (!root) return null;
+    if (root.relkind === 'v') {
+      // (not the view's own oid: dropped and created again alike, it reads the same rows)
+      const digest = createHash('sha256');
+      for (const r of rows) digest.update(`${r.root ? 'root' : r.oid}:${r.relkind}:${r.storage ?? ''}:${r.def ?? ''}\n`);
+      return { relation: 'view', storage: digest.digest('hex').slice(0, 32) };
+    }
+    const parts = rows.filter((r) => !r.root && r.storage !== null && r.relkind !== 'v');
+    if (!parts.length) return { relation: String(root.oid), storage: root.storage ?? null };
+    // (a parent that holds rows of its own, inheritance's: one of the parts)
+    if (root.storage !== null) parts.unshift(root);
+    return { relation: String(root.oid), storage: null, parts: parts.map((p) => ({ oid: String(p.oid), storage: String(p.storage), name: p.name })) };
+  }
+
+  async partRowsBefore(spec: StreamSpec, columns: SyncColumn[], parts: Array<{ oid: string; name: string }>, before: string, perPart: number): Promise<Array<{ part: string; row: string[] }>> {
+    if (!parts.length) return [];
+    const q = (c: string) => this.db.dialect.quoteIdent(c);
+    const typeOf = (n: string) => {
+      const c = columns.find((x) => x.name === n);
+      return c?.sourceType ?? c?.pgType ?? 'text';
+    };
+    const cols = [spec.cursor, ...spec.primaryKey];
+    const retired = spec.retired ? ` and not coalesce(${retiredSql(spec.retired, columns)}, false)` : '';
+    // each part by its name as the catalog quoted it (format %I.%I: never the project's text), newest first: its index on (cursor, key) walked backwards
+    const sql = parts
+      .map((p, i) => `(select ${i} as p, ${cols.map((c, j) => `${q(c)}::text as c${j}`).join(', ')} from only ${p.name} where ${q(spec.cursor)} < cast($1 as ${typeOf(spec.cursor)})${retired} order by ${cols.map((c) => `${q(c)} desc`).join(', ')} limit ${Math.max(1, Math.floor(perPart))})`)
+      .join(' union all ');
+    return this.styled(async (c) => {
+      const r = await c.query(sql, [before]).catch((e: unknown) => {
+        throw pgError(e, sql);
+      });
+      return (r.rows as Array<Record<string, unknown>>).map((x) => ({ part: parts[Number(x.p)].name, row: cols.map((_, j) => String(x[`c${j}`])) }));
+    });
   }
 
   async holdsRow(spec: StreamSpec, columns: SyncColumn[], cursor: string, key: string[]): Promise<boolean> {
