@@ -121,7 +121,22 @@ function leftOpen() {
   return out;
 }
 
+/** `VIGIL_TEST_CPU_LOG=<file>`: a JSON line per command run here (its arguments, CPU and wall ms), to see where the suite's CPU goes (docs/benchmarks.md). */
+const CPU_LOG = process.env.VIGIL_TEST_CPU_LOG;
+
 async function run(req) {
+  if (!CPU_LOG) return runCommand(req);
+  const cpu = process.cpuUsage();
+  const t0 = performance.now();
+  try {
+    return await runCommand(req);
+  } finally {
+    const used = process.cpuUsage(cpu);
+    appendFileSync(CPU_LOG, `${JSON.stringify({ args: req.args, cpu_ms: Math.round((used.user + used.system) / 1000), wall_ms: Math.round(performance.now() - t0) })}\n`);
+  }
+}
+
+async function runCommand(req) {
   // a folder that does not exist: what spawnSync answers (no process at all)
   if (!existsSync(req.cwd)) return { code: -1, stdout: '', stderr: `spawnSync ${process.execPath} ENOENT (no folder ${req.cwd})\n` };
   const cwd = process.cwd();
