@@ -7,7 +7,8 @@
  * - contains PASSWORD, PASSWD, SECRET, TOKEN, CREDENTIAL or WEBHOOK, or
  * - has KEY as one of its _-separated words (PAGERDUTY_ROUTING_KEY, API_KEY_PROD), or
  * - is DATABASE_URL,
- * or when its value is a URL carrying a password (scheme://user:password@host, or ?password=).
+ * or when its value is a URL carrying a password (scheme://user:password@host, or ?password=),
+ * a Slack webhook URL or a Slack token (CREDENTIAL_VALUE).
  *
  * In templates, env_var() of a secret renders a placeholder (⟦secret:NAME⟧) into every
  * artifact; `reveal()` substitutes the value only into the statement sent to the warehouse.
@@ -18,6 +19,13 @@ export const SECRET_PREFIX = 'VIGIL_SECRET_';
 
 const SECRET_NAME = /^VIGIL_SECRET_|PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|WEBHOOK|(?:^|_)KEY(?:_|$)|^DATABASE_URL$/i;
 const URL_WITH_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^/\s:@]*:[^@\s]+@/i;
+/**
+ * Values that are credentials whatever their variable is named (the alert receivers take any
+ * variable name: `webhook_url_env: SLACK_HOOK`): a Slack incoming webhook or workflow URL, whose
+ * path is the credential, and a Slack token (xoxb-, xoxp-, xapp- ...), the shapes secret scanners
+ * look for.
+ */
+const CREDENTIAL_VALUE = /^\s*(?:https:\/\/hooks\.slack(?:-gov)?\.com\/(?:services|workflows|triggers)\/\S+|xox[abpeorsc]-[A-Za-z0-9-]{8,}|xapp-\d-[A-Za-z0-9-]{8,})\s*$/;
 
 /** Shorter values are not searched for in text: they would match ordinary words and numbers. */
 export const MIN_REDACTED_LENGTH = 6;
@@ -46,7 +54,7 @@ function queryHoldsPassword(value: string): boolean {
 
 /** Whether the variable `name` holding `value` is a secret under the rule above. */
 export function isSecret(name: string, value: string | undefined): boolean {
-  return isSecretName(name) || (value !== undefined && (URL_WITH_PASSWORD.test(value) || queryHoldsPassword(value)));
+  return isSecretName(name) || (value !== undefined && (URL_WITH_PASSWORD.test(value) || queryHoldsPassword(value) || CREDENTIAL_VALUE.test(value)));
 }
 
 const PH = /\u27E6secret:([A-Za-z_][A-Za-z0-9_]*)\u27E7/g;

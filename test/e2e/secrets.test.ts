@@ -67,6 +67,11 @@ describe('the secret rule', () => {
     for (const n of ['PG_PASSWORD', 'AWS_SECRET_ACCESS_KEY', 'GITHUB_TOKEN', 'API_KEY', 'PAGERDUTY_ROUTING_KEY', 'GOOGLE_APPLICATION_CREDENTIALS', 'DATABASE_URL', 'VIGIL_SECRET_ANYTHING', 'SLACK_WEBHOOK_URL']) expect(isSecret(n, 'x'), n).toBe(true);
     for (const n of ['HOME', 'PWD', 'MONKEY_COUNT', 'KEYBOARD', 'AI_AUDIT_BQ_PROJECT', 'APP_URL']) expect(isSecret(n, 'https://example.com/x'), n).toBe(false);
     expect(isSecret('APP_URL', 'postgres://app:hunter22@db:5432/app')).toBe(true);
+    // a receiver's webhook or token under a name of the user's choosing (webhook_url_env: SLACK_HOOK) is a secret by its value (was: shown whole in compiled SQL and output)
+    expect(isSecret('SLACK_HOOK', 'https://hooks.slack.com/services/T0AAAA/B0BBBB/abcdefghijklmnop')).toBe(true);
+    expect(isSecret('ALERTS_BOT', 'xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOp')).toBe(true);
+    expect(isSecret('SOCKET_APP', 'xapp-1-A0123456789-1234567890123-abcdef0123')).toBe(true);
+    for (const v of ['https://hooks.slack.com/', 'https://slack.com/api/chat.postMessage', 'xoxb', 'see xoxb-123456789012 in the docs']) expect(isSecret('NOTE', v), v).toBe(false);
   });
   it('redacts values as written and inside JSON strings; reveal() puts placeholders back', () => {
     const env = { MY_TOKEN: 'ab"c\\def-123' };
