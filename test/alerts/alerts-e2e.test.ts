@@ -282,7 +282,7 @@ describe('delivery to PagerDuty and Slack (loopback receivers)', () => {
     const s = vigil(live, ['alerts', 'silence', '--state-file', '.vigil/alerts.json', '--match', 'capability=summarize', '--for', '2h', '--comment', 'known backfill'], env);
     expect(s.code, s.stderr).toBe(0);
     const id = /Silence (\w+) created/.exec(s.stdout)![1];
-    expect(vigil(live, ['alerts', 'silences', '--state-file', '.vigil/alerts.json']).stdout).toMatch(new RegExp(`${id} +active +capability=summarize .*known backfill`));
+    expect(vigil(live, ['alerts', 'silences', '--state-file', '.vigil/alerts.json']).stdout).toMatch(new RegExp(`${id} +active +capability="summarize" .*known backfill`));
     const pdBefore = pd.events.length;
     const muted = await ev();
     expect(muted.code, muted.stderr).toBe(0);
