@@ -374,7 +374,9 @@ export class PostgresSyncReader implements SyncReader {
   async tableIdentity(spec: StreamSpec): Promise<TableIdentity | null> {
     // one catalog query, however many partitions: the relation, and from it what it reads rows
     // from — a partitioned table's partitions (and an inheritance parent's children) at any depth,
-    // a view's relations (through the views it reads) at any depth
+    // a view's relations (through the views it reads) at any depth. pg_class is read by oid from
+    // an array (its index): joined to the recursive CTE, whose size the planner cannot tell, it was
+    // read whole on every run of every stream (a catalog of 50,000 relations: 2 ms -> 80 ms)
     const rows = await this.db.query<{ oid: string; relkind: string; storage: string | null; def: string | null; name: string; root: boolean }>(
       `with recursive rels(oid) as (
          select c.oid from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname = $2 and c.relkind in ('r', 'p', 'v')
@@ -388,8 +390,8 @@ export class PostgresSyncReader implements SyncReader {
        )
        select c.oid::text as oid, c.relkind::text as relkind, pg_relation_filenode(c.oid)::text as storage, case when c.relkind = 'v' then pg_get_viewdef(c.oid) end as def,
          format('%I.%I', n.nspname, c.relname) as name, (n.nspname = $1 and c.relname = $2) as root
-       from rels join pg_class c on c.oid = rels.oid join pg_namespace n on n.oid = c.relnamespace
-       where c.relkind in ('r', 'p', 'v', 'm', 'f') order by c.oid`,
+       from pg_class c join pg_namespace n on n.oid = c.relnamespace
+       where c.oid = any(array(select oid from rels)) and c.relkind in ('r', 'p', 'v', 'm', 'f') order by c.oid`,
       [spec.schema, spec.table],
     );
     const root = rows.find((r) => r.root);
