@@ -289,8 +289,8 @@ const PART_ROWS_PROBED = 20;
  * keep the rows, so the row at the saved cursor is looked up (one index probe), then the copy's newest rows, before refusing.
  * A view whose definition or read relations changed is looked up the same way. A partitioned
  * table's partitions new since the last run (TRUNCATEd, dropped and created again, attached) are
- * looked up by their rows stamped before `deltaStart()`, which a delta does not read: one the copy
- * does not hold, and the partition is refused (emptied or dropped alone, it is a delete: not propagated).
+ * looked up by their rows stamped before `deltaStart()`, which a delta does not read: when the copy
+ * holds none of them the partition is refused (emptied or dropped alone, it is a delete: not propagated).
  */
 async function replacedSource(spec: StreamSpec, columns: SyncColumn[], src: SyncReader, state: StreamState & { cursor_value: string; source_identity: string }, identity: TableIdentity, zone: string | undefined, copy: { writer: SyncWriter; rel: Relation }, deltaStart: () => Promise<string>): Promise<string | undefined> {
   const [wasHead, wasParts] = state.source_identity.split('+');
@@ -311,7 +311,11 @@ async function replacedSource(spec: StreamSpec, columns: SyncColumn[], src: Sync
     const rows = await src.partRowsBefore(spec, columns, fresh, await deltaStart(), PART_ROWS_PROBED);
     if (!rows.length) return undefined;
     const held = await copy.writer.heldRows(copy.rel, columns, spec.cursor, spec.primaryKey, rows.map((r) => r.row));
-    const missing = rows.filter((_, i) => !held.has(i));
+    // a partition none of whose probed rows the copy holds, as a plain table whose file changed is
+    // judged (one row held: the rows it had, rewritten by VACUUM FULL, CLUSTER; a late row stamped
+    // before the cursor beside them is not a refill; was: refused for that one row)
+    const partsHeld = new Set(rows.filter((_, i) => held.has(i)).map((r) => r.part));
+    const missing = rows.filter((r) => !partsHeld.has(r.part));
     if (!missing.length) return undefined;
     const parts = [...new Set(missing.map((m) => m.part))];
     const first = missing[0].row;

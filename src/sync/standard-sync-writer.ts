@@ -135,18 +135,19 @@ export abstract class StandardSyncWriter implements SyncWriter {
       return c ? this.columnType(c) : d.type('string');
     };
     const held = new Set<number>();
-    // (in pieces of 100 rows: a statement's parameters stay few)
-    for (let from = 0; from < rows.length; from += 100) {
-      const piece = rows.slice(from, from + 100);
+    // one join of the rows (a VALUES list) with the copy per 500 rows (was: an EXISTS branch per
+    // row, 100 a statement: ~250 ms a statement on DuckDB, 14-17 s for a VACUUM FULL of 300 partitions)
+    for (let from = 0; from < rows.length; from += 500) {
       const params: SqlParam[] = [];
-      const probes = piece.map((r, j) => {
-        const match = cols.map((c, i) => {
+      const values = rows.slice(from, from + 500).map((r, j) => {
+        const vals = cols.map((c, i) => {
           params.push(r[i]);
-          return `${d.quoteIdent(c)} = cast(${d.param(params.length)} as ${type(c)})`;
+          return `cast(${d.param(params.length)} as ${type(c)})`;
         });
-        return `select ${from + j} as i where exists (select 1 from ${d.relation(rel)} where ${match.join(' and ')})`;
+        return `(${from + j}, ${vals.join(', ')})`;
       });
-      for (const r of await this.db.query<{ i: unknown }>(probes.join(' union all '), params)) held.add(Number(r.i));
+      const sql = `select distinct v.i from (values ${values.join(', ')}) as v(i, ${cols.map((_, i) => `c${i}`).join(', ')}) join ${d.relation(rel)} t on ${cols.map((c, i) => `t.${d.quoteIdent(c)} = v.c${i}`).join(' and ')}`;
+      for (const r of await this.db.query<{ i: unknown }>(sql, params)) held.add(Number(r.i));
     }
     return held;
   }
