@@ -8,21 +8,31 @@
 -- state that flagged the day: the alert rules' deviation_state_14d, else the z-score's.
 -- The UTC day still in progress is judged only for spikes: a partial day already above
 -- the ratio is a real spike, but a "drop" cannot be told apart from "the day is not over".
-with stats as (
+-- Baselines are made of whole days only: a capability's first day is the day it appeared (or the
+-- day the logs begin), hours of it at most, so it never enters the medians, the mean or the
+-- standard deviation (was: the second day was judged against a part of a day: the demo's first
+-- Monday, after a partial Saturday and a Sunday, read as a spike for every capability).
+with daily as (
+  select
+    *,
+    case when date > first_seen_date then interaction_count end as whole_day_count
+  from {{ ref('int_capability_daily') }}
+),
+stats as (
   select
     date,
     capability,
     first_seen_date,
     interaction_count,
     error_count,
-    {{ rolling_median('interaction_count', 'capability', 'date', 7) }} as median_7d,
-    {{ rolling_median('interaction_count', 'capability', 'date', 14) }} as median_14d,
-    -- the 7 preceding days (zero-filled by int_capability_daily), only once there are 7 of them
-    count(*) over (partition by capability order by date rows between 7 preceding and 1 preceding) as days_7d,
-    avg(interaction_count) over (partition by capability order by date rows between 7 preceding and 1 preceding) as mean_7d_all,
-    stddev_samp(interaction_count) over (partition by capability order by date rows between 7 preceding and 1 preceding) as stddev_7d_all,
+    {{ rolling_median('whole_day_count', 'capability', 'date', 7) }} as median_7d,
+    {{ rolling_median('whole_day_count', 'capability', 'date', 14) }} as median_14d,
+    -- the 7 preceding whole days (zero-filled by int_capability_daily), only once there are 7 of them
+    count(whole_day_count) over (partition by capability order by date rows between 7 preceding and 1 preceding) as days_7d,
+    avg(whole_day_count) over (partition by capability order by date rows between 7 preceding and 1 preceding) as mean_7d_all,
+    stddev_samp(whole_day_count) over (partition by capability order by date rows between 7 preceding and 1 preceding) as stddev_7d_all,
     date < {{ current_date() }} as is_complete_day
-  from {{ ref('int_capability_daily') }}
+  from daily
 ),
 scored as (
   select

@@ -160,14 +160,15 @@ describe('shipped marts on a hand-computed fixture', () => {
        from analytics.ai_audit_capability_anomalies where capability = 'search' and date <= '2026-01-10' order by date`,
     );
     expect(rows.map((r) => r.n)).toEqual(SEARCH);
-    // medians of the up-to-7 preceding days: [], [10], [10,4], [10,4,8], [..,2], [..,6], [..,7], [10,4,8,2,6,7,0], [4,8,2,6,7,0,7], [8,2,6,7,0,7,11]
-    expect(rows.map((r) => r.m7)).toEqual([null, 10, 7, 8, 6, 6, 6.5, 6, 6, 7]);
-    // day 2: 4 is exactly 0.4 x 10 -> normal; day 4: 2 < 3.2 -> drop; day 7 (no rows): 0 -> drop; day 9: 11 > 10.5 -> spike
-    expect(rows.map((r) => r.s7)).toEqual(['normal', 'normal', 'normal', 'drop', 'normal', 'normal', 'drop', 'normal', 'spike', 'normal']);
-    // 14-day medians on days 9 and 10: median(10,4,8,2,6,7,0,7) = 6.5 ; median(10,4,8,2,6,7,0,7,11) = 7
-    expect(rows[8].m14).toBe(6.5);
-    expect(rows[9].m14).toBe(7);
-    expect(rows[8].s14).toBe('normal'); // 11 <= 6.5 x 1.75 = 11.375
+    // medians of the up-to-7 preceding whole days; day 1 (10) is the day search appeared, a part of
+    // a day that no baseline counts: [], [], [4], [4,8], [4,8,2], [..,6], [..,7], [4,8,2,6,7,0], [4,8,2,6,7,0,7], [8,2,6,7,0,7,11]
+    expect(rows.map((r) => r.m7)).toEqual([null, null, 4, 6, 4, 5, 6, 5, 6, 7]);
+    // day 2: nothing to compare against; day 3: 8 > 1.75 x 4 -> spike; day 4: 2 < 2.4 -> drop; day 7 (no rows): 0 -> drop; day 9: 11 > 10.5 -> spike
+    expect(rows.map((r) => r.s7)).toEqual(['normal', 'normal', 'spike', 'drop', 'normal', 'normal', 'drop', 'normal', 'spike', 'normal']);
+    // 14-day medians on days 9 and 10: median(4,8,2,6,7,0,7) = 6 ; median(4,8,2,6,7,0,7,11) = 6.5
+    expect(rows[8].m14).toBe(6);
+    expect(rows[9].m14).toBe(6.5);
+    expect(rows[8].s14).toBe('normal'); // a median of 6 is under the rules' min_baseline (50)
   });
 
   it('deviation_state boundaries: exactly 1.75x is normal, above is a spike, below 0.4x is a drop', async () => {
