@@ -739,6 +739,50 @@ export function mergeDuplicatesMessage(rel: string, keys: string[], n: string, k
   return `incremental_strategy 'merge' into ${rel}: unique_key (${keys.join(', ')}) values held by more than one new row: ${n} (e.g. ${key}); a merge writes one row per key (a MERGE fails on such a key the table holds, and stores a new one twice, so that the next run fails); nothing was changed. Make the key unique in the model's new rows (deduplicate its query)${deleteInsert ? ", or use incremental_strategy 'delete+insert' to replace a key's stored rows by all of them" : ''}`;
 }
 
+/**
+ * incremental_strategy 'merge' (DuckDB, Postgres): the keys of the new rows (staged in `staged`,
+ * each key once: mergeDuplicatesSql refused the others) that the table `rel` holds in more than
+ * one row — `n`, how many, and `key`, one of them as text. The merge replaces all of a key's
+ * stored rows by its one new row, on every warehouse (BigQuery: its script's
+ * vigil_stored_dups), and says so (storedDuplicatesWarning). `keys` as the statements name them.
+ */
+export function storedDuplicatesSql(rel: string, staged: string, keys: string[], text: string): string {
+  const part = (k: string) => `cast(t.${k} as ${text})`;
+  const key = keys.length === 1 ? part(keys[0]) : `'(' || ${keys.map(part).join(` || ', ' || `)} || ')'`;
+  return `select count(*) as n, min(k) as key from (select min(${key}) as k from ${rel} as t join ${staged} as s on ${keys.map((k) => `t.${k} = s.${k}`).join(' and ')} group by ${keys.map((k) => `t.${k}`).join(', ')} having count(*) > 1) as d`;
+}
+
+/**
+ * The line a merge adds when the table held `n` of its new rows' keys in more than one row (e.g.
+ * `key`): each such key's stored rows were replaced by its one new row, on every warehouse alike
+ * (a BigQuery MERGE alone would update them all and keep the duplicates).
+ */
+export function storedDuplicatesWarning(rel: string, keys: string[], n: number, key: string): string {
+  return `${rel} held ${n} unique_key (${keys.join(', ')}) value${n === 1 ? '' : 's'} of the new rows in more than one row (e.g. ${key}): the merge replaced ${n === 1 ? 'its rows' : "each one's rows"} by its one new row (the duplicates came from the first build, an append, delete+insert or another tool; a unique test on the key finds the others)`;
+}
+
+/**
+ * The line a first build (or --full-refresh) of an incremental model with incremental_strategy
+ * 'merge' adds when the built table holds `n` unique_key values in more than one row (e.g. `key`):
+ * stored as the query gave them, as dbt does, and a later merge holding such a key replaces its
+ * rows by one (storedDuplicatesWarning).
+ */
+export function builtDuplicatesWarning(rel: string, keys: string[], n: number, key: string): string {
+  return `${rel} was built with ${n} unique_key (${keys.join(', ')}) value${n === 1 ? '' : 's'} held by more than one row (e.g. ${key}): a first build stores the query's rows as they are, and a later merge holding such a key replaces all of its rows by one new row; deduplicate the model's query (a unique test on the key finds them)`;
+}
+
+/** A `{ n, key }` answer (mergeDuplicatesSql's, storedDuplicatesSql's) as a warning made by `say`, or undefined when n is 0. */
+export function duplicatesWarning(found: { n: unknown; key: unknown } | undefined, say: (n: number, key: string) => string): string | undefined {
+  const n = Number(found?.n ?? 0);
+  return n ? say(n, String(found!.key)) : undefined;
+}
+
+/** Warnings of one run as its result carries them: one line each, under the model's OK line. */
+export function joinWarnings(...warnings: Array<string | undefined>): { warning?: string } {
+  const w = warnings.filter(Boolean).join('\n  warning: ');
+  return w ? { warning: w } : {};
+}
+
 /** mergeDuplicatesSql's answer as the model's failure, or undefined when there is none. */
 export function mergeDuplicatesFailure(rel: string, keys: string[], found: { n: unknown; key: unknown } | undefined): string | undefined {
   const n = Number(found?.n ?? 0);

@@ -255,10 +255,10 @@ describe('BigQueryAdapter on the real client', () => {
     });
     const sql = lastJob().configuration.query.query as string;
     // the model's SQL runs once, into the script's temp table; the lowest day and the MERGE read it
-    expect(sql).toMatch(/^CREATE TEMP TABLE vigil_new_rows AS \(\nselect day, k, n from src\n\);\nBEGIN\nDECLARE vigil_null_keys DEFAULT \(SELECT IF\([^\n]*\);\nDECLARE vigil_min DEFAULT \(SELECT MIN\(`day`\) FROM vigil_new_rows\);\nMERGE `vigil-test`\.`analytics`\.`inc` AS T\nUSING vigil_new_rows AS S\n/);
+    expect(sql).toMatch(/^CREATE TEMP TABLE vigil_new_rows AS \(\nselect day, k, n from src\n\);\nBEGIN\nDECLARE vigil_null_keys DEFAULT \(SELECT IF\([^\n]*\);\nDECLARE vigil_min DEFAULT \(SELECT MIN\(`day`\) FROM vigil_new_rows\);\nDECLARE vigil_stored_dups DEFAULT \(SELECT AS STRUCT [^\n]* AND T\.`day` >= vigil_min GROUP BY T\.`day`, T\.`k` HAVING COUNT\(\*\) > 1\)\);\nIF vigil_stored_dups\.n > 0 THEN\nMERGE [^;]*;\nELSE\nMERGE `vigil-test`\.`analytics`\.`inc` AS T\nUSING vigil_new_rows AS S\n/);
     expect(sql.split('select day, k, n from src')).toHaveLength(2);
     expect(sql).toContain('ON T.`day` = S.`day` AND T.`k` = S.`k` AND T.`day` >= vigil_min');
-    expect(sql).toMatch(/\);\nSELECT vigil_null_keys AS vigil_null_keys;\nEND$/);
+    expect(sql).toMatch(/\);\nEND IF;\nSELECT vigil_null_keys AS vigil_null_keys, vigil_stored_dups\.n AS vigil_stored_dups, vigil_stored_dups\.key AS vigil_stored_dup_key;\nEND$/);
     expect(sql).toContain('WHEN MATCHED THEN UPDATE SET `day` = S.`day`, `k` = S.`k`, `n` = S.`n`');
   });
 
@@ -524,7 +524,7 @@ describe('BigQueryAdapter on the real client', () => {
     const script = jobs().at(-1)!.body.configuration.query.query as string;
     expect(script).not.toContain('legacy');
     // the build's MERGE, with the temp table read as its query and the partition bound the run computes kept open, is the dry run's
-    const buildMerge = /\n(MERGE [\s\S]*);\nSELECT vigil_null_keys AS vigil_null_keys;\nEND$/.exec(script)![1].replace(/\bvigil_new_rows\b/, `(\n${req.incrementalSql}\n)`).replace('T.`day` >= vigil_min', '(T.`day` IS NULL OR T.`day` IS NOT NULL)');
+    const buildMerge = /\nELSE\n(MERGE [\s\S]*);\nEND IF;\nSELECT vigil_null_keys AS vigil_null_keys, [^\n]*;\nEND$/.exec(script)![1].replace(/\bvigil_new_rows\b/, `(\n${req.incrementalSql}\n)`).replace('T.`day` >= vigil_min', '(T.`day` IS NULL OR T.`day` IS NOT NULL)');
     expect(dryMerge[0]).toBe(buildMerge);
     // and Google's analyzer takes it (it refused the table's columns: "Name legacy not found inside S")
     const srv = await startZetaServer(REPO);
@@ -536,7 +536,7 @@ describe('BigQueryAdapter on the real client', () => {
     } finally {
       await a.release();
     }
-    expect(est.statements?.map((x) => x.what)).toEqual(['the query filling its temp table', 'its key check', 'its DECLARE', 'its MERGE']);
+    expect(est.statements?.map((x) => x.what)).toEqual(['the query filling its temp table', 'its key check', 'its DECLARE', 'its search for keys the table holds twice', 'its MERGE']);
   });
 
   it("an insert_overwrite's rows are those it inserted, its MERGE's deleted ones said apart (BigQuery's dmlStats): 3 stored rows replaced by 2 were reported as 'merged 5 rows', rows_affected 5 (numDmlAffectedRows counts both); a merge says how many it replaced", async () => {
@@ -584,16 +584,18 @@ describe('BigQueryAdapter on the real client', () => {
     fake.onQuery(/^SELECT \(SELECT MIN\(`day`\) FROM \(\nselect day, k from src_est\n\)\)$/, { totalBytesProcessed: 100, referencedTables: ['vigil-test.analytics.src_est'] });
     // (its key check reads the new rows' keys: counted as the query filling the temp table)
     fake.onQuery(/^SELECT \(SELECT IF\(COUNTIF\([\s\S]* FROM \(\nselect day, k from src_est\n\) GROUP BY `day`, `k`\)\)$/, { totalBytesProcessed: 20, referencedTables: ['vigil-test.analytics.src_est'] });
+    // (its search for keys the table holds twice reads the table's keys and the new rows')
+    fake.onQuery(/^SELECT \(SELECT AS STRUCT COUNT\(\*\) AS n, [\s\S]* FROM `vigil-test`\.`analytics`\.`est` AS T JOIN \(\nselect day, k from src_est\n\) AS S ON /, { totalBytesProcessed: 50, referencedTables: ['vigil-test.analytics.est', 'vigil-test.analytics.src_est'] });
     // (a dry run cannot prune by the value the DECLARE computes: the merge is counted over every partition, an upper bound)
     fake.onQuery(/^MERGE `vigil-test`\.`analytics`\.`est` AS T[\s\S]*ON T\.`day` = S\.`day` AND T\.`k` = S\.`k` AND \(T\.`day` IS NULL OR T\.`day` IS NOT NULL\)\nWHEN MATCHED/, { totalBytesProcessed: 250, referencedTables: ['vigil-test.analytics.est', 'vigil-test.analytics.src_est'] });
     const bq = await adapter({ maximum_bytes_billed: 300 });
     const req = { kind: 'incremental' as const, relation: { database: 'vigil-test', schema: 'analytics', identifier: 'est' }, sql: 'select day, k from src_est_full', incrementalSql: 'select day, k from src_est', uniqueKey: ['day', 'k'], fullRefresh: false, config: { partition_by: { field: 'day', data_type: 'date' } } };
     // each statement billed on its own: at least 10 MiB per table it references
     const MiB = 2 ** 20;
-    expect(await bq.estimate(req)).toEqual({ bytesProcessed: 400, bytesBilled: 50 * MiB, upperBound: true, statements: [{ what: 'the query filling its temp table', bytes: 30, billed: 10 * MiB }, { what: 'its key check', bytes: 20, billed: 10 * MiB }, { what: 'its DECLARE', bytes: 100, billed: 10 * MiB }, { what: 'its MERGE', bytes: 250, billed: 20 * MiB }] });
+    expect(await bq.estimate(req)).toEqual({ bytesProcessed: 450, bytesBilled: 70 * MiB, upperBound: true, statements: [{ what: 'the query filling its temp table', bytes: 30, billed: 10 * MiB }, { what: 'its key check', bytes: 20, billed: 10 * MiB }, { what: 'its DECLARE', bytes: 100, billed: 10 * MiB }, { what: 'its search for keys the table holds twice', bytes: 50, billed: 20 * MiB }, { what: 'its MERGE', bytes: 250, billed: 20 * MiB }] });
     const sent = since().filter((r) => r.method === 'POST' && /\/jobs$/.test(r.path));
     expect(sent.every((r) => r.body.configuration.dryRun === true)).toBe(true);
-    expect(sent.map((r) => (r.body.configuration.query.query as string).split('\n')[0])).toEqual(['select day, k from src_est', expect.stringMatching(/^SELECT \(SELECT IF\(COUNTIF\(/), 'SELECT (SELECT MIN(`day`) FROM (', 'MERGE `vigil-test`.`analytics`.`est` AS T']);
+    expect(sent.map((r) => (r.body.configuration.query.query as string).split('\n')[0])).toEqual(['select day, k from src_est', expect.stringMatching(/^SELECT \(SELECT IF\(COUNTIF\(/), 'SELECT (SELECT MIN(`day`) FROM (', expect.stringMatching(/^SELECT \(SELECT AS STRUCT /), 'MERGE `vigil-test`.`analytics`.`est` AS T']);
     // maximum_bytes_billed refuses early by the query's own dry run (not the upper bound: BigQuery holds every job of the script to the limit itself)
     fake.onQuery(/^select day, k from src_est$/, { totalBytesProcessed: 400 });
     await expect(bq.materialize(req)).rejects.toThrow(/would bill 10\.00 MiB \(400 B processed; BigQuery bills at least 10 MiB for each table a query reads\), over maximum_bytes_billed \(300 B\)/);
@@ -768,8 +770,8 @@ describe('vigil build --dry-run against the loopback BigQuery', () => {
     // one statement, as the build sends it
     expect(r.stdout).toMatch(/OK analytics\.inc_app: 1\.00 GiB processed, 1\.00 GiB billed \[/);
     // a temp table, read as the query filling it, and pruning only the run knows
-    for (const m of ['inc_mg', 'inc_plain', 'inc_io']) expect(r.stdout, m).toMatch(new RegExp(`OK analytics\\.${m}: at most 3\\.00 GiB processed, at most 3\\.00 GiB billed in 3 statements, the largest [^:]+: at most 1\\.00 GiB billed \\[`));
-    expect(r.stdout).toMatch(/OK analytics\.inc_mgp: at most 4\.00 GiB processed, at most 4\.00 GiB billed in 4 statements, the largest [^:]+: at most 1\.00 GiB billed \[/);
+    // (a merge: its search for keys the table holds twice too)
+    for (const [m, n] of [['inc_mg', 4], ['inc_plain', 4], ['inc_io', 3], ['inc_mgp', 5]] as const) expect(r.stdout, m).toMatch(new RegExp(`OK analytics\\.${m}: at most ${n}\\.00 GiB processed, at most ${n}\\.00 GiB billed in ${n} statements, the largest [^:]+: at most 1\\.00 GiB billed \\[`));
   });
 
   it('the cost is priced on the bytes on-demand pricing bills: each statement rounded up to the MiB, at least 10 MiB per table it reads; a view and a statement reading no table bill nothing (was: the bytes processed, 1.5 MiB read from two tables priced as 1.5 MiB, not 20)', async () => {
@@ -826,7 +828,7 @@ describe('vigil build --dry-run against the loopback BigQuery', () => {
     expect(io).toMatch(/\nSELECT `id`, `created_at` FROM vigil_new_rows;\nEND IF;\nEND$/);
     expect(mg.split('from `once_raw`.`events`')).toHaveLength(2);
     expect(mg.split(/current_date\(\)/)).toHaveLength(2);
-    expect(mg).toMatch(/^CREATE TEMP TABLE vigil_new_rows AS \(\n[^;]*\n\);\nBEGIN\nDECLARE vigil_null_keys DEFAULT \(SELECT IF\([^\n]* FROM vigil_new_rows GROUP BY `id`, `day`\)\);\nDECLARE vigil_min DEFAULT \(SELECT MIN\(`day`\) FROM vigil_new_rows\);\nMERGE `vigil-once`\.`analytics`\.`mg` AS T\nUSING vigil_new_rows AS S\nON T\.`id` = S\.`id` AND T\.`day` = S\.`day` AND T\.`day` >= vigil_min\n[\s\S]*;\nSELECT vigil_null_keys AS vigil_null_keys;\nEND$/);
+    expect(mg).toMatch(/^CREATE TEMP TABLE vigil_new_rows AS \(\n[^;]*\n\);\nBEGIN\nDECLARE vigil_null_keys DEFAULT \(SELECT IF\([^\n]* FROM vigil_new_rows GROUP BY `id`, `day`\)\);\nDECLARE vigil_min DEFAULT \(SELECT MIN\(`day`\) FROM vigil_new_rows\);\nDECLARE vigil_stored_dups DEFAULT [^\n]*;\nIF vigil_stored_dups\.n > 0 THEN\n[\s\S]*\nELSE\nMERGE `vigil-once`\.`analytics`\.`mg` AS T\nUSING vigil_new_rows AS S\nON T\.`id` = S\.`id` AND T\.`day` = S\.`day` AND T\.`day` >= vigil_min\n[\s\S]*;\nEND IF;\nSELECT vigil_null_keys AS vigil_null_keys, [^\n]*;\nEND$/);
   });
 
   it("vigil run: a merge whose new rows have a NULL in unique_key says how many under its OK line, as on DuckDB and Postgres (the script's result, its last SELECT); a key the new rows hold twice fails the model with the count, nothing written (was: BigQuery inserted NULL-key rows again on every run without a word, and a new key held twice twice)", async () => {
@@ -846,19 +848,48 @@ describe('vigil build --dry-run against the loopback BigQuery', () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const script = jobs().at(-1)!.body.configuration.query.query as string;
     // the key check (a NULL in either part; a key held twice fails the script), before the MERGE; its count the script's last SELECT
-    expect(script).toMatch(/^CREATE TEMP TABLE vigil_new_rows AS \(\n\nselect id, region, n from nk_src\.events\n\);\nBEGIN\nDECLARE vigil_null_keys DEFAULT \(SELECT IF\(COUNTIF\(vigil_n > 1 AND NOT vigil_has_null\) > 0, ERROR\(FORMAT\('incremental_strategy \\'merge\\' into `vigil-nk`\.`analytics`\.`nk`: unique_key \(id, region\) values held by more than one new row: %d \(e\.g\. %s\)[^\n]*`id` IS NULL OR `region` IS NULL AS vigil_has_null[^\n]*FROM vigil_new_rows GROUP BY `id`, `region`\)\);\nMERGE [^;]*;\nSELECT vigil_null_keys AS vigil_null_keys;\nEND$/);
+    expect(script).toMatch(/^CREATE TEMP TABLE vigil_new_rows AS \(\n\nselect id, region, n from nk_src\.events\n\);\nBEGIN\nDECLARE vigil_null_keys DEFAULT \(SELECT IF\(COUNTIF\(vigil_n > 1 AND NOT vigil_has_null\) > 0, ERROR\(FORMAT\('incremental_strategy \\'merge\\' into `vigil-nk`\.`analytics`\.`nk`: unique_key \(id, region\) values held by more than one new row: %d \(e\.g\. %s\)[^\n]*LOGICAL_OR\(`id` IS NULL OR `region` IS NULL\) AS vigil_has_null[^\n]*FROM vigil_new_rows GROUP BY `id`, `region`\)\);\nDECLARE vigil_stored_dups [^\n]*;\nIF vigil_stored_dups\.n > 0 THEN\nMERGE [^;]*;\nELSE\nMERGE [^;]*;\nEND IF;\nSELECT vigil_null_keys AS vigil_null_keys, vigil_stored_dups\.n AS vigil_stored_dups, vigil_stored_dups\.key AS vigil_stored_dup_key;\nEND$/);
     expect(r.stdout).toMatch(/merged 4 rows \(replacing 1\) into vigil-nk\.analytics\.nk \[[\d.]+s\]\n  warning: 2 new rows have a NULL in unique_key \(id, region\): such a key matches no row, so they are added again on every run \(a not_null test on the key finds them\)\n/);
     // no NULL key: no warning
-    fake.onQuery(/\nSELECT vigil_null_keys AS vigil_null_keys;\nEND$/, { rows: [{ vigil_null_keys: 0 }], fields: [{ name: 'vigil_null_keys', type: 'INTEGER' }], dmlStats: { inserted: 3 }, times: 1 });
+    fake.onQuery(/\nSELECT vigil_null_keys AS vigil_null_keys, [^\n]*;\nEND$/, { rows: [{ vigil_null_keys: 0 }], fields: [{ name: 'vigil_null_keys', type: 'INTEGER' }], dmlStats: { inserted: 3 }, times: 1 });
     const clean = await vigilAsync(dir, ['run'], env);
     expect(clean.code, clean.stdout + clean.stderr).toBe(0);
     expect(clean.stdout).toMatch(/merged 3 rows into vigil-nk\.analytics\.nk/);
     expect(clean.stdout).not.toMatch(/warning/);
     // the key check's ERROR (BigQuery's answer to it): the model fails with it, exit 1
-    fake.onQuery(/\nSELECT vigil_null_keys AS vigil_null_keys;\nEND$/, { error: { httpStatus: 400, reason: 'invalidQuery', message: "incremental_strategy 'merge' into `vigil-nk`.`analytics`.`nk`: unique_key (id, region) values held by more than one new row: 2 (e.g. (1, eu)); a merge writes one row per key" }, as: 'job', failedStatement: 1, times: 1 });
+    fake.onQuery(/\nSELECT vigil_null_keys AS vigil_null_keys, [^\n]*;\nEND$/, { error: { httpStatus: 400, reason: 'invalidQuery', message: "incremental_strategy 'merge' into `vigil-nk`.`analytics`.`nk`: unique_key (id, region) values held by more than one new row: 2 (e.g. (1, eu)); a merge writes one row per key" }, as: 'job', failedStatement: 1, times: 1 });
     const dup = await vigilAsync(dir, ['run'], env);
     expect(dup.code).toBe(1);
     expect(dup.stdout).toMatch(/ERROR[^\n]*nk[\s\S]*unique_key \(id, region\) values held by more than one new row: 2 \(e\.g\. \(1, eu\)\)/);
+  });
+
+  it("vigil run: a merge's first build (and --full-refresh) says how many unique_key values the built table holds twice, naming one (its script's last SELECT); a later merge over such a key says it replaced its stored rows by its one new row, counted as DuckDB and Postgres count it (was: no word at either, and the MERGE updated both stored rows, keeping two)", async () => {
+    const dir = makeProject(
+      {
+        'project.yaml': 'name: sd\ndefault_target: prod\ntargets:\n  prod: { type: bigquery, project: vigil-sd, dataset: analytics, location: US }\n',
+        'models/sd.sql': "{{ config(materialized='incremental', unique_key=['id', 'region']) }}\nselect id, region, n from sd_src.events\n",
+        'models/sd_app.sql': "{{ config(materialized='incremental') }}\nselect id, region, n from sd_src.events\n",
+      },
+      false,
+    );
+    dirs.push(dir);
+    const fields = [{ name: 'id', type: 'INTEGER' }, { name: 'region', type: 'STRING' }, { name: 'n', type: 'INTEGER' }];
+    fake.addTable('vigil-sd', 'analytics', 'sd', { fields, numRows: 5 });
+    fake.addTable('vigil-sd', 'analytics', 'sd_app', { fields, numRows: 5 });
+    const env = { VIGIL_BIGQUERY_API_ENDPOINT: fake.url, VIGIL_BIGQUERY_ACCESS_TOKEN: 'fake-token', NO_PROXY: '127.0.0.1' };
+    // the build's script ends with the count of keys held twice (BigQuery's answer: its last SELECT)
+    fake.onQuery(/^CREATE OR REPLACE TABLE `vigil-sd`\.`analytics`\.`sd`[\s\S]*\nSELECT COUNT\(\*\) AS n, MIN\(vigil_key\) AS key FROM \(SELECT MIN\(CONCAT\('\(', FORMAT\('%t', T\.`id`\), ', ', FORMAT\('%t', T\.`region`\), '\)'\)\) AS vigil_key FROM `vigil-sd`\.`analytics`\.`sd` AS T WHERE T\.`id` IS NOT NULL AND T\.`region` IS NOT NULL GROUP BY TO_JSON_STRING\(T\.`id`\), TO_JSON_STRING\(T\.`region`\) HAVING COUNT\(\*\) > 1\)$/, { rows: [{ n: 2, key: '(1, eu)' }], fields: [{ name: 'n', type: 'INTEGER' }, { name: 'key', type: 'STRING' }], times: 1 });
+    const full = await vigilAsync(dir, ['run', '--full-refresh'], env);
+    expect(full.code, full.stdout + full.stderr).toBe(0);
+    expect(full.stdout).toMatch(/OK created incremental table vigil-sd\.analytics\.sd \[[\d.]+s\]\n  warning: `vigil-sd`\.`analytics`\.`sd` was built with 2 unique_key \(id, region\) values held by more than one row \(e\.g\. \(1, eu\)\): a first build stores the query's rows as they are, and a later merge holding such a key replaces all of its rows by one new row; deduplicate the model's query \(a unique test on the key finds them\)\n/);
+    // an append has no key: its build has no check
+    const app = jobs().map((j) => j.body.configuration.query.query as string).find((q) => q.startsWith('CREATE OR REPLACE TABLE `vigil-sd`.`analytics`.`sd_app`'))!;
+    expect(app).not.toMatch(/vigil_key/);
+    // the merge: the script found one key the table held twice, and its MERGE deleted both rows and inserted one
+    fake.onQuery(/\nSELECT vigil_null_keys AS vigil_null_keys, [^\n]*;\nEND$/, { rows: [{ vigil_null_keys: 0, vigil_stored_dups: 1, vigil_stored_dup_key: '(1, eu)' }], fields: [{ name: 'vigil_null_keys', type: 'INTEGER' }, { name: 'vigil_stored_dups', type: 'INTEGER' }, { name: 'vigil_stored_dup_key', type: 'STRING' }], dmlStats: { inserted: 2, updated: 1, deleted: 2 }, times: 1 });
+    const r = await vigilAsync(dir, ['run', '-s', 'sd'], env);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/merged 3 rows \(replacing 3\) into vigil-sd\.analytics\.sd \[[\d.]+s\]\n  warning: `vigil-sd`\.`analytics`\.`sd` held 1 unique_key \(id, region\) value of the new rows in more than one row \(e\.g\. \(1, eu\)\): the merge replaced its rows by its one new row/);
   });
 
   it("grants are applied after the build and its post-hooks but before the after_commit (transaction: false) post-hooks, as dbt and the Postgres build order them: a failing after_commit post-hook leaves the new table's grants made, and so does any failing post-hook (no transaction: the table was replaced) (was: applied after every hook, so never — the removed reader kept reading, the new one could not)", async () => {

@@ -255,6 +255,25 @@ describe('DuckDbAdapter', () => {
     expect(await db.query("select count(*)::int as n from analytics.mg where k = 'd'")).toEqual([{ n: 2 }]);
   });
 
+  it("incremental_strategy 'merge' over a key the table already holds twice: its first build warns (naming how many keys and one), and a later merge replaces both stored rows by its one new row and says so — the rows and the words BigQuery's script gives (was: no word at either, and BigQuery's MERGE kept two updated rows); delete+insert says nothing", async () => {
+    await db.execute("create table src (k varchar, j int, v int); insert into src values ('a', 1, 1), ('a', 1, 2), ('b', 1, 3), ('c', 1, 4), ('c', 1, 5), ('n', null, 6), ('n', null, 7)");
+    const req = { kind: 'incremental' as const, relation: rel('sd'), sql: 'select k, j, v from src', incrementalSql: "select k, j, v * 10 as v from src where k in ('a', 'b') and v <> 2 union all select 'd', 1, 90", uniqueKey: ['k', 'j'], strategy: 'merge' as const, fullRefresh: false };
+    const first = await db.materialize(req);
+    expect(first.message).toBe('created incremental table');
+    expect(first.warning).toBe('"analytics"."sd" was built with 2 unique_key (k, j) values held by more than one row (e.g. (a, 1)): a first build stores the query\'s rows as they are, and a later merge holding such a key replaces all of its rows by one new row; deduplicate the model\'s query (a unique test on the key finds them)');
+    const r = await db.materialize(req);
+    expect(r.message).toBe('merged 3 rows (replacing 3) into');
+    expect(r.warning).toBe('"analytics"."sd" held 1 unique_key (k, j) value of the new rows in more than one row (e.g. (a, 1)): the merge replaced its rows by its one new row (the duplicates came from the first build, an append, delete+insert or another tool; a unique test on the key finds the others)');
+    // 'a' once (the new row), 'c' (not in the new rows) twice as it was, the NULL keys kept
+    expect(await db.query('select k, j, v from analytics.sd order by k, v')).toEqual([{ k: 'a', j: 1, v: 10 }, { k: 'b', j: 1, v: 30 }, { k: 'c', j: 1, v: 4 }, { k: 'c', j: 1, v: 5 }, { k: 'd', j: 1, v: 90 }, { k: 'n', j: null, v: 6 }, { k: 'n', j: null, v: 7 }]);
+    // --full-refresh is a first build: checked again
+    expect((await db.materialize({ ...req, fullRefresh: true })).warning).toMatch(/^"analytics"\."sd" was built with 2 unique_key \(k, j\) values/);
+    // delete+insert keeps a key's rows as the new rows give them: nothing said
+    const di = { ...req, relation: rel('sd_di'), strategy: 'delete+insert' as const };
+    expect((await db.materialize(di)).warning).toBeUndefined();
+    expect((await db.materialize(di)).warning).toBeUndefined();
+  });
+
   it('incremental schema changes: ignore drops new columns, append_new_columns adds them, fail refuses', async () => {
     await db.materialize({ kind: 'incremental', relation: rel('s'), sql: 'select 1 as a', fullRefresh: false });
     const next = { kind: 'incremental' as const, relation: rel('s'), sql: 'select 2 as a, 3 as b', fullRefresh: false };

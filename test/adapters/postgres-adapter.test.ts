@@ -410,6 +410,28 @@ describe('PostgresAdapter', () => {
     expect(await table()).toEqual([{ k: 'a', v: 1 }, { k: 'b', v: 20 }, { k: 'c', v: 30 }, { k: 'c', v: 31 }]);
   });
 
+  it("incremental_strategy 'merge' over a key the table already holds twice: its first build (and --full-refresh) warns, naming how many keys and one, and a later merge replaces both stored rows by its one new row and says so, as on DuckDB and BigQuery (was: no word, and BigQuery kept two updated rows)", async () => {
+    const schema = uniqueSchema('pgt_stored_dup');
+    await db.ensureSchema(schema);
+    await db.execute(`create table ${schema}.src (k text, v int); insert into ${schema}.src values ('a', 1), ('a', 2), ('b', 3), ('c', 4), ('c', 5), (null, 6), (null, 7)`);
+    const req = { kind: 'incremental' as const, relation: { schema, identifier: 'inc' }, sql: `select k as "K", v from ${schema}.src`, incrementalSql: `select k as "K", v * 10 as v from ${schema}.src where k in ('a', 'b') and v <> 2 union all select 'd', 90`, uniqueKey: ['K'], strategy: 'merge' as const, fullRefresh: false };
+    const first = await db.materialize(req);
+    expect(first.message).toBe('created incremental table');
+    expect(first.warning).toBe(`"${schema}"."inc" was built with 2 unique_key (K) values held by more than one row (e.g. a): a first build stores the query's rows as they are, and a later merge holding such a key replaces all of its rows by one new row; deduplicate the model's query (a unique test on the key finds them)`);
+    const r = await db.materialize(req);
+    expect(r.message).toBe('merged 3 rows (replacing 3) into');
+    expect(r.warning).toBe(`"${schema}"."inc" held 1 unique_key (K) value of the new rows in more than one row (e.g. a): the merge replaced its rows by its one new row (the duplicates came from the first build, an append, delete+insert or another tool; a unique test on the key finds the others)`);
+    expect(await db.query(`select "K" as k, v from ${schema}.inc order by 1, 2`)).toEqual([{ k: 'a', v: 10 }, { k: 'b', v: 30 }, { k: 'c', v: 4 }, { k: 'c', v: 5 }, { k: 'd', v: 90 }, { k: null, v: 6 }, { k: null, v: 7 }]);
+    expect((await db.materialize({ ...req, fullRefresh: true })).warning).toMatch(/was built with 2 unique_key \(K\) values held by more than one row \(e\.g\. a\)/);
+    // no duplicate: no word
+    await db.execute(`delete from ${schema}.src where v in (2, 5)`);
+    expect((await db.materialize({ ...req, fullRefresh: true })).warning).toBeUndefined();
+    expect((await db.materialize(req)).warning).toBeUndefined();
+    // delete+insert keeps a key's rows as the new rows give them: nothing said
+    await db.execute(`insert into ${schema}.src values ('a', 2)`);
+    expect((await db.materialize({ ...req, relation: { schema, identifier: 'di' }, strategy: 'delete+insert' as const })).warning).toBeUndefined();
+  });
+
   it('a generic test on a column named like a key word tests the column (was: `where user is null` read current_user, and not_null always passed)', () => {
     const schema = uniqueSchema('pgt_kw');
     const dir = makeProject({

@@ -9,7 +9,7 @@
 import type { BigQuery, Job } from '@google-cloud/bigquery';
 import { WarehouseError } from '../../errors.js';
 import { countReferencedTables, onDemandBytesBilled } from './bigquery-billing.js';
-import { aroundTransaction, droppedColumnsFailure, mergeDuplicatesMessage, nullKeyWarning, newReplaceColumnFailure, ExactNumber, hooksOfRun, type Estimate, exactInteger, jsonValue, maskingDigest, withHooks, partitionField, schemaChangeFailure, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
+import { aroundTransaction, droppedColumnsFailure, mergeDuplicatesMessage, nullKeyWarning, storedDuplicatesWarning, builtDuplicatesWarning, duplicatesWarning, joinWarnings, newReplaceColumnFailure, ExactNumber, hooksOfRun, type Estimate, exactInteger, jsonValue, maskingDigest, withHooks, partitionField, schemaChangeFailure, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
 import { loadColumnType, type Relation, type SqlParam } from '../dialect.js';
 import { applyGrants } from '../grants.js';
 import type { SyncWriter } from '../../sync/sync-types.js';
@@ -192,16 +192,42 @@ const KEY_CHECK = 'vigil_null_keys';
  * key is held by more than one new row, naming how many and one of them (mergeDuplicatesMessage,
  * the words DuckDB and Postgres fail with).
  */
-function mergeKeyCheck(rel: string, keys: string[], names: string[]): string {
-  // (FORMAT's %t, not CAST AS STRING: a BYTES key — SHA256's, MD5's — is rarely UTF-8, and the
-  // CAST failed the script on every run, duplicates or not; %t prints any type, a string as it is)
-  const part = (k: string) => `FORMAT('%t', ${k})`;
-  const key = keys.length === 1 ? part(keys[0]) : `CONCAT('(', ${keys.map(part).join(", ', ', ")}, ')')`;
+function mergeKeyCheck(rel: string, keys: string[], names: string[], group: (k: string) => string = (k) => k): string {
   const dup = 'vigil_n > 1 AND NOT vigil_has_null';
   // (FORMAT's text: a '%' of the names doubled, then the two placeholders)
   const message = mergeDuplicatesMessage(rel, names, '\u0000n', '\u0000k', false).replace(/%/g, '%%').replace('\u0000n', '%d').replace('\u0000k', '%s');
-  return `(SELECT IF(COUNTIF(${dup}) > 0, ERROR(FORMAT(${str(message)}, COUNTIF(${dup}), MIN(IF(${dup}, vigil_key, NULL)))), IFNULL(SUM(IF(vigil_has_null, vigil_n, 0)), 0)) FROM (SELECT COUNT(*) AS vigil_n, ${keys.map((k) => `${k} IS NULL`).join(' OR ')} AS vigil_has_null, ${key} AS vigil_key FROM ${NEW_ROWS} GROUP BY ${keys.join(', ')}))`;
+  return `(SELECT IF(COUNTIF(${dup}) > 0, ERROR(FORMAT(${str(message)}, COUNTIF(${dup}), MIN(IF(${dup}, vigil_key, NULL)))), IFNULL(SUM(IF(vigil_has_null, vigil_n, 0)), 0)) FROM (SELECT COUNT(*) AS vigil_n, LOGICAL_OR(${keys.map((k) => `${k} IS NULL`).join(' OR ')}) AS vigil_has_null, MIN(${keyText(keys)}) AS vigil_key FROM ${NEW_ROWS} GROUP BY ${keys.map(group).join(', ')}))`;
 }
+
+/**
+ * A key as the messages print it (`keys`: expressions). FORMAT's %t, not CAST AS STRING: a BYTES
+ * key — SHA256's, MD5's — is rarely UTF-8, and the CAST failed the script on every run, duplicates
+ * or not; %t prints any type (a STRUCT as `(1, a)`), a string as it is. Within an aggregate's
+ * GROUP BY it must be aggregated (MIN) unless grouped by.
+ */
+function keyText(keys: string[]): string {
+  const part = (k: string) => `FORMAT('%t', ${k})`;
+  return keys.length === 1 ? part(keys[0]) : `CONCAT('(', ${keys.map(part).join(", ', ', ")}, ')')`;
+}
+
+/**
+ * What a unique_key column is grouped by: itself, or, for a STRUCT (a RECORD), which MERGE
+ * compares with `=` but BigQuery cannot GROUP BY ("Grouping by expressions of type STRUCT is not
+ * allowed"), its TO_JSON_STRING — the same text for equal STRUCTs, field by field. `types`: the
+ * key columns' types as BigQuery names them (a table's schema, the analyzer's columns), by lower
+ * case name; a column not in it is grouped by itself.
+ */
+export function keyGrouping(types: Record<string, string> | undefined): (expr: string, name: string) => string {
+  return (expr, name) => (/^(STRUCT|RECORD)\b/i.test(types?.[name.toLowerCase()] ?? '') ? `TO_JSON_STRING(${expr})` : expr);
+}
+
+/** The types keyGrouping takes, of a table's schema fields. */
+function fieldTypes(fields: BqField[] | undefined): Record<string, string> {
+  return Object.fromEntries((fields ?? []).map((f) => [f.name.toLowerCase(), f.mode === 'REPEATED' ? `ARRAY<${f.type}>` : f.type]));
+}
+
+/** A keyed merge script's variable: how many of the new rows' keys the table holds in more than one row, and one of them (the script's result). */
+const STORED_DUPS = 'vigil_stored_dups';
 
 /** BigQuery's type of a positional parameter (a NULL needs one too). */
 function paramType(v: SqlParam): string {
@@ -879,6 +905,22 @@ export class BigQueryAdapter implements Adapter {
     ]);
   }
 
+  /**
+   * A keyed merge's first build (or --full-refresh) stores its rows as the query gives them, as
+   * dbt does: the last statement of its script counts the unique_key values the built table holds
+   * in more than one row (`n`) and names one (`key`), for the run's warning. Grouped by each key
+   * part's TO_JSON_STRING, which takes any type (a STRUCT too; the query's types are not known
+   * before the table is built): a FLOAT64 key's -0 and 0 are two keys there. Undefined for any
+   * other model.
+   */
+  builtKeyCheck(req: MaterializeRequest): string | undefined {
+    if (req.kind !== 'incremental' || appends(req) || req.strategy === 'insert_overwrite' || !req.uniqueKey?.length) return undefined;
+    const d = this.dialect;
+    const keys = req.uniqueKey.map((k) => `T.${d.quoteIdent(k)}`);
+    const where = [...keys.map((k) => `${k} IS NOT NULL`), ...[d.readFilter?.(req.config, 'T')].filter(Boolean)].join(' AND ');
+    return `SELECT COUNT(*) AS n, MIN(vigil_key) AS key FROM (SELECT MIN(${keyText(keys)}) AS vigil_key FROM ${d.relation(req.relation)} AS T WHERE ${where} GROUP BY ${keys.map((k) => `TO_JSON_STRING(${k})`).join(', ')} HAVING COUNT(*) > 1)`;
+  }
+
   /** The DDL for a table with its partitioning, clustering and options. */
   tableDdl(rel: Relation, sql: string, req: Pick<MaterializeRequest, 'config' | 'description' | 'kind' | 'masking'>): string {
     const c = req.config ?? {};
@@ -970,7 +1012,7 @@ export class BigQueryAdapter implements Adapter {
     const query = policy !== 'ignore' ? await this.dryRun(src) : undefined;
     if (query && !query.fields) throw new WarehouseError('the dry run of the incremental query returned no result schema, which on_schema_change needs', src);
     const { columns, added } = this.writeColumns(req, ((existing.schema as { fields?: BqField[] })?.fields) ?? [], query?.fields, holdsRows(existing));
-    const { rows, declares = [], write } = this.incrementalParts(req, columns.filter((c) => !added.some((f) => f.name === c)));
+    const { rows, declares = [], write } = this.incrementalParts(req, columns.filter((c) => !added.some((f) => f.name === c)), [], fieldTypes((existing.schema as { fields?: BqField[] })?.fields));
     // the variables' queries in their place, then the model's SQL in the temp table's
     const inline = (sql: string) => declares.reduce((out, x) => out.replace(new RegExp(`\\b${x.name}\\b`, 'g'), () => x.expr), sql).replace(new RegExp(`\\b${NEW_ROWS}\\b`, 'g'), () => `(\n${src}\n)`);
     const statements: Array<{ what: string; bytes: number; billed: number }> = [];
@@ -1048,14 +1090,18 @@ export class BigQueryAdapter implements Adapter {
       // CREATE OR REPLACE cannot change a table's partitioning (column, granularity, integer
       // range) or clustering: drop it first
       const changed = !!existing && !existingView && !!layoutChange(c, existing);
-      await this.execute(
+      const check = this.builtKeyCheck(req);
+      const { rows } = await this.run(
         this.script([
           existingView ? `DROP VIEW IF EXISTS ${rel}` : changed ? `DROP TABLE IF EXISTS ${rel}` : undefined,
           this.tableDdl(req.relation, req.sql, req),
           this.columnDescriptions(req.relation, 'TABLE', req.columns),
+          check,
         ]),
       );
-      return { message: `${changed ? 'recreated' : 'created'} ${req.kind === 'incremental' ? 'incremental table' : 'table'}` };
+      // (a merge's: how many keys the built table holds in more than one row, the script's result)
+      const built = check ? duplicatesWarning(rows[0] as { n: unknown; key: unknown } | undefined, (n, key) => builtDuplicatesWarning(rel, req.uniqueKey!, n, key)) : undefined;
+      return { message: `${changed ? 'recreated' : 'created'} ${req.kind === 'incremental' ? 'incremental table' : 'table'}`, ...joinWarnings(built) };
     }
     const { columns, added } = this.writeColumns(req, ((existing!.schema as { fields?: BqField[] })?.fields) ?? [], incoming, holdsRows(existing!));
     // the options the config now gives (description, labels, partition expiration, the partition
@@ -1064,13 +1110,15 @@ export class BigQueryAdapter implements Adapter {
     // config) is then the table's too
     const options = this.optionChanges(req, existing!);
     for (const sql of options.statements) await this.execute(sql);
-    const dml = await this.executeDml(this.incrementalStatement(req, columns, added));
+    const dml = await this.executeDml(this.incrementalStatement(req, columns, added, fieldTypes((existing!.schema as { fields?: BqField[] })?.fields)));
     const written = this.written(req, dml);
     const setting = options.changed.length ? `set ${options.changed.join(', ')} as the config now says, then ` : '';
     const adding = added.length ? `added column${added.length > 1 ? 's' : ''} ${added.map((f) => f.name).join(', ')} and ` : '';
     // (a keyed merge's script ends with the count of its new rows whose key holds a NULL)
+    // (and how many of their keys the table held in more than one row, replaced by one: said too)
     const nullKeys = Number(dml.rows?.[0]?.[KEY_CHECK] ?? 0);
-    return { message: `${setting}${adding}${written.message}`, rows: written.rows, ...(nullKeys ? { warning: nullKeyWarning(nullKeys, req.uniqueKey ?? []) } : {}) };
+    const stored = duplicatesWarning({ n: dml.rows?.[0]?.[STORED_DUPS], key: dml.rows?.[0]?.vigil_stored_dup_key }, (n, key) => storedDuplicatesWarning(rel, req.uniqueKey ?? [], n, key));
+    return { message: `${setting}${adding}${written.message}`, rows: written.rows, ...joinWarnings(nullKeys ? nullKeyWarning(nullKeys, req.uniqueKey ?? []) : undefined, stored) };
   }
 
   /**
@@ -1086,8 +1134,10 @@ export class BigQueryAdapter implements Adapter {
     }
     if (appends(req)) return { message: `inserted ${n.inserted} rows into`, rows: n.inserted };
     if (req.strategy === 'insert_overwrite') return { message: `overwrote the new rows' partitions with ${n.inserted} rows (${n.deleted ?? 0} deleted) in`, rows: n.inserted };
+    // (a key the table held twice: its stored rows deleted, its new row inserted, as DuckDB and Postgres count it)
     const rows = n.inserted + (n.updated ?? 0);
-    return { message: n.updated ? `merged ${rows} rows (replacing ${n.updated}) into` : `merged ${rows} rows into`, rows };
+    const replaced = (n.updated ?? 0) + (n.deleted ?? 0);
+    return { message: replaced ? `merged ${rows} rows (replacing ${replaced}) into` : `merged ${rows} rows into`, rows };
   }
 
   /**
@@ -1200,9 +1250,9 @@ export class BigQueryAdapter implements Adapter {
    * (no new rows, or only rows with a NULL partition value) it inserts, reading none of the
    * table's partitions (a MERGE would, which a require_partition_filter table refuses).
    */
-  incrementalStatement(req: MaterializeRequest, columns: string[], added: BqField[] = []): string {
-    const { rows, declares, alter, write, tail } = this.incrementalParts(req, columns, added);
-    const last = req.strategy === 'insert_overwrite' ? `IF IFNULL(ARRAY_LENGTH(vigil_partitions), 0) > 0 THEN\n${write};\nELSE\n${this.insertStatement(req, columns, NEW_ROWS)};\nEND IF` : write;
+  incrementalStatement(req: MaterializeRequest, columns: string[], added: BqField[] = [], types?: Record<string, string>): string {
+    const { rows, declares, alter, write, heal, tail } = this.incrementalParts(req, columns, added, types);
+    const last = req.strategy === 'insert_overwrite' ? `IF IFNULL(ARRAY_LENGTH(vigil_partitions), 0) > 0 THEN\n${write};\nELSE\n${this.insertStatement(req, columns, NEW_ROWS)};\nEND IF` : heal ? `IF ${STORED_DUPS}.n > 0 THEN\n${heal};\nELSE\n${write};\nEND IF` : write;
     const body = this.script([...(declares ?? []).map((x) => `DECLARE ${x.name} DEFAULT ${x.expr}`), alter, last, tail]);
     return rows ? `${rows};\nBEGIN\n${body};\nEND` : body;
   }
@@ -1218,7 +1268,7 @@ export class BigQueryAdapter implements Adapter {
    * reads them twice); the variable computed from them; the ALTER adding columns; the write (an
    * insert_overwrite's MERGE without its IF).
    */
-  private incrementalParts(req: MaterializeRequest, columns: string[], added: BqField[] = []): { rows?: string; declares?: Array<{ name: string; expr: string; what: string }>; alter?: string; write: string; tail?: string } {
+  private incrementalParts(req: MaterializeRequest, columns: string[], added: BqField[] = [], types?: Record<string, string>): { rows?: string; declares?: Array<{ name: string; expr: string; what: string }>; alter?: string; write: string; heal?: string; tail?: string } {
     const d = this.dialect;
     const rel = d.relation(req.relation);
     const c = req.config ?? {};
@@ -1248,18 +1298,35 @@ export class BigQueryAdapter implements Adapter {
     // Otherwise a row stored in an older partition would not match and its key be inserted
     // twice; a require_partition_filter table gets a filter that keeps every row instead.
     const keyed = !!pf && req.uniqueKey!.some((k) => k.toLowerCase() === pf.toLowerCase());
-    const keepAll = keyed ? undefined : d.readFilter?.(c, 'T');
-    const on = [...req.uniqueKey!.map((k) => `T.${d.quoteIdent(k)} = S.${d.quoteIdent(k)}`), ...(keyed ? [`T.${d.quoteIdent(pf)} >= vigil_min`] : keepAll ? [keepAll] : [])].join(' AND ');
-    const write = `MERGE ${rel} AS T\nUSING ${NEW_ROWS} AS S\nON ${on}\nWHEN MATCHED THEN UPDATE SET ${cols.map((x) => `${x} = S.${x}`).join(', ')}\nWHEN NOT MATCHED THEN INSERT (${cols.join(', ')}) VALUES (${cols.map((x) => `S.${x}`).join(', ')})`;
+    // (the stored rows `alias` of the table matching the new rows S: the key, and the pruning or the filter keeping every row)
+    const matching = (alias: string, source = 'S') => {
+      const keepAll = keyed ? undefined : d.readFilter?.(c, alias);
+      return [...req.uniqueKey!.map((k) => `${alias}.${d.quoteIdent(k)} = ${source}.${d.quoteIdent(k)}`), ...(keyed ? [`${alias}.${d.quoteIdent(pf)} >= vigil_min`] : keepAll ? [keepAll] : [])].join(' AND ');
+    };
+    const on = matching('T');
+    const whens = `WHEN MATCHED THEN UPDATE SET ${cols.map((x) => `${x} = S.${x}`).join(', ')}\nWHEN NOT MATCHED THEN INSERT (${cols.join(', ')}) VALUES (${cols.map((x) => `S.${x}`).join(', ')})`;
+    const write = `MERGE ${rel} AS T\nUSING ${NEW_ROWS} AS S\nON ${on}\n${whens}`;
+    // A key the table holds in more than one row (from a first build, an append, delete+insert,
+    // another tool): a MERGE would update every one and keep them all; DuckDB and Postgres replace
+    // them by the one new row. So does the script, only when there is such a key (the plain MERGE
+    // otherwise): the new rows of such keys come twice, once matching (the stored rows deleted),
+    // once matching nothing (inserted) — one statement, nothing lost if it fails. (Inside the
+    // correlated subquery the table's columns are in scope: a column named s or t would hide a
+    // one-letter alias, hence vigil_ ones.)
+    const heal = `MERGE ${rel} AS T\nUSING (SELECT vigil_s.*, vigil_copy FROM (SELECT vigil_s.*, (SELECT COUNT(*) FROM ${rel} AS vigil_t WHERE ${matching('vigil_t', 'vigil_s')}) > 1 AS vigil_dup FROM ${NEW_ROWS} AS vigil_s) AS vigil_s, UNNEST(IF(vigil_s.vigil_dup, [0, 1], [0])) AS vigil_copy) AS S\nON ${on} AND S.vigil_copy = 0\nWHEN MATCHED AND S.vigil_dup THEN DELETE\n${whens}`;
     // The new rows are read twice, from the script's temp table: by the key check, then by the
     // MERGE. The check fails the script before anything is written when a key is held by more than
     // one new row (as on DuckDB and Postgres: the MERGE would fail on a stored one, and insert a new
     // one twice, failing the next run), and counts the rows whose key holds a NULL: they match
     // nothing and are inserted again on every run, which the script's result (its last SELECT)
     // brings back for the run's warning.
-    const keyCheck = { name: KEY_CHECK, expr: mergeKeyCheck(rel, req.uniqueKey!.map((k) => d.quoteIdent(k)), req.uniqueKey!), what: 'its key check' };
+    const group = keyGrouping(types);
+    const keys = req.uniqueKey!.map((k) => d.quoteIdent(k));
+    const keyCheck = { name: KEY_CHECK, expr: mergeKeyCheck(rel, keys, req.uniqueKey!, (k) => group(k, req.uniqueKey![keys.indexOf(k)])), what: 'its key check' };
     const min = keyed ? [{ name: 'vigil_min', expr: `(SELECT MIN(${d.quoteIdent(pf)}) FROM ${NEW_ROWS})`, what: 'its DECLARE' }] : [];
-    return { rows, declares: [keyCheck, ...min], alter, write, tail: `SELECT ${KEY_CHECK} AS ${KEY_CHECK}` };
+    // (after the key check: each key once among the new rows, so a key's join rows are its stored rows)
+    const stored = { name: STORED_DUPS, expr: `(SELECT AS STRUCT COUNT(*) AS n, MIN(vigil_key) AS key FROM (SELECT MIN(${keyText(keys.map((k) => `T.${k}`))}) AS vigil_key FROM ${rel} AS T JOIN ${NEW_ROWS} AS S ON ${on} GROUP BY ${keys.map((k, i) => group(`T.${k}`, req.uniqueKey![i])).join(', ')} HAVING COUNT(*) > 1))`, what: 'its search for keys the table holds twice' };
+    return { rows, declares: [keyCheck, ...min, stored], alter, write, heal, tail: `SELECT ${KEY_CHECK} AS ${KEY_CHECK}, ${STORED_DUPS}.n AS ${STORED_DUPS}, ${STORED_DUPS}.key AS vigil_stored_dup_key` };
   }
 
   /**

@@ -269,7 +269,7 @@ export class BigQueryChecker implements Checker {
     try {
       build = this.builder.buildScript({ ...req, fullRefresh: true });
       // (none under full_refresh: true, which rebuilds on every run: its is_incremental() branch is never sent)
-      if (req.kind === 'incremental' && !req.fullRefresh) update = this.builder.incrementalStatement(req, columns.map((x) => x.name));
+      if (req.kind === 'incremental' && !req.fullRefresh) update = this.builder.incrementalStatement(req, columns.map((x) => x.name), [], Object.fromEntries(columns.map((x) => [x.name.toLowerCase(), x.sql])));
     } catch (e) {
       // a config the builders refuse (insert_overwrite without partition_by, ...)
       return { ok: false, message: (e as Error).message, sql: '', rule: 'config', columns: selected };

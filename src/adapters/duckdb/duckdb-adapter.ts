@@ -9,7 +9,7 @@ import { availableParallelism, totalmem } from 'node:os';
 import type { DuckDBConnection, DuckDBInstance, DuckDBType, DuckDBValue, DuckDBValueConverter } from '@duckdb/node-api';
 import { loadDuckDb } from './duckdb-module.js';
 import { WarehouseBusyError, WarehouseError } from '../../errors.js';
-import { aroundTransaction, castLossFailure, newReplaceColumnFailure, castLossSql, droppedColumnsFailure, retypedColumns, ExactNumber, hasHooks, hooksOfRun, incrementalMessage, maskingAfterRun, mergeDuplicatesFailure, mergeDuplicatesSql, maskingChangeFailure, partitionCountSql, recordedMasking, withMaskingLine, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
+import { aroundTransaction, castLossFailure, newReplaceColumnFailure, castLossSql, droppedColumnsFailure, retypedColumns, ExactNumber, hasHooks, hooksOfRun, incrementalMessage, maskingAfterRun, mergeDuplicatesFailure, mergeDuplicatesSql, storedDuplicatesSql, storedDuplicatesWarning, builtDuplicatesWarning, duplicatesWarning, joinWarnings, maskingChangeFailure, partitionCountSql, recordedMasking, withMaskingLine, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
 import { loadColumnType, type Relation, type SqlParam } from '../dialect.js';
 import type { SyncWriter } from '../../sync/sync-types.js';
 import { duckDbDialect } from './duckdb-dialect.js';
@@ -580,7 +580,11 @@ export class DuckDbAdapter implements Adapter {
       });
       else await DuckDbAdapter.run(c, d.createTableAs(req.relation, req.sql));
       this.remember(req.relation, 'table');
-      return { message: req.kind === 'incremental' ? 'created incremental table' : 'created table' };
+      if (req.kind !== 'incremental') return { message: 'created table' };
+      // a merge's first build (or --full-refresh) stores a key its rows hold twice, as dbt does: said
+      const keys = req.strategy === 'merge' && req.uniqueKey?.length ? req.uniqueKey : undefined;
+      const built = keys ? duplicatesWarning((await DuckDbAdapter.read<{ n: unknown; key: unknown }>(c, mergeDuplicatesSql(rel, keys.map((k) => d.quoteIdent(k)), d.type('string'))))[0], (n, key) => builtDuplicatesWarning(rel, keys, n, key)) : undefined;
+      return { message: 'created incremental table', ...joinWarnings(built) };
     }
     // incremental: stage the new rows, then delete+insert (or append) in one transaction
     const tmp = d.quoteIdent(`__vigil_incr_${req.relation.identifier}_${++this.tmpSeq}`);
@@ -626,6 +630,8 @@ export class DuckDbAdapter implements Adapter {
         const dup = mergeDuplicatesFailure(rel, replace.keys, (await DuckDbAdapter.read<{ n: unknown; key: unknown }>(c, mergeDuplicatesSql(tmp, replace.keys.map((k) => d.quoteIdent(k)), d.type('string'))))[0]);
         if (dup) throw new WarehouseError(dup, '');
       }
+      // (a key the table holds in more than one row: all of them replaced by its one new row, as on every warehouse; said)
+      const stored = replace && 'keys' in replace && req.strategy === 'merge' ? duplicatesWarning((await DuckDbAdapter.read<{ n: unknown; key: unknown }>(c, storedDuplicatesSql(rel, tmp, replace.keys.map((k) => d.quoteIdent(k)), d.type('string'))))[0], (n, key) => storedDuplicatesWarning(rel, replace.keys, n, key)) : undefined;
       const partitions = replace && 'partition' in replace ? Number((await DuckDbAdapter.read<{ n: unknown }>(c, partitionCountSql(tmp, replace.partition, d.quoteIdent(replace.partition.field))))[0].n) : 0;
       let deleted = 0;
       const rows = await inTx(async () => {
@@ -646,7 +652,7 @@ export class DuckDbAdapter implements Adapter {
         }
         return DuckDbAdapter.run(c, `insert into ${rel} (${into.join(', ')}) select ${from.join(', ')} from ${tmp}`);
       });
-      return { message: incrementalMessage(replace, rows, deleted, partitions), rows, ...(empty ? { refilled: true } : {}), ...(nullKeys ? { warning: nullKeyWarning(nullKeys, (replace as { keys: string[] }).keys) } : {}) };
+      return { message: incrementalMessage(replace, rows, deleted, partitions), rows, ...(empty ? { refilled: true } : {}), ...joinWarnings(nullKeys ? nullKeyWarning(nullKeys, (replace as { keys: string[] }).keys) : undefined, stored) };
     } finally {
       await c.run(`drop table if exists ${tmp}`).catch(() => undefined);
     }

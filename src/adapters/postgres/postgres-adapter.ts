@@ -10,7 +10,7 @@ import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Pool, PoolClient, QueryArrayConfig, QueryArrayResult } from 'pg';
 import { WarehouseError } from '../../errors.js';
-import { aroundTransaction, castLossFailure, newReplaceColumnFailure, castLossSql, columnNamed, retypedColumns, hooksOfRun, droppedColumnsFailure, ExactNumber, incrementalMessage, maskingAfterRun, mergeDuplicatesFailure, mergeDuplicatesSql, maskingChangeFailure, partitionCountSql, recordedMasking, withMaskingLine, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, exactInteger, replaceBy, schemaChangeFailure, withHooks, type Adapter, type DroppedKey, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
+import { aroundTransaction, castLossFailure, newReplaceColumnFailure, castLossSql, columnNamed, retypedColumns, hooksOfRun, droppedColumnsFailure, ExactNumber, incrementalMessage, maskingAfterRun, mergeDuplicatesFailure, mergeDuplicatesSql, storedDuplicatesSql, storedDuplicatesWarning, builtDuplicatesWarning, duplicatesWarning, joinWarnings, maskingChangeFailure, partitionCountSql, recordedMasking, withMaskingLine, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, exactInteger, replaceBy, schemaChangeFailure, withHooks, type Adapter, type DroppedKey, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
 import { RelationCatalog } from '../relation-catalog.js';
 import { loadColumnType, scratchIdentifier, type Relation, type SqlParam } from '../dialect.js';
 import type { SyncReader, SyncWriter } from '../../sync/sync-types.js';
@@ -803,9 +803,16 @@ export class PostgresAdapter implements Adapter {
       // build beside the old relation, then swap in one transaction
       const tmpName = scratchIdentifier(d, req.relation.identifier, 'tmp');
       const tmp = d.relation({ ...req.relation, identifier: tmpName });
+      let builtDups: string | undefined;
       await PostgresAdapter.run(c, `drop table if exists ${tmp}`);
       await inTx(async () => {
         await PostgresAdapter.run(c, d.createTableAs({ ...req.relation, identifier: tmpName }, req.sql));
+        // a merge's first build (or --full-refresh) stores a key its rows hold twice, as dbt does: said
+        if (req.kind === 'incremental' && req.strategy === 'merge' && req.uniqueKey?.length) {
+          const names = (await columnTypes(c, tmp)).map((x) => x.name);
+          const keys = req.uniqueKey.map((k) => d.quoteIdent(columnNamed(k, names)));
+          builtDups = duplicatesWarning((await c.query(mergeDuplicatesSql(tmp, keys, d.type('string')))).rows[0] as { n: unknown; key: unknown }, (n, key) => builtDuplicatesWarning(rel, req.uniqueKey!, n, key));
+        }
         // the swap: under a savepoint of its own, tried again on a deadlock with a reader (the
         // rebuilt table stays built: only the swap is redone)
         await swapIn(c, rel, `${req.relation.schema}.${req.relation.identifier}`, !!existing, this.onRetry, this.connectUnzoned, async () => {
@@ -817,7 +824,7 @@ export class PostgresAdapter implements Adapter {
       });
       if (dropped?.length) this.catalog.forget();
       remember('table');
-      return withDropped({ message: req.kind === 'incremental' ? 'created incremental table' : 'created table' });
+      return withDropped({ message: req.kind === 'incremental' ? 'created incremental table' : 'created table', ...joinWarnings(builtDups) });
     }
     const tmp = d.quoteIdent(`__vigil_incr_${++this.tmpSeq}`);
     // (an incremental table that held no row when the build began: filled from the full query, in place)
@@ -829,7 +836,7 @@ export class PostgresAdapter implements Adapter {
       record = written.masking;
       return written;
     });
-    return { message: incrementalMessage(replaceBy(req), w.rows, w.deleted, w.partitions), rows: w.rows, ...(empty ? { refilled: true } : {}), ...(w.nullKeys ? { warning: nullKeyWarning(w.nullKeys, req.uniqueKey ?? []) } : {}) };
+    return { message: incrementalMessage(replaceBy(req), w.rows, w.deleted, w.partitions), rows: w.rows, ...(empty ? { refilled: true } : {}), ...joinWarnings(w.nullKeys ? nullKeyWarning(w.nullKeys, req.uniqueKey ?? []) : undefined, w.stored) };
   }
 
   async currentGrantees(rel: Relation): Promise<string[]> {
@@ -910,9 +917,10 @@ export interface IncrementalIo {
  * maskingAfterRun). `vigil check` sends the same on its empty
  * scratch table.
  */
-export async function incrementalWrite(io: IncrementalIo, req: MaterializeRequest, rel: string, tmp: string, source: string, builtMasking?: Record<string, string>): Promise<{ rows: number; nullKeys: number; deleted: number; partitions: number; masking?: Record<string, string> }> {
+export async function incrementalWrite(io: IncrementalIo, req: MaterializeRequest, rel: string, tmp: string, source: string, builtMasking?: Record<string, string>): Promise<{ rows: number; nullKeys: number; deleted: number; partitions: number; masking?: Record<string, string>; stored?: string }> {
   const d = postgresDialect;
   let nullKeys = 0;
+  let stored: string | undefined;
   let deleted = 0;
   let partitions = 0;
   await io.run(`create temp table ${tmp} on commit drop as\n${source}`);
@@ -956,6 +964,8 @@ export async function incrementalWrite(io: IncrementalIo, req: MaterializeReques
     if (req.strategy === 'merge') {
       const dup = mergeDuplicatesFailure(rel, replace.keys, (await io.rows(mergeDuplicatesSql(tmp, keys, d.type('string'))))[0] as { n: unknown; key: unknown });
       if (dup) throw new WarehouseError(dup, '');
+      // (a key the table holds in more than one row: all of them replaced by its one new row, as on every warehouse; said)
+      stored = duplicatesWarning((await io.rows(storedDuplicatesSql(rel, tmp, keys, d.type('string'))))[0] as { n: unknown; key: unknown }, (n, key) => storedDuplicatesWarning(rel, replace.keys, n, key));
     }
     // `=`, as dbt-postgres: a key holding a NULL matches nothing (as on DuckDB and BigQuery), and
     // the join is a hash join (`is not distinct from` was a nested loop over the whole table)
@@ -967,7 +977,7 @@ export async function incrementalWrite(io: IncrementalIo, req: MaterializeReques
     deleted = await io.run(partitionDeleteSql(rel, tmp, replace.partition, column));
   }
   const rows = await io.run(`insert into ${rel} (${cols.join(', ')}) select ${cols.join(', ')} from ${tmp}`);
-  return { rows, nullKeys, deleted, partitions, masking };
+  return { rows, nullKeys, deleted, partitions, masking, stored };
 }
 
 /** What a relation is, asked of the catalog on `c` (no cache). */
