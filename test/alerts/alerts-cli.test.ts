@@ -1125,7 +1125,7 @@ describe('a dry run beside a BI tool reading the DuckDB file', () => {
       expect(st.stdout).toMatch(/State in table /);
       const list = vigil(dir, ['alerts', 'silences']);
       expect(list.code, list.stdout + list.stderr).toBe(0);
-      expect(list.stdout).toMatch(/active\s+alertname=many\s+until .* maintenance/);
+      expect(list.stdout).toMatch(/active\s+alertname="many"\s+until .* maintenance/);
       // (a silence writes the state: it still needs the file to itself)
       const another = vigil(dir, ['alerts', 'silence', '--match', 'alertname=many', '--for', '1h', '--comment', 'again']);
       expect(another.code).toBe(1);
