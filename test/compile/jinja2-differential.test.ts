@@ -163,27 +163,37 @@ const PY_ERRORS = [
   "{% for a, b in 'ab' %}{{ a }}{% endfor %}",
 ]
 
+/** Each template renders in both of Vigil's renderers as Jinja renders it. */
+function sameAsJinja(templates: string[]): void {
+  const expected = jinja(templates);
+  for (const [i, t] of templates.entries()) {
+    expect(expected[i][0], `Jinja failed on ${t}: ${expected[i][1]}`).toBe(true);
+    expect(render(t, true), t).toBe(expected[i][1]);
+    expect(render(t, false), t).toBe(expected[i][1]);
+  }
+}
+
+/** Each template, which Jinja refuses, is an error at its line in both renderers, with Python's message. */
+function errorsAsJinja(templates: string[]): void {
+  const expected = jinja(templates);
+  for (const [i, t] of templates.entries()) {
+    expect(expected[i][0], `Jinja rendered ${t}: ${expected[i][1]}`).toBe(false);
+    const message = expected[i][1].replace(/^\w+: /, '');
+    for (const fast of [true, false]) {
+      const got = render(t, fast);
+      expect(got, t).toMatch(/^ERROR .* @1:\d+$/);
+      expect(got, t).toContain(message);
+    }
+  }
+}
+
 describe.skipIf(!jinja2)('Vigil against Jinja (python3 jinja2, with do and loopcontrols)', () => {
   it(`${SAME.length} templates render as Jinja renders them, in both of Vigil's renderers (break/continue, integers to 2^53, str.format)`, () => {
-    const expected = jinja(SAME);
-    for (const [i, t] of SAME.entries()) {
-      expect(expected[i][0], `Jinja failed on ${t}: ${expected[i][1]}`).toBe(true);
-      expect(render(t, true), t).toBe(expected[i][1]);
-      expect(render(t, false), t).toBe(expected[i][1]);
-    }
+    sameAsJinja(SAME);
   });
 
   it("where Jinja raises Python's error, Vigil's error at the line says Python's message (was: str.format 'has no method')", () => {
-    const expected = jinja(PY_ERRORS);
-    for (const [i, t] of PY_ERRORS.entries()) {
-      expect(expected[i][0], `Jinja rendered ${t}: ${expected[i][1]}`).toBe(false);
-      const message = expected[i][1].replace(/^\w+: /, '');
-      for (const fast of [true, false]) {
-        const got = render(t, fast);
-        expect(got, t).toMatch(/^ERROR .* @1:\d+$/);
-        expect(got, t).toContain(message);
-      }
-    }
+    errorsAsJinja(PY_ERRORS);
   });
 });
 
@@ -223,12 +233,7 @@ describe.skipIf(!jinja2)("a list's Python methods, not JavaScript's (was: `l.sor
   ];
   const ERRORS = ['{% set l = [1, 2, 3] %}{{ l.pop(5) }}', '{% set l = [] %}{{ l.pop() }}', '{% set l = [1, 2] %}{% do l.remove(5) %}', "{% set l = [1, 'a'] %}{% do l.sort() %}", "{{ 'abc'.includes('b') }}", '{{ [1, 2].push(3) }}', '{{ (1, 2).append(3) }}'];
   it('render as Jinja renders them, in both renderers', () => {
-    const expected = jinja(LIST_METHODS);
-    for (const [i, t] of LIST_METHODS.entries()) {
-      expect(expected[i][0], `Jinja failed on ${t}: ${expected[i][1]}`).toBe(true);
-      expect(render(t, true), t).toBe(expected[i][1]);
-      expect(render(t, false), t).toBe(expected[i][1]);
-    }
+    sameAsJinja(LIST_METHODS);
   });
   it("what Jinja refuses (Python's IndexError, ValueError, TypeError, or a member JavaScript has and Python not) is an error at the line", () => {
     const expected = jinja(ERRORS);
@@ -351,12 +356,7 @@ describe.skipIf(!jinja2)("a string literal's backslash escapes as Python's (was:
   ];
   const ERRORS = ["{{ 'x' ~ '\\x4' }}", "{{ '\\u12' }}", "{{ '\\U00110000' }}"];
   it('render as Jinja renders them, in both renderers', () => {
-    const expected = jinja(ESCAPES);
-    for (const [i, t] of ESCAPES.entries()) {
-      expect(expected[i][0], `Jinja failed on ${t}: ${expected[i][1]}`).toBe(true);
-      expect(render(t, true), t).toBe(expected[i][1]);
-      expect(render(t, false), t).toBe(expected[i][1]);
-    }
+    sameAsJinja(ESCAPES);
     expect(render(ESCAPES[0], true)).toBe("select regexp_matches(code, '^\\d{3}-\\w+$')");
   });
   it("an escape Python refuses is an error at it, with Python's message; \\N{name} is refused (Vigil has no table of names)", () => {
@@ -377,12 +377,7 @@ describe.skipIf(!jinja2)("Jinja's test `sequence` (was: 'test not found'), and a
     "{{ 'x' is sequence }}{{ [] is sequence }}{{ {} is sequence }}{{ 1 is sequence }}{{ none is sequence }}{{ namespace(a=1) is sequence }}{{ (1,) is sequence }}{% macro m() %}x{% endmacro %}{{ m() is sequence }}",
   ];
   it('renders as Jinja renders it, in both renderers', () => {
-    const expected = jinja(SEQUENCE);
-    for (const [i, t] of SEQUENCE.entries()) {
-      expect(expected[i][0], `Jinja failed on ${t}: ${expected[i][1]}`).toBe(true);
-      expect(render(t, true), t).toBe(expected[i][1]);
-      expect(render(t, false), t).toBe(expected[i][1]);
-    }
+    sameAsJinja(SEQUENCE);
     for (const fast of [true, false]) expect(render("{{ [1] | select('sequnce') | list }}", fast)).toMatch(/test not found: sequnce — did you mean 'sequence'\?/);
   });
 });
@@ -419,12 +414,7 @@ describe.skipIf(!jinja2)("a block set's filters and a set's tuple without parent
     '{% set t = 1, 2 -%}\n  {{ t }}',
   ];
   it('render as Jinja renders them, in both renderers', () => {
-    const expected = jinja(SETS);
-    for (const [i, t] of SETS.entries()) {
-      expect(expected[i][0], `Jinja failed on ${t}: ${expected[i][1]}`).toBe(true);
-      expect(render(t, true), t).toBe(expected[i][1]);
-      expect(render(t, false), t).toBe(expected[i][1]);
-    }
+    sameAsJinja(SETS);
     for (const fast of [true, false]) expect(render('{% set x | nosuch %}a{% endset %}{{ x }}', fast)).toMatch(/^ERROR filter not found: nosuch @1:\d+$/);
   });
   it("a call's * / ** unpacking is refused at it, saying what to write instead (was: 'unexpected token: **')", () => {
@@ -465,12 +455,7 @@ describe.skipIf(!jinja2)("dbt's zip (was: 'unknown function or macro zip'), as P
 describe.skipIf(!jinja2)("a string's length in characters, as Python's (was: UTF-16 units: '😀' | length was 2)", () => {
   const LENGTHS = ["{{ '😀é' | length }}", "{{ '😀é' | count }}", "{{ ('a' ~ '𝔘') | length }}", "{{ ['😀', 'b'] | length }}", "{{ {'😀': 1} | length }}", "{{ '' | length }}", "{{ 'abc' | length }}"];
   it('in both renderers', () => {
-    const expected = jinja(LENGTHS);
-    for (const [i, t] of LENGTHS.entries()) {
-      expect(expected[i][0], `Jinja failed on ${t}: ${expected[i][1]}`).toBe(true);
-      expect(render(t, true), t).toBe(expected[i][1]);
-      expect(render(t, false), t).toBe(expected[i][1]);
-    }
+    sameAsJinja(LENGTHS);
   });
 });
 
@@ -484,12 +469,7 @@ describe.skipIf(!jinja2)("a string's items by characters, as its length counts t
     "{% set s = '😀ab' %}{{ s.find('a') }}|{{ s[s.find('a'):] }}|{{ s.count('') }}|{{ 'abc'.find('c') }}",
   ];
   it('in both renderers', () => {
-    const expected = jinja(ITEMS);
-    for (const [i, t] of ITEMS.entries()) {
-      expect(expected[i][0], `Jinja failed on ${t}: ${expected[i][1]}`).toBe(true);
-      expect(render(t, true), t).toBe(expected[i][1]);
-      expect(render(t, false), t).toBe(expected[i][1]);
-    }
+    sameAsJinja(ITEMS);
   });
 });
 
@@ -508,12 +488,7 @@ describe.skipIf(!jinja2)("Jinja's {% with %} block, its own scope (was: 'unknown
     '{%- with a = 1 -%}\n  {{ a }}\n{%- endwith %}|{% with a = (1, 2) %}{{ a }}{% endwith %}',
   ];
   it('renders as Jinja renders it, in both renderers', () => {
-    const expected = jinja(WITH);
-    for (const [i, t] of WITH.entries()) {
-      expect(expected[i][0], `Jinja failed on ${t}: ${expected[i][1]}`).toBe(true);
-      expect(render(t, true), t).toBe(expected[i][1]);
-      expect(render(t, false), t).toBe(expected[i][1]);
-    }
+    sameAsJinja(WITH);
   });
   it('what Jinja refuses is an error at its place, saying what to write', () => {
     const cases: Array<[string, RegExp]> = [
@@ -568,24 +543,10 @@ describe.skipIf(!jinja2)("Python's str methods dbt projects call, as Python's, b
     "{{ 'abc'.ljust(5, fillchar='*') }}",
   ];
   it('render as Jinja renders them, in both renderers', () => {
-    const expected = jinja(METHODS);
-    for (const [i, t] of METHODS.entries()) {
-      expect(expected[i][0], `Jinja failed on ${t}: ${expected[i][1]}`).toBe(true);
-      expect(render(t, true), t).toBe(expected[i][1]);
-      expect(render(t, false), t).toBe(expected[i][1]);
-    }
+    sameAsJinja(METHODS);
   });
   it("where Python raises, Vigil's error at the line carries Python's message (was: a value: 'abc'.split('') split by characters, ','.join([1, 2]) '1,2')", () => {
-    const expected = jinja(ERRORS);
-    for (const [i, t] of ERRORS.entries()) {
-      expect(expected[i][0], `Jinja rendered ${t}: ${expected[i][1]}`).toBe(false);
-      const message = expected[i][1].replace(/^\w+: /, '');
-      for (const fast of [true, false]) {
-        const got = render(t, fast);
-        expect(got, t).toMatch(/^ERROR .* @1:\d+$/);
-        expect(got, t).toContain(message);
-      }
-    }
+    errorsAsJinja(ERRORS);
   });
   it("a str method Vigil has not is an error at it, never another value (expandtabs: 'has no method')", () => {
     expect(jinja(["{{ 'a\\tb'.expandtabs(4) }}"])[0]).toEqual([true, 'a   b']);
@@ -600,12 +561,7 @@ describe.skipIf(!jinja2)("widths of % formatting and | center in characters, as 
     "{{ '😀😀😀😀😀😀' | truncate(4, true, '..', 0) }}|{{ 'a😀 b😀 c😀 d' | truncate(6, false, '...', 0) }}|{{ '😀\\n😀' | indent(2) }}|{{ '😀ab' | length }}",
   ];
   it('in both renderers', () => {
-    const expected = jinja(WIDTHS);
-    for (const [i, t] of WIDTHS.entries()) {
-      expect(expected[i][0], `Jinja failed on ${t}: ${expected[i][1]}`).toBe(true);
-      expect(render(t, true), t).toBe(expected[i][1]);
-      expect(render(t, false), t).toBe(expected[i][1]);
-    }
+    sameAsJinja(WIDTHS);
   });
   it("Jinja's filters Vigil has not are errors saying so (was: 'filter not found: wordwrap', no more)", () => {
     expect(jinja(["{{ 'ab cd ef' | wordwrap(5) }}"])[0]).toEqual([true, 'ab cd\nef']);

@@ -667,23 +667,7 @@ describe('MetabaseClient and helpers (in process)', () => {
 
   it("a card of a user's own placed on a published dashboard: kept on it by the next publishes, its card never sent anything; a publish with nothing changed sends nothing (was: every publish removed it from the dashboard, without a word)", async () => {
     const fresh = await startFakeMetabase({ apiKey: API_KEY });
-    const mine = makeProject({
-      'project.yaml': readFileSync(join(dir, 'project.yaml'), 'utf8'),
-      'models/daily.sql': readFileSync(join(dir, 'models/daily.sql'), 'utf8'),
-      'models/daily.yml': readFileSync(join(dir, 'models/daily.yml'), 'utf8'),
-      'dashboards/ops.json': JSON.stringify(DASHBOARD, null, 2),
-    });
-    const run = async () => {
-      const r = await vigilProcessAsync(mine, ['dashboards', 'publish', '--metabase', fresh.url, '--metabase-database', '2'], { METABASE_API_KEY: API_KEY });
-      outputs.push(r);
-      expect(r.code, r.stdout + r.stderr).toBe(0);
-      return r;
-    };
-    const api = async (method: string, path: string, body: unknown) => {
-      const res = await fetch(fresh.url + path, { method, headers: { 'X-API-KEY': API_KEY, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-      expect(res.status, await res.clone().text()).toBe(200);
-      return (await res.json()) as any;
-    };
+    const { mine, run, api } = ownProject(fresh);
     try {
       await run();
       const [dash] = fresh.state.dashboards;
@@ -720,23 +704,7 @@ describe('MetabaseClient and helpers (in process)', () => {
 
   it("a tab of a user's own with a card of theirs on a published dashboard, and a user's duplicate of a Vigil card: kept, after Vigil's tabs, by the next publishes (was: deleted with the card on it by the next publish that put the dashboard; the duplicate dropped)", async () => {
     const fresh = await startFakeMetabase({ apiKey: API_KEY });
-    const mine = makeProject({
-      'project.yaml': readFileSync(join(dir, 'project.yaml'), 'utf8'),
-      'models/daily.sql': readFileSync(join(dir, 'models/daily.sql'), 'utf8'),
-      'models/daily.yml': readFileSync(join(dir, 'models/daily.yml'), 'utf8'),
-      'dashboards/ops.json': JSON.stringify(DASHBOARD, null, 2),
-    });
-    const run = async () => {
-      const r = await vigilProcessAsync(mine, ['dashboards', 'publish', '--metabase', fresh.url, '--metabase-database', '2'], { METABASE_API_KEY: API_KEY });
-      outputs.push(r);
-      expect(r.code, r.stdout + r.stderr).toBe(0);
-      return r;
-    };
-    const api = async (method: string, path: string, body: unknown) => {
-      const res = await fetch(fresh.url + path, { method, headers: { 'X-API-KEY': API_KEY, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-      expect(res.status, await res.clone().text()).toBe(200);
-      return (await res.json()) as any;
-    };
+    const { mine, run, api } = ownProject(fresh);
     try {
       await run();
       const [dash] = fresh.state.dashboards;
@@ -790,6 +758,31 @@ describe('MetabaseClient and helpers (in process)', () => {
     expect(engineWarning({ id: 2, name: 'A', engine: 'duckdb' }, 'duckdb', 'dev')).toBeUndefined();
   });
 });
+
+/**
+ * A project of its own publishing DASHBOARD to `fresh` (each run exit 0, its output kept), and the
+ * Metabase API as a user would call it beside the publishes.
+ */
+function ownProject(fresh: { url: string }) {
+  const mine = makeProject({
+    'project.yaml': readFileSync(join(dir, 'project.yaml'), 'utf8'),
+    'models/daily.sql': readFileSync(join(dir, 'models/daily.sql'), 'utf8'),
+    'models/daily.yml': readFileSync(join(dir, 'models/daily.yml'), 'utf8'),
+    'dashboards/ops.json': JSON.stringify(DASHBOARD, null, 2),
+  });
+  const run = async () => {
+    const r = await vigilProcessAsync(mine, ['dashboards', 'publish', '--metabase', fresh.url, '--metabase-database', '2'], { METABASE_API_KEY: API_KEY });
+    outputs.push(r);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    return r;
+  };
+  const api = async (method: string, path: string, body: unknown) => {
+    const res = await fetch(fresh.url + path, { method, headers: { 'X-API-KEY': API_KEY, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    expect(res.status, await res.clone().text()).toBe(200);
+    return (await res.json()) as any;
+  };
+  return { mine, run, api };
+}
 
 describe('vigil dashboards publish --metabase https://...', () => {
   it('a certificate the run does not trust: exit 1 at the first request, not retried, nothing sent; trusted through NODE_EXTRA_CA_CERTS it publishes', async () => {
