@@ -192,11 +192,11 @@ const KEY_CHECK = 'vigil_null_keys';
  * key is held by more than one new row, naming how many and one of them (mergeDuplicatesMessage,
  * the words DuckDB and Postgres fail with).
  */
-function mergeKeyCheck(rel: string, keys: string[], names: string[], group: (k: string) => string = (k) => k): string {
+function mergeKeyCheck(rel: string, keys: string[], names: string[], group: (k: string) => string = (k) => k, matchesNothing: (k: string) => string = (k) => `${k} IS NULL`): string {
   const dup = 'vigil_n > 1 AND NOT vigil_has_null';
   // (FORMAT's text: a '%' of the names doubled, then the two placeholders)
   const message = mergeDuplicatesMessage(rel, names, '\u0000n', '\u0000k', false).replace(/%/g, '%%').replace('\u0000n', '%d').replace('\u0000k', '%s');
-  return `(SELECT IF(COUNTIF(${dup}) > 0, ERROR(FORMAT(${str(message)}, COUNTIF(${dup}), MIN(IF(${dup}, vigil_key, NULL)))), IFNULL(SUM(IF(vigil_has_null, vigil_n, 0)), 0)) FROM (SELECT COUNT(*) AS vigil_n, LOGICAL_OR(${keys.map((k) => `${k} IS NULL`).join(' OR ')}) AS vigil_has_null, MIN(${keyText(keys)}) AS vigil_key FROM ${NEW_ROWS} GROUP BY ${keys.map(group).join(', ')}))`;
+  return `(SELECT IF(COUNTIF(${dup}) > 0, ERROR(FORMAT(${str(message)}, COUNTIF(${dup}), MIN(IF(${dup}, vigil_key, NULL)))), IFNULL(SUM(IF(vigil_has_null, vigil_n, 0)), 0)) FROM (SELECT COUNT(*) AS vigil_n, LOGICAL_OR(${keys.map(matchesNothing).join(' OR ')}) AS vigil_has_null, MIN(${keyText(keys)}) AS vigil_key FROM ${NEW_ROWS} GROUP BY ${keys.map(group).join(', ')}))`;
 }
 
 /**
@@ -218,7 +218,22 @@ function keyText(keys: string[]): string {
  * case name; a column not in it is grouped by itself.
  */
 export function keyGrouping(types: Record<string, string> | undefined): (expr: string, name: string) => string {
-  return (expr, name) => (/^(STRUCT|RECORD)\b/i.test(types?.[name.toLowerCase()] ?? '') ? `TO_JSON_STRING(${expr})` : expr);
+  return (expr, name) => (structKey(types, name) ? `TO_JSON_STRING(${expr})` : expr);
+}
+
+/** Whether the unique_key column `name` is a STRUCT (a RECORD) by `types` (keyGrouping's). */
+function structKey(types: Record<string, string> | undefined, name: string): boolean {
+  return /^(STRUCT|RECORD)\b/i.test(types?.[name.toLowerCase()] ?? '');
+}
+
+/**
+ * The condition under which a key part `expr` equals nothing, so that its row matches no stored
+ * row and is inserted again on every run (the NULL-key count): NULL, or, for a STRUCT, a NULL in
+ * any field (BigQuery's `=` on it is NULL: `(expr = expr) IS NOT TRUE`), which its
+ * TO_JSON_STRING grouping would otherwise take for a key like any other.
+ */
+function keyMatchesNothing(types: Record<string, string> | undefined): (expr: string, name: string) => string {
+  return (expr, name) => (structKey(types, name) ? `(${expr} = ${expr}) IS NOT TRUE` : `${expr} IS NULL`);
 }
 
 /** The types keyGrouping takes, of a table's schema fields. */
@@ -1322,7 +1337,8 @@ export class BigQueryAdapter implements Adapter {
     // brings back for the run's warning.
     const group = keyGrouping(types);
     const keys = req.uniqueKey!.map((k) => d.quoteIdent(k));
-    const keyCheck = { name: KEY_CHECK, expr: mergeKeyCheck(rel, keys, req.uniqueKey!, (k) => group(k, req.uniqueKey![keys.indexOf(k)])), what: 'its key check' };
+    const nothing = keyMatchesNothing(types);
+    const keyCheck = { name: KEY_CHECK, expr: mergeKeyCheck(rel, keys, req.uniqueKey!, (k) => group(k, req.uniqueKey![keys.indexOf(k)]), (k) => nothing(k, req.uniqueKey![keys.indexOf(k)])), what: 'its key check' };
     const min = keyed ? [{ name: 'vigil_min', expr: `(SELECT MIN(${d.quoteIdent(pf)}) FROM ${NEW_ROWS})`, what: 'its DECLARE' }] : [];
     // (after the key check: each key once among the new rows, so a key's join rows are its stored rows)
     const stored = { name: STORED_DUPS, expr: `(SELECT AS STRUCT COUNT(*) AS n, MIN(vigil_key) AS key FROM (SELECT MIN(${keyText(keys.map((k) => `T.${k}`))}) AS vigil_key FROM ${rel} AS T JOIN ${NEW_ROWS} AS S ON ${on} GROUP BY ${keys.map((k, i) => group(`T.${k}`, req.uniqueKey![i])).join(', ')} HAVING COUNT(*) > 1))`, what: 'its search for keys the table holds twice' };
