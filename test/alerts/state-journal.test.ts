@@ -760,13 +760,14 @@ describe('a role that may not create the journal table, on Postgres', () => {
       await first.unlock(doc0);
       await withPgClient(url, async (c) => {
         await c.query(`drop role if exists ${role}`);
-        await c.query(`create role ${role} login`);
+        // (with a password: CI's PostgreSQL asks for one)
+        await c.query(`create role ${role} login password 'jdeny-Pw-40'`);
         await c.query(`grant usage on schema ${schema} to ${role}`);
         await c.query(`grant select, insert, update, delete on ${rel(owner, schema)} to ${role}`);
       });
       const u = new URL(url);
       u.username = role;
-      u.password = '';
+      u.password = 'jdeny-Pw-40';
       const { adapter, io } = counting(await PostgresAdapter.open({ type: 'postgres', url: u.toString(), schema } as never, 2));
       const said: string[] = [];
       try {
