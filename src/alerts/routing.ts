@@ -155,6 +155,11 @@ export interface Silence {
   createdAt: string;
 }
 
+/** A silence's matchers as amtool prints them (Matcher.String): each value quoted, so a trailing space shows (`capability="draft "`). */
+export function silenceMatchersText(s: Pick<Silence, 'matchers'>): string {
+  return s.matchers.map((m) => formatMatcher({ name: m.label, op: m.op, value: m.value })).join(', ');
+}
+
 /**
  * Parse `capability=draft`, `severity!=info`, `alertname=~ai_audit_.*`, `env!~"dev|test"`: one
  * matcher, as `amtool silence add` reads each of its arguments (labels.ParseMatcher): only a

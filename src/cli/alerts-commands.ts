@@ -698,8 +698,8 @@ async function withStore<T>(o: Common, fn: (store: StateStore, s: Setup) => Prom
 }
 
 export async function runAlertsSilence(o: Common & { match?: string[]; for?: string; until?: string; comment?: string; author?: string; expire?: string; force?: boolean }): Promise<void> {
-  const { parseMatcher } = await import('../alerts/routing.js');
-  const { formatMatcher, matches } = await import('../alerts/matchers.js');
+  const { parseMatcher, silenceMatchersText } = await import('../alerts/routing.js');
+  const { matches } = await import('../alerts/matchers.js');
   // (an unset $ID: was taken for no --expire, and with --match/--for/--comment made a new silence)
   if (o.expire !== undefined && !o.expire.trim()) throw new UsageError('--expire is empty: give the id of a silence (list them with: vigil alerts silences)');
   if (o.expire) {
@@ -765,7 +765,7 @@ export async function runAlertsSilence(o: Common & { match?: string[]; for?: str
       doc.silences = doc.silences.filter((x) => Date.parse(x.endsAt) > start.getTime() - 7 * 86_400_000);
     });
   });
-  out(`Silence ${id} created: ${matchers.map((m) => formatMatcher({ name: m.label, op: m.op, value: m.value })).join(', ')} until ${end.toISOString()} (${formatDuration(end.getTime() - start.getTime())}) — ${o.comment}`);
+  out(`Silence ${id} created: ${silenceMatchersText({ matchers })} until ${end.toISOString()} (${formatDuration(end.getTime() - start.getTime())}) — ${o.comment}`);
 }
 
 function safeUser(): string {
@@ -777,7 +777,7 @@ function safeUser(): string {
 }
 
 export async function runAlertsSilences(o: Common & { all?: boolean }): Promise<void> {
-  const { formatMatcher } = await import('../alerts/matchers.js');
+  const { silenceMatchersText } = await import('../alerts/routing.js');
   await withStore(o, async (store) => {
     const doc = await store.read();
     const now = Date.now();
@@ -788,7 +788,7 @@ export async function runAlertsSilences(o: Common & { all?: boolean }): Promise<
     }
     for (const x of list) {
       const state = Date.parse(x.endsAt) <= now ? 'expired' : Date.parse(x.startsAt) > now ? 'pending' : 'active';
-      out(`${x.id}  ${state.padEnd(7)}  ${x.matchers.map((m) => formatMatcher({ name: m.label, op: m.op, value: m.value })).join(', ')}  until ${x.endsAt}  by ${x.createdBy}: ${x.comment}`);
+      out(`${x.id}  ${state.padEnd(7)}  ${silenceMatchersText(x)}  until ${x.endsAt}  by ${x.createdBy}: ${x.comment}`);
     }
   }, { existing: true, readOnly: true });
 }
@@ -1185,4 +1185,3 @@ export async function runAlertsImport(o: { projectDir: string; file: string; out
     process.exitCode = 1;
   }
 }
-

@@ -867,10 +867,6 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
 }
 
 /**
- * A given's or expect's rows, with the YAML line of each (a CSV row's: in the block, or in its
- * fixture file, `file`); undefined when they cannot be read (said through `fail`).
- */
-/**
  * The keys of `rows` the engine cuts (Postgres: to `max` bytes), by their cut names; two keys that
  * cut to one name would be one column: `clash` is called at the row of the second (`label`: where
  * the rows are, 'given ref(...)' or 'expect').
@@ -890,6 +886,10 @@ function oneNameOnceCut(rows: ReadonlyArray<Record<string, unknown>>, max: numbe
   return cutKeys;
 }
 
+/**
+ * A given's or expect's rows, with the YAML line of each (a CSV row's: in the block, or in its
+ * fixture file, `file`); undefined when they cannot be read (said through `fail`).
+ */
 function readRows(
   g: { rows?: Array<Record<string, GivenValue>> | string; format?: 'dict' | 'csv'; fixture?: string },
   files: ProjectFiles,
