@@ -39,6 +39,7 @@ import { join } from 'node:path';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import { EPHEMERAL_CTE_PREFIX, type Dialect } from '../adapters/dialect.js';
 import type { Manifest, ModelNode, SnapshotNode } from '../compile/manifest.js';
+import { queryReads } from '../compile/manifest.js';
 import { declassified, isPii, MASK_TEXT, policyOf, undeclaredContent } from '../compile/masking.js';
 import { modelsAndSnapshotsInOrder } from '../compile/graph.js';
 import { firstVersionsSql } from '../run/snapshot.js';
@@ -274,8 +275,8 @@ export async function piiLineage(
   };
   for (const m of models) {
     const l = lineage.get(m.unique_id);
-    const readsLive = reads(m.unique_id, m.depends_on).filter((p) => live.has(p));
-    const readsPii = [...readsLive.flatMap((p) => [...live.get(p)!.values()]), ...inlined(m.unique_id, m.depends_on)];
+    const readsLive = reads(m.unique_id, queryReads(m)).filter((p) => live.has(p));
+    const readsPii = [...readsLive.flatMap((p) => [...live.get(p)!.values()]), ...inlined(m.unique_id, queryReads(m))];
     if (readsPii.length) reading.set(m.unique_id, [...new Set(readsPii)]);
     if (!l) continue;
     const declared = new Map(m.columns.map((c) => [c.name.toLowerCase(), c]));

@@ -1215,7 +1215,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     const loc = refLoc.get(`${cyc[0]}>${cyc[1]}`)?.() ?? { file: drafts.get(names[0])?.file.path };
     ds.push(diag('E_CYCLE', `dependency cycle: ${names.join(' -> ')}`, loc, 'remove one of these ref() calls, or move the shared logic into a new upstream model'));
   }
-  const order = topoSort(graph);
+  const modelOrder = topoSort(graph);
 
   // --empty: a model's refs and sources read no rows, and so does the model's own query (an aggregate
   // without group by makes a row of no input), so every model is built with its columns and no data
@@ -2128,6 +2128,11 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   }
 
   // ---- hooks: templates rendered like the model they belong to (`this`, `model`, is_incremental()), run around its build
+  // What a model's hooks ref() (or read by source()): parents of the model, as dbt counts them in
+  // depends_on, so the hook runs after what it reads is built (was: no edge, so with several
+  // threads a post_hook adding a foreign key to customers could run before customers was rebuilt,
+  // whose drop cascaded the key away).
+  const hookReads = new Map<string, Array<{ id: string; at: string }>>();
   for (const d of drafts.values()) {
     const node = manifest.nodes[modelUid(d.name)];
     if (node?.resource_type !== 'model' || !d.hooks || !node.relation) continue;
@@ -2140,12 +2145,39 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       for (const h of d.hooks[kind]) {
         // (an incremental model's: also as is_incremental() true renders it, when that is other text)
         const c = compileAdHoc(h.file, h.sql, h.at, { self: d, hook: true, incremental: node.config.materialized === 'incremental' && node.config.full_refresh !== true });
+        if (c?.depends.includes(node.unique_id)) {
+          ds.push(diag('E_REF', `ref('${d.name}') in a ${kind} of '${d.name}' itself: a hook names its own model with {{ this }}`, { file: h.file, line: h.at.line, column: h.at.column }, 'write {{ this }} instead of the ref()'));
+          continue;
+        }
+        if (c) for (const id of [...c.depends, ...c.waits]) if (!node.depends_on.includes(id)) (hookReads.get(node.unique_id) ?? hookReads.set(node.unique_id, []).get(node.unique_id)!).push({ id, at: `${h.file}:${h.at.line}` });
         if (c) list.push({ kind, sql: c.sql, ...(c.sqlIncremental === undefined ? {} : { sql_incremental: c.sqlIncremental }), origin: `${h.file}:${h.at.line}`, ...(h.transaction === false ? { transaction: false as const } : {}) });
         // (the vars its hooks read, wherever they are written: state:modified.vars, as its macros)
         if (c) Object.assign(node, varsOf({ varsUsed: { ...node.vars, ...c.calls.varsUsed } }));
       }
       if (list.length) node[kind === 'pre_hook' ? 'pre_hooks' : 'post_hooks'] = list;
     }
+  }
+  let order = modelOrder;
+  if (hookReads.size) {
+    for (const [uid, reads] of hookReads) {
+      const node = manifest.nodes[uid] as ModelNode;
+      const ids = [...new Set(reads.map((r) => r.id))];
+      node.depends_on = [...node.depends_on, ...ids];
+      node.hook_depends_on = ids;
+      deps.set(uid, [...(deps.get(uid) ?? []), ...ids]);
+    }
+    // a cycle only the hooks' reads close (the models' own were found above)
+    const withHooks = buildGraph(deps);
+    if (!ds.some((x) => x.code === 'E_CYCLE')) {
+      for (const cyc of findCycles(withHooks)) {
+        const names = cyc.map((u) => u.slice(u.lastIndexOf('.') + 1));
+        const edge = cyc.findIndex((u, i) => i < cyc.length - 1 && hookReads.get(u)?.some((r) => r.id === cyc[i + 1]));
+        const at = edge < 0 ? undefined : hookReads.get(cyc[edge])!.find((r) => r.id === cyc[edge + 1])!.at;
+        const [file, line] = at ? [at.slice(0, at.lastIndexOf(':')), Number(at.slice(at.lastIndexOf(':') + 1))] : [drafts.get(names[0])?.file.path, undefined];
+        ds.push(diag('E_CYCLE', `dependency cycle through a hook: ${names.join(' -> ')} (a hook's ref() makes its model run after what it reads)`, { file, ...(line ? { line } : {}) }, 'move the statement into a hook of the model it reads, or into on_run_end'));
+      }
+    }
+    order = topoSort(withHooks);
   }
   const runHooks = (kind: 'on_run_start' | 'on_run_end'): Hook[] => {
     const v = files.project[kind];

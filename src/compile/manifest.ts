@@ -41,8 +41,14 @@ export interface ModelNode {
   tags: string[];
   description?: string;
   columns: ColumnInfo[];
-  /** Unique ids of models and sources this model reads. */
+  /** Unique ids of models and sources this model reads: its SQL's, then its hooks' (hook_depends_on). */
   depends_on: string[];
+  /**
+   * The part of depends_on only its pre_hook/post_hook read (ref() or source() in a hook, not in its
+   * SQL): it is built after them, as dbt orders it, but its columns come from none of them
+   * (masking and PII lineage read queryReads()).
+   */
+  hook_depends_on?: string[];
   /** Project macros its SQL calls, directly or through other macros (state:modified.macros). */
   depends_on_macros?: string[];
   /** Each var() its SQL or its hooks read (project vars, --vars, the call's default), with a hash of the value it gave: state:modified.vars. */
@@ -287,4 +293,10 @@ export function withoutPositions(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(withoutPositions);
   if (!v || typeof v !== 'object') return v;
   return Object.fromEntries(Object.entries(v).filter(([k, x]) => !Object.hasOwn(POSITIONS, k) || !POSITIONS[k](x)).map(([k, x]) => [k, USER_MAPS.has(k) ? x : withoutPositions(x)]));
+}
+
+/** What a node's own query reads: its depends_on without what only its hooks read (ModelNode.hook_depends_on). */
+export function queryReads(n: { depends_on?: string[]; hook_depends_on?: string[] }): string[] {
+  const all = n.depends_on ?? [];
+  return n.hook_depends_on?.length ? all.filter((d) => !n.hook_depends_on!.includes(d)) : all;
 }

@@ -18,6 +18,7 @@
 import type { Dialect } from '../adapters/dialect.js';
 import { editDistance } from '../errors.js';
 import type { ColumnInfo, Manifest, ModelNode } from './manifest.js';
+import { queryReads } from './manifest.js';
 import type { Policy } from '../project/schema.js';
 
 export { POLICIES, type Policy } from '../project/schema.js';
@@ -127,8 +128,8 @@ export function piiChecks(node: ModelNode, manifest: Manifest, dialect: Dialect)
     const n = manifest.nodes[id] ?? manifest.sources[id];
     if (!n || !('columns' in n)) return;
     for (const c of n.columns ?? []) if (isPii(c)) forbidden.add(c.name.toLowerCase());
-    for (const d of n.depends_on ?? []) visit(d);
+    for (const d of queryReads(n)) visit(d);
   };
-  node.depends_on.forEach(visit);
+  queryReads(node).forEach(visit);
   return { masked, forbidden: [...forbidden].filter((f) => !allowed.has(f)).sort(), catalog: node.relation ? dialect.catalogColumns?.(node.relation) : undefined };
 }

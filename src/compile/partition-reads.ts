@@ -9,11 +9,12 @@
  */
 import { partitionField } from '../adapters/adapter.js';
 import type { ModelNode } from './manifest.js';
+import { queryReads } from './manifest.js';
 
-type Nodes = Record<string, { resource_type: string; depends_on?: string[]; config?: Record<string, unknown> }>;
+type Nodes = Record<string, { resource_type: string; depends_on?: string[]; hook_depends_on?: string[]; config?: Record<string, unknown> }>;
 
 /** The config to give Dialect.readFilter for a read of `node` (its own, unless it is such a view). */
-export function partitionReadConfig(nodes: Nodes, node: Pick<ModelNode, 'config' | 'columns' | 'depends_on'>): Record<string, unknown> | undefined {
+export function partitionReadConfig(nodes: Nodes, node: Pick<ModelNode, 'config' | 'columns' | 'depends_on' | 'hook_depends_on'>): Record<string, unknown> | undefined {
   const config = node.config as Record<string, unknown> | undefined;
   if (config?.materialized !== 'view') return config;
   const fields: string[] = [];
@@ -24,14 +25,14 @@ export function partitionReadConfig(nodes: Nodes, node: Pick<ModelNode, 'config'
       if (seen.has(id) || n?.resource_type !== 'model') continue;
       seen.add(id);
       const c = n.config ?? {};
-      if (c.materialized === 'view' || c.materialized === 'ephemeral') walk(n.depends_on);
+      if (c.materialized === 'view' || c.materialized === 'ephemeral') walk(queryReads(n));
       else if (c.require_partition_filter === true) {
         const field = partitionField(c.partition_by);
         if (field) fields.push(field);
       }
     }
   };
-  walk(node.depends_on);
+  walk(queryReads(node));
   const declared = new Set(node.columns.map((c) => c.name.toLowerCase()));
   const field = fields.find((f) => declared.has(f.toLowerCase()));
   return field ? { ...config, partition_by: field, require_partition_filter: true } : config;

@@ -12,6 +12,7 @@ import { loadProject } from '../../src/project/load-project.js';
 import { BASIC_PROJECT_YAML, makeProject, projectFiles, removeDir, vigil } from '../helpers.js';
 import { duckDbDialect } from '../../src/adapters/duckdb/duckdb-dialect.js';
 import { partitionField } from '../../src/adapters/adapter.js';
+import { piiChecks } from '../../src/compile/masking.js';
 
 const SOURCES = `sources:
   - name: raw
@@ -439,6 +440,29 @@ describe('compileProject', () => {
     expect(m.post_hooks?.map((h) => [h.sql, h.origin])).toEqual([['select 1', 'models/m.sql:1'], ['select 2', 'models/m.sql:2']]);
     expect(m.config.tags).toEqual(['x', 'y']);
     expect(m.config.meta).toEqual({ owner: 'ann', tier: 2, b: 2, c: 3 });
+  });
+
+  it("a ref() in a model's hook makes it a parent of the model, as dbt counts it (was: no edge, so with threads a post_hook adding a foreign key ran before the referenced table was rebuilt, whose drop took the key away); a cycle through a hook and a hook's ref() of its own model are errors at the hook", () => {
+    const customers = "{{ config(materialized='table') }}\nselect 1 as id, 'a@b.c' as email";
+    const orders = "{{ config(materialized='table', post_hook=\"alter table {{ this }} add foreign key (customer_id) references {{ ref('customers') }} (id)\") }}\nselect 1 as customer_id, 'x' as email";
+    const r = compile({ yml: { 'models/c.yml': 'models:\n  - name: customers\n    columns:\n      - name: email\n        meta: { pii: true }\n' }, models: { 'models/customers.sql': customers, 'models/orders.sql': orders } });
+    expect(errors(r)).toEqual([]);
+    const o = model(r, 'orders');
+    expect(o.depends_on).toEqual(['model.fixture.customers']);
+    expect(o.hook_depends_on).toEqual(['model.fixture.customers']);
+    expect(r.order.indexOf('model.fixture.customers')).toBeLessThan(r.order.indexOf('model.fixture.orders'));
+    // its columns come from its SQL alone: the parent's PII column does not make its own one PII
+    expect(piiChecks(o, r.manifest, duckDbDialect).forbidden).not.toContain('email');
+    // read by its SQL too: no hook_depends_on
+    const both = compile({ models: { 'models/customers.sql': customers, 'models/orders.sql': orders.replace('select 1 as customer_id', "select id as customer_id from {{ ref('customers') }}") } });
+    expect(model(both, 'orders').depends_on).toEqual(['model.fixture.customers']);
+    expect(model(both, 'orders').hook_depends_on).toBeUndefined();
+    // a cycle only the hook closes
+    const cyc = compile({ models: { 'models/customers.sql': "{{ config(materialized='table') }}\n{{ config(post_hook=\"delete from {{ ref('orders') }}\") }}\nselect 1 as id", 'models/orders.sql': orders } });
+    expect(errors(cyc)).toEqual([expect.objectContaining({ code: 'E_CYCLE', file: 'models/customers.sql', line: 2, message: expect.stringMatching(/^dependency cycle through a hook: (customers -> orders -> customers|orders -> customers -> orders)/) })]);
+    // its own model, by ref()
+    const self = compile({ models: { 'models/orders.sql': "{{ config(materialized='table', pre_hook=\"delete from {{ ref('orders') }}\") }}\nselect 1 as id" } });
+    expect(errors(self)).toEqual([expect.objectContaining({ code: 'E_REF', file: 'models/orders.sql', line: 1, message: "ref('orders') in a pre_hook of 'orders' itself: a hook names its own model with {{ this }}" })]);
   });
 
   it("the meta property of a model, seed, snapshot is its config.meta, as dbt moves it there (was: dropped); both is an error at the line, as in dbt; a source's meta is its source_meta", () => {
