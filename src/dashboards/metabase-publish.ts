@@ -278,6 +278,11 @@ function sameCard(have: Json, want: Json): boolean {
   return JSON.stringify(nativeQuery(have.dataset_query)) === JSON.stringify(nativeQuery(query)) && same({ t: tags(have.dataset_query) }, { t: tags(query) });
 }
 
+/** A dashboard's tabs as Metabase shows them: by `position` (the order answered where it has none). */
+function inPlace(tabs: Json[]): Json[] {
+  return tabs.map((t, i) => ({ t, at: typeof t.position === 'number' ? t.position : i, i })).sort((a, b) => a.at - b.at || a.i - b.i).map((x) => x.t);
+}
+
 /** `run`, a MetabaseError of it said with what it was for (`about`). */
 async function saying<T>(about: string, run: () => Promise<T>): Promise<T> {
   try {
@@ -561,7 +566,9 @@ export class MetabasePublisher {
     const byId = (a: Json, b: Json) => a.id - b.id;
     const unchanged =
       same(have, { name: put.name, description: put.description, parameters: put.parameters, collection_id }) &&
-      same({ t: haveTabs.map((t) => ({ id: t.id, name: t.name })).sort(byId) }, { t: [...tabs].sort(byId) }) &&
+      // tabs in their place: Metabase sets each tab's position by its place in the array put, and
+      // answers them in that order (was: compared by id, so a reordering was 'unchanged')
+      same({ t: inPlace(haveTabs).map((t) => ({ id: t.id, name: t.name })) }, { t: tabs }) &&
       same({ d: haveCards.map(pick).sort(byId) }, { d: dashcards.map(pick).sort(byId) });
     if (!unchanged) {
       await this.client.call('PUT', `/api/dashboard/${id}`, put);

@@ -751,6 +751,37 @@ describe('MetabaseClient and helpers (in process)', () => {
     }
   });
 
+  it("tabs reordered in the dashboard's file: the dashboard is put with the new order, Metabase's positions follow (was: 'unchanged', the tabs kept the old order; the check compared tabs by id, not by place); the user moving a tab of Vigil's is put back", async () => {
+    const fresh = await startFakeMetabase({ apiKey: API_KEY });
+    const { mine, run, api } = ownProject(fresh);
+    try {
+      await run();
+      const [dash] = fresh.state.dashboards;
+      const ids = Object.fromEntries(dash.tabs.map((t: any) => [t.name, t.id]));
+      expect(dash.tabs.map((t: any) => t.name)).toEqual(['Main', 'Detail']);
+      const swapped = structuredClone(DASHBOARD);
+      swapped.tabs.reverse();
+      writeFileSync(join(mine, 'dashboards/ops.json'), JSON.stringify(swapped, null, 2));
+      const r = await run();
+      expect(r.stdout).toMatch(/dashboard #\d+ updated/);
+      // the same tabs (ids kept, so their cards stay), in the new order
+      expect(dash.tabs.map((t: any) => [t.name, t.id, t.position])).toEqual([['Detail', ids.Detail, 0], ['Main', ids.Main, 1]]);
+      // nothing changed since: nothing sent
+      let from = fresh.log.length;
+      await run();
+      expect(fresh.log.slice(from).filter((x) => x.method !== 'GET')).toEqual([]);
+      // the user drags Main first in Metabase: the next publish puts the file's order back
+      await api('PUT', `/api/dashboard/${dash.id}`, { tabs: [{ id: ids.Main, name: 'Main' }, { id: ids.Detail, name: 'Detail' }] });
+      from = fresh.log.length;
+      expect((await run()).stdout).toMatch(/dashboard #\d+ updated/);
+      expect(fresh.log.slice(from).filter((x) => x.method === 'PUT').map((x) => x.path)).toEqual([`/api/dashboard/${dash.id}`]);
+      expect(dash.tabs.map((t: any) => t.name)).toEqual(['Detail', 'Main']);
+    } finally {
+      await fresh.close();
+      removeDir(mine);
+    }
+  });
+
   it("engineWarning: the database's engine against the cards' SQL", async () => {
     const { engineWarning } = await import('../../src/dashboards/metabase-publish.js');
     expect(engineWarning({ id: 3, name: 'BQ', engine: 'bigquery-cloud-sdk' }, 'duckdb', 'dev', [{ name: 'dev', type: 'duckdb' }, { name: 'prod', type: 'bigquery' }])).toMatch(/duckdb SQL \(target dev\), but Metabase database 'BQ' \(#3\) is bigquery-cloud-sdk: .*--target prod/);
