@@ -17,6 +17,8 @@ export interface YamlSource {
   locate(path: ReadonlyArray<PropertyKey>, atKey?: boolean): { line: number; column: number };
   /** The scalar at `path` as written (`source`), and whether it is a block scalar (`|` or `>`); undefined for anything else. */
   scalarAt(path: ReadonlyArray<PropertyKey>): { source: string; block: boolean } | undefined;
+  /** The document's text (withMergeKeys reads how a `<<` key is written). */
+  text?: string;
 }
 
 /**
@@ -169,6 +171,7 @@ export function yamlFromTree(file: string, text: string, ast: YamlTree | null, v
   return {
     file,
     value,
+    text,
     locate: (path, atKey = false) => {
       const w = walk(path, atKey);
       return w ? pos(w.at) : viaSlow().locate(path, atKey);
@@ -264,6 +267,7 @@ function slowSource(text: string, file: string, diagnostics: Diagnostic[]): Yaml
   return {
     file,
     value,
+    text,
     locate: (path, atKey = false) => {
       const lp = lines.linePos(walk(path, atKey).pos);
       return { line: lp.line, column: lp.col };
@@ -333,6 +337,13 @@ export function withMergeKeys(src: YamlSource, combine: (key: string) => 'union'
     kids: Map<PropertyKey, Origin>;
   }
   const isMapping = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date);
+  const starts = src.text === undefined ? [] : [0, ...[...src.text.matchAll(/\n/g)].map((m) => m.index! + 1)];
+  const quotedKey = (path: PropertyKey[]): boolean => {
+    if (src.text === undefined) return false;
+    const { line, column } = src.locate(path, true);
+    const c = src.text[(starts[line - 1] ?? 0) + column - 1];
+    return c === '"' || c === "'";
+  };
   const build = (v: unknown, at: PropertyKey[]): [unknown, Origin] => {
     const o: Origin = { at, kids: new Map() };
     if (Array.isArray(v)) {
@@ -369,7 +380,8 @@ export function withMergeKeys(src: YamlSource, combine: (key: string) => 'union'
       }
     };
     for (const [k, x] of Object.entries(v)) {
-      if (k !== '<<') {
+      // (a quoted "<<" is a key like any other, as yaml.v2 reads it: Alertmanager refuses it, "field << not found")
+      if (k !== '<<' || quotedKey([...at, '<<'])) {
         const [xv, xo] = build(x, [...at, k]);
         put(out, o, k, xv, xo);
         continue;
@@ -398,7 +410,7 @@ export function withMergeKeys(src: YamlSource, combine: (key: string) => 'union'
     }
     return [...o.at, ...path.slice(i)];
   };
-  return { file: src.file, value, locate: (path, atKey) => src.locate(written(path), atKey), scalarAt: (path) => src.scalarAt(written(path)) };
+  return { file: src.file, value, text: src.text, locate: (path, atKey) => src.locate(written(path), atKey), scalarAt: (path) => src.scalarAt(written(path)) };
 }
 
 function hasMergeKey(v: unknown): boolean {

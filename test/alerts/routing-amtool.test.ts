@@ -1134,6 +1134,10 @@ receivers: [{name: root}, {name: web_api}, {name: x}, {name: quote}, {name: comm
     /** [what, yaml, what amtool 0.25 says (from experiment; informational)] */
     const fixed: Array<[string, string, 'accepts' | 'refuses']> = [
       ['minimal', `route: {receiver: a}\n${R}`, 'accepts'],
+      // a merge key is the plain << only: quoted it is a key like any other, which Alertmanager refuses (was: merged by Vigil)
+      ['a merge key <<: *base', `route:\n  receiver: a\n  routes:\n    - &base\n      receiver: b\n    - <<: *base\n      matchers: ['x="1"']\n${R}`, 'accepts'],
+      ['a quoted "<<": *base (a key, not a merge)', `route:\n  receiver: a\n  routes:\n    - &base\n      receiver: b\n    - "<<": *base\n      matchers: ['x="1"']\n${R}`, 'refuses'],
+      ["a single-quoted '<<': *base", `route:\n  receiver: a\n  routes:\n    - &base\n      receiver: b\n    - '<<': *base\n      matchers: ['x="1"']\n${R}`, 'refuses'],
       ['receivers without integrations, one unused', `route: {receiver: a}\nreceivers: [{name: a}, {name: unused}]\n`, 'accepts'],
       ['group_by: []', `route: {receiver: a, group_by: []}\n${R}`, 'accepts'],
       ["group_by: ['...']", `route: {receiver: a, group_by: ['...']}\n${R}`, 'accepts'],
