@@ -199,7 +199,12 @@ function slowSource(text: string, file: string, diagnostics: Diagnostic[]): Yaml
     if (tab >= 0 && tab + 1 <= first.line) {
       const col = text.split('\n')[tab].indexOf('\t') + 1;
       diagnostics.push(diag('E_YAML', 'a tab in the indentation: YAML indents with spaces only', { file, line: tab + 1, column: col }, 'replace the tab with spaces'));
-    } else diagnostics.push(diag('E_YAML', doc.errors[0].message.split('\n')[0], { file, line: first.line, column: first.col }, 'fix the YAML syntax'));
+    } else {
+      const e = doc.errors[0];
+      // a second merge key in one mapping (Go's yaml.v2 takes it; YAML's keys are unique): the list form merges both
+      const twoMerges = e.code === 'DUPLICATE_KEY' && /^<<\s*:/.test(text.slice(e.pos[0]));
+      diagnostics.push(diag('E_YAML', twoMerges ? 'two merge keys (<<) in one mapping: a key is written once' : e.message.split('\n')[0], { file, line: first.line, column: first.col }, twoMerges ? 'merge several mappings with one key and a list: <<: [*one, *two] (the earlier one wins a key both have)' : 'fix the YAML syntax'));
+    }
     return undefined;
   }
   // an alias before its anchor (`b: *x` with no `&x` above it), placed at the alias (was: 1:1); one inside its own anchor (a value holding itself)

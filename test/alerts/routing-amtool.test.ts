@@ -792,6 +792,11 @@ ${R}`,
       expect(routeAlert(all.routes!, { x: '1' }).map((r) => r.groupBy)).toEqual(['...']);
     });
 
+    it('two merge keys in one mapping: an error at the second saying to write one with a list (was: "Map keys must be unique", hint "fix the YAML syntax")', () => {
+      const v = vigilParse(`route:\n  receiver: a\n  routes:\n    - &one\n      receiver: b\n    - &two\n      receiver: c\n    - <<: *one\n      <<: *two\n${R}`);
+      expect(v.errors.map((d) => `${d.line}:${d.column} ${d.message} | ${d.hint}`)).toEqual(['9:7 two merge keys (<<) in one mapping: a key is written once | merge several mappings with one key and a list: <<: [*one, *two] (the earlier one wins a key both have)']);
+    });
+
     it('an error in a merged mapping is placed where it is written (under its anchor)', () => {
       const v = vigilParse(`route:\n  receiver: a\n  routes:\n    - &d\n      receiver: nobody\n      matchers: ['x=1']\n    - <<: *d\n      matchers: ['y=1']\n    - <<: 5\n${R}`);
       expect(v.errors.map((d) => `${d.line}:${d.column} ${d.message}`)).toEqual(['9:11 a merge key (<<) takes a mapping or a list of mappings (an alias of one: <<: *defaults)']);
@@ -1317,6 +1322,8 @@ receivers: [{name: root}, {name: web_api}, {name: x}, {name: quote}, {name: comm
       ["months: ['0']", ti("months: ['0']")],
       ["years: ['26'] (the year 26)", ti("years: ['26']")],
       ["years: ['-5']", ti("years: ['-5']")],
+      // two merge keys in one mapping: Go's yaml.v2 merges both, YAML's keys are unique (the list form says it)
+      ['two merge keys in one mapping (<<: [*one, *two] instead)', `route:\n  receiver: a\n  routes:\n    - &one\n      receiver: b\n    - &two\n      matchers: ['x="1"']\n    - <<: *one\n      <<: *two\n${R}`],
     ];
     // and random valid trees, each broken in one way
     const breakers: Array<[string, (f: GenFile) => void]> = [
