@@ -79,6 +79,14 @@ export interface PlanInput {
 export interface GroupState {
   firstAt: string;
   lastAt?: string;
+  /**
+   * Alerts that resolved without the receiver being told (send_resolved: false, or the resolve
+   * muted: silenced, inhibited, a mute time interval), by instance key:
+   * when it was told they fire. Its last message still shows them firing, so one that fires again
+   * before the group's next message is not new to it (Alertmanager's notification log keeps them
+   * firing until the group's next notification). Cleared by that message.
+   */
+  shown?: Record<string, string>;
 }
 
 export interface Planned {
@@ -306,6 +314,11 @@ export function planNotifications(p: PlanInput): Planned {
           inst.notified[key] = inst.notified[moved];
           delete inst.notified[moved];
         }
+        const shown = groups[gk].shown?.[inst.key];
+        if (shown !== undefined && !inst.notified[key]) {
+          inst.notified[key] = { at: shown, action: 'trigger' };
+          delete groups[gk].shown![inst.key];
+        }
         const n = inst.notified[key];
         member(gk, key, r).firing.push({ inst, rule, evaluated, isNew: !n || n.action !== 'trigger' || n.left !== undefined });
       }
@@ -318,16 +331,25 @@ export function planNotifications(p: PlanInput): Planned {
         const rc = receivers.get(keyReceiver(key));
         if (n.action !== 'trigger' || !rc) continue;
         inst.notified[key] = { at: iso, action: 'resolve' };
-        if (!rc.send_resolved) continue;
+        const r = routed.get(key);
+        // a resolve not sent: the receiver's last message of the group still shows it firing (GroupState.shown)
+        const untold = () => {
+          const state = r && !n.left && !n.dropped ? groups[groupKey(key, r.groupBy, inst.labels)] : undefined;
+          if (state) (state.shown ??= {})[inst.key] = n.at;
+        };
+        if (!rc.send_resolved) {
+          untold();
+          continue;
+        }
         // as Alertmanager, which sends a resolve only where the firing alert was sent
         if (n.dropped) {
           suppressed.push({ instance: inst.key, reason: `its resolve to ${rc.name} is not sent: its trigger (${n.dropped}) was dropped from the outbox undelivered` });
           continue;
         }
-        const r = routed.get(key);
         const muted = sil ? `silenced by ${sil.id} until ${sil.endsAt} (${sil.comment})` : inh ? `inhibited by ${inh.key}` : r ? routeMuted(p.routes, r, p.at) : undefined;
         if (muted) {
           suppressed.push({ instance: inst.key, reason: `its resolve to ${rc.name} is not sent: ${muted}` });
+          untold();
           continue;
         }
         member(groupKey(key, r?.groupBy ?? [], inst.labels), key, r).resolves.push({ inst, rule, evaluated: true, isNew: false });
@@ -365,6 +387,8 @@ export function planNotifications(p: PlanInput): Planned {
     // goes where it was told it fired)
     for (const l of left.get(gk) ?? []) if (l.inst.notified[l.key]) l.inst.notified[l.key].left = iso;
     if (state && g.firing.length) state.lastAt = iso;
+    // (what it showed of alerts resolved untold is replaced by this message)
+    if (state) delete state.shown;
     notifiedGroups.push(gk);
     // PagerDuty's events are per instance: what changed, and every firing one on a repeat
     flushed.push({ g, items: [...g.firing.map(trigger), ...resolves], changed: [...g.firing.filter((m) => m.isNew || repeat).map(trigger), ...resolves] });

@@ -113,6 +113,46 @@ route:
   });
 });
 
+describe('send_resolved: false', () => {
+  it('an alert that resolves and fires again while its group fires is not posted again: the receiver, never told it resolved, still shows it firing (was: "2 firing" posted again)', async () => {
+    // Alertmanager 0.25's webhook gets nothing then: its notification log still holds the alert
+    // firing (test/alerts/timing-alertmanager.test.ts, scenario s6)
+    const dir = project({
+      'alerts/a.yaml': COUNTS_ALERT,
+      'alerts/routes.yaml': `receivers:
+  - name: hook
+    slack: { webhook_url_env: SLACK_WEBHOOK_URL }
+    send_resolved: false
+route:
+  receiver: hook
+  group_by: [alertname]
+  group_interval: 1m
+  repeat_interval: 4h
+`,
+    });
+    const slack0 = hook.messages.length;
+    const sent = () => hook.messages.slice(slack0).map((m) => m.text as string);
+    build(dir, ['chat', 'code']);
+    await evaluate(dir, '2026-03-10T10:00:00Z');
+    expect(sent()).toEqual(['groups — 2 firing: many']);
+    build(dir, ['chat']);
+    await evaluate(dir, '2026-03-10T10:05:00Z');
+    build(dir, ['chat', 'code']);
+    await evaluate(dir, '2026-03-10T10:10:00Z');
+    expect(sent()).toEqual(['groups — 2 firing: many']);
+    // the repeat holds both, as the receiver's view does
+    await evaluate(dir, '2026-03-10T14:00:00Z');
+    expect(sent()).toEqual(['groups — 2 firing: many', 'groups — 2 firing: many']);
+    // once a message of the group left it out, it is new to the group again
+    build(dir, ['chat']);
+    await evaluate(dir, '2026-03-10T14:05:00Z');
+    await evaluate(dir, '2026-03-10T18:05:00Z');
+    build(dir, ['chat', 'code']);
+    await evaluate(dir, '2026-03-10T18:10:00Z');
+    expect(sent().slice(2)).toEqual(['groups — 1 firing: many', 'groups — 2 firing: many']);
+  });
+});
+
 describe("a route whose matchers are edited while its alerts fire", () => {
   // Alertmanager keys a group by its route's matchers; a reload drops every group and builds them
   // again, so the edited route's old group never sends again (no resolve from it). Here what the
