@@ -153,8 +153,10 @@ let hook: Server | undefined;
 let amLog = '';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function runAlertmanager(): Promise<Note[]> {
+/** The timeline through the daemon: what its webhook got, and how late the latest post left (s). */
+async function runAlertmanager(): Promise<{ notes: Note[]; slip: number }> {
   const notes: Note[] = [];
+  let slip = 0;
   let t0 = 0;
   hook = createServer((req, res) => {
     let body = '';
@@ -198,9 +200,35 @@ async function runAlertmanager(): Promise<Note[]> {
     });
     const r = await fetch(`${base}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     if (!r.ok) throw new Error(`POST /api/v2/alerts: ${r.status} ${await r.text()}`);
+    slip = Math.max(slip, (Date.now() - (t0 + t * 1000)) / 1000);
   }
   await sleep(t0 + END * 1000 - Date.now());
-  return notes;
+  return { notes, slip };
+}
+
+/** The daemon's run again, with a fresh daemon, when a post left late (a loaded machine): the timeline compared is the one scripted. */
+async function runAlertmanagerOnTime(tries = 3): Promise<Note[]> {
+  for (let i = 1; ; i++) {
+    const r = await runAlertmanager();
+    if (r.slip <= MAX_SLIP || i === tries) {
+      if (r.slip > MAX_SLIP) console.warn(`timing-alertmanager: a post left ${r.slip.toFixed(2)} s late in each of ${tries} runs (a loaded machine); compared as it ran`);
+      return r.notes;
+    }
+    await stopAlertmanager();
+  }
+}
+
+async function stopAlertmanager(): Promise<void> {
+  if (am && am.exitCode === null) {
+    am.kill('SIGTERM');
+    await new Promise((r) => am!.once('exit', r));
+  }
+  hook?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  am = undefined;
+  hook = undefined;
+  dir = '';
+  amLog = '';
 }
 
 // ---------------------------------------------------------------- Vigil: the scheduler, in virtual time
@@ -248,6 +276,8 @@ function runVigil(): Note[] {
 const GROUP_INTERVAL = 2;
 /** Alertmanager's lateness on a shared machine (its webhook is reached in ~50 ms) */
 const SLACK = 0.4;
+/** A post to the daemon leaving later than this after its scripted time makes the run start again (the grouping it tests could change) */
+const MAX_SLIP = 0.15;
 
 interface Seen {
   /** the notifications that changed what the receiver was told, in order */
@@ -276,17 +306,10 @@ function byGroup(notes: Note[], alertmanager: boolean): Map<string, Seen> {
 }
 
 describe.skipIf(!HAVE_AM)('notification timing and grouping: Vigil against the Alertmanager daemon', () => {
-  afterAll(async () => {
-    if (am && am.exitCode === null) {
-      am.kill('SIGTERM');
-      await new Promise((r) => am!.once('exit', r));
-    }
-    hook?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(stopAlertmanager);
 
   it('the same groups notify, each notification holds the same alerts, Vigil is never later than Alertmanager nor more than a group_interval sooner, repeats every repeat_interval', async () => {
-    const a = await runAlertmanager();
+    const a = await runAlertmanagerOnTime();
     const v = runVigil();
     const show = (ns: Note[]) => ns.map((x) => `${x.t.toFixed(2).padStart(6)} ${x.group.padEnd(22)} ${x.alerts.join(' ')}`).join('\n');
     const both = `--- Alertmanager's webhook\n${show(a)}\n--- Vigil\n${show(v)}`;
@@ -315,5 +338,5 @@ describe.skipIf(!HAVE_AM)('notification timing and grouping: Vigil against the A
     expect([...am.values()].some((g) => g.changes.some((c) => c.alerts.length > 2))).toBe(true);
     expect([...am.values()].filter((g) => g.changes.some((c) => c.alerts.some((x) => x.endsWith(':resolved')))).length).toBeGreaterThan(2);
     expect([...am.values()].filter((g) => g.repeats.length).length).toBeGreaterThan(2);
-  }, 60_000);
+  }, 120_000);
 });
