@@ -561,7 +561,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     const sameFile = sameStamp(cached, f);
     draft.checksum = sameFile ? cached!.stamp!.checksum : sha(f.text);
     const key = sha(globalKey + draft.checksum);
-    if (cached && cached.key === key && !cached.calls.volatile && Object.entries(cached.calls.envUsed).every(([k, v]) => envStamp(opts.env[k]) === v)) {
+    if (cached && cached.key === key && !cached.calls.volatile && Object.entries(cached.calls.envUsed).every(([k, v]) => envStamp(k, opts.env[k]) === v)) {
       cacheHits++;
       if (!sameFile) cached.stamp = keptStamp(f, draft.checksum, now);
       draft.calls = cached.calls;

@@ -152,9 +152,18 @@ export function varStamp(value: unknown): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
-/** A hash of an env var's value, for the render cache (which must never hold the value). */
-export function envStamp(value: string | undefined | null): string | null {
-  return value === undefined || value === null ? null : createHash('sha256').update(value).digest('hex').slice(0, 32);
+/**
+ * A stamp of env var `name`'s value, for the render cache (which must never hold the value). A
+ * secret's holds nothing of its value, not even a hash: an unkeyed hash of a password in
+ * target/.cache/compile.bin lets whoever copies the file test guesses at it offline. Its
+ * templates render only its placeholder, so what they render depends on whether it is set and
+ * secret, not on its value (reveal() reads the value of the moment).
+ */
+export function envStamp(name: string, value: string | undefined | null): string | null {
+  if (value === undefined || value === null) return null;
+  // (an empty value renders as itself: env_var() below)
+  if (value !== '' && isSecret(name, value)) return 'secret';
+  return createHash('sha256').update(value).digest('hex').slice(0, 32);
 }
 
 export interface TemplateError {
@@ -336,7 +345,7 @@ export class TemplateEnv {
       const key = String(name);
       const v = opts.env[key];
       if (v !== undefined) {
-        self.current.envUsed[key] = envStamp(v);
+        self.current.envUsed[key] = envStamp(key, v);
         // (an empty value has nothing to hide: `{% if env_var('X_TOKEN', '') %}` tests the value)
         if (v === '' || !isSecret(key, v)) return v;
         // a secret never reaches compiled SQL, the manifest or the cache: reveal() puts it back

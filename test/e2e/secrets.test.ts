@@ -10,6 +10,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { hasSecretPlaceholder, isSecret, redact, resetSecrets, reveal, secretNames, secretPlaceholder } from '../../src/secrets.js';
 import { writeTargetJson } from '../../src/project/artifacts.js';
@@ -341,6 +342,26 @@ route:
     const files = { root: dir, paths: { target: 'target' } } as unknown as Parameters<typeof writeTargetJson>[0];
     const written = JSON.parse(readFileSync(writeTargetJson(files, 'run_results.json', { elapsed_time: 0.0123456789, error: 'pw 345678' }), 'utf8'));
     expect(written).toEqual({ elapsed_time: 0.0123456789, error: 'pw <redacted:APP_DB_PASSWORD>' });
+  });
+
+  it("the render cache keeps no hash of a secret's value, and a changed value reaches the warehouse (was: target/.cache/compile.bin held sha256 of every secret a model read: a guess at a password tested offline)", () => {
+    const dir = makeProject({ 'models/t.sql': `{{ config(materialized='table') }}\nselect length('{{ env_var("APP_DB_PASSWORD") }}') as n` });
+    dirs.push(dir);
+    const first = 'pw-first-5e1c';
+    const built = vigil(dir, ['run'], { APP_DB_PASSWORD: first });
+    expect(built.code, built.stdout + built.stderr).toBe(0);
+    const cache = readFileSync(join(dir, 'target/.cache/compile.bin'));
+    // (a prefix of the hex: the stamp kept a cut of the hash)
+    const hashed = createHash('sha256').update(first).digest('hex').slice(0, 16);
+    expect(cache.includes(hashed)).toBe(false);
+    expect(cache.includes(first)).toBe(false);
+    // the cached render is reused with the value of the moment: the warehouse gets the new one
+    const show = (pw: string) => vigil(dir, ['show', '--inline', "select n from {{ ref('t') }}", '--output', 'csv'], { APP_DB_PASSWORD: pw }).stdout;
+    expect(show(first)).toBe('n\n13\n');
+    expect(vigil(dir, ['run'], { APP_DB_PASSWORD: 'pw-second-9a7d0' }).code).toBe(0);
+    expect(show('pw-second-9a7d0')).toBe('n\n15\n');
+    // unset, the model's env_var() is an error again (not the cached render)
+    expect(vigil(dir, ['compile'], { APP_DB_PASSWORD: undefined }).stderr).toContain('APP_DB_PASSWORD');
   });
 
   it("a --vars value holding a secret's value is the secret's placeholder: a view reading it is refused, a table gets the value", () => {
