@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { checkColumnTypes, checkSeedColumns, readHeader, readHeaderAt, seedColumnName } from '../seeds/seed-csv.js';
-import { isPlainObject, pyRepr, yamlNumber } from './py-values.js';
+import { isPlainObject, PyFloat, pyRepr, yamlNumber } from './py-values.js';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import { inexactInteger } from '../project/yaml-lib.js';
 import { sayYaml11Only, yaml11Only } from '../project/pyyaml-scalars.js';
@@ -2387,8 +2387,13 @@ function snapshotConfigProblems(cfg: Record<string, unknown>, issues: ReadonlyAr
 /**
  * --vars as the templates see them: a secret's value in a string (`--vars "{token: $API_TOKEN}"`,
  * as CI passes one) is its placeholder there, as env_var() of it is, so it reaches only the
- * statement sent to the warehouse, never a view's definition (E_SECRET) or a compiled file.
+ * statement sent to the warehouse, never a view's definition (E_SECRET) or a compiled file. So
+ * is a number that is a secret's value (`--vars "{pin: $VIGIL_SECRET_PIN}"`, which YAML reads as a number):
+ * kept a number, it went into a view's definition, and its hash into manifest.json's `vars`.
  */
+/** A number's text as YAML reads it (decimal digits, a sign, a point, an exponent). */
+const NUMERIC = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
+
 function givenVars(given: Record<string, unknown>, env: CompileOptions['env']): Record<string, unknown> {
   const secrets = environmentSecrets(env).sort((a, b) => b[1].length - a[1].length);
   if (!secrets.length) return given;
@@ -2401,6 +2406,14 @@ function givenVars(given: Record<string, unknown>, env: CompileOptions['env']): 
         out = out.split(x).join(secretPlaceholder(k));
       }
       return out;
+    }
+    if (typeof v === 'number' || v instanceof PyFloat) {
+      // (as the template prints it, or as the shell gave it: 007 read as 7)
+      const printed = String(v);
+      const hit = secrets.find(([, x]) => x === printed || (NUMERIC.test(x) && Number(x) === Number(v)));
+      if (!hit) return v;
+      registerCompiledSecret(hit[0], hit[1]);
+      return secretPlaceholder(hit[0]);
     }
     if (Array.isArray(v)) return v.map(walk);
     // (a mapping only: a whole float's box, `4.0`, rebuilt as a plain object printed as

@@ -8,7 +8,7 @@
  * output and the state tables are searched for every secret: zero hits.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import pg from 'pg';
@@ -362,6 +362,26 @@ route:
     expect(show('pw-second-9a7d0')).toBe('n\n15\n');
     // unset, the model's env_var() is an error again (not the cached render)
     expect(vigil(dir, ['compile'], { APP_DB_PASSWORD: undefined }).stderr).toContain('APP_DB_PASSWORD');
+  });
+
+  it("a --vars number that is a secret's value is its placeholder too: a view reading it is refused, a table gets the value, manifest.json keeps no hash of it (was: the view created with the value in its definition, sha256 of the digits in manifest.json's vars)", () => {
+    // a numeric password or PIN, which YAML reads as a number (as it does 007: 7)
+    const env = { VIGIL_SECRET_PIN: '0098765432' };
+    const dir = makeProject({
+      'models/v.sql': `select {{ var("pin") }} as pin`,
+      'models/t.sql': `{{ config(materialized='table') }}\nselect {{ var("pin") }} as pin`,
+    });
+    dirs.push(dir);
+    const view = vigil(dir, ['run', '--vars', `{pin: ${env.VIGIL_SECRET_PIN}}`], env);
+    expect(view.code, view.stdout + view.stderr).toBe(2);
+    expect(view.stderr).toContain("model 'v' is a view and reads the secret VIGIL_SECRET_PIN");
+    rmSync(join(dir, 'models/v.sql'));
+    const table = vigil(dir, ['run', '--vars', `{pin: ${env.VIGIL_SECRET_PIN}}`], env);
+    expect(table.code, table.stdout + table.stderr).toBe(0);
+    const manifest = readFileSync(join(dir, 'target/manifest.json'), 'utf8');
+    for (const digits of ['0098765432', '98765432']) expect(manifest).not.toContain(createHash('sha256').update(digits).digest('hex').slice(0, 16));
+    expect(readFileSync(join(dir, 'target/compiled', readdirSync(join(dir, 'target/compiled'))[0], 'models/t.sql'), 'utf8')).toContain(`select ${secretPlaceholder('VIGIL_SECRET_PIN')} as pin`);
+    expect(vigil(dir, ['show', '--inline', "select pin from {{ ref('t') }}", '--output', 'csv', '--vars', '{pin: 0}'], env).stdout).toBe('pin\n98765432\n');
   });
 
   it("a --vars value holding a secret's value is the secret's placeholder: a view reading it is refused, a table gets the value", () => {
