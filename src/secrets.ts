@@ -97,12 +97,18 @@ export function reveal(sql: string, values?: Record<string, string | undefined>)
   });
 }
 
-/** The inverse of reveal() for text that came back from the warehouse with a statement (an error's SQL). */
+/**
+ * The inverse of reveal() for text that came back from the warehouse with a statement (an error's
+ * SQL). Also the part of a secret beside a cut: a warehouse shows the statement around an error
+ * cut to a window (DuckDB's `LINE 2: select ..., 'S3cr3tAbCd...`), which may end or start inside
+ * the value. (Only here, where the statement is known to hold the secret: beside every `...` of
+ * any output, the start of a URL secret, `postgres`, `https`, would be redacted from ordinary words.)
+ */
 export function conceal(text: string, sql: string): string {
   let out = text;
   for (const name of secretNames(sql)) {
     const v = compiled.get(name) ?? process.env[name];
-    if (v) out = replaceAll(out, v, secretPlaceholder(name));
+    if (v) out = besideCuts(replaceAll(out, v, secretPlaceholder(name)), v, secretPlaceholder(name));
   }
   return out;
 }
@@ -315,6 +321,44 @@ export function redact(text: string, env: NodeJS.ProcessEnv = process.env): stri
   // credentials inside connection URLs, whoever they belong to
   if (out.includes('://')) out = out.replace(URL_CREDENTIALS, '$1***@').replace(URL_QUERY_CREDENTIALS, '$1***');
   return out;
+}
+
+/** Fewer characters of a secret beside a cut mark are not searched for: ordinary text ends so. */
+const MIN_CUT_PART = 3;
+
+/**
+ * Each cut mark's neighbours that are a cut `value`, replaced by `by`: the text before the mark
+ * ending with the start of it (a window that ends inside it), the text after it beginning with
+ * its end (a window that starts inside it).
+ */
+function besideCuts(text: string, value: string, by: string): string {
+  if (!text.includes('...') && !text.includes('\u2026')) return text;
+  // text, mark, text, mark, ..., text
+  const parts = text.split(/(\.\.\.|\u2026)/);
+  for (let m = 1; m < parts.length; m += 2) {
+    const head = cutStart(parts[m - 1], value);
+    if (head) parts[m - 1] = parts[m - 1].slice(0, -head) + by;
+    const tail = cutEnd(parts[m + 1], value);
+    if (tail) parts[m + 1] = by + parts[m + 1].slice(tail);
+  }
+  return parts.join('');
+}
+
+/** How many of the last characters of `text` are the start of `value` (not all of it), the most; 0 when fewer than MIN_CUT_PART. */
+function cutStart(text: string, value: string): number {
+  for (let j = Math.max(0, text.length - value.length + 1); j <= text.length - MIN_CUT_PART; j++) {
+    if (text.charCodeAt(j) === value.charCodeAt(0) && value.startsWith(text.slice(j))) return text.length - j;
+  }
+  return 0;
+}
+
+/** How many of the first characters of `text` are the end of `value` (not all of it), the most; 0 when fewer than MIN_CUT_PART. */
+function cutEnd(text: string, value: string): number {
+  const last = value.charCodeAt(value.length - 1);
+  for (let n = Math.min(text.length, value.length - 1); n >= MIN_CUT_PART; n--) {
+    if (text.charCodeAt(n - 1) === last && value.endsWith(text.slice(0, n))) return n;
+  }
+  return 0;
 }
 
 /**

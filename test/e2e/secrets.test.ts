@@ -12,7 +12,7 @@ import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import pg from 'pg';
-import { hasSecretPlaceholder, isSecret, redact, resetSecrets, reveal, secretNames, secretPlaceholder } from '../../src/secrets.js';
+import { conceal, hasSecretPlaceholder, isSecret, redact, resetSecrets, reveal, secretNames, secretPlaceholder } from '../../src/secrets.js';
 import { writeTargetJson } from '../../src/project/artifacts.js';
 import { COUNTS_ALERT, makeProject, removeDir, vigil, vigilAsync, type CliResult } from '../helpers.js';
 import { startFakePagerDuty, type FakePagerDuty } from '../support/fake-pagerduty.js';
@@ -342,6 +342,34 @@ route:
     const files = { root: dir, paths: { target: 'target' } } as unknown as Parameters<typeof writeTargetJson>[0];
     const written = JSON.parse(readFileSync(writeTargetJson(files, 'run_results.json', { elapsed_time: 0.0123456789, error: 'pw 345678' }), 'utf8'));
     expect(written).toEqual({ elapsed_time: 0.0123456789, error: 'pw <redacted:APP_DB_PASSWORD>' });
+  });
+
+  it("a warehouse's message showing the statement cut to a window does not show the part of a secret beside the cut (was: DuckDB's LINE 2: ..., 'Sx7-long-token-AbCdEf... printed and kept in run_results.json)", () => {
+    const token = `Sx7-long-token-${'AbCdEfGhIj'.repeat(12)}-end`;
+    const env = { LONG_API_TOKEN: token };
+    // DuckDB shows a window of the line around the error: here it ends inside the token
+    const dir = makeProject({ 'models/t.sql': `{{ config(materialized='table') }}\nselect 1 as a, nosuchcol as y, '{{ env_var("LONG_API_TOKEN") }}' as t from (select 1)` });
+    dirs.push(dir);
+    const r = vigil(dir, ['build'], env);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('Referenced column "nosuchcol" not found');
+    expect(r.stdout).toContain(`LINE 2: select 1 as a, nosuchcol as y, '${secretPlaceholder('LONG_API_TOKEN')}...`);
+    const runResults = readFileSync(join(dir, 'target/run_results.json'), 'utf8');
+    for (const text of [r.stdout + r.stderr, runResults]) expect(text).not.toContain(token.slice(0, 12));
+    // a cut at the start of the window: what follows the mark
+    Object.assign(process.env, env);
+    resetSecrets();
+    const sent = `select '${secretPlaceholder('LONG_API_TOKEN')}' as t, oops`;
+    try {
+      expect(conceal(`LINE 1: ...GhIjAbCdEfGhIj-end' as t, oops`, sent)).toBe(`LINE 1: ...${secretPlaceholder('LONG_API_TOKEN')}' as t, oops`);
+      expect(conceal('Conversion Error: …AbCdEfGhIj-end', sent)).toBe(`Conversion Error: …${secretPlaceholder('LONG_API_TOKEN')}`);
+      // (two characters beside a cut are not searched for: ordinary text; nor a text whose statement holds no secret)
+      expect(conceal('LINE 1: select x, Sx...', sent)).toBe('LINE 1: select x, Sx...');
+      expect(conceal(`LINE 1: select 1, 'Sx7-long...`, 'select 1')).toBe(`LINE 1: select 1, 'Sx7-long...`);
+    } finally {
+      delete process.env.LONG_API_TOKEN;
+      resetSecrets();
+    }
   });
 
   it("the render cache keeps no hash of a secret's value, and a changed value reaches the warehouse (was: target/.cache/compile.bin held sha256 of every secret a model read: a guess at a password tested offline)", () => {
