@@ -11,7 +11,8 @@
  * dbt_valid_from as text, a NULL part as ''). With check and updated_at, a changed row whose
  * updated_at is not after its current version's start (a history an older Vigil wrote, whose
  * check versions started at the run's time; a source whose updated_at lags) starts at the run's
- * time instead, said in a warning.
+ * time instead, said in a warning; so does a key back after a delete whose updated_at is not
+ * after its last version's end, with timestamp too.
  *
  * The steps are ordered so that a run stopped between them leaves nothing lost and the next run
  * finishes the work: 1. insert the new versions; 2. close every current version that has a newer
@@ -101,11 +102,12 @@ export interface LaterRun {
    */
   atRunTime?: { columns: string[]; type?: string };
   /**
-   * check with updated_at: changed rows whose updated_at is not after their current version's
-   * dbt_valid_from (counted, a few keys: a warning), whose versions start at the run's time instead
+   * check with updated_at, and timestamp: changed rows whose updated_at is not after their current
+   * version's dbt_valid_from, or keys back after a delete whose updated_at is not after their last
+   * version's end (counted, a few keys: a warning), whose versions start at the run's time instead
    */
   lagging?: string;
-  /** check with updated_at: changed rows whose new version would not start after their current one even so (refused when any) */
+  /** check with updated_at, and timestamp: changed rows whose new version would not start after their current (or last) one even so (refused when any) */
   late?: string;
   /** 1. the new versions */
   insert: string;
@@ -143,6 +145,10 @@ export function laterRunStatements(d: Dialect, n: SnapshotNode, queryCols: Colum
   // the versions they close, refused on every run)
   const checkUpdatedAt = n.config.strategy === 'check' && !!n.config.updated_at;
   const atRunTime = columnAdded && checkUpdatedAt;
+  // timestamp: a key back after a delete whose updated_at did not advance (restored as it was, or
+  // NULL) is new to `toInsert` (no current version); at its updated_at it overlapped its closed
+  // version and repeated its dbt_scd_id — started at the run's time as check's are
+  const timestamp = n.config.strategy === 'timestamp';
   const uaType = n.config.updated_at ? queryCols.find((c) => c.name.toLowerCase() === n.config.updated_at!.toLowerCase())?.data_type : undefined;
   // the run's time, in updated_at's type
   const runAt = uaType ? `cast(${now} as ${uaType})` : now;
@@ -163,18 +169,20 @@ export function laterRunStatements(d: Dialect, n: SnapshotNode, queryCols: Colum
   const keyCols = (a: string) => keys.map((k, i) => `${val(a, k)} as k${i}`).join(', ');
   const keyJoin = (x: string, a: string) => keys.map((k, i) => `${x}.k${i} = ${val(a, k)}`).join(' and ');
   const latest = `select ${keyCols('c')}, max(coalesce(c.${q('dbt_valid_to')}, ${cf})) as ${q('dbt_valid_from')}, max(case when c.${q('dbt_valid_to')} is null then 1 else 0 end) as is_current from ${rel} as c group by ${keyGroup('c')}`;
-  const lags = checkUpdatedAt && !atRunTime;
+  const lags = (checkUpdatedAt && !atRunTime) || timestamp;
   const from = atRunTime ? runAt : lags ? `case when cur.k0 is not null and (${ua} is null or cur.${q('dbt_valid_from')} >= ${ua}) then ${runAt} else ${ua} end` : ua;
   const runTime = atRunTime ? { columns: added.filter((c) => checkCols.includes(c.name)).map((c) => c.name), ...(uaType ? { type: uaType } : {}) } : undefined;
   const lagging = lags ? `select ${keyText}, cast(${ua} as ${text}) as now_at, cast(${cf} as ${text}) as was_at, c.is_current, count(*) over () as n from ${src} as s join (${latest}) as c on ${keyJoin('c', 's')} where ${toInsert} and ${notAfter(ua)} order by 1 limit 3` : undefined;
   // ... and the run's time not after it either (a DATE updated_at today, a version starting in the future): refused
   // (a key back after a delete too: the run's time not after its last version's end — a DATE
   // updated_at, deleted and back the same day — would start at that end, with that version's dbt_scd_id)
-  const late = checkUpdatedAt ? `select ${keyText}, cast(${runAt} as ${text}) as now_at, cast(${cf} as ${text}) as was_at, c.is_current, count(*) over () as n from ${src} as s join (${latest}) as c on ${keyJoin('c', 's')} where ${toInsert}${atRunTime ? '' : ` and ${notAfter(ua)}`} and ${notAfter(runAt)} order by 1 limit 3` : undefined;
+  const late = checkUpdatedAt || timestamp ? `select ${keyText}, cast(${runAt} as ${text}) as now_at, cast(${cf} as ${text}) as was_at, c.is_current, count(*) over () as n from ${src} as s join (${latest}) as c on ${keyJoin('c', 's')} where ${toInsert}${atRunTime ? '' : ` and ${notAfter(ua)}`} and ${notAfter(runAt)} order by 1 limit 3` : undefined;
   const into = `insert into ${rel} (${[...cols, ...SNAPSHOT_COLUMNS].map(q).join(', ')}) select`;
   // (a start computed per row, written three times: computed once, in a subquery)
+  // (timestamp: dbt_updated_at keeps the row's updated_at, which later runs compare: an update
+  // stamped between it and the run's time is still a change)
   const insert = lags
-    ? `${into} ${cols.map((c) => `f.${q(c)}`).join(', ')}, f.${q('dbt_valid_from')}, null, f.${q('dbt_valid_from')}, ${scd('f', `f.${q('dbt_valid_from')}`)} from (select ${cols.map((c) => `s.${q(c)}`).join(', ')}, ${from} as ${q('dbt_valid_from')} from ${src} as s left join (${latest}) as cur on ${keyJoin('cur', 's')} where ${toInsert}) as f`
+    ? `${into} ${cols.map((c) => `f.${q(c)}`).join(', ')}, f.${q('dbt_valid_from')}, null, ${timestamp ? `f.${q(n.config.updated_at!)}` : `f.${q('dbt_valid_from')}`}, ${scd('f', `f.${q('dbt_valid_from')}`)} from (select ${cols.map((c) => `s.${q(c)}`).join(', ')}, ${from} as ${q('dbt_valid_from')} from ${src} as s left join (${latest}) as cur on ${keyJoin('cur', 's')} where ${toInsert}) as f`
     : `${into} ${cols.map((c) => `s.${q(c)}`).join(', ')}, ${from}, null, ${from}, ${scd('s', from)} from ${src} as s where ${toInsert}`;
   // each current version with a later current version of its key ends where the next one starts
   // (one row of `x` per key and start: a row updated joins one, as BigQuery requires)
@@ -356,9 +364,13 @@ async function snapshotRun(adapter: Adapter, node: SnapshotNode): Promise<Snapsh
   const [clock] = await adapter.query<{ now: unknown }>(runTimeQuery(d));
   if (typeof clock?.now !== 'string') throw new WarehouseError(`snapshot '${n.name}': the warehouse did not tell its time (${runTimeQuery(d)})`, '');
   const run = laterRunStatements(d, n, queryCols, runTimeSql(d, clock.now), added, allCols.find((c) => c.name.toLowerCase() === 'dbt_valid_to')?.data_type);
-  if (run.late) {
-    // check with updated_at: a new version starts at the row's updated_at, or at the run's time
-    // (in updated_at's type) when that is not after its current version's start; it must be later
+  // changed rows whose updated_at did not advance past their current version's start (or a key
+  // back, its last version's end): versioned at the run's time, said. Read first: the refusal
+  // below is of some of them, asked only when there are any (a timestamp run's usual case: none)
+  const lagging = run.lagging ? await adapter.query<Record<string, unknown>>(run.lagging) : [];
+  if (run.late && (run.atRunTime || lagging.length)) {
+    // check with updated_at, and timestamp: a new version starts at the row's updated_at, or at the
+    // run's time (in updated_at's type) when that is not after its current version's start; it must be later
     // than the start of the version it closes (step 2 closes the earlier one; one without a start
     // is earlier than one with) — refused otherwise (a DATE updated_at's run time is today: two
     // current versions)
@@ -373,16 +385,12 @@ async function snapshotRun(adapter: Adapter, node: SnapshotNode): Promise<Snapsh
       throw new WarehouseError(`snapshot '${n.name}': ${why} ${total} current version${total === 1 ? ' starts' : 's start'}${late.some((r) => !Number(r.is_current)) ? ` (or closed one${total === 1 ? ' ends' : 's end'}, of a key back after a delete)` : ''} no earlier (the run's time: ${said}${total > late.length ? '; ...' : ''}): nothing was written; run the snapshot again once that time has passed (a DATE updated_at: tomorrow)`, '');
     }
   }
-  // changed rows whose updated_at did not advance past their current version's start: versioned at the run's time, said
   let warning: string | undefined;
-  if (run.lagging) {
-    const lagging = await adapter.query<Record<string, unknown>>(run.lagging);
-    if (lagging.length) {
-      const total = Number(lagging[0].n);
-      // (a key back after a delete: the end of its last version)
-      const said = lagging.map((r) => `${keyValue(r, keys.length)}: ${r.now_at ?? 'NULL'}, ${Number(r.is_current) ? 'current from' : 'back, its last version closed at'} ${r.was_at ?? 'NULL'}`).join('; ');
-      warning = `${counted(total, 'changed row')} ${total === 1 ? 'has an' : 'have an'} updated_at (${n.config.updated_at}) no later than the dbt_valid_from of ${total === 1 ? 'its' : 'their'} current version (${said}${total > lagging.length ? '; ...' : ''}): ${total === 1 ? 'its new version starts' : 'their new versions start'} at the run's time instead, so the versions stay in order (a history written by a Vigil whose check versions started at the run's time, or a source whose updated_at lags its changes)`;
-    }
+  if (lagging.length) {
+    const total = Number(lagging[0].n);
+    // (a key back after a delete: the end of its last version)
+    const said = lagging.map((r) => `${keyValue(r, keys.length)}: ${r.now_at ?? 'NULL'}, ${Number(r.is_current) ? 'current from' : 'back, its last version closed at'} ${r.was_at ?? 'NULL'}`).join('; ');
+    warning = `${counted(total, 'changed row')} ${total === 1 ? 'has an' : 'have an'} updated_at (${n.config.updated_at}) no later than the dbt_valid_from of ${total === 1 ? 'its' : 'their'} current version (${said}${total > lagging.length ? '; ...' : ''}): ${total === 1 ? 'its new version starts' : 'their new versions start'} at the run's time instead, so the versions stay in order (a history written by a Vigil whose check versions started at the run's time, or a source whose updated_at lags its changes)`;
   }
   for (const c of widened) await adapter.execute(d.alterColumnType?.(rel, q(c.name), c.data_type) ?? `alter table ${rel} alter column ${q(c.name)} type ${c.data_type}`);
   for (const c of added) await adapter.execute(`alter table ${rel} add column ${q(c.name)} ${isNullType(c.data_type) ? d.type('string') : c.data_type}`);

@@ -382,6 +382,46 @@ function keyBackWithUpdatedAt(projectYaml: string, env: Record<string, string>) 
   expect(run(['snapshot'])).toMatch(/back \(0 new versions, 0 deleted\)/);
 }
 
+/**
+ * timestamp with hard deletes: keys deleted, then back with their updated_at unchanged (one of
+ * them NULL), get versions starting at the run's time, after their closed ones end (at their
+ * updated_at the two overlapped and shared a dbt_scd_id, as dbt-postgres writes them); their
+ * dbt_updated_at keeps the row's updated_at, so a later change stamped before that run's time is
+ * still a change.
+ */
+function keyBackTimestamp(projectYaml: string, env: Record<string, string>) {
+  const snap = "{% snapshot back_ts %}\n{{ config(unique_key='id', strategy='timestamp', updated_at='updated_at', hard_deletes='invalidate') }}\nselect id, name, cast(updated_at as timestamp) as updated_at from {{ ref('people') }}\n{% endsnapshot %}\n";
+  const all = 'id,name,updated_at\n1,ann,2026-01-01 00:00:00\n2,bob,2026-01-01 00:00:00\n3,cy,\n';
+  const dir = makeProject({ 'project.yaml': projectYaml, 'seeds/people.csv': all, 'snapshots/back.sql': snap });
+  dirs.push(dir);
+  const run = (args: string[]) => {
+    const r = vigil(dir, args, env);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    return r.stdout;
+  };
+  const seed = (csv: string) => {
+    writeFileSync(join(dir, 'seeds/people.csv'), csv);
+    run(['seed']);
+  };
+  run(['seed']);
+  run(['snapshot']);
+  seed('id,name,updated_at\n1,ann,2026-01-01 00:00:00\n');
+  expect(run(['snapshot'])).toMatch(/back_ts \(0 new versions, 2 deleted\)/);
+  seed(all);
+  expect(run(['snapshot'])).toMatch(/back_ts \(2 new versions, 0 deleted\) \S+\n  warning: 2 changed rows have an updated_at \(updated_at\) no later than the dbt_valid_from of their current version \('2': 2026-01-01 00:00:00, back, its last version closed at 20\d\d-[^;]+; '3': NULL, back, its last version closed at 20\d\d-/);
+  const keys = () =>
+    vigil(dir, ['show', '--inline', "select id, count(*) as n, count(distinct dbt_scd_id) as ids, count(*) filter (where dbt_valid_to is null) as cur, max(dbt_valid_to) <= max(dbt_valid_from) as after, max(case when dbt_valid_to is null then cast(dbt_updated_at as varchar) end) as updated from {{ ref('back_ts') }} where id > 1 group by id order by id", '--output', 'csv'], env).stdout;
+  expect(keys()).toBe('id,n,ids,cur,after,updated\n2,2,2,1,true,2026-01-01 00:00:00\n3,2,2,1,true,\n');
+  const again = run(['snapshot']);
+  expect(again).toMatch(/back_ts \(0 new versions, 0 deleted\)/);
+  expect(again).not.toContain('warning');
+  // a change stamped after the row's updated_at but before the run that brought it back: still a
+  // change (its dbt_updated_at is the row's), versioned at the run's time after it
+  seed('id,name,updated_at\n1,ann,2026-01-01 00:00:00\n2,bob2,2026-01-02 00:00:00\n3,cy,\n');
+  expect(run(['snapshot'])).toMatch(/back_ts \(1 new version, 0 deleted\) \S+\n  warning: 1 changed row has an updated_at \(updated_at\) no later than the dbt_valid_from of its current version \('2': 2026-01-02 00:00:00, current from 20\d\d-/);
+  expect(keys()).toBe('id,n,ids,cur,after,updated\n2,3,3,1,true,2026-01-02 00:00:00\n3,2,2,1,true,\n');
+}
+
 /** A snapshot of a model whose accepted_values test fails, and one of a source whose not_null test fails: `vigil build` skips both, which keep their versions. */
 function heldBack(projectYaml: string, schema: string, env: Record<string, string>) {
   const dir = makeProject({
@@ -663,6 +703,14 @@ describe('vigil snapshot', () => {
 
   it('Postgres: the same key back', () => {
     keyBackWithUpdatedAt(pgProjectYaml(uniqueSchema('snapback')), { VIGIL_TEST_PG_URL: inject('pgUrl') });
+  });
+
+  it("DuckDB: timestamp with hard deletes, a key back with its updated_at unchanged (or NULL) starts at the run's time, after its closed version, with a warning (was: at its updated_at, overlapping it with the same dbt_scd_id)", () => {
+    keyBackTimestamp(DUCK, {});
+  });
+
+  it('Postgres: the same timestamp key back', () => {
+    keyBackTimestamp(pgProjectYaml(uniqueSchema('snapbackts')), { VIGIL_TEST_PG_URL: inject('pgUrl') });
   });
 
   it("DuckDB: a key back after a hard delete the same day, its updated_at a DATE, is refused as a current version's change that day is (was: a version starting where its last one ended, with that one's dbt_scd_id)", () => {
