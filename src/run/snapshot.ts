@@ -313,6 +313,11 @@ async function snapshotRun(adapter: Adapter, node: SnapshotNode): Promise<Snapsh
   const lacking = SNAPSHOT_COLUMNS.filter((s) => !allCols.some((c) => c.name.toLowerCase() === s));
   if (lacking.length) throw new WarehouseError(`snapshot '${n.name}': ${rel} exists and is not a snapshot table (missing ${lacking.join(', ')}): nothing was changed; drop it (or give the snapshot another name) and run again`, '');
   const tableCols = allCols.filter((c) => !SNAPSHOT_COLUMNS.includes(c.name.toLowerCase()));
+  // a key column the table lacks (dropped or renamed by hand; a unique_key changed to a column new
+  // to the query) would be added NULL in every stored version: none matched again, every row a
+  // second current version, the old ones never closed — refused before anything alters the table
+  const keyless = missingColumns(n, keys, tableCols.map((c) => c.name), `the table ${rel}`, ['unique_key']);
+  if (keyless) throw new WarehouseError(`${keyless}: its stored versions could never be matched to the query's rows (each run would add a current version of every row, the old ones never closed); nothing was changed; give the table its key column back (one renamed: alter table ${rel} rename column ... to ${q(keys.find((k) => !tableCols.some((c) => c.name.toLowerCase() === k.toLowerCase()))!)}), keep the unique_key its history was written with, or drop the table to start its history afresh`, '');
   const stored = new Map(tableCols.map((c) => [c.name.toLowerCase(), c]));
   // a column whose kind of value changed (an integer column now holding 10.7): inserted, its
   // values would be cast to the stored type (10.7 kept as 11) and, compared again, differ on every
@@ -485,13 +490,14 @@ export function spelledAsQuery(n: SnapshotNode, cols: string[]): SnapshotNode {
   return { ...n, config };
 }
 
-/** The configured columns (unique_key, updated_at, check_cols) that are not among `cols` (the columns `of` the query or the table), said with a did-you-mean. */
-function missingColumns(n: SnapshotNode, keys: string[], cols: string[], of: string): string | undefined {
-  const want: Array<[string, string]> = [
+/** The configured columns (unique_key, updated_at, check_cols; `only` those keys) that are not among `cols` (the columns `of` the query or the table), said with a did-you-mean. */
+function missingColumns(n: SnapshotNode, keys: string[], cols: string[], of: string, only?: string[]): string | undefined {
+  const wanted: Array<[string, string]> = [
     ...keys.map((k): [string, string] => ['unique_key', k]),
     ...(n.config.updated_at ? [['updated_at', n.config.updated_at] as [string, string]] : []),
     ...(n.config.strategy === 'check' && Array.isArray(n.config.check_cols) ? n.config.check_cols.map((c): [string, string] => ['check_cols', c]) : []),
   ];
+  const want = only ? wanted.filter(([key]) => only.includes(key)) : wanted;
   const have = new Set(cols.map((c) => c.toLowerCase()));
   const missing = want.filter(([, c]) => !have.has(c.toLowerCase()));
   if (!missing.length) return undefined;

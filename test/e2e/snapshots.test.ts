@@ -422,6 +422,42 @@ function keyBackTimestamp(projectYaml: string, env: Record<string, string>) {
   expect(keys()).toBe('id,n,ids,cur,after,updated\n2,3,3,1,true,2026-01-02 00:00:00\n3,2,2,1,true,\n');
 }
 
+/**
+ * A unique_key column the snapshot's table lacks (renamed by hand; a unique_key changed to a column
+ * new to the query): refused before anything alters the table, with a did-you-mean (was: the
+ * column added NULL to every stored version, each row given a second current version, the old
+ * ones never closed, exit 0).
+ */
+async function keyColumnGone(projectYaml: string, env: Record<string, string>, schema: string, exec: (dir: string, sql: string) => Promise<void>) {
+  const snap = (key: string, extra = '') => `{% snapshot kg %}\n{{ config(unique_key=${key}, strategy='timestamp', updated_at='updated_at') }}\nselect id, name, cast(updated_at as timestamp) as updated_at${extra} from {{ ref('people') }}\n{% endsnapshot %}\n`;
+  const dir = makeProject({ 'project.yaml': projectYaml, 'seeds/people.csv': 'id,name,updated_at\n1,ann,2026-01-01 00:00:00\n2,bob,2026-01-01 00:00:00\n', 'snapshots/kg.sql': snap("'id'") });
+  dirs.push(dir);
+  const run = (args: string[], code = 0) => {
+    const r = vigil(dir, args, env);
+    expect(r.code, r.stdout + r.stderr).toBe(code);
+    return r.stdout + r.stderr;
+  };
+  const rows = () => vigil(dir, ['show', '--inline', "select count(*) as n, count(*) filter (where dbt_valid_to is null) as cur from {{ ref('kg') }}", '--output', 'csv'], env).stdout;
+  run(['seed']);
+  run(['snapshot']);
+  writeFileSync(join(dir, 'seeds/people.csv'), 'id,name,updated_at\n1,ann,2026-01-01 00:00:00\n2,bob2,2026-01-02 00:00:00\n');
+  run(['seed']);
+  await exec(dir, `alter table ${schema}.kg rename column id to ids`);
+  const out = run(['snapshot'], 1);
+  expect(out).toMatch(/snapshot 'kg': unique_key 'id' is not a column of the table \S*kg"? — did you mean 'ids'\? \(its columns: ids, name, updated_at\): its stored versions could never be matched .*nothing was changed/);
+  expect(out).not.toMatch(/column added/);
+  expect(rows()).toBe('n,cur\n2,2\n');
+  await exec(dir, `alter table ${schema}.kg rename column ids to id`);
+  // a unique_key changed to a column the query has just begun to select: its stored versions have none
+  writeFileSync(join(dir, 'snapshots/kg.sql'), snap("['id', 'region']", ", 'eu' as region"));
+  expect(run(['snapshot'], 1)).toMatch(/snapshot 'kg': unique_key 'region' is not a column of the table .*nothing was changed/);
+  expect(rows()).toBe('n,cur\n2,2\n');
+  // the key it was written with: the run goes on
+  writeFileSync(join(dir, 'snapshots/kg.sql'), snap("'id'", ", 'eu' as region"));
+  expect(run(['snapshot'])).toMatch(/kg \(1 new version; column added: region\)/);
+  expect(rows()).toBe('n,cur\n3,2\n');
+}
+
 /** A snapshot of a model whose accepted_values test fails, and one of a source whose not_null test fails: `vigil build` skips both, which keep their versions. */
 function heldBack(projectYaml: string, schema: string, env: Record<string, string>) {
   const dir = makeProject({
@@ -711,6 +747,15 @@ describe('vigil snapshot', () => {
 
   it('Postgres: the same timestamp key back', () => {
     keyBackTimestamp(pgProjectYaml(uniqueSchema('snapbackts')), { VIGIL_TEST_PG_URL: inject('pgUrl') });
+  });
+
+  it("DuckDB: a unique_key column the snapshot's table lacks (renamed by hand, or a key changed to a new column) is refused before anything is changed, with a did-you-mean (was: added NULL to every stored version, every row a second current version, exit 0)", async () => {
+    await keyColumnGone(DUCK, {}, 'analytics', async (dir, sql) => void (await duckRows(dir, sql)));
+  });
+
+  it('Postgres: the same key column gone', async () => {
+    const schema = uniqueSchema('snapkey');
+    await keyColumnGone(pgProjectYaml(schema), { VIGIL_TEST_PG_URL: inject('pgUrl') }, schema, (_dir, sql) => withPgClient(inject('pgUrl'), async (c) => void (await c.query(sql))));
   });
 
   it("DuckDB: a key back after a hard delete the same day, its updated_at a DATE, is refused as a current version's change that day is (was: a version starting where its last one ended, with that one's dbt_scd_id)", () => {
