@@ -318,6 +318,14 @@ async function snapshotRun(adapter: Adapter, node: SnapshotNode): Promise<Snapsh
   // second current version, the old ones never closed — refused before anything alters the table
   const keyless = missingColumns(n, keys, tableCols.map((c) => c.name), `the table ${rel}`, ['unique_key']);
   if (keyless) throw new WarehouseError(`${keyless}: its stored versions could never be matched to the query's rows (each run would add a current version of every row, the old ones never closed); nothing was changed; give the table its key column back (one renamed: alter table ${rel} rename column ... to ${q(keys.find((k) => !tableCols.some((c) => c.name.toLowerCase() === k.toLowerCase()))!)}), keep the unique_key its history was written with, or drop the table to start its history afresh`, '');
+  // a current version with a NULL in a key column (a unique_key changed to a column added after
+  // it was written; a history dbt wrote, which takes NULL keys) equals no row (`=`): never closed,
+  // its key given a second current version — refused the same way, with how to mend them
+  const nullKey = keys.map((k) => `${q(k)} is null`).join(' or ');
+  const [nkc] = await adapter.query<{ n: unknown }>(`select count(*) as n from ${rel} where ${q('dbt_valid_to')} is null and (${nullKey})`);
+  const nullCurrent = Number(nkc?.n ?? 0);
+  if (nullCurrent)
+    throw new WarehouseError(`snapshot '${n.name}': ${counted(nullCurrent, 'current version')} of ${rel} ${nullCurrent === 1 ? 'has' : 'have'} a NULL in unique_key (${keys.join(', ')}): a NULL key matches no row of the query, so ${nullCurrent === 1 ? 'it' : 'they'} would never be closed and ${nullCurrent === 1 ? 'its key' : 'their keys'} would get a second current version; nothing was changed; fill the column in (update ${rel} set ... where ${nullKey}), close ${nullCurrent === 1 ? 'it' : 'them'} (set dbt_valid_to), or keep the unique_key the history was written with`, '');
   const stored = new Map(tableCols.map((c) => [c.name.toLowerCase(), c]));
   // a column whose kind of value changed (an integer column now holding 10.7): inserted, its
   // values would be cast to the stored type (10.7 kept as 11) and, compared again, differ on every

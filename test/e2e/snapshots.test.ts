@@ -458,6 +458,33 @@ async function keyColumnGone(projectYaml: string, env: Record<string, string>, s
   expect(rows()).toBe('n,cur\n3,2\n');
 }
 
+/**
+ * A current version with a NULL in a unique_key column: a key changed to a column added to the
+ * table after that version was written. Refused, nothing changed, until mended (was: the version
+ * never matched nor closed, its key given a second current version, exit 0).
+ */
+async function nullKeyInTable(projectYaml: string, env: Record<string, string>, schema: string, exec: (dir: string, sql: string) => Promise<void>) {
+  const snap = (key: string, extra = '') => `{% snapshot nk %}\n{{ config(unique_key=${key}, strategy='timestamp', updated_at='updated_at') }}\nselect id, name, cast(updated_at as timestamp) as updated_at${extra} from {{ ref('people') }}\n{% endsnapshot %}\n`;
+  const dir = makeProject({ 'project.yaml': projectYaml, 'seeds/people.csv': 'id,name,updated_at\n1,ann,2026-01-01 00:00:00\n2,bob,2026-01-01 00:00:00\n', 'snapshots/nk.sql': snap("'id'") });
+  dirs.push(dir);
+  const run = (args: string[], code = 0) => {
+    const r = vigil(dir, args, env);
+    expect(r.code, r.stdout + r.stderr).toBe(code);
+    return r.stdout + r.stderr;
+  };
+  const rows = () => vigil(dir, ['show', '--inline', "select count(*) as n, count(*) filter (where dbt_valid_to is null) as cur from {{ ref('nk') }}", '--output', 'csv'], env).stdout;
+  run(['seed']);
+  run(['snapshot']);
+  writeFileSync(join(dir, 'snapshots/nk.sql'), snap("'id'", ", 'eu' as region"));
+  expect(run(['snapshot'])).toMatch(/nk \(0 new versions; column added: region\)/);
+  writeFileSync(join(dir, 'snapshots/nk.sql'), snap("['id', 'region']", ", 'eu' as region"));
+  expect(run(['snapshot'], 1)).toMatch(/snapshot 'nk': 2 current versions of \S+ have a NULL in unique_key \(id, region\): a NULL key matches no row of the query.*nothing was changed/);
+  expect(rows()).toBe('n,cur\n2,2\n');
+  await exec(dir, `update ${schema}.nk set region = 'eu' where region is null`);
+  expect(run(['snapshot'])).toMatch(/nk \(0 new versions\)/);
+  expect(rows()).toBe('n,cur\n2,2\n');
+}
+
 /** A snapshot of a model whose accepted_values test fails, and one of a source whose not_null test fails: `vigil build` skips both, which keep their versions. */
 function heldBack(projectYaml: string, schema: string, env: Record<string, string>) {
   const dir = makeProject({
@@ -756,6 +783,15 @@ describe('vigil snapshot', () => {
   it('Postgres: the same key column gone', async () => {
     const schema = uniqueSchema('snapkey');
     await keyColumnGone(pgProjectYaml(schema), { VIGIL_TEST_PG_URL: inject('pgUrl') }, schema, (_dir, sql) => withPgClient(inject('pgUrl'), async (c) => void (await c.query(sql))));
+  });
+
+  it("DuckDB: a current version with a NULL in a unique_key column (a key changed to a column added after it) is refused before anything is changed (was: never matched nor closed, its key a second current version, exit 0)", async () => {
+    await nullKeyInTable(DUCK, {}, 'analytics', async (dir, sql) => void (await duckRows(dir, sql)));
+  });
+
+  it('Postgres: the same NULL key in the table', async () => {
+    const schema = uniqueSchema('snapnk');
+    await nullKeyInTable(pgProjectYaml(schema), { VIGIL_TEST_PG_URL: inject('pgUrl') }, schema, (_dir, sql) => withPgClient(inject('pgUrl'), async (c) => void (await c.query(sql))));
   });
 
   it("DuckDB: a key back after a hard delete the same day, its updated_at a DATE, is refused as a current version's change that day is (was: a version starting where its last one ended, with that one's dbt_scd_id)", () => {
