@@ -145,11 +145,14 @@ export function laterRunStatements(d: Dialect, n: SnapshotNode, queryCols: Colum
   // the versions they close, refused on every run)
   const checkUpdatedAt = n.config.strategy === 'check' && !!n.config.updated_at;
   const atRunTime = columnAdded && checkUpdatedAt;
+  const uaType = n.config.updated_at ? queryCols.find((c) => c.name.toLowerCase() === n.config.updated_at!.toLowerCase())?.data_type : undefined;
   // timestamp: a key back after a delete whose updated_at did not advance (restored as it was, or
   // NULL) is new to `toInsert` (no current version); at its updated_at it overlapped its closed
-  // version and repeated its dbt_scd_id — started at the run's time as check's are
-  const timestamp = n.config.strategy === 'timestamp';
-  const uaType = n.config.updated_at ? queryCols.find((c) => c.name.toLowerCase() === n.config.updated_at!.toLowerCase())?.data_type : undefined;
+  // version and repeated its dbt_scd_id — started at the run's time as check's are. (An updated_at
+  // that is no date or time, a version number, has no run's time: Postgres refuses the cast even
+  // in a branch never taken, failing every run — such a key starts at its updated_at, as in dbt.)
+  const timed = !uaType || ['date', 'local', 'instant'].includes(typeFamily(uaType, 'local'));
+  const timestamp = n.config.strategy === 'timestamp' && timed;
   // the run's time, in updated_at's type
   const runAt = uaType ? `cast(${now} as ${uaType})` : now;
   const [cf, text] = [`c.${q('dbt_valid_from')}`, d.type('string')];

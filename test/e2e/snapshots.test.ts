@@ -390,7 +390,11 @@ function keyBackWithUpdatedAt(projectYaml: string, env: Record<string, string>) 
  * still a change.
  */
 function keyBackTimestamp(projectYaml: string, env: Record<string, string>) {
-  const snap = "{% snapshot back_ts %}\n{{ config(unique_key='id', strategy='timestamp', updated_at='updated_at', hard_deletes='invalidate') }}\nselect id, name, cast(updated_at as timestamp) as updated_at from {{ ref('people') }}\n{% endsnapshot %}\n";
+  // (and one whose updated_at is a version number, which has no run's time: it runs as before,
+  // where Postgres refused the run's time cast to integer on every later run)
+  const snap =
+    "{% snapshot back_ts %}\n{{ config(unique_key='id', strategy='timestamp', updated_at='updated_at', hard_deletes='invalidate') }}\nselect id, name, cast(updated_at as timestamp) as updated_at from {{ ref('people') }}\n{% endsnapshot %}\n" +
+    "{% snapshot back_ver %}\n{{ config(unique_key='id', strategy='timestamp', updated_at='ver') }}\nselect id, name, 1 as ver from {{ ref('people') }}\n{% endsnapshot %}\n";
   const all = 'id,name,updated_at\n1,ann,2026-01-01 00:00:00\n2,bob,2026-01-01 00:00:00\n3,cy,\n';
   const dir = makeProject({ 'project.yaml': projectYaml, 'seeds/people.csv': all, 'snapshots/back.sql': snap });
   dirs.push(dir);
@@ -420,6 +424,7 @@ function keyBackTimestamp(projectYaml: string, env: Record<string, string>) {
   seed('id,name,updated_at\n1,ann,2026-01-01 00:00:00\n2,bob2,2026-01-02 00:00:00\n3,cy,\n');
   expect(run(['snapshot'])).toMatch(/back_ts \(1 new version, 0 deleted\) \S+\n  warning: 1 changed row has an updated_at \(updated_at\) no later than the dbt_valid_from of its current version \('2': 2026-01-02 00:00:00, current from 20\d\d-/);
   expect(keys()).toBe('id,n,ids,cur,after,updated\n2,3,3,1,true,2026-01-02 00:00:00\n3,2,2,1,true,\n');
+  expect(vigil(dir, ['show', '--inline', "select count(*) as n from {{ ref('back_ver') }}", '--output', 'csv'], env).stdout).toBe('n\n3\n');
 }
 
 /**
