@@ -269,7 +269,7 @@ export async function runSnapshot(adapter: Adapter, node: SnapshotNode, opts: { 
 async function checkedQuery(adapter: Adapter, node: SnapshotNode): Promise<{ queryCols: Awaited<ReturnType<typeof queryColumns>>; n: SnapshotNode }> {
   const queryCols = await queryColumns(adapter, node);
   const names = queryCols.map((c) => c.name);
-  const problem = missingColumns(node, pieces(adapter.dialect, node).keys, names, 'its query') ?? snapshotColumnsSelected(node, names);
+  const problem = missingColumns(node, pieces(adapter.dialect, node).keys, names, 'its query') ?? snapshotColumnsSelected(node, names) ?? untimedUpdatedAt(node, queryCols);
   if (problem) throw new WarehouseError(problem, '');
   return { queryCols, n: spelledAsQuery(node, names) };
 }
@@ -529,6 +529,22 @@ function snapshotColumnsSelected(n: SnapshotNode, cols: string[]): string | unde
   const clash = cols.filter((c) => SNAPSHOT_COLUMNS.includes(c.toLowerCase()));
   if (!clash.length) return undefined;
   return `snapshot '${n.name}': its query selects ${clash.join(', ')}, named like the column${clash.length === 1 ? '' : 's'} the snapshot adds (${SNAPSHOT_COLUMNS.join(', ')}): nothing was written; select ${clash.length === 1 ? 'it' : 'them'} under another name (${clash[0]} as source_${clash[0].toLowerCase()}) or leave ${clash.length === 1 ? 'it' : 'them'} out`;
+}
+
+/**
+ * An updated_at the run's time cannot be written into (a version number), where a run writes it:
+ * check's versions whose updated_at did not advance start at the run's time, and a deleted key's
+ * version ends at it (dbt_valid_to has updated_at's type). Said before anything is written (the
+ * first run went through, then every later run on Postgres failed "cannot cast type timestamp
+ * with time zone to bigint"; DuckDB's at its first delete).
+ */
+function untimedUpdatedAt(n: SnapshotNode, cols: Column[]): string | undefined {
+  const ua = n.config.updated_at;
+  const writes = n.config.strategy === 'check' ? "with strategy 'check' a changed row whose updated_at did not advance gets a version starting at the run's time" : n.config.invalidate_hard_deletes ? "hard_deletes: invalidate ends a deleted key's version at the run's time (dbt_valid_to has updated_at's type)" : undefined;
+  const col = ua && writes ? cols.find((c) => c.name.toLowerCase() === ua.toLowerCase()) : undefined;
+  if (!col || isNullType(col.data_type) || ['date', 'local', 'instant', 'time', 'string'].includes(typeFamily(col.data_type, 'local'))) return undefined;
+  const out = n.config.strategy === 'check' ? "or leave updated_at out (each version starts at the run's time)" : 'or use hard_deletes: ignore';
+  return `snapshot '${n.name}': updated_at '${col.name}' is ${col.data_type}, not a date or time, but ${writes}, which it cannot hold: nothing was written; select a timestamp or date as updated_at, ${out}`;
 }
 
 /**

@@ -781,6 +781,28 @@ describe('vigil snapshot', () => {
     keyBackTimestamp(pgProjectYaml(uniqueSchema('snapbackts')), { VIGIL_TEST_PG_URL: inject('pgUrl') });
   });
 
+  it("an updated_at that is a number, with check or hard_deletes: invalidate (which write the run's time into it), is refused before anything is written, on DuckDB and Postgres (was: the first run went through, every later one on Postgres failed 'cannot cast type timestamp with time zone to bigint')", () => {
+    const snap =
+      "{% snapshot ver_check %}\n{{ config(unique_key='id', strategy='check', check_cols=['name'], updated_at='ver') }}\nselect id, name, cast(1 as bigint) as ver from {{ ref('people') }}\n{% endsnapshot %}\n" +
+      "{% snapshot ver_gone %}\n{{ config(unique_key='id', strategy='timestamp', updated_at='ver', hard_deletes='invalidate') }}\nselect id, name, cast(1 as bigint) as ver from {{ ref('people') }}\n{% endsnapshot %}\n";
+    for (const [projectYaml, env] of [
+      [DUCK, {}],
+      [pgProjectYaml(uniqueSchema('snapver')), { VIGIL_TEST_PG_URL: inject('pgUrl') }],
+    ] as const) {
+      const dir = makeProject({ 'project.yaml': projectYaml, 'seeds/people.csv': 'id,name\n1,ann\n', 'snapshots/ver.sql': snap });
+      dirs.push(dir);
+      expect(vigil(dir, ['seed'], env).code).toBe(0);
+      for (let i = 0; i < 2; i++) {
+        const r = vigil(dir, ['snapshot'], env);
+        expect(r.code, r.stdout + r.stderr).toBe(1);
+        expect(r.stdout).toMatch(/snapshot 'ver_check': updated_at 'ver' is BIGINT, not a date or time, but with strategy 'check' .*nothing was written; select a timestamp or date as updated_at, or leave updated_at out/i);
+        expect(r.stdout).toMatch(/snapshot 'ver_gone': updated_at 'ver' is BIGINT, not a date or time, but hard_deletes: invalidate .*or use hard_deletes: ignore/i);
+        expect(r.stdout).not.toMatch(/cannot cast|Conversion Error/);
+      }
+      expect(vigil(dir, ['show', '--inline', "select count(*) as n from {{ ref('ver_check') }}", '--output', 'csv'], env).code).not.toBe(0);
+    }
+  });
+
   it("DuckDB: a unique_key column the snapshot's table lacks (renamed by hand, or a key changed to a new column) is refused before anything is changed, with a did-you-mean (was: added NULL to every stored version, every row a second current version, exit 0)", async () => {
     await keyColumnGone(DUCK, {}, 'analytics', async (dir, sql) => void (await duckRows(dir, sql)));
   });
