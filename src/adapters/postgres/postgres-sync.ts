@@ -508,8 +508,12 @@ export class PostgresSyncReader implements SyncReader {
         // a type copied as a numeric it is not (money, a domain over numeric): cast to it
         const col = c.sourceType !== undefined && /^numeric\(/.test(c.pgType) ? `${name}::${c.pgType}` : name;
         if (isArrayColumn(c)) {
-          // numeric elements as JSON strings: a JSON number is read back as a double (0.1234567890123456789 -> 0.12345678901234568)
-          const json = `array_to_json(${col}${/^numeric\b/.test(c.pgType) ? '::text[]' : ''})::text`;
+          // numeric elements as JSON strings: a JSON number is read back as a double (0.1234567890123456789 -> 0.12345678901234568);
+          // float ones too: DuckDB's from_json and Postgres' jsonb read a JSON -0 as 0;
+          // and a type copied as text (a composite, an extension's): its elements' text, not the
+          // JSON array_to_json makes of them (a composite's object, hstore's cast to json)
+          const asText = /^(numeric\b|real|double precision)/.test(c.pgType) || (c.sourceType !== undefined && /^text(\[\])+$/.test(c.pgType));
+          const json = `array_to_json(${col}${asText ? '::text[]' : ''})::text`;
           return `${bc && dated(c) ? `regexp_replace(${json}, '"([0-9]+-[0-9]{2}-[0-9]{2})T?([^"]*) BC"', '"\\1 (BC) \\2"', 'g')` : json} as ${name}`;
         }
         const text = c.pgType === 'timestamp with time zone' && spec.timestamps !== 'sql-offset' ? `to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')` : null;
