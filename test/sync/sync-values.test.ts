@@ -299,6 +299,28 @@ describe('vigil sync: regressions of the values fixes', () => {
     expect(await text(`${dest}.els`)).toEqual(expected);
   });
 
+  it("a text value starting with a byte order mark keeps it when it is a batch file's first value, in DuckDB and in Postgres (was: DuckDB dropped it as a file's BOM, and a value that was nothing else became NULL)", async () => {
+    const s = uniqueSchema('sync_bom');
+    const dest = uniqueSchema('sync_bom_raw');
+    // the first column is text: each batch (of one row) is a file that starts with its value
+    await client.query(`create schema ${s};
+      create table ${s}.notes (t text, id int primary key, created_at timestamptz not null);
+      insert into ${s}.notes values (E'\\uFEFFbom first', 1, '2026-01-01 10:00:00+00'), (E'\\uFEFF', 2, '2026-01-01 10:00:01+00'), (E'\\uFEFF\\uFEFFtwo', 3, '2026-01-01 10:00:02+00'), ('', 4, '2026-01-01 10:00:03+00'), (null, 5, '2026-01-01 10:00:04+00')`);
+    const tables = `      - name: notes\n        sync: { primary_key: id, cursor: created_at, batch_size: 1 }\n`;
+    const toDuck = project('duckdb', 'raw', s, tables);
+    const toPg = project('postgres', dest, s, tables);
+    for (const dir of [toDuck, toPg]) {
+      const r = sync(dir);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/OK raw\.notes: 5 rows/);
+    }
+    const expected = ['efbbbf626f6d206669727374', 'efbbbf', 'efbbbfefbbbf74776f', '', null];
+    const inDuck = await duck<{ h: string | null }>(toDuck, `select lower(hex(t)) as h from raw.notes order by id`);
+    expect(inDuck.map((x) => x.h)).toEqual(expected);
+    const inPg = await client.query(`select encode(convert_to(t, 'UTF8'), 'hex') as h from ${dest}.notes order by id`);
+    expect(inPg.rows.map((x) => x.h)).toEqual(expected);
+  });
+
   it("an int[][] column holding one-dimensional values loads into a copy made with a one-dimensional list (by vigil before it read the declared dimensions); a new copy refuses them with what to do (was: every run failed, advising to declare what was declared)", async () => {
     const s = uniqueSchema('sync_olddims');
     await client.query(`create schema ${s};

@@ -19,6 +19,7 @@ import { didYouMean } from '../../errors.js';
 import { streamProblem, type RetiredRows } from '../../sync/sync-types.js';
 import { retentionPredicate } from '../../retention/retention.js';
 import { postgresDialect } from './postgres-dialect.js';
+import { typeFamily } from '../type-family.js';
 
 const TIME_TYPES = ['timestamp with time zone', 'timestamp without time zone', 'date'];
 
@@ -60,6 +61,20 @@ function separatorOptions(separators: CsvSeparators | undefined): string {
   const hex = (ch: string) => `E'\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}'`;
   const { delimiter, quote } = csvSeparators(separators);
   return `, delimiter ${hex(delimiter)}, quote ${hex(quote)}`;
+}
+
+/** Types whose text never starts with a byte order mark (bomQuote). */
+const NOT_TEXT = new Set(['int', 'float', 'numeric', 'bool', 'date', 'instant', 'local', 'time', 'json', 'bytes', 'interval', 'uuid', 'inet']);
+
+/**
+ * COPY's `force_quote` for the first column when its text may start with U+FEFF: DuckDB's CSV
+ * reader drops a UTF-8 byte order mark at the start of a file as an encoding mark, and a batch
+ * file starts with its first row's first value (was: '\uFEFFx' landed as 'x', and '\uFEFF' alone
+ * as NULL, exit 0). Quoted, the file starts with the quote; NULL stays unquoted.
+ */
+function bomQuote(columns: SyncColumn[], q: (c: string) => string): string {
+  const first = columns[0];
+  return first && !isArrayColumn(first) && !NOT_TEXT.has(typeFamily(first.pgType, 'local')) ? `, force_quote (${q(first.name)})` : '';
 }
 
 /** `k is null` for each key column the source does not declare NOT NULL; undefined: none. */
@@ -549,7 +564,7 @@ export class PostgresSyncReader implements SyncReader {
       const where = conds.length ? ` where ${conds.join(' and ')}` : '';
       const select = `select ${selectList} from ${rel}${where} order by ${orderBy}`;
       try {
-        const copy = c.query(copyTo(`copy (${select}) to stdout with (format csv${separatorOptions(spec.separators)})`));
+        const copy = c.query(copyTo(`copy (${select}) to stdout with (format csv${separatorOptions(spec.separators)}${bomQuote(columns, q)})`));
         await pipeline(copy, inPieces(WRITE_PIECE, meter), createWriteStream(file));
         // the stream ends at COPY's CopyDone; its row count comes with the CommandComplete after
         // it, which the client may not have read yet when the file is written (a count of 0 then
