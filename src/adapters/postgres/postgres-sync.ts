@@ -531,7 +531,8 @@ export class PostgresSyncReader implements SyncReader {
           const json = `array_to_json(${col}${asText ? '::text[]' : ''})::text`;
           return `${bc && dated(c) ? `regexp_replace(${json}, '"([0-9]+-[0-9]{2}-[0-9]{2})T?([^"]*) BC"', '"\\1 (BC) \\2"', 'g')` : json} as ${name}`;
         }
-        const text = c.pgType === 'timestamp with time zone' && spec.timestamps !== 'sql-offset' ? `to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')` : null;
+        // (to_char makes ±infinity NULL: they leave as their text, which a warehouse that cannot hold them refuses)
+        const text = c.pgType === 'timestamp with time zone' && spec.timestamps !== 'sql-offset' ? `case when isfinite(${col}) then to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') else ${col}::text end` : null;
         if (bc && dated(c)) return `case when ${col} < '0001-01-01' then ${bcAfterDate(`${col}::text`)} else ${text ?? `${col}::text`} end as ${name}`;
         return text ? `${text} as ${name}` : col === name ? col : `${col} as ${name}`;
       })
