@@ -398,7 +398,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         // (before the retention log is read: an apply of the copy holds the stream while it deletes)
         lock = await opts.lock?.(stream);
         const src = taggedReader(sourceDbs.get(sync.from));
-        const spec: StreamSpec = { stream, schema: sync.schema, table: s.relation.identifier, cursor: sync.cursor, primaryKey: sync.primary_key, declaredAt: `${s.file}:${s.line}`, at: { file: s.file, line: s.line, ...sync.lines }, timestamps: writer.timestamps, separators: writer.separators, bcDates: writer.bcDates };
+        const spec: StreamSpec = { stream, schema: sync.schema, table: s.relation.identifier, cursor: sync.cursor, primaryKey: sync.primary_key, declaredAt: `${s.file}:${s.line}`, at: { file: s.file, line: s.line, ...sync.lines }, timestamps: writer.timestamps, separators: writer.separators, bcDates: writer.bcDates, maxInstant: writer.maxInstant };
         // before anything is written: a copy that is the source table itself (a warehouse in the
         // application's database, the copies' schema the source's) had each batch delete the
         // application's rows by key and insert them again — cascading to the tables referencing

@@ -390,6 +390,8 @@ export interface SyncWriter {
   readonly separators?: CsvSeparators;
   /** How this warehouse's CSV loader takes a date or timestamp before year 1 (BcText); default `after-date`. */
   readonly bcDates?: BcText;
+  /** The latest `timestamp with time zone` this warehouse's copy holds (UTC text), when it is before Postgres' last and a later one would not load as an error (StreamSpec.maxInstant). */
+  readonly maxInstant?: string;
   /**
    * In how many files the source writes each batch, when this warehouse loads them one by one
    * as they arrive (all in the batch's transaction): it starts loading sooner and waits less.
@@ -483,6 +485,8 @@ export interface StreamSpec {
   separators?: CsvSeparators;
   /** how the batch's dates and timestamps before year 1 are written (the writer's `bcDates`); default `after-date` */
   bcDates?: BcText;
+  /** the writer's `maxInstant`: a timestamptz after it leaves as text the writer refuses, naming it, never as a value it would load as NULL */
+  maxInstant?: string;
   /** the rows the last `vigil retention apply` deleted from the copy: never copied again */
   retired?: RetiredRows;
 }

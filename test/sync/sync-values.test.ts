@@ -414,6 +414,33 @@ describe('vigil sync: regressions of the values fixes', () => {
     }
   }, 120_000);
 
+  it("a timestamptz after DuckDB's last instant fails its batch naming the column, as a timestamp's does; Postgres keeps it (was: NULL in DuckDB, exit 0)", async () => {
+    const s = uniqueSchema('sync_far');
+    const dest = uniqueSchema('sync_far_raw');
+    await client.query(`create schema ${s};
+      create table ${s}.far (id int primary key, created_at timestamptz not null, z timestamptz, za timestamptz[]);
+      insert into ${s}.far values (1, '2026-01-01 10:00:00+00', '294247-01-10 04:00:54.775806+00', null), (2, '2026-01-01 10:00:01+00', 'infinity', '{infinity}');
+      create table ${s}.farther (id int primary key, created_at timestamptz not null, z timestamptz);
+      insert into ${s}.farther values (1, '2026-01-01 10:00:00+00', '2026-01-01 10:00:00+00'), (2, '2026-01-01 10:00:01+00', '294270-01-01 00:00:00+00')`);
+    const tables = `      - name: far\n        sync: { primary_key: id, cursor: created_at }\n      - name: farther\n        sync: { primary_key: id, cursor: created_at }\n`;
+    const toDuck = project('duckdb', 'raw', s, tables);
+    const r = sync(toDuck);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/OK raw\.far: 2 rows/);
+    expect(r.stdout).toMatch(/ERROR raw\.farther: .*column z: 294270-01-01 00:00:00\+00 is after 294247-01-10 04:00:54\.775806\+00, the latest timestamptz the copy holds/);
+    expect(await duck(toDuck, `select count(*)::int as n from raw.farther`)).toEqual([{ n: 0 }]);
+    // (as microseconds since 1970: DuckDB prints its last instant 1 ms off, '...54.776806+00')
+    expect(await duck(toDuck, `select id, case when isfinite(z) then cast(epoch_us(z) as varchar) else cast(z as varchar) end as z from raw.far order by id`)).toEqual([
+      { id: 1, z: '9223372036854775806' },
+      { id: 2, z: 'infinity' },
+    ]);
+    const toPg = project('postgres', dest, s, tables);
+    const p = sync(toPg);
+    expect(p.code, p.stdout + p.stderr).toBe(0);
+    const text = (rel: string) => client.query(`select id, z::text from ${rel} order by id`).then((x) => x.rows);
+    expect(await text(`${dest}.farther`)).toEqual(await text(`${s}.farther`));
+  });
+
   it("an int[][] column holding one-dimensional values loads into a copy made with a one-dimensional list (by vigil before it read the declared dimensions); a new copy refuses them with what to do (was: every run failed, advising to declare what was declared)", async () => {
     const s = uniqueSchema('sync_olddims');
     await client.query(`create schema ${s};

@@ -672,6 +672,8 @@ class DuckDbSyncWriter extends StandardSyncWriter {
   readonly timestamps = 'sql-offset' as const;
   /** read_csv takes any one-byte separators; ~20 % faster on files with no '"' to undo (sync-types.ts) */
   readonly separators = 'ascii' as const;
+  /** TIMESTAMPTZ's last microsecond: read_csv makes a later one NULL without an error (TIMESTAMP's, a DATE's fail) */
+  readonly maxInstant = '294247-01-10 04:00:54.775806+00';
   /** "v" and "V" are one column in DuckDB */
   readonly namesIgnoreCase = true;
   /**

@@ -533,7 +533,13 @@ export class PostgresSyncReader implements SyncReader {
         }
         // (to_char makes ±infinity NULL: they leave as their text, which a warehouse that cannot hold them refuses)
         const text = c.pgType === 'timestamp with time zone' && spec.timestamps !== 'sql-offset' ? `case when isfinite(${col}) then to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') else ${col}::text end` : null;
-        if (bc && dated(c)) return `case when ${col} < '0001-01-01' then ${bcAfterDate(`${col}::text`)} else ${text ?? `${col}::text`} end as ${name}`;
+        // a timestamptz after the copy's last one fails the read, naming the column: DuckDB's
+        // read_csv makes one NULL, exit 0 (as it does any TIMESTAMPTZ text it cannot read, so no
+        // text could fail there); the message cast to timestamptz is the error
+        const lit = (v: string) => this.db.dialect.literal(v);
+        const far = spec.maxInstant && c.pgType === 'timestamp with time zone' ? ` when ${col} > ${lit(spec.maxInstant)} and ${col} < 'infinity' then cast(cast(${lit(`column ${c.name}: `)} || ${col}::text || ${lit(` is after ${spec.maxInstant}, the latest timestamptz the copy holds`)} as timestamptz) as text)` : '';
+        if (bc && dated(c)) return `case when ${col} < '0001-01-01' then ${bcAfterDate(`${col}::text`)}${far} else ${text ?? `${col}::text`} end as ${name}`;
+        if (far) return `case${far.replace(/^ when/, ' when')} else ${text ?? `${col}::text`} end as ${name}`;
         return text ? `${text} as ${name}` : col === name ? col : `${col} as ${name}`;
       })
       .join(', ');
