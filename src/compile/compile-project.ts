@@ -2146,7 +2146,13 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         // (an incremental model's: also as is_incremental() true renders it, when that is other text)
         const c = compileAdHoc(h.file, h.sql, h.at, { self: d, hook: true, incremental: node.config.materialized === 'incremental' && node.config.full_refresh !== true });
         if (c?.depends.includes(node.unique_id)) {
-          ds.push(diag('E_REF', `ref('${d.name}') in a ${kind} of '${d.name}' itself: a hook names its own model with {{ this }}`, { file: h.file, line: h.at.line, column: h.at.column }, 'write {{ this }} instead of the ref()'));
+          // (one project.yaml gives every model, defaults: or a folder's: {{ this }} there names each model, not the one it reads)
+          const shared = h.file === PROJECT_FILE;
+          ds.push(
+            shared
+              ? diag('E_REF', `ref('${d.name}') in a ${kind} project.yaml gives every model it configures, '${d.name}' included: a hook's ref() of its own model would make the model its own parent`, { file: h.file, line: h.at.line, column: h.at.column }, `leave '${d.name}' out: {% if model.name != '${d.name}' %}...{% endif %} around the statement`)
+              : diag('E_REF', `ref('${d.name}') in a ${kind} of '${d.name}' itself: a hook names its own model with {{ this }}`, { file: h.file, line: h.at.line, column: h.at.column }, 'write {{ this }} instead of the ref()'),
+          );
           continue;
         }
         if (c) for (const id of [...c.depends, ...c.waits]) if (!node.depends_on.includes(id)) (hookReads.get(node.unique_id) ?? hookReads.set(node.unique_id, []).get(node.unique_id)!).push({ id, at: `${h.file}:${h.at.line}` });
@@ -2174,7 +2180,9 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         const edge = cyc.findIndex((u, i) => i < cyc.length - 1 && hookReads.get(u)?.some((r) => r.id === cyc[i + 1]));
         const at = edge < 0 ? undefined : hookReads.get(cyc[edge])!.find((r) => r.id === cyc[edge + 1])!.at;
         const [file, line] = at ? [at.slice(0, at.lastIndexOf(':')), Number(at.slice(at.lastIndexOf(':') + 1))] : [drafts.get(names[0])?.file.path, undefined];
-        ds.push(diag('E_CYCLE', `dependency cycle through a hook: ${names.join(' -> ')} (a hook's ref() makes its model run after what it reads)`, { file, ...(line ? { line } : {}) }, 'move the statement into a hook of the model it reads, or into on_run_end'));
+        // (a hook project.yaml gives every model: the model closing the cycle is left out of it by name)
+        const hint = file === PROJECT_FILE && edge >= 0 ? `project.yaml gives the hook every model, '${names[edge]}' included: leave it out, {% if model.name != '${names[edge]}' %}...{% endif %} around the statement, or move the statement into on_run_end` : 'move the statement into a hook of the model it reads, or into on_run_end';
+        ds.push(diag('E_CYCLE', `dependency cycle through a hook: ${names.join(' -> ')} (a hook's ref() makes its model run after what it reads)`, { file, ...(line ? { line } : {}) }, hint));
       }
     }
     order = topoSort(withHooks);

@@ -465,6 +465,32 @@ describe('compileProject', () => {
     expect(errors(self)).toEqual([expect.objectContaining({ code: 'E_REF', file: 'models/orders.sql', line: 1, message: "ref('orders') in a pre_hook of 'orders' itself: a hook names its own model with {{ this }}" })]);
   });
 
+  it("a ref() in a hook project.yaml gives every model (defaults:, a folder's +post_hook) is an error at the model it refs with a hint that leaves that model out, which compiles (was: hint 'write {{ this }} instead of the ref()', which would make every model write into itself)", () => {
+    const projectYaml = `${BASIC_PROJECT_YAML}defaults:\n  post_hook: "insert into {{ ref('audit_log') }} select '{{ model.name }}'"\n`;
+    const models = { 'models/audit_log.sql': "{{ config(materialized='table') }}\nselect 'x' as name", 'models/a.sql': 'select 1 as a' };
+    const r = compile({ projectYaml, models });
+    expect(errors(r)).toEqual([
+      expect.objectContaining({
+        code: 'E_REF',
+        file: 'project.yaml',
+        line: 9,
+        message: "ref('audit_log') in a post_hook project.yaml gives every model it configures, 'audit_log' included: a hook's ref() of its own model would make the model its own parent",
+        hint: "leave 'audit_log' out: {% if model.name != 'audit_log' %}...{% endif %} around the statement",
+      }),
+    ]);
+    // the hint, followed: the others build after audit_log, audit_log's hook renders empty
+    const guarded = compile({ projectYaml: projectYaml.replace('"insert', `"{% if model.name != 'audit_log' %}insert`).replace(`}}'"`, `}}'{% endif %}"`), models });
+    expect(errors(guarded)).toEqual([]);
+    expect(model(guarded, 'a').hook_depends_on).toEqual(['model.fixture.audit_log']);
+    expect(model(guarded, 'audit_log').depends_on).toEqual([]);
+    // a model audit_log reads gets the hook too: a cycle, whose hint leaves that model out
+    const cyc = compile({ projectYaml: projectYaml.replace('"insert', `"{% if model.name != 'audit_log' %}insert`).replace(`}}'"`, `}}'{% endif %}"`), models: { ...models, 'models/audit_log.sql': "{{ config(materialized='table') }}\nselect 'x' as name from {{ ref('a') }}" } });
+    expect(errors(cyc)).toEqual([expect.objectContaining({ code: 'E_CYCLE', file: 'project.yaml', line: 9, hint: "project.yaml gives the hook every model, 'a' included: leave it out, {% if model.name != 'a' %}...{% endif %} around the statement, or move the statement into on_run_end" })]);
+    // a folder's +post_hook: the same
+    const folder = compile({ projectYaml: `${BASIC_PROJECT_YAML}models:\n  +post_hook: "insert into {{ ref('audit_log') }} select 1"\n`, models });
+    expect(errors(folder)).toEqual([expect.objectContaining({ code: 'E_REF', file: 'project.yaml', hint: "leave 'audit_log' out: {% if model.name != 'audit_log' %}...{% endif %} around the statement" })]);
+  });
+
   it("the meta property of a model, seed, snapshot is its config.meta, as dbt moves it there (was: dropped); both is an error at the line, as in dbt; a source's meta is its source_meta", () => {
     const dir = makeProject({
       'models/m.sql': "{{ config(meta={'c': 3}) }}\nselect 1 as a",
