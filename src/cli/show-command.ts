@@ -10,7 +10,7 @@ import { loadProject } from '../project/load-project.js';
 import { compileProject } from '../compile/compile-project.js';
 import { unquotedColumnHint } from '../compile/generic-tests.js';
 import { loadCache, saveCache, writeCompiledSql } from '../project/artifacts.js';
-import type { ManifestNode } from '../compile/manifest.js';
+import { queryReads, type ManifestNode } from '../compile/manifest.js';
 import type { Relation } from '../adapters/dialect.js';
 import { compiledPosition, ExactNumber, exactJson, jsonValue, valueText, type Preview } from '../adapters/adapter.js';
 import { redact } from '../secrets.js';
@@ -90,7 +90,8 @@ export async function runShow(o: ShowOptions): Promise<void> {
     if (n.resource_type === 'source' || n.resource_type === 'seed') source = n.relation;
     else if (n.resource_type === 'model' || n.resource_type === 'test') {
       sql = n.compiled_sql;
-      reads = n.depends_on;
+      // (what its SQL reads: show runs no hook, so what only they read is not why it failed)
+      reads = n.resource_type === 'model' ? queryReads(n) : n.depends_on;
       node = { file: `${n.file}${n.resource_type === 'test' && n.line ? `:${n.line}` : ''}`, compiled_path: n.compiled_path, ...(n.resource_type === 'test' && n.column_unquoted && n.column !== undefined ? { unquoted: n.column } : {}) };
       // as dbt show compiles it: the SQL run is in its file under target/compiled
       if (writeCompiledSql(files, cache, n.compiled_path, n.compiled_sql)) saveCache(files, cache);

@@ -206,6 +206,15 @@ describe('vigil show on DuckDB', () => {
     expect(v.stderr).toContain("hint: 'orders' is not built in target dev: vigil build -s orders");
   });
 
+  it("what only a model's hook reads is not named as unbuilt: show runs its SQL, not its hooks (was: hint 'orders' is not built, for a mistake in the model's own SQL)", () => {
+    const fresh = project({ 'models/hooked.sql': "{{ config(materialized='table', post_hook=\"delete from {{ ref('orders') }} where false\") }}\nselect 1 as a,\n  no_such_col" });
+    const r = vigil(fresh, ['show', '-s', 'hooked']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/no_such_col/);
+    expect(r.stderr).not.toContain("'orders' is not built");
+    expect(r.stderr).toContain('error: models/hooked.sql (compiled SQL: target/compiled/fixture/models/hooked.sql');
+  });
+
   it("a warehouse error names the model's file and its compiled SQL at the line:column, whose LINE n is the compiled SQL's (was: LINE 3 for line 2, no file named)", () => {
     const p = project({ 'models/bad.sql': "select order_id,\n  no_such_col\nfrom {{ ref('orders') }}" });
     expect(vigil(p, ['run', '-s', 'orders']).code).toBe(0);
