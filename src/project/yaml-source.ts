@@ -343,10 +343,19 @@ export function withMergeKeys(src: YamlSource, combine: (key: string) => 'union'
   }
   const isMapping = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date);
   const starts = src.text === undefined ? [] : [0, ...[...src.text.matchAll(/\n/g)].map((m) => m.index! + 1)];
-  const quotedKey = (path: PropertyKey[]): boolean => {
+  /**
+   * Whether the `<<` key at `path` is a key like any other, as yaml.v2 reads it: a merge key is
+   * written plain without a tag, or tagged `!` or `!!merge` (quoted too); quoted without a tag, or
+   * with another tag (`!!str <<`), it is a key (located at the scalar, after its tag and anchor).
+   */
+  const notMerge = (path: PropertyKey[]): boolean => {
     if (src.text === undefined) return false;
     const { line, column } = src.locate(path, true);
-    const c = src.text[(starts[line - 1] ?? 0) + column - 1];
+    const at = (starts[line - 1] ?? 0) + column - 1;
+    const props = /(?:^|[\s,{[?-])((?:[!&]\S*\s+)+)$/.exec(src.text.slice(starts[line - 1] ?? 0, at))?.[1];
+    const tag = props?.split(/\s+/).find((p) => p.startsWith('!'));
+    if (tag !== undefined) return tag !== '!' && tag !== '!!merge' && tag !== '!<tag:yaml.org,2002:merge>';
+    const c = src.text[at];
     return c === '"' || c === "'";
   };
   const build = (v: unknown, at: PropertyKey[]): [unknown, Origin] => {
@@ -385,8 +394,8 @@ export function withMergeKeys(src: YamlSource, combine: (key: string) => 'union'
       }
     };
     for (const [k, x] of Object.entries(v)) {
-      // (a quoted "<<" is a key like any other, as yaml.v2 reads it: Alertmanager refuses it, "field << not found")
-      if (k !== '<<' || quotedKey([...at, '<<'])) {
+      // (a quoted "<<", or one tagged !!str, is a key like any other, as yaml.v2 reads it: Alertmanager refuses it, "field << not found")
+      if (k !== '<<' || notMerge([...at, '<<'])) {
         const [xv, xo] = build(x, [...at, k]);
         put(out, o, k, xv, xo);
         continue;

@@ -1143,6 +1143,12 @@ receivers: [{name: root}, {name: web_api}, {name: x}, {name: quote}, {name: comm
       ['a merge key <<: *base', `route:\n  receiver: a\n  routes:\n    - &base\n      receiver: b\n    - <<: *base\n      matchers: ['x="1"']\n${R}`, 'accepts'],
       ['a quoted "<<": *base (a key, not a merge)', `route:\n  receiver: a\n  routes:\n    - &base\n      receiver: b\n    - "<<": *base\n      matchers: ['x="1"']\n${R}`, 'refuses'],
       ["a single-quoted '<<': *base", `route:\n  receiver: a\n  routes:\n    - &base\n      receiver: b\n    - '<<': *base\n      matchers: ['x="1"']\n${R}`, 'refuses'],
+      // tagged, as yaml.v2 reads it: a merge key when plain and untagged, or tagged ! or !!merge; another tag makes it a key (was: !!str << merged, ! "<<" refused)
+      ...([['!!str <<', 'refuses'], ['!foo <<', 'refuses'], ['!<tag:yaml.org,2002:str> <<', 'refuses'], ['&k !!str <<', 'refuses'], ['! "<<"', 'accepts'], ['!!merge <<', 'accepts'], ['!!merge "<<"', 'accepts'], ['&k <<', 'accepts'], ['{!!str <<', 'refuses'], ['{! "<<"', 'accepts']] as const).map(([key, says]): [string, string, 'accepts' | 'refuses'] => [
+        `a merge key written ${key}: *base`,
+        key.startsWith('{') ? `route:\n  receiver: a\n  routes:\n    - &base\n      receiver: b\n    - ${key}: *base, matchers: ['x="1"']}\n${R}` : `route:\n  receiver: a\n  routes:\n    - &base\n      receiver: b\n    - ${key}: *base\n      matchers: ['x="1"']\n${R}`,
+        says,
+      ]),
       ['receivers without integrations, one unused', `route: {receiver: a}\nreceivers: [{name: a}, {name: unused}]\n`, 'accepts'],
       ['group_by: []', `route: {receiver: a, group_by: []}\n${R}`, 'accepts'],
       ["group_by: ['...']", `route: {receiver: a, group_by: ['...']}\n${R}`, 'accepts'],
