@@ -9,6 +9,7 @@ import type { Relation } from '../adapters/dialect.js';
 import { dropTable } from './load-demo.js';
 import type { CompileResult } from '../compile/compile-project.js';
 import { droppedViewsPhrase } from '../format.js';
+import { queryReads } from '../compile/manifest.js';
 
 type Manifest = CompileResult['manifest'];
 
@@ -29,7 +30,9 @@ export function builtFromDemo(manifest: Manifest, schema: string, tables: readon
     if (demo.has(id)) return true;
     if (reads.has(id)) return reads.get(id)!;
     reads.set(id, false); // (a cycle does not compile; this only ends the walk)
-    const r = (manifest.nodes[id]?.depends_on ?? []).some(readsDemo);
+    // (what its SQL reads: its rows come from that; what only its hooks read puts none in it)
+    const n = manifest.nodes[id];
+    const r = (n?.resource_type === 'model' ? queryReads(n) : (n?.depends_on ?? [])).some(readsDemo);
     reads.set(id, r);
     return r;
   };

@@ -8,7 +8,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import pg from 'pg';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
 import { uniqueSchema } from '../support/postgres.js';
-import { makeProject, removeDir, vigil } from '../helpers.js';
+import { makeProject, projectFiles, removeDir, vigil } from '../helpers.js';
+import { compileProject } from '../../src/compile/compile-project.js';
+import { builtFromDemo } from '../../src/demo/demo-dependents.js';
 import { DEMO_COLUMNS, DEMO_TABLES } from '../../src/demo/demo-guard.js';
 
 const url = inject('pgUrl');
@@ -172,4 +174,23 @@ describe('vigil demo (DuckDB)', () => {
     expect(again.stderr).toBe('');
     expect(await precious()).toBe(0);
   }, 90_000);
+});
+
+describe('what a new demo drops (builtFromDemo)', () => {
+  it("an incremental model whose hook alone reads the demo's data is not dropped: its rows come from its SQL (was: dropped by vigil demo with its history, once a hook's ref() became a parent)", () => {
+    const r = compileProject(
+      projectFiles({
+        yml: { 'models/sources.yml': 'sources:\n  - name: raw\n    schema: raw\n    tables:\n      - name: ai_audit_logs\n  - name: app\n    schema: app\n    tables:\n      - name: events\n' },
+        models: {
+          'models/stg.sql': "select * from {{ source('raw', 'ai_audit_logs') }}",
+          'models/from_demo.sql': "{{ config(materialized='incremental') }}\nselect * from {{ ref('stg') }}",
+          'models/history.sql': "{{ config(materialized='incremental', post_hook=\"delete from {{ ref('stg') }} where false\") }}\nselect * from {{ source('app', 'events') }}",
+        },
+      }),
+      { env: {} },
+    );
+    expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(r.manifest.nodes['model.fixture.history'].depends_on).toContain('model.fixture.stg');
+    expect(builtFromDemo(r.manifest, 'raw', DEMO_TABLES).map((b) => b.name)).toEqual(['from_demo']);
+  });
 });
