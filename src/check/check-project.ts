@@ -24,7 +24,7 @@ import { seedDiagnostics } from '../seeds/load-seeds.js';
 import { firstVersionsSql, snapshotCheckStatements, spelledAsQuery } from '../run/snapshot.js';
 import type { Checker, CheckOutcome } from '../adapters/warehouse.js';
 import type { CompileResult } from '../compile/compile-project.js';
-import type { ModelNode, SourceNode, TestNode } from '../compile/manifest.js';
+import { queryReads, type ModelNode, type SourceNode, type TestNode } from '../compile/manifest.js';
 import { templatePosition } from '../compile/source-lines.js';
 import { diag, type Diagnostic } from '../errors.js';
 import type { ProjectFiles } from '../project/load-project.js';
@@ -197,7 +197,8 @@ export async function checkProject(input: CheckInput): Promise<CheckReport> {
       continue;
     }
     if (n.resource_type !== 'model') continue;
-    if (blockedBy(n.depends_on)) {
+    // (by what its SQL reads: a hook's ref() orders the build, and vigil check sends no hook)
+    if (blockedBy(queryReads(n))) {
       failed.add(id);
       counts.skipped++;
       continue;

@@ -1078,6 +1078,17 @@ describe('vigil check: snapshots, incremental runs, query columns and schema nam
     expect(problems[1]).toMatch(/^models\/inc_ow\.sql:1:\d+: error: column "dayx" does not exist/);
   });
 
+  it.each(['dev', 'pg'] as const)("%s: a model whose hook alone reads a broken model is checked all the same: its SQL reads nothing broken (was: skipped as blocked by its hook's ref(), its own mistake unreported)", async (target) => {
+    const problems = await checkFiles({
+      ...seed,
+      'models/customers.sql': "select id, customr from {{ ref('raw_orders') }}\n",
+      'models/orders.sql': "{{ config(materialized='table', post_hook=\"delete from {{ ref('customers') }} where false\") }}\nselect id, amout from {{ ref('raw_orders') }}\n",
+    }, target);
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toMatch(/^models\/customers\.sql:1:\d+: error: .*customr/);
+    expect(problems[1]).toMatch(/^models\/orders\.sql:2(:\d+)?: error: .*amout/);
+  });
+
   it.each(['dev', 'pg'] as const)("%s: an ephemeral model's contract and an alert's window types are checked from the query's columns (was: skipped on Postgres)", async (target) => {
     const problems = await checkFiles({
       ...seed,
