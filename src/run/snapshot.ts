@@ -12,7 +12,7 @@
  * updated_at is not after its current version's start (a history an older Vigil wrote, whose
  * check versions started at the run's time; a source whose updated_at lags) starts at the run's
  * time instead, said in a warning; so does a key back after a delete whose updated_at is not
- * after its last version's end, with timestamp too.
+ * after its last version's end (or any version's start), with timestamp too.
  *
  * The steps are ordered so that a run stopped between them leaves nothing lost and the next run
  * finishes the work: 1. insert the new versions; 2. close every current version that has a newer
@@ -171,15 +171,22 @@ export function laterRunStatements(d: Dialect, n: SnapshotNode, queryCols: Colum
   // own updated_at repeated its dbt_scd_id)
   const keyCols = (a: string) => keys.map((k, i) => `${val(a, k)} as k${i}`).join(', ');
   const keyJoin = (x: string, a: string) => keys.map((k, i) => `${x}.k${i} = ${val(a, k)}`).join(' and ');
-  const latest = `select ${keyCols('c')}, max(coalesce(c.${q('dbt_valid_to')}, ${cf})) as ${q('dbt_valid_from')}, max(case when c.${q('dbt_valid_to')} is null then 1 else 0 end) as is_current from ${rel} as c group by ${keyGroup('c')}`;
+  // (`last_from`: the latest start of any version. A deleted key's version is closed at the run's
+  // time, which is before its start when its updated_at is ahead of the run's time — a wall time of
+  // a zone east of the session's, a clock ahead: back with that updated_at, it started after that
+  // end with the closed version's dbt_scd_id)
+  const latest = `select ${keyCols('c')}, max(coalesce(c.${q('dbt_valid_to')}, ${cf})) as ${q('dbt_valid_from')}, max(${cf}) as last_from, max(case when c.${q('dbt_valid_to')} is null then 1 else 0 end) as is_current from ${rel} as c group by ${keyGroup('c')}`;
   const lags = (checkUpdatedAt && !atRunTime) || timestamp;
-  const from = atRunTime ? runAt : lags ? `case when cur.k0 is not null and (${ua} is null or cur.${q('dbt_valid_from')} >= ${ua}) then ${runAt} else ${ua} end` : ua;
+  // `a` does not start after any version's start or end (a NULL start, the first ones' of a
+  // timestamp snapshot, is earlier than any)
+  const notAfterAny = (a: string, c: string) => `(not coalesce(${a} > ${c}.${q('dbt_valid_from')}, ${c}.${q('dbt_valid_from')} is null and ${a} is not null) or not coalesce(${a} > ${c}.last_from, ${c}.last_from is null and ${a} is not null))`;
+  const from = atRunTime ? runAt : lags ? `case when cur.k0 is not null and ${notAfterAny(ua, 'cur')} then ${runAt} else ${ua} end` : ua;
   const runTime = atRunTime ? { columns: added.filter((c) => checkCols.includes(c.name)).map((c) => c.name), ...(uaType ? { type: uaType } : {}) } : undefined;
-  const lagging = lags ? `select ${keyText}, cast(${ua} as ${text}) as now_at, cast(${cf} as ${text}) as was_at, c.is_current, count(*) over () as n from ${src} as s join (${latest}) as c on ${keyJoin('c', 's')} where ${toInsert} and ${notAfter(ua)} order by 1 limit 3` : undefined;
+  const lagging = lags ? `select ${keyText}, cast(${ua} as ${text}) as now_at, cast(${cf} as ${text}) as was_at, cast(case when c.last_from > ${cf} then c.last_from end as ${text}) as started_at, c.is_current, count(*) over () as n from ${src} as s join (${latest}) as c on ${keyJoin('c', 's')} where ${toInsert} and ${notAfterAny(ua, 'c')} order by 1 limit 3` : undefined;
   // ... and the run's time not after it either (a DATE updated_at today, a version starting in the future): refused
   // (a key back after a delete too: the run's time not after its last version's end — a DATE
   // updated_at, deleted and back the same day — would start at that end, with that version's dbt_scd_id)
-  const late = checkUpdatedAt || timestamp ? `select ${keyText}, cast(${runAt} as ${text}) as now_at, cast(${cf} as ${text}) as was_at, c.is_current, count(*) over () as n from ${src} as s join (${latest}) as c on ${keyJoin('c', 's')} where ${toInsert}${atRunTime ? '' : ` and ${notAfter(ua)}`} and ${notAfter(runAt)} order by 1 limit 3` : undefined;
+  const late = checkUpdatedAt || timestamp ? `select ${keyText}, cast(${runAt} as ${text}) as now_at, cast(${cf} as ${text}) as was_at, c.is_current, count(*) over () as n from ${src} as s join (${latest}) as c on ${keyJoin('c', 's')} where ${toInsert}${atRunTime ? '' : ` and ${notAfterAny(ua, 'c')}`} and ${notAfter(runAt)} order by 1 limit 3` : undefined;
   const into = `insert into ${rel} (${[...cols, ...SNAPSHOT_COLUMNS].map(q).join(', ')}) select`;
   // (a start computed per row, written three times: computed once, in a subquery)
   // (timestamp: dbt_updated_at keeps the row's updated_at, which later runs compare: an update
@@ -405,7 +412,7 @@ async function snapshotRun(adapter: Adapter, node: SnapshotNode): Promise<Snapsh
   if (lagging.length) {
     const total = Number(lagging[0].n);
     // (a key back after a delete: the end of its last version)
-    const said = lagging.map((r) => `${keyValue(r, keys.length)}: ${r.now_at ?? 'NULL'}, ${Number(r.is_current) ? 'current from' : 'back, its last version closed at'} ${r.was_at ?? 'NULL'}`).join('; ');
+    const said = lagging.map((r) => `${keyValue(r, keys.length)}: ${r.now_at ?? 'NULL'}, ${Number(r.is_current) ? 'current from' : 'back, its last version closed at'} ${r.was_at ?? 'NULL'}${r.started_at ? ` (a version of it starts at ${r.started_at})` : ''}`).join('; ');
     warning = `${counted(total, 'changed row')} ${total === 1 ? 'has an' : 'have an'} updated_at (${n.config.updated_at}) no later than the dbt_valid_from of ${total === 1 ? 'its' : 'their'} current version (${said}${total > lagging.length ? '; ...' : ''}): ${total === 1 ? 'its new version starts' : 'their new versions start'} at the run's time instead, so the versions stay in order (a history written by a Vigil whose check versions started at the run's time, or a source whose updated_at lags its changes)`;
   }
   for (const c of widened) await adapter.execute(d.alterColumnType?.(rel, q(c.name), c.data_type) ?? `alter table ${rel} alter column ${q(c.name)} type ${c.data_type}`);

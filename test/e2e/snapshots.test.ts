@@ -428,6 +428,46 @@ function keyBackTimestamp(projectYaml: string, env: Record<string, string>) {
 }
 
 /**
+ * A key deleted, then back with an updated_at ahead of the run's time (`ua`: a wall time of a zone
+ * east of the session's, as an application writes UTC into a timestamp read in a session west of
+ * it): its closed version ended at the run's time, before it started. Back, on timestamp and on
+ * check with updated_at, it gets a version starting at the run's time, with the warning, every
+ * dbt_scd_id once and one current version per key (was: at its updated_at, after that end: the
+ * closed version's dbt_scd_id again, both covering the key from then on, no warning, exit 0).
+ */
+function keyBackAhead(projectYaml: string, env: Record<string, string>, ua: string) {
+  const snap = (name: string, config: string) => `{% snapshot ${name} %}\n{{ config(unique_key='id', ${config}, updated_at='updated_at', hard_deletes='invalidate') }}\nselect id, name, ${ua} as updated_at from {{ ref('people') }}\n{% endsnapshot %}\n`;
+  // (now, UTC: the updated_at an application stamps the row with)
+  const stamp = new Date().toISOString().replace('T', ' ').slice(0, 19);
+  const all = `id,name,updated_at\n1,ann,${stamp}\n2,bob,${stamp}\n`;
+  const dir = makeProject({ 'project.yaml': projectYaml, 'seeds/people.csv': all, 'snapshots/ahead.sql': snap('ahead_ts', "strategy='timestamp'") + snap('ahead_check', "strategy='check', check_cols=['name']") });
+  dirs.push(dir);
+  const run = (args: string[]) => {
+    const r = vigil(dir, args, env);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    return r.stdout;
+  };
+  const seed = (csv: string) => {
+    writeFileSync(join(dir, 'seeds/people.csv'), csv);
+    run(['seed']);
+  };
+  run(['seed']);
+  run(['snapshot']);
+  seed(`id,name,updated_at\n2,bob,${stamp}\n`);
+  expect(run(['snapshot'])).toMatch(/ahead_ts \(0 new versions, 1 deleted\)/);
+  seed(all);
+  const back = run(['snapshot']);
+  for (const name of ['ahead_ts', 'ahead_check']) {
+    expect(back).toMatch(new RegExp(`${name} \\(1 new version, 0 deleted\\) \\S+\\n  warning: 1 changed row has an updated_at \\(updated_at\\) no later than .*'1': \\S+ \\S+, back, its last version closed at \\S+ \\S+ \\(a version of it starts at `));
+    const versions = vigil(dir, ['show', '--inline', `select id, count(*) as n, count(distinct dbt_scd_id) as ids, count(*) filter (where dbt_valid_to is null) as cur from {{ ref('${name}') }} group by id order by id`, '--output', 'csv'], env).stdout;
+    expect(versions, name).toBe('id,n,ids,cur\n1,2,2,1\n2,1,1,1\n');
+  }
+  const again = run(['snapshot']);
+  expect(again).toMatch(/ahead_ts \(0 new versions, 0 deleted\)/);
+  expect(again).toMatch(/ahead_check \(0 new versions, 0 deleted\)/);
+}
+
+/**
  * A unique_key column the snapshot's table lacks (renamed by hand; a unique_key changed to a column
  * new to the query): refused before anything alters the table, with a did-you-mean (was: the
  * column added NULL to every stored version, each row given a second current version, the old
@@ -779,6 +819,17 @@ describe('vigil snapshot', () => {
 
   it('Postgres: the same timestamp key back', () => {
     keyBackTimestamp(pgProjectYaml(uniqueSchema('snapbackts')), { VIGIL_TEST_PG_URL: inject('pgUrl') });
+  });
+
+  it("DuckDB: a key back after a delete with an updated_at ahead of the run's time (a zone east of the session's) starts at the run's time, on timestamp and check (was: at its updated_at, after its closed version's end, with that version's dbt_scd_id: two current-looking versions, no warning)", () => {
+    // (DuckDB's session is UTC: the updated_at a Tokyo wall time)
+    keyBackAhead(DUCK, {}, "timezone('Asia/Tokyo', cast(updated_at as timestamptz))");
+  });
+
+  it("Postgres: the same key back ahead of the run's time, the session's TimeZone America/New_York (the url's options) and the application's updated_at UTC", () => {
+    const url = inject('pgUrl');
+    const ny = `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent('-c TimeZone=America/New_York')}`;
+    keyBackAhead(pgProjectYaml(uniqueSchema('snapahead')), { VIGIL_TEST_PG_URL: ny }, "updated_at at time zone 'UTC'");
   });
 
   it("an updated_at that is a number, with check or hard_deletes: invalidate (which write the run's time into it), is refused before anything is written, on DuckDB and Postgres (was: the first run went through, every later one on Postgres failed 'cannot cast type timestamp with time zone to bigint')", () => {
