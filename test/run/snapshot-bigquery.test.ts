@@ -68,6 +68,8 @@ async function laterRun(opts: { strategy: 'check' | 'timestamp'; type: string; e
       asked(sql, await analyzer.analyze(sql, { reads: true }));
       // the warehouse's time (as BigQuery spells a TIMESTAMP as text); one key gone from the query, nothing else to say
       if (/ as now$/.test(sql)) return [{ now: '2026-05-01 02:38:55.032409+00' }];
+      // one changed row whose updated_at did not advance (a key back after a delete): the check that its version starts after its last one is sent too
+      if (/ as started_at, /.test(sql)) return [{ k0: '1', now_at: '2026-01-01', was_at: '2026-04-30', started_at: null, is_current: 0, n: 1 }];
       return /dbt_valid_to` is null and not exists/.test(sql) ? [{ n: 1 }] : [];
     },
   };
@@ -93,6 +95,8 @@ describe('snapshot statements on BigQuery, analyzed', () => {
     const close = r.sent.find((s) => /^update .* set `dbt_valid_to` = cast\(cast\('/.test(s));
     expect(close, r.sent.join('\n')).toContain(`cast(${now} as ${type})`);
     expect(r.sent.join('\n')).not.toMatch(/current_timestamp(?!\(\) as STRING\) as now)/i);
+    // a key back, or a changed row, whose updated_at is not after its versions' starts or ends: counted, then the run's time checked against them (each analyzed above)
+    expect(r.sent.filter((s) => /^select .* as now_at, .* from \(/s.test(s)), r.sent.join('\n')).toHaveLength(2);
     // check: a changed row whose updated_at is not after its current version's start is versioned at the run's time (the insert analyzed above)
     if (strategy === 'check') expect(r.sent.find((s) => /^insert/.test(s))).toContain(`then cast(${now} as ${type}) else s.\`ua\` end`);
   }, 120_000);
