@@ -2399,8 +2399,12 @@ function snapshotConfigProblems(cfg: Record<string, unknown>, issues: ReadonlyAr
  * is a number that is a secret's value (`--vars "{pin: $VIGIL_SECRET_PIN}"`, which YAML reads as a number):
  * kept a number, it went into a view's definition, and its hash into manifest.json's `vars`.
  */
-/** A number's text as YAML reads it (decimal digits, a sign, a point, an exponent). */
-const NUMERIC = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
+/**
+ * A number's text as YAML 1.2 reads it: decimal digits, a sign, a point, an exponent, or hex
+ * (0x1F2A3B) and octal (0o1234567), which Number() reads alike. (Kept a number, 0x1F2A3B went
+ * into a view's definition as 2042427: the secret in another base.)
+ */
+const NUMERIC = /^(?:[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|0x[0-9a-fA-F]+|0o[0-7]+)$/;
 
 function givenVars(given: Record<string, unknown>, env: CompileOptions['env']): Record<string, unknown> {
   const secrets = environmentSecrets(env).sort((a, b) => b[1].length - a[1].length);

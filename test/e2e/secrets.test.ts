@@ -412,6 +412,21 @@ route:
     expect(vigil(dir, ['show', '--inline', "select pin from {{ ref('t') }}", '--output', 'csv', '--vars', '{pin: 0}'], env).stdout).toBe('pin\n98765432\n');
   });
 
+  it("a --vars number spelled in hex or octal that is a secret's value is its placeholder too (was: 0x1F2A3B kept the number 2042427, compiled into a view's definition, exit 0)", () => {
+    const dir = makeProject({ 'models/v.sql': `select {{ var("pin") }} as pin` });
+    dirs.push(dir);
+    for (const [pin, read] of [
+      ['0x1F2A3B', '2042427'],
+      ['0o1234567', '342391'],
+    ]) {
+      const env = { VIGIL_SECRET_PIN: pin };
+      const r = vigil(dir, ['compile', '--vars', `{pin: ${pin}}`], env);
+      expect(r.code, r.stdout + r.stderr).toBe(2);
+      expect(r.stderr).toContain("model 'v' is a view and reads the secret VIGIL_SECRET_PIN");
+      expect(r.stdout + r.stderr).not.toContain(read);
+    }
+  });
+
   it("a --vars value holding a secret's value is the secret's placeholder: a view reading it is refused, a table gets the value", () => {
     const env = { VIGIL_SECRET_X: 'vars-secret-9f3e1a' };
     const dir = makeProject({
