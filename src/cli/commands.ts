@@ -17,7 +17,7 @@ import { resolveTarget } from '../compile/resolve-target.js';
 import { loadCache, saveCache, writeCompileArtifacts, writeProjectFile, writeRunSql, writeTargetJson, type CacheFile } from '../project/artifacts.js';
 import { startSnapshot, type SnapshotStart } from '../project/snapshot.js';
 import { SelectorError, selectNodes, selectorExprs, withTests } from '../compile/selector.js';
-import { redact } from '../secrets.js';
+import { environmentSecrets, redact } from '../secrets.js';
 import type { Adapter, Estimate } from '../adapters/adapter.js';
 import type { Relation } from '../adapters/dialect.js';
 import type { ModelNode, SeedNode, SnapshotNode } from '../compile/manifest.js';
@@ -29,6 +29,20 @@ export { err, out, checkUnmatched, loadStateManifest, select };
 import { durationFlag, keepSnapshot, open, parseAt, projectSnapshot, timestampFlag, type Common } from './command-kit.js';
 import { counted, shellWord } from '../format.js';
 export { durationFlag, keepSnapshot, open, parseAt, timestampFlag, type Common };
+
+/**
+ * The secret whose value a --vars scalar holds (`--vars "{pin: $VIGIL_SECRET_PIN}"`): the messages
+ * below show how YAML read it, a form of it redact() does not know (01234567 as 342391 and 1234567,
+ * 20 digits rounded to their first 17).
+ */
+function secretIn(written: string): string | undefined {
+  return environmentSecrets(process.env).find(([, x]) => written.includes(x))?.[0];
+}
+
+/** What to say of a --vars scalar holding secret `name` that is read otherwise than written: the reason only, never a reading of it. */
+function secretReadOtherwise(name: string, why: string): string {
+  return `the value of the secret ${name} ${why}: quote it ('$${name}') to pass it as written`;
+}
 
 export function parseVars(v: string | undefined): Record<string, unknown> | undefined {
   if (v === undefined) return undefined;
@@ -49,14 +63,20 @@ export function parseVars(v: string | undefined): Record<string, unknown> | unde
       let digits: unknown = yamlLib().parse(v, { intAsBigInt: true });
       for (const p of path) digits = (digits as Record<string, unknown>)?.[p];
       // (a float written as one, 1.0e20, reads as a float: nothing was rounded)
-      if (typeof digits === 'bigint') throw new UsageError(`--vars: ${path.join('.')}: ${inexactInteger(x, String(digits))}`);
+      if (typeof digits === 'bigint') {
+        const secret = secretIn(String(digits));
+        throw new UsageError(`--vars: ${path.join('.')}: ${secret ? secretReadOtherwise(secret, 'is an integer past 2^53, where a YAML number is no longer exact') : inexactInteger(x, String(digits))}`);
+      }
     }
   };
   exact(parsed, []);
   // a dbt habit (`{flag: no}`: false to dbt, the text 'no' here) would silently be another value
   const src = parseYaml(v, '--vars', []);
   const [odd] = src ? yaml11Only(src, src.value) : [];
-  if (odd) throw new UsageError(`--vars: ${odd.path.join('.')}: ${sayYaml11Only(odd)}`);
+  if (odd) {
+    const secret = secretIn(odd.written);
+    throw new UsageError(`--vars: ${odd.path.join('.')}: ${secret ? secretReadOtherwise(secret, 'is one value to dbt (YAML 1.1) and another to Vigil (YAML 1.2)') : sayYaml11Only(odd)}`);
+  }
   // 1.0 is a float to dbt, and prints so
   return floatsAsWritten(parsed, (path) => src?.scalarAt(path)?.source) as Record<string, unknown>;
 }

@@ -427,6 +427,28 @@ route:
     }
   });
 
+  it("a --vars secret YAML reads otherwise than written is refused without showing how it was read (was: 'is 342391 to dbt (YAML 1.1) but 1234567 to Vigil' for 01234567, a 20-digit one 'rounded ... to' its first 17 digits)", () => {
+    const dir = makeProject({ 'models/t.sql': `{{ config(materialized='table') }}\nselect {{ var("pin") }} as pin` });
+    dirs.push(dir);
+    for (const [pin, forms, why] of [
+      ['01234567', ['342391', '1234567'], 'is one value to dbt (YAML 1.1) and another to Vigil (YAML 1.2)'],
+      ['12:34:56', ['45296'], 'is one value to dbt (YAML 1.1) and another to Vigil (YAML 1.2)'],
+      ['1_000_000', ['1000000'], 'is one value to dbt (YAML 1.1) and another to Vigil (YAML 1.2)'],
+      ['12345678901234567890', ['12345678901234567'], 'is an integer past 2^53'],
+    ] as const) {
+      const r = vigil(dir, ['compile', '--vars', `{pin: ${pin}}`], { VIGIL_SECRET_PIN: pin });
+      expect(r.code, r.stdout + r.stderr).toBe(2);
+      expect(r.stderr).toContain(`--vars: pin: the value of the secret VIGIL_SECRET_PIN ${why}`);
+      expect(r.stderr).toContain(`quote it ('$VIGIL_SECRET_PIN')`);
+      for (const f of forms) expect(r.stdout + r.stderr, pin).not.toContain(f);
+    }
+    // quoted, it is the placeholder, and the statement gets it as written
+    const quoted = vigil(dir, ['run', '--vars', `{pin: '01234567'}`], { VIGIL_SECRET_PIN: '01234567' });
+    expect(quoted.code, quoted.stdout + quoted.stderr).toBe(0);
+    // (a value that is no secret's is said with its readings, as before)
+    expect(vigil(dir, ['compile', '--vars', '{pin: 0755}']).stderr).toContain('0755 is 493 to dbt (YAML 1.1) but 755 to Vigil (YAML 1.2)');
+  });
+
   it("a --vars value holding a secret's value is the secret's placeholder: a view reading it is refused, a table gets the value", () => {
     const env = { VIGIL_SECRET_X: 'vars-secret-9f3e1a' };
     const dir = makeProject({
