@@ -106,9 +106,14 @@ export function reveal(sql: string, values?: Record<string, string | undefined>)
  */
 export function conceal(text: string, sql: string): string {
   let out = text;
+  const value = (name: string) => compiled.get(name) ?? process.env[name];
+  // (the statement as sent: where a cut's neighbour shows it, it tells whether the secret is there)
+  let sent: string | undefined;
   for (const name of secretNames(sql)) {
-    const v = compiled.get(name) ?? process.env[name];
-    if (v) out = besideCuts(replaceAll(out, v, secretPlaceholder(name)), v, secretPlaceholder(name));
+    const v = value(name);
+    if (!v) continue;
+    out = replaceAll(out, v, secretPlaceholder(name));
+    if (out.includes('...') || out.includes('\u2026')) out = besideCuts(out, v, secretPlaceholder(name), (sent ??= sql.replace(PH, (m, n: string) => value(n) ?? m)));
   }
   return out;
 }
@@ -329,17 +334,31 @@ const MIN_CUT_PART = 3;
 /**
  * Each cut mark's neighbours that are a cut `value`, replaced by `by`: the text before the mark
  * ending with the start of it (a window that ends inside it), the text after it beginning with
- * its end (a window that starts inside it).
+ * its end (a window that starts inside it). But not where the window shows the statement `sent`
+ * holding that text without the secret: `...ri` + `sk_` of a column risk_score, beside a key
+ * sk_live_..., is the column (it was shown as ri⟦secret:NAME⟧...). A neighbour the statement does
+ * not show so (a message's own words, a window DuckDB changed) is replaced.
  */
-function besideCuts(text: string, value: string, by: string): string {
-  if (!text.includes('...') && !text.includes('\u2026')) return text;
+function besideCuts(text: string, value: string, by: string, sent: string): string {
   // text, mark, text, mark, ..., text
   const parts = text.split(/(\.\.\.|\u2026)/);
+  // (up to 24 characters of the line beside the piece, enough to find where the window is; not
+  // past a placeholder conceal() put there, which the statement sent does not hold)
+  const lineBefore = (t: string) => t.slice(Math.max(t.lastIndexOf('\n'), t.lastIndexOf('\u27E7')) + 1).slice(-24);
+  const lineAfter = (t: string) => t.split(/[\n\u27E6]/, 1)[0].slice(0, 24);
   for (let m = 1; m < parts.length; m += 2) {
     const head = cutStart(parts[m - 1], value);
-    if (head) parts[m - 1] = parts[m - 1].slice(0, -head) + by;
+    if (head) {
+      const before = lineBefore(parts[m - 1].slice(0, -head));
+      const piece = parts[m - 1].slice(-head);
+      if (!(sent.includes(before + piece) && !sent.includes(before + value))) parts[m - 1] = parts[m - 1].slice(0, -head) + by;
+    }
     const tail = cutEnd(parts[m + 1], value);
-    if (tail) parts[m + 1] = by + parts[m + 1].slice(tail);
+    if (tail) {
+      const after = lineAfter(parts[m + 1].slice(tail));
+      const piece = parts[m + 1].slice(0, tail);
+      if (!(sent.includes(piece + after) && !sent.includes(value + after))) parts[m + 1] = by + parts[m + 1].slice(tail);
+    }
   }
   return parts.join('');
 }

@@ -372,6 +372,31 @@ route:
     }
   });
 
+  it("a statement's own text beside a cut that only looks like a piece of a secret stays in the message (was: a column risk_score cut to 'risk_...' shown as 'ri⟦secret:PAY_API_KEY⟧...', beside a key sk_live_...)", () => {
+    const env = { PAY_API_KEY: 'sk_live_51HxAbCdEfGh0123456789' };
+    // DuckDB shows 59 characters either side of the error: the window ends after 'risk_'
+    const line = `select nosuchcol as y, 1 as n${'x'.repeat(30)}, risk_score from (select 1)`;
+    const dir = makeProject({ 'models/t.sql': `{{ config(materialized='table', pre_hook="select '{{ env_var('PAY_API_KEY') }}' as k") }}\n${line}\n` });
+    dirs.push(dir);
+    const r = vigil(dir, ['build'], env);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout).toContain(`LINE 2: ${line.slice(0, 66)}...`);
+    expect(r.stdout).not.toContain(secretPlaceholder('PAY_API_KEY'));
+    // a window starting inside the statement's text, or ending inside the secret
+    Object.assign(process.env, env);
+    resetSecrets();
+    const sent = `select 'x_live_51HxAbCdEfGh0123456789' as a, '${secretPlaceholder('PAY_API_KEY')}' as k, oops`;
+    try {
+      expect(conceal(`LINE 1: ...789' as a, 'sk_live_51HxAbCdEfGh0123456789' as k, oops`, sent)).toBe(`LINE 1: ...789' as a, '${secretPlaceholder('PAY_API_KEY')}' as k, oops`);
+      expect(conceal(`LINE 1: select 'x_live_51HxAbCdEfGh0123456789' as a, 'sk_li...`, sent)).toBe(`LINE 1: select 'x_live_51HxAbCdEfGh0123456789' as a, '${secretPlaceholder('PAY_API_KEY')}...`);
+      // (the same piece in words that are not the statement: replaced, as it may be the secret)
+      expect(conceal('Conversion Error: …0123456789', sent)).toBe(`Conversion Error: …${secretPlaceholder('PAY_API_KEY')}`);
+    } finally {
+      delete process.env.PAY_API_KEY;
+      resetSecrets();
+    }
+  });
+
   it("the render cache keeps no hash of a secret's value, and a changed value reaches the warehouse (was: target/.cache/compile.bin held sha256 of every secret a model read: a guess at a password tested offline)", () => {
     const dir = makeProject({ 'models/t.sql': `{{ config(materialized='table') }}\nselect length('{{ env_var("APP_DB_PASSWORD") }}') as n` });
     dirs.push(dir);
