@@ -11,8 +11,12 @@ import type { RenderCache } from '../compile/compile-project.js';
 import type { Manifest } from '../compile/manifest.js';
 import type { ProjectFiles } from './load-project.js';
 
-/** 3: a stamp is kept only for a file older than RACY_MS at the compile (paths.ts): a cache of 2 may hold stamps of files edited since within their tick */
-const CACHE_VERSION = 3;
+/**
+ * 3: a stamp is kept only for a file older than RACY_MS at the compile (paths.ts): a cache of 2 may hold stamps of files edited since within their tick.
+ * 4: a secret's stamp is 'secret' (envStamp): a cache of 3 holds a hash of its value, which
+ * outlived the upgrade in the entry of a model deleted since (entries are never pruned).
+ */
+const CACHE_VERSION = 4;
 
 export interface CacheFile {
   version: number;

@@ -8,7 +8,8 @@
  * output and the state tables are searched for every secret: zero hits.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { deserialize, serialize } from 'node:v8';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import pg from 'pg';
@@ -415,6 +416,23 @@ route:
     expect(show('pw-second-9a7d0')).toBe('n\n15\n');
     // unset, the model's env_var() is an error again (not the cached render)
     expect(vigil(dir, ['compile'], { APP_DB_PASSWORD: undefined }).stderr).toContain('APP_DB_PASSWORD');
+  });
+
+  it("a render cache from before the upgrade, holding hashes of secrets, is not kept (was: an entry of a model deleted since kept sha256 of the password in target/.cache/compile.bin, compile after compile)", () => {
+    const pw = 'pw-older-cache-71d2';
+    const dir = makeProject({ 'models/t.sql': `{{ config(materialized='table') }}\nselect length('{{ env_var("APP_DB_PASSWORD") }}') as n` });
+    dirs.push(dir);
+    expect(vigil(dir, ['compile'], { APP_DB_PASSWORD: pw }).code).toBe(0);
+    const file = join(dir, 'target/.cache/compile.bin');
+    // the entry the previous release kept for a model since deleted: its stamp, a cut of sha256(value)
+    const hashed = createHash('sha256').update(pw).digest('hex').slice(0, 32);
+    const cache = deserialize(readFileSync(file)) as { version: number; renders: Map<string, { calls: { envUsed: Record<string, string> } }> };
+    const entry = structuredClone(cache.renders.get('models/t.sql')!);
+    entry.calls.envUsed.APP_DB_PASSWORD = hashed;
+    cache.renders.set('models/gone.sql', entry);
+    writeFileSync(file, serialize({ ...cache, version: 3 }));
+    expect(vigil(dir, ['compile'], { APP_DB_PASSWORD: pw }).code).toBe(0);
+    expect(readFileSync(file).includes(hashed)).toBe(false);
   });
 
   it("a --vars number that is a secret's value is its placeholder too: a view reading it is refused, a table gets the value, manifest.json keeps no hash of it (was: the view created with the value in its definition, sha256 of the digits in manifest.json's vars)", () => {
