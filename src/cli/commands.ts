@@ -36,7 +36,10 @@ export { durationFlag, keepSnapshot, open, parseAt, timestampFlag, type Common }
  * 20 digits rounded to their first 17).
  */
 function secretIn(written: string): string | undefined {
-  return environmentSecrets(process.env).find(([, x]) => written.includes(x))?.[0];
+  // (the longest: the secret the scalar is, not one whose digits are inside it)
+  return environmentSecrets(process.env)
+    .filter(([, x]) => written.includes(x))
+    .sort((a, b) => b[1].length - a[1].length)[0]?.[0];
 }
 
 /** What to say of a --vars scalar holding secret `name` that is read otherwise than written: the reason only, never a reading of it. */

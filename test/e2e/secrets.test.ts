@@ -340,9 +340,15 @@ route:
     expect(node.config.meta).toEqual({ n: 123456789, note: 'pw <redacted:APP_DB_PASSWORD>' });
     Object.assign(process.env, env);
     resetSecrets();
-    const files = { root: dir, paths: { target: 'target' } } as unknown as Parameters<typeof writeTargetJson>[0];
-    const written = JSON.parse(readFileSync(writeTargetJson(files, 'run_results.json', { elapsed_time: 0.0123456789, error: 'pw 345678' }), 'utf8'));
-    expect(written).toEqual({ elapsed_time: 0.0123456789, error: 'pw <redacted:APP_DB_PASSWORD>' });
+    try {
+      const files = { root: dir, paths: { target: 'target' } } as unknown as Parameters<typeof writeTargetJson>[0];
+      const written = JSON.parse(readFileSync(writeTargetJson(files, 'run_results.json', { elapsed_time: 0.0123456789, error: 'pw 345678' }), 'utf8'));
+      expect(written).toEqual({ elapsed_time: 0.0123456789, error: 'pw <redacted:APP_DB_PASSWORD>' });
+    } finally {
+      // (left set, it was every later command's APP_DB_PASSWORD)
+      delete process.env.APP_DB_PASSWORD;
+      resetSecrets();
+    }
   });
 
   it("a warehouse's message showing the statement cut to a window does not show the part of a secret beside the cut (was: DuckDB's LINE 2: ..., 'Sx7-long-token-AbCdEf... printed and kept in run_results.json)", () => {
@@ -479,7 +485,8 @@ route:
       ['1_000_000', ['1000000'], 'is one value to dbt (YAML 1.1) and another to Vigil (YAML 1.2)'],
       ['12345678901234567890', ['12345678901234567'], 'is an integer past 2^53'],
     ] as const) {
-      const r = vigil(dir, ['compile', '--vars', `{pin: ${pin}}`], { VIGIL_SECRET_PIN: pin });
+      // (and a shorter secret whose digits are inside the 20-digit one: the message names the PIN)
+      const r = vigil(dir, ['compile', '--vars', `{pin: ${pin}}`], { APP_DB_PASSWORD: '345678', VIGIL_SECRET_PIN: pin });
       expect(r.code, r.stdout + r.stderr).toBe(2);
       expect(r.stderr).toContain(`--vars: pin: the value of the secret VIGIL_SECRET_PIN ${why}`);
       expect(r.stderr).toContain(`quote it ('$VIGIL_SECRET_PIN')`);
