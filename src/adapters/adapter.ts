@@ -539,6 +539,19 @@ const CAST_COMPARABLE = [['int', 'float', 'numeric'], ['date', 'local', 'instant
  */
 const CAST_ACROSS = ['int', 'float', 'numeric', 'date', 'local', 'instant', 'string', 'bool', 'time'];
 
+/** A list (array) type's innermost element family, else the type's own (typeFamily). */
+const leafFamily = (t: string): string => {
+  let f = typeFamily(t, 'local');
+  for (let m = /^array<(.*)>$/.exec(f); m; m = /^array<(.*)>$/.exec(f)) f = m[1];
+  return f;
+};
+
+/** A list, struct or map type (typeFamily): its values are compared whole, read back (castLossSql). */
+const isNested = (t: string) => {
+  const f = typeFamily(t, 'local');
+  return f.startsWith('array<') || f === 'struct' || /^\s*map\s*\(/i.test(t);
+};
+
 /**
  * on_schema_change ignore and append_new_columns: the columns the table (`table`) and the new rows
  * (`incoming`) both have with another type, of kinds whose values compare (castLossSql): the
@@ -551,10 +564,15 @@ export function retypedColumns(table: Array<{ name: string; type: string }>, inc
   const have = new Map(table.map((c) => [key(c.name), c.type]));
   const group = (t: string) => CAST_COMPARABLE.findIndex((g) => g.includes(typeFamily(t, 'local')));
   const scalar = (t: string) => CAST_ACROSS.includes(typeFamily(t, 'local'));
+  // (a list whose elements are of such kinds, a struct, a map: the write casts their elements as
+  // it casts a column, [1.5, 2] into an integer[] is [2, 2] on both; Postgres only between arrays
+  // whose elements compare, DuckDB's between any nested types)
+  const leafGroup = (t: string) => CAST_COMPARABLE.findIndex((g) => g.includes(leafFamily(t)));
+  const nested = (c: { stored: string; now: string }) => isNested(c.stored) && isNested(c.now) && (across || (leafGroup(c.stored) >= 0 && leafGroup(c.stored) === leafGroup(c.now)));
   return incoming
     .filter((c) => have.has(key(c.name)) && have.get(key(c.name))!.toLowerCase() !== c.type.toLowerCase())
     .map((c) => ({ name: c.name, stored: have.get(key(c.name))!, now: c.type }))
-    .filter((c) => (group(c.stored) >= 0 && group(c.stored) === group(c.now)) || (across && scalar(c.stored) && scalar(c.now)));
+    .filter((c) => (group(c.stored) >= 0 && group(c.stored) === group(c.now)) || (across && scalar(c.stored) && scalar(c.now)) || nested(c));
 }
 
 /**
@@ -574,6 +592,14 @@ export function castLossSql(staged: string, retyped: Array<{ name: string; store
     // as it reads back: '2026-01-02 10:30' is kept as 2026-01-02, 2 as true, which reads back as
     // 1; text that is no such value, 'abc' into an integer, is said as `abc -> NULL`)
     const kind = (t: string) => CAST_COMPARABLE.findIndex((g) => g.includes(typeFamily(t, 'local')));
+    // (a list, struct or map compares whole, as it reads back: [1.5, 2] kept as [2, 2] reads back
+    // as [2, 2]; a cast that fails fails the write too. Compared exactly: a float list into a
+    // decimal one is not read to 15 digits)
+    if (c.now !== undefined && isNested(c.stored) && isNested(c.now)) {
+      const kept = `cast(${col} as ${c.stored})`;
+      const lossy = `cast(${kept} as ${c.now}) is distinct from ${col}`;
+      return [`count(case when ${lossy} then 1 end) as n${i}`, `min(case when ${lossy} then cast(${col} as ${text}) || ' -> ' || coalesce(cast(${kept} as ${text}), 'NULL') end) as e${i}`];
+    }
     const across = c.now !== undefined && (kind(c.stored) < 0 || kind(c.stored) !== kind(c.now));
     const written = `${across ? 'try_cast' : 'cast'}(${col} as ${c.stored})`;
     // (a float is kept when the written value is it, or it to 15 digits: 2^60 as a double into a bigint is kept too)

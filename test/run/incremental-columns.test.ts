@@ -131,6 +131,41 @@ describe.each([duckdb, postgres])('a column whose type changed under on_schema_c
   });
 });
 
+describe.each([duckdb, postgres])('a nested column whose element type changed under on_schema_change ignore / append_new_columns ($name)', (w) => {
+  const phase = (sql: string) => `{{ config(materialized='incremental', on_schema_change=var('osc')) }}\n${sql}\n`;
+  it.each(['ignore', 'append_new_columns'])("%s: [1.5, 2] into an integer[] column fails the node naming it, the table unchanged (was: exit 0, stored as [2, 2]); a list the element type keeps is written", async (osc) => {
+    const p = w.project();
+    dirs.push(p.dir);
+    const vars = ['--vars', `{osc: ${osc}}`];
+    writeFileSync(join(p.dir, 'models/li.sql'), phase('select 1 as id, array[1, 2] as li'));
+    expect(vigil(p.dir, ['run', ...vars], p.env).code).toBe(0);
+    writeFileSync(join(p.dir, 'models/li.sql'), phase('select 2 as id, array[1.5, 2] as li'));
+    const r = vigil(p.dir, ['run', ...vars], p.env);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout).toMatch(new RegExp(`the model's column changed type and "${p.schema}"\\."li" would store other values than it selects \\(on_schema_change: ${osc}\\): li \\([^:]* -> integer\\[\\]: 1 row, e\\.g\\. [[{]1\\.5, ?2(\\.0)?[\\]}] -> [[{]2, ?2[\\]}]\\); cast it to the table's type in the model, or run with --full-refresh`, 'i'));
+    const rows = () => w.rows(p.dir, `select cast(id as integer) as id, cast(li as varchar) as li from ${p.schema}.li order by id`);
+    const one = w === duckdb ? '[1, 2]' : '{1,2}';
+    expect(await rows()).toEqual([{ id: 1, li: one }]);
+    writeFileSync(join(p.dir, 'models/li.sql'), phase('select 3 as id, array[4.0, 5] as li'));
+    const ok = vigil(p.dir, ['run', ...vars], p.env);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    expect(await rows()).toEqual([{ id: 1, li: one }, { id: 3, li: w === duckdb ? '[4, 5]' : '{4,5}' }]);
+  });
+
+  if (w === duckdb) it("a struct's field and a map's value: {'a': 1.5} into a STRUCT(a INTEGER) column and {1=2.5} into a MAP(INTEGER, INTEGER) one fail the node (was: exit 0, stored as {'a': 2} and {1=3})", async () => {
+    const p = w.project();
+    dirs.push(p.dir);
+    writeFileSync(join(p.dir, 'models/st.sql'), phase("select 1 as id, {'a': 1} as st, map([1], [2]) as mp"));
+    expect(vigil(p.dir, ['run', '--vars', '{osc: ignore}'], p.env).code).toBe(0);
+    writeFileSync(join(p.dir, 'models/st.sql'), phase("select 2 as id, {'a': 1.5} as st, map([1], [2.5]) as mp"));
+    const r = vigil(p.dir, ['run', '--vars', '{osc: ignore}'], p.env);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/st \(STRUCT\(a DECIMAL\(2,1\)\) -> STRUCT\(a INTEGER\): 1 row, e\.g\. \{'a': 1\.5\} -> \{'a': 2\}\)/);
+    expect(r.stdout).toMatch(/mp \(MAP\(INTEGER, DECIMAL\(2,1\)\) -> MAP\(INTEGER, INTEGER\): 1 row, e\.g\. \{1=2\.5\} -> \{1=3\}\)/);
+    expect(await w.rows(p.dir, `select cast(id as integer) as id from ${p.schema}.st order by id`)).toEqual([{ id: 1 }]);
+  });
+});
+
 describe('a failure whose way out is --full-refresh, of a model with full_refresh: false (DuckDB)', () => {
   it('says that full_refresh: false keeps --full-refresh from rebuilding it, at its file:line (was: "run with --full-refresh", which failed the same way)', () => {
     const p = duckdb.project();
