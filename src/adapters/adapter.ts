@@ -546,10 +546,10 @@ const leafFamily = (t: string): string => {
   return f;
 };
 
-/** A list, struct or map type (typeFamily): its values are compared whole, read back (castLossSql). */
+/** A list (array, DuckDB's fixed-size INTEGER[2] too), struct or map type: its values are compared whole, read back (castLossSql). */
 const isNested = (t: string) => {
   const f = typeFamily(t, 'local');
-  return f.startsWith('array<') || f === 'struct' || /^\s*map\s*\(/i.test(t);
+  return f.startsWith('array<') || f === 'struct' || /^\s*map\s*\(/i.test(t) || /\[\d+\]\s*$/.test(t);
 };
 
 /**
