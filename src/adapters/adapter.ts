@@ -583,8 +583,11 @@ export function retypedColumns(table: Array<{ name: string; type: string }>, inc
  * `floatDigits`: a float column's values to the 15 digits a double holds (as Postgres casts one
  * to numeric): a float going into an exact type keeps its value when it is written as that too
  * (1.1 * 3, the double 3.3000000000000003, written 3.300 into a decimal(18,3)); 1.0005 does not.
+ * `tryCast`: the dialect has try_cast (DuckDB), so a value the table's type cannot hold at all
+ * (3000000000 into an integer) is said as `3000000000 -> NULL`; without it the query fails
+ * (castOverflowFailure).
  */
-export function castLossSql(staged: string, retyped: Array<{ name: string; stored: string; now?: string }>, quote: (name: string) => string, text: string, floatDigits?: (col: string) => string): string {
+export function castLossSql(staged: string, retyped: Array<{ name: string; stored: string; now?: string }>, quote: (name: string) => string, text: string, floatDigits?: (col: string) => string, tryCast = false): string {
   const parts = retyped.flatMap((c, i) => {
     const col = quote(c.name);
     const exact = ['int', 'numeric'].includes(typeFamily(c.stored, 'local'));
@@ -601,7 +604,7 @@ export function castLossSql(staged: string, retyped: Array<{ name: string; store
       return [`count(case when ${lossy} then 1 end) as n${i}`, `min(case when ${lossy} then cast(${col} as ${text}) || ' -> ' || coalesce(cast(${kept} as ${text}), 'NULL') end) as e${i}`];
     }
     const across = c.now !== undefined && (kind(c.stored) < 0 || kind(c.stored) !== kind(c.now));
-    const written = `${across ? 'try_cast' : 'cast'}(${col} as ${c.stored})`;
+    const written = `${across || tryCast ? 'try_cast' : 'cast'}(${col} as ${c.stored})`;
     // (a float is kept when the written value is it, or it to 15 digits: 2^60 as a double into a bigint is kept too)
     // (text into a date or date-time compares as the instant it reads as, not as its text read back:
     // '2026-01-02T10:30:00Z' into a timestamp is 2026-01-02 10:30:00, the same instant, kept;
@@ -625,6 +628,18 @@ export function castLossFailure(rel: string, policy: 'ignore' | 'append_new_colu
   if (!lost.length) return undefined;
   const said = lost.map((c) => `${c.name} (${c.now} -> ${c.stored}: ${c.n} row${c.n === 1 ? '' : 's'}, e.g. ${String(c.e)})`).join(', ');
   return `the model's column${lost.length === 1 ? '' : 's'} changed type and ${rel} would store other values than it selects (on_schema_change: ${policy}): ${said}; cast ${lost.length === 1 ? 'it' : 'them'} to the table's type in the model, or run with --full-refresh to rebuild the table with the new type`;
+}
+
+/**
+ * castLossSql's query failing where the dialect has no try_cast (Postgres, a data exception:
+ * 3000000000 into an integer is "integer out of range"): a new value the table's type of a retyped
+ * column cannot hold, said as the model's failure with the columns it may be in (`reason`: the
+ * warehouse's message).
+ */
+export function castOverflowFailure(rel: string, policy: 'ignore' | 'append_new_columns', retyped: Array<{ name: string; stored: string; now: string }>, reason: string): string {
+  const one = retyped.length === 1;
+  const said = retyped.map((c) => `${c.name} (${c.now} -> ${c.stored})`).join(', ');
+  return `the model's column${one ? '' : 's'} changed type and ${rel} cannot hold a value of the new rows (on_schema_change: ${policy}): ${one ? '' : 'one of '}${said}: ${reason}; cast ${one ? 'it' : 'them'} to the table's type in the model, or run with --full-refresh to rebuild the table with the new type`;
 }
 
 /** The line of an incremental table's comment that records the masking it was built with. */

@@ -173,6 +173,27 @@ describe.each([duckdb, postgres])('a nested column whose element type changed un
   });
 });
 
+describe.each([duckdb, postgres])('a column widened in the model that the table kept narrow ($name)', (w) => {
+  const phase = (sql: string) => `{{ config(materialized='incremental') }}\n${sql}\n`;
+  it('a bigint value past the integer column fails the node naming the column, the types and the ways out (was: the cast-loss query\'s own error, "integer out of range" / "Conversion Error ... LINE 1: select count(case when cast(", no column said); one that fits is written', async () => {
+    const p = w.project();
+    dirs.push(p.dir);
+    writeFileSync(join(p.dir, 'models/wd.sql'), phase('select 1 as id, cast(1 as integer) as n'));
+    expect(vigil(p.dir, ['run'], p.env).code).toBe(0);
+    writeFileSync(join(p.dir, 'models/wd.sql'), phase('select 2 as id, cast(3000000000 as bigint) as n'));
+    const r = vigil(p.dir, ['run'], p.env);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout).toMatch(new RegExp(`the model's column changed type and "${p.schema}"\\."wd" (would store other values than it selects|cannot hold a value of the new rows)[^\\n]*\\bn \\(bigint -> integer[):][^\\n]*; cast it to the table's type in the model, or run with --full-refresh to rebuild the table with the new type`, 'i'));
+    expect(r.stdout).not.toMatch(/select count\(case when/);
+    const rows = () => w.rows(p.dir, `select cast(id as integer) as id, cast(n as bigint) as n from ${p.schema}.wd order by id`);
+    expect((await rows()).map((x) => Number(x.id))).toEqual([1]);
+    writeFileSync(join(p.dir, 'models/wd.sql'), phase('select 3 as id, cast(5 as bigint) as n'));
+    const ok = vigil(p.dir, ['run'], p.env);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    expect((await rows()).map((x) => Number(x.id))).toEqual([1, 3]);
+  });
+});
+
 describe('a failure whose way out is --full-refresh, of a model with full_refresh: false (DuckDB)', () => {
   it('says that full_refresh: false keeps --full-refresh from rebuilding it, at its file:line (was: "run with --full-refresh", which failed the same way)', () => {
     const p = duckdb.project();

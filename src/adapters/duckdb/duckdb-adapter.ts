@@ -622,7 +622,7 @@ export class DuckDbAdapter implements Adapter {
         if (fresh) throw new WarehouseError(fresh, '');
         // a column whose type changed: the write casts its new values to the table's type
         const retyped = retypedColumns(targetCols.map((r) => ({ name: r.column_name, type: r.column_type })), newCols.map((r) => ({ name: r.column_name, type: r.column_type })), true, true);
-        const lost = retyped.length ? castLossFailure(rel, policy, retyped, (await DuckDbAdapter.read(c, castLossSql(tmp, retyped, (n) => d.quoteIdent(n), d.type('string'), (col) => `cast(printf('%.15g', ${col}) as double)`)))[0]) : undefined;
+        const lost = retyped.length ? castLossFailure(rel, policy, retyped, (await DuckDbAdapter.read(c, castLossSql(tmp, retyped, (n) => d.quoteIdent(n), d.type('string'), (col) => `cast(printf('%.15g', ${col}) as double)`, true)))[0]) : undefined;
         if (lost) throw new WarehouseError(lost, '');
       }
       const nullKeys = replace && 'keys' in replace ? Number((await DuckDbAdapter.read<{ n: unknown }>(c, nullKeysSql(tmp, replace.keys.map((k) => d.quoteIdent(k)))))[0].n) : 0;

@@ -10,7 +10,7 @@ import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Pool, PoolClient, QueryArrayConfig, QueryArrayResult } from 'pg';
 import { WarehouseError } from '../../errors.js';
-import { aroundTransaction, castLossFailure, newReplaceColumnFailure, castLossSql, columnNamed, retypedColumns, hooksOfRun, droppedColumnsFailure, ExactNumber, incrementalMessage, maskingAfterRun, mergeDuplicatesFailure, mergeDuplicatesSql, storedDuplicatesSql, storedDuplicatesWarning, builtDuplicatesWarning, duplicatesWarning, joinWarnings, maskingChangeFailure, partitionCountSql, recordedMasking, withMaskingLine, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, exactInteger, replaceBy, schemaChangeFailure, withHooks, type Adapter, type DroppedKey, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
+import { aroundTransaction, castLossFailure, castOverflowFailure, newReplaceColumnFailure, castLossSql, columnNamed, retypedColumns, hooksOfRun, droppedColumnsFailure, ExactNumber, incrementalMessage, maskingAfterRun, mergeDuplicatesFailure, mergeDuplicatesSql, storedDuplicatesSql, storedDuplicatesWarning, builtDuplicatesWarning, duplicatesWarning, joinWarnings, maskingChangeFailure, partitionCountSql, recordedMasking, withMaskingLine, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, exactInteger, replaceBy, schemaChangeFailure, withHooks, type Adapter, type DroppedKey, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
 import { RelationCatalog } from '../relation-catalog.js';
 import { loadColumnType, scratchIdentifier, type Relation, type SqlParam } from '../dialect.js';
 import type { SyncReader, SyncWriter } from '../../sync/sync-types.js';
@@ -949,7 +949,16 @@ export async function incrementalWrite(io: IncrementalIo, req: MaterializeReques
     if (fresh && (await io.rows(`select 1 as one from ${rel} limit 1`)).length) throw new WarehouseError(fresh, '');
     // a column whose type changed: the write casts its new values to the table's type
     const retyped = retypedColumns(targetCols, newCols);
-    const lost = retyped.length ? castLossFailure(rel, policy, retyped, (await io.rows(castLossSql(tmp, retyped, (n) => d.quoteIdent(n), d.type('string'), (col) => `cast(${col} as numeric)`)))[0]) : undefined;
+    // (a value the table's type cannot hold at all fails the cast itself, Postgres having no
+    // try_cast: said as the model's failure, not as the check query's error)
+    const checked = retyped.length
+      ? await io.rows(castLossSql(tmp, retyped, (n) => d.quoteIdent(n), d.type('string'), (col) => `cast(${col} as numeric)`)).catch((e: unknown) => {
+          const code = (e as { code?: unknown }).code;
+          if (typeof code === 'string' && code.startsWith('22')) throw new WarehouseError(castOverflowFailure(rel, policy, retyped, (e as Error).message), '');
+          throw e;
+        })
+      : undefined;
+    const lost = checked ? castLossFailure(rel, policy, retyped, checked[0]) : undefined;
     if (lost) throw new WarehouseError(lost, '');
   }
   if (added.length && policy === 'append_new_columns') {
