@@ -152,7 +152,11 @@ export function laterRunStatements(d: Dialect, n: SnapshotNode, queryCols: Colum
   // that is no date or time, a version number, has no run's time: Postgres refuses the cast even
   // in a branch never taken, failing every run — such a key starts at its updated_at, as in dbt.)
   const timed = !uaType || ['date', 'local', 'instant'].includes(typeFamily(uaType, 'local'));
-  const timestamp = n.config.strategy === 'timestamp' && timed;
+  // (only where deletes close versions, hard_deletes: invalidate: without it a key keeps its current
+  // version through a delete, nothing starts at the run's time, and an update is compared with
+  // that version as the plain insert does — the summary of every key a run would group for the
+  // check cost a no-change run of 1,000,000 rows 2.6 s → 7.0 s on DuckDB)
+  const timestamp = n.config.strategy === 'timestamp' && timed && !!n.config.invalidate_hard_deletes;
   // the run's time, in updated_at's type
   const runAt = uaType ? `cast(${now} as ${uaType})` : now;
   const [cf, text] = [`c.${q('dbt_valid_from')}`, d.type('string')];

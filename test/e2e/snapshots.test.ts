@@ -1102,3 +1102,32 @@ describe('vigil snapshot', () => {
     expect(ok.stdout).toMatch(/OK snapshot \S*\bs \(3 rows, first versions\)/);
   });
 });
+
+describe('the statements of a later timestamp run', () => {
+  it("look for keys back after a delete only where deletes close versions (hard_deletes: invalidate): without it a run is the plain insert (was: every timestamp run grouped the whole snapshot table by key for it, a no-change run of 1,000,000 rows 2.6 s → 7.0 s on DuckDB)", async () => {
+    const { loadProject } = await import('../../src/project/load-project.js');
+    const { compileProject } = await import('../../src/compile/compile-project.js');
+    const { laterRunStatements } = await import('../../src/run/snapshot.js');
+    const { duckDbDialect } = await import('../../src/adapters/duckdb/duckdb-dialect.js');
+    const dir = makeProject({
+      'project.yaml': DUCK,
+      'models/src.sql': "select 1 as id, timestamp '2026-01-01' as updated_at",
+      'snapshots/s.sql': [
+        "{% snapshot plain %}{{ config(target_schema='snaps', unique_key='id', strategy='timestamp', updated_at='updated_at') }}select * from {{ ref('src') }}{% endsnapshot %}",
+        "{% snapshot deletes %}{{ config(target_schema='snaps', unique_key='id', strategy='timestamp', updated_at='updated_at', hard_deletes='invalidate') }}select * from {{ ref('src') }}{% endsnapshot %}",
+      ].join('\n'),
+    });
+    dirs.push(dir);
+    const r = compileProject(loadProject(dir), { env: {} });
+    expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const cols = [{ name: 'id', data_type: 'INTEGER' }, { name: 'updated_at', data_type: 'TIMESTAMP' }];
+    const run = (name: string) => laterRunStatements(duckDbDialect, r.manifest.nodes[`snapshot.fixture.${name}`] as never, cols as never, 'current_timestamp');
+    const plain = run('plain');
+    expect(plain.lagging).toBeUndefined();
+    expect(plain.late).toBeUndefined();
+    expect(plain.insert).not.toMatch(/last_from/);
+    const deletes = run('deletes');
+    expect(deletes.lagging).toMatch(/last_from/);
+    expect(deletes.insert).toMatch(/last_from/);
+  });
+});
