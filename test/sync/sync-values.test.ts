@@ -321,6 +321,26 @@ describe('vigil sync: regressions of the values fixes', () => {
     expect(inPg.rows.map((x) => x.h)).toEqual(expected);
   });
 
+  it("a text primary key starting with a byte order mark as a batch's last key: the next delta on DuckDB reads on from it (was: DuckDB's client dropped the mark reading the state's cursor_id back, so every later run failed, 'another vigil sync of this stream committed a batch')", async () => {
+    const s = uniqueSchema('sync_bomkey');
+    await client.query(`create schema ${s};
+      create table ${s}.keyed (k text primary key, created_at timestamptz not null, v int);
+      insert into ${s}.keyed values (E'\\uFEFF', '2026-01-01 10:00:00+00', 1), (E'\\uFEFFb', '2026-01-01 10:00:01+00', 2)`);
+    const dir = project('duckdb', 'raw', s, `      - name: keyed\n        sync: { primary_key: k, cursor: created_at, batch_size: 1 }\n`);
+    const first = sync(dir);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    await client.query(`insert into ${s}.keyed values ('c', '2026-01-01 10:00:02+00', 3); update ${s}.keyed set v = 20, created_at = '2026-01-01 10:00:03+00' where k = E'\\uFEFFb'`);
+    for (const run of [1, 2]) {
+      const r = sync(dir);
+      expect([run, r.code, r.stdout + r.stderr]).toEqual([run, 0, expect.stringMatching(/OK raw\.keyed/)]);
+    }
+    expect(await duck(dir, `select lower(hex(k)) as h, v from raw.keyed order by v`)).toEqual([
+      { h: 'efbbbf', v: 1 },
+      { h: '63', v: 3 },
+      { h: 'efbbbf62', v: 20 },
+    ]);
+  });
+
   it('a column of every type an application uses, with hostile values, arrives in DuckDB and Postgres as the source holds it, by a full sync and by a delta replacing each row (were: composite array elements as JSON objects, -0 in float arrays as 0, a leading byte order mark dropped)', async () => {
     const s = uniqueSchema('sync_every');
     const dest = uniqueSchema('sync_every_raw');
