@@ -321,6 +321,35 @@ describe('vigil sync: regressions of the values fixes', () => {
     expect(inPg.rows.map((x) => x.h)).toEqual(expected);
   });
 
+  it("a domain over an array of an enum or composite type lands as an array of their text, in DuckDB and in Postgres, as an array of them does (was: one text value, '{\"x,y\",sad}')", async () => {
+    const s = uniqueSchema('sync_domarr');
+    const dest = uniqueSchema('sync_domarr_raw');
+    await client.query(`create schema ${s};
+      create type ${s}.mood as enum ('sad', 'x,y');
+      create type ${s}.pair as (a int, b text);
+      create domain ${s}.moods as ${s}.mood[];
+      create domain ${s}.pairs as ${s}.pair[] check (cardinality(value) < 9);
+      create domain ${s}.floats as float8[];
+      create table ${s}.doms (id int primary key, created_at timestamptz not null, ms ${s}.moods, ps ${s}.pairs, fs ${s}.floats);
+      insert into ${s}.doms values (1, '2026-01-01 10:00:00+00', '{"x,y",sad,NULL}', array[row(1, 'a b')::${s}.pair], '{-0,1.5}'), (2, '2026-01-01 10:00:01+00', '{}', null, null)`);
+    const tables = `      - name: doms\n        sync: { primary_key: id, cursor: created_at }\n`;
+    const toDuck = project('duckdb', 'raw', s, tables);
+    const toPg = project('postgres', dest, s, tables);
+    for (const dir of [toDuck, toPg]) {
+      const r = sync(dir);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+    }
+    expect(await duck(toDuck, `select id, typeof(ms) as tm, ms, ps, list_transform(fs, v -> cast(v as varchar)) as fs from raw.doms order by id`)).toEqual([
+      { id: 1, tm: 'VARCHAR[]', ms: ['x,y', 'sad', null], ps: ['(1,"a b")'], fs: ['-0.0', '1.5'] },
+      { id: 2, tm: 'VARCHAR[]', ms: [], ps: null, fs: null },
+    ]);
+    const inPg = await client.query(`select id, pg_typeof(ms)::text as tm, ms, ps, fs::text from ${dest}.doms order by id`);
+    expect(inPg.rows).toEqual([
+      { id: 1, tm: 'text[]', ms: ['x,y', 'sad', null], ps: ['(1,"a b")'], fs: '{-0,1.5}' },
+      { id: 2, tm: 'text[]', ms: [], ps: null, fs: null },
+    ]);
+  });
+
   it("a text primary key starting with a byte order mark as a batch's last key: the next delta on DuckDB reads on from it (was: DuckDB's client dropped the mark reading the state's cursor_id back, so every later run failed, 'another vigil sync of this stream committed a batch')", async () => {
     const s = uniqueSchema('sync_bomkey');
     await client.query(`create schema ${s};

@@ -140,15 +140,22 @@ export class PostgresSyncReader implements SyncReader {
     // a user-defined type (an enum, a domain, an extension's or a composite type) exists in the
     // source only: a domain is copied as its base type, any other as text (`type "mood" does not
     // exist` blocked a Postgres target on every run); `source` keeps the source's own type
+    // (`v`: the column's type past its domains, whose elements `e` are then resolved the same way:
+    // a domain over mood[] is text[]; it was text, one value '{sad,"x,y"}')
     const rows = (
       await this.db.query<{ name: string; type: string; source: string; notnull: boolean; dims: number }>(
         `select a.attname as name, format_type(a.atttypid, a.atttypmod) as source, a.attnotnull as notnull, a.attndims as dims,
-       case when b.oid = e.oid and e.oid < 16384 then format_type(a.atttypid, a.atttypmod)
-            else (case when b.oid < 16384 then format_type(b.oid, b.typmod) else 'text' end) || case when e.oid <> a.atttypid then '[]' else '' end end as type
-     from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace join pg_type t on t.oid = a.atttypid
+       case when b.oid = e.oid and e.oid < 16384 and v.oid = a.atttypid then format_type(a.atttypid, a.atttypmod)
+            else (case when b.oid < 16384 then format_type(b.oid, b.typmod) else 'text' end) || case when e.oid <> v.oid then '[]' else '' end end as type
+     from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
+     cross join lateral (
+       with recursive d(oid, typmod, depth) as (select a.atttypid, a.atttypmod, 0
+         union all select bt.typbasetype, bt.typtypmod, d.depth + 1 from d join pg_type bt on bt.oid = d.oid where bt.typtype = 'd')
+       select d.oid, d.typmod from d order by d.depth desc limit 1) v
+     join pg_type t on t.oid = v.oid
      cross join lateral (select case when t.typcategory = 'A' and t.typelem <> 0 then t.typelem else t.oid end as oid) e
      cross join lateral (
-       with recursive d(oid, typmod, depth) as (select e.oid, a.atttypmod, 0
+       with recursive d(oid, typmod, depth) as (select e.oid, v.typmod, 0
          union all select bt.typbasetype, bt.typtypmod, d.depth + 1 from d join pg_type bt on bt.oid = d.oid where bt.typtype = 'd')
        select d.oid, d.typmod from d order by d.depth desc limit 1) b
      where n.nspname = $1 and c.relname = $2 and a.attnum > 0 and not a.attisdropped order by a.attnum`,
