@@ -596,11 +596,15 @@ export function castLossSql(staged: string, retyped: Array<{ name: string; store
     // 1; text that is no such value, 'abc' into an integer, is said as `abc -> NULL`)
     const kind = (t: string) => CAST_COMPARABLE.findIndex((g) => g.includes(typeFamily(t, 'local')));
     // (a list, struct or map compares whole, as it reads back: [1.5, 2] kept as [2, 2] reads back
-    // as [2, 2]; a cast that fails fails the write too. Compared exactly: a float list into a
-    // decimal one is not read to 15 digits)
+    // as [2, 2]. Compared exactly: a float list into a decimal one is not read to 15 digits.
+    // A kept value the model's type cannot hold back, [9.6] as a decimal(2,1)[] kept as [10], was
+    // changed: DuckDB's try_cast says it (and [3000000000] into an integer[], `-> [NULL]`) rather
+    // than the query failing; Postgres, whose nested retypes are arrays of one kind, compares both
+    // as an array of that kind's widest type instead of casting back)
     if (c.now !== undefined && isNested(c.stored) && isNested(c.now)) {
-      const kept = `cast(${col} as ${c.stored})`;
-      const lossy = `cast(${kept} as ${c.now}) is distinct from ${col}`;
+      const kept = `${tryCast ? 'try_cast' : 'cast'}(${col} as ${c.stored})`;
+      const wide = `${['numeric', 'timestamptz', text][CAST_COMPARABLE.findIndex((g) => g.includes(leafFamily(c.stored)))] ?? text}[]`;
+      const lossy = tryCast ? `try_cast(${kept} as ${c.now}) is distinct from ${col}` : `cast(${kept} as ${wide}) is distinct from cast(${col} as ${wide})`;
       return [`count(case when ${lossy} then 1 end) as n${i}`, `min(case when ${lossy} then cast(${col} as ${text}) || ' -> ' || coalesce(cast(${kept} as ${text}), 'NULL') end) as e${i}`];
     }
     const across = c.now !== undefined && (kind(c.stored) < 0 || kind(c.stored) !== kind(c.now));

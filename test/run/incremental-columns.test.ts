@@ -171,6 +171,27 @@ describe.each([duckdb, postgres])('a nested column whose element type changed un
     expect(field.stdout).toMatch(/st \(STRUCT\(a INTEGER, b INTEGER\) -> STRUCT\(a INTEGER\): 1 row, e\.g\. \{'a': 1, 'b': 2\} -> \{'a': 1\}\)/);
     expect(await w.rows(p.dir, `select cast(id as integer) as id from ${p.schema}.st order by id`)).toEqual([{ id: 1 }]);
   });
+
+  it("a list whose kept value the model's type cannot hold back ([9.6] as a decimal(2,1)[] kept as [10] in an integer[]) fails saying `-> [10]`, and DuckDB's element past the table's type ([3000000000] into an integer[]) as `-> [NULL]` (was: the check query's own error, DuckDB's \"Conversion Error ... LINE 1: select count(case when cast(\", Postgres' \"cannot hold a value of the new rows ... numeric field overflow\", which the table can)", async () => {
+    const p = w.project();
+    dirs.push(p.dir);
+    const pg = w === postgres;
+    writeFileSync(join(p.dir, 'models/bk.sql'), phase('select 1 as id, array[cast(1 as integer)] as li'));
+    expect(vigil(p.dir, ['run', '--vars', '{osc: ignore}'], p.env).code).toBe(0);
+    writeFileSync(join(p.dir, 'models/bk.sql'), phase('select 2 as id, array[cast(9.6 as decimal(2,1))] as li'));
+    const back = vigil(p.dir, ['run', '--vars', '{osc: ignore}'], p.env);
+    expect(back.code, back.stdout + back.stderr).toBe(1);
+    expect(back.stdout).toMatch(pg ? /li \(numeric\(2,1\)\[\] -> integer\[\]: 1 row, e\.g\. \{9\.6\} -> \{10\}\); cast it/ : /li \(DECIMAL\(2,1\)\[\] -> INTEGER\[\]: 1 row, e\.g\. \[9\.6\] -> \[10\]\); cast it/);
+    expect(back.stdout).not.toMatch(/select count\(case when|cannot hold/);
+    if (!pg) {
+      writeFileSync(join(p.dir, 'models/bk.sql'), phase('select 3 as id, array[cast(3000000000 as bigint)] as li'));
+      const big = vigil(p.dir, ['run', '--vars', '{osc: ignore}'], p.env);
+      expect(big.code, big.stdout + big.stderr).toBe(1);
+      expect(big.stdout).toMatch(/li \(BIGINT\[\] -> INTEGER\[\]: 1 row, e\.g\. \[3000000000\] -> \[NULL\]\); cast it/);
+      expect(big.stdout).not.toMatch(/select count\(case when/);
+    }
+    expect(await w.rows(p.dir, `select cast(id as integer) as id from ${p.schema}.bk order by id`)).toEqual([{ id: 1 }]);
+  });
 });
 
 describe.each([duckdb, postgres])('a column widened in the model that the table kept narrow ($name)', (w) => {
