@@ -123,8 +123,9 @@ export interface LaterRun {
  * columns as the query spells them, `queryCols` the query's columns with their types, `now` the
  * run's time (runTimeSql), `added` the columns the table lacks, `validToType` dbt_valid_to's type
  * in the table. `vigil check` analyzes them as a later run sends them (no column added).
+ * `keysBack`: the table holds a key with no current version (keysBackSql).
  */
-export function laterRunStatements(d: Dialect, n: SnapshotNode, queryCols: Column[], now: string, added: Column[] = [], validToType?: string): LaterRun {
+export function laterRunStatements(d: Dialect, n: SnapshotNode, queryCols: Column[], now: string, added: Column[] = [], validToType?: string, keysBack = false): LaterRun {
   const { q, keys, val, keyMatch, keyGroup, validFrom, scd } = pieces(d, n, queryCols, now);
   const rel = d.relation(n.relation);
   const src = `(\n${n.compiled_sql}\n)`;
@@ -152,11 +153,13 @@ export function laterRunStatements(d: Dialect, n: SnapshotNode, queryCols: Colum
   // that is no date or time, a version number, has no run's time: Postgres refuses the cast even
   // in a branch never taken, failing every run — such a key starts at its updated_at, as in dbt.)
   const timed = !uaType || ['date', 'local', 'instant'].includes(typeFamily(uaType, 'local'));
-  // (only where deletes close versions, hard_deletes: invalidate: without it a key keeps its current
-  // version through a delete, nothing starts at the run's time, and an update is compared with
-  // that version as the plain insert does — the summary of every key a run would group for the
-  // check cost a no-change run of 1,000,000 rows 2.6 s → 7.0 s on DuckDB)
-  const timestamp = n.config.strategy === 'timestamp' && timed && !!n.config.invalidate_hard_deletes;
+  // (only where a key can be back after a delete: hard_deletes: invalidate, or a table that holds
+  // a key with no current version, closed under invalidate and run without it since (`keysBack`,
+  // keysBackSql) — started at its updated_at that key overlapped its closed version with its
+  // dbt_scd_id. Otherwise a key keeps its current version through a delete and an update is
+  // compared with it as the plain insert does: the summary of every key a run would group cost a
+  // no-change run of 1,000,000 rows 2.6 s → 7.0 s on DuckDB)
+  const timestamp = n.config.strategy === 'timestamp' && timed && (!!n.config.invalidate_hard_deletes || keysBack);
   // the run's time, in updated_at's type
   const runAt = uaType ? `cast(${now} as ${uaType})` : now;
   const [cf, text] = [`c.${q('dbt_valid_from')}`, d.type('string')];
@@ -222,6 +225,18 @@ export function laterRunStatements(d: Dialect, n: SnapshotNode, queryCols: Colum
 }
 
 /**
+ * Whether a snapshot's table holds a key none of whose versions is current (a row, or none): one
+ * closed under hard_deletes: invalidate, a later timestamp run without it having to start that key,
+ * back, after its closed version (laterRunStatements' `keysBack`). Cheap where no version is
+ * closed, a no-change history's case.
+ */
+export function keysBackSql(d: Dialect, n: SnapshotNode, queryCols: Column[], now: string): string {
+  const { q, keyMatch } = pieces(d, n, queryCols, now);
+  const rel = d.relation(n.relation);
+  return `select 1 as one from ${rel} as c where c.${q('dbt_valid_to')} is not null and not exists (select 1 from ${rel} as o where ${keyMatch('o', 'c')} and o.${q('dbt_valid_to')} is null) limit 1`;
+}
+
+/**
  * What `vigil check` analyzes of a snapshot besides its first run: the statements of a later run
  * against the table the first run made (`node` as spelledAsQuery gives it, `queryCols`: the
  * query's columns; `validToType`: the type of the first run's dbt_valid_to), in the order a run
@@ -229,10 +244,15 @@ export function laterRunStatements(d: Dialect, n: SnapshotNode, queryCols: Colum
  */
 export function snapshotCheckStatements(d: Dialect, node: SnapshotNode, queryCols: Column[], validToType?: string): Array<{ what: string; sql: string }> {
   // (the run's time a literal, as every run sends it: this one stands for any)
-  const s = { ...keyCheckStatements(d, node, queryCols), ...laterRunStatements(d, node, queryCols, runTimeSql(d, '2000-01-01 00:00:00+00'), [], validToType) };
+  // (a timestamp run without invalidate sends the search for keys back, and its statements as a
+  // run with such a key does: analyzed as that one)
+  const at = runTimeSql(d, '2000-01-01 00:00:00+00');
+  const back = node.config.strategy === 'timestamp' && !node.config.invalidate_hard_deletes;
+  const s = { ...keyCheckStatements(d, node, queryCols), ...laterRunStatements(d, node, queryCols, at, [], validToType, back) };
   const all: Array<[string, string | undefined]> = [
     ['the count of NULL keys', s.nullKeys],
     ['the search for duplicate keys', s.duplicateKeys],
+    ['the search for keys back after a delete', back ? keysBackSql(d, node, queryCols, at) : undefined],
     ["the count of changed rows whose updated_at is not later than their current version's", s.lagging],
     ["the check that changed rows' new versions start after their current version", s.late],
     ['the insert of the new versions', s.insert],
@@ -390,7 +410,8 @@ async function snapshotRun(adapter: Adapter, node: SnapshotNode): Promise<Snapsh
   // the run's time, read once: every statement below writes the same
   const [clock] = await adapter.query<{ now: unknown }>(runTimeQuery(d));
   if (typeof clock?.now !== 'string') throw new WarehouseError(`snapshot '${n.name}': the warehouse did not tell its time (${runTimeQuery(d)})`, '');
-  const run = laterRunStatements(d, n, queryCols, runTimeSql(d, clock.now), added, allCols.find((c) => c.name.toLowerCase() === 'dbt_valid_to')?.data_type);
+  const keysBack = n.config.strategy === 'timestamp' && !n.config.invalidate_hard_deletes && (await adapter.query(keysBackSql(d, n, queryCols, runTimeSql(d, clock.now)))).length > 0;
+  const run = laterRunStatements(d, n, queryCols, runTimeSql(d, clock.now), added, allCols.find((c) => c.name.toLowerCase() === 'dbt_valid_to')?.data_type, keysBack);
   // changed rows whose updated_at did not advance past their current version's start (or a key
   // back, its last version's end): versioned at the run's time, said. Read first: the refusal
   // below is of some of them, asked only when there are any (a timestamp run's usual case: none)

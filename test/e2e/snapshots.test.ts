@@ -1126,8 +1126,37 @@ describe('the statements of a later timestamp run', () => {
     expect(plain.lagging).toBeUndefined();
     expect(plain.late).toBeUndefined();
     expect(plain.insert).not.toMatch(/last_from/);
+    // (a table holding a key with no current version, closed under invalidate before: looked for)
+    const plainBack = laterRunStatements(duckDbDialect, r.manifest.nodes['snapshot.fixture.plain'] as never, cols as never, 'current_timestamp', [], undefined, true);
+    expect(plainBack.lagging).toMatch(/last_from/);
+    expect(plainBack.insert).toMatch(/last_from/);
     const deletes = run('deletes');
     expect(deletes.lagging).toMatch(/last_from/);
     expect(deletes.insert).toMatch(/last_from/);
+  });
+
+  it("a history closed under hard_deletes: invalidate and run with ignore since: a key back with the updated_at it had starts after its closed version, with a dbt_scd_id of its own and the warning (was: at its updated_at, over the closed version, repeating its dbt_scd_id, no warning); a run with no such key stays the plain insert", async () => {
+    const snap = (hd: string) => `{% snapshot sw %}{{ config(target_schema='snaps', unique_key='id', strategy='timestamp', updated_at='updated_at', hard_deletes='${hd}') }}select * from {{ ref('people') }}{% endsnapshot %}`;
+    const both = 'id,name,updated_at\n1,ann,2026-01-01 00:00:00\n2,bob,2026-01-01 00:00:00\n';
+    const dir = makeProject({ 'project.yaml': DUCK, 'seeds/people.csv': both, 'snapshots/s.sql': snap('invalidate') });
+    dirs.push(dir);
+    const step = (csv: string, hd: string) => {
+      writeFileSync(join(dir, 'seeds/people.csv'), csv);
+      writeFileSync(join(dir, 'snapshots/s.sql'), snap(hd));
+      expect(vigil(dir, ['seed']).code).toBe(0);
+      const r = vigil(dir, ['snapshot']);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      return r.stdout;
+    };
+    step(both, 'invalidate');
+    expect(step('id,name,updated_at\n1,ann,2026-01-01 00:00:00\n', 'invalidate')).toMatch(/0 new versions, 1 deleted/);
+    const back = step(both, 'ignore');
+    expect(back).toMatch(/1 new version\b/);
+    expect(back).toMatch(/warning: 1 changed row has an updated_at \(updated_at\) no later than .*'2': 2026-01-01 00:00:00(\+00)?, back, its last version closed at/);
+    const rows = await duckRows(dir, 'select id, dbt_scd_id, dbt_valid_from, dbt_valid_to from snaps.sw where id = 2 order by dbt_valid_from');
+    expect(rows).toHaveLength(2);
+    expect(new Set(rows.map((r) => String(r.dbt_scd_id))).size).toBe(2);
+    expect(String(rows[1].dbt_valid_from) >= String(rows[0].dbt_valid_to)).toBe(true);
+    expect(step(both, 'ignore')).toMatch(/0 new versions/);
   });
 });
