@@ -398,15 +398,7 @@ function keyBackTimestamp(projectYaml: string, env: Record<string, string>) {
   const all = 'id,name,updated_at\n1,ann,2026-01-01 00:00:00\n2,bob,2026-01-01 00:00:00\n3,cy,\n';
   const dir = makeProject({ 'project.yaml': projectYaml, 'seeds/people.csv': all, 'snapshots/back.sql': snap });
   dirs.push(dir);
-  const run = (args: string[]) => {
-    const r = vigil(dir, args, env);
-    expect(r.code, r.stdout + r.stderr).toBe(0);
-    return r.stdout;
-  };
-  const seed = (csv: string) => {
-    writeFileSync(join(dir, 'seeds/people.csv'), csv);
-    run(['seed']);
-  };
+  const { run, seed } = peopleRuns(dir, env);
   run(['seed']);
   run(['snapshot']);
   seed('id,name,updated_at\n1,ann,2026-01-01 00:00:00\n');
@@ -427,6 +419,20 @@ function keyBackTimestamp(projectYaml: string, env: Record<string, string>) {
   expect(vigil(dir, ['show', '--inline', "select count(*) as n from {{ ref('back_ver') }}", '--output', 'csv'], env).stdout).toBe('n\n3\n');
 }
 
+/** vigil in `dir` expecting exit 0 (its stdout), and people.csv rewritten and seeded */
+function peopleRuns(dir: string, env: Record<string, string>) {
+  const run = (args: string[]) => {
+    const r = vigil(dir, args, env);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    return r.stdout;
+  };
+  const seed = (csv: string) => {
+    writeFileSync(join(dir, 'seeds/people.csv'), csv);
+    run(['seed']);
+  };
+  return { run, seed };
+}
+
 /**
  * A key deleted, then back with an updated_at ahead of the run's time (`ua`: a wall time of a zone
  * east of the session's, as an application writes UTC into a timestamp read in a session west of
@@ -442,15 +448,7 @@ function keyBackAhead(projectYaml: string, env: Record<string, string>, ua: stri
   const all = `id,name,updated_at\n1,ann,${stamp}\n2,bob,${stamp}\n`;
   const dir = makeProject({ 'project.yaml': projectYaml, 'seeds/people.csv': all, 'snapshots/ahead.sql': snap('ahead_ts', "strategy='timestamp'") + snap('ahead_check', "strategy='check', check_cols=['name']") });
   dirs.push(dir);
-  const run = (args: string[]) => {
-    const r = vigil(dir, args, env);
-    expect(r.code, r.stdout + r.stderr).toBe(0);
-    return r.stdout;
-  };
-  const seed = (csv: string) => {
-    writeFileSync(join(dir, 'seeds/people.csv'), csv);
-    run(['seed']);
-  };
+  const { run, seed } = peopleRuns(dir, env);
   run(['seed']);
   run(['snapshot']);
   seed(`id,name,updated_at\n2,bob,${stamp}\n`);
