@@ -2393,19 +2393,19 @@ function snapshotConfigProblems(cfg: Record<string, unknown>, issues: ReadonlyAr
 }
 
 /**
- * --vars as the templates see them: a secret's value in a string (`--vars "{token: $API_TOKEN}"`,
- * as CI passes one) is its placeholder there, as env_var() of it is, so it reaches only the
- * statement sent to the warehouse, never a view's definition (E_SECRET) or a compiled file. So
- * is a number that is a secret's value (`--vars "{pin: $VIGIL_SECRET_PIN}"`, which YAML reads as a number):
- * kept a number, it went into a view's definition, and its hash into manifest.json's `vars`.
- */
-/**
  * A number's text as YAML 1.2 reads it: decimal digits, a sign, a point, an exponent, or hex
  * (0x1F2A3B) and octal (0o1234567), which Number() reads alike. (Kept a number, 0x1F2A3B went
  * into a view's definition as 2042427: the secret in another base.)
  */
 const NUMERIC = /^(?:[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|0x[0-9a-fA-F]+|0o[0-7]+)$/;
 
+/**
+ * --vars as the templates see them: a secret's value in a string (`--vars "{token: $API_TOKEN}"`,
+ * as CI passes one) is its placeholder there, as env_var() of it is, so it reaches only the
+ * statement sent to the warehouse, never a view's definition (E_SECRET) or a compiled file. So
+ * is a number that is a secret's value (`--vars "{pin: $VIGIL_SECRET_PIN}"`, which YAML reads as a number):
+ * kept a number, it went into a view's definition, and its hash into manifest.json's `vars`.
+ */
 function givenVars(given: Record<string, unknown>, env: CompileOptions['env']): Record<string, unknown> {
   const secrets = environmentSecrets(env).sort((a, b) => b[1].length - a[1].length);
   if (!secrets.length) return given;
