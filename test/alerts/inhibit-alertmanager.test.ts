@@ -23,7 +23,6 @@
  *
  * Reproduce or widen: VIGIL_AM_SEED=<n> VIGIL_AM_CASES=<n> npx vitest run test/alerts/inhibit-alertmanager.test.ts
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,9 +32,8 @@ import { parseRoutes } from '../../src/alerts/load-alerts.js';
 import { matches } from '../../src/alerts/matchers.js';
 import { groupLabels, inhibitedBy, parseMatcher, routeAlert, silencedBy, type Silence } from '../../src/alerts/routing.js';
 import { Rng } from '../support/seeded-random.js';
-import { freePort } from '../../src/free-port.js';
+import { ALERTMANAGER, startAlertmanagerDaemon, type AlertmanagerDaemon } from '../support/alertmanager-daemon.js';
 
-const ALERTMANAGER = '/usr/bin/prometheus-alertmanager';
 const HAVE_AM = existsSync(ALERTMANAGER);
 if (!HAVE_AM) console.warn(`inhibit-alertmanager.test.ts: SKIPPED — ${ALERTMANAGER} not found (apt-get install prometheus-alertmanager)`);
 
@@ -206,17 +204,17 @@ function caseYaml(c: GenCase, forAlertmanager: boolean): string {
 // ---------------------------------------------------------------- the daemon
 
 let dir = '';
-let am: ChildProcess | undefined;
+let daemon: AlertmanagerDaemon | undefined;
 let base = '';
-let amLog = '';
 
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function api(method: string, path: string, body?: unknown): Promise<unknown> {
-  const res = await fetch(`${base}${path}`, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  // (an answer within 20 s: a daemon that hangs fails the test saying so, not at its timeout)
+  const res = await fetch(`${base}${path}`, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(20_000) });
   const text = await res.text();
-  if (!res.ok) throw new Error(`Alertmanager ${method} ${path}: ${res.status} ${text}\n--- its log:\n${amLog.slice(-2000)}`);
+  if (!res.ok) throw new Error(`Alertmanager ${method} ${path}: ${res.status} ${text}\n--- its log:\n${daemon?.log().slice(-2000)}`);
   return text ? JSON.parse(text) : undefined;
 }
 
@@ -225,22 +223,8 @@ const configFile = () => join(dir, 'alertmanager.yml');
 async function startAlertmanager(): Promise<void> {
   dir = mkdtempSync(join(tmpdir(), 'vigil-am-inhibit-'));
   writeFileSync(configFile(), 'route: {receiver: pd}\nreceivers: [{name: pd}]\n');
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  am = spawn(ALERTMANAGER, [`--config.file=${configFile()}`, `--storage.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address=', '--alerts.gc-interval=1s'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  am.stdout?.on('data', (d) => (amLog += String(d)));
-  am.stderr?.on('data', (d) => (amLog += String(d)));
-  // (up to 30 s: a loaded CI machine)
-  for (let i = 0; i < 300; i++) {
-    try {
-      const r = await fetch(`${base}/-/ready`);
-      if (r.ok) return;
-    } catch {
-      /* not up yet */
-    }
-    await sleep(100);
-  }
-  throw new Error(`Alertmanager did not start:\n${amLog}`);
+  daemon = await startAlertmanagerDaemon([`--config.file=${configFile()}`, `--storage.path=${join(dir, 'data')}`, '--alerts.gc-interval=1s']);
+  base = daemon.base;
 }
 
 interface AmVerdict {
@@ -365,10 +349,7 @@ const numbered = (text: string) =>
 describe.skipIf(!HAVE_AM)('inhibition, silences and groups: Vigil against the Alertmanager daemon', () => {
   beforeAll(startAlertmanager, 30_000);
   afterAll(async () => {
-    if (am && am.exitCode === null) {
-      am.kill('SIGTERM');
-      await new Promise((r) => am!.once('exit', r));
-    }
+    await daemon?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 

@@ -23,7 +23,6 @@
  * a group emptied by a muted resolve) are left out of the timeline. Silences and mute time intervals
  * are not in it (silences: inhibit-alertmanager.test.ts). It takes about 13 s.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,9 +32,8 @@ import type { InstanceState } from '../../src/alerts/engine.js';
 import { parseRoutes } from '../../src/alerts/load-alerts.js';
 import { groupLabels, routeAlert } from '../../src/alerts/routing.js';
 import { planNotifications, type GroupState } from '../../src/alerts/notify.js';
-import { freePort } from '../../src/free-port.js';
+import { ALERTMANAGER, startAlertmanagerDaemon, type AlertmanagerDaemon } from '../support/alertmanager-daemon.js';
 
-const ALERTMANAGER = '/usr/bin/prometheus-alertmanager';
 const HAVE_AM = existsSync(ALERTMANAGER);
 if (!HAVE_AM) console.warn(`timing-alertmanager.test.ts: SKIPPED — ${ALERTMANAGER} not found (apt-get install prometheus-alertmanager)`);
 
@@ -148,9 +146,8 @@ const text = (ls: Labels) =>
 // ---------------------------------------------------------------- Alertmanager
 
 let dir = '';
-let am: ChildProcess | undefined;
+let am: AlertmanagerDaemon | undefined;
 let hook: Server | undefined;
-let amLog = '';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The timeline through the daemon: what its webhook got, and how late the latest post left (s). */
@@ -171,21 +168,8 @@ async function runAlertmanager(): Promise<{ notes: Note[]; slip: number }> {
   const hookPort = (hook.address() as { port: number }).port;
   dir = mkdtempSync(join(tmpdir(), 'vigil-am-timing-'));
   writeFileSync(join(dir, 'am.yml'), amConfig(hookPort));
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  am = spawn(ALERTMANAGER, [`--config.file=${join(dir, 'am.yml')}`, `--storage.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address='], { stdio: ['ignore', 'pipe', 'pipe'] });
-  am.stdout?.on('data', (d) => (amLog += String(d)));
-  am.stderr?.on('data', (d) => (amLog += String(d)));
-  // (up to 30 s: a loaded CI machine)
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${base}/-/ready`)).ok) break;
-    } catch {
-      /* not up yet */
-    }
-    if (i > 300) throw new Error(`Alertmanager did not start:\n${amLog}`);
-    await sleep(100);
-  }
+  am = await startAlertmanagerDaemon([`--config.file=${join(dir, 'am.yml')}`, `--storage.path=${join(dir, 'data')}`]);
+  const base = am.base;
   t0 = Date.now();
   const started = new Map<string, string>();
   for (const t of [...new Set(STEPS.map((s) => s[0]))].sort((a, b) => a - b)) {
@@ -198,7 +182,7 @@ async function runAlertmanager(): Promise<{ notes: Note[]; slip: number }> {
       if (what === 'fire') started.set(id, now);
       return { labels, startsAt: started.get(id), endsAt: what === 'fire' ? new Date(Date.now() + 3_600_000).toISOString() : now };
     });
-    const r = await fetch(`${base}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const r = await fetch(`${base}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(20_000) });
     if (!r.ok) throw new Error(`POST /api/v2/alerts: ${r.status} ${await r.text()}`);
     slip = Math.max(slip, (Date.now() - (t0 + t * 1000)) / 1000);
   }
@@ -219,16 +203,12 @@ async function runAlertmanagerOnTime(tries = 3): Promise<Note[]> {
 }
 
 async function stopAlertmanager(): Promise<void> {
-  if (am && am.exitCode === null) {
-    am.kill('SIGTERM');
-    await new Promise((r) => am!.once('exit', r));
-  }
+  await am?.stop();
   hook?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
   am = undefined;
   hook = undefined;
   dir = '';
-  amLog = '';
 }
 
 // ---------------------------------------------------------------- Vigil: the scheduler, in virtual time
