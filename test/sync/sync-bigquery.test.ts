@@ -157,13 +157,7 @@ describe('vigil sync into BigQuery', () => {
     const s = uniqueSchema('sync_bq_num');
     await client.query(`create schema ${s}; create table ${s}.events (id bigint primary key, created_at timestamptz not null, a numeric(10,2), b numeric(20,12), f numeric(29,0), g numeric(30,0), e numeric(38,38), c numeric(80,0), d numeric);
       insert into ${s}.events values (1, now(), 12345678.91, 12345678.123456789012, 99999999999999999999999999999, 123456789012345678901234567890, 0.12345678901234567890123456789012345678, 1${'0'.repeat(70)}, 0.1234567890123456789)`);
-    const dir = makeProject({
-      'project.yaml': `name: synctest\ndefault_target: bq\ntargets:\n  bq: { type: bigquery, project: vigil-sync-num, dataset: analytics, location: EU }\n  app: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: analytics }\n`,
-      'models/sources.yml': `sources:\n  - name: raw\n    schema: raw\n    sync: { from: app, schema: ${s} }\n    tables:\n      - name: events\n        sync: { primary_key: id, cursor: created_at }\n`,
-    });
-    dirs.push(dir);
-    const start = fake.requests.length;
-    const env = { DATABASE_URL: url, VIGIL_BIGQUERY_API_ENDPOINT: fake.url, VIGIL_BIGQUERY_ACCESS_TOKEN: 'fake-token', NO_PROXY: '127.0.0.1' };
+    const { dir, env, start } = eventsToBigQuery(s, 'vigil-sync-num');
     const r = await vigilAsync(dir, ['sync'], env);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/raw\.events: warning: c \(numeric\(80,0\)\), d \(numeric\) are copied into raw\.events as text, exact/);
@@ -205,13 +199,7 @@ describe('vigil sync into BigQuery', () => {
     const s = uniqueSchema('sync_bq_inf');
     await client.query(`create schema ${s}; create table ${s}.events (id bigint primary key, created_at timestamptz not null, t timestamptz, ts timestamp, d date);
       insert into ${s}.events values (1, '2026-01-01 10:00:00+00', 'infinity', 'infinity', 'infinity'), (2, '2026-01-01 10:00:01+00', '-infinity', '-infinity', '-infinity'), (3, '2026-01-01 10:00:02+00', '2026-03-15 10:00:00.123456+00', '2026-03-15 10:00:00', '2026-03-15'), (4, '2026-01-01 10:00:03+00', null, null, null)`);
-    const dir = makeProject({
-      'project.yaml': `name: synctest\ndefault_target: bq\ntargets:\n  bq: { type: bigquery, project: vigil-sync-inf, dataset: analytics, location: EU }\n  app: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: analytics }\n`,
-      'models/sources.yml': `sources:\n  - name: raw\n    schema: raw\n    sync: { from: app, schema: ${s} }\n    tables:\n      - name: events\n        sync: { primary_key: id, cursor: created_at }\n`,
-    });
-    dirs.push(dir);
-    const start = fake.requests.length;
-    const env = { DATABASE_URL: url, VIGIL_BIGQUERY_API_ENDPOINT: fake.url, VIGIL_BIGQUERY_ACCESS_TOKEN: 'fake-token', NO_PROXY: '127.0.0.1' };
+    const { dir, env, start } = eventsToBigQuery(s, 'vigil-sync-inf');
     // (the fake loads any text; BigQuery refuses the load, failing the batch: a value is never turned into NULL on the way)
     const r = await vigilAsync(dir, ['sync'], env);
     expect(r.code, r.stdout + r.stderr).toBe(0);
@@ -270,3 +258,13 @@ describe('vigil sync into BigQuery', () => {
   }, 60_000);
 });
 
+/** A project syncing `schema`.events (key id, cursor created_at) into BigQuery project `project` on the fake; `start`: the fake's requests so far. */
+function eventsToBigQuery(schema: string, project: string) {
+  const dir = makeProject({
+    'project.yaml': `name: synctest\ndefault_target: bq\ntargets:\n  bq: { type: bigquery, project: ${project}, dataset: analytics, location: EU }\n  app: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: analytics }\n`,
+    'models/sources.yml': `sources:\n  - name: raw\n    schema: raw\n    sync: { from: app, schema: ${schema} }\n    tables:\n      - name: events\n        sync: { primary_key: id, cursor: created_at }\n`,
+  });
+  dirs.push(dir);
+  const env = { DATABASE_URL: url, VIGIL_BIGQUERY_API_ENDPOINT: fake.url, VIGIL_BIGQUERY_ACCESS_TOKEN: 'fake-token', NO_PROXY: '127.0.0.1' };
+  return { dir, env, start: fake.requests.length };
+}
