@@ -102,13 +102,7 @@ describe('vigil sync: values', () => {
     const expected = (await client.query(`select id, ${us('tsz')} as tsz, ${us('ts')} as ts, ${us('d::timestamp')} as d from ${s}.eras order by id`)).rows;
     expect(expected[0]).toEqual({ id: 1, tsz: '-63517780799500000', ts: '-63517780800000000', d: '-63517824000000000' });
 
-    const toDuck = project('duckdb', 'raw', s, tables);
-    const toPg = project('postgres', dest, s, tables);
-    for (const dir of [toDuck, toPg]) {
-      const r = sync(dir);
-      expect(r.code, r.stdout + r.stderr).toBe(0);
-      expect(r.stdout).toMatch(/OK raw\.eras: 6 rows/);
-    }
+    const { toDuck, toPg } = syncedBoth(s, dest, tables, /OK raw\.eras: 6 rows/);
     const dus = (c: string) => `case when isfinite(${c}) then cast(epoch_us(${c}) as varchar) else cast(${c} as varchar) end`;
     const inDuck = await duck<Record<string, unknown>>(toDuck, `select id, ${dus('tsz')} as tsz, ${dus('ts')} as ts, ${dus('cast(d as timestamp)')} as d, cast(da as varchar) as da, cast(tsa as varchar) as tsa from raw.eras order by id`);
     expect(inDuck.map((x) => ({ id: x.id, tsz: x.tsz, ts: x.ts, d: x.d }))).toEqual(expected);
@@ -249,13 +243,7 @@ describe('vigil sync: regressions of the values fixes', () => {
         (3, '2026-01-01 10:00:02+00', array['[[[[[[[1]]]]]]]']::jsonb[], null),
         (4, '2026-01-01 10:00:03+00', array['{"b":[1]}', '2']::jsonb[], '{}')`);
     const tables = `      - name: docs\n        sync: { primary_key: id, cursor: created_at }\n`;
-    const toDuck = project('duckdb', 'raw', s, tables);
-    const toPg = project('postgres', dest, s, tables);
-    for (const dir of [toDuck, toPg]) {
-      const r = sync(dir);
-      expect(r.code, r.stdout + r.stderr).toBe(0);
-      expect(r.stdout).toMatch(/OK raw\.docs: 4 rows/);
-    }
+    const { toDuck, toPg } = syncedBoth(s, dest, tables, /OK raw\.docs: 4 rows/);
     const inDuck = await duck<Record<string, unknown>>(toDuck, `select id, cast(j as varchar) as j, cast(k as varchar) as k from raw.docs order by id`);
     expect(inDuck.map((x) => [x.j, x.k])).toEqual([
       ['[[1,2], {"a":1}]', '[[1,2], {"a":1}]'],
@@ -278,13 +266,7 @@ describe('vigil sync: regressions of the values fixes', () => {
         (2, '2026-01-01 10:00:01+00', '{}', '{}', '{}', '{}'),
         (3, '2026-01-01 10:00:02+00', null, null, null, null)`);
     const tables = `      - name: els\n        sync: { primary_key: id, cursor: created_at }\n`;
-    const toDuck = project('duckdb', 'raw', s, tables);
-    const toPg = project('postgres', dest, s, tables);
-    for (const dir of [toDuck, toPg]) {
-      const r = sync(dir);
-      expect(r.code, r.stdout + r.stderr).toBe(0);
-      expect(r.stdout).toMatch(/OK raw\.els: 3 rows/);
-    }
+    const { toDuck, toPg } = syncedBoth(s, dest, tables, /OK raw\.els: 3 rows/);
     // a float element as Postgres writes it ('-0', 'NaN', 'Infinity'); JSON cannot tell -0 from 0
     const f = (v: unknown): unknown => (Array.isArray(v) ? v.map(f) : v === null ? null : Object.is(v, -0) ? '-0' : Number.isNaN(v) ? 'NaN' : String(v));
     const inDuck = await duck<Record<string, unknown>>(toDuck, `select id, pa, fa, ra, fa2 from raw.els order by id`);
@@ -307,13 +289,7 @@ describe('vigil sync: regressions of the values fixes', () => {
       create table ${s}.notes (t text, id int primary key, created_at timestamptz not null);
       insert into ${s}.notes values (E'\\uFEFFbom first', 1, '2026-01-01 10:00:00+00'), (E'\\uFEFF', 2, '2026-01-01 10:00:01+00'), (E'\\uFEFF\\uFEFFtwo', 3, '2026-01-01 10:00:02+00'), ('', 4, '2026-01-01 10:00:03+00'), (null, 5, '2026-01-01 10:00:04+00')`);
     const tables = `      - name: notes\n        sync: { primary_key: id, cursor: created_at, batch_size: 1 }\n`;
-    const toDuck = project('duckdb', 'raw', s, tables);
-    const toPg = project('postgres', dest, s, tables);
-    for (const dir of [toDuck, toPg]) {
-      const r = sync(dir);
-      expect(r.code, r.stdout + r.stderr).toBe(0);
-      expect(r.stdout).toMatch(/OK raw\.notes: 5 rows/);
-    }
+    const { toDuck, toPg } = syncedBoth(s, dest, tables, /OK raw\.notes: 5 rows/);
     const expected = ['efbbbf626f6d206669727374', 'efbbbf', 'efbbbfefbbbf74776f', '', null];
     const inDuck = await duck<{ h: string | null }>(toDuck, `select lower(hex(t)) as h from raw.notes order by id`);
     expect(inDuck.map((x) => x.h)).toEqual(expected);
@@ -660,3 +636,15 @@ describe('vigil sync: regressions of the values fixes', () => {
     }
   });
 });
+
+/** `tables` of schema `s` synced into DuckDB (raw) and into Postgres (`dest`): each exit 0 and `ok` in its output. */
+function syncedBoth(s: string, dest: string, tables: string, ok: RegExp) {
+  const toDuck = project('duckdb', 'raw', s, tables);
+  const toPg = project('postgres', dest, s, tables);
+  for (const dir of [toDuck, toPg]) {
+    const r = sync(dir);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(ok);
+  }
+  return { toDuck, toPg };
+}
