@@ -4,9 +4,10 @@
  *
  * The rule (docs/models.md "Secrets"): a variable is secret when its name
  * - starts with VIGIL_SECRET_ (like dbt's DBT_ENV_SECRET_), or
- * - contains PASSWORD, PASSWD, SECRET, TOKEN, CREDENTIAL or WEBHOOK, or
- * - has KEY as one of its _-separated words (PAGERDUTY_ROUTING_KEY, API_KEY_PROD), or
- * - is DATABASE_URL,
+ * - contains PASSWORD, PASSWD, PASSPHRASE, SECRET, TOKEN, CREDENTIAL, WEBHOOK or APIKEY, or
+ * - has KEY, PASS, PWD or CREDS as one of its _-separated words (PAGERDUTY_ROUTING_KEY,
+ *   API_KEY_PROD, DB_PASS, PG_PWD; the shell's own PWD, the working directory, is no secret), or
+ * - is DATABASE_URL or METABASE_SESSION,
  * or when its value is a URL carrying a password (scheme://user:password@host, or ?password=),
  * a Slack webhook URL or a Slack token (CREDENTIAL_VALUE).
  *
@@ -17,7 +18,7 @@ import { cutText } from './format.js';
 
 export const SECRET_PREFIX = 'VIGIL_SECRET_';
 
-const SECRET_NAME = /^VIGIL_SECRET_|PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|WEBHOOK|(?:^|_)KEY(?:_|$)|^DATABASE_URL$/i;
+const SECRET_NAME = /^VIGIL_SECRET_|PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|CREDENTIAL|WEBHOOK|APIKEY|(?:^|_)(?:KEY|PASS|CREDS)(?:_|$)|_PWD(?:_|$)|^PWD_|^(?:DATABASE_URL|METABASE_SESSION)$/i;
 const URL_WITH_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^/\s:@]*:[^@\s]+@/i;
 /**
  * Values that are credentials whatever their variable is named (the alert receivers take any

@@ -68,6 +68,9 @@ describe('the secret rule', () => {
   it('names the documented variables, and URLs carrying a password', () => {
     for (const n of ['PG_PASSWORD', 'AWS_SECRET_ACCESS_KEY', 'GITHUB_TOKEN', 'API_KEY', 'PAGERDUTY_ROUTING_KEY', 'GOOGLE_APPLICATION_CREDENTIALS', 'DATABASE_URL', 'VIGIL_SECRET_ANYTHING', 'SLACK_WEBHOOK_URL']) expect(isSecret(n, 'x'), n).toBe(true);
     for (const n of ['HOME', 'PWD', 'MONKEY_COUNT', 'KEYBOARD', 'AI_AUDIT_BQ_PROJECT', 'APP_URL']) expect(isSecret(n, 'https://example.com/x'), n).toBe(false);
+    // the short spellings applications use for passwords and keys (was: DB_PASS, PG_PWD ... not secrets: env_var('DB_PASS') rendered the password into compiled SQL and manifest.json, and it was printed as it is)
+    for (const n of ['DB_PASS', 'PASS', 'PG_PWD', 'MYSQL_PWD', 'PWD_ADMIN', 'SSH_PASSPHRASE', 'OPENAI_APIKEY', 'AWS_CREDS', 'METABASE_SESSION']) expect(isSecret(n, 'x'), n).toBe(true);
+    for (const n of ['OLDPWD', 'BYPASS_CACHE', 'PASSENGER_COUNT', 'COMPASS_HOME', 'SESSION_TIMEZONE']) expect(isSecret(n, 'https://example.com/x'), n).toBe(false);
     expect(isSecret('APP_URL', 'postgres://app:hunter22@db:5432/app')).toBe(true);
     // a receiver's webhook or token under a name of the user's choosing (webhook_url_env: SLACK_HOOK) is a secret by its value (was: shown whole in compiled SQL and output)
     expect(isSecret('SLACK_HOOK', 'https://hooks.slack.com/services/T0AAAA/B0BBBB/abcdefghijklmnop')).toBe(true);
