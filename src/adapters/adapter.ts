@@ -17,6 +17,17 @@ export interface Column {
 
 export type Row = Record<string, unknown>;
 
+/** A foreign key referencing a table: `Adapter.referencingKeys`. */
+export interface ReferencingKey {
+  constraint: string;
+  /** the referencing table */
+  table: Relation;
+  /** its columns, in the key's order, and the referenced table's columns they match */
+  columns: string[];
+  refColumns: string[];
+  onDelete: 'cascade' | 'set null' | 'set default' | 'restrict' | 'no action';
+}
+
 /**
  * A number exactly as the warehouse holds it, where a JavaScript number would not (a DECIMAL's
  * digits, an integer past 2^53): `vigil show` prints its text, and in JSON as a number.
@@ -353,6 +364,13 @@ export interface Adapter {
    * timestamp column, one statement each (BigQuery: partition-pruned).
    */
   deleteBatch?(rel: Relation, where: string, params: SqlParam[], limit: number, then: (deleted: number) => { sql: string; params: SqlParam[] }): Promise<number>;
+  /**
+   * The foreign keys of tables (this one too) that reference `rel`'s rows, with what a DELETE of a
+   * referenced row does to the rows referencing it (Postgres' `pg_constraint`). `vigil retention`
+   * says what its deletes reach besides the rows it plans. Absent: no foreign key acts on a delete
+   * (DuckDB's refuse it, naming the key; BigQuery's are not enforced).
+   */
+  referencingKeys?(rel: Relation): Promise<ReferencingKey[]>;
   /**
    * Run `fn` holding the lock materialize() takes on `rel` (two processes writing one relation run
    * one after the other), the statements `fn` sends through the adapter it is given in one

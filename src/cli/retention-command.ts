@@ -18,6 +18,7 @@ import {
   countAffected,
   cutoffOf,
   DEFAULT_MINIMUM,
+  deleteReach,
   ensureLog,
   logRelation,
   parseWarehouseTime,
@@ -105,6 +106,7 @@ export async function runRetentionPlan(o: Common & { at?: string }): Promise<voi
   // a plan only reads: a DuckDB file is opened read-only, beside a BI tool or a vigil show reading it
   const conns = await openAll(c, tables, { readOnly: true });
   const entries: PlanEntry[] = [];
+  const reach: string[] = [];
   try {
     const problems: Diagnostic[] = [];
     const checks = new Map<string, Awaited<ReturnType<typeof checkColumns>>>();
@@ -142,6 +144,8 @@ export async function runRetentionPlan(o: Common & { at?: string }): Promise<voi
       const { column, overrideDays } = checks.get(t.unique_id)!;
       const counted = await countAffected(adapter, { ...base, column, override_days: overrideDays ?? null, partition: t.partition }, !!getWarehouse(adapter.type)?.capabilities.partitions);
       entries.push({ ...base, ...counted });
+      // rows of other tables the delete reaches (a foreign key's ON DELETE CASCADE): said, never silent
+      reach.push(...(await deleteReach(adapter, { ...base, column, override_days: overrideDays ?? null }, counted.rows)));
     }
   } finally {
     await conns.close();
@@ -155,6 +159,7 @@ export async function runRetentionPlan(o: Common & { at?: string }): Promise<voi
   const affected = entries.filter((e) => e.rows).length;
   const where = affected === entries.length ? plural(affected, 'table') : `${affected} of ${plural(entries.length, 'table')}`;
   out(`\n${total ? `${plural(total, 'row')} in ${where} would be deleted` : `No rows would be deleted (${plural(entries.length, 'table')} planned, none past its cutoff)`}. Plan written to ${file.slice(c.files.root.length + 1)}; vigil retention apply deletes exactly these rows.`);
+  for (const line of reach) err(`warning: ${line}`);
   for (const e of entries.filter((x) => x.below_minimum)) err(`warning: ${e.table} keeps ${e.keep}, shorter than the project's retention minimum ${minimum} (${e.at.file}:${e.at.line ?? 1}): apply refuses it without --force`);
 }
 
@@ -289,6 +294,7 @@ export async function runRetentionApply(o: Common & { plan?: string; force?: boo
       const head = `${i + 1} of ${entries.length}`;
       // (nothing left to delete is an apply too: logged, a success with 0 rows deleted and the
       // plan's cutoff — retention_applied_at and the last successful cutoff move on)
+      if (rest) for (const line of await deleteReach(adapter, e, rest)) err(`warning: ${line}`);
       if (rest) out(`${head} START ${e.table}: ${plural(rest, 'row')} before ${e.cutoff}${rest < e.rows ? ` (${(e.rows - rest).toLocaleString('en-US')} of the plan's ${e.rows.toLocaleString('en-US')} already gone)` : ''}, batches of ${e.batch_size.toLocaleString('en-US')}, in ${e.target}:${e.relation.schema}.${e.relation.identifier}`);
       const t1 = performance.now();
       try {

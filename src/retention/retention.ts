@@ -193,6 +193,36 @@ export function retentionPredicate(d: Dialect, e: Pick<PlanEntry, 'column' | 'co
   };
 }
 
+/**
+ * What deleting the rows `e` plans does to other rows: the foreign keys referencing its table
+ * (Adapter.referencingKeys) whose rows reference a planned row, each said in a line — rows an ON
+ * DELETE CASCADE deletes with them, or SET NULL / SET DEFAULT changes, which no plan counts and no
+ * log line holds; rows a key without an action protects, on which apply fails. None without
+ * planned rows, or on a warehouse whose keys do nothing on a delete.
+ */
+export async function deleteReach(adapter: Adapter, e: Pick<PlanEntry, 'table' | 'relation' | 'column' | 'column_type' | 'override_days' | 'cutoff' | 'override_floor' | 'as_of'>, rows: number): Promise<string[]> {
+  if (!rows || !adapter.referencingKeys) return [];
+  const keys = await adapter.referencingKeys(e.relation);
+  const d = adapter.dialect;
+  const out: string[] = [];
+  const plural = (n: number, word: string) => `${n.toLocaleString('en-US')} ${n === 1 ? word : `${word}s`}`;
+  for (const k of keys) {
+    // (the plan's predicate names the planned table's columns unqualified: in the EXISTS, its own)
+    const p = retentionPredicate(d, e);
+    const on = k.columns.map((c, i) => `__vigil_ref.${d.quoteIdent(c)} = __vigil_planned.${d.quoteIdent(k.refColumns[i])}`).join(' and ');
+    const [r] = await adapter.query<{ n: unknown }>(`select count(*) as n from ${d.relation(k.table)} as __vigil_ref where exists (select 1 from ${d.relation(e.relation)} as __vigil_planned where ${on} and ${p.sql})`, p.params);
+    const n = Number(r?.n ?? 0);
+    if (!n) continue;
+    const of = `${plural(n, 'row')} of ${k.table.schema}.${k.table.identifier} that ${n === 1 ? 'references' : 'reference'} them (foreign key ${k.constraint}, ON DELETE ${k.onDelete.toUpperCase()})`;
+    const planned = `deleting the ${plural(rows, 'row')} ${e.table} plans`;
+    const uncounted = 'the plan does not count them, and vigil_retention_log does not log them';
+    if (k.onDelete === 'cascade') out.push(`${planned} also deletes ${of}, and whatever references those in turn: ${uncounted}`);
+    else if (k.onDelete === 'set null' || k.onDelete === 'set default') out.push(`${planned} also sets ${k.columns.join(', ')} to ${k.onDelete === 'set null' ? 'NULL' : 'its default'} in ${of}: ${uncounted}`);
+    else out.push(`${planned} is refused by ${of}: apply fails at the first batch holding a referenced row (the batches before it stay deleted); delete or re-point those rows first`);
+  }
+  return out;
+}
+
 /** Whether a column of type `type` can age rows: a timestamp or a date. */
 export function agesRows(type: string): boolean {
   return ['instant', 'local', 'date'].includes(typeFamily(type, 'local'));

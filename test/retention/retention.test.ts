@@ -730,6 +730,31 @@ describe('vigil retention on Postgres (apply_to: source: the database vigil sync
     expect((await client.query(`select count(*)::int as n from ${s}.events_t`)).rows).toEqual([{ n: 100 }]);
   });
 
+  it('rows other tables reference with ON DELETE CASCADE / SET NULL: plan and apply say how many rows of which table the delete reaches besides the planned ones (was: the cascade deleted them unsaid, uncounted and unlogged)', async () => {
+    const s = uniqueSchema('ret_fk');
+    await client.query(`create schema ${s}; create table ${s}.events (id bigint primary key, created_at timestamptz not null);
+      insert into ${s}.events select i, timestamptz '2026-12-01 00:00:00+00' - i * interval '1 day' from generate_series(0, 99) i;
+      create table ${s}.details (id bigint, event_id bigint references ${s}.events (id) on delete cascade);
+      insert into ${s}.details select i, i from generate_series(0, 99) i union all select 1000 + i, i from generate_series(90, 99) i;
+      create table ${s}.notes (id bigint, event_id bigint references ${s}.events (id) on delete set null);
+      insert into ${s}.notes values (1, 95), (2, 5);
+      create table ${s}.unrelated (id bigint, event_id bigint references ${s}.events (id) on delete cascade);
+      insert into ${s}.unrelated values (1, 3)`);
+    const dir = makeProject(PROJECT('{ column: created_at, keep: 30d, apply_to: source }', '7d', `  app: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: ${s} }\n`, `    sync: { from: app, schema: ${s} }\n`));
+    dirs.push(dir);
+    const env = { DATABASE_URL: url };
+    const p = vigil(dir, ['retention', 'plan', '--at', AS_OF], env);
+    expect(p.code, p.stdout + p.stderr).toBe(0);
+    // 69 events before the cutoff (days 31..99); details: one row each, and 10 more for days 90..99
+    expect(p.stderr).toContain(`warning: deleting the 69 rows raw.events plans also deletes 79 rows of ${s}.details that reference them (foreign key details_event_id_fkey, ON DELETE CASCADE), and whatever references those in turn: the plan does not count them, and vigil_retention_log does not log them`);
+    expect(p.stderr).toContain(`warning: deleting the 69 rows raw.events plans also sets event_id to NULL in 1 row of ${s}.notes that references them (foreign key notes_event_id_fkey, ON DELETE SET NULL)`);
+    expect(p.stderr).not.toContain(`${s}.unrelated`);
+    const a = vigil(dir, ['retention', 'apply'], env);
+    expect(a.code, a.stdout + a.stderr).toBe(0);
+    expect(a.stderr).toContain(`also deletes 79 rows of ${s}.details`);
+    expect((await client.query(`select (select count(*)::int from ${s}.details) as details, (select count(*)::int from ${s}.notes where event_id is null) as nulled, (select count(*)::int from ${s}.unrelated) as unrelated`)).rows).toEqual([{ details: 31, nulled: 1, unrelated: 1 }]);
+  });
+
   it("a date column: whole days only (was: the cutoff's own day went too), and apply's drift check reads its days (was: skipped, every date read as an Invalid Date)", async () => {
     const s = uniqueSchema('ret_day');
     await client.query(`create schema ${s}; create table ${s}.events (id bigint primary key, day date not null);

@@ -10,7 +10,7 @@ import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Pool, PoolClient, QueryArrayConfig, QueryArrayResult } from 'pg';
 import { WarehouseError } from '../../errors.js';
-import { aroundTransaction, castLossFailure, castOverflowFailure, newReplaceColumnFailure, castLossSql, columnNamed, retypedColumns, hooksOfRun, droppedColumnsFailure, ExactNumber, incrementalMessage, maskingAfterRun, mergeDuplicatesFailure, mergeDuplicatesSql, storedDuplicatesSql, storedDuplicatesWarning, builtDuplicatesWarning, duplicatesWarning, joinWarnings, maskingChangeFailure, partitionCountSql, recordedMasking, withMaskingLine, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, exactInteger, replaceBy, schemaChangeFailure, withHooks, type Adapter, type DroppedKey, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
+import { aroundTransaction, castLossFailure, castOverflowFailure, newReplaceColumnFailure, castLossSql, columnNamed, retypedColumns, hooksOfRun, droppedColumnsFailure, ExactNumber, incrementalMessage, maskingAfterRun, mergeDuplicatesFailure, mergeDuplicatesSql, storedDuplicatesSql, storedDuplicatesWarning, builtDuplicatesWarning, duplicatesWarning, joinWarnings, maskingChangeFailure, partitionCountSql, recordedMasking, withMaskingLine, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, exactInteger, replaceBy, schemaChangeFailure, withHooks, type Adapter, type DroppedKey, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type ReferencingKey, type Row } from '../adapter.js';
 import { RelationCatalog } from '../relation-catalog.js';
 import { loadColumnType, scratchIdentifier, type Relation, type SqlParam } from '../dialect.js';
 import type { SyncReader, SyncWriter } from '../../sync/sync-types.js';
@@ -422,6 +422,20 @@ export class PostgresAdapter implements Adapter {
    * matching by ctid alone deleted the row at that ctid in every partition (a batch of 2 deleted
    * 4, and rows that came while apply ran beyond the count it set out to delete).
    */
+  async referencingKeys(rel: Relation): Promise<ReferencingKey[]> {
+    // (a partitioned table's key is cloned for each partition, the clones naming their parent key: the parent's only)
+    const cols = (key: string, of: string) => `array(select a.attname::text from unnest(c.${key}) with ordinality k(n, i) join pg_attribute a on a.attrelid = c.${of} and a.attnum = k.n order by k.i)`;
+    const rows = await this.query<{ conname: string; schema: string; identifier: string; action: string; columns: string[]; ref_columns: string[] }>(
+      `select c.conname::text as conname, n.nspname::text as schema, t.relname::text as identifier, c.confdeltype::text as action, ${cols('conkey', 'conrelid')} as columns, ${cols('confkey', 'confrelid')} as ref_columns
+       from pg_constraint c join pg_class t on t.oid = c.conrelid join pg_namespace n on n.oid = t.relnamespace
+       where c.contype = 'f' and c.confrelid = to_regclass($1) and c.conparentid = 0 order by n.nspname, t.relname, c.conname`,
+      // (the schema and the name: a database in a relation name is the connection's own)
+      [this.dialect.relation({ schema: rel.schema, identifier: rel.identifier })],
+    );
+    const actions: Record<string, ReferencingKey['onDelete']> = { c: 'cascade', n: 'set null', d: 'set default', r: 'restrict', a: 'no action' };
+    return rows.map((r) => ({ constraint: r.conname, table: { schema: r.schema, identifier: r.identifier }, columns: r.columns, refColumns: r.ref_columns, onDelete: actions[r.action] ?? 'no action' }));
+  }
+
   deleteBatch(rel: Relation, where: string, params: SqlParam[], limit: number, then: (deleted: number) => { sql: string; params: SqlParam[] }): Promise<number> {
     const r = this.dialect.relation(rel);
     return this.transaction(async (_c, run) => {
