@@ -163,6 +163,23 @@ export async function runRetentionPlan(o: Common & { at?: string }): Promise<voi
   for (const e of entries.filter((x) => x.below_minimum)) err(`warning: ${e.table} keeps ${e.keep}, shorter than the project's retention minimum ${minimum} (${e.at.file}:${e.at.line ?? 1}): apply refuses it without --force`);
 }
 
+/**
+ * The first line of a warehouse's error of an apply, the values it quotes from the rows masked when
+ * the table has a column that carries PII (declared, or named like prompt content), as a stream's
+ * sync failure and a node's error are (check/pii-lineage.ts redactedError): DuckDB's `key "email:
+ * a@x.com" is still referenced` named the key of the row it could not delete.
+ */
+async function failureLine(c: Compiled, adapter: Adapter, e: PlanEntry, message: string): Promise<string> {
+  const line = message.split('\n')[0];
+  const declared = (c.result.manifest.sources[e.unique_id] ?? c.result.manifest.nodes[e.unique_id])?.columns ?? [];
+  const { isPii, undeclaredContent } = await import('../compile/policy.js');
+  const names = (await adapter.columns(e.relation).catch(() => [])).map((x) => x.name);
+  const pii = [...declared.filter((x) => isPii(x)).map((x) => x.name), ...names.filter((n) => undeclaredContent(n, declared))];
+  if (!pii.length) return line;
+  const { redactedError } = await import('../check/pii-lineage.js');
+  return redactedError(line, pii.map((n) => `${e.table}.${n}`)).replace(/\n\s*/g, ' ');
+}
+
 /** What makes `e` not a table of a plan vigil retention plan wrote (the fields apply reads), or undefined. */
 function planEntryProblem(e: unknown): string | undefined {
   if (!e || typeof e !== 'object' || Array.isArray(e)) return 'not a table of a plan';
@@ -326,7 +343,7 @@ export async function runRetentionApply(o: Common & { plan?: string; force?: boo
       } catch (x) {
         if (!(x instanceof WarehouseError)) throw x;
         failed++;
-        out(`${head} ERROR ${e.table}: ${x.message.split('\n')[0]}`);
+        out(`${head} ERROR ${e.table}: ${await failureLine(c, adapter, e, x.message)}`);
       }
     }
     out(`\nFinished in ${((performance.now() - t0) / 1000).toFixed(2)}s: ${plural(total, 'row')} deleted, ${failed} failed${stop.signalled() ? `; stopped by ${stop.signalled()}` : ''}.${logs.size ? ` Logged in ${[...logs].join(', ')} (run ${runId}).` : ''}`);

@@ -488,6 +488,18 @@ describe('vigil retention on DuckDB', () => {
     expect(a.code, a.stdout + a.stderr).toBe(0);
     expect(await duck(dir, "select list(id::int order by id) as ids, min(day)::varchar as first from raw.events")).toEqual([{ ids: Array.from({ length: 32 }, (_, i) => i), first: '2026-11-01' }]);
   });
+
+  it("an apply failing on a value of a table with a PII column masks the values DuckDB quotes (a key still referenced): the progress line shows '****', never the key (was: the e-mail printed as it is)", async () => {
+    const dir = makeProject({ ...PROJECT('{ column: created_at, keep: 30d }'), 'models/sources.yml': 'sources:\n  - name: raw\n    tables:\n      - name: events\n        retention: { column: created_at, keep: 30d }\n        columns:\n          - name: email\n            meta: { pii: true }\n' });
+    dirs.push(dir);
+    await duck(dir, "create schema raw; create table raw.events (email varchar primary key, created_at timestamptz); create table raw.orders (id int, email varchar references raw.events (email)); insert into raw.events values ('gone.person@example.com', '2020-01-01'), ('kept@example.com', '2026-11-30'); insert into raw.orders values (1, 'gone.person@example.com')");
+    expect(vigil(dir, ['retention', 'plan', '--at', AS_OF]).code).toBe(0);
+    const a = vigil(dir, ['retention', 'apply']);
+    expect(a.code, a.stdout + a.stderr).toBe(1);
+    expect(a.stdout).toMatch(/1 of 1 ERROR raw\.events: .*foreign key.*'?\*\*\*\*/i);
+    expect(a.stdout + a.stderr).not.toContain('gone.person');
+    expect(await duck(dir, 'select count(*)::int as n from raw.events')).toEqual([{ n: 2 }]);
+  });
 });
 
 describe('vigil retention on Postgres (apply_to: source: the database vigil sync reads)', () => {
