@@ -1757,6 +1757,14 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       // a value dbt (YAML 1.1) reads as another one (yes: 'True', 0755: '493') would test other
       // values than dbt's without a word, as --vars and vars: refuse them
       const valuesAt = [...t.path, g, ...('values' in rawArgs ? [] : ['config']), 'values'];
+      // an integer past 2^53 was rounded as it was read (9007199254740993 tested as
+      // '9007199254740992': the value written failed, its neighbour passed; dbt's Python int is
+      // exact), and one past 2^64 stopped the compile with an internal error: refused, as in vars:
+      const inexact = (args.values as unknown[]).map((v, i) => [i, inexactInteger(v, t.src.scalarAt([...valuesAt, i])?.source)] as const).find(([, m]) => m);
+      if (inexact) {
+        ds.push(diag('E_TEST', `accepted_values: ${inexact[1]}`, { file: t.file, ...t.src.locate([...valuesAt, inexact[0]]) }));
+        return;
+      }
       const [y11] = yaml11Only(t.src, args.values, valuesAt, [], { asText: args.quote !== false });
       if (y11) {
         ds.push(diag('E_TEST', `accepted_values: ${sayYaml11Only(y11)}`, { file: t.file, ...t.src.locate(y11.path) }));

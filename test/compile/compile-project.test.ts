@@ -1012,6 +1012,28 @@ describe('compileProject', () => {
     ]);
   });
 
+  it("accepted_values refuses an integer past 2^53, which reading rounds (was: 9007199254740993 tested as '9007199254740992', and 12345678901234567890 an internal error); quoted, or a float, it is the value written", () => {
+    const r = compile({
+      yml: {
+        'models/p.yml': `models:
+  - name: a
+    columns:
+      - name: v
+        tests:
+          - accepted_values: { values: [1, 9007199254740993] }
+          - accepted_values: { config: { values: [-12345678901234567890] }, quote: false, name: neg }
+          - accepted_values: { values: ['9007199254740993', 9007199254740991, 1.0e+20], name: exact }
+`,
+      },
+      models: { 'models/a.sql': 'select 1 as v' },
+    });
+    expect(errors(r).map((d) => `${d.file}:${d.line}:${d.column}: ${d.message}`)).toEqual([
+      "models/p.yml:6:44: accepted_values: 9007199254740993 is past 2^53, where a YAML number is no longer exact (it is rounded as it is read, to 9007199254740992): quote it ('9007199254740993')",
+      "models/p.yml:7:51: accepted_values: -12345678901234567890 is past 2^53, where a YAML number is no longer exact (it is rounded as it is read, to -12345678901234567000): quote it ('-12345678901234567890')",
+    ]);
+    expect(testNamed(r.manifest, 'exact').compiled_sql).toContain("v not in ('9007199254740993', '9007199254740991', '1e+20')");
+  });
+
   it('an empty tests: (entries commented out) is said as such, with the way out (was: "expected array, received null")', () => {
     const r = compile({
       yml: { 'models/p.yml': 'models:\n  - name: a\n    tests:\n    #  - unique\n    columns:\n      - name: v\n        data_tests:\n' },
