@@ -1895,7 +1895,15 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       }
     }
     // a value written as a float (1.0) prints as one, as dbt prints it: '1.0', not '1'
-    if (g === 'accepted_values') sqlArgs.values = (sqlArgs.values as unknown[]).map((v, i) => (typeof v === 'number' ? yamlNumber(v, t.src.scalarAt([...t.path, g, ...('values' in rawArgs ? [] : ['config']), 'values', i])?.source) : v));
+    // (and a zero so written too, which yamlNumber leaves unboxed: Python prints 0.0 and -0.0, not '0')
+    if (g === 'accepted_values') {
+      sqlArgs.values = (sqlArgs.values as unknown[]).map((v, i) => {
+        if (typeof v !== 'number') return v;
+        const written = t.src.scalarAt([...t.path, g, ...('values' in rawArgs ? [] : ['config']), 'values', i])?.source;
+        const n = yamlNumber(v, written);
+        return v === 0 && typeof n === 'number' && written !== undefined && /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/.test(written) && /[.eE]/.test(written) ? (Object.is(v, -0) ? '-0.0' : '0.0') : n;
+      });
+    }
     // a test of a source that a seed fills waits for the seed (run order only: waits_for)
     const fillingSeed = onUid.startsWith('source.') ? seedFilling(sources.get(onUid)!) : undefined;
     // (and, below, a relationships test to a source a seed fills: for that seed)

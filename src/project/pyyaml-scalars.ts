@@ -65,7 +65,9 @@ export function yaml11Only(src: Pick<YamlSource, 'scalarAt'>, value: unknown, pa
     if (written === undefined || /^['"|>!&*]/.test(written)) return out;
     // (one dbt reads as text that YAML 1.2 reads as a number, 1e3, renders into SQL as the same
     // number, unless compared as text; -0 is 0 to both, whatever Object.is says)
-    const dbt = dbtPlainScalar(written);
+    // (a timestamp, 2024-1-5 or 2024-01-01T10:00:00Z, is a date or datetime to dbt, which prints it
+    // otherwise than written, '2024-01-05', '2024-01-01 10:00:00+00:00': a text compared as text)
+    const dbt = opts.asText && typeof value === 'string' && PYYAML_TIMESTAMP_TEST.test(written) ? pyyamlTimestampText(written) : dbtPlainScalar(written);
     if (typeof dbt === 'string' ? opts.asText && dbt !== value : dbt !== value && !(Number.isNaN(dbt) && Number.isNaN(value))) out.push({ path, written, dbt, yaml12: value });
   }
   return out;
@@ -77,6 +79,10 @@ const shown = (v: unknown): string => (typeof v === 'string' ? `the text '${v}'`
 
 /** What to say of one: `no is false to dbt (YAML 1.1) but the text 'no' to Vigil (YAML 1.2): write false (as dbt reads it) or 'no' (the text)`. */
 export function sayYaml11Only(d: Yaml11Only): string {
+  // (a timestamp: a date or datetime to dbt, printed otherwise than written)
+  if (typeof d.dbt === 'string' && typeof d.yaml12 === 'string' && PYYAML_TIMESTAMP_TEST.test(d.written)) {
+    return `${d.written} is a ${d.dbt.includes(':') ? 'datetime' : 'date'} to dbt (YAML 1.1), printed '${d.dbt}', but the text '${d.yaml12}' to Vigil (YAML 1.2): write ${spell(d.dbt)} (as dbt prints it) or ${spell(d.yaml12)} (quoted: the text as written, to both)`;
+  }
   return `${d.written} is ${shown(d.dbt)} to dbt (YAML 1.1) but ${shown(d.yaml12)} to Vigil (YAML 1.2): write ${spell(d.dbt)} (as dbt reads it) or ${spell(d.yaml12)}${typeof d.yaml12 === 'string' ? ' (the text)' : ''}`;
 }
 

@@ -1034,6 +1034,31 @@ describe('compileProject', () => {
     expect(testNamed(r.manifest, 'exact').compiled_sql).toContain("v not in ('9007199254740993', '9007199254740991', '1e+20')");
   });
 
+  it("accepted_values: a timestamp dbt prints otherwise than written is an error at its line, and a zero written as a float prints as Python's (PyYAML 6: '2024-01-01 10:00:00+00:00', '0.0', '-0.0'; was: the text as written and '0', tested without a word)", () => {
+    const r = compile({
+      yml: {
+        'models/p.yml': `models:
+  - name: a
+    columns:
+      - name: v
+        tests:
+          - accepted_values: { values: [ok, 2024-01-01T10:00:00Z] }
+          - accepted_values: { config: { values: [2024-1-5 10:00:00.5] }, name: frac }
+          - accepted_values: { values: [2024-01-01T10:00:00Z, 2024-01-01T10:00:00Z], quote: false, name: unquoted }
+          - accepted_values: { values: [2024-01-01, 2024-01-01 10:00:00, 2024-1-5, '2024-01-01T10:00:00Z'], name: same }
+          - accepted_values: { values: [0.0, -0.0, 0, -0, 0.5], name: zeros }
+`,
+      },
+      models: { 'models/a.sql': 'select 1 as v' },
+    });
+    expect(errors(r).map((d) => `${d.file}:${d.line}:${d.column}: ${d.message}`)).toEqual([
+      "models/p.yml:6:45: accepted_values: 2024-01-01T10:00:00Z is a datetime to dbt (YAML 1.1), printed '2024-01-01 10:00:00+00:00', but the text '2024-01-01T10:00:00Z' to Vigil (YAML 1.2): write '2024-01-01 10:00:00+00:00' (as dbt prints it) or '2024-01-01T10:00:00Z' (quoted: the text as written, to both)",
+      "models/p.yml:7:51: accepted_values: 2024-1-5 10:00:00.5 is a datetime to dbt (YAML 1.1), printed '2024-01-05 10:00:00.500000', but the text '2024-1-5 10:00:00.5' to Vigil (YAML 1.2): write '2024-01-05 10:00:00.500000' (as dbt prints it) or '2024-1-5 10:00:00.5' (quoted: the text as written, to both)",
+    ]);
+    expect(testNamed(r.manifest, 'same').compiled_sql).toContain("v not in ('2024-01-01', '2024-01-01 10:00:00', '2024-1-5', '2024-01-01T10:00:00Z')");
+    expect(testNamed(r.manifest, 'zeros').compiled_sql).toContain("v not in ('0.0', '-0.0', '0', '0', '0.5')");
+  });
+
   it('an empty tests: (entries commented out) is said as such, with the way out (was: "expected array, received null")', () => {
     const r = compile({
       yml: { 'models/p.yml': 'models:\n  - name: a\n    tests:\n    #  - unique\n    columns:\n      - name: v\n        data_tests:\n' },
