@@ -163,11 +163,14 @@ export function genericTestSql(i: GenericTestInput): string {
       return `select ${col} as value_field, count(*) as n_records\nfrom ${rel} as t\nwhere ${col} is not null and ${col} not in (${values})\ngroup by ${col}`;
     }
     case 'relationships': {
+      // as dbt's macro: each side selects its column (or expression) under its own name first, so
+      // an expression (`lower(email)`, `field: "cast(id as text)"`) is read in its relation (was:
+      // written after `child.`/`parent.`, a warehouse error where dbt's test ran)
       const field = columnSql(String(i.args.field), i.dialect);
       return (
-        `select child.${col} as from_field\nfrom ${rel} as child\n` +
-        `left join ${filtered(i.toRelation!, i.toRelationFilter)} as parent on child.${col} = parent.${field}\n` +
-        `where child.${col} is not null and parent.${field} is null`
+        `select child.from_field\nfrom (select ${col} as from_field from ${rel} as t where ${col} is not null) as child\n` +
+        `left join (select ${field} as to_field from ${filtered(i.toRelation!, i.toRelationFilter)} as t) as parent on child.from_field = parent.to_field\n` +
+        `where parent.to_field is null`
       );
     }
     case 'expression_is_true':

@@ -137,7 +137,7 @@ describe("a column's quote: true (dbt's)", () => {
     expect(sql('not_null', bigQueryDialect)).toMatch(/where `ID` is null$/);
     expect(sql('unique', duckDbDialect)).toBe('select "ID" as unique_field, count(*) as n_records\nfrom t0 as t\nwhere "ID" is not null\ngroup by "ID"\nhaving count(*) > 1');
     expect(sql('accepted_values', postgresDialect, { values: ['a'] })).toContain(`where "ID" is not null and "ID" not in ('a')`);
-    expect(sql('relationships', postgresDialect, { to: "ref('p')", field: 'id' })).toContain('on child."ID" = parent.id');
+    expect(sql('relationships', postgresDialect, { to: "ref('p')", field: 'id' })).toContain('from (select "ID" as from_field from t0 as t where "ID" is not null) as child');
     expect(sql('expression_is_true', postgresDialect, { expression: '> 0' })).toMatch(/where not \("ID" > 0\)$/);
   });
 
@@ -171,5 +171,38 @@ describe("a column's quote: true (dbt's)", () => {
     const bad = vigil(dir, ['compile'], env);
     expect(bad.stderr).toMatch(/models\/schema\.yml:5:\d+: error: .*quote/);
     expect(bad.code).toBe(2);
+  });
+});
+
+describe('relationships of a column expression, or to a field expression', () => {
+  const dirs: string[] = [];
+  afterAll(() => dirs.forEach(removeDir));
+
+  it("read each in its own relation, as dbt's macro does (select <column> as from_field, <field> as to_field), on DuckDB and Postgres (was: child.lower(code), a warehouse error where dbt's test ran)", () => {
+    const schema = uniqueSchema('rel_expr');
+    const dir = makeProject({
+      'project.yaml': `name: q\ndefault_target: dev\ntargets:\n  dev:\n    type: duckdb\n    path: .vigil/dev.duckdb\n    schema: analytics\n  pg:\n    type: postgres\n    url: "{{ env_var('DATABASE_URL') }}"\n    schema: ${schema}\n`,
+      'models/parent.sql': "select 'A' as code, 1 as id union all select 'B', 2",
+      'models/child.sql': "select 'a' as code, 10 as pid union all select 'c', 20 union all select null, null",
+      'models/schema.yml': `models:
+  - name: child
+    columns:
+      - name: lower(code)
+        tests:
+          - relationships: { to: ref('parent'), field: lower(code) }
+      - name: pid
+        tests:
+          - relationships: { to: ref('parent'), field: id * 10, name: scaled }
+`,
+    });
+    dirs.push(dir);
+    for (const target of ['dev', 'pg']) {
+      const r = vigil(dir, ['build', '-t', target], { DATABASE_URL: inject('pgUrl') });
+      // 'c' has no parent 'C', 20 is parent 2's id * 10, the NULLs are no children (as in dbt)
+      expect(r.stdout, target).toMatch(/FAIL 1 relationships_child_lower_code_ [^\n]*\n[^\n]*\n\s+from_field\n\s+-+\n\s+c\n/);
+      expect(r.stdout, target).toMatch(/PASS scaled\b/);
+      expect(r.stdout, target).toContain('OK=3 WARN=0 ERROR=1');
+      expect(r.code, target).toBe(1);
+    }
   });
 });
