@@ -639,6 +639,9 @@ const DBT_SPELLINGS: Record<string, string | ((command: string, flags: ReadonlyM
   parse: 'vigil compile parses and renders the project (vigil check also type-checks it)',
   'run-operation': 'Vigil has no run-operation: put the statement in a hook, on_run_start / on_run_end in project.yaml or a model\'s pre_hook / post_hook',
   '--store-failures': 'vigil show -s <test> prints a failing test\'s rows',
+  // (a CI line `dbt build --warn-error`: said, not only refused)
+  '--warn-error': "Vigil has no --warn-error: a failing test of severity: warn prints WARN and exits 0; a test that must fail the run takes severity: error (the default)",
+  '--warn-error-options': "Vigil has no --warn-error-options: a failing test of severity: warn prints WARN and exits 0; a test that must fail the run takes severity: error (the default)",
   '--profiles-dir': 'targets live in project.yaml; vigil init --from-dbt converts profiles.yml',
   '--profile': 'targets live in project.yaml: choose one with -t/--target',
   '-x': (_command, flags) => (flags.has('--fail-fast') ? "dbt's -x is --fail-fast here" : undefined),
