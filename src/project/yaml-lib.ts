@@ -21,8 +21,9 @@ export function yamlLib(): YamlLib {
  */
 export function inexactInteger(v: unknown, written?: string): string | undefined {
   if (typeof v !== 'number' || !Number.isInteger(v) || Number.isSafeInteger(v)) return undefined;
-  // (a float written as one, 1.0e20, is a float: no integer was rounded)
-  if (written !== undefined && /[.eE]/.test(written)) return undefined;
+  // (a float written as one, 1.0e20, is a float: no integer was rounded; a hex integer's digit e,
+  // 0x2E000000000001, is no exponent)
+  if (written !== undefined && !/^[-+]?0x/i.test(written) && /[.eE]/.test(written)) return undefined;
   return written ? `${written} is past 2^53, where a YAML number is no longer exact (it is rounded as it is read, to ${v}): quote it ('${written}')` : `${v} is past 2^53, where a YAML number is no longer exact (it may have been rounded as it was read): quote it ('${BigInt(v)}' if that is the value)`;
 }
 

@@ -1022,7 +1022,8 @@ describe('compileProject', () => {
         tests:
           - accepted_values: { values: [1, 9007199254740993] }
           - accepted_values: { config: { values: [-12345678901234567890] }, quote: false, name: neg }
-          - accepted_values: { values: ['9007199254740993', 9007199254740991, 1.0e+20], name: exact }
+          - accepted_values: { values: [0x2E000000000001], name: hex }
+          - accepted_values: { values: ['9007199254740993', 9007199254740991, 1.0e+20, 0x1E000000000001], name: exact }
 `,
       },
       models: { 'models/a.sql': 'select 1 as v' },
@@ -1030,8 +1031,9 @@ describe('compileProject', () => {
     expect(errors(r).map((d) => `${d.file}:${d.line}:${d.column}: ${d.message}`)).toEqual([
       "models/p.yml:6:44: accepted_values: 9007199254740993 is past 2^53, where a YAML number is no longer exact (it is rounded as it is read, to 9007199254740992): quote it ('9007199254740993')",
       "models/p.yml:7:51: accepted_values: -12345678901234567890 is past 2^53, where a YAML number is no longer exact (it is rounded as it is read, to -12345678901234567000): quote it ('-12345678901234567890')",
+      "models/p.yml:8:41: accepted_values: 0x2E000000000001 is past 2^53, where a YAML number is no longer exact (it is rounded as it is read, to 12947848928690176): quote it ('0x2E000000000001')",
     ]);
-    expect(testNamed(r.manifest, 'exact').compiled_sql).toContain("v not in ('9007199254740993', '9007199254740991', '1e+20')");
+    expect(testNamed(r.manifest, 'exact').compiled_sql).toContain("v not in ('9007199254740993', '9007199254740991', '1e+20', '8444249301319681')");
   });
 
   it("accepted_values: a timestamp dbt prints otherwise than written is an error at its line, and a zero written as a float prints as Python's (PyYAML 6: '2024-01-01 10:00:00+00:00', '0.0', '-0.0'; was: the text as written and '0', tested without a word)", () => {
