@@ -20,7 +20,7 @@ import type { ColumnInfo, Manifest, ModelNode, SeedNode, SnapshotNode, SourceNod
 import { emptyCalls, isTemplateError, PLACEHOLDER_RE, TemplateEnv } from '../compile/template-env.js';
 import { floatsAsWritten } from '../compile/py-float.js';
 import { pyRepr } from '../compile/py-values.js';
-import { seedColumnTypes } from '../seeds/seed-csv.js';
+import { readCsv as readSeedCsv, readSeedFile, seedColumnName, seedColumnTypes } from '../seeds/seed-csv.js';
 import { parseTimestamp } from '../time/timestamp.js';
 import { join } from 'node:path';
 import { canonicalHash } from '../stable-json.js';
@@ -570,6 +570,15 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
     return te;
   };
 
+  /** the checksums of the seeds whose CSV is a given's rows (none: nothing, so a test's checksum stays as it was) */
+  const seedsRead = (given: UnitTestProps['given']): { seeds?: string[] } => {
+    const read = given.flatMap((g) => {
+      const p = g.rows === undefined && g.fixture === undefined ? parseInput(g.input) : undefined;
+      const seed = p?.kind === 'ref' && !models.has(p.name) ? seeds.get(p.name) : undefined;
+      return seed ? [seed.checksum] : [];
+    });
+    return read.length ? { seeds: read } : {};
+  };
   for (const pf of files.properties) {
     (pf.data.unit_tests ?? []).forEach((t, ti) => {
       const base: (string | number)[] = ['unit_tests', ti];
@@ -642,7 +651,13 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
           columns = model.columns;
           key = 'this';
         }
-        const read = readRows(g, files, pf.yaml, [...base, ...path], (m, p, loc) => fail('E_UNIT', `given ${g.input}: ${m}`, [...path, ...p], undefined, loc));
+        // no rows and no fixture: a seed's given is the seed's CSV, as dbt reads it; any other's is
+        // refused, as dbt refuses it (it was no rows: a test expecting none passed on nothing)
+        const seed = g.rows === undefined && g.fixture === undefined && parsed.kind === 'ref' && !models.has(parsed.name) ? seeds.get(parsed.name) : undefined;
+        if (g.rows === undefined && g.fixture === undefined && !seed) {
+          return fail('E_UNIT', `given ${g.input}: no rows and no fixture (only a seed's given may leave them out, as in dbt: it is the seed's CSV)`, path, 'write rows: [] for an input with no rows, or the rows the test needs');
+        }
+        const read = seed ? seedRows(seed, files.root, (m, loc) => fail('E_UNIT', `given ${g.input}: ${m}`, path, undefined, loc)) : readRows(g, files, pf.yaml, [...base, ...path], (m, p, loc) => fail('E_UNIT', `given ${g.input}: ${m}`, [...path, ...p], undefined, loc));
         if (!read) return;
         let rows = read.rows;
         // a cell's value as written (a YAML integer past 2^53 is said with its digits; CSV cells are text)
@@ -846,7 +861,8 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
         tags: t.tags ?? [],
         depends_on: [model.unique_id],
         engine: engine.name,
-        checksum: canonicalHash({ test: t, fixtures: [...t.given, t.expect].map((g) => fixtureText(files, g.fixture)) }),
+        // (a seed's given without rows reads its CSV: its content is the test's too)
+        checksum: canonicalHash({ test: t, fixtures: [...t.given, t.expect].map((g) => fixtureText(files, g.fixture)), ...seedsRead(t.given) }),
         givens,
         compiled_sql: sql,
         ...(t.env_vars ? { env_vars: t.env_vars } : {}),
@@ -916,6 +932,25 @@ function readRows(
   }
   const rows = g.rows ?? [];
   return { rows, lines: rows.map((_, i) => src.locate([...path, 'rows', i]).line) };
+}
+
+/**
+ * A seed's rows as `vigil seed` reads its CSV (its delimiter, its header's names as it names the
+ * columns, an empty unquoted field NULL), each with its line in the file: the given of a seed that
+ * gives no rows, as dbt reads the seed's file then.
+ */
+function seedRows(seed: SeedNode, root: string, fail: (message: string, at?: { file: string; line: number }) => void): { rows: Array<Record<string, GivenValue>>; lines: number[]; file: string } | undefined {
+  let bytes: Buffer;
+  try {
+    bytes = readSeedFile(join(root, seed.file));
+  } catch (e) {
+    return void fail(`the seed's file ${seed.file} cannot be read (${e instanceof Error ? e.message : String(e)})`);
+  }
+  const r = readSeedCsv(bytes, seed.config.delimiter ?? ',');
+  if (!('records' in r)) return void fail(r.message, { file: seed.file, line: r.line });
+  const [header = [], ...records] = r.records;
+  const names = header.map((h) => seedColumnName((h ?? '').trim(), seed.config));
+  return { rows: records.map((rec) => Object.fromEntries(names.map((n, i) => [n, rec[i] ?? null]))), lines: r.lines.slice(1), file: seed.file };
 }
 
 /**

@@ -343,6 +343,29 @@ describe("dbt's spelling of a unit test", () => {
   });
 });
 
+describe("a given without rows, as dbt reads one", () => {
+  it("a seed's given without rows is the seed's CSV, as dbt's (was: no rows, and a test of the seed's rows failed); any other input's is an error at its line, exit 2 (was: no rows, and a test expecting none passed where dbt refuses it)", () => {
+    const dir = makeProject({
+      // (its delimiter is the seed's: the rows are read as vigil seed reads them)
+      'seeds/tiers.csv': 'code;name;rank\nA;Gold;1\nB;;2\n',
+      'seeds/tiers.yml': "seeds:\n  - name: tiers\n    config: { delimiter: ';' }\n",
+      'models/base.sql': "select 1 as id, 'A' as code",
+      'models/m.sql': "select b.id, t.name, t.rank from {{ ref('base') }} as b left join {{ ref('tiers') }} as t on t.code = b.code",
+      'tests/unit/m.yml': "unit_tests:\n  - name: from_seed\n    model: m\n    given:\n      - input: ref('base')\n        rows: [{ id: 1, code: A }, { id: 2, code: B }]\n      - input: ref('tiers')\n    expect:\n      rows: [{ id: 1, name: Gold, rank: 1 }, { id: 2, name: null, rank: 2 }]\n",
+    });
+    dirs.push(dir);
+    const ok = vigil(dir, ['test', '--unit']);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/PASS unit m::from_seed/);
+    // a model's given without rows: dbt's "rows which do not match format dict", said at the given
+    writeFileSync(join(dir, 'tests/unit/m.yml'), "unit_tests:\n  - name: no_rows\n    model: m\n    given:\n      - input: ref('base')\n      - input: ref('tiers')\n        rows: []\n    expect:\n      rows: []\n");
+    const bad = vigil(dir, ['test', '--unit']);
+    expect(bad.code, bad.stdout + bad.stderr).toBe(2);
+    expect(bad.stderr).toContain("tests/unit/m.yml:5:");
+    expect(bad.stderr).toContain("given ref('base'): no rows and no fixture");
+  });
+});
+
 describe('unit tests of models without declared columns', () => {
   const errs = (unit: string, env: Record<string, string> = {}) =>
     compileProject(
