@@ -270,7 +270,8 @@ export const UnitTestSchema = z
     is_incremental: z.boolean().optional(),
     expect: z
       .object({
-        rows: z.union([z.array(z.record(z.string(), ScalarValue)), z.string()], { error: ROWS_SHAPE }).default([]),
+        /** required, or fixture: (`rows: []` expects no rows) */
+        rows: z.union([z.array(z.record(z.string(), ScalarValue)), z.string()], { error: ROWS_SHAPE }).optional(),
         format: z.enum(['dict', 'csv']).optional(),
         fixture: z.string().optional(),
         ordered: z.boolean().optional(),

@@ -837,6 +837,8 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
       });
       // (the expect columns are checked against what the model produces before the tests run,
       // when DuckDB binds its SQL: declared columns are documentation, maybe of some columns only)
+      // (no rows and no fixture: dbt refuses it; taken as no rows, a model producing none passed)
+      if (t.expect.rows === undefined && t.expect.fixture === undefined) return fail('E_UNIT', 'expect: no rows and no fixture: nothing says what the model should produce', ['expect'], 'write rows: [] to expect no rows');
       const expect = readRows(t.expect, files, pf.yaml, [...base, 'expect'], (m, p, loc) => fail('E_UNIT', `expect: ${m}`, ['expect', ...p], undefined, loc));
       if (!expect) return;
       // two expect keys one name once cut, as two given keys are: refused (was: merged, the last
@@ -921,6 +923,8 @@ function readRows(
     for (const x of r.twice) fail(`CSV header names column '${x.name}' twice (columns ${x.first} and ${x.column}): a row would keep only the last one's value`, file ? ['fixture'] : ['rows'], file ? { file, line: x.line } : { file: src.file, line: first + x.line - 1 });
     return r.ragged.length || r.twice.length ? undefined : { rows: r.rows, lines: r.lines.map((l) => first + l - 1), ...(file ? { file } : {}) };
   };
+  // (both: dbt reads the fixture and drops the rows)
+  if (g.fixture !== undefined && g.rows !== undefined) return void fail('rows and a fixture: one of them is the rows, the other would be dropped', ['fixture']);
   if (g.fixture !== undefined) {
     const f = fixtureFile(files, g.fixture);
     if ('problem' in f) return void fail(f.problem, ['fixture']);

@@ -364,6 +364,15 @@ describe("a given without rows, as dbt reads one", () => {
     expect(bad.stderr).toContain("tests/unit/m.yml:5:");
     expect(bad.stderr).toContain("given ref('base'): no rows and no fixture");
   });
+
+  it("an expect without rows or fixture is an error, as in dbt (was: no rows expected: a model producing none passed); rows beside a fixture are an error (was: the rows dropped silently, the fixture's compared)", () => {
+    const unit = (given: string, expect: string) => compileProject(projectFiles({ models: MODELS, yml: { 'models/p.yml': PROPS, 'models/u.yml': `unit_tests:\n  - name: t\n    model: m\n    given:\n      - input: ref('base')\n${given}    expect:\n${expect}` } }), { env: {} }).diagnostics.filter((d) => d.severity === 'error');
+    expect(unit('        rows: []\n', '      where: id > 0\n')).toEqual([expect.objectContaining({ file: 'models/u.yml', line: 8, message: 'expect: no rows and no fixture: nothing says what the model should produce', hint: 'write rows: [] to expect no rows' })]);
+    expect(unit('        rows: [{ id: 1 }]\n        fixture: tests/unit/fixtures/base.csv\n', '      rows: []\n')).toEqual([expect.objectContaining({ file: 'models/u.yml', line: 7, message: "given ref('base'): rows and a fixture: one of them is the rows, the other would be dropped" })]);
+    expect(unit('        rows: []\n', '      rows: [{ id: 1 }]\n      fixture: tests/unit/fixtures/m.csv\n')).toEqual([expect.objectContaining({ file: 'models/u.yml', line: 9, message: 'expect: rows and a fixture: one of them is the rows, the other would be dropped' })]);
+    // the same tests with rows only compile
+    expect(unit('        rows: []\n', '      rows: []\n')).toEqual([]);
+  });
 });
 
 describe('unit tests of models without declared columns', () => {
