@@ -619,8 +619,27 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
       const givens: UnitTestNode['givens'] = [];
       const cteOf = new Map<string, string>();
       // given inputs -> typed CTEs
-      t.given.forEach((g, gi) => {
-        const path = ['given', gi];
+      // a seed the model reads (itself, or through an ephemeral parent the test does not give)
+      // that no given names: its CSV is the given, as dbt's docs say ("If you don't supply an input
+      // for a seed, we will use the seed as the input")
+      const named = new Set(t.given.map((g) => parseInput(g.input)).flatMap((p) => (p?.kind === 'ref' ? [p.name] : [])));
+      const implicitSeeds: string[] = [];
+      const seedsReadBy = (m: ModelNode, seen: Set<string>) => {
+        const hooksOnly = new Set(m.hook_depends_on ?? []);
+        for (const id of m.depends_on) {
+          if (hooksOnly.has(id)) continue;
+          const node = manifest.nodes[id];
+          if (!node || named.has(node.name) || seen.has(node.name)) continue;
+          seen.add(node.name);
+          if (node.resource_type === 'seed' && !models.has(node.name)) implicitSeeds.push(node.name);
+          else if (node.resource_type === 'model' && node.config.materialized === 'ephemeral') seedsReadBy(node, seen);
+        }
+      };
+      seedsReadBy(model, new Set([model.name]));
+      const allGiven: UnitTestProps['given'] = [...t.given, ...implicitSeeds.map((name) => ({ input: `ref('${name}')` }))];
+      allGiven.forEach((g, gi) => {
+        // (an implicit seed's: at given:)
+        const path = gi < t.given.length ? ['given', gi] : ['given'];
         const parsed = parseInput(g.input);
         if (!parsed) return fail('E_UNIT', `given input must be ref('model'), source('src', 'table') or this, got '${g.input}'`, [...path, 'input']);
         let columns: ColumnInfo[] = [];
@@ -848,7 +867,7 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
           fail('E_UNIT', message, expect.file ? ['expect', 'fixture'] : typeof t.expect.rows === 'object' ? ['expect', 'rows', ri, k] : ['expect', 'rows'], hint, expect.file ? { file: expect.file, line: expect.lines[ri] } : typeof t.expect.rows === 'object' ? undefined : { file: pf.path, line: expect.lines[ri] }),
         );
       if (ds.length > before) return;
-      const ctes = [...givens.map((g, i) => `${q(i < t.given.length ? `__vigil_given_${i}` : '__vigil_given_this')} as (\n${g.sql}\n)`), ...extraCtes.map((e) => `${q(e.name)} as (\n${e.sql}\n)`)];
+      const ctes = [...givens.map((g) => `${q(g.typing?.cte ?? '__vigil_given_this')} as (\n${g.sql}\n)`), ...extraCtes.map((e) => `${q(e.name)} as (\n${e.sql}\n)`)];
       const filter = t.expect.where ? expectFilter(t.expect.where) : '';
       const sql = `${ctes.length ? `with ${ctes.join(',\n')}\n` : ''}select * from (\n${body}\n) as __vigil_model${filter}`;
       out.push({
@@ -864,7 +883,7 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
         depends_on: [model.unique_id],
         engine: engine.name,
         // (a seed's given without rows reads its CSV: its content is the test's too)
-        checksum: canonicalHash({ test: t, fixtures: [...t.given, t.expect].map((g) => fixtureText(files, g.fixture)), ...seedsRead(t.given) }),
+        checksum: canonicalHash({ test: t, fixtures: [...t.given, t.expect].map((g) => fixtureText(files, g.fixture)), ...seedsRead(allGiven) }),
         givens,
         compiled_sql: sql,
         ...(t.env_vars ? { env_vars: t.env_vars } : {}),

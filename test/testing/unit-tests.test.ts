@@ -363,6 +363,12 @@ describe("a given without rows, as dbt reads one", () => {
     expect(bad.code, bad.stdout + bad.stderr).toBe(2);
     expect(bad.stderr).toContain("tests/unit/m.yml:5:");
     expect(bad.stderr).toContain("given ref('base'): no rows and no fixture");
+    // a seed the model reads and the test does not give at all is the seed's CSV too, as dbt's
+    // docs say (was: "reads ref('tiers') but the test gives no rows for it", exit 2)
+    writeFileSync(join(dir, 'tests/unit/m.yml'), "unit_tests:\n  - name: seed_not_given\n    model: m\n    given:\n      - input: ref('base')\n        rows: [{ id: 1, code: A }, { id: 2, code: B }]\n    expect:\n      rows: [{ id: 1, name: Gold, rank: 1 }, { id: 2, name: null, rank: 2 }]\n");
+    const implicit = vigil(dir, ['test', '--unit']);
+    expect(implicit.code, implicit.stdout + implicit.stderr).toBe(0);
+    expect(implicit.stdout).toMatch(/PASS unit m::seed_not_given/);
   });
 
   it("an expect without rows or fixture is an error, as in dbt (was: no rows expected: a model producing none passed); rows beside a fixture are an error (was: the rows dropped silently, the fixture's compared)", () => {
