@@ -456,7 +456,7 @@ export class UnitRunner {
       // compare equal after the cast: refused instead
       for (const [ri, row] of t.expect_rows.entries()) {
         for (const col of columns) {
-          const lossy = Object.hasOwn(row, col) ? lossyValue(row[col], typeOf(col), undefined, t.engine) : undefined;
+          const lossy = Object.hasOwn(row, col) ? lossyValue(row[col], typeOf(col), t.expect_written?.[ri]?.[col], t.engine) : undefined;
           if (lossy) return { status: 'error', message: `${t.file}:${t.expect_line}: expect: row ${ri + 1}, ${col}: ${lossy}` };
         }
       }

@@ -18,7 +18,7 @@ import { inexactInteger } from '../project/yaml-lib.js';
 import { sayYaml11Only, yaml11Only } from '../project/pyyaml-scalars.js';
 import type { ColumnInfo, Manifest, ModelNode, SeedNode, SnapshotNode, SourceNode } from '../compile/manifest.js';
 import { emptyCalls, isTemplateError, PLACEHOLDER_RE, TemplateEnv } from '../compile/template-env.js';
-import { floatsAsWritten } from '../compile/py-float.js';
+import { floatsAsWritten, pyFloatRepr } from '../compile/py-float.js';
 import { pyRepr } from '../compile/py-values.js';
 import { readCsv as readSeedCsv, readSeedFile, seedColumnName, seedColumnTypes } from '../seeds/seed-csv.js';
 import { parseTimestamp } from '../time/timestamp.js';
@@ -60,7 +60,7 @@ export interface UnitTestNode {
      * (declared, a seed's), and what it stands for (a node's or source's unique_id; `this`: the
      * model's), whose relation in the warehouse types them at run time as dbt does (typeGivens).
      */
-    typing?: { cte: string; rows: Array<Record<string, GivenValue>>; columns: ColumnInfo[]; of: string; undeclared?: string[] };
+    typing?: { cte: string; rows: Array<Record<string, GivenValue>>; columns: ColumnInfo[]; of: string; undeclared?: string[]; written?: Array<Record<string, string>> };
   }>;
   /** The dialect it was compiled in (`duckdb`: the offline engine's, whatever the target). */
   engine: string;
@@ -70,6 +70,8 @@ export interface UnitTestNode {
   env_vars?: Record<string, string>;
   expect_rows: Array<Record<string, Scalar>>;
   expect_line: number;
+  /** the text of each expect cell written as a YAML float whose text is not JavaScript's (`1.0`), by row and column: lossyValue's `written` */
+  expect_written?: Array<Record<string, string>>;
   /** each expect row's line (a fixture's: in `expect_file`) */
   expect_lines?: number[];
   expect_file?: string;
@@ -245,6 +247,11 @@ export function lossyValue(v: unknown, type: string | undefined, written?: strin
     const digits = (/:\d{2}\.(\d+)/.exec(v)?.[1] ?? '').replace(/0+$/, '').length;
     const kept = secondDigits(type);
     if (digits > kept) return kept === 6 ? `${JSON.stringify(v)} is finer than microseconds, which ${type} holds (a cast would round it)` : `${JSON.stringify(v)} has ${digits} digit${digits === 1 ? '' : 's'} of a second, which ${type} keeps ${kept} of (a cast would round it)`;
+  }
+  // a number written as a float for a text column: dbt casts Python's float, whose text is not
+  // JavaScript's (1.0 is '1.0' there, '1' here; 1e16 '1e+16'): a test of '1' passed where dbt's fails
+  if (family === 'string' && typeof v === 'number' && written !== undefined && /^\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*$/.test(written) && /[.eE]/.test(written) && pyFloatRepr(v) !== String(v)) {
+    return `${written.trim()} is a float, which as ${type} is '${String(v)}' here and '${pyFloatRepr(v)}' in dbt (Python's float): quote the text meant ('${String(v)}' or '${pyFloatRepr(v)}')`;
   }
   // a text longer than its type's length: Postgres' cast cuts 'USA' to 'US' for a varchar(2) or a
   // char(2), silently (a char's trailing blanks are padding)
@@ -477,7 +484,10 @@ export function typeGivens(t: UnitTestNode, built: (of: string) => BuiltColumns,
     // (the compile refused the values their declared types would round or misread; the warehouse's types are checked here)
     rows.forEach((r, ri) => {
       for (const [col, v] of Object.entries(r)) {
-        const lossy = wh.has(col) ? lossyValue(v, typeOf.get(col), undefined, d.name) : undefined;
+        // (the text a float was written with, under its key as written: `USER_ID` for user_id)
+        const w = g.typing?.written?.[ri];
+        const text = w && (w[col] ?? Object.entries(w).find(([k]) => k.toLowerCase() === col.toLowerCase())?.[1]);
+        const lossy = wh.has(col) ? lossyValue(v, typeOf.get(col), text, d.name) : undefined;
         if (lossy) said.push(diag('E_UNIT', `given ${g.input}: ${col}: ${lossy} (its type in the warehouse)`, { file: g.row_file ?? t.file, line: g.row_lines?.[ri] ?? g.line }));
       }
     });
@@ -765,7 +775,7 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
         cteOf.set(key, cte);
         const { sql, probe, cells } = givenSql(rows, columns, engine);
         const of = parsed.kind === 'ref' ? (models.get(parsed.name) ?? seeds.get(parsed.name) ?? snapshots.get(parsed.name))!.unique_id : parsed.kind === 'source' ? sources.get(`${parsed.source}.${parsed.table}`)!.unique_id : model.unique_id;
-        givens.push({ input: g.input, sql, line: at(path).line, row_lines: read.lines, ...(read.file ? { row_file: read.file } : {}), ...(probe ? { probe } : {}), ...(cells.length ? { cells } : {}), typing: { cte, rows, columns, of, ...(undeclared.length ? { undeclared } : {}) } });
+        givens.push({ input: g.input, sql, line: at(path).line, row_lines: read.lines, ...(read.file ? { row_file: read.file } : {}), ...(probe ? { probe } : {}), ...(cells.length ? { cells } : {}), typing: { cte, rows, columns, of, ...(undeclared.length ? { undeclared } : {}), ...renamed(floatTexts(Array.isArray(g.rows) ? g.rows : [], Array.isArray(g.rows) ? (ri, col) => pf.yaml.scalarAt([...base, ...path, 'rows', ri, col])?.source : undefined)) } });
         void usedGivens;
       });
       if (ds.length > before) return;
@@ -891,6 +901,7 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
         // (keys cut as the engine cuts the model's column names, as the givens' are)
         expect_rows: (engine.maxIdentifierBytes ? expect.rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [cutToBytes(k, engine.maxIdentifierBytes!), v]))) : expect.rows) as Array<Record<string, Scalar>>,
         expect_line: at(['expect']).line,
+        ...floatTexts(expect.rows, typeof t.expect.rows === 'object' ? (ri, col) => pf.yaml.scalarAt([...base, 'expect', 'rows', ri, col])?.source : undefined),
         expect_lines: expect.lines,
         ...(expect.file ? { expect_file: expect.file } : {}),
         ...(t.expect.where ? { expect_where: { sql: t.expect.where, line: at(['expect', 'where']).line } } : {}),
@@ -955,6 +966,24 @@ function readRows(
   }
   const rows = g.rows ?? [];
   return { rows, lines: rows.map((_, i) => src.locate([...path, 'rows', i]).line) };
+}
+
+/** floatTexts' cells as a given's `written` */
+const renamed = (f: { expect_written?: Array<Record<string, string>> }): { written?: Array<Record<string, string>> } => (f.expect_written ? { written: f.expect_written } : {});
+
+/** The expect cells written as YAML floats whose text is not JavaScript's (`1.0`, `1e16`): `expect_written`, when any. */
+function floatTexts(rows: Array<Record<string, GivenValue>>, written: ((ri: number, col: string) => string | undefined) | undefined): { expect_written?: Array<Record<string, string>> } {
+  if (!written) return {};
+  let any = false;
+  const texts = rows.map((r, ri) => {
+    const out: Record<string, string> = {};
+    for (const [col, v] of Object.entries(r)) {
+      const text = typeof v === 'number' ? written(ri, col) : undefined;
+      if (text !== undefined && /[.eE]/.test(text) && pyFloatRepr(v as number) !== String(v)) [out[col], any] = [text, true];
+    }
+    return out;
+  });
+  return any ? { expect_written: texts } : {};
 }
 
 /**

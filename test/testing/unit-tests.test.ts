@@ -381,6 +381,52 @@ describe("a given without rows, as dbt reads one", () => {
   });
 });
 
+describe('a number written as a float for a text column', () => {
+  it("is refused in expect, as its text is not dbt's (was: s: 1.0 compared as '1', a PASS where dbt, casting Python's 1.0, compares '1.0' and fails); as written with its text, or an integer, it is compared", async () => {
+    const run = async (expected: string) => {
+      const r = compileProject(projectFiles({
+        models: { 'models/base.sql': 'select 1 as id', 'models/txt.sql': "select id, cast(id as varchar) as s from {{ ref('base') }}" },
+        yml: { 'models/p.yml': 'models:\n  - name: base\n    columns:\n      - { name: id, data_type: bigint }\n', 'models/u.yml': `unit_tests:\n  - name: t\n    model: txt\n    given:\n      - input: ref('base')\n        rows: [{ id: 1 }]\n    expect:\n      rows: [{ id: 1, s: ${expected} }]\n` },
+      }), { env: {} });
+      expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+      const runner = new UnitRunner();
+      try {
+        return await runner.run(Object.values(r.manifest.nodes).find((n) => n.resource_type === 'unit_test') as UnitTestNode);
+      } finally {
+        runner.close();
+      }
+    };
+    expect(await run('1.0')).toEqual({ status: 'error', message: "models/u.yml:8: expect: row 1, s: 1.0 is a float, which as VARCHAR is '1' here and '1.0' in dbt (Python's float): quote the text meant ('1' or '1.0')" });
+    expect(await run('1e16')).toMatchObject({ status: 'error', message: expect.stringContaining("'1e+16' in dbt") });
+    expect(await run("'1'")).toEqual({ status: 'pass', message: 'pass' });
+    expect(await run('1')).toEqual({ status: 'pass', message: 'pass' });
+    expect(await run("'1.0'")).toMatchObject({ status: 'fail' });
+  });
+
+  it("is refused in a given, for a text column declared or built (was: name: 1.0 given as '1', where dbt gives '1.0')", () => {
+    const dir = makeProject({
+      'models/base.sql': "select 1 as id, 'x' as name, 'y' as code",
+      'models/base.yml': 'models:\n  - name: base\n    columns:\n      - { name: code, data_type: varchar }\n',
+      'models/m.sql': "select id, name || '!' as shout, code from {{ ref('base') }}",
+      'models/u.yml': "unit_tests:\n  - name: t\n    model: m\n    given:\n      - input: ref('base')\n        rows: [{ id: 1, code: 2.0 }]\n    expect:\n      rows: [{ id: 1 }]\n",
+    });
+    dirs.push(dir);
+    // declared: at compile
+    const declared = vigil(dir, ['test', '--unit']);
+    expect(declared.code, declared.stdout + declared.stderr).toBe(2);
+    expect(declared.stderr).toContain("models/u.yml:6:");
+    expect(declared.stderr).toContain("given ref('base'): code: 2.0 is a float, which as VARCHAR is '2' here and '2.0' in dbt (Python's float)");
+    // built: typed from the warehouse when the tests run (USER_ID-style keys are the column)
+    writeFileSync(join(dir, 'models/u.yml'), "unit_tests:\n  - name: t\n    model: m\n    given:\n      - input: ref('base')\n        rows: [{ id: 1, NAME: 1.0 }]\n    expect:\n      rows: [{ id: 1, shout: '1!' }]\n");
+    expect(vigil(dir, ['run']).code).toBe(0);
+    const built = vigil(dir, ['test', '--unit']);
+    expect(built.code, built.stdout + built.stderr).toBe(2);
+    expect(built.stderr).toContain("given ref('base'): name: 1.0 is a float, which as VARCHAR is '1' here and '1.0' in dbt (Python's float): quote the text meant ('1' or '1.0') (its type in the warehouse)");
+    writeFileSync(join(dir, 'models/u.yml'), readFileSync(join(dir, 'models/u.yml'), 'utf8').replace('NAME: 1.0', "NAME: '1'"));
+    expect(vigil(dir, ['test', '--unit']).code).toBe(0);
+  });
+});
+
 describe('unit tests of models without declared columns', () => {
   const errs = (unit: string, env: Record<string, string> = {}) =>
     compileProject(
