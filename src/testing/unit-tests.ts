@@ -624,6 +624,16 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
       // (as in project.yaml's vars and --vars: a value dbt reads otherwise is said, not guessed)
       const [odd] = yaml11Only(pf.yaml, t.vars, [...base, 'vars']);
       if (odd) return fail('E_UNIT', `unit test '${t.name}': vars.${odd.path.slice(base.length + 1).join('.')}: ${sayYaml11Only(odd)}`, odd.path.slice(base.length) as (string | number)[]);
+      // (and in the rows: yes given for a text column was 'yes' here, 'true' in dbt)
+      const rowsAt: Array<[(string | number)[], unknown, string]> = [...t.given.map((g, gi): [(string | number)[], unknown, string] => [['given', gi, 'rows'], g.rows, `given ${g.input}`]), [['expect', 'rows'], t.expect.rows, 'expect']];
+      for (const [at_, rows, what] of rowsAt) {
+        if (!Array.isArray(rows)) continue;
+        for (const d of yaml11Only(pf.yaml, rows, [...base, ...at_])) {
+          const [ri, col] = d.path.slice(base.length + at_.length);
+          fail('E_UNIT', `${what}: row ${Number(ri) + 1}, ${String(col)}: ${sayYaml11Only(d)}`, d.path.slice(base.length) as (string | number)[]);
+        }
+      }
+      if (ds.length > before) return;
       const te = envFor(t, floatsAsWritten(t.vars ?? {}, (path) => pf.yaml.scalarAt([...base, 'vars', ...path])?.source));
       const usedGivens = new Set<number>();
       const givens: UnitTestNode['givens'] = [];

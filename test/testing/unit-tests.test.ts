@@ -427,6 +427,19 @@ describe('a number written as a float for a text column', () => {
   });
 });
 
+describe("YAML 1.1 spellings in a unit test's rows", () => {
+  it("are an error at the cell, as in vars: (was: yes given and expected as the text 'yes', a PASS where dbt reads true, gives 'true' and fails)", () => {
+    const errs = (given: string, expected: string) =>
+      compileProject(projectFiles({ models: MODELS, yml: { 'models/p.yml': PROPS, 'models/u.yml': `unit_tests:\n  - name: t\n    model: m\n    given:\n      - input: ref('base')\n        rows: [${given}]\n    expect:\n      rows: [${expected}]\n` } }), { env: {} }).diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.line}: ${d.message}`);
+    expect(errs('{ id: 1, amount: 010 }', '{ id: 1, today: yes }')).toEqual([
+      "6: given ref('base'): row 1, amount: 010 is 8 to dbt (YAML 1.1) but 10 to Vigil (YAML 1.2): write 8 (as dbt reads it) or 10",
+      "8: expect: row 1, today: yes is true to dbt (YAML 1.1) but the text 'yes' to Vigil (YAML 1.2): write true (as dbt reads it) or 'yes' (the text)",
+    ]);
+    // quoted, or spelt alike in both: no error
+    expect(errs("{ id: 1, amount: 10 }", "{ id: 1, today: 'yes' }")).toEqual([]);
+  });
+});
+
 describe('unit tests of models without declared columns', () => {
   const errs = (unit: string, env: Record<string, string> = {}) =>
     compileProject(
