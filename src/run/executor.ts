@@ -594,7 +594,8 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
       const { piiLineage } = await import('../check/pii-lineage.js');
       const tests = nodes.filter((t): t is TestNode | UnitTestNode => t.resource_type === 'test' || t.resource_type === 'unit_test');
       // a unit test reads its givens (CTEs of its SQL), not its model's parents: what it reads by name is what it reads
-      const queries = tests.map((t) => ({ id: t.unique_id, sql: t.compiled_sql, depends_on: t.resource_type === 'test' ? t.depends_on : [] }));
+      // (a given read from a seed's CSV as the seed's relation: its data, PII and all, is the seed's)
+      const queries = tests.map((t) => ({ id: t.unique_id, sql: (t.resource_type === 'unit_test' ? t.pii_sql : undefined) ?? t.compiled_sql, depends_on: t.resource_type === 'test' ? t.depends_on : [] }));
       // (a plan of unit tests alone opens no warehouse: they were compiled in the dialect of the engine they run on)
       const unit = tests.find((t): t is UnitTestNode => t.resource_type === 'unit_test');
       const dialect = adapter?.dialect ?? (await import('../adapters/index.js')).dialectOf(unit?.engine);

@@ -66,6 +66,11 @@ export interface UnitTestNode {
   engine: string;
   /** The model's SELECT over the given CTEs. */
   compiled_sql: string;
+  /**
+   * compiled_sql with each given read from a seed's CSV reading the seed's relation instead: what
+   * the PII lineage traces (the seed's data is not the test author's: its PII is masked in a diff)
+   */
+  pii_sql?: string;
   /** The test's env_vars: what its secrets' placeholders are revealed with (before the environment). */
   env_vars?: Record<string, string>;
   expect_rows: Array<Record<string, Scalar>>;
@@ -638,6 +643,8 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
       const usedGivens = new Set<number>();
       const givens: UnitTestNode['givens'] = [];
       const cteOf = new Map<string, string>();
+      /** the givens read from a seed's CSV, by CTE: their seed */
+      const fromSeed = new Map<string, SeedNode>();
       // given inputs -> typed CTEs
       // a seed the model reads (itself, or through an ephemeral parent the test does not give)
       // that no given names: its CSV is the given, as dbt's docs say ("If you don't supply an input
@@ -783,6 +790,7 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
         }
         const cte = `__vigil_given_${gi}`;
         cteOf.set(key, cte);
+        if (seed) fromSeed.set(cte, seed);
         const { sql, probe, cells } = givenSql(rows, columns, engine);
         const of = parsed.kind === 'ref' ? (models.get(parsed.name) ?? seeds.get(parsed.name) ?? snapshots.get(parsed.name))!.unique_id : parsed.kind === 'source' ? sources.get(`${parsed.source}.${parsed.table}`)!.unique_id : model.unique_id;
         givens.push({ input: g.input, sql, line: at(path).line, row_lines: read.lines, ...(read.file ? { row_file: read.file } : {}), ...(probe ? { probe } : {}), ...(cells.length ? { cells } : {}), typing: { cte, rows, columns, of, ...(undeclared.length ? { undeclared } : {}), ...renamed(floatTexts(Array.isArray(g.rows) ? g.rows : [], Array.isArray(g.rows) ? (ri, col) => pf.yaml.scalarAt([...base, ...path, 'rows', ri, col])?.source : undefined)) } });
@@ -887,9 +895,14 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
           fail('E_UNIT', message, expect.file ? ['expect', 'fixture'] : typeof t.expect.rows === 'object' ? ['expect', 'rows', ri, k] : ['expect', 'rows'], hint, expect.file ? { file: expect.file, line: expect.lines[ri] } : typeof t.expect.rows === 'object' ? undefined : { file: pf.path, line: expect.lines[ri] }),
         );
       if (ds.length > before) return;
-      const ctes = [...givens.map((g) => `${q(g.typing?.cte ?? '__vigil_given_this')} as (\n${g.sql}\n)`), ...extraCtes.map((e) => `${q(e.name)} as (\n${e.sql}\n)`)];
-      const filter = t.expect.where ? expectFilter(t.expect.where) : '';
-      const sql = `${ctes.length ? `with ${ctes.join(',\n')}\n` : ''}select * from (\n${body}\n) as __vigil_model${filter}`;
+      const withGivens = (given: (g: (typeof givens)[number]) => string) => {
+        const ctes = [...givens.map((g) => `${q(g.typing?.cte ?? '__vigil_given_this')} as (\n${given(g)}\n)`), ...extraCtes.map((e) => `${q(e.name)} as (\n${e.sql}\n)`)];
+        const filter = t.expect.where ? expectFilter(t.expect.where) : '';
+        return `${ctes.length ? `with ${ctes.join(',\n')}\n` : ''}select * from (\n${body}\n) as __vigil_model${filter}`;
+      };
+      const sql = withGivens((g) => g.sql);
+      const seedOf = (g: (typeof givens)[number]) => (g.typing ? fromSeed.get(g.typing.cte) : undefined);
+      const piiSql = fromSeed.size ? withGivens((g) => (seedOf(g) ? `select * from ${engine.relation(seedOf(g)!.relation)}` : g.sql)) : undefined;
       out.push({
         unique_id: `unit_test.${project}.${t.name}`,
         resource_type: 'unit_test',
@@ -906,6 +919,7 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
         checksum: canonicalHash({ test: t, fixtures: [...t.given, t.expect].map((g) => fixtureText(files, g.fixture)), ...seedsRead(allGiven) }),
         givens,
         compiled_sql: sql,
+        ...(piiSql ? { pii_sql: piiSql } : {}),
         ...(t.env_vars ? { env_vars: t.env_vars } : {}),
         // expect: rows are scalars (schema.ts: lists are for given rows only)
         // (keys cut as the engine cuts the model's column names, as the givens' are)

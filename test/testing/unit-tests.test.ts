@@ -371,6 +371,22 @@ describe("a given without rows, as dbt reads one", () => {
     expect(implicit.stdout).toMatch(/PASS unit m::seed_not_given/);
   });
 
+  it("a seed's CSV read as a given is the seed's data, not the test author's: its PII columns are masked in a failing diff and run_results.json (it was printed as it is)", () => {
+    const dir = makeProject({
+      'seeds/people.csv': 'id,email\n1,alice@example.com\n',
+      'seeds/people.yml': 'seeds:\n  - name: people\n    columns:\n      - name: email\n        meta: { pii: true }\n',
+      'models/base.sql': 'select 1 as id',
+      'models/m.sql': "{{ config(materialized='table') }}\nselect b.id, p.email, length(p.email) as n from {{ ref('base') }} as b join {{ ref('people') }} as p on p.id = b.id",
+      'models/u.yml': "unit_tests:\n  - name: t\n    model: m\n    given:\n      - input: ref('base')\n        rows: [{ id: 1 }]\n    expect:\n      rows: [{ id: 1, email: x, n: 1 }]\n",
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['test', '--unit']);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    // (n, the email's length, is derived from it: masked too)
+    expect(r.stdout).toContain('extra rows (produced, not expected):\n      {id: 1, email: ****, n: ****}');
+    expect(r.stdout + r.stderr + readFileSync(join(dir, 'target/run_results.json'), 'utf8')).not.toContain('alice');
+  });
+
   it("an expect without rows or fixture is an error, as in dbt (was: no rows expected: a model producing none passed); rows beside a fixture are an error (was: the rows dropped silently, the fixture's compared)", () => {
     const unit = (given: string, expect: string) => compileProject(projectFiles({ models: MODELS, yml: { 'models/p.yml': PROPS, 'models/u.yml': `unit_tests:\n  - name: t\n    model: m\n    given:\n      - input: ref('base')\n${given}    expect:\n${expect}` } }), { env: {} }).diagnostics.filter((d) => d.severity === 'error');
     expect(unit('        rows: []\n', '      where: id > 0\n')).toEqual([expect.objectContaining({ file: 'models/u.yml', line: 8, message: 'expect: no rows and no fixture: nothing says what the model should produce', hint: 'write rows: [] to expect no rows' })]);
