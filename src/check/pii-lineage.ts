@@ -435,29 +435,38 @@ function ancestors(manifest: Manifest, ids: string[]): Set<string> {
 }
 
 /**
- * Any value of a sample row whose column carries PII (`pii`: a test's, piiLineage; none in a
- * project that marks no PII), may carry it unseen (its lineage unknown), or is named like prompt
- * or response content, shown as the mask policy shows it: `'****'`, NULL as NULL.
+ * Which of a failing test's columns its sample (and its stored failures) shows as `'****'`, and
+ * the names to show in place of those named after PII values (a PIVOT's: `****`, `****_2`).
  */
-export function maskedSample<R extends Record<string, unknown>>(rows: R[], pii: QueryPii | undefined, opts: { names?: boolean } = {}): R[] {
-  if (!rows.length) return rows;
+export function maskedColumns(columns: string[], pii: QueryPii | undefined, opts: { names?: boolean } = {}): { hidden: Set<string>; renamed: Map<string, string> } {
   const hidden = (col: string): boolean => {
     const c = col.toLowerCase();
     // a column the lineage did not trace, of a query reading PII it could not follow, may hold it
     // and one read from a model column whose lineage could not tell it from PII (that model's W_PII)
     return isPii({ name: col }) || (!!pii && (pii.live.has(c) || pii.unknown.has(c) || (pii.unseen.length > 0 && !pii.traced?.has(c))));
   };
-  const cols = Object.keys(rows[0]).filter(hidden);
-  if (!cols.length) return rows;
+  const cols = columns.filter(hidden);
   // a PIVOT's columns named after PII values (`pivot ... on email`): those names are masked too,
   // numbered to tell the columns apart (`****`, `****_2`)
   const renamed = new Map<string, string>();
   if (pii?.namesFromData && opts.names !== false) {
     for (const c of cols) if (!isPii({ name: c }) && !pii.live.has(c.toLowerCase()) && !pii.traced?.has(c.toLowerCase())) renamed.set(c, renamed.size ? `${MASK_TEXT}_${renamed.size + 1}` : MASK_TEXT);
   }
+  return { hidden: new Set(cols), renamed };
+}
+
+/**
+ * Any value of a sample row whose column carries PII (`pii`: a test's, piiLineage; none in a
+ * project that marks no PII), may carry it unseen (its lineage unknown), or is named like prompt
+ * or response content, shown as the mask policy shows it: `'****'`, NULL as NULL.
+ */
+export function maskedSample<R extends Record<string, unknown>>(rows: R[], pii: QueryPii | undefined, opts: { names?: boolean } = {}): R[] {
+  if (!rows.length) return rows;
+  const { hidden, renamed } = maskedColumns(Object.keys(rows[0]), pii, opts);
+  if (!hidden.size) return rows;
   return rows.map((r) => {
     const o: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(r)) o[renamed.get(k) ?? k] = cols.includes(k) && v !== null && v !== undefined ? MASK_TEXT : v;
+    for (const [k, v] of Object.entries(r)) o[renamed.get(k) ?? k] = hidden.has(k) && v !== null && v !== undefined ? MASK_TEXT : v;
     return o as R;
   });
 }

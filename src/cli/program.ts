@@ -638,7 +638,7 @@ const DBT_SPELLINGS: Record<string, string | ((command: string, flags: ReadonlyM
   list: "dbt's list is vigil ls",
   parse: 'vigil compile parses and renders the project (vigil check also type-checks it)',
   'run-operation': 'Vigil has no run-operation: put the statement in a hook, on_run_start / on_run_end in project.yaml or a model\'s pre_hook / post_hook',
-  '--store-failures': 'vigil show -s <test> prints a failing test\'s rows',
+  '--store-failures': "Vigil has no --store-failures flag: give the tests store_failures: true (or store_failures_as: table|view) in their YAML or config(); vigil show -s <test> prints a failing test's rows",
   // (a CI line `dbt build --warn-error`: said, not only refused)
   '--warn-error': "Vigil has no --warn-error: a failing test of severity: warn prints WARN and exits 0; a test that must fail the run takes severity: error (the default)",
   '--warn-error-options': "Vigil has no --warn-error-options: a failing test of severity: warn prints WARN and exits 0; a test that must fail the run takes severity: error (the default)",

@@ -18,6 +18,7 @@ import { cutToBytes, ephemeralCte, mapSqlCode, namesAlikeOnceCut, SCRATCH_INFIX,
 import { REFILL_TABLE, STATE_TABLE } from '../sync/sync-types.js';
 import { partitionField, partitionSpec, type Hook } from '../adapters/adapter.js';
 import { namingMacros, type NamingNode } from './naming-macros.js';
+import { checkTestResultConfig, type TestResultConfig } from './test-results-config.js';
 import { dialectOf, getWarehouse } from '../adapters/index.js';
 import { fillEnvVars, resolveTarget } from './resolve-target.js';
 import { listFiles, PROJECT_FILE, readProjectText, SQL_FILE, unvalidatedSourceNames, type ProjectFiles, type RawFile } from '../project/load-project.js';
@@ -1577,7 +1578,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
    * move, whatever the project holds besides and in whatever order its files are read.
    */
   const testDefinition = (g: GenericTestName, onUid: string, column: string | undefined, args: Record<string, unknown>, quote: boolean | undefined) => {
-    const { severity: _s, where: _w, tags: _t, config: _c, ...definition } = args;
+    // (dbt's fail_calc, warn_if, error_if, limit, store_failures, store_failures_as and schema are configs too)
+    const { severity: _s, where: _w, tags: _t, config: _c, fail_calc: _fc, warn_if: _wi, error_if: _ei, limit: _l, store_failures: _sf, store_failures_as: _sfa, schema: _sc, ...definition } = args;
     // (a name or field written as a YAML number is its text: as addGeneric reads it)
     for (const k of ['name', 'field']) if (typeof definition[k] === 'number') definition[k] = String(definition[k]);
     return canonicalHash({ test: g, on: onUid, column: column ?? null, args: definition, ...(quote ? { quote: true } : {}) });
@@ -1677,6 +1679,25 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     return { sql: withEphemerals(fake, strip(resolve(out, undefined))), depends, waits, calls };
   };
 
+  /**
+   * A test's thresholds (as its node keeps them) and, when it stores its failures, the relation they
+   * go to: dbt's `<target schema>_dbt_test__audit` (a `schema:` of its own: that schema as written,
+   * as a model's; a project's generate_schema_name decides it, given `dbt_test__audit` or the
+   * test's schema:), named after the test. A name longer than the warehouse keeps is refused: cut,
+   * two tests alike in their first bytes would replace each other's failures.
+   */
+  const resultsOf = (name: string, rc: TestResultConfig, file: string, at: () => { file: string; line?: number; column?: number }): Partial<TestNode> | undefined => {
+    const { schema, store_failures_as, ...thresholds } = rc;
+    if (!store_failures_as) return thresholds;
+    const max = dialect.maxIdentifierBytes;
+    if (max && Buffer.byteLength(name) > max) {
+      ds.push(diag('E_NAME', `store_failures: the test's failures would be stored in a table named after it, '${name}' (${Buffer.byteLength(name)} bytes), and ${dialect.name} keeps ${max} bytes of a name`, at(), `give the test a shorter name: (at most ${max} bytes)`));
+      return undefined;
+    }
+    const node: NamingNode = { name, resource_type: 'test', unique_id: `test.${projectName}.${name}`, package_name: projectName, path: inFolder('test', file), original_file_path: file, fqn: fqnOf('test', file, name), tags: [], config: { ...(schema ? { schema } : {}), store_failures_as } };
+    const auditSchema = macroOwner.get('generate_schema_name') && target ? naming.schema(schema ?? 'dbt_test__audit', node as NamingNode, defaultSchema, at) : (schema ?? `${defaultSchema}_dbt_test__audit`);
+    return { ...thresholds, store_failures_as, audit_relation: inTarget(auditSchema, name) };
+  };
   /** The name a generic test is given when it has no `name:`: the test, what it is on, its column (or columns). */
   const generatedBase = (g: GenericTestName, onName: string, column: string | undefined, args: Record<string, unknown>) =>
     [g, onName, column ?? (g === 'unique_combination_of_columns' ? (args.combination_of_columns as unknown[]).join('_') : '')].filter(Boolean).join('_');
@@ -1734,6 +1755,13 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     if (typeof args.severity === 'string') args.severity = args.severity.toLowerCase();
     if (args.severity !== undefined && args.severity !== 'warn' && args.severity !== 'error') {
       ds.push(diag('E_TEST', `severity must be 'warn' or 'error', got '${String(args.severity)}'`, { file: t.file, ...t.src.locate([...t.path, g, 'severity']) }));
+      return;
+    }
+    // dbt's thresholds and stored failures (fail_calc, warn_if, error_if, limit, store_failures, ...)
+    const checked = checkTestResultConfig(args);
+    if ('problem' in checked) {
+      const k = checked.problem.key;
+      ds.push(diag('E_TEST', `${g}: ${checked.problem.message}`, { file: t.file, ...t.src.locate([...t.path, g, ...(k in rawArgs ? [] : ['config']), k]) }, checked.problem.hint));
       return;
     }
     // arguments of the wrong shape would be SQL that fails at run time (values: []) or a guess (quote: flase)
@@ -1966,6 +1994,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     }
     const name = nameOf();
     if (!name) return;
+    const results = resultsOf(name, checked.config, t.file, () => ({ file: t.file, ...t.src.locate([...t.path, g, ...('store_failures' in rawArgs || 'store_failures_as' in rawArgs || 'schema' in rawArgs ? [] : ['config'])]) }));
+    if (!results) return;
     const testSql = genericTestSql({ test: g, relation: onRelation, column: t.column, quoteColumn: t.quoteColumn, args: sqlArgs, toRelation, relationFilter, toRelationFilter, dialect, pii });
     const sql = ephemerals.length ? withEphemeralSubjects(ephemerals, testSql) : testSql;
     const tuid = idOf(name);
@@ -1979,6 +2009,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       line: loc.line,
       severity: (args.severity as 'warn' | 'error') ?? 'error',
       ...(typeof args.where === 'string' ? { where: args.where } : {}),
+      ...results,
       attached_to: onUid,
       column: t.column,
       ...(writtenUnquoted(t.column, dialect, t.quoteColumn) ? { column_unquoted: true as const } : {}),
@@ -2113,6 +2144,13 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       continue;
     }
     const severity = cfg.data.severity ?? 'error';
+    const checkedCfg = checkTestResultConfig(c.calls.config);
+    if ('problem' in checkedCfg) {
+      ds.push(diag('E_CONFIG', `config ${checkedCfg.problem.key}: ${checkedCfg.problem.message}`, { file: f.path, ...locate(f.text, new RegExp(`\\b${checkedCfg.problem.key}\\s*=`)) }, checkedCfg.problem.hint));
+      continue;
+    }
+    const results = resultsOf(name, checkedCfg.config, f.path, () => ({ file: f.path, ...locate(f.text, /\bstore_failures(?:_as)?\s*=/) }));
+    if (!results) continue;
     const tuid = `test.${projectName}.${name}`;
     manifest.nodes[tuid] = {
       unique_id: tuid,
@@ -2123,6 +2161,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       file: f.path,
       line: 1,
       severity,
+      ...results,
       checksum: sha(f.text),
       depends_on: [...c.depends, ...c.waits],
       // a source it reads that a seed fills: it waits for the seed and goes with the source, as a source's generic tests do (was: ran before the seed loaded, failed, and the models after it were skipped)

@@ -5,12 +5,13 @@
  */
 import type { Dialect } from '../adapters/dialect.js';
 import { pyStr } from './py-values.js';
+import { TEST_RESULT_KEYS } from './test-results-config.js';
 
 export const GENERIC_TESTS = ['not_null', 'unique', 'accepted_values', 'relationships', 'expression_is_true', 'unique_combination_of_columns', 'no_unmasked_pii'] as const;
 export type GenericTestName = (typeof GENERIC_TESTS)[number];
 
 /** Options every test accepts besides its own arguments. */
-export const COMMON_TEST_KEYS = ['severity', 'where', 'name', 'tags', 'config'];
+export const COMMON_TEST_KEYS = ['severity', 'where', 'name', 'tags', 'config', ...TEST_RESULT_KEYS];
 
 export interface GenericTestInput {
   test: GenericTestName;

@@ -193,6 +193,16 @@ export interface TestNode {
   severity: 'error' | 'warn';
   /** A generic test's `where` filter, as written (a test config, with severity and tags: state:modified.configs). */
   where?: string;
+  /** dbt's fail_calc: what the test's failures are (absent: count(*)), over its failing rows (docs/models.md#thresholds-and-stored-failures). */
+  fail_calc?: string;
+  /** dbt's warn_if / error_if: the comparison fail_calc's value warns or fails at (absent: !=0). */
+  warn_if?: string;
+  error_if?: string;
+  /** dbt's limit: at most this many failing rows are counted (and stored). */
+  limit?: number;
+  /** store_failures / store_failures_as: the failing rows are kept as this table or view (audit_relation), replaced each run. */
+  store_failures_as?: 'table' | 'view';
+  audit_relation?: Relation;
   /** The model or source the test is defined on (for generic tests). */
   attached_to?: string;
   column?: string;

@@ -13,7 +13,7 @@ import { emptyCalls, isTemplateError, type TemplateEnv } from './template-env.js
 
 export interface NamingNode {
   name: string;
-  resource_type: 'model' | 'seed' | 'snapshot';
+  resource_type: 'model' | 'seed' | 'snapshot' | 'test';
   unique_id: string;
   package_name: string;
   path: string;

@@ -278,7 +278,17 @@ function hintFor(m: Manifest, spec: string, nodes: ReturnType<typeof allNodes>):
  * as manifests of older Vigils did: a state from one compares).
  */
 function configOf(n: ManifestNode): Record<string, unknown> | undefined {
-  if (n.resource_type === 'test') return { severity: n.severity, tags: n.tags, ...(n.where !== undefined ? { where: n.where } : {}) };
+  if (n.resource_type === 'test')
+    return {
+      severity: n.severity,
+      tags: n.tags,
+      ...(n.where !== undefined ? { where: n.where } : {}),
+      ...(n.fail_calc !== undefined ? { fail_calc: n.fail_calc } : {}),
+      ...(n.warn_if !== undefined ? { warn_if: n.warn_if } : {}),
+      ...(n.error_if !== undefined ? { error_if: n.error_if } : {}),
+      ...(n.limit !== undefined ? { limit: n.limit } : {}),
+      ...(n.store_failures_as !== undefined ? { store_failures: true, store_failures_as: n.store_failures_as } : {}),
+    };
   return 'config' in n ? (n.config as Record<string, unknown>) : undefined;
 }
 
@@ -294,12 +304,12 @@ const DBT_CONFIG_DEFAULTS: Partial<Record<ManifestNode['resource_type'], Record<
   model: { enabled: true, on_schema_change: 'ignore' },
   seed: { enabled: true, materialized: 'seed', on_schema_change: 'ignore', delimiter: ',' },
   snapshot: { enabled: true, materialized: 'snapshot', on_schema_change: 'ignore' },
-  test: { enabled: true, materialized: 'test' },
+  test: { enabled: true, materialized: 'test', fail_calc: 'count(*)', warn_if: '!= 0', error_if: '!= 0' },
   source: { enabled: true },
 };
 
 /** dbt's config keys Vigil has no equivalent of: `config.docs.show:true` matching nothing says so. */
-const DBT_ONLY_CONFIGS = ['docs', 'contract', 'persist_docs', 'quoting', 'access', 'group', 'packages', 'on_configuration_change', 'store_failures', 'store_failures_as', 'fail_calc', 'warn_if', 'error_if', 'limit', 'sql_header', 'event_time', 'batch_size', 'lookback', 'begin', 'concurrent_batches'];
+const DBT_ONLY_CONFIGS = ['docs', 'contract', 'persist_docs', 'quoting', 'access', 'group', 'packages', 'on_configuration_change', 'sql_header', 'event_time', 'batch_size', 'lookback', 'begin', 'concurrent_batches'];
 
 /** The config `config.<key>:` reads: configOf() over dbt's defaults of the node's type. */
 function selectorConfigOf(n: ManifestNode): Record<string, unknown> | undefined {

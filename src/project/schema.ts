@@ -124,6 +124,14 @@ export const SingularTestConfigSchema = z
     severity: z.preprocess(lower, z.enum(['error', 'warn'])),
     tags: z.union([z.string(), z.array(z.string())]),
     enabled: z.boolean(),
+    // dbt's thresholds and stored failures: their values are checked by compile/test-results-config.ts
+    fail_calc: z.unknown(),
+    warn_if: z.unknown(),
+    error_if: z.unknown(),
+    limit: z.unknown(),
+    store_failures: z.unknown(),
+    store_failures_as: z.unknown(),
+    schema: z.unknown(),
   })
   .partial();
 

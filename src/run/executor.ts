@@ -248,6 +248,10 @@ function displayRelation(n: ModelNode | SeedNode | SnapshotNode): string {
   return n.relation ? [n.relation.database, n.relation.schema, n.relation.identifier].filter(Boolean).join('.') : n.name;
 }
 
+function displayRel(r: Relation): string {
+  return [r.database, r.schema, r.identifier].filter(Boolean).join('.');
+}
+
 function fmtTime(s: number): string {
   return `[${s.toFixed(2)}s]`;
 }
@@ -310,6 +314,8 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
   // the schemas the run's nodes write to, made once each before on_run_start (dbt's order:
   // create_schemas, then the start hooks), so a hook may create a table in target.schema
   const schemas = new Set(nodes.filter((n): n is ModelNode | SeedNode | SnapshotNode => (n.resource_type === 'model' || n.resource_type === 'seed' || n.resource_type === 'snapshot') && !!n.relation).map((n) => n.relation!.schema));
+  // (and the schemas the tests that store their failures write them to: dbt's <schema>_dbt_test__audit)
+  for (const n of nodes) if (n.resource_type === 'test' && n.store_failures_as && n.audit_relation) schemas.add(n.audit_relation.schema);
   const warehouse = (): Adapter => {
     if (!adapter) throw new Error('this plan needs a warehouse connection');
     return adapter;
@@ -629,18 +635,61 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
     return { ...r, ...(r.status === 'error' ? { message: masked(r.message) } : {}), ...(warned ? { warning: masked(r.warning!) } : {}) };
   };
 
+  /**
+   * A test storing its failures (store_failures, store_failures_as): its failing rows (at most
+   * `limit` of them) replace the table or view of its audit relation, as dbt's test
+   * materialization drops and creates it each run (a passing test leaves an empty table). The
+   * columns a failing test's sample masks (docs/governance.md#failing-tests-samples) are stored
+   * masked the same way, `'****'` (NULL as NULL), and in a view too: the PII a sample would not
+   * print is never written to the warehouse a second time. Returns the relation's SQL when its
+   * rows are the test's as the warehouse computed them (nothing masked): dbt counts its failures
+   * from it; a masked relation's failures are counted from the query.
+   */
+  const storeFailures = async (n: TestNode, rows: string): Promise<string | undefined> => {
+    const w = warehouse();
+    const rel = n.audit_relation!;
+    if (!w.preview || !w.previewNamesEmpty) throw new Error(`store_failures: ${w.dialect.name} does not name the columns of the failing rows before they are stored, so Vigil cannot mask the ones carrying PII; the failures were not stored (remove store_failures, or run the test on DuckDB or PostgreSQL)`);
+    const cols = (await w.preview(`select * from (\n${rows}\n) as vigil_test limit 0`)).columns.map((c) => c.name);
+    const { maskedColumns } = await import('../check/pii-lineage.js');
+    const { maskExpr } = await import('../compile/masking.js');
+    const m = maskedColumns(cols, await piiOf(n));
+    const select = m.hidden.size
+      ? `select ${cols.map((c) => (m.hidden.has(c) ? `${maskExpr('mask', c, w.dialect)} as ${w.dialect.quoteIdent(m.renamed.get(c) ?? c)}` : w.dialect.quoteIdent(c))).join(', ')}\nfrom (\n${rows}\n) as vigil_test`
+      : rows;
+    const old = await w.relationExists(rel);
+    const q = w.dialect.relation(rel);
+    if (old) await w.execute(`drop ${old} if exists ${q}`);
+    await w.execute(`create ${n.store_failures_as} ${q} as\n${select}`);
+    return m.hidden.size ? undefined : `select * from ${q}`;
+  };
+
   const runTest = async (n: TestNode): Promise<NodeResult> => {
     const t0 = performance.now();
     const base = { unique_id: n.unique_id, name: n.name, resource_type: 'test' as const, file: n.file, compiled_path: n.compiled_path };
     try {
-      const rows = await warehouse().query<{ failures: unknown }>(`select count(*) as failures from (\n${n.compiled_sql}\n) as vigil_test`);
-      const failures = Number(rows[0]?.failures ?? 0);
-      if (failures === 0) return { ...base, status: 'pass', execution_time: (performance.now() - t0) / 1000, message: 'pass', failures: 0 };
-      const { maskedSample } = await import('../check/pii-lineage.js');
-      const sample = maskedSample(await warehouse().query(`select * from (\n${n.compiled_sql}\n) as vigil_test limit 5`), await piiOf(n));
+      const { limitedSql, testResultSql, truthy } = await import('../compile/test-results-config.js');
+      // dbt's test: the failing rows (at most limit), stored when it stores its failures, then
+      // fail_calc over them and whether it crosses warn_if / error_if, computed by the warehouse
+      const rows = limitedSql(n.compiled_sql, n.limit);
+      const stored = n.store_failures_as && n.audit_relation ? await storeFailures(n, rows) : undefined;
+      const [res] = await warehouse().query<{ failures: unknown; should_warn: unknown; should_error: unknown }>(testResultSql(stored ?? rows, n));
+      const raw = res?.failures;
+      const label = n.fail_calc ? `fail_calc ${n.fail_calc}` : 'failing rows';
+      // (dbt refuses a result that is no number: a fail_calc of sum() over no rows is NULL)
+      if (raw === null || raw === undefined || !Number.isFinite(Number(raw))) throw new Error(`fail_calc ${n.fail_calc ?? 'count(*)'} gave ${raw === null || raw === undefined ? 'NULL' : JSON.stringify(String(raw))}, not a number: write it so that it gives one over any rows (coalesce(sum(...), 0))`);
+      const value = Number(raw);
       const where = `${n.file}${n.line ? `:${n.line}` : ''}`;
-      const message = `${failures} row${failures === 1 ? '' : 's'} failed (${where}; query: ${n.compiled_path})${formatSample(sample)}`;
-      return { ...base, status: n.severity === 'warn' ? 'warn' : 'fail', execution_time: (performance.now() - t0) / 1000, message, failures, sample };
+      const storedAt = n.audit_relation && n.store_failures_as ? `; failures stored in ${displayRel(n.audit_relation)}` : '';
+      // dbt's statuses: fail when severity is error and error_if holds; else warn when warn_if
+      // holds (error_if does not count under severity: warn); else pass, with failures 0
+      const status = n.severity === 'error' && truthy(res.should_error) ? 'fail' : truthy(res.should_warn) ? 'warn' : 'pass';
+      if (status === 'pass') return { ...base, status: 'pass', execution_time: (performance.now() - t0) / 1000, message: n.fail_calc || n.warn_if || n.error_if ? `pass (${label}: ${value})${storedAt}` : `pass${storedAt}`, failures: 0 };
+      const { maskedSample } = await import('../check/pii-lineage.js');
+      const sample = maskedSample(await warehouse().query(`select * from (\n${rows}\n) as vigil_test limit 5`), await piiOf(n));
+      const threshold = status === 'fail' ? `configured to fail if ${n.error_if ?? '!=0'}` : `configured to warn if ${n.warn_if ?? '!=0'}`;
+      const what = n.fail_calc ? `${label} is ${value}` : `${value} row${value === 1 ? '' : 's'} failed`;
+      const message = `${what}${n.fail_calc || n.warn_if || n.error_if ? `, ${threshold}` : ''} (${where}; query: ${n.compiled_path}${storedAt})${formatSample(sample)}`;
+      return { ...base, status, execution_time: (performance.now() - t0) / 1000, message, failures: value, sample };
     } catch (e) {
       // (a column written unquoted, as dbt writes it, that the warehouse did not read as its name:
       // `where my col is null`, Postgres' `MyCol` read as mycol — its own HINT names another column)

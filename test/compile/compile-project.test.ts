@@ -1134,7 +1134,7 @@ describe('compileProject', () => {
     });
     expect(errors(r)).toMatchObject([
       { code: 'E_TEST', file: 'models/p.yml', line: 6, message: "unknown test 'not_nul'", hint: "did you mean 'not_null'?" },
-      { code: 'E_TEST', file: 'models/p.yml', line: 7, message: "accepted_values: unknown argument 'valuez'", hint: "did you mean 'values'? accepted_values takes: values, quote, severity, where, name, tags, config" },
+      { code: 'E_TEST', file: 'models/p.yml', line: 7, message: "accepted_values: unknown argument 'valuez'", hint: "did you mean 'values'? accepted_values takes: values, quote, severity, where, name, tags, config, fail_calc, warn_if, error_if, limit, store_failures, store_failures_as, schema" },
     ]);
     // one under config: at its own line (was: the test's line)
     const inConfig = compile({

@@ -245,7 +245,7 @@ describe('an option value outside its choices', () => {
         [['build', '--models=stg_x'], "unknown option '--models=stg_x' (dbt's -m/--models is -s/--select here)"],
         [['list'], "unknown command 'list' (dbt's list is vigil ls)"],
         [['run-operation', 'grant_all'], "unknown command 'run-operation' (Vigil has no run-operation: put the statement in a hook"],
-        [['test', '--store-failures'], "unknown option '--store-failures' (vigil show -s <test> prints a failing test's rows)"],
+        [['test', '--store-failures'], "unknown option '--store-failures' (Vigil has no --store-failures flag: give the tests store_failures: true (or store_failures_as: table|view) in their YAML or config(); vigil show -s <test> prints a failing test's rows)"],
         [['build', '--warn-error'], "unknown option '--warn-error' (Vigil has no --warn-error: a failing test of severity: warn prints WARN and exits 0; a test that must fail the run takes severity: error (the default))"],
         [['--warn-error', 'test'], "unknown option '--warn-error' (Vigil has no --warn-error:"],
         [['test', '--warn-error-options', '{error: all}'], "unknown option '--warn-error-options' (Vigil has no --warn-error-options:"],

@@ -1,0 +1,203 @@
+/**
+ * dbt's data-test thresholds and stored failures (docs/models.md#thresholds-and-stored-failures):
+ * fail_calc, warn_if, error_if and limit computed as dbt's default__get_test_sql does, the status
+ * and run_results' failures as dbt's test runner gives them; store_failures / store_failures_as
+ * replacing a table or view in <target schema>_dbt_test__audit each run, PII masked in it as in a
+ * failing test's sample; on DuckDB and a real PostgreSQL. Invalid values refused at file:line.
+ */
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { compileProject } from '../../src/compile/compile-project.js';
+import type { TestNode } from '../../src/compile/manifest.js';
+import pg from 'pg';
+import { uniqueSchema, withPgClient } from '../support/postgres.js';
+import { duckRows, makeProject, projectFiles, removeDir, vigil } from '../helpers.js';
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach(removeDir));
+
+// ---- refused at file:line (the pure compiler)
+
+const MODEL = { 'models/m.sql': 'select 1 as id, -1 as amount' };
+const yml = (test: string) => ({ 'models/schema.yml': `models:\n  - name: m\n    columns:\n      - name: amount\n        tests:\n          - ${test}\n` });
+
+describe('thresholds and stored failures: what the compiler refuses', () => {
+  const cases: Array<[string, string, RegExp]> = [
+    ['warn_if in words', 'not_null: { warn_if: ">ten" }', /warn_if must be a comparison and a number.*got ">ten"/],
+    ['error_if ==', 'not_null: { error_if: "== 0" }', /error_if must be a comparison/],
+    ['warn_if a bare number', 'not_null: { warn_if: 5 }', /warn_if must be a comparison.*got 5/],
+    ['error_if in config:', 'not_null: { config: { error_if: "between 1 and 2" } }', /error_if must be a comparison/],
+    ['limit negative', 'not_null: { limit: -1 }', /limit must be a whole number of rows, 0 or more, got -1/],
+    ['limit a fraction', 'not_null: { limit: 1.5 }', /limit must be a whole number/],
+    ['fail_calc empty', 'not_null: { fail_calc: "" }', /fail_calc must be an SQL expression/],
+    ['fail_calc two statements', 'not_null: { fail_calc: "count(*); drop table m" }', /fail_calc is one SQL expression: it may not hold ';'/],
+    ['store_failures a string', 'not_null: { store_failures: "yes" }', /store_failures is true or false, got "yes"/],
+    ['store_failures_as in capitals', 'not_null: { store_failures_as: Table }', /store_failures_as must be 'table', 'view' or 'ephemeral', got "Table"/],
+    ['store_failures_as incremental', 'not_null: { store_failures_as: incremental }', /store_failures_as must be/],
+    ['schema two words', 'not_null: { store_failures: true, schema: "a b" }', /schema \(where the test's failures are stored\) must be one name/],
+  ];
+  it.each(cases)('%s: an error at the test, exit-2 kind (E_TEST)', (_what, test, message) => {
+    const r = compileProject(projectFiles({ models: MODEL, yml: yml(test) }), { env: {} });
+    const errors = r.diagnostics.filter((d) => d.severity === 'error');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ code: 'E_TEST', file: 'models/schema.yml', line: 6 });
+    expect(errors[0].message).toMatch(message);
+  });
+
+  it('a singular test: its config() refused at its line, a misspelt key with a did-you-mean', () => {
+    const bad = compileProject(projectFiles({ models: MODEL, tests: { 'tests/t.sql': "{{ config(warn_if='>x') }}\nselect * from {{ ref('m') }}" } }), { env: {} });
+    expect(bad.diagnostics.filter((d) => d.severity === 'error')).toMatchObject([{ code: 'E_CONFIG', file: 'tests/t.sql', line: 1, message: expect.stringMatching(/warn_if must be a comparison/) }]);
+    const typo = compileProject(projectFiles({ models: MODEL, tests: { 'tests/t.sql': "{{ config(stor_failures=true) }}\nselect * from {{ ref('m') }}" } }), { env: {} });
+    expect(typo.diagnostics.filter((d) => d.severity === 'error')).toMatchObject([{ code: 'E_CONFIG', hint: "did you mean 'store_failures'?" }]);
+  });
+
+  it('a name longer than Postgres keeps is refused when the failures are stored (cut, two tests would share a table)', () => {
+    const projectYaml = 'name: fixture\ndefault_target: pg\ntargets:\n  pg:\n    type: postgres\n    url: postgres://u@127.0.0.1:5432/db\n    schema: analytics\n';
+    const long = `t_${'x'.repeat(70)}`;
+    const r = compileProject(projectFiles({ projectYaml, models: MODEL, yml: yml(`not_null: { name: ${long}, store_failures: true }`) }), { env: {} });
+    expect(r.diagnostics.filter((d) => d.severity === 'error')).toMatchObject([{ code: 'E_NAME', file: 'models/schema.yml', message: expect.stringMatching(/postgres keeps 63 bytes/) }]);
+    // not stored: the name is no table's
+    const ok = compileProject(projectFiles({ projectYaml, models: MODEL, yml: yml(`not_null: { name: ${long}, warn_if: ">2" }`) }), { env: {} });
+    expect(ok.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  });
+
+  it('the configs are configs: the same test with other thresholds keeps its unique_id; the node keeps them, the audit relation dbt names', () => {
+    const a = compileProject(projectFiles({ models: MODEL, yml: yml('not_null') }), { env: {} });
+    const b = compileProject(projectFiles({ models: MODEL, yml: yml('not_null: { fail_calc: "sum(amount)", warn_if: "> 1", error_if: "!= 0", limit: 3, store_failures: true }') }), { env: {} });
+    const ta = Object.values(a.manifest.nodes).find((n) => n.resource_type === 'test') as TestNode;
+    const tb = Object.values(b.manifest.nodes).find((n) => n.resource_type === 'test') as TestNode;
+    expect(tb.unique_id).toBe(ta.unique_id);
+    expect(ta).not.toHaveProperty('store_failures_as');
+    expect(tb).toMatchObject({ fail_calc: 'sum(amount)', warn_if: '> 1', limit: 3, store_failures_as: 'table', audit_relation: { schema: 'analytics_dbt_test__audit', identifier: 'not_null_m_amount' } });
+    // the default (!= 0) is no config of its own
+    expect(tb).not.toHaveProperty('error_if');
+  });
+});
+
+// ---- run: DuckDB and Postgres, one project each
+
+const SEED = 'id,email,amount\n1,a@x.com,5\n2,,7\n3,c@x.com,-1\n4,d@x.com,-2\n5,,-3\n';
+/** [name, test arguments, status, failures (run_results), rows stored (undefined: nothing stored), kind stored] */
+type Case = [string, string, 'pass' | 'warn' | 'fail' | 'error', number | undefined, number | undefined, ('table' | 'view')?];
+const NEG = 'expression: "amount >= 0"';
+const CASES: Case[] = [
+  ['plain', `${NEG}`, 'fail', 3, undefined],
+  ['warn_band', `${NEG}, warn_if: ">1", error_if: ">=5"`, 'warn', 3, undefined],
+  ['error_band', `${NEG}, error_if: ">2"`, 'fail', 3, undefined],
+  // under both thresholds: pass, and dbt's failures of a pass are 0
+  ['under_both', `${NEG}, warn_if: ">5", error_if: ">3"`, 'pass', 0, undefined],
+  // severity: warn: error_if does not count (dbt's runner checks it only under severity error)
+  ['warn_sev_error_if', `${NEG}, severity: warn, error_if: ">0"`, 'warn', 3, undefined],
+  ['warn_sev_high', `${NEG}, severity: warn, warn_if: ">10"`, 'pass', 0, undefined],
+  ['sum_calc', `${NEG}, fail_calc: "sum(amount)", error_if: "<-5"`, 'fail', -6, undefined],
+  ['sum_calc_ok', `${NEG}, config: { fail_calc: "sum(amount)", error_if: "<-10", warn_if: "<-7" }`, 'pass', 0, undefined],
+  // sum() over no rows is NULL: dbt refuses the result, so does Vigil (an error, not a pass)
+  ['sum_null', `${NEG}, fail_calc: "sum(amount)", where: "amount > 100"`, 'error', undefined, undefined],
+  ['limited', `${NEG}, limit: 2, store_failures: true`, 'fail', 2, 2, 'table'],
+  ['stored', `${NEG}, store_failures: true, severity: warn`, 'warn', 3, 3, 'table'],
+  ['stored_view', `${NEG}, store_failures_as: view, severity: warn`, 'warn', 3, 3, 'view'],
+  // a passing test keeps an empty table, as dbt's
+  ['stored_pass', `expression: "amount > -100", store_failures: true`, 'pass', 0, 0, 'table'],
+  ['ephemeral_wins', `${NEG}, store_failures: true, store_failures_as: ephemeral, severity: warn`, 'warn', 3, undefined],
+  ['as_wins', `${NEG}, store_failures: false, store_failures_as: table, severity: warn`, 'warn', 3, 3, 'table'],
+];
+
+function runProject(projectYaml: string): string {
+  const dir = makeProject({
+    'project.yaml': projectYaml,
+    'seeds/people.csv': SEED,
+    'seeds/people.yml': `seeds:
+  - name: people
+    columns:
+      - name: email
+        meta: { pii: true }
+    tests:
+${CASES.map(([name, args]) => `      - expression_is_true: { name: ${name}, ${args} }`).join('\n')}
+`,
+    'tests/single.sql': "{{ config(store_failures=true, warn_if='>1', error_if='>4') }}\nselect id, email from {{ ref('people') }} where amount < 0\n",
+  });
+  dirs.push(dir);
+  return dir;
+}
+
+function results(dir: string): Map<string, { status: string; failures?: number | null; message: string }> {
+  const rr = JSON.parse(readFileSync(join(dir, 'target/run_results.json'), 'utf8')) as { results: Array<{ unique_id: string; status: string; failures?: number | null; message: string }> };
+  return new Map(rr.results.map((r) => [r.unique_id.split('.')[2], r]));
+}
+
+const engines: Array<{ name: string; project: () => { yaml: string; audit: string; env: Record<string, string> }; rows: (dir: string, sql: string) => Promise<Array<Record<string, unknown>>>; kind: (dir: string, schema: string, table: string) => Promise<string | undefined> }> = [
+  {
+    name: 'duckdb',
+    project: () => ({ yaml: 'name: fx\ndefault_target: dev\ntargets:\n  dev:\n    type: duckdb\n    path: .vigil/dev.duckdb\n    schema: analytics\n', audit: 'analytics_dbt_test__audit', env: {} }),
+    rows: (dir, sql) => duckRows(dir, sql),
+    kind: async (dir, schema, table) => (await duckRows<{ t: string }>(dir, `select table_type as t from information_schema.tables where table_schema = '${schema}' and table_name = '${table}'`))[0]?.t,
+  },
+  {
+    name: 'postgres',
+    project: () => {
+      const schema = uniqueSchema('thr');
+      return { yaml: `name: fx\ndefault_target: pg\ntargets:\n  pg:\n    type: postgres\n    url: "{{ env_var('DATABASE_URL') }}"\n    schema: ${schema}\n`, audit: `${schema}_dbt_test__audit`, env: { DATABASE_URL: inject('pgUrl') } };
+    },
+    rows: (_dir, sql) => withPgClient(inject('pgUrl'), async (c: pg.Client) => (await c.query(sql)).rows),
+    kind: (_dir, schema, table) => withPgClient(inject('pgUrl'), async (c: pg.Client) => (await c.query(`select table_type as t from information_schema.tables where table_schema = $1 and table_name = $2`, [schema, table])).rows[0]?.t),
+  },
+];
+
+describe.each(engines)('thresholds and stored failures on $name', (engine) => {
+  const p = engine.project();
+  const dir = runProject(p.yaml);
+  // two builds: the second replaces the stored failures (never appends to them)
+  const first = vigil(dir, ['build'], p.env);
+  const second = vigil(dir, ['build'], p.env);
+
+  it('exits 1 (an error-severity test failed), twice, with no stack trace', () => {
+    expect(first.code, first.stdout + first.stderr).toBe(1);
+    expect(second.code, second.stdout + second.stderr).toBe(1);
+    expect(second.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it.each(CASES)('%s: status, failures and stored rows as dbt', async (name, _args, status, failures, stored, kind) => {
+    const r = results(dir).get(name)!;
+    expect(r.status, r.message).toBe(status);
+    if (failures === undefined) expect(r.failures ?? undefined).toBeUndefined();
+    else expect(r.failures).toBe(failures);
+    const table = await engine.kind(dir, p.audit, name);
+    if (stored === undefined) expect(table).toBeUndefined();
+    else {
+      expect(table).toBe(kind === 'view' ? 'VIEW' : 'BASE TABLE');
+      const n = Number((await engine.rows(dir, `select count(*) as n from ${p.audit}.${name}`))[0].n);
+      expect(n).toBe(stored);
+    }
+  });
+
+  it('a stored failure never holds PII: the email is stored as the sample shows it, ****, NULL as NULL', async () => {
+    const rows = await engine.rows(dir, `select id, email, amount from ${p.audit}.stored order by id`);
+    expect(rows.map((r) => [Number(r.id), r.email, Number(r.amount)])).toEqual([
+      [3, '****', -1],
+      [4, '****', -2],
+      [5, null, -3],
+    ]);
+    const view = await engine.rows(dir, `select email from ${p.audit}.stored_view where email is not null`);
+    expect(view.map((r) => r.email)).toEqual(['****', '****']);
+    const single = await engine.rows(dir, `select email from ${p.audit}.single where email is not null`);
+    expect(single.map((r) => r.email)).toEqual(['****', '****']);
+  });
+
+  it('a singular test: config() thresholds and stored failures, as a generic one', () => {
+    expect(results(dir).get('single')).toMatchObject({ status: 'warn', failures: 3 });
+  });
+
+  it('the message says the threshold and where the failures are', () => {
+    expect(results(dir).get('warn_band')!.message).toMatch(/^3 rows failed, configured to warn if >1 \(seeds\/people\.yml:\d+;/);
+    expect(results(dir).get('sum_calc')!.message).toMatch(/^fail_calc sum\(amount\) is -6, configured to fail if <-5/);
+    expect(results(dir).get('stored')!.message).toContain(`failures stored in ${p.audit}.stored`);
+    expect(results(dir).get('sum_null')!.message).toMatch(/fail_calc sum\(amount\) gave NULL, not a number/);
+  });
+
+  it('config.store_failures:true selects the tests that store them', () => {
+    const ls = vigil(dir, ['ls', '-s', 'config.store_failures:true', '--output', 'name'], p.env);
+    expect(ls.code, ls.stderr).toBe(0);
+    expect(ls.stdout.trim().split('\n').sort()).toEqual(['as_wins', 'limited', 'single', 'stored', 'stored_pass', 'stored_view']);
+  });
+});
