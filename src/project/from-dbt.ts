@@ -35,6 +35,7 @@ import { PYYAML_RESOLVERS } from './pyyaml-scalars.js';
 const PYYAML_FLOAT = PYYAML_RESOLVERS.find((r) => r.name === 'float')!.test;
 import { showPath } from './issues.js';
 import { keptOnlyQuoted, readCsv, readHeader, readSeedFile, seedColumnName, seedColumnTypes } from '../seeds/seed-csv.js';
+import { checkTestResultConfig, TEST_RESULT_KEYS } from '../compile/test-results-config.js';
 import { MATERIALIZATIONS, MODEL_CONFIG_KEYS, ModelConfigSchema, PropertiesFileSchema, SeedConfigSchema, SingularTestConfigSchema, SNAPSHOT_CONFIG_KEYS, UNSUPPORTED_SNAPSHOT_KEYS } from './schema.js';
 import { docRef } from '../install.js';
 import { typeFamily } from '../adapters/type-family.js';
@@ -161,8 +162,8 @@ const CONFIG_HINTS: Record<string, string> = {
   merge_exclude_columns: 'not supported: a merge updates every column',
   indexes: 'not supported: create indexes in a post_hook',
   unlogged: 'not supported',
-  store_failures: 'Vigil prints a failing test\'s rows; it keeps no failures table',
-  store_failures_as: 'Vigil prints a failing test\'s rows; it keeps no failures table',
+  store_failures: 'a test config: give it to each test (store_failures: true in its YAML or config())',
+  store_failures_as: 'a test config: give it to each test (store_failures_as: table in its YAML or config())',
   event_time: 'microbatch models are not supported',
   batch_size: 'microbatch models are not supported',
   lookback: 'microbatch models are not supported',
@@ -319,8 +320,8 @@ export function convertDbtProjectFile(info: DbtProjectInfo, layout: ProjectLayou
   const why: Record<string, string> = {
     'asset-paths': 'not read by Vigil',
     snapshots: 'snapshot configs by folder: Vigil reads a snapshot\'s config from its config() or YAML entry',
-    tests: 'project-wide test configs: set severity on each test',
-    data_tests: 'project-wide test configs: set severity on each test',
+    tests: 'project-wide test configs: set severity (and store_failures, warn_if, ...) on each test',
+    data_tests: 'project-wide test configs: set severity (and store_failures, warn_if, ...) on each test',
     sources: 'source configs by folder are not supported',
     unit_tests: 'unit test configs by folder are not supported',
     dispatch: 'Vigil has no adapter.dispatch',
@@ -1226,19 +1227,22 @@ function lineOfPath(doc: Document, lc: LineCounter, path: Path): number | undefi
   return line;
 }
 
-const TEST_KEYS_KEPT = ['severity', 'where', 'name', 'tags'];
+/** A test's keys Vigil reads as dbt does: its thresholds and stored failures too (docs/models.md#thresholds-and-stored-failures). */
+const TEST_CONFIG_KEPT = ['severity', 'where', 'tags', ...TEST_RESULT_KEYS];
+const TEST_KEYS_KEPT = ['name', ...TEST_CONFIG_KEPT];
 const TEST_KEY_HINTS: Record<string, string> = {
-  store_failures: "Vigil prints a failing test's rows; it keeps no failures table",
-  store_failures_as: "Vigil prints a failing test's rows; it keeps no failures table",
-  error_if: 'a Vigil test fails on any failing row (severity: warn makes it a warning)',
-  warn_if: 'a Vigil test fails on any failing row (severity: warn makes it a warning)',
-  fail_calc: 'a Vigil test counts its failing rows',
-  limit: 'Vigil prints up to five failing rows',
   meta: 'not read on tests',
-  alias: 'not supported on tests',
-  schema: 'not supported on tests',
+  alias: 'not supported on tests: stored failures are named after the test (give it a name:)',
   database: 'not supported on tests',
 };
+
+/** Why Vigil would refuse a test's threshold or stored-failures config as dbt wrote it (a template, `warn_if: "> {{ var('n') }}"`), else undefined. */
+function refusedResultKey(k: string, v: unknown): string | undefined {
+  if (!(TEST_RESULT_KEYS as readonly string[]).includes(k)) return undefined;
+  const value = isScalar(v) ? v.value : v;
+  const c = checkTestResultConfig({ [k]: value });
+  return 'problem' in c ? c.problem.message : undefined;
+}
 
 /**
  * A properties YAML file (schema.yml) with the keys Vigil accepts: generic tests as Vigil
@@ -1427,7 +1431,13 @@ export function convertPropertiesYaml(text: string, file: string, ctx: Propertie
             if (k === 'config' && isMap(v)) {
               for (const sub of [...v.items]) {
                 const sk = isScalar(sub.key) ? String(sub.key.value) : '';
-                if (['severity', 'where', 'tags'].includes(sk)) continue;
+                if (TEST_CONFIG_KEPT.includes(sk) && !refusedResultKey(sk, sub.value)) continue;
+                if (TEST_CONFIG_KEPT.includes(sk)) {
+                  nc([...at], `test '${g}': config ${sk}: not converted (${refusedResultKey(sk, sub.value)})`, sub.key);
+                  v.delete(sk);
+                  changed = true;
+                  continue;
+                }
                 if (sk === 'enabled' && isScalar(sub.value) && sub.value.value === false) {
                   drop(`test '${name}' is disabled (enabled: false): left out`);
                   dropped = true;
@@ -1464,7 +1474,13 @@ export function convertPropertiesYaml(text: string, file: string, ctx: Propertie
               dropped = true;
               break;
             }
-            if (allowed.has(k)) continue;
+            if (allowed.has(k) && !refusedResultKey(k, v)) continue;
+            if (allowed.has(k)) {
+              nc(at, `test '${g}': ${k}: not converted (${refusedResultKey(k, v)})`, pair.key);
+              args.delete(k);
+              changed = true;
+              continue;
+            }
             nc(at, `test '${g}': ${k}: not converted${TEST_KEY_HINTS[k] ? ` (${TEST_KEY_HINTS[k]})` : ` (${g} takes ${[...ALLOWED_ARGS[gt], ...TEST_KEYS_KEPT].join(', ')})`}`, pair.key);
             args.delete(k);
             changed = true;

@@ -76,7 +76,8 @@ describe('vigil init --from-dbt on a jaffle_shop-shaped project', () => {
     expect(nc).toMatch(/^ {2}dbt_project\.yml:30: models: jaffle_shop\.\+persist_docs: not converted/m);
     expect(nc).toMatch(/^ {2}models\/staging\/schema\.yml:41: test 'dbt_utils\.accepted_range': not one of Vigil's generic tests/m);
     expect(nc).toMatch(/^ {2}models\/marts\/schema\.yml:6: models\[0\]\.docs: not converted/m);
-    expect(nc).toMatch(/store_failures: not converted/);
+    // a test's store_failures is Vigil's too (docs/models.md#thresholds-and-stored-failures): kept, not listed (was: not converted)
+    expect(nc).not.toMatch(/store_failures/);
     expect(nc).toMatch(/analyses\/orders_by_month\.sql: 1 analysis/);
     expect(conv.stdout).toMatch(/VIGIL_PROD_PASSWORD/);
     expect(conv.stdout).toContain('vigil compile on the converted project: OK (5 models, 3 seeds, 1 snapshot, 20 data tests');
@@ -130,7 +131,8 @@ describe('vigil init --from-dbt on a jaffle_shop-shaped project', () => {
     // doc() stays (Vigil reads the block from models/marts/docs.md); the dbt-only keys are gone, the tests are Vigil's
     const marts = readFileSync(join(dest, 'models/marts/schema.yml'), 'utf8');
     expect(marts).toContain(`description: '{{ doc("orders_status") }}'`);
-    expect(marts).not.toMatch(/docs:|contract|store_failures/);
+    expect(marts).not.toMatch(/docs:|contract/);
+    expect(marts).toMatch(/store_failures: true/);
     // a column's quote: true is Vigil's too (its generic tests write the name quoted): kept, not listed (was: taken out, "Vigil does not quote column names")
     expect(parse(marts).models.find((m: { name: string }) => m.name === 'orders').columns.find((c: { name: string }) => c.name === 'credit_card_amount')).toMatchObject({ quote: true });
     expect(conv.stdout).not.toMatch(/\.quote: not converted/);
@@ -516,14 +518,14 @@ exposures:
     );
     const v = parse(r.text);
     expect(PropertiesFileSchema.safeParse(v).success).toBe(true);
-    expect(v.models[0].columns[0]).toEqual({ name: 'id', tests: [{ not_null: { config: { severity: 'warn' } } }, { accepted_values: { values: ['a', 'b'], quote: true } }] });
+    expect(v.models[0].columns[0]).toEqual({ name: 'id', tests: [{ not_null: { config: { severity: 'warn', error_if: '>10' } } }, { accepted_values: { values: ['a', 'b'], quote: true } }] });
     expect(v.models[0].tests).toEqual([{ unique_combination_of_columns: { combination_of_columns: ['a', 'b'] } }]);
     expect(v.unit_tests[0]).toMatchObject({ name: 't1', vars: { x: 1 }, is_incremental: true });
     // a SQL snapshot's properties are read as dbt reads them; its YAML config is not (config() in the block)
     expect(v.snapshots).toEqual([{ name: 's_sql', description: 'properties of a SQL snapshot' }]);
     expect(v.exposures).toBeUndefined();
     const lines = f.notConverted.map((x) => `${x.line}: ${x.message}`);
-    for (const re of [/^4: models\[0\]\.latest_version/, /^7: models\[0\]\.columns\[0\]\.constraints/, /^9: test 'unique' is disabled/, /^12: test 'not_null': config error_if/, /^15: test 'my_custom_test'/, /^17: test 'unique' with column_name/, /^32: snapshot 's_sql': config in the properties of a SQL snapshot/, /^33: exposures/]) {
+    for (const re of [/^4: models\[0\]\.latest_version/, /^7: models\[0\]\.columns\[0\]\.constraints/, /^9: test 'unique' is disabled/, /^15: test 'my_custom_test'/, /^17: test 'unique' with column_name/, /^32: snapshot 's_sql': config in the properties of a SQL snapshot/, /^33: exposures/]) {
       expect(lines, String(re)).toContainEqual(expect.stringMatching(re));
     }
   });
@@ -622,7 +624,7 @@ exposures:
 anchors:
   - &nn
     - not_null:
-        config: { store_failures: true }
+        config: { meta: { owner: a } }
   - &col
     data_type: integer
 models:
@@ -649,7 +651,7 @@ models:
       models: [{ name: 'm', columns: [{ name: 'id', tests: [{ not_null: {} }] }, { data_type: 'integer', name: 'id2', tests: [{ not_null: {} }], meta: { show: true } }] }],
     });
     expect(f.notConverted.map((x) => `${x.line}: ${x.message}`)).toEqual([
-      expect.stringMatching(/^5: test 'not_null': config store_failures: not converted/),
+      expect.stringMatching(/^5: test 'not_null': config meta: not converted/),
       expect.stringMatching(/^10: models\[0\]\.docs: not converted/),
     ]);
     expect(f.notes.map((x) => `${x.line}: ${x.message}`)).toEqual([

@@ -3,13 +3,16 @@
  * fail_calc, warn_if, error_if and limit computed as dbt's default__get_test_sql does, the status
  * and run_results' failures as dbt's test runner gives them; store_failures / store_failures_as
  * replacing a table or view in <target schema>_dbt_test__audit each run, PII masked in it as in a
- * failing test's sample; on DuckDB and a real PostgreSQL. Invalid values refused at file:line.
+ * failing test's sample; on DuckDB and a real PostgreSQL. Invalid values refused at file:line;
+ * `vigil init --from-dbt` keeps them.
  */
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileProject } from '../../src/compile/compile-project.js';
 import type { TestNode } from '../../src/compile/manifest.js';
+import { convertPropertiesYaml, Findings } from '../../src/project/from-dbt.js';
+import { parse } from 'yaml';
 import pg from 'pg';
 import { uniqueSchema, withPgClient } from '../support/postgres.js';
 import { duckRows, makeProject, projectFiles, removeDir, vigil } from '../helpers.js';
@@ -199,5 +202,35 @@ describe.each(engines)('thresholds and stored failures on $name', (engine) => {
     const ls = vigil(dir, ['ls', '-s', 'config.store_failures:true', '--output', 'name'], p.env);
     expect(ls.code, ls.stderr).toBe(0);
     expect(ls.stdout.trim().split('\n').sort()).toEqual(['as_wins', 'limited', 'single', 'stored', 'stored_pass', 'stored_view']);
+  });
+});
+
+describe('vigil init --from-dbt keeps them', () => {
+  it('converts fail_calc, warn_if, error_if, limit, store_failures, store_failures_as, schema; a templated one is listed', () => {
+    const f = new Findings();
+    const c = convertPropertiesYaml(
+      `version: 2
+models:
+  - name: m
+    columns:
+      - name: id
+        data_tests:
+          - not_null:
+              config: { store_failures: true, store_failures_as: view, warn_if: ">10", error_if: ">100", fail_calc: "sum(n)", limit: 5, schema: audit }
+          - unique:
+              warn_if: "> {{ var('n') }}"
+              store_failures: true
+`,
+      'models/props.yml',
+      { project: 'shop', docs: new Map(), seedConfigs: new Map(), fixtures: new Map() },
+      f,
+    );
+    const tests = parse(c.text).models[0].columns[0].data_tests;
+    expect(tests[0]).toEqual({ not_null: { config: { store_failures: true, store_failures_as: 'view', warn_if: '>10', error_if: '>100', fail_calc: 'sum(n)', limit: 5, schema: 'audit' } } });
+    expect(tests[1]).toEqual({ unique: { store_failures: true } });
+    const nc = f.notConverted.map((x) => `${x.line}: ${x.message}`);
+    expect(nc).toContainEqual(expect.stringMatching(/^10: test 'unique': warn_if: not converted \(warn_if must be a comparison and a number/));
+    // (the kept ones are not listed)
+    expect(nc.filter((x) => /store_failures|fail_calc|limit|schema|error_if/.test(x))).toEqual([]);
   });
 });
