@@ -2175,6 +2175,25 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     markVolatile(manifest.nodes[tuid], c.calls);
   }
 
+  // a test's stored failures replace their relation each run (dropped and created): one that is a
+  // model's, seed's, snapshot's or source's relation (a test named like it, schema: its schema)
+  // would drop that table, and one named vigil_* may be Vigil's own state (vigil_sync_state): refused
+  {
+    const key = (r: Relation) => [r.database ?? '', r.schema, r.identifier].map((x) => x.toLowerCase()).join('.');
+    const taken = new Map<string, string>();
+    for (const n of [...Object.values(manifest.nodes), ...Object.values(manifest.sources)]) {
+      if (n.resource_type === 'test' || n.resource_type === 'unit_test' || !('relation' in n) || !n.relation) continue;
+      taken.set(key(n.relation), `${n.resource_type} '${n.name}'`);
+      if (n.resource_type === 'model' && n.restricted) taken.set(key(n.restricted.relation), `the restricted view of model '${n.name}'`);
+    }
+    for (const n of Object.values(manifest.nodes)) {
+      if (n.resource_type !== 'test' || !n.audit_relation) continue;
+      const other = taken.get(key(n.audit_relation)) ?? (/^vigil_/i.test(n.audit_relation.identifier) ? "Vigil's own tables (vigil_*)" : undefined);
+      if (!other) continue;
+      ds.push(diag('E_TEST', `test '${n.name}' stores its failures in ${[n.audit_relation.schema, n.audit_relation.identifier].join('.')}, replaced each run: that is the relation of ${other}, which the test would drop`, { file: n.file, line: n.line ?? 1 }, 'give the test another name: or schema:'));
+    }
+  }
+
   // ad-hoc queries (alerts, dashboards): compiled like singular tests, kept out of the DAG
   const queries: CompileResult['queries'] = {};
   for (const q of opts.queries ?? []) {

@@ -30,7 +30,8 @@ export function checkTestResultConfig(cfg: Record<string, unknown>): { config: T
   const fc = cfg.fail_calc;
   if (fc !== undefined && fc !== null) {
     if (typeof fc !== 'string' || !fc.trim()) return { problem: { key: 'fail_calc', message: `fail_calc must be an SQL expression over the failing rows (a non-empty string, e.g. 'count(*)' or 'sum(n_records)'), got ${JSON.stringify(fc)}` } };
-    if (/;/.test(fc)) return { problem: { key: 'fail_calc', message: `fail_calc is one SQL expression: it may not hold ';' (got ${JSON.stringify(fc)})` } };
+    // (a comment would hide what the test query writes after it: `sum(x) -- c != 0 as should_warn`)
+    if (/;|--|\/\*/.test(fc)) return { problem: { key: 'fail_calc', message: `fail_calc is one SQL expression: it may not hold ';' or a comment (got ${JSON.stringify(fc)})` } };
     if (fc.trim() !== 'count(*)') out.fail_calc = fc.trim();
   }
   for (const k of ['warn_if', 'error_if'] as const) {

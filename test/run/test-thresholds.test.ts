@@ -35,6 +35,11 @@ describe('thresholds and stored failures: what the compiler refuses', () => {
     ['limit a fraction', 'not_null: { limit: 1.5 }', /limit must be a whole number/],
     ['fail_calc empty', 'not_null: { fail_calc: "" }', /fail_calc must be an SQL expression/],
     ['fail_calc two statements', 'not_null: { fail_calc: "count(*); drop table m" }', /fail_calc is one SQL expression: it may not hold ';'/],
+    // (a comment would hide the threshold written after it on the line)
+    ['fail_calc with a comment', 'not_null: { fail_calc: "sum(amount) -- total" }', /fail_calc is one SQL expression: it may not hold ';' or a comment/],
+    // replaced each run: a relation of the project's own would be dropped (the model m; Vigil's state)
+    ['stored in a model\'s relation', 'not_null: { name: m, store_failures: true, schema: analytics }', /stores its failures in analytics\.m, replaced each run: that is the relation of model 'm', which the test would drop/],
+    ['stored as a Vigil table', 'not_null: { name: vigil_sync_state, store_failures_as: table, schema: analytics }', /that is the relation of Vigil's own tables/],
     ['store_failures a string', 'not_null: { store_failures: "yes" }', /store_failures is true or false, got "yes"/],
     ['store_failures_as in capitals', 'not_null: { store_failures_as: Table }', /store_failures_as must be 'table', 'view' or 'ephemeral', got "Table"/],
     ['store_failures_as incremental', 'not_null: { store_failures_as: incremental }', /store_failures_as must be/],
@@ -231,6 +236,6 @@ models:
     const nc = f.notConverted.map((x) => `${x.line}: ${x.message}`);
     expect(nc).toContainEqual(expect.stringMatching(/^10: test 'unique': warn_if: not converted \(warn_if must be a comparison and a number/));
     // (the kept ones are not listed)
-    expect(nc.filter((x) => /store_failures|fail_calc|limit|schema|error_if/.test(x))).toEqual([]);
+    expect(nc.filter((x) => /(store_failures|store_failures_as|fail_calc|limit|schema|error_if): not converted/.test(x))).toEqual([]);
   });
 });
