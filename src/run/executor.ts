@@ -8,13 +8,13 @@ import { atCompiledLine, compiledPosition, HookError, partitionField, runHooks, 
 import { didYouMean, WarehouseError } from '../errors.js';
 import type { Manifest, ModelNode, SeedNode, SnapshotNode, TestNode, UnitTestNode } from '../compile/manifest.js';
 import type { GrantPlan } from '../adapters/grants.js';
-import type { Relation } from '../adapters/dialect.js';
+import type { Dialect, Relation } from '../adapters/dialect.js';
 import type { SeedLoaded } from '../seeds/load-seeds.js';
 import { selectNodes, withTests, type SelectionResult } from '../compile/selector.js';
 import { buildGraph, topoSort } from '../compile/graph.js';
 import { droppedViewsPhrase } from '../format.js';
 import type { QueryPii } from '../check/pii-lineage.js';
-import { maskingRecord, needsMasking } from '../compile/masking.js';
+import { maskExpr, maskingRecord, needsMasking } from '../compile/masking.js';
 import { unquotedColumnHint } from '../compile/generic-tests.js';
 import { maxOf } from '../extremes.js';
 import { companionMark, warnStaleCompanions } from './companions.js';
@@ -246,6 +246,35 @@ function rowsAffected(rows: number | undefined): Pick<NodeResult, 'adapter_respo
 /** `analytics.ai_audit_daily`: how a person names a relation in a progress line. */
 function displayRelation(n: ModelNode | SeedNode | SnapshotNode): string {
   return n.relation ? [n.relation.database, n.relation.schema, n.relation.identifier].filter(Boolean).join('.') : n.name;
+}
+
+/**
+ * The names of a query's columns, before it runs: DuckDB's and Postgres' preview of no rows,
+ * BigQuery's dry run (its schema); undefined where the warehouse names none.
+ */
+async function queryColumns(w: Adapter, sql: string): Promise<string[] | undefined> {
+  if (w.preview && w.previewNamesEmpty) return (await w.preview(`select * from (\n${sql}\n) as vigil_test limit 0`)).columns.map((c) => c.name);
+  if (!w.dryRun) return undefined;
+  const dry = (await w.dryRun(sql)) as { fields?: Array<{ name: string }> };
+  return dry.fields?.map((f) => f.name);
+}
+
+/**
+ * The statements that replace a test's stored failures (dbt's test materialization: drop the old
+ * relation, create the new one from the failing rows), the columns `masked` names stored as the
+ * mask policy shows them ('****', NULL as NULL) under the names the sample gives them; and what
+ * the failures are counted from: the stored relation (as dbt counts them) when nothing was
+ * masked, else undefined (the test's own query).
+ */
+export function failureStoreStatements(o: { kind: 'table' | 'view'; relation: Relation; rows: string; columns: string[]; masked: { hidden: Set<string>; renamed: Map<string, string> }; existing: 'table' | 'view' | null; dialect: Dialect }): { statements: string[]; countFrom?: string } {
+  const q = o.dialect.relation(o.relation);
+  const select = o.masked.hidden.size
+    ? `select ${o.columns.map((c) => (o.masked.hidden.has(c) ? `${maskExpr('mask', c, o.dialect)} as ${o.dialect.quoteIdent(o.masked.renamed.get(c) ?? c)}` : o.dialect.quoteIdent(c))).join(', ')}\nfrom (\n${o.rows}\n) as vigil_test`
+    : o.rows;
+  return {
+    statements: [...(o.existing ? [`drop ${o.existing} if exists ${q}`] : []), `create ${o.kind} ${q} as\n${select}`],
+    ...(o.masked.hidden.size ? {} : { countFrom: `select * from ${q}` }),
+  };
 }
 
 function displayRel(r: Relation): string {
@@ -647,20 +676,13 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
    */
   const storeFailures = async (n: TestNode, rows: string): Promise<string | undefined> => {
     const w = warehouse();
-    const rel = n.audit_relation!;
-    if (!w.preview || !w.previewNamesEmpty) throw new Error(`store_failures: ${w.dialect.name} does not name the columns of the failing rows before they are stored, so Vigil cannot mask the ones carrying PII; the failures were not stored (remove store_failures, or run the test on DuckDB or PostgreSQL)`);
-    const cols = (await w.preview(`select * from (\n${rows}\n) as vigil_test limit 0`)).columns.map((c) => c.name);
+    const cols = await queryColumns(w, rows);
+    if (!cols) throw new Error(`store_failures: ${w.dialect.name} did not name the columns of the failing rows before they are stored, so Vigil cannot mask the ones carrying PII; the failures were not stored (remove store_failures)`);
     const { maskedColumns } = await import('../check/pii-lineage.js');
-    const { maskExpr } = await import('../compile/masking.js');
-    const m = maskedColumns(cols, await piiOf(n));
-    const select = m.hidden.size
-      ? `select ${cols.map((c) => (m.hidden.has(c) ? `${maskExpr('mask', c, w.dialect)} as ${w.dialect.quoteIdent(m.renamed.get(c) ?? c)}` : w.dialect.quoteIdent(c))).join(', ')}\nfrom (\n${rows}\n) as vigil_test`
-      : rows;
-    const old = await w.relationExists(rel);
-    const q = w.dialect.relation(rel);
-    if (old) await w.execute(`drop ${old} if exists ${q}`);
-    await w.execute(`create ${n.store_failures_as} ${q} as\n${select}`);
-    return m.hidden.size ? undefined : `select * from ${q}`;
+    const masked = maskedColumns(cols, await piiOf(n));
+    const plan = failureStoreStatements({ kind: n.store_failures_as!, relation: n.audit_relation!, rows, columns: cols, masked, existing: await w.relationExists(n.audit_relation!), dialect: w.dialect });
+    for (const sql of plan.statements) await w.execute(sql);
+    return plan.countFrom;
   };
 
   const runTest = async (n: TestNode): Promise<NodeResult> => {

@@ -14,6 +14,10 @@ import type { TestNode } from '../../src/compile/manifest.js';
 import { convertPropertiesYaml, Findings } from '../../src/project/from-dbt.js';
 import { parse } from 'yaml';
 import pg from 'pg';
+import { parse as parseSql } from 'sql-parser-cst';
+import { bigQueryDialect } from '../../src/adapters/bigquery/bigquery-dialect.js';
+import { failureStoreStatements } from '../../src/run/executor.js';
+import { limitedSql, testResultSql } from '../../src/compile/test-results-config.js';
 import { uniqueSchema, withPgClient } from '../support/postgres.js';
 import { duckRows, makeProject, projectFiles, removeDir, vigil } from '../helpers.js';
 
@@ -207,6 +211,33 @@ describe.each(engines)('thresholds and stored failures on $name', (engine) => {
     const ls = vigil(dir, ['ls', '-s', 'config.store_failures:true', '--output', 'name'], p.env);
     expect(ls.code, ls.stderr).toBe(0);
     expect(ls.stdout.trim().split('\n').sort()).toEqual(['as_wins', 'limited', 'single', 'stored', 'stored_pass', 'stored_view']);
+  });
+});
+
+describe('BigQuery: the statements (offline golden)', () => {
+  it('replace the stored failures, the PII column masked; the test query dbt writes; each parses as BigQuery', () => {
+    const rows = limitedSql('select id, email from `p`.`analytics`.`people` where amount < 0', 10);
+    const plan = failureStoreStatements({
+      kind: 'table',
+      relation: { database: 'p', schema: 'analytics_dbt_test__audit', identifier: 'neg' },
+      rows,
+      columns: ['id', 'email'],
+      masked: { hidden: new Set(['email']), renamed: new Map() },
+      existing: 'view',
+      dialect: bigQueryDialect,
+    });
+    expect(plan.statements).toEqual([
+      'drop view if exists `p`.`analytics_dbt_test__audit`.`neg`',
+      "create table `p`.`analytics_dbt_test__audit`.`neg` as\nselect `id`, case when `email` is null then null else '****' end as `email`\nfrom (\nselect * from (\nselect id, email from `p`.`analytics`.`people` where amount < 0\n) as vigil_test_limit\nlimit 10\n) as vigil_test",
+    ]);
+    // masked: counted from the query, not the stored table
+    expect(plan.countFrom).toBeUndefined();
+    const result = testResultSql(rows, { fail_calc: 'count(distinct id)', warn_if: '>1', error_if: '>=5' });
+    expect(result).toBe('select\n  count(distinct id) as failures,\n  count(distinct id) >1 as should_warn,\n  count(distinct id) >=5 as should_error\nfrom (\n' + rows + '\n) as vigil_test');
+    for (const sql of [...plan.statements, result]) expect(() => parseSql(sql, { dialect: 'bigquery' }), sql).not.toThrow();
+    // nothing masked, a view: no drop when nothing is there; counted from the view, as dbt counts
+    const view = failureStoreStatements({ kind: 'view', relation: { database: 'p', schema: 'a', identifier: 'v' }, rows: 'select 1 as n', columns: ['n'], masked: { hidden: new Set(), renamed: new Map() }, existing: null, dialect: bigQueryDialect });
+    expect(view).toEqual({ statements: ['create view `p`.`a`.`v` as\nselect 1 as n'], countFrom: 'select * from `p`.`a`.`v`' });
   });
 });
 
