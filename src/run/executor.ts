@@ -705,7 +705,7 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
       // dbt's statuses: fail when severity is error and error_if holds; else warn when warn_if
       // holds (error_if does not count under severity: warn); else pass, with failures 0
       const status = n.severity === 'error' && truthy(res.should_error) ? 'fail' : truthy(res.should_warn) ? 'warn' : 'pass';
-      if (status === 'pass') return { ...base, status: 'pass', execution_time: (performance.now() - t0) / 1000, message: n.fail_calc || n.warn_if || n.error_if ? `pass (${label}: ${value})${storedAt}` : `pass${storedAt}`, failures: 0 };
+      if (status === 'pass') return { ...base, status: 'pass', execution_time: (performance.now() - t0) / 1000, message: `pass${n.fail_calc || n.warn_if || n.error_if || storedAt ? ` (${[...(n.fail_calc || n.warn_if || n.error_if ? [`${label}: ${value}`] : []), ...(storedAt ? [storedAt.slice(2)] : [])].join('; ')})` : ''}`, failures: 0 };
       const { maskedSample } = await import('../check/pii-lineage.js');
       const sample = maskedSample(await warehouse().query(`select * from (\n${rows}\n) as vigil_test limit 5`), await piiOf(n));
       const threshold = status === 'fail' ? `configured to fail if ${n.error_if ?? '!=0'}` : `configured to warn if ${n.warn_if ?? '!=0'}`;
