@@ -210,11 +210,29 @@ export async function deleteReach(adapter: Adapter, e: Pick<PlanEntry, 'table' |
     // (the plan's predicate names the planned table's columns unqualified: in the EXISTS, its own)
     const p = retentionPredicate(d, e);
     const on = k.columns.map((c, i) => `__vigil_ref.${d.quoteIdent(c)} = __vigil_planned.${d.quoteIdent(k.refColumns[i])}`).join(' and ');
-    const [r] = await adapter.query<{ n: unknown }>(`select count(*) as n from ${d.relation(k.table)} as __vigil_ref where exists (select 1 from ${d.relation(e.relation)} as __vigil_planned where ${on} and ${p.sql})`, p.params);
+    // a key of the table to itself (parent_id references id) whose action deletes or changes the
+    // rows referencing a planned row: those the plan deletes anyway are counted by the plan, not
+    // here (was: a chain of 70 planned rows, each referencing the one before, said "also deletes
+    // 70 rows" where one more went). Outside the EXISTS, the predicate's columns are the
+    // referencing row's own; a row whose column is null is not planned.
+    const self = k.table.schema === e.relation.schema && k.table.identifier === e.relation.identifier && k.onDelete !== 'restrict' && k.onDelete !== 'no action';
+    const own = self ? retentionPredicate(d, e, p.params.length + 1) : undefined;
+    const plannedName = `deleting the ${plural(rows, 'row')} ${e.table} plans`;
+    let r: { n: unknown } | undefined;
+    try {
+      [r] = await adapter.query<{ n: unknown }>(`select count(*) as n from ${d.relation(k.table)} as __vigil_ref where exists (select 1 from ${d.relation(e.relation)} as __vigil_planned where ${on} and ${p.sql})${own ? ` and not coalesce(${own.sql}, false)` : ''}`, [...p.params, ...(own?.params ?? [])]);
+    } catch (x) {
+      if (!isPermissionDenied(x)) throw x;
+      // the key's action runs as the referencing table's owner: a role that may delete the planned
+      // rows but not read the referencing table deletes them all the same (was: plan and apply
+      // stopped at "permission denied for table ..." where they had run before)
+      out.push(`${plannedName} may also reach rows of ${k.table.schema}.${k.table.identifier} that reference them (foreign key ${k.constraint}, ON DELETE ${k.onDelete.toUpperCase()}): this role cannot read ${k.table.schema}.${k.table.identifier} to count them (${x instanceof Error ? x.message.split('\n')[0] : String(x)})`);
+      continue;
+    }
     const n = Number(r?.n ?? 0);
     if (!n) continue;
     const of = `${plural(n, 'row')} of ${k.table.schema}.${k.table.identifier} that ${n === 1 ? 'references' : 'reference'} them (foreign key ${k.constraint}, ON DELETE ${k.onDelete.toUpperCase()})`;
-    const planned = `deleting the ${plural(rows, 'row')} ${e.table} plans`;
+    const planned = plannedName;
     const uncounted = 'the plan does not count them, and vigil_retention_log does not log them';
     if (k.onDelete === 'cascade') out.push(`${planned} also deletes ${of}, and whatever references those in turn: ${uncounted}`);
     else if (k.onDelete === 'set null' || k.onDelete === 'set default') out.push(`${planned} also sets ${k.columns.join(', ')} to ${k.onDelete === 'set null' ? 'NULL' : 'its default'} in ${of}: ${uncounted}`);

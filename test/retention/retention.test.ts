@@ -767,6 +767,36 @@ describe('vigil retention on Postgres (apply_to: source: the database vigil sync
     expect((await client.query(`select (select count(*)::int from ${s}.details) as details, (select count(*)::int from ${s}.notes where event_id is null) as nulled, (select count(*)::int from ${s}.unrelated) as unrelated`)).rows).toEqual([{ details: 31, nulled: 1, unrelated: 1 }]);
   });
 
+  it('a key of the table to itself counts only the rows the plan does not delete; a referencing table the role cannot read is said, not a failure (was: "also deletes 70 rows" of a chain where one more went; plan and apply stopped at "permission denied")', async () => {
+    const s = uniqueSchema('ret_fk_self');
+    const role = `${s}_deleter`;
+    // events 0..99, day 99 the newest; each row's parent is the row before it: 70 rows are before the cutoff, and row 70 (kept) references row 69 (planned)
+    await client.query(`create schema ${s}; create table ${s}.events (id bigint primary key, parent_id bigint references ${s}.events (id) on delete cascade, created_at timestamptz not null);
+      insert into ${s}.events select i, case when i > 0 then i - 1 end, timestamptz '2026-12-01 00:00:00+00' - (100 - i) * interval '1 day' from generate_series(0, 99) i;
+      create table ${s}.hidden (event_id bigint references ${s}.events (id) on delete cascade);
+      insert into ${s}.hidden values (5), (99);
+      drop role if exists ${role}; create role ${role} login;
+      grant usage, create on schema ${s} to ${role}; grant select, delete on ${s}.events to ${role}`);
+    try {
+      const dir = makeProject(PROJECT('{ column: created_at, keep: 30d, apply_to: source }', '7d', `  app: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: ${s} }\n`, `    sync: { from: app, schema: ${s} }\n`));
+      dirs.push(dir);
+      const u = new URL(url);
+      u.username = role;
+      u.password = '';
+      const env = { DATABASE_URL: u.href };
+      const p = vigil(dir, ['retention', 'plan', '--at', AS_OF], env);
+      expect(p.code, p.stdout + p.stderr).toBe(0);
+      expect(p.stderr).toContain(`warning: deleting the 70 rows raw.events plans also deletes 1 row of ${s}.events that references them (foreign key events_parent_id_fkey, ON DELETE CASCADE), and whatever references those in turn`);
+      expect(p.stderr).toContain(`warning: deleting the 70 rows raw.events plans may also reach rows of ${s}.hidden that reference them (foreign key hidden_event_id_fkey, ON DELETE CASCADE): this role cannot read ${s}.hidden to count them`);
+      const a = vigil(dir, ['retention', 'apply'], env);
+      expect(a.code, a.stdout + a.stderr).toBe(0);
+      // the cascade ran as the owner of hidden: its row referencing a planned event went; the chain took every event
+      expect((await client.query(`select (select count(*)::int from ${s}.events) as events, (select count(*)::int from ${s}.hidden) as hidden`)).rows).toEqual([{ events: 0, hidden: 0 }]);
+    } finally {
+      await client.query(`drop schema ${s} cascade; drop owned by ${role}; drop role ${role}`);
+    }
+  });
+
   it("a date column: whole days only (was: the cutoff's own day went too), and apply's drift check reads its days (was: skipped, every date read as an Invalid Date)", async () => {
     const s = uniqueSchema('ret_day');
     await client.query(`create schema ${s}; create table ${s}.events (id bigint primary key, day date not null);
