@@ -28,7 +28,7 @@ import { unrenderedTemplates } from '../compile/docs-blocks.js';
 import { listFiles, SQL_FILE } from './load-project.js';
 import { makeFolder, NO_YAML_SELECTORS, SELECTORS_FILE } from './paths.js';
 import { DBT_YAML_OPTIONS, parseDbtYaml, readingDifferences, showReading } from './dbt-yaml.js';
-import { inexactInteger } from './yaml-lib.js';
+import { exactIntegerText, inexactInteger } from './yaml-lib.js';
 import { PYYAML_RESOLVERS } from './pyyaml-scalars.js';
 
 /** A plain scalar dbt reads as a float (PyYAML's resolver): `2.0`, `1.5e+3`. */
@@ -262,8 +262,10 @@ export function convertDbtProjectFile(info: DbtProjectInfo, layout: ProjectLayou
         if (typeof x === 'number' && Number.isInteger(x) && PYYAML_FLOAT.test(info.yaml.scalarAt(path)?.source ?? '')) return Object.assign(new Scalar(x), { minFractionDigits: 1 });
         const written = inexactInteger(x) ? info.yaml.scalarAt(path)?.source : undefined;
         if (written === undefined || !inexactInteger(x, written)) return x;
-        f.note(file, line(path), `${path.slice(1).join('.')}: ${written} is past 2^53, where a YAML number is no longer exact: copied as the string '${written}'`);
-        return written;
+        // (as dbt reads it: 0x2E000000000001 is 12947848928690177, +9007199254740993 is 9007199254740993)
+        const digits = exactIntegerText(written);
+        f.note(file, line(path), `${path.slice(1).join('.')}: ${written} is past 2^53, where a YAML number is no longer exact: copied as the string '${digits}'`);
+        return digits;
       };
       for (const [k, raw] of Object.entries(v.vars)) {
         const val = exact(raw, ['vars', k]);

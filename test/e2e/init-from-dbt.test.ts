@@ -691,11 +691,12 @@ models:
     const own = makeProject({}, false);
     dirs.push(own);
     cpSync(FIXTURE, join(own, 'dbt'), { recursive: true });
-    const yml = readFileSync(join(own, 'dbt/dbt_project.yml'), 'utf8').replace(/^vars:\n/m, 'vars:\n  big_id: 1234567890123456789\n');
+    // (hex and a + are dbt's ints too, printed in decimal: PyYAML reads 0x2E000000000001 as 12947848928690177; was: copied as the strings '0x2E000000000001' and '+9007199254740993', other values than dbt's)
+    const yml = readFileSync(join(own, 'dbt/dbt_project.yml'), 'utf8').replace(/^vars:\n/m, 'vars:\n  big_id: 1234567890123456789\n  hex_id: 0x2E000000000001\n  plus_id: +9007199254740993\n');
     writeFileSync(join(own, 'dbt/dbt_project.yml'), yml);
     const r = vigil(own, ['init', '--from-dbt', 'dbt', 'shop']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(parse(readFileSync(join(own, 'shop/project.yaml'), 'utf8')).vars.big_id).toBe('1234567890123456789');
+    expect(parse(readFileSync(join(own, 'shop/project.yaml'), 'utf8')).vars).toMatchObject({ big_id: '1234567890123456789', hex_id: '12947848928690177', plus_id: '9007199254740993' });
     expect(r.stdout).toMatch(/dbt_project\.yml:\d+: .*big_id: 1234567890123456789 is past 2\^53, where a YAML number is no longer exact: copied as the string '1234567890123456789'/);
   });
 
