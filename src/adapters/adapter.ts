@@ -367,8 +367,9 @@ export interface Adapter {
   /**
    * The foreign keys of tables (this one too) that reference `rel`'s rows, with what a DELETE of a
    * referenced row does to the rows referencing it (Postgres' `pg_constraint`). `vigil retention`
-   * says what its deletes reach besides the rows it plans. Absent: no foreign key acts on a delete
-   * (DuckDB's refuse it, naming the key; BigQuery's are not enforced).
+   * says what its deletes reach besides the rows it plans, and the keys that will refuse them
+   * (DuckDB's: `duckdb_constraints()`, none with an action). Absent: no foreign key acts on a
+   * delete (BigQuery's are not enforced).
    */
   referencingKeys?(rel: Relation): Promise<ReferencingKey[]>;
   /**

@@ -9,7 +9,7 @@ import { availableParallelism, totalmem } from 'node:os';
 import type { DuckDBConnection, DuckDBInstance, DuckDBType, DuckDBValue, DuckDBValueConverter } from '@duckdb/node-api';
 import { loadDuckDb } from './duckdb-module.js';
 import { WarehouseBusyError, WarehouseError } from '../../errors.js';
-import { aroundTransaction, castLossFailure, newReplaceColumnFailure, castLossSql, droppedColumnsFailure, retypedColumns, ExactNumber, hasHooks, hooksOfRun, incrementalMessage, maskingAfterRun, mergeDuplicatesFailure, mergeDuplicatesSql, storedDuplicatesSql, storedDuplicatesWarning, builtDuplicatesWarning, duplicatesWarning, joinWarnings, maskingChangeFailure, partitionCountSql, recordedMasking, withMaskingLine, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
+import { aroundTransaction, castLossFailure, newReplaceColumnFailure, castLossSql, droppedColumnsFailure, retypedColumns, ExactNumber, hasHooks, hooksOfRun, incrementalMessage, maskingAfterRun, mergeDuplicatesFailure, mergeDuplicatesSql, storedDuplicatesSql, storedDuplicatesWarning, builtDuplicatesWarning, duplicatesWarning, joinWarnings, maskingChangeFailure, partitionCountSql, recordedMasking, withMaskingLine, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type ReferencingKey, type Row } from '../adapter.js';
 import { loadColumnType, type Relation, type SqlParam } from '../dialect.js';
 import type { SyncWriter } from '../../sync/sync-types.js';
 import { duckDbDialect } from './duckdb-dialect.js';
@@ -412,6 +412,21 @@ export class DuckDbAdapter implements Adapter {
 
   syncWriter(): SyncWriter {
     return new DuckDbSyncWriter(this);
+  }
+
+  /**
+   * The foreign keys referencing `rel` (duckdb_constraints(): DuckDB's keys are in the table's own
+   * schema, and have no action: a delete of a referenced row is refused). `vigil retention` says
+   * them before apply fails on one (was: plan said nothing, and apply failed at the first batch).
+   */
+  async referencingKeys(rel: Relation): Promise<ReferencingKey[]> {
+    const rows = await this.query<{ constraint_name: string; schema_name: string; table_name: string; columns: string[]; ref_columns: string[] }>(
+      `select constraint_name, schema_name, table_name, constraint_column_names as columns, referenced_column_names as ref_columns from duckdb_constraints()
+       where constraint_type = 'FOREIGN KEY' and database_name = coalesce($1, current_database()) and lower(schema_name) = lower($2) and lower(referenced_table) = lower($3)
+       order by schema_name, table_name, constraint_name`,
+      [rel.database ?? null, rel.schema, rel.identifier],
+    );
+    return rows.map((r) => ({ constraint: r.constraint_name, table: { ...(rel.database ? { database: rel.database } : {}), schema: r.schema_name, identifier: r.table_name }, columns: [...r.columns], refColumns: [...r.ref_columns], onDelete: 'no action' }));
   }
 
   /** Retention: a batch of rows by `rowid`, and the log statement, in one transaction. */
