@@ -5,9 +5,12 @@
  * The rule (docs/models.md "Secrets"): a variable is secret when its name
  * - starts with VIGIL_SECRET_ (like dbt's DBT_ENV_SECRET_), or
  * - contains PASSWORD, PASSWD, PASSPHRASE, SECRET, TOKEN, CREDENTIAL, WEBHOOK or APIKEY, or
- * - has KEY, PASS, PWD or CREDS as one of its _-separated words (PAGERDUTY_ROUTING_KEY,
- *   API_KEY_PROD, DB_PASS, PG_PWD; the shell's own PWD, the working directory, is no secret), or
+ * - has KEY, PASS, PWD, CREDS or PSW as one of its _-separated words (PAGERDUTY_ROUTING_KEY,
+ *   API_KEY_PROD, DB_PASS, PG_PWD, Jenkins' SERVICE_CREDS_PSW; the shell's own PWD, the working
+ *   directory, is no secret), or
  * - is DATABASE_URL or METABASE_SESSION,
+ * but for a name whose last word is USR, USER or USERNAME (a user name: Jenkins' SERVICE_CREDS_USR)
+ * other than VIGIL_SECRET_...,
  * or when its value is a URL carrying a password (scheme://user:password@host, or ?password=),
  * a Slack webhook URL or a Slack token (CREDENTIAL_VALUE).
  *
@@ -18,7 +21,13 @@ import { cutText } from './format.js';
 
 export const SECRET_PREFIX = 'VIGIL_SECRET_';
 
-const SECRET_NAME = /^VIGIL_SECRET_|PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|CREDENTIAL|WEBHOOK|APIKEY|(?:^|_)(?:KEY|PASS|CREDS)(?:_|$)|_PWD(?:_|$)|^PWD_|^(?:DATABASE_URL|METABASE_SESSION)$/i;
+const SECRET_NAME = /^VIGIL_SECRET_|PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|CREDENTIAL|WEBHOOK|APIKEY|(?:^|_)(?:KEY|PASS|CREDS|PSW)(?:_|$)|_PWD(?:_|$)|^PWD_|^(?:DATABASE_URL|METABASE_SESSION)$/i;
+/**
+ * A name that says it holds a user name: no secret, whatever else it says (Jenkins' credentials()
+ * binds SERVICE_CREDS_USR to the user name beside SERVICE_CREDS_PSW, the password: redacted, a
+ * user name such as `analytics` went missing from every line that named the schema).
+ */
+const USER_NAME = /_(?:USR|USER|USERNAME)$/i;
 const URL_WITH_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^/\s:@]*:[^@\s]+@/i;
 /**
  * Values that are credentials whatever their variable is named (the alert receivers take any
@@ -32,7 +41,7 @@ const CREDENTIAL_VALUE = /^\s*(?:https:\/\/hooks\.slack(?:-gov)?\.com\/(?:servic
 export const MIN_REDACTED_LENGTH = 6;
 
 export function isSecretName(name: string): boolean {
-  return SECRET_NAME.test(name);
+  return SECRET_NAME.test(name) && (!USER_NAME.test(name) || name.toUpperCase().startsWith(SECRET_PREFIX));
 }
 
 /** A query parameter's name as the driver reads it: percent-decoded (pg's URL parser decodes `pass%77ord` to password). */

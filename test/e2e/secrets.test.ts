@@ -71,6 +71,13 @@ describe('the secret rule', () => {
     // the short spellings applications use for passwords and keys (was: DB_PASS, PG_PWD ... not secrets: env_var('DB_PASS') rendered the password into compiled SQL and manifest.json, and it was printed as it is)
     for (const n of ['DB_PASS', 'PASS', 'PG_PWD', 'MYSQL_PWD', 'PWD_ADMIN', 'SSH_PASSPHRASE', 'OPENAI_APIKEY', 'AWS_CREDS', 'METABASE_SESSION']) expect(isSecret(n, 'x'), n).toBe(true);
     for (const n of ['OLDPWD', 'BYPASS_CACHE', 'PASSENGER_COUNT', 'COMPASS_HOME', 'SESSION_TIMEZONE']) expect(isSecret(n, 'https://example.com/x'), n).toBe(false);
+    // Jenkins' credentials() binds SERVICE_CREDS to user:password, SERVICE_CREDS_USR to the user name and SERVICE_CREDS_PSW to the password:
+    // the user name is no secret (was: SERVICE_CREDS_USR=analytics was redacted from every line, "created view <redacted:SERVICE_CREDS_USR>.users"),
+    // the password is one whatever the binding is named (DEPLOY_LOGIN_PSW)
+    for (const n of ['SERVICE_CREDS_USR', 'DB_PASS_USER', 'PG_PWD_USERNAME', 'GOOGLE_CREDENTIALS_USER']) expect(isSecret(n, 'analytics'), n).toBe(false);
+    for (const n of ['SERVICE_CREDS', 'SERVICE_CREDS_PSW', 'DEPLOY_LOGIN_PSW', 'PSW', 'VIGIL_SECRET_DB_USER']) expect(isSecret(n, 'analytics'), n).toBe(true);
+    expect(isSecret('SERVICE_CREDS_USR', 'postgres://app:hunter22@db:5432/app')).toBe(true);
+    expect(redact('1 of 2 OK created view analytics.users', { SERVICE_CREDS_USR: 'analytics', SERVICE_CREDS_PSW: 'Hunter2-pw', SERVICE_CREDS: 'analytics:Hunter2-pw' })).toBe('1 of 2 OK created view analytics.users');
     expect(isSecret('APP_URL', 'postgres://app:hunter22@db:5432/app')).toBe(true);
     // a receiver's webhook or token under a name of the user's choosing (webhook_url_env: SLACK_HOOK) is a secret by its value (was: shown whole in compiled SQL and output)
     expect(isSecret('SLACK_HOOK', 'https://hooks.slack.com/services/T0AAAA/B0BBBB/abcdefghijklmnop')).toBe(true);
