@@ -61,7 +61,7 @@ export function resolveTarget(files: ProjectFiles, opts: CompileOptions, ds: Dia
           return '';
         }
         // a variable read into a key that holds a secret (BigQuery's credentials, a password, at
-        // any depth) is redacted whatever its name (BQ_CREDS is no name redaction knows for a secret)
+        // any depth) is redacted whatever its name (BQ_AUTH is no name redaction knows for a secret)
         if (path.some((k) => typeof k === 'string' && isSecretName(k))) addSecret(key, val);
         return val;
       });
