@@ -42,7 +42,7 @@ import type { CompiledDashboard } from '../dashboards/types.js';
 
 import { STATE_FORMAT, VIGIL_VERSION } from '../version.js';
 import { BUILD } from '../project/snapshot.js';
-import { environmentSecrets, registerCompiledSecret, isSecret, secretNames, secretPlaceholder } from '../secrets.js';
+import { environmentSecrets, registerCompiledSecret, isSecret, isSecretName, SECRET_PREFIX, secretNames, secretPlaceholder } from '../secrets.js';
 import { durationMs, durationUnits, longestDurationMs } from '../time/duration.js';
 import { agesRows, holdsDays, RETENTION_LOG_TABLE, retentionLogColumns } from '../retention/retention.js';
 import { canonicalHash } from '../stable-json.js';
@@ -1375,8 +1375,10 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       for (const name of secretNames(isView ? node.compiled_sql : node.restricted!.compiled_sql)) {
         const where = [d, ...ephemeralChain(d)].find((x) => callFinder('env_var', name).test(x.file.text)) ?? d;
         const at = { file: where.file.path, ...locate(where.file.text, callFinder('env_var', name)) };
-        if (isView) ds.push(diag('E_SECRET', `model '${d.name}' is a view and reads the secret ${name}: the warehouse would store its value in the view's definition`, at, `materialize '${d.name}' as a table (its SQL runs, its text is not kept), or read ${name} in a hook`));
-        else ds.push(diag('E_SECRET', `model '${d.name}' has a restricted companion (${node.restricted!.relation.identifier}, a view of its SQL) and reads the secret ${name}: the warehouse would store its value in the view's definition`, at, `read ${name} in a hook, or take restricted: out of the config of '${d.name}'`));
+        // (a variable secret by its name alone, EXAM_PASS_MARK or PASS_RATE, may hold no secret: the way out is said)
+        const byName = isSecretName(name) && !name.toUpperCase().startsWith(SECRET_PREFIX) ? `; ${name} is a secret by its name (docs/models.md#secrets): if it holds none, rename it` : '';
+        if (isView) ds.push(diag('E_SECRET', `model '${d.name}' is a view and reads the secret ${name}: the warehouse would store its value in the view's definition`, at, `materialize '${d.name}' as a table (its SQL runs, its text is not kept), or read ${name} in a hook${byName}`));
+        else ds.push(diag('E_SECRET', `model '${d.name}' has a restricted companion (${node.restricted!.relation.identifier}, a view of its SQL) and reads the secret ${name}: the warehouse would store its value in the view's definition`, at, `read ${name} in a hook, or take restricted: out of the config of '${d.name}'${byName}`));
       }
     }
   }

@@ -392,6 +392,14 @@ const cases: Case[] = [
     expect: ["models/a.sql:1:25: error: model 'a' is a view and reads the secret VIGIL_SECRET_TEST"],
   },
   {
+    // a variable secret by its name alone may hold no secret (PASS as a word: an exam's pass mark): the hint says how out (was: only "materialize as a table, or read it in a hook")
+    name: 'a view that reads a variable secret by its name',
+    files: { 'models/a.sql': "select {{ env_var('EXAM_PASS_MARK') }} as pass_mark" },
+    env: { EXAM_PASS_MARK: '50' },
+    code: 2,
+    expect: ["models/a.sql:1:11: error: model 'a' is a view and reads the secret EXAM_PASS_MARK", "or read EXAM_PASS_MARK in a hook; EXAM_PASS_MARK is a secret by its name (docs/models.md#secrets): if it holds none, rename it"],
+  },
+  {
     // its restricted companion is a view of the model's unmasked SQL (was: built, the value in the view's definition)
     name: 'a table whose restricted companion reads a secret',
     files: {
