@@ -2252,6 +2252,25 @@ export function addJinjaCompat(env: nunjucks.Environment): void {
     const n = seqs.length ? Math.min(...seqs.map((q) => q.length)) : 0;
     return Array.from({ length: n }, (_, i) => tuple(seqs.map((q) => q[i])));
   });
+  // Python's range(): one to three integers, a step other than 0 (nunjucks' compared whatever it
+  // was given: `range('a')` and `range(none)` looped over nothing, `range('3')` counted to 3, a step
+  // of 0 was 1, a fourth argument dropped)
+  env.addGlobal('range', (...args: unknown[]) => {
+    const [pos, kw] = kwargs(args);
+    if (Object.keys(kw).length) throw new Error(`range() takes no keyword arguments (given ${Object.keys(kw).join(', ')}=)`);
+    if (pos.length === 0) throw new Error('range expected at least 1 argument, got 0');
+    if (pos.length > 3) throw new Error(`range expected at most 3 arguments, got ${pos.length}`);
+    const ints = pos.map((a) => {
+      if (typeof a === 'boolean') return a ? 1 : 0;
+      if (typeof a === 'number' && Number.isInteger(a)) return a;
+      throw new Error(`range(): '${a === undefined ? 'Undefined' : pyType(a)}' object cannot be interpreted as an integer`);
+    });
+    const [start, stop, step] = ints.length === 1 ? [0, ints[0], 1] : [ints[0], ints[1], ints[2] ?? 1];
+    if (step === 0) throw new Error('range() arg 3 must not be zero');
+    const out: number[] = [];
+    for (let i = start; step > 0 ? i < stop : i > stop; i += step) out.push(i);
+    return out;
+  });
   env.addGlobal('__vigil_setattr', (obj: unknown, key: string, value: unknown) => {
     if (!obj || typeof obj !== 'object') throw new Error(`cannot set '${key}': only a namespace() (or a dict) takes {% set x.${key} = ... %}`);
     (obj as Record<string, unknown>)[key] = value;
@@ -2278,7 +2297,15 @@ export function addJinjaCompat(env: nunjucks.Environment): void {
     const [args, kw] = kwargs(raw);
     const items = itemsOf(seq);
     const list = Array.isArray(items) ? items : seq && typeof seq === 'object' ? Object.keys(seq) : [];
-    if (typeof kw.attribute === 'string') return list.map((x) => attr(x, kw.attribute as string) ?? kw.default);
+    if (typeof kw.attribute === 'string') {
+      // (Jinja's FilterArgumentError: a misspelt `default` was dropped, the missing attributes left undefined)
+      for (const k of Object.keys(kw)) {
+        if (k === 'attribute' || k === 'default') continue;
+        const hint = didYouMean(k, ['attribute', 'default']);
+        throw new Error(`filter 'map' has no argument '${k}'${hint ? ` — did you mean '${hint}'?` : ''} (with attribute=, it takes default=)`);
+      }
+      return list.map((x) => attr(x, kw.attribute as string) ?? kw.default);
+    }
     const [name, ...rest] = args as [string, ...unknown[]];
     if (typeof name !== 'string') throw new Error("map() takes attribute='name' or a filter's name: map('upper')");
     const f = env.getFilter(name) as (...a: unknown[]) => unknown;
@@ -2299,7 +2326,15 @@ const FILTER_PARAMS: Record<string, string[]> = {
   dictsort: ['case_sensitive', 'by', 'reverse'], escape: [], e: [], first: [], float: ['default'], int: ['default', 'base'], groupby: ['attribute', 'default', 'case_sensitive'], indent: ['width', 'first', 'blank'], items: [], join: ['d', 'attribute'],
   last: [], length: [], count: [], list: [], lower: [], unique: ['case_sensitive', 'attribute'], min: ['case_sensitive', 'attribute'], max: ['case_sensitive', 'attribute'], replace: ['old', 'new', 'count'], reverse: [], round: ['precision', 'method'], safe: [], slice: ['slices', 'fill_with'],
   string: [], striptags: [], sum: ['attribute', 'start'], title: [], trim: ['chars'], truncate: ['length', 'killwords', 'end', 'leeway'], upper: [], urlencode: [], wordcount: [],
+  // (nunjucks' sort took its keywords itself and dropped a misspelt one: `sort(revers=true)` did not reverse)
+  sort: ['reverse', 'case_sensitive', 'attribute'], tojson: ['indent'],
 };
+/**
+ * How many of a filter's first FILTER_PARAMS Jinja requires: without them its TypeError (was:
+ * `'a-b' | replace('-')` printed `aundefinedb` into the SQL, `| batch` or `| groupby` gave an empty or
+ * one-group list).
+ */
+const REQUIRED_FILTER_PARAMS: Record<string, number> = { replace: 2, batch: 1, slice: 1, groupby: 1 };
 
 /** Jinja's filters Vigil has not, and what to write instead (said where one is used, not a did-you-mean of another). */
 const JINJA_FILTERS_NOT_IN_VIGIL: Record<string, string> = {
@@ -2597,7 +2632,15 @@ function pythonFilters(env: nunjucks.Environment): void {
       // more arguments than Jinja's filter takes: its TypeError (was: `'ab' | center(5, '*')` dropped the '*' silently)
       const given = isKw(last) ? raw.length - 1 : raw.length;
       if (given > known.length) throw new Error(`filter '${name}' takes ${known.length ? `at most ${known.length} argument${known.length === 1 ? '' : 's'} (${known.join(', ')})` : 'no arguments'}, ${given} given`);
-      if (!isKw(last)) return named(name, () => f.call(this, v, ...raw));
+      const required = REQUIRED_FILTER_PARAMS[name] ?? 0;
+      const missing = (out: unknown[]) => {
+        const names = known.slice(0, required).filter((_, i) => i >= out.length || out[i] === undefined);
+        if (names.length) throw new Error(`filter '${name}' missing ${names.length} required argument${names.length === 1 ? '' : 's'}: ${names.map((n) => `'${n}'`).join(' and ')}`);
+      };
+      if (!isKw(last)) {
+        missing(raw);
+        return named(name, () => f.call(this, v, ...raw));
+      }
       const [args, kw] = kwargs(raw);
       const out = [...args];
       for (const [k, x] of Object.entries(kw)) {
@@ -2609,6 +2652,7 @@ function pythonFilters(env: nunjucks.Environment): void {
         if (i < args.length) throw new Error(`filter '${name}' got multiple values for argument '${k}'`);
         out[i] = x;
       }
+      missing(out);
       return named(name, () => f.call(this, v, ...out));
     });
   }

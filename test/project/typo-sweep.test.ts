@@ -1,0 +1,64 @@
+/**
+ * Accepted means done, as a user who makes typos meets it (H170's sweep): a mistake the project
+ * or the command line holds is refused where it is written (exit 2, file:line, the nearest name),
+ * never rendered as nothing, as JavaScript's `undefined`, or passed over with exit 0.
+ * Table-driven and in-process: the templates through Vigil's own environment (its fast path and
+ * nunjucks), the commands through one project in the worker's command host.
+ */
+import { describe, expect, it } from 'vitest';
+import { dialectOf } from '../../src/adapters/index.js';
+import { emptyCalls, TemplateEnv } from '../../src/compile/template-env.js';
+
+function render(src: string, fast: boolean): string {
+  const env = new TemplateEnv({ dialect: dialectOf('duckdb'), vars: {}, env: {}, target: { name: 'dev' }, project: 'shop' });
+  env.useFastPath = fast;
+  const t = env.compileTemplate('m.sql', src);
+  if ('message' in t) return `ERROR ${t.message}`;
+  const out = env.render(t, src, emptyCalls(), false);
+  return typeof out === 'string' ? out : `ERROR ${out.message}`;
+}
+
+/**
+ * Filter and range() calls Jinja (so dbt) refuses with a TypeError or ValueError, which rendered
+ * silently here: `'a' | replace('a')` printed `undefined` into the SQL, `range('a')` looped
+ * over nothing, a misspelt keyword was dropped. Each is an error naming what is wrong.
+ */
+const REFUSED: Array<[string, RegExp]> = [
+  ["{{ 'a-b' | replace('-') }}", /filter 'replace' missing 1 required argument: 'new'/],
+  ["{{ 'a-b' | replace() }}", /filter 'replace' missing 2 required arguments: 'old' and 'new'/],
+  ["{{ 'a-b' | replace(new='+') }}", /filter 'replace' missing 1 required argument: 'old'/],
+  ['{{ [1, 2, 3] | batch | list }}', /filter 'batch' missing 1 required argument: 'linecount'/],
+  ['{{ [1, 2, 3] | slice | list }}', /filter 'slice' missing 1 required argument: 'slices'/],
+  ["{{ [{'a': 1}] | groupby }}", /filter 'groupby' missing 1 required argument: 'attribute'/],
+  ["{{ [3, 1] | sort(revers=true) | join(',') }}", /filter 'sort' has no argument 'revers' — did you mean 'reverse'\?/],
+  ["{{ 'a' | tojson(indnt=2) }}", /filter 'tojson' has no argument 'indnt' — did you mean 'indent'\?/],
+  ["{{ [{'a': 1}] | map(attribute='a', defualt=0) | list }}", /filter 'map' has no argument 'defualt' — did you mean 'default'\?/],
+  ["{% for i in range('a') %}{{ i }}{% endfor %}", /range\(\): 'str' object cannot be interpreted as an integer/],
+  ["{% for i in range('3') %}{{ i }}{% endfor %}", /range\(\): 'str' object cannot be interpreted as an integer/],
+  ['{% for i in range(none) %}{{ i }}{% endfor %}', /range\(\): 'NoneType' object cannot be interpreted as an integer/],
+  ['{% for i in range(2.5) %}{{ i }}{% endfor %}', /range\(\): 'float' object cannot be interpreted as an integer/],
+  ['{% for i in range(0, 5, 0) %}{{ i }}{% endfor %}', /range\(\) arg 3 must not be zero/],
+  ['{% for i in range() %}{{ i }}{% endfor %}', /range expected at least 1 argument, got 0/],
+  ['{% for i in range(1, 2, 3, 4) %}{{ i }}{% endfor %}', /range expected at most 3 arguments, got 4/],
+  ['{% for i in range(stop=3) %}{{ i }}{% endfor %}', /range\(\) takes no keyword arguments/],
+];
+
+/** What stays as Jinja renders it. */
+const KEPT: Array<[string, string]> = [
+  ["{{ 'a-b-c' | replace('-', '+') }} {{ 'a-b-c' | replace('-', '+', 1) }} {{ 'a-b' | replace(old='-', new='+') }} {{ 'a-b' | replace('-', new='+') }}", 'a+b+c a+b-c a+b a+b'],
+  ["{{ [1, 2, 3] | batch(2) | list }} {{ [1, 2, 3] | slice(2) | list }} {{ [{'a': 1}] | groupby('a') | list }}", "[[1, 2], [3]] [[1, 2], [3]] [(1, [{'a': 1}])]"],
+  ["{{ [3, 1, 2] | sort(reverse=true) | join(',') }} {{ ['b', 'A'] | sort(case_sensitive=true) | join(',') }} {{ [{'a': 2}, {'a': 1}] | sort(attribute='a') | map(attribute='a') | join(',') }}", '3,2,1 A,b 1,2'],
+  ["{{ [{'a': 1}, {}] | map(attribute='a', default=0) | join(',') }} {{ ['a'] | map('upper') | join }} {{ {'k': 1} | tojson(indent=2) }}", '1,0 A {\n  "k": 1\n}'],
+  ['{% for i in range(3) %}{{ i }}{% endfor %} {% for i in range(1, 7, 2) %}{{ i }}{% endfor %} {% for i in range(3, 0, -1) %}{{ i }}{% endfor %} {{ range(true) | list }} {{ range(0) | list }}', '012 135 321 [0] []'],
+];
+
+describe('templates: a call Jinja refuses is refused, not rendered as nothing', () => {
+  for (const fast of [true, false]) {
+    it.each(REFUSED)(`%s (fast path: ${fast})`, (src, expected) => {
+      expect(render(src, fast)).toMatch(new RegExp(`^ERROR .*${expected.source}`));
+    });
+    it.each(KEPT)(`%s (fast path: ${fast})`, (src, expected) => {
+      expect(render(src, fast)).toBe(expected);
+    });
+  }
+});
