@@ -4,8 +4,9 @@
  * each problem at its file:line:col.
  * Exit 2 when anything is wrong (a project error found before anything ran), 0 otherwise.
  */
-import { formatDiagnostic, hasErrors, ProjectError, UsageError, type Diagnostic } from '../errors.js';
-import { loadProject } from '../project/load-project.js';
+import { diag, formatDiagnostic, hasErrors, ProjectError, UsageError, type Diagnostic } from '../errors.js';
+import { loadProject, PROJECT_FILE, type ProjectFiles } from '../project/load-project.js';
+import type { Manifest } from '../compile/manifest.js';
 import { loadCache, saveCache, writeCompileArtifacts } from '../project/artifacts.js';
 import { compileProject, VIGIL_VERSION, type ResolvedTarget } from '../compile/compile-project.js';
 import type { CheckReport } from '../check/check-project.js';
@@ -26,7 +27,7 @@ export async function checkDir(o: CheckOptions): Promise<{ report: CheckReport; 
   const queries = alerts.rules.filter((r) => r.queryText && r.rule.enabled).map((r) => ({ key: r.rule.name, file: r.file, text: r.queryText!, ...r.queryAt }));
   const cache = loadCache(files);
   const result = compileProject(files, { target: o.target, env: process.env, vars: parseVars(o.vars), queries, cache: cache.renders });
-  const compileDs: Diagnostic[] = [...result.diagnostics, ...alerts.diagnostics];
+  const compileDs: Diagnostic[] = [...result.diagnostics, ...alerts.diagnostics, ...(await scheduleProblems(files, result.manifest))];
   for (const d of compileDs.filter((x) => x.severity === 'warn')) err(formatDiagnostic(d));
   if (hasErrors(compileDs) || !result.target) throw new ProjectError(compileDs.filter((x) => x.severity === 'error'));
   // the compile-time PII check, as vigil compile and build run it, and of the alert queries and
@@ -61,6 +62,31 @@ export async function checkDir(o: CheckOptions): Promise<{ report: CheckReport; 
     await checker.close();
     throw e;
   }
+}
+
+/**
+ * What `vigil serve` would refuse at its start in project.yaml's `schedules:` and `serve:` (a
+ * command, cron, time zone or key that does not go with its command; a model selector that
+ * matches nothing), at its line: vigil check said OK to a project whose serve then would not
+ * start (docs/upgrading.md's safe order checks before switching serve over).
+ */
+async function scheduleProblems(files: ProjectFiles, manifest: Manifest): Promise<Diagnostic[]> {
+  if (!files.project.schedules && !files.project.serve) return [];
+  const { serveConfig } = await import('../serve/config.js');
+  const { config, diagnostics } = serveConfig(files);
+  const ds = [...diagnostics];
+  for (const j of config?.jobs ?? []) {
+    // (an alerts job selects rules, a sync job streams: serve checks those with the alert files and the source database)
+    if (j.command === 'alerts' || j.command === 'sync' || (!j.select && !j.exclude)) continue;
+    try {
+      selectFor(manifest, { select: j.select, exclude: j.exclude });
+    } catch (e) {
+      if (!(e instanceof UsageError)) throw e;
+      const key = j.select ? 'select' : 'exclude';
+      ds.push(diag('E_SCHEDULE', `schedules.${j.name}: ${e.message.replace(/\n\(nothing was run; pass --allow-empty[^)]*\)$/, '')}`, { file: PROJECT_FILE, ...files.projectYaml.locate(['schedules', j.name, key]) }));
+    }
+  }
+  return ds;
 }
 
 /** Check the project; prints the report and throws a ProjectError (exit 2) when it finds a problem. */

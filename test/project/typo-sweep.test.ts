@@ -5,7 +5,10 @@
  * Table-driven and in-process: the templates through Vigil's own environment (its fast path and
  * nunjucks), the commands through one project in the worker's command host.
  */
-import { describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BASIC_PROJECT_YAML, makeProject, removeDir, vigil } from '../helpers.js';
 import { dialectOf } from '../../src/adapters/index.js';
 import { emptyCalls, TemplateEnv } from '../../src/compile/template-env.js';
 
@@ -61,4 +64,40 @@ describe('templates: a call Jinja refuses is refused, not rendered as nothing', 
       expect(render(src, fast)).toBe(expected);
     });
   }
+});
+
+describe('one project, the commands a user runs on it', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = makeProject({ 'models/events_daily.sql': 'select 1 as n' });
+  });
+  afterAll(() => removeDir(dir));
+  const withYaml = (extra: string) => writeFileSync(join(dir, 'project.yaml'), BASIC_PROJECT_YAML + extra);
+
+  /**
+   * vigil check said OK to a project whose `vigil serve` then refused to start (exit 2): the
+   * upgrade's safe order (docs/upgrading.md) checks before serve is switched over. Each
+   * problem serve finds at its start is check's, at its line.
+   */
+  const SCHEDULES: Array<[string, string, RegExp]> = [
+    ['a misspelt command', 'schedules:\n  nightly: { command: biuld, cron: "0 3 * * *" }\n', /project\.yaml:9:\d+: error: schedules\.nightly: unknown command 'biuld' — did you mean 'build'\?/],
+    ['a cron out of range', 'schedules:\n  nightly: { command: build, cron: "61 3 * * *" }\n', /project\.yaml:9:\d+: error: schedules\.nightly: cron '61 3 \* \* \*': minute 61 is out of range/],
+    ['a misspelt time zone', 'schedules:\n  nightly: { command: build, cron: "0 3 * * *", timezone: Europe/Pari }\n', /project\.yaml:9:\d+: error: schedules\.nightly: unknown time zone 'Europe\/Pari' — did you mean 'Europe\/Paris'\?/],
+    ['a key of another command', 'schedules:\n  nightly: { command: build, cron: "0 3 * * *", mode: full }\n', /project\.yaml:9:\d+: error: schedules\.nightly: 'mode' does not go with command build/],
+    ['a selector that matches nothing', 'schedules:\n  nightly:\n    command: build\n    cron: "0 3 * * *"\n    select: [events_dayly]\n', /project\.yaml:12:\d+: error: schedules\.nightly: selector 'events_dayly' matched nothing — did you mean 'events_daily'\?/],
+    ['an exclude that matches nothing', 'schedules:\n  nightly:\n    command: run\n    cron: "0 3 * * *"\n    exclude: events_dayly\n', /project\.yaml:12:\d+: error: schedules\.nightly: selector 'events_dayly' matched nothing/],
+    ['serve.listen that is no address', 'serve: { listen: localhost9464 }\n', /project\.yaml:8:\d+: error: serve\.listen 'localhost9464' is not an address/],
+  ];
+  it.each(SCHEDULES)('vigil check: %s in schedules: is exit 2 at its line', (_what, yaml, expected) => {
+    withYaml(yaml);
+    const r = vigil(dir, ['check']);
+    expect(r.stderr).toMatch(expected);
+    expect(r.code).toBe(2);
+  });
+  it('vigil check: schedules serve would run are OK', () => {
+    withYaml('serve: { listen: 9464 }\nschedules:\n  nightly: { command: build, cron: "0 3 * * *", select: [events_daily], timezone: Europe/Paris }\n  hourly: { command: test, cron: "@hourly" }\n');
+    const r = vigil(dir, ['check']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
 });
