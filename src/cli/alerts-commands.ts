@@ -605,7 +605,7 @@ export async function runAlertsRouteTest(o: Common & { labels: string[] }): Prom
   const { routeAlert } = await import('../alerts/routing.js');
   const { baseLabels } = await import('../alerts/engine.js');
   const { integrations } = await import('../alerts/evaluate.js');
-  const { unknownLabelValue } = await import('../alerts/label-names.js');
+  const { knownLabelNames, unknownLabelName, unknownLabelValue } = await import('../alerts/label-names.js');
   const rule = alerts.rules.find((r) => r.rule.name === labels.alertname);
   // routed as given (as amtool would), but said: a rule name that is none adds no rule's labels
   const ruleList = alerts.rules.map((r) => r.rule);
@@ -613,6 +613,15 @@ export async function runAlertsRouteTest(o: Common & { labels: string[] }): Prom
   if (unknownName) err(`warning: ${unknownName}: routing the labels as given, without a rule's severity and labels`);
   const unknownSeverity = labels.severity === undefined ? undefined : unknownLabelValue({ name: 'severity', op: '=', value: labels.severity }, ruleList);
   if (unknownSeverity) err(`warning: ${unknownSeverity}: routing the labels as given`);
+  // a label no rule produces (`severty=critical`): routed as given, as amtool would, but said (was:
+  // the root route's receiver printed as the answer, without a word about the misspelt name)
+  if (ruleList.length) {
+    const known = knownLabelNames(ruleList);
+    for (const name of Object.keys(labels)) {
+      const unknown = name === 'alertname' ? undefined : unknownLabelName(name, known);
+      if (unknown) err(`warning: ${unknown}: routing the labels as given`);
+    }
+  }
   const all = rule ? { ...baseLabels(rule.rule), ...labels } : labels;
   const routed = routeAlert(alerts.routes, all);
   out(`labels: ${Object.entries(all).map(([k, v]) => `${k}=${v}`).join(' ') || '(none)'}`);

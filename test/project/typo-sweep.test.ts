@@ -8,7 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BASIC_PROJECT_YAML, makeProject, removeDir, vigil } from '../helpers.js';
+import { BASIC_PROJECT_YAML, COUNTS_ALERT, makeProject, removeDir, vigil } from '../helpers.js';
 import { dialectOf } from '../../src/adapters/index.js';
 import { emptyCalls, TemplateEnv } from '../../src/compile/template-env.js';
 
@@ -98,6 +98,31 @@ describe('one project, the commands a user runs on it', () => {
     withYaml('serve: { listen: 9464 }\nschedules:\n  nightly: { command: build, cron: "0 3 * * *", select: [events_daily], timezone: Europe/Paris }\n  hourly: { command: test, cron: "@hourly" }\n');
     const r = vigil(dir, ['check']);
     expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+});
+
+describe('alerts route-test names a label no rule produces', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = makeProject({
+      'models/counts.sql': "select 'chat' as capability, 11 as n",
+      'alerts/counts.yaml': COUNTS_ALERT,
+      'alerts/routes.yaml': 'receivers:\n  - name: default\n  - name: oncall\nroute:\n  receiver: default\n  routes:\n    - matchers: [capability="chat"]\n      receiver: oncall\n',
+    });
+  });
+  afterAll(() => removeDir(dir));
+
+  // (routed as given, as amtool routes any labels; was: `-> default` alone, the misspelt name unsaid)
+  it('a misspelt label is a warning with the nearest name, the labels routed as given', () => {
+    const r = vigil(dir, ['alerts', 'route-test', 'capabilty=chat']);
+    expect(r.stderr).toMatch(/warning: no alert has a label 'capabilty' — did you mean 'capability'\? \(labels: .*\): routing the labels as given/);
+    expect(r.stdout).toMatch(/^-> default /m);
+  });
+  it('the labels the rules produce route without a warning', () => {
+    const r = vigil(dir, ['alerts', 'route-test', 'capability=chat', 'severity=critical']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^-> oncall /m);
     expect(r.code).toBe(0);
   });
 });
