@@ -94,6 +94,20 @@ describe('one project, the commands a user runs on it', () => {
     expect(r.stderr).toMatch(expected);
     expect(r.code).toBe(2);
   });
+  /** An empty target value (an env_var() unset, a placeholder left empty) failed at the first statement, exit 1, without its line. */
+  const EMPTY_TARGET: Array<[string, string, RegExp]> = [
+    ['a DuckDB path', '    type: duckdb\n    path: ""\n', /project\.yaml:6:\d+: error: targets\.x\.path: is empty: name the database file/],
+    ['a DuckDB path of spaces', '    type: duckdb\n    path: "  "\n', /project\.yaml:6:\d+: error: targets\.x\.path: is empty/],
+    ['a DuckDB schema', '    type: duckdb\n    path: .vigil/x.duckdb\n    schema: ""\n', /project\.yaml:7:\d+: error: targets\.x\.schema: is empty: name the schema/],
+    ['a Postgres schema', '    type: postgres\n    url: postgres://u@127.0.0.1:5432/db\n    schema: "{{ env_var(\'H170_UNSET_SCHEMA\', \'\') }}"\n', /project\.yaml:7:\d+: error: targets\.x\.schema: is empty: name the schema/],
+  ];
+  it.each(EMPTY_TARGET)('vigil compile: %s given empty is exit 2 at its line', (_what, target, expected) => {
+    writeFileSync(join(dir, 'project.yaml'), `name: fixture\ndefault_target: x\ntargets:\n  x:\n${target}`);
+    const r = vigil(dir, ['compile']);
+    expect(r.stderr).toMatch(expected);
+    expect(r.code).toBe(2);
+  });
+
   it('vigil check: schedules serve would run are OK', () => {
     withYaml('serve: { listen: 9464 }\nschedules:\n  nightly: { command: build, cron: "0 3 * * *", select: [events_daily], timezone: Europe/Paris }\n  hourly: { command: test, cron: "@hourly" }\n');
     const r = vigil(dir, ['check']);

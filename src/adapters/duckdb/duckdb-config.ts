@@ -7,8 +7,17 @@ export const duckDbConfigSchema = z
   .object({
     type: z.literal('duckdb'),
     /** the database file, relative to the project root; `:memory:` for a throwaway database */
-    path: z.string().default('.vigil/dev.duckdb'),
-    schema: z.string().default('analytics'),
+    // (an empty path failed at the first statement, exit 1: "could not open DuckDB database : IO Error ... Is a directory";
+    // blank, a file named by spaces was made in the project root)
+    path: z
+      .string()
+      .refine((p) => p.trim() !== '', 'is empty: name the database file (relative to the project root), or ":memory:" (is the environment variable set?)')
+      .default('.vigil/dev.duckdb'),
+    // (an empty schema failed at `create schema ""`, exit 1)
+    schema: z
+      .string()
+      .refine((s) => s.trim() !== '', 'is empty: name the schema the models go to (is the environment variable set?)')
+      .default('analytics'),
     /** DuckDB's own worker threads (its `threads` setting) */
     threads: z.number().int().positive().optional(),
     /** DuckDB's `memory_limit`, e.g. 4GB */

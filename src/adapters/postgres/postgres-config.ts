@@ -47,7 +47,11 @@ export const postgresConfigSchema = z
         const problem = u ? urlProblem(u) : undefined;
         if (problem) ctx.addIssue({ code: 'custom', message: problem });
       }),
-    schema: z.string().default('analytics'),
+    // (an empty schema failed at `create schema ""`, exit 1)
+    schema: z
+      .string()
+      .refine((s) => s.trim() !== '', 'is empty: name the schema the models go to (is the environment variable set?)')
+      .default('analytics'),
     pool_size: z.number().int().positive().max(64).optional(),
     ssl: z.union([z.boolean(), z.object({ reject_unauthorized: z.boolean().optional(), ca: z.string().optional() }).strict()]).optional(),
     statement_timeout_ms: z.number().int().positive().optional(),
