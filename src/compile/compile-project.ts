@@ -323,6 +323,17 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       oneTestList(`model '${p.name}'`, p, pf.yaml, ['models', i], pf.path);
     });
     (pf.data.sources ?? []).forEach((s: SourceProps, si) => {
+      // the source's sync.from, checked where it is written (was: a misspelt target passed compile
+      // and vigil check, refused only by vigil sync; a from no table reads did nothing, unsaid)
+      if (s.sync) {
+        const targets = Object.keys(files.project.targets);
+        const fromAt = { file: pf.path, ...pf.yaml.locate(['sources', si, 'sync', 'from']) };
+        if (!targets.includes(s.sync.from)) {
+          const hint = didYouMean(s.sync.from, targets);
+          ds.push(diag('E_TARGET', `source '${s.name}': sync.from '${s.sync.from}' is not a target in project.yaml${hint ? ` — did you mean '${hint}'?` : ''}`, fromAt, `targets: ${targets.join(', ')}`));
+        } else if (!s.tables.some((t) => t.sync || t.retention?.apply_to === 'source'))
+          ds.push(diag('E_SYNC', `source '${s.name}': sync: { from: ${s.sync.from} } is read by no table: none has a sync block (or retention apply_to: source), so nothing would be synced`, { file: pf.path, ...pf.yaml.locate(['sources', si, 'sync'], true) }, 'add sync: { primary_key, cursor } to the tables to copy, or remove the source\'s sync'));
+      }
       s.tables.forEach((t: SourceTableProps, ti) => {
         const uid = `source.${projectName}.${s.name}.${t.name}`;
         if (sources.has(uid)) {

@@ -108,6 +108,24 @@ describe('one project, the commands a user runs on it', () => {
     expect(r.code).toBe(2);
   });
 
+  /** A source's sync.from: a misspelt target passed compile and check (vigil sync refused it), and one no table reads did nothing. */
+  const APP = '  app: { type: postgres, url: "postgres://u@127.0.0.1:5432/db", schema: app }\n';
+  const SYNC_FROM: Array<[string, string, RegExp]> = [
+    ['a sync.from naming no target', 'sources:\n  - name: raw\n    sync: { from: ap }\n    tables:\n      - name: events\n        sync: { primary_key: id, cursor: created_at }\n        columns: [{ name: id, data_type: bigint }, { name: created_at, data_type: timestamptz }]\n', /models\/sources\.yml:3:\d+: error: source 'raw': sync\.from 'ap' is not a target in project\.yaml — did you mean 'app'\?/],
+    ['a sync.from no table reads', 'sources:\n  - name: raw\n    sync: { from: app }\n    tables:\n      - name: events\n        columns: [{ name: id, data_type: bigint }, { name: created_at, data_type: timestamptz }]\n', /models\/sources\.yml:3:\d+: error: source 'raw': sync: \{ from: app \} is read by no table: none has a sync block/],
+  ];
+  it.each(SYNC_FROM)('vigil check: %s is exit 2 at its line', (_what, sources, expected) => {
+    writeFileSync(join(dir, 'project.yaml'), BASIC_PROJECT_YAML + APP);
+    writeFileSync(join(dir, 'models/sources.yml'), sources);
+    try {
+      const r = vigil(dir, ['check']);
+      expect(r.stderr).toMatch(expected);
+      expect(r.code).toBe(2);
+    } finally {
+      writeFileSync(join(dir, 'models/sources.yml'), 'sources: []\n');
+    }
+  });
+
   it('vigil check: schedules serve would run are OK', () => {
     withYaml('serve: { listen: 9464 }\nschedules:\n  nightly: { command: build, cron: "0 3 * * *", select: [events_daily], timezone: Europe/Paris }\n  hourly: { command: test, cron: "@hourly" }\n');
     const r = vigil(dir, ['check']);

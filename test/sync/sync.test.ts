@@ -513,7 +513,8 @@ describe('vigil sync', () => {
     }
   });
 
-  it("sync.from naming no target, or a target sync cannot read from: exit 2 at the stream in its YAML (was: at project.yaml's targets, or no place)", () => {
+  // (a sync.from naming no target is refused by every command since H170, at the source's from: line: vigil check passed it)
+  it("sync.from naming no target, or a target sync cannot read from: exit 2 at its YAML line (was: at project.yaml's targets, or no place)", () => {
     const dir = makeProject({
       'project.yaml': 'name: synctest\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\n  app: { type: postgres, url: "postgres://u@127.0.0.1:1/x", schema: analytics }\n',
       'models/sources.yml': 'sources:\n  - name: raw\n    sync: { from: ap }\n    tables:\n      - name: events\n        sync: { primary_key: id, cursor: created_at }\n  - name: raw2\n    sync: { from: dev }\n    tables:\n      - name: ev2\n        sync: { primary_key: id, cursor: created_at }\n',
@@ -521,7 +522,9 @@ describe('vigil sync', () => {
     dirs.push(dir);
     const typo = sync(dir, ['-s', 'source:raw.events']);
     expect(typo.code).toBe(2);
-    expect(typo.stderr).toContain("models/sources.yml:5: error: stream raw.events: sync.from 'ap' is not a target in project.yaml — did you mean 'app'? [E_TARGET]");
+    expect(typo.stderr).toMatch(/models\/sources\.yml:3:\d+: error: source 'raw': sync\.from 'ap' is not a target in project\.yaml — did you mean 'app'\? \[E_TARGET\]/);
+    expect(vigil(dir, ['compile']).code).toBe(2);
+    writeFileSync(join(dir, 'models/sources.yml'), readFileSync(join(dir, 'models/sources.yml'), 'utf8').replace('from: ap }', 'from: app }'));
     const duck = sync(dir, ['-s', 'source:raw2.ev2']);
     expect(duck.code).toBe(2);
     expect(duck.stderr).toContain("models/sources.yml:10: error: stream raw2.ev2: sync.from 'dev' is a duckdb target; vigil sync reads from postgres targets [E_TARGET]");
