@@ -645,6 +645,8 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
       const cteOf = new Map<string, string>();
       /** the givens read from a seed's CSV, by CTE: their seed */
       const fromSeed = new Map<string, SeedNode>();
+      /** each input's given, by its index */
+      const givenAt = new Map<string, number>();
       // given inputs -> typed CTEs
       // a seed the model reads (itself, or through an ephemeral parent the test does not give)
       // that no given names: its CSV is the given, as dbt's docs say ("If you don't supply an input
@@ -697,6 +699,10 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
           columns = model.columns;
           key = 'this';
         }
+        // one input given twice: the second's rows replaced the first's without a word
+        const twice = givenAt.get(key);
+        if (twice !== undefined) return fail('E_UNIT', `given ${g.input} is given twice (also at line ${pf.yaml.locate([...base, 'given', twice, 'input']).line}): the test would read only one of them`, [...path, 'input'], 'put all its rows in one given');
+        givenAt.set(key, gi);
         // no rows and no fixture: a seed's given is the seed's CSV, as dbt reads it; any other's is
         // refused, as dbt refuses it (it was no rows: a test expecting none passed on nothing)
         const seed = g.rows === undefined && g.fixture === undefined && parsed.kind === 'ref' && !models.has(parsed.name) ? seeds.get(parsed.name) : undefined;
@@ -979,6 +985,8 @@ function readRows(
   };
   // (both: dbt reads the fixture and drops the rows)
   if (g.fixture !== undefined && g.rows !== undefined) return void fail('rows and a fixture: one of them is the rows, the other would be dropped', ['fixture']);
+  // (format: csv beside a list of mappings did nothing: the rows were read as the list)
+  if (g.format === 'csv' && g.rows !== undefined && typeof g.rows !== 'string') return void fail('format: csv reads rows as CSV text, but these rows are a list of mappings: remove format: csv, or write them as CSV text', ['format']);
   if (g.fixture !== undefined) {
     const f = fixtureFile(files, g.fixture);
     if ('problem' in f) return void fail(f.problem, ['fixture']);

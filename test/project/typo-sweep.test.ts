@@ -69,7 +69,7 @@ describe('templates: a call Jinja refuses is refused, not rendered as nothing', 
 describe('one project, the commands a user runs on it', () => {
   let dir: string;
   beforeAll(() => {
-    dir = makeProject({ 'models/events_daily.sql': 'select 1 as n' });
+    dir = makeProject({ 'models/events_daily.sql': 'select 1 as n', 'models/reads.sql': "select n from {{ ref('events_daily') }}", 'tests/fixtures/two.csv': 'n\n2\n' });
   });
   afterAll(() => removeDir(dir));
   const withYaml = (extra: string) => writeFileSync(join(dir, 'project.yaml'), BASIC_PROJECT_YAML + extra);
@@ -124,6 +124,33 @@ describe('one project, the commands a user runs on it', () => {
     } finally {
       writeFileSync(join(dir, 'models/sources.yml'), 'sources: []\n');
     }
+  });
+
+  /** A unit test's givens: rows one of two ways were dropped without a word, the test passing or failing on the others. */
+  const ut = (given: string) => `unit_tests:\n  - name: t\n    model: reads\n    given:\n${given}    expect: { rows: [{ n: 2 }] }\n`;
+  const GIVENS: Array<[string, string, RegExp]> = [
+    ['one input given twice', "      - { input: \"ref('events_daily')\", rows: [{ n: 1 }] }\n      - { input: \"ref('events_daily')\", rows: [{ n: 2 }] }\n", /models\/ut\.yml:6:\d+: error: given ref\('events_daily'\) is given twice \(also at line 5\): the test would read only one of them/],
+    ['format: csv beside a list of rows', "      - { input: \"ref('events_daily')\", format: csv, rows: [{ n: 2 }] }\n", /models\/ut\.yml:5:\d+: error: given ref\('events_daily'\): format: csv reads rows as CSV text, but these rows are a list of mappings/],
+  ];
+  it.each(GIVENS)('vigil test --unit: %s is exit 2 at its line', (_what, given, expected) => {
+    writeFileSync(join(dir, 'project.yaml'), BASIC_PROJECT_YAML);
+    writeFileSync(join(dir, 'models/ut.yml'), ut(given));
+    try {
+      const r = vigil(dir, ['test', '--unit']);
+      expect(r.stderr + r.stdout).toMatch(expected);
+      expect(r.code).toBe(2);
+    } finally {
+      writeFileSync(join(dir, 'models/ut.yml'), 'unit_tests: []\n');
+    }
+  });
+  it('vigil test --unit: the givens written once each pass', () => {
+    writeFileSync(join(dir, 'project.yaml'), BASIC_PROJECT_YAML);
+    for (const given of ["      - { input: \"ref('events_daily')\", fixture: two }\n", "      - { input: \"ref('events_daily')\", format: csv, rows: \"n\\n2\" }\n"]) {
+      writeFileSync(join(dir, 'models/ut.yml'), ut(given));
+      const r = vigil(dir, ['test', '--unit']);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+    }
+    writeFileSync(join(dir, 'models/ut.yml'), 'unit_tests: []\n');
   });
 
   it('vigil check: schedules serve would run are OK', () => {
