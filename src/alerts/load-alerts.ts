@@ -134,6 +134,18 @@ export function loadAlerts(files: ProjectFiles, opts: { tests?: boolean; tolerat
         if (prev instanceof Date && at instanceof Date && at.getTime() < prev.getTime())
           ds.push(diag('E_ALERT_TEST', `test '${test.name}': evaluations[${k}] at ${ev.at} is before evaluations[${k - 1}] at ${test.evaluations[k - 1].at}: the evaluations of a test go forward in time, as the state does`, { file: path, ...y.locate(['tests', i, 'evaluations', k, 'at']) }));
       });
+      // a notification expected at a receiver routes.yaml does not have can never be queued: the
+      // test failed as a mismatch (exit 1), the misspelt name among the queued ones
+      if (routes) {
+        const receivers = routes.receivers.map((r) => r.name);
+        test.evaluations.forEach((ev, k) =>
+          (ev.notifications ?? []).forEach((n, j) => {
+            if (n.receiver === undefined || receivers.includes(n.receiver)) return;
+            const hint = didYouMean(n.receiver, receivers);
+            ds.push(diag('E_ALERT_TEST', `test '${test.name}': receiver '${n.receiver}' is not in ${routesPath}${hint ? ` — did you mean '${hint}'?` : ''}`, { file: path, ...y.locate(['tests', i, 'evaluations', k, 'notifications', j, 'receiver']) }, `receivers: ${receivers.join(', ')}`));
+          }),
+        );
+      }
       // a test that checks nothing passes whatever the rule does (promtool reads a test without
       // exp_alerts as "no alert": here, expect: [] says it)
       if (!test.evaluations.some((ev) => ev.expect !== undefined || ev.notifications !== undefined)) {

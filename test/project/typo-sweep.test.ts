@@ -5,7 +5,7 @@
  * Table-driven and in-process: the templates through Vigil's own environment (its fast path and
  * nunjucks), the commands through one project in the worker's command host.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BASIC_PROJECT_YAML, COUNTS_ALERT, makeProject, removeDir, vigil } from '../helpers.js';
@@ -167,7 +167,7 @@ describe('alerts route-test names a label no rule produces', () => {
     dir = makeProject({
       'models/counts.sql': "select 'chat' as capability, 11 as n",
       'alerts/counts.yaml': COUNTS_ALERT,
-      'alerts/routes.yaml': 'receivers:\n  - name: default\n  - name: oncall\nroute:\n  receiver: default\n  routes:\n    - matchers: [capability="chat"]\n      receiver: oncall\n',
+      'alerts/routes.yaml': 'receivers:\n  - name: default\n  - name: oncall\n    slack: { webhook_url_env: H170_UNSET_HOOK }\nroute:\n  receiver: default\n  routes:\n    - matchers: [capability="chat"]\n      receiver: oncall\n',
     });
   });
   afterAll(() => removeDir(dir));
@@ -177,6 +177,23 @@ describe('alerts route-test names a label no rule produces', () => {
     const r = vigil(dir, ['alerts', 'route-test', 'capabilty=chat']);
     expect(r.stderr).toMatch(/warning: no alert has a label 'capabilty' — did you mean 'capability'\? \(labels: .*\): routing the labels as given/);
     expect(r.stdout).toMatch(/^-> default /m);
+  });
+  // (was: exit 1, the test failing as a mismatch, 'expected a trigger to oncal ... queued: trigger to oncall')
+  it('alerts test: a notification expected at a receiver routes.yaml has not is exit 2 at its line, with the nearest one', () => {
+    const test = (receiver: string) => `tests:\n  - name: t\n    alert: many\n    given:\n      ref('counts'):\n        - { capability: chat, n: 11 }\n    evaluations:\n      - at: 2026-03-10T12:00:00Z\n        notifications:\n          - { receiver: ${receiver}, action: trigger, labels: { capability: chat } }\n`;
+    mkdirSync(join(dir, 'alerts/tests'), { recursive: true });
+    try {
+      writeFileSync(join(dir, 'alerts/tests/t.yaml'), test('oncal'));
+      const typo = vigil(dir, ['alerts', 'test']);
+      expect(typo.stderr).toMatch(/alerts\/tests\/t\.yaml:10:\d+: error: test 't': receiver 'oncal' is not in alerts\/routes\.yaml — did you mean 'oncall'\?/);
+      expect(typo.code).toBe(2);
+      writeFileSync(join(dir, 'alerts/tests/t.yaml'), test('oncall'));
+      const ok = vigil(dir, ['alerts', 'test']);
+      expect(ok.stdout + ok.stderr).toMatch(/1 passed/);
+      expect(ok.code).toBe(0);
+    } finally {
+      rmSync(join(dir, 'alerts/tests'), { recursive: true, force: true });
+    }
   });
   it('the labels the rules produce route without a warning', () => {
     const r = vigil(dir, ['alerts', 'route-test', 'capability=chat', 'severity=critical']);
