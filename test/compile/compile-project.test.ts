@@ -418,7 +418,8 @@ describe('compileProject', () => {
     expect(errors(s)[0]).toMatchObject({ code: 'E_DUPLICATE', file: 'models/c.sql' });
     expect(errors(s)[0].message).toContain("source 'raw.events'");
     // on BigQuery the nodes' relations name the project, a source's may not: the same table all the same
-    const bq = compileProject(projectFiles({ projectYaml: 'name: fixture\ndefault_target: prod\ntargets:\n  prod: { type: bigquery, project: p, dataset: analytics }\n', yml: { 'models/sources.yml': synced }, models: { 'models/c.sql': "{{ config(schema='raw', alias='events') }}select 1 as id" } }), { env: {} });
+    // (the source's sync.from names a target of the project: one that names none is an error of its own since H170)
+    const bq = compileProject(projectFiles({ projectYaml: 'name: fixture\ndefault_target: prod\ntargets:\n  prod: { type: bigquery, project: p, dataset: analytics }\n  dev: { type: postgres, url: "postgres://u@h:5432/d" }\n', yml: { 'models/sources.yml': synced }, models: { 'models/c.sql': "{{ config(schema='raw', alias='events') }}select 1 as id" } }), { env: {} });
     expect(errors(bq)[0]).toMatchObject({ code: 'E_DUPLICATE', file: 'models/c.sql' });
     const plain = compile({ yml: { 'models/sources.yml': SOURCES }, models: { 'models/c.sql': "{{ config(schema='raw', alias='events') }}select 1 as id" } });
     expect(errors(plain)).toEqual([]);
