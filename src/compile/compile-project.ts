@@ -2337,6 +2337,9 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   for (const n of Object.values(manifest.nodes)) for (const p of n.depends_on) (childMap[p] ??= []).push(n.unique_id);
   manifest.child_map = childMap;
 
+  // ---- a project.yaml var nothing reads while a template reads a near name with its default
+  ds.push(...misspeltProjectVars(files, manifest, opts.queries));
+
   // the same call can be reported twice (a var used on two lines is located at its first use)
   const seen = new Set<string>();
   const diagnostics = ds.filter((d) => {
@@ -2572,37 +2575,74 @@ function projectVars(files: ProjectFiles, opts: CompileOptions, ds: Diagnostic[]
  */
 function unreadVars(files: ProjectFiles, keys: string[], queries: CompileOptions['queries']): Diagnostic[] {
   const declared = new Set(Object.keys(files.project.vars ?? {}));
-  let missing = keys.filter((k) => !declared.has(k));
+  return unreadNames(files, keys.filter((k) => !declared.has(k)), queries).map(({ key: k, near }) =>
+    diag('E_VAR', `--vars: '${k}' is read by no model, macro, test, snapshot or hook${near ? ` (did you mean '${near}'?)` : ''}`, {}, near ? undefined : `the vars read here: ${[...varsCalled(files, queries)].sort().join(', ') || 'none'}; a var read under a computed name is declared under vars: in project.yaml`),
+  );
+}
+
+/**
+ * A project.yaml `vars:` key no template reads while one reads a name near it with its default
+ * (`vars: { min_event: 5 }`, `var('min_events', 0)`): the models built with the default, the
+ * value in project.yaml doing nothing, exit 0. An error at the key, with the name read. A key
+ * read under a computed name, or that no near name suggests a typo of, is left alone: project.yaml
+ * is where such vars are declared. The text scan runs only for such a near miss.
+ */
+function misspeltProjectVars(files: ProjectFiles, manifest: Manifest, queries: CompileOptions['queries']): Diagnostic[] {
+  const declared = Object.keys(files.project.vars ?? {});
+  if (!declared.length) return [];
+  const read = new Set<string>();
+  for (const n of Object.values(manifest.nodes)) for (const k of Object.keys((n as { vars?: Record<string, string> }).vars ?? {})) read.add(k);
+  const byDefault = [...read].filter((k) => !declared.includes(k));
+  if (!byDefault.length) return [];
+  const near = new Map(declared.filter((k) => !read.has(k)).flatMap((k) => {
+    const n = didYouMean(k, byDefault);
+    return n ? [[k, n] as const] : [];
+  }));
+  if (!near.size) return [];
+  return unreadNames(files, [...near.keys()], queries).map(({ key }) =>
+    diag('E_VAR', `vars: '${key}' is read by no model, macro, test, snapshot or hook — did you mean '${near.get(key)}'? (it is read with its default)`, { file: PROJECT_FILE, ...files.projectYaml.locate(['vars', key], true) }, `rename the key to '${near.get(key)}'`),
+  );
+}
+
+/** Every var() name the project's templates call with a quoted name. */
+function varsCalled(files: ProjectFiles, queries: CompileOptions['queries']): Set<string> {
+  const called = new Set<string>(Object.keys(files.project.vars ?? {}));
+  for (const text of projectTemplateTexts(files, queries)) for (const m of text.matchAll(/\bvar\(\s*\\?["']([A-Za-z_][\w.-]*)/g)) called.add(m[1]);
+  return called;
+}
+
+/** `keys` nothing in the project names as a quoted string (unreadVars), each with the nearest var() name called. */
+function unreadNames(files: ProjectFiles, keys: string[], queries: CompileOptions['queries']): Array<{ key: string; near?: string }> {
+  let missing = keys;
   if (!missing.length) return [];
-  const texts = function* (): Generator<string> {
-    for (const f of [...files.models, ...files.macros, ...files.singularTests, ...(files.snapshots ?? [])]) yield f.text;
-    // a dashboard's and an alert file's templates, as a properties file's (a tile's or rule's
-    // `column: status` is no var); one that does not parse as its text
-    for (const f of files.dashboards ?? []) yield* templatesOf(f.text, () => JSON.parse(f.text) as unknown);
-    // a properties file's and project.yaml's templates (a test's `where:`, a hook): their
-    // values that are templates, not every value (made JSON, each column's name, `- name: status`,
-    // read as a quoted 'status': `--vars '{status: x}'` passed as read)
-    for (const p of files.properties) yield* templateValues(p.data);
-    // project.yaml's hooks are templates too; ad-hoc queries (`vigil show --inline`, alert queries)
-    yield* templateValues(files.project);
-    for (const q of queries ?? []) yield q.text;
-    // alert files are read off disk for the commands that do not compile them
-    for (const a of listFiles(files.root, files.paths.alerts, /\.ya?ml$/)) {
-      const text = readProjectText(join(files.root, a));
-      yield* templatesOf(text, () => parseYaml(text, a, [])?.value);
-    }
-  };
+  const texts = () => projectTemplateTexts(files, queries);
   const quoted = (text: string, k: string) => text.includes(`'${k}'`) || text.includes(`"${k}"`) || text.includes(`\\"${k}\\"`);
   for (const text of texts()) {
     missing = missing.filter((k) => !(text.includes(k) && quoted(text, k)));
     if (!missing.length) return [];
   }
-  const called = new Set<string>(declared);
-  for (const text of texts()) for (const m of text.matchAll(/\bvar\(\s*\\?["']([A-Za-z_][\w.-]*)/g)) called.add(m[1]);
-  return missing.map((k) => {
-    const near = didYouMean(k, called);
-    return diag('E_VAR', `--vars: '${k}' is read by no model, macro, test, snapshot or hook${near ? ` (did you mean '${near}'?)` : ''}`, {}, near ? undefined : `the vars read here: ${[...called].sort().join(', ') || 'none'}; a var read under a computed name is declared under vars: in project.yaml`);
-  });
+  const called = varsCalled(files, queries);
+  return missing.map((k) => ({ key: k, near: didYouMean(k, called) }));
+}
+
+/** The texts a var() may be called in: models, macros, tests, snapshots, and the templates of dashboards, properties files, project.yaml, ad-hoc queries and alert files. */
+function* projectTemplateTexts(files: ProjectFiles, queries: CompileOptions['queries']): Generator<string> {
+  for (const f of [...files.models, ...files.macros, ...files.singularTests, ...(files.snapshots ?? [])]) yield f.text;
+  // a dashboard's and an alert file's templates, as a properties file's (a tile's or rule's
+  // `column: status` is no var); one that does not parse as its text
+  for (const f of files.dashboards ?? []) yield* templatesOf(f.text, () => JSON.parse(f.text) as unknown);
+  // a properties file's and project.yaml's templates (a test's `where:`, a hook): their
+  // values that are templates, not every value (made JSON, each column's name, `- name: status`,
+  // read as a quoted 'status': `--vars '{status: x}'` passed as read)
+  for (const p of files.properties) yield* templateValues(p.data);
+  // project.yaml's hooks are templates too; ad-hoc queries (`vigil show --inline`, alert queries)
+  yield* templateValues(files.project);
+  for (const q of queries ?? []) yield q.text;
+  // alert files are read off disk for the commands that do not compile them
+  for (const a of listFiles(files.root, files.paths.alerts, /\.ya?ml$/)) {
+    const text = readProjectText(join(files.root, a));
+    yield* templatesOf(text, () => parseYaml(text, a, [])?.value);
+  }
 }
 
 /** The templates among a file's values (templateValues), or its text when it does not parse. */

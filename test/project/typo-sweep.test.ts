@@ -153,6 +153,25 @@ describe('one project, the commands a user runs on it', () => {
     writeFileSync(join(dir, 'models/ut.yml'), 'unit_tests: []\n');
   });
 
+  // (was: exit 0, the model built with var('min_events', 0)'s default, project.yaml's 5 doing nothing)
+  it("vigil compile: a project.yaml var no template reads, near one read with its default, is exit 2 at its key", () => {
+    const model = join(dir, 'models/reads_var.sql');
+    writeFileSync(model, "select {{ var('min_events', 0) }} as n{% set name = 'lim' ~ 'it' %}, {{ var(name) }} as l");
+    try {
+      writeFileSync(join(dir, 'project.yaml'), BASIC_PROJECT_YAML + 'vars:\n  limit: 10\n  min_event: 5\n');
+      const typo = vigil(dir, ['compile']);
+      expect(typo.stderr).toMatch(/project\.yaml:10:\d+: error: vars: 'min_event' is read by no model, macro, test, snapshot or hook — did you mean 'min_events'\? \(it is read with its default\)/);
+      expect(typo.code).toBe(2);
+      // (limit, read under a computed name, is no mistake; nor a key no read name is near)
+      writeFileSync(join(dir, 'project.yaml'), BASIC_PROJECT_YAML + 'vars:\n  limit: 10\n  min_events: 5\n  spare_setting: 1\n');
+      const ok = vigil(dir, ['compile']);
+      expect(ok.stderr).toBe('');
+      expect(ok.code).toBe(0);
+    } finally {
+      rmSync(model);
+    }
+  });
+
   it('vigil check: schedules serve would run are OK', () => {
     withYaml('serve: { listen: 9464 }\nschedules:\n  nightly: { command: build, cron: "0 3 * * *", select: [events_daily], timezone: Europe/Paris }\n  hourly: { command: test, cron: "@hourly" }\n');
     const r = vigil(dir, ['check']);
