@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { checkColumnTypes, checkSeedColumns, readHeader, readHeaderAt, seedColumnName } from '../seeds/seed-csv.js';
 import { isPlainObject, PyFloat, pyRepr, yamlNumber } from './py-values.js';
-import { diag, didYouMean, type Diagnostic } from '../errors.js';
+import { diag, didYouMean, editDistance, type Diagnostic } from '../errors.js';
 import { inexactInteger } from '../project/yaml-lib.js';
 import { sayYaml11Only, yaml11Only } from '../project/pyyaml-scalars.js';
 import { cutToBytes, ephemeralCte, mapSqlCode, namesAlikeOnceCut, SCRATCH_INFIX, STANDARD_LEXIS, stripSemicolon, type Dialect, type Relation, type SqlLexis } from '../adapters/dialect.js';
@@ -2594,9 +2594,11 @@ function misspeltProjectVars(files: ProjectFiles, manifest: Manifest, queries: C
   for (const n of Object.values(manifest.nodes)) for (const k of Object.keys((n as { vars?: Record<string, string> }).vars ?? {})) read.add(k);
   const byDefault = [...read].filter((k) => !declared.includes(k));
   if (!byDefault.length) return [];
-  const near = new Map(declared.filter((k) => !read.has(k)).flatMap((k) => {
+  // (a near miss strict enough to be a typo: names of 4 characters or more, a quarter of them
+  // edited at most; `ok` beside `n` is no misspelling of it)
+  const near = new Map(declared.filter((k) => !read.has(k) && k.length >= 4).flatMap((k) => {
     const n = didYouMean(k, byDefault);
-    return n ? [[k, n] as const] : [];
+    return n && n.length >= 4 && editDistance(k.toLowerCase(), n.toLowerCase()) <= Math.max(1, Math.floor(k.length / 4)) ? [[k, n] as const] : [];
   }));
   if (!near.size) return [];
   return unreadNames(files, [...near.keys()], queries).map(({ key }) =>

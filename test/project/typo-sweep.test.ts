@@ -156,14 +156,14 @@ describe('one project, the commands a user runs on it', () => {
   // (was: exit 0, the model built with var('min_events', 0)'s default, project.yaml's 5 doing nothing)
   it("vigil compile: a project.yaml var no template reads, near one read with its default, is exit 2 at its key", () => {
     const model = join(dir, 'models/reads_var.sql');
-    writeFileSync(model, "select {{ var('min_events', 0) }} as n{% set name = 'lim' ~ 'it' %}, {{ var(name) }} as l");
+    writeFileSync(model, "select {{ var('min_events', 0) }} as n, {{ var('on', 0) }} as o{% set name = 'lim' ~ 'it' %}, {{ var(name) }} as l");
     try {
       writeFileSync(join(dir, 'project.yaml'), BASIC_PROJECT_YAML + 'vars:\n  limit: 10\n  min_event: 5\n');
       const typo = vigil(dir, ['compile']);
       expect(typo.stderr).toMatch(/project\.yaml:10:\d+: error: vars: 'min_event' is read by no model, macro, test, snapshot or hook — did you mean 'min_events'\? \(it is read with its default\)/);
       expect(typo.code).toBe(2);
-      // (limit, read under a computed name, is no mistake; nor a key no read name is near)
-      writeFileSync(join(dir, 'project.yaml'), BASIC_PROJECT_YAML + 'vars:\n  limit: 10\n  min_events: 5\n  spare_setting: 1\n');
+      // (limit, read under a computed name, is no mistake; nor a key no read name is near, nor a short one: ok is no typo of on)
+      writeFileSync(join(dir, 'project.yaml'), BASIC_PROJECT_YAML + 'vars:\n  limit: 10\n  min_events: 5\n  spare_setting: 1\n  ok: 1\n');
       const ok = vigil(dir, ['compile']);
       expect(ok.stderr).toBe('');
       expect(ok.code).toBe(0);
