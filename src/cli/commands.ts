@@ -309,7 +309,7 @@ export function checkRunFlags(o: { defer?: boolean; favorState?: boolean; state?
   if (o.unit && o.data) throw new UsageError('--unit and --data together select nothing; use one of them, or neither for both');
 }
 
-type ExecuteOptions = Common & { threads: number; fullRefresh?: boolean; failFast?: boolean; unit?: boolean; data?: boolean; dryRun?: boolean; check?: boolean; empty?: boolean; defer?: boolean; favorState?: boolean; signal?: AbortSignal; compiled?: Compiled; stateManifest?: CompileResult['manifest']; /** `vigil retry`: exactly these nodes, in place of -s/--exclude */ ids?: string[] };
+type ExecuteOptions = Common & { threads: number; fullRefresh?: boolean; failFast?: boolean; unit?: boolean; data?: boolean; dryRun?: boolean; check?: boolean; empty?: boolean; defer?: boolean; favorState?: boolean; signal?: AbortSignal; /** before each node starts (executeRun's checkpoint) */ checkpoint?: () => void; compiled?: Compiled; stateManifest?: CompileResult['manifest']; /** `vigil retry`: exactly these nodes, in place of -s/--exclude */ ids?: string[] };
 
 /**
  * What run_results.json says of an invocation that did not write its results (yet): `started`,
@@ -534,7 +534,7 @@ async function execute(command: 'seed' | 'snapshot' | 'run' | 'test' | 'build', 
     adapter = needsWarehouse ? await (opening ?? open(c, Math.min(o.threads, planned.nodes.length))) : undefined;
     live.adapter = adapter;
     const manifest = o.defer && adapter ? await deferTo(c, o, planned.nodes, adapter) : c.result.manifest;
-    const s = await executeRun(manifest, adapter, { command, select: o.select, exclude: o.exclude, ids: o.ids, state: o.stateManifest ?? loadStateManifest(o.state, c.result.manifest.metadata.project), unit, unitRunner, seedLoader: seedLoader?.load, root: c.files.root, threads: o.threads, fullRefresh: !!o.fullRefresh, empty: !!o.empty, deferred: !!o.defer, failFast: o.failFast, out, signal: interrupt.signal, plan: planned });
+    const s = await executeRun(manifest, adapter, { command, select: o.select, exclude: o.exclude, ids: o.ids, state: o.stateManifest ?? loadStateManifest(o.state, c.result.manifest.metadata.project), unit, unitRunner, seedLoader: seedLoader?.load, root: c.files.root, threads: o.threads, fullRefresh: !!o.fullRefresh, empty: !!o.empty, deferred: !!o.defer, failFast: o.failFast, out, signal: interrupt.signal, checkpoint: o.checkpoint, plan: planned });
     out('');
     out(summarize(s));
     const failed = s.results.filter((r) => r.status === 'error' || r.status === 'fail');

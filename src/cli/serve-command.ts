@@ -408,7 +408,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     const t0 = performance.now();
     const started = new Date();
     const done = (d.recheck ? recheck(jobs.get(d.job.name)!) : Promise.resolve(d))
-      .then((due) => due && runJob(due, stop.signal))
+      .then((due) => due && runJob(due, stop))
       .catch((e) => finish(jobs.get(d.job.name)!, d, started, t0, 'error', `internal error: ${(e as Error).message.split('\n')[0]}`))
       .finally(() => {
         current = undefined;
@@ -420,7 +420,8 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
   /** Open the target, waiting up to `waitMs` for a DuckDB file another process holds. */
   const openTarget = (threads: number, waitMs = 30_000): Promise<Adapter> => openWhenFree(compiled, threads, { waitMs, busy: () => !stopping });
 
-  const runJob = async (d: Due, signal: AbortSignal): Promise<void> => {
+  const runJob = async (d: Due, stop: AbortController): Promise<void> => {
+    const signal = stop.signal;
     const j = jobs.get(d.job.name)!;
     const name = d.job.name;
     // an alerts run that evaluated nothing did not move the window on: this run's starts where
@@ -434,8 +435,15 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     // claim the slot (and refresh what /health knows while the warehouse is open)
     let leaseAdapter: Adapter | undefined;
     let claim;
+    /**
+     * Until when this run's job lease surely holds, by this process's clocks: the moment the claim
+     * (or the last renewal) was asked for, plus serve.lease — by the wall clock (what another
+     * serve on this host judges the lease by) and by the monotonic one (a clock stepped back).
+     */
+    const holds = { wall: Infinity, mono: Infinity };
     try {
       leaseAdapter = await openTarget(1);
+      Object.assign(holds, { wall: Date.now() + config.leaseMs, mono: performance.now() + config.leaseMs });
       claim = await leases.claim(leaseAdapter, name, d.slot);
       if (!claim.ok && d.job.command === 'sync') await readStreamStates(leaseAdapter).catch(() => undefined);
     } catch (e) {
@@ -479,13 +487,41 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     let renewing: Promise<unknown> = Promise.resolve();
     /** the streams this sync job holds now (their leases renewed with the job's) */
     let heldStreams: string[] = [];
+    /** why this run stopped at a safe point other than a signal: its lease ran out, or was taken over */
+    let leaseLostWhy: string | undefined;
+    const leaseGone = (why: string) => {
+      if (leaseLostWhy || signal.aborted) return;
+      leaseLostWhy = why;
+      logErr(`${name}: ${why}; stopping at the next safe point (no further model or batch starts), so that it never runs beside another serve's run of the job`);
+      stop.abort('lease');
+    };
+    /**
+     * Before each model or batch starts (synchronously): a run whose lease ran out by this
+     * process's clocks — it was stopped (SIGSTOP), suspended or stalled past serve.lease, or could
+     * not renew it — may have been taken over by another serve meanwhile, and starts nothing more
+     * (was: a process continued after SIGCONT went on building beside the serve that took the job
+     * over: an incremental model got the rows twice). A server warehouse only: a DuckDB file has one writer.
+     */
+    const checkpoint = leaseAdapter
+      ? () => {
+          if (Date.now() >= holds.wall || performance.now() >= holds.mono) leaseGone(`its lease ran out while it ran (not renewed for ${Math.round(config.leaseMs / 1000)}s: the process was stopped or stalled, or could not reach the warehouse)`);
+        }
+      : undefined;
     const renew = leaseAdapter
       ? setInterval(() => {
           const held = heldStreams;
+          const asked = { wall: Date.now() + config.leaseMs, mono: performance.now() + config.leaseMs };
           renewing = Promise.all([
             leases.renew(leaseAdapter!, name).then(
-              (ok) => ok || logErr(`${name}: lost its lease (taken over after it ran out); this run goes on, but another serve may start the job`),
-              () => undefined,
+              async (ok) => {
+                if (ok) return true;
+                // (not renewed: taken over, or its compare-and-set lost every try — BigQuery refuses
+                // concurrent DML on the table: then the lease's own end stops the run, if it comes)
+                const doc = await leases.read(leaseAdapter!, name).catch(() => undefined);
+                if (doc && doc.holder?.owner !== leases.owner) leaseGone(`lost its lease (the job was taken over${doc.holder ? ` by ${doc.holder.host} (pid ${doc.holder.pid})` : ''} after the lease ran out${doc.holder ? '' : ', and that run has ended'})`);
+                return false;
+              },
+              () => false,
             ),
             held.length
               ? leases.renewStreams(leaseAdapter!, held).then(
@@ -493,7 +529,10 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
                   () => undefined,
                 )
               : undefined,
-          ]);
+          ]).then(([ok]) => {
+            // (renewed: the lease holds a lease from when the renewal was asked for)
+            if (ok) Object.assign(holds, asked);
+          });
         }, Math.max(1000, config.leaseMs / 3))
       : undefined;
     // a sync job's streams: held while it syncs them, so two jobs that select one stream (a delta
@@ -531,13 +570,13 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     /** set by a sync job as soon as its streams' outcomes are recorded (a build after it may still throw) */
     const progress: { reached?: string[] } = {};
     try {
-      const r = await executeJob(d, signal, streamLeases, progress);
+      const r = await executeJob(d, signal, streamLeases, progress, checkpoint);
       reached = r.reached ?? [];
       status = runOutcome(r, signal.aborted);
       // deferred (a stream held by another job, or one that met another sync twice): given back
       // like a stopped run, re-run below — unless something really failed in the run: then an error
       deferred = status === 'abandoned' && !signal.aborted ? r.deferred : undefined;
-      message = r.message;
+      message = status === 'abandoned' && leaseLostWhy ? `${leaseLostWhy}: ${r.message}` : r.message;
     } catch (e) {
       status = 'error';
       // one line in the log and in /health (a diagnostic's hint goes on its own line elsewhere)
@@ -568,6 +607,9 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     // its slot was given back: run again once the streams are free (or a third of a lease later)
     if (deferred?.streams) watchStreams(j, deferred.streams);
     else if (deferred) watch(j, deferred.holder);
+    // stopped because its lease ran out: the serve that took the job over runs it; if none did, the
+    // run given back is caught up here (the claim keeps it to one run)
+    else if (leaseLostWhy && status === 'abandoned') watch(j, undefined, 1000);
   };
 
   const finish = (j: JobState, d: Due, started: Date, t0: number, status: 'success' | 'error' | 'abandoned', message: string, deferred = false) => {
@@ -590,7 +632,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
   };
 
   /** The job itself. `interrupted`: it stopped early because of `signal`. */
-  const executeJob = async (d: Due, signal: AbortSignal, streamLeases: StreamLeases, progress: { reached?: string[] }): Promise<{ ok: boolean; message: string; interrupted?: boolean; deferred?: Deferred; reached?: string[] }> => {
+  const executeJob = async (d: Due, signal: AbortSignal, streamLeases: StreamLeases, progress: { reached?: string[] }, checkpoint?: () => void): Promise<{ ok: boolean; message: string; interrupted?: boolean; deferred?: Deferred; reached?: string[] }> => {
     const job = d.job;
     const common: Common = { projectDir: o.projectDir, target: o.target, vars: o.vars };
     if (job.command === 'sync') {
@@ -608,7 +650,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
       try {
         const { syncStreams } = await import('../sync/run-sync.js');
         const sync = (these: typeof streams) =>
-          syncStreams(these, new Map([...froms].map(([n, a]) => [n, a.syncReader!()])), target, { mode: job.mode ?? 'delta', lookbackSeconds: job.lookbackSeconds, fullRefresh: false, out: (l) => out(`  ${job.name}:${l.replace(/^ {2}/, ' ')}`), signal, sourceErrors, retentionLogs, targetName: c.target.name });
+          syncStreams(these, new Map([...froms].map(([n, a]) => [n, a.syncReader!()])), target, { mode: job.mode ?? 'delta', lookbackSeconds: job.lookbackSeconds, fullRefresh: false, out: (l) => out(`  ${job.name}:${l.replace(/^ {2}/, ' ')}`), signal, checkpoint, sourceErrors, retentionLogs, targetName: c.target.name });
         let results = await sync(streams);
         // another sync committed a batch of a stream meanwhile (one that took no lease: this job holds
         // the stream's lease): nothing doubled, no failure recorded; run those streams once more
@@ -678,7 +720,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
         } else if (job.buildAfter && changed.length) {
           await target.close();
           log(`${job.name}: building what reads ${changed.join(', ')}`);
-          const s = await runExecute('build', { ...common, select: changed.map((x) => `source:${x}+`), threads: job.threads, signal });
+          const s = await runExecute('build', { ...common, select: changed.map((x) => `source:${x}+`), threads: job.threads, signal, checkpoint });
           recordBuild(s);
           // stopped by the signal (nodes skipped) is not a failure: the job is abandoned
           buildStopped = !!s?.interrupted;
@@ -707,7 +749,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     // (run/build: the PII check before target/ is written)
     const c = job.command === 'run' || job.command === 'build' ? await compileChecked(common) : compileForCommand(common);
     followStreams(c.result.manifest);
-    const s = await runExecute(job.command, { ...common, select: job.select, exclude: job.exclude, threads: job.threads, fullRefresh: job.fullRefresh, signal, compiled: c });
+    const s = await runExecute(job.command, { ...common, select: job.select, exclude: job.exclude, threads: job.threads, fullRefresh: job.fullRefresh, signal, checkpoint, compiled: c });
     recordBuild(s);
     if (!s) return { ok: true, message: 'nothing selected' };
     const bad = s.results.filter((r) => r.status === 'error' || r.status === 'fail');

@@ -63,6 +63,11 @@ export interface RunOptions {
   failFast?: boolean;
   /** Aborted (Ctrl-C): no new node starts; the running ones finish; the rest are skipped. Its reason names the signal ('SIGINT', 'SIGTERM'). */
   signal?: AbortSignal;
+  /**
+   * Called right before each node starts, synchronously: it may abort `signal` (vigil serve: the
+   * job's lease ran out while it ran, so this node must not start beside another serve's run).
+   */
+  checkpoint?: () => void;
   /** Unit tests: 'only' (vigil test --unit), 'exclude' (vigil test --data), default both. */
   unit?: 'only' | 'exclude';
   /** Runs unit tests (an in-memory DuckDB); required when the plan has unit tests. */
@@ -323,6 +328,7 @@ function indent(message: string): string {
 /** Why a node was skipped after the run's signal came: its reason names the signal ('SIGINT' is Ctrl-C). */
 function stoppedBy(reason: unknown): string {
   if (reason === 'SIGINT') return 'interrupted (Ctrl-C)';
+  if (reason === 'lease') return 'interrupted (the job lost its lease)';
   return typeof reason === 'string' && /^SIG[A-Z0-9]+$/.test(reason) ? `interrupted (${reason})` : 'interrupted';
 }
 
@@ -753,6 +759,7 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
         const n = byId.get(id)!;
         const deps = waitsFor.get(id) ?? [];
         const bad = deps.find((x) => blocked(results.get(x), byId.get(x)));
+        opts.checkpoint?.();
         const interrupted = !!opts.signal?.aborted;
         if (interrupted) skippedBySignal = true;
         if (bad || stop || interrupted || startFailed) {

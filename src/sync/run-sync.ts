@@ -35,6 +35,8 @@ export interface SyncRunOptions {
   out: (line: string) => void;
   /** Stop at a safe point: after the batch being applied commits, no further batch or stream starts. */
   signal?: AbortSignal;
+  /** Called right before each stream and each batch starts, synchronously: it may abort `signal` (vigil serve: the job's lease ran out). */
+  checkpoint?: () => void;
   /** Why each source database that could not be opened was not (its streams' state records it). */
   sourceErrors?: Map<string, string>;
   /** The retention logs a stream with `retention: { apply_to: source }` copies its lines from and to. */
@@ -370,6 +372,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
   try {
     for (const [streamIndex, s] of sources.entries()) {
       const sync = s.sync!;
+      opts.checkpoint?.();
       if (opts.signal?.aborted) {
         results.push({ stream: `${s.source_name}.${s.name}`, status: 'interrupted', rows: 0, batches: 0, seconds: 0, message: 'not started: stopping' });
         continue;
@@ -653,6 +656,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         readAhead();
         try {
           while (!ended) {
+            opts.checkpoint?.();
             if (opts.signal?.aborted) {
               // every batch so far is committed with its cursor: the next run goes on from there
               interrupted = true;
@@ -662,6 +666,13 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
             const first = await take();
             if (!first || first.rows === 0 || !first.last) {
               if (first) rmSync(first.file, { force: true });
+              break;
+            }
+            // (the read may have taken long: a process stopped meanwhile writes no batch after its lease ran out)
+            opts.checkpoint?.();
+            if (opts.signal?.aborted) {
+              rmSync(first.file, { force: true });
+              interrupted = true;
               break;
             }
             const tWrite = performance.now();

@@ -460,6 +460,46 @@ describe('vigil serve', () => {
     expect(lease.holder).toBeUndefined();
   });
 
+  it("a serve stopped (SIGSTOP) past its lease while it builds, and continued (SIGCONT) after another serve took the job over, starts no further model: the job never runs twice at once (was: it went on building beside the other, and an incremental model got its rows twice)", async () => {
+    const wh = uniqueSchema('serve_stopped_wh');
+    const dir = project('serve_stopped', {
+      target: `{ type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: ${wh} }`,
+      serve: '  lease: 10s',
+      schedules: '  build_yearly: { command: build, cron: "0 0 1 1 *" }',
+      models: {
+        'models/slow.sql': "{{ config(materialized='table') }}\nselect 1 as x from (select pg_sleep(1)) s\n",
+        // one row more at each run that builds it
+        'models/runs.sql': "{{ config(materialized='incremental') }}\nselect clock_timestamp() as at, x from {{ ref('slow') }}\n",
+      },
+    });
+    const a = await serve(dir, ['--run-now']);
+    await waitFor(() => (/build_yearly: build started for /.test(a.log()) ? true : undefined), 30_000, a.log);
+    a.child.kill('SIGSTOP');
+    try {
+      // b starts while a holds the job, and takes it over once a's lease has run out (a renews nothing while stopped)
+      const b = await serve(dir);
+      await waitFor(() => (/build_yearly: build started for \S+ \(catching up: the run for \S+ lost its lease/.test(b.log()) ? true : undefined), 60_000, b.log);
+      expect(a.log(), 'a built runs before it was stopped: the precondition of the test').not.toMatch(/OK (created|inserted)[^\n]*\.runs /);
+      a.child.kill('SIGCONT');
+      await waitFor(() => (/build_yearly: (OK|FAILED|stopped at a safe point)/.test(a.log()) && /build_yearly: (OK|FAILED)/.test(b.log()) ? true : undefined), 60_000, () => `${a.log()}\n---\n${b.log()}`);
+      expect(a.log()).toMatch(/build_yearly: stopped at a safe point after [\d.]+s: (its lease ran out while it ran|lost its lease)/);
+      expect(a.log()).not.toMatch(/OK (created|inserted)[^\n]*\.runs /);
+      expect(b.log()).toMatch(/build_yearly: OK/);
+      // built by one run only
+      expect((await client.query(`select count(*)::int as n from ${wh}.runs`)).rows[0].n).toBe(1);
+      a.child.kill('SIGTERM');
+      b.child.kill('SIGTERM');
+      expect(await a.exited, a.log()).toBe(0);
+      expect(await b.exited, b.log()).toBe(0);
+      // b's run is the one recorded; a's abandoned run did not put b's slot back
+      const lease = JSON.parse((await client.query(`select body from ${wh}.vigil_serve_leases where id = 'job:build_yearly'`)).rows[0].body);
+      expect(lease.last.status).toBe('success');
+      expect(lease.holder).toBeUndefined();
+    } finally {
+      a.child.kill('SIGCONT');
+    }
+  }, 120_000);
+
   it('notifications held by group_wait are sent when due, not at the alerts job\'s next slot (a year away here)', async () => {
     const pd = await startFakePagerDuty();
     try {
