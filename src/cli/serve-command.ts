@@ -573,10 +573,13 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
       const r = await executeJob(d, signal, streamLeases, progress, checkpoint);
       reached = r.reached ?? [];
       status = runOutcome(r, signal.aborted);
+      // stopped because its lease ran out, after something of it really failed (the warehouse went
+      // away, which also kept it from renewing): an error, counted, not a run given back
+      if (status === 'abandoned' && leaseLostWhy && r.failed) status = 'error';
       // deferred (a stream held by another job, or one that met another sync twice): given back
       // like a stopped run, re-run below — unless something really failed in the run: then an error
       deferred = status === 'abandoned' && !signal.aborted ? r.deferred : undefined;
-      message = status === 'abandoned' && leaseLostWhy ? `${leaseLostWhy}: ${r.message}` : r.message;
+      message = status !== 'success' && leaseLostWhy ? `${leaseLostWhy}: ${r.message}` : r.message;
     } catch (e) {
       status = 'error';
       // one line in the log and in /health (a diagnostic's hint goes on its own line elsewhere)
@@ -632,7 +635,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
   };
 
   /** The job itself. `interrupted`: it stopped early because of `signal`. */
-  const executeJob = async (d: Due, signal: AbortSignal, streamLeases: StreamLeases, progress: { reached?: string[] }, checkpoint?: () => void): Promise<{ ok: boolean; message: string; interrupted?: boolean; deferred?: Deferred; reached?: string[] }> => {
+  const executeJob = async (d: Due, signal: AbortSignal, streamLeases: StreamLeases, progress: { reached?: string[] }, checkpoint?: () => void): Promise<{ ok: boolean; message: string; interrupted?: boolean; deferred?: Deferred; reached?: string[]; failed?: boolean }> => {
     const job = d.job;
     const common: Common = { projectDir: o.projectDir, target: o.target, vars: o.vars };
     if (job.command === 'sync') {
@@ -712,6 +715,8 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
         if (process.env.VIGIL_TEST_BUILD_THROWS === '1' && job.buildAfter && changed.length) throw new Error('the build could not open the warehouse (test)');
         let buildOk = true;
         let buildStopped = false;
+        /** a model of the build after it failed (also when the build was stopped after it) */
+        let buildFailed = false;
         if (job.buildAfter && changed.length && signal.aborted) {
           // stopping before the build: the run is not done (was: recorded a success, no build);
           // its slot is given back, and its next run (a catch-up at the next start) builds
@@ -725,6 +730,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
           // stopped by the signal (nodes skipped) is not a failure: the job is abandoned
           buildStopped = !!s?.interrupted;
           buildOk = !s || s.ok || buildStopped;
+          buildFailed = !!s?.results.some((x) => x.status === 'error' || x.status === 'fail');
         }
         const ok = !failed.length && !problems.length && buildOk;
         // (a run that also failed is an error: its slot is not given back, those streams sync at its next slot)
@@ -737,6 +743,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
           ok,
           reached: progress.reached,
           interrupted: interrupted || buildStopped || (!!conflicted.length && signal.aborted),
+          failed: !!failed.length || !!problems.length || !buildOk || buildFailed,
           ...(conflicted.length && !signal.aborted ? { deferred: heldOff ? { holder: heldOff.holder, streams: heldOff.streams } : {} } : {}),
           message: `${!buildOk ? `${message}; the build after it failed` : buildStopped ? `${message}; the build after it was stopped` : message}${clash}`,
         };
@@ -753,7 +760,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     recordBuild(s);
     if (!s) return { ok: true, message: 'nothing selected' };
     const bad = s.results.filter((r) => r.status === 'error' || r.status === 'fail');
-    return { ok: s.ok, interrupted: s.interrupted, message: `${s.results.length} nodes${bad.length ? `, ${bad.length} failed: ${bad.map((r) => r.name).join(', ')}` : ''}` };
+    return { ok: s.ok, interrupted: s.interrupted, failed: !!bad.length, message: `${s.results.length} nodes${bad.length ? `, ${bad.length} failed: ${bad.map((r) => r.name).join(', ')}` : ''}` };
   };
 
   const recordBuild = (s: Awaited<ReturnType<typeof runExecute>>) => {

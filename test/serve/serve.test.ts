@@ -17,6 +17,7 @@ import { killAll, startServe, waitFor } from '../support/serve.js';
 import { startFakePagerDuty } from '../support/fake-pagerduty.js';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { hostname } from 'node:os';
 import { fileClient } from '../support/pg-client.js';
 import { holdDuckDb } from '../support/duckdb-reader.js';
 import pg from 'pg';
@@ -467,13 +468,15 @@ describe('vigil serve', () => {
       serve: '  lease: 10s',
       schedules: '  build_yearly: { command: build, cron: "0 0 1 1 *" }',
       models: {
-        'models/slow.sql': "{{ config(materialized='table') }}\nselect 1 as x from (select pg_sleep(1)) s\n",
+        'models/slow.sql': "{{ config(materialized='table') }}\nselect 1 as x from (select pg_sleep(3)) s\n",
+        // fails at once, in each run: a's run had a real failure before its lease ran out
+        'models/broken.sql': 'select x from (select 1 as y) s\n',
         // one row more at each run that builds it
         'models/runs.sql': "{{ config(materialized='incremental') }}\nselect clock_timestamp() as at, x from {{ ref('slow') }}\n",
       },
     });
     const a = await serve(dir, ['--run-now']);
-    await waitFor(() => (/build_yearly: build started for /.test(a.log()) ? true : undefined), 30_000, a.log);
+    await waitFor(() => (/ERROR creating view [^\n]*\.broken /.test(a.log()) ? true : undefined), 30_000, a.log);
     a.child.kill('SIGSTOP');
     try {
       // b starts while a holds the job, and takes it over once a's lease has run out (a renews nothing while stopped)
@@ -482,18 +485,20 @@ describe('vigil serve', () => {
       expect(a.log(), 'a built runs before it was stopped: the precondition of the test').not.toMatch(/OK (created|inserted)[^\n]*\.runs /);
       a.child.kill('SIGCONT');
       await waitFor(() => (/build_yearly: (OK|FAILED|stopped at a safe point)/.test(a.log()) && /build_yearly: (OK|FAILED)/.test(b.log()) ? true : undefined), 60_000, () => `${a.log()}\n---\n${b.log()}`);
-      expect(a.log()).toMatch(/build_yearly: stopped at a safe point after [\d.]+s: (its lease ran out while it ran|lost its lease)/);
+      // a's run failed (broken) before it was stopped for its lease: an error, counted, not a run given back
+      expect(a.log()).toMatch(/build_yearly: FAILED after [\d.]+s \(1 in a row; serve keeps running\): (its lease ran out while it ran|lost its lease)[^\n]*1 failed: broken/);
       expect(a.log()).not.toMatch(/OK (created|inserted)[^\n]*\.runs /);
-      expect(b.log()).toMatch(/build_yearly: OK/);
+      expect(b.log()).toMatch(/build_yearly: FAILED after [\d.]+s \(1 in a row; serve keeps running\): 3 nodes, 1 failed: broken/);
       // built by one run only
       expect((await client.query(`select count(*)::int as n from ${wh}.runs`)).rows[0].n).toBe(1);
       a.child.kill('SIGTERM');
       b.child.kill('SIGTERM');
       expect(await a.exited, a.log()).toBe(0);
       expect(await b.exited, b.log()).toBe(0);
-      // b's run is the one recorded; a's abandoned run did not put b's slot back
+      // b's run is the one recorded; a's run, stopped after b took the job over, wrote nothing of it
       const lease = JSON.parse((await client.query(`select body from ${wh}.vigil_serve_leases where id = 'job:build_yearly'`)).rows[0].body);
-      expect(lease.last.status).toBe('success');
+      expect(lease.last.status).toBe('error');
+      expect(lease.last.by).toBe(`${hostname()} pid ${b.child.pid}`);
       expect(lease.holder).toBeUndefined();
     } finally {
       a.child.kill('SIGCONT');
