@@ -27,9 +27,9 @@ import { formatDiagnostic, ProjectError, UsageError, WarehouseBusyError, type Di
 import { redact, redactStrings } from '../secrets.js';
 import { loadProject } from '../project/load-project.js';
 import { VIGIL_VERSION } from '../compile/compile-project.js';
-import { ALERTS_TICK, MAX_TIMER_MS, serveConfig, type JobSpec, type ServeConfig } from '../serve/config.js';
+import { ALERTS_TICK, serveConfig, type JobSpec, type ServeConfig } from '../serve/config.js';
 import { cronClock, UnionClock, type Clock } from '../time/schedule.js';
-import { timerAt } from '../time/timer.js';
+import { timerAt, WALL_CHECK_MS } from '../time/timer.js';
 import { JobLeases, leaseLost, type Holder, type LeaseDoc } from '../serve/lease.js';
 import { leaseLive } from '../run/cas-document.js';
 import { ServeMetrics } from '../serve/metrics.js';
@@ -355,7 +355,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     const at = Math.min(...items.map((h) => Date.parse(h.until)));
     if (held && held.at <= at) return;
     held?.timer.cancel();
-    // (a group_wait beyond 24.8 days is waited out in steps of MAX_TIMER_MS, as the job clocks are)
+    // (a wait of any length, the wall clock looked at every few seconds: timerAt, as the job clocks are)
     const timer = timerAt(at + 50, () => {
       held = undefined;
       heldDue = job;
@@ -1057,7 +1057,9 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     const next = j.clock.nextRun(j.lastDue);
     if (!next) return;
     const wait = next.getTime() - now();
-    j.timer = setTimeout(() => (wait > MAX_TIMER_MS ? arm(j) : wake(j)), Math.min(Math.max(0, wait), MAX_TIMER_MS));
+    // (the wall clock looked at again every few seconds: a suspended VM resumed, or an NTP step,
+    // past the slot runs it then, not when the monotonic wait runs out — up to a whole period late)
+    j.timer = setTimeout(() => (next.getTime() - now() > 0 ? arm(j) : wake(j)), Math.min(Math.max(0, wait), WALL_CHECK_MS));
   };
   const wake = (j: JobState) => {
     const at = new Date();

@@ -8,6 +8,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { createServer } from 'node:net';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { loadProject } from '../../src/project/load-project.js';
 import { serveConfig } from '../../src/serve/config.js';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
@@ -307,6 +308,20 @@ describe('vigil serve on the command line', () => {
     expect(await srv.exited).toBe(0);
     expect(srv.log()).toMatch(/broken: FAILED after [\d.]+s \(\d+ in a row; serve keeps running\)/);
     expect(srv.log()).not.toMatch(/\n\s+at /);
+  });
+
+  it("a wall clock that steps past a slot while serve waits for it (a suspended VM resumed: its timers do not count the suspend; an NTP step) runs the job within seconds, not when the timer's wait has run out (was: up to that whole wait later: an hourly job's slot up to an hour late, a daily one a day)", async () => {
+    const dir = project('schedules:\n  hourly: { command: build, cron: "0 * * * *" }\n');
+    // past the next full hour by 5 s, whenever the signal comes
+    const next = Math.ceil((Date.now() + 1) / 3_600_000) * 3_600_000;
+    const srv = await startServe(dir, ['--listen', '127.0.0.1:0'], { NODE_OPTIONS: `--import ${pathToFileURL(join(import.meta.dirname, '../support/clock-step.mjs')).href}`, VIGIL_TEST_CLOCK_STEP_MS: String(next - Date.now() + 5000) });
+    await waitFor(() => (/ {2}hourly: build, "0 \* \* \* \*" UTC, next /.test(srv.log()) ? true : undefined), 30_000, srv.log);
+    srv.child.kill('SIGUSR2');
+    await waitFor(() => (/test: the wall clock stepped forward/.test(srv.log()) ? true : undefined), 10_000, srv.log);
+    await waitFor(() => (/hourly: OK/.test(srv.log()) ? true : undefined), 20_000, srv.log);
+    expect(srv.log()).toMatch(new RegExp(`hourly: build started for ${new Date(next).toISOString().replace(/[.]/g, '\\.')}`));
+    srv.child.kill('SIGTERM');
+    expect(await srv.exited, srv.log()).toBe(0);
   });
 
   it('a build job refused by the PII check fails with E_PII and leaves target/manifest.json as it was (was: rewritten before the check)', async () => {
