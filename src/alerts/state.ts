@@ -24,7 +24,7 @@ import { dirname } from 'node:path';
 import type { Adapter } from '../adapters/adapter.js';
 import { WarehouseError } from '../errors.js';
 import { writeProjectFile } from '../project/artifacts.js';
-import { casAppend, casWrite, JournalUnavailableError, leaseLive, PROC_START, processGone, PROCESS_STARTED, warehouseCas, type CasBackend, type CasDocument } from '../run/cas-document.js';
+import { casAppend, casWrite, HOST_NS, JournalUnavailableError, leaseLive, PROC_START, processGone, PROCESS_STARTED, warehouseCas, type CasBackend, type CasDocument } from '../run/cas-document.js';
 import { redactStrings } from '../secrets.js';
 import type { InstanceState, RuleRuntime } from './engine.js';
 import type { AlertEvent } from './history.js';
@@ -37,6 +37,8 @@ export interface LockInfo {
   pid: number;
   /** when the holding process started (see leaseLive) */
   started?: string;
+  /** its boot and PID namespace (HOST_NS): a container with this host's name and pids of its own is another host */
+  ns?: string;
   acquiredAt: string;
   until: string;
   command: string;
@@ -175,7 +177,7 @@ export class StateStore {
         await sleep(Math.min(500, 50 * 2 ** attempt));
         continue;
       }
-      doc.lock = { owner: this.owner, host: hostname(), pid: process.pid, started: PROCESS_STARTED, acquiredAt: new Date().toISOString(), until: new Date(Date.now() + this.leaseMs).toISOString(), command };
+      doc.lock = { owner: this.owner, host: hostname(), pid: process.pid, started: PROCESS_STARTED, ...(HOST_NS ? { ns: HOST_NS } : {}), acquiredAt: new Date().toISOString(), until: new Date(Date.now() + this.leaseMs).toISOString(), command };
       if (await this.write(cur.version, doc)) return doc;
       if (Date.now() >= deadline && attempt > 5) throw new StateError(`could not take the alert state lock in ${this.description}: the state kept changing under us; try again`);
     }
@@ -362,7 +364,7 @@ const FILE_MUTEX_SAY_MS = 500;
 
 /** The holder a file state's mutex records: this process (cas-document.ts's terms), and an id of this taking (no two mutexes read alike: removeMutexIf). */
 function mutexHolder(): string {
-  return JSON.stringify({ host: hostname(), pid: process.pid, started: PROCESS_STARTED, ...(PROC_START ? { proc_start: PROC_START } : {}), id: randomBytes(6).toString('hex') });
+  return JSON.stringify({ host: hostname(), pid: process.pid, started: PROCESS_STARTED, ...(PROC_START ? { proc_start: PROC_START } : {}), ...(HOST_NS ? { ns: HOST_NS } : {}), id: randomBytes(6).toString('hex') });
 }
 
 /**
@@ -406,14 +408,14 @@ export function removeMutexIf(mutex: string, text: string, interleave?: () => vo
 
 /** Whose a mutex is, as recorded in it (an older Vigil's, or one killed before writing it, is empty), and whether that process is gone (on this host). */
 function mutexOwner(text: string): { who: string; gone: boolean } | undefined {
-  let h: { host?: unknown; pid?: unknown; proc_start?: unknown };
+  let h: { host?: unknown; pid?: unknown; proc_start?: unknown; ns?: unknown };
   try {
     h = JSON.parse(text) as typeof h;
   } catch {
     return undefined;
   }
   if (!h || typeof h.pid !== 'number' || typeof h.host !== 'string') return undefined;
-  return { who: `pid ${h.pid} on ${h.host}`, gone: processGone({ host: h.host, pid: h.pid, proc_start: typeof h.proc_start === 'string' ? h.proc_start : undefined }) };
+  return { who: `pid ${h.pid} on ${h.host}`, gone: processGone({ host: h.host, pid: h.pid, proc_start: typeof h.proc_start === 'string' ? h.proc_start : undefined, ns: typeof h.ns === 'string' ? h.ns : undefined }) };
 }
 
 export function fileStore(path: string, leaseMs?: number, opts: { say?: (message: string) => void } = {}): StateStore {

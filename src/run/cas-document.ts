@@ -5,7 +5,7 @@
  * share a target coordinate through it. Rows are keyed by `id`; one table holds many documents.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { createOwnTable, type Adapter } from '../adapters/adapter.js';
 import { isPermissionDenied, WarehouseError } from '../errors.js';
@@ -279,6 +279,31 @@ export interface LeaseHolder {
   since?: string;
   /** how long a lease is: a renewal moves `until` by it (documents without it: until − since) */
   lease_ms?: number;
+  /** Linux: the machine's boot and the holder's PID namespace (HOST_NS): which pids its pid is one of */
+  ns?: string;
+}
+
+/**
+ * Linux: this boot of the machine and this process's PID namespace (`<boot_id>/pid:[<inode>]`),
+ * recorded with a lease beside the host name. Two processes with one host name are not always
+ * on one machine's pids: containers with the host's network (docker --network host, Kubernetes
+ * hostNetwork) have its host name and pid namespaces of their own, and two machines may share a
+ * name. A holder recorded with another ns is judged as one on another host: by its lease's end
+ * (was: its pid looked up among this process's pids — not there, so "gone", and a live serve's
+ * job taken over at once, run twice at the same time). Undefined elsewhere.
+ */
+export const HOST_NS = ((): string | undefined => {
+  try {
+    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    return `${boot}/${readlinkSync('/proc/self/ns/pid')}`;
+  } catch {
+    return undefined;
+  }
+})();
+
+/** Whether holder `h` ran on this host, among this process's pids (its host name, and its ns where both recorded one). */
+export function onThisHost(h: { host: string; ns?: string }): boolean {
+  return h.host === hostname() && (h.ns === undefined || HOST_NS === undefined || h.ns === HOST_NS);
 }
 
 /** When this process started: told apart from an earlier process that had the same pid. */
@@ -326,8 +351,8 @@ export function pidAlive(pid: number): boolean {
  * now (one started at another time). A stopped one (SIGSTOP: it may be continued) counts as
  * there. Another host's cannot be told: false.
  */
-export function processGone(h: { host: string; pid: number; proc_start?: string }): boolean {
-  if (h.host !== hostname()) return false;
+export function processGone(h: { host: string; pid: number; proc_start?: string; ns?: string }): boolean {
+  if (!onThisHost(h)) return false;
   if (!pidAlive(h.pid)) return true;
   if (!h.proc_start) return false;
   const s = procStat(h.pid);
@@ -347,7 +372,7 @@ export function processGone(h: { host: string; pid: number; proc_start?: string 
  */
 export function leaseLive(h: LeaseHolder | undefined, now = Date.now(), leaseMs = Infinity): boolean {
   if (!h) return false;
-  const here = h.host === hostname();
+  const here = onThisHost(h);
   if (here && h.pid === process.pid && h.started !== undefined && h.started !== PROCESS_STARTED) return false;
   if (here && !pidAlive(h.pid)) return false;
   // (for one lease more at most: a holder that has not renewed by then is wedged, whatever its pid.

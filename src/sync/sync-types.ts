@@ -7,7 +7,7 @@ import type { Adapter } from '../adapters/adapter.js';
 import type { Dialect, Relation } from '../adapters/dialect.js';
 import type { SourceNode } from '../compile/manifest.js';
 import { hostname } from 'node:os';
-import { PROC_START, PROCESS_STARTED, processGone } from '../run/cas-document.js';
+import { HOST_NS, onThisHost, PROC_START, PROCESS_STARTED, processGone } from '../run/cas-document.js';
 import { diag, ProjectError } from '../errors.js';
 import { typeFamily } from '../adapters/type-family.js';
 
@@ -77,7 +77,7 @@ export interface StreamState {
 
 /** This process as the owner of a running sync: `{"host","pid","started","proc_start"}` (cas-document.ts's terms). */
 export function runOwner(): string {
-  return JSON.stringify({ host: hostname(), pid: process.pid, started: PROCESS_STARTED, ...(PROC_START ? { proc_start: PROC_START } : {}) });
+  return JSON.stringify({ host: hostname(), pid: process.pid, started: PROCESS_STARTED, ...(PROC_START ? { proc_start: PROC_START } : {}), ...(HOST_NS ? { ns: HOST_NS } : {}) });
 }
 
 /**
@@ -90,16 +90,16 @@ export function runOwner(): string {
 export function statusText(st: Pick<StreamState, 'last_status' | 'run_owner'>): string {
   if (st.last_status === 'running' && !st.run_owner) return 'running or interrupted (no owner recorded: started by an older Vigil, or by a role that could not add run_owner to the state table; not checked, and if it was interrupted the next sync continues from the cursor)';
   if (st.last_status !== 'running' || !st.run_owner) return st.last_status ?? '?';
-  let o: { host?: string; pid?: number; proc_start?: string };
+  let o: { host?: string; pid?: number; proc_start?: string; ns?: string };
   try {
     o = JSON.parse(st.run_owner) as typeof o;
   } catch {
     return 'running';
   }
   if (typeof o.pid !== 'number' || typeof o.host !== 'string') return 'running';
-  if (o.host !== hostname()) return `running (pid ${o.pid} on host ${o.host}: not this host, not checked)`;
+  if (!onThisHost({ host: o.host, ns: o.ns })) return `running (pid ${o.pid} on host ${o.host}${o.host === hostname() ? ' in another PID namespace (a container)' : ''}: not this host, not checked)`;
   // (the same pid, started at another time, is another process)
-  return !processGone({ host: o.host, pid: o.pid, proc_start: o.proc_start }) ? `running (pid ${o.pid} on ${o.host})` : `interrupted (pid ${o.pid} on ${o.host} ended mid-run; the next run continues from the cursor)`;
+  return !processGone({ host: o.host, pid: o.pid, proc_start: o.proc_start, ns: o.ns }) ? `running (pid ${o.pid} on ${o.host})` : `interrupted (pid ${o.pid} on ${o.host} ended mid-run; the next run continues from the cursor)`;
 }
 
 /** How a stream's table and its source's columns differ (SyncWriter.ensureTables). */

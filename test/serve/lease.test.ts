@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
-import { leaseLive, PROC_START, procStart, processGone, PROCESS_STARTED } from '../../src/run/cas-document.js';
+import { HOST_NS, leaseLive, PROC_START, procStart, processGone, PROCESS_STARTED } from '../../src/run/cas-document.js';
 import { JobLeases, LEASE_TABLE, leaseLost, type LeaseDoc } from '../../src/serve/lease.js';
 
 let db: DuckDbAdapter;
@@ -130,6 +130,31 @@ describe('job leases', () => {
     await db.execute(`update analytics.${LEASE_TABLE} set body = $1 where id = 'job:j5'`, [JSON.stringify(d)]);
     const busy = await new JobLeases('analytics', 60_000).claim(db, 'j5', slot('2026-12-02T05:05:00Z'));
     expect(busy.ok ? '' : busy.why).toMatch(/^running on .* \(pid \d+\) since /);
+  });
+
+  it("a holder with this host name in another PID namespace (a container on the host's network: docker --network host, Kubernetes hostNetwork) is judged by its lease, as one on another host: its pid is not looked up among ours (was: not there, so gone, and a live serve's job taken over at once)", async () => {
+    expect(HOST_NS).toMatch(/^[0-9a-f-]+\/pid:\[\d+\]$/);
+    const soon = new Date(Date.now() + 60_000).toISOString();
+    const past = new Date(Date.now() - 60_000).toISOString();
+    // a pid that is not one of ours: in its own namespace it runs
+    const there = { host: hostname(), pid: 2 ** 22 + 1, ns: 'f00dfeed-0000-0000-0000-000000000000/pid:[4026532999]', since: new Date().toISOString(), until: soon, lease_ms: 60_000 };
+    expect(leaseLive(there)).toBe(true);
+    expect(processGone(there)).toBe(false);
+    expect(leaseLost({ ...there, owner: 'x', until: past })).toMatch(/^lost its lease: /);
+    expect(leaseLive({ ...there, until: past })).toBe(false);
+    // in our namespace (or recorded without one: an older Vigil's) the pid tells, as before
+    expect(leaseLive({ ...there, ns: HOST_NS })).toBe(false);
+    expect(leaseLive({ ...there, ns: undefined })).toBe(false);
+    // a claim does not go through it, and a claim of ours records our namespace
+    await db.execute(`delete from analytics.${LEASE_TABLE} where id = 'job:jns'`).catch(() => undefined);
+    const a = new JobLeases('analytics', 60_000);
+    expect(await a.claim(db, 'jns', slot('2026-12-02T05:00:00Z'))).toEqual({ ok: true });
+    const d = await doc('jns');
+    expect(d.holder?.ns).toBe(HOST_NS);
+    d.holder = { ...there, owner: 'vm-container:7:abcd' };
+    await db.execute(`update analytics.${LEASE_TABLE} set body = $1 where id = 'job:jns'`, [JSON.stringify(d)]);
+    const busy = await new JobLeases('analytics', 60_000).claim(db, 'jns', slot('2026-12-02T05:05:00Z'));
+    expect(busy.ok ? '' : busy.why).toMatch(/^running on .* \(pid 4194305\) since /);
   });
 
   it('why a holder no longer holds its job, as the catch-up says it: its process gone (died with it), else its lease ran out — a stopped (SIGSTOP) process, or one on another host, is not said to have died (was: "died with its process" for a holder only stopped, continued later)', async () => {
