@@ -279,6 +279,11 @@ const PY_SPACE = '[\\t-\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2
 /** A NULL as agate reads one: `null` in any case, or nothing, between Python's whitespace. */
 const NULL_TEXT = new RegExp(`^${PY_SPACE}(?:null)?${PY_SPACE}$`, 'i');
 
+/** A field's text that is NULL as dbt (and `vigil seed`) reads a seed: nullField's rule on decoded text. */
+export function nullText(v: string): boolean {
+  return NULL_TEXT.test(v);
+}
+
 /** An ASCII byte Python's strip() takes off: \t \n \v \f \r, \x1c-\x1f, space. */
 const asciiSpace = (c: number) => c === 32 || (c >= 9 && c <= 13) || (c >= 28 && c <= 31);
 
@@ -811,7 +816,7 @@ export function parseSeed(input: string | Buffer, config: SeedConfig = {}, opts:
 }
 
 /** A value as the rewritten CSV carries it: numbers without + or bare dots, a decimal rounded to its scale, timestamps with seconds and a colon in the offset. */
-function canonical(v: string, t: CanonicalType, d?: DecimalType): string {
+export function canonical(v: string, t: CanonicalType, d?: DecimalType): string {
   if (d) return decimalText(v, d)!;
   if (t === 'int') return v.replace(/^\+/, '');
   if (t === 'float') return v.replace(/^\+/, '').replace(/^(-?)\./, '$10.').replace(/\.(?=$|[eE])/, '');

@@ -20,7 +20,7 @@ import type { ColumnInfo, Manifest, ModelNode, SeedNode, SnapshotNode, SourceNod
 import { emptyCalls, isTemplateError, PLACEHOLDER_RE, TemplateEnv } from '../compile/template-env.js';
 import { floatsAsWritten, pyFloatRepr } from '../compile/py-float.js';
 import { pyRepr } from '../compile/py-values.js';
-import { readCsv as readSeedCsv, readSeedFile, seedColumnName, seedColumnTypes } from '../seeds/seed-csv.js';
+import { canonical, nullText, parseSeed, readCsv as readSeedCsv, readSeedFile, seedColumnTypes } from '../seeds/seed-csv.js';
 import { parseTimestamp } from '../time/timestamp.js';
 import { join } from 'node:path';
 import { canonicalHash } from '../stable-json.js';
@@ -565,6 +565,9 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
   const q = (id: string) => engine.quoteIdent(id);
   // each seed's file is read once per compile
   const seedCols = new Map<string, ColumnInfo[]>();
+  // and its rows, when a given reads them (once, however many tests read it)
+  const seedRowsOf = new Map<string, ReturnType<typeof seedRows>>();
+  const seedSqlOf = new Map<string, string>();
 
   // whether the test being rendered called the frozen clock (a now: it does not read changes nothing)
   const clock = { read: false };
@@ -709,7 +712,11 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
         if (g.rows === undefined && g.fixture === undefined && !seed) {
           return fail('E_UNIT', `given ${g.input}: no rows and no fixture (only a seed's given may leave them out, as in dbt: it is the seed's CSV)`, path, 'write rows: [] for an input with no rows, or the rows the test needs');
         }
-        const read = seed ? seedRows(seed, files.root, (m, loc) => fail('E_UNIT', `given ${g.input}: ${m}`, path, undefined, loc)) : readRows(g, files, pf.yaml, [...base, ...path], (m, p, loc) => fail('E_UNIT', `given ${g.input}: ${m}`, [...path, ...p], undefined, loc));
+        let fromCsv: ReturnType<typeof seedRows> | undefined;
+        if (seed && !seedRowsOf.has(seed.name)) seedRowsOf.set(seed.name, seedRows(seed, files.root));
+        if (seed) fromCsv = seedRowsOf.get(seed.name)!;
+        if (fromCsv && 'problem' in fromCsv) return fail('E_UNIT', `given ${g.input}: ${fromCsv.problem}`, path, undefined, fromCsv.at);
+        const read = fromCsv ? fromCsv : readRows(g, files, pf.yaml, [...base, ...path], (m, p, loc) => fail('E_UNIT', `given ${g.input}: ${m}`, [...path, ...p], undefined, loc));
         if (!read) return;
         let rows = read.rows;
         // a cell's value as written (a YAML integer past 2^53 is said with its digits; CSV cells are text)
@@ -797,7 +804,12 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
         const cte = `__vigil_given_${gi}`;
         cteOf.set(key, cte);
         if (seed) fromSeed.set(cte, seed);
-        const { sql, probe, cells } = givenSql(rows, columns, engine);
+        // a seed's CSV read whole: its values were checked against their types as vigil seed checks
+        // them (seedRows), no probe of each; its SELECT built once however many tests read it
+        // (was: a cast probe of every row, 27 MB in manifest.json for 50,000 rows, per test)
+        let csvSql = fromCsv ? seedSqlOf.get(seed!.name) : undefined;
+        if (fromCsv && csvSql === undefined) seedSqlOf.set(seed!.name, (csvSql = rowsSelect(rows, columns, engine)));
+        const { sql, probe, cells } = csvSql !== undefined ? { sql: csvSql, probe: undefined, cells: [] } : givenSql(rows, columns, engine);
         const of = parsed.kind === 'ref' ? (models.get(parsed.name) ?? seeds.get(parsed.name) ?? snapshots.get(parsed.name))!.unique_id : parsed.kind === 'source' ? sources.get(`${parsed.source}.${parsed.table}`)!.unique_id : model.unique_id;
         givens.push({ input: g.input, sql, line: at(path).line, row_lines: read.lines, ...(read.file ? { row_file: read.file } : {}), ...(probe ? { probe } : {}), ...(cells.length ? { cells } : {}), typing: { cte, rows, columns, of, ...(undeclared.length ? { undeclared } : {}), ...renamed(floatTexts(Array.isArray(g.rows) ? g.rows : [], Array.isArray(g.rows) ? (ri, col) => pf.yaml.scalarAt([...base, ...path, 'rows', ri, col])?.source : undefined)) } });
         void usedGivens;
@@ -1019,22 +1031,31 @@ function floatTexts(rows: Array<Record<string, GivenValue>>, written: ((ri: numb
 }
 
 /**
- * A seed's rows as `vigil seed` reads its CSV (its delimiter, its header's names as it names the
- * columns, an empty unquoted field NULL), each with its line in the file: the given of a seed that
- * gives no rows, as dbt reads the seed's file then.
+ * A seed's rows as `vigil seed` loads its CSV (its delimiter, its header's names as it names the
+ * columns; NULL as dbt reads one, `null` in any case, `""` or a blank too; each value in the form
+ * the load writes it, a decimal rounded to its scale, a timestamp without a zone in UTC), each
+ * with its line in the file: the given of a seed that gives no rows, as dbt reads the seed's file
+ * then. A file `vigil seed` refuses (a ragged row, an empty file, a value not of its column_types)
+ * is refused here too, at its line: a test must not pass on rows the seed cannot load.
  */
-function seedRows(seed: SeedNode, root: string, fail: (message: string, at?: { file: string; line: number }) => void): { rows: Array<Record<string, GivenValue>>; lines: number[]; file: string } | undefined {
+function seedRows(seed: SeedNode, root: string): { rows: Array<Record<string, GivenValue>>; lines: number[]; file: string } | { problem: string; at?: { file: string; line: number } } {
   let bytes: Buffer;
   try {
     bytes = readSeedFile(join(root, seed.file));
   } catch (e) {
-    return void fail(`the seed's file ${seed.file} cannot be read (${e instanceof Error ? e.message : String(e)})`);
+    return { problem: `the seed's file ${seed.file} cannot be read (${e instanceof Error ? e.message : String(e)})` };
+  }
+  const scanned = parseSeed(bytes, seed.config);
+  if (Array.isArray(scanned)) {
+    const [p] = scanned;
+    return { problem: `the seed's CSV, its given, does not load (as vigil seed says): ${p.message}${p.hint ? ` (${p.hint})` : ''}`, at: { file: seed.file, line: p.line } };
   }
   const r = readSeedCsv(bytes, seed.config.delimiter ?? ',');
-  if (!('records' in r)) return void fail(r.message, { file: seed.file, line: r.line });
-  const [header = [], ...records] = r.records;
-  const names = header.map((h) => seedColumnName((h ?? '').trim(), seed.config));
-  return { rows: records.map((rec) => Object.fromEntries(names.map((n, i) => [n, rec[i] ?? null]))), lines: r.lines.slice(1), file: seed.file };
+  if (!('records' in r)) return { problem: r.message, at: { file: seed.file, line: r.line } };
+  const [, ...records] = r.records;
+  const cols = scanned.columns;
+  const value = (v: string | null | undefined, i: number): GivenValue => (v === null || v === undefined || nullText(v) ? null : canonical(v, cols[i].type, cols[i].decimal));
+  return { rows: records.map((rec) => Object.fromEntries(cols.map((c, i) => [c.name, value(rec[i], i)]))), lines: r.lines.slice(1), file: seed.file };
 }
 
 /**

@@ -10,6 +10,7 @@ import { compileProject } from '../../src/compile/compile-project.js';
 import { lossyValue, parseCsv, readCsv, rowsSelect, type UnitTestNode } from '../../src/testing/unit-tests.js';
 import { diffRows, intervalValue, jsonValue, namedInWhere, UnitRunner } from '../../src/testing/unit-runner.js';
 import { makeProject, projectFiles, removeDir, REPO, vigil } from '../helpers.js';
+import { loadProject } from '../../src/project/load-project.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
@@ -385,6 +386,32 @@ describe("a given without rows, as dbt reads one", () => {
     // (n, the email's length, is derived from it: masked too)
     expect(r.stdout).toContain('extra rows (produced, not expected):\n      {id: 1, email: ****, n: ****}');
     expect(r.stdout + r.stderr + readFileSync(join(dir, 'target/run_results.json'), 'utf8')).not.toContain('alice');
+  });
+
+  it("a seed's CSV read as a given is what vigil seed loads (`null`, `\"\"` and a blank are NULL, a timestamp without a zone is UTC), and a CSV vigil seed refuses (a ragged row, an empty file) is refused at its line (was: 'null' and '' as text, and a test passed on rows the seed cannot load)", async () => {
+    const dir = makeProject({
+      'seeds/tiers.csv': 'code,name,n,at\nA,null,7,2026-01-01 10:00\nB,"",NULL,2026-01-01T10:00:00+01:00\nC, ,2,\n',
+      'models/base.sql': "select 'A' as code",
+      'models/m.sql': "select b.code, t.name, t.n, t.at from {{ ref('base') }} as b join {{ ref('tiers') }} as t on t.code = b.code",
+      'models/u.yml': "unit_tests:\n  - name: t\n    model: m\n    given:\n      - input: ref('base')\n        rows: [{ code: A }, { code: B }, { code: C }]\n    expect:\n      rows: [{ code: A, name: null, n: 7, at: '2026-01-01 10:00:00Z' }, { code: B, name: null, n: null, at: '2026-01-01 09:00:00Z' }, { code: C, name: null, n: 2, at: null }]\n",
+    });
+    dirs.push(dir);
+    const unit = () => {
+      const r = compileProject(loadProject(dir), { env: {} });
+      return { errors: r.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.file}:${d.line}: ${d.message}`), node: Object.values(r.manifest.nodes).find((n) => n.resource_type === 'unit_test') as UnitTestNode | undefined };
+    };
+    const ok = unit();
+    expect(ok.errors).toEqual([]);
+    const runner = new UnitRunner();
+    try {
+      expect(await runner.run(ok.node!)).toEqual({ status: 'pass', message: 'pass' });
+    } finally {
+      await runner.close();
+    }
+    writeFileSync(join(dir, 'seeds/tiers.csv'), 'code,name,n,at\nA,Gold,1,,extra\n');
+    expect(unit().errors).toEqual(["seeds/tiers.csv:2: given ref('tiers'): the seed's CSV, its given, does not load (as vigil seed says): a ragged row: 5 fields where the header has 4 (quote fields that hold the delimiter (\",\"), or set delimiter: in the seed's config)"]);
+    writeFileSync(join(dir, 'seeds/tiers.csv'), '');
+    expect(unit().errors).toEqual(["seeds/tiers.csv:1: given ref('tiers'): the seed's CSV, its given, does not load (as vigil seed says): the file is empty: a seed needs a header line with its column names"]);
   });
 
   it("an expect without rows or fixture is an error, as in dbt (was: no rows expected: a model producing none passed); rows beside a fixture are an error (was: the rows dropped silently, the fixture's compared)", () => {
