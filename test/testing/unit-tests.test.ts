@@ -386,6 +386,15 @@ describe("a given without rows, as dbt reads one", () => {
     // (n, the email's length, is derived from it: masked too)
     expect(r.stdout).toContain('extra rows (produced, not expected):\n      {id: 1, email: ****, n: ****}');
     expect(r.stdout + r.stderr + readFileSync(join(dir, 'target/run_results.json'), 'utf8')).not.toContain('alice');
+    // reached through an ephemeral parent, renamed and in an expression: masked too (was: shown,
+    // the inlined parent's CTE hiding the seed's relation from what the test was seen to read)
+    writeFileSync(join(dir, 'models/eph.sql'), "{{ config(materialized='ephemeral') }}\nselect id, email as mail from {{ ref('people') }}");
+    writeFileSync(join(dir, 'models/m.sql'), "{{ config(materialized='table') }}\nselect b.id, e.mail as contact, upper(e.mail) as up from {{ ref('base') }} as b join {{ ref('eph') }} as e on e.id = b.id");
+    writeFileSync(join(dir, 'models/u.yml'), "unit_tests:\n  - name: t\n    model: m\n    given:\n      - input: ref('base')\n        rows: [{ id: 1 }]\n    expect:\n      rows: [{ id: 1, contact: x, up: y }]\n");
+    const eph = vigil(dir, ['test', '--unit']);
+    expect(eph.code, eph.stdout + eph.stderr).toBe(1);
+    expect(eph.stdout).toContain('extra rows (produced, not expected):\n      {id: 1, contact: ****, up: ****}');
+    expect(eph.stdout + eph.stderr + readFileSync(join(dir, 'target/run_results.json'), 'utf8')).not.toMatch(/alice/i);
   });
 
   it("a seed's CSV read as a given is what vigil seed loads (`null`, `\"\"` and a blank are NULL, a timestamp without a zone is UTC), and a CSV vigil seed refuses (a ragged row, an empty file) is refused at its line (was: 'null' and '' as text, and a test passed on rows the seed cannot load)", async () => {
