@@ -423,6 +423,33 @@ describe("a given without rows, as dbt reads one", () => {
     expect(unit().errors).toEqual(["seeds/tiers.csv:1: given ref('tiers'): the seed's CSV, its given, does not load (as vigil seed says): the file is empty: a seed needs a header line with its column names"]);
   });
 
+  it("a test's checksum: a seed's CSV read as its given, and the seed's config that reads it, are in it; an expect of a fixture's is as before rows: became required (was: another, so state:modified picked it after the upgrade)", () => {
+    const dir = makeProject({
+      'seeds/tiers.csv': 'code,name\nA,Gold\n',
+      'models/base.sql': "select 'A' as code",
+      'models/m.sql': "select b.code, t.name from {{ ref('base') }} as b join {{ ref('tiers') }} as t on t.code = b.code",
+      'tests/fixtures/m_expect.csv': 'code,name\nA,Gold\n',
+      'models/u.yml': "unit_tests:\n  - name: by_fixture\n    model: m\n    given:\n      - input: ref('base')\n        rows: [{ code: A }]\n      - input: ref('tiers')\n        rows: [{ code: A, name: Gold }]\n    expect:\n      fixture: m_expect\n  - name: from_seed\n    model: m\n    given:\n      - input: ref('base')\n        rows: [{ code: A }]\n    expect:\n      rows: [{ code: A, name: Gold }]\n",
+    });
+    dirs.push(dir);
+    const sums = () => {
+      const r = compileProject(loadProject(dir), { env: {} });
+      expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+      return Object.fromEntries(Object.values(r.manifest.nodes).flatMap((n) => (n.resource_type === 'unit_test' ? [[n.name, n.checksum]] : [])));
+    };
+    const first = sums();
+    // (what the code before these changes gave it)
+    expect(first.by_fixture).toBe('474b29fa24807d8e463c8f96ae7c01dc0a5fc9b8');
+    writeFileSync(join(dir, 'seeds/tiers.csv'), 'code,name\nA,Silver\n');
+    const edited = sums();
+    expect(edited.by_fixture).toBe(first.by_fixture);
+    expect(edited.from_seed).not.toBe(first.from_seed);
+    writeFileSync(join(dir, 'seeds/tiers.yml'), 'seeds:\n  - name: tiers\n    config: { column_types: { name: varchar(10) } }\n');
+    const typed = sums();
+    expect(typed.by_fixture).toBe(first.by_fixture);
+    expect(typed.from_seed).not.toBe(edited.from_seed);
+  });
+
   it("an expect without rows or fixture is an error, as in dbt (was: no rows expected: a model producing none passed); rows beside a fixture are an error (was: the rows dropped silently, the fixture's compared)", () => {
     const unit = (given: string, expect: string) => compileProject(projectFiles({ models: MODELS, yml: { 'models/p.yml': PROPS, 'models/u.yml': `unit_tests:\n  - name: t\n    model: m\n    given:\n      - input: ref('base')\n${given}    expect:\n${expect}` } }), { env: {} }).diagnostics.filter((d) => d.severity === 'error');
     expect(unit('        rows: []\n', '      where: id > 0\n')).toEqual([expect.objectContaining({ file: 'models/u.yml', line: 8, message: 'expect: no rows and no fixture: nothing says what the model should produce', hint: 'write rows: [] to expect no rows' })]);
