@@ -15,7 +15,7 @@ import { unvalidatedSourceNames, type ProjectFiles, type RawFile } from '../proj
 import type { UnitTestProps } from '../project/schema.js';
 import { stringTextAt, type YamlSource } from '../project/yaml-source.js';
 import { inexactInteger } from '../project/yaml-lib.js';
-import { sayYaml11Only, yaml11Only } from '../project/pyyaml-scalars.js';
+import { dbtPlainScalar, sayYaml11Only, yaml11Only } from '../project/pyyaml-scalars.js';
 import type { ColumnInfo, Manifest, ModelNode, SeedNode, SnapshotNode, SourceNode } from '../compile/manifest.js';
 import { emptyCalls, isTemplateError, PLACEHOLDER_RE, TemplateEnv } from '../compile/template-env.js';
 import { floatsAsWritten, pyFloatRepr } from '../compile/py-float.js';
@@ -253,10 +253,15 @@ export function lossyValue(v: unknown, type: string | undefined, written?: strin
     const kept = secondDigits(type);
     if (digits > kept) return kept === 6 ? `${JSON.stringify(v)} is finer than microseconds, which ${type} holds (a cast would round it)` : `${JSON.stringify(v)} has ${digits} digit${digits === 1 ? '' : 's'} of a second, which ${type} keeps ${kept} of (a cast would round it)`;
   }
-  // a number written as a float for a text column: dbt casts Python's float, whose text is not
-  // JavaScript's (1.0 is '1.0' there, '1' here; 1e16 '1e+16'): a test of '1' passed where dbt's fails
-  if (family === 'string' && typeof v === 'number' && written !== undefined && /^\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*$/.test(written) && /[.eE]/.test(written) && pyFloatRepr(v) !== String(v)) {
-    return `${written.trim()} is a float, which as ${type} is '${String(v)}' here and '${pyFloatRepr(v)}' in dbt (Python's float): quote the text meant ('${String(v)}' or '${pyFloatRepr(v)}')`;
+  // a number written as a float for a text column: dbt casts what PyYAML read, Python's float, whose
+  // text is not JavaScript's (1.0 is '1.0' there, '1' here; 1.0e+16 '1e+16'), or, with no point or
+  // an unsigned exponent (1e3, 1e16), no float but the text as written: a test of '1' passed where dbt's fails
+  const theirs = family === 'string' && typeof v === 'number' && written !== undefined ? dbtNumberText(v, written) : undefined;
+  if (theirs !== undefined) {
+    const w = written!.trim();
+    return theirs === w && typeof dbtPlainScalar(w) === 'string'
+      ? `${w} is the text '${w}' to dbt (YAML 1.1 reads no number without a point or with an unsigned exponent) but the number ${String(v)} here, '${String(v)}' as ${type}: quote the text meant ('${w}' or '${String(v)}')`
+      : `${w} is a float, which as ${type} is '${String(v)}' here and '${theirs}' in dbt (Python's float): quote the text meant ('${String(v)}' or '${theirs}')`;
   }
   // a text longer than its type's length: Postgres' cast cuts 'USA' to 'US' for a varchar(2) or a
   // char(2), silently (a char's trailing blanks are padding)
@@ -1016,6 +1021,20 @@ function readRows(
   return { rows, lines: rows.map((_, i) => src.locate([...path, 'rows', i]).line) };
 }
 
+/**
+ * The text dbt casts a number written so (`written`) for a text column, when it is not JavaScript's
+ * String(v): Python's repr of the float PyYAML reads (`1.0`: '1.0'), or the text as written where
+ * PyYAML reads none (`1e3`, `15e-1`: no point, or an unsigned exponent). Undefined for an integer
+ * written so, or a float whose text is JavaScript's too (`1.5`).
+ */
+function dbtNumberText(v: number, written: string): string | undefined {
+  const w = written.trim();
+  if (!/^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/.test(w) || !/[.eE]/.test(w)) return undefined;
+  const dbt = dbtPlainScalar(w);
+  const text = typeof dbt === 'string' ? dbt : typeof dbt === 'number' ? pyFloatRepr(dbt) : undefined;
+  return text !== undefined && text !== String(v) ? text : undefined;
+}
+
 /** floatTexts' cells as a given's `written` */
 const renamed = (f: { expect_written?: Array<Record<string, string>> }): { written?: Array<Record<string, string>> } => (f.expect_written ? { written: f.expect_written } : {});
 
@@ -1027,7 +1046,7 @@ function floatTexts(rows: Array<Record<string, GivenValue>>, written: ((ri: numb
     const out: Record<string, string> = {};
     for (const [col, v] of Object.entries(r)) {
       const text = typeof v === 'number' ? written(ri, col) : undefined;
-      if (text !== undefined && /[.eE]/.test(text) && pyFloatRepr(v as number) !== String(v)) [out[col], any] = [text, true];
+      if (text !== undefined && dbtNumberText(v as number, text) !== undefined) [out[col], any] = [text, true];
     }
     return out;
   });

@@ -476,7 +476,12 @@ describe('a number written as a float for a text column', () => {
       }
     };
     expect(await run('1.0')).toEqual({ status: 'error', message: "models/u.yml:8: expect: row 1, s: 1.0 is a float, which as VARCHAR is '1' here and '1.0' in dbt (Python's float): quote the text meant ('1' or '1.0')" });
-    expect(await run('1e16')).toMatchObject({ status: 'error', message: expect.stringContaining("'1e+16' in dbt") });
+    // (1e16 is no float to PyYAML, which wants a point and a signed exponent: dbt's is the text
+    // '1e16', not '1e+16' as this said; 1.0e+16 is its float 1e+16)
+    expect(await run('1e16')).toEqual({ status: 'error', message: "models/u.yml:8: expect: row 1, s: 1e16 is the text '1e16' to dbt (YAML 1.1 reads no number without a point or with an unsigned exponent) but the number 10000000000000000 here, '10000000000000000' as VARCHAR: quote the text meant ('1e16' or '10000000000000000')" });
+    expect(await run('1.0e+16')).toMatchObject({ status: 'error', message: expect.stringContaining("'1e+16' in dbt (Python's float)") });
+    // (15e-1: 1.5 here, whose text is Python's float's too, but the text '15e-1' to dbt)
+    expect(await run('15e-1')).toMatchObject({ status: 'error', message: expect.stringContaining("15e-1 is the text '15e-1' to dbt") });
     expect(await run("'1'")).toEqual({ status: 'pass', message: 'pass' });
     expect(await run('1')).toEqual({ status: 'pass', message: 'pass' });
     expect(await run("'1.0'")).toMatchObject({ status: 'fail' });
