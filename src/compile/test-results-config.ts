@@ -73,7 +73,17 @@ export function checkTestResultConfig(cfg: Record<string, unknown>): { config: T
  */
 export function testResultSql(failingRows: string, c: TestResultConfig): string {
   const fc = c.fail_calc ?? 'count(*)';
-  return `select\n  ${fc} as failures,\n  ${fc} ${c.warn_if ?? '!=0'} as should_warn,\n  ${fc} ${c.error_if ?? '!=0'} as should_error\nfrom (\n${failingRows}\n) as vigil_test`;
+  return `select\n  ${fc} as failures,\n  ${fc} ${thresholdSql(c.warn_if)} as should_warn,\n  ${fc} ${thresholdSql(c.error_if)} as should_error\nfrom (\n${failingRows}\n) as vigil_test`;
+}
+
+/**
+ * A threshold as the test query writes it: its comparison and its number apart (`!= -2`), since
+ * Postgres reads `!=-2` as the operator `!=-` (an operator name holding `!` may end in `-`) and
+ * the test failed with "operator does not exist: numeric !=- integer".
+ */
+function thresholdSql(t: string | undefined): string {
+  const m = t === undefined ? null : THRESHOLD.exec(t);
+  return m ? `${m[1]} ${m[2]}` : (t ?? '!= 0');
 }
 
 /** The failing rows, at most `limit` of them (dbt's get_limit_subquery_sql). */

@@ -113,6 +113,8 @@ const CASES: Case[] = [
   ['stored_pass', `expression: "amount > -100", store_failures: true`, 'pass', 0, 0, 'table'],
   ['ephemeral_wins', `${NEG}, store_failures: true, store_failures_as: ephemeral, severity: warn`, 'warn', 3, undefined],
   ['as_wins', `${NEG}, store_failures: false, store_failures_as: table, severity: warn`, 'warn', 3, 3, 'table'],
+  // a negative number right after != (Postgres read `!=-6` as one operator, `!=-`: the test was an error)
+  ['minus_threshold', `${NEG}, fail_calc: "sum(amount)", warn_if: "!=-6", error_if: "!=-6"`, 'pass', 0, undefined],
 ];
 
 function runProject(projectYaml: string): string {
@@ -233,7 +235,7 @@ describe('BigQuery: the statements (offline golden)', () => {
     // masked: counted from the query, not the stored table
     expect(plan.countFrom).toBeUndefined();
     const result = testResultSql(rows, { fail_calc: 'count(distinct id)', warn_if: '>1', error_if: '>=5' });
-    expect(result).toBe('select\n  count(distinct id) as failures,\n  count(distinct id) >1 as should_warn,\n  count(distinct id) >=5 as should_error\nfrom (\n' + rows + '\n) as vigil_test');
+    expect(result).toBe('select\n  count(distinct id) as failures,\n  count(distinct id) > 1 as should_warn,\n  count(distinct id) >= 5 as should_error\nfrom (\n' + rows + '\n) as vigil_test');
     for (const sql of [...plan.statements, result]) expect(() => parseSql(sql, { dialect: 'bigquery' }), sql).not.toThrow();
     // nothing masked, a view: no drop when nothing is there; counted from the view, as dbt counts
     const view = failureStoreStatements({ kind: 'view', relation: { database: 'p', schema: 'a', identifier: 'v' }, rows: 'select 1 as n', columns: ['n'], masked: { hidden: new Set(), renamed: new Map() }, existing: null, dialect: bigQueryDialect });
