@@ -695,12 +695,12 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
     const t0 = performance.now();
     const base = { unique_id: n.unique_id, name: n.name, resource_type: 'test' as const, file: n.file, compiled_path: n.compiled_path };
     try {
-      const { limitedSql, testResultSql, truthy } = await import('../compile/test-results-config.js');
+      const { limitedSql, testResultSql, should } = await import('../compile/test-results-config.js');
       // dbt's test: the failing rows (at most limit), stored when it stores its failures, then
       // fail_calc over them and whether it crosses warn_if / error_if, computed by the warehouse
       const rows = limitedSql(n.compiled_sql, n.limit);
       const stored = n.store_failures_as && n.audit_relation ? await storeFailures(n, rows) : undefined;
-      const [res] = await warehouse().query<{ failures: unknown; should_warn: unknown; should_error: unknown }>(testResultSql(stored ?? rows, n));
+      const [res] = await warehouse().query<{ failures: unknown; should_warn?: unknown; should_error?: unknown }>(testResultSql(stored ?? rows, n));
       const raw = res?.failures;
       const label = n.fail_calc ? `fail_calc ${n.fail_calc}` : 'failing rows';
       // (dbt refuses a result that is no number: a fail_calc of sum() over no rows is NULL)
@@ -710,7 +710,8 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
       const storedAt = n.audit_relation && n.store_failures_as ? `; failures stored in ${displayRel(n.audit_relation)}` : '';
       // dbt's statuses: fail when severity is error and error_if holds; else warn when warn_if
       // holds (error_if does not count under severity: warn); else pass, with failures 0
-      const status = n.severity === 'error' && truthy(res.should_error) ? 'fail' : truthy(res.should_warn) ? 'warn' : 'pass';
+      const crossed = should(res);
+      const status = n.severity === 'error' && crossed.error ? 'fail' : crossed.warn ? 'warn' : 'pass';
       if (status === 'pass') return { ...base, status: 'pass', execution_time: (performance.now() - t0) / 1000, message: `pass${n.fail_calc || n.warn_if || n.error_if || storedAt ? ` (${[...(n.fail_calc || n.warn_if || n.error_if ? [`${label}: ${value}`] : []), ...(storedAt ? [storedAt.slice(2)] : [])].join('; ')})` : ''}`, failures: 0 };
       const { maskedSample } = await import('../check/pii-lineage.js');
       const sample = maskedSample(await warehouse().query(`select * from (\n${rows}\n) as vigil_test limit 5`), await piiOf(n));

@@ -236,6 +236,8 @@ describe('BigQuery: the statements (offline golden)', () => {
     expect(plan.countFrom).toBeUndefined();
     const result = testResultSql(rows, { fail_calc: 'count(distinct id)', warn_if: '>1', error_if: '>=5' });
     expect(result).toBe('select\n  count(distinct id) as failures,\n  count(distinct id) > 1 as should_warn,\n  count(distinct id) >= 5 as should_error\nfrom (\n' + rows + '\n) as vigil_test');
+    // dbt's defaults: the count alone (the query of every test without thresholds, as before them)
+    expect(testResultSql(rows, {})).toBe('select count(*) as failures from (\n' + rows + '\n) as vigil_test');
     for (const sql of [...plan.statements, result]) expect(() => parseSql(sql, { dialect: 'bigquery' }), sql).not.toThrow();
     // nothing masked, a view: no drop when nothing is there; counted from the view, as dbt counts
     const view = failureStoreStatements({ kind: 'view', relation: { database: 'p', schema: 'a', identifier: 'v' }, rows: 'select 1 as n', columns: ['n'], masked: { hidden: new Set(), renamed: new Map() }, existing: null, dialect: bigQueryDialect });
