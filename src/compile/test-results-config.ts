@@ -31,6 +31,9 @@ export function checkTestResultConfig(cfg: Record<string, unknown>): { config: T
   if (fc !== undefined && fc !== null) {
     if (typeof fc !== 'string' || !fc.trim()) return { problem: { key: 'fail_calc', message: `fail_calc must be an SQL expression over the failing rows (a non-empty string, e.g. 'count(*)' or 'sum(n_records)'), got ${JSON.stringify(fc)}` } };
     // (a comment would hide what the test query writes after it: `sum(x) -- c != 0 as should_warn`)
+    // (nor a template: it is not rendered, and `count(distinct {{ var('k') }})` failed at run time
+    // as a syntax error, exit 1; dbt renders it)
+    if (/\{[{%#]/.test(fc)) return { problem: { key: 'fail_calc', message: `fail_calc is SQL, not a template: Vigil does not render it (got ${JSON.stringify(fc)})`, hint: 'write the expression itself (count(distinct customer_id))' } };
     if (/;|--|\/\*/.test(fc)) return { problem: { key: 'fail_calc', message: `fail_calc is one SQL expression: it may not hold ';' or a comment (got ${JSON.stringify(fc)})` } };
     if (fc.trim() !== 'count(*)') out.fail_calc = fc.trim();
   }

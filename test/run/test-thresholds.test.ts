@@ -48,6 +48,8 @@ describe('thresholds and stored failures: what the compiler refuses', () => {
     ['store_failures_as in capitals', 'not_null: { store_failures_as: Table }', /store_failures_as must be 'table', 'view' or 'ephemeral', got "Table"/],
     ['store_failures_as incremental', 'not_null: { store_failures_as: incremental }', /store_failures_as must be/],
     ['schema two words', 'not_null: { store_failures: true, schema: "a b" }', /schema \(where the test's failures are stored\) must be one name/],
+    // not rendered: it reached the warehouse as written and failed at run time as a syntax error (exit 1)
+    ['fail_calc a template', `not_null: { fail_calc: "count(distinct {{ var('k', 'id') }})" }`, /fail_calc is SQL, not a template: Vigil does not render it/],
   ];
   it.each(cases)('%s: an error at the test, exit-2 kind (E_TEST)', (_what, test, message) => {
     const r = compileProject(projectFiles({ models: MODEL, yml: yml(test) }), { env: {} });
@@ -272,5 +274,17 @@ models:
     expect(nc).toContainEqual(expect.stringMatching(/^10: test 'unique': warn_if: not converted \(warn_if must be a comparison and a number/));
     // (the kept ones are not listed)
     expect(nc.filter((x) => /(store_failures|store_failures_as|fail_calc|limit|schema|error_if): not converted/.test(x))).toEqual([]);
+  });
+
+  it('a fail_calc dbt renders (a template) is taken out and listed (was: kept, and the converted test failed at run time as a syntax error)', () => {
+    const f = new Findings();
+    const c = convertPropertiesYaml(
+      `version: 2\nmodels:\n  - name: m\n    columns:\n      - name: id\n        data_tests:\n          - unique:\n              fail_calc: "count(distinct {{ var('k') }})"\n              store_failures: true\n`,
+      'models/props.yml',
+      { project: 'shop', docs: new Map(), seedConfigs: new Map(), fixtures: new Map() },
+      f,
+    );
+    expect(parse(c.text).models[0].columns[0].data_tests).toEqual([{ unique: { store_failures: true } }]);
+    expect(f.notConverted.map((x) => `${x.line}: ${x.message}`)).toContainEqual(expect.stringMatching(/^8: test 'unique': fail_calc: not converted \(fail_calc is SQL, not a template/));
   });
 });
