@@ -2199,9 +2199,18 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       taken.set(key(n.relation), `${n.resource_type} '${n.name}'`);
       if (n.resource_type === 'model' && n.restricted) taken.set(key(n.restricted.relation), `the restricted view of model '${n.name}'`);
     }
+    // (and two tests named alike but in case, `Neg` and `neg`, store into one relation where names
+    // fold (DuckDB): each run's second replaced the first's failures, or failed with "already exists")
+    const stored = new Map<string, TestNode>();
     for (const n of Object.values(manifest.nodes)) {
       if (n.resource_type !== 'test' || !n.audit_relation) continue;
+      const twin = stored.get(key(n.audit_relation));
       const other = taken.get(key(n.audit_relation)) ?? (/^vigil_/i.test(n.audit_relation.identifier) ? "Vigil's own tables (vigil_*)" : undefined);
+      if (!twin) stored.set(key(n.audit_relation), n);
+      else if (!other) {
+        ds.push(diag('E_DUPLICATE', `tests '${twin.name}' (${twin.file}${twin.line ? `:${twin.line}` : ''}) and '${n.name}' store their failures in the same relation, ${[n.audit_relation.schema, n.audit_relation.identifier].join('.')} (names alike but in case: one table on DuckDB, which folds them): each run, one would replace the other's`, { file: n.file, line: n.line ?? 1 }, 'give one of them another name: (or schema:)'));
+        continue;
+      }
       if (!other) continue;
       ds.push(diag('E_TEST', `test '${n.name}' stores its failures in ${[n.audit_relation.schema, n.audit_relation.identifier].join('.')}, replaced each run: that is the relation of ${other}, which the test would drop`, { file: n.file, line: n.line ?? 1 }, 'give the test another name: or schema:'));
     }

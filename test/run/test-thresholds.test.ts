@@ -66,6 +66,20 @@ describe('thresholds and stored failures: what the compiler refuses', () => {
     expect(typo.diagnostics.filter((d) => d.severity === 'error')).toMatchObject([{ code: 'E_CONFIG', hint: "did you mean 'store_failures'?" }]);
   });
 
+  it('two tests named alike but in case store into one DuckDB table: refused at the second (was: "already exists", then each run one replaced the other)', () => {
+    const r = compileProject(
+      projectFiles({ models: MODEL, yml: { 'models/schema.yml': `models:\n  - name: m\n    columns:\n      - name: amount\n        tests:\n          - not_null: { name: Neg, store_failures: true }\n          - expression_is_true: { name: neg, expression: ">= 0", store_failures_as: view }\n` } }),
+      { env: {} },
+    );
+    expect(r.diagnostics.filter((d) => d.severity === 'error')).toMatchObject([{ code: 'E_DUPLICATE', file: 'models/schema.yml', line: 7, message: expect.stringMatching(/tests 'Neg' \(models\/schema\.yml:6\) and 'neg' store their failures in the same relation, analytics_dbt_test__audit\.neg/) }]);
+    // not stored by one of them: no relation shared
+    const ok = compileProject(
+      projectFiles({ models: MODEL, yml: { 'models/schema.yml': `models:\n  - name: m\n    columns:\n      - name: amount\n        tests:\n          - not_null: { name: Neg, store_failures: true }\n          - expression_is_true: { name: neg, expression: ">= 0" }\n` } }),
+      { env: {} },
+    );
+    expect(ok.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  });
+
   it('a name longer than Postgres keeps is refused when the failures are stored (cut, two tests would share a table)', () => {
     const projectYaml = 'name: fixture\ndefault_target: pg\ntargets:\n  pg:\n    type: postgres\n    url: postgres://u@127.0.0.1:5432/db\n    schema: analytics\n';
     const long = `t_${'x'.repeat(70)}`;
