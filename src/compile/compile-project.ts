@@ -1700,7 +1700,9 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
    * two tests alike in their first bytes would replace each other's failures.
    */
   const resultsOf = (name: string, rc: TestResultConfig, file: string, at: () => { file: string; line?: number; column?: number }): Partial<TestNode> | undefined => {
-    const { schema, store_failures_as, ...thresholds } = rc;
+    const { schema, store_failures_as, ...rest } = rc;
+    // (its schema: kept as written, a config as dbt's: config.schema:audit selects it, and a change of it is state:modified)
+    const thresholds = { ...rest, ...(schema !== undefined ? { custom_schema: schema } : {}) };
     if (!store_failures_as) return thresholds;
     const max = dialect.maxIdentifierBytes;
     if (max && Buffer.byteLength(name) > max) {

@@ -203,6 +203,8 @@ export interface TestNode {
   /** store_failures / store_failures_as: the failing rows are kept as this table or view (audit_relation), replaced each run. */
   store_failures_as?: 'table' | 'view';
   audit_relation?: Relation;
+  /** Its `schema:` as written (where its failures go when it stores them): `config.schema`, state:modified.configs. */
+  custom_schema?: string;
   /** The model or source the test is defined on (for generic tests). */
   attached_to?: string;
   column?: string;

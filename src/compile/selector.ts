@@ -288,6 +288,7 @@ function configOf(n: ManifestNode): Record<string, unknown> | undefined {
       ...(n.error_if !== undefined ? { error_if: n.error_if } : {}),
       ...(n.limit !== undefined ? { limit: n.limit } : {}),
       ...(n.store_failures_as !== undefined ? { store_failures: true, store_failures_as: n.store_failures_as } : {}),
+      ...(n.custom_schema !== undefined ? { schema: n.custom_schema } : {}),
     };
   return 'config' in n ? (n.config as Record<string, unknown>) : undefined;
 }
@@ -304,7 +305,7 @@ const DBT_CONFIG_DEFAULTS: Partial<Record<ManifestNode['resource_type'], Record<
   model: { enabled: true, on_schema_change: 'ignore' },
   seed: { enabled: true, materialized: 'seed', on_schema_change: 'ignore', delimiter: ',' },
   snapshot: { enabled: true, materialized: 'snapshot', on_schema_change: 'ignore' },
-  test: { enabled: true, materialized: 'test', fail_calc: 'count(*)', warn_if: '!= 0', error_if: '!= 0' },
+  test: { enabled: true, materialized: 'test', fail_calc: 'count(*)', warn_if: '!= 0', error_if: '!= 0', schema: 'dbt_test__audit' },
   source: { enabled: true },
 };
 

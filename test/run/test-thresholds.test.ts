@@ -10,6 +10,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileProject } from '../../src/compile/compile-project.js';
+import { selectNodes } from '../../src/compile/selector.js';
 import type { TestNode } from '../../src/compile/manifest.js';
 import { convertPropertiesYaml, Findings } from '../../src/project/from-dbt.js';
 import { parse } from 'yaml';
@@ -78,6 +79,18 @@ describe('thresholds and stored failures: what the compiler refuses', () => {
       { env: {} },
     );
     expect(ok.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  });
+
+  it("a test's schema: is a config, as dbt's: config.schema selects it (dbt's default dbt_test__audit), and a change of it is state:modified", () => {
+    const at = (schema: string) => compileProject(projectFiles({ models: MODEL, yml: yml(`not_null: { store_failures: true, schema: ${schema} }`) }), { env: {} }).manifest;
+    const was = at('audit1');
+    const now = at('audit2');
+    const id = Object.keys(now.nodes).find((k) => k.startsWith('test.'))!;
+    expect([...selectNodes(now, ['state:modified'], undefined, was).ids]).toEqual([id]);
+    expect([...selectNodes(now, ['state:modified'], undefined, now).ids]).toEqual([]);
+    expect([...selectNodes(now, ['config.schema:audit2'], undefined).ids]).toEqual([id]);
+    const plain = compileProject(projectFiles({ models: MODEL, yml: yml('not_null') }), { env: {} }).manifest;
+    expect([...selectNodes(plain, ['config.schema:dbt_test__audit'], undefined).ids]).toEqual([Object.keys(plain.nodes).find((k) => k.startsWith('test.'))]);
   });
 
   it('a name longer than Postgres keeps is refused when the failures are stored (cut, two tests would share a table)', () => {
