@@ -1711,6 +1711,12 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     }
     const node: NamingNode = { name, resource_type: 'test', unique_id: `test.${projectName}.${name}`, package_name: projectName, path: inFolder('test', file), original_file_path: file, fqn: fqnOf('test', file, name), tags: [], config: { ...(schema ? { schema } : {}), store_failures_as } };
     const auditSchema = macroOwner.get('generate_schema_name') && target ? naming.schema(schema ?? 'dbt_test__audit', node as NamingNode, defaultSchema, at) : (schema ?? `${defaultSchema}_dbt_test__audit`);
+    // (and the schema's, as a model's: a target schema of 48 bytes made an audit schema Postgres cut
+    // without a word, and the test's message named a schema that does not exist)
+    if (max && Buffer.byteLength(auditSchema) > max) {
+      ds.push(diag('E_NAME', `store_failures: the test's failures would be stored in the schema '${auditSchema}' (${Buffer.byteLength(auditSchema)} bytes), and ${dialect.name} keeps ${max} bytes of a name (it would cut it: the failures would be stored in another schema than the one named)`, at(), schema === undefined ? `give the test a schema: of at most ${max} bytes (or the target a shorter schema)` : `give the test a shorter schema: (at most ${max} bytes)`));
+      return undefined;
+    }
     return { ...thresholds, store_failures_as, audit_relation: inTarget(auditSchema, name) };
   };
   /** The name a generic test is given when it has no `name:`: the test, what it is on, its column (or columns). */

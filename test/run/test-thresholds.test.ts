@@ -101,6 +101,14 @@ describe('thresholds and stored failures: what the compiler refuses', () => {
     // not stored: the name is no table's
     const ok = compileProject(projectFiles({ projectYaml, models: MODEL, yml: yml(`not_null: { name: ${long}, warn_if: ">2" }`) }), { env: {} });
     expect(ok.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    // the audit schema too: <target schema>_dbt_test__audit of a 48-byte target schema is 64 bytes,
+    // which Postgres cut (was: stored in the cut schema, the message naming the uncut one)
+    const longTarget = projectYaml.replace('schema: analytics', `schema: ${'s'.repeat(48)}`);
+    const schemaLong = compileProject(projectFiles({ projectYaml: longTarget, models: MODEL, yml: yml('not_null: { store_failures: true }') }), { env: {} });
+    expect(schemaLong.diagnostics.filter((d) => d.severity === 'error')).toMatchObject([{ code: 'E_NAME', file: 'models/schema.yml', line: 6, message: expect.stringMatching(new RegExp(`schema '${'s'.repeat(48)}_dbt_test__audit' \\(64 bytes\\), and postgres keeps 63 bytes`)) }]);
+    // 47 bytes: 63, kept; a schema: of its own is what counts
+    expect(compileProject(projectFiles({ projectYaml: projectYaml.replace('schema: analytics', `schema: ${'s'.repeat(47)}`), models: MODEL, yml: yml('not_null: { store_failures: true }') }), { env: {} }).diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(compileProject(projectFiles({ projectYaml: longTarget, models: MODEL, yml: yml('not_null: { store_failures: true, schema: audit }') }), { env: {} }).diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
   });
 
   it('the configs are configs: the same test with other thresholds keeps its unique_id; the node keeps them, the audit relation dbt names', () => {
