@@ -536,7 +536,20 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
   const companions = () => (restrictedViews ??= new Set(Object.values(manifest.nodes).flatMap((x) => (x.resource_type === 'model' && x.restricted ? [`${x.restricted.relation.schema}.${x.restricted.relation.identifier}`] : []))));
   /** The relations the models of this run build (and their restricted companions): asked once, when a build dropped views. */
   let rebuilt: Set<string> | undefined;
-  const rebuiltRelations = () => (rebuilt ??= new Set(nodes.flatMap((x) => (x.resource_type === 'model' && x.relation ? [`${x.relation.schema}.${x.relation.identifier}`, ...(x.restricted ? [`${x.restricted.relation.schema}.${x.restricted.relation.identifier}`] : [])] : []))));
+  const rebuiltRelations = () =>
+    (rebuilt ??= new Set(
+      nodes.flatMap((x) =>
+        x.resource_type === 'model' && x.relation
+          ? [`${x.relation.schema}.${x.relation.identifier}`, ...(x.restricted ? [`${x.restricted.relation.schema}.${x.restricted.relation.identifier}`] : [])]
+          : // (a test of the run storing its failures as a view stores them again after the model)
+            x.resource_type === 'test' && x.store_failures_as && x.audit_relation
+            ? [`${x.audit_relation.schema}.${x.audit_relation.identifier}`]
+            : [],
+      ),
+    ));
+  /** `schema.identifier` -> the test storing its failures there (made once, when a build dropped views) */
+  let auditViews: Map<string, string> | undefined;
+  const auditOf = () => (auditViews ??= new Map(Object.values(manifest.nodes).flatMap((x) => (x.resource_type === 'test' && x.store_failures_as && x.audit_relation ? [[`${x.audit_relation.schema}.${x.audit_relation.identifier}`, x.name] as const] : []))));
   /**
    * Views a build or load (`doing`) of node `name` dropped with it (Postgres' cascade) that no node
    * of this run builds again, and the foreign keys of other tables it dropped, said ('' when none):
@@ -546,11 +559,15 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
   const lostViews = (name: string, doing: string, dropped: Relation[] | undefined, keys: DroppedKey[] | undefined): string => {
     const gone = (dropped ?? []).map((v) => `${v.schema}.${v.identifier}`).filter((v) => !rebuiltRelations().has(v));
     const ofProject = (v: string) => builtRelations().has(v) || companions().has(v);
+    // (a test's stored failures, a view reading the model: no model's, but the project's own; was:
+    // "not a model of this project ...; re-create it")
+    const stored = gone.filter((v) => !ofProject(v) && auditOf().has(v));
     const ours = gone.filter(ofProject);
-    const others = gone.filter((v) => !ofProject(v));
+    const others = gone.filter((v) => !ofProject(v) && !auditOf().has(v));
     const them = (n: number) => (n === 1 ? 'it' : 'them');
     const said: string[] = [];
     if (ours.length) said.push(`${doing} it ${droppedViewsPhrase(ours.length)}, not rebuilt by this run: ${ours.join(', ')}; vigil run -s ${name}+ builds ${them(ours.length)} again`);
+    if (stored.length) said.push(`${doing} it ${droppedViewsPhrase(stored.length)}, the stored failures of ${stored.length === 1 ? 'test' : 'tests'} ${stored.map((v) => auditOf().get(v)).join(', ')} (store_failures_as: view), not run by this run: ${stored.join(', ')}; vigil test -s ${stored.map((v) => auditOf().get(v)).join(' ')} stores ${them(stored.length)} again`);
     if (others.length) said.push(`${doing} it ${droppedViewsPhrase(others.length)}, not ${others.length === 1 ? 'a model' : 'models'} of this project: ${others.join(', ')}; re-create ${them(others.length)}`);
     // (a key of a table this run builds again is its post_hook's to add again: not said)
     keys = keys?.filter((k) => !rebuiltRelations().has(`${k.on.schema}.${k.on.identifier}`));

@@ -7,7 +7,7 @@
  * `vigil init --from-dbt` keeps them.
  */
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileProject } from '../../src/compile/compile-project.js';
 import { selectNodes } from '../../src/compile/selector.js';
@@ -250,6 +250,33 @@ describe.each(engines)('thresholds and stored failures on $name', (engine) => {
     const ls = vigil(dir, ['ls', '-s', 'config.store_failures:true', '--output', 'name'], p.env);
     expect(ls.code, ls.stderr).toBe(0);
     expect(ls.stdout.trim().split('\n').sort()).toEqual(['as_wins', 'limited', 'single', 'stored', 'stored_pass', 'stored_view']);
+  });
+});
+
+describe('Postgres: a stored failures view the rebuild of its model drops (cascade)', () => {
+  it("is no stranger's view to re-create: a build running the test says nothing, a run names the test (was: 'not a model of this project ...; re-create it')", () => {
+    const schema = uniqueSchema('thrv');
+    const env = { DATABASE_URL: inject('pgUrl') };
+    const dir = makeProject({
+      'project.yaml': `name: fx\ndefault_target: pg\ntargets:\n  pg:\n    type: postgres\n    url: "{{ env_var('DATABASE_URL') }}"\n    schema: ${schema}\n`,
+      'models/v.sql': "select 1 as id, -1 as amount, 'x' as extra",
+      'models/v.yml': 'models:\n  - name: v\n    columns:\n      - name: amount\n        tests:\n          - expression_is_true: { name: negv, expression: ">= 0", store_failures_as: view, severity: warn }\n',
+    });
+    dirs.push(dir);
+    const first = vigil(dir, ['build'], env);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    // a column renamed: Postgres drops the view over it (and the audit view over that) to rebuild it
+    writeFileSync(join(dir, 'models/v.sql'), "select 1 as id, -1 as amount, 'x' as extra2");
+    const build = vigil(dir, ['build'], env);
+    expect(build.code, build.stdout + build.stderr).toBe(0);
+    expect(build.stdout).toMatch(/OK created view .*\.v/);
+    expect(build.stdout).not.toMatch(/dropped the view/);
+    // (a column fewer: dropped again, by a run of the model alone)
+    writeFileSync(join(dir, 'models/v.sql'), 'select 1 as id, -1 as amount');
+    const run = vigil(dir, ['run'], env);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toContain(`dropped the view that reads it (Postgres' drop ... cascade), the stored failures of test negv (store_failures_as: view), not run by this run: ${schema}_dbt_test__audit.negv; vigil test -s negv stores it again`);
+    expect(run.stdout).not.toMatch(/not a model of this project/);
   });
 });
 
