@@ -665,6 +665,15 @@ function givenSeedDecimals(names: string[], config: SeedConfig): Array<DecimalTy
   return givenByColumn(names, config, seedDecimal);
 }
 
+/**
+ * The column_types spelling of each column that is `numeric`, `decimal` or `bignumeric` without a
+ * precision, by index: loaded as a double (seedType), where dbt's warehouse keeps such a number
+ * exact (Postgres' numeric), so a value a double does not hold as written is refused, not rounded.
+ */
+function givenLooseNumerics(names: string[], config: SeedConfig): Array<string | undefined> {
+  return givenByColumn(names, config, (spelled) => (/^\s*(?:numeric|decimal|bignumeric)\s*$/i.test(spelled) ? spelled.trim() : undefined));
+}
+
 /** The length limits column_types gives a seed's text columns, by index. */
 function givenSeedLengths(names: string[], config: SeedConfig): Array<{ max: number; spelled: string } | undefined> {
   return givenByColumn(names, config, (spelled) => {
@@ -727,6 +736,7 @@ export function parseSeed(input: string | Buffer, config: SeedConfig = {}, opts:
   const given = givenSeedTypes(names, config);
   const exact = givenSeedDecimals(names, config);
   const lengths = givenSeedLengths(names, config);
+  const loose = givenLooseNumerics(names, config);
   if (problems.length) return problems;
 
   // per column: candidate types still possible, types a value was not canonical for; a NULL
@@ -781,6 +791,8 @@ export function parseSeed(input: string | Buffer, config: SeedConfig = {}, opts:
           if (!CHECK[t](v)) {
             const shown = fieldText(b, start, end, escaped);
             bad = { line: 0, column: c + 1, message: `column '${header[c]}' is ${t} (column_types) but this row has '${redactedCut(shown, 40)}'`, hint: whyNot(t, v) };
+          } else if (loose[c] && !doubleHolds(v)) {
+            bad = { line: 0, column: c + 1, message: `column '${header[c]}' is ${loose[c]} (column_types), loaded as a double, but this row has '${redactedCut(v, 40)}', which a double holds as ${redactedCut(String(Number(v)), 40)}`, hint: 'give it a precision and scale, decimal(p,s) (e.g. decimal(38,18)), to load it exact, or say double to round it' };
           } else if (CANONICAL[t] && !CANONICAL[t]!.test(v)) odd[c] |= BIT[t];
           return;
         }

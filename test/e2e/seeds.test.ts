@@ -644,6 +644,17 @@ describe('parseSeed', () => {
     expect(types('a\n12345678901234567.89\n1.5\n')).toEqual(['a:string']);
     expect(types('a\n-12345678901234567890123456789e-20\n')).toEqual(['a:string']);
   });
+  it("column_types numeric (or decimal, bignumeric) without a precision, which loads as a double, refuses at its line a value a double does not hold as written, where dbt's numeric keeps it exact (was: 1.234567890123456789 loaded as 1.2345678901234567 without a word); float and double still round, as asked", () => {
+    const r = parseSeed('id,v\n1,0.1\n2,1.234567890123456789\n', { column_types: { v: 'numeric' } });
+    expect(r).toEqual([expect.objectContaining({ line: 3, column: 2, message: expect.stringMatching(/^column 'v' is numeric \(column_types\), loaded as a double, but this row has '1\.234567890123456789', which a double holds as 1\.2345678901234567/), hint: expect.stringMatching(/decimal\(p,s\)/) })]);
+    for (const spelled of ['DECIMAL', 'bignumeric', ' numeric ']) expect(Array.isArray(parseSeed('v\n9007199254740993\n', { column_types: { v: spelled } })), spelled).toBe(true);
+    // what a double holds is loaded: 15 digits, or more it prints back as written
+    const ok = parseSeed('v\n0.1\n123456789012345\n0.30000000000000004\n1e300\n', { column_types: { v: 'numeric' } });
+    if (Array.isArray(ok)) throw new Error(JSON.stringify(ok));
+    expect(ok.columns).toEqual([{ name: 'v', type: 'float' }]);
+    // a double asked for by name rounds, as the warehouse does; a precision loads it exact
+    for (const spelled of ['double', 'float', 'decimal(38,18)']) expect(Array.isArray(parseSeed('v\n1.234567890123456789\n', { column_types: { v: spelled } })), spelled).toBe(false);
+  });
   it('an impossible date is not a date; a column with no values is a string', () => {
     const r = parseSeed('d,e\n2021-02-29,\n');
     if (Array.isArray(r)) throw new Error(JSON.stringify(r));
