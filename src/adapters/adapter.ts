@@ -261,6 +261,8 @@ export interface LoadRequest {
   header?: boolean;
   /** The field separator, one character (default ','). */
   delimiter?: string;
+  /** At least the bytes of `file`'s longest record, where the caller knows them: a warehouse whose reader bounds a record (DuckDB's read_csv: 2,000,000 bytes) is told to take it. */
+  maxRecordBytes?: number;
   /** Declared where the warehouse enforces keys (and used for the indexes a sync reads by). */
   primaryKey?: string[];
   /** Secondary indexes, where the warehouse has them: column lists. */

@@ -100,7 +100,7 @@ export async function prepareSeeds(files: ProjectFiles, nodes: ManifestNode[], o
         const stage = stageOf(n, adapter!.dialect);
         let started!: () => void;
         const running = new Promise<void>((resolve) => (started = resolve));
-        const rows = adapter!.loadTable({ relation: stage, columns: guess.columns, file: abs(n), header: true, delimiter: n.config.delimiter ?? ',', newline: guess.newline, onStarted: started }).then(
+        const rows = adapter!.loadTable({ relation: stage, columns: guess.columns, file: abs(n), header: true, delimiter: n.config.delimiter ?? ',', newline: guess.newline, maxRecordBytes: guess.maxRecordBytes, onStarted: started }).then(
           (r) => r,
           () => undefined,
         );
@@ -150,7 +150,7 @@ export async function prepareSeeds(files: ProjectFiles, nodes: ManifestNode[], o
       let dropped: Relation[] = [];
       let droppedKeys: DroppedKey[] = [];
       try {
-        const rows = await target.loadTable({ relation: n.relation, columns: seed.columns, ...how, onDropped: (views, keys) => ((dropped = views), (droppedKeys = keys)) });
+        const rows = await target.loadTable({ relation: n.relation, columns: seed.columns, ...how, maxRecordBytes: seed.maxRecordBytes, onDropped: (views, keys) => ((dropped = views), (droppedKeys = keys)) });
         return { rows, dropped, droppedKeys };
       } finally {
         rmSync(tmp, { force: true });

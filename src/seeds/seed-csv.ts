@@ -327,9 +327,11 @@ interface ScanShape {
   lf: boolean;
   crlf: boolean;
   cr: boolean;
+  /** the bytes of the longest record, its line break included (DuckDB's read_csv takes 2,000,000 unless told more) */
+  longest: number;
 }
 
-const noShape = (): ScanShape => ({ blank: false, lf: false, crlf: false, cr: false });
+const noShape = (): ScanShape => ({ blank: false, lf: false, crlf: false, cr: false, longest: 0 });
 
 /** A field's text: UTF-8, or Latin-1 where only ASCII matters (a type check: a wider byte fails it anyway, and is 3x cheaper). */
 function fieldText(b: Buffer, start: number, end: number, escaped: boolean, latin1 = false): string {
@@ -374,6 +376,7 @@ function scanCsv(b: Buffer, delimiter: string, sink: CsvSink, shape: ScanShape =
       continue;
     }
     const startLine = line;
+    const startByte = i;
     for (;;) {
       if (b[i] === QUOTE) {
         // quoted: "" is a quote; the field ends at a quote followed by the delimiter, a line break or the end
@@ -432,6 +435,7 @@ function scanCsv(b: Buffer, delimiter: string, sink: CsvSink, shape: ScanShape =
       break;
     }
     records++;
+    if (i - startByte > shape.longest) shape.longest = i - startByte;
     if (sink.end(startLine) === false) return undefined;
   }
   return undefined;
@@ -626,6 +630,12 @@ export interface ScannedSeed {
   asIs: boolean;
   /** How its records end: LF, or CRLF throughout (Windows, Excel), which only some bulk loads read as it is (`Adapter.loadsCrlf`). */
   newline: '\n' | '\r\n';
+  /**
+   * The bytes of the longest record of whatever file is loaded (`LoadRequest.maxRecordBytes`): the
+   * file's own longest (the header's too), with room for what the rewrite adds to each field
+   * (quotes, a timestamp's seconds and offset, a decimal written out in full).
+   */
+  maxRecordBytes: number;
 }
 
 /** The seed's file loads as it is into a warehouse whose bulk load reads CRLF records (`crlf`) or not. */
@@ -824,7 +834,7 @@ export function parseSeed(input: string | Buffer, config: SeedConfig = {}, opts:
   const columns = names.map((name, c) => ({ name, type: given[c] ?? ((any[c] && TYPE_BITS.find(([, bit]) => mask[c] & bit)?.[0]) || 'string'), ...(exact[c] ? { decimal: exact[c] } : {}) }));
   const newline = shape.crlf && !shape.lf ? '\r\n' : '\n';
   const asIs = !nullText && !shape.blank && !shape.cr && !(shape.crlf && shape.lf) && columns.every((cl, c) => !(odd[c] & (BIT[cl.type] ?? 0)));
-  return { columns, rows: Math.max(0, rows), asIs, newline };
+  return { columns, rows: Math.max(0, rows), asIs, newline, maxRecordBytes: shape.longest + 48 * width };
 }
 
 /** A value as the rewritten CSV carries it: numbers without + or bare dots, a decimal rounded to its scale, timestamps with seconds and a colon in the offset. */

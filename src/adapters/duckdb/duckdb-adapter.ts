@@ -446,6 +446,11 @@ export class DuckDbAdapter implements Adapter {
     const cols = req.columns.map((c) => `${d.quoteIdent(c.name)} ${loadColumnType(d, c)}`);
     const pk = req.primaryKey?.length ? `, primary key (${req.primaryKey.map((k) => d.quoteIdent(k)).join(', ')})` : '';
     const spec = `{${req.columns.map((c) => `${d.literal(c.name)}: ${d.literal(loadColumnType(d, c))}`).join(', ')}}`;
+    // read_csv refuses a record over max_line_size (2,000,000 bytes unless told: a seed with a long
+    // text or JSON field failed after its check passed, the whole line in the message); a record
+    // must fit its buffer twice over (one may straddle two), as applyBatch's do
+    const maxLine = req.maxRecordBytes !== undefined && req.maxRecordBytes > 1_900_000 ? Math.ceil(req.maxRecordBytes) + 4096 : 0;
+    const longLines = maxLine ? `, max_line_size = ${maxLine}, buffer_size = ${Math.max(32 << 20, 2 * maxLine)}` : '';
     await this.ensureSchema(req.relation.schema);
     const rows = await this.transaction(async (run) => {
       await run(`drop table if exists ${rel}`);
@@ -453,7 +458,7 @@ export class DuckDbAdapter implements Adapter {
       // how records end (LoadRequest.newline): said, not sniffed (a quoted CRLF inside the first
       // record of an LF file made the sniffer take CRLF, and the parser fail); the columns and their
       // types are given. One statement without parameters: the driver hands it to DuckDB's threads at once
-      const loading = run(`insert into ${rel} select * from read_csv(${d.literal(req.file)}, header = ${req.header ? 'true' : 'false'}, auto_detect = false, columns = ${spec}, delim = ${d.literal(req.delimiter ?? ',')}, quote = '"', escape = '"', allow_quoted_nulls = false, new_line = ${req.newline === '\r\n' ? "'\\r\\n'" : "'\\n'"})`);
+      const loading = run(`insert into ${rel} select * from read_csv(${d.literal(req.file)}, header = ${req.header ? 'true' : 'false'}, auto_detect = false, columns = ${spec}, delim = ${d.literal(req.delimiter ?? ',')}, quote = '"', escape = '"', allow_quoted_nulls = false, new_line = ${req.newline === '\r\n' ? "'\\r\\n'" : "'\\n'"}${longLines})`);
       req.onStarted?.();
       return loading;
     });
