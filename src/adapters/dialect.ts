@@ -43,6 +43,8 @@ export interface Dialect {
    * longer one without a word). Absent: none a project reaches.
    */
   readonly maxIdentifierBytes?: number;
+  /** The most columns a table holds (Postgres: 1600, BigQuery: 10,000). Absent: none a project reaches. */
+  readonly maxTableColumns?: number;
   quoteIdent(id: string): string;
   /** `"schema"."table"` in this warehouse's spelling. */
   relation(rel: Relation): string;

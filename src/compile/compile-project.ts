@@ -978,6 +978,11 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         if (bytes > max) ds.push(diag('E_SEED', `seed '${name}': column name '${col.length > 40 ? `${col.slice(0, 40)}...` : col}' is ${bytes} bytes long; ${dialect.name} keeps ${max} bytes of a name (it would cut it)`, { file: f.path, line: head.line, column: i + 1 }, `rename it in the CSV's header (at most ${max} bytes)`));
       });
     }
+    // more columns than a table of the warehouse holds: the load failed after other seeds were loaded
+    if (dialect.maxTableColumns) {
+      const head = readHeaderAt(join(files.root, f.path), cfg.delimiter);
+      if (head && head.header.length > dialect.maxTableColumns) ds.push(diag('E_SEED', `seed '${name}': ${head.header.length} columns; a ${dialect.name} table holds at most ${dialect.maxTableColumns}`, { file: f.path, line: head.line }, 'split it into seeds of fewer columns (a model can join them), or load it on another target'));
+    }
     seedNodes.set(name, {
       unique_id: seedUid(name),
       resource_type: 'seed',

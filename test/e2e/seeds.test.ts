@@ -321,6 +321,22 @@ describe('seed files the warehouses read differently as they are: one table on D
     expect(again.stdout).not.toContain('warning');
     expect(vigil(dir, ['show', '--inline', `select count(*) as n from information_schema.views where table_schema = '${schema}' and table_name = 'ok_v'`, '--output', 'csv'], env).stdout).toBe('n\n1\n');
   });
+  it('Postgres: a seed of more than the 1,600 columns a Postgres table holds is refused at its header, in check and before any load (was: check passed, the other seeds loaded, then the load failed with SQLSTATE 54011, exit 1); DuckDB loads it', () => {
+    const header = Array.from({ length: 1601 }, (_, i) => `c${i}`).join(',');
+    const files = { 'seeds/wide.csv': `${header}\n${Array.from({ length: 1601 }, (_, i) => i).join(',')}\n`, 'seeds/ok.csv': 'id\n1\n' };
+    const [[, duck], [, pgFiles]] = targets();
+    const d = makeProject({ ...files, ...duck });
+    dirs.push(d);
+    expect(vigil(d, ['seed']).code).toBe(0);
+    const dir = makeProject({ ...files, ...pgFiles });
+    dirs.push(dir);
+    for (const cmd of [['check'], ['seed']]) {
+      const r = vigil(dir, cmd, env);
+      expect(r.code, `${cmd}: ${r.stdout}${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(/seeds\/wide\.csv:1: error: seed 'wide': 1601 columns; a postgres table holds at most 1600/);
+      expect(r.stdout).not.toMatch(/OK loaded seed/);
+    }
+  });
   it('DuckDB: a seed whose table cannot be swapped in (a view has its name) fails, and leaves no staging table (was: vigil_seed_stage_<name> stayed for good)', () => {
     const dir = makeProject({ 'models/vw.sql': 'select 1 as x', 'seeds/other.csv': 'a\n1\n' });
     dirs.push(dir);

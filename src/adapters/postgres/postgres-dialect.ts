@@ -49,6 +49,8 @@ export const postgresDialect: Dialect = {
   name: 'postgres',
   // NAMEDATALEN - 1
   maxIdentifierBytes: 63,
+  // MaxHeapAttributeNumber
+  maxTableColumns: 1600,
   type: (t) => TYPES[t],
   jsonParam: (i) => `cast($${i} as jsonb)`,
   // json elements are JSON of their own ('[1,2]' in a jsonb[]): one level, whatever their text starts with
