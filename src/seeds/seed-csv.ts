@@ -755,6 +755,7 @@ export function parseSeed(input: string | Buffer, config: SeedConfig = {}, opts:
   const mask = new Array<number>(width).fill(31);
   const any = new Array<boolean>(width).fill(false);
   const odd = new Array<number>(width).fill(0);
+  // (or a value the file as it is does not load as itself: a lone \.)
   let nullText = false;
   let col = 0;
   let rows = -1; // the header is the first record
@@ -767,6 +768,9 @@ export function parseSeed(input: string | Buffer, config: SeedConfig = {}, opts:
       field: (b, start, end, quoted, escaped) => {
         const c = col++;
         if (rows < 0 || c >= width || bad) return;
+        // a record that is \. alone, unquoted: COPY's end-of-data marker to Postgres before 18,
+        // which dropped every row after it without a word; the rewrite quotes it
+        if (width === 1 && !quoted && end - start === 2 && b[start] === 92 && b[start + 1] === 46) nullText = true;
         if (start === end) {
           if (quoted) nullText = true;
           return;
@@ -866,7 +870,8 @@ export function loadFileFor(seed: ScannedSeed, text: string | Buffer, src: strin
   const field = (v: string | null, col: ScannedSeed['columns'][number]) => {
     if (v === null) return '';
     const x = canonical(v, col.type, col.decimal);
-    return special.test(x) ? `"${x.replace(/"/g, '""')}"` : x;
+    // (\. alone on a line is the end of COPY's data to Postgres before 18; quoted it is the text)
+    return special.test(x) || x === '\\.' ? `"${x.replace(/"/g, '""')}"` : x;
   };
   const fd = openSync(tmpPath, 'w');
   try {

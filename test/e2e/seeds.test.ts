@@ -737,6 +737,21 @@ describe('parseSeed', () => {
     expect({ asIs: blank.asIs, columns: blank.columns.map((c) => `${c.name}:${c.type}`), rows: blank.rows }).toEqual({ asIs: false, columns: ['id:int', 'name:string'], rows: 1 });
     expect(readFileSync(loadFileFor(blank, '\nid,name\n1,a\n', 'x.csv', join(dir, 'blank.csv')).file, 'utf8')).toBe('1,a\n');
   });
+  it("a record that is \\. alone (a one-column seed holding the text \\.) is rewritten with it quoted: Postgres before 18 reads an unquoted \\. line as COPY's end of data and drops every row after it (was: loaded as it is)", () => {
+    const text = 'v\na\n\\.\nb\n';
+    const r = parseSeed(text);
+    if (Array.isArray(r)) throw new Error(JSON.stringify(r));
+    expect({ asIs: r.asIs, rows: r.rows, columns: r.columns }).toEqual({ asIs: false, rows: 3, columns: [{ name: 'v', type: 'string' }] });
+    const dir = project();
+    const how = loadFileFor(r, text, 'x.csv', join(dir, 'eod.csv'), ',', true);
+    expect(readFileSync(how.file, 'utf8')).toBe('a\n"\\."\nb\n');
+    // \. beside other fields, or inside other text, is no end of data: as it is
+    for (const other of ['a,b\n1,\\.\n2,x\n', 'v\nx\\.\n\\.x\n']) {
+      const o = parseSeed(other);
+      if (Array.isArray(o)) throw new Error(JSON.stringify(o));
+      expect(o.asIs, JSON.stringify(other)).toBe(true);
+    }
+  });
   it('lines are counted through quoted line breaks', () => {
     const r = parseSeed('a,b\n"x\ny",1\n"p",2,3\n');
     expect(r).toEqual([expect.objectContaining({ line: 4, message: 'a ragged row: 3 fields where the header has 2' })]);
