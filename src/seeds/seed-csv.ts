@@ -805,7 +805,8 @@ export function parseSeed(input: string | Buffer, config: SeedConfig = {}, opts:
           if (!CHECK[t](v)) {
             const shown = fieldText(b, start, end, escaped);
             bad = { line: 0, column: c + 1, message: `column '${header[c]}' is ${t} (column_types) but this row has '${redactedCut(shown, 40)}'`, hint: whyNot(t, v) };
-          } else if (loose[c] && !doubleHolds(v)) {
+          } else if (loose[c] && v.length > 15 && !doubleHolds(v)) {
+            // (checked past 15 characters only: fewer hold at most 15 digits, which a double keeps)
             bad = { line: 0, column: c + 1, message: `column '${header[c]}' is ${loose[c]} (column_types), loaded as a double, but this row has '${redactedCut(v, 40)}', which a double holds as ${redactedCut(String(Number(v)), 40)}`, hint: 'give it a precision and scale, decimal(p,s) (e.g. decimal(38,18)), to load it exact, or say double to round it' };
           } else if (CANONICAL[t] && !CANONICAL[t]!.test(v)) odd[c] |= BIT[t];
           return;
