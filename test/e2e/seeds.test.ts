@@ -752,6 +752,12 @@ describe('parseSeed', () => {
       expect(o.asIs, JSON.stringify(other)).toBe(true);
     }
   });
+  it("a header that is one name holding ';', a tab or '|' says to set delimiter: (a spreadsheet's ';' CSV), not to keep the name with quote_columns (was: the hint led to a one-column table of '1;2' texts)", () => {
+    expect(parseSeed('a;b\n1;2\n')).toEqual([expect.objectContaining({ line: 1, column: 1, message: "column name 'a;b' is not a plain identifier", hint: 'the header is one column holding \';\': if the file\'s fields are separated by it, set delimiter: ";" in the seed\'s config' })]);
+    expect(parseSeed('a\tb\n1\t2\n')).toEqual([expect.objectContaining({ hint: expect.stringContaining('set delimiter: "\\t"') })]);
+    // a name that is not an identifier among others: rename it, or quote_columns
+    expect(parseSeed('id,a;b\n1,2\n')).toEqual([expect.objectContaining({ hint: expect.stringMatching(/^rename it/) })]);
+  });
   it('lines are counted through quoted line breaks', () => {
     const r = parseSeed('a,b\n"x\ny",1\n"p",2,3\n');
     expect(r).toEqual([expect.objectContaining({ line: 4, message: 'a ragged row: 3 fields where the header has 2' })]);
