@@ -301,9 +301,16 @@ export const HOST_NS = ((): string | undefined => {
   }
 })();
 
-/** Whether holder `h` ran on this host, among this process's pids (its host name, and its ns where both recorded one). */
-export function onThisHost(h: { host: string; ns?: string }): boolean {
-  return h.host === hostname() && (h.ns === undefined || HOST_NS === undefined || h.ns === HOST_NS);
+/**
+ * Whether holder `h` ran on this host, among this process's pids: its host name, and its ns where
+ * it recorded one. A holder that recorded an ns when this process cannot read its own (/proc not
+ * readable: a hardened container, systemd's ProcSubset=pid, gVisor) is not taken for one of ours:
+ * it could read /proc where we cannot, so it ran elsewhere (was: taken for ours, its pid looked up
+ * among ours, not there — and its live job taken over at once). It is judged by its lease.
+ * A holder recorded without one (an older Vigil's, or one without /proc) is judged by its name.
+ */
+export function onThisHost(h: { host: string; ns?: string }, ours: string | undefined = HOST_NS): boolean {
+  return h.host === hostname() && (h.ns === undefined || h.ns === ours);
 }
 
 /** When this process started: told apart from an earlier process that had the same pid. */

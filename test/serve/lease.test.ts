@@ -6,7 +6,7 @@
  * job (another serve's) waits for them, or gives its run back when they stay held; waiting only
  * reads, and a failure midway leaves none of them held.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
@@ -155,6 +155,35 @@ describe('job leases', () => {
     await db.execute(`update analytics.${LEASE_TABLE} set body = $1 where id = 'job:jns'`, [JSON.stringify(d)]);
     const busy = await new JobLeases('analytics', 60_000).claim(db, 'jns', slot('2026-12-02T05:05:00Z'));
     expect(busy.ok ? '' : busy.why).toMatch(/^running on .* \(pid 4194305\) since /);
+  });
+
+  it("/proc not readable (a hardened container, systemd's ProcSubset=pid): a holder with this host name that recorded a PID namespace is judged by its lease, not looked up among our pids (was: taken for ours, not there, so gone: a live serve's job taken over at once)", async () => {
+    // this module as a process that cannot read /proc/sys/kernel/random/boot_id nor /proc/self/ns/pid sees it
+    vi.resetModules();
+    vi.doMock('node:fs', async (real: () => Promise<typeof import('node:fs')>) => {
+      const fs = await real();
+      const denied = (p: unknown) => {
+        if (/^\/proc\/(sys|self\/ns)\//.test(String(p))) throw Object.assign(new Error(`EACCES: permission denied, open '${String(p)}'`), { code: 'EACCES' });
+      };
+      const readFileSync = ((p: string, ...a: unknown[]) => (denied(p), (fs.readFileSync as (...x: unknown[]) => unknown)(p, ...a))) as typeof fs.readFileSync;
+      const readlinkSync = ((p: string, ...a: unknown[]) => (denied(p), (fs.readlinkSync as (...x: unknown[]) => unknown)(p, ...a))) as typeof fs.readlinkSync;
+      return { ...fs, default: { ...fs, readFileSync, readlinkSync }, readFileSync, readlinkSync };
+    });
+    try {
+      const m = await import('../../src/run/cas-document.js');
+      expect(m.HOST_NS).toBeUndefined();
+      const soon = new Date(Date.now() + 60_000).toISOString();
+      const there = { host: hostname(), pid: 2 ** 22 + 1, ns: 'f00dfeed-0000-0000-0000-000000000000/pid:[4026532999]', since: new Date().toISOString(), until: soon, lease_ms: 60_000 };
+      expect(m.processGone(there)).toBe(false);
+      expect(m.leaseLive(there)).toBe(true);
+      expect(m.leaseLive({ ...there, until: new Date(Date.now() - 60_000).toISOString() })).toBe(false);
+      // one recorded without an ns (an older Vigil's, or one that could not read /proc either): by its pid, as before
+      expect(m.processGone({ ...there, ns: undefined })).toBe(true);
+      expect(m.leaseLive({ ...there, ns: undefined })).toBe(false);
+    } finally {
+      vi.doUnmock('node:fs');
+      vi.resetModules();
+    }
   });
 
   it('why a holder no longer holds its job, as the catch-up says it: its process gone (died with it), else its lease ran out — a stopped (SIGSTOP) process, or one on another host, is not said to have died (was: "died with its process" for a holder only stopped, continued later)', async () => {
