@@ -311,11 +311,15 @@ describe('vigil serve on the command line', () => {
   });
 
   it("a wall clock that steps past a slot while serve waits for it (a suspended VM resumed: its timers do not count the suspend; an NTP step) runs the job within seconds, not when the timer's wait has run out (was: up to that whole wait later: an hourly job's slot up to an hour late, a daily one a day)", async () => {
-    const dir = project('schedules:\n  hourly: { command: build, cron: "0 * * * *" }\n');
-    // past the next full hour by 5 s, whenever the signal comes
-    const next = Math.ceil((Date.now() + 1) / 3_600_000) * 3_600_000;
+    // a yearly slot (New Year, UTC), not an hourly one: the real clock does not pass it while the
+    // test runs (was hourly: a test started in the last seconds of an hour, on a loaded machine,
+    // saw serve start after the hour, its next slot an hour on, out of the step's reach: it failed)
+    const dir = project('schedules:\n  hourly: { command: build, cron: "0 0 1 1 *" }\n');
+    // past the next slot by 5 s, whenever the signal comes
+    const next = Date.UTC(new Date().getUTCFullYear() + 1, 0, 1);
     const srv = await startServe(dir, ['--listen', '127.0.0.1:0'], { NODE_OPTIONS: `--import ${pathToFileURL(join(import.meta.dirname, '../support/clock-step.mjs')).href}`, VIGIL_TEST_CLOCK_STEP_MS: String(next - Date.now() + 5000) });
-    await waitFor(() => (/ {2}hourly: build, "0 \* \* \* \*" UTC, next /.test(srv.log()) ? true : undefined), 30_000, srv.log);
+    await waitFor(() => (/ {2}hourly: build, "0 0 1 1 \*" UTC, next /.test(srv.log()) ? true : undefined), 30_000, srv.log);
+    expect(srv.log()).toContain(`hourly: build, "0 0 1 1 *" UTC, next ${new Date(next).toISOString()}`);
     srv.child.kill('SIGUSR2');
     await waitFor(() => (/test: the wall clock stepped forward/.test(srv.log()) ? true : undefined), 10_000, srv.log);
     await waitFor(() => (/hourly: OK/.test(srv.log()) ? true : undefined), 20_000, srv.log);
