@@ -31,7 +31,7 @@ import { ALERTS_TICK, serveConfig, type JobSpec, type ServeConfig } from '../ser
 import { cronClock, UnionClock, type Clock } from '../time/schedule.js';
 import { timerAt, WALL_CHECK_MS } from '../time/timer.js';
 import { JobLeases, leaseLost, type Holder, type LeaseDoc } from '../serve/lease.js';
-import { leaseLive } from '../run/cas-document.js';
+import { leaseLive, setSingleHost } from '../run/cas-document.js';
 import { ServeMetrics } from '../serve/metrics.js';
 import { healthReport, runOutcome, streamHealth, type JobHealth, type JobRun } from '../serve/health.js';
 import type { StreamState } from '../sync/sync-types.js';
@@ -177,6 +177,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
   const files = loadProject(o.projectDir);
   const { config, diagnostics } = serveConfig(files, o.listen);
   if (!config) throw new ProjectError(diagnostics);
+  setSingleHost(config.singleHost);
   if (!config.jobs.length)
     throw new UsageError('project.yaml has no schedules: nothing to serve. Add e.g.\n  schedules:\n    sync_delta: { command: sync, cron: "*/5 * * * *", build_after: true }\n    alerts: { command: alerts }\n(see ' + docRef('operations.md') + ')');
   // --delivery-timeout is for alerts jobs: checked now (not at each alerts run), refused without one

@@ -480,6 +480,12 @@ export const ProjectFileSchema = z
         listen: z.union([z.string().min(1), z.number().int()]).optional(),
         /** How long a job's lease holds before another `serve` may take the job over (renewed while it runs). */
         lease: Duration.optional(),
+        /**
+         * This host runs this project's one serve at a time (a restarted container): a lease holder
+         * with this host name in another PID namespace is judged by its pid, as before namespaces
+         * were recorded, so a restarted container takes its earlier process's job over at once.
+         */
+        single_host: z.boolean().optional(),
         /** /health answers 503 when a synced stream's last successful sync is older than this. */
         max_sync_age: Duration.optional(),
         /** ...or when the newest source row it saw is older than this (unset: not judged). */

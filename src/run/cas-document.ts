@@ -310,7 +310,18 @@ export const HOST_NS = ((): string | undefined => {
  * A holder recorded without one (an older Vigil's, or one without /proc) is judged by its name.
  */
 export function onThisHost(h: { host: string; ns?: string }, ours: string | undefined = HOST_NS): boolean {
-  return h.host === hostname() && (h.ns === undefined || h.ns === ours);
+  return h.host === hostname() && (singleHost || h.ns === undefined || h.ns === ours);
+}
+
+let singleHost = false;
+/**
+ * `serve.single_host: true`: this host runs the project's one serve at a time, so a holder with
+ * this host name is one of ours whatever PID namespace it recorded (a container restarted, a
+ * machine rebooted): judged by its pid and start among ours, its job taken over at once when it
+ * is gone, not when its lease runs out. Two serves in containers with one host name must not set it.
+ */
+export function setSingleHost(on: boolean): void {
+  singleHost = on;
 }
 
 /** When this process started: told apart from an earlier process that had the same pid. */

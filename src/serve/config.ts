@@ -56,6 +56,8 @@ export interface ServeConfig {
   jobs: JobSpec[];
   listen: { host: string; port: number };
   leaseMs: number;
+  /** serve.single_host: a holder with this host name in another PID namespace is judged by its pid (setSingleHost) */
+  singleHost: boolean;
   maxSyncAgeMs: number;
   maxDataLagMs?: number;
   graceMs: number;
@@ -177,6 +179,7 @@ export function serveConfig(files: ProjectFiles, listenFlag?: string): { config?
       jobs,
       listen,
       leaseMs: serve.lease ? durationMs(serve.lease) : 10 * 60_000,
+      singleHost: serve.single_host === true,
       maxSyncAgeMs: serve.max_sync_age ? durationMs(serve.max_sync_age) : 15 * 60_000,
       maxDataLagMs: serve.max_data_lag ? durationMs(serve.max_data_lag) : undefined,
       graceMs: serve.grace ? durationMs(serve.grace) : 60_000,

@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
-import { HOST_NS, leaseLive, PROC_START, procStart, processGone, PROCESS_STARTED } from '../../src/run/cas-document.js';
+import { HOST_NS, leaseLive, PROC_START, procStart, processGone, PROCESS_STARTED, setSingleHost } from '../../src/run/cas-document.js';
 import { JobLeases, LEASE_TABLE, leaseLost, type LeaseDoc } from '../../src/serve/lease.js';
 
 let db: DuckDbAdapter;
@@ -184,6 +184,29 @@ describe('job leases', () => {
       vi.doUnmock('node:fs');
       vi.resetModules();
     }
+  });
+
+  it("serve.single_host: a holder with this host name in another PID namespace (this host's container restarted, its machine rebooted) is judged by its pid among ours: gone, its job taken over at once (was: no way to say so; it waited for the lease to run out)", async () => {
+    const soon = new Date(Date.now() + 60_000).toISOString();
+    const there = { owner: 'old-container:1:abcd', host: hostname(), pid: 2 ** 22 + 3, started: '2026-12-01T00:00:00.000Z', ns: 'f00dfeed-0000-0000-0000-000000000000/pid:[4026532999]', since: new Date().toISOString(), until: soon, lease_ms: 60_000 };
+    expect(leaseLive(there)).toBe(true);
+    setSingleHost(true);
+    try {
+      expect(leaseLive(there)).toBe(false);
+      expect(leaseLost(there)).toBe(`died with its process (pid ${2 ** 22 + 3} on ${hostname()} is gone)`);
+      // one of another host name is still judged by its lease
+      expect(leaseLive({ ...there, host: `${hostname()}-other` })).toBe(true);
+      // a claim takes the job at once
+      await db.execute(`delete from analytics.${LEASE_TABLE} where id = 'job:jsh'`).catch(() => undefined);
+      expect(await new JobLeases('analytics', 60_000).claim(db, 'jsh', slot('2026-12-02T05:00:00Z'))).toEqual({ ok: true });
+      const d = await doc('jsh');
+      d.holder = there;
+      await db.execute(`update analytics.${LEASE_TABLE} set body = $1 where id = 'job:jsh'`, [JSON.stringify(d)]);
+      expect(await new JobLeases('analytics', 60_000).claim(db, 'jsh', slot('2026-12-02T05:05:00Z'))).toEqual({ ok: true });
+    } finally {
+      setSingleHost(false);
+    }
+    expect(leaseLive(there)).toBe(true);
   });
 
   it('why a holder no longer holds its job, as the catch-up says it: its process gone (died with it), else its lease ran out — a stopped (SIGSTOP) process, or one on another host, is not said to have died (was: "died with its process" for a holder only stopped, continued later)', async () => {

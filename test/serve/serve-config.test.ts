@@ -100,6 +100,20 @@ describe('serve configuration', () => {
     expect(ps.join('\n')).toMatch(re);
   });
 
+  it("serve.single_host: true is read (a restarted container takes its earlier process's job over at once), false by default; a misspelt key is refused with the nearest name", () => {
+    const yes = serveConfig(loadProject(project('serve: { single_host: true }\nschedules:\n  s: { command: build, cron: "0 * * * *" }\n')));
+    expect(yes.diagnostics).toEqual([]);
+    expect(yes.config!.singleHost).toBe(true);
+    expect(serveConfig(loadProject(project('schedules:\n  s: { command: build, cron: "0 * * * *" }\n'))).config!.singleHost).toBe(false);
+    let ps: string[] = [];
+    try {
+      ps = problems('serve: { single_hots: true }\nschedules:\n  s: { command: build, cron: "0 * * * *" }\n');
+    } catch (e) {
+      ps = ((e as { diagnostics?: Parameters<typeof formatDiagnostic>[0][] }).diagnostics ?? []).map(formatDiagnostic);
+    }
+    expect(ps.join('\n')).toMatch(/project\.yaml:5:\d+: .*single_hots.*single_host/);
+  });
+
   it('a bad serve.listen is an error at its line also when --listen is given (was: ignored under the flag)', () => {
     const files = loadProject(project('serve: { listen: 127.0.0.1:94644 }\nschedules:\n  s: { command: build, cron: "0 * * * *" }\n'));
     const { config, diagnostics } = serveConfig(files, '127.0.0.1:0');
