@@ -197,27 +197,33 @@ export function keptOnlyQuoted(header: string): boolean {
   return header !== header.toLowerCase() || !IDENT.test(header);
 }
 
-/** The header's column names, from the file's first 64 KB (compile checks column_types against them). */
+/** The header's column names (compile checks column_types against them). */
 export function readHeader(abs: string, delimiter = ','): string[] | undefined {
   return readHeaderAt(abs, delimiter)?.header;
 }
 
-/** readHeader(), and the line the header is on (blank lines may come before it). */
+/**
+ * readHeader(), and the line the header is on (blank lines may come before it). Read from the
+ * file's first 64 KB, and more while they hold no whole record (a header of 1,601 names of 41
+ * characters is past 64 KB: its column count and name lengths went unchecked).
+ */
 export function readHeaderAt(abs: string, delimiter = ','): { header: string[]; line: number } | undefined {
-  let head: Buffer;
   try {
     const fd = openSync(abs, 'r');
     try {
-      const buf = Buffer.alloc(65536);
-      head = buf.subarray(0, readSync(fd, buf, 0, buf.length, 0));
+      for (let size = 65536; ; size *= 4) {
+        const buf = Buffer.alloc(size);
+        const head = buf.subarray(0, readSync(fd, buf, 0, buf.length, 0));
+        const whole = head.length < size;
+        const r = readCsv(whole ? head : head.subarray(0, head.lastIndexOf(10) + 1), delimiter, 1);
+        if ('records' in r && r.records.length) return { header: r.records[0].map((h) => (h ?? '').trim()), line: r.lines[0] };
+        if (whole) return undefined; // the load reports what is wrong with the file, at its line
+      }
     } finally {
       closeSync(fd);
     }
-    const cut = head.length === 65536 ? head.subarray(0, head.lastIndexOf(10) + 1) : head;
-    const r = readCsv(cut, delimiter, 1);
-    return 'records' in r && r.records.length ? { header: r.records[0].map((h) => (h ?? '').trim()), line: r.lines[0] } : undefined;
   } catch {
-    return undefined; // the load reports what is wrong with the file, at its line
+    return undefined;
   }
 }
 

@@ -337,6 +337,20 @@ describe('seed files the warehouses read differently as they are: one table on D
       expect(r.stdout).not.toMatch(/OK loaded seed/);
     }
   });
+  it("Postgres: a header past 64 KB (1,601 names of 41 characters, a CRM export) is read whole: its column count and names' lengths are checked at compile, exit 2, nothing loaded (was: the first 64 KB held no whole record, so neither check ran: check passed, the other seeds loaded, then SQLSTATE 54011, exit 1)", () => {
+    const names = Array.from({ length: 1601 }, (_, i) => `customer_attribute_from_the_crm_sys_${String(i).padStart(5, '0')}`);
+    names[1600] = `c${'x'.repeat(70)}`;
+    const header = names.join(',');
+    expect(header.length).toBeGreaterThan(65536);
+    const [, [, pgFiles]] = targets();
+    const dir = makeProject({ 'seeds/wide.csv': `${header}\n${names.map((_, i) => i).join(',')}\n`, 'seeds/ok.csv': 'id\n1\n', ...pgFiles });
+    dirs.push(dir);
+    const r = vigil(dir, ['seed'], env);
+    expect(r.code, `${r.stdout.slice(0, 2000)}${r.stderr.slice(0, 2000)}`).toBe(2);
+    expect(r.stderr).toMatch(/seeds\/wide\.csv:1: error: seed 'wide': 1601 columns; a postgres table holds at most 1600/);
+    expect(r.stderr).toMatch(/seeds\/wide\.csv:1:1601: error: seed 'wide': column name 'cx+\.\.\.' is 71 bytes long/);
+    expect(r.stdout).not.toMatch(/OK loaded seed/);
+  });
   it('DuckDB: a seed whose table cannot be swapped in (a view has its name) fails, and leaves no staging table (was: vigil_seed_stage_<name> stayed for good)', () => {
     const dir = makeProject({ 'models/vw.sql': 'select 1 as x', 'seeds/other.csv': 'a\n1\n' });
     dirs.push(dir);
