@@ -109,14 +109,20 @@ function finiteFloat(v: string): boolean {
  * A number a double shows as written: its shortest form, what DuckDB, Postgres and BigQuery
  * print, is the same number. Up to 15 significant digits always (a double keeps 15); more only
  * when they come back (`0.30000000000000004`): `1.234567890123456789` would load as
- * 1.2345678901234568, and `9007199254740993` as 9007199254740992.
+ * 1.2345678901234568, and `9007199254740993` as 9007199254740992. Below the normal doubles
+ * (2.2e-308) fewer digits are kept (`1.23456e-320` is 1.2346e-320, `2.5e-324` is 5e-324): there
+ * only the shortest form decides. Without an exponent a number that small has 300 characters.
  */
 function doubleHolds(v: string): boolean {
   const m = /^[-+]?(\d*)\.?(\d*)(?:[eE]([-+]?\d+))?$/.exec(v);
   if (!m) return false;
   const significant = (m[1] + m[2]).replace(/^0+/, '').replace(/0+$/, '').length;
-  return significant <= 15 || decimalKey(v) === decimalKey(String(Number(v)));
+  if (significant <= 15 && ((m[3] === undefined && v.length < 300) || !subnormal(Number(v)))) return true;
+  return decimalKey(v) === decimalKey(String(Number(v)));
 }
+
+/** Nearer 0 than the smallest normal double, not 0: a double keeps fewer than 15 digits of it. */
+const subnormal = (x: number) => x !== 0 && Math.abs(x) < 2.2250738585072014e-308;
 
 /** A decimal number as `digits e exponent`, without leading or trailing zeros: one text per number. */
 function decimalKey(v: string): string {
@@ -815,8 +821,9 @@ export function parseSeed(input: string | Buffer, config: SeedConfig = {}, opts:
           if (!CHECK[t](v)) {
             const shown = fieldText(b, start, end, escaped);
             bad = { line: 0, column: c + 1, message: `column '${header[c]}' is ${t} (column_types) but this row has '${redactedCut(shown, 40)}'`, hint: whyNot(t, v) };
-          } else if (loose[c] && v.length > 15 && !doubleHolds(v)) {
-            // (checked past 15 characters only: fewer hold at most 15 digits, which a double keeps)
+          } else if (loose[c] && (v.length > 15 || v.includes('e') || v.includes('E')) && !doubleHolds(v)) {
+            // (checked past 15 characters, or with an exponent, only: fewer hold at most 15 digits,
+            // which a double keeps unless it is nearer 0 than 2.2e-308, written with an exponent)
             bad = { line: 0, column: c + 1, message: `column '${header[c]}' is ${loose[c]} (column_types), loaded as a double, but this row has '${redactedCut(v, 40)}', which a double holds as ${redactedCut(String(Number(v)), 40)}`, hint: 'give it a precision and scale, decimal(p,s) (e.g. decimal(38,18)), to load it exact, or say double to round it' };
           } else if (CANONICAL[t] && !CANONICAL[t]!.test(v)) odd[c] |= BIT[t];
           return;

@@ -637,7 +637,9 @@ describe('parseSeed', () => {
     expect(types('ts\n2024-01-01 10:00:00\n2024-01-01 10:00:99\n')).toEqual(['ts:string']);
     expect(types('d\n0000-01-01\n')).toEqual(['d:string']);
     expect(types('f,g,h,i\n1.5,1e308,5e-324,0e-400\n1e400,-1e400,1e-400,0.0\n')).toEqual(['f:string', 'g:string', 'h:string', 'i:float']);
-    expect(types('f,g\n1.5,-1.7976931348623157e308\n2,4.9e-324\n')).toEqual(['f:float', 'g:float']);
+    expect(types('f,g\n1.5,-1.7976931348623157e308\n2,5e-324\n')).toEqual(['f:float', 'g:float']);
+    // 4.9e-324 is nearer 0 than 5e-324: the double it loads as prints 5e-324, another number
+    expect(types('g\n4.9e-324\n')).toEqual(['g:string']);
   });
   it('an integer is a bigint over the whole int64 range; beyond it the column is text, never a double that drops digits (was: 19 digits inferred as DOUBLE, 1234567890123456789 read back ...768)', () => {
     const types = (csv: string, config = {}) => {
@@ -695,6 +697,19 @@ describe('parseSeed', () => {
     expect(ok.columns).toEqual([{ name: 'v', type: 'float' }]);
     // a double asked for by name rounds, as the warehouse does; a precision loads it exact
     for (const spelled of ['double', 'float', 'decimal(38,18)']) expect(Array.isArray(parseSeed('v\n1.234567890123456789\n', { column_types: { v: spelled } })), spelled).toBe(false);
+  });
+  it('a value below the normal doubles (under 2.2e-308) keeps fewer digits than 15: numeric without precision refuses it, an untyped column holding it is text (was: 1.23456e-320 loaded as 1.2346e-320 and 2.5e-324 as 5e-324, without a word)', () => {
+    for (const v of ['1.23456e-320', '2.5e-324', '4.9e-324', `0.${'0'.repeat(320)}123456`]) {
+      const r = parseSeed(`v\n${v}\n`, { column_types: { v: 'numeric' } });
+      expect(r, v).toEqual([expect.objectContaining({ line: 2, column: 1, message: expect.stringMatching(/loaded as a double, but this row has/) })]);
+      const inferred = parseSeed(`v\n${v}\n1.5\n`);
+      if (Array.isArray(inferred)) throw new Error(JSON.stringify(inferred));
+      expect(inferred.columns, v).toEqual([{ name: 'v', type: 'string' }]);
+    }
+    // what a double below 2.2e-308 prints back as written is kept, and so are normal ones of 15 digits
+    const ok = parseSeed('v\n5e-324\n1.5e-320\n2.2250738585072014e-308\n-0.1234567890123\n0.1\n000000000000000001.5\n0e-400\n', { column_types: { v: 'numeric' } });
+    if (Array.isArray(ok)) throw new Error(JSON.stringify(ok));
+    expect(ok.columns).toEqual([{ name: 'v', type: 'float' }]);
   });
   it('an impossible date is not a date; a column with no values is a string', () => {
     const r = parseSeed('d,e\n2021-02-29,\n');
