@@ -744,8 +744,9 @@ export function parseSeed(input: string | Buffer, config: SeedConfig = {}, opts:
     if (!h) problems.push({ line: headerLine, column: i + 1, message: `column ${i + 1} has no name in the header` });
     if (!config.quote_columns && h && !IDENT.test(h)) {
       // one name holding another usual separator: the file is likely split by it (a spreadsheet's ';' CSV)
-      const sep = header.length === 1 ? [';', '\t', '|'].find((c) => c !== delimiter && h.includes(c)) : undefined;
-      problems.push({ line: headerLine, column: i + 1, message: `column name '${h}' is not a plain identifier`, hint: sep ? `the header is one column holding '${sep === '\t' ? '\\t' : sep}': if the file's fields are separated by it, set delimiter: "${sep === '\t' ? '\\t' : sep}" in the seed's config` : 'rename it (letters, digits, _), or set quote_columns: true to keep names exactly as written' });
+      // (',' too: a delimiter: set on a comma-separated file)
+      const sep = header.length === 1 ? [',', ';', '\t', '|'].find((c) => c !== delimiter && h.includes(c)) : undefined;
+      problems.push({ line: headerLine, column: i + 1, message: `column name '${h}' is not a plain identifier`, hint: sep ? `the header is one column holding '${sep === '\t' ? '\\t' : sep}': if the file's fields are separated by it, set delimiter: "${sep === '\t' ? '\\t' : sep}"${sep === ',' ? ' (the default: or drop delimiter:)' : ''} in the seed's config` : 'rename it (letters, digits, _), or set quote_columns: true to keep names exactly as written' });
     }
     return seedColumnName(h, config);
   });

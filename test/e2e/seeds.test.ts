@@ -787,6 +787,10 @@ describe('parseSeed', () => {
     // a name that is not an identifier among others: rename it, or quote_columns
     expect(parseSeed('id,a;b\n1,2\n')).toEqual([expect.objectContaining({ hint: expect.stringMatching(/^rename it/) })]);
   });
+  it("a delimiter: set on a comma-separated file (a header that is one name holding ',') hints to the comma, not to quote_columns (was: 'set quote_columns: true', which loads the file as one text column of '1,a')", () => {
+    expect(parseSeed('id,name\n1,a\n', { delimiter: ';' })).toEqual([expect.objectContaining({ line: 1, column: 1, hint: expect.stringMatching(/^the header is one column holding ',': .*set delimiter: "," \(the default: or drop delimiter:\)/) })]);
+    expect(parseSeed('id,name\n1,a\n', { delimiter: '|' })).toEqual([expect.objectContaining({ hint: expect.stringContaining('holding \',\'') })]);
+  });
   it('lines are counted through quoted line breaks', () => {
     const r = parseSeed('a,b\n"x\ny",1\n"p",2,3\n');
     expect(r).toEqual([expect.objectContaining({ line: 4, message: 'a ragged row: 3 fields where the header has 2' })]);
