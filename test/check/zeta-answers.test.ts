@@ -219,7 +219,9 @@ describe("vigil check --target prod with kept answers (Google's analyzer)", () =
 
   it('the answers go under paths.target, as every other cache, and vigil clean removes them (was: target/.cache/zetasql-answers.bin whatever paths.target said, left by clean)', () => {
     const d = tmp();
-    const yaml = readFileSync(join(REPO, 'project.yaml'), 'utf8');
+    // (the shipped targets; not its schedules, which select models this project has not: vigil check refuses them)
+    const yaml = readFileSync(join(REPO, 'project.yaml'), 'utf8').replace(/^schedules:\n(?:[ #].*\n|\n)*/m, '');
+    expect(yaml).not.toMatch(/^schedules:/m);
     writeFileSync(join(d, 'project.yaml'), `${yaml.trimEnd()}\npaths:\n  target: build\n`);
     mkdirSync(join(d, 'models'));
     writeFileSync(join(d, 'models', 'one.sql'), 'select 1 as x\n');

@@ -550,7 +550,8 @@ describe('vigil retention on Postgres (apply_to: source: the database vigil sync
     // warehouse's raw.events is another table) — refused, not a crash, nothing deleted anywhere
     expect(vigil(dir, ['retention', 'plan', '--at', AS_OF], env).code).toBe(0);
     const yml = join(dir, 'models/sources.yml');
-    writeFileSync(yml, readFileSync(yml, 'utf8').replace(', apply_to: source', ''));
+    // (and the source's sync: { from: app }, which no table reads without apply_to: source, an error of its own)
+    writeFileSync(yml, readFileSync(yml, 'utf8').replace(', apply_to: source', '').replace(`    sync: { from: app, schema: ${s} }\n`, ''));
     const moved = vigil(dir, ['retention', 'apply'], env);
     expect(moved.code, moved.stdout + moved.stderr).toBe(2);
     expect(moved.stderr).toMatch(/raw\.events: the plan was made for .*"apply_to":"source","target":"app".*, the project now says .*"apply_to":"warehouse","target":"dev"/);
@@ -779,14 +780,15 @@ describe('vigil retention on Postgres (apply_to: source: the database vigil sync
       insert into ${s}.events select i, case when i > 0 then i - 1 end, timestamptz '2026-12-01 00:00:00+00' - (100 - i) * interval '1 day' from generate_series(0, 99) i;
       create table ${s}.hidden (event_id bigint references ${s}.events (id) on delete cascade);
       insert into ${s}.hidden values (5), (99);
-      drop role if exists ${role}; create role ${role} login;
+      drop role if exists ${role}; create role ${role} login password 'deleter-pw';
       grant usage, create on schema ${s} to ${role}; grant select, delete on ${s}.events to ${role}`);
     try {
       const dir = makeProject(PROJECT('{ column: created_at, keep: 30d, apply_to: source }', '7d', `  app: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: ${s} }\n`, `    sync: { from: app, schema: ${s} }\n`));
       dirs.push(dir);
       const u = new URL(url);
       u.username = role;
-      u.password = '';
+      // (a password: CI's server asks for one, where a local one may trust every login)
+      u.password = 'deleter-pw';
       const env = { DATABASE_URL: u.href };
       const p = vigil(dir, ['retention', 'plan', '--at', AS_OF], env);
       expect(p.code, p.stdout + p.stderr).toBe(0);

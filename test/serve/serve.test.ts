@@ -542,13 +542,14 @@ describe('vigil serve', () => {
         schedules: '  alerts: { command: alerts, cron: "0 0 1 1 *" }',
         models: {
           'alerts/a.yaml': 'alerts:\n  - name: always\n    severity: critical\n    query: select 1 as n\n    condition: { type: threshold, column: n, op: ">", value: 0 }\n    summary: "n is {{ n }}"\n',
-          'alerts/routes.yaml': 'receivers:\n  - name: pd\n    pagerduty: { routing_key_env: PD_KEY, server_env: PD_SERVER }\nroute:\n  receiver: pd\n  group_wait: 2s\n',
+          'alerts/routes.yaml': 'receivers:\n  - name: pd\n    pagerduty: { routing_key_env: PD_KEY, server_env: PD_SERVER }\nroute:\n  receiver: pd\n  group_wait: 8s\n',
         },
       });
       const srv = await startServe(dir, ['--run-now'], { DATABASE_URL: url, PD_KEY: 'R0UT1NGKEY0123456789abcdefSECRET', PD_SERVER: pd.server, NODE_EXTRA_CA_CERTS: pd.caPath });
       await waitFor(() => /alerts: OK/.test(srv.log()), 60_000, srv.log);
       expect(srv.log()).toMatch(/held: always\{\} -> pd until/);
       // another process (a long `vigil build`, a BI tool) takes the file before the held send
+      // (group_wait 8 s: starting it took over 1.2 s on a loaded CI machine, and the send came first)
       holder = await holdDuckDb(join(dir, '.vigil/dev.duckdb'));
       await waitFor(() => /alerts: held notifications not sent: .*trying again in 1s/.test(srv.log()), 30_000, srv.log);
       expect(pd.events).toHaveLength(0);
