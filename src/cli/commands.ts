@@ -309,7 +309,7 @@ export function checkRunFlags(o: { defer?: boolean; favorState?: boolean; state?
   if (o.unit && o.data) throw new UsageError('--unit and --data together select nothing; use one of them, or neither for both');
 }
 
-type ExecuteOptions = Common & { threads: number; fullRefresh?: boolean; failFast?: boolean; unit?: boolean; data?: boolean; dryRun?: boolean; check?: boolean; empty?: boolean; defer?: boolean; favorState?: boolean; signal?: AbortSignal; /** before each node starts (executeRun's checkpoint) */ checkpoint?: () => void; compiled?: Compiled; stateManifest?: CompileResult['manifest']; /** `vigil retry`: exactly these nodes, in place of -s/--exclude */ ids?: string[] };
+type ExecuteOptions = Common & { threads: number; fullRefresh?: boolean; failFast?: boolean; unit?: boolean; data?: boolean; dryRun?: boolean; check?: boolean; empty?: boolean; defer?: boolean; favorState?: boolean; signal?: AbortSignal; /** before each node starts (executeRun's checkpoint) */ checkpoint?: () => boolean | void; compiled?: Compiled; stateManifest?: CompileResult['manifest']; /** `vigil retry`: exactly these nodes, in place of -s/--exclude */ ids?: string[] };
 
 /**
  * What run_results.json says of an invocation that did not write its results (yet): `started`,

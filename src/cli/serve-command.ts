@@ -505,7 +505,10 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
      */
     const checkpoint = leaseAdapter
       ? () => {
-          if (Date.now() >= holds.wall || performance.now() >= holds.mono) leaseGone(`its lease ran out while it ran (not renewed for ${Math.round(config.leaseMs / 1000)}s: the process was stopped or stalled, or could not reach the warehouse)`);
+          const ranOut = Date.now() >= holds.wall || performance.now() >= holds.mono;
+          if (ranOut) leaseGone(`its lease ran out while it ran (not renewed for ${Math.round(config.leaseMs / 1000)}s: the process was stopped or stalled, or could not reach the warehouse)`);
+          // (gone whether or not a SIGTERM came first: the caller writes nothing more)
+          return ranOut || leaseLostWhy !== undefined;
         }
       : undefined;
     const renew = leaseAdapter
@@ -636,7 +639,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
   };
 
   /** The job itself. `interrupted`: it stopped early because of `signal`. */
-  const executeJob = async (d: Due, signal: AbortSignal, streamLeases: StreamLeases, progress: { reached?: string[] }, checkpoint?: () => void): Promise<{ ok: boolean; message: string; interrupted?: boolean; deferred?: Deferred; reached?: string[]; failed?: boolean }> => {
+  const executeJob = async (d: Due, signal: AbortSignal, streamLeases: StreamLeases, progress: { reached?: string[] }, checkpoint?: () => boolean | void): Promise<{ ok: boolean; message: string; interrupted?: boolean; deferred?: Deferred; reached?: string[]; failed?: boolean }> => {
     const job = d.job;
     const common: Common = { projectDir: o.projectDir, target: o.target, vars: o.vars };
     if (job.command === 'sync') {

@@ -67,7 +67,7 @@ export interface RunOptions {
    * Called right before each node starts, synchronously: it may abort `signal` (vigil serve: the
    * job's lease ran out while it ran, so this node must not start beside another serve's run).
    */
-  checkpoint?: () => void;
+  checkpoint?: () => boolean | void;
   /** Unit tests: 'only' (vigil test --unit), 'exclude' (vigil test --data), default both. */
   unit?: 'only' | 'exclude';
   /** Runs unit tests (an in-memory DuckDB); required when the plan has unit tests. */

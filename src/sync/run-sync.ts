@@ -35,8 +35,12 @@ export interface SyncRunOptions {
   out: (line: string) => void;
   /** Stop at a safe point: after the batch being applied commits, no further batch or stream starts. */
   signal?: AbortSignal;
-  /** Called right before each stream and each batch starts, synchronously: it may abort `signal` (vigil serve: the job's lease ran out). */
-  checkpoint?: () => void;
+  /**
+   * Called right before each stream and each batch starts, synchronously: it may abort `signal`
+   * (vigil serve: the job's lease ran out), and says true when the run's lease is gone, so that a
+   * batch already read is not written (a stop asked for otherwise, SIGTERM, lets it commit).
+   */
+  checkpoint?: () => boolean | void;
   /** Why each source database that could not be opened was not (its streams' state records it). */
   sourceErrors?: Map<string, string>;
   /** The retention logs a stream with `retention: { apply_to: source }` copies its lines from and to. */
@@ -668,9 +672,10 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
               if (first) rmSync(first.file, { force: true });
               break;
             }
-            // (the read may have taken long: a process stopped meanwhile writes no batch after its lease ran out)
-            opts.checkpoint?.();
-            if (opts.signal?.aborted) {
+            // (the read may have taken long: a process stopped meanwhile writes no batch after its
+            // lease ran out; a stop asked for while it read, SIGTERM, lets this batch commit first,
+            // as the signal promises: "after the batch being applied commits")
+            if (opts.checkpoint?.()) {
               rmSync(first.file, { force: true });
               interrupted = true;
               break;
