@@ -347,6 +347,34 @@ describe('vigil sync', () => {
     }
   });
 
+  it("a batch read while the run's lease ran out (vigil serve's checkpoint says so) is not written; one read while a stop was asked for otherwise (SIGTERM) is (was since 0ca5b4df: any stop during the read dropped it)", async () => {
+    const s = uniqueSchema('sync_lease_read');
+    await trailsSource(s, 12);
+    const src = await PostgresAdapter.open({ type: 'postgres', url, schema: 'analytics' }, 2);
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-sync-lease-read-'));
+    dirs.push(dir);
+    const db = await DuckDbAdapter.open({ type: 'duckdb', path: 'w.duckdb', schema: 'raw' }, dir, 1);
+    try {
+      // the lease runs out while the first batch is read: the serve's checkpoint aborts and says so
+      const stop = new AbortController();
+      let gone = false;
+      const checkpoint = () => {
+        if (gone) stop.abort('lease');
+        return gone;
+      };
+      const [r] = await syncStreams([trails(s)], new Map([['app', readerWith(src, async () => void (gone = true))]]), db, { ...quiet, signal: stop.signal, checkpoint });
+      expect(r).toMatchObject({ status: 'interrupted', rows: 0 });
+      expect(await db.query<{ n: number }>("select count(*)::int as n from information_schema.tables where table_name = 'trails'").then(async (t) => (t[0].n ? (await db.query<{ n: number }>('select count(*)::int as n from raw.trails'))[0].n : 0))).toBe(0);
+      // the same stop without the lease gone (a SIGTERM): the batch read is written, then it stops
+      const term = new AbortController();
+      const [r2] = await syncStreams([trails(s)], new Map([['app', readerWith(src, async () => term.abort())]]), db, { ...quiet, signal: term.signal, checkpoint: () => false });
+      expect(r2).toMatchObject({ status: 'interrupted', rows: 4 });
+    } finally {
+      await db.close();
+      await src.close();
+    }
+  });
+
   it('timestamps with a precision (Prisma\'s timestamptz(3)) are cursors and keep their zone in DuckDB (were: refused as a cursor, copied as TIMESTAMP without zone)', async () => {
     const s = uniqueSchema('sync_prec');
     await client.query(`create schema ${s}; create table ${s}.prec (id text primary key, updated_at timestamptz(3) not null, seen timestamp(0)); insert into ${s}.prec values ('a', timestamptz '2026-01-01 10:00:00.123+02', timestamp '2026-01-01 08:00:01')`);
