@@ -2297,19 +2297,24 @@ export function addJinjaCompat(env: nunjucks.Environment): void {
     const [args, kw] = kwargs(raw);
     const items = itemsOf(seq);
     const list = Array.isArray(items) ? items : seq && typeof seq === 'object' ? Object.keys(seq) : [];
-    if (typeof kw.attribute === 'string') {
+    // (Jinja's: attribute= only without a filter's name; `map('groupby', attribute='a')` calls groupby with it)
+    if (!args.length && (typeof kw.attribute === 'string' || typeof kw.attribute === 'number')) {
       // (Jinja's FilterArgumentError: a misspelt `default` was dropped, the missing attributes left undefined)
       for (const k of Object.keys(kw)) {
         if (k === 'attribute' || k === 'default') continue;
         const hint = didYouMean(k, ['attribute', 'default']);
         throw new Error(`filter 'map' has no argument '${k}'${hint ? ` — did you mean '${hint}'?` : ''} (with attribute=, it takes default=)`);
       }
-      return list.map((x) => attr(x, kw.attribute as string) ?? kw.default);
+      return list.map((x) => attr(x, String(kw.attribute)) ?? kw.default);
     }
     const [name, ...rest] = args as [string, ...unknown[]];
     if (typeof name !== 'string') throw new Error("map() takes attribute='name' or a filter's name: map('upper')");
     const f = env.getFilter(name) as (...a: unknown[]) => unknown;
-    return list.map((x) => f.call(this, x, ...rest));
+    // the filter's keyword arguments passed on to it, as Jinja's map does (were dropped: `map('round',
+    // precision=2)` rounded to 0, `map('replace', '-', new='+')` lacked its new; a misspelt one unsaid)
+    const last = raw[raw.length - 1];
+    const pass = isKw(last) ? [...rest, last] : rest;
+    return list.map((x) => f.call(this, x, ...pass));
   });
   env.addFilter('selectattr', selectBy(true));
   env.addFilter('rejectattr', selectBy(false));
@@ -2502,6 +2507,7 @@ function pythonFilters(env: nunjucks.Environment): void {
     if (!isPlainObject(v)) throw new Error(`Can only get item pairs from a mapping, not ${pyType(v)}`);
     return Object.entries(v).map((e) => tuple(e));
   });
+  // Jinja's batch: the last list filled with `fill_with` unless it is none ('' and 0 too; nunjucks' took a false one for none)
   // Jinja's batch: the last list filled with `fill_with` unless it is none ('' and 0 too; nunjucks' took a false one for none)
   env.addFilter('batch', (v: unknown, linecount: unknown, fillWith: unknown = null) => {
     const items = itemsOf(v);

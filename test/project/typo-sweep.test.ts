@@ -55,6 +55,34 @@ const KEPT: Array<[string, string]> = [
   ['{% for i in range(3) %}{{ i }}{% endfor %} {% for i in range(1, 7, 2) %}{{ i }}{% endfor %} {% for i in range(3, 0, -1) %}{{ i }}{% endfor %} {{ range(true) | list }} {{ range(0) | list }}', '012 135 321 [0] []'],
 ];
 
+/**
+ * map(name, ...) passes its keyword arguments to the filter it names, as Jinja's does (were dropped:
+ * `map('round', precision=2)` rounded to 0 places, `map('join', d='+')` joined with '', and since
+ * the required-argument check `map('replace', old='-', new='+')`, valid Jinja, was refused);
+ * attribute= picks an attribute only without a filter's name. Outputs are python3 jinja2 3.1's.
+ */
+const MAP_KEYWORDS: Array<[string, string]> = [
+  ["{{ ['a-b'] | map('replace', old='-', new='+') | list }} {{ ['a-b-c'] | map('replace', '-', new='+', count=1) | list }}", "['a+b'] ['a+b-c']"],
+  ["{{ [3.14159] | map('round', precision=2) | list }} {{ [[1, 2]] | map('join', d='+') | list }} {{ [none] | map('default', 'x', boolean=true) | list }}", "[3.14] ['1+2'] ['x']"],
+  ["{{ ['abcdefghijkl'] | map('truncate', length=5, leeway=0) | list }} {{ [[1, 2, 3]] | map('batch', linecount=2) | map('list') | list }}", "['ab...'] [[[1, 2], [3]]]"],
+  ["{{ [[{'a': 1}, {'a': 2}]] | map('groupby', attribute='a') | map('list') | list }} {{ [[1, 2]] | map(attribute=0) | list }}", "[[(1, [{'a': 1}]), (2, [{'a': 2}])]] [1]"],
+];
+const MAP_KEYWORDS_REFUSED: Array<[string, RegExp]> = [
+  ["{{ ['x'] | map('truncate', lenght=3) | list }}", /filter 'truncate' has no argument 'lenght' — did you mean 'length'\?/],
+  ["{{ ['x'] | map('upper', attribute='x') | list }}", /filter 'upper' has no argument 'attribute'/],
+];
+
+describe('templates: map passes its keywords to the filter it names', () => {
+  for (const fast of [true, false]) {
+    it.each(MAP_KEYWORDS)(`%s (fast path: ${fast})`, (src, expected) => {
+      expect(render(src, fast)).toBe(expected);
+    });
+    it.each(MAP_KEYWORDS_REFUSED)(`%s (fast path: ${fast})`, (src, expected) => {
+      expect(render(src, fast)).toMatch(new RegExp(`^ERROR .*${expected.source}`));
+    });
+  }
+});
+
 describe('templates: a call Jinja refuses is refused, not rendered as nothing', () => {
   for (const fast of [true, false]) {
     it.each(REFUSED)(`%s (fast path: ${fast})`, (src, expected) => {
