@@ -2508,15 +2508,53 @@ function pythonFilters(env: nunjucks.Environment): void {
     return Object.entries(v).map((e) => tuple(e));
   });
   // Jinja's batch: the last list filled with `fill_with` unless it is none ('' and 0 too; nunjucks' took a false one for none)
-  // Jinja's batch: the last list filled with `fill_with` unless it is none ('' and 0 too; nunjucks' took a false one for none)
+  // Jinja's loop, as Python runs it: a batch is cut when it holds `linecount` items (`batch(0)` looped
+  // forever here, until the process ran out of memory; Jinja's makes `[[], [1, 2, 3]]`)
   env.addFilter('batch', (v: unknown, linecount: unknown, fillWith: unknown = null) => {
     const items = itemsOf(v);
     if (!Array.isArray(items)) throw new Error(`'${pyType(v)}' object is not iterable`);
-    const n = unbox(linecount) as number;
+    const raw = unbox(linecount);
+    // (Python's len(tmp) == linecount: a number, True as 1; anything else never equal)
+    const n = typeof raw === 'boolean' ? Number(raw) : typeof raw === 'number' ? raw : NaN;
     const out: unknown[][] = [];
-    for (let i = 0; i < items.length; i += n) out.push(items.slice(i, i + n));
-    const last = out[out.length - 1];
-    if (last && fillWith !== null && fillWith !== undefined) while (last.length < n) last.push(fillWith);
+    let tmp: unknown[] = [];
+    for (const x of items) {
+      if (tmp.length === n) {
+        out.push(tmp);
+        tmp = [];
+      }
+      tmp.push(x);
+    }
+    if (tmp.length) {
+      if (fillWith !== null && fillWith !== undefined) {
+        if (Number.isNaN(n)) throw new Error(`TypeError: '<' not supported between instances of 'int' and '${pyType(linecount)}'`);
+        while (tmp.length < n) tmp.push(fillWith);
+      }
+      out.push(tmp);
+    }
+    return out;
+  });
+  // Jinja's slice, as Python runs it: `slices` an integer (`slice(0)` is its ZeroDivisionError, was an
+  // empty list), a fill_with of 0 or '' filled in (nunjucks' took a false one for none), a string cut
+  // into lists of its characters
+  env.addFilter('slice', (v: unknown, slices: unknown, fillWith: unknown = null) => {
+    const seq = itemsOf(v);
+    if (!Array.isArray(seq)) throw new Error(`'${pyType(v)}' object is not iterable`);
+    const raw = unbox(slices);
+    const n = typeof raw === 'boolean' ? Number(raw) : raw;
+    if (typeof n !== 'number' || !Number.isInteger(n) || slices instanceof PyFloat) throw new Error(`TypeError: '${slices === undefined ? 'Undefined' : pyType(slices)}' object cannot be interpreted as an integer`);
+    if (n === 0) throw new Error('ZeroDivisionError: integer division or modulo by zero (slice(0))');
+    const per = Math.floor(seq.length / n);
+    const extra = ((seq.length % n) + n) % n;
+    const out: unknown[][] = [];
+    let offset = 0;
+    for (let i = 0; i < n; i++) {
+      const start = offset + i * per;
+      if (i < extra) offset++;
+      const tmp = seq.slice(start, offset + (i + 1) * per);
+      if (fillWith !== null && fillWith !== undefined && i >= extra) tmp.push(fillWith);
+      out.push(tmp);
+    }
     return out;
   });
   // Python's abs(): a float stays one (2.0 | abs is 2.0)

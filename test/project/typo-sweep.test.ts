@@ -72,6 +72,32 @@ const MAP_KEYWORDS_REFUSED: Array<[string, RegExp]> = [
   ["{{ ['x'] | map('upper', attribute='x') | list }}", /filter 'upper' has no argument 'attribute'/],
 ];
 
+/**
+ * batch and slice as Jinja's run in Python (outputs are python3 jinja2 3.1's): `batch(0)` looped
+ * forever (the process ran out of memory), `slice(0)` gave [] where Jinja's is a ZeroDivisionError,
+ * a fill_with of 0 or '' was dropped by slice, a string was sliced into strings.
+ */
+const BATCH_SLICE: Array<[string, string]> = [
+  ['{{ [1, 2, 3] | batch(0) | list }} {{ [1, 2, 3] | batch(-1) | list }} {{ [1, 2, 3] | batch(2, 0) | list }}', '[[], [1, 2, 3]] [[1, 2, 3]] [[1, 2], [3, 0]]'],
+  ["{{ [1, 2, 3] | slice(2, 0) | list }} {{ [1, 2, 3] | slice(slices=2, fill_with='') | list }} {{ [1, 2, 3] | slice(5, 'x') | list }}", "[[1, 2], [3, 0]] [[1, 2], [3, '']] [[1], [2], [3], ['x'], ['x']]"],
+  ["{{ 'abcd' | slice(2) | list }} {{ [1, 2, 3] | slice(-1) | list }} {{ range(7) | slice(3) | list }}", "[['a', 'b'], ['c', 'd']] [] [[0, 1, 2], [3, 4], [5, 6]]"],
+];
+const BATCH_SLICE_REFUSED: Array<[string, RegExp]> = [
+  ['{{ [1, 2, 3] | slice(0) | list }}', /ZeroDivisionError: integer division or modulo by zero/],
+  ["{{ [1, 2, 3] | slice('2') | list }}", /'str' object cannot be interpreted as an integer/],
+];
+
+describe('templates: batch and slice as Jinja runs them', () => {
+  for (const fast of [true, false]) {
+    it.each(BATCH_SLICE)(`%s (fast path: ${fast})`, (src, expected) => {
+      expect(render(src, fast)).toBe(expected);
+    });
+    it.each(BATCH_SLICE_REFUSED)(`%s (fast path: ${fast})`, (src, expected) => {
+      expect(render(src, fast)).toMatch(new RegExp(`^ERROR .*${expected.source}`));
+    });
+  }
+});
+
 describe('templates: map passes its keywords to the filter it names', () => {
   for (const fast of [true, false]) {
     it.each(MAP_KEYWORDS)(`%s (fast path: ${fast})`, (src, expected) => {
