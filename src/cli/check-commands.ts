@@ -7,10 +7,12 @@
 import { diag, formatDiagnostic, hasErrors, ProjectError, UsageError, type Diagnostic } from '../errors.js';
 import { loadProject, PROJECT_FILE, type ProjectFiles } from '../project/load-project.js';
 import type { Manifest } from '../compile/manifest.js';
+import type { LoadedRule } from '../alerts/load-alerts.js';
+import type { CompiledRule } from '../alerts/evaluate.js';
 import { loadCache, saveCache, writeCompileArtifacts } from '../project/artifacts.js';
 import { compileProject, VIGIL_VERSION, type ResolvedTarget } from '../compile/compile-project.js';
 import type { CheckReport } from '../check/check-project.js';
-import { checkPii, err, out, parseVars, select as selectFor, type Common } from './commands.js';
+import { checkPii, err, out, parseVars, plan, select as selectFor, type Common } from './commands.js';
 import { counted } from '../format.js';
 
 export interface CheckOptions extends Common {
@@ -27,7 +29,7 @@ export async function checkDir(o: CheckOptions): Promise<{ report: CheckReport; 
   const queries = alerts.rules.filter((r) => r.queryText && r.rule.enabled).map((r) => ({ key: r.rule.name, file: r.file, text: r.queryText!, ...r.queryAt }));
   const cache = loadCache(files);
   const result = compileProject(files, { target: o.target, env: process.env, vars: parseVars(o.vars), queries, cache: cache.renders });
-  const compileDs: Diagnostic[] = [...result.diagnostics, ...alerts.diagnostics, ...(await scheduleProblems(files, result.manifest))];
+  const compileDs: Diagnostic[] = [...result.diagnostics, ...alerts.diagnostics, ...(await scheduleProblems(files, result.manifest, alerts.rules))];
   for (const d of compileDs.filter((x) => x.severity === 'warn')) err(formatDiagnostic(d));
   if (hasErrors(compileDs) || !result.target) throw new ProjectError(compileDs.filter((x) => x.severity === 'error'));
   // the compile-time PII check, as vigil compile and build run it, and of the alert queries and
@@ -66,24 +68,37 @@ export async function checkDir(o: CheckOptions): Promise<{ report: CheckReport; 
 
 /**
  * What `vigil serve` would refuse at its start in project.yaml's `schedules:` and `serve:` (a
- * command, cron, time zone or key that does not go with its command; a model selector that
- * matches nothing), at its line: vigil check said OK to a project whose serve then would not
- * start (docs/upgrading.md's safe order checks before switching serve over).
+ * command, cron, time zone or key that does not go with its command; a selection that matches
+ * nothing, or nothing its command runs; an alerts job without rules or whose select names none; a
+ * sync job selecting no table with a sync block), at its line, as serve's checkSelections says it:
+ * vigil check said OK to a project whose serve then would not start (docs/upgrading.md's safe
+ * order checks before switching serve over). The sync jobs' source databases (their env vars)
+ * are serve's to resolve, not check's.
  */
-async function scheduleProblems(files: ProjectFiles, manifest: Manifest): Promise<Diagnostic[]> {
+async function scheduleProblems(files: ProjectFiles, manifest: Manifest, rules: LoadedRule[]): Promise<Diagnostic[]> {
   if (!files.project.schedules && !files.project.serve) return [];
   const { serveConfig } = await import('../serve/config.js');
   const { config, diagnostics } = serveConfig(files);
   const ds = [...diagnostics];
   for (const j of config?.jobs ?? []) {
-    // (an alerts job selects rules, a sync job streams: serve checks those with the alert files and the source database)
-    if (j.command === 'alerts' || j.command === 'sync' || (!j.select && !j.exclude)) continue;
     try {
-      selectFor(manifest, { select: j.select, exclude: j.exclude });
+      if (j.command === 'alerts') {
+        const { selectRules } = await import('./alerts-commands.js');
+        // (as serve's requireRules: without rules the job would evaluate nothing every minute)
+        if (!rules.length) throw new UsageError(`no alert rules in ${files.paths.alerts}/*.yaml: nothing to schedule`);
+        selectRules(rules as CompiledRule[], j.select);
+      } else if (j.command === 'sync') {
+        const { ids } = selectFor(manifest, { select: j.select });
+        if (!Object.values(manifest.sources).some((s) => s.sync && ids.has(s.unique_id))) throw new UsageError('no source table it selects has a sync block (sync: { primary_key, cursor } under a table, and sync: { from: <postgres target> } on its source)');
+      } else if (j.select || j.exclude) {
+        // checked as serve checks it, by what the command runs: `command: run` of an ephemeral
+        // model alone matches it, and runs nothing (was: check OK, serve refused at its start)
+        await plan(manifest, { command: j.command as 'run', select: j.select, exclude: j.exclude });
+      }
     } catch (e) {
       if (!(e instanceof UsageError)) throw e;
-      const key = j.select ? 'select' : 'exclude';
-      ds.push(diag('E_SCHEDULE', `schedules.${j.name}: ${e.message.replace(/\n\(nothing was run; pass --allow-empty[^)]*\)$/, '')}`, { file: PROJECT_FILE, ...files.projectYaml.locate(['schedules', j.name, key]) }));
+      const at = j.select || j.exclude ? ['schedules', j.name, j.select ? 'select' : 'exclude'] : ['schedules', j.name];
+      ds.push(diag('E_SCHEDULE', `schedules.${j.name}: ${e.message.replace(/\n\(nothing was run; pass --allow-empty[^)]*\)$/, '')}`, { file: PROJECT_FILE, ...files.projectYaml.locate(at) }));
     }
   }
   return ds;

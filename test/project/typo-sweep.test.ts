@@ -140,6 +140,10 @@ describe('one project, the commands a user runs on it', () => {
     ['a key of another command', 'schedules:\n  nightly: { command: build, cron: "0 3 * * *", mode: full }\n', /project\.yaml:9:\d+: error: schedules\.nightly: 'mode' does not go with command build/],
     ['a selector that matches nothing', 'schedules:\n  nightly:\n    command: build\n    cron: "0 3 * * *"\n    select: [events_dayly]\n', /project\.yaml:12:\d+: error: schedules\.nightly: selector 'events_dayly' matched nothing — did you mean 'events_daily'\?/],
     ['an exclude that matches nothing', 'schedules:\n  nightly:\n    command: run\n    cron: "0 3 * * *"\n    exclude: events_dayly\n', /project\.yaml:12:\d+: error: schedules\.nightly: selector 'events_dayly' matched nothing/],
+    // what serve's start refuses beyond a selector matching nothing (was: check OK, then serve exit 2)
+    ['a selection its command runs nothing of', 'schedules:\n  nightly:\n    command: test\n    cron: "0 3 * * *"\n    select: [events_daily]\n', /project\.yaml:12:\d+: error: schedules\.nightly: .*vigil test runs data and unit tests.*nothing to run/],
+    ['a sync job selecting no synced table', 'schedules:\n  copy:\n    command: sync\n    cron: "@hourly"\n    select: [events_daily]\n', /project\.yaml:12:\d+: error: schedules\.copy: no source table it selects has a sync block/],
+    ['an alerts job without alert rules', 'schedules:\n  page: { command: alerts }\n', /project\.yaml:9:\d+: error: schedules\.page: no alert rules in alerts\/\*\.yaml/],
     ['serve.listen that is no address', 'serve: { listen: localhost9464 }\n', /project\.yaml:8:\d+: error: serve\.listen 'localhost9464' is not an address/],
   ];
   it.each(SCHEDULES)('vigil check: %s in schedules: is exit 2 at its line', (_what, yaml, expected) => {
