@@ -2623,9 +2623,31 @@ function misspeltProjectVars(files: ProjectFiles, manifest: Manifest, queries: C
     return n && n.length >= 4 && editDistance(k.toLowerCase(), n.toLowerCase()) <= Math.max(1, Math.floor(k.length / 4)) ? [[k, n] as const] : [];
   }));
   if (!near.size) return [];
-  return unreadNames(files, [...near.keys()], queries).map(({ key }) =>
-    diag('E_VAR', `vars: '${key}' is read by no model, macro, test, snapshot or hook — did you mean '${near.get(key)}'? (it is read with its default)`, { file: PROJECT_FILE, ...files.projectYaml.locate(['vars', key], true) }, `rename the key to '${near.get(key)}'`),
+  const unread = unreadNames(files, [...near.keys()], queries);
+  if (!unread.length) return [];
+  // a var() of a computed name where compile does not render it (a hook, an alert query, a
+  // dashboard, a macro no model calls: `var('region_' ~ r)`) may read the key: a warning, not an
+  // error (was: the build refused, and renaming the key as told broke what read it)
+  const computed = computedVarCall(files, queries);
+  return unread.map(({ key }) =>
+    computed
+      ? diag('E_VAR', `vars: '${key}' is named by no template, and a name near it, '${near.get(key)}', is read with its default: a typo? (${computed} reads a var under a computed name, which may be '${key}')`, { file: PROJECT_FILE, ...files.projectYaml.locate(['vars', key], true) }, `rename the key to '${near.get(key)}' if it is the one meant`, 'warn')
+      : diag('E_VAR', `vars: '${key}' is read by no model, macro, test, snapshot or hook — did you mean '${near.get(key)}'? (it is read with its default)`, { file: PROJECT_FILE, ...files.projectYaml.locate(['vars', key], true) }, `rename the key to '${near.get(key)}'`),
   );
+}
+
+/**
+ * Where a var() of a computed name (`var(name)`, `var('region_' ~ r)`) is in a template compile
+ * does not render into a node, whose reads it would record: a macro (one no model calls), a
+ * properties file's or project.yaml's template (a hook), an ad-hoc or alert query, an alert file or
+ * a dashboard. Undefined when there is none.
+ */
+function computedVarCall(files: ProjectFiles, queries: CompileOptions['queries']): string | undefined {
+  // (not one quoted name followed by `,` or `)`: `var(name)`, `var('region_' ~ r)`, `var(prefix ~ 'x')`)
+  const computed = /\bvar\(\s*(?!\\?'[^'"]*\\?'\s*[,)]|\\?"[^'"]*\\?"\s*[,)])[^)\s]/;
+  for (const f of files.macros) if (computed.test(f.text)) return f.path;
+  for (const t of projectTemplateTexts({ ...files, models: [], macros: [], singularTests: [], snapshots: [] }, queries)) if (computed.test(t)) return 'a hook, query, alert or dashboard template';
+  return undefined;
 }
 
 /** Every var() name the project's templates call with a quoted name. */

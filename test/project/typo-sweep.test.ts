@@ -230,6 +230,21 @@ describe('one project, the commands a user runs on it', () => {
     }
   });
 
+  // (was: exit 2, 'region_eu is read by no ... hook — did you mean region_us?', on a project that
+  // compiled before: the hook reads it as var('region_' ~ r), and renaming it as told broke the hook)
+  it('vigil compile: a project.yaml var a hook may read under a computed name is a warning, not an error', () => {
+    const model = join(dir, 'models/reads_region.sql');
+    writeFileSync(model, "select '{{ var('region_us', 'us-east-1') }}' as region");
+    try {
+      writeFileSync(join(dir, 'project.yaml'), BASIC_PROJECT_YAML + 'vars:\n  region_eu: eu-west-1\non_run_start:\n  - "{% for r in [\'eu\'] %}select \'{{ var(\'region_\' ~ r) }}\'{% endfor %}"\n');
+      const r = vigil(dir, ['compile']);
+      expect(r.stderr).toMatch(/project\.yaml:9:\d+: warning: vars: 'region_eu' is named by no template, and a name near it, 'region_us', is read with its default: a typo\? \(a hook, query, alert or dashboard template reads a var under a computed name/);
+      expect(r.code).toBe(0);
+    } finally {
+      rmSync(model);
+    }
+  });
+
   it('vigil check: schedules serve would run are OK', () => {
     withYaml('serve: { listen: 9464 }\nschedules:\n  nightly: { command: build, cron: "0 3 * * *", select: [events_daily], timezone: Europe/Paris }\n  hourly: { command: test, cron: "@hourly" }\n');
     const r = vigil(dir, ['check']);
