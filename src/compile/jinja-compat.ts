@@ -2619,6 +2619,33 @@ function pythonFilters(env: nunjucks.Environment): void {
     if (!Array.isArray(items)) throw new Error(`sum() takes a list, not ${pyType(v)}`);
     return items.reduce((acc: unknown, x) => pyArith('+', acc, attribute === null ? x : attr(x, String(attribute))), start);
   });
+  // Jinja's sort, as Python's sorted() runs it (nunjucks' compared with JavaScript's `<`: `[[10], [9]]`
+  // stayed in that order, compared as the text '10' < '9'; `[1, 'a']` and `[none, 1]` sorted where
+  // Python raises its TypeError; `attribute='a,b'`, Jinja 3.1's sort by several attributes, was
+  // refused as "resolved to undefined"). Stable, also reversed, as Python's.
+  env.addFilter('sort', (v: unknown, reverse: unknown = false, caseSensitive: unknown = false, attribute: unknown = null) => {
+    const items = Array.isArray(v) ? v : typeof v === 'string' ? [...v] : v === null || v === undefined ? v : undefined;
+    if (!Array.isArray(items)) throw new Error(`sort(): '${pyType(v)}' object is not iterable`);
+    const parts: Array<string | null> = attribute === null || attribute === undefined ? [null] : typeof attribute === 'string' ? attribute.split(',') : [String(unbox(attribute))];
+    const keys = items.map((x, i) =>
+      parts.map((p) => {
+        let k = p === null ? x : attr(x, p);
+        if (k === undefined) throw new Error(`sort(attribute='${String(attribute)}'): item ${i} has no '${p}'`);
+        if (!pyTruth(caseSensitive) && typeof k === 'string') k = k.toLowerCase();
+        return k;
+      }),
+    );
+    const order = items.map((_, i) => i);
+    const sign = pyTruth(reverse) ? -1 : 1;
+    order.sort((a, b) => {
+      for (let j = 0; j < parts.length; j++) {
+        const c = pyCompare(keys[a][j], keys[b][j]);
+        if (c) return sign * c;
+      }
+      return 0;
+    });
+    return order.map((i) => items[i]);
+  });
   // a dict iterated: its keys, as Jinja (`d | list`, `d | sort`, `d | join(',')`)
   // `list` makes a new list, as Python's list() (nunjucks' gave the list itself: `{% set b = a | list %}`
   // then `b.append(x)` appended to `a` too; a tuple stayed a tuple)
