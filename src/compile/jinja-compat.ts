@@ -2706,6 +2706,10 @@ function pythonFilters(env: nunjucks.Environment): void {
       const required = REQUIRED_FILTER_PARAMS[name] ?? 0;
       const missing = (out: unknown[]) => {
         const names = known.slice(0, required).filter((_, i) => i >= out.length || out[i] === undefined);
+        // given, but undefined (`replace('-', sep)`, sep a macro parameter not passed): said so, not
+        // as an argument missing (dbt reads its Undefined as '', a value lost unseen)
+        const undef = names.find((n) => known.indexOf(n) in out);
+        if (undef) throw new Error(`filter '${name}': its argument '${undef}' is undefined (a macro parameter not passed, or a variable not set)`);
         if (names.length) throw new Error(`filter '${name}' missing ${names.length} required argument${names.length === 1 ? '' : 's'}: ${names.map((n) => `'${n}'`).join(' and ')}`);
       };
       if (!isKw(last)) {

@@ -30,6 +30,9 @@ const REFUSED: Array<[string, RegExp]> = [
   ["{{ 'a-b' | replace('-') }}", /filter 'replace' missing 1 required argument: 'new'/],
   ["{{ 'a-b' | replace() }}", /filter 'replace' missing 2 required arguments: 'old' and 'new'/],
   ["{{ 'a-b' | replace(new='+') }}", /filter 'replace' missing 1 required argument: 'old'/],
+  // (an argument given but undefined is said so, not as missing: the template passes it)
+  ["{% macro m(sep) %}{{ 'a-b' | replace('-', sep) }}{% endmacro %}{{ m() }}", /filter 'replace': its argument 'new' is undefined \(a macro parameter not passed, or a variable not set\)/],
+  ["{% macro m(n) %}{{ [1, 2] | batch(linecount=n) | list }}{% endmacro %}{{ m() }}", /filter 'batch': its argument 'linecount' is undefined/],
   ['{{ [1, 2, 3] | batch | list }}', /filter 'batch' missing 1 required argument: 'linecount'/],
   ['{{ [1, 2, 3] | slice | list }}', /filter 'slice' missing 1 required argument: 'slices'/],
   ["{{ [{'a': 1}] | groupby }}", /filter 'groupby' missing 1 required argument: 'attribute'/],
