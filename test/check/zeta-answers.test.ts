@@ -15,6 +15,13 @@ import { ZETA_ANSWERS_FILE, ZetaAnswers } from '../../src/adapters/bigquery/zeta
 import { resetSecrets } from '../../src/secrets.js';
 import { REPO, vigil } from '../helpers.js';
 
+/** A project.yaml without its `schedules:` block (checked to be gone). */
+const withoutSchedules = (yaml: string): string => {
+  const out = yaml.replace(/^schedules:\n(?:[ #].*\n|\n)*/m, '');
+  expect(out).not.toMatch(/^schedules:/m);
+  return out;
+};
+
 const dirs: string[] = [];
 const tmp = () => {
   const d = mkdtempSync(join(tmpdir(), 'vigil-zeta-'));
@@ -190,6 +197,8 @@ describe("vigil check --target prod with kept answers (Google's analyzer)", () =
     // the shipped models (the alerts' and dashboards' queries are checked by check.test.ts): four
     // checks of the whole project took ~50 s of a loaded suite
     for (const p of ['project.yaml', 'models', 'macros', 'tests']) cpSync(join(REPO, p), join(dir, p), { recursive: true });
+    // (without its schedules: their alerts job has no rules here, which vigil check refuses as serve does)
+    writeFileSync(join(dir, 'project.yaml'), withoutSchedules(readFileSync(join(dir, 'project.yaml'), 'utf8')));
   });
 
   it('the second check of an unchanged project answers everything from the first and starts no analyzer; a seeded mistake reads the same either way', () => {
@@ -220,8 +229,7 @@ describe("vigil check --target prod with kept answers (Google's analyzer)", () =
   it('the answers go under paths.target, as every other cache, and vigil clean removes them (was: target/.cache/zetasql-answers.bin whatever paths.target said, left by clean)', () => {
     const d = tmp();
     // (the shipped targets; not its schedules, which select models this project has not: vigil check refuses them)
-    const yaml = readFileSync(join(REPO, 'project.yaml'), 'utf8').replace(/^schedules:\n(?:[ #].*\n|\n)*/m, '');
-    expect(yaml).not.toMatch(/^schedules:/m);
+    const yaml = withoutSchedules(readFileSync(join(REPO, 'project.yaml'), 'utf8'));
     writeFileSync(join(d, 'project.yaml'), `${yaml.trimEnd()}\npaths:\n  target: build\n`);
     mkdirSync(join(d, 'models'));
     writeFileSync(join(d, 'models', 'one.sql'), 'select 1 as x\n');
