@@ -995,7 +995,7 @@ export async function scheduledPolicy(s: Setup, deliveryTimeout: string | undefi
 }
 
 /** A schedule of alerts (run-scheduler, a serve job) in a project without alert rules is a mistake. */
-export function requireRules(s: Setup): void {
+export function requireRules(s: Pick<Setup, 'rules' | 'files'>): void {
   if (!s.rules.length) throw new UsageError(`no alert rules in ${s.files.paths.alerts}/*.yaml: nothing to schedule (see ${docRef('alerts.md')})`);
 }
 

@@ -12,7 +12,8 @@ import type { CompiledRule } from '../alerts/evaluate.js';
 import { loadCache, saveCache, writeCompileArtifacts } from '../project/artifacts.js';
 import { compileProject, VIGIL_VERSION, type ResolvedTarget } from '../compile/compile-project.js';
 import type { CheckReport } from '../check/check-project.js';
-import { checkPii, err, out, parseVars, plan, select as selectFor, type Common } from './commands.js';
+import { checkPii, err, out, parseVars, select as selectFor, type Common } from './commands.js';
+import { checkJobSelection } from './schedule-selection.js';
 import { counted } from '../format.js';
 
 export interface CheckOptions extends Common {
@@ -70,7 +71,7 @@ export async function checkDir(o: CheckOptions): Promise<{ report: CheckReport; 
  * What `vigil serve` would refuse at its start in project.yaml's `schedules:` and `serve:` (a
  * command, cron, time zone or key that does not go with its command; a selection that matches
  * nothing, or nothing its command runs; an alerts job without rules or whose select names none; a
- * sync job selecting no table with a sync block), at its line, as serve's checkSelections says it:
+ * sync job selecting no table with a sync block: checkJobSelection, as serve checks it), at its line:
  * vigil check said OK to a project whose serve then would not start (docs/upgrading.md's safe
  * order checks before switching serve over). The sync jobs' source databases (their env vars)
  * are serve's to resolve, not check's.
@@ -82,19 +83,7 @@ async function scheduleProblems(files: ProjectFiles, manifest: Manifest, rules: 
   const ds = [...diagnostics];
   for (const j of config?.jobs ?? []) {
     try {
-      if (j.command === 'alerts') {
-        const { selectRules } = await import('./alerts-commands.js');
-        // (as serve's requireRules: without rules the job would evaluate nothing every minute)
-        if (!rules.length) throw new UsageError(`no alert rules in ${files.paths.alerts}/*.yaml: nothing to schedule`);
-        selectRules(rules as CompiledRule[], j.select);
-      } else if (j.command === 'sync') {
-        const { ids } = selectFor(manifest, { select: j.select });
-        if (!Object.values(manifest.sources).some((s) => s.sync && ids.has(s.unique_id))) throw new UsageError('no source table it selects has a sync block (sync: { primary_key, cursor } under a table, and sync: { from: <postgres target> } on its source)');
-      } else if (j.select || j.exclude) {
-        // checked as serve checks it, by what the command runs: `command: run` of an ephemeral
-        // model alone matches it, and runs nothing (was: check OK, serve refused at its start)
-        await plan(manifest, { command: j.command as 'run', select: j.select, exclude: j.exclude });
-      }
+      await checkJobSelection(manifest, j, async () => ({ rules: rules as CompiledRule[], files }));
     } catch (e) {
       if (!(e instanceof UsageError)) throw e;
       const at = j.select || j.exclude ? ['schedules', j.name, j.select ? 'select' : 'exclude'] : ['schedules', j.name];

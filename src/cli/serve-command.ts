@@ -39,11 +39,12 @@ import { errorAfterByStream } from '../run/freshness.js';
 import { toEpochMs } from '../alerts/time.js';
 import type { Adapter } from '../adapters/adapter.js';
 import type { Manifest, SourceNode } from '../compile/manifest.js';
-import { compileChecked, compileForCommand, err, out, plan, runExecute, select, type Common } from './commands.js';
+import { compileChecked, compileForCommand, err, out, runExecute, select, type Common } from './commands.js';
 import { openWhenFree } from './command-kit.js';
 import { selectedStreams, syncSetup } from './sync-command.js';
 import type { Setup } from './alerts-commands.js';
 import { listenOn } from './listen.js';
+import { checkJobSelection } from './schedule-selection.js';
 import { docRef } from '../install.js';
 
 type Compiled = ReturnType<typeof compileForCommand>;
@@ -1130,24 +1131,11 @@ async function checkSelections(c: Compiled, o: Common, config: ServeConfig): Pro
   for (const j of config.jobs) {
     const where = `schedules.${j.name} (${j.selectAt ?? j.declaredAt})`;
     try {
-      if (j.command === 'alerts') {
-        // the alert files load now, with a select or without: a mistake is exit 2 at start, not a
-        // job failing every minute. A query that does not compile too (each job's own load
-        // tolerates one broken while serve runs: that rule's error instance, the others run)
-        const { setupAlerts, selectRules, requireRules } = await import('./alerts-commands.js');
-        alerts ??= await setupAlerts(o, undefined, { tests: false });
-        // (as run-scheduler: without rules the job would "succeed" every minute, evaluating nothing)
-        requireRules(alerts);
-        selectRules(alerts.rules, j.select);
-      } else if ((j.select || j.exclude) && j.command !== 'sync') {
-        // checked as the command checks it: a selection with nothing the command runs (`vigil test`
-        // of an ephemeral model without tests) failed at every slot
-        await plan(c.result.manifest, { command: j.command, select: j.select, exclude: j.exclude });
-      } else if (j.select || j.exclude) select(c.result.manifest, { select: j.select, exclude: j.exclude });
+      // the alert files load now, with a select or without: a mistake is exit 2 at start, not a
+      // job failing every minute. A query that does not compile too (each job's own load
+      // tolerates one broken while serve runs: that rule's error instance, the others run)
+      const streams = await checkJobSelection(c.result.manifest, j, async () => (alerts ??= await (await import('./alerts-commands.js')).setupAlerts(o, undefined, { tests: false })));
       if (j.command === 'sync') {
-        const { ids } = select(c.result.manifest, { select: j.select });
-        const streams = Object.values(c.result.manifest.sources).filter((s) => s.sync && ids.has(s.unique_id));
-        if (!streams.length) throw new UsageError('no source table it selects has a sync block (sync: { primary_key, cursor } under a table, and sync: { from: <postgres target> } on its source)');
         // the source databases resolve now (an unset DATABASE_URL is a mistake at start, as for
         // vigil sync, not a failure at each run)
         const { resolveTarget } = await import('../compile/resolve-target.js');
