@@ -416,11 +416,8 @@ export class PostgresAdapter implements Adapter {
   }
 
   /**
-   * Retention: a batch of rows by `ctid` (a TID scan), and the log statement, in one transaction.
-   * A row is its `(tableoid, ctid)`: a ctid is unique only within one table, and a partitioned
-   * table (or a parent with INHERITS children) reads its partitions' rows, whose ctids repeat —
-   * matching by ctid alone deleted the row at that ctid in every partition (a batch of 2 deleted
-   * 4, and rows that came while apply ran beyond the count it set out to delete).
+   * The foreign keys referencing `rel` (pg_constraint), with their ON DELETE action: `vigil
+   * retention` says what its deletes reach besides the rows it plans (Adapter.referencingKeys).
    */
   async referencingKeys(rel: Relation): Promise<ReferencingKey[]> {
     // (a partitioned table's key is cloned for each partition, the clones naming their parent key: the parent's only)
@@ -436,6 +433,13 @@ export class PostgresAdapter implements Adapter {
     return rows.map((r) => ({ constraint: r.conname, table: { schema: r.schema, identifier: r.identifier }, columns: r.columns, refColumns: r.ref_columns, onDelete: actions[r.action] ?? 'no action' }));
   }
 
+  /**
+   * Retention: a batch of rows by `ctid` (a TID scan), and the log statement, in one transaction.
+   * A row is its `(tableoid, ctid)`: a ctid is unique only within one table, and a partitioned
+   * table (or a parent with INHERITS children) reads its partitions' rows, whose ctids repeat —
+   * matching by ctid alone deleted the row at that ctid in every partition (a batch of 2 deleted
+   * 4, and rows that came while apply ran beyond the count it set out to delete).
+   */
   deleteBatch(rel: Relation, where: string, params: SqlParam[], limit: number, then: (deleted: number) => { sql: string; params: SqlParam[] }): Promise<number> {
     const r = this.dialect.relation(rel);
     return this.transaction(async (_c, run) => {
