@@ -24,7 +24,7 @@ import { dirname } from 'node:path';
 import type { Adapter } from '../adapters/adapter.js';
 import { WarehouseError } from '../errors.js';
 import { writeProjectFile } from '../project/artifacts.js';
-import { casAppend, casWrite, HOST_NS, JournalUnavailableError, leaseLive, PROC_START, processGone, PROCESS_STARTED, warehouseCas, type CasBackend, type CasDocument } from '../run/cas-document.js';
+import { casAppend, casWrite, HOST_NS, JournalUnavailableError, leaseLive, processGone, PROCESS_STARTED, thisProcess, warehouseCas, type CasBackend, type CasDocument } from '../run/cas-document.js';
 import { redactStrings } from '../secrets.js';
 import type { InstanceState, RuleRuntime } from './engine.js';
 import type { AlertEvent } from './history.js';
@@ -364,7 +364,7 @@ const FILE_MUTEX_SAY_MS = 500;
 
 /** The holder a file state's mutex records: this process (cas-document.ts's terms), and an id of this taking (no two mutexes read alike: removeMutexIf). */
 function mutexHolder(): string {
-  return JSON.stringify({ host: hostname(), pid: process.pid, started: PROCESS_STARTED, ...(PROC_START ? { proc_start: PROC_START } : {}), ...(HOST_NS ? { ns: HOST_NS } : {}), id: randomBytes(6).toString('hex') });
+  return JSON.stringify({ ...thisProcess(), id: randomBytes(6).toString('hex') });
 }
 
 /**

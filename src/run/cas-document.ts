@@ -350,6 +350,15 @@ function procStat(pid: number | 'self'): { state: string; start: string } | unde
 export const PROC_START = procStart('self');
 
 /**
+ * This process as a holder records it (a serve's job lease, a running sync's run_owner, the alert
+ * state file's mutex), told apart from another by what processGone and leaseLive read: its host,
+ * pid and start, and where Linux says them its start in ticks and its boot and PID namespace.
+ */
+export function thisProcess(): { host: string; pid: number; started: string; proc_start?: string; ns?: string } {
+  return { host: hostname(), pid: process.pid, started: PROCESS_STARTED, ...(PROC_START ? { proc_start: PROC_START } : {}), ...(HOST_NS ? { ns: HOST_NS } : {}) };
+}
+
+/**
  * Whether process `pid` runs on this host (one of another user's too; a stopped one too): not a
  * zombie, which ended (what it left — a batch folder, a browser profile — is no one's).
  */

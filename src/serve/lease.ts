@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname } from 'node:os';
 import type { Adapter } from '../adapters/adapter.js';
-import { casWrite, HOST_NS, leaseLive, PROC_START, processGone, PROCESS_STARTED, warehouseCas } from '../run/cas-document.js';
+import { casWrite, leaseLive, processGone, thisProcess, warehouseCas } from '../run/cas-document.js';
 import { redact } from '../secrets.js';
 
 export const LEASE_TABLE = 'vigil_serve_leases';
@@ -84,7 +84,7 @@ export class JobLeases {
 
   private holder(extra: Partial<Holder> = {}): Holder {
     const now = Date.now();
-    return { owner: this.owner, host: hostname(), pid: process.pid, started: PROCESS_STARTED, ...(PROC_START ? { proc_start: PROC_START } : {}), ...(HOST_NS ? { ns: HOST_NS } : {}), since: new Date(now).toISOString(), until: new Date(now + this.leaseMs).toISOString(), lease_ms: this.leaseMs, ...extra };
+    return { owner: this.owner, ...thisProcess(), since: new Date(now).toISOString(), until: new Date(now + this.leaseMs).toISOString(), lease_ms: this.leaseMs, ...extra };
   }
 
   /** What the warehouse says about a job (undefined: never run by any serve). */

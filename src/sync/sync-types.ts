@@ -7,7 +7,7 @@ import type { Adapter } from '../adapters/adapter.js';
 import type { Dialect, Relation } from '../adapters/dialect.js';
 import type { SourceNode } from '../compile/manifest.js';
 import { hostname } from 'node:os';
-import { HOST_NS, onThisHost, PROC_START, PROCESS_STARTED, processGone } from '../run/cas-document.js';
+import { onThisHost, processGone, thisProcess } from '../run/cas-document.js';
 import { diag, ProjectError } from '../errors.js';
 import { typeFamily } from '../adapters/type-family.js';
 
@@ -77,7 +77,7 @@ export interface StreamState {
 
 /** This process as the owner of a running sync: `{"host","pid","started","proc_start"}` (cas-document.ts's terms). */
 export function runOwner(): string {
-  return JSON.stringify({ host: hostname(), pid: process.pid, started: PROCESS_STARTED, ...(PROC_START ? { proc_start: PROC_START } : {}), ...(HOST_NS ? { ns: HOST_NS } : {}) });
+  return JSON.stringify(thisProcess());
 }
 
 /**
