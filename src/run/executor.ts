@@ -248,9 +248,14 @@ function rowsAffected(rows: number | undefined): Pick<NodeResult, 'adapter_respo
   return typeof rows === 'number' && Number.isFinite(rows) ? { adapter_response: { rows_affected: rows } } : {};
 }
 
+/** `database.schema.identifier` of a relation, the parts it has. */
+function displayRel(r: Relation): string {
+  return [r.database, r.schema, r.identifier].filter(Boolean).join('.');
+}
+
 /** `analytics.ai_audit_daily`: how a person names a relation in a progress line. */
 function displayRelation(n: ModelNode | SeedNode | SnapshotNode): string {
-  return n.relation ? [n.relation.database, n.relation.schema, n.relation.identifier].filter(Boolean).join('.') : n.name;
+  return n.relation ? displayRel(n.relation) : n.name;
 }
 
 /**
@@ -282,9 +287,6 @@ export function failureStoreStatements(o: { kind: 'table' | 'view'; relation: Re
   };
 }
 
-function displayRel(r: Relation): string {
-  return [r.database, r.schema, r.identifier].filter(Boolean).join('.');
-}
 
 function fmtTime(s: number): string {
   return `[${s.toFixed(2)}s]`;
