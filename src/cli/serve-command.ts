@@ -29,7 +29,7 @@ import { loadProject } from '../project/load-project.js';
 import { VIGIL_VERSION } from '../compile/compile-project.js';
 import { ALERTS_TICK, serveConfig, type JobSpec, type ServeConfig } from '../serve/config.js';
 import { cronClock, UnionClock, type Clock } from '../time/schedule.js';
-import { timerAt, WALL_CHECK_MS } from '../time/timer.js';
+import { timerAt } from '../time/timer.js';
 import { JobLeases, leaseLost, type Holder, type LeaseDoc } from '../serve/lease.js';
 import { leaseLive, setSingleHost } from '../run/cas-document.js';
 import { ServeMetrics } from '../serve/metrics.js';
@@ -98,7 +98,7 @@ interface JobState {
   clockKey?: string;
   /** the latest slot handed to the queue */
   lastDue: Date;
-  timer?: NodeJS.Timeout;
+  timer?: { cancel: () => void };
   /** when to read the lease again while another serve holds the job */
   watch?: NodeJS.Timeout;
   /** the warehouse could not be read at start: its lease is read again until it is (then caught up) */
@@ -778,7 +778,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     if (next.key === j.clockKey) return;
     j.clock = next.clock;
     j.clockKey = next.key;
-    clearTimeout(j.timer);
+    j.timer?.cancel();
     arm(j);
   };
 
@@ -1061,10 +1061,9 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     if (stopping) return;
     const next = j.clock.nextRun(j.lastDue);
     if (!next) return;
-    const wait = next.getTime() - now();
-    // (the wall clock looked at again every few seconds: a suspended VM resumed, or an NTP step,
-    // past the slot runs it then, not when the monotonic wait runs out — up to a whole period late)
-    j.timer = setTimeout(() => (next.getTime() - now() > 0 ? arm(j) : wake(j)), Math.min(Math.max(0, wait), WALL_CHECK_MS));
+    // (timerAt looks at the wall clock again every few seconds: a suspended VM resumed, or an NTP
+    // step, past the slot runs it then, not when the monotonic wait runs out — up to a whole period late)
+    j.timer = timerAt(next.getTime(), () => wake(j));
   };
   const wake = (j: JobState) => {
     const at = new Date();
@@ -1094,7 +1093,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
       }
       stopping = true;
       for (const j of jobs.values()) {
-        clearTimeout(j.timer);
+        j.timer?.cancel();
         clearTimeout(j.watch);
       }
       held?.timer.cancel();
