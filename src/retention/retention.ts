@@ -206,9 +206,10 @@ export async function deleteReach(adapter: Adapter, e: Pick<PlanEntry, 'table' |
   const d = adapter.dialect;
   const out: string[] = [];
   const plural = (n: number, word: string) => `${n.toLocaleString('en-US')} ${n === 1 ? word : `${word}s`}`;
+  // (the plan's predicate names the planned table's columns unqualified: in the EXISTS, its own)
+  const p = retentionPredicate(d, e);
+  const plannedName = `deleting the ${plural(rows, 'row')} ${e.table} plans`;
   for (const k of keys) {
-    // (the plan's predicate names the planned table's columns unqualified: in the EXISTS, its own)
-    const p = retentionPredicate(d, e);
     const on = k.columns.map((c, i) => `__vigil_ref.${d.quoteIdent(c)} = __vigil_planned.${d.quoteIdent(k.refColumns[i])}`).join(' and ');
     // a key of the table to itself (parent_id references id) whose action deletes or changes the
     // rows referencing a planned row: those the plan deletes anyway are counted by the plan, not
@@ -217,7 +218,6 @@ export async function deleteReach(adapter: Adapter, e: Pick<PlanEntry, 'table' |
     // referencing row's own; a row whose column is null is not planned.
     const self = k.table.schema === e.relation.schema && k.table.identifier === e.relation.identifier && k.onDelete !== 'restrict' && k.onDelete !== 'no action';
     const own = self ? retentionPredicate(d, e, p.params.length + 1) : undefined;
-    const plannedName = `deleting the ${plural(rows, 'row')} ${e.table} plans`;
     let r: { n: unknown } | undefined;
     try {
       [r] = await adapter.query<{ n: unknown }>(`select count(*) as n from ${d.relation(k.table)} as __vigil_ref where exists (select 1 from ${d.relation(e.relation)} as __vigil_planned where ${on} and ${p.sql})${own ? ` and not coalesce(${own.sql}, false)` : ''}`, [...p.params, ...(own?.params ?? [])]);
@@ -232,11 +232,10 @@ export async function deleteReach(adapter: Adapter, e: Pick<PlanEntry, 'table' |
     const n = Number(r?.n ?? 0);
     if (!n) continue;
     const of = `${plural(n, 'row')} of ${k.table.schema}.${k.table.identifier} that ${n === 1 ? 'references' : 'reference'} them (foreign key ${k.constraint}, ON DELETE ${k.onDelete.toUpperCase()})`;
-    const planned = plannedName;
     const uncounted = 'the plan does not count them, and vigil_retention_log does not log them';
-    if (k.onDelete === 'cascade') out.push(`${planned} also deletes ${of}, and whatever references those in turn: ${uncounted}`);
-    else if (k.onDelete === 'set null' || k.onDelete === 'set default') out.push(`${planned} also sets ${k.columns.join(', ')} to ${k.onDelete === 'set null' ? 'NULL' : 'its default'} in ${of}: ${uncounted}`);
-    else out.push(`${planned} is refused by ${of}: apply fails at the first batch holding a referenced row (the batches before it stay deleted); delete or re-point those rows first`);
+    if (k.onDelete === 'cascade') out.push(`${plannedName} also deletes ${of}, and whatever references those in turn: ${uncounted}`);
+    else if (k.onDelete === 'set null' || k.onDelete === 'set default') out.push(`${plannedName} also sets ${k.columns.join(', ')} to ${k.onDelete === 'set null' ? 'NULL' : 'its default'} in ${of}: ${uncounted}`);
+    else out.push(`${plannedName} is refused by ${of}: apply fails at the first batch holding a referenced row (the batches before it stay deleted); delete or re-point those rows first`);
   }
   return out;
 }
