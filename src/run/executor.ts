@@ -705,9 +705,16 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
     if (!cols) throw new Error(`store_failures: ${w.dialect.name} did not name the columns of the failing rows before they are stored, so Vigil cannot mask the ones carrying PII; the failures were not stored (remove store_failures)`);
     const { maskedColumns } = await import('../check/pii-lineage.js');
     const masked = maskedColumns(cols, await piiOf(n));
-    const plan = failureStoreStatements({ kind: n.store_failures_as!, relation: n.audit_relation!, rows, columns: cols, masked, existing: await w.relationExists(n.audit_relation!), dialect: w.dialect });
-    for (const sql of plan.statements) await w.execute(sql);
-    return plan.countFrom;
+    // the drop and the create in one transaction where the warehouse has them (Postgres, as dbt's
+    // test materialization there): a create that fails leaves the last run's failures, and a
+    // reader never finds the relation gone in between; under the lock a build of it takes, so two
+    // runs storing one test's failures replace them one after the other
+    const replace = async (a: Pick<Adapter, 'execute' | 'relationExists'>) => {
+      const plan = failureStoreStatements({ kind: n.store_failures_as!, relation: n.audit_relation!, rows, columns: cols, masked, existing: await a.relationExists(n.audit_relation!), dialect: w.dialect });
+      for (const sql of plan.statements) await a.execute(sql);
+      return plan.countFrom;
+    };
+    return w.exclusive ? w.exclusive(n.audit_relation!, replace) : replace(w);
   };
 
   const runTest = async (n: TestNode): Promise<NodeResult> => {

@@ -280,6 +280,41 @@ describe('Postgres: a stored failures view the rebuild of its model drops (casca
   });
 });
 
+describe('Postgres: the stored failures replaced in one transaction, as dbt does there', () => {
+  it('a create that fails leaves the last run\'s failures (was: dropped first, committed, then the create failed: nothing stored)', async () => {
+    const schema = uniqueSchema('thrt');
+    const audit = `${schema}_dbt_test__audit`;
+    const env = { DATABASE_URL: inject('pgUrl') };
+    const dir = makeProject({
+      'project.yaml': `name: fx\ndefault_target: pg\ntargets:\n  pg:\n    type: postgres\n    url: "{{ env_var('DATABASE_URL') }}"\n    schema: ${schema}\n`,
+      'models/v.sql': 'select 1 as id, -1 as amount union all select 2, -2',
+      'models/v.yml': 'models:\n  - name: v\n    columns:\n      - name: amount\n        tests:\n          - expression_is_true: { name: negt, expression: ">= 0", store_failures: true, severity: warn }\n',
+    });
+    dirs.push(dir);
+    const first = vigil(dir, ['build'], env);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    const stored = async () => withPgClient(inject('pgUrl'), async (c: pg.Client) => (await c.query(`select count(*)::int as n from information_schema.tables where table_schema = $1 and table_name = 'negt'`, [audit])).rows[0].n === 1 ? (await c.query(`select id from ${audit}.negt order by id`)).rows.map((r) => r.id) : undefined);
+    expect(await stored()).toEqual([1, 2]);
+    // a create in the audit schema refused by the server (an event trigger; the drop before it passes)
+    const fn = `${schema}_refuse`;
+    await withPgClient(inject('pgUrl'), async (c: pg.Client) => {
+      await c.query(`create function public.${fn}() returns event_trigger language plpgsql as $$ declare r record; begin for r in select * from pg_event_trigger_ddl_commands() loop if r.schema_name = '${audit}' then raise exception 'refused by the test'; end if; end loop; end $$`);
+      await c.query(`create event trigger ${fn} on ddl_command_end when tag in ('CREATE TABLE AS') execute function public.${fn}()`);
+    });
+    try {
+      const run = vigil(dir, ['test'], env);
+      expect(run.stdout + run.stderr).toContain('refused by the test');
+      expect(run.code).toBe(1);
+    } finally {
+      await withPgClient(inject('pgUrl'), async (c: pg.Client) => {
+        await c.query(`drop event trigger if exists ${fn}`);
+        await c.query(`drop function if exists public.${fn}()`);
+      });
+    }
+    expect(await stored()).toEqual([1, 2]);
+  });
+});
+
 describe('BigQuery: the statements (offline golden)', () => {
   it('replace the stored failures, the PII column masked; the test query dbt writes; each parses as BigQuery', () => {
     const rows = limitedSql('select id, email from `p`.`analytics`.`people` where amount < 0', 10);
