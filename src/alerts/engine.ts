@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import nunjucks from 'nunjucks';
-import { ABSENCE_FILTERS, addPyTests, installJinjaCompat, PRINTED_FUNCTION, STRING_MEMBERS } from '../compile/jinja-compat.js';
+import { ABSENCE_FILTERS, addPyTests, installJinjaCompat, jinjaCycler, PRINTED_FUNCTION, STRING_MEMBERS } from '../compile/jinja-compat.js';
 import { unbox } from '../compile/py-values.js';
 import { didYouMean } from '../errors.js';
 import { ExactNumber, exactJson, jsonValue } from '../adapters/adapter.js';
@@ -567,6 +567,7 @@ export function advance(
 
 const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: false });
 addPyTests(env);
+env.addGlobal('cycler', jinjaCycler);
 // `{{ delta_percent | signed }}`: +12.5 / -3 / 0, for deltas in messages
 // (a whole float, PyFloat, prints as Python does: +25.0)
 env.addFilter('signed', (v: unknown) => (typeof unbox(v) === 'number' && (unbox(v) as number) > 0 ? `+${v}` : String(v ?? '')));

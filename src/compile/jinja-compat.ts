@@ -2215,6 +2215,32 @@ export function addPyTests(env: nunjucks.Environment): void {
   };
 }
 
+/**
+ * Jinja's cycler(): `current` is the item next() returns next (the first before any next()), as
+ * Jinja's Cycler (nunjucks' was the one last returned, null before: `c.current` printed another
+ * item than Jinja's); no items is Jinja's error, not a cycler of undefined. Models' and alerts'
+ * templates both.
+ */
+export function jinjaCycler(...args: unknown[]): { readonly current: unknown; next(): unknown; reset(): void } {
+  const [items, kw] = kwargs(args);
+  if (Object.keys(kw).length) throw new Error(`cycler() takes no keyword arguments (given ${Object.keys(kw).join(', ')}=)`);
+  if (!items.length) throw new Error('cycler(): at least one item has to be provided');
+  let pos = 0;
+  return {
+    get current() {
+      return items[pos];
+    },
+    next() {
+      const rv = items[pos];
+      pos = (pos + 1) % items.length;
+      return rv;
+    },
+    reset() {
+      pos = 0;
+    },
+  };
+}
+
 export function addJinjaCompat(env: nunjucks.Environment): void {
   installJinjaCompat();
   JINJA_ENVIRONMENTS.add(env);
@@ -2229,6 +2255,7 @@ export function addJinjaCompat(env: nunjucks.Environment): void {
     Object.defineProperty(ns, NAMESPACE, { value: true });
     return Object.assign(ns, kw);
   });
+  env.addGlobal('cycler', jinjaCycler);
   // Jinja's dict(): `dict(a=1)` is {'a': 1}; from a dict or a list of pairs too
   env.addGlobal('dict', (...args: unknown[]) => {
     const d: Record<string, unknown> = {};

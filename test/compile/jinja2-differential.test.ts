@@ -123,6 +123,8 @@ const SAME = [
   "{{ 'abc' | join('-') }}|{{ 'abc' | map('upper') | join }}|{{ ['a', 'b'] | batch(3, '') | list }}|{{ [1, 2, 3] | batch(2) | list }}|{{ [1, 2, 3] | batch(2, 0) | list }}",
   // a method on a string with a line break or a backslash, in a loop (nunjucks' code was a SyntaxError, with no line)
   "{% for x in [1] %}{{ 'a\\nb'.split('\\n') }}|{{ 'a\\\\b'.upper() }}{% endfor %}",
+  // cycler(): current is the item next() gives next, the first before any (nunjucks': the last given, none before)
+  "{% set c = cycler('a', 'b', 'c') %}{{ c.current }}{{ c.next() }}{{ c.next() }}{{ c.current }}{% do c.reset() %}{{ c.current }}{{ c.next() }}{% for x in range(4) %}{{ c.next() }}{% endfor %}{{ c.current }}",
 ]
 
 /** Python's error in Jinja, and Vigil's error carrying Python's message. */
@@ -161,6 +163,8 @@ const PY_ERRORS = [
   // two loop variables over a dict's keys or a string's characters (nunjucks looped over its key and value, or index and character)
   "{% for a, b in {'abc': 1} %}{{ a }}{% endfor %}",
   "{% for a, b in 'ab' %}{{ a }}{% endfor %}",
+  // a cycler of nothing (nunjucks' gave undefined on each next())
+  '{{ cycler().next() }}',
 ]
 
 /** Each template renders in both of Vigil's renderers as Jinja renders it. */
