@@ -31,9 +31,9 @@ import { buildGraph, findCycles, topoSort } from './graph.js';
 import { templatePosition } from './source-lines.js';
 import { parseDocBlocks, resolveDocCalls } from './docs-blocks.js';
 import { folderLevels, levelsFor } from './folder-config.js';
-import { ALLOWED_ARGS, COMMON_TEST_KEYS, GENERIC_TESTS, genericTestSql, NEEDS_COLUMN, writtenUnquoted, REQUIRED_ARGS, TEST_TEMPLATE_ARGS, type GenericTestName } from './generic-tests.js';
+import { ALLOWED_ARGS, COMMON_TEST_KEYS, GENERIC_TESTS, genericTestSql, NEEDS_COLUMN, writtenUnquoted, REQUIRED_ARGS, TEST_RENDERED_CONFIGS, TEST_TEMPLATE_ARGS, type GenericTestName } from './generic-tests.js';
 import { RELATION_CONFIGS, type ColumnInfo, type Manifest, type ModelNode, type SeedNode, type SourceNode, type TestNode, type WrittenAt } from './manifest.js';
-import { configArgsAsWritten } from './jinja-compat.js';
+import { configArgsAsWritten, pyNativeValue } from './jinja-compat.js';
 import { isPii, maskedSelect, needsMasking, piiChecks, piiKeyNearMiss, policyReason } from './masking.js';
 import { ALERT_EVENTS_TABLE, alertEventColumns } from '../alerts/history.js';
 import { compileUnitTests } from '../testing/unit-tests.js';
@@ -42,7 +42,7 @@ import type { CompiledDashboard } from '../dashboards/types.js';
 
 import { STATE_FORMAT, VIGIL_VERSION } from '../version.js';
 import { BUILD } from '../project/snapshot.js';
-import { environmentSecrets, registerCompiledSecret, isSecret, isSecretName, SECRET_PREFIX, secretNames, secretPlaceholder } from '../secrets.js';
+import { environmentSecrets, hasSecretPlaceholder, registerCompiledSecret, isSecret, isSecretName, SECRET_PREFIX, secretNames, secretPlaceholder } from '../secrets.js';
 import { durationMs, durationUnits, longestDurationMs } from '../time/duration.js';
 import { agesRows, holdsDays, RETENTION_LOG_TABLE, retentionLogColumns } from '../retention/retention.js';
 import { canonicalHash } from '../stable-json.js';
@@ -1777,6 +1777,34 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       ds.push(diag('E_TEST', `${g} must be declared under a column (columns: - name: ... tests: [${g}])`, loc));
       return;
     }
+    // dbt renders a test's configs written as templates when it parses them (`severity: "{{ 'error'
+    // if target.name == 'prod' else 'warn' }}"`, `error_if: ">{{ var('max_bad') }}"`, `limit:
+    // "{{ var('n') }}"`), each to a Python value (5, True, text): so does Vigil, with target, var
+    // and env_var; what they read is state:modified.vars/.macros as an argument's is
+    const configVars: Pick<RenderCalls, 'varsUsed'> = {};
+    const DEFAULT_OF: Record<string, string> = { severity: "'error'", warn_if: "'!=0'", error_if: "'!=0'", fail_calc: "'count(*)'", store_failures: 'false' };
+    const configMacros: string[] = [];
+    for (const k of TEST_RENDERED_CONFIGS) {
+      const v = args[k];
+      if (typeof v !== 'string' || !/\{[{%#]/.test(v)) continue;
+      const at = [...t.path, g, ...(k in rawArgs ? [] : ['config']), k];
+      const before = ds.length;
+      const c = compileAdHoc(t.file, v, stringTextAt(t.src, at), { part: `${g}'s ${k}` });
+      if (!c) {
+        // (dbt leaves a config that renders none unset; the template's error says SQL)
+        for (const d of ds.slice(before)) if (d.message.endsWith('is none: it would print nothing into the SQL')) Object.assign(d, { message: d.message.replace(/it would print nothing into the SQL$/, `${g}'s ${k} needs a value here (dbt would leave the config unset)`), hint: `render its default instead of none${DEFAULT_OF[k] ? ` (${DEFAULT_OF[k]})` : ''}, or leave ${k} out` });
+        return;
+      }
+      if (hasSecretPlaceholder(c.sql) || c.depends.length) {
+        ds.push(diag('E_TEST', `${g}: ${k} is a config: its template may read target, var() and env_var(), not a secret or a relation (ref, source)`, { file: t.file, ...t.src.locate(at) }));
+        return;
+      }
+      configMacros.push(...macrosIn(v));
+      addVarsUsed(configVars, c.calls);
+      const native = pyNativeValue(c.sql);
+      if (native === null) delete args[k];
+      else args[k] = native;
+    }
     // dbt takes any case (ERROR, Warn)
     if (typeof args.severity === 'string') args.severity = args.severity.toLowerCase();
     if (args.severity !== undefined && args.severity !== 'warn' && args.severity !== 'error') {
@@ -1916,7 +1944,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     // the project macros its templated arguments call (`where: "{{ my_filter() }}"`): state:modified.macros
     const argMacros: string[] = [];
     // and the vars they read: state:modified.vars
-    const argVars: Pick<RenderCalls, 'varsUsed'> = {};
+    const argVars: Pick<RenderCalls, 'varsUsed'> = { ...configVars };
+    argMacros.push(...configMacros);
     const argWaits: string[] = [];
     for (const k of TEST_TEMPLATE_ARGS) {
       const render = (text: unknown, i?: number): unknown => {

@@ -54,6 +54,9 @@ export const ALLOWED_ARGS: Record<GenericTestName, string[]> = {
 /** The arguments that are SQL (or a list of it): templates, rendered as a model is (var, env_var, ref, source). */
 export const TEST_TEMPLATE_ARGS = ['where', 'expression', 'field', 'values', 'combination_of_columns'];
 
+/** The configs dbt renders when they are templates (its test builder's string configs); rendered once, at compile. */
+export const TEST_RENDERED_CONFIGS = ['severity', 'warn_if', 'error_if', 'fail_calc', 'limit', 'store_failures', 'store_failures_as', 'schema', 'tags'] as const;
+
 /** Which tests need a column (defined under `columns:`) vs a model-level definition. */
 export const NEEDS_COLUMN: Record<GenericTestName, boolean> = {
   not_null: true,

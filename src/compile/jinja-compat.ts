@@ -2216,6 +2216,26 @@ export function addPyTests(env: nunjucks.Environment): void {
 }
 
 /**
+ * A config rendered as dbt renders it (its native environment: the text read as a Python literal
+ * when it is one, ast.literal_eval): `5` is 5, `2.5` 2.5, `True`/`False` booleans, `None` null
+ * (dbt then leaves the config unset), a quoted string its text; any other text as it rendered.
+ */
+export function pyNativeValue(text: string): unknown {
+  const s = text.trim();
+  if (/^[+-]?\d+$/.test(s)) {
+    const n = Number(s);
+    return Number.isSafeInteger(n) ? n : text;
+  }
+  if (/^[+-]?(?:\d+\.\d*|\.\d+)(?:[eE][+-]?\d+)?$|^[+-]?\d+[eE][+-]?\d+$/.test(s)) return Number(s);
+  if (s === 'True') return true;
+  if (s === 'False') return false;
+  if (s === 'None') return null;
+  const q = /^(['"])((?:(?!\1)[^\\\n])*)\1$/.exec(s);
+  if (q) return q[2];
+  return text;
+}
+
+/**
  * Jinja's cycler(): `current` is the item next() returns next (the first before any next()), as
  * Jinja's Cycler (nunjucks' was the one last returned, null before: `c.current` printed another
  * item than Jinja's); no items is Jinja's error, not a cycler of undefined. Models' and alerts'

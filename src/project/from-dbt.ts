@@ -22,7 +22,7 @@ import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, s
 import { diag, ProjectError, UsageError, type Diagnostic } from '../errors.js';
 import { getWarehouse, OFFLINE_ENGINE, offlineDialect, warehouseTypes } from '../adapters/index.js';
 import { STANDARD_SEED_TYPES, type DbtSeedTypes } from '../adapters/warehouse.js';
-import { ALLOWED_ARGS, GENERIC_TESTS, NEEDS_COLUMN, TEST_TEMPLATE_ARGS, type GenericTestName } from '../compile/generic-tests.js';
+import { ALLOWED_ARGS, GENERIC_TESTS, NEEDS_COLUMN, TEST_RENDERED_CONFIGS, TEST_TEMPLATE_ARGS, type GenericTestName } from '../compile/generic-tests.js';
 import { isTemplateError, lineColAt, TemplateEnv } from '../compile/template-env.js';
 import { unrenderedTemplates } from '../compile/docs-blocks.js';
 import { listFiles, SQL_FILE } from './load-project.js';
@@ -1242,6 +1242,8 @@ const TEST_KEY_HINTS: Record<string, string> = {
 function refusedResultKey(k: string, v: unknown): string | undefined {
   if (!(TEST_RESULT_KEYS as readonly string[]).includes(k)) return undefined;
   const value = isScalar(v) ? v.value : v;
+  // (a template: rendered when Vigil compiles the test, as dbt renders it, and checked then)
+  if (typeof value === 'string' && /\{[{%#]/.test(value)) return undefined;
   const c = checkTestResultConfig({ [k]: value });
   return 'problem' in c ? c.problem.message : undefined;
 }
@@ -1299,7 +1301,8 @@ export function convertPropertiesYaml(text: string, file: string, ctx: Propertie
         }
         if (k !== 'description') {
           // a data test's SQL arguments are rendered (compile-project.ts), as in dbt
-          const testArg = TEST_TEMPLATE_ARGS.includes(k) && path.some((p) => p === 'tests' || p === 'data_tests');
+          // (and its configs, when it compiles, as dbt's test builder renders them)
+          const testArg = (TEST_TEMPLATE_ARGS.includes(k) || (TEST_RENDERED_CONFIGS as readonly string[]).includes(k)) && path.some((p) => p === 'tests' || p === 'data_tests');
           // and a config's hooks, rendered as they run (their {sql: ...} form too)
           const hook = path.includes('config') && [...path, k].some((p) => p === 'pre_hook' || p === 'post_hook');
           if (!testArg && !hook && /\{\{|\{%/.test(v.value)) nc([...path, k], `${showPath([...path, k])}: Jinja in a YAML value is not rendered by Vigil: '${v.value}' is read as written`, v);
@@ -1492,7 +1495,7 @@ export function convertPropertiesYaml(text: string, file: string, ctx: Propertie
           for (const holder of [args, args.get('config', true)]) {
             if (!isMap(holder)) continue;
             const sev = holder.get('severity', true);
-            if (isScalar(sev) && typeof sev.value === 'string' && sev.value !== sev.value.toLowerCase()) {
+            if (isScalar(sev) && typeof sev.value === 'string' && !/\{[{%#]/.test(sev.value) && sev.value !== sev.value.toLowerCase()) {
               sev.value = sev.value.toLowerCase();
               changed = true;
             }

@@ -20,7 +20,7 @@ import { bigQueryDialect } from '../../src/adapters/bigquery/bigquery-dialect.js
 import { failureStoreStatements } from '../../src/run/executor.js';
 import { limitedSql, testResultSql } from '../../src/compile/test-results-config.js';
 import { uniqueSchema, withPgClient } from '../support/postgres.js';
-import { duckRows, makeProject, projectFiles, removeDir, vigil } from '../helpers.js';
+import { BASIC_PROJECT_YAML, duckRows, makeProject, projectFiles, removeDir, vigil } from '../helpers.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
@@ -49,8 +49,11 @@ describe('thresholds and stored failures: what the compiler refuses', () => {
     ['store_failures_as in capitals', 'not_null: { store_failures_as: Table }', /store_failures_as must be 'table', 'view' or 'ephemeral', got "Table"/],
     ['store_failures_as incremental', 'not_null: { store_failures_as: incremental }', /store_failures_as must be/],
     ['schema two words', 'not_null: { store_failures: true, schema: "a b" }', /schema \(where the test's failures are stored\) must be one name/],
-    // not rendered: it reached the warehouse as written and failed at run time as a syntax error (exit 1)
-    ['fail_calc a template', `not_null: { fail_calc: "count(distinct {{ var('k', 'id') }})" }`, /fail_calc is SQL, not a template: Vigil does not render it/],
+    // a template is rendered, as dbt renders it, and what it renders is checked as written text is
+    ['fail_calc a template rendering a comment', `not_null: { fail_calc: "{{ 'sum(amount) -' ~ '- total' }}" }`, /fail_calc is one SQL expression: it may not hold ';' or a comment/],
+    ['limit a template rendering text', `not_null: { limit: "{{ 'ten' }}" }`, /limit must be a whole number of rows, 0 or more, got "ten"/],
+    ['severity a template rendering another word', `not_null: { severity: "{{ 'fatal' }}" }`, /severity must be 'warn' or 'error', got 'fatal'/],
+    ['a config reading a relation', `not_null: { warn_if: "{{ '>' ~ ref('m') }}" }`, /not_null: warn_if is a config: its template may read target, var\(\) and env_var\(\), not a secret or a relation/],
   ];
   it.each(cases)('%s: an error at the test, exit-2 kind (E_TEST)', (_what, test, message) => {
     const r = compileProject(projectFiles({ models: MODEL, yml: yml(test) }), { env: {} });
@@ -121,6 +124,46 @@ describe('thresholds and stored failures: what the compiler refuses', () => {
     expect(tb).toMatchObject({ fail_calc: 'sum(amount)', warn_if: '> 1', limit: 3, store_failures_as: 'table', audit_relation: { schema: 'analytics_dbt_test__audit', identifier: 'not_null_m_amount' } });
     // the default (!= 0) is no config of its own
     expect(tb).not.toHaveProperty('error_if');
+  });
+});
+
+describe("configs written as templates are rendered when the test compiles, as dbt's test builder renders them (was: refused, 'severity must be ...', or a template sent to the warehouse)", () => {
+  const TWO_TARGETS = `${BASIC_PROJECT_YAML}  prod:\n    type: duckdb\n    path: .vigil/prod.duckdb\n    schema: analytics\nvars:\n  max_bad: 4\n`;
+  const test = `not_null:
+              config:
+                severity: "{{ 'error' if target.name == 'prod' else 'warn' }}"
+                error_if: ">{{ var('max_bad', 10) }}"
+                limit: "{{ var('max_bad') * 2 }}"
+                store_failures: "{{ target.name == 'prod' }}"
+                fail_calc: "count(distinct {{ var('key', 'amount') }})"`;
+  const compiled = (target: string, vars?: Record<string, unknown>) => {
+    const r = compileProject(projectFiles({ projectYaml: TWO_TARGETS, models: MODEL, yml: yml(test) }), { env: {}, target, ...(vars ? { vars } : {}) });
+    expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    return Object.values(r.manifest.nodes).find((n) => n.resource_type === 'test') as TestNode;
+  };
+  it('each to the value of its target and vars: text, a number, a boolean (its Python literal)', () => {
+    const dev = compiled('dev');
+    expect(dev).toMatchObject({ severity: 'warn', error_if: '>4', limit: 8, fail_calc: 'count(distinct amount)' });
+    expect(dev).not.toHaveProperty('store_failures_as');
+    const prod = compiled('prod', { max_bad: 1, key: 'id' });
+    expect(prod).toMatchObject({ severity: 'error', error_if: '>1', limit: 2, fail_calc: 'count(distinct id)', store_failures_as: 'table' });
+    // the same test: its unique_id does not follow its configs; the vars its configs read are state:modified.vars
+    expect(prod.unique_id).toBe(dev.unique_id);
+    expect(Object.keys(prod.vars ?? {}).sort()).toEqual(['key', 'max_bad']);
+  });
+  it('a misspelt name in one is an error at its line, with a did-you-mean', () => {
+    const r = compileProject(projectFiles({ models: MODEL, yml: yml(`not_null: { severity: "{{ 'error' if targt.name == 'prod' else 'warn' }}" }`) }), { env: {} });
+    expect(r.diagnostics.filter((d) => d.severity === 'error')).toMatchObject([{ code: 'E_TEMPLATE', file: 'models/schema.yml', line: 6, message: expect.stringMatching(/'targt' is undefined — did you mean 'target'\?/) }]);
+  });
+  it('one rendering none (which dbt leaves unset) is an error that says so, not a SQL one', () => {
+    const r = compileProject(projectFiles({ models: MODEL, yml: yml(`not_null: { severity: "{{ 'warn' if target.name == 'ci' else none }}" }`) }), { env: {} });
+    expect(r.diagnostics.filter((d) => d.severity === 'error')).toMatchObject([{ file: 'models/schema.yml', line: 6, message: expect.stringMatching(/not_null's severity needs a value here \(dbt would leave the config unset\)/), hint: expect.stringContaining("('error')") }]);
+  });
+  it('a secret env_var in one is refused, its value nowhere in the message', () => {
+    const r = compileProject(projectFiles({ models: MODEL, yml: yml(`not_null: { limit: "{{ env_var('DB_PASSWORD') }}" }`) }), { env: { DB_PASSWORD: '97531' } });
+    const errors = r.diagnostics.filter((d) => d.severity === 'error');
+    expect(errors).toMatchObject([{ code: 'E_TEST', line: 6, message: expect.stringMatching(/limit is a config: its template may read target, var\(\) and env_var\(\), not a secret/) }]);
+    expect(JSON.stringify(r.diagnostics)).not.toContain('97531');
   });
 });
 
@@ -345,7 +388,7 @@ describe('BigQuery: the statements (offline golden)', () => {
 });
 
 describe('vigil init --from-dbt keeps them', () => {
-  it('converts fail_calc, warn_if, error_if, limit, store_failures, store_failures_as, schema; a templated one is listed', () => {
+  it('converts fail_calc, warn_if, error_if, limit, store_failures, store_failures_as, schema; a templated one is kept (Vigil renders it, as dbt), a wrong one listed', () => {
     const f = new Findings();
     const c = convertPropertiesYaml(
       `version: 2
@@ -359,6 +402,10 @@ models:
           - unique:
               warn_if: "> {{ var('n') }}"
               store_failures: true
+          - accepted_values:
+              values: [1]
+              error_if: "== 1"
+              severity: "{{ 'ERROR' if target.name == 'PROD' else 'warn' }}"
 `,
       'models/props.yml',
       { project: 'shop', docs: new Map(), seedConfigs: new Map(), fixtures: new Map() },
@@ -366,14 +413,17 @@ models:
     );
     const tests = parse(c.text).models[0].columns[0].data_tests;
     expect(tests[0]).toEqual({ not_null: { config: { store_failures: true, store_failures_as: 'view', warn_if: '>10', error_if: '>100', fail_calc: 'sum(n)', limit: 5, schema: 'audit' } } });
-    expect(tests[1]).toEqual({ unique: { store_failures: true } });
+    expect(tests[1]).toEqual({ unique: { warn_if: "> {{ var('n') }}", store_failures: true } });
+    // (a template's text as written: lower-casing it changed what it compares, 'PROD')
+    expect(tests[2]).toEqual({ accepted_values: { values: [1], severity: "{{ 'ERROR' if target.name == 'PROD' else 'warn' }}" } });
     const nc = f.notConverted.map((x) => `${x.line}: ${x.message}`);
-    expect(nc).toContainEqual(expect.stringMatching(/^10: test 'unique': warn_if: not converted \(warn_if must be a comparison and a number/));
+    expect(nc).toContainEqual(expect.stringMatching(/^14: test 'accepted_values': error_if: not converted \(error_if must be a comparison and a number/));
+    expect(nc.filter((x) => /warn_if: not converted/.test(x))).toEqual([]);
     // (the kept ones are not listed)
-    expect(nc.filter((x) => /(store_failures|store_failures_as|fail_calc|limit|schema|error_if): not converted/.test(x))).toEqual([]);
+    expect(nc.filter((x) => !x.startsWith('14: ') && /(store_failures|store_failures_as|fail_calc|limit|schema|error_if): not converted/.test(x))).toEqual([]);
   });
 
-  it('a fail_calc dbt renders (a template) is taken out and listed (was: kept, and the converted test failed at run time as a syntax error)', () => {
+  it('a fail_calc dbt renders (a template) is kept: Vigil renders it when it compiles the test (was: taken out and listed, before that kept and sent unrendered)', () => {
     const f = new Findings();
     const c = convertPropertiesYaml(
       `version: 2\nmodels:\n  - name: m\n    columns:\n      - name: id\n        data_tests:\n          - unique:\n              fail_calc: "count(distinct {{ var('k') }})"\n              store_failures: true\n`,
@@ -381,7 +431,7 @@ models:
       { project: 'shop', docs: new Map(), seedConfigs: new Map(), fixtures: new Map() },
       f,
     );
-    expect(parse(c.text).models[0].columns[0].data_tests).toEqual([{ unique: { store_failures: true } }]);
-    expect(f.notConverted.map((x) => `${x.line}: ${x.message}`)).toContainEqual(expect.stringMatching(/^8: test 'unique': fail_calc: not converted \(fail_calc is SQL, not a template/));
+    expect(parse(c.text).models[0].columns[0].data_tests).toEqual([{ unique: { fail_calc: "count(distinct {{ var('k') }})", store_failures: true } }]);
+    expect(f.notConverted).toEqual([]);
   });
 });
