@@ -1731,10 +1731,29 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   const generatedAt = new Map<string, string>();
   type GenericTest = { entry: TestEntry; column?: string; columnTags?: string[]; /** the column's `quote: true` */ quoteColumn?: boolean; src: YamlSource; path: (string | number)[]; file: string; /** its generated name, given before any named test's */ generated?: string; /** the name generated from what it tests (its unique_id's), before another test named alike added its hash to it */ base?: string; /** the same test (definition) as the one at this file:line: refused */ sameAs?: string };
   /** A test entry's test and its arguments as written (`unique` or `unique: {...}`); undefined when it has not one key. */
-  const entryParts = (entry: TestEntry): { testName: string; rawArgs: Record<string, unknown> } | undefined => {
-    if (typeof entry === 'string') return { testName: entry, rawArgs: {} };
+  const entryParts = (entry: TestEntry): { testName: string; rawArgs: Record<string, unknown>; under: (key: string) => (string | number)[]; argumentsProblem?: { key: string; message: string; hint?: string } } | undefined => {
+    if (typeof entry === 'string') return { testName: entry, rawArgs: {}, under: () => [entry, 'config'] };
     const keys = Object.keys(entry);
-    return keys.length === 1 ? { testName: keys[0], rawArgs: (entry[keys[0]] ?? {}) as Record<string, unknown> } : undefined;
+    // dbt's other form: `- test_name: unique` with name:, arguments: and config: beside it
+    const named = 'test_name' in entry && typeof (entry as Record<string, unknown>).test_name === 'string';
+    if (!named && keys.length !== 1) return undefined;
+    const testName = named ? ((entry as Record<string, unknown>).test_name as string) : keys[0];
+    const prefix: (string | number)[] = named ? [] : [testName];
+    const written = (named ? Object.fromEntries(Object.entries(entry).filter(([k]) => k !== 'test_name')) : (entry[keys[0]] ?? {})) as Record<string, unknown>;
+    // dbt's `arguments:` (1.10.5 on; its default since 1.10.8, the top-level form deprecated): the
+    // test's own arguments beside its `config:`, read as if written at the top level
+    const argsBlock = written.arguments;
+    const under = (k: string) => [...prefix, ...(k in written && k !== 'arguments' ? [] : argsBlock && typeof argsBlock === 'object' && k in argsBlock ? ['arguments'] : ['config'])];
+    if (argsBlock === undefined) return { testName, rawArgs: written, under };
+    const { arguments: _, ...rest } = written;
+    if (argsBlock === null || typeof argsBlock !== 'object' || Array.isArray(argsBlock)) return { testName, rawArgs: rest, under: (k) => (k === 'arguments' ? prefix : under(k)), argumentsProblem: { key: 'arguments', message: `arguments must be a mapping of the test's arguments (arguments: { <argument>: <value> }), got ${JSON.stringify(argsBlock)}` } };
+    const inArgs = argsBlock as Record<string, unknown>;
+    const twice = Object.keys(inArgs).find((k) => k in rest);
+    if (twice) return { testName, rawArgs: rest, under: (k) => (k === twice ? [...prefix, 'arguments'] : under(k)), argumentsProblem: { key: twice, message: `${twice} is given twice, under arguments: and beside it`, hint: "keep the one under arguments: (dbt's form since 1.10)" } };
+    // (a config or the test's name is not an argument: dbt passes what arguments: holds to the test's macro)
+    const config = Object.keys(inArgs).find((k) => k === 'name' || k === 'config' || COMMON_TEST_KEYS.includes(k));
+    if (config) return { testName, rawArgs: rest, under: (k) => (k === config ? [...prefix, 'arguments'] : under(k)), argumentsProblem: { key: config, message: `${config} is not an argument of the test: ${config === 'name' ? 'write name: beside arguments:' : `it is a config, written under config: (config: { ${config}: ... })`}` } };
+    return { testName, rawArgs: { ...rest, ...inArgs }, under };
   };
   const addGeneric = (t: GenericTest, onUid: string, onName: string, onRelation: string, declaredCols: string[], relationFilter?: string, ephemeralSubject?: ModelDraft) => {
     const ephemerals: ModelDraft[] = ephemeralSubject ? [ephemeralSubject] : [];
@@ -1744,7 +1763,12 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       ds.push(diag('E_TEST', `a test entry must have exactly one key (the test name), got ${Object.keys(t.entry).join(', ')}`, loc));
       return;
     }
-    const { testName, rawArgs } = parts;
+    const { testName, rawArgs, under } = parts;
+    if (parts.argumentsProblem) {
+      const p = parts.argumentsProblem;
+      ds.push(diag('E_TEST', `${testName}: ${p.message}`, { file: t.file, ...t.src.locate([...t.path, ...under(p.key), p.key]) }, p.hint));
+      return;
+    }
     if (!(GENERIC_TESTS as readonly string[]).includes(testName)) {
       const hint = didYouMean(testName, GENERIC_TESTS);
       ds.push(diag('E_TEST', `unknown test '${testName}'`, loc, hint ? `did you mean '${hint}'?` : `generic tests: ${GENERIC_TESTS.join(', ')}; write other checks as SQL in ${files.paths.tests}/`));
@@ -1755,7 +1779,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     // a key both beside the test's arguments and in its config: which one counts is a guess
     const twice = Object.keys(config).find((k) => k !== 'config' && k in rawArgs && JSON.stringify(rawArgs[k]) !== JSON.stringify(config[k]));
     if (twice) {
-      ds.push(diag('E_TEST', `${testName}: ${twice} is given twice, ${JSON.stringify(rawArgs[twice])} and ${JSON.stringify(config[twice])} in config:`, { file: t.file, ...t.src.locate([...t.path, testName, 'config', twice]) }, 'keep one of them'));
+      ds.push(diag('E_TEST', `${testName}: ${twice} is given twice, ${JSON.stringify(rawArgs[twice])} and ${JSON.stringify(config[twice])} in config:`, { file: t.file, ...t.src.locate([...t.path, ...under('config'), 'config', twice]) }, 'keep one of them'));
       return;
     }
     const args = { ...config, ...rawArgs };
@@ -1763,7 +1787,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       if (!ALLOWED_ARGS[g].includes(k) && !COMMON_TEST_KEYS.includes(k)) {
         const takes = [...ALLOWED_ARGS[g], ...COMMON_TEST_KEYS];
         const near = didYouMean(k, takes);
-        ds.push(diag('E_TEST', `${g}: unknown argument '${k}'`, { file: t.file, ...t.src.locate(k in rawArgs ? [...t.path, g, k] : [...t.path, g, 'config', k]) }, `${near ? `did you mean '${near}'? ` : ''}${g} takes: ${takes.join(', ')}`));
+        ds.push(diag('E_TEST', `${g}: unknown argument '${k}'`, { file: t.file, ...t.src.locate([...t.path, ...under(k), k]) }, `${near ? `did you mean '${near}'? ` : ''}${g} takes: ${takes.join(', ')}`));
         return;
       }
     }
@@ -1787,7 +1811,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     for (const k of TEST_RENDERED_CONFIGS) {
       const v = args[k];
       if (typeof v !== 'string' || !/\{[{%#]/.test(v)) continue;
-      const at = [...t.path, g, ...(k in rawArgs ? [] : ['config']), k];
+      const at = [...t.path, ...under(k), k];
       const before = ds.length;
       const c = compileAdHoc(t.file, v, stringTextAt(t.src, at), { part: `${g}'s ${k}` });
       if (!c) {
@@ -1808,14 +1832,14 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     // dbt takes any case (ERROR, Warn)
     if (typeof args.severity === 'string') args.severity = args.severity.toLowerCase();
     if (args.severity !== undefined && args.severity !== 'warn' && args.severity !== 'error') {
-      ds.push(diag('E_TEST', `severity must be 'warn' or 'error', got '${String(args.severity)}'`, { file: t.file, ...t.src.locate([...t.path, g, 'severity']) }));
+      ds.push(diag('E_TEST', `severity must be 'warn' or 'error', got '${String(args.severity)}'`, { file: t.file, ...t.src.locate([...t.path, ...under('severity'), 'severity']) }));
       return;
     }
     // dbt's thresholds and stored failures (fail_calc, warn_if, error_if, limit, store_failures, ...)
     const checked = checkTestResultConfig(args);
     if ('problem' in checked) {
       const k = checked.problem.key;
-      ds.push(diag('E_TEST', `${g}: ${checked.problem.message}`, { file: t.file, ...t.src.locate([...t.path, g, ...(k in rawArgs ? [] : ['config']), k]) }, checked.problem.hint));
+      ds.push(diag('E_TEST', `${g}: ${checked.problem.message}`, { file: t.file, ...t.src.locate([...t.path, ...under(k), k]) }, checked.problem.hint));
       return;
     }
     // arguments of the wrong shape would be SQL that fails at run time (values: []) or a guess (quote: flase)
@@ -1823,22 +1847,22 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       if (!Array.isArray(args.values) || !args.values.length) {
         // (dbt renders a test's arguments as text; Vigil renders only where:, and a template's text is no list)
         const templated = typeof args.values === 'string' && /\{\{|\{%/.test(args.values);
-        ds.push(diag('E_TEST', `accepted_values: values must be a list of one or more values, got ${JSON.stringify(args.values)}`, { file: t.file, ...t.src.locate([...t.path, g, 'values']) }, templated ? "a template here is not rendered into a list: write the values out (values: ['a', 'b']), or test them in a singular test (tests/*.sql), where {{ var('...') }} renders" : undefined));
+        ds.push(diag('E_TEST', `accepted_values: values must be a list of one or more values, got ${JSON.stringify(args.values)}`, { file: t.file, ...t.src.locate([...t.path, ...under('values'), 'values']) }, templated ? "a template here is not rendered into a list: write the values out (values: ['a', 'b']), or test them in a singular test (tests/*.sql), where {{ var('...') }} renders" : undefined));
         return;
       }
       if (args.quote !== undefined && typeof args.quote !== 'boolean') {
-        ds.push(diag('E_TEST', `accepted_values: quote is true or false, got ${JSON.stringify(args.quote)}`, { file: t.file, ...t.src.locate([...t.path, g, 'quote']) }));
+        ds.push(diag('E_TEST', `accepted_values: quote is true or false, got ${JSON.stringify(args.quote)}`, { file: t.file, ...t.src.locate([...t.path, ...under('quote'), 'quote']) }));
         return;
       }
       // a list or a mapping among the values was written as '[object Object]'
       const odd = (args.values as unknown[]).findIndex((v) => v !== null && typeof v === 'object');
       if (odd >= 0) {
-        ds.push(diag('E_TEST', `accepted_values: values are strings, numbers or booleans; value ${odd + 1} is ${JSON.stringify((args.values as unknown[])[odd])}`, { file: t.file, ...t.src.locate([...t.path, g, 'values', odd]) }));
+        ds.push(diag('E_TEST', `accepted_values: values are strings, numbers or booleans; value ${odd + 1} is ${JSON.stringify((args.values as unknown[])[odd])}`, { file: t.file, ...t.src.locate([...t.path, ...under('values'), 'values', odd]) }));
         return;
       }
       // a value dbt (YAML 1.1) reads as another one (yes: 'True', 0755: '493') would test other
       // values than dbt's without a word, as --vars and vars: refuse them
-      const valuesAt = [...t.path, g, ...('values' in rawArgs ? [] : ['config']), 'values'];
+      const valuesAt = [...t.path, ...under('values'), 'values'];
       // an integer past 2^53 was rounded as it was read (9007199254740993 tested as
       // '9007199254740992': the value written failed, its neighbour passed; dbt's Python int is
       // exact), and one past 2^64 stopped the compile with an internal error: refused, as in vars:
@@ -1869,7 +1893,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     ];
     for (const [k, ok, what] of shapes) {
       if (args[k] === undefined || ok(args[k])) continue;
-      ds.push(diag('E_TEST', `${g}: ${k} must be ${what}, got ${JSON.stringify(args[k])}`, { file: t.file, ...t.src.locate([...t.path, g, k]) }));
+      ds.push(diag('E_TEST', `${g}: ${k} must be ${what}, got ${JSON.stringify(args[k])}`, { file: t.file, ...t.src.locate([...t.path, ...under(k), k]) }));
       return;
     }
     // a column an argument names (relationships' field, unique_combination_of_columns' columns)
@@ -1890,7 +1914,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         if (!other) byCut.set(cut.toLowerCase(), name);
         if (bytes <= max) continue;
         long = true;
-        ds.push(diag('E_NAME', `${g}: column '${name}' is ${bytes} bytes long; ${dialect.name} keeps ${max} bytes of a name: it names the column '${cut}'${other ? `, as '${other}' does` : ''}`, { file: t.file, ...t.src.locate([...t.path, g, ...(key[0] in rawArgs ? [] : ['config']), ...key]) }, `name the column as the relation has it (at most ${max} bytes)`));
+        ds.push(diag('E_NAME', `${g}: column '${name}' is ${bytes} bytes long; ${dialect.name} keeps ${max} bytes of a name: it names the column '${cut}'${other ? `, as '${other}' does` : ''}`, { file: t.file, ...t.src.locate([...t.path, ...under(String(key[0])), ...key]) }, `name the column as the relation has it (at most ${max} bytes)`));
       }
       if (long) return;
     }
@@ -1906,7 +1930,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       const own = testNameOf(args.name);
       if (testNames.has(own)) {
         const gen = generatedAt.get(own);
-        const at = { file: t.file, ...t.src.locate([...t.path, g, ...('name' in rawArgs ? [] : ['config']), 'name']) };
+        const at = { file: t.file, ...t.src.locate([...t.path, ...under('name'), 'name']) };
         if (gen) ds.push(diag('E_DUPLICATE', `${g}: name '${args.name}' is the name of the test at ${gen} (a test without name: is named after what it tests)`, at, `give this test another name: -s ${own} selects that one`));
         else ds.push(diag('E_DUPLICATE', `${g}: a test named '${args.name}' exists already (${testFiles.get(own) ?? 'earlier in the project'})`, at, 'give each named test its own name'));
         return undefined;
@@ -1930,7 +1954,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     if (g === 'expression_is_true' && t.column) {
       const lead = new RegExp(`^\\s*("${escapeRe(t.column)}"|${escapeRe(t.column)}(?![\\w$]))`, 'i').exec(String(args.expression));
       if (lead) {
-        ds.push(diag('E_TEST', `expression_is_true under column '${t.column}': the test writes the column before the expression (where not (${t.column} <expression>)), and this one starts with it`, { file: t.file, ...t.src.locate([...t.path, g, ...('expression' in rawArgs ? [] : ['config']), 'expression']) }, `write what follows the column (expression: "${String(args.expression).slice(lead[0].length).trim()}"), or declare the test under the model's tests: to write a whole condition`));
+        ds.push(diag('E_TEST', `expression_is_true under column '${t.column}': the test writes the column before the expression (where not (${t.column} <expression>)), and this one starts with it`, { file: t.file, ...t.src.locate([...t.path, ...under('expression'), 'expression']) }, `write what follows the column (expression: "${String(args.expression).slice(lead[0].length).trim()}"), or declare the test under the model's tests: to write a whole condition`));
         return;
       }
     }
@@ -1951,7 +1975,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       const render = (text: unknown, i?: number): unknown => {
         if (typeof text !== 'string' || !/\{[{%#]/.test(text)) return text;
         argMacros.push(...macrosIn(text));
-        const c = compileAdHoc(t.file, text, stringTextAt(t.src, [...t.path, g, ...(k in rawArgs ? [] : ['config']), k, ...(i === undefined ? [] : [i])]), { part: `${g}'s ${k}`, offBy: (r) => void (offBy ??= r) });
+        const c = compileAdHoc(t.file, text, stringTextAt(t.src, [...t.path, ...under(k), k, ...(i === undefined ? [] : [i])]), { part: `${g}'s ${k}`, offBy: (r) => void (offBy ??= r) });
         if (!c) unrendered = true;
         else {
           depends.push(...c.depends);
@@ -1973,7 +1997,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       // expression as rendered), not as a syntax error at run time
       const text = String(sqlArgs.expression).trim();
       if (!/^(?:[=<>!~+\-*/%|&^@:]|(?:not\s+(?:between|in|like|ilike|similar|glob|regexp|rlike|null|distinct)|between|in|is|like|ilike|similar|glob|regexp|rlike|isnull|notnull|and|or|collate)\b)/i.test(text)) {
-        ds.push(diag('E_TEST', `expression_is_true under column '${t.column}': the test writes the column before the expression (where not (${t.column} <expression>)), so the expression starts with an operator or a predicate (>= 0, between 0 and 1, is not null, not in (...)); this one starts with '${text.split(/\s+/)[0]}'`, { file: t.file, ...t.src.locate([...t.path, g, ...('expression' in rawArgs ? [] : ['config']), 'expression']) }, "declare the test under the model's tests: to write a whole condition"));
+        ds.push(diag('E_TEST', `expression_is_true under column '${t.column}': the test writes the column before the expression (where not (${t.column} <expression>)), so the expression starts with an operator or a predicate (>= 0, between 0 and 1, is not null, not in (...)); this one starts with '${text.split(/\s+/)[0]}'`, { file: t.file, ...t.src.locate([...t.path, ...under('expression'), 'expression']) }, "declare the test under the model's tests: to write a whole condition"));
         return;
       }
     }
@@ -1982,7 +2006,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     if (g === 'accepted_values') {
       sqlArgs.values = (sqlArgs.values as unknown[]).map((v, i) => {
         if (typeof v !== 'number') return v;
-        const written = t.src.scalarAt([...t.path, g, ...('values' in rawArgs ? [] : ['config']), 'values', i])?.source;
+        const written = t.src.scalarAt([...t.path, ...under('values'), 'values', i])?.source;
         const n = yamlNumber(v, written);
         return v === 0 && typeof n === 'number' && written !== undefined && /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/.test(written) && /[.eE]/.test(written) ? (Object.is(v, -0) ? '-0.0' : '0.0') : n;
       });
@@ -2006,7 +2030,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         if (p?.config?.enabled === false || (!p && disabledSeeds.has(mRef[1]))) return disable(mRef[1]);
         if (!p || !p.config) {
           const hint = didYouMean(mRef[1], refNames());
-          ds.push(diag('E_REF', `relationships: ref('${mRef[1]}') not found${hint ? ` — did you mean '${hint}'?` : ''}`, { file: t.file, ...t.src.locate([...t.path, g, 'to']) }));
+          ds.push(diag('E_REF', `relationships: ref('${mRef[1]}') not found${hint ? ` — did you mean '${hint}'?` : ''}`, { file: t.file, ...t.src.locate([...t.path, ...under('to'), 'to']) }));
           return;
         }
         const rel = relationOf(p);
@@ -2023,7 +2047,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       } else if (mSrc) {
         const s = sources.get(`source.${projectName}.${mSrc[1]}.${mSrc[2]}`);
         if (!s) {
-          if (!unvalidated.has(`${mSrc[1]}.${mSrc[2]}`)) ds.push(diag('E_SOURCE', `relationships: source('${mSrc[1]}', '${mSrc[2]}') not found`, { file: t.file, ...t.src.locate([...t.path, g, 'to']) }));
+          if (!unvalidated.has(`${mSrc[1]}.${mSrc[2]}`)) ds.push(diag('E_SOURCE', `relationships: source('${mSrc[1]}', '${mSrc[2]}') not found`, { file: t.file, ...t.src.locate([...t.path, ...under('to'), 'to']) }));
           return;
         }
         toRelation = dialect.relation(s.relation);
@@ -2031,7 +2055,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         const seed = seedFilling(s);
         if (seed) fills.push(seed.unique_id);
       } else {
-        ds.push(diag('E_TEST', `relationships: 'to' must be ref('model') or source('src', 'table'), got '${to}'`, { file: t.file, ...t.src.locate([...t.path, g, 'to']) }));
+        ds.push(diag('E_TEST', `relationships: 'to' must be ref('model') or source('src', 'table'), got '${to}'`, { file: t.file, ...t.src.locate([...t.path, ...under('to'), 'to']) }));
         return;
       }
     }
@@ -2049,7 +2073,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     }
     const name = nameOf();
     if (!name) return;
-    const results = resultsOf(name, checked.config, t.file, () => ({ file: t.file, ...t.src.locate([...t.path, g, ...('store_failures' in rawArgs || 'store_failures_as' in rawArgs || 'schema' in rawArgs ? [] : ['config'])]) }));
+    const results = resultsOf(name, checked.config, t.file, () => ({ file: t.file, ...t.src.locate([...t.path, ...under(['store_failures', 'store_failures_as', 'schema'].find((k) => k in rawArgs) ?? 'store_failures')]) }));
     if (!results) return;
     const testSql = genericTestSql({ test: g, relation: onRelation, column: t.column, quoteColumn: t.quoteColumn, args: sqlArgs, toRelation, relationFilter, toRelationFilter, dialect, pii });
     const sql = ephemerals.length ? withEphemeralSubjects(ephemerals, testSql) : testSql;

@@ -18,7 +18,7 @@ import { refuseNested } from './scaffold.js';
 import { ensureIgnored } from './gitignore.js';
 import { dirname, isAbsolute, join, posix, relative, resolve } from 'node:path';
 import { homedir } from 'node:os';
-import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, stringify, visit, YAMLMap, YAMLSeq, type Node } from 'yaml';
+import { Document, isMap, isScalar, isSeq, LineCounter, Pair, parseDocument, Scalar, stringify, visit, YAMLMap, YAMLSeq, type Node } from 'yaml';
 import { diag, ProjectError, UsageError, type Diagnostic } from '../errors.js';
 import { getWarehouse, OFFLINE_ENGINE, offlineDialect, warehouseTypes } from '../adapters/index.js';
 import { STANDARD_SEED_TYPES, type DbtSeedTypes } from '../adapters/warehouse.js';
@@ -1381,7 +1381,21 @@ export function convertPropertiesYaml(text: string, file: string, ctx: Propertie
       const seq = seqOf(owner, key);
       if (!seq) continue;
       for (let i = seq.items.length - 1; i >= 0; i--) {
-        const item = seq.items[i];
+        let item = seq.items[i];
+        // dbt's other form (`- test_name: unique` with name:, arguments:, config: beside it): written
+        // as the one-key form, which Vigil reads too, and converted as it is
+        if (isMap(item) && item.items.length > 1) {
+          const tn = item.get('test_name', true);
+          if (isScalar(tn) && typeof tn.value === 'string') {
+            const inner = new YAMLMap();
+            inner.items = item.items.filter((p) => !(isScalar(p.key) && p.key.value === 'test_name'));
+            const outer = new YAMLMap();
+            outer.items.push(new Pair(new Scalar(tn.value), inner));
+            seq.items[i] = outer;
+            item = outer;
+            changed = true;
+          }
+        }
         const at = [...path, key, i];
         const drop = (message: string) => {
           nc(at, message, item);

@@ -144,8 +144,17 @@ export const FreshnessSchema = z
   .nullable();
 export type Freshness = z.infer<typeof FreshnessSchema>;
 
-/** `- not_null` or `- accepted_values: { values: [...] }` */
-export const TestEntrySchema = z.union([z.string(), z.record(z.string(), z.union([z.record(z.string(), z.unknown()), z.null()]))]);
+/**
+ * `- not_null`, `- accepted_values: { values: [...] }` (its arguments beside its config: or, as dbt
+ * writes them since 1.10, under `arguments:`), or dbt's other form, `- test_name: accepted_values`
+ * with `name:`, `arguments:` and `config:` beside it (their keys checked where the test compiles).
+ */
+export const TestEntrySchema = z.union([
+  z.string(),
+  z.record(z.string(), z.union([z.record(z.string(), z.unknown()), z.null()])),
+  // (after the one-key form, whose message a mistake in it gets)
+  z.object({ test_name: z.string(), name: z.string().optional(), arguments: z.unknown().optional(), config: z.record(z.string(), z.unknown()).optional() }).catchall(z.unknown()),
+]);
 export type TestEntry = z.infer<typeof TestEntrySchema>;
 
 const ColumnSchema = z

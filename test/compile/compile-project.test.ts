@@ -313,6 +313,27 @@ describe('compileProject', () => {
     expect(Object.values(ok.manifest.nodes).find((n) => n.resource_type === 'test')).toMatchObject({ severity: 'warn' });
   });
 
+  it("dbt's arguments: (1.10 on) and test_name: forms compile as the same tests as the top-level form (was: 'unknown argument arguments', a schema error for test_name:)", () => {
+    const props = (tests: string) => ({ 'models/p.yml': `models:\n  - name: orders\n    columns:\n      - name: status\n        data_tests:\n${tests}` });
+    const run = (tests: string) => compile({ models: { 'models/orders.sql': "select 'a' as status", 'models/ref_status.sql': "select 'a' as status" }, yml: props(tests) });
+    const nodes = (r: ReturnType<typeof run>) => Object.values(r.manifest.nodes).filter((n) => n.resource_type === 'test').map((n) => ({ ...n, line: undefined }));
+    const flat = run(`          - accepted_values: { values: [a, b], quote: true, config: { severity: warn } }\n          - relationships: { to: "ref('ref_status')", field: status }\n          - accepted_values: { name: named_av, values: [c] }\n`);
+    const nested = run(`          - accepted_values:\n              arguments: { values: [a, b], quote: true }\n              config: { severity: warn }\n          - relationships:\n              arguments:\n                to: "ref('ref_status')"\n                field: status\n          - test_name: accepted_values\n            name: named_av\n            arguments: { values: [c] }\n`);
+    expect(errors(flat)).toEqual([]);
+    expect(errors(nested)).toEqual([]);
+    // the same unique_ids, names, SQL, configs and dependencies
+    expect(nodes(nested)).toEqual(nodes(flat));
+    expect(nodes(nested).map((n) => n.name).sort()).toEqual(['accepted_values_orders_status', 'named_av', 'relationships_orders_status']);
+    // a mistake under arguments: is found at its own line there
+    const at = (tests: string) => errors(run(tests)).map((e) => [e.line, e.message, e.hint]);
+    expect(at(`          - accepted_values:\n              arguments:\n                valeus: [a]\n`)).toEqual([[8, "accepted_values: unknown argument 'valeus'", expect.stringMatching(/^did you mean 'values'\?/)]]);
+    expect(at(`          - accepted_values:\n              arguments:\n                values: [a]\n                severity: warn\n`)).toEqual([[9, 'accepted_values: severity is not an argument of the test: it is a config, written under config: (config: { severity: ... })', undefined]]);
+    expect(at(`          - accepted_values:\n              values: [b]\n              arguments:\n                values: [a]\n`)).toEqual([[9, 'accepted_values: values is given twice, under arguments: and beside it', "keep the one under arguments: (dbt's form since 1.10)"]]);
+    expect(at(`          - accepted_values:\n              arguments: [a]\n`)).toEqual([[7, 'accepted_values: arguments must be a mapping of the test\'s arguments (arguments: { <argument>: <value> }), got ["a"]', undefined]]);
+    expect(at(`          - test_name: accepted_values\n            arguments:\n              values: [a, yes]\n`)).toEqual([[8, expect.stringMatching(/^accepted_values: yes is true to dbt \(YAML 1\.1\)/), undefined]]);
+    expect(at(`          - test_name: acepted_values\n            arguments: { values: [a] }\n`)).toEqual([[6, "unknown test 'acepted_values'", "did you mean 'accepted_values'?"]]);
+  });
+
   it("a model file name a selector cannot spell is an error; a ref typo is never 'fixed' to the model itself", () => {
     const r = compile({ models: { 'models/my model.sql': 'select 1 as id' } });
     expect(errors(r)[0]).toMatchObject({ code: 'E_MODEL', file: 'models/my model.sql', message: "model file name 'my model' has white space in it: -s my model could not select it" });

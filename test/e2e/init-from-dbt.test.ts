@@ -687,6 +687,35 @@ models:
     ]);
   });
 
+  it("dbt's test_name: form is converted as the one-key form it means (was: dropped, 'a test entry Vigil cannot read')", () => {
+    const f = new Findings();
+    const r = convertPropertiesYaml(
+      `version: 2
+models:
+  - name: m
+    columns:
+      - name: id
+        data_tests:
+          - name: ids_known
+            test_name: accepted_values
+            arguments:
+              values: [a, b]
+            config:
+              severity: WARN
+          - test_name: dbt_utils.expression_is_true
+            arguments: { expression: "> 0" }
+`,
+      'models/props.yml',
+      { project: 'shop', docs: new Map(), seedConfigs: new Map(), fixtures: new Map() },
+      f,
+    );
+    expect(parse(r.text).models[0].columns[0].data_tests).toEqual([
+      { accepted_values: { name: 'ids_known', values: ['a', 'b'], config: { severity: 'warn' } } },
+      { expression_is_true: { expression: '> 0' } },
+    ]);
+    expect(f.notConverted).toEqual([]);
+  });
+
   it('a var past 2^53 is copied with its exact digits, quoted, and listed (a number there would be rounded)', () => {
     const own = makeProject({}, false);
     dirs.push(own);
