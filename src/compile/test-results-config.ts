@@ -10,6 +10,8 @@ export const TEST_RESULT_KEYS = ['fail_calc', 'warn_if', 'error_if', 'limit', 's
 
 /** A threshold: a comparison and a number, as dbt writes it after fail_calc (`count(*) != 0`). */
 const THRESHOLD = /^\s*(!=|<>|>=|<=|=|>|<)\s*(-?(?:\d+(?:\.\d*)?|\.\d+))\s*$/;
+/** A range, as dbt's docs write one (`between 5 and 10`; `not between` too): SQL's BETWEEN, both ends in. */
+const RANGE = /^\s*(not\s+)?between\s+(-?(?:\d+(?:\.\d*)?|\.\d+))\s+and\s+(-?(?:\d+(?:\.\d*)?|\.\d+))\s*$/i;
 
 export interface TestResultConfig {
   fail_calc?: string;
@@ -40,10 +42,17 @@ export function checkTestResultConfig(cfg: Record<string, unknown>): { config: T
   for (const k of ['warn_if', 'error_if'] as const) {
     const v = cfg[k];
     if (v === undefined || v === null) continue;
+    const range = typeof v === 'string' ? RANGE.exec(v) : null;
+    if (range) {
+      // (a range whose low end is above its high end holds no number: SQL's BETWEEN is never true)
+      if (Number(range[2]) > Number(range[3])) return { problem: { key: k, message: `${k}: between ${range[2]} and ${range[3]} holds no number (the low end first)`, hint: `write ${k}: "${range[1] ? 'not ' : ''}between ${range[3]} and ${range[2]}"` } };
+      out[k] = (v as string).trim();
+      continue;
+    }
     const m = typeof v === 'string' ? THRESHOLD.exec(v) : null;
     if (!m) {
-      const near = typeof v === 'string' && /^\s*==/.test(v) ? `write '=${v.replace(/^\s*==/, '')}' (SQL's equality)` : typeof v === 'number' ? `quote it with a comparison: ${k}: "!=${v}" or ">${v}"` : `e.g. ${k}: ">10", "!=0", ">=5", "<3"`;
-      return { problem: { key: k, message: `${k} must be a comparison and a number, as dbt writes it after fail_calc (${k}: ">10"), got ${JSON.stringify(v)}`, hint: near } };
+      const near = typeof v === 'string' && /^\s*==/.test(v) ? `write '=${v.replace(/^\s*==/, '')}' (SQL's equality)` : typeof v === 'number' ? `quote it with a comparison: ${k}: "!=${v}" or ">${v}"` : `e.g. ${k}: ">10", "!=0", ">=5", "<3", "between 5 and 10"`;
+      return { problem: { key: k, message: `${k} must be a comparison and a number, or a range, as dbt writes it after fail_calc (${k}: ">10", "between 5 and 10"), got ${JSON.stringify(v)}`, hint: near } };
     }
     // (kept as written, as dbt prints it: `configured to fail if > 10`; the default left out)
     if (`${m[1]}${Number(m[2])}` !== '!=0') out[k] = (v as string).trim();
@@ -88,6 +97,8 @@ export function testResultSql(failingRows: string, c: TestResultConfig): string 
  * the test failed with "operator does not exist: numeric !=- integer".
  */
 function thresholdSql(t: string | undefined): string {
+  const r = t === undefined ? null : RANGE.exec(t);
+  if (r) return `${r[1] ? 'not ' : ''}between ${r[2]} and ${r[3]}`;
   const m = t === undefined ? null : THRESHOLD.exec(t);
   return m ? `${m[1]} ${m[2]}` : (t ?? '!= 0');
 }

@@ -35,7 +35,9 @@ describe('thresholds and stored failures: what the compiler refuses', () => {
     ['warn_if in words', 'not_null: { warn_if: ">ten" }', /warn_if must be a comparison and a number.*got ">ten"/],
     ['error_if ==', 'not_null: { error_if: "== 0" }', /error_if must be a comparison/],
     ['warn_if a bare number', 'not_null: { warn_if: 5 }', /warn_if must be a comparison.*got 5/],
-    ['error_if in config:', 'not_null: { config: { error_if: "between 1 and 2" } }', /error_if must be a comparison/],
+    ['error_if in config:', 'not_null: { config: { error_if: "between one and 2" } }', /error_if must be a comparison/],
+    // (dbt's docs write ranges: `between 5 and 10`; one holding no number is no threshold)
+    ['error_if a range backwards', 'not_null: { error_if: "between 10 and 5" }', /error_if: between 10 and 5 holds no number \(the low end first\)/],
     ['limit negative', 'not_null: { limit: -1 }', /limit must be a whole number of rows, 0 or more, got -1/],
     ['limit a fraction', 'not_null: { limit: 1.5 }', /limit must be a whole number/],
     ['fail_calc empty', 'not_null: { fail_calc: "" }', /fail_calc must be an SQL expression/],
@@ -195,6 +197,10 @@ const CASES: Case[] = [
   ['as_wins', `${NEG}, store_failures: false, store_failures_as: table, severity: warn`, 'warn', 3, 3, 'table'],
   // a negative number right after != (Postgres read `!=-6` as one operator, `!=-`: the test was an error)
   ['minus_threshold', `${NEG}, fail_calc: "sum(amount)", warn_if: "!=-6", error_if: "!=-6"`, 'pass', 0, undefined],
+  // ranges, as dbt's docs write them (were refused: "must be a comparison and a number")
+  ['range_warn', `${NEG}, warn_if: "between 1 and 5", error_if: "not between 0 and 10"`, 'warn', 3, undefined],
+  ['range_fail', `${NEG}, error_if: "BETWEEN 3 AND 3"`, 'fail', 3, undefined],
+  ['range_pass', `${NEG}, fail_calc: "sum(amount)", warn_if: "not between -6 and -6", error_if: "between -100 and -7"`, 'pass', 0, undefined],
 ];
 
 function runProject(projectYaml: string): string {
