@@ -79,7 +79,8 @@ async function tilesPii(c: { files: ProjectFiles; result: CompileResult; target:
   if (reads) for (const q of of.keys()) {
     const r = queries.get(q.id)?.reads;
     const model = c.result.manifest.nodes[q.depends_on[0]];
-    if (r?.length && model) reads[model.name] = r;
+    // (a tile's several queries of one model: each's live PII, together)
+    if (r?.length && model) reads[model.name] = [...new Set([...(reads[model.name] ?? []), ...r])];
   }
   return out;
 }

@@ -415,6 +415,8 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
     });
 
     const tabs: CompiledDashboard['tabs'] = [];
+    // the dashboard filters whose column a tile's model already carries (the first tile it reaches, as the Looker export gives it that view's field)
+    const filterNamed = new Set<string>();
     d.tabs.forEach((tab, ti) => {
       const tiles: CompiledTile[] = [];
       tab.tiles.forEach((tile, xi) => {
@@ -655,7 +657,27 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
         // where the file names each column the tile's queries return (the PII check's locations)
         const columnsAt = Object.fromEntries([...tile.dimensions.map((x, i) => [x.column, p.yaml.locate([...base, 'dimensions', i, 'column'])] as const), ...tile.measures.map((m, i) => [measureName(m), p.yaml.locate([...base, 'measures', i, 'column'])] as const)]);
         const rawColumnsAt = rawRows ? Object.fromEntries(rawRows.columns.map((c) => [c, p.yaml.locate([...base, 'raw_rows', ...(tile.raw_rows!.columns ? ['columns', tile.raw_rows!.columns.indexOf(c)] : [])])] as const)) : undefined;
-        tiles.push({ ...compiled, line: p.yaml.locate([...base, 'id']).line, columnsAt, ...(rawColumnsAt ? { rawColumnsAt } : {}) });
+        // the columns it filters or ranks on without showing them: the Looker export makes each a
+        // field of its view (export.ts), listed row by row by the view's drill set
+        const shown = new Set([...tile.dimensions.map((x) => x.column), ...tile.measures.flatMap((m) => [m.column, m.denominator ?? '', m.weight ?? ''])].map((c) => c.toLowerCase()));
+        const namedAt: NonNullable<CompiledTile['namedAt']> = {};
+        const name = (to: typeof namedAt, skip: Set<string>, c: string, path: Array<string | number>) => {
+          if (!skip.has(c.toLowerCase()) && !(c in to)) to[c] = p.yaml.locate(path);
+        };
+        tile.filters.forEach((f, i) => name(namedAt, shown, f.column, [...base, 'filters', i, 'column']));
+        if (tile.top_n) name(namedAt, shown, tile.top_n.column, [...base, 'top_n', 'column']);
+        d.filters.forEach((f, i) => {
+          if (!compiled.appliesFilters.includes(f.name) || filterNamed.has(f.name)) return;
+          filterNamed.add(f.name);
+          name(namedAt, shown, f.column, ['filters', i, 'column']);
+        });
+        const rawNamedAt: NonNullable<CompiledTile['namedAt']> = {};
+        if (rawRows) {
+          const listed = new Set(rawRows.columns.map((c) => c.toLowerCase()));
+          for (const c of Object.keys(rawRows.match)) name(rawNamedAt, listed, c, [...base, 'raw_rows', 'match', c]);
+          if (rawRows.day) name(rawNamedAt, listed, rawRows.day.column, [...base, 'raw_rows', 'day', 'column']);
+        }
+        tiles.push({ ...compiled, line: p.yaml.locate([...base, 'id']).line, columnsAt, ...(rawColumnsAt ? { rawColumnsAt } : {}), ...(Object.keys(namedAt).length ? { namedAt } : {}), ...(Object.keys(rawNamedAt).length ? { rawNamedAt } : {}) });
       });
       tabs.push({ name: tab.name, title: tab.title, tiles });
     });
@@ -696,6 +718,14 @@ export function dashboardPiiQueries(ds: CompiledDashboard[], manifest: Manifest,
           const values = Object.fromEntries([...Object.keys(rr.match).map((c) => [c, ''] as const), ...(rr.day ? [[rr.day.column, '1970-01-01'] as const] : [])]);
           out.push({ id: `${id}#raw_rows`, sql: rawRowsSql(rr, values, dialect), depends_on: [rawModel], checked: { what: `the raw rows of ${what}`, where: at(t.rawColumnsAt), hint: PII_QUERY_HINT, rowLevel: true } });
         }
+        // the columns it filters or ranks on (its filters, top_n, the dashboard filters reaching
+        // it; a raw-rows page's match and day), not shown: the Looker export makes each a field of
+        // a view, whose drill set lists every row's value
+        const carried = ` (a field of its Looker view, whose drill set lists each row's value)`;
+        const named = Object.keys(t.namedAt ?? {});
+        if (named.length) out.push({ id: `${id}#filtered`, sql: `select ${named.map((c) => dialect.quoteIdent(c)).join(', ')} from ${t.relation}`, depends_on: [model], checked: { what: `the filters of ${what}${carried}`, where: at(t.namedAt), hint: PII_QUERY_HINT } });
+        const rawNamed = Object.keys(t.rawNamedAt ?? {});
+        if (rr && rawModel && rawNamed.length) out.push({ id: `${id}#raw_rows_filtered`, sql: `select ${rawNamed.map((c) => dialect.quoteIdent(c)).join(', ')} from ${rr.relation}`, depends_on: [rawModel], checked: { what: `the raw rows' match of ${what}${carried}`, where: at(t.rawNamedAt), hint: PII_QUERY_HINT } });
         return out;
       }),
     ),

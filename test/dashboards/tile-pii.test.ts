@@ -249,6 +249,60 @@ describe('dashboard tiles: the PII check', () => {
     expect(readFileSync(join(dir, 'site/leaks.html'), 'utf8')).not.toContain('@secret.example');
   });
 
+  it("a column a tile only filters or ranks on (its filters, top_n, a dashboard filter, its raw rows' match and day) is checked too: the Looker export makes it a field of the view, in the drill set that lists each row's value: E_PII at its line, nothing exported; unknown lineage a warning; masked, it passes (was: validate and the LookML export exit 0, dimension contact in set: detail)", () => {
+    const filtered = (rows: boolean) =>
+      JSON.stringify(
+        {
+          name: 'people',
+          title: 'People',
+          filters: [{ name: 'who', type: 'select', column: 'contact', default: null }],
+          tabs: [
+            {
+              name: 't',
+              title: 'T',
+              tiles: [
+                { id: 'n', type: 'kpi', title: 'People', model: 'contacts', measures: [{ column: 'id', agg: 'count' }], layout: L(0, 0, 4, 2) },
+                { id: 'top', type: 'bar', title: 'Teams', model: 'contacts', dimensions: [{ column: 'team' }], measures: [{ column: 'id', agg: 'count' }], filters: [{ column: 'contact', op: '!=', value: 'x@example.com' }], top_n: { column: 'contact', n: 3 }, layout: L(4, 0, 8, 2) },
+                ...(rows ? [{ id: 'rows', type: 'table', title: 'Teams', model: 'contacts', dimensions: [{ column: 'team' }], measures: [{ column: 'id', agg: 'count' }], raw_rows: { model: 'contacts', match: { contact: '{{ team }}' }, columns: ['id', 'team'] }, layout: L(0, 2, 12, 4) }] : []),
+              ],
+            },
+          ],
+        },
+        null,
+        2,
+      );
+    const text = filtered(true);
+    const { dir } = project(UNMASKED, {});
+    writeFileSync(join(dir, 'dashboards/people.json'), text);
+    const E = (tile: string, at: string, after: string) =>
+      new RegExp(`^dashboards/people\\.json:${lineOf(text, at, after)}:\\d+: error: column 'contact' of the ${tile === 'rows' ? "raw rows' match" : 'filters'} of tile '${tile}' of dashboard 'people' \\(a field of its Looker view, whose drill set lists each row's value\\) carries PII unmasked: it is a copy of source app\\.people\\.email \\[E_PII\\]`, 'm');
+    // the dashboard filter is the first tile's it reaches (n: the KPI), the tile filter and top_n one error at the filter, the raw rows' match its own
+    const errors = [E('n', '"column": "contact"', '"filters"'), E('top', '"column": "contact"', '"id": "top"'), E('rows', '"contact"', '"match"')];
+    for (const args of [['dashboards', 'validate'], ['dashboards', 'export', '--format', 'looker', '--out', 'lk']]) {
+      const r = vigil(dir, args);
+      expect(r.code, `${args.join(' ')}: ${r.stdout}${r.stderr}`).toBe(2);
+      for (const e of errors) expect(r.stderr).toMatch(e);
+      expect(r.stderr.match(/E_PII/g)).toHaveLength(3);
+    }
+    expect(existsSync(join(dir, 'lk'))).toBe(false);
+
+    // masked by its model: the fields are the hashes, exported without a word
+    writeFileSync(join(dir, 'models/contacts.yml'), HASHED);
+    const masked = vigil(dir, ['dashboards', 'export', '--format', 'looker', '--out', 'lk']);
+    expect(masked.code, masked.stderr).toBe(0);
+    expect(masked.stderr).not.toMatch(/PII/);
+    expect(readFileSync(join(dir, 'lk/contacts.view.lkml'), 'utf8')).toMatch(/dimension: contact \{/);
+
+    // a model whose lineage cannot tell the column from PII: a warning at the filter, still exported
+    writeFileSync(join(dir, 'models/contacts.sql'), "select id, team, COLUMNS('^em') from {{ source('app', 'people') }}\n");
+    writeFileSync(join(dir, 'models/contacts.yml'), 'models:\n  - name: contacts\n    columns:\n      - { name: id, data_type: integer }\n      - { name: team, data_type: varchar }\n      - { name: email, data_type: varchar }\n');
+    const unknown = filtered(false).replace(/"contact"/g, '"email"');
+    writeFileSync(join(dir, 'dashboards/people.json'), unknown);
+    const w = vigil(dir, ['dashboards', 'export', '--format', 'looker', '--out', 'lk']);
+    expect(w.code, w.stderr).toBe(0);
+    expect(w.stderr).toMatch(new RegExp(`^dashboards/people\\.json:${lineOf(unknown, '"column": "email"', '"id": "top"')}:\\d+: warning: column 'email' of the filters of tile 'top' of dashboard 'people' \\(a field of its Looker view, whose drill set lists each row's value\\) reads contacts\\.email, whose lineage is unknown: .*\\[W_PII\\]`, 'm'));
+  });
+
   it('a project that marks no PII runs no lineage for its tiles; one that does, does', () => {
     const { dir } = project(HASHED, { dimensions: [{ column: 'team' }] });
     expect(vigil(dir, ['build']).code).toBe(0);
