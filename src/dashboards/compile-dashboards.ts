@@ -137,7 +137,12 @@ function drillValueProblem(tpl: string, tile: Tile, types: Record<string, string
   const want = valueKind(targetType);
   if (!want) return undefined;
   const lone = /^\s*\{\{\s*([A-Za-z_]\w*)\s*\}\}\s*$/.exec(tpl)?.[1];
-  if (!lone) return tpl.includes('{{') ? (want === 'number' || want === 'boolean' ? `'${tpl}' makes a text, not a ${want}` : undefined) : filterValueProblem(tpl, targetType, false);
+  if (!lone) {
+    if (tpl.includes('{{')) return want === 'number' || want === 'boolean' ? `'${tpl}' makes a text, not a ${want}` : undefined;
+    // a drill-down value is text (the schema takes no JSON true): filterValueProblem's "without quotes" could not be followed
+    if (want === 'boolean') return `a drill-down's fixed value is text ('${tpl}'), which a boolean cannot be compared with: set it from a boolean field of the row ("{{ field }}")`;
+    return filterValueProblem(tpl, targetType, false);
+  }
   const dim = tile.dimensions.find((x) => x.column === lone);
   const m = dim ? undefined : tile.measures.find((x) => measureName(x) === lone);
   const have = dim ? valueKind(types[dim.column]) : m ? (NUMBER_AGGS.has(m.agg) ? 'number' : valueKind(types[m.column])) : undefined;

@@ -391,6 +391,15 @@ describe('more broken definitions', () => {
       /tabs\[0\]\.tiles\[4\]\.drilldown\.filters\.count: filter 'count' filters interaction_count, a bigint: the row's capability is a varchar, which it cannot be compared with/,
     ],
     [
+      // (a drill-down value is a string in the schema: "write true, without quotes" was advice the schema then refused)
+      'a drill-down setting a select on a boolean column to a fixed value',
+      (d) => {
+        d.filters.push({ name: 'err', type: 'select', column: 'is_error' });
+        d.tabs[0].tiles[4].drilldown = { tab: 'overview', filters: { err: 'true' } };
+      },
+      /tabs\[0\]\.tiles\[4\]\.drilldown\.filters\.err: filter 'err' filters is_error, a boolean: a drill-down's fixed value is text \('true'\), which a boolean cannot be compared with: set it from a boolean field of the row \("\{\{ field \}\}"\)/,
+    ],
+    [
       'a drill-down date range into a tab whose tiles keep their own windows',
       (d) => {
         d.tabs.push({ name: 'week', title: 'Week', tiles: [{ id: 'week_errors', type: 'kpi', title: 'Errors (7d)', model: 'ai_audit_daily', measures: [{ column: 'error_count', agg: 'sum' }], filters: [{ column: 'date', op: '>=', value: '-6d' }], layout: { x: 0, y: 0, w: 3, h: 2 } }] });
