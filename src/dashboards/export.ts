@@ -1093,6 +1093,13 @@ function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string,
           for (const th of tile.thresholds) refLines.push({ reference_type: 'line', line_value: th.value, label: th.label ?? String(th.value), label_position: 'right', color: th.color });
         }
         if (refLines.length) e.reference_lines = refLines;
+        // a scatter's log axes: Looker's value axis has a log mode, its scatter's x axis none
+        if (tile.scale?.y === 'log') e.y_axis_scale_mode = 'log';
+        if (tile.scale?.x === 'log') drop(d, `${tile.id}: its logarithmic x axis (Looker's scatter x axis has no log scale: drawn linear)`);
+        // a deterministic sample is SQL Looker's element cannot hold (it has no order by a hash)
+        if (tile.sample) drop(d, `${tile.id}: its sample (${tile.sample.rows} rows drawn by a hash of ${tile.sample.key}): Looker reads ${fiveOf ? 'every row of the window' : `the first ${limit ?? 5000} rows of the window`}`);
+        // fixed colors are keyed by series or slice names, which Looker keys otherwise (by field, or pivot value and field)
+        if (Object.keys(tile.colors ?? {}).length) drop(d, `${tile.id}: its fixed colors (${Object.keys(tile.colors!).join(', ')}): Looker's palette colors them`);
         // conditional formatting: table cells, and a gauge's bands on its value
         const rules: Array<Record<string, unknown>> = [];
         for (const c of tile.conditional_formatting) {
@@ -1490,6 +1497,9 @@ function visualizationSettings(t: CompiledTile): Record<string, unknown> {
     case 'scatter':
       vs['graph.dimensions'] = [measures[0]?.name];
       vs['graph.metrics'] = measures.slice(1).map((f) => f.name);
+      // (Metabase's scatter takes a log scale on either axis)
+      if (tile.scale?.x === 'log') vs['graph.x_axis.scale'] = 'log';
+      if (tile.scale?.y === 'log') vs['graph.y_axis.scale'] = 'log';
       break;
     case 'donut':
       Object.assign(vs, { 'pie.dimension': dims[0]?.name, 'pie.metric': measures[0]?.name, 'pie.show_legend': true });
@@ -1755,6 +1765,9 @@ function metabaseNotCarried(d: CompiledDashboard): string[] {
     if (t.tile.drilldown) out.push(`${t.tile.id}: the drill-down to ${t.tile.drilldown.dashboard ? `${t.tile.drilldown.dashboard} › ` : ''}${t.tile.drilldown.tab}`);
     if (t.rawRows) out.push(`${t.tile.id}: the raw-row action '${t.rawRows.label}' (${t.rawRows.model})`);
     // a gauge's thresholds are its segments; a number card has no colors, a chart no threshold lines
+    // a scatter card gets no goal line here (the line, area, bar and box cards draw the band's upper edge as one)
+    if (t.tile.target_band && t.tile.type === 'scatter') out.push(`${t.tile.id}: its target band (${t.tile.target_band.min}–${t.tile.target_band.max})`);
+    if (Object.keys(t.tile.colors ?? {}).length) out.push(`${t.tile.id}: its fixed colors (${Object.keys(t.tile.colors!).join(', ')}): Metabase's palette colors them`);
     if (t.tile.thresholds.length && t.tile.type !== 'gauge') out.push(`${t.tile.id}: its thresholds (${t.tile.thresholds.map((x) => x.label ?? String(x.value)).join(', ')}: ${t.tile.type === 'kpi' ? "the color of the value, which Metabase's number cards do not take" : 'lines Metabase draws only as one goal line'})`);
   }
   return out;

@@ -506,6 +506,29 @@ describe('Looker: conditional formatting, reference bands, links, drill fields, 
     ]));
     expect(mb.not_carried.some((x: string) => x.startsWith('freshness:'))).toBe(false);
   });
+  it("a scatter's log axes, sample, target band and fixed colors: carried where the tool has the setting (Looker's log value axis, Metabase's log scales on both axes), else listed as not carried (was: dropped without a word in both)", () => {
+    const def = structuredClone(DEFINITION) as Json;
+    const sc = def.tabs[1].tiles.find((t: Json) => t.id === 'prompt_vs_duration');
+    delete sc.limit;
+    Object.assign(sc, { scale: { x: 'log', y: 'log' }, sample: { rows: 300, key: 'prompt_chars', seed: 2 }, target_band: { min: 0, max: 2000 }, colors: { 'Duration ms': '#D92D20' } });
+    def.tabs[0].tiles.find((t: Json) => t.id === 'provider_mix').colors = { openai: '#10A37F' };
+    const d = compileFixture(DashboardSchema.parse(def), duckDbDialect);
+    const files = exportDashboards([d], 'looker');
+    expect(lookmlProblems(files)).toEqual([]);
+    const text = files.get('fixture_dash.dashboard.lookml')!;
+    const el = (YAML.parse(text)[0].elements as Json[]).find((e) => e.name === 'prompt_vs_duration')!;
+    expect(el.y_axis_scale_mode).toBe('log');
+    expect(el.reference_lines).toEqual([expect.objectContaining({ reference_type: 'range', range_start: 0, range_end: 2000 })]);
+    const header = text.slice(text.indexOf('# Not carried into LookML:'), text.indexOf('- dashboard:'));
+    expect(header).toContain("prompt_vs_duration: its logarithmic x axis (Looker's scatter x axis has no log scale: drawn linear)");
+    expect(header).toContain('prompt_vs_duration: its sample (300 rows drawn by a hash of prompt_chars): Looker reads the first 5000 rows of the window');
+    expect(header).toContain("prompt_vs_duration: its fixed colors (Duration ms): Looker's palette colors them");
+    expect(header).toContain("provider_mix: its fixed colors (openai): Looker's palette colors them");
+    const mb = JSON.parse(exportDashboards([d], 'metabase').get('fixture_dash.metabase.json')!) as Json;
+    const card = mb.cards.find((c: Json) => c.key === 'fixture_dash/prompt_vs_duration').body;
+    expect(card.visualization_settings).toMatchObject({ 'graph.x_axis.scale': 'log', 'graph.y_axis.scale': 'log' });
+    expect(mb.not_carried).toEqual(expect.arrayContaining(['prompt_vs_duration: its target band (0–2000)', "prompt_vs_duration: its fixed colors (Duration ms): Metabase's palette colors them", "provider_mix: its fixed colors (openai): Metabase's palette colors them"]));
+  });
   it('the target band is a range reference line of the value axis', () => {
     expect(element('latency').reference_lines).toEqual([{ reference_type: 'range', range_start: 0, range_end: 500, label: 'SLO', label_position: 'right', color: '#12B76A' }]);
   });
