@@ -1093,6 +1093,7 @@ function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string,
           for (const th of tile.thresholds) refLines.push({ reference_type: 'line', line_value: th.value, label: th.label ?? String(th.value), label_position: 'right', color: th.color });
         }
         if (refLines.length) e.reference_lines = refLines;
+        if (tile.bands) drop(d, `${tile.id}: its shaded bands between the lines (Looker draws the lines alone)`);
         // a scatter's log axes: Looker's value axis has a log mode, its scatter's x axis none
         if (tile.scale?.y === 'log') e.y_axis_scale_mode = 'log';
         if (tile.scale?.x === 'log') drop(d, `${tile.id}: its logarithmic x axis (Looker's scatter x axis has no log scale: drawn linear)`);
@@ -1507,7 +1508,8 @@ function visualizationSettings(t: CompiledTile): Record<string, unknown> {
     case 'heatmap': {
       const y = seriesDims(t)[0] ?? dims[1];
       Object.assign(vs, { 'table.pivot': true, 'table.pivot_column': y?.name, 'table.cell_column': measures[0]?.name });
-      vs['table.column_formatting'] = [{ columns: [measures[0]?.name], type: 'range', colors: ['#ffffff', '#509EE3'], min_type: null, max_type: null }];
+      // white to blue, or to orange where lower is better (risk, errors), as the site's scale
+      vs['table.column_formatting'] = [{ columns: [measures[0]?.name], type: 'range', colors: ['#ffffff', measures[0]?.better === 'lower' ? '#E6550D' : '#509EE3'], min_type: null, max_type: null }];
       break;
     }
     case 'gauge': {
@@ -1614,7 +1616,7 @@ function metabaseMapping(t: CompiledTile): string | undefined {
   switch (t.tile.type) {
     case 'heatmap': {
       const y = seriesDims(t)[0] ?? t.fields.filter((f) => f.kind === 'dimension')[1];
-      return `${id}: a table pivoted on ${y?.label ?? y?.column}, the cells ${m?.label ?? m?.name} colored from white to blue by value (Metabase has no heatmap)`;
+      return `${id}: a table pivoted on ${y?.label ?? y?.column}, the cells ${m?.label ?? m?.name} colored from white to ${m?.better === 'lower' ? 'orange (lower is better)' : 'blue'} by value (Metabase has no heatmap)`;
     }
     case 'box': {
       const raw = t.fields.find(isRaw);
@@ -1765,6 +1767,7 @@ function metabaseNotCarried(d: CompiledDashboard): string[] {
     if (t.tile.drilldown) out.push(`${t.tile.id}: the drill-down to ${t.tile.drilldown.dashboard ? `${t.tile.drilldown.dashboard} › ` : ''}${t.tile.drilldown.tab}`);
     if (t.rawRows) out.push(`${t.tile.id}: the raw-row action '${t.rawRows.label}' (${t.rawRows.model})`);
     // a gauge's thresholds are its segments; a number card has no colors, a chart no threshold lines
+    if (t.tile.bands) out.push(`${t.tile.id}: its shaded bands between the lines (Metabase draws the lines alone)`);
     // a scatter card gets no goal line here (the line, area, bar and box cards draw the band's upper edge as one)
     if (t.tile.target_band && t.tile.type === 'scatter') out.push(`${t.tile.id}: its target band (${t.tile.target_band.min}–${t.tile.target_band.max})`);
     if (Object.keys(t.tile.colors ?? {}).length) out.push(`${t.tile.id}: its fixed colors (${Object.keys(t.tile.colors!).join(', ')}): Metabase's palette colors them`);

@@ -131,7 +131,7 @@ function compileFixture(def: Dashboard, dialect: Dialect, models = MODELS, diale
           none: () => c,
         };
         select.push(`${(sql[m.agg] ?? (() => dialect.percentile(c, PCT[m.agg])))()} as ${q(name)}`);
-        fields.push({ name, label: m.label ?? `${AGG_LABEL[m.agg]} ${m.column}`.trim(), kind: 'measure', column: m.column, agg: m.agg, other: m.denominator ?? m.weight, format: m.format });
+        fields.push({ name, label: m.label ?? `${AGG_LABEL[m.agg]} ${m.column}`.trim(), kind: 'measure', column: m.column, agg: m.agg, other: m.denominator ?? m.weight, format: m.format, ...(m.better ? { better: m.better } : {}) });
       }
       const where = tile.filters.map((f) => {
         const v = f.value;
@@ -528,6 +528,22 @@ describe('Looker: conditional formatting, reference bands, links, drill fields, 
     const card = mb.cards.find((c: Json) => c.key === 'fixture_dash/prompt_vs_duration').body;
     expect(card.visualization_settings).toMatchObject({ 'graph.x_axis.scale': 'log', 'graph.y_axis.scale': 'log' });
     expect(mb.not_carried).toEqual(expect.arrayContaining(['prompt_vs_duration: its target band (0–2000)', "prompt_vs_duration: its fixed colors (Duration ms): Metabase's palette colors them", "provider_mix: its fixed colors (openai): Metabase's palette colors them"]));
+  });
+  it("a line's shaded bands are listed as not carried in both exports; a heatmap whose measure is better lower is colored to orange in Metabase, as on the site (was: the bands dropped without a word, every heatmap blue)", () => {
+    const def = structuredClone(DEFINITION) as Json;
+    def.tabs[0].tiles.find((t: Json) => t.id === 'latency').bands = true;
+    def.tabs[0].tiles.find((t: Json) => t.id === 'latency').measures.push({ name: 'p99', column: 'p95_latency_ms', agg: 'max' });
+    def.tabs[1].tiles.find((t: Json) => t.id === 'heat').measures[0].better = 'lower';
+    const d = compileFixture(DashboardSchema.parse(def), duckDbDialect);
+    const text = exportDashboards([d], 'looker').get('fixture_dash.dashboard.lookml')!;
+    expect(text.slice(0, text.indexOf('- dashboard:'))).toContain('#   - latency: its shaded bands between the lines (Looker draws the lines alone)');
+    const mb = JSON.parse(exportDashboards([d], 'metabase').get('fixture_dash.metabase.json')!) as Json;
+    expect(mb.not_carried).toContain('latency: its shaded bands between the lines (Metabase draws the lines alone)');
+    const heat = mb.cards.find((c: Json) => c.key === 'fixture_dash/heat').body;
+    expect(heat.visualization_settings['table.column_formatting'][0].colors).toEqual(['#ffffff', '#E6550D']);
+    expect(mb.mapped).toContainEqual(expect.stringMatching(/^heat \(heatmap\): .* colored from white to orange \(lower is better\) by value/));
+    // (better: higher, or none: blue)
+    expect(cardOf('heat').visualization_settings['table.column_formatting'][0].colors).toEqual(['#ffffff', '#509EE3']);
   });
   it('the target band is a range reference line of the value axis', () => {
     expect(element('latency').reference_lines).toEqual([{ reference_type: 'range', range_start: 0, range_end: 500, label: 'SLO', label_position: 'right', color: '#12B76A' }]);
