@@ -420,7 +420,8 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
     });
 
     const tabs: CompiledDashboard['tabs'] = [];
-    // the dashboard filters whose column a tile's model already carries (the first tile it reaches, as the Looker export gives it that view's field)
+    // the dashboard filters already checked on a model (at the first of its tiles they reach: the
+    // Looker export gives every view of a tile a filter reaches that field)
     const filterNamed = new Set<string>();
     d.tabs.forEach((tab, ti) => {
       const tiles: CompiledTile[] = [];
@@ -672,8 +673,9 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
         tile.filters.forEach((f, i) => name(namedAt, shown, f.column, [...base, 'filters', i, 'column']));
         if (tile.top_n) name(namedAt, shown, tile.top_n.column, [...base, 'top_n', 'column']);
         d.filters.forEach((f, i) => {
-          if (!compiled.appliesFilters.includes(f.name) || filterNamed.has(f.name)) return;
-          filterNamed.add(f.name);
+          const key = `${f.name}\0${tile.model}`;
+          if (!compiled.appliesFilters.includes(f.name) || filterNamed.has(key)) return;
+          filterNamed.add(key);
           name(namedAt, shown, f.column, ['filters', i, 'column']);
         });
         const rawNamedAt: NonNullable<CompiledTile['namedAt']> = {};

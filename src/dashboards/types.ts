@@ -75,7 +75,7 @@ export interface CompiledTile {
   columnsAt?: Record<string, { line: number; column: number }>;
   rawColumnsAt?: Record<string, { line: number; column: number }>;
   /** Where its file names each column it filters or ranks on without showing it (its filters,
-   * `top_n`, the dashboard filters it is the first tile to reach), and each column its raw rows
+   * `top_n`, the dashboard filters it is the first tile of its model to reach), and each column its raw rows
    * match or take the day of without listing it: the Looker export makes every one a field
    * (a dimension in the view's drill set), so the PII check reads them too. */
   namedAt?: Record<string, { line: number; column: number }>;

@@ -261,6 +261,8 @@ describe('dashboard tiles: the PII check', () => {
               name: 't',
               title: 'T',
               tiles: [
+                // first on a model that masks the column: the dashboard filter's field is checked on each model it reaches
+                { id: 'm', type: 'kpi', title: 'Masked', model: 'masked', measures: [{ column: 'id', agg: 'count' }], layout: L(0, 6, 4, 2) },
                 { id: 'n', type: 'kpi', title: 'People', model: 'contacts', measures: [{ column: 'id', agg: 'count' }], layout: L(0, 0, 4, 2) },
                 { id: 'top', type: 'bar', title: 'Teams', model: 'contacts', dimensions: [{ column: 'team' }], measures: [{ column: 'id', agg: 'count' }], filters: [{ column: 'contact', op: '!=', value: 'x@example.com' }], top_n: { column: 'contact', n: 3 }, layout: L(4, 0, 8, 2) },
                 ...(rows ? [{ id: 'rows', type: 'table', title: 'Teams', model: 'contacts', dimensions: [{ column: 'team' }], measures: [{ column: 'id', agg: 'count' }], raw_rows: { model: 'contacts', match: { contact: '{{ team }}' }, columns: ['id', 'team'] }, layout: L(0, 2, 12, 4) }] : []),
@@ -273,10 +275,12 @@ describe('dashboard tiles: the PII check', () => {
       );
     const text = filtered(true);
     const { dir } = project(UNMASKED, {});
+    writeFileSync(join(dir, 'models/masked.sql'), "select id, email as contact from {{ source('app', 'people') }}\n");
+    writeFileSync(join(dir, 'models/masked.yml'), 'models:\n  - name: masked\n    columns:\n      - { name: id, data_type: integer }\n      - { name: contact, data_type: varchar, policy: hash }\n');
     writeFileSync(join(dir, 'dashboards/people.json'), text);
     const E = (tile: string, at: string, after: string) =>
       new RegExp(`^dashboards/people\\.json:${lineOf(text, at, after)}:\\d+: error: column 'contact' of the ${tile === 'rows' ? "raw rows' match" : 'filters'} of tile '${tile}' of dashboard 'people' \\(a field of its Looker view, whose drill set lists each row's value\\) carries PII unmasked: it is a copy of source app\\.people\\.email \\[E_PII\\]`, 'm');
-    // the dashboard filter is the first tile's it reaches (n: the KPI), the tile filter and top_n one error at the filter, the raw rows' match its own
+    // the dashboard filter at the first tile of contacts it reaches (n: the KPI; m reads it masked), the tile filter and top_n one error at the filter, the raw rows' match its own
     const errors = [E('n', '"column": "contact"', '"filters"'), E('top', '"column": "contact"', '"id": "top"'), E('rows', '"contact"', '"match"')];
     for (const args of [['dashboards', 'validate'], ['dashboards', 'export', '--format', 'looker', '--out', 'lk']]) {
       const r = vigil(dir, args);
