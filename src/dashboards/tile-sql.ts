@@ -226,7 +226,15 @@ function windowSql(col: string, from: string, value: string, type: string | unde
     const end = windowEnd(col, type, dialect, 0);
     return end ? `${from} and ${end}` : from;
   }
-  if (shift.toDate) return `${from} and ${windowEnd(col, type, dialect, shift.hours, RELATIVE_RE.exec(value)?.[2] !== 'h')}`;
+  if (shift.toDate) {
+    // a column not of timestamps (a date, or a type not declared) is not cut at an hour: its window
+    // ends the whole days of the shift back (as relativeDate moves its start), the day it ends in
+    // included (was: `and undefined`, the previous period's query failing)
+    const days = Math.round(shift.hours / 24);
+    const after = 1 - days;
+    const end = windowEnd(col, type, dialect, shift.hours, RELATIVE_RE.exec(value)?.[2] !== 'h') ?? `${col} < ${dialect.dateBound(after ? dialect.dateadd('day', after, dialect.current_date()) : dialect.current_date(), type)}`;
+    return `${from} and ${end}`;
+  }
   return `${from} and ${col} < ${relativeDate(value, dialect, 0, type)}`;
 }
 
@@ -255,7 +263,10 @@ export function compileTile(tile: ResolvedTile, tab: string, src: TileSource, fi
   for (const dim of tile.dimensions) {
     const expr = dim.granularity ? dialect.date_trunc(dim.granularity, q(dim.column)) : q(dim.column);
     select.push(`${expr} as ${q(dim.column)}`);
-    group.push(expr);
+    // BigQuery reads a name in GROUP BY as the SELECT list's alias first: `group by
+    // TIMESTAMP_TRUNC(d, DAY)` beside `... as d` truncates the alias, and the select list's
+    // expression is "neither grouped nor aggregated"; its position is what it is everywhere
+    group.push(dim.granularity && dialect.name === 'bigquery' ? String(select.length) : expr);
     fields.push({ name: dim.column, label: dim.label ?? human(dim.column), kind: 'dimension', column: dim.column, granularity: dim.granularity, role: dim.role });
   }
   for (const m of tile.measures) {
