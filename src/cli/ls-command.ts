@@ -13,7 +13,8 @@ import { findProjectRoot } from '../project/paths.js';
 import { readSnapshot } from '../project/snapshot.js';
 import { err, out } from './output.js';
 import { select, type SelectionFlags } from './selection.js';
-import { withTests } from '../compile/selector.js';
+import { selectorConfigOf, withTests } from '../compile/selector.js';
+import { didYouMean, UsageError } from '../errors.js';
 
 export interface LsOptions extends SelectionFlags {
   projectDir: string;
@@ -21,6 +22,8 @@ export interface LsOptions extends SelectionFlags {
   vars?: string;
   resourceType?: string[];
   output: 'name' | 'path' | 'json';
+  /** --output-keys: the keys of each JSON line (dbt's), instead of all of them */
+  outputKeys?: string[];
 }
 
 /**
@@ -70,6 +73,8 @@ export function lsManifest(m: Manifest): Manifest {
 }
 
 export function printLs(m: Manifest, o: LsOptions): void {
+  // (dbt ignores --output-keys without --output json: a line of names it did not ask for)
+  if (o.outputKeys?.length && o.output !== 'json') throw new UsageError(`--output-keys goes with --output json (this is --output ${o.output})`);
   // the tests of what is selected too, as `vigil test`/`build` run them (dbt's ls lists them)
   const ids = withTests(m, select(m, o));
   const nodes = [...Object.values(m.nodes), ...Object.values(m.sources), ...Object.values(m.exposures ?? {})]
@@ -78,19 +83,10 @@ export function printLs(m: Manifest, o: LsOptions): void {
     .sort((a, b) => (a.unique_id < b.unique_id ? -1 : a.unique_id > b.unique_id ? 1 : 0));
   const lines: string[] = [];
   if (o.output === 'json') {
+    const keys = o.outputKeys?.length ? new Set(checkOutputKeys(o.outputKeys)) : undefined;
     for (const n of nodes) {
-      const base = { unique_id: n.unique_id, name: n.name, resource_type: n.resource_type, file: n.file, tags: n.tags };
-      const extra =
-        n.resource_type === 'model'
-          ? { materialized: n.config.materialized, relation: n.relation, depends_on: n.depends_on }
-          : n.resource_type === 'test'
-            ? { test_type: n.test_type, severity: n.severity, depends_on: n.depends_on }
-            : n.resource_type === 'unit_test'
-              ? { model: n.model, depends_on: n.depends_on }
-              : n.resource_type === 'exposure'
-                ? { type: n.type, title: n.title, depends_on: n.depends_on }
-                : { relation: n.relation };
-      lines.push(JSON.stringify({ ...base, ...extra }));
+      const record = lsRecord(m, n);
+      lines.push(JSON.stringify(keys ? Object.fromEntries(Object.entries(record).filter(([k]) => keys.has(k))) : withoutOnly(record)));
     }
   } else {
     for (const n of nodes) lines.push(o.output === 'path' ? n.file : n.resource_type === 'source' ? `${n.source_name}.${n.name}` : n.name);
@@ -99,4 +95,52 @@ export function printLs(m: Manifest, o: LsOptions): void {
   if (lines.length) out(lines.join('\n'));
   // as dbt ls: nothing printed is said, on stderr (stdout stays a clean list), exit 0
   else if (ids.size && o.resourceType?.length) err(`warning: no nodes selected: --resource-type ${o.resourceType.join(' ')} leaves none of the ${ids.size} selected (${[...new Set([...ids].map((id) => id.split('.')[0]))].sort().join(', ')})`);
+}
+
+type LsNode = Manifest['nodes'][string] | Manifest['sources'][string] | NonNullable<Manifest['exposures']>[string];
+
+/**
+ * The keys of a `vigil ls --output json` line: dbt's (`dbt ls --output json`: unique_id, name,
+ * resource_type, package_name, original_file_path, alias, source_name, config, tags,
+ * depends_on), Vigil's own beside them, and `fqn`, printed only when --output-keys asks for it.
+ */
+export const LS_JSON_KEYS = ['unique_id', 'name', 'resource_type', 'package_name', 'original_file_path', 'file', 'tags', 'config', 'alias', 'source_name', 'materialized', 'relation', 'test_type', 'severity', 'model', 'type', 'title', 'depends_on', 'fqn'] as const;
+/** The keys printed only when --output-keys names them. */
+const ONLY_ASKED = ['fqn'];
+
+/** --output-keys' values (repeated, or several in one: `"name config"`, `name,config`), each a key of LS_JSON_KEYS. */
+function checkOutputKeys(given: string[]): string[] {
+  const keys = given.flatMap((v) => v.split(/[\s,]+/)).filter(Boolean);
+  if (!keys.length) throw new UsageError(`--output-keys is empty: give the keys to print (${LS_JSON_KEYS.join(', ')})`);
+  for (const k of keys) {
+    if ((LS_JSON_KEYS as readonly string[]).includes(k)) continue;
+    const hint = didYouMean(k, LS_JSON_KEYS);
+    throw new UsageError(`--output-keys: '${k}' is no key of vigil ls --output json${hint ? ` — did you mean '${hint}'?` : ''} (keys: ${LS_JSON_KEYS.join(', ')})`);
+  }
+  return keys;
+}
+
+const withoutOnly = (r: Record<string, unknown>) => Object.fromEntries(Object.entries(r).filter(([k]) => !ONLY_ASKED.includes(k)));
+
+/**
+ * One node as `vigil ls --output json` prints it: dbt's keys (its `config` with dbt's defaults
+ * filled in, as `config.<key>:` selects: a data test's severity, where, fail_calc, warn_if,
+ * error_if, limit, store_failures; a seed's delimiter, column_types, quote_columns; a snapshot's
+ * strategy), and Vigil's (file, materialized, relation, test_type, severity, model, type, title).
+ * `depends_on` is Vigil's list of unique_ids (dbt's `depends_on.nodes`).
+ */
+function lsRecord(m: Manifest, n: LsNode): Record<string, unknown> {
+  const r: Record<string, unknown> = { unique_id: n.unique_id, name: n.name, resource_type: n.resource_type, package_name: m.metadata.project, original_file_path: n.file, file: n.file, tags: n.tags };
+  const config = n.resource_type === 'unit_test' ? { enabled: true, tags: n.tags } : n.resource_type === 'exposure' ? undefined : selectorConfigOf(n);
+  if (config) r.config = config;
+  if (n.resource_type === 'model' || n.resource_type === 'seed' || n.resource_type === 'snapshot') r.alias = n.relation?.identifier ?? n.name;
+  else if (n.resource_type === 'test') r.alias = n.audit_relation?.identifier ?? n.name;
+  if (n.resource_type === 'source') r.source_name = n.source_name;
+  if (n.resource_type === 'model') Object.assign(r, { materialized: n.config.materialized, relation: n.relation, depends_on: n.depends_on });
+  else if (n.resource_type === 'test') Object.assign(r, { test_type: n.test_type, severity: n.severity, depends_on: n.depends_on });
+  else if (n.resource_type === 'unit_test') Object.assign(r, { model: n.model, depends_on: n.depends_on });
+  else if (n.resource_type === 'exposure') Object.assign(r, { type: n.type, title: n.title, depends_on: n.depends_on });
+  else Object.assign(r, { relation: n.relation, ...('depends_on' in n ? { depends_on: n.depends_on } : {}) });
+  if ('fqn' in n && n.fqn) r.fqn = n.fqn;
+  return r;
 }

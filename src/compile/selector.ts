@@ -312,8 +312,8 @@ const DBT_CONFIG_DEFAULTS: Partial<Record<ManifestNode['resource_type'], Record<
 /** dbt's config keys Vigil has no equivalent of: `config.docs.show:true` matching nothing says so. */
 const DBT_ONLY_CONFIGS = ['docs', 'contract', 'persist_docs', 'quoting', 'access', 'group', 'packages', 'on_configuration_change', 'sql_header', 'event_time', 'batch_size', 'lookback', 'begin', 'concurrent_batches'];
 
-/** The config `config.<key>:` reads: configOf() over dbt's defaults of the node's type. */
-function selectorConfigOf(n: ManifestNode): Record<string, unknown> | undefined {
+/** The config `config.<key>:` reads, and `vigil ls --output json` prints: configOf() over dbt's defaults of the node's type. */
+export function selectorConfigOf(n: ManifestNode): Record<string, unknown> | undefined {
   const own = configOf(n);
   const defaults = DBT_CONFIG_DEFAULTS[n.resource_type];
   if (!defaults) return own;

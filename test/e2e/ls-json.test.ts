@@ -1,0 +1,70 @@
+/**
+ * `vigil ls --output json` against dbt's `dbt ls --output json`: dbt's keys (package_name,
+ * original_file_path, alias, source_name, config with a data test's and a seed's configs) and
+ * `--output-keys`; one project for the file.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { makeProject, removeDir, vigil } from '../helpers.js';
+
+const dir = makeProject({
+  'models/orders.sql': "{{ config(materialized='table', alias='fct_orders') }}\nselect 1 as id",
+  'models/customers.sql': 'select 1 as id',
+  'seeds/rates.csv': 'id;rate\n1;2\n',
+  'models/props.yml': [
+    'sources:',
+    '  - name: raw',
+    '    tables: [{ name: events }]',
+    'seeds:',
+    '  - name: rates',
+    "    config: { delimiter: ';', column_types: { rate: double } }",
+    'models:',
+    '  - name: orders',
+    '    columns:',
+    '      - name: id',
+    '        data_tests:',
+    '          - relationships:',
+    "              to: ref('customers')",
+    '              field: id',
+    "              config: { severity: warn, store_failures: true, warn_if: '>10', error_if: '>100', fail_calc: 'sum(1)', limit: 5, where: 'id > 0' }",
+    'unit_tests:',
+    '  - name: ut_orders',
+    '    model: orders',
+    '    given: []',
+    '    expect: { rows: [{ id: 1 }] }',
+    '',
+  ].join('\n'),
+});
+afterAll(() => removeDir(dir));
+const lines = (args: string[]) => {
+  const r = vigil(dir, ['ls', '--output', 'json', ...args]);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  return r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+};
+
+describe('vigil ls --output json (a hostile check against dbt ls)', () => {
+  it("prints dbt's keys beside Vigil's: package_name, original_file_path, alias, source_name, and config with a data test's and a seed's configs (were: none of them)", () => {
+    const all = lines([]);
+    const by = (name: string) => all.find((l) => l.name === name)!;
+    expect(by('orders')).toMatchObject({ unique_id: 'model.fixture.orders', package_name: 'fixture', original_file_path: 'models/orders.sql', file: 'models/orders.sql', alias: 'fct_orders', materialized: 'table', config: { materialized: 'table', alias: 'fct_orders', enabled: true } });
+    const test = all.find((l) => l.resource_type === 'test')!;
+    expect(test.config).toMatchObject({ severity: 'warn', store_failures: true, warn_if: '>10', error_if: '>100', fail_calc: 'sum(1)', limit: 5, where: 'id > 0', enabled: true });
+    expect(test).toMatchObject({ original_file_path: 'models/props.yml', severity: 'warn', depends_on: ['model.fixture.orders', 'model.fixture.customers'] });
+    expect(by('rates')).toMatchObject({ resource_type: 'seed', alias: 'rates', config: { delimiter: ';', column_types: { rate: 'double' }, materialized: 'seed' } });
+    expect(by('events')).toMatchObject({ resource_type: 'source', source_name: 'raw', package_name: 'fixture', config: { enabled: true } });
+    expect(by('ut_orders')).toMatchObject({ resource_type: 'unit_test', model: 'orders', config: { enabled: true, tags: [] } });
+    // (fqn only when asked for)
+    expect(Object.keys(by('orders'))).not.toContain('fqn');
+  });
+  it('--output-keys prints only the keys it names, space- or comma-separated or given again; a key it has not is an error with the nearest (was: unknown option)', () => {
+    expect(lines(['-s', 'orders', '--resource-type', 'model', '--output-keys', 'name alias'])).toEqual([{ name: 'orders', alias: 'fct_orders' }]);
+    expect(lines(['-s', 'orders', '--resource-type', 'model', '--output-keys', 'unique_id,fqn', '--output-keys', 'package_name'])).toEqual([{ unique_id: 'model.fixture.orders', package_name: 'fixture', fqn: ['fixture', 'orders'] }]);
+    const typo = vigil(dir, ['ls', '--output', 'json', '--output-keys', 'name configs']);
+    expect(typo.code).toBe(2);
+    expect(typo.stdout).toBe('');
+    expect(typo.stderr).toContain("--output-keys: 'configs' is no key of vigil ls --output json — did you mean 'config'?");
+    const notJson = vigil(dir, ['ls', '--output-keys', 'name']);
+    expect(notJson.code).toBe(2);
+    expect(notJson.stderr).toContain('--output-keys goes with --output json');
+  });
+});
