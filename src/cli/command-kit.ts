@@ -19,7 +19,7 @@ import { isSecret } from '../secrets.js';
 import type { Adapter } from '../adapters/adapter.js';
 import { err, pathFlag, shownPath } from './output.js';
 import { lsManifest, type ProjectSnapshot } from './ls-command.js';
-import { blankSelector, globToRe, SelectorError } from '../compile/selector.js';
+import { blankSelector, globToRe, SelectorError, type IndirectSelection } from '../compile/selector.js';
 
 export interface Common {
   projectDir: string;
@@ -31,6 +31,8 @@ export interface Common {
   allowEmpty?: boolean;
   /** --state: a folder holding a previous run's manifest.json, for state: selectors */
   state?: string;
+  /** --indirect-selection (ls, compile, test, build): which tests selecting what they test selects */
+  indirectSelection?: IndirectSelection;
 }
 
 /**

@@ -16,7 +16,7 @@ import { STATE_FORMAT } from '../version.js';
 import { resolveTarget } from '../compile/resolve-target.js';
 import { loadCache, saveCache, writeCompileArtifacts, writeProjectFile, writeRunSql, writeTargetJson, type CacheFile } from '../project/artifacts.js';
 import { startSnapshot, type SnapshotStart } from '../project/snapshot.js';
-import { SelectorError, selectNodes, selectorExprs, withTests } from '../compile/selector.js';
+import { SelectorError, selectNodes, selectorExprs, withTests, type IndirectSelection } from '../compile/selector.js';
 import { environmentSecrets, redact } from '../secrets.js';
 import type { Adapter, Estimate } from '../adapters/adapter.js';
 import type { Relation } from '../adapters/dialect.js';
@@ -218,7 +218,7 @@ function describeIds(manifest: CompileResult['manifest'], ids: Iterable<string>)
 function checkSomethingToRun(
   manifest: CompileResult['manifest'],
   selected: Set<string>,
-  o: { command: string; select?: string[]; exclude?: string[]; ids?: string[]; unit?: 'only' | 'exclude' },
+  o: { command: string; select?: string[]; exclude?: string[]; ids?: string[]; unit?: 'only' | 'exclude'; indirectSelection?: IndirectSelection },
   withoutExclude: () => { nodes: Array<{ unique_id: string }> },
 ): void {
   // (vigil test too: a CI step whose selection ran no test passed with "Nothing to do", exit 0)
@@ -234,7 +234,7 @@ function checkSomethingToRun(
     const would = withoutExclude().nodes.map((n) => n.unique_id);
     if (would.length) {
       const by = excludes.filter((x) => {
-        const r = selectNodes(manifest, undefined, [x]);
+        const r = selectNodes(manifest, undefined, [x], undefined, o.indirectSelection);
         return would.some((id) => r.excluded.has(id));
       });
       const of = o.select?.length ? 'the selection' : 'the project';
@@ -391,7 +391,7 @@ async function execute(command: 'seed' | 'snapshot' | 'run' | 'test' | 'build', 
   at.target = c.target.name;
   if (pii && !c.piiChecked) await checkPii(c);
   const { executeRun, failureLine, summarize } = await import('../run/executor.js');
-  const planned = await plan(c.result.manifest, { command, select: o.select, exclude: o.exclude, ids: o.ids, unit, allowEmpty: o.allowEmpty, state: o.state, stateManifest: o.stateManifest });
+  const planned = await plan(c.result.manifest, { command, select: o.select, exclude: o.exclude, ids: o.ids, unit, allowEmpty: o.allowEmpty, state: o.state, stateManifest: o.stateManifest, indirectSelection: o.indirectSelection });
   // Ctrl-C (SIGINT) or SIGTERM (timeout, docker stop, systemd, Kubernetes): no new node starts, the
   // running ones finish, run_results.json is written, exit 130 (143 for SIGTERM); a second one
   // stops at once. Listening from before run_results.json says `started`, so a signal while unit

@@ -10,7 +10,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { didYouMean, formatDiagnostic, ProjectError, UsageError, WarehouseError } from '../errors.js';
 import { VIGIL_VERSION } from '../version.js';
 import { resetSecrets } from '../secrets.js';
-import { RESOURCE_TYPES } from '../compile/selector.js';
+import { INDIRECT_SELECTION, RESOURCE_TYPES } from '../compile/selector.js';
 import { NO_YAML_SELECTORS } from '../project/paths.js';
 
 import { err, pathFlag, shownPath, startCommand, withOutputFailure } from './output.js';
@@ -59,6 +59,12 @@ function refuseRepeatedOptions(c: Command): void {
   }
   for (const sub of c.commands) refuseRepeatedOptions(sub);
 }
+
+/** --indirect-selection (ls, compile, test, build: the commands whose selection takes tests), as dbt's. */
+const indirectSelection = (c: Command): Command =>
+  c.addOption(
+    new Option('--indirect-selection <mode>', "which tests selecting what they test selects, as dbt's: eager (default: each test that reads a selected node), cautious (each whose every node read is selected), buildable (each whose every node read is selected or upstream of it), empty (none: only the tests selected themselves)").choices([...INDIRECT_SELECTION]),
+  );
 
 /** A path flag or argument: an empty value is refused while parsing (output.ts pathFlag), in every command. */
 const pathOption = (flag: string, kind: 'folder' | 'file' = 'file') => (v: string): string => pathFlag(flag, v, kind);
@@ -159,7 +165,7 @@ export function buildProgram(argv: string[] = []): Command {
     return runDemo({ ...globals(cmd), ...o });
   }));
 
-  top('compile', 'render models to target/compiled/**.sql and target/manifest.json', (c) => commonOptions(selectionOptions(c))
+  top('compile', 'render models to target/compiled/**.sql and target/manifest.json', (c) => indirectSelection(commonOptions(selectionOptions(c)))
     .option('--watch', 'keep running: recompile when a file of the project changes (errors are shown, the process goes on)')
     .action(async (o, cmd: Command) => {
       if (o.watch) {
@@ -201,6 +207,7 @@ export function buildProgram(argv: string[] = []): Command {
       c.option('--defer', "read the models, seeds and snapshots this run does not build from where the --state run built them (e.g. production), unless they exist in this target; needs --state <dir>");
       c.option('--favor-state', 'with --defer: read the state\'s relations even when this target has its own');
     }
+    if (name === 'test' || name === 'build') indirectSelection(c);
     if (name === 'test') {
       c.option('--unit', 'only unit tests (models on given rows: on a Postgres target in the target, nothing created; else in an in-memory DuckDB, no warehouse needed)');
       c.option('--data', 'only data tests (queries against the built models)');
@@ -314,7 +321,7 @@ export function buildProgram(argv: string[] = []): Command {
     return runShow({ ...globals(cmd), ...o });
   }));
 
-  top('ls', 'list nodes (models, seeds, snapshots, data and unit tests, sources, dashboards)', (c) => commonOptions(selectionOptions(c))
+  top('ls', 'list nodes (models, seeds, snapshots, data and unit tests, sources, dashboards)', (c) => indirectSelection(commonOptions(selectionOptions(c)))
     .addOption(
       // (choices() would keep only the last of several: the parser checks and collects)
       new Option('--resource-type <type>', 'only this kind of node: model, seed, snapshot, test, unit_test, source or exposure; give it again for several').argParser(resourceTypes),
@@ -647,7 +654,8 @@ const DBT_SPELLINGS: Record<string, string | ((command: string, flags: ReadonlyM
   '--profile': 'targets live in project.yaml: choose one with -t/--target',
   '-x': (_command, flags) => (flags.has('--fail-fast') ? "dbt's -x is --fail-fast here" : undefined),
   '--target-path': 'the target folder is paths.target in project.yaml',
-  '--indirect-selection': "Vigil selects the tests of what it selects as dbt's default (eager) does; test_type: and resource_type: narrow it",
+  // (given to run, seed, snapshot, ...: the commands that take it have it)
+  '--indirect-selection': (command) => `${command ? `vigil ${command} runs no data or unit tests: ` : ''}--indirect-selection goes with test, build, ls and compile`,
   // (a function: its hint replaces commander's guess --select, which would take the YAML selector's name for a node's)
   '--selector': () => NO_YAML_SELECTORS,
   deps: 'Vigil has no packages: macros live in macros/ (vigil init --from-dbt copies them)',

@@ -6,7 +6,7 @@
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, resolve as resolvePath } from 'node:path';
 import { UsageError } from '../errors.js';
-import { SelectorError, selectNodes, type SelectionResult } from '../compile/selector.js';
+import { SelectorError, selectNodes, type IndirectSelection, type SelectionResult } from '../compile/selector.js';
 import type { Manifest } from '../compile/manifest.js';
 import { perCommandState } from './output.js';
 import { err } from './output.js';
@@ -19,6 +19,8 @@ export interface SelectionFlags {
   allowEmpty?: boolean;
   /** --state: a folder holding a previous run's manifest.json (or that file), for state: selectors */
   state?: string;
+  /** --indirect-selection: which tests selecting what they test selects (dbt's; eager when not given) */
+  indirectSelection?: IndirectSelection;
 }
 
 /** the manifest last read for --state from each path, with the file's stamp then (a process may select more than once) */
@@ -133,7 +135,7 @@ function readState(dir: string, path: string): Manifest {
 export function select(manifest: Manifest, o: SelectionFlags): SelectionResult {
   let r: SelectionResult;
   try {
-    r = selectNodes(manifest, o.select, o.exclude, loadStateManifest(o.state, manifest.metadata.project));
+    r = selectNodes(manifest, o.select, o.exclude, loadStateManifest(o.state, manifest.metadata.project), o.indirectSelection);
   } catch (e) {
     if (e instanceof SelectorError) throw new UsageError(e.message);
     throw e;

@@ -17,6 +17,8 @@ export interface SelectionResult {
   ids: Set<string>;
   /** Ids matched by --exclude (so eager test selection can leave them out too). */
   excluded: Set<string>;
+  /** --indirect-selection, when not eager: `ids` holds the tests that mode selects (withTests adds none). */
+  indirect?: IndirectSelection;
   /**
    * Selector atoms that matched nothing, with a hint when one is close; `note` says why an
    * expression whose parts each match ends empty; `says` replaces "matched nothing"; `disabled`
@@ -530,18 +532,24 @@ export function selectorExprs(values: string[]): string[] {
   return values.flatMap((e) => e.split(/\s+/)).filter(Boolean);
 }
 
-export function selectNodes(m: Manifest, select: string[] | undefined, exclude: string[] | undefined, state?: Manifest): SelectionResult {
+export function selectNodes(m: Manifest, select: string[] | undefined, exclude: string[] | undefined, state?: Manifest, indirect: IndirectSelection = 'eager'): SelectionResult {
   const nodes = allNodes(m);
   const unmatched: SelectionResult['unmatched'] = [];
-  /** Each space-separated expression with what it selects; `quiet` when it is said already or may select nothing (state:). */
-  const evalExprs = (exprs: string[]): Array<{ expr: string; ids: Set<string>; quiet: boolean }> => {
+  const eager = indirect === 'eager';
+  /**
+   * Each space-separated expression with what it selects; `quiet` when it is said already or may
+   * select nothing (state:); `reach` (not eager): what it selects and the tests it reaches but
+   * does not select (dbt's indirect nodes, which a union or --exclude may yet complete).
+   */
+  const evalExprs = (exprs: string[]): Array<{ expr: string; ids: Set<string>; quiet: boolean; reach?: Set<string> }> => {
     // an empty selector (`-s ""`, `-s "$UNSET"` in a CI script) is a mistake, not "nothing":
     // it selected nothing and the command said OK
     const blank = blankSelector(exprs, 'a name, tag:x, path:..., state:modified+', 'everything');
     if (blank) throw new SelectorError(blank);
-    const out: Array<{ expr: string; ids: Set<string>; quiet: boolean }> = [];
+    const out: Array<{ expr: string; ids: Set<string>; quiet: boolean; reach?: Set<string> }> = [];
     for (const expr of selectorExprs(exprs)) {
       let inter: Set<string> | undefined;
+      let reach: Set<string> | undefined;
       const atoms = expr.split(',');
       let quiet = false;
       for (const rawAtom of atoms) {
@@ -561,27 +569,48 @@ export function selectNodes(m: Manifest, select: string[] | undefined, exclude: 
         if (a.up) for (const x of walk(base, (id) => parents(m, id), a.up)) set.add(x);
         if (a.down || a.at) for (const x of walk(base, (id) => children(m, id), a.at ? Infinity : a.down)) set.add(x);
         if (a.at) for (const x of closure([...set], (id) => parents(m, id))) set.add(x);
-        // in an intersection each part takes the tests of what it selects (dbt's eager indirect
-        // selection): `orders,test_type:unique` is the unique tests of orders
-        if (atoms.length > 1) for (const t of testsOf(m, set)) set.add(t);
-        inter = inter ? new Set([...inter].filter((x) => set.has(x))) : set;
+        if (eager) {
+          // in an intersection each part takes the tests of what it selects (dbt's eager indirect
+          // selection): `orders,test_type:unique` is the unique tests of orders
+          if (atoms.length > 1) for (const t of testsOf(m, set)) set.add(t);
+          inter = inter ? intersect(inter, set) : set;
+        } else {
+          // each part with the tests its mode selects, and those it reaches (dbt's expand_selection)
+          const x = expandTests(m, set, indirect);
+          const all = new Set([...x.direct, ...x.indirect]);
+          inter = inter ? intersect(inter, x.direct) : x.direct;
+          reach = reach ? intersect(reach, all) : all;
+        }
       }
+      if (!eager && inter && reach) inter = incorporateTests(m, inter, reach, indirect);
       if (atoms.length > 1 && !quiet && !inter?.size) {
         unmatched.push({ atom: expr, note: 'each part selects something, together nothing' });
         quiet = true;
       }
-      out.push({ expr, ids: inter ?? new Set(), quiet });
+      out.push({ expr, ids: inter ?? new Set(), quiet, ...(reach ? { reach } : {}) });
     }
     return out;
   };
   const union = (parts: Array<{ ids: Set<string> }>) => new Set(parts.flatMap((p) => [...p.ids]));
   const selected = select && select.length ? evalExprs(select) : undefined;
-  const ids = selected ? union(selected) : new Set(nodes.map((n) => n.unique_id));
+  let ids = selected ? union(selected) : new Set(nodes.map((n) => n.unique_id));
   // the tests of what is excluded go with it (dbt's eager indirect selection): `--exclude m`
-  // does not run m's data tests or unit tests
-  const excludes = (exclude && exclude.length ? evalExprs(exclude) : []).map((p) => ({ ...p, ids: new Set([...p.ids, ...testsOf(m, p.ids)]) }));
+  // does not run m's data tests or unit tests; in another mode, those that mode selects of it
+  const excludes = (exclude && exclude.length ? evalExprs(exclude) : []).map((p) => (eager ? { ...p, ids: new Set([...p.ids, ...testsOf(m, p.ids)]) } : p));
   const excluded = union(excludes);
-  for (const id of excluded) ids.delete(id);
+  if (eager) for (const id of excluded) ids.delete(id);
+  else {
+    // dbt's union and difference of direct and indirect nodes: a test reached by two parts of
+    // a union (`-s orders customers` and their relationships test, cautious) is selected by it
+    const reachOf = (parts: Array<{ ids: Set<string>; reach?: Set<string> }>) => new Set(parts.flatMap((p) => [...(p.reach ?? p.ids)]));
+    const included = incorporateTests(m, ids, selected ? reachOf(selected) : ids, indirect);
+    const out = incorporateTests(m, excluded, reachOf(excludes), indirect);
+    const gone = reachOf(excludes);
+    for (const id of out) gone.add(id);
+    const reach = new Set([...(selected ? reachOf(selected) : ids), ...included].filter((id) => !gone.has(id)));
+    ids = incorporateTests(m, new Set([...included].filter((id) => !out.has(id))), reach, indirect);
+    for (const id of out) excluded.add(id);
+  }
   // `-s a --exclude a`: a selection its --exclude empties is a mistake, as an intersection
   // that selects nothing is (said for each expression, naming the --exclude that empties it)
   for (const p of selected ?? []) {
@@ -595,7 +624,51 @@ export function selectNodes(m: Manifest, select: string[] | undefined, exclude: 
     const by = excludes.filter((x) => x.ids.size).map((x) => `'${x.expr}'`);
     unmatched.push({ atom: by.join(' '), text: `--exclude ${by.join(' ')} excludes every node of the project: nothing is left to select`, wholeProject: true });
   }
-  return { ids, excluded, unmatched };
+  return { ids, excluded, unmatched, ...(eager ? {} : { indirect }) };
+}
+
+const intersect = (a: Set<string>, b: Set<string>) => new Set([...a].filter((x) => b.has(x)));
+
+/** dbt's --indirect-selection: which tests selecting what they test selects. */
+export const INDIRECT_SELECTION = ['eager', 'cautious', 'buildable', 'empty'] as const;
+export type IndirectSelection = (typeof INDIRECT_SELECTION)[number];
+
+/**
+ * dbt's expand_selection: the selected nodes and the tests of them that `mode` selects (`direct`)
+ * — eager: each that reads one of them; cautious: each whose every node read is selected;
+ * buildable: each whose every node read is selected, an ancestor of one, or a source; empty:
+ * none — and the tests it reaches but leaves (`indirect`), which a union may complete. A unit test
+ * reads its model alone: selected with it, but under empty.
+ */
+function expandTests(m: Manifest, selected: Set<string>, mode: IndirectSelection): { direct: Set<string>; indirect: Set<string> } {
+  const direct = new Set(selected);
+  const indirect = new Set<string>();
+  if (mode === 'empty') return { direct, indirect };
+  let near: Set<string> | undefined;
+  const buildable = () => (near ??= new Set([...selected, ...closure(selected, (id) => parents(m, id)), ...Object.keys(m.sources)]));
+  for (const t of testsOf(m, selected)) {
+    if (direct.has(t)) continue;
+    const n = m.nodes[t];
+    const reads = n.resource_type === 'unit_test' ? [n.attached_to] : selectionParents(n);
+    if (mode === 'eager' || reads.every((p) => selected.has(p)) || (mode === 'buildable' && reads.every((p) => buildable().has(p)))) direct.add(t);
+    else indirect.add(t);
+  }
+  return { direct, indirect };
+}
+
+/**
+ * dbt's incorporate_indirect_nodes: `direct` and each data test of `reach` whose every node read
+ * is in it (cautious) or in it or an ancestor of it (buildable).
+ */
+function incorporateTests(m: Manifest, direct: Set<string>, reach: Set<string>, mode: IndirectSelection): Set<string> {
+  if (mode !== 'cautious' && mode !== 'buildable') return direct;
+  const out = new Set(direct);
+  const near = mode === 'buildable' ? new Set([...direct, ...closure(direct, (id) => parents(m, id))]) : direct;
+  for (const id of reach) {
+    const n = m.nodes[id];
+    if (!direct.has(id) && n?.resource_type === 'test' && selectionParents(n).every((p) => near.has(p))) out.add(id);
+  }
+  return out;
 }
 
 /**
@@ -603,7 +676,9 @@ export function selectNodes(m: Manifest, select: string[] | undefined, exclude: 
  * read one of them and the unit tests of one, unless --exclude excluded them. What `vigil test`
  * and `vigil build` run of a selection, `vigil ls` lists and `vigil compile` counts.
  */
-export function withTests(m: Manifest, r: Pick<SelectionResult, 'ids' | 'excluded'>): Set<string> {
+export function withTests(m: Manifest, r: Pick<SelectionResult, 'ids' | 'excluded' | 'indirect'>): Set<string> {
+  // (another mode's selection holds the tests it selects already)
+  if (r.indirect && r.indirect !== 'eager') return new Set(r.ids);
   const out = new Set(r.ids);
   for (const t of testsOf(m, r.ids)) if (!r.excluded.has(t)) out.add(t);
   return out;

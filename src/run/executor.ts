@@ -10,7 +10,7 @@ import type { Manifest, ModelNode, SeedNode, SnapshotNode, TestNode, UnitTestNod
 import type { GrantPlan } from '../adapters/grants.js';
 import type { Dialect, Relation } from '../adapters/dialect.js';
 import type { SeedLoaded } from '../seeds/load-seeds.js';
-import { selectNodes, withTests, type SelectionResult } from '../compile/selector.js';
+import { selectNodes, withTests, type IndirectSelection, type SelectionResult } from '../compile/selector.js';
 import { buildGraph, topoSort } from '../compile/graph.js';
 import { droppedViewsPhrase } from '../format.js';
 import type { QueryPii } from '../check/pii-lineage.js';
@@ -55,6 +55,8 @@ export interface RunOptions {
   ids?: string[];
   /** A previous run's manifest, for state: selectors (--state). */
   state?: Manifest;
+  /** --indirect-selection: which tests selecting what they test selects (eager when not given). */
+  indirectSelection?: IndirectSelection;
   threads: number;
   fullRefresh: boolean;
   /** --defer: the manifest's unselected nodes name the state's relations, so no stale restricted companion is judged by it */
@@ -99,8 +101,8 @@ export interface RunSummary {
 type PlanNode = ModelNode | SeedNode | SnapshotNode | TestNode | UnitTestNode;
 
 /** Which nodes a command runs, and what each waits for. */
-export function planRun(manifest: Manifest, opts: Pick<RunOptions, 'command' | 'select' | 'exclude' | 'ids' | 'unit' | 'state'>): { nodes: PlanNode[]; waitsFor: Map<string, string[]>; unmatched: RunSummary['unmatched']; selected: Set<string> } {
-  const selection = opts.ids ? { ids: new Set(opts.ids.filter((id) => manifest.nodes[id])), excluded: new Set<string>(), unmatched: [] } : selectNodes(manifest, opts.select, opts.exclude, opts.state);
+export function planRun(manifest: Manifest, opts: Pick<RunOptions, 'command' | 'select' | 'exclude' | 'ids' | 'unit' | 'state' | 'indirectSelection'>): { nodes: PlanNode[]; waitsFor: Map<string, string[]>; unmatched: RunSummary['unmatched']; selected: Set<string> } {
+  const selection = opts.ids ? { ids: new Set(opts.ids.filter((id) => manifest.nodes[id])), excluded: new Set<string>(), unmatched: [] } : selectNodes(manifest, opts.select, opts.exclude, opts.state, opts.indirectSelection);
   const { ids, unmatched } = selection;
   // a test runs when it is selected itself or when anything it tests is selected (the tests of an
   // excluded node are excluded with it); `ids` are exactly what runs

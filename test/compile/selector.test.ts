@@ -586,3 +586,69 @@ describe('graph', () => {
     expect(topoSort(buildGraph(deep))).toHaveLength(20000); // no stack overflow on long chains
   });
 });
+
+describe("--indirect-selection: dbt's eager, cautious, buildable and empty (was: refused, eager only)", () => {
+  // a <- b <- c; a relationships test from b to a, another from c to a; unique on a; a unit test of b
+  const dir = makeProject({
+    'project.yaml': BASIC_PROJECT_YAML.replace('name: fixture', 'name: pi'),
+    'models/a.sql': 'select 1 as id',
+    'models/b.sql': "select id, id as a_id from {{ ref('a') }}",
+    'models/c.sql': "select id, a_id from {{ ref('b') }}",
+    'models/props.yml': [
+      'models:',
+      '  - name: a',
+      '    columns: [{ name: id, data_tests: [unique] }]',
+      '  - name: b',
+      "    columns: [{ name: a_id, data_tests: [{ relationships: { to: ref('a'), field: id } }] }]",
+      '  - name: c',
+      "    columns: [{ name: a_id, data_tests: [{ relationships: { to: ref('a'), field: id } }] }]",
+      'unit_tests:',
+      '  - name: ut_b',
+      '    model: b',
+      "    given: [{ input: ref('a'), rows: [{ id: 1 }] }]",
+      '    expect: { rows: [{ id: 1, a_id: 1 }] }',
+      '',
+    ].join('\n'),
+  });
+  afterAll(() => removeDir(dir));
+  const m = compileProject(loadProject(dir), { env: {} }).manifest;
+  const run = (mode: 'eager' | 'cautious' | 'buildable' | 'empty', s: string | undefined, ex?: string) => {
+    const r = selectNodes(m, s === undefined ? undefined : [s], ex === undefined ? undefined : [ex], undefined, mode);
+    expect(r.unmatched).toEqual([]);
+    return names(withTests(m, r));
+  };
+  const rel = (model: string) => Object.values(m.nodes).find((n) => n.resource_type === 'test' && n.test_type === 'relationships' && n.attached_to === `model.pi.${model}`)!.name;
+  it('a model alone: eager takes every test reading it, cautious and buildable those whose every node read is selected (buildable: or upstream), empty none', () => {
+    expect(run('eager', 'a')).toEqual(['a', rel('b'), rel('c'), 'unique_a_id'].sort());
+    expect(run('cautious', 'a')).toEqual(['a', 'unique_a_id']);
+    expect(run('buildable', 'a')).toEqual(['a', 'unique_a_id']);
+    expect(run('empty', 'a')).toEqual(['a']);
+    // c's test reads c and a: a is upstream of c, so buildable takes it; cautious does not
+    expect(run('cautious', 'c')).toEqual(['c']);
+    expect(run('buildable', 'c')).toEqual(['c', rel('c')].sort());
+    expect(run('eager', 'c')).toEqual(['c', rel('c')].sort());
+    // a unit test goes with its model, but under empty
+    expect(run('cautious', 'b')).toEqual(['b', 'ut_b']);
+    expect(run('empty', 'b')).toEqual(['b']);
+  });
+  it('a union completes a test whose nodes its parts select apart; graph operators select tests themselves in every mode; intersections and --exclude as dbt combines them', () => {
+    expect(run('cautious', 'a b')).toEqual(['a', 'b', rel('b'), 'unique_a_id', 'ut_b'].sort());
+    expect(run('empty', 'a+')).toEqual(['a', 'b', 'c', rel('b'), rel('c'), 'unique_a_id', 'ut_b'].sort());
+    expect(run('cautious', 'a,test_type:unique')).toEqual(['unique_a_id']);
+    // --exclude takes the tests its mode selects of what it excludes: cautious, not a test that also reads a node left in
+    expect(run('cautious', undefined, 'a')).toEqual(['b', 'c', rel('b'), rel('c'), 'ut_b'].sort());
+    expect(run('eager', undefined, 'a')).toEqual(['b', 'c', 'ut_b']);
+    // (b+ selects c's test itself, as a descendant: excluding c leaves it, as in dbt)
+    expect(run('cautious', 'a b+', 'c')).toEqual(['a', 'b', rel('b'), rel('c'), 'unique_a_id', 'ut_b'].sort());
+    expect(run('eager', 'a b+', 'c')).toEqual(['a', 'b', rel('b'), 'unique_a_id', 'ut_b'].sort());
+    // (eager is what it was: withTests adds the tests)
+    expect(names(selectNodes(m, ['a'], undefined).ids)).toEqual(['a']);
+  });
+  it('vigil test and build run what the mode selects', () => {
+    const planned = (command: 'test' | 'build', mode: 'cautious' | 'empty') => planRun(m, { command, select: ['a'], indirectSelection: mode }).nodes.map((n) => n.name).sort();
+    expect(planned('test', 'cautious')).toEqual(['unique_a_id']);
+    expect(planned('build', 'cautious')).toEqual(['a', 'unique_a_id']);
+    expect(planned('build', 'empty')).toEqual(['a']);
+    expect(planRun(m, { command: 'test', select: ['a'] }).nodes.map((n) => n.name).sort()).toEqual([rel('b'), rel('c'), 'unique_a_id'].sort());
+  });
+});

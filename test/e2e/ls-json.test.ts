@@ -68,3 +68,16 @@ describe('vigil ls --output json (a hostile check against dbt ls)', () => {
     expect(notJson.stderr).toContain('--output-keys goes with --output json');
   });
 });
+
+describe('--indirect-selection on the command line', () => {
+  it("vigil ls takes dbt's modes (cautious leaves the relationships test to a model not selected); a command that runs no tests refuses it, naming those that take it", () => {
+    expect(lines(['-s', 'orders', '--output-keys', 'name', '--indirect-selection', 'cautious'])).toEqual([{ name: 'orders' }, { name: 'ut_orders' }]);
+    expect(lines(['-s', 'orders customers', '--output-keys', 'name', '--indirect-selection', 'cautious']).map((l) => l.name)).toContain('relationships_orders_id');
+    const run = vigil(dir, ['run', '--indirect-selection', 'cautious']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('vigil run runs no data or unit tests: --indirect-selection goes with test, build, ls and compile');
+    const typo = vigil(dir, ['ls', '--indirect-selection', 'cautios']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain("Did you mean 'cautious'?");
+  });
+});
