@@ -73,7 +73,7 @@ function selectionOptions(c: Command): Command {
   return c
     .option(
       '-s, --select <selector...>',
-      'nodes to include: name, +name (and ancestors), name+ (and descendants), 2+name+1 (generations), @name (descendants and their ancestors), tag:x, path:models/marts (or just models/marts; * within a folder, ** across), file:orders.sql (or just orders.sql), source:raw.table, test_name:unique, test_type:singular, resource_type:model, dashboard:overview, config.materialized:table, globs (stg_*, stg_[ab]*); spaces = union, commas = intersection. A selector that matches nothing is an error',
+      'nodes to include: name, +name (and ancestors), name+ (and descendants), 2+name+1 (generations), @name (descendants and their ancestors), tag:x, path:models/marts (or just models/marts; * within a folder, ** across), file:orders.sql (or just orders.sql), source:raw.table, test_name:unique, test_type:singular, unit_test:ut_orders, resource_type:model, dashboard:overview, config.materialized:table, globs (stg_*, stg_[ab]*); spaces = union, commas = intersection. A selector that matches nothing is an error',
     )
     .option('--exclude <selector...>', 'nodes to leave out (same grammar as --select)')
     .option('--state <dir>', 'a folder with a previous run\'s manifest.json (e.g. the last deploy\'s target/), or that file: enables state:new, state:old, state:modified[.body|.configs|.relation|.contract|.persisted_descriptions|.macros|.vars] and state:unmodified selectors', pathOption('--state', 'folder'))

@@ -193,7 +193,7 @@ function closure(start: Iterable<string>, next: (id: string) => string[]): Set<s
 }
 
 /** The methods `-s` knows, for messages and did-you-means. */
-export const SELECTOR_METHODS = ['name', 'fqn', 'package', 'tag', 'path', 'file', 'source', 'test_name', 'test_type', 'resource_type', 'dashboard', 'exposure', 'config.<key>', 'state'] as const;
+export const SELECTOR_METHODS = ['name', 'fqn', 'package', 'tag', 'path', 'file', 'source', 'test_name', 'test_type', 'unit_test', 'resource_type', 'dashboard', 'exposure', 'config.<key>', 'state'] as const;
 
 /** The methods matched by name in matchAtom (config.<key> and state: are matched apart). */
 const NAMED_METHODS: readonly string[] = SELECTOR_METHODS.filter((x) => x !== 'config.<key>' && x !== 'state');
@@ -265,6 +265,7 @@ function hintFor(m: Manifest, spec: string, nodes: ReturnType<typeof allNodes>):
     if (method === 'test_type') return [...of((n) => (n.resource_type === 'test' ? [n.test_type] : [])), 'generic', 'schema', 'singular', 'unit', 'data'];
     if (method === 'test_name') return of((n) => (isGenericTest(n) ? [n.test_type] : []));
     if (method === 'dashboard' || method === 'exposure') return of((n) => (n.resource_type === 'exposure' ? [n.name] : []));
+    if (method === 'unit_test') return of((n) => (n.resource_type === 'unit_test' ? (value.includes('.') ? [`${m.metadata.project}.${n.name}`] : [n.name]) : []));
     // the values nodes have, and those the config takes (`table` when no model is one yet)
     if (key) return [...of((n) => configCandidates(configAt(selectorConfigOf(n), key.split('.')))), ...(CONFIG_CHOICES[key] ?? [])];
     return [];
@@ -399,6 +400,10 @@ function matchAtom(m: Manifest, nodes: ManifestNode[], spec: string, state?: Man
   const sourceParts = method === 'source' ? value.split('.').length : 0;
   if (sourceParts > 3)
     throw new SelectorError(`selector '${spec}': invalid source selector: give source:<source>, source:<source>.<table> or source:<package>.<source>.<table>`);
+  // as dbt's: unit_test:<name> or unit_test:<package>.<name> (the package: the project)
+  const unitParts = method === 'unit_test' ? value.split('.') : [];
+  if (unitParts.length > 2) throw new SelectorError(`selector '${spec}': invalid unit test selector: give unit_test:<name> or unit_test:<package>.<name>`);
+  const unitRe = unitParts.length === 2 ? { pkg: globToRe(unitParts[0]), name: globToRe(unitParts[1]) } : { pkg: undefined, name: re };
   const pathRe = method === 'path' ? pathGlob(value) : re;
   const configMatches = keys ? configMatcher(value, configKey === 'severity') : undefined;
   for (const n of nodes) {
@@ -448,6 +453,9 @@ function matchAtom(m: Manifest, nodes: ManifestNode[], spec: string, state?: Man
         case 'dashboard':
         case 'exposure':
           hit = n.resource_type === 'exposure' && re.test(n.name);
+          break;
+        case 'unit_test':
+          hit = n.resource_type === 'unit_test' && unitRe.name.test(n.name) && (!unitRe.pkg || unitRe.pkg.test(m.metadata.project));
           break;
       }
     if (hit) out.add(n.unique_id);

@@ -80,10 +80,10 @@ describe('selectNodes', () => {
   });
   it('result: is refused, and so not offered among the methods (was: listed, then refused)', () => {
     expect(() => selectNodes(manifest, ['result:error'], undefined)).toThrow("result: is not supported; vigil retry re-runs what failed or was skipped in the last run");
-    expect(() => selectNodes(manifest, ['reslt:error'], undefined)).toThrow(/^unknown selector method 'reslt:' \(methods: name, fqn, package, tag, path, file, source, test_name, test_type, resource_type, dashboard, exposure, config\.<key>, state\)$/);
+    expect(() => selectNodes(manifest, ['reslt:error'], undefined)).toThrow(/^unknown selector method 'reslt:' \(methods: name, fqn, package, tag, path, file, source, test_name, test_type, unit_test, resource_type, dashboard, exposure, config\.<key>, state\)$/);
   });
   it('an unknown method is an error with the list of methods and a did-you-mean', () => {
-    expect(() => selectNodes(manifest, ['colour:red'], undefined)).toThrow(/unknown selector method 'colour:' \(methods: name, fqn, package, tag, path, file, source, test_name, test_type, resource_type, dashboard, exposure, config\.<key>, state\)/);
+    expect(() => selectNodes(manifest, ['colour:red'], undefined)).toThrow(/unknown selector method 'colour:' \(methods: name, fqn, package, tag, path, file, source, test_name, test_type, unit_test, resource_type, dashboard, exposure, config\.<key>, state\)/);
     expect(() => selectNodes(manifest, ['tags:x'], undefined)).toThrow(/unknown selector method 'tags:' — did you mean 'tag:'\?/);
     expect(() => selectNodes(manifest, ['confg.materialized:table'], undefined)).toThrow(/did you mean 'config\.<key>:'\?/);
   });
@@ -643,6 +643,14 @@ describe("--indirect-selection: dbt's eager, cautious, buildable and empty (was:
     expect(run('eager', 'a b+', 'c')).toEqual(['a', 'b', rel('b'), 'unique_a_id', 'ut_b'].sort());
     // (eager is what it was: withTests adds the tests)
     expect(names(selectNodes(m, ['a'], undefined).ids)).toEqual(['a']);
+  });
+  it("unit_test:<name> and unit_test:<package>.<name> select unit tests, as dbt's (was: unknown method); more parts are an invalid selector", () => {
+    expect(names(selectNodes(m, ['unit_test:ut_b'], undefined).ids)).toEqual(['ut_b']);
+    expect(names(selectNodes(m, ['unit_test:pi.ut_*'], undefined).ids)).toEqual(['ut_b']);
+    expect(names(selectNodes(m, ['+unit_test:ut_b'], undefined).ids)).toEqual(['a', 'b', 'ut_b']);
+    expect(selectNodes(m, ['unit_test:ut_c'], undefined).unmatched).toEqual([{ atom: 'unit_test:ut_c', hint: 'unit_test:ut_b' }]);
+    expect(selectNodes(m, ['unit_test:px.ut_b'], undefined).unmatched).toEqual([{ atom: 'unit_test:px.ut_b', hint: 'unit_test:pi.ut_b' }]);
+    expect(() => selectNodes(m, ['unit_test:pi.b.ut_b'], undefined)).toThrow("selector 'unit_test:pi.b.ut_b': invalid unit test selector: give unit_test:<name> or unit_test:<package>.<name>");
   });
   it('vigil test and build run what the mode selects', () => {
     const planned = (command: 'test' | 'build', mode: 'cautious' | 'empty') => planRun(m, { command, select: ['a'], indirectSelection: mode }).nodes.map((n) => n.name).sort();

@@ -497,7 +497,7 @@ const cases: Case[] = [
     files: { 'models/a.sql': OK_MODEL },
     args: ['build', '-s', 'stat:modified'],
     code: 2,
-    expect: ["error: unknown selector method 'stat:' — did you mean 'state:'? (methods: name, fqn, package, tag, path, file, source, test_name, test_type, resource_type, dashboard, exposure, config.<key>, state)"],
+    expect: ["error: unknown selector method 'stat:' — did you mean 'state:'? (methods: name, fqn, package, tag, path, file, source, test_name, test_type, unit_test, resource_type, dashboard, exposure, config.<key>, state)"],
   },
   {
     name: 'state: selection says what it needs',
