@@ -21,6 +21,8 @@ export interface LsOptions extends SelectionFlags {
   target?: string;
   vars?: string;
   resourceType?: string[];
+  /** --exclude-resource-type: kinds left out (dbt's) */
+  excludeResourceType?: string[];
   output: 'name' | 'path' | 'json';
   /** --output-keys: the keys of each JSON line (dbt's), instead of all of them */
   outputKeys?: string[];
@@ -77,8 +79,13 @@ export function printLs(m: Manifest, o: LsOptions): void {
   if (o.outputKeys?.length && o.output !== 'json') throw new UsageError(`--output-keys goes with --output json (this is --output ${o.output})`);
   // the tests of what is selected too, as `vigil test`/`build` run them (dbt's ls lists them)
   const ids = withTests(m, select(m, o));
+  // (dbt's `all` and `default`: every kind)
+  const kinds = (given: string[] | undefined) => (given?.some((t) => t === 'all' || t === 'default') ? [] : (given ?? []));
+  const only = kinds(o.resourceType);
+  const not = o.excludeResourceType?.some((t) => t === 'all' || t === 'default') ? undefined : kinds(o.excludeResourceType);
+  if (!not) throw new UsageError(`--exclude-resource-type ${o.excludeResourceType!.join(' ')} leaves out every kind of node: nothing to list`);
   const nodes = [...Object.values(m.nodes), ...Object.values(m.sources), ...Object.values(m.exposures ?? {})]
-    .filter((n) => ids.has(n.unique_id) && (!o.resourceType?.length || o.resourceType.includes(n.resource_type)))
+    .filter((n) => ids.has(n.unique_id) && (!only.length || only.includes(n.resource_type)) && !not.includes(n.resource_type))
     // by code point, as dbt ls (Python's sort) orders them; localeCompare also cost ICU's collator start (~10 ms of a 150 ms command)
     .sort((a, b) => (a.unique_id < b.unique_id ? -1 : a.unique_id > b.unique_id ? 1 : 0));
   const lines: string[] = [];
@@ -94,7 +101,7 @@ export function printLs(m: Manifest, o: LsOptions): void {
   // one write
   if (lines.length) out(lines.join('\n'));
   // as dbt ls: nothing printed is said, on stderr (stdout stays a clean list), exit 0
-  else if (ids.size && o.resourceType?.length) err(`warning: no nodes selected: --resource-type ${o.resourceType.join(' ')} leaves none of the ${ids.size} selected (${[...new Set([...ids].map((id) => id.split('.')[0]))].sort().join(', ')})`);
+  else if (ids.size && (only.length || not.length)) err(`warning: no nodes selected: ${[...(only.length ? [`--resource-type ${only.join(' ')}`] : []), ...(not.length ? [`--exclude-resource-type ${not.join(' ')}`] : [])].join(' and ')} leaves none of the ${ids.size} selected (${[...new Set([...ids].map((id) => id.split('.')[0]))].sort().join(', ')})`);
 }
 
 type LsNode = Manifest['nodes'][string] | Manifest['sources'][string] | NonNullable<Manifest['exposures']>[string];

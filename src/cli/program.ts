@@ -28,7 +28,8 @@ const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 /** --resource-type: checked against the node kinds and collected (choices() would keep only the last of several). */
 const resourceTypes = (v: string, previous: string[] | undefined): string[] => {
-  if (!RESOURCE_TYPES.includes(v)) throw new InvalidArgumentError(`Allowed choices are ${RESOURCE_TYPES.join(', ')}.`);
+  // (dbt's `all` and `default`: every kind a Vigil project has)
+  if (!RESOURCE_TYPES.includes(v) && v !== 'all' && v !== 'default') throw new InvalidArgumentError(`Allowed choices are ${[...RESOURCE_TYPES, 'all', 'default'].join(', ')}.`);
   return [...(previous ?? []), v];
 };
 
@@ -324,8 +325,9 @@ export function buildProgram(argv: string[] = []): Command {
   top('ls', 'list nodes (models, seeds, snapshots, data and unit tests, sources, dashboards)', (c) => indirectSelection(commonOptions(selectionOptions(c)))
     .addOption(
       // (choices() would keep only the last of several: the parser checks and collects)
-      new Option('--resource-type <type>', 'only this kind of node: model, seed, snapshot, test, unit_test, source or exposure; give it again for several').argParser(resourceTypes),
+      new Option('--resource-type <type>', 'only this kind of node: model, seed, snapshot, test, unit_test, source or exposure (all or default: every kind); give it again for several').argParser(resourceTypes),
     )
+    .addOption(new Option('--exclude-resource-type <type>', 'not this kind of node (as --resource-type); give it again for several').argParser(resourceTypes))
     .addOption(new Option('--output <format>', 'output format').choices(['name', 'path', 'json']).default('name'))
     .addOption(new Option('--output-keys <keys>', "with --output json, only these keys of each line (dbt's: unique_id, name, resource_type, package_name, original_file_path, alias, source_name, config, tags, depends_on; Vigil's too, and fqn): space- or comma-separated, or given again").argParser(collect))
     .action(async (o, cmd: Command) => {

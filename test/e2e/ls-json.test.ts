@@ -81,3 +81,18 @@ describe('--indirect-selection on the command line', () => {
     expect(typo.stderr).toContain("Did you mean 'cautious'?");
   });
 });
+
+describe('--resource-type all|default and --exclude-resource-type, as dbt ls takes them', () => {
+  it('all and default list every kind; --exclude-resource-type leaves kinds out (were: refused, exit 2); a kind mistyped is still refused with the nearest', () => {
+    const kinds = (args: string[]) => [...new Set(lines([...args, '--output-keys', 'resource_type']).map((l) => l.resource_type))].sort();
+    expect(kinds(['--resource-type', 'all'])).toEqual(['model', 'seed', 'source', 'test', 'unit_test']);
+    expect(kinds(['--resource-type', 'default'])).toEqual(kinds([]));
+    expect(kinds(['--exclude-resource-type', 'test', '--exclude-resource-type', 'unit_test'])).toEqual(['model', 'seed', 'source']);
+    const typo = vigil(dir, ['ls', '--exclude-resource-type', 'tst']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain("Did you mean 'test'?");
+    const none = vigil(dir, ['ls', '--exclude-resource-type', 'all']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('--exclude-resource-type all leaves out every kind of node');
+  });
+});
