@@ -264,8 +264,8 @@ function hintFor(m: Manifest, spec: string, nodes: ReturnType<typeof allNodes>):
     if (method === 'resource_type') return RESOURCE_TYPES;
     if (method === 'test_type') return [...of((n) => (n.resource_type === 'test' ? [n.test_type] : [])), 'generic', 'schema', 'singular', 'unit', 'data'];
     if (method === 'test_name') return of((n) => (isGenericTest(n) ? [n.test_type] : []));
-    if (method === 'dashboard' || method === 'exposure') return of((n) => (n.resource_type === 'exposure' ? [n.name] : []));
-    if (method === 'unit_test') return of((n) => (n.resource_type === 'unit_test' ? (value.includes('.') ? [`${m.metadata.project}.${n.name}`] : [n.name]) : []));
+    if (method === 'dashboard' || method === 'exposure' || method === 'unit_test')
+      return of((n) => (n.resource_type === (method === 'unit_test' ? 'unit_test' : 'exposure') ? (value.includes('.') ? [`${m.metadata.project}.${n.name}`] : [n.name]) : []));
     // the values nodes have, and those the config takes (`table` when no model is one yet)
     if (key) return [...of((n) => configCandidates(configAt(selectorConfigOf(n), key.split('.')))), ...(CONFIG_CHOICES[key] ?? [])];
     return [];
@@ -400,9 +400,10 @@ function matchAtom(m: Manifest, nodes: ManifestNode[], spec: string, state?: Man
   const sourceParts = method === 'source' ? value.split('.').length : 0;
   if (sourceParts > 3)
     throw new SelectorError(`selector '${spec}': invalid source selector: give source:<source>, source:<source>.<table> or source:<package>.<source>.<table>`);
-  // as dbt's: unit_test:<name> or unit_test:<package>.<name> (the package: the project)
-  const unitParts = method === 'unit_test' ? value.split('.') : [];
-  if (unitParts.length > 2) throw new SelectorError(`selector '${spec}': invalid unit test selector: give unit_test:<name> or unit_test:<package>.<name>`);
+  // as dbt's: unit_test:<name> or unit_test:<package>.<name> (the package: the project); exposure: too
+  const named = method === 'unit_test' || method === 'exposure' || method === 'dashboard';
+  const unitParts = named ? value.split('.') : [];
+  if (unitParts.length > 2) throw new SelectorError(`selector '${spec}': invalid ${method === 'unit_test' ? 'unit test' : method} selector: give ${method}:<name> or ${method}:<package>.<name>`);
   const unitRe = unitParts.length === 2 ? { pkg: globToRe(unitParts[0]), name: globToRe(unitParts[1]) } : { pkg: undefined, name: re };
   const pathRe = method === 'path' ? pathGlob(value) : re;
   const configMatches = keys ? configMatcher(value, configKey === 'severity') : undefined;
@@ -452,10 +453,8 @@ function matchAtom(m: Manifest, nodes: ManifestNode[], spec: string, state?: Man
           break;
         case 'dashboard':
         case 'exposure':
-          hit = n.resource_type === 'exposure' && re.test(n.name);
-          break;
         case 'unit_test':
-          hit = n.resource_type === 'unit_test' && unitRe.name.test(n.name) && (!unitRe.pkg || unitRe.pkg.test(m.metadata.project));
+          hit = n.resource_type === (method === 'unit_test' ? 'unit_test' : 'exposure') && unitRe.name.test(n.name) && (!unitRe.pkg || unitRe.pkg.test(m.metadata.project));
           break;
       }
     if (hit) out.add(n.unique_id);

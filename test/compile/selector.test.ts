@@ -306,6 +306,11 @@ describe('selectNodes against dbt: nested configs, test configs, sources, resour
     expect([...selectNodes(shipped, ['tag:*'], undefined).ids].filter((id) => id.startsWith('exposure.'))).toEqual([]);
     expect(selectNodes(shipped, ['tag:dashboard'], undefined).ids.size).toBe(0);
     expect(selectNodes(shipped, ['dashboard:*'], undefined).ids.size).toBe(Object.keys(shipped.exposures ?? {}).length);
+    // dbt's exposure:<package>.<name>, the project as package (was: matched nothing); more parts are an invalid selector
+    const one = Object.values(shipped.exposures ?? {})[0];
+    expect([...selectNodes(shipped, [`exposure:${shipped.metadata.project}.${one.name}`], undefined).ids]).toEqual([one.unique_id]);
+    expect([...selectNodes(shipped, [`dashboard:*.${one.name}`], undefined).ids]).toEqual([one.unique_id]);
+    expect(() => selectNodes(shipped, [`exposure:a.b.${one.name}`], undefined)).toThrow(`selector 'exposure:a.b.${one.name}': invalid exposure selector: give exposure:<name> or exposure:<package>.<name>`);
   });
 });
 
