@@ -609,7 +609,7 @@ async function builtColumnsOf(c: Compiled, units: UnitTestNode[]): Promise<(of: 
   return (of) => got.get(of) ?? { why: '' };
 }
 
-export async function runLs(o: Common & { resourceType?: string[]; output: 'name' | 'path' | 'json' }): Promise<void> {
+export async function runLs(o: Common & { resourceType?: string[]; output: 'name' | 'path' | 'json' | 'selector' }): Promise<void> {
   const c = compileForCommand(o, { writeArtifacts: false, snapshot: true });
   const { printLs } = await import('./ls-command.js');
   await keepSnapshot('project', c, o, c.snapshot, () => projectSnapshot(c));

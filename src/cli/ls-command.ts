@@ -23,7 +23,7 @@ export interface LsOptions extends SelectionFlags {
   resourceType?: string[];
   /** --exclude-resource-type: kinds left out (dbt's) */
   excludeResourceType?: string[];
-  output: 'name' | 'path' | 'json';
+  output: 'name' | 'path' | 'json' | 'selector';
   /** --output-keys: the keys of each JSON line (dbt's), instead of all of them */
   outputKeys?: string[];
 }
@@ -95,6 +95,11 @@ export function printLs(m: Manifest, o: LsOptions): void {
       const record = lsRecord(m, n);
       lines.push(JSON.stringify(keys ? Object.fromEntries(Object.entries(record).filter(([k]) => keys.has(k))) : withoutOnly(record)));
     }
+  } else if (o.output === 'selector') {
+    // as dbt ls --output selector: what selects the node again
+    const p = m.metadata.project;
+    for (const n of nodes)
+      lines.push(n.resource_type === 'source' ? `source:${p}.${n.source_name}.${n.name}` : n.resource_type === 'exposure' ? `exposure:${p}.${n.name}` : n.resource_type === 'unit_test' ? `unit_test:${p}.${n.name}` : (n.fqn ?? [p, n.name]).join('.'));
   } else {
     for (const n of nodes) lines.push(o.output === 'path' ? n.file : n.resource_type === 'source' ? `${n.source_name}.${n.name}` : n.name);
   }

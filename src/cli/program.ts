@@ -328,7 +328,7 @@ export function buildProgram(argv: string[] = []): Command {
       new Option('--resource-type <type>', 'only this kind of node: model, seed, snapshot, test, unit_test, source or exposure (all or default: every kind); give it again for several').argParser(resourceTypes),
     )
     .addOption(new Option('--exclude-resource-type <type>', 'not this kind of node (as --resource-type); give it again for several').argParser(resourceTypes))
-    .addOption(new Option('--output <format>', 'output format').choices(['name', 'path', 'json']).default('name'))
+    .addOption(new Option('--output <format>', "output format (selector: a selector of each node, as dbt's: its fqn, source:<project>.<source>.<table>, exposure:<project>.<name>, unit_test:<project>.<name>)").choices(['name', 'path', 'json', 'selector']).default('name'))
     .addOption(new Option('--output-keys <keys>', "with --output json, only these keys of each line (dbt's: unique_id, name, resource_type, package_name, original_file_path, alias, source_name, config, tags, depends_on; Vigil's too, and fqn): space- or comma-separated, or given again").argParser(collect))
     .action(async (o, cmd: Command) => {
       const { runLsFast } = await import('./ls-command.js');

@@ -96,3 +96,17 @@ describe('--resource-type all|default and --exclude-resource-type, as dbt ls tak
     expect(none.stderr).toContain('--exclude-resource-type all leaves out every kind of node');
   });
 });
+
+describe('vigil ls --output selector, as dbt ls prints it', () => {
+  it('one selector a node (its fqn, source:, exposure:, unit_test: with the project), each selecting that node alone (was: refused, exit 2)', () => {
+    const r = vigil(dir, ['ls', '--output', 'selector']);
+    expect(r.code).toBe(0);
+    const sels = r.stdout.trim().split('\n');
+    expect(sels).toContain('fixture.orders');
+    expect(sels).toContain('source:fixture.raw.events');
+    expect(sels).toContain('unit_test:fixture.ut_orders');
+    const ids = lines(['--output-keys', 'unique_id']).map((l) => l.unique_id);
+    const back = sels.map((s) => lines(['-s', s, '--indirect-selection', 'empty', '--output-keys', 'unique_id']).map((l) => l.unique_id));
+    expect(back).toEqual(ids.map((id) => [id]));
+  });
+});
