@@ -16,7 +16,7 @@
  * - A second evaluation while one holds the DuckDB state is skipped, exit 0.
  * - Notifications stuck longer than outbox_alert_after fire vigil_alert_outbox_stuck.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { createServer as createHttpsServer } from 'node:https';
@@ -463,15 +463,23 @@ describe('PagerDuty', () => {
   });
 });
 
-describe('run-scheduler and group_wait', () => {
+/*
+ * The three run-scheduler describes below run at once (describe.concurrent, consecutive: vitest
+ * runs them side by side, and the file's other tests before and after them): each waits on the
+ * clock for its cron slots and group_wait, idle, ~35 s one after another. Each has its own Slack
+ * webhook receiver, so that what one counts is only what its scheduler sent.
+ */
+describe.concurrent('run-scheduler and group_wait', () => {
   it('a notification held for group_wait is sent when it is due, not at the next cron tick', async () => {
+    const hook = await startFakeSlack();
+    onTestFinished(() => hook.close());
     const dir = project('hook', { extraRoutes: '  group_wait: 2s\n' });
     // evaluated every 10 seconds (a start-up slowed by a busy machine only delays the first tick);
     // group_wait is 2s, so "sent when due" is 2s after the evaluation, the next tick 10s after it
     writeFileSync(join(dir, 'alerts/a.yaml'), COUNTS_ALERT.replace('severity: critical', `severity: critical\n    schedule: "*/10 * * * * *"`));
     build(dir, 12);
     const before = hook.messages.length;
-    const child = spawn(process.execPath, [VIGIL, 'alerts', 'run-scheduler'], { cwd: dir, env: { ...process.env, ...env() } });
+    const child = spawn(process.execPath, [VIGIL, 'alerts', 'run-scheduler'], { cwd: dir, env: { ...process.env, ...env(), SLACK_WEBHOOK_URL: hook.url } });
     let stdout = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
     child.stderr.on('data', (b: Buffer) => (stdout += b.toString()));
@@ -489,18 +497,24 @@ describe('run-scheduler and group_wait', () => {
   });
 });
 
-describe('run-scheduler and two rules', () => {
+describe.concurrent('run-scheduler and two rules', () => {
   it("a notification one rule's evaluation held is sent when due though another rule is evaluated meanwhile (was: its wake-up was dropped until the rule's next tick)", async () => {
+    const hook = await startFakeSlack();
+    onTestFinished(() => hook.close());
     const dir = project('hook', { extraRoutes: '  group_wait: 6s\n' });
-    // many fires twice a minute and holds its notification for 6 s; quiet runs every 2 s and holds nothing
+    // many fires twice a minute and holds its notification for 6 s; quiet runs every 2 s and holds nothing.
+    // many's slots: 10 s from now (time to build and start) and 30 s apart (was 0 and 30: up to 30 s
+    // idle before the first)
+    const first = (Math.floor(Date.now() / 1000) + 10) % 60;
+    const slots = [first, (first + 30) % 60].sort((x, y) => x - y).join(',');
     writeFileSync(
       join(dir, 'alerts/a.yaml'),
-      COUNTS_ALERT.replace('severity: critical', 'severity: critical\n    schedule: "0,30 * * * * *"') +
+      COUNTS_ALERT.replace('severity: critical', `severity: critical\n    schedule: "${slots} * * * * *"`) +
         '  - name: quiet\n    severity: info\n    schedule: "*/2 * * * * *"\n    query: select 1 as n\n    condition: { type: threshold, column: n, op: ">", value: 5 }\n    summary: "n is {{ n }}"\n',
     );
     build(dir, 12);
     const before = hook.messages.length;
-    const child = spawn(process.execPath, [VIGIL, 'alerts', 'run-scheduler'], { cwd: dir, env: { ...process.env, ...env() } });
+    const child = spawn(process.execPath, [VIGIL, 'alerts', 'run-scheduler'], { cwd: dir, env: { ...process.env, ...env(), SLACK_WEBHOOK_URL: hook.url } });
     let log = '';
     child.stdout.on('data', (b: Buffer) => (log += b.toString()));
     child.stderr.on('data', (b: Buffer) => (log += b.toString()));
@@ -518,9 +532,14 @@ describe('run-scheduler and two rules', () => {
   }, 120_000);
 });
 
-describe('run-scheduler restarted', () => {
+describe.concurrent('run-scheduler restarted', () => {
+  let hook: FakeSlack;
+  beforeAll(async () => {
+    hook = await startFakeSlack();
+  });
+  afterAll(() => hook?.close());
   const scheduler = () => {
-    const child = spawn(process.execPath, [VIGIL, 'alerts', 'run-scheduler'], { cwd: dir, env: { ...process.env, ...env() } });
+    const child = spawn(process.execPath, [VIGIL, 'alerts', 'run-scheduler'], { cwd: dir, env: { ...process.env, ...env(), SLACK_WEBHOOK_URL: hook.url } });
     let log = '';
     child.stdout.on('data', (b: Buffer) => (log += b.toString()));
     child.stderr.on('data', (b: Buffer) => (log += b.toString()));
