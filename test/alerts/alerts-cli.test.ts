@@ -896,50 +896,6 @@ describe('offline tests that check nothing', () => {
   });
 });
 
-describe('run-scheduler', () => {
-  it('evaluates each alert on its cron, survives a failing one, and stops on SIGTERM', async () => {
-    const dir = project({
-      'alerts/a.yaml': `alerts:
-  - name: every_second
-    severity: info
-    schedule: "* * * * * *"
-    query: select capability, n from {{ ref('counts') }}
-    group_by: [capability]
-    condition: { type: threshold, column: n, op: ">", value: 10 }
-    summary: "{{ capability }} has {{ n }}"
-  - name: always_broken
-    severity: info
-    schedule: "* * * * * *"
-    query: select no_such_column from {{ ref('counts') }}
-    condition: { type: sql }
-    summary: never
-`,
-    });
-    expect(vigil(dir, ['build']).code).toBe(0);
-    const child = spawn(process.execPath, [VIGIL, 'alerts', 'run-scheduler', '--state-file', 'state.json'], { cwd: dir });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    const deadline = Date.now() + 30_000;
-    // wait for what is asserted below: three ticks that evaluated both alerts (on a loaded machine a
-    // tick can come late and evaluate one alert, and the old wait for any three lines stopped early)
-    const bothTicks = /evaluated always_broken, every_second|evaluated every_second, always_broken/g;
-    while ((stdout.match(bothTicks) ?? []).length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    child.kill('SIGTERM');
-    const code = await new Promise<number | null>((r) => child.on('close', r));
-    expect(code).toBe(0);
-    expect(stdout).toContain('Scheduler started for 2 alerts');
-    expect((stdout.match(bothTicks) ?? []).length).toBeGreaterThanOrEqual(3);
-    expect(stderr).toContain('alert always_broken failed');
-    expect(stdout).toContain('SIGTERM: stopping');
-    expect(stdout).toContain('Scheduler stopped.');
-    const status = vigil(dir, ['alerts', 'status', '--state-file', 'state.json']);
-    expect(status.stdout).toContain('firing   every_second{capability="chat"}');
-    expect(status.stdout).toContain('firing   always_broken{}#error');
-  });
-});
-
 /**
  * `vigil alerts run-scheduler --state-file state.json` in `dir`: the process, its exit, and
  * `log`, what it printed so far (stdout and stderr together).
@@ -1028,7 +984,59 @@ describe('run-scheduler and silences', () => {
   }, 60_000);
 });
 
-describe('run-scheduler evaluates at the slot', () => {
+/*
+ * These three describes run at once (describe.concurrent, consecutive: vitest runs them side by
+ * side, the file's other tests before and after them): their schedulers wait on the clock for cron
+ * slots, idle, ~40 s one after another, and what they judge is a slot, a count of ticks or an order
+ * of events, not a time since the test began. Each has its own project. ('run-scheduler' was first
+ * of the scheduler tests; 'run-scheduler and silences' stays one at a time: it measures from a
+ * silence's end 6 s after the silence is made, which a setup slowed by others' starts can pass.)
+ */
+describe.concurrent('run-scheduler', () => {
+  it('evaluates each alert on its cron, survives a failing one, and stops on SIGTERM', async () => {
+    const dir = project({
+      'alerts/a.yaml': `alerts:
+  - name: every_second
+    severity: info
+    schedule: "* * * * * *"
+    query: select capability, n from {{ ref('counts') }}
+    group_by: [capability]
+    condition: { type: threshold, column: n, op: ">", value: 10 }
+    summary: "{{ capability }} has {{ n }}"
+  - name: always_broken
+    severity: info
+    schedule: "* * * * * *"
+    query: select no_such_column from {{ ref('counts') }}
+    condition: { type: sql }
+    summary: never
+`,
+    });
+    expect(vigil(dir, ['build']).code).toBe(0);
+    const child = spawn(process.execPath, [VIGIL, 'alerts', 'run-scheduler', '--state-file', 'state.json'], { cwd: dir });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const deadline = Date.now() + 30_000;
+    // wait for what is asserted below: three ticks that evaluated both alerts (on a loaded machine a
+    // tick can come late and evaluate one alert, and the old wait for any three lines stopped early)
+    const bothTicks = /evaluated always_broken, every_second|evaluated every_second, always_broken/g;
+    while ((stdout.match(bothTicks) ?? []).length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((r) => child.on('close', r));
+    expect(code).toBe(0);
+    expect(stdout).toContain('Scheduler started for 2 alerts');
+    expect((stdout.match(bothTicks) ?? []).length).toBeGreaterThanOrEqual(3);
+    expect(stderr).toContain('alert always_broken failed');
+    expect(stdout).toContain('SIGTERM: stopping');
+    expect(stdout).toContain('Scheduler stopped.');
+    const status = vigil(dir, ['alerts', 'status', '--state-file', 'state.json']);
+    expect(status.stdout).toContain('firing   every_second{capability="chat"}');
+    expect(status.stdout).toContain('firing   always_broken{}#error');
+  });
+});
+
+describe.concurrent('run-scheduler evaluates at the slot', () => {
   it("`for:` counts from the slot, as Prometheus evaluates a group at its interval's timestamps: `for: 5s` on a 5-second schedule (slots wide enough that a loaded machine does not fold one) fires one `for:` after it went pending, at a slot (was: by the clock, at the next evaluation when the first started later after its slot than the one `for:` later)", async () => {
     const dir = project({ 'alerts/a.yaml': COUNTS_ALERT.replace('severity: critical', 'severity: critical\n    schedule: "*/5 * * * * *"\n    for: 5s') });
     expect(vigil(dir, ['build']).code).toBe(0);
@@ -1050,7 +1058,7 @@ describe('run-scheduler evaluates at the slot', () => {
   }, 60_000);
 });
 
-describe('run-scheduler and a busy DuckDB file', () => {
+describe.concurrent('run-scheduler and a busy DuckDB file', () => {
   it("a tick that finds the file held past the wait stays due: evaluated once the file is free, before the rule's next tick, once (was: dropped until the next tick)", async () => {
     const dir = project({ 'alerts/a.yaml': COUNTS_ALERT.replace('severity: critical', 'severity: critical\n    schedule: "*/20 * * * * *"') });
     expect(vigil(dir, ['build']).code).toBe(0);
