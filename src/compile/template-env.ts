@@ -238,6 +238,55 @@ const DBT_BUILTIN_MACROS = `${DBT_DEFAULT_SCHEMA_MACRO}{% macro generate_schema_
 {%- endmacro %}
 `;
 
+/**
+ * What a template's text compiles to, kept for the process: the text Vigil gives nunjucks
+ * (jinjaToNunjucks) and the JavaScript nunjucks generates from it (its `root` and `b_<block>`
+ * functions). Both depend on the text and the file's path only: every TemplateEnv's nunjucks
+ * environment has the same options, extensions and (no) async filters, which is all nunjucks'
+ * compiler reads, and the generated code takes the environment as an argument when it runs. A
+ * template compiled once serves every environment after it: each unit test's (one per frozen
+ * clock, vars and env_vars: each compiled the project's macro files again) and, in a process that
+ * runs many commands (--watch, serve, the test suite's command host), each compile. A text that
+ * does not compile is not kept (its error is raised again, the same). Bounded: past
+ * TEXT_CACHE_MAX entries the oldest go.
+ */
+const TEXT_CACHE_MAX = 2000;
+const nunjucksTexts = new Map<string, string>();
+const compiledCode = new Map<string, Record<string, unknown>>();
+
+function remember<V>(m: Map<string, V>, key: string, value: V): V {
+  if (m.size >= TEXT_CACHE_MAX) m.delete(m.keys().next().value as string);
+  m.set(key, value);
+  return value;
+}
+
+/** jinjaToNunjucks(text), once per text. */
+function jinjaText(text: string): string {
+  return nunjucksTexts.get(text) ?? remember(nunjucksTexts, text, jinjaToNunjucks(text));
+}
+
+/**
+ * fastTemplate(text, env) of a TemplateEnv's environment, parsed once per text: the tree depends on
+ * the text, the environment's options and the names of its extensions (the same in each), and
+ * rendering only reads it. (A render that falls back to nunjucks drops the tree from its own
+ * CompiledTemplate, not from here.)
+ */
+function fastParsed(text: string, env: nunjucks.Environment): FastTemplate {
+  return fastTrees.get(text) ?? remember(fastTrees, text, fastTemplate(text, env));
+}
+const fastTrees = new Map<string, FastTemplate>();
+
+/** `new nunjucks.Template(text, env, path, true)` of a TemplateEnv's environment, compiled once per path and text. */
+function jinjaTemplate(text: string, env: nunjucks.Environment, path: string): nunjucks.Template {
+  const key = `${path}\0${text}`;
+  const code = compiledCode.get(key);
+  if (code) return new nunjucks.Template({ type: 'code', obj: code } as unknown as string, env, path, true);
+  const t = new nunjucks.Template(text, env, path, true);
+  const { rootRenderFunc, blocks } = t as unknown as { rootRenderFunc: unknown; blocks: Record<string, unknown> };
+  remember(compiledCode, key, { root: rootRenderFunc, ...Object.fromEntries(Object.entries(blocks).map(([k, v]) => [`b_${k}`, v])) });
+  return t;
+}
+
 export class TemplateEnv {
   readonly env: nunjucks.Environment;
   /** The calls of the template being rendered. Rendering is synchronous, so one slot is enough. */
@@ -470,7 +519,7 @@ export class TemplateEnv {
   /** Compile a macro file once and expose its macros as globals. */
   addMacros(path: string, text: string): TemplateError | { names: string[] } {
     try {
-      const t = new nunjucks.Template(jinjaToNunjucks(text), this.env, path, true);
+      const t = jinjaTemplate(jinjaText(text), this.env, path);
       let exported: Record<string, unknown> = {};
       let err: unknown;
       (t as unknown as { getExported(cb: (e: unknown, r: Record<string, unknown>) => void): void }).getExported((e, r) => {
@@ -480,7 +529,7 @@ export class TemplateEnv {
       if (err) throw err;
       const names = Object.keys(exported);
       if (path !== DBT_BUILTIN_MACROS_FILE) for (const n of names) if (typeof exported[n] === 'function') this.projectMacros.add(n);
-      this.macroTexts.set(path, jinjaToNunjucks(text));
+      this.macroTexts.set(path, jinjaText(text));
       const owner = this;
       for (const n of names) if (typeof exported[n] === 'function') macroFunctionNames.set(exported[n] as object, n);
       for (const n of names) {
@@ -518,10 +567,10 @@ export class TemplateEnv {
 
   /** Parse a template once; the result can be rendered many times. */
   compileTemplate(path: string, original: string): CompiledTemplate | TemplateError {
-    const text = jinjaToNunjucks(original);
+    const text = jinjaText(original);
     try {
-      if (this.useFastPath) return { path, text, fast: fastTemplate(text, this.env) };
-      return { path, text, nj: new nunjucks.Template(text, this.env, path, true) };
+      if (this.useFastPath) return { path, text, fast: fastParsed(text, this.env) };
+      return { path, text, nj: jinjaTemplate(text, this.env, path) };
     } catch (e) {
       if (e instanceof FastRenderError) return { message: e.message, line: e.line, column: e.column };
       return parseNunjucksError(e, text, true);
@@ -550,7 +599,7 @@ export class TemplateEnv {
           // start again with nunjucks; forget what the partial render recorded
           Object.assign(calls, emptyCalls());
           t.fast = undefined;
-          t.nj = new nunjucks.Template(t.text, this.env, t.path, true);
+          t.nj = jinjaTemplate(t.text, this.env, t.path);
         }
       }
       return t.nj!.render(ctx);
