@@ -14,6 +14,18 @@ export type TypeFamily = string;
  * TIMESTAMP is an instant, DuckDB's and Postgres' `timestamp` has no time zone.
  */
 export function typeFamily(type: string, bareTimestamp: 'instant' | 'local'): TypeFamily {
+  // (once per spelling: a unit test's givens ask it for every cell)
+  const key = `${bareTimestamp}:${type}`;
+  let family = families.get(key);
+  if (family === undefined) {
+    if (families.size >= 5000) families.clear();
+    families.set(key, (family = familyOf(type, bareTimestamp)));
+  }
+  return family;
+}
+const families = new Map<string, TypeFamily>();
+
+function familyOf(type: string, bareTimestamp: 'instant' | 'local'): TypeFamily {
   const t = type.trim().toLowerCase().replace(/\s+/g, ' ');
   const array = /^array\s*<(.*)>$/.exec(t) ?? /^(.*)\[\]$/.exec(t);
   if (array) return `array<${typeFamily(array[1], bareTimestamp)}>`;
