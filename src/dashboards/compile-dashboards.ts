@@ -15,7 +15,7 @@ import type { Manifest, ModelNode } from '../compile/manifest.js';
 import { partitionReadConfig } from '../compile/partition-reads.js';
 import { STATE_TABLE } from '../sync/sync-types.js';
 import { SYNC_STATE_COLUMNS } from '../alerts/sync-state.js';
-import { parseYaml, validateYaml, type YamlSource } from '../project/yaml-source.js';
+import { keptSource, parseYaml, validateYaml, type YamlSource } from '../project/yaml-source.js';
 import { DashboardSchema, type Dashboard, type DashboardFilter, type ResolvedTile, type Tile, type TileType } from './schema.js';
 import { LINK_PARAM_RE } from './base-url.js';
 import { rawRowsSql, type CompiledRawRows } from './raw-rows.js';
@@ -182,7 +182,8 @@ export function parseDashboards(files: DashboardFile[], ds: Diagnostic[]): Parse
     // JSON is YAML 1.2: the YAML parser gives every node its line and column. What it refuses of a
     // text JSON.parse read is a key given twice (JSON.parse keeps the last): said in JSON's words
     const yamlDs: Diagnostic[] = [];
-    const y = parseYaml(f.text, f.path, yamlDs);
+    // (read ahead by loadProject, or kept from the last run: load-project.ts)
+    const y = keptSource(f) ?? parseYaml(f.text, f.path, yamlDs);
     for (const x of yamlDs) ds.push(x.code === 'E_YAML' ? jsonWorded(x, f.text) : x);
     if (!y) continue;
     const d = validateYaml(y, DashboardSchema, ds);

@@ -68,6 +68,23 @@ export function parseYamlKeeping(text: string, file: string, diagnostics: Diagno
   return { source: r.source, tree: r.clean ? treeOf(r.ast) : undefined };
 }
 
+/**
+ * Files whose text was parsed ahead (a dashboard, by loadProject through the YAML cache: its JSON
+ * as YAML for the places of its nodes), with the text parsed: `keptSource` gives the YamlSource
+ * only while the file holds that text, and only a text the fast parser read cleanly (nothing to
+ * report) is put here, so parsing it again would say nothing either.
+ */
+const parsedAhead = new WeakMap<object, { text: string; source: YamlSource }>();
+
+export function keepSource(file: { text: string }, source: YamlSource): void {
+  parsedAhead.set(file, { text: file.text, source });
+}
+
+export function keptSource(file: { text: string }): YamlSource | undefined {
+  const k = parsedAhead.get(file);
+  return k && k.text === file.text ? k.source : undefined;
+}
+
 /** One document through the fast parser (its nodes walked as they are), or the yaml package. */
 function read(text: string, file: string, diagnostics: Diagnostic[], how: 'auto' | 'fast' | 'slow'): { source?: YamlSource; ast?: YAMLNode; clean?: boolean } {
   if (how === 'fast' || (how === 'auto' && !SLOW_PATH.test(text))) {

@@ -184,3 +184,71 @@ describe('kept YAML', () => {
     expect(readFileSync(cacheFile(dir)).includes(Buffer.from(secret, 'utf16le'))).toBe(true);
   });
 });
+
+/**
+ * Dashboards are JSON read as YAML for the places of their nodes (compile-dashboards.ts): one read
+ * cleanly is kept in the same cache (load-project.ts), by its text, and taken instead of parsed.
+ */
+describe('kept dashboards', () => {
+  const withDashboards = () => {
+    const dir = shipped();
+    cpSync(join(REPO, 'dashboards'), join(dir, 'dashboards'), { recursive: true });
+    return dir;
+  };
+  const said = (dir: string) => compileProject(loadProject(dir, KEEP), { env: {} }).diagnostics.map((d: Diagnostic) => `${d.severity} ${d.file}:${d.line}:${d.column}: ${d.message}`);
+  type Kept = { files: Map<string, { value: { title?: string } }> };
+
+  it('a dashboard read cleanly is kept: the next load takes it from the cache, with the same manifest as without it', () => {
+    const dir = withDashboards();
+    const first = manifestOf(dir);
+    expect(first).toContain('"exposure.ai_audit.overview"');
+    const s = deserialize(readFileSync(cacheFile(dir))) as Kept;
+    expect([...s.files.keys()].filter((f) => f.startsWith('dashboards/')).sort()).toEqual(['dashboards/capability.json', 'dashboards/compliance.json', 'dashboards/cost_governance.json', 'dashboards/overview.json', 'dashboards/workspace.json']);
+    expect(manifestOf(dir)).toBe(first);
+    rmSync(cacheFile(dir));
+    expect(manifestOf(dir)).toBe(first);
+    // proof that a load reads it: a title changed in the cache only comes back
+    const t = deserialize(readFileSync(cacheFile(dir))) as Kept;
+    t.files.get('dashboards/overview.json')!.value.title = 'FROM THE CACHE';
+    writeFileSync(cacheFile(dir), serialize(t));
+    const m = compileProject(loadProject(dir, KEEP), { env: {} }).manifest;
+    expect(m.exposures?.['exposure.ai_audit.overview']?.title).toBe('FROM THE CACHE');
+  });
+
+  it('a changed dashboard is read again (same size and modification time too), its problems at their places as a load without the cache says', () => {
+    const dir = withDashboards();
+    expect(said(dir).filter((d) => d.includes('dashboards/'))).toEqual([]);
+    const f = join(dir, 'dashboards', 'overview.json');
+    const before = statSync(f);
+    const text = readFileSync(f, 'utf8');
+    // a filter's column renamed to one no model has (same length): said at its line
+    const changed = text.replace('"column": "provider"', '"column": "provxder"');
+    expect(changed).not.toBe(text);
+    writeFileSync(f, changed);
+    utimesSync(f, before.atime, before.mtime);
+    const once = said(dir).filter((d) => d.includes('dashboards/overview.json'));
+    expect(once.join('\n')).toContain('provxder');
+    rmSync(cacheFile(dir));
+    expect(said(dir).filter((d) => d.includes('dashboards/overview.json'))).toEqual(once);
+    // lines moved (two lines added at the top): the places follow, kept or not
+    writeFileSync(f, changed.replace('{\n', '{\n\n\n'));
+    const moved = said(dir).filter((d) => d.includes('dashboards/overview.json'));
+    expect(moved).not.toEqual(once);
+    expect(said(dir).filter((d) => d.includes('dashboards/overview.json'))).toEqual(moved);
+    rmSync(cacheFile(dir));
+    expect(said(dir).filter((d) => d.includes('dashboards/overview.json'))).toEqual(moved);
+  });
+
+  it('a dashboard with a problem is not kept: its diagnostics are whole on every load', () => {
+    const dir = withDashboards();
+    const f = join(dir, 'dashboards', 'overview.json');
+    // a key given twice: JSON.parse keeps the last, the YAML parser refuses it
+    writeFileSync(f, readFileSync(f, 'utf8').replace('"name": "overview",', '"name": "overview",\n  "name": "overview",'));
+    const once = said(dir).filter((d) => d.includes('dashboards/overview.json'));
+    expect(once.join('\n')).toMatch(/given twice/);
+    const s = deserialize(readFileSync(cacheFile(dir))) as Kept;
+    expect(s.files.has('dashboards/overview.json')).toBe(false);
+    expect(s.files.has('dashboards/workspace.json')).toBe(true);
+    expect(said(dir).filter((d) => d.includes('dashboards/overview.json'))).toEqual(once);
+  });
+});
