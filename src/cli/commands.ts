@@ -3,6 +3,7 @@
  * the project, open the adapter, run, print and write target/ artifacts. Loaded lazily
  * so `vigil --help` stays fast.
  */
+import { createHash } from 'node:crypto';
 import { join, resolve as resolvePath } from 'node:path';
 import { diag, formatDiagnostic, hasErrors, ProjectError, UsageError, WarehouseError } from '../errors.js';
 import { inexactInteger, yamlLib } from '../project/yaml-lib.js';
@@ -14,8 +15,8 @@ import { sourceFolderPaths } from '../project/paths.js';
 import { compileProject, VIGIL_VERSION, type CompileResult, type ResolvedTarget } from '../compile/compile-project.js';
 import { STATE_FORMAT } from '../version.js';
 import { resolveTarget } from '../compile/resolve-target.js';
-import { loadCache, saveCache, writeCompileArtifacts, writeProjectFile, writeRunSql, writeTargetJson, type CacheFile } from '../project/artifacts.js';
-import { startSnapshot, type SnapshotStart } from '../project/snapshot.js';
+import { loadCache, manifestJson, saveCache, writeCompileArtifacts, writeProjectFile, writeRunSql, writeTargetJson, type CacheFile } from '../project/artifacts.js';
+import { BUILD, startSnapshot, type SnapshotStart } from '../project/snapshot.js';
 import { SelectorError, selectNodes, selectorExprs, withTests, type IndirectSelection } from '../compile/selector.js';
 import { environmentSecrets, redact } from '../secrets.js';
 import type { Adapter, Estimate } from '../adapters/adapter.js';
@@ -118,7 +119,7 @@ export function compileForCommand(o: Common, opts: CompileOptions = {}): Compile
  */
 export async function compileChecked(o: Common, opts: CompileOptions = {}): Promise<Compiled & { written: number }> {
   const c = compileOnly(o, opts);
-  await checkPii(c.compiled);
+  await checkPii(c.compiled, [], c.cache);
   return { ...c.compiled, piiChecked: true, written: keepCompile(o, opts, c) };
 }
 
@@ -149,9 +150,13 @@ function keepCompile(o: Common, opts: CompileOptions, { compiled: { files, resul
  * is built; `queries` (alerts', dashboard tiles') are checked with the models. Warnings (lineage
  * it could not trace) are printed.
  */
-export async function checkPii(c: Pick<Compiled, 'files' | 'result' | 'target'>, queries: import('../check/pii-lineage.js').PiiQuery[] = []): Promise<void> {
+export async function checkPii(c: Pick<Compiled, 'files' | 'result' | 'target'>, queries: import('../check/pii-lineage.js').PiiQuery[] = [], cache?: CacheFile): Promise<void> {
   const { piiLineage, hasPii } = await import('../check/pii-lineage.js');
   if (!hasPii(c.result.manifest)) return;
+  // the models' check alone, as the last compile that found nothing to say about it checked it:
+  // nothing to check again (the lineage opens DuckDB and parses every model's SQL)
+  const key = cache && !queries.length ? piiCheckKey(c) : undefined;
+  if (key !== undefined && cache!.piiClean === key) return;
   const { dialectOf } = await import('../adapters/index.js');
   const where: import('../check/pii-lineage.js').ColumnLocator = (m, column) => {
     const pf = c.files.properties.find((p) => p.path === m.properties_file);
@@ -164,8 +169,20 @@ export async function checkPii(c: Pick<Compiled, 'files' | 'result' | 'target'>,
     return { file: m.file, line: at >= 0 ? at + 1 : 1, column: 1 };
   };
   const ds = (await piiLineage(c.result.manifest, dialectOf(c.target.type), { where, root: c.files.root, queries })).diagnostics;
+  // (only a check with nothing to say is kept: a warning is said on every compile, at its place now)
+  if (key !== undefined && !ds.length) cache!.piiClean = key;
   for (const d of ds.filter((x) => x.severity === 'warn')) err(formatDiagnostic(d));
   if (hasErrors(ds)) throw new ProjectError(ds.filter((x) => x.severity === 'error'));
+}
+
+/**
+ * What the models' PII check reads, hashed: this build of Vigil (its checker, DuckDB's parser), the
+ * target's engine and the whole manifest as manifest.json writes it (every node's SQL, columns,
+ * policies and reads; a seed's checksum of its CSV, whose header the check reads). manifestJson
+ * keeps each part's text for the write that follows, so the key costs one hash.
+ */
+function piiCheckKey(c: Pick<Compiled, 'result' | 'target'>): string {
+  return createHash('sha256').update(`${VIGIL_VERSION}\0${BUILD}\0${String(c.target.type)}\0`).update(manifestJson(c.result.manifest)).digest('hex');
 }
 
 /** planRun with the selection checked as select() checks it. */

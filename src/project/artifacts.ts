@@ -29,6 +29,11 @@ export interface CacheFile {
    * system's clock, not Date.now(): Linux stamps files with a coarse clock a few ms behind it.)
    */
   savedAtMs?: number;
+  /**
+   * The key (cli/commands.ts piiCheckKey) of the last compile whose PII check of the models had
+   * nothing to say: a compile of the same manifest by the same build is not checked again.
+   */
+  piiClean?: string;
 }
 
 function cachePath(files: ProjectFiles): string {

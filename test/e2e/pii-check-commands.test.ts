@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BASIC_PROJECT_YAML, makeProject, removeDir, vigil } from '../helpers.js';
+import { BASIC_PROJECT_YAML, makeProject, removeDir, vigil, vigilLoading } from '../helpers.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
@@ -52,6 +52,39 @@ describe('the PII check', () => {
     expect(r.stderr).toMatch(E_PII);
     expect(readFileSync(join(dir, 'target/manifest.json'), 'utf8')).toBe(manifest);
     expect(readFileSync(compiled, 'utf8')).toBe(sql);
+  });
+
+  it("a compile of the manifest the last clean check saw is not checked again (the lineage, DuckDB's parser, not loaded); any change that leaks is refused", () => {
+    const dir = project("select id, name from {{ ref('people') }}\n");
+    const lineage = 'src/docs/column-lineage.ts';
+    const first = vigilLoading(dir, ['compile']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.sources).toContain(lineage);
+    const second = vigilLoading(dir, ['compile']);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.sources).not.toContain(lineage);
+    const timeless = (t: string) => t.replace(/ in [\d.]+m?s\b/g, '');
+    expect(timeless(second.stdout)).toBe(timeless(first.stdout));
+    // the model changed to leak: checked, refused
+    writeFileSync(join(dir, 'models/safe.sql'), LEAK);
+    const leak = vigil(dir, ['compile']);
+    expect(leak.code).toBe(2);
+    expect(leak.stderr).toMatch(E_PII);
+    // back as it was: the clean check's key again
+    writeFileSync(join(dir, 'models/safe.sql'), "select id, name from {{ ref('people') }}\n");
+    expect(vigilLoading(dir, ['compile']).code).toBe(0);
+    // its SQL unchanged, the YAML marks the column it publishes: checked, refused
+    writeFileSync(join(dir, 'seeds/people.yml'), 'seeds:\n  - name: people\n    columns:\n      - name: email\n        meta: { pii: true }\n      - name: name\n        meta: { pii: true }\n');
+    const marked = vigil(dir, ['build']);
+    expect(marked.code).toBe(2);
+    expect(marked.stderr).toMatch(/column 'name' of model 'safe' publishes PII unmasked/);
+    // the seed's CSV renamed its column (the check reads a seed's header): the key follows its checksum
+    writeFileSync(join(dir, 'seeds/people.yml'), 'seeds:\n  - name: people\n    columns:\n      - name: email\n        meta: { pii: true }\n');
+    expect(vigil(dir, ['compile']).code).toBe(0);
+    writeFileSync(join(dir, 'seeds/people.csv'), 'id,name,email\n1,Ann,a@x.com\n2,Bo,b@x.com\n');
+    const again = vigilLoading(dir, ['compile']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.sources).toContain(lineage);
   });
 
   it('vigil retry of a build refused by the PII check writes no manifest (was: rewritten before the check)', () => {
