@@ -1033,6 +1033,30 @@ describe('unit tests: what is compared, and what is refused before anything runs
     expect(errs({ 'models/eph.sql': "{{ config(materialized='ephemeral') }}select id, {{ current_date() }} as today from {{ ref('base') }}", 'models/m.sql': "select * from {{ ref('eph') }}" })).toEqual([]);
   });
 
+  it("each test renders with its own frozen clock, tests of the same vars sharing one environment (each clock read, in the model and in a macro; one test's now not another's)", () => {
+    const tests = [
+      ['t1', "now: '2026-05-04T10:00:00Z'"],
+      ['t2', "now: '2026-06-01T00:00:00Z'"],
+      ['t3', ''],
+      ['t4', "now: '2026-05-04T10:00:00Z'\n    vars: { factor: 3 }"],
+      ['t5', "now: '2027-01-02T03:04:05Z'\n    vars: { factor: 3 }"],
+      ['t6', "now: '2026-06-01T00:00:00Z'"],
+    ];
+    const unit = `unit_tests:\n${tests.map(([n, extra]) => `  - name: ${n}\n    model: m\n${extra ? `    ${extra}\n` : ''}    given:\n      - input: ref('base')\n        rows: []\n    expect: { rows: [] }\n`).join('')}`;
+    const files = projectFiles({ models: { ...MODELS, 'models/m.sql': "select b.id, {{ var('factor', 2) }} as f, {{ current_date() }} as today, {{ stamp() }} as at from {{ ref('base') }} as b" }, yml: { 'models/p.yml': PROPS, 'models/u.yml': unit } });
+    files.macros = [{ path: 'macros/stamp.sql', text: '{% macro stamp() %}{{ current_timestamp() }}{% endmacro %}' }];
+    const r = compileProject(files, { env: {} });
+    expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const sql = (n: string) => (r.manifest.nodes[`unit_test.fixture.${n}`] as UnitTestNode).compiled_sql.replace(/^[\s\S]*select \* from \(\n/, '').replace(/\n\) as __vigil_model$/, '');
+    const row = (f: number, now: string) => `select b.id, ${f} as f, cast(cast('${now}' as timestamptz) as date) as today, cast('${now}' as timestamptz) as at from "__vigil_given_0" as b`;
+    expect(sql('t1')).toBe(row(2, '2026-05-04T10:00:00Z'));
+    expect(sql('t2')).toBe(row(2, '2026-06-01T00:00:00Z'));
+    expect(sql('t3')).toBe(row(2, '2026-01-01T00:00:00Z'));
+    expect(sql('t4')).toBe(row(3, '2026-05-04T10:00:00Z'));
+    expect(sql('t5')).toBe(row(3, '2027-01-02T03:04:05Z'));
+    expect(sql('t6')).toBe(row(2, '2026-06-01T00:00:00Z'));
+  });
+
   it('a CSV row of more or fewer fields than its header is an error at its line (was: taken, its values in other columns or NULL)', () => {
     const dir = makeProject({
       'models/a.sql': 'select 1 as id, 2 as n',
