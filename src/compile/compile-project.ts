@@ -1826,6 +1826,17 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       configMacros.push(...macrosIn(v));
       addVarsUsed(configVars, c.calls);
       const native = pyNativeValue(c.sql);
+      // (tags render to a tag or a list of tags, as dbt's test builder requires: a list of
+      // numbers is its TagNotStringError, not tags no selector spells; a tag's text is kept as it
+      // rendered — `{{ '2026' }}` and `{{ 2026 }}` print alike — and so is one reading 'None')
+      if (k === 'tags') {
+        if (Array.isArray(native) && !native.every((x) => typeof x === 'string')) {
+          ds.push(diag('E_TEST', `${g}: tags must render to a tag or a list of tags (text), got ${c.sql.trim()}`, { file: t.file, ...t.src.locate(at) }, "write each tag as text: ['a', 'b']"));
+          return;
+        }
+        args[k] = Array.isArray(native) ? native : c.sql;
+        continue;
+      }
       if (native === null) delete args[k];
       else args[k] = native;
     }

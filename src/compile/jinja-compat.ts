@@ -2232,7 +2232,71 @@ export function pyNativeValue(text: string): unknown {
   if (s === 'None') return null;
   const q = /^(['"])((?:(?!\1)[^\\\n])*)\1$/.exec(s);
   if (q) return q[2];
+  // a list or a tuple, as Jinja prints one (`{{ ['a', 'b'] }}`, `{{ var('tags') }}`): dbt's native
+  // rendering gives the list itself (tags: two tags, not one tag "['a', 'b']")
+  if (/^[[(]/.test(s)) {
+    const seq = pyLiteralSequence(s);
+    if (seq) return seq;
+  }
   return text;
+}
+
+/** A Python list or tuple literal of strings, numbers, booleans, None and such lists (literal_eval's); undefined when `s` is not one. */
+function pyLiteralSequence(s: string): unknown[] | undefined {
+  let i = 0;
+  const ws = () => {
+    while (i < s.length && /\s/.test(s[i])) i++;
+  };
+  const FAIL = Symbol('fail');
+  const value = (): unknown => {
+    ws();
+    const ch = s[i];
+    if (ch === '[' || ch === '(') {
+      const close = ch === '[' ? ']' : ')';
+      i++;
+      const items: unknown[] = [];
+      let comma = false;
+      for (;;) {
+        ws();
+        if (s[i] === close) {
+          i++;
+          // (`(x)` is x; `(x,)` and `()` a tuple)
+          return close === ')' && items.length === 1 && !comma ? items[0] : items;
+        }
+        if (items.length && !comma) return FAIL;
+        const v = value();
+        if (v === FAIL) return FAIL;
+        items.push(v);
+        ws();
+        comma = s[i] === ',';
+        if (comma) i++;
+      }
+    }
+    if (ch === "'" || ch === '"') {
+      let out = '';
+      for (i++; i < s.length && s[i] !== ch; i++) {
+        if (s[i] === '\n') return FAIL;
+        if (s[i] !== '\\') {
+          out += s[i];
+          continue;
+        }
+        const e = s[++i];
+        const esc: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\', "'": "'", '"': '"' };
+        if (!(e in esc)) return FAIL;
+        out += esc[e];
+      }
+      if (s[i] !== ch) return FAIL;
+      i++;
+      return out;
+    }
+    const m = /^(?:[+-]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?|True|False|None)(?![\w.])/.exec(s.slice(i));
+    if (!m) return FAIL;
+    i += m[0].length;
+    return m[0] === 'True' ? true : m[0] === 'False' ? false : m[0] === 'None' ? null : Number(m[0]);
+  };
+  const v = value();
+  ws();
+  return v !== FAIL && i === s.length && Array.isArray(v) ? v : undefined;
 }
 
 /**

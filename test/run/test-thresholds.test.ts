@@ -161,6 +161,18 @@ describe("configs written as templates are rendered when the test compiles, as d
     const r = compileProject(projectFiles({ models: MODEL, yml: yml(`not_null: { severity: "{{ 'warn' if target.name == 'ci' else none }}" }`) }), { env: {} });
     expect(r.diagnostics.filter((d) => d.severity === 'error')).toMatchObject([{ file: 'models/schema.yml', line: 6, message: expect.stringMatching(/not_null's severity needs a value here \(dbt would leave the config unset\)/), hint: expect.stringContaining("('error')") }]);
   });
+  it("tags rendering a list are its tags, as dbt's native rendering gives the list (was: one tag \"['daily', 'pii']\" no selector spells); a list of numbers is an error at its line", () => {
+    const tagsOf = (tags: string, vars?: Record<string, unknown>) => {
+      const r = compileProject(projectFiles({ models: MODEL, yml: yml(`not_null: { tags: "${tags}" }`) }), { env: {}, ...(vars ? { vars } : {}) });
+      return { errors: r.diagnostics.filter((d) => d.severity === 'error'), tags: (Object.values(r.manifest.nodes).find((n) => n.resource_type === 'test') as TestNode | undefined)?.tags };
+    };
+    expect(tagsOf("{{ ['daily', 'pii'] }}")).toEqual({ errors: [], tags: ['daily', 'pii'] });
+    expect(tagsOf("{{ var('test_tags') }}", { test_tags: ['nightly', "it's"] })).toEqual({ errors: [], tags: ['nightly', "it's"] });
+    // one tag stays its text (a number too: it prints as the text '2026' would)
+    expect(tagsOf("{{ 'dai' ~ 'ly' }}")).toEqual({ errors: [], tags: ['daily'] });
+    expect(tagsOf('{{ 2026 }}')).toEqual({ errors: [], tags: ['2026'] });
+    expect(tagsOf("{{ [1, 'a'] }}").errors).toMatchObject([{ code: 'E_TEST', file: 'models/schema.yml', line: 6, message: "not_null: tags must render to a tag or a list of tags (text), got [1, 'a']" }]);
+  });
   it('a secret env_var in one is refused, its value nowhere in the message', () => {
     const r = compileProject(projectFiles({ models: MODEL, yml: yml(`not_null: { limit: "{{ env_var('DB_PASSWORD') }}" }`) }), { env: { DB_PASSWORD: '97531' } });
     const errors = r.diagnostics.filter((d) => d.severity === 'error');
