@@ -708,7 +708,7 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
     const { maskedColumns } = await import('../check/pii-lineage.js');
     const masked = maskedColumns(cols, await piiOf(n));
     // the drop and the create in one transaction where the warehouse has them (Postgres, as dbt's
-    // test materialization there): a create that fails leaves the last run's failures, and a
+    // test materialization there; DuckDB's exclusive() is one transaction too; BigQuery: two statements): a create that fails leaves the last run's failures, and a
     // reader never finds the relation gone in between; under the lock a build of it takes, so two
     // runs storing one test's failures replace them one after the other
     const replace = async (a: Pick<Adapter, 'execute' | 'relationExists'>) => {

@@ -376,6 +376,26 @@ describe('Postgres: the stored failures replaced in one transaction, as dbt does
   });
 });
 
+describe('DuckDB: the stored failures replaced in one transaction too', () => {
+  it("a create that fails leaves the last run's failures (was: the drop committed, then the create failed: nothing stored)", async () => {
+    const dir = makeProject({
+      'project.yaml': 'name: fx\ndefault_target: dev\ntargets:\n  dev:\n    type: duckdb\n    path: .vigil/dev.duckdb\n    schema: analytics\n',
+      'models/v.sql': "select 1 as id, -1 as amount, 'x' as s union all select 2, -2, 'y'",
+      // (the where: of the second run fails as its rows are read, not as their columns are named: the drop has run)
+      'models/v.yml': `models:\n  - name: v\n    columns:\n      - name: amount\n        tests:\n          - expression_is_true: { name: negt, expression: ">= 0", store_failures: true, severity: warn, where: "{{ var('w', '1 = 1') }}" }\n`,
+    });
+    dirs.push(dir);
+    const first = vigil(dir, ['build']);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    const stored = async () => (await duckRows<{ id: number }>(dir, 'select id from analytics_dbt_test__audit.negt order by id')).map((r) => Number(r.id));
+    expect(await stored()).toEqual([1, 2]);
+    const run = vigil(dir, ['test', '--vars', '{w: "cast(s as integer) = 1"}']);
+    expect(run.stdout + run.stderr).toContain("Could not convert string 'x'");
+    expect(run.code).toBe(1);
+    expect(await stored()).toEqual([1, 2]);
+  });
+});
+
 describe('BigQuery: the statements (offline golden)', () => {
   it('replace the stored failures, the PII column masked; the test query dbt writes; each parses as BigQuery', () => {
     const rows = limitedSql('select id, email from `p`.`analytics`.`people` where amount < 0', 10);
