@@ -1384,13 +1384,18 @@ export function convertPropertiesYaml(text: string, file: string, ctx: Propertie
         let item = seq.items[i];
         // dbt's other form (`- test_name: unique` with name:, arguments:, config: beside it): written
         // as the one-key form, which Vigil reads too, and converted as it is
-        if (isMap(item) && item.items.length > 1) {
+        if (isMap(item)) {
           const tn = item.get('test_name', true);
           if (isScalar(tn) && typeof tn.value === 'string') {
             const inner = new YAMLMap();
             inner.items = item.items.filter((p) => !(isScalar(p.key) && p.key.value === 'test_name'));
             const outer = new YAMLMap();
             outer.items.push(new Pair(new Scalar(tn.value), inner));
+            // (where it was written, for what is listed of it, and the comments on it: kept)
+            outer.range = item.range;
+            outer.commentBefore = item.commentBefore;
+            outer.comment = item.comment;
+            outer.spaceBefore = item.spaceBefore;
             seq.items[i] = outer;
             item = outer;
             changed = true;

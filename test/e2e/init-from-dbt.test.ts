@@ -716,6 +716,34 @@ models:
     expect(f.notConverted).toEqual([]);
   });
 
+  it("a test_name: entry listed as not converted is listed at its own line, and a comment on one is kept, one of test_name: alone converted (were: the line of data_tests:, the comment dropped, test_name: alone read as a test named test_name and left out)", () => {
+    const f = new Findings();
+    const r = convertPropertiesYaml(
+      `version: 2
+models:
+  - name: m
+    columns:
+      - name: id
+        data_tests:
+          - test_name: my_custom_test
+            arguments: { a: 1 }
+          - test_name: unique
+            config:
+              enabled: false
+          # known ids only
+          - test_name: not_null
+`,
+      'models/props.yml',
+      { project: 'shop', docs: new Map(), seedConfigs: new Map(), fixtures: new Map() },
+      f,
+    );
+    expect(f.notConverted.map((x) => [x.line, x.message.split(':')[0]])).toEqual([
+      [9, "test 'unique' is disabled (enabled"],
+      [7, "test 'my_custom_test'"],
+    ]);
+    expect(r.text).toContain('          # known ids only\n          - not_null');
+  });
+
   it('a var past 2^53 is copied with its exact digits, quoted, and listed (a number there would be rounded)', () => {
     const own = makeProject({}, false);
     dirs.push(own);
