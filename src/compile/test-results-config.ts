@@ -44,8 +44,9 @@ export function checkTestResultConfig(cfg: Record<string, unknown>): { config: T
     if (v === undefined || v === null) continue;
     const range = typeof v === 'string' ? RANGE.exec(v) : null;
     if (range) {
-      // (a range whose low end is above its high end holds no number: SQL's BETWEEN is never true)
-      if (Number(range[2]) > Number(range[3])) return { problem: { key: k, message: `${k}: between ${range[2]} and ${range[3]} holds no number (the low end first)`, hint: `write ${k}: "${range[1] ? 'not ' : ''}between ${range[3]} and ${range[2]}"` } };
+      // (a range whose low end is above its high end holds no number: SQL's BETWEEN is never true,
+      // and its NOT BETWEEN always)
+      if (Number(range[2]) > Number(range[3])) return { problem: { key: k, message: range[1] ? `${k}: not between ${range[2]} and ${range[3]} is every number (between ${range[2]} and ${range[3]} holds none: the low end first)` : `${k}: between ${range[2]} and ${range[3]} holds no number (the low end first)`, hint: `write ${k}: "${range[1] ? 'not ' : ''}between ${range[3]} and ${range[2]}"` } };
       out[k] = (v as string).trim();
       continue;
     }

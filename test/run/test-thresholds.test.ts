@@ -38,6 +38,8 @@ describe('thresholds and stored failures: what the compiler refuses', () => {
     ['error_if in config:', 'not_null: { config: { error_if: "between one and 2" } }', /error_if must be a comparison/],
     // (dbt's docs write ranges: `between 5 and 10`; one holding no number is no threshold)
     ['error_if a range backwards', 'not_null: { error_if: "between 10 and 5" }', /error_if: between 10 and 5 holds no number \(the low end first\)/],
+    // (was: 'not between 10 and 5 holds no number', when it holds every one: the test always warned)
+    ['warn_if a not-between range backwards', 'not_null: { warn_if: "not between 10 and 5" }', /warn_if: not between 10 and 5 is every number \(between 10 and 5 holds none: the low end first\)/],
     ['limit negative', 'not_null: { limit: -1 }', /limit must be a whole number of rows, 0 or more, got -1/],
     ['limit a fraction', 'not_null: { limit: 1.5 }', /limit must be a whole number/],
     ['fail_calc empty', 'not_null: { fail_calc: "" }', /fail_calc must be an SQL expression/],
