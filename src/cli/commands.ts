@@ -199,7 +199,7 @@ export async function plan(manifest: CompileResult['manifest'], o: Omit<Paramete
   // (a command that runs some kinds of node only: whether an --exclude left it nothing is
   // checkSomethingToRun's, by those kinds — `vigil seed --exclude tag:slow` in a project without
   // seeds has nothing to do, whatever the tag excludes)
-  checkUnmatched(RUNS[o.command] ? p.unmatched.filter((u) => !u.wholeProject) : p.unmatched, o.allowEmpty);
+  checkUnmatched(RUNS[o.command] ? p.unmatched.filter((u) => !u.wholeProject) : p.unmatched, o.allowEmpty, p.selected.size);
   if (!p.nodes.length && !o.allowEmpty) checkSomethingToRun(manifest, p.selected, o, () => planRun(manifest, { ...o, exclude: undefined, state }));
   return p;
 }

@@ -10,8 +10,8 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { didYouMean, formatDiagnostic, ProjectError, UsageError, WarehouseError } from '../errors.js';
 import { VIGIL_VERSION } from '../version.js';
 import { resetSecrets } from '../secrets.js';
-import { INDIRECT_SELECTION, RESOURCE_TYPES } from '../compile/selector.js';
-import { NO_YAML_SELECTORS } from '../project/paths.js';
+import { INDIRECT_SELECTION, RESOURCE_TYPES, type IndirectSelection } from '../compile/selector.js';
+import { findProjectRoot, SELECTORS_FILE } from '../project/paths.js';
 
 import { err, pathFlag, shownPath, startCommand, withOutputFailure } from './output.js';
 import { docRef } from '../install.js';
@@ -70,6 +70,53 @@ const indirectSelection = (c: Command): Command =>
 /** A path flag or argument: an empty value is refused while parsing (output.ts pathFlag), in every command. */
 const pathOption = (flag: string, kind: 'folder' | 'file' = 'file') => (v: string): string => pathFlag(flag, v, kind);
 
+const SELECTOR_HELP =
+  "a selector of the project's selectors.yml (dbt's YAML selectors): selects what its definition does; not with -s/--exclude. A selector with default: true is used by compile, seed, snapshot, run, test, build, ls and source freshness when none of -s, --exclude, --selector is given";
+
+/** The commands that use selectors.yml's default selector when given no -s/--exclude/--selector, as dbt's do. */
+const DEFAULT_SELECTOR_COMMANDS = new Set(['compile', 'seed', 'snapshot', 'run', 'test', 'build', 'ls', 'source freshness']);
+
+/**
+ * `--selector <name>` (or selectors.yml's default selector) turned into the -s, --exclude and
+ * --indirect-selection it stands for, before the command's action reads its options.
+ */
+async function applyYamlSelector(cmd: Command): Promise<void> {
+  const has = (flag: string) => cmd.options.some((o) => o.long === flag);
+  if (!has('--selector')) return;
+  const given = cmd.getOptionValue('selector') as string | undefined;
+  const select = cmd.getOptionValue('select') as string[] | undefined;
+  const exclude = cmd.getOptionValue('exclude') as string[] | undefined;
+  const path = `${cmd.parent?.parent ? `${cmd.parent.name()} ` : ''}${cmd.name()}`;
+  if (given !== undefined) {
+    const also = [select !== undefined ? '-s/--select' : '', exclude !== undefined ? '--exclude' : ''].filter(Boolean);
+    // (dbt runs the selector and ignores them without a word)
+    if (also.length) throw new UsageError(`--selector ${given} does not combine with ${also.join(' or ')}: the selector is the whole selection — put what you add into its definition in ${SELECTORS_FILE}, or leave --selector out`);
+  } else if (select !== undefined || exclude !== undefined || !DEFAULT_SELECTOR_COMMANDS.has(path)) return;
+  const root = findProjectRoot(globals(cmd).projectDir);
+  // (no project: the command says so)
+  if (!root) return;
+  if (given === undefined && !existsSync(join(root, SELECTORS_FILE))) return;
+  const { readSelectorsFile } = await import('../project/selectors-file.js');
+  const file = readSelectorsFile(root);
+  if (!file) throw new UsageError(`--selector ${given}: the project has no ${SELECTORS_FILE} (YAML selectors are defined in ${SELECTORS_FILE} beside project.yaml)`);
+  let name = given;
+  if (name === undefined) {
+    // (a file that cannot be read may hide a default: not taken for "no default")
+    file.check();
+    if (file.defaultName === undefined) return;
+    name = file.defaultName;
+  }
+  const indirect = has('--indirect-selection') ? (cmd.getOptionValue('indirectSelection') as IndirectSelection | undefined) : undefined;
+  const r = file.resolve(name, indirect);
+  const { selectingWithYamlSelector } = await import('./selection.js');
+  selectingWithYamlSelector(name);
+  if (given === undefined) err(`using the default selector '${name}' from ${SELECTORS_FILE} (give -s, --exclude or --selector to select otherwise)`);
+  cmd.setOptionValue('selector', undefined);
+  cmd.setOptionValue('select', r.select);
+  cmd.setOptionValue('exclude', r.exclude.length ? r.exclude : undefined);
+  if (r.indirectSelection && has('--indirect-selection')) cmd.setOptionValue('indirectSelection', r.indirectSelection);
+}
+
 function selectionOptions(c: Command): Command {
   return c
     .option(
@@ -77,6 +124,7 @@ function selectionOptions(c: Command): Command {
       'nodes to include: name, +name (and ancestors), name+ (and descendants), 2+name+1 (generations), @name (descendants and their ancestors), tag:x, path:models/marts (or just models/marts; * within a folder, ** across), file:orders.sql (or just orders.sql), source:raw.table, test_name:unique, test_type:singular, unit_test:ut_orders, resource_type:model, dashboard:overview, config.materialized:table, globs (stg_*, stg_[ab]*); spaces = union, commas = intersection. A selector that matches nothing is an error',
     )
     .option('--exclude <selector...>', 'nodes to leave out (same grammar as --select)')
+    .option('--selector <name>', SELECTOR_HELP)
     .option('--state <dir>', 'a folder with a previous run\'s manifest.json (e.g. the last deploy\'s target/), or that file: enables state:new, state:old, state:modified[.body|.configs|.relation|.contract|.persisted_descriptions|.macros|.vars] and state:unmodified selectors', pathOption('--state', 'folder'))
     .option('--allow-empty', 'a selector that matches nothing is a warning instead of an error');
 }
@@ -126,6 +174,7 @@ export function buildProgram(argv: string[] = []): Command {
     .showHelpAfterError('(run with --help for usage)')
     // a value outside an option's choices names the nearest choice (each command: below)
     .configureOutput({ outputError: (str, write) => write(withChoiceHint(str)) })
+    .hook('preAction', (_program, action) => applyYamlSelector(action))
     .exitOverride();
 
   top('init', 'scaffold a working project: project.yaml (DuckDB target), a source, models with tests, an alert with its offline test, a dashboard on the model; the data: a sample as a seed (--template blank) or generated by vigil demo (--template ai-audit)', (c) => c
@@ -313,6 +362,7 @@ export function buildProgram(argv: string[] = []): Command {
   top('show', "preview data: run one model's compiled SQL (or a test's failing rows, or a source's table) or an inline query against the target, and print the first rows. Nothing is built in the warehouse (only Vigil's compile cache under target/ is written)", (c) => commonOptions(
     c
       .option('-s, --select <selector...>', 'the one model, test or source to show (same grammar as other commands; it must select exactly one)')
+      .option('--selector <name>', SELECTOR_HELP)
       .option('--inline <sql>', "a query to compile and run instead, with ref()/source()/var(): --inline \"select * from {{ ref('orders') }} where amount > 100\"")
       .option('--limit <n>', 'rows to print (default 5)')
       .addOption(new Option('--output <format>', 'table (aligned, long cells cut), json or csv (whole values)').choices(['table', 'json', 'csv']).default('table'))
@@ -658,8 +708,8 @@ const DBT_SPELLINGS: Record<string, string | ((command: string, flags: ReadonlyM
   '--target-path': 'the target folder is paths.target in project.yaml',
   // (given to run, seed, snapshot, ...: the commands that take it have it)
   '--indirect-selection': (command) => `${command ? `vigil ${command} runs no data or unit tests: ` : ''}--indirect-selection goes with test, build, ls and compile`,
-  // (a function: its hint replaces commander's guess --select, which would take the YAML selector's name for a node's)
-  '--selector': () => NO_YAML_SELECTORS,
+  // (given to a command without a node selection: alerts, dashboards, docs generate, retry)
+  '--selector': (command) => `${command ? `vigil ${command} takes no --selector: ` : ''}YAML selectors (${SELECTORS_FILE}) go with the commands that take -s for nodes: compile, check, seed, snapshot, run, test, build, ls, show, source freshness, sync, retention`,
   deps: 'Vigil has no packages: macros live in macros/ (vigil init --from-dbt copies them)',
   '--full-refresh': (command) =>
     command === 'seed'

@@ -140,12 +140,35 @@ export function select(manifest: Manifest, o: SelectionFlags): SelectionResult {
     if (e instanceof SelectorError) throw new UsageError(e.message);
     throw e;
   }
-  checkUnmatched(r.unmatched, o.allowEmpty);
+  checkUnmatched(r.unmatched, o.allowEmpty, r.ids.size);
   return r;
 }
 
-/** Unmatched selector atoms: an error naming each with its nearest match, or warnings with --allow-empty. */
-export function checkUnmatched(unmatched: SelectionResult['unmatched'], allowEmpty: boolean | undefined): void {
+/**
+ * The YAML selector this command's -s/--exclude come from (--selector, or selectors.yml's
+ * default): its definition may come to several -s expressions (an intersection distributed over
+ * a union), one of which may well select nothing — no mistake while the whole selects something.
+ */
+let yamlSelector: string | undefined;
+perCommandState(() => {
+  yamlSelector = undefined;
+});
+export function selectingWithYamlSelector(name: string): void {
+  yamlSelector = name;
+}
+
+/**
+ * Unmatched selector atoms: an error naming each with its nearest match, or warnings with
+ * --allow-empty. `selected`: how many nodes the whole selection selects (for a YAML selector's
+ * expressions, which are one selection).
+ */
+export function checkUnmatched(unmatched: SelectionResult['unmatched'], allowEmpty: boolean | undefined, selected?: number): void {
+  if (yamlSelector !== undefined && selected !== undefined) {
+    // (an atom that matches nothing stays a mistake: a typo in selectors.yml)
+    const parts = unmatched.filter((u) => u.note || u.says);
+    unmatched = unmatched.filter((u) => !u.note && !u.says);
+    if (parts.length && !selected) unmatched.push({ atom: yamlSelector, text: `selector '${yamlSelector}' of selectors.yml selects nothing (its parts: ${parts.map((u) => `'${u.atom}'`).join(', ')})` });
+  }
   // with --allow-empty (and watch mode, which intersects each change with the selection) an
   // intersection that is empty is no mistake to warn about; an atom that matches nothing still is
   // (nor a selection its --exclude empties, nor a project --exclude empties)
@@ -155,6 +178,6 @@ export function checkUnmatched(unmatched: SelectionResult['unmatched'], allowEmp
   // said the same atom once per intersection)
   const lines = [...new Set(unmatched.map((u) => u.text ?? `selector '${u.atom}' ${u.says ?? 'matched nothing'}${u.disabled || u.why ? `: ${u.disabled ?? u.why}` : ''}${u.note ? ` (${u.note})` : ''}${u.hint ? ` — did you mean '${u.hint}'?` : ''}`))];
   if (allowEmpty) for (const l of lines) err(`warning: ${l}`);
-  else throw new UsageError(`${lines.join('\n       ')}\n(nothing was run; pass --allow-empty to go on when a selector selects nothing)`);
+  else throw new UsageError(`${lines.join('\n       ')}${yamlSelector !== undefined ? `\n(the selection of selector '${yamlSelector}' of selectors.yml)` : ''}\n(nothing was run; pass --allow-empty to go on when a selector selects nothing)`);
 }
 

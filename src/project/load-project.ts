@@ -5,7 +5,8 @@
 import { existsSync, lstatSync, readlinkSync, statSync } from 'node:fs';
 import { isAbsolute, join, posix, relative, resolve } from 'node:path';
 import { diag, ProjectError, type Diagnostic } from '../errors.js';
-import { EDITOR_TEMP, findProjectRoot, linkedFile, listFiles, NO_YAML_SELECTORS, PROJECT_FILE, readProjectText, SELECTORS_FILE, SOURCE_FOLDERS, SQL_FILE, toPosix, type Listed } from './paths.js';
+import { readSelectorsFile } from './selectors-file.js';
+import { EDITOR_TEMP, findProjectRoot, linkedFile, listFiles, PROJECT_FILE, readProjectText, SELECTORS_FILE, SOURCE_FOLDERS, SQL_FILE, toPosix, type Listed } from './paths.js';
 import { keepSource, parseYaml, parseYamlKeeping, validateYaml, yamlFromTree, type YamlSource } from './yaml-source.js';
 import { YamlCache } from './yaml-cache.js';
 import { ProjectFileSchema, PropertiesFileSchema, type ProjectFile, type PropertiesFile } from './schema.js';
@@ -195,8 +196,7 @@ export function loadProject(projectDir: string, opts: { keepYaml?: boolean } = {
       diagnostics.push(diag('E_SCHEMA', `${f}: properties files under ${paths.tests}/ are read only in ${paths.tests}/unit/ (unit tests): this one would not be read`, { file: f, line: 1, column: 1 }, `unit tests: move it to ${paths.tests}/unit/; a singular test's severity, tags or enabled: {{ config(...) }} in its .sql file; models, seeds and sources: a properties file under ${paths.models}/`));
     }
   }
-  const selectors = selectorsFileWarning(root);
-  if (selectors) diagnostics.push(selectors);
+  diagnostics.push(...selectorsFileWarnings(root));
   const seeds = take('seeds');
   const snapshots = take('snapshots');
   const docs = take('docs');
@@ -255,22 +255,13 @@ function danglingLink(root: string, p: string): Diagnostic {
 }
 
 /**
- * A dbt project's selectors.yml in the project's root: not read, said as a warning — at its
- * default selector when it has one, which dbt applies to a command without -s and Vigil does not
- * (such a command selects the whole project). Not an error: the file may stay beside a dbt project.
+ * What is wrong with the project's selectors.yml, as warnings: a selector is checked when it is
+ * used (--selector, or the default one: exit 2 at its line then), and one that cannot be used is
+ * said by every compile before then. Not errors: the file may stay beside a dbt project.
  */
-function selectorsFileWarning(root: string): Diagnostic | undefined {
-  const abs = join(root, SELECTORS_FILE);
-  if (!statSync(abs, { throwIfNoEntry: false })?.isFile()) return undefined;
-  // (the file's own mistakes are not Vigil's to report)
-  const y = parseYaml(readProjectText(abs), SELECTORS_FILE, []);
-  const list = (y?.value as { selectors?: unknown } | null | undefined)?.selectors;
-  const selectors = Array.isArray(list) ? (list as Array<{ name?: unknown; default?: unknown } | null>) : [];
-  // (dbt's default: true, or a template that may be true: `"{{ target.name == 'prod' }}"`)
-  const i = selectors.findIndex((s) => !!s && typeof s === 'object' && s.default !== undefined && s.default !== false && s.default !== null);
-  const at = y && i >= 0 ? y.locate(['selectors', i, 'default']) : { line: 1, column: 1 };
-  const said = i >= 0 ? `: its default selector '${String(selectors[i]!.name)}' does not apply (dbt runs it when no -s is given; here a command without -s selects the whole project)` : '';
-  return diag('W_SELECTORS', `${SELECTORS_FILE} is not read${said}`, { file: SELECTORS_FILE, ...at }, NO_YAML_SELECTORS, 'warn');
+function selectorsFileWarnings(root: string): Diagnostic[] {
+  const file = readSelectorsFile(root);
+  return (file?.problems ?? []).map((d) => ({ ...d, code: 'W_SELECTORS', severity: 'warn' as const, message: `${d.message} (--selector refuses what this concerns until it is fixed)` }));
 }
 
 /**
