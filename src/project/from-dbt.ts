@@ -26,7 +26,8 @@ import { ALLOWED_ARGS, GENERIC_TESTS, NEEDS_COLUMN, TEST_RENDERED_CONFIGS, TEST_
 import { isTemplateError, lineColAt, TemplateEnv } from '../compile/template-env.js';
 import { unrenderedTemplates } from '../compile/docs-blocks.js';
 import { listFiles, SQL_FILE } from './load-project.js';
-import { makeFolder, NO_YAML_SELECTORS, SELECTORS_FILE } from './paths.js';
+import { makeFolder, SELECTORS_FILE } from './paths.js';
+import { parseSelectorsFile } from './selectors-file.js';
 import { DBT_YAML_OPTIONS, parseDbtYaml, readingDifferences, showReading } from './dbt-yaml.js';
 import { exactIntegerText, inexactInteger } from './yaml-lib.js';
 import { PYYAML_RESOLVERS } from './pyyaml-scalars.js';
@@ -1896,7 +1897,6 @@ export function convertDbtProject(src: string, dest: string, opts: ConvertOption
     names.forEach((n) => packages.add(n));
     f.nc(pf, undefined, `packages are not supported: Vigil has no packages${names.length ? ` (${names.join(', ')}): what the project calls from them is listed below` : ''}`);
   }
-  if (existsSync(join(source, SELECTORS_FILE))) f.nc(SELECTORS_FILE, undefined, NO_YAML_SELECTORS);
 
   // where each kind goes: the dbt path when it has one, the first when it has several
   const paths: Record<string, string> = {};
@@ -2015,6 +2015,12 @@ export function convertDbtProject(src: string, dest: string, opts: ConvertOption
   for (const k of ['vars', 'paths', 'clean_targets', 'on_run_start', 'on_run_end', 'defaults', 'models']) if (p[k] !== undefined) ordered[k] = p[k];
   const header = `# Vigil project, converted from the dbt project ${info.name} by vigil init --from-dbt (${docRef('models.md', dest)})\n`;
   plan.push({ rel: 'project.yaml', data: header + stringify(ordered, { lineWidth: 0 }), converted: true });
+  // YAML selectors: copied as they are (--selector reads them); a selector Vigil cannot express is listed at its line
+  if (existsSync(join(source, SELECTORS_FILE))) {
+    const text = readFileSync(join(source, SELECTORS_FILE), 'utf8');
+    plan.push({ rel: SELECTORS_FILE, data: text, converted: false });
+    for (const d of parseSelectorsFile(text.replace(/^\uFEFF/, '')).problems) f.nc(SELECTORS_FILE, d.line, `${d.message}: --selector refuses it until it is fixed`);
+  }
 
   // templates: copied as they are; what Vigil cannot run is listed at its line
   const template = (file: { abs: string; from: string; dest: string }, kind: TemplateKind) => {

@@ -49,9 +49,8 @@ function danglingLink(p: string): string | undefined {
   }
 }
 
-/** A dbt project's YAML selectors, which Vigil does not read (the compile warns of one in the project's root), and what is said of them. */
+/** dbt's YAML selectors, in the project's root: --selector <name> (selectors-file.ts). */
 export const SELECTORS_FILE = 'selectors.yml';
-export const NO_YAML_SELECTORS = 'Vigil has no YAML selectors: write the selection with -s/--select and --exclude, in the same grammar — tag:x, path:models/marts, +name, ...';
 
 /**
  * The folders a project reads its own files from, by their key in project.yaml `paths:` (each

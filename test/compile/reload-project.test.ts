@@ -129,7 +129,8 @@ describe('reloadProject', () => {
     step(['dashboards/foo.yaml'], () => writeFileSync(join(dir, 'dashboards/foo.yaml'), 'name: foo\n'));
     expect(files.diagnostics.map((d) => d.code)).toEqual(['E_DASHBOARD']);
     step(['dashboards/foo.yaml'], () => rmSync(join(dir, 'dashboards/foo.yaml')));
-    step(['selectors.yml'], () => writeFileSync(join(dir, 'selectors.yml'), 'selectors: []\n'));
+    // (a selectors.yml with a selector that cannot be used: warned of)
+    step(['selectors.yml'], () => writeFileSync(join(dir, 'selectors.yml'), 'selectors: [{ name: a }]\n'));
     expect(files.diagnostics.map((d) => d.code)).toEqual(['W_SELECTORS']);
     step(['models/shared.sql'], () => rmSync(join(dir, 'models/shared.sql')));
     expect(files.links!.size).toBe(0);

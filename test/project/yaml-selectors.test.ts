@@ -209,4 +209,18 @@ describe('YAML selectors (selectors.yml, --selector)', () => {
       writeFileSync(join(dir, 'selectors.yml'), SELECTORS);
     }
   });
+
+  it('vigil init --from-dbt copies selectors.yml and lists a selector Vigil cannot express at its line (was: not copied, "Vigil has no YAML selectors")', () => {
+    const src = makeProject({ 'dbt_project.yml': "name: shop\nprofile: shop\nversion: '1.0'\n", 'models/m.sql': 'select 1 as id', 'selectors.yml': 'selectors:\n  - name: ok\n    definition: m\n  - name: bad\n    definition:\n      method: version\n      value: latest\n' }, false);
+    try {
+      const r = vigil(src, ['init', 'out', '--from-dbt', '.']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain("selectors.yml:6: unknown selector method 'version': --selector refuses it until it is fixed");
+      const ok = vigil(join(src, 'out'), ['ls', '--selector', 'ok']);
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(ok.stdout).toBe('m\n');
+    } finally {
+      removeDir(src);
+    }
+  });
 });
