@@ -83,9 +83,16 @@ const DEFAULT_SELECTOR_COMMANDS = new Set(['compile', 'seed', 'snapshot', 'run',
 async function applyYamlSelector(cmd: Command): Promise<void> {
   const has = (flag: string) => cmd.options.some((o) => o.long === flag);
   if (!has('--selector')) return;
-  const given = cmd.getOptionValue('selector') as string | undefined;
-  const select = cmd.getOptionValue('select') as string[] | undefined;
-  const exclude = cmd.getOptionValue('exclude') as string[] | undefined;
+  // (`vigil sync status`: commander gives the options written after `status` to `sync`, which has
+  // them too, and the command reads both — the parent's win: read and set on both)
+  const holders = cmd.parent?.options.some((o) => o.long === '--selector') ? [cmd, cmd.parent] : [cmd];
+  const value = (k: string): unknown => holders.map((h) => h.getOptionValue(k)).find((v) => v !== undefined);
+  const set = (k: string, v: unknown) => {
+    for (const h of holders) h.setOptionValue(k, v);
+  };
+  const given = value('selector') as string | undefined;
+  const select = value('select') as string[] | undefined;
+  const exclude = value('exclude') as string[] | undefined;
   const path = `${cmd.parent?.parent ? `${cmd.parent.name()} ` : ''}${cmd.name()}`;
   if (given !== undefined) {
     const also = [select !== undefined ? '-s/--select' : '', exclude !== undefined ? '--exclude' : ''].filter(Boolean);
@@ -106,15 +113,15 @@ async function applyYamlSelector(cmd: Command): Promise<void> {
     if (file.defaultName === undefined) return;
     name = file.defaultName;
   }
-  const indirect = has('--indirect-selection') ? (cmd.getOptionValue('indirectSelection') as IndirectSelection | undefined) : undefined;
+  const indirect = has('--indirect-selection') ? (value('indirectSelection') as IndirectSelection | undefined) : undefined;
   const r = file.resolve(name, indirect);
   const { selectingWithYamlSelector } = await import('./selection.js');
   selectingWithYamlSelector(name);
   if (given === undefined) err(`using the default selector '${name}' from ${SELECTORS_FILE} (give -s, --exclude or --selector to select otherwise)`);
-  cmd.setOptionValue('selector', undefined);
-  cmd.setOptionValue('select', r.select);
-  cmd.setOptionValue('exclude', r.exclude.length ? r.exclude : undefined);
-  if (r.indirectSelection && has('--indirect-selection')) cmd.setOptionValue('indirectSelection', r.indirectSelection);
+  set('selector', undefined);
+  set('select', r.select);
+  set('exclude', r.exclude.length ? r.exclude : undefined);
+  if (r.indirectSelection && has('--indirect-selection')) set('indirectSelection', r.indirectSelection);
 }
 
 function selectionOptions(c: Command): Command {

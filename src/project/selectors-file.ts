@@ -104,7 +104,7 @@ export function parseSelectorsFile(text: string): SelectorsFile {
           byName.set(s.name, { index: i, definition: s.definition });
           names.push(s.name);
           if (s.default === undefined || s.default === false) return;
-          if (typeof s.default === 'string' && JINJA.test(s.default)) return fail(jinja([...p, 'default']));
+          if (typeof s.default === 'string' && JINJA.test(s.default)) return fail(new SelectorsFileError(`default: written in Jinja: Vigil does not render ${SELECTORS_FILE}, so it cannot tell whether '${s.name}' is the default`, [...p, 'default'], `write default: true or false; for a default in one target only, leave default: out and give --selector ${s.name} in that target's jobs`));
           if (s.default !== true) return fail(new SelectorsFileError(`default: must be true or false, got ${JSON.stringify(s.default)}`, [...p, 'default']));
           if (defaultName !== undefined) return fail(new SelectorsFileError(`selectors '${defaultName}' and '${s.name}' are both default: true: one selector may be the default`, [...p, 'default'], 'keep default: true on one of them'));
           defaultName = s.name;

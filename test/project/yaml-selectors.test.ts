@@ -137,6 +137,10 @@ describe('YAML selectors (selectors.yml, --selector)', () => {
     expect(both.code).toBe(2);
     expect(both.stderr).toContain('--selector nightly does not combine with -s/--select');
     expect(ls(['--selector', 'nightly', '--exclude', 'mart']).stderr).toContain('does not combine with --exclude');
+    // (vigil sync status: commander hands the options after `status` to `sync`, which the command reads too — was: -s used, --selector dropped)
+    const status = vigil(dir, ['sync', 'status', '--selector', 'nightly', '-s', 'mart']);
+    expect(status.code).toBe(2);
+    expect(status.stderr).toContain('--selector nightly does not combine with -s/--select');
     const typo = ls(['--selector', 'nightlly']);
     expect(typo.code).toBe(2);
     expect(typo.stderr).toContain("--selector nightlly: selectors.yml has no selector of that name — did you mean 'nightly'?");
@@ -202,7 +206,12 @@ describe('YAML selectors (selectors.yml, --selector)', () => {
       const two = ls([]);
       expect(two.code).toBe(2);
       expect(two.stderr).toContain("error: selectors 'everyday' and 'weekly' are both default: true");
-      // a file that cannot be read may hide a default: not taken for none
+      // dbt's default: "{{ target.name == 'prod' }}": not rendered, so not guessed (exit 2 at its line)
+      writeFileSync(join(dir, 'selectors.yml'), `selectors:\n  - name: prod_only\n    default: "{{ target.name == 'prod' }}"\n    definition: tag:nightly\n`);
+      const jinja = ls([]);
+      expect(jinja.code).toBe(2);
+      expect(jinja.stderr).toContain("selectors.yml:3:14: error: default: written in Jinja: Vigil does not render selectors.yml, so it cannot tell whether 'prod_only' is the default");
+            // a file that cannot be read may hide a default: not taken for none
       writeFileSync(join(dir, 'selectors.yml'), 'selectors: [\n');
       expect(ls([]).code).toBe(2);
     } finally {
