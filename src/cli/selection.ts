@@ -150,11 +150,15 @@ export function select(manifest: Manifest, o: SelectionFlags): SelectionResult {
  * a union), one of which may well select nothing — no mistake while the whole selects something.
  */
 let yamlSelector: string | undefined;
+/** its expressions that are parts of an intersection distributed over a union */
+let distributedParts = new Set<string>();
 perCommandState(() => {
   yamlSelector = undefined;
+  distributedParts = new Set();
 });
-export function selectingWithYamlSelector(name: string): void {
+export function selectingWithYamlSelector(name: string, parts: string[] = []): void {
   yamlSelector = name;
+  distributedParts = new Set(parts);
 }
 
 /**
@@ -165,8 +169,9 @@ export function selectingWithYamlSelector(name: string): void {
 export function checkUnmatched(unmatched: SelectionResult['unmatched'], allowEmpty: boolean | undefined, selected?: number): void {
   if (yamlSelector !== undefined && selected !== undefined) {
     // (an atom that matches nothing stays a mistake: a typo in selectors.yml)
-    const parts = unmatched.filter((u) => u.note || u.says);
-    unmatched = unmatched.filter((u) => !u.note && !u.says);
+    const part = (u: SelectionResult['unmatched'][number]) => !!(u.note || u.says) && distributedParts.has(u.atom);
+    const parts = unmatched.filter(part);
+    unmatched = unmatched.filter((u) => !part(u));
     if (parts.length && !selected) unmatched.push({ atom: yamlSelector, text: `selector '${yamlSelector}' of selectors.yml selects nothing (its parts: ${parts.map((u) => `'${u.atom}'`).join(', ')})` });
   }
   // with --allow-empty (and watch mode, which intersects each change with the selection) an

@@ -21,6 +21,8 @@ export interface YamlSelection {
   exclude: string[];
   /** the definition's indirect_selection (every atom's), when it sets one */
   indirectSelection?: IndirectSelection;
+  /** the -s expressions that are parts of an intersection distributed over a union: one may select nothing while the whole selects something */
+  parts?: string[];
 }
 
 type Path = ReadonlyArray<PropertyKey>;
@@ -288,7 +290,9 @@ function atomText(value: string, method: string | undefined, at: Path): string {
 function translate(d: Def, indirect: IndirectSelection | undefined): YamlSelection {
   const atoms: Array<Extract<Def, { kind: 'atom' }>> = [];
   let distributed: Path | undefined;
-  const dnf = (x: Def, top: boolean): string[][] => {
+  /** the definition as a union of intersections (`split`: one of several an intersection of unions came to) */
+  type Term = { atoms: string[]; split: boolean };
+  const dnf = (x: Def, top: boolean): Term[] => {
     if (x.exclude && !top) {
       const where = x.kind === 'atom' ? [...x.at, 'exclude'] : x.excludeAt!;
       throw new SelectorsFileError(
@@ -299,20 +303,23 @@ function translate(d: Def, indirect: IndirectSelection | undefined): YamlSelecti
     }
     if (x.kind === 'atom') {
       atoms.push(x);
-      return [[x.text]];
+      return [{ atoms: [x.text], split: false }];
     }
     const parts = x.items.map((i) => dnf(i, false));
     if (x.kind === 'union') return parts.flat();
-    let out: string[][] = [[]];
+    let out: Term[] = [{ atoms: [], split: false }];
     for (const part of parts) {
       if (part.length > 1 && !distributed) distributed = x.at;
-      out = out.flatMap((conj) => part.map((q) => [...conj, ...q]));
+      out = out.flatMap((t) => part.map((q) => ({ atoms: [...t.atoms, ...q.atoms], split: t.split || q.split || part.length > 1 })));
       if (out.length > MAX_EXPRESSIONS) throw new SelectorsFileError(`this intersection of unions comes to more than ${MAX_EXPRESSIONS} -s expressions`, x.at, 'write it with fewer alternatives');
     }
     return out;
   };
-  const select = dnf(d, true).map((c) => [...new Set(c)].join(','));
-  const exclude = (d.exclude ?? []).flatMap((e) => dnf(e, false)).map((c) => [...new Set(c)].join(','));
+  const expr = (t: Term) => [...new Set(t.atoms)].join(',');
+  const terms = dnf(d, true);
+  const select = terms.map(expr);
+  const parts = terms.filter((t) => t.split).map(expr);
+  const exclude = (d.exclude ?? []).flatMap((e) => dnf(e, false)).map(expr);
   // one mode for the selection: each atom's own, else --indirect-selection, else eager (dbt's)
   const modeOf = (a: (typeof atoms)[number]) => a.mode ?? indirect ?? 'eager';
   const mode = atoms.length ? modeOf(atoms[0]) : (indirect ?? 'eager');
@@ -325,5 +332,5 @@ function translate(d: Def, indirect: IndirectSelection | undefined): YamlSelecti
     );
   // (distributing an intersection over a union is exact for sets and eager tests; the other modes decide by what each whole part reaches)
   if (distributed && mode !== 'eager') throw new SelectorsFileError(`an intersection with a union in it under indirect_selection: ${mode}: Vigil can express it only with eager`, distributed, 'write the intersection of each alternative as its own union item');
-  return { select, exclude, ...(mode !== 'eager' || indirect ? { indirectSelection: mode } : {}) };
+  return { select, exclude, ...(mode !== 'eager' || indirect ? { indirectSelection: mode } : {}), ...(parts.length ? { parts } : {}) };
 }

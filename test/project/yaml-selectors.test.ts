@@ -110,7 +110,7 @@ describe('YAML selectors (selectors.yml, --selector)', () => {
   it('the translation: unions, intersections distributed, a top-level exclude, an included selector', () => {
     const f = parseSelectorsFile(SELECTORS);
     expect(f.problems).toEqual([]);
-    expect(f.resolve('inter')).toEqual({ select: ['tag:nightly,path:models', 'tag:hourly,path:models'], exclude: ['stg_a'] });
+    expect(f.resolve('inter')).toEqual({ select: ['tag:nightly,path:models', 'tag:hourly,path:models'], exclude: ['stg_a'], parts: ['tag:nightly,path:models', 'tag:hourly,path:models'] });
     expect(f.resolve('inc')).toEqual({ select: ['tag:hourly', 'tag:nightly+1'], exclude: ['tag:pii'] });
     expect(f.resolve('cautious')).toEqual({ select: ['tag:hourly'], exclude: [], indirectSelection: 'empty' });
     // (--indirect-selection sets the mode of the parts that give none)
@@ -124,6 +124,12 @@ describe('YAML selectors (selectors.yml, --selector)', () => {
       const r = ls(['--selector', 'x']);
       expect(r.code, r.stderr).toBe(0);
       expect(r.names).toEqual(['mart', 'not_null_stg_a_id', 'stg_a', 'unique_mart_id']);
+      // a part the author wrote, as -s would say it: a union item its exclude empties
+      writeFileSync(join(dir, 'selectors.yml'), `${f}  - name: emptied\n    definition:\n      union: [stg_a, mart, {exclude: [stg_a]}]\n`);
+      const emptied = ls(['--selector', 'emptied']);
+      expect(emptied.code).toBe(2);
+      expect(emptied.stderr).toContain("error: selector 'stg_a' selects only what --exclude 'stg_a' excludes");
+      expect(ls(['-s', 'stg_a', 'mart', '--exclude', 'stg_a']).stderr).toContain("error: selector 'stg_a' selects only what --exclude 'stg_a' excludes");
       const none = ls(['--selector', 'none']);
       expect(none.code).toBe(2);
       expect(none.stderr).toContain("selector 'none' of selectors.yml selects nothing (its parts: 'tag:nightly,report', 'tag:hourly,report')");
