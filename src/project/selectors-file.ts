@@ -281,7 +281,16 @@ function atomText(value: string, method: string | undefined, at: Path): string {
   if (JINJA.test(v)) throw jinja(at);
   if (!v) throw new SelectorsFileError('an empty selector', at);
   if (/[\s,]/.test(v)) throw new SelectorsFileError(`'${v}' is more than one selector: a definition string is one, as in dbt`, at, 'for a union write union: [a, b]; for an intersection, intersection: [a, b]');
-  if (method === undefined) return v;
+  if (method === undefined) {
+    // (a method Vigil has not, said here at its line rather than when the selection is evaluated)
+    const named = /^(?:@|\d*\+)?([^:]+):/.exec(v)?.[1];
+    if (named === 'selector') throw new SelectorsFileError(`'${v}': another selector is included with method: selector`, at, `method: selector\n  value: ${v.slice(v.indexOf(':') + 1)}`);
+    if (named !== undefined && !METHODS.includes(named) && !/^config\.\S+$/.test(named)) {
+      const hint = didYouMean(named, METHODS);
+      throw new SelectorsFileError(`unknown selector method '${named}'${hint ? ` — did you mean '${hint}'?` : ''}`, at, `Vigil's methods: ${[...METHODS.filter((m) => m !== 'selector'), 'config.<key>'].join(', ')}`);
+    }
+    return v;
+  }
   if (/^@|^\d*\+|\+\d*$/.test(v)) throw new SelectorsFileError(`value '${v}' has graph operators: the value of a method: is the value alone`, at, 'write parents: true / children: true (parents_depth:, children_depth:) or childrens_parents: true');
   return `${method}:${v}`;
 }

@@ -169,6 +169,7 @@ describe('YAML selectors (selectors.yml, --selector)', () => {
       ['definition:\n      union:\n        - union: [tag:nightly, {exclude: [stg_b]}]\n        - tag:hourly', 'selectors.yml:5:42: error: an exclude: below the top level of a definition'],
       ['definition:\n      mehtod: tag\n      value: nightly', "selectors.yml:4:7: error: unknown key 'mehtod' — did you mean 'method'?"],
       ['definition:\n      method: tga\n      value: nightly', "selectors.yml:4:15: error: unknown selector method 'tga' — did you mean 'tag'?"],
+      ['definition: "result:error+"', "selectors.yml:3:17: error: unknown selector method 'result'"],
       ['definitoin: tag:nightly', "selectors.yml:3:5: error: unknown key 'definitoin' — did you mean 'definition'?"],
       ['definition: "{{ var(\'t\') }}"', 'selectors.yml:3:17: error: Jinja in selectors.yml is not rendered by Vigil'],
       ['definition: "tag:a tag:b"', "selectors.yml:3:17: error: 'tag:a tag:b' is more than one selector"],
