@@ -107,8 +107,10 @@ interface Shift {
   hours: number;
   /** previous_period_to_date: the previous period stops at the same point of its length as this one (now). */
   toDate: boolean;
+  /** The column of the KPI's window (KpiWindow.column): a window on another column moves back whole. */
+  column: string;
 }
-const NO_SHIFT: Shift = { hours: 0, toDate: false };
+const NO_SHIFT: Shift = { hours: 0, toDate: false, column: '' };
 
 /** The time window of a KPI: its own relative filter, else the dashboard's date_range default. */
 export interface KpiWindow {
@@ -198,7 +200,7 @@ function conditions(tile: Tile, filters: DashboardFilter[], dialect: Dialect, ap
       continue;
     }
     const rel = relativeDate(f.value, dialect, shiftHours, types[f.column]);
-    if (rel && (f.op === '>=' || f.op === '>')) where.push(windowSql(col, `${col} ${f.op} ${rel}`, f.value as string, types[f.column], dialect, shift));
+    if (rel && (f.op === '>=' || f.op === '>')) where.push(windowSql(col, `${col} ${f.op} ${rel}`, f.value as string, types[f.column], dialect, shift, f.column === shift.column));
     else where.push(`${col} ${f.op} ${rel ?? literalOf(f.value, dialect)}`);
   }
   const applies: string[] = [];
@@ -211,7 +213,7 @@ function conditions(tile: Tile, filters: DashboardFilter[], dialect: Dialect, ap
       if (keepsOwnWindow(tile, f)) continue; // the tile's own window wins (e.g. "last 24h" KPIs)
       const from = rangeFrom(f.default);
       const start = relativeDate(from, dialect, shiftHours, types[f.column])!;
-      where.push(windowSql(col, `${col} >= ${start}`, from, types[f.column], dialect, shift));
+      where.push(windowSql(col, `${col} >= ${start}`, from, types[f.column], dialect, shift, f.column === shift.column));
     } else where.push(`${col} = ${literalOf(f.default, dialect)}`);
   }
   return { where, applies };
@@ -219,23 +221,26 @@ function conditions(tile: Tile, filters: DashboardFilter[], dialect: Dialect, ap
 
 /**
  * A relative window's conditions: from its start (`from`, already moved back by the shift) to
- * now; the previous period ends where this one starts, or, to date, at the same point of its length.
+ * now. In a KPI's previous period, its own window (`own`: on the column of the KPI's window)
+ * ends where this one starts, or, to date, at the same point of its length; any other window of
+ * its query (a dashboard date range on another column) moves back whole, its end as its start.
  */
-function windowSql(col: string, from: string, value: string, type: string | undefined, dialect: Dialect, shift: Shift): string {
+function windowSql(col: string, from: string, value: string, type: string | undefined, dialect: Dialect, shift: Shift, own: boolean): string {
   if (!shift.hours) {
     const end = windowEnd(col, type, dialect, 0);
     return end ? `${from} and ${end}` : from;
   }
-  if (shift.toDate) {
-    // a column not of timestamps (a date, or a type not declared) is not cut at an hour: its window
-    // ends the whole days of the shift back (as relativeDate moves its start), the day it ends in
-    // included (was: `and undefined`, the previous period's query failing)
-    const days = Math.round(shift.hours / 24);
-    const after = 1 - days;
-    const end = windowEnd(col, type, dialect, shift.hours, RELATIVE_RE.exec(value)?.[2] !== 'h') ?? `${col} < ${dialect.dateBound(after ? dialect.dateadd('day', after, dialect.current_date()) : dialect.current_date(), type)}`;
-    return `${from} and ${end}`;
-  }
-  return `${from} and ${col} < ${relativeDate(value, dialect, 0, type)}`;
+  if (own && !shift.toDate) return `${from} and ${col} < ${relativeDate(value, dialect, 0, type)}`;
+  const byDays = RELATIVE_RE.exec(value)?.[2] !== 'h';
+  // a window of days not cut at an hour (a date column, a type not declared; or, in the whole
+  // previous period, any column) ends the whole days of the shift back (as relativeDate moves its
+  // start), the day it ends in included (was: `and undefined` to date; and, for the whole previous
+  // period, the end of its own start: `d >= current_date - 30 and d < current_date - 29` under a
+  // KPI of the last 24 hours, its rows a day a month back, the previous value empty)
+  const days = Math.round(shift.hours / 24);
+  const dayEnd = `${col} < ${dialect.dateBound(1 - days ? dialect.dateadd('day', 1 - days, dialect.current_date()) : dialect.current_date(), type)}`;
+  if (shift.toDate) return `${from} and ${windowEnd(col, type, dialect, shift.hours, byDays) ?? dayEnd}`;
+  return `${from} and ${byDays ? dayEnd : `${col} < ${dialect.dateadd('hour', -shift.hours, dialect.current_timestamp())}`}`;
 }
 
 /** What a tile reads: its model's name, its relation spelled for the target, and a filter the warehouse requires on every read. */
@@ -320,7 +325,7 @@ export function compileTile(tile: ResolvedTile, tab: string, src: TileSource, fi
   const w = tile.type === 'kpi' ? kpiWindow(tile, filters, appliesTo, types) : undefined;
   if (w) window = { text: windowText(w) };
   if (w && tile.compare) {
-    const shift = { hours: w.hours, toDate: tile.compare === 'previous_period_to_date' };
+    const shift = { hours: w.hours, toDate: tile.compare === 'previous_period_to_date', column: w.column };
     previousSql = build(true, shift).sql;
     // without the dashboard filters, only a window of the tile's own moves back
     if (ownWindow(tile)) previousSqlUnfiltered = build(false, shift).sql;
