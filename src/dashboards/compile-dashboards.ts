@@ -599,6 +599,11 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
         if (tile.top_n) {
           checkColumn(tile.model, tile.top_n.column, [...base, 'top_n', 'column']);
           if (!tile.measures.length || tile.measures[0].agg === 'none') err([...base, 'top_n'], 'top_n ranks by the first measure, which must be aggregated');
+          // the ranking (tile-sql.ts, and the Looker top-N view) reads the column's own values: a
+          // dimension cut to days would keep the days of its n largest single timestamps, each
+          // drawn with those rows alone (was: a "top 1 day" of 7 beside a day of 11, exit 0)
+          const cut = tile.dimensions.find((x) => x.column === tile.top_n!.column && x.granularity);
+          if (cut) err([...base, 'top_n', 'column'], `top_n ranks the values of '${cut.column}' as its rows hold them, not the ${cut.granularity}s the tile groups it by: it would keep the ${cut.granularity}s holding its ${tile.top_n.n} largest single values, each drawn with those rows alone`, `rank another column (e.g. the series), or filter the window instead (a relative filter on ${cut.column})`);
         }
         const fieldNames = [...tile.dimensions.map((x) => x.column), ...tile.measures.map(measureName)];
         const fieldHint = (f: string) => {
