@@ -206,25 +206,38 @@ describe('vigil serve on the command line', () => {
   });
 
   it("an alerts run that found the DuckDB file held (and evaluated nothing) does not move the rule window on: a rule due in it is evaluated by the next run, not at its own next slot a day later (was: lost)", async () => {
-    // the rule is due once a day, at a minute far enough ahead for serve to start
-    const slot = new Date(Math.ceil((Date.now() + 45_000) / 60_000) * 60_000);
+    // the rule is due once a day, at a second a few seconds ahead within this minute: no slot of
+    // the job's own minute comes between serve's start and it (late in a minute, the test starts
+    // serve in the next one; no serve runs meanwhile). Serve's wall clock can be stepped forward
+    // a minute (test/support/clock-step.mjs): the run for the slot stops waiting for the file,
+    // and the job's next minute is due (was: a slot at a whole minute up to 105 s ahead, the
+    // file waited for 30 s, the next minute waited for: 160 s a run)
+    if (new Date().getUTCSeconds() > 42) await new Promise((r) => setTimeout(r, 60_500 - (Date.now() % 60_000)));
+    const slot = new Date(Math.ceil((Date.now() + 12_000) / 1000) * 1000);
     const dir = project('schedules:\n  alerts: { command: alerts }\n', {
-      'alerts/a.yaml': `alerts:\n  - name: daily\n    severity: info\n    schedule: "0 ${slot.getUTCMinutes()} ${slot.getUTCHours()} * * *"\n    query: select x from {{ ref('one') }}\n    condition: { type: threshold, column: x, op: ">", value: 0 }\n    summary: "x is {{ x }}"\n`,
+      'alerts/a.yaml': `alerts:\n  - name: daily\n    severity: info\n    schedule: "${slot.getUTCSeconds()} ${slot.getUTCMinutes()} ${slot.getUTCHours()} * * *"\n    query: select x from {{ ref('one') }}\n    condition: { type: threshold, column: x, op: ">", value: 0 }\n    summary: "x is {{ x }}"\n`,
     });
     expect(vigil(dir, ['build']).code).toBe(0);
-    const srv = await serve(dir);
+    const srv = await startServe(dir, ['--listen', '127.0.0.1:0'], { NODE_OPTIONS: `--import ${pathToFileURL(join(import.meta.dirname, '../support/clock-step.mjs')).href}`, VIGIL_TEST_CLOCK_STEP_MS: '60000' });
     await waitFor(() => /alerts: alerts, each alert on its own schedule, next/.test(srv.log()), 30_000, srv.log);
+    expect(srv.log()).toContain(`alerts: alerts, each alert on its own schedule, next ${slot.toISOString()}`);
     // another process (a long `vigil build`, a BI tool) holds the file over the rule's slot: the
     // run for it waits for the file, then fails
     let holder: ReturnType<typeof spawn> | undefined;
     try {
-      // (held from shortly before the slot: the run for the minute before it is over)
-      await new Promise((r) => setTimeout(r, Math.max(0, slot.getTime() - 15_000 - Date.now())));
-      // (one that could not open it while serve's minute tick had it: started again)
+      // (held before the slot: no run of the job before it)
       holder = await holdDuckDb(join(dir, '.vigil/dev.duckdb'));
+      expect(Date.now(), 'the slot passed before the file was held: this machine is too slow for this test').toBeLessThan(slot.getTime());
+      // the run for the slot under way (/health names it from its start on), waiting for the file
+      await waitFor(async () => {
+        const running = ((await (await fetch(`${srv.base}/health`)).json()) as { running: { job: string; since: string } | null }).running;
+        return running?.job === 'alerts' && Date.parse(running.since) >= slot.getTime();
+      }, 30_000, srv.log);
+      // (a minute on: the run's wait for the file is over, and the job's next minute due)
+      srv.child.kill('SIGUSR2');
       // (the run for the slot: a line stamped after it)
       const failed = () => srv.log().split('\n').some((l) => / alerts: FAILED after .*in use by another process/.test(l) && Date.parse(l.split(' ')[0]) > slot.getTime());
-      await waitFor(failed, 120_000, srv.log);
+      await waitFor(failed, 60_000, srv.log);
       expect(srv.log()).not.toMatch(/evaluated daily/);
       holder.kill('SIGKILL');
       // the next minute's run evaluates it, saying for which slot
@@ -236,7 +249,7 @@ describe('vigil serve on the command line', () => {
     } finally {
       holder?.kill('SIGKILL');
     }
-  }, 300_000);
+  }, 120_000);
 
   it('SIGTERM while serve waits at start for a busy DuckDB file: stops at once, exit 0, saying so', async () => {
     const dir = project('schedules:\n  b: { command: build, cron: "0 * * * *" }\n');
