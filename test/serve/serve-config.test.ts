@@ -269,14 +269,17 @@ describe('vigil serve on the command line', () => {
 
   it('SIGTERM while serve still compiles the project at start (seconds, for a large one): stops at once, exit 0, saying so (was: killed, exit 143)', async () => {
     // a model slow to render (and rendered at every start: invocation_id keeps it out of the render cache)
-    const dir = project('schedules:\n  b: { command: build, cron: "0 * * * *" }\n', { 'models/one.sql': "select '{{ invocation_id }}' as x {% for i in range(1500000) %}{% endfor %}\n" });
+    // (~3 s of CPU to render: was 1.5 million turns, ~6 s of CPU and 15 s of a loaded machine)
+    const dir = project('schedules:\n  b: { command: build, cron: "0 * * * *" }\n', { 'models/one.sql': "select '{{ invocation_id }}' as x {% for i in range(700000) %}{% endfor %}\n" });
     const child = spawn(process.execPath, [VIGIL, 'serve', '--listen', '127.0.0.1:0'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
     child.stdout!.on('data', (b) => (log += b));
     child.stderr!.on('data', (b) => (log += b));
     const exited = new Promise<number | string | null>((r) => child.on('exit', (code, sig) => r(code ?? sig)));
-    // (the modules loaded, the project still rendering)
-    await new Promise((r) => setTimeout(r, 3000));
+    // (the modules loaded, the project still rendering: judged by the CPU time the process has
+    // used, ~0.5 s to load its modules, ~2.8 s more to render, however loaded the machine; was a
+    // fixed 3 s of wall time, so the render had to outlast it on a busy machine)
+    await waitFor(() => cpuSeconds(child.pid!) >= 1.2, 60_000, () => log);
     expect(log).not.toMatch(/listening/);
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
@@ -499,6 +502,14 @@ describe('vigil serve on the command line', () => {
     expect(later.log()).toMatch(new RegExp(`minutely: build started for \\S+ \\(catching up: ${last}\\); 10,000 or more earlier slots missed, run once`));
   });
 });
+
+/** The CPU time (user + system) process `pid` has used, in seconds (Linux: /proc/<pid>/stat; clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // (utime and stime: fields 14 and 15 of the line, 12 and 13 after the name)
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
 
 /** Midnight UTC `n` days ago. */
 function daysAgo(n: number): Date {
