@@ -61,6 +61,11 @@ ${opts.table ?? ''}`,
   dirs.push(dir);
   return dir;
 }
+/**
+ * The environment of a serve whose wall clock steps forward `ms` at each SIGUSR2
+ * (test/support/clock-step.mjs): a wait on the wall clock (group_wait, a silence) is over at once.
+ */
+const clockStep = (ms: number) => ({ NODE_OPTIONS: `--import ${pathToFileURL(join(import.meta.dirname, '../support/clock-step.mjs')).href}`, VIGIL_TEST_CLOCK_STEP_MS: String(ms) });
 /** `vigil serve` with the test database as the application's */
 const serve = (dir: string, args: string[] = []) => startServe(dir, args, { DATABASE_URL: url });
 
@@ -543,15 +548,17 @@ describe('vigil serve', () => {
         schedules: '  alerts: { command: alerts, cron: "0 0 1 1 *" }',
         models: {
           'alerts/a.yaml': 'alerts:\n  - name: always\n    severity: critical\n    query: select 1 as n\n    condition: { type: threshold, column: n, op: ">", value: 0 }\n    summary: "n is {{ n }}"\n',
-          'alerts/routes.yaml': 'receivers:\n  - name: pd\n    pagerduty: { routing_key_env: PD_KEY, server_env: PD_SERVER }\nroute:\n  receiver: pd\n  group_wait: 8s\n',
+          'alerts/routes.yaml': 'receivers:\n  - name: pd\n    pagerduty: { routing_key_env: PD_KEY, server_env: PD_SERVER }\nroute:\n  receiver: pd\n  group_wait: 2m\n',
         },
       });
-      const srv = await startServe(dir, ['--run-now'], { DATABASE_URL: url, PD_KEY: 'R0UT1NGKEY0123456789abcdefSECRET', PD_SERVER: pd.server, NODE_EXTRA_CA_CERTS: pd.caPath });
+      const srv = await startServe(dir, ['--run-now'], { DATABASE_URL: url, PD_KEY: 'R0UT1NGKEY0123456789abcdefSECRET', PD_SERVER: pd.server, NODE_EXTRA_CA_CERTS: pd.caPath, ...clockStep(122_000) });
       await waitFor(() => /alerts: OK/.test(srv.log()), 60_000, srv.log);
       expect(srv.log()).toMatch(/held: always\{\} -> pd until/);
       // another process (a long `vigil build`, a BI tool) takes the file before the held send
-      // (group_wait 8 s: starting it took over 1.2 s on a loaded CI machine, and the send came first)
+      // (group_wait 2m, its end brought on by stepping serve's clock once the file is held: was
+      // 8 s of real time, and starting the holder took over 1.2 s on a loaded CI machine)
       holder = await holdDuckDb(join(dir, '.vigil/dev.duckdb'));
+      srv.child.kill('SIGUSR2');
       await waitFor(() => /alerts: held notifications not sent: .*trying again in 1s/.test(srv.log()), 30_000, srv.log);
       expect(pd.events).toHaveLength(0);
       holder.kill('SIGKILL');
@@ -586,7 +593,7 @@ describe('vigil serve', () => {
       const ends = Date.now() + 300_000;
       // --run-now evaluates the rule: it fires, silenced; the job's next slot is a year away
       const step = ends - Date.now() + 2000;
-      const srv = await startServe(dir, ['--run-now'], { ...env, NODE_OPTIONS: `--import ${pathToFileURL(join(import.meta.dirname, '../support/clock-step.mjs')).href}`, VIGIL_TEST_CLOCK_STEP_MS: String(step) });
+      const srv = await startServe(dir, ['--run-now'], { ...env, ...clockStep(step) });
       await waitFor(() => /alerts: OK/.test(srv.log()), 40_000, srv.log);
       // (evaluated while the silence held: nothing sent)
       expect(Date.now(), srv.log()).toBeLessThan(ends);
