@@ -15,7 +15,8 @@ import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
 import { formatDiagnostic } from '../../src/errors.js';
 import { spawn } from 'node:child_process';
 import { holdDuckDb } from '../support/duckdb-reader.js';
-import { makeProject, removeDir, VIGIL, vigil } from '../helpers.js';
+import { hostEnv, makeProject, removeDir, VIGIL, vigil, vigilProcess, type CliResult } from '../helpers.js';
+import { hostBusy, runInHost } from '../support/cli-client.js';
 import { killAll, startServe, waitFor } from '../support/serve.js';
 import { fileClient } from '../support/pg-client.js';
 import { uniqueSchema } from '../support/postgres.js';
@@ -144,6 +145,18 @@ describe('serve configuration', () => {
   });
 });
 
+/**
+ * `vigil serve` that must be refused before it starts anything (exit 2 for a mistake in the
+ * project or the flags, found before the metrics, the port or the warehouse): run by the worker's
+ * command host (test/support/cli-host.mjs), as the other commands are, not by a process of its own
+ * (~0.5 s of CPU each). One that started all the same is stopped after 30 s, and its code (-1)
+ * fails the test. (A real process is still what the first such test and the port tests start.)
+ */
+function refused(dir: string, args: string[]): CliResult {
+  if (process.env.VIGIL_TEST_PROCESSES === '1' || hostBusy()) return vigilProcess(dir, args);
+  return runInHost(dir, args, hostEnv({}), 30_000);
+}
+
 /** `vigil serve` on any free port */
 const serve = (dir: string, args: string[] = []) => startServe(dir, ['--listen', '127.0.0.1:0', ...args]);
 
@@ -156,32 +169,32 @@ describe('vigil serve on the command line', () => {
     expect(r.stdout + r.stderr).not.toMatch(/listening|\n\s+at /);
     // --delivery-timeout is checked at start, and refused where no job runs alerts
     const alerts = project('schedules:\n  a: { command: alerts }\n');
-    const bad = vigil(alerts, ['serve', '--delivery-timeout', 'abc']);
+    const bad = refused(alerts, ['serve', '--delivery-timeout', 'abc']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--delivery-timeout.*'abc'/);
-    const unused = vigil(project('schedules:\n  b: { command: build, cron: "0 * * * *" }\n'), ['serve', '--delivery-timeout', '30s']);
+    const unused = refused(project('schedules:\n  b: { command: build, cron: "0 * * * *" }\n'), ['serve', '--delivery-timeout', '30s']);
     expect(unused.code).toBe(2);
     expect(unused.stderr).toMatch(/--delivery-timeout: no schedule runs alerts/);
     expect(bad.stdout + bad.stderr + unused.stdout + unused.stderr).not.toMatch(/listening|\n\s+at /);
   });
 
   it('no schedules, a selector that matches nothing, a sync job without synced sources: exit 2, each said plainly', () => {
-    const none = vigil(project(''), ['serve']);
+    const none = refused(project(''), ['serve']);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/no schedules: nothing to serve/);
-    const typo = vigil(project('schedules:\n  b: { command: build, cron: "0 * * * *", select: [onee] }\n'), ['serve']);
+    const typo = refused(project('schedules:\n  b: { command: build, cron: "0 * * * *", select: [onee] }\n'), ['serve']);
     expect(typo.code).toBe(2);
     expect(typo.stderr).toMatch(/schedules\.b \(project\.yaml:6\): selector 'onee' matched nothing — did you mean 'one'\?/);
     expect(typo.stderr).not.toContain('--allow-empty'); // a flag of the one-shot commands, not serve's
     // a job written as a block: at its select: line (was: the job's line)
-    const block = vigil(project('schedules:\n  b:\n    command: build\n    cron: "0 * * * *"\n    select: [onee]\n'), ['serve']);
+    const block = refused(project('schedules:\n  b:\n    command: build\n    cron: "0 * * * *"\n    select: [onee]\n'), ['serve']);
     expect(block.code).toBe(2);
     expect(block.stderr).toMatch(/schedules\.b \(project\.yaml:9\): selector 'onee' matched nothing/);
-    const nosync = vigil(project('schedules:\n  s: { command: sync, cron: "0 * * * *" }\n'), ['serve']);
+    const nosync = refused(project('schedules:\n  s: { command: sync, cron: "0 * * * *" }\n'), ['serve']);
     expect(nosync.code).toBe(2);
     expect(nosync.stderr).toMatch(/schedules\.s \(project\.yaml:6\): .*no source table it selects has a sync block/);
     // the source database's settings resolve at start: an unset variable is exit 2 there, as for vigil sync
-    const unset = vigil(
+    const unset = refused(
       project("  app: { type: postgres, url: \"{{ env_var('VIGIL_TEST_NEVER_SET_URL') }}\", schema: analytics }\nschedules:\n  s: { command: sync, cron: \"*/5 * * * *\" }\n", {
         'models/sources.yml': 'sources:\n  - name: raw\n    schema: raw\n    sync: { from: app }\n    tables:\n      - name: events\n        sync: { primary_key: id, cursor: updated_at }\n',
       }),
@@ -194,12 +207,12 @@ describe('vigil serve on the command line', () => {
 
   it("a schedule whose selection has nothing its command runs: exit 2 at its project.yaml line, as the command refuses it (was: serve started, and the job failed at every slot)", () => {
     const eph = { 'models/e_eph.sql': "{{ config(materialized='ephemeral') }}\nselect 1 as x\n" };
-    const tests = vigil(project('schedules:\n  b1: { command: test, cron: "0 0 1 1 *", select: [e_eph] }\n', eph), ['serve']);
+    const tests = refused(project('schedules:\n  b1: { command: test, cron: "0 0 1 1 *", select: [e_eph] }\n', eph), ['serve']);
     expect(tests.code, tests.stderr).toBe(2);
     expect(tests.stderr).toMatch(/schedules\.b1 \(project\.yaml:6\): the selection selects 1 model \(e_eph\), and vigil test runs data and unit tests: nothing to run/);
     expect(tests.stderr).not.toContain('--allow-empty');
     // an exclude that takes every seed of a seed job too
-    const seeds = vigil(project('schedules:\n  s1: { command: seed, cron: "0 0 1 1 *", exclude: ["resource_type:seed"] }\n', { 'seeds/s.csv': 'a\n1\n' }), ['serve']);
+    const seeds = refused(project('schedules:\n  s1: { command: seed, cron: "0 0 1 1 *", exclude: ["resource_type:seed"] }\n', { 'seeds/s.csv': 'a\n1\n' }), ['serve']);
     expect(seeds.code, seeds.stderr).toBe(2);
     expect(seeds.stderr).toMatch(/schedules\.s1 \(project\.yaml:6\): --exclude 'resource_type:seed' excludes all vigil seed would run of the project \(1 seed \(s\)\): nothing to run/);
     expect(tests.stdout + tests.stderr + seeds.stdout + seeds.stderr).not.toMatch(/listening|\n\s+at /);
@@ -298,7 +311,7 @@ describe('vigil serve on the command line', () => {
     } finally {
       blocker.close();
     }
-    const bad = vigil(project('schedules:\n  b: { command: build, cron: "0 * * * *" }\n'), ['serve', '--listen', 'nope:x']);
+    const bad = refused(project('schedules:\n  b: { command: build, cron: "0 * * * *" }\n'), ['serve', '--listen', 'nope:x']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--listen 'nope:x' is not an address/);
     // a link-local IPv6 address (it needs an interface): one line, not a stack trace (was: exit 3)
@@ -534,7 +547,7 @@ describe('vigil serve: its alerts job and its project.yaml', () => {
     const disabled = ALWAYS.replace('    severity: critical\n', '    severity: critical\n    enabled: false\n');
     for (const files of [{}, { 'alerts/a.yaml': disabled }] as Array<Record<string, string>>) {
       const dir = project('schedules:\n  checks: { command: alerts }\n', files);
-      const r = vigil(dir, ['serve', '--listen', '127.0.0.1:0']);
+      const r = refused(dir, ['serve', '--listen', '127.0.0.1:0']);
       expect(r.code, r.stdout + r.stderr).toBe(2);
       expect(r.stderr).toMatch(/^error: schedules\.checks \(project\.yaml:6\): no alert rules in alerts\/\*\.yaml: nothing to schedule \(see docs\/alerts\.md\)$/m);
       expect(r.stdout + r.stderr).not.toMatch(/listening|\n\s+at /);
@@ -606,13 +619,13 @@ describe('vigil serve: its alerts job and its project.yaml', () => {
   it('a mistake in alerts/*.yaml is exit 2 at start with its file:line, also when the alerts job selects nothing in particular', () => {
     const typo = ALWAYS.replace('    summary:', '    sumary:');
     for (const job of ['{ command: alerts }', '{ command: alerts, select: [always] }']) {
-      const r = vigil(project(`schedules:\n  alerts: ${job}\n`, { 'alerts/a.yaml': typo }), ['serve', '--listen', '127.0.0.1:0']);
+      const r = refused(project(`schedules:\n  alerts: ${job}\n`, { 'alerts/a.yaml': typo }), ['serve', '--listen', '127.0.0.1:0']);
       expect(r.code, r.stdout + r.stderr).toBe(2);
       expect(r.stderr).toMatch(/alerts[/\\]a\.yaml:7:\d+: .*sumary/);
       expect(r.stdout + r.stderr).not.toMatch(/listening|\n\s+at /);
     }
     // a typo beside a good name in the job's select: exit 2 at start (was: served, evaluating 'always' alone)
-    const part = vigil(project('schedules:\n  alerts: { command: alerts, select: [always, alwyas] }\n', { 'alerts/a.yaml': ALWAYS }), ['serve', '--listen', '127.0.0.1:0']);
+    const part = refused(project('schedules:\n  alerts: { command: alerts, select: [always, alwyas] }\n', { 'alerts/a.yaml': ALWAYS }), ['serve', '--listen', '127.0.0.1:0']);
     expect(part.code, part.stdout + part.stderr).toBe(2);
     expect(part.stderr).toMatch(/schedules\.alerts \(project\.yaml:\d+\): --select alwyas matched no alert — did you mean 'always'\?/);
     expect(part.stdout + part.stderr).not.toMatch(/listening|\n\s+at /);
@@ -620,7 +633,7 @@ describe('vigil serve: its alerts job and its project.yaml', () => {
 
   it('an alert query that does not compile is exit 2 at start with its file:line; one broken while serve runs fails its job, serve goes on', async () => {
     const missing = ALWAYS.replace('query: select 1 as n', "query: select count(*) as n from {{ ref('onee') }}");
-    const r = vigil(project('schedules:\n  alerts: { command: alerts }\n', { 'alerts/a.yaml': missing }), ['serve', '--listen', '127.0.0.1:0']);
+    const r = refused(project('schedules:\n  alerts: { command: alerts }\n', { 'alerts/a.yaml': missing }), ['serve', '--listen', '127.0.0.1:0']);
     // (was: serve started, the rule an error instance at each run)
     expect(r.code, r.stdout + r.stderr).toBe(2);
     expect(r.stderr).toMatch(/alerts[/\\]a\.yaml:5:\d+: error: ref\('onee'\) not found — did you mean 'one'\? \[E_REF\]/);
