@@ -814,10 +814,12 @@ describe('vigil serve', () => {
     const wh = uniqueSchema('serve_skip_wh');
     await source(s, 1);
     // one slot, a few seconds from now (then an hour away)
-    const slot = new Date(Math.ceil((Date.now() + 8000) / 1000) * 1000);
+    // (a minute ahead, brought on by stepping serve's wall clock once the other replica ran it:
+    // was 8 s of real time ahead, a race with serve's start on a loaded machine)
+    const slot = new Date(Math.ceil((Date.now() + 60_000) / 1000) * 1000);
     const cron = `${slot.getUTCSeconds()} ${slot.getUTCMinutes()} ${slot.getUTCHours()} * * *`;
     const dir = project(s, { target: `{ type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: ${wh} }`, schedules: `  b: { command: build, cron: "${cron}" }`, models: { 'models/one.sql': 'select 1 as n\n' } });
-    const srv = await serve(dir);
+    const srv = await startServe(dir, [], { DATABASE_URL: url, ...clockStep(62_000) });
     await waitFor(() => / {2}b: build, /.test(srv.log()), 30_000, srv.log);
     // another replica (this test) claims that slot and runs it successfully first
     const other = new JobLeases(wh, 600_000);
@@ -831,6 +833,7 @@ describe('vigil serve', () => {
       await db.close();
     }
     expect(Date.now(), 'the slot passed before the other replica ran it: this machine is too slow for this test').toBeLessThan(slot.getTime());
+    srv.child.kill('SIGUSR2');
     await waitFor(() => new RegExp(`b: skipped the run for ${slot.toISOString().replace(/\./g, '\\.')}: the run for \\S+ was already claimed`).test(srv.log()), 30_000, srv.log);
     const h = await health(srv.base);
     const job = h.body.jobs.find((j) => j.job === 'b')!;
