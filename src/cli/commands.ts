@@ -17,7 +17,7 @@ import { STATE_FORMAT } from '../version.js';
 import { resolveTarget } from '../compile/resolve-target.js';
 import { loadCache, manifestJson, saveCache, writeCompileArtifacts, writeProjectFile, writeRunSql, writeTargetJson, type CacheFile } from '../project/artifacts.js';
 import { BUILD, startSnapshot, type SnapshotStart } from '../project/snapshot.js';
-import { SelectorError, selectNodes, selectorExprs, withTests, type IndirectSelection } from '../compile/selector.js';
+import { indirectLeaves, SelectorError, selectNodes, selectorExprs, withTests, type IndirectSelection } from '../compile/selector.js';
 import { environmentSecrets, redact } from '../secrets.js';
 import type { Adapter, Estimate } from '../adapters/adapter.js';
 import type { Relation } from '../adapters/dialect.js';
@@ -200,7 +200,7 @@ export async function plan(manifest: CompileResult['manifest'], o: Omit<Paramete
   // checkSomethingToRun's, by those kinds — `vigil seed --exclude tag:slow` in a project without
   // seeds has nothing to do, whatever the tag excludes)
   checkUnmatched(RUNS[o.command] ? p.unmatched.filter((u) => !u.wholeProject) : p.unmatched, o.allowEmpty, p.selected.size);
-  if (!p.nodes.length && !o.allowEmpty) checkSomethingToRun(manifest, p.selected, o, () => planRun(manifest, { ...o, exclude: undefined, state }));
+  if (!p.nodes.length && !o.allowEmpty) checkSomethingToRun(manifest, p.selected, o, () => planRun(manifest, { ...o, exclude: undefined, state }), () => planRun(manifest, { ...o, state, indirectSelection: 'eager' }));
   return p;
 }
 
@@ -237,6 +237,8 @@ function checkSomethingToRun(
   selected: Set<string>,
   o: { command: string; select?: string[]; exclude?: string[]; ids?: string[]; unit?: 'only' | 'exclude'; indirectSelection?: IndirectSelection },
   withoutExclude: () => { nodes: Array<{ unique_id: string }> },
+  /** the plan under eager: what another --indirect-selection left out, said */
+  eagerPlan?: () => { nodes: Array<{ unique_id: string }> },
 ): void {
   // (vigil test too: a CI step whose selection ran no test passed with "Nothing to do", exit 0)
   // (vigil build too: `-s an_ephemeral_model`, `-s a_source_without_tests` said "Nothing to do", exit 0)
@@ -260,7 +262,13 @@ function checkSomethingToRun(
   }
   // (nor a state: selection: what it selects is what changed — a dashboard alone, say — which is
   // no mistake of the command line: "Nothing to do", exit 0, as when nothing changed)
-  if (o.select?.length && selected.size && !selectorExprs(o.select).some((x) => x.includes('state:'))) throw new UsageError(`the selection selects ${describeIds(manifest, selected)}, and vigil ${o.command} runs ${runs}: nothing to run${allowEmpty}`);
+  if (o.select?.length && selected.size && !selectorExprs(o.select).some((x) => x.includes('state:'))) {
+    // (`vigil test -s c --indirect-selection cautious`, c's tests reading another model: said
+    // which tests the mode left, not as if c had none)
+    const mode = o.indirectSelection;
+    const left = mode && mode !== 'eager' && eagerPlan ? eagerPlan().nodes.map((n) => n.unique_id) : [];
+    throw new UsageError(`the selection selects ${describeIds(manifest, selected)}, and vigil ${o.command} runs ${runs}: nothing to run${left.length ? `; ${indirectLeaves(manifest, mode!, left)}` : ''}${allowEmpty}`);
+  }
 }
 
 export async function runCompile(o: Common): Promise<void> {

@@ -591,7 +591,11 @@ export function selectNodes(m: Manifest, select: string[] | undefined, exclude: 
       }
       if (!eager && inter && reach) inter = incorporateTests(m, inter, reach, indirect);
       if (atoms.length > 1 && !quiet && !inter?.size) {
-        unmatched.push({ atom: expr, note: 'each part selects something, together nothing' });
+        // (another mode: the tests eager takes may be what the intersection was for —
+        // `orders,test_type:relationships` under cautious leaves the relationships tests to
+        // customers — said, or the mode's doing reads as a typo)
+        const left = eager ? [] : [...selectNodes(m, [expr], undefined, state).ids];
+        unmatched.push({ atom: expr, note: `each part selects something, together nothing${left.length ? `: ${indirectLeaves(m, indirect, left)}` : ''}` });
         quiet = true;
       }
       out.push({ expr, ids: inter ?? new Set(), quiet, ...(reach ? { reach } : {}) });
@@ -635,6 +639,17 @@ export function selectNodes(m: Manifest, select: string[] | undefined, exclude: 
 }
 
 const intersect = (a: Set<string>, b: Set<string>) => new Set([...a].filter((x) => b.has(x)));
+
+/**
+ * What --indirect-selection `mode` left of the tests eager selects (`ids`, their unique_ids), for
+ * a message: a selection that selects no test under cautious is no typo, and saying only
+ * "nothing" sent the user looking for one.
+ */
+export function indirectLeaves(m: Manifest, mode: IndirectSelection, ids: string[]): string {
+  const names = ids.map((id) => m.nodes[id]?.name ?? id);
+  const why = mode === 'cautious' ? 'each reads a node not selected' : mode === 'buildable' ? 'each reads a node neither selected nor upstream of one' : 'none is selected itself';
+  return `--indirect-selection ${mode} leaves ${names.length === 1 ? 'the test' : `the ${names.length} tests`} eager (the default) selects (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', ...' : ''}): ${why}`;
+}
 
 /** dbt's --indirect-selection: which tests selecting what they test selects. */
 export const INDIRECT_SELECTION = ['eager', 'cautious', 'buildable', 'empty'] as const;

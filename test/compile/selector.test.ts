@@ -7,6 +7,7 @@ import { loadProject } from '../../src/project/load-project.js';
 import { compileProject } from '../../src/compile/compile-project.js';
 import { selectNodes, withTests } from '../../src/compile/selector.js';
 import { planRun } from '../../src/run/executor.js';
+import { plan } from '../../src/cli/commands.js';
 import { findCycles, buildGraph, topoSort } from '../../src/compile/graph.js';
 import { BASIC_PROJECT_YAML, makeProject, projectFiles, removeDir, REPO } from '../helpers.js';
 
@@ -663,5 +664,18 @@ describe("--indirect-selection: dbt's eager, cautious, buildable and empty (was:
     expect(planned('build', 'cautious')).toEqual(['a', 'unique_a_id']);
     expect(planned('build', 'empty')).toEqual(['a']);
     expect(planRun(m, { command: 'test', select: ['a'] }).nodes.map((n) => n.name).sort()).toEqual([rel('b'), rel('c'), 'unique_a_id'].sort());
+  });
+  it("a selection another mode leaves without tests says which tests the mode left (was: 'nothing to run' / 'together nothing', as if there were none: a typo to hunt for)", async () => {
+    // c's relationships test reads a, which `-s c` does not select: cautious leaves it
+    await expect(plan(m, { command: 'test', select: ['c'], indirectSelection: 'cautious' })).rejects.toThrow(
+      `the selection selects 1 model (c), and vigil test runs data and unit tests: nothing to run; --indirect-selection cautious leaves the test eager (the default) selects (${rel('c')}): each reads a node not selected`,
+    );
+    await expect(plan(m, { command: 'build', select: ['a'], indirectSelection: 'empty' })).resolves.toBeDefined();
+    await expect(plan(m, { command: 'test', select: ['b'], indirectSelection: 'empty' })).rejects.toThrow(`--indirect-selection empty leaves the 2 tests eager (the default) selects (${[rel('b'), 'ut_b'].sort().join(', ')}): none is selected itself`);
+    // (eager, and a selection whose tests eager would not take either: as before)
+    await expect(plan(m, { command: 'test', select: ['c'], exclude: [rel('c')], indirectSelection: 'cautious' })).rejects.toThrow(/nothing to run\n/);
+    const r = selectNodes(m, ['c,test_type:relationships'], undefined, undefined, 'cautious');
+    expect(r.unmatched).toEqual([{ atom: 'c,test_type:relationships', note: `each part selects something, together nothing: --indirect-selection cautious leaves the test eager (the default) selects (${rel('c')}): each reads a node not selected` }]);
+    expect(selectNodes(m, ['c,test_type:unique'], undefined, undefined, 'cautious').unmatched).toEqual([{ atom: 'c,test_type:unique', note: 'each part selects something, together nothing' }]);
   });
 });
