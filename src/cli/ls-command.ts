@@ -13,7 +13,7 @@ import { findProjectRoot } from '../project/paths.js';
 import { readSnapshot } from '../project/snapshot.js';
 import { err, out } from './output.js';
 import { select, type SelectionFlags } from './selection.js';
-import { selectorConfigOf, withTests } from '../compile/selector.js';
+import { RESOURCE_TYPES, selectorConfigOf, withTests } from '../compile/selector.js';
 import { didYouMean, UsageError } from '../errors.js';
 
 export interface LsOptions extends SelectionFlags {
@@ -82,8 +82,11 @@ export function printLs(m: Manifest, o: LsOptions): void {
   // (dbt's `all` and `default`: every kind)
   const kinds = (given: string[] | undefined) => (given?.some((t) => t === 'all' || t === 'default') ? [] : (given ?? []));
   const only = kinds(o.resourceType);
-  const not = o.excludeResourceType?.some((t) => t === 'all' || t === 'default') ? undefined : kinds(o.excludeResourceType);
-  if (!not) throw new UsageError(`--exclude-resource-type ${o.excludeResourceType!.join(' ')} leaves out every kind of node: nothing to list`);
+  const not = o.excludeResourceType?.some((t) => t === 'all' || t === 'default') ? RESOURCE_TYPES : kinds(o.excludeResourceType);
+  // (`--resource-type model --exclude-resource-type model` too: a command line that can list
+  // nothing, whatever the project holds, was a warning and exit 0)
+  if (not.length && (only.length ? only : RESOURCE_TYPES).every((t) => not.includes(t)))
+    throw new UsageError(`${only.length ? `--resource-type ${o.resourceType!.join(' ')} and ` : ''}--exclude-resource-type ${o.excludeResourceType!.join(' ')} leave${only.length ? '' : 's'} out every kind of node: nothing to list`);
   const nodes = [...Object.values(m.nodes), ...Object.values(m.sources), ...Object.values(m.exposures ?? {})]
     .filter((n) => ids.has(n.unique_id) && (!only.length || only.includes(n.resource_type)) && !not.includes(n.resource_type))
     // by code point, as dbt ls (Python's sort) orders them; localeCompare also cost ICU's collator start (~10 ms of a 150 ms command)

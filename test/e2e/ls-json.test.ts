@@ -94,6 +94,10 @@ describe('--resource-type all|default and --exclude-resource-type, as dbt ls tak
     const none = vigil(dir, ['ls', '--exclude-resource-type', 'all']);
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('--exclude-resource-type all leaves out every kind of node');
+    // (so does excluding each kind --resource-type keeps: was a warning, exit 0)
+    const contradiction = vigil(dir, ['ls', '--resource-type', 'model', '--resource-type', 'seed', '--exclude-resource-type', 'seed', '--exclude-resource-type', 'model']);
+    expect(contradiction.code).toBe(2);
+    expect(contradiction.stderr).toContain('--resource-type model seed and --exclude-resource-type seed model leave out every kind of node: nothing to list');
   });
 });
 
