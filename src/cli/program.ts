@@ -714,7 +714,9 @@ const DBT_SPELLINGS: Record<string, string | ((command: string, flags: ReadonlyM
   '-x': (_command, flags) => (flags.has('--fail-fast') ? "dbt's -x is --fail-fast here" : undefined),
   '--target-path': 'the target folder is paths.target in project.yaml',
   // (given to run, seed, snapshot, ...: the commands that take it have it)
-  '--indirect-selection': (command) => `${command ? `vigil ${command} runs no data or unit tests: ` : ''}--indirect-selection goes with test, build, ls and compile`,
+  // (retry and serve do run tests: not said to run none)
+  '--indirect-selection': (command) =>
+    `${command === 'retry' ? 'vigil retry re-runs what the last run selected and did not finish (by unique_id, tests too): ' : command === 'serve' ? "vigil serve's test and build jobs select as vigil test and build do by default (eager; a job takes no indirect selection): " : command ? `vigil ${command} runs no data or unit tests: ` : ''}--indirect-selection goes with test, build, ls and compile`,
   // (given to a command without a node selection: alerts, dashboards, docs generate, retry)
   '--selector': (command) => `${command ? `vigil ${command} takes no --selector: ` : ''}YAML selectors (${SELECTORS_FILE}) go with the commands that take -s for nodes: compile, check, seed, snapshot, run, test, build, ls, show, source freshness, sync, retention`,
   deps: 'Vigil has no packages: macros live in macros/ (vigil init --from-dbt copies them)',

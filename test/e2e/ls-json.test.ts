@@ -76,6 +76,10 @@ describe('--indirect-selection on the command line', () => {
     const run = vigil(dir, ['run', '--indirect-selection', 'cautious']);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('vigil run runs no data or unit tests: --indirect-selection goes with test, build, ls and compile');
+    // (vigil retry does run tests: it was said to run none)
+    const retry = vigil(dir, ['retry', '--indirect-selection', 'cautious']);
+    expect(retry.code).toBe(2);
+    expect(retry.stderr).toContain("unknown option '--indirect-selection' (vigil retry re-runs what the last run selected and did not finish (by unique_id, tests too): --indirect-selection goes with test, build, ls and compile)");
     const typo = vigil(dir, ['ls', '--indirect-selection', 'cautios']);
     expect(typo.code).toBe(2);
     expect(typo.stderr).toContain("Did you mean 'cautious'?");
