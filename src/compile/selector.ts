@@ -320,7 +320,10 @@ export function selectorConfigOf(n: ManifestNode): Record<string, unknown> | und
   const own = configOf(n);
   const defaults = DBT_CONFIG_DEFAULTS[n.resource_type];
   if (!defaults) return own;
-  return { ...defaults, ...Object.fromEntries(Object.entries(own ?? {}).filter(([, v]) => v !== undefined)) };
+  // (a loop, not entries/filter/fromEntries: `vigil ls --output json` and `config.<key>:` call it for every node)
+  const out: Record<string, unknown> = { ...defaults };
+  if (own) for (const k of Object.keys(own)) if (own[k] !== undefined) out[k] = own[k];
+  return out;
 }
 
 /** The value at a dotted config key (`meta.owner`), as dbt's _getattr_descend: undefined where a step is no mapping or lacks the key. */
