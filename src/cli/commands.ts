@@ -857,7 +857,8 @@ async function runDryRun(o: Common & { fullRefresh?: boolean; defer?: boolean; f
   out(`\nTotal: ${formatBytes(total)} processed, ${formatBytes(billed)} billed (each statement rounded up to the MiB, at least 10 MiB per table it reads), about $${cost.toFixed(cost < 1 ? 4 : 2)} at $${price}/TiB on-demand${unknown ? `; ${unknown} model(s) read relations not built yet, so their bytes are unknown` : ''}`);
   if (command === 'build') {
     // what `vigil build` runs besides the models, which BigQuery bills too: not in the total
-    const whole = await plan(c.result.manifest, { command: 'build', select: o.select, exclude: o.exclude, allowEmpty: true, state: o.state });
+    // (with the build's --indirect-selection: the tests it would run, not eager's)
+    const whole = await plan(c.result.manifest, { command: 'build', select: o.select, exclude: o.exclude, allowEmpty: true, state: o.state, indirectSelection: o.indirectSelection });
     const others = (['test', 'snapshot', 'seed'] as const).map((t) => [t, whole.nodes.filter((x) => x.resource_type === t).length] as const).filter(([, k]) => k > 0);
     // (a seed is a load job, which BigQuery does not bill: said so, not counted among the billed)
     const billedOthers = others.filter(([t]) => t !== 'seed');

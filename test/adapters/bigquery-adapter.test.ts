@@ -692,6 +692,10 @@ describe('vigil build --dry-run against the loopback BigQuery', () => {
     const dry = fake.requests.filter((q) => q.method === 'POST' && q.path.endsWith('/projects/vigil-cli/jobs'));
     expect(dry.length).toBe(22);
     expect(dry.every((q) => q.body.configuration.dryRun === true)).toBe(true);
+    // the data tests counted are those the build's --indirect-selection runs (was: eager's, always)
+    const notEstimated = async (mode: string) => (await vigilAsync(dir, ['build', '--target', 'prod', '--dry-run', '-s', 'stg_ai_audit_logs', '--indirect-selection', mode], env)).stdout.match(/\nNot estimated: .*/)?.[0];
+    expect(await notEstimated('eager')).toMatch(/Not estimated: the \d+ data tests? vigil build also runs/);
+    expect(await notEstimated('empty')).toBeUndefined();
   });
 
   it('a SOURCE table that does not exist is an ERROR naming the source and its YAML line, exit 1 (was: UNKNOWN, "not built yet", exit 0); a missing model upstream stays UNKNOWN', async () => {
