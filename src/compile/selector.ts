@@ -270,6 +270,15 @@ function hintFor(m: Manifest, spec: string, nodes: ReturnType<typeof allNodes>):
     if (key) return [...of((n) => configCandidates(configAt(selectorConfigOf(n), key.split('.')))), ...(CONFIG_CHOICES[key] ?? [])];
     return [];
   };
+  // another package's name where the project's would match (a dbt CI line of the project
+  // `jaffle_shop`: `unit_test:jaffle_shop.ut_orders`, `source:jaffle_shop.raw.events`,
+  // `jaffle_shop.marts.orders`): the project's, however far the two names are apart
+  const parts = value.split('.');
+  const packaged = method === 'fqn' || method === 'source' ? (method === 'source' ? parts.length === 3 : parts.length > 1) : (method === 'dashboard' || method === 'exposure' || method === 'unit_test') && parts.length === 2;
+  if (packaged && parts[0] !== m.metadata.project) {
+    const swapped = [m.metadata.project, ...parts.slice(1)].join('.');
+    if (matchAtom(m, nodes, bare ? swapped : `${method}:${swapped}`).size) return bare ? swapped : `${method}:${swapped}`;
+  }
   // (a value that is one, config.materialized:table with no table yet, has no nearer one)
   const hit = file ? file.file : didYouMean(value, candidates().filter((c) => c !== value));
   return hit === undefined ? undefined : bare ? hit : `${method}:${hit}`;

@@ -656,6 +656,10 @@ describe("--indirect-selection: dbt's eager, cautious, buildable and empty (was:
     expect(names(selectNodes(m, ['+unit_test:ut_b'], undefined).ids)).toEqual(['a', 'b', 'ut_b']);
     expect(selectNodes(m, ['unit_test:ut_c'], undefined).unmatched).toEqual([{ atom: 'unit_test:ut_c', hint: 'unit_test:ut_b' }]);
     expect(selectNodes(m, ['unit_test:px.ut_b'], undefined).unmatched).toEqual([{ atom: 'unit_test:px.ut_b', hint: 'unit_test:pi.ut_b' }]);
+    // a dbt project's name, however far from the project's: the project's (was: no hint)
+    expect(selectNodes(m, ['unit_test:jaffle_shop.ut_b'], undefined).unmatched).toEqual([{ atom: 'unit_test:jaffle_shop.ut_b', hint: 'unit_test:pi.ut_b' }]);
+    expect(selectNodes(m, ['jaffle_shop.b'], undefined).unmatched).toEqual([{ atom: 'jaffle_shop.b', hint: 'pi.b' }]);
+    expect(selectNodes(m, ['fqn:jaffle_shop.b+'], undefined).unmatched).toEqual([{ atom: 'fqn:jaffle_shop.b+', hint: 'fqn:pi.b+' }]);
     expect(() => selectNodes(m, ['unit_test:pi.b.ut_b'], undefined)).toThrow("selector 'unit_test:pi.b.ut_b': invalid unit test selector: give unit_test:<name> or unit_test:<package>.<name>");
   });
   it('vigil test and build run what the mode selects', () => {
