@@ -45,6 +45,12 @@ export interface Dialect {
   readonly maxIdentifierBytes?: number;
   /** The most columns a table holds (Postgres: 1600, BigQuery: 10,000). Absent: none a project reaches. */
   readonly maxTableColumns?: number;
+  /**
+   * A name in GROUP BY is read as the SELECT list's alias first (BigQuery): `group by
+   * TIMESTAMP_TRUNC(d, DAY)` beside `... as d` truncates the alias, so generated SQL that groups by
+   * an expression aliased as its own column groups by position instead. Absent: by expression.
+   */
+  readonly groupByReadsAliases?: boolean;
   quoteIdent(id: string): string;
   /** `"schema"."table"` in this warehouse's spelling. */
   relation(rel: Relation): string;

@@ -271,7 +271,7 @@ export function compileTile(tile: ResolvedTile, tab: string, src: TileSource, fi
     // BigQuery reads a name in GROUP BY as the SELECT list's alias first: `group by
     // TIMESTAMP_TRUNC(d, DAY)` beside `... as d` truncates the alias, and the select list's
     // expression is "neither grouped nor aggregated"; its position is what it is everywhere
-    group.push(dim.granularity && dialect.name === 'bigquery' ? String(select.length) : expr);
+    group.push(dim.granularity && dialect.groupByReadsAliases ? String(select.length) : expr);
     fields.push({ name: dim.column, label: dim.label ?? human(dim.column), kind: 'dimension', column: dim.column, granularity: dim.granularity, role: dim.role });
   }
   for (const m of tile.measures) {

@@ -113,6 +113,7 @@ export const bigQueryDialect: Dialect = {
   name: 'bigquery',
   // (a table's schema: https://cloud.google.com/bigquery/quotas#table_limits)
   maxTableColumns: 10000,
+  groupByReadsAliases: true,
   quoteIdent: quote,
   relation(rel: Relation) {
     return [rel.database, rel.schema, rel.identifier]
