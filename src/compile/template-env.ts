@@ -248,21 +248,41 @@ const DBT_BUILTIN_MACROS = `${DBT_DEFAULT_SCHEMA_MACRO}{% macro generate_schema_
  * clock, vars and env_vars: each compiled the project's macro files again) and, in a process that
  * runs many commands (--watch, serve, the test suite's command host), each compile. A text that
  * does not compile is not kept (its error is raised again, the same). Bounded: past
- * TEXT_CACHE_MAX entries the oldest go.
+ * TEXT_CACHE.entries entries, or TEXT_CACHE.chars characters of text in one of the three caches,
+ * the oldest go; a text longer than that is not kept. (A fast renderer's tree is ~6 MB for a 230 KB
+ * model: counting entries only, 60 edits of it in one `--watch` kept 360 MB, 2,000 would keep
+ * 12 GB; with the characters counted the three caches stay near 50 MB. The shipped project's
+ * models and macros are 30 KB.)
  */
-const TEXT_CACHE_MAX = 2000;
-const nunjucksTexts = new Map<string, string>();
-const compiledCode = new Map<string, Record<string, unknown>>();
+export const TEXT_CACHE = { entries: 2000, chars: 2_000_000 };
 
-function remember<V>(m: Map<string, V>, key: string, value: V): V {
-  if (m.size >= TEXT_CACHE_MAX) m.delete(m.keys().next().value as string);
-  m.set(key, value);
-  return value;
+/** Texts (keys) and what they compile to, the oldest dropped past TEXT_CACHE's bounds. */
+class TextCache<V> {
+  private readonly m = new Map<string, V>();
+  private chars = 0;
+
+  get(key: string): V | undefined {
+    return this.m.get(key);
+  }
+
+  keep(key: string, value: V): V {
+    if (key.length > TEXT_CACHE.chars) return value;
+    while (this.m.size && (this.m.size >= TEXT_CACHE.entries || this.chars + key.length > TEXT_CACHE.chars)) {
+      const oldest = this.m.keys().next().value as string;
+      this.m.delete(oldest);
+      this.chars -= oldest.length;
+    }
+    this.m.set(key, value);
+    this.chars += key.length;
+    return value;
+  }
 }
+const nunjucksTexts = new TextCache<string>();
+const compiledCode = new TextCache<Record<string, unknown>>();
 
 /** jinjaToNunjucks(text), once per text. */
 function jinjaText(text: string): string {
-  return nunjucksTexts.get(text) ?? remember(nunjucksTexts, text, jinjaToNunjucks(text));
+  return nunjucksTexts.get(text) ?? nunjucksTexts.keep(text, jinjaToNunjucks(text));
 }
 
 /**
@@ -272,9 +292,9 @@ function jinjaText(text: string): string {
  * CompiledTemplate, not from here.)
  */
 function fastParsed(text: string, env: nunjucks.Environment): FastTemplate {
-  return fastTrees.get(text) ?? remember(fastTrees, text, fastTemplate(text, env));
+  return fastTrees.get(text) ?? fastTrees.keep(text, fastTemplate(text, env));
 }
-const fastTrees = new Map<string, FastTemplate>();
+const fastTrees = new TextCache<FastTemplate>();
 
 /** `new nunjucks.Template(text, env, path, true)` of a TemplateEnv's environment, compiled once per path and text. */
 function jinjaTemplate(text: string, env: nunjucks.Environment, path: string): nunjucks.Template {
@@ -283,7 +303,7 @@ function jinjaTemplate(text: string, env: nunjucks.Environment, path: string): n
   if (code) return new nunjucks.Template({ type: 'code', obj: code } as unknown as string, env, path, true);
   const t = new nunjucks.Template(text, env, path, true);
   const { rootRenderFunc, blocks } = t as unknown as { rootRenderFunc: unknown; blocks: Record<string, unknown> };
-  remember(compiledCode, key, { root: rootRenderFunc, ...Object.fromEntries(Object.entries(blocks).map(([k, v]) => [`b_${k}`, v])) });
+  compiledCode.keep(key, { root: rootRenderFunc, ...Object.fromEntries(Object.entries(blocks).map(([k, v]) => [`b_${k}`, v])) });
   return t;
 }
 

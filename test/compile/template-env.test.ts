@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { dialectOf } from '../../src/adapters/index.js';
-import { emptyCalls, TemplateEnv, varStamp, type RenderCalls } from '../../src/compile/template-env.js';
+import { emptyCalls, TEXT_CACHE, TemplateEnv, varStamp, type RenderCalls } from '../../src/compile/template-env.js';
 
 /** A mapping of `n` keys that counts how often its keys are listed (what varStamp's sorted repr does). */
 function counted(n: number): { value: Record<string, number>; listings: () => number } {
@@ -113,6 +113,41 @@ describe('compiled templates, shared between environments', () => {
       // (the proof it is compiled once: the same parse tree, the same generated function)
       if (fast) expect(ta.fast).toBe(tb.fast);
       else expect((ta.nj as unknown as { rootRenderFunc: unknown }).rootRenderFunc).toBe((tb.nj as unknown as { rootRenderFunc: unknown }).rootRenderFunc);
+    }
+  });
+
+  it('kept within a budget of characters, not only of texts: past it the oldest text is compiled anew, a text over it is not kept (was: 2,000 texts of any size, ~15 bytes a character each: GBs in a long --watch of a big model)', () => {
+    const saved = { ...TEXT_CACHE };
+    try {
+      TEXT_CACHE.chars = 5000;
+      for (const fast of [true, false]) {
+        const compiled = (te: TemplateEnv, src: string) => {
+          const t = te.compileTemplate('models/big.sql', src);
+          if ('message' in t) throw new Error(t.message);
+          return fast ? t.fast : (t.nj as unknown as { rootRenderFunc: unknown }).rootRenderFunc;
+        };
+        const env = () => {
+          const te = envWith(1, 'now');
+          te.useFastPath = fast;
+          return te;
+        };
+        const text = (tag: string, n: number) => `select {{ var('days') }} as a -- ${tag} ${fast} ${'x'.repeat(n)}`;
+        const a = text('a', 2000);
+        const first = compiled(env(), a);
+        // within the budget: taken
+        expect(compiled(env(), a)).toBe(first);
+        // two more texts of 2,000 characters: the first one goes
+        compiled(env(), text('b', 2000));
+        compiled(env(), text('c', 2000));
+        const again = compiled(env(), a);
+        expect(again).not.toBe(first);
+        expect(render(env(), a)).toMatch(/^select 1 as a -- a/);
+        // one text over the budget: never kept
+        const huge = text('huge', 6000);
+        expect(compiled(env(), huge)).not.toBe(compiled(env(), huge));
+      }
+    } finally {
+      Object.assign(TEXT_CACHE, saved);
     }
   });
 
