@@ -584,7 +584,10 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
     clock.now = t.now ?? FROZEN_DEFAULT;
     // (vars as Python prints them: JSON writes 1.0 as 1)
     const key = JSON.stringify([pyRepr(vars, false), t.env_vars ?? {}]);
-    let te = envCache.get(key);
+    // (an environment whose macro files read the clock as they load, a top-level
+    // `{% set at = current_timestamp() %}`, holds that time: it serves its own now only)
+    const clocked = JSON.stringify([key, clock.now]);
+    let te = envCache.get(clocked) ?? envCache.get(key);
     if (te) return te;
     const frozen: Dialect = {
       ...engine,
@@ -592,8 +595,9 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
       current_date: () => ((clock.read = true), `cast(cast('${clock.now.replace(/'/g, "''")}' as timestamptz) as date)`),
     };
     te = new TemplateEnv({ dialect: frozen, vars: { ...input.vars, ...(vars as Record<string, unknown>) }, env: overlayEnv(input.env, t.env_vars), target: input.target, registerSecrets: false, project });
+    clock.read = false;
     for (const m of files.macros) te.addMacros(m.path, m.text);
-    envCache.set(key, te);
+    envCache.set(clock.read ? clocked : key, te);
     return te;
   };
 

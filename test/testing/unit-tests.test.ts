@@ -1057,6 +1057,19 @@ describe('unit tests: what is compared, and what is refused before anything runs
     expect(sql('t6')).toBe(row(2, '2026-06-01T00:00:00Z'));
   });
 
+  it("a macro file that reads the frozen clock as it loads (a top-level set) holds its own test's clock, not the first test's (was: the environment shared, a test without now: given another test's time)", () => {
+    const unit = `unit_tests:\n${[['t1', "now: '2026-05-04T10:00:00Z'"], ['t2', ''], ['t3', "now: '2027-01-02T03:04:05Z'"]].map(([n, extra]) => `  - name: ${n}\n    model: m\n${extra ? `    ${extra}\n` : ''}    given:\n      - input: ref('base')\n        rows: []\n    expect: { rows: [] }\n`).join('')}`;
+    const files = projectFiles({ models: { ...MODELS, 'models/m.sql': "select b.id, {{ loaded_at() }} as at from {{ ref('base') }} as b" }, yml: { 'models/p.yml': PROPS, 'models/u.yml': unit } });
+    files.macros = [{ path: 'macros/loaded.sql', text: '{% set at_load = current_timestamp() %}{% macro loaded_at() %}{{ at_load }} /* {{ current_date() }} */{% endmacro %}' }];
+    const r = compileProject(files, { env: {} });
+    expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const at = (n: string) => /select b\.id, (.*) as at from/.exec((r.manifest.nodes[`unit_test.fixture.${n}`] as UnitTestNode).compiled_sql)?.[1];
+    const row = (now: string) => `cast('${now}' as timestamptz) /* cast(cast('${now}' as timestamptz) as date) */`;
+    expect(at('t1')).toBe(row('2026-05-04T10:00:00Z'));
+    expect(at('t2')).toBe(row('2026-01-01T00:00:00Z'));
+    expect(at('t3')).toBe(row('2027-01-02T03:04:05Z'));
+  });
+
   it('a CSV row of more or fewer fields than its header is an error at its line (was: taken, its values in other columns or NULL)', () => {
     const dir = makeProject({
       'models/a.sql': 'select 1 as id, 2 as n',
