@@ -4,7 +4,7 @@
  * compiled SQL) as the last good compile wrote it, as a compile error does.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BASIC_PROJECT_YAML, makeProject, removeDir, vigil, vigilLoading } from '../helpers.js';
 
@@ -85,6 +85,31 @@ describe('the PII check', () => {
     const again = vigilLoading(dir, ['compile']);
     expect(again.code, again.stderr).toBe(0);
     expect(again.sources).toContain(lineage);
+  });
+
+  it("a seed's CSV header renamed in place, its size and time kept, is checked again after a clean check (was: the seed's kept checksum left the key as it was: exit 0, a content column published unmasked)", () => {
+    const dir = makeProject({
+      'seeds/people.csv': 'id,name,prompx\n1,Ann,hello\n',
+      'seeds/people.yml': 'seeds:\n  - name: people\n    columns:\n      - name: id\n        meta: { pii: true }\n',
+      'models/safe.sql': "select * exclude (id) from {{ ref('people') }}\n",
+    });
+    dirs.push(dir);
+    const csv = join(dir, 'seeds/people.csv');
+    // (a day old: its size and time are kept with its checksum, as for any file not just written)
+    const day = new Date(Date.now() - 86_400_000);
+    // the header on the first line, and after a blank line (the key reads it as the check does)
+    for (const before of ['', '\n']) {
+      writeFileSync(csv, `${before}id,name,prompx\n1,Ann,hello\n`);
+      utimesSync(csv, day, day);
+      const clean = vigil(dir, ['compile']);
+      expect(clean.code, clean.stderr).toBe(0);
+      // the same size, the same time (a copy that keeps it: cp -p, rsync -a, tar)
+      writeFileSync(csv, `${before}id,name,prompt\n1,Ann,hello\n`);
+      utimesSync(csv, day, day);
+      const r = vigil(dir, ['build']);
+      expect(r.code, r.stdout + r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/^models\/safe\.sql:1:1: error: column 'prompt' of model 'safe' is named like prompt or response content and is published unmasked/m);
+    }
   });
 
   it('vigil retry of a build refused by the PII check writes no manifest (was: rewritten before the check)', () => {
