@@ -26,7 +26,7 @@ import type { ModelNode, SeedNode, SnapshotNode } from '../compile/manifest.js';
 import type { BuiltColumns, UnitTestNode } from '../testing/unit-tests.js';
 
 import { err, filledFlag, out } from './output.js';
-import { checkUnmatched, keepStateBeforeCompile, loadStateManifest, select } from './selection.js';
+import { checkUnmatched, defaultYamlSelector, keepStateBeforeCompile, loadStateManifest, select } from './selection.js';
 export { err, out, checkUnmatched, loadStateManifest, select };
 import { durationFlag, keepSnapshot, open, parseAt, projectSnapshot, timestampFlag, type Common } from './command-kit.js';
 import { counted, shellWord } from '../format.js';
@@ -274,6 +274,9 @@ function checkSomethingToRun(
   // (vigil build too: `-s an_ephemeral_model`, `-s a_source_without_tests` said "Nothing to do", exit 0)
   const runs = RUNS[o.command]?.(o.unit);
   if (!runs || o.ids) return;
+  // (-s/--exclude from selectors.yml's default selector: the project's selection, which the command
+  // line did not give — `vigil seed` under a default selecting models is "Nothing to do", exit 0, as dbt)
+  if (defaultYamlSelector() !== undefined) return;
   const allowEmpty = '\n(nothing was run; pass --allow-empty to go on when a selection has nothing to run)';
   // an --exclude that takes all the command would run: named (a state: one may, when nothing changed)
   // (nor with a state: selection, which may select nothing the command runs when only what the

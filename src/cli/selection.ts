@@ -152,13 +152,26 @@ export function select(manifest: Manifest, o: SelectionFlags): SelectionResult {
 let yamlSelector: string | undefined;
 /** its expressions that are parts of an intersection distributed over a union */
 let distributedParts = new Set<string>();
+/** the YAML selector is selectors.yml's default one, not a --selector given */
+let yamlSelectorIsDefault = false;
 perCommandState(() => {
   yamlSelector = undefined;
   distributedParts = new Set();
+  yamlSelectorIsDefault = false;
 });
-export function selectingWithYamlSelector(name: string, parts: string[] = []): void {
+export function selectingWithYamlSelector(name: string, parts: string[] = [], isDefault = false): void {
   yamlSelector = name;
   distributedParts = new Set(parts);
+  yamlSelectorIsDefault = isDefault;
+}
+
+/**
+ * The name of selectors.yml's default selector when this command's -s/--exclude come from it (the
+ * command line gave none): the project's selection, not the command line's — as dbt, a command it
+ * leaves nothing to run of is "Nothing to do", not a mistake (`vigil seed` under a default of models).
+ */
+export function defaultYamlSelector(): string | undefined {
+  return yamlSelectorIsDefault ? yamlSelector : undefined;
 }
 
 /**

@@ -209,6 +209,15 @@ describe('YAML selectors (selectors.yml, --selector)', () => {
       // -s, --exclude or --selector: the default is not used
       expect(ls(['--exclude', 'report']).names).toEqual(['mart', 'not_null_stg_a_id', 'stg_a', 'stg_b', 'unique_mart_id']);
       expect(ls(['--selector', 'short']).names).toEqual(['mart', 'unique_mart_id']);
+      // the default is the project's selection, not the command line's: a command it leaves
+      // nothing to run of is "Nothing to do", exit 0, as dbt (was: exit 2, `vigil seed` under a
+      // default selecting models); a --selector given is the command line's (exit 2, as -s)
+      const seed = vigil(dir, ['seed']);
+      expect(seed.code, seed.stderr).toBe(0);
+      expect(seed.stdout).toContain('Nothing to do');
+      const given = vigil(dir, ['seed', '--selector', 'everyday']);
+      expect(given.code).toBe(2);
+      expect(given.stderr).toContain('and vigil seed runs seeds: nothing to run');
       writeFileSync(join(dir, 'selectors.yml'), `${SELECTORS}  - name: everyday\n    default: true\n    definition: tag:nightly\n  - name: weekly\n    default: true\n    definition: tag:hourly\n`);
       const two = ls([]);
       expect(two.code).toBe(2);
