@@ -242,6 +242,8 @@ function parseDef(v: unknown, at: Path, stack: string[], include: (name: string,
     if (x === undefined) return '';
     if (typeof x !== 'number' || !Number.isInteger(x) || x < 0) throw new SelectorsFileError(`${k}: must be a whole number of generations`, p(k));
     if (!given) throw new SelectorsFileError(`${k}: without ${needs}: true selects no ${needs}`, p(k), `add ${needs}: true (dbt ignores ${k} without it)`);
+    // (dbt takes a depth of 0 for none given — every generation — where -s '0+x' is none)
+    if (x === 0) throw new SelectorsFileError(`${k}: 0 — dbt reads it as no limit (every generation), -s reads ${needs === 'parents' ? "'0+x'" : "'x+0'"} as none`, p(k), `for every generation leave ${k} out; for none leave ${needs}: true out`);
     return String(x);
   };
   const parents = flag('parents');

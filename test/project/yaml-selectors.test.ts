@@ -174,6 +174,9 @@ describe('YAML selectors (selectors.yml, --selector)', () => {
       ['definition: "{{ var(\'t\') }}"', 'selectors.yml:3:17: error: Jinja in selectors.yml is not rendered by Vigil'],
       ['definition: "tag:a tag:b"', "selectors.yml:3:17: error: 'tag:a tag:b' is more than one selector"],
       ['definition:\n      method: tag\n      value: nightly\n      parents_depth: 1', 'selectors.yml:6:22: error: parents_depth: without parents: true selects no parents'],
+      // (dbt reads a depth of 0 as none given, every generation: was mart alone here, where dbt selects its ancestors too)
+      ['definition:\n      method: name\n      value: mart\n      parents: true\n      parents_depth: 0', "selectors.yml:7:22: error: parents_depth: 0 — dbt reads it as no limit (every generation), -s reads '0+x' as none"],
+      ['definition:\n      method: name\n      value: stg_a\n      children: true\n      children_depth: 0', "selectors.yml:7:23: error: children_depth: 0 — dbt reads it as no limit"],
       ['definition:\n      union:\n        - method: tag\n          value: nightly\n          indirect_selection: cautious\n        - tag:hourly', 'selectors.yml:8:11: error: indirect_selection: eager here, cautious for'],
       ['definition:\n      intersection:\n        - union: [tag:nightly, tag:hourly]\n        - method: path\n          value: models\n          indirect_selection: cautious', "selectors.yml:8:31: error: indirect_selection: cautious here, eager for 'tag:nightly' (the default)"],
       ['definition:\n      union:\n        - method: tag\n          value: nightly\n          exclude: [stg_a]', "selectors.yml:5:11: error: 'method' beside exclude: in an item of union:"],
