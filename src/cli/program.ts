@@ -116,7 +116,7 @@ async function applyYamlSelector(cmd: Command): Promise<void> {
   const indirect = has('--indirect-selection') ? (value('indirectSelection') as IndirectSelection | undefined) : undefined;
   const r = file.resolve(name, indirect);
   const { selectingWithYamlSelector } = await import('./selection.js');
-  selectingWithYamlSelector(name, r.parts, given === undefined);
+  selectingWithYamlSelector(name, r.parts, given === undefined, indirect);
   if (given === undefined) err(`using the default selector '${name}' from ${SELECTORS_FILE} (give -s, --exclude or --selector to select otherwise)`);
   set('selector', undefined);
   set('select', r.select);

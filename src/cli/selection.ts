@@ -5,7 +5,8 @@
  */
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, resolve as resolvePath } from 'node:path';
-import { UsageError } from '../errors.js';
+import { ProjectError, UsageError } from '../errors.js';
+import { SELECTORS_FILE } from '../project/paths.js';
 import { SelectorError, selectNodes, type IndirectSelection, type SelectionResult } from '../compile/selector.js';
 import type { Manifest } from '../compile/manifest.js';
 import { perCommandState } from './output.js';
@@ -154,15 +155,44 @@ let yamlSelector: string | undefined;
 let distributedParts = new Set<string>();
 /** the YAML selector is selectors.yml's default one, not a --selector given */
 let yamlSelectorIsDefault = false;
+/** the command line's --indirect-selection, which the selector's parts without their own take */
+let yamlIndirect: IndirectSelection | undefined;
 perCommandState(() => {
   yamlSelector = undefined;
   distributedParts = new Set();
   yamlSelectorIsDefault = false;
+  yamlIndirect = undefined;
 });
-export function selectingWithYamlSelector(name: string, parts: string[] = [], isDefault = false): void {
+export function selectingWithYamlSelector(name: string, parts: string[] = [], isDefault = false, indirect?: IndirectSelection): void {
   yamlSelector = name;
   distributedParts = new Set(parts);
   yamlSelectorIsDefault = isDefault;
+  yamlIndirect = indirect;
+}
+
+/**
+ * Watch mode, selectors.yml changed: the -s/--exclude/--indirect-selection the YAML selector in
+ * use stands for now (`flags`), or why the selection stays what it was (`problem`: the file's
+ * mistake, the default moved to another selector). undefined: no YAML selector in use.
+ */
+export async function yamlSelectorAgain(root: string): Promise<{ name: string; flags?: SelectionFlags; problem?: string } | undefined> {
+  const name = yamlSelector;
+  if (name === undefined) return undefined;
+  const { readSelectorsFile } = await import('../project/selectors-file.js');
+  try {
+    const file = readSelectorsFile(root);
+    if (!file) return { name, problem: `the project has no ${SELECTORS_FILE} now` };
+    if (yamlSelectorIsDefault) {
+      file.check();
+      if (file.defaultName !== name) return { name, problem: `its default selector is ${file.defaultName ? `'${file.defaultName}'` : 'none'} now: restart the watch to select with that` };
+    }
+    const r = file.resolve(name, yamlIndirect);
+    distributedParts = new Set(r.parts ?? []);
+    return { name, flags: { select: r.select, exclude: r.exclude.length ? r.exclude : undefined, indirectSelection: r.indirectSelection ?? yamlIndirect } };
+  } catch (e) {
+    if (e instanceof ProjectError || e instanceof UsageError) return { name, problem: e.message };
+    throw e;
+  }
 }
 
 /**

@@ -19,6 +19,7 @@ import { EDITOR_TEMP, PROJECT_FILE, realPath, SELECTORS_FILE, SOURCE_FOLDERS, so
 import { getWarehouse } from '../adapters/index.js';
 import { loadCache, saveCache, writeCompileArtifacts, type CacheFile } from '../project/artifacts.js';
 import { selectNodes, selectorExprs } from '../compile/selector.js';
+import { yamlSelectorAgain } from './selection.js';
 import { checkPii, checkRunFlags, compileForCommand, err, out, parseVars, runExecute, select, type Common, type Compiled } from './commands.js';
 import { counted } from '../format.js';
 
@@ -390,6 +391,17 @@ export async function runWatch(
     recheckSoon(paths);
     round(async () => {
       const r = await compile(paths);
+      // (a YAML selector's selection, read at the start: read again when selectors.yml changed — it
+      // stayed what it was, without a word)
+      if (r && paths.includes(SELECTORS_FILE)) {
+        const again = await yamlSelectorAgain(root);
+        if (again?.flags) {
+          o.select = again.flags.select;
+          o.exclude = again.flags.exclude;
+          o.indirectSelection = again.flags.indirectSelection;
+          out(`${clock()} ${SELECTORS_FILE} changed: selecting with selector '${again.name}' as it is now`);
+        } else if (again) err(`${clock()} ${SELECTORS_FILE} changed: ${again.problem}\n(the selection stays selector '${again.name}' as it was)`);
+      }
       if (r) {
         const latency = performance.now() - since;
         const models = Object.values(r.c.result.manifest.nodes).filter((n) => n.resource_type === 'model').length;

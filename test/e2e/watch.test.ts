@@ -531,6 +531,36 @@ describe('--watch acts on every change as a full compile would', () => {
     expect(await w.exited).toBe(0);
   });
 
+  it("selectors.yml edited while build --watch selects with its default selector: the selection is the file's as it is now (was: the one read at the start, without a word)", async () => {
+    const dir = makeProject({
+      'models/a.sql': "{{ config(tags=['one']) }}\nselect 1 as id\n",
+      'models/c.sql': "{{ config(tags=['two']) }}\nselect 3 as id\n",
+      'selectors.yml': 'selectors:\n  - name: d\n    default: true\n    definition: tag:one\n',
+    });
+    dirs.push(dir);
+    const w = start(dir, ['build', '--watch']);
+    const first = await until(w.log, 0, /watching \. for changes/);
+    expect(first).toMatch(/using the default selector 'd'/);
+    expect(first).toMatch(/OK created view analytics\.a\b/);
+    expect(first).not.toMatch(/analytics\.c\b/);
+    let mark = w.log().length;
+    writeFileSync(join(dir, 'selectors.yml'), 'selectors:\n  - name: d\n    default: true\n    definition: tag:two\n');
+    expect(await until(w.log, mark, /selectors\.yml changed: selecting with selector 'd' as it is now/)).toBeTruthy();
+    await until(w.log, mark, /nothing to build|Finished \d+ nodes?|Nothing to do/);
+    mark = w.log().length;
+    writeFileSync(join(dir, 'models/c.sql'), "{{ config(tags=['two']) }}\nselect 30 as id\n");
+    const edited = await until(w.log, mark, /models\/c\.sql changed[\s\S]*(Finished \d+ nodes?|Nothing to do|nothing to build)/);
+    expect(edited).toMatch(/OK created view analytics\.c\b/);
+    // a selector it cannot use now: said, the selection stays
+    mark = w.log().length;
+    writeFileSync(join(dir, 'selectors.yml'), 'selectors:\n  - name: d\n    default: true\n    definition: {method: tga, value: two}\n');
+    const broken = await until(w.log, mark, /the selection stays selector 'd' as it was/);
+    expect(broken).toMatch(/selectors\.yml:4:\d+: error: unknown selector method 'tga'/);
+    expect(w.child.exitCode).toBeNull();
+    w.child.kill('SIGINT');
+    expect(await w.exited).toBe(0);
+  });
+
   it('flags that do not go together end --watch with exit 2 before watching (was: each round said it, nothing built, Ctrl-C exit 0)', async () => {
     const dir = makeProject({ 'models/a.sql': 'select 1 as id\n' });
     dirs.push(dir);
