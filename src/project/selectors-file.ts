@@ -57,7 +57,7 @@ export interface SelectorsFile {
   defaultName?: string;
   /** what is wrong with the file, each at its line (as warnings for the compile) */
   problems: Diagnostic[];
-  /** a ProjectError (exit 2) when the file as a whole cannot be read (its syntax, its shape, two defaults) */
+  /** a ProjectError (exit 2) when the file as a whole cannot be read (its syntax, its shape) or its default is unclear (two, or in Jinja): before the default is looked for */
   check(): void;
   /** the flags selector `name` stands for; a ProjectError (exit 2) at the file's lines when it cannot be used */
   resolve(name: string, indirect?: IndirectSelection): YamlSelection;
@@ -86,6 +86,13 @@ export function parseSelectorsFile(text: string): SelectorsFile {
     problems.push(d);
     fileProblems.push(d);
   };
+  /** problems of the default: (in Jinja, two of them): a command looking for the default stops at them, --selector <name> does not */
+  const defaultProblems: Diagnostic[] = [];
+  const failDefault = (e: SelectorsFileError) => {
+    const d = problem(e);
+    problems.push(d);
+    defaultProblems.push(d);
+  };
   const root = y?.value;
   if (y && root !== null && root !== undefined) {
     if (!isMap(root)) fail(new SelectorsFileError(`${SELECTORS_FILE} must be a mapping with a selectors: list`, []));
@@ -106,9 +113,9 @@ export function parseSelectorsFile(text: string): SelectorsFile {
           byName.set(s.name, { index: i, definition: s.definition });
           names.push(s.name);
           if (s.default === undefined || s.default === false) return;
-          if (typeof s.default === 'string' && JINJA.test(s.default)) return fail(new SelectorsFileError(`default: written in Jinja: Vigil does not render ${SELECTORS_FILE}, so it cannot tell whether '${s.name}' is the default`, [...p, 'default'], `write default: true or false; for a default in one target only, leave default: out and give --selector ${s.name} in that target's jobs`));
-          if (s.default !== true) return fail(new SelectorsFileError(`default: must be true or false, got ${JSON.stringify(s.default)}`, [...p, 'default']));
-          if (defaultName !== undefined) return fail(new SelectorsFileError(`selectors '${defaultName}' and '${s.name}' are both default: true: one selector may be the default`, [...p, 'default'], 'keep default: true on one of them'));
+          if (typeof s.default === 'string' && JINJA.test(s.default)) return failDefault(new SelectorsFileError(`default: written in Jinja: Vigil does not render ${SELECTORS_FILE}, so it cannot tell whether '${s.name}' is the default`, [...p, 'default'], `write default: true or false; for a default in one target only, leave default: out and give --selector ${s.name} in that target's jobs`));
+          if (s.default !== true) return failDefault(new SelectorsFileError(`default: must be true or false, got ${JSON.stringify(s.default)}`, [...p, 'default']));
+          if (defaultName !== undefined) return failDefault(new SelectorsFileError(`selectors '${defaultName}' and '${s.name}' are both default: true: one selector may be the default`, [...p, 'default'], 'keep default: true on one of them'));
           defaultName = s.name;
         });
     }
@@ -148,7 +155,7 @@ export function parseSelectorsFile(text: string): SelectorsFile {
     defaultName,
     problems,
     check() {
-      if (fileProblems.length) throw new ProjectError(fileProblems);
+      if (fileProblems.length || defaultProblems.length) throw new ProjectError([...fileProblems, ...defaultProblems]);
     },
     resolve(name, indirect) {
       if (fileProblems.length) throw new ProjectError(fileProblems);

@@ -225,11 +225,19 @@ describe('YAML selectors (selectors.yml, --selector)', () => {
       const two = ls([]);
       expect(two.code).toBe(2);
       expect(two.stderr).toContain("error: selectors 'everyday' and 'weekly' are both default: true");
+      // (what concerns the default stops the commands that look for it, not --selector <name>: was exit 2)
+      const named = ls(['--selector', 'short']);
+      expect(named.code, named.stderr).toBe(0);
+      expect(named.names).toEqual(['mart', 'unique_mart_id']);
       // dbt's default: "{{ target.name == 'prod' }}": not rendered, so not guessed (exit 2 at its line)
       writeFileSync(join(dir, 'selectors.yml'), `selectors:\n  - name: prod_only\n    default: "{{ target.name == 'prod' }}"\n    definition: tag:nightly\n`);
       const jinja = ls([]);
       expect(jinja.code).toBe(2);
       expect(jinja.stderr).toContain("selectors.yml:3:14: error: default: written in Jinja: Vigil does not render selectors.yml, so it cannot tell whether 'prod_only' is the default");
+      // (as its hint says: --selector prod_only in that target's jobs)
+      const prodOnly = ls(['--selector', 'prod_only']);
+      expect(prodOnly.code, prodOnly.stderr).toBe(0);
+      expect(prodOnly.names).toEqual(ls(['-s', 'tag:nightly']).names);
             // a file that cannot be read may hide a default: not taken for none
       writeFileSync(join(dir, 'selectors.yml'), 'selectors: [\n');
       expect(ls([]).code).toBe(2);
