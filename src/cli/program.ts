@@ -105,6 +105,8 @@ async function applyYamlSelector(cmd: Command): Promise<void> {
   if (given === undefined && !existsSync(join(root, SELECTORS_FILE))) return;
   const { readSelectorsFile } = await import('../project/selectors-file.js');
   const file = readSelectorsFile(root);
+  // (a folder of that name: no file, as the compile reads it — was "--selector undefined: ..." for a command given none)
+  if (!file && given === undefined) return;
   if (!file) throw new UsageError(`--selector ${given}: the project has no ${SELECTORS_FILE} (YAML selectors are defined in ${SELECTORS_FILE} beside project.yaml)`);
   let name = given;
   if (name === undefined) {

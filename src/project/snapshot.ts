@@ -96,7 +96,8 @@ function stampsOf(root: string, files: string[], hashed: (f: string, mtimeMs: nu
   for (const f of files) {
     const abs = join(root, f);
     const st = statSync(abs, { throwIfNoEntry: false });
-    lines.push(!st ? `${f}\t-` : hashed(f, st.mtimeMs) ? `${f}\t${st.size}\t${st.mtimeMs}\tsha1:${sha1Of(abs)}` : `${f}\t${st.size}\t${st.mtimeMs}`);
+    // (a folder named selectors.yml is no file the project reads: was EISDIR, an internal error)
+    lines.push(!st?.isFile() ? `${f}\t-` : hashed(f, st.mtimeMs) ? `${f}\t${st.size}\t${st.mtimeMs}\tsha1:${sha1Of(abs)}` : `${f}\t${st.size}\t${st.mtimeMs}`);
   }
   return lines.join('\n');
 }

@@ -3,7 +3,7 @@
  * equivalent -s/--exclude selects; what cannot be expressed is an error at its line; the default
  * selector; --selector with -s/--exclude refused. One project for the file; `vigil ls` in the host.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeProject, removeDir, vigil } from '../helpers.js';
@@ -155,6 +155,12 @@ describe('YAML selectors (selectors.yml, --selector)', () => {
       const r = vigil(bare, ['ls', '--selector', 'x']);
       expect(r.code).toBe(2);
       expect(r.stderr).toContain('--selector x: the project has no selectors.yml');
+      // a folder of that name is no file: a command given no --selector selects as without it (was: exit 2, '--selector undefined: ...')
+      mkdirSync(join(bare, 'selectors.yml'));
+      const plain = vigil(bare, ['ls']);
+      expect(plain.code, plain.stderr).toBe(0);
+      expect(plain.stdout).toBe('m\n');
+      expect(vigil(bare, ['ls', '--selector', 'x']).stderr).toContain('--selector x: the project has no selectors.yml');
       // (a command without a node selection does not take it)
       const a = vigil(bare, ['dashboards', 'validate', '--selector', 'x']);
       expect(a.code).toBe(2);
