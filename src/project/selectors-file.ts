@@ -159,6 +159,8 @@ export function parseSelectorsFile(text: string): SelectorsFile {
     },
     resolve(name, indirect) {
       if (fileProblems.length) throw new ProjectError(fileProblems);
+      // (an empty name was "no selector of that name — did you mean '<the shortest>'?")
+      if (!name.trim()) throw new UsageError(`--selector is empty: give the name of a selector of ${SELECTORS_FILE} (its selectors: ${names.join(', ') || 'none'})`);
       if (!byName.has(name)) {
         const hint = didYouMean(name, names);
         throw new UsageError(`--selector ${name}: ${SELECTORS_FILE} has no selector of that name${hint ? ` — did you mean '${hint}'?` : ''} (its selectors: ${names.join(', ') || 'none'})`);

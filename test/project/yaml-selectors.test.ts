@@ -150,6 +150,9 @@ describe('YAML selectors (selectors.yml, --selector)', () => {
     const typo = ls(['--selector', 'nightlly']);
     expect(typo.code).toBe(2);
     expect(typo.stderr).toContain("--selector nightlly: selectors.yml has no selector of that name — did you mean 'nightly'?");
+    const empty = ls(['--selector', '']);
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain('error: --selector is empty: give the name of a selector of selectors.yml (its selectors: nightly, mart_up,');
     const bare = makeProject({ 'models/m.sql': 'select 1 as id' });
     try {
       const r = vigil(bare, ['ls', '--selector', 'x']);
