@@ -13,7 +13,7 @@ import { loadCache, saveCache, writeCompileArtifacts } from '../project/artifact
 import { compileProject, VIGIL_VERSION, type ResolvedTarget } from '../compile/compile-project.js';
 import type { CheckReport } from '../check/check-project.js';
 import { checkPii, err, out, parseVars, select as selectFor, type Common } from './commands.js';
-import { checkJobSelection } from './schedule-selection.js';
+import { checkJobSelection, defaultSelectorNotUsed } from './schedule-selection.js';
 import { counted } from '../format.js';
 
 export interface CheckOptions extends Common {
@@ -80,7 +80,7 @@ async function scheduleProblems(files: ProjectFiles, manifest: Manifest, rules: 
   if (!files.project.schedules && !files.project.serve) return [];
   const { serveConfig } = await import('../serve/config.js');
   const { config, diagnostics } = serveConfig(files);
-  const ds = [...diagnostics];
+  const ds = [...diagnostics, ...defaultSelectorNotUsed(files, config?.jobs ?? [])];
   for (const j of config?.jobs ?? []) {
     try {
       await checkJobSelection(manifest, j, async () => ({ rules: rules as CompiledRule[], files }));

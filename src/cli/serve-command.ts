@@ -44,7 +44,7 @@ import { openWhenFree } from './command-kit.js';
 import { selectedStreams, syncSetup } from './sync-command.js';
 import type { Setup } from './alerts-commands.js';
 import { listenOn } from './listen.js';
-import { checkJobSelection } from './schedule-selection.js';
+import { checkJobSelection, defaultSelectorNotUsed } from './schedule-selection.js';
 import { docRef } from '../install.js';
 
 type Compiled = ReturnType<typeof compileForCommand>;
@@ -192,6 +192,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
   // the streams some sync job covers: /health judges these. Both follow the project as each job
   // compiles it (a stream added to or removed from sources.yml while serve runs)
   const checked = await checkSelections(compiled, o, config);
+  for (const d of defaultSelectorNotUsed(files, config.jobs)) err(formatDiagnostic(d));
   let covered = coveredStreams(compiled.result.manifest, config);
   let streamsDeclared: SourceNode[] = Object.values(compiled.result.manifest.sources).filter((s) => s.sync);
   const leases = new JobLeases(compiled.target.schema, config.leaseMs);

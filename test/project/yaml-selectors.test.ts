@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { makeProject, removeDir, vigil } from '../helpers.js';
+import { BASIC_PROJECT_YAML, makeProject, removeDir, vigil } from '../helpers.js';
 import { parseSelectorsFile } from '../../src/project/selectors-file.js';
 
 const SELECTORS = `selectors:
@@ -252,6 +252,28 @@ describe('YAML selectors (selectors.yml, --selector)', () => {
       expect(ls([]).code).toBe(2);
     } finally {
       writeFileSync(join(dir, 'selectors.yml'), SELECTORS);
+    }
+  });
+
+  it("a schedule of vigil serve without select: said to select the whole project where the command line selects the default selector (was: no word, serve built what vigil build leaves out)", () => {
+    const sched = (job: string) => `${BASIC_PROJECT_YAML}schedules:\n  nightly_build:\n    command: build\n    cron: "0 3 * * *"\n${job}`;
+    const p = makeProject({
+      'project.yaml': sched(''),
+      'models/a.sql': "{{ config(tags=['nightly']) }}\nselect 1 as id",
+      'models/b.sql': 'select 2 as id',
+      'selectors.yml': 'selectors:\n  - name: everyday\n    default: true\n    definition: tag:nightly\n',
+    });
+    try {
+      const r = vigil(p, ['check']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain("project.yaml:9:3: warning: schedules.nightly_build: build of the whole project — vigil serve does not use selectors.yml's default selector 'everyday', which vigil build without -s does [W_SCHEDULE]");
+      // a job with its selection: nothing said
+      writeFileSync(join(p, 'project.yaml'), sched('    select: ["fqn:*"]\n'));
+      const selected = vigil(p, ['check']);
+      expect(selected.code, selected.stderr).toBe(0);
+      expect(selected.stderr).not.toContain('W_SCHEDULE');
+    } finally {
+      removeDir(p);
     }
   });
 
