@@ -222,6 +222,8 @@ function parseDef(v: unknown, at: Path, stack: string[], include: (name: string,
   const shorthand = dict !== v;
   const named = keys.filter((k) => !ATOM_KEYS.includes(k));
   if (!keys.includes('method') && named.length === 1 && keys.length > 1 && (METHODS.includes(named[0]) || named[0].startsWith('config.'))) throw new SelectorsFileError(`'${named[0]}: ...' beside ${keys.filter((k) => k !== named[0]).join(', ')}: the one-key form (${named[0]}: value) takes nothing else`, [...at, named[0]], `write method: ${named[0]} and value: with the other keys`, true);
+  // (dbt 0.21's greedy:, which dbt 1.x ignores without a word: what it became)
+  if ('greedy' in dict) throw new SelectorsFileError("unknown key 'greedy' — dbt 0.21's, which dbt 1.x ignores: it became indirect_selection:", [...at, 'greedy'], 'greedy: true is indirect_selection: eager (the default); greedy: false, indirect_selection: cautious', true);
   for (const k of Object.keys(dict)) if (!ATOM_KEYS.includes(k)) throw unknownKey(k, [...ATOM_KEYS, 'union', 'intersection'], [...at, k], 'a definition is a string, union:, intersection:, or method: and value: with parents, parents_depth, children, children_depth, childrens_parents, indirect_selection, exclude');
   if (dict.method === undefined || dict.value === undefined) throw new SelectorsFileError(`a method: needs its value: (and a value: its method:)`, at, 'method: tag\n  value: nightly');
   const p = (k: string) => (shorthand ? [...at, keys[0]] : [...at, k]);

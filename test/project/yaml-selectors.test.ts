@@ -177,6 +177,7 @@ describe('YAML selectors (selectors.yml, --selector)', () => {
     const cases: Array<[string, string]> = [
       ['definition:\n      union:\n        - union: [tag:nightly, {exclude: [stg_b]}]\n        - tag:hourly', 'selectors.yml:5:42: error: an exclude: below the top level of a definition'],
       ['definition:\n      mehtod: tag\n      value: nightly', "selectors.yml:4:7: error: unknown key 'mehtod' — did you mean 'method'?"],
+      ['definition:\n      method: tag\n      value: nightly\n      greedy: true', "selectors.yml:6:7: error: unknown key 'greedy' — dbt 0.21's, which dbt 1.x ignores: it became indirect_selection:"],
       ['definition:\n      method: tga\n      value: nightly', "selectors.yml:4:15: error: unknown selector method 'tga' — did you mean 'tag'?"],
       ['definition: "result:error+"', "selectors.yml:3:17: error: unknown selector method 'result'"],
       ['definitoin: tag:nightly', "selectors.yml:3:5: error: unknown key 'definitoin' — did you mean 'definition'?"],
