@@ -8,16 +8,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeProject, removeDir, vigil } from '../helpers.js';
+import { BASIC_PROJECT_YAML, makeProject, removeDir, vigil } from '../helpers.js';
 
-const PROJECT = `name: fixture
-default_target: dev
-targets:
-  dev:
-    type: duckdb
-    path: .vigil/dev.duckdb
-    schema: analytics
-  prod:
+const PROJECT = `${BASIC_PROJECT_YAML}  prod:
     type: bigquery
     project: my-proj
     dataset: analytics
