@@ -33,7 +33,7 @@ import { parseDocBlocks, resolveDocCalls } from './docs-blocks.js';
 import { folderLevels, levelsFor } from './folder-config.js';
 import { ALLOWED_ARGS, COMMON_TEST_KEYS, GENERIC_TESTS, genericTestSql, NEEDS_COLUMN, writtenUnquoted, REQUIRED_ARGS, TEST_RENDERED_CONFIGS, TEST_TEMPLATE_ARGS, type GenericTestName } from './generic-tests.js';
 import { RELATION_CONFIGS, type ColumnInfo, type Manifest, type ModelNode, type SeedNode, type SourceNode, type TestNode, type WrittenAt } from './manifest.js';
-import { configArgsAsWritten, pyNativeValue } from './jinja-compat.js';
+import { configArgsAsWritten, PRINTS_NOTHING, pyNativeValue } from './jinja-compat.js';
 import { isPii, maskedSelect, needsMasking, piiChecks, piiKeyNearMiss, policyReason } from './masking.js';
 import { ALERT_EVENTS_TABLE, alertEventColumns } from '../alerts/history.js';
 import { compileUnitTests } from '../testing/unit-tests.js';
@@ -1806,7 +1806,6 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     // "{{ var('n') }}"`), each to a Python value (5, True, text): so does Vigil, with target, var
     // and env_var; what they read is state:modified.vars/.macros as an argument's is
     const configVars: Pick<RenderCalls, 'varsUsed'> = {};
-    const DEFAULT_OF: Record<string, string> = { severity: "'error'", warn_if: "'!=0'", error_if: "'!=0'", fail_calc: "'count(*)'", store_failures: 'false' };
     const configMacros: string[] = [];
     for (const k of TEST_RENDERED_CONFIGS) {
       const v = args[k];
@@ -1816,7 +1815,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       const c = compileAdHoc(t.file, v, stringTextAt(t.src, at), { part: `${g}'s ${k}` });
       if (!c) {
         // (dbt leaves a config that renders none unset; the template's error says SQL)
-        for (const d of ds.slice(before)) if (d.message.endsWith('is none: it would print nothing into the SQL')) Object.assign(d, { message: d.message.replace(/it would print nothing into the SQL$/, `${g}'s ${k} needs a value here (dbt would leave the config unset)`), hint: `render its default instead of none${DEFAULT_OF[k] ? ` (${DEFAULT_OF[k]})` : ''}, or leave ${k} out` });
+        for (const d of ds.slice(before)) if (d.message.endsWith(`is none: ${PRINTS_NOTHING}`)) Object.assign(d, { message: `${d.message.slice(0, -PRINTS_NOTHING.length)}${g}'s ${k} needs a value here (dbt would leave the config unset)`, hint: `render its default instead of none${CONFIG_DEFAULT_SPELLED[k] ? ` (${CONFIG_DEFAULT_SPELLED[k]})` : ''}, or leave ${k} out` });
         return;
       }
       if (hasSecretPlaceholder(c.sql) || c.depends.length) {
@@ -2506,6 +2505,9 @@ function markVolatile(node: object, calls: RenderCalls): void {
 }
 
 /** `from`'s vars read into `into`'s (a second render: is_incremental() true; a test's templated arguments). */
+/** A test config's default as a template would render it: the hint of one rendering none. */
+const CONFIG_DEFAULT_SPELLED: Record<string, string> = { severity: "'error'", warn_if: "'!=0'", error_if: "'!=0'", fail_calc: "'count(*)'", store_failures: 'false' };
+
 function addVarsUsed(into: Pick<RenderCalls, 'varsUsed'>, from: Pick<RenderCalls, 'varsUsed'>): void {
   if (from.varsUsed) into.varsUsed = { ...into.varsUsed, ...from.varsUsed };
 }

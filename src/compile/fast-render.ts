@@ -13,7 +13,7 @@
 import nunjucks from 'nunjucks';
 import { didYouMean } from '../errors.js';
 import { dateTimeMember, isRunInstant } from './py-datetime.js';
-import { ABSENCE_FILTERS, asText, compareValues, dbtOnlyName, dictKey, exprStart, exprText, inOperator, noMethod, NONE_FILTERS, NONE_JOINED, noneFiltered, noneUsed, testedFunction, PRINTED_NON_FINITE, printedText, repeatedKeyword, repeatedKeywordIn, placeholderFiltered, placeholderUsed, KEEPING_METHODS, RelationPlaceholder, STRING_MEMBERS, LIST_METHODS, DICT_METHODS, jsOnlyMember } from './jinja-compat.js';
+import { ABSENCE_FILTERS, asText, compareValues, dbtOnlyName, dictKey, exprStart, exprText, inOperator, noMethod, NONE_FILTERS, NONE_JOINED, noneFiltered, noneUsed, testedFunction, PRINTED_NON_FINITE, PRINTS_NOTHING, printedText, repeatedKeyword, repeatedKeywordIn, placeholderFiltered, placeholderUsed, KEEPING_METHODS, RelationPlaceholder, STRING_MEMBERS, LIST_METHODS, DICT_METHODS, jsOnlyMember } from './jinja-compat.js';
 import { astralItem, inexactInt, isPlainObject, NAMESPACE, NO_ELSE, pyArith, pyIndex, pyStr, pyTruth, tuple } from './py-values.js';
 import { quickParse } from './quick-parse.js';
 
@@ -378,7 +378,7 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
           else {
             const v = ev(c);
             // printing nothing where a value was meant is an error, never an empty string
-            if (v === undefined || v === null) throw new FastRenderError(`'${exprText(c)}' is ${v === null ? 'none' : 'undefined'}: it would print nothing into the SQL`, c.lineno + 1, c.colno + 1);
+            if (v === undefined || v === null) throw new FastRenderError(`'${exprText(c)}' is ${v === null ? 'none' : 'undefined'}: ${PRINTS_NOTHING}`, c.lineno + 1, c.colno + 1);
             if (typeof v === 'function') throw new FastRenderError(printedFunction(exprText(c)), c.lineno + 1, c.colno + 1);
             if (typeof v === 'number' && !Number.isFinite(v)) throw new FastRenderError(`${PRINTED_NON_FINITE} (${v})`, c.lineno + 1, c.colno + 1);
             const inexact = inexactInt(v, true);

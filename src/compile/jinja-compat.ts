@@ -2161,6 +2161,8 @@ export function repeatedKeywordIn(kw: { [k: string]: unknown }): { key: string; 
 }
 
 /** The message of a number printed that is not one (1/0): it would print Infinity or NaN into the SQL. */
+/** How both renderers end the error of a printed value that is undefined or none (compile-project.ts rewrites it for a test's config). */
+export const PRINTS_NOTHING = 'it would print nothing into the SQL';
 export const PRINTED_NON_FINITE = 'a value it prints is not a finite number: it would print Infinity or NaN into the SQL';
 
 /**

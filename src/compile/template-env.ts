@@ -14,7 +14,7 @@ import { didYouMean } from '../errors.js';
 import { isSecret, registerCompiledSecret, secretPlaceholder } from '../secrets.js';
 import { fastTemplate, FastRenderError, printedFunction, renderFast, UnsupportedTemplate, type FastTemplate } from './fast-render.js';
 import { isPlainObject, isTuple, PAST_EXACT, PY_ERROR_RE, pyRepr, tuple, unbox } from './py-values.js';
-import { addJinjaCompat, asText, dbtOnlyName, RelationPlaceholder, isKw, noMethod, jinjaToNunjucks, PRINTED_FUNCTION, PRINTED_NONE, PRINTED_NON_FINITE, PLACEHOLDER_USE_RE, TESTED_FUNCTION_RE, UNDEFINED_USE_RE, NONE_USE_RE } from './jinja-compat.js';
+import { addJinjaCompat, asText, dbtOnlyName, RelationPlaceholder, isKw, noMethod, jinjaToNunjucks, PRINTED_FUNCTION, PRINTED_NONE, PRINTED_NON_FINITE, PRINTS_NOTHING, PLACEHOLDER_USE_RE, TESTED_FUNCTION_RE, UNDEFINED_USE_RE, NONE_USE_RE } from './jinja-compat.js';
 import { docRef } from '../install.js';
 import { runInstant } from './py-datetime.js';
 
@@ -279,6 +279,7 @@ class TextCache<V> {
 }
 const nunjucksTexts = new TextCache<string>();
 const compiledCode = new TextCache<Record<string, unknown>>();
+const fastTrees = new TextCache<FastTemplate>();
 
 /** jinjaToNunjucks(text), once per text. */
 function jinjaText(text: string): string {
@@ -294,7 +295,6 @@ function jinjaText(text: string): string {
 function fastParsed(text: string, env: nunjucks.Environment): FastTemplate {
   return fastTrees.get(text) ?? fastTrees.keep(text, fastTemplate(text, env));
 }
-const fastTrees = new TextCache<FastTemplate>();
 
 /** `new nunjucks.Template(text, env, path, true)` of a TemplateEnv's environment, compiled once per path and text. */
 function jinjaTemplate(text: string, env: nunjucks.Environment, path: string): nunjucks.Template {
@@ -735,7 +735,7 @@ function explainRuntimeError(e: TemplateError, text: string, known: string[]): T
     const root = expr?.split(/[.([\s|]/)[0];
     const none = e.message.includes(PRINTED_NONE);
     const hint = root && !none && !known.includes(root) ? didYouMean(root, known) : undefined;
-    return { ...e, message: `${expr ? `'${expr}'` : 'a value'} is ${none ? 'none' : 'undefined'}: it would print nothing into the SQL${hint ? ` — did you mean '${hint}'?` : ''}` };
+    return { ...e, message: `${expr ? `'${expr}'` : 'a value'} is ${none ? 'none' : 'undefined'}: ${PRINTS_NOTHING}${hint ? ` — did you mean '${hint}'?` : ''}` };
   }
   return e;
 }
