@@ -4,7 +4,6 @@
  * so `vigil --help` stays fast.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import { diag, formatDiagnostic, hasErrors, ProjectError, UsageError, WarehouseError } from '../errors.js';
 import { inexactInteger, yamlLib } from '../project/yaml-lib.js';
@@ -183,36 +182,12 @@ export async function checkPii(c: Pick<Compiled, 'files' | 'result' | 'target'>,
  * it: a seed's checksum is the one kept with its file's size and time while they are unchanged, so
  * a header renamed in place (`prompx` to `prompt`, a copy that keeps the time) left the key as it
  * was and a leak unchecked. manifestJson keeps each part's text for the write that follows, so the
- * key costs one hash and a read of each seed's first line.
+ * key costs one hash and each seed's header, as seedHeaderNames reads it (its file's first 4 KB).
  */
 function piiCheckKey(c: Pick<Compiled, 'files' | 'result' | 'target'>, headerOf: typeof import('../seeds/seed-csv.js').seedHeaderNames): string {
   const h = createHash('sha256').update(`${VIGIL_VERSION}\0${BUILD}\0${String(c.target.type)}\0`).update(manifestJson(c.result.manifest));
-  for (const n of Object.values(c.result.manifest.nodes)) if (n.resource_type === 'seed') h.update(`\0${n.unique_id}\0${seedHeaderKey(join(c.files.root, n.file), () => headerOf(join(c.files.root, n.file), n.config))}`);
+  for (const n of Object.values(c.result.manifest.nodes)) if (n.resource_type === 'seed') h.update(`\0${n.unique_id}\0${JSON.stringify(headerOf(join(c.files.root, n.file), n.config) ?? null)}`);
   return h.digest('hex');
-}
-
-/**
- * A seed's header for piiCheckKey: its first line as it is, read from the file's first 4 KB (what
- * the check makes of it also depends on the seed's config, which the manifest holds); a first line
- * that is blank, longer, or has a quoted newline in it: the header as the check reads it (which
- * parses the file's first 64 KB: ~0.3 ms a seed).
- */
-function seedHeaderKey(abs: string, header: () => string[] | undefined): string {
-  try {
-    const fd = openSync(abs, 'r');
-    try {
-      const buf = Buffer.allocUnsafe(4096);
-      const text = buf.subarray(0, readSync(fd, buf, 0, buf.length, 0)).toString('latin1');
-      const nl = text.indexOf('\n');
-      const line = text.slice(0, nl);
-      if (nl > 0 && line.trim() && line.split('"').length % 2 === 1) return `line:${line}`;
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // not there, or not readable: as the check finds it
-  }
-  return `header:${JSON.stringify(header() ?? null)}`;
 }
 
 /** planRun with the selection checked as select() checks it. */
