@@ -67,8 +67,14 @@ export interface SelectorsFile {
 export function readSelectorsFile(root: string): SelectorsFile | undefined {
   const abs = join(root, SELECTORS_FILE);
   if (!statSync(abs, { throwIfNoEntry: false })?.isFile()) return undefined;
-  return parseSelectorsFile(readFileSync(abs, 'utf8').replace(/^\uFEFF/, ''));
+  const text = readFileSync(abs, 'utf8').replace(/^\uFEFF/, '');
+  // (a command reads it twice: the --selector hook, then loadProject for its warnings; parsed once)
+  if (lastRead?.text !== text) lastRead = { text, file: parseSelectorsFile(text) };
+  return lastRead.file;
 }
+
+/** The last text parseSelectorsFile read, and what it made of it (pure: the text decides). */
+let lastRead: { text: string; file: SelectorsFile } | undefined;
 
 export function parseSelectorsFile(text: string): SelectorsFile {
   const diagnostics: Diagnostic[] = [];
